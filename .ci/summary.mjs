@@ -1,0 +1,21 @@
+// Reads the reports `npm test` wrote and prints the closing line CI looks for; exits non-zero when
+// npm test failed, any test failed, or none ran.
+import { existsSync, readFileSync } from 'node:fs';
+
+const npmStatus = Number(process.argv[2] ?? 1);
+const counts = { passed: 0, failed: 0, skipped: 0 };
+
+const vitestReport = 'reports/vitest.json';
+if (existsSync(vitestReport)) {
+  const report = JSON.parse(readFileSync(vitestReport, 'utf8'));
+  counts.passed += report.numPassedTests;
+  counts.failed += report.numFailedTests;
+  counts.skipped += report.numPendingTests + report.numTodoTests;
+} else {
+  console.log(`${vitestReport} is missing: the type check or the test run stopped before it was written`);
+}
+
+const skipped = counts.skipped ? `, ${counts.skipped} skipped` : '';
+console.log(`tests: ${counts.passed} passed, ${counts.failed} failed${skipped}`);
+const ran = counts.passed + counts.failed > 0;
+process.exit(npmStatus === 0 && counts.failed === 0 && ran ? 0 : 1);

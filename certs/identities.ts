@@ -1,0 +1,130 @@
+// The client identities a conformance run needs, as data. Each names the rules it serves
+// (ids from the rule catalogue, shared/mission/event-grid-rules.md).
+import type { ExtendedKeyUsage, SubjectAltNames } from './x509.ts';
+
+export const VALIDATION_SCHEMES = [
+  'SubjectMatchesAuthenticationName',
+  'DnsMatchesAuthenticationName',
+  'UriMatchesAuthenticationName',
+  'IpMatchesAuthenticationName',
+  'EmailMatchesAuthenticationName',
+  'ThumbprintMatch',
+] as const;
+export type ValidationScheme = (typeof VALIDATION_SCHEMES)[number];
+
+export type ClientState = 'Enabled' | 'Disabled';
+
+/**
+ * client: a registered, enabled identity with a good certificate.
+ * case-variant: a certificate for a registered identity, its name in other letter case (A4).
+ * disabled: a good certificate for an identity registered as Disabled (A2).
+ * negative: registered and enabled, but its certificate is wrong in exactly one way (`defect`).
+ */
+export type IdentityRole = 'client' | 'case-variant' | 'disabled' | 'negative';
+
+export type CertificateDefect =
+  | 'expired'
+  | 'not-yet-valid'
+  | 'unregistered-ca'
+  | 'no-client-auth'
+  | 'subject-mismatch'
+  | 'thumbprint-not-registered';
+
+export const DEFECT_DESCRIPTIONS: Record<CertificateDefect, string> = {
+  expired: 'validity ended before now',
+  'not-yet-valid': 'validity starts years from now',
+  'unregistered-ca': 'signed by a CA that is not registered on the namespace',
+  'no-client-auth': 'extended key usage lacks clientAuth (serverAuth only)',
+  'subject-mismatch': "subject CN differs from the identity's authentication name",
+  'thumbprint-not-registered': 'self-signed, and its thumbprint is not in allowedThumbprints',
+};
+
+export type CertificateIssuer = 'intermediate' | 'self' | 'unregistered-ca';
+export type Validity = 'current' | 'expired' | 'not-yet-valid';
+
+export interface IdentitySpec {
+  /** Handle used by scenarios and as the file stem. */
+  id: string;
+  role: IdentityRole;
+  /** The name in the namespace's client registry; for a case-variant, the registered name of `variantOf`. */
+  authenticationName: string;
+  /** For a case-variant: the id of the registered identity it stands for. */
+  variantOf?: string;
+  validationScheme: ValidationScheme;
+  state: ClientState;
+  commonName: string;
+  altNames: SubjectAltNames;
+  issuer: CertificateIssuer;
+  validity: Validity;
+  extendedKeyUsage: ExtendedKeyUsage[];
+  /** ThumbprintMatch only: whether the certificate's own thumbprint is registered. */
+  thumbprintRegistered: boolean;
+  defect?: CertificateDefect;
+  rules: string[];
+}
+
+function subjectIdentity(id: string, rules: string[]): IdentitySpec {
+  return {
+    id,
+    role: 'client',
+    authenticationName: id,
+    validationScheme: 'SubjectMatchesAuthenticationName',
+    state: 'Enabled',
+    commonName: id,
+    altNames: {},
+    issuer: 'intermediate',
+    validity: 'current',
+    extendedKeyUsage: ['clientAuth'],
+    thumbprintRegistered: false,
+    rules,
+  };
+}
+
+/** An identity whose name sits in one SAN field; its CN differs so that only that field can match. */
+function sanIdentity(id: string, scheme: ValidationScheme, name: string, altNames: SubjectAltNames): IdentitySpec {
+  return { ...subjectIdentity(id, ['A3', 'A5']), authenticationName: name, validationScheme: scheme, commonName: `${id}-subject`, altNames };
+}
+
+function negative(id: string, defect: CertificateDefect, change: Partial<IdentitySpec>): IdentitySpec {
+  return { ...subjectIdentity(id, ['A1', 'A3', 'A6']), role: 'negative', defect, ...change };
+}
+
+export const IDENTITY_SPECS: readonly IdentitySpec[] = [
+  subjectIdentity('alpha', ['S1', 'S2', 'S5', 'S6', 'S7', 'S8', 'S9', 'L1', 'L2', 'L3', 'A3']),
+  subjectIdentity('beta', ['S5', 'S6', 'S7', 'A3']),
+  subjectIdentity('gamma', ['S5', 'S6', 'S7', 'A3']),
+  sanIdentity('dns-client', 'DnsMatchesAuthenticationName', 'dns-client.devices.example.test', {
+    dns: ['dns-client.devices.example.test'],
+  }),
+  sanIdentity('uri-client', 'UriMatchesAuthenticationName', 'urn:example:devices:uri-client', {
+    uri: ['urn:example:devices:uri-client'],
+  }),
+  // 192.0.2.0/24 is reserved for documentation: a name only, never an address anything connects to.
+  sanIdentity('ip-client', 'IpMatchesAuthenticationName', '192.0.2.10', { ip: ['192.0.2.10'] }),
+  sanIdentity('email-client', 'EmailMatchesAuthenticationName', 'email-client@devices.example.test', {
+    email: ['email-client@devices.example.test'],
+  }),
+  {
+    ...subjectIdentity('thumb-client', ['A3']),
+    validationScheme: 'ThumbprintMatch',
+    issuer: 'self',
+    thumbprintRegistered: true,
+  },
+  {
+    ...subjectIdentity('alpha-upper', ['A4']),
+    role: 'case-variant',
+    authenticationName: 'alpha',
+    variantOf: 'alpha',
+    commonName: 'ALPHA',
+  },
+  { ...subjectIdentity('delta-disabled', ['A2']), role: 'disabled', state: 'Disabled' },
+  negative('neg-expired', 'expired', { validity: 'expired' }),
+  negative('neg-not-yet-valid', 'not-yet-valid', { validity: 'not-yet-valid' }),
+  negative('neg-unregistered-ca', 'unregistered-ca', { issuer: 'unregistered-ca' }),
+  negative('neg-no-client-auth', 'no-client-auth', { extendedKeyUsage: ['serverAuth'] }),
+  negative('neg-subject-mismatch', 'subject-mismatch', { commonName: 'not-neg-subject-mismatch' }),
+  negative('neg-thumbprint-unregistered', 'thumbprint-not-registered', {
+    validationScheme: 'ThumbprintMatch',
+    issuer: 'self',
+  }),
+];

@@ -1,0 +1,154 @@
+// identities.json: the one description of the test PKI that the reference broker, the suite and the
+// cloud provisioning all read. Paths in it are relative to the folder that holds it.
+import { existsSync, readFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { join } from 'node:path';
+import { UserError } from '../common/cli.ts';
+import type {
+  CertificateDefect,
+  CertificateIssuer,
+  ClientState,
+  IdentityRole,
+  ValidationScheme,
+} from './identities.ts';
+import type { ExtendedKeyUsage } from './x509.ts';
+
+export const MANIFEST_FILE = 'identities.json';
+export const MANIFEST_FORMAT = 'mqtt-multisession-conformance/pki@1';
+
+export interface CertificateFiles {
+  certificate: string;
+  key: string;
+  /** Leaf then the CA that signed it, as a TLS peer presents them; absent for self-signed certificates. */
+  chain?: string;
+  thumbprint: string;
+  notBefore: string;
+  notAfter: string;
+}
+
+export interface CertificateFields {
+  subject: string;
+  commonName: string;
+  dns: string[];
+  uri: string[];
+  ip: string[];
+  email: string[];
+}
+
+export interface IdentityEntry extends CertificateFiles {
+  id: string;
+  role: IdentityRole;
+  authenticationName: string;
+  variantOf?: string;
+  validationScheme: ValidationScheme;
+  state: ClientState;
+  fields: CertificateFields;
+  issuer: CertificateIssuer;
+  extendedKeyUsage: ExtendedKeyUsage[];
+  /** What to register for a ThumbprintMatch client; empty for other schemes. */
+  allowedThumbprints: string[];
+  defect?: { kind: CertificateDefect; description: string };
+  rules: string[];
+}
+
+export interface PkiManifest {
+  format: typeof MANIFEST_FORMAT;
+  /** Hash of the identity specs and generator settings the set was made from. */
+  specHash: string;
+  generatedAt: string;
+  ca: {
+    /** The CA a namespace registers; every good client certificate chains to it. */
+    root: CertificateFiles;
+    /** Signs the server and client certificates. */
+    intermediate: CertificateFiles;
+    /** A CA that no namespace registers, for the unregistered-ca negative. */
+    unregistered: CertificateFiles;
+  };
+  server: CertificateFiles & { dns: string[]; ip: string[] };
+  identities: IdentityEntry[];
+}
+
+/** A user-facing problem with a PKI folder: its message says what is wrong and what to do. */
+export class PkiError extends UserError {
+  override name = 'PkiError';
+}
+
+export function readManifest(dir: string): PkiManifest {
+  const path = join(dir, MANIFEST_FILE);
+  if (!existsSync(path)) throw new PkiError(`${path} does not exist: generate a set with \`npm run certs\``);
+  let manifest: PkiManifest;
+  try {
+    manifest = JSON.parse(readFileSync(path, 'utf8')) as PkiManifest;
+  } catch (error) {
+    throw new PkiError(`${path} is not valid JSON (${(error as Error).message})`);
+  }
+  if (manifest?.format !== MANIFEST_FORMAT || !Array.isArray(manifest.identities) || !manifest.ca || !manifest.server) {
+    throw new PkiError(`${path} is not a PKI manifest of format ${MANIFEST_FORMAT}`);
+  }
+  return manifest;
+}
+
+export function allCertificateFiles(manifest: PkiManifest): Array<[string, CertificateFiles]> {
+  return [
+    ['ca root', manifest.ca.root],
+    ['ca intermediate', manifest.ca.intermediate],
+    ['ca unregistered', manifest.ca.unregistered],
+    ['server', manifest.server],
+    ...manifest.identities.map((identity): [string, CertificateFiles] => [`identity ${identity.id}`, identity]),
+  ];
+}
+
+/**
+ * Checks that every file the manifest names is there and matches it; returns the first problem found,
+ * or undefined when the set is intact.
+ */
+export function findCorruption(dir: string, manifest: PkiManifest): string | undefined {
+  for (const [label, files] of allCertificateFiles(manifest)) {
+    for (const file of [files.certificate, files.key, files.chain]) {
+      if (file !== undefined && !existsSync(join(dir, file))) return `${label}: ${file} is missing`;
+    }
+    let certificate: X509Certificate;
+    try {
+      certificate = new X509Certificate(readFileSync(join(dir, files.certificate)));
+    } catch {
+      return `${label}: ${files.certificate} is not a PEM certificate`;
+    }
+    if (certificate.fingerprint256.replaceAll(':', '') !== files.thumbprint) {
+      return `${label}: ${files.certificate} does not match the thumbprint in ${MANIFEST_FILE}`;
+    }
+  }
+  return undefined;
+}
+
+export interface LoadedIdentity {
+  entry: IdentityEntry;
+  /** PEM to present in TLS: the chain where there is one, else the certificate. */
+  certificatePem: string;
+  keyPem: string;
+}
+
+export interface LoadedPki {
+  dir: string;
+  manifest: PkiManifest;
+  rootCaPem: string;
+  identities: Map<string, LoadedIdentity>;
+}
+
+/** Reads a PKI folder as `npm run certs` writes it, with the PEM text of every identity. */
+export function loadPki(dir: string): LoadedPki {
+  const manifest = readManifest(dir);
+  const problem = findCorruption(dir, manifest);
+  if (problem) throw new PkiError(`the PKI set in ${dir} is corrupt: ${problem}`);
+  const read = (file: string) => readFileSync(join(dir, file), 'utf8');
+  return {
+    dir,
+    manifest,
+    rootCaPem: read(manifest.ca.root.certificate),
+    identities: new Map(
+      manifest.identities.map((entry) => [
+        entry.id,
+        { entry, certificatePem: read(entry.chain ?? entry.certificate), keyPem: read(entry.key) },
+      ]),
+    ),
+  };
+}

@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['**/*.test.ts'],
+    exclude: ['node_modules/**'],
+    // Tests start TLS servers and generate keys: give a loaded 2-core machine room.
+    testTimeout: 20_000,
+    hookTimeout: 30_000,
+    // The JSON file feeds the plain summary line that .ci/run prints.
+    reporters: ['default', ['json', { outputFile: 'reports/vitest.json' }]],
+  },
+});
