@@ -1,0 +1,233 @@
+// The namespace's rules, decided in memory with an injected clock: every rule id, both MQTT versions.
+import { describe, expect, it } from 'vitest';
+import type { RuleId } from '../rules/catalogue.ts';
+import type { PresentedCertificate } from './certificate.ts';
+import { ConnectPolicy, type ConnectRequest, type Decision } from './connect-decision.ts';
+import { parseNamespace, type NamespaceInput } from './namespace.ts';
+import { SessionRegistry } from './session-registry.ts';
+
+const HOUR = 3_600_000;
+const T0 = Date.parse('2026-11-27T12:00:00Z');
+
+function certificate(fields: Partial<PresentedCertificate> = {}): PresentedCertificate {
+  return {
+    dns: [],
+    uri: [],
+    ip: [],
+    email: [],
+    thumbprint: 'A'.repeat(64),
+    notBefore: new Date(T0 - HOUR),
+    notAfter: new Date(T0 + 1000 * HOUR),
+    clientAuthAllowed: true,
+    chainsToRegisteredCa: true,
+    ...fields,
+  };
+}
+
+const CERTS = {
+  alpha: certificate({ commonName: 'alpha' }),
+  beta: certificate({ commonName: 'beta' }),
+  alphaUpper: certificate({ commonName: 'ALPHA' }),
+  dns: certificate({ commonName: 'something-else', dns: ['dev.example.test'] }),
+  thumb: certificate({ commonName: 'thumb', thumbprint: 'B'.repeat(64), chainsToRegisteredCa: false }),
+  disabled: certificate({ commonName: 'off' }),
+};
+
+const NAMESPACE: NamespaceInput = {
+  topicSpacesConfiguration: { maximumClientSessionsPerAuthenticationName: 2, maximumSessionExpiryInHours: 1 },
+  clients: [
+    { name: 'alpha', authenticationName: 'alpha' },
+    { name: 'beta', authenticationName: 'beta' },
+    { name: 'dns', authenticationName: 'dev.example.test', clientCertificateAuthentication: { validationScheme: 'DnsMatchesAuthenticationName' } },
+    { name: 'thumb', authenticationName: 'thumb', clientCertificateAuthentication: { validationScheme: 'ThumbprintMatch', allowedThumbprints: ['b'.repeat(64)] } },
+    { name: 'off', authenticationName: 'off', state: 'Disabled' },
+  ],
+};
+
+/** A namespace with a hand-turned clock; `connect` decides and, when accepted, binds as the adapter does. */
+function namespace(overrides: Partial<NamespaceInput> = {}, broken: RuleId[] = []) {
+  let now = T0;
+  let nextConnection = 1;
+  const registry = new SessionRegistry(() => now);
+  const policy = new ConnectPolicy(parseNamespace({ ...NAMESPACE, ...overrides }), registry, new Set(broken));
+  return {
+    registry,
+    advance: (ms: number) => (now += ms),
+    connect(version: 4 | 5, cert: PresentedCertificate | undefined, request: Partial<ConnectRequest>) {
+      const decision = policy.decide(
+        { protocolVersion: version, clientId: 'session', cleanStart: false, certificate: cert, ...request },
+        new Date(now),
+      );
+      const connectionId = nextConnection++;
+      if (decision.accept) {
+        const { grant } = decision;
+        registry.open(grant.sessionName, grant.client.name, connectionId, grant.expirySeconds);
+      }
+      return { decision, connectionId };
+    },
+  };
+}
+
+function refusal(decision: Decision) {
+  if (decision.accept) throw new Error(`expected a refusal, got ${JSON.stringify(decision.grant)}`);
+  return { rule: decision.refusal.rule, ...decision.refusal.code };
+}
+
+function grant(decision: Decision) {
+  if (!decision.accept) throw new Error(`expected acceptance, got ${decision.refusal.rule}: ${decision.refusal.reason}`);
+  return decision.grant;
+}
+
+const NOT_AUTHORIZED = { reasonCode: 0x87, returnCode: 5 };
+const BAD_CREDENTIALS = { reasonCode: 0x86, returnCode: 4 };
+
+describe.each([4, 5] as const)('MQTT protocol level %i', (version) => {
+  const persistent = version === 5 ? { sessionExpiryInterval: 600 } : {};
+
+  it('S1/S2: one identity and one certificate hold two sessions under different ClientIDs', () => {
+    const ns = namespace();
+    grant(ns.connect(version, CERTS.alpha, { username: 'alpha', clientId: 's1' }).decision);
+    grant(ns.connect(version, CERTS.alpha, { username: 'alpha', clientId: 's2' }).decision);
+    expect(ns.registry.list().map((s) => [s.name, s.owner])).toEqual([['s1', 'alpha'], ['s2', 'alpha']]);
+  });
+
+  it('S3: without a Username the ClientID is the authentication name, so a second session has no identity', () => {
+    const ns = namespace();
+    expect(grant(ns.connect(version, CERTS.alpha, { clientId: 'alpha' }).decision).nameSource).toBe('clientId');
+    expect(refusal(ns.connect(version, CERTS.alpha, { clientId: 'alpha-2' }).decision).rule).toBe('A2');
+  });
+
+  it('S4: an empty ClientID is refused as not valid', () => {
+    const ns = namespace();
+    expect(refusal(ns.connect(version, CERTS.alpha, { username: 'alpha', clientId: '' }).decision)).toEqual({
+      rule: 'S4',
+      reasonCode: 0x85,
+      returnCode: 2,
+    });
+  });
+
+  it('S5/S6: another identity presenting an active session name is refused as not authorized', () => {
+    const ns = namespace();
+    const owner = ns.connect(version, CERTS.alpha, { username: 'alpha', clientId: 's1' });
+    expect(refusal(ns.connect(version, CERTS.beta, { username: 'beta', clientId: 's1' }).decision)).toEqual({ rule: 'S6', ...NOT_AUTHORIZED });
+    expect(ns.registry.find('s1')).toMatchObject({ owner: 'alpha', connectionId: owner.connectionId });
+  });
+
+  it('S7: a session left without ending stays locked to its owner until it expires, then is free', () => {
+    const ns = namespace();
+    const owner = ns.connect(version, CERTS.alpha, { username: 'alpha', clientId: 's1', ...persistent });
+    const expiry = grant(owner.decision).expirySeconds;
+    expect(ns.registry.close('s1', owner.connectionId)).toBe('held');
+    ns.advance(expiry * 1000 - 1);
+    expect(refusal(ns.connect(version, CERTS.beta, { username: 'beta', clientId: 's1' }).decision)).toEqual({ rule: 'S7', ...NOT_AUTHORIZED });
+    ns.advance(1);
+    expect(ns.registry.sweep().map((s) => s.name)).toEqual(['s1']);
+    expect(grant(ns.connect(version, CERTS.beta, { username: 'beta', clientId: 's1' }).decision).sessionPresent).toBe(false);
+  });
+
+  it('S8: the same identity reconnecting takes its session over, and the session is present', () => {
+    const ns = namespace();
+    const first = ns.connect(version, CERTS.alpha, { username: 'alpha', clientId: 's1', ...persistent });
+    const second = grant(ns.connect(version, CERTS.alphaUpper, { username: 'ALPHA', clientId: 's1', ...persistent }).decision);
+    expect(second).toMatchObject({ takesOver: true, sessionPresent: true, discardPrevious: false });
+    expect(ns.registry.close('s1', first.connectionId)).toBe('stale');
+  });
+
+  it('S9: sessions per authentication name, online and offline, stop at the limit with quota exceeded', () => {
+    const ns = namespace();
+    const first = ns.connect(version, CERTS.alpha, { username: 'alpha', clientId: 's1', ...persistent });
+    ns.connect(version, CERTS.alpha, { username: 'alpha', clientId: 's2' });
+    ns.registry.close('s1', first.connectionId);
+    expect(refusal(ns.connect(version, CERTS.alpha, { username: 'alpha', clientId: 's3' }).decision)).toEqual({
+      rule: 'S9',
+      reasonCode: 0x97,
+      returnCode: 3,
+    });
+    // Resuming a session it holds is not a new one.
+    grant(ns.connect(version, CERTS.alpha, { username: 'alpha', clientId: 's1' }).decision);
+  });
+
+  it('L1: the session expiry in force is capped at the namespace maximum', () => {
+    const ns = namespace({ reference: { maximumSessionExpiryInSeconds: 30 } });
+    const requested = version === 5 ? { sessionExpiryInterval: 3600 } : {};
+    expect(grant(ns.connect(version, CERTS.alpha, { username: 'alpha', clientId: 's1', ...requested }).decision)).toMatchObject({
+      expirySeconds: 30,
+      expiryCapped: version === 5,
+    });
+    const transient = grant(ns.connect(version, CERTS.alpha, { username: 'alpha', clientId: 's2', cleanStart: true }).decision);
+    expect(transient.expirySeconds).toBe(0);
+  });
+
+  it('L2/L3: a persistent session resumes; Clean Start discards it', () => {
+    const ns = namespace();
+    const first = ns.connect(version, CERTS.alpha, { username: 'alpha', clientId: 's1', ...persistent });
+    ns.registry.close('s1', first.connectionId);
+    const resumed = ns.connect(version, CERTS.alpha, { username: 'alpha', clientId: 's1', ...persistent });
+    expect(grant(resumed.decision)).toMatchObject({ sessionPresent: true, discardPrevious: false });
+    ns.registry.close('s1', resumed.connectionId);
+    const clean = grant(ns.connect(version, CERTS.alpha, { username: 'alpha', clientId: 's1', cleanStart: true }).decision);
+    expect(clean).toMatchObject({ sessionPresent: false, discardPrevious: true });
+  });
+
+  it('A1: no certificate, an expired one, a not yet valid one or one without clientAuth is refused', () => {
+    const ns = namespace();
+    const request = { username: 'alpha', clientId: 's1' };
+    for (const cert of [
+      undefined,
+      { ...CERTS.alpha, notAfter: new Date(T0 - 1) },
+      { ...CERTS.alpha, notBefore: new Date(T0 + 1) },
+      { ...CERTS.alpha, clientAuthAllowed: false },
+    ]) {
+      expect(refusal(ns.connect(version, cert, request).decision)).toEqual({ rule: 'A1', ...BAD_CREDENTIALS });
+    }
+  });
+
+  it('A2: an unregistered name or a Disabled client is refused', () => {
+    const ns = namespace();
+    expect(refusal(ns.connect(version, CERTS.alpha, { username: 'nobody', clientId: 's1' }).decision).rule).toBe('A2');
+    expect(refusal(ns.connect(version, CERTS.disabled, { username: 'off', clientId: 's1' }).decision)).toEqual({ rule: 'A2', ...NOT_AUTHORIZED });
+  });
+
+  it('A3: each validation scheme accepts only the certificate that proves the name', () => {
+    const ns = namespace();
+    grant(ns.connect(version, CERTS.dns, { username: 'dev.example.test', clientId: 'd1' }).decision);
+    grant(ns.connect(version, CERTS.thumb, { username: 'thumb', clientId: 't1' }).decision);
+    for (const [cert, username] of [
+      [CERTS.beta, 'alpha'],
+      [{ ...CERTS.alpha, chainsToRegisteredCa: false }, 'alpha'],
+      [CERTS.alpha, 'dev.example.test'],
+      [{ ...CERTS.thumb, thumbprint: 'C'.repeat(64) }, 'thumb'],
+    ] as const) {
+      expect(refusal(ns.connect(version, cert, { username, clientId: 'x' }).decision)).toEqual({ rule: 'A3', ...BAD_CREDENTIALS });
+    }
+  });
+
+  it('A4: names compare without regard to case', () => {
+    const ns = namespace();
+    expect(grant(ns.connect(version, CERTS.alphaUpper, { username: 'Alpha', clientId: 's1' }).decision).client.name).toBe('alpha');
+  });
+
+  it('A5: with no Username the configured certificate fields name the client, in order', () => {
+    const sources = {
+      clientAuthentication: { alternativeAuthenticationNameSources: ['ClientCertificateDns' as const, 'ClientCertificateSubject' as const] },
+    };
+    const ns = namespace({ topicSpacesConfiguration: { ...NAMESPACE.topicSpacesConfiguration, ...sources } });
+    expect(grant(ns.connect(version, CERTS.dns, { clientId: 'd1' }).decision)).toMatchObject({ nameSource: 'ClientCertificateDns' });
+    expect(grant(ns.connect(version, CERTS.alpha, { clientId: 'a1' }).decision)).toMatchObject({ nameSource: 'ClientCertificateSubject' });
+    const nameless = certificate({});
+    expect(refusal(ns.connect(version, nameless, { clientId: 'n1' }).decision).rule).toBe('A5');
+  });
+});
+
+describe('rule mutants: each broken rule lets through what the rule refuses', () => {
+  it.each([
+    ['S4', (ns: ReturnType<typeof namespace>) => ns.connect(5, CERTS.alpha, { username: 'alpha', clientId: '' })],
+    ['S6', (ns: ReturnType<typeof namespace>) => (ns.connect(5, CERTS.alpha, { username: 'alpha', clientId: 's' }), ns.connect(5, CERTS.beta, { username: 'beta', clientId: 's' }))],
+    ['S9', (ns: ReturnType<typeof namespace>) => (ns.connect(5, CERTS.alpha, { username: 'alpha', clientId: 'a' }), ns.connect(5, CERTS.alpha, { username: 'alpha', clientId: 'b' }), ns.connect(5, CERTS.alpha, { username: 'alpha', clientId: 'c' }))],
+    ['A2', (ns: ReturnType<typeof namespace>) => ns.connect(5, CERTS.disabled, { username: 'off', clientId: 's' })],
+    ['A3', (ns: ReturnType<typeof namespace>) => ns.connect(5, CERTS.beta, { username: 'alpha', clientId: 's' })],
+  ] as const)('%s', (rule, scenario) => {
+    expect(scenario(namespace()).decision.accept).toBe(false);
+    expect(scenario(namespace({}, [rule])).decision.accept).toBe(true);
+  });
+});

@@ -1,0 +1,172 @@
+// The namespace configuration: what an Event Grid namespace knows about sessions and clients, in the
+// shape of Event Grid's own resources (namespace topicSpacesConfiguration, caCertificates, clients),
+// plus a `reference` section for settings only the reference broker has.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { UserError } from '../common/cli.ts';
+import { VALIDATION_SCHEMES } from '../certs/identities.ts';
+import type { LoadedPki } from '../certs/manifest.ts';
+
+export const NAME_SOURCES = [
+  'ClientCertificateSubject',
+  'ClientCertificateDns',
+  'ClientCertificateUri',
+  'ClientCertificateIp',
+  'ClientCertificateEmail',
+] as const;
+export type AuthenticationNameSource = (typeof NAME_SOURCES)[number];
+
+const pemCertificate = z
+  .string()
+  .regex(/-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/, 'must be a PEM certificate');
+
+const clientSchema = z.object({
+  name: z.string().min(1),
+  // A4: 1 to 128 characters.
+  authenticationName: z.string().min(1).max(128),
+  state: z.enum(['Enabled', 'Disabled']).default('Enabled'),
+  clientCertificateAuthentication: z
+    .object({
+      validationScheme: z.enum(VALIDATION_SCHEMES).default('SubjectMatchesAuthenticationName'),
+      // A3: at most 2 thumbprints.
+      allowedThumbprints: z.array(z.string().regex(/^[0-9A-Fa-f]{64}$/, 'must be a SHA-256 thumbprint in hex')).max(2).default([]),
+    })
+    .strict()
+    .default({ validationScheme: 'SubjectMatchesAuthenticationName', allowedThumbprints: [] }),
+  attributes: z.record(z.string(), z.unknown()).default({}),
+  description: z.string().optional(),
+}).strict();
+
+export const namespaceSchema = z
+  .object({
+    name: z.string().min(1).default('reference'),
+    topicSpacesConfiguration: z
+      .object({
+        // L1: 1 to 8 hours, default 1.
+        maximumSessionExpiryInHours: z.number().int().min(1).max(8).default(1),
+        // S9: 1 to 100 sessions per authentication name, default 1.
+        maximumClientSessionsPerAuthenticationName: z.number().int().min(1).max(100).default(1),
+        clientAuthentication: z
+          .object({ alternativeAuthenticationNameSources: z.array(z.enum(NAME_SOURCES)).default([]) })
+          .strict()
+          .default({ alternativeAuthenticationNameSources: [] }),
+      })
+      .strict()
+      .default({
+        maximumSessionExpiryInHours: 1,
+        maximumClientSessionsPerAuthenticationName: 1,
+        clientAuthentication: { alternativeAuthenticationNameSources: [] },
+      }),
+    // A3: at most 10 CA certificates per namespace.
+    caCertificates: z.array(z.object({ name: z.string().min(1), encodedCertificate: pemCertificate }).strict()).max(10).default([]),
+    clients: z.array(clientSchema).default([]),
+    reference: z
+      .object({
+        // Stands in for maximumSessionExpiryInHours when set, so that tests need not wait an hour.
+        maximumSessionExpiryInSeconds: z.number().int().min(1).max(8 * 3600).optional(),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict()
+  .superRefine((namespace, context) => {
+    // A4: authentication names are unique without regard to case; client resource names are unique.
+    const seen = new Map<string, number>();
+    const names = new Set<string>();
+    namespace.clients.forEach((client, index) => {
+      const key = client.authenticationName.toLowerCase();
+      if (seen.has(key)) {
+        context.addIssue({
+          code: 'custom',
+          path: ['clients', index, 'authenticationName'],
+          message: `"${client.authenticationName}" is already the authentication name of clients[${seen.get(key)}] (names compare without regard to case)`,
+        });
+      }
+      seen.set(key, index);
+      if (names.has(client.name)) {
+        context.addIssue({ code: 'custom', path: ['clients', index, 'name'], message: `client name "${client.name}" is used twice` });
+      }
+      names.add(client.name);
+    });
+  });
+
+export type NamespaceConfig = z.output<typeof namespaceSchema>;
+export type NamespaceInput = z.input<typeof namespaceSchema>;
+export type ClientResource = NamespaceConfig['clients'][number];
+
+export class NamespaceConfigError extends UserError {
+  override name = 'NamespaceConfigError';
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.length ? issue.path.join('.') : '(top level)'}: ${issue.message}`)
+    .join('; ');
+}
+
+/** Validates a namespace description; a bad one throws NamespaceConfigError naming each field and why. */
+export function parseNamespace(input: unknown, source = 'namespace configuration'): NamespaceConfig {
+  const result = namespaceSchema.safeParse(input);
+  if (!result.success) throw new NamespaceConfigError(`${source} is invalid: ${describeIssues(result.error)}`);
+  return result.data;
+}
+
+export function readNamespaceFile(path: string): NamespaceConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new NamespaceConfigError(`cannot read namespace file ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new NamespaceConfigError(`namespace file ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  return parseNamespace(json, `namespace file ${path}`);
+}
+
+/** The maximum Session Expiry Interval in force, in seconds (L1). */
+export function maximumSessionExpirySeconds(namespace: NamespaceConfig): number {
+  return (
+    namespace.reference.maximumSessionExpiryInSeconds ?? namespace.topicSpacesConfiguration.maximumSessionExpiryInHours * 3600
+  );
+}
+
+export interface NamespaceFromPkiOptions {
+  maximumClientSessionsPerAuthenticationName?: number;
+  maximumSessionExpiryInHours?: number;
+  alternativeAuthenticationNameSources?: AuthenticationNameSource[];
+  reference?: NamespaceConfig['reference'];
+}
+
+/**
+ * A namespace that registers the PKI's root CA and every identity of its manifest (negatives too, so
+ * that their certificate is the only thing wrong with them; case variants are certificates of an
+ * identity already registered, not clients of their own).
+ */
+export function namespaceFromPki(pki: LoadedPki, options: NamespaceFromPkiOptions = {}): NamespaceConfig {
+  return parseNamespace({
+    name: 'reference',
+    topicSpacesConfiguration: {
+      maximumSessionExpiryInHours: options.maximumSessionExpiryInHours ?? 1,
+      maximumClientSessionsPerAuthenticationName: options.maximumClientSessionsPerAuthenticationName ?? 2,
+      clientAuthentication: { alternativeAuthenticationNameSources: options.alternativeAuthenticationNameSources ?? [] },
+    },
+    caCertificates: [{ name: 'conformance-test-root', encodedCertificate: pki.rootCaPem }],
+    clients: pki.manifest.identities
+      .filter((identity) => identity.role !== 'case-variant')
+      .map((identity) => ({
+        name: identity.id,
+        authenticationName: identity.authenticationName,
+        state: identity.state,
+        clientCertificateAuthentication: {
+          validationScheme: identity.validationScheme,
+          allowedThumbprints: identity.allowedThumbprints,
+        },
+        attributes: { role: identity.role },
+      })),
+    reference: options.reference ?? {},
+  });
+}
