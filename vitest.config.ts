@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: ['**/*.test.ts'],
     exclude: ['node_modules/**'],
+    globalSetup: ['vitest.global-setup.ts'],
     // Tests start TLS servers and generate keys: give a loaded 2-core machine room.
     testTimeout: 20_000,
     hookTimeout: 30_000,

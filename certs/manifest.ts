@@ -132,6 +132,8 @@ export interface LoadedPki {
   manifest: PkiManifest;
   rootCaPem: string;
   identities: Map<string, LoadedIdentity>;
+  /** The text of a file the manifest names. */
+  read(file: string): string;
 }
 
 /** Reads a PKI folder as `npm run certs` writes it, with the PEM text of every identity. */
@@ -143,6 +145,7 @@ export function loadPki(dir: string): LoadedPki {
   return {
     dir,
     manifest,
+    read,
     rootCaPem: read(manifest.ca.root.certificate),
     identities: new Map(
       manifest.identities.map((entry) => [

@@ -1,0 +1,251 @@
+// The thin layer between aedes and the namespace's rules: it turns each CONNECT into a ConnectRequest,
+// the policy's Decision into packets, and connection ends and expiries into registry updates,
+// persistence wipes and life cycle events. The only module that knows aedes' internals.
+import type { X509Certificate } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
+import type { Aedes, Client, ConnectPacket } from 'aedes';
+import mqttPacket from 'mqtt-packet';
+import type { RuleId } from '../rules/catalogue.ts';
+import { describeCode } from '../rules/codes.ts';
+import { readPresentedCertificate } from './certificate.ts';
+import type { ConnectPolicy, SessionGrant } from './connect-decision.ts';
+import type { DisconnectionReason, LifecycleEvents } from './lifecycle.ts';
+import type { SessionRegistry } from './session-registry.ts';
+import { peerCertificateChain } from './tls-peer.ts';
+
+const AUTHENTICATION_RULES = new Set<RuleId>(['A1', 'A2', 'A3', 'A5']);
+
+interface Connection {
+  id: number;
+  client?: Client;
+  grant?: SessionGrant;
+  /** CONNACK sent and the client registered: the session is connected (life cycle events). */
+  ready: boolean;
+}
+
+/** The part of aedes' persistence (untyped in its declarations) that a wipe uses. */
+interface Persistence {
+  cleanSubscriptions(client: { id: string }): Promise<void>;
+  delWill(client: { id: string; brokerId: string }): Promise<unknown>;
+  outgoingStream(client: { id: string }): AsyncIterable<unknown>;
+  outgoingClearMessageId(client: { id: string }, packet: unknown): Promise<unknown>;
+}
+
+type PreConnect = (client: Client, packet: ConnectPacket, callback: (error: Error | null, success: boolean) => void) => void;
+
+// aedes derives CONNACK Session Present from whether subscriptions were restored, but a session can
+// exist with none. mqtt-packet is the one place every CONNACK passes through, so the registry's answer
+// is put in there, for the streams of this adapter only.
+const sessionPresentByStream = new WeakMap<object, boolean>();
+const writeToStream = mqttPacket.writeToStream;
+mqttPacket.writeToStream = ((packet: mqttPacket.Packet, stream: NodeJS.WritableStream, options?: unknown) => {
+  const present = sessionPresentByStream.get(stream);
+  if (packet.cmd === 'connack' && present !== undefined && !(packet.reasonCode || packet.returnCode)) {
+    packet.sessionPresent = present;
+  }
+  return writeToStream(packet, stream, options as mqttPacket.IPacket);
+}) as typeof mqttPacket.writeToStream;
+
+/** aedes internals its type declarations leave out. */
+interface AedesInternals {
+  clients: Record<string, Client>;
+  registerClient(client: Client): void;
+  unregisterClient(client: Client): void;
+  scheduleSessionExpiry(client: Client): void;
+}
+
+/**
+ * aedes keys its client table by ClientID alone: a connection of the same identity that passed
+ * CONNECT checks and then dropped before registering would unregister, or wipe the session of, the
+ * live client with that id. Make those steps act only for the client that is really registered.
+ */
+function guardAgainstStaleClients(broker: Aedes): void {
+  const internals = broker as unknown as AedesInternals;
+  const { registerClient, unregisterClient, scheduleSessionExpiry } = internals;
+  internals.registerClient = (client) => {
+    if (!client.closed) registerClient.call(broker, client);
+  };
+  internals.unregisterClient = (client) => {
+    if (internals.clients[client.id] === client) unregisterClient.call(broker, client);
+  };
+  internals.scheduleSessionExpiry = (client) => {
+    const live = internals.clients[client.id];
+    if (!live || live === client) scheduleSessionExpiry.call(broker, client);
+  };
+}
+
+export interface AdapterOptions {
+  policy: ConnectPolicy;
+  sessions: SessionRegistry;
+  events: LifecycleEvents;
+  registeredCas: X509Certificate[];
+  broken: ReadonlySet<RuleId>;
+  log: (line: string) => void;
+  clock: () => number;
+}
+
+export class AedesNamespaceAdapter {
+  private readonly connections = new WeakMap<object, Connection>();
+  /** Session names whose aedes state is being wiped; a CONNECT for one waits for it. */
+  private readonly wipes = new Map<string, Promise<void>>();
+  /** Connections whose session another connection of the same identity took over (S8). */
+  private readonly takenOver = new Set<number>();
+  private nextConnectionId = 1;
+  private broker?: Aedes;
+  private stopping = false;
+  private sweepTimer?: NodeJS.Timeout;
+
+  constructor(private readonly options: AdapterOptions) {}
+
+  attach(broker: Aedes): void {
+    this.broker = broker;
+    guardAgainstStaleClients(broker);
+    broker.on('clientReady', (client: Client) => this.onReady(client));
+  }
+
+  /** Registers a new TLS connection before aedes reads from it. */
+  track(socket: TLSSocket): void {
+    const connection: Connection = { id: this.nextConnectionId++, ready: false };
+    this.connections.set(socket, connection);
+    socket.once('close', () => this.onClosed(connection));
+  }
+
+  readonly preConnect: PreConnect = (client, packet, callback) => {
+    this.decide(client, packet).then(
+      (accepted) => callback(accepted ? null : new Error('connection refused'), accepted),
+      (error: Error) => callback(error, false),
+    );
+  };
+
+  private async decide(client: Client, packet: ConnectPacket): Promise<boolean> {
+    const socket = client.conn as unknown as TLSSocket;
+    const connection = this.connections.get(socket);
+    if (!connection) throw new Error('connection not tracked by the namespace adapter');
+    const sessionName = packet.clientId;
+    await this.wipes.get(sessionName);
+
+    const chain = peerCertificateChain(socket);
+    const version = packet.protocolVersion === 5 ? 5 : 4;
+    const decision = this.options.policy.decide(
+      {
+        protocolVersion: version,
+        clientId: sessionName,
+        username: packet.username,
+        cleanStart: packet.clean !== false,
+        sessionExpiryInterval: packet.properties?.sessionExpiryInterval,
+        certificate: chain.length ? readPresentedCertificate(chain, this.options.registeredCas) : undefined,
+      },
+      new Date(this.options.clock()),
+    );
+
+    if (!decision.accept) {
+      const { rule, code, reason } = decision.refusal;
+      const shown = version === 5 ? code.reasonCode : code.returnCode;
+      this.options.log(`refused session "${sessionName}" [${rule}] ${describeCode(version === 5 ? '5' : '3.1.1', shown)}: ${reason}`);
+      // A6 mutant: failed authentication closes the connection with no CONNACK.
+      if (!(this.options.broken.has('A6') && AUTHENTICATION_RULES.has(rule))) {
+        await this.sendRefusal(socket, version, shown, reason);
+      }
+      return false;
+    }
+
+    const { grant } = decision;
+    if (grant.discardPrevious) await this.wipe(sessionName);
+    const previous = this.options.sessions.open(sessionName, grant.client.name, connection.id, grant.expirySeconds);
+    if (previous !== undefined) this.takenOver.add(previous);
+    connection.client = client;
+    connection.grant = grant;
+    sessionPresentByStream.set(socket, grant.sessionPresent);
+    this.options.log(
+      `accepted session "${sessionName}" for client "${grant.client.name}" (name from ${grant.nameSource}; expiry ${grant.expirySeconds} s` +
+        `${grant.expiryCapped ? ', capped [L1]' : ''}; session present ${grant.sessionPresent}${grant.takesOver ? '; takes over [S8]' : ''})`,
+    );
+    return true;
+  }
+
+  private sendRefusal(socket: TLSSocket, version: 4 | 5, code: number, reason: string): Promise<void> {
+    const connack =
+      version === 5
+        ? { cmd: 'connack' as const, sessionPresent: false, reasonCode: code, properties: { reasonString: reason } }
+        : { cmd: 'connack' as const, sessionPresent: false, returnCode: code };
+    const bytes = mqttPacket.generate(connack, { protocolVersion: version });
+    // Resolve once the bytes are handed on, so that aedes' close cannot discard them.
+    return new Promise((resolve) => socket.write(bytes, () => resolve()));
+  }
+
+  private onReady(client: Client): void {
+    const connection = this.connections.get(client.conn as object);
+    if (!connection?.grant) return;
+    connection.ready = true;
+    this.options.events.connected(this.sessionRef(connection.grant));
+  }
+
+  private onClosed(connection: Connection): void {
+    const grant = connection.grant;
+    if (!grant) return;
+    const takenOver = this.takenOver.delete(connection.id);
+    // S7 mutant: the name is freed as soon as its connection ends.
+    const outcome = this.options.sessions.close(grant.sessionName, connection.id, this.options.broken.has('S7'));
+    if (outcome === 'ended') void this.wipe(grant.sessionName);
+    if (outcome === 'held') this.scheduleSweep();
+    if (!connection.ready) return;
+    this.options.events.disconnected(this.sessionRef(grant), this.disconnectionReason(connection, takenOver));
+  }
+
+  private disconnectionReason(connection: Connection, takenOver: boolean): DisconnectionReason {
+    if (takenOver) return 'SessionTakenOver';
+    if (this.stopping) return 'ServerInitiatedDisconnect';
+    // aedes marks a client that ended with a DISCONNECT packet; it has no public flag for it.
+    const sentDisconnect = (connection.client as { _disconnected?: boolean } | undefined)?._disconnected;
+    return sentDisconnect ? 'ClientInitiatedDisconnect' : 'ConnectionLost';
+  }
+
+  /** Ends every held session whose expiry has passed, and wipes what aedes stored for it. */
+  private async expireSessions(): Promise<void> {
+    for (const record of this.options.sessions.sweep()) {
+      this.options.log(`session "${record.name}" of client "${record.owner}" expired; its name is free [S7]`);
+      await this.wipe(record.name);
+    }
+  }
+
+  /** Sets the one timer that expires held sessions for the next expiry due. */
+  private scheduleSweep(): void {
+    clearTimeout(this.sweepTimer);
+    const next = this.options.sessions.nextExpiry();
+    if (next === undefined || this.stopping) return;
+    // Capped so that a long sleep still notices a clock that jumped.
+    const delay = Math.min(Math.max(next - this.options.clock(), 0), 60_000);
+    this.sweepTimer = setTimeout(() => void this.expireSessions().then(() => this.scheduleSweep()), delay);
+    this.sweepTimer.unref();
+  }
+
+  /** Removes a session's subscriptions, will and queued messages from aedes' persistence. */
+  private wipe(sessionName: string): Promise<void> {
+    const broker = this.broker;
+    if (!broker) return Promise.resolve();
+    const previous = this.wipes.get(sessionName) ?? Promise.resolve();
+    const work = previous.then(async () => {
+      const persistence = (broker as unknown as { persistence: Persistence }).persistence;
+      const client = { id: sessionName };
+      await persistence.cleanSubscriptions(client);
+      await persistence.delWill({ id: sessionName, brokerId: broker.id });
+      for await (const queued of persistence.outgoingStream(client)) {
+        await persistence.outgoingClearMessageId(client, queued);
+      }
+    });
+    const tracked = work.finally(() => {
+      if (this.wipes.get(sessionName) === tracked) this.wipes.delete(sessionName);
+    });
+    this.wipes.set(sessionName, tracked);
+    return tracked;
+  }
+
+  beginStop(): void {
+    this.stopping = true;
+    clearTimeout(this.sweepTimer);
+  }
+
+  private sessionRef(grant: SessionGrant) {
+    return { authenticationName: grant.client.authenticationName, sessionName: grant.sessionName };
+  }
+}

@@ -1,0 +1,186 @@
+// One MQTT session as a scenario sees it: an mqtt.js client authenticated with an identity's
+// certificate, what its CONNACK said, the messages it received and how its connection ended.
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { LoadedIdentity } from '../certs/manifest.ts';
+import type { MqttVersion } from '../rules/catalogue.ts';
+
+export interface SessionClientOptions {
+  url: string;
+  /** PEM of the CA that signed the endpoint's server certificate. */
+  ca: string;
+  identity: LoadedIdentity;
+  sessionName: string;
+  version: MqttVersion;
+  /** The CONNECT Username; default the identity's authentication name, null for none. */
+  username?: string | null;
+  /** MQTT 5 Clean Start / MQTT 3.1.1 Clean Session; default false. */
+  cleanStart?: boolean;
+  /** MQTT 5 Session Expiry Interval, seconds. */
+  sessionExpiry?: number;
+  timeoutMs: number;
+}
+
+export interface Refused {
+  accepted: false;
+  /** CONNACK reason code (5) or return code (3.1.1); undefined when the connection closed with none. */
+  code?: number;
+  reasonString?: string;
+  message: string;
+}
+
+export interface Accepted {
+  accepted: true;
+  client: SessionClient;
+}
+
+export interface ReceivedMessage {
+  topic: string;
+  payload: string;
+  qos: number;
+}
+
+export interface ConnectionEnd {
+  /** Reason code of a DISCONNECT the server sent (MQTT 5), if it sent one. */
+  disconnectReasonCode?: number;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+export class SessionClient {
+  readonly sessionPresent: boolean;
+  readonly connackProperties: Record<string, unknown>;
+  private readonly inbox: ReceivedMessage[] = [];
+  private readonly waiters = new Set<() => void>();
+  private disconnectReasonCode?: number;
+  readonly ended: Promise<ConnectionEnd>;
+
+  private constructor(
+    private readonly mqttClient: MqttClient,
+    connack: mqtt.IConnackPacket,
+    private readonly timeoutMs: number,
+  ) {
+    this.sessionPresent = connack.sessionPresent;
+    this.connackProperties = (connack.properties ?? {}) as Record<string, unknown>;
+    mqttClient.on('message', (topic, payload, packet) => {
+      this.inbox.push({ topic, payload: payload.toString(), qos: packet.qos });
+      for (const wake of this.waiters) wake();
+    });
+    mqttClient.on('disconnect', (packet) => (this.disconnectReasonCode = packet.reasonCode));
+    this.ended = new Promise((resolve) =>
+      mqttClient.once('close', () => resolve({ disconnectReasonCode: this.disconnectReasonCode })),
+    );
+  }
+
+  /** Opens the connection; resolves with the CONNACK's verdict, never rejects for a refusal. */
+  static connect(options: SessionClientOptions): Promise<Accepted | Refused> {
+    const username = options.username === undefined ? options.identity.entry.authenticationName : options.username;
+    const mqttOptions: IClientOptions = {
+      ca: options.ca,
+      cert: options.identity.certificatePem,
+      key: options.identity.keyPem,
+      servername: 'localhost',
+      clientId: options.sessionName,
+      protocolVersion: options.version === '5' ? 5 : 4,
+      clean: options.cleanStart ?? false,
+      reconnectPeriod: 0,
+      connectTimeout: options.timeoutMs,
+      ...(username === null ? {} : { username }),
+      ...(options.version === '5' && options.sessionExpiry !== undefined
+        ? { properties: { sessionExpiryInterval: options.sessionExpiry } }
+        : {}),
+    };
+    const client = mqtt.connect(options.url, mqttOptions);
+    const outcome = new Promise<Accepted | Refused>((resolve) => {
+      let refusal: Refused | undefined;
+      client.once('connect', (connack) => resolve({ accepted: true, client: new SessionClient(client, connack, options.timeoutMs) }));
+      client.on('error', (error: Error & { code?: number | string }) => {
+        refusal ??= {
+          accepted: false,
+          code: typeof error.code === 'number' ? error.code : undefined,
+          message: error.message,
+        };
+      });
+      client.on('packetreceive', (packet) => {
+        if (packet.cmd === 'connack' && refusal === undefined && (packet.reasonCode || packet.returnCode)) {
+          refusal = {
+            accepted: false,
+            code: packet.reasonCode ?? packet.returnCode,
+            reasonString: packet.properties?.reasonString,
+            message: 'refused by CONNACK',
+          };
+        }
+      });
+      client.once('close', () => {
+        client.end(true);
+        resolve(refusal ?? { accepted: false, message: 'the connection closed with no CONNACK' });
+      });
+    });
+    return withTimeout(outcome, options.timeoutMs + 1000, `a CONNACK for session "${options.sessionName}"`).catch(
+      (error: Error) => {
+        client.end(true);
+        throw error;
+      },
+    );
+  }
+
+  get connected(): boolean {
+    return this.mqttClient.connected;
+  }
+
+  async subscribe(topic: string, qos: 0 | 1): Promise<void> {
+    const granted = await withTimeout(this.mqttClient.subscribeAsync(topic, { qos }), this.timeoutMs, `SUBACK for ${topic}`);
+    const code = granted[0]?.qos;
+    if (code === undefined || code >= 0x80) throw new Error(`subscription to ${topic} was refused (code ${code})`);
+  }
+
+  async publish(topic: string, payload: string, qos: 0 | 1): Promise<void> {
+    await withTimeout(this.mqttClient.publishAsync(topic, payload, { qos }), this.timeoutMs, `PUBACK for ${topic}`);
+  }
+
+  /** Waits for a message on the topic that has not been taken yet, and takes it. */
+  async nextMessage(topic: string, timeoutMs = this.timeoutMs): Promise<ReceivedMessage> {
+    const take = () => {
+      const index = this.inbox.findIndex((message) => message.topic === topic);
+      return index < 0 ? undefined : this.inbox.splice(index, 1)[0];
+    };
+    const found = take();
+    if (found) return found;
+    let wake!: () => void;
+    const arrived = new Promise<ReceivedMessage>((resolve) => {
+      wake = () => {
+        const message = take();
+        if (message) resolve(message);
+      };
+      this.waiters.add(wake);
+    });
+    return withTimeout(arrived, timeoutMs, `a message on ${topic}`).finally(() => this.waiters.delete(wake));
+  }
+
+  /** Messages received on the topic and not taken, without waiting. */
+  pending(topic: string): ReceivedMessage[] {
+    return this.inbox.filter((message) => message.topic === topic);
+  }
+
+  /** Ends the connection with a DISCONNECT: the session is held until its expiry. */
+  async disconnect(): Promise<void> {
+    await withTimeout(this.mqttClient.endAsync(), this.timeoutMs, 'the client to disconnect');
+  }
+
+  /** Drops the connection without a DISCONNECT, as a lost network would. */
+  async drop(): Promise<void> {
+    this.mqttClient.stream.destroy();
+    await withTimeout(this.ended, this.timeoutMs, 'the connection to close');
+    this.mqttClient.end(true);
+  }
+
+  /** Ends the client whatever its state, without waiting for the server. */
+  close(): void {
+    this.mqttClient.end(true);
+  }
+}
