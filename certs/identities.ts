@@ -46,7 +46,7 @@ export interface IdentitySpec {
   /** Handle used by scenarios and as the file stem. */
   id: string;
   role: IdentityRole;
-  /** The name in the namespace's client registry; for a case-variant, the registered name of `variantOf`. */
+  /** The name the identity presents; a case-variant's differs in case only from that of `variantOf`. */
   authenticationName: string;
   /** For a case-variant: the id of the registered identity it stands for. */
   variantOf?: string;
@@ -93,6 +93,8 @@ export const IDENTITY_SPECS: readonly IdentitySpec[] = [
   subjectIdentity('alpha', ['S1', 'S2', 'S5', 'S6', 'S7', 'S8', 'S9', 'L1', 'L2', 'L3', 'A3']),
   subjectIdentity('beta', ['S5', 'S6', 'S7', 'A3']),
   subjectIdentity('gamma', ['S5', 'S6', 'S7', 'A3']),
+  // Publishes to other sessions in scenarios and takes no part in any rule, so never hits a limit.
+  subjectIdentity('observer', ['L2', 'S6']),
   sanIdentity('dns-client', 'DnsMatchesAuthenticationName', 'dns-client.devices.example.test', {
     dns: ['dns-client.devices.example.test'],
   }),
@@ -113,7 +115,7 @@ export const IDENTITY_SPECS: readonly IdentitySpec[] = [
   {
     ...subjectIdentity('alpha-upper', ['A4']),
     role: 'case-variant',
-    authenticationName: 'alpha',
+    authenticationName: 'ALPHA',
     variantOf: 'alpha',
     commonName: 'ALPHA',
   },

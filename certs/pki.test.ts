@@ -110,7 +110,7 @@ describe('the good client identities', () => {
       expect(altNames(cert)).toEqual({ dns, uri, ip, email });
       expect(cert.subject).toBe(entry.fields.subject);
       const names = fieldOf[entry.validationScheme](entry).map((name) => name.toLowerCase());
-      if (entry.validationScheme !== 'ThumbprintMatch') expect(names).toContain(entry.authenticationName);
+      if (entry.validationScheme !== 'ThumbprintMatch') expect(names).toContain(entry.authenticationName.toLowerCase());
     }
   });
 

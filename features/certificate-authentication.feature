@@ -1,0 +1,129 @@
+Feature: Client authentication with certificates
+  A client proves its authentication name with its TLS client certificate, under the validation
+  scheme registered for it, and must be registered and enabled in the namespace.
+  Sources: https://learn.microsoft.com/azure/event-grid/mqtt-client-certificate-authentication
+           https://learn.microsoft.com/azure/event-grid/mqtt-clients
+
+  @A1
+  Rule: a client must present a currently valid client certificate
+
+    Scenario Outline: a client with <certificate> is refused
+      When identity "<identity>" connects with session "a1" over MQTT <version>
+      Then the connection is refused
+
+      @mqtt3
+      Examples:
+        | version | identity           | certificate                               |
+        | 3.1.1   | neg-expired        | an expired certificate                    |
+        | 3.1.1   | neg-not-yet-valid  | a certificate that is not yet valid       |
+        | 3.1.1   | neg-no-client-auth | a certificate not for client authentication |
+      @mqtt5
+      Examples:
+        | version | identity           | certificate                               |
+        | 5       | neg-expired        | an expired certificate                    |
+        | 5       | neg-not-yet-valid  | a certificate that is not yet valid       |
+        | 5       | neg-no-client-auth | a certificate not for client authentication |
+
+  @A2
+  Rule: only registered, enabled clients are accepted
+
+    Scenario Outline: a client registered as Disabled is refused
+      When identity "delta-disabled" connects with session "a1" over MQTT <version>
+      Then the connection is refused
+
+      @mqtt3
+      Examples:
+        | version |
+        | 3.1.1   |
+      @mqtt5
+      Examples:
+        | version |
+        | 5       |
+
+  @A3
+  Rule: the certificate must prove the authentication name under the client's validation scheme
+
+    Scenario Outline: a certificate that proves its name under <scheme> is accepted
+      When identity "<identity>" connects with session "a1" over MQTT <version>
+      Then the connection is accepted
+
+      @mqtt3
+      Examples:
+        | version | identity     | scheme                            |
+        | 3.1.1   | alpha        | SubjectMatchesAuthenticationName  |
+        | 3.1.1   | dns-client   | DnsMatchesAuthenticationName      |
+        | 3.1.1   | uri-client   | UriMatchesAuthenticationName      |
+        | 3.1.1   | ip-client    | IpMatchesAuthenticationName       |
+        | 3.1.1   | email-client | EmailMatchesAuthenticationName    |
+        | 3.1.1   | thumb-client | ThumbprintMatch                   |
+      @mqtt5
+      Examples:
+        | version | identity     | scheme                            |
+        | 5       | alpha        | SubjectMatchesAuthenticationName  |
+        | 5       | dns-client   | DnsMatchesAuthenticationName      |
+        | 5       | uri-client   | UriMatchesAuthenticationName      |
+        | 5       | ip-client    | IpMatchesAuthenticationName       |
+        | 5       | email-client | EmailMatchesAuthenticationName    |
+        | 5       | thumb-client | ThumbprintMatch                   |
+
+    Scenario Outline: a certificate that does not prove its name is refused: <certificate>
+      When identity "<identity>" connects with session "a1" over MQTT <version>
+      Then the connection is refused
+
+      @mqtt3
+      Examples:
+        | version | identity                    | certificate                                  |
+        | 3.1.1   | neg-unregistered-ca         | signed by a CA the namespace does not know   |
+        | 3.1.1   | neg-subject-mismatch        | its subject is another name                  |
+        | 3.1.1   | neg-thumbprint-unregistered | self-signed, thumbprint not registered       |
+      @mqtt5
+      Examples:
+        | version | identity                    | certificate                                  |
+        | 5       | neg-unregistered-ca         | signed by a CA the namespace does not know   |
+        | 5       | neg-subject-mismatch        | its subject is another name                  |
+        | 5       | neg-thumbprint-unregistered | self-signed, thumbprint not registered       |
+
+    Scenario Outline: a valid certificate presented under another identity's name is refused
+      When identity "beta" connects as "alpha" with session "a1" over MQTT <version>
+      Then the connection is refused
+
+      @mqtt3
+      Examples:
+        | version |
+        | 3.1.1   |
+      @mqtt5
+      Examples:
+        | version |
+        | 5       |
+
+  @A4
+  Rule: authentication names compare without regard to case
+
+    Scenario Outline: a Username in other letter case names the same client
+      When identity "alpha-upper" connects with session "a1" over MQTT <version>
+      Then the connection is accepted
+
+      @mqtt3
+      Examples:
+        | version |
+        | 3.1.1   |
+      @mqtt5
+      Examples:
+        | version |
+        | 5       |
+
+  @A6
+  Rule: failed authentication is refused at CONNECT
+
+    Scenario Outline: an authentication failure is answered with a refusing CONNACK
+      When identity "neg-subject-mismatch" connects with session "a1" over MQTT <version>
+      Then the connection is refused with a CONNACK
+
+      @mqtt3
+      Examples:
+        | version |
+        | 3.1.1   |
+      @mqtt5
+      Examples:
+        | version |
+        | 5       |

@@ -1,0 +1,43 @@
+Feature: Multiple sessions for one client identity
+  In an Event Grid namespace the CONNECT Username carries the client's authentication name and the
+  ClientID is the session name, so one identity can hold several sessions at once.
+  Source: https://learn.microsoft.com/azure/event-grid/mqtt-establishing-multiple-sessions-per-client
+
+  @S1 @S2
+  Rule: one identity may hold several sessions under different ClientIDs, with one certificate
+
+    @needs-two-sessions
+    Scenario Outline: an identity opens two sessions at once
+      Given identity "alpha" holds session "s1" over MQTT <version>
+      When identity "alpha" connects with session "s2"
+      Then the connection is accepted
+      And identity "alpha" is still connected on session "s1" and still receives QoS 1 messages
+      And session "s2" receives QoS 1 messages too
+
+      @mqtt3
+      Examples:
+        | version |
+        | 3.1.1   |
+      @mqtt5
+      Examples:
+        | version |
+        | 5       |
+
+  @S3
+  Rule: without a Username the ClientID is the authentication name, so there is only one session
+
+    @needs-no-alternative-name-sources
+    Scenario Outline: an identity without a Username can use only its own name as session name
+      When identity "alpha" connects without a Username with session named as its authentication name over MQTT <version>
+      Then the connection is accepted
+      When identity "alpha" connects without a Username with session "other"
+      Then the connection is refused
+
+      @mqtt3
+      Examples:
+        | version |
+        | 3.1.1   |
+      @mqtt5
+      Examples:
+        | version |
+        | 5       |

@@ -1,0 +1,75 @@
+Feature: Session names
+  A session name (ClientID) must not be empty, and is unique across the whole namespace: while one
+  identity holds it, connected or not, no other identity can use it.
+  Sources: https://learn.microsoft.com/azure/event-grid/mqtt-establishing-multiple-sessions-per-client
+           https://learn.microsoft.com/azure/event-grid/mqtt-support
+
+  @S4
+  Rule: the ClientID can't be empty
+
+    Scenario Outline: a CONNECT with an empty ClientID is refused
+      When identity "alpha" connects with an empty session name over MQTT <version>
+      Then the connection is refused
+
+      @mqtt3
+      Examples:
+        | version |
+        | 3.1.1   |
+      @mqtt5
+      Examples:
+        | version |
+        | 5       |
+
+  @S5 @S6
+  Rule: another identity presenting an active session's name is refused as not authorized
+
+    Scenario Outline: a second identity cannot take over an active session, and the owner is undisturbed
+      Given identity "alpha" holds session "s1" over MQTT <version>
+      When identity "beta" connects with session "s1"
+      Then the connection is refused as not authorized
+      And identity "alpha" is still connected on session "s1" and still receives QoS 1 messages
+
+      @mqtt3
+      Examples:
+        | version |
+        | 3.1.1   |
+      @mqtt5
+      Examples:
+        | version |
+        | 5       |
+
+  @S5 @S7
+  Rule: a session left without ending stays locked to its owner until it expires
+
+    Scenario Outline: a held session's name is refused to another identity
+      Given identity "alpha" holds session "s1" over MQTT <version>
+      When the connection of session "s1" drops without a DISCONNECT
+      And identity "gamma" connects with session "s1"
+      Then the connection is refused as not authorized
+
+      @mqtt3
+      Examples:
+        | version |
+        | 3.1.1   |
+      @mqtt5
+      Examples:
+        | version |
+        | 5       |
+
+    Scenario Outline: once the held session expires its name is free, with nothing of the old session
+      Given identity "alpha" holds session "s1" over MQTT <version>
+      And the connection of session "s1" drops without a DISCONNECT
+      And a QoS 1 message "for alpha" is published to session "s1"
+      When session "s1" expires
+      And identity "gamma" connects with session "s1"
+      Then the connection is accepted as a new session
+      And session "s1" does not receive "for alpha"
+
+      @mqtt3 @slow
+      Examples:
+        | version |
+        | 3.1.1   |
+      @mqtt5
+      Examples:
+        | version |
+        | 5       |

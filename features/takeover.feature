@@ -1,0 +1,38 @@
+Feature: Session takeover by its own identity
+  The identity that owns a session can connect to it again: the new connection takes the session over
+  and the older connection is ended.
+  Sources: https://learn.microsoft.com/azure/event-grid/mqtt-support
+           https://learn.microsoft.com/azure/event-grid/mqtt-client-life-cycle-events
+
+  @S8
+  Rule: the same identity reconnecting with its session name takes the session over
+
+    Scenario Outline: a second connection of the owner takes over a persistent session
+      Given identity "alpha" holds session "s1" over MQTT <version>
+      When identity "alpha" connects with session "s1"
+      Then the connection is accepted resuming its session
+      And the older connection of session "s1" is ended by <ending>
+      And session "s1" receives QoS 1 messages too
+
+      @mqtt3
+      Examples:
+        | version | ending                  |
+        | 3.1.1   | the connection closing  |
+      @mqtt5
+      Examples:
+        | version | ending                                      |
+        | 5       | a DISCONNECT with 0x8E (Session taken over) |
+
+    Scenario Outline: the owner's case-variant certificate is the same identity
+      Given identity "alpha" holds session "s1" over MQTT <version>
+      When identity "alpha-upper" connects with session "s1"
+      Then the connection is accepted resuming its session
+
+      @mqtt3 @A4
+      Examples:
+        | version |
+        | 3.1.1   |
+      @mqtt5 @A4
+      Examples:
+        | version |
+        | 5       |

@@ -1,0 +1,86 @@
+// npm run conformance [-- flags]: every rule against the embedded reference broker, or against a
+// remote endpoint given by --target, --ca and --identities.
+import { parseArgs } from 'node:util';
+import { runCli, UserError } from '../common/cli.ts';
+import { findRule, type RuleId } from '../rules/catalogue.ts';
+import { runScenarios } from './run.ts';
+import { remoteTarget, startEmbeddedTarget, type PreparedTarget } from './target.ts';
+
+const USAGE = `usage: npm run conformance [-- options]
+  (no target)              run against the embedded reference broker
+  --target URL             an MQTT endpoint, mqtts://HOST:PORT          (env MMC_TARGET)
+  --ca FILE                CA that signed the endpoint's certificate    (env MMC_CA)
+  --identities DIR         PKI folder whose identities are registered   (env MMC_IDENTITIES)
+  --session-limit N        the namespace's sessions per authentication name (default 1)
+  --max-session-expiry S   the namespace's maximum session expiry, seconds (default 3600)
+  --rules S6,S7            only these rules
+  --mqtt 3.1.1|5|both      only these MQTT versions (default both)
+  --tags EXPR              a further cucumber tag expression
+  --include-slow           also run @slow scenarios against a remote target
+  --break RULES            test only: the embedded reference breaks these rules on purpose`;
+
+function parseRules(text: string | undefined, flag: string): RuleId[] {
+  if (!text) return [];
+  const ids = text.split(',').map((id) => id.trim().toUpperCase()).filter(Boolean);
+  const unknown = ids.filter((id) => !findRule(id));
+  if (unknown.length) throw new UserError(`${flag}: no rule ${unknown.join(', ')} in the catalogue`);
+  return ids as RuleId[];
+}
+
+function parseCount(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new UserError(`${flag} must be a whole number of 1 or more, not "${text}"`);
+  return value;
+}
+
+await runCli(USAGE, async () => {
+  const { values } = parseArgs({
+    options: {
+      target: { type: 'string', default: process.env.MMC_TARGET },
+      ca: { type: 'string', default: process.env.MMC_CA },
+      identities: { type: 'string', default: process.env.MMC_IDENTITIES },
+      'session-limit': { type: 'string' },
+      'max-session-expiry': { type: 'string' },
+      rules: { type: 'string' },
+      mqtt: { type: 'string', default: 'both' },
+      tags: { type: 'string' },
+      'include-slow': { type: 'boolean', default: false },
+      break: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return console.log(USAGE);
+  if (!['3.1.1', '5', 'both'].includes(values.mqtt)) throw new UserError(`--mqtt takes 3.1.1, 5 or both, not "${values.mqtt}"`);
+  const rules = parseRules(values.rules, '--rules');
+  const broken = parseRules(values.break, '--break');
+
+  let target: PreparedTarget;
+  if (values.target) {
+    if (!values.ca || !values.identities) throw new UserError('--target needs --ca FILE and --identities DIR too');
+    if (broken.length) throw new UserError('--break applies to the embedded reference broker only');
+    target = remoteTarget({
+      url: values.target,
+      caFile: values.ca,
+      identitiesDir: values.identities,
+      sessionLimit: parseCount(values['session-limit'], '--session-limit'),
+      maxSessionExpirySeconds: parseCount(values['max-session-expiry'], '--max-session-expiry'),
+      includeSlow: values['include-slow'],
+    });
+  } else {
+    target = await startEmbeddedTarget({ brokenRules: broken, log: (line) => console.log(line) });
+  }
+
+  console.log(`conformance run against the ${target.description}`);
+  const started = performance.now();
+  try {
+    const success = await runScenarios({
+      target: target.parameters,
+      selection: { rules, mqtt: values.mqtt as '3.1.1' | '5' | 'both', tags: values.tags },
+    });
+    console.log(`finished in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    process.exitCode = success ? 0 : 1;
+  } finally {
+    await target.stop();
+  }
+});

@@ -1,0 +1,93 @@
+// Where a run goes: the embedded reference broker (started for the run, stopped after it) or a
+// remote endpoint described by flags.
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { UserError } from '../common/cli.ts';
+import { loadPki } from '../certs/manifest.ts';
+import { DEFAULT_PKI_DIR, ensurePki } from '../certs/pki.ts';
+import type { RuleId } from '../rules/catalogue.ts';
+import { serverTlsFromPki, startReferenceBroker } from '../reference/broker.ts';
+import { namespaceFromPki } from '../reference/namespace.ts';
+import type { TargetParameters } from '../steps/target.ts';
+
+/** The embedded reference keeps sessions for a second, so that expiry scenarios take seconds. */
+const REFERENCE_MAX_EXPIRY_SECONDS = 1;
+const REFERENCE_SESSION_LIMIT = 2;
+
+export interface RemoteTargetOptions {
+  url: string;
+  caFile: string;
+  identitiesDir: string;
+  sessionLimit?: number;
+  maxSessionExpirySeconds?: number;
+  alternativeNameSources?: boolean;
+  includeSlow?: boolean;
+}
+
+export interface PreparedTarget {
+  parameters: TargetParameters;
+  description: string;
+  stop(): Promise<void>;
+}
+
+export async function startEmbeddedTarget(
+  options: { pkiDir?: string; brokenRules?: RuleId[]; log?: (line: string) => void } = {},
+): Promise<PreparedTarget> {
+  const pkiDir = resolve(options.pkiDir ?? DEFAULT_PKI_DIR);
+  await ensurePki({ outDir: pkiDir, log: options.log });
+  const pki = loadPki(pkiDir);
+  const broker = await startReferenceBroker({
+    namespace: namespaceFromPki(pki, {
+      maximumClientSessionsPerAuthenticationName: REFERENCE_SESSION_LIMIT,
+      reference: { maximumSessionExpiryInSeconds: REFERENCE_MAX_EXPIRY_SECONDS },
+    }),
+    tls: serverTlsFromPki(pki),
+    brokenRules: options.brokenRules,
+  });
+  const broken = options.brokenRules?.length ? ` with rules broken on purpose: ${options.brokenRules.join(', ')}` : '';
+  return {
+    description: `embedded reference broker at ${broker.url}${broken}`,
+    parameters: {
+      url: broker.url,
+      caFile: join(pkiDir, pki.manifest.ca.root.certificate),
+      identitiesDir: pkiDir,
+      kind: 'reference',
+      sessionLimit: REFERENCE_SESSION_LIMIT,
+      maxSessionExpirySeconds: REFERENCE_MAX_EXPIRY_SECONDS,
+      shortSessionExpirySeconds: REFERENCE_MAX_EXPIRY_SECONDS,
+      alternativeNameSources: false,
+      pace: false,
+      includeSlow: true,
+    },
+    stop: () => broker.stop(),
+  };
+}
+
+export function remoteTarget(options: RemoteTargetOptions): PreparedTarget {
+  let url: URL;
+  try {
+    url = new URL(options.url);
+  } catch {
+    throw new UserError(`--target must be a URL such as mqtts://my-namespace.westeurope-1.ts.eventgrid.azure.net:8883, not "${options.url}"`);
+  }
+  if (url.protocol !== 'mqtts:') throw new UserError(`--target must use mqtts:// (Event Grid accepts MQTT over TLS only), not ${url.protocol}//`);
+  if (!existsSync(options.caFile)) throw new UserError(`--ca ${options.caFile} does not exist`);
+  // Fails with a clear PkiError when the folder is not a PKI set.
+  loadPki(options.identitiesDir);
+  return {
+    description: `remote target ${url.href}`,
+    parameters: {
+      url: url.href,
+      caFile: options.caFile,
+      identitiesDir: options.identitiesDir,
+      kind: 'remote',
+      sessionLimit: options.sessionLimit ?? 1,
+      maxSessionExpirySeconds: options.maxSessionExpirySeconds ?? 3600,
+      shortSessionExpirySeconds: 5,
+      alternativeNameSources: options.alternativeNameSources ?? false,
+      pace: true,
+      includeSlow: options.includeSlow ?? false,
+    },
+    stop: async () => {},
+  };
+}

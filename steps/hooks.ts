@@ -1,0 +1,20 @@
+// Scenario set-up and tear-down: skip what the target cannot test (saying why), end every client and
+// session afterwards.
+import { After, Before } from '@cucumber/cucumber';
+import { missingCapability } from './target.ts';
+import type { ConformanceWorld } from './world.ts';
+
+Before(function (this: ConformanceWorld, { pickle }) {
+  for (const { name } of pickle.tags) {
+    const missing = missingCapability(name, this.target);
+    if (missing) {
+      this.log(`skipped: ${missing}`);
+      return 'skipped';
+    }
+  }
+  return undefined;
+});
+
+After(async function (this: ConformanceWorld) {
+  await this.cleanUp();
+});

@@ -1,0 +1,55 @@
+// Steps about messages: published by the observer identity, received (or not) by sessions.
+import { Then, When } from '@cucumber/cucumber';
+import { SessionClient } from './session-client.ts';
+import { CLIENT_TIMEOUT_MS, type ConformanceWorld } from './world.ts';
+
+/** How long a session is watched for a message that must not arrive. */
+const SILENCE_MS = 700;
+const OBSERVER = 'observer';
+
+async function publish(world: ConformanceWorld, sessionName: string, payload: string): Promise<void> {
+  const publisherSession = 'observer-publisher';
+  if (!world.sessions.has(publisherSession)) {
+    const outcome = await world.connect(OBSERVER, publisherSession, { cleanStart: true, sessionExpiry: 0 });
+    if (!outcome.accepted) throw new Error(`the observer identity could not connect to publish: ${world.describe(outcome.code)}`);
+  }
+  await world.session(publisherSession).publish(world.topic(sessionName), payload, 1);
+}
+
+When('a QoS 1 message {string} is published to session {string}', async function (this: ConformanceWorld, payload: string, sessionName: string) {
+  await publish(this, sessionName, payload);
+});
+
+async function receives(world: ConformanceWorld, client: SessionClient, sessionName: string, payload: string): Promise<void> {
+  const message = await client.nextMessage(world.topic(sessionName), CLIENT_TIMEOUT_MS).catch(() => undefined);
+  world.observe({ step: 'receives', expected: `"${payload}" at QoS 1`, observed: message ? `"${message.payload}" at QoS ${message.qos}` : 'nothing' });
+  if (!message) throw new Error(`session "${sessionName}" did not receive "${payload}"`);
+  if (message.payload !== payload) throw new Error(`session "${sessionName}" received "${message.payload}", expected "${payload}"`);
+}
+
+Then('session {string} receives {string}', async function (this: ConformanceWorld, sessionName: string, payload: string) {
+  await receives(this, this.session(sessionName), sessionName, payload);
+});
+
+Then('session {string} receives QoS 1 messages too', async function (this: ConformanceWorld, sessionName: string) {
+  const client = this.session(sessionName);
+  await client.subscribe(this.topic(sessionName), 1);
+  await publish(this, sessionName, `to ${sessionName}`);
+  await receives(this, client, sessionName, `to ${sessionName}`);
+});
+
+Then('identity {string} is still connected on session {string} and still receives QoS 1 messages', async function (this: ConformanceWorld, identityId: string, sessionName: string) {
+  const client = this.session(sessionName);
+  if (!client.connected) throw new Error(`identity "${identityId}" lost its connection on session "${sessionName}"`);
+  await publish(this, sessionName, `still for ${identityId}`);
+  await receives(this, client, sessionName, `still for ${identityId}`);
+  if (!client.connected) throw new Error(`identity "${identityId}" lost its connection on session "${sessionName}"`);
+});
+
+Then('session {string} does not receive {string}', async function (this: ConformanceWorld, sessionName: string, payload: string) {
+  const client = this.session(sessionName);
+  await client.subscribe(this.topic(sessionName), 1);
+  const leaked = await client.nextMessage(this.topic(sessionName), SILENCE_MS).catch(() => undefined);
+  this.observe({ step: 'does not receive', expected: `not "${payload}"`, observed: leaked ? `"${leaked.payload}"` : 'no message' });
+  if (leaked) throw new Error(`session "${sessionName}" received "${leaked.payload}" (watching for "${payload}"): state of the session before it was kept`);
+});

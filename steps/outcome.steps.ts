@@ -1,0 +1,77 @@
+// Steps that check what the target answered: CONNACKs, Session Present, the older connection's end.
+import { Then } from '@cucumber/cucumber';
+import { REFUSAL, SESSION_TAKEN_OVER } from '../rules/codes.ts';
+import type { Accepted } from './session-client.ts';
+import type { ConformanceWorld } from './world.ts';
+
+function lastOutcome(world: ConformanceWorld) {
+  if (!world.lastOutcome) throw new Error('no connection was attempted before this step');
+  return world.lastOutcome;
+}
+
+function mustBeAccepted(world: ConformanceWorld, step: string): Accepted {
+  const outcome = lastOutcome(world);
+  const observed = outcome.accepted ? 'accepted' : `refused: ${world.describe(outcome.code)}${outcome.reasonString ? ` (${outcome.reasonString})` : ''}`;
+  world.observe({ step, expected: 'accepted', observed });
+  if (!outcome.accepted) throw new Error(`expected the connection to be accepted, got ${observed}`);
+  return outcome;
+}
+
+Then('the connection is accepted', function (this: ConformanceWorld) {
+  mustBeAccepted(this, 'the connection is accepted');
+});
+
+Then('the connection is accepted as a new session', function (this: ConformanceWorld) {
+  const { client } = mustBeAccepted(this, 'the connection is accepted as a new session');
+  if (client.sessionPresent) throw new Error('expected CONNACK Session Present 0 (a new session), got 1: state of an earlier session was kept');
+});
+
+Then('the connection is accepted resuming its session', function (this: ConformanceWorld) {
+  const { client } = mustBeAccepted(this, 'the connection is accepted resuming its session');
+  if (!client.sessionPresent) throw new Error('expected CONNACK Session Present 1 (the session resumed), got 0');
+});
+
+function mustBeRefused(world: ConformanceWorld, step: string, expected: string, accept: (code: number | undefined) => boolean): void {
+  const outcome = lastOutcome(world);
+  const observed = outcome.accepted
+    ? `accepted: ${world.describe(0)}${outcome.client.sessionPresent ? ', Session Present 1' : ''}`
+    : `refused: ${world.describe(outcome.code)}${outcome.reasonString ? ` (${outcome.reasonString})` : ''}`;
+  world.observe({ step, expected, observed });
+  if (outcome.accepted || !accept(outcome.code)) throw new Error(`expected ${expected}, got ${observed}`);
+}
+
+Then('the connection is refused', function (this: ConformanceWorld) {
+  mustBeRefused(this, 'the connection is refused', 'a refusal (the exact code is not documented)', () => true);
+});
+
+Then('the connection is refused with a CONNACK', function (this: ConformanceWorld) {
+  mustBeRefused(this, 'the connection is refused with a CONNACK', 'a CONNACK with a refusal code', (code) => code !== undefined);
+});
+
+// S6/S7: the docs say "unauthorized"; both versions have a code of that name.
+Then('the connection is refused as not authorized', function (this: ConformanceWorld) {
+  const code = this.version === '5' ? REFUSAL.notAuthorized.reasonCode : REFUSAL.notAuthorized.returnCode;
+  mustBeRefused(this, 'the connection is refused as not authorized', `CONNACK ${this.describe(code)}`, (observed) => observed === code);
+});
+
+Then('the CONNACK reports the namespace\'s maximum session expiry', function (this: ConformanceWorld) {
+  const { client } = mustBeAccepted(this, 'the CONNACK reports the maximum session expiry');
+  const reported = client.connackProperties.sessionExpiryInterval;
+  const expected = this.target.maxSessionExpirySeconds;
+  this.observe({ step: 'the CONNACK reports the maximum session expiry', expected: `Session Expiry Interval ${expected}`, observed: `Session Expiry Interval ${reported ?? 'absent'}` });
+  if (reported !== expected) throw new Error(`expected the CONNACK to carry Session Expiry Interval ${expected}, got ${reported ?? 'none'}`);
+});
+
+Then(
+  /^the older connection of session "([^"]*)" is ended by (a DISCONNECT with 0x8E \(Session taken over\)|the connection closing)$/,
+  async function (this: ConformanceWorld, sessionName: string, ending: string) {
+    const older = this.replaced.get(sessionName);
+    if (!older) throw new Error(`session "${sessionName}" had no older connection in this scenario`);
+    const end = await Promise.race([older.ended, new Promise<undefined>((resolve) => setTimeout(resolve, 3000))]);
+    const observed = end === undefined ? 'still connected' : end.disconnectReasonCode === undefined ? 'closed' : `DISCONNECT ${this.describe(end.disconnectReasonCode)}`;
+    const wantsDisconnect = ending.startsWith('a DISCONNECT');
+    this.observe({ step: 'the older connection is ended', expected: ending, observed });
+    if (!end) throw new Error('the older connection was not ended');
+    if (wantsDisconnect && end.disconnectReasonCode !== SESSION_TAKEN_OVER) throw new Error(`expected ${ending}, got ${observed}`);
+  },
+);

@@ -1,0 +1,41 @@
+// What a conformance run knows about its target: handed from the runner to every scenario as
+// cucumber's world parameters (so plain JSON).
+
+export interface TargetParameters {
+  /** mqtts://host:port */
+  url: string;
+  /** PEM file of the CA that signed the endpoint's server certificate. */
+  caFile: string;
+  /** A PKI folder as `npm run certs` writes it. */
+  identitiesDir: string;
+  /** 'reference' for the embedded reference broker, else 'remote'. */
+  kind: 'reference' | 'remote';
+  /** maximumClientSessionsPerAuthenticationName of the namespace. */
+  sessionLimit: number;
+  /** The namespace's maximum session expiry, seconds. */
+  maxSessionExpirySeconds: number;
+  /** Session Expiry Interval MQTT 5 scenarios ask for, so that expiry can be waited for. */
+  shortSessionExpirySeconds: number;
+  /** Whether the namespace reads names from certificates when the Username is absent. */
+  alternativeNameSources: boolean;
+  /** At most one connection attempt per second per session name (Event Grid's limit). */
+  pace: boolean;
+  /** Run scenarios tagged @slow (waits as long as the namespace's maximum expiry). */
+  includeSlow: boolean;
+}
+
+/** Why a scenario with this capability tag cannot run against the target, or undefined if it can. */
+export function missingCapability(tag: string, target: TargetParameters): string | undefined {
+  switch (tag) {
+    case '@needs-two-sessions':
+      return target.sessionLimit >= 2 ? undefined : `needs a session limit of 2 or more; the target allows ${target.sessionLimit}`;
+    case '@needs-no-alternative-name-sources':
+      return target.alternativeNameSources ? 'the target reads names from certificate fields when the Username is absent' : undefined;
+    case '@slow':
+      return target.includeSlow || target.kind === 'reference'
+        ? undefined
+        : `waits for the namespace's maximum session expiry (${target.maxSessionExpirySeconds} s): run with --include-slow`;
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,160 @@
+// The world each scenario runs in: the target, the identities, and every client it opened, so that
+// all of them are ended after the scenario whatever happened.
+import { readFileSync } from 'node:fs';
+import { defineParameterType, setDefaultTimeout, setWorldConstructor, World, type IWorldOptions } from '@cucumber/cucumber';
+import { loadPki, type LoadedIdentity, type LoadedPki } from '../certs/manifest.ts';
+import type { MqttVersion } from '../rules/catalogue.ts';
+import { describeCode } from '../rules/codes.ts';
+import { SessionClient, type Accepted, type Refused, type SessionClientOptions } from './session-client.ts';
+import type { TargetParameters } from './target.ts';
+
+defineParameterType({ name: 'version', regexp: /3\.1\.1|5/, transformer: (text) => text as MqttVersion });
+
+/** Every step ends within this, so that a silent broker fails a scenario instead of hanging the run. */
+const STEP_TIMEOUT_MS = 15_000;
+/** Each single wait on the broker (CONNACK, SUBACK, a message) is shorter, so its own error shows. */
+export const CLIENT_TIMEOUT_MS = 5_000;
+setDefaultTimeout(STEP_TIMEOUT_MS);
+
+const pkiCache = new Map<string, LoadedPki>();
+let scenarioCounter = 0;
+// Unique per run, so that sessions an earlier run left held (locked until they expire) never collide.
+const RUN_ID = Math.random().toString(36).slice(2, 8);
+
+export interface Observation {
+  step: string;
+  expected: string;
+  observed: string;
+}
+
+interface OpenSession {
+  identityId: string;
+  name: string;
+  version: MqttVersion;
+}
+
+export class ConformanceWorld extends World<TargetParameters> {
+  readonly target: TargetParameters;
+  readonly pki: LoadedPki;
+  readonly caPem: string;
+  private readonly prefix: string;
+  version: MqttVersion = '5';
+  /** Live clients by Gherkin session name; the older connection after a takeover stays in `replaced`. */
+  readonly sessions = new Map<string, SessionClient>();
+  readonly replaced = new Map<string, SessionClient>();
+  private readonly allClients: SessionClient[] = [];
+  /** Every session accepted in this scenario, to be ended afterwards. */
+  readonly accepted: OpenSession[] = [];
+  lastOutcome?: Accepted | Refused;
+  lastAttempt?: { identityId: string; sessionName: string };
+  private readonly lastAttemptAt = new Map<string, number>();
+
+  constructor(options: IWorldOptions<TargetParameters>) {
+    super(options);
+    this.target = options.parameters;
+    const cached = pkiCache.get(this.target.identitiesDir) ?? loadPki(this.target.identitiesDir);
+    pkiCache.set(this.target.identitiesDir, cached);
+    this.pki = cached;
+    this.caPem = readFileSync(this.target.caFile, 'utf8');
+    scenarioCounter += 1;
+    this.prefix = `mmc-${RUN_ID}-${scenarioCounter}-`;
+  }
+
+  identity(id: string): LoadedIdentity {
+    const identity = this.pki.identities.get(id);
+    if (!identity) throw new Error(`no identity "${id}" in ${this.pki.dir}/identities.json`);
+    return identity;
+  }
+
+  /** The ClientID on the wire for a session name in a scenario. */
+  clientId(sessionName: string): string {
+    return this.prefix + sessionName;
+  }
+
+  topic(sessionName: string): string {
+    return `${this.prefix}${sessionName}/inbox`;
+  }
+
+  /** Waits, against a remote target, until a second has passed since the last attempt on that ClientID. */
+  private async pace(clientId: string): Promise<void> {
+    const last = this.lastAttemptAt.get(clientId);
+    if (this.target.pace && last !== undefined) {
+      const wait = last + 1000 - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+    this.lastAttemptAt.set(clientId, Date.now());
+  }
+
+  /** Connects; the outcome is kept as the scenario's last, and an accepted client is tracked. */
+  async connect(
+    identityId: string,
+    sessionName: string,
+    options: Partial<SessionClientOptions> & { rawClientId?: string } = {},
+  ): Promise<Accepted | Refused> {
+    const { rawClientId, ...clientOptions } = options;
+    const clientId = rawClientId ?? this.clientId(sessionName);
+    await this.pace(clientId);
+    const persistent = this.version === '5' ? { sessionExpiry: this.target.shortSessionExpirySeconds } : {};
+    const outcome = await SessionClient.connect({
+      url: this.target.url,
+      ca: this.caPem,
+      identity: this.identity(identityId),
+      sessionName: clientId,
+      version: this.version,
+      timeoutMs: CLIENT_TIMEOUT_MS,
+      ...persistent,
+      ...clientOptions,
+    });
+    this.lastOutcome = outcome;
+    this.lastAttempt = { identityId, sessionName };
+    if (outcome.accepted) {
+      const previous = this.sessions.get(sessionName);
+      if (previous) this.replaced.set(sessionName, previous);
+      this.sessions.set(sessionName, outcome.client);
+      this.allClients.push(outcome.client);
+      this.accepted.push({ identityId, name: clientId, version: this.version });
+    }
+    return outcome;
+  }
+
+  session(sessionName: string): SessionClient {
+    const client = this.sessions.get(sessionName);
+    if (!client) throw new Error(`no connection was accepted for session "${sessionName}" in this scenario`);
+    return client;
+  }
+
+  describe(code: number | undefined): string {
+    return code === undefined ? 'no CONNACK (connection closed)' : describeCode(this.version, code);
+  }
+
+  /** Records what a step expected and what the target did, for the per-rule report. */
+  observe(observation: Observation): void {
+    this.attach(JSON.stringify(observation), 'application/vnd.mmc.observation+json');
+  }
+
+  /**
+   * Ends every client, then ends every session the scenario created (Clean Start, no expiry), so that
+   * no session is left to count against a limit or hold a name.
+   */
+  async cleanUp(): Promise<void> {
+    for (const client of this.allClients) client.close();
+    // The identity that last won a session name is the one that can end it.
+    const lastOwners = new Map(this.accepted.map((session) => [session.name, session]));
+    for (const session of lastOwners.values()) {
+      await this.pace(session.name);
+      const outcome = await SessionClient.connect({
+        url: this.target.url,
+        ca: this.caPem,
+        identity: this.identity(session.identityId),
+        sessionName: session.name,
+        version: session.version,
+        cleanStart: true,
+        ...(session.version === '5' ? { sessionExpiry: 0 } : {}),
+        timeoutMs: CLIENT_TIMEOUT_MS,
+      }).catch(() => undefined);
+      if (outcome?.accepted) await outcome.client.disconnect().catch(() => outcome.client.close());
+    }
+  }
+}
+
+setWorldConstructor(ConformanceWorld);
