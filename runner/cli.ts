@@ -1,8 +1,13 @@
 // npm run conformance [-- flags]: every rule against the embedded reference broker, or against a
 // remote endpoint given by --target, --ca and --identities.
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { runCli, UserError } from '../common/cli.ts';
-import { findRule, type RuleId } from '../rules/catalogue.ts';
+import { EXIT_USAGE, runCli, UserError } from '../common/cli.ts';
+import { findRule, MQTT_VERSIONS, type MqttVersion, type RuleId } from '../rules/catalogue.ts';
+import { consoleReport, writeReports } from '../report/outputs.ts';
+import { ScenarioCollector } from '../report/scenarios.ts';
+import { ruleVerdicts, totals } from '../report/verdicts.ts';
+import { checkTarget } from './preflight.ts';
 import { runScenarios } from './run.ts';
 import { remoteTarget, startEmbeddedTarget, type PreparedTarget } from './target.ts';
 
@@ -17,6 +22,7 @@ const USAGE = `usage: npm run conformance [-- options]
   --mqtt 3.1.1|5|both      only these MQTT versions (default both)
   --tags EXPR              a further cucumber tag expression
   --include-slow           also run @slow scenarios against a remote target
+  --report-dir DIR         where rules.json, junit.xml, summary.md, cucumber.html go (default reports/)
   --break RULES            test only: the embedded reference breaks these rules on purpose`;
 
 function parseRules(text: string | undefined, flag: string): RuleId[] {
@@ -46,6 +52,7 @@ await runCli(USAGE, async () => {
       mqtt: { type: 'string', default: 'both' },
       tags: { type: 'string' },
       'include-slow': { type: 'boolean', default: false },
+      'report-dir': { type: 'string', default: 'reports' },
       break: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -71,15 +78,33 @@ await runCli(USAGE, async () => {
     target = await startEmbeddedTarget({ brokenRules: broken, log: (line) => console.log(line) });
   }
 
-  console.log(`conformance run against the ${target.description}`);
-  const started = performance.now();
+  const mqtt = values.mqtt as '3.1.1' | '5' | 'both';
+  const versions: readonly MqttVersion[] = mqtt === 'both' ? MQTT_VERSIONS : [mqtt];
+  const reportDir = values['report-dir'];
   try {
-    const success = await runScenarios({
+    await checkTarget(target.parameters);
+    console.log(`conformance run against the ${target.description}`);
+    const startedAt = new Date();
+    const started = performance.now();
+    const collector = new ScenarioCollector();
+    await runScenarios({
       target: target.parameters,
-      selection: { rules, mqtt: values.mqtt as '3.1.1' | '5' | 'both', tags: values.tags },
+      selection: { rules, mqtt, tags: values.tags },
+      formats: ['progress', `html:${join(reportDir, 'cucumber.html')}`],
+      onMessage: collector.onMessage,
     });
-    console.log(`finished in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-    process.exitCode = success ? 0 : 1;
+    const scenarios = collector.results();
+    const verdicts = ruleVerdicts(scenarios, { rules, versions });
+    const report = { target: target.description, startedAt: startedAt.toISOString(), durationMs: performance.now() - started, verdicts, scenarios };
+    const files = writeReports(reportDir, report);
+    console.log(`\n${consoleReport(report, process.stdout.isTTY === true)}`);
+    console.log(`reports: ${[...files, join(reportDir, 'cucumber.html')].join(', ')}`);
+    const { passed, failed } = totals(verdicts);
+    if (failed > 0) process.exitCode = 1;
+    else if (passed === 0) {
+      console.error('error: no scenario ran: check --rules, --mqtt and --tags, and the skip reasons above');
+      process.exitCode = EXIT_USAGE;
+    }
   } finally {
     await target.stop();
   }

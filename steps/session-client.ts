@@ -84,7 +84,6 @@ export class SessionClient {
       ca: options.ca,
       cert: options.identity.certificatePem,
       key: options.identity.keyPem,
-      servername: 'localhost',
       clientId: options.sessionName,
       protocolVersion: options.version === '5' ? 5 : 4,
       clean: options.cleanStart ?? false,

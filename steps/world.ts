@@ -5,6 +5,7 @@ import { defineParameterType, setDefaultTimeout, setWorldConstructor, World, typ
 import { loadPki, type LoadedIdentity, type LoadedPki } from '../certs/manifest.ts';
 import type { MqttVersion } from '../rules/catalogue.ts';
 import { describeCode } from '../rules/codes.ts';
+import { OBSERVATION_MEDIA_TYPE, type Observation } from '../report/scenarios.ts';
 import { SessionClient, type Accepted, type Refused, type SessionClientOptions } from './session-client.ts';
 import type { TargetParameters } from './target.ts';
 
@@ -21,11 +22,6 @@ let scenarioCounter = 0;
 // Unique per run, so that sessions an earlier run left held (locked until they expire) never collide.
 const RUN_ID = Math.random().toString(36).slice(2, 8);
 
-export interface Observation {
-  step: string;
-  expected: string;
-  observed: string;
-}
 
 interface OpenSession {
   identityId: string;
@@ -129,7 +125,7 @@ export class ConformanceWorld extends World<TargetParameters> {
 
   /** Records what a step expected and what the target did, for the per-rule report. */
   observe(observation: Observation): void {
-    this.attach(JSON.stringify(observation), 'application/vnd.mmc.observation+json');
+    this.attach(JSON.stringify(observation), OBSERVATION_MEDIA_TYPE);
   }
 
   /**

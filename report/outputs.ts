@@ -1,0 +1,126 @@
+// The run's outputs, all from one set of verdicts: a console matrix, rules.json, junit.xml and a
+// Markdown summary for a pull request or a CI job page.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MQTT_VERSIONS, RULES } from '../rules/catalogue.ts';
+import type { ScenarioResult } from './scenarios.ts';
+import { totals, type RuleVerdict, type VerdictStatus } from './verdicts.ts';
+
+export interface RunReport {
+  target: string;
+  startedAt: string;
+  durationMs: number;
+  verdicts: RuleVerdict[];
+  scenarios: ScenarioResult[];
+}
+
+const LABEL: Record<VerdictStatus, string> = { passed: 'PASS', failed: 'FAIL', skipped: 'SKIP', 'not run': '-' };
+const COLUMN = 12;
+const COLOUR: Record<VerdictStatus, number> = { passed: 32, failed: 31, skipped: 33, 'not run': 90 };
+
+function cell(verdict: RuleVerdict | undefined, colour: boolean): string {
+  const status = verdict?.status ?? 'not run';
+  const text = LABEL[status].padEnd(COLUMN);
+  return colour ? `\u001b[${COLOUR[status]}m${text}\u001b[0m` : text;
+}
+
+function byRule(verdicts: RuleVerdict[]) {
+  return RULES.map((rule) => ({ rule, cells: MQTT_VERSIONS.map((version) => verdicts.find((v) => v.id === rule.id && v.version === version)) }));
+}
+
+export function closingLine(verdicts: RuleVerdict[]): string {
+  const { passed, failed, skipped } = totals(verdicts);
+  return `rules: ${passed} passed, ${failed} failed, ${skipped} skipped`;
+}
+
+export function consoleReport(report: RunReport, colour: boolean): string {
+  const lines = [`rule   ${MQTT_VERSIONS.map((v) => `MQTT ${v}`.padEnd(COLUMN)).join('')}title`];
+  for (const { rule, cells } of byRule(report.verdicts)) {
+    lines.push(`${rule.id.padEnd(7)}${cells.map((v) => cell(v, colour)).join('')}${rule.title}`);
+  }
+  const failed = report.verdicts.filter((v) => v.status === 'failed');
+  if (failed.length) {
+    lines.push('', 'failed:');
+    for (const v of failed) lines.push(`  ${v.id} over MQTT ${v.version}: ${v.message}`);
+  }
+  const skipped = report.verdicts.filter((v) => v.status === 'skipped');
+  if (skipped.length) {
+    lines.push('', 'skipped:');
+    for (const v of skipped) lines.push(`  ${v.id} over MQTT ${v.version}: ${v.message}`);
+  }
+  const { notRun } = totals(report.verdicts);
+  lines.push('', `${report.scenarios.length} scenarios in ${(report.durationMs / 1000).toFixed(1)} s against ${report.target}; ${notRun} rule/version pairs not run`);
+  lines.push(closingLine(report.verdicts));
+  return lines.join('\n');
+}
+
+function xml(text: string): string {
+  return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+export function junitReport(report: RunReport): string {
+  const cases = report.verdicts.map((v) => {
+    const name = xml(`${v.id} ${v.title}`);
+    const open = `    <testcase classname="event-grid-rules.mqtt-${v.version}" name="${name}" time="0">`;
+    if (v.status === 'failed') return `${open}\n      <failure message="${xml(v.message ?? '')}">${xml(v.observed.join('\n'))}</failure>\n    </testcase>`;
+    if (v.status === 'skipped' || v.status === 'not run') return `${open}\n      <skipped message="${xml(v.message ?? v.status)}"/>\n    </testcase>`;
+    return `${open}</testcase>`;
+  });
+  const { passed, failed, skipped, notRun } = totals(report.verdicts);
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="mqtt-multisession-conformance" tests="${passed + failed + skipped + notRun}" failures="${failed}" time="${(report.durationMs / 1000).toFixed(3)}">`,
+    `  <testsuite name="${xml(report.target)}" tests="${passed + failed + skipped + notRun}" failures="${failed}" skipped="${skipped + notRun}" timestamp="${report.startedAt}">`,
+    ...cases,
+    '  </testsuite>',
+    '</testsuites>',
+    '',
+  ].join('\n');
+}
+
+const MARK: Record<VerdictStatus, string> = { passed: '✅ pass', failed: '❌ fail', skipped: '⏭️ skip', 'not run': '— not run' };
+
+export function markdownSummary(report: RunReport): string {
+  const lines = [
+    '## MQTT multi-session conformance',
+    '',
+    `Target: ${report.target} · ${report.startedAt} · ${(report.durationMs / 1000).toFixed(1)} s · **${closingLine(report.verdicts)}**`,
+    '',
+    `| rule | ${MQTT_VERSIONS.map((v) => `MQTT ${v}`).join(' | ')} | title |`,
+    `|---|${MQTT_VERSIONS.map(() => '---').join('|')}|---|`,
+    ...byRule(report.verdicts).map(({ rule, cells }) => `| ${rule.id} | ${cells.map((v) => MARK[v?.status ?? 'not run']).join(' | ')} | ${rule.title} |`),
+  ];
+  const notable = report.verdicts.filter((v) => v.status === 'failed' || v.status === 'skipped');
+  if (notable.length) {
+    lines.push('', '### Failed and skipped', '');
+    for (const v of notable) lines.push(`- **${v.id}** over MQTT ${v.version} (${v.status}): ${v.message}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function rulesJson(report: RunReport): string {
+  return `${JSON.stringify(
+    {
+      target: report.target,
+      startedAt: report.startedAt,
+      durationMs: Math.round(report.durationMs),
+      totals: totals(report.verdicts),
+      rules: report.verdicts,
+      scenarios: report.scenarios,
+    },
+    null,
+    2,
+  )}\n`;
+}
+
+/** Writes rules.json, junit.xml and summary.md into the folder; returns their paths. */
+export function writeReports(dir: string, report: RunReport): string[] {
+  mkdirSync(dir, { recursive: true });
+  const files: Array<[string, string]> = [
+    ['rules.json', rulesJson(report)],
+    ['junit.xml', junitReport(report)],
+    ['summary.md', markdownSummary(report)],
+  ];
+  for (const [name, text] of files) writeFileSync(join(dir, name), text);
+  return files.map(([name]) => join(dir, name));
+}

@@ -1,0 +1,67 @@
+// Verdicts per rule and MQTT version, from scenario results: a rule passes for a version when its
+// scenarios for that version ran and passed, fails when any failed, and is skipped (with the reasons)
+// or not run (with why) otherwise.
+import { MQTT_VERSIONS, RULES, type MqttVersion, type Rule } from '../rules/catalogue.ts';
+import type { ScenarioResult, ScenarioStatus } from './scenarios.ts';
+
+export type VerdictStatus = 'passed' | 'failed' | 'skipped' | 'not run';
+
+export interface RuleVerdict {
+  id: string;
+  title: string;
+  version: MqttVersion;
+  status: VerdictStatus;
+  scenarios: { name: string; location: string; status: ScenarioStatus }[];
+  /** What the target did, as the steps recorded it ("refused: 0x87 Not authorized", …). */
+  observed: string[];
+  /** Failed: expected and observed; skipped or not run: why. */
+  message?: string;
+}
+
+export interface VerdictOptions {
+  /** Rule ids the run selected; absent or empty: all. */
+  rules?: string[];
+  /** The versions the run selected. */
+  versions?: readonly MqttVersion[];
+}
+
+function verdict(rule: Rule, version: MqttVersion, scenarios: ScenarioResult[], options: VerdictOptions): RuleVerdict {
+  const base = {
+    id: rule.id,
+    title: rule.title,
+    version,
+    scenarios: scenarios.map(({ name, location, status }) => ({ name, location, status })),
+    observed: [...new Set(scenarios.flatMap((s) => s.observations.map((o) => o.observed)))],
+  };
+  const failed = scenarios.filter((s) => s.status === 'failed');
+  if (failed.length) {
+    return { ...base, status: 'failed', message: failed.map((s) => `${s.name}: ${s.message}`).join('; ') };
+  }
+  if (scenarios.some((s) => s.status === 'passed')) return { ...base, status: 'passed' };
+  if (scenarios.length) {
+    return { ...base, status: 'skipped', message: [...new Set(scenarios.map((s) => s.message))].join('; ') };
+  }
+  const selected = (!options.rules?.length || options.rules.includes(rule.id)) && (options.versions ?? MQTT_VERSIONS).includes(version);
+  const why = rule.untestable ? `not testable from a client: ${rule.untestable}` : selected ? 'no scenario of this rule ran' : 'not selected for this run';
+  return { ...base, status: 'not run', message: why };
+}
+
+export function ruleVerdicts(scenarios: ScenarioResult[], options: VerdictOptions = {}): RuleVerdict[] {
+  return (RULES as readonly Rule[]).flatMap((rule) =>
+    rule.versions.map((version) =>
+      verdict(rule, version, scenarios.filter((s) => s.rules.includes(rule.id) && s.version === version), options),
+    ),
+  );
+}
+
+export interface Totals {
+  passed: number;
+  failed: number;
+  skipped: number;
+  notRun: number;
+}
+
+export function totals(verdicts: RuleVerdict[]): Totals {
+  const count = (status: VerdictStatus) => verdicts.filter((v) => v.status === status).length;
+  return { passed: count('passed'), failed: count('failed'), skipped: count('skipped'), notRun: count('not run') };
+}

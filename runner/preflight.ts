@@ -1,0 +1,60 @@
+// Before any scenario: can the target be reached, and does its TLS certificate verify against the CA
+// the user gave? Each failure becomes one line saying what to fix, instead of every rule failing.
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { connect } from 'node:tls';
+import { UserError } from '../common/cli.ts';
+import { loadPki } from '../certs/manifest.ts';
+import type { TargetParameters } from '../steps/target.ts';
+
+const TIMEOUT_MS = 5000;
+
+function explain(error: NodeJS.ErrnoException, where: string, caFile: string): string {
+  switch (error.code) {
+    case 'ECONNREFUSED':
+      return `cannot reach ${where}: connection refused (is the broker running, and is the port right?)`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `cannot reach ${where}: the host name does not resolve`;
+    case 'ETIMEDOUT':
+      return `cannot reach ${where}: no answer within ${TIMEOUT_MS / 1000} s`;
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+    case 'CERT_HAS_EXPIRED':
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+      return `the server certificate of ${where} does not verify against --ca ${caFile} (${error.code})`;
+    default:
+      return `TLS connection to ${where} failed: ${error.code ?? error.message}`;
+  }
+}
+
+export async function checkTarget(target: TargetParameters): Promise<void> {
+  const url = new URL(target.url);
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const where = `${url.hostname}:${url.port || 8883}`;
+  const identity = [...loadPki(target.identitiesDir).identities.values()].find((candidate) => candidate.entry.role === 'client');
+  if (!identity) throw new UserError(`${target.identitiesDir} holds no good client identity to test the connection with`);
+  await new Promise<void>((resolve, reject) => {
+    const socket = connect({
+      host,
+      port: Number(url.port || 8883),
+      // SNI takes host names only; an IP address is checked against the certificate's IP SANs.
+      ...(isIP(host) ? {} : { servername: host }),
+      ca: readFileSync(target.caFile),
+      cert: identity.certificatePem,
+      key: identity.keyPem,
+      timeout: TIMEOUT_MS,
+    });
+    socket.once('secureConnect', () => {
+      socket.end();
+      resolve();
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      reject(new UserError(explain({ name: 'Error', message: 'timeout', code: 'ETIMEDOUT' }, where, target.caFile)));
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => reject(new UserError(explain(error, where, target.caFile))));
+  });
+}
