@@ -7,6 +7,8 @@ export default defineConfig({
     globalSetup: ['vitest.global-setup.ts'],
     // Tests start TLS servers and generate keys: give a loaded 2-core machine room.
     testTimeout: 20_000,
+    // Concurrent tests are whole conformance runs against mutant brokers: three at a time fit 2 cores.
+    maxConcurrency: 3,
     hookTimeout: 30_000,
     // The JSON file feeds the plain summary line that .ci/run prints.
     reporters: ['default', ['json', { outputFile: 'reports/vitest.json' }]],

@@ -15,6 +15,17 @@ if (existsSync(vitestReport)) {
   console.log(`${vitestReport} is missing: the type check or the test run stopped before it was written`);
 }
 
+// The conformance run against the reference: one verdict a rule and MQTT version.
+const rulesReport = 'reports/rules.json';
+if (existsSync(rulesReport)) {
+  const { totals } = JSON.parse(readFileSync(rulesReport, 'utf8'));
+  counts.passed += totals.passed;
+  counts.failed += totals.failed;
+  counts.skipped += totals.skipped;
+} else {
+  console.log(`${rulesReport} is missing: the conformance run did not finish`);
+}
+
 const skipped = counts.skipped ? `, ${counts.skipped} skipped` : '';
 console.log(`tests: ${counts.passed} passed, ${counts.failed} failed${skipped}`);
 const ran = counts.passed + counts.failed > 0;

@@ -27,7 +27,7 @@ Feature: Sessions per authentication name
       When identity "beta" connects with session "one-too-many"
       Then the connection is refused
       When identity "beta" connects with session "beta-1"
-      Then the connection is accepted resuming its session
+      Then the connection is accepted
 
       @mqtt3
       Examples:

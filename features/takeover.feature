@@ -26,7 +26,8 @@ Feature: Session takeover by its own identity
     Scenario Outline: the owner's case-variant certificate is the same identity
       Given identity "alpha" holds session "s1" over MQTT <version>
       When identity "alpha-upper" connects with session "s1"
-      Then the connection is accepted resuming its session
+      Then the connection is accepted
+      And identity "alpha-upper" is still connected on session "s1" and still receives QoS 1 messages
 
       @mqtt3 @A4
       Examples:

@@ -184,8 +184,7 @@ export class AedesNamespaceAdapter {
     const grant = connection.grant;
     if (!grant) return;
     const takenOver = this.takenOver.delete(connection.id);
-    // S7 mutant: the name is freed as soon as its connection ends.
-    const outcome = this.options.sessions.close(grant.sessionName, connection.id, this.options.broken.has('S7'));
+    const outcome = this.options.sessions.close(grant.sessionName, connection.id);
     if (outcome === 'ended') void this.wipe(grant.sessionName);
     if (outcome === 'held') this.scheduleSweep();
     if (!connection.ready) return;

@@ -37,6 +37,9 @@ export interface SessionGrant {
 
 export type Decision = { accept: true; grant: SessionGrant } | { accept: false; refusal: Refusal };
 
+/** MQTT 5's "never expires" Session Expiry Interval. */
+const NEVER_EXPIRES = 0xffffffff;
+
 const refuse = (rule: RuleId, code: Refusal['code'], reason: string): Decision => ({
   accept: false,
   refusal: { rule, code, reason },
@@ -84,7 +87,8 @@ export class ConnectPolicy {
     }
 
     // S9: a new session counts against the identity's limit, online and offline sessions alike.
-    const limit = this.namespace.topicSpacesConfiguration.maximumClientSessionsPerAuthenticationName;
+    // S1 mutant: one session per identity, whatever the namespace allows.
+    const limit = this.broken.has('S1') ? 1 : this.namespace.topicSpacesConfiguration.maximumClientSessionsPerAuthenticationName;
     if (!ownSession && !this.broken.has('S9') && this.sessions.countOwnedBy(client.name) >= limit) {
       return refuse('S9', REFUSAL.quotaExceeded, `client "${client.name}" already has ${limit} session(s), the namespace's limit`);
     }
@@ -110,7 +114,8 @@ export class ConnectPolicy {
 
   /** L1: the interval in force; 3.1.1 persistent sessions live for the namespace maximum. */
   private expiry(request: ConnectRequest): { expirySeconds: number; expiryCapped: boolean } {
-    const maximum = maximumSessionExpirySeconds(this.namespace);
+    // L1 mutant: no cap, and 3.1.1 persistent sessions never expire (as plain aedes keeps them).
+    const maximum = this.broken.has('L1') ? NEVER_EXPIRES : maximumSessionExpirySeconds(this.namespace);
     const requested = request.protocolVersion === 5 ? (request.sessionExpiryInterval ?? 0) : request.cleanStart ? 0 : maximum;
     if (requested > maximum && !this.broken.has('L1')) return { expirySeconds: maximum, expiryCapped: true };
     return { expirySeconds: requested, expiryCapped: false };

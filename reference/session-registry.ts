@@ -53,10 +53,10 @@ export class SessionRegistry {
    * The connection that held a session ended. Returns 'held' when the session outlives it, 'ended' when
    * it went with it (expiry 0), 'stale' when another connection holds the session by now.
    */
-  close(name: string, connectionId: number, endSession = false): 'held' | 'ended' | 'stale' {
+  close(name: string, connectionId: number): 'held' | 'ended' | 'stale' {
     const record = this.sessions.get(name);
     if (!record || record.connectionId !== connectionId) return 'stale';
-    if (endSession || record.expirySeconds === 0) {
+    if (record.expirySeconds === 0) {
       this.sessions.delete(name);
       return 'ended';
     }

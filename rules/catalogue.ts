@@ -24,6 +24,8 @@ export interface Rule {
   versions: readonly MqttVersion[];
   /** Why the suite does not test it, for rules that cannot be observed from a client. */
   untestable?: string;
+  /** Rules its scenarios presuppose: a broker that breaks one of those may fail this rule's scenarios too. */
+  dependsOn?: readonly string[];
 }
 
 const BOTH = MQTT_VERSIONS;
@@ -35,9 +37,9 @@ export const RULES = [
   { id: 'S4', title: 'An empty ClientID is refused', sources: ['HOWTO', 'SUPPORT'], code: 'inferred', versions: BOTH },
   { id: 'S5', title: 'A session name is unique across the namespace', sources: ['HOWTO', 'SUPPORT'], code: 'inferred', versions: BOTH },
   { id: 'S6', title: "Another identity presenting an active session's name is refused as not authorized; the owner is undisturbed", sources: ['HOWTO', 'SUPPORT'], code: 'inferred', versions: BOTH },
-  { id: 'S7', title: 'A session left without being ended stays locked to its owner until it expires', sources: ['HOWTO', 'SUPPORT'], code: 'inferred', versions: BOTH },
-  { id: 'S8', title: 'The same identity reconnecting with a session name takes the session over and ends the older connection', sources: ['SUPPORT', 'LIFECYCLE'], code: 'inferred', versions: BOTH },
-  { id: 'S9', title: 'Sessions per authentication name, online and offline, are capped by the namespace limit', sources: ['ARM', 'SUPPORT'], code: 'inferred', versions: BOTH },
+  { id: 'S7', title: 'A session left without being ended stays locked to its owner until it expires', sources: ['HOWTO', 'SUPPORT'], code: 'inferred', versions: BOTH, dependsOn: ['L1'] },
+  { id: 'S8', title: 'The same identity reconnecting with a session name takes the session over and ends the older connection', sources: ['SUPPORT', 'LIFECYCLE'], code: 'inferred', versions: BOTH, dependsOn: ['L2'] },
+  { id: 'S9', title: 'Sessions per authentication name, online and offline, are capped by the namespace limit', sources: ['ARM', 'SUPPORT'], code: 'inferred', versions: BOTH, dependsOn: ['S1'] },
   { id: 'S10', title: 'One connection attempt per second per session', sources: ['QUOTAS'], code: 'not applicable', versions: BOTH, untestable: 'a pacing limit on the client; the suite paces itself against remote targets' },
   { id: 'L1', title: 'The Session Expiry Interval is capped at the namespace maximum and the value in force is reported', sources: ['SUPPORT', 'ARM'], code: 'inferred', versions: BOTH },
   { id: 'L2', title: 'A persistent session keeps its subscriptions and missed QoS 1 messages', sources: ['SUPPORT'], code: 'not applicable', versions: BOTH },
@@ -48,7 +50,7 @@ export const RULES = [
   { id: 'A3', title: "The certificate must prove the authentication name under the client's validation scheme", sources: ['CLIENTS', 'CERTAUTH'], code: 'inferred', versions: BOTH },
   { id: 'A4', title: 'Authentication names compare without regard to case', sources: ['CLIENTS'], code: 'not applicable', versions: BOTH },
   { id: 'A5', title: 'With no Username, the authentication name is read from the configured certificate fields in order', sources: ['CERTAUTH', 'ARM'], code: 'inferred', versions: BOTH },
-  { id: 'A6', title: 'Failed authentication is refused at CONNECT', sources: ['CERTAUTH'], code: 'inferred', versions: BOTH },
+  { id: 'A6', title: 'Failed authentication is refused at CONNECT', sources: ['CERTAUTH'], code: 'inferred', versions: BOTH, dependsOn: ['A3'] },
 ] as const satisfies readonly Rule[];
 
 export type RuleId = (typeof RULES)[number]['id'];

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EXIT_USAGE, runCli, UserError } from '../common/cli.ts';
 import { findRule, MQTT_VERSIONS, type MqttVersion, type RuleId } from '../rules/catalogue.ts';
+import { BREAKABLE_RULES } from '../reference/rule-breaks.ts';
 import { consoleReport, writeReports } from '../report/outputs.ts';
 import { ScenarioCollector } from '../report/scenarios.ts';
 import { ruleVerdicts, totals } from '../report/verdicts.ts';
@@ -23,6 +24,7 @@ const USAGE = `usage: npm run conformance [-- options]
   --tags EXPR              a further cucumber tag expression
   --include-slow           also run @slow scenarios against a remote target
   --report-dir DIR         where rules.json, junit.xml, summary.md, cucumber.html go (default reports/)
+  --no-pace                do not pace connection attempts (only for a broker you run yourself)
   --break RULES            test only: the embedded reference breaks these rules on purpose`;
 
 function parseRules(text: string | undefined, flag: string): RuleId[] {
@@ -53,6 +55,7 @@ await runCli(USAGE, async () => {
       tags: { type: 'string' },
       'include-slow': { type: 'boolean', default: false },
       'report-dir': { type: 'string', default: 'reports' },
+      'no-pace': { type: 'boolean', default: false },
       break: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -61,6 +64,8 @@ await runCli(USAGE, async () => {
   if (!['3.1.1', '5', 'both'].includes(values.mqtt)) throw new UserError(`--mqtt takes 3.1.1, 5 or both, not "${values.mqtt}"`);
   const rules = parseRules(values.rules, '--rules');
   const broken = parseRules(values.break, '--break');
+  const unbreakable = broken.filter((id) => !BREAKABLE_RULES.includes(id));
+  if (unbreakable.length) throw new UserError(`--break: the reference has no mutant for ${unbreakable.join(', ')} (it has ${BREAKABLE_RULES.join(', ')})`);
 
   let target: PreparedTarget;
   if (values.target) {
@@ -73,6 +78,7 @@ await runCli(USAGE, async () => {
       sessionLimit: parseCount(values['session-limit'], '--session-limit'),
       maxSessionExpirySeconds: parseCount(values['max-session-expiry'], '--max-session-expiry'),
       includeSlow: values['include-slow'],
+      pace: !values['no-pace'],
     });
   } else {
     target = await startEmbeddedTarget({ brokenRules: broken, log: (line) => console.log(line) });

@@ -22,6 +22,7 @@ export interface RemoteTargetOptions {
   maxSessionExpirySeconds?: number;
   alternativeNameSources?: boolean;
   includeSlow?: boolean;
+  pace?: boolean;
 }
 
 export interface PreparedTarget {
@@ -85,7 +86,7 @@ export function remoteTarget(options: RemoteTargetOptions): PreparedTarget {
       maxSessionExpirySeconds: options.maxSessionExpirySeconds ?? 3600,
       shortSessionExpirySeconds: 5,
       alternativeNameSources: options.alternativeNameSources ?? false,
-      pace: true,
+      pace: options.pace ?? true,
       includeSlow: options.includeSlow ?? false,
     },
     stop: async () => {},

@@ -25,6 +25,8 @@ const RUN_ID = Math.random().toString(36).slice(2, 8);
 
 interface OpenSession {
   identityId: string;
+  /** The Username it connected with, when not the identity's own name. */
+  username?: string | null;
   name: string;
   version: MqttVersion;
 }
@@ -108,7 +110,7 @@ export class ConformanceWorld extends World<TargetParameters> {
       if (previous) this.replaced.set(sessionName, previous);
       this.sessions.set(sessionName, outcome.client);
       this.allClients.push(outcome.client);
-      this.accepted.push({ identityId, name: clientId, version: this.version });
+      this.accepted.push({ identityId, username: clientOptions.username, name: clientId, version: this.version });
     }
     return outcome;
   }
@@ -142,6 +144,7 @@ export class ConformanceWorld extends World<TargetParameters> {
         url: this.target.url,
         ca: this.caPem,
         identity: this.identity(session.identityId),
+        username: session.username,
         sessionName: session.name,
         version: session.version,
         cleanStart: true,

@@ -1,0 +1,68 @@
+// Every rule scenario can fail: against a reference broker that breaks one rule on purpose, the
+// scenarios of exactly that rule fail (or of rules that presuppose it) and all others pass. And plain
+// aedes, which knows none of the rules, fails the rules it breaks.
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { createServer } from 'node:tls';
+import { Aedes } from 'aedes';
+import { describe, expect, inject, it } from 'vitest';
+import { loadPki } from '../certs/manifest.ts';
+import { temporaryDir } from '../certs/test-support.ts';
+import { MQTT_VERSIONS, RULES, type Rule } from '../rules/catalogue.ts';
+import { BREAKABLE_RULES } from '../reference/rule-breaks.ts';
+import { runConformance } from './conformance-test-support.ts';
+
+const RUN_TIMEOUT = 180_000;
+
+/** Rules whose scenarios may fail when `broken` is broken: itself and those that presuppose it. */
+function mayFail(broken: string): Set<string> {
+  return new Set([broken, ...(RULES as readonly Rule[]).filter((rule) => rule.dependsOn?.includes(broken)).map((rule) => rule.id)]);
+}
+
+describe.concurrent('the suite against each mutant of the reference broker', () => {
+  it.each(BREAKABLE_RULES)('breaking %s fails that rule and nothing it does not explain', async (rule) => {
+    const run = await runConformance(temporaryDir(), ['--break', rule]);
+    expect(run.scenarios, run.stderr).toBeDefined();
+    expect(run.exitCode).toBe(1);
+    const failed = run.scenarios!.filter((scenario) => scenario.status === 'failed');
+    for (const version of MQTT_VERSIONS) {
+      expect(failed.some((s) => s.version === version && s.rules.includes(rule)), `a ${rule} scenario fails over MQTT ${version}`).toBe(true);
+    }
+    const allowed = mayFail(rule);
+    const unexplained = failed.filter((s) => !s.rules.some((id) => allowed.has(id)));
+    expect(unexplained.map((s) => `${s.location} ${s.name}: ${s.message}`)).toEqual([]);
+  }, RUN_TIMEOUT);
+});
+
+describe('the suite against plain aedes', () => {
+  it('fails the rules aedes alone does not enforce', async () => {
+    const pki = loadPki(inject('pkiDir'));
+    const broker = await Aedes.createBroker();
+    const server = createServer(
+      { cert: pki.read(pki.manifest.server.chain!), key: pki.read(pki.manifest.server.key), requestCert: true, rejectUnauthorized: false },
+      (socket) => broker.handle(socket),
+    );
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as { port: number }).port;
+    try {
+      const run = await runConformance(temporaryDir(), [
+        '--target', `mqtts://127.0.0.1:${port}`,
+        '--ca', join(pki.dir, pki.manifest.ca.root.certificate),
+        '--identities', pki.dir,
+        '--session-limit', '2',
+        '--max-session-expiry', '1',
+        '--include-slow',
+        '--no-pace',
+      ]);
+      expect(run.rules, run.stderr).toBeDefined();
+      const failing = new Set(run.rules!.filter((verdict) => verdict.status === 'failed').map((verdict) => verdict.id));
+      // aedes checks no certificate, owns no session name, caps nothing and assigns empty ClientIDs.
+      for (const rule of ['S3', 'S4', 'S6', 'S7', 'S9', 'L1', 'A1', 'A2', 'A3']) expect(failing, rule).toContain(rule);
+      console.log(`plain aedes fails: ${[...failing].join(', ')}`);
+    } finally {
+      server.close();
+      await new Promise<void>((resolve) => broker.close(() => resolve()));
+    }
+  }, RUN_TIMEOUT);
+});
