@@ -16,7 +16,9 @@ const USAGE = `usage: npm run conformance [-- options]
   (no target)              run against the embedded reference broker
   --target URL             an MQTT endpoint, mqtts://HOST:PORT          (env MMC_TARGET)
   --ca FILE                CA that signed the endpoint's certificate    (env MMC_CA)
-  --identities DIR         PKI folder whose identities are registered   (env MMC_IDENTITIES)
+  --identities DIR         PKI folder whose identities are registered   (env MMC_IDENTITIES;
+                           with no --target: the PKI the embedded broker uses, made if missing,
+                           default pki/)
   --session-limit N        the namespace's sessions per authentication name (default 1)
   --max-session-expiry S   the namespace's maximum session expiry, seconds (default 3600)
   --rules S6,S7            only these rules
@@ -81,7 +83,7 @@ await runCli(USAGE, async () => {
       pace: !values['no-pace'],
     });
   } else {
-    target = await startEmbeddedTarget({ brokenRules: broken, log: (line) => console.log(line) });
+    target = await startEmbeddedTarget({ pkiDir: values.identities, brokenRules: broken, log: (line) => console.log(line) });
   }
 
   const mqtt = values.mqtt as '3.1.1' | '5' | 'both';

@@ -21,7 +21,7 @@ function mayFail(broken: string): Set<string> {
 
 describe.concurrent('the suite against each mutant of the reference broker', () => {
   it.each(BREAKABLE_RULES)('breaking %s fails that rule and nothing it does not explain', async (rule) => {
-    const run = await runConformance(temporaryDir(), ['--break', rule]);
+    const run = await runConformance(temporaryDir(), ['--identities', inject('pkiDir'), '--break', rule]);
     expect(run.scenarios, run.stderr).toBeDefined();
     expect(run.exitCode).toBe(1);
     const failed = run.scenarios!.filter((scenario) => scenario.status === 'failed');
