@@ -112,6 +112,26 @@ Feature: Client authentication with certificates
         | version |
         | 5       |
 
+  @A5 @on-alternative-names-namespace
+  Rule: with no Username, the authentication name is read from the configured certificate fields in order
+    These scenarios run on a second namespace whose alternativeAuthenticationNameSources are
+    ClientCertificateDns, then ClientCertificateSubject.
+
+    Scenario Outline: <identity> without a Username is named by <field>
+      When identity "<identity>" connects without a Username with session "a1" over MQTT <version>
+      Then the connection is accepted
+
+      @mqtt3
+      Examples:
+        | version | identity   | field                                                     |
+        | 3.1.1   | dns-client | its DNS name, not its subject, which names no client      |
+        | 3.1.1   | alpha      | its subject, as it has no DNS name                        |
+      @mqtt5
+      Examples:
+        | version | identity   | field                                                     |
+        | 5       | dns-client | its DNS name, not its subject, which names no client      |
+        | 5       | alpha      | its subject, as it has no DNS name                        |
+
   @A6
   Rule: failed authentication is refused at CONNECT
 

@@ -18,6 +18,7 @@ export const RULE_BREAKS: Partial<Record<RuleId, string>> = {
   A2: 'clients registered Disabled are accepted',
   A3: 'the validation scheme is ignored: any certificate proves any name',
   A4: 'authentication names compare case-sensitively',
+  A5: 'configured alternative name sources are ignored: with no Username the ClientID names the client',
   A6: 'a failed authentication closes the connection with no CONNACK',
 };
 

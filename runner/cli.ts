@@ -19,6 +19,9 @@ const USAGE = `usage: npm run conformance [-- options]
   --identities DIR         PKI folder whose identities are registered   (env MMC_IDENTITIES;
                            with no --target: the PKI the embedded broker uses, made if missing,
                            default pki/)
+  --alternative-names-target URL
+                           a second namespace, same CA and identities, that reads names from the
+                           DNS name then the subject: for the A5 scenarios
   --session-limit N        the namespace's sessions per authentication name (default 1)
   --max-session-expiry S   the namespace's maximum session expiry, seconds (default 3600)
   --rules S6,S7            only these rules
@@ -50,6 +53,7 @@ await runCli(USAGE, async () => {
       target: { type: 'string', default: process.env.MMC_TARGET },
       ca: { type: 'string', default: process.env.MMC_CA },
       identities: { type: 'string', default: process.env.MMC_IDENTITIES },
+      'alternative-names-target': { type: 'string' },
       'session-limit': { type: 'string' },
       'max-session-expiry': { type: 'string' },
       rules: { type: 'string' },
@@ -81,6 +85,7 @@ await runCli(USAGE, async () => {
       maxSessionExpirySeconds: parseCount(values['max-session-expiry'], '--max-session-expiry'),
       includeSlow: values['include-slow'],
       pace: !values['no-pace'],
+      alternativeNamesUrl: values['alternative-names-target'],
     });
   } else {
     target = await startEmbeddedTarget({ pkiDir: values.identities, brokenRules: broken, log: (line) => console.log(line) });

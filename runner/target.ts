@@ -7,12 +7,14 @@ import { loadPki } from '../certs/manifest.ts';
 import { DEFAULT_PKI_DIR, ensurePki } from '../certs/pki.ts';
 import type { RuleId } from '../rules/catalogue.ts';
 import { serverTlsFromPki, startReferenceBroker } from '../reference/broker.ts';
-import { namespaceFromPki } from '../reference/namespace.ts';
+import { namespaceFromPki, type AuthenticationNameSource } from '../reference/namespace.ts';
 import type { TargetParameters } from '../steps/target.ts';
 
 /** The embedded reference keeps sessions for a second, so that expiry scenarios take seconds. */
 const REFERENCE_MAX_EXPIRY_SECONDS = 1;
 const REFERENCE_SESSION_LIMIT = 2;
+/** What the A5 scenarios expect of the second namespace: DNS names first, then the subject. */
+export const ALTERNATIVE_NAME_SOURCES: AuthenticationNameSource[] = ['ClientCertificateDns', 'ClientCertificateSubject'];
 
 export interface RemoteTargetOptions {
   url: string;
@@ -23,6 +25,8 @@ export interface RemoteTargetOptions {
   alternativeNameSources?: boolean;
   includeSlow?: boolean;
   pace?: boolean;
+  /** A second namespace with ALTERNATIVE_NAME_SOURCES configured, for the A5 scenarios. */
+  alternativeNamesUrl?: string;
 }
 
 export interface PreparedTarget {
@@ -37,14 +41,20 @@ export async function startEmbeddedTarget(
   const pkiDir = resolve(options.pkiDir ?? DEFAULT_PKI_DIR);
   await ensurePki({ outDir: pkiDir, log: options.log });
   const pki = loadPki(pkiDir);
-  const broker = await startReferenceBroker({
-    namespace: namespaceFromPki(pki, {
-      maximumClientSessionsPerAuthenticationName: REFERENCE_SESSION_LIMIT,
-      reference: { maximumSessionExpiryInSeconds: REFERENCE_MAX_EXPIRY_SECONDS },
-    }),
-    tls: serverTlsFromPki(pki),
-    brokenRules: options.brokenRules,
-  });
+  const start = (alternativeAuthenticationNameSources: AuthenticationNameSource[]) =>
+    startReferenceBroker({
+      namespace: namespaceFromPki(pki, {
+        maximumClientSessionsPerAuthenticationName: REFERENCE_SESSION_LIMIT,
+        alternativeAuthenticationNameSources,
+        reference: { maximumSessionExpiryInSeconds: REFERENCE_MAX_EXPIRY_SECONDS },
+      }),
+      tls: serverTlsFromPki(pki),
+      brokenRules: options.brokenRules,
+    });
+  // S3 and A5 need namespaces that differ: one takes the ClientID as the name when the Username is
+  // absent, the other reads it from certificate fields.
+  const broker = await start([]);
+  const alternativeNames = await start(ALTERNATIVE_NAME_SOURCES);
   const broken = options.brokenRules?.length ? ` with rules broken on purpose: ${options.brokenRules.join(', ')}` : '';
   return {
     description: `embedded reference broker at ${broker.url}${broken}`,
@@ -57,10 +67,13 @@ export async function startEmbeddedTarget(
       maxSessionExpirySeconds: REFERENCE_MAX_EXPIRY_SECONDS,
       shortSessionExpirySeconds: REFERENCE_MAX_EXPIRY_SECONDS,
       alternativeNameSources: false,
+      alternativeNamesUrl: alternativeNames.url,
       pace: false,
       includeSlow: true,
     },
-    stop: () => broker.stop(),
+    stop: async () => {
+      await Promise.all([broker.stop(), alternativeNames.stop()]);
+    },
   };
 }
 
@@ -86,6 +99,7 @@ export function remoteTarget(options: RemoteTargetOptions): PreparedTarget {
       maxSessionExpirySeconds: options.maxSessionExpirySeconds ?? 3600,
       shortSessionExpirySeconds: 5,
       alternativeNameSources: options.alternativeNameSources ?? false,
+      ...(options.alternativeNamesUrl ? { alternativeNamesUrl: options.alternativeNamesUrl } : {}),
       pace: options.pace ?? true,
       includeSlow: options.includeSlow ?? false,
     },

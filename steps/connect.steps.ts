@@ -62,6 +62,11 @@ When('identity {string} connects without a Username with session {string}', asyn
   await this.connect(identityId, sessionName, { username: null, cleanStart: true, sessionExpiry: 0 });
 });
 
+When('identity {string} connects without a Username with session {string} over MQTT {version}', async function (this: ConformanceWorld, identityId: string, sessionName: string, version: MqttVersion) {
+  this.version = version;
+  await this.connect(identityId, sessionName, { username: null, cleanStart: true, sessionExpiry: 0 });
+});
+
 When('the connection of session {string} drops without a DISCONNECT', async function (this: ConformanceWorld, sessionName: string) {
   await this.session(sessionName).drop();
 });

@@ -12,6 +12,7 @@ Before(function (this: ConformanceWorld, { pickle }) {
       return 'skipped';
     }
   }
+  if (pickle.tags.some((tag) => tag.name === '@on-alternative-names-namespace')) this.url = this.target.alternativeNamesUrl!;
   return undefined;
 });
 

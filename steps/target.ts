@@ -18,6 +18,11 @@ export interface TargetParameters {
   shortSessionExpirySeconds: number;
   /** Whether the namespace reads names from certificates when the Username is absent. */
   alternativeNameSources: boolean;
+  /**
+   * A second namespace, with the same CA and identities, whose alternativeAuthenticationNameSources
+   * are ClientCertificateDns then ClientCertificateSubject: the A5 scenarios run there.
+   */
+  alternativeNamesUrl?: string;
   /** At most one connection attempt per second per session name (Event Grid's limit). */
   pace: boolean;
   /** Run scenarios tagged @slow (waits as long as the namespace's maximum expiry). */
@@ -31,6 +36,10 @@ export function missingCapability(tag: string, target: TargetParameters): string
       return target.sessionLimit >= 2 ? undefined : `needs a session limit of 2 or more; the target allows ${target.sessionLimit}`;
     case '@needs-no-alternative-name-sources':
       return target.alternativeNameSources ? 'the target reads names from certificate fields when the Username is absent' : undefined;
+    case '@on-alternative-names-namespace':
+      return target.alternativeNamesUrl
+        ? undefined
+        : 'needs a second namespace that reads names from the DNS name, then the subject: pass --alternative-names-target';
     case '@slow':
       return target.includeSlow || target.kind === 'reference'
         ? undefined

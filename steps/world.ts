@@ -33,6 +33,8 @@ interface OpenSession {
 
 export class ConformanceWorld extends World<TargetParameters> {
   readonly target: TargetParameters;
+  /** The endpoint this scenario talks to: the target, or its alternative-names namespace. */
+  url: string;
   readonly pki: LoadedPki;
   readonly caPem: string;
   private readonly prefix: string;
@@ -50,6 +52,7 @@ export class ConformanceWorld extends World<TargetParameters> {
   constructor(options: IWorldOptions<TargetParameters>) {
     super(options);
     this.target = options.parameters;
+    this.url = this.target.url;
     const cached = pkiCache.get(this.target.identitiesDir) ?? loadPki(this.target.identitiesDir);
     pkiCache.set(this.target.identitiesDir, cached);
     this.pki = cached;
@@ -94,7 +97,7 @@ export class ConformanceWorld extends World<TargetParameters> {
     await this.pace(clientId);
     const persistent = this.version === '5' ? { sessionExpiry: this.target.shortSessionExpirySeconds } : {};
     const outcome = await SessionClient.connect({
-      url: this.target.url,
+      url: this.url,
       ca: this.caPem,
       identity: this.identity(identityId),
       sessionName: clientId,
@@ -141,7 +144,7 @@ export class ConformanceWorld extends World<TargetParameters> {
     for (const session of lastOwners.values()) {
       await this.pace(session.name);
       const outcome = await SessionClient.connect({
-        url: this.target.url,
+        url: this.url,
         ca: this.caPem,
         identity: this.identity(session.identityId),
         username: session.username,
