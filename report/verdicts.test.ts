@@ -1,0 +1,141 @@
+// Verdicts from recorded message streams: what cucumber sends for passing, failing, skipped and
+// unselected scenarios, reduced to one verdict a rule and version.
+import type { Envelope } from '@cucumber/messages';
+import { describe, expect, it } from 'vitest';
+import { closingLine, junitReport, markdownSummary, type RunReport } from './outputs.ts';
+import { OBSERVATION_MEDIA_TYPE, ScenarioCollector } from './scenarios.ts';
+import { ruleVerdicts, totals } from './verdicts.ts';
+
+type StepStatus = 'PASSED' | 'FAILED' | 'SKIPPED' | 'UNDEFINED';
+
+interface RecordedScenario {
+  name: string;
+  tags: string[];
+  steps: StepStatus[];
+  failure?: string;
+  log?: string;
+  observed?: string;
+}
+
+/** The envelopes cucumber emits for these scenarios, in its order. */
+function record(scenarios: RecordedScenario[]): Envelope[] {
+  const envelopes: Envelope[] = [];
+  const timestamp = { seconds: 0, nanos: 0 };
+  const duration = { seconds: 0, nanos: 0 };
+  scenarios.forEach((scenario, index) => {
+    envelopes.push({
+      pickle: {
+        id: `p${index}`,
+        uri: 'features/x.feature',
+        location: { line: 10 + index },
+        name: scenario.name,
+        language: 'en',
+        steps: [],
+        tags: scenario.tags.map((name) => ({ name, astNodeId: 'a' })),
+        astNodeIds: [],
+      },
+    } as Envelope);
+  });
+  scenarios.forEach((scenario, index) => {
+    envelopes.push({ testCase: { id: `c${index}`, pickleId: `p${index}`, testSteps: [] } } as Envelope);
+    envelopes.push({ testCaseStarted: { id: `s${index}`, testCaseId: `c${index}`, attempt: 0, timestamp } });
+    if (scenario.log) envelopes.push({ attachment: { testCaseStartedId: `s${index}`, mediaType: 'text/x.cucumber.log+plain', body: scenario.log } } as Envelope);
+    if (scenario.observed) {
+      const body = JSON.stringify({ step: 'x', expected: 'y', observed: scenario.observed });
+      envelopes.push({ attachment: { testCaseStartedId: `s${index}`, mediaType: OBSERVATION_MEDIA_TYPE, body } } as Envelope);
+    }
+    scenario.steps.forEach((status, step) => {
+      const message = status === 'FAILED' ? `${scenario.failure}\n    at stack` : undefined;
+      envelopes.push({
+        testStepFinished: { testCaseStartedId: `s${index}`, testStepId: `t${step}`, timestamp, testStepResult: { status, duration, ...(message ? { message } : {}) } },
+      } as Envelope);
+    });
+    envelopes.push({ testCaseFinished: { testCaseStartedId: `s${index}`, timestamp, willBeRetried: false } });
+  });
+  return envelopes;
+}
+
+function verdictsOf(scenarios: RecordedScenario[], options = {}) {
+  const collector = new ScenarioCollector();
+  for (const envelope of record(scenarios)) collector.onMessage(envelope);
+  const results = collector.results();
+  return { results, verdicts: ruleVerdicts(results, options) };
+}
+
+const find = (verdicts: ReturnType<typeof ruleVerdicts>, id: string, version: string) => verdicts.find((v) => v.id === id && v.version === version)!;
+
+describe('rule verdicts', () => {
+  it('pass a rule whose scenarios all passed, per version', () => {
+    const { verdicts } = verdictsOf([
+      { name: 'owner kept', tags: ['@S6', '@mqtt5'], steps: ['PASSED', 'PASSED'], observed: 'refused: 0x87 Not authorized' },
+      { name: 'owner kept', tags: ['@S6', '@mqtt3'], steps: ['PASSED'] },
+    ]);
+    expect(find(verdicts, 'S6', '5')).toMatchObject({ status: 'passed', observed: ['refused: 0x87 Not authorized'] });
+    expect(find(verdicts, 'S6', '3.1.1').status).toBe('passed');
+  });
+
+  it('fail a rule for the version in which a scenario failed, with the first line of the error', () => {
+    const { verdicts } = verdictsOf([
+      { name: 'refused', tags: ['@S5', '@S6', '@mqtt5'], steps: ['PASSED', 'FAILED', 'SKIPPED'], failure: 'Error: expected CONNACK 0x87 Not authorized, got accepted' },
+      { name: 'refused', tags: ['@S5', '@S6', '@mqtt3'], steps: ['PASSED', 'PASSED'] },
+    ]);
+    expect(find(verdicts, 'S6', '5')).toMatchObject({ status: 'failed', message: 'refused: Error: expected CONNACK 0x87 Not authorized, got accepted' });
+    expect(find(verdicts, 'S5', '5').status).toBe('failed');
+    expect(find(verdicts, 'S6', '3.1.1').status).toBe('passed');
+  });
+
+  it('count an undefined step as a failure of the suite, not a pass', () => {
+    const { verdicts } = verdictsOf([{ name: 'typo', tags: ['@L2', '@mqtt5'], steps: ['PASSED', 'UNDEFINED'] }]);
+    expect(find(verdicts, 'L2', '5').status).toBe('failed');
+  });
+
+  it('skip a rule all of whose scenarios were skipped, giving the reason', () => {
+    const { verdicts } = verdictsOf([
+      { name: 'limit', tags: ['@S9', '@mqtt5', '@needs-two-sessions'], steps: ['SKIPPED', 'SKIPPED'], log: 'skipped: needs a session limit of 2 or more' },
+    ]);
+    expect(find(verdicts, 'S9', '5')).toMatchObject({ status: 'skipped', message: 'needs a session limit of 2 or more' });
+  });
+
+  it('pass a rule with a passed and a skipped scenario', () => {
+    const { verdicts } = verdictsOf([
+      { name: 'a', tags: ['@S7', '@mqtt3'], steps: ['PASSED'] },
+      { name: 'b', tags: ['@S7', '@mqtt3', '@slow'], steps: ['SKIPPED'], log: 'skipped: slow' },
+    ]);
+    expect(find(verdicts, 'S7', '3.1.1').status).toBe('passed');
+  });
+
+  it('say why a rule did not run: not selected, untestable, or no scenario ran', () => {
+    const { verdicts } = verdictsOf([{ name: 'a', tags: ['@S6', '@mqtt5'], steps: ['PASSED'] }], { rules: ['S6', 'S7'], versions: ['5'] });
+    expect(find(verdicts, 'S6', '3.1.1')).toMatchObject({ status: 'not run', message: 'not selected for this run' });
+    expect(find(verdicts, 'S7', '5')).toMatchObject({ status: 'not run', message: 'no scenario of this rule ran' });
+    expect(find(verdicts, 'S1', '5')).toMatchObject({ status: 'not run', message: 'not selected for this run' });
+    expect(find(verdicts, 'L4', '5').message).toMatch(/^not testable from a client/);
+  });
+
+  it('report none run when the stream holds no scenario', () => {
+    const { verdicts } = verdictsOf([]);
+    expect(totals(verdicts)).toMatchObject({ passed: 0, failed: 0, skipped: 0 });
+    expect(closingLine(verdicts)).toBe('rules: 0 passed, 0 failed, 0 skipped');
+  });
+});
+
+describe('report files', () => {
+  const { results, verdicts } = verdictsOf([
+    { name: 'refused', tags: ['@S6', '@mqtt5'], steps: ['FAILED'], failure: 'expected <0x87> & "more"', observed: 'accepted' },
+    { name: 'refused', tags: ['@S6', '@mqtt3'], steps: ['PASSED'] },
+  ]);
+  const report: RunReport = { target: 'test', startedAt: '2026-11-27T00:00:00.000Z', durationMs: 1200, verdicts, scenarios: results };
+
+  it('JUnit: one testcase per rule and version, failures escaped', () => {
+    const xml = junitReport(report);
+    expect(xml.match(/<testcase /g)).toHaveLength(verdicts.length);
+    expect(xml).toContain('<failure message="refused: expected &#60;0x87&#62; &#38; &#34;more&#34;">accepted</failure>');
+    expect(xml).toMatch(/failures="1"/);
+  });
+
+  it('Markdown: a row a rule, and what failed', () => {
+    const markdown = markdownSummary(report);
+    expect(markdown).toContain('| S6 | ✅ pass | ❌ fail |');
+    expect(markdown).toContain('- **S6** over MQTT 5 (failed): refused: expected <0x87> & "more"');
+  });
+});

@@ -1,0 +1,91 @@
+// Guards: the catalogue is the single source of rule ids. Every rule tag in features/ is catalogued,
+// every testable rule has a scenario per version it applies to, and the reference broker names only
+// catalogued rules.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { RULE_BREAKS } from '../reference/rule-breaks.ts';
+import { findRule, RULES, type Rule } from './catalogue.ts';
+
+const RULE_TAG = /^@([SLA]\d+)$/;
+
+interface TaggedScenario {
+  file: string;
+  rules: string[];
+  versions: string[];
+}
+
+/** Scenario (outline) tags, with the tags of the Feature, Rule and Examples above them. */
+function scenariosIn(file: string): TaggedScenario[] {
+  const scenarios: TaggedScenario[] = [];
+  let pending: string[] = [];
+  let ruleTags: string[] = [];
+  let scenarioTags: string[] = [];
+  let current: TaggedScenario | undefined;
+  for (const raw of readFileSync(file, 'utf8').split('\n')) {
+    const line = raw.trim();
+    if (line.startsWith('@')) pending.push(...line.split(/\s+/));
+    else if (line.startsWith('Rule:')) [ruleTags, pending] = [pending, []];
+    else if (line.startsWith('Scenario')) {
+      scenarioTags = [...ruleTags, ...pending];
+      pending = [];
+      current = { file, rules: [], versions: [] };
+      scenarios.push(current);
+      addTags(current, scenarioTags);
+    } else if (line.startsWith('Examples:') && current) {
+      addTags(current, [...scenarioTags, ...pending]);
+      pending = [];
+    }
+  }
+  return scenarios;
+}
+
+function addTags(scenario: TaggedScenario, tags: string[]): void {
+  for (const tag of tags) {
+    const rule = RULE_TAG.exec(tag)?.[1];
+    if (rule && !scenario.rules.includes(rule)) scenario.rules.push(rule);
+    if (tag === '@mqtt3' && !scenario.versions.includes('3.1.1')) scenario.versions.push('3.1.1');
+    if (tag === '@mqtt5' && !scenario.versions.includes('5')) scenario.versions.push('5');
+  }
+}
+
+const featureFiles = readdirSync('features').filter((name) => name.endsWith('.feature')).map((name) => join('features', name));
+const scenarios = featureFiles.flatMap(scenariosIn);
+
+describe('the rule catalogue', () => {
+  it('has unique ids, a title, a source and versions for every rule', () => {
+    expect(new Set(RULES.map((rule) => rule.id)).size).toBe(RULES.length);
+    for (const rule of RULES as readonly Rule[]) {
+      expect(rule.title.length, rule.id).toBeGreaterThan(10);
+      expect(rule.sources.length, rule.id).toBeGreaterThan(0);
+      expect(rule.versions.length, rule.id).toBeGreaterThan(0);
+      for (const dependency of rule.dependsOn ?? []) expect(findRule(dependency), `${rule.id} depends on ${dependency}`).toBeDefined();
+    }
+  });
+
+  it('knows every rule tag used in features/', () => {
+    const tags = featureFiles.flatMap((file) => readFileSync(file, 'utf8').match(/@[SLA]\d+\b/g) ?? []);
+    expect(tags.length).toBeGreaterThan(0);
+    for (const tag of new Set(tags)) expect(findRule(tag.slice(1)), tag).toBeDefined();
+  });
+
+  it('has a scenario for every testable rule in every version it applies to', () => {
+    for (const rule of (RULES as readonly Rule[]).filter((r) => !r.untestable)) {
+      for (const version of rule.versions) {
+        const covering = scenarios.filter((s) => s.rules.includes(rule.id) && s.versions.includes(version));
+        expect(covering.length, `${rule.id} over MQTT ${version}`).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  it('is the source of every rule id the reference broker names', () => {
+    const source = readdirSync('reference')
+      .filter((name) => name.endsWith('.ts') && !name.endsWith('.test.ts'))
+      .map((name) => readFileSync(join('reference', name), 'utf8'))
+      .join('\n');
+    const named = new Set([...source.matchAll(/['"`[ ]([SLA]\d{1,2})['"`\]]/g)].map((match) => match[1]!));
+    expect(named.size).toBeGreaterThan(10);
+    for (const id of named) expect(findRule(id), id).toBeDefined();
+    for (const id of Object.keys(RULE_BREAKS)) expect(findRule(id), id).toBeDefined();
+  });
+});
