@@ -5,52 +5,17 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RULE_BREAKS } from '../reference/rule-breaks.ts';
+import { loadPlannedScenarios } from '../runner/feature-pickles.ts';
 import { findRule, RULES, type Rule } from './catalogue.ts';
 
 const RULE_TAG = /^@([SLA]\d+)$/;
-
-interface TaggedScenario {
-  file: string;
-  rules: string[];
-  versions: string[];
-}
-
-/** Scenario (outline) tags, with the tags of the Feature, Rule and Examples above them. */
-function scenariosIn(file: string): TaggedScenario[] {
-  const scenarios: TaggedScenario[] = [];
-  let pending: string[] = [];
-  let ruleTags: string[] = [];
-  let scenarioTags: string[] = [];
-  let current: TaggedScenario | undefined;
-  for (const raw of readFileSync(file, 'utf8').split('\n')) {
-    const line = raw.trim();
-    if (line.startsWith('@')) pending.push(...line.split(/\s+/));
-    else if (line.startsWith('Rule:')) [ruleTags, pending] = [pending, []];
-    else if (line.startsWith('Scenario')) {
-      scenarioTags = [...ruleTags, ...pending];
-      pending = [];
-      current = { file, rules: [], versions: [] };
-      scenarios.push(current);
-      addTags(current, scenarioTags);
-    } else if (line.startsWith('Examples:') && current) {
-      addTags(current, [...scenarioTags, ...pending]);
-      pending = [];
-    }
-  }
-  return scenarios;
-}
-
-function addTags(scenario: TaggedScenario, tags: string[]): void {
-  for (const tag of tags) {
-    const rule = RULE_TAG.exec(tag)?.[1];
-    if (rule && !scenario.rules.includes(rule)) scenario.rules.push(rule);
-    if (tag === '@mqtt3' && !scenario.versions.includes('3.1.1')) scenario.versions.push('3.1.1');
-    if (tag === '@mqtt5' && !scenario.versions.includes('5')) scenario.versions.push('5');
-  }
-}
+const VERSION_OF_TAG: Record<string, string> = { '@mqtt3': '3.1.1', '@mqtt5': '5' };
 
 const featureFiles = readdirSync('features').filter((name) => name.endsWith('.feature')).map((name) => join('features', name));
-const scenarios = featureFiles.flatMap(scenariosIn);
+const scenarios = loadPlannedScenarios().map((scenario) => ({
+  rules: scenario.tags.flatMap((tag) => RULE_TAG.exec(tag)?.[1] ?? []),
+  versions: scenario.tags.flatMap((tag) => VERSION_OF_TAG[tag] ?? []),
+}));
 
 describe('the rule catalogue', () => {
   it('has unique ids, a title, a source and versions for every rule', () => {

@@ -9,28 +9,22 @@ import { consoleReport, writeReports } from '../report/outputs.ts';
 import { ScenarioCollector } from '../report/scenarios.ts';
 import { ruleVerdicts, totals } from '../report/verdicts.ts';
 import { checkTarget } from './preflight.ts';
+import { probeTarget } from './probe.ts';
+import { remoteTargetFromFlags, TARGET_FLAGS, TARGET_USAGE } from './target-flags.ts';
+import type { RemoteTargetOptions } from './target.ts';
+import type { TargetParameters } from '../steps/target.ts';
 import { runScenarios } from './run.ts';
 import { remoteTarget, startEmbeddedTarget, type PreparedTarget } from './target.ts';
 
 const USAGE = `usage: npm run conformance [-- options]
   (no target)              run against the embedded reference broker
-  --target URL             an MQTT endpoint, mqtts://HOST:PORT          (env MMC_TARGET)
-  --ca FILE                CA that signed the endpoint's certificate    (env MMC_CA)
-  --identities DIR         PKI folder whose identities are registered   (env MMC_IDENTITIES;
-                           with no --target: the PKI the embedded broker uses, made if missing,
-                           default pki/)
-  --alternative-names-target URL
-                           a second namespace, same CA and identities, that reads names from the
-                           DNS name then the subject: for the A5 scenarios
-  --session-limit N        the namespace's sessions per authentication name (default 1)
-  --max-session-expiry S   the namespace's maximum session expiry, seconds (default 3600)
+${TARGET_USAGE}
   --rules S6,S7            only these rules
   --mqtt 3.1.1|5|both      only these MQTT versions (default both)
   --tags EXPR              a further cucumber tag expression
-  --include-slow           also run @slow scenarios against a remote target
   --report-dir DIR         where rules.json, junit.xml, summary.md, cucumber.html go (default reports/)
-  --no-pace                do not pace connection attempts (only for a broker you run yourself)
-  --break RULES            test only: the embedded reference breaks these rules on purpose`;
+  --break RULES            test only: the embedded reference breaks these rules on purpose
+  (with no target, --identities names the PKI the embedded broker uses, default pki/)`;
 
 function parseRules(text: string | undefined, flag: string): RuleId[] {
   if (!text) return [];
@@ -40,28 +34,34 @@ function parseRules(text: string | undefined, flag: string): RuleId[] {
   return ids as RuleId[];
 }
 
-function parseCount(text: string | undefined, flag: string): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new UserError(`${flag} must be a whole number of 1 or more, not "${text}"`);
-  return value;
+/**
+ * Probes a remote target and runs with what it observed: the session limit, and the maximum expiry
+ * when the CONNACK reports one. A declared value that differs is noted and set aside.
+ */
+async function applyProbe(parameters: TargetParameters, declared: RemoteTargetOptions): Promise<void> {
+  console.log(`probing ${parameters.url}`);
+  const probe = await probeTarget(parameters, { log: (line) => console.log(`  ${line}`) });
+  const observedLimit = probe.sessionLimit.value;
+  if (declared.sessionLimit !== undefined && declared.sessionLimit !== observedLimit && !probe.sessionLimit.atLeast) {
+    console.log(`  note: the session limit was declared ${declared.sessionLimit}, the target allows ${observedLimit}`);
+  }
+  parameters.sessionLimit = probe.sessionLimit.atLeast ? (declared.sessionLimit ?? observedLimit) : observedLimit;
+  if (probe.maxSessionExpirySeconds !== undefined) {
+    if (declared.maxSessionExpirySeconds !== undefined && declared.maxSessionExpirySeconds !== probe.maxSessionExpirySeconds) {
+      console.log(`  note: the maximum session expiry was declared ${declared.maxSessionExpirySeconds} s, the target reports ${probe.maxSessionExpirySeconds} s`);
+    }
+    parameters.maxSessionExpirySeconds = probe.maxSessionExpirySeconds;
+  }
 }
 
 await runCli(USAGE, async () => {
   const { values } = parseArgs({
     options: {
-      target: { type: 'string', default: process.env.MMC_TARGET },
-      ca: { type: 'string', default: process.env.MMC_CA },
-      identities: { type: 'string', default: process.env.MMC_IDENTITIES },
-      'alternative-names-target': { type: 'string' },
-      'session-limit': { type: 'string' },
-      'max-session-expiry': { type: 'string' },
+      ...TARGET_FLAGS,
       rules: { type: 'string' },
       mqtt: { type: 'string', default: 'both' },
       tags: { type: 'string' },
-      'include-slow': { type: 'boolean', default: false },
       'report-dir': { type: 'string', default: 'reports' },
-      'no-pace': { type: 'boolean', default: false },
       break: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -74,19 +74,10 @@ await runCli(USAGE, async () => {
   if (unbreakable.length) throw new UserError(`--break: the reference has no mutant for ${unbreakable.join(', ')} (it has ${BREAKABLE_RULES.join(', ')})`);
 
   let target: PreparedTarget;
-  if (values.target) {
-    if (!values.ca || !values.identities) throw new UserError('--target needs --ca FILE and --identities DIR too');
+  const remote = remoteTargetFromFlags(values);
+  if (remote) {
     if (broken.length) throw new UserError('--break applies to the embedded reference broker only');
-    target = remoteTarget({
-      url: values.target,
-      caFile: values.ca,
-      identitiesDir: values.identities,
-      sessionLimit: parseCount(values['session-limit'], '--session-limit'),
-      maxSessionExpirySeconds: parseCount(values['max-session-expiry'], '--max-session-expiry'),
-      includeSlow: values['include-slow'],
-      pace: !values['no-pace'],
-      alternativeNamesUrl: values['alternative-names-target'],
-    });
+    target = remoteTarget(remote);
   } else {
     target = await startEmbeddedTarget({ pkiDir: values.identities, brokenRules: broken, log: (line) => console.log(line) });
   }
@@ -95,7 +86,8 @@ await runCli(USAGE, async () => {
   const versions: readonly MqttVersion[] = mqtt === 'both' ? MQTT_VERSIONS : [mqtt];
   const reportDir = values['report-dir'];
   try {
-    await checkTarget(target.parameters);
+    if (remote) await applyProbe(target.parameters, remote);
+    else await checkTarget(target.parameters);
     console.log(`conformance run against the ${target.description}`);
     const startedAt = new Date();
     const started = performance.now();

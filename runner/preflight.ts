@@ -30,13 +30,20 @@ function explain(error: NodeJS.ErrnoException, where: string, caFile: string): s
   }
 }
 
-export async function checkTarget(target: TargetParameters): Promise<void> {
+export interface ServerCertificate {
+  subject: string;
+  issuer: string;
+  validTo: string;
+}
+
+/** Resolves with what the server's certificate says, once it verified against the CA. */
+export async function checkTarget(target: TargetParameters): Promise<ServerCertificate> {
   const url = new URL(target.url);
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const where = `${url.hostname}:${url.port || 8883}`;
   const identity = [...loadPki(target.identitiesDir).identities.values()].find((candidate) => candidate.entry.role === 'client');
   if (!identity) throw new UserError(`${target.identitiesDir} holds no good client identity to test the connection with`);
-  await new Promise<void>((resolve, reject) => {
+  return new Promise<ServerCertificate>((resolve, reject) => {
     const socket = connect({
       host,
       port: Number(url.port || 8883),
@@ -48,8 +55,9 @@ export async function checkTarget(target: TargetParameters): Promise<void> {
       timeout: TIMEOUT_MS,
     });
     socket.once('secureConnect', () => {
+      const peer = socket.getPeerCertificate();
       socket.end();
-      resolve();
+      resolve({ subject: `CN=${peer.subject?.CN ?? '?'}`, issuer: `CN=${peer.issuer?.CN ?? '?'}`, validTo: peer.valid_to });
     });
     socket.once('timeout', () => {
       socket.destroy();

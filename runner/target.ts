@@ -3,11 +3,11 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../common/cli.ts';
-import { loadPki } from '../certs/manifest.ts';
+import { loadPki, type LoadedPki } from '../certs/manifest.ts';
 import { DEFAULT_PKI_DIR, ensurePki } from '../certs/pki.ts';
 import type { RuleId } from '../rules/catalogue.ts';
 import { serverTlsFromPki, startReferenceBroker } from '../reference/broker.ts';
-import { namespaceFromPki, type AuthenticationNameSource } from '../reference/namespace.ts';
+import { namespaceFromPki, type AuthenticationNameSource, type NamespaceConfig } from '../reference/namespace.ts';
 import type { TargetParameters } from '../steps/target.ts';
 
 /** The embedded reference keeps sessions for a second, so that expiry scenarios take seconds. */
@@ -15,6 +15,20 @@ const REFERENCE_MAX_EXPIRY_SECONDS = 1;
 const REFERENCE_SESSION_LIMIT = 2;
 /** What the A5 scenarios expect of the second namespace: DNS names first, then the subject. */
 export const ALTERNATIVE_NAME_SOURCES: AuthenticationNameSource[] = ['ClientCertificateDns', 'ClientCertificateSubject'];
+
+/**
+ * The namespaces of an embedded run. S3 and A5 need two that differ: with no Username, one takes the
+ * ClientID as the name, the other reads it from certificate fields.
+ */
+export function referenceNamespaces(pki: LoadedPki): { main: NamespaceConfig; alternativeNames: NamespaceConfig } {
+  const namespace = (alternativeAuthenticationNameSources: AuthenticationNameSource[]) =>
+    namespaceFromPki(pki, {
+      maximumClientSessionsPerAuthenticationName: REFERENCE_SESSION_LIMIT,
+      alternativeAuthenticationNameSources,
+      reference: { maximumSessionExpiryInSeconds: REFERENCE_MAX_EXPIRY_SECONDS },
+    });
+  return { main: namespace([]), alternativeNames: namespace(ALTERNATIVE_NAME_SOURCES) };
+}
 
 export interface RemoteTargetOptions {
   url: string;
@@ -27,6 +41,8 @@ export interface RemoteTargetOptions {
   pace?: boolean;
   /** A second namespace with ALTERNATIVE_NAME_SOURCES configured, for the A5 scenarios. */
   alternativeNamesUrl?: string;
+  /** Rules not to run, with the reason the report shows. */
+  skipRules?: Record<string, string>;
 }
 
 export interface PreparedTarget {
@@ -41,20 +57,11 @@ export async function startEmbeddedTarget(
   const pkiDir = resolve(options.pkiDir ?? DEFAULT_PKI_DIR);
   await ensurePki({ outDir: pkiDir, log: options.log });
   const pki = loadPki(pkiDir);
-  const start = (alternativeAuthenticationNameSources: AuthenticationNameSource[]) =>
-    startReferenceBroker({
-      namespace: namespaceFromPki(pki, {
-        maximumClientSessionsPerAuthenticationName: REFERENCE_SESSION_LIMIT,
-        alternativeAuthenticationNameSources,
-        reference: { maximumSessionExpiryInSeconds: REFERENCE_MAX_EXPIRY_SECONDS },
-      }),
-      tls: serverTlsFromPki(pki),
-      brokenRules: options.brokenRules,
-    });
-  // S3 and A5 need namespaces that differ: one takes the ClientID as the name when the Username is
-  // absent, the other reads it from certificate fields.
-  const broker = await start([]);
-  const alternativeNames = await start(ALTERNATIVE_NAME_SOURCES);
+  const namespaces = referenceNamespaces(pki);
+  const start = (namespace: NamespaceConfig) =>
+    startReferenceBroker({ namespace, tls: serverTlsFromPki(pki), brokenRules: options.brokenRules });
+  const broker = await start(namespaces.main);
+  const alternativeNames = await start(namespaces.alternativeNames);
   const broken = options.brokenRules?.length ? ` with rules broken on purpose: ${options.brokenRules.join(', ')}` : '';
   return {
     description: `embedded reference broker at ${broker.url}${broken}`,
@@ -70,6 +77,7 @@ export async function startEmbeddedTarget(
       alternativeNamesUrl: alternativeNames.url,
       pace: false,
       includeSlow: true,
+      skipRules: {},
     },
     stop: async () => {
       await Promise.all([broker.stop(), alternativeNames.stop()]);
@@ -102,6 +110,7 @@ export function remoteTarget(options: RemoteTargetOptions): PreparedTarget {
       ...(options.alternativeNamesUrl ? { alternativeNamesUrl: options.alternativeNamesUrl } : {}),
       pace: options.pace ?? true,
       includeSlow: options.includeSlow ?? false,
+      skipRules: options.skipRules ?? {},
     },
     stop: async () => {},
   };

@@ -27,10 +27,14 @@ export interface TargetParameters {
   pace: boolean;
   /** Run scenarios tagged @slow (waits as long as the namespace's maximum expiry). */
   includeSlow: boolean;
+  /** Rules the user chose not to run, with why. */
+  skipRules: Record<string, string>;
 }
 
-/** Why a scenario with this capability tag cannot run against the target, or undefined if it can. */
+/** Why a scenario with this tag cannot run against the target, or undefined if it can. */
 export function missingCapability(tag: string, target: TargetParameters): string | undefined {
+  const skipped = target.skipRules[tag.slice(1)];
+  if (skipped) return `the target file skips ${tag.slice(1)}: ${skipped}`;
   switch (tag) {
     case '@needs-two-sessions':
       return target.sessionLimit >= 2 ? undefined : `needs a session limit of 2 or more; the target allows ${target.sessionLimit}`;

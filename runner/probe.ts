@@ -1,0 +1,95 @@
+// What can be learnt of a target before a run: it resolves and answers TLS with a certificate the CA
+// verifies, one identity can connect, how many sessions one authentication name may hold, and the
+// maximum session expiry the CONNACK reports. Every session it opens is ended before it returns.
+import { lookup } from 'node:dns/promises';
+import { readFileSync } from 'node:fs';
+import { UserError } from '../common/cli.ts';
+import { loadPki, type LoadedIdentity } from '../certs/manifest.ts';
+import { describeCode } from '../rules/codes.ts';
+import { SessionClient } from '../steps/session-client.ts';
+import type { TargetParameters } from '../steps/target.ts';
+import { checkTarget, type ServerCertificate } from './preflight.ts';
+
+/** Enough to tell whether the suite can test multiple sessions and the limit, and gentle on a namespace. */
+const MAX_PROBE_SESSIONS = 10;
+const NEVER_EXPIRES = 0xffffffff;
+const TIMEOUT_MS = 5000;
+
+export interface ProbeResult {
+  host: string;
+  addresses: string[];
+  server: ServerCertificate;
+  identity: string;
+  /** Sessions one authentication name may hold; `atLeast` when no refusal came before the probe stopped. */
+  sessionLimit: { value: number; atLeast: boolean; refusal?: string };
+  /** Maximum session expiry the CONNACK reported, seconds; undefined when it reported none. */
+  maxSessionExpirySeconds?: number;
+}
+
+function clientIdentity(target: TargetParameters, identityId?: string): LoadedIdentity {
+  const identities = loadPki(target.identitiesDir).identities;
+  const identity = identityId ? identities.get(identityId) : [...identities.values()].find((candidate) => candidate.entry.role === 'client');
+  if (!identity) throw new UserError(`no identity ${identityId ?? 'of role client'} in ${target.identitiesDir}/identities.json`);
+  return identity;
+}
+
+export async function probeTarget(target: TargetParameters, options: { identityId?: string; log?: (line: string) => void } = {}): Promise<ProbeResult> {
+  const log = options.log ?? (() => {});
+  const host = new URL(target.url).hostname.replace(/^\[|\]$/g, '');
+  const addresses = await lookup(host, { all: true }).then(
+    (found) => found.map((entry) => entry.address),
+    (error: NodeJS.ErrnoException) => {
+      throw new UserError(`${host} does not resolve (${error.code}): check the host name in the target URL`);
+    },
+  );
+  log(`DNS       ${host} -> ${addresses.join(', ')}`);
+  const server = await checkTarget(target);
+  log(`TLS       server certificate ${server.subject}, issued by ${server.issuer}, valid until ${server.validTo}; verifies against ${target.caFile}`);
+
+  const identity = clientIdentity(target, options.identityId);
+  const ca = readFileSync(target.caFile, 'utf8');
+  const prefix = `mmc-probe-${Math.random().toString(36).slice(2, 8)}-`;
+  const open: SessionClient[] = [];
+  const connect = (index: number, sessionExpiry: number) =>
+    SessionClient.connect({ url: target.url, ca, identity, sessionName: `${prefix}${index}`, version: '5', sessionExpiry, timeoutMs: TIMEOUT_MS });
+  try {
+    // Asking for "never expires" makes a namespace with a maximum report it in the CONNACK (L1).
+    const first = await connect(1, NEVER_EXPIRES);
+    if (!first.accepted) {
+      const code = first.code === undefined ? 'the connection closed with no CONNACK' : describeCode('5', first.code);
+      throw new UserError(
+        `identity "${identity.entry.id}" (authentication name "${identity.entry.authenticationName}") was refused: ${code}${first.reasonString ? ` (${first.reasonString})` : ''}; is it registered on the namespace with this certificate? (npm run provision writes the commands)`,
+      );
+    }
+    open.push(first.client);
+    const reported = first.client.connackProperties.sessionExpiryInterval as number | undefined;
+    log(`identity  ${identity.entry.id} connected over MQTT 5 as "${identity.entry.authenticationName}"`);
+    log(`expiry    ${reported === undefined ? 'the CONNACK reported no maximum session expiry' : `maximum session expiry ${reported} s (the CONNACK lowered ${NEVER_EXPIRES})`}`);
+
+    let sessionLimit: ProbeResult['sessionLimit'] = { value: MAX_PROBE_SESSIONS, atLeast: true };
+    for (let index = 2; index <= MAX_PROBE_SESSIONS; index += 1) {
+      // No expiry: these sessions end with their connections.
+      const next = await connect(index, 0);
+      if (!next.accepted) {
+        sessionLimit = { value: index - 1, atLeast: false, refusal: next.code === undefined ? 'no CONNACK' : describeCode('5', next.code) };
+        break;
+      }
+      open.push(next.client);
+    }
+    log(
+      `sessions  ${sessionLimit.atLeast ? `at least ${sessionLimit.value}` : `${sessionLimit.value}`} per authentication name` +
+        `${sessionLimit.refusal ? ` (session ${sessionLimit.value + 1} was refused: ${sessionLimit.refusal})` : ` (the probe stops at ${MAX_PROBE_SESSIONS})`}`,
+    );
+    return { host, addresses, server, identity: identity.entry.id, sessionLimit, ...(reported === undefined ? {} : { maxSessionExpirySeconds: reported }) };
+  } finally {
+    for (const client of open) client.close();
+    await endProbeSession(target, ca, identity, `${prefix}1`);
+  }
+}
+
+/** Ends the long-lived first session: Clean Start with no expiry, a second later (Event Grid's pacing). */
+async function endProbeSession(target: TargetParameters, ca: string, identity: LoadedIdentity, sessionName: string): Promise<void> {
+  if (target.pace) await new Promise((resolve) => setTimeout(resolve, 1000));
+  const outcome = await SessionClient.connect({ url: target.url, ca, identity, sessionName, version: '5', cleanStart: true, sessionExpiry: 0, timeoutMs: TIMEOUT_MS }).catch(() => undefined);
+  if (outcome?.accepted) await outcome.client.disconnect().catch(() => outcome.client.close());
+}

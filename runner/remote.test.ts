@@ -1,0 +1,83 @@
+// The suite and the probe against a reference broker started on its own, as a remote target would
+// be: through a target file, with the same verdicts as the embedded run; and the probe's one-line
+// answers for what it cannot use.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { loadPki, type LoadedPki } from '../certs/manifest.ts';
+import { temporaryDir } from '../certs/test-support.ts';
+import { serverTlsFromPki, startReferenceBroker, type ReferenceBroker } from '../reference/broker.ts';
+import { parseNamespace } from '../reference/namespace.ts';
+import { runConformance, runScript } from './conformance-test-support.ts';
+import { referenceNamespaces } from './target.ts';
+
+let pki: LoadedPki;
+let main: ReferenceBroker;
+let alternativeNames: ReferenceBroker;
+let stranger: ReferenceBroker;
+
+beforeAll(async () => {
+  pki = loadPki(inject('pkiDir'));
+  const namespaces = referenceNamespaces(pki);
+  const tls = serverTlsFromPki(pki);
+  main = await startReferenceBroker({ namespace: namespaces.main, tls });
+  alternativeNames = await startReferenceBroker({ namespace: namespaces.alternativeNames, tls });
+  // A namespace that knows the CA but registers none of the identities.
+  stranger = await startReferenceBroker({ namespace: parseNamespace({ ...namespaces.main, clients: [] }), tls });
+});
+afterAll(async () => {
+  await Promise.all([main.stop(), alternativeNames.stop(), stranger.stop()]);
+});
+
+const rootCa = () => join(pki.dir, pki.manifest.ca.root.certificate);
+
+describe('a run through a target file', () => {
+  it('gives the same verdicts as the embedded run', async () => {
+    const dir = temporaryDir();
+    const targetFile = join(dir, 'target.json');
+    writeFileSync(
+      targetFile,
+      JSON.stringify({ url: main.url, ca: rootCa(), identities: pki.dir, alternativeNamesUrl: alternativeNames.url, pace: false, includeSlow: true }),
+    );
+    const [remote, embedded] = await Promise.all([
+      runConformance(join(dir, 'remote'), ['--target-file', targetFile]),
+      runConformance(join(dir, 'embedded'), ['--identities', pki.dir]),
+    ]);
+    expect(remote.stdout).toMatch(/sessions {2}2 per authentication name/);
+    expect(remote.stdout).toMatch(/maximum session expiry 1 s/);
+    const verdicts = (run: typeof remote) => run.rules?.map((verdict) => `${verdict.id} ${verdict.version} ${verdict.status}`);
+    expect(verdicts(remote), remote.stderr).toEqual(verdicts(embedded));
+    expect(remote.exitCode).toBe(0);
+  }, 120_000);
+
+  it('names the field a bad target file gets wrong', async () => {
+    const file = join(temporaryDir(), 'target.json');
+    writeFileSync(file, JSON.stringify({ url: 'http://example.test', ca: 'ca.pem', identities: 'pki', skip: [{ rule: 'S99', reason: 'x' }] }));
+    const run = await runConformance(temporaryDir(), ['--target-file', file]);
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toMatch(/url: must be an mqtts:\/\/ URL; skip\.0\.rule: is not a rule of the catalogue/);
+  });
+});
+
+describe('npm run probe', () => {
+  const probe = (url: string, ca = rootCa()) => runScript('runner/probe-cli.ts', [url, '--ca', ca, '--identities', pki.dir]);
+
+  it('reports what it found and what a run will skip', async () => {
+    const run = await probe(main.url);
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout).toMatch(/identity {2}alpha connected over MQTT 5/);
+    expect(run.stdout).toMatch(/sessions {2}2 per authentication name \(session 3 was refused: 0x97 Quota exceeded\)/);
+    expect(run.stdout).toMatch(/a conformance run will skip:\n.*A5 \(MQTT 3\.1\.1\), A5 \(MQTT 5\): needs a second namespace/);
+  });
+
+  it.each([
+    ['an unreachable port', async () => probe('mqtts://127.0.0.1:1'), /^error: cannot reach 127\.0\.0\.1:1: connection refused/],
+    ['a wrong CA', async () => probe(main.url, join(pki.dir, pki.manifest.ca.unregistered.certificate)), /^error: the server certificate of .* does not verify against --ca/],
+    ['an unregistered identity', async () => probe(stranger.url), /^error: identity "alpha" \(authentication name "alpha"\) was refused: 0x86 Bad User Name or Password .*is it registered/],
+  ])('answers %s with one line and exit code 2', async (_case, run, message) => {
+    const result = await run();
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(message);
+  });
+});

@@ -1,0 +1,64 @@
+// A target file: everything a run needs to know about a remote endpoint, as an alternative to flags.
+// Paths in it are relative to the file.
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import { UserError } from '../common/cli.ts';
+import { findRule } from '../rules/catalogue.ts';
+import type { RemoteTargetOptions } from './target.ts';
+
+const targetFileSchema = z
+  .object({
+    url: z.string().regex(/^mqtts:\/\//, 'must be an mqtts:// URL'),
+    ca: z.string().min(1),
+    identities: z.string().min(1),
+    namespace: z
+      .object({
+        maximumClientSessionsPerAuthenticationName: z.number().int().min(1).max(100).optional(),
+        maximumSessionExpiryInHours: z.number().int().min(1).max(8).optional(),
+        alternativeAuthenticationNameSources: z.array(z.string()).optional(),
+      })
+      .strict()
+      .default({}),
+    alternativeNamesUrl: z.string().regex(/^mqtts:\/\//, 'must be an mqtts:// URL').optional(),
+    pace: z.boolean().default(true),
+    includeSlow: z.boolean().default(false),
+    skip: z
+      .array(
+        z.object({ rule: z.string().refine((id) => findRule(id) !== undefined, 'is not a rule of the catalogue'), reason: z.string().min(1) }).strict(),
+      )
+      .default([]),
+  })
+  .strict();
+
+export type TargetFile = z.output<typeof targetFileSchema>;
+
+export function readTargetFile(path: string): RemoteTargetOptions {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new UserError(`cannot read target file ${path}: ${reason}`);
+  }
+  const parsed = targetFileSchema.safeParse(json);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(top level)'}: ${issue.message}`);
+    throw new UserError(`target file ${path} is invalid: ${issues.join('; ')}`);
+  }
+  const file = parsed.data;
+  const here = dirname(resolve(path));
+  const expiryHours = file.namespace.maximumSessionExpiryInHours;
+  return {
+    url: file.url,
+    caFile: resolve(here, file.ca),
+    identitiesDir: resolve(here, file.identities),
+    sessionLimit: file.namespace.maximumClientSessionsPerAuthenticationName,
+    maxSessionExpirySeconds: expiryHours === undefined ? undefined : expiryHours * 3600,
+    alternativeNameSources: (file.namespace.alternativeAuthenticationNameSources?.length ?? 0) > 0,
+    alternativeNamesUrl: file.alternativeNamesUrl,
+    pace: file.pace,
+    includeSlow: file.includeSlow,
+    skipRules: Object.fromEntries(file.skip.map((entry) => [entry.rule, entry.reason])),
+  };
+}

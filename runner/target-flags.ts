@@ -1,0 +1,68 @@
+// The flags that name a remote target, shared by `npm run conformance` and `npm run probe`.
+import { UserError } from '../common/cli.ts';
+import { readTargetFile } from './target-file.ts';
+import type { RemoteTargetOptions } from './target.ts';
+
+export const TARGET_FLAGS = {
+  'target-file': { type: 'string' },
+  target: { type: 'string', default: process.env.MMC_TARGET },
+  ca: { type: 'string', default: process.env.MMC_CA },
+  identities: { type: 'string', default: process.env.MMC_IDENTITIES },
+  'alternative-names-target': { type: 'string' },
+  'session-limit': { type: 'string' },
+  'max-session-expiry': { type: 'string' },
+  'include-slow': { type: 'boolean' },
+  'no-pace': { type: 'boolean' },
+} as const;
+
+export const TARGET_USAGE = `  --target-file FILE       a target file (JSON) naming all of the below
+  --target URL             an MQTT endpoint, mqtts://HOST:PORT          (env MMC_TARGET)
+  --ca FILE                CA that signed the endpoint's certificate    (env MMC_CA)
+  --identities DIR         PKI folder whose identities are registered   (env MMC_IDENTITIES)
+  --alternative-names-target URL
+                           a second namespace, same CA and identities, that reads names from the
+                           DNS name then the subject: for the A5 scenarios
+  --session-limit N        the namespace's sessions per authentication name (default: probed)
+  --max-session-expiry S   the namespace's maximum session expiry, seconds (default: probed, else 3600)
+  --include-slow           also run @slow scenarios (they wait for the maximum expiry)
+  --no-pace                do not pace connection attempts (only for a broker you run yourself)`;
+
+export interface TargetFlagValues {
+  'target-file'?: string;
+  target?: string;
+  ca?: string;
+  identities?: string;
+  'alternative-names-target'?: string;
+  'session-limit'?: string;
+  'max-session-expiry'?: string;
+  'include-slow'?: boolean;
+  'no-pace'?: boolean;
+}
+
+function parseCount(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new UserError(`${flag} must be a whole number of 1 or more, not "${text}"`);
+  return value;
+}
+
+/** The remote target the flags name, or undefined when they name none (the embedded reference). */
+export function remoteTargetFromFlags(values: TargetFlagValues): RemoteTargetOptions | undefined {
+  const fromFile = values['target-file'] ? readTargetFile(values['target-file']) : undefined;
+  const url = values.target ?? fromFile?.url;
+  if (!url) return undefined;
+  const caFile = values.ca ?? fromFile?.caFile;
+  const identitiesDir = values.identities ?? fromFile?.identitiesDir;
+  if (!caFile || !identitiesDir) throw new UserError('--target needs --ca FILE and --identities DIR too');
+  return {
+    ...fromFile,
+    url,
+    caFile,
+    identitiesDir,
+    sessionLimit: parseCount(values['session-limit'], '--session-limit') ?? fromFile?.sessionLimit,
+    maxSessionExpirySeconds: parseCount(values['max-session-expiry'], '--max-session-expiry') ?? fromFile?.maxSessionExpirySeconds,
+    alternativeNamesUrl: values['alternative-names-target'] ?? fromFile?.alternativeNamesUrl,
+    includeSlow: values['include-slow'] ?? fromFile?.includeSlow,
+    pace: values['no-pace'] ? false : fromFile?.pace,
+  };
+}
