@@ -5,7 +5,8 @@ import { UserError, runCli } from '../common/cli.ts';
 import { loadPki } from '../certs/manifest.ts';
 import { DEFAULT_PKI_DIR, ensurePki } from '../certs/pki.ts';
 import { serverTlsFromPki, startReferenceBroker } from './broker.ts';
-import { maximumSessionExpirySeconds, namespaceFromPki, readNamespaceFile } from './namespace.ts';
+import { maximumSessionExpirySeconds, namespaceFromPki } from './namespace.ts';
+import { readNamespaceFile } from './namespace-file.ts';
 
 const USAGE = `usage: npm run broker [-- --namespace FILE] [--host 127.0.0.1] [--port 8883] [--pki DIR] [--lifecycle FILE]
   --namespace FILE   namespace configuration (JSON); default: every identity of the PKI set

@@ -1,10 +1,12 @@
 // Namespace configuration: defaults, the PKI-derived namespace, and errors that name field and reason.
+import { X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { loadPki } from '../certs/manifest.ts';
 import { temporaryDir } from '../certs/test-support.ts';
-import { maximumSessionExpirySeconds, namespaceFromPki, NamespaceConfigError, parseNamespace, readNamespaceFile } from './namespace.ts';
+import { maximumSessionExpirySeconds, namespaceFromPki, NamespaceConfigError, parseNamespace } from './namespace.ts';
+import { readNamespaceFile } from './namespace-file.ts';
 
 describe('parseNamespace', () => {
   it("fills in Event Grid's defaults", () => {
@@ -33,6 +35,15 @@ describe('parseNamespace', () => {
   });
 });
 
+describe('CA certificates', () => {
+  it('accept the one-line PEM Event Grid takes, and store it as Node reads it', () => {
+    const pki = loadPki(inject('pkiDir'));
+    const oneLine = pki.rootCaPem.replace(/\r?\n/g, '');
+    const [ca] = parseNamespace({ caCertificates: [{ name: 'ca', encodedCertificate: oneLine }] }).caCertificates;
+    expect(new X509Certificate(ca!.encodedCertificate).fingerprint256).toBe(new X509Certificate(pki.rootCaPem).fingerprint256);
+  });
+});
+
 describe('readNamespaceFile', () => {
   it('says which file is missing or not JSON', () => {
     const dir = temporaryDir();
@@ -43,10 +54,11 @@ describe('readNamespaceFile', () => {
 });
 
 describe('namespaceFromPki', () => {
-  it('registers the root CA and every identity but the case variants, negatives included', () => {
+  it('registers the CA that signs the clients and every identity but the case variants, negatives included', () => {
     const pki = loadPki(inject('pkiDir'));
     const namespace = namespaceFromPki(pki);
-    expect(namespace.caCertificates.map((ca) => ca.encodedCertificate)).toEqual([pki.rootCaPem]);
+    const signer = new X509Certificate(pki.read(pki.manifest.ca.intermediate.certificate));
+    expect(namespace.caCertificates.map((ca) => new X509Certificate(ca.encodedCertificate).fingerprint256)).toEqual([signer.fingerprint256]);
     const registered = pki.manifest.identities.filter((identity) => identity.role !== 'case-variant');
     expect(namespace.clients.map((client) => client.authenticationName)).toEqual(registered.map((identity) => identity.authenticationName));
     expect(namespace.clients.find((client) => client.name === 'thumb-client')?.clientCertificateAuthentication.allowedThumbprints).toEqual([

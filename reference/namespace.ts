@@ -1,7 +1,6 @@
 // The namespace configuration: what an Event Grid namespace knows about sessions and clients, in the
 // shape of Event Grid's own resources (namespace topicSpacesConfiguration, caCertificates, clients),
 // plus a `reference` section for settings only the reference broker has.
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { UserError } from '../common/cli.ts';
 import { VALIDATION_SCHEMES } from '../certs/identities.ts';
@@ -16,9 +15,17 @@ export const NAME_SOURCES = [
 ] as const;
 export type AuthenticationNameSource = (typeof NAME_SOURCES)[number];
 
+/**
+ * Event Grid takes a PEM certificate on one line (its API rejects newlines); Node wants the usual
+ * 64-column form. Either is accepted here and stored in the latter.
+ */
 const pemCertificate = z
   .string()
-  .regex(/-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/, 'must be a PEM certificate');
+  .regex(/^\s*-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----\s*$/, 'must be a PEM certificate')
+  .transform((pem) => {
+    const body = pem.replace(/-----(BEGIN|END) CERTIFICATE-----|\s/g, '');
+    return `-----BEGIN CERTIFICATE-----\n${body.match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`;
+  });
 
 const clientSchema = z.object({
   name: z.string().min(1),
@@ -111,22 +118,6 @@ export function parseNamespace(input: unknown, source = 'namespace configuration
   return result.data;
 }
 
-export function readNamespaceFile(path: string): NamespaceConfig {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new NamespaceConfigError(`cannot read namespace file ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new NamespaceConfigError(`namespace file ${path} is not valid JSON: ${(error as Error).message}`);
-  }
-  return parseNamespace(json, `namespace file ${path}`);
-}
-
 /** The maximum Session Expiry Interval in force, in seconds (L1). */
 export function maximumSessionExpirySeconds(namespace: NamespaceConfig): number {
   return (
@@ -135,6 +126,7 @@ export function maximumSessionExpirySeconds(namespace: NamespaceConfig): number 
 }
 
 export interface NamespaceFromPkiOptions {
+  name?: string;
   maximumClientSessionsPerAuthenticationName?: number;
   maximumSessionExpiryInHours?: number;
   alternativeAuthenticationNameSources?: AuthenticationNameSource[];
@@ -142,19 +134,20 @@ export interface NamespaceFromPkiOptions {
 }
 
 /**
- * A namespace that registers the PKI's root CA and every identity of its manifest (negatives too, so
- * that their certificate is the only thing wrong with them; case variants are certificates of an
- * identity already registered, not clients of their own).
+ * A namespace that registers the PKI's intermediate CA (the one that signs the client certificates,
+ * as Event Grid asks) and every identity of its manifest (negatives too, so that their certificate is
+ * the only thing wrong with them; case variants are certificates of an identity already registered,
+ * not clients of their own).
  */
 export function namespaceFromPki(pki: LoadedPki, options: NamespaceFromPkiOptions = {}): NamespaceConfig {
   return parseNamespace({
-    name: 'reference',
+    name: options.name ?? 'reference',
     topicSpacesConfiguration: {
       maximumSessionExpiryInHours: options.maximumSessionExpiryInHours ?? 1,
       maximumClientSessionsPerAuthenticationName: options.maximumClientSessionsPerAuthenticationName ?? 2,
       clientAuthentication: { alternativeAuthenticationNameSources: options.alternativeAuthenticationNameSources ?? [] },
     },
-    caCertificates: [{ name: 'conformance-test-root', encodedCertificate: pki.rootCaPem }],
+    caCertificates: [{ name: 'conformance-test-ca', encodedCertificate: pki.read(pki.manifest.ca.intermediate.certificate) }],
     clients: pki.manifest.identities
       .filter((identity) => identity.role !== 'case-variant')
       .map((identity) => ({

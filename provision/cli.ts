@@ -1,0 +1,74 @@
+// npm run provision -- --namespace NAME --resource-group RG [--format az|arm|both]: what to run on
+// Azure so that a namespace knows the suite's CA and identities, as an az script and an ARM template.
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { runCli, UserError } from '../common/cli.ts';
+import { loadPki } from '../certs/manifest.ts';
+import { DEFAULT_PKI_DIR } from '../certs/pki.ts';
+import { namespaceFromPki } from '../reference/namespace.ts';
+import { namespaceToArm } from './arm-template.ts';
+import { namespaceToAzScript } from './az-script.ts';
+
+const USAGE = `usage: npm run provision -- --namespace NAME --resource-group RG [options]
+  --namespace NAME         the Event Grid namespace (it must exist for the az script)
+  --resource-group RG      its resource group
+  --format az|arm|both     what to write (default both)
+  --identities DIR         the PKI whose identities to register (default ${DEFAULT_PKI_DIR}/)
+  --session-limit N        maximumClientSessionsPerAuthenticationName to set (default 2: the suite needs 2)
+  --max-expiry-hours H     maximumSessionExpiryInHours to set (default 1)
+  --out DIR                where to write (default provisioning/)`;
+
+// Event Grid's own constraints on these names.
+const NAMESPACE_NAME = /^[a-zA-Z0-9-]{3,50}$/;
+const RESOURCE_GROUP = /^[-\w.()]{1,90}$/;
+
+function wholeNumber(text: string, flag: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max) throw new UserError(`${flag} must be a whole number from ${min} to ${max}, not "${text}"`);
+  return value;
+}
+
+await runCli(USAGE, async () => {
+  const { values } = parseArgs({
+    options: {
+      namespace: { type: 'string' },
+      'resource-group': { type: 'string' },
+      format: { type: 'string', default: 'both' },
+      identities: { type: 'string', default: DEFAULT_PKI_DIR },
+      'session-limit': { type: 'string', default: '2' },
+      'max-expiry-hours': { type: 'string', default: '1' },
+      out: { type: 'string', default: 'provisioning' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return console.log(USAGE);
+  const name = values.namespace;
+  const resourceGroup = values['resource-group'];
+  if (!name || !resourceGroup) throw new UserError('--namespace NAME and --resource-group RG are both needed');
+  if (!NAMESPACE_NAME.test(name)) throw new UserError(`--namespace "${name}" is not a namespace name: 3 to 50 letters, digits and hyphens`);
+  if (!RESOURCE_GROUP.test(resourceGroup)) throw new UserError(`--resource-group "${resourceGroup}" is not a resource group name`);
+  if (!['az', 'arm', 'both'].includes(values.format)) throw new UserError(`--format takes az, arm or both, not "${values.format}"`);
+
+  const pki = loadPki(values.identities);
+  const namespace = namespaceFromPki(pki, {
+    name,
+    maximumClientSessionsPerAuthenticationName: wholeNumber(values['session-limit'], '--session-limit', 1, 100),
+    maximumSessionExpiryInHours: wholeNumber(values['max-expiry-hours'], '--max-expiry-hours', 1, 8),
+  });
+  mkdirSync(values.out, { recursive: true });
+  const written: string[] = [];
+  if (values.format !== 'arm') {
+    const script = join(values.out, `${name}.az.sh`);
+    writeFileSync(script, namespaceToAzScript(namespace, { resourceGroup, source: `${resolve(pki.dir)}/identities.json` }));
+    chmodSync(script, 0o755);
+    written.push(`${script}   (bash ${script})`);
+  }
+  if (values.format !== 'az') {
+    const template = join(values.out, `${name}.template.json`);
+    writeFileSync(template, `${JSON.stringify(namespaceToArm(namespace), null, 2)}\n`);
+    written.push(`${template}   (az deployment group create -g ${resourceGroup} --template-file ${template})`);
+  }
+  console.log(`namespace ${name}: 1 CA certificate and ${namespace.clients.length} clients, ${namespace.topicSpacesConfiguration.maximumClientSessionsPerAuthenticationName} sessions per authentication name, ${namespace.topicSpacesConfiguration.maximumSessionExpiryInHours} h maximum session expiry`);
+  for (const line of written) console.log(`wrote ${line}`);
+});

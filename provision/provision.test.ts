@@ -1,0 +1,123 @@
+// Provisioning from the identity manifest: the az script is valid bash, passes shellcheck and makes
+// exactly the calls the manifest asks for; the ARM template round-trips into the reference broker,
+// which then passes the suite.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
+import { loadPki } from '../certs/manifest.ts';
+import { temporaryDir } from '../certs/test-support.ts';
+import { serverTlsFromPki, startReferenceBroker } from '../reference/broker.ts';
+import { namespaceFromPki } from '../reference/namespace.ts';
+import { readNamespaceFile } from '../reference/namespace-file.ts';
+import { runConformance, runScript } from '../runner/conformance-test-support.ts';
+import { armToNamespace, namespaceToArm } from './arm-template.ts';
+
+const pki = () => loadPki(inject('pkiDir'));
+
+async function provision(format: string) {
+  const out = temporaryDir();
+  const run = await runScript('provision/cli.ts', ['--namespace', 'conf-ns', '--resource-group', 'conf-rg', '--identities', pki().dir, '--format', format, '--out', out]);
+  expect(run.exitCode, run.stderr).toBe(0);
+  return { out, script: join(out, 'conf-ns.az.sh'), template: join(out, 'conf-ns.template.json') };
+}
+
+const hasShellcheck = spawnSync('shellcheck', ['--version']).status === 0;
+
+describe('the az script', () => {
+  it('is valid bash', async () => {
+    const { script } = await provision('az');
+    expect(spawnSync('bash', ['-n', script]).status).toBe(0);
+  });
+
+  it.skipIf(!hasShellcheck)('passes shellcheck (install the Debian package shellcheck to run this)', async () => {
+    const { script } = await provision('az');
+    const result = spawnSync('shellcheck', [script], { encoding: 'utf8' });
+    expect(result.stdout + result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  it('makes exactly the calls the manifest asks for, with a stub az', async () => {
+    const { script, out } = await provision('az');
+    const record = join(out, 'az-calls.ndjson');
+    const stub = join(out, 'az');
+    // The stub keeps each call's arguments, and the text of the file given to --certificate.
+    writeFileSync(
+      stub,
+      `#!/usr/bin/env bash\nexec node -e 'const fs=require("fs"); const args=process.argv.slice(1); const i=args.indexOf("--certificate"); fs.appendFileSync(process.env.AZ_RECORD, JSON.stringify({args, certificate: i < 0 ? undefined : fs.readFileSync(args[i+1], "utf8")}) + "\\n")' -- "$@"\n`,
+    );
+    chmodSync(stub, 0o755);
+    execFileSync('bash', [script], { env: { ...process.env, PATH: `${out}:${process.env.PATH}`, AZ_RECORD: record } });
+    const calls = readFileSync(record, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { args: string[]; certificate?: string });
+    const arg = (call: { args: string[] }, flag: string) => call.args[call.args.indexOf(flag) + 1];
+
+    const expected = namespaceFromPki(pki(), { name: 'conf-ns', maximumClientSessionsPerAuthenticationName: 2 });
+    expect(calls.map((call) => call.args.slice(0, 3).join(' '))).toEqual([
+      'eventgrid namespace update',
+      'eventgrid namespace ca-certificate',
+      ...expected.clients.map(() => 'eventgrid namespace client'),
+      'eventgrid namespace show',
+    ]);
+    for (const call of calls.slice(0, -1)) {
+      expect(arg(call, '--resource-group')).toBe('conf-rg');
+      expect(arg(call, '--name') ?? arg(call, '--namespace-name')).toBeTruthy();
+    }
+    expect(JSON.parse(arg(calls[0]!, '--topic-spaces-configuration')!)).toMatchObject({ state: 'Enabled', maximumClientSessionsPerAuthenticationName: 2, maximumSessionExpiryInHours: 1 });
+    expect(calls[1]!.certificate).toBe(expected.caCertificates[0]!.encodedCertificate.replace(/\n/g, ''));
+    const clients = calls.slice(2, -1);
+    expect(
+      clients.map((call) => ({
+        name: arg(call, '--name'),
+        authenticationName: arg(call, '--authentication-name'),
+        state: arg(call, '--state'),
+        authentication: JSON.parse(arg(call, '--client-certificate-authentication')!),
+      })),
+    ).toEqual(
+      expected.clients.map((client) => ({
+        name: client.name,
+        authenticationName: client.authenticationName,
+        state: client.state,
+        authentication:
+          client.clientCertificateAuthentication.validationScheme === 'ThumbprintMatch'
+            ? client.clientCertificateAuthentication
+            : { validationScheme: client.clientCertificateAuthentication.validationScheme },
+      })),
+    );
+  });
+
+  it('refuses a bad namespace name with one line', async () => {
+    const run = await runScript('provision/cli.ts', ['--namespace', 'no spaces', '--resource-group', 'rg']);
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toMatch(/^error: --namespace "no spaces" is not a namespace name/);
+  });
+});
+
+describe('the ARM template', () => {
+  it('declares Event Grid resources and round-trips into the same namespace', async () => {
+    const { template } = await provision('arm');
+    const arm = JSON.parse(readFileSync(template, 'utf8'));
+    expect(arm.$schema).toMatch(/deploymentTemplate\.json#$/);
+    expect(new Set(arm.resources.map((resource: { type: string }) => resource.type))).toEqual(
+      new Set(['Microsoft.EventGrid/namespaces', 'Microsoft.EventGrid/namespaces/caCertificates', 'Microsoft.EventGrid/namespaces/clients']),
+    );
+    const namespace = namespaceFromPki(pki(), { name: 'conf-ns', maximumClientSessionsPerAuthenticationName: 2 });
+    expect(readNamespaceFile(template)).toEqual(namespace);
+    expect(armToNamespace(namespaceToArm(namespace))).toEqual(namespace);
+  });
+
+  it('starts a reference broker that passes the suite', async () => {
+    const { template, out } = await provision('arm');
+    const broker = await startReferenceBroker({ namespace: readNamespaceFile(template), tls: serverTlsFromPki(pki()) });
+    try {
+      const targetFile = join(out, 'target.json');
+      writeFileSync(targetFile, JSON.stringify({ url: broker.url, ca: join(pki().dir, pki().manifest.ca.root.certificate), identities: pki().dir, pace: false }));
+      const run = await runConformance(join(out, 'reports'), ['--target-file', targetFile]);
+      expect(run.exitCode, run.stdout.slice(-3000)).toBe(0);
+      const failed = run.rules!.filter((verdict) => verdict.status === 'failed');
+      expect(failed).toEqual([]);
+      expect(run.rules!.filter((verdict) => verdict.status === 'passed').length).toBeGreaterThan(25);
+    } finally {
+      await broker.stop();
+    }
+  }, 120_000);
+});
