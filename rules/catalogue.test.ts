@@ -43,6 +43,11 @@ describe('the rule catalogue', () => {
     }
   });
 
+  it('is what the README lists, rule by rule', () => {
+    const readme = readFileSync('README.md', 'utf8');
+    for (const rule of RULES) expect(readme, rule.id).toContain(`| ${rule.id} | ${rule.title} |`);
+  });
+
   it('is the source of every rule id the reference broker names', () => {
     const source = readdirSync('reference')
       .filter((name) => name.endsWith('.ts') && !name.endsWith('.test.ts'))
