@@ -4,14 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { UserError } from '../common/cli.ts';
-import type {
-  CertificateDefect,
-  CertificateIssuer,
-  ClientState,
-  IdentityRole,
-  ValidationScheme,
-} from './identities.ts';
-import type { ExtendedKeyUsage } from './x509.ts';
+import type { CertificateDefect, IdentitySpec } from './identities.ts';
 
 export const MANIFEST_FILE = 'identities.json';
 export const MANIFEST_FORMAT = 'mqtt-multisession-conformance/pki@1';
@@ -35,20 +28,14 @@ export interface CertificateFields {
   email: string[];
 }
 
-export interface IdentityEntry extends CertificateFiles {
-  id: string;
-  role: IdentityRole;
-  authenticationName: string;
-  variantOf?: string;
-  validationScheme: ValidationScheme;
-  state: ClientState;
+/** An identity as written: its spec, less what the certificate fields and files now say. */
+export interface IdentityEntry
+  extends CertificateFiles,
+    Pick<IdentitySpec, 'id' | 'role' | 'authenticationName' | 'variantOf' | 'validationScheme' | 'state' | 'issuer' | 'extendedKeyUsage' | 'rules'> {
   fields: CertificateFields;
-  issuer: CertificateIssuer;
-  extendedKeyUsage: ExtendedKeyUsage[];
   /** What to register for a ThumbprintMatch client; empty for other schemes. */
   allowedThumbprints: string[];
   defect?: { kind: CertificateDefect; description: string };
-  rules: string[];
 }
 
 export interface PkiManifest {
@@ -57,9 +44,9 @@ export interface PkiManifest {
   specHash: string;
   generatedAt: string;
   ca: {
-    /** The CA a namespace registers; every good client certificate chains to it. */
+    /** The root every good certificate chains to: the server CA for clients of the reference broker. */
     root: CertificateFiles;
-    /** Signs the server and client certificates. */
+    /** Signs the server and client certificates: the CA a namespace registers. */
     intermediate: CertificateFiles;
     /** A CA that no namespace registers, for the unregistered-ca negative. */
     unregistered: CertificateFiles;
