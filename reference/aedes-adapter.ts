@@ -10,7 +10,8 @@ import { describeCode } from '../rules/codes.ts';
 import { readPresentedCertificate } from './certificate.ts';
 import type { ConnectPolicy, SessionGrant } from './connect-decision.ts';
 import type { DisconnectionReason, LifecycleEvents } from './lifecycle.ts';
-import type { SessionRegistry } from './session-registry.ts';
+import { setSessionPresent } from './connack-session-present.ts';
+import type { SessionRecord, SessionRegistry } from './session-registry.ts';
 import { peerCertificateChain } from './tls-peer.ts';
 
 const AUTHENTICATION_RULES = new Set<RuleId>(['A1', 'A2', 'A3', 'A5']);
@@ -19,6 +20,8 @@ interface Connection {
   id: number;
   client?: Client;
   grant?: SessionGrant;
+  /** The record the grant replaced, put back if aedes never completes this connection. */
+  replaced?: SessionRecord;
   /** CONNACK sent and the client registered: the session is connected (life cycle events). */
   ready: boolean;
 }
@@ -32,19 +35,6 @@ interface Persistence {
 }
 
 type PreConnect = (client: Client, packet: ConnectPacket, callback: (error: Error | null, success: boolean) => void) => void;
-
-// aedes derives CONNACK Session Present from whether subscriptions were restored, but a session can
-// exist with none. mqtt-packet is the one place every CONNACK passes through, so the registry's answer
-// is put in there, for the streams of this adapter only.
-const sessionPresentByStream = new WeakMap<object, boolean>();
-const writeToStream = mqttPacket.writeToStream;
-mqttPacket.writeToStream = ((packet: mqttPacket.Packet, stream: NodeJS.WritableStream, options?: unknown) => {
-  const present = sessionPresentByStream.get(stream);
-  if (packet.cmd === 'connack' && present !== undefined && !(packet.reasonCode || packet.returnCode)) {
-    packet.sessionPresent = present;
-  }
-  return writeToStream(packet, stream, options as mqttPacket.IPacket);
-}) as typeof mqttPacket.writeToStream;
 
 /** aedes internals its type declarations leave out. */
 interface AedesInternals {
@@ -122,7 +112,10 @@ export class AedesNamespaceAdapter {
     const connection = this.connections.get(socket);
     if (!connection) throw new Error('connection not tracked by the namespace adapter');
     const sessionName = packet.clientId;
+    // A session past its expiry must be gone, state and all, before anyone may use its name.
+    await this.expireSessions();
     await this.wipes.get(sessionName);
+    if (socket.destroyed) return false;
 
     const chain = peerCertificateChain(socket);
     const version = packet.protocolVersion === 5 ? 5 : 4;
@@ -151,11 +144,12 @@ export class AedesNamespaceAdapter {
 
     const { grant } = decision;
     if (grant.discardPrevious) await this.wipe(sessionName);
-    const previous = this.options.sessions.open(sessionName, grant.client.name, connection.id, grant.expirySeconds);
-    if (previous !== undefined) this.takenOver.add(previous);
-    connection.client = client;
-    connection.grant = grant;
-    sessionPresentByStream.set(socket, grant.sessionPresent);
+    if (socket.destroyed) return false;
+    // Reserved now, in the same turn as the decision, so that no other CONNECT decides on stale state.
+    const replaced = this.options.sessions.open(sessionName, grant.client.name, connection.id, grant.expirySeconds);
+    if (replaced?.connectionId !== undefined) this.takenOver.add(replaced.connectionId);
+    Object.assign(connection, { client, grant, replaced });
+    setSessionPresent(socket, grant.sessionPresent);
     this.options.log(
       `accepted session "${sessionName}" for client "${grant.client.name}" (name from ${grant.nameSource}; expiry ${grant.expirySeconds} s` +
         `${grant.expiryCapped ? ', capped [L1]' : ''}; session present ${grant.sessionPresent}${grant.takesOver ? '; takes over [S8]' : ''})`,
@@ -184,10 +178,18 @@ export class AedesNamespaceAdapter {
     const grant = connection.grant;
     if (!grant) return;
     const takenOver = this.takenOver.delete(connection.id);
-    const outcome = this.options.sessions.close(grant.sessionName, connection.id);
+    if (!connection.ready) {
+      // aedes refused or lost the CONNECT after our decision: the session never started.
+      if (connection.replaced?.connectionId !== undefined) this.takenOver.delete(connection.replaced.connectionId);
+      this.options.sessions.abandon(grant.sessionName, connection.id, connection.replaced);
+      return;
+    }
+    // An MQTT 5 DISCONNECT may change the Session Expiry Interval; aedes keeps it on the client (capped).
+    const client = connection.client as (Client & { version?: number; sessionExpiryInterval?: number }) | undefined;
+    const expiry = client?.version === 5 ? client.sessionExpiryInterval : undefined;
+    const outcome = this.options.sessions.close(grant.sessionName, connection.id, expiry);
     if (outcome === 'ended') void this.wipe(grant.sessionName);
     if (outcome === 'held') this.scheduleSweep();
-    if (!connection.ready) return;
     this.options.events.disconnected(this.sessionRef(grant), this.disconnectionReason(connection, takenOver));
   }
 
@@ -214,11 +216,14 @@ export class AedesNamespaceAdapter {
     if (next === undefined || this.stopping) return;
     // Capped so that a long sleep still notices a clock that jumped.
     const delay = Math.min(Math.max(next - this.options.clock(), 0), 60_000);
-    this.sweepTimer = setTimeout(() => void this.expireSessions().then(() => this.scheduleSweep()), delay);
+    this.sweepTimer = setTimeout(() => void this.expireSessions().finally(() => this.scheduleSweep()), delay);
     this.sweepTimer.unref();
   }
 
-  /** Removes a session's subscriptions, will and queued messages from aedes' persistence. */
+  /**
+   * Removes a session's subscriptions, will and queued messages from aedes' persistence. Never
+   * rejects: a failure is logged, and the next CONNECT for the name still gets its answer.
+   */
   private wipe(sessionName: string): Promise<void> {
     const broker = this.broker;
     if (!broker) return Promise.resolve();
@@ -231,7 +236,7 @@ export class AedesNamespaceAdapter {
       for await (const queued of persistence.outgoingStream(client)) {
         await persistence.outgoingClearMessageId(client, queued);
       }
-    });
+    }).catch((error: Error) => this.options.log(`could not remove the stored state of session "${sessionName}": ${error.message}`));
     const tracked = work.finally(() => {
       if (this.wipes.get(sessionName) === tracked) this.wipes.delete(sessionName);
     });

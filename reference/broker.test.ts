@@ -112,6 +112,14 @@ describe.each(['3.1.1', '5'] as MqttVersion[])('over MQTT %s', (version) => {
 });
 
 describe('MQTT 5 specifics', () => {
+  it('S7/L1: a DISCONNECT that sets the Session Expiry Interval to 0 ends the session and frees its name', async () => {
+    t = await startTestBroker();
+    const owner = await t.open('alpha', 's1', '5', { sessionExpiry: 3600 });
+    await owner.disconnect({ sessionExpiry: 0 });
+    await sleep(100);
+    expect((await t.open('beta', 's1', '5')).sessionPresent).toBe(false);
+  });
+
   it('L1: a Session Expiry Interval above the maximum is capped, and the CONNACK says so', async () => {
     t = await startTestBroker({ reference: { maximumSessionExpiryInSeconds: 30 } });
     const client = await t.open('alpha', 's1', '5', { sessionExpiry: 3600 });

@@ -8,6 +8,7 @@ import { Aedes } from 'aedes';
 import type { LoadedPki } from '../certs/manifest.ts';
 import type { RuleId } from '../rules/catalogue.ts';
 import { AedesNamespaceAdapter } from './aedes-adapter.ts';
+import { installSessionPresentOverride } from './connack-session-present.ts';
 import { ConnectPolicy } from './connect-decision.ts';
 import { LifecycleEvents } from './lifecycle.ts';
 import { maximumSessionExpirySeconds, type NamespaceConfig } from './namespace.ts';
@@ -66,6 +67,7 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     clock,
   });
 
+  installSessionPresentOverride();
   const broker = await Aedes.createBroker({
     preConnect: adapter.preConnect,
     // L1: aedes caps the MQTT 5 Session Expiry Interval and reports the value in force in CONNACK.

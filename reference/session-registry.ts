@@ -42,20 +42,29 @@ export class SessionRegistry {
     return count;
   }
 
-  /** Binds a session to a connection; returns the connection it took the session from, if any. */
-  open(name: string, owner: string, connectionId: number, expirySeconds: number): number | undefined {
-    const previous = this.find(name)?.connectionId;
+  /** Binds a session to a connection; returns the live record it replaces, if any. */
+  open(name: string, owner: string, connectionId: number, expirySeconds: number): SessionRecord | undefined {
+    const replaced = this.find(name);
     this.sessions.set(name, { name, owner, connectionId, expirySeconds });
-    return previous;
+    return replaced;
+  }
+
+  /** A connection that was granted a session never started it: put back what it replaced. */
+  abandon(name: string, connectionId: number, replaced: SessionRecord | undefined): void {
+    if (this.sessions.get(name)?.connectionId !== connectionId) return;
+    if (replaced) this.sessions.set(name, replaced);
+    else this.sessions.delete(name);
   }
 
   /**
-   * The connection that held a session ended. Returns 'held' when the session outlives it, 'ended' when
-   * it went with it (expiry 0), 'stale' when another connection holds the session by now.
+   * The connection that held a session ended, with the expiry in force at the end if it changed.
+   * Returns 'held' when the session outlives it, 'ended' when it went with it (expiry 0), 'stale' when
+   * another connection holds the session by now.
    */
-  close(name: string, connectionId: number): 'held' | 'ended' | 'stale' {
+  close(name: string, connectionId: number, expirySeconds?: number): 'held' | 'ended' | 'stale' {
     const record = this.sessions.get(name);
     if (!record || record.connectionId !== connectionId) return 'stale';
+    if (expirySeconds !== undefined) record.expirySeconds = expirySeconds;
     if (record.expirySeconds === 0) {
       this.sessions.delete(name);
       return 'ended';
@@ -65,12 +74,7 @@ export class SessionRegistry {
     return 'held';
   }
 
-  /** Forgets a session at once (Clean Start, or a purge). */
-  remove(name: string): void {
-    this.sessions.delete(name);
-  }
-
-  /** Removes every held session whose expiry has passed; returns their names. */
+  /** Removes every held session whose expiry has passed; returns their records. */
   sweep(): SessionRecord[] {
     const now = this.clock();
     const expired = [...this.sessions.values()].filter((record) => this.isExpired(record, now));
@@ -86,9 +90,5 @@ export class SessionRegistry {
       if (at !== undefined && (next === undefined || at < next)) next = at;
     }
     return next;
-  }
-
-  list(): SessionRecord[] {
-    return [...this.sessions.values()].filter((record) => !this.isExpired(record));
   }
 }

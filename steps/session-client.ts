@@ -161,14 +161,13 @@ export class SessionClient {
     return withTimeout(arrived, timeoutMs, `a message on ${topic}`).finally(() => this.waiters.delete(wake));
   }
 
-  /** Messages received on the topic and not taken, without waiting. */
-  pending(topic: string): ReceivedMessage[] {
-    return this.inbox.filter((message) => message.topic === topic);
-  }
-
-  /** Ends the connection with a DISCONNECT: the session is held until its expiry. */
-  async disconnect(): Promise<void> {
-    await withTimeout(this.mqttClient.endAsync(), this.timeoutMs, 'the client to disconnect');
+  /**
+   * Ends the connection with a DISCONNECT: the session is held until its expiry, which MQTT 5 may
+   * change here (0 ends the session with the connection).
+   */
+  async disconnect(options: { sessionExpiry?: number } = {}): Promise<void> {
+    const packet = options.sessionExpiry === undefined ? {} : { properties: { sessionExpiryInterval: options.sessionExpiry } };
+    await withTimeout(this.mqttClient.endAsync(false, packet), this.timeoutMs, 'the client to disconnect');
   }
 
   /** Drops the connection without a DISCONNECT, as a lost network would. */
