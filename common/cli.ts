@@ -1,3 +1,5 @@
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+
 // What every command-line entry point shares: a user mistake gets one clear line and exit code 2,
 // never a stack trace; a bug still shows its stack.
 
@@ -7,6 +9,27 @@ export class UserError extends Error {
 }
 
 export const EXIT_USAGE = 2;
+
+/** Makes the folder if need be and checks that files can be written there, before any long work. */
+export function ensureWritableDir(dir: string, flag: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+  } catch (error) {
+    throw new UserError(`${flag} ${dir} cannot be written to: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+
+/** Checks that a file the user named exists and is a file, before anything reads it. */
+export function ensureReadableFile(file: string, flag: string): void {
+  let isFile = false;
+  try {
+    isFile = statSync(file).isFile();
+  } catch (error) {
+    throw new UserError(`${flag} ${file} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  if (!isFile) throw new UserError(`${flag} ${file} is not a file`);
+}
 
 function isArgumentError(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | undefined)?.code ?? '';

@@ -7,6 +7,19 @@ Feature: Client authentication with certificates
   @A1
   Rule: a client must present a currently valid client certificate
 
+    Scenario Outline: a client that presents no certificate is refused
+      When a client without a certificate connects as identity "alpha" with session "a1" over MQTT <version>
+      Then the connection is refused
+
+      @mqtt3
+      Examples:
+        | version |
+        | 3.1.1   |
+      @mqtt5
+      Examples:
+        | version |
+        | 5       |
+
     Scenario Outline: a client with <certificate> is refused
       When identity "<identity>" connects with session "a1" over MQTT <version>
       Then the connection is refused
@@ -100,7 +113,7 @@ Feature: Client authentication with certificates
   Rule: authentication names compare without regard to case
 
     Scenario Outline: a Username in other letter case names the same client
-      When identity "alpha-upper" connects with session "a1" over MQTT <version>
+      When identity "alpha" connects with Username "ALPHA" and session "a1" over MQTT <version>
       Then the connection is accepted
 
       @mqtt3

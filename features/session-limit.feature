@@ -4,7 +4,7 @@ Feature: Sessions per authentication name
   Sources: https://learn.microsoft.com/javascript/api/@azure/arm-eventgrid
            https://learn.microsoft.com/azure/event-grid/mqtt-support
 
-  @S9
+  @S9 @needs-known-session-limit
   Rule: one session more than the limit is refused
 
     Scenario Outline: an identity at its limit of connected sessions cannot open another

@@ -102,14 +102,14 @@ export function armToNamespace(template: ArmTemplate, source = 'ARM template'): 
   const namespaceResource = template.resources.find((resource) => resource.type === NAMESPACE_TYPE);
   if (!namespaceResource) throw new UserError(`${source} declares no ${NAMESPACE_TYPE} resource`);
   const nameParameter = template.parameters?.namespaceName?.defaultValue;
-  const { state: _state, ...topicSpaces } = (namespaceResource.properties.topicSpacesConfiguration ?? {}) as Record<string, unknown>;
+  const { state: _state, ...topicSpaces } = (namespaceResource.properties?.topicSpacesConfiguration ?? {}) as Record<string, unknown>;
   return parseNamespace(
     {
       name: typeof nameParameter === 'string' ? nameParameter : childOf(namespaceResource.name),
       topicSpacesConfiguration: topicSpaces,
       caCertificates: template.resources
         .filter((resource) => resource.type === CA_TYPE)
-        .map((resource) => ({ name: childOf(resource.name), encodedCertificate: resource.properties.encodedCertificate })),
+        .map((resource) => ({ name: childOf(resource.name), encodedCertificate: resource.properties?.encodedCertificate })),
       clients: template.resources
         .filter((resource) => resource.type === CLIENT_TYPE)
         .map((resource) => ({ name: childOf(resource.name), ...resource.properties })),

@@ -1,5 +1,6 @@
 // npm run broker [-- --namespace FILE --host 127.0.0.1 --port 8883]: the reference broker as a
 // long-running process, for device teams and for runs against a separately started target.
+import { appendFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { UserError, runCli } from '../common/cli.ts';
 import { loadPki } from '../certs/manifest.ts';
@@ -34,6 +35,13 @@ await runCli(USAGE, async () => {
   });
   if (values.help) return console.log(USAGE);
   const port = parsePort(values.port);
+  if (values.lifecycle) {
+    try {
+      appendFileSync(values.lifecycle, '');
+    } catch (error) {
+      throw new UserError(`--lifecycle ${values.lifecycle} cannot be written to: ${(error as NodeJS.ErrnoException).code}`);
+    }
+  }
   const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
 
   await ensurePki({ outDir: values.pki, log });

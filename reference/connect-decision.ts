@@ -2,7 +2,7 @@
 // breaks and the code for each MQTT version. Pure: no sockets, no aedes; the registry and the clock
 // are passed in.
 import type { RuleId } from '../rules/catalogue.ts';
-import { REFUSAL } from '../rules/codes.ts';
+import { NEVER_EXPIRES, REFUSAL } from '../rules/codes.ts';
 import type { PresentedCertificate } from './certificate.ts';
 import { IdentityResolver, type Refusal } from './identity.ts';
 import { maximumSessionExpirySeconds, type ClientResource, type NamespaceConfig } from './namespace.ts';
@@ -36,9 +36,6 @@ export interface SessionGrant {
 }
 
 export type Decision = { accept: true; grant: SessionGrant } | { accept: false; refusal: Refusal };
-
-/** MQTT 5's "never expires" Session Expiry Interval. */
-const NEVER_EXPIRES = 0xffffffff;
 
 const refuse = (rule: RuleId, code: Refusal['code'], reason: string): Decision => ({
   accept: false,

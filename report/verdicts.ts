@@ -37,7 +37,11 @@ function verdict(rule: Rule, version: MqttVersion, scenarios: ScenarioResult[], 
   if (failed.length) {
     return { ...base, status: 'failed', message: failed.map((s) => `${s.name}: ${s.message}`).join('; ') };
   }
-  if (scenarios.some((s) => s.status === 'passed')) return { ...base, status: 'passed' };
+  if (scenarios.some((s) => s.status === 'passed')) {
+    const skipped = scenarios.filter((s) => s.status === 'skipped');
+    if (!skipped.length) return { ...base, status: 'passed' };
+    return { ...base, status: 'passed', message: `passed; skipped: ${skipped.map((s) => `${s.name} (${s.message})`).join('; ')}` };
+  }
   if (scenarios.length) {
     return { ...base, status: 'skipped', message: [...new Set(scenarios.map((s) => s.message))].join('; ') };
   }

@@ -55,8 +55,6 @@ export const RULES = [
 
 export type RuleId = (typeof RULES)[number]['id'];
 
-export const RULE_IDS: readonly RuleId[] = RULES.map((rule) => rule.id);
-
 export function findRule(id: string): Rule | undefined {
   return (RULES as readonly Rule[]).find((rule) => rule.id === id);
 }

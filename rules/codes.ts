@@ -16,6 +16,9 @@ export const REFUSAL = {
   quotaExceeded: { reasonCode: 0x97, returnCode: 3 },
 } as const satisfies Record<string, RefusalCode>;
 
+/** MQTT 5's Session Expiry Interval for a session that never expires. */
+export const NEVER_EXPIRES = 0xffffffff;
+
 /** MQTT 5 DISCONNECT reason code sent to the older connection of a session taken over (S8). */
 export const SESSION_TAKEN_OVER = 0x8e;
 

@@ -49,6 +49,9 @@ describe('npm run conformance', () => {
     [['--rules', 'S6,Z9'], /no rule Z9 in the catalogue/],
     [['--target', 'http://x'], /needs --ca FILE and --identities DIR|must use mqtts/],
     [['--rules', 'S10'], /no scenario ran/],
+    [['--tags', 'not'], /--tags "not" is not a tag expression/],
+    [['--report-dir', 'README.md/reports'], /--report-dir README\.md\/reports cannot be written to: ENOTDIR/],
+    [['--target', 'mqtts://127.0.0.1:1', '--ca', 'features'], /--ca features is not a file/],
   ])('exits 2 for %j', async (args, message) => {
     const run = await runConformance(temporaryDir(), ['--identities', pki.dir, ...args]);
     expect(run.exitCode).toBe(2);

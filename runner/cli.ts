@@ -2,17 +2,16 @@
 // remote endpoint given by --target, --ca and --identities.
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { EXIT_USAGE, runCli, UserError } from '../common/cli.ts';
+import parseTagExpression from '@cucumber/tag-expressions';
+import { ensureWritableDir, EXIT_USAGE, runCli, UserError } from '../common/cli.ts';
 import { findRule, MQTT_VERSIONS, type MqttVersion, type RuleId } from '../rules/catalogue.ts';
 import { BREAKABLE_RULES } from '../reference/rule-breaks.ts';
 import { consoleReport, writeReports } from '../report/outputs.ts';
 import { ScenarioCollector } from '../report/scenarios.ts';
 import { ruleVerdicts, totals } from '../report/verdicts.ts';
 import { checkTarget } from './preflight.ts';
-import { probeTarget } from './probe.ts';
+import { applyProbe, probeTarget } from './probe.ts';
 import { remoteTargetFromFlags, TARGET_FLAGS, TARGET_USAGE } from './target-flags.ts';
-import type { RemoteTargetOptions } from './target.ts';
-import type { TargetParameters } from '../steps/target.ts';
 import { runScenarios } from './run.ts';
 import { remoteTarget, startEmbeddedTarget, type PreparedTarget } from './target.ts';
 
@@ -34,26 +33,6 @@ function parseRules(text: string | undefined, flag: string): RuleId[] {
   return ids as RuleId[];
 }
 
-/**
- * Probes a remote target and runs with what it observed: the session limit, and the maximum expiry
- * when the CONNACK reports one. A declared value that differs is noted and set aside.
- */
-async function applyProbe(parameters: TargetParameters, declared: RemoteTargetOptions): Promise<void> {
-  console.log(`probing ${parameters.url}`);
-  const probe = await probeTarget(parameters, { log: (line) => console.log(`  ${line}`) });
-  const observedLimit = probe.sessionLimit.value;
-  if (declared.sessionLimit !== undefined && declared.sessionLimit !== observedLimit && !probe.sessionLimit.atLeast) {
-    console.log(`  note: the session limit was declared ${declared.sessionLimit}, the target allows ${observedLimit}`);
-  }
-  parameters.sessionLimit = probe.sessionLimit.atLeast ? (declared.sessionLimit ?? observedLimit) : observedLimit;
-  if (probe.maxSessionExpirySeconds !== undefined) {
-    if (declared.maxSessionExpirySeconds !== undefined && declared.maxSessionExpirySeconds !== probe.maxSessionExpirySeconds) {
-      console.log(`  note: the maximum session expiry was declared ${declared.maxSessionExpirySeconds} s, the target reports ${probe.maxSessionExpirySeconds} s`);
-    }
-    parameters.maxSessionExpirySeconds = probe.maxSessionExpirySeconds;
-  }
-}
-
 await runCli(USAGE, async () => {
   const { values } = parseArgs({
     options: {
@@ -68,10 +47,22 @@ await runCli(USAGE, async () => {
   });
   if (values.help) return console.log(USAGE);
   if (!['3.1.1', '5', 'both'].includes(values.mqtt)) throw new UserError(`--mqtt takes 3.1.1, 5 or both, not "${values.mqtt}"`);
+  if (values.tags) {
+    try {
+      parseTagExpression(values.tags);
+    } catch (error) {
+      throw new UserError(`--tags "${values.tags}" is not a tag expression: ${(error as Error).message}`);
+    }
+  }
   const rules = parseRules(values.rules, '--rules');
   const broken = parseRules(values.break, '--break');
   const unbreakable = broken.filter((id) => !BREAKABLE_RULES.includes(id));
   if (unbreakable.length) throw new UserError(`--break: the reference has no mutant for ${unbreakable.join(', ')} (it has ${BREAKABLE_RULES.join(', ')})`);
+
+  const mqtt = values.mqtt as '3.1.1' | '5' | 'both';
+  const versions: readonly MqttVersion[] = mqtt === 'both' ? MQTT_VERSIONS : [mqtt];
+  const reportDir = values['report-dir'];
+  ensureWritableDir(reportDir, '--report-dir');
 
   let target: PreparedTarget;
   const remote = remoteTargetFromFlags(values);
@@ -82,12 +73,14 @@ await runCli(USAGE, async () => {
     target = await startEmbeddedTarget({ pkiDir: values.identities, brokenRules: broken, log: (line) => console.log(line) });
   }
 
-  const mqtt = values.mqtt as '3.1.1' | '5' | 'both';
-  const versions: readonly MqttVersion[] = mqtt === 'both' ? MQTT_VERSIONS : [mqtt];
-  const reportDir = values['report-dir'];
   try {
-    if (remote) await applyProbe(target.parameters, remote);
-    else await checkTarget(target.parameters);
+    if (remote) {
+      console.log(`probing ${target.parameters.url}`);
+      const probe = await probeTarget(target.parameters, { log: (line) => console.log(`  ${line}`) });
+      target.parameters = applyProbe(target.parameters, remote, probe, (line) => console.log(`  ${line}`));
+    } else {
+      await checkTarget(target.parameters);
+    }
     console.log(`conformance run against the ${target.description}`);
     const startedAt = new Date();
     const started = performance.now();

@@ -56,10 +56,11 @@ describe('the suite against plain aedes', () => {
         '--no-pace',
       ]);
       expect(run.rules, run.stderr).toBeDefined();
-      const failing = new Set(run.rules!.filter((verdict) => verdict.status === 'failed').map((verdict) => verdict.id));
-      // aedes checks no certificate, owns no session name, caps nothing and assigns empty ClientIDs.
-      for (const rule of ['S3', 'S4', 'S6', 'S7', 'S9', 'L1', 'A1', 'A2', 'A3']) expect(failing, rule).toContain(rule);
-      console.log(`plain aedes fails: ${[...failing].join(', ')}`);
+      const statuses = (status: string) => [...new Set(run.rules!.filter((verdict) => verdict.status === status).map((verdict) => verdict.id))];
+      // aedes checks no certificate, owns no session name, caps nothing and assigns empty ClientIDs;
+      // it does keep sessions and hand them over, which is all the passing rules ask. (As in the README.)
+      expect(statuses('failed')).toEqual(['S3', 'S4', 'S5', 'S6', 'S7', 'S9', 'L1', 'A1', 'A2', 'A3', 'A6']);
+      expect(statuses('passed')).toEqual(['S1', 'S2', 'S8', 'L2', 'L3', 'A4']);
     } finally {
       server.close();
       await new Promise<void>((resolve) => broker.close(() => resolve()));

@@ -2,9 +2,10 @@
 // and what it will skip because of it.
 import { parseArgs } from 'node:util';
 import { runCli, UserError } from '../common/cli.ts';
+import { findRule } from '../rules/catalogue.ts';
 import { missingCapability } from '../steps/target.ts';
 import { loadPlannedScenarios } from './feature-pickles.ts';
-import { probeTarget } from './probe.ts';
+import { applyProbe, probeTarget } from './probe.ts';
 import { remoteTarget } from './target.ts';
 import { remoteTargetFromFlags, TARGET_FLAGS, TARGET_USAGE } from './target-flags.ts';
 
@@ -13,8 +14,6 @@ const USAGE = `usage: npm run probe -- TARGET [options]
   --identity ID            the identity to connect with (default: the first client of the PKI)
 ${TARGET_USAGE}`;
 
-const RULE_TAG = /^@([SLA]\d+)$/;
-
 /** Rule and version pairs the run would skip against these parameters, with the reasons. */
 function plannedSkips(parameters: Parameters<typeof missingCapability>[1]): string[] {
   const skips = new Map<string, Set<string>>();
@@ -22,12 +21,9 @@ function plannedSkips(parameters: Parameters<typeof missingCapability>[1]): stri
     const reason = scenario.tags.map((tag) => missingCapability(tag, parameters)).find(Boolean);
     if (!reason) continue;
     const version = scenario.tags.includes('@mqtt3') ? '3.1.1' : '5';
-    const rules = scenario.tags.flatMap((tag) => RULE_TAG.exec(tag)?.[1] ?? []);
-    for (const rule of rules) {
-      const key = `${reason}`;
-      if (!skips.has(key)) skips.set(key, new Set());
-      skips.get(key)!.add(`${rule} (MQTT ${version})`);
-    }
+    const rules = scenario.tags.map((tag) => tag.slice(1)).filter((id) => findRule(id));
+    if (!skips.has(reason)) skips.set(reason, new Set());
+    for (const rule of rules) skips.get(reason)!.add(`${rule} (MQTT ${version})`);
   }
   return [...skips].map(([reason, pairs]) => `${[...pairs].join(', ')}: ${reason}`);
 }
@@ -40,18 +36,14 @@ await runCli(USAGE, async () => {
   if (values.help) return console.log(USAGE);
   const [given] = positionals;
   if (positionals.length > 1) throw new UserError(`one target at a time, not ${positionals.join(' ')}`);
-  const flags = given?.startsWith('mqtts://') || given?.includes('://') ? { ...values, target: given } : { ...values, 'target-file': given ?? values['target-file'] };
+  const flags = given?.includes('://') ? { ...values, target: given } : { ...values, 'target-file': given ?? values['target-file'] };
   const options = remoteTargetFromFlags(flags);
   if (!options) throw new UserError('name a target: a target file, or an mqtts:// URL with --ca and --identities');
   const target = remoteTarget(options);
 
   console.log(`probing ${target.parameters.url}`);
   const probe = await probeTarget(target.parameters, { identityId: values.identity, log: (line) => console.log(`  ${line}`) });
-  const parameters = {
-    ...target.parameters,
-    sessionLimit: probe.sessionLimit.atLeast ? (options.sessionLimit ?? probe.sessionLimit.value) : probe.sessionLimit.value,
-    maxSessionExpirySeconds: probe.maxSessionExpirySeconds ?? target.parameters.maxSessionExpirySeconds,
-  };
+  const parameters = applyProbe(target.parameters, options, probe, (line) => console.log(`  ${line}`));
   const skips = plannedSkips(parameters);
   console.log(skips.length ? 'a conformance run will skip:' : 'a conformance run will skip nothing');
   for (const line of skips) console.log(`  ${line}`);

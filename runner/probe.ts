@@ -5,14 +5,13 @@ import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
 import { UserError } from '../common/cli.ts';
 import { loadPki, type LoadedIdentity } from '../certs/manifest.ts';
-import { describeCode } from '../rules/codes.ts';
+import { describeCode, NEVER_EXPIRES, REFUSAL } from '../rules/codes.ts';
 import { SessionClient } from '../steps/session-client.ts';
 import type { TargetParameters } from '../steps/target.ts';
 import { checkTarget, type ServerCertificate } from './preflight.ts';
 
 /** Enough to tell whether the suite can test multiple sessions and the limit, and gentle on a namespace. */
 const MAX_PROBE_SESSIONS = 10;
-const NEVER_EXPIRES = 0xffffffff;
 const TIMEOUT_MS = 5000;
 
 export interface ProbeResult {
@@ -51,7 +50,11 @@ export async function probeTarget(target: TargetParameters, options: { identityI
   const prefix = `mmc-probe-${Math.random().toString(36).slice(2, 8)}-`;
   const open: SessionClient[] = [];
   const connect = (index: number, sessionExpiry: number) =>
-    SessionClient.connect({ url: target.url, ca, identity, sessionName: `${prefix}${index}`, version: '5', sessionExpiry, timeoutMs: TIMEOUT_MS });
+    SessionClient.connect({ url: target.url, ca, identity, sessionName: `${prefix}${index}`, version: '5', sessionExpiry, timeoutMs: TIMEOUT_MS }).catch(
+      (error: Error) => {
+        throw new UserError(`the target did not answer a CONNECT as an MQTT broker: ${error.message}`);
+      },
+    );
   try {
     // Asking for "never expires" makes a namespace with a maximum report it in the CONNACK (L1).
     const first = await connect(1, NEVER_EXPIRES);
@@ -71,20 +74,42 @@ export async function probeTarget(target: TargetParameters, options: { identityI
       // No expiry: these sessions end with their connections.
       const next = await connect(index, 0);
       if (!next.accepted) {
-        sessionLimit = { value: index - 1, atLeast: false, refusal: next.code === undefined ? 'no CONNACK' : describeCode('5', next.code) };
+        const refusal = next.code === undefined ? 'no CONNACK' : describeCode('5', next.code);
+        // Only Quota exceeded speaks of the limit; any other refusal leaves it unknown.
+        sessionLimit = { value: index - 1, atLeast: next.code !== REFUSAL.quotaExceeded.reasonCode, refusal };
         break;
       }
       open.push(next.client);
     }
-    log(
-      `sessions  ${sessionLimit.atLeast ? `at least ${sessionLimit.value}` : `${sessionLimit.value}`} per authentication name` +
-        `${sessionLimit.refusal ? ` (session ${sessionLimit.value + 1} was refused: ${sessionLimit.refusal})` : ` (the probe stops at ${MAX_PROBE_SESSIONS})`}`,
-    );
+    const count = `${sessionLimit.atLeast ? 'at least ' : ''}${sessionLimit.value} per authentication name`;
+    log(`sessions  ${count} (${sessionLimit.refusal ? `session ${sessionLimit.value + 1} was refused: ${sessionLimit.refusal}` : `the probe stops at ${MAX_PROBE_SESSIONS}`})`);
     return { host, addresses, server, identity: identity.entry.id, sessionLimit, ...(reported === undefined ? {} : { maxSessionExpirySeconds: reported }) };
   } finally {
-    for (const client of open) client.close();
+    // A DISCONNECT, so that the target frees them before the run needs the sessions back.
+    await Promise.all(open.slice(1).map((client) => client.disconnect().catch(() => client.close())));
+    open[0]?.close();
     await endProbeSession(target, ca, identity, `${prefix}1`);
   }
+}
+
+/**
+ * The parameters a run uses after a probe: what was declared wins (the scenarios then check the target
+ * against it), what the probe observed fills the gaps; a difference is noted.
+ */
+export function applyProbe(parameters: TargetParameters, declared: { sessionLimit?: number; maxSessionExpirySeconds?: number }, probe: ProbeResult, note: (line: string) => void): TargetParameters {
+  const observed = probe.sessionLimit;
+  if (declared.sessionLimit !== undefined && !observed.atLeast && declared.sessionLimit !== observed.value) {
+    note(`note: the session limit is declared ${declared.sessionLimit}, the target enforces ${observed.value}`);
+  }
+  if (declared.maxSessionExpirySeconds !== undefined && probe.maxSessionExpirySeconds !== undefined && declared.maxSessionExpirySeconds !== probe.maxSessionExpirySeconds) {
+    note(`note: the maximum session expiry is declared ${declared.maxSessionExpirySeconds} s, the target reports ${probe.maxSessionExpirySeconds} s`);
+  }
+  return {
+    ...parameters,
+    sessionLimit: declared.sessionLimit ?? observed.value,
+    sessionLimitKnown: declared.sessionLimit !== undefined || !observed.atLeast,
+    maxSessionExpirySeconds: declared.maxSessionExpirySeconds ?? probe.maxSessionExpirySeconds ?? parameters.maxSessionExpirySeconds,
+  };
 }
 
 /** Ends the long-lived first session: Clean Start with no expiry, a second later (Event Grid's pacing). */

@@ -11,7 +11,7 @@ export interface Selection {
   tags?: string;
 }
 
-export function tagExpression(selection: Selection): string | undefined {
+function tagExpression(selection: Selection): string | undefined {
   const parts: string[] = [];
   if (selection.mqtt === '3.1.1') parts.push('@mqtt3');
   if (selection.mqtt === '5') parts.push('@mqtt5');

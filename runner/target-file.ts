@@ -31,8 +31,6 @@ const targetFileSchema = z
   })
   .strict();
 
-export type TargetFile = z.output<typeof targetFileSchema>;
-
 export function readTargetFile(path: string): RemoteTargetOptions {
   let json: unknown;
   try {

@@ -5,9 +5,9 @@ import type { RemoteTargetOptions } from './target.ts';
 
 export const TARGET_FLAGS = {
   'target-file': { type: 'string' },
-  target: { type: 'string', default: process.env.MMC_TARGET },
-  ca: { type: 'string', default: process.env.MMC_CA },
-  identities: { type: 'string', default: process.env.MMC_IDENTITIES },
+  target: { type: 'string' },
+  ca: { type: 'string' },
+  identities: { type: 'string' },
   'alternative-names-target': { type: 'string' },
   'session-limit': { type: 'string' },
   'max-session-expiry': { type: 'string' },
@@ -46,13 +46,16 @@ function parseCount(text: string | undefined, flag: string): number | undefined 
   return value;
 }
 
-/** The remote target the flags name, or undefined when they name none (the embedded reference). */
-export function remoteTargetFromFlags(values: TargetFlagValues): RemoteTargetOptions | undefined {
+/**
+ * The remote target the flags name, or undefined when they name none (the embedded reference). A flag
+ * wins over the target file, which wins over the MMC_* environment variables.
+ */
+export function remoteTargetFromFlags(values: TargetFlagValues, env: NodeJS.ProcessEnv = process.env): RemoteTargetOptions | undefined {
   const fromFile = values['target-file'] ? readTargetFile(values['target-file']) : undefined;
-  const url = values.target ?? fromFile?.url;
+  const url = values.target ?? fromFile?.url ?? env.MMC_TARGET;
   if (!url) return undefined;
-  const caFile = values.ca ?? fromFile?.caFile;
-  const identitiesDir = values.identities ?? fromFile?.identitiesDir;
+  const caFile = values.ca ?? fromFile?.caFile ?? env.MMC_CA;
+  const identitiesDir = values.identities ?? fromFile?.identitiesDir ?? env.MMC_IDENTITIES;
   if (!caFile || !identitiesDir) throw new UserError('--target needs --ca FILE and --identities DIR too');
   return {
     ...fromFile,

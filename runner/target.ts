@@ -1,8 +1,7 @@
 // Where a run goes: the embedded reference broker (started for the run, stopped after it) or a
 // remote endpoint described by flags.
-import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { UserError } from '../common/cli.ts';
+import { ensureReadableFile, UserError } from '../common/cli.ts';
 import { loadPki, type LoadedPki } from '../certs/manifest.ts';
 import { DEFAULT_PKI_DIR, ensurePki } from '../certs/pki.ts';
 import type { RuleId } from '../rules/catalogue.ts';
@@ -10,8 +9,11 @@ import { serverTlsFromPki, startReferenceBroker } from '../reference/broker.ts';
 import { namespaceFromPki, type AuthenticationNameSource, type NamespaceConfig } from '../reference/namespace.ts';
 import type { TargetParameters } from '../steps/target.ts';
 
-/** The embedded reference keeps sessions for a second, so that expiry scenarios take seconds. */
-const REFERENCE_MAX_EXPIRY_SECONDS = 1;
+/**
+ * The embedded reference keeps sessions for 2 s: long enough for a scenario to resume one on a busy
+ * machine, short enough that scenarios waiting for expiry take seconds.
+ */
+const REFERENCE_MAX_EXPIRY_SECONDS = 2;
 const REFERENCE_SESSION_LIMIT = 2;
 /** What the A5 scenarios expect of the second namespace: DNS names first, then the subject. */
 export const ALTERNATIVE_NAME_SOURCES: AuthenticationNameSource[] = ['ClientCertificateDns', 'ClientCertificateSubject'];
@@ -71,6 +73,7 @@ export async function startEmbeddedTarget(
       identitiesDir: pkiDir,
       kind: 'reference',
       sessionLimit: REFERENCE_SESSION_LIMIT,
+      sessionLimitKnown: true,
       maxSessionExpirySeconds: REFERENCE_MAX_EXPIRY_SECONDS,
       shortSessionExpirySeconds: REFERENCE_MAX_EXPIRY_SECONDS,
       alternativeNameSources: false,
@@ -93,7 +96,7 @@ export function remoteTarget(options: RemoteTargetOptions): PreparedTarget {
     throw new UserError(`--target must be a URL such as mqtts://my-namespace.westeurope-1.ts.eventgrid.azure.net:8883, not "${options.url}"`);
   }
   if (url.protocol !== 'mqtts:') throw new UserError(`--target must use mqtts:// (Event Grid accepts MQTT over TLS only), not ${url.protocol}//`);
-  if (!existsSync(options.caFile)) throw new UserError(`--ca ${options.caFile} does not exist`);
+  ensureReadableFile(options.caFile, '--ca');
   // Fails with a clear PkiError when the folder is not a PKI set.
   loadPki(options.identitiesDir);
   return {
@@ -104,8 +107,10 @@ export function remoteTarget(options: RemoteTargetOptions): PreparedTarget {
       identitiesDir: options.identitiesDir,
       kind: 'remote',
       sessionLimit: options.sessionLimit ?? 1,
+      sessionLimitKnown: options.sessionLimit !== undefined,
       maxSessionExpirySeconds: options.maxSessionExpirySeconds ?? 3600,
-      shortSessionExpirySeconds: 5,
+      // Long enough to hold many sessions and resume them at one attempt a second.
+      shortSessionExpirySeconds: 20,
       alternativeNameSources: options.alternativeNameSources ?? false,
       ...(options.alternativeNamesUrl ? { alternativeNamesUrl: options.alternativeNamesUrl } : {}),
       pace: options.pace ?? true,

@@ -17,6 +17,8 @@ export interface SessionClientOptions {
   cleanStart?: boolean;
   /** MQTT 5 Session Expiry Interval, seconds. */
   sessionExpiry?: number;
+  /** Present no client certificate (the identity still gives the Username). */
+  withoutCertificate?: boolean;
   timeoutMs: number;
 }
 
@@ -82,8 +84,7 @@ export class SessionClient {
     const username = options.username === undefined ? options.identity.entry.authenticationName : options.username;
     const mqttOptions: IClientOptions = {
       ca: options.ca,
-      cert: options.identity.certificatePem,
-      key: options.identity.keyPem,
+      ...(options.withoutCertificate ? {} : { cert: options.identity.certificatePem, key: options.identity.keyPem }),
       clientId: options.sessionName,
       protocolVersion: options.version === '5' ? 5 : 4,
       clean: options.cleanStart ?? false,

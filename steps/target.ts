@@ -10,8 +10,10 @@ export interface TargetParameters {
   identitiesDir: string;
   /** 'reference' for the embedded reference broker, else 'remote'. */
   kind: 'reference' | 'remote';
-  /** maximumClientSessionsPerAuthenticationName of the namespace. */
+  /** maximumClientSessionsPerAuthenticationName of the namespace (at least this, when not known). */
   sessionLimit: number;
+  /** Whether sessionLimit is the limit (declared, or seen enforced), not only a lower bound. */
+  sessionLimitKnown: boolean;
   /** The namespace's maximum session expiry, seconds. */
   maxSessionExpirySeconds: number;
   /** Session Expiry Interval MQTT 5 scenarios ask for, so that expiry can be waited for. */
@@ -38,6 +40,10 @@ export function missingCapability(tag: string, target: TargetParameters): string
   switch (tag) {
     case '@needs-two-sessions':
       return target.sessionLimit >= 2 ? undefined : `needs a session limit of 2 or more; the target allows ${target.sessionLimit}`;
+    case '@needs-known-session-limit':
+      return target.sessionLimitKnown
+        ? undefined
+        : `the probe saw no limit up to ${target.sessionLimit} sessions: declare the namespace's limit (--session-limit)`;
     case '@needs-no-alternative-name-sources':
       return target.alternativeNameSources ? 'the target reads names from certificate fields when the Username is absent' : undefined;
     case '@on-alternative-names-namespace':

@@ -46,7 +46,6 @@ export class ConformanceWorld extends World<TargetParameters> {
   /** Every session accepted in this scenario, to be ended afterwards. */
   readonly accepted: OpenSession[] = [];
   lastOutcome?: Accepted | Refused;
-  lastAttempt?: { identityId: string; sessionName: string };
   private readonly lastAttemptAt = new Map<string, number>();
 
   constructor(options: IWorldOptions<TargetParameters>) {
@@ -107,7 +106,6 @@ export class ConformanceWorld extends World<TargetParameters> {
       ...clientOptions,
     });
     this.lastOutcome = outcome;
-    this.lastAttempt = { identityId, sessionName };
     if (outcome.accepted) {
       const previous = this.sessions.get(sessionName);
       if (previous) this.replaced.set(sessionName, previous);
