@@ -1,8 +1,11 @@
 // The reference broker end to end: mqtt.js clients over mutual TLS on 127.0.0.1.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import mqttPacket from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MqttVersion } from '../rules/catalogue.ts';
+import { temporaryDir } from '../certs/test-support.ts';
 import { startTestBroker, type TestBroker } from './test-support.ts';
 
 let t: TestBroker;
@@ -122,6 +125,19 @@ describe('MQTT 5 specifics', () => {
     t = await startTestBroker({ reference: { maximumSessionExpiryInSeconds: 30 } });
     const client = await t.open('alpha', 's1', '5', { sessionExpiry: 3600 });
     expect(client.connackProperties.sessionExpiryInterval).toBe(30);
+  });
+
+  it('L4: life cycle events go to an NDJSON file too', async () => {
+    const file = join(temporaryDir(), 'lifecycle.ndjson');
+    t = await startTestBroker({}, [], file);
+    const client = await t.open('alpha', 's1', '5');
+    await client.disconnect();
+    await sleep(100);
+    const events = readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    expect(events.map((event) => [event.type, event.subject, event.data.sequenceNumber, event.data.disconnectionReason])).toEqual([
+      ['Microsoft.EventGrid.MQTTClientSessionConnected', 'clients/alpha/sessions/s1', 1, undefined],
+      ['Microsoft.EventGrid.MQTTClientSessionDisconnected', 'clients/alpha/sessions/s1', 2, 'ClientInitiatedDisconnect'],
+    ]);
   });
 
   it('L4: life cycle events follow a session through takeover', async () => {

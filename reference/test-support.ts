@@ -24,6 +24,7 @@ export interface TestBroker {
 export async function startTestBroker(
   namespaceOptions: NamespaceFromPkiOptions = {},
   brokenRules: RuleId[] = [],
+  lifecycleFile?: string,
 ): Promise<TestBroker> {
   const pki = loadPki(inject('pkiDir'));
   const log: string[] = [];
@@ -31,6 +32,7 @@ export async function startTestBroker(
     namespace: namespaceFromPki(pki, namespaceOptions),
     tls: serverTlsFromPki(pki),
     brokenRules,
+    lifecycleFile,
     log: (line) => log.push(line),
   });
   const clients: SessionClient[] = [];
