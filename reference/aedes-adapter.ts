@@ -188,9 +188,15 @@ export class AedesNamespaceAdapter {
     const client = connection.client as (Client & { version?: number; sessionExpiryInterval?: number }) | undefined;
     const expiry = client?.version === 5 ? client.sessionExpiryInterval : undefined;
     const outcome = this.options.sessions.close(grant.sessionName, connection.id, expiry);
-    if (outcome === 'ended') void this.wipe(grant.sessionName);
-    if (outcome === 'held') this.scheduleSweep();
     this.options.events.disconnected(this.sessionRef(grant), this.disconnectionReason(connection, takenOver));
+    if (outcome === 'ended') void this.endSession(grant.sessionName);
+    if (outcome === 'held') this.scheduleSweep();
+  }
+
+  /** A session is over: its stored state goes, and its events' sequence starts again with the next. */
+  private endSession(sessionName: string): Promise<void> {
+    this.options.events.forget(sessionName);
+    return this.wipe(sessionName);
   }
 
   private disconnectionReason(connection: Connection, takenOver: boolean): DisconnectionReason {
@@ -205,7 +211,7 @@ export class AedesNamespaceAdapter {
   private async expireSessions(): Promise<void> {
     for (const record of this.options.sessions.sweep()) {
       this.options.log(`session "${record.name}" of client "${record.owner}" expired; its name is free [S7]`);
-      await this.wipe(record.name);
+      await this.endSession(record.name);
     }
   }
 

@@ -54,6 +54,11 @@ export class LifecycleEvents extends EventEmitter<{ event: [LifecycleEvent] }> {
     super();
   }
 
+  /** The session ended: a later session of that name numbers its events from 1. */
+  forget(sessionName: string): void {
+    this.sequence.delete(sessionName);
+  }
+
   connected(session: SessionRef): LifecycleEvent {
     return this.emitEvent(SESSION_CONNECTED, session);
   }
