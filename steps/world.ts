@@ -18,6 +18,8 @@ export const CLIENT_TIMEOUT_MS = 5_000;
 setDefaultTimeout(STEP_TIMEOUT_MS);
 
 const pkiCache = new Map<string, LoadedPki>();
+/** When each ClientID was last tried, across scenarios: the S3 scenarios share a bare ClientID. */
+const lastAttemptAt = new Map<string, number>();
 let scenarioCounter = 0;
 // Unique per run, so that sessions an earlier run left held (locked until they expire) never collide.
 const RUN_ID = Math.random().toString(36).slice(2, 8);
@@ -46,7 +48,6 @@ export class ConformanceWorld extends World<TargetParameters> {
   /** Every session accepted in this scenario, to be ended afterwards. */
   readonly accepted: OpenSession[] = [];
   lastOutcome?: Accepted | Refused;
-  private readonly lastAttemptAt = new Map<string, number>();
 
   constructor(options: IWorldOptions<TargetParameters>) {
     super(options);
@@ -77,12 +78,12 @@ export class ConformanceWorld extends World<TargetParameters> {
 
   /** Waits, against a remote target, until a second has passed since the last attempt on that ClientID. */
   private async pace(clientId: string): Promise<void> {
-    const last = this.lastAttemptAt.get(clientId);
+    const last = lastAttemptAt.get(clientId);
     if (this.target.pace && last !== undefined) {
       const wait = last + 1000 - Date.now();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     }
-    this.lastAttemptAt.set(clientId, Date.now());
+    lastAttemptAt.set(clientId, Date.now());
   }
 
   /** Connects; the outcome is kept as the scenario's last, and an accepted client is tracked. */
