@@ -97,13 +97,15 @@ describe.each([4, 5] as const)('MQTT protocol level %i', (version) => {
     expect(refusal(ns.connect(version, CERTS.alpha, { clientId: 'alpha-2' }).decision).rule).toBe('A2');
   });
 
-  it('S4: an empty ClientID is refused as not valid', () => {
+  it('S4: an empty ClientID is refused as not valid, with or without a Username', () => {
     const ns = namespace();
-    expect(refusal(ns.connect(version, CERTS.alpha, { username: 'alpha', clientId: '' }).decision)).toEqual({
-      rule: 'S4',
-      reasonCode: 0x85,
-      returnCode: 2,
-    });
+    for (const username of ['alpha', undefined]) {
+      expect(refusal(ns.connect(version, CERTS.alpha, { username, clientId: '' }).decision)).toEqual({
+        rule: 'S4',
+        reasonCode: 0x85,
+        returnCode: 2,
+      });
+    }
   });
 
   it('S5/S6: another identity presenting an active session name is refused as not authorized', () => {

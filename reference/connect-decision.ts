@@ -55,14 +55,15 @@ export class ConnectPolicy {
   }
 
   decide(request: ConnectRequest, now: Date): Decision {
-    const resolved = this.identities.resolve(request, now);
-    if (!resolved.ok) return { accept: false, refusal: resolved.refusal };
-    const { client, nameSource } = resolved.identity;
-
-    // S4: a session needs a name.
+    // S4: a session needs a name. Checked first, as the CONNECT is malformed for this namespace
+    // whoever sends it (and with no Username the empty ClientID would otherwise name no client).
     if (request.clientId === '' && !this.broken.has('S4')) {
       return refuse('S4', REFUSAL.clientIdentifierNotValid, 'the ClientID (session name) is empty');
     }
+
+    const resolved = this.identities.resolve(request, now);
+    if (!resolved.ok) return { accept: false, refusal: resolved.refusal };
+    const { client, nameSource } = resolved.identity;
 
     const sessionName = request.clientId;
     const existing = this.sessions.find(sessionName);
