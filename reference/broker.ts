@@ -95,7 +95,13 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
 
   const host = options.host ?? '127.0.0.1';
   server.listen(options.port ?? 0, host);
-  await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);
+  try {
+    await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);
+  } catch (error) {
+    // aedes' own timers would keep the process alive after a port that could not be had.
+    await new Promise<void>((resolve) => broker.close(() => resolve()));
+    throw error;
+  }
   const { port } = server.address() as AddressInfo;
   const urlHost = host.includes(':') ? `[${host}]` : host;
 

@@ -2,8 +2,10 @@
 // and stops cleanly on Ctrl-C.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { expect, inject, it } from 'vitest';
 import { loadPki } from '../certs/manifest.ts';
+import { runScript } from '../runner/conformance-test-support.ts';
 import { SessionClient } from '../steps/session-client.ts';
 
 it('serves the PKI identities on a free port and stops on SIGINT', async () => {
@@ -33,3 +35,16 @@ it('serves the PKI identities on a free port and stops on SIGINT', async () => {
     broker.kill('SIGKILL');
   }
 }, 30_000);
+
+it('exits at once with one line when the port is taken', async () => {
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const { port } = taken.address() as { port: number };
+  try {
+    const run = await runScript('reference/cli.ts', ['--port', String(port), '--pki', inject('pkiDir')]);
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr.trim()).toBe(`error: 127.0.0.1:${port} is already in use: choose another --port`);
+  } finally {
+    taken.close();
+  }
+}, 15_000);

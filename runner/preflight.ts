@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { connect } from 'node:tls';
 import { UserError } from '../common/cli.ts';
-import { loadPki } from '../certs/manifest.ts';
+import { loadPki, type LoadedIdentity } from '../certs/manifest.ts';
 import type { TargetParameters } from '../steps/target.ts';
 
 const TIMEOUT_MS = 5000;
@@ -30,6 +30,14 @@ function explain(error: NodeJS.ErrnoException, where: string, caFile: string): s
   }
 }
 
+/** The identity that tests a connection: the one named, else the PKI's first good client. */
+export function clientIdentity(target: TargetParameters, identityId?: string): LoadedIdentity {
+  const identities = loadPki(target.identitiesDir).identities;
+  const identity = identityId ? identities.get(identityId) : [...identities.values()].find((candidate) => candidate.entry.role === 'client');
+  if (!identity) throw new UserError(`no identity ${identityId ?? 'of role client'} in ${target.identitiesDir}/identities.json`);
+  return identity;
+}
+
 export interface ServerCertificate {
   subject: string;
   issuer: string;
@@ -41,8 +49,7 @@ export async function checkTarget(target: TargetParameters): Promise<ServerCerti
   const url = new URL(target.url);
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const where = `${url.hostname}:${url.port || 8883}`;
-  const identity = [...loadPki(target.identitiesDir).identities.values()].find((candidate) => candidate.entry.role === 'client');
-  if (!identity) throw new UserError(`${target.identitiesDir} holds no good client identity to test the connection with`);
+  const identity = clientIdentity(target);
   return new Promise<ServerCertificate>((resolve, reject) => {
     const socket = connect({
       host,

@@ -4,11 +4,11 @@
 import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
 import { UserError } from '../common/cli.ts';
-import { loadPki, type LoadedIdentity } from '../certs/manifest.ts';
+import type { LoadedIdentity } from '../certs/manifest.ts';
 import { describeCode, NEVER_EXPIRES, REFUSAL } from '../rules/codes.ts';
 import { SessionClient } from '../steps/session-client.ts';
 import type { TargetParameters } from '../steps/target.ts';
-import { checkTarget, type ServerCertificate } from './preflight.ts';
+import { checkTarget, clientIdentity, type ServerCertificate } from './preflight.ts';
 
 /** Enough to tell whether the suite can test multiple sessions and the limit, and gentle on a namespace. */
 const MAX_PROBE_SESSIONS = 10;
@@ -23,13 +23,6 @@ export interface ProbeResult {
   sessionLimit: { value: number; atLeast: boolean; refusal?: string };
   /** Maximum session expiry the CONNACK reported, seconds; undefined when it reported none. */
   maxSessionExpirySeconds?: number;
-}
-
-function clientIdentity(target: TargetParameters, identityId?: string): LoadedIdentity {
-  const identities = loadPki(target.identitiesDir).identities;
-  const identity = identityId ? identities.get(identityId) : [...identities.values()].find((candidate) => candidate.entry.role === 'client');
-  if (!identity) throw new UserError(`no identity ${identityId ?? 'of role client'} in ${target.identitiesDir}/identities.json`);
-  return identity;
 }
 
 export async function probeTarget(target: TargetParameters, options: { identityId?: string; log?: (line: string) => void } = {}): Promise<ProbeResult> {

@@ -71,7 +71,6 @@ export async function startEmbeddedTarget(
       url: broker.url,
       caFile: join(pkiDir, pki.manifest.ca.root.certificate),
       identitiesDir: pkiDir,
-      kind: 'reference',
       sessionLimit: REFERENCE_SESSION_LIMIT,
       sessionLimitKnown: true,
       maxSessionExpirySeconds: REFERENCE_MAX_EXPIRY_SECONDS,
@@ -79,6 +78,7 @@ export async function startEmbeddedTarget(
       alternativeNameSources: false,
       alternativeNamesUrl: alternativeNames.url,
       pace: false,
+      // Its expiry is seconds: nothing is slow here.
       includeSlow: true,
       skipRules: {},
     },
@@ -105,7 +105,6 @@ export function remoteTarget(options: RemoteTargetOptions): PreparedTarget {
       url: url.href,
       caFile: options.caFile,
       identitiesDir: options.identitiesDir,
-      kind: 'remote',
       sessionLimit: options.sessionLimit ?? 1,
       sessionLimitKnown: options.sessionLimit !== undefined,
       maxSessionExpirySeconds: options.maxSessionExpirySeconds ?? 3600,

@@ -8,8 +8,6 @@ export interface TargetParameters {
   caFile: string;
   /** A PKI folder as `npm run certs` writes it. */
   identitiesDir: string;
-  /** 'reference' for the embedded reference broker, else 'remote'. */
-  kind: 'reference' | 'remote';
   /** maximumClientSessionsPerAuthenticationName of the namespace (at least this, when not known). */
   sessionLimit: number;
   /** Whether sessionLimit is the limit (declared, or seen enforced), not only a lower bound. */
@@ -51,7 +49,7 @@ export function missingCapability(tag: string, target: TargetParameters): string
         ? undefined
         : 'needs a second namespace that reads names from the DNS name, then the subject: pass --alternative-names-target';
     case '@slow':
-      return target.includeSlow || target.kind === 'reference'
+      return target.includeSlow
         ? undefined
         : `waits for the namespace's maximum session expiry (${target.maxSessionExpirySeconds} s): run with --include-slow`;
     default:

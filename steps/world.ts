@@ -17,13 +17,13 @@ const STEP_TIMEOUT_MS = 15_000;
 export const CLIENT_TIMEOUT_MS = 5_000;
 setDefaultTimeout(STEP_TIMEOUT_MS);
 
-const pkiCache = new Map<string, LoadedPki>();
+/** Read once per run: every scenario's world uses the same PKI and server CA. */
+const files = new Map<string, { pki: LoadedPki; caPem: string }>();
 /** When each ClientID was last tried, across scenarios: the S3 scenarios share a bare ClientID. */
 const lastAttemptAt = new Map<string, number>();
 let scenarioCounter = 0;
 // Unique per run, so that sessions an earlier run left held (locked until they expire) never collide.
 const RUN_ID = Math.random().toString(36).slice(2, 8);
-
 
 interface OpenSession {
   identityId: string;
@@ -53,10 +53,10 @@ export class ConformanceWorld extends World<TargetParameters> {
     super(options);
     this.target = options.parameters;
     this.url = this.target.url;
-    const cached = pkiCache.get(this.target.identitiesDir) ?? loadPki(this.target.identitiesDir);
-    pkiCache.set(this.target.identitiesDir, cached);
-    this.pki = cached;
-    this.caPem = readFileSync(this.target.caFile, 'utf8');
+    const key = `${this.target.identitiesDir}\n${this.target.caFile}`;
+    const cached = files.get(key) ?? { pki: loadPki(this.target.identitiesDir), caPem: readFileSync(this.target.caFile, 'utf8') };
+    files.set(key, cached);
+    ({ pki: this.pki, caPem: this.caPem } = cached);
     scenarioCounter += 1;
     this.prefix = `mmc-${RUN_ID}-${scenarioCounter}-`;
   }
