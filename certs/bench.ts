@@ -4,7 +4,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { IDENTITY_SPECS } from './identities.ts';
 import { ensurePki } from './pki.ts';
-import { temporaryDir } from './test-support.ts';
+import { temporaryDir } from '../common/test-support.ts';
 import { newKeyPair } from './x509.ts';
 
 const ROUNDS = 5;

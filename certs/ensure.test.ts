@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MANIFEST_FILE, PkiError, type PkiManifest } from './manifest.ts';
 import { ensurePki } from './pki.ts';
-import { temporaryDir } from './test-support.ts';
+import { temporaryDir } from '../common/test-support.ts';
 
 const DAY = 86_400_000;
 let dir: string;

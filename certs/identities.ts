@@ -1,16 +1,8 @@
 // The client identities a conformance run needs, as data. Each names the rules it serves
 // (ids from the rule catalogue, shared/mission/event-grid-rules.md).
+import type { ValidationScheme } from '../eventgrid/authentication.ts';
 import type { ExtendedKeyUsage, SubjectAltNames } from './x509.ts';
 
-export const VALIDATION_SCHEMES = [
-  'SubjectMatchesAuthenticationName',
-  'DnsMatchesAuthenticationName',
-  'UriMatchesAuthenticationName',
-  'IpMatchesAuthenticationName',
-  'EmailMatchesAuthenticationName',
-  'ThumbprintMatch',
-] as const;
-export type ValidationScheme = (typeof VALIDATION_SCHEMES)[number];
 
 export type ClientState = 'Enabled' | 'Disabled';
 

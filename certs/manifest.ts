@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
-import { UserError } from '../common/cli.ts';
+import { UserError } from '../common/errors.ts';
 import type { CertificateDefect, IdentitySpec } from './identities.ts';
 
 export const MANIFEST_FILE = 'identities.json';

@@ -7,7 +7,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { CertificateDefect } from './identities.ts';
 import type { IdentityEntry, PkiManifest } from './manifest.ts';
 import { ensurePki } from './pki.ts';
-import { mutualTlsHandshake, temporaryDir } from './test-support.ts';
+import { temporaryDir } from '../common/test-support.ts';
+import { mutualTlsHandshake } from './test-support.ts';
 
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';

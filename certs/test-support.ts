@@ -1,13 +1,8 @@
-// Helpers for tests that need a PKI folder or a TLS handshake; test code only.
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// Helpers for tests that need a TLS handshake with the PKI's certificates; test code only.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, createServer, type TLSSocket } from 'node:tls';
 import type { PkiManifest } from './manifest.ts';
-
-export function temporaryDir(): string {
-  return mkdtempSync(join(tmpdir(), 'mmc-'));
-}
 
 /**
  * Runs one mutual-TLS handshake on 127.0.0.1 against a server that trusts the PKI's root, presenting

@@ -1,12 +1,7 @@
-import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
-
 // What every command-line entry point shares: a user mistake gets one clear line and exit code 2,
 // never a stack trace; a bug still shows its stack.
-
-/** A problem the user can fix (bad flag, bad file, unreachable target): shown as its message alone. */
-export class UserError extends Error {
-  override name = 'UserError';
-}
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { UserError } from './errors.ts';
 
 export const EXIT_USAGE = 2;
 

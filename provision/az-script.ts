@@ -1,7 +1,7 @@
 // A namespace description as a bash script of `az eventgrid namespace` calls: the MQTT broker's
 // session settings, the CA certificates, and every client.
-import type { NamespaceConfig } from '../reference/namespace.ts';
-import { oneLinePem } from './arm-template.ts';
+import type { NamespaceConfig } from '../eventgrid/namespace.ts';
+import { oneLinePem } from '../eventgrid/arm-template.ts';
 
 /** Quotes a value for bash: single quotes, with any single quote closed, escaped and reopened. */
 export function shellQuote(value: string): string {

@@ -3,11 +3,12 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { runCli, UserError } from '../common/cli.ts';
+import { runCli } from '../common/cli.ts';
+import { UserError } from '../common/errors.ts';
 import { loadPki } from '../certs/manifest.ts';
 import { DEFAULT_PKI_DIR } from '../certs/pki.ts';
-import { namespaceFromPki } from '../reference/namespace.ts';
-import { namespaceToArm } from './arm-template.ts';
+import { namespaceFromPki } from '../certs/namespace.ts';
+import { namespaceToArm } from '../eventgrid/arm-template.ts';
 import { namespaceToAzScript } from './az-script.ts';
 
 const USAGE = `usage: npm run provision -- --namespace NAME --resource-group RG [options]

@@ -1,17 +1,14 @@
 // Provisioning from the identity manifest: the az script is valid bash, passes shellcheck and makes
-// exactly the calls the manifest asks for; the ARM template round-trips into the reference broker,
-// which then passes the suite.
+// exactly the calls the manifest asks for; the ARM template round-trips into the same namespace.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { loadPki } from '../certs/manifest.ts';
-import { temporaryDir } from '../certs/test-support.ts';
-import { serverTlsFromPki, startReferenceBroker } from '../reference/broker.ts';
-import { namespaceFromPki } from '../reference/namespace.ts';
-import { readNamespaceFile } from '../reference/namespace-file.ts';
-import { runConformance, runScript } from '../runner/conformance-test-support.ts';
-import { armToNamespace, namespaceToArm } from './arm-template.ts';
+import { namespaceFromPki } from '../certs/namespace.ts';
+import { readNamespaceFile } from '../eventgrid/namespace-file.ts';
+import { runScript, temporaryDir } from '../common/test-support.ts';
+import { armToNamespace, namespaceToArm } from '../eventgrid/arm-template.ts';
 
 const pki = () => loadPki(inject('pkiDir'));
 
@@ -104,20 +101,4 @@ describe('the ARM template', () => {
     expect(readNamespaceFile(template)).toEqual(namespace);
     expect(armToNamespace(namespaceToArm(namespace))).toEqual(namespace);
   });
-
-  it('starts a reference broker that passes the suite', async () => {
-    const { template, out } = await provision('arm');
-    const broker = await startReferenceBroker({ namespace: readNamespaceFile(template), tls: serverTlsFromPki(pki()) });
-    try {
-      const targetFile = join(out, 'target.json');
-      writeFileSync(targetFile, JSON.stringify({ url: broker.url, ca: join(pki().dir, pki().manifest.ca.root.certificate), identities: pki().dir, pace: false }));
-      const run = await runConformance(join(out, 'reports'), ['--target-file', targetFile]);
-      expect(run.exitCode, run.stdout.slice(-3000)).toBe(0);
-      const failed = run.rules!.filter((verdict) => verdict.status === 'failed');
-      expect(failed).toEqual([]);
-      expect(run.rules!.filter((verdict) => verdict.status === 'passed').length).toBeGreaterThan(25);
-    } finally {
-      await broker.stop();
-    }
-  }, 120_000);
 });

@@ -5,7 +5,7 @@ import { connect as tlsConnect } from 'node:tls';
 import mqttPacket from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MqttVersion } from '../rules/catalogue.ts';
-import { temporaryDir } from '../certs/test-support.ts';
+import { temporaryDir } from '../common/test-support.ts';
 import { startTestBroker, type TestBroker } from './test-support.ts';
 
 let t: TestBroker;

@@ -11,7 +11,7 @@ import { AedesNamespaceAdapter } from './aedes-adapter.ts';
 import { installSessionPresentOverride } from './connack-session-present.ts';
 import { ConnectPolicy } from './connect-decision.ts';
 import { LifecycleEvents } from './lifecycle.ts';
-import { maximumSessionExpirySeconds, type NamespaceConfig } from './namespace.ts';
+import { maximumSessionExpirySeconds, type NamespaceConfig } from '../eventgrid/namespace.ts';
 import { SessionRegistry } from './session-registry.ts';
 
 export interface ServerTls {

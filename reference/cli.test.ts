@@ -5,8 +5,8 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { expect, inject, it } from 'vitest';
 import { loadPki } from '../certs/manifest.ts';
-import { runScript } from '../runner/conformance-test-support.ts';
-import { SessionClient } from '../steps/session-client.ts';
+import { runScript } from '../common/test-support.ts';
+import { SessionClient } from '../mqtt-client/session-client.ts';
 
 it('serves the PKI identities on a free port and stops on SIGINT', async () => {
   const pki = loadPki(inject('pkiDir'));

@@ -2,12 +2,14 @@
 // long-running process, for device teams and for runs against a separately started target.
 import { appendFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { UserError, runCli } from '../common/cli.ts';
+import { runCli } from '../common/cli.ts';
+import { UserError } from '../common/errors.ts';
 import { loadPki } from '../certs/manifest.ts';
 import { DEFAULT_PKI_DIR, ensurePki } from '../certs/pki.ts';
 import { serverTlsFromPki, startReferenceBroker } from './broker.ts';
-import { maximumSessionExpirySeconds, namespaceFromPki } from './namespace.ts';
-import { readNamespaceFile } from './namespace-file.ts';
+import { namespaceFromPki } from '../certs/namespace.ts';
+import { maximumSessionExpirySeconds } from '../eventgrid/namespace.ts';
+import { readNamespaceFile } from '../eventgrid/namespace-file.ts';
 
 const USAGE = `usage: npm run broker [-- --namespace FILE] [--host 127.0.0.1] [--port 8883] [--pki DIR] [--lifecycle FILE]
   --namespace FILE   namespace configuration (JSON); default: every identity of the PKI set

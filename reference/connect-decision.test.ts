@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { RuleId } from '../rules/catalogue.ts';
 import type { PresentedCertificate } from './certificate.ts';
 import { ConnectPolicy, type ConnectRequest, type Decision } from './connect-decision.ts';
-import { parseNamespace, type NamespaceInput } from './namespace.ts';
+import { parseNamespace, type NamespaceInput } from '../eventgrid/namespace.ts';
 import { SessionRegistry } from './session-registry.ts';
 
 const HOUR = 3_600_000;

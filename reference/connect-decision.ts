@@ -5,7 +5,7 @@ import type { RuleId } from '../rules/catalogue.ts';
 import { NEVER_EXPIRES, REFUSAL } from '../rules/codes.ts';
 import type { PresentedCertificate } from './certificate.ts';
 import { IdentityResolver, type Refusal } from './identity.ts';
-import { maximumSessionExpirySeconds, type ClientResource, type NamespaceConfig } from './namespace.ts';
+import { maximumSessionExpirySeconds, type ClientResource, type NamespaceConfig } from '../eventgrid/namespace.ts';
 import type { SessionRegistry } from './session-registry.ts';
 
 export interface ConnectRequest {

@@ -3,7 +3,8 @@
 import type { RuleId } from '../rules/catalogue.ts';
 import { REFUSAL, type RefusalCode } from '../rules/codes.ts';
 import type { PresentedCertificate } from './certificate.ts';
-import type { AuthenticationNameSource, ClientResource, NamespaceConfig } from './namespace.ts';
+import type { AuthenticationNameSource } from '../eventgrid/authentication.ts';
+import type { ClientResource, NamespaceConfig } from '../eventgrid/namespace.ts';
 
 export interface Refusal {
   rule: RuleId;

@@ -2,9 +2,9 @@
 import { inject } from 'vitest';
 import { loadPki, type LoadedPki } from '../certs/manifest.ts';
 import type { RuleId, MqttVersion } from '../rules/catalogue.ts';
-import { SessionClient, type SessionClientOptions } from '../steps/session-client.ts';
+import { SessionClient, type SessionClientOptions } from '../mqtt-client/session-client.ts';
 import { serverTlsFromPki, startReferenceBroker, type ReferenceBroker } from './broker.ts';
-import { namespaceFromPki, type NamespaceFromPkiOptions } from './namespace.ts';
+import { namespaceFromPki, type NamespaceFromPkiOptions } from '../certs/namespace.ts';
 
 export interface TestBroker {
   broker: ReferenceBroker;

@@ -3,7 +3,8 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import parseTagExpression from '@cucumber/tag-expressions';
-import { ensureWritableDir, EXIT_USAGE, runCli, UserError } from '../common/cli.ts';
+import { ensureWritableDir, EXIT_USAGE, runCli } from '../common/cli.ts';
+import { UserError } from '../common/errors.ts';
 import { findRule, MQTT_VERSIONS, type MqttVersion, type RuleId } from '../rules/catalogue.ts';
 import { BREAKABLE_RULES } from '../reference/rule-breaks.ts';
 import { consoleReport, writeReports } from '../report/outputs.ts';

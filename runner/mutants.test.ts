@@ -7,7 +7,7 @@ import { createServer } from 'node:tls';
 import { Aedes } from 'aedes';
 import { describe, expect, inject, it } from 'vitest';
 import { loadPki } from '../certs/manifest.ts';
-import { temporaryDir } from '../certs/test-support.ts';
+import { temporaryDir } from '../common/test-support.ts';
 import { MQTT_VERSIONS, RULES, type Rule } from '../rules/catalogue.ts';
 import { BREAKABLE_RULES } from '../reference/rule-breaks.ts';
 import { runConformance } from './conformance-test-support.ts';

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { connect } from 'node:tls';
-import { UserError } from '../common/cli.ts';
+import { UserError } from '../common/errors.ts';
 import { loadPki, type LoadedIdentity } from '../certs/manifest.ts';
 import type { TargetParameters } from '../steps/target.ts';
 

@@ -1,7 +1,8 @@
 // npm run probe -- <target file | URL> [--ca FILE --identities DIR]: what a run will find at a target,
 // and what it will skip because of it.
 import { parseArgs } from 'node:util';
-import { runCli, UserError } from '../common/cli.ts';
+import { runCli } from '../common/cli.ts';
+import { UserError } from '../common/errors.ts';
 import { findRule } from '../rules/catalogue.ts';
 import { missingCapability } from '../steps/target.ts';
 import { loadPlannedScenarios } from './feature-pickles.ts';

@@ -3,10 +3,10 @@
 // maximum session expiry the CONNACK reports. Every session it opens is ended before it returns.
 import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
-import { UserError } from '../common/cli.ts';
+import { UserError } from '../common/errors.ts';
 import type { LoadedIdentity } from '../certs/manifest.ts';
 import { describeCode, NEVER_EXPIRES, REFUSAL } from '../rules/codes.ts';
-import { SessionClient } from '../steps/session-client.ts';
+import { SessionClient } from '../mqtt-client/session-client.ts';
 import type { TargetParameters } from '../steps/target.ts';
 import { checkTarget, clientIdentity, type ServerCertificate } from './preflight.ts';
 

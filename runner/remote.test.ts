@@ -5,10 +5,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadPki, type LoadedPki } from '../certs/manifest.ts';
-import { temporaryDir } from '../certs/test-support.ts';
 import { serverTlsFromPki, startReferenceBroker, type ReferenceBroker } from '../reference/broker.ts';
-import { maximumSessionExpirySeconds, parseNamespace } from '../reference/namespace.ts';
-import { runConformance, runScript } from './conformance-test-support.ts';
+import { maximumSessionExpirySeconds, parseNamespace } from '../eventgrid/namespace.ts';
+import { runScript, temporaryDir } from '../common/test-support.ts';
+import { runConformance } from './conformance-test-support.ts';
 import { referenceNamespaces } from './target.ts';
 
 let pki: LoadedPki;

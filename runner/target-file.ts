@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import { UserError } from '../common/cli.ts';
+import { UserError } from '../common/errors.ts';
 import { findRule } from '../rules/catalogue.ts';
 import type { RemoteTargetOptions } from './target.ts';
 

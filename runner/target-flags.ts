@@ -1,5 +1,5 @@
 // The flags that name a remote target, shared by `npm run conformance` and `npm run probe`.
-import { UserError } from '../common/cli.ts';
+import { UserError } from '../common/errors.ts';
 import { readTargetFile } from './target-file.ts';
 import type { RemoteTargetOptions } from './target.ts';
 

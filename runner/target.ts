@@ -1,12 +1,15 @@
 // Where a run goes: the embedded reference broker (started for the run, stopped after it) or a
 // remote endpoint described by flags.
 import { join, resolve } from 'node:path';
-import { ensureReadableFile, UserError } from '../common/cli.ts';
+import { ensureReadableFile } from '../common/cli.ts';
+import { UserError } from '../common/errors.ts';
 import { loadPki, type LoadedPki } from '../certs/manifest.ts';
 import { DEFAULT_PKI_DIR, ensurePki } from '../certs/pki.ts';
 import type { RuleId } from '../rules/catalogue.ts';
 import { serverTlsFromPki, startReferenceBroker } from '../reference/broker.ts';
-import { namespaceFromPki, type AuthenticationNameSource, type NamespaceConfig } from '../reference/namespace.ts';
+import { namespaceFromPki } from '../certs/namespace.ts';
+import type { AuthenticationNameSource } from '../eventgrid/authentication.ts';
+import type { NamespaceConfig } from '../eventgrid/namespace.ts';
 import type { TargetParameters } from '../steps/target.ts';
 
 /**

@@ -1,6 +1,6 @@
 // Steps about messages: published by the observer identity, received (or not) by sessions.
 import { Then, When } from '@cucumber/cucumber';
-import { SessionClient } from './session-client.ts';
+import { SessionClient } from '../mqtt-client/session-client.ts';
 import { CLIENT_TIMEOUT_MS, type ConformanceWorld } from './world.ts';
 
 const OBSERVER = 'observer';

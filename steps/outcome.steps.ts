@@ -1,7 +1,7 @@
 // Steps that check what the target answered: CONNACKs, Session Present, the older connection's end.
 import { Then } from '@cucumber/cucumber';
 import { REFUSAL, SESSION_TAKEN_OVER } from '../rules/codes.ts';
-import type { Accepted } from './session-client.ts';
+import type { Accepted } from '../mqtt-client/session-client.ts';
 import type { ConformanceWorld } from './world.ts';
 
 function lastOutcome(world: ConformanceWorld) {

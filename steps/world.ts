@@ -6,7 +6,7 @@ import { loadPki, type LoadedIdentity, type LoadedPki } from '../certs/manifest.
 import type { MqttVersion } from '../rules/catalogue.ts';
 import { describeCode } from '../rules/codes.ts';
 import { OBSERVATION_MEDIA_TYPE, type Observation } from '../report/scenarios.ts';
-import { SessionClient, type Accepted, type Refused, type SessionClientOptions } from './session-client.ts';
+import { SessionClient, type Accepted, type Refused, type SessionClientOptions } from '../mqtt-client/session-client.ts';
 import type { TargetParameters } from './target.ts';
 
 defineParameterType({ name: 'version', regexp: /3\.1\.1|5/, transformer: (text) => text as MqttVersion });

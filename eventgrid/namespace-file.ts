@@ -1,7 +1,7 @@
 // Reads a namespace description from a file: the project's own JSON form, or an ARM template of
 // Event Grid resources (as `npm run provision` writes), so one description serves cloud and reference.
 import { readFileSync } from 'node:fs';
-import { armToNamespace, isArmTemplate } from '../provision/arm-template.ts';
+import { armToNamespace, isArmTemplate } from './arm-template.ts';
 import { NamespaceConfigError, parseNamespace, type NamespaceConfig } from './namespace.ts';
 
 export function readNamespaceFile(path: string): NamespaceConfig {

@@ -1,11 +1,9 @@
 // Namespace configuration: defaults, the PKI-derived namespace, and errors that name field and reason.
-import { X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, inject, it } from 'vitest';
-import { loadPki } from '../certs/manifest.ts';
-import { temporaryDir } from '../certs/test-support.ts';
-import { maximumSessionExpirySeconds, namespaceFromPki, NamespaceConfigError, parseNamespace } from './namespace.ts';
+import { describe, expect, it } from 'vitest';
+import { temporaryDir } from '../common/test-support.ts';
+import { maximumSessionExpirySeconds, NamespaceConfigError, parseNamespace } from './namespace.ts';
 import { readNamespaceFile } from './namespace-file.ts';
 
 describe('parseNamespace', () => {
@@ -35,34 +33,11 @@ describe('parseNamespace', () => {
   });
 });
 
-describe('CA certificates', () => {
-  it('accept the one-line PEM Event Grid takes, and store it as Node reads it', () => {
-    const pki = loadPki(inject('pkiDir'));
-    const oneLine = pki.rootCaPem.replace(/\r?\n/g, '');
-    const [ca] = parseNamespace({ caCertificates: [{ name: 'ca', encodedCertificate: oneLine }] }).caCertificates;
-    expect(new X509Certificate(ca!.encodedCertificate).fingerprint256).toBe(new X509Certificate(pki.rootCaPem).fingerprint256);
-  });
-});
-
 describe('readNamespaceFile', () => {
   it('says which file is missing or not JSON', () => {
     const dir = temporaryDir();
     expect(() => readNamespaceFile(join(dir, 'none.json'))).toThrow(/cannot read namespace file .*none\.json: ENOENT/);
     writeFileSync(join(dir, 'bad.json'), '{');
     expect(() => readNamespaceFile(join(dir, 'bad.json'))).toThrow(/bad\.json is not valid JSON/);
-  });
-});
-
-describe('namespaceFromPki', () => {
-  it('registers the CA that signs the clients and every identity but the case variants, negatives included', () => {
-    const pki = loadPki(inject('pkiDir'));
-    const namespace = namespaceFromPki(pki);
-    const signer = new X509Certificate(pki.read(pki.manifest.ca.intermediate.certificate));
-    expect(namespace.caCertificates.map((ca) => new X509Certificate(ca.encodedCertificate).fingerprint256)).toEqual([signer.fingerprint256]);
-    const registered = pki.manifest.identities.filter((identity) => identity.role !== 'case-variant');
-    expect(namespace.clients.map((client) => client.authenticationName)).toEqual(registered.map((identity) => identity.authenticationName));
-    expect(namespace.clients.find((client) => client.name === 'thumb-client')?.clientCertificateAuthentication.allowedThumbprints).toEqual([
-      pki.identities.get('thumb-client')!.entry.thumbprint,
-    ]);
   });
 });

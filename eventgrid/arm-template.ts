@@ -1,7 +1,7 @@
 // A namespace description as an ARM template (Microsoft.EventGrid namespaces, caCertificates and
 // clients, API 2025-02-15), and back: one description serves the cloud and the reference broker.
-import { UserError } from '../common/cli.ts';
-import { parseNamespace, type NamespaceConfig } from '../reference/namespace.ts';
+import { UserError } from '../common/errors.ts';
+import { parseNamespace, type NamespaceConfig } from './namespace.ts';
 
 export const API_VERSION = '2025-02-15';
 const SCHEMA = 'https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#';

@@ -5,8 +5,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RULE_BREAKS } from '../reference/rule-breaks.ts';
-import { loadPlannedScenarios } from '../runner/feature-pickles.ts';
-import { findRule, RULES, type Rule } from './catalogue.ts';
+import { loadPlannedScenarios } from './feature-pickles.ts';
+import { findRule, RULES, type Rule } from '../rules/catalogue.ts';
 
 const RULE_TAG = /^@([SLA]\d+)$/;
 const VERSION_OF_TAG: Record<string, string> = { '@mqtt3': '3.1.1', '@mqtt5': '5' };

@@ -2,18 +2,9 @@
 // shape of Event Grid's own resources (namespace topicSpacesConfiguration, caCertificates, clients),
 // plus a `reference` section for settings only the reference broker has.
 import { z } from 'zod';
-import { UserError } from '../common/cli.ts';
-import { VALIDATION_SCHEMES } from '../certs/identities.ts';
-import type { LoadedPki } from '../certs/manifest.ts';
+import { UserError } from '../common/errors.ts';
+import { NAME_SOURCES, VALIDATION_SCHEMES } from './authentication.ts';
 
-export const NAME_SOURCES = [
-  'ClientCertificateSubject',
-  'ClientCertificateDns',
-  'ClientCertificateUri',
-  'ClientCertificateIp',
-  'ClientCertificateEmail',
-] as const;
-export type AuthenticationNameSource = (typeof NAME_SOURCES)[number];
 
 /**
  * Event Grid takes a PEM certificate on one line (its API rejects newlines); Node wants the usual
@@ -123,43 +114,4 @@ export function maximumSessionExpirySeconds(namespace: NamespaceConfig): number 
   return (
     namespace.reference.maximumSessionExpiryInSeconds ?? namespace.topicSpacesConfiguration.maximumSessionExpiryInHours * 3600
   );
-}
-
-export interface NamespaceFromPkiOptions {
-  name?: string;
-  maximumClientSessionsPerAuthenticationName?: number;
-  maximumSessionExpiryInHours?: number;
-  alternativeAuthenticationNameSources?: AuthenticationNameSource[];
-  reference?: NamespaceConfig['reference'];
-}
-
-/**
- * A namespace that registers the PKI's intermediate CA (the one that signs the client certificates,
- * as Event Grid asks) and every identity of its manifest (negatives too, so that their certificate is
- * the only thing wrong with them; case variants are certificates of an identity already registered,
- * not clients of their own).
- */
-export function namespaceFromPki(pki: LoadedPki, options: NamespaceFromPkiOptions = {}): NamespaceConfig {
-  return parseNamespace({
-    name: options.name ?? 'reference',
-    topicSpacesConfiguration: {
-      maximumSessionExpiryInHours: options.maximumSessionExpiryInHours ?? 1,
-      maximumClientSessionsPerAuthenticationName: options.maximumClientSessionsPerAuthenticationName ?? 2,
-      clientAuthentication: { alternativeAuthenticationNameSources: options.alternativeAuthenticationNameSources ?? [] },
-    },
-    caCertificates: [{ name: 'conformance-test-ca', encodedCertificate: pki.read(pki.manifest.ca.intermediate.certificate) }],
-    clients: pki.manifest.identities
-      .filter((identity) => identity.role !== 'case-variant')
-      .map((identity) => ({
-        name: identity.id,
-        authenticationName: identity.authenticationName,
-        state: identity.state,
-        clientCertificateAuthentication: {
-          validationScheme: identity.validationScheme,
-          allowedThumbprints: identity.allowedThumbprints,
-        },
-        attributes: { role: identity.role },
-      })),
-    reference: options.reference ?? {},
-  });
 }

@@ -1,0 +1,18 @@
+// Helpers for tests of every layer: a scratch folder, and the project's commands run as a user would.
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+export function temporaryDir(): string {
+  return mkdtempSync(join(tmpdir(), 'mmc-'));
+}
+
+/** Runs one of the project's TypeScript entry points in a child process, as `npm run` would. */
+export function runScript(script: string, args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  return promisify(execFile)(process.execPath, ['--import', 'tsx', script, ...args], { maxBuffer: 16 * 1024 * 1024 }).then(
+    (out) => ({ exitCode: 0, ...out }),
+    (error: { code: number; stdout: string; stderr: string }) => ({ exitCode: error.code, stdout: error.stdout, stderr: error.stderr }),
+  );
+}
