@@ -129,7 +129,7 @@ describe('MQTT 5 specifics', () => {
 
   it('L4: life cycle events go to an NDJSON file too', async () => {
     const file = join(temporaryDir(), 'lifecycle.ndjson');
-    t = await startTestBroker({}, [], file);
+    t = await startTestBroker({}, { lifecycleFile: file });
     await (await t.open('alpha', 's1', '5')).disconnect();
     await sleep(100);
     // The session ended with its connection (no expiry asked): the next one numbers from 1 again.

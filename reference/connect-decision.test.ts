@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { RuleId } from '../rules/catalogue.ts';
 import type { PresentedCertificate } from './certificate.ts';
 import { ConnectPolicy, type ConnectRequest, type Decision } from './connect-decision.ts';
+import { mutatedBehaviour } from './mutants.ts';
 import { parseNamespace, type NamespaceInput } from '../eventgrid/namespace.ts';
 import { SessionRegistry } from './session-registry.ts';
 
@@ -49,7 +50,7 @@ function namespace(overrides: Partial<NamespaceInput> = {}, broken: RuleId[] = [
   let now = T0;
   let nextConnection = 1;
   const registry = new SessionRegistry(() => now);
-  const policy = new ConnectPolicy(parseNamespace({ ...NAMESPACE, ...overrides }), registry, new Set(broken));
+  const policy = new ConnectPolicy(parseNamespace({ ...NAMESPACE, ...overrides }), registry, mutatedBehaviour(broken));
   return {
     registry,
     advance: (ms: number) => (now += ms),
