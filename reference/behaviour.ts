@@ -1,7 +1,7 @@
 // The reference broker's behaviour as data: ordered lists of small named checks, each carrying the rule
 // it enforces (aedes' `connectActions` is the model), and the named pieces a check list cannot express.
-// EVENT_GRID is production; a Mutant is EVENT_GRID with one rule broken in one documented way, declared
-// beside the check or piece it breaks (reference/mutants.ts gathers them).
+// EVENT_GRID is production; a Mutant transforms it so that one rule is not kept, in one documented way,
+// and is declared beside the check or piece it changes (reference/mutants.ts gathers them).
 import type { RuleId } from '../rules/catalogue.ts';
 import { CONNECT_CHECKS, EVENT_GRID_SESSIONS, type ConnectContext, type SessionPieces } from './connect-decision.ts';
 import { EVENT_GRID_IDENTITY, type IdentityPieces } from './identity.ts';
@@ -30,7 +30,7 @@ export const EVENT_GRID: Behaviour = {
   answerRefusal: ANSWER_WITH_CONNACK,
 };
 
-/** One rule broken in one documented way: a transformation of a Behaviour. */
+/** One rule not kept, in one documented way: a transformation of a Behaviour. */
 export interface Mutant {
   rule: RuleId;
   /** How the mutated broker goes wrong, as `--break` prints it. */
