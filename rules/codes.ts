@@ -16,6 +16,8 @@ export const REFUSAL = {
   quotaExceeded: { reasonCode: 0x97, returnCode: 3 },
 } as const satisfies Record<string, RefusalCode>;
 
+export type RefusalName = keyof typeof REFUSAL;
+
 /** MQTT 5's Session Expiry Interval for a session that never expires. */
 export const NEVER_EXPIRES = 0xffffffff;
 

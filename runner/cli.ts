@@ -6,7 +6,7 @@ import parseTagExpression from '@cucumber/tag-expressions';
 import { ensureWritableDir, EXIT_USAGE, runCli } from '../common/cli.ts';
 import { UserError } from '../common/errors.ts';
 import { findRule, MQTT_VERSIONS, type MqttVersion, type RuleId } from '../rules/catalogue.ts';
-import { BREAKABLE_RULES } from '../reference/rule-breaks.ts';
+import { MUTANTS } from '../reference/mutants.ts';
 import { consoleReport, writeReports } from '../report/outputs.ts';
 import { ScenarioCollector } from '../report/scenarios.ts';
 import { ruleVerdicts, totals } from '../report/verdicts.ts';
@@ -57,8 +57,8 @@ await runCli(USAGE, async () => {
   }
   const rules = parseRules(values.rules, '--rules');
   const broken = parseRules(values.break, '--break');
-  const unbreakable = broken.filter((id) => !BREAKABLE_RULES.includes(id));
-  if (unbreakable.length) throw new UserError(`--break: the reference has no mutant for ${unbreakable.join(', ')} (it has ${BREAKABLE_RULES.join(', ')})`);
+  const unbreakable = broken.filter((id) => !MUTANTS.has(id));
+  if (unbreakable.length) throw new UserError(`--break: the reference has no mutant for ${unbreakable.join(', ')} (it has ${[...MUTANTS.keys()].join(', ')})`);
 
   const mqtt = values.mqtt as '3.1.1' | '5' | 'both';
   const versions: readonly MqttVersion[] = mqtt === 'both' ? MQTT_VERSIONS : [mqtt];

@@ -7,6 +7,7 @@ import { loadPki, type LoadedPki } from '../certs/manifest.ts';
 import { DEFAULT_PKI_DIR, ensurePki } from '../certs/pki.ts';
 import type { RuleId } from '../rules/catalogue.ts';
 import { serverTlsFromPki, startReferenceBroker } from '../reference/broker.ts';
+import { MUTANTS, mutatedBehaviour } from '../reference/mutants.ts';
 import { namespaceFromPki, SUITE_SESSION_LIMIT } from '../certs/namespace.ts';
 import type { AuthenticationNameSource } from '../eventgrid/authentication.ts';
 import type { NamespaceConfig } from '../eventgrid/namespace.ts';
@@ -62,13 +63,14 @@ export async function startEmbeddedTarget(
   await ensurePki({ outDir: pkiDir, log: options.log });
   const pki = loadPki(pkiDir);
   const namespaces = referenceNamespaces(pki);
-  const start = (namespace: NamespaceConfig) =>
-    startReferenceBroker({ namespace, tls: serverTlsFromPki(pki), brokenRules: options.brokenRules });
+  const brokenRules = options.brokenRules ?? [];
+  const behaviour = mutatedBehaviour(brokenRules);
+  const start = (namespace: NamespaceConfig) => startReferenceBroker({ namespace, tls: serverTlsFromPki(pki), behaviour });
   const broker = await start(namespaces.main);
   const alternativeNames = await start(namespaces.alternativeNames);
-  const broken = options.brokenRules?.length ? ` with rules broken on purpose: ${options.brokenRules.join(', ')}` : '';
+  const broken = brokenRules.map((rule) => `${rule} (${MUTANTS.get(rule)!.breaks})`).join(', ');
   return {
-    description: `embedded reference broker at ${broker.url}${broken}`,
+    description: `embedded reference broker at ${broker.url}${broken ? ` with rules broken on purpose: ${broken}` : ''}`,
     parameters: {
       url: broker.url,
       caFile: join(pkiDir, pki.manifest.ca.root.certificate),

@@ -41,6 +41,8 @@ export class ConformanceWorld extends World<TargetParameters> {
   readonly caPem: string;
   private readonly prefix: string;
   version: MqttVersion = '5';
+  /** The catalogued rules the scenario is tagged with (set before it runs). */
+  rules: string[] = [];
   /** Live clients by Gherkin session name; the older connection after a takeover stays in `replaced`. */
   readonly sessions = new Map<string, SessionClient>();
   readonly replaced = new Map<string, SessionClient>();
