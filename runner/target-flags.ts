@@ -1,5 +1,6 @@
 // The flags that name a remote target, shared by `npm run conformance` and `npm run probe`.
 import { wholeNumberFlag } from '../common/cli.ts';
+import { MQTT_VERSIONS, type MqttVersion } from '../rules/catalogue.ts';
 import { UserError } from '../common/errors.ts';
 import { readTargetFile } from './target-file.ts';
 import type { RemoteTargetOptions } from './target.ts';
@@ -27,6 +28,16 @@ export const TARGET_USAGE = `  --target-file FILE       a target file (JSON) nam
   --max-session-expiry S   the namespace's maximum session expiry, seconds (default: probed, else 3600)
   --include-slow           also run @slow scenarios (they wait for the maximum expiry)
   --no-pace                do not pace connection attempts (only for a broker you run yourself)`;
+
+/** --mqtt, shared by the run and the probe: which versions to test, in the order the probe tries them. */
+export const MQTT_FLAG = { mqtt: { type: 'string', default: 'both' } } as const;
+export const MQTT_USAGE = '  --mqtt 3.1.1|5|both      only these MQTT versions (default both)';
+
+export function parseMqttFlag(text: string): readonly MqttVersion[] {
+  if (text === 'both') return MQTT_VERSIONS;
+  if (text === '3.1.1' || text === '5') return [text];
+  throw new UserError(`--mqtt takes 3.1.1, 5 or both, not "${text}"`);
+}
 
 export interface TargetFlagValues {
   'target-file'?: string;
