@@ -78,6 +78,8 @@ export async function startEmbeddedTarget(
       sessionLimit: SUITE_SESSION_LIMIT,
       sessionLimitKnown: true,
       maxSessionExpirySeconds: REFERENCE_MAX_EXPIRY_SECONDS,
+      maxSessionExpiryDeclared: true,
+      unsupportedVersions: {},
       shortSessionExpirySeconds: REFERENCE_MAX_EXPIRY_SECONDS,
       alternativeNameSources: false,
       alternativeNamesUrl: alternativeNames.url,
@@ -111,7 +113,10 @@ export function remoteTarget(options: RemoteTargetOptions): PreparedTarget {
       identitiesDir: options.identitiesDir,
       sessionLimit: options.sessionLimit ?? 1,
       sessionLimitKnown: options.sessionLimit !== undefined,
+      // Assumed until a probe or a declaration says otherwise: Event Grid's default, one hour.
       maxSessionExpirySeconds: options.maxSessionExpirySeconds ?? 3600,
+      maxSessionExpiryDeclared: options.maxSessionExpirySeconds !== undefined,
+      unsupportedVersions: {},
       // Long enough to hold many sessions and resume them at one attempt a second.
       shortSessionExpirySeconds: 20,
       alternativeNameSources: options.alternativeNameSources ?? false,

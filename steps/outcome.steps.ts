@@ -1,5 +1,6 @@
 // Steps that check what the target answered: CONNACKs, Session Present, the older connection's end.
 import { Then } from '@cucumber/cucumber';
+import { SESSION_EXPIRY_HOURS_RANGE } from '../eventgrid/namespace.ts';
 import { findRule } from '../rules/catalogue.ts';
 import { REFUSAL, SESSION_TAKEN_OVER, type RefusalName } from '../rules/codes.ts';
 import type { Accepted } from '../mqtt-client/session-client.ts';
@@ -73,10 +74,14 @@ Then('the connection is refused as not authorized', function (this: ConformanceW
 
 Then('the CONNACK reports the namespace\'s maximum session expiry', function (this: ConformanceWorld) {
   const { client } = mustBeAccepted(this, 'the CONNACK reports the maximum session expiry');
-  const reported = client.connackProperties.sessionExpiryInterval;
-  const expected = this.target.maxSessionExpirySeconds;
-  this.observe({ step: 'the CONNACK reports the maximum session expiry', expected: `Session Expiry Interval ${expected}`, observed: `Session Expiry Interval ${reported ?? 'absent'}` });
-  if (reported !== expected) throw new Error(`expected the CONNACK to carry Session Expiry Interval ${expected}, got ${reported ?? 'none'}`);
+  const reported = client.connackProperties.sessionExpiryInterval as number | undefined;
+  // A declared maximum is expected exactly; otherwise the value in force must lie in Event Grid's range.
+  const [min, max] = this.target.maxSessionExpiryDeclared
+    ? [this.target.maxSessionExpirySeconds, this.target.maxSessionExpirySeconds]
+    : [SESSION_EXPIRY_HOURS_RANGE.min * 3600, SESSION_EXPIRY_HOURS_RANGE.max * 3600];
+  const expected = min === max ? `Session Expiry Interval ${min}` : `Session Expiry Interval from ${min} to ${max} (Event Grid's 1 to 8 hours; no maximum declared)`;
+  this.observe({ step: 'the CONNACK reports the maximum session expiry', expected, observed: `Session Expiry Interval ${reported ?? 'absent'}` });
+  if (reported === undefined || reported < min || reported > max) throw new Error(`expected the CONNACK to carry ${expected}, got ${reported ?? 'none'}`);
 });
 
 Then(
