@@ -32,6 +32,8 @@ export const EVENT_GRID: Behaviour = {
 
 /** One rule not kept, in one documented way: a transformation of a Behaviour. */
 export interface Mutant {
+  /** For a rule with more than one mutant: "A3.any-field"; otherwise the rule id names it. */
+  id?: string;
   rule: RuleId;
   /** How the mutated broker goes wrong, as `--break` prints it. */
   breaks: string;

@@ -6,7 +6,7 @@ import type { Behaviour, Check, Mutant } from './behaviour.ts';
 import { withoutCheck } from './check-list.ts';
 import type { ConnectContext } from './connect-decision.ts';
 import { refuse } from './refusal.ts';
-import type { AuthenticationNameSource } from '../eventgrid/authentication.ts';
+import type { AuthenticationNameSource, ValidationScheme } from '../eventgrid/authentication.ts';
 import type { ClientResource, NamespaceConfig } from '../eventgrid/namespace.ts';
 
 export interface IdentityRequest {
@@ -29,6 +29,10 @@ export interface IdentityPieces {
   alternativeNameSources(namespace: NamespaceConfig): readonly AuthenticationNameSource[];
   /** S3: the authentication name of a CONNECT with neither a Username nor a configured certificate field. */
   nameWithoutUsername(request: IdentityRequest, certificate: PresentedCertificate): AuthenticationName;
+  /** S1: the authentication name of a CONNECT that carries a Username (even an empty one). */
+  nameOfUsername(username: string, certificate: PresentedCertificate): AuthenticationName;
+  /** A3: the certificate values a validation scheme reads for the name (not ThumbprintMatch). */
+  schemeValues(scheme: Exclude<ValidationScheme, 'ThumbprintMatch'>, certificate: PresentedCertificate): string[];
 }
 
 const FIELD_OF_SOURCE: Record<AuthenticationNameSource, (c: PresentedCertificate) => string[]> = {
@@ -39,7 +43,7 @@ const FIELD_OF_SOURCE: Record<AuthenticationNameSource, (c: PresentedCertificate
   ClientCertificateEmail: (c) => c.email,
 };
 
-const SCHEME_FIELD: Record<string, (c: PresentedCertificate) => string[]> = {
+const SCHEME_FIELD: Record<Exclude<ValidationScheme, 'ThumbprintMatch'>, (c: PresentedCertificate) => string[]> = {
   SubjectMatchesAuthenticationName: FIELD_OF_SOURCE.ClientCertificateSubject,
   DnsMatchesAuthenticationName: FIELD_OF_SOURCE.ClientCertificateDns,
   UriMatchesAuthenticationName: FIELD_OF_SOURCE.ClientCertificateUri,
@@ -52,6 +56,9 @@ export const EVENT_GRID_IDENTITY: IdentityPieces = {
   alternativeNameSources: (namespace) => namespace.topicSpacesConfiguration.clientAuthentication.alternativeAuthenticationNameSources,
   // S3: with no Username, the ClientID doubles as the authentication name (one session only).
   nameWithoutUsername: (request) => ({ name: request.clientId, source: 'clientId' }),
+  nameOfUsername: (username) => ({ name: username, source: 'username' }),
+  // A3: each scheme reads its own field, and only that one.
+  schemeValues: (scheme, certificate) => SCHEME_FIELD[scheme](certificate),
 };
 
 /** The authentication name of a CONNECT; undefined when configured certificate fields hold none (A5). */
@@ -61,7 +68,7 @@ export function authenticationName(
   namespace: NamespaceConfig,
   behaviour: Behaviour,
 ): AuthenticationName | undefined {
-  if (request.username) return { name: request.username, source: 'username' };
+  if (request.username !== undefined) return behaviour.nameOfUsername(request.username, certificate);
   const sources = behaviour.alternativeNameSources(namespace);
   if (!sources.length) return behaviour.nameWithoutUsername(request, certificate);
   // A5: the first configured certificate field that holds a value names the client.
@@ -73,15 +80,15 @@ export function authenticationName(
 }
 
 /** A3: why the certificate does not prove the client's name under its validation scheme, if it does not. */
-function schemeFailure(client: ClientResource, certificate: PresentedCertificate, sameName: IdentityPieces['sameName']): string | undefined {
+function schemeFailure(client: ClientResource, certificate: PresentedCertificate, behaviour: IdentityPieces): string | undefined {
   const { validationScheme, allowedThumbprints } = client.clientCertificateAuthentication;
   if (validationScheme === 'ThumbprintMatch') {
     const allowed = allowedThumbprints.some((thumbprint) => thumbprint.toUpperCase() === certificate.thumbprint);
     return allowed ? undefined : `certificate thumbprint is not among client "${client.name}"'s allowed thumbprints`;
   }
   if (!certificate.chainsToRegisteredCa) return 'the client certificate does not chain to a CA registered on the namespace';
-  const values = SCHEME_FIELD[validationScheme]!(certificate);
-  if (values.some((value) => sameName(value, client.authenticationName))) return undefined;
+  const values = behaviour.schemeValues(validationScheme, certificate);
+  if (values.some((value) => behaviour.sameName(value, client.authenticationName))) return undefined;
   return `${validationScheme}: the certificate does not carry "${client.authenticationName}" (it has ${values.length ? values.join(', ') : 'none'})`;
 }
 
@@ -110,6 +117,17 @@ const NAME_FOUND: Check<ConnectContext> = {
     context.authenticationName ? undefined : refuse('A5', 'no Username, and none of the configured certificate fields holds a name'),
 };
 
+// A4: an authentication name is 1 to 128 characters (an empty Username names nobody).
+const LONGEST_NAME = 128;
+const NAME_LENGTH_ALLOWED: Check<ConnectContext> = {
+  name: 'the authentication name is 1 to 128 characters',
+  rule: 'A4',
+  run: (context) => {
+    const length = [...(context.authenticationName?.name ?? 'x')].length;
+    return length >= 1 && length <= LONGEST_NAME ? undefined : refuse('A4', `the authentication name has ${length} characters, not 1 to ${LONGEST_NAME}`);
+  },
+};
+
 // A2: only registered, enabled clients.
 const CLIENT_REGISTERED: Check<ConnectContext> = {
   name: 'a client is registered with the authentication name',
@@ -129,7 +147,7 @@ const NAME_PROVEN: Check<ConnectContext> = {
   name: "the certificate proves the name under the client's validation scheme",
   rule: 'A3',
   run: ({ registeredClient, certificate, behaviour }) => {
-    const failure = schemeFailure(registeredClient, certificate, behaviour.sameName);
+    const failure = schemeFailure(registeredClient, certificate, behaviour);
     return failure ? refuse('A3', failure) : undefined;
   },
 };
@@ -138,6 +156,7 @@ export const IDENTITY_CHECKS: readonly Check<ConnectContext>[] = [
   CERTIFICATE_PRESENTED,
   CERTIFICATE_USABLE,
   NAME_FOUND,
+  NAME_LENGTH_ALLOWED,
   CLIENT_REGISTERED,
   CLIENT_ENABLED,
   NAME_PROVEN,
@@ -161,6 +180,18 @@ export const IDENTITY_MUTANTS: readonly Mutant[] = [
   { rule: 'A1', breaks: "the certificate's validity period and key usage are not checked", apply: without(CERTIFICATE_USABLE) },
   { rule: 'A2', breaks: 'clients registered Disabled are accepted', apply: without(CLIENT_ENABLED) },
   { rule: 'A3', breaks: 'the validation scheme is ignored: any certificate proves any name', apply: without(NAME_PROVEN) },
+  {
+    id: 'A3.any-field',
+    rule: 'A3',
+    breaks: "the name may be in any certificate field (subject CN, DNS, URI, IP, email), not only the scheme's",
+    apply: (behaviour) => ({ ...behaviour, schemeValues: (_scheme, certificate) => Object.values(FIELD_OF_SOURCE).flatMap((field) => field(certificate)) }),
+  },
+  {
+    id: 'S1.username-ignored',
+    rule: 'S1',
+    breaks: "the Username is ignored: the certificate's subject CN names the client (as mosquitto's use_identity_as_username)",
+    apply: (behaviour) => ({ ...behaviour, nameOfUsername: (_username, certificate) => ({ name: certificate.commonName ?? '', source: 'ClientCertificateSubject' }) }),
+  },
   { rule: 'A4', breaks: 'authentication names compare case-sensitively', apply: (behaviour) => ({ ...behaviour, sameName: (a, b) => a === b }) },
   {
     rule: 'A5',

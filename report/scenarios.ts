@@ -11,6 +11,8 @@ export interface Observation {
   step: string;
   expected: string;
   observed: string;
+  /** A refusal whose code differs from the one the project infers for these rules: passed on the lenient reading. */
+  lenient?: { rules: string[]; inferred: string };
 }
 
 export type ScenarioStatus = 'passed' | 'failed' | 'skipped';

@@ -77,7 +77,10 @@ describe('the rule catalogue', () => {
     const named = new Set([...source.matchAll(/['"`[ ]([SLA]\d{1,2})['"`\]]/g)].map((match) => match[1]!));
     expect(named.size).toBeGreaterThan(10);
     for (const id of named) expect(findRule(id), id).toBeDefined();
-    for (const id of MUTANTS.keys()) expect(findRule(id), id).toBeDefined();
+    for (const [id, mutant] of MUTANTS) {
+      expect(findRule(mutant.rule), id).toBeDefined();
+      expect(id === mutant.rule || id.startsWith(`${mutant.rule}.`), `mutant ${id} is named after its rule ${mutant.rule}`).toBe(true);
+    }
     for (const check of EVENT_GRID.connectChecks) expect(findRule(check.rule), check.name).toBeDefined();
   });
 });

@@ -23,7 +23,10 @@ ${TARGET_USAGE}
 ${MQTT_USAGE}
   --tags EXPR              a further cucumber tag expression
   --report-dir DIR         where rules.json, junit.xml, summary.md, cucumber.html go (default reports/)
-  --break RULES            test only: the embedded reference breaks these rules on purpose
+  --break MUTANTS          test only: the embedded reference breaks rules on purpose (a rule id, or
+                           a further mutant such as A3.any-field)
+  --strict-codes           a refusal must carry the code the project infers, not only the documented
+                           outcome (inferred codes are otherwise recorded, and lenient passes marked)
   (with no target, --identities names the PKI the embedded broker uses, default pki/)`;
 
 function parseRules(text: string | undefined, flag: string): RuleId[] {
@@ -43,6 +46,7 @@ await runCli(USAGE, async () => {
       tags: { type: 'string' },
       'report-dir': { type: 'string', default: 'reports' },
       break: { type: 'string' },
+      'strict-codes': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -56,9 +60,9 @@ await runCli(USAGE, async () => {
     }
   }
   const rules = parseRules(values.rules, '--rules');
-  const broken = parseRules(values.break, '--break');
+  const broken = (values.break ?? '').split(',').map((id) => id.trim()).filter(Boolean);
   const unbreakable = broken.filter((id) => !MUTANTS.has(id));
-  if (unbreakable.length) throw new UserError(`--break: the reference has no mutant for ${unbreakable.join(', ')} (it has ${[...MUTANTS.keys()].join(', ')})`);
+  if (unbreakable.length) throw new UserError(`--break: the reference has no mutant ${unbreakable.join(', ')} (it has ${[...MUTANTS.keys()].join(', ')})`);
 
   const mqtt = values.mqtt as '3.1.1' | '5' | 'both';
   const reportDir = values['report-dir'];
@@ -81,7 +85,8 @@ await runCli(USAGE, async () => {
     } else {
       await checkTarget(target.parameters);
     }
-    console.log(`conformance run against the ${target.description}`);
+    target.parameters = { ...target.parameters, strictCodes: values['strict-codes'] };
+    console.log(`conformance run against the ${target.description}${values['strict-codes'] ? ' (--strict-codes: inferred refusal codes are binding)' : ''}`);
     const startedAt = new Date();
     const started = performance.now();
     const collector = new ScenarioCollector();

@@ -20,8 +20,9 @@ function mayFail(broken: string): Set<string> {
 }
 
 describe.concurrent('the suite against each mutant of the reference broker', () => {
-  it.each([...MUTANTS.keys()])('breaking %s fails that rule and nothing it does not explain', async (rule) => {
-    const run = await runConformance(temporaryDir(), ['--identities', inject('pkiDir'), '--break', rule]);
+  it.each([...MUTANTS.keys()])('breaking %s fails that rule and nothing it does not explain', async (id) => {
+    const { rule } = MUTANTS.get(id)!;
+    const run = await runConformance(temporaryDir(), ['--identities', inject('pkiDir'), '--break', id]);
     expect(run.scenarios, run.stderr).toBeDefined();
     expect(run.exitCode).toBe(1);
     const failed = run.scenarios!.filter((scenario) => scenario.status === 'failed');

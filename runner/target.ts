@@ -5,7 +5,6 @@ import { ensureReadableFile } from '../common/cli.ts';
 import { UserError } from '../common/errors.ts';
 import { loadPki, type LoadedPki } from '../certs/manifest.ts';
 import { DEFAULT_PKI_DIR, ensurePki } from '../certs/pki.ts';
-import type { RuleId } from '../rules/catalogue.ts';
 import { serverTlsFromPki, startReferenceBroker } from '../reference/broker.ts';
 import { MUTANTS, mutatedBehaviour } from '../reference/mutants.ts';
 import { namespaceFromPki, SUITE_SESSION_LIMIT } from '../certs/namespace.ts';
@@ -57,7 +56,7 @@ export interface PreparedTarget {
 }
 
 export async function startEmbeddedTarget(
-  options: { pkiDir?: string; brokenRules?: RuleId[]; log?: (line: string) => void } = {},
+  options: { pkiDir?: string; brokenRules?: string[]; log?: (line: string) => void } = {},
 ): Promise<PreparedTarget> {
   const pkiDir = resolve(options.pkiDir ?? DEFAULT_PKI_DIR);
   await ensurePki({ outDir: pkiDir, log: options.log });

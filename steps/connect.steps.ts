@@ -3,6 +3,11 @@ import { Given, When } from '@cucumber/cucumber';
 import type { MqttVersion } from '../rules/catalogue.ts';
 import type { ConformanceWorld } from './world.ts';
 
+import { OWN_USERNAME } from './world.ts';
+
+/** A4: an authentication name is 1 to 128 characters; one longer cannot name a registered client. */
+const LONGEST_NAME = 128;
+
 async function holdSession(world: ConformanceWorld, identityId: string, sessionName: string): Promise<void> {
   const outcome = await world.connect(identityId, sessionName);
   if (!outcome.accepted) {
@@ -33,17 +38,44 @@ When('identity {string} connects with session {string} over MQTT {version}', asy
 
 When('identity {string} connects with Username {string} and session {string} over MQTT {version}', async function (this: ConformanceWorld, identityId: string, username: string, sessionName: string, version: MqttVersion) {
   this.version = version;
-  await this.connect(identityId, sessionName, { username });
+  await this.connect(identityId, sessionName, { username }, OWN_USERNAME);
+});
+
+When('identity {string} connects with Username {string} and session {string}', async function (this: ConformanceWorld, identityId: string, username: string, sessionName: string) {
+  await this.connect(identityId, sessionName, { username }, OWN_USERNAME);
+});
+
+// S1/A2/A4: a good certificate with a Username the namespace cannot know. The control is the same
+// CONNECT with the identity's own Username.
+When(
+  /^identity "([^"]*)" connects with (a Username that names no registered client|an empty Username|a Username of 129 characters) and session "([^"]*)" over MQTT (3\.1\.1|5)$/,
+  async function (this: ConformanceWorld, identityId: string, kind: string, sessionName: string, version: MqttVersion) {
+    this.version = version;
+    const username = kind.startsWith('a Username that') ? this.unregisteredUsername() : kind.startsWith('an empty') ? '' : 'n'.repeat(LONGEST_NAME + 1);
+    this.refusalCase = 'unregistered';
+    await this.connect(identityId, sessionName, { username }, OWN_USERNAME);
+  },
+);
+
+// S9: the count is per identity, so a refusal at the limit is controlled by another identity.
+Given('a refusal here is controlled by the same CONNECT from identity {string}', function (this: ConformanceWorld, identityId: string) {
+  this.controlIdentity = identityId;
+});
+
+// S5: several identities race for one new session name; exactly one may win.
+When('identities {string}, {string} and {string} connect at once with session {string} over MQTT {version}', async function (this: ConformanceWorld, first: string, second: string, third: string, sessionName: string, version: MqttVersion) {
+  this.version = version;
+  this.race = await Promise.all([first, second, third].map(async (identityId) => ({ identityId, ...(await this.attempt(identityId, sessionName)) })));
 });
 
 When('a client without a certificate connects as identity {string} with session {string} over MQTT {version}', async function (this: ConformanceWorld, identityId: string, sessionName: string, version: MqttVersion) {
   this.version = version;
-  await this.connect(identityId, sessionName, { withoutCertificate: true });
+  await this.connect(identityId, sessionName, { withoutCertificate: true }, { what: 'an identical CONNECT with the certificate, and a fresh session name', options: { withoutCertificate: false } });
 });
 
 When('identity {string} connects as {string} with session {string} over MQTT {version}', async function (this: ConformanceWorld, identityId: string, claimed: string, sessionName: string, version: MqttVersion) {
   this.version = version;
-  await this.connect(identityId, sessionName, { username: this.identity(claimed).entry.authenticationName });
+  await this.connect(identityId, sessionName, { username: this.identity(claimed).entry.authenticationName }, OWN_USERNAME);
 });
 
 When('identity {string} connects with session {string} and Clean Start', async function (this: ConformanceWorld, identityId: string, sessionName: string) {
@@ -57,8 +89,13 @@ When('identity {string} connects with session {string} asking for a session expi
 
 When('identity {string} connects with an empty session name over MQTT {version}', async function (this: ConformanceWorld, identityId: string, version: MqttVersion) {
   this.version = version;
-  // mqtt.js sends an empty ClientID only with Clean Start; the reference's own tests cover clean=0.
+  // mqtt.js sends an empty ClientID only with Clean Start; the next step sends Clean Start 0 by hand.
   await this.connect(identityId, '', { rawClientId: '', cleanStart: true });
+});
+
+When('identity {string} connects with an empty session name and Clean Start 0 over MQTT {version}', async function (this: ConformanceWorld, identityId: string, version: MqttVersion) {
+  this.version = version;
+  await this.connectRaw(identityId, '', { cleanStart: false, ...(version === '5' ? { sessionExpiry: this.target.shortSessionExpirySeconds } : {}) });
 });
 
 // S3: the ClientID must be the bare authentication name, so it cannot carry the run prefix; Clean
@@ -69,8 +106,14 @@ When('identity {string} connects without a Username with session named as its au
   await this.connect(identityId, name, { rawClientId: name, username: null, cleanStart: true, sessionExpiry: 0 });
 });
 
+// S3: refused because the ClientID is not the authentication name; the control puts it back.
 When('identity {string} connects without a Username with session {string}', async function (this: ConformanceWorld, identityId: string, sessionName: string) {
-  await this.connect(identityId, sessionName, { username: null, cleanStart: true, sessionExpiry: 0 });
+  const name = this.identity(identityId).entry.authenticationName;
+  await this.connect(identityId, sessionName, { username: null, cleanStart: true, sessionExpiry: 0 }, {
+    what: 'an identical CONNECT whose ClientID is the authentication name',
+    sessionName: name,
+    options: { rawClientId: name },
+  });
 });
 
 When('identity {string} connects without a Username with session {string} over MQTT {version}', async function (this: ConformanceWorld, identityId: string, sessionName: string, version: MqttVersion) {
@@ -88,6 +131,14 @@ When('session {string} disconnects', async function (this: ConformanceWorld, ses
 
 When('every session of identity {string} disconnects', { timeout: 300_000 }, async function (this: ConformanceWorld, identityId: string) {
   for (let index = 1; index <= this.target.sessionLimit; index += 1) await this.session(`${identityId}-${index}`).disconnect();
+});
+
+// S7: connect just before the held session would expire; no polling.
+When('session {string} has almost expired', { timeout: 8 * 3600 * 1000 + 60_000 }, async function (this: ConformanceWorld, _sessionName: string) {
+  const seconds = this.version === '5' ? Math.min(this.target.shortSessionExpirySeconds, this.target.maxSessionExpirySeconds) : this.target.maxSessionExpirySeconds;
+  // Leave a quarter of the interval (at least 0.8 s on short ones) for the CONNECT to arrive in time.
+  const margin = Math.max(seconds * 250, Math.min(800, seconds * 400));
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000 - margin));
 });
 
 // As long as the namespace's maximum session expiry: up to 8 hours on a real namespace (@slow there).

@@ -33,6 +33,8 @@ export interface TargetParameters {
   pace: boolean;
   /** Run scenarios tagged @slow (waits as long as the namespace's maximum expiry). */
   includeSlow: boolean;
+  /** --strict-codes: a refusal must carry the code the project infers, not only the documented outcome. */
+  strictCodes?: boolean;
   /** Rules the user chose not to run, with why. */
   skipRules: Record<string, string>;
 }

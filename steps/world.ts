@@ -7,6 +7,7 @@ import type { MqttVersion } from '../rules/catalogue.ts';
 import { describeCode } from '../rules/codes.ts';
 import { OBSERVATION_MEDIA_TYPE, type Observation } from '../report/scenarios.ts';
 import { SessionClient, type Accepted, type Refused, type SessionClientOptions } from '../mqtt-client/session-client.ts';
+import { rawConnect, type RawConnectOptions } from '../mqtt-client/raw-connect.ts';
 import type { TargetParameters } from './target.ts';
 
 defineParameterType({ name: 'version', regexp: /3\.1\.1|5/, transformer: (text) => text as MqttVersion });
@@ -24,6 +25,32 @@ const lastAttemptAt = new Map<string, number>();
 let scenarioCounter = 0;
 // Unique per run, so that sessions an earlier run left held (locked until they expire) never collide.
 const RUN_ID = Math.random().toString(36).slice(2, 8);
+
+export type ConnectOptions = Partial<SessionClientOptions> & { rawClientId?: string };
+
+/**
+ * The control of a CONNECT: the same CONNECT with one thing changed (by default a fresh session name),
+ * which the target must accept when it refuses the attempt, so that a refusal is shown to be for the
+ * rule's reason and not for one the scenario is not about (a version the target does not speak, a
+ * Username it does not like, a connection cap, ...).
+ */
+export interface Control {
+  /** "an identical CONNECT with a fresh session name": what the control is, as a failure names it. */
+  what: string;
+  run(): Promise<Accepted | Refused>;
+}
+
+/** What a step changes in a CONNECT to make its control; whatever it does not name stays identical. */
+export interface ControlChange {
+  what: string;
+  identityId?: string;
+  /** A Gherkin session name (the run prefix is added); default the attempt's name with "-control". */
+  sessionName?: string;
+  options?: ConnectOptions;
+}
+
+/** The control of a CONNECT whose Username is what the scenario is about: the identity's own Username. */
+export const OWN_USERNAME: ControlChange = { what: "an identical CONNECT with the identity's own Username and a fresh session name", options: { username: undefined } };
 
 interface OpenSession {
   identityId: string;
@@ -50,6 +77,16 @@ export class ConformanceWorld extends World<TargetParameters> {
   /** Every session accepted in this scenario, to be ended afterwards. */
   readonly accepted: OpenSession[] = [];
   lastOutcome?: Accepted | Refused;
+  /** The control of the CONNECT that gave lastOutcome: every refusal step runs it (steps/refusals.ts). */
+  lastControl?: Control;
+  /** Identities that raced for one session name, with what each got. */
+  race?: { identityId: string; outcome: Accepted | Refused; control: Control }[];
+  /** The CONNECT that gave lastOutcome, for steps that send it again with one thing changed. */
+  lastRequest?: { identityId: string; sessionName: string; options: ConnectOptions };
+  /** Set by a step: refusals in this scenario are controlled by this identity instead (S9: the count is per identity). */
+  controlIdentity?: string;
+  /** The case of the rule's expected refusal a step's CONNECT falls under (the catalogue's `case`), if it says. */
+  refusalCase?: string;
 
   constructor(options: IWorldOptions<TargetParameters>) {
     super(options);
@@ -88,12 +125,51 @@ export class ConformanceWorld extends World<TargetParameters> {
     lastAttemptAt.set(clientId, Date.now());
   }
 
-  /** Connects; the outcome is kept as the scenario's last, and an accepted client is tracked. */
-  async connect(
-    identityId: string,
-    sessionName: string,
-    options: Partial<SessionClientOptions> & { rawClientId?: string } = {},
-  ): Promise<Accepted | Refused> {
+  /**
+   * Connects; the outcome is kept as the scenario's last, with its control (by default the identical
+   * CONNECT with a fresh session name, by the identity's good counterpart when its certificate or
+   * registration is what the scenario is about), and an accepted client is tracked.
+   */
+  async connect(identityId: string, sessionName: string, options: ConnectOptions = {}, change?: ControlChange): Promise<Accepted | Refused> {
+    const { outcome, control } = await this.attempt(identityId, sessionName, options, change);
+    this.lastRequest = { identityId, sessionName, options };
+    this.lastOutcome = outcome;
+    this.lastControl = control;
+    return outcome;
+  }
+
+  /** One CONNECT and its control, without making it the scenario's last (for steps that race several). */
+  async attempt(identityId: string, sessionName: string, options: ConnectOptions = {}, change?: ControlChange): Promise<{ outcome: Accepted | Refused; control: Control }> {
+    const outcome = await this.open(identityId, sessionName, options);
+    const counterpart = this.controlIdentity ?? this.counterpart(identityId);
+    const controlIdentity = change?.identityId ?? counterpart;
+    const what =
+      change?.what ??
+      (controlIdentity === identityId
+        ? 'an identical CONNECT with a fresh session name'
+        : this.controlIdentity
+          ? `an identical CONNECT by identity "${controlIdentity}" with a fresh session name`
+          : `an identical CONNECT by identity "${controlIdentity}", a good certificate under the same validation scheme, with a fresh session name`);
+    const { rawClientId: _raw, ...kept } = options;
+    const controlName = change?.sessionName ?? `${sessionName || 'empty'}-control`;
+    const control: Control = { what, run: () => this.open(controlIdentity, controlName, { ...kept, ...change?.options }) };
+    return { outcome, control };
+  }
+
+  /**
+   * The identity whose CONNECT controls this one's refusal: itself, or for an identity whose certificate
+   * or registration is wrong on purpose, the first good client under the same validation scheme.
+   */
+  counterpart(identityId: string): string {
+    const { role, validationScheme } = this.identity(identityId).entry;
+    if (role !== 'negative' && role !== 'disabled') return identityId;
+    const good = [...this.pki.identities.values()].find((other) => other.entry.role === 'client' && other.entry.validationScheme === validationScheme);
+    if (!good) throw new Error(`no good identity with validation scheme ${validationScheme} to control identity "${identityId}"`);
+    return good.entry.id;
+  }
+
+  /** Connects and tracks an accepted client; nothing is kept as the scenario's last outcome. */
+  private async open(identityId: string, sessionName: string, options: ConnectOptions): Promise<Accepted | Refused> {
     const { rawClientId, ...clientOptions } = options;
     const clientId = rawClientId ?? this.clientId(sessionName);
     await this.pace(clientId);
@@ -108,7 +184,6 @@ export class ConformanceWorld extends World<TargetParameters> {
       ...persistent,
       ...clientOptions,
     });
-    this.lastOutcome = outcome;
     if (outcome.accepted) {
       const previous = this.sessions.get(sessionName);
       if (previous) this.replaced.set(sessionName, previous);
@@ -116,6 +191,31 @@ export class ConformanceWorld extends World<TargetParameters> {
       this.allClients.push(outcome.client);
       this.accepted.push({ identityId, username: clientOptions.username, name: clientId, version: this.version });
     }
+    return outcome;
+  }
+
+  /**
+   * A CONNECT written byte by byte (mqtt-client/raw-connect.ts), for what mqtt.js will not send; its
+   * control is the same bytes with a fresh session name. The session it may open is ended afterwards.
+   */
+  /** A Username that names no registered client, in any letter case. */
+  unregisteredUsername(): string {
+    return `${this.prefix}nobody-registered`;
+  }
+
+  async connectRaw(identityId: string, clientId: string, options: Omit<RawConnectOptions, 'url' | 'ca' | 'identity' | 'version' | 'clientId' | 'timeoutMs'>): Promise<Accepted | Refused> {
+    const send = async (id: string): Promise<Accepted | Refused> => {
+      await this.pace(id);
+      const connack = await rawConnect({ url: this.url, ca: this.caPem, identity: this.identity(identityId), version: this.version, clientId: id, timeoutMs: CLIENT_TIMEOUT_MS, ...options });
+      if (connack.code === 0) {
+        this.accepted.push({ identityId, username: options.username, name: id, version: this.version });
+        return { accepted: true, client: { sessionPresent: connack.sessionPresent } as SessionClient };
+      }
+      return { accepted: false, code: connack.code, ...(connack.reasonString ? { reasonString: connack.reasonString } : {}), message: connack.code === undefined ? 'the connection closed with no CONNACK' : 'refused by CONNACK' };
+    };
+    const outcome = await send(clientId);
+    this.lastOutcome = outcome;
+    this.lastControl = { what: 'the same CONNECT bytes with a fresh session name', run: () => send(this.clientId(`${clientId || 'empty'}-control`)) };
     return outcome;
   }
 

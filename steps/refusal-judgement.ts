@@ -1,0 +1,77 @@
+// How a refusal is judged: that it happened, that its code is the one the catalogue expects (binding
+// where the docs state the code; where the project infers it, recorded, and binding only with
+// --strict-codes), and that it was for the rule's reason: the CONNECT's control must be accepted.
+import { findRule, type ExpectedRefusal } from '../rules/catalogue.ts';
+import { REFUSAL, type RefusalName } from '../rules/codes.ts';
+import type { Accepted, Refused } from '../mqtt-client/session-client.ts';
+import type { ConformanceWorld } from './world.ts';
+
+interface CodeExpectation extends ExpectedRefusal {
+  rule: string;
+}
+
+/** The refusals the scenario's rules expect, narrowed to the case the CONNECT falls under when a step said. */
+function expectations(world: ConformanceWorld, only?: RefusalName): CodeExpectation[] {
+  const all = world.rules.flatMap((rule) => (findRule(rule)?.refusals ?? []).map((refusal) => ({ ...refusal, rule })));
+  const inCase = world.refusalCase ? all.filter((refusal) => refusal.case === undefined || refusal.case === world.refusalCase) : all;
+  const chosen = inCase.length ? inCase : all;
+  return only ? chosen.filter((refusal) => refusal.code === only) : chosen;
+}
+
+function codeOf(world: ConformanceWorld, name: RefusalName): number {
+  return world.version === '5' ? REFUSAL[name].reasonCode : REFUSAL[name].returnCode;
+}
+
+export function describeOutcome(world: ConformanceWorld, outcome: Accepted | Refused): string {
+  if (outcome.accepted) return `accepted: ${world.describe(0)}${outcome.client.sessionPresent ? ', Session Present 1' : ''}`;
+  return `refused: ${world.describe(outcome.code)}${outcome.reasonString ? ` (${outcome.reasonString})` : ''}`;
+}
+
+function list(world: ConformanceWorld, refusals: CodeExpectation[]): string {
+  return refusals.map((refusal) => `${world.describe(codeOf(world, refusal.code))} (${refusal.basis} for ${refusal.rule})`).join(' or ');
+}
+
+/**
+ * Asserts that the last CONNECT was refused (with a CONNACK when `needsConnack`), judges its code
+ * against the catalogue, then runs its control, which must be accepted.
+ */
+export async function mustBeRefused(world: ConformanceWorld, step: string, options: { code?: RefusalName; needsConnack?: boolean } = {}): Promise<void> {
+  const outcome = world.lastOutcome;
+  const control = world.lastControl;
+  if (!outcome || !control) throw new Error('no connection was attempted before this step');
+  const expected = expectations(world, options.code);
+  if (options.code && !expected.length) {
+    throw new Error(`the step "${step}" asserts a code that no rule of this scenario (${world.rules.join(', ') || 'none'}) expects in the catalogue`);
+  }
+  const documented = expected.filter((refusal) => refusal.basis === 'documented');
+  const inferred = expected.filter((refusal) => refusal.basis === 'inferred');
+  const strict = world.target.strictCodes === true;
+  const binding = documented.length ? documented : strict ? inferred : [];
+  const outcomeWanted = options.needsConnack ? 'a CONNACK with a refusal code' : 'a refusal';
+  const expectedText = [
+    binding.length ? `CONNACK ${list(world, binding)}${documented.length ? '' : ' (binding: --strict-codes)'}` : outcomeWanted,
+    !binding.length && inferred.length ? `code recorded against the inferred ${list(world, inferred)}` : undefined,
+  ].filter(Boolean).join('; ');
+  const observed = describeOutcome(world, outcome);
+
+  const matches = (refusals: CodeExpectation[]) => !outcome.accepted && refusals.some((refusal) => codeOf(world, refusal.code) === outcome.code);
+  const lenient = !outcome.accepted && !binding.length && inferred.length > 0 && !matches(inferred);
+  world.observe({
+    step,
+    expected: expectedText,
+    observed,
+    ...(lenient ? { lenient: { rules: [...new Set(inferred.map((refusal) => refusal.rule))], inferred: list(world, inferred) } } : {}),
+  });
+  if (outcome.accepted) throw new Error(`expected ${expectedText}, got ${observed}`);
+  if (options.needsConnack && outcome.code === undefined) throw new Error(`expected ${expectedText}, got ${observed}`);
+  if (binding.length && !matches(binding)) throw new Error(`expected ${expectedText}, got ${observed}`);
+  await mustPassControl(world, control);
+}
+
+/** The control of a refused CONNECT must be accepted: otherwise the refusal was not for the rule's reason. */
+export async function mustPassControl(world: ConformanceWorld, control: NonNullable<ConformanceWorld['lastControl']>): Promise<void> {
+  const outcome = await control.run();
+  const observed = describeOutcome(world, outcome);
+  world.observe({ step: `control: ${control.what}`, expected: 'accepted', observed });
+  if (!outcome.accepted) throw new Error(`refused for another reason: ${control.what} was refused too: ${observed}`);
+}
