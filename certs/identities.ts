@@ -20,7 +20,8 @@ export type CertificateDefect =
   | 'unregistered-ca'
   | 'no-client-auth'
   | 'subject-mismatch'
-  | 'thumbprint-not-registered';
+  | 'thumbprint-not-registered'
+  | 'name-not-in-scheme-field';
 
 export const DEFECT_DESCRIPTIONS: Record<CertificateDefect, string> = {
   expired: 'validity ended before now',
@@ -29,6 +30,7 @@ export const DEFECT_DESCRIPTIONS: Record<CertificateDefect, string> = {
   'no-client-auth': 'extended key usage lacks clientAuth (serverAuth only)',
   'subject-mismatch': "subject CN differs from the identity's authentication name",
   'thumbprint-not-registered': 'self-signed, and its thumbprint is not in allowedThumbprints',
+  'name-not-in-scheme-field': 'carries the authentication name in its subject CN, not in the field its validation scheme reads',
 };
 
 export type CertificateIssuer = 'intermediate' | 'self' | 'unregistered-ca';
@@ -81,6 +83,11 @@ function negative(id: string, defect: CertificateDefect, change: Partial<Identit
   return { ...subjectIdentity(id, ['A1', 'A3', 'A6']), role: 'negative', defect, ...change };
 }
 
+/** A3: a SAN scheme's name in the subject CN only, so that only a broker that reads any field accepts it. */
+function nameOutsideSchemeField(id: string, scheme: ValidationScheme, name: string): IdentitySpec {
+  return { ...subjectIdentity(id, ['A3']), role: 'negative', defect: 'name-not-in-scheme-field', authenticationName: name, validationScheme: scheme, commonName: name };
+}
+
 export const IDENTITY_SPECS: readonly IdentitySpec[] = [
   subjectIdentity('alpha', ['S1', 'S2', 'S5', 'S6', 'S7', 'S8', 'S9', 'L1', 'L2', 'L3', 'A3']),
   subjectIdentity('beta', ['S5', 'S6', 'S7', 'A3']),
@@ -112,6 +119,8 @@ export const IDENTITY_SPECS: readonly IdentitySpec[] = [
     commonName: 'ALPHA',
   },
   { ...subjectIdentity('delta-disabled', ['A2']), role: 'disabled', state: 'Disabled' },
+  // The seed page's own example: an authentication name that reads like an address, two sessions.
+  { ...subjectIdentity('seed-ipv4', ['S1', 'S2']), authenticationName: 'ipv4=127.0.0.1', commonName: 'ipv4=127.0.0.1' },
   negative('neg-expired', 'expired', { validity: 'expired' }),
   negative('neg-not-yet-valid', 'not-yet-valid', { validity: 'not-yet-valid' }),
   negative('neg-unregistered-ca', 'unregistered-ca', { issuer: 'unregistered-ca' }),
@@ -121,4 +130,8 @@ export const IDENTITY_SPECS: readonly IdentitySpec[] = [
     validationScheme: 'ThumbprintMatch',
     issuer: 'self',
   }),
+  nameOutsideSchemeField('neg-dns-in-cn', 'DnsMatchesAuthenticationName', 'neg-dns-in-cn.devices.example.test'),
+  nameOutsideSchemeField('neg-uri-in-cn', 'UriMatchesAuthenticationName', 'urn:example:devices:neg-uri-in-cn'),
+  nameOutsideSchemeField('neg-ip-in-cn', 'IpMatchesAuthenticationName', '192.0.2.20'),
+  nameOutsideSchemeField('neg-email-in-cn', 'EmailMatchesAuthenticationName', 'neg-email-in-cn@devices.example.test'),
 ];

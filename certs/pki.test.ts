@@ -47,6 +47,9 @@ function observedDefects(entry: IdentityEntry, now = new Date()): CertificateDef
     if (entry.validationScheme === 'SubjectMatchesAuthenticationName' && !subjectMatches) {
       defects.push('subject-mismatch');
     }
+    const sanPrefix = { DnsMatchesAuthenticationName: 'DNS:', UriMatchesAuthenticationName: 'URI:', IpMatchesAuthenticationName: 'IP Address:', EmailMatchesAuthenticationName: 'email:' }[entry.validationScheme as string];
+    const sans = (cert.subjectAltName ?? '').split(', ');
+    if (sanPrefix && !sans.includes(`${sanPrefix}${entry.authenticationName}`)) defects.push('name-not-in-scheme-field');
   }
   return defects;
 }
@@ -130,7 +133,7 @@ describe('the good client identities', () => {
 describe('the negative certificates', () => {
   it('are each wrong in exactly the one way they claim', () => {
     const negatives = manifest.identities.filter((entry) => entry.role === 'negative');
-    expect(new Set(negatives.map((e) => e.defect?.kind)).size).toBe(6);
+    expect(new Set(negatives.map((e) => e.defect?.kind)).size).toBe(7);
     for (const entry of negatives) {
       expect({ id: entry.id, defects: observedDefects(entry) }).toEqual({ id: entry.id, defects: [entry.defect!.kind] });
     }

@@ -40,6 +40,20 @@ Feature: Client authentication with certificates
   @A2
   Rule: only registered, enabled clients are accepted
 
+    @S1
+    Scenario Outline: a valid certificate presented with a Username that names no registered client is refused
+      When identity "alpha" connects with a Username that names no registered client and session "a1" over MQTT <version>
+      Then the connection is refused
+
+      @mqtt3
+      Examples:
+        | version |
+        | 3.1.1   |
+      @mqtt5
+      Examples:
+        | version |
+        | 5       |
+
     Scenario Outline: a client registered as Disabled is refused
       When identity "delta-disabled" connects with session "a1" over MQTT <version>
       Then the connection is refused
@@ -89,12 +103,20 @@ Feature: Client authentication with certificates
         | 3.1.1   | neg-unregistered-ca         | signed by a CA the namespace does not know   |
         | 3.1.1   | neg-subject-mismatch        | its subject is another name                  |
         | 3.1.1   | neg-thumbprint-unregistered | self-signed, thumbprint not registered       |
+        | 3.1.1   | neg-dns-in-cn               | its DNS name only in the subject CN          |
+        | 3.1.1   | neg-uri-in-cn               | its URI only in the subject CN               |
+        | 3.1.1   | neg-ip-in-cn                | its IP address only in the subject CN        |
+        | 3.1.1   | neg-email-in-cn             | its email address only in the subject CN     |
       @mqtt5
       Examples:
         | version | identity                    | certificate                                  |
         | 5       | neg-unregistered-ca         | signed by a CA the namespace does not know   |
         | 5       | neg-subject-mismatch        | its subject is another name                  |
         | 5       | neg-thumbprint-unregistered | self-signed, thumbprint not registered       |
+        | 5       | neg-dns-in-cn               | its DNS name only in the subject CN          |
+        | 5       | neg-uri-in-cn               | its URI only in the subject CN               |
+        | 5       | neg-ip-in-cn                | its IP address only in the subject CN        |
+        | 5       | neg-email-in-cn             | its email address only in the subject CN     |
 
     Scenario Outline: a valid certificate presented under another identity's name is refused
       When identity "beta" connects as "alpha" with session "a1" over MQTT <version>
@@ -110,11 +132,12 @@ Feature: Client authentication with certificates
         | 5       |
 
   @A4
-  Rule: authentication names compare without regard to case
+  Rule: authentication names are 1 to 128 characters and compare without regard to case
 
-    Scenario Outline: a Username in other letter case names the same client
+    Scenario Outline: a Username in other letter case names the same client, and one naming no client is refused
       When identity "alpha" connects with Username "ALPHA" and session "a1" over MQTT <version>
       Then the connection is accepted
+      But the same CONNECT with a Username that names no registered client is refused
 
       @mqtt3
       Examples:
@@ -124,6 +147,21 @@ Feature: Client authentication with certificates
       Examples:
         | version |
         | 5       |
+
+    Scenario Outline: a valid certificate with <username> is refused
+      When identity "alpha" connects with <username> and session "a1" over MQTT <version>
+      Then the connection is refused
+
+      @mqtt3
+      Examples:
+        | version | username                     |
+        | 3.1.1   | an empty Username            |
+        | 3.1.1   | a Username of 129 characters |
+      @mqtt5
+      Examples:
+        | version | username                     |
+        | 5       | an empty Username            |
+        | 5       | a Username of 129 characters |
 
   @A5 @on-alternative-names-namespace
   Rule: with no Username, the authentication name is read from the configured certificate fields in order

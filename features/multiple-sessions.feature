@@ -23,6 +23,23 @@ Feature: Multiple sessions for one client identity
         | version |
         | 5       |
 
+    @needs-two-sessions
+    Scenario Outline: the seed page's example: "ipv4=127.0.0.1" opens sessionId1 and sessionId2 with one certificate
+      Given identity "seed-ipv4" holds session "sessionId1" over MQTT <version>
+      When identity "seed-ipv4" connects with session "sessionId2"
+      Then the connection is accepted
+      And identity "seed-ipv4" is still connected on session "sessionId1" and still receives QoS 1 messages
+      And session "sessionId2" receives QoS 1 messages too
+
+      @mqtt3
+      Examples:
+        | version |
+        | 3.1.1   |
+      @mqtt5
+      Examples:
+        | version |
+        | 5       |
+
   @S3
   Rule: without a Username the ClientID is the authentication name, so there is only one session
 

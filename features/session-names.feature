@@ -20,6 +20,35 @@ Feature: Session names
         | version |
         | 5       |
 
+    Scenario Outline: a CONNECT with an empty ClientID and Clean Start 0 is refused
+      When identity "alpha" connects with an empty session name and Clean Start 0 over MQTT <version>
+      Then the connection is refused
+
+      @mqtt3
+      Examples:
+        | version |
+        | 3.1.1   |
+      @mqtt5
+      Examples:
+        | version |
+        | 5       |
+
+  @S5
+  Rule: a new session name goes to one identity only
+
+    Scenario Outline: identities racing for one new session name: exactly one wins
+      When identities "alpha", "beta" and "gamma" connect at once with session "contested" over MQTT <version>
+      Then exactly one of them is accepted and the others are refused as not authorized
+
+      @mqtt3
+      Examples:
+        | version |
+        | 3.1.1   |
+      @mqtt5
+      Examples:
+        | version |
+        | 5       |
+
   @S5 @S6
   Rule: another identity presenting an active session's name is refused as not authorized
 
@@ -48,6 +77,22 @@ Feature: Session names
       Then the connection is refused as not authorized
 
       @mqtt3
+      Examples:
+        | version |
+        | 3.1.1   |
+      @mqtt5
+      Examples:
+        | version |
+        | 5       |
+
+    Scenario Outline: a session ended by a normal DISCONNECT is still held just before it expires
+      Given identity "alpha" holds session "s1" over MQTT <version>
+      And session "s1" disconnects
+      When session "s1" has almost expired
+      And identity "gamma" connects with session "s1"
+      Then the connection is refused as not authorized
+
+      @mqtt3 @slow
       Examples:
         | version |
         | 3.1.1   |

@@ -23,17 +23,34 @@ Feature: Session takeover by its own identity
         | version | ending                                      |
         | 5       | a DISCONNECT with 0x8E (Session taken over) |
 
-    Scenario Outline: the owner's case-variant certificate is the same identity
+    Scenario Outline: the owner's case-variant certificate is the same identity, and takes the session over
       Given identity "alpha" holds session "s1" over MQTT <version>
       When identity "alpha-upper" connects with session "s1"
-      Then the connection is accepted
+      Then the connection is accepted resuming its session
+      And the older connection of session "s1" is ended by <ending>
       And identity "alpha-upper" is still connected on session "s1" and still receives QoS 1 messages
 
       @mqtt3 @A4
       Examples:
-        | version |
-        | 3.1.1   |
+        | version | ending                  |
+        | 3.1.1   | the connection closing  |
       @mqtt5 @A4
       Examples:
-        | version |
-        | 5       |
+        | version | ending                                      |
+        | 5       | a DISCONNECT with 0x8E (Session taken over) |
+
+    Scenario Outline: the owner's Username in other letter case is the same identity, and takes the session over
+      Given identity "alpha" holds session "s1" over MQTT <version>
+      When identity "alpha" connects with Username "Alpha" and session "s1"
+      Then the connection is accepted resuming its session
+      And the older connection of session "s1" is ended by <ending>
+      And session "s1" receives QoS 1 messages too
+
+      @mqtt3 @A4
+      Examples:
+        | version | ending                  |
+        | 3.1.1   | the connection closing  |
+      @mqtt5 @A4
+      Examples:
+        | version | ending                                      |
+        | 5       | a DISCONNECT with 0x8E (Session taken over) |

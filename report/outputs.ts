@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MQTT_VERSIONS, RULES } from '../rules/catalogue.ts';
 import type { ScenarioResult } from './scenarios.ts';
-import { totals, type RuleVerdict, type VerdictStatus } from './verdicts.ts';
+import { passedLeniently, totals, type RuleVerdict, type VerdictStatus } from './verdicts.ts';
 
 export interface RunReport {
   target: string;
@@ -20,7 +20,7 @@ const COLOUR: Record<VerdictStatus, number> = { passed: 32, failed: 31, skipped:
 
 function cell(verdict: RuleVerdict | undefined, colour: boolean): string {
   const status = verdict?.status ?? 'not run';
-  const text = LABEL[status].padEnd(COLUMN);
+  const text = `${LABEL[status]}${verdict && passedLeniently(verdict) ? '*' : ''}`.padEnd(COLUMN);
   return colour ? `\u001b[${COLOUR[status]}m${text}\u001b[0m` : text;
 }
 
@@ -42,6 +42,11 @@ export function consoleReport(report: RunReport, colour: boolean): string {
   if (failed.length) {
     lines.push('', 'failed:');
     for (const v of failed) lines.push(`  ${v.id} over MQTT ${v.version}: ${v.message}`);
+  }
+  const lenient = report.verdicts.filter(passedLeniently);
+  if (lenient.length) {
+    lines.push('', '* passed only on the lenient reading (a refusal code differs from the inferred one; --strict-codes makes it binding):');
+    for (const v of lenient) lines.push(`  ${v.id} over MQTT ${v.version}: ${v.lenientCodes.join('; ')}`);
   }
   const skipped = report.verdicts.filter((v) => v.status === 'skipped');
   if (skipped.length) {
@@ -88,8 +93,15 @@ export function markdownSummary(report: RunReport): string {
     '',
     `| rule | ${MQTT_VERSIONS.map((v) => `MQTT ${v}`).join(' | ')} | title |`,
     `|---|${MQTT_VERSIONS.map(() => '---').join('|')}|---|`,
-    ...byRule(report.verdicts).map(({ rule, cells }) => `| ${rule.id} | ${cells.map((v) => MARK[v?.status ?? 'not run']).join(' | ')} | ${rule.title} |`),
+    ...byRule(report.verdicts).map(
+      ({ rule, cells }) => `| ${rule.id} | ${cells.map((v) => `${MARK[v?.status ?? 'not run']}${v && passedLeniently(v) ? '\\*' : ''}`).join(' | ')} | ${rule.title} |`,
+    ),
   ];
+  const lenient = report.verdicts.filter(passedLeniently);
+  if (lenient.length) {
+    lines.push('', '\\* passed only on the lenient reading: a refusal code differs from the one the project infers (`--strict-codes` makes it binding).', '');
+    for (const v of lenient) lines.push(`- **${v.id}** over MQTT ${v.version}: ${v.lenientCodes.join('; ')}`);
+  }
   const notable = report.verdicts.filter((v) => v.status === 'failed' || v.status === 'skipped');
   if (notable.length) {
     lines.push('', '### Failed and skipped', '');

@@ -2,7 +2,7 @@
 // unselected scenarios, reduced to one verdict a rule and version.
 import type { Envelope } from '@cucumber/messages';
 import { describe, expect, it } from 'vitest';
-import { closingLine, junitReport, markdownSummary, type RunReport } from './outputs.ts';
+import { closingLine, consoleReport, junitReport, markdownSummary, type RunReport } from './outputs.ts';
 import { OBSERVATION_MEDIA_TYPE, ScenarioCollector } from './scenarios.ts';
 import { ruleVerdicts, totals } from './verdicts.ts';
 
@@ -15,6 +15,7 @@ interface RecordedScenario {
   failure?: string;
   log?: string;
   observed?: string;
+  lenient?: { rules: string[]; inferred: string };
 }
 
 /** The envelopes cucumber emits for these scenarios, in its order. */
@@ -41,7 +42,7 @@ function record(scenarios: RecordedScenario[]): Envelope[] {
     envelopes.push({ testCaseStarted: { id: `s${index}`, testCaseId: `c${index}`, attempt: 0, timestamp } });
     if (scenario.log) envelopes.push({ attachment: { testCaseStartedId: `s${index}`, mediaType: 'text/x.cucumber.log+plain', body: scenario.log } } as Envelope);
     if (scenario.observed) {
-      const body = JSON.stringify({ step: 'x', expected: 'y', observed: scenario.observed });
+      const body = JSON.stringify({ step: 'x', expected: 'y', observed: scenario.observed, ...(scenario.lenient ? { lenient: scenario.lenient } : {}) });
       envelopes.push({ attachment: { testCaseStartedId: `s${index}`, mediaType: OBSERVATION_MEDIA_TYPE, body } } as Envelope);
     }
     scenario.steps.forEach((status, step) => {
@@ -72,6 +73,20 @@ describe('rule verdicts', () => {
     ]);
     expect(find(verdicts, 'S6', '5')).toMatchObject({ status: 'passed', observed: ['refused: 0x87 Not authorized'] });
     expect(find(verdicts, 'S6', '3.1.1').status).toBe('passed');
+  });
+
+  it('mark a pass whose refusal code differs from the inferred one as lenient, in rules.json, the console and the summary', () => {
+    const { results, verdicts } = verdictsOf([
+      { name: 'owner kept', tags: ['@S5', '@S6', '@mqtt5'], steps: ['PASSED'], observed: 'refused: 0x86 Bad User Name or Password', lenient: { rules: ['S6'], inferred: '0x87 Not authorized (inferred for S6)' } },
+      { name: 'owner kept', tags: ['@S5', '@S6', '@mqtt3'], steps: ['PASSED'], observed: 'refused: 5 (not authorized)' },
+    ]);
+    expect(find(verdicts, 'S6', '5').lenientCodes).toEqual(['owner kept: refused: 0x86 Bad User Name or Password, where the project infers 0x87 Not authorized (inferred for S6)']);
+    expect(find(verdicts, 'S5', '5').lenientCodes).toEqual([]);
+    expect(find(verdicts, 'S6', '3.1.1').lenientCodes).toEqual([]);
+    const report: RunReport = { target: 't', startedAt: '2026-01-01T00:00:00.000Z', durationMs: 1, verdicts, scenarios: results };
+    expect(consoleReport(report, false)).toMatch(/^S6 {5}PASS {8}PASS\* /m);
+    expect(consoleReport(report, false)).toContain('S6 over MQTT 5: owner kept: refused: 0x86');
+    expect(markdownSummary(report)).toContain('| S6 | ✅ pass | ✅ pass\\* |');
   });
 
   it('fail a rule for the version in which a scenario failed, with the first line of the error', () => {

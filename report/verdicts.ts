@@ -19,6 +19,8 @@ export interface RuleVerdict {
   scenarios: { name: string; location: string; status: ScenarioStatus }[];
   /** What the target did, as the steps recorded it ("refused: 0x87 Not authorized", …). */
   observed: string[];
+  /** Refusals whose code differed from the one the project infers for this rule: a pass on the lenient reading. */
+  lenientCodes: string[];
   /** Failed: expected and observed; skipped or not run: why. */
   message?: string;
 }
@@ -47,6 +49,13 @@ function verdict(rule: Rule, version: MqttVersion, scenarios: ScenarioResult[], 
     sources: rule.sources.map((source) => SOURCES[source]),
     scenarios: scenarios.map(({ name, location, status }) => ({ name, location, status })),
     observed: [...new Set(scenarios.flatMap((s) => s.observations.map((o) => o.observed)))],
+    lenientCodes: [
+      ...new Set(
+        scenarios.flatMap((s) =>
+          s.observations.filter((o) => o.lenient?.rules.includes(rule.id)).map((o) => `${s.name}: ${o.observed}, where the project infers ${o.lenient!.inferred}`),
+        ),
+      ),
+    ],
   };
   const failed = scenarios.filter((s) => s.status === 'failed');
   if (failed.length) {
@@ -71,6 +80,11 @@ export function ruleVerdicts(scenarios: ScenarioResult[], options: VerdictOption
       verdict(rule, version, scenarios.filter((s) => s.rules.includes(rule.id) && s.version === version), options),
     ),
   );
+}
+
+/** Passed, but only because an inferred refusal code was not binding (--strict-codes makes it so). */
+export function passedLeniently(verdict: RuleVerdict): boolean {
+  return verdict.status === 'passed' && verdict.lenientCodes.length > 0;
 }
 
 export interface Totals {

@@ -67,8 +67,15 @@ export const RULES = [
   { id: 'L4', title: 'Session connected and disconnected life cycle events are emitted', sources: ['LIFECYCLE'], versions: BOTH, untestable: 'life cycle events reach an Event Grid topic, not the MQTT client' },
   { id: 'A1', title: 'A client must present a certificate over TLS', sources: ['SUPPORT', 'CERTAUTH'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }], versions: BOTH },
   { id: 'A2', title: 'Only registered, enabled clients are accepted', sources: ['CLIENTS', 'LIFECYCLE'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred', case: 'unregistered' }, { code: 'notAuthorized', basis: 'inferred', case: 'disabled' }], versions: BOTH },
-  { id: 'A3', title: "The certificate must prove the authentication name under the client's validation scheme", sources: ['CLIENTS', 'CERTAUTH'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }], versions: BOTH },
-  { id: 'A4', title: 'Authentication names compare without regard to case', sources: ['CLIENTS'], versions: BOTH },
+  { id: 'A3', title: "The certificate must prove the authentication name under the client's validation scheme", sources: ['CLIENTS', 'CERTAUTH'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }], versions: BOTH, dependsOn: ['S1'] },
+  {
+    id: 'A4',
+    title: 'Authentication names are 1 to 128 characters and compare without regard to case',
+    sources: ['CLIENTS'],
+    refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred', case: 'a Username of no or over 128 characters, or naming no client' }],
+    versions: BOTH,
+    dependsOn: ['S1'],
+  },
   { id: 'A5', title: 'With no Username, the authentication name is read from the configured certificate fields in order', sources: ['CERTAUTH', 'ARM'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }], versions: BOTH },
   { id: 'A6', title: 'Failed authentication is refused at CONNECT', sources: ['CERTAUTH'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred', case: 'via A3: the certificate does not prove the name' }], versions: BOTH, dependsOn: ['A3'] },
 ] as const satisfies readonly Rule[];

@@ -83,6 +83,8 @@ export class ConformanceWorld extends World<TargetParameters> {
   race?: { identityId: string; outcome: Accepted | Refused; control: Control }[];
   /** The CONNECT that gave lastOutcome, for steps that send it again with one thing changed. */
   lastRequest?: { identityId: string; sessionName: string; options: ConnectOptions };
+  /** Controls made so far, so that each has a session name of its own. */
+  private controls = 0;
   /** Set by a step: refusals in this scenario are controlled by this identity instead (S9: the count is per identity). */
   controlIdentity?: string;
   /** The case of the rule's expected refusal a step's CONNECT falls under (the catalogue's `case`), if it says. */
@@ -151,7 +153,8 @@ export class ConformanceWorld extends World<TargetParameters> {
           ? `an identical CONNECT by identity "${controlIdentity}" with a fresh session name`
           : `an identical CONNECT by identity "${controlIdentity}", a good certificate under the same validation scheme, with a fresh session name`);
     const { rawClientId: _raw, ...kept } = options;
-    const controlName = change?.sessionName ?? `${sessionName || 'empty'}-control`;
+    this.controls += 1;
+    const controlName = change?.sessionName ?? `${sessionName || 'empty'}-control-${this.controls}`;
     const control: Control = { what, run: () => this.open(controlIdentity, controlName, { ...kept, ...change?.options }) };
     return { outcome, control };
   }
