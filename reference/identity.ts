@@ -117,15 +117,12 @@ const NAME_FOUND: Check<ConnectContext> = {
     context.authenticationName ? undefined : refuse('A5', 'no Username, and none of the configured certificate fields holds a name'),
 };
 
-// A4: an authentication name is 1 to 128 characters (an empty Username names nobody).
-const LONGEST_NAME = 128;
-const NAME_LENGTH_ALLOWED: Check<ConnectContext> = {
-  name: 'the authentication name is 1 to 128 characters',
+// A4: an authentication name is 1 to 128 characters: an empty Username names nobody. (A longer one
+// names no registered client either, as none can be registered with it: A2 refuses it.)
+const NAME_NOT_EMPTY: Check<ConnectContext> = {
+  name: 'the authentication name is not empty',
   rule: 'A4',
-  run: (context) => {
-    const length = [...(context.authenticationName?.name ?? 'x')].length;
-    return length >= 1 && length <= LONGEST_NAME ? undefined : refuse('A4', `the authentication name has ${length} characters, not 1 to ${LONGEST_NAME}`);
-  },
+  run: (context) => (context.authenticationName?.name === '' ? refuse('A4', 'the Username (authentication name) is empty') : undefined),
 };
 
 // A2: only registered, enabled clients.
@@ -156,7 +153,7 @@ export const IDENTITY_CHECKS: readonly Check<ConnectContext>[] = [
   CERTIFICATE_PRESENTED,
   CERTIFICATE_USABLE,
   NAME_FOUND,
-  NAME_LENGTH_ALLOWED,
+  NAME_NOT_EMPTY,
   CLIENT_REGISTERED,
   CLIENT_ENABLED,
   NAME_PROVEN,

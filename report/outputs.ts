@@ -20,7 +20,7 @@ const COLOUR: Record<VerdictStatus, number> = { passed: 32, failed: 31, skipped:
 
 function cell(verdict: RuleVerdict | undefined, colour: boolean): string {
   const status = verdict?.status ?? 'not run';
-  const text = `${LABEL[status]}${verdict && passedLeniently(verdict) ? '*' : ''}`.padEnd(COLUMN);
+  const text = `${LABEL[status]}${verdict && passedLeniently(verdict) ? '~' : ''}`.padEnd(COLUMN);
   return colour ? `\u001b[${COLOUR[status]}m${text}\u001b[0m` : text;
 }
 
@@ -45,7 +45,7 @@ export function consoleReport(report: RunReport, colour: boolean): string {
   }
   const lenient = report.verdicts.filter(passedLeniently);
   if (lenient.length) {
-    lines.push('', '* passed only on the lenient reading (a refusal code differs from the inferred one; --strict-codes makes it binding):');
+    lines.push('', '~ passed only on the lenient reading (a refusal code differs from the inferred one; --strict-codes makes it binding):');
     for (const v of lenient) lines.push(`  ${v.id} over MQTT ${v.version}: ${v.lenientCodes.join('; ')}`);
   }
   const skipped = report.verdicts.filter((v) => v.status === 'skipped');
@@ -94,12 +94,12 @@ export function markdownSummary(report: RunReport): string {
     `| rule | ${MQTT_VERSIONS.map((v) => `MQTT ${v}`).join(' | ')} | title |`,
     `|---|${MQTT_VERSIONS.map(() => '---').join('|')}|---|`,
     ...byRule(report.verdicts).map(
-      ({ rule, cells }) => `| ${rule.id} | ${cells.map((v) => `${MARK[v?.status ?? 'not run']}${v && passedLeniently(v) ? '\\*' : ''}`).join(' | ')} | ${rule.title} |`,
+      ({ rule, cells }) => `| ${rule.id} | ${cells.map((v) => `${MARK[v?.status ?? 'not run']}${v && passedLeniently(v) ? '\\~' : ''}`).join(' | ')} | ${rule.title} |`,
     ),
   ];
   const lenient = report.verdicts.filter(passedLeniently);
   if (lenient.length) {
-    lines.push('', '\\* passed only on the lenient reading: a refusal code differs from the one the project infers (`--strict-codes` makes it binding).', '');
+    lines.push('', '\\~ passed only on the lenient reading: a refusal code differs from the one the project infers (`--strict-codes` makes it binding).', '');
     for (const v of lenient) lines.push(`- **${v.id}** over MQTT ${v.version}: ${v.lenientCodes.join('; ')}`);
   }
   const notable = report.verdicts.filter((v) => v.status === 'failed' || v.status === 'skipped');

@@ -1,0 +1,107 @@
+// The suite against a broker nobody configured for it: Debian's mosquitto, which takes the Username as
+// given (or the certificate's CN for it), owns no session name and caps connections rather than
+// sessions. Every rule it breaks must be reported failed, never passed. Skipped, saying why, where
+// mosquitto is not installed. Bounded: two runs of a few rules over MQTT 5, about a minute in all.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { join } from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
+import { loadPki } from '../certs/manifest.ts';
+import { temporaryDir } from '../common/test-support.ts';
+import { runConformance } from './conformance-test-support.ts';
+
+const RUN_TIMEOUT = 180_000;
+
+function findMosquitto(): string | undefined {
+  for (const candidate of ['mosquitto', '/usr/sbin/mosquitto']) {
+    if (spawnSync(candidate, ['-h'], { stdio: 'ignore' }).error === undefined) return candidate;
+  }
+  return undefined;
+}
+
+const MOSQUITTO = findMosquitto();
+if (!MOSQUITTO) console.log('runner/foreign.test.ts: skipped: mosquitto is not installed (Debian: apt-get install mosquitto)');
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function listening(port: number, child: ChildProcess): Promise<void> {
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    if (child.exitCode !== null) throw new Error(`mosquitto exited with ${child.exitCode}`);
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => resolve(true)).once('error', () => resolve(false));
+      socket.once('connect', () => socket.destroy());
+    });
+    if (open) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`mosquitto did not listen on ${port}`);
+}
+
+/** Starts mosquitto on 127.0.0.1 with mutual TLS over the test PKI and these further config lines. */
+async function startMosquitto(pkiDir: string, extra: string[]): Promise<{ url: string; caFile: string; stop(): void }> {
+  const pki = loadPki(pkiDir);
+  const caFile = join(pki.dir, pki.manifest.ca.root.certificate);
+  const port = await freePort();
+  const config = join(temporaryDir(), 'mosquitto.conf');
+  writeFileSync(
+    config,
+    [
+      'per_listener_settings false',
+      'allow_anonymous true',
+      `listener ${port} 127.0.0.1`,
+      `cafile ${caFile}`,
+      `certfile ${join(pki.dir, pki.manifest.server.chain!)}`,
+      `keyfile ${join(pki.dir, pki.manifest.server.key)}`,
+      'require_certificate true',
+      // As root, mosquitto would otherwise drop to a user "mosquitto" that cannot read the PKI.
+      ...(process.getuid?.() === 0 ? ['user root'] : []),
+      ...extra,
+      '',
+    ].join('\n'),
+  );
+  const child = spawn(MOSQUITTO!, ['-c', config], { stdio: 'ignore' });
+  await listening(port, child);
+  return { url: `mqtts://127.0.0.1:${port}`, caFile, stop: () => child.kill() };
+}
+
+async function verdictsAgainst(extra: string[], flags: string[]) {
+  const pkiDir = inject('pkiDir');
+  const broker = await startMosquitto(pkiDir, extra);
+  try {
+    const run = await runConformance(temporaryDir(), ['--target', broker.url, '--ca', broker.caFile, '--identities', pkiDir, '--no-pace', '--mqtt', '5', ...flags]);
+    expect(run.rules, run.stderr).toBeDefined();
+    const ids = (status: string) => [...new Set(run.rules!.filter((verdict) => verdict.status === status).map((verdict) => verdict.id))];
+    return { run, failed: ids('failed'), passed: ids('passed'), skipped: ids('skipped') };
+  } finally {
+    broker.stop();
+  }
+}
+
+describe.skipIf(!MOSQUITTO)("the suite against Debian's mosquitto", () => {
+  it('fails the identity and session-name rules of a broker that takes the Username as given', async () => {
+    const { run, failed, passed } = await verdictsAgainst([], ['--rules', 'S1,S4,S6,A2,A3,A4']);
+    expect(run.exitCode).toBe(1);
+    // Any Username gets in with alpha's certificate (A4's mirror, A2, S1), any certificate proves any
+    // name (A3), an empty ClientID is assigned one (S4), any identity takes any session (S5, S6).
+    expect(failed).toEqual(['S1', 'S4', 'S5', 'S6', 'A2', 'A3', 'A4']);
+    expect(passed).toEqual([]);
+  }, RUN_TIMEOUT);
+
+  it('fails S9 through its control, and A4, on a broker that names clients by CN and caps connections at 2', async () => {
+    const { run, failed, passed } = await verdictsAgainst(['use_identity_as_username true', 'max_connections 2'], ['--rules', 'S9,A4', '--session-limit', '2']);
+    expect(run.exitCode).toBe(1);
+    // The third connection is refused whoever makes it: the S9 refusal's control (another identity)
+    // is refused too, so the refusal is not for the rule's reason.
+    expect(failed).toEqual(['S9', 'A4']);
+    expect(passed).toEqual([]);
+    const s9 = run.rules!.find((verdict) => verdict.id === 'S9' && verdict.version === '5')!;
+    expect(s9.message).toContain('refused for another reason');
+  }, RUN_TIMEOUT);
+});
