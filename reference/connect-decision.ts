@@ -219,6 +219,19 @@ const OWNER_TURNED_AWAY: Check<ConnectContext> = {
       : undefined,
 };
 
+// S7 mutant: the lock on a held session lapses at half its expiry, so that only a CONNECT made just
+// before the expiry (not one made at once) finds the name free too early.
+const HELD_FOR_HALF_ITS_EXPIRY: Check<ConnectContext> = {
+  name: "another identity's held session is not taken in the first half of its expiry",
+  rule: 'S7',
+  run: (context) => {
+    const { existing } = context;
+    if (!context.ownedByOther || !existing || existing.connectionId !== undefined) return undefined;
+    const lapsesAt = (existing.heldSince ?? 0) + existing.expirySeconds * 500;
+    return context.now.getTime() < lapsesAt ? refuse('S7', `session "${existing.name}" is held for client "${existing.owner}" until it expires`) : undefined;
+  },
+};
+
 const without = (...checks: Check<ConnectContext>[]) => (behaviour: Behaviour): Behaviour => ({
   ...behaviour,
   connectChecks: checks.reduce(withoutCheck, behaviour.connectChecks),
@@ -234,6 +247,15 @@ export const SESSION_MUTANTS: readonly Mutant[] = [
   { rule: 'S5', breaks: 'session names are not owned: any identity may take any session', apply: without(ACTIVE_SESSION_OWNED, HELD_SESSION_OWNED) },
   { rule: 'S6', breaks: 'another identity may take over an active session', apply: without(ACTIVE_SESSION_OWNED) },
   { rule: 'S7', breaks: 'another identity may take a held session before it expires', apply: without(HELD_SESSION_OWNED) },
+  {
+    id: 'S7.released-early',
+    rule: 'S7',
+    breaks: 'a held session is released to other identities at half its expiry',
+    apply: (behaviour) => ({
+      ...behaviour,
+      connectChecks: withoutCheck(withCheckBefore(behaviour.connectChecks, HELD_FOR_HALF_ITS_EXPIRY, HELD_SESSION_OWNED), HELD_SESSION_OWNED),
+    }),
+  },
   {
     rule: 'S8',
     breaks: 'the owner reconnecting to its connected session is refused',
