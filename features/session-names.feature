@@ -33,8 +33,8 @@ Feature: Session names
         | version |
         | 5       |
 
-  @S5
-  Rule: a new session name goes to one identity only
+  @S5 @S6
+  Rule: a new session name goes to one identity only: the others find it in use
 
     Scenario Outline: identities racing for one new session name: exactly one wins
       When identities "alpha", "beta" and "gamma" connect at once with session "contested" over MQTT <version>
