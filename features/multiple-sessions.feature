@@ -47,7 +47,8 @@ Feature: Multiple sessions for one client identity
     Scenario Outline: an identity without a Username can use only its own name as session name
       When identity "alpha" connects without a Username with session named as its authentication name over MQTT <version>
       Then the connection is accepted
-      When identity "alpha" connects without a Username with session "other"
+      When that connection disconnects
+      And identity "alpha" connects without a Username with session "other"
       Then the connection is refused
 
       @mqtt3

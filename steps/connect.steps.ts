@@ -125,6 +125,13 @@ When('the connection of session {string} drops without a DISCONNECT', async func
   await this.session(sessionName).drop();
 });
 
+// S3: the bare-name session ends first, so that the refusal's control (the same name again) needs no takeover.
+When('that connection disconnects', async function (this: ConformanceWorld) {
+  const outcome = this.lastOutcome;
+  if (!outcome?.accepted) throw new Error('the last connection was not accepted');
+  await outcome.client.disconnect();
+});
+
 When('session {string} disconnects', async function (this: ConformanceWorld, sessionName: string) {
   await this.session(sessionName).disconnect();
 });

@@ -44,7 +44,7 @@ export interface Control {
 export interface ControlChange {
   what: string;
   identityId?: string;
-  /** A Gherkin session name (the run prefix is added); default the attempt's name with "-control". */
+  /** A Gherkin session name (the run prefix is added); default the attempt's name with "-control-N". */
   sessionName?: string;
   options?: ConnectOptions;
 }
@@ -77,7 +77,7 @@ export class ConformanceWorld extends World<TargetParameters> {
   /** Every session accepted in this scenario, to be ended afterwards. */
   readonly accepted: OpenSession[] = [];
   lastOutcome?: Accepted | Refused;
-  /** The control of the CONNECT that gave lastOutcome: every refusal step runs it (steps/refusals.ts). */
+  /** The control of the CONNECT that gave lastOutcome: every refusal step runs it (steps/refusal-judgement.ts). */
   lastControl?: Control;
   /** Identities that raced for one session name, with what each got. */
   race?: { identityId: string; outcome: Accepted | Refused; control: Control }[];
@@ -197,26 +197,28 @@ export class ConformanceWorld extends World<TargetParameters> {
     return outcome;
   }
 
-  /**
-   * A CONNECT written byte by byte (mqtt-client/raw-connect.ts), for what mqtt.js will not send; its
-   * control is the same bytes with a fresh session name. The session it may open is ended afterwards.
-   */
   /** A Username that names no registered client, in any letter case. */
   unregisteredUsername(): string {
     return `${this.prefix}nobody-registered`;
   }
 
+  /**
+   * A CONNECT written byte by byte (mqtt-client/raw-connect.ts), for what mqtt.js will not send; its
+   * control is the same bytes with a fresh session name. A session it opens is ended after the scenario.
+   */
   async connectRaw(identityId: string, clientId: string, options: Omit<RawConnectOptions, 'url' | 'ca' | 'identity' | 'version' | 'clientId' | 'timeoutMs'>): Promise<Accepted | Refused> {
     const send = async (id: string): Promise<Accepted | Refused> => {
       await this.pace(id);
       const connack = await rawConnect({ url: this.url, ca: this.caPem, identity: this.identity(identityId), version: this.version, clientId: id, timeoutMs: CLIENT_TIMEOUT_MS, ...options });
       if (connack.code === 0) {
         this.accepted.push({ identityId, username: options.username, name: id, version: this.version });
+        // No client to use: the connection is closed already; only Session Present is read from it.
         return { accepted: true, client: { sessionPresent: connack.sessionPresent } as SessionClient };
       }
       return { accepted: false, code: connack.code, ...(connack.reasonString ? { reasonString: connack.reasonString } : {}), message: connack.code === undefined ? 'the connection closed with no CONNACK' : 'refused by CONNACK' };
     };
     const outcome = await send(clientId);
+    this.lastRequest = undefined;
     this.lastOutcome = outcome;
     this.lastControl = { what: 'the same CONNECT bytes with a fresh session name', run: () => send(this.clientId(`${clientId || 'empty'}-control`)) };
     return outcome;
