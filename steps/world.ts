@@ -134,6 +134,8 @@ export class ConformanceWorld extends World<TargetParameters> {
    */
   async connect(identityId: string, sessionName: string, options: ConnectOptions = {}, change?: ControlChange): Promise<Accepted | Refused> {
     const { outcome, control } = await this.attempt(identityId, sessionName, options, change);
+    // A2 expects one code for a client registered Disabled, another for one not registered at all.
+    if (this.identity(identityId).entry.role === 'disabled') this.refusalCase = 'disabled';
     this.lastRequest = { identityId, sessionName, options };
     this.lastOutcome = outcome;
     this.lastControl = control;
