@@ -88,6 +88,9 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     },
   );
   server.on('connection', (socket: Socket) => {
+    // TCP_NODELAY: without it the small writes after a TLS 1.3 handshake (tickets, CONNACK) wait on
+    // Nagle's algorithm and the peer's delayed ACK, about 40 ms per CONNECT.
+    socket.setNoDelay(true);
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
