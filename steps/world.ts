@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { defineParameterType, setDefaultTimeout, setWorldConstructor, World, type IWorldOptions } from '@cucumber/cucumber';
 import { loadPki, type LoadedIdentity, type LoadedPki } from '../certs/manifest.ts';
 import type { MqttVersion } from '../rules/catalogue.ts';
-import { describeCode } from '../rules/codes.ts';
+import { describeCode, REFUSAL } from '../rules/codes.ts';
 import { OBSERVATION_MEDIA_TYPE, type Observation } from '../report/scenarios.ts';
 import { SessionClient, type Accepted, type Refused, type SessionClientOptions } from '../mqtt-client/session-client.ts';
 import type { TargetParameters } from './target.ts';
@@ -24,6 +24,19 @@ const lastAttemptAt = new Map<string, number>();
 let scenarioCounter = 0;
 // Unique per run, so that sessions an earlier run left held (locked until they expire) never collide.
 const RUN_ID = Math.random().toString(36).slice(2, 8);
+
+/** How often an embedded run retries a CONNECT while it waits for a session to expire. */
+const EXPIRY_POLL_MS = 50;
+/** Identities that may probe whether another identity's session has expired (the first that is not its owner). */
+const EXPIRY_PROBERS = ['gamma', 'beta'];
+
+/** A session the scenario expects to expire: its name is retried, not waited for by a formula. */
+interface PendingExpiry {
+  ownerIdentityId: string;
+  since: number;
+  /** The latest the target may take: the expiry in force, plus a margin for a broker that sweeps now and then. */
+  deadline: number;
+}
 
 interface OpenSession {
   identityId: string;
@@ -48,6 +61,8 @@ export class ConformanceWorld extends World<TargetParameters> {
   /** Every session accepted in this scenario, to be ended afterwards. */
   readonly accepted: OpenSession[] = [];
   lastOutcome?: Accepted | Refused;
+  /** By ClientID: sessions the scenario waits to see expire. */
+  private readonly pendingExpiries = new Map<string, PendingExpiry>();
 
   constructor(options: IWorldOptions<TargetParameters>) {
     super(options);
@@ -86,6 +101,55 @@ export class ConformanceWorld extends World<TargetParameters> {
     lastAttemptAt.set(clientId, Date.now());
   }
 
+  /**
+   * The session is expected to expire: the next CONNECT for its name is retried until the target
+   * frees it, within the expiry in force (the short interval for MQTT 5, the namespace maximum for
+   * 3.1.1) plus a margin, at the pace the target allows.
+   */
+  expectExpiry(sessionName: string): void {
+    const clientId = this.clientId(sessionName);
+    const owner = [...this.accepted].reverse().find((session) => session.name === clientId);
+    if (!owner) throw new Error(`no connection was accepted for session "${sessionName}" in this scenario`);
+    const seconds = owner.version === '5' ? Math.min(this.target.shortSessionExpirySeconds, this.target.maxSessionExpirySeconds) : this.target.maxSessionExpirySeconds;
+    const now = Date.now();
+    this.pendingExpiries.set(clientId, { ownerIdentityId: owner.identityId, since: now, deadline: now + seconds * 1000 * 1.02 + 1000 });
+  }
+
+  private isHeldRefusal(outcome: Accepted | Refused, version: MqttVersion): boolean {
+    return !outcome.accepted && outcome.code === (version === '5' ? REFUSAL.notAuthorized.reasonCode : REFUSAL.notAuthorized.returnCode);
+  }
+
+  /** Retries `attempt` while the target refuses it because the session is still held, until the deadline. */
+  private async untilFree(clientId: string, pending: PendingExpiry, version: MqttVersion, attempt: () => Promise<Accepted | Refused>): Promise<Accepted | Refused> {
+    for (;;) {
+      await this.pace(clientId);
+      const outcome = await attempt();
+      if (!this.isHeldRefusal(outcome, version) || Date.now() >= pending.deadline) {
+        const seconds = ((Date.now() - pending.since) / 1000).toFixed(1);
+        const limit = ((pending.deadline - pending.since) / 1000).toFixed(1);
+        this.observe({ step: 'expires', expected: `the name free within ${limit} s`, observed: this.isHeldRefusal(outcome, version) ? `still held after ${seconds} s` : `free after ${seconds} s` });
+        return outcome;
+      }
+      if (!this.target.pace) await new Promise((resolve) => setTimeout(resolve, EXPIRY_POLL_MS));
+    }
+  }
+
+  /**
+   * The owner cannot poll its own held session (a CONNECT would resume it): another identity asks
+   * for the name, with no Clean Start and no expiry, until it is granted as a new session; its
+   * connection then ends, and the session with it.
+   */
+  private async probeExpiry(clientId: string, pending: PendingExpiry): Promise<void> {
+    const prober = EXPIRY_PROBERS.find((id) => id !== pending.ownerIdentityId)!;
+    const outcome = await this.untilFree(clientId, pending, '5', () =>
+      SessionClient.connect({ url: this.url, ca: this.caPem, identity: this.identity(prober), sessionName: clientId, version: '5', cleanStart: false, sessionExpiry: 0, timeoutMs: CLIENT_TIMEOUT_MS }),
+    );
+    if (!outcome.accepted) throw new Error(`session "${clientId}" did not expire: identity "${prober}" still got ${describeCode('5', outcome.code ?? -1)}`);
+    const present = outcome.client.sessionPresent;
+    await outcome.client.disconnect().catch(() => outcome.client.close());
+    if (present) throw new Error(`after its expiry, session "${clientId}" was resumed (Session Present 1) for another identity: its state outlived it`);
+  }
+
   /** Connects; the outcome is kept as the scenario's last, and an accepted client is tracked. */
   async connect(
     identityId: string,
@@ -94,18 +158,29 @@ export class ConformanceWorld extends World<TargetParameters> {
   ): Promise<Accepted | Refused> {
     const { rawClientId, ...clientOptions } = options;
     const clientId = rawClientId ?? this.clientId(sessionName);
-    await this.pace(clientId);
     const persistent = this.version === '5' ? { sessionExpiry: this.target.shortSessionExpirySeconds } : {};
-    const outcome = await SessionClient.connect({
-      url: this.url,
-      ca: this.caPem,
-      identity: this.identity(identityId),
-      sessionName: clientId,
-      version: this.version,
-      timeoutMs: CLIENT_TIMEOUT_MS,
-      ...persistent,
-      ...clientOptions,
-    });
+    const attempt = () =>
+      SessionClient.connect({
+        url: this.url,
+        ca: this.caPem,
+        identity: this.identity(identityId),
+        sessionName: clientId,
+        version: this.version,
+        timeoutMs: CLIENT_TIMEOUT_MS,
+        ...persistent,
+        ...clientOptions,
+      });
+    const pending = this.pendingExpiries.get(clientId);
+    this.pendingExpiries.delete(clientId);
+    let outcome: Accepted | Refused;
+    if (pending && pending.ownerIdentityId !== identityId) {
+      // Another identity: its own CONNECT is the probe; refused as not authorized while still held (S7).
+      outcome = await this.untilFree(clientId, pending, this.version, attempt);
+    } else {
+      if (pending) await this.probeExpiry(clientId, pending);
+      await this.pace(clientId);
+      outcome = await attempt();
+    }
     this.lastOutcome = outcome;
     if (outcome.accepted) {
       const previous = this.sessions.get(sessionName);
