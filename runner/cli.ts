@@ -26,6 +26,13 @@ ${TARGET_USAGE}
   --break RULES            test only: the embedded reference breaks these rules on purpose
   (with no target, --identities names the PKI the embedded broker uses, default pki/)`;
 
+/**
+ * Scenarios of an embedded run go to this many worker processes at once, so that waits for expiry
+ * overlap other work. A remote run stays one scenario at a time: its pacing and session limit are
+ * the namespace's.
+ */
+const EMBEDDED_WORKERS = Number(process.env.MMC_WORKERS ?? 2);
+
 function parseRules(text: string | undefined, flag: string): RuleId[] {
   if (!text) return [];
   const ids = text.split(',').map((id) => id.trim().toUpperCase()).filter(Boolean);
@@ -91,6 +98,7 @@ await runCli(USAGE, async () => {
       selection: { rules, mqtt, tags: values.tags },
       formats: ['progress', `html:${join(reportDir, 'cucumber.html')}`],
       onMessage: collector.onMessage,
+      parallel: remote ? 0 : EMBEDDED_WORKERS,
     });
     const scenarios = collector.results();
     const verdicts = ruleVerdicts(scenarios, { rules, versions });

@@ -26,6 +26,11 @@ export interface RunOptions {
   /** cucumber formats, e.g. 'progress' or 'html:reports/cucumber.html'. */
   formats?: string[];
   onMessage?: (envelope: Envelope) => void;
+  /**
+   * Worker processes that run scenarios at the same time (0: one after another, in this process).
+   * steps/hooks.ts keeps apart the scenarios that count one identity's sessions.
+   */
+  parallel?: number;
 }
 
 export async function runScenarios(options: RunOptions): Promise<boolean> {
@@ -37,6 +42,7 @@ export async function runScenarios(options: RunOptions): Promise<boolean> {
       tags: tagExpression(options.selection ?? {}) ?? '',
       format: options.formats ?? ['progress'],
       worldParameters: { ...options.target },
+      parallel: options.parallel ?? 0,
     },
   });
   const { success } = await runCucumber(runConfiguration, undefined, options.onMessage);
