@@ -22,6 +22,11 @@ const files = new Map<string, { pki: LoadedPki; caPem: string }>();
 /** When each ClientID was last tried, across scenarios: the S3 scenarios share a bare ClientID. */
 const lastAttemptAt = new Map<string, number>();
 let scenarioCounter = 0;
+/** What pacing (one attempt per second per ClientID, remote targets) cost this process, shown at its end. */
+const pacing = { waits: 0, ms: 0 };
+process.once('exit', () => {
+  if (pacing.waits) console.log(`pacing: ${pacing.waits} waits, ${(pacing.ms / 1000).toFixed(1)} s of wall time (one attempt per second per ClientID)`);
+});
 // Unique per run, so that sessions an earlier run left held (locked until they expire) never collide.
 const RUN_ID = Math.random().toString(36).slice(2, 8);
 
@@ -96,7 +101,11 @@ export class ConformanceWorld extends World<TargetParameters> {
     const last = lastAttemptAt.get(clientId);
     if (this.target.pace && last !== undefined) {
       const wait = last + 1000 - Date.now();
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      if (wait > 0) {
+        pacing.waits += 1;
+        pacing.ms += wait;
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
     }
     lastAttemptAt.set(clientId, Date.now());
   }
