@@ -1,4 +1,5 @@
 // One conformance run: the Gherkin scenarios against a prepared target, through cucumber's API.
+import { readdirSync } from 'node:fs';
 import type { Envelope } from '@cucumber/messages';
 import { loadConfiguration, runCucumber } from '@cucumber/cucumber/api';
 import type { TargetParameters } from '../steps/target.ts';
@@ -37,7 +38,9 @@ export async function runScenarios(options: RunOptions): Promise<boolean> {
   const { runConfiguration } = await loadConfiguration({
     file: false,
     provided: {
-      paths: ['features/**/*.feature'],
+      // The features with scenarios that wait for an expiry come first, so that in a parallel run
+      // their waits overlap the other scenarios instead of ending the run.
+      paths: [...new Set(['features/expiry-and-persistence.feature', 'features/session-names.feature', ...readdirSync('features').filter((name) => name.endsWith('.feature')).sort().map((name) => `features/${name}`)])],
       import: ['steps/world.ts', 'steps/hooks.ts', 'steps/*.steps.ts'],
       tags: tagExpression(options.selection ?? {}) ?? '',
       format: options.formats ?? ['progress'],
