@@ -67,7 +67,11 @@ Then(
   async function (this: ConformanceWorld, sessionName: string, ending: string) {
     const older = this.replaced.get(sessionName);
     if (!older) throw new Error(`session "${sessionName}" had no older connection in this scenario`);
-    const end = await Promise.race([older.ended, new Promise<undefined>((resolve) => setTimeout(resolve, 3000))]);
+    // Cleared once settled: a pending 3 s timer would keep a one-process run alive after its last scenario.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const end = await Promise.race([older.ended, new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), 3000);
+    })]).finally(() => clearTimeout(timer));
     const observed = end === undefined ? 'still connected' : end.disconnectReasonCode === undefined ? 'closed' : `DISCONNECT ${this.describe(end.disconnectReasonCode)}`;
     const wantsDisconnect = ending.startsWith('a DISCONNECT');
     this.observe({ step: 'the older connection is ended', expected: ending, observed });
