@@ -30,8 +30,8 @@ process.once('exit', () => {
 // Unique per run, so that sessions an earlier run left held (locked until they expire) never collide.
 const RUN_ID = Math.random().toString(36).slice(2, 8);
 
-/** How often an embedded run retries a CONNECT while it waits for a session to expire. */
-const EXPIRY_POLL_MS = 50;
+/** How often an embedded run retries a CONNECT while it waits for a session to expire (each try is a TLS handshake: CPU the other scenarios share). */
+const EXPIRY_POLL_MS = 200;
 /** Identities that may probe whether another identity's session has expired (the first that is not its owner). */
 const EXPIRY_PROBERS = ['gamma', 'beta'];
 
