@@ -1,7 +1,7 @@
 // The namespace that registers a PKI set: its intermediate CA and every identity of its manifest, as
 // the reference broker's default namespace and `npm run provision` use it.
 import type { AuthenticationNameSource } from '../eventgrid/authentication.ts';
-import { parseNamespace, type NamespaceConfig } from '../eventgrid/namespace.ts';
+import { parseNamespace, type NamespaceInput, type NamespaceConfig } from '../eventgrid/namespace.ts';
 import type { LoadedPki } from './manifest.ts';
 
 export interface NamespaceFromPkiOptions {
@@ -9,7 +9,7 @@ export interface NamespaceFromPkiOptions {
   maximumClientSessionsPerAuthenticationName?: number;
   maximumSessionExpiryInHours?: number;
   alternativeAuthenticationNameSources?: AuthenticationNameSource[];
-  reference?: NamespaceConfig['reference'];
+  reference?: NamespaceInput['reference'];
 }
 
 /**

@@ -10,6 +10,7 @@ import { describeCode } from '../rules/codes.ts';
 import { readPresentedCertificate } from './certificate.ts';
 import type { ConnectPolicy, SessionGrant } from './connect-decision.ts';
 import type { DisconnectionReason, LifecycleEvents } from './lifecycle.ts';
+import type { LimitEnforcement } from './limits.ts';
 import { setSessionPresent } from './connack-session-present.ts';
 import type { SessionRecord, SessionRegistry } from './session-registry.ts';
 import { peerCertificateChain } from './tls-peer.ts';
@@ -70,6 +71,10 @@ export interface AdapterOptions {
   events: LifecycleEvents;
   registeredCas: X509Certificate[];
   broken: ReadonlySet<RuleId>;
+  /** Event Grid's limits (L5-L15). */
+  limits: LimitEnforcement;
+  /** The authentication name of a registered client (a session record names its owner by resource name). */
+  authenticationNameOf: (clientName: string) => string;
   log: (line: string) => void;
   clock: () => number;
 }
@@ -117,8 +122,19 @@ export class AedesNamespaceAdapter {
     await this.wipes.get(sessionName);
     if (socket.destroyed) return false;
 
-    const chain = peerCertificateChain(socket);
     const version = packet.protocolVersion === 5 ? 5 : 4;
+    // L5-L7: the names as sent, before anything is looked up by them.
+    const nameRefusal = this.options.limits.checkNames(packet);
+    if (nameRefusal) {
+      const { rule, code, reason } = nameRefusal;
+      const silent = version === 4 && code.closesWithoutConnackOver311;
+      const shown = version === 5 ? code.reasonCode : code.returnCode;
+      this.options.log(`refused a CONNECT [${rule}] ${silent ? 'closing with no CONNACK' : describeCode(version === 5 ? '5' : '3.1.1', shown)}: ${reason}`);
+      if (!silent) await this.sendRefusal(socket, version, shown, reason);
+      return false;
+    }
+
+    const chain = peerCertificateChain(socket);
     const decision = this.options.policy.decide(
       {
         protocolVersion: version,
@@ -149,6 +165,7 @@ export class AedesNamespaceAdapter {
     const replaced = this.options.sessions.open(sessionName, grant.client.name, connection.id, grant.expirySeconds);
     if (replaced?.connectionId !== undefined) this.takenOver.add(replaced.connectionId);
     Object.assign(connection, { client, grant, replaced });
+    this.options.limits.accepted(client, packet);
     setSessionPresent(socket, grant.sessionPresent);
     this.options.log(
       `accepted session "${sessionName}" for client "${grant.client.name}" (name from ${grant.nameSource}; expiry ${grant.expirySeconds} s` +
@@ -201,10 +218,22 @@ export class AedesNamespaceAdapter {
 
   private disconnectionReason(connection: Connection, takenOver: boolean): DisconnectionReason {
     if (takenOver) return 'SessionTakenOver';
+    const byLimit = this.options.limits.endReason(connection.client);
+    if (byLimit) return byLimit;
     if (this.stopping) return 'ServerInitiatedDisconnect';
     // aedes marks a client that ended with a DISCONNECT packet; it has no public flag for it.
     const sentDisconnect = (connection.client as { _disconnected?: boolean } | undefined)?._disconnected;
     return sentDisconnect ? 'ClientInitiatedDisconnect' : 'ConnectionLost';
+  }
+
+  /** Ends a session held offline before its expiry (L8: its queue overflowed), with the life cycle reason. */
+  terminateHeldSession(sessionName: string, reason: DisconnectionReason): void {
+    const record = this.options.sessions.find(sessionName);
+    if (!record || record.connectionId !== undefined) return;
+    this.options.sessions.end(sessionName);
+    const owner = this.options.authenticationNameOf(record.owner);
+    this.options.events.disconnected({ authenticationName: owner, sessionName }, reason);
+    void this.endSession(sessionName);
   }
 
   /** Ends every held session whose expiry has passed, and wipes what aedes stored for it. */
@@ -234,6 +263,7 @@ export class AedesNamespaceAdapter {
     const broker = this.broker;
     if (!broker) return Promise.resolve();
     const previous = this.wipes.get(sessionName) ?? Promise.resolve();
+    this.options.limits.sessionEnded(sessionName);
     const work = previous.then(async () => {
       const persistence = (broker as unknown as { persistence: Persistence }).persistence;
       const client = { id: sessionName };

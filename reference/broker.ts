@@ -4,13 +4,14 @@ import { X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
 import type { AddressInfo, Socket } from 'node:net';
 import { createServer, type TLSSocket } from 'node:tls';
-import { Aedes } from 'aedes';
+import { Aedes, type Client } from 'aedes';
 import type { LoadedPki } from '../certs/manifest.ts';
 import type { RuleId } from '../rules/catalogue.ts';
 import { AedesNamespaceAdapter } from './aedes-adapter.ts';
 import { installSessionPresentOverride } from './connack-session-present.ts';
 import { ConnectPolicy } from './connect-decision.ts';
 import { LifecycleEvents } from './lifecycle.ts';
+import { LimitEnforcement, limitsBreaking } from './limits.ts';
 import { maximumSessionExpirySeconds, type NamespaceConfig } from '../eventgrid/namespace.ts';
 import { SessionRegistry } from './session-registry.ts';
 
@@ -57,12 +58,25 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
   const sessions = new SessionRegistry(clock);
   const events = new LifecycleEvents(namespace.name, options.lifecycleFile, clock);
   const registeredCas = namespace.caCertificates.map((ca) => new X509Certificate(ca.encodedCertificate));
+  // Event Grid's limits (L5-L15), with any of their rules broken on purpose.
+  const limits = new LimitEnforcement({
+    behaviour: limitsBreaking(broken),
+    limits: namespace.reference.limits,
+    log,
+    heldOffline: (name) => {
+      const record = sessions.find(name);
+      return record !== undefined && record.connectionId === undefined;
+    },
+    terminateSession: (name, reason) => adapter.terminateHeldSession(name, reason),
+  });
   const adapter = new AedesNamespaceAdapter({
     policy: new ConnectPolicy(namespace, sessions, broken),
     sessions,
     events,
     registeredCas,
     broken,
+    limits,
+    authenticationNameOf: (clientName) => namespace.clients.find((client) => client.name === clientName)?.authenticationName ?? clientName,
     log,
     clock,
   });
@@ -74,6 +88,7 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     sessionExpiryIntervalLimit: broken.has('L1') ? 0 : maximumSessionExpirySeconds(namespace),
   });
   adapter.attach(broker);
+  limits.attach(broker);
   broker.on('clientError', (client, error) => log(`client "${client.id}": ${error.message}`));
   broker.on('connectionError', (_client, error) => log(`connection error: ${error.message}`));
 
@@ -84,7 +99,7 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     { cert: options.tls.cert, key: options.tls.key, requestCert: true, rejectUnauthorized: false, ca: namespace.caCertificates.map((ca) => ca.encodedCertificate) },
     (socket: TLSSocket) => {
       adapter.track(socket);
-      broker.handle(socket);
+      limits.track(broker.handle(socket) as unknown as Client);
     },
   );
   server.on('connection', (socket: Socket) => {

@@ -10,6 +10,11 @@ export const SOURCES = {
   CERTAUTH: `${LEARN}/mqtt-client-certificate-authentication`,
   LIFECYCLE: `${LEARN}/mqtt-client-life-cycle-events`,
   QUOTAS: `${LEARN}/quotas-limits`,
+  RETAIN: `${LEARN}/mqtt-retain`,
+  /** The life cycle events' disconnection reasons, one line each (KnownEventGridMqttClientDisconnectionReason). */
+  REASONS: 'https://learn.microsoft.com/javascript/api/@azure/eventgrid/knowneventgridmqttclientdisconnectionreason',
+  /** The MQTT 5 specification, for what Event Grid leaves to it (Maximum QoS, Server Keep Alive, malformed strings). */
+  MQTT5: 'https://docs.oasis-open.org/mqtt/mqtt/v5.0/mqtt-v5.0.html',
   ARM: 'https://learn.microsoft.com/javascript/api/@azure/arm-eventgrid',
 } as const;
 
@@ -45,6 +50,18 @@ export const RULES = [
   { id: 'L2', title: 'A persistent session keeps its subscriptions and missed QoS 1 messages', sources: ['SUPPORT'], code: 'not applicable', versions: BOTH },
   { id: 'L3', title: 'Clean Start discards the previous session', sources: ['SUPPORT'], code: 'not applicable', versions: BOTH },
   { id: 'L4', title: 'Session connected and disconnected life cycle events are emitted', sources: ['LIFECYCLE'], code: 'not applicable', versions: BOTH, untestable: 'life cycle events reach an Event Grid topic, not the MQTT client' },
+  // Limits (issue 11). Values: rules/limits.ts; outcomes the docs leave open are marked inferred there.
+  { id: 'L5', title: 'A ClientID (session name) longer than 128 characters is refused, never truncated', sources: ['LIFECYCLE', 'HOWTO'], code: 'inferred', versions: BOTH },
+  { id: 'L6', title: 'A Username (authentication name) longer than 128 characters is refused', sources: ['CLIENTS', 'LIFECYCLE'], code: 'inferred', versions: BOTH, untestable: 'no client with a longer authentication name can be registered (A4), so its refusal looks like A2\'s to a client' },
+  { id: 'L7', title: 'A ClientID or Username that is not well-formed UTF-8, or holds U+0000, is refused, never decoded lossily', sources: ['MQTT5', 'LIFECYCLE'], code: 'inferred', versions: BOTH },
+  { id: 'L8', title: "An offline session's queue holds at most 100 QoS 1 messages or 1 MB; past that the session ends (SessionOverflow)", sources: ['SUPPORT', 'REASONS'], code: 'not applicable', versions: BOTH, dependsOn: ['L2'] },
+  { id: 'L9', title: 'Maximum QoS is 1: a QoS 2 subscription is granted QoS 1 and a QoS 2 PUBLISH ends the connection', sources: ['SUPPORT', 'MQTT5'], code: 'inferred', versions: BOTH },
+  { id: 'L10', title: 'A session holds at most 50 subscriptions; one more is refused', sources: ['QUOTAS'], code: 'inferred', versions: BOTH },
+  { id: 'L11', title: 'Topics and topic filters are at most 256 bytes and 8 levels', sources: ['QUOTAS'], code: 'inferred', versions: BOTH },
+  { id: 'L12', title: 'Retained messages are kept and delivered to later subscribers', sources: ['RETAIN'], code: 'not applicable', versions: BOTH },
+  { id: 'L13', title: 'A Keep Alive above 1,160 s is lowered and the CONNACK says so (Server Keep Alive)', sources: ['SUPPORT', 'QUOTAS', 'MQTT5'], code: 'not applicable', versions: ['5'] },
+  { id: 'L14', title: 'A connection silent for one and a half times its Keep Alive is closed', sources: ['MQTT5', 'REASONS'], code: 'not applicable', versions: BOTH },
+  { id: 'L15', title: 'The CONNACK announces a Maximum Packet Size of 512 KiB', sources: ['SUPPORT', 'QUOTAS'], code: 'not applicable', versions: ['5'] },
   { id: 'A1', title: 'A client must present a certificate over TLS', sources: ['SUPPORT', 'CERTAUTH'], code: 'inferred', versions: BOTH },
   { id: 'A2', title: 'Only registered, enabled clients are accepted', sources: ['CLIENTS', 'LIFECYCLE'], code: 'inferred', versions: BOTH },
   { id: 'A3', title: "The certificate must prove the authentication name under the client's validation scheme", sources: ['CLIENTS', 'CERTAUTH'], code: 'inferred', versions: BOTH },

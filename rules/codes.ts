@@ -6,6 +6,8 @@ export interface RefusalCode {
   reasonCode: number;
   /** MQTT 3.1.1 CONNACK return code. */
   returnCode: number;
+  /** MQTT 3.1.1 has no code for it: the connection is closed with no CONNACK (returnCode unused). */
+  closesWithoutConnackOver311?: true;
 }
 
 export const REFUSAL = {
@@ -14,6 +16,8 @@ export const REFUSAL = {
   notAuthorized: { reasonCode: 0x87, returnCode: 5 },
   // 3.1.1 has no quota code; "server unavailable" is the nearest refusal that is not about identity.
   quotaExceeded: { reasonCode: 0x97, returnCode: 3 },
+  // L7: a malformed UTF-8 string makes the packet malformed; MQTT 3.1.1 closes the connection [MQTT-1.5.3-1].
+  malformedPacket: { reasonCode: 0x81, returnCode: 2, closesWithoutConnackOver311: true },
 } as const satisfies Record<string, RefusalCode>;
 
 /** MQTT 5's Session Expiry Interval for a session that never expires. */
@@ -21,6 +25,15 @@ export const NEVER_EXPIRES = 0xffffffff;
 
 /** MQTT 5 DISCONNECT reason code sent to the older connection of a session taken over (S8). */
 export const SESSION_TAKEN_OVER = 0x8e;
+
+/** MQTT 5 reason codes of the limits (SUBACK and DISCONNECT); 3.1.1 SUBACK has only 0x80 Failure. */
+export const LIMIT_CODES = {
+  suback311Failure: 0x80,
+  topicFilterInvalid: 0x8f,
+  topicNameInvalid: 0x90,
+  quotaExceeded: 0x97,
+  qosNotSupported: 0x9b,
+} as const;
 
 const REASON_NAMES: Record<number, string> = {
   0x00: 'Success',
@@ -35,7 +48,11 @@ const REASON_NAMES: Record<number, string> = {
   0x89: 'Server busy',
   0x8a: 'Banned',
   0x8e: 'Session taken over',
+  0x8f: 'Topic Filter invalid',
+  0x90: 'Topic Name invalid',
+  0x95: 'Packet too large',
   0x97: 'Quota exceeded',
+  0x9b: 'QoS not supported',
 };
 
 const RETURN_NAMES: Record<number, string> = {
