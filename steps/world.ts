@@ -7,6 +7,7 @@ import type { MqttVersion } from '../rules/catalogue.ts';
 import { describeCode } from '../rules/codes.ts';
 import { OBSERVATION_MEDIA_TYPE, type Observation } from '../report/scenarios.ts';
 import { SessionClient, type Accepted, type Refused, type SessionClientOptions } from '../mqtt-client/session-client.ts';
+import type { RawConnection } from '../mqtt-client/raw-client.ts';
 import type { TargetParameters } from './target.ts';
 
 defineParameterType({ name: 'version', regexp: /3\.1\.1|5/, transformer: (text) => text as MqttVersion });
@@ -45,6 +46,8 @@ export class ConformanceWorld extends World<TargetParameters> {
   readonly sessions = new Map<string, SessionClient>();
   readonly replaced = new Map<string, SessionClient>();
   private readonly allClients: SessionClient[] = [];
+  /** Byte-level connections (mqtt-client/raw-client.ts); Clean Start with no expiry, they end their sessions. */
+  readonly rawConnections: RawConnection[] = [];
   /** Every session accepted in this scenario, to be ended afterwards. */
   readonly accepted: OpenSession[] = [];
   lastOutcome?: Accepted | Refused;
@@ -138,6 +141,7 @@ export class ConformanceWorld extends World<TargetParameters> {
    */
   async cleanUp(): Promise<void> {
     for (const client of this.allClients) client.close();
+    for (const connection of this.rawConnections) connection.close();
     // The identity that last won a session name is the one that can end it.
     const lastOwners = new Map(this.accepted.map((session) => [session.name, session]));
     for (const session of lastOwners.values()) {
