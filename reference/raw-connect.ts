@@ -74,10 +74,15 @@ export function parseNames(bytes: Buffer): RawNames | undefined {
     const flags = bytes[pos++]!;
     u16(); // keep alive
     const v5 = level === 5;
-    if (v5) pos += varInt();
+    // (Read the length first: `pos += varInt()` would add to the position from before the read.)
+    const skip = () => {
+      const length = varInt();
+      pos += length;
+    };
+    if (v5) skip(); // CONNECT properties
     const clientId = field();
     if (flags & 0x04) {
-      if (v5) pos += varInt();
+      if (v5) skip(); // will properties
       field(); // will topic
       field(); // will payload
     }
