@@ -76,43 +76,43 @@ Feature: Event Grid's limits
   @L8
   Rule: an offline session's queue holds at most 100 QoS 1 messages or 1 MB; past that the session ends
 
-    Scenario Outline: <count> queued messages<size> are all delivered when the owner comes back
+    Scenario Outline: <messages> queued are all delivered when the owner comes back
       Given identity "alpha" holds session "s1" over MQTT <version>
       And session "s1" disconnects
-      And <count> QoS 1 messages<size> are published to session "s1"
+      And <messages> are published to session "s1"
       When identity "alpha" connects with session "s1"
       Then the connection is accepted resuming its session
       And session "s1" receives <count> messages
 
       @mqtt3
       Examples:
-        | version | count | size |
-        | 3.1.1 | 100 |  |
-        | 3.1.1 | 9 |  of 100 KiB |
+        | version | count | messages                        |
+        | 3.1.1 | 100 | 100 QoS 1 messages              |
+        | 3.1.1 | 9 | 9 QoS 1 messages of 100 KiB     |
       @mqtt5
       Examples:
-        | version | count | size |
-        | 5 | 100 |  |
-        | 5 | 9 |  of 100 KiB |
+        | version | count | messages                        |
+        | 5 | 100 | 100 QoS 1 messages              |
+        | 5 | 9 | 9 QoS 1 messages of 100 KiB     |
 
-    Scenario Outline: <count> queued messages<size> overflow the queue: the owner finds its session gone
+    Scenario Outline: <messages> queued overflow the queue: the owner finds its session gone
       Given identity "alpha" holds session "s1" over MQTT <version>
       And session "s1" disconnects
-      And <count> QoS 1 messages<size> are published to session "s1"
+      And <messages> are published to session "s1"
       When identity "alpha" connects with session "s1"
       Then the connection is accepted as a new session
       And session "s1" does not receive "message 1"
 
       @mqtt3
       Examples:
-        | version | count | size |
-        | 3.1.1 | 101 |  |
-        | 3.1.1 | 11 |  of 100 KiB |
+        | version | messages                         |
+        | 3.1.1 | 101 QoS 1 messages               |
+        | 3.1.1 | 11 QoS 1 messages of 100 KiB     |
       @mqtt5
       Examples:
-        | version | count | size |
-        | 5 | 101 |  |
-        | 5 | 11 |  of 100 KiB |
+        | version | messages                         |
+        | 5 | 101 QoS 1 messages               |
+        | 5 | 11 QoS 1 messages of 100 KiB     |
 
   @L9
   Rule: the maximum QoS is 1

@@ -152,6 +152,9 @@ export class SessionClient {
       const granted = await withTimeout(this.mqttClient.subscribeAsync(topic, { qos }), this.timeoutMs, `SUBACK for ${topic.slice(0, 40)}`);
       return granted[0]?.qos;
     } catch (error) {
+      // mqtt.js rejects a refused subscription with the SUBACK (ErrorWithSubackPacket) or its code.
+      const granted = (error as { packet?: { granted?: unknown[] } }).packet?.granted?.[0];
+      if (typeof granted === 'number') return granted;
       const code = (error as { code?: unknown }).code;
       if (typeof code === 'number') return code;
       throw error;
