@@ -1,0 +1,110 @@
+// The limit checks on their own: names read from the CONNECT's bytes (never mqtt-packet's lossy
+// decoding), the offline queue's bounds, and that every mutant removes what it says it removes.
+import mqttPacket from 'mqtt-packet';
+import { describe, expect, it } from 'vitest';
+import { parseNamespace } from '../eventgrid/namespace.ts';
+import { firstRefusal } from './limit-check.ts';
+import { EVENT_GRID_LIMITS, LIMIT_BREAKS, limitsBreaking } from './limits.ts';
+import { characterCount, decodeName, NAME_CHECKS } from './name-checks.ts';
+import { parseNames } from './raw-connect.ts';
+import { SessionQueues } from './session-overflow.ts';
+
+const limits = parseNamespace({}).reference.limits;
+
+/** A CONNECT as mqtt-packet writes it, without its fixed header (what the parser hands _parseConnect). */
+function connectBody(packet: Partial<mqttPacket.IConnectPacket>): Buffer {
+  const bytes = mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', clean: true, keepalive: 60, clientId: 'x', ...packet } as mqttPacket.IConnectPacket);
+  let pos = 1;
+  while (bytes[pos]! & 0x80) pos += 1;
+  return bytes.subarray(pos + 1);
+}
+
+describe('names as sent', () => {
+  it.each([4, 5] as const)('reads ClientID and Username past properties and a will (MQTT %s)', (protocolVersion) => {
+    const body = connectBody({
+      protocolVersion,
+      clientId: 'session-1',
+      username: 'alpha',
+      will: { topic: 'w', payload: Buffer.from('bye'), qos: 0, retain: false, ...(protocolVersion === 5 ? { properties: { willDelayInterval: 5 } } : {}) },
+      ...(protocolVersion === 5 ? { properties: { sessionExpiryInterval: 60, authenticationMethod: 'none' } } : {}),
+    });
+    const names = parseNames(body)!;
+    expect(names.clientId.toString()).toBe('session-1');
+    expect(names.username?.toString()).toBe('alpha');
+  });
+
+  it('tells "coll\\xff" and "coll\\xfe" apart and refuses both; mqtt-packet would decode them alike', () => {
+    const a = Buffer.from('636f6c6cff', 'hex');
+    const b = Buffer.from('636f6c6cfe', 'hex');
+    expect(a.toString('utf8')).toBe(b.toString('utf8'));
+    const refusals = [a, b].map((clientId) => firstRefusal(NAME_CHECKS, { clientId }));
+    expect(refusals.map((refusal) => refusal?.rule)).toEqual(['L7', 'L7']);
+    expect(refusals[0]!.reason).not.toBe(refusals[1]!.reason);
+  });
+
+  it.each([
+    ['ff', false], ['c0af', false], ['eda080', false], ['f4908080', false], ['00', false],
+    ['c3bf', true], ['ed9fbf', true], ['f09f9880', true],
+  ])('bytes %s are a well-formed name: %s', (hex, ok) => {
+    expect(decodeName(Buffer.concat([Buffer.from('n'), Buffer.from(hex, 'hex')])).ok).toBe(ok);
+  });
+
+  it('counts characters, not bytes or UTF-16 units: 128 four-byte characters pass, 129 do not', () => {
+    const name = (count: number) => Buffer.from('😀'.repeat(count));
+    expect(characterCount('😀'.repeat(128))).toBe(128);
+    expect(firstRefusal(NAME_CHECKS, { clientId: name(128) })).toBeUndefined();
+    expect(firstRefusal(NAME_CHECKS, { clientId: name(129) })?.rule).toBe('L5');
+    expect(firstRefusal(NAME_CHECKS, { clientId: Buffer.from('s'), username: Buffer.from('u'.repeat(129)) })?.rule).toBe('L6');
+  });
+});
+
+describe('the offline queue (L8)', () => {
+  function queues(overflowed: string[], behaviour = EVENT_GRID_LIMITS) {
+    const persistence = { outgoingEnqueueCombi: async () => undefined };
+    const queue = new SessionQueues({ behaviour, limits, heldOffline: (name) => name !== 'online', overflow: (name) => overflowed.push(name) });
+    queue.attach(persistence as never);
+    return (clientId: string, bytes: number, qos = 1) => persistence.outgoingEnqueueCombi([{ clientId, qos }] as never, { payload: Buffer.alloc(bytes) } as never);
+  }
+
+  it('holds 100 messages and ends the session at the 101st', async () => {
+    const overflowed: string[] = [];
+    const enqueue = queues(overflowed);
+    for (let i = 0; i < 100; i += 1) await enqueue('s1', 10);
+    expect(overflowed).toEqual([]);
+    await enqueue('s1', 10);
+    expect(overflowed).toEqual(['s1']);
+  });
+
+  it('ends the session past 1 MiB of payload; QoS 0 and connected sessions do not count', async () => {
+    const overflowed: string[] = [];
+    const enqueue = queues(overflowed);
+    for (let i = 0; i < 10; i += 1) await enqueue('s1', 100 * 1024);
+    await enqueue('s1', 1000, 0);
+    for (let i = 0; i < 200; i += 1) await enqueue('online', 100 * 1024);
+    expect(overflowed).toEqual([]);
+    await enqueue('s1', 30 * 1024);
+    expect(overflowed).toEqual(['s1']);
+  });
+
+  it('never ends a session under the L8 mutant', async () => {
+    const overflowed: string[] = [];
+    const enqueue = queues(overflowed, limitsBreaking(['L8']));
+    for (let i = 0; i < 150; i += 1) await enqueue('s1', 10);
+    expect(overflowed).toEqual([]);
+  });
+});
+
+describe('the mutants of the limits', () => {
+  it('break L5 and L7-L15, each changing the behaviour', () => {
+    expect(Object.keys(LIMIT_BREAKS).sort()).toEqual(['L10', 'L11', 'L12', 'L13', 'L14', 'L15', 'L5', 'L7', 'L8', 'L9']);
+    for (const rule of Object.keys(LIMIT_BREAKS)) expect(limitsBreaking([rule as never]), rule).not.toEqual(EVENT_GRID_LIMITS);
+  });
+
+  it('leave the production checks alone', () => {
+    limitsBreaking(['L5', 'L7', 'L9', 'L10', 'L11']);
+    expect(EVENT_GRID_LIMITS.nameChecks.map((check) => check.rule)).toEqual(['L7', 'L5', 'L6']);
+    expect(EVENT_GRID_LIMITS.keepAliveInForce(0, 1160)).toBe(1160);
+    expect(EVENT_GRID_LIMITS.keepAliveInForce(1161, 1160)).toBe(1160);
+    expect(EVENT_GRID_LIMITS.keepAliveInForce(30, 1160)).toBe(30);
+  });
+});
