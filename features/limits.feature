@@ -226,7 +226,7 @@ Feature: Event Grid's limits
     Scenario Outline: asking for <asked> s gets a Server Keep Alive of 1160; asking for 1160 keeps it
       When identity "alpha" connects with session "s1" asking for a Keep Alive of <asked> seconds over MQTT 5
       Then the CONNACK carries serverKeepAlive 1160
-      When identity "alpha" connects with session "s2" asking for a Keep Alive of 1160 seconds over MQTT 5
+      When identity "beta" connects with session "s2" asking for a Keep Alive of 1160 seconds over MQTT 5
       Then the CONNACK carries no serverKeepAlive
 
       Examples:
