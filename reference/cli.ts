@@ -69,6 +69,11 @@ await runCli(USAGE, async () => {
   console.log(
     `  sessions per authentication name: ${limits.maximumClientSessionsPerAuthenticationName}; maximum session expiry: ${maximumSessionExpirySeconds(namespace)} s`,
   );
+  const fixed = namespace.reference.limits;
+  console.log(
+    `  limits: names 128 characters; offline queue ${fixed.sessionQueueMessages} messages / ${fixed.sessionQueueBytes} bytes; ${fixed.subscriptionsPerSession} subscriptions; ` +
+      `topics ${fixed.topicBytes} bytes / ${fixed.topicLevels} levels; Keep Alive ${fixed.keepAliveSeconds} s; QoS 1`,
+  );
   console.log(`  ${namespace.clients.length} registered clients:`);
   for (const client of namespace.clients) {
     const { validationScheme } = client.clientCertificateAuthentication;

@@ -60,7 +60,7 @@ describe('names as sent', () => {
 
 describe('the offline queue (L8)', () => {
   function queues(overflowed: string[], behaviour = EVENT_GRID_LIMITS) {
-    const persistence = { outgoingEnqueueCombi: async () => undefined };
+    const persistence = { outgoingEnqueueCombi: async (_subs: unknown, _packet: unknown): Promise<unknown> => undefined };
     const queue = new SessionQueues({ behaviour, limits, heldOffline: (name) => name !== 'online', overflow: (name) => overflowed.push(name) });
     queue.attach(persistence as never);
     return (clientId: string, bytes: number, qos = 1) => persistence.outgoingEnqueueCombi([{ clientId, qos }] as never, { payload: Buffer.alloc(bytes) } as never);
