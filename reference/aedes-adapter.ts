@@ -5,17 +5,16 @@ import type { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import type { Aedes, Client, ConnectPacket } from 'aedes';
 import mqttPacket from 'mqtt-packet';
-import type { RuleId } from '../rules/catalogue.ts';
-import { describeCode } from '../rules/codes.ts';
+import { describeRefusalCode, refusalCodeFor } from '../rules/codes.ts';
 import { readPresentedCertificate } from './certificate.ts';
 import type { ConnectPolicy, SessionGrant } from './connect-decision.ts';
 import type { DisconnectionReason, LifecycleEvents } from './lifecycle.ts';
 import type { LimitEnforcement } from './limits.ts';
+import { rawNames } from './raw-connect.ts';
+import type { RefusalAnswer } from './refusal.ts';
 import { setSessionPresent } from './connack-session-present.ts';
 import type { SessionRecord, SessionRegistry } from './session-registry.ts';
 import { peerCertificateChain } from './tls-peer.ts';
-
-const AUTHENTICATION_RULES = new Set<RuleId>(['A1', 'A2', 'A3', 'A5']);
 
 interface Connection {
   id: number;
@@ -70,8 +69,8 @@ export interface AdapterOptions {
   sessions: SessionRegistry;
   events: LifecycleEvents;
   registeredCas: X509Certificate[];
-  broken: ReadonlySet<RuleId>;
-  /** Event Grid's limits (L5-L15). */
+  answerRefusal: RefusalAnswer;
+  /** Event Grid's limits (L5-L15) on aedes. */
   limits: LimitEnforcement;
   /** The authentication name of a registered client (a session record names its owner by resource name). */
   authenticationNameOf: (clientName: string) => string;
@@ -122,19 +121,8 @@ export class AedesNamespaceAdapter {
     await this.wipes.get(sessionName);
     if (socket.destroyed) return false;
 
-    const version = packet.protocolVersion === 5 ? 5 : 4;
-    // L5-L7: the names as sent, before anything is looked up by them.
-    const nameRefusal = this.options.limits.checkNames(packet);
-    if (nameRefusal) {
-      const { rule, code, reason } = nameRefusal;
-      const silent = version === 4 && code.closesWithoutConnackOver311;
-      const shown = version === 5 ? code.reasonCode : code.returnCode;
-      this.options.log(`refused a CONNECT [${rule}] ${silent ? 'closing with no CONNACK' : describeCode(version === 5 ? '5' : '3.1.1', shown)}: ${reason}`);
-      if (!silent) await this.sendRefusal(socket, version, shown, reason);
-      return false;
-    }
-
     const chain = peerCertificateChain(socket);
+    const version = packet.protocolVersion === 5 ? 5 : 4;
     const decision = this.options.policy.decide(
       {
         protocolVersion: version,
@@ -143,18 +131,19 @@ export class AedesNamespaceAdapter {
         cleanStart: packet.clean !== false,
         sessionExpiryInterval: packet.properties?.sessionExpiryInterval,
         certificate: chain.length ? readPresentedCertificate(chain, this.options.registeredCas) : undefined,
+        sentNames: rawNames(packet),
       },
       new Date(this.options.clock()),
     );
 
     if (!decision.accept) {
-      const { rule, code, reason } = decision.refusal;
-      const shown = version === 5 ? code.reasonCode : code.returnCode;
-      this.options.log(`refused session "${sessionName}" [${rule}] ${describeCode(version === 5 ? '5' : '3.1.1', shown)}: ${reason}`);
-      // A6 mutant: failed authentication closes the connection with no CONNACK.
-      if (!(this.options.broken.has('A6') && AUTHENTICATION_RULES.has(rule))) {
-        await this.sendRefusal(socket, version, shown, reason);
-      }
+      const { refusal } = decision;
+      const mqttVersion = version === 5 ? '5' : '3.1.1';
+      const shown = refusalCodeFor(mqttVersion, refusal.code);
+      // A name past its limit is shown cut short (L5); a code MQTT 3.1.1 lacks closes the connection (L7).
+      const named = sessionName.length > 60 ? `${sessionName.slice(0, 60)}…` : sessionName;
+      this.options.log(`refused session "${named}" [${refusal.rule}] ${describeRefusalCode(mqttVersion, refusal.code)}: ${refusal.reason}`);
+      if (shown !== undefined && this.options.answerRefusal(refusal) === 'connack') await this.sendRefusal(socket, version, shown, refusal.reason);
       return false;
     }
 

@@ -3,13 +3,21 @@
 import mqttPacket from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
 import { parseNamespace } from '../eventgrid/namespace.ts';
-import { firstRefusal } from './limit-check.ts';
-import { EVENT_GRID_LIMITS, LIMIT_BREAKS, limitsBreaking } from './limits.ts';
+import { EVENT_GRID } from './behaviour.ts';
+import { firstRefusal } from './check-list.ts';
+import type { ConnectContext } from './connect-decision.ts';
+import { MUTANTS, mutatedBehaviour } from './mutants.ts';
 import { characterCount, decodeName, NAME_CHECKS } from './name-checks.ts';
 import { parseNames } from './raw-connect.ts';
 import { SessionQueues } from './session-overflow.ts';
 
 const limits = parseNamespace({}).reference.limits;
+
+/** The name checks read only the request: the names as sent. */
+function nameRefusal(clientId: Buffer, username?: Buffer) {
+  const request = { protocolVersion: 5, clientId: clientId.toString(), cleanStart: true, sentNames: { clientId, ...(username ? { username } : {}) } };
+  return firstRefusal(NAME_CHECKS, { request } as unknown as ConnectContext);
+}
 
 /** A CONNECT as mqtt-packet writes it, without its fixed header (what the parser hands _parseConnect). */
 function connectBody(packet: Partial<mqttPacket.IConnectPacket>): Buffer {
@@ -37,7 +45,7 @@ describe('names as sent', () => {
     const a = Buffer.from('636f6c6cff', 'hex');
     const b = Buffer.from('636f6c6cfe', 'hex');
     expect(a.toString('utf8')).toBe(b.toString('utf8'));
-    const refusals = [a, b].map((clientId) => firstRefusal(NAME_CHECKS, { clientId }));
+    const refusals = [a, b].map((clientId) => nameRefusal(clientId));
     expect(refusals.map((refusal) => refusal?.rule)).toEqual(['L7', 'L7']);
     expect(refusals[0]!.reason).not.toBe(refusals[1]!.reason);
   });
@@ -52,14 +60,14 @@ describe('names as sent', () => {
   it('counts characters, not bytes or UTF-16 units: 128 four-byte characters pass, 129 do not', () => {
     const name = (count: number) => Buffer.from('😀'.repeat(count));
     expect(characterCount('😀'.repeat(128))).toBe(128);
-    expect(firstRefusal(NAME_CHECKS, { clientId: name(128) })).toBeUndefined();
-    expect(firstRefusal(NAME_CHECKS, { clientId: name(129) })?.rule).toBe('L5');
-    expect(firstRefusal(NAME_CHECKS, { clientId: Buffer.from('s'), username: Buffer.from('u'.repeat(129)) })?.rule).toBe('L6');
+    expect(nameRefusal(name(128))).toBeUndefined();
+    expect(nameRefusal(name(129))?.rule).toBe('L5');
+    expect(nameRefusal(Buffer.from('s'), Buffer.from('u'.repeat(129)))?.rule).toBe('L6');
   });
 });
 
 describe('the offline queue (L8)', () => {
-  function queues(overflowed: string[], behaviour = EVENT_GRID_LIMITS) {
+  function queues(overflowed: string[], behaviour = EVENT_GRID) {
     const persistence = { outgoingEnqueueCombi: async (_subs: unknown, _packet: unknown): Promise<unknown> => undefined };
     const queue = new SessionQueues({ behaviour, limits, heldOffline: (name) => name !== 'online', overflow: (name) => overflowed.push(name) });
     queue.attach(persistence as never);
@@ -88,23 +96,30 @@ describe('the offline queue (L8)', () => {
 
   it('never ends a session under the L8 mutant', async () => {
     const overflowed: string[] = [];
-    const enqueue = queues(overflowed, limitsBreaking(['L8']));
+    const enqueue = queues(overflowed, mutatedBehaviour(['L8']));
     for (let i = 0; i < 150; i += 1) await enqueue('s1', 10);
     expect(overflowed).toEqual([]);
   });
 });
 
 describe('the mutants of the limits', () => {
+  const LIMIT_RULES = ['L5', 'L7', 'L8', 'L9', 'L10', 'L11', 'L12', 'L13', 'L14', 'L15'] as const;
+
   it('break L5 and L7-L15, each changing the behaviour', () => {
-    expect(Object.keys(LIMIT_BREAKS).sort()).toEqual(['L10', 'L11', 'L12', 'L13', 'L14', 'L15', 'L5', 'L7', 'L8', 'L9']);
-    for (const rule of Object.keys(LIMIT_BREAKS)) expect(limitsBreaking([rule as never]), rule).not.toEqual(EVENT_GRID_LIMITS);
+    for (const rule of LIMIT_RULES) {
+      expect(MUTANTS.has(rule), rule).toBe(true);
+      expect(mutatedBehaviour([rule]), rule).not.toEqual(EVENT_GRID);
+    }
   });
 
   it('leave the production checks alone', () => {
-    limitsBreaking(['L5', 'L7', 'L9', 'L10', 'L11']);
-    expect(EVENT_GRID_LIMITS.nameChecks.map((check) => check.rule)).toEqual(['L7', 'L5', 'L6']);
-    expect(EVENT_GRID_LIMITS.keepAliveInForce(0, 1160)).toBe(1160);
-    expect(EVENT_GRID_LIMITS.keepAliveInForce(1161, 1160)).toBe(1160);
-    expect(EVENT_GRID_LIMITS.keepAliveInForce(30, 1160)).toBe(30);
+    mutatedBehaviour(LIMIT_RULES);
+    expect(EVENT_GRID.connectChecks.slice(0, 4).map((check) => check.rule)).toEqual(['L7', 'L5', 'L6', 'S4']);
+    expect(EVENT_GRID.subscribeChecks.map((check) => check.rule)).toEqual(['L11', 'L10']);
+    expect(EVENT_GRID.publishChecks.map((check) => check.rule)).toEqual(['L9', 'L11']);
+    expect(EVENT_GRID.maximumQos).toBe(1);
+    expect(EVENT_GRID.keepAliveInForce(0, 1160)).toBe(1160);
+    expect(EVENT_GRID.keepAliveInForce(1161, 1160)).toBe(1160);
+    expect(EVENT_GRID.keepAliveInForce(30, 1160)).toBe(30);
   });
 });

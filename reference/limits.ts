@@ -1,82 +1,64 @@
-// Event Grid's limits in the reference broker (L5-L15): the checks and settings as one behaviour, its
-// mutants by rule id, and the glue that puts them on aedes. The adapter calls in at three points: the
-// CONNECT (names first, then keep-alive and CONNACK properties on acceptance), a session's end, and the
-// life cycle reason of a connection the limits ended.
+// Event Grid's limits in the reference broker (L5-L15): the pieces of Behaviour that are not check
+// lists, their mutants, and the glue that puts the limits on aedes. The CONNECT name checks (L5-L7) are
+// in CONNECT_CHECKS (reference/name-checks.ts); the SUBSCRIBE and PUBLISH checks (L9-L11) in the
+// packet gate's lists (reference/packet-limits.ts). The adapter calls in when a connection starts, when
+// a CONNECT is accepted (Keep Alive, CONNACK properties), when a session ends, and for the life cycle
+// reason of a connection the limits ended.
 import type { Aedes, Client, ConnectPacket } from 'aedes';
 import { LIMITS } from '../rules/limits.ts';
-import type { RuleId } from '../rules/catalogue.ts';
 import type { ReferenceLimits } from '../eventgrid/namespace.ts';
+import type { Behaviour, Mutant } from './behaviour.ts';
 import { installConnackProperties, setConnackProperties } from './connack-properties.ts';
 import type { DisconnectionReason } from './lifecycle.ts';
-import { firstRefusal, type LimitRefusal, type Mutant } from './limit-check.ts';
-import { NAME_CHECKS, NAME_MUTANTS, type NameBehaviour } from './name-checks.ts';
-import { PACKET_MUTANTS, PacketGate, PUBLISH_CHECKS, SUBSCRIBE_CHECKS, type PacketBehaviour } from './packet-limits.ts';
-import { captureRawConnect, rawNames } from './raw-connect.ts';
-import { OVERFLOW_MUTANTS, queueOverflows, SessionQueues, type OverflowBehaviour, type QueueUse } from './session-overflow.ts';
+import { PacketGate } from './packet-gate.ts';
+import { captureRawConnect } from './raw-connect.ts';
+import { queueOverflows, SessionQueues, type QueueUse } from './session-overflow.ts';
 
-export interface LimitsBehaviour extends NameBehaviour, PacketBehaviour, OverflowBehaviour {
+/** The pieces of Behaviour that set Event Grid's limits; a mutant may replace any of them. */
+export interface LimitPieces {
+  /** L9: the highest QoS served: announced in an MQTT 5 CONNACK below 2, granted to a SUBSCRIBE asking more; a PUBLISH above it is refused. */
+  maximumQos: 0 | 1 | 2;
+  /** L15: the Maximum Packet Size an MQTT 5 CONNACK announces, bytes; undefined: none announced. */
+  maximumPacketSize: number | undefined;
+  /** L8: whether an offline session's queue of that use has overflowed (the session is then terminated). */
+  queueOverflows(use: QueueUse, limits: ReferenceLimits): boolean;
   /** L13: the Keep Alive in force for what the client asked (0: none asked) and the maximum. */
   keepAliveInForce(requested: number, maximum: number): number;
-  /** L14: a connection silent for 1.5x its Keep Alive is closed (aedes' timer), or never. */
+  /** L14: whether a connection silent for 1.5x its Keep Alive is closed (aedes' timer). */
   closesSilentConnections: boolean;
-  /** Added to an accepting MQTT 5 CONNACK: Maximum QoS (L9), Maximum Packet Size (L15). */
-  connackProperties: Readonly<Record<string, number>>;
+  /** L12: whether retained messages are kept (Event Grid since 2025), or the retain flag dropped. */
+  keepsRetained: boolean;
 }
 
-export const EVENT_GRID_LIMITS: LimitsBehaviour = {
-  nameChecks: NAME_CHECKS,
-  subscribeChecks: SUBSCRIBE_CHECKS,
-  publishChecks: PUBLISH_CHECKS,
-  retain: 'kept',
+export const EVENT_GRID_LIMITS: LimitPieces = {
+  maximumQos: LIMITS.maximumQos.value,
+  // The reading cap itself is the `harden` branch's: this only announces it.
+  maximumPacketSize: LIMITS.maximumPacketSize.value,
   queueOverflows,
   // An absent (0) or larger Keep Alive gets the maximum [inferred for 0 and for MQTT 3.1.1, which
   // cannot be told: it is accepted and held to the maximum].
   keepAliveInForce: (requested, maximum) => (requested === 0 || requested > maximum ? maximum : requested),
   closesSilentConnections: true,
-  // The reading cap itself is the `harden` branch's: this only announces it.
-  connackProperties: { maximumQoS: LIMITS.maximumQos.value, maximumPacketSize: LIMITS.maximumPacketSize.value },
+  keepsRetained: true,
 };
 
-/** Lets a mutant of part of the behaviour apply to the whole. */
-function lift<Part>(mutant: Mutant<Part>): Mutant<LimitsBehaviour> {
-  return { ...mutant, apply: (behaviour) => ({ ...behaviour, ...mutant.apply(behaviour as unknown as Part) }) };
-}
-
-const OWN_MUTANTS: readonly Mutant<LimitsBehaviour>[] = [
-  { rule: 'L9', breaks: 'no Maximum QoS in CONNACK', apply: (b) => ({ ...b, connackProperties: omit(b.connackProperties, 'maximumQoS') }) },
-  { rule: 'L13', breaks: 'the Keep Alive the client asks for is kept, however long', apply: (b) => ({ ...b, keepAliveInForce: (requested) => requested }) },
-  { rule: 'L14', breaks: 'silent connections are never closed', apply: (b) => ({ ...b, closesSilentConnections: false }) },
-  { rule: 'L15', breaks: 'no Maximum Packet Size in CONNACK', apply: (b) => ({ ...b, connackProperties: omit(b.connackProperties, 'maximumPacketSize') }) },
+export const LIMIT_MUTANTS: readonly Mutant[] = [
+  { rule: 'L12', breaks: 'the retain flag is dropped, as Event Grid did before 2025', apply: (behaviour) => ({ ...behaviour, keepsRetained: false }) },
+  { rule: 'L13', breaks: 'the Keep Alive the client asks for is kept, however long', apply: (behaviour) => ({ ...behaviour, keepAliveInForce: (requested) => requested }) },
+  { rule: 'L14', breaks: 'silent connections are never closed', apply: (behaviour) => ({ ...behaviour, closesSilentConnections: false }) },
+  { rule: 'L15', breaks: 'no Maximum Packet Size in CONNACK', apply: (behaviour) => ({ ...behaviour, maximumPacketSize: undefined }) },
 ];
 
-function omit(properties: Readonly<Record<string, number>>, name: string): Record<string, number> {
-  const { [name]: _, ...rest } = properties;
-  return rest;
-}
-
-/** Every mutant of the limits; several for one rule together make that rule's mutant. */
-export const LIMIT_MUTANTS: readonly Mutant<LimitsBehaviour>[] = [
-  ...NAME_MUTANTS.map(lift),
-  ...PACKET_MUTANTS.map(lift),
-  ...OVERFLOW_MUTANTS.map(lift),
-  ...OWN_MUTANTS,
-];
-
-/** The rules the limits can break, each with what breaking it means. */
-export const LIMIT_BREAKS: Partial<Record<RuleId, string>> = Object.fromEntries(
-  [...new Set(LIMIT_MUTANTS.map((mutant) => mutant.rule))].map((rule) => [
-    rule,
-    LIMIT_MUTANTS.filter((mutant) => mutant.rule === rule).map((mutant) => mutant.breaks).join('; '),
-  ]),
-);
-
-export function limitsBreaking(rules: Iterable<RuleId>): LimitsBehaviour {
-  const broken = new Set(rules);
-  return LIMIT_MUTANTS.filter((mutant) => broken.has(mutant.rule)).reduce((behaviour, mutant) => mutant.apply(behaviour), EVENT_GRID_LIMITS);
+/** What an accepting MQTT 5 CONNACK announces of the limits: Maximum QoS (L9), Maximum Packet Size (L15). */
+function connackProperties({ maximumQos, maximumPacketSize }: LimitPieces): Record<string, number> {
+  return {
+    ...(maximumQos < 2 ? { maximumQoS: maximumQos } : {}),
+    ...(maximumPacketSize === undefined ? {} : { maximumPacketSize }),
+  };
 }
 
 export interface LimitEnforcementOptions {
-  behaviour: LimitsBehaviour;
+  behaviour: Behaviour;
   limits: ReferenceLimits;
   log: (line: string) => void;
   /** Whether the session is held offline now (L8 counts only those queues). */
@@ -115,17 +97,10 @@ export class LimitEnforcement {
     this.queues.attach((broker as unknown as { persistence: Parameters<SessionQueues['attach']>[0] }).persistence);
   }
 
-  /** A new connection, before aedes reads from it. */
+  /** A new connection, before aedes reads from it: its CONNECT's names are kept as sent (L5-L7). */
   track(client: Client): void {
     captureRawConnect(client);
     this.gate.track(client);
-  }
-
-  /** The CONNECT's names, checked as sent (L5-L7): the first refusal, if any. */
-  checkNames(packet: ConnectPacket): LimitRefusal | undefined {
-    const names = rawNames(packet);
-    if (!names) return undefined;
-    return firstRefusal(this.options.behaviour.nameChecks, names);
   }
 
   /** The CONNECT is accepted: its Keep Alive in force (L13, L14) and CONNACK properties (L9, L15). */
@@ -139,7 +114,7 @@ export class LimitEnforcement {
       internals._serverKeepAlive = inForce;
       this.options.log(`session "${packet.clientId}": Keep Alive ${requested} s lowered to ${inForce} s [L13]`);
     }
-    setConnackProperties(client.conn, this.options.behaviour.connackProperties);
+    setConnackProperties(client.conn, connackProperties(this.options.behaviour));
     this.queues.reset(packet.clientId);
   }
 

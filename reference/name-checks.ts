@@ -1,19 +1,13 @@
-// CONNECT-time checks on the names themselves, before anything is looked up by them (L5-L7): a session
-// name and an authentication name are 1 to 128 UTF-8 characters, and must be well-formed UTF-8 without
+// CONNECT checks on the names themselves, before anything is looked up by them (L5-L7): a session name
+// and an authentication name are 1 to 128 UTF-8 characters, and must be well-formed UTF-8 without
 // U+0000. They read the names as sent (reference/raw-connect.ts), never mqtt-packet's lossy decoding,
-// so no two different ClientIDs can land on one session. The integrator puts NAME_CHECKS first in the
-// CONNECT check list (after them, the decoded ClientID and Username are exactly what was sent).
+// so no two different ClientIDs can land on one session. NAME_CHECKS come first in CONNECT_CHECKS:
+// after them, the decoded ClientID and Username are exactly what was sent.
 import { LIMITS } from '../rules/limits.ts';
-import { REFUSAL } from '../rules/codes.ts';
-import type { Check, LimitRefusal, Mutant } from './limit-check.ts';
-import { without } from './limit-check.ts';
-
-export interface NameContext {
-  /** The ClientID as sent. */
-  clientId: Buffer;
-  /** The Username as sent, if any. */
-  username?: Buffer;
-}
+import type { Check, Mutant } from './behaviour.ts';
+import { withoutCheck } from './check-list.ts';
+import type { ConnectContext } from './connect-decision.ts';
+import { refuse } from './refusal.ts';
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
@@ -44,56 +38,62 @@ function show(bytes: Buffer): string {
 
 const MAXIMUM = LIMITS.nameCharacters.value;
 
-export const NAME_CHECKS: readonly Check<NameContext, LimitRefusal>[] = [
-  {
-    name: 'names are well-formed UTF-8 without U+0000',
-    rule: 'L7',
-    run({ clientId, username }) {
-      const id = decodeName(clientId);
-      if (!id.ok) return { rule: 'L7', code: REFUSAL.malformedPacket, reason: `the ClientID ${id.why} (bytes ${show(clientId)})` };
-      if (username) {
-        const user = decodeName(username);
-        if (!user.ok) return { rule: 'L7', code: REFUSAL.malformedPacket, reason: `the Username ${user.why} (bytes ${show(username)})` };
-      }
-      return undefined;
-    },
-  },
-  {
-    name: 'session names are at most 128 characters',
-    rule: 'L5',
-    run({ clientId }) {
-      const decoded = decodeName(clientId);
-      const count = decoded.ok ? characterCount(decoded.text) : 0;
-      if (count <= MAXIMUM) return undefined;
-      return { rule: 'L5', code: REFUSAL.clientIdentifierNotValid, reason: `the ClientID (session name) has ${count} characters; at most ${MAXIMUM} are allowed` };
-    },
-  },
-  {
-    name: 'authentication names are at most 128 characters',
-    rule: 'L6',
-    run({ username }) {
-      const decoded = username ? decodeName(username) : undefined;
-      const count = decoded?.ok ? characterCount(decoded.text) : 0;
-      if (count <= MAXIMUM) return undefined;
-      return { rule: 'L6', code: REFUSAL.badUserNameOrPassword, reason: `the Username (authentication name) has ${count} characters; at most ${MAXIMUM} are allowed` };
-    },
-  },
-];
-
-/** What a mutant of a name check may replace. */
-export interface NameBehaviour {
-  nameChecks: readonly Check<NameContext, LimitRefusal>[];
+/** The ClientID and Username as sent: the bytes read from the wire, else the decoded strings' UTF-8. */
+function namesAsSent({ request }: ConnectContext): { clientId: Buffer; username?: Buffer } {
+  if (request.sentNames) return request.sentNames;
+  return { clientId: Buffer.from(request.clientId), ...(request.username === undefined ? {} : { username: Buffer.from(request.username) }) };
 }
 
-export const NAME_MUTANTS: readonly Mutant<NameBehaviour>[] = [
+/** A name's length in characters, or 0 when it is not well-formed (the L7 check refuses those). */
+function lengthOf(bytes: Buffer | undefined): number {
+  const decoded = bytes && decodeName(bytes);
+  return decoded?.ok ? characterCount(decoded.text) : 0;
+}
+
+const NAMES_WELL_FORMED: Check<ConnectContext> = {
+  name: 'names are well-formed UTF-8 without U+0000',
+  rule: 'L7',
+  run(context) {
+    const { clientId, username } = namesAsSent(context);
+    const id = decodeName(clientId);
+    if (!id.ok) return refuse('L7', `the ClientID ${id.why} (bytes ${show(clientId)})`);
+    const user = username && decodeName(username);
+    if (user && !user.ok) return refuse('L7', `the Username ${user.why} (bytes ${show(username!)})`);
+    return undefined;
+  },
+};
+
+const SESSION_NAME_LENGTH: Check<ConnectContext> = {
+  name: 'session names are at most 128 characters',
+  rule: 'L5',
+  run(context) {
+    const count = lengthOf(namesAsSent(context).clientId);
+    if (count <= MAXIMUM) return undefined;
+    return refuse('L5', `the ClientID (session name) has ${count} characters; at most ${MAXIMUM} are allowed`);
+  },
+};
+
+const AUTHENTICATION_NAME_LENGTH: Check<ConnectContext> = {
+  name: 'authentication names are at most 128 characters',
+  rule: 'L6',
+  run(context) {
+    const count = lengthOf(namesAsSent(context).username);
+    if (count <= MAXIMUM) return undefined;
+    return refuse('L6', `the Username (authentication name) has ${count} characters; at most ${MAXIMUM} are allowed`);
+  },
+};
+
+export const NAME_CHECKS: readonly Check<ConnectContext>[] = [NAMES_WELL_FORMED, SESSION_NAME_LENGTH, AUTHENTICATION_NAME_LENGTH];
+
+export const NAME_MUTANTS: readonly Mutant[] = [
   {
     rule: 'L5',
     breaks: 'a ClientID of any length is accepted',
-    apply: (behaviour) => ({ ...behaviour, nameChecks: without(behaviour.nameChecks, 'session names are at most 128 characters') }),
+    apply: (behaviour) => ({ ...behaviour, connectChecks: withoutCheck(behaviour.connectChecks, SESSION_NAME_LENGTH) }),
   },
   {
     rule: 'L7',
     breaks: 'names are decoded lossily, as mqtt-packet does: ill-formed bytes become U+FFFD and U+0000 passes',
-    apply: (behaviour) => ({ ...behaviour, nameChecks: without(behaviour.nameChecks, 'names are well-formed UTF-8 without U+0000') }),
+    apply: (behaviour) => ({ ...behaviour, connectChecks: withoutCheck(behaviour.connectChecks, NAMES_WELL_FORMED) }),
   },
 ];

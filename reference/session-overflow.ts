@@ -2,23 +2,19 @@
 // for it, up to 100 messages or 1 MB; past that the session is terminated (life cycle reason
 // SessionOverflow) and its name is free. The queue is counted where aedes stores it.
 import type { ReferenceLimits } from '../eventgrid/namespace.ts';
-import type { Mutant } from './limit-check.ts';
+import type { Behaviour, Mutant } from './behaviour.ts';
 
 export interface QueueUse {
   messages: number;
   bytes: number;
 }
 
-export interface OverflowBehaviour {
-  /** Whether a queue of that use has overflowed: null never overflows (the L8 mutant). */
-  queueOverflows: ((use: QueueUse, limits: ReferenceLimits) => boolean) | null;
-}
-
+/** L8: a queue past either bound has overflowed. */
 export const queueOverflows = (use: QueueUse, limits: ReferenceLimits): boolean =>
   use.messages > limits.sessionQueueMessages || use.bytes > limits.sessionQueueBytes;
 
-export const OVERFLOW_MUTANTS: readonly Mutant<OverflowBehaviour>[] = [
-  { rule: 'L8', breaks: 'an offline session queues without bound and is never terminated', apply: (b) => ({ ...b, queueOverflows: null }) },
+export const OVERFLOW_MUTANTS: readonly Mutant[] = [
+  { rule: 'L8', breaks: 'an offline session queues without bound and is never terminated', apply: (behaviour) => ({ ...behaviour, queueOverflows: () => false }) },
 ];
 
 /** aedes' persistence, the part that queues messages for offline sessions (untyped there). */
@@ -27,7 +23,7 @@ interface EnqueuingPersistence {
 }
 
 export interface SessionQueuesOptions {
-  behaviour: OverflowBehaviour;
+  behaviour: Pick<Behaviour, 'queueOverflows'>;
   limits: ReferenceLimits;
   /** Whether the session of that name is held offline now (only its queue counts). */
   heldOffline(sessionName: string): boolean;
@@ -57,8 +53,7 @@ export class SessionQueues {
     use.messages += 1;
     use.bytes += bytes;
     this.use.set(sessionName, use);
-    const overflows = this.options.behaviour.queueOverflows;
-    if (overflows?.(use, this.options.limits)) {
+    if (this.options.behaviour.queueOverflows(use, this.options.limits)) {
       this.use.delete(sessionName);
       this.options.overflow(sessionName, use);
     }

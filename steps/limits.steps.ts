@@ -3,7 +3,7 @@
 // Keep Alive and the CONNACK's announcements. Values come from rules/limits.ts, Event Grid's own.
 import { Then, When } from '@cucumber/cucumber';
 import { LIMITS } from '../rules/limits.ts';
-import { LIMIT_CODES, REFUSAL } from '../rules/codes.ts';
+import { REFUSAL, refusalCodeFor, type RefusalName } from '../rules/codes.ts';
 import { RawConnection, type RawConnectOutcome } from '../mqtt-client/raw-client.ts';
 import type { MqttVersion } from '../rules/catalogue.ts';
 import { CLIENT_TIMEOUT_MS, type ConformanceWorld } from './world.ts';
@@ -20,14 +20,6 @@ When('identity {string} connects with a ClientID of {int} characters over MQTT {
   this.version = version;
   const name = nameOfLength(this, length);
   await this.connect(identityId, `name-${length}`, { rawClientId: name, cleanStart: true, sessionExpiry: 0 });
-});
-
-Then('the connection is refused as an invalid ClientID', function (this: ConformanceWorld) {
-  const outcome = this.lastOutcome;
-  const code = this.version === '5' ? REFUSAL.clientIdentifierNotValid.reasonCode : REFUSAL.clientIdentifierNotValid.returnCode;
-  const observed = !outcome ? 'no attempt' : outcome.accepted ? 'accepted' : `refused: ${this.describe(outcome.code)}${outcome.reasonString ? ` (${outcome.reasonString})` : ''}`;
-  this.observe({ step: 'refused as an invalid ClientID', expected: `CONNACK ${this.describe(code)}`, observed });
-  if (!outcome || outcome.accepted || outcome.code !== code) throw new Error(`expected CONNACK ${this.describe(code)}, got ${observed}`);
 });
 
 async function rawConnect(world: ConformanceWorld, identityId: string, clientId: Buffer, username?: Buffer, keepAlive?: number): Promise<RawConnectOutcome> {
@@ -70,9 +62,10 @@ const describeRaw = (world: ConformanceWorld, outcome: RawConnectOutcome) =>
 Then('the CONNECT is refused as malformed', function (this: ConformanceWorld) {
   const outcome = rawOutcome(this);
   const observed = describeRaw(this, outcome);
-  const expected = this.version === '5' ? `CONNACK ${this.describe(REFUSAL.malformedPacket.reasonCode)}` : 'the connection closed with no CONNACK';
+  const code = refusalCodeFor(this.version, REFUSAL.malformedPacket);
+  const expected = code === undefined ? 'the connection closed with no CONNACK' : `CONNACK ${this.describe(code)}`;
   this.observe({ step: 'the CONNECT is refused as malformed', expected, observed });
-  const ok = !outcome.accepted && (this.version === '5' ? outcome.code === REFUSAL.malformedPacket.reasonCode : outcome.code === undefined);
+  const ok = !outcome.accepted && outcome.code === code;
   if (!ok) throw new Error(`expected ${expected}, got ${observed}`);
 });
 
@@ -130,7 +123,8 @@ async function expectSuback(world: ConformanceWorld, sessionName: string, filter
   if (code !== expected) throw new Error(`expected SUBACK ${subackCode(world, expected)} for ${filter.slice(0, 50)}…, got ${subackCode(world, code)}`);
 }
 
-const refusedCode = (world: ConformanceWorld, v5: number) => (world.version === '5' ? v5 : LIMIT_CODES.suback311Failure);
+/** A SUBACK refusal's code over the scenario's version (MQTT 3.1.1 has only 0x80 Failure). */
+const refusedCode = (world: ConformanceWorld, name: RefusalName) => refusalCodeFor(world.version, REFUSAL[name])!;
 
 Then('session {string} subscribing at QoS {int} is granted QoS {int}', async function (this: ConformanceWorld, sessionName: string, asked: number, granted: number) {
   await expectSuback(this, sessionName, `${this.topic(sessionName)}/qos${asked}`, asked as 0 | 1 | 2, granted, `subscribing at QoS ${asked}`);
@@ -144,7 +138,7 @@ When('session {string} subscribes to {int} more topic filters', { timeout: 60_00
 });
 
 Then('session {string} subscribing to one more topic filter is refused as over quota', async function (this: ConformanceWorld, sessionName: string) {
-  await expectSuback(this, sessionName, filterNumber(this, sessionName, 1000), 1, refusedCode(this, LIMIT_CODES.quotaExceeded), 'one subscription more than the limit');
+  await expectSuback(this, sessionName, filterNumber(this, sessionName, 1000), 1, refusedCode(this, 'subscriptionQuotaExceeded'), 'one subscription more than the limit');
 });
 
 Then('session {string} subscribing again to a topic filter it holds is granted', async function (this: ConformanceWorld, sessionName: string) {
@@ -163,7 +157,7 @@ Then('session {string} subscribing to a topic filter of {int} {word} is granted'
 });
 
 Then('session {string} subscribing to a topic filter of {int} {word} is refused as invalid', async function (this: ConformanceWorld, sessionName: string, size: number, unit: string) {
-  await expectSuback(this, sessionName, topicOf(this, sessionName, size, unit), 1, refusedCode(this, LIMIT_CODES.topicFilterInvalid), `a topic filter of ${size} ${unit}`);
+  await expectSuback(this, sessionName, topicOf(this, sessionName, size, unit), 1, refusedCode(this, 'topicFilterInvalid'), `a topic filter of ${size} ${unit}`);
 });
 
 Then('session {string} publishing at QoS 1 to a topic of {int} {word} is acknowledged', async function (this: ConformanceWorld, sessionName: string, size: number, unit: string) {
@@ -191,12 +185,12 @@ async function endsConnection(world: ConformanceWorld, sessionName: string, send
 }
 
 Then('session {string} publishing at QoS 2 ends its connection', async function (this: ConformanceWorld, sessionName: string) {
-  await endsConnection(this, sessionName, () => this.session(sessionName).sendPublish(`${this.topic(sessionName)}/qos2`, 'QoS 2', 2), LIMIT_CODES.qosNotSupported, 'publishing at QoS 2');
+  await endsConnection(this, sessionName, () => this.session(sessionName).sendPublish(`${this.topic(sessionName)}/qos2`, 'QoS 2', 2), REFUSAL.qosNotSupported.reasonCode, 'publishing at QoS 2');
 });
 
 Then('session {string} publishing to a topic of {int} {word} ends its connection', async function (this: ConformanceWorld, sessionName: string, size: number, unit: string) {
   const topic = topicOf(this, sessionName, size, unit);
-  await endsConnection(this, sessionName, () => this.session(sessionName).sendPublish(topic, 'past the limit', 1), LIMIT_CODES.topicNameInvalid, `publishing to a topic of ${size} ${unit}`);
+  await endsConnection(this, sessionName, () => this.session(sessionName).sendPublish(topic, 'past the limit', 1), REFUSAL.topicNameInvalid.reasonCode, `publishing to a topic of ${size} ${unit}`);
 });
 
 // L12: retain, supported since 2025.
