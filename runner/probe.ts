@@ -25,7 +25,39 @@ export interface ProbeResult {
   maxSessionExpirySeconds?: number;
 }
 
-export async function probeTarget(target: TargetParameters, options: { identityId?: string; log?: (line: string) => void } = {}): Promise<ProbeResult> {
+/** Why an identity's certificate cannot connect today (expired, not yet valid), or undefined. */
+export function certificateValidityProblem(identity: LoadedIdentity, now: Date): string | undefined {
+  const { id, notBefore, notAfter } = identity.entry;
+  if (Date.parse(notAfter) < now.getTime()) {
+    return `the client certificate of identity "${id}" expired on ${notAfter}: make a new set with \`npm run certs -- --renew\`, then register its CA and thumbprints on the namespace (\`npm run provision\` writes the commands)`;
+  }
+  if (Date.parse(notBefore) > now.getTime()) return `the client certificate of identity "${id}" is not valid before ${notBefore}: is this machine's clock right?`;
+  return undefined;
+}
+
+/** Registration is the likely cause only of a refusal that speaks of authorization. */
+const AUTHORIZATION_REFUSALS = new Set([0x86, 0x87, 4, 5]);
+
+/** What a CONNECT that was not accepted says about the target, naming the likely cause. */
+export function explainNotConnected(where: string, identity: LoadedIdentity, outcome: { code?: number; reasonString?: string; message: string }): string {
+  const who = `identity "${identity.entry.id}" (authentication name "${identity.entry.authenticationName}")`;
+  if (outcome.code !== undefined) {
+    const refusal = `${describeCode('5', outcome.code)}${outcome.reasonString ? ` (${outcome.reasonString})` : ''}`;
+    if (AUTHORIZATION_REFUSALS.has(outcome.code)) {
+      return `${who} was refused: ${refusal}; is it registered on the namespace with this certificate? (npm run provision writes the commands)`;
+    }
+    return `${who} was refused: ${refusal}`;
+  }
+  if (outcome.message === 'connack timeout' || outcome.message.startsWith('timed out')) {
+    return `${where} completed TLS but sent no CONNACK within ${TIMEOUT_MS / 1000} s: is an MQTT broker listening on this port?`;
+  }
+  if (outcome.message === 'the connection closed with no CONNACK') {
+    return `${where} completed TLS, then closed the connection after CONNECT with no CONNACK: is it an MQTT 5 broker on this port?`;
+  }
+  return `${where} completed TLS but did not answer CONNECT as an MQTT broker (${outcome.message})`;
+}
+
+export async function probeTarget(target: TargetParameters, options: { identityId?: string; log?: (line: string) => void; now?: Date } = {}): Promise<ProbeResult> {
   const log = options.log ?? (() => {});
   const host = new URL(target.url).hostname.replace(/^\[|\]$/g, '');
   const addresses = await lookup(host, { all: true }).then(
@@ -39,24 +71,22 @@ export async function probeTarget(target: TargetParameters, options: { identityI
   log(`TLS       server certificate ${server.subject}, issued by ${server.issuer}, valid until ${server.validTo}; verifies against ${target.caFile}`);
 
   const identity = clientIdentity(target, options.identityId);
+  const unusable = certificateValidityProblem(identity, options.now ?? new Date());
+  if (unusable) throw new UserError(unusable);
   const ca = readFileSync(target.caFile, 'utf8');
   const prefix = `mmc-probe-${Math.random().toString(36).slice(2, 8)}-`;
   const open: SessionClient[] = [];
+  const where = `${host}:${new URL(target.url).port || 8883}`;
   const connect = (index: number, sessionExpiry: number) =>
     SessionClient.connect({ url: target.url, ca, identity, sessionName: `${prefix}${index}`, version: '5', sessionExpiry, timeoutMs: TIMEOUT_MS }).catch(
       (error: Error) => {
-        throw new UserError(`the target did not answer a CONNECT as an MQTT broker: ${error.message}`);
+        throw new UserError(explainNotConnected(where, identity, { message: error.message }));
       },
     );
   try {
     // Asking for "never expires" makes a namespace with a maximum report it in the CONNACK (L1).
     const first = await connect(1, NEVER_EXPIRES);
-    if (!first.accepted) {
-      const code = first.code === undefined ? 'the connection closed with no CONNACK' : describeCode('5', first.code);
-      throw new UserError(
-        `identity "${identity.entry.id}" (authentication name "${identity.entry.authenticationName}") was refused: ${code}${first.reasonString ? ` (${first.reasonString})` : ''}; is it registered on the namespace with this certificate? (npm run provision writes the commands)`,
-      );
-    }
+    if (!first.accepted) throw new UserError(explainNotConnected(where, identity, first));
     open.push(first.client);
     const reported = first.client.connackProperties.sessionExpiryInterval as number | undefined;
     log(`identity  ${identity.entry.id} connected over MQTT 5 as "${identity.entry.authenticationName}"`);

@@ -1,5 +1,7 @@
 // Where a run goes: the embedded reference broker (started for the run, stopped after it) or a
 // remote endpoint described by flags.
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ensureReadableFile } from '../common/cli.ts';
 import { UserError } from '../common/errors.ts';
@@ -38,6 +40,8 @@ export function referenceNamespaces(pki: LoadedPki): { main: NamespaceConfig; al
 export interface RemoteTargetOptions {
   url: string;
   caFile: string;
+  /** Where caFile came from ("--ca", "MMC_CA", "the target file FILE"): errors name it. */
+  caOrigin?: string;
   identitiesDir: string;
   sessionLimit?: number;
   maxSessionExpirySeconds?: number;
@@ -73,6 +77,7 @@ export async function startEmbeddedTarget(
     parameters: {
       url: broker.url,
       caFile: join(pkiDir, pki.manifest.ca.root.certificate),
+      caOrigin: 'the PKI root CA',
       identitiesDir: pkiDir,
       sessionLimit: REFERENCE_SESSION_LIMIT,
       sessionLimitKnown: true,
@@ -91,6 +96,18 @@ export async function startEmbeddedTarget(
   };
 }
 
+/** Whether the text holds at least one PEM certificate that parses. */
+function holdsCertificate(text: string): boolean {
+  const pem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(text);
+  if (!pem) return false;
+  try {
+    new X509Certificate(pem[0]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function remoteTarget(options: RemoteTargetOptions): PreparedTarget {
   let url: URL;
   try {
@@ -99,7 +116,11 @@ export function remoteTarget(options: RemoteTargetOptions): PreparedTarget {
     throw new UserError(`--target must be a URL such as mqtts://my-namespace.westeurope-1.ts.eventgrid.azure.net:8883, not "${options.url}"`);
   }
   if (url.protocol !== 'mqtts:') throw new UserError(`--target must use mqtts:// (Event Grid accepts MQTT over TLS only), not ${url.protocol}//`);
-  ensureReadableFile(options.caFile, '--ca');
+  const caOrigin = options.caOrigin ?? '--ca';
+  ensureReadableFile(options.caFile, caOrigin);
+  if (!holdsCertificate(readFileSync(options.caFile, 'utf8'))) {
+    throw new UserError(`${caOrigin} ${options.caFile} holds no PEM certificate: give the CA (or CA bundle) that signed the target's server certificate`);
+  }
   // Fails with a clear PkiError when the folder is not a PKI set.
   loadPki(options.identitiesDir);
   return {
@@ -107,6 +128,7 @@ export function remoteTarget(options: RemoteTargetOptions): PreparedTarget {
     parameters: {
       url: url.href,
       caFile: options.caFile,
+      caOrigin,
       identitiesDir: options.identitiesDir,
       sessionLimit: options.sessionLimit ?? 1,
       sessionLimitKnown: options.sessionLimit !== undefined,
