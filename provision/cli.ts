@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { runCli } from '../common/cli.ts';
 import { UserError } from '../common/errors.ts';
 import { loadPki } from '../certs/manifest.ts';
-import { DEFAULT_PKI_DIR } from '../certs/pki.ts';
+import { DEFAULT_PKI_DIR, markRegistered } from '../certs/pki.ts';
 import { namespaceFromPki } from '../certs/namespace.ts';
 import { namespaceToArm } from '../eventgrid/arm-template.ts';
 import { namespaceToAzScript } from './az-script.ts';
@@ -72,4 +72,7 @@ await runCli(USAGE, async () => {
   }
   console.log(`namespace ${name}: 1 CA certificate and ${namespace.clients.length} clients, ${namespace.topicSpacesConfiguration.maximumClientSessionsPerAuthenticationName} sessions per authentication name, ${namespace.topicSpacesConfiguration.maximumSessionExpiryInHours} h maximum session expiry`);
   for (const line of written) console.log(`wrote ${line}`);
+  // From now on the set's CA and thumbprints are (about to be) on a namespace: no run may replace it unasked.
+  markRegistered(pki.dir, name);
+  console.log(`marked ${pki.dir} as registered on namespace ${name}: runs keep it and warn before it expires (npm run certs -- --renew makes a new one)`);
 });

@@ -70,6 +70,7 @@ await runCli(USAGE, async () => {
   if (remote) {
     if (broken.length) throw new UserError('--break applies to the embedded reference broker only');
     target = remoteTarget(remote);
+    for (const warning of target.warnings) console.log(warning);
   } else {
     target = await startEmbeddedTarget({ pkiDir: values.identities, brokenRules: broken, log: (line) => console.log(line) });
   }

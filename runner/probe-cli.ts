@@ -41,6 +41,7 @@ await runCli(USAGE, async () => {
   const options = remoteTargetFromFlags(flags);
   if (!options) throw new UserError('name a target: a target file, or an mqtts:// URL with --ca and --identities');
   const target = remoteTarget(options);
+  for (const warning of target.warnings) console.log(warning);
 
   console.log(`probing ${target.parameters.url}`);
   const probe = await probeTarget(target.parameters, { identityId: values.identity, log: (line) => console.log(`  ${line}`) });

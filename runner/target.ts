@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { ensureReadableFile } from '../common/cli.ts';
 import { UserError } from '../common/errors.ts';
 import { loadPki, type LoadedPki } from '../certs/manifest.ts';
-import { DEFAULT_PKI_DIR, ensurePki } from '../certs/pki.ts';
+import { DEFAULT_PKI_DIR, ensurePki, pkiExpiryWarnings } from '../certs/pki.ts';
 import type { RuleId } from '../rules/catalogue.ts';
 import { serverTlsFromPki, startReferenceBroker } from '../reference/broker.ts';
 import { namespaceFromPki } from '../certs/namespace.ts';
@@ -52,11 +52,15 @@ export interface RemoteTargetOptions {
   alternativeNamesUrl?: string;
   /** Rules not to run, with the reason the report shows. */
   skipRules?: Record<string, string>;
+  /** The clock that judges the PKI's expiry; default now. */
+  now?: Date;
 }
 
 export interface PreparedTarget {
   parameters: TargetParameters;
   description: string;
+  /** For the user before the run: a PKI near or past expiry. */
+  warnings: string[];
   stop(): Promise<void>;
 }
 
@@ -64,7 +68,7 @@ export async function startEmbeddedTarget(
   options: { pkiDir?: string; brokenRules?: RuleId[]; log?: (line: string) => void } = {},
 ): Promise<PreparedTarget> {
   const pkiDir = resolve(options.pkiDir ?? DEFAULT_PKI_DIR);
-  await ensurePki({ outDir: pkiDir, log: options.log });
+  const { warnings } = await ensurePki({ outDir: pkiDir, log: options.log });
   const pki = loadPki(pkiDir);
   const namespaces = referenceNamespaces(pki);
   const start = (namespace: NamespaceConfig) =>
@@ -74,6 +78,8 @@ export async function startEmbeddedTarget(
   const broken = options.brokenRules?.length ? ` with rules broken on purpose: ${options.brokenRules.join(', ')}` : '';
   return {
     description: `embedded reference broker at ${broker.url}${broken}`,
+    // ensurePki has logged them.
+    warnings: warnings.filter(() => !options.log),
     parameters: {
       url: broker.url,
       caFile: join(pkiDir, pki.manifest.ca.root.certificate),
@@ -122,9 +128,10 @@ export function remoteTarget(options: RemoteTargetOptions): PreparedTarget {
     throw new UserError(`${caOrigin} ${options.caFile} holds no PEM certificate: give the CA (or CA bundle) that signed the target's server certificate`);
   }
   // Fails with a clear PkiError when the folder is not a PKI set.
-  loadPki(options.identitiesDir);
+  const pki = loadPki(options.identitiesDir);
   return {
     description: `remote target ${url.href}`,
+    warnings: pkiExpiryWarnings(options.identitiesDir, pki.manifest, options.now),
     parameters: {
       url: url.href,
       caFile: options.caFile,
