@@ -7,7 +7,7 @@ import { ensureWritableDir, EXIT_USAGE, runCli } from '../common/cli.ts';
 import { UserError } from '../common/errors.ts';
 import { findRule, MQTT_VERSIONS, type MqttVersion, type RuleId } from '../rules/catalogue.ts';
 import { BREAKABLE_RULES } from '../reference/rule-breaks.ts';
-import { consoleReport, writeReports } from '../report/outputs.ts';
+import { consoleReport, progressLine, writeReports } from '../report/outputs.ts';
 import { ScenarioCollector } from '../report/scenarios.ts';
 import { ruleVerdicts, totals } from '../report/verdicts.ts';
 import { checkTarget } from './preflight.ts';
@@ -86,11 +86,14 @@ await runCli(USAGE, async () => {
     console.log(`conformance run against the ${target.description}`);
     const startedAt = new Date();
     const started = performance.now();
-    const collector = new ScenarioCollector();
+    let finished = 0;
+    const collector = new ScenarioCollector((result) => console.log(progressLine(result, (finished += 1))));
     await runScenarios({
       target: target.parameters,
       selection: { rules, mqtt, tags: values.tags },
-      formats: ['progress', `html:${join(reportDir, 'cucumber.html')}`],
+      // Progress is a line per scenario from the collector; cucumber writes only the HTML report.
+      formats: [`html:${join(reportDir, 'cucumber.html')}`],
+      quiet: true,
       onMessage: collector.onMessage,
     });
     const scenarios = collector.results();

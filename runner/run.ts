@@ -1,4 +1,5 @@
 // One conformance run: the Gherkin scenarios against a prepared target, through cucumber's API.
+import { Writable } from 'node:stream';
 import type { Envelope } from '@cucumber/messages';
 import { loadConfiguration, runCucumber } from '@cucumber/cucumber/api';
 import type { TargetParameters } from '../steps/target.ts';
@@ -26,7 +27,11 @@ export interface RunOptions {
   /** cucumber formats, e.g. 'progress' or 'html:reports/cucumber.html'. */
   formats?: string[];
   onMessage?: (envelope: Envelope) => void;
+  /** Discard what cucumber writes to stdout (its default progress dots): the caller shows progress. */
+  quiet?: boolean;
 }
+
+const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
 
 export async function runScenarios(options: RunOptions): Promise<boolean> {
   const { runConfiguration } = await loadConfiguration({
@@ -39,6 +44,6 @@ export async function runScenarios(options: RunOptions): Promise<boolean> {
       worldParameters: { ...options.target },
     },
   });
-  const { success } = await runCucumber(runConfiguration, undefined, options.onMessage);
+  const { success } = await runCucumber(runConfiguration, options.quiet ? { stdout: discard } : undefined, options.onMessage);
   return success;
 }
