@@ -86,6 +86,13 @@ describe('npm run conformance cannot go green against the wrong broker', () => {
     expect(run.stdout).not.toMatch(/embedded reference/);
   });
 
+  it('exits 2 with one line when MMC_TARGET is an undefined Azure Pipelines variable', async () => {
+    const run = await runConformance(temporaryDir(), ['--rules', 'S6'], cleanEnv({ MMC_TARGET: '$(MMC_TARGET)' }));
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr.trim()).toMatch(/^error: MMC_TARGET is the literal text \$\(MMC_TARGET\): the pipeline variable is not defined/);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
   it.each([
     [['--target', '']],
     [['--target-file', '']],

@@ -73,6 +73,9 @@ export function remoteTargetFromFlags(values: TargetFlagValues, env: NodeJS.Proc
   if (values.target === undefined && !fromFile && env.MMC_TARGET !== undefined && env.MMC_TARGET.trim() === '') {
     throw new UserError('MMC_TARGET is set but empty (a missing CI secret?): give the mqtts:// URL of the target, or unset MMC_TARGET to test the embedded reference');
   }
+  if (values.target === undefined && !fromFile && /^\$\(.*\)$/.test(env.MMC_TARGET ?? '')) {
+    throw new UserError(`MMC_TARGET is the literal text ${env.MMC_TARGET}: the pipeline variable is not defined; define it (as a secret) with the mqtts:// URL of the target`);
+  }
   const url = values.target ?? fromFile?.url ?? env.MMC_TARGET;
   if (!url) {
     checkNoRemoteOnlyFlags(values, env);
