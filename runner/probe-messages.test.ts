@@ -1,6 +1,11 @@
 // The probe's error lines name the real cause: an expired client certificate is not a registration
 // problem, and neither is a TLS server that is not MQTT.
+import { cpSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
+import { markRegistered } from '../certs/pki.ts';
+import { temporaryDir } from '../common/test-support.ts';
+import { remoteTarget } from './target.ts';
 import { loadPki } from '../certs/manifest.ts';
 import { certificateValidityProblem, explainNotConnected } from './probe.ts';
 
@@ -25,5 +30,19 @@ describe('probe messages', () => {
     expect(explainNotConnected('h:8883', client, { message: 'connack timeout' })).toMatch(/sent no CONNACK within 5 s/);
     expect(explainNotConnected('h:8883', client, { message: 'the connection closed with no CONNACK' })).toMatch(/closed the connection after CONNECT/);
     expect(explainNotConnected('h:8883', client, { message: 'Invalid header flag bits' })).toMatch(/did not answer CONNECT as an MQTT broker \(Invalid header flag bits\)/);
+  });
+});
+
+describe('a remote run with a registered PKI near expiry', () => {
+  it('warns before it starts, naming the renewal and what to register again', () => {
+    const dir = join(temporaryDir(), 'pki');
+    cpSync(inject('pkiDir'), dir, { recursive: true });
+    markRegistered(dir, 'conf-ns');
+    const ca = join(dir, 'ca', 'root.pem');
+    const now = new Date(Date.now() + 350 * DAY);
+    const target = remoteTarget({ url: 'mqtts://127.0.0.1:8883', caFile: ca, identitiesDir: dir, now });
+    expect(target.warnings).toHaveLength(1);
+    expect(target.warnings[0]).toMatch(/registered on namespace conf-ns.*expire soon.*npm run certs -- --renew --out .*pki.*register the CA ca\/intermediate\.pem/);
+    expect(remoteTarget({ url: 'mqtts://127.0.0.1:8883', caFile: ca, identitiesDir: dir }).warnings).toEqual([]);
   });
 });
