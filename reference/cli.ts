@@ -1,7 +1,7 @@
 // npm run broker [-- --namespace FILE --host 127.0.0.1 --port 8883]: the reference broker as a
 // long-running process, for device teams and for runs against a separately started target.
 import { appendFileSync } from 'node:fs';
-import { networkInterfaces } from 'node:os';
+import { hostname, networkInterfaces } from 'node:os';
 import { parseArgs } from 'node:util';
 import { runCli } from '../common/cli.ts';
 import { UserError } from '../common/errors.ts';
@@ -73,7 +73,9 @@ await runCli(USAGE, async () => {
   if (isWildcardHost(values.host)) {
     console.log(`reference broker for namespace "${namespace.name}" listening on every interface (${values.host}), port ${broker.port}; clients connect to:`);
     for (const url of urls) console.log(`  ${url}`);
-    if (unnamed.length) console.log(`  (not at ${unnamed.join(', ')}: the server certificate does not name them; add --server-name ADDRESS)`);
+    const names = pki.manifest.server.dns.map((name) => name.toLowerCase());
+    const missing = [...(names.includes(hostname().toLowerCase()) ? [] : [hostname()]), ...unnamed];
+    if (missing.length) console.log(`  (not as ${missing.join(', ')}: the server certificate does not name them; add each with --server-name NAME)`);
   } else {
     console.log(`reference broker for namespace "${namespace.name}" listening on ${broker.url}`);
   }
