@@ -28,7 +28,7 @@ describe('probe messages', () => {
     expect(explainNotConnected('h:8883', client, { code: 0x87, message: 'refused by CONNACK' })).toMatch(/Not authorized.*is it registered/);
     expect(explainNotConnected('h:8883', client, { code: 0x97, message: 'refused by CONNACK' })).not.toMatch(/registered/);
     expect(explainNotConnected('h:8883', client, { message: 'connack timeout' })).toMatch(/sent no CONNACK within 5 s/);
-    expect(explainNotConnected('h:8883', client, { message: 'the connection closed with no CONNACK' })).toMatch(/closed the connection after CONNECT/);
+    expect(explainNotConnected('h:8883', client, { message: 'the connection closed with no CONNACK' })).toMatch(/closed the connection after an MQTT 5 CONNECT/);
     expect(explainNotConnected('h:8883', client, { message: 'Invalid header flag bits' })).toMatch(/did not answer CONNECT as an MQTT broker \(Invalid header flag bits\)/);
   });
 });
