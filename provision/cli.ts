@@ -3,7 +3,7 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { runCli } from '../common/cli.ts';
+import { isEntryPoint, runCommand, type Command } from '../common/cli.ts';
 import { UserError } from '../common/errors.ts';
 import { loadPki } from '../certs/manifest.ts';
 import { DEFAULT_PKI_DIR } from '../certs/pki.ts';
@@ -11,7 +11,7 @@ import { namespaceFromPki } from '../certs/namespace.ts';
 import { namespaceToArm } from '../eventgrid/arm-template.ts';
 import { namespaceToAzScript } from './az-script.ts';
 
-const USAGE = `usage: npm run provision -- --namespace NAME --resource-group RG [options]
+const USAGE = `usage: mqtt-multisession-conformance provision --namespace NAME --resource-group RG [options]
   --namespace NAME         the Event Grid namespace (it must exist for the az script)
   --resource-group RG      its resource group
   --format az|arm|both     what to write (default both)
@@ -30,8 +30,9 @@ function wholeNumber(text: string, flag: string, min: number, max: number): numb
   return value;
 }
 
-await runCli(USAGE, async () => {
+async function main(args: string[]): Promise<void> {
   const { values } = parseArgs({
+    args,
     options: {
       namespace: { type: 'string' },
       'resource-group': { type: 'string' },
@@ -72,4 +73,9 @@ await runCli(USAGE, async () => {
   }
   console.log(`namespace ${name}: 1 CA certificate and ${namespace.clients.length} clients, ${namespace.topicSpacesConfiguration.maximumClientSessionsPerAuthenticationName} sessions per authentication name, ${namespace.topicSpacesConfiguration.maximumSessionExpiryInHours} h maximum session expiry`);
   for (const line of written) console.log(`wrote ${line}`);
-});
+}
+
+export const command: Command = { usage: USAGE, main };
+
+// `npm run provision` and the tests start this module directly; the tool reaches it through runner/main.ts.
+if (isEntryPoint(import.meta.url)) await runCommand(command, process.argv.slice(2));

@@ -2,7 +2,7 @@
 // long-running process, for device teams and for runs against a separately started target.
 import { appendFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { runCli } from '../common/cli.ts';
+import { isEntryPoint, runCommand, type Command } from '../common/cli.ts';
 import { UserError } from '../common/errors.ts';
 import { loadPki } from '../certs/manifest.ts';
 import { DEFAULT_PKI_DIR, ensurePki } from '../certs/pki.ts';
@@ -11,7 +11,7 @@ import { namespaceFromPki } from '../certs/namespace.ts';
 import { maximumSessionExpirySeconds } from '../eventgrid/namespace.ts';
 import { readNamespaceFile } from '../eventgrid/namespace-file.ts';
 
-const USAGE = `usage: npm run broker [-- --namespace FILE] [--host 127.0.0.1] [--port 8883] [--pki DIR] [--lifecycle FILE]
+const USAGE = `usage: mqtt-multisession-conformance broker [--namespace FILE] [--host 127.0.0.1] [--port 8883] [--pki DIR] [--lifecycle FILE]
   --namespace FILE   namespace configuration (JSON); default: every identity of the PKI set
   --host HOST        address to listen on (default 127.0.0.1)
   --port PORT        port to listen on (default 8883; 0 picks a free one)
@@ -24,8 +24,9 @@ function parsePort(text: string): number {
   return port;
 }
 
-await runCli(USAGE, async () => {
+async function main(args: string[]): Promise<void> {
   const { values } = parseArgs({
+    args,
     options: {
       namespace: { type: 'string' },
       host: { type: 'string', default: '127.0.0.1' },
@@ -85,4 +86,9 @@ await runCli(USAGE, async () => {
     process.once('SIGTERM', stop);
   });
   console.log('stopped');
-});
+}
+
+export const command: Command = { usage: USAGE, main };
+
+// `npm run broker` and the tests start this module directly; the tool reaches it through runner/main.ts.
+if (isEntryPoint(import.meta.url)) await runCommand(command, process.argv.slice(2));
