@@ -10,7 +10,8 @@ export default defineConfig({
     // Concurrent tests are whole conformance runs against mutant brokers: three at a time fit 2 cores.
     maxConcurrency: 3,
     hookTimeout: 30_000,
-    // The JSON file feeds the plain summary line that .ci/run prints.
-    reporters: ['default', ['json', { outputFile: 'reports/vitest.json' }]],
+    // verbose: one line per test as it finishes, so that long files (the mutants, the packed tarball)
+    // show progress. The JSON file feeds the plain summary line that .ci/run prints.
+    reporters: ['verbose', ['json', { outputFile: 'reports/vitest.json' }]],
   },
 });
