@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['**/*.test.ts'],
-    exclude: ['node_modules/**'],
+    exclude: ['node_modules/**', 'dist/**'],
     globalSetup: ['vitest.global-setup.ts'],
     // Tests start TLS servers and generate keys: give a loaded 2-core machine room.
     testTimeout: 20_000,
