@@ -35,15 +35,19 @@ const clientSchema = z.object({
   description: z.string().optional(),
 }).strict();
 
+/** The ranges Event Grid documents for a namespace's session settings (S9, L1). */
+export const SESSIONS_PER_NAME_RANGE = { min: 1, max: 100 } as const;
+export const SESSION_EXPIRY_HOURS_RANGE = { min: 1, max: 8 } as const;
+
 export const namespaceSchema = z
   .object({
     name: z.string().min(1).default('reference'),
     topicSpacesConfiguration: z
       .object({
         // L1: 1 to 8 hours, default 1.
-        maximumSessionExpiryInHours: z.number().int().min(1).max(8).default(1),
+        maximumSessionExpiryInHours: z.number().int().min(SESSION_EXPIRY_HOURS_RANGE.min).max(SESSION_EXPIRY_HOURS_RANGE.max).default(1),
         // S9: 1 to 100 sessions per authentication name, default 1.
-        maximumClientSessionsPerAuthenticationName: z.number().int().min(1).max(100).default(1),
+        maximumClientSessionsPerAuthenticationName: z.number().int().min(SESSIONS_PER_NAME_RANGE.min).max(SESSIONS_PER_NAME_RANGE.max).default(1),
         clientAuthentication: z
           .object({ alternativeAuthenticationNameSources: z.array(z.enum(NAME_SOURCES)).default([]) })
           .strict()

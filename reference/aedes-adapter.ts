@@ -5,16 +5,14 @@ import type { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import type { Aedes, Client, ConnectPacket } from 'aedes';
 import mqttPacket from 'mqtt-packet';
-import type { RuleId } from '../rules/catalogue.ts';
 import { describeCode } from '../rules/codes.ts';
 import { readPresentedCertificate } from './certificate.ts';
 import type { ConnectPolicy, SessionGrant } from './connect-decision.ts';
 import type { DisconnectionReason, LifecycleEvents } from './lifecycle.ts';
+import type { RefusalAnswer } from './refusal.ts';
 import { setSessionPresent } from './connack-session-present.ts';
 import type { SessionRecord, SessionRegistry } from './session-registry.ts';
 import { peerCertificateChain } from './tls-peer.ts';
-
-const AUTHENTICATION_RULES = new Set<RuleId>(['A1', 'A2', 'A3', 'A5']);
 
 interface Connection {
   id: number;
@@ -69,7 +67,7 @@ export interface AdapterOptions {
   sessions: SessionRegistry;
   events: LifecycleEvents;
   registeredCas: X509Certificate[];
-  broken: ReadonlySet<RuleId>;
+  answerRefusal: RefusalAnswer;
   log: (line: string) => void;
   clock: () => number;
 }
@@ -132,13 +130,10 @@ export class AedesNamespaceAdapter {
     );
 
     if (!decision.accept) {
-      const { rule, code, reason } = decision.refusal;
-      const shown = version === 5 ? code.reasonCode : code.returnCode;
-      this.options.log(`refused session "${sessionName}" [${rule}] ${describeCode(version === 5 ? '5' : '3.1.1', shown)}: ${reason}`);
-      // A6 mutant: failed authentication closes the connection with no CONNACK.
-      if (!(this.options.broken.has('A6') && AUTHENTICATION_RULES.has(rule))) {
-        await this.sendRefusal(socket, version, shown, reason);
-      }
+      const { refusal } = decision;
+      const shown = version === 5 ? refusal.code.reasonCode : refusal.code.returnCode;
+      this.options.log(`refused session "${sessionName}" [${refusal.rule}] ${describeCode(version === 5 ? '5' : '3.1.1', shown)}: ${refusal.reason}`);
+      if (this.options.answerRefusal(refusal) === 'connack') await this.sendRefusal(socket, version, shown, refusal.reason);
       return false;
     }
 

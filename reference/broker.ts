@@ -6,13 +6,13 @@ import type { AddressInfo, Socket } from 'node:net';
 import { createServer, type TLSSocket } from 'node:tls';
 import { Aedes } from 'aedes';
 import type { LoadedPki } from '../certs/manifest.ts';
-import type { RuleId } from '../rules/catalogue.ts';
 import { AedesNamespaceAdapter } from './aedes-adapter.ts';
+import { EVENT_GRID, type Behaviour } from './behaviour.ts';
 import { installSessionPresentOverride } from './connack-session-present.ts';
 import { ConnectPolicy } from './connect-decision.ts';
 import { LifecycleEvents } from './lifecycle.ts';
-import { maximumSessionExpirySeconds, type NamespaceConfig } from '../eventgrid/namespace.ts';
-import { SessionRegistry } from './session-registry.ts';
+import type { NamespaceConfig } from '../eventgrid/namespace.ts';
+import { SessionRegistry, type Clock } from './session-registry.ts';
 
 export interface ServerTls {
   /** PEM: the server certificate, then the CAs that signed it. */
@@ -29,8 +29,10 @@ export interface ReferenceBrokerOptions {
   port?: number;
   /** Also append life cycle events to this NDJSON file. */
   lifecycleFile?: string;
-  /** Test only: rules the broker deliberately fails to enforce, to show that scenarios can fail. */
-  brokenRules?: Iterable<RuleId>;
+  /** The rules as the broker applies them. Default EVENT_GRID; tests pass mutants (reference/mutants.ts). */
+  behaviour?: Behaviour;
+  /** Milliseconds since the epoch, for session expiry, life cycle events and certificate validity. Default Date.now. */
+  clock?: Clock;
   log?: (line: string) => void;
 }
 
@@ -52,17 +54,17 @@ export function serverTlsFromPki(pki: LoadedPki): ServerTls {
 export async function startReferenceBroker(options: ReferenceBrokerOptions): Promise<ReferenceBroker> {
   const { namespace } = options;
   const log = options.log ?? (() => {});
-  const clock = Date.now;
-  const broken = new Set(options.brokenRules ?? []);
+  const clock = options.clock ?? Date.now;
+  const behaviour = options.behaviour ?? EVENT_GRID;
   const sessions = new SessionRegistry(clock);
   const events = new LifecycleEvents(namespace.name, options.lifecycleFile, clock);
   const registeredCas = namespace.caCertificates.map((ca) => new X509Certificate(ca.encodedCertificate));
   const adapter = new AedesNamespaceAdapter({
-    policy: new ConnectPolicy(namespace, sessions, broken),
+    policy: new ConnectPolicy(namespace, sessions, behaviour),
+    answerRefusal: behaviour.answerRefusal,
     sessions,
     events,
     registeredCas,
-    broken,
     log,
     clock,
   });
@@ -71,7 +73,7 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
   const broker = await Aedes.createBroker({
     preConnect: adapter.preConnect,
     // L1: aedes caps the MQTT 5 Session Expiry Interval and reports the value in force in CONNACK.
-    sessionExpiryIntervalLimit: broken.has('L1') ? 0 : maximumSessionExpirySeconds(namespace),
+    sessionExpiryIntervalLimit: behaviour.maximumExpirySeconds(namespace),
   });
   adapter.attach(broker);
   broker.on('clientError', (client, error) => log(`client "${client.id}": ${error.message}`));

@@ -84,6 +84,17 @@ describe('rule verdicts', () => {
     expect(find(verdicts, 'S6', '3.1.1').status).toBe('passed');
   });
 
+  it('carry the refusal each rule expects per version, whether the code is documented or inferred, and the sources', () => {
+    const { verdicts } = verdictsOf([]);
+    expect(find(verdicts, 'S7', '5')).toMatchObject({
+      expectedRefusals: [{ code: '0x87 Not authorized', basis: 'inferred' }],
+      sources: ['https://learn.microsoft.com/azure/event-grid/mqtt-establishing-multiple-sessions-per-client', 'https://learn.microsoft.com/azure/event-grid/mqtt-support'],
+    });
+    expect(find(verdicts, 'S7', '3.1.1').expectedRefusals).toEqual([{ code: '5 (not authorized)', basis: 'inferred' }]);
+    expect(find(verdicts, 'A2', '5').expectedRefusals.map((refusal) => refusal.case)).toEqual(['unregistered', 'disabled']);
+    expect(find(verdicts, 'L2', '5').expectedRefusals).toEqual([]);
+  });
+
   it('count an undefined step as a failure of the suite, not a pass', () => {
     const { verdicts } = verdictsOf([{ name: 'typo', tags: ['@L2', '@mqtt5'], steps: ['PASSED', 'UNDEFINED'] }]);
     expect(find(verdicts, 'L2', '5').status).toBe('failed');

@@ -1,7 +1,8 @@
 // Verdicts per rule and MQTT version, from scenario results: a rule passes for a version when its
 // scenarios for that version ran and passed, fails when any failed, and is skipped (with the reasons)
 // or not run (with why) otherwise.
-import { MQTT_VERSIONS, RULES, type MqttVersion, type Rule } from '../rules/catalogue.ts';
+import { MQTT_VERSIONS, RULES, SOURCES, type ExpectedRefusal, type MqttVersion, type Rule } from '../rules/catalogue.ts';
+import { describeCode, REFUSAL } from '../rules/codes.ts';
 import type { ScenarioResult, ScenarioStatus } from './scenarios.ts';
 
 export type VerdictStatus = 'passed' | 'failed' | 'skipped' | 'not run';
@@ -11,6 +12,10 @@ export interface RuleVerdict {
   title: string;
   version: MqttVersion;
   status: VerdictStatus;
+  /** The refusal(s) the rule expects over this version, and whether the docs state the code or the project infers it. */
+  expectedRefusals: { code: string; basis: ExpectedRefusal['basis']; case?: string }[];
+  /** The documentation the rule comes from. */
+  sources: string[];
   scenarios: { name: string; location: string; status: ScenarioStatus }[];
   /** What the target did, as the steps recorded it ("refused: 0x87 Not authorized", …). */
   observed: string[];
@@ -25,11 +30,21 @@ export interface VerdictOptions {
   versions?: readonly MqttVersion[];
 }
 
+function expectedRefusals(rule: Rule, version: MqttVersion): RuleVerdict['expectedRefusals'] {
+  return (rule.refusals ?? []).map(({ code, basis, case: refusalCase }) => ({
+    code: describeCode(version, version === '5' ? REFUSAL[code].reasonCode : REFUSAL[code].returnCode),
+    basis,
+    ...(refusalCase ? { case: refusalCase } : {}),
+  }));
+}
+
 function verdict(rule: Rule, version: MqttVersion, scenarios: ScenarioResult[], options: VerdictOptions): RuleVerdict {
   const base = {
     id: rule.id,
     title: rule.title,
     version,
+    expectedRefusals: expectedRefusals(rule, version),
+    sources: rule.sources.map((source) => SOURCES[source]),
     scenarios: scenarios.map(({ name, location, status }) => ({ name, location, status })),
     observed: [...new Set(scenarios.flatMap((s) => s.observations.map((o) => o.observed)))],
   };

@@ -16,6 +16,8 @@ export const REFUSAL = {
   quotaExceeded: { reasonCode: 0x97, returnCode: 3 },
 } as const satisfies Record<string, RefusalCode>;
 
+export type RefusalName = keyof typeof REFUSAL;
+
 /** MQTT 5's Session Expiry Interval for a session that never expires. */
 export const NEVER_EXPIRES = 0xffffffff;
 
@@ -49,7 +51,9 @@ const RETURN_NAMES: Record<number, string> = {
 
 /** "0x87 Not authorized" or "5 (not authorized)": a code as a report shows it. */
 export function describeCode(version: '3.1.1' | '5', code: number): string {
+  // A server that speaks only 3.1.1 answers an MQTT 5 CONNECT with its own codes: name them as such.
+  const asReturnCode = RETURN_NAMES[code] ? `, which a 3.1.1 server means as "${RETURN_NAMES[code]}"` : '';
   return version === '5'
-    ? `0x${code.toString(16).padStart(2, '0')} ${REASON_NAMES[code] ?? 'unknown reason code'}`
+    ? `0x${code.toString(16).padStart(2, '0')} ${REASON_NAMES[code] ?? `(not an MQTT 5 reason code${asReturnCode})`}`
     : `${code} (${RETURN_NAMES[code] ?? 'unknown return code'})`;
 }

@@ -5,14 +5,14 @@ import { parseArgs } from 'node:util';
 import parseTagExpression from '@cucumber/tag-expressions';
 import { ensureWritableDir, EXIT_USAGE, isEntryPoint, runCommand, type Command } from '../common/cli.ts';
 import { UserError } from '../common/errors.ts';
-import { findRule, MQTT_VERSIONS, type MqttVersion, type RuleId } from '../rules/catalogue.ts';
-import { BREAKABLE_RULES } from '../reference/rule-breaks.ts';
+import { findRule, type RuleId } from '../rules/catalogue.ts';
+import { MUTANTS } from '../reference/mutants.ts';
 import { consoleReport, writeReports } from '../report/outputs.ts';
 import { ScenarioCollector } from '../report/scenarios.ts';
 import { ruleVerdicts, totals } from '../report/verdicts.ts';
 import { checkTarget } from './preflight.ts';
 import { applyProbe, probeTarget } from './probe.ts';
-import { remoteTargetFromFlags, TARGET_FLAGS, TARGET_USAGE } from './target-flags.ts';
+import { MQTT_FLAG, MQTT_USAGE, parseMqttFlag, remoteTargetFromFlags, TARGET_FLAGS, TARGET_USAGE } from './target-flags.ts';
 import { runScenarios } from './run.ts';
 import { remoteTarget, startEmbeddedTarget, type PreparedTarget } from './target.ts';
 
@@ -20,7 +20,7 @@ const USAGE = `usage: mqtt-multisession-conformance run [options]
   (no target)              run against the embedded reference broker
 ${TARGET_USAGE}
   --rules S6,S7            only these rules
-  --mqtt 3.1.1|5|both      only these MQTT versions (default both)
+${MQTT_USAGE}
   --tags EXPR              a further cucumber tag expression
   --report-dir DIR         where rules.json, junit.xml, summary.md, cucumber.html go (default reports/)
   --break RULES            test only: the embedded reference breaks these rules on purpose
@@ -40,7 +40,7 @@ async function main(args: string[]): Promise<void> {
     options: {
       ...TARGET_FLAGS,
       rules: { type: 'string' },
-      mqtt: { type: 'string', default: 'both' },
+      ...MQTT_FLAG,
       tags: { type: 'string' },
       'report-dir': { type: 'string', default: 'reports' },
       break: { type: 'string' },
@@ -48,7 +48,7 @@ async function main(args: string[]): Promise<void> {
     },
   });
   if (values.help) return console.log(USAGE);
-  if (!['3.1.1', '5', 'both'].includes(values.mqtt)) throw new UserError(`--mqtt takes 3.1.1, 5 or both, not "${values.mqtt}"`);
+  const versions = parseMqttFlag(values.mqtt);
   if (values.tags) {
     try {
       parseTagExpression(values.tags);
@@ -58,11 +58,10 @@ async function main(args: string[]): Promise<void> {
   }
   const rules = parseRules(values.rules, '--rules');
   const broken = parseRules(values.break, '--break');
-  const unbreakable = broken.filter((id) => !BREAKABLE_RULES.includes(id));
-  if (unbreakable.length) throw new UserError(`--break: the reference has no mutant for ${unbreakable.join(', ')} (it has ${BREAKABLE_RULES.join(', ')})`);
+  const unbreakable = broken.filter((id) => !MUTANTS.has(id));
+  if (unbreakable.length) throw new UserError(`--break: the reference has no mutant for ${unbreakable.join(', ')} (it has ${[...MUTANTS.keys()].join(', ')})`);
 
   const mqtt = values.mqtt as '3.1.1' | '5' | 'both';
-  const versions: readonly MqttVersion[] = mqtt === 'both' ? MQTT_VERSIONS : [mqtt];
   const reportDir = values['report-dir'];
   ensureWritableDir(reportDir, '--report-dir');
 
@@ -78,7 +77,7 @@ async function main(args: string[]): Promise<void> {
   try {
     if (remote) {
       console.log(`probing ${target.parameters.url}`);
-      const probe = await probeTarget(target.parameters, { log: (line) => console.log(`  ${line}`) });
+      const probe = await probeTarget(target.parameters, { versions, log: (line) => console.log(`  ${line}`) });
       target.parameters = applyProbe(target.parameters, remote, probe, (line) => console.log(`  ${line}`));
     } else {
       await checkTarget(target.parameters);

@@ -10,6 +10,8 @@ export interface PlannedScenario {
   name: string;
   uri: string;
   tags: string[];
+  /** The step texts, with Examples values filled in. */
+  steps: string[];
 }
 
 export function loadPlannedScenarios(dir = FEATURES_DIR): PlannedScenario[] {
@@ -24,6 +26,7 @@ export function loadPlannedScenarios(dir = FEATURES_DIR): PlannedScenario[] {
         name: pickle.name,
         uri,
         tags: pickle.tags.map((tag) => tag.name),
+        steps: pickle.steps.map((step) => step.text),
       }));
     });
 }

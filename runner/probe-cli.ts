@@ -3,16 +3,17 @@
 import { parseArgs } from 'node:util';
 import { isEntryPoint, runCommand, type Command } from '../common/cli.ts';
 import { UserError } from '../common/errors.ts';
-import { findRule } from '../rules/catalogue.ts';
+import { rulesOfTags, versionOfTags } from '../rules/tags.ts';
 import { missingCapability } from '../steps/target.ts';
 import { loadPlannedScenarios } from './feature-pickles.ts';
 import { applyProbe, probeTarget } from './probe.ts';
 import { remoteTarget } from './target.ts';
-import { remoteTargetFromFlags, TARGET_FLAGS, TARGET_USAGE } from './target-flags.ts';
+import { MQTT_FLAG, MQTT_USAGE, parseMqttFlag, remoteTargetFromFlags, TARGET_FLAGS, TARGET_USAGE } from './target-flags.ts';
 
 const USAGE = `usage: mqtt-multisession-conformance probe TARGET [options]
   TARGET                   a target file (JSON), or an mqtts:// URL with --ca and --identities
   --identity ID            the identity to connect with (default: the first client of the PKI)
+${MQTT_USAGE}
 ${TARGET_USAGE}`;
 
 /** Rule and version pairs the run would skip against these parameters, with the reasons. */
@@ -21,8 +22,8 @@ function plannedSkips(parameters: Parameters<typeof missingCapability>[1]): stri
   for (const scenario of loadPlannedScenarios()) {
     const reason = scenario.tags.map((tag) => missingCapability(tag, parameters)).find(Boolean);
     if (!reason) continue;
-    const version = scenario.tags.includes('@mqtt3') ? '3.1.1' : '5';
-    const rules = scenario.tags.map((tag) => tag.slice(1)).filter((id) => findRule(id));
+    const version = versionOfTags(scenario.tags);
+    const rules = rulesOfTags(scenario.tags);
     if (!skips.has(reason)) skips.set(reason, new Set());
     for (const rule of rules) skips.get(reason)!.add(`${rule} (MQTT ${version})`);
   }
@@ -33,7 +34,7 @@ async function main(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { ...TARGET_FLAGS, identity: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { ...TARGET_FLAGS, ...MQTT_FLAG, identity: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help) return console.log(USAGE);
   const [given] = positionals;
@@ -44,7 +45,7 @@ async function main(args: string[]): Promise<void> {
   const target = remoteTarget(options);
 
   console.log(`probing ${target.parameters.url}`);
-  const probe = await probeTarget(target.parameters, { identityId: values.identity, log: (line) => console.log(`  ${line}`) });
+  const probe = await probeTarget(target.parameters, { identityId: values.identity, versions: parseMqttFlag(values.mqtt), log: (line) => console.log(`  ${line}`) });
   const parameters = applyProbe(target.parameters, options, probe, (line) => console.log(`  ${line}`));
   const skips = plannedSkips(parameters);
   console.log(skips.length ? 'a conformance run will skip:' : 'a conformance run will skip nothing');

@@ -1,4 +1,7 @@
 // The flags that name a remote target, shared by `npm run conformance` and `npm run probe`.
+import { wholeNumberFlag } from '../common/cli.ts';
+import { SESSIONS_PER_NAME_RANGE } from '../eventgrid/namespace.ts';
+import { MQTT_VERSIONS, type MqttVersion } from '../rules/catalogue.ts';
 import { UserError } from '../common/errors.ts';
 import { readTargetFile } from './target-file.ts';
 import type { RemoteTargetOptions } from './target.ts';
@@ -22,10 +25,23 @@ export const TARGET_USAGE = `  --target-file FILE       a target file (JSON) nam
   --alternative-names-target URL
                            a second namespace, same CA and identities, that reads names from the
                            DNS name then the subject: for the A5 scenarios
-  --session-limit N        the namespace's sessions per authentication name (default: probed)
-  --max-session-expiry S   the namespace's maximum session expiry, seconds (default: probed, else 3600)
+  --session-limit N        the namespace's sessions per authentication name, 1 to 100 (default: probed,
+                           else Event Grid's maximum, 100)
+  --max-session-expiry S   the namespace's maximum session expiry, seconds: L1 then expects exactly it
+                           (default: L1 expects Event Grid's 1 to 8 hours; the 3.1.1 wait uses
+                           what the CONNACK reports, else 3600)
   --include-slow           also run @slow scenarios (they wait for the maximum expiry)
   --no-pace                do not pace connection attempts (only for a broker you run yourself)`;
+
+/** --mqtt, shared by the run and the probe: which versions to test, in the order the probe tries them. */
+export const MQTT_FLAG = { mqtt: { type: 'string', default: 'both' } } as const;
+export const MQTT_USAGE = '  --mqtt 3.1.1|5|both      only these MQTT versions (default both)';
+
+export function parseMqttFlag(text: string): readonly MqttVersion[] {
+  if (text === 'both') return MQTT_VERSIONS;
+  if (text === '3.1.1' || text === '5') return [text];
+  throw new UserError(`--mqtt takes 3.1.1, 5 or both, not "${text}"`);
+}
 
 export interface TargetFlagValues {
   'target-file'?: string;
@@ -39,11 +55,8 @@ export interface TargetFlagValues {
   'no-pace'?: boolean;
 }
 
-function parseCount(text: string | undefined, flag: string): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new UserError(`${flag} must be a whole number of 1 or more, not "${text}"`);
-  return value;
+function optionalNumber(text: string | undefined, flag: string, min: number, max?: number): number | undefined {
+  return text === undefined ? undefined : wholeNumberFlag(text, flag, min, max);
 }
 
 /**
@@ -62,8 +75,8 @@ export function remoteTargetFromFlags(values: TargetFlagValues, env: NodeJS.Proc
     url,
     caFile,
     identitiesDir,
-    sessionLimit: parseCount(values['session-limit'], '--session-limit') ?? fromFile?.sessionLimit,
-    maxSessionExpirySeconds: parseCount(values['max-session-expiry'], '--max-session-expiry') ?? fromFile?.maxSessionExpirySeconds,
+    sessionLimit: optionalNumber(values['session-limit'], '--session-limit', SESSIONS_PER_NAME_RANGE.min, SESSIONS_PER_NAME_RANGE.max) ?? fromFile?.sessionLimit,
+    maxSessionExpirySeconds: optionalNumber(values['max-session-expiry'], '--max-session-expiry', 1) ?? fromFile?.maxSessionExpirySeconds,
     alternativeNamesUrl: values['alternative-names-target'] ?? fromFile?.alternativeNamesUrl,
     includeSlow: values['include-slow'] ?? fromFile?.includeSlow,
     pace: values['no-pace'] ? false : fromFile?.pace,

@@ -7,7 +7,8 @@ import { loadPki, type LoadedPki } from '../certs/manifest.ts';
 import { DEFAULT_PKI_DIR, ensurePki } from '../certs/pki.ts';
 import type { RuleId } from '../rules/catalogue.ts';
 import { serverTlsFromPki, startReferenceBroker } from '../reference/broker.ts';
-import { namespaceFromPki } from '../certs/namespace.ts';
+import { MUTANTS, mutatedBehaviour } from '../reference/mutants.ts';
+import { namespaceFromPki, SUITE_SESSION_LIMIT } from '../certs/namespace.ts';
 import type { AuthenticationNameSource } from '../eventgrid/authentication.ts';
 import type { NamespaceConfig } from '../eventgrid/namespace.ts';
 import type { TargetParameters } from '../steps/target.ts';
@@ -17,7 +18,6 @@ import type { TargetParameters } from '../steps/target.ts';
  * machine, short enough that scenarios waiting for expiry take seconds.
  */
 const REFERENCE_MAX_EXPIRY_SECONDS = 2;
-const REFERENCE_SESSION_LIMIT = 2;
 /** What the A5 scenarios expect of the second namespace: DNS names first, then the subject. */
 export const ALTERNATIVE_NAME_SOURCES: AuthenticationNameSource[] = ['ClientCertificateDns', 'ClientCertificateSubject'];
 
@@ -28,7 +28,7 @@ export const ALTERNATIVE_NAME_SOURCES: AuthenticationNameSource[] = ['ClientCert
 export function referenceNamespaces(pki: LoadedPki): { main: NamespaceConfig; alternativeNames: NamespaceConfig } {
   const namespace = (alternativeAuthenticationNameSources: AuthenticationNameSource[]) =>
     namespaceFromPki(pki, {
-      maximumClientSessionsPerAuthenticationName: REFERENCE_SESSION_LIMIT,
+      maximumClientSessionsPerAuthenticationName: SUITE_SESSION_LIMIT,
       alternativeAuthenticationNameSources,
       reference: { maximumSessionExpiryInSeconds: REFERENCE_MAX_EXPIRY_SECONDS },
     });
@@ -63,20 +63,23 @@ export async function startEmbeddedTarget(
   await ensurePki({ outDir: pkiDir, log: options.log });
   const pki = loadPki(pkiDir);
   const namespaces = referenceNamespaces(pki);
-  const start = (namespace: NamespaceConfig) =>
-    startReferenceBroker({ namespace, tls: serverTlsFromPki(pki), brokenRules: options.brokenRules });
+  const brokenRules = options.brokenRules ?? [];
+  const behaviour = mutatedBehaviour(brokenRules);
+  const start = (namespace: NamespaceConfig) => startReferenceBroker({ namespace, tls: serverTlsFromPki(pki), behaviour });
   const broker = await start(namespaces.main);
   const alternativeNames = await start(namespaces.alternativeNames);
-  const broken = options.brokenRules?.length ? ` with rules broken on purpose: ${options.brokenRules.join(', ')}` : '';
+  const broken = brokenRules.map((rule) => `${rule} (${MUTANTS.get(rule)!.breaks})`).join(', ');
   return {
-    description: `embedded reference broker at ${broker.url}${broken}`,
+    description: `embedded reference broker at ${broker.url}${broken ? ` with rules broken on purpose: ${broken}` : ''}`,
     parameters: {
       url: broker.url,
       caFile: join(pkiDir, pki.manifest.ca.root.certificate),
       identitiesDir: pkiDir,
-      sessionLimit: REFERENCE_SESSION_LIMIT,
+      sessionLimit: SUITE_SESSION_LIMIT,
       sessionLimitKnown: true,
       maxSessionExpirySeconds: REFERENCE_MAX_EXPIRY_SECONDS,
+      maxSessionExpiryDeclared: true,
+      unsupportedVersions: {},
       shortSessionExpirySeconds: REFERENCE_MAX_EXPIRY_SECONDS,
       alternativeNameSources: false,
       alternativeNamesUrl: alternativeNames.url,
@@ -110,7 +113,10 @@ export function remoteTarget(options: RemoteTargetOptions): PreparedTarget {
       identitiesDir: options.identitiesDir,
       sessionLimit: options.sessionLimit ?? 1,
       sessionLimitKnown: options.sessionLimit !== undefined,
+      // Assumed until a probe or a declaration says otherwise: Event Grid's default, one hour.
       maxSessionExpirySeconds: options.maxSessionExpirySeconds ?? 3600,
+      maxSessionExpiryDeclared: options.maxSessionExpirySeconds !== undefined,
+      unsupportedVersions: {},
       // Long enough to hold many sessions and resume them at one attempt a second.
       shortSessionExpirySeconds: 20,
       alternativeNameSources: options.alternativeNameSources ?? false,

@@ -41,6 +41,8 @@ export class ConformanceWorld extends World<TargetParameters> {
   readonly caPem: string;
   private readonly prefix: string;
   version: MqttVersion = '5';
+  /** The catalogued rules the scenario is tagged with (set before it runs). */
+  rules: string[] = [];
   /** Live clients by Gherkin session name; the older connection after a takeover stays in `replaced`. */
   readonly sessions = new Map<string, SessionClient>();
   readonly replaced = new Map<string, SessionClient>();
@@ -142,18 +144,15 @@ export class ConformanceWorld extends World<TargetParameters> {
     const lastOwners = new Map(this.accepted.map((session) => [session.name, session]));
     for (const session of lastOwners.values()) {
       await this.pace(session.name);
-      const outcome = await SessionClient.connect({
+      await SessionClient.end({
         url: this.url,
         ca: this.caPem,
         identity: this.identity(session.identityId),
         username: session.username,
         sessionName: session.name,
         version: session.version,
-        cleanStart: true,
-        ...(session.version === '5' ? { sessionExpiry: 0 } : {}),
         timeoutMs: CLIENT_TIMEOUT_MS,
-      }).catch(() => undefined);
-      if (outcome?.accepted) await outcome.client.disconnect().catch(() => outcome.client.close());
+      });
     }
   }
 }
