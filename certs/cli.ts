@@ -2,10 +2,10 @@
 // PKI, or reuses a valid set already there. A set registered on a namespace is replaced only with
 // --renew (or --force), and then kept beside the new one.
 import { parseArgs } from 'node:util';
-import { runCli } from '../common/cli.ts';
+import { isEntryPoint, runCommand, type Command } from '../common/cli.ts';
 import { DEFAULT_PKI_DIR, ensurePki, markRegistered, serverNames } from './pki.ts';
 
-const USAGE = `usage: npm run certs [-- --out DIR] [--renew] [--server-name NAME ...] [--mark-registered NAMESPACE]
+const USAGE = `usage: mqtt-multisession-conformance certs [--out DIR] [--renew] [--server-name NAME ...] [--mark-registered NAMESPACE]
   --out DIR                   folder for the set (default: ${DEFAULT_PKI_DIR}/)
   --renew                     make a new set; a set marked as registered is kept beside it as DIR.replaced-DATE
   --force                     the same as --renew (also for a corrupt set)
@@ -15,8 +15,9 @@ const USAGE = `usage: npm run certs [-- --out DIR] [--renew] [--server-name NAME
   --mark-registered NAMESPACE mark the set as registered on NAMESPACE (npm run provision does this): no run
                               replaces it unasked, and runs warn 30 days before it expires`;
 
-await runCli(USAGE, async () => {
+async function main(args: string[]): Promise<void> {
   const { values } = parseArgs({
+    args,
     options: {
       out: { type: 'string' },
       force: { type: 'boolean' },
@@ -39,4 +40,9 @@ await runCli(USAGE, async () => {
     markRegistered(dir, values['mark-registered']);
     log(`marked ${dir} as registered on namespace ${values['mark-registered']}: runs will not replace it, and will warn before it expires`);
   }
-});
+}
+
+export const command: Command = { usage: USAGE, main };
+
+// `npm run certs` and the tests start this module directly; the tool reaches it through runner/main.ts.
+if (isEntryPoint(import.meta.url)) await runCommand(command, process.argv.slice(2));

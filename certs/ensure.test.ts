@@ -139,6 +139,6 @@ describe('npm run certs', () => {
     expect(result.stderr).toMatch(/^error: .*not a PKI manifest/);
     const unknown = await run('--colour');
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toMatch(/Unknown option '--colour'[\s\S]*usage: npm run certs/);
+    expect(unknown.stderr).toMatch(/Unknown option '--colour'[\s\S]*usage: mqtt-multisession-conformance certs/);
   }, 180_000);
 });

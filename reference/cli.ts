@@ -3,7 +3,7 @@
 import { appendFileSync } from 'node:fs';
 import { hostname, networkInterfaces } from 'node:os';
 import { parseArgs } from 'node:util';
-import { runCli, wholeNumberFlag } from '../common/cli.ts';
+import { isEntryPoint, runCommand, wholeNumberFlag, type Command } from '../common/cli.ts';
 import { UserError } from '../common/errors.ts';
 import { loadPki } from '../certs/manifest.ts';
 import { DEFAULT_PKI_DIR, ensurePki, serverNames } from '../certs/pki.ts';
@@ -12,7 +12,7 @@ import { namespaceFromPki } from '../certs/namespace.ts';
 import { maximumSessionExpirySeconds } from '../eventgrid/namespace.ts';
 import { readNamespaceFile } from '../eventgrid/namespace-file.ts';
 
-const USAGE = `usage: npm run broker [-- --namespace FILE] [--host 127.0.0.1] [--port 8883] [--pki DIR] [--server-name NAME ...] [--lifecycle FILE]
+const USAGE = `usage: mqtt-multisession-conformance broker [--namespace FILE] [--host 127.0.0.1] [--port 8883] [--pki DIR] [--server-name NAME ...] [--lifecycle FILE]
   --namespace FILE   namespace configuration (JSON); default: every identity of the PKI set
   --host HOST        address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
   --server-name NAME a DNS name or IP address by which other devices or containers reach this broker
@@ -21,8 +21,9 @@ const USAGE = `usage: npm run broker [-- --namespace FILE] [--host 127.0.0.1] [-
   --pki DIR          PKI set for the server certificate, made if missing (default ${DEFAULT_PKI_DIR}/)
   --lifecycle FILE   also append session life cycle events to FILE as NDJSON`;
 
-await runCli(USAGE, async () => {
+async function main(args: string[]): Promise<void> {
   const { values } = parseArgs({
+    args,
     options: {
       namespace: { type: 'string' },
       host: { type: 'string', default: '127.0.0.1' },
@@ -96,4 +97,9 @@ await runCli(USAGE, async () => {
     process.once('SIGTERM', stop);
   });
   console.log('stopped');
-});
+}
+
+export const command: Command = { usage: USAGE, main };
+
+// `npm run broker` and the tests start this module directly; the tool reaches it through runner/main.ts.
+if (isEntryPoint(import.meta.url)) await runCommand(command, process.argv.slice(2));

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import parseTagExpression from '@cucumber/tag-expressions';
-import { ensureWritableDir, EXIT_USAGE, runCli } from '../common/cli.ts';
+import { ensureWritableDir, EXIT_USAGE, isEntryPoint, runCommand, type Command } from '../common/cli.ts';
 import { UserError } from '../common/errors.ts';
 import { findRule, type RuleId } from '../rules/catalogue.ts';
 import { MUTANTS } from '../reference/mutants.ts';
@@ -16,7 +16,7 @@ import { MQTT_FLAG, MQTT_USAGE, parseMqttFlag, remoteTargetFromFlags, TARGET_FLA
 import { runScenarios } from './run.ts';
 import { remoteTarget, startEmbeddedTarget, type PreparedTarget } from './target.ts';
 
-const USAGE = `usage: npm run conformance [-- options]
+const USAGE = `usage: mqtt-multisession-conformance run [options]
   (no target)              run against the embedded reference broker
 ${TARGET_USAGE}
   --rules S6,S7            only these rules
@@ -34,8 +34,9 @@ function parseRules(text: string | undefined, flag: string): RuleId[] {
   return ids as RuleId[];
 }
 
-await runCli(USAGE, async () => {
+async function main(args: string[]): Promise<void> {
   const { values } = parseArgs({
+    args,
     options: {
       ...TARGET_FLAGS,
       rules: { type: 'string' },
@@ -110,4 +111,9 @@ await runCli(USAGE, async () => {
   } finally {
     await target.stop();
   }
-});
+}
+
+export const command: Command = { usage: USAGE, main };
+
+// `npm run conformance` and the tests start this module directly; the tool reaches it through runner/main.ts.
+if (isEntryPoint(import.meta.url)) await runCommand(command, process.argv.slice(2));
