@@ -47,6 +47,34 @@ export interface ReferenceBroker {
   stop(): Promise<void>;
 }
 
+/** Whether the broker listens on every interface rather than on one address. */
+export function isWildcardHost(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '[::]' || host === '';
+}
+
+/**
+ * The URLs a client can use to reach a broker listening on host:port: only names and addresses the
+ * server certificate holds pass a client's host name check. For a wildcard host, the certificate's
+ * names, and its addresses that this machine has; `unnamed` lists this machine's addresses that the
+ * certificate lacks (add them with --server-name).
+ */
+export function clientUrls(
+  host: string,
+  port: number,
+  certificate: { dns: string[]; ip: string[] },
+  localAddresses: string[],
+): { urls: string[]; unnamed: string[] } {
+  const url = (name: string) => `mqtts://${name.includes(':') ? `[${name}]` : name}:${port}`;
+  if (!isWildcardHost(host)) return { urls: [url(host)], unnamed: [] };
+  const local = new Set(localAddresses);
+  const ipv6 = host.includes(':');
+  const addresses = certificate.ip.filter((ip) => local.has(ip) && (ipv6 || !ip.includes(':')));
+  return {
+    urls: [...certificate.dns.filter((name) => !name.startsWith('*')).map(url), ...addresses.map(url)],
+    unnamed: localAddresses.filter((address) => !certificate.ip.includes(address) && (ipv6 || !address.includes(':'))),
+  };
+}
+
 export function serverTlsFromPki(pki: LoadedPki): ServerTls {
   const { server } = pki.manifest;
   return { cert: pki.read(server.chain ?? server.certificate), key: pki.read(server.key) };
@@ -120,7 +148,9 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     throw error;
   }
   const { port } = server.address() as AddressInfo;
-  const urlHost = host.includes(':') ? `[${host}]` : host;
+  // Every interface includes loopback, and localhost is in the reference's server certificate.
+  const clientHost = isWildcardHost(host) ? 'localhost' : host;
+  const urlHost = clientHost.includes(':') ? `[${clientHost}]` : clientHost;
 
   return {
     url: `mqtts://${urlHost}:${port}`,

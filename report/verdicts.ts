@@ -16,7 +16,14 @@ export interface RuleVerdict {
   expectedRefusals: { code: string; basis: ExpectedRefusal['basis']; case?: string }[];
   /** The documentation the rule comes from. */
   sources: string[];
-  scenarios: { name: string; location: string; status: ScenarioStatus }[];
+  scenarios: { name: string; location: string; status: ScenarioStatus; durationMs: number }[];
+  /** Time its scenarios took, summed. */
+  durationMs: number;
+  /**
+   * Passed, but only some of its scenarios ran: the others were skipped, for these reasons. A verdict
+   * to read with care (console PASS*, summary.md ✅*, junit system-out).
+   */
+  skippedScenarios?: { name: string; reason: string }[];
   /** What the target did, as the steps recorded it ("refused: 0x87 Not authorized", …). */
   observed: string[];
   /** Failed: expected and observed; skipped or not run: why. */
@@ -45,7 +52,8 @@ function verdict(rule: Rule, version: MqttVersion, scenarios: ScenarioResult[], 
     version,
     expectedRefusals: expectedRefusals(rule, version),
     sources: rule.sources.map((source) => SOURCES[source]),
-    scenarios: scenarios.map(({ name, location, status }) => ({ name, location, status })),
+    scenarios: scenarios.map(({ name, location, status, durationMs }) => ({ name, location, status, durationMs })),
+    durationMs: scenarios.reduce((sum, s) => sum + s.durationMs, 0),
     observed: [...new Set(scenarios.flatMap((s) => s.observations.map((o) => o.observed)))],
   };
   const failed = scenarios.filter((s) => s.status === 'failed');
@@ -55,7 +63,12 @@ function verdict(rule: Rule, version: MqttVersion, scenarios: ScenarioResult[], 
   if (scenarios.some((s) => s.status === 'passed')) {
     const skipped = scenarios.filter((s) => s.status === 'skipped');
     if (!skipped.length) return { ...base, status: 'passed' };
-    return { ...base, status: 'passed', message: `passed; skipped: ${skipped.map((s) => `${s.name} (${s.message})`).join('; ')}` };
+    return {
+      ...base,
+      status: 'passed',
+      message: `passed; skipped: ${skipped.map((s) => `${s.name} (${s.message})`).join('; ')}`,
+      skippedScenarios: skipped.map((s) => ({ name: s.name, reason: s.message ?? 'skipped' })),
+    };
   }
   if (scenarios.length) {
     return { ...base, status: 'skipped', message: [...new Set(scenarios.map((s) => s.message))].join('; ') };

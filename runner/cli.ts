@@ -3,11 +3,11 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import parseTagExpression from '@cucumber/tag-expressions';
-import { ensureWritableDir, EXIT_USAGE, runCli } from '../common/cli.ts';
+import { ensureWritableDir, EXIT_USAGE, isEntryPoint, runCommand, type Command } from '../common/cli.ts';
 import { UserError } from '../common/errors.ts';
 import { findRule, type RuleId } from '../rules/catalogue.ts';
 import { MUTANTS } from '../reference/mutants.ts';
-import { consoleReport, writeReports } from '../report/outputs.ts';
+import { consoleReport, progressLine, writeReports } from '../report/outputs.ts';
 import { ScenarioCollector } from '../report/scenarios.ts';
 import { ruleVerdicts, totals } from '../report/verdicts.ts';
 import { checkTarget } from './preflight.ts';
@@ -16,7 +16,7 @@ import { MQTT_FLAG, MQTT_USAGE, parseMqttFlag, remoteTargetFromFlags, TARGET_FLA
 import { runScenarios } from './run.ts';
 import { remoteTarget, startEmbeddedTarget, type PreparedTarget } from './target.ts';
 
-const USAGE = `usage: npm run conformance [-- options]
+const USAGE = `usage: mqtt-multisession-conformance run [options]
   (no target)              run against the embedded reference broker
 ${TARGET_USAGE}
   --rules S6,S7            only these rules
@@ -34,8 +34,9 @@ function parseRules(text: string | undefined, flag: string): RuleId[] {
   return ids as RuleId[];
 }
 
-await runCli(USAGE, async () => {
+async function main(args: string[]): Promise<void> {
   const { values } = parseArgs({
+    args,
     options: {
       ...TARGET_FLAGS,
       rules: { type: 'string' },
@@ -69,6 +70,7 @@ await runCli(USAGE, async () => {
   if (remote) {
     if (broken.length) throw new UserError('--break applies to the embedded reference broker only');
     target = remoteTarget(remote);
+    for (const warning of target.warnings) console.log(warning);
   } else {
     target = await startEmbeddedTarget({ pkiDir: values.identities, brokenRules: broken, log: (line) => console.log(line) });
   }
@@ -84,11 +86,14 @@ await runCli(USAGE, async () => {
     console.log(`conformance run against the ${target.description}`);
     const startedAt = new Date();
     const started = performance.now();
-    const collector = new ScenarioCollector();
+    let finished = 0;
+    const collector = new ScenarioCollector((result) => console.log(progressLine(result, (finished += 1))));
     await runScenarios({
       target: target.parameters,
       selection: { rules, mqtt, tags: values.tags },
-      formats: ['progress', `html:${join(reportDir, 'cucumber.html')}`],
+      // Progress is a line per scenario from the collector; cucumber writes only the HTML report.
+      formats: [`html:${join(reportDir, 'cucumber.html')}`],
+      quiet: true,
       onMessage: collector.onMessage,
     });
     const scenarios = collector.results();
@@ -106,4 +111,9 @@ await runCli(USAGE, async () => {
   } finally {
     await target.stop();
   }
-});
+}
+
+export const command: Command = { usage: USAGE, main };
+
+// `npm run conformance` and the tests start this module directly; the tool reaches it through runner/main.ts.
+if (isEntryPoint(import.meta.url)) await runCommand(command, process.argv.slice(2));

@@ -40,6 +40,40 @@ export interface ProbeOptions {
   /** The versions the run selected (default both); MQTT 5 is tried first, as only its CONNACK reports the expiry. */
   versions?: readonly MqttVersion[];
   log?: (line: string) => void;
+  /** The clock the client certificates' validity is judged by. */
+  now?: Date;
+}
+
+/** Why an identity's certificate cannot connect today (expired, not yet valid), or undefined. */
+export function certificateValidityProblem(identity: LoadedIdentity, now: Date): string | undefined {
+  const { id, notBefore, notAfter } = identity.entry;
+  if (Date.parse(notAfter) < now.getTime()) {
+    return `the client certificate of identity "${id}" expired on ${notAfter}: make a new set with \`npm run certs -- --renew\`, then register its CA and thumbprints on the namespace (\`npm run provision\` writes the commands)`;
+  }
+  if (Date.parse(notBefore) > now.getTime()) return `the client certificate of identity "${id}" is not valid before ${notBefore}: is this machine's clock right?`;
+  return undefined;
+}
+
+/** Registration is the likely cause only of a refusal that speaks of authorization. */
+const AUTHORIZATION_REFUSALS = new Set([0x86, 0x87, 4, 5]);
+
+/** What a CONNECT that was not accepted says about the target, naming the likely cause. */
+export function explainNotConnected(where: string, identity: LoadedIdentity, outcome: { code?: number; reasonString?: string; message: string }, version: MqttVersion = '5'): string {
+  const who = `identity "${identity.entry.id}" (authentication name "${identity.entry.authenticationName}")`;
+  if (outcome.code !== undefined) {
+    const refusal = `${describeCode(version, outcome.code)}${outcome.reasonString ? ` (${outcome.reasonString})` : ''}`;
+    if (AUTHORIZATION_REFUSALS.has(outcome.code)) {
+      return `${who} was refused over MQTT ${version}: ${refusal}; is it registered on the namespace with this certificate? (npm run provision writes the commands)`;
+    }
+    return `${who} was refused over MQTT ${version}: ${refusal}`;
+  }
+  if (outcome.message === 'connack timeout' || outcome.message.startsWith('timed out')) {
+    return `${where} completed TLS but sent no CONNACK within ${TIMEOUT_MS / 1000} s: is an MQTT broker listening on this port?`;
+  }
+  if (outcome.message === 'the connection closed with no CONNACK') {
+    return `${where} completed TLS, then closed the connection after an MQTT ${version} CONNECT with no CONNACK: is an MQTT broker listening on this port?`;
+  }
+  return `${where} completed TLS but did not answer CONNECT as an MQTT broker (${outcome.message})`;
 }
 
 /** A CONNACK that says the server does not speak the version of the CONNECT. */
@@ -67,13 +101,16 @@ export async function probeTarget(target: TargetParameters, options: ProbeOption
   log(`TLS       server certificate ${server.subject}, issued by ${server.issuer}, valid until ${server.validTo}; verifies against ${target.caFile}`);
 
   const identity = clientIdentity(target, options.identityId);
+  const unusable = certificateValidityProblem(identity, options.now ?? new Date());
+  if (unusable) throw new UserError(unusable);
   const ca = readFileSync(target.caFile, 'utf8');
+  const where = `${host}:${new URL(target.url).port || 8883}`;
   const prefix = `mmc-probe-${Math.random().toString(36).slice(2, 8)}-`;
   const open: SessionClient[] = [];
   const connect = (version: MqttVersion, index: number, sessionExpiry: number, who = identity) =>
     SessionClient.connect({ url: target.url, ca, identity: who, sessionName: `${prefix}${index}`, version, sessionExpiry, timeoutMs: TIMEOUT_MS }).catch(
       (error: Error) => {
-        throw new UserError(`the target did not answer a CONNECT as an MQTT broker: ${error.message}`);
+        throw new UserError(explainNotConnected(where, identity, { message: error.message }, version));
       },
     );
   const unsupportedVersions: ProbeResult['unsupportedVersions'] = {};
@@ -88,11 +125,7 @@ export async function probeTarget(target: TargetParameters, options: ProbeOption
         version = candidate;
         break;
       }
-      if (!refusesVersion(first, candidate)) {
-        throw new UserError(
-          `identity "${identity.entry.id}" (authentication name "${identity.entry.authenticationName}") was refused over MQTT ${candidate}: ${describeRefusal(first, candidate)}; is it registered on the namespace with this certificate? (npm run provision writes the commands)`,
-        );
-      }
+      if (!refusesVersion(first, candidate)) throw new UserError(explainNotConnected(where, identity, first, candidate));
       unsupportedVersions[candidate] = `the target does not speak MQTT ${candidate}: it answered ${describeRefusal(first, candidate)}`;
       log(`version   ${unsupportedVersions[candidate]}`);
     }

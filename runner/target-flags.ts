@@ -59,21 +59,50 @@ function optionalNumber(text: string | undefined, flag: string, min: number, max
   return text === undefined ? undefined : wholeNumberFlag(text, flag, min, max);
 }
 
+/** Flags that describe a remote target only: given with no target, they show that one was expected. */
+export const REMOTE_ONLY_FLAGS = ['ca', 'alternative-names-target', 'session-limit', 'max-session-expiry', 'include-slow', 'no-pace'] as const;
+
+function checkNoRemoteOnlyFlags(values: TargetFlagValues, env: NodeJS.ProcessEnv): void {
+  const given = REMOTE_ONLY_FLAGS.filter((flag) => values[flag] !== undefined).map((flag) => `--${flag}`);
+  if (given.length) {
+    throw new UserError(`${given.join(', ')} ${given.length > 1 ? 'describe' : 'describes'} a remote target, but no target was given: add --target URL or --target-file FILE (or set MMC_TARGET)`);
+  }
+  const variables = (['MMC_CA', 'MMC_IDENTITIES'] as const).filter((name) => env[name] !== undefined);
+  if (variables.length) {
+    throw new UserError(`${variables.join(' and ')} ${variables.length > 1 ? 'are' : 'is'} set but MMC_TARGET is not: set MMC_TARGET to the mqtts:// URL of the target, or unset ${variables.join(' and ')} to test the embedded reference`);
+  }
+}
+
 /**
  * The remote target the flags name, or undefined when they name none (the embedded reference). A flag
  * wins over the target file, which wins over the MMC_* environment variables.
  */
 export function remoteTargetFromFlags(values: TargetFlagValues, env: NodeJS.ProcessEnv = process.env): RemoteTargetOptions | undefined {
+  // A flag or variable given but empty is a target expected and missing (a CI secret that is not set
+  // expands to ""): never fall back to the embedded reference then.
+  if (values['target-file'] === '') throw new UserError('--target-file is empty: name the target file');
+  if (values.target === '') throw new UserError('--target is empty: give the mqtts:// URL of the target');
   const fromFile = values['target-file'] ? readTargetFile(values['target-file']) : undefined;
+  if (values.target === undefined && !fromFile && env.MMC_TARGET !== undefined && env.MMC_TARGET.trim() === '') {
+    throw new UserError('MMC_TARGET is set but empty (a missing CI secret?): give the mqtts:// URL of the target, or unset MMC_TARGET to test the embedded reference');
+  }
+  if (values.target === undefined && !fromFile && /^\$\(.*\)$/.test(env.MMC_TARGET ?? '')) {
+    throw new UserError(`MMC_TARGET is the literal text ${env.MMC_TARGET}: the pipeline variable is not defined; define it (as a secret) with the mqtts:// URL of the target`);
+  }
   const url = values.target ?? fromFile?.url ?? env.MMC_TARGET;
-  if (!url) return undefined;
+  if (!url) {
+    checkNoRemoteOnlyFlags(values, env);
+    return undefined;
+  }
   const caFile = values.ca ?? fromFile?.caFile ?? env.MMC_CA;
+  const caOrigin = values.ca !== undefined ? '--ca' : fromFile?.caFile !== undefined ? `the "ca" of target file ${values['target-file']}` : 'MMC_CA';
   const identitiesDir = values.identities ?? fromFile?.identitiesDir ?? env.MMC_IDENTITIES;
   if (!caFile || !identitiesDir) throw new UserError('--target needs --ca FILE and --identities DIR too');
   return {
     ...fromFile,
     url,
     caFile,
+    caOrigin,
     identitiesDir,
     sessionLimit: optionalNumber(values['session-limit'], '--session-limit', SESSIONS_PER_NAME_RANGE.min, SESSIONS_PER_NAME_RANGE.max) ?? fromFile?.sessionLimit,
     maxSessionExpirySeconds: optionalNumber(values['max-session-expiry'], '--max-session-expiry', 1) ?? fromFile?.maxSessionExpirySeconds,

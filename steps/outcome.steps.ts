@@ -1,4 +1,5 @@
 // Steps that check what the target answered: CONNACKs, Session Present, the older connection's end.
+import { ConformanceFailure } from '../common/errors.ts';
 import { Then } from '@cucumber/cucumber';
 import { SESSION_EXPIRY_HOURS_RANGE } from '../eventgrid/namespace.ts';
 import { findRule } from '../rules/catalogue.ts';
@@ -15,7 +16,7 @@ function mustBeAccepted(world: ConformanceWorld, step: string): Accepted {
   const outcome = lastOutcome(world);
   const observed = outcome.accepted ? 'accepted' : `refused: ${world.describe(outcome.code)}${outcome.reasonString ? ` (${outcome.reasonString})` : ''}`;
   world.observe({ step, expected: 'accepted', observed });
-  if (!outcome.accepted) throw new Error(`expected the connection to be accepted, got ${observed}`);
+  if (!outcome.accepted) throw new ConformanceFailure(`expected the connection to be accepted, got ${observed}`);
   return outcome;
 }
 
@@ -25,12 +26,12 @@ Then('the connection is accepted', function (this: ConformanceWorld) {
 
 Then('the connection is accepted as a new session', function (this: ConformanceWorld) {
   const { client } = mustBeAccepted(this, 'the connection is accepted as a new session');
-  if (client.sessionPresent) throw new Error('expected CONNACK Session Present 0 (a new session), got 1: state of an earlier session was kept');
+  if (client.sessionPresent) throw new ConformanceFailure('expected CONNACK Session Present 0 (a new session), got 1: state of an earlier session was kept');
 });
 
 Then('the connection is accepted resuming its session', function (this: ConformanceWorld) {
   const { client } = mustBeAccepted(this, 'the connection is accepted resuming its session');
-  if (!client.sessionPresent) throw new Error('expected CONNACK Session Present 1 (the session resumed), got 0');
+  if (!client.sessionPresent) throw new ConformanceFailure('expected CONNACK Session Present 1 (the session resumed), got 0');
 });
 
 function mustBeRefused(world: ConformanceWorld, step: string, expected: string, accept: (code: number | undefined) => boolean): void {
@@ -39,7 +40,7 @@ function mustBeRefused(world: ConformanceWorld, step: string, expected: string, 
     ? `accepted: ${world.describe(0)}${outcome.client.sessionPresent ? ', Session Present 1' : ''}`
     : `refused: ${world.describe(outcome.code)}${outcome.reasonString ? ` (${outcome.reasonString})` : ''}`;
   world.observe({ step, expected, observed });
-  if (outcome.accepted || !accept(outcome.code)) throw new Error(`expected ${expected}, got ${observed}`);
+  if (outcome.accepted || !accept(outcome.code)) throw new ConformanceFailure(`expected ${expected}, got ${observed}`);
 }
 
 Then('the connection is refused', function (this: ConformanceWorld) {
@@ -87,7 +88,7 @@ Then('the CONNACK reports the namespace\'s maximum session expiry', function (th
     : [SESSION_EXPIRY_HOURS_RANGE.min * 3600, SESSION_EXPIRY_HOURS_RANGE.max * 3600];
   const expected = min === max ? `Session Expiry Interval ${min}` : `Session Expiry Interval from ${min} to ${max} (Event Grid's 1 to 8 hours; no maximum declared)`;
   this.observe({ step: 'the CONNACK reports the maximum session expiry', expected, observed: `Session Expiry Interval ${reported ?? 'absent'}` });
-  if (reported === undefined || reported < min || reported > max) throw new Error(`expected the CONNACK to carry ${expected}, got ${reported ?? 'none'}`);
+  if (reported === undefined || reported < min || reported > max) throw new ConformanceFailure(`expected the CONNACK to carry ${expected}, got ${reported ?? 'none'}`);
 });
 
 Then(
@@ -99,7 +100,7 @@ Then(
     const observed = end === undefined ? 'still connected' : end.disconnectReasonCode === undefined ? 'closed' : `DISCONNECT ${this.describe(end.disconnectReasonCode)}`;
     const wantsDisconnect = ending.startsWith('a DISCONNECT');
     this.observe({ step: 'the older connection is ended', expected: ending, observed });
-    if (!end) throw new Error('the older connection was not ended');
-    if (wantsDisconnect && end.disconnectReasonCode !== SESSION_TAKEN_OVER) throw new Error(`expected ${ending}, got ${observed}`);
+    if (!end) throw new ConformanceFailure('the older connection was not ended');
+    if (wantsDisconnect && end.disconnectReasonCode !== SESSION_TAKEN_OVER) throw new ConformanceFailure(`expected ${ending}, got ${observed}`);
   },
 );

@@ -8,6 +8,8 @@ export interface TargetParameters {
   url: string;
   /** PEM file of the CA that signed the endpoint's server certificate. */
   caFile: string;
+  /** Where caFile came from, for messages: "--ca", "MMC_CA", "the target file x.json". Default "--ca". */
+  caOrigin?: string;
   /** A PKI folder as `npm run certs` writes it. */
   identitiesDir: string;
   /** maximumClientSessionsPerAuthenticationName of the namespace (at least this, when not known). */

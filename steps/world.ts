@@ -5,7 +5,7 @@ import { defineParameterType, setDefaultTimeout, setWorldConstructor, World, typ
 import { loadPki, type LoadedIdentity, type LoadedPki } from '../certs/manifest.ts';
 import type { MqttVersion } from '../rules/catalogue.ts';
 import { describeCode } from '../rules/codes.ts';
-import { OBSERVATION_MEDIA_TYPE, type Observation } from '../report/scenarios.ts';
+import { formatObservation, type Observation } from '../report/scenarios.ts';
 import { SessionClient, type Accepted, type Refused, type SessionClientOptions } from '../mqtt-client/session-client.ts';
 import type { RawConnection } from '../mqtt-client/raw-client.ts';
 import type { TargetParameters } from './target.ts';
@@ -134,7 +134,7 @@ export class ConformanceWorld extends World<TargetParameters> {
 
   /** Records what a step expected and what the target did, for the per-rule report. */
   observe(observation: Observation): void {
-    this.attach(JSON.stringify(observation), OBSERVATION_MEDIA_TYPE);
+    this.log(formatObservation(observation));
   }
 
   /**
