@@ -5,16 +5,16 @@ import type { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import type { Aedes, Client, ConnectPacket } from 'aedes';
 import mqttPacket from 'mqtt-packet';
-import type { RuleId } from '../rules/catalogue.ts';
-import { describeCode } from '../rules/codes.ts';
+import { describeRefusalCode, refusalCodeFor } from '../rules/codes.ts';
 import { readPresentedCertificate } from './certificate.ts';
 import type { ConnectPolicy, SessionGrant } from './connect-decision.ts';
 import type { DisconnectionReason, LifecycleEvents } from './lifecycle.ts';
+import type { LimitEnforcement } from './limits.ts';
+import { rawNames } from './raw-connect.ts';
+import type { RefusalAnswer } from './refusal.ts';
 import { setSessionPresent } from './connack-session-present.ts';
 import type { SessionRecord, SessionRegistry } from './session-registry.ts';
 import { peerCertificateChain } from './tls-peer.ts';
-
-const AUTHENTICATION_RULES = new Set<RuleId>(['A1', 'A2', 'A3', 'A5']);
 
 interface Connection {
   id: number;
@@ -69,7 +69,11 @@ export interface AdapterOptions {
   sessions: SessionRegistry;
   events: LifecycleEvents;
   registeredCas: X509Certificate[];
-  broken: ReadonlySet<RuleId>;
+  answerRefusal: RefusalAnswer;
+  /** Event Grid's limits (L5-L15) on aedes. */
+  limits: LimitEnforcement;
+  /** The authentication name of a registered client (a session record names its owner by resource name). */
+  authenticationNameOf: (clientName: string) => string;
   log: (line: string) => void;
   clock: () => number;
 }
@@ -127,18 +131,19 @@ export class AedesNamespaceAdapter {
         cleanStart: packet.clean !== false,
         sessionExpiryInterval: packet.properties?.sessionExpiryInterval,
         certificate: chain.length ? readPresentedCertificate(chain, this.options.registeredCas) : undefined,
+        sentNames: rawNames(packet),
       },
       new Date(this.options.clock()),
     );
 
     if (!decision.accept) {
-      const { rule, code, reason } = decision.refusal;
-      const shown = version === 5 ? code.reasonCode : code.returnCode;
-      this.options.log(`refused session "${sessionName}" [${rule}] ${describeCode(version === 5 ? '5' : '3.1.1', shown)}: ${reason}`);
-      // A6 mutant: failed authentication closes the connection with no CONNACK.
-      if (!(this.options.broken.has('A6') && AUTHENTICATION_RULES.has(rule))) {
-        await this.sendRefusal(socket, version, shown, reason);
-      }
+      const { refusal } = decision;
+      const mqttVersion = version === 5 ? '5' : '3.1.1';
+      const shown = refusalCodeFor(mqttVersion, refusal.code);
+      // A name past its limit is shown cut short (L5); a code MQTT 3.1.1 lacks closes the connection (L7).
+      const named = sessionName.length > 60 ? `${sessionName.slice(0, 60)}…` : sessionName;
+      this.options.log(`refused session "${named}" [${refusal.rule}] ${describeRefusalCode(mqttVersion, refusal.code)}: ${refusal.reason}`);
+      if (shown !== undefined && this.options.answerRefusal(refusal) === 'connack') await this.sendRefusal(socket, version, shown, refusal.reason);
       return false;
     }
 
@@ -149,6 +154,7 @@ export class AedesNamespaceAdapter {
     const replaced = this.options.sessions.open(sessionName, grant.client.name, connection.id, grant.expirySeconds);
     if (replaced?.connectionId !== undefined) this.takenOver.add(replaced.connectionId);
     Object.assign(connection, { client, grant, replaced });
+    this.options.limits.accepted(client, packet);
     setSessionPresent(socket, grant.sessionPresent);
     this.options.log(
       `accepted session "${sessionName}" for client "${grant.client.name}" (name from ${grant.nameSource}; expiry ${grant.expirySeconds} s` +
@@ -201,10 +207,22 @@ export class AedesNamespaceAdapter {
 
   private disconnectionReason(connection: Connection, takenOver: boolean): DisconnectionReason {
     if (takenOver) return 'SessionTakenOver';
+    const byLimit = this.options.limits.endReason(connection.client);
+    if (byLimit) return byLimit;
     if (this.stopping) return 'ServerInitiatedDisconnect';
     // aedes marks a client that ended with a DISCONNECT packet; it has no public flag for it.
     const sentDisconnect = (connection.client as { _disconnected?: boolean } | undefined)?._disconnected;
     return sentDisconnect ? 'ClientInitiatedDisconnect' : 'ConnectionLost';
+  }
+
+  /** Ends a session held offline before its expiry (L8: its queue overflowed), with the life cycle reason. */
+  terminateHeldSession(sessionName: string, reason: DisconnectionReason): void {
+    const record = this.options.sessions.find(sessionName);
+    if (!record || record.connectionId !== undefined) return;
+    this.options.sessions.end(sessionName);
+    const owner = this.options.authenticationNameOf(record.owner);
+    this.options.events.disconnected({ authenticationName: owner, sessionName }, reason);
+    void this.endSession(sessionName);
   }
 
   /** Ends every held session whose expiry has passed, and wipes what aedes stored for it. */
@@ -234,6 +252,7 @@ export class AedesNamespaceAdapter {
     const broker = this.broker;
     if (!broker) return Promise.resolve();
     const previous = this.wipes.get(sessionName) ?? Promise.resolve();
+    this.options.limits.sessionEnded(sessionName);
     const work = previous.then(async () => {
       const persistence = (broker as unknown as { persistence: Persistence }).persistence;
       const client = { id: sessionName };

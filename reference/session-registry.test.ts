@@ -91,6 +91,21 @@ describe('SessionRegistry', () => {
     expect(sessions.countOwnedBy('alpha')).toBe(0);
   });
 
+  it('ends a held session before its time (L8): its name is free, its owner no longer counts it, its expiry is gone', () => {
+    const { sessions, advance } = registry();
+    sessions.open('full', 'alpha', 1, 30);
+    sessions.open('other', 'alpha', 2, 60);
+    sessions.close('full', 1);
+    sessions.close('other', 2);
+    expect(sessions.nextExpiry()).toBe(30_000);
+    sessions.end('full');
+    expect(sessions.find('full')).toBeUndefined();
+    expect(sessions.countOwnedBy('alpha')).toBe(1);
+    expect(sessions.nextExpiry()).toBe(60_000);
+    advance(60_000);
+    expect(sessions.sweep().map((record) => record.name)).toEqual(['other']);
+  });
+
   it('answers as a scan of every session would, over a long random sequence of operations', () => {
     // The plain model: a list of records, scanned for every question.
     const model = new Map<string, SessionRecord>();
@@ -105,7 +120,7 @@ describe('SessionRegistry', () => {
     let connectionId = 0;
     for (let step = 0; step < 5_000; step += 1) {
       const name = names[random(names.length)]!;
-      const operation = random(4);
+      const operation = random(5);
       if (operation === 0) {
         const owner = owners[random(owners.length)]!;
         const expirySeconds = random(4);
@@ -131,6 +146,9 @@ describe('SessionRegistry', () => {
         } else expect(outcome).toBe('stale');
       } else if (operation === 2) {
         now += random(1500);
+      } else if (operation === 3) {
+        sessions.end(name);
+        model.delete(name);
       } else {
         const swept = sessions.sweep().map((record) => record.name).sort();
         const due = [...model.values()].filter(expired).map((record) => record.name).sort();

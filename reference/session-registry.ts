@@ -182,6 +182,14 @@ export class SessionRegistry {
     return 'held';
   }
 
+  /**
+   * Ends a session before its time (L8: its offline queue overflowed): its name is free, it no longer
+   * counts against its owner's limit, and it leaves the expiry heap.
+   */
+  end(name: string): void {
+    this.remove(name);
+  }
+
   /** Removes every held session whose expiry has passed; returns their records, soonest first. */
   sweep(): SessionRecord[] {
     const now = this.clock();

@@ -1,10 +1,12 @@
 // Scenario set-up and tear-down: skip what the target cannot test (saying why), end every client and
 // session afterwards.
 import { After, Before, setParallelCanAssign } from '@cucumber/cucumber';
+import { rulesOfTags, type CapabilityTag } from '../rules/tags.ts';
 import { missingCapability } from './target.ts';
-import type { ConformanceWorld } from './world.ts';
+import { EXPIRY_PROBERS, OBSERVER, type ConformanceWorld } from './world.ts';
 
 Before(function (this: ConformanceWorld, { pickle }) {
+  this.rules = rulesOfTags(pickle.tags.map((tag) => tag.name));
   for (const { name } of pickle.tags) {
     const missing = missingCapability(name, this.target);
     if (missing) {
@@ -12,7 +14,7 @@ Before(function (this: ConformanceWorld, { pickle }) {
       return 'skipped';
     }
   }
-  if (pickle.tags.some((tag) => tag.name === '@on-alternative-names-namespace')) this.url = this.target.alternativeNamesUrl!;
+  if (pickle.tags.some((tag) => tag.name === ('@on-alternative-names-namespace' satisfies CapabilityTag))) this.url = this.target.alternativeNamesUrl!;
   return undefined;
 });
 
@@ -20,20 +22,39 @@ After(async function (this: ConformanceWorld) {
   await this.cleanUp();
 });
 
-/** Scenarios that count an identity's sessions (or share the bare ClientID of S3): another scenario using that identity would change the count. */
-const COUNTING_TAGS = new Set(['@needs-two-sessions', '@needs-known-session-limit', '@S3']);
+// A parallel run (embedded targets: runner/cli.ts) runs scenarios in worker processes at once.
+type Pickle = Parameters<Parameters<typeof setParallelCanAssign>[0]>[0];
 
-function identitiesOf(pickle: { steps: readonly { text: string }[] }): Set<string> {
-  return new Set(pickle.steps.flatMap((step) => [...step.text.matchAll(/identity "([^"]+)"/g)].map((match) => match[1]!)));
+/**
+ * Scenarios that count an identity's sessions: two sessions at once (S1/S2), the known limit (S9), or
+ * S3's bare ClientID (the same name for both versions). Another scenario using one of their
+ * identities would change the count.
+ */
+const COUNTING: readonly CapabilityTag[] = ['@needs-two-sessions', '@needs-known-session-limit'];
+function counts(pickle: Pickle): boolean {
+  const tags = pickle.tags.map((tag) => tag.name);
+  return tags.some((tag) => (COUNTING as readonly string[]).includes(tag)) || rulesOfTags(tags).includes('S3');
+}
+
+/** The identities a scenario's steps use: those they name, and those steps use on their own. */
+function identitiesOf(pickle: Pickle): Set<string> {
+  const ids = new Set(pickle.steps.flatMap((step) => [...step.text.matchAll(/identity "([^"]+)"/g)].map((match) => match[1]!)));
+  // Messages to a session are published by the observer; an expiry is probed by another identity.
+  if (pickle.steps.some((step) => /publish/.test(step.text))) ids.add(OBSERVER);
+  if (pickle.steps.some((step) => /\bexpires\b/.test(step.text))) for (const id of EXPIRY_PROBERS) ids.add(id);
+  return ids;
 }
 
 /**
- * In a parallel run, a scenario that counts an identity's sessions never overlaps another scenario
- * that uses that identity. Others may overlap: every scenario's session names carry its own prefix,
- * and with two workers no identity holds more than the limit of 2 (one session each).
+ * A scenario that counts an identity's sessions never overlaps another scenario that uses that
+ * identity. Others may overlap: every scenario's session names (and so topics, queues and retained
+ * messages) carry its own prefix, and no scenario that does not count holds more than one session of
+ * an identity at once, so two workers never take an identity past the embedded limit of 2. The
+ * limits scenarios that load the broker (L8's queues of 100+ messages, L10's 50 subscriptions) or
+ * time it (L14's silent connection, closed between 1 and 3.5 s) share nothing else with the other
+ * scenarios, and their margins hold with two workers.
  */
 setParallelCanAssign((candidate, running) => {
-  const counts = (pickle: typeof candidate) => pickle.tags.some((tag) => COUNTING_TAGS.has(tag.name));
   const mine = identitiesOf(candidate);
   return running.every((other) => !(counts(candidate) || counts(other)) || ![...identitiesOf(other)].some((id) => mine.has(id)));
 });

@@ -2,11 +2,13 @@
 // all of them are ended after the scenario whatever happened.
 import { readFileSync } from 'node:fs';
 import { defineParameterType, setDefaultTimeout, setWorldConstructor, World, type IWorldOptions } from '@cucumber/cucumber';
+import { ConformanceFailure } from '../common/errors.ts';
 import { loadPki, type LoadedIdentity, type LoadedPki } from '../certs/manifest.ts';
 import type { MqttVersion } from '../rules/catalogue.ts';
 import { describeCode, REFUSAL } from '../rules/codes.ts';
-import { OBSERVATION_MEDIA_TYPE, type Observation } from '../report/scenarios.ts';
+import { formatObservation, type Observation } from '../report/scenarios.ts';
 import { SessionClient, type Accepted, type Refused, type SessionClientOptions } from '../mqtt-client/session-client.ts';
+import type { RawConnection } from '../mqtt-client/raw-client.ts';
 import type { TargetParameters } from './target.ts';
 
 defineParameterType({ name: 'version', regexp: /3\.1\.1|5/, transformer: (text) => text as MqttVersion });
@@ -33,7 +35,9 @@ const RUN_ID = Math.random().toString(36).slice(2, 8);
 /** How often an embedded run retries a CONNECT while it waits for a session to expire (each try is a TLS handshake: CPU the other scenarios share). */
 const EXPIRY_POLL_MS = 200;
 /** Identities that may probe whether another identity's session has expired (the first that is not its owner). */
-const EXPIRY_PROBERS = ['gamma', 'beta'];
+export const EXPIRY_PROBERS = ['gamma', 'beta'];
+/** The identity that publishes messages to the scenarios' sessions. */
+export const OBSERVER = 'observer';
 
 /** A session the scenario expects to expire: its name is retried, not waited for by a formula. */
 interface PendingExpiry {
@@ -59,10 +63,14 @@ export class ConformanceWorld extends World<TargetParameters> {
   readonly caPem: string;
   private readonly prefix: string;
   version: MqttVersion = '5';
+  /** The catalogued rules the scenario is tagged with (set before it runs). */
+  rules: string[] = [];
   /** Live clients by Gherkin session name; the older connection after a takeover stays in `replaced`. */
   readonly sessions = new Map<string, SessionClient>();
   readonly replaced = new Map<string, SessionClient>();
   private readonly allClients: SessionClient[] = [];
+  /** Byte-level connections (mqtt-client/raw-client.ts); Clean Start with no expiry, they end their sessions. */
+  readonly rawConnections: RawConnection[] = [];
   /** Every session accepted in this scenario, to be ended afterwards. */
   readonly accepted: OpenSession[] = [];
   lastOutcome?: Accepted | Refused;
@@ -153,10 +161,10 @@ export class ConformanceWorld extends World<TargetParameters> {
     const outcome = await this.untilFree(clientId, pending, '5', () =>
       SessionClient.connect({ url: this.url, ca: this.caPem, identity: this.identity(prober), sessionName: clientId, version: '5', cleanStart: false, sessionExpiry: 0, timeoutMs: CLIENT_TIMEOUT_MS }),
     );
-    if (!outcome.accepted) throw new Error(`session "${clientId}" did not expire: identity "${prober}" still got ${describeCode('5', outcome.code ?? -1)}`);
+    if (!outcome.accepted) throw new ConformanceFailure(`session "${clientId}" did not expire: identity "${prober}" still got ${describeCode('5', outcome.code ?? -1)}`);
     const present = outcome.client.sessionPresent;
     await outcome.client.disconnect().catch(() => outcome.client.close());
-    if (present) throw new Error(`after its expiry, session "${clientId}" was resumed (Session Present 1) for another identity: its state outlived it`);
+    if (present) throw new ConformanceFailure(`after its expiry, session "${clientId}" was resumed (Session Present 1) for another identity: its state outlived it`);
   }
 
   /** Connects; the outcome is kept as the scenario's last, and an accepted client is tracked. */
@@ -213,7 +221,7 @@ export class ConformanceWorld extends World<TargetParameters> {
 
   /** Records what a step expected and what the target did, for the per-rule report. */
   observe(observation: Observation): void {
-    this.attach(JSON.stringify(observation), OBSERVATION_MEDIA_TYPE);
+    this.log(formatObservation(observation));
   }
 
   /**
@@ -222,22 +230,20 @@ export class ConformanceWorld extends World<TargetParameters> {
    */
   async cleanUp(): Promise<void> {
     for (const client of this.allClients) client.close();
+    for (const connection of this.rawConnections) connection.close();
     // The identity that last won a session name is the one that can end it.
     const lastOwners = new Map(this.accepted.map((session) => [session.name, session]));
     for (const session of lastOwners.values()) {
       await this.pace(session.name);
-      const outcome = await SessionClient.connect({
+      await SessionClient.end({
         url: this.url,
         ca: this.caPem,
         identity: this.identity(session.identityId),
         username: session.username,
         sessionName: session.name,
         version: session.version,
-        cleanStart: true,
-        ...(session.version === '5' ? { sessionExpiry: 0 } : {}),
         timeoutMs: CLIENT_TIMEOUT_MS,
-      }).catch(() => undefined);
-      if (outcome?.accepted) await outcome.client.disconnect().catch(() => outcome.client.close());
+      });
     }
   }
 }
