@@ -13,6 +13,8 @@ import type { DisconnectionReason, LifecycleEvents } from './lifecycle.ts';
 import { setSessionPresent } from './connack-session-present.ts';
 import type { SessionRecord, SessionRegistry } from './session-registry.ts';
 import { peerCertificateChain } from './tls-peer.ts';
+import { bounded, MAX_REASON_LENGTH, shownName } from './bounded-text.ts';
+import { PROTOCOL_ERROR, validatePacket, type DecodedPacket, type ProtocolViolation } from './packet-validation.ts';
 
 const AUTHENTICATION_RULES = new Set<RuleId>(['A1', 'A2', 'A3', 'A5']);
 
@@ -100,6 +102,47 @@ export class AedesNamespaceAdapter {
     socket.once('close', () => this.onClosed(connection));
   }
 
+  /**
+   * Puts protocol validation between aedes' parser and aedes: every packet the client sends is checked
+   * (reference/packet-validation.ts) before aedes queues or handles it, and a protocol error closes
+   * the connection without the packet ever reaching aedes.
+   */
+  screen(client: Client): void {
+    const parser = (client as unknown as { _parser: NodeJS.EventEmitter })._parser;
+    const deliver = parser.listeners('packet') as ((this: unknown, packet: DecodedPacket) => void)[];
+    parser.removeAllListeners('packet');
+    let version: number | undefined;
+    let connectSessionExpiry: number | undefined;
+    let refused = false;
+    parser.on('packet', (packet: DecodedPacket) => {
+      if (refused) return;
+      const violation = validatePacket({ packet, version, connectSessionExpiry });
+      if (violation) {
+        refused = true;
+        this.refuseProtocolError(client, packet, violation, version);
+        return;
+      }
+      if (packet.cmd === 'connect' && version === undefined) {
+        version = packet.protocolVersion;
+        connectSessionExpiry = packet.properties?.sessionExpiryInterval as number | undefined;
+      }
+      for (const listener of deliver) listener.call(parser, packet);
+    });
+  }
+
+  private refuseProtocolError(client: Client, packet: DecodedPacket, violation: ProtocolViolation, version: number | undefined): void {
+    const socket = client.conn as unknown as TLSSocket;
+    const who = client.id ? `client "${shownName(client.id)}"` : 'a connection';
+    this.options.log(`protocol error from ${who} [${violation.rule}]: ${bounded(violation.reason, MAX_REASON_LENGTH)}; closing`);
+    if (packet.cmd === 'connect' && packet.protocolVersion === 5) {
+      void this.sendRefusal(socket, 5, PROTOCOL_ERROR, violation.reason).then(() => socket.destroy());
+    } else if (version === 5 && client.connected && packet.cmd !== 'disconnect') {
+      client.disconnect({ reasonCode: PROTOCOL_ERROR });
+    } else {
+      socket.destroy();
+    }
+  }
+
   readonly preConnect: PreConnect = (client, packet, callback) => {
     this.decide(client, packet).then(
       (accepted) => callback(accepted ? null : new Error('connection refused'), accepted),
@@ -134,7 +177,9 @@ export class AedesNamespaceAdapter {
     if (!decision.accept) {
       const { rule, code, reason } = decision.refusal;
       const shown = version === 5 ? code.reasonCode : code.returnCode;
-      this.options.log(`refused session "${sessionName}" [${rule}] ${describeCode(version === 5 ? '5' : '3.1.1', shown)}: ${reason}`);
+      this.options.log(
+        `refused session "${shownName(sessionName)}" [${rule}] ${describeCode(version === 5 ? '5' : '3.1.1', shown)}: ${bounded(reason, MAX_REASON_LENGTH)}`,
+      );
       // A6 mutant: failed authentication closes the connection with no CONNACK.
       if (!(this.options.broken.has('A6') && AUTHENTICATION_RULES.has(rule))) {
         await this.sendRefusal(socket, version, shown, reason);
@@ -151,7 +196,7 @@ export class AedesNamespaceAdapter {
     Object.assign(connection, { client, grant, replaced });
     setSessionPresent(socket, grant.sessionPresent);
     this.options.log(
-      `accepted session "${sessionName}" for client "${grant.client.name}" (name from ${grant.nameSource}; expiry ${grant.expirySeconds} s` +
+      `accepted session "${shownName(sessionName)}" for client "${grant.client.name}" (name from ${grant.nameSource}; expiry ${grant.expirySeconds} s` +
         `${grant.expiryCapped ? ', capped [L1]' : ''}; session present ${grant.sessionPresent}${grant.takesOver ? '; takes over [S8]' : ''})`,
     );
     return true;
@@ -160,7 +205,7 @@ export class AedesNamespaceAdapter {
   private sendRefusal(socket: TLSSocket, version: 4 | 5, code: number, reason: string): Promise<void> {
     const connack =
       version === 5
-        ? { cmd: 'connack' as const, sessionPresent: false, reasonCode: code, properties: { reasonString: reason } }
+        ? { cmd: 'connack' as const, sessionPresent: false, reasonCode: code, properties: { reasonString: bounded(reason, MAX_REASON_LENGTH) } }
         : { cmd: 'connack' as const, sessionPresent: false, returnCode: code };
     const bytes = mqttPacket.generate(connack, { protocolVersion: version });
     // Resolve once the bytes are handed on, so that aedes' close cannot discard them.

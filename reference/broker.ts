@@ -13,6 +13,7 @@ import { ConnectPolicy } from './connect-decision.ts';
 import { LifecycleEvents } from './lifecycle.ts';
 import { maximumSessionExpirySeconds, type NamespaceConfig } from '../eventgrid/namespace.ts';
 import { SessionRegistry } from './session-registry.ts';
+import { shownName } from './bounded-text.ts';
 
 export interface ServerTls {
   /** PEM: the server certificate, then the CAs that signed it. */
@@ -74,7 +75,7 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     sessionExpiryIntervalLimit: broken.has('L1') ? 0 : maximumSessionExpirySeconds(namespace),
   });
   adapter.attach(broker);
-  broker.on('clientError', (client, error) => log(`client "${client.id}": ${error.message}`));
+  broker.on('clientError', (client, error) => log(`client "${shownName(client.id ?? '')}": ${error.message}`));
   broker.on('connectionError', (_client, error) => log(`connection error: ${error.message}`));
 
   // Client certificates are requested but judged by the namespace's rules (A1-A3), not by the TLS
@@ -84,7 +85,7 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     { cert: options.tls.cert, key: options.tls.key, requestCert: true, rejectUnauthorized: false, ca: namespace.caCertificates.map((ca) => ca.encodedCertificate) },
     (socket: TLSSocket) => {
       adapter.track(socket);
-      broker.handle(socket);
+      adapter.screen(broker.handle(socket));
     },
   );
   server.on('connection', (socket: Socket) => {

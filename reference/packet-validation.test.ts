@@ -1,0 +1,95 @@
+// The broker validates each CONNECT and DISCONNECT before aedes uses it: a property given twice (which
+// once reached aedes' timers as an array and ended the process) is a protocol error, answered with
+// CONNACK 0x82 or a closed connection, and the broker keeps serving.
+import { connect as tlsConnect } from 'node:tls';
+import mqttPacket from 'mqtt-packet';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PACKET_CHECKS, validatePacket } from './packet-validation.ts';
+import { connectV5, disconnectV5, sessionExpiryProperty } from './raw-mqtt.ts';
+import { startTestBroker, type TestBroker } from './test-support.ts';
+
+let t: TestBroker;
+afterEach(async () => {
+  await t?.stop();
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A mutual-TLS connection as alpha that sends raw bytes and records the packets it gets back. */
+async function rawSession(t: TestBroker) {
+  const identity = t.pki.identities.get('alpha')!;
+  const socket = tlsConnect({ host: '127.0.0.1', port: t.broker.port, servername: 'localhost', ca: t.pki.rootCaPem, cert: identity.certificatePem, key: identity.keyPem });
+  const packets: mqttPacket.Packet[] = [];
+  const parser = mqttPacket.parser({ protocolVersion: 5 });
+  parser.on('packet', (packet) => packets.push(packet));
+  socket.on('data', (chunk) => parser.parse(chunk));
+  const closed = new Promise<true>((resolve) => socket.once('close', () => resolve(true)));
+  socket.on('error', () => {});
+  await new Promise((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
+  return {
+    packets,
+    send: (bytes: Buffer) => socket.write(bytes),
+    /** Whether the broker closed the connection within two seconds. */
+    closed: () => Promise.race([closed, sleep(2000).then(() => false)]),
+    next: async () => {
+      for (let waited = 0; packets.length === 0 && waited < 2000; waited += 20) await sleep(20);
+      return packets.shift();
+    },
+    end: () => socket.destroy(),
+  };
+}
+
+const twice = Buffer.concat([sessionExpiryProperty(5), sessionExpiryProperty(9)]);
+
+describe('protocol validation of what a client sends', () => {
+  it('a CONNECT with the Session Expiry Interval twice gets CONNACK 0x82 and is closed; the broker keeps serving', async () => {
+    t = await startTestBroker();
+    const raw = await rawSession(t);
+    raw.send(connectV5('s1', 'alpha', twice));
+    expect(await raw.next()).toMatchObject({ cmd: 'connack', reasonCode: 0x82 });
+    expect(await raw.closed()).toBe(true);
+    expect(t.log.some((line) => line.includes('[MQTT-2.2.2]') && line.includes('sessionExpiryInterval property 2 times'))).toBe(true);
+    expect(t.log.some((line) => line.startsWith('accepted session "s1"'))).toBe(false);
+    await sleep(100);
+    expect((await t.open('alpha', 's1', '5')).connected).toBe(true);
+  });
+
+  it('the same CONNECT with the property once is accepted (the control)', async () => {
+    t = await startTestBroker();
+    const raw = await rawSession(t);
+    raw.send(connectV5('s1', 'alpha', sessionExpiryProperty(5)));
+    expect(await raw.next()).toMatchObject({ cmd: 'connack', reasonCode: 0 });
+    raw.end();
+  });
+
+  it('a DISCONNECT with the Session Expiry Interval twice closes the connection; the session keeps its CONNECT expiry and the broker keeps serving', async () => {
+    t = await startTestBroker();
+    const raw = await rawSession(t);
+    raw.send(connectV5('s1', 'alpha', sessionExpiryProperty(5)));
+    expect(await raw.next()).toMatchObject({ cmd: 'connack', reasonCode: 0 });
+    raw.send(disconnectV5(twice));
+    expect(await raw.closed()).toBe(true);
+    expect(t.log.some((line) => line.includes('[MQTT-2.2.2]') && line.includes('disconnect carries'))).toBe(true);
+    // The session is held (expiry 5 s, from CONNECT) and aedes' timers were never given an array.
+    await sleep(200);
+    expect(t.broker.sessions.find('s1')).toMatchObject({ owner: 'alpha', connectionId: undefined });
+    const resumed = await t.open('alpha', 's1', '5', { sessionExpiry: 60 });
+    expect(resumed.sessionPresent).toBe(true);
+  });
+});
+
+describe('the packet checks', () => {
+  const run = (packet: object, extra: object = {}) => validatePacket({ packet: packet as never, ...extra });
+
+  it('each check refuses what it names and lets the valid packet through', () => {
+    expect(run({ cmd: 'connect', protocolVersion: 5, properties: { sessionExpiryInterval: [5, 9] } })?.rule).toBe('MQTT-2.2.2');
+    expect(run({ cmd: 'connect', protocolVersion: 5, properties: { serverKeepAlive: 5 } })?.rule).toBe('MQTT-2.2.2.2');
+    expect(run({ cmd: 'connect', protocolVersion: 5, will: { properties: { sessionExpiryInterval: 5 } } })?.rule).toBe('MQTT-2.2.2.2');
+    expect(run({ cmd: 'connect', protocolVersion: 5, properties: { receiveMaximum: 0 } })?.rule).toBe('MQTT-3.1.2.11');
+    expect(run({ cmd: 'publish', properties: { subscriptionIdentifier: 3 } })?.rule).toBe('MQTT-2.2.2.2');
+    expect(run({ cmd: 'disconnect', properties: { sessionExpiryInterval: 60 } }, { version: 5, connectSessionExpiry: 0 })?.rule).toBe('MQTT-3.14.2-2');
+    expect(run({ cmd: 'connect', protocolVersion: 5, properties: { sessionExpiryInterval: 5, receiveMaximum: 10, userProperties: { a: ['1', '2'] } } })).toBeUndefined();
+    expect(run({ cmd: 'disconnect', properties: { sessionExpiryInterval: 60 } }, { version: 5, connectSessionExpiry: 30 })).toBeUndefined();
+    expect(PACKET_CHECKS.map((check) => check.name)).toHaveLength(4);
+  });
+});
