@@ -10,6 +10,9 @@ import { NAME_SOURCES, VALIDATION_SCHEMES } from './authentication.ts';
  * Event Grid takes a PEM certificate on one line (its API rejects newlines); Node wants the usual
  * 64-column form. Either is accepted here and stored in the latter.
  */
+/** Event Grid's documented maximum MQTT packet size: 512 KiB. */
+export const EVENT_GRID_MAXIMUM_PACKET_SIZE = 512 * 1024;
+
 const pemCertificate = z
   .string()
   .regex(/^\s*-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----\s*$/, 'must be a PEM certificate')
@@ -62,6 +65,8 @@ export const namespaceSchema = z
       .object({
         // Stands in for maximumSessionExpiryInHours when set, so that tests need not wait an hour.
         maximumSessionExpiryInSeconds: z.number().int().min(1).max(8 * 3600).optional(),
+        // The largest packet a client may send, bytes; default Event Grid's documented 512 KiB.
+        maximumPacketSizeInBytes: z.number().int().min(128).max(EVENT_GRID_MAXIMUM_PACKET_SIZE).optional(),
       })
       .strict()
       .default({}),
@@ -114,4 +119,9 @@ export function maximumSessionExpirySeconds(namespace: NamespaceConfig): number 
   return (
     namespace.reference.maximumSessionExpiryInSeconds ?? namespace.topicSpacesConfiguration.maximumSessionExpiryInHours * 3600
   );
+}
+
+/** The largest packet, in bytes, a client may send to the namespace (whole packet, fixed header included). */
+export function maximumPacketSize(namespace: NamespaceConfig): number {
+  return namespace.reference.maximumPacketSizeInBytes ?? EVENT_GRID_MAXIMUM_PACKET_SIZE;
 }

@@ -66,6 +66,11 @@ function guardAgainstStaleClients(broker: Aedes): void {
   };
 }
 
+/** Node types authorizationError as an Error, but gives OpenSSL's code as a string. */
+function errorCode(error: Error | string | undefined): string | undefined {
+  return error === undefined || error === null ? undefined : typeof error === 'string' ? error : ((error as NodeJS.ErrnoException).code ?? error.message);
+}
+
 export interface AdapterOptions {
   policy: ConnectPolicy;
   sessions: SessionRegistry;
@@ -169,7 +174,9 @@ export class AedesNamespaceAdapter {
         username: packet.username,
         cleanStart: packet.clean !== false,
         sessionExpiryInterval: packet.properties?.sessionExpiryInterval,
-        certificate: chain.length ? readPresentedCertificate(chain, this.options.registeredCas) : undefined,
+        certificate: chain.length
+          ? readPresentedCertificate(chain, this.options.registeredCas, { authorized: socket.authorized, error: errorCode(socket.authorizationError) }, new Date(this.options.clock()))
+          : undefined,
       },
       new Date(this.options.clock()),
     );

@@ -3,7 +3,7 @@
 import { X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
 import type { AddressInfo, Socket } from 'node:net';
-import { createServer, type TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { Aedes } from 'aedes';
 import type { LoadedPki } from '../certs/manifest.ts';
 import type { RuleId } from '../rules/catalogue.ts';
@@ -11,9 +11,10 @@ import { AedesNamespaceAdapter } from './aedes-adapter.ts';
 import { installSessionPresentOverride } from './connack-session-present.ts';
 import { ConnectPolicy } from './connect-decision.ts';
 import { LifecycleEvents } from './lifecycle.ts';
-import { maximumSessionExpirySeconds, type NamespaceConfig } from '../eventgrid/namespace.ts';
+import { maximumPacketSize, maximumSessionExpirySeconds, type NamespaceConfig } from '../eventgrid/namespace.ts';
 import { SessionRegistry } from './session-registry.ts';
 import { shownName } from './bounded-text.ts';
+import { createNamespaceTlsServer } from './tls-server.ts';
 
 export interface ServerTls {
   /** PEM: the server certificate, then the CAs that signed it. */
@@ -30,6 +31,10 @@ export interface ReferenceBrokerOptions {
   port?: number;
   /** Also append life cycle events to this NDJSON file. */
   lifecycleFile?: string;
+  /** A connection that has not finished its TLS handshake by then is closed; default 5000 ms. */
+  handshakeTimeoutMs?: number;
+  /** A connection that has not sent its CONNECT by then (after the handshake) is closed; default 5000 ms. */
+  connectTimeoutMs?: number;
   /** Test only: rules the broker deliberately fails to enforce, to show that scenarios can fail. */
   brokenRules?: Iterable<RuleId>;
   log?: (line: string) => void;
@@ -44,6 +49,9 @@ export interface ReferenceBroker {
   sessions: SessionRegistry;
   stop(): Promise<void>;
 }
+
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 5000;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 
 export function serverTlsFromPki(pki: LoadedPki): ServerTls {
   const { server } = pki.manifest;
@@ -73,16 +81,26 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     preConnect: adapter.preConnect,
     // L1: aedes caps the MQTT 5 Session Expiry Interval and reports the value in force in CONNACK.
     sessionExpiryIntervalLimit: broken.has('L1') ? 0 : maximumSessionExpirySeconds(namespace),
+    // Checked as each packet's fixed header is read, before authentication: a client that announces
+    // more is cut off without the broker buffering what it sends.
+    maximumPacketSize: maximumPacketSize(namespace),
+    connectTimeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
   });
   adapter.attach(broker);
   broker.on('clientError', (client, error) => log(`client "${shownName(client.id ?? '')}": ${error.message}`));
   broker.on('connectionError', (_client, error) => log(`connection error: ${error.message}`));
 
-  // Client certificates are requested but judged by the namespace's rules (A1-A3), not by the TLS
-  // stack: a self-signed ThumbprintMatch client must get as far as CONNECT.
+  // Client certificates are requested and path-validated by OpenSSL against the registered CAs (which
+  // are trust anchors even when not self-signed), but the verdict is judged by the namespace's rules
+  // (A1-A3), not by the TLS stack: a self-signed ThumbprintMatch client must get as far as CONNECT.
   const sockets = new Set<Socket>();
-  const server = createServer(
-    { cert: options.tls.cert, key: options.tls.key, requestCert: true, rejectUnauthorized: false, ca: namespace.caCertificates.map((ca) => ca.encodedCertificate) },
+  const server = createNamespaceTlsServer(
+    {
+      cert: options.tls.cert,
+      key: options.tls.key,
+      registeredCas: namespace.caCertificates.map((ca) => ca.encodedCertificate),
+      handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+    },
     (socket: TLSSocket) => {
       adapter.track(socket);
       adapter.screen(broker.handle(socket));

@@ -84,6 +84,7 @@ export class IdentityResolver {
       if (!certificate.clientAuthAllowed) {
         return refuse('A1', REFUSAL.badUserNameOrPassword, 'the client certificate is not for client authentication (no clientAuth usage)');
       }
+      if (certificate.unacceptable) return refuse('A1', REFUSAL.badUserNameOrPassword, certificate.unacceptable);
     }
 
     const named = this.authenticationName(request, certificate);
@@ -111,7 +112,9 @@ export class IdentityResolver {
       const allowed = allowedThumbprints.some((thumbprint) => thumbprint.toUpperCase() === certificate.thumbprint);
       return allowed ? undefined : `certificate thumbprint is not among client "${client.name}"'s allowed thumbprints`;
     }
-    if (!certificate.chainsToRegisteredCa) return 'the client certificate does not chain to a CA registered on the namespace';
+    if (!certificate.chainsToRegisteredCa) {
+      return `the client certificate does not chain to a CA registered on the namespace${certificate.chainProblem ? ` (${certificate.chainProblem})` : ''}`;
+    }
     const values = SCHEME_FIELD[validationScheme]!(certificate);
     if (values.some((value) => this.sameName(value, client.authenticationName))) return undefined;
     return `${validationScheme}: the certificate does not carry "${client.authenticationName}" (it has ${values.length ? values.join(', ') : 'none'})`;
