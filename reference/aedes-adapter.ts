@@ -2,6 +2,7 @@
 // the policy's Decision into packets, and connection ends and expiries into registry updates,
 // persistence wipes and life cycle events. The only module that knows aedes' internals.
 import type { X509Certificate } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Aedes, Client, ConnectPacket } from 'aedes';
 import mqttPacket from 'mqtt-packet';
@@ -71,6 +72,18 @@ function errorCode(error: Error | string | undefined): string | undefined {
   return error === undefined || error === null ? undefined : typeof error === 'string' ? error : ((error as NodeJS.ErrnoException).code ?? error.message);
 }
 
+/**
+ * aedes resends a session's queued QoS 1 messages when it resumes (after a takeover or reconnect) but
+ * leaves their DUP flag clear. A queued message that already has a packet identifier was sent before
+ * [MQTT-4.4.0-1]: it goes out again with DUP=1 [MQTT-3.3.1-1]. One never sent keeps DUP=0.
+ */
+function markRedeliveries(broker: Aedes): void {
+  const persistence = (broker as unknown as { persistence: Persistence }).persistence;
+  const outgoingStream = persistence.outgoingStream.bind(persistence);
+  persistence.outgoingStream = (client) =>
+    (outgoingStream(client) as Readable).map((packet: { messageId?: number }) => (packet.messageId ? Object.assign(packet, { dup: true }) : packet));
+}
+
 export interface AdapterOptions {
   policy: ConnectPolicy;
   sessions: SessionRegistry;
@@ -97,6 +110,7 @@ export class AedesNamespaceAdapter {
   attach(broker: Aedes): void {
     this.broker = broker;
     guardAgainstStaleClients(broker);
+    markRedeliveries(broker);
     broker.on('clientReady', (client: Client) => this.onReady(client));
   }
 

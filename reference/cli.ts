@@ -16,7 +16,15 @@ const USAGE = `usage: npm run broker [-- --namespace FILE] [--host 127.0.0.1] [-
   --host HOST        address to listen on (default 127.0.0.1)
   --port PORT        port to listen on (default 8883; 0 picks a free one)
   --pki DIR          PKI set for the server certificate, made if missing (default ${DEFAULT_PKI_DIR}/)
-  --lifecycle FILE   also append session life cycle events to FILE as NDJSON`;
+  --lifecycle FILE   also append session life cycle events to FILE as NDJSON
+  --handshake-timeout MS  close a connection whose TLS handshake is not done by then (default 5000)
+  --connect-timeout MS    close a connection that has sent no CONNECT by then (default 5000)`;
+
+function parseMilliseconds(flag: string, text: string): number {
+  const ms = Number(text);
+  if (!Number.isInteger(ms) || ms < 1 || ms > 600_000) throw new UserError(`--${flag} must be a whole number of milliseconds from 1 to 600000, not "${text}"`);
+  return ms;
+}
 
 function parsePort(text: string): number {
   const port = Number(text);
@@ -32,6 +40,8 @@ await runCli(USAGE, async () => {
       port: { type: 'string', default: '8883' },
       pki: { type: 'string', default: DEFAULT_PKI_DIR },
       lifecycle: { type: 'string' },
+      'handshake-timeout': { type: 'string', default: '5000' },
+      'connect-timeout': { type: 'string', default: '5000' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -55,6 +65,8 @@ await runCli(USAGE, async () => {
     host: values.host,
     port,
     lifecycleFile: values.lifecycle,
+    handshakeTimeoutMs: parseMilliseconds('handshake-timeout', values['handshake-timeout']),
+    connectTimeoutMs: parseMilliseconds('connect-timeout', values['connect-timeout']),
     log,
   }).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'EADDRINUSE') throw new UserError(`${values.host}:${port} is already in use: choose another --port`);

@@ -1,11 +1,10 @@
 // The broker validates each CONNECT and DISCONNECT before aedes uses it: a property given twice (which
 // once reached aedes' timers as an array and ended the process) is a protocol error, answered with
 // CONNACK 0x82 or a closed connection, and the broker keeps serving.
-import { connect as tlsConnect } from 'node:tls';
-import mqttPacket from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PACKET_CHECKS, validatePacket } from './packet-validation.ts';
 import { connectV5, disconnectV5, sessionExpiryProperty } from './raw-mqtt.ts';
+import { openRawSession } from './raw-session.ts';
 import { startTestBroker, type TestBroker } from './test-support.ts';
 
 let t: TestBroker;
@@ -15,28 +14,10 @@ afterEach(async () => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A mutual-TLS connection as alpha that sends raw bytes and records the packets it gets back. */
 async function rawSession(t: TestBroker) {
   const identity = t.pki.identities.get('alpha')!;
-  const socket = tlsConnect({ host: '127.0.0.1', port: t.broker.port, servername: 'localhost', ca: t.pki.rootCaPem, cert: identity.certificatePem, key: identity.keyPem });
-  const packets: mqttPacket.Packet[] = [];
-  const parser = mqttPacket.parser({ protocolVersion: 5 });
-  parser.on('packet', (packet) => packets.push(packet));
-  socket.on('data', (chunk) => parser.parse(chunk));
-  const closed = new Promise<true>((resolve) => socket.once('close', () => resolve(true)));
-  socket.on('error', () => {});
-  await new Promise((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
-  return {
-    packets,
-    send: (bytes: Buffer) => socket.write(bytes),
-    /** Whether the broker closed the connection within two seconds. */
-    closed: () => Promise.race([closed, sleep(2000).then(() => false)]),
-    next: async () => {
-      for (let waited = 0; packets.length === 0 && waited < 2000; waited += 20) await sleep(20);
-      return packets.shift();
-    },
-    end: () => socket.destroy(),
-  };
+  const raw = await openRawSession({ port: t.broker.port, ca: t.pki.rootCaPem, cert: identity.certificatePem, key: identity.keyPem });
+  return { send: raw.send, next: () => raw.next(), closed: () => raw.closedWithin(2000), end: raw.end };
 }
 
 const twice = Buffer.concat([sessionExpiryProperty(5), sessionExpiryProperty(9)]);

@@ -1,6 +1,7 @@
 // The broker's TLS listener: mutual TLS that requests a client certificate without insisting on one,
 // path-validates it with OpenSSL against the namespace's registered CAs (whose verdict the rules
 // judge), and closes a connection that has not finished its handshake in time.
+import type { Socket } from 'node:net';
 import { createServer, type Server, type TlsOptions, type TLSSocket } from 'node:tls';
 
 export interface NamespaceTlsOptions {
@@ -35,5 +36,31 @@ export function createNamespaceTlsServer(options: NamespaceTlsOptions, onSecure:
     throw new Error('this Node.js cannot trust a registered intermediate CA as an anchor (needs SecureContext.setAllowPartialTrustChain, Node 20.18 or later)');
   }
   shared.context.setAllowPartialTrustChain();
+  closeUnfinishedHandshakes(server, options.handshakeTimeoutMs);
   return server;
+}
+
+/**
+ * Node's `handshakeTimeout` starts with the ClientHello: a TCP connection that never sends one stays
+ * open for ever. Every connection gets a deadline from its first moment, cleared when its handshake
+ * completes (the TLS socket is matched to its TCP connection by the peer's address and port).
+ */
+function closeUnfinishedHandshakes(server: Server, timeoutMs: number): void {
+  const pending = new Map<string, NodeJS.Timeout>();
+  const key = (socket: Socket) => `${socket.remoteAddress}|${socket.remotePort}`;
+  server.on('connection', (socket: Socket) => {
+    const id = key(socket);
+    const timer = setTimeout(() => socket.destroy(), timeoutMs);
+    timer.unref();
+    pending.set(id, timer);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      if (pending.get(id) === timer) pending.delete(id);
+    });
+  });
+  server.on('secureConnection', (socket: TLSSocket) => {
+    const id = key(socket);
+    clearTimeout(pending.get(id));
+    pending.delete(id);
+  });
 }
