@@ -13,6 +13,8 @@ export interface RawSessionOptions {
   protocolVersion?: 4 | 5;
   /** Lets a device with a weak certificate (SHA-1, RSA-1024) present it. */
   permissive?: boolean;
+  /** Called for each packet received, before it is queued for next(); return true to not queue it. */
+  onPacket?: (packet: mqttPacket.Packet, session: RawSession) => boolean | void;
 }
 
 export interface RawSession {
@@ -43,14 +45,17 @@ export async function openRawSession(options: RawSessionOptions): Promise<RawSes
   });
   const packets: mqttPacket.Packet[] = [];
   const parser = mqttPacket.parser({ protocolVersion });
-  parser.on('packet', (packet) => packets.push(packet));
+  let self: RawSession | undefined;
+  parser.on('packet', (packet) => {
+    if (!options.onPacket?.(packet, self!)) packets.push(packet);
+  });
   parser.on('error', () => socket.destroy());
   socket.on('data', (chunk) => parser.parse(chunk));
   socket.on('error', () => {});
   let closed = false;
   const whenClosed = new Promise<true>((resolve) => socket.once('close', () => resolve((closed = true))));
   await new Promise((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject).once('close', () => reject(new Error('closed during the TLS handshake'))));
-  return {
+  self = {
     socket,
     packets,
     send: (bytes) => void socket.write(bytes),
@@ -62,4 +67,5 @@ export async function openRawSession(options: RawSessionOptions): Promise<RawSes
     closedWithin: (ms) => Promise.race([whenClosed, sleep(ms).then(() => closed)]),
     end: () => socket.destroy(),
   };
+  return self;
 }
