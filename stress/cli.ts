@@ -67,7 +67,8 @@ await runCli(USAGE, async () => {
   });
   const violations = figures.reduce((sum, figure) => sum + figure.violations, 0);
   if (violations) {
-    console.log(`FAILED: ${violations} violation(s). Replay: npm run stress -- --only ${figures.filter((f) => f.violations).map((f) => f.run).join(',')} --seed ${seed}`);
+    const failed = figures.filter((figure) => figure.violations).map((figure) => figure.run);
+    console.log(`FAILED: ${violations} violation(s). Replay: npm run stress -- --only ${failed.join(',')} ${failed.map((run) => `--${run} ${counts[run as RunName]}`).join(' ')} --seed ${seed}`);
     process.exitCode = 1;
   } else {
     console.log('stress: no violations');

@@ -21,6 +21,8 @@ export interface StressOptions {
   parallel: number;
   handshakeTimeoutMs: number;
   connectTimeoutMs: number;
+  /** Pause after each run before its memory is read; default 1500 ms. */
+  settleMs?: number;
   log: (line: string) => void;
 }
 
@@ -46,7 +48,7 @@ export async function runStress(options: StressOptions): Promise<Figure[]> {
   const namespaceFile = join(dir, 'namespace.json');
   writeFileSync(namespaceFile, JSON.stringify(namespace));
   const broker = await startBrokerProcess({ pkiDir: options.pkiDir, namespaceFile, handshakeTimeoutMs: options.handshakeTimeoutMs, connectTimeoutMs: options.connectTimeoutMs });
-  const context: StressContext = { broker, pki, certificates, handshakeTimeoutMs: options.handshakeTimeoutMs, connectTimeoutMs: options.connectTimeoutMs, parallel: options.parallel, log: options.log };
+  const context: StressContext = { broker, pki, certificates, handshakeTimeoutMs: options.handshakeTimeoutMs, connectTimeoutMs: options.connectTimeoutMs, parallel: options.parallel, settleMs: options.settleMs ?? 1500, log: options.log };
   const figures: Figure[] = [];
   try {
     for (const run of options.runs) {
