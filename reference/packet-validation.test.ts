@@ -59,6 +59,19 @@ describe('protocol validation of what a client sends', () => {
   });
 });
 
+describe('protocol validation after CONNECT', () => {
+  it('a PUBLISH carrying a Subscription Identifier (for servers only) gets DISCONNECT 0x82 and is closed', async () => {
+    t = await startTestBroker();
+    const identity = t.pki.identities.get('alpha')!;
+    const raw = await openRawSession({ port: t.broker.port, ca: t.pki.rootCaPem, cert: identity.certificatePem, key: identity.keyPem });
+    raw.send(connectV5('s1', 'alpha', Buffer.alloc(0)));
+    expect(await raw.next()).toMatchObject({ cmd: 'connack', reasonCode: 0 });
+    raw.sendPacket({ cmd: 'publish', topic: 't/x', payload: Buffer.from('x'), qos: 0, retain: false, dup: false, properties: { subscriptionIdentifier: 7 } });
+    expect(await raw.next()).toMatchObject({ cmd: 'disconnect', reasonCode: 0x82 });
+    expect(await raw.closedWithin(2000)).toBe(true);
+  });
+});
+
 describe('the packet checks', () => {
   const run = (packet: object, extra: object = {}) => validatePacket({ packet: packet as never, ...extra });
 
