@@ -15,7 +15,7 @@ import { setSessionPresent } from './connack-session-present.ts';
 import type { SessionRecord, SessionRegistry } from './session-registry.ts';
 import { peerCertificateChain } from './tls-peer.ts';
 import { bounded, MAX_REASON_LENGTH, shownName } from './bounded-text.ts';
-import { PROTOCOL_ERROR, validatePacket, type DecodedPacket, type ProtocolViolation } from './packet-validation.ts';
+import { mergeScans, PROTOCOL_ERROR, scanProperties, validatePacket, type DecodedPacket, type PropertyScan, type ProtocolViolation } from './packet-validation.ts';
 
 const AUTHENTICATION_RULES = new Set<RuleId>(['A1', 'A2', 'A3', 'A5']);
 
@@ -70,6 +70,36 @@ function guardAgainstStaleClients(broker: Aedes): void {
 /** Node types authorizationError as an Error, but gives OpenSSL's code as a string. */
 function errorCode(error: Error | string | undefined): string | undefined {
   return error === undefined || error === null ? undefined : typeof error === 'string' ? error : ((error as NodeJS.ErrnoException).code ?? error.message);
+}
+
+/** mqtt-packet's parser internals that the property scan reads. */
+interface ParserInternals {
+  _pos: number;
+  _list: { slice(start: number, end: number): Buffer };
+  _parseProperties?: (this: ParserInternals) => unknown;
+}
+
+/**
+ * Scans the raw bytes of each property section the parser reads (reference/packet-validation.ts's
+ * scanProperties), for what its decoding hides; the scans of a packet are there when it is emitted.
+ */
+function scanEachPropertySection(parser: object): PropertyScan[] {
+  const scans: PropertyScan[] = [];
+  const internals = parser as ParserInternals;
+  const parseProperties = internals._parseProperties;
+  if (typeof parseProperties !== 'function') return scans;
+  internals._parseProperties = function scanned(this: ParserInternals) {
+    const start = this._pos;
+    const result = parseProperties.call(this);
+    // Never let the scan throw inside aedes' read loop: a scan that fails finds nothing.
+    try {
+      if (result) scans.push(scanProperties(this._list.slice(start, this._pos)));
+    } catch {
+      // the decoded packet is still checked
+    }
+    return result;
+  };
+  return scans;
 }
 
 /**
@@ -128,14 +158,16 @@ export class AedesNamespaceAdapter {
    */
   screen(client: Client): void {
     const parser = (client as unknown as { _parser: NodeJS.EventEmitter })._parser;
+    const scans = scanEachPropertySection(parser);
     const deliver = parser.listeners('packet') as ((this: unknown, packet: DecodedPacket) => void)[];
     parser.removeAllListeners('packet');
     let version: number | undefined;
     let connectSessionExpiry: number | undefined;
     let refused = false;
     parser.on('packet', (packet: DecodedPacket) => {
+      const scan = mergeScans(scans.splice(0));
       if (refused) return;
-      const violation = validatePacket({ packet, version, connectSessionExpiry });
+      const violation = validatePacket({ packet, version, connectSessionExpiry, scan });
       if (violation) {
         refused = true;
         this.refuseProtocolError(client, packet, violation, version);

@@ -2,7 +2,7 @@
 // once reached aedes' timers as an array and ended the process) is a protocol error, answered with
 // CONNACK 0x82 or a closed connection, and the broker keeps serving.
 import { afterEach, describe, expect, it } from 'vitest';
-import { PACKET_CHECKS, validatePacket } from './packet-validation.ts';
+import { PACKET_CHECKS, scanProperties, validatePacket } from './packet-validation.ts';
 import { connectV5, disconnectV5, sessionExpiryProperty } from './raw-mqtt.ts';
 import { openRawSession } from './raw-session.ts';
 import { startTestBroker, type TestBroker } from './test-support.ts';
@@ -33,6 +33,24 @@ describe('protocol validation of what a client sends', () => {
     expect(t.log.some((line) => line.startsWith('accepted session "s1"'))).toBe(false);
     await sleep(100);
     expect((await t.open('alpha', 's1', '5')).connected).toBe(true);
+  });
+
+  it('a CONNECT with the Session Expiry Interval 0 and then 3600 (which mqtt-packet decodes as one value) gets CONNACK 0x82', async () => {
+    t = await startTestBroker();
+    const raw = await rawSession(t);
+    raw.send(connectV5('s1', 'alpha', Buffer.concat([sessionExpiryProperty(0), sessionExpiryProperty(3600)])));
+    expect(await raw.next()).toMatchObject({ cmd: 'connack', reasonCode: 0x82 });
+  });
+
+  it('a CONNECT with Request Problem Information 2 gets 0x82; with Request Response Information 1 it is accepted', async () => {
+    t = await startTestBroker();
+    const bad = await rawSession(t);
+    bad.send(connectV5('s1', 'alpha', Buffer.from([0x17, 2])));
+    expect(await bad.next()).toMatchObject({ cmd: 'connack', reasonCode: 0x82 });
+    const good = await rawSession(t);
+    good.send(connectV5('s2', 'alpha', Buffer.from([0x19, 1, 0x17, 0])));
+    expect(await good.next()).toMatchObject({ cmd: 'connack', reasonCode: 0 });
+    good.end();
   });
 
   it('the same CONNECT with the property once is accepted (the control)', async () => {
@@ -85,5 +103,15 @@ describe('the packet checks', () => {
     expect(run({ cmd: 'connect', protocolVersion: 5, properties: { sessionExpiryInterval: 5, receiveMaximum: 10, userProperties: { a: ['1', '2'] } } })).toBeUndefined();
     expect(run({ cmd: 'disconnect', properties: { sessionExpiryInterval: 60 } }, { version: 5, connectSessionExpiry: 30 })).toBeUndefined();
     expect(PACKET_CHECKS.map((check) => check.name)).toHaveLength(4);
+  });
+
+  it('the raw scan finds a property given twice whatever its values, and byte values past 1', () => {
+    const section = (bytes: number[]) => Buffer.from([bytes.length, ...bytes]);
+    expect(scanProperties(section([0x11, 0, 0, 0, 0, 0x11, 0, 0, 0x0e, 0x10]))).toEqual({ repeated: ['sessionExpiryInterval'], outOfRange: [] });
+    expect(scanProperties(section([0x26, 0, 1, 0x6b, 0, 1, 0x76, 0x26, 0, 1, 0x6b, 0, 1, 0x77]))).toEqual({ repeated: [], outOfRange: [] });
+    expect(scanProperties(section([0x19, 1, 0x17, 2]))).toEqual({ repeated: [], outOfRange: ['requestProblemInformation'] });
+    // Truncated or nonsense input finds what it can and never throws.
+    expect(() => scanProperties(Buffer.from([0x7f, 0x03, 0xff]))).not.toThrow();
+    expect(() => scanProperties(Buffer.from([0x05, 0x26, 0xff]))).not.toThrow();
   });
 });

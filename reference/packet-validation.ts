@@ -18,6 +18,8 @@ export interface DecodedPacket {
 
 export interface PacketContext {
   packet: DecodedPacket;
+  /** What a scan of the packet's raw property bytes found (mqtt-packet's decoding hides some of it). */
+  scan?: PropertyScan;
   /** The protocol version of the connection's CONNECT (undefined before it). */
   version?: number;
   /** The Session Expiry Interval the CONNECT gave (MQTT 5), for the DISCONNECT rule. */
@@ -62,17 +64,107 @@ const ALLOWED_PROPERTIES: Record<string, readonly string[]> = {
   auth: ['authenticationMethod', 'authenticationData', 'reasonString', 'userProperties'],
 };
 
-/** Properties whose value must be one of a few numbers, or at least 1. */
+/** Properties whose decoded value may not be 0. (Byte-valued ones decode to booleans: the scan checks those.) */
 const VALUE_RULES: Record<string, (value: unknown) => boolean> = {
   // "It is a Protocol Error to include the Receive Maximum value more than once or for it to have the value 0."
   receiveMaximum: (value) => value !== 0,
   maximumPacketSize: (value) => value !== 0,
-  requestResponseInformation: (value) => value === 0 || value === 1,
-  requestProblemInformation: (value) => value === 0 || value === 1,
-  payloadFormatIndicator: (value) => value === 0 || value === 1,
   topicAlias: (value) => value !== 0,
   subscriptionIdentifier: (value) => value !== 0,
 };
+
+type PropertyType = 'byte' | 'int16' | 'int32' | 'var' | 'string' | 'binary' | 'pair';
+
+/** MQTT 5 property identifiers (section 2.2.2.2), named as mqtt-packet names them. */
+const PROPERTIES: Record<number, [string, PropertyType]> = {
+  0x01: ['payloadFormatIndicator', 'byte'],
+  0x02: ['messageExpiryInterval', 'int32'],
+  0x03: ['contentType', 'string'],
+  0x08: ['responseTopic', 'string'],
+  0x09: ['correlationData', 'binary'],
+  0x0b: ['subscriptionIdentifier', 'var'],
+  0x11: ['sessionExpiryInterval', 'int32'],
+  0x12: ['assignedClientIdentifier', 'string'],
+  0x13: ['serverKeepAlive', 'int16'],
+  0x15: ['authenticationMethod', 'string'],
+  0x16: ['authenticationData', 'binary'],
+  0x17: ['requestProblemInformation', 'byte'],
+  0x18: ['willDelayInterval', 'int32'],
+  0x19: ['requestResponseInformation', 'byte'],
+  0x1a: ['responseInformation', 'string'],
+  0x1c: ['serverReference', 'string'],
+  0x1f: ['reasonString', 'string'],
+  0x21: ['receiveMaximum', 'int16'],
+  0x22: ['topicAliasMaximum', 'int16'],
+  0x23: ['topicAlias', 'int16'],
+  0x24: ['maximumQoS', 'byte'],
+  0x25: ['retainAvailable', 'byte'],
+  0x26: ['userProperties', 'pair'],
+  0x27: ['maximumPacketSize', 'int32'],
+  0x28: ['wildcardSubscriptionAvailable', 'byte'],
+  0x29: ['subscriptionIdentifiersAvailable', 'byte'],
+  0x2a: ['sharedSubscriptionAvailable', 'byte'],
+};
+
+/** Byte-valued properties a client may send, which are 0 or 1. */
+const BOOLEAN_BYTES = new Set(['payloadFormatIndicator', 'requestProblemInformation', 'requestResponseInformation']);
+
+export interface PropertyScan {
+  /** Properties given more than once (User Property aside). */
+  repeated: string[];
+  /** Byte-valued properties outside 0 and 1. */
+  outOfRange: string[];
+}
+
+/**
+ * Scans one property section as it is on the wire (its Variable Byte Integer length first). Needed
+ * because mqtt-packet keeps only the last of a repeated property whose first value is 0, and decodes
+ * byte values to booleans.
+ */
+export function scanProperties(bytes: Buffer): PropertyScan {
+  const scan: PropertyScan = { repeated: [], outOfRange: [] };
+  let at = 0;
+  const varint = () => {
+    let value = 0;
+    for (let multiplier = 1, count = 0; count < 4 && at < bytes.length; count += 1, multiplier *= 128) {
+      const byte = bytes[at++]!;
+      value += (byte & 0x7f) * multiplier;
+      if (byte < 0x80) break;
+    }
+    return value;
+  };
+  const skipString = () => {
+    at = at + 2 > bytes.length ? bytes.length : at + 2 + bytes.readUInt16BE(at);
+  };
+  const end = Math.min(bytes.length, (() => {
+    const length = varint();
+    return at + length;
+  })());
+  const seen = new Set<string>();
+  while (at < end && bytes.length - at >= 1) {
+    const entry = PROPERTIES[bytes[at++]!];
+    if (!entry) break; // mqtt-packet refuses an unknown property itself
+    const [name, type] = entry;
+    if (name !== 'userProperties' && seen.has(name) && !scan.repeated.includes(name)) scan.repeated.push(name);
+    seen.add(name);
+    if (type === 'byte') {
+      if (BOOLEAN_BYTES.has(name) && bytes[at]! > 1) scan.outOfRange.push(name);
+      at += 1;
+    } else if (type === 'int16') at += 2;
+    else if (type === 'int32') at += 4;
+    else if (type === 'var') varint();
+    else if (type === 'pair') {
+      skipString();
+      skipString();
+    } else skipString();
+  }
+  return scan;
+}
+
+/** The findings of several property sections (CONNECT and its Will) as one. */
+export function mergeScans(scans: PropertyScan[]): PropertyScan {
+  return { repeated: scans.flatMap((scan) => scan.repeated), outOfRange: scans.flatMap((scan) => scan.outOfRange) };
+}
 
 function propertySets(packet: DecodedPacket): [string, Record<string, unknown>][] {
   const sets: [string, Record<string, unknown>][] = [];
@@ -86,7 +178,7 @@ export const PACKET_CHECKS: readonly PacketCheck[] = [
     name: 'no property twice',
     // "It is a Protocol Error to include [a property] more than once" (User Property excepted).
     rule: 'MQTT-2.2.2',
-    run({ packet }) {
+    run({ packet, scan }) {
       for (const [where, properties] of propertySets(packet)) {
         for (const [name, value] of Object.entries(properties)) {
           if (name !== 'userProperties' && Array.isArray(value)) {
@@ -94,7 +186,8 @@ export const PACKET_CHECKS: readonly PacketCheck[] = [
           }
         }
       }
-      return undefined;
+      const [repeated] = scan?.repeated ?? [];
+      return repeated ? { rule: 'MQTT-2.2.2', reason: `${packet.cmd} carries the ${repeated} property more than once` } : undefined;
     },
   },
   {
@@ -112,14 +205,15 @@ export const PACKET_CHECKS: readonly PacketCheck[] = [
   {
     name: 'property values in range',
     rule: 'MQTT-3.1.2.11',
-    run({ packet }) {
+    run({ packet, scan }) {
       for (const [where, properties] of propertySets(packet)) {
         for (const [name, value] of Object.entries(properties)) {
           const valid = VALUE_RULES[name];
           if (valid && !valid(value)) return { rule: 'MQTT-3.1.2.11', reason: `${where} ${name} of ${String(value)} is a protocol error` };
         }
       }
-      return undefined;
+      const [outOfRange] = scan?.outOfRange ?? [];
+      return outOfRange ? { rule: 'MQTT-3.1.2.11', reason: `${packet.cmd} ${outOfRange} is neither 0 nor 1` } : undefined;
     },
   },
   {
