@@ -18,6 +18,20 @@ describe('parseNamespace', () => {
     expect(maximumSessionExpirySeconds(namespace)).toBe(3600);
   });
 
+  it("takes Event Grid's limits as the reference's defaults, and only lower ones", () => {
+    expect(parseNamespace({}).reference.limits).toEqual({
+      sessionQueueMessages: 100,
+      sessionQueueBytes: 1024 * 1024,
+      subscriptionsPerSession: 50,
+      topicBytes: 256,
+      topicLevels: 8,
+      keepAliveSeconds: 1160,
+      maximumPacketSize: 512 * 1024,
+    });
+    expect(parseNamespace({ reference: { limits: { sessionQueueMessages: 3 } } }).reference.limits.sessionQueueMessages).toBe(3);
+    expect(() => parseNamespace({ reference: { limits: { subscriptionsPerSession: 51 } } })).toThrow(/reference\.limits\.subscriptionsPerSession: Too big/);
+  });
+
   it.each([
     [{ topicSpacesConfiguration: { maximumClientSessionsPerAuthenticationName: 101 } }, /maximumClientSessionsPerAuthenticationName: Too big/],
     [{ topicSpacesConfiguration: { maximumSessionExpiryInHours: 0 } }, /maximumSessionExpiryInHours: Too small/],

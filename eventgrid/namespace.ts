@@ -4,15 +4,13 @@
 import { z } from 'zod';
 import { UserError } from '../common/errors.ts';
 import { NAME_SOURCES, VALIDATION_SCHEMES } from './authentication.ts';
+import { LIMITS } from '../rules/limits.ts';
 
 
 /**
  * Event Grid takes a PEM certificate on one line (its API rejects newlines); Node wants the usual
  * 64-column form. Either is accepted here and stored in the latter.
  */
-/** Event Grid's documented maximum MQTT packet size: 512 KiB. */
-export const EVENT_GRID_MAXIMUM_PACKET_SIZE = 512 * 1024;
-
 const pemCertificate = z
   .string()
   .regex(/^\s*-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----\s*$/, 'must be a PEM certificate')
@@ -38,15 +36,19 @@ const clientSchema = z.object({
   description: z.string().optional(),
 }).strict();
 
+/** The ranges Event Grid documents for a namespace's session settings (S9, L1). */
+export const SESSIONS_PER_NAME_RANGE = { min: 1, max: 100 } as const;
+export const SESSION_EXPIRY_HOURS_RANGE = { min: 1, max: 8 } as const;
+
 export const namespaceSchema = z
   .object({
     name: z.string().min(1).default('reference'),
     topicSpacesConfiguration: z
       .object({
         // L1: 1 to 8 hours, default 1.
-        maximumSessionExpiryInHours: z.number().int().min(1).max(8).default(1),
+        maximumSessionExpiryInHours: z.number().int().min(SESSION_EXPIRY_HOURS_RANGE.min).max(SESSION_EXPIRY_HOURS_RANGE.max).default(1),
         // S9: 1 to 100 sessions per authentication name, default 1.
-        maximumClientSessionsPerAuthenticationName: z.number().int().min(1).max(100).default(1),
+        maximumClientSessionsPerAuthenticationName: z.number().int().min(SESSIONS_PER_NAME_RANGE.min).max(SESSIONS_PER_NAME_RANGE.max).default(1),
         clientAuthentication: z
           .object({ alternativeAuthenticationNameSources: z.array(z.enum(NAME_SOURCES)).default([]) })
           .strict()
@@ -65,11 +67,24 @@ export const namespaceSchema = z
       .object({
         // Stands in for maximumSessionExpiryInHours when set, so that tests need not wait an hour.
         maximumSessionExpiryInSeconds: z.number().int().min(1).max(8 * 3600).optional(),
-        // The largest packet a client may send, bytes; default Event Grid's documented 512 KiB.
-        maximumPacketSizeInBytes: z.number().int().min(128).max(EVENT_GRID_MAXIMUM_PACKET_SIZE).optional(),
+        // Limits Event Grid fixes (no namespace property sets them): Event Grid's values by default,
+        // lower values so that a device team can try its clients against tighter ones.
+        limits: z
+          .object({
+            sessionQueueMessages: z.number().int().min(1).max(LIMITS.sessionQueueMessages.value).default(LIMITS.sessionQueueMessages.value),
+            sessionQueueBytes: z.number().int().min(1).max(LIMITS.sessionQueueBytes.value).default(LIMITS.sessionQueueBytes.value),
+            subscriptionsPerSession: z.number().int().min(1).max(LIMITS.subscriptionsPerSession.value).default(LIMITS.subscriptionsPerSession.value),
+            topicBytes: z.number().int().min(1).max(LIMITS.topicBytes.value).default(LIMITS.topicBytes.value),
+            topicLevels: z.number().int().min(1).max(LIMITS.topicLevels.value).default(LIMITS.topicLevels.value),
+            keepAliveSeconds: z.number().int().min(1).max(LIMITS.keepAliveSeconds.value).default(LIMITS.keepAliveSeconds.value),
+            // L15: the largest packet a client may send, bytes, fixed header included (read no further, before authentication).
+            maximumPacketSize: z.number().int().min(128).max(LIMITS.maximumPacketSize.value).default(LIMITS.maximumPacketSize.value),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
-      .default({}),
+      .prefault({}),
   })
   .strict()
   .superRefine((namespace, context) => {
@@ -121,7 +136,5 @@ export function maximumSessionExpirySeconds(namespace: NamespaceConfig): number 
   );
 }
 
-/** The largest packet, in bytes, a client may send to the namespace (whole packet, fixed header included). */
-export function maximumPacketSize(namespace: NamespaceConfig): number {
-  return namespace.reference.maximumPacketSizeInBytes ?? EVENT_GRID_MAXIMUM_PACKET_SIZE;
-}
+/** The limits the reference enforces (Event Grid's unless the `reference` section lowers them). */
+export type ReferenceLimits = NamespaceConfig['reference']['limits'];

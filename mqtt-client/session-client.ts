@@ -19,6 +19,8 @@ export interface SessionClientOptions {
   sessionExpiry?: number;
   /** Present no client certificate (the identity still gives the Username). */
   withoutCertificate?: boolean;
+  /** Keep Alive, seconds (mqtt.js default 60). */
+  keepAlive?: number;
   timeoutMs: number;
 }
 
@@ -89,6 +91,7 @@ export class SessionClient {
       protocolVersion: options.version === '5' ? 5 : 4,
       clean: options.cleanStart ?? false,
       reconnectPeriod: 0,
+      ...(options.keepAlive === undefined ? {} : { keepalive: options.keepAlive }),
       connectTimeout: options.timeoutMs,
       ...(username === null ? {} : { username }),
       ...(options.version === '5' && options.sessionExpiry !== undefined
@@ -129,6 +132,17 @@ export class SessionClient {
     );
   }
 
+  /**
+   * Ends a session for good, whatever it held: connects with Clean Start and no expiry, then
+   * disconnects. Resolves false when the target would not let this identity in.
+   */
+  static async end(options: Omit<SessionClientOptions, 'cleanStart' | 'sessionExpiry'>): Promise<boolean> {
+    const outcome = await SessionClient.connect({ ...options, cleanStart: true, ...(options.version === '5' ? { sessionExpiry: 0 } : {}) }).catch(() => undefined);
+    if (!outcome?.accepted) return false;
+    await outcome.client.disconnect().catch(() => outcome.client.close());
+    return true;
+  }
+
   get connected(): boolean {
     return this.mqttClient.connected;
   }
@@ -139,8 +153,28 @@ export class SessionClient {
     if (code === undefined || code >= 0x80) throw new Error(`subscription to ${topic} was refused (code ${code})`);
   }
 
-  async publish(topic: string, payload: string, qos: 0 | 1): Promise<void> {
-    await withTimeout(this.mqttClient.publishAsync(topic, payload, { qos }), this.timeoutMs, `PUBACK for ${topic}`);
+  async publish(topic: string, payload: string | Buffer, qos: 0 | 1, options: { retain?: boolean } = {}): Promise<void> {
+    await withTimeout(this.mqttClient.publishAsync(topic, payload, { qos, retain: options.retain ?? false }), this.timeoutMs, `PUBACK for ${topic}`);
+  }
+
+  /** Subscribes and returns the SUBACK's code for the filter (granted QoS, or a failure code), whatever it is. */
+  async subscribeCode(topic: string, qos: 0 | 1 | 2): Promise<number | undefined> {
+    try {
+      const granted = await withTimeout(this.mqttClient.subscribeAsync(topic, { qos }), this.timeoutMs, `SUBACK for ${topic.slice(0, 40)}`);
+      return granted[0]?.qos;
+    } catch (error) {
+      // mqtt.js rejects a refused subscription with the SUBACK (ErrorWithSubackPacket) or its code.
+      const granted = (error as { packet?: { granted?: unknown[] } }).packet?.granted?.[0];
+      if (typeof granted === 'number') return granted;
+      const code = (error as { code?: unknown }).code;
+      if (typeof code === 'number') return code;
+      throw error;
+    }
+  }
+
+  /** Sends a PUBLISH without waiting for any acknowledgement (it may end the connection). */
+  sendPublish(topic: string, payload: string, qos: 0 | 1 | 2): void {
+    this.mqttClient.publish(topic, payload, { qos }, () => {});
   }
 
   /** Waits for a message on the topic that has not been taken yet, and takes it. */

@@ -3,20 +3,20 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { runCli } from '../common/cli.ts';
+import { isEntryPoint, runCommand, wholeNumberFlag, type Command } from '../common/cli.ts';
 import { UserError } from '../common/errors.ts';
 import { loadPki } from '../certs/manifest.ts';
-import { DEFAULT_PKI_DIR } from '../certs/pki.ts';
-import { namespaceFromPki } from '../certs/namespace.ts';
+import { DEFAULT_PKI_DIR, markRegistered } from '../certs/pki.ts';
+import { namespaceFromPki, SUITE_SESSION_LIMIT } from '../certs/namespace.ts';
 import { namespaceToArm } from '../eventgrid/arm-template.ts';
 import { namespaceToAzScript } from './az-script.ts';
 
-const USAGE = `usage: npm run provision -- --namespace NAME --resource-group RG [options]
+const USAGE = `usage: mqtt-multisession-conformance provision --namespace NAME --resource-group RG [options]
   --namespace NAME         the Event Grid namespace (it must exist for the az script)
   --resource-group RG      its resource group
   --format az|arm|both     what to write (default both)
   --identities DIR         the PKI whose identities to register (default ${DEFAULT_PKI_DIR}/)
-  --session-limit N        maximumClientSessionsPerAuthenticationName to set (default 2: the suite needs 2)
+  --session-limit N        maximumClientSessionsPerAuthenticationName to set (default ${SUITE_SESSION_LIMIT}: the suite needs ${SUITE_SESSION_LIMIT})
   --max-expiry-hours H     maximumSessionExpiryInHours to set (default 1)
   --out DIR                where to write (default provisioning/)`;
 
@@ -24,20 +24,15 @@ const USAGE = `usage: npm run provision -- --namespace NAME --resource-group RG 
 const NAMESPACE_NAME = /^[a-zA-Z0-9-]{3,50}$/;
 const RESOURCE_GROUP = /^[-\w.()]{1,90}$/;
 
-function wholeNumber(text: string, flag: string, min: number, max: number): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min || value > max) throw new UserError(`${flag} must be a whole number from ${min} to ${max}, not "${text}"`);
-  return value;
-}
-
-await runCli(USAGE, async () => {
+async function main(args: string[]): Promise<void> {
   const { values } = parseArgs({
+    args,
     options: {
       namespace: { type: 'string' },
       'resource-group': { type: 'string' },
       format: { type: 'string', default: 'both' },
       identities: { type: 'string', default: DEFAULT_PKI_DIR },
-      'session-limit': { type: 'string', default: '2' },
+      'session-limit': { type: 'string', default: String(SUITE_SESSION_LIMIT) },
       'max-expiry-hours': { type: 'string', default: '1' },
       out: { type: 'string', default: 'provisioning' },
       help: { type: 'boolean', short: 'h' },
@@ -54,8 +49,8 @@ await runCli(USAGE, async () => {
   const pki = loadPki(values.identities);
   const namespace = namespaceFromPki(pki, {
     name,
-    maximumClientSessionsPerAuthenticationName: wholeNumber(values['session-limit'], '--session-limit', 1, 100),
-    maximumSessionExpiryInHours: wholeNumber(values['max-expiry-hours'], '--max-expiry-hours', 1, 8),
+    maximumClientSessionsPerAuthenticationName: wholeNumberFlag(values['session-limit'], '--session-limit', 1, 100),
+    maximumSessionExpiryInHours: wholeNumberFlag(values['max-expiry-hours'], '--max-expiry-hours', 1, 8),
   });
   mkdirSync(values.out, { recursive: true });
   const written: string[] = [];
@@ -72,4 +67,12 @@ await runCli(USAGE, async () => {
   }
   console.log(`namespace ${name}: 1 CA certificate and ${namespace.clients.length} clients, ${namespace.topicSpacesConfiguration.maximumClientSessionsPerAuthenticationName} sessions per authentication name, ${namespace.topicSpacesConfiguration.maximumSessionExpiryInHours} h maximum session expiry`);
   for (const line of written) console.log(`wrote ${line}`);
-});
+  // From now on the set's CA and thumbprints are (about to be) on a namespace: no run may replace it unasked.
+  markRegistered(pki.dir, name);
+  console.log(`marked ${pki.dir} as registered on namespace ${name}: runs keep it and warn before it expires (npm run certs -- --renew makes a new one)`);
+}
+
+export const command: Command = { usage: USAGE, main };
+
+// `npm run provision` and the tests start this module directly; the tool reaches it through runner/main.ts.
+if (isEntryPoint(import.meta.url)) await runCommand(command, process.argv.slice(2));

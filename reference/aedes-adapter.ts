@@ -6,18 +6,21 @@ import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Aedes, Client, ConnectPacket } from 'aedes';
 import mqttPacket from 'mqtt-packet';
-import type { RuleId } from '../rules/catalogue.ts';
-import { describeCode } from '../rules/codes.ts';
+import { describeRefusalCode, refusalCodeFor } from '../rules/codes.ts';
 import { readPresentedCertificate } from './certificate.ts';
 import type { ConnectPolicy, SessionGrant } from './connect-decision.ts';
 import type { DisconnectionReason, LifecycleEvents } from './lifecycle.ts';
+import type { LimitEnforcement } from './limits.ts';
+import { rawNames } from './raw-connect.ts';
+import type { RefusalAnswer } from './refusal.ts';
 import { setSessionPresent } from './connack-session-present.ts';
 import type { SessionRecord, SessionRegistry } from './session-registry.ts';
 import { peerCertificateChain } from './tls-peer.ts';
 import { bounded, MAX_REASON_LENGTH, shownName } from './bounded-text.ts';
-import { mergeScans, PROTOCOL_ERROR, scanProperties, validatePacket, type DecodedPacket, type PropertyScan, type ProtocolViolation } from './packet-validation.ts';
-
-const AUTHENTICATION_RULES = new Set<RuleId>(['A1', 'A2', 'A3', 'A5']);
+import type { Check } from './behaviour.ts';
+import { firstRefusal } from './check-list.ts';
+import { mergeScans, scanProperties, withoutRepeatedProperties, type DecodedPacket, type PacketContext, type PropertyScan } from './packet-validation.ts';
+import type { Refusal } from './refusal.ts';
 
 interface Connection {
   id: number;
@@ -119,7 +122,13 @@ export interface AdapterOptions {
   sessions: SessionRegistry;
   events: LifecycleEvents;
   registeredCas: X509Certificate[];
-  broken: ReadonlySet<RuleId>;
+  answerRefusal: RefusalAnswer;
+  /** M1: the checks every packet a client sends goes through first (Behaviour's packetChecks). */
+  packetChecks: readonly Check<PacketContext>[];
+  /** Event Grid's limits (L5-L15) on aedes. */
+  limits: LimitEnforcement;
+  /** The authentication name of a registered client (a session record names its owner by resource name). */
+  authenticationNameOf: (clientName: string) => string;
   log: (line: string) => void;
   clock: () => number;
 }
@@ -152,43 +161,46 @@ export class AedesNamespaceAdapter {
   }
 
   /**
-   * Puts protocol validation between aedes' parser and aedes: every packet the client sends is checked
-   * (reference/packet-validation.ts) before aedes queues or handles it, and a protocol error closes
-   * the connection without the packet ever reaching aedes.
+   * Puts protocol validation (M1, Behaviour's packetChecks) in front of everything else that reads this
+   * connection's packets: the packet gate and aedes (call after the gate is installed, before any data).
+   * A packet that fails never reaches either; its connection is closed.
    */
   screen(client: Client): void {
-    const parser = (client as unknown as { _parser: NodeJS.EventEmitter })._parser;
+    const parser = (client as unknown as { _parser: { emit(event: string, ...args: unknown[]): boolean } })._parser;
     const scans = scanEachPropertySection(parser);
-    const deliver = parser.listeners('packet') as ((this: unknown, packet: DecodedPacket) => void)[];
-    parser.removeAllListeners('packet');
+    const emit = parser.emit;
     let version: number | undefined;
     let connectSessionExpiry: number | undefined;
     let refused = false;
-    parser.on('packet', (packet: DecodedPacket) => {
+    parser.emit = (event: string, ...args: unknown[]) => {
+      if (event !== 'packet') return emit.call(parser, event, ...args);
+      const packet = args[0] as DecodedPacket;
       const scan = mergeScans(scans.splice(0));
-      if (refused) return;
-      const violation = validatePacket({ packet, version, connectSessionExpiry, scan });
-      if (violation) {
+      if (refused) return true;
+      const refusal = firstRefusal(this.options.packetChecks, { packet, version, connectSessionExpiry, scan });
+      if (refusal) {
         refused = true;
-        this.refuseProtocolError(client, packet, violation, version);
-        return;
+        this.refuseProtocolError(client, packet, refusal, version);
+        return true;
       }
+      withoutRepeatedProperties(packet);
       if (packet.cmd === 'connect' && version === undefined) {
         version = packet.protocolVersion;
         connectSessionExpiry = packet.properties?.sessionExpiryInterval as number | undefined;
       }
-      for (const listener of deliver) listener.call(parser, packet);
-    });
+      return emit.call(parser, event, ...args);
+    };
   }
 
-  private refuseProtocolError(client: Client, packet: DecodedPacket, violation: ProtocolViolation, version: number | undefined): void {
+  private refuseProtocolError(client: Client, packet: DecodedPacket, refusal: Refusal, version: number | undefined): void {
     const socket = client.conn as unknown as TLSSocket;
     const who = client.id ? `client "${shownName(client.id)}"` : 'a connection';
-    this.options.log(`protocol error from ${who} [${violation.rule}]: ${bounded(violation.reason, MAX_REASON_LENGTH)}; closing`);
+    this.options.log(`protocol error from ${who} [${refusal.rule}]: ${bounded(refusal.reason, MAX_REASON_LENGTH)}; closing`);
+    const code = refusal.code.reasonCode;
     if (packet.cmd === 'connect' && packet.protocolVersion === 5) {
-      void this.sendRefusal(socket, 5, PROTOCOL_ERROR, violation.reason).then(() => socket.destroy());
+      void this.sendRefusal(socket, 5, code, refusal.reason).then(() => socket.destroy());
     } else if (version === 5 && client.connected && packet.cmd !== 'disconnect') {
-      client.disconnect({ reasonCode: PROTOCOL_ERROR });
+      client.disconnect({ reasonCode: code });
     } else {
       socket.destroy();
     }
@@ -223,20 +235,20 @@ export class AedesNamespaceAdapter {
         certificate: chain.length
           ? readPresentedCertificate(chain, this.options.registeredCas, { authorized: socket.authorized, error: errorCode(socket.authorizationError) }, new Date(this.options.clock()))
           : undefined,
+        sentNames: rawNames(packet),
       },
       new Date(this.options.clock()),
     );
 
     if (!decision.accept) {
-      const { rule, code, reason } = decision.refusal;
-      const shown = version === 5 ? code.reasonCode : code.returnCode;
+      const { refusal } = decision;
+      const mqttVersion = version === 5 ? '5' : '3.1.1';
+      const shown = refusalCodeFor(mqttVersion, refusal.code);
+      // A name past its limit is shown cut short (L5, and any name of a hostile length); a code MQTT 3.1.1 lacks closes the connection (L7).
       this.options.log(
-        `refused session "${shownName(sessionName)}" [${rule}] ${describeCode(version === 5 ? '5' : '3.1.1', shown)}: ${bounded(reason, MAX_REASON_LENGTH)}`,
+        `refused session "${shownName(sessionName)}" [${refusal.rule}] ${describeRefusalCode(mqttVersion, refusal.code)}: ${bounded(refusal.reason, MAX_REASON_LENGTH)}`,
       );
-      // A6 mutant: failed authentication closes the connection with no CONNACK.
-      if (!(this.options.broken.has('A6') && AUTHENTICATION_RULES.has(rule))) {
-        await this.sendRefusal(socket, version, shown, reason);
-      }
+      if (shown !== undefined && this.options.answerRefusal(refusal) === 'connack') await this.sendRefusal(socket, version, shown, refusal.reason);
       return false;
     }
 
@@ -247,6 +259,7 @@ export class AedesNamespaceAdapter {
     const replaced = this.options.sessions.open(sessionName, grant.client.name, connection.id, grant.expirySeconds);
     if (replaced?.connectionId !== undefined) this.takenOver.add(replaced.connectionId);
     Object.assign(connection, { client, grant, replaced });
+    this.options.limits.accepted(client, packet);
     setSessionPresent(socket, grant.sessionPresent);
     this.options.log(
       `accepted session "${shownName(sessionName)}" for client "${grant.client.name}" (name from ${grant.nameSource}; expiry ${grant.expirySeconds} s` +
@@ -299,10 +312,22 @@ export class AedesNamespaceAdapter {
 
   private disconnectionReason(connection: Connection, takenOver: boolean): DisconnectionReason {
     if (takenOver) return 'SessionTakenOver';
+    const byLimit = this.options.limits.endReason(connection.client);
+    if (byLimit) return byLimit;
     if (this.stopping) return 'ServerInitiatedDisconnect';
     // aedes marks a client that ended with a DISCONNECT packet; it has no public flag for it.
     const sentDisconnect = (connection.client as { _disconnected?: boolean } | undefined)?._disconnected;
     return sentDisconnect ? 'ClientInitiatedDisconnect' : 'ConnectionLost';
+  }
+
+  /** Ends a session held offline before its expiry (L8: its queue overflowed), with the life cycle reason. */
+  terminateHeldSession(sessionName: string, reason: DisconnectionReason): void {
+    const record = this.options.sessions.find(sessionName);
+    if (!record || record.connectionId !== undefined) return;
+    this.options.sessions.end(sessionName);
+    const owner = this.options.authenticationNameOf(record.owner);
+    this.options.events.disconnected({ authenticationName: owner, sessionName }, reason);
+    void this.endSession(sessionName);
   }
 
   /** Ends every held session whose expiry has passed, and wipes what aedes stored for it. */
@@ -332,6 +357,7 @@ export class AedesNamespaceAdapter {
     const broker = this.broker;
     if (!broker) return Promise.resolve();
     const previous = this.wipes.get(sessionName) ?? Promise.resolve();
+    this.options.limits.sessionEnded(sessionName);
     const work = previous.then(async () => {
       const persistence = (broker as unknown as { persistence: Persistence }).persistence;
       const client = { id: sessionName };

@@ -49,14 +49,20 @@ describe.each(['3.1.1', '5'] as MqttVersion[])('over MQTT %s', (version) => {
   });
 
   it('S7: the name is held after an unclean disconnect and free after expiry', async () => {
-    t = await startTestBroker({ reference: { maximumSessionExpiryInSeconds: 1 } });
+    let now = Date.now();
+    t = await startTestBroker({ reference: { maximumSessionExpiryInSeconds: 1 } }, { clock: () => now });
     const owner = await t.open('alpha', 's1', version, persistent);
     await owner.subscribe('t/s1', 1);
     await owner.drop();
+    // Refused: the drop has reached the broker, and the session has been held since `now`.
     expect(await t.connect('beta', 's1', version)).toMatchObject({ accepted: false, code: codes.notAuthorized });
-    await sleep(1300);
+    now += 999;
+    expect(await t.connect('beta', 's1', version)).toMatchObject({ accepted: false, code: codes.notAuthorized });
+    now += 1;
+    // A CONNECT first sweeps the sessions whose expiry has passed on the broker's clock.
     const successor = await t.open('beta', 's1', version, persistent);
     expect(successor.sessionPresent).toBe(false);
+    expect(t.log).toContain('session "s1" of client "alpha" expired; its name is free [S7]');
   });
 
   it('S8: the same identity takes its session over; the older connection is ended', async () => {
@@ -129,7 +135,7 @@ describe('MQTT 5 specifics', () => {
 
   it('L4: life cycle events go to an NDJSON file too', async () => {
     const file = join(temporaryDir(), 'lifecycle.ndjson');
-    t = await startTestBroker({}, [], file);
+    t = await startTestBroker({}, { lifecycleFile: file });
     await (await t.open('alpha', 's1', '5')).disconnect();
     await sleep(100);
     // The session ended with its connection (no expiry asked): the next one numbers from 1 again.

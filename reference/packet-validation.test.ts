@@ -2,7 +2,9 @@
 // once reached aedes' timers as an array and ended the process) is a protocol error, answered with
 // CONNACK 0x82 or a closed connection, and the broker keeps serving.
 import { afterEach, describe, expect, it } from 'vitest';
-import { PACKET_CHECKS, scanProperties, validatePacket } from './packet-validation.ts';
+import { EVENT_GRID } from './behaviour.ts';
+import { mutatedBehaviour } from './mutants.ts';
+import { PACKET_CHECKS, scanProperties, validatePacket, withoutRepeatedProperties } from './packet-validation.ts';
 import { connectV5, disconnectV5, sessionExpiryProperty } from './raw-mqtt.ts';
 import { openRawSession } from './raw-session.ts';
 import { startTestBroker, type TestBroker } from './test-support.ts';
@@ -93,16 +95,31 @@ describe('protocol validation after CONNECT', () => {
 describe('the packet checks', () => {
   const run = (packet: object, extra: object = {}) => validatePacket({ packet: packet as never, ...extra });
 
-  it('each check refuses what it names and lets the valid packet through', () => {
-    expect(run({ cmd: 'connect', protocolVersion: 5, properties: { sessionExpiryInterval: [5, 9] } })?.rule).toBe('MQTT-2.2.2');
-    expect(run({ cmd: 'connect', protocolVersion: 5, properties: { serverKeepAlive: 5 } })?.rule).toBe('MQTT-2.2.2.2');
-    expect(run({ cmd: 'connect', protocolVersion: 5, will: { properties: { sessionExpiryInterval: 5 } } })?.rule).toBe('MQTT-2.2.2.2');
-    expect(run({ cmd: 'connect', protocolVersion: 5, properties: { receiveMaximum: 0 } })?.rule).toBe('MQTT-3.1.2.11');
-    expect(run({ cmd: 'publish', properties: { subscriptionIdentifier: 3 } })?.rule).toBe('MQTT-2.2.2.2');
-    expect(run({ cmd: 'disconnect', properties: { sessionExpiryInterval: 60 } }, { version: 5, connectSessionExpiry: 0 })?.rule).toBe('MQTT-3.14.2-2');
+  it('each check refuses what it names under M1, naming the MQTT 5 section, and lets the valid packet through', () => {
+    const section = (packet: object, extra?: object) => {
+      const refusal = run(packet, extra);
+      expect(refusal?.rule).toBe('M1');
+      expect(refusal?.code.reasonCode).toBe(0x82);
+      return refusal?.reason.match(/\[(MQTT-[\d.-]+)\]$/)?.[1];
+    };
+    expect(section({ cmd: 'connect', protocolVersion: 5, properties: { sessionExpiryInterval: [5, 9] } })).toBe('MQTT-2.2.2');
+    expect(section({ cmd: 'connect', protocolVersion: 5, properties: { serverKeepAlive: 5 } })).toBe('MQTT-2.2.2.2');
+    expect(section({ cmd: 'connect', protocolVersion: 5, will: { properties: { sessionExpiryInterval: 5 } } })).toBe('MQTT-2.2.2.2');
+    expect(section({ cmd: 'connect', protocolVersion: 5, properties: { receiveMaximum: 0 } })).toBe('MQTT-3.1.2.11');
+    expect(section({ cmd: 'publish', properties: { subscriptionIdentifier: 3 } })).toBe('MQTT-2.2.2.2');
+    expect(section({ cmd: 'disconnect', properties: { sessionExpiryInterval: 60 } }, { version: 5, connectSessionExpiry: 0 })).toBe('MQTT-3.14.2-2');
     expect(run({ cmd: 'connect', protocolVersion: 5, properties: { sessionExpiryInterval: 5, receiveMaximum: 10, userProperties: { a: ['1', '2'] } } })).toBeUndefined();
     expect(run({ cmd: 'disconnect', properties: { sessionExpiryInterval: 60 } }, { version: 5, connectSessionExpiry: 30 })).toBeUndefined();
-    expect(PACKET_CHECKS.map((check) => check.name)).toHaveLength(4);
+    expect(PACKET_CHECKS.map((check) => check.rule)).toEqual(['M1', 'M1', 'M1', 'M1']);
+  });
+
+  it('the M1 mutant lets a property given twice through, and aedes is handed its last value', () => {
+    const mutated = mutatedBehaviour(['M1']).packetChecks;
+    const packet = { cmd: 'connect', protocolVersion: 5, properties: { sessionExpiryInterval: [5, 9] as unknown } };
+    expect(validatePacket({ packet }, mutated)).toBeUndefined();
+    expect(withoutRepeatedProperties(packet).properties.sessionExpiryInterval).toBe(9);
+    expect(validatePacket({ packet: { cmd: 'connect', protocolVersion: 5, properties: { receiveMaximum: 0 } } }, mutated)?.rule).toBe('M1');
+    expect(EVENT_GRID.packetChecks).toBe(PACKET_CHECKS);
   });
 
   it('the raw scan finds a property given twice whatever its values, and byte values past 1', () => {

@@ -1,12 +1,13 @@
-// Protocol validation of each packet a client sends, before aedes uses it: mqtt-packet decodes what is
-// well formed on the wire, but leaves MQTT 5's protocol errors to the broker (a property given twice
-// comes out as an array, and an array Session Expiry Interval reaches aedes' timers and ends the
-// process). Ordered named checks, in the shape of reference/behaviour.ts's Check, each naming the MQTT
-// 5 normative statement it enforces. A CONNECT that fails gets CONNACK 0x82 and is closed; any other
-// packet closes the connection (an MQTT 5 client that is connected is sent DISCONNECT 0x82 first).
-
-/** MQTT 5 reason code for a protocol error. */
-export const PROTOCOL_ERROR = 0x82;
+// Protocol validation of each packet a client sends, before aedes uses it (rule M1): mqtt-packet decodes
+// what is well formed on the wire, but leaves MQTT 5's protocol errors to the broker (a property given
+// twice comes out as an array, and an array Session Expiry Interval reaches aedes' timers and ends the
+// process). Behaviour's packetChecks, in order, each refusal naming the MQTT 5 section it enforces; the
+// adapter (reference/aedes-adapter.ts) runs them on every packet before the packet gate and aedes. A
+// CONNECT that fails gets CONNACK 0x82 and is closed; any other packet closes the connection (an MQTT 5
+// client that is connected is sent DISCONNECT 0x82 first). Also the M1 mutant.
+import type { Check, Mutant } from './behaviour.ts';
+import { firstRefusal, withoutCheck } from './check-list.ts';
+import { refuse, type Refusal } from './refusal.ts';
 
 /** A packet as mqtt-packet decodes it: only the fields the checks read. */
 export interface DecodedPacket {
@@ -24,18 +25,6 @@ export interface PacketContext {
   version?: number;
   /** The Session Expiry Interval the CONNECT gave (MQTT 5), for the DISCONNECT rule. */
   connectSessionExpiry?: number;
-}
-
-/** Why a packet is a protocol error; `rule` is the MQTT 5 normative statement it breaks. */
-export interface ProtocolViolation {
-  rule: string;
-  reason: string;
-}
-
-export interface PacketCheck {
-  name: string;
-  rule: string;
-  run(context: PacketContext): ProtocolViolation | undefined;
 }
 
 /** The properties MQTT 5 allows in each packet a client may send (section 2.2.2.2). */
@@ -173,68 +162,93 @@ function propertySets(packet: DecodedPacket): [string, Record<string, unknown>][
   return sets;
 }
 
-export const PACKET_CHECKS: readonly PacketCheck[] = [
-  {
-    name: 'no property twice',
-    // "It is a Protocol Error to include [a property] more than once" (User Property excepted).
-    rule: 'MQTT-2.2.2',
-    run({ packet, scan }) {
-      for (const [where, properties] of propertySets(packet)) {
-        for (const [name, value] of Object.entries(properties)) {
-          if (name !== 'userProperties' && Array.isArray(value)) {
-            return { rule: 'MQTT-2.2.2', reason: `${where} carries the ${name} property ${value.length} times` };
-          }
-        }
+/** A protocol error under M1; the reason ends with the MQTT 5 section it breaks. */
+const protocolError = (reason: string, section: string): Refusal => refuse('M1', `${reason} [${section}]`);
+
+// "It is a Protocol Error to include [a property] more than once" (User Property excepted).
+const NO_PROPERTY_TWICE: Check<PacketContext> = {
+  name: 'no property is given twice (MQTT 5 2.2.2.2)',
+  rule: 'M1',
+  run({ packet, scan }) {
+    for (const [where, properties] of propertySets(packet)) {
+      for (const [name, value] of Object.entries(properties)) {
+        if (name !== 'userProperties' && Array.isArray(value)) return protocolError(`${where} carries the ${name} property ${value.length} times`, 'MQTT-2.2.2');
       }
-      const [repeated] = scan?.repeated ?? [];
-      return repeated ? { rule: 'MQTT-2.2.2', reason: `${packet.cmd} carries the ${repeated} property more than once` } : undefined;
-    },
+    }
+    const [repeated] = scan?.repeated ?? [];
+    return repeated ? protocolError(`${packet.cmd} carries the ${repeated} property more than once`, 'MQTT-2.2.2') : undefined;
   },
-  {
-    name: 'only the properties the packet allows',
-    rule: 'MQTT-2.2.2.2',
-    run({ packet }) {
-      for (const [where, properties] of propertySets(packet)) {
-        const allowed = ALLOWED_PROPERTIES[where] ?? [];
-        const stray = Object.keys(properties).find((name) => !allowed.includes(name));
-        if (stray) return { rule: 'MQTT-2.2.2.2', reason: `${where} may not carry the ${stray} property` };
+};
+
+const ONLY_ALLOWED_PROPERTIES: Check<PacketContext> = {
+  name: 'a packet carries only the properties MQTT 5 allows in it (2.2.2.2)',
+  rule: 'M1',
+  run({ packet }) {
+    for (const [where, properties] of propertySets(packet)) {
+      const allowed = ALLOWED_PROPERTIES[where] ?? [];
+      const stray = Object.keys(properties).find((name) => !allowed.includes(name));
+      if (stray) return protocolError(`${where} may not carry the ${stray} property`, 'MQTT-2.2.2.2');
+    }
+    return undefined;
+  },
+};
+
+const VALUES_IN_RANGE: Check<PacketContext> = {
+  name: 'property values are in range (MQTT 5 3.1.2.11)',
+  rule: 'M1',
+  run({ packet, scan }) {
+    for (const [where, properties] of propertySets(packet)) {
+      for (const [name, value] of Object.entries(properties)) {
+        const valid = VALUE_RULES[name];
+        if (valid && !valid(value)) return protocolError(`${where} ${name} of ${String(value)} is a protocol error`, 'MQTT-3.1.2.11');
       }
-      return undefined;
-    },
+    }
+    const [outOfRange] = scan?.outOfRange ?? [];
+    return outOfRange ? protocolError(`${packet.cmd} ${outOfRange} is neither 0 nor 1`, 'MQTT-3.1.2.11') : undefined;
   },
-  {
-    name: 'property values in range',
-    rule: 'MQTT-3.1.2.11',
-    run({ packet, scan }) {
-      for (const [where, properties] of propertySets(packet)) {
-        for (const [name, value] of Object.entries(properties)) {
-          const valid = VALUE_RULES[name];
-          if (valid && !valid(value)) return { rule: 'MQTT-3.1.2.11', reason: `${where} ${name} of ${String(value)} is a protocol error` };
-        }
-      }
-      const [outOfRange] = scan?.outOfRange ?? [];
-      return outOfRange ? { rule: 'MQTT-3.1.2.11', reason: `${packet.cmd} ${outOfRange} is neither 0 nor 1` } : undefined;
-    },
+};
+
+const DISCONNECT_KEEPS_EPHEMERAL: Check<PacketContext> = {
+  name: 'a DISCONNECT does not make an ephemeral session persistent (MQTT 5 3.14.2.2.2)',
+  rule: 'M1',
+  run({ packet, version, connectSessionExpiry }) {
+    const requested = packet.properties?.sessionExpiryInterval;
+    if (packet.cmd !== 'disconnect' || version !== 5 || typeof requested !== 'number') return undefined;
+    if ((connectSessionExpiry ?? 0) === 0 && requested !== 0) {
+      return protocolError(`DISCONNECT sets a Session Expiry Interval of ${requested} s after a CONNECT that gave 0`, 'MQTT-3.14.2-2');
+    }
+    return undefined;
   },
-  {
-    name: 'DISCONNECT does not make an ephemeral session persistent',
-    rule: 'MQTT-3.14.2-2',
-    run({ packet, version, connectSessionExpiry }) {
-      const requested = packet.properties?.sessionExpiryInterval;
-      if (packet.cmd !== 'disconnect' || version !== 5 || typeof requested !== 'number') return undefined;
-      if ((connectSessionExpiry ?? 0) === 0 && requested !== 0) {
-        return { rule: 'MQTT-3.14.2-2', reason: `DISCONNECT sets a Session Expiry Interval of ${requested} s after a CONNECT that gave 0` };
-      }
-      return undefined;
-    },
-  },
-];
+};
+
+/** Each packet a client sends, in order: the first refusal closes the connection (M1). */
+export const PACKET_CHECKS: readonly Check<PacketContext>[] = [NO_PROPERTY_TWICE, ONLY_ALLOWED_PROPERTIES, VALUES_IN_RANGE, DISCONNECT_KEEPS_EPHEMERAL];
 
 /** The first protocol error in the packet, or undefined when the packet may be used. */
-export function validatePacket(context: PacketContext, checks: readonly PacketCheck[] = PACKET_CHECKS): ProtocolViolation | undefined {
-  for (const check of checks) {
-    const violation = check.run(context);
-    if (violation) return violation;
-  }
-  return undefined;
+export function validatePacket(context: PacketContext, checks: readonly Check<PacketContext>[] = PACKET_CHECKS): Refusal | undefined {
+  return firstRefusal(checks, context);
 }
+
+/**
+ * What aedes is handed of a packet that passed the checks: a property decoded as an array (given twice)
+ * becomes its last value, as mqtt-packet keeps it when the first was 0. With NO_PROPERTY_TWICE in the
+ * list nothing is ever left to collapse; without it (the M1 mutant) aedes still never takes an array
+ * Session Expiry Interval to its timers, so the mutated broker lets the packet through without exiting.
+ */
+export function withoutRepeatedProperties<Packet extends DecodedPacket>(packet: Packet): Packet {
+  const collapse = (properties: Record<string, unknown> | undefined) => {
+    if (!properties) return;
+    for (const [name, value] of Object.entries(properties)) if (name !== 'userProperties' && Array.isArray(value)) properties[name] = value.at(-1);
+  };
+  collapse(packet.properties);
+  collapse(packet.will?.properties);
+  return packet;
+}
+
+export const PROTOCOL_MUTANTS: readonly Mutant[] = [
+  {
+    rule: 'M1',
+    breaks: 'a property given twice is accepted (aedes gets its last value); the other protocol errors are still refused',
+    apply: (behaviour) => ({ ...behaviour, packetChecks: withoutCheck(behaviour.packetChecks, NO_PROPERTY_TWICE) }),
+  },
+];

@@ -2,11 +2,16 @@
 // ("unauthorized"), the code is the project's reading of it, marked inferred in the rule catalogue.
 
 export interface RefusalCode {
-  /** MQTT 5 CONNACK reason code. */
+  /** The packet that carries the refusal: a CONNACK unless said (SUBACK, or a DISCONNECT that ends the connection). */
+  packet?: 'SUBACK' | 'DISCONNECT';
+  /** MQTT 5 reason code. */
   reasonCode: number;
-  /** MQTT 3.1.1 CONNACK return code. */
-  returnCode: number;
+  /** MQTT 3.1.1 return code (CONNACK) or 0x80 Failure (SUBACK); absent: 3.1.1 has none, the connection is closed. */
+  returnCode?: number;
 }
+
+/** MQTT 3.1.1 SUBACK's only refusal: 0x80 Failure. */
+const SUBACK_311_FAILURE = 0x80;
 
 export const REFUSAL = {
   clientIdentifierNotValid: { reasonCode: 0x85, returnCode: 2 },
@@ -14,7 +19,34 @@ export const REFUSAL = {
   notAuthorized: { reasonCode: 0x87, returnCode: 5 },
   // 3.1.1 has no quota code; "server unavailable" is the nearest refusal that is not about identity.
   quotaExceeded: { reasonCode: 0x97, returnCode: 3 },
+  // L7: a malformed UTF-8 string makes the packet malformed; MQTT 3.1.1 closes the connection [MQTT-1.5.3-1].
+  malformedPacket: { reasonCode: 0x81 },
+  // M1: a protocol error (a property given twice, ...) closes the connection, after CONNACK or DISCONNECT 0x82
+  // over MQTT 5 [MQTT-4.13.1-1]; 3.1.1 closes it with no code.
+  protocolError: { reasonCode: 0x82 },
+  // L9-L11: SUBSCRIBE and PUBLISH past a limit.
+  subscriptionQuotaExceeded: { packet: 'SUBACK', reasonCode: 0x97, returnCode: SUBACK_311_FAILURE },
+  topicFilterInvalid: { packet: 'SUBACK', reasonCode: 0x8f, returnCode: SUBACK_311_FAILURE },
+  topicNameInvalid: { packet: 'DISCONNECT', reasonCode: 0x90 },
+  qosNotSupported: { packet: 'DISCONNECT', reasonCode: 0x9b },
+  // L15: a packet past the Maximum Packet Size ends the connection [MQTT-3.2.2-15]; one before CONNACK is only closed.
+  packetTooLarge: { packet: 'DISCONNECT', reasonCode: 0x95 },
 } as const satisfies Record<string, RefusalCode>;
+
+export type RefusalName = keyof typeof REFUSAL;
+
+/** The code a refusal carries over that version; undefined when 3.1.1 has none (the connection is closed). */
+export function refusalCodeFor(version: '3.1.1' | '5', code: RefusalCode): number | undefined {
+  return version === '5' ? code.reasonCode : code.returnCode;
+}
+
+/** "0x87 Not authorized", "SUBACK 0x80 (Failure)" or "the connection closed": a refusal as a report shows it. */
+export function describeRefusalCode(version: '3.1.1' | '5', code: RefusalCode): string {
+  const value = refusalCodeFor(version, code);
+  if (value === undefined) return 'the connection closed (MQTT 3.1.1 has no code for it)';
+  if (code.packet === 'SUBACK' && version === '3.1.1') return 'SUBACK 0x80 (Failure)';
+  return `${code.packet ? `${code.packet} ` : ''}${describeCode(version, value)}`;
+}
 
 /** MQTT 5's Session Expiry Interval for a session that never expires. */
 export const NEVER_EXPIRES = 0xffffffff;
@@ -35,7 +67,11 @@ const REASON_NAMES: Record<number, string> = {
   0x89: 'Server busy',
   0x8a: 'Banned',
   0x8e: 'Session taken over',
+  0x8f: 'Topic Filter invalid',
+  0x90: 'Topic Name invalid',
+  0x95: 'Packet too large',
   0x97: 'Quota exceeded',
+  0x9b: 'QoS not supported',
 };
 
 const RETURN_NAMES: Record<number, string> = {
@@ -49,7 +85,9 @@ const RETURN_NAMES: Record<number, string> = {
 
 /** "0x87 Not authorized" or "5 (not authorized)": a code as a report shows it. */
 export function describeCode(version: '3.1.1' | '5', code: number): string {
+  // A server that speaks only 3.1.1 answers an MQTT 5 CONNECT with its own codes: name them as such.
+  const asReturnCode = RETURN_NAMES[code] ? `, which a 3.1.1 server means as "${RETURN_NAMES[code]}"` : '';
   return version === '5'
-    ? `0x${code.toString(16).padStart(2, '0')} ${REASON_NAMES[code] ?? 'unknown reason code'}`
+    ? `0x${code.toString(16).padStart(2, '0')} ${REASON_NAMES[code] ?? `(not an MQTT 5 reason code${asReturnCode})`}`
     : `${code} (${RETURN_NAMES[code] ?? 'unknown return code'})`;
 }

@@ -4,18 +4,15 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { RULE_BREAKS } from '../reference/rule-breaks.ts';
+import { EVENT_GRID } from '../reference/behaviour.ts';
+import { MUTANTS } from '../reference/mutants.ts';
 import { loadPlannedScenarios } from './feature-pickles.ts';
-import { findRule, RULES, type Rule } from '../rules/catalogue.ts';
-
-const RULE_TAG = /^@([SLA]\d+)$/;
-const VERSION_OF_TAG: Record<string, string> = { '@mqtt3': '3.1.1', '@mqtt5': '5' };
+import { describeRefusals, findRule, RULES, type Rule } from '../rules/catalogue.ts';
+import { isKnownTag, rulesOfTags, VERSION_TAGS, versionOfTags } from '../rules/tags.ts';
 
 const featureFiles = readdirSync('features').filter((name) => name.endsWith('.feature')).map((name) => join('features', name));
-const scenarios = loadPlannedScenarios().map((scenario) => ({
-  rules: scenario.tags.flatMap((tag) => RULE_TAG.exec(tag)?.[1] ?? []),
-  versions: scenario.tags.flatMap((tag) => VERSION_OF_TAG[tag] ?? []),
-}));
+const planned = loadPlannedScenarios();
+const scenarios = planned.map((scenario) => ({ rules: rulesOfTags(scenario.tags), version: versionOfTags(scenario.tags) }));
 
 describe('the rule catalogue', () => {
   it('has unique ids, a title, a source and versions for every rule', () => {
@@ -29,23 +26,47 @@ describe('the rule catalogue', () => {
   });
 
   it('knows every rule tag used in features/', () => {
-    const tags = featureFiles.flatMap((file) => readFileSync(file, 'utf8').match(/@[SLA]\d+\b/g) ?? []);
+    const tags = featureFiles.flatMap((file) => readFileSync(file, 'utf8').match(/@[SLAM]\d+\b/g) ?? []);
     expect(tags.length).toBeGreaterThan(0);
     for (const tag of new Set(tags)) expect(findRule(tag.slice(1)), tag).toBeDefined();
+  });
+
+  it('is the vocabulary of every tag in features/', () => {
+    const unknown = planned.flatMap((scenario) => scenario.tags.filter((tag) => !isKnownTag(tag)).map((tag) => `${scenario.uri} "${scenario.name}": ${tag}`));
+    expect(unknown).toEqual([]);
+  });
+
+  it('gives every scenario one version tag, and the version its steps use', () => {
+    for (const scenario of planned) {
+      const where = `${scenario.uri} "${scenario.name}"`;
+      expect(scenario.tags.filter((tag) => tag in VERSION_TAGS), where).toHaveLength(1);
+      const version = versionOfTags(scenario.tags);
+      // Steps name the version they connect with ("over MQTT 5"); a mistagged Examples table shows here.
+      for (const [, named] of scenario.steps.join('\n').matchAll(/MQTT (3\.1\.1|5)\b/g)) expect(named, where).toBe(version);
+    }
   });
 
   it('has a scenario for every testable rule in every version it applies to', () => {
     for (const rule of (RULES as readonly Rule[]).filter((r) => !r.untestable)) {
       for (const version of rule.versions) {
-        const covering = scenarios.filter((s) => s.rules.includes(rule.id) && s.versions.includes(version));
+        const covering = scenarios.filter((s) => (s.rules as readonly string[]).includes(rule.id) && s.version === version);
         expect(covering.length, `${rule.id} over MQTT ${version}`).toBeGreaterThan(0);
       }
     }
   });
 
-  it('is what the README lists, rule by rule', () => {
+  it('is what the README lists, rule by rule, with the refusal each rule expects', () => {
     const readme = readFileSync('README.md', 'utf8');
-    for (const rule of RULES) expect(readme, rule.id).toContain(`| ${rule.id} | ${rule.title} |`);
+    for (const rule of RULES as readonly Rule[]) {
+      expect(readme, rule.id).toContain(`| ${rule.id} | ${rule.title} | ${rule.versions.join(', ')} | ${describeRefusals(rule)} |`);
+    }
+  });
+
+  it('has a mutant of the reference for every testable rule, or says why none can exist', () => {
+    for (const rule of (RULES as readonly Rule[]).filter((r) => !r.untestable)) {
+      expect(MUTANTS.has(rule.id as never) ? 'a mutant' : rule.noMutant && 'a reason', rule.id).toBeTruthy();
+      expect(MUTANTS.has(rule.id as never) && rule.noMutant, `${rule.id} has a mutant and says none can exist`).toBeFalsy();
+    }
   });
 
   it('is the source of every rule id the reference broker names', () => {
@@ -53,9 +74,11 @@ describe('the rule catalogue', () => {
       .filter((name) => name.endsWith('.ts') && !name.endsWith('.test.ts'))
       .map((name) => readFileSync(join('reference', name), 'utf8'))
       .join('\n');
-    const named = new Set([...source.matchAll(/['"`[ ]([SLA]\d{1,2})['"`\]]/g)].map((match) => match[1]!));
+    const named = new Set([...source.matchAll(/['"`[ ]([SLAM]\d{1,2})['"`\]]/g)].map((match) => match[1]!));
     expect(named.size).toBeGreaterThan(10);
     for (const id of named) expect(findRule(id), id).toBeDefined();
-    for (const id of Object.keys(RULE_BREAKS)) expect(findRule(id), id).toBeDefined();
+    for (const id of MUTANTS.keys()) expect(findRule(id), id).toBeDefined();
+    const { packetChecks, connectChecks, subscribeChecks, publishChecks } = EVENT_GRID;
+    for (const check of [...packetChecks, ...connectChecks, ...subscribeChecks, ...publishChecks]) expect(findRule(check.rule), check.name).toBeDefined();
   });
 });

@@ -4,14 +4,17 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AstBuilder, compile, GherkinClassicTokenMatcher, Parser } from '@cucumber/gherkin';
 import { IdGenerator } from '@cucumber/messages';
+import { FEATURES_DIR } from '../common/package.ts';
 
 export interface PlannedScenario {
   name: string;
   uri: string;
   tags: string[];
+  /** The step texts, with Examples values filled in. */
+  steps: string[];
 }
 
-export function loadPlannedScenarios(dir = 'features'): PlannedScenario[] {
+export function loadPlannedScenarios(dir = FEATURES_DIR): PlannedScenario[] {
   const newId = IdGenerator.incrementing();
   const parser = new Parser(new AstBuilder(newId), new GherkinClassicTokenMatcher());
   return readdirSync(dir)
@@ -23,6 +26,7 @@ export function loadPlannedScenarios(dir = 'features'): PlannedScenario[] {
         name: pickle.name,
         uri,
         tags: pickle.tags.map((tag) => tag.name),
+        steps: pickle.steps.map((step) => step.text),
       }));
     });
 }

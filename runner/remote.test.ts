@@ -40,7 +40,8 @@ describe('a run through a target file', () => {
       JSON.stringify({ url: main.url, ca: rootCa(), identities: pki.dir, alternativeNamesUrl: alternativeNames.url, pace: false, includeSlow: true }),
     );
     const [remote, embedded] = await Promise.all([
-      runConformance(join(dir, 'remote'), ['--target-file', targetFile]),
+      // The reference keeps sessions for seconds, outside Event Grid's range: so it is declared.
+      runConformance(join(dir, 'remote'), ['--target-file', targetFile, '--max-session-expiry', String(maximumSessionExpirySeconds(referenceNamespaces(pki).main))]),
       runConformance(join(dir, 'embedded'), ['--identities', pki.dir]),
     ]);
     expect(remote.stdout).toMatch(/sessions {2}2 per authentication name/);
@@ -67,14 +68,14 @@ describe('npm run probe', () => {
     const run = await probe(main.url);
     expect(run.exitCode).toBe(0);
     expect(run.stdout).toMatch(/identity {2}alpha connected over MQTT 5/);
-    expect(run.stdout).toMatch(/sessions {2}2 per authentication name \(session 3 was refused: 0x97 Quota exceeded\)/);
+    expect(run.stdout).toMatch(/sessions {2}2 per authentication name \(session 3 was refused: 0x97 Quota exceeded/);
     expect(run.stdout).toMatch(/a conformance run will skip:\n.*A5 \(MQTT 3\.1\.1\), A5 \(MQTT 5\): needs a second namespace/);
   });
 
   it.each([
     ['an unreachable port', async () => probe('mqtts://127.0.0.1:1'), /^error: cannot reach 127\.0\.0\.1:1: connection refused/],
     ['a wrong CA', async () => probe(main.url, join(pki.dir, pki.manifest.ca.unregistered.certificate)), /^error: the server certificate of .* does not verify against --ca/],
-    ['an unregistered identity', async () => probe(stranger.url), /^error: identity "alpha" \(authentication name "alpha"\) was refused: 0x86 Bad User Name or Password .*is it registered/],
+    ['an unregistered identity', async () => probe(stranger.url), /^error: identity "alpha" \(authentication name "alpha"\) was refused over MQTT 5: 0x86 Bad User Name or Password .*is it registered/],
   ])('answers %s with one line and exit code 2', async (_case, run, message) => {
     const result = await run();
     expect(result.exitCode).toBe(2);

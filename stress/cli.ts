@@ -1,8 +1,10 @@
 // npm run stress [-- --race N --hostile N --idle N --oversized N --badcert N --noloss N --seed S]:
 // the reference broker (`npm run broker` as a child process on 127.0.0.1) under bounded load, one
 // figure line per run; exit 1 on any violation, and a failing hostile run prints the seed that replays it.
+// A development command of this repository (not one of the tool's subcommands, not in the package), in
+// the same Command shape as they are.
 import { parseArgs } from 'node:util';
-import { runCli } from '../common/cli.ts';
+import { isEntryPoint, runCommand, type Command } from '../common/cli.ts';
 import { UserError } from '../common/errors.ts';
 import { DEFAULT_PKI_DIR, ensurePki } from '../certs/pki.ts';
 import { RUNS, runStress, type RunName } from './stress.ts';
@@ -31,8 +33,9 @@ function whole(flag: string, text: string | undefined, fallback: number, max = 1
   return value;
 }
 
-await runCli(USAGE, async () => {
+async function main(args: string[]): Promise<void> {
   const { values } = parseArgs({
+    args,
     options: {
       ...Object.fromEntries(RUNS.map((run) => [run, { type: 'string' as const }])),
       takeovers: { type: 'string' },
@@ -73,4 +76,8 @@ await runCli(USAGE, async () => {
   } else {
     console.log('stress: no violations');
   }
-});
+}
+
+export const command: Command = { usage: USAGE, main };
+
+if (isEntryPoint(import.meta.url)) await runCommand(command, process.argv.slice(2));

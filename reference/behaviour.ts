@@ -1,0 +1,53 @@
+// The reference broker's behaviour as data: ordered lists of small named checks, each carrying the rule
+// it enforces (aedes' `connectActions` is the model), and the named pieces a check list cannot express.
+// EVENT_GRID is production; a Mutant transforms it so that one rule is not kept, in one documented way,
+// and is declared beside the check or piece it changes (reference/mutants.ts gathers them).
+import type { RuleId } from '../rules/catalogue.ts';
+import { CONNECT_CHECKS, EVENT_GRID_SESSIONS, type ConnectContext, type SessionPieces } from './connect-decision.ts';
+import { EVENT_GRID_IDENTITY, type IdentityPieces } from './identity.ts';
+import { EVENT_GRID_LIMITS, type LimitPieces } from './limits.ts';
+import type { PublishContext, SubscribeContext } from './packet-gate.ts';
+import { PUBLISH_CHECKS, SUBSCRIBE_CHECKS } from './packet-limits.ts';
+import { PACKET_CHECKS, type PacketContext } from './packet-validation.ts';
+import { ANSWER_WITH_CONNACK, type Refusal, type RefusalAnswer } from './refusal.ts';
+
+export interface Check<Context> {
+  /** What the check asserts of a packet that passes it. */
+  name: string;
+  rule: RuleId;
+  run(context: Context): Refusal | undefined;
+}
+
+/** Everything a mutant may replace. */
+export interface Behaviour extends IdentityPieces, SessionPieces, LimitPieces {
+  /** M1: every packet a client sends, CONNECT included, in order, before anything else sees it: the first refusal closes the connection. */
+  packetChecks: readonly Check<PacketContext>[];
+  /** The CONNECT decision, in order: the first refusal is the answer. */
+  connectChecks: readonly Check<ConnectContext>[];
+  /** Each filter of a SUBSCRIBE, in order: the first refusal is that filter's SUBACK code. */
+  subscribeChecks: readonly Check<SubscribeContext>[];
+  /** Each PUBLISH, in order: the first refusal ends the connection. */
+  publishChecks: readonly Check<PublishContext>[];
+  /** A6: how a refusal reaches the client. */
+  answerRefusal: RefusalAnswer;
+}
+
+/** Production: the rules as an Event Grid namespace applies them. */
+export const EVENT_GRID: Behaviour = {
+  packetChecks: PACKET_CHECKS,
+  connectChecks: CONNECT_CHECKS,
+  subscribeChecks: SUBSCRIBE_CHECKS,
+  publishChecks: PUBLISH_CHECKS,
+  ...EVENT_GRID_IDENTITY,
+  ...EVENT_GRID_SESSIONS,
+  ...EVENT_GRID_LIMITS,
+  answerRefusal: ANSWER_WITH_CONNACK,
+};
+
+/** One rule not kept, in one documented way: a transformation of a Behaviour. */
+export interface Mutant {
+  rule: RuleId;
+  /** How the mutated broker goes wrong, as `--break` prints it. */
+  breaks: string;
+  apply(behaviour: Behaviour): Behaviour;
+}
