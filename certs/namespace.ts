@@ -6,6 +6,9 @@ import type { AuthenticationNameSource } from '../eventgrid/authentication.ts';
 import { parseNamespace, type NamespaceConfig } from '../eventgrid/namespace.ts';
 import type { LoadedPki } from './manifest.ts';
 
+/** Sessions per authentication name the suite needs: S1 and S9 open two sessions of one identity. */
+export const SUITE_SESSION_LIMIT = 2;
+
 export interface NamespaceFromPkiOptions {
   name?: string;
   maximumClientSessionsPerAuthenticationName?: number;
@@ -61,7 +64,7 @@ export function namespaceFromPki(pki: LoadedPki, options: NamespaceFromPkiOption
     name: options.name ?? 'reference',
     topicSpacesConfiguration: {
       maximumSessionExpiryInHours: options.maximumSessionExpiryInHours ?? 1,
-      maximumClientSessionsPerAuthenticationName: options.maximumClientSessionsPerAuthenticationName ?? 2,
+      maximumClientSessionsPerAuthenticationName: options.maximumClientSessionsPerAuthenticationName ?? SUITE_SESSION_LIMIT,
       clientAuthentication: { alternativeAuthenticationNameSources: options.alternativeAuthenticationNameSources ?? [] },
     },
     caCertificates: [{ name: 'conformance-test-ca', encodedCertificate: pki.read(pki.manifest.ca.intermediate.certificate) }],

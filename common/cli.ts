@@ -26,6 +26,16 @@ export function ensureReadableFile(file: string, flag: string): void {
   if (!isFile) throw new UserError(`${flag} ${file} is not a file`);
 }
 
+/** A flag's whole-number value within [min, max], or a UserError naming the flag and the range. */
+export function wholeNumberFlag(text: string, flag: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `of ${min} or more` : `from ${min} to ${max}`;
+    throw new UserError(`${flag} must be a whole number ${range}, not "${text}"`);
+  }
+  return value;
+}
+
 function isArgumentError(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | undefined)?.code ?? '';
   return code.startsWith('ERR_PARSE_ARGS_');

@@ -129,6 +129,17 @@ export class SessionClient {
     );
   }
 
+  /**
+   * Ends a session for good, whatever it held: connects with Clean Start and no expiry, then
+   * disconnects. Resolves false when the target would not let this identity in.
+   */
+  static async end(options: Omit<SessionClientOptions, 'cleanStart' | 'sessionExpiry'>): Promise<boolean> {
+    const outcome = await SessionClient.connect({ ...options, cleanStart: true, ...(options.version === '5' ? { sessionExpiry: 0 } : {}) }).catch(() => undefined);
+    if (!outcome?.accepted) return false;
+    await outcome.client.disconnect().catch(() => outcome.client.close());
+    return true;
+  }
+
   get connected(): boolean {
     return this.mqttClient.connected;
   }

@@ -3,11 +3,11 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { runCli } from '../common/cli.ts';
+import { runCli, wholeNumberFlag } from '../common/cli.ts';
 import { UserError } from '../common/errors.ts';
 import { loadPki } from '../certs/manifest.ts';
 import { DEFAULT_PKI_DIR } from '../certs/pki.ts';
-import { namespaceFromPki } from '../certs/namespace.ts';
+import { namespaceFromPki, SUITE_SESSION_LIMIT } from '../certs/namespace.ts';
 import { namespaceToArm } from '../eventgrid/arm-template.ts';
 import { namespaceToAzScript } from './az-script.ts';
 
@@ -16,19 +16,13 @@ const USAGE = `usage: npm run provision -- --namespace NAME --resource-group RG 
   --resource-group RG      its resource group
   --format az|arm|both     what to write (default both)
   --identities DIR         the PKI whose identities to register (default ${DEFAULT_PKI_DIR}/)
-  --session-limit N        maximumClientSessionsPerAuthenticationName to set (default 2: the suite needs 2)
+  --session-limit N        maximumClientSessionsPerAuthenticationName to set (default ${SUITE_SESSION_LIMIT}: the suite needs ${SUITE_SESSION_LIMIT})
   --max-expiry-hours H     maximumSessionExpiryInHours to set (default 1)
   --out DIR                where to write (default provisioning/)`;
 
 // Event Grid's own constraints on these names.
 const NAMESPACE_NAME = /^[a-zA-Z0-9-]{3,50}$/;
 const RESOURCE_GROUP = /^[-\w.()]{1,90}$/;
-
-function wholeNumber(text: string, flag: string, min: number, max: number): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min || value > max) throw new UserError(`${flag} must be a whole number from ${min} to ${max}, not "${text}"`);
-  return value;
-}
 
 await runCli(USAGE, async () => {
   const { values } = parseArgs({
@@ -37,7 +31,7 @@ await runCli(USAGE, async () => {
       'resource-group': { type: 'string' },
       format: { type: 'string', default: 'both' },
       identities: { type: 'string', default: DEFAULT_PKI_DIR },
-      'session-limit': { type: 'string', default: '2' },
+      'session-limit': { type: 'string', default: String(SUITE_SESSION_LIMIT) },
       'max-expiry-hours': { type: 'string', default: '1' },
       out: { type: 'string', default: 'provisioning' },
       help: { type: 'boolean', short: 'h' },
@@ -54,8 +48,8 @@ await runCli(USAGE, async () => {
   const pki = loadPki(values.identities);
   const namespace = namespaceFromPki(pki, {
     name,
-    maximumClientSessionsPerAuthenticationName: wholeNumber(values['session-limit'], '--session-limit', 1, 100),
-    maximumSessionExpiryInHours: wholeNumber(values['max-expiry-hours'], '--max-expiry-hours', 1, 8),
+    maximumClientSessionsPerAuthenticationName: wholeNumberFlag(values['session-limit'], '--session-limit', 1, 100),
+    maximumSessionExpiryInHours: wholeNumberFlag(values['max-expiry-hours'], '--max-expiry-hours', 1, 8),
   });
   mkdirSync(values.out, { recursive: true });
   const written: string[] = [];

@@ -2,7 +2,7 @@
 // long-running process, for device teams and for runs against a separately started target.
 import { appendFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { runCli } from '../common/cli.ts';
+import { runCli, wholeNumberFlag } from '../common/cli.ts';
 import { UserError } from '../common/errors.ts';
 import { loadPki } from '../certs/manifest.ts';
 import { DEFAULT_PKI_DIR, ensurePki } from '../certs/pki.ts';
@@ -18,12 +18,6 @@ const USAGE = `usage: npm run broker [-- --namespace FILE] [--host 127.0.0.1] [-
   --pki DIR          PKI set for the server certificate, made if missing (default ${DEFAULT_PKI_DIR}/)
   --lifecycle FILE   also append session life cycle events to FILE as NDJSON`;
 
-function parsePort(text: string): number {
-  const port = Number(text);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port must be a whole number from 0 to 65535, not "${text}"`);
-  return port;
-}
-
 await runCli(USAGE, async () => {
   const { values } = parseArgs({
     options: {
@@ -36,7 +30,7 @@ await runCli(USAGE, async () => {
     },
   });
   if (values.help) return console.log(USAGE);
-  const port = parsePort(values.port);
+  const port = wholeNumberFlag(values.port, '--port', 0, 65535);
   if (values.lifecycle) {
     try {
       appendFileSync(values.lifecycle, '');

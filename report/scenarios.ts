@@ -2,7 +2,7 @@
 // what failed, and what each step observed of the target.
 import type { Envelope, Pickle, TestStepResultStatus } from '@cucumber/messages';
 import type { MqttVersion } from '../rules/catalogue.ts';
-import { findRule } from '../rules/catalogue.ts';
+import { rulesOfTags, versionOfTags } from '../rules/tags.ts';
 
 export const OBSERVATION_MEDIA_TYPE = 'application/vnd.mmc.observation+json';
 const LOG_MEDIA_TYPE = 'text/x.cucumber.log+plain';
@@ -40,12 +40,6 @@ const STATUS_OF_STEP: Record<TestStepResultStatus, ScenarioStatus | undefined> =
   FAILED: 'failed',
   UNKNOWN: 'failed',
 };
-
-function versionOf(tags: string[]): MqttVersion | undefined {
-  if (tags.includes('@mqtt5')) return '5';
-  if (tags.includes('@mqtt3')) return '3.1.1';
-  return undefined;
-}
 
 interface Running {
   pickle: Pickle;
@@ -104,8 +98,8 @@ export class ScenarioCollector {
       name: run.pickle.name,
       location: `${run.pickle.uri}${line ? `:${line}` : ''}`,
       tags,
-      rules: tags.map((tag) => tag.slice(1)).filter((id) => findRule(id)),
-      version: versionOf(tags),
+      rules: rulesOfTags(tags),
+      version: versionOfTags(tags),
       status: run.status,
       ...(run.status === 'failed' ? { message: run.message } : {}),
       ...(run.status === 'skipped' ? { message: run.skipReason ?? 'skipped' } : {}),

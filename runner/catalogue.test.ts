@@ -7,15 +7,11 @@ import { describe, expect, it } from 'vitest';
 import { RULE_BREAKS } from '../reference/rule-breaks.ts';
 import { loadPlannedScenarios } from './feature-pickles.ts';
 import { findRule, RULES, type Rule } from '../rules/catalogue.ts';
-
-const RULE_TAG = /^@([SLA]\d+)$/;
-const VERSION_OF_TAG: Record<string, string> = { '@mqtt3': '3.1.1', '@mqtt5': '5' };
+import { isKnownTag, rulesOfTags, VERSION_TAGS, versionOfTags } from '../rules/tags.ts';
 
 const featureFiles = readdirSync('features').filter((name) => name.endsWith('.feature')).map((name) => join('features', name));
-const scenarios = loadPlannedScenarios().map((scenario) => ({
-  rules: scenario.tags.flatMap((tag) => RULE_TAG.exec(tag)?.[1] ?? []),
-  versions: scenario.tags.flatMap((tag) => VERSION_OF_TAG[tag] ?? []),
-}));
+const planned = loadPlannedScenarios();
+const scenarios = planned.map((scenario) => ({ rules: rulesOfTags(scenario.tags), version: versionOfTags(scenario.tags) }));
 
 describe('the rule catalogue', () => {
   it('has unique ids, a title, a source and versions for every rule', () => {
@@ -34,10 +30,25 @@ describe('the rule catalogue', () => {
     for (const tag of new Set(tags)) expect(findRule(tag.slice(1)), tag).toBeDefined();
   });
 
+  it('is the vocabulary of every tag in features/', () => {
+    const unknown = planned.flatMap((scenario) => scenario.tags.filter((tag) => !isKnownTag(tag)).map((tag) => `${scenario.uri} "${scenario.name}": ${tag}`));
+    expect(unknown).toEqual([]);
+  });
+
+  it('gives every scenario one version tag, and the version its steps use', () => {
+    for (const scenario of planned) {
+      const where = `${scenario.uri} "${scenario.name}"`;
+      expect(scenario.tags.filter((tag) => tag in VERSION_TAGS), where).toHaveLength(1);
+      const version = versionOfTags(scenario.tags);
+      // Steps name the version they connect with ("over MQTT 5"); a mistagged Examples table shows here.
+      for (const [, named] of scenario.steps.join('\n').matchAll(/MQTT (3\.1\.1|5)\b/g)) expect(named, where).toBe(version);
+    }
+  });
+
   it('has a scenario for every testable rule in every version it applies to', () => {
     for (const rule of (RULES as readonly Rule[]).filter((r) => !r.untestable)) {
       for (const version of rule.versions) {
-        const covering = scenarios.filter((s) => s.rules.includes(rule.id) && s.versions.includes(version));
+        const covering = scenarios.filter((s) => (s.rules as readonly string[]).includes(rule.id) && s.version === version);
         expect(covering.length, `${rule.id} over MQTT ${version}`).toBeGreaterThan(0);
       }
     }

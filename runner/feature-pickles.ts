@@ -9,6 +9,8 @@ export interface PlannedScenario {
   name: string;
   uri: string;
   tags: string[];
+  /** The step texts, with Examples values filled in. */
+  steps: string[];
 }
 
 export function loadPlannedScenarios(dir = 'features'): PlannedScenario[] {
@@ -23,6 +25,7 @@ export function loadPlannedScenarios(dir = 'features'): PlannedScenario[] {
         name: pickle.name,
         uri,
         tags: pickle.tags.map((tag) => tag.name),
+        steps: pickle.steps.map((step) => step.text),
       }));
     });
 }

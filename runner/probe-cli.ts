@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { runCli } from '../common/cli.ts';
 import { UserError } from '../common/errors.ts';
-import { findRule } from '../rules/catalogue.ts';
+import { rulesOfTags, versionOfTags } from '../rules/tags.ts';
 import { missingCapability } from '../steps/target.ts';
 import { loadPlannedScenarios } from './feature-pickles.ts';
 import { applyProbe, probeTarget } from './probe.ts';
@@ -21,8 +21,8 @@ function plannedSkips(parameters: Parameters<typeof missingCapability>[1]): stri
   for (const scenario of loadPlannedScenarios()) {
     const reason = scenario.tags.map((tag) => missingCapability(tag, parameters)).find(Boolean);
     if (!reason) continue;
-    const version = scenario.tags.includes('@mqtt3') ? '3.1.1' : '5';
-    const rules = scenario.tags.map((tag) => tag.slice(1)).filter((id) => findRule(id));
+    const version = versionOfTags(scenario.tags);
+    const rules = rulesOfTags(scenario.tags);
     if (!skips.has(reason)) skips.set(reason, new Set());
     for (const rule of rules) skips.get(reason)!.add(`${rule} (MQTT ${version})`);
   }

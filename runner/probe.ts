@@ -108,6 +108,5 @@ export function applyProbe(parameters: TargetParameters, declared: { sessionLimi
 /** Ends the long-lived first session: Clean Start with no expiry, a second later (Event Grid's pacing). */
 async function endProbeSession(target: TargetParameters, ca: string, identity: LoadedIdentity, sessionName: string): Promise<void> {
   if (target.pace) await new Promise((resolve) => setTimeout(resolve, 1000));
-  const outcome = await SessionClient.connect({ url: target.url, ca, identity, sessionName, version: '5', cleanStart: true, sessionExpiry: 0, timeoutMs: TIMEOUT_MS }).catch(() => undefined);
-  if (outcome?.accepted) await outcome.client.disconnect().catch(() => outcome.client.close());
+  await SessionClient.end({ url: target.url, ca, identity, sessionName, version: '5', timeoutMs: TIMEOUT_MS });
 }

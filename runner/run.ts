@@ -1,6 +1,7 @@
 // One conformance run: the Gherkin scenarios against a prepared target, through cucumber's API.
 import type { Envelope } from '@cucumber/messages';
 import { loadConfiguration, runCucumber } from '@cucumber/cucumber/api';
+import { ruleTag, versionTag } from '../rules/tags.ts';
 import type { TargetParameters } from '../steps/target.ts';
 
 export interface Selection {
@@ -13,9 +14,8 @@ export interface Selection {
 
 function tagExpression(selection: Selection): string | undefined {
   const parts: string[] = [];
-  if (selection.mqtt === '3.1.1') parts.push('@mqtt3');
-  if (selection.mqtt === '5') parts.push('@mqtt5');
-  if (selection.rules?.length) parts.push(`(${selection.rules.map((rule) => `@${rule}`).join(' or ')})`);
+  if (selection.mqtt && selection.mqtt !== 'both') parts.push(versionTag(selection.mqtt));
+  if (selection.rules?.length) parts.push(`(${selection.rules.map(ruleTag).join(' or ')})`);
   if (selection.tags) parts.push(`(${selection.tags})`);
   return parts.length ? parts.join(' and ') : undefined;
 }

@@ -1,4 +1,5 @@
 // The flags that name a remote target, shared by `npm run conformance` and `npm run probe`.
+import { wholeNumberFlag } from '../common/cli.ts';
 import { UserError } from '../common/errors.ts';
 import { readTargetFile } from './target-file.ts';
 import type { RemoteTargetOptions } from './target.ts';
@@ -40,10 +41,7 @@ export interface TargetFlagValues {
 }
 
 function parseCount(text: string | undefined, flag: string): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new UserError(`${flag} must be a whole number of 1 or more, not "${text}"`);
-  return value;
+  return text === undefined ? undefined : wholeNumberFlag(text, flag, 1);
 }
 
 /**

@@ -7,7 +7,7 @@ import { loadPki, type LoadedPki } from '../certs/manifest.ts';
 import { DEFAULT_PKI_DIR, ensurePki } from '../certs/pki.ts';
 import type { RuleId } from '../rules/catalogue.ts';
 import { serverTlsFromPki, startReferenceBroker } from '../reference/broker.ts';
-import { namespaceFromPki } from '../certs/namespace.ts';
+import { namespaceFromPki, SUITE_SESSION_LIMIT } from '../certs/namespace.ts';
 import type { AuthenticationNameSource } from '../eventgrid/authentication.ts';
 import type { NamespaceConfig } from '../eventgrid/namespace.ts';
 import type { TargetParameters } from '../steps/target.ts';
@@ -17,7 +17,6 @@ import type { TargetParameters } from '../steps/target.ts';
  * machine, short enough that scenarios waiting for expiry take seconds.
  */
 const REFERENCE_MAX_EXPIRY_SECONDS = 2;
-const REFERENCE_SESSION_LIMIT = 2;
 /** What the A5 scenarios expect of the second namespace: DNS names first, then the subject. */
 export const ALTERNATIVE_NAME_SOURCES: AuthenticationNameSource[] = ['ClientCertificateDns', 'ClientCertificateSubject'];
 
@@ -28,7 +27,7 @@ export const ALTERNATIVE_NAME_SOURCES: AuthenticationNameSource[] = ['ClientCert
 export function referenceNamespaces(pki: LoadedPki): { main: NamespaceConfig; alternativeNames: NamespaceConfig } {
   const namespace = (alternativeAuthenticationNameSources: AuthenticationNameSource[]) =>
     namespaceFromPki(pki, {
-      maximumClientSessionsPerAuthenticationName: REFERENCE_SESSION_LIMIT,
+      maximumClientSessionsPerAuthenticationName: SUITE_SESSION_LIMIT,
       alternativeAuthenticationNameSources,
       reference: { maximumSessionExpiryInSeconds: REFERENCE_MAX_EXPIRY_SECONDS },
     });
@@ -74,7 +73,7 @@ export async function startEmbeddedTarget(
       url: broker.url,
       caFile: join(pkiDir, pki.manifest.ca.root.certificate),
       identitiesDir: pkiDir,
-      sessionLimit: REFERENCE_SESSION_LIMIT,
+      sessionLimit: SUITE_SESSION_LIMIT,
       sessionLimitKnown: true,
       maxSessionExpirySeconds: REFERENCE_MAX_EXPIRY_SECONDS,
       shortSessionExpirySeconds: REFERENCE_MAX_EXPIRY_SECONDS,

@@ -1,6 +1,7 @@
 // Scenario set-up and tear-down: skip what the target cannot test (saying why), end every client and
 // session afterwards.
 import { After, Before } from '@cucumber/cucumber';
+import type { CapabilityTag } from '../rules/tags.ts';
 import { missingCapability } from './target.ts';
 import type { ConformanceWorld } from './world.ts';
 
@@ -12,7 +13,7 @@ Before(function (this: ConformanceWorld, { pickle }) {
       return 'skipped';
     }
   }
-  if (pickle.tags.some((tag) => tag.name === '@on-alternative-names-namespace')) this.url = this.target.alternativeNamesUrl!;
+  if (pickle.tags.some((tag) => tag.name === ('@on-alternative-names-namespace' satisfies CapabilityTag))) this.url = this.target.alternativeNamesUrl!;
   return undefined;
 });
 

@@ -1,5 +1,6 @@
 // What a conformance run knows about its target: handed from the runner to every scenario as
 // cucumber's world parameters (so plain JSON).
+import { isCapabilityTag, rulesOfTags } from '../rules/tags.ts';
 
 export interface TargetParameters {
   /** mqtts://host:port */
@@ -33,8 +34,9 @@ export interface TargetParameters {
 
 /** Why a scenario with this tag cannot run against the target, or undefined if it can. */
 export function missingCapability(tag: string, target: TargetParameters): string | undefined {
-  const skipped = target.skipRules[tag.slice(1)];
-  if (skipped) return `the target file skips ${tag.slice(1)}: ${skipped}`;
+  const [rule] = rulesOfTags([tag]);
+  if (rule && target.skipRules[rule]) return `the target file skips ${rule}: ${target.skipRules[rule]}`;
+  if (!isCapabilityTag(tag)) return undefined;
   switch (tag) {
     case '@needs-two-sessions':
       return target.sessionLimit >= 2 ? undefined : `needs a session limit of 2 or more; the target allows ${target.sessionLimit}`;
@@ -52,7 +54,5 @@ export function missingCapability(tag: string, target: TargetParameters): string
       return target.includeSlow
         ? undefined
         : `waits for the namespace's maximum session expiry (${target.maxSessionExpirySeconds} s): run with --include-slow`;
-    default:
-      return undefined;
   }
 }
