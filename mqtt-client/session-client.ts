@@ -41,6 +41,9 @@ export interface ReceivedMessage {
   qos: number;
 }
 
+/** What became of a PUBLISH: the PUBACK's reason code (0 over 3.1.1), or the connection closing. */
+export type PublishOutcome = { acknowledged: true; reasonCode: number } | { acknowledged: false; closed: boolean; message: string };
+
 export interface ConnectionEnd {
   /** Reason code of a DISCONNECT the server sent (MQTT 5), if it sent one. */
   disconnectReasonCode?: number;
@@ -148,6 +151,29 @@ export class SessionClient {
     const granted = await withTimeout(this.mqttClient.subscribeAsync(topic, { qos }), this.timeoutMs, `SUBACK for ${topic}`);
     const code = granted[0]?.qos;
     if (code === undefined || code >= 0x80) throw new Error(`subscription to ${topic} was refused (code ${code})`);
+  }
+
+  /** Subscribes; resolves with the SUBACK's code (granted QoS, or a failure code of 0x80 or more). */
+  async trySubscribe(topic: string, qos: 0 | 1): Promise<number | undefined> {
+    const granted = await withTimeout(this.mqttClient.subscribeAsync(topic, { qos }), this.timeoutMs, `SUBACK for ${topic}`);
+    return granted[0]?.qos;
+  }
+
+  /** Publishes at QoS 1; resolves with the PUBACK's reason code or how the connection ended instead. */
+  async tryPublish(topic: string, payload: string): Promise<PublishOutcome> {
+    const sent = this.mqttClient.publishAsync(topic, payload, { qos: 1 }).then(
+      (packet) => ({ acknowledged: true as const, reasonCode: (packet as { reasonCode?: number } | undefined)?.reasonCode ?? 0 }),
+      (error: Error & { code?: number }) =>
+        typeof error.code === 'number'
+          ? { acknowledged: true as const, reasonCode: error.code }
+          : { acknowledged: false as const, closed: !this.mqttClient.connected, message: error.message },
+    );
+    const closed = this.ended.then(() => ({ acknowledged: false as const, closed: true, message: 'the connection closed' }));
+    return withTimeout(Promise.race([sent, closed]), this.timeoutMs, `PUBACK for ${topic}`).catch((error: Error) => ({
+      acknowledged: false as const,
+      closed: false,
+      message: error.message,
+    }));
   }
 
   async publish(topic: string, payload: string, qos: 0 | 1): Promise<void> {

@@ -3,10 +3,11 @@
 // persistence wipes and life cycle events. The only module that knows aedes' internals.
 import type { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
-import type { Aedes, Client, ConnectPacket } from 'aedes';
+import type { Aedes, Client, ConnectPacket, PublishPacket, Subscription } from 'aedes';
 import mqttPacket from 'mqtt-packet';
 import type { RuleId } from '../rules/catalogue.ts';
 import { describeCode } from '../rules/codes.ts';
+import type { Authorizer } from './authorization.ts';
 import { readPresentedCertificate } from './certificate.ts';
 import type { ConnectPolicy, SessionGrant } from './connect-decision.ts';
 import type { DisconnectionReason, LifecycleEvents } from './lifecycle.ts';
@@ -70,6 +71,8 @@ export interface AdapterOptions {
   events: LifecycleEvents;
   registeredCas: X509Certificate[];
   broken: ReadonlySet<RuleId>;
+  /** Decides each SUBSCRIBE and PUBLISH (P1-P4). */
+  authorizer: Authorizer;
   log: (line: string) => void;
   clock: () => number;
 }
@@ -155,6 +158,39 @@ export class AedesNamespaceAdapter {
         `${grant.expiryCapped ? ', capped [L1]' : ''}; session present ${grant.sessionPresent}${grant.takesOver ? '; takes over [S8]' : ''})`,
     );
     return true;
+  }
+
+  /** aedes' authorizeSubscribe: a refusal makes aedes answer 0x87 (MQTT 5) or 0x80 (3.1.1) in the SUBACK. */
+  readonly authorizeSubscribe = (client: Client, subscription: Subscription, callback: (error: Error | null, subscription?: Subscription | null) => void): void => {
+    const refused = this.authorize(client, 'subscribe', subscription.topic);
+    callback(null, refused ? null : subscription);
+  };
+
+  /**
+   * aedes' authorizePublish: a refused PUBLISH is not delivered. Over MQTT 5 aedes answers a QoS 1
+   * one with PUBACK 0x87 and keeps the connection; over 3.1.1 it closes the connection.
+   */
+  readonly authorizePublish = (client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void): void => {
+    // Messages the broker itself publishes (no client) are not the namespace's clients' to judge.
+    if (!client) return callback(null);
+    const refused = this.authorize(client, 'publish', packet.topic);
+    callback(refused ? new Error(refused) : null);
+  };
+
+  /** The refusal's reason, logged with its rule id, or undefined when the client may go ahead. */
+  private authorize(client: Client, action: 'subscribe' | 'publish', topic: string): string | undefined {
+    const grant = this.connections.get(client.conn as object)?.grant;
+    if (!grant) return `session "${client.id}" was not accepted by the namespace`;
+    const refusal = this.options.authorizer.decide({
+      action,
+      topic,
+      client: grant.client,
+      sessionName: grant.sessionName,
+      clientSessions: this.options.sessions.namesOwnedBy(grant.client.name),
+    });
+    if (!refusal) return undefined;
+    this.options.log(`refused ${action === 'subscribe' ? 'SUBSCRIBE to' : 'PUBLISH to'} ${topic} by session "${grant.sessionName}" [${refusal.rule}]: ${refusal.reason}`);
+    return refusal.reason;
   }
 
   private sendRefusal(socket: TLSSocket, version: 4 | 5, code: number, reason: string): Promise<void> {

@@ -8,6 +8,7 @@ import { Aedes } from 'aedes';
 import type { LoadedPki } from '../certs/manifest.ts';
 import type { RuleId } from '../rules/catalogue.ts';
 import { AedesNamespaceAdapter } from './aedes-adapter.ts';
+import { accessControlBreaking, Authorizer, type AccessControl } from './authorization.ts';
 import { installSessionPresentOverride } from './connack-session-present.ts';
 import { ConnectPolicy } from './connect-decision.ts';
 import { LifecycleEvents } from './lifecycle.ts';
@@ -31,6 +32,8 @@ export interface ReferenceBrokerOptions {
   lifecycleFile?: string;
   /** Test only: rules the broker deliberately fails to enforce, to show that scenarios can fail. */
   brokenRules?: Iterable<RuleId>;
+  /** Who may publish and subscribe where; default Event Grid's, with the mutants of brokenRules applied. */
+  accessControl?: AccessControl;
   log?: (line: string) => void;
 }
 
@@ -63,6 +66,7 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     events,
     registeredCas,
     broken,
+    authorizer: new Authorizer(namespace, options.accessControl ?? accessControlBreaking(broken)),
     log,
     clock,
   });
@@ -70,6 +74,8 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
   installSessionPresentOverride();
   const broker = await Aedes.createBroker({
     preConnect: adapter.preConnect,
+    authorizeSubscribe: adapter.authorizeSubscribe,
+    authorizePublish: adapter.authorizePublish,
     // L1: aedes caps the MQTT 5 Session Expiry Interval and reports the value in force in CONNACK.
     sessionExpiryIntervalLimit: broken.has('L1') ? 0 : maximumSessionExpirySeconds(namespace),
   });

@@ -1,6 +1,7 @@
 // Test-only mutants of the reference broker: each breaks one rule in one documented way, so that the
 // conformance suite can be shown to fail exactly where a broker goes wrong.
 import type { RuleId } from '../rules/catalogue.ts';
+import { ACCESS_MUTANTS } from './authorization.ts';
 
 export const RULE_BREAKS: Partial<Record<RuleId, string>> = {
   S1: 'an identity may hold only one session, whatever the namespace allows',
@@ -20,6 +21,8 @@ export const RULE_BREAKS: Partial<Record<RuleId, string>> = {
   A4: 'authentication names compare case-sensitively',
   A5: 'configured alternative name sources are ignored: with no Username the ClientID names the client',
   A6: 'a failed authentication closes the connection with no CONNACK',
+  // P1-P4: declared beside their checks in authorization.ts.
+  ...Object.fromEntries(ACCESS_MUTANTS.map((mutant) => [mutant.rule, mutant.breaks])),
 };
 
 export const BREAKABLE_RULES = Object.keys(RULE_BREAKS) as RuleId[];

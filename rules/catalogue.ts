@@ -11,6 +11,9 @@ export const SOURCES = {
   LIFECYCLE: `${LEARN}/mqtt-client-life-cycle-events`,
   QUOTAS: `${LEARN}/quotas-limits`,
   ARM: 'https://learn.microsoft.com/javascript/api/@azure/arm-eventgrid',
+  ACCESS: `${LEARN}/mqtt-access-control`,
+  TOPICSPACES: `${LEARN}/mqtt-topic-spaces`,
+  CLIENTGROUPS: `${LEARN}/mqtt-client-groups`,
 } as const;
 
 export type MqttVersion = '3.1.1' | '5';
@@ -51,6 +54,10 @@ export const RULES = [
   { id: 'A4', title: 'Authentication names compare without regard to case', sources: ['CLIENTS'], code: 'not applicable', versions: BOTH },
   { id: 'A5', title: 'With no Username, the authentication name is read from the configured certificate fields in order', sources: ['CERTAUTH', 'ARM'], code: 'inferred', versions: BOTH },
   { id: 'A6', title: 'Failed authentication is refused at CONNECT', sources: ['CERTAUTH'], code: 'inferred', versions: BOTH, dependsOn: ['A3'] },
+  { id: 'P1', title: 'A client publishes and subscribes on the topic spaces its client group is bound to', sources: ['ACCESS', 'CLIENTGROUPS', 'TOPICSPACES'], code: 'not applicable', versions: BOTH },
+  { id: 'P2', title: 'A SUBSCRIBE outside the bound topic spaces is refused as not authorized; a PUBLISH outside them is not delivered', sources: ['ACCESS', 'TOPICSPACES', 'SUPPORT'], code: 'inferred', versions: BOTH, dependsOn: ['P1'] },
+  { id: 'P3', title: "A topic template variable gives each client its own topics: one client may not use another's", sources: ['ACCESS', 'TOPICSPACES'], code: 'inferred', versions: BOTH, dependsOn: ['P1'] },
+  { id: 'P4', title: "Every session of a client has the client's permissions", sources: ['ACCESS', 'HOWTO'], code: 'not applicable', versions: BOTH, dependsOn: ['P1', 'S1'] },
 ] as const satisfies readonly Rule[];
 
 export type RuleId = (typeof RULES)[number]['id'];

@@ -4,7 +4,7 @@
 export interface RefusalCode {
   /** MQTT 5 CONNACK reason code. */
   reasonCode: number;
-  /** MQTT 3.1.1 CONNACK return code. */
+  /** MQTT 3.1.1 CONNACK return code (SUBACK return code for ACCESS_REFUSAL). */
   returnCode: number;
 }
 
@@ -15,6 +15,13 @@ export const REFUSAL = {
   // 3.1.1 has no quota code; "server unavailable" is the nearest refusal that is not about identity.
   quotaExceeded: { reasonCode: 0x97, returnCode: 3 },
 } as const satisfies Record<string, RefusalCode>;
+
+/**
+ * A SUBSCRIBE or PUBLISH outside the client's permission bindings (P2, P3): MQTT 5 SUBACK/PUBACK reason
+ * code 0x87 Not authorized; 3.1.1 SUBACK return code 0x80 Failure, its only failure code. Event Grid
+ * documents that MQTT 5 negative acknowledgements use the specification's reason codes, not which.
+ */
+export const ACCESS_REFUSAL = { reasonCode: 0x87, returnCode: 0x80 } as const satisfies RefusalCode;
 
 /** MQTT 5's Session Expiry Interval for a session that never expires. */
 export const NEVER_EXPIRES = 0xffffffff;
@@ -45,6 +52,7 @@ const RETURN_NAMES: Record<number, string> = {
   3: 'server unavailable',
   4: 'bad user name or password',
   5: 'not authorized',
+  0x80: 'Failure',
 };
 
 /** "0x87 Not authorized" or "5 (not authorized)": a code as a report shows it. */

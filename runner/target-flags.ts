@@ -14,6 +14,7 @@ export const TARGET_FLAGS = {
   'max-session-expiry': { type: 'string' },
   'include-slow': { type: 'boolean' },
   'no-pace': { type: 'boolean' },
+  'topic-root': { type: 'string' },
 } as const;
 
 export const TARGET_USAGE = `  --target-file FILE       a target file (JSON) naming all of the below
@@ -26,7 +27,9 @@ export const TARGET_USAGE = `  --target-file FILE       a target file (JSON) nam
   --session-limit N        the namespace's sessions per authentication name (default: probed)
   --max-session-expiry S   the namespace's maximum session expiry, seconds (default: probed, else 3600)
   --include-slow           also run @slow scenarios (they wait for the maximum expiry)
-  --no-pace                do not pace connection attempts (only for a broker you run yourself)`;
+  --no-pace                do not pace connection attempts (only for a broker you run yourself)
+  --topic-root ROOT        first topic level(s) of the suite's topics, as granted by the namespace's
+                           permission bindings (default mmc; npm run provision --topic-root)`;
 
 export interface TargetFlagValues {
   'target-file'?: string;
@@ -38,6 +41,7 @@ export interface TargetFlagValues {
   'max-session-expiry'?: string;
   'include-slow'?: boolean;
   'no-pace'?: boolean;
+  'topic-root'?: string;
 }
 
 function parseCount(text: string | undefined, flag: string): number | undefined {
@@ -65,5 +69,6 @@ export function remoteTargetFromFlags(values: TargetFlagValues, env: NodeJS.Proc
     alternativeNamesUrl: values['alternative-names-target'] ?? fromFile?.alternativeNamesUrl,
     includeSlow: values['include-slow'] ?? fromFile?.includeSlow,
     pace: values['no-pace'] ? false : fromFile?.pace,
+    topicRoot: values['topic-root'] ?? fromFile?.topicRoot,
   };
 }
