@@ -155,7 +155,13 @@ export class SessionClient {
 
   /** Subscribes; resolves with the SUBACK's code (granted QoS, or a failure code of 0x80 or more). */
   async trySubscribe(topic: string, qos: 0 | 1): Promise<number | undefined> {
-    const granted = await withTimeout(this.mqttClient.subscribeAsync(topic, { qos }), this.timeoutMs, `SUBACK for ${topic}`);
+    // mqtt.js rejects a SUBACK with a failure code, carrying the packet.
+    const refused = (error: Error & { packet?: { granted?: (number | { qos: number })[] } }) => {
+      const code = error.packet?.granted?.[0];
+      if (code === undefined) throw error;
+      return [{ topic, qos: typeof code === 'number' ? code : code.qos }];
+    };
+    const granted = await withTimeout(this.mqttClient.subscribeAsync(topic, { qos }).catch(refused), this.timeoutMs, `SUBACK for ${topic}`);
     return granted[0]?.qos;
   }
 
