@@ -148,9 +148,8 @@ export class SessionClient {
   }
 
   async subscribe(topic: string, qos: 0 | 1): Promise<void> {
-    const granted = await withTimeout(this.mqttClient.subscribeAsync(topic, { qos }), this.timeoutMs, `SUBACK for ${topic}`);
-    const code = granted[0]?.qos;
-    if (code === undefined || code >= 0x80) throw new Error(`subscription to ${topic} was refused (code ${code})`);
+    const code = await this.trySubscribe(topic, qos);
+    if (code === undefined || code >= 0x80) throw new Error(`subscription to ${topic} was refused (SUBACK code 0x${code?.toString(16)}): does a permission binding grant it?`);
   }
 
   /** Subscribes; resolves with the SUBACK's code (granted QoS, or a failure code of 0x80 or more). */
@@ -184,6 +183,11 @@ export class SessionClient {
 
   async publish(topic: string, payload: string, qos: 0 | 1): Promise<void> {
     await withTimeout(this.mqttClient.publishAsync(topic, payload, { qos }), this.timeoutMs, `PUBACK for ${topic}`);
+  }
+
+  /** Messages received and not yet taken, on any topic. */
+  pending(): readonly ReceivedMessage[] {
+    return [...this.inbox];
   }
 
   /** Waits for a message on the topic that has not been taken yet, and takes it. */

@@ -144,8 +144,8 @@ export class ConformanceWorld extends World<TargetParameters> {
       this.sessions.set(sessionName, outcome.client);
       this.allClients.push(outcome.client);
       this.accepted.push({ identityId, username: clientOptions.username, name: clientId, version: this.version });
-      // The first owner keeps the topic: a takeover (S8) resumes the same subscriptions.
-      if (!this.owners.has(sessionName)) this.owners.set(sessionName, this.registeredName(clientOptions.username ?? this.identity(identityId).entry.authenticationName));
+      // The session's topics are its current owner's (a case variant's are those of the name it stands for).
+      this.owners.set(sessionName, this.registeredName(clientOptions.username ?? this.identity(identityId).entry.authenticationName));
     }
     return outcome;
   }
