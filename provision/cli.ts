@@ -7,7 +7,7 @@ import { runCli, wholeNumberFlag } from '../common/cli.ts';
 import { UserError } from '../common/errors.ts';
 import { loadPki } from '../certs/manifest.ts';
 import { DEFAULT_PKI_DIR } from '../certs/pki.ts';
-import { namespaceFromPki, SUITE_SESSION_LIMIT } from '../certs/namespace.ts';
+import { checkTopicRoot, DEFAULT_TOPIC_ROOT, namespaceFromPki, SUITE_SESSION_LIMIT } from '../certs/namespace.ts';
 import { namespaceToArm } from '../eventgrid/arm-template.ts';
 import { namespaceToAzScript } from './az-script.ts';
 
@@ -18,6 +18,8 @@ const USAGE = `usage: npm run provision -- --namespace NAME --resource-group RG 
   --identities DIR         the PKI whose identities to register (default ${DEFAULT_PKI_DIR}/)
   --session-limit N        maximumClientSessionsPerAuthenticationName to set (default ${SUITE_SESSION_LIMIT}: the suite needs ${SUITE_SESSION_LIMIT})
   --max-expiry-hours H     maximumSessionExpiryInHours to set (default 1)
+  --topic-root ROOT        first topic level(s) the permission bindings grant (default ${DEFAULT_TOPIC_ROOT});
+                           pass the same --topic-root to npm run conformance
   --out DIR                where to write (default provisioning/)`;
 
 // Event Grid's own constraints on these names.
@@ -34,6 +36,7 @@ await runCli(USAGE, async () => {
       'session-limit': { type: 'string', default: String(SUITE_SESSION_LIMIT) },
       'max-expiry-hours': { type: 'string', default: '1' },
       out: { type: 'string', default: 'provisioning' },
+      'topic-root': { type: 'string', default: DEFAULT_TOPIC_ROOT },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -50,6 +53,7 @@ await runCli(USAGE, async () => {
     name,
     maximumClientSessionsPerAuthenticationName: wholeNumberFlag(values['session-limit'], '--session-limit', 1, 100),
     maximumSessionExpiryInHours: wholeNumberFlag(values['max-expiry-hours'], '--max-expiry-hours', 1, 8),
+    topicRoot: checkTopicRoot(values['topic-root']),
   });
   mkdirSync(values.out, { recursive: true });
   const written: string[] = [];
@@ -64,6 +68,6 @@ await runCli(USAGE, async () => {
     writeFileSync(template, `${JSON.stringify(namespaceToArm(namespace), null, 2)}\n`);
     written.push(`${template}   (az deployment group create -g ${resourceGroup} --template-file ${template})`);
   }
-  console.log(`namespace ${name}: 1 CA certificate and ${namespace.clients.length} clients, ${namespace.topicSpacesConfiguration.maximumClientSessionsPerAuthenticationName} sessions per authentication name, ${namespace.topicSpacesConfiguration.maximumSessionExpiryInHours} h maximum session expiry`);
+  console.log(`namespace ${name}: 1 CA certificate and ${namespace.clients.length} clients, ${namespace.permissionBindings.length} permission bindings under ${values['topic-root']}/, ${namespace.topicSpacesConfiguration.maximumClientSessionsPerAuthenticationName} sessions per authentication name, ${namespace.topicSpacesConfiguration.maximumSessionExpiryInHours} h maximum session expiry`);
   for (const line of written) console.log(`wrote ${line}`);
 });
