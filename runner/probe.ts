@@ -1,5 +1,5 @@
 // What can be learnt of a target before a run: it resolves and answers TLS with a certificate the CA
-// verifies, one identity can connect, how many sessions one authentication name may hold, and the
+// verifies, one identity can connect and may subscribe and publish on its own topics, how many sessions one authentication name may hold, and the
 // maximum session expiry the CONNACK reports. Every session it opens is ended before it returns.
 import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
@@ -58,6 +58,7 @@ export async function probeTarget(target: TargetParameters, options: { identityI
       );
     }
     open.push(first.client);
+    await checkAccess(first.client, target, identity, `${prefix}probe`, log);
     const reported = first.client.connackProperties.sessionExpiryInterval as number | undefined;
     log(`identity  ${identity.entry.id} connected over MQTT 5 as "${identity.entry.authenticationName}"`);
     log(`expiry    ${reported === undefined ? 'the CONNACK reported no maximum session expiry' : `maximum session expiry ${reported} s (the CONNACK lowered ${NEVER_EXPIRES})`}`);
@@ -83,6 +84,35 @@ export async function probeTarget(target: TargetParameters, options: { identityI
     open[0]?.close();
     await endProbeSession(target, ca, identity, `${prefix}1`);
   }
+}
+
+const ACCESS_DOCS = 'see docs/access-control.md; npm run provision writes the bindings';
+
+/**
+ * A subscribe-and-publish round trip on the identity's own topic, as every scenario makes one: a
+ * namespace without the suite's permission bindings would fail nearly every rule for a reason that
+ * has nothing to do with sessions, so it stops the run here, in one line.
+ */
+async function checkAccess(client: SessionClient, target: TargetParameters, identity: LoadedIdentity, leaf: string, log: (line: string) => void): Promise<void> {
+  const { id, authenticationName } = identity.entry;
+  const topic = `${target.topicRoot}/${authenticationName}/${leaf}/inbox`;
+  const template = `${target.topicRoot}/\${client.authenticationName}/#`;
+  const grant = (role: string) => `grant its client group the ${role} role on a topic space with the template "${template}" (${ACCESS_DOCS})`;
+  const code = await client.trySubscribe(topic, 1).catch((error: Error) => {
+    throw new UserError(`identity ${id} got no answer to a SUBSCRIBE to ${topic}: ${error.message}`);
+  });
+  if (code === undefined || code >= 0x80) {
+    throw new UserError(`identity ${id} may not subscribe to ${topic} (SUBACK ${code === undefined ? 'without a code' : describeCode('5', code)}): ${grant('Subscriber')}`);
+  }
+  const published = await client.tryPublish(topic, 'probe');
+  if (!published.acknowledged || published.reasonCode >= 0x80) {
+    const answer = published.acknowledged ? `PUBACK ${describeCode('5', published.reasonCode)}` : published.message;
+    throw new UserError(`identity ${id} may not publish to ${topic} (${answer}): ${grant('Publisher')}`);
+  }
+  await client.nextMessage(topic, TIMEOUT_MS).catch(() => {
+    throw new UserError(`identity ${id} subscribed to and published on ${topic}, but the message never arrived: check the namespace's routing and permission bindings (${ACCESS_DOCS})`);
+  });
+  log(`access    ${id} may subscribe and publish under ${target.topicRoot}/${authenticationName}/`);
 }
 
 /**
