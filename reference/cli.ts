@@ -12,7 +12,9 @@ import { maximumSessionExpirySeconds } from '../eventgrid/namespace.ts';
 import { readNamespaceFile } from '../eventgrid/namespace-file.ts';
 
 const USAGE = `usage: npm run broker [-- --namespace FILE] [--host 127.0.0.1] [--port 8883] [--pki DIR] [--lifecycle FILE]
-  --namespace FILE   namespace configuration (JSON); default: every identity of the PKI set
+  --namespace FILE   namespace configuration (JSON, or an ARM template); default: every identity of
+                     the PKI set, with the permissions the suite uses. A file with no caCertificates
+                     gets the PKI's intermediate CA (docs/access-control.md)
   --host HOST        address to listen on (default 127.0.0.1)
   --port PORT        port to listen on (default 8883; 0 picks a free one)
   --pki DIR          PKI set for the server certificate, made if missing (default ${DEFAULT_PKI_DIR}/)
@@ -42,7 +44,12 @@ await runCli(USAGE, async () => {
 
   await ensurePki({ outDir: values.pki, log });
   const pki = loadPki(values.pki);
-  const namespace = values.namespace ? readNamespaceFile(values.namespace) : namespaceFromPki(pki);
+  const fromFile = values.namespace ? readNamespaceFile(values.namespace) : undefined;
+  const namespace = !fromFile
+    ? namespaceFromPki(pki)
+    : fromFile.caCertificates.length
+      ? fromFile
+      : { ...fromFile, caCertificates: namespaceFromPki(pki).caCertificates };
   const broker = await startReferenceBroker({
     namespace,
     tls: serverTlsFromPki(pki),
@@ -68,6 +75,12 @@ await runCli(USAGE, async () => {
     const { validationScheme } = client.clientCertificateAuthentication;
     console.log(`    ${client.authenticationName.padEnd(36)} ${validationScheme.padEnd(34)} ${client.state}`);
   }
+  console.log(`  ${namespace.permissionBindings.length} permission bindings:`);
+  for (const binding of namespace.permissionBindings) {
+    const templates = namespace.topicSpaces.find((space) => space.name.toLowerCase() === binding.topicSpaceName.toLowerCase())?.topicTemplates ?? [];
+    console.log(`    ${binding.clientGroupName.padEnd(24)} ${binding.permission.padEnd(10)} ${templates.join(' ')}`);
+  }
+  if (!namespace.permissionBindings.length) console.log('    (none: no client may publish or subscribe anywhere)');
   console.log('press Ctrl-C to stop');
 
   await new Promise<void>((resolve) => {
