@@ -39,19 +39,19 @@ describe.each(['3.1.1', '5'] as MqttVersion[])('over MQTT %s', (version) => {
   it('S6: another identity is refused while the owner stays connected and keeps receiving QoS 1', async () => {
     t = await startTestBroker();
     const owner = await t.open('alpha', 's1', version, persistent);
-    await owner.subscribe('t/s1', 1);
+    await owner.subscribe('mmc/alpha/s1', 1);
     const contender = await t.connect('beta', 's1', version);
     expect(contender).toMatchObject({ accepted: false, code: codes.notAuthorized });
-    const publisher = await t.open('gamma', 'pub', version);
-    await publisher.publish('t/s1', 'after', 1);
-    expect((await owner.nextMessage('t/s1')).payload).toBe('after');
+    const publisher = await t.open('observer', 'pub', version);
+    await publisher.publish('mmc/alpha/s1', 'after', 1);
+    expect((await owner.nextMessage('mmc/alpha/s1')).payload).toBe('after');
     expect(owner.connected).toBe(true);
   });
 
   it('S7: the name is held after an unclean disconnect and free after expiry', async () => {
     t = await startTestBroker({ reference: { maximumSessionExpiryInSeconds: 1 } });
     const owner = await t.open('alpha', 's1', version, persistent);
-    await owner.subscribe('t/s1', 1);
+    await owner.subscribe('mmc/alpha/s1', 1);
     await owner.drop();
     expect(await t.connect('beta', 's1', version)).toMatchObject({ accepted: false, code: codes.notAuthorized });
     await sleep(1300);
@@ -62,7 +62,7 @@ describe.each(['3.1.1', '5'] as MqttVersion[])('over MQTT %s', (version) => {
   it('S8: the same identity takes its session over; the older connection is ended', async () => {
     t = await startTestBroker();
     const first = await t.open('alpha', 's1', version, persistent);
-    await first.subscribe('t/s1', 1);
+    await first.subscribe('mmc/alpha/s1', 1);
     const second = await t.open('alpha', 's1', version, persistent);
     expect(second.sessionPresent).toBe(true);
     const end = await first.ended;
@@ -79,13 +79,13 @@ describe.each(['3.1.1', '5'] as MqttVersion[])('over MQTT %s', (version) => {
   it('L2: a resumed session is present and gets the QoS 1 messages it missed, even with no subscription held', async () => {
     t = await startTestBroker();
     const owner = await t.open('alpha', 's1', version, persistent);
-    await owner.subscribe('t/s1', 1);
+    await owner.subscribe('mmc/alpha/s1', 1);
     await owner.disconnect();
-    const publisher = await t.open('gamma', 'pub', version);
-    await publisher.publish('t/s1', 'missed', 1);
+    const publisher = await t.open('observer', 'pub', version);
+    await publisher.publish('mmc/alpha/s1', 'missed', 1);
     const resumed = await t.open('alpha', 's1', version, persistent);
     expect(resumed.sessionPresent).toBe(true);
-    expect((await resumed.nextMessage('t/s1')).payload).toBe('missed');
+    expect((await resumed.nextMessage('mmc/alpha/s1')).payload).toBe('missed');
     const bare = await t.open('alpha', 's2', version, persistent);
     await bare.disconnect();
     expect((await t.open('alpha', 's2', version, persistent)).sessionPresent).toBe(true);
