@@ -186,7 +186,6 @@ export class AedesNamespaceAdapter {
       topic,
       client: grant.client,
       sessionName: grant.sessionName,
-      clientSessions: this.options.sessions.namesOwnedBy(grant.client.name),
     });
     if (!refusal) return undefined;
     this.options.log(`refused ${action === 'subscribe' ? 'SUBSCRIBE to' : 'PUBLISH to'} ${topic} by session "${grant.sessionName}" [${refusal.rule}]: ${refusal.reason}`);

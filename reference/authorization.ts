@@ -23,9 +23,8 @@ export interface AccessContext {
   topic: string;
   /** The registered client the session authenticated as. */
   client: ClientResource;
+  /** The session's name (its ClientID). */
   sessionName: string;
-  /** The client's sessions the broker holds, oldest first (this one among them). */
-  clientSessions: readonly string[];
   /** Topic templates bound to the client's groups for the action's permission, as declared. */
   templates: readonly string[];
 }
@@ -83,13 +82,19 @@ const boundTopicSpace: Check<AccessContext> = {
       : refuse('P2', `no topic space bound to a group of client "${context.client.name}" as ${PERMISSION[context.action]} covers ${context.topic}`),
 };
 
-/** P3: with the client's own values in the templates' variables, the topic must still be covered. */
+const factsOf = (context: AccessContext) => ({ authenticationName: context.client.authenticationName, attributes: context.client.attributes });
+const hasVariable = (template: string) => template.includes('${');
+
+/**
+ * P3: a topic that fits a bound template's shape must still be covered once the client's own values
+ * are in the variables. (A topic that fits no template at all is P2's to refuse.)
+ */
 const templateVariables: Check<AccessContext> = {
   name: 'template-variables',
   rule: 'P3',
   run: (context) => {
-    const facts = { authenticationName: context.client.authenticationName, attributes: context.client.attributes };
-    const own = context.templates.flatMap((template) => instantiateTemplate(template, facts) ?? []);
+    if (!context.templates.some((template) => filterCovers(templateShape(template), context.topic))) return undefined;
+    const own = context.templates.flatMap((template) => instantiateTemplate(template, factsOf(context)) ?? []);
     return own.some((grant) => filterCovers(grant, context.topic))
       ? undefined
       : refuse('P3', `${context.topic} is another client's topic: the templates' variables give "${context.client.authenticationName}" only ${own.join(', ') || 'nothing'}`);
@@ -108,16 +113,31 @@ const withoutChecks = (access: AccessControl, names: string[]): AccessControl =>
   publishChecks: access.publishChecks.filter((check) => !names.includes(check.name)),
 });
 
+const prepend = (access: AccessControl, actions: AccessContext['action'][], check: Check<AccessContext>): AccessControl => ({
+  ...access,
+  subscribeChecks: actions.includes('subscribe') ? [check, ...access.subscribeChecks] : access.subscribeChecks,
+  publishChecks: actions.includes('publish') ? [check, ...access.publishChecks] : access.publishChecks,
+});
+
+// Each mutant breaks its rule where only that rule's scenarios (and those that presuppose it) look.
 export const ACCESS_MUTANTS: readonly AccessMutant[] = [
   {
     rule: 'P1',
-    breaks: 'client group queries match no client: only bindings of $all grant anything',
-    apply: (access) => ({ ...access, groupsOf: () => [ALL_CLIENTS_GROUP] }),
+    breaks: 'a Publisher binding on a template with variables grants nothing: a client cannot publish on its own topics',
+    apply: (access) =>
+      prepend(access, ['publish'], {
+        name: 'publish-literal-templates-only',
+        rule: 'P1',
+        run: (context) =>
+          context.templates.some((template) => !hasVariable(template) && filterCovers(template, context.topic))
+            ? undefined
+            : refuse('P1', `no template without variables grants publishing to ${context.topic}`),
+      }),
   },
   {
     rule: 'P2',
-    breaks: 'no authorization: any client may publish and subscribe anywhere',
-    apply: (access) => withoutChecks(access, ['reserved-topics', 'bound-topic-space', 'template-variables']),
+    breaks: 'topics outside every bound topic space are allowed (another client\'s topics are still refused)',
+    apply: (access) => withoutChecks(access, ['reserved-topics', 'bound-topic-space']),
   },
   {
     rule: 'P3',
@@ -126,18 +146,20 @@ export const ACCESS_MUTANTS: readonly AccessMutant[] = [
   },
   {
     rule: 'P4',
-    breaks: "permissions go to a client's first session only; its other sessions are refused",
-    apply: (access) => {
-      const firstSessionOnly: Check<AccessContext> = {
-        name: 'first-session-only',
+    breaks: "permissions belong to the session, not the client: a session may not use its client's topics under another session's name",
+    apply: (access) =>
+      prepend(access, ['subscribe', 'publish'], {
+        name: 'own-session-topics-only',
         rule: 'P4',
-        run: (context) =>
-          context.clientSessions[0] === undefined || context.clientSessions[0] === context.sessionName
+        run: (context) => {
+          const literal = context.templates.some((template) => !hasVariable(template) && filterCovers(template, context.topic));
+          const own = context.templates.filter(hasVariable).flatMap((template) => instantiateTemplate(template, factsOf(context)) ?? []);
+          if (literal || !own.some((grant) => filterCovers(grant, context.topic))) return undefined;
+          return context.topic.split('/').includes(context.sessionName)
             ? undefined
-            : refuse('P4', `session "${context.sessionName}" is not the first session of client "${context.client.name}"`),
-      };
-      return { ...access, subscribeChecks: [firstSessionOnly, ...access.subscribeChecks], publishChecks: [firstSessionOnly, ...access.publishChecks] };
-    },
+            : refuse('P4', `${context.topic} is not under session "${context.sessionName}"`);
+        },
+      }),
   },
 ];
 

@@ -42,12 +42,6 @@ export class SessionRegistry {
     return count;
   }
 
-  /** The names of one owner's live sessions, oldest first (P4). */
-  namesOwnedBy(owner: string): string[] {
-    const now = this.clock();
-    return [...this.sessions.values()].filter((record) => record.owner === owner && !this.isExpired(record, now)).map((record) => record.name);
-  }
-
   /** Binds a session to a connection; returns the live record it replaces, if any. */
   open(name: string, owner: string, connectionId: number, expirySeconds: number): SessionRecord | undefined {
     const replaced = this.find(name);

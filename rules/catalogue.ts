@@ -57,7 +57,7 @@ export const RULES = [
   { id: 'P1', title: 'A client publishes and subscribes on the topic spaces its client group is bound to', sources: ['ACCESS', 'CLIENTGROUPS', 'TOPICSPACES'], code: 'not applicable', versions: BOTH },
   { id: 'P2', title: 'A SUBSCRIBE outside the bound topic spaces is refused as not authorized; a PUBLISH outside them is not delivered', sources: ['ACCESS', 'TOPICSPACES', 'SUPPORT'], code: 'inferred', versions: BOTH, dependsOn: ['P1'] },
   { id: 'P3', title: "A topic template variable gives each client its own topics: one client may not use another's", sources: ['ACCESS', 'TOPICSPACES'], code: 'inferred', versions: BOTH, dependsOn: ['P1'] },
-  { id: 'P4', title: "Every session of a client has the client's permissions", sources: ['ACCESS', 'HOWTO'], code: 'not applicable', versions: BOTH, dependsOn: ['P1', 'S1'] },
+  { id: 'P4', title: "Every session of a client has the client's permissions", sources: ['ACCESS', 'HOWTO'], code: 'not applicable', versions: BOTH, dependsOn: ['P1', 'P3', 'S1'] },
 ] as const satisfies readonly Rule[];
 
 export type RuleId = (typeof RULES)[number]['id'];
