@@ -104,6 +104,25 @@ describe.each(['3.1.1', '5'] as MqttVersion[])('over MQTT %s', (version) => {
     expect(await t.connect(identity, `s-${identity}`, version)).toMatchObject({ accepted: false, code: codes[code] });
   });
 
+  it('P2, P3: refuses a SUBSCRIBE and a PUBLISH outside the bindings, with the rule id in the log', async () => {
+    t = await startTestBroker();
+    const beta = await t.open('beta', 'b1', version);
+    await beta.subscribe('mmc/beta/b1', 1);
+    const alpha = await t.open('alpha', 'a1', version);
+    expect(await alpha.trySubscribe('elsewhere/x', 1)).toBe(version === '5' ? 0x87 : 0x80);
+    expect(await alpha.trySubscribe('mmc/beta/b1', 1)).toBe(version === '5' ? 0x87 : 0x80);
+    expect(await alpha.trySubscribe('mmc/alpha/a1', 1)).toBe(1);
+    const forged = await alpha.tryPublish('mmc/beta/b1', 'forged');
+    // MQTT 5 answers in the PUBACK and keeps the connection; 3.1.1 has no code for it: aedes closes.
+    expect(forged).toEqual(version === '5' ? { acknowledged: true, reasonCode: 0x87 } : expect.objectContaining({ acknowledged: false, closed: true }));
+    const observer = await t.open('observer', 'o1', version);
+    await observer.publish('mmc/beta/b1', 'genuine', 1);
+    expect((await beta.nextMessage('mmc/beta/b1')).payload).toBe('genuine');
+    expect(t.log.join('\n')).toMatch(/refused SUBSCRIBE to elsewhere\/x by session "a1" \[P2\]/);
+    expect(t.log.join('\n')).toMatch(/refused SUBSCRIBE to mmc\/beta\/b1 by session "a1" \[P3\]/);
+    expect(t.log.join('\n')).toMatch(/refused PUBLISH to mmc\/beta\/b1 by session "a1" \[P3\]/);
+  });
+
   it('A3: every validation scheme admits its own good certificate', async () => {
     t = await startTestBroker();
     for (const identity of ['dns-client', 'uri-client', 'ip-client', 'email-client', 'thumb-client', 'alpha-upper']) {
