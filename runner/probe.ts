@@ -4,7 +4,7 @@
 import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
 import { UserError } from '../common/errors.ts';
-import type { LoadedIdentity } from '../certs/manifest.ts';
+import { loadPki, type LoadedIdentity } from '../certs/manifest.ts';
 import { describeCode, NEVER_EXPIRES, REFUSAL } from '../rules/codes.ts';
 import { SessionClient } from '../mqtt-client/session-client.ts';
 import type { TargetParameters } from '../steps/target.ts';
@@ -59,6 +59,7 @@ export async function probeTarget(target: TargetParameters, options: { identityI
     }
     open.push(first.client);
     await checkAccess(first.client, target, identity, `${prefix}probe`, log);
+    await checkObserverAccess(first.client, target, ca, identity, `${prefix}probe`, log);
     const reported = first.client.connackProperties.sessionExpiryInterval as number | undefined;
     log(`identity  ${identity.entry.id} connected over MQTT 5 as "${identity.entry.authenticationName}"`);
     log(`expiry    ${reported === undefined ? 'the CONNACK reported no maximum session expiry' : `maximum session expiry ${reported} s (the CONNACK lowered ${NEVER_EXPIRES})`}`);
@@ -113,6 +114,40 @@ async function checkAccess(client: SessionClient, target: TargetParameters, iden
     throw new UserError(`identity ${id} subscribed to and published on ${topic}, but the message never arrived: check the namespace's routing and permission bindings (${ACCESS_DOCS})`);
   });
   log(`access    ${id} may subscribe and publish under ${target.topicRoot}/${authenticationName}/`);
+}
+
+/** The identity the scenarios publish to sessions with, when the PKI has it. */
+const OBSERVER = 'observer';
+
+/**
+ * The scenarios' messages come from the observer identity, published on every client's topics: check
+ * it may, with a message to the probing identity.
+ */
+async function checkObserverAccess(receiver: SessionClient, target: TargetParameters, ca: string, identity: LoadedIdentity, leaf: string, log: (line: string) => void): Promise<void> {
+  const observer = loadPki(target.identitiesDir).identities.get(OBSERVER);
+  if (!observer || observer.entry.id === identity.entry.id) return;
+  const topic = `${target.topicRoot}/${identity.entry.authenticationName}/${leaf}/inbox`;
+  if (target.pace) await new Promise((resolve) => setTimeout(resolve, 1000));
+  const outcome = await SessionClient.connect({ url: target.url, ca, identity: observer, sessionName: `${leaf}-observer`, version: '5', cleanStart: true, sessionExpiry: 0, timeoutMs: TIMEOUT_MS });
+  if (!outcome.accepted) {
+    const code = outcome.code === undefined ? 'the connection closed with no CONNACK' : describeCode('5', outcome.code);
+    throw new UserError(`identity ${OBSERVER} (authentication name "${observer.entry.authenticationName}") was refused: ${code}; is it registered on the namespace with this certificate? (npm run provision writes the commands)`);
+  }
+  try {
+    const published = await outcome.client.tryPublish(topic, 'from the observer');
+    if (!published.acknowledged || published.reasonCode >= 0x80) {
+      const answer = published.acknowledged ? `PUBACK ${describeCode('5', published.reasonCode)}` : published.message;
+      throw new UserError(
+        `identity ${OBSERVER} may not publish to ${topic} (${answer}): grant its client group the Publisher role on a topic space with the template "${target.topicRoot}/+/#" (${ACCESS_DOCS})`,
+      );
+    }
+    await receiver.nextMessage(topic, TIMEOUT_MS).catch(() => {
+      throw new UserError(`identity ${OBSERVER} published on ${topic}, but identity ${identity.entry.id} never received it (${ACCESS_DOCS})`);
+    });
+    log(`access    ${OBSERVER} may publish to ${identity.entry.id}'s topics`);
+  } finally {
+    await outcome.client.disconnect().catch(() => outcome.client.close());
+  }
 }
 
 /**

@@ -17,6 +17,7 @@ let alternativeNames: ReferenceBroker;
 let stranger: ReferenceBroker;
 let unbound: ReferenceBroker;
 let subscribeOnly: ReferenceBroker;
+let noObserver: ReferenceBroker;
 
 beforeAll(async () => {
   pki = loadPki(inject('pkiDir'));
@@ -30,9 +31,11 @@ beforeAll(async () => {
   unbound = await startReferenceBroker({ namespace: parseNamespace({ ...namespaces.main, permissionBindings: [] }), tls });
   const subscriberBindings = namespaces.main.permissionBindings.filter((binding) => binding.permission === 'Subscriber');
   subscribeOnly = await startReferenceBroker({ namespace: parseNamespace({ ...namespaces.main, permissionBindings: subscriberBindings }), tls });
+  const clientBindings = namespaces.main.permissionBindings.filter((binding) => binding.clientGroupName === 'conformance-clients');
+  noObserver = await startReferenceBroker({ namespace: parseNamespace({ ...namespaces.main, permissionBindings: clientBindings }), tls });
 });
 afterAll(async () => {
-  await Promise.all([main.stop(), alternativeNames.stop(), stranger.stop(), unbound.stop(), subscribeOnly.stop()]);
+  await Promise.all([main.stop(), alternativeNames.stop(), stranger.stop(), unbound.stop(), subscribeOnly.stop(), noObserver.stop()]);
 });
 
 const rootCa = () => join(pki.dir, pki.manifest.ca.root.certificate);
@@ -74,6 +77,7 @@ describe('npm run probe', () => {
     expect(run.exitCode).toBe(0);
     expect(run.stdout).toMatch(/identity {2}alpha connected over MQTT 5/);
     expect(run.stdout).toMatch(/access {4}alpha may subscribe and publish under mmc\/alpha\//);
+    expect(run.stdout).toMatch(/access {4}observer may publish to alpha's topics/);
     expect(run.stdout).toMatch(/sessions {2}2 per authentication name \(session 3 was refused: 0x97 Quota exceeded\)/);
     expect(run.stdout).toMatch(/a conformance run will skip:\n.*A5 \(MQTT 3\.1\.1\), A5 \(MQTT 5\): needs a second namespace/);
   });
@@ -87,6 +91,7 @@ describe('npm run probe', () => {
       async () => probe(unbound.url),
       /^error: identity alpha may not subscribe to mmc\/alpha\/\S+\/inbox \(SUBACK 0x87 Not authorized\): grant its client group the Subscriber role on a topic space with the template "mmc\/\$\{client\.authenticationName\}\/#" \(see docs\/access-control\.md/,
     ],
+    ['a namespace where the observer may not publish', async () => probe(noObserver.url), /^error: identity observer may not publish to mmc\/alpha\/\S+ \(PUBACK 0x87 Not authorized\): grant its client group the Publisher role on a topic space with the template "mmc\/\+\/#"/],
     ['a namespace without Publisher bindings', async () => probe(subscribeOnly.url), /^error: identity alpha may not publish to mmc\/alpha\/\S+ \(PUBACK 0x87 Not authorized\): grant its client group the Publisher role/],
   ])('answers %s with one line and exit code 2', async (_case, run, message) => {
     const result = await run();
