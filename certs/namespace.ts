@@ -3,7 +3,7 @@
 // `npm run provision` use it.
 import { UserError } from '../common/errors.ts';
 import type { AuthenticationNameSource } from '../eventgrid/authentication.ts';
-import { parseNamespace, type NamespaceConfig } from '../eventgrid/namespace.ts';
+import { parseNamespace, type NamespaceInput, type NamespaceConfig } from '../eventgrid/namespace.ts';
 import type { LoadedPki } from './manifest.ts';
 
 /** Sessions per authentication name the suite needs: S1 and S9 open two sessions of one identity. */
@@ -14,7 +14,7 @@ export interface NamespaceFromPkiOptions {
   maximumClientSessionsPerAuthenticationName?: number;
   maximumSessionExpiryInHours?: number;
   alternativeAuthenticationNameSources?: AuthenticationNameSource[];
-  reference?: NamespaceConfig['reference'];
+  reference?: NamespaceInput['reference'];
   /** The first topic level(s) of every topic the suite uses; the grants are scoped to it. Default `mmc`. */
   topicRoot?: string;
 }

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { UserError } from '../common/errors.ts';
 import { NAME_SOURCES, VALIDATION_SCHEMES } from './authentication.ts';
+import { LIMITS } from '../rules/limits.ts';
 import {
   ALL_CLIENTS_GROUP,
   MAX_CLIENT_GROUPS,
@@ -89,15 +90,19 @@ const permissionBindingSchema = z
   })
   .strict();
 
+/** The ranges Event Grid documents for a namespace's session settings (S9, L1). */
+export const SESSIONS_PER_NAME_RANGE = { min: 1, max: 100 } as const;
+export const SESSION_EXPIRY_HOURS_RANGE = { min: 1, max: 8 } as const;
+
 export const namespaceSchema = z
   .object({
     name: z.string().min(1).default('reference'),
     topicSpacesConfiguration: z
       .object({
         // L1: 1 to 8 hours, default 1.
-        maximumSessionExpiryInHours: z.number().int().min(1).max(8).default(1),
+        maximumSessionExpiryInHours: z.number().int().min(SESSION_EXPIRY_HOURS_RANGE.min).max(SESSION_EXPIRY_HOURS_RANGE.max).default(1),
         // S9: 1 to 100 sessions per authentication name, default 1.
-        maximumClientSessionsPerAuthenticationName: z.number().int().min(1).max(100).default(1),
+        maximumClientSessionsPerAuthenticationName: z.number().int().min(SESSIONS_PER_NAME_RANGE.min).max(SESSIONS_PER_NAME_RANGE.max).default(1),
         clientAuthentication: z
           .object({ alternativeAuthenticationNameSources: z.array(z.enum(NAME_SOURCES)).default([]) })
           .strict()
@@ -119,9 +124,22 @@ export const namespaceSchema = z
       .object({
         // Stands in for maximumSessionExpiryInHours when set, so that tests need not wait an hour.
         maximumSessionExpiryInSeconds: z.number().int().min(1).max(8 * 3600).optional(),
+        // Limits Event Grid fixes (no namespace property sets them): Event Grid's values by default,
+        // lower values so that a device team can try its clients against tighter ones.
+        limits: z
+          .object({
+            sessionQueueMessages: z.number().int().min(1).max(LIMITS.sessionQueueMessages.value).default(LIMITS.sessionQueueMessages.value),
+            sessionQueueBytes: z.number().int().min(1).max(LIMITS.sessionQueueBytes.value).default(LIMITS.sessionQueueBytes.value),
+            subscriptionsPerSession: z.number().int().min(1).max(LIMITS.subscriptionsPerSession.value).default(LIMITS.subscriptionsPerSession.value),
+            topicBytes: z.number().int().min(1).max(LIMITS.topicBytes.value).default(LIMITS.topicBytes.value),
+            topicLevels: z.number().int().min(1).max(LIMITS.topicLevels.value).default(LIMITS.topicLevels.value),
+            keepAliveSeconds: z.number().int().min(1).max(LIMITS.keepAliveSeconds.value).default(LIMITS.keepAliveSeconds.value),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
-      .default({}),
+      .prefault({}),
   })
   .strict()
   .superRefine((namespace, context) => {
@@ -201,3 +219,6 @@ export function maximumSessionExpirySeconds(namespace: NamespaceConfig): number 
     namespace.reference.maximumSessionExpiryInSeconds ?? namespace.topicSpacesConfiguration.maximumSessionExpiryInHours * 3600
   );
 }
+
+/** The limits the reference enforces (Event Grid's unless the `reference` section lowers them). */
+export type ReferenceLimits = NamespaceConfig['reference']['limits'];

@@ -19,6 +19,8 @@ export interface SessionClientOptions {
   sessionExpiry?: number;
   /** Present no client certificate (the identity still gives the Username). */
   withoutCertificate?: boolean;
+  /** Keep Alive, seconds (mqtt.js default 60). */
+  keepAlive?: number;
   timeoutMs: number;
 }
 
@@ -92,6 +94,7 @@ export class SessionClient {
       protocolVersion: options.version === '5' ? 5 : 4,
       clean: options.cleanStart ?? false,
       reconnectPeriod: 0,
+      ...(options.keepAlive === undefined ? {} : { keepalive: options.keepAlive }),
       connectTimeout: options.timeoutMs,
       ...(username === null ? {} : { username }),
       ...(options.version === '5' && options.sessionExpiry !== undefined
@@ -148,20 +151,8 @@ export class SessionClient {
   }
 
   async subscribe(topic: string, qos: 0 | 1): Promise<void> {
-    const code = await this.trySubscribe(topic, qos);
+    const code = await this.subscribeCode(topic, qos);
     if (code === undefined || code >= 0x80) throw new Error(`subscription to ${topic} was refused (SUBACK code 0x${code?.toString(16)}): does a permission binding grant it?`);
-  }
-
-  /** Subscribes; resolves with the SUBACK's code (granted QoS, or a failure code of 0x80 or more). */
-  async trySubscribe(topic: string, qos: 0 | 1): Promise<number | undefined> {
-    // mqtt.js rejects a SUBACK with a failure code, carrying the packet.
-    const refused = (error: Error & { packet?: { granted?: (number | { qos: number })[] } }) => {
-      const code = error.packet?.granted?.[0];
-      if (code === undefined) throw error;
-      return [{ topic, qos: typeof code === 'number' ? code : code.qos }];
-    };
-    const granted = await withTimeout(this.mqttClient.subscribeAsync(topic, { qos }).catch(refused), this.timeoutMs, `SUBACK for ${topic}`);
-    return granted[0]?.qos;
   }
 
   /** Publishes at QoS 1; resolves with the PUBACK's reason code or how the connection ended instead. */
@@ -181,8 +172,28 @@ export class SessionClient {
     }));
   }
 
-  async publish(topic: string, payload: string, qos: 0 | 1): Promise<void> {
-    await withTimeout(this.mqttClient.publishAsync(topic, payload, { qos }), this.timeoutMs, `PUBACK for ${topic}`);
+  async publish(topic: string, payload: string | Buffer, qos: 0 | 1, options: { retain?: boolean } = {}): Promise<void> {
+    await withTimeout(this.mqttClient.publishAsync(topic, payload, { qos, retain: options.retain ?? false }), this.timeoutMs, `PUBACK for ${topic}`);
+  }
+
+  /** Subscribes and returns the SUBACK's code for the filter (granted QoS, or a failure code), whatever it is. */
+  async subscribeCode(topic: string, qos: 0 | 1 | 2): Promise<number | undefined> {
+    try {
+      const granted = await withTimeout(this.mqttClient.subscribeAsync(topic, { qos }), this.timeoutMs, `SUBACK for ${topic.slice(0, 40)}`);
+      return granted[0]?.qos;
+    } catch (error) {
+      // mqtt.js rejects a refused subscription with the SUBACK (ErrorWithSubackPacket) or its code.
+      const granted = (error as { packet?: { granted?: unknown[] } }).packet?.granted?.[0];
+      if (typeof granted === 'number') return granted;
+      const code = (error as { code?: unknown }).code;
+      if (typeof code === 'number') return code;
+      throw error;
+    }
+  }
+
+  /** Sends a PUBLISH without waiting for any acknowledgement (it may end the connection). */
+  sendPublish(topic: string, payload: string, qos: 0 | 1 | 2): void {
+    this.mqttClient.publish(topic, payload, { qos }, () => {});
   }
 
   /** Messages received and not yet taken, on any topic. */

@@ -3,19 +3,19 @@
 // persistence wipes and life cycle events. The only module that knows aedes' internals.
 import type { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
-import type { Aedes, Client, ConnectPacket, PublishPacket, Subscription } from 'aedes';
+import type { Aedes, Client, ConnectPacket } from 'aedes';
 import mqttPacket from 'mqtt-packet';
-import type { RuleId } from '../rules/catalogue.ts';
-import { describeCode } from '../rules/codes.ts';
-import type { Authorizer } from './authorization.ts';
+import { describeRefusalCode, refusalCodeFor } from '../rules/codes.ts';
 import { readPresentedCertificate } from './certificate.ts';
+import type { ClientResource } from '../eventgrid/namespace.ts';
 import type { ConnectPolicy, SessionGrant } from './connect-decision.ts';
 import type { DisconnectionReason, LifecycleEvents } from './lifecycle.ts';
+import type { LimitEnforcement } from './limits.ts';
+import { rawNames } from './raw-connect.ts';
+import type { RefusalAnswer } from './refusal.ts';
 import { setSessionPresent } from './connack-session-present.ts';
 import type { SessionRecord, SessionRegistry } from './session-registry.ts';
 import { peerCertificateChain } from './tls-peer.ts';
-
-const AUTHENTICATION_RULES = new Set<RuleId>(['A1', 'A2', 'A3', 'A5']);
 
 interface Connection {
   id: number;
@@ -70,9 +70,11 @@ export interface AdapterOptions {
   sessions: SessionRegistry;
   events: LifecycleEvents;
   registeredCas: X509Certificate[];
-  broken: ReadonlySet<RuleId>;
-  /** Decides each SUBSCRIBE and PUBLISH (P1-P4). */
-  authorizer: Authorizer;
+  answerRefusal: RefusalAnswer;
+  /** Event Grid's limits (L5-L15) on aedes. */
+  limits: LimitEnforcement;
+  /** The authentication name of a registered client (a session record names its owner by resource name). */
+  authenticationNameOf: (clientName: string) => string;
   log: (line: string) => void;
   clock: () => number;
 }
@@ -130,18 +132,19 @@ export class AedesNamespaceAdapter {
         cleanStart: packet.clean !== false,
         sessionExpiryInterval: packet.properties?.sessionExpiryInterval,
         certificate: chain.length ? readPresentedCertificate(chain, this.options.registeredCas) : undefined,
+        sentNames: rawNames(packet),
       },
       new Date(this.options.clock()),
     );
 
     if (!decision.accept) {
-      const { rule, code, reason } = decision.refusal;
-      const shown = version === 5 ? code.reasonCode : code.returnCode;
-      this.options.log(`refused session "${sessionName}" [${rule}] ${describeCode(version === 5 ? '5' : '3.1.1', shown)}: ${reason}`);
-      // A6 mutant: failed authentication closes the connection with no CONNACK.
-      if (!(this.options.broken.has('A6') && AUTHENTICATION_RULES.has(rule))) {
-        await this.sendRefusal(socket, version, shown, reason);
-      }
+      const { refusal } = decision;
+      const mqttVersion = version === 5 ? '5' : '3.1.1';
+      const shown = refusalCodeFor(mqttVersion, refusal.code);
+      // A name past its limit is shown cut short (L5); a code MQTT 3.1.1 lacks closes the connection (L7).
+      const named = sessionName.length > 60 ? `${sessionName.slice(0, 60)}…` : sessionName;
+      this.options.log(`refused session "${named}" [${refusal.rule}] ${describeRefusalCode(mqttVersion, refusal.code)}: ${refusal.reason}`);
+      if (shown !== undefined && this.options.answerRefusal(refusal) === 'connack') await this.sendRefusal(socket, version, shown, refusal.reason);
       return false;
     }
 
@@ -152,6 +155,7 @@ export class AedesNamespaceAdapter {
     const replaced = this.options.sessions.open(sessionName, grant.client.name, connection.id, grant.expirySeconds);
     if (replaced?.connectionId !== undefined) this.takenOver.add(replaced.connectionId);
     Object.assign(connection, { client, grant, replaced });
+    this.options.limits.accepted(client, packet);
     setSessionPresent(socket, grant.sessionPresent);
     this.options.log(
       `accepted session "${sessionName}" for client "${grant.client.name}" (name from ${grant.nameSource}; expiry ${grant.expirySeconds} s` +
@@ -160,36 +164,9 @@ export class AedesNamespaceAdapter {
     return true;
   }
 
-  /** aedes' authorizeSubscribe: a refusal makes aedes answer 0x87 (MQTT 5) or 0x80 (3.1.1) in the SUBACK. */
-  readonly authorizeSubscribe = (client: Client, subscription: Subscription, callback: (error: Error | null, subscription?: Subscription | null) => void): void => {
-    const refused = this.authorize(client, 'subscribe', subscription.topic);
-    callback(null, refused ? null : subscription);
-  };
-
-  /**
-   * aedes' authorizePublish: a refused PUBLISH is not delivered. Over MQTT 5 aedes answers a QoS 1
-   * one with PUBACK 0x87 and keeps the connection; over 3.1.1 it closes the connection.
-   */
-  readonly authorizePublish = (client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void): void => {
-    // Messages the broker itself publishes (no client) are not the namespace's clients' to judge.
-    if (!client) return callback(null);
-    const refused = this.authorize(client, 'publish', packet.topic);
-    callback(refused ? new Error(refused) : null);
-  };
-
-  /** The refusal's reason, logged with its rule id, or undefined when the client may go ahead. */
-  private authorize(client: Client, action: 'subscribe' | 'publish', topic: string): string | undefined {
-    const grant = this.connections.get(client.conn as object)?.grant;
-    if (!grant) return `session "${client.id}" was not accepted by the namespace`;
-    const refusal = this.options.authorizer.decide({
-      action,
-      topic,
-      client: grant.client,
-      sessionName: grant.sessionName,
-    });
-    if (!refusal) return undefined;
-    this.options.log(`refused ${action === 'subscribe' ? 'SUBSCRIBE to' : 'PUBLISH to'} ${topic} by session "${grant.sessionName}" [${refusal.rule}]: ${refusal.reason}`);
-    return refusal.reason;
+  /** The registered client an accepted CONNECT of this connection authenticated as (the packet gate's access checks). */
+  registeredClientOf(client: Client): ClientResource | undefined {
+    return this.connections.get(client.conn as object)?.grant?.client;
   }
 
   private sendRefusal(socket: TLSSocket, version: 4 | 5, code: number, reason: string): Promise<void> {
@@ -236,10 +213,22 @@ export class AedesNamespaceAdapter {
 
   private disconnectionReason(connection: Connection, takenOver: boolean): DisconnectionReason {
     if (takenOver) return 'SessionTakenOver';
+    const byLimit = this.options.limits.endReason(connection.client);
+    if (byLimit) return byLimit;
     if (this.stopping) return 'ServerInitiatedDisconnect';
     // aedes marks a client that ended with a DISCONNECT packet; it has no public flag for it.
     const sentDisconnect = (connection.client as { _disconnected?: boolean } | undefined)?._disconnected;
     return sentDisconnect ? 'ClientInitiatedDisconnect' : 'ConnectionLost';
+  }
+
+  /** Ends a session held offline before its expiry (L8: its queue overflowed), with the life cycle reason. */
+  terminateHeldSession(sessionName: string, reason: DisconnectionReason): void {
+    const record = this.options.sessions.find(sessionName);
+    if (!record || record.connectionId !== undefined) return;
+    this.options.sessions.end(sessionName);
+    const owner = this.options.authenticationNameOf(record.owner);
+    this.options.events.disconnected({ authenticationName: owner, sessionName }, reason);
+    void this.endSession(sessionName);
   }
 
   /** Ends every held session whose expiry has passed, and wipes what aedes stored for it. */
@@ -269,6 +258,7 @@ export class AedesNamespaceAdapter {
     const broker = this.broker;
     if (!broker) return Promise.resolve();
     const previous = this.wipes.get(sessionName) ?? Promise.resolve();
+    this.options.limits.sessionEnded(sessionName);
     const work = previous.then(async () => {
       const persistence = (broker as unknown as { persistence: Persistence }).persistence;
       const client = { id: sessionName };

@@ -4,16 +4,16 @@ import { X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
 import type { AddressInfo, Socket } from 'node:net';
 import { createServer, type TLSSocket } from 'node:tls';
-import { Aedes } from 'aedes';
+import { Aedes, type Client } from 'aedes';
 import type { LoadedPki } from '../certs/manifest.ts';
-import type { RuleId } from '../rules/catalogue.ts';
 import { AedesNamespaceAdapter } from './aedes-adapter.ts';
-import { accessControlBreaking, Authorizer, type AccessControl } from './authorization.ts';
+import { EVENT_GRID, type Behaviour } from './behaviour.ts';
 import { installSessionPresentOverride } from './connack-session-present.ts';
 import { ConnectPolicy } from './connect-decision.ts';
 import { LifecycleEvents } from './lifecycle.ts';
-import { maximumSessionExpirySeconds, type NamespaceConfig } from '../eventgrid/namespace.ts';
-import { SessionRegistry } from './session-registry.ts';
+import { LimitEnforcement } from './limits.ts';
+import type { ClientResource, NamespaceConfig } from '../eventgrid/namespace.ts';
+import { SessionRegistry, type Clock } from './session-registry.ts';
 
 export interface ServerTls {
   /** PEM: the server certificate, then the CAs that signed it. */
@@ -30,10 +30,10 @@ export interface ReferenceBrokerOptions {
   port?: number;
   /** Also append life cycle events to this NDJSON file. */
   lifecycleFile?: string;
-  /** Test only: rules the broker deliberately fails to enforce, to show that scenarios can fail. */
-  brokenRules?: Iterable<RuleId>;
-  /** Who may publish and subscribe where; default Event Grid's, with the mutants of brokenRules applied. */
-  accessControl?: AccessControl;
+  /** The rules as the broker applies them. Default EVENT_GRID; tests pass mutants (reference/mutants.ts). */
+  behaviour?: Behaviour;
+  /** Milliseconds since the epoch, for session expiry, life cycle events and certificate validity. Default Date.now. */
+  clock?: Clock;
   log?: (line: string) => void;
 }
 
@@ -47,6 +47,34 @@ export interface ReferenceBroker {
   stop(): Promise<void>;
 }
 
+/** Whether the broker listens on every interface rather than on one address. */
+export function isWildcardHost(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '[::]' || host === '';
+}
+
+/**
+ * The URLs a client can use to reach a broker listening on host:port: only names and addresses the
+ * server certificate holds pass a client's host name check. For a wildcard host, the certificate's
+ * names, and its addresses that this machine has; `unnamed` lists this machine's addresses that the
+ * certificate lacks (add them with --server-name).
+ */
+export function clientUrls(
+  host: string,
+  port: number,
+  certificate: { dns: string[]; ip: string[] },
+  localAddresses: string[],
+): { urls: string[]; unnamed: string[] } {
+  const url = (name: string) => `mqtts://${name.includes(':') ? `[${name}]` : name}:${port}`;
+  if (!isWildcardHost(host)) return { urls: [url(host)], unnamed: [] };
+  const local = new Set(localAddresses);
+  const ipv6 = host.includes(':');
+  const addresses = certificate.ip.filter((ip) => local.has(ip) && (ipv6 || !ip.includes(':')));
+  return {
+    urls: [...certificate.dns.filter((name) => !name.startsWith('*')).map(url), ...addresses.map(url)],
+    unnamed: localAddresses.filter((address) => !certificate.ip.includes(address) && (ipv6 || !address.includes(':'))),
+  };
+}
+
 export function serverTlsFromPki(pki: LoadedPki): ServerTls {
   const { server } = pki.manifest;
   return { cert: pki.read(server.chain ?? server.certificate), key: pki.read(server.key) };
@@ -55,18 +83,33 @@ export function serverTlsFromPki(pki: LoadedPki): ServerTls {
 export async function startReferenceBroker(options: ReferenceBrokerOptions): Promise<ReferenceBroker> {
   const { namespace } = options;
   const log = options.log ?? (() => {});
-  const clock = Date.now;
-  const broken = new Set(options.brokenRules ?? []);
+  const clock = options.clock ?? Date.now;
+  const behaviour = options.behaviour ?? EVENT_GRID;
   const sessions = new SessionRegistry(clock);
   const events = new LifecycleEvents(namespace.name, options.lifecycleFile, clock);
   const registeredCas = namespace.caCertificates.map((ca) => new X509Certificate(ca.encodedCertificate));
+  // Event Grid's limits (L5-L15) on aedes: Keep Alive, CONNACK properties, the packet gate, the queues.
+  // The packet gate also runs the access checks (P2, P3): every SUBSCRIBE and PUBLISH passes through it.
+  const limits = new LimitEnforcement({
+    behaviour,
+    namespace,
+    limits: namespace.reference.limits,
+    registeredClientOf: (client): ClientResource | undefined => adapter.registeredClientOf(client),
+    log,
+    heldOffline: (name) => {
+      const record = sessions.find(name);
+      return record !== undefined && record.connectionId === undefined;
+    },
+    terminateSession: (name, reason) => adapter.terminateHeldSession(name, reason),
+  });
   const adapter = new AedesNamespaceAdapter({
-    policy: new ConnectPolicy(namespace, sessions, broken),
+    policy: new ConnectPolicy(namespace, sessions, behaviour),
+    answerRefusal: behaviour.answerRefusal,
     sessions,
     events,
     registeredCas,
-    broken,
-    authorizer: new Authorizer(namespace, options.accessControl ?? accessControlBreaking(broken)),
+    limits,
+    authenticationNameOf: (clientName) => namespace.clients.find((client) => client.name === clientName)?.authenticationName ?? clientName,
     log,
     clock,
   });
@@ -74,12 +117,11 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
   installSessionPresentOverride();
   const broker = await Aedes.createBroker({
     preConnect: adapter.preConnect,
-    authorizeSubscribe: adapter.authorizeSubscribe,
-    authorizePublish: adapter.authorizePublish,
     // L1: aedes caps the MQTT 5 Session Expiry Interval and reports the value in force in CONNACK.
-    sessionExpiryIntervalLimit: broken.has('L1') ? 0 : maximumSessionExpirySeconds(namespace),
+    sessionExpiryIntervalLimit: behaviour.maximumExpirySeconds(namespace),
   });
   adapter.attach(broker);
+  limits.attach(broker);
   broker.on('clientError', (client, error) => log(`client "${client.id}": ${error.message}`));
   broker.on('connectionError', (_client, error) => log(`connection error: ${error.message}`));
 
@@ -90,7 +132,7 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     { cert: options.tls.cert, key: options.tls.key, requestCert: true, rejectUnauthorized: false, ca: namespace.caCertificates.map((ca) => ca.encodedCertificate) },
     (socket: TLSSocket) => {
       adapter.track(socket);
-      broker.handle(socket);
+      limits.track(broker.handle(socket) as unknown as Client);
     },
   );
   server.on('connection', (socket: Socket) => {
@@ -109,7 +151,9 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     throw error;
   }
   const { port } = server.address() as AddressInfo;
-  const urlHost = host.includes(':') ? `[${host}]` : host;
+  // Every interface includes loopback, and localhost is in the reference's server certificate.
+  const clientHost = isWildcardHost(host) ? 'localhost' : host;
+  const urlHost = clientHost.includes(':') ? `[${clientHost}]` : clientHost;
 
   return {
     url: `mqtts://${urlHost}:${port}`,

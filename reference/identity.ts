@@ -1,29 +1,34 @@
 // Who is connecting: the authentication name (Username, else certificate fields, else the ClientID),
 // the registered client it names, and whether the certificate proves it under the client's scheme.
-import type { RuleId } from '../rules/catalogue.ts';
-import { REFUSAL, type RefusalCode } from '../rules/codes.ts';
+// The checks of a CONNECT's identity, in order, the pieces they use, and the mutants that break them.
 import type { PresentedCertificate } from './certificate.ts';
+import type { Behaviour, Check, Mutant } from './behaviour.ts';
+import { withoutCheck } from './check-list.ts';
+import type { ConnectContext } from './connect-decision.ts';
+import { refuse } from './refusal.ts';
 import type { AuthenticationNameSource } from '../eventgrid/authentication.ts';
 import type { ClientResource, NamespaceConfig } from '../eventgrid/namespace.ts';
-
-export interface Refusal {
-  rule: RuleId;
-  code: RefusalCode;
-  reason: string;
-}
-
-export interface Identity {
-  client: ClientResource;
-  /** Where the authentication name came from: "username", a certificate field, or "clientId". */
-  nameSource: string;
-}
-
-export type IdentityResult = { ok: true; identity: Identity } | { ok: false; refusal: Refusal };
 
 export interface IdentityRequest {
   clientId: string;
   username?: string;
   certificate?: PresentedCertificate;
+}
+
+export interface AuthenticationName {
+  name: string;
+  /** Where it came from: "username", a certificate field, or "clientId". */
+  source: string;
+}
+
+/** The pieces of Behaviour that name a client; a mutant may replace any of them. */
+export interface IdentityPieces {
+  /** A4: whether two authentication names are the same. */
+  sameName(a: string, b: string): boolean;
+  /** A5: the certificate fields that name a client connecting without a Username, in order. */
+  alternativeNameSources(namespace: NamespaceConfig): readonly AuthenticationNameSource[];
+  /** S3: the authentication name of a CONNECT with neither a Username nor a configured certificate field. */
+  nameWithoutUsername(request: IdentityRequest, certificate: PresentedCertificate): AuthenticationName;
 }
 
 const FIELD_OF_SOURCE: Record<AuthenticationNameSource, (c: PresentedCertificate) => string[]> = {
@@ -42,78 +47,124 @@ const SCHEME_FIELD: Record<string, (c: PresentedCertificate) => string[]> = {
   EmailMatchesAuthenticationName: FIELD_OF_SOURCE.ClientCertificateEmail,
 };
 
-const refuse = (rule: RuleId, code: RefusalCode, reason: string): IdentityResult => ({
-  ok: false,
-  refusal: { rule, code, reason },
+export const EVENT_GRID_IDENTITY: IdentityPieces = {
+  sameName: (a, b) => a.toLowerCase() === b.toLowerCase(),
+  alternativeNameSources: (namespace) => namespace.topicSpacesConfiguration.clientAuthentication.alternativeAuthenticationNameSources,
+  // S3: with no Username, the ClientID doubles as the authentication name (one session only).
+  nameWithoutUsername: (request) => ({ name: request.clientId, source: 'clientId' }),
+};
+
+/** The authentication name of a CONNECT; undefined when configured certificate fields hold none (A5). */
+export function authenticationName(
+  request: IdentityRequest,
+  certificate: PresentedCertificate,
+  namespace: NamespaceConfig,
+  behaviour: Behaviour,
+): AuthenticationName | undefined {
+  if (request.username) return { name: request.username, source: 'username' };
+  const sources = behaviour.alternativeNameSources(namespace);
+  if (!sources.length) return behaviour.nameWithoutUsername(request, certificate);
+  // A5: the first configured certificate field that holds a value names the client.
+  for (const source of sources) {
+    const [name] = FIELD_OF_SOURCE[source](certificate);
+    if (name) return { name, source };
+  }
+  return undefined;
+}
+
+/** A3: why the certificate does not prove the client's name under its validation scheme, if it does not. */
+function schemeFailure(client: ClientResource, certificate: PresentedCertificate, sameName: IdentityPieces['sameName']): string | undefined {
+  const { validationScheme, allowedThumbprints } = client.clientCertificateAuthentication;
+  if (validationScheme === 'ThumbprintMatch') {
+    const allowed = allowedThumbprints.some((thumbprint) => thumbprint.toUpperCase() === certificate.thumbprint);
+    return allowed ? undefined : `certificate thumbprint is not among client "${client.name}"'s allowed thumbprints`;
+  }
+  if (!certificate.chainsToRegisteredCa) return 'the client certificate does not chain to a CA registered on the namespace';
+  const values = SCHEME_FIELD[validationScheme]!(certificate);
+  if (values.some((value) => sameName(value, client.authenticationName))) return undefined;
+  return `${validationScheme}: the certificate does not carry "${client.authenticationName}" (it has ${values.length ? values.join(', ') : 'none'})`;
+}
+
+// A1: mutual TLS with a client certificate comes first.
+const CERTIFICATE_PRESENTED: Check<ConnectContext> = {
+  name: 'a client certificate is presented',
+  rule: 'A1',
+  run: (context) => (context.request.certificate ? undefined : refuse('A1', 'no client certificate was presented')),
+};
+
+const CERTIFICATE_USABLE: Check<ConnectContext> = {
+  name: 'the certificate is in its validity period and allows client authentication',
+  rule: 'A1',
+  run: ({ certificate, now }) => {
+    if (now < certificate.notBefore) return refuse('A1', 'the client certificate is not yet valid');
+    if (now > certificate.notAfter) return refuse('A1', 'the client certificate has expired');
+    if (!certificate.clientAuthAllowed) return refuse('A1', 'the client certificate is not for client authentication (no clientAuth usage)');
+    return undefined;
+  },
+};
+
+const NAME_FOUND: Check<ConnectContext> = {
+  name: 'a configured certificate field names the client',
+  rule: 'A5',
+  run: (context) =>
+    context.authenticationName ? undefined : refuse('A5', 'no Username, and none of the configured certificate fields holds a name'),
+};
+
+// A2: only registered, enabled clients.
+const CLIENT_REGISTERED: Check<ConnectContext> = {
+  name: 'a client is registered with the authentication name',
+  rule: 'A2',
+  run: (context) =>
+    context.client ? undefined : refuse('A2', `no client is registered with authentication name "${context.authenticationName?.name}"`, 'unregistered'),
+};
+
+const CLIENT_ENABLED: Check<ConnectContext> = {
+  name: 'the client is enabled',
+  rule: 'A2',
+  run: ({ registeredClient: client }) =>
+    client.state === 'Disabled' ? refuse('A2', `client "${client.name}" is registered Disabled`, 'disabled') : undefined,
+};
+
+const NAME_PROVEN: Check<ConnectContext> = {
+  name: "the certificate proves the name under the client's validation scheme",
+  rule: 'A3',
+  run: ({ registeredClient, certificate, behaviour }) => {
+    const failure = schemeFailure(registeredClient, certificate, behaviour.sameName);
+    return failure ? refuse('A3', failure) : undefined;
+  },
+};
+
+export const IDENTITY_CHECKS: readonly Check<ConnectContext>[] = [
+  CERTIFICATE_PRESENTED,
+  CERTIFICATE_USABLE,
+  NAME_FOUND,
+  CLIENT_REGISTERED,
+  CLIENT_ENABLED,
+  NAME_PROVEN,
+];
+
+const without = (check: Check<ConnectContext>) => (behaviour: Behaviour): Behaviour => ({
+  ...behaviour,
+  connectChecks: withoutCheck(behaviour.connectChecks, check),
 });
 
-export class IdentityResolver {
-  constructor(
-    private readonly namespace: NamespaceConfig,
-    private readonly broken: ReadonlySet<RuleId> = new Set(),
-  ) {}
-
-  /** A4: names compare without regard to case. */
-  private sameName(a: string, b: string): boolean {
-    return this.broken.has('A4') ? a === b : a.toLowerCase() === b.toLowerCase();
-  }
-
-  private authenticationName(request: IdentityRequest, certificate: PresentedCertificate): [string, string] | undefined {
-    if (request.username) return [request.username, 'username'];
-    const sources = this.namespace.topicSpacesConfiguration.clientAuthentication.alternativeAuthenticationNameSources;
-    if (sources.length && !this.broken.has('A5')) {
-      // A5: the first configured certificate field that holds a value names the client.
-      for (const source of sources) {
-        const [name] = FIELD_OF_SOURCE[source](certificate);
-        if (name) return [name, source];
-      }
-      return undefined;
-    }
-    // S3: with no Username, the ClientID doubles as the authentication name (one session only).
-    if (this.broken.has('S3') && certificate.commonName) return [certificate.commonName, 'ClientCertificateSubject'];
-    return [request.clientId, 'clientId'];
-  }
-
-  resolve(request: IdentityRequest, now: Date): IdentityResult {
-    const certificate = request.certificate;
-    // A1: mutual TLS with a client certificate comes first.
-    if (!certificate) return refuse('A1', REFUSAL.badUserNameOrPassword, 'no client certificate was presented');
-    if (!this.broken.has('A1')) {
-      if (now < certificate.notBefore) return refuse('A1', REFUSAL.badUserNameOrPassword, 'the client certificate is not yet valid');
-      if (now > certificate.notAfter) return refuse('A1', REFUSAL.badUserNameOrPassword, 'the client certificate has expired');
-      if (!certificate.clientAuthAllowed) {
-        return refuse('A1', REFUSAL.badUserNameOrPassword, 'the client certificate is not for client authentication (no clientAuth usage)');
-      }
-    }
-
-    const named = this.authenticationName(request, certificate);
-    if (!named) {
-      return refuse('A5', REFUSAL.badUserNameOrPassword, 'no Username, and none of the configured certificate fields holds a name');
-    }
-    const [name, nameSource] = named;
-    const client = this.namespace.clients.find((candidate) => this.sameName(candidate.authenticationName, name));
-    // A2: only registered, enabled clients.
-    if (!client) return refuse('A2', REFUSAL.badUserNameOrPassword, `no client is registered with authentication name "${name}"`);
-    if (client.state === 'Disabled' && !this.broken.has('A2')) {
-      return refuse('A2', REFUSAL.notAuthorized, `client "${client.name}" is registered Disabled`);
-    }
-    if (!this.broken.has('A3')) {
-      const failure = this.schemeFailure(client, certificate);
-      if (failure) return refuse('A3', REFUSAL.badUserNameOrPassword, failure);
-    }
-    return { ok: true, identity: { client, nameSource } };
-  }
-
-  /** A3: why the certificate does not prove the client's name under its validation scheme, if it does not. */
-  private schemeFailure(client: ClientResource, certificate: PresentedCertificate): string | undefined {
-    const { validationScheme, allowedThumbprints } = client.clientCertificateAuthentication;
-    if (validationScheme === 'ThumbprintMatch') {
-      const allowed = allowedThumbprints.some((thumbprint) => thumbprint.toUpperCase() === certificate.thumbprint);
-      return allowed ? undefined : `certificate thumbprint is not among client "${client.name}"'s allowed thumbprints`;
-    }
-    if (!certificate.chainsToRegisteredCa) return 'the client certificate does not chain to a CA registered on the namespace';
-    const values = SCHEME_FIELD[validationScheme]!(certificate);
-    if (values.some((value) => this.sameName(value, client.authenticationName))) return undefined;
-    return `${validationScheme}: the certificate does not carry "${client.authenticationName}" (it has ${values.length ? values.join(', ') : 'none'})`;
-  }
-}
+export const IDENTITY_MUTANTS: readonly Mutant[] = [
+  {
+    rule: 'S3',
+    breaks: 'without a Username the certificate CN names the client, so several sessions are possible',
+    apply: (behaviour) => ({
+      ...behaviour,
+      nameWithoutUsername: (request, certificate) =>
+        certificate.commonName ? { name: certificate.commonName, source: 'ClientCertificateSubject' } : behaviour.nameWithoutUsername(request, certificate),
+    }),
+  },
+  { rule: 'A1', breaks: "the certificate's validity period and key usage are not checked", apply: without(CERTIFICATE_USABLE) },
+  { rule: 'A2', breaks: 'clients registered Disabled are accepted', apply: without(CLIENT_ENABLED) },
+  { rule: 'A3', breaks: 'the validation scheme is ignored: any certificate proves any name', apply: without(NAME_PROVEN) },
+  { rule: 'A4', breaks: 'authentication names compare case-sensitively', apply: (behaviour) => ({ ...behaviour, sameName: (a, b) => a === b }) },
+  {
+    rule: 'A5',
+    breaks: 'configured alternative name sources are ignored: with no Username the ClientID names the client',
+    apply: (behaviour) => ({ ...behaviour, alternativeNameSources: () => [] }),
+  },
+];

@@ -74,6 +74,11 @@ export class SessionRegistry {
     return 'held';
   }
 
+  /** Ends a session before its time (L8: its offline queue overflowed): its name is free. */
+  end(name: string): void {
+    this.sessions.delete(name);
+  }
+
   /** Removes every held session whose expiry has passed; returns their records. */
   sweep(): SessionRecord[] {
     const now = this.clock();

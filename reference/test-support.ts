@@ -1,9 +1,9 @@
 // A reference broker on 127.0.0.1 with the run's PKI, and clients that are all ended after each test.
 import { inject } from 'vitest';
 import { loadPki, type LoadedPki } from '../certs/manifest.ts';
-import type { RuleId, MqttVersion } from '../rules/catalogue.ts';
+import type { MqttVersion } from '../rules/catalogue.ts';
 import { SessionClient, type SessionClientOptions } from '../mqtt-client/session-client.ts';
-import { serverTlsFromPki, startReferenceBroker, type ReferenceBroker } from './broker.ts';
+import { serverTlsFromPki, startReferenceBroker, type ReferenceBroker, type ReferenceBrokerOptions } from './broker.ts';
 import { namespaceFromPki, type NamespaceFromPkiOptions } from '../certs/namespace.ts';
 
 export interface TestBroker {
@@ -23,16 +23,14 @@ export interface TestBroker {
 
 export async function startTestBroker(
   namespaceOptions: NamespaceFromPkiOptions = {},
-  brokenRules: RuleId[] = [],
-  lifecycleFile?: string,
+  brokerOptions: Pick<ReferenceBrokerOptions, 'behaviour' | 'clock' | 'lifecycleFile'> = {},
 ): Promise<TestBroker> {
   const pki = loadPki(inject('pkiDir'));
   const log: string[] = [];
   const broker = await startReferenceBroker({
     namespace: namespaceFromPki(pki, namespaceOptions),
     tls: serverTlsFromPki(pki),
-    brokenRules,
-    lifecycleFile,
+    ...brokerOptions,
     log: (line) => log.push(line),
   });
   const clients: SessionClient[] = [];

@@ -18,9 +18,13 @@ const LABEL: Record<VerdictStatus, string> = { passed: 'PASS', failed: 'FAIL', s
 const COLUMN = 12;
 const COLOUR: Record<VerdictStatus, number> = { passed: 32, failed: 31, skipped: 33, 'not run': 90 };
 
+/** Marks a pass with skipped scenarios: PASS*, ✅*. */
+const PARTIAL = '*';
+const partial = (verdict: RuleVerdict | undefined) => (verdict?.skippedScenarios?.length ? PARTIAL : '');
+
 function cell(verdict: RuleVerdict | undefined, colour: boolean): string {
   const status = verdict?.status ?? 'not run';
-  const text = LABEL[status].padEnd(COLUMN);
+  const text = `${LABEL[status]}${partial(verdict)}`.padEnd(COLUMN);
   return colour ? `\u001b[${COLOUR[status]}m${text}\u001b[0m` : text;
 }
 
@@ -30,8 +34,15 @@ function byRule(verdicts: RuleVerdict[]) {
 
 export function closingLine(verdicts: RuleVerdict[]): string {
   const { passed, failed, skipped } = totals(verdicts);
-  return `rules: ${passed} passed, ${failed} failed, ${skipped} skipped`;
+  const partly = verdicts.filter((v) => v.skippedScenarios?.length).length;
+  return `rules: ${passed} passed${partly ? ` (${partly} with scenarios skipped)` : ''}, ${failed} failed, ${skipped} skipped`;
 }
+
+function partlySkipped(report: RunReport): RuleVerdict[] {
+  return report.verdicts.filter((v) => v.skippedScenarios?.length);
+}
+
+const skippedText = (v: RuleVerdict) => v.skippedScenarios!.map((s) => `${s.name} (${s.reason})`).join('; ');
 
 export function consoleReport(report: RunReport, colour: boolean): string {
   const lines = [`rule   ${MQTT_VERSIONS.map((v) => `MQTT ${v}`.padEnd(COLUMN)).join('')}title`];
@@ -48,10 +59,27 @@ export function consoleReport(report: RunReport, colour: boolean): string {
     lines.push('', 'skipped:');
     for (const v of skipped) lines.push(`  ${v.id} over MQTT ${v.version}: ${v.message}`);
   }
+  const partly = partlySkipped(report);
+  if (partly.length) {
+    lines.push('', `${PARTIAL} passed with some scenarios skipped:`);
+    for (const v of partly) lines.push(`  ${v.id} over MQTT ${v.version}: skipped ${skippedText(v)}`);
+  }
   const { notRun } = totals(report.verdicts);
   lines.push('', `${report.scenarios.length} scenarios in ${(report.durationMs / 1000).toFixed(1)} s against ${report.target}; ${notRun} rule/version pairs not run`);
   lines.push(closingLine(report.verdicts));
   return lines.join('\n');
+}
+
+/**
+ * One line as a scenario finishes: the run's progress in a CI log (no TTY, so no redrawn bar), with
+ * the rule, version and outcome, which cucumber's progress dots do not give.
+ */
+export function progressLine(result: ScenarioResult, number: number): string {
+  const rules = result.rules.join(',') || '-';
+  const version = result.version ? `MQTT ${result.version}` : '';
+  const seconds = `${(result.durationMs / 1000).toFixed(1)} s`;
+  const why = result.status === 'passed' ? '' : `: ${result.message}`;
+  return `${String(number).padStart(3)} ${result.status.padEnd(7)} ${rules.padEnd(7)} ${version.padEnd(10)} ${seconds.padStart(7)}  ${result.name}${why}`;
 }
 
 function xml(text: string): string {
@@ -61,9 +89,13 @@ function xml(text: string): string {
 export function junitReport(report: RunReport): string {
   const cases = report.verdicts.map((v) => {
     const name = xml(`${v.id} ${v.title}`);
-    const open = `    <testcase classname="event-grid-rules.mqtt-${v.version}" name="${name}" time="0">`;
+    const open = `    <testcase classname="event-grid-rules.mqtt-${v.version}" name="${name}" time="${(v.durationMs / 1000).toFixed(3)}">`;
     if (v.status === 'failed') return `${open}\n      <failure message="${xml(v.message ?? '')}">${xml(v.observed.join('\n'))}</failure>\n    </testcase>`;
     if (v.status === 'skipped' || v.status === 'not run') return `${open}\n      <skipped message="${xml(v.message ?? v.status)}"/>\n    </testcase>`;
+    if (v.skippedScenarios?.length) {
+      const skippedList = v.skippedScenarios.map((s) => `${s.name} (${s.reason})`).join('; ');
+      return `${open}\n      <properties><property name="skipped-scenarios" value="${v.skippedScenarios.length}"/></properties>\n      <system-out>${xml(`passed with scenarios skipped: ${skippedList}`)}</system-out>\n    </testcase>`;
+    }
     return `${open}</testcase>`;
   });
   const { passed, failed, skipped, notRun } = totals(report.verdicts);
@@ -88,8 +120,13 @@ export function markdownSummary(report: RunReport): string {
     '',
     `| rule | ${MQTT_VERSIONS.map((v) => `MQTT ${v}`).join(' | ')} | title |`,
     `|---|${MQTT_VERSIONS.map(() => '---').join('|')}|---|`,
-    ...byRule(report.verdicts).map(({ rule, cells }) => `| ${rule.id} | ${cells.map((v) => MARK[v?.status ?? 'not run']).join(' | ')} | ${rule.title} |`),
+    ...byRule(report.verdicts).map(({ rule, cells }) => `| ${rule.id} | ${cells.map((v) => `${MARK[v?.status ?? 'not run']}${partial(v) ? '\\*' : ''}`).join(' | ')} | ${rule.title} |`),
   ];
+  const partly = partlySkipped(report);
+  if (partly.length) {
+    lines.push('', '\\* passed with some scenarios skipped:', '');
+    for (const v of partly) lines.push(`- **${v.id}** over MQTT ${v.version}: skipped ${skippedText(v)}`);
+  }
   const notable = report.verdicts.filter((v) => v.status === 'failed' || v.status === 'skipped');
   if (notable.length) {
     lines.push('', '### Failed and skipped', '');

@@ -3,7 +3,8 @@
 import type { Envelope } from '@cucumber/messages';
 import { describe, expect, it } from 'vitest';
 import { closingLine, junitReport, markdownSummary, type RunReport } from './outputs.ts';
-import { OBSERVATION_MEDIA_TYPE, ScenarioCollector } from './scenarios.ts';
+import { consoleReport, rulesJson } from './outputs.ts';
+import { formatObservation, parseObservation, ScenarioCollector } from './scenarios.ts';
 import { ruleVerdicts, totals } from './verdicts.ts';
 
 type StepStatus = 'PASSED' | 'FAILED' | 'SKIPPED' | 'UNDEFINED';
@@ -21,7 +22,8 @@ interface RecordedScenario {
 function record(scenarios: RecordedScenario[]): Envelope[] {
   const envelopes: Envelope[] = [];
   const timestamp = { seconds: 0, nanos: 0 };
-  const duration = { seconds: 0, nanos: 0 };
+  // Every step takes 1.25 s.
+  const duration = { seconds: 1, nanos: 250_000_000 };
   scenarios.forEach((scenario, index) => {
     envelopes.push({
       pickle: {
@@ -41,8 +43,8 @@ function record(scenarios: RecordedScenario[]): Envelope[] {
     envelopes.push({ testCaseStarted: { id: `s${index}`, testCaseId: `c${index}`, attempt: 0, timestamp } });
     if (scenario.log) envelopes.push({ attachment: { testCaseStartedId: `s${index}`, mediaType: 'text/x.cucumber.log+plain', body: scenario.log } } as Envelope);
     if (scenario.observed) {
-      const body = JSON.stringify({ step: 'x', expected: 'y', observed: scenario.observed });
-      envelopes.push({ attachment: { testCaseStartedId: `s${index}`, mediaType: OBSERVATION_MEDIA_TYPE, body } } as Envelope);
+      const body = formatObservation({ step: 'x', expected: 'y', observed: scenario.observed });
+      envelopes.push({ attachment: { testCaseStartedId: `s${index}`, mediaType: 'text/x.cucumber.log+plain', body } } as Envelope);
     }
     scenario.steps.forEach((status, step) => {
       const message = status === 'FAILED' ? `${scenario.failure}\n    at stack` : undefined;
@@ -82,6 +84,17 @@ describe('rule verdicts', () => {
     expect(find(verdicts, 'S6', '5')).toMatchObject({ status: 'failed', message: 'refused: Error: expected CONNACK 0x87 Not authorized, got accepted' });
     expect(find(verdicts, 'S5', '5').status).toBe('failed');
     expect(find(verdicts, 'S6', '3.1.1').status).toBe('passed');
+  });
+
+  it('carry the refusal each rule expects per version, whether the code is documented or inferred, and the sources', () => {
+    const { verdicts } = verdictsOf([]);
+    expect(find(verdicts, 'S7', '5')).toMatchObject({
+      expectedRefusals: [{ code: '0x87 Not authorized', basis: 'inferred' }],
+      sources: ['https://learn.microsoft.com/azure/event-grid/mqtt-establishing-multiple-sessions-per-client', 'https://learn.microsoft.com/azure/event-grid/mqtt-support'],
+    });
+    expect(find(verdicts, 'S7', '3.1.1').expectedRefusals).toEqual([{ code: '5 (not authorized)', basis: 'inferred' }]);
+    expect(find(verdicts, 'A2', '5').expectedRefusals.map((refusal) => refusal.case)).toEqual(['unregistered', 'disabled']);
+    expect(find(verdicts, 'L2', '5').expectedRefusals).toEqual([]);
   });
 
   it('count an undefined step as a failure of the suite, not a pass', () => {
@@ -137,5 +150,45 @@ describe('report files', () => {
     const markdown = markdownSummary(report);
     expect(markdown).toContain('| S6 | ✅ pass | ❌ fail |');
     expect(markdown).toContain('- **S6** over MQTT 5 (failed): refused: expected <0x87> & "more"');
+  });
+
+  it('JUnit: each testcase takes the time its scenarios took', () => {
+    const xml = junitReport(report);
+    expect(xml).toMatch(/<testcase classname="event-grid-rules\.mqtt-5" name="S6 [^"]*" time="1\.250">/);
+    expect(xml).toMatch(/<testcase classname="event-grid-rules\.mqtt-3\.1\.1" name="S6 [^"]*" time="1\.250">/);
+  });
+});
+
+describe('a pass with skipped scenarios', () => {
+  const { results, verdicts } = verdictsOf([
+    { name: 'a', tags: ['@S7', '@mqtt3'], steps: ['PASSED'] },
+    { name: 'b', tags: ['@S7', '@mqtt3', '@slow'], steps: ['SKIPPED'], log: 'skipped: @slow: waits for the maximum expiry; --include-slow runs it' },
+    { name: 'a', tags: ['@S7', '@mqtt5'], steps: ['PASSED'] },
+  ]);
+  const report: RunReport = { target: 'test', startedAt: '2026-11-27T00:00:00.000Z', durationMs: 1200, verdicts, scenarios: results };
+
+  it('is marked, with the reason, in every report', () => {
+    expect(find(verdicts, 'S7', '3.1.1').skippedScenarios).toEqual([{ name: 'b', reason: '@slow: waits for the maximum expiry; --include-slow runs it' }]);
+    expect(find(verdicts, 'S7', '5').skippedScenarios).toBeUndefined();
+    const console = consoleReport(report, false);
+    expect(console).toMatch(/^S7 +PASS\* +PASS +/m);
+    expect(console).toMatch(/\* passed with some scenarios skipped:\n  S7 over MQTT 3\.1\.1: skipped b \(@slow: waits/);
+    expect(console).toMatch(/rules: 2 passed \(1 with scenarios skipped\), 0 failed, 0 skipped$/);
+    const markdown = markdownSummary(report);
+    expect(markdown).toContain('| S7 | ✅ pass\\* | ✅ pass |');
+    expect(markdown).toContain('- **S7** over MQTT 3.1.1: skipped b (@slow: waits for the maximum expiry; --include-slow runs it)');
+    const json = JSON.parse(rulesJson(report)) as { rules: Array<{ id: string; version: string; skippedScenarios?: unknown[] }> };
+    expect(json.rules.find((r) => r.id === 'S7' && r.version === '3.1.1')!.skippedScenarios).toHaveLength(1);
+    expect(junitReport(report)).toMatch(/name="S7 [^"]*" time="[\d.]+">\n      <properties><property name="skipped-scenarios" value="1"\/><\/properties>\n      <system-out>passed with scenarios skipped: b \(@slow/);
+  });
+});
+
+describe('observations', () => {
+  it('are readable text that reads back to the same fields', () => {
+    const observation = { step: 'Then the connection is refused', expected: 'CONNACK 0x87 Not authorized', observed: 'accepted: 0x00 Success' };
+    const text = formatObservation(observation);
+    expect(text).toBe('observation: Then the connection is refused\n  expected: CONNACK 0x87 Not authorized\n  observed: accepted: 0x00 Success');
+    expect(parseObservation(text)).toEqual(observation);
+    expect(parseObservation('skipped: slow')).toBeUndefined();
   });
 });

@@ -1,7 +1,8 @@
 // Verdicts per rule and MQTT version, from scenario results: a rule passes for a version when its
 // scenarios for that version ran and passed, fails when any failed, and is skipped (with the reasons)
 // or not run (with why) otherwise.
-import { MQTT_VERSIONS, RULES, type MqttVersion, type Rule } from '../rules/catalogue.ts';
+import { MQTT_VERSIONS, RULES, SOURCES, type ExpectedRefusal, type MqttVersion, type Rule } from '../rules/catalogue.ts';
+import { describeRefusalCode, REFUSAL } from '../rules/codes.ts';
 import type { ScenarioResult, ScenarioStatus } from './scenarios.ts';
 
 export type VerdictStatus = 'passed' | 'failed' | 'skipped' | 'not run';
@@ -11,7 +12,18 @@ export interface RuleVerdict {
   title: string;
   version: MqttVersion;
   status: VerdictStatus;
-  scenarios: { name: string; location: string; status: ScenarioStatus }[];
+  /** The refusal(s) the rule expects over this version, and whether the docs state the code or the project infers it. */
+  expectedRefusals: { code: string; basis: ExpectedRefusal['basis']; case?: string }[];
+  /** The documentation the rule comes from. */
+  sources: string[];
+  scenarios: { name: string; location: string; status: ScenarioStatus; durationMs: number }[];
+  /** Time its scenarios took, summed. */
+  durationMs: number;
+  /**
+   * Passed, but only some of its scenarios ran: the others were skipped, for these reasons. A verdict
+   * to read with care (console PASS*, summary.md ✅*, junit system-out).
+   */
+  skippedScenarios?: { name: string; reason: string }[];
   /** What the target did, as the steps recorded it ("refused: 0x87 Not authorized", …). */
   observed: string[];
   /** Failed: expected and observed; skipped or not run: why. */
@@ -25,12 +37,23 @@ export interface VerdictOptions {
   versions?: readonly MqttVersion[];
 }
 
+function expectedRefusals(rule: Rule, version: MqttVersion): RuleVerdict['expectedRefusals'] {
+  return (rule.refusals ?? []).map(({ code, basis, case: refusalCase }) => ({
+    code: describeRefusalCode(version, REFUSAL[code]),
+    basis,
+    ...(refusalCase ? { case: refusalCase } : {}),
+  }));
+}
+
 function verdict(rule: Rule, version: MqttVersion, scenarios: ScenarioResult[], options: VerdictOptions): RuleVerdict {
   const base = {
     id: rule.id,
     title: rule.title,
     version,
-    scenarios: scenarios.map(({ name, location, status }) => ({ name, location, status })),
+    expectedRefusals: expectedRefusals(rule, version),
+    sources: rule.sources.map((source) => SOURCES[source]),
+    scenarios: scenarios.map(({ name, location, status, durationMs }) => ({ name, location, status, durationMs })),
+    durationMs: scenarios.reduce((sum, s) => sum + s.durationMs, 0),
     observed: [...new Set(scenarios.flatMap((s) => s.observations.map((o) => o.observed)))],
   };
   const failed = scenarios.filter((s) => s.status === 'failed');
@@ -40,7 +63,12 @@ function verdict(rule: Rule, version: MqttVersion, scenarios: ScenarioResult[], 
   if (scenarios.some((s) => s.status === 'passed')) {
     const skipped = scenarios.filter((s) => s.status === 'skipped');
     if (!skipped.length) return { ...base, status: 'passed' };
-    return { ...base, status: 'passed', message: `passed; skipped: ${skipped.map((s) => `${s.name} (${s.message})`).join('; ')}` };
+    return {
+      ...base,
+      status: 'passed',
+      message: `passed; skipped: ${skipped.map((s) => `${s.name} (${s.message})`).join('; ')}`,
+      skippedScenarios: skipped.map((s) => ({ name: s.name, reason: s.message ?? 'skipped' })),
+    };
   }
   if (scenarios.length) {
     return { ...base, status: 'skipped', message: [...new Set(scenarios.map((s) => s.message))].join('; ') };

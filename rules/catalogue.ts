@@ -1,6 +1,8 @@
 // The rule catalogue: the single source of rule ids for the reference broker, the Gherkin scenarios
-// and the reports. Titles are the project's own summary of what Microsoft documents; `code` says
-// whether the exact MQTT code a refusal uses is documented or inferred from the docs' wording.
+// and the reports. Titles are the project's own summary of what Microsoft documents; `refusals` gives
+// the code a refusal under the rule carries (in a CONNACK unless rules/codes.ts names another packet),
+// and whether the docs state it or the project infers it from their wording.
+import { describeCode, REFUSAL, type RefusalCode, type RefusalName } from './codes.ts';
 
 const LEARN = 'https://learn.microsoft.com/azure/event-grid';
 export const SOURCES = {
@@ -10,6 +12,11 @@ export const SOURCES = {
   CERTAUTH: `${LEARN}/mqtt-client-certificate-authentication`,
   LIFECYCLE: `${LEARN}/mqtt-client-life-cycle-events`,
   QUOTAS: `${LEARN}/quotas-limits`,
+  RETAIN: `${LEARN}/mqtt-retain`,
+  /** The life cycle events' disconnection reasons, one line each (KnownEventGridMqttClientDisconnectionReason). */
+  REASONS: 'https://learn.microsoft.com/javascript/api/@azure/eventgrid/knowneventgridmqttclientdisconnectionreason',
+  /** The MQTT 5 specification, for what Event Grid leaves to it (Maximum QoS, Server Keep Alive, malformed strings). */
+  MQTT5: 'https://docs.oasis-open.org/mqtt/mqtt/v5.0/mqtt-v5.0.html',
   ARM: 'https://learn.microsoft.com/javascript/api/@azure/arm-eventgrid',
   ACCESS: `${LEARN}/mqtt-access-control`,
   TOPICSPACES: `${LEARN}/mqtt-topic-spaces`,
@@ -23,45 +30,132 @@ export interface Rule {
   id: string;
   title: string;
   sources: (keyof typeof SOURCES)[];
-  code: 'documented' | 'inferred' | 'not applicable';
+  /** The refusal(s) the rule expects of a packet that breaks it (a CONNECT unless the code names another); absent for rules that refuse nothing. */
+  refusals?: readonly ExpectedRefusal[];
   versions: readonly MqttVersion[];
   /** Why the suite does not test it, for rules that cannot be observed from a client. */
   untestable?: string;
   /** Rules its scenarios presuppose: a broker that breaks one of those may fail this rule's scenarios too. */
   dependsOn?: readonly string[];
+  /** Why the reference broker has no mutant that breaks this testable rule. */
+  noMutant?: string;
+}
+
+export interface ExpectedRefusal {
+  /** The code, by its name in rules/codes.ts. */
+  code: RefusalName;
+  /** 'documented': the docs name this code; 'inferred': they name only the outcome, the code is the project's reading. */
+  basis: 'documented' | 'inferred';
+  /** For a rule that refuses in more than one way, or through another rule's check: what this code answers. */
+  case?: string;
 }
 
 const BOTH = MQTT_VERSIONS;
 
 export const RULES = [
-  { id: 'S1', title: 'Username is the authentication name, ClientID the session name; one identity may hold several sessions', sources: ['HOWTO'], code: 'not applicable', versions: BOTH },
-  { id: 'S2', title: 'One client certificate authenticates every session of its identity', sources: ['HOWTO'], code: 'not applicable', versions: BOTH },
-  { id: 'S3', title: 'Without a Username the ClientID is the authentication name, so only one session is possible', sources: ['HOWTO', 'SUPPORT'], code: 'inferred', versions: BOTH },
-  { id: 'S4', title: 'An empty ClientID is refused', sources: ['HOWTO', 'SUPPORT'], code: 'inferred', versions: BOTH },
-  { id: 'S5', title: 'A session name is unique across the namespace', sources: ['HOWTO', 'SUPPORT'], code: 'inferred', versions: BOTH },
-  { id: 'S6', title: "Another identity presenting an active session's name is refused as not authorized; the owner is undisturbed", sources: ['HOWTO', 'SUPPORT'], code: 'inferred', versions: BOTH },
-  { id: 'S7', title: 'A session left without being ended stays locked to its owner until it expires', sources: ['HOWTO', 'SUPPORT'], code: 'inferred', versions: BOTH, dependsOn: ['L1'] },
-  { id: 'S8', title: 'The same identity reconnecting with a session name takes the session over and ends the older connection', sources: ['SUPPORT', 'LIFECYCLE'], code: 'inferred', versions: BOTH, dependsOn: ['L2'] },
-  { id: 'S9', title: 'Sessions per authentication name, online and offline, are capped by the namespace limit', sources: ['ARM', 'SUPPORT'], code: 'inferred', versions: BOTH, dependsOn: ['S1'] },
-  { id: 'S10', title: 'One connection attempt per second per session', sources: ['QUOTAS'], code: 'not applicable', versions: BOTH, untestable: 'a pacing limit on the client; the suite paces itself against remote targets' },
-  { id: 'L1', title: 'The Session Expiry Interval is capped at the namespace maximum and the value in force is reported', sources: ['SUPPORT', 'ARM'], code: 'inferred', versions: BOTH },
-  { id: 'L2', title: 'A persistent session keeps its subscriptions and missed QoS 1 messages', sources: ['SUPPORT'], code: 'not applicable', versions: BOTH },
-  { id: 'L3', title: 'Clean Start discards the previous session', sources: ['SUPPORT'], code: 'not applicable', versions: BOTH },
-  { id: 'L4', title: 'Session connected and disconnected life cycle events are emitted', sources: ['LIFECYCLE'], code: 'not applicable', versions: BOTH, untestable: 'life cycle events reach an Event Grid topic, not the MQTT client' },
-  { id: 'A1', title: 'A client must present a certificate over TLS', sources: ['SUPPORT', 'CERTAUTH'], code: 'inferred', versions: BOTH },
-  { id: 'A2', title: 'Only registered, enabled clients are accepted', sources: ['CLIENTS', 'LIFECYCLE'], code: 'inferred', versions: BOTH },
-  { id: 'A3', title: "The certificate must prove the authentication name under the client's validation scheme", sources: ['CLIENTS', 'CERTAUTH'], code: 'inferred', versions: BOTH },
-  { id: 'A4', title: 'Authentication names compare without regard to case', sources: ['CLIENTS'], code: 'not applicable', versions: BOTH },
-  { id: 'A5', title: 'With no Username, the authentication name is read from the configured certificate fields in order', sources: ['CERTAUTH', 'ARM'], code: 'inferred', versions: BOTH },
-  { id: 'A6', title: 'Failed authentication is refused at CONNECT', sources: ['CERTAUTH'], code: 'inferred', versions: BOTH, dependsOn: ['A3'] },
-  { id: 'P1', title: 'A client publishes and subscribes on the topic spaces its client group is bound to', sources: ['ACCESS', 'CLIENTGROUPS', 'TOPICSPACES'], code: 'not applicable', versions: BOTH },
-  { id: 'P2', title: 'A SUBSCRIBE outside the bound topic spaces is refused as not authorized; a PUBLISH outside them is not delivered', sources: ['ACCESS', 'TOPICSPACES', 'SUPPORT'], code: 'inferred', versions: BOTH, dependsOn: ['P1'] },
-  { id: 'P3', title: "A topic template variable gives each client its own topics: one client may not use another's", sources: ['ACCESS', 'TOPICSPACES'], code: 'inferred', versions: BOTH, dependsOn: ['P1'] },
-  { id: 'P4', title: "Every session of a client has the client's permissions", sources: ['ACCESS', 'HOWTO'], code: 'not applicable', versions: BOTH, dependsOn: ['P1', 'P3', 'S1'] },
+  { id: 'S1', title: 'Username is the authentication name, ClientID the session name; one identity may hold several sessions', sources: ['HOWTO'], versions: BOTH },
+  {
+    id: 'S2',
+    title: 'One client certificate authenticates every session of its identity',
+    sources: ['HOWTO'],
+    versions: BOTH,
+    noMutant: 'the reference judges each CONNECT\'s certificate on its own (A1-A3) and keeps no certificate per session, so there is no check whose removal lets a certificate serve only one session',
+  },
+  { id: 'S3', title: 'Without a Username the ClientID is the authentication name, so only one session is possible', sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred', case: 'via A2: the ClientID names no registered client' }], versions: BOTH },
+  { id: 'S4', title: 'An empty ClientID is refused', sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'clientIdentifierNotValid', basis: 'inferred' }], versions: BOTH },
+  { id: 'S5', title: 'A session name is unique across the namespace', sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'notAuthorized', basis: 'inferred' }], versions: BOTH },
+  { id: 'S6', title: "Another identity presenting an active session's name is refused as not authorized; the owner is undisturbed", sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'notAuthorized', basis: 'inferred' }], versions: BOTH },
+  { id: 'S7', title: 'A session left without being ended stays locked to its owner until it expires', sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'notAuthorized', basis: 'inferred' }], versions: BOTH, dependsOn: ['L1'] },
+  { id: 'S8', title: 'The same identity reconnecting with a session name takes the session over and ends the older connection', sources: ['SUPPORT', 'LIFECYCLE'], versions: BOTH, dependsOn: ['L2'] },
+  { id: 'S9', title: 'Sessions per authentication name, online and offline, are capped by the namespace limit', sources: ['ARM', 'SUPPORT'], refusals: [{ code: 'quotaExceeded', basis: 'inferred' }], versions: BOTH, dependsOn: ['S1'] },
+  { id: 'S10', title: 'One connection attempt per second per session', sources: ['QUOTAS'], versions: BOTH, untestable: 'a pacing limit on the client; the suite paces itself against remote targets' },
+  { id: 'L1', title: 'The Session Expiry Interval is capped at the namespace maximum and the value in force is reported', sources: ['SUPPORT', 'ARM'], versions: BOTH },
+  { id: 'L2', title: 'A persistent session keeps its subscriptions and missed QoS 1 messages', sources: ['SUPPORT'], versions: BOTH },
+  { id: 'L3', title: 'Clean Start discards the previous session', sources: ['SUPPORT'], versions: BOTH },
+  { id: 'L4', title: 'Session connected and disconnected life cycle events are emitted', sources: ['LIFECYCLE'], versions: BOTH, untestable: 'life cycle events reach an Event Grid topic, not the MQTT client' },
+  // Limits (issue 11). Values: rules/limits.ts. A refusal on SUBSCRIBE or PUBLISH names its packet in rules/codes.ts.
+  { id: 'L5', title: 'A ClientID (session name) longer than 128 characters is refused, never truncated', sources: ['LIFECYCLE', 'HOWTO'], refusals: [{ code: 'clientIdentifierNotValid', basis: 'inferred' }], versions: BOTH },
+  {
+    id: 'L6',
+    title: 'A Username (authentication name) longer than 128 characters is refused',
+    sources: ['CLIENTS', 'LIFECYCLE'],
+    refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }],
+    versions: BOTH,
+    untestable: "no client with a longer authentication name can be registered, so to a client its refusal looks like A2's",
+  },
+  { id: 'L7', title: 'A ClientID or Username that is not well-formed UTF-8, or holds U+0000, is refused, never decoded lossily', sources: ['MQTT5', 'LIFECYCLE'], refusals: [{ code: 'malformedPacket', basis: 'inferred' }], versions: BOTH },
+  { id: 'L8', title: "An offline session's queue holds at most 100 QoS 1 messages or 1 MB; past that the session ends (SessionOverflow)", sources: ['SUPPORT', 'REASONS'], versions: BOTH, dependsOn: ['L2'] },
+  { id: 'L9', title: 'Maximum QoS is 1: a QoS 2 subscription is granted QoS 1 and a QoS 2 PUBLISH ends the connection', sources: ['SUPPORT', 'MQTT5'], refusals: [{ code: 'qosNotSupported', basis: 'inferred', case: 'a QoS 2 PUBLISH' }], versions: BOTH },
+  { id: 'L10', title: 'A session holds at most 50 subscriptions; one more is refused', sources: ['QUOTAS'], refusals: [{ code: 'subscriptionQuotaExceeded', basis: 'inferred' }], versions: BOTH },
+  {
+    id: 'L11',
+    title: 'Topics and topic filters are at most 256 bytes and 8 levels',
+    sources: ['QUOTAS'],
+    refusals: [
+      { code: 'topicFilterInvalid', basis: 'inferred', case: 'SUBSCRIBE' },
+      { code: 'topicNameInvalid', basis: 'inferred', case: 'PUBLISH' },
+    ],
+    versions: BOTH,
+  },
+  { id: 'L12', title: 'Retained messages are kept and delivered to later subscribers', sources: ['RETAIN'], versions: BOTH },
+  { id: 'L13', title: 'A Keep Alive above 1,160 s is lowered and the CONNACK says so (Server Keep Alive)', sources: ['SUPPORT', 'QUOTAS', 'MQTT5'], versions: ['5'] },
+  { id: 'L14', title: 'A connection silent for one and a half times its Keep Alive is closed', sources: ['MQTT5', 'REASONS'], versions: BOTH },
+  { id: 'L15', title: 'The CONNACK announces a Maximum Packet Size of 512 KiB', sources: ['SUPPORT', 'QUOTAS'], versions: ['5'] },
+  { id: 'A1', title: 'A client must present a certificate over TLS', sources: ['SUPPORT', 'CERTAUTH'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }], versions: BOTH },
+  { id: 'A2', title: 'Only registered, enabled clients are accepted', sources: ['CLIENTS', 'LIFECYCLE'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred', case: 'unregistered' }, { code: 'notAuthorized', basis: 'inferred', case: 'disabled' }], versions: BOTH },
+  { id: 'A3', title: "The certificate must prove the authentication name under the client's validation scheme", sources: ['CLIENTS', 'CERTAUTH'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }], versions: BOTH },
+  { id: 'A4', title: 'Authentication names compare without regard to case', sources: ['CLIENTS'], versions: BOTH },
+  { id: 'A5', title: 'With no Username, the authentication name is read from the configured certificate fields in order', sources: ['CERTAUTH', 'ARM'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }], versions: BOTH },
+  { id: 'A6', title: 'Failed authentication is refused at CONNECT', sources: ['CERTAUTH'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred', case: 'via A3: the certificate does not prove the name' }], versions: BOTH, dependsOn: ['A3'] },
+  // Access control (issue 14): client groups, topic spaces, permission bindings (eventgrid/access-control.ts).
+  { id: 'P1', title: 'A client publishes and subscribes on the topic spaces its client group is bound to', sources: ['ACCESS', 'CLIENTGROUPS', 'TOPICSPACES'], versions: BOTH },
+  {
+    id: 'P2',
+    title: 'A SUBSCRIBE outside the bound topic spaces is refused as not authorized; a PUBLISH outside them is not delivered',
+    sources: ['ACCESS', 'TOPICSPACES', 'SUPPORT'],
+    refusals: [
+      { code: 'subscribeNotAuthorized', basis: 'inferred', case: 'SUBSCRIBE' },
+      { code: 'publishNotAuthorized', basis: 'inferred', case: 'PUBLISH' },
+    ],
+    versions: BOTH,
+    dependsOn: ['P1'],
+  },
+  {
+    id: 'P3',
+    title: "A topic template variable gives each client its own topics: one client may not use another's",
+    sources: ['ACCESS', 'TOPICSPACES'],
+    refusals: [
+      { code: 'subscribeNotAuthorized', basis: 'inferred', case: 'SUBSCRIBE' },
+      { code: 'publishNotAuthorized', basis: 'inferred', case: 'PUBLISH' },
+    ],
+    versions: BOTH,
+    dependsOn: ['P1'],
+  },
+  { id: 'P4', title: "Every session of a client has the client's permissions", sources: ['ACCESS', 'HOWTO'], versions: BOTH, dependsOn: ['P1', 'P3', 'S1'] },
 ] as const satisfies readonly Rule[];
 
 export type RuleId = (typeof RULES)[number]['id'];
 
 export function findRule(id: string): Rule | undefined {
   return (RULES as readonly Rule[]).find((rule) => rule.id === id);
+}
+
+/** A rule's expected refusal: its only one, or the one for the case given; undefined when there is none such. */
+export function expectedRefusal(id: string, refusalCase?: string): ExpectedRefusal | undefined {
+  const refusals = findRule(id)?.refusals ?? [];
+  if (refusalCase === undefined) return refusals.length === 1 ? refusals[0] : undefined;
+  return refusals.find((refusal) => refusal.case === refusalCase);
+}
+
+/** "0x87 / 5, inferred": a rule's expected refusals as the README and the report show them. */
+export function describeRefusals(rule: Rule): string {
+  if (!rule.refusals?.length) return 'none';
+  return rule.refusals
+    .map(({ code, basis, case: refusalCase }) => {
+      const { packet, reasonCode, returnCode }: RefusalCode = REFUSAL[code];
+      const shownReturnCode = returnCode === undefined ? 'closed' : packet === 'SUBACK' ? `0x${returnCode.toString(16)}` : returnCode;
+      const codes = `${packet ? `${packet} ` : ''}${describeCode('5', reasonCode).split(' ')[0]} / ${shownReturnCode}`;
+      return `${codes}, ${basis}${refusalCase ? ` (${refusalCase})` : ''}`;
+    })
+    .join('; ');
 }

@@ -2,11 +2,20 @@
 // ("unauthorized"), the code is the project's reading of it, marked inferred in the rule catalogue.
 
 export interface RefusalCode {
-  /** MQTT 5 CONNACK reason code. */
+  /**
+   * The packet that carries the refusal: a CONNACK unless said. SUBACK: that filter's code; DISCONNECT:
+   * the refused PUBLISH ends the connection; PUBACK: the refused PUBLISH is not delivered and the
+   * connection is kept (MQTT 5 answers a QoS 1 one with the code, and drops a QoS 0 one).
+   */
+  packet?: 'SUBACK' | 'DISCONNECT' | 'PUBACK';
+  /** MQTT 5 reason code. */
   reasonCode: number;
-  /** MQTT 3.1.1 CONNACK return code (SUBACK return code for ACCESS_REFUSAL). */
-  returnCode: number;
+  /** MQTT 3.1.1 return code (CONNACK) or 0x80 Failure (SUBACK); absent: 3.1.1 has none, the connection is closed. */
+  returnCode?: number;
 }
+
+/** MQTT 3.1.1 SUBACK's only refusal: 0x80 Failure. */
+const SUBACK_311_FAILURE = 0x80;
 
 export const REFUSAL = {
   clientIdentifierNotValid: { reasonCode: 0x85, returnCode: 2 },
@@ -14,14 +23,35 @@ export const REFUSAL = {
   notAuthorized: { reasonCode: 0x87, returnCode: 5 },
   // 3.1.1 has no quota code; "server unavailable" is the nearest refusal that is not about identity.
   quotaExceeded: { reasonCode: 0x97, returnCode: 3 },
+  // L7: a malformed UTF-8 string makes the packet malformed; MQTT 3.1.1 closes the connection [MQTT-1.5.3-1].
+  malformedPacket: { reasonCode: 0x81 },
+  // L9-L11: SUBSCRIBE and PUBLISH past a limit.
+  subscriptionQuotaExceeded: { packet: 'SUBACK', reasonCode: 0x97, returnCode: SUBACK_311_FAILURE },
+  topicFilterInvalid: { packet: 'SUBACK', reasonCode: 0x8f, returnCode: SUBACK_311_FAILURE },
+  topicNameInvalid: { packet: 'DISCONNECT', reasonCode: 0x90 },
+  qosNotSupported: { packet: 'DISCONNECT', reasonCode: 0x9b },
+  // P2, P3: outside the client's permission bindings. Event Grid documents that MQTT 5 negative
+  // acknowledgements use the specification's reason codes, not which: 0x87 Not authorized is inferred.
+  // 3.1.1 has no negative PUBACK: the refused PUBLISH closes the connection (aedes' behaviour; Event
+  // Grid's is undocumented and the suite only records it).
+  subscribeNotAuthorized: { packet: 'SUBACK', reasonCode: 0x87, returnCode: SUBACK_311_FAILURE },
+  publishNotAuthorized: { packet: 'PUBACK', reasonCode: 0x87 },
 } as const satisfies Record<string, RefusalCode>;
 
-/**
- * A SUBSCRIBE or PUBLISH outside the client's permission bindings (P2, P3): MQTT 5 SUBACK/PUBACK reason
- * code 0x87 Not authorized; 3.1.1 SUBACK return code 0x80 Failure, its only failure code. Event Grid
- * documents that MQTT 5 negative acknowledgements use the specification's reason codes, not which.
- */
-export const ACCESS_REFUSAL = { reasonCode: 0x87, returnCode: 0x80 } as const satisfies RefusalCode;
+export type RefusalName = keyof typeof REFUSAL;
+
+/** The code a refusal carries over that version; undefined when 3.1.1 has none (the connection is closed). */
+export function refusalCodeFor(version: '3.1.1' | '5', code: RefusalCode): number | undefined {
+  return version === '5' ? code.reasonCode : code.returnCode;
+}
+
+/** "0x87 Not authorized", "SUBACK 0x80 (Failure)" or "the connection closed": a refusal as a report shows it. */
+export function describeRefusalCode(version: '3.1.1' | '5', code: RefusalCode): string {
+  const value = refusalCodeFor(version, code);
+  if (value === undefined) return 'the connection closed (MQTT 3.1.1 has no code for it)';
+  if (code.packet === 'SUBACK' && version === '3.1.1') return 'SUBACK 0x80 (Failure)';
+  return `${code.packet ? `${code.packet} ` : ''}${describeCode(version, value)}`;
+}
 
 /** MQTT 5's Session Expiry Interval for a session that never expires. */
 export const NEVER_EXPIRES = 0xffffffff;
@@ -42,7 +72,11 @@ const REASON_NAMES: Record<number, string> = {
   0x89: 'Server busy',
   0x8a: 'Banned',
   0x8e: 'Session taken over',
+  0x8f: 'Topic Filter invalid',
+  0x90: 'Topic Name invalid',
+  0x95: 'Packet too large',
   0x97: 'Quota exceeded',
+  0x9b: 'QoS not supported',
 };
 
 const RETURN_NAMES: Record<number, string> = {
@@ -57,7 +91,9 @@ const RETURN_NAMES: Record<number, string> = {
 
 /** "0x87 Not authorized" or "5 (not authorized)": a code as a report shows it. */
 export function describeCode(version: '3.1.1' | '5', code: number): string {
+  // A server that speaks only 3.1.1 answers an MQTT 5 CONNECT with its own codes: name them as such.
+  const asReturnCode = RETURN_NAMES[code] ? `, which a 3.1.1 server means as "${RETURN_NAMES[code]}"` : '';
   return version === '5'
-    ? `0x${code.toString(16).padStart(2, '0')} ${REASON_NAMES[code] ?? 'unknown reason code'}`
+    ? `0x${code.toString(16).padStart(2, '0')} ${REASON_NAMES[code] ?? `(not an MQTT 5 reason code${asReturnCode})`}`
     : `${code} (${RETURN_NAMES[code] ?? 'unknown return code'})`;
 }

@@ -4,9 +4,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { RULE_BREAKS } from '../reference/rule-breaks.ts';
+import { EVENT_GRID } from '../reference/behaviour.ts';
+import { MUTANTS } from '../reference/mutants.ts';
 import { loadPlannedScenarios } from './feature-pickles.ts';
-import { findRule, RULES, type Rule } from '../rules/catalogue.ts';
+import { describeRefusals, findRule, RULES, type Rule } from '../rules/catalogue.ts';
 import { isKnownTag, rulesOfTags, VERSION_TAGS, versionOfTags } from '../rules/tags.ts';
 
 const featureFiles = readdirSync('features').filter((name) => name.endsWith('.feature')).map((name) => join('features', name));
@@ -54,9 +55,18 @@ describe('the rule catalogue', () => {
     }
   });
 
-  it('is what the README lists, rule by rule', () => {
+  it('is what the README lists, rule by rule, with the refusal each rule expects', () => {
     const readme = readFileSync('README.md', 'utf8');
-    for (const rule of RULES) expect(readme, rule.id).toContain(`| ${rule.id} | ${rule.title} |`);
+    for (const rule of RULES as readonly Rule[]) {
+      expect(readme, rule.id).toContain(`| ${rule.id} | ${rule.title} | ${rule.versions.join(', ')} | ${describeRefusals(rule)} |`);
+    }
+  });
+
+  it('has a mutant of the reference for every testable rule, or says why none can exist', () => {
+    for (const rule of (RULES as readonly Rule[]).filter((r) => !r.untestable)) {
+      expect(MUTANTS.has(rule.id as never) ? 'a mutant' : rule.noMutant && 'a reason', rule.id).toBeTruthy();
+      expect(MUTANTS.has(rule.id as never) && rule.noMutant, `${rule.id} has a mutant and says none can exist`).toBeFalsy();
+    }
   });
 
   it('is the source of every rule id the reference broker names', () => {
@@ -67,6 +77,8 @@ describe('the rule catalogue', () => {
     const named = new Set([...source.matchAll(/['"`[ ]([SLAP]\d{1,2})['"`\]]/g)].map((match) => match[1]!));
     expect(named.size).toBeGreaterThan(10);
     for (const id of named) expect(findRule(id), id).toBeDefined();
-    for (const id of Object.keys(RULE_BREAKS)) expect(findRule(id), id).toBeDefined();
+    for (const id of MUTANTS.keys()) expect(findRule(id), id).toBeDefined();
+    const { connectChecks, subscribeChecks, publishChecks } = EVENT_GRID;
+    for (const check of [...connectChecks, ...subscribeChecks, ...publishChecks]) expect(findRule(check.rule), check.name).toBeDefined();
   });
 });

@@ -3,24 +3,24 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import parseTagExpression from '@cucumber/tag-expressions';
-import { ensureWritableDir, EXIT_USAGE, runCli } from '../common/cli.ts';
+import { ensureWritableDir, EXIT_USAGE, isEntryPoint, runCommand, type Command } from '../common/cli.ts';
 import { UserError } from '../common/errors.ts';
-import { findRule, MQTT_VERSIONS, type MqttVersion, type RuleId } from '../rules/catalogue.ts';
-import { BREAKABLE_RULES } from '../reference/rule-breaks.ts';
-import { consoleReport, writeReports } from '../report/outputs.ts';
+import { findRule, type RuleId } from '../rules/catalogue.ts';
+import { MUTANTS } from '../reference/mutants.ts';
+import { consoleReport, progressLine, writeReports } from '../report/outputs.ts';
 import { ScenarioCollector } from '../report/scenarios.ts';
 import { ruleVerdicts, totals } from '../report/verdicts.ts';
 import { checkTarget } from './preflight.ts';
 import { applyProbe, probeTarget } from './probe.ts';
-import { remoteTargetFromFlags, TARGET_FLAGS, TARGET_USAGE } from './target-flags.ts';
+import { MQTT_FLAG, MQTT_USAGE, parseMqttFlag, remoteTargetFromFlags, TARGET_FLAGS, TARGET_USAGE } from './target-flags.ts';
 import { runScenarios } from './run.ts';
 import { remoteTarget, startEmbeddedTarget, type PreparedTarget } from './target.ts';
 
-const USAGE = `usage: npm run conformance [-- options]
+const USAGE = `usage: mqtt-multisession-conformance run [options]
   (no target)              run against the embedded reference broker
 ${TARGET_USAGE}
   --rules S6,S7            only these rules
-  --mqtt 3.1.1|5|both      only these MQTT versions (default both)
+${MQTT_USAGE}
   --tags EXPR              a further cucumber tag expression
   --report-dir DIR         where rules.json, junit.xml, summary.md, cucumber.html go (default reports/)
   --break RULES            test only: the embedded reference breaks these rules on purpose
@@ -34,12 +34,13 @@ function parseRules(text: string | undefined, flag: string): RuleId[] {
   return ids as RuleId[];
 }
 
-await runCli(USAGE, async () => {
+async function main(args: string[]): Promise<void> {
   const { values } = parseArgs({
+    args,
     options: {
       ...TARGET_FLAGS,
       rules: { type: 'string' },
-      mqtt: { type: 'string', default: 'both' },
+      ...MQTT_FLAG,
       tags: { type: 'string' },
       'report-dir': { type: 'string', default: 'reports' },
       break: { type: 'string' },
@@ -47,7 +48,7 @@ await runCli(USAGE, async () => {
     },
   });
   if (values.help) return console.log(USAGE);
-  if (!['3.1.1', '5', 'both'].includes(values.mqtt)) throw new UserError(`--mqtt takes 3.1.1, 5 or both, not "${values.mqtt}"`);
+  const versions = parseMqttFlag(values.mqtt);
   if (values.tags) {
     try {
       parseTagExpression(values.tags);
@@ -57,11 +58,10 @@ await runCli(USAGE, async () => {
   }
   const rules = parseRules(values.rules, '--rules');
   const broken = parseRules(values.break, '--break');
-  const unbreakable = broken.filter((id) => !BREAKABLE_RULES.includes(id));
-  if (unbreakable.length) throw new UserError(`--break: the reference has no mutant for ${unbreakable.join(', ')} (it has ${BREAKABLE_RULES.join(', ')})`);
+  const unbreakable = broken.filter((id) => !MUTANTS.has(id));
+  if (unbreakable.length) throw new UserError(`--break: the reference has no mutant for ${unbreakable.join(', ')} (it has ${[...MUTANTS.keys()].join(', ')})`);
 
   const mqtt = values.mqtt as '3.1.1' | '5' | 'both';
-  const versions: readonly MqttVersion[] = mqtt === 'both' ? MQTT_VERSIONS : [mqtt];
   const reportDir = values['report-dir'];
   ensureWritableDir(reportDir, '--report-dir');
 
@@ -70,6 +70,7 @@ await runCli(USAGE, async () => {
   if (remote) {
     if (broken.length) throw new UserError('--break applies to the embedded reference broker only');
     target = remoteTarget(remote);
+    for (const warning of target.warnings) console.log(warning);
   } else {
     target = await startEmbeddedTarget({ pkiDir: values.identities, brokenRules: broken, log: (line) => console.log(line) });
   }
@@ -77,7 +78,7 @@ await runCli(USAGE, async () => {
   try {
     if (remote) {
       console.log(`probing ${target.parameters.url}`);
-      const probe = await probeTarget(target.parameters, { log: (line) => console.log(`  ${line}`) });
+      const probe = await probeTarget(target.parameters, { versions, log: (line) => console.log(`  ${line}`) });
       target.parameters = applyProbe(target.parameters, remote, probe, (line) => console.log(`  ${line}`));
     } else {
       await checkTarget(target.parameters);
@@ -85,11 +86,14 @@ await runCli(USAGE, async () => {
     console.log(`conformance run against the ${target.description}`);
     const startedAt = new Date();
     const started = performance.now();
-    const collector = new ScenarioCollector();
+    let finished = 0;
+    const collector = new ScenarioCollector((result) => console.log(progressLine(result, (finished += 1))));
     await runScenarios({
       target: target.parameters,
       selection: { rules, mqtt, tags: values.tags },
-      formats: ['progress', `html:${join(reportDir, 'cucumber.html')}`],
+      // Progress is a line per scenario from the collector; cucumber writes only the HTML report.
+      formats: [`html:${join(reportDir, 'cucumber.html')}`],
+      quiet: true,
       onMessage: collector.onMessage,
     });
     const scenarios = collector.results();
@@ -107,4 +111,9 @@ await runCli(USAGE, async () => {
   } finally {
     await target.stop();
   }
-});
+}
+
+export const command: Command = { usage: USAGE, main };
+
+// `npm run conformance` and the tests start this module directly; the tool reaches it through runner/main.ts.
+if (isEntryPoint(import.meta.url)) await runCommand(command, process.argv.slice(2));

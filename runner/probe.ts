@@ -1,17 +1,21 @@
 // What can be learnt of a target before a run: it resolves and answers TLS with a certificate the CA
-// verifies, one identity can connect and may subscribe and publish on its own topics, how many sessions one authentication name may hold, and the
-// maximum session expiry the CONNACK reports. Every session it opens is ended before it returns.
+// verifies, which of the selected MQTT versions it speaks, one identity can connect and may subscribe
+// and publish on its own topics (and the observer identity publish to them), how many sessions one
+// authentication name may hold (not a connection cap), and the maximum session expiry the CONNACK
+// reports. Every session it opens is ended before it returns.
 import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
 import { UserError } from '../common/errors.ts';
 import { loadPki, type LoadedIdentity } from '../certs/manifest.ts';
-import { describeCode, NEVER_EXPIRES, REFUSAL } from '../rules/codes.ts';
-import { SessionClient } from '../mqtt-client/session-client.ts';
+import { SESSIONS_PER_NAME_RANGE } from '../eventgrid/namespace.ts';
+import { MQTT_VERSIONS, type MqttVersion } from '../rules/catalogue.ts';
+import { describeCode, NEVER_EXPIRES } from '../rules/codes.ts';
+import { SessionClient, type PublishOutcome, type Refused } from '../mqtt-client/session-client.ts';
 import type { TargetParameters } from '../steps/target.ts';
 import { checkTarget, clientIdentity, type ServerCertificate } from './preflight.ts';
 
-/** Enough to tell whether the suite can test multiple sessions and the limit, and gentle on a namespace. */
-const MAX_PROBE_SESSIONS = 10;
+/** One more than Event Grid's documented maximum: a target that accepts this many breaks S9. */
+const MAX_PROBE_SESSIONS = SESSIONS_PER_NAME_RANGE.max + 1;
 const TIMEOUT_MS = 5000;
 
 export interface ProbeResult {
@@ -19,13 +23,72 @@ export interface ProbeResult {
   addresses: string[];
   server: ServerCertificate;
   identity: string;
-  /** Sessions one authentication name may hold; `atLeast` when no refusal came before the probe stopped. */
-  sessionLimit: { value: number; atLeast: boolean; refusal?: string };
-  /** Maximum session expiry the CONNACK reported, seconds; undefined when it reported none. */
+  /** The version the probe connected with: the first selected one the target speaks. */
+  version: MqttVersion;
+  /** Selected versions the target does not speak, with what it answered. */
+  unsupportedVersions: Partial<Record<MqttVersion, string>>;
+  /**
+   * Sessions one authentication name may hold. `atLeast` when no session limit was seen: none up to
+   * the probe's maximum, or a refusal that was not one (a connection cap also turns other identities away).
+   */
+  sessionLimit: { value: number; atLeast: boolean; refusal?: string; connectionCap?: boolean };
+  /** Maximum session expiry the MQTT 5 CONNACK reported, seconds; undefined when it reported none. */
   maxSessionExpirySeconds?: number;
 }
 
-export async function probeTarget(target: TargetParameters, options: { identityId?: string; log?: (line: string) => void } = {}): Promise<ProbeResult> {
+export interface ProbeOptions {
+  identityId?: string;
+  /** The versions the run selected (default both); MQTT 5 is tried first, as only its CONNACK reports the expiry. */
+  versions?: readonly MqttVersion[];
+  log?: (line: string) => void;
+  /** The clock the client certificates' validity is judged by. */
+  now?: Date;
+}
+
+/** Why an identity's certificate cannot connect today (expired, not yet valid), or undefined. */
+export function certificateValidityProblem(identity: LoadedIdentity, now: Date): string | undefined {
+  const { id, notBefore, notAfter } = identity.entry;
+  if (Date.parse(notAfter) < now.getTime()) {
+    return `the client certificate of identity "${id}" expired on ${notAfter}: make a new set with \`npm run certs -- --renew\`, then register its CA and thumbprints on the namespace (\`npm run provision\` writes the commands)`;
+  }
+  if (Date.parse(notBefore) > now.getTime()) return `the client certificate of identity "${id}" is not valid before ${notBefore}: is this machine's clock right?`;
+  return undefined;
+}
+
+/** Registration is the likely cause only of a refusal that speaks of authorization. */
+const AUTHORIZATION_REFUSALS = new Set([0x86, 0x87, 4, 5]);
+
+/** What a CONNECT that was not accepted says about the target, naming the likely cause. */
+export function explainNotConnected(where: string, identity: LoadedIdentity, outcome: { code?: number; reasonString?: string; message: string }, version: MqttVersion = '5'): string {
+  const who = `identity "${identity.entry.id}" (authentication name "${identity.entry.authenticationName}")`;
+  if (outcome.code !== undefined) {
+    const refusal = `${describeCode(version, outcome.code)}${outcome.reasonString ? ` (${outcome.reasonString})` : ''}`;
+    if (AUTHORIZATION_REFUSALS.has(outcome.code)) {
+      return `${who} was refused over MQTT ${version}: ${refusal}; is it registered on the namespace with this certificate? (npm run provision writes the commands)`;
+    }
+    return `${who} was refused over MQTT ${version}: ${refusal}`;
+  }
+  if (outcome.message === 'connack timeout' || outcome.message.startsWith('timed out')) {
+    return `${where} completed TLS but sent no CONNACK within ${TIMEOUT_MS / 1000} s: is an MQTT broker listening on this port?`;
+  }
+  if (outcome.message === 'the connection closed with no CONNACK') {
+    return `${where} completed TLS, then closed the connection after an MQTT ${version} CONNECT with no CONNACK: is an MQTT broker listening on this port?`;
+  }
+  return `${where} completed TLS but did not answer CONNECT as an MQTT broker (${outcome.message})`;
+}
+
+/** A CONNACK that says the server does not speak the version of the CONNECT. */
+function refusesVersion(outcome: Refused, version: MqttVersion): boolean {
+  // A 3.1.1-only server answers an MQTT 5 CONNECT with its own return code 1.
+  return version === '5' ? outcome.code === 0x84 || outcome.code === 1 : outcome.code === 1;
+}
+
+function describeRefusal(outcome: Refused, version: MqttVersion): string {
+  const code = outcome.code === undefined ? 'the connection closed with no CONNACK' : describeCode(version, outcome.code);
+  return `${code}${outcome.reasonString ? ` (${outcome.reasonString})` : ''}`;
+}
+
+export async function probeTarget(target: TargetParameters, options: ProbeOptions = {}): Promise<ProbeResult> {
   const log = options.log ?? (() => {});
   const host = new URL(target.url).hostname.replace(/^\[|\]$/g, '');
   const addresses = await lookup(host, { all: true }).then(
@@ -39,76 +102,128 @@ export async function probeTarget(target: TargetParameters, options: { identityI
   log(`TLS       server certificate ${server.subject}, issued by ${server.issuer}, valid until ${server.validTo}; verifies against ${target.caFile}`);
 
   const identity = clientIdentity(target, options.identityId);
+  const unusable = certificateValidityProblem(identity, options.now ?? new Date());
+  if (unusable) throw new UserError(unusable);
   const ca = readFileSync(target.caFile, 'utf8');
+  const where = `${host}:${new URL(target.url).port || 8883}`;
   const prefix = `mmc-probe-${Math.random().toString(36).slice(2, 8)}-`;
   const open: SessionClient[] = [];
-  const connect = (index: number, sessionExpiry: number) =>
-    SessionClient.connect({ url: target.url, ca, identity, sessionName: `${prefix}${index}`, version: '5', sessionExpiry, timeoutMs: TIMEOUT_MS }).catch(
+  const connect = (version: MqttVersion, index: number, sessionExpiry: number, who = identity) =>
+    SessionClient.connect({ url: target.url, ca, identity: who, sessionName: `${prefix}${index}`, version, sessionExpiry, timeoutMs: TIMEOUT_MS }).catch(
       (error: Error) => {
-        throw new UserError(`the target did not answer a CONNECT as an MQTT broker: ${error.message}`);
+        throw new UserError(explainNotConnected(where, identity, { message: error.message }, version));
       },
     );
+  const unsupportedVersions: ProbeResult['unsupportedVersions'] = {};
+  let version: MqttVersion | undefined;
   try {
-    // Asking for "never expires" makes a namespace with a maximum report it in the CONNACK (L1).
-    const first = await connect(1, NEVER_EXPIRES);
-    if (!first.accepted) {
-      const code = first.code === undefined ? 'the connection closed with no CONNACK' : describeCode('5', first.code);
-      throw new UserError(
-        `identity "${identity.entry.id}" (authentication name "${identity.entry.authenticationName}") was refused: ${code}${first.reasonString ? ` (${first.reasonString})` : ''}; is it registered on the namespace with this certificate? (npm run provision writes the commands)`,
-      );
+    const selected = options.versions ?? MQTT_VERSIONS;
+    for (const candidate of (['5', '3.1.1'] as const).filter((version) => selected.includes(version))) {
+      // Asking for "never expires" makes a namespace with a maximum report it in the CONNACK (L1).
+      const first = await connect(candidate, 1, NEVER_EXPIRES);
+      if (first.accepted) {
+        open.push(first.client);
+        version = candidate;
+        break;
+      }
+      if (!refusesVersion(first, candidate)) throw new UserError(explainNotConnected(where, identity, first, candidate));
+      unsupportedVersions[candidate] = `the target does not speak MQTT ${candidate}: it answered ${describeRefusal(first, candidate)}`;
+      log(`version   ${unsupportedVersions[candidate]}`);
     }
-    open.push(first.client);
-    await checkAccess(first.client, target, identity, `${prefix}probe`, log);
-    await checkObserverAccess(first.client, target, ca, identity, `${prefix}probe`, log);
-    const reported = first.client.connackProperties.sessionExpiryInterval as number | undefined;
-    log(`identity  ${identity.entry.id} connected over MQTT 5 as "${identity.entry.authenticationName}"`);
-    log(`expiry    ${reported === undefined ? 'the CONNACK reported no maximum session expiry' : `maximum session expiry ${reported} s (the CONNACK lowered ${NEVER_EXPIRES})`}`);
+    if (!version) throw new UserError(`the target speaks none of the selected MQTT versions: ${Object.values(unsupportedVersions).join('; ')}`);
+    const reported = version === '5' ? (open[0]!.connackProperties.sessionExpiryInterval as number | undefined) : undefined;
+    log(`identity  ${identity.entry.id} connected over MQTT ${version} as "${identity.entry.authenticationName}"`);
+    if (version === '5') {
+      log(`expiry    ${reported === undefined ? 'the CONNACK reported no maximum session expiry' : `maximum session expiry ${reported} s (the CONNACK lowered ${NEVER_EXPIRES})`}`);
+    }
+    await checkAccess(open[0]!, target, identity, version, `${prefix}probe`, log);
+    await checkObserverAccess(open[0]!, target, ca, identity, version, `${prefix}probe`, log);
 
     let sessionLimit: ProbeResult['sessionLimit'] = { value: MAX_PROBE_SESSIONS, atLeast: true };
     for (let index = 2; index <= MAX_PROBE_SESSIONS; index += 1) {
       // No expiry: these sessions end with their connections.
-      const next = await connect(index, 0);
-      if (!next.accepted) {
-        const refusal = next.code === undefined ? 'no CONNACK' : describeCode('5', next.code);
-        // Only Quota exceeded speaks of the limit; any other refusal leaves it unknown.
-        sessionLimit = { value: index - 1, atLeast: next.code !== REFUSAL.quotaExceeded.reasonCode, refusal };
-        break;
+      const next = await connect(version, index, 0);
+      if (next.accepted) {
+        open.push(next.client);
+        continue;
       }
-      open.push(next.client);
+      const refusal = describeRefusal(next, version);
+      // A session limit turns away this name only; a connection cap turns every identity away.
+      const other = await connect(version, MAX_PROBE_SESSIONS + 1, 0, otherIdentity(target, identity));
+      if (other.accepted) await other.client.disconnect().catch(() => other.client.close());
+      sessionLimit = { value: index - 1, atLeast: !other.accepted, refusal, ...(other.accepted ? {} : { connectionCap: true }) };
+      break;
     }
-    const count = `${sessionLimit.atLeast ? 'at least ' : ''}${sessionLimit.value} per authentication name`;
-    log(`sessions  ${count} (${sessionLimit.refusal ? `session ${sessionLimit.value + 1} was refused: ${sessionLimit.refusal}` : `the probe stops at ${MAX_PROBE_SESSIONS}`})`);
-    return { host, addresses, server, identity: identity.entry.id, sessionLimit, ...(reported === undefined ? {} : { maxSessionExpirySeconds: reported }) };
+    log(`sessions  ${describeSessionLimit(sessionLimit)}`);
+    return {
+      host,
+      addresses,
+      server,
+      identity: identity.entry.id,
+      version,
+      unsupportedVersions,
+      sessionLimit,
+      ...(reported === undefined ? {} : { maxSessionExpirySeconds: reported }),
+    };
   } finally {
     // A DISCONNECT, so that the target frees them before the run needs the sessions back.
     await Promise.all(open.slice(1).map((client) => client.disconnect().catch(() => client.close())));
     open[0]?.close();
-    await endProbeSession(target, ca, identity, `${prefix}1`);
+    if (version) await endProbeSession(target, ca, identity, `${prefix}1`, version);
   }
 }
 
+function describeSessionLimit(limit: ProbeResult['sessionLimit']): string {
+  if (limit.connectionCap) {
+    return `no session limit seen: after ${limit.value} connections the target refused another identity too (${limit.refusal}): a connection cap`;
+  }
+  if (!limit.refusal) return `no limit up to ${limit.value} per authentication name, more than Event Grid's maximum of ${SESSIONS_PER_NAME_RANGE.max}`;
+  return `${limit.value} per authentication name (session ${limit.value + 1} was refused: ${limit.refusal})`;
+}
+
+/** A second identity that should connect as readily as the first, to tell a session limit from a connection cap. */
+function otherIdentity(target: TargetParameters, first: LoadedIdentity): LoadedIdentity {
+  const identities = [...loadPki(target.identitiesDir).identities.values()];
+  return identities.find((candidate) => candidate.entry.role === 'client' && candidate.entry.id !== first.entry.id && candidate.entry.validationScheme === first.entry.validationScheme) ?? first;
+}
+
+export interface DeclaredLimits {
+  sessionLimit?: number;
+  maxSessionExpirySeconds?: number;
+}
+
 const ACCESS_DOCS = 'see docs/access-control.md; npm run provision writes the bindings';
+
+/** "SUBACK 0x87 Not authorized" (MQTT 5) or "SUBACK 0x80 (Failure)" (3.1.1, its only failure code). */
+function describeSuback(code: number | undefined, version: MqttVersion): string {
+  if (code === undefined) return 'SUBACK without a code';
+  return version === '5' ? `SUBACK ${describeCode('5', code)}` : `SUBACK 0x${code.toString(16)}${code === 0x80 ? ' (Failure)' : ''}`;
+}
+
+/** A PUBACK's refusal (MQTT 5), or what happened instead (3.1.1 has no refusing PUBACK: the connection closes). */
+function describePublished(published: PublishOutcome, version: MqttVersion): string {
+  return published.acknowledged ? `PUBACK ${describeCode(version, published.reasonCode)}` : published.message;
+}
 
 /**
  * A subscribe-and-publish round trip on the identity's own topic, as every scenario makes one: a
  * namespace without the suite's permission bindings would fail nearly every rule for a reason that
  * has nothing to do with sessions, so it stops the run here, in one line.
  */
-async function checkAccess(client: SessionClient, target: TargetParameters, identity: LoadedIdentity, leaf: string, log: (line: string) => void): Promise<void> {
+async function checkAccess(client: SessionClient, target: TargetParameters, identity: LoadedIdentity, version: MqttVersion, leaf: string, log: (line: string) => void): Promise<void> {
   const { id, authenticationName } = identity.entry;
   const topic = `${target.topicRoot}/${authenticationName}/${leaf}/inbox`;
   const template = `${target.topicRoot}/\${client.authenticationName}/#`;
   const grant = (role: string) => `grant its client group the ${role} role on a topic space with the template "${template}" (${ACCESS_DOCS})`;
-  const code = await client.trySubscribe(topic, 1).catch((error: Error) => {
+  const code = await client.subscribeCode(topic, 1).catch((error: Error) => {
     throw new UserError(`identity ${id} got no answer to a SUBSCRIBE to ${topic}: ${error.message}`);
   });
   if (code === undefined || code >= 0x80) {
-    throw new UserError(`identity ${id} may not subscribe to ${topic} (SUBACK ${code === undefined ? 'without a code' : describeCode('5', code)}): ${grant('Subscriber')}`);
+    throw new UserError(`identity ${id} may not subscribe to ${topic} (${describeSuback(code, version)}): ${grant('Subscriber')}`);
   }
   const published = await client.tryPublish(topic, 'probe');
   if (!published.acknowledged || published.reasonCode >= 0x80) {
-    const answer = published.acknowledged ? `PUBACK ${describeCode('5', published.reasonCode)}` : published.message;
-    throw new UserError(`identity ${id} may not publish to ${topic} (${answer}): ${grant('Publisher')}`);
+    throw new UserError(`identity ${id} may not publish to ${topic} (${describePublished(published, version)}): ${grant('Publisher')}`);
   }
   await client.nextMessage(topic, TIMEOUT_MS).catch(() => {
     throw new UserError(`identity ${id} subscribed to and published on ${topic}, but the message never arrived: check the namespace's routing and permission bindings (${ACCESS_DOCS})`);
@@ -123,22 +238,26 @@ const OBSERVER = 'observer';
  * The scenarios' messages come from the observer identity, published on every client's topics: check
  * it may, with a message to the probing identity.
  */
-async function checkObserverAccess(receiver: SessionClient, target: TargetParameters, ca: string, identity: LoadedIdentity, leaf: string, log: (line: string) => void): Promise<void> {
+async function checkObserverAccess(
+  receiver: SessionClient,
+  target: TargetParameters,
+  ca: string,
+  identity: LoadedIdentity,
+  version: MqttVersion,
+  leaf: string,
+  log: (line: string) => void,
+): Promise<void> {
   const observer = loadPki(target.identitiesDir).identities.get(OBSERVER);
   if (!observer || observer.entry.id === identity.entry.id) return;
   const topic = `${target.topicRoot}/${identity.entry.authenticationName}/${leaf}/inbox`;
   if (target.pace) await new Promise((resolve) => setTimeout(resolve, 1000));
-  const outcome = await SessionClient.connect({ url: target.url, ca, identity: observer, sessionName: `${leaf}-observer`, version: '5', cleanStart: true, sessionExpiry: 0, timeoutMs: TIMEOUT_MS });
-  if (!outcome.accepted) {
-    const code = outcome.code === undefined ? 'the connection closed with no CONNACK' : describeCode('5', outcome.code);
-    throw new UserError(`identity ${OBSERVER} (authentication name "${observer.entry.authenticationName}") was refused: ${code}; is it registered on the namespace with this certificate? (npm run provision writes the commands)`);
-  }
+  const outcome = await SessionClient.connect({ url: target.url, ca, identity: observer, sessionName: `${leaf}-observer`, version, cleanStart: true, sessionExpiry: 0, timeoutMs: TIMEOUT_MS });
+  if (!outcome.accepted) throw new UserError(explainNotConnected(target.url, observer, outcome, version));
   try {
     const published = await outcome.client.tryPublish(topic, 'from the observer');
     if (!published.acknowledged || published.reasonCode >= 0x80) {
-      const answer = published.acknowledged ? `PUBACK ${describeCode('5', published.reasonCode)}` : published.message;
       throw new UserError(
-        `identity ${OBSERVER} may not publish to ${topic} (${answer}): grant its client group the Publisher role on a topic space with the template "${target.topicRoot}/+/#" (${ACCESS_DOCS})`,
+        `identity ${OBSERVER} may not publish to ${topic} (${describePublished(published, version)}): grant its client group the Publisher role on a topic space with the template "${target.topicRoot}/+/#" (${ACCESS_DOCS})`,
       );
     }
     await receiver.nextMessage(topic, TIMEOUT_MS).catch(() => {
@@ -151,10 +270,12 @@ async function checkObserverAccess(receiver: SessionClient, target: TargetParame
 }
 
 /**
- * The parameters a run uses after a probe: what was declared wins (the scenarios then check the target
- * against it), what the probe observed fills the gaps; a difference is noted.
+ * The parameters a run uses after a probe. What was declared wins (the scenarios then check the target
+ * against it); otherwise a session limit the probe saw enforced; otherwise Event Grid's documented
+ * maximum, so that a target capping nothing fails S9. A maximum expiry the target reports is judged
+ * against Event Grid's range, not taken as the expected value. Assumptions are noted.
  */
-export function applyProbe(parameters: TargetParameters, declared: { sessionLimit?: number; maxSessionExpirySeconds?: number }, probe: ProbeResult, note: (line: string) => void): TargetParameters {
+export function applyProbe(parameters: TargetParameters, declared: DeclaredLimits, probe: ProbeResult, note: (line: string) => void): TargetParameters {
   const observed = probe.sessionLimit;
   if (declared.sessionLimit !== undefined && !observed.atLeast && declared.sessionLimit !== observed.value) {
     note(`note: the session limit is declared ${declared.sessionLimit}, the target enforces ${observed.value}`);
@@ -162,16 +283,26 @@ export function applyProbe(parameters: TargetParameters, declared: { sessionLimi
   if (declared.maxSessionExpirySeconds !== undefined && probe.maxSessionExpirySeconds !== undefined && declared.maxSessionExpirySeconds !== probe.maxSessionExpirySeconds) {
     note(`note: the maximum session expiry is declared ${declared.maxSessionExpirySeconds} s, the target reports ${probe.maxSessionExpirySeconds} s`);
   }
+  let sessionLimit = declared.sessionLimit ?? (observed.atLeast ? SESSIONS_PER_NAME_RANGE.max : observed.value);
+  if (declared.sessionLimit === undefined && observed.atLeast && !observed.connectionCap) {
+    note(`note: assumed session limit ${sessionLimit}, Event Grid's documented maximum (declare --session-limit for your namespace's)`);
+  }
+  if (observed.connectionCap && declared.sessionLimit === undefined) sessionLimit = observed.value;
+  const expiry = declared.maxSessionExpirySeconds ?? probe.maxSessionExpirySeconds;
+  if (expiry === undefined) note(`note: assumed maximum session expiry ${parameters.maxSessionExpirySeconds} s for the 3.1.1 expiry wait (nothing declared, none reported)`);
+  const unsupported = Object.entries(probe.unsupportedVersions) as [MqttVersion, string][];
   return {
     ...parameters,
-    sessionLimit: declared.sessionLimit ?? observed.value,
-    sessionLimitKnown: declared.sessionLimit !== undefined || !observed.atLeast,
-    maxSessionExpirySeconds: declared.maxSessionExpirySeconds ?? probe.maxSessionExpirySeconds ?? parameters.maxSessionExpirySeconds,
+    sessionLimit,
+    sessionLimitKnown: declared.sessionLimit !== undefined || !observed.connectionCap,
+    maxSessionExpirySeconds: expiry ?? parameters.maxSessionExpirySeconds,
+    maxSessionExpiryDeclared: declared.maxSessionExpirySeconds !== undefined,
+    unsupportedVersions: { ...parameters.unsupportedVersions, ...Object.fromEntries(unsupported) },
   };
 }
 
 /** Ends the long-lived first session: Clean Start with no expiry, a second later (Event Grid's pacing). */
-async function endProbeSession(target: TargetParameters, ca: string, identity: LoadedIdentity, sessionName: string): Promise<void> {
+async function endProbeSession(target: TargetParameters, ca: string, identity: LoadedIdentity, sessionName: string, version: MqttVersion): Promise<void> {
   if (target.pace) await new Promise((resolve) => setTimeout(resolve, 1000));
-  await SessionClient.end({ url: target.url, ca, identity, sessionName, version: '5', timeoutMs: TIMEOUT_MS });
+  await SessionClient.end({ url: target.url, ca, identity, sessionName, version, timeoutMs: TIMEOUT_MS });
 }

@@ -1,6 +1,9 @@
 // One conformance run: the Gherkin scenarios against a prepared target, through cucumber's API.
+import { Writable } from 'node:stream';
 import type { Envelope } from '@cucumber/messages';
+import { join } from 'node:path';
 import { loadConfiguration, runCucumber } from '@cucumber/cucumber/api';
+import { FEATURES_DIR, MODULE_EXTENSION, MODULE_ROOT } from '../common/package.ts';
 import { ruleTag, versionTag } from '../rules/tags.ts';
 import type { TargetParameters } from '../steps/target.ts';
 
@@ -26,19 +29,28 @@ export interface RunOptions {
   /** cucumber formats, e.g. 'progress' or 'html:reports/cucumber.html'. */
   formats?: string[];
   onMessage?: (envelope: Envelope) => void;
+  /** Discard what cucumber writes to stdout (its default progress dots): the caller shows progress. */
+  quiet?: boolean;
 }
 
+const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
+/** cucumber takes glob patterns: forward slashes on every platform. */
+const pattern = (...parts: string[]) => join(...parts).replaceAll('\\', '/');
+
 export async function runScenarios(options: RunOptions): Promise<boolean> {
+  // The package's own features and step modules (dist/steps/*.js when installed, steps/*.ts under
+  // tsx), wherever the user runs from; cucumber reports their paths relative to the cwd.
+  const steps = join(MODULE_ROOT, 'steps');
   const { runConfiguration } = await loadConfiguration({
     file: false,
     provided: {
-      paths: ['features/**/*.feature'],
-      import: ['steps/world.ts', 'steps/hooks.ts', 'steps/*.steps.ts'],
+      paths: [pattern(FEATURES_DIR, '**/*.feature')],
+      import: [`world${MODULE_EXTENSION}`, `hooks${MODULE_EXTENSION}`, `*.steps${MODULE_EXTENSION}`].map((file) => pattern(steps, file)),
       tags: tagExpression(options.selection ?? {}) ?? '',
       format: options.formats ?? ['progress'],
       worldParameters: { ...options.target },
     },
   });
-  const { success } = await runCucumber(runConfiguration, undefined, options.onMessage);
+  const { success } = await runCucumber(runConfiguration, options.quiet ? { stdout: discard } : undefined, options.onMessage);
   return success;
 }

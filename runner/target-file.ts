@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../common/errors.ts';
+import { SESSION_EXPIRY_HOURS_RANGE, SESSIONS_PER_NAME_RANGE } from '../eventgrid/namespace.ts';
 import { findRule } from '../rules/catalogue.ts';
 import type { RemoteTargetOptions } from './target.ts';
 
@@ -14,8 +15,8 @@ const targetFileSchema = z
     identities: z.string().min(1),
     namespace: z
       .object({
-        maximumClientSessionsPerAuthenticationName: z.number().int().min(1).max(100).optional(),
-        maximumSessionExpiryInHours: z.number().int().min(1).max(8).optional(),
+        maximumClientSessionsPerAuthenticationName: z.number().int().min(SESSIONS_PER_NAME_RANGE.min).max(SESSIONS_PER_NAME_RANGE.max).optional(),
+        maximumSessionExpiryInHours: z.number().int().min(SESSION_EXPIRY_HOURS_RANGE.min).max(SESSION_EXPIRY_HOURS_RANGE.max).optional(),
         alternativeAuthenticationNameSources: z.array(z.string()).optional(),
       })
       .strict()

@@ -1,11 +1,12 @@
 // Steps about permissions (P1-P4): a session subscribes or publishes somewhere, and what the target
 // answered in the SUBACK or PUBACK.
 import { Then, When } from '@cucumber/cucumber';
-import { ACCESS_REFUSAL } from '../rules/codes.ts';
+import { ConformanceFailure } from '../common/errors.ts';
+import { describeRefusalCode, REFUSAL, refusalCodeFor } from '../rules/codes.ts';
 import type { ConformanceWorld } from './world.ts';
 
 async function subscribe(world: ConformanceWorld, sessionName: string, topic: string): Promise<void> {
-  const code = await world.session(sessionName).trySubscribe(topic, 1);
+  const code = await world.session(sessionName).subscribeCode(topic, 1);
   world.lastSubscription = { topic, code };
 }
 
@@ -64,24 +65,24 @@ Then('the subscription is granted', function (this: ConformanceWorld) {
   const { topic, code } = subscription(this);
   const observed = describeSuback(this, code);
   this.observe({ step: 'the subscription is granted', expected: `${topic}: granted QoS 0 or 1`, observed });
-  if (code === undefined || code >= 0x80) throw new Error(`expected the subscription to ${topic} to be granted, got ${observed}`);
+  if (code === undefined || code >= 0x80) throw new ConformanceFailure(`expected the subscription to ${topic} to be granted, got ${observed}`);
 });
 
-// MQTT 5: 0x87 Not authorized; 3.1.1: 0x80, the only failure code its SUBACK has.
+// MQTT 5: 0x87 Not authorized; 3.1.1: 0x80, the only failure code its SUBACK has (rules/codes.ts).
 Then('the subscription is refused as not authorized', function (this: ConformanceWorld) {
   const { topic, code } = subscription(this);
-  const expectedCode = this.version === '5' ? ACCESS_REFUSAL.reasonCode : ACCESS_REFUSAL.returnCode;
-  const expected = describeSuback(this, expectedCode);
+  const expectedCode = refusalCodeFor(this.version, REFUSAL.subscribeNotAuthorized);
+  const expected = describeRefusalCode(this.version, REFUSAL.subscribeNotAuthorized);
   const observed = describeSuback(this, code);
   this.observe({ step: 'the subscription is refused as not authorized', expected: `${topic}: ${expected}`, observed });
-  if (code !== expectedCode) throw new Error(`expected the subscription to ${topic} to be refused with ${expected}, got ${observed}`);
+  if (code !== expectedCode) throw new ConformanceFailure(`expected the subscription to ${topic} to be refused with ${expected}, got ${observed}`);
 });
 
 Then('the publication is accepted', function (this: ConformanceWorld) {
   const { topic, outcome } = publication(this);
   const observed = describePublication(this);
   this.observe({ step: 'the publication is accepted', expected: `${topic}: PUBACK with a success code`, observed });
-  if (!outcome.acknowledged || outcome.reasonCode >= 0x80) throw new Error(`expected a successful PUBACK for ${topic}, got ${observed}`);
+  if (!outcome.acknowledged || outcome.reasonCode >= 0x80) throw new ConformanceFailure(`expected a successful PUBACK for ${topic}, got ${observed}`);
 });
 
 // Only MQTT 5 can say why in a PUBACK; over 3.1.1 what the target did is recorded, and the scenario
@@ -89,9 +90,10 @@ Then('the publication is accepted', function (this: ConformanceWorld) {
 Then('the publication is refused as not authorized', function (this: ConformanceWorld) {
   const { topic, outcome } = publication(this);
   const observed = describePublication(this);
-  const expected = this.version === '5' ? `PUBACK ${this.describe(ACCESS_REFUSAL.reasonCode)}` : 'no success code exists to check over 3.1.1 (recorded)';
+  const expectedCode = refusalCodeFor(this.version, REFUSAL.publishNotAuthorized);
+  const expected = expectedCode === undefined ? 'no code exists to check over 3.1.1 (recorded)' : describeRefusalCode(this.version, REFUSAL.publishNotAuthorized);
   this.observe({ step: 'the publication is refused as not authorized', expected: `${topic}: ${expected}`, observed });
-  if (this.version === '5' && !(outcome.acknowledged && outcome.reasonCode === ACCESS_REFUSAL.reasonCode)) {
-    throw new Error(`expected ${expected} for ${topic}, got ${observed}`);
+  if (expectedCode !== undefined && !(outcome.acknowledged && outcome.reasonCode === expectedCode)) {
+    throw new ConformanceFailure(`expected ${expected} for ${topic}, got ${observed}`);
   }
 });

@@ -1,4 +1,5 @@
 // Steps that open, end and drop connections.
+import { ConformanceFailure } from '../common/errors.ts';
 import { Given, When } from '@cucumber/cucumber';
 import type { MqttVersion } from '../rules/catalogue.ts';
 import type { ConformanceWorld } from './world.ts';
@@ -6,7 +7,7 @@ import type { ConformanceWorld } from './world.ts';
 async function holdSession(world: ConformanceWorld, identityId: string, sessionName: string): Promise<void> {
   const outcome = await world.connect(identityId, sessionName);
   if (!outcome.accepted) {
-    throw new Error(`identity "${identityId}" could not open session "${sessionName}": ${world.describe(outcome.code)} ${outcome.reasonString ?? outcome.message}`);
+    throw new ConformanceFailure(`identity "${identityId}" could not open session "${sessionName}": ${world.describe(outcome.code)} ${outcome.reasonString ?? outcome.message}`);
   }
   await outcome.client.subscribe(world.topic(sessionName), 1);
 }

@@ -1,11 +1,12 @@
 // Scenario set-up and tear-down: skip what the target cannot test (saying why), end every client and
 // session afterwards.
 import { After, Before } from '@cucumber/cucumber';
-import type { CapabilityTag } from '../rules/tags.ts';
+import { rulesOfTags, type CapabilityTag } from '../rules/tags.ts';
 import { missingCapability } from './target.ts';
 import type { ConformanceWorld } from './world.ts';
 
 Before(function (this: ConformanceWorld, { pickle }) {
+  this.rules = rulesOfTags(pickle.tags.map((tag) => tag.name));
   for (const { name } of pickle.tags) {
     const missing = missingCapability(name, this.target);
     if (missing) {

@@ -1,12 +1,15 @@
 // What a conformance run knows about its target: handed from the runner to every scenario as
 // cucumber's world parameters (so plain JSON).
-import { isCapabilityTag, rulesOfTags } from '../rules/tags.ts';
+import type { MqttVersion } from '../rules/catalogue.ts';
+import { isCapabilityTag, rulesOfTags, versionOfTags } from '../rules/tags.ts';
 
 export interface TargetParameters {
   /** mqtts://host:port */
   url: string;
   /** PEM file of the CA that signed the endpoint's server certificate. */
   caFile: string;
+  /** Where caFile came from, for messages: "--ca", "MMC_CA", "the target file x.json". Default "--ca". */
+  caOrigin?: string;
   /** A PKI folder as `npm run certs` writes it. */
   identitiesDir: string;
   /** maximumClientSessionsPerAuthenticationName of the namespace (at least this, when not known). */
@@ -15,6 +18,10 @@ export interface TargetParameters {
   sessionLimitKnown: boolean;
   /** The namespace's maximum session expiry, seconds. */
   maxSessionExpirySeconds: number;
+  /** Whether that maximum was declared (then L1 expects exactly it), not probed or assumed (then L1 expects Event Grid's range). */
+  maxSessionExpiryDeclared: boolean;
+  /** MQTT versions the target does not speak, with what it answered: their scenarios are skipped with it. */
+  unsupportedVersions: Partial<Record<MqttVersion, string>>;
   /** Session Expiry Interval MQTT 5 scenarios ask for, so that expiry can be waited for. */
   shortSessionExpirySeconds: number;
   /** Whether the namespace reads names from certificates when the Username is absent. */
@@ -41,6 +48,8 @@ export interface TargetParameters {
 export function missingCapability(tag: string, target: TargetParameters): string | undefined {
   const [rule] = rulesOfTags([tag]);
   if (rule && target.skipRules[rule]) return `the target file skips ${rule}: ${target.skipRules[rule]}`;
+  const version = versionOfTags([tag]);
+  if (version) return target.unsupportedVersions[version];
   if (!isCapabilityTag(tag)) return undefined;
   switch (tag) {
     case '@needs-two-sessions':
@@ -48,7 +57,7 @@ export function missingCapability(tag: string, target: TargetParameters): string
     case '@needs-known-session-limit':
       return target.sessionLimitKnown
         ? undefined
-        : `the probe saw no limit up to ${target.sessionLimit} sessions: declare the namespace's limit (--session-limit)`;
+        : `no session limit could be observed: the target turned every identity away after ${target.sessionLimit} connections (a connection cap): declare the namespace's limit (--session-limit)`;
     case '@needs-no-alternative-name-sources':
       return target.alternativeNameSources ? 'the target reads names from certificate fields when the Username is absent' : undefined;
     case '@on-alternative-names-namespace':

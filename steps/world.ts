@@ -5,8 +5,9 @@ import { defineParameterType, setDefaultTimeout, setWorldConstructor, World, typ
 import { loadPki, type LoadedIdentity, type LoadedPki } from '../certs/manifest.ts';
 import type { MqttVersion } from '../rules/catalogue.ts';
 import { describeCode } from '../rules/codes.ts';
-import { OBSERVATION_MEDIA_TYPE, type Observation } from '../report/scenarios.ts';
+import { formatObservation, type Observation } from '../report/scenarios.ts';
 import { SessionClient, type Accepted, type PublishOutcome, type Refused, type SessionClientOptions } from '../mqtt-client/session-client.ts';
+import type { RawConnection } from '../mqtt-client/raw-client.ts';
 import type { TargetParameters } from './target.ts';
 
 defineParameterType({ name: 'version', regexp: /3\.1\.1|5/, transformer: (text) => text as MqttVersion });
@@ -41,10 +42,14 @@ export class ConformanceWorld extends World<TargetParameters> {
   readonly caPem: string;
   private readonly prefix: string;
   version: MqttVersion = '5';
+  /** The catalogued rules the scenario is tagged with (set before it runs). */
+  rules: string[] = [];
   /** Live clients by Gherkin session name; the older connection after a takeover stays in `replaced`. */
   readonly sessions = new Map<string, SessionClient>();
   readonly replaced = new Map<string, SessionClient>();
   private readonly allClients: SessionClient[] = [];
+  /** Byte-level connections (mqtt-client/raw-client.ts); Clean Start with no expiry, they end their sessions. */
+  readonly rawConnections: RawConnection[] = [];
   /** Every session accepted in this scenario, to be ended afterwards. */
   readonly accepted: OpenSession[] = [];
   lastOutcome?: Accepted | Refused;
@@ -162,7 +167,7 @@ export class ConformanceWorld extends World<TargetParameters> {
 
   /** Records what a step expected and what the target did, for the per-rule report. */
   observe(observation: Observation): void {
-    this.attach(JSON.stringify(observation), OBSERVATION_MEDIA_TYPE);
+    this.log(formatObservation(observation));
   }
 
   /**
@@ -171,6 +176,7 @@ export class ConformanceWorld extends World<TargetParameters> {
    */
   async cleanUp(): Promise<void> {
     for (const client of this.allClients) client.close();
+    for (const connection of this.rawConnections) connection.close();
     // The identity that last won a session name is the one that can end it.
     const lastOwners = new Map(this.accepted.map((session) => [session.name, session]));
     for (const session of lastOwners.values()) {
