@@ -1,7 +1,7 @@
 // Namespace configuration: defaults, the PKI-derived namespace, and errors that name field and reason.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { temporaryDir } from '../common/test-support.ts';
 import { maximumSessionExpirySeconds, NamespaceConfigError, parseNamespace } from './namespace.ts';
 import { readNamespaceFile } from './namespace-file.ts';
@@ -53,5 +53,15 @@ describe('readNamespaceFile', () => {
     expect(() => readNamespaceFile(join(dir, 'none.json'))).toThrow(/cannot read namespace file .*none\.json: ENOENT/);
     writeFileSync(join(dir, 'bad.json'), '{');
     expect(() => readNamespaceFile(join(dir, 'bad.json'))).toThrow(/bad\.json is not valid JSON/);
+  });
+
+  it('gives a file that declares no CA certificates the default ones, and keeps an empty list', () => {
+    const dir = temporaryDir();
+    const ca = { name: 'default-ca', encodedCertificate: readFileSync(join(inject('pkiDir'), 'ca', 'intermediate.pem'), 'utf8') };
+    writeFileSync(join(dir, 'none.json'), JSON.stringify({ clients: [] }));
+    writeFileSync(join(dir, 'empty.json'), JSON.stringify({ caCertificates: [] }));
+    expect(readNamespaceFile(join(dir, 'none.json'), { defaultCaCertificates: [ca] }).caCertificates.map((c) => c.name)).toEqual(['default-ca']);
+    expect(readNamespaceFile(join(dir, 'empty.json'), { defaultCaCertificates: [ca] }).caCertificates).toEqual([]);
+    expect(readNamespaceFile(join(dir, 'none.json')).caCertificates).toEqual([]);
   });
 });

@@ -8,6 +8,7 @@ import type { Aedes, Client, ConnectPacket } from 'aedes';
 import mqttPacket from 'mqtt-packet';
 import { describeRefusalCode, refusalCodeFor } from '../rules/codes.ts';
 import { readPresentedCertificate } from './certificate.ts';
+import type { ClientResource } from '../eventgrid/namespace.ts';
 import type { ConnectPolicy, SessionGrant } from './connect-decision.ts';
 import type { DisconnectionReason, LifecycleEvents } from './lifecycle.ts';
 import type { LimitEnforcement } from './limits.ts';
@@ -266,6 +267,11 @@ export class AedesNamespaceAdapter {
         `${grant.expiryCapped ? ', capped [L1]' : ''}; session present ${grant.sessionPresent}${grant.takesOver ? '; takes over [S8]' : ''})`,
     );
     return true;
+  }
+
+  /** The registered client an accepted CONNECT of this connection authenticated as (the packet gate's access checks). */
+  registeredClientOf(client: Client): ClientResource | undefined {
+    return this.connections.get(client.conn as object)?.grant?.client;
   }
 
   private sendRefusal(socket: TLSSocket, version: 4 | 5, code: number, reason: string): Promise<void> {

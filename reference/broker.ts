@@ -12,7 +12,7 @@ import { installSessionPresentOverride } from './connack-session-present.ts';
 import { ConnectPolicy } from './connect-decision.ts';
 import { LifecycleEvents } from './lifecycle.ts';
 import { LimitEnforcement } from './limits.ts';
-import type { NamespaceConfig } from '../eventgrid/namespace.ts';
+import type { ClientResource, NamespaceConfig } from '../eventgrid/namespace.ts';
 import { SessionRegistry, type Clock } from './session-registry.ts';
 import { shownName } from './bounded-text.ts';
 import { createNamespaceTlsServer } from './tls-server.ts';
@@ -98,9 +98,12 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
   const events = new LifecycleEvents(namespace.name, options.lifecycleFile, clock);
   const registeredCas = namespace.caCertificates.map((ca) => new X509Certificate(ca.encodedCertificate));
   // Event Grid's limits (L5-L15) on aedes: Keep Alive, CONNACK properties, the packet gate, the queues.
+  // The packet gate also runs the access checks (P2, P3): every SUBSCRIBE and PUBLISH passes through it.
   const limits = new LimitEnforcement({
     behaviour,
+    namespace,
     limits: namespace.reference.limits,
+    registeredClientOf: (client): ClientResource | undefined => adapter.registeredClientOf(client),
     log,
     heldOffline: (name) => {
       const record = sessions.find(name);

@@ -14,7 +14,9 @@ import { readNamespaceFile } from '../eventgrid/namespace-file.ts';
 
 const USAGE = `usage: mqtt-multisession-conformance broker [--namespace FILE] [--host 127.0.0.1] [--port 8883] [--pki DIR] [--server-name NAME ...] [--lifecycle FILE]
                                           [--handshake-timeout MS] [--connect-timeout MS]
-  --namespace FILE   namespace configuration (JSON); default: every identity of the PKI set
+  --namespace FILE   namespace configuration (JSON, or an ARM template); default: every identity of
+                     the PKI set, with the permissions the suite uses. A file that declares no
+                     caCertificates gets the PKI's intermediate CA (docs/access-control.md)
   --host HOST        address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
   --server-name NAME a DNS name or IP address by which other devices or containers reach this broker
                      (repeatable): added to the server certificate besides localhost, 127.0.0.1 and ::1
@@ -54,7 +56,10 @@ async function main(args: string[]): Promise<void> {
 
   await ensurePki({ outDir: values.pki, serverNames: serverNames(values['server-name'] ?? []), log });
   const pki = loadPki(values.pki);
-  const namespace = values.namespace ? readNamespaceFile(values.namespace) : namespaceFromPki(pki);
+  // A file that declares no CA certificates gets the PKI's intermediate CA; an empty list is kept (and warned of).
+  const namespace = values.namespace
+    ? readNamespaceFile(values.namespace, { defaultCaCertificates: namespaceFromPki(pki).caCertificates })
+    : namespaceFromPki(pki);
   const broker = await startReferenceBroker({
     namespace,
     tls: serverTlsFromPki(pki),
@@ -100,6 +105,12 @@ async function main(args: string[]): Promise<void> {
     const { validationScheme } = client.clientCertificateAuthentication;
     console.log(`    ${client.authenticationName.padEnd(36)} ${validationScheme.padEnd(34)} ${client.state}`);
   }
+  console.log(`  ${namespace.permissionBindings.length} permission bindings:`);
+  for (const binding of namespace.permissionBindings) {
+    const templates = namespace.topicSpaces.find((space) => space.name.toLowerCase() === binding.topicSpaceName.toLowerCase())?.topicTemplates ?? [];
+    console.log(`    ${binding.clientGroupName.padEnd(24)} ${binding.permission.padEnd(10)} ${templates.join(' ')}`);
+  }
+  if (!namespace.permissionBindings.length) console.log('    (none: no client may publish or subscribe anywhere)');
   console.log('press Ctrl-C to stop');
 
   await new Promise<void>((resolve) => {

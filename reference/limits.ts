@@ -1,12 +1,13 @@
 // Event Grid's limits in the reference broker (L5-L15): the pieces of Behaviour that are not check
 // lists, their mutants, and the glue that puts the limits on aedes. The CONNECT name checks (L5-L7) are
 // in CONNECT_CHECKS (reference/name-checks.ts); the SUBSCRIBE and PUBLISH checks (L9-L11) in the
-// packet gate's lists (reference/packet-limits.ts). The adapter calls in when a connection starts, when
+// packet gate's lists (reference/packet-limits.ts), which also run the access checks (P2, P3,
+// reference/authorization.ts). The adapter calls in when a connection starts, when
 // a CONNECT is accepted (Keep Alive, CONNACK properties), when a session ends, and for the life cycle
 // reason of a connection the limits ended.
 import type { Aedes, Client, ConnectPacket } from 'aedes';
 import { LIMITS } from '../rules/limits.ts';
-import type { ReferenceLimits } from '../eventgrid/namespace.ts';
+import type { ClientResource, NamespaceConfig, ReferenceLimits } from '../eventgrid/namespace.ts';
 import type { Behaviour, Mutant } from './behaviour.ts';
 import { installConnackProperties, setConnackProperties } from './connack-properties.ts';
 import type { DisconnectionReason } from './lifecycle.ts';
@@ -64,7 +65,11 @@ function connackProperties({ maximumQos }: LimitPieces): Record<string, number> 
 
 export interface LimitEnforcementOptions {
   behaviour: Behaviour;
+  /** The namespace whose permission bindings the packet gate's access checks read (P1-P4). */
+  namespace: NamespaceConfig;
   limits: ReferenceLimits;
+  /** The registered client a connection's accepted CONNECT authenticated as. */
+  registeredClientOf: (client: Client) => ClientResource | undefined;
   log: (line: string) => void;
   /** Whether the session is held offline now (L8 counts only those queues). */
   heldOffline(sessionName: string): boolean;
@@ -82,7 +87,9 @@ export class LimitEnforcement {
     installConnackProperties();
     this.gate = new PacketGate({
       behaviour: options.behaviour,
+      namespace: options.namespace,
       limits: options.limits,
+      registeredClientOf: options.registeredClientOf,
       log: options.log,
       endReason: (client, reason) => this.endReasons.set(client, reason),
     });

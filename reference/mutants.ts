@@ -1,6 +1,7 @@
 // Every mutant of the reference broker, by the rule it breaks: for `--break` and the mutant test. Each
 // is declared beside the check or piece it breaks.
 import type { RuleId } from '../rules/catalogue.ts';
+import { ACCESS_MUTANTS } from './authorization.ts';
 import { EVENT_GRID, type Behaviour, type Mutant } from './behaviour.ts';
 import { SESSION_MUTANTS } from './connect-decision.ts';
 import { IDENTITY_MUTANTS } from './identity.ts';
@@ -20,6 +21,7 @@ const ALL: readonly Mutant[] = [
   ...PACKET_MUTANTS,
   ...LIMIT_MUTANTS,
   ...PROTOCOL_MUTANTS,
+  ...ACCESS_MUTANTS,
 ];
 
 export const MUTANTS: ReadonlyMap<RuleId, Mutant> = new Map(ALL.map((mutant) => [mutant.rule, mutant]));

@@ -18,6 +18,9 @@ export const SOURCES = {
   /** The MQTT 5 specification, for what Event Grid leaves to it (Maximum QoS, Server Keep Alive, malformed strings). */
   MQTT5: 'https://docs.oasis-open.org/mqtt/mqtt/v5.0/mqtt-v5.0.html',
   ARM: 'https://learn.microsoft.com/javascript/api/@azure/arm-eventgrid',
+  ACCESS: `${LEARN}/mqtt-access-control`,
+  TOPICSPACES: `${LEARN}/mqtt-topic-spaces`,
+  CLIENTGROUPS: `${LEARN}/mqtt-client-groups`,
 } as const;
 
 export type MqttVersion = '3.1.1' | '5';
@@ -118,6 +121,31 @@ export const RULES = [
   { id: 'A4', title: 'Authentication names compare without regard to case', sources: ['CLIENTS'], versions: BOTH },
   { id: 'A5', title: 'With no Username, the authentication name is read from the configured certificate fields in order', sources: ['CERTAUTH', 'ARM'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }], versions: BOTH },
   { id: 'A6', title: 'Failed authentication is refused at CONNECT', sources: ['CERTAUTH'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred', case: 'via A3: the certificate does not prove the name' }], versions: BOTH, dependsOn: ['A3'] },
+  // Access control (issue 14): client groups, topic spaces, permission bindings (eventgrid/access-control.ts).
+  { id: 'P1', title: 'A client publishes and subscribes on the topic spaces its client group is bound to', sources: ['ACCESS', 'CLIENTGROUPS', 'TOPICSPACES'], versions: BOTH },
+  {
+    id: 'P2',
+    title: 'A SUBSCRIBE outside the bound topic spaces is refused as not authorized; a PUBLISH outside them is not delivered',
+    sources: ['ACCESS', 'TOPICSPACES', 'SUPPORT'],
+    refusals: [
+      { code: 'subscribeNotAuthorized', basis: 'inferred', case: 'SUBSCRIBE' },
+      { code: 'publishNotAuthorized', basis: 'inferred', case: 'PUBLISH' },
+    ],
+    versions: BOTH,
+    dependsOn: ['P1'],
+  },
+  {
+    id: 'P3',
+    title: "A topic template variable gives each client its own topics: one client may not use another's",
+    sources: ['ACCESS', 'TOPICSPACES'],
+    refusals: [
+      { code: 'subscribeNotAuthorized', basis: 'inferred', case: 'SUBSCRIBE' },
+      { code: 'publishNotAuthorized', basis: 'inferred', case: 'PUBLISH' },
+    ],
+    versions: BOTH,
+    dependsOn: ['P1'],
+  },
+  { id: 'P4', title: "Every session of a client has the client's permissions", sources: ['ACCESS', 'HOWTO'], versions: BOTH, dependsOn: ['P1', 'P3', 'S1'] },
 ] as const satisfies readonly Rule[];
 
 export type RuleId = (typeof RULES)[number]['id'];
