@@ -100,24 +100,25 @@ describe('client-supplied text the broker repeats', () => {
 });
 
 describe('QoS 1 redelivery', () => {
+  // On alpha's own topics, which the default namespace lets the observer publish to (P1).
   it('messages sent before a takeover and not acknowledged come again with DUP=1; one queued while away comes with DUP=0', async () => {
     const b = await start();
     const first = await session(b);
     first.sendPacket({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 's1', clean: true, keepalive: 30, username: 'alpha', properties: { sessionExpiryInterval: 600 } });
     expect(await first.next()).toMatchObject({ cmd: 'connack', reasonCode: 0 });
-    first.sendPacket({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 't/dup', qos: 1 }] });
+    first.sendPacket({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'mmc/alpha/dup', qos: 1 }] });
     expect(await first.next()).toMatchObject({ cmd: 'suback' });
 
-    const publisher = await openRawSession({ port: b.port, ca: pki.rootCaPem, cert: pki.identities.get('beta')!.certificatePem, key: pki.identities.get('beta')!.keyPem });
-    publisher.sendPacket({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 'pub', clean: true, keepalive: 30, username: 'beta' });
+    const publisher = await openRawSession({ port: b.port, ca: pki.rootCaPem, cert: pki.identities.get('observer')!.certificatePem, key: pki.identities.get('observer')!.keyPem });
+    publisher.sendPacket({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 'pub', clean: true, keepalive: 30, username: 'observer' });
     expect(await publisher.next()).toMatchObject({ cmd: 'connack', reasonCode: 0 });
-    publisher.sendPacket({ cmd: 'publish', topic: 't/dup', payload: Buffer.from('in flight'), qos: 1, messageId: 1, retain: false, dup: false });
+    publisher.sendPacket({ cmd: 'publish', topic: 'mmc/alpha/dup', payload: Buffer.from('in flight'), qos: 1, messageId: 1, retain: false, dup: false });
     expect(await publisher.next()).toMatchObject({ cmd: 'puback' });
     // The first connection receives it and does not acknowledge it.
     expect(await first.next()).toMatchObject({ cmd: 'publish', dup: false, payload: Buffer.from('in flight') });
     first.end();
     await first.closedWithin(2000);
-    publisher.sendPacket({ cmd: 'publish', topic: 't/dup', payload: Buffer.from('queued'), qos: 1, messageId: 2, retain: false, dup: false });
+    publisher.sendPacket({ cmd: 'publish', topic: 'mmc/alpha/dup', payload: Buffer.from('queued'), qos: 1, messageId: 2, retain: false, dup: false });
     expect(await publisher.next()).toMatchObject({ cmd: 'puback' });
 
     const second = await session(b);
