@@ -253,9 +253,23 @@ Feature: Event Grid's limits
         | 5       |
 
   @L15
-  Rule: the CONNACK announces a Maximum Packet Size of 512 KiB
+  Rule: packets are at most 512 KiB: the CONNACK announces it, and a larger packet ends the connection
 
     @mqtt5
     Scenario: an MQTT 5 CONNACK carries Maximum Packet Size 524288
       When identity "alpha" connects with session "s1" over MQTT 5
       Then the CONNACK announces Event Grid's Maximum Packet Size
+
+    Scenario Outline: a PUBLISH of 524288 bytes is acknowledged; one of 524289 bytes ends the connection
+      Given identity "alpha" holds session "s1" over MQTT <version>
+      Then session "s1" publishing a packet of 524288 bytes is acknowledged
+      And session "s1" publishing a packet of 524289 bytes ends its connection
+
+      @mqtt3
+      Examples:
+        | version |
+        | 3.1.1   |
+      @mqtt5
+      Examples:
+        | version |
+        | 5       |

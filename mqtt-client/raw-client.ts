@@ -1,6 +1,7 @@
 // A client that writes its CONNECT byte by byte, for what mqtt.js will not send: names that are not
-// well-formed UTF-8 or hold U+0000, and connections that stay silent (no PINGREQ). Over mutual TLS with
-// an identity's certificate, like SessionClient; it reads what comes back with mqtt-packet.
+// well-formed UTF-8 or hold U+0000, MQTT 5 properties given twice, and connections that stay silent (no
+// PINGREQ). Over mutual TLS with an identity's certificate, like SessionClient; it reads what comes back
+// with mqtt-packet.
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import mqttPacket from 'mqtt-packet';
 import type { LoadedIdentity } from '../certs/manifest.ts';
@@ -17,6 +18,8 @@ export interface RawConnectOptions {
   username?: Buffer | null;
   /** Keep Alive, seconds (default 60). */
   keepAlive?: number;
+  /** MQTT 5: the CONNECT's property section as bytes, sent as they are (default none). */
+  properties?: Buffer;
   timeoutMs: number;
 }
 
@@ -33,14 +36,14 @@ const encodeLength = (length: number): Buffer => {
 
 const field = (bytes: Buffer): Buffer => Buffer.concat([Buffer.from([bytes.length >> 8, bytes.length & 0xff]), bytes]);
 
-/** A CONNECT with Clean Start (the session ends with the connection: no Session Expiry Interval). */
-export function connectBytes(options: { version: MqttVersion; clientId: Buffer; username?: Buffer; keepAlive: number }): Buffer {
+/** A CONNECT with Clean Start (the session ends with the connection unless `properties` give a Session Expiry Interval). */
+export function connectBytes(options: { version: MqttVersion; clientId: Buffer; username?: Buffer; keepAlive: number; properties?: Buffer }): Buffer {
   const v5 = options.version === '5';
   const flags = 0x02 | (options.username ? 0x80 : 0);
   const variable = Buffer.concat([
     field(Buffer.from('MQTT')),
     Buffer.from([v5 ? 5 : 4, flags, options.keepAlive >> 8, options.keepAlive & 0xff]),
-    v5 ? Buffer.from([0]) : Buffer.alloc(0),
+    v5 ? Buffer.concat([encodeLength(options.properties?.length ?? 0), options.properties ?? Buffer.alloc(0)]) : Buffer.alloc(0),
     field(options.clientId),
     options.username ? field(options.username) : Buffer.alloc(0),
   ]);
@@ -96,7 +99,7 @@ export class RawConnection {
         socket.destroy();
         resolve({ accepted: false, message: `no CONNACK within ${options.timeoutMs} ms` });
       }, options.timeoutMs);
-      socket.once('secureConnect', () => socket.write(connectBytes({ version: options.version, clientId: options.clientId, username, keepAlive: options.keepAlive ?? 60 })));
+      socket.once('secureConnect', () => socket.write(connectBytes({ version: options.version, clientId: options.clientId, username, keepAlive: options.keepAlive ?? 60, properties: options.properties })));
       parser.once('packet', (packet) => {
         clearTimeout(timer);
         if (packet.cmd !== 'connack') return resolve({ accepted: false, message: `the server answered with ${packet.cmd}` });

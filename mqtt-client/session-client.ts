@@ -44,6 +44,9 @@ export interface ReceivedMessage {
   qos: number;
 }
 
+/** What became of a PUBLISH: the PUBACK's reason code (0 over 3.1.1), or the connection closing. */
+export type PublishOutcome = { acknowledged: true; reasonCode: number } | { acknowledged: false; closed: boolean; message: string };
+
 export interface ConnectionEnd {
   /** Reason code of a DISCONNECT the server sent (MQTT 5), if it sent one. */
   disconnectReasonCode?: number;
@@ -170,9 +173,25 @@ export class SessionClient {
   }
 
   async subscribe(topic: string, qos: 0 | 1): Promise<void> {
-    const granted = await withTimeout(this.mqttClient.subscribeAsync(topic, { qos }), this.timeoutMs, `SUBACK for ${topic}`);
-    const code = granted[0]?.qos;
-    if (code === undefined || code >= 0x80) throw new Error(`subscription to ${topic} was refused (code ${code})`);
+    const code = await this.subscribeCode(topic, qos);
+    if (code === undefined || code >= 0x80) throw new Error(`subscription to ${topic} was refused (SUBACK code 0x${code?.toString(16)}): does a permission binding grant it?`);
+  }
+
+  /** Publishes at QoS 1; resolves with the PUBACK's reason code or how the connection ended instead. */
+  async tryPublish(topic: string, payload: string): Promise<PublishOutcome> {
+    const sent = this.mqttClient.publishAsync(topic, payload, { qos: 1 }).then(
+      (packet) => ({ acknowledged: true as const, reasonCode: (packet as { reasonCode?: number } | undefined)?.reasonCode ?? 0 }),
+      (error: Error & { code?: number }) =>
+        typeof error.code === 'number'
+          ? { acknowledged: true as const, reasonCode: error.code }
+          : { acknowledged: false as const, closed: !this.mqttClient.connected, message: error.message },
+    );
+    const closed = this.ended.then(() => ({ acknowledged: false as const, closed: true, message: 'the connection closed' }));
+    return withTimeout(Promise.race([sent, closed]), this.timeoutMs, `PUBACK for ${topic}`).catch((error: Error) => ({
+      acknowledged: false as const,
+      closed: false,
+      message: error.message,
+    }));
   }
 
   async publish(topic: string, payload: string | Buffer, qos: 0 | 1, options: { retain?: boolean } = {}): Promise<void> {
@@ -197,6 +216,11 @@ export class SessionClient {
   /** Sends a PUBLISH without waiting for any acknowledgement (it may end the connection). */
   sendPublish(topic: string, payload: string, qos: 0 | 1 | 2): void {
     this.mqttClient.publish(topic, payload, { qos }, () => {});
+  }
+
+  /** Messages received and not yet taken, on any topic. */
+  pending(): readonly ReceivedMessage[] {
+    return [...this.inbox];
   }
 
   /** Waits for a message on the topic that has not been taken yet, and takes it. */

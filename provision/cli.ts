@@ -7,7 +7,7 @@ import { isEntryPoint, runCommand, wholeNumberFlag, type Command } from '../comm
 import { UserError } from '../common/errors.ts';
 import { loadPki } from '../certs/manifest.ts';
 import { DEFAULT_PKI_DIR, markRegistered } from '../certs/pki.ts';
-import { namespaceFromPki, SUITE_SESSION_LIMIT } from '../certs/namespace.ts';
+import { checkTopicRoot, DEFAULT_TOPIC_ROOT, namespaceFromPki, SUITE_SESSION_LIMIT } from '../certs/namespace.ts';
 import { namespaceToArm } from '../eventgrid/arm-template.ts';
 import { namespaceToAzScript } from './az-script.ts';
 
@@ -18,6 +18,8 @@ const USAGE = `usage: mqtt-multisession-conformance provision --namespace NAME -
   --identities DIR         the PKI whose identities to register (default ${DEFAULT_PKI_DIR}/)
   --session-limit N        maximumClientSessionsPerAuthenticationName to set (default ${SUITE_SESSION_LIMIT}: the suite needs ${SUITE_SESSION_LIMIT})
   --max-expiry-hours H     maximumSessionExpiryInHours to set (default 1)
+  --topic-root ROOT        first topic level(s) the permission bindings grant (default ${DEFAULT_TOPIC_ROOT});
+                           pass the same --topic-root to conformance and probe
   --out DIR                where to write (default provisioning/)`;
 
 // Event Grid's own constraints on these names.
@@ -35,6 +37,7 @@ async function main(args: string[]): Promise<void> {
       'session-limit': { type: 'string', default: String(SUITE_SESSION_LIMIT) },
       'max-expiry-hours': { type: 'string', default: '1' },
       out: { type: 'string', default: 'provisioning' },
+      'topic-root': { type: 'string', default: DEFAULT_TOPIC_ROOT },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -51,6 +54,7 @@ async function main(args: string[]): Promise<void> {
     name,
     maximumClientSessionsPerAuthenticationName: wholeNumberFlag(values['session-limit'], '--session-limit', 1, 100),
     maximumSessionExpiryInHours: wholeNumberFlag(values['max-expiry-hours'], '--max-expiry-hours', 1, 8),
+    topicRoot: checkTopicRoot(values['topic-root']),
   });
   mkdirSync(values.out, { recursive: true });
   const written: string[] = [];
@@ -65,7 +69,7 @@ async function main(args: string[]): Promise<void> {
     writeFileSync(template, `${JSON.stringify(namespaceToArm(namespace), null, 2)}\n`);
     written.push(`${template}   (az deployment group create -g ${resourceGroup} --template-file ${template})`);
   }
-  console.log(`namespace ${name}: 1 CA certificate and ${namespace.clients.length} clients, ${namespace.topicSpacesConfiguration.maximumClientSessionsPerAuthenticationName} sessions per authentication name, ${namespace.topicSpacesConfiguration.maximumSessionExpiryInHours} h maximum session expiry`);
+  console.log(`namespace ${name}: 1 CA certificate and ${namespace.clients.length} clients, ${namespace.permissionBindings.length} permission bindings under ${values['topic-root']}/, ${namespace.topicSpacesConfiguration.maximumClientSessionsPerAuthenticationName} sessions per authentication name, ${namespace.topicSpacesConfiguration.maximumSessionExpiryInHours} h maximum session expiry`);
   for (const line of written) console.log(`wrote ${line}`);
   // From now on the set's CA and thumbprints are (about to be) on a namespace: no run may replace it unasked.
   markRegistered(pki.dir, name);

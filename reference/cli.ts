@@ -7,19 +7,24 @@ import { isEntryPoint, runCommand, wholeNumberFlag, type Command } from '../comm
 import { UserError } from '../common/errors.ts';
 import { loadPki } from '../certs/manifest.ts';
 import { DEFAULT_PKI_DIR, ensurePki, serverNames } from '../certs/pki.ts';
-import { clientUrls, isWildcardHost, serverTlsFromPki, startReferenceBroker } from './broker.ts';
+import { clientUrls, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_HANDSHAKE_TIMEOUT_MS, isWildcardHost, serverTlsFromPki, startReferenceBroker } from './broker.ts';
 import { namespaceFromPki } from '../certs/namespace.ts';
 import { maximumSessionExpirySeconds } from '../eventgrid/namespace.ts';
 import { readNamespaceFile } from '../eventgrid/namespace-file.ts';
 
 const USAGE = `usage: mqtt-multisession-conformance broker [--namespace FILE] [--host 127.0.0.1] [--port 8883] [--pki DIR] [--server-name NAME ...] [--lifecycle FILE]
-  --namespace FILE   namespace configuration (JSON); default: every identity of the PKI set
+                                          [--handshake-timeout MS] [--connect-timeout MS]
+  --namespace FILE   namespace configuration (JSON, or an ARM template); default: every identity of
+                     the PKI set, with the permissions the suite uses. A file that declares no
+                     caCertificates gets the PKI's intermediate CA (docs/access-control.md)
   --host HOST        address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
   --server-name NAME a DNS name or IP address by which other devices or containers reach this broker
                      (repeatable): added to the server certificate besides localhost, 127.0.0.1 and ::1
   --port PORT        port to listen on (default 8883; 0 picks a free one)
   --pki DIR          PKI set for the server certificate, made if missing (default ${DEFAULT_PKI_DIR}/)
-  --lifecycle FILE   also append session life cycle events to FILE as NDJSON`;
+  --lifecycle FILE   also append session life cycle events to FILE as NDJSON
+  --handshake-timeout MS  close a connection whose TLS handshake is not done MS after it opened (default ${DEFAULT_HANDSHAKE_TIMEOUT_MS})
+  --connect-timeout MS    close a connection that has sent no CONNECT MS after its handshake (default ${DEFAULT_CONNECT_TIMEOUT_MS})`;
 
 async function main(args: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -31,11 +36,15 @@ async function main(args: string[]): Promise<void> {
       pki: { type: 'string', default: DEFAULT_PKI_DIR },
       lifecycle: { type: 'string' },
       'server-name': { type: 'string', multiple: true },
+      'handshake-timeout': { type: 'string', default: String(DEFAULT_HANDSHAKE_TIMEOUT_MS) },
+      'connect-timeout': { type: 'string', default: String(DEFAULT_CONNECT_TIMEOUT_MS) },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return console.log(USAGE);
   const port = wholeNumberFlag(values.port, '--port', 0, 65535);
+  const handshakeTimeoutMs = wholeNumberFlag(values['handshake-timeout'], '--handshake-timeout', 1, 600_000);
+  const connectTimeoutMs = wholeNumberFlag(values['connect-timeout'], '--connect-timeout', 1, 600_000);
   if (values.lifecycle) {
     try {
       appendFileSync(values.lifecycle, '');
@@ -47,13 +56,18 @@ async function main(args: string[]): Promise<void> {
 
   await ensurePki({ outDir: values.pki, serverNames: serverNames(values['server-name'] ?? []), log });
   const pki = loadPki(values.pki);
-  const namespace = values.namespace ? readNamespaceFile(values.namespace) : namespaceFromPki(pki);
+  // A file that declares no CA certificates gets the PKI's intermediate CA; an empty list is kept (and warned of).
+  const namespace = values.namespace
+    ? readNamespaceFile(values.namespace, { defaultCaCertificates: namespaceFromPki(pki).caCertificates })
+    : namespaceFromPki(pki);
   const broker = await startReferenceBroker({
     namespace,
     tls: serverTlsFromPki(pki),
     host: values.host,
     port,
     lifecycleFile: values.lifecycle,
+    handshakeTimeoutMs,
+    connectTimeoutMs,
     log,
   }).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'EADDRINUSE') throw new UserError(`${values.host}:${port} is already in use: choose another --port`);
@@ -84,13 +98,19 @@ async function main(args: string[]): Promise<void> {
   const fixed = namespace.reference.limits;
   console.log(
     `  limits: names 128 characters; offline queue ${fixed.sessionQueueMessages} messages / ${fixed.sessionQueueBytes} bytes; ${fixed.subscriptionsPerSession} subscriptions; ` +
-      `topics ${fixed.topicBytes} bytes / ${fixed.topicLevels} levels; Keep Alive ${fixed.keepAliveSeconds} s; QoS 1`,
+      `topics ${fixed.topicBytes} bytes / ${fixed.topicLevels} levels; Keep Alive ${fixed.keepAliveSeconds} s; QoS 1; packets ${fixed.maximumPacketSize} bytes`,
   );
   console.log(`  ${namespace.clients.length} registered clients:`);
   for (const client of namespace.clients) {
     const { validationScheme } = client.clientCertificateAuthentication;
     console.log(`    ${client.authenticationName.padEnd(36)} ${validationScheme.padEnd(34)} ${client.state}`);
   }
+  console.log(`  ${namespace.permissionBindings.length} permission bindings:`);
+  for (const binding of namespace.permissionBindings) {
+    const templates = namespace.topicSpaces.find((space) => space.name.toLowerCase() === binding.topicSpaceName.toLowerCase())?.topicTemplates ?? [];
+    console.log(`    ${binding.clientGroupName.padEnd(24)} ${binding.permission.padEnd(10)} ${templates.join(' ')}`);
+  }
+  if (!namespace.permissionBindings.length) console.log('    (none: no client may publish or subscribe anywhere)');
   console.log('press Ctrl-C to stop');
 
   await new Promise<void>((resolve) => {

@@ -1,6 +1,7 @@
-// CONNACK properties aedes does not know to send: Event Grid's Maximum QoS 1 (L9) and Maximum Packet
-// Size 512 KiB (L15), on MQTT 5 CONNACKs that accept. Like the Session Present override, they are put
-// in where every CONNACK passes (mqtt-packet), for the streams the reference broker marked.
+// CONNACK properties aedes does not know to send: Event Grid's Maximum QoS 1 (L9), on MQTT 5 CONNACKs
+// that accept. (The Maximum Packet Size, L15, is aedes' own `maximumPacketSize`, which also enforces
+// it.) Like the Session Present override, they are put in where every CONNACK passes (mqtt-packet), for
+// the streams the reference broker marked.
 import mqttPacket from 'mqtt-packet';
 
 const propertiesByStream = new WeakMap<object, Record<string, number>>();

@@ -79,7 +79,9 @@ function schemeFailure(client: ClientResource, certificate: PresentedCertificate
     const allowed = allowedThumbprints.some((thumbprint) => thumbprint.toUpperCase() === certificate.thumbprint);
     return allowed ? undefined : `certificate thumbprint is not among client "${client.name}"'s allowed thumbprints`;
   }
-  if (!certificate.chainsToRegisteredCa) return 'the client certificate does not chain to a CA registered on the namespace';
+  if (!certificate.chainsToRegisteredCa) {
+    return `the client certificate does not chain to a CA registered on the namespace${certificate.chainProblem ? ` (${certificate.chainProblem})` : ''}`;
+  }
   const values = SCHEME_FIELD[validationScheme]!(certificate);
   if (values.some((value) => sameName(value, client.authenticationName))) return undefined;
   return `${validationScheme}: the certificate does not carry "${client.authenticationName}" (it has ${values.length ? values.join(', ') : 'none'})`;
@@ -101,6 +103,14 @@ const CERTIFICATE_USABLE: Check<ConnectContext> = {
     if (!certificate.clientAuthAllowed) return refuse('A1', 'the client certificate is not for client authentication (no clientAuth usage)');
     return undefined;
   },
+};
+
+// A1: no namespace accepts a CA certificate, or a weak key or signature, as a client certificate
+// (reference/certificate.ts says which), whatever the client's validation scheme.
+const CERTIFICATE_STRONG: Check<ConnectContext> = {
+  name: 'the certificate is not a CA certificate and has a strong key and signature',
+  rule: 'A1',
+  run: ({ certificate }) => (certificate.unacceptable ? refuse('A1', certificate.unacceptable) : undefined),
 };
 
 const NAME_FOUND: Check<ConnectContext> = {
@@ -137,6 +147,7 @@ const NAME_PROVEN: Check<ConnectContext> = {
 export const IDENTITY_CHECKS: readonly Check<ConnectContext>[] = [
   CERTIFICATE_PRESENTED,
   CERTIFICATE_USABLE,
+  CERTIFICATE_STRONG,
   NAME_FOUND,
   CLIENT_REGISTERED,
   CLIENT_ENABLED,

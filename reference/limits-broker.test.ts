@@ -24,17 +24,17 @@ describe.each(['3.1.1', '5'] as MqttVersion[])('over MQTT %s', (version) => {
     t = await startTestBroker({ reference: { limits: { sessionQueueMessages: 3 } } });
     const seen = reasons(t);
     const owner = await t.open('alpha', 's1', version, persistent);
-    await owner.subscribe('t/s1', 1);
+    await owner.subscribe('mmc/alpha/s1', 1);
     await owner.disconnect();
     const publisher = await t.open('observer', 'pub', version, { cleanStart: true });
-    for (let i = 1; i <= 4; i += 1) await publisher.publish('t/s1', `m${i}`, 1);
+    for (let i = 1; i <= 4; i += 1) await publisher.publish('mmc/alpha/s1', `m${i}`, 1);
     expect(seen).toContain('s1 SessionOverflow');
     expect(t.broker.sessions.find('s1')).toBeUndefined();
     const back = await t.open('alpha', 's1', version, persistent);
     expect(back.sessionPresent).toBe(false);
-    await back.subscribe('t/s1', 1);
-    await publisher.publish('t/s1', 'after', 1);
-    expect((await back.nextMessage('t/s1')).payload).toBe('after');
+    await back.subscribe('mmc/alpha/s1', 1);
+    await publisher.publish('mmc/alpha/s1', 'after', 1);
+    expect((await back.nextMessage('mmc/alpha/s1')).payload).toBe('after');
   });
 
   it('L9, L11: a QoS 2 PUBLISH and a PUBLISH to a 9-level topic end the connection: ClientError', async () => {

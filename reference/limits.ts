@@ -1,12 +1,13 @@
 // Event Grid's limits in the reference broker (L5-L15): the pieces of Behaviour that are not check
 // lists, their mutants, and the glue that puts the limits on aedes. The CONNECT name checks (L5-L7) are
 // in CONNECT_CHECKS (reference/name-checks.ts); the SUBSCRIBE and PUBLISH checks (L9-L11) in the
-// packet gate's lists (reference/packet-limits.ts). The adapter calls in when a connection starts, when
+// packet gate's lists (reference/packet-limits.ts), which also run the access checks (P2, P3,
+// reference/authorization.ts). The adapter calls in when a connection starts, when
 // a CONNECT is accepted (Keep Alive, CONNACK properties), when a session ends, and for the life cycle
 // reason of a connection the limits ended.
 import type { Aedes, Client, ConnectPacket } from 'aedes';
 import { LIMITS } from '../rules/limits.ts';
-import type { ReferenceLimits } from '../eventgrid/namespace.ts';
+import type { ClientResource, NamespaceConfig, ReferenceLimits } from '../eventgrid/namespace.ts';
 import type { Behaviour, Mutant } from './behaviour.ts';
 import { installConnackProperties, setConnackProperties } from './connack-properties.ts';
 import type { DisconnectionReason } from './lifecycle.ts';
@@ -18,8 +19,12 @@ import { queueOverflows, SessionQueues, type QueueUse } from './session-overflow
 export interface LimitPieces {
   /** L9: the highest QoS served: announced in an MQTT 5 CONNACK below 2, granted to a SUBSCRIBE asking more; a PUBLISH above it is refused. */
   maximumQos: 0 | 1 | 2;
-  /** L15: the Maximum Packet Size an MQTT 5 CONNACK announces, bytes; undefined: none announced. */
-  maximumPacketSize: number | undefined;
+  /**
+   * L15: the Maximum Packet Size in force for the namespace's limits, bytes; undefined: none. It is aedes'
+   * `maximumPacketSize`, the one mechanism that both enforces it (as each fixed header is read, before
+   * authentication) and announces it in an accepting MQTT 5 CONNACK.
+   */
+  maximumPacketSize(limits: ReferenceLimits): number | undefined;
   /** L8: whether an offline session's queue of that use has overflowed (the session is then terminated). */
   queueOverflows(use: QueueUse, limits: ReferenceLimits): boolean;
   /** L13: the Keep Alive in force for what the client asked (0: none asked) and the maximum. */
@@ -32,8 +37,8 @@ export interface LimitPieces {
 
 export const EVENT_GRID_LIMITS: LimitPieces = {
   maximumQos: LIMITS.maximumQos.value,
-  // The reading cap itself is the `harden` branch's: this only announces it.
-  maximumPacketSize: LIMITS.maximumPacketSize.value,
+  // Event Grid's 512 KiB unless the namespace's `reference.limits` lowers it.
+  maximumPacketSize: (limits) => limits.maximumPacketSize,
   queueOverflows,
   // An absent (0) or larger Keep Alive gets the maximum [inferred for 0 and for MQTT 3.1.1, which
   // cannot be told: it is accepted and held to the maximum].
@@ -46,20 +51,25 @@ export const LIMIT_MUTANTS: readonly Mutant[] = [
   { rule: 'L12', breaks: 'the retain flag is dropped, as Event Grid did before 2025', apply: (behaviour) => ({ ...behaviour, keepsRetained: false }) },
   { rule: 'L13', breaks: 'the Keep Alive the client asks for is kept, however long', apply: (behaviour) => ({ ...behaviour, keepAliveInForce: (requested) => requested }) },
   { rule: 'L14', breaks: 'silent connections are never closed', apply: (behaviour) => ({ ...behaviour, closesSilentConnections: false }) },
-  { rule: 'L15', breaks: 'no Maximum Packet Size in CONNACK', apply: (behaviour) => ({ ...behaviour, maximumPacketSize: undefined }) },
+  {
+    rule: 'L15',
+    breaks: 'no Maximum Packet Size: none announced in CONNACK, and packets of any size are read, before authentication too',
+    apply: (behaviour) => ({ ...behaviour, maximumPacketSize: () => undefined }),
+  },
 ];
 
-/** What an accepting MQTT 5 CONNACK announces of the limits: Maximum QoS (L9), Maximum Packet Size (L15). */
-function connackProperties({ maximumQos, maximumPacketSize }: LimitPieces): Record<string, number> {
-  return {
-    ...(maximumQos < 2 ? { maximumQoS: maximumQos } : {}),
-    ...(maximumPacketSize === undefined ? {} : { maximumPacketSize }),
-  };
+/** What an accepting MQTT 5 CONNACK announces of the limits that aedes does not: Maximum QoS (L9). (L15's Maximum Packet Size is aedes' own.) */
+function connackProperties({ maximumQos }: LimitPieces): Record<string, number> {
+  return maximumQos < 2 ? { maximumQoS: maximumQos } : {};
 }
 
 export interface LimitEnforcementOptions {
   behaviour: Behaviour;
+  /** The namespace whose permission bindings the packet gate's access checks read (P1-P4). */
+  namespace: NamespaceConfig;
   limits: ReferenceLimits;
+  /** The registered client a connection's accepted CONNECT authenticated as. */
+  registeredClientOf: (client: Client) => ClientResource | undefined;
   log: (line: string) => void;
   /** Whether the session is held offline now (L8 counts only those queues). */
   heldOffline(sessionName: string): boolean;
@@ -77,7 +87,9 @@ export class LimitEnforcement {
     installConnackProperties();
     this.gate = new PacketGate({
       behaviour: options.behaviour,
+      namespace: options.namespace,
       limits: options.limits,
+      registeredClientOf: options.registeredClientOf,
       log: options.log,
       endReason: (client, reason) => this.endReasons.set(client, reason),
     });
@@ -103,7 +115,7 @@ export class LimitEnforcement {
     this.gate.track(client);
   }
 
-  /** The CONNECT is accepted: its Keep Alive in force (L13, L14) and CONNACK properties (L9, L15). */
+  /** The CONNECT is accepted: its Keep Alive in force (L13, L14) and CONNACK properties (L9). */
   accepted(client: Client, packet: ConnectPacket): void {
     const internals = client as unknown as { _serverKeepAlive?: number };
     const requested = packet.keepalive ?? 0;

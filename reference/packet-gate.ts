@@ -1,11 +1,14 @@
 // The gate in front of aedes for SUBSCRIBE and PUBLISH: each packet of a connected client goes through
 // Behaviour's subscribeChecks or publishChecks, in order, before aedes handles it. It knows no rule: a
-// refused filter gets its refusal's code in the SUBACK (MQTT 3.1.1: 0x80 Failure) and the others go on
-// to aedes; a refused PUBLISH ends the connection (MQTT 5: DISCONNECT with the refusal's code). It also
-// applies the PUBLISH and SUBSCRIBE pieces of Behaviour: the maximum QoS (L9) and retain (L12).
+// refusal is answered as its code says (rules/codes.ts). A refused filter gets its code in the SUBACK
+// (MQTT 3.1.1: 0x80 Failure) and the others go on to aedes. A refused PUBLISH whose code is a PUBACK's
+// is not delivered and the connection is kept (MQTT 5 answers a QoS 1 one with a PUBACK carrying the
+// code; 3.1.1 has no such code, so the connection is closed); any other refused PUBLISH ends the
+// connection (MQTT 5: DISCONNECT with the refusal's code). It also applies the PUBLISH and SUBSCRIBE
+// pieces of Behaviour: the maximum QoS (L9) and retain (L12).
 import type { Client } from 'aedes';
 import mqttPacket from 'mqtt-packet';
-import type { ReferenceLimits } from '../eventgrid/namespace.ts';
+import type { ClientResource, NamespaceConfig, ReferenceLimits } from '../eventgrid/namespace.ts';
 import type { Behaviour } from './behaviour.ts';
 import { firstRefusal } from './check-list.ts';
 import type { DisconnectionReason } from './lifecycle.ts';
@@ -21,6 +24,9 @@ export interface SubscribeContext {
   held: number;
   /** The session already holds this filter (a repeat replaces it, taking no new place). */
   alreadyHeld: boolean;
+  /** The registered client the session authenticated as, and its namespace (permission bindings, P1-P4). */
+  client: ClientResource;
+  namespace: NamespaceConfig;
   limits: ReferenceLimits;
   behaviour: Behaviour;
 }
@@ -31,6 +37,9 @@ export interface PublishContext {
   sessionName: string;
   topic: string;
   qos: number;
+  /** The registered client the session authenticated as, and its namespace (permission bindings, P1-P4). */
+  client: ClientResource;
+  namespace: NamespaceConfig;
   limits: ReferenceLimits;
   behaviour: Behaviour;
 }
@@ -76,7 +85,10 @@ function installSubackMerge(): void {
 
 export interface PacketGateOptions {
   behaviour: Behaviour;
+  namespace: NamespaceConfig;
   limits: ReferenceLimits;
+  /** The registered client a connection's accepted CONNECT authenticated as. */
+  registeredClientOf: (client: Client) => ClientResource | undefined;
   log: (line: string) => void;
   /** The life cycle reason to report when this connection ends. */
   endReason: (client: Client, reason: DisconnectionReason) => void;
@@ -125,8 +137,19 @@ export class PacketGate {
   }
 
   /** Returns true when the packet was answered here in full. */
+  /** The registered client of an accepted connection; a connection without one is closed here. */
+  private registered(client: Client, what: string): ClientResource | undefined {
+    const registered = this.options.registeredClientOf(client);
+    if (registered) return registered;
+    this.options.log(`session "${client.id}": ${what} on a connection the namespace did not accept; closed`);
+    client.close();
+    return undefined;
+  }
+
   private subscribe(client: Client, packet: SubscribePacket): boolean {
-    const { behaviour, limits, log } = this.options;
+    const { behaviour, namespace, limits, log } = this.options;
+    const registered = this.registered(client, 'SUBSCRIBE');
+    if (!registered) return true;
     const version = this.version(client);
     const held = this.held.get(client.id) ?? new Set<string>();
     const adding = new Set<string>();
@@ -145,6 +168,8 @@ export class PacketGate {
         qos: subscription.qos,
         held: held.size + adding.size,
         alreadyHeld,
+        client: registered,
+        namespace,
         limits,
         behaviour,
       };
@@ -170,14 +195,26 @@ export class PacketGate {
     return false;
   }
 
-  /** Returns true when the packet ended the connection here. */
+  /** Returns true when the packet was answered here (not delivered). */
   private publish(client: Client, packet: mqttPacket.IPublishPacket): boolean {
-    const { behaviour, limits, log } = this.options;
+    const { behaviour, namespace, limits, log } = this.options;
+    const registered = this.registered(client, 'PUBLISH');
+    if (!registered) return true;
     const version = this.version(client);
-    const refusal = firstRefusal(behaviour.publishChecks, { version, sessionName: client.id, topic: packet.topic, qos: packet.qos, limits, behaviour });
+    const context: PublishContext = { version, sessionName: client.id, topic: packet.topic, qos: packet.qos, client: registered, namespace, limits, behaviour };
+    const refusal = firstRefusal(behaviour.publishChecks, context);
+    if (refusal && refusal.code.packet === 'PUBACK' && version === 5) {
+      // Not delivered; the connection is kept. A QoS 1 PUBLISH is told why, a QoS 0 one is dropped.
+      log(`session "${client.id}": PUBLISH to ${packet.topic.slice(0, 60)} not delivered [${refusal.rule}]: ${refusal.reason}`);
+      if (packet.qos === 1 && packet.messageId !== undefined) {
+        const puback = { cmd: 'puback' as const, messageId: packet.messageId, reasonCode: refusal.code.reasonCode, properties: { reasonString: refusal.reason } };
+        mqttPacket.writeToStream(puback, client.conn as unknown as NodeJS.WritableStream, { protocolVersion: 5 });
+      }
+      return true;
+    }
     if (refusal) {
       log(`session "${client.id}": PUBLISH to ${packet.topic.slice(0, 60)} ends the connection [${refusal.rule}]: ${refusal.reason}`);
-      this.options.endReason(client, 'ClientError');
+      this.options.endReason(client, refusal.code.packet === 'PUBACK' ? 'ClientAuthorizationError' : 'ClientError');
       // aedes sends the DISCONNECT with its code over MQTT 5; over MQTT 3.1.1 it can only close.
       client.disconnect({ reasonCode: refusal.code.reasonCode, properties: { reasonString: refusal.reason } } as never, () => {});
       return true;

@@ -32,10 +32,12 @@ const SUBSCRIPTIONS_PER_SESSION: Check<SubscribeContext> = {
   },
 };
 
-/** Each filter of a SUBSCRIBE, in order: the first refusal is that filter's SUBACK code. */
-export const SUBSCRIBE_CHECKS: readonly Check<SubscribeContext>[] = [FILTER_SIZE, SUBSCRIPTIONS_PER_SESSION];
+/** L11 on a SUBSCRIBE filter: whether it can be a topic filter at all (first in Behaviour's subscribeChecks). */
+export const SUBSCRIBE_TOPIC_CHECKS: readonly Check<SubscribeContext>[] = [FILTER_SIZE];
+/** L10 on a SUBSCRIBE filter: the session's quota (last in Behaviour's subscribeChecks). */
+export const SUBSCRIBE_QUOTA_CHECKS: readonly Check<SubscribeContext>[] = [SUBSCRIPTIONS_PER_SESSION];
 
-// L9: a PUBLISH above the maximum QoS ends the connection (the maximum is Behaviour's maximumQos).
+// L9: a PUBLISH above the maximum QoS ends the connection (rules/codes.ts: a DISCONNECT) (the maximum is Behaviour's maximumQos).
 const QOS_SUPPORTED: Check<PublishContext> = {
   name: 'a PUBLISH is at most the maximum QoS',
   rule: 'L9',
@@ -51,8 +53,8 @@ const TOPIC_SIZE: Check<PublishContext> = {
   },
 };
 
-/** Each PUBLISH, in order: the first refusal ends the connection. */
-export const PUBLISH_CHECKS: readonly Check<PublishContext>[] = [QOS_SUPPORTED, TOPIC_SIZE];
+/** L9, L11 on a PUBLISH: whether it is a PUBLISH the namespace serves at all (first in Behaviour's publishChecks). */
+export const PUBLISH_PACKET_CHECKS: readonly Check<PublishContext>[] = [QOS_SUPPORTED, TOPIC_SIZE];
 
 export const PACKET_MUTANTS: readonly Mutant[] = [
   {

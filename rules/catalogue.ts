@@ -18,6 +18,9 @@ export const SOURCES = {
   /** The MQTT 5 specification, for what Event Grid leaves to it (Maximum QoS, Server Keep Alive, malformed strings). */
   MQTT5: 'https://docs.oasis-open.org/mqtt/mqtt/v5.0/mqtt-v5.0.html',
   ARM: 'https://learn.microsoft.com/javascript/api/@azure/arm-eventgrid',
+  ACCESS: `${LEARN}/mqtt-access-control`,
+  TOPICSPACES: `${LEARN}/mqtt-topic-spaces`,
+  CLIENTGROUPS: `${LEARN}/mqtt-client-groups`,
 } as const;
 
 export type MqttVersion = '3.1.1' | '5';
@@ -97,13 +100,52 @@ export const RULES = [
   { id: 'L12', title: 'Retained messages are kept and delivered to later subscribers', sources: ['RETAIN'], versions: BOTH },
   { id: 'L13', title: 'A Keep Alive above 1,160 s is lowered and the CONNACK says so (Server Keep Alive)', sources: ['SUPPORT', 'QUOTAS', 'MQTT5'], versions: ['5'] },
   { id: 'L14', title: 'A connection silent for one and a half times its Keep Alive is closed', sources: ['MQTT5', 'REASONS'], versions: BOTH },
-  { id: 'L15', title: 'The CONNACK announces a Maximum Packet Size of 512 KiB', sources: ['SUPPORT', 'QUOTAS'], versions: ['5'] },
+  {
+    id: 'L15',
+    title: 'Packets are at most 512 KiB: the MQTT 5 CONNACK announces it, and a larger packet, a CONNECT included, ends the connection unread',
+    sources: ['SUPPORT', 'QUOTAS', 'MQTT5'],
+    refusals: [{ code: 'packetTooLarge', basis: 'inferred' }],
+    versions: BOTH,
+  },
+  // Protocol validation (issue 12): what MQTT 5 makes a protocol error, refused before aedes uses it.
+  {
+    id: 'M1',
+    title: 'A packet that breaks an MQTT 5 property rule (a property twice, one its packet may not carry, a value out of range) is refused with 0x82 and its connection closed; the broker keeps serving',
+    sources: ['MQTT5', 'SUPPORT'],
+    refusals: [{ code: 'protocolError', basis: 'inferred' }],
+    versions: ['5'],
+  },
   { id: 'A1', title: 'A client must present a certificate over TLS', sources: ['SUPPORT', 'CERTAUTH'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }], versions: BOTH },
   { id: 'A2', title: 'Only registered, enabled clients are accepted', sources: ['CLIENTS', 'LIFECYCLE'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred', case: 'unregistered' }, { code: 'notAuthorized', basis: 'inferred', case: 'disabled' }], versions: BOTH },
   { id: 'A3', title: "The certificate must prove the authentication name under the client's validation scheme", sources: ['CLIENTS', 'CERTAUTH'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }], versions: BOTH },
   { id: 'A4', title: 'Authentication names compare without regard to case', sources: ['CLIENTS'], versions: BOTH },
   { id: 'A5', title: 'With no Username, the authentication name is read from the configured certificate fields in order', sources: ['CERTAUTH', 'ARM'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }], versions: BOTH },
   { id: 'A6', title: 'Failed authentication is refused at CONNECT', sources: ['CERTAUTH'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred', case: 'via A3: the certificate does not prove the name' }], versions: BOTH, dependsOn: ['A3'] },
+  // Access control (issue 14): client groups, topic spaces, permission bindings (eventgrid/access-control.ts).
+  { id: 'P1', title: 'A client publishes and subscribes on the topic spaces its client group is bound to', sources: ['ACCESS', 'CLIENTGROUPS', 'TOPICSPACES'], versions: BOTH },
+  {
+    id: 'P2',
+    title: 'A SUBSCRIBE outside the bound topic spaces is refused as not authorized; a PUBLISH outside them is not delivered',
+    sources: ['ACCESS', 'TOPICSPACES', 'SUPPORT'],
+    refusals: [
+      { code: 'subscribeNotAuthorized', basis: 'inferred', case: 'SUBSCRIBE' },
+      { code: 'publishNotAuthorized', basis: 'inferred', case: 'PUBLISH' },
+    ],
+    versions: BOTH,
+    dependsOn: ['P1'],
+  },
+  {
+    id: 'P3',
+    title: "A topic template variable gives each client its own topics: one client may not use another's",
+    sources: ['ACCESS', 'TOPICSPACES'],
+    refusals: [
+      { code: 'subscribeNotAuthorized', basis: 'inferred', case: 'SUBSCRIBE' },
+      { code: 'publishNotAuthorized', basis: 'inferred', case: 'PUBLISH' },
+    ],
+    versions: BOTH,
+    dependsOn: ['P1'],
+  },
+  { id: 'P4', title: "Every session of a client has the client's permissions", sources: ['ACCESS', 'HOWTO'], versions: BOTH, dependsOn: ['P1', 'P3', 'S1'] },
 ] as const satisfies readonly Rule[];
 
 export type RuleId = (typeof RULES)[number]['id'];

@@ -59,10 +59,11 @@ describe('the suite against plain aedes', () => {
       const statuses = (status: string) => [...new Set(run.rules!.filter((verdict) => verdict.status === status).map((verdict) => verdict.id))];
       // aedes checks no certificate, owns no session name, caps nothing and assigns empty ClientIDs;
       // it does keep sessions and hand them over, which is all the passing rules ask. Nor does it enforce
-      // Event Grid's limits, but it keeps retained messages and closes silent connections. (As in
-      // docs/suite-and-reports.md.)
-      expect(statuses('failed')).toEqual(['S3', 'S4', 'S5', 'S6', 'S7', 'S9', 'L1', 'L5', 'L7', 'L8', 'L9', 'L10', 'L11', 'L13', 'L15', 'A1', 'A2', 'A3', 'A6']);
-      expect(statuses('passed')).toEqual(['S1', 'S2', 'S8', 'L2', 'L3', 'L12', 'L14', 'A4']);
+      // Event Grid's limits or MQTT 5's property rules, but it keeps retained messages and closes silent
+      // connections. Nor does it authorize anything: any client publishes and subscribes anywhere (P2, P3,
+      // and P4, whose second session must be refused another client's topics). (As in docs/suite-and-reports.md.)
+      expect(statuses('failed')).toEqual(['S3', 'S4', 'S5', 'S6', 'S7', 'S9', 'L1', 'L5', 'L7', 'L8', 'L9', 'L10', 'L11', 'L13', 'L15', 'M1', 'A1', 'A2', 'A3', 'A6', 'P2', 'P3', 'P4']);
+      expect(statuses('passed')).toEqual(['S1', 'S2', 'S8', 'L2', 'L3', 'L12', 'L14', 'A4', 'P1']);
     } finally {
       server.close();
       await new Promise<void>((resolve) => broker.close(() => resolve()));

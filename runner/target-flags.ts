@@ -16,6 +16,7 @@ export const TARGET_FLAGS = {
   'max-session-expiry': { type: 'string' },
   'include-slow': { type: 'boolean' },
   'no-pace': { type: 'boolean' },
+  'topic-root': { type: 'string' },
 } as const;
 
 export const TARGET_USAGE = `  --target-file FILE       a target file (JSON) naming all of the below
@@ -31,7 +32,9 @@ export const TARGET_USAGE = `  --target-file FILE       a target file (JSON) nam
                            (default: L1 expects Event Grid's 1 to 8 hours; the 3.1.1 wait uses
                            what the CONNACK reports, else 3600)
   --include-slow           also run @slow scenarios (they wait for the maximum expiry)
-  --no-pace                do not pace connection attempts (only for a broker you run yourself)`;
+  --no-pace                do not pace connection attempts (only for a broker you run yourself)
+  --topic-root ROOT        first topic level(s) of the suite's topics, as granted by the namespace's
+                           permission bindings (default mmc; npm run provision --topic-root)`;
 
 /** --mqtt, shared by the run and the probe: which versions to test, in the order the probe tries them. */
 export const MQTT_FLAG = { mqtt: { type: 'string', default: 'both' } } as const;
@@ -53,6 +56,7 @@ export interface TargetFlagValues {
   'max-session-expiry'?: string;
   'include-slow'?: boolean;
   'no-pace'?: boolean;
+  'topic-root'?: string;
 }
 
 function optionalNumber(text: string | undefined, flag: string, min: number, max?: number): number | undefined {
@@ -109,5 +113,6 @@ export function remoteTargetFromFlags(values: TargetFlagValues, env: NodeJS.Proc
     alternativeNamesUrl: values['alternative-names-target'] ?? fromFile?.alternativeNamesUrl,
     includeSlow: values['include-slow'] ?? fromFile?.includeSlow,
     pace: values['no-pace'] ? false : fromFile?.pace,
+    topicRoot: values['topic-root'] ?? fromFile?.topicRoot,
   };
 }

@@ -10,7 +10,7 @@ import { DEFAULT_PKI_DIR, ensurePki, pkiExpiryWarnings } from '../certs/pki.ts';
 import type { RuleId } from '../rules/catalogue.ts';
 import { serverTlsFromPki, startReferenceBroker } from '../reference/broker.ts';
 import { MUTANTS, mutatedBehaviour } from '../reference/mutants.ts';
-import { namespaceFromPki, SUITE_SESSION_LIMIT } from '../certs/namespace.ts';
+import { checkTopicRoot, DEFAULT_TOPIC_ROOT, namespaceFromPki, SUITE_SESSION_LIMIT } from '../certs/namespace.ts';
 import type { AuthenticationNameSource } from '../eventgrid/authentication.ts';
 import type { NamespaceConfig } from '../eventgrid/namespace.ts';
 import type { TargetParameters } from '../steps/target.ts';
@@ -52,6 +52,8 @@ export interface RemoteTargetOptions {
   alternativeNamesUrl?: string;
   /** Rules not to run, with the reason the report shows. */
   skipRules?: Record<string, string>;
+  /** The topic root the namespace's permission bindings grant (default mmc). */
+  topicRoot?: string;
   /** The clock that judges the PKI's expiry; default now. */
   now?: Date;
 }
@@ -98,6 +100,7 @@ export async function startEmbeddedTarget(
       // Its expiry is seconds: nothing is slow here.
       includeSlow: true,
       skipRules: {},
+      topicRoot: DEFAULT_TOPIC_ROOT,
     },
     stop: async () => {
       await Promise.all([broker.stop(), alternativeNames.stop()]);
@@ -153,6 +156,7 @@ export function remoteTarget(options: RemoteTargetOptions): PreparedTarget {
       pace: options.pace ?? true,
       includeSlow: options.includeSlow ?? false,
       skipRules: options.skipRules ?? {},
+      topicRoot: checkTopicRoot(options.topicRoot ?? DEFAULT_TOPIC_ROOT),
     },
     stop: async () => {},
   };

@@ -1,6 +1,7 @@
 // Steps about Event Grid's limits (L5-L15): names at and past 128 characters or not UTF-8, offline
 // queues past 100 messages or 1 MB, QoS 2, subscriptions per session, topic size and depth, retain,
-// Keep Alive and the CONNACK's announcements. Values come from rules/limits.ts, Event Grid's own.
+// Keep Alive, the CONNACK's announcements and packet size; and M1's CONNECT with a property given twice.
+// Values come from rules/limits.ts, Event Grid's own.
 import { Then, When } from '@cucumber/cucumber';
 import { LIMITS } from '../rules/limits.ts';
 import { REFUSAL, refusalCodeFor, type RefusalName } from '../rules/codes.ts';
@@ -22,7 +23,7 @@ When('identity {string} connects with a ClientID of {int} characters over MQTT {
   await this.connect(identityId, `name-${length}`, { rawClientId: name, cleanStart: true, sessionExpiry: 0 });
 });
 
-async function rawConnect(world: ConformanceWorld, identityId: string, clientId: Buffer, username?: Buffer, keepAlive?: number): Promise<RawConnectOutcome> {
+async function rawConnect(world: ConformanceWorld, identityId: string, clientId: Buffer, username?: Buffer, keepAlive?: number, properties?: Buffer): Promise<RawConnectOutcome> {
   const outcome = await RawConnection.connect({
     url: world.url,
     ca: world.caPem,
@@ -31,6 +32,7 @@ async function rawConnect(world: ConformanceWorld, identityId: string, clientId:
     clientId,
     ...(username ? { username } : {}),
     ...(keepAlive === undefined ? {} : { keepAlive }),
+    ...(properties ? { properties } : {}),
     timeoutMs: CLIENT_TIMEOUT_MS,
   });
   if (outcome.accepted) world.rawConnections.push(outcome.connection);
@@ -67,6 +69,29 @@ Then('the CONNECT is refused as malformed', function (this: ConformanceWorld) {
   this.observe({ step: 'the CONNECT is refused as malformed', expected, observed });
   const ok = !outcome.accepted && outcome.code === code;
   if (!ok) throw new Error(`expected ${expected}, got ${observed}`);
+});
+
+// M1: a CONNECT whose Session Expiry Interval property (0x11) is given twice, or once; 0 s each time, so
+// that a broker that accepts it (or a library that keeps only the last value, as mqtt-packet does after a
+// 0) holds no session afterwards and cannot be harmed by it. (A repeat with other values, which
+// mqtt-packet decodes as an array, is the reference's unit tests' and `npm run stress`'s.)
+const SESSION_EXPIRY_0 = Buffer.from([0x11, 0, 0, 0, 0]);
+
+When('identity {string} connects with the Session Expiry Interval property given {word} over MQTT {version}', async function (this: ConformanceWorld, identityId: string, times: string, version: MqttVersion) {
+  if (times !== 'once' && times !== 'twice') throw new Error(`"given ${times}": say once or twice`);
+  this.version = version;
+  const properties = times === 'twice' ? Buffer.concat([SESSION_EXPIRY_0, SESSION_EXPIRY_0]) : SESSION_EXPIRY_0;
+  await rawConnect(this, identityId, Buffer.from(this.clientId(`expiry-${times}`)), undefined, undefined, properties);
+});
+
+// MQTT 5: CONNACK 0x82 Protocol Error, then the connection closed.
+Then('the CONNECT is refused as a protocol error', function (this: ConformanceWorld) {
+  const outcome = rawOutcome(this);
+  const observed = describeRaw(this, outcome);
+  const code = refusalCodeFor(this.version, REFUSAL.protocolError);
+  const expected = code === undefined ? 'the connection closed with no CONNACK' : `CONNACK ${this.describe(code)}`;
+  this.observe({ step: 'the CONNECT is refused as a protocol error', expected, observed });
+  if (outcome.accepted || outcome.code !== code) throw new Error(`expected ${expected}, got ${observed}`);
 });
 
 Then('that connection is accepted', function (this: ConformanceWorld) {
@@ -235,6 +260,27 @@ Then('the CONNACK announces Event Grid\'s Maximum Packet Size', function (this: 
   const value = LIMITS.maximumPacketSize.value;
   this.observe({ step: 'the CONNACK announces the Maximum Packet Size', expected: `maximumPacketSize ${value}`, observed: `maximumPacketSize ${seen ?? 'absent'}` });
   if (seen !== value) throw new Error(`expected Maximum Packet Size ${value} in the CONNACK, got ${seen ?? 'none'}`);
+});
+
+// L15: a QoS 1 PUBLISH whose whole packet (fixed header included) is exactly this many bytes.
+function publishOfSize(world: ConformanceWorld, sessionName: string, bytes: number): { topic: string; payload: string } {
+  const topic = `${world.topic(sessionName)}/size`;
+  // Type byte, Remaining Length (3 bytes from 16 KiB to 2 MiB), topic with its length, packet identifier, MQTT 5's empty properties.
+  const overhead = 1 + 3 + 2 + Buffer.byteLength(topic) + 2 + (world.version === '5' ? 1 : 0);
+  if (bytes - overhead < 16384) throw new Error(`a PUBLISH of ${bytes} bytes is too small for this step`);
+  return { topic, payload: '.'.repeat(bytes - overhead) };
+}
+
+Then('session {string} publishing a packet of {int} bytes is acknowledged', { timeout: 30_000 }, async function (this: ConformanceWorld, sessionName: string, bytes: number) {
+  const { topic, payload } = publishOfSize(this, sessionName, bytes);
+  const acked = await this.session(sessionName).publish(topic, payload, 1).then(() => true, () => false);
+  this.observe({ step: `publishing a packet of ${bytes} bytes`, expected: 'PUBACK', observed: acked ? 'PUBACK' : 'no PUBACK' });
+  if (!acked) throw new Error(`a PUBLISH of ${bytes} bytes was not acknowledged`);
+});
+
+Then('session {string} publishing a packet of {int} bytes ends its connection', { timeout: 30_000 }, async function (this: ConformanceWorld, sessionName: string, bytes: number) {
+  const { topic, payload } = publishOfSize(this, sessionName, bytes);
+  await endsConnection(this, sessionName, () => this.session(sessionName).sendPublish(topic, payload, 1), REFUSAL.packetTooLarge.reasonCode, `publishing a packet of ${bytes} bytes`);
 });
 
 // L14: a byte-level client that never pings, or pings on time.

@@ -35,6 +35,11 @@ export interface TargetParameters {
   pace: boolean;
   /** Run scenarios tagged @slow (waits as long as the namespace's maximum expiry). */
   includeSlow: boolean;
+  /**
+   * First level(s) of every topic the suite uses: `<topicRoot>/<authentication name>/…`. The namespace's
+   * permission bindings must grant it (npm run provision --topic-root writes them).
+   */
+  topicRoot: string;
   /** Rules the user chose not to run, with why. */
   skipRules: Record<string, string>;
 }

@@ -7,7 +7,7 @@ import { loadPki, type LoadedIdentity, type LoadedPki } from '../certs/manifest.
 import type { MqttVersion } from '../rules/catalogue.ts';
 import { describeCode, REFUSAL } from '../rules/codes.ts';
 import { formatObservation, type Observation } from '../report/scenarios.ts';
-import { SessionClient, type Accepted, type Refused, type SessionClientOptions } from '../mqtt-client/session-client.ts';
+import { SessionClient, type Accepted, type PublishOutcome, type Refused, type SessionClientOptions } from '../mqtt-client/session-client.ts';
 import type { RawConnection } from '../mqtt-client/raw-client.ts';
 import type { TargetParameters } from './target.ts';
 
@@ -76,6 +76,12 @@ export class ConformanceWorld extends World<TargetParameters> {
   lastOutcome?: Accepted | Refused;
   /** By ClientID: sessions the scenario waits to see expire. */
   private readonly pendingExpiries = new Map<string, PendingExpiry>();
+  /** The authentication name each session was opened under: its topics are that client's. */
+  private readonly owners = new Map<string, string>();
+  /** The SUBACK code and topic of the last SUBSCRIBE a step made (P1-P4). */
+  lastSubscription?: { topic: string; code: number | undefined };
+  /** What became of the last PUBLISH a step made (P1-P4). */
+  lastPublication?: { topic: string; outcome: PublishOutcome };
 
   constructor(options: IWorldOptions<TargetParameters>) {
     super(options);
@@ -100,8 +106,33 @@ export class ConformanceWorld extends World<TargetParameters> {
     return this.prefix + sessionName;
   }
 
+  /**
+   * The inbox topic of a session: `<root>/<authentication name of its client>/<ClientID>/inbox`, so that
+   * a namespace can grant each client its own topics with one template, `<root>/\${client.authenticationName}/#`.
+   */
   topic(sessionName: string): string {
-    return `${this.prefix}${sessionName}/inbox`;
+    const owner = this.owners.get(sessionName);
+    if (!owner) throw new Error(`no connection was accepted for session "${sessionName}" in this scenario`);
+    return this.topicOf(owner, sessionName);
+  }
+
+  /** A topic of the client with this authentication name, for this scenario. */
+  topicOf(authenticationName: string, leaf: string): string {
+    return `${this.target.topicRoot}/${authenticationName}/${this.clientId(leaf)}/inbox`;
+  }
+
+  /** A topic no permission binding of the suite grants. */
+  topicOutside(): string {
+    return `${this.target.topicRoot}-not-granted/${this.clientId('outside')}/inbox`;
+  }
+
+  /** The registered authentication name a presented one stands for (A4: case does not matter). */
+  registeredName(presented: string): string {
+    const lower = presented.toLowerCase();
+    for (const { entry } of this.pki.identities.values()) {
+      if (entry.role !== 'case-variant' && entry.authenticationName.toLowerCase() === lower) return entry.authenticationName;
+    }
+    return presented;
   }
 
   /** Waits, against a remote target, until a second has passed since the last attempt on that ClientID. */
@@ -205,6 +236,8 @@ export class ConformanceWorld extends World<TargetParameters> {
       this.sessions.set(sessionName, outcome.client);
       this.allClients.push(outcome.client);
       this.accepted.push({ identityId, username: clientOptions.username, name: clientId, version: this.version });
+      // The session's topics are its current owner's (a case variant's are those of the name it stands for).
+      this.owners.set(sessionName, this.registeredName(clientOptions.username ?? this.identity(identityId).entry.authenticationName));
     }
     return outcome;
   }
