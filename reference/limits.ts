@@ -78,6 +78,20 @@ export interface LimitEnforcementOptions {
 }
 
 /** The limits at work on one broker. */
+/** What aedes' client keeps of its Keep Alive timer (client.js, handlers/index.js refresh it). */
+interface KeepAliveTimer {
+  _keepaliveTimer: NodeJS.Timeout | null;
+  _keepaliveInterval: number;
+}
+
+function stopKeepAliveTimer(client: Client): void {
+  const timer = client as unknown as KeepAliveTimer;
+  if (timer._keepaliveTimer) clearTimeout(timer._keepaliveTimer);
+  timer._keepaliveTimer = null;
+  // Below zero, aedes no longer refreshes the timer on each packet.
+  timer._keepaliveInterval = -1;
+}
+
 export class LimitEnforcement {
   private readonly gate: PacketGate;
   private readonly queues: SessionQueues;
@@ -107,6 +121,9 @@ export class LimitEnforcement {
   attach(broker: Aedes): void {
     this.gate.attach(broker as never);
     this.queues.attach((broker as unknown as { persistence: Parameters<SessionQueues['attach']>[0] }).persistence);
+    // L14 mutant: aedes' 1.5x timer, armed before the client is ready, is stopped; the Keep Alive in
+    // force is still announced (L13), so that only the closing is broken.
+    if (!this.options.behaviour.closesSilentConnections) broker.on('clientReady', stopKeepAliveTimer);
   }
 
   /** A new connection, before aedes reads from it: its CONNECT's names are kept as sent (L5-L7). */
@@ -121,8 +138,7 @@ export class LimitEnforcement {
     const requested = packet.keepalive ?? 0;
     const inForce = this.options.behaviour.keepAliveInForce(requested, this.options.limits.keepAliveSeconds);
     // aedes sends Server Keep Alive (MQTT 5) and runs its 1.5x timer on this value when it is set.
-    if (!this.options.behaviour.closesSilentConnections) internals._serverKeepAlive = 0;
-    else if (inForce !== requested) {
+    if (inForce !== requested) {
       internals._serverKeepAlive = inForce;
       this.options.log(`session "${packet.clientId}": Keep Alive ${requested} s lowered to ${inForce} s [L13]`);
     }

@@ -8,6 +8,7 @@
 // pieces of Behaviour: the maximum QoS (L9) and retain (L12).
 import type { Client } from 'aedes';
 import mqttPacket from 'mqtt-packet';
+import { rewriteOutgoing } from './outgoing-packets.ts';
 import type { ClientResource, NamespaceConfig, ReferenceLimits } from '../eventgrid/namespace.ts';
 import type { Behaviour } from './behaviour.ts';
 import { firstRefusal } from './check-list.ts';
@@ -55,32 +56,16 @@ interface SubscribePacket {
 
 /** SUBACKs to complete: for a packet some of whose filters were refused here, the codes by position. */
 const subackMerges = new WeakMap<object, Map<number, (number | undefined)[]>>();
-let mergeInstalled = false;
 
 /** aedes answers only the filters that were let through; put the refused ones back in their places. */
-function installSubackMerge(): void {
-  if (mergeInstalled) return;
-  mergeInstalled = true;
-  const original = mqttPacket.writeToStream;
-  const wrapper = ((packet: mqttPacket.Packet, stream: NodeJS.WritableStream, options?: mqttPacket.IPacket) => {
-    if (packet.cmd === 'suback' && packet.messageId !== undefined) {
-      const pending = subackMerges.get(stream);
-      const codes = pending?.get(packet.messageId);
-      if (codes) {
-        pending!.delete(packet.messageId);
-        const granted = [...(packet.granted as number[])];
-        packet.granted = codes.map((code) => code ?? granted.shift() ?? SUBACK_311_FAILURE) as number[];
-      }
-    }
-    return original(packet, stream, options);
-  }) as typeof mqttPacket.writeToStream;
-  Object.defineProperty(wrapper, 'cacheNumbers', {
-    get: () => original.cacheNumbers,
-    set: (value: boolean) => {
-      original.cacheNumbers = value;
-    },
-  });
-  mqttPacket.writeToStream = wrapper;
+function mergeSuback(packet: mqttPacket.Packet, stream: object): void {
+  if (packet.cmd !== 'suback' || packet.messageId === undefined) return;
+  const pending = subackMerges.get(stream);
+  const codes = pending?.get(packet.messageId);
+  if (!codes) return;
+  pending!.delete(packet.messageId);
+  const granted = [...(packet.granted as number[])];
+  packet.granted = codes.map((code) => code ?? granted.shift() ?? SUBACK_311_FAILURE) as number[];
 }
 
 export interface PacketGateOptions {
@@ -99,7 +84,7 @@ export class PacketGate {
   private readonly held = new Map<string, Set<string>>();
 
   constructor(private readonly options: PacketGateOptions) {
-    installSubackMerge();
+    rewriteOutgoing(mergeSuback);
   }
 
   /** Keeps the subscription count of each session as aedes stores and removes subscriptions. */
