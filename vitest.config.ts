@@ -3,14 +3,15 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['**/*.test.ts'],
-    exclude: ['node_modules/**'],
+    exclude: ['node_modules/**', 'dist/**'],
     globalSetup: ['vitest.global-setup.ts'],
     // Tests start TLS servers and generate keys: give a loaded 2-core machine room.
     testTimeout: 20_000,
     // Concurrent tests are whole conformance runs against mutant brokers: three at a time fit 2 cores.
     maxConcurrency: 3,
     hookTimeout: 30_000,
-    // The JSON file feeds the plain summary line that .ci/run prints.
-    reporters: ['default', ['json', { outputFile: 'reports/vitest.json' }]],
+    // verbose: one line per test as it finishes, so that long files (the mutants, the packed tarball)
+    // show progress. The JSON file feeds the plain summary line that .ci/run prints.
+    reporters: ['verbose', ['json', { outputFile: 'reports/vitest.json' }]],
   },
 });

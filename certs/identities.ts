@@ -121,6 +121,15 @@ export const IDENTITY_SPECS: readonly IdentitySpec[] = [
   { ...subjectIdentity('delta-disabled', ['A2']), role: 'disabled', state: 'Disabled' },
   // The seed page's own example: an authentication name that reads like an address, two sessions.
   { ...subjectIdentity('seed-ipv4', ['S1', 'S2']), authenticationName: 'ipv4=127.0.0.1', commonName: 'ipv4=127.0.0.1' },
+  // L6: the longest authentication name, 128 characters. ThumbprintMatch, so that no certificate field
+  // has to hold it (a subject CN holds at most 64); the suite presents it with one character more.
+  {
+    ...subjectIdentity('long-name', ['L6']),
+    authenticationName: `long-name-${'x'.repeat(128 - 'long-name-'.length)}`,
+    validationScheme: 'ThumbprintMatch',
+    issuer: 'self',
+    thumbprintRegistered: true,
+  },
   negative('neg-expired', 'expired', { validity: 'expired' }),
   negative('neg-not-yet-valid', 'not-yet-valid', { validity: 'not-yet-valid' }),
   negative('neg-unregistered-ca', 'unregistered-ca', { issuer: 'unregistered-ca' }),
@@ -135,3 +144,15 @@ export const IDENTITY_SPECS: readonly IdentitySpec[] = [
   nameOutsideSchemeField('neg-ip-in-cn', 'IpMatchesAuthenticationName', '192.0.2.20'),
   nameOutsideSchemeField('neg-email-in-cn', 'EmailMatchesAuthenticationName', 'neg-email-in-cn@devices.example.test'),
 ];
+
+/**
+ * The identity whose CONNECT controls a refusal of this one (steps/world.ts): itself, or, for one whose
+ * certificate or registration is wrong on purpose, the first good client under the same validation
+ * scheme. Undefined when there is none.
+ */
+export function controlCounterpart(identities: readonly Pick<IdentitySpec, 'id' | 'role' | 'validationScheme'>[], id: string): string | undefined {
+  const identity = identities.find((candidate) => candidate.id === id);
+  if (!identity) return undefined;
+  if (identity.role !== 'negative' && identity.role !== 'disabled') return id;
+  return identities.find((other) => other.role === 'client' && other.validationScheme === identity.validationScheme)?.id;
+}

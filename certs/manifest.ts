@@ -53,6 +53,16 @@ export interface PkiManifest {
   };
   server: CertificateFiles & { dns: string[]; ip: string[] };
   identities: IdentityEntry[];
+  /**
+   * Where the set's CA and identities were registered (`npm run provision` or `npm run certs --
+   * --mark-registered` adds an entry). A registered set is never replaced without --renew or --force.
+   */
+  registered?: Registration[];
+}
+
+export interface Registration {
+  namespace: string;
+  markedAt: string;
 }
 
 /** A user-facing problem with a PKI folder: its message says what is wrong and what to do. */

@@ -1,8 +1,13 @@
 // Generates the test PKI (CAs, server certificate, client identities) into a folder, or reuses a
 // valid set already there. The folder is written whole or not at all: a new set is built beside it
 // and renamed into place.
+//
+// A set marked as registered on a namespace (npm run provision marks it) is never replaced unasked:
+// near or past expiry, runs warn and name `npm run certs -- --renew`, which keeps the old set beside
+// the new one. An unmarked set is a throwaway for the embedded reference and is renewed as needed.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { basename, dirname, join, resolve } from 'node:path';
 import type forge from 'node-forge';
 import { DEFECT_DESCRIPTIONS, IDENTITY_SPECS, type IdentitySpec, type Validity } from './identities.ts';
@@ -15,10 +20,12 @@ import {
   type CertificateFiles,
   type IdentityEntry,
   type PkiManifest,
+  type Registration,
 } from './manifest.ts';
 import {
   certificateToPem,
   issueCertificate,
+  issuerFromPem,
   newKeyPair,
   thumbprintOf,
   type CertificateRequest,
@@ -31,13 +38,37 @@ export const DEFAULT_PKI_DIR = 'pki';
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const CA_LIFETIME = 3 * 365 * DAY;
-const LEAF_LIFETIME = 90 * DAY;
-/** A set with less validity left than this is made anew rather than reused. */
+const LEAF_LIFETIME = 365 * DAY;
+/** An unregistered set with less validity left than this is made anew rather than reused. */
 const MIN_REMAINING_VALIDITY = 7 * DAY;
+/** A registered set with less validity left than this makes every run warn. */
+const WARN_REMAINING_VALIDITY = 30 * DAY;
 // Backdated an hour so that a clock a little behind still accepts a fresh certificate.
 const BACKDATE = HOUR;
 
 const SERVER_NAMES = { dns: ['localhost'], ip: ['127.0.0.1', '::1'] };
+
+export interface ServerNames {
+  dns: string[];
+  ip: string[];
+}
+
+/** Sorts names given by the user (--server-name) into DNS names and IP addresses. */
+export function serverNames(names: readonly string[]): ServerNames {
+  const dns: string[] = [];
+  const ip: string[] = [];
+  for (const raw of names) {
+    const name = raw.trim().replace(/^\[|\]$/g, '');
+    if (isIP(name)) ip.push(name);
+    else if (/^(\*\.)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i.test(name)) dns.push(name.toLowerCase());
+    else throw new PkiError(`--server-name "${raw}" is neither a DNS name nor an IP address`);
+  }
+  return { dns, ip };
+}
+
+function mergeNames(...sets: ServerNames[]): ServerNames {
+  return { dns: [...new Set(sets.flatMap((set) => set.dns))], ip: [...new Set(sets.flatMap((set) => set.ip))] };
+}
 
 /** Bump when the generator changes what it writes, so that older sets are made anew. */
 const GENERATOR_VERSION = 1;
@@ -92,7 +123,7 @@ class PkiWriter {
   }
 }
 
-async function writeSet(dir: string, now: Date): Promise<PkiManifest> {
+async function writeSet(dir: string, now: Date, names: ServerNames): Promise<PkiManifest> {
   const writer = new PkiWriter(dir, now);
   // Key generation dominates the cost; Node's crypto runs it on the thread pool, so ask for all at once.
   const keys = await Promise.all(Array.from({ length: 4 + IDENTITY_SPECS.length }, () => newKeyPair()));
@@ -133,7 +164,7 @@ async function writeSet(dir: string, now: Date): Promise<PkiManifest> {
       commonName: 'localhost',
       keys: serverKeys,
       issuer: intermediate.issuer,
-      altNames: SERVER_NAMES,
+      altNames: names,
       extendedKeyUsage: ['serverAuth'],
       ...writer.validity('current', LEAF_LIFETIME),
     }),
@@ -162,7 +193,7 @@ async function writeSet(dir: string, now: Date): Promise<PkiManifest> {
     specHash: specHash(),
     generatedAt: now.toISOString(),
     ca: { root: root.files, intermediate: intermediate.files, unregistered: unregistered.files },
-    server: { ...server.files, ...SERVER_NAMES },
+    server: { ...server.files, ...names },
     identities,
   };
   writeFileSync(join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
@@ -191,8 +222,12 @@ function identityEntry(spec: IdentitySpec, files: CertificateFiles): IdentityEnt
 export interface EnsurePkiOptions {
   /** Folder to write; default `pki/` in the working directory. */
   outDir?: string;
-  /** Make a new set even when a valid one is there. */
+  /** Make a new set even when a valid one is there (a registered one is kept beside it). */
   force?: boolean;
+  /** Make a new set because the user asked to renew (a registered one is kept beside it). */
+  renew?: boolean;
+  /** Names the server certificate must hold besides localhost, 127.0.0.1 and ::1. */
+  serverNames?: ServerNames;
   now?: Date;
   log?: (line: string) => void;
 }
@@ -201,41 +236,96 @@ export interface PkiResult {
   dir: string;
   manifest: PkiManifest;
   action: 'generated' | 'reused';
+  /** Said to the user through log too: near or past expiry, made from other specs. */
+  warnings: string[];
+  /** Where a registered set that was replaced now is. */
+  keptAt?: string;
 }
 
-/** Why an intact set cannot be reused, or undefined when it can. */
+/** The certificates a namespace or a client of the reference relies on (not the deliberately bad ones). */
+function currentCertificates(manifest: PkiManifest): CertificateFiles[] {
+  return [manifest.ca.root, manifest.ca.intermediate, manifest.server, ...manifest.identities.filter((i) => !i.defect)];
+}
+
+function soonestExpiry(manifest: PkiManifest): CertificateFiles {
+  return currentCertificates(manifest).reduce((soonest, files) => (Date.parse(files.notAfter) < Date.parse(soonest.notAfter) ? files : soonest));
+}
+
+/** Why an intact unregistered set cannot be reused, or undefined when it can. */
 function staleness(manifest: PkiManifest, now: Date): string | undefined {
   if (manifest.specHash !== specHash()) return 'it was made from other identity specs';
-  const soon = now.getTime() + MIN_REMAINING_VALIDITY;
-  const current = [manifest.ca.root, manifest.server, ...manifest.identities.filter((i) => !i.defect)];
-  const expiring = current.find((files) => Date.parse(files.notAfter) < soon);
-  if (expiring) return `${expiring.certificate} expires on ${expiring.notAfter}`;
+  const expiring = soonestExpiry(manifest);
+  if (Date.parse(expiring.notAfter) < now.getTime() + MIN_REMAINING_VALIDITY) return `${expiring.certificate} expires on ${expiring.notAfter}`;
   return undefined;
+}
+
+function registeredOn(manifest: Pick<PkiManifest, 'registered'>): string {
+  return [...new Set((manifest.registered ?? []).map((entry) => entry.namespace))].join(', ');
+}
+
+/** What must be registered again on a namespace after a renewal: the CA and the ThumbprintMatch clients. */
+export function registrationOf(manifest: PkiManifest): string {
+  const thumbprintClients = manifest.identities.filter((identity) => identity.allowedThumbprints.length > 0).map((identity) => identity.id);
+  return `the CA ${manifest.ca.intermediate.certificate}${thumbprintClients.length ? ` and the thumbprints of the ThumbprintMatch clients ${thumbprintClients.join(', ')}` : ''}`;
+}
+
+/**
+ * Warnings about a set's validity for a run to show, or none: a registered set warns from 30 days
+ * before its first current certificate expires, any set once one has expired. Each names the command
+ * that renews the set and what must then be registered again.
+ */
+export function pkiExpiryWarnings(dir: string, manifest: PkiManifest, now: Date = new Date()): string[] {
+  const expiring = soonestExpiry(manifest);
+  const left = Date.parse(expiring.notAfter) - now.getTime();
+  const registered = registeredOn(manifest);
+  if (left > (registered ? WARN_REMAINING_VALIDITY : 0)) return [];
+  const when = left <= 0 ? `expired on ${expiring.notAfter}` : `expires on ${expiring.notAfter} (in ${Math.ceil(left / DAY)} days)`;
+  const where = registered ? `registered on namespace ${registered}` : 'not marked as registered';
+  return [
+    `warning: the PKI set in ${dir} (${where}) has certificates that ${left <= 0 ? 'have expired' : 'expire soon'}: ${expiring.certificate} ${when}. ` +
+      `\`npm run certs -- --renew --out ${dir}\` makes a new set and keeps this one beside it; then register ${registrationOf(manifest)} on the namespace again (\`npm run provision\` writes the commands).`,
+  ];
 }
 
 /**
  * Returns a valid PKI set in `outDir`: the one already there when it is intact, current and made from
- * the same specs, else a new one. Throws PkiError for a folder it must not or cannot write.
+ * the same specs, else a new one. A set marked as registered is replaced only with renew or force, and
+ * then kept beside the new one. Throws PkiError for a folder it must not or cannot write.
  */
 export async function ensurePki(options: EnsurePkiOptions = {}): Promise<PkiResult> {
   const dir = resolve(options.outDir ?? DEFAULT_PKI_DIR);
   const now = options.now ?? new Date();
   const log = options.log ?? (() => {});
+  const wanted = mergeNames(SERVER_NAMES, options.serverNames ?? { dns: [], ip: [] });
   let reason = 'none was there';
+  let keep = false;
 
   if (existsSync(join(dir, MANIFEST_FILE))) {
-    if (options.force) {
-      reason = '--force was given';
+    const asked = options.renew ? '--renew was given' : options.force ? '--force was given' : undefined;
+    if (asked) {
+      reason = asked;
+      keep = registeredOn(safeManifest(dir)) !== '';
     } else {
-      const manifest = readManifest(dir);
+      let manifest = readManifest(dir);
       const corruption = findCorruption(dir, manifest);
       if (corruption) {
         throw new PkiError(`the PKI set in ${dir} is corrupt (${corruption}); run \`npm run certs -- --force\` to make a new one`);
       }
+      const registered = registeredOn(manifest);
       const stale = staleness(manifest, now);
-      if (!stale) {
-        log(`reusing the PKI set in ${dir} (made ${manifest.generatedAt}; --force makes a new one)`);
-        return { dir, manifest, action: 'reused' };
+      if (!stale || registered) {
+        if (stale && manifest.specHash !== specHash()) {
+          log(`warning: the PKI set in ${dir} (registered on namespace ${registered}) was made from other identity specs; scenarios may need identities it lacks. \`npm run certs -- --renew --out ${dir}\` makes a new set.`);
+        }
+        const missing = mergeNames(wanted, { dns: manifest.server.dns, ip: manifest.server.ip });
+        if (missing.dns.length + missing.ip.length > manifest.server.dns.length + manifest.server.ip.length) {
+          manifest = await reissueServerCertificate(dir, manifest, missing, now);
+          log(`issued a new server certificate for ${[...missing.dns, ...missing.ip].join(', ')} from the set's own intermediate CA (the CAs and client certificates are unchanged)`);
+        }
+        const warnings = pkiExpiryWarnings(dir, manifest, now);
+        for (const warning of warnings) log(warning);
+        log(`reusing the PKI set in ${dir} (made ${manifest.generatedAt}${registered ? `; registered on namespace ${registered}` : ''}; --renew makes a new one)`);
+        return { dir, manifest, action: 'reused', warnings };
       }
       reason = stale;
     }
@@ -244,13 +334,66 @@ export async function ensurePki(options: EnsurePkiOptions = {}): Promise<PkiResu
   }
 
   log(`generating a PKI set in ${dir} (${reason}): 4 CA/server and ${IDENTITY_SPECS.length} client certificates`);
-  const manifest = await writeAtomically(dir, (staging) => writeSet(staging, now));
+  const keptAt = keep ? `${dir}.replaced-${now.toISOString().replace(/[:.]/g, '-')}` : undefined;
+  const manifest = await writeAtomically(dir, (staging) => writeSet(staging, now, wanted), keptAt);
   log(`wrote ${dir}/${MANIFEST_FILE} with ${manifest.identities.length} identities`);
-  return { dir, manifest, action: 'generated' };
+  if (keptAt) {
+    log(`the replaced set, which was registered, is kept in ${keptAt}: register ${registrationOf(manifest)} of the new set on the namespace (\`npm run provision\` writes the commands), then delete ${keptAt}`);
+  }
+  return { dir, manifest, action: 'generated', warnings: [], ...(keptAt ? { keptAt } : {}) };
+}
+
+/** The manifest of a set about to be replaced, or an empty one when it cannot be read (a corrupt set). */
+function safeManifest(dir: string): Pick<PkiManifest, 'registered'> {
+  try {
+    return readManifest(dir);
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * A new server certificate with more names, signed by the set's own intermediate CA: the CAs and the
+ * client certificates (what a namespace registers) stay as they are.
+ */
+async function reissueServerCertificate(dir: string, manifest: PkiManifest, names: ServerNames, now: Date): Promise<PkiManifest> {
+  const { intermediate } = manifest.ca;
+  const issuer = issuerFromPem(readFileSync(join(dir, intermediate.certificate), 'utf8'), readFileSync(join(dir, intermediate.key), 'utf8'));
+  const keys = await newKeyPair();
+  const writer = new PkiWriter(dir, now);
+  const stem = manifest.server.certificate.replace(/\.pem$/, '');
+  const certificate = issueCertificate({
+    commonName: 'localhost',
+    keys,
+    issuer,
+    altNames: names,
+    extendedKeyUsage: ['serverAuth'],
+    ...writer.validity('current', LEAF_LIFETIME),
+  });
+  const { files } = writer.write(stem, certificate, keys, issuer);
+  const updated: PkiManifest = { ...manifest, server: { ...files, ...names } };
+  writeManifest(dir, updated);
+  return updated;
+}
+
+/** Replaces the manifest of a set at once, so that a reader never sees half of it. */
+function writeManifest(dir: string, manifest: PkiManifest): void {
+  const partial = join(dir, `.${MANIFEST_FILE}.${process.pid}`);
+  writeFileSync(partial, `${JSON.stringify(manifest, null, 2)}\n`);
+  renameSync(partial, join(dir, MANIFEST_FILE));
+}
+
+/** Marks a set as registered on a namespace, so that no run replaces it unasked. */
+export function markRegistered(dir: string, namespace: string, now: Date = new Date()): PkiManifest {
+  const manifest = readManifest(dir);
+  const entry: Registration = { namespace, markedAt: now.toISOString() };
+  const updated: PkiManifest = { ...manifest, registered: [...(manifest.registered ?? []).filter((r) => r.namespace !== namespace), entry] };
+  writeManifest(dir, updated);
+  return updated;
 }
 
 /** Builds the set in a sibling folder, then swaps it in, so that a failure leaves the old set as it was. */
-async function writeAtomically<T>(dir: string, build: (staging: string) => Promise<T>): Promise<T> {
+async function writeAtomically<T>(dir: string, build: (staging: string) => Promise<T>, keepOldAt?: string): Promise<T> {
   const parent = dirname(dir);
   const staging = join(parent, `.${basename(dir)}.partial-${process.pid}`);
   const retired = join(parent, `.${basename(dir)}.old-${process.pid}`);
@@ -261,9 +404,9 @@ async function writeAtomically<T>(dir: string, build: (staging: string) => Promi
   }
   try {
     const result = await build(staging);
-    if (existsSync(dir)) renameSync(dir, retired);
+    if (existsSync(dir)) renameSync(dir, keepOldAt ?? retired);
     renameSync(staging, dir);
-    rmSync(retired, { recursive: true, force: true });
+    if (!keepOldAt) rmSync(retired, { recursive: true, force: true });
     return result;
   } catch (error) {
     rmSync(staging, { recursive: true, force: true });

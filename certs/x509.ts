@@ -147,3 +147,12 @@ export function certificateToPem(certificate: forge.pki.Certificate): string {
 export function thumbprintOf(pem: string): string {
   return new X509Certificate(pem).fingerprint256.replaceAll(':', '');
 }
+
+/** An issuer read back from the PEM files of a set, to sign more certificates with it. */
+export function issuerFromPem(certificatePem: string, privateKeyPem: string): Issuer {
+  const certificate = forge.pki.certificateFromPem(certificatePem);
+  return {
+    certificate,
+    keys: { privateKeyPem, privateKey: createPrivateKey(privateKeyPem), publicKey: certificate.publicKey as forge.pki.rsa.PublicKey },
+  };
+}

@@ -1,6 +1,7 @@
 // What every command-line entry point shares: a user mistake gets one clear line and exit code 2,
 // never a stack trace; a bug still shows its stack.
-import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, realpathSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { UserError } from './errors.ts';
 
 export const EXIT_USAGE = 2;
@@ -55,5 +56,27 @@ export async function runCli(usage: string, main: () => Promise<unknown>): Promi
       console.error(error);
       process.exitCode = 1;
     }
+  }
+}
+
+/** One subcommand of the tool (`mqtt-multisession-conformance run|broker|certs|probe|provision`). */
+export interface Command {
+  usage: string;
+  /** Parses `args` (the arguments after the subcommand) and does the work; throws UserError for a user mistake. */
+  main(args: string[]): Promise<void>;
+}
+
+export function runCommand(command: Command, args: string[]): Promise<void> {
+  return runCli(command.usage, () => command.main(args));
+}
+
+/** True when the module at `moduleUrl` is the script node was started with (`node --import tsx certs/cli.ts`). */
+export function isEntryPoint(moduleUrl: string): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(moduleUrl));
+  } catch {
+    return false;
   }
 }

@@ -4,3 +4,15 @@
 export class UserError extends Error {
   override name = 'UserError';
 }
+
+/**
+ * The target did not do what a rule requires: a verdict, not a bug in the suite. Its stack is its
+ * message alone, so that cucumber's reports show what was expected and observed, not a stack trace.
+ */
+export class ConformanceFailure extends Error {
+  override name = 'ConformanceFailure';
+  constructor(message: string) {
+    super(message);
+    Object.defineProperty(this, 'stack', { value: message, writable: true, configurable: true });
+  }
+}

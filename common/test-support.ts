@@ -9,9 +9,9 @@ export function temporaryDir(): string {
   return mkdtempSync(join(tmpdir(), 'mmc-'));
 }
 
-/** Runs one of the project's TypeScript entry points in a child process, as `npm run` would. */
-export function runScript(script: string, args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  return promisify(execFile)(process.execPath, ['--import', 'tsx', script, ...args], { maxBuffer: 16 * 1024 * 1024 }).then(
+/** Runs one of the project's TypeScript entry points in a child process, as `npm run` would; env replaces process.env. */
+export function runScript(script: string, args: string[], env?: NodeJS.ProcessEnv): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  return promisify(execFile)(process.execPath, ['--import', 'tsx', script, ...args], { maxBuffer: 16 * 1024 * 1024, ...(env ? { env } : {}) }).then(
     (out) => ({ exitCode: 0, ...out }),
     (error: { code: number; stdout: string; stderr: string }) => ({ exitCode: error.code, stdout: error.stdout, stderr: error.stderr }),
   );

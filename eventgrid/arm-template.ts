@@ -1,5 +1,5 @@
-// A namespace description as an ARM template (Microsoft.EventGrid namespaces, caCertificates and
-// clients, API 2025-02-15), and back: one description serves the cloud and the reference broker.
+// A namespace description as an ARM template (Microsoft.EventGrid namespaces, caCertificates,
+// clients, clientGroups, topicSpaces and permissionBindings, API 2025-02-15), and back: one description serves the cloud and the reference broker.
 import { UserError } from '../common/errors.ts';
 import { parseNamespace, type NamespaceConfig } from './namespace.ts';
 
@@ -8,6 +8,9 @@ const SCHEMA = 'https://schema.management.azure.com/schemas/2019-04-01/deploymen
 const NAMESPACE_TYPE = 'Microsoft.EventGrid/namespaces';
 const CA_TYPE = 'Microsoft.EventGrid/namespaces/caCertificates';
 const CLIENT_TYPE = 'Microsoft.EventGrid/namespaces/clients';
+const CLIENT_GROUP_TYPE = 'Microsoft.EventGrid/namespaces/clientGroups';
+const TOPIC_SPACE_TYPE = 'Microsoft.EventGrid/namespaces/topicSpaces';
+const PERMISSION_BINDING_TYPE = 'Microsoft.EventGrid/namespaces/permissionBindings';
 
 export interface ArmResource {
   type: string;
@@ -34,6 +37,8 @@ export function oneLinePem(pem: string): string {
 
 const childName = (name: string) => `[format('{0}/{1}', parameters('namespaceName'), '${name}')]`;
 const NAMESPACE_ID = "[resourceId('Microsoft.EventGrid/namespaces', parameters('namespaceName'))]";
+const childId = (type: string, name: string) => `[resourceId('${type}', parameters('namespaceName'), '${name}')]`;
+const withDescription = (resource: { description?: string }) => (resource.description ? { description: resource.description } : {});
 
 export function namespaceToArm(namespace: NamespaceConfig): ArmTemplate {
   const { topicSpacesConfiguration } = namespace;
@@ -80,6 +85,37 @@ export function namespaceToArm(namespace: NamespaceConfig): ArmTemplate {
           ...(client.description ? { description: client.description } : {}),
         },
       })),
+      ...namespace.clientGroups.map((group) => ({
+        type: CLIENT_GROUP_TYPE,
+        apiVersion: API_VERSION,
+        name: childName(group.name),
+        dependsOn: [NAMESPACE_ID],
+        properties: { query: group.query, ...withDescription(group) },
+      })),
+      ...namespace.topicSpaces.map((space) => ({
+        type: TOPIC_SPACE_TYPE,
+        apiVersion: API_VERSION,
+        name: childName(space.name),
+        dependsOn: [NAMESPACE_ID],
+        properties: { topicTemplates: space.topicTemplates, ...withDescription(space) },
+      })),
+      ...namespace.permissionBindings.map((binding) => ({
+        type: PERMISSION_BINDING_TYPE,
+        apiVersion: API_VERSION,
+        name: childName(binding.name),
+        dependsOn: [
+          NAMESPACE_ID,
+          childId(TOPIC_SPACE_TYPE, binding.topicSpaceName),
+          // $all is built in: nothing to wait for.
+          ...(binding.clientGroupName.startsWith('$') ? [] : [childId(CLIENT_GROUP_TYPE, binding.clientGroupName)]),
+        ],
+        properties: {
+          clientGroupName: binding.clientGroupName,
+          topicSpaceName: binding.topicSpaceName,
+          permission: binding.permission,
+          ...withDescription(binding),
+        },
+      })),
     ],
     outputs: {
       mqttHostname: { type: 'string', value: `[reference(${NAMESPACE_ID.slice(1, -1)}, '${API_VERSION}').topicSpacesConfiguration.hostname]` },
@@ -102,6 +138,11 @@ export function armToNamespace(template: ArmTemplate, source = 'ARM template'): 
   const namespaceResource = template.resources.find((resource) => resource.type === NAMESPACE_TYPE);
   if (!namespaceResource) throw new UserError(`${source} declares no ${NAMESPACE_TYPE} resource`);
   const nameParameter = template.parameters?.namespaceName?.defaultValue;
+  // Only kinds the template declares: a template without them leaves the namespace's defaults.
+  const children = (type: string, key: string) => {
+    const found = template.resources.filter((resource) => resource.type === type);
+    return found.length ? { [key]: found.map((resource) => ({ name: childOf(resource.name), ...resource.properties })) } : {};
+  };
   const { state: _state, ...topicSpaces } = (namespaceResource.properties?.topicSpacesConfiguration ?? {}) as Record<string, unknown>;
   return parseNamespace(
     {
@@ -113,6 +154,9 @@ export function armToNamespace(template: ArmTemplate, source = 'ARM template'): 
       clients: template.resources
         .filter((resource) => resource.type === CLIENT_TYPE)
         .map((resource) => ({ name: childOf(resource.name), ...resource.properties })),
+      ...children(CLIENT_GROUP_TYPE, 'clientGroups'),
+      ...children(TOPIC_SPACE_TYPE, 'topicSpaces'),
+      ...children(PERMISSION_BINDING_TYPE, 'permissionBindings'),
     },
     source,
   );

@@ -4,7 +4,12 @@ import { readFileSync } from 'node:fs';
 import { armToNamespace, isArmTemplate } from './arm-template.ts';
 import { NamespaceConfigError, parseNamespace, type NamespaceConfig } from './namespace.ts';
 
-export function readNamespaceFile(path: string): NamespaceConfig {
+export interface ReadNamespaceOptions {
+  /** CA certificates for a file that declares none (no `caCertificates`, or an ARM template without any); an empty list given is kept. */
+  defaultCaCertificates?: NamespaceConfig['caCertificates'];
+}
+
+export function readNamespaceFile(path: string, options: ReadNamespaceOptions = {}): NamespaceConfig {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -17,5 +22,12 @@ export function readNamespaceFile(path: string): NamespaceConfig {
   } catch (error) {
     throw new NamespaceConfigError(`namespace file ${path} is not valid JSON: ${(error as Error).message}`);
   }
-  return isArmTemplate(json) ? armToNamespace(json, `ARM template ${path}`) : parseNamespace(json, `namespace file ${path}`);
+  const { defaultCaCertificates } = options;
+  if (isArmTemplate(json)) {
+    const namespace = armToNamespace(json, `ARM template ${path}`);
+    return defaultCaCertificates && namespace.caCertificates.length === 0 ? { ...namespace, caCertificates: defaultCaCertificates } : namespace;
+  }
+  const declaresCas = typeof json === 'object' && json !== null && 'caCertificates' in json;
+  const withCas = defaultCaCertificates && !declaresCas ? { ...(json as object), caCertificates: defaultCaCertificates } : json;
+  return parseNamespace(withCas, `namespace file ${path}`);
 }

@@ -1,7 +1,7 @@
 // Namespace configuration: defaults, the PKI-derived namespace, and errors that name field and reason.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { temporaryDir } from '../common/test-support.ts';
 import { maximumSessionExpirySeconds, NamespaceConfigError, parseNamespace } from './namespace.ts';
 import { readNamespaceFile } from './namespace-file.ts';
@@ -16,6 +16,20 @@ describe('parseNamespace', () => {
     });
     expect(namespace.clients[0]).toMatchObject({ state: 'Enabled', clientCertificateAuthentication: { validationScheme: 'SubjectMatchesAuthenticationName' } });
     expect(maximumSessionExpirySeconds(namespace)).toBe(3600);
+  });
+
+  it("takes Event Grid's limits as the reference's defaults, and only lower ones", () => {
+    expect(parseNamespace({}).reference.limits).toEqual({
+      sessionQueueMessages: 100,
+      sessionQueueBytes: 1024 * 1024,
+      subscriptionsPerSession: 50,
+      topicBytes: 256,
+      topicLevels: 8,
+      keepAliveSeconds: 1160,
+      maximumPacketSize: 512 * 1024,
+    });
+    expect(parseNamespace({ reference: { limits: { sessionQueueMessages: 3 } } }).reference.limits.sessionQueueMessages).toBe(3);
+    expect(() => parseNamespace({ reference: { limits: { subscriptionsPerSession: 51 } } })).toThrow(/reference\.limits\.subscriptionsPerSession: Too big/);
   });
 
   it.each([
@@ -39,5 +53,15 @@ describe('readNamespaceFile', () => {
     expect(() => readNamespaceFile(join(dir, 'none.json'))).toThrow(/cannot read namespace file .*none\.json: ENOENT/);
     writeFileSync(join(dir, 'bad.json'), '{');
     expect(() => readNamespaceFile(join(dir, 'bad.json'))).toThrow(/bad\.json is not valid JSON/);
+  });
+
+  it('gives a file that declares no CA certificates the default ones, and keeps an empty list', () => {
+    const dir = temporaryDir();
+    const ca = { name: 'default-ca', encodedCertificate: readFileSync(join(inject('pkiDir'), 'ca', 'intermediate.pem'), 'utf8') };
+    writeFileSync(join(dir, 'none.json'), JSON.stringify({ clients: [] }));
+    writeFileSync(join(dir, 'empty.json'), JSON.stringify({ caCertificates: [] }));
+    expect(readNamespaceFile(join(dir, 'none.json'), { defaultCaCertificates: [ca] }).caCertificates.map((c) => c.name)).toEqual(['default-ca']);
+    expect(readNamespaceFile(join(dir, 'empty.json'), { defaultCaCertificates: [ca] }).caCertificates).toEqual([]);
+    expect(readNamespaceFile(join(dir, 'none.json')).caCertificates).toEqual([]);
   });
 });

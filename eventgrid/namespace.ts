@@ -4,6 +4,17 @@
 import { z } from 'zod';
 import { UserError } from '../common/errors.ts';
 import { NAME_SOURCES, VALIDATION_SCHEMES } from './authentication.ts';
+import { LIMITS } from '../rules/limits.ts';
+import {
+  ALL_CLIENTS_GROUP,
+  MAX_CLIENT_GROUPS,
+  MAX_TOPIC_TEMPLATES,
+  parseQuery,
+  PERMISSIONS,
+  QueryError,
+  RESOURCE_NAME,
+  templateProblem,
+} from './access-control.ts';
 
 
 /**
@@ -35,6 +46,50 @@ const clientSchema = z.object({
   description: z.string().optional(),
 }).strict();
 
+const resourceName = z.string().regex(RESOURCE_NAME, 'must be 3 to 50 letters, digits and hyphens');
+
+// Access control (P1-P4): resources of type namespaces/clientGroups, /topicSpaces, /permissionBindings.
+const clientGroupSchema = z
+  .object({
+    name: resourceName,
+    query: z.string().superRefine((query, context) => {
+      try {
+        parseQuery(query);
+      } catch (error) {
+        if (!(error instanceof QueryError)) throw error;
+        context.addIssue({ code: 'custom', message: `not a client group query: ${error.message}` });
+      }
+    }),
+    description: z.string().optional(),
+  })
+  .strict();
+
+const topicSpaceSchema = z
+  .object({
+    name: resourceName,
+    topicTemplates: z
+      .array(
+        z.string().superRefine((template, context) => {
+          const problem = templateProblem(template);
+          if (problem) context.addIssue({ code: 'custom', message: problem });
+        }),
+      )
+      .min(1, 'a topic space needs at least one topic template')
+      .max(MAX_TOPIC_TEMPLATES, `a topic space holds at most ${MAX_TOPIC_TEMPLATES} topic templates`),
+    description: z.string().optional(),
+  })
+  .strict();
+
+const permissionBindingSchema = z
+  .object({
+    name: resourceName,
+    clientGroupName: z.string().min(1),
+    topicSpaceName: z.string().min(1),
+    permission: z.enum(PERMISSIONS),
+    description: z.string().optional(),
+  })
+  .strict();
+
 /** The ranges Event Grid documents for a namespace's session settings (S9, L1). */
 export const SESSIONS_PER_NAME_RANGE = { min: 1, max: 100 } as const;
 export const SESSION_EXPIRY_HOURS_RANGE = { min: 1, max: 8 } as const;
@@ -62,13 +117,31 @@ export const namespaceSchema = z
     // A3: at most 10 CA certificates per namespace.
     caCertificates: z.array(z.object({ name: z.string().min(1), encodedCertificate: pemCertificate }).strict()).max(10).default([]),
     clients: z.array(clientSchema).default([]),
+    clientGroups: z.array(clientGroupSchema).max(MAX_CLIENT_GROUPS, `a namespace holds at most ${MAX_CLIENT_GROUPS} client groups`).default([]),
+    topicSpaces: z.array(topicSpaceSchema).default([]),
+    permissionBindings: z.array(permissionBindingSchema).default([]),
     reference: z
       .object({
         // Stands in for maximumSessionExpiryInHours when set, so that tests need not wait an hour.
         maximumSessionExpiryInSeconds: z.number().int().min(1).max(8 * 3600).optional(),
+        // Limits Event Grid fixes (no namespace property sets them): Event Grid's values by default,
+        // lower values so that a device team can try its clients against tighter ones.
+        limits: z
+          .object({
+            sessionQueueMessages: z.number().int().min(1).max(LIMITS.sessionQueueMessages.value).default(LIMITS.sessionQueueMessages.value),
+            sessionQueueBytes: z.number().int().min(1).max(LIMITS.sessionQueueBytes.value).default(LIMITS.sessionQueueBytes.value),
+            subscriptionsPerSession: z.number().int().min(1).max(LIMITS.subscriptionsPerSession.value).default(LIMITS.subscriptionsPerSession.value),
+            topicBytes: z.number().int().min(1).max(LIMITS.topicBytes.value).default(LIMITS.topicBytes.value),
+            topicLevels: z.number().int().min(1).max(LIMITS.topicLevels.value).default(LIMITS.topicLevels.value),
+            keepAliveSeconds: z.number().int().min(1).max(LIMITS.keepAliveSeconds.value).default(LIMITS.keepAliveSeconds.value),
+            // L15: the largest packet a client may send, bytes, fixed header included (read no further, before authentication).
+            maximumPacketSize: z.number().int().min(128).max(LIMITS.maximumPacketSize.value).default(LIMITS.maximumPacketSize.value),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
-      .default({}),
+      .prefault({}),
   })
   .strict()
   .superRefine((namespace, context) => {
@@ -90,11 +163,40 @@ export const namespaceSchema = z
       }
       names.add(client.name);
     });
+    // Access control: names unique per kind; a binding names a group ($all or declared) and a topic space.
+    const unique = (kind: 'clientGroups' | 'topicSpaces' | 'permissionBindings') => {
+      const seenNames = new Set<string>();
+      namespace[kind].forEach((resource, index) => {
+        if (seenNames.has(resource.name.toLowerCase())) {
+          context.addIssue({ code: 'custom', path: [kind, index, 'name'], message: `"${resource.name}" is used twice` });
+        }
+        seenNames.add(resource.name.toLowerCase());
+      });
+      return seenNames;
+    };
+    const groups = unique('clientGroups');
+    const spaces = unique('topicSpaces');
+    unique('permissionBindings');
+    namespace.permissionBindings.forEach((binding, index) => {
+      if (binding.clientGroupName !== ALL_CLIENTS_GROUP && !groups.has(binding.clientGroupName.toLowerCase())) {
+        context.addIssue({
+          code: 'custom',
+          path: ['permissionBindings', index, 'clientGroupName'],
+          message: `no client group "${binding.clientGroupName}" (declare it in clientGroups, or use ${ALL_CLIENTS_GROUP})`,
+        });
+      }
+      if (!spaces.has(binding.topicSpaceName.toLowerCase())) {
+        context.addIssue({ code: 'custom', path: ['permissionBindings', index, 'topicSpaceName'], message: `no topic space "${binding.topicSpaceName}" in topicSpaces` });
+      }
+    });
   });
 
 export type NamespaceConfig = z.output<typeof namespaceSchema>;
 export type NamespaceInput = z.input<typeof namespaceSchema>;
 export type ClientResource = NamespaceConfig['clients'][number];
+export type ClientGroup = NamespaceConfig['clientGroups'][number];
+export type TopicSpace = NamespaceConfig['topicSpaces'][number];
+export type PermissionBinding = NamespaceConfig['permissionBindings'][number];
 
 export class NamespaceConfigError extends UserError {
   override name = 'NamespaceConfigError';
@@ -119,3 +221,6 @@ export function maximumSessionExpirySeconds(namespace: NamespaceConfig): number 
     namespace.reference.maximumSessionExpiryInSeconds ?? namespace.topicSpacesConfiguration.maximumSessionExpiryInHours * 3600
   );
 }
+
+/** The limits the reference enforces (Event Grid's unless the `reference` section lowers them). */
+export type ReferenceLimits = NamespaceConfig['reference']['limits'];

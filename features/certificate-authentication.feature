@@ -132,8 +132,10 @@ Feature: Client authentication with certificates
         | 5       |
 
   @A4
-  Rule: authentication names are 1 to 128 characters and compare without regard to case
+  Rule: authentication names compare without regard to case, and an empty one names no client
 
+    # The mirror's control (alpha's own Username) runs while "a1" is still open: two sessions of alpha at once.
+    @needs-two-sessions
     Scenario Outline: a Username in other letter case names the same client, and one naming no client is refused
       When identity "alpha" connects with Username "ALPHA" and session "a1" over MQTT <version>
       Then the connection is accepted
@@ -148,20 +150,18 @@ Feature: Client authentication with certificates
         | version |
         | 5       |
 
-    Scenario Outline: a valid certificate with <username> is refused
-      When identity "alpha" connects with <username> and session "a1" over MQTT <version>
+    Scenario Outline: a valid certificate with an empty Username is refused
+      When identity "alpha" connects with an empty Username and session "a1" over MQTT <version>
       Then the connection is refused
 
       @mqtt3
       Examples:
-        | version | username                     |
-        | 3.1.1   | an empty Username            |
-        | 3.1.1   | a Username of 129 characters |
+        | version |
+        | 3.1.1   |
       @mqtt5
       Examples:
-        | version | username                     |
-        | 5       | an empty Username            |
-        | 5       | a Username of 129 characters |
+        | version |
+        | 5       |
 
   @A5 @on-alternative-names-namespace
   Rule: with no Username, the authentication name is read from the configured certificate fields in order

@@ -1,5 +1,6 @@
 // One MQTT session as a scenario sees it: an mqtt.js client authenticated with an identity's
 // certificate, what its CONNACK said, the messages it received and how its connection ended.
+import { createSecureContext, type SecureContext } from 'node:tls';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { LoadedIdentity } from '../certs/manifest.ts';
 import type { MqttVersion } from '../rules/catalogue.ts';
@@ -19,6 +20,8 @@ export interface SessionClientOptions {
   sessionExpiry?: number;
   /** Present no client certificate (the identity still gives the Username). */
   withoutCertificate?: boolean;
+  /** Keep Alive, seconds (mqtt.js default 60). */
+  keepAlive?: number;
   timeoutMs: number;
 }
 
@@ -41,6 +44,9 @@ export interface ReceivedMessage {
   qos: number;
 }
 
+/** What became of a PUBLISH: the PUBACK's reason code (0 over 3.1.1), or the connection closing. */
+export type PublishOutcome = { acknowledged: true; reasonCode: number } | { acknowledged: false; closed: boolean; message: string };
+
 export interface ConnectionEnd {
   /** Reason code of a DISCONNECT the server sent (MQTT 5), if it sent one. */
   disconnectReasonCode?: number;
@@ -52,6 +58,27 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
     timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * One TLS context per identity and CA, made once: parsing the key and certificates anew for every
+ * connection costs more than the handshake's own signature.
+ */
+const secureContexts = new WeakMap<LoadedIdentity, Map<string, SecureContext>>();
+
+function secureContextFor(options: SessionClientOptions): SecureContext {
+  const byCa = secureContexts.get(options.identity) ?? new Map<string, SecureContext>();
+  secureContexts.set(options.identity, byCa);
+  const key = `${options.withoutCertificate ? 'no-cert' : 'cert'}\n${options.ca}`;
+  let context = byCa.get(key);
+  if (!context) {
+    context = createSecureContext({
+      ca: options.ca,
+      ...(options.withoutCertificate ? {} : { cert: options.identity.certificatePem, key: options.identity.keyPem }),
+    });
+    byCa.set(key, context);
+  }
+  return context;
 }
 
 export class SessionClient {
@@ -82,13 +109,14 @@ export class SessionClient {
   /** Opens the connection; resolves with the CONNACK's verdict, never rejects for a refusal. */
   static connect(options: SessionClientOptions): Promise<Accepted | Refused> {
     const username = options.username === undefined ? options.identity.entry.authenticationName : options.username;
-    const mqttOptions: IClientOptions = {
-      ca: options.ca,
-      ...(options.withoutCertificate ? {} : { cert: options.identity.certificatePem, key: options.identity.keyPem }),
+    // mqtt.js hands its options on to tls.connect, secureContext included (its types leave it out).
+    const mqttOptions: IClientOptions & { secureContext: SecureContext } = {
+      secureContext: secureContextFor(options),
       clientId: options.sessionName,
       protocolVersion: options.version === '5' ? 5 : 4,
       clean: options.cleanStart ?? false,
       reconnectPeriod: 0,
+      ...(options.keepAlive === undefined ? {} : { keepalive: options.keepAlive }),
       connectTimeout: options.timeoutMs,
       ...(username === null ? {} : { username }),
       ...(options.version === '5' && options.sessionExpiry !== undefined
@@ -145,13 +173,54 @@ export class SessionClient {
   }
 
   async subscribe(topic: string, qos: 0 | 1): Promise<void> {
-    const granted = await withTimeout(this.mqttClient.subscribeAsync(topic, { qos }), this.timeoutMs, `SUBACK for ${topic}`);
-    const code = granted[0]?.qos;
-    if (code === undefined || code >= 0x80) throw new Error(`subscription to ${topic} was refused (code ${code})`);
+    const code = await this.subscribeCode(topic, qos);
+    if (code === undefined || code >= 0x80) throw new Error(`subscription to ${topic} was refused (SUBACK code 0x${code?.toString(16)}): does a permission binding grant it?`);
   }
 
-  async publish(topic: string, payload: string, qos: 0 | 1): Promise<void> {
-    await withTimeout(this.mqttClient.publishAsync(topic, payload, { qos }), this.timeoutMs, `PUBACK for ${topic}`);
+  /** Publishes at QoS 1; resolves with the PUBACK's reason code or how the connection ended instead. */
+  async tryPublish(topic: string, payload: string): Promise<PublishOutcome> {
+    const sent = this.mqttClient.publishAsync(topic, payload, { qos: 1 }).then(
+      (packet) => ({ acknowledged: true as const, reasonCode: (packet as { reasonCode?: number } | undefined)?.reasonCode ?? 0 }),
+      (error: Error & { code?: number }) =>
+        typeof error.code === 'number'
+          ? { acknowledged: true as const, reasonCode: error.code }
+          : { acknowledged: false as const, closed: !this.mqttClient.connected, message: error.message },
+    );
+    const closed = this.ended.then(() => ({ acknowledged: false as const, closed: true, message: 'the connection closed' }));
+    return withTimeout(Promise.race([sent, closed]), this.timeoutMs, `PUBACK for ${topic}`).catch((error: Error) => ({
+      acknowledged: false as const,
+      closed: false,
+      message: error.message,
+    }));
+  }
+
+  async publish(topic: string, payload: string | Buffer, qos: 0 | 1, options: { retain?: boolean } = {}): Promise<void> {
+    await withTimeout(this.mqttClient.publishAsync(topic, payload, { qos, retain: options.retain ?? false }), this.timeoutMs, `PUBACK for ${topic}`);
+  }
+
+  /** Subscribes and returns the SUBACK's code for the filter (granted QoS, or a failure code), whatever it is. */
+  async subscribeCode(topic: string, qos: 0 | 1 | 2): Promise<number | undefined> {
+    try {
+      const granted = await withTimeout(this.mqttClient.subscribeAsync(topic, { qos }), this.timeoutMs, `SUBACK for ${topic.slice(0, 40)}`);
+      return granted[0]?.qos;
+    } catch (error) {
+      // mqtt.js rejects a refused subscription with the SUBACK (ErrorWithSubackPacket) or its code.
+      const granted = (error as { packet?: { granted?: unknown[] } }).packet?.granted?.[0];
+      if (typeof granted === 'number') return granted;
+      const code = (error as { code?: unknown }).code;
+      if (typeof code === 'number') return code;
+      throw error;
+    }
+  }
+
+  /** Sends a PUBLISH without waiting for any acknowledgement (it may end the connection). */
+  sendPublish(topic: string, payload: string, qos: 0 | 1 | 2): void {
+    this.mqttClient.publish(topic, payload, { qos }, () => {});
+  }
+
+  /** Messages received and not yet taken, on any topic. */
+  pending(): readonly ReceivedMessage[] {
+    return [...this.inbox];
   }
 
   /** Waits for a message on the topic that has not been taken yet, and takes it. */

@@ -1,5 +1,6 @@
 // A namespace description as a bash script of `az eventgrid namespace` calls: the MQTT broker's
-// session settings, the CA certificates, and every client.
+// session settings, the CA certificates, every client, and the client groups, topic spaces and
+// permission bindings that say who may publish and subscribe where.
 import type { NamespaceConfig } from '../eventgrid/namespace.ts';
 import { oneLinePem } from '../eventgrid/arm-template.ts';
 
@@ -56,6 +57,30 @@ export function namespaceToAzScript(namespace: NamespaceConfig, options: AzScrip
         `--state ${client.state}`,
         `--client-certificate-authentication ${shellQuote(authentication)}`,
         `--attributes ${shellQuote(JSON.stringify(client.attributes))}`,
+      ].join(' '),
+    );
+  }
+  lines.push('', '# Access control: client groups, topic spaces (topic templates) and permission bindings.');
+  for (const group of namespace.clientGroups) {
+    lines.push(
+      `az eventgrid namespace client-group create --resource-group "$RESOURCE_GROUP" --namespace-name "$NAMESPACE" --name ${shellQuote(group.name)} --group-query ${shellQuote(group.query)}` +
+        (group.description ? ` --description ${shellQuote(group.description)}` : ''),
+    );
+  }
+  for (const space of namespace.topicSpaces) {
+    lines.push(
+      `az eventgrid namespace topic-space create --resource-group "$RESOURCE_GROUP" --namespace-name "$NAMESPACE" --name ${shellQuote(space.name)} --topic-templates ${space.topicTemplates.map(shellQuote).join(' ')}` +
+        (space.description ? ` --description ${shellQuote(space.description)}` : ''),
+    );
+  }
+  for (const binding of namespace.permissionBindings) {
+    lines.push(
+      [
+        'az eventgrid namespace permission-binding create --resource-group "$RESOURCE_GROUP" --namespace-name "$NAMESPACE"',
+        `--name ${shellQuote(binding.name)}`,
+        `--client-group-name ${shellQuote(binding.clientGroupName)}`,
+        `--topic-space-name ${shellQuote(binding.topicSpaceName)}`,
+        `--permission ${binding.permission.toLowerCase()}`,
       ].join(' '),
     );
   }

@@ -3,29 +3,32 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { runCli, wholeNumberFlag } from '../common/cli.ts';
+import { isEntryPoint, runCommand, wholeNumberFlag, type Command } from '../common/cli.ts';
 import { UserError } from '../common/errors.ts';
 import { loadPki } from '../certs/manifest.ts';
-import { DEFAULT_PKI_DIR } from '../certs/pki.ts';
-import { namespaceFromPki, SUITE_SESSION_LIMIT } from '../certs/namespace.ts';
+import { DEFAULT_PKI_DIR, markRegistered } from '../certs/pki.ts';
+import { checkTopicRoot, DEFAULT_TOPIC_ROOT, namespaceFromPki, SUITE_SESSION_LIMIT } from '../certs/namespace.ts';
 import { namespaceToArm } from '../eventgrid/arm-template.ts';
 import { namespaceToAzScript } from './az-script.ts';
 
-const USAGE = `usage: npm run provision -- --namespace NAME --resource-group RG [options]
+const USAGE = `usage: mqtt-multisession-conformance provision --namespace NAME --resource-group RG [options]
   --namespace NAME         the Event Grid namespace (it must exist for the az script)
   --resource-group RG      its resource group
   --format az|arm|both     what to write (default both)
   --identities DIR         the PKI whose identities to register (default ${DEFAULT_PKI_DIR}/)
   --session-limit N        maximumClientSessionsPerAuthenticationName to set (default ${SUITE_SESSION_LIMIT}: the suite needs ${SUITE_SESSION_LIMIT})
   --max-expiry-hours H     maximumSessionExpiryInHours to set (default 1)
+  --topic-root ROOT        first topic level(s) the permission bindings grant (default ${DEFAULT_TOPIC_ROOT});
+                           pass the same --topic-root to conformance and probe
   --out DIR                where to write (default provisioning/)`;
 
 // Event Grid's own constraints on these names.
 const NAMESPACE_NAME = /^[a-zA-Z0-9-]{3,50}$/;
 const RESOURCE_GROUP = /^[-\w.()]{1,90}$/;
 
-await runCli(USAGE, async () => {
+async function main(args: string[]): Promise<void> {
   const { values } = parseArgs({
+    args,
     options: {
       namespace: { type: 'string' },
       'resource-group': { type: 'string' },
@@ -34,6 +37,7 @@ await runCli(USAGE, async () => {
       'session-limit': { type: 'string', default: String(SUITE_SESSION_LIMIT) },
       'max-expiry-hours': { type: 'string', default: '1' },
       out: { type: 'string', default: 'provisioning' },
+      'topic-root': { type: 'string', default: DEFAULT_TOPIC_ROOT },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -50,6 +54,7 @@ await runCli(USAGE, async () => {
     name,
     maximumClientSessionsPerAuthenticationName: wholeNumberFlag(values['session-limit'], '--session-limit', 1, 100),
     maximumSessionExpiryInHours: wholeNumberFlag(values['max-expiry-hours'], '--max-expiry-hours', 1, 8),
+    topicRoot: checkTopicRoot(values['topic-root']),
   });
   mkdirSync(values.out, { recursive: true });
   const written: string[] = [];
@@ -64,6 +69,14 @@ await runCli(USAGE, async () => {
     writeFileSync(template, `${JSON.stringify(namespaceToArm(namespace), null, 2)}\n`);
     written.push(`${template}   (az deployment group create -g ${resourceGroup} --template-file ${template})`);
   }
-  console.log(`namespace ${name}: 1 CA certificate and ${namespace.clients.length} clients, ${namespace.topicSpacesConfiguration.maximumClientSessionsPerAuthenticationName} sessions per authentication name, ${namespace.topicSpacesConfiguration.maximumSessionExpiryInHours} h maximum session expiry`);
+  console.log(`namespace ${name}: 1 CA certificate and ${namespace.clients.length} clients, ${namespace.permissionBindings.length} permission bindings under ${values['topic-root']}/, ${namespace.topicSpacesConfiguration.maximumClientSessionsPerAuthenticationName} sessions per authentication name, ${namespace.topicSpacesConfiguration.maximumSessionExpiryInHours} h maximum session expiry`);
   for (const line of written) console.log(`wrote ${line}`);
-});
+  // From now on the set's CA and thumbprints are (about to be) on a namespace: no run may replace it unasked.
+  markRegistered(pki.dir, name);
+  console.log(`marked ${pki.dir} as registered on namespace ${name}: runs keep it and warn before it expires (npm run certs -- --renew makes a new one)`);
+}
+
+export const command: Command = { usage: USAGE, main };
+
+// `npm run provision` and the tests start this module directly; the tool reaches it through runner/main.ts.
+if (isEntryPoint(import.meta.url)) await runCommand(command, process.argv.slice(2));

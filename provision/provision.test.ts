@@ -53,6 +53,9 @@ describe('the az script', () => {
       'eventgrid namespace update',
       'eventgrid namespace ca-certificate',
       ...expected.clients.map(() => 'eventgrid namespace client'),
+      ...expected.clientGroups.map(() => 'eventgrid namespace client-group'),
+      ...expected.topicSpaces.map(() => 'eventgrid namespace topic-space'),
+      ...expected.permissionBindings.map(() => 'eventgrid namespace permission-binding'),
       'eventgrid namespace show',
     ]);
     for (const call of calls.slice(0, -1)) {
@@ -61,7 +64,26 @@ describe('the az script', () => {
     }
     expect(JSON.parse(arg(calls[0]!, '--topic-spaces-configuration')!)).toMatchObject({ state: 'Enabled', maximumClientSessionsPerAuthenticationName: 2, maximumSessionExpiryInHours: 1 });
     expect(calls[1]!.certificate).toBe(expected.caCertificates[0]!.encodedCertificate.replace(/\n/g, ''));
-    const clients = calls.slice(2, -1);
+    const clients = calls.slice(2, 2 + expected.clients.length);
+    const access = calls.slice(2 + expected.clients.length, -1);
+    const groupCount = expected.clientGroups.length;
+    const spaceCount = expected.topicSpaces.length;
+    expect(access.slice(0, groupCount).map((call) => ({ name: arg(call, '--name'), query: arg(call, '--group-query') }))).toEqual(
+      expected.clientGroups.map((group) => ({ name: group.name, query: group.query })),
+    );
+    // Templates reach az verbatim, ${client.authenticationName} and all (single quotes, no expansion).
+    expect(access.slice(groupCount, groupCount + spaceCount).map((call) => call.args.slice(call.args.indexOf('--topic-templates') + 1).filter((_, i, rest) => !rest.slice(0, i + 1).some((a) => a.startsWith('--'))))).toEqual(
+      expected.topicSpaces.map((space) => space.topicTemplates),
+    );
+    expect(access.slice(0, groupCount + spaceCount).flatMap((call) => call.args).join(' ')).toContain('mmc/${client.authenticationName}/#');
+    expect(
+      access.slice(groupCount + spaceCount).map((call) => ({
+        name: arg(call, '--name'),
+        clientGroupName: arg(call, '--client-group-name'),
+        topicSpaceName: arg(call, '--topic-space-name'),
+        permission: arg(call, '--permission'),
+      })),
+    ).toEqual(expected.permissionBindings.map(({ name, clientGroupName, topicSpaceName, permission }) => ({ name, clientGroupName, topicSpaceName, permission: permission.toLowerCase() })));
     expect(
       clients.map((call) => ({
         name: arg(call, '--name'),
@@ -95,7 +117,14 @@ describe('the ARM template', () => {
     const arm = JSON.parse(readFileSync(template, 'utf8'));
     expect(arm.$schema).toMatch(/deploymentTemplate\.json#$/);
     expect(new Set(arm.resources.map((resource: { type: string }) => resource.type))).toEqual(
-      new Set(['Microsoft.EventGrid/namespaces', 'Microsoft.EventGrid/namespaces/caCertificates', 'Microsoft.EventGrid/namespaces/clients']),
+      new Set([
+        'Microsoft.EventGrid/namespaces',
+        'Microsoft.EventGrid/namespaces/caCertificates',
+        'Microsoft.EventGrid/namespaces/clients',
+        'Microsoft.EventGrid/namespaces/clientGroups',
+        'Microsoft.EventGrid/namespaces/topicSpaces',
+        'Microsoft.EventGrid/namespaces/permissionBindings',
+      ]),
     );
     const namespace = namespaceFromPki(pki(), { name: 'conf-ns', maximumClientSessionsPerAuthenticationName: 2 });
     expect(readNamespaceFile(template)).toEqual(namespace);

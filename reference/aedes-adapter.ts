@@ -2,17 +2,26 @@
 // the policy's Decision into packets, and connection ends and expiries into registry updates,
 // persistence wipes and life cycle events. The only module that knows aedes' internals.
 import type { X509Certificate } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Aedes, Client, ConnectPacket } from 'aedes';
 import mqttPacket from 'mqtt-packet';
-import { describeCode } from '../rules/codes.ts';
+import { describeRefusalCode, refusalCodeFor } from '../rules/codes.ts';
 import { readPresentedCertificate } from './certificate.ts';
+import type { ClientResource } from '../eventgrid/namespace.ts';
 import type { ConnectPolicy, SessionGrant } from './connect-decision.ts';
 import type { DisconnectionReason, LifecycleEvents } from './lifecycle.ts';
+import type { LimitEnforcement } from './limits.ts';
+import { rawNames } from './raw-connect.ts';
 import type { RefusalAnswer } from './refusal.ts';
 import { setSessionPresent } from './connack-session-present.ts';
 import type { SessionRecord, SessionRegistry } from './session-registry.ts';
 import { peerCertificateChain } from './tls-peer.ts';
+import { bounded, MAX_REASON_LENGTH, shownName } from './bounded-text.ts';
+import type { Check } from './behaviour.ts';
+import { firstRefusal } from './check-list.ts';
+import { mergeScans, scanProperties, withoutRepeatedProperties, type DecodedPacket, type PacketContext, type PropertyScan } from './packet-validation.ts';
+import type { Refusal } from './refusal.ts';
 
 interface Connection {
   id: number;
@@ -62,12 +71,65 @@ function guardAgainstStaleClients(broker: Aedes): void {
   };
 }
 
+/** Node types authorizationError as an Error, but gives OpenSSL's code as a string. */
+function errorCode(error: Error | string | undefined): string | undefined {
+  return error === undefined || error === null ? undefined : typeof error === 'string' ? error : ((error as NodeJS.ErrnoException).code ?? error.message);
+}
+
+/** mqtt-packet's parser internals that the property scan reads. */
+interface ParserInternals {
+  _pos: number;
+  _list: { slice(start: number, end: number): Buffer };
+  _parseProperties?: (this: ParserInternals) => unknown;
+}
+
+/**
+ * Scans the raw bytes of each property section the parser reads (reference/packet-validation.ts's
+ * scanProperties), for what its decoding hides; the scans of a packet are there when it is emitted.
+ */
+function scanEachPropertySection(parser: object): PropertyScan[] {
+  const scans: PropertyScan[] = [];
+  const internals = parser as ParserInternals;
+  const parseProperties = internals._parseProperties;
+  if (typeof parseProperties !== 'function') return scans;
+  internals._parseProperties = function scanned(this: ParserInternals) {
+    const start = this._pos;
+    const result = parseProperties.call(this);
+    // Never let the scan throw inside aedes' read loop: a scan that fails finds nothing.
+    try {
+      if (result) scans.push(scanProperties(this._list.slice(start, this._pos)));
+    } catch {
+      // the decoded packet is still checked
+    }
+    return result;
+  };
+  return scans;
+}
+
+/**
+ * aedes resends a session's queued QoS 1 messages when it resumes (after a takeover or reconnect) but
+ * leaves their DUP flag clear. A queued message that already has a packet identifier was sent before
+ * [MQTT-4.4.0-1]: it goes out again with DUP=1 [MQTT-3.3.1-1]. One never sent keeps DUP=0.
+ */
+function markRedeliveries(broker: Aedes): void {
+  const persistence = (broker as unknown as { persistence: Persistence }).persistence;
+  const outgoingStream = persistence.outgoingStream.bind(persistence);
+  persistence.outgoingStream = (client) =>
+    (outgoingStream(client) as Readable).map((packet: { messageId?: number }) => (packet.messageId ? Object.assign(packet, { dup: true }) : packet));
+}
+
 export interface AdapterOptions {
   policy: ConnectPolicy;
   sessions: SessionRegistry;
   events: LifecycleEvents;
   registeredCas: X509Certificate[];
   answerRefusal: RefusalAnswer;
+  /** M1: the checks every packet a client sends goes through first (Behaviour's packetChecks). */
+  packetChecks: readonly Check<PacketContext>[];
+  /** Event Grid's limits (L5-L15) on aedes. */
+  limits: LimitEnforcement;
+  /** The authentication name of a registered client (a session record names its owner by resource name). */
+  authenticationNameOf: (clientName: string) => string;
   log: (line: string) => void;
   clock: () => number;
 }
@@ -88,6 +150,7 @@ export class AedesNamespaceAdapter {
   attach(broker: Aedes): void {
     this.broker = broker;
     guardAgainstStaleClients(broker);
+    markRedeliveries(broker);
     broker.on('clientReady', (client: Client) => this.onReady(client));
   }
 
@@ -96,6 +159,52 @@ export class AedesNamespaceAdapter {
     const connection: Connection = { id: this.nextConnectionId++, ready: false };
     this.connections.set(socket, connection);
     socket.once('close', () => this.onClosed(connection));
+  }
+
+  /**
+   * Puts protocol validation (M1, Behaviour's packetChecks) in front of everything else that reads this
+   * connection's packets: the packet gate and aedes (call after the gate is installed, before any data).
+   * A packet that fails never reaches either; its connection is closed.
+   */
+  screen(client: Client): void {
+    const parser = (client as unknown as { _parser: { emit(event: string, ...args: unknown[]): boolean } })._parser;
+    const scans = scanEachPropertySection(parser);
+    const emit = parser.emit;
+    let version: number | undefined;
+    let connectSessionExpiry: number | undefined;
+    let refused = false;
+    parser.emit = (event: string, ...args: unknown[]) => {
+      if (event !== 'packet') return emit.call(parser, event, ...args);
+      const packet = args[0] as DecodedPacket;
+      const scan = mergeScans(scans.splice(0));
+      if (refused) return true;
+      const refusal = firstRefusal(this.options.packetChecks, { packet, version, connectSessionExpiry, scan });
+      if (refusal) {
+        refused = true;
+        this.refuseProtocolError(client, packet, refusal, version);
+        return true;
+      }
+      withoutRepeatedProperties(packet);
+      if (packet.cmd === 'connect' && version === undefined) {
+        version = packet.protocolVersion;
+        connectSessionExpiry = packet.properties?.sessionExpiryInterval as number | undefined;
+      }
+      return emit.call(parser, event, ...args);
+    };
+  }
+
+  private refuseProtocolError(client: Client, packet: DecodedPacket, refusal: Refusal, version: number | undefined): void {
+    const socket = client.conn as unknown as TLSSocket;
+    const who = client.id ? `client "${shownName(client.id)}"` : 'a connection';
+    this.options.log(`protocol error from ${who} [${refusal.rule}]: ${bounded(refusal.reason, MAX_REASON_LENGTH)}; closing`);
+    const code = refusal.code.reasonCode;
+    if (packet.cmd === 'connect' && packet.protocolVersion === 5) {
+      void this.sendRefusal(socket, 5, code, refusal.reason).then(() => socket.destroy());
+    } else if (version === 5 && client.connected && packet.cmd !== 'disconnect') {
+      client.disconnect({ reasonCode: code });
+    } else {
+      socket.destroy();
+    }
   }
 
   readonly preConnect: PreConnect = (client, packet, callback) => {
@@ -124,16 +233,23 @@ export class AedesNamespaceAdapter {
         username: packet.username,
         cleanStart: packet.clean !== false,
         sessionExpiryInterval: packet.properties?.sessionExpiryInterval,
-        certificate: chain.length ? readPresentedCertificate(chain, this.options.registeredCas) : undefined,
+        certificate: chain.length
+          ? readPresentedCertificate(chain, this.options.registeredCas, { authorized: socket.authorized, error: errorCode(socket.authorizationError) }, new Date(this.options.clock()))
+          : undefined,
+        sentNames: rawNames(packet),
       },
       new Date(this.options.clock()),
     );
 
     if (!decision.accept) {
       const { refusal } = decision;
-      const shown = version === 5 ? refusal.code.reasonCode : refusal.code.returnCode;
-      this.options.log(`refused session "${sessionName}" [${refusal.rule}] ${describeCode(version === 5 ? '5' : '3.1.1', shown)}: ${refusal.reason}`);
-      if (this.options.answerRefusal(refusal) === 'connack') await this.sendRefusal(socket, version, shown, refusal.reason);
+      const mqttVersion = version === 5 ? '5' : '3.1.1';
+      const shown = refusalCodeFor(mqttVersion, refusal.code);
+      // A name past its limit is shown cut short (L5, and any name of a hostile length); a code MQTT 3.1.1 lacks closes the connection (L7).
+      this.options.log(
+        `refused session "${shownName(sessionName)}" [${refusal.rule}] ${describeRefusalCode(mqttVersion, refusal.code)}: ${bounded(refusal.reason, MAX_REASON_LENGTH)}`,
+      );
+      if (shown !== undefined && this.options.answerRefusal(refusal) === 'connack') await this.sendRefusal(socket, version, shown, refusal.reason);
       return false;
     }
 
@@ -144,18 +260,24 @@ export class AedesNamespaceAdapter {
     const replaced = this.options.sessions.open(sessionName, grant.client.name, connection.id, grant.expirySeconds);
     if (replaced?.connectionId !== undefined) this.takenOver.add(replaced.connectionId);
     Object.assign(connection, { client, grant, replaced });
+    this.options.limits.accepted(client, packet);
     setSessionPresent(socket, grant.sessionPresent);
     this.options.log(
-      `accepted session "${sessionName}" for client "${grant.client.name}" (name from ${grant.nameSource}; expiry ${grant.expirySeconds} s` +
+      `accepted session "${shownName(sessionName)}" for client "${grant.client.name}" (name from ${grant.nameSource}; expiry ${grant.expirySeconds} s` +
         `${grant.expiryCapped ? ', capped [L1]' : ''}; session present ${grant.sessionPresent}${grant.takesOver ? '; takes over [S8]' : ''})`,
     );
     return true;
   }
 
+  /** The registered client an accepted CONNECT of this connection authenticated as (the packet gate's access checks). */
+  registeredClientOf(client: Client): ClientResource | undefined {
+    return this.connections.get(client.conn as object)?.grant?.client;
+  }
+
   private sendRefusal(socket: TLSSocket, version: 4 | 5, code: number, reason: string): Promise<void> {
     const connack =
       version === 5
-        ? { cmd: 'connack' as const, sessionPresent: false, reasonCode: code, properties: { reasonString: reason } }
+        ? { cmd: 'connack' as const, sessionPresent: false, reasonCode: code, properties: { reasonString: bounded(reason, MAX_REASON_LENGTH) } }
         : { cmd: 'connack' as const, sessionPresent: false, returnCode: code };
     const bytes = mqttPacket.generate(connack, { protocolVersion: version });
     // Resolve once the bytes are handed on, so that aedes' close cannot discard them.
@@ -196,10 +318,22 @@ export class AedesNamespaceAdapter {
 
   private disconnectionReason(connection: Connection, takenOver: boolean): DisconnectionReason {
     if (takenOver) return 'SessionTakenOver';
+    const byLimit = this.options.limits.endReason(connection.client);
+    if (byLimit) return byLimit;
     if (this.stopping) return 'ServerInitiatedDisconnect';
     // aedes marks a client that ended with a DISCONNECT packet; it has no public flag for it.
     const sentDisconnect = (connection.client as { _disconnected?: boolean } | undefined)?._disconnected;
     return sentDisconnect ? 'ClientInitiatedDisconnect' : 'ConnectionLost';
+  }
+
+  /** Ends a session held offline before its expiry (L8: its queue overflowed), with the life cycle reason. */
+  terminateHeldSession(sessionName: string, reason: DisconnectionReason): void {
+    const record = this.options.sessions.find(sessionName);
+    if (!record || record.connectionId !== undefined) return;
+    this.options.sessions.end(sessionName);
+    const owner = this.options.authenticationNameOf(record.owner);
+    this.options.events.disconnected({ authenticationName: owner, sessionName }, reason);
+    void this.endSession(sessionName);
   }
 
   /** Ends every held session whose expiry has passed, and wipes what aedes stored for it. */
@@ -229,6 +363,7 @@ export class AedesNamespaceAdapter {
     const broker = this.broker;
     if (!broker) return Promise.resolve();
     const previous = this.wipes.get(sessionName) ?? Promise.resolve();
+    this.options.limits.sessionEnded(sessionName);
     const work = previous.then(async () => {
       const persistence = (broker as unknown as { persistence: Persistence }).persistence;
       const client = { id: sessionName };

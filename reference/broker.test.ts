@@ -39,12 +39,12 @@ describe.each(['3.1.1', '5'] as MqttVersion[])('over MQTT %s', (version) => {
   it('S6: another identity is refused while the owner stays connected and keeps receiving QoS 1', async () => {
     t = await startTestBroker();
     const owner = await t.open('alpha', 's1', version, persistent);
-    await owner.subscribe('t/s1', 1);
+    await owner.subscribe('mmc/alpha/s1', 1);
     const contender = await t.connect('beta', 's1', version);
     expect(contender).toMatchObject({ accepted: false, code: codes.notAuthorized });
-    const publisher = await t.open('gamma', 'pub', version);
-    await publisher.publish('t/s1', 'after', 1);
-    expect((await owner.nextMessage('t/s1')).payload).toBe('after');
+    const publisher = await t.open('observer', 'pub', version);
+    await publisher.publish('mmc/alpha/s1', 'after', 1);
+    expect((await owner.nextMessage('mmc/alpha/s1')).payload).toBe('after');
     expect(owner.connected).toBe(true);
   });
 
@@ -52,7 +52,7 @@ describe.each(['3.1.1', '5'] as MqttVersion[])('over MQTT %s', (version) => {
     let now = Date.now();
     t = await startTestBroker({ reference: { maximumSessionExpiryInSeconds: 1 } }, { clock: () => now });
     const owner = await t.open('alpha', 's1', version, persistent);
-    await owner.subscribe('t/s1', 1);
+    await owner.subscribe('mmc/alpha/s1', 1);
     await owner.drop();
     // Refused: the drop has reached the broker, and the session has been held since `now`.
     expect(await t.connect('beta', 's1', version)).toMatchObject({ accepted: false, code: codes.notAuthorized });
@@ -68,7 +68,7 @@ describe.each(['3.1.1', '5'] as MqttVersion[])('over MQTT %s', (version) => {
   it('S8: the same identity takes its session over; the older connection is ended', async () => {
     t = await startTestBroker();
     const first = await t.open('alpha', 's1', version, persistent);
-    await first.subscribe('t/s1', 1);
+    await first.subscribe('mmc/alpha/s1', 1);
     const second = await t.open('alpha', 's1', version, persistent);
     expect(second.sessionPresent).toBe(true);
     const end = await first.ended;
@@ -85,13 +85,13 @@ describe.each(['3.1.1', '5'] as MqttVersion[])('over MQTT %s', (version) => {
   it('L2: a resumed session is present and gets the QoS 1 messages it missed, even with no subscription held', async () => {
     t = await startTestBroker();
     const owner = await t.open('alpha', 's1', version, persistent);
-    await owner.subscribe('t/s1', 1);
+    await owner.subscribe('mmc/alpha/s1', 1);
     await owner.disconnect();
-    const publisher = await t.open('gamma', 'pub', version);
-    await publisher.publish('t/s1', 'missed', 1);
+    const publisher = await t.open('observer', 'pub', version);
+    await publisher.publish('mmc/alpha/s1', 'missed', 1);
     const resumed = await t.open('alpha', 's1', version, persistent);
     expect(resumed.sessionPresent).toBe(true);
-    expect((await resumed.nextMessage('t/s1')).payload).toBe('missed');
+    expect((await resumed.nextMessage('mmc/alpha/s1')).payload).toBe('missed');
     const bare = await t.open('alpha', 's2', version, persistent);
     await bare.disconnect();
     expect((await t.open('alpha', 's2', version, persistent)).sessionPresent).toBe(true);
@@ -108,6 +108,27 @@ describe.each(['3.1.1', '5'] as MqttVersion[])('over MQTT %s', (version) => {
   ] as const)('A1-A3: %s is refused as %s', async (identity, code) => {
     t = await startTestBroker();
     expect(await t.connect(identity, `s-${identity}`, version)).toMatchObject({ accepted: false, code: codes[code] });
+  });
+
+  it('P2, P3: refuses a SUBSCRIBE and a PUBLISH outside the bindings, with the rule id in the log', async () => {
+    t = await startTestBroker();
+    const beta = await t.open('beta', 'b1', version);
+    await beta.subscribe('mmc/beta/b1', 1);
+    const alpha = await t.open('alpha', 'a1', version);
+    expect(await alpha.subscribeCode('elsewhere/x', 1)).toBe(version === '5' ? 0x87 : 0x80);
+    expect(await alpha.subscribeCode('mmc/beta/b1', 1)).toBe(version === '5' ? 0x87 : 0x80);
+    expect(await alpha.subscribeCode('mmc/alpha/a1', 1)).toBe(1);
+    const forged = await alpha.tryPublish('mmc/beta/b1', 'forged');
+    // MQTT 5 answers in the PUBACK and keeps the connection; 3.1.1 has no code for it: the gate closes.
+    expect(forged).toEqual(version === '5' ? { acknowledged: true, reasonCode: 0x87 } : expect.objectContaining({ acknowledged: false, closed: true }));
+    if (version === '5') expect(await alpha.tryPublish('mmc/alpha/a1', 'own')).toEqual({ acknowledged: true, reasonCode: 0 });
+    const observer = await t.open('observer', 'o1', version);
+    await observer.publish('mmc/beta/b1', 'genuine', 1);
+    expect((await beta.nextMessage('mmc/beta/b1')).payload).toBe('genuine');
+    expect(t.log).toContainEqual(expect.stringMatching(/^session "a1": SUBSCRIBE elsewhere\/x refused \[P2\]/));
+    expect(t.log).toContainEqual(expect.stringMatching(/^session "a1": SUBSCRIBE mmc\/beta\/b1 refused \[P3\]/));
+    const answered = version === '5' ? 'not delivered' : 'ends the connection';
+    expect(t.log).toContainEqual(expect.stringMatching(new RegExp(`^session "a1": PUBLISH to mmc/beta/b1 ${answered} \\[P3\\]`)));
   });
 
   it('A3: every validation scheme admits its own good certificate', async () => {

@@ -1,7 +1,9 @@
-// What the broker knows of the certificate a TLS peer presented, read with Node's X509Certificate and
-// judged against the namespace's registered CAs with an injectable clock. Chain trust is checked here
-// rather than by the TLS stack, because the TLS server must also let self-signed ThumbprintMatch
-// clients through.
+// What the broker knows of the certificate a TLS peer presented, read with Node's X509Certificate.
+// Chain trust is OpenSSL's path validation against the namespace's registered CAs (the TLS server
+// requests a certificate without insisting on one, so that self-signed ThumbprintMatch clients still
+// reach CONNECT, and hands its verdict here); the leaf's own validity is left to the rules and their
+// injectable clock; a leaf no CA-issued client certificate may be (a CA certificate, a weak key or
+// signature) is marked unacceptable whatever its scheme.
 import { X509Certificate } from 'node:crypto';
 
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
@@ -21,6 +23,65 @@ export interface PresentedCertificate {
   clientAuthAllowed: boolean;
   /** Whether the presented chain leads to one of the namespace's registered CAs. */
   chainsToRegisteredCa: boolean;
+  /** Why path validation failed (OpenSSL's code, e.g. CERT_HAS_EXPIRED for a sub-CA), when it did. */
+  chainProblem?: string;
+  /** Why no namespace accepts this certificate at all (a CA certificate, a weak key or signature). */
+  unacceptable?: string;
+}
+
+/** What the TLS stack's path validation said: `socket.authorized` and `socket.authorizationError`. */
+export interface TlsVerdict {
+  authorized: boolean;
+  error?: string;
+}
+
+/** OpenSSL codes that may be about the leaf's own validity period, which the rules judge by their clock. */
+const VALIDITY_ERRORS = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
+
+// Signature algorithms no client certificate may use (DER of the OID's value).
+const WEAK_SIGNATURES: Record<string, string> = {
+  '2a864886f70d010105': 'SHA-1 with RSA',
+  '2a864886f70d010104': 'MD5 with RSA',
+  '2a864886f70d010102': 'MD2 with RSA',
+  '2a8648ce3d0401': 'ECDSA with SHA-1',
+  '2a8648ce380403': 'DSA with SHA-1',
+};
+const STRONG_CURVES = new Set(['prime256v1', 'secp384r1', 'secp521r1']);
+const MINIMUM_RSA_BITS = 2048;
+
+/** The signature algorithm OID of a DER certificate, as hex: Certificate ::= SEQUENCE { tbs, algorithm, signature }. */
+function signatureAlgorithmOid(der: Buffer): string | undefined {
+  let at = 0;
+  const header = (): { length: number } | undefined => {
+    at += 1; // tag
+    const first = der[at++];
+    if (first === undefined) return undefined;
+    if (first < 0x80) return { length: first };
+    let length = 0;
+    for (let count = first & 0x7f; count > 0; count -= 1) length = length * 256 + (der[at++] ?? 0);
+    return { length };
+  };
+  if (!header()) return undefined; // Certificate
+  const tbs = header(); // tbsCertificate
+  if (!tbs) return undefined;
+  at += tbs.length;
+  if (!header()) return undefined; // AlgorithmIdentifier
+  if (der[at] !== 0x06) return undefined;
+  const oid = header();
+  return oid ? der.subarray(at, at + oid.length).toString('hex') : undefined;
+}
+
+function unacceptable(leaf: X509Certificate): string | undefined {
+  if (leaf.ca) return 'a CA certificate (basic constraints CA:TRUE) cannot be a client certificate';
+  const weakSignature = WEAK_SIGNATURES[signatureAlgorithmOid(leaf.raw) ?? ''];
+  if (weakSignature) return `the client certificate is signed with ${weakSignature}, which is too weak`;
+  const { asymmetricKeyType: type, asymmetricKeyDetails: details } = leaf.publicKey;
+  if ((type === 'rsa' || type === 'rsa-pss') && (details?.modulusLength ?? 0) < MINIMUM_RSA_BITS) {
+    return `the client certificate's RSA key has ${details?.modulusLength} bits (${MINIMUM_RSA_BITS} at least)`;
+  }
+  if (type === 'ec' && !STRONG_CURVES.has(details?.namedCurve ?? '')) return `the client certificate's EC curve ${details?.namedCurve} is not accepted`;
+  if (type === 'dsa') return 'DSA client certificates are not accepted';
+  return undefined;
 }
 
 function altNames(certificate: X509Certificate) {
@@ -54,13 +115,40 @@ function chainsTo(leaf: X509Certificate, presented: X509Certificate[], registere
 }
 
 /**
+ * Whether the chain leads to a registered CA, by the TLS stack's verdict. A validity error is the
+ * leaf's own (judged by the rules' clock, not here) only when every CA the peer sent is valid now; the
+ * rest of the chain is then checked by signatures and names.
+ */
+function chainVerdict(leaf: X509Certificate, rest: X509Certificate[], registeredCas: X509Certificate[], verdict: TlsVerdict | undefined, now: Date) {
+  if (!verdict) return { chainsToRegisteredCa: chainsTo(leaf, rest, registeredCas) };
+  if (verdict.authorized) return { chainsToRegisteredCa: true };
+  const error = verdict.error ?? 'UNSPECIFIED';
+  const validNow = (certificate: X509Certificate) => new Date(certificate.validFrom) <= now && now <= new Date(certificate.validTo);
+  if (VALIDITY_ERRORS.has(error)) {
+    const lapsed = rest.find((certificate) => certificate.ca && !validNow(certificate));
+    if (lapsed) return { chainsToRegisteredCa: false, chainProblem: `${error}: CA certificate "${commonNameOf(lapsed) ?? lapsed.subject}" is not valid now` };
+    if (chainsTo(leaf, rest, registeredCas)) return { chainsToRegisteredCa: true };
+  }
+  return { chainsToRegisteredCa: false, chainProblem: error };
+}
+
+/**
  * @param chain the peer's certificates, leaf first, as TLS delivered them
  * @param registeredCas the namespace's CA certificates
+ * @param verdict the TLS stack's path validation against the registered CAs (without it, the chain is
+ *   walked by signatures and names only)
+ * @param now the rules' clock, for telling a lapsed CA from the leaf's own validity
  */
-export function readPresentedCertificate(chain: X509Certificate[], registeredCas: X509Certificate[]): PresentedCertificate {
+export function readPresentedCertificate(
+  chain: X509Certificate[],
+  registeredCas: X509Certificate[],
+  verdict?: TlsVerdict,
+  now: Date = new Date(),
+): PresentedCertificate {
   const [leaf, ...rest] = chain;
   if (!leaf) throw new Error('readPresentedCertificate needs at least the leaf certificate');
   const usages = leaf.keyUsage;
+  const problem = unacceptable(leaf);
   return {
     commonName: commonNameOf(leaf),
     ...altNames(leaf),
@@ -68,6 +156,7 @@ export function readPresentedCertificate(chain: X509Certificate[], registeredCas
     notBefore: new Date(leaf.validFrom),
     notAfter: new Date(leaf.validTo),
     clientAuthAllowed: usages === undefined || usages.includes(CLIENT_AUTH),
-    chainsToRegisteredCa: chainsTo(leaf, rest, registeredCas),
+    ...chainVerdict(leaf, rest, registeredCas, verdict, now),
+    ...(problem ? { unacceptable: problem } : {}),
   };
 }

@@ -1,5 +1,16 @@
-// Editing an ordered list of checks, which is what most mutants do: one entry out, or one more in.
+// Running and editing an ordered list of checks. The first refusal is the answer; most mutants take
+// one entry out, or put one more in.
 import type { Check } from './behaviour.ts';
+import type { Refusal } from './refusal.ts';
+
+/** The first refusal of the checks, in order, or undefined when every check passes. */
+export function firstRefusal<Context>(checks: readonly Check<Context>[], context: Context): Refusal | undefined {
+  for (const check of checks) {
+    const refusal = check.run(context);
+    if (refusal) return refusal;
+  }
+  return undefined;
+}
 
 export function withoutCheck<Context>(checks: readonly Check<Context>[], check: Check<Context>): readonly Check<Context>[] {
   if (!checks.includes(check)) throw new Error(`no check "${check.name}" to remove`);

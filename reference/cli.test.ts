@@ -2,10 +2,15 @@
 // and stops cleanly on Ctrl-C.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { cpSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { connect } from 'node:tls';
 import { expect, inject, it } from 'vitest';
 import { loadPki } from '../certs/manifest.ts';
-import { runScript } from '../common/test-support.ts';
+import { runScript, temporaryDir } from '../common/test-support.ts';
+import { namespaceFromPki } from '../certs/namespace.ts';
+import { clientUrls } from './broker.ts';
 import { SessionClient } from '../mqtt-client/session-client.ts';
 
 it('serves the PKI identities on a free port and stops on SIGINT', async () => {
@@ -48,3 +53,50 @@ it('exits at once with one line when the port is taken', async () => {
     taken.close();
   }
 }, 15_000);
+
+it('adds --server-name names to the server certificate, and says at start-up that 0 CA certificates refuse every chain client', async () => {
+  const dir = join(temporaryDir(), 'pki');
+  cpSync(inject('pkiDir'), dir, { recursive: true });
+  const pki = loadPki(dir);
+  const namespaceFile = join(temporaryDir(), 'namespace.json');
+  writeFileSync(namespaceFile, JSON.stringify({ ...namespaceFromPki(pki), caCertificates: [] }));
+  const broker = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'reference/cli.ts', '--port', '0', '--pki', dir, '--namespace', namespaceFile, '--server-name', 'mqtt.test.internal', '--server-name', '10.9.8.7'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  broker.stdout.on('data', (chunk) => (output += chunk));
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      broker.stdout.on('data', () => {
+        const found = /listening on mqtts:\/\/127\.0\.0\.1:(\d+)/.exec(output)?.[1];
+        if (found && output.includes('press Ctrl-C')) resolve(Number(found));
+      });
+      broker.once('exit', (code) => reject(new Error(`broker exited with ${code}: ${output}`)));
+    });
+    expect(output).toMatch(/warning: 0 CA certificates: every certificate-chain client will be refused/);
+    expect(output).toMatch(/server certificate names: localhost, mqtt\.test\.internal, 127\.0\.0\.1, ::1, 10\.9\.8\.7/);
+    // A client that knows the broker as mqtt.test.internal accepts its certificate.
+    const peer = await new Promise<string>((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port, servername: 'mqtt.test.internal', ca: pki.rootCaPem }, () => {
+        resolve(socket.getPeerCertificate().subjectaltname ?? '');
+        socket.end();
+      });
+      socket.once('error', reject);
+    });
+    expect(peer).toMatch(/DNS:mqtt\.test\.internal/);
+    expect(peer).toMatch(/IP Address:10\.9\.8\.7/);
+  } finally {
+    broker.kill('SIGKILL');
+  }
+}, 60_000);
+
+it('gives a wildcard listener the URLs a client can use, not mqtts://0.0.0.0', () => {
+  const names = { dns: ['localhost', 'mqtt.test.internal'], ip: ['127.0.0.1', '::1', '10.9.8.7'] };
+  const { urls, unnamed } = clientUrls('0.0.0.0', 8883, names, ['127.0.0.1', '::1', '10.9.8.7', '192.168.5.5']);
+  expect(urls).toEqual(['mqtts://localhost:8883', 'mqtts://mqtt.test.internal:8883', 'mqtts://127.0.0.1:8883', 'mqtts://10.9.8.7:8883']);
+  expect(unnamed).toEqual(['192.168.5.5']);
+  expect(urls.join(' ')).not.toMatch(/0\.0\.0\.0/);
+  expect(clientUrls('127.0.0.1', 8883, names, []).urls).toEqual(['mqtts://127.0.0.1:8883']);
+});

@@ -5,8 +5,10 @@
 import { NEVER_EXPIRES, REFUSAL } from '../rules/codes.ts';
 import type { PresentedCertificate } from './certificate.ts';
 import type { Behaviour, Check, Mutant } from './behaviour.ts';
-import { withCheckBefore, withoutCheck } from './check-list.ts';
+import { firstRefusal, withCheckBefore, withoutCheck } from './check-list.ts';
 import { authenticationName, IDENTITY_CHECKS, type AuthenticationName } from './identity.ts';
+import { NAME_CHECKS } from './name-checks.ts';
+import type { RawNames } from './raw-connect.ts';
 import { refuse, type Refusal } from './refusal.ts';
 import { maximumSessionExpirySeconds, type ClientResource, type NamespaceConfig } from '../eventgrid/namespace.ts';
 import type { SessionRecord, SessionRegistry } from './session-registry.ts';
@@ -20,6 +22,8 @@ export interface ConnectRequest {
   /** MQTT 5 CONNECT Session Expiry Interval, seconds (absent means 0). */
   sessionExpiryInterval?: number;
   certificate?: PresentedCertificate;
+  /** The ClientID and Username as sent, read from the CONNECT's bytes (L5-L7); absent, their UTF-8 encoding. */
+  sentNames?: RawNames;
 }
 
 export interface SessionGrant {
@@ -119,8 +123,9 @@ export class ConnectContext {
   }
 }
 
-// S4: a session needs a name. Checked first, as the CONNECT is malformed for this namespace whoever
-// sends it (and with no Username the empty ClientID would otherwise name no client).
+// S4: a session needs a name. Checked first after the names' form (L5-L7), as the CONNECT is malformed
+// for this namespace whoever sends it (and with no Username the empty ClientID would otherwise name no
+// client).
 const SESSION_NAMED: Check<ConnectContext> = {
   name: 'the ClientID names a session',
   rule: 'S4',
@@ -164,6 +169,7 @@ const WITHIN_SESSION_LIMIT: Check<ConnectContext> = {
 
 /** The CONNECT decision of an Event Grid namespace, in order: the first refusal is the answer. */
 export const CONNECT_CHECKS: readonly Check<ConnectContext>[] = [
+  ...NAME_CHECKS,
   SESSION_NAMED,
   ...IDENTITY_CHECKS,
   ACTIVE_SESSION_OWNED,
@@ -180,10 +186,8 @@ export class ConnectPolicy {
 
   decide(request: ConnectRequest, now: Date): Decision {
     const context = new ConnectContext(request, now, this.namespace, this.sessions, this.behaviour);
-    for (const check of this.behaviour.connectChecks) {
-      const refusal = check.run(context);
-      if (refusal) return { accept: false, refusal };
-    }
+    const refusal = firstRefusal(this.behaviour.connectChecks, context);
+    if (refusal) return { accept: false, refusal };
     const { existing, ownedByOther, registeredClient: client } = context;
     const resumption = this.behaviour.resumption({ exists: existing !== undefined, cleanStart: request.cleanStart, ownedByOther });
     return {

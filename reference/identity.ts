@@ -86,7 +86,9 @@ function schemeFailure(client: ClientResource, certificate: PresentedCertificate
     const allowed = allowedThumbprints.some((thumbprint) => thumbprint.toUpperCase() === certificate.thumbprint);
     return allowed ? undefined : `certificate thumbprint is not among client "${client.name}"'s allowed thumbprints`;
   }
-  if (!certificate.chainsToRegisteredCa) return 'the client certificate does not chain to a CA registered on the namespace';
+  if (!certificate.chainsToRegisteredCa) {
+    return `the client certificate does not chain to a CA registered on the namespace${certificate.chainProblem ? ` (${certificate.chainProblem})` : ''}`;
+  }
   const values = behaviour.schemeValues(validationScheme, certificate);
   if (values.some((value) => behaviour.sameName(value, client.authenticationName))) return undefined;
   return `${validationScheme}: the certificate does not carry "${client.authenticationName}" (it has ${values.length ? values.join(', ') : 'none'})`;
@@ -110,6 +112,14 @@ const CERTIFICATE_USABLE: Check<ConnectContext> = {
   },
 };
 
+// A1: no namespace accepts a CA certificate, or a weak key or signature, as a client certificate
+// (reference/certificate.ts says which), whatever the client's validation scheme.
+const CERTIFICATE_STRONG: Check<ConnectContext> = {
+  name: 'the certificate is not a CA certificate and has a strong key and signature',
+  rule: 'A1',
+  run: ({ certificate }) => (certificate.unacceptable ? refuse('A1', certificate.unacceptable) : undefined),
+};
+
 const NAME_FOUND: Check<ConnectContext> = {
   name: 'a configured certificate field names the client',
   rule: 'A5',
@@ -117,8 +127,8 @@ const NAME_FOUND: Check<ConnectContext> = {
     context.authenticationName ? undefined : refuse('A5', 'no Username, and none of the configured certificate fields holds a name'),
 };
 
-// A4: an authentication name is 1 to 128 characters: an empty Username names nobody. (A longer one
-// names no registered client either, as none can be registered with it: A2 refuses it.)
+// A4: an authentication name is at least 1 character: an empty Username names nobody. (One past 128
+// characters is L6's, refused before: reference/name-checks.ts.)
 const NAME_NOT_EMPTY: Check<ConnectContext> = {
   name: 'the authentication name is not empty',
   rule: 'A4',
@@ -152,6 +162,7 @@ const NAME_PROVEN: Check<ConnectContext> = {
 export const IDENTITY_CHECKS: readonly Check<ConnectContext>[] = [
   CERTIFICATE_PRESENTED,
   CERTIFICATE_USABLE,
+  CERTIFICATE_STRONG,
   NAME_FOUND,
   NAME_NOT_EMPTY,
   CLIENT_REGISTERED,

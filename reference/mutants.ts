@@ -1,18 +1,36 @@
 // Every mutant of the reference broker, by its id (the rule it breaks, or "A3.any-field" for a rule's
 // further mutants): for `--break` and the mutant test. Each is declared beside the check or piece it breaks.
 import type { RuleId } from '../rules/catalogue.ts';
+import { ACCESS_MUTANTS } from './authorization.ts';
 import { EVENT_GRID, type Behaviour, type Mutant } from './behaviour.ts';
 import { SESSION_MUTANTS } from './connect-decision.ts';
 import { IDENTITY_MUTANTS } from './identity.ts';
+import { LIMIT_MUTANTS } from './limits.ts';
+import { NAME_MUTANTS } from './name-checks.ts';
+import { PACKET_MUTANTS } from './packet-limits.ts';
+import { PROTOCOL_MUTANTS } from './packet-validation.ts';
 import { REFUSAL_MUTANTS } from './refusal.ts';
+import { OVERFLOW_MUTANTS } from './session-overflow.ts';
 
 export function mutantId(mutant: Mutant): string {
   return mutant.id ?? mutant.rule;
 }
 
-export const MUTANTS: ReadonlyMap<string, Mutant> = new Map(
-  [...SESSION_MUTANTS, ...IDENTITY_MUTANTS, ...REFUSAL_MUTANTS].map((mutant) => [mutantId(mutant), mutant]),
-);
+const ALL: readonly Mutant[] = [
+  ...NAME_MUTANTS,
+  ...SESSION_MUTANTS,
+  ...IDENTITY_MUTANTS,
+  ...REFUSAL_MUTANTS,
+  ...OVERFLOW_MUTANTS,
+  ...PACKET_MUTANTS,
+  ...LIMIT_MUTANTS,
+  ...PROTOCOL_MUTANTS,
+  ...ACCESS_MUTANTS,
+];
+
+// A rule may have several mutants; each has an id of its own: the rule id for the first, "rule.how" for the others.
+export const MUTANTS: ReadonlyMap<string, Mutant> = new Map(ALL.map((mutant) => [mutantId(mutant), mutant]));
+if (MUTANTS.size !== ALL.length) throw new Error('two mutants have the same id: name a further mutant of a rule "rule.how"');
 
 /** The ids of the mutants of one rule. */
 export function mutantsOf(rule: RuleId): string[] {

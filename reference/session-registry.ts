@@ -1,5 +1,9 @@
 // The namespace's sessions: who owns each name, whether it is connected or held, and when a held one
 // expires. Time comes from an injected clock, so tests need no sleeping.
+//
+// Every operation costs O(1) or O(log n) in the number of sessions: an index per owner answers the
+// S9 count, and a heap of held sessions by expiry time answers the next expiry and the sweep. Expired
+// sessions stay until swept (so that whoever sweeps wipes their state), but no longer count.
 
 export interface SessionRecord {
   name: string;
@@ -14,18 +18,120 @@ export interface SessionRecord {
 
 export type Clock = () => number;
 
+function expiresAt(record: SessionRecord): number | undefined {
+  return record.heldSince === undefined ? undefined : record.heldSince + record.expirySeconds * 1000;
+}
+
+/** A binary min-heap of held session names by expiry time, with removal by name. */
+class ExpiryHeap {
+  private readonly names: string[] = [];
+  private readonly times: number[] = [];
+  private readonly positions = new Map<string, number>();
+
+  get size(): number {
+    return this.names.length;
+  }
+
+  peek(): { name: string; at: number } | undefined {
+    return this.names.length ? { name: this.names[0]!, at: this.times[0]! } : undefined;
+  }
+
+  push(name: string, at: number): void {
+    this.remove(name);
+    this.names.push(name);
+    this.times.push(at);
+    this.positions.set(name, this.names.length - 1);
+    this.up(this.names.length - 1);
+  }
+
+  remove(name: string): void {
+    const index = this.positions.get(name);
+    if (index === undefined) return;
+    this.positions.delete(name);
+    const lastName = this.names.pop()!;
+    const lastTime = this.times.pop()!;
+    if (index === this.names.length) return;
+    this.names[index] = lastName;
+    this.times[index] = lastTime;
+    this.positions.set(lastName, index);
+    this.down(this.up(index));
+  }
+
+  /** Names due at or before `now`, visiting only those nodes (the heap order prunes the rest). */
+  *due(now: number, index = 0): Generator<string> {
+    if (index >= this.names.length || this.times[index]! > now) return;
+    yield this.names[index]!;
+    yield* this.due(now, 2 * index + 1);
+    yield* this.due(now, 2 * index + 2);
+  }
+
+  private swap(a: number, b: number): void {
+    [this.names[a], this.names[b]] = [this.names[b]!, this.names[a]!];
+    [this.times[a], this.times[b]] = [this.times[b]!, this.times[a]!];
+    this.positions.set(this.names[a]!, a);
+    this.positions.set(this.names[b]!, b);
+  }
+
+  private up(index: number): number {
+    while (index > 0) {
+      const parent = (index - 1) >> 1;
+      if (this.times[parent]! <= this.times[index]!) break;
+      this.swap(parent, index);
+      index = parent;
+    }
+    return index;
+  }
+
+  private down(index: number): void {
+    for (;;) {
+      const left = 2 * index + 1;
+      const right = left + 1;
+      let smallest = index;
+      if (left < this.times.length && this.times[left]! < this.times[smallest]!) smallest = left;
+      if (right < this.times.length && this.times[right]! < this.times[smallest]!) smallest = right;
+      if (smallest === index) return;
+      this.swap(index, smallest);
+      index = smallest;
+    }
+  }
+}
+
 export class SessionRegistry {
   private readonly sessions = new Map<string, SessionRecord>();
+  /** Owner -> names of its sessions (expired ones included until swept). */
+  private readonly byOwner = new Map<string, Set<string>>();
+  private readonly held = new ExpiryHeap();
 
   constructor(private readonly clock: Clock = Date.now) {}
 
-  private expiresAt(record: SessionRecord): number | undefined {
-    return record.heldSince === undefined ? undefined : record.heldSince + record.expirySeconds * 1000;
+  private isExpired(record: SessionRecord, now = this.clock()): boolean {
+    const at = expiresAt(record);
+    return at !== undefined && now >= at;
   }
 
-  private isExpired(record: SessionRecord, now = this.clock()): boolean {
-    const expiresAt = this.expiresAt(record);
-    return expiresAt !== undefined && now >= expiresAt;
+  private insert(record: SessionRecord): void {
+    this.remove(record.name);
+    this.sessions.set(record.name, record);
+    let names = this.byOwner.get(record.owner);
+    if (!names) this.byOwner.set(record.owner, (names = new Set()));
+    names.add(record.name);
+    const at = expiresAt(record);
+    if (at !== undefined) this.held.push(record.name, at);
+  }
+
+  private remove(name: string): void {
+    const record = this.sessions.get(name);
+    if (!record) return;
+    this.sessions.delete(name);
+    this.held.remove(name);
+    const names = this.byOwner.get(record.owner);
+    names?.delete(name);
+    if (names?.size === 0) this.byOwner.delete(record.owner);
+  }
+
+  /** How many sessions there are, expired ones not yet swept included. */
+  get size(): number {
+    return this.sessions.size;
   }
 
   /** The live (connected or held, unexpired) session of that name. */
@@ -36,24 +142,25 @@ export class SessionRegistry {
 
   /** S9: sessions of one owner that count against its limit, online and offline alike. */
   countOwnedBy(owner: string): number {
-    const now = this.clock();
-    let count = 0;
-    for (const record of this.sessions.values()) if (record.owner === owner && !this.isExpired(record, now)) count += 1;
+    let count = this.byOwner.get(owner)?.size ?? 0;
+    if (count === 0) return 0;
+    // Expired but not yet swept: only the heap's due part is visited, usually nothing.
+    for (const name of this.held.due(this.clock())) if (this.sessions.get(name)?.owner === owner) count -= 1;
     return count;
   }
 
   /** Binds a session to a connection; returns the live record it replaces, if any. */
   open(name: string, owner: string, connectionId: number, expirySeconds: number): SessionRecord | undefined {
     const replaced = this.find(name);
-    this.sessions.set(name, { name, owner, connectionId, expirySeconds });
+    this.insert({ name, owner, connectionId, expirySeconds });
     return replaced;
   }
 
   /** A connection that was granted a session never started it: put back what it replaced. */
   abandon(name: string, connectionId: number, replaced: SessionRecord | undefined): void {
     if (this.sessions.get(name)?.connectionId !== connectionId) return;
-    if (replaced) this.sessions.set(name, replaced);
-    else this.sessions.delete(name);
+    if (replaced) this.insert(replaced);
+    else this.remove(name);
   }
 
   /**
@@ -66,29 +173,36 @@ export class SessionRegistry {
     if (!record || record.connectionId !== connectionId) return 'stale';
     if (expirySeconds !== undefined) record.expirySeconds = expirySeconds;
     if (record.expirySeconds === 0) {
-      this.sessions.delete(name);
+      this.remove(name);
       return 'ended';
     }
     record.connectionId = undefined;
     record.heldSince = this.clock();
+    this.held.push(name, expiresAt(record)!);
     return 'held';
   }
 
-  /** Removes every held session whose expiry has passed; returns their records. */
+  /**
+   * Ends a session before its time (L8: its offline queue overflowed): its name is free, it no longer
+   * counts against its owner's limit, and it leaves the expiry heap.
+   */
+  end(name: string): void {
+    this.remove(name);
+  }
+
+  /** Removes every held session whose expiry has passed; returns their records, soonest first. */
   sweep(): SessionRecord[] {
     const now = this.clock();
-    const expired = [...this.sessions.values()].filter((record) => this.isExpired(record, now));
-    for (const record of expired) this.sessions.delete(record.name);
+    const expired: SessionRecord[] = [];
+    for (let next = this.held.peek(); next && next.at <= now; next = this.held.peek()) {
+      expired.push(this.sessions.get(next.name)!);
+      this.remove(next.name);
+    }
     return expired;
   }
 
   /** Clock time (ms) of the next expiry, for the timer that sweeps. */
   nextExpiry(): number | undefined {
-    let next: number | undefined;
-    for (const record of this.sessions.values()) {
-      const at = this.expiresAt(record);
-      if (at !== undefined && (next === undefined || at < next)) next = at;
-    }
-    return next;
+    return this.held.peek()?.at;
   }
 }

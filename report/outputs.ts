@@ -18,9 +18,18 @@ const LABEL: Record<VerdictStatus, string> = { passed: 'PASS', failed: 'FAIL', s
 const COLUMN = 12;
 const COLOUR: Record<VerdictStatus, number> = { passed: 32, failed: 31, skipped: 33, 'not run': 90 };
 
+/** Marks a pass with skipped scenarios: PASS*, ✅*. */
+const PARTIAL = '*';
+const partial = (verdict: RuleVerdict | undefined) => (verdict?.skippedScenarios?.length ? PARTIAL : '');
+/** Marks a pass on the lenient reading of an inferred refusal code: PASS~, ✅~ (both: PASS*~). */
+const LENIENT = '~';
+const lenientMark = (verdict: RuleVerdict | undefined) => (verdict && passedLeniently(verdict) ? LENIENT : '');
+/** The marks of a cell, each escaped for Markdown when `escape`. */
+const marks = (verdict: RuleVerdict | undefined, escape = false) => `${partial(verdict)}${lenientMark(verdict)}`.replace(/[*~]/g, (mark) => (escape ? `\\${mark}` : mark));
+
 function cell(verdict: RuleVerdict | undefined, colour: boolean): string {
   const status = verdict?.status ?? 'not run';
-  const text = `${LABEL[status]}${verdict && passedLeniently(verdict) ? '~' : ''}`.padEnd(COLUMN);
+  const text = `${LABEL[status]}${marks(verdict)}`.padEnd(COLUMN);
   return colour ? `\u001b[${COLOUR[status]}m${text}\u001b[0m` : text;
 }
 
@@ -30,8 +39,17 @@ function byRule(verdicts: RuleVerdict[]) {
 
 export function closingLine(verdicts: RuleVerdict[]): string {
   const { passed, failed, skipped } = totals(verdicts);
-  return `rules: ${passed} passed, ${failed} failed, ${skipped} skipped`;
+  const partly = verdicts.filter((v) => v.skippedScenarios?.length).length;
+  const lenient = verdicts.filter(passedLeniently).length;
+  const notes = [...(partly ? [`${partly} with scenarios skipped`] : []), ...(lenient ? [`${lenient} on lenient codes`] : [])];
+  return `rules: ${passed} passed${notes.length ? ` (${notes.join(', ')})` : ''}, ${failed} failed, ${skipped} skipped`;
 }
+
+function partlySkipped(report: RunReport): RuleVerdict[] {
+  return report.verdicts.filter((v) => v.skippedScenarios?.length);
+}
+
+const skippedText = (v: RuleVerdict) => v.skippedScenarios!.map((s) => `${s.name} (${s.reason})`).join('; ');
 
 export function consoleReport(report: RunReport, colour: boolean): string {
   const lines = [`rule   ${MQTT_VERSIONS.map((v) => `MQTT ${v}`.padEnd(COLUMN)).join('')}title`];
@@ -45,7 +63,7 @@ export function consoleReport(report: RunReport, colour: boolean): string {
   }
   const lenient = report.verdicts.filter(passedLeniently);
   if (lenient.length) {
-    lines.push('', '~ passed only on the lenient reading (a refusal code differs from the inferred one; --strict-codes makes it binding):');
+    lines.push('', `${LENIENT} passed only on the lenient reading (a refusal code differs from the inferred one; --strict-codes makes it binding):`);
     for (const v of lenient) lines.push(`  ${v.id} over MQTT ${v.version}: ${v.lenientCodes.join('; ')}`);
   }
   const skipped = report.verdicts.filter((v) => v.status === 'skipped');
@@ -53,10 +71,27 @@ export function consoleReport(report: RunReport, colour: boolean): string {
     lines.push('', 'skipped:');
     for (const v of skipped) lines.push(`  ${v.id} over MQTT ${v.version}: ${v.message}`);
   }
+  const partly = partlySkipped(report);
+  if (partly.length) {
+    lines.push('', `${PARTIAL} passed with some scenarios skipped:`);
+    for (const v of partly) lines.push(`  ${v.id} over MQTT ${v.version}: skipped ${skippedText(v)}`);
+  }
   const { notRun } = totals(report.verdicts);
   lines.push('', `${report.scenarios.length} scenarios in ${(report.durationMs / 1000).toFixed(1)} s against ${report.target}; ${notRun} rule/version pairs not run`);
   lines.push(closingLine(report.verdicts));
   return lines.join('\n');
+}
+
+/**
+ * One line as a scenario finishes: the run's progress in a CI log (no TTY, so no redrawn bar), with
+ * the rule, version and outcome, which cucumber's progress dots do not give.
+ */
+export function progressLine(result: ScenarioResult, number: number): string {
+  const rules = result.rules.join(',') || '-';
+  const version = result.version ? `MQTT ${result.version}` : '';
+  const seconds = `${(result.durationMs / 1000).toFixed(1)} s`;
+  const why = result.status === 'passed' ? '' : `: ${result.message}`;
+  return `${String(number).padStart(3)} ${result.status.padEnd(7)} ${rules.padEnd(7)} ${version.padEnd(10)} ${seconds.padStart(7)}  ${result.name}${why}`;
 }
 
 function xml(text: string): string {
@@ -66,9 +101,13 @@ function xml(text: string): string {
 export function junitReport(report: RunReport): string {
   const cases = report.verdicts.map((v) => {
     const name = xml(`${v.id} ${v.title}`);
-    const open = `    <testcase classname="event-grid-rules.mqtt-${v.version}" name="${name}" time="0">`;
+    const open = `    <testcase classname="event-grid-rules.mqtt-${v.version}" name="${name}" time="${(v.durationMs / 1000).toFixed(3)}">`;
     if (v.status === 'failed') return `${open}\n      <failure message="${xml(v.message ?? '')}">${xml(v.observed.join('\n'))}</failure>\n    </testcase>`;
     if (v.status === 'skipped' || v.status === 'not run') return `${open}\n      <skipped message="${xml(v.message ?? v.status)}"/>\n    </testcase>`;
+    if (v.skippedScenarios?.length) {
+      const skippedList = v.skippedScenarios.map((s) => `${s.name} (${s.reason})`).join('; ');
+      return `${open}\n      <properties><property name="skipped-scenarios" value="${v.skippedScenarios.length}"/></properties>\n      <system-out>${xml(`passed with scenarios skipped: ${skippedList}`)}</system-out>\n    </testcase>`;
+    }
     return `${open}</testcase>`;
   });
   const { passed, failed, skipped, notRun } = totals(report.verdicts);
@@ -93,10 +132,13 @@ export function markdownSummary(report: RunReport): string {
     '',
     `| rule | ${MQTT_VERSIONS.map((v) => `MQTT ${v}`).join(' | ')} | title |`,
     `|---|${MQTT_VERSIONS.map(() => '---').join('|')}|---|`,
-    ...byRule(report.verdicts).map(
-      ({ rule, cells }) => `| ${rule.id} | ${cells.map((v) => `${MARK[v?.status ?? 'not run']}${v && passedLeniently(v) ? '\\~' : ''}`).join(' | ')} | ${rule.title} |`,
-    ),
+    ...byRule(report.verdicts).map(({ rule, cells }) => `| ${rule.id} | ${cells.map((v) => `${MARK[v?.status ?? 'not run']}${marks(v, true)}`).join(' | ')} | ${rule.title} |`),
   ];
+  const partly = partlySkipped(report);
+  if (partly.length) {
+    lines.push('', '\\* passed with some scenarios skipped:', '');
+    for (const v of partly) lines.push(`- **${v.id}** over MQTT ${v.version}: skipped ${skippedText(v)}`);
+  }
   const lenient = report.verdicts.filter(passedLeniently);
   if (lenient.length) {
     lines.push('', '\\~ passed only on the lenient reading: a refusal code differs from the one the project infers (`--strict-codes` makes it binding).', '');

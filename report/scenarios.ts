@@ -4,7 +4,6 @@ import type { Envelope, Pickle, TestStepResultStatus } from '@cucumber/messages'
 import type { MqttVersion } from '../rules/catalogue.ts';
 import { rulesOfTags, versionOfTags } from '../rules/tags.ts';
 
-export const OBSERVATION_MEDIA_TYPE = 'application/vnd.mmc.observation+json';
 const LOG_MEDIA_TYPE = 'text/x.cucumber.log+plain';
 
 export interface Observation {
@@ -13,6 +12,39 @@ export interface Observation {
   observed: string;
   /** A refusal whose code differs from the one the project infers for these rules: passed on the lenient reading. */
   lenient?: { rules: string[]; inferred: string };
+}
+
+// An observation is attached as a cucumber log line (this.log), which cucumber.html shows as text under
+// its step; these markers let the report read it back.
+const OBSERVATION = 'observation: ';
+const EXPECTED = '\n  expected: ';
+const OBSERVED = '\n  observed: ';
+/** Only on a lenient pass: `S5,S6 | 0x87 Not authorized (inferred for S5, S6)`. */
+const LENIENT = '\n  lenient for ';
+const LENIENT_SEPARATOR = ' | inferred ';
+
+/** The text a step logs for an observation: readable in cucumber.html, and read back by the collector. */
+export function formatObservation(observation: Observation): string {
+  const oneLine = (text: string) => text.replace(/\s*\n\s*/g, ' ');
+  const lenient = observation.lenient ? `${LENIENT}${observation.lenient.rules.join(',')}${LENIENT_SEPARATOR}${oneLine(observation.lenient.inferred)}` : '';
+  return `${OBSERVATION}${oneLine(observation.step)}${EXPECTED}${oneLine(observation.expected)}${OBSERVED}${oneLine(observation.observed)}${lenient}`;
+}
+
+export function parseObservation(text: string): Observation | undefined {
+  if (!text.startsWith(OBSERVATION)) return undefined;
+  const expectedAt = text.indexOf(EXPECTED);
+  const observedAt = text.indexOf(OBSERVED, expectedAt);
+  if (expectedAt < 0 || observedAt < 0) return undefined;
+  const lenientAt = text.indexOf(LENIENT, observedAt);
+  const separatorAt = lenientAt < 0 ? -1 : text.indexOf(LENIENT_SEPARATOR, lenientAt);
+  const lenient =
+    separatorAt < 0 ? undefined : { rules: text.slice(lenientAt + LENIENT.length, separatorAt).split(','), inferred: text.slice(separatorAt + LENIENT_SEPARATOR.length) };
+  return {
+    step: text.slice(OBSERVATION.length, expectedAt),
+    expected: text.slice(expectedAt + EXPECTED.length, observedAt),
+    observed: text.slice(observedAt + OBSERVED.length, separatorAt < 0 ? undefined : lenientAt),
+    ...(lenient ? { lenient } : {}),
+  };
 }
 
 export type ScenarioStatus = 'passed' | 'failed' | 'skipped';
@@ -28,6 +60,8 @@ export interface ScenarioResult {
   status: ScenarioStatus;
   /** Why it failed (the first failing step's error) or was skipped. */
   message?: string;
+  /** Time its steps and hooks took, as cucumber measured them. */
+  durationMs: number;
   observations: Observation[];
 }
 
@@ -48,6 +82,7 @@ interface Running {
   status: ScenarioStatus;
   message?: string;
   skipReason?: string;
+  durationMs: number;
   observations: Observation[];
 }
 
@@ -62,20 +97,30 @@ export class ScenarioCollector {
     if (envelope.testCase) this.pickleOfTestCase.set(envelope.testCase.id, envelope.testCase.pickleId);
     if (envelope.testCaseStarted) {
       const pickle = this.pickles.get(this.pickleOfTestCase.get(envelope.testCaseStarted.testCaseId)!)!;
-      this.running.set(envelope.testCaseStarted.id, { pickle, status: 'passed', observations: [] });
+      this.running.set(envelope.testCaseStarted.id, { pickle, status: 'passed', durationMs: 0, observations: [] });
     }
     if (envelope.testStepFinished) this.stepFinished(envelope.testStepFinished);
     if (envelope.attachment?.testCaseStartedId) this.attached(envelope.attachment.testCaseStartedId, envelope.attachment);
     if (envelope.testCaseFinished && !envelope.testCaseFinished.willBeRetried) {
       const run = this.running.get(envelope.testCaseFinished.testCaseStartedId);
-      if (run) this.finished.push(this.result(run));
+      if (run) {
+        const result = this.result(run);
+        this.finished.push(result);
+        this.onResult?.(result);
+      }
     }
   };
 
+  /** @param onResult called as each scenario finishes: the run's progress. */
+  constructor(private readonly onResult?: (result: ScenarioResult) => void) {}
+
   private stepFinished(finished: NonNullable<Envelope['testStepFinished']>): void {
     const run = this.running.get(finished.testCaseStartedId);
+    if (!run) return;
+    const { seconds, nanos } = finished.testStepResult.duration;
+    run.durationMs += Number(seconds) * 1000 + nanos / 1e6;
     const status = STATUS_OF_STEP[finished.testStepResult.status];
-    if (!run || !status || run.status === 'failed') return;
+    if (!status || run.status === 'failed') return;
     if (status === 'failed') {
       run.status = 'failed';
       run.message = (finished.testStepResult.message ?? finished.testStepResult.status).split('\n')[0];
@@ -87,10 +132,10 @@ export class ScenarioCollector {
   private attached(testCaseStartedId: string, attachment: NonNullable<Envelope['attachment']>): void {
     const run = this.running.get(testCaseStartedId);
     if (!run) return;
-    if (attachment.mediaType === OBSERVATION_MEDIA_TYPE) run.observations.push(JSON.parse(attachment.body) as Observation);
-    if (attachment.mediaType === LOG_MEDIA_TYPE && attachment.body.startsWith('skipped: ')) {
-      run.skipReason = attachment.body.slice('skipped: '.length);
-    }
+    if (attachment.mediaType !== LOG_MEDIA_TYPE) return;
+    const observation = parseObservation(attachment.body);
+    if (observation) run.observations.push(observation);
+    else if (attachment.body.startsWith('skipped: ')) run.skipReason = attachment.body.slice('skipped: '.length);
   }
 
   private result(run: Running): ScenarioResult {
@@ -105,6 +150,7 @@ export class ScenarioCollector {
       status: run.status,
       ...(run.status === 'failed' ? { message: run.message } : {}),
       ...(run.status === 'skipped' ? { message: run.skipReason ?? 'skipped' } : {}),
+      durationMs: Math.round(run.durationMs),
       observations: run.observations,
     };
   }

@@ -2,8 +2,8 @@
 // unselected scenarios, reduced to one verdict a rule and version.
 import type { Envelope } from '@cucumber/messages';
 import { describe, expect, it } from 'vitest';
-import { closingLine, consoleReport, junitReport, markdownSummary, type RunReport } from './outputs.ts';
-import { OBSERVATION_MEDIA_TYPE, ScenarioCollector } from './scenarios.ts';
+import { closingLine, consoleReport, junitReport, markdownSummary, rulesJson, type RunReport } from './outputs.ts';
+import { formatObservation, parseObservation, ScenarioCollector } from './scenarios.ts';
 import { ruleVerdicts, totals } from './verdicts.ts';
 
 type StepStatus = 'PASSED' | 'FAILED' | 'SKIPPED' | 'UNDEFINED';
@@ -22,7 +22,8 @@ interface RecordedScenario {
 function record(scenarios: RecordedScenario[]): Envelope[] {
   const envelopes: Envelope[] = [];
   const timestamp = { seconds: 0, nanos: 0 };
-  const duration = { seconds: 0, nanos: 0 };
+  // Every step takes 1.25 s.
+  const duration = { seconds: 1, nanos: 250_000_000 };
   scenarios.forEach((scenario, index) => {
     envelopes.push({
       pickle: {
@@ -42,8 +43,8 @@ function record(scenarios: RecordedScenario[]): Envelope[] {
     envelopes.push({ testCaseStarted: { id: `s${index}`, testCaseId: `c${index}`, attempt: 0, timestamp } });
     if (scenario.log) envelopes.push({ attachment: { testCaseStartedId: `s${index}`, mediaType: 'text/x.cucumber.log+plain', body: scenario.log } } as Envelope);
     if (scenario.observed) {
-      const body = JSON.stringify({ step: 'x', expected: 'y', observed: scenario.observed, ...(scenario.lenient ? { lenient: scenario.lenient } : {}) });
-      envelopes.push({ attachment: { testCaseStartedId: `s${index}`, mediaType: OBSERVATION_MEDIA_TYPE, body } } as Envelope);
+      const body = formatObservation({ step: 'x', expected: 'y', observed: scenario.observed, ...(scenario.lenient ? { lenient: scenario.lenient } : {}) });
+      envelopes.push({ attachment: { testCaseStartedId: `s${index}`, mediaType: 'text/x.cucumber.log+plain', body } } as Envelope);
     }
     scenario.steps.forEach((status, step) => {
       const message = status === 'FAILED' ? `${scenario.failure}\n    at stack` : undefined;
@@ -163,5 +164,75 @@ describe('report files', () => {
     const markdown = markdownSummary(report);
     expect(markdown).toContain('| S6 | ✅ pass | ❌ fail |');
     expect(markdown).toContain('- **S6** over MQTT 5 (failed): refused: expected <0x87> & "more"');
+  });
+
+  it('JUnit: each testcase takes the time its scenarios took', () => {
+    const xml = junitReport(report);
+    expect(xml).toMatch(/<testcase classname="event-grid-rules\.mqtt-5" name="S6 [^"]*" time="1\.250">/);
+    expect(xml).toMatch(/<testcase classname="event-grid-rules\.mqtt-3\.1\.1" name="S6 [^"]*" time="1\.250">/);
+  });
+});
+
+describe('a pass with skipped scenarios', () => {
+  const { results, verdicts } = verdictsOf([
+    { name: 'a', tags: ['@S7', '@mqtt3'], steps: ['PASSED'] },
+    { name: 'b', tags: ['@S7', '@mqtt3', '@slow'], steps: ['SKIPPED'], log: 'skipped: @slow: waits for the maximum expiry; --include-slow runs it' },
+    { name: 'a', tags: ['@S7', '@mqtt5'], steps: ['PASSED'] },
+  ]);
+  const report: RunReport = { target: 'test', startedAt: '2026-11-27T00:00:00.000Z', durationMs: 1200, verdicts, scenarios: results };
+
+  it('is marked, with the reason, in every report', () => {
+    expect(find(verdicts, 'S7', '3.1.1').skippedScenarios).toEqual([{ name: 'b', reason: '@slow: waits for the maximum expiry; --include-slow runs it' }]);
+    expect(find(verdicts, 'S7', '5').skippedScenarios).toBeUndefined();
+    const console = consoleReport(report, false);
+    expect(console).toMatch(/^S7 +PASS\* +PASS +/m);
+    expect(console).toMatch(/\* passed with some scenarios skipped:\n  S7 over MQTT 3\.1\.1: skipped b \(@slow: waits/);
+    expect(console).toMatch(/rules: 2 passed \(1 with scenarios skipped\), 0 failed, 0 skipped$/);
+    const markdown = markdownSummary(report);
+    expect(markdown).toContain('| S7 | ✅ pass\\* | ✅ pass |');
+    expect(markdown).toContain('- **S7** over MQTT 3.1.1: skipped b (@slow: waits for the maximum expiry; --include-slow runs it)');
+    const json = JSON.parse(rulesJson(report)) as { rules: Array<{ id: string; version: string; skippedScenarios?: unknown[] }> };
+    expect(json.rules.find((r) => r.id === 'S7' && r.version === '3.1.1')!.skippedScenarios).toHaveLength(1);
+    expect(junitReport(report)).toMatch(/name="S7 [^"]*" time="[\d.]+">\n      <properties><property name="skipped-scenarios" value="1"\/><\/properties>\n      <system-out>passed with scenarios skipped: b \(@slow/);
+  });
+});
+
+describe('observations', () => {
+  it('are readable text that reads back to the same fields', () => {
+    const observation = { step: 'Then the connection is refused', expected: 'CONNACK 0x87 Not authorized', observed: 'accepted: 0x00 Success' };
+    const text = formatObservation(observation);
+    expect(text).toBe('observation: Then the connection is refused\n  expected: CONNACK 0x87 Not authorized\n  observed: accepted: 0x00 Success');
+    expect(parseObservation(text)).toEqual(observation);
+    expect(parseObservation('skipped: slow')).toBeUndefined();
+  });
+
+  it('carry a lenient pass on a line of its own, read back too', () => {
+    const observation = { step: 'Then the connection is refused', expected: 'a refusal', observed: 'refused: no CONNACK (connection closed)', lenient: { rules: ['S5', 'S6'], inferred: '0x87 Not authorized (inferred for S5, S6)' } };
+    const text = formatObservation(observation);
+    expect(text).toContain('\n  lenient for S5,S6 | inferred 0x87 Not authorized');
+    expect(parseObservation(text)).toEqual(observation);
+  });
+});
+
+describe('a pass both with skipped scenarios and on lenient codes', () => {
+  const { results, verdicts } = verdictsOf([
+    { name: 'a', tags: ['@S6', '@mqtt5'], steps: ['PASSED'], observed: 'refused: 0x86 Bad User Name or Password', lenient: { rules: ['S6'], inferred: '0x87 Not authorized (inferred for S6)' } },
+    { name: 'b', tags: ['@S6', '@mqtt5', '@slow'], steps: ['SKIPPED'], log: 'skipped: @slow: waits' },
+  ]);
+  const report: RunReport = { target: 'test', startedAt: '2026-11-27T00:00:00.000Z', durationMs: 1200, verdicts, scenarios: results };
+
+  it('carries both marks and both legends', () => {
+    const console = consoleReport(report, false);
+    expect(console).toMatch(/^S6 +- +PASS\*~ /m);
+    expect(console).toContain('* passed with some scenarios skipped:');
+    expect(console).toContain('~ passed only on the lenient reading');
+    expect(console).toMatch(/rules: \d+ passed \(1 with scenarios skipped, 1 on lenient codes\)/);
+    const markdown = markdownSummary(report);
+    expect(markdown).toContain('| S6 | — not run | ✅ pass\\*\\~ |');
+    expect(markdown).toContain('\\* passed with some scenarios skipped:');
+    expect(markdown).toContain('\\~ passed only on the lenient reading');
+    const s6 = find(verdicts, 'S6', '5');
+    expect(s6.skippedScenarios).toHaveLength(1);
+    expect(s6.lenientCodes).toHaveLength(1);
   });
 });

@@ -2,7 +2,7 @@
 // scenarios for that version ran and passed, fails when any failed, and is skipped (with the reasons)
 // or not run (with why) otherwise.
 import { MQTT_VERSIONS, RULES, SOURCES, type ExpectedRefusal, type MqttVersion, type Rule } from '../rules/catalogue.ts';
-import { describeCode, REFUSAL } from '../rules/codes.ts';
+import { describeRefusalCode, REFUSAL } from '../rules/codes.ts';
 import type { ScenarioResult, ScenarioStatus } from './scenarios.ts';
 
 export type VerdictStatus = 'passed' | 'failed' | 'skipped' | 'not run';
@@ -16,7 +16,14 @@ export interface RuleVerdict {
   expectedRefusals: { code: string; basis: ExpectedRefusal['basis']; case?: string }[];
   /** The documentation the rule comes from. */
   sources: string[];
-  scenarios: { name: string; location: string; status: ScenarioStatus }[];
+  scenarios: { name: string; location: string; status: ScenarioStatus; durationMs: number }[];
+  /** Time its scenarios took, summed. */
+  durationMs: number;
+  /**
+   * Passed, but only some of its scenarios ran: the others were skipped, for these reasons. A verdict
+   * to read with care (console PASS*, summary.md ✅*, junit system-out).
+   */
+  skippedScenarios?: { name: string; reason: string }[];
   /** What the target did, as the steps recorded it ("refused: 0x87 Not authorized", …). */
   observed: string[];
   /** Refusals whose code differed from the one the project infers for this rule: a pass on the lenient reading. */
@@ -34,7 +41,7 @@ export interface VerdictOptions {
 
 function expectedRefusals(rule: Rule, version: MqttVersion): RuleVerdict['expectedRefusals'] {
   return (rule.refusals ?? []).map(({ code, basis, case: refusalCase }) => ({
-    code: describeCode(version, version === '5' ? REFUSAL[code].reasonCode : REFUSAL[code].returnCode),
+    code: describeRefusalCode(version, REFUSAL[code]),
     basis,
     ...(refusalCase ? { case: refusalCase } : {}),
   }));
@@ -47,7 +54,8 @@ function verdict(rule: Rule, version: MqttVersion, scenarios: ScenarioResult[], 
     version,
     expectedRefusals: expectedRefusals(rule, version),
     sources: rule.sources.map((source) => SOURCES[source]),
-    scenarios: scenarios.map(({ name, location, status }) => ({ name, location, status })),
+    scenarios: scenarios.map(({ name, location, status, durationMs }) => ({ name, location, status, durationMs })),
+    durationMs: scenarios.reduce((sum, s) => sum + s.durationMs, 0),
     observed: [...new Set(scenarios.flatMap((s) => s.observations.map((o) => o.observed)))],
     lenientCodes: [
       ...new Set(
@@ -64,7 +72,12 @@ function verdict(rule: Rule, version: MqttVersion, scenarios: ScenarioResult[], 
   if (scenarios.some((s) => s.status === 'passed')) {
     const skipped = scenarios.filter((s) => s.status === 'skipped');
     if (!skipped.length) return { ...base, status: 'passed' };
-    return { ...base, status: 'passed', message: `passed; skipped: ${skipped.map((s) => `${s.name} (${s.message})`).join('; ')}` };
+    return {
+      ...base,
+      status: 'passed',
+      message: `passed; skipped: ${skipped.map((s) => `${s.name} (${s.message})`).join('; ')}`,
+      skippedScenarios: skipped.map((s) => ({ name: s.name, reason: s.message ?? 'skipped' })),
+    };
   }
   if (scenarios.length) {
     return { ...base, status: 'skipped', message: [...new Set(scenarios.map((s) => s.message))].join('; ') };

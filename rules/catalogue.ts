@@ -1,8 +1,8 @@
 // The rule catalogue: the single source of rule ids for the reference broker, the Gherkin scenarios
 // and the reports. Titles are the project's own summary of what Microsoft documents; `refusals` gives
-// the CONNACK code a refusal under the rule carries, and whether the docs state it or the project
-// infers it from their wording.
-import { describeCode, REFUSAL, type RefusalName } from './codes.ts';
+// the code a refusal under the rule carries (in a CONNACK unless rules/codes.ts names another packet),
+// and whether the docs state it or the project infers it from their wording.
+import { describeCode, REFUSAL, type RefusalCode, type RefusalName } from './codes.ts';
 
 const LEARN = 'https://learn.microsoft.com/azure/event-grid';
 export const SOURCES = {
@@ -12,7 +12,15 @@ export const SOURCES = {
   CERTAUTH: `${LEARN}/mqtt-client-certificate-authentication`,
   LIFECYCLE: `${LEARN}/mqtt-client-life-cycle-events`,
   QUOTAS: `${LEARN}/quotas-limits`,
+  RETAIN: `${LEARN}/mqtt-retain`,
+  /** The life cycle events' disconnection reasons, one line each (KnownEventGridMqttClientDisconnectionReason). */
+  REASONS: 'https://learn.microsoft.com/javascript/api/@azure/eventgrid/knowneventgridmqttclientdisconnectionreason',
+  /** The MQTT 5 specification, for what Event Grid leaves to it (Maximum QoS, Server Keep Alive, malformed strings). */
+  MQTT5: 'https://docs.oasis-open.org/mqtt/mqtt/v5.0/mqtt-v5.0.html',
   ARM: 'https://learn.microsoft.com/javascript/api/@azure/arm-eventgrid',
+  ACCESS: `${LEARN}/mqtt-access-control`,
+  TOPICSPACES: `${LEARN}/mqtt-topic-spaces`,
+  CLIENTGROUPS: `${LEARN}/mqtt-client-groups`,
 } as const;
 
 export type MqttVersion = '3.1.1' | '5';
@@ -22,7 +30,7 @@ export interface Rule {
   id: string;
   title: string;
   sources: (keyof typeof SOURCES)[];
-  /** The refusal(s) the rule expects of a CONNECT that breaks it; absent for rules that refuse nothing. */
+  /** The refusal(s) the rule expects of a packet that breaks it (a CONNECT unless the code names another); absent for rules that refuse nothing. */
   refusals?: readonly ExpectedRefusal[];
   versions: readonly MqttVersion[];
   /** Why the suite does not test it, for rules that cannot be observed from a client. */
@@ -65,19 +73,87 @@ export const RULES = [
   { id: 'L2', title: 'A persistent session keeps its subscriptions and missed QoS 1 messages', sources: ['SUPPORT'], versions: BOTH },
   { id: 'L3', title: 'Clean Start discards the previous session', sources: ['SUPPORT'], versions: BOTH },
   { id: 'L4', title: 'Session connected and disconnected life cycle events are emitted', sources: ['LIFECYCLE'], versions: BOTH, untestable: 'life cycle events reach an Event Grid topic, not the MQTT client' },
+  // Limits (issue 11). Values: rules/limits.ts. A refusal on SUBSCRIBE or PUBLISH names its packet in rules/codes.ts.
+  { id: 'L5', title: 'A ClientID (session name) longer than 128 characters is refused, never truncated', sources: ['LIFECYCLE', 'HOWTO'], refusals: [{ code: 'clientIdentifierNotValid', basis: 'inferred' }], versions: BOTH },
+  {
+    id: 'L6',
+    title: 'A Username (authentication name) longer than 128 characters is refused',
+    sources: ['CLIENTS', 'LIFECYCLE'],
+    refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }],
+    versions: BOTH,
+    // Its scenario presents the Username that names the client (S1), as its control shows.
+    dependsOn: ['S1'],
+  },
+  { id: 'L7', title: 'A ClientID or Username that is not well-formed UTF-8, or holds U+0000, is refused, never decoded lossily', sources: ['MQTT5', 'LIFECYCLE'], refusals: [{ code: 'malformedPacket', basis: 'inferred' }], versions: BOTH },
+  { id: 'L8', title: "An offline session's queue holds at most 100 QoS 1 messages or 1 MB; past that the session ends (SessionOverflow)", sources: ['SUPPORT', 'REASONS'], versions: BOTH, dependsOn: ['L2'] },
+  { id: 'L9', title: 'Maximum QoS is 1: a QoS 2 subscription is granted QoS 1 and a QoS 2 PUBLISH ends the connection', sources: ['SUPPORT', 'MQTT5'], refusals: [{ code: 'qosNotSupported', basis: 'inferred', case: 'a QoS 2 PUBLISH' }], versions: BOTH },
+  { id: 'L10', title: 'A session holds at most 50 subscriptions; one more is refused', sources: ['QUOTAS'], refusals: [{ code: 'subscriptionQuotaExceeded', basis: 'inferred' }], versions: BOTH },
+  {
+    id: 'L11',
+    title: 'Topics and topic filters are at most 256 bytes and 8 levels',
+    sources: ['QUOTAS'],
+    refusals: [
+      { code: 'topicFilterInvalid', basis: 'inferred', case: 'SUBSCRIBE' },
+      { code: 'topicNameInvalid', basis: 'inferred', case: 'PUBLISH' },
+    ],
+    versions: BOTH,
+  },
+  { id: 'L12', title: 'Retained messages are kept and delivered to later subscribers', sources: ['RETAIN'], versions: BOTH },
+  { id: 'L13', title: 'A Keep Alive above 1,160 s is lowered and the CONNACK says so (Server Keep Alive)', sources: ['SUPPORT', 'QUOTAS', 'MQTT5'], versions: ['5'] },
+  { id: 'L14', title: 'A connection silent for one and a half times its Keep Alive is closed', sources: ['MQTT5', 'REASONS'], versions: BOTH },
+  {
+    id: 'L15',
+    title: 'Packets are at most 512 KiB: the MQTT 5 CONNACK announces it, and a larger packet, a CONNECT included, ends the connection unread',
+    sources: ['SUPPORT', 'QUOTAS', 'MQTT5'],
+    refusals: [{ code: 'packetTooLarge', basis: 'inferred' }],
+    versions: BOTH,
+  },
+  // Protocol validation (issue 12): what MQTT 5 makes a protocol error, refused before aedes uses it.
+  {
+    id: 'M1',
+    title: 'A packet that breaks an MQTT 5 property rule (a property twice, one its packet may not carry, a value out of range) is refused with 0x82 and its connection closed; the broker keeps serving',
+    sources: ['MQTT5', 'SUPPORT'],
+    refusals: [{ code: 'protocolError', basis: 'inferred' }],
+    versions: ['5'],
+  },
   { id: 'A1', title: 'A client must present a certificate over TLS', sources: ['SUPPORT', 'CERTAUTH'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }], versions: BOTH },
   { id: 'A2', title: 'Only registered, enabled clients are accepted', sources: ['CLIENTS', 'LIFECYCLE'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred', case: 'unregistered' }, { code: 'notAuthorized', basis: 'inferred', case: 'disabled' }], versions: BOTH },
   { id: 'A3', title: "The certificate must prove the authentication name under the client's validation scheme", sources: ['CLIENTS', 'CERTAUTH'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }], versions: BOTH, dependsOn: ['S1'] },
   {
     id: 'A4',
-    title: 'Authentication names are 1 to 128 characters and compare without regard to case',
+    title: 'Authentication names compare without regard to case, and an empty one names no client',
     sources: ['CLIENTS'],
-    refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred', case: 'a Username of no or over 128 characters, or naming no client' }],
+    refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred', case: 'an empty Username, or one naming no client' }],
     versions: BOTH,
     dependsOn: ['S1'],
   },
   { id: 'A5', title: 'With no Username, the authentication name is read from the configured certificate fields in order', sources: ['CERTAUTH', 'ARM'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }], versions: BOTH },
   { id: 'A6', title: 'Failed authentication is refused at CONNECT', sources: ['CERTAUTH'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred', case: 'via A3: the certificate does not prove the name' }], versions: BOTH, dependsOn: ['A3'] },
+  // Access control (issue 14): client groups, topic spaces, permission bindings (eventgrid/access-control.ts).
+  { id: 'P1', title: 'A client publishes and subscribes on the topic spaces its client group is bound to', sources: ['ACCESS', 'CLIENTGROUPS', 'TOPICSPACES'], versions: BOTH },
+  {
+    id: 'P2',
+    title: 'A SUBSCRIBE outside the bound topic spaces is refused as not authorized; a PUBLISH outside them is not delivered',
+    sources: ['ACCESS', 'TOPICSPACES', 'SUPPORT'],
+    refusals: [
+      { code: 'subscribeNotAuthorized', basis: 'inferred', case: 'SUBSCRIBE' },
+      { code: 'publishNotAuthorized', basis: 'inferred', case: 'PUBLISH' },
+    ],
+    versions: BOTH,
+    dependsOn: ['P1'],
+  },
+  {
+    id: 'P3',
+    title: "A topic template variable gives each client its own topics: one client may not use another's",
+    sources: ['ACCESS', 'TOPICSPACES'],
+    refusals: [
+      { code: 'subscribeNotAuthorized', basis: 'inferred', case: 'SUBSCRIBE' },
+      { code: 'publishNotAuthorized', basis: 'inferred', case: 'PUBLISH' },
+    ],
+    versions: BOTH,
+    dependsOn: ['P1'],
+  },
+  { id: 'P4', title: "Every session of a client has the client's permissions", sources: ['ACCESS', 'HOWTO'], versions: BOTH, dependsOn: ['P1', 'P3', 'S1'] },
 ] as const satisfies readonly Rule[];
 
 export type RuleId = (typeof RULES)[number]['id'];
@@ -98,8 +174,9 @@ export function describeRefusals(rule: Rule): string {
   if (!rule.refusals?.length) return 'none';
   return rule.refusals
     .map(({ code, basis, case: refusalCase }) => {
-      const { reasonCode, returnCode } = REFUSAL[code];
-      const codes = `${describeCode('5', reasonCode).split(' ')[0]} / ${returnCode}`;
+      const { packet, reasonCode, returnCode }: RefusalCode = REFUSAL[code];
+      const shownReturnCode = returnCode === undefined ? 'closed' : packet === 'SUBACK' ? `0x${returnCode.toString(16)}` : returnCode;
+      const codes = `${packet ? `${packet} ` : ''}${describeCode('5', reasonCode).split(' ')[0]} / ${shownReturnCode}`;
       return `${codes}, ${basis}${refusalCase ? ` (${refusalCase})` : ''}`;
     })
     .join('; ');

@@ -2,11 +2,20 @@
 // ("unauthorized"), the code is the project's reading of it, marked inferred in the rule catalogue.
 
 export interface RefusalCode {
-  /** MQTT 5 CONNACK reason code. */
+  /**
+   * The packet that carries the refusal: a CONNACK unless said. SUBACK: that filter's code; DISCONNECT:
+   * the refused PUBLISH ends the connection; PUBACK: the refused PUBLISH is not delivered and the
+   * connection is kept (MQTT 5 answers a QoS 1 one with the code, and drops a QoS 0 one).
+   */
+  packet?: 'SUBACK' | 'DISCONNECT' | 'PUBACK';
+  /** MQTT 5 reason code. */
   reasonCode: number;
-  /** MQTT 3.1.1 CONNACK return code. */
-  returnCode: number;
+  /** MQTT 3.1.1 return code (CONNACK) or 0x80 Failure (SUBACK); absent: 3.1.1 has none, the connection is closed. */
+  returnCode?: number;
 }
+
+/** MQTT 3.1.1 SUBACK's only refusal: 0x80 Failure. */
+const SUBACK_311_FAILURE = 0x80;
 
 export const REFUSAL = {
   clientIdentifierNotValid: { reasonCode: 0x85, returnCode: 2 },
@@ -14,9 +23,40 @@ export const REFUSAL = {
   notAuthorized: { reasonCode: 0x87, returnCode: 5 },
   // 3.1.1 has no quota code; "server unavailable" is the nearest refusal that is not about identity.
   quotaExceeded: { reasonCode: 0x97, returnCode: 3 },
+  // L7: a malformed UTF-8 string makes the packet malformed; MQTT 3.1.1 closes the connection [MQTT-1.5.3-1].
+  malformedPacket: { reasonCode: 0x81 },
+  // M1: a protocol error (a property given twice, ...) closes the connection, after CONNACK or DISCONNECT 0x82
+  // over MQTT 5 [MQTT-4.13.1-1]; 3.1.1 closes it with no code.
+  protocolError: { reasonCode: 0x82 },
+  // L9-L11: SUBSCRIBE and PUBLISH past a limit.
+  subscriptionQuotaExceeded: { packet: 'SUBACK', reasonCode: 0x97, returnCode: SUBACK_311_FAILURE },
+  topicFilterInvalid: { packet: 'SUBACK', reasonCode: 0x8f, returnCode: SUBACK_311_FAILURE },
+  topicNameInvalid: { packet: 'DISCONNECT', reasonCode: 0x90 },
+  qosNotSupported: { packet: 'DISCONNECT', reasonCode: 0x9b },
+  // L15: a packet past the Maximum Packet Size ends the connection [MQTT-3.2.2-15]; one before CONNACK is only closed.
+  packetTooLarge: { packet: 'DISCONNECT', reasonCode: 0x95 },
+  // P2, P3: outside the client's permission bindings. Event Grid documents that MQTT 5 negative
+  // acknowledgements use the specification's reason codes, not which: 0x87 Not authorized is inferred.
+  // 3.1.1 has no negative PUBACK: the refused PUBLISH closes the connection (aedes' behaviour; Event
+  // Grid's is undocumented and the suite only records it).
+  subscribeNotAuthorized: { packet: 'SUBACK', reasonCode: 0x87, returnCode: SUBACK_311_FAILURE },
+  publishNotAuthorized: { packet: 'PUBACK', reasonCode: 0x87 },
 } as const satisfies Record<string, RefusalCode>;
 
 export type RefusalName = keyof typeof REFUSAL;
+
+/** The code a refusal carries over that version; undefined when 3.1.1 has none (the connection is closed). */
+export function refusalCodeFor(version: '3.1.1' | '5', code: RefusalCode): number | undefined {
+  return version === '5' ? code.reasonCode : code.returnCode;
+}
+
+/** "0x87 Not authorized", "SUBACK 0x80 (Failure)" or "the connection closed": a refusal as a report shows it. */
+export function describeRefusalCode(version: '3.1.1' | '5', code: RefusalCode): string {
+  const value = refusalCodeFor(version, code);
+  if (value === undefined) return 'the connection closed (MQTT 3.1.1 has no code for it)';
+  if (code.packet === 'SUBACK' && version === '3.1.1') return 'SUBACK 0x80 (Failure)';
+  return `${code.packet ? `${code.packet} ` : ''}${describeCode(version, value)}`;
+}
 
 /** MQTT 5's Session Expiry Interval for a session that never expires. */
 export const NEVER_EXPIRES = 0xffffffff;
@@ -37,7 +77,11 @@ const REASON_NAMES: Record<number, string> = {
   0x89: 'Server busy',
   0x8a: 'Banned',
   0x8e: 'Session taken over',
+  0x8f: 'Topic Filter invalid',
+  0x90: 'Topic Name invalid',
+  0x95: 'Packet too large',
   0x97: 'Quota exceeded',
+  0x9b: 'QoS not supported',
 };
 
 const RETURN_NAMES: Record<number, string> = {
@@ -47,6 +91,7 @@ const RETURN_NAMES: Record<number, string> = {
   3: 'server unavailable',
   4: 'bad user name or password',
   5: 'not authorized',
+  0x80: 'Failure',
 };
 
 /** "0x87 Not authorized" or "5 (not authorized)": a code as a report shows it. */

@@ -1,6 +1,8 @@
 // npm run conformance as CI sees it: exit codes, one clear line for a target it cannot use, and the
 // expected and observed of a failing rule.
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadPki, type LoadedPki } from '../certs/manifest.ts';
@@ -80,5 +82,96 @@ describe('npm run conformance', () => {
     expect(strict.exitCode).toBe(1);
     const a2Strict = strict.rules!.find((verdict) => verdict.id === 'A2' && verdict.version === '5')!;
     expect(a2Strict.message).toContain('binding with --strict-codes, got refused: no CONNACK');
+  });
+});
+
+// Without MMC_* variables, whatever the shell running the tests has set.
+const cleanEnv = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
+  ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('MMC_'))),
+  ...extra,
+});
+
+describe('npm run conformance cannot go green against the wrong broker', () => {
+  it('exits 2 with one line when MMC_TARGET is set but empty (a missing CI secret)', async () => {
+    const run = await runConformance(temporaryDir(), ['--rules', 'S6'], cleanEnv({ MMC_TARGET: '' }));
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr.trim()).toMatch(/^error: MMC_TARGET is set but empty/);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stdout).not.toMatch(/embedded reference/);
+  });
+
+  it('exits 2 with one line when MMC_TARGET is an undefined Azure Pipelines variable', async () => {
+    const run = await runConformance(temporaryDir(), ['--rules', 'S6'], cleanEnv({ MMC_TARGET: '$(MMC_TARGET)' }));
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr.trim()).toMatch(/^error: MMC_TARGET is the literal text \$\(MMC_TARGET\): the pipeline variable is not defined/);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it.each([
+    [['--target', '']],
+    [['--target-file', '']],
+  ])('exits 2 with one line for an empty %j', async (args) => {
+    const run = await runConformance(temporaryDir(), args, cleanEnv());
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr.trim()).toMatch(/^error: --target(-file)? is empty/);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it.each([
+    ['--session-limit', '0'],
+    ['--max-session-expiry', '60'],
+    ['--ca', 'README.md'],
+    ['--alternative-names-target', 'mqtts://127.0.0.1:1'],
+    ['--include-slow'],
+    ['--no-pace'],
+  ])('exits 2 with one line for the remote-only %s without a target', async (...args) => {
+    const run = await runConformance(temporaryDir(), args, cleanEnv());
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr.trim()).toMatch(new RegExp(`^error: ${args[0]} describes a remote target, but no target was given`));
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('exits 2 when MMC_CA or MMC_IDENTITIES is set without MMC_TARGET', async () => {
+    const run = await runConformance(temporaryDir(), [], cleanEnv({ MMC_CA: '/etc/ssl/certs/ca-certificates.crt', MMC_IDENTITIES: 'pki' }));
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr.trim()).toMatch(/^error: MMC_CA and MMC_IDENTITIES are set but MMC_TARGET is not/);
+  });
+});
+
+describe('npm run conformance names the real cause', () => {
+  it('says when --ca holds no certificate', async () => {
+    const run = await runConformance(temporaryDir(), remote(broker.url, 'package.json'), cleanEnv());
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr.trim()).toMatch(/^error: --ca package\.json holds no PEM certificate/);
+  });
+
+  it("reports a target file's CA as the target file's, not as --ca", async () => {
+    const dir = temporaryDir();
+    const file = join(dir, 'target.json');
+    writeFileSync(file, JSON.stringify({ url: broker.url, ca: join(pki.dir, pki.manifest.ca.unregistered.certificate), identities: pki.dir }));
+    const run = await runConformance(join(dir, 'reports'), ['--target-file', file], cleanEnv());
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toMatch(/does not verify against the "ca" of target file .*target\.json .*unregistered-root\.pem/);
+    expect(run.stderr).not.toMatch(/--ca/);
+  });
+
+  it.each([
+    ['never answers CONNECT', undefined, /completed TLS but sent no CONNACK within 5 s: is an MQTT broker listening/],
+    ['answers CONNECT with something else', 'HTTP/1.1 400 Bad Request\r\n\r\n', /completed TLS but did not answer CONNECT as an MQTT broker|closed the connection after CONNECT with no CONNACK/],
+  ])('does not blame registration for a TLS server that %s', async (_what, answer, message) => {
+    const server = createTlsServer({ cert: pki.read(pki.manifest.server.chain!), key: pki.read(pki.manifest.server.key), requestCert: true, rejectUnauthorized: false }, (socket) => {
+      socket.on('error', () => {});
+      if (answer) socket.once('data', () => socket.end(answer));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as { port: number };
+      const run = await runConformance(temporaryDir(), remote(`mqtts://127.0.0.1:${port}`, join(pki.dir, pki.manifest.ca.root.certificate)), cleanEnv());
+      expect(run.exitCode).toBe(2);
+      expect(run.stderr.trim()).toMatch(message);
+      expect(run.stderr).not.toMatch(/registered/);
+    } finally {
+      server.close();
+    }
   });
 });

@@ -3,11 +3,11 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import parseTagExpression from '@cucumber/tag-expressions';
-import { ensureWritableDir, EXIT_USAGE, runCli } from '../common/cli.ts';
+import { ensureWritableDir, EXIT_USAGE, isEntryPoint, runCommand, type Command } from '../common/cli.ts';
 import { UserError } from '../common/errors.ts';
 import { findRule, type RuleId } from '../rules/catalogue.ts';
 import { MUTANTS } from '../reference/mutants.ts';
-import { consoleReport, writeReports } from '../report/outputs.ts';
+import { consoleReport, progressLine, writeReports } from '../report/outputs.ts';
 import { ScenarioCollector } from '../report/scenarios.ts';
 import { ruleVerdicts, totals } from '../report/verdicts.ts';
 import { checkTarget } from './preflight.ts';
@@ -16,7 +16,7 @@ import { MQTT_FLAG, MQTT_USAGE, parseMqttFlag, remoteTargetFromFlags, TARGET_FLA
 import { runScenarios } from './run.ts';
 import { remoteTarget, startEmbeddedTarget, type PreparedTarget } from './target.ts';
 
-const USAGE = `usage: npm run conformance [-- options]
+const USAGE = `usage: mqtt-multisession-conformance run [options]
   (no target)              run against the embedded reference broker
 ${TARGET_USAGE}
   --rules S6,S7            only these rules
@@ -29,6 +29,22 @@ ${MQTT_USAGE}
                            outcome (inferred codes are otherwise recorded, and lenient passes marked)
   (with no target, --identities names the PKI the embedded broker uses, default pki/)`;
 
+/**
+ * Scenarios of an embedded run go to this many worker processes at once (steps/hooks.ts keeps apart
+ * those that must not overlap), so that waits for expiry and Keep Alive overlap other work; MMC_WORKERS
+ * overrides it, 0 runs them one after another in this process. A remote run stays one scenario at a
+ * time: its pacing and session limit are the namespace's. Measured in docs/performance.md.
+ */
+const DEFAULT_EMBEDDED_WORKERS = 2;
+
+function embeddedWorkers(): number {
+  const text = process.env.MMC_WORKERS;
+  if (text === undefined || text === '') return DEFAULT_EMBEDDED_WORKERS;
+  const workers = Number(text);
+  if (!Number.isInteger(workers) || workers < 0 || workers > 2) throw new UserError(`MMC_WORKERS is "${text}": use 0 (one scenario at a time), 1 or 2`);
+  return workers;
+}
+
 function parseRules(text: string | undefined, flag: string): RuleId[] {
   if (!text) return [];
   const ids = text.split(',').map((id) => id.trim().toUpperCase()).filter(Boolean);
@@ -37,8 +53,19 @@ function parseRules(text: string | undefined, flag: string): RuleId[] {
   return ids as RuleId[];
 }
 
-await runCli(USAGE, async () => {
+/** --break: mutant ids (a rule id, or "A3.any-field"), in any letter case. */
+function parseMutants(text: string | undefined): string[] {
+  if (!text) return [];
+  const byLowerCase = new Map([...MUTANTS.keys()].map((id) => [id.toLowerCase(), id]));
+  const ids = text.split(',').map((id) => id.trim()).filter(Boolean);
+  const unknown = ids.filter((id) => !byLowerCase.has(id.toLowerCase()));
+  if (unknown.length) throw new UserError(`--break: the reference has no mutant ${unknown.join(', ')} (it has ${[...MUTANTS.keys()].join(', ')})`);
+  return ids.map((id) => byLowerCase.get(id.toLowerCase())!);
+}
+
+async function main(args: string[]): Promise<void> {
   const { values } = parseArgs({
+    args,
     options: {
       ...TARGET_FLAGS,
       rules: { type: 'string' },
@@ -60,9 +87,8 @@ await runCli(USAGE, async () => {
     }
   }
   const rules = parseRules(values.rules, '--rules');
-  const broken = (values.break ?? '').split(',').map((id) => id.trim()).filter(Boolean);
-  const unbreakable = broken.filter((id) => !MUTANTS.has(id));
-  if (unbreakable.length) throw new UserError(`--break: the reference has no mutant ${unbreakable.join(', ')} (it has ${[...MUTANTS.keys()].join(', ')})`);
+  const workers = embeddedWorkers();
+  const broken = parseMutants(values.break);
 
   const mqtt = values.mqtt as '3.1.1' | '5' | 'both';
   const reportDir = values['report-dir'];
@@ -73,6 +99,7 @@ await runCli(USAGE, async () => {
   if (remote) {
     if (broken.length) throw new UserError('--break applies to the embedded reference broker only');
     target = remoteTarget(remote);
+    for (const warning of target.warnings) console.log(warning);
   } else {
     target = await startEmbeddedTarget({ pkiDir: values.identities, brokenRules: broken, log: (line) => console.log(line) });
   }
@@ -89,12 +116,16 @@ await runCli(USAGE, async () => {
     console.log(`conformance run against the ${target.description}${values['strict-codes'] ? ' (--strict-codes: inferred refusal codes are binding)' : ''}`);
     const startedAt = new Date();
     const started = performance.now();
-    const collector = new ScenarioCollector();
+    let finished = 0;
+    const collector = new ScenarioCollector((result) => console.log(progressLine(result, (finished += 1))));
     await runScenarios({
       target: target.parameters,
       selection: { rules, mqtt, tags: values.tags },
-      formats: ['progress', `html:${join(reportDir, 'cucumber.html')}`],
+      // Progress is a line per scenario from the collector; cucumber writes only the HTML report.
+      formats: [`html:${join(reportDir, 'cucumber.html')}`],
+      quiet: true,
       onMessage: collector.onMessage,
+      parallel: remote ? 0 : workers,
     });
     const scenarios = collector.results();
     const verdicts = ruleVerdicts(scenarios, { rules, versions });
@@ -111,4 +142,9 @@ await runCli(USAGE, async () => {
   } finally {
     await target.stop();
   }
-});
+}
+
+export const command: Command = { usage: USAGE, main };
+
+// `npm run conformance` and the tests start this module directly; the tool reaches it through runner/main.ts.
+if (isEntryPoint(import.meta.url)) await runCommand(command, process.argv.slice(2));

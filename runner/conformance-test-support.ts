@@ -13,8 +13,8 @@ export interface ConformanceRun {
   scenarios?: ScenarioResult[];
 }
 
-export async function runConformance(reportDir: string, args: string[]): Promise<ConformanceRun> {
-  const result = await runScript('runner/cli.ts', ['--report-dir', reportDir, ...args]);
+export async function runConformance(reportDir: string, args: string[], env?: NodeJS.ProcessEnv): Promise<ConformanceRun> {
+  const result = await runScript('runner/cli.ts', ['--report-dir', reportDir, ...args], env);
   try {
     const report = JSON.parse(readFileSync(join(reportDir, 'rules.json'), 'utf8')) as { rules: RuleVerdict[]; scenarios: ScenarioResult[] };
     return { ...result, rules: report.rules, scenarios: report.scenarios };

@@ -6,13 +6,18 @@ import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runScript } from '../common/test-support.ts';
 
-/** Each command, its entry point, and the page whose "Flags of `npm run …`" heading holds its table. */
+/**
+ * Each command (as `npm run` names it here, and as the installed tool's subcommand), its entry point,
+ * and the page whose "Flags of `npm run …`" heading holds its table.
+ */
 const COMMANDS = [
-  { command: 'npm run conformance', script: 'runner/cli.ts', page: 'docs/suite-and-reports.md' },
-  { command: 'npm run broker', script: 'reference/cli.ts', page: 'docs/reference-broker.md' },
-  { command: 'npm run certs', script: 'certs/cli.ts', page: 'docs/pki.md' },
-  { command: 'npm run probe', script: 'runner/probe-cli.ts', page: 'docs/your-namespace.md' },
-  { command: 'npm run provision', script: 'provision/cli.ts', page: 'docs/your-namespace.md' },
+  { command: 'npm run conformance', subcommand: 'run', script: 'runner/cli.ts', page: 'docs/suite-and-reports.md' },
+  { command: 'npm run broker', subcommand: 'broker', script: 'reference/cli.ts', page: 'docs/reference-broker.md' },
+  { command: 'npm run certs', subcommand: 'certs', script: 'certs/cli.ts', page: 'docs/pki.md' },
+  { command: 'npm run probe', subcommand: 'probe', script: 'runner/probe-cli.ts', page: 'docs/your-namespace.md' },
+  { command: 'npm run provision', subcommand: 'provision', script: 'provision/cli.ts', page: 'docs/your-namespace.md' },
+  // A development command of this repository, not a subcommand of the tool: its usage names `npm run`.
+  { command: 'npm run stress', usage: 'usage: npm run stress', script: 'stress/cli.ts', page: 'docs/stress.md' },
 ];
 
 const FLAG = /--[a-z][a-z0-9-]*/g;
@@ -46,12 +51,12 @@ function documentedFlags(rows: string[]): Set<string> {
   return new Set(rows.flatMap((row) => row.split('|')[1]!.match(FLAG) ?? []));
 }
 
-describe.each(COMMANDS)('the flag table of $command', ({ command, script, page }) => {
+describe.each(COMMANDS)('the flag table of $command', ({ command, subcommand, usage: usageStart, script, page }) => {
   it(`in ${page} lists exactly the flags of its usage text, and the command accepts each`, async () => {
     const help = await runScript(script, ['--help']);
     expect(help.exitCode, help.stderr).toBe(0);
     const usage = help.stdout;
-    expect(usage).toContain(`usage: ${command}`);
+    expect(usage).toContain(usageStart ?? `usage: mqtt-multisession-conformance ${subcommand}`);
     const flags = usageFlags(usage);
     expect(flags.size).toBeGreaterThan(0);
 

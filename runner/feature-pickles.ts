@@ -4,6 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AstBuilder, compile, GherkinClassicTokenMatcher, Parser } from '@cucumber/gherkin';
 import { IdGenerator } from '@cucumber/messages';
+import { FEATURES_DIR } from '../common/package.ts';
 
 export interface PlannedScenario {
   name: string;
@@ -13,7 +14,7 @@ export interface PlannedScenario {
   steps: string[];
 }
 
-export function loadPlannedScenarios(dir = 'features'): PlannedScenario[] {
+export function loadPlannedScenarios(dir = FEATURES_DIR): PlannedScenario[] {
   const newId = IdGenerator.incrementing();
   const parser = new Parser(new AstBuilder(newId), new GherkinClassicTokenMatcher());
   return readdirSync(dir)

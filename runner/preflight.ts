@@ -9,7 +9,7 @@ import type { TargetParameters } from '../steps/target.ts';
 
 const TIMEOUT_MS = 5000;
 
-function explain(error: NodeJS.ErrnoException, where: string, caFile: string): string {
+function explain(error: NodeJS.ErrnoException, where: string, caFile: string, caOrigin: string): string {
   switch (error.code) {
     case 'ECONNREFUSED':
       return `cannot reach ${where}: connection refused (is the broker running, and is the port right?)`;
@@ -22,9 +22,13 @@ function explain(error: NodeJS.ErrnoException, where: string, caFile: string): s
     case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
     case 'SELF_SIGNED_CERT_IN_CHAIN':
     case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+      return `the server certificate of ${where} does not verify against ${caOrigin} ${caFile} (${error.code})`;
     case 'CERT_HAS_EXPIRED':
+      return `the server certificate of ${where} has expired (${error.code})`;
     case 'ERR_TLS_CERT_ALTNAME_INVALID':
-      return `the server certificate of ${where} does not verify against --ca ${caFile} (${error.code})`;
+      return `the server certificate of ${where} does not name ${where.replace(/:\d+$/, '')} (${error.code}): connect by a name it holds (for the reference broker, add names with --server-name NAME)`;
+    case 'ECONNRESET':
+      return `${where} closed the connection during the TLS handshake (${error.code}): is it a TLS endpoint, and does it accept this client certificate?`;
     default:
       return `TLS connection to ${where} failed: ${error.code ?? error.message}`;
   }
@@ -68,8 +72,8 @@ export async function checkTarget(target: TargetParameters): Promise<ServerCerti
     });
     socket.once('timeout', () => {
       socket.destroy();
-      reject(new UserError(explain({ name: 'Error', message: 'timeout', code: 'ETIMEDOUT' }, where, target.caFile)));
+      reject(new UserError(explain({ name: 'Error', message: 'timeout', code: 'ETIMEDOUT' }, where, target.caFile, target.caOrigin ?? '--ca')));
     });
-    socket.once('error', (error: NodeJS.ErrnoException) => reject(new UserError(explain(error, where, target.caFile))));
+    socket.once('error', (error: NodeJS.ErrnoException) => reject(new UserError(explain(error, where, target.caFile, target.caOrigin ?? '--ca'))));
   });
 }

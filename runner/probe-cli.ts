@@ -1,7 +1,7 @@
 // npm run probe -- <target file | URL> [--ca FILE --identities DIR]: what a run will find at a target,
 // and what it will skip because of it.
 import { parseArgs } from 'node:util';
-import { runCli } from '../common/cli.ts';
+import { isEntryPoint, runCommand, type Command } from '../common/cli.ts';
 import { UserError } from '../common/errors.ts';
 import { rulesOfTags, versionOfTags } from '../rules/tags.ts';
 import { missingCapability } from '../steps/target.ts';
@@ -10,7 +10,7 @@ import { applyProbe, probeTarget } from './probe.ts';
 import { remoteTarget } from './target.ts';
 import { MQTT_FLAG, MQTT_USAGE, parseMqttFlag, remoteTargetFromFlags, TARGET_FLAGS, TARGET_USAGE } from './target-flags.ts';
 
-const USAGE = `usage: npm run probe -- TARGET [options]
+const USAGE = `usage: mqtt-multisession-conformance probe TARGET [options]
   TARGET                   a target file (JSON), or an mqtts:// URL with --ca and --identities
   --identity ID            the identity to connect with (default: the first client of the PKI)
 ${MQTT_USAGE}
@@ -30,8 +30,9 @@ function plannedSkips(parameters: Parameters<typeof missingCapability>[1]): stri
   return [...skips].map(([reason, pairs]) => `${[...pairs].join(', ')}: ${reason}`);
 }
 
-await runCli(USAGE, async () => {
+async function main(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
+    args,
     allowPositionals: true,
     options: { ...TARGET_FLAGS, ...MQTT_FLAG, identity: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
@@ -42,6 +43,7 @@ await runCli(USAGE, async () => {
   const options = remoteTargetFromFlags(flags);
   if (!options) throw new UserError('name a target: a target file, or an mqtts:// URL with --ca and --identities');
   const target = remoteTarget(options);
+  for (const warning of target.warnings) console.log(warning);
 
   console.log(`probing ${target.parameters.url}`);
   const probe = await probeTarget(target.parameters, { identityId: values.identity, versions: parseMqttFlag(values.mqtt), log: (line) => console.log(`  ${line}`) });
@@ -49,4 +51,9 @@ await runCli(USAGE, async () => {
   const skips = plannedSkips(parameters);
   console.log(skips.length ? 'a conformance run will skip:' : 'a conformance run will skip nothing');
   for (const line of skips) console.log(`  ${line}`);
-});
+}
+
+export const command: Command = { usage: USAGE, main };
+
+// `npm run probe` and the tests start this module directly; the tool reaches it through runner/main.ts.
+if (isEntryPoint(import.meta.url)) await runCommand(command, process.argv.slice(2));

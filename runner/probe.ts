@@ -1,6 +1,7 @@
 // What can be learnt of a target before a run: it resolves and answers TLS with a certificate the CA
-// verifies, which of the selected MQTT versions it speaks, one identity can connect, how many sessions
-// one authentication name may hold (not a connection cap), and the maximum session expiry the CONNACK
+// verifies, which of the selected MQTT versions it speaks, one identity can connect and may subscribe
+// and publish on its own topics (and the observer identity publish to them), how many sessions one
+// authentication name may hold (not a connection cap), and the maximum session expiry the CONNACK
 // reports. Every session it opens is ended before it returns.
 import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
@@ -9,7 +10,7 @@ import { loadPki, type LoadedIdentity } from '../certs/manifest.ts';
 import { SESSIONS_PER_NAME_RANGE } from '../eventgrid/namespace.ts';
 import { MQTT_VERSIONS, type MqttVersion } from '../rules/catalogue.ts';
 import { describeCode, NEVER_EXPIRES } from '../rules/codes.ts';
-import { SessionClient, type Refused } from '../mqtt-client/session-client.ts';
+import { SessionClient, type PublishOutcome, type Refused } from '../mqtt-client/session-client.ts';
 import type { TargetParameters } from '../steps/target.ts';
 import { checkTarget, clientIdentity, type ServerCertificate } from './preflight.ts';
 
@@ -40,6 +41,40 @@ export interface ProbeOptions {
   /** The versions the run selected (default both); MQTT 5 is tried first, as only its CONNACK reports the expiry. */
   versions?: readonly MqttVersion[];
   log?: (line: string) => void;
+  /** The clock the client certificates' validity is judged by. */
+  now?: Date;
+}
+
+/** Why an identity's certificate cannot connect today (expired, not yet valid), or undefined. */
+export function certificateValidityProblem(identity: LoadedIdentity, now: Date): string | undefined {
+  const { id, notBefore, notAfter } = identity.entry;
+  if (Date.parse(notAfter) < now.getTime()) {
+    return `the client certificate of identity "${id}" expired on ${notAfter}: make a new set with \`npm run certs -- --renew\`, then register its CA and thumbprints on the namespace (\`npm run provision\` writes the commands)`;
+  }
+  if (Date.parse(notBefore) > now.getTime()) return `the client certificate of identity "${id}" is not valid before ${notBefore}: is this machine's clock right?`;
+  return undefined;
+}
+
+/** Registration is the likely cause only of a refusal that speaks of authorization. */
+const AUTHORIZATION_REFUSALS = new Set([0x86, 0x87, 4, 5]);
+
+/** What a CONNECT that was not accepted says about the target, naming the likely cause. */
+export function explainNotConnected(where: string, identity: LoadedIdentity, outcome: { code?: number; reasonString?: string; message: string }, version: MqttVersion = '5'): string {
+  const who = `identity "${identity.entry.id}" (authentication name "${identity.entry.authenticationName}")`;
+  if (outcome.code !== undefined) {
+    const refusal = `${describeCode(version, outcome.code)}${outcome.reasonString ? ` (${outcome.reasonString})` : ''}`;
+    if (AUTHORIZATION_REFUSALS.has(outcome.code)) {
+      return `${who} was refused over MQTT ${version}: ${refusal}; is it registered on the namespace with this certificate? (npm run provision writes the commands)`;
+    }
+    return `${who} was refused over MQTT ${version}: ${refusal}`;
+  }
+  if (outcome.message === 'connack timeout' || outcome.message.startsWith('timed out')) {
+    return `${where} completed TLS but sent no CONNACK within ${TIMEOUT_MS / 1000} s: is an MQTT broker listening on this port?`;
+  }
+  if (outcome.message === 'the connection closed with no CONNACK') {
+    return `${where} completed TLS, then closed the connection after an MQTT ${version} CONNECT with no CONNACK: is an MQTT broker listening on this port?`;
+  }
+  return `${where} completed TLS but did not answer CONNECT as an MQTT broker (${outcome.message})`;
 }
 
 /** A CONNACK that says the server does not speak the version of the CONNECT. */
@@ -67,13 +102,16 @@ export async function probeTarget(target: TargetParameters, options: ProbeOption
   log(`TLS       server certificate ${server.subject}, issued by ${server.issuer}, valid until ${server.validTo}; verifies against ${target.caFile}`);
 
   const identity = clientIdentity(target, options.identityId);
+  const unusable = certificateValidityProblem(identity, options.now ?? new Date());
+  if (unusable) throw new UserError(unusable);
   const ca = readFileSync(target.caFile, 'utf8');
+  const where = `${host}:${new URL(target.url).port || 8883}`;
   const prefix = `mmc-probe-${Math.random().toString(36).slice(2, 8)}-`;
   const open: SessionClient[] = [];
   const connect = (version: MqttVersion, index: number, sessionExpiry: number, who = identity) =>
     SessionClient.connect({ url: target.url, ca, identity: who, sessionName: `${prefix}${index}`, version, sessionExpiry, timeoutMs: TIMEOUT_MS }).catch(
       (error: Error) => {
-        throw new UserError(`the target did not answer a CONNECT as an MQTT broker: ${error.message}`);
+        throw new UserError(explainNotConnected(where, identity, { message: error.message }, version));
       },
     );
   const unsupportedVersions: ProbeResult['unsupportedVersions'] = {};
@@ -88,11 +126,7 @@ export async function probeTarget(target: TargetParameters, options: ProbeOption
         version = candidate;
         break;
       }
-      if (!refusesVersion(first, candidate)) {
-        throw new UserError(
-          `identity "${identity.entry.id}" (authentication name "${identity.entry.authenticationName}") was refused over MQTT ${candidate}: ${describeRefusal(first, candidate)}; is it registered on the namespace with this certificate? (npm run provision writes the commands)`,
-        );
-      }
+      if (!refusesVersion(first, candidate)) throw new UserError(explainNotConnected(where, identity, first, candidate));
       unsupportedVersions[candidate] = `the target does not speak MQTT ${candidate}: it answered ${describeRefusal(first, candidate)}`;
       log(`version   ${unsupportedVersions[candidate]}`);
     }
@@ -102,6 +136,8 @@ export async function probeTarget(target: TargetParameters, options: ProbeOption
     if (version === '5') {
       log(`expiry    ${reported === undefined ? 'the CONNACK reported no maximum session expiry' : `maximum session expiry ${reported} s (the CONNACK lowered ${NEVER_EXPIRES})`}`);
     }
+    await checkAccess(open[0]!, target, identity, version, `${prefix}probe`, log);
+    await checkObserverAccess(open[0]!, target, ca, identity, version, `${prefix}probe`, log);
 
     let sessionLimit: ProbeResult['sessionLimit'] = { value: MAX_PROBE_SESSIONS, atLeast: true };
     for (let index = 2; index <= MAX_PROBE_SESSIONS; index += 1) {
@@ -154,6 +190,83 @@ function otherIdentity(target: TargetParameters, first: LoadedIdentity): LoadedI
 export interface DeclaredLimits {
   sessionLimit?: number;
   maxSessionExpirySeconds?: number;
+}
+
+const ACCESS_DOCS = 'see docs/access-control.md; npm run provision writes the bindings';
+
+/** "SUBACK 0x87 Not authorized" (MQTT 5) or "SUBACK 0x80 (Failure)" (3.1.1, its only failure code). */
+function describeSuback(code: number | undefined, version: MqttVersion): string {
+  if (code === undefined) return 'SUBACK without a code';
+  return version === '5' ? `SUBACK ${describeCode('5', code)}` : `SUBACK 0x${code.toString(16)}${code === 0x80 ? ' (Failure)' : ''}`;
+}
+
+/** A PUBACK's refusal (MQTT 5), or what happened instead (3.1.1 has no refusing PUBACK: the connection closes). */
+function describePublished(published: PublishOutcome, version: MqttVersion): string {
+  return published.acknowledged ? `PUBACK ${describeCode(version, published.reasonCode)}` : published.message;
+}
+
+/**
+ * A subscribe-and-publish round trip on the identity's own topic, as every scenario makes one: a
+ * namespace without the suite's permission bindings would fail nearly every rule for a reason that
+ * has nothing to do with sessions, so it stops the run here, in one line.
+ */
+async function checkAccess(client: SessionClient, target: TargetParameters, identity: LoadedIdentity, version: MqttVersion, leaf: string, log: (line: string) => void): Promise<void> {
+  const { id, authenticationName } = identity.entry;
+  const topic = `${target.topicRoot}/${authenticationName}/${leaf}/inbox`;
+  const template = `${target.topicRoot}/\${client.authenticationName}/#`;
+  const grant = (role: string) => `grant its client group the ${role} role on a topic space with the template "${template}" (${ACCESS_DOCS})`;
+  const code = await client.subscribeCode(topic, 1).catch((error: Error) => {
+    throw new UserError(`identity ${id} got no answer to a SUBSCRIBE to ${topic}: ${error.message}`);
+  });
+  if (code === undefined || code >= 0x80) {
+    throw new UserError(`identity ${id} may not subscribe to ${topic} (${describeSuback(code, version)}): ${grant('Subscriber')}`);
+  }
+  const published = await client.tryPublish(topic, 'probe');
+  if (!published.acknowledged || published.reasonCode >= 0x80) {
+    throw new UserError(`identity ${id} may not publish to ${topic} (${describePublished(published, version)}): ${grant('Publisher')}`);
+  }
+  await client.nextMessage(topic, TIMEOUT_MS).catch(() => {
+    throw new UserError(`identity ${id} subscribed to and published on ${topic}, but the message never arrived: check the namespace's routing and permission bindings (${ACCESS_DOCS})`);
+  });
+  log(`access    ${id} may subscribe and publish under ${target.topicRoot}/${authenticationName}/`);
+}
+
+/** The identity the scenarios publish to sessions with, when the PKI has it. */
+const OBSERVER = 'observer';
+
+/**
+ * The scenarios' messages come from the observer identity, published on every client's topics: check
+ * it may, with a message to the probing identity.
+ */
+async function checkObserverAccess(
+  receiver: SessionClient,
+  target: TargetParameters,
+  ca: string,
+  identity: LoadedIdentity,
+  version: MqttVersion,
+  leaf: string,
+  log: (line: string) => void,
+): Promise<void> {
+  const observer = loadPki(target.identitiesDir).identities.get(OBSERVER);
+  if (!observer || observer.entry.id === identity.entry.id) return;
+  const topic = `${target.topicRoot}/${identity.entry.authenticationName}/${leaf}/inbox`;
+  if (target.pace) await new Promise((resolve) => setTimeout(resolve, 1000));
+  const outcome = await SessionClient.connect({ url: target.url, ca, identity: observer, sessionName: `${leaf}-observer`, version, cleanStart: true, sessionExpiry: 0, timeoutMs: TIMEOUT_MS });
+  if (!outcome.accepted) throw new UserError(explainNotConnected(target.url, observer, outcome, version));
+  try {
+    const published = await outcome.client.tryPublish(topic, 'from the observer');
+    if (!published.acknowledged || published.reasonCode >= 0x80) {
+      throw new UserError(
+        `identity ${OBSERVER} may not publish to ${topic} (${describePublished(published, version)}): grant its client group the Publisher role on a topic space with the template "${target.topicRoot}/+/#" (${ACCESS_DOCS})`,
+      );
+    }
+    await receiver.nextMessage(topic, TIMEOUT_MS).catch(() => {
+      throw new UserError(`identity ${OBSERVER} published on ${topic}, but identity ${identity.entry.id} never received it (${ACCESS_DOCS})`);
+    });
+    log(`access    ${OBSERVER} may publish to ${identity.entry.id}'s topics`);
+  } finally {
+    await outcome.client.disconnect().catch(() => outcome.client.close());
+  }
 }
 
 /**

@@ -15,6 +15,9 @@ let pki: LoadedPki;
 let main: ReferenceBroker;
 let alternativeNames: ReferenceBroker;
 let stranger: ReferenceBroker;
+let unbound: ReferenceBroker;
+let subscribeOnly: ReferenceBroker;
+let noObserver: ReferenceBroker;
 
 beforeAll(async () => {
   pki = loadPki(inject('pkiDir'));
@@ -24,9 +27,15 @@ beforeAll(async () => {
   alternativeNames = await startReferenceBroker({ namespace: namespaces.alternativeNames, tls });
   // A namespace that knows the CA but registers none of the identities.
   stranger = await startReferenceBroker({ namespace: parseNamespace({ ...namespaces.main, clients: [] }), tls });
+  // The suite's namespace with its permission bindings removed, or only the Subscriber ones kept.
+  unbound = await startReferenceBroker({ namespace: parseNamespace({ ...namespaces.main, permissionBindings: [] }), tls });
+  const subscriberBindings = namespaces.main.permissionBindings.filter((binding) => binding.permission === 'Subscriber');
+  subscribeOnly = await startReferenceBroker({ namespace: parseNamespace({ ...namespaces.main, permissionBindings: subscriberBindings }), tls });
+  const clientBindings = namespaces.main.permissionBindings.filter((binding) => binding.clientGroupName === 'conformance-clients');
+  noObserver = await startReferenceBroker({ namespace: parseNamespace({ ...namespaces.main, permissionBindings: clientBindings }), tls });
 });
 afterAll(async () => {
-  await Promise.all([main.stop(), alternativeNames.stop(), stranger.stop()]);
+  await Promise.all([main.stop(), alternativeNames.stop(), stranger.stop(), unbound.stop(), subscribeOnly.stop(), noObserver.stop()]);
 });
 
 const rootCa = () => join(pki.dir, pki.manifest.ca.root.certificate);
@@ -62,12 +71,14 @@ describe('a run through a target file', () => {
 });
 
 describe('npm run probe', () => {
-  const probe = (url: string, ca = rootCa()) => runScript('runner/probe-cli.ts', [url, '--ca', ca, '--identities', pki.dir]);
+  const probe = (url: string, ca = rootCa(), ...more: string[]) => runScript('runner/probe-cli.ts', [url, '--ca', ca, '--identities', pki.dir, ...more]);
 
   it('reports what it found and what a run will skip', async () => {
     const run = await probe(main.url);
     expect(run.exitCode).toBe(0);
     expect(run.stdout).toMatch(/identity {2}alpha connected over MQTT 5/);
+    expect(run.stdout).toMatch(/access {4}alpha may subscribe and publish under mmc\/alpha\//);
+    expect(run.stdout).toMatch(/access {4}observer may publish to alpha's topics/);
     expect(run.stdout).toMatch(/sessions {2}2 per authentication name \(session 3 was refused: 0x97 Quota exceeded/);
     expect(run.stdout).toMatch(/a conformance run will skip:\n.*A5 \(MQTT 3\.1\.1\), A5 \(MQTT 5\): needs a second namespace/);
   });
@@ -76,6 +87,18 @@ describe('npm run probe', () => {
     ['an unreachable port', async () => probe('mqtts://127.0.0.1:1'), /^error: cannot reach 127\.0\.0\.1:1: connection refused/],
     ['a wrong CA', async () => probe(main.url, join(pki.dir, pki.manifest.ca.unregistered.certificate)), /^error: the server certificate of .* does not verify against --ca/],
     ['an unregistered identity', async () => probe(stranger.url), /^error: identity "alpha" \(authentication name "alpha"\) was refused over MQTT 5: 0x86 Bad User Name or Password .*is it registered/],
+    [
+      'a namespace without permission bindings',
+      async () => probe(unbound.url),
+      /^error: identity alpha may not subscribe to mmc\/alpha\/\S+\/inbox \(SUBACK 0x87 Not authorized\): grant its client group the Subscriber role on a topic space with the template "mmc\/\$\{client\.authenticationName\}\/#" \(see docs\/access-control\.md/,
+    ],
+    [
+      'a namespace without permission bindings, over MQTT 3.1.1',
+      async () => probe(unbound.url, rootCa(), '--mqtt', '3.1.1'),
+      /^error: identity alpha may not subscribe to mmc\/alpha\/\S+\/inbox \(SUBACK 0x80 \(Failure\)\): grant its client group the Subscriber role/,
+    ],
+    ['a namespace where the observer may not publish', async () => probe(noObserver.url), /^error: identity observer may not publish to mmc\/alpha\/\S+ \(PUBACK 0x87 Not authorized\): grant its client group the Publisher role on a topic space with the template "mmc\/\+\/#"/],
+    ['a namespace without Publisher bindings', async () => probe(subscribeOnly.url), /^error: identity alpha may not publish to mmc\/alpha\/\S+ \(PUBACK 0x87 Not authorized\): grant its client group the Publisher role/],
   ])('answers %s with one line and exit code 2', async (_case, run, message) => {
     const result = await run();
     expect(result.exitCode).toBe(2);

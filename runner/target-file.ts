@@ -24,6 +24,7 @@ const targetFileSchema = z
     alternativeNamesUrl: z.string().regex(/^mqtts:\/\//, 'must be an mqtts:// URL').optional(),
     pace: z.boolean().default(true),
     includeSlow: z.boolean().default(false),
+    topicRoot: z.string().min(1).optional(),
     skip: z
       .array(
         z.object({ rule: z.string().refine((id) => findRule(id) !== undefined, 'is not a rule of the catalogue'), reason: z.string().min(1) }).strict(),
@@ -58,6 +59,7 @@ export function readTargetFile(path: string): RemoteTargetOptions {
     alternativeNamesUrl: file.alternativeNamesUrl,
     pace: file.pace,
     includeSlow: file.includeSlow,
+    topicRoot: file.topicRoot,
     skipRules: Object.fromEntries(file.skip.map((entry) => [entry.rule, entry.reason])),
   };
 }

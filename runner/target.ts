@@ -1,13 +1,15 @@
 // Where a run goes: the embedded reference broker (started for the run, stopped after it) or a
 // remote endpoint described by flags.
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ensureReadableFile } from '../common/cli.ts';
 import { UserError } from '../common/errors.ts';
 import { loadPki, type LoadedPki } from '../certs/manifest.ts';
-import { DEFAULT_PKI_DIR, ensurePki } from '../certs/pki.ts';
+import { DEFAULT_PKI_DIR, ensurePki, pkiExpiryWarnings } from '../certs/pki.ts';
 import { serverTlsFromPki, startReferenceBroker } from '../reference/broker.ts';
 import { MUTANTS, mutatedBehaviour } from '../reference/mutants.ts';
-import { namespaceFromPki, SUITE_SESSION_LIMIT } from '../certs/namespace.ts';
+import { checkTopicRoot, DEFAULT_TOPIC_ROOT, namespaceFromPki, SUITE_SESSION_LIMIT } from '../certs/namespace.ts';
 import type { AuthenticationNameSource } from '../eventgrid/authentication.ts';
 import type { NamespaceConfig } from '../eventgrid/namespace.ts';
 import type { TargetParameters } from '../steps/target.ts';
@@ -37,6 +39,8 @@ export function referenceNamespaces(pki: LoadedPki): { main: NamespaceConfig; al
 export interface RemoteTargetOptions {
   url: string;
   caFile: string;
+  /** Where caFile came from ("--ca", "MMC_CA", "the target file FILE"): errors name it. */
+  caOrigin?: string;
   identitiesDir: string;
   sessionLimit?: number;
   maxSessionExpirySeconds?: number;
@@ -47,11 +51,17 @@ export interface RemoteTargetOptions {
   alternativeNamesUrl?: string;
   /** Rules not to run, with the reason the report shows. */
   skipRules?: Record<string, string>;
+  /** The topic root the namespace's permission bindings grant (default mmc). */
+  topicRoot?: string;
+  /** The clock that judges the PKI's expiry; default now. */
+  now?: Date;
 }
 
 export interface PreparedTarget {
   parameters: TargetParameters;
   description: string;
+  /** For the user before the run: a PKI near or past expiry. */
+  warnings: string[];
   stop(): Promise<void>;
 }
 
@@ -59,7 +69,7 @@ export async function startEmbeddedTarget(
   options: { pkiDir?: string; brokenRules?: string[]; log?: (line: string) => void } = {},
 ): Promise<PreparedTarget> {
   const pkiDir = resolve(options.pkiDir ?? DEFAULT_PKI_DIR);
-  await ensurePki({ outDir: pkiDir, log: options.log });
+  const { warnings } = await ensurePki({ outDir: pkiDir, log: options.log });
   const pki = loadPki(pkiDir);
   const namespaces = referenceNamespaces(pki);
   const brokenRules = options.brokenRules ?? [];
@@ -67,12 +77,15 @@ export async function startEmbeddedTarget(
   const start = (namespace: NamespaceConfig) => startReferenceBroker({ namespace, tls: serverTlsFromPki(pki), behaviour });
   const broker = await start(namespaces.main);
   const alternativeNames = await start(namespaces.alternativeNames);
-  const broken = brokenRules.map((rule) => `${rule} (${MUTANTS.get(rule)!.breaks})`).join(', ');
+  const broken = brokenRules.map((id) => `${id} (${MUTANTS.get(id)!.breaks})`).join(', ');
   return {
     description: `embedded reference broker at ${broker.url}${broken ? ` with rules broken on purpose: ${broken}` : ''}`,
+    // ensurePki has logged them.
+    warnings: warnings.filter(() => !options.log),
     parameters: {
       url: broker.url,
       caFile: join(pkiDir, pki.manifest.ca.root.certificate),
+      caOrigin: 'the PKI root CA',
       identitiesDir: pkiDir,
       sessionLimit: SUITE_SESSION_LIMIT,
       sessionLimitKnown: true,
@@ -86,11 +99,24 @@ export async function startEmbeddedTarget(
       // Its expiry is seconds: nothing is slow here.
       includeSlow: true,
       skipRules: {},
+      topicRoot: DEFAULT_TOPIC_ROOT,
     },
     stop: async () => {
       await Promise.all([broker.stop(), alternativeNames.stop()]);
     },
   };
+}
+
+/** Whether the text holds at least one PEM certificate that parses. */
+function holdsCertificate(text: string): boolean {
+  const pem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(text);
+  if (!pem) return false;
+  try {
+    new X509Certificate(pem[0]);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function remoteTarget(options: RemoteTargetOptions): PreparedTarget {
@@ -101,14 +127,20 @@ export function remoteTarget(options: RemoteTargetOptions): PreparedTarget {
     throw new UserError(`--target must be a URL such as mqtts://my-namespace.westeurope-1.ts.eventgrid.azure.net:8883, not "${options.url}"`);
   }
   if (url.protocol !== 'mqtts:') throw new UserError(`--target must use mqtts:// (Event Grid accepts MQTT over TLS only), not ${url.protocol}//`);
-  ensureReadableFile(options.caFile, '--ca');
+  const caOrigin = options.caOrigin ?? '--ca';
+  ensureReadableFile(options.caFile, caOrigin);
+  if (!holdsCertificate(readFileSync(options.caFile, 'utf8'))) {
+    throw new UserError(`${caOrigin} ${options.caFile} holds no PEM certificate: give the CA (or CA bundle) that signed the target's server certificate`);
+  }
   // Fails with a clear PkiError when the folder is not a PKI set.
-  loadPki(options.identitiesDir);
+  const pki = loadPki(options.identitiesDir);
   return {
     description: `remote target ${url.href}`,
+    warnings: pkiExpiryWarnings(options.identitiesDir, pki.manifest, options.now),
     parameters: {
       url: url.href,
       caFile: options.caFile,
+      caOrigin,
       identitiesDir: options.identitiesDir,
       sessionLimit: options.sessionLimit ?? 1,
       sessionLimitKnown: options.sessionLimit !== undefined,
@@ -123,6 +155,7 @@ export function remoteTarget(options: RemoteTargetOptions): PreparedTarget {
       pace: options.pace ?? true,
       includeSlow: options.includeSlow ?? false,
       skipRules: options.skipRules ?? {},
+      topicRoot: checkTopicRoot(options.topicRoot ?? DEFAULT_TOPIC_ROOT),
     },
     stop: async () => {},
   };

@@ -1,4 +1,5 @@
 // Steps that check what the target answered: CONNACKs, Session Present, the older connection's end.
+import { ConformanceFailure } from '../common/errors.ts';
 import { Then } from '@cucumber/cucumber';
 import { SESSION_EXPIRY_HOURS_RANGE } from '../eventgrid/namespace.ts';
 import { SESSION_TAKEN_OVER } from '../rules/codes.ts';
@@ -6,16 +7,11 @@ import type { Accepted } from '../mqtt-client/session-client.ts';
 import { describeOutcome, mustBeRefused } from './refusal-judgement.ts';
 import { OWN_USERNAME, type ConformanceWorld } from './world.ts';
 
-function lastOutcome(world: ConformanceWorld) {
-  if (!world.lastOutcome) throw new Error('no connection was attempted before this step');
-  return world.lastOutcome;
-}
-
 function mustBeAccepted(world: ConformanceWorld, step: string): Accepted {
-  const outcome = lastOutcome(world);
+  const outcome = world.lastClientOutcome();
   const observed = describeOutcome(world, outcome);
   world.observe({ step, expected: 'accepted', observed });
-  if (!outcome.accepted) throw new Error(`expected the connection to be accepted, got ${observed}`);
+  if (!outcome.accepted) throw new ConformanceFailure(`expected the connection to be accepted, got ${observed}`);
   return outcome;
 }
 
@@ -25,12 +21,12 @@ Then('the connection is accepted', function (this: ConformanceWorld) {
 
 Then('the connection is accepted as a new session', function (this: ConformanceWorld) {
   const { client } = mustBeAccepted(this, 'the connection is accepted as a new session');
-  if (client.sessionPresent) throw new Error('expected CONNACK Session Present 0 (a new session), got 1: state of an earlier session was kept');
+  if (client.sessionPresent) throw new ConformanceFailure('expected CONNACK Session Present 0 (a new session), got 1: state of an earlier session was kept');
 });
 
 Then('the connection is accepted resuming its session', function (this: ConformanceWorld) {
   const { client } = mustBeAccepted(this, 'the connection is accepted resuming its session');
-  if (!client.sessionPresent) throw new Error('expected CONNACK Session Present 1 (the session resumed), got 0');
+  if (!client.sessionPresent) throw new ConformanceFailure('expected CONNACK Session Present 1 (the session resumed), got 0');
 });
 
 Then('the connection is refused', async function (this: ConformanceWorld) {
@@ -61,13 +57,18 @@ Then('exactly one of them is accepted and the others are refused as not authoriz
   const race = this.race ?? [];
   const winners = race.filter(({ outcome }) => outcome.accepted).map(({ identityId }) => identityId);
   this.observe({ step: 'exactly one is accepted', expected: '1 accepted', observed: `${winners.length} accepted${winners.length ? ` (${winners.join(', ')})` : ''}` });
-  if (winners.length !== 1) throw new Error(`expected exactly one identity to win the session name, ${winners.length} did${winners.length ? `: ${winners.join(', ')}` : ''}`);
+  if (winners.length !== 1) throw new ConformanceFailure(`expected exactly one identity to win the session name, ${winners.length} did${winners.length ? `: ${winners.join(', ')}` : ''}`);
   for (const { identityId, outcome, control } of race) {
     if (outcome.accepted) continue;
     this.lastOutcome = outcome;
     this.lastControl = control;
     await mustBeRefused(this, `identity "${identityId}" is refused as not authorized`, { code: 'notAuthorized' });
   }
+});
+
+// L5: a ClientID past 128 characters.
+Then('the connection is refused as an invalid ClientID', async function (this: ConformanceWorld) {
+  await mustBeRefused(this, 'the connection is refused as an invalid ClientID', { code: 'clientIdentifierNotValid' });
 });
 
 Then('the CONNACK reports the namespace\'s maximum session expiry', function (this: ConformanceWorld) {
@@ -79,7 +80,7 @@ Then('the CONNACK reports the namespace\'s maximum session expiry', function (th
     : [SESSION_EXPIRY_HOURS_RANGE.min * 3600, SESSION_EXPIRY_HOURS_RANGE.max * 3600];
   const expected = min === max ? `Session Expiry Interval ${min}` : `Session Expiry Interval from ${min} to ${max} (Event Grid's 1 to 8 hours; no maximum declared)`;
   this.observe({ step: 'the CONNACK reports the maximum session expiry', expected, observed: `Session Expiry Interval ${reported ?? 'absent'}` });
-  if (reported === undefined || reported < min || reported > max) throw new Error(`expected the CONNACK to carry ${expected}, got ${reported ?? 'none'}`);
+  if (reported === undefined || reported < min || reported > max) throw new ConformanceFailure(`expected the CONNACK to carry ${expected}, got ${reported ?? 'none'}`);
 });
 
 Then(
@@ -87,11 +88,15 @@ Then(
   async function (this: ConformanceWorld, sessionName: string, ending: string) {
     const older = this.replaced.get(sessionName);
     if (!older) throw new Error(`session "${sessionName}" had no older connection in this scenario`);
-    const end = await Promise.race([older.ended, new Promise<undefined>((resolve) => setTimeout(resolve, 3000))]);
+    // Cleared once settled: a pending 3 s timer would keep a one-process run alive after its last scenario.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const end = await Promise.race([older.ended, new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), 3000);
+    })]).finally(() => clearTimeout(timer));
     const observed = end === undefined ? 'still connected' : end.disconnectReasonCode === undefined ? 'closed' : `DISCONNECT ${this.describe(end.disconnectReasonCode)}`;
     const wantsDisconnect = ending.startsWith('a DISCONNECT');
     this.observe({ step: 'the older connection is ended', expected: ending, observed });
-    if (!end) throw new Error('the older connection was not ended');
-    if (wantsDisconnect && end.disconnectReasonCode !== SESSION_TAKEN_OVER) throw new Error(`expected ${ending}, got ${observed}`);
+    if (!end) throw new ConformanceFailure('the older connection was not ended');
+    if (wantsDisconnect && end.disconnectReasonCode !== SESSION_TAKEN_OVER) throw new ConformanceFailure(`expected ${ending}, got ${observed}`);
   },
 );

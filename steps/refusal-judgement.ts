@@ -2,9 +2,9 @@
 // where the docs state the code; where the project infers it, recorded, and binding only with
 // --strict-codes), and that it was for the rule's reason: the CONNECT's control must be accepted.
 import { findRule, type ExpectedRefusal } from '../rules/catalogue.ts';
-import { REFUSAL, type RefusalName } from '../rules/codes.ts';
-import type { Accepted, Refused } from '../mqtt-client/session-client.ts';
-import type { ConformanceWorld } from './world.ts';
+import { ConformanceFailure } from '../common/errors.ts';
+import { describeRefusalCode, REFUSAL, refusalCodeFor, type RefusalName } from '../rules/codes.ts';
+import type { ConformanceWorld, ConnectOutcome } from './world.ts';
 
 interface CodeExpectation extends ExpectedRefusal {
   rule: string;
@@ -12,18 +12,23 @@ interface CodeExpectation extends ExpectedRefusal {
 
 /** The refusals the scenario's rules expect, narrowed to the case the CONNECT falls under when a step said. */
 function expectations(world: ConformanceWorld, only?: RefusalName): CodeExpectation[] {
-  const all = world.rules.flatMap((rule) => (findRule(rule)?.refusals ?? []).map((refusal) => ({ ...refusal, rule })));
+  // Only CONNACK codes: a rule's SUBACK or PUBACK refusals are judged by their own steps (steps/access.steps.ts).
+  const all = world.rules.flatMap((rule) => (findRule(rule)?.refusals ?? []).filter(({ code }) => !('packet' in REFUSAL[code])).map((refusal) => ({ ...refusal, rule })));
   const inCase = world.refusalCase ? all.filter((refusal) => refusal.case === undefined || refusal.case === world.refusalCase) : all;
   const chosen = inCase.length ? inCase : all;
   return only ? chosen.filter((refusal) => refusal.code === only) : chosen;
 }
 
-function codeOf(world: ConformanceWorld, name: RefusalName): number {
-  return world.version === '5' ? REFUSAL[name].reasonCode : REFUSAL[name].returnCode;
+/** The CONNACK code over the scenario's version; undefined where 3.1.1 has none (the connection is closed). */
+function codeOf(world: ConformanceWorld, name: RefusalName): number | undefined {
+  return refusalCodeFor(world.version, REFUSAL[name]);
 }
 
-export function describeOutcome(world: ConformanceWorld, outcome: Accepted | Refused): string {
-  if (outcome.accepted) return `accepted: ${world.describe(0)}${outcome.client.sessionPresent ? ', Session Present 1' : ''}`;
+export function describeOutcome(world: ConformanceWorld, outcome: ConnectOutcome): string {
+  if (outcome.accepted) {
+    const sessionPresent = 'client' in outcome ? outcome.client.sessionPresent : outcome.sessionPresent;
+    return `accepted: ${world.describe(0)}${sessionPresent ? ', Session Present 1' : ''}`;
+  }
   return `refused: ${world.describe(outcome.code)}${outcome.reasonString ? ` (${outcome.reasonString})` : ''}`;
 }
 
@@ -31,7 +36,7 @@ export function describeOutcome(world: ConformanceWorld, outcome: Accepted | Ref
 function list(world: ConformanceWorld, refusals: CodeExpectation[]): string {
   const byCode = new Map<string, string[]>();
   for (const refusal of refusals) {
-    const key = `${world.describe(codeOf(world, refusal.code))} (${refusal.basis} for `;
+    const key = `${describeRefusalCode(world.version, REFUSAL[refusal.code])} (${refusal.basis} for `;
     byCode.set(key, [...new Set([...(byCode.get(key) ?? []), refusal.rule])]);
   }
   return [...byCode].map(([code, rules]) => `${code}${rules.join(', ')})`).join(' or ');
@@ -54,8 +59,9 @@ export async function mustBeRefused(world: ConformanceWorld, step: string, optio
   const strict = world.target.strictCodes === true;
   const binding = documented.length ? documented : strict ? inferred : [];
   const outcomeWanted = options.needsConnack ? 'a CONNACK with a refusal code' : 'a refusal';
+  const connack = binding.every((refusal) => codeOf(world, refusal.code) !== undefined) ? 'CONNACK ' : '';
   const expectedText = binding.length
-    ? `CONNACK ${list(world, binding)}${documented.length ? '' : ', binding with --strict-codes'}`
+    ? `${connack}${list(world, binding)}${documented.length ? '' : ', binding with --strict-codes'}`
     : `${outcomeWanted}${inferred.length ? ` (the code is recorded: the project infers ${list(world, inferred)})` : ''}`;
   const observed = describeOutcome(world, outcome);
 
@@ -67,9 +73,9 @@ export async function mustBeRefused(world: ConformanceWorld, step: string, optio
     observed,
     ...(lenient ? { lenient: { rules: [...new Set(inferred.map((refusal) => refusal.rule))], inferred: list(world, inferred) } } : {}),
   });
-  if (outcome.accepted) throw new Error(`expected ${expectedText}, got ${observed}`);
-  if (options.needsConnack && outcome.code === undefined) throw new Error(`expected ${expectedText}, got ${observed}`);
-  if (binding.length && !matches(binding)) throw new Error(`expected ${expectedText}, got ${observed}`);
+  if (outcome.accepted) throw new ConformanceFailure(`expected ${expectedText}, got ${observed}`);
+  if (options.needsConnack && outcome.code === undefined) throw new ConformanceFailure(`expected ${expectedText}, got ${observed}`);
+  if (binding.length && !matches(binding)) throw new ConformanceFailure(`expected ${expectedText}, got ${observed}`);
   await mustPassControl(world, control);
 }
 
@@ -78,5 +84,5 @@ export async function mustPassControl(world: ConformanceWorld, control: NonNulla
   const outcome = await control.run();
   const observed = describeOutcome(world, outcome);
   world.observe({ step: `control: ${control.what}`, expected: 'accepted', observed });
-  if (!outcome.accepted) throw new Error(`refused for another reason: ${control.what} was refused too: ${observed}`);
+  if (!outcome.accepted) throw new ConformanceFailure(`refused for another reason: ${control.what} was refused too: ${observed}`);
 }

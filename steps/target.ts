@@ -8,6 +8,8 @@ export interface TargetParameters {
   url: string;
   /** PEM file of the CA that signed the endpoint's server certificate. */
   caFile: string;
+  /** Where caFile came from, for messages: "--ca", "MMC_CA", "the target file x.json". Default "--ca". */
+  caOrigin?: string;
   /** A PKI folder as `npm run certs` writes it. */
   identitiesDir: string;
   /** maximumClientSessionsPerAuthenticationName of the namespace (at least this, when not known). */
@@ -35,6 +37,11 @@ export interface TargetParameters {
   includeSlow: boolean;
   /** --strict-codes: a refusal must carry the code the project infers, not only the documented outcome. */
   strictCodes?: boolean;
+  /**
+   * First level(s) of every topic the suite uses: `<topicRoot>/<authentication name>/…`. The namespace's
+   * permission bindings must grant it (npm run provision --topic-root writes them).
+   */
+  topicRoot: string;
   /** Rules the user chose not to run, with why. */
   skipRules: Record<string, string>;
 }

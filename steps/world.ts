@@ -2,12 +2,14 @@
 // all of them are ended after the scenario whatever happened.
 import { readFileSync } from 'node:fs';
 import { defineParameterType, setDefaultTimeout, setWorldConstructor, World, type IWorldOptions } from '@cucumber/cucumber';
+import { ConformanceFailure } from '../common/errors.ts';
+import { controlCounterpart } from '../certs/identities.ts';
 import { loadPki, type LoadedIdentity, type LoadedPki } from '../certs/manifest.ts';
 import type { MqttVersion } from '../rules/catalogue.ts';
-import { describeCode } from '../rules/codes.ts';
-import { OBSERVATION_MEDIA_TYPE, type Observation } from '../report/scenarios.ts';
-import { SessionClient, type Accepted, type Refused, type SessionClientOptions } from '../mqtt-client/session-client.ts';
-import { rawConnect, type RawConnectOptions } from '../mqtt-client/raw-connect.ts';
+import { describeCode, REFUSAL } from '../rules/codes.ts';
+import { formatObservation, type Observation } from '../report/scenarios.ts';
+import { SessionClient, type Accepted, type PublishOutcome, type Refused, type SessionClientOptions } from '../mqtt-client/session-client.ts';
+import { RawConnection, type RawConnectOptions, type RawConnectOutcome } from '../mqtt-client/raw-client.ts';
 import type { TargetParameters } from './target.ts';
 
 defineParameterType({ name: 'version', regexp: /3\.1\.1|5/, transformer: (text) => text as MqttVersion });
@@ -23,10 +25,37 @@ const files = new Map<string, { pki: LoadedPki; caPem: string }>();
 /** When each ClientID was last tried, across scenarios: the S3 scenarios share a bare ClientID. */
 const lastAttemptAt = new Map<string, number>();
 let scenarioCounter = 0;
+/** What pacing (one attempt per second per ClientID, remote targets) cost this process, shown at its end. */
+const pacing = { waits: 0, ms: 0 };
+process.once('exit', () => {
+  if (pacing.waits) console.log(`pacing: ${pacing.waits} waits, ${(pacing.ms / 1000).toFixed(1)} s of wall time (one attempt per second per ClientID)`);
+});
 // Unique per run, so that sessions an earlier run left held (locked until they expire) never collide.
 const RUN_ID = Math.random().toString(36).slice(2, 8);
 
+/** How often an embedded run retries a CONNECT while it waits for a session to expire (each try is a TLS handshake: CPU the other scenarios share). */
+const EXPIRY_POLL_MS = 200;
+/** Identities that may probe whether another identity's session has expired (the first that is not its owner). */
+export const EXPIRY_PROBERS = ['gamma', 'beta'];
+/** The identity that publishes messages to the scenarios' sessions. */
+export const OBSERVER = 'observer';
+
+/** A session the scenario expects to expire: its name is retried, not waited for by a formula. */
+interface PendingExpiry {
+  ownerIdentityId: string;
+  since: number;
+  /** The latest the target may take: the expiry in force, plus a margin for a broker that sweeps now and then. */
+  deadline: number;
+}
+
+
 export type ConnectOptions = Partial<SessionClientOptions> & { rawClientId?: string };
+
+/** What a CONNECT got: from a SessionClient, or from one written byte by byte (mqtt-client/raw-client.ts). */
+export type ConnectOutcome = Accepted | Refused | RawConnectOutcome;
+
+/** A CONNECT written byte by byte: what RawConnection.connect takes, less what the world knows. */
+export type RawRequest = Omit<RawConnectOptions, 'url' | 'ca' | 'identity' | 'version' | 'timeoutMs'>;
 
 /**
  * The control of a CONNECT: the same CONNECT with one thing changed (by default a fresh session name),
@@ -37,7 +66,7 @@ export type ConnectOptions = Partial<SessionClientOptions> & { rawClientId?: str
 export interface Control {
   /** "an identical CONNECT with a fresh session name": what the control is, as a failure names it. */
   what: string;
-  run(): Promise<Accepted | Refused>;
+  run(): Promise<ConnectOutcome>;
 }
 
 /** What a step changes in a CONNECT to make its control; whatever it does not name stays identical. */
@@ -74,9 +103,11 @@ export class ConformanceWorld extends World<TargetParameters> {
   readonly sessions = new Map<string, SessionClient>();
   readonly replaced = new Map<string, SessionClient>();
   private readonly allClients: SessionClient[] = [];
+  /** Byte-level connections (mqtt-client/raw-client.ts); Clean Start with no expiry, they end their sessions. */
+  readonly rawConnections: RawConnection[] = [];
   /** Every session accepted in this scenario, to be ended afterwards. */
   readonly accepted: OpenSession[] = [];
-  lastOutcome?: Accepted | Refused;
+  lastOutcome?: ConnectOutcome;
   /** The control of the CONNECT that gave lastOutcome: every refusal step runs it (steps/refusal-judgement.ts). */
   lastControl?: Control;
   /** Identities that raced for one session name, with what each got. */
@@ -89,6 +120,14 @@ export class ConformanceWorld extends World<TargetParameters> {
   controlIdentity?: string;
   /** The case of the rule's expected refusal a step's CONNECT falls under (the catalogue's `case`), if it says. */
   refusalCase?: string;
+  /** By ClientID: sessions the scenario waits to see expire. */
+  private readonly pendingExpiries = new Map<string, PendingExpiry>();
+  /** The authentication name each session was opened under: its topics are that client's. */
+  private readonly owners = new Map<string, string>();
+  /** The SUBACK code and topic of the last SUBSCRIBE a step made (P1-P4). */
+  lastSubscription?: { topic: string; code: number | undefined };
+  /** What became of the last PUBLISH a step made (P1-P4). */
+  lastPublication?: { topic: string; outcome: PublishOutcome };
 
   constructor(options: IWorldOptions<TargetParameters>) {
     super(options);
@@ -113,8 +152,33 @@ export class ConformanceWorld extends World<TargetParameters> {
     return this.prefix + sessionName;
   }
 
+  /**
+   * The inbox topic of a session: `<root>/<authentication name of its client>/<ClientID>/inbox`, so that
+   * a namespace can grant each client its own topics with one template, `<root>/\${client.authenticationName}/#`.
+   */
   topic(sessionName: string): string {
-    return `${this.prefix}${sessionName}/inbox`;
+    const owner = this.owners.get(sessionName);
+    if (!owner) throw new Error(`no connection was accepted for session "${sessionName}" in this scenario`);
+    return this.topicOf(owner, sessionName);
+  }
+
+  /** A topic of the client with this authentication name, for this scenario. */
+  topicOf(authenticationName: string, leaf: string): string {
+    return `${this.target.topicRoot}/${authenticationName}/${this.clientId(leaf)}/inbox`;
+  }
+
+  /** A topic no permission binding of the suite grants. */
+  topicOutside(): string {
+    return `${this.target.topicRoot}-not-granted/${this.clientId('outside')}/inbox`;
+  }
+
+  /** The registered authentication name a presented one stands for (A4: case does not matter). */
+  registeredName(presented: string): string {
+    const lower = presented.toLowerCase();
+    for (const { entry } of this.pki.identities.values()) {
+      if (entry.role !== 'case-variant' && entry.authenticationName.toLowerCase() === lower) return entry.authenticationName;
+    }
+    return presented;
   }
 
   /** Waits, against a remote target, until a second has passed since the last attempt on that ClientID. */
@@ -122,9 +186,62 @@ export class ConformanceWorld extends World<TargetParameters> {
     const last = lastAttemptAt.get(clientId);
     if (this.target.pace && last !== undefined) {
       const wait = last + 1000 - Date.now();
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      if (wait > 0) {
+        pacing.waits += 1;
+        pacing.ms += wait;
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
     }
     lastAttemptAt.set(clientId, Date.now());
+  }
+
+  /**
+   * The session is expected to expire: the next CONNECT for its name is retried until the target
+   * frees it, within the expiry in force (the short interval for MQTT 5, the namespace maximum for
+   * 3.1.1) plus a margin, at the pace the target allows.
+   */
+  expectExpiry(sessionName: string): void {
+    const clientId = this.clientId(sessionName);
+    const owner = [...this.accepted].reverse().find((session) => session.name === clientId);
+    if (!owner) throw new Error(`no connection was accepted for session "${sessionName}" in this scenario`);
+    const seconds = owner.version === '5' ? Math.min(this.target.shortSessionExpirySeconds, this.target.maxSessionExpirySeconds) : this.target.maxSessionExpirySeconds;
+    const now = Date.now();
+    this.pendingExpiries.set(clientId, { ownerIdentityId: owner.identityId, since: now, deadline: now + seconds * 1000 * 1.02 + 1000 });
+  }
+
+  private isHeldRefusal(outcome: Accepted | Refused, version: MqttVersion): boolean {
+    return !outcome.accepted && outcome.code === (version === '5' ? REFUSAL.notAuthorized.reasonCode : REFUSAL.notAuthorized.returnCode);
+  }
+
+  /** Retries `attempt` while the target refuses it because the session is still held, until the deadline. */
+  private async untilFree(clientId: string, pending: PendingExpiry, version: MqttVersion, attempt: () => Promise<Accepted | Refused>): Promise<Accepted | Refused> {
+    for (;;) {
+      await this.pace(clientId);
+      const outcome = await attempt();
+      if (!this.isHeldRefusal(outcome, version) || Date.now() >= pending.deadline) {
+        const seconds = ((Date.now() - pending.since) / 1000).toFixed(1);
+        const limit = ((pending.deadline - pending.since) / 1000).toFixed(1);
+        this.observe({ step: 'expires', expected: `the name free within ${limit} s`, observed: this.isHeldRefusal(outcome, version) ? `still held after ${seconds} s` : `free after ${seconds} s` });
+        return outcome;
+      }
+      if (!this.target.pace) await new Promise((resolve) => setTimeout(resolve, EXPIRY_POLL_MS));
+    }
+  }
+
+  /**
+   * The owner cannot poll its own held session (a CONNECT would resume it): another identity asks
+   * for the name, with no Clean Start and no expiry, until it is granted as a new session; its
+   * connection then ends, and the session with it.
+   */
+  private async probeExpiry(clientId: string, pending: PendingExpiry): Promise<void> {
+    const prober = EXPIRY_PROBERS.find((id) => id !== pending.ownerIdentityId)!;
+    const outcome = await this.untilFree(clientId, pending, '5', () =>
+      SessionClient.connect({ url: this.url, ca: this.caPem, identity: this.identity(prober), sessionName: clientId, version: '5', cleanStart: false, sessionExpiry: 0, timeoutMs: CLIENT_TIMEOUT_MS }),
+    );
+    if (!outcome.accepted) throw new ConformanceFailure(`session "${clientId}" did not expire: identity "${prober}" still got ${describeCode('5', outcome.code ?? -1)}`);
+    const present = outcome.client.sessionPresent;
+    await outcome.client.disconnect().catch(() => outcome.client.close());
+    if (present) throw new ConformanceFailure(`after its expiry, session "${clientId}" was resumed (Session Present 1) for another identity: its state outlived it`);
   }
 
   /**
@@ -157,7 +274,15 @@ export class ConformanceWorld extends World<TargetParameters> {
     const { rawClientId: _raw, ...kept } = options;
     this.controls += 1;
     const controlName = change?.sessionName ?? `${sessionName || 'empty'}-control-${this.controls}`;
-    const control: Control = { what, run: () => this.open(controlIdentity, controlName, { ...kept, ...change?.options }) };
+    const controlOptions: ConnectOptions = { ...kept, ...change?.options };
+    const control: Control = {
+      what,
+      run: async () => {
+        const controlled = await this.open(controlIdentity, controlName, controlOptions);
+        await this.endControl(controlOptions.rawClientId ?? this.clientId(controlName), controlled);
+        return controlled;
+      },
+    };
     return { outcome, control };
   }
 
@@ -166,35 +291,51 @@ export class ConformanceWorld extends World<TargetParameters> {
    * or registration is wrong on purpose, the first good client under the same validation scheme.
    */
   counterpart(identityId: string): string {
-    const { role, validationScheme } = this.identity(identityId).entry;
-    if (role !== 'negative' && role !== 'disabled') return identityId;
-    const good = [...this.pki.identities.values()].find((other) => other.entry.role === 'client' && other.entry.validationScheme === validationScheme);
-    if (!good) throw new Error(`no good identity with validation scheme ${validationScheme} to control identity "${identityId}"`);
-    return good.entry.id;
+    this.identity(identityId);
+    const good = controlCounterpart(this.pki.manifest.identities, identityId);
+    if (!good) throw new Error(`no good identity with the validation scheme of "${identityId}" to control its refusals`);
+    return good;
   }
 
-  /** Connects and tracks an accepted client; nothing is kept as the scenario's last outcome. */
+  /**
+   * Connects and tracks an accepted client; nothing is kept as the scenario's last outcome. A name the
+   * scenario expects to expire is retried until the target frees it (another identity's CONNECT is the
+   * probe, S7; the owner's waits for a probe first).
+   */
   private async open(identityId: string, sessionName: string, options: ConnectOptions): Promise<Accepted | Refused> {
     const { rawClientId, ...clientOptions } = options;
     const clientId = rawClientId ?? this.clientId(sessionName);
-    await this.pace(clientId);
     const persistent = this.version === '5' ? { sessionExpiry: this.target.shortSessionExpirySeconds } : {};
-    const outcome = await SessionClient.connect({
-      url: this.url,
-      ca: this.caPem,
-      identity: this.identity(identityId),
-      sessionName: clientId,
-      version: this.version,
-      timeoutMs: CLIENT_TIMEOUT_MS,
-      ...persistent,
-      ...clientOptions,
-    });
+    const attempt = () =>
+      SessionClient.connect({
+        url: this.url,
+        ca: this.caPem,
+        identity: this.identity(identityId),
+        sessionName: clientId,
+        version: this.version,
+        timeoutMs: CLIENT_TIMEOUT_MS,
+        ...persistent,
+        ...clientOptions,
+      });
+    const pending = this.pendingExpiries.get(clientId);
+    this.pendingExpiries.delete(clientId);
+    let outcome: Accepted | Refused;
+    if (pending && pending.ownerIdentityId !== identityId) {
+      // Another identity: its own CONNECT is the probe; refused as not authorized while still held (S7).
+      outcome = await this.untilFree(clientId, pending, this.version, attempt);
+    } else {
+      if (pending) await this.probeExpiry(clientId, pending);
+      await this.pace(clientId);
+      outcome = await attempt();
+    }
     if (outcome.accepted) {
       const previous = this.sessions.get(sessionName);
       if (previous) this.replaced.set(sessionName, previous);
       this.sessions.set(sessionName, outcome.client);
       this.allClients.push(outcome.client);
       this.accepted.push({ identityId, username: clientOptions.username, name: clientId, version: this.version });
+      // The session's topics are its current owner's (a case variant's are those of the name it stands for).
+      this.owners.set(sessionName, this.registeredName(clientOptions.username ?? this.identity(identityId).entry.authenticationName));
     }
     return outcome;
   }
@@ -205,25 +346,71 @@ export class ConformanceWorld extends World<TargetParameters> {
   }
 
   /**
-   * A CONNECT written byte by byte (mqtt-client/raw-connect.ts), for what mqtt.js will not send; its
-   * control is the same bytes with a fresh session name. A session it opens is ended after the scenario.
+   * A CONNECT written byte by byte (mqtt-client/raw-client.ts), for what mqtt.js will not send; kept as
+   * the scenario's last outcome with its control: `control` says what it changes, by default the same
+   * bytes with a fresh ClientID. An accepted connection is closed after the scenario, and a session
+   * that outlives it (Clean Start 0) ended.
    */
-  async connectRaw(identityId: string, clientId: string, options: Omit<RawConnectOptions, 'url' | 'ca' | 'identity' | 'version' | 'clientId' | 'timeoutMs'>): Promise<Accepted | Refused> {
-    const send = async (id: string): Promise<Accepted | Refused> => {
-      await this.pace(id);
-      const connack = await rawConnect({ url: this.url, ca: this.caPem, identity: this.identity(identityId), version: this.version, clientId: id, timeoutMs: CLIENT_TIMEOUT_MS, ...options });
-      if (connack.code === 0) {
-        this.accepted.push({ identityId, username: options.username, name: id, version: this.version });
-        // No client to use: the connection is closed already; only Session Present is read from it.
-        return { accepted: true, client: { sessionPresent: connack.sessionPresent } as SessionClient };
-      }
-      return { accepted: false, code: connack.code, ...(connack.reasonString ? { reasonString: connack.reasonString } : {}), message: connack.code === undefined ? 'the connection closed with no CONNACK' : 'refused by CONNACK' };
-    };
-    const outcome = await send(clientId);
+  async connectRaw(identityId: string, request: RawRequest, control?: { what: string; request: RawRequest }): Promise<RawConnectOutcome> {
+    const outcome = await this.openRaw(identityId, request);
+    this.controls += 1;
+    const controlRequest = control?.request ?? { ...request, clientId: Buffer.from(this.clientId(`raw-control-${this.controls}`)) };
     this.lastRequest = undefined;
     this.lastOutcome = outcome;
-    this.lastControl = { what: 'the same CONNECT bytes with a fresh session name', run: () => send(this.clientId(`${clientId || 'empty'}-control`)) };
+    this.lastControl = {
+      what: control?.what ?? 'the same CONNECT bytes with a fresh ClientID',
+      run: async () => {
+        const controlled = await this.openRaw(identityId, controlRequest);
+        await this.endControl(controlRequest.clientId.toString(), controlled);
+        return controlled;
+      },
+    };
     return outcome;
+  }
+
+  /**
+   * Ends an accepted control's connection and session at once: it only had to be accepted, and must not
+   * count against the identity's session limit for the rest of the scenario (or a scenario beside it).
+   */
+  private async endControl(clientId: string, outcome: ConnectOutcome): Promise<void> {
+    if (!outcome.accepted) return;
+    if ('client' in outcome) outcome.client.close();
+    else outcome.connection.close();
+    const index = this.accepted.map((session) => session.name).lastIndexOf(clientId);
+    // A raw Clean Start connection with no expiry: its session ended with it.
+    if (index < 0) return;
+    const [session] = this.accepted.splice(index, 1);
+    await this.pace(session!.name);
+    await SessionClient.end({
+      url: this.url,
+      ca: this.caPem,
+      identity: this.identity(session!.identityId),
+      username: session!.username,
+      sessionName: session!.name,
+      version: session!.version,
+      timeoutMs: CLIENT_TIMEOUT_MS,
+    });
+  }
+
+  private async openRaw(identityId: string, request: RawRequest): Promise<RawConnectOutcome> {
+    await this.pace(request.clientId.toString('latin1'));
+    const outcome = await RawConnection.connect({ url: this.url, ca: this.caPem, identity: this.identity(identityId), version: this.version, timeoutMs: CLIENT_TIMEOUT_MS, ...request });
+    if (outcome.accepted) {
+      this.rawConnections.push(outcome.connection);
+      if (request.cleanStart === false) {
+        const username = request.username === undefined || request.username === null ? request.username : request.username.toString();
+        this.accepted.push({ identityId, username, name: request.clientId.toString(), version: this.version });
+      }
+    }
+    return outcome;
+  }
+
+  /** The last outcome, for a step that needs its client: one made with a SessionClient. */
+  lastClientOutcome(): Accepted | Refused {
+    const outcome = this.lastOutcome;
+    if (!outcome) throw new Error('no connection was attempted before this step');
+    if (outcome.accepted && !('client' in outcome)) throw new Error('the last connection was written byte by byte: this step needs one made by a client');
+    return outcome as Accepted | Refused;
   }
 
   session(sessionName: string): SessionClient {
@@ -238,7 +425,7 @@ export class ConformanceWorld extends World<TargetParameters> {
 
   /** Records what a step expected and what the target did, for the per-rule report. */
   observe(observation: Observation): void {
-    this.attach(JSON.stringify(observation), OBSERVATION_MEDIA_TYPE);
+    this.log(formatObservation(observation));
   }
 
   /**
@@ -247,6 +434,7 @@ export class ConformanceWorld extends World<TargetParameters> {
    */
   async cleanUp(): Promise<void> {
     for (const client of this.allClients) client.close();
+    for (const connection of this.rawConnections) connection.close();
     // The identity that last won a session name is the one that can end it.
     const lastOwners = new Map(this.accepted.map((session) => [session.name, session]));
     for (const session of lastOwners.values()) {

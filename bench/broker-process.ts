@@ -1,0 +1,24 @@
+// One broker of a benchmark in a process of its own (run with --expose-gc), so that its CPU and
+// memory are not the clients': it prints its URL, then answers 'memory' and 'stop' over IPC.
+import { loadPki } from '../certs/manifest.ts';
+import { startPlainAedes, startReference, type BenchBroker } from './brokers.ts';
+
+const [kind, pkiDir] = process.argv.slice(2);
+const pki = loadPki(pkiDir!);
+const broker: BenchBroker = kind === 'reference' ? await startReference(pki) : await startPlainAedes(pki);
+
+function settledMemory() {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  for (let round = 0; round < 3; round += 1) gc?.();
+  const { heapUsed, external, arrayBuffers, rss } = process.memoryUsage();
+  return { heapUsed, external, arrayBuffers, rss };
+}
+
+process.on('message', async (message: string) => {
+  if (message === 'memory') process.send!({ memory: settledMemory() });
+  if (message === 'stop') {
+    await broker.stop();
+    process.disconnect();
+  }
+});
+process.send!({ url: broker.url });

@@ -1,0 +1,183 @@
+// npm run bench [-- flags]: how fast and how lean the reference broker is, next to plain aedes 2.0 beta
+// (same TLS setup) and Debian's mosquitto when installed. Loopback only, bounded counts; brokers run
+// in processes of their own, and measurements are interleaved across brokers and reported as medians.
+import { execFile, fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { availableParallelism, loadavg } from 'node:os';
+import { resolve } from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import { runCli } from '../common/cli.ts';
+import { UserError } from '../common/errors.ts';
+import { loadPki, type LoadedPki } from '../certs/manifest.ts';
+import { DEFAULT_PKI_DIR, ensurePki } from '../certs/pki.ts';
+import { findMosquitto, startMosquitto, type BenchBroker } from './brokers.ts';
+import { clientContext, leanConnect, leanRate, type LeanConnect } from './lean-client.ts';
+
+const USAGE = `usage: npm run bench [-- options]
+  --rounds N            interleaved rounds of the connect-rate comparison (default 5)
+  --sequential N        connects per round, one at a time (default 40)
+  --concurrent N        connects per round, --concurrency at a time (default 160)
+  --concurrency N       (default 16)
+  --held 1000,10000     held-session counts to measure memory and latency at (100000 takes minutes)
+  --latency-samples N   connects measured at each held count (default 100)
+  --suite-runs N        timed runs of npm run conformance (default 3; 0 skips)
+  --no-pki              skip the PKI timing (npm run bench:certs)
+  --identities DIR      the PKI to use (default pki/)`;
+
+const run = promisify(execFile);
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+}
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((sorted.length * p) / 100) - 1)] ?? NaN;
+}
+const count = (text: string, flag: string) => {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0) throw new UserError(`${flag} takes a whole number, not "${text}"`);
+  return value;
+};
+
+interface ProcessBroker extends BenchBroker {
+  memory(): Promise<{ heapUsed: number; external: number; arrayBuffers: number; rss: number }>;
+}
+
+async function startInProcess(kind: 'reference' | 'aedes', pkiDir: string): Promise<ProcessBroker> {
+  const child: ChildProcess = fork(resolve('bench/broker-process.ts'), [kind, pkiDir], { execArgv: ['--import', 'tsx', '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const [first] = (await once(child, 'message')) as [{ url: string }];
+  return {
+    name: kind,
+    url: first.url,
+    async memory() {
+      child.send('memory');
+      const [reply] = (await once(child, 'message')) as [{ memory: Awaited<ReturnType<ProcessBroker['memory']>> }];
+      return reply.memory;
+    },
+    async stop() {
+      child.send('stop');
+      if (child.exitCode === null) await once(child, 'exit');
+    },
+  };
+}
+
+function endpoint(url: string) {
+  const parsed = new URL(url);
+  return { host: parsed.hostname, port: Number(parsed.port) };
+}
+
+let sessionCounter = 0;
+function connectOptions(pki: LoadedPki, context: LeanConnect['context'], url: string, expirySeconds = 0, subscribe = false): (index: number) => LeanConnect {
+  const { host, port } = endpoint(url);
+  const username = pki.identities.get('alpha')!.entry.authenticationName;
+  const batch = (sessionCounter += 1);
+  return (index) => {
+    const clientId = `bench-${batch}-${index}`;
+    return { host, port, context, username, clientId, expirySeconds, ...(subscribe ? { subscribe: `bench/${clientId}` } : {}) };
+  };
+}
+
+const fmt = (value: number, digits = 1) => value.toFixed(digits);
+
+await runCli(USAGE, async () => {
+  const { values } = parseArgs({
+    options: {
+      rounds: { type: 'string', default: '5' },
+      sequential: { type: 'string', default: '40' },
+      concurrent: { type: 'string', default: '160' },
+      concurrency: { type: 'string', default: '16' },
+      held: { type: 'string', default: '1000,10000' },
+      'latency-samples': { type: 'string', default: '100' },
+      'suite-runs': { type: 'string', default: '3' },
+      'no-pki': { type: 'boolean', default: false },
+      identities: { type: 'string', default: DEFAULT_PKI_DIR },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return console.log(USAGE);
+  const rounds = count(values.rounds, '--rounds');
+  const sequential = count(values.sequential, '--sequential');
+  const concurrent = count(values.concurrent, '--concurrent');
+  const concurrency = Math.max(1, count(values.concurrency, '--concurrency'));
+  const held = values.held ? values.held.split(',').map((text) => count(text.trim(), '--held')) : [];
+  const samples = Math.max(1, count(values['latency-samples'], '--latency-samples'));
+  const suiteRuns = count(values['suite-runs'], '--suite-runs');
+  const pkiDir = resolve(values.identities);
+  await ensurePki({ outDir: pkiDir });
+  const pki = loadPki(pkiDir);
+  const context = clientContext(pki, pki.identities.get('alpha')!);
+
+  console.log(`machine: ${availableParallelism()} cores, node ${process.version}, load average ${loadavg().map((load) => load.toFixed(1)).join(' ')}`);
+
+  // 1. CONNECT -> CONNACK rate, interleaved: every round runs every broker, in a rotating order.
+  const brokers: BenchBroker[] = [await startInProcess('reference', pkiDir), await startInProcess('aedes', pkiDir)];
+  const mosquitto = findMosquitto();
+  if (mosquitto) brokers.push(await startMosquitto(pki, mosquitto));
+  else console.log('mosquitto: not installed (apt-get install -y mosquitto), left out of the comparison');
+  const rates = new Map(brokers.map((broker) => [broker.name, { sequential: [] as number[], concurrent: [] as number[], latencies: [] as number[] }]));
+  for (let round = 0; round < rounds; round += 1) {
+    const order = brokers.map((_, index) => brokers[(index + round) % brokers.length]!);
+    for (const broker of order) {
+      const figures = rates.get(broker.name)!;
+      const one = await leanRate(connectOptions(pki, context, broker.url), sequential, 1);
+      figures.sequential.push(one.rate);
+      figures.latencies.push(...one.latencies);
+      figures.concurrent.push((await leanRate(connectOptions(pki, context, broker.url), concurrent, concurrency)).rate);
+    }
+    console.log(`round ${round + 1}/${rounds}: ${order.map((broker) => `${broker.name} ${fmt(rates.get(broker.name)!.sequential.at(-1)!, 0)}/s, ${fmt(rates.get(broker.name)!.concurrent.at(-1)!, 0)}/s`).join('; ')}`);
+  }
+  console.log(`\nmTLS CONNECT -> CONNACK (MQTT 5, Clean Start, then DISCONNECT), median of ${rounds} interleaved rounds`);
+  console.log('broker      sequential/s  x aedes   ${concurrency} at a time/s  x aedes   latency p50 / p99 ms (sequential)'.replace('${concurrency}', String(concurrency)));
+  const aedes = rates.get('aedes')!;
+  for (const [name, figures] of rates) {
+    const seq = median(figures.sequential);
+    const con = median(figures.concurrent);
+    console.log(
+      `${name.padEnd(11)} ${fmt(seq, 0).padStart(12)}  ${fmt(seq / median(aedes.sequential), 2).padStart(7)}   ${fmt(con, 0).padStart(14)}    ${fmt(con / median(aedes.concurrent), 2).padStart(7)}   ${fmt(median(figures.latencies))} / ${fmt(percentile(figures.latencies, 99))}`,
+    );
+  }
+  for (const broker of brokers) await broker.stop();
+
+  // 2. Held sessions: memory per session and connect latency, reference next to plain aedes.
+  if (held.length) {
+    console.log('\nheld sessions (each subscribed at QoS 1, then DISCONNECT with expiry 3600 s): broker heap after GC, and connect latency while held');
+    console.log('sessions   broker      heap/session B   rss/session B   latency p50 / p99 ms');
+    for (const total of held) {
+      const perBroker = new Map<string, number>();
+      for (const kind of ['reference', 'aedes'] as const) {
+        const broker = await startInProcess(kind, pkiDir);
+        const before = await broker.memory();
+        await leanRate(connectOptions(pki, context, broker.url, 3600, true), total, concurrency);
+        const after = await broker.memory();
+        const latencies: number[] = [];
+        const probe = connectOptions(pki, context, broker.url);
+        for (let index = 0; index < samples; index += 1) latencies.push(await leanConnect(probe(index)));
+        await broker.stop();
+        const heap = (after.heapUsed + after.external - before.heapUsed - before.external) / total;
+        perBroker.set(kind, heap);
+        console.log(`${String(total).padStart(8)}   ${kind.padEnd(10)}  ${fmt(heap, 0).padStart(14)}   ${fmt((after.rss - before.rss) / total, 0).padStart(13)}   ${fmt(median(latencies))} / ${fmt(percentile(latencies, 99))}`);
+      }
+      console.log(`${String(total).padStart(8)}   the project's own share (reference - aedes): ${fmt(perBroker.get('reference')! - perBroker.get('aedes')!, 0)} B per held session`);
+    }
+  }
+
+  // 3. The suite's wall time, start-up included, as a user runs it.
+  if (suiteRuns) {
+    const walls: number[] = [];
+    for (let index = 0; index < suiteRuns; index += 1) {
+      const started = performance.now();
+      const result = await run('npm', ['run', '--silent', 'conformance', '--', '--identities', pkiDir, '--report-dir', resolve('reports/bench')], { maxBuffer: 64 * 1024 * 1024 }).catch((error: { code: number }) => error);
+      walls.push((performance.now() - started) / 1000);
+      if ('code' in result && result.code) throw new Error(`npm run conformance exited ${result.code}`);
+      console.log(`suite run ${index + 1}/${suiteRuns}: ${fmt(walls.at(-1)!)} s`);
+    }
+    console.log(`npm run conformance wall time, start-up included: median ${fmt(median(walls))} s of ${suiteRuns}`);
+  }
+
+  // 4. PKI time: npm run bench:certs, as it is.
+  if (!values['no-pki']) {
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'certs/bench.ts']);
+    console.log(`\nPKI (npm run bench:certs): ${stdout.trim().split('\n').slice(-2).join('; ')}`);
+  }
+});

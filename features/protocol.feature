@@ -1,0 +1,19 @@
+Feature: Protocol errors
+  MQTT 5 makes a packet that breaks its property rules a protocol error: a property given twice (User
+  Property aside), a property its packet may not carry, a value out of range, a DISCONNECT that makes an
+  ephemeral session persistent. The namespace refuses the packet, with CONNACK 0x82 for a CONNECT, closes
+  the connection, and keeps serving everyone else. Event Grid does not document the code: it is the
+  project's reading of the MQTT 5 specification, marked inferred in the rule catalogue. MQTT 3.1.1 has no
+  properties, so the rule is about MQTT 5 only.
+  Sources: https://docs.oasis-open.org/mqtt/mqtt/v5.0/mqtt-v5.0.html (2.2.2.2, 4.13)
+           https://learn.microsoft.com/azure/event-grid/mqtt-support
+
+  @M1
+  Rule: a packet that breaks an MQTT 5 property rule is refused with Protocol Error, and the broker keeps serving
+
+    @mqtt5
+    Scenario: a CONNECT with the Session Expiry Interval twice is refused with 0x82; the same CONNECT with it once is then accepted
+      When identity "alpha" connects with the Session Expiry Interval property given twice over MQTT 5
+      Then the CONNECT is refused as a protocol error
+      When identity "alpha" connects with the Session Expiry Interval property given once over MQTT 5
+      Then that connection is accepted

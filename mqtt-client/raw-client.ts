@@ -1,0 +1,146 @@
+// A client that writes its CONNECT byte by byte, for what mqtt.js will not send: names that are not
+// well-formed UTF-8 or hold U+0000, MQTT 5 properties given twice, an empty ClientID with Clean Start 0,
+// and connections that stay silent (no PINGREQ). Over mutual TLS with an identity's certificate, like SessionClient; it reads what comes back
+// with mqtt-packet.
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import mqttPacket from 'mqtt-packet';
+import type { LoadedIdentity } from '../certs/manifest.ts';
+import type { MqttVersion } from '../rules/catalogue.ts';
+
+export interface RawConnectOptions {
+  url: string;
+  ca: string;
+  identity: LoadedIdentity;
+  version: MqttVersion;
+  /** The ClientID as bytes, sent as they are. */
+  clientId: Buffer;
+  /** The Username as bytes; default the identity's authentication name, null for none. */
+  username?: Buffer | null;
+  /** Keep Alive, seconds (default 60). */
+  keepAlive?: number;
+  /** MQTT 5: the CONNECT's property section as bytes, sent as they are (default none). */
+  properties?: Buffer;
+  /** MQTT 5 Clean Start / 3.1.1 Clean Session as it goes on the wire (default 1; mqtt.js forces 1 with an empty ClientID). */
+  cleanStart?: boolean;
+  timeoutMs: number;
+}
+
+/** MQTT 5 CONNECT properties holding only a Session Expiry Interval (0x11), in seconds. */
+export function sessionExpiryProperty(seconds: number): Buffer {
+  const bytes = Buffer.alloc(5);
+  bytes[0] = 0x11;
+  bytes.writeUInt32BE(seconds, 1);
+  return bytes;
+}
+
+const encodeLength = (length: number): Buffer => {
+  const bytes: number[] = [];
+  do {
+    let byte = length % 128;
+    length = Math.floor(length / 128);
+    if (length > 0) byte |= 0x80;
+    bytes.push(byte);
+  } while (length > 0);
+  return Buffer.from(bytes);
+};
+
+const field = (bytes: Buffer): Buffer => Buffer.concat([Buffer.from([bytes.length >> 8, bytes.length & 0xff]), bytes]);
+
+/** A CONNECT, with Clean Start unless told (the session ends with the connection unless `properties` give a Session Expiry Interval). */
+export function connectBytes(options: { version: MqttVersion; clientId: Buffer; username?: Buffer; keepAlive: number; properties?: Buffer; cleanStart?: boolean }): Buffer {
+  const v5 = options.version === '5';
+  const flags = (options.cleanStart === false ? 0 : 0x02) | (options.username ? 0x80 : 0);
+  const variable = Buffer.concat([
+    field(Buffer.from('MQTT')),
+    Buffer.from([v5 ? 5 : 4, flags, options.keepAlive >> 8, options.keepAlive & 0xff]),
+    v5 ? Buffer.concat([encodeLength(options.properties?.length ?? 0), options.properties ?? Buffer.alloc(0)]) : Buffer.alloc(0),
+    field(options.clientId),
+    options.username ? field(options.username) : Buffer.alloc(0),
+  ]);
+  return Buffer.concat([Buffer.from([0x10]), encodeLength(variable.length), variable]);
+}
+
+export type RawConnectOutcome =
+  | { accepted: true; connection: RawConnection; sessionPresent: boolean; properties: Record<string, unknown> }
+  | { accepted: false; code?: number; reasonString?: string; message: string };
+
+export interface RawEnd {
+  /** The MQTT 5 DISCONNECT reason code the server sent, if it sent one. */
+  disconnectReasonCode?: number;
+  /** Milliseconds from the CONNACK to the close. */
+  afterMs: number;
+}
+
+export class RawConnection {
+  readonly ended: Promise<RawEnd>;
+  private disconnectReasonCode?: number;
+
+  private constructor(
+    private readonly socket: TLSSocket,
+    private readonly version: MqttVersion,
+    parser: ReturnType<typeof mqttPacket.parser>,
+    connackAt: number,
+  ) {
+    parser.on('packet', (packet) => {
+      if (packet.cmd === 'disconnect') this.disconnectReasonCode = packet.reasonCode;
+    });
+    this.ended = new Promise((resolve) =>
+      socket.once('close', () => resolve({ disconnectReasonCode: this.disconnectReasonCode, afterMs: Date.now() - connackAt })),
+    );
+  }
+
+  /** Connects and resolves with the CONNACK's verdict, or the connection closing with none. */
+  static connect(options: RawConnectOptions): Promise<RawConnectOutcome> {
+    const target = new URL(options.url);
+    const socket = tlsConnect({
+      host: target.hostname.replace(/^\[|\]$/g, ''),
+      port: Number(target.port || 8883),
+      ca: options.ca,
+      cert: options.identity.certificatePem,
+      key: options.identity.keyPem,
+      servername: target.hostname.startsWith('[') || /^[\d.]+$/.test(target.hostname) ? undefined : target.hostname,
+    });
+    const parser = mqttPacket.parser({ protocolVersion: options.version === '5' ? 5 : 4 });
+    socket.on('data', (data) => parser.parse(data));
+    socket.on('error', () => {});
+    const username = options.username === undefined ? Buffer.from(options.identity.entry.authenticationName) : (options.username ?? undefined);
+    return new Promise<RawConnectOutcome>((resolve) => {
+      const timer = setTimeout(() => {
+        socket.destroy();
+        resolve({ accepted: false, message: `no CONNACK within ${options.timeoutMs} ms` });
+      }, options.timeoutMs);
+      socket.once('secureConnect', () =>
+        socket.write(connectBytes({ version: options.version, clientId: options.clientId, username, keepAlive: options.keepAlive ?? 60, properties: options.properties, cleanStart: options.cleanStart })),
+      );
+      parser.once('packet', (packet) => {
+        clearTimeout(timer);
+        if (packet.cmd !== 'connack') return resolve({ accepted: false, message: `the server answered with ${packet.cmd}` });
+        const code = packet.reasonCode ?? packet.returnCode ?? 0;
+        if (code !== 0) {
+          resolve({ accepted: false, code, reasonString: packet.properties?.reasonString, message: 'refused by CONNACK' });
+          socket.destroy();
+          return;
+        }
+        resolve({
+          accepted: true,
+          connection: new RawConnection(socket, options.version, parser, Date.now()),
+          sessionPresent: packet.sessionPresent === true,
+          properties: (packet.properties ?? {}) as Record<string, unknown>,
+        });
+      });
+      socket.once('close', () => {
+        clearTimeout(timer);
+        resolve({ accepted: false, message: 'the connection closed with no CONNACK' });
+      });
+    });
+  }
+
+  pingreq(): void {
+    if (!this.socket.destroyed) this.socket.write(mqttPacket.generate({ cmd: 'pingreq' }));
+  }
+
+  /** Ends the connection with a DISCONNECT (the session, Clean Start with no expiry, ends with it). */
+  close(): void {
+    if (!this.socket.destroyed) this.socket.end(mqttPacket.generate({ cmd: 'disconnect' }, { protocolVersion: this.version === '5' ? 5 : 4 }));
+  }
+}

@@ -1,0 +1,211 @@
+// The gate in front of aedes for SUBSCRIBE and PUBLISH: each packet of a connected client goes through
+// Behaviour's subscribeChecks or publishChecks, in order, before aedes handles it. It knows no rule: a
+// refusal is answered as its code says (rules/codes.ts). A refused filter gets its code in the SUBACK
+// (MQTT 3.1.1: 0x80 Failure) and the others go on to aedes. A refused PUBLISH whose code is a PUBACK's
+// is not delivered and the connection is kept (MQTT 5 answers a QoS 1 one with a PUBACK carrying the
+// code; 3.1.1 has no such code, so the connection is closed); any other refused PUBLISH ends the
+// connection (MQTT 5: DISCONNECT with the refusal's code). It also applies the PUBLISH and SUBSCRIBE
+// pieces of Behaviour: the maximum QoS (L9) and retain (L12).
+import type { Client } from 'aedes';
+import mqttPacket from 'mqtt-packet';
+import { rewriteOutgoing } from './outgoing-packets.ts';
+import type { ClientResource, NamespaceConfig, ReferenceLimits } from '../eventgrid/namespace.ts';
+import type { Behaviour } from './behaviour.ts';
+import { firstRefusal } from './check-list.ts';
+import type { DisconnectionReason } from './lifecycle.ts';
+
+/** One filter of a SUBSCRIBE, as the subscribe checks see it. */
+export interface SubscribeContext {
+  version: 4 | 5;
+  sessionName: string;
+  filter: string;
+  /** The QoS asked for, at most the maximum QoS. */
+  qos: number;
+  /** Distinct filters the session holds, with those accepted earlier in this packet. */
+  held: number;
+  /** The session already holds this filter (a repeat replaces it, taking no new place). */
+  alreadyHeld: boolean;
+  /** The registered client the session authenticated as, and its namespace (permission bindings, P1-P4). */
+  client: ClientResource;
+  namespace: NamespaceConfig;
+  limits: ReferenceLimits;
+  behaviour: Behaviour;
+}
+
+/** One PUBLISH, as the publish checks see it. */
+export interface PublishContext {
+  version: 4 | 5;
+  sessionName: string;
+  topic: string;
+  qos: number;
+  /** The registered client the session authenticated as, and its namespace (permission bindings, P1-P4). */
+  client: ClientResource;
+  namespace: NamespaceConfig;
+  limits: ReferenceLimits;
+  behaviour: Behaviour;
+}
+
+/** MQTT 3.1.1 SUBACK's only refusal. */
+const SUBACK_311_FAILURE = 0x80;
+
+interface SubscribePacket {
+  cmd: 'subscribe';
+  messageId: number;
+  subscriptions: { topic: string; qos: number }[];
+}
+
+/** SUBACKs to complete: for a packet some of whose filters were refused here, the codes by position. */
+const subackMerges = new WeakMap<object, Map<number, (number | undefined)[]>>();
+
+/** aedes answers only the filters that were let through; put the refused ones back in their places. */
+function mergeSuback(packet: mqttPacket.Packet, stream: object): void {
+  if (packet.cmd !== 'suback' || packet.messageId === undefined) return;
+  const pending = subackMerges.get(stream);
+  const codes = pending?.get(packet.messageId);
+  if (!codes) return;
+  pending!.delete(packet.messageId);
+  const granted = [...(packet.granted as number[])];
+  packet.granted = codes.map((code) => code ?? granted.shift() ?? SUBACK_311_FAILURE) as number[];
+}
+
+export interface PacketGateOptions {
+  behaviour: Behaviour;
+  namespace: NamespaceConfig;
+  limits: ReferenceLimits;
+  /** The registered client a connection's accepted CONNECT authenticated as. */
+  registeredClientOf: (client: Client) => ClientResource | undefined;
+  log: (line: string) => void;
+  /** The life cycle reason to report when this connection ends. */
+  endReason: (client: Client, reason: DisconnectionReason) => void;
+}
+
+export class PacketGate {
+  /** Distinct topic filters each session holds (what aedes stored), for L10. */
+  private readonly held = new Map<string, Set<string>>();
+
+  constructor(private readonly options: PacketGateOptions) {
+    rewriteOutgoing(mergeSuback);
+  }
+
+  /** Keeps the subscription count of each session as aedes stores and removes subscriptions. */
+  attach(broker: { on(event: 'subscribe' | 'unsubscribe', listener: (subs: unknown[], client: Client) => void): unknown }): void {
+    broker.on('subscribe', (subs, client) => {
+      const set = this.held.get(client.id) ?? new Set();
+      for (const sub of subs as { topic: string }[]) set.add(sub.topic);
+      this.held.set(client.id, set);
+    });
+    broker.on('unsubscribe', (topics, client) => {
+      for (const topic of topics as string[]) this.held.get(client.id)?.delete(topic);
+    });
+  }
+
+  /** The session ended: it holds nothing any more. */
+  forget(sessionName: string): void {
+    this.held.delete(sessionName);
+  }
+
+  /** Puts the gate in front of aedes' handling of this connection's packets (call before any data). */
+  track(client: Client): void {
+    const parser = (client as unknown as { _parser: { emit(event: string, ...args: unknown[]): boolean } })._parser;
+    const emit = parser.emit;
+    parser.emit = (event: string, ...args: unknown[]) => {
+      const packet = args[0] as { cmd?: string } | undefined;
+      const connected = (client as unknown as { connackSent?: boolean }).connackSent === true;
+      if (event === 'packet' && connected && packet?.cmd === 'subscribe' && this.subscribe(client, packet as SubscribePacket)) return true;
+      if (event === 'packet' && connected && packet?.cmd === 'publish' && this.publish(client, packet as mqttPacket.IPublishPacket)) return true;
+      return emit.call(parser, event, ...args);
+    };
+  }
+
+  private version(client: Client): 4 | 5 {
+    return (client as unknown as { version?: number }).version === 5 ? 5 : 4;
+  }
+
+  /** Returns true when the packet was answered here in full. */
+  /** The registered client of an accepted connection; a connection without one is closed here. */
+  private registered(client: Client, what: string): ClientResource | undefined {
+    const registered = this.options.registeredClientOf(client);
+    if (registered) return registered;
+    this.options.log(`session "${client.id}": ${what} on a connection the namespace did not accept; closed`);
+    client.close();
+    return undefined;
+  }
+
+  private subscribe(client: Client, packet: SubscribePacket): boolean {
+    const { behaviour, namespace, limits, log } = this.options;
+    const registered = this.registered(client, 'SUBSCRIBE');
+    if (!registered) return true;
+    const version = this.version(client);
+    const held = this.held.get(client.id) ?? new Set<string>();
+    const adding = new Set<string>();
+    const codes: (number | undefined)[] = [];
+    const passed: SubscribePacket['subscriptions'] = [];
+    for (const subscription of packet.subscriptions) {
+      if (subscription.qos > behaviour.maximumQos) {
+        log(`session "${client.id}": QoS ${subscription.qos} is not supported: ${subscription.topic.slice(0, 60)} granted QoS ${behaviour.maximumQos} [L9]`);
+        subscription.qos = behaviour.maximumQos;
+      }
+      const alreadyHeld = held.has(subscription.topic) || adding.has(subscription.topic);
+      const context: SubscribeContext = {
+        version,
+        sessionName: client.id,
+        filter: subscription.topic,
+        qos: subscription.qos,
+        held: held.size + adding.size,
+        alreadyHeld,
+        client: registered,
+        namespace,
+        limits,
+        behaviour,
+      };
+      const refusal = firstRefusal(behaviour.subscribeChecks, context);
+      if (refusal) {
+        log(`session "${client.id}": SUBSCRIBE ${subscription.topic.slice(0, 60)} refused [${refusal.rule}]: ${refusal.reason}`);
+        codes.push(version === 5 ? refusal.code.reasonCode : SUBACK_311_FAILURE);
+      } else {
+        codes.push(undefined);
+        passed.push(subscription);
+        if (!alreadyHeld) adding.add(subscription.topic);
+      }
+    }
+    if (passed.length === packet.subscriptions.length) return false;
+    if (passed.length === 0) {
+      mqttPacket.writeToStream({ cmd: 'suback', messageId: packet.messageId, granted: codes as number[] }, client.conn as unknown as NodeJS.WritableStream, { protocolVersion: version });
+      return true;
+    }
+    const pending = subackMerges.get(client.conn) ?? new Map();
+    pending.set(packet.messageId, codes);
+    subackMerges.set(client.conn, pending);
+    packet.subscriptions = passed;
+    return false;
+  }
+
+  /** Returns true when the packet was answered here (not delivered). */
+  private publish(client: Client, packet: mqttPacket.IPublishPacket): boolean {
+    const { behaviour, namespace, limits, log } = this.options;
+    const registered = this.registered(client, 'PUBLISH');
+    if (!registered) return true;
+    const version = this.version(client);
+    const context: PublishContext = { version, sessionName: client.id, topic: packet.topic, qos: packet.qos, client: registered, namespace, limits, behaviour };
+    const refusal = firstRefusal(behaviour.publishChecks, context);
+    if (refusal && refusal.code.packet === 'PUBACK' && version === 5) {
+      // Not delivered; the connection is kept. A QoS 1 PUBLISH is told why, a QoS 0 one is dropped.
+      log(`session "${client.id}": PUBLISH to ${packet.topic.slice(0, 60)} not delivered [${refusal.rule}]: ${refusal.reason}`);
+      if (packet.qos === 1 && packet.messageId !== undefined) {
+        const puback = { cmd: 'puback' as const, messageId: packet.messageId, reasonCode: refusal.code.reasonCode, properties: { reasonString: refusal.reason } };
+        mqttPacket.writeToStream(puback, client.conn as unknown as NodeJS.WritableStream, { protocolVersion: 5 });
+      }
+      return true;
+    }
+    if (refusal) {
+      log(`session "${client.id}": PUBLISH to ${packet.topic.slice(0, 60)} ends the connection [${refusal.rule}]: ${refusal.reason}`);
+      this.options.endReason(client, refusal.code.packet === 'PUBACK' ? 'ClientAuthorizationError' : 'ClientError');
+      // aedes sends the DISCONNECT with its code over MQTT 5; over MQTT 3.1.1 it can only close.
+      client.disconnect({ reasonCode: refusal.code.reasonCode, properties: { reasonString: refusal.reason } } as never, () => {});
+      return true;
+    }
+    // L12: retained messages are kept, or (a mutant) the flag is dropped.
+    if (!behaviour.keepsRetained) packet.retain = false;
+    return false;
+  }
+}

@@ -1,0 +1,79 @@
+// Limits on SUBSCRIBE and PUBLISH (L9-L11) as ordered checks with rule ids, which the packet gate
+// (reference/packet-gate.ts) runs before aedes sees the packet; and the mutants that break them.
+import type { Check, Mutant } from './behaviour.ts';
+import { withoutCheck } from './check-list.ts';
+import type { PublishContext, SubscribeContext } from './packet-gate.ts';
+import { refuse } from './refusal.ts';
+import type { ReferenceLimits } from '../eventgrid/namespace.ts';
+
+function topicProblem(topic: string, limits: ReferenceLimits): string | undefined {
+  const bytes = Buffer.byteLength(topic, 'utf8');
+  if (bytes > limits.topicBytes) return `has ${bytes} bytes; at most ${limits.topicBytes} are allowed`;
+  const levels = topic.split('/').length;
+  if (levels > limits.topicLevels) return `has ${levels} levels; at most ${limits.topicLevels} are allowed`;
+  return undefined;
+}
+
+const FILTER_SIZE: Check<SubscribeContext> = {
+  name: 'topic filters are at most 256 bytes and 8 levels',
+  rule: 'L11',
+  run({ filter, limits }) {
+    const problem = topicProblem(filter, limits);
+    return problem ? refuse('L11', `topic filter "${filter.slice(0, 40)}…" ${problem}`, 'SUBSCRIBE') : undefined;
+  },
+};
+
+const SUBSCRIPTIONS_PER_SESSION: Check<SubscribeContext> = {
+  name: 'a session holds at most 50 subscriptions',
+  rule: 'L10',
+  run({ held, alreadyHeld, limits }) {
+    if (alreadyHeld || held < limits.subscriptionsPerSession) return undefined;
+    return refuse('L10', `the session already holds ${held} subscriptions, the most allowed`);
+  },
+};
+
+/** L11 on a SUBSCRIBE filter: whether it can be a topic filter at all (first in Behaviour's subscribeChecks). */
+export const SUBSCRIBE_TOPIC_CHECKS: readonly Check<SubscribeContext>[] = [FILTER_SIZE];
+/** L10 on a SUBSCRIBE filter: the session's quota (last in Behaviour's subscribeChecks). */
+export const SUBSCRIBE_QUOTA_CHECKS: readonly Check<SubscribeContext>[] = [SUBSCRIPTIONS_PER_SESSION];
+
+// L9: a PUBLISH above the maximum QoS ends the connection (rules/codes.ts: a DISCONNECT) (the maximum is Behaviour's maximumQos).
+const QOS_SUPPORTED: Check<PublishContext> = {
+  name: 'a PUBLISH is at most the maximum QoS',
+  rule: 'L9',
+  run: ({ qos, behaviour }) => (qos > behaviour.maximumQos ? refuse('L9', `a QoS ${qos} PUBLISH: QoS ${behaviour.maximumQos} is the most supported`) : undefined),
+};
+
+const TOPIC_SIZE: Check<PublishContext> = {
+  name: 'topics are at most 256 bytes and 8 levels',
+  rule: 'L11',
+  run({ topic, limits }) {
+    const problem = topicProblem(topic, limits);
+    return problem ? refuse('L11', `topic "${topic.slice(0, 40)}…" ${problem}`, 'PUBLISH') : undefined;
+  },
+};
+
+/** L9, L11 on a PUBLISH: whether it is a PUBLISH the namespace serves at all (first in Behaviour's publishChecks). */
+export const PUBLISH_PACKET_CHECKS: readonly Check<PublishContext>[] = [QOS_SUPPORTED, TOPIC_SIZE];
+
+export const PACKET_MUTANTS: readonly Mutant[] = [
+  {
+    rule: 'L9',
+    breaks: 'QoS 2 is served: no Maximum QoS in CONNACK, QoS 2 subscriptions granted as asked, a QoS 2 PUBLISH handled',
+    apply: (behaviour) => ({ ...behaviour, maximumQos: 2 }),
+  },
+  {
+    rule: 'L10',
+    breaks: 'no limit on subscriptions per session',
+    apply: (behaviour) => ({ ...behaviour, subscribeChecks: withoutCheck(behaviour.subscribeChecks, SUBSCRIPTIONS_PER_SESSION) }),
+  },
+  {
+    rule: 'L11',
+    breaks: 'topics and topic filters of any size and depth are accepted',
+    apply: (behaviour) => ({
+      ...behaviour,
+      subscribeChecks: withoutCheck(behaviour.subscribeChecks, FILTER_SIZE),
+      publishChecks: withoutCheck(behaviour.publishChecks, TOPIC_SIZE),
+    }),
+  },
+];

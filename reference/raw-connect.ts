@@ -1,0 +1,94 @@
+// The CONNECT's names as bytes. mqtt-packet decodes every string with Buffer#toString('utf8'), which
+// replaces ill-formed sequences with U+FFFD: "coll\xff" and "coll\xfe" both arrive as "coll\uFFFD",
+// and a check on the decoded ClientID can neither see the damage nor tell the two apart. So the
+// parser of each connection keeps a copy of the CONNECT's bytes, and the names are read from those.
+import type { Client } from 'aedes';
+
+/** What the parser needs to expose to be wrapped (mqtt-packet's Parser, untyped there). */
+interface ParserInternals {
+  packet: { cmd?: string; length: number };
+  _pos: number;
+  _list: { slice(start: number, end: number): Buffer };
+  _parseConnect(): unknown;
+}
+
+const rawConnects = new WeakMap<object, Buffer>();
+
+/** Makes this connection's parser keep the bytes of the CONNECT it parses (call before any data). */
+export function captureRawConnect(client: Client): void {
+  const parser = (client as unknown as { _parser: ParserInternals })._parser;
+  const parseConnect = parser._parseConnect;
+  parser._parseConnect = function (this: ParserInternals) {
+    const bytes = Buffer.from(this._list.slice(this._pos, this._pos + this.packet.length));
+    const packet = this.packet;
+    const result = parseConnect.call(this);
+    rawConnects.set(packet, bytes);
+    return result;
+  };
+}
+
+export interface RawNames {
+  clientId: Buffer;
+  username?: Buffer;
+}
+
+/** Reads a CONNECT's ClientID and Username as they were sent; undefined if the bytes are not a CONNECT. */
+export function rawNames(packet: object): RawNames | undefined {
+  const bytes = rawConnects.get(packet);
+  return bytes ? parseNames(bytes) : undefined;
+}
+
+/** The CONNECT variable header and payload (after the fixed header), read as far as the Username. */
+export function parseNames(bytes: Buffer): RawNames | undefined {
+  let pos = 0;
+  const need = (count: number) => {
+    if (pos + count > bytes.length) throw new RangeError('short CONNECT');
+  };
+  const u16 = () => {
+    need(2);
+    const value = bytes.readUInt16BE(pos);
+    pos += 2;
+    return value;
+  };
+  const field = () => {
+    const length = u16();
+    need(length);
+    const value = bytes.subarray(pos, pos + length);
+    pos += length;
+    return value;
+  };
+  const varInt = () => {
+    let value = 0;
+    for (let shift = 0; shift < 28; shift += 7) {
+      need(1);
+      const byte = bytes[pos++]!;
+      value += (byte & 0x7f) * 2 ** shift;
+      if (!(byte & 0x80)) return value;
+    }
+    throw new RangeError('bad variable byte integer');
+  };
+  try {
+    field(); // protocol name
+    need(2);
+    const level = bytes[pos++]!;
+    const flags = bytes[pos++]!;
+    u16(); // keep alive
+    const v5 = level === 5;
+    // (Read the length first: `pos += varInt()` would add to the position from before the read.)
+    const skip = () => {
+      const length = varInt();
+      pos += length;
+    };
+    if (v5) skip(); // CONNECT properties
+    const clientId = field();
+    if (flags & 0x04) {
+      if (v5) skip(); // will properties
+      field(); // will topic
+      field(); // will payload
+    }
+    const username = flags & 0x80 ? field() : undefined;
+    return { clientId, ...(username ? { username } : {}) };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,66 @@
+// L8, session overflow: while a persistent session is offline, Event Grid queues the QoS 1 messages
+// for it, up to 100 messages or 1 MB; past that the session is terminated (life cycle reason
+// SessionOverflow) and its name is free. The queue is counted where aedes stores it.
+import type { ReferenceLimits } from '../eventgrid/namespace.ts';
+import type { Behaviour, Mutant } from './behaviour.ts';
+
+export interface QueueUse {
+  messages: number;
+  bytes: number;
+}
+
+/** L8: a queue past either bound has overflowed. */
+export const queueOverflows = (use: QueueUse, limits: ReferenceLimits): boolean =>
+  use.messages > limits.sessionQueueMessages || use.bytes > limits.sessionQueueBytes;
+
+export const OVERFLOW_MUTANTS: readonly Mutant[] = [
+  { rule: 'L8', breaks: 'an offline session queues without bound and is never terminated', apply: (behaviour) => ({ ...behaviour, queueOverflows: () => false }) },
+];
+
+/** aedes' persistence, the part that queues messages for offline sessions (untyped there). */
+interface EnqueuingPersistence {
+  outgoingEnqueueCombi(subs: { clientId: string; qos: number }[], packet: { payload?: Buffer | string }): Promise<unknown>;
+}
+
+export interface SessionQueuesOptions {
+  behaviour: Pick<Behaviour, 'queueOverflows'>;
+  limits: ReferenceLimits;
+  /** Whether the session of that name is held offline now (only its queue counts). */
+  heldOffline(sessionName: string): boolean;
+  /** Ends the session: it overflowed. */
+  overflow(sessionName: string, use: QueueUse): void;
+}
+
+export class SessionQueues {
+  private readonly use = new Map<string, QueueUse>();
+
+  constructor(private readonly options: SessionQueuesOptions) {}
+
+  /** Counts every QoS 1 message aedes queues for an offline session. */
+  attach(persistence: EnqueuingPersistence): void {
+    const enqueue = persistence.outgoingEnqueueCombi.bind(persistence);
+    persistence.outgoingEnqueueCombi = async (subs, packet) => {
+      const result = await enqueue(subs, packet);
+      const size = packet.payload === undefined ? 0 : Buffer.byteLength(packet.payload);
+      for (const { clientId, qos } of subs) if (qos > 0) this.count(clientId, size);
+      return result;
+    };
+  }
+
+  private count(sessionName: string, bytes: number): void {
+    if (!this.options.heldOffline(sessionName)) return;
+    const use = this.use.get(sessionName) ?? { messages: 0, bytes: 0 };
+    use.messages += 1;
+    use.bytes += bytes;
+    this.use.set(sessionName, use);
+    if (this.options.behaviour.queueOverflows(use, this.options.limits)) {
+      this.use.delete(sessionName);
+      this.options.overflow(sessionName, use);
+    }
+  }
+
+  /** The owner is back (its queue is delivered) or the session ended: nothing is queued for it. */
+  reset(sessionName: string): void {
+    this.use.delete(sessionName);
+  }
+}

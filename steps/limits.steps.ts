@@ -1,0 +1,296 @@
+// Steps about Event Grid's limits (L5-L15): names at and past 128 characters or not UTF-8, offline
+// queues past 100 messages or 1 MB, QoS 2, subscriptions per session, topic size and depth, retain,
+// Keep Alive, the CONNACK's announcements and packet size; and M1's CONNECT with a property given twice.
+// Values come from rules/limits.ts, Event Grid's own.
+import { Then, When } from '@cucumber/cucumber';
+import { LIMITS } from '../rules/limits.ts';
+import { REFUSAL, refusalCodeFor, type RefusalName } from '../rules/codes.ts';
+import type { RawConnectOutcome } from '../mqtt-client/raw-client.ts';
+import type { MqttVersion } from '../rules/catalogue.ts';
+import { describeOutcome, mustBeRefused } from './refusal-judgement.ts';
+import { CLIENT_TIMEOUT_MS, OBSERVER, type ConformanceWorld, type RawRequest } from './world.ts';
+
+/** A ClientID of exactly `length` characters that starts with the scenario's prefix. */
+function nameOfLength(world: ConformanceWorld, length: number): string {
+  const prefix = world.clientId('');
+  return (prefix + 'n'.repeat(Math.max(0, length - prefix.length))).slice(0, length);
+}
+
+When('identity {string} connects with a ClientID of {int} characters over MQTT {version}', async function (this: ConformanceWorld, identityId: string, length: number, version: MqttVersion) {
+  this.version = version;
+  const name = nameOfLength(this, length);
+  await this.connect(identityId, `name-${length}`, { rawClientId: name, cleanStart: true, sessionExpiry: 0 });
+});
+
+/** A CONNECT written byte by byte; its control (for a refusal step) is `control`, by default the same bytes with a fresh ClientID. */
+async function rawConnect(world: ConformanceWorld, identityId: string, request: RawRequest, control?: { what: string; request: RawRequest }): Promise<RawConnectOutcome> {
+  return world.connectRaw(identityId, request, control);
+}
+
+When('identity {string} connects with a ClientID ending in bytes {string} over MQTT {version}', async function (this: ConformanceWorld, identityId: string, hex: string, version: MqttVersion) {
+  this.version = version;
+  await rawConnect(this, identityId, { clientId: Buffer.concat([Buffer.from(this.clientId('raw-')), Buffer.from(hex, 'hex')]) }, {
+    what: `the same CONNECT without the bytes ${hex || '(none)'}, with a fresh ClientID`,
+    request: { clientId: Buffer.from(this.clientId('raw-control')) },
+  });
+});
+
+When('identity {string} connects with its Username followed by bytes {string} over MQTT {version}', async function (this: ConformanceWorld, identityId: string, hex: string, version: MqttVersion) {
+  this.version = version;
+  const username = Buffer.concat([Buffer.from(this.identity(identityId).entry.authenticationName), Buffer.from(hex, 'hex')]);
+  await rawConnect(this, identityId, { clientId: Buffer.from(this.clientId('raw-user')), username }, {
+    what: `the same CONNECT with the identity's own Username (without the bytes ${hex || '(none)'}) and a fresh ClientID`,
+    request: { clientId: Buffer.from(this.clientId('raw-user-control')) },
+  });
+});
+
+/** The last CONNECT, written byte by byte. */
+function rawOutcome(world: ConformanceWorld): RawConnectOutcome {
+  const outcome = world.lastOutcome;
+  if (!outcome) throw new Error('no connection was attempted before this step');
+  if (outcome.accepted && !('connection' in outcome)) throw new Error('the last connection was made by a client: this step needs one written byte by byte');
+  return outcome as RawConnectOutcome;
+}
+
+const describeRaw = (world: ConformanceWorld, outcome: RawConnectOutcome) => describeOutcome(world, outcome);
+
+// MQTT 5: a malformed string makes a malformed packet (0x81); MQTT 3.1.1 closes the connection. The
+// control (the same CONNECT without the bad bytes) shows the refusal is for them.
+Then('the CONNECT is refused as malformed', async function (this: ConformanceWorld) {
+  await mustBeRefused(this, 'the CONNECT is refused as malformed', { code: 'malformedPacket' });
+});
+
+// M1: a CONNECT whose Session Expiry Interval property (0x11) is given twice, or once; 0 s each time, so
+// that a broker that accepts it (or a library that keeps only the last value, as mqtt-packet does after a
+// 0) holds no session afterwards and cannot be harmed by it. (A repeat with other values, which
+// mqtt-packet decodes as an array, is the reference's unit tests' and `npm run stress`'s.)
+const SESSION_EXPIRY_0 = Buffer.from([0x11, 0, 0, 0, 0]);
+
+When('identity {string} connects with the Session Expiry Interval property given {word} over MQTT {version}', async function (this: ConformanceWorld, identityId: string, times: string, version: MqttVersion) {
+  if (times !== 'once' && times !== 'twice') throw new Error(`"given ${times}": say once or twice`);
+  this.version = version;
+  const properties = times === 'twice' ? Buffer.concat([SESSION_EXPIRY_0, SESSION_EXPIRY_0]) : SESSION_EXPIRY_0;
+  await rawConnect(this, identityId, { clientId: Buffer.from(this.clientId(`expiry-${times}`)), properties }, {
+    what: 'the same CONNECT with the Session Expiry Interval property given once, and a fresh ClientID',
+    request: { clientId: Buffer.from(this.clientId(`expiry-${times}-control`)), properties: SESSION_EXPIRY_0 },
+  });
+});
+
+// MQTT 5: CONNACK 0x82 Protocol Error, then the connection closed; the control gives the property once.
+Then('the CONNECT is refused as a protocol error', async function (this: ConformanceWorld) {
+  await mustBeRefused(this, 'the CONNECT is refused as a protocol error', { code: 'protocolError' });
+});
+
+Then('that connection is accepted', function (this: ConformanceWorld) {
+  const outcome = rawOutcome(this);
+  const observed = describeRaw(this, outcome);
+  this.observe({ step: 'that connection is accepted', expected: 'accepted', observed });
+  if (!outcome.accepted) throw new Error(`expected the connection to be accepted, got ${observed}`);
+});
+
+// L8: what the observer publishes to a held session, in quantity.
+async function publishMany(world: ConformanceWorld, sessionName: string, count: number, bytes: number): Promise<void> {
+  const publisher = 'observer-publisher';
+  if (!world.sessions.has(publisher)) {
+    const outcome = await world.connect(OBSERVER, publisher, { cleanStart: true, sessionExpiry: 0 });
+    if (!outcome.accepted) throw new Error(`the observer identity could not connect to publish: ${world.describe(outcome.code)}`);
+  }
+  const client = world.session(publisher);
+  for (let index = 1; index <= count; index += 1) {
+    const label = `message ${index} `;
+    await client.publish(world.topic(sessionName), Buffer.concat([Buffer.from(label), Buffer.alloc(Math.max(0, bytes - label.length), 0x2e)]), 1);
+  }
+}
+
+When('{int} QoS 1 messages are published to session {string}', { timeout: 120_000 }, async function (this: ConformanceWorld, count: number, sessionName: string) {
+  await publishMany(this, sessionName, count, 16);
+});
+
+When('{int} QoS 1 messages of {int} KiB are published to session {string}', { timeout: 120_000 }, async function (this: ConformanceWorld, count: number, kib: number, sessionName: string) {
+  await publishMany(this, sessionName, count, kib * 1024);
+});
+
+Then('session {string} receives {int} messages', { timeout: 60_000 }, async function (this: ConformanceWorld, sessionName: string, count: number) {
+  const client = this.session(sessionName);
+  let received = 0;
+  while (received < count) {
+    const message = await client.nextMessage(this.topic(sessionName), CLIENT_TIMEOUT_MS).catch(() => undefined);
+    if (!message) break;
+    received += 1;
+  }
+  this.observe({ step: 'receives queued messages', expected: `${count} messages`, observed: `${received} messages` });
+  if (received < count) throw new Error(`session "${sessionName}" received ${received} of the ${count} messages queued for it`);
+});
+
+// L9-L11: SUBSCRIBE and PUBLISH on a connected session.
+function subackCode(world: ConformanceWorld, code: number | undefined): string {
+  if (code === undefined) return 'no code';
+  if (code < 0x80) return `granted QoS ${code}`;
+  return world.version === '5' ? world.describe(code) : `0x${code.toString(16)} Failure`;
+}
+
+async function expectSuback(world: ConformanceWorld, sessionName: string, filter: string, qos: 0 | 1 | 2, expected: number, step: string): Promise<void> {
+  const code = await world.session(sessionName).subscribeCode(filter, qos);
+  world.observe({ step, expected: `SUBACK ${subackCode(world, expected)}`, observed: `SUBACK ${subackCode(world, code)}` });
+  if (code !== expected) throw new Error(`expected SUBACK ${subackCode(world, expected)} for ${filter.slice(0, 50)}…, got ${subackCode(world, code)}`);
+}
+
+/** A SUBACK refusal's code over the scenario's version (MQTT 3.1.1 has only 0x80 Failure). */
+const refusedCode = (world: ConformanceWorld, name: RefusalName) => refusalCodeFor(world.version, REFUSAL[name])!;
+
+Then('session {string} subscribing at QoS {int} is granted QoS {int}', async function (this: ConformanceWorld, sessionName: string, asked: number, granted: number) {
+  await expectSuback(this, sessionName, `${this.topic(sessionName)}/qos${asked}`, asked as 0 | 1 | 2, granted, `subscribing at QoS ${asked}`);
+});
+
+/** n distinct filters of the session (besides the inbox it subscribed to when opened). */
+const filterNumber = (world: ConformanceWorld, sessionName: string, n: number) => `${world.topic(sessionName)}/f${n}`;
+
+When('session {string} subscribes to {int} more topic filters', { timeout: 60_000 }, async function (this: ConformanceWorld, sessionName: string, count: number) {
+  for (let n = 1; n <= count; n += 1) await expectSuback(this, sessionName, filterNumber(this, sessionName, n), 1, 1, 'subscribing within the limit');
+});
+
+Then('session {string} subscribing to one more topic filter is refused as over quota', async function (this: ConformanceWorld, sessionName: string) {
+  await expectSuback(this, sessionName, filterNumber(this, sessionName, 1000), 1, refusedCode(this, 'subscriptionQuotaExceeded'), 'one subscription more than the limit');
+});
+
+Then('session {string} subscribing again to a topic filter it holds is granted', async function (this: ConformanceWorld, sessionName: string) {
+  await expectSuback(this, sessionName, filterNumber(this, sessionName, 1), 1, 1, 'a repeated subscription takes no new place');
+});
+
+/** A topic of the session's own with exactly that many bytes, or that many levels. */
+function topicOf(world: ConformanceWorld, sessionName: string, size: number, unit: string): string {
+  const base = world.topic(sessionName);
+  if (unit === 'levels') return [base, ...Array.from({ length: size - base.split('/').length }, (_, i) => `l${i}`)].join('/');
+  return `${base}/${'t'.repeat(size - base.length - 1)}`;
+}
+
+Then('session {string} subscribing to a topic filter of {int} {word} is granted', async function (this: ConformanceWorld, sessionName: string, size: number, unit: string) {
+  await expectSuback(this, sessionName, topicOf(this, sessionName, size, unit), 1, 1, `a topic filter of ${size} ${unit}`);
+});
+
+Then('session {string} subscribing to a topic filter of {int} {word} is refused as invalid', async function (this: ConformanceWorld, sessionName: string, size: number, unit: string) {
+  await expectSuback(this, sessionName, topicOf(this, sessionName, size, unit), 1, refusedCode(this, 'topicFilterInvalid'), `a topic filter of ${size} ${unit}`);
+});
+
+Then('session {string} publishing at QoS 1 to a topic of {int} {word} is acknowledged', async function (this: ConformanceWorld, sessionName: string, size: number, unit: string) {
+  const topic = topicOf(this, sessionName, size, unit);
+  const acked = await this.session(sessionName).publish(topic, 'within the limit', 1).then(() => true, () => false);
+  this.observe({ step: `publishing to a topic of ${size} ${unit}`, expected: 'PUBACK', observed: acked ? 'PUBACK' : 'no PUBACK' });
+  if (!acked) throw new Error(`a PUBLISH to a topic of ${size} ${unit} was not acknowledged`);
+});
+
+Then('session {string} publishing at QoS 1 to the inbox is acknowledged', async function (this: ConformanceWorld, sessionName: string) {
+  const acked = await this.session(sessionName).publish(`${this.topic(sessionName)}/qos1`, 'QoS 1', 1).then(() => true, () => false);
+  this.observe({ step: 'publishing at QoS 1', expected: 'PUBACK', observed: acked ? 'PUBACK' : 'no PUBACK' });
+  if (!acked) throw new Error('a QoS 1 PUBLISH was not acknowledged');
+});
+
+async function endsConnection(world: ConformanceWorld, sessionName: string, send: () => void, v5Code: number, step: string): Promise<void> {
+  const client = world.session(sessionName);
+  send();
+  const end = await Promise.race([client.ended, new Promise<undefined>((resolve) => setTimeout(resolve, 3000))]);
+  const observed = end === undefined ? 'still connected' : end.disconnectReasonCode === undefined ? 'closed' : `DISCONNECT ${world.describe(end.disconnectReasonCode)}`;
+  const expected = world.version === '5' ? `DISCONNECT ${world.describe(v5Code)}` : 'the connection closed';
+  world.observe({ step, expected, observed });
+  const ok = end !== undefined && (world.version === '5' ? end.disconnectReasonCode === v5Code : true);
+  if (!ok) throw new Error(`expected ${expected}, got ${observed}`);
+}
+
+Then('session {string} publishing at QoS 2 ends its connection', async function (this: ConformanceWorld, sessionName: string) {
+  await endsConnection(this, sessionName, () => this.session(sessionName).sendPublish(`${this.topic(sessionName)}/qos2`, 'QoS 2', 2), REFUSAL.qosNotSupported.reasonCode, 'publishing at QoS 2');
+});
+
+Then('session {string} publishing to a topic of {int} {word} ends its connection', async function (this: ConformanceWorld, sessionName: string, size: number, unit: string) {
+  const topic = topicOf(this, sessionName, size, unit);
+  await endsConnection(this, sessionName, () => this.session(sessionName).sendPublish(topic, 'past the limit', 1), REFUSAL.topicNameInvalid.reasonCode, `publishing to a topic of ${size} ${unit}`);
+});
+
+// L12: retain, supported since 2025.
+Then('a retained message published by session {string} reaches its later subscription', async function (this: ConformanceWorld, sessionName: string) {
+  const client = this.session(sessionName);
+  const topic = `${this.topic(sessionName)}/retained`;
+  await client.publish(topic, 'last known value', 1, { retain: true });
+  await client.subscribe(topic, 1);
+  const message = await client.nextMessage(topic, 3000).catch(() => undefined);
+  // Clear it: an empty retained payload deletes the retained message.
+  await client.publish(topic, '', 1, { retain: true }).catch(() => undefined);
+  this.observe({ step: 'a retained message reaches a later subscription', expected: '"last known value"', observed: message ? `"${message.payload}"` : 'nothing' });
+  if (message?.payload !== 'last known value') throw new Error('the retained message did not reach the later subscription');
+});
+
+// L13, L15: what an MQTT 5 CONNACK announces.
+When('identity {string} connects with session {string} asking for a Keep Alive of {int} seconds over MQTT {version}', async function (this: ConformanceWorld, identityId: string, sessionName: string, seconds: number, version: MqttVersion) {
+  this.version = version;
+  await this.connect(identityId, sessionName, { keepAlive: seconds, cleanStart: true, sessionExpiry: 0 });
+});
+
+function connackProperty(world: ConformanceWorld, name: string): unknown {
+  const outcome = world.lastClientOutcome();
+  if (!outcome.accepted) throw new Error(`expected an accepted connection, got refused: ${world.describe(outcome.code)}`);
+  return outcome.client.connackProperties[name];
+}
+
+Then('the CONNACK carries {word} {int}', function (this: ConformanceWorld, name: string, value: number) {
+  const seen = connackProperty(this, name);
+  this.observe({ step: `the CONNACK carries ${name}`, expected: `${name} ${value}`, observed: `${name} ${seen ?? 'absent'}` });
+  if (seen !== value) throw new Error(`expected the CONNACK to carry ${name} ${value}, got ${seen ?? 'none'}`);
+});
+
+Then('the CONNACK carries no {word}', function (this: ConformanceWorld, name: string) {
+  const seen = connackProperty(this, name);
+  this.observe({ step: `the CONNACK carries no ${name}`, expected: `no ${name}`, observed: `${name} ${seen ?? 'absent'}` });
+  if (seen !== undefined) throw new Error(`expected no ${name} in the CONNACK, got ${String(seen)}`);
+});
+
+Then('the CONNACK announces Event Grid\'s Maximum Packet Size', function (this: ConformanceWorld) {
+  const seen = connackProperty(this, 'maximumPacketSize');
+  const value = LIMITS.maximumPacketSize.value;
+  this.observe({ step: 'the CONNACK announces the Maximum Packet Size', expected: `maximumPacketSize ${value}`, observed: `maximumPacketSize ${seen ?? 'absent'}` });
+  if (seen !== value) throw new Error(`expected Maximum Packet Size ${value} in the CONNACK, got ${seen ?? 'none'}`);
+});
+
+// L15: a QoS 1 PUBLISH whose whole packet (fixed header included) is exactly this many bytes.
+function publishOfSize(world: ConformanceWorld, sessionName: string, bytes: number): { topic: string; payload: string } {
+  const topic = `${world.topic(sessionName)}/size`;
+  // Type byte, Remaining Length (3 bytes from 16 KiB to 2 MiB), topic with its length, packet identifier, MQTT 5's empty properties.
+  const overhead = 1 + 3 + 2 + Buffer.byteLength(topic) + 2 + (world.version === '5' ? 1 : 0);
+  if (bytes - overhead < 16384) throw new Error(`a PUBLISH of ${bytes} bytes is too small for this step`);
+  return { topic, payload: '.'.repeat(bytes - overhead) };
+}
+
+Then('session {string} publishing a packet of {int} bytes is acknowledged', { timeout: 30_000 }, async function (this: ConformanceWorld, sessionName: string, bytes: number) {
+  const { topic, payload } = publishOfSize(this, sessionName, bytes);
+  const acked = await this.session(sessionName).publish(topic, payload, 1).then(() => true, () => false);
+  this.observe({ step: `publishing a packet of ${bytes} bytes`, expected: 'PUBACK', observed: acked ? 'PUBACK' : 'no PUBACK' });
+  if (!acked) throw new Error(`a PUBLISH of ${bytes} bytes was not acknowledged`);
+});
+
+Then('session {string} publishing a packet of {int} bytes ends its connection', { timeout: 30_000 }, async function (this: ConformanceWorld, sessionName: string, bytes: number) {
+  const { topic, payload } = publishOfSize(this, sessionName, bytes);
+  await endsConnection(this, sessionName, () => this.session(sessionName).sendPublish(topic, payload, 1), REFUSAL.packetTooLarge.reasonCode, `publishing a packet of ${bytes} bytes`);
+});
+
+// L14: a byte-level client that never pings, or pings on time.
+When('identity {string} connects with a Keep Alive of {int} second(s) over MQTT {version}', async function (this: ConformanceWorld, identityId: string, seconds: number, version: MqttVersion) {
+  this.version = version;
+  await rawConnect(this, identityId, { clientId: Buffer.from(this.clientId(`keep-alive-${seconds}`)), keepAlive: seconds });
+});
+
+Then('the connection stays silent and is closed after one and a half Keep Alives', { timeout: 10_000 }, async function (this: ConformanceWorld) {
+  const outcome = rawOutcome(this);
+  if (!outcome.accepted) throw new Error(`expected the connection to be accepted, got ${describeRaw(this, outcome)}`);
+  const end = await Promise.race([outcome.connection.ended, new Promise<undefined>((resolve) => setTimeout(resolve, 4000))]);
+  const observed = end ? `closed after ${end.afterMs} ms` : 'still open after 4000 ms';
+  this.observe({ step: 'a silent connection is closed', expected: 'closed between 1000 and 3500 ms (1.5 x 1 s, with margin)', observed });
+  if (!end || end.afterMs < 1000 || end.afterMs > 3500) throw new Error(`expected the silent connection to be closed after about 1500 ms, it was ${observed}`);
+});
+
+Then('the connection sends PINGREQ every half Keep Alive and is still open after three seconds', { timeout: 10_000 }, async function (this: ConformanceWorld) {
+  const outcome = rawOutcome(this);
+  if (!outcome.accepted) throw new Error(`expected the connection to be accepted, got ${describeRaw(this, outcome)}`);
+  const timer = setInterval(() => outcome.connection.pingreq(), 500);
+  const end = await Promise.race([outcome.connection.ended, new Promise<undefined>((resolve) => setTimeout(resolve, 3000))]);
+  clearInterval(timer);
+  this.observe({ step: 'a connection that pings stays', expected: 'open after 3000 ms', observed: end ? `closed after ${end.afterMs} ms` : 'open after 3000 ms' });
+  if (end) throw new Error(`a connection that pinged every 500 ms was closed after ${end.afterMs} ms`);
+});

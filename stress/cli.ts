@@ -1,0 +1,83 @@
+// npm run stress [-- --race N --hostile N --idle N --oversized N --badcert N --noloss N --seed S]:
+// the reference broker (`npm run broker` as a child process on 127.0.0.1) under bounded load, one
+// figure line per run; exit 1 on any violation, and a failing hostile run prints the seed that replays it.
+// A development command of this repository (not one of the tool's subcommands, not in the package), in
+// the same Command shape as they are.
+import { parseArgs } from 'node:util';
+import { isEntryPoint, runCommand, type Command } from '../common/cli.ts';
+import { UserError } from '../common/errors.ts';
+import { DEFAULT_PKI_DIR, ensurePki } from '../certs/pki.ts';
+import { RUNS, runStress, type RunName } from './stress.ts';
+
+const DEFAULTS: Record<RunName, number> = { race: 500, hostile: 20_000, idle: 150, oversized: 4, badcert: 3, noloss: 2000 };
+
+const USAGE = `usage: npm run stress [-- --only race,hostile,...] [--race N] [--hostile N] [--idle N] [--oversized N]
+                       [--badcert N] [--noloss N] [--takeovers N] [--seed S] [--parallel N]
+  --race N        rounds of four identities connecting with one session name at once (default ${DEFAULTS.race})
+  --hostile N     malformed or protocol-violating packets, from a seeded generator (default ${DEFAULTS.hostile})
+  --idle N        silent TCP, idle TLS and byte-a-time CONNECT connections (default ${DEFAULTS.idle})
+  --oversized N   certificate-less connections announcing a 268 MB CONNECT (default ${DEFAULTS.oversized})
+  --badcert N     rounds over the crafted certificate set, bad and good (default ${DEFAULTS.badcert})
+  --noloss N      QoS 1 messages to a session taken over and contested (default ${DEFAULTS.noloss})
+  --takeovers N   takeovers during the noloss run (default N/100)
+  --seed S        seed of the hostile generator (default: random, printed); replays a failure
+  --parallel N    connections opened at once (default 8)
+  --only RUNS     comma-separated runs to do (default all); 0 as a count also skips a run
+  --timeouts MS   the broker's TLS handshake and CONNECT timeouts (default 2000)
+  --pki DIR       PKI set (default ${DEFAULT_PKI_DIR}/)`;
+
+function whole(flag: string, text: string | undefined, fallback: number, max = 10_000_000): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0 || value > max) throw new UserError(`--${flag} must be a whole number from 0 to ${max}, not "${text}"`);
+  return value;
+}
+
+async function main(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      ...Object.fromEntries(RUNS.map((run) => [run, { type: 'string' as const }])),
+      takeovers: { type: 'string' },
+      seed: { type: 'string' },
+      parallel: { type: 'string' },
+      only: { type: 'string' },
+      timeouts: { type: 'string' },
+      pki: { type: 'string', default: DEFAULT_PKI_DIR },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return console.log(USAGE);
+  const only = values.only ? values.only.split(',').map((run) => run.trim()) : [...RUNS];
+  const unknown = only.filter((run) => !(RUNS as readonly string[]).includes(run));
+  if (unknown.length) throw new UserError(`--only: no run called ${unknown.join(', ')} (runs: ${RUNS.join(', ')})`);
+  const counts = Object.fromEntries(RUNS.map((run) => [run, whole(run, values[run] as string | undefined, DEFAULTS[run])])) as Record<RunName, number>;
+  const seed = whole('seed', values.seed as string | undefined, Math.floor(Math.random() * 2 ** 31), 2 ** 32 - 1);
+  const timeouts = whole('timeouts', values.timeouts as string | undefined, 2000, 600_000);
+
+  await ensurePki({ outDir: values.pki as string, log: () => {} });
+  console.log(`stress: node ${process.version}, seed ${seed}, broker timeouts ${timeouts} ms`);
+  const figures = await runStress({
+    pkiDir: values.pki as string,
+    runs: only as RunName[],
+    counts,
+    takeovers: whole('takeovers', values.takeovers as string | undefined, 0),
+    seed,
+    parallel: Math.max(1, whole('parallel', values.parallel as string | undefined, 8, 256)),
+    handshakeTimeoutMs: timeouts,
+    connectTimeoutMs: timeouts,
+    log: (line) => console.log(line),
+  });
+  const violations = figures.reduce((sum, figure) => sum + figure.violations, 0);
+  if (violations) {
+    const failed = figures.filter((figure) => figure.violations).map((figure) => figure.run);
+    console.log(`FAILED: ${violations} violation(s). Replay: npm run stress -- --only ${failed.join(',')} ${failed.map((run) => `--${run} ${counts[run as RunName]}`).join(' ')} --seed ${seed}`);
+    process.exitCode = 1;
+  } else {
+    console.log('stress: no violations');
+  }
+}
+
+export const command: Command = { usage: USAGE, main };
+
+if (isEntryPoint(import.meta.url)) await runCommand(command, process.argv.slice(2));

@@ -1,0 +1,34 @@
+// Short versions of `npm run stress` (seconds): every run against a broker child process, with no
+// violation, and the hostile generator replays from its seed.
+import { describe, expect, inject, it } from 'vitest';
+import { RUNS, runStress } from './stress.ts';
+import { hostilePacket, seeded } from './runs.ts';
+
+describe('npm run stress, short', () => {
+  it('every run holds: no hijack, no crash, silent connections closed, oversized cut off, bad certificates refused, no QoS 1 message lost', async () => {
+    const lines: string[] = [];
+    const figures = await runStress({
+      pkiDir: inject('pkiDir'),
+      runs: RUNS,
+      counts: { race: 12, hostile: 600, idle: 9, oversized: 2, badcert: 1, noloss: 200 },
+      takeovers: 4,
+      seed: 12345,
+      parallel: 6,
+      handshakeTimeoutMs: 600,
+      connectTimeoutMs: 600,
+      settleMs: 100,
+      log: (line) => lines.push(line),
+    });
+    expect(figures.map((figure) => figure.run)).toEqual([...RUNS]);
+    expect(figures.filter((figure) => figure.violations || figure.crashes), lines.join('\n')).toEqual([]);
+    expect(figures.find((figure) => figure.run === 'badcert')?.extra).toMatchObject({ acceptedBad: 0, refusedGood: 0 });
+    expect(figures.find((figure) => figure.run === 'noloss')?.extra).toMatchObject({ lost: 0, theftsAccepted: 0 });
+    expect(lines.every((line) => /rounds=\d+ violations=0 packets=\d+ crashes=0 memory=\d+->\d+ MiB/.test(line))).toBe(true);
+  }, 120_000);
+
+  it('the hostile generator sends the same bytes for the same seed, and other bytes for another', () => {
+    const bytes = (seed: number) => Buffer.concat(Array.from({ length: 50 }, (_, index) => hostilePacket(seeded(seed ^ index), `h-${index}`))).toString('hex');
+    expect(bytes(7)).toBe(bytes(7));
+    expect(bytes(7)).not.toBe(bytes(8));
+  });
+});

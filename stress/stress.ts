@@ -1,0 +1,75 @@
+// One stress session: the PKI, a namespace that also registers the crafted certificate set, a broker
+// process started as `npm run broker` is, and the chosen runs one after another.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { certificateCases } from '../certs/crafted.ts';
+import { loadPki } from '../certs/manifest.ts';
+import { namespaceFromPki } from '../certs/namespace.ts';
+import { startBrokerProcess } from './broker-process.ts';
+import { badCertificateRun, formatFigure, hostileRun, idleRun, noLossRun, oversizedRun, raceRun, type Figure, type StressContext } from './runs.ts';
+
+export const RUNS = ['race', 'hostile', 'idle', 'oversized', 'badcert', 'noloss'] as const;
+export type RunName = (typeof RUNS)[number];
+
+export interface StressOptions {
+  pkiDir: string;
+  runs: readonly RunName[];
+  counts: Record<RunName, number>;
+  takeovers: number;
+  seed: number;
+  parallel: number;
+  handshakeTimeoutMs: number;
+  connectTimeoutMs: number;
+  /** Pause after each run before its memory is read; default 1500 ms. */
+  settleMs?: number;
+  log: (line: string) => void;
+}
+
+export async function runStress(options: StressOptions): Promise<Figure[]> {
+  const pki = loadPki(options.pkiDir);
+  const certificates = certificateCases('stress-device');
+  const base = namespaceFromPki(pki, { maximumClientSessionsPerAuthenticationName: 100 });
+  const namespace = {
+    ...base,
+    caCertificates: [...base.caCertificates, ...certificates.registeredCas.map((pem, index) => ({ name: `stress-crafted-${index}`, encodedCertificate: pem }))],
+    clients: [
+      ...base.clients,
+      {
+        name: 'stress-device',
+        authenticationName: certificates.commonName,
+        state: 'Enabled',
+        clientCertificateAuthentication: { validationScheme: 'SubjectMatchesAuthenticationName', allowedThumbprints: [] },
+        attributes: {},
+      },
+    ],
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'mmc-stress-'));
+  const namespaceFile = join(dir, 'namespace.json');
+  writeFileSync(namespaceFile, JSON.stringify(namespace));
+  const broker = await startBrokerProcess({ pkiDir: options.pkiDir, namespaceFile, handshakeTimeoutMs: options.handshakeTimeoutMs, connectTimeoutMs: options.connectTimeoutMs });
+  const context: StressContext = { broker, pki, certificates, handshakeTimeoutMs: options.handshakeTimeoutMs, connectTimeoutMs: options.connectTimeoutMs, parallel: options.parallel, settleMs: options.settleMs ?? 1500, log: options.log };
+  const figures: Figure[] = [];
+  try {
+    for (const run of options.runs) {
+      const count = options.counts[run];
+      if (count <= 0) continue;
+      const figure = await {
+        race: () => raceRun(context, count),
+        hostile: () => hostileRun(context, count, options.seed),
+        idle: () => idleRun(context, count),
+        oversized: () => oversizedRun(context, count),
+        badcert: () => badCertificateRun(context, count),
+        noloss: () => noLossRun(context, count, options.takeovers || Math.max(1, Math.floor(count / 100))),
+      }[run]();
+      figures.push(figure);
+      options.log(formatFigure(figure));
+      for (const example of figure.examples) options.log(`  violation: ${example}`);
+      if (figure.crashes) break;
+    }
+  } finally {
+    await broker.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return figures;
+}
