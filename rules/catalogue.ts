@@ -86,7 +86,7 @@ export const RULES = [
   },
   { id: 'L7', title: 'A ClientID or Username that is not well-formed UTF-8, or holds U+0000, is refused, never decoded lossily', sources: ['MQTT5', 'LIFECYCLE'], refusals: [{ code: 'malformedPacket', basis: 'inferred' }], versions: BOTH },
   { id: 'L8', title: "An offline session's queue holds at most 100 QoS 1 messages or 1 MB; past that the session ends (SessionOverflow)", sources: ['SUPPORT', 'REASONS'], versions: BOTH, dependsOn: ['L2'] },
-  { id: 'L9', title: 'Maximum QoS is 1: a QoS 2 subscription is granted QoS 1 and a QoS 2 PUBLISH ends the connection', sources: ['SUPPORT', 'MQTT5'], refusals: [{ code: 'qosNotSupported', basis: 'inferred', case: 'a QoS 2 PUBLISH' }], versions: BOTH },
+  { id: 'L9', title: 'Maximum QoS is 1: a QoS 2 subscription is granted QoS 1 and a QoS 2 PUBLISH ends the connection', sources: ['SUPPORT', 'MQTT5'], refusals: [{ code: 'qosNotSupported', basis: 'inferred', case: 'a QoS 2 PUBLISH' }], versions: BOTH, dependsOn: ['P1'] },
   { id: 'L10', title: 'A session holds at most 50 subscriptions; one more is refused', sources: ['QUOTAS'], refusals: [{ code: 'subscriptionQuotaExceeded', basis: 'inferred' }], versions: BOTH },
   {
     id: 'L11',
@@ -97,8 +97,10 @@ export const RULES = [
       { code: 'topicNameInvalid', basis: 'inferred', case: 'PUBLISH' },
     ],
     versions: BOTH,
+    // Its control publishes on the client's own topics.
+    dependsOn: ['P1'],
   },
-  { id: 'L12', title: 'Retained messages are kept and delivered to later subscribers', sources: ['RETAIN'], versions: BOTH },
+  { id: 'L12', title: 'Retained messages are kept and delivered to later subscribers', sources: ['RETAIN'], versions: BOTH, dependsOn: ['P1'] },
   { id: 'L13', title: 'A Keep Alive above 1,160 s is lowered and the CONNACK says so (Server Keep Alive)', sources: ['SUPPORT', 'QUOTAS', 'MQTT5'], versions: ['5'] },
   { id: 'L14', title: 'A connection silent for one and a half times its Keep Alive is closed', sources: ['MQTT5', 'REASONS'], versions: BOTH },
   {
@@ -107,6 +109,8 @@ export const RULES = [
     sources: ['SUPPORT', 'QUOTAS', 'MQTT5'],
     refusals: [{ code: 'packetTooLarge', basis: 'inferred' }],
     versions: BOTH,
+    // Its control publishes on the client's own topics.
+    dependsOn: ['P1'],
   },
   // Protocol validation (issue 12): what MQTT 5 makes a protocol error, refused before aedes uses it.
   {

@@ -392,7 +392,8 @@ export function badCertificateRun(context: StressContext, rounds: number): Promi
 export function noLossRun(context: StressContext, messages: number, takeovers: number): Promise<Figure> {
   return measured(context, 'noloss', messages, async (tally) => {
     const session = `noloss-${Date.now().toString(36)}`;
-    const topic = `stress/${session}`;
+    // Under alpha's own topics, where the default namespace lets alpha subscribe and the observer publish.
+    const topic = `mmc/alpha/${session}`;
     const received = new Set<number>();
     let thefts = 0;
     let theftsAccepted = 0;
@@ -418,8 +419,8 @@ export function noLossRun(context: StressContext, messages: number, takeovers: n
     current.sendPacket({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos: 1 }] });
     await current.next(5000);
 
-    const publisher = await open(context, identity(context, 'beta'));
-    if ((await connackOf(publisher, connectPacket(`${session}-pub`, 'beta', 5))) !== 0) throw new Error('the publisher was refused');
+    const publisher = await open(context, identity(context, 'observer'));
+    if ((await connackOf(publisher, connectPacket(`${session}-pub`, 'observer', 5))) !== 0) throw new Error('the publisher was refused');
     const pending = new Map<number, () => void>();
     publisher.socket.removeAllListeners('data');
     const parser = mqttPacket.parser({ protocolVersion: 5 });
