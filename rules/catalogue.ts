@@ -69,7 +69,8 @@ export const RULES = [
   { id: 'S8', title: 'The same identity reconnecting with a session name takes the session over and ends the older connection', sources: ['SUPPORT', 'LIFECYCLE'], versions: BOTH, dependsOn: ['L2'] },
   { id: 'S9', title: 'Sessions per authentication name, online and offline, are capped by the namespace limit', sources: ['ARM', 'SUPPORT'], refusals: [{ code: 'quotaExceeded', basis: 'inferred' }], versions: BOTH, dependsOn: ['S1'] },
   { id: 'S10', title: 'One connection attempt per second per session', sources: ['QUOTAS'], versions: BOTH, untestable: 'a pacing limit on the client; the suite paces itself against remote targets' },
-  { id: 'L1', title: 'The Session Expiry Interval is capped at the namespace maximum and the value in force is reported', sources: ['SUPPORT', 'ARM'], versions: BOTH },
+  // Its 3.1.1 scenario observes the expiry through the lock: another identity is refused until then (S7).
+  { id: 'L1', title: 'The Session Expiry Interval is capped at the namespace maximum and the value in force is reported', sources: ['SUPPORT', 'ARM'], versions: BOTH, dependsOn: ['S7'] },
   { id: 'L2', title: 'A persistent session keeps its subscriptions and missed QoS 1 messages', sources: ['SUPPORT'], versions: BOTH },
   { id: 'L3', title: 'Clean Start discards the previous session', sources: ['SUPPORT'], versions: BOTH },
   { id: 'L4', title: 'Session connected and disconnected life cycle events are emitted', sources: ['LIFECYCLE'], versions: BOTH, untestable: 'life cycle events reach an Event Grid topic, not the MQTT client' },
