@@ -69,6 +69,8 @@ export function namespaceToAzScript(namespace: NamespaceConfig, options: AzScrip
   }
   for (const space of namespace.topicSpaces) {
     lines.push(
+      // The templates' ${client.…} variables are Event Grid's, not the shell's: single quotes on purpose.
+      '# shellcheck disable=SC2016',
       `az eventgrid namespace topic-space create --resource-group "$RESOURCE_GROUP" --namespace-name "$NAMESPACE" --name ${shellQuote(space.name)} --topic-templates ${space.topicTemplates.map(shellQuote).join(' ')}` +
         (space.description ? ` --description ${shellQuote(space.description)}` : ''),
     );
