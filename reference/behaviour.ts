@@ -57,5 +57,10 @@ export interface Mutant {
   rule: RuleId;
   /** How the mutated broker goes wrong, as `--break` prints it. */
   breaks: string;
+  /**
+   * A refusal this mutant gives in scenarios of other rules too, as a failure message shows it, and
+   * why: the mutant test counts such failures as explained, and no other.
+   */
+  alsoRefuses?: { message: RegExp; why: string };
   apply(behaviour: Behaviour): Behaviour;
 }

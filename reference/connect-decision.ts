@@ -245,6 +245,10 @@ export const SESSION_MUTANTS: readonly Mutant[] = [
   {
     rule: 'S1',
     breaks: 'an identity may hold only one session, whatever the namespace allows',
+    alsoRefuses: {
+      message: /Quota exceeded|3 \(server unavailable\)/,
+      why: "a scenario of any rule that holds two sessions of one identity (or whose control opens a second one) is refused the second for quota",
+    },
     apply: (behaviour) => ({ ...behaviour, sessionLimit: () => 1 }),
   },
   { rule: 'S4', breaks: 'an empty ClientID is accepted (aedes assigns one)', apply: without(SESSION_NAMED) },

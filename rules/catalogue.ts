@@ -64,8 +64,9 @@ export const RULES = [
   { id: 'S3', title: 'Without a Username the ClientID is the authentication name, so only one session is possible', sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred', case: 'via A2: the ClientID names no registered client' }], versions: BOTH },
   { id: 'S4', title: 'An empty ClientID is refused', sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'clientIdentifierNotValid', basis: 'inferred' }], versions: BOTH },
   { id: 'S5', title: 'A session name is unique across the namespace', sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'notAuthorized', basis: 'inferred' }], versions: BOTH },
-  { id: 'S6', title: "Another identity presenting an active session's name is refused as not authorized; the owner is undisturbed", sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'notAuthorized', basis: 'inferred' }], versions: BOTH },
-  { id: 'S7', title: 'A session left without being ended stays locked to its owner until it expires', sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'notAuthorized', basis: 'inferred' }], versions: BOTH, dependsOn: ['L1'] },
+  // S6 and S7 are S5's uniqueness for an active and for a held session: S5's mutant breaks both.
+  { id: 'S6', title: "Another identity presenting an active session's name is refused as not authorized; the owner is undisturbed", sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'notAuthorized', basis: 'inferred' }], versions: BOTH, dependsOn: ['S5'] },
+  { id: 'S7', title: 'A session left without being ended stays locked to its owner until it expires', sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'notAuthorized', basis: 'inferred' }], versions: BOTH, dependsOn: ['L1', 'S5'] },
   { id: 'S8', title: 'The same identity reconnecting with a session name takes the session over and ends the older connection', sources: ['SUPPORT', 'LIFECYCLE'], versions: BOTH, dependsOn: ['L2'] },
   { id: 'S9', title: 'Sessions per authentication name, online and offline, are capped by the namespace limit', sources: ['ARM', 'SUPPORT'], refusals: [{ code: 'quotaExceeded', basis: 'inferred' }], versions: BOTH, dependsOn: ['S1'] },
   { id: 'S10', title: 'One connection attempt per second per session', sources: ['QUOTAS'], versions: BOTH, untestable: 'a pacing limit on the client; the suite paces itself against remote targets' },
