@@ -33,16 +33,17 @@ export function sessionExpiryProperty(seconds: number): Buffer {
   return bytes;
 }
 
-const encodeLength = (length: number): Buffer => {
+/** MQTT's Variable Byte Integer (the Remaining Length and property-length encoding). */
+export function variableByteInteger(value: number): Buffer {
   const bytes: number[] = [];
   do {
-    let byte = length % 128;
-    length = Math.floor(length / 128);
-    if (length > 0) byte |= 0x80;
+    let byte = value % 128;
+    value = Math.floor(value / 128);
+    if (value > 0) byte |= 0x80;
     bytes.push(byte);
-  } while (length > 0);
+  } while (value > 0);
   return Buffer.from(bytes);
-};
+}
 
 const field = (bytes: Buffer): Buffer => Buffer.concat([Buffer.from([bytes.length >> 8, bytes.length & 0xff]), bytes]);
 
@@ -53,11 +54,11 @@ export function connectBytes(options: { version: MqttVersion; clientId: Buffer; 
   const variable = Buffer.concat([
     field(Buffer.from('MQTT')),
     Buffer.from([v5 ? 5 : 4, flags, options.keepAlive >> 8, options.keepAlive & 0xff]),
-    v5 ? Buffer.concat([encodeLength(options.properties?.length ?? 0), options.properties ?? Buffer.alloc(0)]) : Buffer.alloc(0),
+    v5 ? Buffer.concat([variableByteInteger(options.properties?.length ?? 0), options.properties ?? Buffer.alloc(0)]) : Buffer.alloc(0),
     field(options.clientId),
     options.username ? field(options.username) : Buffer.alloc(0),
   ]);
-  return Buffer.concat([Buffer.from([0x10]), encodeLength(variable.length), variable]);
+  return Buffer.concat([Buffer.from([0x10]), variableByteInteger(variable.length), variable]);
 }
 
 export type RawConnectOutcome =

@@ -1,17 +1,6 @@
 // MQTT packets built byte by byte, for tests and the stress harness: the ones mqtt.js and mqtt-packet
 // will not send (a property given twice, a length announced and never sent).
-
-/** MQTT's Variable Byte Integer (the Remaining Length encoding). */
-export function variableByteInteger(value: number): Buffer {
-  const bytes: number[] = [];
-  do {
-    let byte = value % 128;
-    value = Math.floor(value / 128);
-    if (value > 0) byte |= 0x80;
-    bytes.push(byte);
-  } while (value > 0);
-  return Buffer.from(bytes);
-}
+import { variableByteInteger } from '../mqtt-client/raw-client.ts';
 
 const utf8 = (text: string) => {
   const bytes = Buffer.from(text, 'utf8');

@@ -4,7 +4,8 @@ import { connect as netConnect, type Socket } from 'node:net';
 import mqttPacket from 'mqtt-packet';
 import type { CertificateCaseSet } from '../certs/crafted.ts';
 import type { LoadedPki } from '../certs/manifest.ts';
-import { connectV5, disconnectV5, oversizedConnectStart, sessionExpiryProperty, variableByteInteger } from '../reference/raw-mqtt.ts';
+import { variableByteInteger } from '../mqtt-client/raw-client.ts';
+import { connectV5, disconnectV5, oversizedConnectStart, sessionExpiryProperty } from '../reference/raw-mqtt.ts';
 import { openRawSession, type RawSession, type RawSessionOptions } from '../reference/raw-session.ts';
 import type { BrokerProcess } from './broker-process.ts';
 
