@@ -338,10 +338,13 @@ export class AedesNamespaceAdapter {
 
   /** Ends every held session whose expiry has passed, and wipes what aedes stored for it. */
   private async expireSessions(): Promise<void> {
-    for (const record of this.options.sessions.sweep()) {
+    // Every wipe is registered before any is awaited: a CONNECT for a name swept here but wiped later
+    // would otherwise find neither the session nor its wipe, and resume the old state (L3, S7).
+    const ended = this.options.sessions.sweep().map((record) => {
       this.options.log(`session "${record.name}" of client "${record.owner}" expired; its name is free [S7]`);
-      await this.endSession(record.name);
-    }
+      return this.endSession(record.name);
+    });
+    await Promise.all(ended);
   }
 
   /** Sets the one timer that expires held sessions for the next expiry due. */
