@@ -7,11 +7,11 @@
 // reason of a connection the limits ended.
 import type { Aedes, Client, ConnectPacket } from 'aedes';
 import { LIMITS } from '../rules/limits.ts';
-import type { ClientResource, NamespaceConfig, ReferenceLimits } from '../eventgrid/namespace.ts';
-import type { Behaviour, Mutant } from './behaviour.ts';
+import type { ReferenceLimits } from '../eventgrid/namespace.ts';
+import type { Mutant } from './behaviour.ts';
 import { installConnackProperties, setConnackProperties } from './connack-properties.ts';
 import type { DisconnectionReason } from './lifecycle.ts';
-import { PacketGate } from './packet-gate.ts';
+import { PacketGate, type PacketGateOptions } from './packet-gate.ts';
 import { captureRawConnect } from './raw-connect.ts';
 import { queueOverflows, SessionQueues, type QueueUse } from './session-overflow.ts';
 
@@ -63,14 +63,8 @@ function connackProperties({ maximumQos }: LimitPieces): Record<string, number> 
   return maximumQos < 2 ? { maximumQoS: maximumQos } : {};
 }
 
-export interface LimitEnforcementOptions {
-  behaviour: Behaviour;
-  /** The namespace whose permission bindings the packet gate's access checks read (P1-P4). */
-  namespace: NamespaceConfig;
-  limits: ReferenceLimits;
-  /** The registered client a connection's accepted CONNECT authenticated as. */
-  registeredClientOf: (client: Client) => ClientResource | undefined;
-  log: (line: string) => void;
+/** What the packet gate needs (the limits fill in the life cycle reason themselves), and more. */
+export interface LimitEnforcementOptions extends Omit<PacketGateOptions, 'endReason'> {
   /** Whether the session is held offline now (L8 counts only those queues). */
   heldOffline(sessionName: string): boolean;
   /** Terminates a held session, with the life cycle reason. */
