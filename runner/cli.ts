@@ -6,15 +6,14 @@ import parseTagExpression from '@cucumber/tag-expressions';
 import { ensureWritableDir, EXIT_USAGE, isEntryPoint, runCommand, type Command } from '../common/cli.ts';
 import { UserError } from '../common/errors.ts';
 import { findRule, type RuleId } from '../rules/catalogue.ts';
-import { MUTANTS } from '../reference/mutants.ts';
 import { consoleReport, progressLine, writeReports } from '../report/outputs.ts';
 import { ScenarioCollector } from '../report/scenarios.ts';
 import { ruleVerdicts, totals } from '../report/verdicts.ts';
 import { checkTarget } from './preflight.ts';
 import { applyProbe, probeTarget } from './probe.ts';
 import { MQTT_FLAG, MQTT_USAGE, parseMqttFlag, remoteTargetFromFlags, TARGET_FLAGS, TARGET_USAGE } from './target-flags.ts';
-import { runScenarios } from './run.ts';
-import { remoteTarget, startEmbeddedTarget, type PreparedTarget } from './target.ts';
+import { prepareScenarios, runScenarios } from './run.ts';
+import { remoteTarget, startEmbeddedTarget, type BrokenRule, type PreparedTarget } from './target.ts';
 
 const USAGE = `usage: mqtt-multisession-conformance run [options]
   (no target)              run against the embedded reference broker
@@ -30,19 +29,22 @@ ${MQTT_USAGE}
   (with no target, --identities names the PKI the embedded broker uses, default pki/)`;
 
 /**
- * Scenarios of an embedded run go to this many worker processes at once (steps/hooks.ts keeps apart
- * those that must not overlap), so that waits for expiry and Keep Alive overlap other work; MMC_WORKERS
- * overrides it, 0 runs them one after another in this process. A remote run stays one scenario at a
- * time: its pacing and session limit are the namespace's. Measured in docs/performance.md.
+ * Scenarios an embedded run overlaps (runner/scenario-lanes.ts; steps/scheduling.ts keeps apart those
+ * that must not), so that waits for expiry and Keep Alive overlap other work; MMC_CONCURRENCY
+ * overrides it, 1 runs them one after another. A remote run stays one scenario at a time: its pacing
+ * and session limit are the namespace's. Measured in docs/performance.md.
  */
-const DEFAULT_EMBEDDED_WORKERS = 2;
+const DEFAULT_EMBEDDED_CONCURRENCY = 8;
+const MAX_CONCURRENCY = 32;
 
-function embeddedWorkers(): number {
-  const text = process.env.MMC_WORKERS;
-  if (text === undefined || text === '') return DEFAULT_EMBEDDED_WORKERS;
-  const workers = Number(text);
-  if (!Number.isInteger(workers) || workers < 0 || workers > 2) throw new UserError(`MMC_WORKERS is "${text}": use 0 (one scenario at a time), 1 or 2`);
-  return workers;
+function embeddedConcurrency(): number {
+  const text = process.env.MMC_CONCURRENCY;
+  if (text === undefined || text === '') return DEFAULT_EMBEDDED_CONCURRENCY;
+  const concurrency = Number(text);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_CONCURRENCY) {
+    throw new UserError(`MMC_CONCURRENCY is "${text}": give the number of scenarios to run at once, 1 (one after another) to ${MAX_CONCURRENCY}`);
+  }
+  return concurrency;
 }
 
 function parseRules(text: string | undefined, flag: string): RuleId[] {
@@ -53,14 +55,21 @@ function parseRules(text: string | undefined, flag: string): RuleId[] {
   return ids as RuleId[];
 }
 
-/** --break: mutant ids (a rule id, or "A3.any-field"), in any letter case. */
-function parseMutants(text: string | undefined): string[] {
+/**
+ * --break: mutant ids (a rule id, or "A3.any-field"), in any letter case. The reference's modules load
+ * only here: a run without --break has its broker in a thread of its own (runner/embedded-brokers.ts).
+ */
+async function parseMutants(text: string | undefined): Promise<BrokenRule[]> {
   if (!text) return [];
+  const { MUTANTS } = await import('../reference/mutants.ts');
   const byLowerCase = new Map([...MUTANTS.keys()].map((id) => [id.toLowerCase(), id]));
   const ids = text.split(',').map((id) => id.trim()).filter(Boolean);
   const unknown = ids.filter((id) => !byLowerCase.has(id.toLowerCase()));
   if (unknown.length) throw new UserError(`--break: the reference has no mutant ${unknown.join(', ')} (it has ${[...MUTANTS.keys()].join(', ')})`);
-  return ids.map((id) => byLowerCase.get(id.toLowerCase())!);
+  return ids.map((text) => {
+    const id = byLowerCase.get(text.toLowerCase())!;
+    return { id, breaks: MUTANTS.get(id)!.breaks };
+  });
 }
 
 async function main(args: string[]): Promise<void> {
@@ -87,21 +96,30 @@ async function main(args: string[]): Promise<void> {
     }
   }
   const rules = parseRules(values.rules, '--rules');
-  const workers = embeddedWorkers();
-  const broken = parseMutants(values.break);
+  const broken = await parseMutants(values.break);
 
   const mqtt = values.mqtt as '3.1.1' | '5' | 'both';
   const reportDir = values['report-dir'];
   ensureWritableDir(reportDir, '--report-dir');
 
+  // The step modules load while the target starts (an embedded broker starts in a thread of its own).
+  const prepared = prepareScenarios({
+    selection: { rules, mqtt, tags: values.tags },
+    // Progress is a line per scenario from the collector; cucumber writes only the HTML report.
+    formats: [`html:${join(reportDir, 'cucumber.html')}`],
+  });
+  // Awaited below; a failure here must not surface first as an unhandled rejection.
+  prepared.catch(() => {});
+
   let target: PreparedTarget;
   const remote = remoteTargetFromFlags(values);
+  const concurrency = remote ? 1 : embeddedConcurrency();
   if (remote) {
     if (broken.length) throw new UserError('--break applies to the embedded reference broker only');
     target = remoteTarget(remote);
     for (const warning of target.warnings) console.log(warning);
   } else {
-    target = await startEmbeddedTarget({ pkiDir: values.identities, brokenRules: broken, log: (line) => console.log(line) });
+    target = await startEmbeddedTarget({ pkiDir: values.identities, brokenRules: broken, concurrency, log: (line) => console.log(line) });
   }
 
   try {
@@ -118,14 +136,11 @@ async function main(args: string[]): Promise<void> {
     const started = performance.now();
     let finished = 0;
     const collector = new ScenarioCollector((result) => console.log(progressLine(result, (finished += 1))));
-    await runScenarios({
+    await runScenarios(await prepared, {
       target: target.parameters,
-      selection: { rules, mqtt, tags: values.tags },
-      // Progress is a line per scenario from the collector; cucumber writes only the HTML report.
-      formats: [`html:${join(reportDir, 'cucumber.html')}`],
       quiet: true,
       onMessage: collector.onMessage,
-      parallel: remote ? 0 : workers,
+      concurrency,
     });
     const scenarios = collector.results();
     const verdicts = ruleVerdicts(scenarios, { rules, versions });

@@ -9,7 +9,7 @@ import { serverTlsFromPki, startReferenceBroker, type ReferenceBroker } from '..
 import { maximumSessionExpirySeconds, parseNamespace } from '../eventgrid/namespace.ts';
 import { runScript, temporaryDir } from '../common/test-support.ts';
 import { runConformance } from './conformance-test-support.ts';
-import { referenceNamespaces } from './target.ts';
+import { referenceNamespaces } from './embedded-brokers.ts';
 
 let pki: LoadedPki;
 let main: ReferenceBroker;

@@ -5,36 +5,11 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ensureReadableFile } from '../common/cli.ts';
 import { UserError } from '../common/errors.ts';
-import { loadPki, type LoadedPki } from '../certs/manifest.ts';
+import { loadPki } from '../certs/manifest.ts';
 import { DEFAULT_PKI_DIR, ensurePki, pkiExpiryWarnings } from '../certs/pki.ts';
-import { serverTlsFromPki, startReferenceBroker } from '../reference/broker.ts';
-import { MUTANTS, mutatedBehaviour } from '../reference/mutants.ts';
-import { checkTopicRoot, DEFAULT_TOPIC_ROOT, namespaceFromPki, SUITE_SESSION_LIMIT } from '../certs/namespace.ts';
-import type { AuthenticationNameSource } from '../eventgrid/authentication.ts';
-import type { NamespaceConfig } from '../eventgrid/namespace.ts';
+import { checkTopicRoot, DEFAULT_TOPIC_ROOT } from '../certs/namespace.ts';
 import type { TargetParameters } from '../steps/target.ts';
-
-/**
- * The embedded reference keeps sessions for 2 s: long enough for a scenario to resume one on a busy
- * machine, short enough that scenarios waiting for expiry take seconds.
- */
-const REFERENCE_MAX_EXPIRY_SECONDS = 2;
-/** What the A5 scenarios expect of the second namespace: DNS names first, then the subject. */
-export const ALTERNATIVE_NAME_SOURCES: AuthenticationNameSource[] = ['ClientCertificateDns', 'ClientCertificateSubject'];
-
-/**
- * The namespaces of an embedded run. S3 and A5 need two that differ: with no Username, one takes the
- * ClientID as the name, the other reads it from certificate fields.
- */
-export function referenceNamespaces(pki: LoadedPki): { main: NamespaceConfig; alternativeNames: NamespaceConfig } {
-  const namespace = (alternativeAuthenticationNameSources: AuthenticationNameSource[]) =>
-    namespaceFromPki(pki, {
-      maximumClientSessionsPerAuthenticationName: SUITE_SESSION_LIMIT,
-      alternativeAuthenticationNameSources,
-      reference: { maximumSessionExpiryInSeconds: REFERENCE_MAX_EXPIRY_SECONDS },
-    });
-  return { main: namespace([]), alternativeNames: namespace(ALTERNATIVE_NAME_SOURCES) };
-}
+import { embeddedSessionLimit, REFERENCE_MAX_EXPIRY_SECONDS, startEmbeddedBrokers } from './embedded-brokers.ts';
 
 export interface RemoteTargetOptions {
   url: string;
@@ -65,45 +40,46 @@ export interface PreparedTarget {
   stop(): Promise<void>;
 }
 
+/** A mutant of the reference (reference/mutants.ts) a run breaks on purpose, and what it breaks. */
+export interface BrokenRule {
+  id: string;
+  breaks: string;
+}
+
 export async function startEmbeddedTarget(
-  options: { pkiDir?: string; brokenRules?: string[]; log?: (line: string) => void } = {},
+  options: { pkiDir?: string; brokenRules?: BrokenRule[]; concurrency?: number; log?: (line: string) => void } = {},
 ): Promise<PreparedTarget> {
   const pkiDir = resolve(options.pkiDir ?? DEFAULT_PKI_DIR);
   const { warnings } = await ensurePki({ outDir: pkiDir, log: options.log });
   const pki = loadPki(pkiDir);
-  const namespaces = referenceNamespaces(pki);
+  const sessionLimit = embeddedSessionLimit(options.concurrency ?? 1);
   const brokenRules = options.brokenRules ?? [];
-  const behaviour = mutatedBehaviour(brokenRules);
-  const start = (namespace: NamespaceConfig) => startReferenceBroker({ namespace, tls: serverTlsFromPki(pki), behaviour });
-  const broker = await start(namespaces.main);
-  const alternativeNames = await start(namespaces.alternativeNames);
-  const broken = brokenRules.map((id) => `${id} (${MUTANTS.get(id)!.breaks})`).join(', ');
+  const brokers = await startEmbeddedBrokers({ pkiDir, sessionLimit, brokenRules: brokenRules.map(({ id }) => id) });
+  const broken = brokenRules.map(({ id, breaks }) => `${id} (${breaks})`).join(', ');
   return {
-    description: `embedded reference broker at ${broker.url}${broken ? ` with rules broken on purpose: ${broken}` : ''}`,
+    description: `embedded reference broker at ${brokers.url}${broken ? ` with rules broken on purpose: ${broken}` : ''}`,
     // ensurePki has logged them.
     warnings: warnings.filter(() => !options.log),
     parameters: {
-      url: broker.url,
+      url: brokers.url,
       caFile: join(pkiDir, pki.manifest.ca.root.certificate),
       caOrigin: 'the PKI root CA',
       identitiesDir: pkiDir,
-      sessionLimit: SUITE_SESSION_LIMIT,
+      sessionLimit,
       sessionLimitKnown: true,
       maxSessionExpirySeconds: REFERENCE_MAX_EXPIRY_SECONDS,
       maxSessionExpiryDeclared: true,
       unsupportedVersions: {},
       shortSessionExpirySeconds: REFERENCE_MAX_EXPIRY_SECONDS,
       alternativeNameSources: false,
-      alternativeNamesUrl: alternativeNames.url,
+      alternativeNamesUrl: brokers.alternativeNamesUrl,
       pace: false,
       // Its expiry is seconds: nothing is slow here.
       includeSlow: true,
       skipRules: {},
       topicRoot: DEFAULT_TOPIC_ROOT,
     },
-    stop: async () => {
-      await Promise.all([broker.stop(), alternativeNames.stop()]);
-    },
+    stop: () => brokers.stop(),
   };
 }
 

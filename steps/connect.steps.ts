@@ -19,10 +19,19 @@ Given('identity {string} holds session {string} over MQTT {version}', async func
   await holdSession(this, identityId, sessionName);
 });
 
-// One connection after another, up to 100 on a real namespace: this step may take a while.
+/**
+ * Runs `task` for each of an identity's sessions up to the limit: one after another against a remote
+ * namespace (up to 100 of them, at its pace: this may take a while), all at once on the embedded one.
+ */
+async function everySession(world: ConformanceWorld, identityId: string, task: (sessionName: string) => Promise<void>): Promise<void> {
+  const names = Array.from({ length: world.target.sessionLimit }, (_, index) => `${identityId}-${index + 1}`);
+  if (world.target.pace) for (const name of names) await task(name);
+  else await Promise.all(names.map(task));
+}
+
 Given('identity {string} holds as many sessions as the namespace allows over MQTT {version}', { timeout: 300_000 }, async function (this: ConformanceWorld, identityId: string, version: MqttVersion) {
   this.version = version;
-  for (let index = 1; index <= this.target.sessionLimit; index += 1) await holdSession(this, identityId, `${identityId}-${index}`);
+  await everySession(this, identityId, (name) => holdSession(this, identityId, name));
 });
 
 // After "session ... expires" this CONNECT is retried until the session is gone, each attempt bounded
@@ -149,7 +158,7 @@ When('session {string} disconnects', async function (this: ConformanceWorld, ses
 });
 
 When('every session of identity {string} disconnects', { timeout: 300_000 }, async function (this: ConformanceWorld, identityId: string) {
-  for (let index = 1; index <= this.target.sessionLimit; index += 1) await this.session(`${identityId}-${index}`).disconnect();
+  await everySession(this, identityId, (name) => this.session(name).disconnect());
 });
 
 // S7: connect just before the held session would expire. A wait by design (the point is the moment,

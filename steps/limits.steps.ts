@@ -3,12 +3,14 @@
 // Keep Alive, the CONNACK's announcements and packet size; and M1's CONNECT with a property given twice.
 // Values come from rules/limits.ts, Event Grid's own.
 import { Then, When } from '@cucumber/cucumber';
+import { within } from '../common/timing.ts';
 import { LIMITS } from '../rules/limits.ts';
 import { REFUSAL, refusalCodeFor, type RefusalName } from '../rules/codes.ts';
-import type { RawConnectOutcome } from '../mqtt-client/raw-client.ts';
+import type { RawConnection, RawConnectOutcome } from '../mqtt-client/raw-client.ts';
 import type { MqttVersion } from '../rules/catalogue.ts';
 import { describeOutcome, mustBeRefused } from './refusal-judgement.ts';
-import { CLIENT_TIMEOUT_MS, OBSERVER, type ConformanceWorld, type RawRequest } from './world.ts';
+import { OBSERVER } from './roles.ts';
+import { CLIENT_TIMEOUT_MS, type ConformanceWorld, type RawRequest } from './world.ts';
 
 /** A ClientID of exactly `length` characters that starts with the scenario's prefix. */
 function nameOfLength(world: ConformanceWorld, length: number): string {
@@ -188,7 +190,7 @@ Then('session {string} publishing at QoS 1 to the inbox is acknowledged', async 
 async function endsConnection(world: ConformanceWorld, sessionName: string, send: () => void, v5Code: number, step: string): Promise<void> {
   const client = world.session(sessionName);
   send();
-  const end = await Promise.race([client.ended, new Promise<undefined>((resolve) => setTimeout(resolve, 3000))]);
+  const end = await within(client.ended, 3000);
   const observed = end === undefined ? 'still connected' : end.disconnectReasonCode === undefined ? 'closed' : `DISCONNECT ${world.describe(end.disconnectReasonCode)}`;
   const expected = world.version === '5' ? `DISCONNECT ${world.describe(v5Code)}` : 'the connection closed';
   world.observe({ step, expected, observed });
@@ -270,27 +272,44 @@ Then('session {string} publishing a packet of {int} bytes ends its connection', 
   await endsConnection(this, sessionName, () => this.session(sessionName).sendPublish(topic, payload, 1), REFUSAL.packetTooLarge.reasonCode, `publishing a packet of ${bytes} bytes`);
 });
 
-// L14: a byte-level client that never pings, or pings on time.
-When('identity {string} connects with a Keep Alive of {int} second(s) over MQTT {version}', async function (this: ConformanceWorld, identityId: string, seconds: number, version: MqttVersion) {
+// L14: byte-level clients side by side: one never pings, the other pings on time; the second must
+// outlive the first by a Keep Alive, so that a broker that ignores PINGREQ fails.
+When('identity {string} connects with session {string} and a Keep Alive of {int} second(s) over MQTT {version}', async function (this: ConformanceWorld, identityId: string, sessionName: string, seconds: number, version: MqttVersion) {
   this.version = version;
-  await rawConnect(this, identityId, { clientId: Buffer.from(this.clientId(`keep-alive-${seconds}`)), keepAlive: seconds });
+  const outcome = await rawConnect(this, identityId, { clientId: Buffer.from(this.clientId(sessionName)), keepAlive: seconds });
+  if (outcome.accepted) keepAlives.set(outcome.connection, seconds);
+});
+
+/** The Keep Alive each connection asked for. */
+const keepAlives = new WeakMap<RawConnection, number>();
+/** Per scenario: the connection that pings, and its Keep Alive. */
+const pingers = new WeakMap<ConformanceWorld, { connection: RawConnection; keepAliveMs: number }>();
+
+When('that connection sends PINGREQ every half Keep Alive', function (this: ConformanceWorld) {
+  const outcome = rawOutcome(this);
+  if (!outcome.accepted) throw new Error(`expected the connection to be accepted, got ${describeRaw(this, outcome)}`);
+  const keepAliveMs = (keepAlives.get(outcome.connection) ?? 0) * 1000;
+  if (!keepAliveMs) throw new Error('the connection that is to ping has no Keep Alive');
+  const timer = setInterval(() => outcome.connection.pingreq(), keepAliveMs / 2);
+  // It pings until its connection ends: the scenario's clean-up ends it at the latest.
+  void outcome.connection.ended.then(() => clearInterval(timer));
+  pingers.set(this, { connection: outcome.connection, keepAliveMs });
 });
 
 Then('the connection stays silent and is closed after one and a half Keep Alives', { timeout: 10_000 }, async function (this: ConformanceWorld) {
   const outcome = rawOutcome(this);
   if (!outcome.accepted) throw new Error(`expected the connection to be accepted, got ${describeRaw(this, outcome)}`);
-  const end = await Promise.race([outcome.connection.ended, new Promise<undefined>((resolve) => setTimeout(resolve, 4000))]);
+  const end = await within(outcome.connection.ended, 4000);
   const observed = end ? `closed after ${end.afterMs} ms` : 'still open after 4000 ms';
   this.observe({ step: 'a silent connection is closed', expected: 'closed between 1000 and 3500 ms (1.5 x 1 s, with margin)', observed });
   if (!end || end.afterMs < 1000 || end.afterMs > 3500) throw new Error(`expected the silent connection to be closed after about 1500 ms, it was ${observed}`);
 });
 
-Then('the connection sends PINGREQ every half Keep Alive and is still open after three seconds', { timeout: 10_000 }, async function (this: ConformanceWorld) {
-  const outcome = rawOutcome(this);
-  if (!outcome.accepted) throw new Error(`expected the connection to be accepted, got ${describeRaw(this, outcome)}`);
-  const timer = setInterval(() => outcome.connection.pingreq(), 500);
-  const end = await Promise.race([outcome.connection.ended, new Promise<undefined>((resolve) => setTimeout(resolve, 3000))]);
-  clearInterval(timer);
-  this.observe({ step: 'a connection that pings stays', expected: 'open after 3000 ms', observed: end ? `closed after ${end.afterMs} ms` : 'open after 3000 ms' });
-  if (end) throw new Error(`a connection that pinged every 500 ms was closed after ${end.afterMs} ms`);
+Then('the connection that pings is still open a Keep Alive later', { timeout: 10_000 }, async function (this: ConformanceWorld) {
+  const pinger = pingers.get(this);
+  if (!pinger) throw new Error('no connection was sending PINGREQ in this scenario');
+  const end = await within(pinger.connection.ended, pinger.keepAliveMs);
+  const observed = end ? `closed after ${end.afterMs} ms` : `open ${pinger.keepAliveMs} ms after the silent one closed`;
+  this.observe({ step: 'a connection that pings stays', expected: `open ${pinger.keepAliveMs} ms after the silent one closed`, observed });
+  if (end) throw new Error(`a connection that pinged every ${pinger.keepAliveMs / 2} ms was closed after ${end.afterMs} ms`);
 });

@@ -2,7 +2,8 @@
 import { ConformanceFailure } from '../common/errors.ts';
 import { Then, When } from '@cucumber/cucumber';
 import { SessionClient } from '../mqtt-client/session-client.ts';
-import { CLIENT_TIMEOUT_MS, OBSERVER, type ConformanceWorld } from './world.ts';
+import { OBSERVER } from './roles.ts';
+import { CLIENT_TIMEOUT_MS, type ConformanceWorld } from './world.ts';
 
 async function publish(world: ConformanceWorld, sessionName: string, payload: string): Promise<void> {
   const publisherSession = 'observer-publisher';

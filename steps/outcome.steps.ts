@@ -1,4 +1,5 @@
 // Steps that check what the target answered: CONNACKs, Session Present, the older connection's end.
+import { within } from '../common/timing.ts';
 import { ConformanceFailure } from '../common/errors.ts';
 import { Then } from '@cucumber/cucumber';
 import { SESSION_EXPIRY_HOURS_RANGE } from '../eventgrid/namespace.ts';
@@ -88,11 +89,7 @@ Then(
   async function (this: ConformanceWorld, sessionName: string, ending: string) {
     const older = this.replaced.get(sessionName);
     if (!older) throw new Error(`session "${sessionName}" had no older connection in this scenario`);
-    // Cleared once settled: a pending 3 s timer would keep a one-process run alive after its last scenario.
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const end = await Promise.race([older.ended, new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), 3000);
-    })]).finally(() => clearTimeout(timer));
+    const end = await within(older.ended, 3000);
     const observed = end === undefined ? 'still connected' : end.disconnectReasonCode === undefined ? 'closed' : `DISCONNECT ${this.describe(end.disconnectReasonCode)}`;
     const wantsDisconnect = ending.startsWith('a DISCONNECT');
     this.observe({ step: 'the older connection is ended', expected: ending, observed });

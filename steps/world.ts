@@ -11,6 +11,7 @@ import { formatObservation, type Observation } from '../report/scenarios.ts';
 import { SessionClient, type Accepted, type PublishOutcome, type Refused, type SessionClientOptions } from '../mqtt-client/session-client.ts';
 import { RawConnection, type RawConnectOptions, type RawConnectOutcome } from '../mqtt-client/raw-client.ts';
 import type { TargetParameters } from './target.ts';
+import { EXPIRY_PROBERS } from './roles.ts';
 
 defineParameterType({ name: 'version', regexp: /3\.1\.1|5/, transformer: (text) => text as MqttVersion });
 
@@ -35,10 +36,6 @@ const RUN_ID = Math.random().toString(36).slice(2, 8);
 
 /** How often an embedded run retries a CONNECT while it waits for a session to expire (each try is a TLS handshake: CPU the other scenarios share). */
 const EXPIRY_POLL_MS = 200;
-/** Identities that may probe whether another identity's session has expired (the first that is not its owner). */
-export const EXPIRY_PROBERS = ['gamma', 'beta'];
-/** The identity that publishes messages to the scenarios' sessions. */
-export const OBSERVER = 'observer';
 
 /** A session the scenario expects to expire: its name is retried, not waited for by a formula. */
 interface PendingExpiry {

@@ -1,0 +1,101 @@
+// The embedded reference brokers of a run, in a worker thread of their own: the scenarios' clients
+// (TLS, mqtt.js, cucumber) keep this thread busy, and the brokers' half of every handshake and
+// packet then runs on another core. The same module is the thread's entry: see the end.
+import { once } from 'node:events';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { MODULE_EXTENSION } from '../common/package.ts';
+import { loadPki, type LoadedPki } from '../certs/manifest.ts';
+import { namespaceFromPki, SUITE_SESSION_LIMIT } from '../certs/namespace.ts';
+import type { AuthenticationNameSource } from '../eventgrid/authentication.ts';
+import type { NamespaceConfig } from '../eventgrid/namespace.ts';
+
+/**
+ * The embedded reference keeps sessions for 2 s: long enough for a scenario to resume one on a busy
+ * machine, short enough that scenarios waiting for expiry take seconds.
+ */
+export const REFERENCE_MAX_EXPIRY_SECONDS = 2;
+/** What the A5 scenarios expect of the second namespace: DNS names first, then the subject. */
+export const ALTERNATIVE_NAME_SOURCES: AuthenticationNameSource[] = ['ClientCertificateDns', 'ClientCertificateSubject'];
+
+/**
+ * The session limit of the embedded namespaces when `concurrency` scenarios run at once: two sessions
+ * of an identity for each (a scenario holds at most a session and a refusal's control at once:
+ * steps/scheduling.ts), and never less than the suite needs. S9 fills whatever limit is set.
+ */
+export function embeddedSessionLimit(concurrency: number): number {
+  return Math.max(SUITE_SESSION_LIMIT, 2 * concurrency);
+}
+
+/**
+ * The namespaces of an embedded run. S3 and A5 need two that differ: with no Username, one takes the
+ * ClientID as the name, the other reads it from certificate fields.
+ */
+export function referenceNamespaces(pki: LoadedPki, sessionLimit = SUITE_SESSION_LIMIT): { main: NamespaceConfig; alternativeNames: NamespaceConfig } {
+  const namespace = (alternativeAuthenticationNameSources: AuthenticationNameSource[]) =>
+    namespaceFromPki(pki, {
+      maximumClientSessionsPerAuthenticationName: sessionLimit,
+      alternativeAuthenticationNameSources,
+      reference: { maximumSessionExpiryInSeconds: REFERENCE_MAX_EXPIRY_SECONDS },
+    });
+  return { main: namespace([]), alternativeNames: namespace(ALTERNATIVE_NAME_SOURCES) };
+}
+
+
+export interface EmbeddedBrokerOptions {
+  pkiDir: string;
+  sessionLimit: number;
+  /** Mutant ids (reference/mutants.ts) the brokers break on purpose. */
+  brokenRules: string[];
+}
+
+export interface EmbeddedBrokers {
+  url: string;
+  /** The namespace with ALTERNATIVE_NAME_SOURCES, for the A5 scenarios. */
+  alternativeNamesUrl: string;
+  stop(): Promise<void>;
+}
+
+type FromThread = { started: { url: string; alternativeNamesUrl: string } } | { stopped: true };
+const THREAD_KIND = 'mmc-embedded-brokers';
+
+/**
+ * The thread's entry: this module, compiled; under tsx, a module that registers tsx first (Node 20
+ * carries no --import into worker threads) and then imports this one.
+ */
+function threadEntry(): URL {
+  const self = new URL(`./embedded-brokers${MODULE_EXTENSION}`, import.meta.url);
+  if (MODULE_EXTENSION === '.js') return self;
+  const source = `import { register } from ${JSON.stringify(import.meta.resolve('tsx/esm/api'))}; register(); await import(${JSON.stringify(self.href)});`;
+  return new URL(`data:text/javascript,${encodeURIComponent(source)}`);
+}
+
+export async function startEmbeddedBrokers(options: EmbeddedBrokerOptions): Promise<EmbeddedBrokers> {
+  const thread = new Worker(threadEntry(), { workerData: { kind: THREAD_KIND, options } });
+  const [message] = (await Promise.race([once(thread, 'message'), once(thread, 'error').then(([error]) => Promise.reject(error as Error))])) as [FromThread];
+  if (!('started' in message)) throw new Error('the embedded brokers thread answered before it started');
+  return {
+    ...message.started,
+    async stop() {
+      thread.postMessage('stop');
+      await once(thread, 'exit');
+    },
+  };
+}
+
+async function serve(options: EmbeddedBrokerOptions): Promise<void> {
+  // Loaded here, in the thread only: the thread that starts it never needs the broker's modules.
+  const [{ serverTlsFromPki, startReferenceBroker }, { mutatedBehaviour }] = await Promise.all([import('../reference/broker.ts'), import('../reference/mutants.ts')]);
+  const pki = loadPki(options.pkiDir);
+  const namespaces = referenceNamespaces(pki, options.sessionLimit);
+  const behaviour = mutatedBehaviour(options.brokenRules);
+  const start = (namespace: NamespaceConfig) => startReferenceBroker({ namespace, tls: serverTlsFromPki(pki), behaviour });
+  const brokers = await Promise.all([start(namespaces.main), start(namespaces.alternativeNames)]);
+  const port = parentPort!;
+  port.once('message', async () => {
+    await Promise.all(brokers.map((broker) => broker.stop()));
+    port.close();
+  });
+  port.postMessage({ started: { url: brokers[0].url, alternativeNamesUrl: brokers[1].url } } satisfies FromThread);
+}
+
+if (!isMainThread && (workerData as { kind?: string } | null)?.kind === THREAD_KIND) await serve((workerData as { options: EmbeddedBrokerOptions }).options);

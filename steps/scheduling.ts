@@ -1,0 +1,74 @@
+// Which scenarios may run at the same time, and which should start first. Read from a scenario's tags
+// and step texts alone: the runner (runner/scenario-lanes.ts) orders the run with it, and
+// steps/hooks.ts hands canRunBeside to cucumber. No cucumber registrations here, so that the runner
+// can import it outside a run.
+import type { Pickle } from '@cucumber/messages';
+import { controlCounterpart, IDENTITY_SPECS } from '../certs/identities.ts';
+import { EXPIRY_PROBERS, OBSERVER } from './roles.ts';
+
+/** The identities named by the steps of a scenario that match `pattern` (its first group). */
+function namedBy(pickle: Pickle, pattern: RegExp): string[] {
+  return pickle.steps.flatMap((step) => [...step.text.matchAll(pattern)].map((match) => match[1]!));
+}
+
+/** Identities whose every session the scenario counts: it fills their session limit (S9). */
+const filled = (pickle: Pickle) => namedBy(pickle, /identity "([^"]+)" holds as many sessions as the namespace allows/g);
+/** Identities whose ClientID is their bare authentication name, the same in every such scenario (S3). */
+const bare = (pickle: Pickle) => namedBy(pickle, /identity "([^"]+)" connects without a Username with session named as its authentication name/g);
+
+const identitiesCache = new WeakMap<Pickle, Set<string>>();
+
+/**
+ * The identities a scenario's steps use: those they name ('identity "alpha"', or several racing:
+ * 'identities "alpha", "beta" and "gamma"'), the good identity that controls the refusals of one whose
+ * certificate or registration is wrong on purpose (steps/world.ts), and those steps use on their own.
+ */
+export function identitiesOf(pickle: Pickle): Set<string> {
+  const cached = identitiesCache.get(pickle);
+  if (cached) return cached;
+  const named = pickle.steps.flatMap((step) => [
+    ...[...step.text.matchAll(/identity "([^"]+)"/g)].map((match) => match[1]!),
+    ...[...step.text.matchAll(/identities ((?:"[^"]+"(?:, | and )?)+)/g)].flatMap((match) => [...match[1]!.matchAll(/"([^"]+)"/g)].map((name) => name[1]!)),
+  ]);
+  const ids = new Set(named);
+  for (const id of named) {
+    const counterpart = controlCounterpart(IDENTITY_SPECS, id);
+    if (counterpart) ids.add(counterpart);
+  }
+  // Messages to a session are published by the observer; an expiry is probed by another identity.
+  if (pickle.steps.some((step) => /publish/.test(step.text))) ids.add(OBSERVER);
+  if (pickle.steps.some((step) => /\bexpires\b/.test(step.text))) for (const id of EXPIRY_PROBERS) ids.add(id);
+  identitiesCache.set(pickle, ids);
+  return ids;
+}
+
+/**
+ * Whether a scenario may start while others run. Scenarios overlap freely, as every scenario's
+ * session names (and so topics, queues and retained messages) carry its own prefix, and none holds
+ * more than two sessions of an identity at once (a held session and a refusal's control), which the
+ * embedded namespace's limit leaves room for in every lane (runner/embedded-brokers.ts), except:
+ * one that fills an identity's session limit shares that identity with no other, and two that use
+ * an identity's bare name as ClientID never overlap.
+ */
+export function canRunBeside(candidate: Pickle, running: readonly Pickle[]): boolean {
+  const clash = (a: Pickle, b: Pickle) =>
+    filled(a).some((id) => identitiesOf(b).has(id)) || bare(a).some((id) => bare(b).includes(id));
+  return running.every((other) => !clash(candidate, other) && !clash(other, candidate));
+}
+
+/**
+ * Steps that wait by the rule itself, longest first: Keep Alive silence (L14), expiry (S7, L1), the
+ * moment just before it.
+ */
+const WAITING_STEPS = [/stays silent and is closed/, /\bexpires\b/, /has almost expired/];
+
+/**
+ * Which scenarios a run starts first, higher first: those that wait, longest first, so that their
+ * waits overlap the others instead of ending the run; then those that fill a session limit, which
+ * run one after another.
+ */
+export function startRank(pickle: Pickle): number {
+  const waits = pickle.steps.map((step) => WAITING_STEPS.findIndex((pattern) => pattern.test(step.text))).filter((index) => index >= 0);
+  if (waits.length) return 1 + WAITING_STEPS.length - Math.min(...waits);
+  return filled(pickle).length ? 1 : 0;
+}
