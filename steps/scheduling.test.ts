@@ -1,0 +1,51 @@
+import type { Pickle } from '@cucumber/messages';
+import { describe, expect, it } from 'vitest';
+import { canRunBeside, identitiesOf, startRank } from './scheduling.ts';
+
+/** A scenario as cucumber hands it over, with only what scheduling reads. */
+function scenario(...steps: string[]): Pickle {
+  return { id: steps.join('|'), uri: 'x.feature', name: steps[0] ?? '', language: 'en', astNodeIds: [], tags: [], steps: steps.map((text, index) => ({ id: String(index), text, astNodeIds: [] })) };
+}
+
+const holdsAlpha = scenario('identity "alpha" holds session "s1" over MQTT 5', 'identity "beta" connects with session "s1"');
+const fillsBeta = scenario('a refusal here is controlled by the same CONNECT from identity "gamma"', 'identity "beta" holds as many sessions as the namespace allows over MQTT 5');
+const bareAlpha = scenario('identity "alpha" connects without a Username with session named as its authentication name over MQTT 5');
+
+describe('which scenarios may run at the same time', () => {
+  it('lets scenarios that share identities overlap', () => {
+    expect(canRunBeside(holdsAlpha, [scenario('identity "alpha" holds session "s2" over MQTT 3.1.1'), holdsAlpha])).toBe(true);
+  });
+
+  it('gives a scenario that fills an identity\'s session limit that identity to itself, either way round', () => {
+    expect(canRunBeside(fillsBeta, [holdsAlpha])).toBe(false);
+    expect(canRunBeside(holdsAlpha, [fillsBeta])).toBe(false);
+    expect(canRunBeside(fillsBeta, [fillsBeta])).toBe(false);
+  });
+
+  it('lets a scenario that fills a limit run beside one that uses only its control identity', () => {
+    const usesGamma = scenario('identity "gamma" holds session "s1" over MQTT 5');
+    expect(canRunBeside(fillsBeta, [usesGamma])).toBe(true);
+    expect(canRunBeside(usesGamma, [fillsBeta])).toBe(true);
+  });
+
+  it('keeps apart two scenarios whose ClientID is the same bare authentication name, and only those', () => {
+    expect(canRunBeside(bareAlpha, [bareAlpha])).toBe(false);
+    expect(canRunBeside(bareAlpha, [holdsAlpha])).toBe(true);
+  });
+
+  it('counts the identities steps use on their own: the publishing observer, the expiry probers', () => {
+    expect([...identitiesOf(scenario('a QoS 1 message "m" is published to session "s1"'))]).toContain('observer');
+    expect([...identitiesOf(scenario('identity "alpha" holds session "s1" over MQTT 5', 'session "s1" expires'))].sort()).toEqual(['alpha', 'gamma', 'observer']);
+  });
+});
+
+describe('which scenarios start first', () => {
+  it('ranks the longest waits highest, then the scenarios that fill a limit, then the rest', () => {
+    const silent = scenario('the connection stays silent and is closed after one and a half Keep Alives');
+    const expires = scenario('session "s1" expires');
+    const almost = scenario('session "s1" has almost expired');
+    const order = [holdsAlpha, almost, fillsBeta, expires, silent].sort((a, b) => startRank(b) - startRank(a));
+    expect(order).toEqual([silent, expires, almost, fillsBeta, holdsAlpha]);
+    expect(startRank(holdsAlpha)).toBe(0);
+  });
+});
