@@ -84,6 +84,10 @@ interface OpenSession {
   username?: string | null;
   name: string;
   version: MqttVersion;
+  /** Opened with Clean Start and no expiry (3.1.1: a clean session): it ends with its connection, and needs no CONNECT to end it. */
+  endsWithConnection: boolean;
+  /** The client that opened it, when not a connection written byte by byte. */
+  client?: SessionClient;
 }
 
 export class ConformanceWorld extends World<TargetParameters> {
@@ -330,7 +334,9 @@ export class ConformanceWorld extends World<TargetParameters> {
       if (previous) this.replaced.set(sessionName, previous);
       this.sessions.set(sessionName, outcome.client);
       this.allClients.push(outcome.client);
-      this.accepted.push({ identityId, username: clientOptions.username, name: clientId, version: this.version });
+      const { cleanStart, sessionExpiry } = { ...persistent, ...clientOptions };
+      const endsWithConnection = this.version === '5' ? sessionExpiry === 0 : cleanStart === true;
+      this.accepted.push({ identityId, username: clientOptions.username, name: clientId, version: this.version, endsWithConnection, client: outcome.client });
       // The session's topics are its current owner's (a case variant's are those of the name it stands for).
       this.owners.set(sessionName, this.registeredName(clientOptions.username ?? this.identity(identityId).entry.authenticationName));
     }
@@ -371,22 +377,11 @@ export class ConformanceWorld extends World<TargetParameters> {
    */
   private async endControl(clientId: string, outcome: ConnectOutcome): Promise<void> {
     if (!outcome.accepted) return;
+    const index = this.accepted.map((session) => session.name).lastIndexOf(clientId);
+    if (index >= 0) await this.endSessions(this.accepted.splice(index, 1));
+    // A byte-level connection's session is ended by the CONNECT above when it was kept, else with it.
     if ('client' in outcome) outcome.client.close();
     else outcome.connection.close();
-    const index = this.accepted.map((session) => session.name).lastIndexOf(clientId);
-    // A raw Clean Start connection with no expiry: its session ended with it.
-    if (index < 0) return;
-    const [session] = this.accepted.splice(index, 1);
-    await this.pace(session!.name);
-    await SessionClient.end({
-      url: this.url,
-      ca: this.caPem,
-      identity: this.identity(session!.identityId),
-      username: session!.username,
-      sessionName: session!.name,
-      version: session!.version,
-      timeoutMs: CLIENT_TIMEOUT_MS,
-    });
   }
 
   private async openRaw(identityId: string, request: RawRequest): Promise<RawConnectOutcome> {
@@ -396,7 +391,7 @@ export class ConformanceWorld extends World<TargetParameters> {
       this.rawConnections.push(outcome.connection);
       if (request.cleanStart === false) {
         const username = request.username === undefined || request.username === null ? request.username : request.username.toString();
-        this.accepted.push({ identityId, username, name: request.clientId.toString(), version: this.version });
+        this.accepted.push({ identityId, username, name: request.clientId.toString(), version: this.version, endsWithConnection: false });
       }
     }
     return outcome;
@@ -426,15 +421,19 @@ export class ConformanceWorld extends World<TargetParameters> {
   }
 
   /**
-   * Ends every client, then ends every session the scenario created (Clean Start, no expiry), so that
-   * no session is left to count against a limit or hold a name.
+   * Ends sessions that outlive their connection: an MQTT 5 one still connected with a DISCONNECT that
+   * sets its expiry to 0, any other with a CONNECT with Clean Start and no expiry; then closes their
+   * clients. One that ends with its connection only has its client closed.
    */
-  async cleanUp(): Promise<void> {
-    for (const client of this.allClients) client.close();
-    for (const connection of this.rawConnections) connection.close();
-    // The identity that last won a session name is the one that can end it.
-    const lastOwners = new Map(this.accepted.map((session) => [session.name, session]));
-    for (const session of lastOwners.values()) {
+  private async endSessions(sessions: OpenSession[]): Promise<void> {
+    const reconnect: OpenSession[] = [];
+    for (const session of sessions) {
+      if (session.endsWithConnection) session.client?.close();
+      else if (session.version === '5' && session.client?.connected) await session.client.disconnect({ sessionExpiry: 0 }).catch(() => reconnect.push(session));
+      else reconnect.push(session);
+    }
+    for (const session of reconnect) {
+      session.client?.close();
       await this.pace(session.name);
       await SessionClient.end({
         url: this.url,
@@ -446,6 +445,16 @@ export class ConformanceWorld extends World<TargetParameters> {
         timeoutMs: CLIENT_TIMEOUT_MS,
       });
     }
+  }
+
+  /**
+   * Ends every session the scenario left, so that none is left to count against a limit or hold a
+   * name (the identity that last won a session name is the one that can end it), then every client.
+   */
+  async cleanUp(): Promise<void> {
+    await this.endSessions([...new Map(this.accepted.map((session) => [session.name, session])).values()]);
+    for (const client of this.allClients) client.close();
+    for (const connection of this.rawConnections) connection.close();
   }
 }
 
