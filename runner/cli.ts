@@ -12,7 +12,6 @@ import { ruleVerdicts, totals } from '../report/verdicts.ts';
 import { checkTarget } from './preflight.ts';
 import { applyProbe, probeTarget } from './probe.ts';
 import { MQTT_FLAG, MQTT_USAGE, parseMqttFlag, remoteTargetFromFlags, TARGET_FLAGS, TARGET_USAGE } from './target-flags.ts';
-import { prepareScenarios, runScenarios } from './run.ts';
 import { remoteTarget, startEmbeddedTarget, type BrokenRule, type PreparedTarget } from './target.ts';
 
 const USAGE = `usage: mqtt-multisession-conformance run [options]
@@ -102,24 +101,27 @@ async function main(args: string[]): Promise<void> {
   const reportDir = values['report-dir'];
   ensureWritableDir(reportDir, '--report-dir');
 
-  // The step modules load while the target starts (an embedded broker starts in a thread of its own).
+  let target: PreparedTarget;
+  const remote = remoteTargetFromFlags(values);
+  const concurrency = remote ? 1 : embeddedConcurrency();
+  if (remote && broken.length) throw new UserError('--break applies to the embedded reference broker only');
+  // An embedded broker starts first, in a thread of its own; cucumber and the step modules load
+  // meanwhile (run.ts is imported here, not above, so that they do not hold up the broker's start).
+  const embedded = remote ? undefined : startEmbeddedTarget({ pkiDir: values.identities, brokenRules: broken, concurrency, log: (line) => console.log(line) });
+  // Both are awaited below; a failure must not surface first as an unhandled rejection.
+  embedded?.catch(() => {});
+  const { prepareScenarios, runScenarios } = await import('./run.ts');
   const prepared = prepareScenarios({
     selection: { rules, mqtt, tags: values.tags },
     // Progress is a line per scenario from the collector; cucumber writes only the HTML report.
     formats: [`html:${join(reportDir, 'cucumber.html')}`],
   });
-  // Awaited below; a failure here must not surface first as an unhandled rejection.
   prepared.catch(() => {});
-
-  let target: PreparedTarget;
-  const remote = remoteTargetFromFlags(values);
-  const concurrency = remote ? 1 : embeddedConcurrency();
   if (remote) {
-    if (broken.length) throw new UserError('--break applies to the embedded reference broker only');
     target = remoteTarget(remote);
     for (const warning of target.warnings) console.log(warning);
   } else {
-    target = await startEmbeddedTarget({ pkiDir: values.identities, brokenRules: broken, concurrency, log: (line) => console.log(line) });
+    target = await embedded!;
   }
 
   try {
