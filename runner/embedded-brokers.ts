@@ -40,7 +40,6 @@ export function referenceNamespaces(pki: LoadedPki, sessionLimit = SUITE_SESSION
   return { main: namespace([]), alternativeNames: namespace(ALTERNATIVE_NAME_SOURCES) };
 }
 
-
 export interface EmbeddedBrokerOptions {
   pkiDir: string;
   sessionLimit: number;
@@ -77,7 +76,9 @@ export async function startEmbeddedBrokers(options: EmbeddedBrokerOptions): Prom
     ...message.started,
     async stop() {
       thread.postMessage('stop');
-      await once(thread, 'exit');
+      await once(thread, 'message');
+      // Whatever the brokers left pending, the thread ends here.
+      await thread.terminate();
     },
   };
 }
@@ -93,7 +94,7 @@ async function serve(options: EmbeddedBrokerOptions): Promise<void> {
   const port = parentPort!;
   port.once('message', async () => {
     await Promise.all(brokers.map((broker) => broker.stop()));
-    port.close();
+    port.postMessage({ stopped: true } satisfies FromThread);
   });
   port.postMessage({ started: { url: brokers[0].url, alternativeNamesUrl: brokers[1].url } } satisfies FromThread);
 }
