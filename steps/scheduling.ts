@@ -1,6 +1,6 @@
-// Which scenarios may run at the same time, and which should start first. Read from a scenario's tags
-// and step texts alone: the runner (runner/scenario-lanes.ts) orders the run with it, and
-// steps/hooks.ts hands canRunBeside to cucumber. No cucumber registrations here, so that the runner
+// Which scenarios may run at the same time, and which should start first. Read from a scenario's step
+// texts alone: the runner (runner/scenario-lanes.ts) orders the run with it, and steps/hooks.ts hands
+// canRunBeside to cucumber. No cucumber registrations here, so that the runner
 // can import it outside a run.
 import type { Pickle } from '@cucumber/messages';
 import { controlCounterpart, IDENTITY_SPECS } from '../certs/identities.ts';
