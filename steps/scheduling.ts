@@ -1,7 +1,7 @@
 // Which scenarios may run at the same time, and which should start first. Read from a scenario's step
 // texts alone: the runner (runner/scenario-lanes.ts) orders the run with it, and steps/hooks.ts hands
-// canRunBeside to cucumber. No cucumber registrations here, so that the runner
-// can import it outside a run.
+// canRunBeside to cucumber. No cucumber registrations here, so that the runner can import it outside
+// a run.
 import type { Pickle } from '@cucumber/messages';
 import { controlCounterpart, IDENTITY_SPECS } from '../certs/identities.ts';
 import { EXPIRY_PROBERS, OBSERVER } from './roles.ts';
