@@ -58,7 +58,11 @@ Then('exactly one of them is accepted and the others are refused as not authoriz
   const race = this.race ?? [];
   const winners = race.filter(({ outcome }) => outcome.accepted).map(({ identityId }) => identityId);
   this.observe({ step: 'exactly one is accepted', expected: '1 accepted', observed: `${winners.length} accepted${winners.length ? ` (${winners.join(', ')})` : ''}` });
-  if (winners.length !== 1) throw new ConformanceFailure(`expected exactly one identity to win the session name, ${winners.length} did${winners.length ? `: ${winners.join(', ')}` : ''}`);
+  if (winners.length !== 1) {
+    // The others' refusals say why none won, when none did.
+    const refused = race.flatMap(({ identityId, outcome }) => (outcome.accepted ? [] : [`${identityId}: ${this.describe(outcome.code)}`]));
+    throw new ConformanceFailure(`expected exactly one identity to win the session name, ${winners.length} did${winners.length ? `: ${winners.join(', ')}` : ''}${refused.length ? ` (refused ${refused.join('; ')})` : ''}`);
+  }
   for (const { identityId, outcome, control } of race) {
     if (outcome.accepted) continue;
     this.lastOutcome = outcome;
