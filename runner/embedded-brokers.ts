@@ -72,11 +72,13 @@ export async function startEmbeddedBrokers(options: EmbeddedBrokerOptions): Prom
   const thread = new Worker(threadEntry(), { workerData: { kind: THREAD_KIND, options } });
   const [message] = (await Promise.race([once(thread, 'message'), once(thread, 'error').then(([error]) => Promise.reject(error as Error))])) as [FromThread];
   if (!('started' in message)) throw new Error('the embedded brokers thread answered before it started');
+  // A broker that fails mid-run fails the scenarios that follow; the run still ends with its reports.
+  thread.on('error', (error) => console.error(`error: the embedded reference broker stopped: ${error.message}`));
   return {
     ...message.started,
     async stop() {
       thread.postMessage('stop');
-      await once(thread, 'message');
+      await Promise.race([once(thread, 'message'), once(thread, 'exit')]);
       // Whatever the brokers left pending, the thread ends here.
       await thread.terminate();
     },
