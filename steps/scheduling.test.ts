@@ -33,6 +33,10 @@ describe('which scenarios may run at the same time', () => {
     expect(canRunBeside(bareAlpha, [holdsAlpha])).toBe(true);
   });
 
+  it('reads every identity of a race', () => {
+    expect([...identitiesOf(scenario('identities "alpha", "beta" and "gamma" connect at once with session "contested" over MQTT 5'))].sort()).toEqual(['alpha', 'beta', 'gamma']);
+  });
+
   it('counts the identities steps use on their own: the publishing observer, the expiry probers', () => {
     expect([...identitiesOf(scenario('a QoS 1 message "m" is published to session "s1"'))]).toContain('observer');
     expect([...identitiesOf(scenario('identity "alpha" holds session "s1" over MQTT 5', 'session "s1" expires'))].sort()).toEqual(['alpha', 'gamma', 'observer']);

@@ -26,10 +26,10 @@ const identitiesCache = new WeakMap<Pickle, Set<string>>();
 export function identitiesOf(pickle: Pickle): Set<string> {
   const cached = identitiesCache.get(pickle);
   if (cached) return cached;
-  const named = pickle.steps.flatMap((step) => [
-    ...[...step.text.matchAll(/identity "([^"]+)"/g)].map((match) => match[1]!),
-    ...[...step.text.matchAll(/identities ((?:"[^"]+"(?:, | and )?)+)/g)].flatMap((match) => [...match[1]!.matchAll(/"([^"]+)"/g)].map((name) => name[1]!)),
-  ]);
+  const named = [
+    ...namedBy(pickle, /identity "([^"]+)"/g),
+    ...namedBy(pickle, /identities ((?:"[^"]+"(?:, | and )?)+)/g).flatMap((list) => [...list.matchAll(/"([^"]+)"/g)].map((name) => name[1]!)),
+  ];
   const ids = new Set(named);
   for (const id of named) {
     const counterpart = controlCounterpart(IDENTITY_SPECS, id);
