@@ -6,6 +6,7 @@ import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import mqttPacket from 'mqtt-packet';
 import type { LoadedIdentity } from '../certs/manifest.ts';
 import type { MqttVersion } from '../rules/catalogue.ts';
+import { secureContextFor } from './tls-context.ts';
 
 export interface RawConnectOptions {
   url: string;
@@ -96,9 +97,7 @@ export class RawConnection {
     const socket = tlsConnect({
       host: target.hostname.replace(/^\[|\]$/g, ''),
       port: Number(target.port || 8883),
-      ca: options.ca,
-      cert: options.identity.certificatePem,
-      key: options.identity.keyPem,
+      secureContext: secureContextFor(options.identity, options.ca),
       servername: target.hostname.startsWith('[') || /^[\d.]+$/.test(target.hostname) ? undefined : target.hostname,
     });
     const parser = mqttPacket.parser({ protocolVersion: options.version === '5' ? 5 : 4 });

@@ -1,9 +1,10 @@
 // One MQTT session as a scenario sees it: an mqtt.js client authenticated with an identity's
 // certificate, what its CONNACK said, the messages it received and how its connection ended.
-import { createSecureContext, type SecureContext } from 'node:tls';
+import type { SecureContext } from 'node:tls';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { LoadedIdentity } from '../certs/manifest.ts';
 import type { MqttVersion } from '../rules/catalogue.ts';
+import { secureContextFor } from './tls-context.ts';
 
 export interface SessionClientOptions {
   url: string;
@@ -60,27 +61,6 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/**
- * One TLS context per identity and CA, made once: parsing the key and certificates anew for every
- * connection costs more than the handshake's own signature.
- */
-const secureContexts = new WeakMap<LoadedIdentity, Map<string, SecureContext>>();
-
-function secureContextFor(options: SessionClientOptions): SecureContext {
-  const byCa = secureContexts.get(options.identity) ?? new Map<string, SecureContext>();
-  secureContexts.set(options.identity, byCa);
-  const key = `${options.withoutCertificate ? 'no-cert' : 'cert'}\n${options.ca}`;
-  let context = byCa.get(key);
-  if (!context) {
-    context = createSecureContext({
-      ca: options.ca,
-      ...(options.withoutCertificate ? {} : { cert: options.identity.certificatePem, key: options.identity.keyPem }),
-    });
-    byCa.set(key, context);
-  }
-  return context;
-}
-
 export class SessionClient {
   readonly sessionPresent: boolean;
   readonly connackProperties: Record<string, unknown>;
@@ -111,7 +91,7 @@ export class SessionClient {
     const username = options.username === undefined ? options.identity.entry.authenticationName : options.username;
     // mqtt.js hands its options on to tls.connect, secureContext included (its types leave it out).
     const mqttOptions: IClientOptions & { secureContext: SecureContext } = {
-      secureContext: secureContextFor(options),
+      secureContext: secureContextFor(options.identity, options.ca, options.withoutCertificate),
       clientId: options.sessionName,
       protocolVersion: options.version === '5' ? 5 : 4,
       clean: options.cleanStart ?? false,

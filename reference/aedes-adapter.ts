@@ -7,7 +7,6 @@ import type { TLSSocket } from 'node:tls';
 import type { Aedes, Client, ConnectPacket } from 'aedes';
 import mqttPacket from 'mqtt-packet';
 import { describeRefusalCode, refusalCodeFor } from '../rules/codes.ts';
-import { readPresentedCertificate } from './certificate.ts';
 import type { ClientResource } from '../eventgrid/namespace.ts';
 import type { ConnectPolicy, SessionGrant } from './connect-decision.ts';
 import type { DisconnectionReason, LifecycleEvents } from './lifecycle.ts';
@@ -16,7 +15,7 @@ import { rawNames } from './raw-connect.ts';
 import type { RefusalAnswer } from './refusal.ts';
 import { setSessionPresent } from './connack-session-present.ts';
 import type { SessionRecord, SessionRegistry } from './session-registry.ts';
-import { peerCertificateChain } from './tls-peer.ts';
+import { PeerCertificateReader } from './tls-peer.ts';
 import { bounded, MAX_REASON_LENGTH, shownName } from './bounded-text.ts';
 import type { Check } from './behaviour.ts';
 import { firstRefusal } from './check-list.ts';
@@ -69,11 +68,6 @@ function guardAgainstStaleClients(broker: Aedes): void {
     const live = internals.clients[client.id];
     if (!live || live === client) scheduleSessionExpiry.call(broker, client);
   };
-}
-
-/** Node types authorizationError as an Error, but gives OpenSSL's code as a string. */
-function errorCode(error: Error | string | undefined): string | undefined {
-  return error === undefined || error === null ? undefined : typeof error === 'string' ? error : ((error as NodeJS.ErrnoException).code ?? error.message);
 }
 
 /** mqtt-packet's parser internals that the property scan reads. */
@@ -145,7 +139,11 @@ export class AedesNamespaceAdapter {
   private stopping = false;
   private sweepTimer?: NodeJS.Timeout;
 
-  constructor(private readonly options: AdapterOptions) {}
+  private readonly certificates: PeerCertificateReader;
+
+  constructor(private readonly options: AdapterOptions) {
+    this.certificates = new PeerCertificateReader(options.registeredCas);
+  }
 
   attach(broker: Aedes): void {
     this.broker = broker;
@@ -224,7 +222,6 @@ export class AedesNamespaceAdapter {
     await this.wipes.get(sessionName);
     if (socket.destroyed) return false;
 
-    const chain = peerCertificateChain(socket);
     const version = packet.protocolVersion === 5 ? 5 : 4;
     const decision = this.options.policy.decide(
       {
@@ -233,9 +230,7 @@ export class AedesNamespaceAdapter {
         username: packet.username,
         cleanStart: packet.clean !== false,
         sessionExpiryInterval: packet.properties?.sessionExpiryInterval,
-        certificate: chain.length
-          ? readPresentedCertificate(chain, this.options.registeredCas, { authorized: socket.authorized, error: errorCode(socket.authorizationError) }, new Date(this.options.clock()))
-          : undefined,
+        certificate: this.certificates.read(socket, new Date(this.options.clock())),
         sentNames: rawNames(packet),
       },
       new Date(this.options.clock()),

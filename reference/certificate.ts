@@ -119,7 +119,13 @@ function chainsTo(leaf: X509Certificate, presented: X509Certificate[], registere
  * leaf's own (judged by the rules' clock, not here) only when every CA the peer sent is valid now; the
  * rest of the chain is then checked by signatures and names.
  */
-function chainVerdict(leaf: X509Certificate, rest: X509Certificate[], registeredCas: X509Certificate[], verdict: TlsVerdict | undefined, now: Date) {
+export function chainVerdict(
+  leaf: X509Certificate,
+  rest: X509Certificate[],
+  registeredCas: X509Certificate[],
+  verdict: TlsVerdict | undefined,
+  now: Date,
+): Pick<PresentedCertificate, 'chainsToRegisteredCa' | 'chainProblem'> {
   if (!verdict) return { chainsToRegisteredCa: chainsTo(leaf, rest, registeredCas) };
   if (verdict.authorized) return { chainsToRegisteredCa: true };
   const error = verdict.error ?? 'UNSPECIFIED';
@@ -130,6 +136,23 @@ function chainVerdict(leaf: X509Certificate, rest: X509Certificate[], registered
     if (chainsTo(leaf, rest, registeredCas)) return { chainsToRegisteredCa: true };
   }
   return { chainsToRegisteredCa: false, chainProblem: error };
+}
+
+/** What a certificate says of itself: the same for every connection that presents it. */
+export type CertificateFacts = Omit<PresentedCertificate, 'chainsToRegisteredCa' | 'chainProblem'>;
+
+export function certificateFacts(leaf: X509Certificate): CertificateFacts {
+  const usages = leaf.keyUsage;
+  const problem = unacceptable(leaf);
+  return {
+    commonName: commonNameOf(leaf),
+    ...altNames(leaf),
+    thumbprint: leaf.fingerprint256.replaceAll(':', ''),
+    notBefore: new Date(leaf.validFrom),
+    notAfter: new Date(leaf.validTo),
+    clientAuthAllowed: usages === undefined || usages.includes(CLIENT_AUTH),
+    ...(problem ? { unacceptable: problem } : {}),
+  };
 }
 
 /**
@@ -147,16 +170,5 @@ export function readPresentedCertificate(
 ): PresentedCertificate {
   const [leaf, ...rest] = chain;
   if (!leaf) throw new Error('readPresentedCertificate needs at least the leaf certificate');
-  const usages = leaf.keyUsage;
-  const problem = unacceptable(leaf);
-  return {
-    commonName: commonNameOf(leaf),
-    ...altNames(leaf),
-    thumbprint: leaf.fingerprint256.replaceAll(':', ''),
-    notBefore: new Date(leaf.validFrom),
-    notAfter: new Date(leaf.validTo),
-    clientAuthAllowed: usages === undefined || usages.includes(CLIENT_AUTH),
-    ...chainVerdict(leaf, rest, registeredCas, verdict, now),
-    ...(problem ? { unacceptable: problem } : {}),
-  };
+  return { ...certificateFacts(leaf), ...chainVerdict(leaf, rest, registeredCas, verdict, now) };
 }

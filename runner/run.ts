@@ -9,6 +9,7 @@ import { ruleTag, versionTag } from '../rules/tags.ts';
 import { startRank } from '../steps/scheduling.ts';
 import type { TargetParameters } from '../steps/target.ts';
 import { useLanes } from './scenario-lanes.ts';
+import { useNativeMatchIndices } from './step-matching.ts';
 
 export interface Selection {
   /** Rule ids to run; empty: all. */
@@ -64,6 +65,7 @@ function featurePaths(): string[] {
  * its target starts.
  */
 export async function prepareScenarios(options: PrepareOptions): Promise<PreparedScenarios> {
+  useNativeMatchIndices();
   // The package's own features and step modules (dist/steps/*.js when installed, steps/*.ts under
   // tsx), wherever the user runs from; cucumber reports their paths relative to the cwd.
   const steps = join(MODULE_ROOT, 'steps');
