@@ -6,7 +6,7 @@ import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import mqttPacket from 'mqtt-packet';
 import type { LoadedIdentity } from '../certs/manifest.ts';
 import type { MqttVersion } from '../rules/catalogue.ts';
-import { secureContextFor } from './tls-context.ts';
+import { secureContextFor, type TlsSessions } from './tls-context.ts';
 
 export interface RawConnectOptions {
   url: string;
@@ -24,6 +24,8 @@ export interface RawConnectOptions {
   /** MQTT 5 Clean Start / 3.1.1 Clean Session as it goes on the wire (default 1; mqtt.js forces 1 with an empty ClientID). */
   cleanStart?: boolean;
   timeoutMs: number;
+  /** Resume TLS sessions from here, and keep new ones in it (as SessionClient does). */
+  tlsSessions?: TlsSessions;
 }
 
 /** MQTT 5 CONNECT properties holding only a Session Expiry Interval (0x11), in seconds. */
@@ -94,12 +96,16 @@ export class RawConnection {
   /** Connects and resolves with the CONNACK's verdict, or the connection closing with none. */
   static connect(options: RawConnectOptions): Promise<RawConnectOutcome> {
     const target = new URL(options.url);
+    const secureContext = secureContextFor(options.identity, options.ca);
+    const session = options.tlsSessions?.offer(secureContext, options.url);
     const socket = tlsConnect({
       host: target.hostname.replace(/^\[|\]$/g, ''),
       port: Number(target.port || 8883),
-      secureContext: secureContextFor(options.identity, options.ca),
+      secureContext,
+      ...(session ? { session } : {}),
       servername: target.hostname.startsWith('[') || /^[\d.]+$/.test(target.hostname) ? undefined : target.hostname,
     });
+    options.tlsSessions?.keep(socket, secureContext, options.url);
     const parser = mqttPacket.parser({ protocolVersion: options.version === '5' ? 5 : 4 });
     socket.on('data', (data) => parser.parse(data));
     socket.on('error', () => {});

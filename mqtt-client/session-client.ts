@@ -1,10 +1,10 @@
 // One MQTT session as a scenario sees it: an mqtt.js client authenticated with an identity's
 // certificate, what its CONNACK said, the messages it received and how its connection ended.
-import type { SecureContext } from 'node:tls';
+import type { SecureContext, TLSSocket } from 'node:tls';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { LoadedIdentity } from '../certs/manifest.ts';
 import type { MqttVersion } from '../rules/catalogue.ts';
-import { secureContextFor } from './tls-context.ts';
+import { secureContextFor, type TlsSessions } from './tls-context.ts';
 
 export interface SessionClientOptions {
   url: string;
@@ -24,6 +24,8 @@ export interface SessionClientOptions {
   /** Keep Alive, seconds (mqtt.js default 60). */
   keepAlive?: number;
   timeoutMs: number;
+  /** Resume TLS sessions from here, and keep new ones in it; without it, every connection is a full handshake. */
+  tlsSessions?: TlsSessions;
 }
 
 export interface Refused {
@@ -89,9 +91,12 @@ export class SessionClient {
   /** Opens the connection; resolves with the CONNACK's verdict, never rejects for a refusal. */
   static connect(options: SessionClientOptions): Promise<Accepted | Refused> {
     const username = options.username === undefined ? options.identity.entry.authenticationName : options.username;
-    // mqtt.js hands its options on to tls.connect, secureContext included (its types leave it out).
-    const mqttOptions: IClientOptions & { secureContext: SecureContext } = {
-      secureContext: secureContextFor(options.identity, options.ca, options.withoutCertificate),
+    const secureContext = secureContextFor(options.identity, options.ca, options.withoutCertificate);
+    const session = options.tlsSessions?.offer(secureContext, options.url);
+    // mqtt.js hands its options on to tls.connect, secureContext and session included (its types leave them out).
+    const mqttOptions: IClientOptions & { secureContext: SecureContext; session?: Buffer } = {
+      secureContext,
+      ...(session ? { session } : {}),
       clientId: options.sessionName,
       protocolVersion: options.version === '5' ? 5 : 4,
       clean: options.cleanStart ?? false,
@@ -104,6 +109,7 @@ export class SessionClient {
         : {}),
     };
     const client = mqtt.connect(options.url, mqttOptions);
+    options.tlsSessions?.keep(client.stream as TLSSocket, secureContext, options.url);
     const outcome = new Promise<Accepted | Refused>((resolve) => {
       let refusal: Refused | undefined;
       client.once('connect', (connack) => resolve({ accepted: true, client: new SessionClient(client, connack, options.timeoutMs) }));

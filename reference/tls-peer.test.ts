@@ -31,19 +31,25 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-/** What the reader and the uncached path make of one connection that presents `credentials`. */
-async function readBoth(reader: PeerCertificateReader, credentials: { cert: string; key: string } | undefined) {
+/**
+ * What the reader and the uncached path make of one connection that presents `credentials`, resuming
+ * `session` when given; with the session the server handed the client, if any.
+ */
+async function readBoth(reader: PeerCertificateReader, credentials: { cert: string; key: string } | undefined, session?: Buffer) {
   const accepted = once(server, 'secureConnection') as Promise<[TLSSocket]>;
-  const client = connect({ host: '127.0.0.1', port: (server.address() as { port: number }).port, servername: 'localhost', ca: pki.rootCaPem, ...credentials });
+  const client = connect({ host: '127.0.0.1', port: (server.address() as { port: number }).port, servername: 'localhost', ca: pki.rootCaPem, ...credentials, ...(session ? { session } : {}) });
   client.on('error', () => {});
+  const handed = new Promise<Buffer>((resolve) => client.once('session', resolve));
   const [socket] = await accepted;
+  const resumed = socket.isSessionReused();
   const chain = peerCertificateChain(socket);
   const verdict = { authorized: socket.authorized, error: socket.authorizationError as unknown as string | undefined };
   const uncached: PresentedCertificate | undefined = chain.length ? readPresentedCertificate(chain, registeredCas, verdict, now) : undefined;
   const read = reader.read(socket, now);
+  const next = session ? undefined : await Promise.race([handed, new Promise<undefined>((resolve) => setTimeout(resolve, 1000))]);
   socket.destroy();
   client.destroy();
-  return { read, uncached };
+  return { read, uncached, resumed, session: next };
 }
 
 const identity = (id: string) => {
@@ -68,6 +74,19 @@ describe('PeerCertificateReader', () => {
     expect((await readBoth(reader, identity('beta'))).read).toMatchObject({ commonName: 'beta', chainsToRegisteredCa: true });
     const refused = (await readBoth(reader, { cert: selfSigned.pem, key: selfSigned.key.privateKeyPem })).read;
     expect(refused).toMatchObject({ commonName: 'thumb-1', chainsToRegisteredCa: false, chainProblem: 'DEPTH_ZERO_SELF_SIGNED_CERT' });
+  });
+
+  // A resumed session carries the client's certificate but not the CAs it sent: what the reader makes
+  // of it must not change (the suite's clients resume their sessions on the embedded reference).
+  it.each(['alpha', 'neg-expired', 'neg-unregistered-ca', 'neg-thumbprint-unregistered'])('reads a resumed session of %s as its full handshake', async (id) => {
+    const reader = new PeerCertificateReader(registeredCas);
+    const full = await readBoth(reader, identity(id));
+    expect(full.resumed).toBe(false);
+    expect(full.session).toBeDefined();
+    const again = await readBoth(new PeerCertificateReader(registeredCas), identity(id), full.session);
+    expect(again.resumed).toBe(true);
+    expect(again.read).toEqual(full.read);
+    expect(again.read?.commonName).toBe(full.read?.commonName);
   });
 
   it('reads no certificate when the client presented none', async () => {

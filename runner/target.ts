@@ -74,6 +74,7 @@ export async function startEmbeddedTarget(
       alternativeNameSources: false,
       alternativeNamesUrl: brokers.alternativeNamesUrl,
       pace: false,
+      resumeTls: true,
       // Its expiry is seconds: nothing is slow here.
       includeSlow: true,
       skipRules: {},
@@ -129,6 +130,7 @@ export function remoteTarget(options: RemoteTargetOptions): PreparedTarget {
       alternativeNameSources: options.alternativeNameSources ?? false,
       ...(options.alternativeNamesUrl ? { alternativeNamesUrl: options.alternativeNamesUrl } : {}),
       pace: options.pace ?? true,
+      resumeTls: false,
       includeSlow: options.includeSlow ?? false,
       skipRules: options.skipRules ?? {},
       topicRoot: checkTopicRoot(options.topicRoot ?? DEFAULT_TOPIC_ROOT),

@@ -33,6 +33,12 @@ export interface TargetParameters {
   alternativeNamesUrl?: string;
   /** At most one connection attempt per second per session name (Event Grid's limit). */
   pace: boolean;
+  /**
+   * Clients resume their TLS sessions: the embedded reference, which reads a resumed session's
+   * certificate as it reads a full handshake's (reference/tls-peer.test.ts). A remote target gets a full
+   * handshake on every connection, so that its verdicts never hang on how it resumes sessions.
+   */
+  resumeTls: boolean;
   /** Run scenarios tagged @slow (waits as long as the namespace's maximum expiry). */
   includeSlow: boolean;
   /** --strict-codes: a refusal must carry the code the project infers, not only the documented outcome. */

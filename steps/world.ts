@@ -10,6 +10,7 @@ import { describeCode, REFUSAL } from '../rules/codes.ts';
 import { formatObservation, type Observation } from '../report/scenarios.ts';
 import { SessionClient, type Accepted, type PublishOutcome, type Refused, type SessionClientOptions } from '../mqtt-client/session-client.ts';
 import { RawConnection, type RawConnectOptions, type RawConnectOutcome } from '../mqtt-client/raw-client.ts';
+import { TlsSessions } from '../mqtt-client/tls-context.ts';
 import type { TargetParameters } from './target.ts';
 import { EXPIRY_PROBERS } from './roles.ts';
 
@@ -31,6 +32,8 @@ const pacing = { waits: 0, ms: 0 };
 process.once('exit', () => {
   if (pacing.waits) console.log(`pacing: ${pacing.waits} waits, ${(pacing.ms / 1000).toFixed(1)} s of wall time (one attempt per second per ClientID)`);
 });
+/** The TLS sessions this process's clients resume, where the target allows it (TargetParameters.resumeTls). */
+const tlsSessions = new TlsSessions();
 // Unique per run, so that sessions an earlier run left held (locked until they expire) never collide.
 const RUN_ID = Math.random().toString(36).slice(2, 8);
 
@@ -52,7 +55,7 @@ export type ConnectOptions = Partial<SessionClientOptions> & { rawClientId?: str
 export type ConnectOutcome = Accepted | Refused | RawConnectOutcome;
 
 /** A CONNECT written byte by byte: what RawConnection.connect takes, less what the world knows. */
-export type RawRequest = Omit<RawConnectOptions, 'url' | 'ca' | 'identity' | 'version' | 'timeoutMs'>;
+export type RawRequest = Omit<RawConnectOptions, 'url' | 'ca' | 'tlsSessions' | 'identity' | 'version' | 'timeoutMs'>;
 
 /**
  * The control of a CONNECT: the same CONNECT with one thing changed (by default a fresh session name),
@@ -140,6 +143,11 @@ export class ConformanceWorld extends World<TargetParameters> {
     ({ pki: this.pki, caPem: this.caPem } = cached);
     scenarioCounter += 1;
     this.prefix = `mmc-${RUN_ID}-${scenarioCounter}-`;
+  }
+
+  /** Where every connection of this world finds the server and its TLS: the endpoint, its CA, and sessions to resume. */
+  private get endpoint(): { url: string; ca: string; tlsSessions?: TlsSessions } {
+    return { url: this.url, ca: this.caPem, ...(this.target.resumeTls ? { tlsSessions } : {}) };
   }
 
   identity(id: string): LoadedIdentity {
@@ -237,7 +245,7 @@ export class ConformanceWorld extends World<TargetParameters> {
   private async probeExpiry(clientId: string, pending: PendingExpiry): Promise<void> {
     const prober = EXPIRY_PROBERS.find((id) => id !== pending.ownerIdentityId)!;
     const outcome = await this.untilFree(clientId, pending, '5', () =>
-      SessionClient.connect({ url: this.url, ca: this.caPem, identity: this.identity(prober), sessionName: clientId, version: '5', cleanStart: false, sessionExpiry: 0, timeoutMs: CLIENT_TIMEOUT_MS }),
+      SessionClient.connect({ ...this.endpoint, identity: this.identity(prober), sessionName: clientId, version: '5', cleanStart: false, sessionExpiry: 0, timeoutMs: CLIENT_TIMEOUT_MS }),
     );
     if (!outcome.accepted) throw new ConformanceFailure(`session "${clientId}" did not expire: identity "${prober}" still got ${describeCode('5', outcome.code ?? -1)}`);
     const present = outcome.client.sessionPresent;
@@ -309,8 +317,7 @@ export class ConformanceWorld extends World<TargetParameters> {
     const persistent = this.version === '5' ? { sessionExpiry: this.target.shortSessionExpirySeconds } : {};
     const attempt = () =>
       SessionClient.connect({
-        url: this.url,
-        ca: this.caPem,
+        ...this.endpoint,
         identity: this.identity(identityId),
         sessionName: clientId,
         version: this.version,
@@ -386,7 +393,7 @@ export class ConformanceWorld extends World<TargetParameters> {
 
   private async openRaw(identityId: string, request: RawRequest): Promise<RawConnectOutcome> {
     await this.pace(request.clientId.toString('latin1'));
-    const outcome = await RawConnection.connect({ url: this.url, ca: this.caPem, identity: this.identity(identityId), version: this.version, timeoutMs: CLIENT_TIMEOUT_MS, ...request });
+    const outcome = await RawConnection.connect({ ...this.endpoint, identity: this.identity(identityId), version: this.version, timeoutMs: CLIENT_TIMEOUT_MS, ...request });
     if (outcome.accepted) {
       this.rawConnections.push(outcome.connection);
       if (request.cleanStart === false) {
@@ -436,8 +443,7 @@ export class ConformanceWorld extends World<TargetParameters> {
       session.client?.close();
       await this.pace(session.name);
       await SessionClient.end({
-        url: this.url,
-        ca: this.caPem,
+        ...this.endpoint,
         identity: this.identity(session.identityId),
         username: session.username,
         sessionName: session.name,
