@@ -12,6 +12,8 @@ interface LanesRecord {
   starts: string[];
   beside: Record<string, Set<string>>;
   most: number;
+  /** The most uncaughtException listeners the process had while a step ran. */
+  listeners?: number;
 }
 
 // The support code loads once: a module imports once per process (runner/run.ts does the same).
@@ -46,6 +48,26 @@ describe("cucumber's in-process adapter, given lanes", () => {
   it('never starts a scenario beside those setParallelCanAssign keeps it from', async () => {
     const { record } = await runFixture(3);
     expect([...record.beside.alone!]).toEqual([]);
+  });
+
+  it('lets each lane listen for uncaught exceptions without a leak warning, and then restores the limit', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    const before = process.getMaxListeners();
+    // As low as the listeners that are there before any lane runs: one more would warn.
+    process.setMaxListeners(process.listenerCount('uncaughtException'));
+    try {
+      const { record } = await runFixture(3);
+      // Lanes at once do add listeners: with the limit left as it was, they would have warned.
+      expect(record.listeners).toBeGreaterThan(process.listenerCount('uncaughtException') + 1);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings).toEqual([]);
+      expect(process.getMaxListeners()).toBe(process.listenerCount('uncaughtException'));
+    } finally {
+      process.setMaxListeners(before);
+      process.off('warning', onWarning);
+    }
   });
 
   it('with one lane, runs them one after another in their order, the highest rank first', async () => {

@@ -31,12 +31,25 @@ const settings = { lanes: 1, rank: (_pickle: Pickle): number => 0 };
 
 /** Runs the test cases, up to `settings.lanes` at once, the highest rank first. */
 async function runInLanes(this: InProcessAdapter, assembled: AssembledTestCase[]): Promise<boolean> {
-  const { worker } = this;
-  await worker.runBeforeAllHooks();
+  // Each running step listens for uncaught exceptions on the process: one listener per lane.
+  const listeners = process.getMaxListeners();
+  process.setMaxListeners(listeners + settings.lanes);
+  try {
+    await this.worker.runBeforeAllHooks();
+    await dispatchInLanes(this, assembled);
+    await this.worker.runAfterAllHooks();
+  } finally {
+    process.setMaxListeners(listeners);
+  }
+  return !this.failing;
+}
+
+function dispatchInLanes(adapter: InProcessAdapter, assembled: AssembledTestCase[]): Promise<void> {
+  const { worker } = adapter;
   const todo = assembled.map((item, index) => ({ item, index, rank: settings.rank(item.pickle) }));
   todo.sort((a, b) => b.rank - a.rank || a.index - b.index);
   const running = new Set<AssembledTestCase>();
-  await new Promise<void>((resolve, reject) => {
+  return new Promise<void>((resolve, reject) => {
     const dispatch = (): void => {
       while (running.size < settings.lanes && todo.length) {
         const others = [...running].map((item) => item.pickle);
@@ -46,8 +59,8 @@ async function runInLanes(this: InProcessAdapter, assembled: AssembledTestCase[]
         if (next < 0) break;
         const [{ item }] = todo.splice(next, 1) as [(typeof todo)[number]];
         running.add(item);
-        worker.runTestCase(item, this.failing).then((success) => {
-          if (!success) this.failing = true;
+        worker.runTestCase(item, adapter.failing).then((success) => {
+          if (!success) adapter.failing = true;
           running.delete(item);
           if (todo.length === 0 && running.size === 0) resolve();
           else dispatch();
@@ -57,8 +70,6 @@ async function runInLanes(this: InProcessAdapter, assembled: AssembledTestCase[]
     if (todo.length === 0) resolve();
     else dispatch();
   });
-  await worker.runAfterAllHooks();
-  return !this.failing;
 }
 
 let installed = false;
