@@ -14,7 +14,7 @@ import { findMosquitto, startMosquitto, type BenchBroker } from './brokers.ts';
 import { clientContext, leanConnect, leanRate, type LeanConnect } from './lean-client.ts';
 
 const USAGE = `usage: npm run bench [-- options]
-  --rounds N            interleaved rounds of the connect-rate comparison (default 5)
+  --rounds N            interleaved rounds of the connect-rate comparison (default 5; 0 skips it)
   --sequential N        connects per round, one at a time (default 40)
   --concurrent N        connects per round, --concurrency at a time (default 160)
   --concurrency N       (default 16)
@@ -80,6 +80,42 @@ function connectOptions(pki: LoadedPki, context: LeanConnect['context'], url: st
 
 const fmt = (value: number, digits = 1) => value.toFixed(digits);
 
+/** The connect-rate comparison: `rounds` interleaved rounds of every broker, then the medians as ratios to plain aedes. */
+async function compareConnectRates(
+  pki: LoadedPki,
+  context: LeanConnect['context'],
+  pkiDir: string,
+  { rounds, sequential, concurrent, concurrency }: { rounds: number; sequential: number; concurrent: number; concurrency: number },
+): Promise<void> {
+  const brokers: BenchBroker[] = [await startInProcess('reference', pkiDir), await startInProcess('aedes', pkiDir)];
+  const mosquitto = findMosquitto();
+  if (mosquitto) brokers.push(await startMosquitto(pki, mosquitto));
+  else console.log('mosquitto: not installed (apt-get install -y mosquitto), left out of the comparison');
+  const rates = new Map(brokers.map((broker) => [broker.name, { sequential: [] as number[], concurrent: [] as number[], latencies: [] as number[] }]));
+  for (let round = 0; round < rounds; round += 1) {
+    const order = brokers.map((_, index) => brokers[(index + round) % brokers.length]!);
+    for (const broker of order) {
+      const figures = rates.get(broker.name)!;
+      const one = await leanRate(connectOptions(pki, context, broker.url), sequential, 1);
+      figures.sequential.push(one.rate);
+      figures.latencies.push(...one.latencies);
+      figures.concurrent.push((await leanRate(connectOptions(pki, context, broker.url), concurrent, concurrency)).rate);
+    }
+    console.log(`round ${round + 1}/${rounds}: ${order.map((broker) => `${broker.name} ${fmt(rates.get(broker.name)!.sequential.at(-1)!, 0)}/s, ${fmt(rates.get(broker.name)!.concurrent.at(-1)!, 0)}/s`).join('; ')}`);
+  }
+  console.log(`\nmTLS CONNECT -> CONNACK (MQTT 5, Clean Start, then DISCONNECT), median of ${rounds} interleaved rounds`);
+  console.log('broker      sequential/s  x aedes   ${concurrency} at a time/s  x aedes   latency p50 / p99 ms (sequential)'.replace('${concurrency}', String(concurrency)));
+  const aedes = rates.get('aedes')!;
+  for (const [name, figures] of rates) {
+    const seq = median(figures.sequential);
+    const con = median(figures.concurrent);
+    console.log(
+      `${name.padEnd(11)} ${fmt(seq, 0).padStart(12)}  ${fmt(seq / median(aedes.sequential), 2).padStart(7)}   ${fmt(con, 0).padStart(14)}    ${fmt(con / median(aedes.concurrent), 2).padStart(7)}   ${fmt(median(figures.latencies))} / ${fmt(percentile(figures.latencies, 99))}`,
+    );
+  }
+  for (const broker of brokers) await broker.stop();
+}
+
 await runCli(USAGE, async () => {
   const { values } = parseArgs({
     options: {
@@ -111,33 +147,7 @@ await runCli(USAGE, async () => {
   console.log(`machine: ${availableParallelism()} cores, node ${process.version}, load average ${loadavg().map((load) => load.toFixed(1)).join(' ')}`);
 
   // 1. CONNECT -> CONNACK rate, interleaved: every round runs every broker, in a rotating order.
-  const brokers: BenchBroker[] = [await startInProcess('reference', pkiDir), await startInProcess('aedes', pkiDir)];
-  const mosquitto = findMosquitto();
-  if (mosquitto) brokers.push(await startMosquitto(pki, mosquitto));
-  else console.log('mosquitto: not installed (apt-get install -y mosquitto), left out of the comparison');
-  const rates = new Map(brokers.map((broker) => [broker.name, { sequential: [] as number[], concurrent: [] as number[], latencies: [] as number[] }]));
-  for (let round = 0; round < rounds; round += 1) {
-    const order = brokers.map((_, index) => brokers[(index + round) % brokers.length]!);
-    for (const broker of order) {
-      const figures = rates.get(broker.name)!;
-      const one = await leanRate(connectOptions(pki, context, broker.url), sequential, 1);
-      figures.sequential.push(one.rate);
-      figures.latencies.push(...one.latencies);
-      figures.concurrent.push((await leanRate(connectOptions(pki, context, broker.url), concurrent, concurrency)).rate);
-    }
-    console.log(`round ${round + 1}/${rounds}: ${order.map((broker) => `${broker.name} ${fmt(rates.get(broker.name)!.sequential.at(-1)!, 0)}/s, ${fmt(rates.get(broker.name)!.concurrent.at(-1)!, 0)}/s`).join('; ')}`);
-  }
-  console.log(`\nmTLS CONNECT -> CONNACK (MQTT 5, Clean Start, then DISCONNECT), median of ${rounds} interleaved rounds`);
-  console.log('broker      sequential/s  x aedes   ${concurrency} at a time/s  x aedes   latency p50 / p99 ms (sequential)'.replace('${concurrency}', String(concurrency)));
-  const aedes = rates.get('aedes')!;
-  for (const [name, figures] of rates) {
-    const seq = median(figures.sequential);
-    const con = median(figures.concurrent);
-    console.log(
-      `${name.padEnd(11)} ${fmt(seq, 0).padStart(12)}  ${fmt(seq / median(aedes.sequential), 2).padStart(7)}   ${fmt(con, 0).padStart(14)}    ${fmt(con / median(aedes.concurrent), 2).padStart(7)}   ${fmt(median(figures.latencies))} / ${fmt(percentile(figures.latencies, 99))}`,
-    );
-  }
-  for (const broker of brokers) await broker.stop();
+  if (rounds) await compareConnectRates(pki, context, pkiDir, { rounds, sequential, concurrent, concurrency });
 
   // 2. Held sessions: memory per session and connect latency, reference next to plain aedes.
   if (held.length) {
