@@ -5,6 +5,7 @@ export default defineConfig({
     include: ['**/*.test.ts'],
     exclude: ['node_modules/**', 'dist/**'],
     globalSetup: ['vitest.global-setup.ts'],
+    setupFiles: ['vitest.setup.ts'],
     // Tests start TLS servers and generate keys: give a loaded 2-core machine room.
     testTimeout: 20_000,
     // Concurrent tests are whole conformance runs against mutant brokers: three at a time fit 2 cores.

@@ -1,12 +1,23 @@
 // Helpers for tests of every layer: a scratch folder, and the project's commands run as a user would.
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
+/** Scratch folders made and not yet removed: test and bench runs leave none behind. */
+const scratch: string[] = [];
+
+/** Removes the scratch folders made so far (vitest.setup.ts, after each test file; a bench process, at exit). */
+export function removeTemporaryDirs(): void {
+  for (const dir of scratch.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+process.once('exit', removeTemporaryDirs);
+
 export function temporaryDir(): string {
-  return mkdtempSync(join(tmpdir(), 'mmc-'));
+  const dir = mkdtempSync(join(tmpdir(), 'mmc-'));
+  scratch.push(dir);
+  return dir;
 }
 
 /** Runs one of the project's TypeScript entry points in a child process, as `npm run` would; env replaces process.env. */
