@@ -1,8 +1,10 @@
 // How `npm run conformance|broker|certs|probe|provision` starts the tool in this repository: the
-// compiled JavaScript in dist/ when it was built from the sources as they are now (`npm ci` builds
-// it), else the TypeScript sources through tsx. The compiled start is about a second shorter: tsx
-// resolves every import through a loader thread. Plain JavaScript, as it runs before tsx is there.
-import { readdirSync, statSync } from 'node:fs';
+// compiled JavaScript in dist/ when it was built from the sources as they are now, else the
+// TypeScript sources through tsx, whose loader thread resolves every import (about a second more
+// start-up). A checkout with no dist/ at all builds it first, once. Plain JavaScript, as it runs
+// before tsx is there.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -34,9 +36,15 @@ export function buildIsCurrent(root) {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const root = fileURLToPath(new URL('..', import.meta.url));
-  if (buildIsCurrent(root)) {
-    await import(pathToFileURL(join(root, 'dist/runner/main.js')).href);
+  const main = join(root, 'dist/runner/main.js');
+  if (!existsSync(main)) {
+    console.error('building dist/ once (npm run build); later runs start from it');
+    spawnSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit', shell: process.platform === 'win32' });
+  }
+  if (existsSync(main) && buildIsCurrent(root)) {
+    await import(pathToFileURL(main).href);
   } else {
+    console.error('dist/ is not built from the sources as they are now: running them through tsx (npm run build starts about a second sooner)');
     const { register } = await import('tsx/esm/api');
     register();
     await import('./main.ts');

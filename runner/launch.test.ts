@@ -60,13 +60,21 @@ describe('node runner/launch.mjs', () => {
     mkdirSync(join(root, 'runner'));
     copyFileSync('runner/launch.mjs', join(root, 'runner/launch.mjs'));
     symlinkSync(resolve('node_modules'), join(root, 'node_modules'));
-    writeFileSync(join(root, 'package.json'), '{ "type": "module" }\n');
+    // Its build writes the compiled stand-in, as `npm run build` writes dist/.
+    const build = "node -e \"const fs = require('node:fs'); fs.mkdirSync('dist/runner', { recursive: true }); fs.writeFileSync('dist/runner/main.js', 'console.log(\\'built\\', process.argv.slice(2).join(\\' \\'))')\"";
+    writeFileSync(join(root, 'package.json'), JSON.stringify({ type: 'module', scripts: { build } }));
     writeFileSync(join(root, 'runner/main.ts'), "const from: string = 'source'; console.log(from, process.argv.slice(2).join(' '));\n");
     mkdirSync(join(root, 'dist/runner'), { recursive: true });
     writeFileSync(join(root, 'dist/runner/main.js'), "console.log('compiled', process.argv.slice(2).join(' '));\n");
   });
   afterEach(() => rmSync(root, { recursive: true, force: true }));
   const launch = async () => (await promisify(execFile)(process.execPath, [join(root, 'runner/launch.mjs'), 'run', '--flag'])).stdout.trim();
+
+  it('builds dist/ first in a checkout that has none, then starts it', async () => {
+    rmSync(join(root, 'dist'), { recursive: true });
+    expect(await launch()).toBe('built run --flag');
+    expect(await launch()).toBe('built run --flag');
+  });
 
   it('starts dist/ when it is current, and the sources through tsx when it is not', async () => {
     expect(await launch()).toBe('compiled run --flag');
