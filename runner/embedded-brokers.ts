@@ -18,9 +18,9 @@ export const REFERENCE_MAX_EXPIRY_SECONDS = 2;
 export const ALTERNATIVE_NAME_SOURCES: AuthenticationNameSource[] = ['ClientCertificateDns', 'ClientCertificateSubject'];
 
 /**
- * The session limit of the embedded namespaces when `concurrency` scenarios run at once: two sessions
- * of an identity for each (a scenario holds at most a session and a refusal's control at once:
- * steps/scheduling.ts), and never less than the suite needs. S9 fills whatever limit is set.
+ * The session limit of the embedded main namespaces when `concurrency` scenarios run at once: two
+ * sessions of an identity for each (a scenario holds at most a session and a refusal's control at
+ * once: steps/scheduling.ts), and never less than the suite needs. S9 fills the limit namespace's.
  */
 export function embeddedSessionLimit(concurrency: number): number {
   return Math.max(SUITE_SESSION_LIMIT, 2 * concurrency);
@@ -28,16 +28,21 @@ export function embeddedSessionLimit(concurrency: number): number {
 
 /**
  * The namespaces of an embedded run. S3 and A5 need two that differ: with no Username, one takes the
- * ClientID as the name, the other reads it from certificate fields.
+ * ClientID as the name, the other reads it from certificate fields. The third is the main one with
+ * the suite's least session limit, for the scenarios that fill it (S9): filling the main namespace's
+ * limit of two per lane took 123 of a run's 540 connections.
  */
-export function referenceNamespaces(pki: LoadedPki, sessionLimit = SUITE_SESSION_LIMIT): { main: NamespaceConfig; alternativeNames: NamespaceConfig } {
-  const namespace = (alternativeAuthenticationNameSources: AuthenticationNameSource[]) =>
+export function referenceNamespaces(
+  pki: LoadedPki,
+  sessionLimit = SUITE_SESSION_LIMIT,
+): { main: NamespaceConfig; alternativeNames: NamespaceConfig; limit: NamespaceConfig } {
+  const namespace = (alternativeAuthenticationNameSources: AuthenticationNameSource[], limit = sessionLimit) =>
     namespaceFromPki(pki, {
-      maximumClientSessionsPerAuthenticationName: sessionLimit,
+      maximumClientSessionsPerAuthenticationName: limit,
       alternativeAuthenticationNameSources,
       reference: { maximumSessionExpiryInSeconds: REFERENCE_MAX_EXPIRY_SECONDS },
     });
-  return { main: namespace([]), alternativeNames: namespace(ALTERNATIVE_NAME_SOURCES) };
+  return { main: namespace([]), alternativeNames: namespace(ALTERNATIVE_NAME_SOURCES), limit: namespace([], SUITE_SESSION_LIMIT) };
 }
 
 export interface EmbeddedBrokerOptions {
@@ -47,14 +52,19 @@ export interface EmbeddedBrokerOptions {
   brokenRules: string[];
 }
 
-export interface EmbeddedBrokers {
+interface BrokerUrls {
   url: string;
   /** The namespace with ALTERNATIVE_NAME_SOURCES, for the A5 scenarios. */
   alternativeNamesUrl: string;
+  /** The namespace whose session limit is SUITE_SESSION_LIMIT, for the S9 scenarios. */
+  limitUrl: string;
+}
+
+export interface EmbeddedBrokers extends BrokerUrls {
   stop(): Promise<void>;
 }
 
-type FromThread = { started: { url: string; alternativeNamesUrl: string } } | { stopped: true };
+type FromThread = { started: BrokerUrls } | { stopped: true };
 const THREAD_KIND = 'mmc-embedded-brokers';
 
 /**
@@ -92,13 +102,13 @@ async function serve(options: EmbeddedBrokerOptions): Promise<void> {
   const namespaces = referenceNamespaces(pki, options.sessionLimit);
   const behaviour = mutatedBehaviour(options.brokenRules);
   const start = (namespace: NamespaceConfig) => startReferenceBroker({ namespace, tls: serverTlsFromPki(pki), behaviour });
-  const brokers = await Promise.all([start(namespaces.main), start(namespaces.alternativeNames)]);
+  const brokers = await Promise.all([start(namespaces.main), start(namespaces.alternativeNames), start(namespaces.limit)]);
   const port = parentPort!;
   port.once('message', async () => {
     await Promise.all(brokers.map((broker) => broker.stop()));
     port.postMessage({ stopped: true } satisfies FromThread);
   });
-  port.postMessage({ started: { url: brokers[0].url, alternativeNamesUrl: brokers[1].url } } satisfies FromThread);
+  port.postMessage({ started: { url: brokers[0].url, alternativeNamesUrl: brokers[1].url, limitUrl: brokers[2].url } } satisfies FromThread);
 }
 
 if (!isMainThread && (workerData as { kind?: string } | null)?.kind === THREAD_KIND) await serve((workerData as { options: EmbeddedBrokerOptions }).options);

@@ -7,7 +7,7 @@ import { ensureReadableFile } from '../common/cli.ts';
 import { UserError } from '../common/errors.ts';
 import { loadPki } from '../certs/manifest.ts';
 import { DEFAULT_PKI_DIR, ensurePki, pkiExpiryWarnings } from '../certs/pki.ts';
-import { checkTopicRoot, DEFAULT_TOPIC_ROOT } from '../certs/namespace.ts';
+import { checkTopicRoot, DEFAULT_TOPIC_ROOT, SUITE_SESSION_LIMIT } from '../certs/namespace.ts';
 import type { TargetParameters } from '../steps/target.ts';
 import { embeddedSessionLimit, REFERENCE_MAX_EXPIRY_SECONDS, startEmbeddedBrokers } from './embedded-brokers.ts';
 
@@ -73,6 +73,7 @@ export async function startEmbeddedTarget(
       shortSessionExpirySeconds: REFERENCE_MAX_EXPIRY_SECONDS,
       alternativeNameSources: false,
       alternativeNamesUrl: brokers.alternativeNamesUrl,
+      limitNamespace: { url: brokers.limitUrl, sessionLimit: SUITE_SESSION_LIMIT },
       pace: false,
       resumeTls: true,
       // Its expiry is seconds: nothing is slow here.

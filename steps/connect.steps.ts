@@ -24,7 +24,7 @@ Given('identity {string} holds session {string} over MQTT {version}', async func
  * namespace (up to 100 of them, at its pace: this may take a while), all at once on the embedded one.
  */
 async function everySession(world: ConformanceWorld, identityId: string, task: (sessionName: string) => Promise<void>): Promise<void> {
-  const names = Array.from({ length: world.target.sessionLimit }, (_, index) => `${identityId}-${index + 1}`);
+  const names = Array.from({ length: world.sessionLimit }, (_, index) => `${identityId}-${index + 1}`);
   if (world.target.pace) for (const name of names) await task(name);
   else await Promise.all(names.map(task));
 }

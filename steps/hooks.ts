@@ -2,7 +2,7 @@
 // session afterwards.
 import { After, Before, setParallelCanAssign } from '@cucumber/cucumber';
 import { rulesOfTags, type CapabilityTag } from '../rules/tags.ts';
-import { canRunBeside } from './scheduling.ts';
+import { canRunBeside, fillsSessionLimit } from './scheduling.ts';
 import { missingCapability } from './target.ts';
 import type { ConformanceWorld } from './world.ts';
 
@@ -16,6 +16,7 @@ Before(function (this: ConformanceWorld, { pickle }) {
     }
   }
   if (pickle.tags.some((tag) => tag.name === ('@on-alternative-names-namespace' satisfies CapabilityTag))) this.url = this.target.alternativeNamesUrl!;
+  if (fillsSessionLimit(pickle) && this.target.limitNamespace) ({ url: this.url, sessionLimit: this.sessionLimit } = this.target.limitNamespace);
   return undefined;
 });
 

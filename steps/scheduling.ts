@@ -13,6 +13,8 @@ function namedBy(pickle: Pickle, pattern: RegExp): string[] {
 
 /** Identities whose every session the scenario counts: it fills their session limit (S9). */
 const filled = (pickle: Pickle) => namedBy(pickle, /identity "([^"]+)" holds as many sessions as the namespace allows/g);
+/** Whether the scenario fills an identity's session limit (S9). */
+export const fillsSessionLimit = (pickle: Pickle): boolean => filled(pickle).length > 0;
 /** Identities whose ClientID is their bare authentication name, the same in every such scenario (S3). */
 const bare = (pickle: Pickle) => namedBy(pickle, /identity "([^"]+)" connects without a Username with session named as its authentication name/g);
 
@@ -70,5 +72,5 @@ const WAITING_STEPS = [/stays silent and is closed/, /\bexpires\b/, /has almost 
 export function startRank(pickle: Pickle): number {
   const waits = pickle.steps.map((step) => WAITING_STEPS.findIndex((pattern) => pattern.test(step.text))).filter((index) => index >= 0);
   if (waits.length) return 1 + WAITING_STEPS.length - Math.min(...waits);
-  return filled(pickle).length ? 1 : 0;
+  return fillsSessionLimit(pickle) ? 1 : 0;
 }

@@ -31,6 +31,12 @@ export interface TargetParameters {
    * are ClientCertificateDns then ClientCertificateSubject: the A5 scenarios run there.
    */
   alternativeNamesUrl?: string;
+  /**
+   * A namespace like the target, with the same CA and identities and a session limit of its own, where
+   * the scenarios that fill an identity's limit (S9) run: the embedded target's has a limit of 2, its
+   * main namespace two per lane. Absent, they fill `sessionLimit` on the target itself.
+   */
+  limitNamespace?: { url: string; sessionLimit: number };
   /** At most one connection attempt per second per session name (Event Grid's limit). */
   pace: boolean;
   /**

@@ -95,8 +95,10 @@ interface OpenSession {
 
 export class ConformanceWorld extends World<TargetParameters> {
   readonly target: TargetParameters;
-  /** The endpoint this scenario talks to: the target, or its alternative-names namespace. */
+  /** The endpoint this scenario talks to: the target, or its alternative-names or limit namespace (steps/hooks.ts). */
   url: string;
+  /** The session limit of the namespace at `url`. */
+  sessionLimit: number;
   readonly pki: LoadedPki;
   readonly caPem: string;
   private readonly prefix: string;
@@ -137,6 +139,7 @@ export class ConformanceWorld extends World<TargetParameters> {
     super(options);
     this.target = options.parameters;
     this.url = this.target.url;
+    this.sessionLimit = this.target.sessionLimit;
     const key = `${this.target.identitiesDir}\n${this.target.caFile}`;
     const cached = files.get(key) ?? { pki: loadPki(this.target.identitiesDir), caPem: readFileSync(this.target.caFile, 'utf8') };
     files.set(key, cached);
