@@ -118,15 +118,17 @@ function chainsTo(leaf: X509Certificate, presented: X509Certificate[], registere
  * Whether the chain leads to a registered CA, by the TLS stack's verdict. A validity error is the
  * leaf's own (judged by the rules' clock, not here) only when every CA the peer sent is valid now; the
  * rest of the chain is then checked by signatures and names.
+ * @param rest the certificates the peer sent after its leaf, as TLS delivered them
+ * @param verdict the TLS stack's path validation against the registered CAs
+ * @param now the rules' clock, for telling a lapsed CA from the leaf's own validity
  */
 export function chainVerdict(
   leaf: X509Certificate,
   rest: X509Certificate[],
   registeredCas: X509Certificate[],
-  verdict: TlsVerdict | undefined,
+  verdict: TlsVerdict,
   now: Date,
 ): Pick<PresentedCertificate, 'chainsToRegisteredCa' | 'chainProblem'> {
-  if (!verdict) return { chainsToRegisteredCa: chainsTo(leaf, rest, registeredCas) };
   if (verdict.authorized) return { chainsToRegisteredCa: true };
   const error = verdict.error ?? 'UNSPECIFIED';
   const validNow = (certificate: X509Certificate) => new Date(certificate.validFrom) <= now && now <= new Date(certificate.validTo);
@@ -153,22 +155,4 @@ export function certificateFacts(leaf: X509Certificate): CertificateFacts {
     clientAuthAllowed: usages === undefined || usages.includes(CLIENT_AUTH),
     ...(problem ? { unacceptable: problem } : {}),
   };
-}
-
-/**
- * @param chain the peer's certificates, leaf first, as TLS delivered them
- * @param registeredCas the namespace's CA certificates
- * @param verdict the TLS stack's path validation against the registered CAs (without it, the chain is
- *   walked by signatures and names only)
- * @param now the rules' clock, for telling a lapsed CA from the leaf's own validity
- */
-export function readPresentedCertificate(
-  chain: X509Certificate[],
-  registeredCas: X509Certificate[],
-  verdict?: TlsVerdict,
-  now: Date = new Date(),
-): PresentedCertificate {
-  const [leaf, ...rest] = chain;
-  if (!leaf) throw new Error('readPresentedCertificate needs at least the leaf certificate');
-  return { ...certificateFacts(leaf), ...chainVerdict(leaf, rest, registeredCas, verdict, now) };
 }

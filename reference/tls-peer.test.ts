@@ -1,5 +1,5 @@
 // PeerCertificateReader remembers what each certificate says, and still reads every connection as the
-// uncached path (readPresentedCertificate over the whole chain) does: certificates TLS accepted,
+// uncached path (what the leaf says, then the verdict on the whole chain, read anew) does: certificates TLS accepted,
 // refused, presented again after others, and none at all.
 import { X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
@@ -7,7 +7,7 @@ import { connect, type Server, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { craftCertificate, craftKey } from '../certs/crafted.ts';
 import { loadPki, type LoadedPki } from '../certs/manifest.ts';
-import { readPresentedCertificate, type PresentedCertificate } from './certificate.ts';
+import { certificateFacts, chainVerdict, type PresentedCertificate } from './certificate.ts';
 import { peerCertificateChain, PeerCertificateReader } from './tls-peer.ts';
 import { createNamespaceTlsServer } from './tls-server.ts';
 
@@ -44,7 +44,8 @@ async function readBoth(reader: PeerCertificateReader, credentials: { cert: stri
   const resumed = socket.isSessionReused();
   const chain = peerCertificateChain(socket);
   const verdict = { authorized: socket.authorized, error: socket.authorizationError as unknown as string | undefined };
-  const uncached: PresentedCertificate | undefined = chain.length ? readPresentedCertificate(chain, registeredCas, verdict, now) : undefined;
+  const [leaf, ...rest] = chain;
+  const uncached: PresentedCertificate | undefined = leaf ? { ...certificateFacts(leaf), ...chainVerdict(leaf, rest, registeredCas, verdict, now) } : undefined;
   const read = reader.read(socket, now);
   const next = session ? undefined : await Promise.race([handed, new Promise<undefined>((resolve) => setTimeout(resolve, 1000))]);
   socket.destroy();

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 interface GroupBuilder {
   build(match: RegExpExecArray, nextGroupIndex: () => number): unknown;
 }
-export interface TreeRegexp {
+interface TreeRegexp {
   regexp: RegExp;
   groupBuilder: GroupBuilder;
   match(text: string): unknown;
