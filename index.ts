@@ -1,11 +1,11 @@
 // The package as a library (`import { startReferenceBroker } from 'mqtt-multisession-conformance'`):
 // what a device team needs to test against the reference broker in its own tests. docs/library.md
 // shows it in use; everything else in the package is the tool's own and may change.
-export { startReferenceBroker, serverTlsFromPki, type ReferenceBroker, type ReferenceBrokerOptions, type ServerTls } from './reference/broker.ts';
+export { startReferenceBroker, type ReferenceBroker, type ReferenceBrokerOptions } from './reference/broker.ts';
 export type { LifecycleEvents } from './reference/lifecycle.ts';
 export type { SessionRegistry } from './reference/session-registry.ts';
 export { ensurePki, DEFAULT_PKI_DIR, type EnsurePkiOptions, type PkiResult } from './certs/pki.ts';
-export { loadPki, PkiError, type LoadedPki, type LoadedIdentity, type PkiManifest, type IdentityEntry } from './certs/manifest.ts';
+export { loadPki, serverTlsFromPki, PkiError, type ServerTls, type LoadedPki, type LoadedIdentity, type PkiManifest, type IdentityEntry } from './certs/manifest.ts';
 export { namespaceFromPki, type NamespaceFromPkiOptions } from './certs/namespace.ts';
 export { parseNamespace, maximumSessionExpirySeconds, NamespaceConfigError, type NamespaceConfig, type NamespaceInput, type ClientResource } from './eventgrid/namespace.ts';
 export { readNamespaceFile } from './eventgrid/namespace-file.ts';

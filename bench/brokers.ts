@@ -12,7 +12,8 @@ import type { LoadedPki } from '../certs/manifest.ts';
 import { namespaceFromPki } from '../certs/namespace.ts';
 import type { NamespaceConfig } from '../eventgrid/namespace.ts';
 import { temporaryDir } from '../common/test-support.ts';
-import { serverTlsFromPki, startReferenceBroker } from '../reference/broker.ts';
+import { startReferenceBroker } from '../reference/broker.ts';
+import { serverTlsFromPki } from '../certs/manifest.ts';
 
 export interface BenchBroker {
   name: string;

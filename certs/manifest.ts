@@ -152,3 +152,16 @@ export function loadPki(dir: string): LoadedPki {
     ),
   };
 }
+
+/** A server's certificate and key, as a TLS listener takes them. */
+export interface ServerTls {
+  /** PEM: the server certificate, then the CAs that signed it. */
+  cert: string;
+  key: string;
+}
+
+/** The set's server certificate (with its chain) and key. */
+export function serverTlsFromPki(pki: LoadedPki): ServerTls {
+  const { server } = pki.manifest;
+  return { cert: pki.read(server.chain ?? server.certificate), key: pki.read(server.key) };
+}

@@ -1,4 +1,4 @@
-// A client that writes its CONNECT byte by byte, for what mqtt.js will not send: names that are not
+// A client that writes its CONNECT byte by byte (raw-packets.ts), for what mqtt.js will not send: names that are not
 // well-formed UTF-8 or hold U+0000, MQTT 5 properties given twice, an empty ClientID with Clean Start 0,
 // and connections that stay silent (no PINGREQ). Over mutual TLS with an identity's certificate, like SessionClient; it reads what comes back
 // with mqtt-packet.
@@ -6,6 +6,7 @@ import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import mqttPacket from 'mqtt-packet';
 import type { LoadedIdentity } from '../certs/manifest.ts';
 import type { MqttVersion } from '../rules/catalogue.ts';
+import { connectBytes } from './raw-packets.ts';
 import { secureContextFor, type TlsSessions } from './tls-context.ts';
 
 export interface RawConnectOptions {
@@ -26,42 +27,6 @@ export interface RawConnectOptions {
   timeoutMs: number;
   /** Resume TLS sessions from here, and keep new ones in it (as SessionClient does). */
   tlsSessions?: TlsSessions;
-}
-
-/** MQTT 5 CONNECT properties holding only a Session Expiry Interval (0x11), in seconds. */
-export function sessionExpiryProperty(seconds: number): Buffer {
-  const bytes = Buffer.alloc(5);
-  bytes[0] = 0x11;
-  bytes.writeUInt32BE(seconds, 1);
-  return bytes;
-}
-
-/** MQTT's Variable Byte Integer (the Remaining Length and property-length encoding). */
-export function variableByteInteger(value: number): Buffer {
-  const bytes: number[] = [];
-  do {
-    let byte = value % 128;
-    value = Math.floor(value / 128);
-    if (value > 0) byte |= 0x80;
-    bytes.push(byte);
-  } while (value > 0);
-  return Buffer.from(bytes);
-}
-
-const field = (bytes: Buffer): Buffer => Buffer.concat([Buffer.from([bytes.length >> 8, bytes.length & 0xff]), bytes]);
-
-/** A CONNECT, with Clean Start unless told (the session ends with the connection unless `properties` give a Session Expiry Interval). */
-export function connectBytes(options: { version: MqttVersion; clientId: Buffer; username?: Buffer; keepAlive: number; properties?: Buffer; cleanStart?: boolean }): Buffer {
-  const v5 = options.version === '5';
-  const flags = (options.cleanStart === false ? 0 : 0x02) | (options.username ? 0x80 : 0);
-  const variable = Buffer.concat([
-    field(Buffer.from('MQTT')),
-    Buffer.from([v5 ? 5 : 4, flags, options.keepAlive >> 8, options.keepAlive & 0xff]),
-    v5 ? Buffer.concat([variableByteInteger(options.properties?.length ?? 0), options.properties ?? Buffer.alloc(0)]) : Buffer.alloc(0),
-    field(options.clientId),
-    options.username ? field(options.username) : Buffer.alloc(0),
-  ]);
-  return Buffer.concat([Buffer.from([0x10]), variableByteInteger(variable.length), variable]);
 }
 
 export type RawConnectOutcome =

@@ -6,9 +6,10 @@ import mqttPacket from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MqttVersion } from '../rules/catalogue.ts';
 import { temporaryDir } from '../common/test-support.ts';
-import { startTestBroker, type TestBroker } from './test-support.ts';
+import { startTestBroker, type TestBroker } from '../testkit/test-broker.ts';
+import { startReferenceBroker, type ReferenceBroker } from './broker.ts';
 
-let t: TestBroker;
+let t: TestBroker<ReferenceBroker>;
 afterEach(async () => {
   await t?.stop();
 });
@@ -24,20 +25,20 @@ describe.each(['3.1.1', '5'] as MqttVersion[])('over MQTT %s', (version) => {
   const persistent = version === '5' ? { sessionExpiry: 3600 } : {};
 
   it('S1: one identity holds two sessions at once with one certificate', async () => {
-    t = await startTestBroker();
+    t = await startTestBroker(startReferenceBroker);
     const one = await t.open('alpha', 's1', version);
     const two = await t.open('alpha', 's2', version);
     expect(one.connected && two.connected).toBe(true);
   });
 
   it('S4: an empty ClientID is refused', async () => {
-    t = await startTestBroker();
+    t = await startTestBroker(startReferenceBroker);
     const outcome = await t.connect('alpha', '', version, { cleanStart: true });
     expect(outcome).toMatchObject({ accepted: false, code: codes.invalidId });
   });
 
   it('S6: another identity is refused while the owner stays connected and keeps receiving QoS 1', async () => {
-    t = await startTestBroker();
+    t = await startTestBroker(startReferenceBroker);
     const owner = await t.open('alpha', 's1', version, persistent);
     await owner.subscribe('mmc/alpha/s1', 1);
     const contender = await t.connect('beta', 's1', version);
@@ -50,7 +51,7 @@ describe.each(['3.1.1', '5'] as MqttVersion[])('over MQTT %s', (version) => {
 
   it('S7: the name is held after an unclean disconnect and free after expiry', async () => {
     let now = Date.now();
-    t = await startTestBroker({ reference: { maximumSessionExpiryInSeconds: 1 } }, { clock: () => now });
+    t = await startTestBroker(startReferenceBroker, { reference: { maximumSessionExpiryInSeconds: 1 } }, { clock: () => now });
     const owner = await t.open('alpha', 's1', version, persistent);
     await owner.subscribe('mmc/alpha/s1', 1);
     await owner.drop();
@@ -66,7 +67,7 @@ describe.each(['3.1.1', '5'] as MqttVersion[])('over MQTT %s', (version) => {
   });
 
   it('S8: the same identity takes its session over; the older connection is ended', async () => {
-    t = await startTestBroker();
+    t = await startTestBroker(startReferenceBroker);
     const first = await t.open('alpha', 's1', version, persistent);
     await first.subscribe('mmc/alpha/s1', 1);
     const second = await t.open('alpha', 's1', version, persistent);
@@ -76,14 +77,14 @@ describe.each(['3.1.1', '5'] as MqttVersion[])('over MQTT %s', (version) => {
   });
 
   it('S9: one session past the limit is refused with quota exceeded', async () => {
-    t = await startTestBroker({ maximumClientSessionsPerAuthenticationName: 2 });
+    t = await startTestBroker(startReferenceBroker, { maximumClientSessionsPerAuthenticationName: 2 });
     await t.open('alpha', 's1', version);
     await t.open('alpha', 's2', version);
     expect(await t.connect('alpha', 's3', version)).toMatchObject({ accepted: false, code: codes.quota });
   });
 
   it('L2: a resumed session is present and gets the QoS 1 messages it missed, even with no subscription held', async () => {
-    t = await startTestBroker();
+    t = await startTestBroker(startReferenceBroker);
     const owner = await t.open('alpha', 's1', version, persistent);
     await owner.subscribe('mmc/alpha/s1', 1);
     await owner.disconnect();
@@ -106,12 +107,12 @@ describe.each(['3.1.1', '5'] as MqttVersion[])('over MQTT %s', (version) => {
     ['neg-thumbprint-unregistered', 'badCredentials'],
     ['delta-disabled', 'notAuthorized'],
   ] as const)('A1-A3: %s is refused as %s', async (identity, code) => {
-    t = await startTestBroker();
+    t = await startTestBroker(startReferenceBroker);
     expect(await t.connect(identity, `s-${identity}`, version)).toMatchObject({ accepted: false, code: codes[code] });
   });
 
   it('P2, P3: refuses a SUBSCRIBE and a PUBLISH outside the bindings, with the rule id in the log', async () => {
-    t = await startTestBroker();
+    t = await startTestBroker(startReferenceBroker);
     const beta = await t.open('beta', 'b1', version);
     await beta.subscribe('mmc/beta/b1', 1);
     const alpha = await t.open('alpha', 'a1', version);
@@ -132,7 +133,7 @@ describe.each(['3.1.1', '5'] as MqttVersion[])('over MQTT %s', (version) => {
   });
 
   it('A3: every validation scheme admits its own good certificate', async () => {
-    t = await startTestBroker();
+    t = await startTestBroker(startReferenceBroker);
     for (const identity of ['dns-client', 'uri-client', 'ip-client', 'email-client', 'thumb-client', 'alpha-upper']) {
       await t.open(identity, `s-${identity}`, version);
     }
@@ -141,7 +142,7 @@ describe.each(['3.1.1', '5'] as MqttVersion[])('over MQTT %s', (version) => {
 
 describe('MQTT 5 specifics', () => {
   it('S7/L1: a DISCONNECT that sets the Session Expiry Interval to 0 ends the session and frees its name', async () => {
-    t = await startTestBroker();
+    t = await startTestBroker(startReferenceBroker);
     const owner = await t.open('alpha', 's1', '5', { sessionExpiry: 3600 });
     await owner.disconnect({ sessionExpiry: 0 });
     await sleep(100);
@@ -149,14 +150,14 @@ describe('MQTT 5 specifics', () => {
   });
 
   it('L1: a Session Expiry Interval above the maximum is capped, and the CONNACK says so', async () => {
-    t = await startTestBroker({ reference: { maximumSessionExpiryInSeconds: 30 } });
+    t = await startTestBroker(startReferenceBroker, { reference: { maximumSessionExpiryInSeconds: 30 } });
     const client = await t.open('alpha', 's1', '5', { sessionExpiry: 3600 });
     expect(client.connackProperties.sessionExpiryInterval).toBe(30);
   });
 
   it('L4: life cycle events go to an NDJSON file too', async () => {
     const file = join(temporaryDir(), 'lifecycle.ndjson');
-    t = await startTestBroker({}, { lifecycleFile: file });
+    t = await startTestBroker(startReferenceBroker, {}, { lifecycleFile: file });
     await (await t.open('alpha', 's1', '5')).disconnect();
     await sleep(100);
     // The session ended with its connection (no expiry asked): the next one numbers from 1 again.
@@ -172,7 +173,7 @@ describe('MQTT 5 specifics', () => {
   });
 
   it('L4: life cycle events follow a session through takeover', async () => {
-    t = await startTestBroker();
+    t = await startTestBroker(startReferenceBroker);
     const events: string[] = [];
     t.broker.events.on('event', (event) => events.push(`${event.type.split('.').pop()} ${event.subject} ${event.data.disconnectionReason ?? ''}`.trim()));
     const first = await t.open('alpha', 's1', '5');
@@ -188,7 +189,7 @@ describe('MQTT 5 specifics', () => {
 });
 
 /** A raw TLS connection that sends bytes as given, for packets mqtt.js will not send. */
-async function rawExchange(t: TestBroker, identityId: string, bytes: Buffer): Promise<{ received: Buffer; closed: boolean }> {
+async function rawExchange(t: TestBroker<ReferenceBroker>, identityId: string, bytes: Buffer): Promise<{ received: Buffer; closed: boolean }> {
   const identity = t.pki.identities.get(identityId)!;
   const socket = tlsConnect({ host: '127.0.0.1', port: t.broker.port, servername: 'localhost', ca: t.pki.rootCaPem, cert: identity.certificatePem, key: identity.keyPem });
   const chunks: Buffer[] = [];
@@ -202,7 +203,7 @@ async function rawExchange(t: TestBroker, identityId: string, bytes: Buffer): Pr
 
 describe('packets mqtt.js does not send', () => {
   it.each([4, 5] as const)('S4: empty ClientID with clean=false (protocol level %i) is refused', async (protocolVersion) => {
-    t = await startTestBroker();
+    t = await startTestBroker(startReferenceBroker);
     // mqtt-packet will not generate this CONNECT either: make it with clean=1, then clear the flag.
     const connect = mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion, clientId: '', clean: true, keepalive: 30, username: 'alpha' });
     const flags = 2 + 6 + 1; // fixed header (1-byte length), protocol name, protocol level
@@ -218,7 +219,7 @@ describe('packets mqtt.js does not send', () => {
   });
 
   it('a malformed packet closes that connection and the broker keeps serving', async () => {
-    t = await startTestBroker();
+    t = await startTestBroker(startReferenceBroker);
     const { closed } = await rawExchange(t, 'alpha', Buffer.from([0x10, 0xff, 0xff, 0xff, 0xff, 0x7f, 0x00]));
     expect(closed).toBe(true);
     expect((await t.open('alpha', 's1', '5')).connected).toBe(true);

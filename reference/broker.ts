@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { Aedes, type Client } from 'aedes';
-import type { LoadedPki } from '../certs/manifest.ts';
+import type { ServerTls } from '../certs/manifest.ts';
 import { AedesNamespaceAdapter } from './aedes-adapter.ts';
 import { EVENT_GRID, type Behaviour } from './behaviour.ts';
 import { installSessionPresentOverride } from './connack-session-present.ts';
@@ -16,12 +16,6 @@ import type { ClientResource, NamespaceConfig } from '../eventgrid/namespace.ts'
 import { SessionRegistry, type Clock } from './session-registry.ts';
 import { shownName } from './bounded-text.ts';
 import { createNamespaceTlsServer } from './tls-server.ts';
-
-export interface ServerTls {
-  /** PEM: the server certificate, then the CAs that signed it. */
-  cert: string;
-  key: string;
-}
 
 export interface ReferenceBrokerOptions {
   namespace: NamespaceConfig;
@@ -82,11 +76,6 @@ export function clientUrls(
     urls: [...certificate.dns.filter((name) => !name.startsWith('*')).map(url), ...addresses.map(url)],
     unnamed: localAddresses.filter((address) => !certificate.ip.includes(address) && (ipv6 || !address.includes(':'))),
   };
-}
-
-export function serverTlsFromPki(pki: LoadedPki): ServerTls {
-  const { server } = pki.manifest;
-  return { cert: pki.read(server.chain ?? server.certificate), key: pki.read(server.key) };
 }
 
 export async function startReferenceBroker(options: ReferenceBrokerOptions): Promise<ReferenceBroker> {

@@ -6,10 +6,10 @@ import mqttPacket from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { certificateCases, craftCertificate, craftKey, type CertificateCase } from '../certs/crafted.ts';
-import { loadPki, type LoadedPki } from '../certs/manifest.ts';
+import { loadPki, type LoadedPki, serverTlsFromPki } from '../certs/manifest.ts';
 import { parseNamespace } from '../eventgrid/namespace.ts';
-import { serverTlsFromPki, startReferenceBroker, type ReferenceBroker } from './broker.ts';
-import { connectV5 } from './raw-mqtt.ts';
+import { startReferenceBroker, type ReferenceBroker } from './broker.ts';
+import { connectV5 } from '../testkit/raw-packets.ts';
 
 const set = certificateCases('device-1');
 const selfSigned = craftCertificate({ commonName: 'thumb-1', key: craftKey('ec-p256') });

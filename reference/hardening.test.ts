@@ -5,12 +5,12 @@
 import { connect as netConnect } from 'node:net';
 import { inject } from 'vitest';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadPki } from '../certs/manifest.ts';
+import { loadPki, serverTlsFromPki } from '../certs/manifest.ts';
 import { namespaceFromPki } from '../certs/namespace.ts';
-import { serverTlsFromPki, startReferenceBroker, type ReferenceBroker } from './broker.ts';
+import { startReferenceBroker, type ReferenceBroker } from './broker.ts';
 import { bounded, MAX_REASON_LENGTH } from './bounded-text.ts';
-import { connectV5, oversizedConnectStart } from './raw-mqtt.ts';
-import { openRawSession } from './raw-session.ts';
+import { connectV5, connectAnnouncing } from '../testkit/raw-packets.ts';
+import { openRawSession } from '../testkit/raw-session.ts';
 
 const pki = loadPki(inject('pkiDir'));
 let broker: ReferenceBroker | undefined;
@@ -57,7 +57,7 @@ describe('the maximum packet size, before authentication', () => {
   it('a certificate-less CONNECT announcing 268 MB is cut off after its first bytes', async () => {
     const b = await start();
     const raw = await session(b, false);
-    raw.send(oversizedConnectStart(268_435_455));
+    raw.send(connectAnnouncing(268_435_455));
     // Keep sending, as the flood did: the broker closes the connection long before 1 MiB.
     let sent = 0;
     const chunk = Buffer.alloc(16 * 1024, 0x41);

@@ -2,14 +2,15 @@
 // events (L4 with L8, L9, L11), and a namespace that lowers a limit in its `reference` section.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MqttVersion } from '../rules/catalogue.ts';
-import { startTestBroker, type TestBroker } from './test-support.ts';
+import { startTestBroker, type TestBroker } from '../testkit/test-broker.ts';
+import { startReferenceBroker, type ReferenceBroker } from './broker.ts';
 
-let t: TestBroker;
+let t: TestBroker<ReferenceBroker>;
 afterEach(async () => {
   await t?.stop();
 });
 
-function reasons(broker: TestBroker): string[] {
+function reasons(broker: TestBroker<ReferenceBroker>): string[] {
   const seen: string[] = [];
   broker.broker.events.on('event', (event) => {
     if (event.data.disconnectionReason) seen.push(`${event.data.clientSessionName} ${event.data.disconnectionReason}`);
@@ -21,7 +22,7 @@ describe.each(['3.1.1', '5'] as MqttVersion[])('over MQTT %s', (version) => {
   const persistent = version === '5' ? { sessionExpiry: 3600 } : {};
 
   it('L8: an offline queue past its bound ends the session: SessionOverflow, name free, nothing kept', async () => {
-    t = await startTestBroker({ reference: { limits: { sessionQueueMessages: 3 } } });
+    t = await startTestBroker(startReferenceBroker, { reference: { limits: { sessionQueueMessages: 3 } } });
     const seen = reasons(t);
     const owner = await t.open('alpha', 's1', version, persistent);
     await owner.subscribe('mmc/alpha/s1', 1);
@@ -38,7 +39,7 @@ describe.each(['3.1.1', '5'] as MqttVersion[])('over MQTT %s', (version) => {
   });
 
   it('L9, L11: a QoS 2 PUBLISH and a PUBLISH to a 9-level topic end the connection: ClientError', async () => {
-    t = await startTestBroker();
+    t = await startTestBroker(startReferenceBroker);
     const seen = reasons(t);
     const one = await t.open('alpha', 'q2', version, { cleanStart: true });
     one.sendPublish('t/q2', 'x', 2);

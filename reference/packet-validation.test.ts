@@ -5,18 +5,19 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EVENT_GRID } from './behaviour.ts';
 import { mutatedBehaviour } from './mutants.ts';
 import { PACKET_CHECKS, scanProperties, validatePacket, withoutRepeatedProperties } from './packet-validation.ts';
-import { connectV5, disconnectV5, sessionExpiryProperty } from './raw-mqtt.ts';
-import { openRawSession } from './raw-session.ts';
-import { startTestBroker, type TestBroker } from './test-support.ts';
+import { connectV5, disconnectV5, sessionExpiryProperty } from '../testkit/raw-packets.ts';
+import { openRawSession } from '../testkit/raw-session.ts';
+import { startTestBroker, type TestBroker } from '../testkit/test-broker.ts';
+import { startReferenceBroker, type ReferenceBroker } from './broker.ts';
 
-let t: TestBroker;
+let t: TestBroker<ReferenceBroker>;
 afterEach(async () => {
   await t?.stop();
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function rawSession(t: TestBroker) {
+async function rawSession(t: TestBroker<ReferenceBroker>) {
   const identity = t.pki.identities.get('alpha')!;
   const raw = await openRawSession({ port: t.broker.port, ca: t.pki.rootCaPem, cert: identity.certificatePem, key: identity.keyPem });
   return { send: raw.send, next: () => raw.next(), closed: () => raw.closedWithin(2000), end: raw.end };
@@ -26,7 +27,7 @@ const twice = Buffer.concat([sessionExpiryProperty(5), sessionExpiryProperty(9)]
 
 describe('protocol validation of what a client sends', () => {
   it('a CONNECT with the Session Expiry Interval twice gets CONNACK 0x82 and is closed; the broker keeps serving', async () => {
-    t = await startTestBroker();
+    t = await startTestBroker(startReferenceBroker);
     const raw = await rawSession(t);
     raw.send(connectV5('s1', 'alpha', twice));
     expect(await raw.next()).toMatchObject({ cmd: 'connack', reasonCode: 0x82 });
@@ -38,14 +39,14 @@ describe('protocol validation of what a client sends', () => {
   });
 
   it('a CONNECT with the Session Expiry Interval 0 and then 3600 (which mqtt-packet decodes as one value) gets CONNACK 0x82', async () => {
-    t = await startTestBroker();
+    t = await startTestBroker(startReferenceBroker);
     const raw = await rawSession(t);
     raw.send(connectV5('s1', 'alpha', Buffer.concat([sessionExpiryProperty(0), sessionExpiryProperty(3600)])));
     expect(await raw.next()).toMatchObject({ cmd: 'connack', reasonCode: 0x82 });
   });
 
   it('a CONNECT with Request Problem Information 2 gets 0x82; with Request Response Information 1 it is accepted', async () => {
-    t = await startTestBroker();
+    t = await startTestBroker(startReferenceBroker);
     const bad = await rawSession(t);
     bad.send(connectV5('s1', 'alpha', Buffer.from([0x17, 2])));
     expect(await bad.next()).toMatchObject({ cmd: 'connack', reasonCode: 0x82 });
@@ -56,7 +57,7 @@ describe('protocol validation of what a client sends', () => {
   });
 
   it('the same CONNECT with the property once is accepted (the control)', async () => {
-    t = await startTestBroker();
+    t = await startTestBroker(startReferenceBroker);
     const raw = await rawSession(t);
     raw.send(connectV5('s1', 'alpha', sessionExpiryProperty(5)));
     expect(await raw.next()).toMatchObject({ cmd: 'connack', reasonCode: 0 });
@@ -64,7 +65,7 @@ describe('protocol validation of what a client sends', () => {
   });
 
   it('a DISCONNECT with the Session Expiry Interval twice closes the connection; the session keeps its CONNECT expiry and the broker keeps serving', async () => {
-    t = await startTestBroker();
+    t = await startTestBroker(startReferenceBroker);
     const raw = await rawSession(t);
     raw.send(connectV5('s1', 'alpha', sessionExpiryProperty(5)));
     expect(await raw.next()).toMatchObject({ cmd: 'connack', reasonCode: 0 });
@@ -81,7 +82,7 @@ describe('protocol validation of what a client sends', () => {
 
 describe('protocol validation after CONNECT', () => {
   it('a PUBLISH carrying a Subscription Identifier (for servers only) gets DISCONNECT 0x82 and is closed', async () => {
-    t = await startTestBroker();
+    t = await startTestBroker(startReferenceBroker);
     const identity = t.pki.identities.get('alpha')!;
     const raw = await openRawSession({ port: t.broker.port, ca: t.pki.rootCaPem, cert: identity.certificatePem, key: identity.keyPem });
     raw.send(connectV5('s1', 'alpha', Buffer.alloc(0)));

@@ -5,9 +5,9 @@ import { createServer } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadPki, type LoadedPki } from '../certs/manifest.ts';
+import { loadPki, type LoadedPki, serverTlsFromPki } from '../certs/manifest.ts';
 import { temporaryDir } from '../common/test-support.ts';
-import { serverTlsFromPki, startReferenceBroker, type ReferenceBroker } from '../reference/broker.ts';
+import { startReferenceBroker, type ReferenceBroker } from '../reference/broker.ts';
 import { namespaceFromPki } from '../certs/namespace.ts';
 import { runConformance } from './conformance-test-support.ts';
 

@@ -4,7 +4,7 @@
 import { once } from 'node:events';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { MODULE_EXTENSION } from '../common/package.ts';
-import { loadPki, type LoadedPki } from '../certs/manifest.ts';
+import { loadPki, serverTlsFromPki, type LoadedPki } from '../certs/manifest.ts';
 import { namespaceFromPki, SUITE_SESSION_LIMIT } from '../certs/namespace.ts';
 import type { AuthenticationNameSource } from '../eventgrid/authentication.ts';
 import type { NamespaceConfig } from '../eventgrid/namespace.ts';
@@ -97,7 +97,7 @@ export async function startEmbeddedBrokers(options: EmbeddedBrokerOptions): Prom
 
 async function serve(options: EmbeddedBrokerOptions): Promise<void> {
   // Loaded here, in the thread only: the thread that starts it never needs the broker's modules.
-  const [{ serverTlsFromPki, startReferenceBroker }, { mutatedBehaviour }] = await Promise.all([import('../reference/broker.ts'), import('../reference/mutants.ts')]);
+  const [{ startReferenceBroker }, { mutatedBehaviour }] = await Promise.all([import('../reference/broker.ts'), import('../reference/mutants.ts')]);
   const pki = loadPki(options.pkiDir);
   const namespaces = referenceNamespaces(pki, options.sessionLimit);
   const behaviour = mutatedBehaviour(options.brokenRules);

@@ -5,7 +5,7 @@ import { join, normalize } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 /** Lowest first: each folder may import from itself and the folders before it. */
-export const LAYERS = ['common', 'rules', 'eventgrid', 'certs', 'report', 'mqtt-client', 'reference', 'stress', 'provision', 'steps', 'runner', 'bench'];
+export const LAYERS = ['common', 'rules', 'eventgrid', 'certs', 'report', 'mqtt-client', 'testkit', 'reference', 'stress', 'provision', 'steps', 'runner', 'bench'];
 
 function sources(folder: string): string[] {
   return readdirSync(folder, { recursive: true, encoding: 'utf8' }).filter((name) => name.endsWith('.ts')).map((name) => join(folder, name));

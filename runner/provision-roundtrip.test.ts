@@ -2,10 +2,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
-import { loadPki } from '../certs/manifest.ts';
+import { loadPki, serverTlsFromPki } from '../certs/manifest.ts';
 import { runScript, temporaryDir } from '../common/test-support.ts';
 import { readNamespaceFile } from '../eventgrid/namespace-file.ts';
-import { serverTlsFromPki, startReferenceBroker } from '../reference/broker.ts';
+import { startReferenceBroker } from '../reference/broker.ts';
 import { runConformance } from './conformance-test-support.ts';
 
 const pki = () => loadPki(inject('pkiDir'));

@@ -4,8 +4,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadPki, type LoadedPki } from '../certs/manifest.ts';
-import { serverTlsFromPki, startReferenceBroker, type ReferenceBroker } from '../reference/broker.ts';
+import { loadPki, type LoadedPki, serverTlsFromPki } from '../certs/manifest.ts';
+import { startReferenceBroker, type ReferenceBroker } from '../reference/broker.ts';
 import { maximumSessionExpirySeconds, parseNamespace } from '../eventgrid/namespace.ts';
 import { runScript, temporaryDir } from '../common/test-support.ts';
 import { runConformance } from './conformance-test-support.ts';

@@ -3,7 +3,7 @@ import { ConformanceFailure } from '../common/errors.ts';
 import { Given, When } from '@cucumber/cucumber';
 import type { MqttVersion } from '../rules/catalogue.ts';
 import { LIMITS } from '../rules/limits.ts';
-import { sessionExpiryProperty } from '../mqtt-client/raw-client.ts';
+import { sessionExpiryProperty } from '../mqtt-client/raw-packets.ts';
 import { OWN_USERNAME, type ConformanceWorld } from './world.ts';
 
 async function holdSession(world: ConformanceWorld, identityId: string, sessionName: string): Promise<void> {

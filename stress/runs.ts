@@ -4,9 +4,8 @@ import { connect as netConnect, type Socket } from 'node:net';
 import mqttPacket from 'mqtt-packet';
 import type { CertificateCaseSet } from '../certs/crafted.ts';
 import type { LoadedPki } from '../certs/manifest.ts';
-import { variableByteInteger } from '../mqtt-client/raw-client.ts';
-import { connectV5, disconnectV5, oversizedConnectStart, sessionExpiryProperty } from '../reference/raw-mqtt.ts';
-import { openRawSession, type RawSession, type RawSessionOptions } from '../reference/raw-session.ts';
+import { connectAnnouncing, connectV5, disconnectV5, sessionExpiryProperty, variableByteInteger } from '../testkit/raw-packets.ts';
+import { openRawSession, type RawSession, type RawSessionOptions } from '../testkit/raw-session.ts';
 import type { BrokerProcess } from './broker-process.ts';
 
 export interface StressContext {
@@ -345,7 +344,7 @@ export function oversizedRun(context: StressContext, connections: number): Promi
     await pool(connections, context.parallel, async (index) => {
       const session = await open(context).catch(() => undefined);
       if (!session) return tally.violation(`connection ${index}: TLS handshake failed`);
-      session.send(oversizedConnectStart(268_435_455));
+      session.send(connectAnnouncing(268_435_455));
       tally.packets += 1;
       const chunk = Buffer.alloc(64 * 1024, 0x41);
       let sent = 0;

@@ -1,4 +1,4 @@
-// A mutual-TLS connection that sends raw bytes and decodes what comes back, for tests and the stress
+// A mutual-TLS connection that sends raw bytes (testkit/raw-packets.ts) and decodes what comes back, for tests and the stress
 // harness: it can send what mqtt.js will not, and never answers on its own (no PUBACK, no PINGREQ).
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import mqttPacket from 'mqtt-packet';
