@@ -2,8 +2,8 @@
 // what a device team needs to test against the reference broker in its own tests. docs/library.md
 // shows it in use; everything else in the package is the tool's own and may change.
 export { startReferenceBroker, type ReferenceBroker, type ReferenceBrokerOptions } from './reference/broker.ts';
-export type { LifecycleEvents } from './reference/lifecycle.ts';
-export type { SessionRegistry } from './reference/session-registry.ts';
+export type { LifecycleEvents } from './reference/adapters/lifecycle-events.ts';
+export type { SessionStore } from './reference/ports/session-store.ts';
 export { ensurePki, DEFAULT_PKI_DIR, type EnsurePkiOptions, type PkiResult } from './certs/pki.ts';
 export { loadPki, serverTlsFromPki, PkiError, type ServerTls, type LoadedPki, type LoadedIdentity, type PkiManifest, type IdentityEntry } from './certs/manifest.ts';
 export { namespaceFromPki, type NamespaceFromPkiOptions } from './certs/namespace.ts';

@@ -1,21 +1,23 @@
-// startReferenceBroker: an aedes broker behind a mutual-TLS server on loopback, that answers as an
-// Event Grid namespace does for sessions and client authentication.
-import { X509Certificate } from 'node:crypto';
-import { once } from 'node:events';
-import type { AddressInfo, Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
-import { Aedes, type Client } from 'aedes';
+// startReferenceBroker: an aedes broker behind a mutual-TLS listener on loopback, that answers as an
+// Event Grid namespace does for sessions and client authentication. The composition root: it puts the
+// policy (policy/) together with one adapter per port (ports/): the in-memory session store, the
+// certificate authenticator, the TLS listener, the life cycle events, and the aedes glue.
+import { Aedes } from 'aedes';
 import type { ServerTls } from '../certs/manifest.ts';
-import { AedesNamespaceAdapter } from './aedes-adapter.ts';
-import { EVENT_GRID, type Behaviour } from './behaviour.ts';
-import { installSessionPresentOverride } from './connack-session-present.ts';
-import { ConnectPolicy } from './connect-decision.ts';
-import { LifecycleEvents } from './lifecycle.ts';
-import { LimitEnforcement } from './limits.ts';
 import type { ClientResource, NamespaceConfig } from '../eventgrid/namespace.ts';
-import { SessionRegistry, type Clock } from './session-registry.ts';
-import { shownName } from './bounded-text.ts';
-import { createNamespaceTlsServer } from './tls-server.ts';
+import { installSessionPresentOverride } from './adapters/aedes/connack-session-present.ts';
+import { LimitEnforcement } from './adapters/aedes/limit-enforcement.ts';
+import { AedesNamespaceAdapter } from './adapters/aedes/namespace-adapter.ts';
+import { shownName } from './adapters/bounded-text.ts';
+import { CertificateAuthenticator } from './adapters/certificate/authenticator.ts';
+import { LifecycleEvents } from './adapters/lifecycle-events.ts';
+import { MemorySessionStore } from './adapters/memory-session-store.ts';
+import { startTlsListener } from './adapters/tls-listener.ts';
+import type { Behaviour } from './policy/behaviour.ts';
+import { ConnectPolicy } from './policy/connect.ts';
+import { EVENT_GRID } from './policy/event-grid.ts';
+import type { Clock } from './ports/clock.ts';
+import type { SessionStore } from './ports/session-store.ts';
 
 export interface ReferenceBrokerOptions {
   namespace: NamespaceConfig;
@@ -30,7 +32,7 @@ export interface ReferenceBrokerOptions {
   handshakeTimeoutMs?: number;
   /** A connection that has not sent its CONNECT this long after its handshake is closed; default 5000 ms. */
   connectTimeoutMs?: number;
-  /** The rules as the broker applies them. Default EVENT_GRID; tests pass mutants (reference/mutants.ts). */
+  /** The rules as the broker applies them. Default EVENT_GRID; tests pass mutants (policy/mutants.ts). */
   behaviour?: Behaviour;
   /** Milliseconds since the epoch, for session expiry, life cycle events and certificate validity. Default Date.now. */
   clock?: Clock;
@@ -43,7 +45,7 @@ export interface ReferenceBroker {
   port: number;
   namespace: NamespaceConfig;
   events: LifecycleEvents;
-  sessions: SessionRegistry;
+  sessions: SessionStore;
   stop(): Promise<void>;
 }
 
@@ -83,9 +85,8 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
   const log = options.log ?? (() => {});
   const clock = options.clock ?? Date.now;
   const behaviour = options.behaviour ?? EVENT_GRID;
-  const sessions = new SessionRegistry(clock);
+  const sessions = new MemorySessionStore(clock);
   const events = new LifecycleEvents(namespace.name, options.lifecycleFile, clock);
-  const registeredCas = namespace.caCertificates.map((ca) => new X509Certificate(ca.encodedCertificate));
   // Event Grid's limits (L5-L15) on aedes: Keep Alive, CONNACK properties, the packet gate, the queues.
   // The packet gate also runs the access checks (P2, P3): every SUBSCRIBE and PUBLISH passes through it.
   const limits = new LimitEnforcement({
@@ -102,11 +103,11 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
   });
   const adapter = new AedesNamespaceAdapter({
     policy: new ConnectPolicy(namespace, sessions, behaviour),
+    authenticator: new CertificateAuthenticator(namespace, behaviour),
     answerRefusal: behaviour.answerRefusal,
     packetChecks: behaviour.packetChecks,
     sessions,
     events,
-    registeredCas,
     limits,
     authenticationNameOf: (clientName) => namespace.clients.find((client) => client.name === clientName)?.authenticationName ?? clientName,
     log,
@@ -129,44 +130,33 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
   broker.on('clientError', (client, error) => log(`client "${shownName(client.id ?? '')}": ${error.message}`));
   broker.on('connectionError', (_client, error) => log(`connection error: ${error.message}`));
 
-  // Client certificates are requested and path-validated by OpenSSL against the registered CAs (which
-  // are trust anchors even when not self-signed), but the verdict is judged by the namespace's rules
-  // (A1-A3), not by the TLS stack: a self-signed ThumbprintMatch client must get as far as CONNECT.
-  const sockets = new Set<Socket>();
-  const server = createNamespaceTlsServer(
-    {
-      cert: options.tls.cert,
-      key: options.tls.key,
-      registeredCas: namespace.caCertificates.map((ca) => ca.encodedCertificate),
-      handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
-    },
-    (socket: TLSSocket) => {
-      adapter.track(socket);
-      const client = broker.handle(socket) as unknown as Client;
-      limits.track(client);
-      // Last, so that protocol validation (M1) sees each packet before the packet gate and aedes.
-      adapter.screen(client);
-    },
-  );
-  server.on('connection', (socket: Socket) => {
-    // TCP_NODELAY: without it the small writes after a TLS 1.3 handshake (tickets, CONNACK) wait on
-    // Nagle's algorithm and the peer's delayed ACK, about 40 ms per CONNECT.
-    socket.setNoDelay(true);
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  server.on('tlsClientError', (error) => log(`TLS handshake failed: ${error.message}`));
-
   const host = options.host ?? '127.0.0.1';
-  server.listen(options.port ?? 0, host);
+  let listener;
   try {
-    await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);
+    listener = await startTlsListener(
+      {
+        cert: options.tls.cert,
+        key: options.tls.key,
+        registeredCas: namespace.caCertificates.map((ca) => ca.encodedCertificate),
+        handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+        host,
+        port: options.port ?? 0,
+        log,
+      },
+      (connection) => {
+        adapter.track(connection);
+        const client = broker.handle(connection.stream);
+        limits.track(client);
+        // Last, so that protocol validation (M1) sees each packet before the packet gate and aedes.
+        adapter.screen(client);
+      },
+    );
   } catch (error) {
     // aedes' own timers would keep the process alive after a port that could not be had.
     await new Promise<void>((resolve) => broker.close(() => resolve()));
     throw error;
   }
-  const { port } = server.address() as AddressInfo;
+  const { port } = listener;
   // Every interface includes loopback, and localhost is in the reference's server certificate.
   const clientHost = isWildcardHost(host) ? 'localhost' : host;
   const urlHost = clientHost.includes(':') ? `[${clientHost}]` : clientHost;
@@ -180,8 +170,7 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     sessions,
     async stop() {
       adapter.beginStop();
-      const closed = new Promise((resolve) => server.close(resolve));
-      for (const socket of sockets) socket.destroy();
+      const closed = listener.close();
       await new Promise<void>((resolve) => broker.close(() => resolve()));
       await closed;
     },

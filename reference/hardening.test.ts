@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadPki, serverTlsFromPki } from '../certs/manifest.ts';
 import { namespaceFromPki } from '../certs/namespace.ts';
 import { startReferenceBroker, type ReferenceBroker } from './broker.ts';
-import { bounded, MAX_REASON_LENGTH } from './bounded-text.ts';
+import { bounded, MAX_REASON_LENGTH } from './adapters/bounded-text.ts';
 import { connectV5, connectAnnouncing } from '../testkit/raw-packets.ts';
 import { openRawSession } from '../testkit/raw-session.ts';
 

@@ -3,13 +3,13 @@
 import mqttPacket from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
 import { parseNamespace } from '../eventgrid/namespace.ts';
-import { EVENT_GRID } from './behaviour.ts';
-import { firstRefusal } from './check-list.ts';
-import type { ConnectContext } from './connect-decision.ts';
-import { MUTANTS, mutatedBehaviour } from './mutants.ts';
-import { characterCount, decodeName, NAME_CHECKS } from './name-checks.ts';
-import { parseNames } from './raw-connect.ts';
-import { SessionQueues } from './session-overflow.ts';
+import { parseNames } from './adapters/aedes/raw-connect.ts';
+import { SessionQueues } from './adapters/aedes/session-queues.ts';
+import type { ConnectContext } from './policy/behaviour.ts';
+import { firstRefusal } from './policy/check.ts';
+import { EVENT_GRID } from './policy/event-grid.ts';
+import { MUTANTS, mutatedBehaviour } from './policy/mutants.ts';
+import { characterCount, decodeName, NAME_CHECKS } from './policy/names.ts';
 
 const limits = parseNamespace({}).reference.limits;
 

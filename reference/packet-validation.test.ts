@@ -2,9 +2,9 @@
 // once reached aedes' timers as an array and ended the process) is a protocol error, answered with
 // CONNACK 0x82 or a closed connection, and the broker keeps serving.
 import { afterEach, describe, expect, it } from 'vitest';
-import { EVENT_GRID } from './behaviour.ts';
-import { mutatedBehaviour } from './mutants.ts';
-import { PACKET_CHECKS, scanProperties, validatePacket, withoutRepeatedProperties } from './packet-validation.ts';
+import { EVENT_GRID } from './policy/event-grid.ts';
+import { mutatedBehaviour } from './policy/mutants.ts';
+import { PACKET_CHECKS, scanProperties, validatePacket, withoutRepeatedProperties } from './policy/packet-validation.ts';
 import { connectV5, disconnectV5, sessionExpiryProperty } from '../testkit/raw-packets.ts';
 import { openRawSession } from '../testkit/raw-session.ts';
 import { startTestBroker, type TestBroker } from '../testkit/test-broker.ts';

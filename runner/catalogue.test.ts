@@ -4,8 +4,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EVENT_GRID } from '../reference/behaviour.ts';
-import { MUTANTS, mutantsOf } from '../reference/mutants.ts';
+import { EVENT_GRID } from '../reference/policy/event-grid.ts';
+import { MUTANTS, mutantsOf } from '../reference/policy/mutants.ts';
 import { loadPlannedScenarios } from './feature-pickles.ts';
 import { describeRefusals, findRule, RULES, type Rule, type RuleId } from '../rules/catalogue.ts';
 import { isKnownTag, rulesOfTags, VERSION_TAGS, versionOfTags } from '../rules/tags.ts';
@@ -73,7 +73,7 @@ describe('the rule catalogue', () => {
   });
 
   it('is the source of every rule id the reference broker names', () => {
-    const source = readdirSync('reference')
+    const source = readdirSync('reference', { recursive: true, encoding: 'utf8' })
       .filter((name) => name.endsWith('.ts') && !name.endsWith('.test.ts'))
       .map((name) => readFileSync(join('reference', name), 'utf8'))
       .join('\n');
@@ -84,7 +84,7 @@ describe('the rule catalogue', () => {
       expect(findRule(mutant.rule), id).toBeDefined();
       expect(id === mutant.rule || new RegExp(`^${mutant.rule}\\.[a-z][a-z0-9-]*$`).test(id), `mutant ${id} is named after its rule ${mutant.rule} ("${mutant.rule}" or "${mutant.rule}.how")`).toBe(true);
     }
-    const { packetChecks, connectChecks, subscribeChecks, publishChecks } = EVENT_GRID;
-    for (const check of [...packetChecks, ...connectChecks, ...subscribeChecks, ...publishChecks]) expect(findRule(check.rule), check.name).toBeDefined();
+    const { packetChecks, certificateChecks, connectChecks, subscribeChecks, publishChecks } = EVENT_GRID;
+    for (const check of [...packetChecks, ...certificateChecks, ...connectChecks, ...subscribeChecks, ...publishChecks]) expect(findRule(check.rule), check.name).toBeDefined();
   });
 });

@@ -60,7 +60,7 @@ function parseRules(text: string | undefined, flag: string): RuleId[] {
  */
 async function parseMutants(text: string | undefined): Promise<BrokenRule[]> {
   if (!text) return [];
-  const { MUTANTS } = await import('../reference/mutants.ts');
+  const { MUTANTS } = await import('../reference/policy/mutants.ts');
   const byLowerCase = new Map([...MUTANTS.keys()].map((id) => [id.toLowerCase(), id]));
   const ids = text.split(',').map((id) => id.trim()).filter(Boolean);
   const unknown = ids.filter((id) => !byLowerCase.has(id.toLowerCase()));

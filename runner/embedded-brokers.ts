@@ -97,7 +97,7 @@ export async function startEmbeddedBrokers(options: EmbeddedBrokerOptions): Prom
 
 async function serve(options: EmbeddedBrokerOptions): Promise<void> {
   // Loaded here, in the thread only: the thread that starts it never needs the broker's modules.
-  const [{ startReferenceBroker }, { mutatedBehaviour }] = await Promise.all([import('../reference/broker.ts'), import('../reference/mutants.ts')]);
+  const [{ startReferenceBroker }, { mutatedBehaviour }] = await Promise.all([import('../reference/broker.ts'), import('../reference/policy/mutants.ts')]);
   const pki = loadPki(options.pkiDir);
   const namespaces = referenceNamespaces(pki, options.sessionLimit);
   const behaviour = mutatedBehaviour(options.brokenRules);

@@ -9,7 +9,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { loadPki } from '../certs/manifest.ts';
 import { temporaryDir } from '../common/test-support.ts';
 import { findRule, RULES, type Rule } from '../rules/catalogue.ts';
-import { MUTANTS } from '../reference/mutants.ts';
+import { MUTANTS } from '../reference/policy/mutants.ts';
 import { runConformance } from './conformance-test-support.ts';
 
 const RUN_TIMEOUT = 180_000;

@@ -1,10 +1,9 @@
 // Limits on SUBSCRIBE and PUBLISH (L9-L11) as ordered checks with rule ids, which the packet gate
 // (reference/packet-gate.ts) runs before aedes sees the packet; and the mutants that break them.
-import type { Check, Mutant } from './behaviour.ts';
-import { withoutCheck } from './check-list.ts';
-import type { PublishContext, SubscribeContext } from './packet-gate.ts';
+import type { ReferenceLimits } from '../../eventgrid/namespace.ts';
+import type { Mutant, PublishContext, SubscribeContext } from './behaviour.ts';
+import { withoutCheck, type Check } from './check.ts';
 import { refuse } from './refusal.ts';
-import type { ReferenceLimits } from '../eventgrid/namespace.ts';
 
 function topicProblem(topic: string, limits: ReferenceLimits): string | undefined {
   const bytes = Buffer.byteLength(topic, 'utf8');

@@ -1,21 +1,9 @@
 // L8, session overflow: while a persistent session is offline, Event Grid queues the QoS 1 messages
 // for it, up to 100 messages or 1 MB; past that the session is terminated (life cycle reason
-// SessionOverflow) and its name is free. The queue is counted where aedes stores it.
-import type { ReferenceLimits } from '../eventgrid/namespace.ts';
-import type { Behaviour, Mutant } from './behaviour.ts';
-
-export interface QueueUse {
-  messages: number;
-  bytes: number;
-}
-
-/** L8: a queue past either bound has overflowed. */
-export const queueOverflows = (use: QueueUse, limits: ReferenceLimits): boolean =>
-  use.messages > limits.sessionQueueMessages || use.bytes > limits.sessionQueueBytes;
-
-export const OVERFLOW_MUTANTS: readonly Mutant[] = [
-  { rule: 'L8', breaks: 'an offline session queues without bound and is never terminated', apply: (behaviour) => ({ ...behaviour, queueOverflows: () => false }) },
-];
+// SessionOverflow) and its name is free. The queue is counted where aedes stores it; when it has
+// overflowed is Behaviour's queueOverflows (policy/limits.ts).
+import type { ReferenceLimits } from '../../../eventgrid/namespace.ts';
+import type { Behaviour, QueueUse } from '../../policy/behaviour.ts';
 
 /** aedes' persistence, the part that queues messages for offline sessions (untyped there). */
 interface EnqueuingPersistence {

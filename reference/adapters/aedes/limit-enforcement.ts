@@ -1,62 +1,16 @@
-// Event Grid's limits in the reference broker (L5-L15): the pieces of Behaviour that are not check
-// lists, their mutants, and the glue that puts the limits on aedes. The CONNECT name checks (L5-L7) are
-// in CONNECT_CHECKS (reference/name-checks.ts); the SUBSCRIBE and PUBLISH checks (L9-L11) in the
-// packet gate's lists (reference/packet-limits.ts), which also run the access checks (P2, P3,
-// reference/authorization.ts). The adapter calls in when a connection starts, when
+// Event Grid's limits (L5-L15) put on aedes: the pieces of Behaviour that are not check lists
+// (policy/limits.ts), the packet gate that runs the SUBSCRIBE and PUBLISH checks (L9-L11,
+// policy/packet-limits.ts, and the access checks, P2 and P3, policy/access.ts), and the offline queues
+// (L8). The CONNECT name checks (L5-L7) are the policy's (policy/names.ts). The adapter calls in when a connection starts, when
 // a CONNECT is accepted (Keep Alive, CONNACK properties), when a session ends, and for the life cycle
 // reason of a connection the limits ended.
 import type { Aedes, Client, ConnectPacket } from 'aedes';
-import { LIMITS } from '../rules/limits.ts';
-import type { ReferenceLimits } from '../eventgrid/namespace.ts';
-import type { Mutant } from './behaviour.ts';
+import type { LimitPieces, QueueUse } from '../../policy/behaviour.ts';
+import type { DisconnectionReason } from '../../ports/event-sink.ts';
 import { installConnackProperties, setConnackProperties } from './connack-properties.ts';
-import type { DisconnectionReason } from './lifecycle.ts';
 import { PacketGate, type PacketGateOptions } from './packet-gate.ts';
 import { captureRawConnect } from './raw-connect.ts';
-import { queueOverflows, SessionQueues, type QueueUse } from './session-overflow.ts';
-
-/** The pieces of Behaviour that set Event Grid's limits; a mutant may replace any of them. */
-export interface LimitPieces {
-  /** L9: the highest QoS served: announced in an MQTT 5 CONNACK below 2, granted to a SUBSCRIBE asking more; a PUBLISH above it is refused. */
-  maximumQos: 0 | 1 | 2;
-  /**
-   * L15: the Maximum Packet Size in force for the namespace's limits, bytes; undefined: none. It is aedes'
-   * `maximumPacketSize`, the one mechanism that both enforces it (as each fixed header is read, before
-   * authentication) and announces it in an accepting MQTT 5 CONNACK.
-   */
-  maximumPacketSize(limits: ReferenceLimits): number | undefined;
-  /** L8: whether an offline session's queue of that use has overflowed (the session is then terminated). */
-  queueOverflows(use: QueueUse, limits: ReferenceLimits): boolean;
-  /** L13: the Keep Alive in force for what the client asked (0: none asked) and the maximum. */
-  keepAliveInForce(requested: number, maximum: number): number;
-  /** L14: whether a connection silent for 1.5x its Keep Alive is closed (aedes' timer). */
-  closesSilentConnections: boolean;
-  /** L12: whether retained messages are kept (Event Grid since 2025), or the retain flag dropped. */
-  keepsRetained: boolean;
-}
-
-export const EVENT_GRID_LIMITS: LimitPieces = {
-  maximumQos: LIMITS.maximumQos.value,
-  // Event Grid's 512 KiB unless the namespace's `reference.limits` lowers it.
-  maximumPacketSize: (limits) => limits.maximumPacketSize,
-  queueOverflows,
-  // An absent (0) or larger Keep Alive gets the maximum [inferred for 0 and for MQTT 3.1.1, which
-  // cannot be told: it is accepted and held to the maximum].
-  keepAliveInForce: (requested, maximum) => (requested === 0 || requested > maximum ? maximum : requested),
-  closesSilentConnections: true,
-  keepsRetained: true,
-};
-
-export const LIMIT_MUTANTS: readonly Mutant[] = [
-  { rule: 'L12', breaks: 'the retain flag is dropped, as Event Grid did before 2025', apply: (behaviour) => ({ ...behaviour, keepsRetained: false }) },
-  { rule: 'L13', breaks: 'the Keep Alive the client asks for is kept, however long', apply: (behaviour) => ({ ...behaviour, keepAliveInForce: (requested) => requested }) },
-  { rule: 'L14', breaks: 'silent connections are never closed', apply: (behaviour) => ({ ...behaviour, closesSilentConnections: false }) },
-  {
-    rule: 'L15',
-    breaks: 'no Maximum Packet Size: none announced in CONNACK, and packets of any size are read, before authentication too',
-    apply: (behaviour) => ({ ...behaviour, maximumPacketSize: () => undefined }),
-  },
-];
+import { SessionQueues } from './session-queues.ts';
 
 /** What an accepting MQTT 5 CONNACK announces of the limits that aedes does not: Maximum QoS (L9). (L15's Maximum Packet Size is aedes' own.) */
 function connackProperties({ maximumQos }: LimitPieces): Record<string, number> {

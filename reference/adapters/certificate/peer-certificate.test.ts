@@ -5,11 +5,12 @@ import { X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
 import { connect, type Server, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { craftCertificate, craftKey } from '../certs/crafted.ts';
-import { loadPki, type LoadedPki } from '../certs/manifest.ts';
-import { certificateFacts, chainVerdict, type PresentedCertificate } from './certificate.ts';
-import { peerCertificateChain, PeerCertificateReader } from './tls-peer.ts';
-import { createNamespaceTlsServer } from './tls-server.ts';
+import { craftCertificate, craftKey } from '../../../certs/crafted.ts';
+import { loadPki, type LoadedPki } from '../../../certs/manifest.ts';
+import type { PresentedCertificate } from '../../policy/presented.ts';
+import { certificateFacts, chainVerdict } from './certificate-facts.ts';
+import { peerCertificateChain, PeerCertificateReader } from './peer-certificate.ts';
+import { createNamespaceTlsServer } from '../tls-listener.ts';
 
 let pki: LoadedPki;
 let server: Server;

@@ -1,9 +1,8 @@
 // A refusal names the rule it enforces; its code is that rule's expected refusal in the catalogue, so
-// the broker, the steps and the report cannot disagree on it. Also how a refusal is answered, and the
-// A6 mutant that answers an authentication failure with no CONNACK.
-import { expectedRefusal, type RuleId } from '../rules/catalogue.ts';
-import { REFUSAL, type RefusalCode } from '../rules/codes.ts';
-import type { Mutant } from './behaviour.ts';
+// the broker, the steps and the report cannot disagree on it. Also how a refusal is answered (the A6
+// mutant that answers an authentication failure with no CONNACK is in identity.ts).
+import { expectedRefusal, type RuleId } from '../../rules/catalogue.ts';
+import { REFUSAL, type RefusalCode } from '../../rules/codes.ts';
 
 export interface Refusal {
   rule: RuleId;
@@ -23,13 +22,3 @@ export type RefusalAnswer = (refusal: Refusal) => 'connack' | 'close';
 
 /** A6: a failed authentication is refused at CONNECT, with a CONNACK, like every other refusal. */
 export const ANSWER_WITH_CONNACK: RefusalAnswer = () => 'connack';
-
-const AUTHENTICATION_RULES = new Set<RuleId>(['A1', 'A2', 'A3', 'A5']);
-
-export const REFUSAL_MUTANTS: readonly Mutant[] = [
-  {
-    rule: 'A6',
-    breaks: 'a failed authentication closes the connection with no CONNACK',
-    apply: (behaviour) => ({ ...behaviour, answerRefusal: (refusal) => (AUTHENTICATION_RULES.has(refusal.rule) ? 'close' : 'connack') }),
-  },
-];

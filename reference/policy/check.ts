@@ -1,7 +1,15 @@
 // Running and editing an ordered list of checks. The first refusal is the answer; most mutants take
 // one entry out, or put one more in.
-import type { Check } from './behaviour.ts';
+import type { RuleId } from '../../rules/catalogue.ts';
 import type { Refusal } from './refusal.ts';
+
+/** One named check of a packet, carrying the rule it enforces (aedes' `connectActions` is the model). */
+export interface Check<Context> {
+  /** What the check asserts of a packet that passes it. */
+  name: string;
+  rule: RuleId;
+  run(context: Context): Refusal | undefined;
+}
 
 /** The first refusal of the checks, in order, or undefined when every check passes. */
 export function firstRefusal<Context>(checks: readonly Check<Context>[], context: Context): Refusal | undefined {

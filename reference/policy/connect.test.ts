@@ -1,11 +1,13 @@
 // The namespace's rules, decided in memory with an injected clock: every rule id, both MQTT versions.
 import { describe, expect, it } from 'vitest';
-import type { RuleId } from '../rules/catalogue.ts';
-import type { PresentedCertificate } from './certificate.ts';
-import { ConnectPolicy, type ConnectRequest, type Decision } from './connect-decision.ts';
+import { parseNamespace, type NamespaceInput } from '../../eventgrid/namespace.ts';
+import type { RuleId } from '../../rules/catalogue.ts';
+import { MemorySessionStore } from '../adapters/memory-session-store.ts';
+import type { ConnectRequest, Decision } from './behaviour.ts';
+import { ConnectPolicy } from './connect.ts';
+import { authenticateByCertificate } from './identity.ts';
 import { mutatedBehaviour } from './mutants.ts';
-import { parseNamespace, type NamespaceInput } from '../eventgrid/namespace.ts';
-import { SessionRegistry } from './session-registry.ts';
+import type { PresentedCertificate } from './presented.ts';
 
 const HOUR = 3_600_000;
 const T0 = Date.parse('2026-11-27T12:00:00Z');
@@ -49,16 +51,18 @@ const NAMESPACE: NamespaceInput = {
 function namespace(overrides: Partial<NamespaceInput> = {}, mutants: RuleId[] = []) {
   let now = T0;
   let nextConnection = 1;
-  const registry = new SessionRegistry(() => now);
-  const policy = new ConnectPolicy(parseNamespace({ ...NAMESPACE, ...overrides }), registry, mutatedBehaviour(mutants));
+  const registry = new MemorySessionStore(() => now);
+  const config = parseNamespace({ ...NAMESPACE, ...overrides });
+  const behaviour = mutatedBehaviour(mutants);
+  const policy = new ConnectPolicy(config, registry, behaviour);
   return {
     registry,
     advance: (ms: number) => (now += ms),
-    connect(version: 4 | 5, cert: PresentedCertificate | undefined, request: Partial<ConnectRequest>) {
-      const decision = policy.decide(
-        { protocolVersion: version, clientId: 'session', cleanStart: false, certificate: cert, ...request },
-        new Date(now),
-      );
+    connect(version: 4 | 5, certificate: PresentedCertificate | undefined, request: Partial<Omit<ConnectRequest, 'authentication'>>) {
+      const asked = { protocolVersion: version, clientId: 'session', cleanStart: false, ...request };
+      // As the broker does: the certificate authenticator's answer goes into the CONNECT decision.
+      const authentication = authenticateByCertificate({ clientId: asked.clientId, username: asked.username, certificate }, new Date(now), config, behaviour);
+      const decision = policy.decide({ ...asked, authentication }, new Date(now));
       const connectionId = nextConnection++;
       if (decision.accept) {
         const { grant } = decision;

@@ -1,29 +1,31 @@
 // The thin layer between aedes and the namespace's rules: it turns each CONNECT into a ConnectRequest,
 // the policy's Decision into packets, and connection ends and expiries into registry updates,
 // persistence wipes and life cycle events. The only module that knows aedes' internals.
-import type { X509Certificate } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
 import type { Aedes, Client, ConnectPacket } from 'aedes';
 import mqttPacket from 'mqtt-packet';
-import { describeRefusalCode, refusalCodeFor } from '../rules/codes.ts';
-import type { ClientResource } from '../eventgrid/namespace.ts';
-import type { ConnectPolicy, SessionGrant } from './connect-decision.ts';
-import type { DisconnectionReason, LifecycleEvents } from './lifecycle.ts';
-import type { LimitEnforcement } from './limits.ts';
-import { rawNames } from './raw-connect.ts';
-import type { RefusalAnswer } from './refusal.ts';
+import type { ClientResource } from '../../../eventgrid/namespace.ts';
+import { describeRefusalCode, refusalCodeFor } from '../../../rules/codes.ts';
+import type { DecodedPacket, PacketContext, PropertyScan, SessionGrant } from '../../policy/behaviour.ts';
+import { firstRefusal, type Check } from '../../policy/check.ts';
+import type { ConnectPolicy } from '../../policy/connect.ts';
+import { mergeScans, scanProperties, withoutRepeatedProperties } from '../../policy/packet-validation.ts';
+import type { Refusal, RefusalAnswer } from '../../policy/refusal.ts';
+import type { SessionRecord } from '../../policy/session-record.ts';
+import type { Authenticator } from '../../ports/authenticator.ts';
+import type { Clock } from '../../ports/clock.ts';
+import type { DisconnectionReason, EventSink } from '../../ports/event-sink.ts';
+import type { Connection as Transport } from '../../ports/listener.ts';
+import type { SessionStore } from '../../ports/session-store.ts';
+import { bounded, MAX_REASON_LENGTH, shownName } from '../bounded-text.ts';
 import { setSessionPresent } from './connack-session-present.ts';
-import type { SessionRecord, SessionRegistry } from './session-registry.ts';
-import { PeerCertificateReader } from './tls-peer.ts';
-import { bounded, MAX_REASON_LENGTH, shownName } from './bounded-text.ts';
-import type { Check } from './behaviour.ts';
-import { firstRefusal } from './check-list.ts';
-import { mergeScans, scanProperties, withoutRepeatedProperties, type DecodedPacket, type PacketContext, type PropertyScan } from './packet-validation.ts';
-import type { Refusal } from './refusal.ts';
+import type { LimitEnforcement } from './limit-enforcement.ts';
+import { rawNames } from './raw-connect.ts';
 
 interface Connection {
   id: number;
+  /** What the listener handed over: the MQTT stream aedes reads, and the TLS session it came over. */
+  transport: Transport;
   client?: Client;
   grant?: SessionGrant;
   /** The record the grant replaced, put back if aedes never completes this connection. */
@@ -114,9 +116,9 @@ function markRedeliveries(broker: Aedes): void {
 
 export interface AdapterOptions {
   policy: ConnectPolicy;
-  sessions: SessionRegistry;
-  events: LifecycleEvents;
-  registeredCas: X509Certificate[];
+  sessions: SessionStore;
+  events: EventSink;
+  authenticator: Authenticator;
   answerRefusal: RefusalAnswer;
   /** M1: the checks every packet a client sends goes through first (Behaviour's packetChecks). */
   packetChecks: readonly Check<PacketContext>[];
@@ -125,7 +127,7 @@ export interface AdapterOptions {
   /** The authentication name of a registered client (a session record names its owner by resource name). */
   authenticationNameOf: (clientName: string) => string;
   log: (line: string) => void;
-  clock: () => number;
+  clock: Clock;
 }
 
 export class AedesNamespaceAdapter {
@@ -139,11 +141,7 @@ export class AedesNamespaceAdapter {
   private stopping = false;
   private sweepTimer?: NodeJS.Timeout;
 
-  private readonly certificates: PeerCertificateReader;
-
-  constructor(private readonly options: AdapterOptions) {
-    this.certificates = new PeerCertificateReader(options.registeredCas);
-  }
+  constructor(private readonly options: AdapterOptions) {}
 
   attach(broker: Aedes): void {
     this.broker = broker;
@@ -152,11 +150,11 @@ export class AedesNamespaceAdapter {
     broker.on('clientReady', (client: Client) => this.onReady(client));
   }
 
-  /** Registers a new TLS connection before aedes reads from it. */
-  track(socket: TLSSocket): void {
-    const connection: Connection = { id: this.nextConnectionId++, ready: false };
-    this.connections.set(socket, connection);
-    socket.once('close', () => this.onClosed(connection));
+  /** Registers a new connection before aedes reads from it. */
+  track(transport: Transport): void {
+    const connection: Connection = { id: this.nextConnectionId++, transport, ready: false };
+    this.connections.set(transport.stream, connection);
+    transport.stream.once('close', () => this.onClosed(connection));
   }
 
   /**
@@ -192,7 +190,7 @@ export class AedesNamespaceAdapter {
   }
 
   private refuseProtocolError(client: Client, packet: DecodedPacket, refusal: Refusal, version: number | undefined): void {
-    const socket = client.conn as unknown as TLSSocket;
+    const socket = client.conn;
     const who = client.id ? `client "${shownName(client.id)}"` : 'a connection';
     this.options.log(`protocol error from ${who} [${refusal.rule}]: ${bounded(refusal.reason, MAX_REASON_LENGTH)}; closing`);
     const code = refusal.code.reasonCode;
@@ -213,7 +211,7 @@ export class AedesNamespaceAdapter {
   };
 
   private async decide(client: Client, packet: ConnectPacket): Promise<boolean> {
-    const socket = client.conn as unknown as TLSSocket;
+    const socket = client.conn;
     const connection = this.connections.get(socket);
     if (!connection) throw new Error('connection not tracked by the namespace adapter');
     const sessionName = packet.clientId;
@@ -223,6 +221,8 @@ export class AedesNamespaceAdapter {
     if (socket.destroyed) return false;
 
     const version = packet.protocolVersion === 5 ? 5 : 4;
+    const now = new Date(this.options.clock());
+    const authentication = this.options.authenticator.authenticate({ clientId: sessionName, username: packet.username, connection: connection.transport }, now);
     const decision = this.options.policy.decide(
       {
         protocolVersion: version,
@@ -230,10 +230,10 @@ export class AedesNamespaceAdapter {
         username: packet.username,
         cleanStart: packet.clean !== false,
         sessionExpiryInterval: packet.properties?.sessionExpiryInterval,
-        certificate: this.certificates.read(socket, new Date(this.options.clock())),
+        authentication,
         sentNames: rawNames(packet),
       },
-      new Date(this.options.clock()),
+      now,
     );
 
     if (!decision.accept) {
@@ -269,7 +269,7 @@ export class AedesNamespaceAdapter {
     return this.connections.get(client.conn as object)?.grant?.client;
   }
 
-  private sendRefusal(socket: TLSSocket, version: 4 | 5, code: number, reason: string): Promise<void> {
+  private sendRefusal(socket: Client['conn'], version: 4 | 5, code: number, reason: string): Promise<void> {
     const connack =
       version === 5
         ? { cmd: 'connack' as const, sessionPresent: false, reasonCode: code, properties: { reasonString: bounded(reason, MAX_REASON_LENGTH) } }

@@ -1,7 +1,8 @@
 // The certificate a TLS client presented, as the CONNECT decision needs it.
 import { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
-import { certificateFacts, chainVerdict, type CertificateFacts, type PresentedCertificate } from './certificate.ts';
+import { certificateFacts, chainVerdict, type CertificateFacts } from './certificate-facts.ts';
+import type { PresentedCertificate } from '../../policy/presented.ts';
 
 /** The certificates a TLS client presented, leaf first, as Node's X509Certificate objects. */
 export function peerCertificateChain(socket: TLSSocket): X509Certificate[] {

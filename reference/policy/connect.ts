@@ -1,64 +1,15 @@
 // The namespace's answer to one CONNECT: accept with a session grant, or refuse with the rule it
 // breaks. The answer is the first refusal of an ordered list of checks (CONNECT_CHECKS), then a grant
-// shaped by the session pieces of Behaviour. Pure: no sockets, no aedes; the registry and the time are
-// passed in. The session checks and pieces, and the mutants that break them, are declared here.
-import { NEVER_EXPIRES, REFUSAL } from '../rules/codes.ts';
-import type { PresentedCertificate } from './certificate.ts';
-import type { Behaviour, Check, Mutant } from './behaviour.ts';
-import { firstRefusal, withCheckBefore, withoutCheck } from './check-list.ts';
-import { authenticationName, IDENTITY_CHECKS, type AuthenticationName } from './identity.ts';
-import { NAME_CHECKS } from './name-checks.ts';
-import type { RawNames } from './raw-connect.ts';
-import { refuse, type Refusal } from './refusal.ts';
-import { maximumSessionExpirySeconds, type ClientResource, type NamespaceConfig } from '../eventgrid/namespace.ts';
-import type { SessionRecord, SessionRegistry } from './session-registry.ts';
-
-export interface ConnectRequest {
-  protocolVersion: 4 | 5;
-  clientId: string;
-  username?: string;
-  /** MQTT 5 Clean Start, MQTT 3.1.1 Clean Session. */
-  cleanStart: boolean;
-  /** MQTT 5 CONNECT Session Expiry Interval, seconds (absent means 0). */
-  sessionExpiryInterval?: number;
-  certificate?: PresentedCertificate;
-  /** The ClientID and Username as sent, read from the CONNECT's bytes (L5-L7); absent, their UTF-8 encoding. */
-  sentNames?: RawNames;
-}
-
-export interface SessionGrant {
-  sessionName: string;
-  client: ClientResource;
-  nameSource: string;
-  /** A previous session of this name resumes (CONNACK Session Present). */
-  sessionPresent: boolean;
-  /** The session's state from before must be dropped before this connection uses the name (L3). */
-  discardPrevious: boolean;
-  /** The Session Expiry Interval in force, seconds. */
-  expirySeconds: number;
-  /** The client asked for more than the namespace allows, and got the maximum (L1). */
-  expiryCapped: boolean;
-  /** Another connection of the same identity holds the session now and will be ended (S8). */
-  takesOver: boolean;
-}
-
-export type Decision = { accept: true; grant: SessionGrant } | { accept: false; refusal: Refusal };
-
-/** What a granted connection does with the state of the session it names (L2, L3). */
-export interface Resumption {
-  sessionPresent: boolean;
-  discardPrevious: boolean;
-}
-
-/** The pieces of Behaviour that shape sessions; a mutant may replace any of them. */
-export interface SessionPieces {
-  /** S1/S9: how many sessions one authentication name may hold. */
-  sessionLimit(namespace: NamespaceConfig): number;
-  /** L1: the longest Session Expiry Interval in force, seconds; also what 3.1.1 persistent sessions get. */
-  maximumExpirySeconds(namespace: NamespaceConfig): number;
-  /** L2/L3: Session Present, and whether the previous state goes, for a session that exists or not. */
-  resumption(session: { exists: boolean; cleanStart: boolean; ownedByOther: boolean }): Resumption;
-}
+// shaped by the session pieces of Behaviour. Pure: no sockets, no aedes; who the credentials prove the
+// client to be (an authenticator's answer, reference/ports/authenticator.ts), the sessions and the time
+// are passed in. The session checks and pieces, and the mutants that break them, are declared here.
+import { maximumSessionExpirySeconds, type ClientResource, type NamespaceConfig } from '../../eventgrid/namespace.ts';
+import { NEVER_EXPIRES, REFUSAL } from '../../rules/codes.ts';
+import type { Behaviour, ConnectContext, ConnectRequest, Decision, Mutant, SessionPieces } from './behaviour.ts';
+import { firstRefusal, withCheckBefore, withoutCheck, type Check } from './check.ts';
+import { NAME_CHECKS } from './names.ts';
+import { refuse } from './refusal.ts';
+import type { SessionLookup, SessionRecord } from './session-record.ts';
 
 export const EVENT_GRID_SESSIONS: SessionPieces = {
   sessionLimit: (namespace) => namespace.topicSpacesConfiguration.maximumClientSessionsPerAuthenticationName,
@@ -71,51 +22,27 @@ export const EVENT_GRID_SESSIONS: SessionPieces = {
   }),
 };
 
-/** One CONNECT as the checks see it: the request, and what they work out from it, each once. */
-export class ConnectContext {
-  private readonly known = new Map<string, unknown>();
+/** One CONNECT as the connect checks see it: what they work out from it, each once. */
+class ConnectCheckContext implements ConnectContext {
+  private existingRecord?: { record: SessionRecord | undefined };
 
   constructor(
     readonly request: ConnectRequest,
     readonly now: Date,
     readonly namespace: NamespaceConfig,
-    readonly sessions: SessionRegistry,
+    readonly sessions: SessionLookup,
     readonly behaviour: Behaviour,
   ) {}
 
-  private once<T>(key: string, work: () => T): T {
-    if (!this.known.has(key)) this.known.set(key, work());
-    return this.known.get(key) as T;
-  }
-
-  /** The presented certificate: an A1 check refuses a CONNECT without one before any check asks. */
-  get certificate(): PresentedCertificate {
-    if (!this.request.certificate) throw new Error('no client certificate: the A1 check must come before this one');
-    return this.request.certificate;
-  }
-
-  get authenticationName(): AuthenticationName | undefined {
-    return this.once('name', () => authenticationName(this.request, this.certificate, this.namespace, this.behaviour));
-  }
-
-  /** The registered client the authentication name names, if any. */
-  get client(): ClientResource | undefined {
-    return this.once('client', () => {
-      const named = this.authenticationName;
-      return named && this.namespace.clients.find((candidate) => this.behaviour.sameName(candidate.authenticationName, named.name));
-    });
-  }
-
-  /** The client, for checks that come after the A2 check that refuses an unregistered name. */
   get registeredClient(): ClientResource {
-    const client = this.client;
-    if (!client) throw new Error('no registered client: the A2 check must come before this one');
-    return client;
+    const { identity } = this.request.authentication;
+    if (!identity) throw new Error('not authenticated: the A6 check must come before this one');
+    return identity.client;
   }
 
-  /** The live session of the requested name, if any. */
   get existing(): SessionRecord | undefined {
-    return this.once('existing', () => this.sessions.find(this.request.clientId));
+    this.existingRecord ??= { record: this.sessions.find(this.request.clientId) };
+    return this.existingRecord.record;
   }
 
   get ownedByOther(): boolean {
@@ -130,6 +57,14 @@ const SESSION_NAMED: Check<ConnectContext> = {
   name: 'the ClientID names a session',
   rule: 'S4',
   run: ({ request }) => (request.clientId === '' ? refuse('S4', 'the ClientID (session name) is empty') : undefined),
+};
+
+// A6: a CONNECT whose credentials prove no registered client is refused, for the reason the
+// authenticator gave (A1-A5), after the names' form and before anything is looked up for the client.
+const AUTHENTICATED: Check<ConnectContext> = {
+  name: 'the credentials prove a registered, enabled client',
+  rule: 'A6',
+  run: ({ request }) => request.authentication.refusal,
 };
 
 // S6: an active session stays with its owner. S7: so does a held one, until it expires.
@@ -171,7 +106,7 @@ const WITHIN_SESSION_LIMIT: Check<ConnectContext> = {
 export const CONNECT_CHECKS: readonly Check<ConnectContext>[] = [
   ...NAME_CHECKS,
   SESSION_NAMED,
-  ...IDENTITY_CHECKS,
+  AUTHENTICATED,
   ACTIVE_SESSION_OWNED,
   HELD_SESSION_OWNED,
   WITHIN_SESSION_LIMIT,
@@ -180,12 +115,12 @@ export const CONNECT_CHECKS: readonly Check<ConnectContext>[] = [
 export class ConnectPolicy {
   constructor(
     private readonly namespace: NamespaceConfig,
-    private readonly sessions: SessionRegistry,
+    private readonly sessions: SessionLookup,
     private readonly behaviour: Behaviour,
   ) {}
 
   decide(request: ConnectRequest, now: Date): Decision {
-    const context = new ConnectContext(request, now, this.namespace, this.sessions, this.behaviour);
+    const context = new ConnectCheckContext(request, now, this.namespace, this.sessions, this.behaviour);
     const refusal = firstRefusal(this.behaviour.connectChecks, context);
     if (refusal) return { accept: false, refusal };
     const { existing, ownedByOther, registeredClient: client } = context;
@@ -195,7 +130,7 @@ export class ConnectPolicy {
       grant: {
         sessionName: request.clientId,
         client,
-        nameSource: context.authenticationName!.source,
+        nameSource: request.authentication.identity!.nameSource,
         ...resumption,
         ...this.expiry(request),
         takesOver: existing?.connectionId !== undefined,

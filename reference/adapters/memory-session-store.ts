@@ -1,22 +1,13 @@
-// The namespace's sessions: who owns each name, whether it is connected or held, and when a held one
-// expires. Time comes from an injected clock, so tests need no sleeping.
+// The session store in memory (reference/ports/session-store.ts): who owns each name, whether it is
+// connected or held, and when a held one expires. Time comes from an injected clock, so tests need no
+// sleeping. Every change is synchronous, and so atomic within the one process that holds the store.
 //
 // Every operation costs O(1) or O(log n) in the number of sessions: an index per owner answers the
 // S9 count, and a heap of held sessions by expiry time answers the next expiry and the sweep. Expired
 // sessions stay until swept (so that whoever sweeps wipes their state), but no longer count.
-
-export interface SessionRecord {
-  name: string;
-  /** The registered client (resource name) that owns the session. */
-  owner: string;
-  /** The connection that holds it now; undefined while the session is held offline. */
-  connectionId?: number;
-  expirySeconds: number;
-  /** Clock time (ms) of the disconnect that left the session held. */
-  heldSince?: number;
-}
-
-export type Clock = () => number;
+import type { SessionRecord } from '../policy/session-record.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { CloseOutcome, SessionStore } from '../ports/session-store.ts';
 
 function expiresAt(record: SessionRecord): number | undefined {
   return record.heldSince === undefined ? undefined : record.heldSince + record.expirySeconds * 1000;
@@ -96,7 +87,7 @@ class ExpiryHeap {
   }
 }
 
-export class SessionRegistry {
+export class MemorySessionStore implements SessionStore {
   private readonly sessions = new Map<string, SessionRecord>();
   /** Owner -> names of its sessions (expired ones included until swept). */
   private readonly byOwner = new Map<string, Set<string>>();
@@ -168,7 +159,7 @@ export class SessionRegistry {
    * Returns 'held' when the session outlives it, 'ended' when it went with it (expiry 0), 'stale' when
    * another connection holds the session by now.
    */
-  close(name: string, connectionId: number, expirySeconds?: number): 'held' | 'ended' | 'stale' {
+  close(name: string, connectionId: number, expirySeconds?: number): CloseOutcome {
     const record = this.sessions.get(name);
     if (!record || record.connectionId !== connectionId) return 'stale';
     if (expirySeconds !== undefined) record.expirySeconds = expirySeconds;

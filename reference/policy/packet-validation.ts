@@ -2,30 +2,12 @@
 // what is well formed on the wire, but leaves MQTT 5's protocol errors to the broker (a property given
 // twice comes out as an array, and an array Session Expiry Interval reaches aedes' timers and ends the
 // process). Behaviour's packetChecks, in order, each refusal naming the MQTT 5 section it enforces; the
-// adapter (reference/aedes-adapter.ts) runs them on every packet before the packet gate and aedes. A
+// aedes adapter (reference/adapters/aedes/) runs them on every packet before the packet gate and aedes. A
 // CONNECT that fails gets CONNACK 0x82 and is closed; any other packet closes the connection (an MQTT 5
 // client that is connected is sent DISCONNECT 0x82 first). Also the M1 mutant.
-import type { Check, Mutant } from './behaviour.ts';
-import { firstRefusal, withoutCheck } from './check-list.ts';
+import type { DecodedPacket, Mutant, PacketContext, PropertyScan } from './behaviour.ts';
+import { firstRefusal, withoutCheck, type Check } from './check.ts';
 import { refuse, type Refusal } from './refusal.ts';
-
-/** A packet as mqtt-packet decodes it: only the fields the checks read. */
-export interface DecodedPacket {
-  cmd: string;
-  protocolVersion?: number;
-  properties?: Record<string, unknown>;
-  will?: { properties?: Record<string, unknown> };
-}
-
-export interface PacketContext {
-  packet: DecodedPacket;
-  /** What a scan of the packet's raw property bytes found (mqtt-packet's decoding hides some of it). */
-  scan?: PropertyScan;
-  /** The protocol version of the connection's CONNECT (undefined before it). */
-  version?: number;
-  /** The Session Expiry Interval the CONNECT gave (MQTT 5), for the DISCONNECT rule. */
-  connectSessionExpiry?: number;
-}
 
 /** The properties MQTT 5 allows in each packet a client may send (section 2.2.2.2). */
 const ALLOWED_PROPERTIES: Record<string, readonly string[]> = {
@@ -97,13 +79,6 @@ const PROPERTIES: Record<number, [string, PropertyType]> = {
 
 /** Byte-valued properties a client may send, which are 0 or 1. */
 const BOOLEAN_BYTES = new Set(['payloadFormatIndicator', 'requestProblemInformation', 'requestResponseInformation']);
-
-export interface PropertyScan {
-  /** Properties given more than once (User Property aside). */
-  repeated: string[];
-  /** Byte-valued properties outside 0 and 1. */
-  outOfRange: string[];
-}
 
 /**
  * Scans one property section as it is on the wire (its Variable Byte Integer length first). Needed

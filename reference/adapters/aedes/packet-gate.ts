@@ -8,42 +8,11 @@
 // pieces of Behaviour: the maximum QoS (L9) and retain (L12).
 import type { Client } from 'aedes';
 import mqttPacket from 'mqtt-packet';
+import type { ClientResource, NamespaceConfig, ReferenceLimits } from '../../../eventgrid/namespace.ts';
+import type { Behaviour, PublishContext, SubscribeContext } from '../../policy/behaviour.ts';
+import { firstRefusal } from '../../policy/check.ts';
+import type { DisconnectionReason } from '../../ports/event-sink.ts';
 import { rewriteOutgoing } from './outgoing-packets.ts';
-import type { ClientResource, NamespaceConfig, ReferenceLimits } from '../eventgrid/namespace.ts';
-import type { Behaviour } from './behaviour.ts';
-import { firstRefusal } from './check-list.ts';
-import type { DisconnectionReason } from './lifecycle.ts';
-
-/** One filter of a SUBSCRIBE, as the subscribe checks see it. */
-export interface SubscribeContext {
-  version: 4 | 5;
-  sessionName: string;
-  filter: string;
-  /** The QoS asked for, at most the maximum QoS. */
-  qos: number;
-  /** Distinct filters the session holds, with those accepted earlier in this packet. */
-  held: number;
-  /** The session already holds this filter (a repeat replaces it, taking no new place). */
-  alreadyHeld: boolean;
-  /** The registered client the session authenticated as, and its namespace (permission bindings, P1-P4). */
-  client: ClientResource;
-  namespace: NamespaceConfig;
-  limits: ReferenceLimits;
-  behaviour: Behaviour;
-}
-
-/** One PUBLISH, as the publish checks see it. */
-export interface PublishContext {
-  version: 4 | 5;
-  sessionName: string;
-  topic: string;
-  qos: number;
-  /** The registered client the session authenticated as, and its namespace (permission bindings, P1-P4). */
-  client: ClientResource;
-  namespace: NamespaceConfig;
-  limits: ReferenceLimits;
-  behaviour: Behaviour;
-}
 
 /** MQTT 3.1.1 SUBACK's only refusal. */
 const SUBACK_311_FAILURE = 0x80;

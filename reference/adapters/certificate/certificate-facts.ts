@@ -5,29 +5,10 @@
 // injectable clock; a leaf no CA-issued client certificate may be (a CA certificate, a weak key or
 // signature) is marked unacceptable whatever its scheme.
 import { X509Certificate } from 'node:crypto';
+import type { PresentedCertificate } from '../../policy/presented.ts';
 
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 const MAX_CHAIN_DEPTH = 5;
-
-export interface PresentedCertificate {
-  commonName?: string;
-  dns: string[];
-  uri: string[];
-  ip: string[];
-  email: string[];
-  /** SHA-256, uppercase hex without separators. */
-  thumbprint: string;
-  notBefore: Date;
-  notAfter: Date;
-  /** False when an extended key usage extension is present without clientAuth. */
-  clientAuthAllowed: boolean;
-  /** Whether the presented chain leads to one of the namespace's registered CAs. */
-  chainsToRegisteredCa: boolean;
-  /** Why path validation failed (OpenSSL's code, e.g. CERT_HAS_EXPIRED for a sub-CA), when it did. */
-  chainProblem?: string;
-  /** Why no namespace accepts this certificate at all (a CA certificate, a weak key or signature). */
-  unacceptable?: string;
-}
 
 /** What the TLS stack's path validation said: `socket.authorized` and `socket.authorizationError`. */
 export interface TlsVerdict {

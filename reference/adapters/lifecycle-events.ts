@@ -1,25 +1,12 @@
-// L4: client session life cycle events, as CloudEvents of the types Event Grid emits, to an in-process
+// L4: client session life cycle events (the event sink, reference/ports/event-sink.ts), as CloudEvents of the types Event Grid emits, to an in-process
 // stream and, optionally, an NDJSON file (one event a line).
 import { appendFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import type { DisconnectionReason, EventSink, SessionRef } from '../ports/event-sink.ts';
 
 export const SESSION_CONNECTED = 'Microsoft.EventGrid.MQTTClientSessionConnected';
 export const SESSION_DISCONNECTED = 'Microsoft.EventGrid.MQTTClientSessionDisconnected';
-
-/** The documented disconnection reasons (the reference produces the ones it can observe). */
-export type DisconnectionReason =
-  | 'ClientAuthenticationError'
-  | 'ClientAuthorizationError'
-  | 'ClientError'
-  | 'ClientInitiatedDisconnect'
-  | 'ConnectionLost'
-  | 'IpForbidden'
-  | 'QuotaExceeded'
-  | 'ServerError'
-  | 'ServerInitiatedDisconnect'
-  | 'SessionOverflow'
-  | 'SessionTakenOver';
 
 export interface LifecycleEvent {
   specversion: '1.0';
@@ -37,12 +24,7 @@ export interface LifecycleEvent {
   };
 }
 
-export interface SessionRef {
-  authenticationName: string;
-  sessionName: string;
-}
-
-export class LifecycleEvents extends EventEmitter<{ event: [LifecycleEvent] }> {
+export class LifecycleEvents extends EventEmitter<{ event: [LifecycleEvent] }> implements EventSink {
   /** Per session, so that a consumer can order one session's events. */
   private readonly sequence = new Map<string, number>();
 

@@ -3,6 +3,7 @@
 // and a check on the decoded ClientID can neither see the damage nor tell the two apart. So the
 // parser of each connection keeps a copy of the CONNECT's bytes, and the names are read from those.
 import type { Client } from 'aedes';
+import type { RawNames } from '../../policy/presented.ts';
 
 /** What the parser needs to expose to be wrapped (mqtt-packet's Parser, untyped there). */
 interface ParserInternals {
@@ -25,11 +26,6 @@ export function captureRawConnect(client: Client): void {
     rawConnects.set(packet, bytes);
     return result;
   };
-}
-
-export interface RawNames {
-  clientId: Buffer;
-  username?: Buffer;
 }
 
 /** Reads a CONNECT's ClientID and Username as they were sent; undefined if the bytes are not a CONNECT. */

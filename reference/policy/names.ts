@@ -1,12 +1,11 @@
 // CONNECT checks on the names themselves, before anything is looked up by them (L5-L7): a session name
 // and an authentication name are 1 to 128 UTF-8 characters, and must be well-formed UTF-8 without
-// U+0000. They read the names as sent (reference/raw-connect.ts), never mqtt-packet's lossy decoding,
+// U+0000. They read the names as sent (presented.ts; the aedes adapter reads them), never mqtt-packet's lossy decoding,
 // so no two different ClientIDs can land on one session. NAME_CHECKS come first in CONNECT_CHECKS:
 // after them, the decoded ClientID and Username are exactly what was sent.
-import { LIMITS } from '../rules/limits.ts';
-import type { Check, Mutant } from './behaviour.ts';
-import { withoutCheck } from './check-list.ts';
-import type { ConnectContext } from './connect-decision.ts';
+import { LIMITS } from '../../rules/limits.ts';
+import type { ConnectContext, Mutant } from './behaviour.ts';
+import { withoutCheck, type Check } from './check.ts';
 import { refuse } from './refusal.ts';
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });

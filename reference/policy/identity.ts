@@ -1,39 +1,15 @@
-// Who is connecting: the authentication name (Username, else certificate fields, else the ClientID),
-// the registered client it names, and whether the certificate proves it under the client's scheme.
-// The checks of a CONNECT's identity, in order, the pieces they use, and the mutants that break them.
-import type { PresentedCertificate } from './certificate.ts';
-import type { Behaviour, Check, Mutant } from './behaviour.ts';
-import { withoutCheck } from './check-list.ts';
-import type { ConnectContext } from './connect-decision.ts';
+// Who is connecting, by certificate: the authentication name (Username, else certificate fields, else
+// the ClientID), the registered client it names, and whether the certificate proves it under the
+// client's scheme. The certificate checks (A1-A5) in order, the pieces they use, the mutants that break
+// them, and the answer they make of a CONNECT's credentials, which the certificate authenticator
+// (reference/adapters/certificate/) gives the CONNECT decision.
+import type { AuthenticationNameSource, ValidationScheme } from '../../eventgrid/authentication.ts';
+import type { ClientResource, NamespaceConfig } from '../../eventgrid/namespace.ts';
+import type { RuleId } from '../../rules/catalogue.ts';
+import type { Authentication, AuthenticationName, Behaviour, CertificateContext, IdentityPieces, IdentityRequest, Mutant } from './behaviour.ts';
+import { firstRefusal, withoutCheck, type Check } from './check.ts';
+import type { PresentedCertificate } from './presented.ts';
 import { refuse } from './refusal.ts';
-import type { AuthenticationNameSource, ValidationScheme } from '../eventgrid/authentication.ts';
-import type { ClientResource, NamespaceConfig } from '../eventgrid/namespace.ts';
-
-export interface IdentityRequest {
-  clientId: string;
-  username?: string;
-  certificate?: PresentedCertificate;
-}
-
-export interface AuthenticationName {
-  name: string;
-  /** Where it came from: "username", a certificate field, or "clientId". */
-  source: string;
-}
-
-/** The pieces of Behaviour that name a client; a mutant may replace any of them. */
-export interface IdentityPieces {
-  /** A4: whether two authentication names are the same. */
-  sameName(a: string, b: string): boolean;
-  /** A5: the certificate fields that name a client connecting without a Username, in order. */
-  alternativeNameSources(namespace: NamespaceConfig): readonly AuthenticationNameSource[];
-  /** S3: the authentication name of a CONNECT with neither a Username nor a configured certificate field. */
-  nameWithoutUsername(request: IdentityRequest, certificate: PresentedCertificate): AuthenticationName;
-  /** S1: the authentication name of a CONNECT that carries a Username (even an empty one). */
-  nameOfUsername(username: string, certificate: PresentedCertificate): AuthenticationName;
-  /** A3: the certificate values a validation scheme reads for the name (not ThumbprintMatch). */
-  schemeValues(scheme: Exclude<ValidationScheme, 'ThumbprintMatch'>, certificate: PresentedCertificate): string[];
-}
 
 const FIELD_OF_SOURCE: Record<AuthenticationNameSource, (c: PresentedCertificate) => string[]> = {
   ClientCertificateSubject: (c) => (c.commonName ? [c.commonName] : []),
@@ -95,13 +71,13 @@ function schemeFailure(client: ClientResource, certificate: PresentedCertificate
 }
 
 // A1: mutual TLS with a client certificate comes first.
-const CERTIFICATE_PRESENTED: Check<ConnectContext> = {
+const CERTIFICATE_PRESENTED: Check<CertificateContext> = {
   name: 'a client certificate is presented',
   rule: 'A1',
   run: (context) => (context.request.certificate ? undefined : refuse('A1', 'no client certificate was presented')),
 };
 
-const CERTIFICATE_USABLE: Check<ConnectContext> = {
+const CERTIFICATE_USABLE: Check<CertificateContext> = {
   name: 'the certificate is in its validity period and allows client authentication',
   rule: 'A1',
   run: ({ certificate, now }) => {
@@ -114,13 +90,13 @@ const CERTIFICATE_USABLE: Check<ConnectContext> = {
 
 // A1: no namespace accepts a CA certificate, or a weak key or signature, as a client certificate
 // (reference/certificate.ts says which), whatever the client's validation scheme.
-const CERTIFICATE_STRONG: Check<ConnectContext> = {
+const CERTIFICATE_STRONG: Check<CertificateContext> = {
   name: 'the certificate is not a CA certificate and has a strong key and signature',
   rule: 'A1',
   run: ({ certificate }) => (certificate.unacceptable ? refuse('A1', certificate.unacceptable) : undefined),
 };
 
-const NAME_FOUND: Check<ConnectContext> = {
+const NAME_FOUND: Check<CertificateContext> = {
   name: 'a configured certificate field names the client',
   rule: 'A5',
   run: (context) =>
@@ -129,28 +105,28 @@ const NAME_FOUND: Check<ConnectContext> = {
 
 // A4: an authentication name is at least 1 character: an empty Username names nobody. (One past 128
 // characters is L6's, refused before: reference/name-checks.ts.)
-const NAME_NOT_EMPTY: Check<ConnectContext> = {
+const NAME_NOT_EMPTY: Check<CertificateContext> = {
   name: 'the authentication name is not empty',
   rule: 'A4',
   run: (context) => (context.authenticationName?.name === '' ? refuse('A4', 'the Username (authentication name) is empty') : undefined),
 };
 
 // A2: only registered, enabled clients.
-const CLIENT_REGISTERED: Check<ConnectContext> = {
+const CLIENT_REGISTERED: Check<CertificateContext> = {
   name: 'a client is registered with the authentication name',
   rule: 'A2',
   run: (context) =>
     context.client ? undefined : refuse('A2', `no client is registered with authentication name "${context.authenticationName?.name}"`, 'unregistered'),
 };
 
-const CLIENT_ENABLED: Check<ConnectContext> = {
+const CLIENT_ENABLED: Check<CertificateContext> = {
   name: 'the client is enabled',
   rule: 'A2',
   run: ({ registeredClient: client }) =>
     client.state === 'Disabled' ? refuse('A2', `client "${client.name}" is registered Disabled`, 'disabled') : undefined,
 };
 
-const NAME_PROVEN: Check<ConnectContext> = {
+const NAME_PROVEN: Check<CertificateContext> = {
   name: "the certificate proves the name under the client's validation scheme",
   rule: 'A3',
   run: ({ registeredClient, certificate, behaviour }) => {
@@ -159,7 +135,8 @@ const NAME_PROVEN: Check<ConnectContext> = {
   },
 };
 
-export const IDENTITY_CHECKS: readonly Check<ConnectContext>[] = [
+/** A1-A5, in order: the first refusal is the authentication's. */
+export const CERTIFICATE_CHECKS: readonly Check<CertificateContext>[] = [
   CERTIFICATE_PRESENTED,
   CERTIFICATE_USABLE,
   CERTIFICATE_STRONG,
@@ -170,10 +147,59 @@ export const IDENTITY_CHECKS: readonly Check<ConnectContext>[] = [
   NAME_PROVEN,
 ];
 
-const without = (check: Check<ConnectContext>) => (behaviour: Behaviour): Behaviour => ({
+/** One CONNECT as the certificate checks see it: what they work out from it, each once. */
+class CertificateCheckContext implements CertificateContext {
+  private readonly known = new Map<string, unknown>();
+
+  constructor(
+    readonly request: IdentityRequest,
+    readonly now: Date,
+    readonly namespace: NamespaceConfig,
+    readonly behaviour: Behaviour,
+  ) {}
+
+  private once<T>(key: string, work: () => T): T {
+    if (!this.known.has(key)) this.known.set(key, work());
+    return this.known.get(key) as T;
+  }
+
+  get certificate(): PresentedCertificate {
+    if (!this.request.certificate) throw new Error('no client certificate: the A1 check must come before this one');
+    return this.request.certificate;
+  }
+
+  get authenticationName(): AuthenticationName | undefined {
+    return this.once('name', () => authenticationName(this.request, this.certificate, this.namespace, this.behaviour));
+  }
+
+  get client(): ClientResource | undefined {
+    return this.once('client', () => {
+      const named = this.authenticationName;
+      return named && this.namespace.clients.find((candidate) => this.behaviour.sameName(candidate.authenticationName, named.name));
+    });
+  }
+
+  get registeredClient(): ClientResource {
+    const client = this.client;
+    if (!client) throw new Error('no registered client: the A2 check must come before this one');
+    return client;
+  }
+}
+
+/** What a CONNECT's names and certificate prove under Behaviour's certificate checks. */
+export function authenticateByCertificate(request: IdentityRequest, now: Date, namespace: NamespaceConfig, behaviour: Behaviour): Authentication {
+  const context = new CertificateCheckContext(request, now, namespace, behaviour);
+  const refusal = firstRefusal(behaviour.certificateChecks, context);
+  if (refusal) return { refusal };
+  return { identity: { client: context.registeredClient, nameSource: context.authenticationName!.source } };
+}
+
+const without = (check: Check<CertificateContext>) => (behaviour: Behaviour): Behaviour => ({
   ...behaviour,
-  connectChecks: withoutCheck(behaviour.connectChecks, check),
+  certificateChecks: withoutCheck(behaviour.certificateChecks, check),
 });
+
+const AUTHENTICATION_RULES = new Set<RuleId>(['A1', 'A2', 'A3', 'A5']);
 
 export const IDENTITY_MUTANTS: readonly Mutant[] = [
   {
@@ -205,5 +231,10 @@ export const IDENTITY_MUTANTS: readonly Mutant[] = [
     rule: 'A5',
     breaks: 'configured alternative name sources are ignored: with no Username the ClientID names the client',
     apply: (behaviour) => ({ ...behaviour, alternativeNameSources: () => [] }),
+  },
+  {
+    rule: 'A6',
+    breaks: 'a failed authentication closes the connection with no CONNACK',
+    apply: (behaviour) => ({ ...behaviour, answerRefusal: (refusal) => (AUTHENTICATION_RULES.has(refusal.rule) ? 'close' : 'connack') }),
   },
 ];

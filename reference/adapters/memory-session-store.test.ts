@@ -1,13 +1,14 @@
 // The session registry on its own: binding, holding, expiry, and connections that never started.
 import { describe, expect, it } from 'vitest';
-import { SessionRegistry, type SessionRecord } from './session-registry.ts';
+import type { SessionRecord } from '../policy/session-record.ts';
+import { MemorySessionStore } from './memory-session-store.ts';
 
 function registry() {
   let now = 0;
-  return { sessions: new SessionRegistry(() => now), advance: (ms: number) => (now += ms) };
+  return { sessions: new MemorySessionStore(() => now), advance: (ms: number) => (now += ms) };
 }
 
-describe('SessionRegistry', () => {
+describe('MemorySessionStore', () => {
   it('holds a session after its connection ends, until its expiry', () => {
     const { sessions, advance } = registry();
     sessions.open('s', 'alpha', 1, 10);
@@ -112,7 +113,7 @@ describe('SessionRegistry', () => {
     const at = (record: SessionRecord) => (record.heldSince === undefined ? undefined : record.heldSince + record.expirySeconds * 1000);
     let now = 0;
     const expired = (record: SessionRecord) => at(record) !== undefined && now >= at(record)!;
-    const sessions = new SessionRegistry(() => now);
+    const sessions = new MemorySessionStore(() => now);
     let seed = 7;
     const random = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
     const names = Array.from({ length: 40 }, (_, index) => `s${index}`);

@@ -1,16 +1,15 @@
 // Every mutant of the reference broker, by its id (the rule it breaks, or "A3.any-field" for a rule's
 // further mutants): for `--break` and the mutant test. Each is declared beside the check or piece it breaks.
-import type { RuleId } from '../rules/catalogue.ts';
-import { ACCESS_MUTANTS } from './authorization.ts';
-import { EVENT_GRID, type Behaviour, type Mutant } from './behaviour.ts';
-import { SESSION_MUTANTS } from './connect-decision.ts';
+import type { RuleId } from '../../rules/catalogue.ts';
+import { ACCESS_MUTANTS } from './access.ts';
+import type { Behaviour, Mutant } from './behaviour.ts';
+import { SESSION_MUTANTS } from './connect.ts';
+import { EVENT_GRID } from './event-grid.ts';
 import { IDENTITY_MUTANTS } from './identity.ts';
 import { LIMIT_MUTANTS } from './limits.ts';
-import { NAME_MUTANTS } from './name-checks.ts';
+import { NAME_MUTANTS } from './names.ts';
 import { PACKET_MUTANTS } from './packet-limits.ts';
 import { PROTOCOL_MUTANTS } from './packet-validation.ts';
-import { REFUSAL_MUTANTS } from './refusal.ts';
-import { OVERFLOW_MUTANTS } from './session-overflow.ts';
 
 export function mutantId(mutant: Mutant): string {
   return mutant.id ?? mutant.rule;
@@ -20,8 +19,6 @@ const ALL: readonly Mutant[] = [
   ...NAME_MUTANTS,
   ...SESSION_MUTANTS,
   ...IDENTITY_MUTANTS,
-  ...REFUSAL_MUTANTS,
-  ...OVERFLOW_MUTANTS,
   ...PACKET_MUTANTS,
   ...LIMIT_MUTANTS,
   ...PROTOCOL_MUTANTS,

@@ -1,10 +1,11 @@
 // The SUBSCRIBE and PUBLISH checks: what Event Grid's bindings grant, which rule refuses the rest, and
 // that each mutant changes exactly the decision it claims to.
 import { describe, expect, it } from 'vitest';
-import { parseNamespace } from '../eventgrid/namespace.ts';
-import { ACCESS_MUTANTS } from './authorization.ts';
-import { EVENT_GRID, type Behaviour } from './behaviour.ts';
-import { firstRefusal } from './check-list.ts';
+import { parseNamespace } from '../../eventgrid/namespace.ts';
+import { ACCESS_MUTANTS } from './access.ts';
+import type { Behaviour } from './behaviour.ts';
+import { EVENT_GRID } from './event-grid.ts';
+import { firstRefusal } from './check.ts';
 import { mutatedBehaviour } from './mutants.ts';
 
 const namespace = parseNamespace({

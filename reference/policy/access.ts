@@ -1,6 +1,6 @@
 // Who may publish and subscribe where (P1-P4): the checks a SUBSCRIBE filter and a PUBLISH pass
 // through as Event Grid applies its client groups, topic spaces and permission bindings, in the shape
-// of reference/behaviour.ts (entries of Behaviour's subscribeChecks and publishChecks, which the packet
+// of behaviour.ts (entries of Behaviour's subscribeChecks and publishChecks, which the packet
 // gate runs), and the mutants that break them. A refusal's code says how it is answered (rules/codes.ts):
 // a SUBSCRIBE filter gets SUBACK 0x87 / 0x80; a PUBLISH is not delivered and the connection is kept
 // (MQTT 5: PUBACK 0x87 for QoS 1).
@@ -14,13 +14,12 @@ import {
   templateShape,
   type Permission,
   type Query,
-} from '../eventgrid/access-control.ts';
-import type { ClientResource, NamespaceConfig } from '../eventgrid/namespace.ts';
-import type { RuleId } from '../rules/catalogue.ts';
-import { REFUSAL } from '../rules/codes.ts';
-import type { Check, Mutant } from './behaviour.ts';
-import { withCheckBefore, withoutCheck } from './check-list.ts';
-import type { PublishContext, SubscribeContext } from './packet-gate.ts';
+} from '../../eventgrid/access-control.ts';
+import type { ClientResource, NamespaceConfig } from '../../eventgrid/namespace.ts';
+import type { RuleId } from '../../rules/catalogue.ts';
+import { REFUSAL } from '../../rules/codes.ts';
+import type { Mutant, PublishContext, SubscribeContext } from './behaviour.ts';
+import { withCheckBefore, withoutCheck, type Check } from './check.ts';
 import { refuse, type Refusal } from './refusal.ts';
 
 type Action = 'subscribe' | 'publish';

@@ -1,0 +1,239 @@
+// The reference broker's behaviour as data: ordered lists of small named checks, each carrying the rule
+// it enforces, and the named pieces a check list cannot express; and the shapes those checks read.
+// This module holds types only, so that every module of the policy can use them and none of them is
+// imported back: event-grid.ts puts production together (EVENT_GRID), and each Mutant, declared beside
+// the check or piece it changes (mutants.ts gathers them), transforms it so that one rule is not kept.
+import type { AuthenticationNameSource, ValidationScheme } from '../../eventgrid/authentication.ts';
+import type { ClientResource, NamespaceConfig, ReferenceLimits } from '../../eventgrid/namespace.ts';
+import type { RuleId } from '../../rules/catalogue.ts';
+import type { Check } from './check.ts';
+import type { PresentedCertificate, RawNames } from './presented.ts';
+import type { Refusal, RefusalAnswer } from './refusal.ts';
+import type { SessionLookup, SessionRecord } from './session-record.ts';
+
+/** Who a connection proved to be: a registered client, named from `nameSource` ("username", a certificate field, "clientId"). */
+export interface Identity {
+  client: ClientResource;
+  nameSource: string;
+}
+
+/** What an authenticator (reference/ports/authenticator.ts) made of a CONNECT's credentials. */
+export type Authentication = { identity: Identity; refusal?: undefined } | { refusal: Refusal; identity?: undefined };
+
+export interface ConnectRequest {
+  protocolVersion: 4 | 5;
+  clientId: string;
+  username?: string;
+  /** MQTT 5 Clean Start, MQTT 3.1.1 Clean Session. */
+  cleanStart: boolean;
+  /** MQTT 5 CONNECT Session Expiry Interval, seconds (absent means 0). */
+  sessionExpiryInterval?: number;
+  /** Who the credentials prove the client to be, or why they do not (A1-A6). */
+  authentication: Authentication;
+  /** The ClientID and Username as sent, read from the CONNECT's bytes (L5-L7); absent, their UTF-8 encoding. */
+  sentNames?: RawNames;
+}
+
+export interface SessionGrant {
+  sessionName: string;
+  client: ClientResource;
+  nameSource: string;
+  /** A previous session of this name resumes (CONNACK Session Present). */
+  sessionPresent: boolean;
+  /** The session's state from before must be dropped before this connection uses the name (L3). */
+  discardPrevious: boolean;
+  /** The Session Expiry Interval in force, seconds. */
+  expirySeconds: number;
+  /** The client asked for more than the namespace allows, and got the maximum (L1). */
+  expiryCapped: boolean;
+  /** Another connection of the same identity holds the session now and will be ended (S8). */
+  takesOver: boolean;
+}
+
+export type Decision = { accept: true; grant: SessionGrant } | { accept: false; refusal: Refusal };
+
+/** One CONNECT as the connect checks see it: the request, and what they work out from it. */
+export interface ConnectContext {
+  readonly request: ConnectRequest;
+  readonly now: Date;
+  readonly namespace: NamespaceConfig;
+  readonly sessions: SessionLookup;
+  readonly behaviour: Behaviour;
+  /** The client the CONNECT authenticated as, for checks after the one that refuses a failed authentication. */
+  readonly registeredClient: ClientResource;
+  /** The live session of the requested name, if any. */
+  readonly existing: SessionRecord | undefined;
+  readonly ownedByOther: boolean;
+}
+
+/** What names a client and proves it: the CONNECT's names and the certificate of its connection. */
+export interface IdentityRequest {
+  clientId: string;
+  username?: string;
+  certificate?: PresentedCertificate;
+}
+
+export interface AuthenticationName {
+  name: string;
+  /** Where it came from: "username", a certificate field, or "clientId". */
+  source: string;
+}
+
+/** One CONNECT as the certificate checks (A1-A5) see it. */
+export interface CertificateContext {
+  readonly request: IdentityRequest;
+  readonly now: Date;
+  readonly namespace: NamespaceConfig;
+  readonly behaviour: Behaviour;
+  /** The presented certificate, for checks after the one that refuses a CONNECT without one. */
+  readonly certificate: PresentedCertificate;
+  readonly authenticationName: AuthenticationName | undefined;
+  /** The registered client the authentication name names, if any. */
+  readonly client: ClientResource | undefined;
+  /** The client, for checks after the one that refuses an unregistered name. */
+  readonly registeredClient: ClientResource;
+}
+
+/** One filter of a SUBSCRIBE, as the subscribe checks see it. */
+export interface SubscribeContext {
+  version: 4 | 5;
+  sessionName: string;
+  filter: string;
+  /** The QoS asked for, at most the maximum QoS. */
+  qos: number;
+  /** Distinct filters the session holds, with those accepted earlier in this packet. */
+  held: number;
+  /** The session already holds this filter (a repeat replaces it, taking no new place). */
+  alreadyHeld: boolean;
+  /** The registered client the session authenticated as, and its namespace (permission bindings, P1-P4). */
+  client: ClientResource;
+  namespace: NamespaceConfig;
+  limits: ReferenceLimits;
+  behaviour: Behaviour;
+}
+
+/** One PUBLISH, as the publish checks see it. */
+export interface PublishContext {
+  version: 4 | 5;
+  sessionName: string;
+  topic: string;
+  qos: number;
+  /** The registered client the session authenticated as, and its namespace (permission bindings, P1-P4). */
+  client: ClientResource;
+  namespace: NamespaceConfig;
+  limits: ReferenceLimits;
+  behaviour: Behaviour;
+}
+
+/** A packet as mqtt-packet decodes it: only the fields the protocol checks read. */
+export interface DecodedPacket {
+  cmd: string;
+  protocolVersion?: number;
+  properties?: Record<string, unknown>;
+  will?: { properties?: Record<string, unknown> };
+}
+
+export interface PropertyScan {
+  /** Properties given more than once (User Property aside). */
+  repeated: string[];
+  /** Byte-valued properties outside 0 and 1. */
+  outOfRange: string[];
+}
+
+/** One packet a client sent, as the protocol checks (M1) see it. */
+export interface PacketContext {
+  packet: DecodedPacket;
+  /** What a scan of the packet's raw property bytes found (mqtt-packet's decoding hides some of it). */
+  scan?: PropertyScan;
+  /** The protocol version of the connection's CONNECT (undefined before it). */
+  version?: number;
+  /** The Session Expiry Interval the CONNECT gave (MQTT 5), for the DISCONNECT rule. */
+  connectSessionExpiry?: number;
+}
+
+/** What an offline session's queue holds (L8). */
+export interface QueueUse {
+  messages: number;
+  bytes: number;
+}
+
+/** The pieces of Behaviour that name a client; a mutant may replace any of them. */
+export interface IdentityPieces {
+  /** A4: whether two authentication names are the same. */
+  sameName(a: string, b: string): boolean;
+  /** A5: the certificate fields that name a client connecting without a Username, in order. */
+  alternativeNameSources(namespace: NamespaceConfig): readonly AuthenticationNameSource[];
+  /** S3: the authentication name of a CONNECT with neither a Username nor a configured certificate field. */
+  nameWithoutUsername(request: IdentityRequest, certificate: PresentedCertificate): AuthenticationName;
+  /** S1: the authentication name of a CONNECT that carries a Username (even an empty one). */
+  nameOfUsername(username: string, certificate: PresentedCertificate): AuthenticationName;
+  /** A3: the certificate values a validation scheme reads for the name (not ThumbprintMatch). */
+  schemeValues(scheme: Exclude<ValidationScheme, 'ThumbprintMatch'>, certificate: PresentedCertificate): string[];
+}
+
+/** What a granted connection does with the state of the session it names (L2, L3). */
+export interface Resumption {
+  sessionPresent: boolean;
+  discardPrevious: boolean;
+}
+
+/** The pieces of Behaviour that shape sessions; a mutant may replace any of them. */
+export interface SessionPieces {
+  /** S1/S9: how many sessions one authentication name may hold. */
+  sessionLimit(namespace: NamespaceConfig): number;
+  /** L1: the longest Session Expiry Interval in force, seconds; also what 3.1.1 persistent sessions get. */
+  maximumExpirySeconds(namespace: NamespaceConfig): number;
+  /** L2/L3: Session Present, and whether the previous state goes, for a session that exists or not. */
+  resumption(session: { exists: boolean; cleanStart: boolean; ownedByOther: boolean }): Resumption;
+}
+
+/** The pieces of Behaviour that set Event Grid's limits; a mutant may replace any of them. */
+export interface LimitPieces {
+  /** L9: the highest QoS served: announced in an MQTT 5 CONNACK below 2, granted to a SUBSCRIBE asking more; a PUBLISH above it is refused. */
+  maximumQos: 0 | 1 | 2;
+  /**
+   * L15: the Maximum Packet Size in force for the namespace's limits, bytes; undefined: none. It is aedes'
+   * `maximumPacketSize`, the one mechanism that both enforces it (as each fixed header is read, before
+   * authentication) and announces it in an accepting MQTT 5 CONNACK.
+   */
+  maximumPacketSize(limits: ReferenceLimits): number | undefined;
+  /** L8: whether an offline session's queue of that use has overflowed (the session is then terminated). */
+  queueOverflows(use: QueueUse, limits: ReferenceLimits): boolean;
+  /** L13: the Keep Alive in force for what the client asked (0: none asked) and the maximum. */
+  keepAliveInForce(requested: number, maximum: number): number;
+  /** L14: whether a connection silent for 1.5x its Keep Alive is closed. */
+  closesSilentConnections: boolean;
+  /** L12: whether retained messages are kept (Event Grid since 2025), or the retain flag dropped. */
+  keepsRetained: boolean;
+}
+
+/** Everything a mutant may replace. */
+export interface Behaviour extends IdentityPieces, SessionPieces, LimitPieces {
+  /** M1: every packet a client sends, CONNECT included, in order, before anything else sees it: the first refusal closes the connection. */
+  packetChecks: readonly Check<PacketContext>[];
+  /** A1-A5: what a client certificate must prove, in order (the certificate authenticator runs them): the first refusal is the authentication's. */
+  certificateChecks: readonly Check<CertificateContext>[];
+  /** The CONNECT decision, in order: the first refusal is the answer. */
+  connectChecks: readonly Check<ConnectContext>[];
+  /** Each filter of a SUBSCRIBE, in order: the first refusal is that filter's SUBACK code. */
+  subscribeChecks: readonly Check<SubscribeContext>[];
+  /** Each PUBLISH, in order: the first refusal is answered as its code says (a DISCONNECT, or not delivered with a PUBACK code). */
+  publishChecks: readonly Check<PublishContext>[];
+  /** A6: how a refusal reaches the client. */
+  answerRefusal: RefusalAnswer;
+}
+
+/** One rule not kept, in one documented way: a transformation of a Behaviour. */
+export interface Mutant {
+  /** For a rule with more than one mutant: "A3.any-field"; otherwise the rule id names it. */
+  id?: string;
+  rule: RuleId;
+  /** How the mutated broker goes wrong, as `--break` prints it. */
+  breaks: string;
+  /**
+   * A refusal this mutant gives in scenarios of other rules too, as a failure message shows it, and
+   * why: the mutant test counts such failures as explained, and no other.
+   */
+  alsoRefuses?: { message: RegExp; why: string };
+  apply(behaviour: Behaviour): Behaviour;
+}

@@ -1,0 +1,27 @@
+// Production: the rules as an Event Grid namespace applies them, put together from the check lists and
+// pieces each module of the policy declares.
+import { PUBLISH_ACCESS_CHECKS, SUBSCRIBE_ACCESS_CHECKS } from './access.ts';
+import type { Behaviour } from './behaviour.ts';
+import { CONNECT_CHECKS, EVENT_GRID_SESSIONS } from './connect.ts';
+import { CERTIFICATE_CHECKS, EVENT_GRID_IDENTITY } from './identity.ts';
+import { EVENT_GRID_LIMITS } from './limits.ts';
+import { PUBLISH_PACKET_CHECKS, SUBSCRIBE_QUOTA_CHECKS, SUBSCRIBE_TOPIC_CHECKS } from './packet-limits.ts';
+import { PACKET_CHECKS } from './packet-validation.ts';
+import { ANSWER_WITH_CONNACK } from './refusal.ts';
+
+export const EVENT_GRID: Behaviour = {
+  packetChecks: PACKET_CHECKS,
+  certificateChecks: CERTIFICATE_CHECKS,
+  connectChecks: CONNECT_CHECKS,
+  // First what the packet is: a filter or topic past 256 bytes or 8 levels (L11), a QoS 2 PUBLISH (L9)
+  // is not one the namespace serves, whoever sends it, and is answered as such. Then who may use the
+  // topic (P2, P3): a filter the client may not hold is refused as not authorized and takes no place in
+  // its quota. Last the session's quota (L10), which only an authorized, storable filter can exceed, so
+  // a client is never told "quota exceeded" for a filter it could not have held anyway.
+  subscribeChecks: [...SUBSCRIBE_TOPIC_CHECKS, ...SUBSCRIBE_ACCESS_CHECKS, ...SUBSCRIBE_QUOTA_CHECKS],
+  publishChecks: [...PUBLISH_PACKET_CHECKS, ...PUBLISH_ACCESS_CHECKS],
+  ...EVENT_GRID_IDENTITY,
+  ...EVENT_GRID_SESSIONS,
+  ...EVENT_GRID_LIMITS,
+  answerRefusal: ANSWER_WITH_CONNACK,
+};

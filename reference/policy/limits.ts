@@ -1,0 +1,35 @@
+// Event Grid's limits (L5-L15) that are not check lists: the pieces of Behaviour that set them, and
+// their mutants. The CONNECT name checks (L5-L7) are in names.ts, the SUBSCRIBE and PUBLISH checks
+// (L9-L11) in packet-limits.ts; the aedes adapter puts all of them on aedes
+// (reference/adapters/aedes/limit-enforcement.ts).
+import type { ReferenceLimits } from '../../eventgrid/namespace.ts';
+import { LIMITS } from '../../rules/limits.ts';
+import type { LimitPieces, Mutant, QueueUse } from './behaviour.ts';
+
+/** L8: an offline session's queue past either bound has overflowed (the session is then terminated, SessionOverflow). */
+export const queueOverflows = (use: QueueUse, limits: ReferenceLimits): boolean =>
+  use.messages > limits.sessionQueueMessages || use.bytes > limits.sessionQueueBytes;
+
+export const EVENT_GRID_LIMITS: LimitPieces = {
+  maximumQos: LIMITS.maximumQos.value,
+  // Event Grid's 512 KiB unless the namespace's `reference.limits` lowers it.
+  maximumPacketSize: (limits) => limits.maximumPacketSize,
+  queueOverflows,
+  // An absent (0) or larger Keep Alive gets the maximum [inferred for 0 and for MQTT 3.1.1, which
+  // cannot be told: it is accepted and held to the maximum].
+  keepAliveInForce: (requested, maximum) => (requested === 0 || requested > maximum ? maximum : requested),
+  closesSilentConnections: true,
+  keepsRetained: true,
+};
+
+export const LIMIT_MUTANTS: readonly Mutant[] = [
+  { rule: 'L8', breaks: 'an offline session queues without bound and is never terminated', apply: (behaviour) => ({ ...behaviour, queueOverflows: () => false }) },
+  { rule: 'L12', breaks: 'the retain flag is dropped, as Event Grid did before 2025', apply: (behaviour) => ({ ...behaviour, keepsRetained: false }) },
+  { rule: 'L13', breaks: 'the Keep Alive the client asks for is kept, however long', apply: (behaviour) => ({ ...behaviour, keepAliveInForce: (requested) => requested }) },
+  { rule: 'L14', breaks: 'silent connections are never closed', apply: (behaviour) => ({ ...behaviour, closesSilentConnections: false }) },
+  {
+    rule: 'L15',
+    breaks: 'no Maximum Packet Size: none announced in CONNACK, and packets of any size are read, before authentication too',
+    apply: (behaviour) => ({ ...behaviour, maximumPacketSize: () => undefined }),
+  },
+];

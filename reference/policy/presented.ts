@@ -1,0 +1,30 @@
+// What a connection presented, as the policy reads it: the names of its CONNECT as sent, and the
+// certificate of its TLS session. The adapters fill these in (adapters/aedes/raw-connect.ts,
+// adapters/certificate/); the policy never reads a socket or a parser itself.
+
+/** The CONNECT's ClientID and Username as they were sent, before any UTF-8 decoding. */
+export interface RawNames {
+  clientId: Buffer;
+  username?: Buffer;
+}
+
+/** A client certificate, as the certificate rules (A1, A3, A5) judge it. */
+export interface PresentedCertificate {
+  commonName?: string;
+  dns: string[];
+  uri: string[];
+  ip: string[];
+  email: string[];
+  /** SHA-256, uppercase hex without separators. */
+  thumbprint: string;
+  notBefore: Date;
+  notAfter: Date;
+  /** False when an extended key usage extension is present without clientAuth. */
+  clientAuthAllowed: boolean;
+  /** Whether the presented chain leads to one of the namespace's registered CAs. */
+  chainsToRegisteredCa: boolean;
+  /** Why path validation failed (OpenSSL's code, e.g. CERT_HAS_EXPIRED for a sub-CA), when it did. */
+  chainProblem?: string;
+  /** Why no namespace accepts this certificate at all (a CA certificate, a weak key or signature). */
+  unacceptable?: string;
+}

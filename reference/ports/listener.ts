@@ -1,0 +1,23 @@
+// Where connections come from: a listener accepts them on a transport (mutual TLS over TCP today,
+// adapters/tls-listener.ts; WebSockets next) and hands each one over as a stream of MQTT bytes, with
+// the TLS session it came over, whose client certificate an authenticator reads.
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+
+export interface Connection {
+  /** The MQTT bytes, both ways. */
+  stream: Duplex;
+  /** The TLS session the connection came over. */
+  tls: TLSSocket;
+}
+
+export interface Listener {
+  /** The address it listens on. */
+  host: string;
+  port: number;
+  /** Stops accepting, ends every connection it accepted, and resolves once it is closed. */
+  close(): Promise<void>;
+}
+
+/** Starts a listener that hands each new connection to `accept`; rejects when it cannot listen. */
+export type StartListener = (accept: (connection: Connection) => void) => Promise<Listener>;
