@@ -1,13 +1,14 @@
-// The namespace's rules, decided in memory with an injected clock: every rule id, both MQTT versions.
+// The namespace's rules, decided in memory with an injected clock: the policy's CONNECT decision, the
+// certificate authenticator's answer and the in-memory session store, every rule id, both MQTT versions.
 import { describe, expect, it } from 'vitest';
-import { parseNamespace, type NamespaceInput } from '../../eventgrid/namespace.ts';
-import type { RuleId } from '../../rules/catalogue.ts';
-import { MemorySessionStore } from '../adapters/memory-session-store.ts';
-import type { ConnectRequest, Decision } from './behaviour.ts';
-import { ConnectPolicy } from './connect.ts';
-import { authenticateByCertificate } from './identity.ts';
-import { mutatedBehaviour } from './mutants.ts';
-import type { PresentedCertificate } from './presented.ts';
+import { parseNamespace, type NamespaceInput } from '../eventgrid/namespace.ts';
+import type { RuleId } from '../rules/catalogue.ts';
+import { MemorySessionStore } from './adapters/memory-session-store.ts';
+import type { ConnectRequest, Decision } from './policy/behaviour.ts';
+import { ConnectPolicy } from './policy/connect.ts';
+import { authenticateByCertificate } from './policy/identity.ts';
+import { mutatedBehaviour } from './policy/mutants.ts';
+import type { PresentedCertificate } from './policy/presented.ts';
 
 const HOUR = 3_600_000;
 const T0 = Date.parse('2026-11-27T12:00:00Z');
