@@ -5,7 +5,6 @@
 import { Aedes } from 'aedes';
 import type { ServerTls } from '../certs/manifest.ts';
 import type { ClientResource, NamespaceConfig } from '../eventgrid/namespace.ts';
-import { installSessionPresentOverride } from './adapters/aedes/connack-session-present.ts';
 import { LimitEnforcement } from './adapters/aedes/limit-enforcement.ts';
 import { AedesNamespaceAdapter } from './adapters/aedes/namespace-adapter.ts';
 import { shownName } from './adapters/bounded-text.ts';
@@ -114,7 +113,6 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     clock,
   });
 
-  installSessionPresentOverride();
   const broker = await Aedes.createBroker({
     preConnect: adapter.preConnect,
     // L1: aedes caps the MQTT 5 Session Expiry Interval and reports the value in force in CONNACK.

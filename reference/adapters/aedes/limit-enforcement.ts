@@ -7,7 +7,7 @@
 import type { Aedes, Client, ConnectPacket } from 'aedes';
 import type { LimitPieces, QueueUse } from '../../policy/behaviour.ts';
 import type { DisconnectionReason } from '../../ports/event-sink.ts';
-import { installConnackProperties, setConnackProperties } from './connack-properties.ts';
+import { OutgoingPackets } from './outgoing-packets.ts';
 import { PacketGate, type PacketGateOptions } from './packet-gate.ts';
 import { captureRawConnect } from './raw-connect.ts';
 import { SessionQueues } from './session-queues.ts';
@@ -46,7 +46,6 @@ export class LimitEnforcement {
   private readonly endReasons = new WeakMap<object, DisconnectionReason>();
 
   constructor(private readonly options: LimitEnforcementOptions) {
-    installConnackProperties();
     this.gate = new PacketGate({
       behaviour: options.behaviour,
       namespace: options.namespace,
@@ -90,7 +89,14 @@ export class LimitEnforcement {
       internals._serverKeepAlive = inForce;
       this.options.log(`session "${packet.clientId}": Keep Alive ${requested} s lowered to ${inForce} s [L13]`);
     }
-    setConnackProperties(client.conn, connackProperties(this.options.behaviour));
+    const properties = connackProperties(this.options.behaviour);
+    if (packet.protocolVersion === 5) {
+      OutgoingPackets.of(client.conn).amendNext('connack', 5, (connack) => {
+        if (connack.cmd !== 'connack' || connack.reasonCode) return false;
+        connack.properties = { ...connack.properties, ...properties };
+        return true;
+      });
+    }
     this.queues.reset(packet.clientId);
   }
 

@@ -18,8 +18,8 @@ import type { DisconnectionReason, EventSink } from '../../ports/event-sink.ts';
 import type { Connection as Transport } from '../../ports/listener.ts';
 import type { SessionStore } from '../../ports/session-store.ts';
 import { bounded, MAX_REASON_LENGTH, shownName } from '../bounded-text.ts';
-import { setSessionPresent } from './connack-session-present.ts';
 import type { LimitEnforcement } from './limit-enforcement.ts';
+import { OutgoingPackets } from './outgoing-packets.ts';
 import { rawNames } from './raw-connect.ts';
 
 interface Connection {
@@ -154,6 +154,8 @@ export class AedesNamespaceAdapter {
   track(transport: Transport): void {
     const connection: Connection = { id: this.nextConnectionId++, transport, ready: false };
     this.connections.set(transport.stream, connection);
+    // Before anything is written to it: the amendments of its CONNACK and SUBACKs frame its packets from the first byte.
+    OutgoingPackets.of(transport.stream);
     transport.stream.once('close', () => this.onClosed(connection));
   }
 
@@ -256,7 +258,12 @@ export class AedesNamespaceAdapter {
     if (replaced?.connectionId !== undefined) this.takenOver.add(replaced.connectionId);
     Object.assign(connection, { client, grant, replaced });
     this.options.limits.accepted(client, packet);
-    setSessionPresent(socket, grant.sessionPresent);
+    // aedes derives Session Present from restored subscriptions; a session can exist with none (L2, L3).
+    OutgoingPackets.of(socket).amendNext('connack', version, (connack) => {
+      if (connack.cmd !== 'connack' || connack.reasonCode || connack.returnCode) return false;
+      connack.sessionPresent = grant.sessionPresent;
+      return true;
+    });
     this.options.log(
       `accepted session "${shownName(sessionName)}" for client "${grant.client.name}" (name from ${grant.nameSource}; expiry ${grant.expirySeconds} s` +
         `${grant.expiryCapped ? ', capped [L1]' : ''}; session present ${grant.sessionPresent}${grant.takesOver ? '; takes over [S8]' : ''})`,

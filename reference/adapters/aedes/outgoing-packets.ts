@@ -1,31 +1,131 @@
-// aedes builds some packets without what the namespace says they must carry (CONNACK Session Present,
-// CONNACK properties, SUBACK codes for filters refused before aedes saw them). mqtt-packet's
-// writeToStream is the one place every outgoing packet passes, so it is wrapped once per process and
-// each registered rewrite may amend a packet for the streams the reference broker marked.
+// aedes builds some packets without what the namespace says they must carry: CONNACK Session Present
+// (aedes derives it from restored subscriptions; a session can exist with none), CONNACK properties it
+// does not know (Maximum QoS, L9), and SUBACK codes for filters the packet gate refused before aedes saw
+// them. aedes writes every packet with mqtt-packet's writeToStream straight onto the connection's
+// stream, with no hook between building a packet and writing it, so the amendment is made on the
+// stream of one connection: its writes are framed into packets as they pass, and only a packet an
+// amendment is waiting for is held until it is whole, decoded, amended and written again with
+// mqtt-packet's generator. Every other byte passes as it was written, and nothing outside this
+// connection changes (mqtt-packet is never touched).
+import type { Writable } from 'node:stream';
 import mqttPacket from 'mqtt-packet';
 
-/** Amends a packet about to be written to a stream; most return at once for packets not theirs. */
-export type OutgoingRewrite = (packet: mqttPacket.Packet, stream: object, options: mqttPacket.IPacket | undefined) => void;
+/** Amends a packet on its way out; true when it was the one awaited (the amendment is then spent). Every amendment awaiting a packet's type sees it. */
+export type Amendment = (packet: mqttPacket.Packet) => boolean;
 
-const rewrites = new Set<OutgoingRewrite>();
-let installed = false;
+interface Pending {
+  cmd: mqttPacket.Packet['cmd'];
+  version: 4 | 5;
+  amend: Amendment;
+}
 
-/** Registers a rewrite (once per function), wrapping mqtt-packet's writer the first time. */
-export function rewriteOutgoing(rewrite: OutgoingRewrite): void {
-  rewrites.add(rewrite);
-  if (installed) return;
-  installed = true;
-  const original = mqttPacket.writeToStream;
-  const wrapper = ((packet: mqttPacket.Packet, stream: NodeJS.WritableStream, options?: mqttPacket.IPacket) => {
-    for (const amend of rewrites) amend(packet, stream, options);
-    return original(packet, stream, options);
-  }) as typeof mqttPacket.writeToStream;
-  // mqtt.js turns number caching off through this property: keep it reaching the original.
-  Object.defineProperty(wrapper, 'cacheNumbers', {
-    get: () => original.cacheNumbers,
-    set: (value: boolean) => {
-      original.cacheNumbers = value;
-    },
-  });
-  mqttPacket.writeToStream = wrapper;
+type WriteCallback = (error?: Error | null) => void;
+
+/** The MQTT packet type of each fixed header's high nibble, for the types an amendment may await. */
+const TYPES: Partial<Record<number, mqttPacket.Packet['cmd']>> = { 2: 'connack', 9: 'suback' };
+
+const amenders = new WeakMap<Writable, OutgoingPackets>();
+
+/** The packets going out on one connection's stream. */
+export class OutgoingPackets {
+  private readonly pending: Pending[] = [];
+  private readonly write: Writable['write'];
+  /** Where the framing is: the next byte is a packet's first, its Remaining Length, or its body. */
+  private state: 'type' | 'length' | 'body' = 'type';
+  private remaining = 0;
+  private multiplier = 1;
+  /** The packet being held (from its first byte), and the callbacks of the writes that made it. */
+  private held?: { awaited: Pending[]; chunks: Buffer[]; callbacks: WriteCallback[] };
+
+  /** The amender of this stream's packets, put on it the first time it is asked for. */
+  static of(stream: Writable): OutgoingPackets {
+    let amender = amenders.get(stream);
+    if (!amender) amenders.set(stream, (amender = new OutgoingPackets(stream)));
+    return amender;
+  }
+
+  private constructor(stream: Writable) {
+    this.write = stream.write.bind(stream) as Writable['write'];
+    stream.write = ((chunk: Buffer | string, encoding?: BufferEncoding | WriteCallback, callback?: WriteCallback) => {
+      const done = typeof encoding === 'function' ? encoding : callback;
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk, typeof encoding === 'string' ? encoding : 'utf8') : chunk;
+      return this.pass(bytes, done);
+    }) as Writable['write'];
+  }
+
+  /** The next `cmd` packet written over MQTT `version` for which `amend` returns true goes out as amended. */
+  amendNext(cmd: Pending['cmd'], version: 4 | 5, amend: Amendment): void {
+    this.pending.push({ cmd, version, amend });
+  }
+
+  /** Frames the bytes: passes what no amendment awaits at once, holds what one does until it is whole. */
+  private pass(bytes: Buffer, done: WriteCallback | undefined): boolean {
+    let result = true;
+    let from = 0;
+    let at = 0;
+    const flush = (until: number) => {
+      if (until > from) result = this.write(bytes.subarray(from, until));
+      from = until;
+    };
+    while (at < bytes.length) {
+      if (this.state === 'type') {
+        const cmd = TYPES[bytes[at]! >> 4];
+        const awaited = cmd ? this.pending.filter((pending) => pending.cmd === cmd) : [];
+        if (awaited.length) {
+          flush(at);
+          this.held = { awaited, chunks: [], callbacks: [] };
+        }
+        this.state = 'length';
+        this.remaining = 0;
+        this.multiplier = 1;
+        at += 1;
+      } else if (this.state === 'length') {
+        const byte = bytes[at]!;
+        this.remaining += (byte & 0x7f) * this.multiplier;
+        this.multiplier *= 128;
+        at += 1;
+        if (byte < 0x80) this.state = this.remaining ? 'body' : 'type';
+      } else {
+        const taken = Math.min(this.remaining, bytes.length - at);
+        this.remaining -= taken;
+        at += taken;
+        if (this.remaining === 0) this.state = 'type';
+      }
+      if (this.held && this.state === 'type') {
+        // The held packet is whole: amend it and write it in its place.
+        this.held.chunks.push(bytes.subarray(from, at));
+        from = at;
+        result = this.release(this.held);
+        this.held = undefined;
+      }
+    }
+    if (this.held) {
+      this.held.chunks.push(bytes.subarray(from));
+      if (done) this.held.callbacks.push(done);
+      return true;
+    }
+    if (from < bytes.length || done) result = this.write(bytes.subarray(from), done as WriteCallback);
+    return result;
+  }
+
+  /** Writes a held packet: as its amendments leave it, or as it was when none took it. */
+  private release(held: NonNullable<OutgoingPackets['held']>): boolean {
+    const bytes = Buffer.concat(held.chunks);
+    const callbacks = held.callbacks;
+    const done = (error?: Error | null) => callbacks.forEach((callback) => callback(error));
+    const packet = decode(bytes, held.awaited[0]!.version);
+    const taken = packet ? held.awaited.filter((pending) => pending.amend(packet)) : [];
+    for (const pending of taken) this.pending.splice(this.pending.indexOf(pending), 1);
+    return this.write(taken.length ? mqttPacket.generate(packet!, { protocolVersion: taken[0]!.version }) : bytes, done);
+  }
+}
+
+/** One whole packet's bytes as mqtt-packet reads them (its parser emits synchronously). */
+function decode(bytes: Buffer, protocolVersion: 4 | 5): mqttPacket.Packet | undefined {
+  let packet: mqttPacket.Packet | undefined;
+  const parser = mqttPacket.parser({ protocolVersion });
+  parser.on('packet', (decoded) => (packet = decoded));
+  parser.on('error', () => {});
+  parser.parse(bytes);
+  return packet;
 }

@@ -12,7 +12,7 @@ import type { ClientResource, NamespaceConfig, ReferenceLimits } from '../../../
 import type { Behaviour, PublishContext, SubscribeContext } from '../../policy/behaviour.ts';
 import { firstRefusal } from '../../policy/check.ts';
 import type { DisconnectionReason } from '../../ports/event-sink.ts';
-import { rewriteOutgoing } from './outgoing-packets.ts';
+import { OutgoingPackets } from './outgoing-packets.ts';
 
 /** MQTT 3.1.1 SUBACK's only refusal. */
 const SUBACK_311_FAILURE = 0x80;
@@ -21,20 +21,6 @@ interface SubscribePacket {
   cmd: 'subscribe';
   messageId: number;
   subscriptions: { topic: string; qos: number }[];
-}
-
-/** SUBACKs to complete: for a packet some of whose filters were refused here, the codes by position. */
-const subackMerges = new WeakMap<object, Map<number, (number | undefined)[]>>();
-
-/** aedes answers only the filters that were let through; put the refused ones back in their places. */
-function mergeSuback(packet: mqttPacket.Packet, stream: object): void {
-  if (packet.cmd !== 'suback' || packet.messageId === undefined) return;
-  const pending = subackMerges.get(stream);
-  const codes = pending?.get(packet.messageId);
-  if (!codes) return;
-  pending!.delete(packet.messageId);
-  const granted = [...(packet.granted as number[])];
-  packet.granted = codes.map((code) => code ?? granted.shift() ?? SUBACK_311_FAILURE) as number[];
 }
 
 export interface PacketGateOptions {
@@ -52,9 +38,7 @@ export class PacketGate {
   /** Distinct topic filters each session holds (what aedes stored), for L10. */
   private readonly held = new Map<string, Set<string>>();
 
-  constructor(private readonly options: PacketGateOptions) {
-    rewriteOutgoing(mergeSuback);
-  }
+  constructor(private readonly options: PacketGateOptions) {}
 
   /** Keeps the subscription count of each session as aedes stores and removes subscriptions. */
   attach(broker: { on(event: 'subscribe' | 'unsubscribe', listener: (subs: unknown[], client: Client) => void): unknown }): void {
@@ -142,9 +126,13 @@ export class PacketGate {
       mqttPacket.writeToStream({ cmd: 'suback', messageId: packet.messageId, granted: codes as number[] }, client.conn as unknown as NodeJS.WritableStream, { protocolVersion: version });
       return true;
     }
-    const pending = subackMerges.get(client.conn) ?? new Map();
-    pending.set(packet.messageId, codes);
-    subackMerges.set(client.conn, pending);
+    // aedes answers only the filters that were let through: the refused ones go back in their places.
+    OutgoingPackets.of(client.conn).amendNext('suback', version, (suback) => {
+      if (suback.cmd !== 'suback' || suback.messageId !== packet.messageId) return false;
+      const granted = [...(suback.granted as number[])];
+      suback.granted = codes.map((code) => code ?? granted.shift() ?? SUBACK_311_FAILURE) as number[];
+      return true;
+    });
     packet.subscriptions = passed;
     return false;
   }

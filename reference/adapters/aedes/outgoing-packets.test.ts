@@ -1,0 +1,95 @@
+// The per-connection amendment of outgoing packets, on an in-memory stream: packets written as aedes
+// writes them (mqtt-packet's writeToStream, a piece at a time) or whole, and cut anywhere, come out
+// byte for byte as written unless an amendment awaits them; an awaited one comes out amended, once.
+import { Writable } from 'node:stream';
+import mqttPacket from 'mqtt-packet';
+import { describe, expect, it } from 'vitest';
+import { OutgoingPackets } from './outgoing-packets.ts';
+
+/** A stream that keeps what reaches it, and the packets that are, decoded. */
+function sink() {
+  const chunks: Buffer[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      chunks.push(chunk);
+      callback();
+    },
+  });
+  const bytes = () => Buffer.concat(chunks);
+  const packets = (protocolVersion: 4 | 5) => {
+    const parsed: mqttPacket.Packet[] = [];
+    const parser = mqttPacket.parser({ protocolVersion });
+    parser.on('packet', (packet) => parsed.push(packet));
+    parser.parse(bytes());
+    return parsed;
+  };
+  return { stream, bytes, packets };
+}
+
+const PACKETS: mqttPacket.Packet[] = [
+  { cmd: 'connack', sessionPresent: false, reasonCode: 0, properties: { maximumPacketSize: 524288 } },
+  { cmd: 'publish', topic: 'mmc/alpha/s1', payload: Buffer.alloc(300, 7), qos: 1, messageId: 1, retain: false, dup: false },
+  { cmd: 'suback', messageId: 7, granted: [1, 0] },
+  { cmd: 'pingresp' },
+  { cmd: 'suback', messageId: 8, granted: [1] },
+];
+
+/** writeToStream corks the stream until the next tick. */
+const settled = () => new Promise((resolve) => setImmediate(resolve));
+
+const whole = (packets: mqttPacket.Packet[]) => Buffer.concat(packets.map((packet) => mqttPacket.generate(packet, { protocolVersion: 5 })));
+
+describe('OutgoingPackets', () => {
+  it('passes every byte as written when no amendment awaits, whatever the cuts', () => {
+    const all = whole(PACKETS);
+    for (const cut of [1, 2, 3, 7, 64, all.length]) {
+      const out = sink();
+      OutgoingPackets.of(out.stream);
+      for (let at = 0; at < all.length; at += cut) out.stream.write(all.subarray(at, at + cut));
+      expect(out.bytes().equals(all), `cut every ${cut} bytes`).toBe(true);
+    }
+  });
+
+  it('amends the awaited packet only, once, written as aedes writes it or cut anywhere', async () => {
+    for (const cut of [0, 1, 5, 1000]) {
+      const out = sink();
+      const outgoing = OutgoingPackets.of(out.stream);
+      outgoing.amendNext('connack', 5, (packet) => packet.cmd === 'connack' && ((packet.sessionPresent = true), (packet.properties = { ...packet.properties, maximumQoS: 1 }), true));
+      outgoing.amendNext('suback', 5, (packet) => packet.cmd === 'suback' && packet.messageId === 8 && ((packet.granted = [0x87]), true));
+      if (cut === 0) for (const packet of [...PACKETS, PACKETS[0]!]) mqttPacket.writeToStream(packet, out.stream, { protocolVersion: 5 });
+      else {
+        const all = whole([...PACKETS, PACKETS[0]!]);
+        for (let at = 0; at < all.length; at += cut) out.stream.write(all.subarray(at, at + cut));
+      }
+      await settled();
+      const [connack, publish, suback7, pingresp, suback8, secondConnack] = out.packets(5);
+      expect(connack, `cut ${cut}`).toMatchObject({ cmd: 'connack', sessionPresent: true, properties: { maximumPacketSize: 524288, maximumQoS: 1 } });
+      expect(publish).toMatchObject({ cmd: 'publish', topic: 'mmc/alpha/s1', messageId: 1 });
+      expect((publish as mqttPacket.IPublishPacket).payload).toEqual(Buffer.alloc(300, 7));
+      expect(suback7).toMatchObject({ cmd: 'suback', messageId: 7, granted: [1, 0] });
+      expect(pingresp).toMatchObject({ cmd: 'pingresp' });
+      expect(suback8).toMatchObject({ cmd: 'suback', messageId: 8, granted: [0x87] });
+      // Spent: a later CONNACK goes out as written.
+      expect(secondConnack).toMatchObject({ cmd: 'connack', sessionPresent: false });
+    }
+  });
+
+  it('calls back every write, the held ones once the packet is out', async () => {
+    const out = sink();
+    const outgoing = OutgoingPackets.of(out.stream);
+    outgoing.amendNext('suback', 4, (packet) => packet.cmd === 'suback' && ((packet.granted = [0x80]), true));
+    const bytes = mqttPacket.generate({ cmd: 'suback', messageId: 3, granted: [1] }, { protocolVersion: 4 });
+    const called = await Promise.all([...bytes].map((byte) => new Promise<boolean>((resolve) => out.stream.write(Buffer.from([byte]), () => resolve(true)))));
+    expect(called.every(Boolean)).toBe(true);
+    expect(out.packets(4)).toMatchObject([{ cmd: 'suback', messageId: 3, granted: [0x80] }]);
+  });
+
+  it('leaves the stream of another connection alone', async () => {
+    const one = sink();
+    const other = sink();
+    OutgoingPackets.of(one.stream).amendNext('suback', 5, (packet) => packet.cmd === 'suback' && ((packet.granted = [0x87]), true));
+    mqttPacket.writeToStream(PACKETS[2]!, other.stream, { protocolVersion: 5 });
+    await settled();
+    expect(other.packets(5)).toMatchObject([{ cmd: 'suback', granted: [1, 0] }]);
+  });
+});
