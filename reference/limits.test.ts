@@ -68,10 +68,8 @@ describe('names as sent', () => {
 
 describe('the offline queue (L8)', () => {
   function queues(overflowed: string[], behaviour = EVENT_GRID) {
-    const persistence = { outgoingEnqueueCombi: async (_subs: unknown, _packet: unknown): Promise<unknown> => undefined };
     const queue = new SessionQueues({ behaviour, limits, heldOffline: (name) => name !== 'online', overflow: (name) => overflowed.push(name) });
-    queue.attach(persistence as never);
-    return (clientId: string, bytes: number, qos = 1) => persistence.outgoingEnqueueCombi([{ clientId, qos }] as never, { payload: Buffer.alloc(bytes) } as never);
+    return async (clientId: string, bytes: number, qos = 1) => queue.queued([{ clientId, qos }], { payload: Buffer.alloc(bytes) });
   }
 
   it('holds 100 messages and ends the session at the 101st', async () => {

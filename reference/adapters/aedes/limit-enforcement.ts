@@ -7,9 +7,10 @@
 import type { Aedes, Client, ConnectPacket } from 'aedes';
 import type { LimitPieces, QueueUse } from '../../policy/behaviour.ts';
 import type { DisconnectionReason } from '../../ports/event-sink.ts';
+import { onQueued, parserOf, setServerKeepAlive, stopKeepAliveTimer } from './aedes-internals.ts';
+import { keepConnectBytes } from './mqtt-packet-internals.ts';
 import { OutgoingPackets } from './outgoing-packets.ts';
 import { PacketGate, type PacketGateOptions } from './packet-gate.ts';
-import { captureRawConnect } from './raw-connect.ts';
 import { SessionQueues } from './session-queues.ts';
 
 /** What an accepting MQTT 5 CONNACK announces of the limits that aedes does not: Maximum QoS (L9). (L15's Maximum Packet Size is aedes' own.) */
@@ -26,20 +27,6 @@ export interface LimitEnforcementOptions extends Omit<PacketGateOptions, 'endRea
 }
 
 /** The limits at work on one broker. */
-/** What aedes' client keeps of its Keep Alive timer (client.js, handlers/index.js refresh it). */
-interface KeepAliveTimer {
-  _keepaliveTimer: NodeJS.Timeout | null;
-  _keepaliveInterval: number;
-}
-
-function stopKeepAliveTimer(client: Client): void {
-  const timer = client as unknown as KeepAliveTimer;
-  if (timer._keepaliveTimer) clearTimeout(timer._keepaliveTimer);
-  timer._keepaliveTimer = null;
-  // Below zero, aedes no longer refreshes the timer on each packet.
-  timer._keepaliveInterval = -1;
-}
-
 export class LimitEnforcement {
   private readonly gate: PacketGate;
   private readonly queues: SessionQueues;
@@ -67,7 +54,7 @@ export class LimitEnforcement {
 
   attach(broker: Aedes): void {
     this.gate.attach(broker as never);
-    this.queues.attach((broker as unknown as { persistence: Parameters<SessionQueues['attach']>[0] }).persistence);
+    onQueued(broker, (subs, packet) => this.queues.queued(subs, packet));
     // L14 mutant: aedes' 1.5x timer, armed before the client is ready, is stopped; the Keep Alive in
     // force is still announced (L13), so that only the closing is broken.
     if (!this.options.behaviour.closesSilentConnections) broker.on('clientReady', stopKeepAliveTimer);
@@ -75,18 +62,17 @@ export class LimitEnforcement {
 
   /** A new connection, before aedes reads from it: its CONNECT's names are kept as sent (L5-L7). */
   track(client: Client): void {
-    captureRawConnect(client);
+    keepConnectBytes(parserOf(client));
     this.gate.track(client);
   }
 
   /** The CONNECT is accepted: its Keep Alive in force (L13, L14) and CONNACK properties (L9). */
   accepted(client: Client, packet: ConnectPacket): void {
-    const internals = client as unknown as { _serverKeepAlive?: number };
     const requested = packet.keepalive ?? 0;
     const inForce = this.options.behaviour.keepAliveInForce(requested, this.options.limits.keepAliveSeconds);
     // aedes sends Server Keep Alive (MQTT 5) and runs its 1.5x timer on this value when it is set.
     if (inForce !== requested) {
-      internals._serverKeepAlive = inForce;
+      setServerKeepAlive(client, inForce);
       this.options.log(`session "${packet.clientId}": Keep Alive ${requested} s lowered to ${inForce} s [L13]`);
     }
     const properties = connackProperties(this.options.behaviour);

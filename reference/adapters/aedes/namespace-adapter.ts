@@ -1,7 +1,7 @@
-// The thin layer between aedes and the namespace's rules: it turns each CONNECT into a ConnectRequest,
-// the policy's Decision into packets, and connection ends and expiries into registry updates,
-// persistence wipes and life cycle events. The only module that knows aedes' internals.
-import type { Readable } from 'node:stream';
+// The thin layer between aedes and the namespace's rules: it turns each CONNECT into an authenticator's
+// answer and a ConnectRequest, the policy's Decision into packets, and connection ends and expiries
+// into session store updates, persistence wipes and life cycle events. What it needs of aedes beyond
+// its hooks is in aedes-internals.ts.
 import type { Aedes, Client, ConnectPacket } from 'aedes';
 import mqttPacket from 'mqtt-packet';
 import type { ClientResource } from '../../../eventgrid/namespace.ts';
@@ -18,7 +18,9 @@ import type { DisconnectionReason, EventSink } from '../../ports/event-sink.ts';
 import type { Connection as Transport } from '../../ports/listener.ts';
 import type { SessionStore } from '../../ports/session-store.ts';
 import { bounded, MAX_REASON_LENGTH, shownName } from '../bounded-text.ts';
+import { endedWithDisconnect, expiryAtEnd, guardAgainstStaleClients, markRedeliveries, parserOf, persistenceOf, takeIncoming } from './aedes-internals.ts';
 import type { LimitEnforcement } from './limit-enforcement.ts';
+import { readPropertySections } from './mqtt-packet-internals.ts';
 import { OutgoingPackets } from './outgoing-packets.ts';
 import { rawNames } from './raw-connect.ts';
 
@@ -34,85 +36,7 @@ interface Connection {
   ready: boolean;
 }
 
-/** The part of aedes' persistence (untyped in its declarations) that a wipe uses. */
-interface Persistence {
-  cleanSubscriptions(client: { id: string }): Promise<void>;
-  delWill(client: { id: string; brokerId: string }): Promise<unknown>;
-  outgoingStream(client: { id: string }): AsyncIterable<unknown>;
-  outgoingClearMessageId(client: { id: string }, packet: unknown): Promise<unknown>;
-}
-
 type PreConnect = (client: Client, packet: ConnectPacket, callback: (error: Error | null, success: boolean) => void) => void;
-
-/** aedes internals its type declarations leave out. */
-interface AedesInternals {
-  clients: Record<string, Client>;
-  registerClient(client: Client): void;
-  unregisterClient(client: Client): void;
-  scheduleSessionExpiry(client: Client): void;
-}
-
-/**
- * aedes keys its client table by ClientID alone: a connection of the same identity that passed
- * CONNECT checks and then dropped before registering would unregister, or wipe the session of, the
- * live client with that id. Make those steps act only for the client that is really registered.
- */
-function guardAgainstStaleClients(broker: Aedes): void {
-  const internals = broker as unknown as AedesInternals;
-  const { registerClient, unregisterClient, scheduleSessionExpiry } = internals;
-  internals.registerClient = (client) => {
-    if (!client.closed) registerClient.call(broker, client);
-  };
-  internals.unregisterClient = (client) => {
-    if (internals.clients[client.id] === client) unregisterClient.call(broker, client);
-  };
-  internals.scheduleSessionExpiry = (client) => {
-    const live = internals.clients[client.id];
-    if (!live || live === client) scheduleSessionExpiry.call(broker, client);
-  };
-}
-
-/** mqtt-packet's parser internals that the property scan reads. */
-interface ParserInternals {
-  _pos: number;
-  _list: { slice(start: number, end: number): Buffer };
-  _parseProperties?: (this: ParserInternals) => unknown;
-}
-
-/**
- * Scans the raw bytes of each property section the parser reads (reference/packet-validation.ts's
- * scanProperties), for what its decoding hides; the scans of a packet are there when it is emitted.
- */
-function scanEachPropertySection(parser: object): PropertyScan[] {
-  const scans: PropertyScan[] = [];
-  const internals = parser as ParserInternals;
-  const parseProperties = internals._parseProperties;
-  if (typeof parseProperties !== 'function') return scans;
-  internals._parseProperties = function scanned(this: ParserInternals) {
-    const start = this._pos;
-    const result = parseProperties.call(this);
-    // Never let the scan throw inside aedes' read loop: a scan that fails finds nothing.
-    try {
-      if (result) scans.push(scanProperties(this._list.slice(start, this._pos)));
-    } catch {
-      // the decoded packet is still checked
-    }
-    return result;
-  };
-  return scans;
-}
-
-/**
- * aedes resends a session's queued QoS 1 messages when it resumes (after a takeover or reconnect) but
- * leaves their DUP flag clear. A queued message that already has a packet identifier was sent before
- * [MQTT-4.4.0-1]: it goes out again with DUP=1 [MQTT-3.3.1-1]. One never sent keeps DUP=0.
- */
-function markRedeliveries(broker: Aedes): void {
-  const persistence = (broker as unknown as { persistence: Persistence }).persistence;
-  const outgoingStream = persistence.outgoingStream.bind(persistence);
-  persistence.outgoingStream = (client) =>
-    (outgoingStream(client) as Readable).map((packet: { messageId?: number }) => (packet.messageId ? Object.assign(packet, { dup: true }) : packet));
-}
 
 export interface AdapterOptions {
   policy: ConnectPolicy;
@@ -165,15 +89,14 @@ export class AedesNamespaceAdapter {
    * A packet that fails never reaches either; its connection is closed.
    */
   screen(client: Client): void {
-    const parser = (client as unknown as { _parser: { emit(event: string, ...args: unknown[]): boolean } })._parser;
-    const scans = scanEachPropertySection(parser);
-    const emit = parser.emit;
+    // The scans of a packet's property sections are all there when the packet is emitted.
+    const scans: PropertyScan[] = [];
+    readPropertySections(parserOf(client), (section) => scans.push(scanProperties(section)));
     let version: number | undefined;
     let connectSessionExpiry: number | undefined;
     let refused = false;
-    parser.emit = (event: string, ...args: unknown[]) => {
-      if (event !== 'packet') return emit.call(parser, event, ...args);
-      const packet = args[0] as DecodedPacket;
+    takeIncoming(client, (decoded) => {
+      const packet = decoded as DecodedPacket;
       const scan = mergeScans(scans.splice(0));
       if (refused) return true;
       const refusal = firstRefusal(this.options.packetChecks, { packet, version, connectSessionExpiry, scan });
@@ -187,8 +110,8 @@ export class AedesNamespaceAdapter {
         version = packet.protocolVersion;
         connectSessionExpiry = packet.properties?.sessionExpiryInterval as number | undefined;
       }
-      return emit.call(parser, event, ...args);
-    };
+      return false;
+    });
   }
 
   private refuseProtocolError(client: Client, packet: DecodedPacket, refusal: Refusal, version: number | undefined): void {
@@ -304,8 +227,7 @@ export class AedesNamespaceAdapter {
       return;
     }
     // An MQTT 5 DISCONNECT may change the Session Expiry Interval; aedes keeps it on the client (capped).
-    const client = connection.client as (Client & { version?: number; sessionExpiryInterval?: number }) | undefined;
-    const expiry = client?.version === 5 ? client.sessionExpiryInterval : undefined;
+    const expiry = connection.client && expiryAtEnd(connection.client);
     const outcome = this.options.sessions.close(grant.sessionName, connection.id, expiry);
     this.options.events.disconnected(this.sessionRef(grant), this.disconnectionReason(connection, takenOver));
     if (outcome === 'ended') void this.endSession(grant.sessionName);
@@ -324,8 +246,7 @@ export class AedesNamespaceAdapter {
     if (byLimit) return byLimit;
     if (this.stopping) return 'ServerInitiatedDisconnect';
     // aedes marks a client that ended with a DISCONNECT packet; it has no public flag for it.
-    const sentDisconnect = (connection.client as { _disconnected?: boolean } | undefined)?._disconnected;
-    return sentDisconnect ? 'ClientInitiatedDisconnect' : 'ConnectionLost';
+    return connection.client && endedWithDisconnect(connection.client) ? 'ClientInitiatedDisconnect' : 'ConnectionLost';
   }
 
   /** Ends a session held offline before its expiry (L8: its queue overflowed), with the life cycle reason. */
@@ -370,7 +291,7 @@ export class AedesNamespaceAdapter {
     const previous = this.wipes.get(sessionName) ?? Promise.resolve();
     this.options.limits.sessionEnded(sessionName);
     const work = previous.then(async () => {
-      const persistence = (broker as unknown as { persistence: Persistence }).persistence;
+      const persistence = persistenceOf(broker);
       const client = { id: sessionName };
       await persistence.cleanSubscriptions(client);
       await persistence.delWill({ id: sessionName, brokerId: broker.id });

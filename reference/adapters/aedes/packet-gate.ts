@@ -12,6 +12,7 @@ import type { ClientResource, NamespaceConfig, ReferenceLimits } from '../../../
 import type { Behaviour, PublishContext, SubscribeContext } from '../../policy/behaviour.ts';
 import { firstRefusal } from '../../policy/check.ts';
 import type { DisconnectionReason } from '../../ports/event-sink.ts';
+import { connackSent, protocolVersionOf, takeIncoming } from './aedes-internals.ts';
 import { OutgoingPackets } from './outgoing-packets.ts';
 
 /** MQTT 3.1.1 SUBACK's only refusal. */
@@ -59,19 +60,12 @@ export class PacketGate {
 
   /** Puts the gate in front of aedes' handling of this connection's packets (call before any data). */
   track(client: Client): void {
-    const parser = (client as unknown as { _parser: { emit(event: string, ...args: unknown[]): boolean } })._parser;
-    const emit = parser.emit;
-    parser.emit = (event: string, ...args: unknown[]) => {
-      const packet = args[0] as { cmd?: string } | undefined;
-      const connected = (client as unknown as { connackSent?: boolean }).connackSent === true;
-      if (event === 'packet' && connected && packet?.cmd === 'subscribe' && this.subscribe(client, packet as SubscribePacket)) return true;
-      if (event === 'packet' && connected && packet?.cmd === 'publish' && this.publish(client, packet as mqttPacket.IPublishPacket)) return true;
-      return emit.call(parser, event, ...args);
-    };
-  }
-
-  private version(client: Client): 4 | 5 {
-    return (client as unknown as { version?: number }).version === 5 ? 5 : 4;
+    takeIncoming(client, (packet) => {
+      if (!connackSent(client)) return false;
+      if (packet.cmd === 'subscribe') return this.subscribe(client, packet as SubscribePacket);
+      if (packet.cmd === 'publish') return this.publish(client, packet as mqttPacket.IPublishPacket);
+      return false;
+    });
   }
 
   /** Returns true when the packet was answered here in full. */
@@ -88,7 +82,7 @@ export class PacketGate {
     const { behaviour, namespace, limits, log } = this.options;
     const registered = this.registered(client, 'SUBSCRIBE');
     if (!registered) return true;
-    const version = this.version(client);
+    const version = protocolVersionOf(client);
     const held = this.held.get(client.id) ?? new Set<string>();
     const adding = new Set<string>();
     const codes: (number | undefined)[] = [];
@@ -142,7 +136,7 @@ export class PacketGate {
     const { behaviour, namespace, limits, log } = this.options;
     const registered = this.registered(client, 'PUBLISH');
     if (!registered) return true;
-    const version = this.version(client);
+    const version = protocolVersionOf(client);
     const context: PublishContext = { version, sessionName: client.id, topic: packet.topic, qos: packet.qos, client: registered, namespace, limits, behaviour };
     const refusal = firstRefusal(behaviour.publishChecks, context);
     if (refusal && refusal.code.packet === 'PUBACK' && version === 5) {

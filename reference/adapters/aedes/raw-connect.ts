@@ -1,36 +1,14 @@
 // The CONNECT's names as bytes. mqtt-packet decodes every string with Buffer#toString('utf8'), which
 // replaces ill-formed sequences with U+FFFD: "coll\xff" and "coll\xfe" both arrive as "coll\uFFFD",
 // and a check on the decoded ClientID can neither see the damage nor tell the two apart. So the
-// parser of each connection keeps a copy of the CONNECT's bytes, and the names are read from those.
-import type { Client } from 'aedes';
+// parser of each connection keeps a copy of the CONNECT's bytes (limit-enforcement.ts asks it to,
+// mqtt-packet-internals.ts does it), and the names are read from those.
 import type { RawNames } from '../../policy/presented.ts';
-
-/** What the parser needs to expose to be wrapped (mqtt-packet's Parser, untyped there). */
-interface ParserInternals {
-  packet: { cmd?: string; length: number };
-  _pos: number;
-  _list: { slice(start: number, end: number): Buffer };
-  _parseConnect(): unknown;
-}
-
-const rawConnects = new WeakMap<object, Buffer>();
-
-/** Makes this connection's parser keep the bytes of the CONNECT it parses (call before any data). */
-export function captureRawConnect(client: Client): void {
-  const parser = (client as unknown as { _parser: ParserInternals })._parser;
-  const parseConnect = parser._parseConnect;
-  parser._parseConnect = function (this: ParserInternals) {
-    const bytes = Buffer.from(this._list.slice(this._pos, this._pos + this.packet.length));
-    const packet = this.packet;
-    const result = parseConnect.call(this);
-    rawConnects.set(packet, bytes);
-    return result;
-  };
-}
+import { connectBytesOf } from './mqtt-packet-internals.ts';
 
 /** Reads a CONNECT's ClientID and Username as they were sent; undefined if the bytes are not a CONNECT. */
 export function rawNames(packet: object): RawNames | undefined {
-  const bytes = rawConnects.get(packet);
+  const bytes = connectBytesOf(packet);
   return bytes ? parseNames(bytes) : undefined;
 }
 

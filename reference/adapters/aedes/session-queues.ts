@@ -5,11 +5,6 @@
 import type { ReferenceLimits } from '../../../eventgrid/namespace.ts';
 import type { Behaviour, QueueUse } from '../../policy/behaviour.ts';
 
-/** aedes' persistence, the part that queues messages for offline sessions (untyped there). */
-interface EnqueuingPersistence {
-  outgoingEnqueueCombi(subs: { clientId: string; qos: number }[], packet: { payload?: Buffer | string }): Promise<unknown>;
-}
-
 export interface SessionQueuesOptions {
   behaviour: Pick<Behaviour, 'queueOverflows'>;
   limits: ReferenceLimits;
@@ -24,15 +19,10 @@ export class SessionQueues {
 
   constructor(private readonly options: SessionQueuesOptions) {}
 
-  /** Counts every QoS 1 message aedes queues for an offline session. */
-  attach(persistence: EnqueuingPersistence): void {
-    const enqueue = persistence.outgoingEnqueueCombi.bind(persistence);
-    persistence.outgoingEnqueueCombi = async (subs, packet) => {
-      const result = await enqueue(subs, packet);
-      const size = packet.payload === undefined ? 0 : Buffer.byteLength(packet.payload);
-      for (const { clientId, qos } of subs) if (qos > 0) this.count(clientId, size);
-      return result;
-    };
+  /** aedes queued a message for these sessions: each QoS 1 one held offline counts it. */
+  queued(subs: { clientId: string; qos: number }[], packet: { payload?: Buffer | string }): void {
+    const size = packet.payload === undefined ? 0 : Buffer.byteLength(packet.payload);
+    for (const { clientId, qos } of subs) if (qos > 0) this.count(clientId, size);
   }
 
   private count(sessionName: string, bytes: number): void {
