@@ -1,0 +1,134 @@
+// aedes as aedes-internals.ts relies on it, checked on a real broker with a client joined in memory:
+// each test fails when aedes no longer has that shape (a member gone or renamed, a timer no longer
+// kept where it was), so that an update of aedes shows here rather than as a rule quietly broken.
+import { once } from 'node:events';
+import { duplexPair } from 'node:stream';
+import { Aedes, type Client } from 'aedes';
+import mqttPacket from 'mqtt-packet';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  connackSent,
+  endedWithDisconnect,
+  expiryAtEnd,
+  guardAgainstStaleClients,
+  markRedeliveries,
+  onQueued,
+  persistenceOf,
+  protocolVersionOf,
+  setServerKeepAlive,
+  stopKeepAliveTimer,
+  takeIncoming,
+} from './aedes-internals.ts';
+
+let broker: Aedes | undefined;
+afterEach(async () => {
+  await new Promise<void>((resolve) => broker?.close(() => resolve()) ?? resolve());
+  broker = undefined;
+});
+
+/** A broker and one client joined in memory; `onConnect` runs in preConnect, before the CONNACK. */
+async function joined(onConnect: (client: Client) => void = () => {}) {
+  broker = await Aedes.createBroker({ preConnect: (client, _packet, done) => (onConnect(client), done(null, true)) });
+  const [server, device] = duplexPair();
+  const client = broker.handle(server) as unknown as Client;
+  const received: mqttPacket.Packet[] = [];
+  const parser = mqttPacket.parser({ protocolVersion: 5 });
+  parser.on('packet', (packet) => received.push(packet));
+  device.on('data', (chunk: Buffer) => parser.parse(chunk));
+  const send = (packet: mqttPacket.Packet) => device.write(mqttPacket.generate(packet, { protocolVersion: 5 }));
+  const next = async (cmd: string) => {
+    for (let waited = 0; waited < 2000; waited += 5) {
+      const index = received.findIndex((packet) => packet.cmd === cmd);
+      if (index >= 0) return received.splice(index, 1)[0]!;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    throw new Error(`no ${cmd} within 2 s`);
+  };
+  return { client, device, send, next };
+}
+
+const connect = (clientId: string, extra: Partial<mqttPacket.IConnectPacket> = {}): mqttPacket.IConnectPacket => ({
+  cmd: 'connect',
+  protocolId: 'MQTT',
+  protocolVersion: 5,
+  clean: true,
+  keepalive: 60,
+  clientId,
+  properties: { sessionExpiryInterval: 30 },
+  ...extra,
+});
+
+describe("aedes' internals as the reference relies on them", () => {
+  it('a client reads its packets with a parser whose packet events can be taken before aedes sees them', async () => {
+    const { client, send, next } = await joined();
+    const taken: string[] = [];
+    takeIncoming(client, (packet) => (taken.push(packet.cmd!), packet.cmd === 'pingreq'));
+    send(connect('s1'));
+    await next('connack');
+    expect([connackSent(client), protocolVersionOf(client), expiryAtEnd(client)]).toEqual([true, 5, 30]);
+    send({ cmd: 'pingreq' });
+    send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 't', qos: 1 }] });
+    await next('suback');
+    // aedes answers a PINGREQ itself: taken here, it got none.
+    expect(taken).toEqual(['connect', 'pingreq', 'subscribe']);
+  });
+
+  it('marks a client that ended with a DISCONNECT', async () => {
+    const { client, send, next } = await joined();
+    send(connect('s1'));
+    await next('connack');
+    expect(endedWithDisconnect(client)).toBe(false);
+    const disconnected = once(broker!, 'clientDisconnect');
+    send({ cmd: 'disconnect' });
+    await disconnected;
+    expect(endedWithDisconnect(client)).toBe(true);
+  });
+
+  it('announces and times by the Keep Alive set before the CONNACK, and keeps the timer where it can be stopped', async () => {
+    const { client, send, next } = await joined((connecting) => setServerKeepAlive(connecting, 7));
+    send(connect('s1'));
+    expect(await next('connack')).toMatchObject({ properties: { serverKeepAlive: 7 } });
+    const timer = client as unknown as { _keepaliveTimer: unknown; _keepaliveInterval: number };
+    expect(timer._keepaliveTimer).not.toBeNull();
+    expect(timer._keepaliveInterval).toBeGreaterThan(0);
+    stopKeepAliveTimer(client);
+    expect([timer._keepaliveTimer, timer._keepaliveInterval]).toEqual([null, -1]);
+  });
+
+  it("has the client table and the register, unregister and expiry steps the stale-client guard wraps", async () => {
+    broker = await Aedes.createBroker();
+    const internals = broker as unknown as Record<string, unknown>;
+    expect(typeof internals.clients).toBe('object');
+    for (const step of ['registerClient', 'unregisterClient', 'scheduleSessionExpiry']) expect(typeof internals[step], step).toBe('function');
+    guardAgainstStaleClients(broker);
+  });
+
+  it('queues QoS 1 messages for an offline session through outgoingEnqueueCombi, and resends them through outgoingStream with DUP', async () => {
+    const first = await joined();
+    const queued: string[] = [];
+    onQueued(broker!, (subs) => queued.push(...subs.map((sub) => sub.clientId)));
+    markRedeliveries(broker!);
+    const persistence = persistenceOf(broker!);
+    for (const method of ['cleanSubscriptions', 'delWill', 'outgoingClearMessageId'] as const) expect(typeof persistence[method], method).toBe('function');
+    first.send(connect('sub', { clean: false }));
+    await first.next('connack');
+    first.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 't', qos: 1 }] });
+    await first.next('suback');
+    // Delivered once and never acknowledged: it stays queued, with its packet identifier.
+    await new Promise<void>((resolve) => broker!.publish({ cmd: 'publish', topic: 't', payload: Buffer.from('m'), qos: 1, retain: false, dup: false }, () => resolve()));
+    expect(await first.next('publish')).toMatchObject({ dup: false });
+    expect(queued).toEqual(['sub']);
+    first.device.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const [server, device] = duplexPair();
+    broker!.handle(server);
+    const received: mqttPacket.Packet[] = [];
+    const parser = mqttPacket.parser({ protocolVersion: 5 });
+    parser.on('packet', (packet) => received.push(packet));
+    device.on('data', (chunk: Buffer) => parser.parse(chunk));
+    device.write(mqttPacket.generate(connect('sub', { clean: false }), { protocolVersion: 5 }));
+    for (let waited = 0; waited < 2000 && !received.some((packet) => packet.cmd === 'publish'); waited += 5) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(received.find((packet) => packet.cmd === 'publish')).toMatchObject({ topic: 't', dup: true });
+    device.destroy();
+  });
+});
