@@ -9,7 +9,7 @@ import { loadPki, type LoadedPki, serverTlsFromPki } from '../certs/manifest.ts'
 import { temporaryDir } from '../common/test-support.ts';
 import { startReferenceBroker, type ReferenceBroker } from '../reference/broker.ts';
 import { namespaceFromPki } from '../certs/namespace.ts';
-import { runConformance } from './conformance-test-support.ts';
+import { runConformance } from '../testkit/conformance-run.ts';
 
 let pki: LoadedPki;
 let broker: ReferenceBroker;

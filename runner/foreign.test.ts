@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { loadPki } from '../certs/manifest.ts';
 import { temporaryDir } from '../common/test-support.ts';
-import { runConformance } from './conformance-test-support.ts';
+import { runConformance } from '../testkit/conformance-run.ts';
 
 const RUN_TIMEOUT = 180_000;
 

@@ -10,7 +10,7 @@ import { loadPki } from '../certs/manifest.ts';
 import { temporaryDir } from '../common/test-support.ts';
 import { findRule, RULES, type Rule } from '../rules/catalogue.ts';
 import { MUTANTS } from '../reference/policy/mutants.ts';
-import { runConformance } from './conformance-test-support.ts';
+import { runConformance } from '../testkit/conformance-run.ts';
 
 const RUN_TIMEOUT = 180_000;
 

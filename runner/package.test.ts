@@ -60,13 +60,15 @@ function exampleFromDocs(name: string): string {
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe('the packed tarball, installed in an empty project', () => {
-  it('packs the compiled tool, its features and the library docs, and no TypeScript source', async () => {
+  it('packs the compiled tool, its features and the library docs, and no TypeScript source or test toolkit', async () => {
     const pack = await run('npm', ['pack', '--json', '--pack-destination', scratch], repository);
     expect(pack.exitCode, pack.stderr).toBe(0);
     const [packed] = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('['))) as Array<{ filename: string; files: Array<{ path: string }> }>;
     const files = packed!.files.map((file) => file.path);
     expect(files).toEqual(expect.arrayContaining(['dist/runner/main.js', 'dist/index.js', 'dist/index.d.ts', 'dist/steps/world.js', 'features/session-names.feature', 'docs/library.md']));
     expect(files.filter((file) => (file.endsWith('.ts') && !file.endsWith('.d.ts')) || file.includes('.test.'))).toEqual([]);
+    // No test toolkit: the raw session, the broker harness, the conformance-run helper, the scratch helpers.
+    expect(files.filter((file) => /^dist\/testkit\/|test-support|raw-session|test-broker|conformance-run/.test(file))).toEqual([]);
     tarball = join(scratch, packed!.filename);
   }, 120_000);
 

@@ -6,7 +6,7 @@ import { loadPki, serverTlsFromPki } from '../certs/manifest.ts';
 import { runScript, temporaryDir } from '../common/test-support.ts';
 import { readNamespaceFile } from '../eventgrid/namespace-file.ts';
 import { startReferenceBroker } from '../reference/broker.ts';
-import { runConformance } from './conformance-test-support.ts';
+import { runConformance } from '../testkit/conformance-run.ts';
 
 const pki = () => loadPki(inject('pkiDir'));
 

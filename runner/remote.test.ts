@@ -8,7 +8,7 @@ import { loadPki, type LoadedPki, serverTlsFromPki } from '../certs/manifest.ts'
 import { startReferenceBroker, type ReferenceBroker } from '../reference/broker.ts';
 import { maximumSessionExpirySeconds, parseNamespace } from '../eventgrid/namespace.ts';
 import { runScript, temporaryDir } from '../common/test-support.ts';
-import { runConformance } from './conformance-test-support.ts';
+import { runConformance } from '../testkit/conformance-run.ts';
 import { referenceNamespaces } from './embedded-brokers.ts';
 
 let pki: LoadedPki;
