@@ -1,7 +1,7 @@
 // Event Grid's access control for MQTT: client groups (a query over client attributes and the
 // authentication name), topic spaces (topic templates: MQTT filters with variables) and permission
 // bindings (a group gets Publisher or Subscriber on a topic space). Parsing, validation and matching
-// live here; the reference broker's checks (reference/authorization.ts) use them.
+// live here; the reference broker's checks (reference/policy/access.ts) use them.
 // Sources: https://learn.microsoft.com/azure/event-grid/mqtt-access-control,
 // …/mqtt-client-groups, …/mqtt-topic-spaces, …/mqtt-permission-bindings.
 

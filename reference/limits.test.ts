@@ -113,7 +113,7 @@ describe('the mutants of the limits', () => {
   it('leave the production checks alone', () => {
     mutatedBehaviour(LIMIT_RULES);
     expect(EVENT_GRID.connectChecks.slice(0, 4).map((check) => check.rule)).toEqual(['L7', 'L5', 'L6', 'S4']);
-    // Topic validity, then authorization (reference/authorization.ts), then the quota.
+    // Topic validity, then authorization (reference/policy/access.ts), then the quota.
     expect(EVENT_GRID.subscribeChecks.map((check) => check.rule)).toEqual(['L11', 'P2', 'P2', 'P3', 'L10']);
     expect(EVENT_GRID.publishChecks.map((check) => check.rule)).toEqual(['L9', 'L11', 'P2', 'P2', 'P3']);
     expect(EVENT_GRID.maximumQos).toBe(1);

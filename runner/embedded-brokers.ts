@@ -48,7 +48,7 @@ export function referenceNamespaces(
 export interface EmbeddedBrokerOptions {
   pkiDir: string;
   sessionLimit: number;
-  /** Mutant ids (reference/mutants.ts) the brokers break on purpose. */
+  /** Mutant ids (reference/policy/mutants.ts) the brokers break on purpose. */
   brokenRules: string[];
 }
 

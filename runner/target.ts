@@ -40,7 +40,7 @@ export interface PreparedTarget {
   stop(): Promise<void>;
 }
 
-/** A mutant of the reference (reference/mutants.ts) a run breaks on purpose, and what it breaks. */
+/** A mutant of the reference (reference/policy/mutants.ts) a run breaks on purpose, and what it breaks. */
 export interface BrokenRule {
   id: string;
   breaks: string;
