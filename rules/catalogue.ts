@@ -159,7 +159,15 @@ export const RULES = [
     versions: BOTH,
     dependsOn: ['P1'],
   },
-  { id: 'P4', title: "Every session of a client has the client's permissions", sources: ['ACCESS', 'HOWTO'], versions: BOTH, dependsOn: ['P1', 'P3', 'S1'] },
+  {
+    id: 'P4',
+    title: "Every session of a client has the client's permissions",
+    sources: ['ACCESS', 'HOWTO'],
+    // Its scenario's second session is refused another client's topic: P3's refusal, judged as P4's.
+    refusals: [{ code: 'subscribeNotAuthorized', basis: 'inferred', case: "via P3: another client's topic" }],
+    versions: BOTH,
+    dependsOn: ['P1', 'P3', 'S1'],
+  },
 ] as const satisfies readonly Rule[];
 
 export type RuleId = (typeof RULES)[number]['id'];

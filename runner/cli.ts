@@ -23,8 +23,9 @@ ${MQTT_USAGE}
   --report-dir DIR         where rules.json, junit.xml, summary.md, cucumber.html go (default reports/)
   --break MUTANTS          test only: the embedded reference breaks rules on purpose (a rule id, or
                            a further mutant such as A3.any-field)
-  --strict-codes           a refusal must carry the code the project infers, not only the documented
-                           outcome (inferred codes are otherwise recorded, and lenient passes marked)
+  --strict-codes           a refusal (CONNACK, SUBACK, PUBACK, DISCONNECT) must carry the code the project
+                           infers, not only the documented outcome (inferred codes are otherwise recorded,
+                           and lenient passes marked)
   (with no target, --identities names the PKI the embedded broker uses, default pki/)`;
 
 /**

@@ -1,15 +1,17 @@
 // Steps that open, end and drop connections.
-import { ConformanceFailure } from '../common/errors.ts';
 import { Given, When } from '@cucumber/cucumber';
 import type { MqttVersion } from '../rules/catalogue.ts';
 import { LIMITS } from '../rules/limits.ts';
 import { sessionExpiryProperty } from '../mqtt-client/raw-packets.ts';
+import { failObserved } from './observation.ts';
+import { describeOutcome } from './refusal-judgement.ts';
 import { OWN_USERNAME, type ConformanceWorld } from './world.ts';
 
 async function holdSession(world: ConformanceWorld, identityId: string, sessionName: string): Promise<void> {
   const outcome = await world.connect(identityId, sessionName);
   if (!outcome.accepted) {
-    throw new ConformanceFailure(`identity "${identityId}" could not open session "${sessionName}": ${world.describe(outcome.code)} ${outcome.reasonString ?? outcome.message}`);
+    const observation = { step: `identity "${identityId}" holds session "${sessionName}"`, expected: 'accepted', observed: describeOutcome(world, outcome) };
+    failObserved(world, observation, `identity "${identityId}" could not open session "${sessionName}": ${world.describe(outcome.code)} ${outcome.reasonString ?? outcome.message}`);
   }
   await outcome.client.subscribe(world.topic(sessionName), 1);
 }
@@ -149,6 +151,7 @@ When('the connection of session {string} drops without a DISCONNECT', async func
 // S3: the bare-name session ends first, so that the refusal's control (the same name again) needs no takeover.
 When('that connection disconnects', async function (this: ConformanceWorld) {
   const outcome = this.lastClientOutcome();
+  // Suite misuse, not a verdict: a scenario asserts the acceptance before it disconnects.
   if (!outcome.accepted) throw new Error('the last connection was not accepted');
   await outcome.client.disconnect();
 });

@@ -1,16 +1,19 @@
 // Steps about Event Grid's limits (L5-L15): names at and past 128 characters or not UTF-8, offline
 // queues past 100 messages or 1 MB, QoS 2, subscriptions per session, topic size and depth, retain,
 // Keep Alive, the CONNACK's announcements and packet size; and M1's CONNECT with a property given twice.
-// Values come from rules/limits.ts, Event Grid's own.
+// Values come from rules/limits.ts, Event Grid's own. What the target does is judged through
+// steps/observation.ts and steps/refusal-judgement.ts (a ConformanceFailure with what was observed);
+// a plain Error here is the suite's own misuse: a step out of order, or a parameter it cannot use.
 import { Then, When } from '@cucumber/cucumber';
 import { within } from '../common/timing.ts';
 import { LIMITS } from '../rules/limits.ts';
-import { REFUSAL, refusalCodeFor, type RefusalName } from '../rules/codes.ts';
+import type { RefusalName } from '../rules/codes.ts';
 import type { RawConnection, RawConnectOutcome } from '../mqtt-client/raw-client.ts';
 import type { MqttVersion } from '../rules/catalogue.ts';
-import { describeOutcome, mustBeRefused } from './refusal-judgement.ts';
-import { OBSERVER } from './roles.ts';
-import { CLIENT_TIMEOUT_MS, type ConformanceWorld, type RawRequest } from './world.ts';
+import { observerPublisher } from './messages.steps.ts';
+import { expectObserved, failObserved } from './observation.ts';
+import { describeOutcome, describeSuback, disconnectAnswer, judgeRefusal, mustBeRefused, subackAnswer, subscribeFor } from './refusal-judgement.ts';
+import { CLIENT_TIMEOUT_MS, type ConformanceWorld, type ConnectOutcome, type RawRequest } from './world.ts';
 
 /** A ClientID of exactly `length` characters that starts with the scenario's prefix. */
 function nameOfLength(world: ConformanceWorld, length: number): string {
@@ -54,7 +57,11 @@ function rawOutcome(world: ConformanceWorld): RawConnectOutcome {
   return outcome as RawConnectOutcome;
 }
 
-const describeRaw = (world: ConformanceWorld, outcome: RawConnectOutcome) => describeOutcome(world, outcome);
+/** The CONNECT's outcome must be an accepted connection (a verdict on the target): the step goes on with it. */
+function acceptedConnection<Outcome extends ConnectOutcome>(world: ConformanceWorld, step: string, outcome: Outcome): Extract<Outcome, { accepted: true }> {
+  if (!outcome.accepted) failObserved(world, { step, expected: 'accepted', observed: describeOutcome(world, outcome) });
+  return outcome as Extract<Outcome, { accepted: true }>;
+}
 
 // MQTT 5: a malformed string makes a malformed packet (0x81); MQTT 3.1.1 closes the connection. The
 // control (the same CONNECT without the bad bytes) shows the refusal is for them.
@@ -85,9 +92,7 @@ Then('the CONNECT is refused as a protocol error', async function (this: Conform
 
 Then('that connection is accepted', function (this: ConformanceWorld) {
   const outcome = rawOutcome(this);
-  const observed = describeRaw(this, outcome);
-  this.observe({ step: 'that connection is accepted', expected: 'accepted', observed });
-  if (!outcome.accepted) throw new Error(`expected the connection to be accepted, got ${observed}`);
+  expectObserved(this, { step: 'that connection is accepted', expected: 'accepted', observed: describeOutcome(this, outcome) }, outcome.accepted);
 });
 
 // L8: what the observer publishes to a held session, in quantity: a window of QoS 1 PUBLISHes at a
@@ -96,12 +101,7 @@ Then('that connection is accepted', function (this: ConformanceWorld) {
 const PUBLISH_WINDOW = 16;
 
 async function publishMany(world: ConformanceWorld, sessionName: string, count: number, bytes: number): Promise<void> {
-  const publisher = 'observer-publisher';
-  if (!world.sessions.has(publisher)) {
-    const outcome = await world.connect(OBSERVER, publisher, { cleanStart: true, sessionExpiry: 0 });
-    if (!outcome.accepted) throw new Error(`the observer identity could not connect to publish: ${world.describe(outcome.code)}`);
-  }
-  const client = world.session(publisher);
+  const client = await observerPublisher(world);
   const publish = (index: number) => {
     const label = `message ${index} `;
     return client.publish(world.topic(sessionName), Buffer.concat([Buffer.from(label), Buffer.alloc(Math.max(0, bytes - label.length), 0x2e)]), 1);
@@ -127,43 +127,47 @@ Then('session {string} receives {int} messages', { timeout: 60_000 }, async func
     if (!message) break;
     received += 1;
   }
-  this.observe({ step: 'receives queued messages', expected: `${count} messages`, observed: `${received} messages` });
-  if (received < count) throw new Error(`session "${sessionName}" received ${received} of the ${count} messages queued for it`);
+  const observation = { step: 'receives queued messages', expected: `${count} messages`, observed: `${received} messages${received < count ? `, then none within ${CLIENT_TIMEOUT_MS} ms` : ''}` };
+  expectObserved(this, observation, received >= count, `session "${sessionName}" received ${received} of the ${count} messages queued for it`);
 });
 
 // L9-L11: SUBSCRIBE and PUBLISH on a connected session.
-function subackCode(world: ConformanceWorld, code: number | undefined): string {
-  if (code === undefined) return 'no code';
-  if (code < 0x80) return `granted QoS ${code}`;
-  return world.version === '5' ? world.describe(code) : `0x${code.toString(16)} Failure`;
+/** Subscribes to one filter of the session: a refusal goes to the judgement, a grant is compared with the QoS the step expects. */
+async function subscribeFilter(world: ConformanceWorld, sessionName: string, filter: string, qos: 0 | 1 | 2) {
+  const { code, noSuback } = await subscribeFor(world.session(sessionName), filter, qos);
+  const answer = subackAnswer(world, code, noSuback);
+  // Topics reach 256 bytes here: a failure names the filter by its start.
+  return { answer, subject: `${filter.slice(0, 50)}…` };
 }
 
-async function expectSuback(world: ConformanceWorld, sessionName: string, filter: string, qos: 0 | 1 | 2, expected: number, step: string): Promise<void> {
-  const code = await world.session(sessionName).subscribeCode(filter, qos);
-  world.observe({ step, expected: `SUBACK ${subackCode(world, expected)}`, observed: `SUBACK ${subackCode(world, code)}` });
-  if (code !== expected) throw new Error(`expected SUBACK ${subackCode(world, expected)} for ${filter.slice(0, 50)}…, got ${subackCode(world, code)}`);
+async function expectGranted(world: ConformanceWorld, sessionName: string, filter: string, qos: 0 | 1 | 2, granted: number, step: string): Promise<void> {
+  const { answer, subject } = await subscribeFilter(world, sessionName, filter, qos);
+  const expected = describeSuback(world, granted);
+  expectObserved(world, { step, expected, observed: answer.observed }, answer.code === granted, `${subject}: expected ${expected}, got ${answer.observed}`);
 }
 
-/** A SUBACK refusal's code over the scenario's version (MQTT 3.1.1 has only 0x80 Failure). */
-const refusedCode = (world: ConformanceWorld, name: RefusalName) => refusalCodeFor(world.version, REFUSAL[name])!;
+async function expectRefused(world: ConformanceWorld, sessionName: string, filter: string, code: RefusalName, step: string): Promise<void> {
+  const { answer, subject } = await subscribeFilter(world, sessionName, filter, 1);
+  judgeRefusal(world, step, answer, { code, subject });
+}
 
 Then('session {string} subscribing at QoS {int} is granted QoS {int}', async function (this: ConformanceWorld, sessionName: string, asked: number, granted: number) {
-  await expectSuback(this, sessionName, `${this.topic(sessionName)}/qos${asked}`, asked as 0 | 1 | 2, granted, `subscribing at QoS ${asked}`);
+  await expectGranted(this, sessionName, `${this.topic(sessionName)}/qos${asked}`, asked as 0 | 1 | 2, granted, `subscribing at QoS ${asked}`);
 });
 
 /** n distinct filters of the session (besides the inbox it subscribed to when opened). */
 const filterNumber = (world: ConformanceWorld, sessionName: string, n: number) => `${world.topic(sessionName)}/f${n}`;
 
 When('session {string} subscribes to {int} more topic filters', { timeout: 60_000 }, async function (this: ConformanceWorld, sessionName: string, count: number) {
-  for (let n = 1; n <= count; n += 1) await expectSuback(this, sessionName, filterNumber(this, sessionName, n), 1, 1, 'subscribing within the limit');
+  for (let n = 1; n <= count; n += 1) await expectGranted(this, sessionName, filterNumber(this, sessionName, n), 1, 1, 'subscribing within the limit');
 });
 
 Then('session {string} subscribing to one more topic filter is refused as over quota', async function (this: ConformanceWorld, sessionName: string) {
-  await expectSuback(this, sessionName, filterNumber(this, sessionName, 1000), 1, refusedCode(this, 'subscriptionQuotaExceeded'), 'one subscription more than the limit');
+  await expectRefused(this, sessionName, filterNumber(this, sessionName, 1000), 'subscriptionQuotaExceeded', 'one subscription more than the limit');
 });
 
 Then('session {string} subscribing again to a topic filter it holds is granted', async function (this: ConformanceWorld, sessionName: string) {
-  await expectSuback(this, sessionName, filterNumber(this, sessionName, 1), 1, 1, 'a repeated subscription takes no new place');
+  await expectGranted(this, sessionName, filterNumber(this, sessionName, 1), 1, 1, 'a repeated subscription takes no new place');
 });
 
 /** A topic of the session's own with exactly that many bytes, or that many levels. */
@@ -174,44 +178,46 @@ function topicOf(world: ConformanceWorld, sessionName: string, size: number, uni
 }
 
 Then('session {string} subscribing to a topic filter of {int} {word} is granted', async function (this: ConformanceWorld, sessionName: string, size: number, unit: string) {
-  await expectSuback(this, sessionName, topicOf(this, sessionName, size, unit), 1, 1, `a topic filter of ${size} ${unit}`);
+  await expectGranted(this, sessionName, topicOf(this, sessionName, size, unit), 1, 1, `a topic filter of ${size} ${unit}`);
 });
 
 Then('session {string} subscribing to a topic filter of {int} {word} is refused as invalid', async function (this: ConformanceWorld, sessionName: string, size: number, unit: string) {
-  await expectSuback(this, sessionName, topicOf(this, sessionName, size, unit), 1, refusedCode(this, 'topicFilterInvalid'), `a topic filter of ${size} ${unit}`);
+  await expectRefused(this, sessionName, topicOf(this, sessionName, size, unit), 'topicFilterInvalid', `a topic filter of ${size} ${unit}`);
 });
 
+/** A QoS 1 PUBLISH the target must acknowledge (the PUBACK's code is another step's: 3.1.1's has none). */
+async function expectAcknowledged(world: ConformanceWorld, sessionName: string, topic: string, payload: string, step: string): Promise<void> {
+  const failure = await world.session(sessionName).publish(topic, payload, 1).then(() => undefined, (error: Error) => error.message);
+  expectObserved(world, { step, expected: 'PUBACK', observed: failure === undefined ? 'PUBACK' : `no PUBACK: ${failure}` }, failure === undefined);
+}
+
 Then('session {string} publishing at QoS 1 to a topic of {int} {word} is acknowledged', async function (this: ConformanceWorld, sessionName: string, size: number, unit: string) {
-  const topic = topicOf(this, sessionName, size, unit);
-  const acked = await this.session(sessionName).publish(topic, 'within the limit', 1).then(() => true, () => false);
-  this.observe({ step: `publishing to a topic of ${size} ${unit}`, expected: 'PUBACK', observed: acked ? 'PUBACK' : 'no PUBACK' });
-  if (!acked) throw new Error(`a PUBLISH to a topic of ${size} ${unit} was not acknowledged`);
+  await expectAcknowledged(this, sessionName, topicOf(this, sessionName, size, unit), 'within the limit', `publishing to a topic of ${size} ${unit}`);
 });
 
 Then('session {string} publishing at QoS 1 to the inbox is acknowledged', async function (this: ConformanceWorld, sessionName: string) {
-  const acked = await this.session(sessionName).publish(`${this.topic(sessionName)}/qos1`, 'QoS 1', 1).then(() => true, () => false);
-  this.observe({ step: 'publishing at QoS 1', expected: 'PUBACK', observed: acked ? 'PUBACK' : 'no PUBACK' });
-  if (!acked) throw new Error('a QoS 1 PUBLISH was not acknowledged');
+  await expectAcknowledged(this, sessionName, `${this.topic(sessionName)}/qos1`, 'QoS 1', 'publishing at QoS 1');
 });
 
-async function endsConnection(world: ConformanceWorld, sessionName: string, send: () => void, v5Code: number, step: string): Promise<void> {
+/** How long a PUBLISH past a limit may take to end its connection. */
+const END_WITHIN_MS = 3000;
+
+/** Sends a PUBLISH past a limit and judges how its connection ended (a DISCONNECT with `code` over MQTT 5). */
+async function endsConnection(world: ConformanceWorld, sessionName: string, send: () => void, code: RefusalName, step: string): Promise<void> {
   const client = world.session(sessionName);
+  const sentAt = performance.now();
   send();
-  const end = await within(client.ended, 3000);
-  const observed = end === undefined ? 'still connected' : end.disconnectReasonCode === undefined ? 'closed' : `DISCONNECT ${world.describe(end.disconnectReasonCode)}`;
-  const expected = world.version === '5' ? `DISCONNECT ${world.describe(v5Code)}` : 'the connection closed';
-  world.observe({ step, expected, observed });
-  const ok = end !== undefined && (world.version === '5' ? end.disconnectReasonCode === v5Code : true);
-  if (!ok) throw new Error(`expected ${expected}, got ${observed}`);
+  const end = await within(client.ended.then((ended) => ({ ...ended, afterMs: Math.round(performance.now() - sentAt) })), END_WITHIN_MS);
+  judgeRefusal(world, step, disconnectAnswer(world, end, END_WITHIN_MS), { code });
 }
 
 Then('session {string} publishing at QoS 2 ends its connection', async function (this: ConformanceWorld, sessionName: string) {
-  await endsConnection(this, sessionName, () => this.session(sessionName).sendPublish(`${this.topic(sessionName)}/qos2`, 'QoS 2', 2), REFUSAL.qosNotSupported.reasonCode, 'publishing at QoS 2');
+  await endsConnection(this, sessionName, () => this.session(sessionName).sendPublish(`${this.topic(sessionName)}/qos2`, 'QoS 2', 2), 'qosNotSupported', 'publishing at QoS 2');
 });
 
 Then('session {string} publishing to a topic of {int} {word} ends its connection', async function (this: ConformanceWorld, sessionName: string, size: number, unit: string) {
   const topic = topicOf(this, sessionName, size, unit);
-  await endsConnection(this, sessionName, () => this.session(sessionName).sendPublish(topic, 'past the limit', 1), REFUSAL.topicNameInvalid.reasonCode, `publishing to a topic of ${size} ${unit}`);
+  await endsConnection(this, sessionName, () => this.session(sessionName).sendPublish(topic, 'past the limit', 1), 'topicNameInvalid', `publishing to a topic of ${size} ${unit}`);
 });
 
 // L12: retain, supported since 2025.
@@ -223,8 +229,8 @@ Then('a retained message published by session {string} reaches its later subscri
   const message = await client.nextMessage(topic, 3000).catch(() => undefined);
   // Clear it: an empty retained payload deletes the retained message.
   await client.publish(topic, '', 1, { retain: true }).catch(() => undefined);
-  this.observe({ step: 'a retained message reaches a later subscription', expected: '"last known value"', observed: message ? `"${message.payload}"` : 'nothing' });
-  if (message?.payload !== 'last known value') throw new Error('the retained message did not reach the later subscription');
+  const observation = { step: 'a retained message reaches a later subscription', expected: '"last known value"', observed: message ? `"${message.payload}"` : 'nothing within 3000 ms' };
+  expectObserved(this, observation, message?.payload === 'last known value', 'the retained message did not reach the later subscription');
 });
 
 // L13, L15: what an MQTT 5 CONNACK announces.
@@ -233,29 +239,28 @@ When('identity {string} connects with session {string} asking for a Keep Alive o
   await this.connect(identityId, sessionName, { keepAlive: seconds, cleanStart: true, sessionExpiry: 0 });
 });
 
-function connackProperty(world: ConformanceWorld, name: string): unknown {
-  const outcome = world.lastClientOutcome();
-  if (!outcome.accepted) throw new Error(`expected an accepted connection, got refused: ${world.describe(outcome.code)}`);
-  return outcome.client.connackProperties[name];
+/** A property of the last CONNECT's CONNACK, which must have accepted it. */
+function connackProperty(world: ConformanceWorld, step: string, name: string): unknown {
+  return acceptedConnection(world, step, world.lastClientOutcome()).client.connackProperties[name];
+}
+
+/** Judges a CONNACK property: `value` undefined expects it absent. */
+function expectConnackProperty(world: ConformanceWorld, step: string, name: string, value: number | undefined): void {
+  const seen = connackProperty(world, step, name);
+  const expected = value === undefined ? `no ${name}` : `${name} ${value}`;
+  expectObserved(world, { step, expected, observed: `${name} ${seen === undefined ? 'absent' : String(seen)}` }, seen === value, `expected the CONNACK to carry ${expected}, got ${String(seen ?? 'none')}`);
 }
 
 Then('the CONNACK carries {word} {int}', function (this: ConformanceWorld, name: string, value: number) {
-  const seen = connackProperty(this, name);
-  this.observe({ step: `the CONNACK carries ${name}`, expected: `${name} ${value}`, observed: `${name} ${seen ?? 'absent'}` });
-  if (seen !== value) throw new Error(`expected the CONNACK to carry ${name} ${value}, got ${seen ?? 'none'}`);
+  expectConnackProperty(this, `the CONNACK carries ${name}`, name, value);
 });
 
 Then('the CONNACK carries no {word}', function (this: ConformanceWorld, name: string) {
-  const seen = connackProperty(this, name);
-  this.observe({ step: `the CONNACK carries no ${name}`, expected: `no ${name}`, observed: `${name} ${seen ?? 'absent'}` });
-  if (seen !== undefined) throw new Error(`expected no ${name} in the CONNACK, got ${String(seen)}`);
+  expectConnackProperty(this, `the CONNACK carries no ${name}`, name, undefined);
 });
 
 Then('the CONNACK announces Event Grid\'s Maximum Packet Size', function (this: ConformanceWorld) {
-  const seen = connackProperty(this, 'maximumPacketSize');
-  const value = LIMITS.maximumPacketSize.value;
-  this.observe({ step: 'the CONNACK announces the Maximum Packet Size', expected: `maximumPacketSize ${value}`, observed: `maximumPacketSize ${seen ?? 'absent'}` });
-  if (seen !== value) throw new Error(`expected Maximum Packet Size ${value} in the CONNACK, got ${seen ?? 'none'}`);
+  expectConnackProperty(this, 'the CONNACK announces the Maximum Packet Size', 'maximumPacketSize', LIMITS.maximumPacketSize.value);
 });
 
 // L15: a QoS 1 PUBLISH whose whole packet (fixed header included) is exactly this many bytes.
@@ -269,14 +274,12 @@ function publishOfSize(world: ConformanceWorld, sessionName: string, bytes: numb
 
 Then('session {string} publishing a packet of {int} bytes is acknowledged', { timeout: 30_000 }, async function (this: ConformanceWorld, sessionName: string, bytes: number) {
   const { topic, payload } = publishOfSize(this, sessionName, bytes);
-  const acked = await this.session(sessionName).publish(topic, payload, 1).then(() => true, () => false);
-  this.observe({ step: `publishing a packet of ${bytes} bytes`, expected: 'PUBACK', observed: acked ? 'PUBACK' : 'no PUBACK' });
-  if (!acked) throw new Error(`a PUBLISH of ${bytes} bytes was not acknowledged`);
+  await expectAcknowledged(this, sessionName, topic, payload, `publishing a packet of ${bytes} bytes`);
 });
 
 Then('session {string} publishing a packet of {int} bytes ends its connection', { timeout: 30_000 }, async function (this: ConformanceWorld, sessionName: string, bytes: number) {
   const { topic, payload } = publishOfSize(this, sessionName, bytes);
-  await endsConnection(this, sessionName, () => this.session(sessionName).sendPublish(topic, payload, 1), REFUSAL.packetTooLarge.reasonCode, `publishing a packet of ${bytes} bytes`);
+  await endsConnection(this, sessionName, () => this.session(sessionName).sendPublish(topic, payload, 1), 'packetTooLarge', `publishing a packet of ${bytes} bytes`);
 });
 
 // L14: byte-level clients side by side: one never pings, the other pings on time; the second must
@@ -293,8 +296,7 @@ const keepAlives = new WeakMap<RawConnection, number>();
 const pingers = new WeakMap<ConformanceWorld, { connection: RawConnection; keepAliveMs: number }>();
 
 When('that connection sends PINGREQ every half Keep Alive', function (this: ConformanceWorld) {
-  const outcome = rawOutcome(this);
-  if (!outcome.accepted) throw new Error(`expected the connection to be accepted, got ${describeRaw(this, outcome)}`);
+  const outcome = acceptedConnection(this, 'the connection that is to ping is accepted', rawOutcome(this));
   const keepAliveMs = (keepAlives.get(outcome.connection) ?? 0) * 1000;
   if (!keepAliveMs) throw new Error('the connection that is to ping has no Keep Alive');
   const timer = setInterval(() => outcome.connection.pingreq(), keepAliveMs / 2);
@@ -304,12 +306,11 @@ When('that connection sends PINGREQ every half Keep Alive', function (this: Conf
 });
 
 Then('the connection stays silent and is closed after one and a half Keep Alives', { timeout: 10_000 }, async function (this: ConformanceWorld) {
-  const outcome = rawOutcome(this);
-  if (!outcome.accepted) throw new Error(`expected the connection to be accepted, got ${describeRaw(this, outcome)}`);
+  const outcome = acceptedConnection(this, 'the silent connection is accepted', rawOutcome(this));
   const end = await within(outcome.connection.ended, 4000);
   const observed = end ? `closed after ${end.afterMs} ms` : 'still open after 4000 ms';
-  this.observe({ step: 'a silent connection is closed', expected: 'closed between 1000 and 3500 ms (1.5 x 1 s, with margin)', observed });
-  if (!end || end.afterMs < 1000 || end.afterMs > 3500) throw new Error(`expected the silent connection to be closed after about 1500 ms, it was ${observed}`);
+  const observation = { step: 'a silent connection is closed', expected: 'closed between 1000 and 3500 ms (1.5 x 1 s, with margin)', observed };
+  expectObserved(this, observation, end !== undefined && end.afterMs >= 1000 && end.afterMs <= 3500, `expected the silent connection to be closed after about 1500 ms, it was ${observed}`);
 });
 
 Then('the connection that pings is still open a Keep Alive later', { timeout: 10_000 }, async function (this: ConformanceWorld) {
@@ -317,6 +318,6 @@ Then('the connection that pings is still open a Keep Alive later', { timeout: 10
   if (!pinger) throw new Error('no connection was sending PINGREQ in this scenario');
   const end = await within(pinger.connection.ended, pinger.keepAliveMs);
   const observed = end ? `closed after ${end.afterMs} ms` : `open ${pinger.keepAliveMs} ms after the silent one closed`;
-  this.observe({ step: 'a connection that pings stays', expected: `open ${pinger.keepAliveMs} ms after the silent one closed`, observed });
-  if (end) throw new Error(`a connection that pinged every ${pinger.keepAliveMs / 2} ms was closed after ${end.afterMs} ms`);
+  const observation = { step: 'a connection that pings stays', expected: `open ${pinger.keepAliveMs} ms after the silent one closed`, observed };
+  expectObserved(this, observation, !end, `a connection that pinged every ${pinger.keepAliveMs / 2} ms was closed after ${end?.afterMs} ms`);
 });

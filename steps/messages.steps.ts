@@ -2,16 +2,26 @@
 import { ConformanceFailure } from '../common/errors.ts';
 import { Then, When } from '@cucumber/cucumber';
 import { SessionClient } from '../mqtt-client/session-client.ts';
+import { expectObserved, failObserved } from './observation.ts';
+import { describeOutcome } from './refusal-judgement.ts';
 import { OBSERVER } from './roles.ts';
 import { CLIENT_TIMEOUT_MS, type ConformanceWorld } from './world.ts';
 
-async function publish(world: ConformanceWorld, sessionName: string, payload: string): Promise<void> {
+/** The observer's client that publishes to the scenario's sessions, connected on first use. */
+export async function observerPublisher(world: ConformanceWorld): Promise<SessionClient> {
   const publisherSession = 'observer-publisher';
   if (!world.sessions.has(publisherSession)) {
     const outcome = await world.connect(OBSERVER, publisherSession, { cleanStart: true, sessionExpiry: 0 });
-    if (!outcome.accepted) throw new ConformanceFailure(`the observer identity could not connect to publish: ${world.describe(outcome.code)}`);
+    if (!outcome.accepted) {
+      const observed = describeOutcome(world, outcome);
+      failObserved(world, { step: 'the observer connects to publish', expected: 'accepted', observed }, `the observer identity could not connect to publish: ${observed}`);
+    }
   }
-  await world.session(publisherSession).publish(world.topic(sessionName), payload, 1);
+  return world.session(publisherSession);
+}
+
+async function publish(world: ConformanceWorld, sessionName: string, payload: string): Promise<void> {
+  await (await observerPublisher(world)).publish(world.topic(sessionName), payload, 1);
 }
 
 When('a QoS 1 message {string} is published to session {string}', async function (this: ConformanceWorld, payload: string, sessionName: string) {
@@ -38,10 +48,15 @@ Then('session {string} receives QoS 1 messages too', async function (this: Confo
 
 Then('identity {string} is still connected on session {string} and still receives QoS 1 messages', async function (this: ConformanceWorld, identityId: string, sessionName: string) {
   const client = this.session(sessionName);
-  if (!client.connected) throw new ConformanceFailure(`identity "${identityId}" lost its connection on session "${sessionName}"`);
+  const stillConnected = (when: string) => {
+    if (client.connected) return;
+    const observation = { step: `still connected ${when}`, expected: 'connected', observed: 'the connection ended' };
+    failObserved(this, observation, `identity "${identityId}" lost its connection on session "${sessionName}"`);
+  };
+  stillConnected('before a message');
   await publish(this, sessionName, `still for ${identityId}`);
   await receives(this, client, sessionName, `still for ${identityId}`);
-  if (!client.connected) throw new ConformanceFailure(`identity "${identityId}" lost its connection on session "${sessionName}"`);
+  stillConnected('after a message');
 });
 
 // A message queued for an earlier session would be delivered on connect, before anything published
@@ -51,12 +66,16 @@ Then('session {string} does not receive {string}', async function (this: Conform
   await client.subscribe(this.topic(sessionName), 1);
   const marker = `marker after "${payload}"`;
   await publish(this, sessionName, marker);
-  const first = await client.nextMessage(this.topic(sessionName), CLIENT_TIMEOUT_MS);
-  this.observe({ step: 'does not receive', expected: `only "${marker}"`, observed: `"${first.payload}" first` });
-  if (first.payload !== marker) {
-    throw new ConformanceFailure(`session "${sessionName}" received "${first.payload}" (watching for "${payload}"): state of the session before it was kept`);
-  }
+  const first = await client.nextMessage(this.topic(sessionName), CLIENT_TIMEOUT_MS).catch(() => undefined);
+  const observation = { step: 'does not receive', expected: `only "${marker}"`, observed: first ? `"${first.payload}" first` : `nothing within ${CLIENT_TIMEOUT_MS} ms` };
+  const failure = first
+    ? `session "${sessionName}" received "${first.payload}" (watching for "${payload}"): state of the session before it was kept`
+    : `session "${sessionName}" did not receive "${marker}"`;
+  expectObserved(this, observation, first?.payload === marker, failure);
   // A session taken by another identity has other topics: a message queued on the old owner's counts too.
   const stray = client.pending().find((message) => message.payload === payload);
-  if (stray) throw new Error(`session "${sessionName}" received "${payload}" on ${stray.topic}: state of the session before it was kept`);
+  if (stray) {
+    const observation = { step: 'does not receive', expected: `no "${payload}"`, observed: `"${payload}" on ${stray.topic}` };
+    failObserved(this, observation, `session "${sessionName}" received "${payload}" on ${stray.topic}: state of the session before it was kept`);
+  }
 });

@@ -47,7 +47,7 @@ export interface TargetParameters {
   resumeTls: boolean;
   /** Run scenarios tagged @slow (waits as long as the namespace's maximum expiry). */
   includeSlow: boolean;
-  /** --strict-codes: a refusal must carry the code the project infers, not only the documented outcome. */
+  /** --strict-codes: a refusal, in whatever packet, must carry the code the project infers, not only the documented outcome. */
   strictCodes?: boolean;
   /**
    * First level(s) of every topic the suite uses: `<topicRoot>/<authentication name>/…`. The namespace's

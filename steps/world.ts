@@ -130,8 +130,8 @@ export class ConformanceWorld extends World<TargetParameters> {
   private readonly pendingExpiries = new Map<string, PendingExpiry>();
   /** The authentication name each session was opened under: its topics are that client's. */
   private readonly owners = new Map<string, string>();
-  /** The SUBACK code and topic of the last SUBSCRIBE a step made (P1-P4). */
-  lastSubscription?: { topic: string; code: number | undefined };
+  /** The SUBACK code and topic of the last SUBSCRIBE a step made (P1-P4), or why no SUBACK came. */
+  lastSubscription?: { topic: string; code: number | undefined; noSuback?: string };
   /** What became of the last PUBLISH a step made (P1-P4). */
   lastPublication?: { topic: string; outcome: PublishOutcome };
 
