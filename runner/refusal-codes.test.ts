@@ -54,7 +54,9 @@ describe('a SUBACK refusal with another code than the inferred one', () => {
       '--max-session-expiry', String(maximumSessionExpirySeconds(referenceNamespaces(pki).main)),
       '--rules', 'P2',
     ];
-    const [lenient, strict] = await Promise.all([runConformance(temporaryDir(), args), runConformance(temporaryDir(), [...args, '--strict-codes'])]);
+    // One after the other: both runs hold the same identities' sessions on one broker, whose limit is 2.
+    const lenient = await runConformance(temporaryDir(), args);
+    const strict = await runConformance(temporaryDir(), [...args, '--strict-codes']);
     const p2 = (run: typeof lenient, version: string) => run.rules?.find((verdict) => verdict.id === 'P2' && verdict.version === version);
 
     expect(lenient.exitCode, lenient.stderr).toBe(0);
