@@ -26,15 +26,13 @@ interface BrokerInternals {
 interface ClientInternals {
   /** The connection's mqtt-packet parser: aedes listens for its 'packet' events. */
   _parser: { emit(event: string, ...args: unknown[]): boolean };
-  /** Set once the accepting CONNACK is written. */
-  connackSent?: boolean;
   /** The CONNECT's protocol version, once it is accepted. */
   version?: number;
   /** MQTT 5: the Session Expiry Interval in force, as the CONNECT or a DISCONNECT set it (capped). */
   sessionExpiryInterval?: number;
   /** Set when the client ended with a DISCONNECT packet. */
   _disconnected?: boolean;
-  /** The Keep Alive timer (client.js, handlers/index.js refresh it on each packet). */
+  /** The Keep Alive timer (handlers/index.js refreshes it on each packet it handles). */
   _keepaliveTimer: NodeJS.Timeout | null;
   _keepaliveInterval: number;
   /** When set before the CONNACK, aedes announces it (MQTT 5 Server Keep Alive) and times the connection by it. */
@@ -49,8 +47,6 @@ export const persistenceOf = (broker: Aedes): Persistence => brokerInternals(bro
 /** The mqtt-packet parser that reads this client's connection. */
 export const parserOf = (client: Client): object => clientInternals(client)._parser;
 
-export const connackSent = (client: Client): boolean => clientInternals(client).connackSent === true;
-
 /** The protocol version of the client's accepted CONNECT. */
 export const protocolVersionOf = (client: Client): 4 | 5 => (clientInternals(client).version === 5 ? 5 : 4);
 
@@ -62,16 +58,24 @@ export function expiryAtEnd(client: Client): number | undefined {
 
 export const endedWithDisconnect = (client: Client): boolean => clientInternals(client)._disconnected === true;
 
+/** A packet as a take sees it: only the type is read here. */
+export type IncomingPacket = { cmd?: string };
+
 /**
  * Packets the client's parser decodes go to `take` before aedes sees them; those it takes (returns
- * true for), aedes never sees. The take installed last sees each packet first.
+ * true for), aedes never sees, unless the take hands one on later with `pass`. The take installed
+ * last sees each packet first. A packet taken still counts as the client's activity for its Keep
+ * Alive, as it would had aedes handled it.
  */
-export function takeIncoming(client: Client, take: (packet: { cmd?: string }) => boolean): void {
-  const parser = clientInternals(client)._parser;
+export function takeIncoming(client: Client, take: (packet: IncomingPacket, pass: (packet: IncomingPacket) => void) => boolean): void {
+  const internals = clientInternals(client);
+  const parser = internals._parser;
   const emit = parser.emit;
+  const pass = (packet: IncomingPacket) => void emit.call(parser, 'packet', packet);
   parser.emit = (event: string, ...args: unknown[]) => {
-    if (event === 'packet' && take(args[0] as { cmd?: string })) return true;
-    return emit.call(parser, event, ...args);
+    if (event !== 'packet' || !take(args[0] as IncomingPacket, pass)) return emit.call(parser, event, ...args);
+    if (internals._keepaliveInterval > 0) internals._keepaliveTimer?.refresh();
+    return true;
   };
 }
 

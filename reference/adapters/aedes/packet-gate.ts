@@ -12,7 +12,7 @@ import type { ClientResource, NamespaceConfig, ReferenceLimits } from '../../../
 import type { Behaviour, PublishContext, SubscribeContext } from '../../policy/behaviour.ts';
 import { firstRefusal } from '../../policy/check.ts';
 import type { DisconnectionReason } from '../../ports/event-sink.ts';
-import { connackSent, protocolVersionOf, takeIncoming } from './aedes-internals.ts';
+import { protocolVersionOf, takeIncoming, type IncomingPacket } from './aedes-internals.ts';
 import { OutgoingPackets } from './outgoing-packets.ts';
 
 /** MQTT 3.1.1 SUBACK's only refusal. */
@@ -60,15 +60,31 @@ export class PacketGate {
 
   /** Puts the gate in front of aedes' handling of this connection's packets (call before any data). */
   track(client: Client): void {
-    takeIncoming(client, (packet) => {
-      if (!connackSent(client)) return false;
-      if (packet.cmd === 'subscribe') return this.subscribe(client, packet as SubscribePacket);
-      if (packet.cmd === 'publish') return this.publish(client, packet as mqttPacket.IPublishPacket);
-      return false;
+    // What a client sends before its CONNACK (pipelined after its CONNECT, as most clients do) is held
+    // until the CONNECT is accepted, then judged in order: aedes would otherwise queue it and handle it
+    // later without the gate seeing it. A refused CONNECT's held packets are never used.
+    let held: IncomingPacket[] | undefined = [];
+    let release: (packet: IncomingPacket) => void = () => {};
+    client.once('connected', () => {
+      const waiting = held ?? [];
+      held = undefined;
+      for (const packet of waiting) if (!this.judge(client, packet)) release(packet);
+    });
+    takeIncoming(client, (packet, pass) => {
+      release = pass;
+      if (packet.cmd === 'connect') return false;
+      if (held) return held.push(packet) > 0;
+      return this.judge(client, packet);
     });
   }
 
-  /** Returns true when the packet was answered here in full. */
+  /** Runs a connected client's SUBSCRIBE or PUBLISH through the checks; true when it was answered here in full. */
+  private judge(client: Client, packet: IncomingPacket): boolean {
+    if (packet.cmd === 'subscribe') return this.subscribe(client, packet as SubscribePacket);
+    if (packet.cmd === 'publish') return this.publish(client, packet as mqttPacket.IPublishPacket);
+    return false;
+  }
+
   /** The registered client of an accepted connection; a connection without one is closed here. */
   private registered(client: Client, what: string): ClientResource | undefined {
     const registered = this.options.registeredClientOf(client);
