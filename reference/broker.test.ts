@@ -43,6 +43,9 @@ describe.each(['3.1.1', '5'] as MqttVersion[])('over MQTT %s', (version) => {
     await owner.subscribe('mmc/alpha/s1', 1);
     const contender = await t.connect('beta', 's1', version);
     expect(contender).toMatchObject({ accepted: false, code: codes.notAuthorized });
+    // The refused client is not told whose session it is; the broker's log says.
+    if (!contender.accepted) expect(contender.reasonString ?? '').not.toContain('alpha');
+    expect(t.log.join('\n')).toContain('is in use by another client (owner "alpha")');
     const publisher = await t.open('observer', 'pub', version);
     await publisher.publish('mmc/alpha/s1', 'after', 1);
     expect((await owner.nextMessage('mmc/alpha/s1')).payload).toBe('after');

@@ -74,7 +74,7 @@ const ACTIVE_SESSION_OWNED: Check<ConnectContext> = {
   run: (context) => {
     const { existing } = context;
     if (!context.ownedByOther || existing?.connectionId === undefined) return undefined;
-    return refuse('S6', `session "${existing.name}" is in use by client "${existing.owner}"`);
+    return { ...refuse('S6', `session "${existing.name}" is in use by another client`), logDetail: `owner "${existing.owner}"` };
   },
 };
 
@@ -84,7 +84,7 @@ const HELD_SESSION_OWNED: Check<ConnectContext> = {
   run: (context) => {
     const { existing } = context;
     if (!context.ownedByOther || !existing || existing.connectionId !== undefined) return undefined;
-    return refuse('S7', `session "${existing.name}" is held for client "${existing.owner}" until it expires`);
+    return { ...refuse('S7', `session "${existing.name}" is held for another client until it expires`), logDetail: `owner "${existing.owner}"` };
   },
 };
 

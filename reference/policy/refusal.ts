@@ -7,7 +7,10 @@ import { REFUSAL, type RefusalCode } from '../../rules/codes.ts';
 export interface Refusal {
   rule: RuleId;
   code: RefusalCode;
+  /** Why, as the client is told (MQTT 5 Reason String) and the log says it. */
   reason: string;
+  /** What only the broker's log may add: another client's name is not the refused client's to know. */
+  logDetail?: string;
 }
 
 /** A refusal under `rule`, with the code the catalogue expects (in `refusalCase`, for a rule with several). */

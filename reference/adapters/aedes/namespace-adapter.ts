@@ -167,7 +167,8 @@ export class AedesNamespaceAdapter {
       const shown = refusalCodeFor(mqttVersion, refusal.code);
       // A name past its limit is shown cut short (L5, and any name of a hostile length); a code MQTT 3.1.1 lacks closes the connection (L7).
       this.options.log(
-        `refused session "${shownName(sessionName)}" [${refusal.rule}] ${describeRefusalCode(mqttVersion, refusal.code)}: ${bounded(refusal.reason, MAX_REASON_LENGTH)}`,
+        `refused session "${shownName(sessionName)}" [${refusal.rule}] ${describeRefusalCode(mqttVersion, refusal.code)}: ${bounded(refusal.reason, MAX_REASON_LENGTH)}` +
+          (refusal.logDetail ? ` (${refusal.logDetail})` : ''),
       );
       if (shown !== undefined && this.options.answerRefusal(refusal) === 'connack') await this.sendRefusal(socket, version, shown, refusal.reason);
       return false;
