@@ -9,7 +9,7 @@ import { REFUSAL, refusalCodeFor, type RefusalName } from '../rules/codes.ts';
 import type { RawConnection, RawConnectOutcome } from '../mqtt-client/raw-client.ts';
 import type { MqttVersion } from '../rules/catalogue.ts';
 import { describeOutcome, mustBeRefused } from './refusal-judgement.ts';
-import { OBSERVER } from './roles.ts';
+import { OBSERVER, OBSERVER_PUBLISHES } from './roles.ts';
 import { CLIENT_TIMEOUT_MS, type ConformanceWorld, type RawRequest } from './world.ts';
 
 /** A ClientID of exactly `length` characters that starts with the scenario's prefix. */
@@ -111,11 +111,11 @@ async function publishMany(world: ConformanceWorld, sessionName: string, count: 
   }
 }
 
-When('{int} QoS 1 messages are published to session {string}', { timeout: 120_000 }, async function (this: ConformanceWorld, count: number, sessionName: string) {
+When(OBSERVER_PUBLISHES.messages, { timeout: 120_000 }, async function (this: ConformanceWorld, count: number, sessionName: string) {
   await publishMany(this, sessionName, count, 16);
 });
 
-When('{int} QoS 1 messages of {int} KiB are published to session {string}', { timeout: 120_000 }, async function (this: ConformanceWorld, count: number, kib: number, sessionName: string) {
+When(OBSERVER_PUBLISHES.messagesOfSize, { timeout: 120_000 }, async function (this: ConformanceWorld, count: number, kib: number, sessionName: string) {
   await publishMany(this, sessionName, count, kib * 1024);
 });
 

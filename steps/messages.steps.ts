@@ -2,7 +2,7 @@
 import { ConformanceFailure } from '../common/errors.ts';
 import { Then, When } from '@cucumber/cucumber';
 import { SessionClient } from '../mqtt-client/session-client.ts';
-import { OBSERVER } from './roles.ts';
+import { OBSERVER, OBSERVER_PUBLISHES } from './roles.ts';
 import { CLIENT_TIMEOUT_MS, type ConformanceWorld } from './world.ts';
 
 async function publish(world: ConformanceWorld, sessionName: string, payload: string): Promise<void> {
@@ -14,7 +14,7 @@ async function publish(world: ConformanceWorld, sessionName: string, payload: st
   await world.session(publisherSession).publish(world.topic(sessionName), payload, 1);
 }
 
-When('a QoS 1 message {string} is published to session {string}', async function (this: ConformanceWorld, payload: string, sessionName: string) {
+When(OBSERVER_PUBLISHES.message, async function (this: ConformanceWorld, payload: string, sessionName: string) {
   await publish(this, sessionName, payload);
 });
 
@@ -29,14 +29,14 @@ Then('session {string} receives {string}', async function (this: ConformanceWorl
   await receives(this, this.session(sessionName), sessionName, payload);
 });
 
-Then('session {string} receives QoS 1 messages too', async function (this: ConformanceWorld, sessionName: string) {
+Then(OBSERVER_PUBLISHES.receivesToo, async function (this: ConformanceWorld, sessionName: string) {
   const client = this.session(sessionName);
   await client.subscribe(this.topic(sessionName), 1);
   await publish(this, sessionName, `to ${sessionName}`);
   await receives(this, client, sessionName, `to ${sessionName}`);
 });
 
-Then('identity {string} is still connected on session {string} and still receives QoS 1 messages', async function (this: ConformanceWorld, identityId: string, sessionName: string) {
+Then(OBSERVER_PUBLISHES.stillReceives, async function (this: ConformanceWorld, identityId: string, sessionName: string) {
   const client = this.session(sessionName);
   if (!client.connected) throw new ConformanceFailure(`identity "${identityId}" lost its connection on session "${sessionName}"`);
   await publish(this, sessionName, `still for ${identityId}`);
@@ -46,7 +46,7 @@ Then('identity {string} is still connected on session {string} and still receive
 
 // A message queued for an earlier session would be delivered on connect, before anything published
 // now: so publish a marker and check that it is the first message to arrive.
-Then('session {string} does not receive {string}', async function (this: ConformanceWorld, sessionName: string, payload: string) {
+Then(OBSERVER_PUBLISHES.doesNotReceive, async function (this: ConformanceWorld, sessionName: string, payload: string) {
   const client = this.session(sessionName);
   await client.subscribe(this.topic(sessionName), 1);
   const marker = `marker after "${payload}"`;
