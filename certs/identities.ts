@@ -1,6 +1,7 @@
 // The client identities a conformance run needs, as data. Each names the rules it serves
 // (ids from the rule catalogue, shared/mission/event-grid-rules.md).
 import type { ValidationScheme } from '../eventgrid/authentication.ts';
+import { OBSERVER } from '../eventgrid/suite-contract.ts';
 import type { ExtendedKeyUsage, SubjectAltNames } from './x509.ts';
 
 
@@ -93,7 +94,7 @@ export const IDENTITY_SPECS: readonly IdentitySpec[] = [
   subjectIdentity('beta', ['S5', 'S6', 'S7', 'A3']),
   subjectIdentity('gamma', ['S5', 'S6', 'S7', 'A3']),
   // Publishes to other sessions in scenarios and takes no part in any rule, so never hits a limit.
-  subjectIdentity('observer', ['L2', 'S6']),
+  subjectIdentity(OBSERVER, ['L2', 'S6']),
   sanIdentity('dns-client', 'DnsMatchesAuthenticationName', 'dns-client.devices.example.test', {
     dns: ['dns-client.devices.example.test'],
   }),

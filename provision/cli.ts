@@ -7,7 +7,8 @@ import { isEntryPoint, runCommand, wholeNumberFlag, type Command } from '../comm
 import { UserError } from '../common/errors.ts';
 import { loadPki } from '../certs/manifest.ts';
 import { DEFAULT_PKI_DIR, markRegistered } from '../certs/pki.ts';
-import { checkTopicRoot, DEFAULT_TOPIC_ROOT, namespaceFromPki, SUITE_SESSION_LIMIT } from '../certs/namespace.ts';
+import { namespaceFromPki, SUITE_SESSION_LIMIT } from '../certs/namespace.ts';
+import { checkTopicRoot, DEFAULT_TOPIC_ROOT } from '../eventgrid/suite-contract.ts';
 import { namespaceToArm } from '../eventgrid/arm-template.ts';
 import { namespaceToAzScript } from './az-script.ts';
 

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { UserError } from '../common/errors.ts';
 import { loadPki, type LoadedIdentity } from '../certs/manifest.ts';
 import { SESSIONS_PER_NAME_RANGE } from '../eventgrid/namespace.ts';
+import { everyClientsTopicsTemplate, OBSERVER, ownTopics, ownTopicsTemplate, sessionTopic } from '../eventgrid/suite-contract.ts';
 import { MQTT_VERSIONS, type MqttVersion } from '../rules/catalogue.ts';
 import { describeCode, NEVER_EXPIRES } from '../rules/codes.ts';
 import { SessionClient, type PublishOutcome, type Refused } from '../mqtt-client/session-client.ts';
@@ -212,9 +213,8 @@ function describePublished(published: PublishOutcome, version: MqttVersion): str
  */
 async function checkAccess(client: SessionClient, target: TargetParameters, identity: LoadedIdentity, version: MqttVersion, leaf: string, log: (line: string) => void): Promise<void> {
   const { id, authenticationName } = identity.entry;
-  const topic = `${target.topicRoot}/${authenticationName}/${leaf}/inbox`;
-  const template = `${target.topicRoot}/\${client.authenticationName}/#`;
-  const grant = (role: string) => `grant its client group the ${role} role on a topic space with the template "${template}" (${ACCESS_DOCS})`;
+  const topic = sessionTopic(target.topicRoot, authenticationName, leaf);
+  const grant = (role: string) => `grant its client group the ${role} role on a topic space with the template "${ownTopicsTemplate(target.topicRoot)}" (${ACCESS_DOCS})`;
   const code = await client.subscribeCode(topic, 1).catch((error: Error) => {
     throw new UserError(`identity ${id} got no answer to a SUBSCRIBE to ${topic}: ${error.message}`);
   });
@@ -228,11 +228,8 @@ async function checkAccess(client: SessionClient, target: TargetParameters, iden
   await client.nextMessage(topic, TIMEOUT_MS).catch(() => {
     throw new UserError(`identity ${id} subscribed to and published on ${topic}, but the message never arrived: check the namespace's routing and permission bindings (${ACCESS_DOCS})`);
   });
-  log(`access    ${id} may subscribe and publish under ${target.topicRoot}/${authenticationName}/`);
+  log(`access    ${id} may subscribe and publish under ${ownTopics(target.topicRoot, authenticationName)}`);
 }
-
-/** The identity the scenarios publish to sessions with, when the PKI has it. */
-const OBSERVER = 'observer';
 
 /**
  * The scenarios' messages come from the observer identity, published on every client's topics: check
@@ -247,9 +244,10 @@ async function checkObserverAccess(
   leaf: string,
   log: (line: string) => void,
 ): Promise<void> {
+  // Checked when the PKI has it (a PKI of the suite's own always does).
   const observer = loadPki(target.identitiesDir).identities.get(OBSERVER);
   if (!observer || observer.entry.id === identity.entry.id) return;
-  const topic = `${target.topicRoot}/${identity.entry.authenticationName}/${leaf}/inbox`;
+  const topic = sessionTopic(target.topicRoot, identity.entry.authenticationName, leaf);
   if (target.pace) await new Promise((resolve) => setTimeout(resolve, 1000));
   const outcome = await SessionClient.connect({ url: target.url, ca, identity: observer, sessionName: `${leaf}-observer`, version, cleanStart: true, sessionExpiry: 0, timeoutMs: TIMEOUT_MS });
   if (!outcome.accepted) throw new UserError(explainNotConnected(target.url, observer, outcome, version));
@@ -257,7 +255,7 @@ async function checkObserverAccess(
     const published = await outcome.client.tryPublish(topic, 'from the observer');
     if (!published.acknowledged || published.reasonCode >= 0x80) {
       throw new UserError(
-        `identity ${OBSERVER} may not publish to ${topic} (${describePublished(published, version)}): grant its client group the Publisher role on a topic space with the template "${target.topicRoot}/+/#" (${ACCESS_DOCS})`,
+        `identity ${OBSERVER} may not publish to ${topic} (${describePublished(published, version)}): grant its client group the Publisher role on a topic space with the template "${everyClientsTopicsTemplate(target.topicRoot)}" (${ACCESS_DOCS})`,
       );
     }
     await receiver.nextMessage(topic, TIMEOUT_MS).catch(() => {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadPki, type LoadedPki, serverTlsFromPki } from '../certs/manifest.ts';
 import { startReferenceBroker, type ReferenceBroker } from '../reference/broker.ts';
 import { maximumSessionExpirySeconds, parseNamespace } from '../eventgrid/namespace.ts';
+import { SUITE_CLIENT_GROUPS } from '../eventgrid/suite-contract.ts';
 import { runScript, temporaryDir } from '../common/test-support.ts';
 import { runConformance } from '../testkit/conformance-run.ts';
 import { referenceNamespaces } from './embedded-brokers.ts';
@@ -31,7 +32,7 @@ beforeAll(async () => {
   unbound = await startReferenceBroker({ namespace: parseNamespace({ ...namespaces.main, permissionBindings: [] }), tls });
   const subscriberBindings = namespaces.main.permissionBindings.filter((binding) => binding.permission === 'Subscriber');
   subscribeOnly = await startReferenceBroker({ namespace: parseNamespace({ ...namespaces.main, permissionBindings: subscriberBindings }), tls });
-  const clientBindings = namespaces.main.permissionBindings.filter((binding) => binding.clientGroupName === 'conformance-clients');
+  const clientBindings = namespaces.main.permissionBindings.filter((binding) => binding.clientGroupName === SUITE_CLIENT_GROUPS.clients);
   noObserver = await startReferenceBroker({ namespace: parseNamespace({ ...namespaces.main, permissionBindings: clientBindings }), tls });
 });
 afterAll(async () => {

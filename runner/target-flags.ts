@@ -1,6 +1,7 @@
 // The flags that name a remote target, shared by `npm run conformance` and `npm run probe`.
 import { wholeNumberFlag } from '../common/cli.ts';
 import { SESSIONS_PER_NAME_RANGE } from '../eventgrid/namespace.ts';
+import { DEFAULT_TOPIC_ROOT } from '../eventgrid/suite-contract.ts';
 import { MQTT_VERSIONS, type MqttVersion } from '../rules/catalogue.ts';
 import { UserError } from '../common/errors.ts';
 import { readTargetFile } from './target-file.ts';
@@ -34,7 +35,7 @@ export const TARGET_USAGE = `  --target-file FILE       a target file (JSON) nam
   --include-slow           also run @slow scenarios (they wait for the maximum expiry)
   --no-pace                do not pace connection attempts (only for a broker you run yourself)
   --topic-root ROOT        first topic level(s) of the suite's topics, as granted by the namespace's
-                           permission bindings (default mmc; npm run provision --topic-root)`;
+                           permission bindings (default ${DEFAULT_TOPIC_ROOT}; npm run provision --topic-root)`;
 
 /** --mqtt, shared by the run and the probe: which versions to test, in the order the probe tries them. */
 export const MQTT_FLAG = { mqtt: { type: 'string', default: 'both' } } as const;

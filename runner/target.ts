@@ -7,7 +7,8 @@ import { ensureReadableFile } from '../common/cli.ts';
 import { UserError } from '../common/errors.ts';
 import { loadPki } from '../certs/manifest.ts';
 import { DEFAULT_PKI_DIR, ensurePki, pkiExpiryWarnings } from '../certs/pki.ts';
-import { checkTopicRoot, DEFAULT_TOPIC_ROOT, SUITE_SESSION_LIMIT } from '../certs/namespace.ts';
+import { SUITE_SESSION_LIMIT } from '../certs/namespace.ts';
+import { checkTopicRoot, DEFAULT_TOPIC_ROOT } from '../eventgrid/suite-contract.ts';
 import type { TargetParameters } from '../steps/target.ts';
 import { embeddedSessionLimit, REFERENCE_MAX_EXPIRY_SECONDS, startEmbeddedBrokers } from './embedded-brokers.ts';
 

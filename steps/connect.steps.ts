@@ -5,6 +5,7 @@ import { LIMITS } from '../rules/limits.ts';
 import { sessionExpiryProperty } from '../mqtt-client/raw-packets.ts';
 import { failObserved } from './observation.ts';
 import { describeOutcome } from './refusal-judgement.ts';
+import { EXPIRES } from './roles.ts';
 import { OWN_USERNAME, type ConformanceWorld } from './world.ts';
 
 async function holdSession(world: ConformanceWorld, identityId: string, sessionName: string): Promise<void> {
@@ -175,6 +176,7 @@ When('session {string} has almost expired', { timeout: 8 * 3600 * 1000 + 60_000 
 
 // Observed, not waited for by a formula: the next CONNECT for the name is retried until the target
 // frees it, within the expiry in force plus a margin (up to 8 hours on a real namespace: @slow there).
-When('session {string} expires', function (this: ConformanceWorld, sessionName: string) {
+// When the owner is the one to ask, EXPIRY_PROBERS ask first (steps/roles.ts).
+When(EXPIRES, function (this: ConformanceWorld, sessionName: string) {
   this.expectExpiry(sessionName);
 });

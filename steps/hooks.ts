@@ -1,8 +1,8 @@
 // Scenario set-up and tear-down: skip what the target cannot test (saying why), end every client and
-// session afterwards.
+// session afterwards, and check that steps/scheduling.ts knew every identity the scenario used.
 import { After, Before, setParallelCanAssign } from '@cucumber/cucumber';
 import { rulesOfTags, type CapabilityTag } from '../rules/tags.ts';
-import { canRunBeside, fillsSessionLimit } from './scheduling.ts';
+import { canRunBeside, fillsSessionLimit, identitiesOf } from './scheduling.ts';
 import { missingCapability } from './target.ts';
 import type { ConformanceWorld } from './world.ts';
 
@@ -20,8 +20,15 @@ Before(function (this: ConformanceWorld, { pickle }) {
   return undefined;
 });
 
-After(async function (this: ConformanceWorld) {
+After(async function (this: ConformanceWorld, { pickle }) {
   await this.cleanUp();
+  // Every identity that held a session must be one steps/scheduling.ts saw in the scenario: another
+  // would take a place under a session limit that a scenario beside this one fills (S9).
+  const foreseen = identitiesOf(pickle);
+  const unforeseen = [...new Set(this.accepted.map((session) => session.identityId))].filter((id) => !foreseen.has(id));
+  if (unforeseen.length) {
+    throw new Error(`the steps held sessions of ${unforeseen.map((id) => `identity "${id}"`).join(', ')}, which steps/scheduling.ts did not see in this scenario: declare the step's own identities in steps/roles.ts`);
+  }
 });
 
 // Scenarios of an embedded run overlap (runner/scenario-lanes.ts); steps/scheduling.ts says which may.

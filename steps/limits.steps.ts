@@ -13,6 +13,7 @@ import type { MqttVersion } from '../rules/catalogue.ts';
 import { observerPublisher } from './messages.steps.ts';
 import { expectObserved, failObserved } from './observation.ts';
 import { describeOutcome, describeSuback, disconnectAnswer, judgeRefusal, mustBeRefused, subackAnswer, subscribeFor } from './refusal-judgement.ts';
+import { OBSERVER_PUBLISHES } from './roles.ts';
 import { CLIENT_TIMEOUT_MS, type ConformanceWorld, type ConnectOutcome, type RawRequest } from './world.ts';
 
 /** A ClientID of exactly `length` characters that starts with the scenario's prefix. */
@@ -111,11 +112,11 @@ async function publishMany(world: ConformanceWorld, sessionName: string, count: 
   }
 }
 
-When('{int} QoS 1 messages are published to session {string}', { timeout: 120_000 }, async function (this: ConformanceWorld, count: number, sessionName: string) {
+When(OBSERVER_PUBLISHES.messages, { timeout: 120_000 }, async function (this: ConformanceWorld, count: number, sessionName: string) {
   await publishMany(this, sessionName, count, 16);
 });
 
-When('{int} QoS 1 messages of {int} KiB are published to session {string}', { timeout: 120_000 }, async function (this: ConformanceWorld, count: number, kib: number, sessionName: string) {
+When(OBSERVER_PUBLISHES.messagesOfSize, { timeout: 120_000 }, async function (this: ConformanceWorld, count: number, kib: number, sessionName: string) {
   await publishMany(this, sessionName, count, kib * 1024);
 });
 

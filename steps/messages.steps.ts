@@ -4,7 +4,7 @@ import { Then, When } from '@cucumber/cucumber';
 import { SessionClient } from '../mqtt-client/session-client.ts';
 import { expectObserved, failObserved } from './observation.ts';
 import { describeOutcome } from './refusal-judgement.ts';
-import { OBSERVER } from './roles.ts';
+import { OBSERVER, OBSERVER_PUBLISHES } from './roles.ts';
 import { CLIENT_TIMEOUT_MS, type ConformanceWorld } from './world.ts';
 
 /** The observer's client that publishes to the scenario's sessions, connected on first use. */
@@ -24,7 +24,7 @@ async function publish(world: ConformanceWorld, sessionName: string, payload: st
   await (await observerPublisher(world)).publish(world.topic(sessionName), payload, 1);
 }
 
-When('a QoS 1 message {string} is published to session {string}', async function (this: ConformanceWorld, payload: string, sessionName: string) {
+When(OBSERVER_PUBLISHES.message, async function (this: ConformanceWorld, payload: string, sessionName: string) {
   await publish(this, sessionName, payload);
 });
 
@@ -39,14 +39,14 @@ Then('session {string} receives {string}', async function (this: ConformanceWorl
   await receives(this, this.session(sessionName), sessionName, payload);
 });
 
-Then('session {string} receives QoS 1 messages too', async function (this: ConformanceWorld, sessionName: string) {
+Then(OBSERVER_PUBLISHES.receivesToo, async function (this: ConformanceWorld, sessionName: string) {
   const client = this.session(sessionName);
   await client.subscribe(this.topic(sessionName), 1);
   await publish(this, sessionName, `to ${sessionName}`);
   await receives(this, client, sessionName, `to ${sessionName}`);
 });
 
-Then('identity {string} is still connected on session {string} and still receives QoS 1 messages', async function (this: ConformanceWorld, identityId: string, sessionName: string) {
+Then(OBSERVER_PUBLISHES.stillReceives, async function (this: ConformanceWorld, identityId: string, sessionName: string) {
   const client = this.session(sessionName);
   const stillConnected = (when: string) => {
     if (client.connected) return;
@@ -61,7 +61,7 @@ Then('identity {string} is still connected on session {string} and still receive
 
 // A message queued for an earlier session would be delivered on connect, before anything published
 // now: so publish a marker and check that it is the first message to arrive.
-Then('session {string} does not receive {string}', async function (this: ConformanceWorld, sessionName: string, payload: string) {
+Then(OBSERVER_PUBLISHES.doesNotReceive, async function (this: ConformanceWorld, sessionName: string, payload: string) {
   const client = this.session(sessionName);
   await client.subscribe(this.topic(sessionName), 1);
   const marker = `marker after "${payload}"`;

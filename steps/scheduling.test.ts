@@ -41,6 +41,28 @@ describe('which scenarios may run at the same time', () => {
     expect([...identitiesOf(scenario('a QoS 1 message "m" is published to session "s1"'))]).toContain('observer');
     expect([...identitiesOf(scenario('identity "alpha" holds session "s1" over MQTT 5', 'session "s1" expires'))].sort()).toEqual(['alpha', 'gamma', 'observer']);
   });
+
+  // Steps that check what a session receives publish to it as the observer, though their text says no "publish".
+  it.each([
+    'a QoS 1 message "while away" is published to session "s1"',
+    '100 QoS 1 messages of 10 KiB are published to session "s1"',
+    'session "s2" receives QoS 1 messages too',
+    'identity "alpha" is still connected on session "s1" and still receives QoS 1 messages',
+    'session "b1" does not receive "forged"',
+  ])('counts the observer in a scenario with the step %j', (text) => {
+    expect(identitiesOf(scenario(text)).has('observer')).toBe(true);
+  });
+
+  it('does not count the observer where a session publishes as its own client', () => {
+    expect([...identitiesOf(scenario('identity "alpha" holds session "s1" over MQTT 5', 'session "s1" publishes "own" to its own topic'))]).toEqual(['alpha']);
+  });
+
+  it('keeps a scenario in which the observer publishes away from one that fills the observer\'s session limit', () => {
+    const fillsObserver = scenario('identity "observer" holds as many sessions as the namespace allows over MQTT 5');
+    const receivesToo = scenario('identity "alpha" holds session "s2" over MQTT 5', 'session "s2" receives QoS 1 messages too');
+    expect(canRunBeside(receivesToo, [fillsObserver])).toBe(false);
+    expect(canRunBeside(fillsObserver, [receivesToo])).toBe(false);
+  });
 });
 
 describe('which scenarios start first', () => {

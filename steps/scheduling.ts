@@ -1,10 +1,22 @@
 // Which scenarios may run at the same time, and which should start first. Read from a scenario's step
-// texts alone: the runner (runner/scenario-lanes.ts) orders the run with it, and steps/hooks.ts hands
-// canRunBeside to cucumber. No cucumber registrations here, so that the runner can import it outside
-// a run.
+// texts alone (and the steps steps/roles.ts declares, matched as cucumber matches them): the runner
+// (runner/scenario-lanes.ts) orders the run with it, and steps/hooks.ts hands canRunBeside to cucumber,
+// and checks after each scenario that it saw every identity the steps held a session of. No cucumber
+// registrations here, so that the runner can import it outside a run.
+import { createRequire } from 'node:module';
+import type * as CucumberExpressions from '@cucumber/cucumber-expressions';
 import type { Pickle } from '@cucumber/messages';
 import { controlCounterpart, IDENTITY_SPECS } from '../certs/identities.ts';
-import { EXPIRY_PROBERS, OBSERVER } from './roles.ts';
+import { OWN_IDENTITIES } from './roles.ts';
+
+// cucumber's own expressions (a dependency of @cucumber/cucumber, not of this package, reached as
+// runner/step-matching.ts reaches them), so that a step's text matches here as it matches in a run.
+const { CucumberExpression, ParameterTypeRegistry } = createRequire(createRequire(import.meta.url).resolve('@cucumber/cucumber'))(
+  '@cucumber/cucumber-expressions',
+) as typeof CucumberExpressions;
+const registry = new ParameterTypeRegistry();
+/** The steps that use identities of their own (steps/roles.ts), compiled once. */
+const ownIdentitySteps = OWN_IDENTITIES.map(({ expression, identities }) => ({ expression: new CucumberExpression(expression, registry), identities }));
 
 /** The identities named by the steps of a scenario that match `pattern` (its first group). */
 function namedBy(pickle: Pickle, pattern: RegExp): string[] {
@@ -23,7 +35,8 @@ const identitiesCache = new WeakMap<Pickle, Set<string>>();
 /**
  * The identities a scenario's steps use: those they name ('identity "alpha"', or several racing:
  * 'identities "alpha", "beta" and "gamma"'), the good identity that controls the refusals of one whose
- * certificate or registration is wrong on purpose (steps/world.ts), and those steps use on their own.
+ * certificate or registration is wrong on purpose (steps/world.ts), and those steps use on their own
+ * (steps/roles.ts: the observer that publishes to a session, the identities that probe an expiry).
  */
 export function identitiesOf(pickle: Pickle): Set<string> {
   const cached = identitiesCache.get(pickle);
@@ -37,9 +50,11 @@ export function identitiesOf(pickle: Pickle): Set<string> {
     const counterpart = controlCounterpart(IDENTITY_SPECS, id);
     if (counterpart) ids.add(counterpart);
   }
-  // Messages to a session are published by the observer; an expiry is probed by another identity.
-  if (pickle.steps.some((step) => /publish/.test(step.text))) ids.add(OBSERVER);
-  if (pickle.steps.some((step) => /\bexpires\b/.test(step.text))) for (const id of EXPIRY_PROBERS) ids.add(id);
+  for (const step of pickle.steps) {
+    for (const { expression, identities } of ownIdentitySteps) {
+      if (expression.match(step.text)) for (const id of identities) ids.add(id);
+    }
+  }
   identitiesCache.set(pickle, ids);
   return ids;
 }

@@ -50,8 +50,9 @@ export interface TargetParameters {
   /** --strict-codes: a refusal, in whatever packet, must carry the code the project infers, not only the documented outcome. */
   strictCodes?: boolean;
   /**
-   * First level(s) of every topic the suite uses: `<topicRoot>/<authentication name>/…`. The namespace's
-   * permission bindings must grant it (npm run provision --topic-root writes them).
+   * First level(s) of every topic the suite uses: `<topicRoot>/<authentication name>/…`
+   * (eventgrid/suite-contract.ts). The namespace's permission bindings must grant it (npm run provision
+   * --topic-root writes them).
    */
   topicRoot: string;
   /** Rules the user chose not to run, with why. */

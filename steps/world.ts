@@ -5,6 +5,7 @@ import { defineParameterType, setDefaultTimeout, setWorldConstructor, World, typ
 import { ConformanceFailure } from '../common/errors.ts';
 import { controlCounterpart } from '../certs/identities.ts';
 import { loadPki, type LoadedIdentity, type LoadedPki } from '../certs/manifest.ts';
+import { sessionTopic, ungrantedTopic } from '../eventgrid/suite-contract.ts';
 import type { MqttVersion } from '../rules/catalogue.ts';
 import { describeCode, REFUSAL } from '../rules/codes.ts';
 import { formatObservation, type Observation } from '../report/scenarios.ts';
@@ -164,10 +165,7 @@ export class ConformanceWorld extends World<TargetParameters> {
     return this.prefix + sessionName;
   }
 
-  /**
-   * The inbox topic of a session: `<root>/<authentication name of its client>/<ClientID>/inbox`, so that
-   * a namespace can grant each client its own topics with one template, `<root>/\${client.authenticationName}/#`.
-   */
+  /** The inbox topic of a session, under its current owner's own topics (eventgrid/suite-contract.ts). */
   topic(sessionName: string): string {
     const owner = this.owners.get(sessionName);
     if (!owner) throw new Error(`no connection was accepted for session "${sessionName}" in this scenario`);
@@ -176,12 +174,12 @@ export class ConformanceWorld extends World<TargetParameters> {
 
   /** A topic of the client with this authentication name, for this scenario. */
   topicOf(authenticationName: string, leaf: string): string {
-    return `${this.target.topicRoot}/${authenticationName}/${this.clientId(leaf)}/inbox`;
+    return sessionTopic(this.target.topicRoot, authenticationName, this.clientId(leaf));
   }
 
   /** A topic no permission binding of the suite grants. */
   topicOutside(): string {
-    return `${this.target.topicRoot}-not-granted/${this.clientId('outside')}/inbox`;
+    return ungrantedTopic(this.target.topicRoot, this.clientId('outside'));
   }
 
   /** The registered authentication name a presented one stands for (A4: case does not matter). */

@@ -4,6 +4,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import mqttPacket from 'mqtt-packet';
 import type { CertificateCaseSet } from '../certs/crafted.ts';
 import type { LoadedPki } from '../certs/manifest.ts';
+import { DEFAULT_TOPIC_ROOT, OBSERVER, ownTopics } from '../eventgrid/suite-contract.ts';
 import { connectAnnouncing, connectV5, disconnectV5, sessionExpiryProperty, variableByteInteger } from '../testkit/raw-packets.ts';
 import { openRawSession, type RawSession, type RawSessionOptions } from '../testkit/raw-session.ts';
 import type { BrokerProcess } from './broker-process.ts';
@@ -393,7 +394,7 @@ export function noLossRun(context: StressContext, messages: number, takeovers: n
   return measured(context, 'noloss', messages, async (tally) => {
     const session = `noloss-${Date.now().toString(36)}`;
     // Under alpha's own topics, where the default namespace lets alpha subscribe and the observer publish.
-    const topic = `mmc/alpha/${session}`;
+    const topic = `${ownTopics(DEFAULT_TOPIC_ROOT, 'alpha')}${session}`;
     const received = new Set<number>();
     let thefts = 0;
     let theftsAccepted = 0;
@@ -419,8 +420,8 @@ export function noLossRun(context: StressContext, messages: number, takeovers: n
     current.sendPacket({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos: 1 }] });
     await current.next(5000);
 
-    const publisher = await open(context, identity(context, 'observer'));
-    if ((await connackOf(publisher, connectPacket(`${session}-pub`, 'observer', 5))) !== 0) throw new Error('the publisher was refused');
+    const publisher = await open(context, identity(context, OBSERVER));
+    if ((await connackOf(publisher, connectPacket(`${session}-pub`, OBSERVER, 5))) !== 0) throw new Error('the publisher was refused');
     const pending = new Map<number, () => void>();
     publisher.socket.removeAllListeners('data');
     const parser = mqttPacket.parser({ protocolVersion: 5 });
