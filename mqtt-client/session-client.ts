@@ -199,6 +199,11 @@ export class SessionClient {
     }
   }
 
+  /** MQTT 5: sends a SUBSCRIBE carrying a Subscription Identifier, without waiting for the SUBACK (it may end the connection). */
+  sendSubscribeWithIdentifier(topic: string, qos: 0 | 1, subscriptionIdentifier: number): void {
+    this.mqttClient.subscribe(topic, { qos, properties: { subscriptionIdentifier } }, () => {});
+  }
+
   /** Sends a PUBLISH without waiting for any acknowledgement (it may end the connection). */
   sendPublish(topic: string, payload: string, qos: 0 | 1 | 2): void {
     this.mqttClient.publish(topic, payload, { qos }, () => {});

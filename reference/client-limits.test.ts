@@ -1,5 +1,6 @@
-// What a client's own CONNECT and SUBSCRIBE ask of the broker, as the reference keeps it: a SUBACK with
-// one code per filter of its SUBSCRIBE, in order, repeats and refusals included.
+// What a client's own CONNECT and SUBSCRIBE ask of the broker, as the reference keeps it: no Subscription
+// Identifiers (M2), and a SUBACK with one code per filter of its SUBSCRIBE, in order, repeats and
+// refusals included.
 import { inject } from 'vitest';
 import { afterEach, describe, expect, it } from 'vitest';
 import type mqttPacket from 'mqtt-packet';
@@ -7,6 +8,7 @@ import { loadPki, serverTlsFromPki } from '../certs/manifest.ts';
 import { namespaceFromPki } from '../certs/namespace.ts';
 import { openRawSession, type RawSession } from '../testkit/raw-session.ts';
 import { startReferenceBroker, type ReferenceBroker } from './broker.ts';
+import { mutatedBehaviour } from './policy/mutants.ts';
 import type { Behaviour } from './policy/behaviour.ts';
 
 const pki = loadPki(inject('pkiDir'));
@@ -53,6 +55,11 @@ async function connect(
   return { session, connack };
 }
 
+async function subscribe(session: RawSession, topic: string, messageId = 1): Promise<void> {
+  session.sendPacket({ cmd: 'subscribe', messageId, subscriptions: [{ topic, qos: 1 }] });
+  expect(await session.next()).toMatchObject({ cmd: 'suback', granted: [1] });
+}
+
 /** The observer, which may publish to every client's topics; `publish` resolves on the PUBACK. */
 async function observer(): Promise<(topic: string, payload: Buffer, qos?: 0 | 1) => Promise<void>> {
   const { session } = await connect('observer', 'observer-pub');
@@ -63,6 +70,27 @@ async function observer(): Promise<(topic: string, payload: Buffer, qos?: 0 | 1)
     if (qos) expect(await session.next()).toMatchObject({ cmd: 'puback', messageId });
   };
 }
+
+describe('M2: Subscription Identifiers are not supported', () => {
+  it('the MQTT 5 CONNACK says so, and a SUBSCRIBE carrying one ends the connection with DISCONNECT 0xA1', async () => {
+    await start();
+    const { session, connack } = await connect('alpha', 'ids');
+    expect(connack.properties?.subscriptionIdentifiersAvailable).toBe(false);
+    await subscribe(session, 'mmc/alpha/ids/plain');
+    session.sendPacket({ cmd: 'subscribe', messageId: 2, properties: { subscriptionIdentifier: 7 }, subscriptions: [{ topic: 'mmc/alpha/ids/with', qos: 1 }] });
+    expect(await session.next()).toMatchObject({ cmd: 'disconnect', reasonCode: 0xa1 });
+    expect(await session.closedWithin(2000)).toBe(true);
+    expect(log.join('\n')).toMatch(/\[M2\]/);
+  });
+
+  it('under the M2 mutant the CONNACK says nothing of them and the SUBSCRIBE is granted', async () => {
+    await start(mutatedBehaviour(['M2']));
+    const { session, connack } = await connect('alpha', 'ids');
+    expect(connack.properties?.subscriptionIdentifiersAvailable).toBeUndefined();
+    session.sendPacket({ cmd: 'subscribe', messageId: 2, properties: { subscriptionIdentifier: 7 }, subscriptions: [{ topic: 'mmc/alpha/ids/with', qos: 1 }] });
+    expect(await session.next()).toMatchObject({ cmd: 'suback', granted: [1] });
+  });
+});
 
 describe.each([4, 5] as const)('a SUBACK has one code per filter, in order (MQTT %s) [MQTT-3.8.4-6, MQTT-3.9.3-1]', (version) => {
   const refused = version === 5 ? 0x87 : 0x80;

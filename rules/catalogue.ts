@@ -122,6 +122,15 @@ export const RULES = [
     refusals: [{ code: 'protocolError', basis: 'inferred' }],
     versions: ['5'],
   },
+  // Event Grid lists Subscription Identifiers among MQTT 5's unsupported features; what a client that sends
+  // one sees is not documented: the code is MQTT 5's for a server that does not support them.
+  {
+    id: 'M2',
+    title: 'Subscription Identifiers are not supported: the MQTT 5 CONNACK says so, and a SUBSCRIBE carrying one ends the connection',
+    sources: ['SUPPORT', 'MQTT5'],
+    refusals: [{ code: 'subscriptionIdentifiersNotSupported', basis: 'inferred' }],
+    versions: ['5'],
+  },
   { id: 'A1', title: 'A client must present a certificate over TLS', sources: ['SUPPORT', 'CERTAUTH'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }], versions: BOTH },
   { id: 'A2', title: 'Only registered, enabled clients are accepted', sources: ['CLIENTS', 'LIFECYCLE'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred', case: 'unregistered' }, { code: 'notAuthorized', basis: 'inferred', case: 'disabled' }], versions: BOTH },
   { id: 'A3', title: "The certificate must prove the authentication name under the client's validation scheme", sources: ['CLIENTS', 'CERTAUTH'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }], versions: BOTH, dependsOn: ['S1'] },

@@ -5,7 +5,7 @@
 // a CONNECT is accepted (Keep Alive, CONNACK properties), when a session ends, and for the life cycle
 // reason of a connection the limits ended.
 import type { Aedes, Client, ConnectPacket } from 'aedes';
-import type { LimitPieces, QueueUse } from '../../policy/behaviour.ts';
+import type { FeaturePieces, LimitPieces, QueueUse } from '../../policy/behaviour.ts';
 import type { DisconnectionReason } from '../../ports/event-sink.ts';
 import { onQueued, parserOf, setServerKeepAlive, stopKeepAliveTimer } from './aedes-internals.ts';
 import { keepConnectBytes } from './mqtt-packet-internals.ts';
@@ -13,9 +13,15 @@ import { OutgoingPackets } from './outgoing-packets.ts';
 import { PacketGate, type PacketGateOptions } from './packet-gate.ts';
 import { SessionQueues } from './session-queues.ts';
 
-/** What an accepting MQTT 5 CONNACK announces of the limits that aedes does not: Maximum QoS (L9). (L15's Maximum Packet Size is aedes' own.) */
-function connackProperties({ maximumQos }: LimitPieces): Record<string, number> {
-  return maximumQos < 2 ? { maximumQoS: maximumQos } : {};
+/**
+ * What an accepting MQTT 5 CONNACK announces that aedes does not: Maximum QoS (L9), and Subscription
+ * Identifiers Available 0 (M2). (L15's Maximum Packet Size is aedes' own.)
+ */
+function connackProperties({ maximumQos, subscriptionIdentifiersAvailable }: LimitPieces & FeaturePieces): Record<string, number | boolean> {
+  return {
+    ...(maximumQos < 2 ? { maximumQoS: maximumQos } : {}),
+    ...(subscriptionIdentifiersAvailable ? {} : { subscriptionIdentifiersAvailable: false }),
+  };
 }
 
 /** What the packet gate needs (the limits fill in the life cycle reason themselves), and more. */
@@ -66,7 +72,7 @@ export class LimitEnforcement {
     this.gate.track(client);
   }
 
-  /** The CONNECT is accepted: its Keep Alive in force (L13, L14) and CONNACK properties (L9). */
+  /** The CONNECT is accepted: its Keep Alive in force (L13, L14) and CONNACK properties (L9, M2). */
   accepted(client: Client, packet: ConnectPacket): void {
     const requested = packet.keepalive ?? 0;
     const inForce = this.options.behaviour.keepAliveInForce(requested, this.options.limits.keepAliveSeconds);
