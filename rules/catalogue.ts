@@ -114,6 +114,15 @@ export const RULES = [
     // Its control publishes on the client's own topics.
     dependsOn: ['P1'],
   },
+  // The client's own limits (MQTT 5 flow control), which Event Grid documents it honours.
+  {
+    id: 'L16',
+    title: "The client's flow control is kept: no PUBLISH larger than its Maximum Packet Size is sent to it, and no more unacknowledged QoS 1 messages than its Receive Maximum",
+    sources: ['SUPPORT', 'MQTT5'],
+    versions: ['5'],
+    // Its scenarios publish on the client's own topics.
+    dependsOn: ['P1'],
+  },
   // Protocol validation (issue 12): what MQTT 5 makes a protocol error, refused before aedes uses it.
   {
     id: 'M1',
