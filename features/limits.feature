@@ -293,3 +293,23 @@ Feature: Event Grid's limits
       Examples:
         | version |
         | 5       |
+
+  @L16
+  Rule: the client's flow control is kept: its Maximum Packet Size and its Receive Maximum
+    Event Grid documents MQTT 5 flow control: the client's CONNECT sets the largest packet it can take
+    and how many QoS 1 messages it can have unacknowledged at once. MQTT 5 has the server discard a
+    PUBLISH too large for the client as if it had been delivered, and hold back the messages past the
+    Receive Maximum until PUBACKs come; none is lost.
+
+    @mqtt5
+    Scenario: a client that accepts packets of at most 1024 bytes is not sent a message of 2000 bytes; one of 100 bytes after it arrives
+      Given identity "alpha" holds session "s1" accepting packets of at most 1024 bytes over MQTT 5
+      When a QoS 1 message of 2000 bytes and then one of 100 bytes are published to session "s1"
+      Then session "s1" receives only the message of 100 bytes and is still connected
+
+    @mqtt5
+    Scenario: a client that allows 2 unacknowledged messages is sent 2 of 5 until it acknowledges, then the others one by one
+      When identity "alpha" connects with session "s1" allowing 2 unacknowledged messages over MQTT 5
+      And 5 QoS 1 messages are published to that connection
+      Then that connection is sent 2 of them while it acknowledges none
+      And acknowledging each, it is sent all 5

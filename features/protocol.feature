@@ -5,7 +5,10 @@ Feature: Protocol errors
   the connection, and keeps serving everyone else. Event Grid does not document the code: it is the
   project's reading of the MQTT 5 specification, marked inferred in the rule catalogue. MQTT 3.1.1 has no
   properties, so the rule is about MQTT 5 only.
-  Sources: https://docs.oasis-open.org/mqtt/mqtt/v5.0/mqtt-v5.0.html (2.2.2.2, 4.13)
+  Subscription Identifiers are one of the MQTT 5 features Event Grid does not support: a server that does
+  not announces it in its CONNACK, and a SUBSCRIBE carrying one is a protocol error it answers with
+  DISCONNECT 0xA1; Event Grid documents neither, so both are the project's reading, marked inferred.
+  Sources: https://docs.oasis-open.org/mqtt/mqtt/v5.0/mqtt-v5.0.html (2.2.2.2, 3.2.2.3.12, 4.13)
            https://learn.microsoft.com/azure/event-grid/mqtt-support
 
   @M1
@@ -17,3 +20,13 @@ Feature: Protocol errors
       Then the CONNECT is refused as a protocol error
       When identity "alpha" connects with the Session Expiry Interval property given once over MQTT 5
       Then that connection is accepted
+
+  @M2
+  Rule: Subscription Identifiers are not supported: the CONNACK says so, and a SUBSCRIBE carrying one ends the connection
+
+    @mqtt5
+    Scenario: the CONNACK says Subscription Identifiers are not available; a SUBSCRIBE with one ends the connection with 0xA1, one without is granted
+      Given identity "alpha" holds session "s1" over MQTT 5
+      Then the CONNACK of session "s1" says Subscription Identifiers are not available
+      And session "s1" subscribing at QoS 1 is granted QoS 1
+      And session "s1" subscribing with a Subscription Identifier ends its connection with Subscription Identifiers not supported

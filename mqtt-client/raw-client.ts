@@ -1,6 +1,7 @@
 // A client that writes its CONNECT byte by byte (raw-packets.ts), for what mqtt.js will not send: names that are not
 // well-formed UTF-8 or hold U+0000, MQTT 5 properties given twice, an empty ClientID with Clean Start 0,
-// and connections that stay silent (no PINGREQ). Over mutual TLS with an identity's certificate, like SessionClient; it reads what comes back
+// and connections that stay silent (no PINGREQ) or hold back their PUBACKs (mqtt.js takes no further
+// message while one is unacknowledged, so it cannot show how many the server sends at once). Over mutual TLS with an identity's certificate, like SessionClient; it reads what comes back
 // with mqtt-packet.
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import mqttPacket from 'mqtt-packet';
@@ -43,6 +44,10 @@ export interface RawEnd {
 export class RawConnection {
   readonly ended: Promise<RawEnd>;
   private disconnectReasonCode?: number;
+  /** PUBLISHes received and not yet taken, and the SUBACKs, in order. */
+  private readonly publishes: mqttPacket.IPublishPacket[] = [];
+  private readonly subacks: mqttPacket.ISubackPacket[] = [];
+  private nextMessageId = 1;
 
   private constructor(
     private readonly socket: TLSSocket,
@@ -52,6 +57,8 @@ export class RawConnection {
   ) {
     parser.on('packet', (packet) => {
       if (packet.cmd === 'disconnect') this.disconnectReasonCode = packet.reasonCode;
+      if (packet.cmd === 'publish') this.publishes.push(packet);
+      if (packet.cmd === 'suback') this.subacks.push(packet);
     });
     this.ended = new Promise((resolve) =>
       socket.once('close', () => resolve({ disconnectReasonCode: this.disconnectReasonCode, afterMs: Date.now() - connackAt })),
@@ -104,6 +111,38 @@ export class RawConnection {
         resolve({ accepted: false, message: 'the connection closed with no CONNACK' });
       });
     });
+  }
+
+  /** Subscribes to one filter and resolves with the SUBACK's code for it, or undefined with no SUBACK within `timeoutMs`. */
+  async subscribe(topic: string, qos: 0 | 1, timeoutMs: number): Promise<number | undefined> {
+    const messageId = this.nextMessageId++;
+    this.send({ cmd: 'subscribe', messageId, subscriptions: [{ topic, qos }] });
+    const suback = await this.waitFor(() => this.subacks.find((packet) => packet.messageId === messageId), timeoutMs);
+    return suback?.granted[0] as number | undefined;
+  }
+
+  /** The PUBLISHes received and not taken yet, once there are at least `count` of them or `timeoutMs` have passed; all of them are taken. */
+  async received(count: number, timeoutMs: number): Promise<mqttPacket.IPublishPacket[]> {
+    await this.waitFor(() => (this.publishes.length >= count ? true : undefined), timeoutMs);
+    return this.publishes.splice(0);
+  }
+
+  /** Acknowledges a QoS 1 PUBLISH (the connection never does on its own). */
+  acknowledge(messageId: number): void {
+    this.send({ cmd: 'puback', messageId });
+  }
+
+  private send(packet: mqttPacket.Packet): void {
+    if (!this.socket.destroyed) this.socket.write(mqttPacket.generate(packet, { protocolVersion: this.version === '5' ? 5 : 4 }));
+  }
+
+  private async waitFor<T>(found: () => T | undefined, timeoutMs: number): Promise<T | undefined> {
+    for (let waited = 0; waited < timeoutMs && !this.socket.destroyed; waited += 10) {
+      const value = found();
+      if (value !== undefined) return value;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return found();
   }
 
   pingreq(): void {

@@ -23,6 +23,8 @@ export interface SessionClientOptions {
   withoutCertificate?: boolean;
   /** Keep Alive, seconds (mqtt.js default 60). */
   keepAlive?: number;
+  /** MQTT 5: the largest packet, in bytes, the client accepts (CONNECT Maximum Packet Size); mqtt.js closes the connection on a larger one. */
+  maximumPacketSize?: number;
   timeoutMs: number;
   /** Resume TLS sessions from here, and keep new ones in it; without it, every connection is a full handshake. */
   tlsSessions?: TlsSessions;
@@ -104,8 +106,13 @@ export class SessionClient {
       ...(options.keepAlive === undefined ? {} : { keepalive: options.keepAlive }),
       connectTimeout: options.timeoutMs,
       ...(username === null ? {} : { username }),
-      ...(options.version === '5' && options.sessionExpiry !== undefined
-        ? { properties: { sessionExpiryInterval: options.sessionExpiry } }
+      ...(options.version === '5' && (options.sessionExpiry !== undefined || options.maximumPacketSize !== undefined)
+        ? {
+            properties: {
+              ...(options.sessionExpiry === undefined ? {} : { sessionExpiryInterval: options.sessionExpiry }),
+              ...(options.maximumPacketSize === undefined ? {} : { maximumPacketSize: options.maximumPacketSize }),
+            },
+          }
         : {}),
     };
     const client = mqtt.connect(options.url, mqttOptions);
@@ -197,6 +204,11 @@ export class SessionClient {
       if (typeof code === 'number') return code;
       throw error;
     }
+  }
+
+  /** MQTT 5: sends a SUBSCRIBE carrying a Subscription Identifier, without waiting for the SUBACK (it may end the connection). */
+  sendSubscribeWithIdentifier(topic: string, qos: 0 | 1, subscriptionIdentifier: number): void {
+    this.mqttClient.subscribe(topic, { qos, properties: { subscriptionIdentifier } }, () => {});
   }
 
   /** Sends a PUBLISH without waiting for any acknowledgement (it may end the connection). */

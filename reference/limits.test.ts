@@ -101,9 +101,9 @@ describe('the offline queue (L8)', () => {
 });
 
 describe('the mutants of the limits', () => {
-  const LIMIT_RULES = ['L5', 'L6', 'L7', 'L8', 'L9', 'L10', 'L11', 'L12', 'L13', 'L14', 'L15'] as const;
+  const LIMIT_RULES = ['L5', 'L6', 'L7', 'L8', 'L9', 'L10', 'L11', 'L12', 'L13', 'L14', 'L15', 'L16', 'L16.receive-maximum'] as const;
 
-  it('break L5-L15, each changing the behaviour', () => {
+  it('break L5-L16, each changing the behaviour', () => {
     for (const rule of LIMIT_RULES) {
       expect(MUTANTS.has(rule), rule).toBe(true);
       expect(mutatedBehaviour([rule]), rule).not.toEqual(EVENT_GRID);
@@ -120,5 +120,15 @@ describe('the mutants of the limits', () => {
     expect(EVENT_GRID.keepAliveInForce(0, 1160)).toBe(1160);
     expect(EVENT_GRID.keepAliveInForce(1161, 1160)).toBe(1160);
     expect(EVENT_GRID.keepAliveInForce(30, 1160)).toBe(30);
+    // L16: the client's Maximum Packet Size counts the whole packet; its Receive Maximum is the window.
+    expect([EVENT_GRID.fitsClient(1024, 1024), EVENT_GRID.fitsClient(1025, 1024), EVENT_GRID.fitsClient(524_288, undefined)]).toEqual([true, false, true]);
+    expect(EVENT_GRID.inFlightWindow(2)).toBe(2);
+  });
+
+  it("L16's mutants ignore the client's Maximum Packet Size, or its Receive Maximum", () => {
+    expect(mutatedBehaviour(['L16']).fitsClient(1025, 1024)).toBe(true);
+    expect(mutatedBehaviour(['L16']).inFlightWindow(2)).toBe(2);
+    expect(mutatedBehaviour(['L16.receive-maximum']).inFlightWindow(2)).toBe(Number.POSITIVE_INFINITY);
+    expect(mutatedBehaviour(['L16.receive-maximum']).fitsClient(1025, 1024)).toBe(false);
   });
 });

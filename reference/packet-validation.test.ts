@@ -120,7 +120,8 @@ describe('the packet checks', () => {
     expect(validatePacket({ packet }, mutated)).toBeUndefined();
     expect(withoutRepeatedProperties(packet).properties.sessionExpiryInterval).toBe(9);
     expect(validatePacket({ packet: { cmd: 'connect', protocolVersion: 5, properties: { receiveMaximum: 0 } } }, mutated)?.rule).toBe('M1');
-    expect(EVENT_GRID.packetChecks).toBe(PACKET_CHECKS);
+    // Production keeps its list: M1's checks first (then M2's, policy/unsupported.ts).
+    expect(EVENT_GRID.packetChecks.slice(0, PACKET_CHECKS.length)).toEqual(PACKET_CHECKS);
   });
 
   it('the raw scan finds a property given twice whatever its values, and byte values past 1', () => {

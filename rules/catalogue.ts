@@ -114,12 +114,30 @@ export const RULES = [
     // Its control publishes on the client's own topics.
     dependsOn: ['P1'],
   },
+  // The client's own limits (MQTT 5 flow control), which Event Grid documents it honours.
+  {
+    id: 'L16',
+    title: "The client's flow control is kept: no PUBLISH larger than its Maximum Packet Size is sent to it, and no more unacknowledged QoS 1 messages than its Receive Maximum",
+    sources: ['SUPPORT', 'MQTT5'],
+    versions: ['5'],
+    // Its scenarios publish on the client's own topics.
+    dependsOn: ['P1'],
+  },
   // Protocol validation (issue 12): what MQTT 5 makes a protocol error, refused before aedes uses it.
   {
     id: 'M1',
     title: 'A packet that breaks an MQTT 5 property rule (a property twice, one its packet may not carry, a value out of range) is refused with 0x82 and its connection closed; the broker keeps serving',
     sources: ['MQTT5', 'SUPPORT'],
     refusals: [{ code: 'protocolError', basis: 'inferred' }],
+    versions: ['5'],
+  },
+  // Event Grid lists Subscription Identifiers among MQTT 5's unsupported features; what a client that sends
+  // one sees is not documented: the code is MQTT 5's for a server that does not support them.
+  {
+    id: 'M2',
+    title: 'Subscription Identifiers are not supported: the MQTT 5 CONNACK says so, and a SUBSCRIBE carrying one ends the connection',
+    sources: ['SUPPORT', 'MQTT5'],
+    refusals: [{ code: 'subscriptionIdentifiersNotSupported', basis: 'inferred' }],
     versions: ['5'],
   },
   { id: 'A1', title: 'A client must present a certificate over TLS', sources: ['SUPPORT', 'CERTAUTH'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }], versions: BOTH },

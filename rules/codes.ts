@@ -41,6 +41,9 @@ export const REFUSAL = {
   // Grid's is undocumented and the suite only records it).
   subscribeNotAuthorized: { packet: 'SUBACK', reasonCode: 0x87, returnCode: SUBACK_311_FAILURE },
   publishNotAuthorized: { packet: 'PUBACK', reasonCode: 0x87 },
+  // M2: a SUBSCRIBE carrying a Subscription Identifier, which the server announced it does not support,
+  // is a protocol error answered with DISCONNECT 0xA1 (MQTT 5 3.2.2.3.12, 4.13); 3.1.1 has no identifiers.
+  subscriptionIdentifiersNotSupported: { packet: 'DISCONNECT', reasonCode: 0xa1 },
 } as const satisfies Record<string, RefusalCode>;
 
 export type RefusalName = keyof typeof REFUSAL;
@@ -82,6 +85,7 @@ const REASON_NAMES: Record<number, string> = {
   0x95: 'Packet too large',
   0x97: 'Quota exceeded',
   0x9b: 'QoS not supported',
+  0xa1: 'Subscription Identifiers not supported',
 };
 
 const RETURN_NAMES: Record<number, string> = {

@@ -205,11 +205,24 @@ export interface LimitPieces {
   closesSilentConnections: boolean;
   /** L12: whether retained messages are kept (Event Grid since 2025), or the retain flag dropped. */
   keepsRetained: boolean;
+  /**
+   * L16: whether a packet of `bytes` may be sent to a client whose MQTT 5 CONNECT gave Maximum Packet
+   * Size `clientMaximum` (undefined: none). A PUBLISH that may not is discarded as if delivered.
+   */
+  fitsClient(bytes: number, clientMaximum: number | undefined): boolean;
+  /** L16: how many QoS 1 PUBLISHes may await their PUBACK at a client whose MQTT 5 CONNECT gave Receive Maximum `receiveMaximum` (65,535 when none). */
+  inFlightWindow(receiveMaximum: number): number;
+}
+
+/** The MQTT 5 features Event Grid does not support, as an accepting CONNACK announces them (M2); a mutant may replace any of them. */
+export interface FeaturePieces {
+  /** M2: whether Subscription Identifiers are available (announced as 0 in an MQTT 5 CONNACK when not). */
+  subscriptionIdentifiersAvailable: boolean;
 }
 
 /** Everything a mutant may replace. */
-export interface Behaviour extends IdentityPieces, SessionPieces, LimitPieces {
-  /** M1: every packet a client sends, CONNECT included, in order, before anything else sees it: the first refusal closes the connection. */
+export interface Behaviour extends IdentityPieces, SessionPieces, LimitPieces, FeaturePieces {
+  /** M1, M2: every packet a client sends, CONNECT included, in order, before anything else sees it: the first refusal closes the connection. */
   packetChecks: readonly Check<PacketContext>[];
   /** A1-A5: what a client certificate must prove, in order (the certificate authenticator runs them): the first refusal is the authentication's. */
   certificateChecks: readonly Check<CertificateContext>[];

@@ -8,9 +8,11 @@ import { EVENT_GRID_LIMITS } from './limits.ts';
 import { PUBLISH_PACKET_CHECKS, SUBSCRIBE_QUOTA_CHECKS, SUBSCRIBE_TOPIC_CHECKS } from './packet-limits.ts';
 import { PACKET_CHECKS } from './packet-validation.ts';
 import { ANSWER_WITH_CONNACK } from './refusal.ts';
+import { EVENT_GRID_FEATURES, UNSUPPORTED_FEATURE_CHECKS } from './unsupported.ts';
 
 export const EVENT_GRID: Behaviour = {
-  packetChecks: PACKET_CHECKS,
+  // The protocol checks (M1), then what MQTT 5 offers and Event Grid does not (M2).
+  packetChecks: [...PACKET_CHECKS, ...UNSUPPORTED_FEATURE_CHECKS],
   certificateChecks: CERTIFICATE_CHECKS,
   connectChecks: CONNECT_CHECKS,
   // First what the packet is: a filter or topic past 256 bytes or 8 levels (L11), a QoS 2 PUBLISH (L9)
@@ -23,5 +25,6 @@ export const EVENT_GRID: Behaviour = {
   ...EVENT_GRID_IDENTITY,
   ...EVENT_GRID_SESSIONS,
   ...EVENT_GRID_LIMITS,
+  ...EVENT_GRID_FEATURES,
   answerRefusal: ANSWER_WITH_CONNACK,
 };

@@ -1,4 +1,4 @@
-// Event Grid's limits (L5-L15) that are not check lists: the pieces of Behaviour that set them, and
+// Event Grid's limits (L5-L16) that are not check lists: the pieces of Behaviour that set them, and
 // their mutants. The CONNECT name checks (L5-L7) are in names.ts, the SUBSCRIBE and PUBLISH checks
 // (L9-L11) in packet-limits.ts; the aedes adapter puts all of them on aedes
 // (reference/adapters/aedes/limit-enforcement.ts).
@@ -20,6 +20,10 @@ export const EVENT_GRID_LIMITS: LimitPieces = {
   keepAliveInForce: (requested, maximum) => (requested === 0 || requested > maximum ? maximum : requested),
   closesSilentConnections: true,
   keepsRetained: true,
+  // L16: the client's own flow control, which Event Grid honours (SUPPORT, "Flow control") and MQTT 5
+  // requires [MQTT-3.1.2-24, MQTT-3.3.4-9].
+  fitsClient: (bytes, clientMaximum) => clientMaximum === undefined || bytes <= clientMaximum,
+  inFlightWindow: (receiveMaximum) => receiveMaximum,
 };
 
 export const LIMIT_MUTANTS: readonly Mutant[] = [
@@ -31,5 +35,16 @@ export const LIMIT_MUTANTS: readonly Mutant[] = [
     rule: 'L15',
     breaks: 'no Maximum Packet Size: none announced in CONNACK, and packets of any size are read, before authentication too',
     apply: (behaviour) => ({ ...behaviour, maximumPacketSize: () => undefined }),
+  },
+  {
+    rule: 'L16',
+    breaks: "the client's Maximum Packet Size is ignored, as aedes ignores it: a PUBLISH larger than it is sent",
+    apply: (behaviour) => ({ ...behaviour, fitsClient: () => true }),
+  },
+  {
+    id: 'L16.receive-maximum',
+    rule: 'L16',
+    breaks: "the client's Receive Maximum is ignored, as aedes ignores it: every QoS 1 message is sent at once",
+    apply: (behaviour) => ({ ...behaviour, inFlightWindow: () => Number.POSITIVE_INFINITY }),
   },
 ];

@@ -10,6 +10,7 @@ import { LIMIT_MUTANTS } from './limits.ts';
 import { NAME_MUTANTS } from './names.ts';
 import { PACKET_MUTANTS } from './packet-limits.ts';
 import { PROTOCOL_MUTANTS } from './packet-validation.ts';
+import { FEATURE_MUTANTS } from './unsupported.ts';
 
 export function mutantId(mutant: Mutant): string {
   return mutant.id ?? mutant.rule;
@@ -22,6 +23,7 @@ const ALL: readonly Mutant[] = [
   ...PACKET_MUTANTS,
   ...LIMIT_MUTANTS,
   ...PROTOCOL_MUTANTS,
+  ...FEATURE_MUTANTS,
   ...ACCESS_MUTANTS,
 ];
 

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   endedWithDisconnect,
   expiryAtEnd,
+  forgetOutgoing,
   guardAgainstStaleClients,
   markRedeliveries,
   onQueued,
@@ -152,6 +153,29 @@ describe("aedes' internals as the reference relies on them", () => {
     device.write(mqttPacket.generate(connect('sub', { clean: false }), { protocolVersion: 5 }));
     for (let waited = 0; waited < 2000 && !received.some((packet) => packet.cmd === 'publish'); waited += 5) await new Promise((resolve) => setTimeout(resolve, 5));
     expect(received.find((packet) => packet.cmd === 'publish')).toMatchObject({ topic: 't', dup: true });
+    device.destroy();
+  });
+
+  it('clears a QoS 1 message sent and not acknowledged by its packet identifier, as a PUBACK does: the resumed session does not get it again', async () => {
+    const first = await joined();
+    first.send(connect('sub', { clean: false }));
+    await first.next('connack');
+    first.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 't', qos: 1 }] });
+    await first.next('suback');
+    await new Promise<void>((resolve) => broker!.publish({ cmd: 'publish', topic: 't', payload: Buffer.from('m'), qos: 1, retain: false, dup: false }, () => resolve()));
+    const sent = (await first.next('publish')) as mqttPacket.IPublishPacket;
+    await forgetOutgoing(first.client, sent.messageId!);
+    first.device.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const [server, device] = duplexPair();
+    broker!.handle(server);
+    const received: mqttPacket.Packet[] = [];
+    const parser = mqttPacket.parser({ protocolVersion: 5 });
+    parser.on('packet', (packet) => received.push(packet));
+    device.on('data', (chunk: Buffer) => parser.parse(chunk));
+    device.write(mqttPacket.generate(connect('sub', { clean: false }), { protocolVersion: 5 }));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(received.map((packet) => packet.cmd)).toEqual(['connack']);
     device.destroy();
   });
 });

@@ -24,6 +24,7 @@ interface BrokerInternals {
 
 /** aedes' client, as far as its declarations leave it out. */
 interface ClientInternals {
+  broker: Aedes;
   /** The connection's mqtt-packet parser: aedes listens for its 'packet' events. */
   _parser: { emit(event: string, ...args: unknown[]): boolean };
   /** The CONNECT's protocol version, once it is accepted. */
@@ -109,6 +110,16 @@ export function markRedeliveries(broker: Aedes): void {
   const outgoingStream = persistence.outgoingStream.bind(persistence);
   persistence.outgoingStream = (client) =>
     (outgoingStream(client) as Readable).map((packet: { messageId?: number }) => (packet.messageId ? Object.assign(packet, { dup: true }) : packet));
+}
+
+/**
+ * aedes keeps each QoS 1 message it sent a persistent session until the PUBACK clears it, and sends it
+ * again when the session resumes. A message the client was never sent, and must not be (too large for
+ * it, L16), is cleared as an acknowledged one is.
+ */
+export function forgetOutgoing(client: Client, messageId: number): Promise<unknown> {
+  const { broker } = clientInternals(client);
+  return persistenceOf(broker).outgoingClearMessageId(client, { messageId });
 }
 
 /** Calls `queued` for every message aedes stores for sessions to deliver later, once it is stored. */

@@ -1,21 +1,28 @@
-// Event Grid's limits (L5-L15) put on aedes: the pieces of Behaviour that are not check lists
+// Event Grid's limits (L5-L16) put on aedes: the pieces of Behaviour that are not check lists
 // (policy/limits.ts), the packet gate that runs the SUBSCRIBE and PUBLISH checks (L9-L11,
-// policy/packet-limits.ts, and the access checks, P2 and P3, policy/access.ts), and the offline queues
-// (L8). The CONNECT name checks (L5-L7) are the policy's (policy/names.ts). The adapter calls in when a connection starts, when
-// a CONNECT is accepted (Keep Alive, CONNACK properties), when a session ends, and for the life cycle
+// policy/packet-limits.ts, and the access checks, P2 and P3, policy/access.ts), the offline queues
+// (L8), and the flow control each client's MQTT 5 CONNECT asks for (L16, client-flow-control.ts). The CONNECT name checks (L5-L7) are the policy's (policy/names.ts). The adapter calls in when a connection starts, when
+// a CONNECT is accepted (Keep Alive, CONNACK properties, flow control), when a session ends, and for the life cycle
 // reason of a connection the limits ended.
 import type { Aedes, Client, ConnectPacket } from 'aedes';
-import type { LimitPieces, QueueUse } from '../../policy/behaviour.ts';
+import type { FeaturePieces, LimitPieces, QueueUse } from '../../policy/behaviour.ts';
 import type { DisconnectionReason } from '../../ports/event-sink.ts';
 import { onQueued, parserOf, setServerKeepAlive, stopKeepAliveTimer } from './aedes-internals.ts';
+import { ClientFlowControl } from './client-flow-control.ts';
 import { keepConnectBytes } from './mqtt-packet-internals.ts';
 import { OutgoingPackets } from './outgoing-packets.ts';
 import { PacketGate, type PacketGateOptions } from './packet-gate.ts';
 import { SessionQueues } from './session-queues.ts';
 
-/** What an accepting MQTT 5 CONNACK announces of the limits that aedes does not: Maximum QoS (L9). (L15's Maximum Packet Size is aedes' own.) */
-function connackProperties({ maximumQos }: LimitPieces): Record<string, number> {
-  return maximumQos < 2 ? { maximumQoS: maximumQos } : {};
+/**
+ * What an accepting MQTT 5 CONNACK announces that aedes does not: Maximum QoS (L9), and Subscription
+ * Identifiers Available 0 (M2). (L15's Maximum Packet Size is aedes' own.)
+ */
+function connackProperties({ maximumQos, subscriptionIdentifiersAvailable }: LimitPieces & FeaturePieces): Record<string, number | boolean> {
+  return {
+    ...(maximumQos < 2 ? { maximumQoS: maximumQos } : {}),
+    ...(subscriptionIdentifiersAvailable ? {} : { subscriptionIdentifiersAvailable: false }),
+  };
 }
 
 /** What the packet gate needs (the limits fill in the life cycle reason themselves), and more. */
@@ -66,7 +73,7 @@ export class LimitEnforcement {
     this.gate.track(client);
   }
 
-  /** The CONNECT is accepted: its Keep Alive in force (L13, L14) and CONNACK properties (L9). */
+  /** The CONNECT is accepted: its Keep Alive in force (L13, L14), CONNACK properties (L9, M2) and the client's flow control (L16). */
   accepted(client: Client, packet: ConnectPacket): void {
     const requested = packet.keepalive ?? 0;
     const inForce = this.options.behaviour.keepAliveInForce(requested, this.options.limits.keepAliveSeconds);
@@ -83,6 +90,8 @@ export class LimitEnforcement {
         return true;
       });
     }
+    // L16: what the client's CONNECT asked of the packets sent to it.
+    ClientFlowControl.accepted(client, packet, { behaviour: this.options.behaviour, log: this.options.log });
     this.queues.reset(packet.clientId);
   }
 

@@ -1,7 +1,8 @@
 // The gate in front of aedes for SUBSCRIBE and PUBLISH: each packet of a connected client goes through
 // Behaviour's subscribeChecks or publishChecks, in order, before aedes handles it. It knows no rule: a
 // refusal is answered as its code says (rules/codes.ts). A refused filter gets its code in the SUBACK
-// (MQTT 3.1.1: 0x80 Failure) and the others go on to aedes. A refused PUBLISH whose code is a PUBACK's
+// (MQTT 3.1.1: 0x80 Failure) and the others go on to aedes, a filter repeated in the packet once; the
+// SUBACK has one code per filter of the SUBSCRIBE, in order, whatever aedes merged. A refused PUBLISH whose code is a PUBACK's
 // is not delivered and the connection is kept (MQTT 5 answers a QoS 1 one with a PUBACK carrying the
 // code; 3.1.1 has no such code, so the connection is closed); any other refused PUBLISH ends the
 // connection (MQTT 5: DISCONNECT with the refusal's code). It also applies the PUBLISH and SUBSCRIBE
@@ -17,11 +18,18 @@ import { OutgoingPackets } from './outgoing-packets.ts';
 
 /** MQTT 3.1.1 SUBACK's only refusal. */
 const SUBACK_311_FAILURE = 0x80;
+/** SUBACK codes from here on refuse the filter (both versions); below, they grant a QoS. */
+const FIRST_REFUSAL_CODE = 0x80;
+
+interface Subscription {
+  topic: string;
+  qos: number;
+}
 
 interface SubscribePacket {
   cmd: 'subscribe';
   messageId: number;
-  subscriptions: { topic: string; qos: number }[];
+  subscriptions: Subscription[];
 }
 
 export interface PacketGateOptions {
@@ -102,7 +110,7 @@ export class PacketGate {
     const held = this.held.get(client.id) ?? new Set<string>();
     const adding = new Set<string>();
     const codes: (number | undefined)[] = [];
-    const passed: SubscribePacket['subscriptions'] = [];
+    const passed: Subscription[] = [];
     for (const subscription of packet.subscriptions) {
       if (subscription.qos > behaviour.maximumQos) {
         log(`session "${client.id}": QoS ${subscription.qos} is not supported: ${subscription.topic.slice(0, 60)} granted QoS ${behaviour.maximumQos} [L9]`);
@@ -131,19 +139,33 @@ export class PacketGate {
         if (!alreadyHeld) adding.add(subscription.topic);
       }
     }
-    if (passed.length === packet.subscriptions.length) return false;
+    // aedes answers one code per distinct filter it is handed (it merges repeats): it gets each filter
+    // let through once, as its last occurrence asks (a repeat replaces the subscription [MQTT-3.8.4-3]).
+    const last = new Map<string, Subscription>();
+    for (const subscription of passed) last.set(subscription.topic, subscription);
+    if (passed.length === packet.subscriptions.length && last.size === passed.length) return false;
     if (passed.length === 0) {
       mqttPacket.writeToStream({ cmd: 'suback', messageId: packet.messageId, granted: codes as number[] }, client.conn as unknown as NodeJS.WritableStream, { protocolVersion: version });
       return true;
     }
-    // aedes answers only the filters that were let through: the refused ones go back in their places.
+    // The SUBACK carries one code per filter of the SUBSCRIBE, in order [MQTT-3.8.4-6, MQTT-3.9.3-1]: the
+    // refused ones and the repeats go back in their places. A repeat aedes did not see is granted what it
+    // asked, as the subscription it was replaced by is, unless aedes refused that one.
+    const handed = [...last.values()];
+    const asked = packet.subscriptions;
     OutgoingPackets.of(client.conn).amendNext('suback', version, (suback) => {
       if (suback.cmd !== 'suback' || suback.messageId !== packet.messageId) return false;
-      const granted = [...(suback.granted as number[])];
-      suback.granted = codes.map((code) => code ?? granted.shift() ?? SUBACK_311_FAILURE) as number[];
+      const granted = suback.granted as number[];
+      suback.granted = asked.map((subscription, index) => {
+        const refused = codes[index];
+        if (refused !== undefined) return refused;
+        const kept = last.get(subscription.topic)!;
+        const code = granted[handed.indexOf(kept)] ?? SUBACK_311_FAILURE;
+        return kept === subscription || code >= FIRST_REFUSAL_CODE ? code : subscription.qos;
+      });
       return true;
     });
-    packet.subscriptions = passed;
+    packet.subscriptions = handed;
     return false;
   }
 
