@@ -7,7 +7,7 @@ import { within } from '../common/timing.ts';
 import type { RawConnection } from '../mqtt-client/raw-client.ts';
 import type { MqttVersion } from '../rules/catalogue.ts';
 import { REFUSAL } from '../rules/codes.ts';
-import { OBSERVER } from './roles.ts';
+import { OBSERVER, OBSERVER_PUBLISHES } from './roles.ts';
 import { CLIENT_TIMEOUT_MS, type ConformanceWorld } from './world.ts';
 
 /** A payload of exactly `bytes` bytes that starts with its label. */
@@ -34,7 +34,7 @@ Given('identity {string} holds session {string} accepting packets of at most {in
   await outcome.client.subscribe(this.topic(sessionName), 1);
 });
 
-When('a QoS 1 message of {int} bytes and then one of {int} bytes are published to session {string}', async function (this: ConformanceWorld, large: number, small: number, sessionName: string) {
+When(OBSERVER_PUBLISHES.largeThenSmall, async function (this: ConformanceWorld, large: number, small: number, sessionName: string) {
   const client = await publisher(this);
   await client.publish(this.topic(sessionName), payloadOf(`${large} bytes `, large), 1);
   await client.publish(this.topic(sessionName), payloadOf(`${small} bytes `, small), 1);
@@ -86,7 +86,7 @@ When('identity {string} connects with session {string} allowing {int} unacknowle
   windows.set(this, { connection: outcome.connection, topic, allowed, unacknowledged: [], seen: 0 });
 });
 
-When('{int} QoS 1 messages are published to that connection', async function (this: ConformanceWorld, count: number) {
+When(OBSERVER_PUBLISHES.toThatConnection, async function (this: ConformanceWorld, count: number) {
   const { topic } = windowOf(this);
   const client = await publisher(this);
   for (let n = 1; n <= count; n += 1) await client.publish(topic, `message ${n}`, 1);

@@ -25,6 +25,8 @@ export const OBSERVER_PUBLISHES = {
   receivesToo: 'session {string} receives QoS 1 messages too',
   stillReceives: 'identity {string} is still connected on session {string} and still receives QoS 1 messages',
   doesNotReceive: 'session {string} does not receive {string}',
+  largeThenSmall: 'a QoS 1 message of {int} bytes and then one of {int} bytes are published to session {string}',
+  toThatConnection: '{int} QoS 1 messages are published to that connection',
 } as const;
 
 /** The step after which EXPIRY_PROBERS ask for a session's name until it is free (steps/connect.steps.ts). */
