@@ -29,7 +29,10 @@ describe.each([4, 5] as const)('pipelined after the CONNECT, MQTT %s', (protocol
     for (let packet = await raw.next(); packet; packet = await raw.next(500)) answers.push(packet);
     const find = (cmd: string, messageId?: number) => answers.find((packet) => packet.cmd === cmd && (messageId === undefined || packet.messageId === messageId));
     expect(answers[0]).toMatchObject({ cmd: 'connack' });
-    expect(find('suback', 1)).toMatchObject({ granted: [protocolVersion === 5 ? 0x87 : 0x80, 1] });
+    // (Over 3.1.1 the refused PUBLISH closes the connection, which may come before aedes answers the
+    // SUBSCRIBE it was handed; any SUBACK that does come must refuse the other client's filter.)
+    const suback = find('suback', 1);
+    if (protocolVersion === 5 || suback) expect(suback).toMatchObject({ granted: [protocolVersion === 5 ? 0x87 : 0x80, 1] });
     // Never another client's message.
     expect(answers.filter((packet) => packet.cmd === 'publish' && packet.topic !== 'mmc/alpha/own')).toEqual([]);
     if (protocolVersion === 5) {
