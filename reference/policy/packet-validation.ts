@@ -35,6 +35,20 @@ const ALLOWED_PROPERTIES: Record<string, readonly string[]> = {
   auth: ['authenticationMethod', 'authenticationData', 'reasonString', 'userProperties'],
 };
 
+/**
+ * The properties a Will Message is published with: its Will Properties less those only a CONNECT may
+ * carry, which are the Will Delay Interval (MQTT 5 3.1.3.2: the server sends the others, in order,
+ * with the will's PUBLISH). A PUBLISH carrying the Will Delay Interval is a protocol error to its
+ * receiver (mosquitto_sub drops the connection). Anything else a PUBLISH may not carry goes too.
+ */
+export function willPublishProperties(properties: Record<string, unknown>): Record<string, unknown> {
+  const allowed = ALLOWED_PROPERTIES.publish!;
+  const kept = (name: string) => allowed.includes(name);
+  // A client's own PUBLISH passed the M1 checks: it is handed on as it is.
+  if (Object.keys(properties).every(kept)) return properties;
+  return Object.fromEntries(Object.entries(properties).filter(([name]) => kept(name)));
+}
+
 /** Properties whose decoded value may not be 0. (Byte-valued ones decode to booleans: the scan checks those.) */
 const VALUE_RULES: Record<string, (value: unknown) => boolean> = {
   // "It is a Protocol Error to include the Receive Maximum value more than once or for it to have the value 0."

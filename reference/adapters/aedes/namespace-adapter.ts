@@ -2,14 +2,14 @@
 // answer and a ConnectRequest, the policy's Decision into packets, and connection ends and expiries
 // into session store updates, persistence wipes and life cycle events. What it needs of aedes beyond
 // its hooks is in aedes-internals.ts.
-import type { Aedes, Client, ConnectPacket } from 'aedes';
+import type { Aedes, Client, ConnectPacket, PublishPacket } from 'aedes';
 import mqttPacket from 'mqtt-packet';
 import type { ClientResource } from '../../../eventgrid/namespace.ts';
 import { describeRefusalCode, refusalCodeFor } from '../../../rules/codes.ts';
 import type { DecodedPacket, PacketContext, PropertyScan, SessionGrant } from '../../policy/behaviour.ts';
 import { firstRefusal, type Check } from '../../policy/check.ts';
 import type { ConnectPolicy } from '../../policy/connect.ts';
-import { mergeScans, scanProperties, withoutRepeatedProperties } from '../../policy/packet-validation.ts';
+import { mergeScans, scanProperties, willPublishProperties, withoutRepeatedProperties } from '../../policy/packet-validation.ts';
 import type { Refusal, RefusalAnswer } from '../../policy/refusal.ts';
 import type { SessionRecord } from '../../policy/session-record.ts';
 import type { Authenticator } from '../../ports/authenticator.ts';
@@ -71,6 +71,15 @@ export class AedesNamespaceAdapter {
     this.broker = broker;
     guardAgainstStaleClients(broker);
     markRedeliveries(broker);
+    // aedes asks its authorizePublish hook (documented as replaceable) before it publishes a client's
+    // will, and before each PUBLISH, which the packet gate has judged already: a will goes out carrying
+    // only what a PUBLISH may, its Will Delay Interval left behind (aedes read the delay before, and
+    // publishes this very packet). aedes' own check ($SYS topics are its own) still runs.
+    const authorize = broker.authorizePublish.bind(broker);
+    broker.authorizePublish = (client, packet, callback) => {
+      if (packet.properties) packet.properties = willPublishProperties(packet.properties as Record<string, unknown>) as PublishPacket['properties'];
+      authorize(client, packet, callback);
+    };
     broker.on('clientReady', (client: Client) => this.onReady(client));
   }
 

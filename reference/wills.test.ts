@@ -1,0 +1,48 @@
+// Will Messages on the reference broker: what a delivered will carries, the Maximum QoS a will may ask
+// for (L9), and the permission bindings its topic must lie in (P2, P3).
+import { afterEach, describe, expect, it } from 'vitest';
+import { openRawSession } from '../testkit/raw-session.ts';
+import { startTestBroker, type TestBroker } from '../testkit/test-broker.ts';
+import { startReferenceBroker, type ReferenceBroker } from './broker.ts';
+
+let t: TestBroker<ReferenceBroker>;
+afterEach(async () => {
+  await t?.stop();
+});
+
+describe('a delivered will', () => {
+  it('is a PUBLISH carrying only what a PUBLISH may: no Will Delay Interval, the other will properties kept', async () => {
+    t = await startTestBroker(startReferenceBroker);
+    const identity = t.pki.identities.get('alpha')!;
+    // A raw subscriber, so that the PUBLISH is seen as it is on the wire.
+    const watcher = await openRawSession({ port: t.broker.port, ca: t.pki.rootCaPem, cert: identity.certificatePem, key: identity.keyPem });
+    watcher.sendPacket({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clean: true, clientId: 'watcher', keepalive: 30, username: 'alpha' });
+    expect(await watcher.next()).toMatchObject({ cmd: 'connack', reasonCode: 0 });
+    watcher.sendPacket({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'mmc/alpha/s1/will', qos: 1 }] });
+    expect(await watcher.next()).toMatchObject({ cmd: 'suback', granted: [1] });
+    // Session expiry 0: the will goes at once, Will Delay Interval or not (the lesser of the two).
+    const dying = await t.open('alpha', 's1', '5', {
+      cleanStart: true,
+      sessionExpiry: 0,
+      will: { topic: 'mmc/alpha/s1/will', payload: 'gone', qos: 1, properties: { willDelayInterval: 30, contentType: 'text/plain', userProperties: { why: 'test' } } },
+    });
+    await dying.drop();
+    const will = await watcher.next(3000);
+    expect(will).toMatchObject({ cmd: 'publish', topic: 'mmc/alpha/s1/will', qos: 1, properties: { contentType: 'text/plain', userProperties: { why: 'test' } } });
+    expect((will as { properties?: Record<string, unknown> }).properties).not.toHaveProperty('willDelayInterval');
+    watcher.end();
+  });
+
+  it('published after its Will Delay Interval carries none either', async () => {
+    t = await startTestBroker(startReferenceBroker);
+    const watcher = await t.open('alpha', 'watcher', '5', { cleanStart: true, sessionExpiry: 0 });
+    await watcher.subscribe('mmc/alpha/s1/will', 1);
+    const dying = await t.open('alpha', 's1', '5', { sessionExpiry: 60, will: { topic: 'mmc/alpha/s1/will', payload: 'gone', qos: 1, properties: { willDelayInterval: 1 } } });
+    const dropped = Date.now();
+    await dying.drop();
+    const will = await watcher.nextMessage('mmc/alpha/s1/will', 3000);
+    expect(Date.now() - dropped).toBeGreaterThanOrEqual(900);
+    expect(will).toMatchObject({ payload: 'gone', qos: 1 });
+    expect(will.properties ?? {}).not.toHaveProperty('willDelayInterval');
+  });
+});
