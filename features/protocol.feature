@@ -5,7 +5,10 @@ Feature: Protocol errors
   the connection, and keeps serving everyone else. Event Grid does not document the code: it is the
   project's reading of the MQTT 5 specification, marked inferred in the rule catalogue. MQTT 3.1.1 has no
   properties, so the rule is about MQTT 5 only.
-  Sources: https://docs.oasis-open.org/mqtt/mqtt/v5.0/mqtt-v5.0.html (2.2.2.2, 4.13)
+  A client need not wait for the CONNACK before it sends more packets (3.1.4): a packet that breaks a
+  property rule in the same write as its CONNECT is judged after the CONNECT is, as if it came after
+  the CONNACK.
+  Sources: https://docs.oasis-open.org/mqtt/mqtt/v5.0/mqtt-v5.0.html (2.2.2.2, 3.1.4, 4.13)
            https://learn.microsoft.com/azure/event-grid/mqtt-support
 
   @M1
@@ -17,3 +20,12 @@ Feature: Protocol errors
       Then the CONNECT is refused as a protocol error
       When identity "alpha" connects with the Session Expiry Interval property given once over MQTT 5
       Then that connection is accepted
+
+    @mqtt5
+    Scenario: a PUBLISH with a property twice in the same write as its CONNECT: the CONNECT is accepted, then the PUBLISH ends the connection
+      When identity "alpha" connects and in the same write publishes with the Content Type property given twice over MQTT 5
+      Then that connection is accepted
+      And that connection is ended as a protocol error
+      When identity "alpha" connects and in the same write publishes with the Content Type property given once over MQTT 5
+      Then that connection is accepted
+      And that connection stays open

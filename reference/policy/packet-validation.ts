@@ -4,7 +4,8 @@
 // process). Behaviour's packetChecks, in order, each refusal naming the MQTT 5 section it enforces; the
 // aedes adapter (reference/adapters/aedes/) runs them on every packet before the packet gate and aedes. A
 // CONNECT that fails gets CONNACK 0x82 and is closed; any other packet closes the connection (an MQTT 5
-// client that is connected is sent DISCONNECT 0x82 first). Also the M1 mutant.
+// client whose CONNECT was accepted is sent DISCONNECT 0x82 first; a packet sent behind the CONNECT,
+// before its CONNACK, is answered once that CONNACK is out). Also the M1 mutant.
 import type { DecodedPacket, Mutant, PacketContext, PropertyScan } from './behaviour.ts';
 import { firstRefusal, withoutCheck, type Check } from './check.ts';
 import { refuse, type Refusal } from './refusal.ts';

@@ -15,6 +15,7 @@ import {
   onQueued,
   persistenceOf,
   protocolVersionOf,
+  replayIncoming,
   setServerKeepAlive,
   stopKeepAliveTimer,
   takeIncoming,
@@ -71,6 +72,29 @@ describe("aedes' internals as the reference relies on them", () => {
     await next('suback');
     // aedes answers a PINGREQ itself: taken here, it got none.
     expect(taken).toEqual(['connect', 'pingreq', 'subscribe']);
+  });
+
+  it('hands a packet taken before the CONNACK back to aedes, which handles it at once once the CONNACK mark is set after the connackSent event', async () => {
+    const { client, device, next } = await joined();
+    const held: object[] = [];
+    const replayed = new WeakSet<object>();
+    takeIncoming(client, (packet) => (replayed.has(packet) ? false : packet.cmd === 'pingreq' ? (held.push(packet), true) : false));
+    const marks: boolean[] = [];
+    broker!.on('connackSent', () => {
+      marks.push(connackSent(client));
+      queueMicrotask(() => {
+        marks.push(connackSent(client));
+        for (const packet of held.splice(0)) {
+          replayed.add(packet);
+          replayIncoming(client, packet);
+        }
+      });
+    });
+    // The CONNECT and a PINGREQ in one write: the PINGREQ is decoded before any CONNACK.
+    device.write(Buffer.concat([mqttPacket.generate(connect('s1'), { protocolVersion: 5 }), mqttPacket.generate({ cmd: 'pingreq' })]));
+    await next('connack');
+    await next('pingresp');
+    expect(marks).toEqual([false, true]);
   });
 
   it('marks a client that ended with a DISCONNECT', async () => {

@@ -76,6 +76,14 @@ export function takeIncoming(client: Client, take: (packet: { cmd?: string }) =>
 }
 
 /**
+ * Hands a packet to this client's packet handling again, as if its parser had just decoded it: every
+ * take installed with takeIncoming sees it, in order, and then aedes (for packets a take held back).
+ */
+export function replayIncoming(client: Client, packet: object): void {
+  clientInternals(client)._parser.emit('packet', packet);
+}
+
+/**
  * aedes keys its client table by ClientID alone: a connection of the same identity that passed
  * CONNECT checks and then dropped before registering would unregister, or wipe the session of, the
  * live client with that id. Make those steps act only for the client that is really registered.

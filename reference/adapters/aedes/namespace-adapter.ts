@@ -18,7 +18,7 @@ import type { DisconnectionReason, EventSink } from '../../ports/event-sink.ts';
 import type { Connection as Transport } from '../../ports/listener.ts';
 import type { SessionStore } from '../../ports/session-store.ts';
 import { bounded, MAX_REASON_LENGTH, shownName } from '../bounded-text.ts';
-import { endedWithDisconnect, expiryAtEnd, guardAgainstStaleClients, markRedeliveries, parserOf, persistenceOf, takeIncoming } from './aedes-internals.ts';
+import { connackSent, endedWithDisconnect, expiryAtEnd, guardAgainstStaleClients, markRedeliveries, parserOf, persistenceOf, replayIncoming, takeIncoming } from './aedes-internals.ts';
 import type { LimitEnforcement } from './limit-enforcement.ts';
 import { readPropertySections } from './mqtt-packet-internals.ts';
 import { OutgoingPackets } from './outgoing-packets.ts';
@@ -60,6 +60,8 @@ export class AedesNamespaceAdapter {
   private readonly wipes = new Map<string, Promise<void>>();
   /** Connections whose session another connection of the same identity took over (S8). */
   private readonly takenOver = new Set<number>();
+  /** Per client whose CONNECT is being decided: lets the packets it sent behind the CONNECT go on (screen). */
+  private readonly heldBehindConnect = new WeakMap<Client, (accepted: boolean) => void>();
   private nextConnectionId = 1;
   private broker?: Aedes;
   private stopping = false;
@@ -81,6 +83,15 @@ export class AedesNamespaceAdapter {
       authorize(client, packet, callback);
     };
     broker.on('clientReady', (client: Client) => this.onReady(client));
+    // Packets a client sent behind its CONNECT go on once the CONNACK is out (screen); aedes sets the
+    // client's CONNACK mark just after this event, so they go on in the next microtask.
+    broker.on('connackSent', (connack, client) => {
+      const release = this.heldBehindConnect.get(client);
+      if (!release) return;
+      this.heldBehindConnect.delete(client);
+      const accepted = !(connack as { reasonCode?: number }).reasonCode && !(connack as { returnCode?: number }).returnCode;
+      queueMicrotask(() => release(accepted));
+    });
   }
 
   /** Registers a new connection before aedes reads from it. */
@@ -96,6 +107,13 @@ export class AedesNamespaceAdapter {
    * Puts protocol validation (M1, Behaviour's packetChecks) in front of everything else that reads this
    * connection's packets: the packet gate and aedes (call after the gate is installed, before any data).
    * A packet that fails never reaches either; its connection is closed.
+   *
+   * A client may send packets right behind its CONNECT, before the CONNACK (MQTT 5 3.1.4; clients that
+   * pipeline put them in the same write). The CONNECT is decided first: the packets behind it are
+   * judged as they come, held, and once an accepting CONNACK is out they go on in order through the
+   * packet gate and aedes as any later packet does, the first that failed its checks answered as after
+   * the CONNACK (MQTT 5: DISCONNECT 0x82). Behind a refused CONNECT they are dropped unprocessed
+   * [MQTT-3.1.4-6].
    */
   screen(client: Client): void {
     // The scans of a packet's property sections are all there when the packet is emitted.
@@ -104,11 +122,33 @@ export class AedesNamespaceAdapter {
     let version: number | undefined;
     let connectSessionExpiry: number | undefined;
     let refused = false;
+    /** Packets behind the CONNECT, held until its CONNACK is out; undefined before the CONNECT and once they went on. */
+    let held: { packet: DecodedPacket; refusal?: Refusal }[] | undefined;
+    /** Held packets handed on: they were judged when they came. */
+    const judged = new WeakSet<object>();
+    const release = (accepted: boolean) => {
+      // Packets that come while these go on join the end of the line.
+      for (let next = held?.shift(); next && accepted && !client.closed; next = held?.shift()) {
+        if (next.refusal) {
+          this.refuseProtocolError(client, next.packet, next.refusal, version);
+          break;
+        }
+        judged.add(next.packet);
+        replayIncoming(client, next.packet);
+      }
+      held = undefined;
+    };
     takeIncoming(client, (decoded) => {
       const packet = decoded as DecodedPacket;
+      if (judged.delete(packet)) return false;
       const scan = mergeScans(scans.splice(0));
       if (refused) return true;
       const refusal = firstRefusal(this.options.packetChecks, { packet, version, connectSessionExpiry, scan });
+      if (held) {
+        held.push(refusal ? { packet, refusal } : { packet: withoutRepeatedProperties(packet) });
+        refused = refusal !== undefined;
+        return true;
+      }
       if (refusal) {
         refused = true;
         this.refuseProtocolError(client, packet, refusal, version);
@@ -118,6 +158,8 @@ export class AedesNamespaceAdapter {
       if (packet.cmd === 'connect' && version === undefined) {
         version = packet.protocolVersion;
         connectSessionExpiry = packet.properties?.sessionExpiryInterval as number | undefined;
+        held = [];
+        this.heldBehindConnect.set(client, release);
       }
       return false;
     });
@@ -132,6 +174,10 @@ export class AedesNamespaceAdapter {
       void this.sendRefusal(socket, 5, code, refusal.reason).then(() => socket.destroy());
     } else if (version === 5 && client.connected && packet.cmd !== 'disconnect') {
       client.disconnect({ reasonCode: code });
+    } else if (version === 5 && connackSent(client) && packet.cmd !== 'disconnect') {
+      // Accepted, and aedes still delivering what the session had queued: it is not "connected" yet.
+      const disconnect = mqttPacket.generate({ cmd: 'disconnect', reasonCode: code }, { protocolVersion: 5 });
+      socket.write(disconnect, () => socket.destroy());
     } else {
       socket.destroy();
     }
