@@ -34,6 +34,8 @@ interface ClientInternals {
   sessionExpiryInterval?: number;
   /** Set when the client ended with a DISCONNECT packet. */
   _disconnected?: boolean;
+  /** The session ends with this connection (Session Expiry Interval 0): aedes persists nothing for it, and drops its queue on connecting. */
+  clean: boolean;
   /** The Keep Alive timer (client.js, handlers/index.js refresh it on each packet). */
   _keepaliveTimer: NodeJS.Timeout | null;
   _keepaliveInterval: number;
@@ -113,6 +115,25 @@ export function markRedeliveries(broker: Aedes): void {
   const outgoingStream = persistence.outgoingStream.bind(persistence);
   persistence.outgoingStream = (client) =>
     (outgoingStream(client) as Readable).map((packet: { messageId?: number }) => (packet.messageId ? Object.assign(packet, { dup: true }) : packet));
+}
+
+/**
+ * aedes marks a connection whose Session Expiry Interval is 0 `clean` (its session ends with it) and, on
+ * connecting, drops unsent what the session had queued, even when Clean Start 0 resumes that session
+ * (whose subscriptions it does restore, Session Present 1). MQTT 5 resumes the session with its state
+ * all the same [MQTT-3.1.2-5], the expiry only ends it with this connection [MQTT-3.1.2-11]. For the
+ * clients `resumes` names, the mark is lifted from the CONNACK (which aedes follows with the queue)
+ * until the client is ready: the queue is delivered, and the session still ends with the connection
+ * (aedes ends it by its Session Expiry Interval, not by the mark).
+ */
+export function deliverQueueOnResume(broker: Aedes, resumes: (client: Client) => boolean): void {
+  broker.on('connackSent', (connack, client) => {
+    const code = (connack as { reasonCode?: number; returnCode?: number }).reasonCode ?? (connack as { returnCode?: number }).returnCode;
+    if (!code && clientInternals(client).clean && resumes(client)) clientInternals(client).clean = false;
+  });
+  broker.on('clientReady', (client) => {
+    if (resumes(client) && clientInternals(client).sessionExpiryInterval === 0) clientInternals(client).clean = true;
+  });
 }
 
 /** Calls `queued` for every message aedes stores for sessions to deliver later, once it is stored. */

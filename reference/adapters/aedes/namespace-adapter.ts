@@ -18,7 +18,7 @@ import type { DisconnectionReason, EventSink } from '../../ports/event-sink.ts';
 import type { Connection as Transport } from '../../ports/listener.ts';
 import type { SessionStore } from '../../ports/session-store.ts';
 import { bounded, MAX_REASON_LENGTH, shownName } from '../bounded-text.ts';
-import { connackSent, endedWithDisconnect, expiryAtEnd, guardAgainstStaleClients, markRedeliveries, parserOf, persistenceOf, replayIncoming, takeIncoming } from './aedes-internals.ts';
+import { connackSent, deliverQueueOnResume, endedWithDisconnect, expiryAtEnd, guardAgainstStaleClients, markRedeliveries, parserOf, persistenceOf, replayIncoming, takeIncoming } from './aedes-internals.ts';
 import type { LimitEnforcement } from './limit-enforcement.ts';
 import { readPropertySections } from './mqtt-packet-internals.ts';
 import { OutgoingPackets } from './outgoing-packets.ts';
@@ -34,6 +34,8 @@ interface Connection {
   replaced?: SessionRecord;
   /** CONNACK sent and the client registered: the session is connected (life cycle events). */
   ready: boolean;
+  /** An MQTT 5 CONNECT resumes a session it gives no expiry (0): the session's queue is still delivered (L2). */
+  resumesEphemeral?: boolean;
 }
 
 type PreConnect = (client: Client, packet: ConnectPacket, callback: (error: Error | null, success: boolean) => void) => void;
@@ -73,6 +75,7 @@ export class AedesNamespaceAdapter {
     this.broker = broker;
     guardAgainstStaleClients(broker);
     markRedeliveries(broker);
+    deliverQueueOnResume(broker, (client) => this.connections.get(client.conn as object)?.resumesEphemeral === true);
     // aedes asks its authorizePublish hook (documented as replaceable) before it publishes a client's
     // will, and before each PUBLISH, which the packet gate has judged already: a will goes out carrying
     // only what a PUBLISH may, its Will Delay Interval left behind (aedes read the delay before, and
@@ -234,7 +237,9 @@ export class AedesNamespaceAdapter {
     // Reserved now, in the same turn as the decision, so that no other CONNECT decides on stale state.
     const replaced = this.options.sessions.open(sessionName, grant.client.name, connection.id, grant.expirySeconds);
     if (replaced?.connectionId !== undefined) this.takenOver.add(replaced.connectionId);
-    Object.assign(connection, { client, grant, replaced });
+    // Session Present 1 with no expiry: the session resumes with its queue, and ends with this connection.
+    const resumesEphemeral = version === 5 && grant.sessionPresent && grant.expirySeconds === 0;
+    Object.assign(connection, { client, grant, replaced, resumesEphemeral });
     this.options.limits.accepted(client, packet);
     // aedes derives Session Present from restored subscriptions; a session can exist with none (L2, L3).
     OutgoingPackets.of(socket).amendNext('connack', version, (connack) => {
