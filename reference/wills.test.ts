@@ -46,3 +46,25 @@ describe('a delivered will', () => {
     expect(will.properties ?? {}).not.toHaveProperty('willDelayInterval');
   });
 });
+
+describe('the QoS of a will (L9: Maximum QoS is 1)', () => {
+  it('MQTT 5: a CONNECT with a QoS 2 will is refused with CONNACK 0x9B; with a QoS 1 will it is accepted', async () => {
+    t = await startTestBroker(startReferenceBroker);
+    const refused = await t.connect('alpha', 's1', '5', { will: { topic: 'mmc/alpha/s1/will', payload: 'gone', qos: 2 } });
+    expect(refused).toMatchObject({ accepted: false, code: 0x9b });
+    expect(t.log).toContainEqual(expect.stringMatching(/^refused session "s1" \[L9\] 0x9b QoS not supported: /));
+    const accepted = await t.connect('alpha', 's1', '5', { will: { topic: 'mmc/alpha/s1/will', payload: 'gone', qos: 1 } });
+    expect(accepted.accepted).toBe(true);
+  });
+
+  it('MQTT 3.1.1: a CONNECT with a QoS 2 will is accepted (3.1.1 has no code to refuse it with), and the will is published at QoS 1', async () => {
+    t = await startTestBroker(startReferenceBroker);
+    const watcher = await t.open('alpha', 'watcher', '3.1.1');
+    expect(await watcher.subscribeCode('mmc/alpha/s1/will', 2)).toBe(1);
+    const dying = await t.open('alpha', 's1', '3.1.1', { will: { topic: 'mmc/alpha/s1/will', payload: 'gone', qos: 2 } });
+    expect(t.log).toContainEqual(expect.stringMatching(/will of QoS 2 .*published at QoS 1 \[L9\]/));
+    await dying.drop();
+    expect(await watcher.nextMessage('mmc/alpha/s1/will', 3000)).toMatchObject({ payload: 'gone', qos: 1 });
+  });
+});
+

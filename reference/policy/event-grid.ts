@@ -5,14 +5,15 @@ import type { Behaviour } from './behaviour.ts';
 import { CONNECT_CHECKS, EVENT_GRID_SESSIONS } from './connect.ts';
 import { CERTIFICATE_CHECKS, EVENT_GRID_IDENTITY } from './identity.ts';
 import { EVENT_GRID_LIMITS } from './limits.ts';
-import { PUBLISH_PACKET_CHECKS, SUBSCRIBE_QUOTA_CHECKS, SUBSCRIBE_TOPIC_CHECKS } from './packet-limits.ts';
+import { CONNECT_WILL_CHECKS, PUBLISH_PACKET_CHECKS, SUBSCRIBE_QUOTA_CHECKS, SUBSCRIBE_TOPIC_CHECKS } from './packet-limits.ts';
 import { PACKET_CHECKS } from './packet-validation.ts';
 import { ANSWER_WITH_CONNACK } from './refusal.ts';
 
 export const EVENT_GRID: Behaviour = {
   packetChecks: PACKET_CHECKS,
   certificateChecks: CERTIFICATE_CHECKS,
-  connectChecks: CONNECT_CHECKS,
+  // Last, once the session could be had: the Will, judged as the PUBLISH it would become (L9).
+  connectChecks: [...CONNECT_CHECKS, ...CONNECT_WILL_CHECKS],
   // First what the packet is: a filter or topic past 256 bytes or 8 levels (L11), a QoS 2 PUBLISH (L9)
   // is not one the namespace serves, whoever sends it, and is answered as such. Then who may use the
   // topic (P2, P3): a filter the client may not hold is refused as not authorized and takes no place in

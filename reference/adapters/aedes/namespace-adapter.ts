@@ -215,6 +215,7 @@ export class AedesNamespaceAdapter {
         sessionExpiryInterval: packet.properties?.sessionExpiryInterval,
         authentication,
         sentNames: rawNames(packet),
+        ...(packet.will ? { will: { topic: packet.will.topic, qos: packet.will.qos ?? 0, retain: packet.will.retain === true } } : {}),
       },
       now,
     );
