@@ -27,6 +27,26 @@ Feature: Access control: client groups, topic spaces and permission bindings
         | version |
         | 5       |
 
+    # A Will is a PUBLISH the namespace makes for the client when its connection is lost.
+    @needs-two-sessions
+    Scenario Outline: a will on the client's own topic is published when its connection is lost
+      Given identity "alpha" holds session "watcher" over MQTT <version>
+      When identity "alpha" connects with session "s1" and a QoS 1 will over MQTT <version>
+      Then the connection is accepted
+      When session "watcher" subscribes at QoS 1 to the will topic of session "s1"
+      Then the subscription is granted
+      When the connection of session "s1" drops without a DISCONNECT
+      Then session "watcher" receives the will of session "s1" at QoS 1
+
+      @mqtt3
+      Examples:
+        | version |
+        | 3.1.1   |
+      @mqtt5
+      Examples:
+        | version |
+        | 5       |
+
   @P2
   Rule: outside the bound topic spaces a SUBSCRIBE is refused and a PUBLISH is not delivered
 
