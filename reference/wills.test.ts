@@ -1,6 +1,7 @@
 // Will Messages on the reference broker: what a delivered will carries, the Maximum QoS a will may ask
 // for (L9), and the permission bindings its topic must lie in (P2, P3).
 import { afterEach, describe, expect, it } from 'vitest';
+import type { MqttVersion } from '../rules/catalogue.ts';
 import { openRawSession } from '../testkit/raw-session.ts';
 import { startTestBroker, type TestBroker } from '../testkit/test-broker.ts';
 import { startReferenceBroker, type ReferenceBroker } from './broker.ts';
@@ -65,6 +66,30 @@ describe('the QoS of a will (L9: Maximum QoS is 1)', () => {
     expect(t.log).toContainEqual(expect.stringMatching(/will of QoS 2 .*published at QoS 1 \[L9\]/));
     await dying.drop();
     expect(await watcher.nextMessage('mmc/alpha/s1/will', 3000)).toMatchObject({ payload: 'gone', qos: 1 });
+  });
+});
+
+describe.each(['5', '3.1.1'] as MqttVersion[])('the topic of a will, over MQTT %s (P2, P3: authorized as a PUBLISH, at CONNECT)', (version) => {
+  const notAuthorized = version === '5' ? 0x87 : 5;
+  const withWill = (topic: string) => ({ will: { topic, payload: 'gone', qos: 1 as const } });
+
+  it('outside the bound topic spaces, or reserved: the CONNECT is refused as not authorized [P2]', async () => {
+    t = await startTestBroker(startReferenceBroker);
+    expect(await t.connect('alpha', 's1', version, withWill('elsewhere/s1/will'))).toMatchObject({ accepted: false, code: notAuthorized });
+    expect(await t.connect('alpha', 's2', version, withWill('$SYS/s2/will'))).toMatchObject({ accepted: false, code: notAuthorized });
+    expect(t.log).toContainEqual(expect.stringMatching(/^refused session "s1" \[P2\] .*elsewhere\/s1\/will/));
+    expect(t.log).toContainEqual(expect.stringMatching(/^refused session "s2" \[P2\]/));
+    expect((await t.connect('alpha', 's3', version, withWill('mmc/alpha/s3/will'))).accepted).toBe(true);
+  });
+
+  it("on another client's topic: the CONNECT is refused as not authorized [P3]; no will is ever published there", async () => {
+    t = await startTestBroker(startReferenceBroker);
+    const beta = await t.open('beta', 'b1', version);
+    await beta.subscribe('mmc/beta/b1/will', 1);
+    expect(await t.connect('alpha', 's1', version, withWill('mmc/beta/b1/will'))).toMatchObject({ accepted: false, code: notAuthorized });
+    expect(t.log).toContainEqual(expect.stringMatching(/^refused session "s1" \[P3\]/));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(beta.pending()).toEqual([]);
   });
 });
 

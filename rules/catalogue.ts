@@ -154,24 +154,30 @@ export const RULES = [
   { id: 'A6', title: 'Failed authentication is refused at CONNECT', sources: ['CERTAUTH'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred', case: 'via A3: the certificate does not prove the name' }], versions: BOTH, dependsOn: ['A3'] },
   // Access control (issue 14): client groups, topic spaces, permission bindings (eventgrid/access-control.ts).
   { id: 'P1', title: 'A client publishes and subscribes on the topic spaces its client group is bound to', sources: ['ACCESS', 'CLIENTGROUPS', 'TOPICSPACES'], versions: BOTH },
+  // A Will is a PUBLISH the namespace makes for the client: Event Grid supports wills (SUPPORT) but does
+  // not say how their topic is authorized. The reading: as a PUBLISH, at CONNECT, which is refused as not
+  // authorized (so that the client learns at once, as brokers with access control commonly answer)
+  // rather than a will accepted and silently never delivered [inferred].
   {
     id: 'P2',
-    title: 'A SUBSCRIBE outside the bound topic spaces is refused as not authorized; a PUBLISH outside them is not delivered',
+    title: 'A SUBSCRIBE outside the bound topic spaces is refused as not authorized; a PUBLISH outside them is not delivered; a CONNECT whose Will lies outside them is refused as not authorized',
     sources: ['ACCESS', 'TOPICSPACES', 'SUPPORT'],
     refusals: [
       { code: 'subscribeNotAuthorized', basis: 'inferred', case: 'SUBSCRIBE' },
       { code: 'publishNotAuthorized', basis: 'inferred', case: 'PUBLISH' },
+      { code: 'notAuthorized', basis: 'inferred', case: 'a Will' },
     ],
     versions: BOTH,
     dependsOn: ['P1'],
   },
   {
     id: 'P3',
-    title: "A topic template variable gives each client its own topics: one client may not use another's",
-    sources: ['ACCESS', 'TOPICSPACES'],
+    title: "A topic template variable gives each client its own topics: one client may not use another's, for its Will either",
+    sources: ['ACCESS', 'TOPICSPACES', 'SUPPORT'],
     refusals: [
       { code: 'subscribeNotAuthorized', basis: 'inferred', case: 'SUBSCRIBE' },
       { code: 'publishNotAuthorized', basis: 'inferred', case: 'PUBLISH' },
+      { code: 'notAuthorized', basis: 'inferred', case: 'a Will' },
     ],
     versions: BOTH,
     dependsOn: ['P1'],

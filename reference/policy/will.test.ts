@@ -46,3 +46,32 @@ describe('a Will of QoS 2 (L9)', () => {
     expect(decide(5, will('devices/dev1/will', 2), ['L9'])).toBe('accepted');
   });
 });
+
+describe("a Will's topic (P2, P3): authorized as a PUBLISH of the client, at CONNECT", () => {
+  it.each([4, 5] as const)('MQTT level %i: outside the bindings or reserved [P2], or another client\'s [P3], is refused as not authorized', (version) => {
+    const notAuthorized = { code: 0x87, returnCode: 5 };
+    expect(decide(version, will('devices/dev1/s1/will'))).toBe('accepted');
+    expect(decide(version, will('elsewhere/will'))).toEqual({ rule: 'P2', ...notAuthorized });
+    expect(decide(version, will('$SYS/will'))).toEqual({ rule: 'P2', ...notAuthorized });
+    expect(decide(version, will('devices/dev2/will'))).toEqual({ rule: 'P3', ...notAuthorized });
+  });
+
+  it('comes after the Will QoS check: a QoS 2 will outside the bindings is refused for its QoS over MQTT 5', () => {
+    expect(decide(5, will('elsewhere/will', 2))).toMatchObject({ rule: 'L9' });
+  });
+
+  it.each([
+    ['P2', 'elsewhere/will', 'accepted'],
+    ['P2', 'devices/dev2/will', 'P3'],
+    ['P2.will', 'elsewhere/will', 'accepted'],
+    ['P2.will', 'devices/dev2/will', 'P3'],
+    ['P3', 'devices/dev2/will', 'accepted'],
+    ['P3', 'elsewhere/will', 'P2'],
+    ['P3.will', 'devices/dev2/will', 'accepted'],
+    ['P3.will', 'elsewhere/will', 'P2'],
+  ] as const)('the %s mutant changes a will on %s to %s', (mutant, topic, expected) => {
+    const decision = decide(5, will(topic), [mutant]);
+    expect(decision === 'accepted' ? decision : decision.rule).toBe(expected);
+  });
+});
+
