@@ -32,7 +32,7 @@ Feature: Access control: client groups, topic spaces and permission bindings
     @needs-two-sessions
     Scenario Outline: a will on the client's own topic is published when its connection is lost
       Given identity "alpha" holds session "watcher" over MQTT <version>
-      When identity "alpha" connects with session "s1" and a QoS 1 will over MQTT <version>
+      When identity "alpha" connects with session "s1" and a QoS 1 will on the topic of session "watcher" over MQTT <version>
       Then the connection is accepted
       When session "watcher" subscribes at QoS 1 to the will topic of session "s1"
       Then the subscription is granted

@@ -180,7 +180,7 @@ Feature: Event Grid's limits
     @mqtt3 @needs-two-sessions
     Scenario: a QoS 2 will over MQTT 3.1.1 is accepted and published at QoS 1, even to a subscription that asked QoS 2
       Given identity "alpha" holds session "watcher" over MQTT 3.1.1
-      When identity "alpha" connects with session "s1" and a QoS 2 will over MQTT 3.1.1
+      When identity "alpha" connects with session "s1" and a QoS 2 will on the topic of session "watcher" over MQTT 3.1.1
       Then the connection is accepted
       When session "watcher" subscribes at QoS 2 to the will topic of session "s1"
       Then the subscription is granted

@@ -1,6 +1,6 @@
 // Steps about Will Messages: a CONNECT that carries one, judged as the PUBLISH it would become (L9: its
 // QoS; P2, P3: its topic), and the will that a lost connection publishes (P1). A will's topic is
-// `<the session's topic>/will`, under its client's own topics unless a step says otherwise.
+// `<a session's topic>/will`, under its client's own topics unless a step says otherwise.
 import { Then, When } from '@cucumber/cucumber';
 import { ConformanceFailure } from '../common/errors.ts';
 import type { WillOptions } from '../mqtt-client/session-client.ts';
@@ -29,6 +29,12 @@ function will(world: ConformanceWorld, topic: string, qos: 0 | 1 | 2, sessionNam
 /** The will a session's CONNECT carried, by Gherkin session name, for the steps that wait for it. */
 const wills = new WeakMap<ConformanceWorld, Map<string, WillOptions>>();
 
+function sentWill(world: ConformanceWorld, sessionName: string): WillOptions {
+  const sent = wills.get(world)?.get(sessionName);
+  if (!sent) throw new Error(`session "${sessionName}" connected with no will in this scenario`);
+  return sent;
+}
+
 async function connectWithWill(world: ConformanceWorld, identityId: string, sessionName: string, sent: WillOptions, control: WillOptions, what: string): Promise<void> {
   const own = wills.get(world) ?? new Map<string, WillOptions>();
   wills.set(world, own);
@@ -41,6 +47,15 @@ When('identity {string} connects with session {string} and a QoS {int} will over
   if (qos !== 0 && qos !== 1 && qos !== 2) throw new Error(`a will of QoS ${qos}: say 0, 1 or 2`);
   this.version = version;
   const topic = ownWillTopic(this, identityId, sessionName);
+  await connectWithWill(this, identityId, sessionName, will(this, topic, qos, sessionName), will(this, topic, 1, sessionName), 'the same CONNECT with a QoS 1 will, and a fresh session name');
+});
+
+// P1, L9: a will on the topic of another session of the same client (the one that watches for it, so
+// that its subscription is on its own session's topic: P4 is not what these scenarios are about).
+When('identity {string} connects with session {string} and a QoS {int} will on the topic of session {string} over MQTT {version}', async function (this: ConformanceWorld, identityId: string, sessionName: string, qos: number, watcher: string, version: MqttVersion) {
+  if (qos !== 0 && qos !== 1 && qos !== 2) throw new Error(`a will of QoS ${qos}: say 0, 1 or 2`);
+  this.version = version;
+  const topic = `${this.topic(watcher)}/will`;
   await connectWithWill(this, identityId, sessionName, will(this, topic, qos, sessionName), will(this, topic, 1, sessionName), 'the same CONNECT with a QoS 1 will, and a fresh session name');
 });
 
@@ -68,7 +83,7 @@ Then('the connection is refused as QoS not supported', async function (this: Con
 
 When('session {string} subscribes at QoS {int} to the will topic of session {string}', async function (this: ConformanceWorld, sessionName: string, qos: number, other: string) {
   if (qos !== 0 && qos !== 1 && qos !== 2) throw new Error(`a subscription of QoS ${qos}: say 0, 1 or 2`);
-  const topic = `${this.topic(other)}/will`;
+  const topic = sentWill(this, other).topic;
   this.lastSubscription = { topic, code: await this.session(sessionName).subscribeCode(topic, qos) };
 });
 
@@ -77,9 +92,8 @@ When('session {string} subscribes at QoS {int} to the will topic of session {str
 // Interval, which a PUBLISH may not carry (MQTT 5 3.1.3.2.2, 2.2.2.2; a strict client such as
 // mosquitto_sub drops the connection on it).
 Then('session {string} receives the will of session {string} at QoS {int}', async function (this: ConformanceWorld, sessionName: string, other: string, qos: number) {
-  const sent = wills.get(this)?.get(other);
-  if (!sent) throw new Error(`session "${other}" connected with no will in this scenario`);
-  const topic = `${this.topic(other)}/will`;
+  const sent = sentWill(this, other);
+  const topic = sent.topic;
   const message = await this.session(sessionName).nextMessage(topic, CLIENT_TIMEOUT_MS + 1000).catch(() => undefined);
   const properties = message?.properties ? ` with ${Object.keys(message.properties).sort().join(', ') || 'no properties'}` : '';
   const observed = message ? `"${message.payload}" at QoS ${message.qos}${this.version === '5' ? properties || ' with no properties' : ''}` : 'nothing';
