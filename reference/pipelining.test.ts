@@ -82,6 +82,22 @@ describe('packets sent in the same write as the CONNECT go through the packet ga
     expect(t.log).toContainEqual(expect.stringMatching(/^session "a1": PUBLISH to mmc\/beta\/b1 .*\[P3\]/));
   });
 
+  it('more packets than aedes would queue (42) before the CONNACK: the connection is cut off', async () => {
+    t = await startTestBroker(startReferenceBroker);
+    const session = await raw('alpha');
+    const ping = mqttPacket.generate({ cmd: 'pingreq' });
+    session.send(Buffer.concat([connectV5('s1', 'alpha', Buffer.alloc(0)), ...Array.from({ length: 43 }, () => ping)]));
+    expect(await session.closedWithin(2000)).toBe(true);
+    expect(session.packets.some((packet) => packet.cmd === 'pingresp')).toBe(false);
+    expect(t.log).toContainEqual(expect.stringMatching(/sent more than 42 packets before its CONNACK; closing$/));
+    // 42 are held, and answered once the CONNACK is out.
+    const patient = await raw('alpha');
+    patient.send(Buffer.concat([connectV5('s2', 'alpha', Buffer.alloc(0)), ...Array.from({ length: 42 }, () => ping)]));
+    expect(await patient.next()).toMatchObject({ cmd: 'connack', reasonCode: 0 });
+    for (let count = 0; count < 42; count += 1) expect(await patient.next()).toMatchObject({ cmd: 'pingresp' });
+    patient.end();
+  });
+
   it('a SUBSCRIBE and a PUBLISH on the client\'s own topic are handled, in order: the message reaches the subscription', async () => {
     t = await startTestBroker(startReferenceBroker);
     const session = await raw('alpha');

@@ -38,6 +38,12 @@ interface Connection {
   resumesEphemeral?: boolean;
 }
 
+/**
+ * The most packets held behind a CONNECT until its CONNACK (as aedes' own queueLimit, by default, for
+ * those it would queue): a client that sends more before it is answered is cut off.
+ */
+const HELD_BEHIND_CONNECT = 42;
+
 type PreConnect = (client: Client, packet: ConnectPacket, callback: (error: Error | null, success: boolean) => void) => void;
 
 export interface AdapterOptions {
@@ -148,6 +154,12 @@ export class AedesNamespaceAdapter {
       if (refused) return true;
       const refusal = firstRefusal(this.options.packetChecks, { packet, version, connectSessionExpiry, scan });
       if (held) {
+        if (held.length >= HELD_BEHIND_CONNECT) {
+          refused = true;
+          this.options.log(`${client.id ? `client "${shownName(client.id)}"` : 'a connection'} sent more than ${HELD_BEHIND_CONNECT} packets before its CONNACK; closing`);
+          client.conn.destroy();
+          return true;
+        }
         held.push(refusal ? { packet, refusal } : { packet: withoutRepeatedProperties(packet) });
         refused = refusal !== undefined;
         return true;
