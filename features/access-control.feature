@@ -2,7 +2,8 @@ Feature: Access control: client groups, topic spaces and permission bindings
   In an Event Grid namespace a client may publish or subscribe only where a permission binding gives
   its client group the Publisher or Subscriber role on a topic space. Topic templates may hold the
   variable ${client.authenticationName}, so one binding gives every client its own topics. The suite's
-  topics are <root>/<authentication name>/<session>/inbox (docs/access-control.md).
+  topics are <root>/<authentication name>/<session>/inbox (docs/access-control.md). A client's Will is
+  a PUBLISH the namespace makes for it, on a topic the client must be allowed to publish to.
   Sources: https://learn.microsoft.com/azure/event-grid/mqtt-access-control
            https://learn.microsoft.com/azure/event-grid/mqtt-topic-spaces
            https://learn.microsoft.com/azure/event-grid/mqtt-client-groups
@@ -17,6 +18,26 @@ Feature: Access control: client groups, topic spaces and permission bindings
       When session "s1" publishes "to myself" to its own topic
       Then the publication is accepted
       And session "s1" receives "to myself"
+
+      @mqtt3
+      Examples:
+        | version |
+        | 3.1.1   |
+      @mqtt5
+      Examples:
+        | version |
+        | 5       |
+
+    # A Will is a PUBLISH the namespace makes for the client when its connection is lost.
+    @needs-two-sessions
+    Scenario Outline: a will on the client's own topic is published when its connection is lost
+      Given identity "alpha" holds session "watcher" over MQTT <version>
+      When identity "alpha" connects with session "s1" and a QoS 1 will on the topic of session "watcher" over MQTT <version>
+      Then the connection is accepted
+      When session "watcher" subscribes at QoS 1 to the will topic of session "s1"
+      Then the subscription is granted
+      When the connection of session "s1" drops without a DISCONNECT
+      Then session "watcher" receives the will of session "s1" at QoS 1
 
       @mqtt3
       Examples:
@@ -60,6 +81,21 @@ Feature: Access control: client groups, topic spaces and permission bindings
         | version |
         | 5       |
 
+    # A Will is judged as the PUBLISH it would become, at CONNECT (inferred: the docs describe wills, not
+    # how their topic is authorized). The control is the same CONNECT with its will on its own topic.
+    Scenario Outline: a CONNECT whose will lies outside the granted topic spaces is refused as not authorized
+      When identity "alpha" connects with session "s1" and a will on a topic outside the granted topic spaces over MQTT <version>
+      Then the connection is refused as not authorized
+
+      @mqtt3
+      Examples:
+        | version |
+        | 3.1.1   |
+      @mqtt5
+      Examples:
+        | version |
+        | 5       |
+
   @P3
   Rule: a topic template variable gives each client its own topics
 
@@ -87,6 +123,19 @@ Feature: Access control: client groups, topic spaces and permission bindings
       When session "a1" publishes "forged" to the topic of session "b1"
       Then the publication is refused as not authorized
       And session "b1" does not receive "forged"
+
+      @mqtt3
+      Examples:
+        | version |
+        | 3.1.1   |
+      @mqtt5
+      Examples:
+        | version |
+        | 5       |
+
+    Scenario Outline: a CONNECT whose will is on another client's topic is refused as not authorized
+      When identity "alpha" connects with session "s1" and a will on a topic of identity "beta" over MQTT <version>
+      Then the connection is refused as not authorized
 
       @mqtt3
       Examples:

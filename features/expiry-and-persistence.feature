@@ -41,6 +41,20 @@ Feature: Session lifetime and persistence
         | version |
         | 5       |
 
+    # MQTT 5: no Session Expiry Interval is 0, so the session ends with this connection; it still
+    # resumes now, with what it had queued [MQTT-3.1.2-5].
+    @mqtt5
+    Scenario: a session resumed with no Session Expiry Interval gets the messages it missed, then ends with that connection
+      Given identity "alpha" holds session "s1" over MQTT 5
+      And session "s1" disconnects
+      And a QoS 1 message "while away" is published to session "s1"
+      When identity "alpha" connects with session "s1" and no Session Expiry Interval
+      Then the connection is accepted resuming its session
+      And session "s1" receives "while away"
+      When session "s1" disconnects
+      And identity "alpha" connects with session "s1"
+      Then the connection is accepted as a new session
+
   @L3
   Rule: Clean Start discards the previous session
 

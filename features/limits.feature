@@ -169,6 +169,24 @@ Feature: Event Grid's limits
         | version |
         | 5       |
 
+    # A Will is a PUBLISH the client leaves with the namespace: MQTT 5 refuses a CONNECT whose Will asks
+    # more than the Maximum QoS [MQTT-3.2.2-12]; MQTT 3.1.1 has no code for it, and no subscription is
+    # granted more than QoS 1, so its will is accepted and published at QoS 1 (inferred).
+    @mqtt5
+    Scenario: a CONNECT with a QoS 2 will is refused as QoS not supported; with a QoS 1 will it is accepted
+      When identity "alpha" connects with session "s1" and a QoS 2 will over MQTT 5
+      Then the connection is refused as QoS not supported
+
+    @mqtt3 @needs-two-sessions
+    Scenario: a QoS 2 will over MQTT 3.1.1 is accepted and published at QoS 1, even to a subscription that asked QoS 2
+      Given identity "alpha" holds session "watcher" over MQTT 3.1.1
+      When identity "alpha" connects with session "s1" and a QoS 2 will on the topic of session "watcher" over MQTT 3.1.1
+      Then the connection is accepted
+      When session "watcher" subscribes at QoS 2 to the will topic of session "s1"
+      Then the subscription is granted
+      When the connection of session "s1" drops without a DISCONNECT
+      Then session "watcher" receives the will of session "s1" at QoS 1
+
   @L10
   Rule: a session holds at most 50 subscriptions
 

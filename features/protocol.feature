@@ -8,7 +8,10 @@ Feature: Protocol errors
   Subscription Identifiers are one of the MQTT 5 features Event Grid does not support: a server that does
   not announces it in its CONNACK, and a SUBSCRIBE carrying one is a protocol error it answers with
   DISCONNECT 0xA1; Event Grid documents neither, so both are the project's reading, marked inferred.
-  Sources: https://docs.oasis-open.org/mqtt/mqtt/v5.0/mqtt-v5.0.html (2.2.2.2, 3.2.2.3.12, 4.13)
+  A client need not wait for the CONNACK before it sends more packets (3.1.4): a packet that breaks a
+  property rule in the same write as its CONNECT is judged after the CONNECT is, as if it came after
+  the CONNACK.
+  Sources: https://docs.oasis-open.org/mqtt/mqtt/v5.0/mqtt-v5.0.html (2.2.2.2, 3.1.4, 3.2.2.3.12, 4.13)
            https://learn.microsoft.com/azure/event-grid/mqtt-support
 
   @M1
@@ -20,6 +23,15 @@ Feature: Protocol errors
       Then the CONNECT is refused as a protocol error
       When identity "alpha" connects with the Session Expiry Interval property given once over MQTT 5
       Then that connection is accepted
+
+    @mqtt5
+    Scenario: a PUBLISH with a property twice in the same write as its CONNECT: the CONNECT is accepted, then the PUBLISH ends the connection
+      When identity "alpha" connects and in the same write publishes with the Content Type property given twice over MQTT 5
+      Then that connection is accepted
+      And that connection is ended as a protocol error
+      When identity "alpha" connects and in the same write publishes with the Content Type property given once over MQTT 5
+      Then that connection is accepted
+      And that connection stays open
 
   @M2
   Rule: Subscription Identifiers are not supported: the CONNACK says so, and a SUBSCRIBE carrying one ends the connection

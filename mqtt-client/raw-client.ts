@@ -1,7 +1,8 @@
 // A client that writes its CONNECT byte by byte (raw-packets.ts), for what mqtt.js will not send: names that are not
 // well-formed UTF-8 or hold U+0000, MQTT 5 properties given twice, an empty ClientID with Clean Start 0,
-// and connections that stay silent (no PINGREQ) or hold back their PUBACKs (mqtt.js takes no further
-// message while one is unacknowledged, so it cannot show how many the server sends at once). Over mutual TLS with an identity's certificate, like SessionClient; it reads what comes back
+// packets pipelined behind the CONNECT, and connections that stay silent (no PINGREQ) or hold back their
+// PUBACKs (mqtt.js takes no further message while one is unacknowledged, so it cannot show how many the
+// server sends at once). Over mutual TLS with an identity's certificate, like SessionClient; it reads what comes back
 // with mqtt-packet.
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import mqttPacket from 'mqtt-packet';
@@ -28,6 +29,8 @@ export interface RawConnectOptions {
   timeoutMs: number;
   /** Resume TLS sessions from here, and keep new ones in it (as SessionClient does). */
   tlsSessions?: TlsSessions;
+  /** Packets sent right behind the CONNECT, in the same write, before any CONNACK (as clients that pipeline send them). */
+  pipelined?: Buffer;
 }
 
 export type RawConnectOutcome =
@@ -88,7 +91,12 @@ export class RawConnection {
         resolve({ accepted: false, message: `no CONNACK within ${options.timeoutMs} ms` });
       }, options.timeoutMs);
       socket.once('secureConnect', () =>
-        socket.write(connectBytes({ version: options.version, clientId: options.clientId, username, keepAlive: options.keepAlive ?? 60, properties: options.properties, cleanStart: options.cleanStart })),
+        socket.write(
+          Buffer.concat([
+            connectBytes({ version: options.version, clientId: options.clientId, username, keepAlive: options.keepAlive ?? 60, properties: options.properties, cleanStart: options.cleanStart }),
+            options.pipelined ?? Buffer.alloc(0),
+          ]),
+        ),
       );
       parser.once('packet', (packet) => {
         clearTimeout(timer);

@@ -59,6 +59,16 @@ export function connectBytes(options: ConnectBytesOptions): Buffer {
   );
 }
 
+/** An MQTT 5 QoS 0 PUBLISH with the property section's bytes as they are (a property given twice, say). */
+export function publishBytes(topic: string, properties: Buffer, payload: Buffer): Buffer {
+  return packet(0x30, Buffer.concat([field(Buffer.from(topic)), variableByteInteger(properties.length), properties, payload]));
+}
+
+/** A Content Type property (identifier 0x03): PUBLISH and Will properties. */
+export function contentTypeProperty(value: string): Buffer {
+  return Buffer.concat([Buffer.from([0x03]), field(Buffer.from(value))]);
+}
+
 /** An MQTT 5 DISCONNECT (normal disconnection) with the property section's bytes as they are. */
 export function disconnectBytes(properties: Buffer): Buffer {
   return packet(0xe0, Buffer.concat([Buffer.from([0]), variableByteInteger(properties.length), properties]));

@@ -25,9 +25,20 @@ export interface SessionClientOptions {
   keepAlive?: number;
   /** MQTT 5: the largest packet, in bytes, the client accepts (CONNECT Maximum Packet Size); mqtt.js closes the connection on a larger one. */
   maximumPacketSize?: number;
+  /** A Will Message, published by the server if the connection ends without a DISCONNECT. */
+  will?: WillOptions;
   timeoutMs: number;
   /** Resume TLS sessions from here, and keep new ones in it; without it, every connection is a full handshake. */
   tlsSessions?: TlsSessions;
+}
+
+export interface WillOptions {
+  topic: string;
+  payload: string;
+  qos: 0 | 1 | 2;
+  retain?: boolean;
+  /** MQTT 5 Will Properties (Will Delay Interval, Message Expiry Interval, ...). */
+  properties?: Record<string, unknown>;
 }
 
 export interface Refused {
@@ -47,6 +58,8 @@ export interface ReceivedMessage {
   topic: string;
   payload: string;
   qos: number;
+  /** MQTT 5: the PUBLISH's properties as received. */
+  properties?: Record<string, unknown>;
 }
 
 /** What became of a PUBLISH: the PUBACK's reason code (0 over 3.1.1), or the connection closing. */
@@ -81,7 +94,7 @@ export class SessionClient {
     this.sessionPresent = connack.sessionPresent;
     this.connackProperties = (connack.properties ?? {}) as Record<string, unknown>;
     mqttClient.on('message', (topic, payload, packet) => {
-      this.inbox.push({ topic, payload: payload.toString(), qos: packet.qos });
+      this.inbox.push({ topic, payload: payload.toString(), qos: packet.qos, ...(packet.properties ? { properties: packet.properties as Record<string, unknown> } : {}) });
       for (const wake of this.waiters) wake();
     });
     mqttClient.on('disconnect', (packet) => (this.disconnectReasonCode = packet.reasonCode));
@@ -111,6 +124,17 @@ export class SessionClient {
             properties: {
               ...(options.sessionExpiry === undefined ? {} : { sessionExpiryInterval: options.sessionExpiry }),
               ...(options.maximumPacketSize === undefined ? {} : { maximumPacketSize: options.maximumPacketSize }),
+            },
+          }
+        : {}),
+      ...(options.will
+        ? {
+            will: {
+              topic: options.will.topic,
+              payload: Buffer.from(options.will.payload),
+              qos: options.will.qos,
+              retain: options.will.retain ?? false,
+              ...(options.version === '5' && options.will.properties ? { properties: options.will.properties } : {}),
             },
           }
         : {}),

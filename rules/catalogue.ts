@@ -48,6 +48,8 @@ export interface ExpectedRefusal {
   basis: 'documented' | 'inferred';
   /** For a rule that refuses in more than one way, or through another rule's check: what this code answers. */
   case?: string;
+  /** The versions that refuse so, when not all of the rule's (the others accept what this case refuses). */
+  versions?: readonly MqttVersion[];
 }
 
 const BOTH = MQTT_VERSIONS;
@@ -88,7 +90,22 @@ export const RULES = [
   },
   { id: 'L7', title: 'A ClientID or Username that is not well-formed UTF-8, or holds U+0000, is refused, never decoded lossily', sources: ['MQTT5', 'LIFECYCLE'], refusals: [{ code: 'malformedPacket', basis: 'inferred' }], versions: BOTH },
   { id: 'L8', title: "An offline session's queue holds at most 100 QoS 1 messages or 1 MB; past that the session ends (SessionOverflow)", sources: ['SUPPORT', 'REASONS'], versions: BOTH, dependsOn: ['L2'] },
-  { id: 'L9', title: 'Maximum QoS is 1: a QoS 2 subscription is granted QoS 1 and a QoS 2 PUBLISH ends the connection', sources: ['SUPPORT', 'MQTT5'], refusals: [{ code: 'qosNotSupported', basis: 'inferred', case: 'a QoS 2 PUBLISH' }], versions: BOTH, dependsOn: ['P1'] },
+  // A Will of QoS 2: MQTT 5 refuses the CONNECT [MQTT-3.2.2-12, with the code it recommends]; Event Grid's
+  // docs say only "Maximum QoS is 1". MQTT 3.1.1 has neither a code for it nor a rule against it (a
+  // 3.1.1 server may only grant a subscription less), and every subscription is granted QoS 1 at most,
+  // so the will would reach no one at QoS 2: the reading is that the CONNECT is accepted and the will
+  // published at QoS 1 [inferred; Event Grid documents no outcome].
+  {
+    id: 'L9',
+    title: 'Maximum QoS is 1: a QoS 2 subscription is granted QoS 1, a QoS 2 PUBLISH ends the connection, and an MQTT 5 CONNECT with a QoS 2 Will is refused (MQTT 3.1.1: published at QoS 1)',
+    sources: ['SUPPORT', 'MQTT5'],
+    refusals: [
+      { code: 'qosNotSupported', basis: 'inferred', case: 'a QoS 2 PUBLISH' },
+      { code: 'willQosNotSupported', basis: 'inferred', case: 'a Will of QoS 2', versions: ['5'] },
+    ],
+    versions: BOTH,
+    dependsOn: ['P1'],
+  },
   { id: 'L10', title: 'A session holds at most 50 subscriptions; one more is refused', sources: ['QUOTAS'], refusals: [{ code: 'subscriptionQuotaExceeded', basis: 'inferred' }], versions: BOTH },
   {
     id: 'L11',
@@ -155,24 +172,30 @@ export const RULES = [
   { id: 'A6', title: 'Failed authentication is refused at CONNECT', sources: ['CERTAUTH'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred', case: 'via A3: the certificate does not prove the name' }], versions: BOTH, dependsOn: ['A3'] },
   // Access control (issue 14): client groups, topic spaces, permission bindings (eventgrid/access-control.ts).
   { id: 'P1', title: 'A client publishes and subscribes on the topic spaces its client group is bound to', sources: ['ACCESS', 'CLIENTGROUPS', 'TOPICSPACES'], versions: BOTH },
+  // A Will is a PUBLISH the namespace makes for the client: Event Grid supports wills (SUPPORT) but does
+  // not say how their topic is authorized. The reading: as a PUBLISH, at CONNECT, which is refused as not
+  // authorized (so that the client learns at once, as brokers with access control commonly answer)
+  // rather than a will accepted and silently never delivered [inferred].
   {
     id: 'P2',
-    title: 'A SUBSCRIBE outside the bound topic spaces is refused as not authorized; a PUBLISH outside them is not delivered',
+    title: 'A SUBSCRIBE outside the bound topic spaces is refused as not authorized; a PUBLISH outside them is not delivered; a CONNECT whose Will lies outside them is refused as not authorized',
     sources: ['ACCESS', 'TOPICSPACES', 'SUPPORT'],
     refusals: [
       { code: 'subscribeNotAuthorized', basis: 'inferred', case: 'SUBSCRIBE' },
       { code: 'publishNotAuthorized', basis: 'inferred', case: 'PUBLISH' },
+      { code: 'notAuthorized', basis: 'inferred', case: 'a Will' },
     ],
     versions: BOTH,
     dependsOn: ['P1'],
   },
   {
     id: 'P3',
-    title: "A topic template variable gives each client its own topics: one client may not use another's",
-    sources: ['ACCESS', 'TOPICSPACES'],
+    title: "A topic template variable gives each client its own topics: one client may not use another's, for its Will either",
+    sources: ['ACCESS', 'TOPICSPACES', 'SUPPORT'],
     refusals: [
       { code: 'subscribeNotAuthorized', basis: 'inferred', case: 'SUBSCRIBE' },
       { code: 'publishNotAuthorized', basis: 'inferred', case: 'PUBLISH' },
+      { code: 'notAuthorized', basis: 'inferred', case: 'a Will' },
     ],
     versions: BOTH,
     dependsOn: ['P1'],
@@ -205,11 +228,14 @@ export function expectedRefusal(id: string, refusalCase?: string): ExpectedRefus
 export function describeRefusals(rule: Rule): string {
   if (!rule.refusals?.length) return 'none';
   return rule.refusals
-    .map(({ code, basis, case: refusalCase }) => {
+    .map(({ code, basis, case: refusalCase, versions }) => {
       const { packet, reasonCode, returnCode }: RefusalCode = REFUSAL[code];
       const shownReturnCode = returnCode === undefined ? 'closed' : packet === 'SUBACK' ? `0x${returnCode.toString(16)}` : returnCode;
-      const codes = `${packet ? `${packet} ` : ''}${describeCode('5', reasonCode).split(' ')[0]} / ${shownReturnCode}`;
-      return `${codes}, ${basis}${refusalCase ? ` (${refusalCase})` : ''}`;
+      const only = versions && versions.length < rule.versions.length ? versions : undefined;
+      const shown = only ? describeCode(only[0]!, only[0] === '5' ? reasonCode : (returnCode ?? 0)).split(' ')[0] : `${describeCode('5', reasonCode).split(' ')[0]} / ${shownReturnCode}`;
+      const codes = `${packet ? `${packet} ` : ''}${shown}`;
+      const what = [refusalCase, only && `MQTT ${only.join(', ')} only`].filter(Boolean).join(', ');
+      return `${codes}, ${basis}${what ? ` (${what})` : ''}`;
     })
     .join('; ');
 }

@@ -33,6 +33,9 @@ export const REFUSAL = {
   topicFilterInvalid: { packet: 'SUBACK', reasonCode: 0x8f, returnCode: SUBACK_311_FAILURE },
   topicNameInvalid: { packet: 'DISCONNECT', reasonCode: 0x90 },
   qosNotSupported: { packet: 'DISCONNECT', reasonCode: 0x9b },
+  // L9: an MQTT 5 CONNECT whose Will QoS exceeds the Maximum QoS is refused [MQTT-3.2.2-12]; MQTT 3.1.1
+  // has no code for it, nor any rule against it: there the CONNECT is accepted (rules/catalogue.ts).
+  willQosNotSupported: { reasonCode: 0x9b },
   // L15: a packet past the Maximum Packet Size ends the connection [MQTT-3.2.2-15]; one before CONNACK is only closed.
   packetTooLarge: { packet: 'DISCONNECT', reasonCode: 0x95 },
   // P2, P3: outside the client's permission bindings. Event Grid documents that MQTT 5 negative

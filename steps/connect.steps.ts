@@ -105,6 +105,12 @@ When('identity {string} connects with session {string} and Clean Start', async f
   await this.connect(identityId, sessionName, { cleanStart: true });
 });
 
+// L2 (MQTT 5): Clean Start 0 and no Session Expiry Interval property: the session resumes, and ends with this connection.
+When('identity {string} connects with session {string} and no Session Expiry Interval', async function (this: ConformanceWorld, identityId: string, sessionName: string) {
+  if (this.version !== '5') throw new Error('only MQTT 5 has a Session Expiry Interval');
+  await this.connect(identityId, sessionName, { cleanStart: false, sessionExpiry: undefined });
+});
+
 When('identity {string} connects with session {string} asking for a session expiry of {int} seconds over MQTT {version}', async function (this: ConformanceWorld, identityId: string, sessionName: string, seconds: number, version: MqttVersion) {
   this.version = version;
   await this.connect(identityId, sessionName, { sessionExpiry: seconds });

@@ -90,7 +90,7 @@ describe('access mutants', () => {
     expect(p1).toMatchObject({ rule: 'P1', code: { packet: 'PUBACK' } });
   });
 
-  it('declares one mutant per access rule', () => {
-    expect(ACCESS_MUTANTS.map((mutant) => mutant.rule)).toEqual(['P1', 'P2', 'P3', 'P4']);
+  it('declares one mutant per access rule, and one more each for the Will checks of P2 and P3', () => {
+    expect(ACCESS_MUTANTS.map((mutant) => mutant.id ?? mutant.rule)).toEqual(['P1', 'P2', 'P2.will', 'P3', 'P3.will', 'P4']);
   });
 });

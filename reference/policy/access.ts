@@ -1,9 +1,11 @@
-// Who may publish and subscribe where (P1-P4): the checks a SUBSCRIBE filter and a PUBLISH pass
-// through as Event Grid applies its client groups, topic spaces and permission bindings, in the shape
-// of behaviour.ts (entries of Behaviour's subscribeChecks and publishChecks, which the packet
-// gate runs), and the mutants that break them. A refusal's code says how it is answered (rules/codes.ts):
-// a SUBSCRIBE filter gets SUBACK 0x87 / 0x80; a PUBLISH is not delivered and the connection is kept
-// (MQTT 5: PUBACK 0x87 for QoS 1).
+// Who may publish and subscribe where (P1-P4): the checks a SUBSCRIBE filter, a PUBLISH and a CONNECT's
+// Will pass through as Event Grid applies its client groups, topic spaces and permission bindings, in
+// the shape of behaviour.ts (entries of Behaviour's subscribeChecks and publishChecks, which the packet
+// gate runs, and of its connectChecks), and the mutants that break them. A refusal's code says how it
+// is answered (rules/codes.ts): a SUBSCRIBE filter gets SUBACK 0x87 / 0x80; a PUBLISH is not delivered
+// and the connection is kept (MQTT 5: PUBACK 0x87 for QoS 1); a CONNECT whose Will the client could not
+// publish is refused, CONNACK 0x87 / 5 (inferred: Event Grid documents wills, not their authorization;
+// brokers with access control commonly refuse such a CONNECT as not authorized).
 import {
   ALL_CLIENTS_GROUP,
   evaluateQuery,
@@ -18,7 +20,7 @@ import {
 import type { ClientResource, NamespaceConfig } from '../../eventgrid/namespace.ts';
 import type { RuleId } from '../../rules/catalogue.ts';
 import { REFUSAL } from '../../rules/codes.ts';
-import type { Mutant, PublishContext, SubscribeContext } from './behaviour.ts';
+import type { ConnectContext, Mutant, PublishContext, SubscribeContext } from './behaviour.ts';
 import { withCheckBefore, withoutCheck, type Check } from './check.ts';
 import { refuse, type Refusal } from './refusal.ts';
 
@@ -134,17 +136,38 @@ const TEMPLATE_VARIABLES: AccessCheck = {
   },
 };
 
+/** A CONNECT's Will, judged as the PUBLISH it would become: a refusal refuses the CONNECT, as not authorized. */
+function onWill(check: AccessCheck): Check<ConnectContext> {
+  return {
+    name: `a Will: ${check.name}`,
+    rule: check.rule,
+    run(context) {
+      const { will, clientId } = context.request;
+      if (!will) return undefined;
+      const client = context.registeredClient;
+      const asked: AccessQuestion = { action: 'publish', topic: will.topic, client, sessionName: clientId, templates: grantedTemplates(context.namespace, client, 'Publisher') };
+      const reason = check.judge(asked);
+      return reason === undefined ? undefined : refuse(check.rule, `the Will may not be published: ${reason}`, 'a Will');
+    },
+  };
+}
+
 const SUBSCRIBE_RESERVED = onSubscribe(RESERVED_TOPICS);
 const SUBSCRIBE_BOUND = onSubscribe(BOUND_TOPIC_SPACE);
 const SUBSCRIBE_VARIABLES = onSubscribe(TEMPLATE_VARIABLES);
 const PUBLISH_RESERVED = onPublish(RESERVED_TOPICS);
 const PUBLISH_BOUND = onPublish(BOUND_TOPIC_SPACE);
 const PUBLISH_VARIABLES = onPublish(TEMPLATE_VARIABLES);
+const WILL_RESERVED = onWill(RESERVED_TOPICS);
+const WILL_BOUND = onWill(BOUND_TOPIC_SPACE);
+const WILL_VARIABLES = onWill(TEMPLATE_VARIABLES);
 
 /** P2, P3 on a SUBSCRIBE filter, in order. */
 export const SUBSCRIBE_ACCESS_CHECKS: readonly Check<SubscribeContext>[] = [SUBSCRIBE_RESERVED, SUBSCRIBE_BOUND, SUBSCRIBE_VARIABLES];
 /** P2, P3 on a PUBLISH, in order. */
 export const PUBLISH_ACCESS_CHECKS: readonly Check<PublishContext>[] = [PUBLISH_RESERVED, PUBLISH_BOUND, PUBLISH_VARIABLES];
+/** P2, P3 on a CONNECT's Will, in order (last in Behaviour's connectChecks). */
+export const WILL_ACCESS_CHECKS: readonly Check<ConnectContext>[] = [WILL_RESERVED, WILL_BOUND, WILL_VARIABLES];
 
 // The mutants' own checks refuse as an authorization refusal does, under the rule they break.
 const notAuthorized = (rule: RuleId) => (asked: AccessQuestion, reason: string): Refusal => ({
@@ -182,21 +205,35 @@ export const ACCESS_MUTANTS: readonly Mutant[] = [
   },
   {
     rule: 'P2',
-    breaks: "topics outside every bound topic space are allowed (another client's topics are still refused)",
+    breaks: "topics outside every bound topic space are allowed, for a Will too (another client's topics are still refused)",
     apply: (behaviour) => ({
       ...behaviour,
       subscribeChecks: withoutCheck(withoutCheck(behaviour.subscribeChecks, SUBSCRIBE_RESERVED), SUBSCRIBE_BOUND),
       publishChecks: withoutCheck(withoutCheck(behaviour.publishChecks, PUBLISH_RESERVED), PUBLISH_BOUND),
+      connectChecks: withoutCheck(withoutCheck(behaviour.connectChecks, WILL_RESERVED), WILL_BOUND),
     }),
   },
   {
+    id: 'P2.will',
+    rule: 'P2',
+    breaks: 'a Will is not authorized at CONNECT: one outside every bound topic space is accepted (SUBSCRIBE and PUBLISH still are)',
+    apply: (behaviour) => ({ ...behaviour, connectChecks: withoutCheck(withoutCheck(behaviour.connectChecks, WILL_RESERVED), WILL_BOUND) }),
+  },
+  {
     rule: 'P3',
-    breaks: "template variables match any value, so every client gets every client's topics",
+    breaks: "template variables match any value, so every client gets every client's topics, for its Will too",
     apply: (behaviour) => ({
       ...behaviour,
       subscribeChecks: withoutCheck(behaviour.subscribeChecks, SUBSCRIBE_VARIABLES),
       publishChecks: withoutCheck(behaviour.publishChecks, PUBLISH_VARIABLES),
+      connectChecks: withoutCheck(behaviour.connectChecks, WILL_VARIABLES),
     }),
+  },
+  {
+    id: 'P3.will',
+    rule: 'P3',
+    breaks: "a Will's template variables are not checked: a client may leave its will on another client's topic (SUBSCRIBE and PUBLISH still are)",
+    apply: (behaviour) => ({ ...behaviour, connectChecks: withoutCheck(behaviour.connectChecks, WILL_VARIABLES) }),
   },
   {
     rule: 'P4',

@@ -32,6 +32,15 @@ export interface ConnectRequest {
   authentication: Authentication;
   /** The ClientID and Username as sent, read from the CONNECT's bytes (L5-L7); absent, their UTF-8 encoding. */
   sentNames?: RawNames;
+  /** The CONNECT's Will Message, if it has one: judged as the PUBLISH it would become (L9, P2, P3). */
+  will?: WillRequest;
+}
+
+/** A Will Message as the CONNECT checks see it. */
+export interface WillRequest {
+  topic: string;
+  qos: number;
+  retain: boolean;
 }
 
 export interface SessionGrant {
@@ -189,7 +198,11 @@ export interface SessionPieces {
 
 /** The pieces of Behaviour that set Event Grid's limits; a mutant may replace any of them. */
 export interface LimitPieces {
-  /** L9: the highest QoS served: announced in an MQTT 5 CONNACK below 2, granted to a SUBSCRIBE asking more; a PUBLISH above it is refused. */
+  /**
+   * L9: the highest QoS served: announced in an MQTT 5 CONNACK below 2, granted to a SUBSCRIBE asking more;
+   * a PUBLISH above it is refused, and so is an MQTT 5 CONNECT whose Will asks more (an MQTT 3.1.1 one's
+   * will is published at this QoS).
+   */
   maximumQos: 0 | 1 | 2;
   /**
    * L15: the Maximum Packet Size in force for the namespace's limits, bytes; undefined: none. It is aedes'

@@ -1,11 +1,11 @@
 // Production: the rules as an Event Grid namespace applies them, put together from the check lists and
 // pieces each module of the policy declares.
-import { PUBLISH_ACCESS_CHECKS, SUBSCRIBE_ACCESS_CHECKS } from './access.ts';
+import { PUBLISH_ACCESS_CHECKS, SUBSCRIBE_ACCESS_CHECKS, WILL_ACCESS_CHECKS } from './access.ts';
 import type { Behaviour } from './behaviour.ts';
 import { CONNECT_CHECKS, EVENT_GRID_SESSIONS } from './connect.ts';
 import { CERTIFICATE_CHECKS, EVENT_GRID_IDENTITY } from './identity.ts';
 import { EVENT_GRID_LIMITS } from './limits.ts';
-import { PUBLISH_PACKET_CHECKS, SUBSCRIBE_QUOTA_CHECKS, SUBSCRIBE_TOPIC_CHECKS } from './packet-limits.ts';
+import { CONNECT_WILL_CHECKS, PUBLISH_PACKET_CHECKS, SUBSCRIBE_QUOTA_CHECKS, SUBSCRIBE_TOPIC_CHECKS } from './packet-limits.ts';
 import { PACKET_CHECKS } from './packet-validation.ts';
 import { ANSWER_WITH_CONNACK } from './refusal.ts';
 import { EVENT_GRID_FEATURES, UNSUPPORTED_FEATURE_CHECKS } from './unsupported.ts';
@@ -14,7 +14,9 @@ export const EVENT_GRID: Behaviour = {
   // The protocol checks (M1), then what MQTT 5 offers and Event Grid does not (M2).
   packetChecks: [...PACKET_CHECKS, ...UNSUPPORTED_FEATURE_CHECKS],
   certificateChecks: CERTIFICATE_CHECKS,
-  connectChecks: CONNECT_CHECKS,
+  // Last, once the session could be had: the Will, judged as the PUBLISH it would become, in the order
+  // a PUBLISH is: first whether the namespace serves it at all (L9), then who may publish there (P2, P3).
+  connectChecks: [...CONNECT_CHECKS, ...CONNECT_WILL_CHECKS, ...WILL_ACCESS_CHECKS],
   // First what the packet is: a filter or topic past 256 bytes or 8 levels (L11), a QoS 2 PUBLISH (L9)
   // is not one the namespace serves, whoever sends it, and is answered as such. Then who may use the
   // topic (P2, P3): a filter the client may not hold is refused as not authorized and takes no place in

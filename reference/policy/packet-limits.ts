@@ -1,7 +1,8 @@
 // Limits on SUBSCRIBE and PUBLISH (L9-L11) as ordered checks with rule ids, which the packet gate
-// (reference/packet-gate.ts) runs before aedes sees the packet; and the mutants that break them.
+// (reference/packet-gate.ts) runs before aedes sees the packet, and on the PUBLISH a CONNECT's Will
+// would become (L9), which the CONNECT decision runs; and the mutants that break them.
 import type { ReferenceLimits } from '../../eventgrid/namespace.ts';
-import type { Mutant, PublishContext, SubscribeContext } from './behaviour.ts';
+import type { ConnectContext, Mutant, PublishContext, SubscribeContext } from './behaviour.ts';
 import { withoutCheck, type Check } from './check.ts';
 import { refuse } from './refusal.ts';
 
@@ -40,8 +41,22 @@ export const SUBSCRIBE_QUOTA_CHECKS: readonly Check<SubscribeContext>[] = [SUBSC
 const QOS_SUPPORTED: Check<PublishContext> = {
   name: 'a PUBLISH is at most the maximum QoS',
   rule: 'L9',
-  run: ({ qos, behaviour }) => (qos > behaviour.maximumQos ? refuse('L9', `a QoS ${qos} PUBLISH: QoS ${behaviour.maximumQos} is the most supported`) : undefined),
+  run: ({ qos, behaviour }) => (qos > behaviour.maximumQos ? refuse('L9', `a QoS ${qos} PUBLISH: QoS ${behaviour.maximumQos} is the most supported`, 'a QoS 2 PUBLISH') : undefined),
 };
+
+// L9: an MQTT 5 CONNECT whose Will asks more than the maximum QoS is refused [MQTT-3.2.2-12]. MQTT 3.1.1
+// has no code for it: its will is accepted and published at the maximum QoS (the aedes adapter lowers it).
+const WILL_QOS_SUPPORTED: Check<ConnectContext> = {
+  name: 'an MQTT 5 Will is at most the maximum QoS',
+  rule: 'L9',
+  run: ({ request, behaviour }) =>
+    request.protocolVersion === 5 && request.will && request.will.qos > behaviour.maximumQos
+      ? refuse('L9', `a Will of QoS ${request.will.qos}: QoS ${behaviour.maximumQos} is the most supported`, 'a Will of QoS 2')
+      : undefined,
+};
+
+/** L9 on a CONNECT's Will: whether it is a PUBLISH the namespace serves (after the session checks, in Behaviour's connectChecks). */
+export const CONNECT_WILL_CHECKS: readonly Check<ConnectContext>[] = [WILL_QOS_SUPPORTED];
 
 const TOPIC_SIZE: Check<PublishContext> = {
   name: 'topics are at most 256 bytes and 8 levels',
@@ -58,7 +73,7 @@ export const PUBLISH_PACKET_CHECKS: readonly Check<PublishContext>[] = [QOS_SUPP
 export const PACKET_MUTANTS: readonly Mutant[] = [
   {
     rule: 'L9',
-    breaks: 'QoS 2 is served: no Maximum QoS in CONNACK, QoS 2 subscriptions granted as asked, a QoS 2 PUBLISH handled',
+    breaks: 'QoS 2 is served: no Maximum QoS in CONNACK, QoS 2 subscriptions granted as asked, a QoS 2 PUBLISH handled, a QoS 2 Will accepted as it is',
     apply: (behaviour) => ({ ...behaviour, maximumQos: 2 }),
   },
   {

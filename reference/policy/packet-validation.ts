@@ -4,7 +4,8 @@
 // process). Behaviour's packetChecks, in order, each refusal naming the MQTT 5 section it enforces; the
 // aedes adapter (reference/adapters/aedes/) runs them on every packet before the packet gate and aedes. A
 // CONNECT that fails gets CONNACK 0x82 and is closed; any other packet closes the connection (an MQTT 5
-// client that is connected is sent DISCONNECT 0x82 first). Also the M1 mutant.
+// client whose CONNECT was accepted is sent DISCONNECT 0x82 first; a packet sent behind the CONNECT,
+// before its CONNACK, is answered once that CONNACK is out). Also the M1 mutant.
 import type { DecodedPacket, Mutant, PacketContext, PropertyScan } from './behaviour.ts';
 import { firstRefusal, withoutCheck, type Check } from './check.ts';
 import { refuse, type Refusal } from './refusal.ts';
@@ -34,6 +35,20 @@ const ALLOWED_PROPERTIES: Record<string, readonly string[]> = {
   disconnect: ['sessionExpiryInterval', 'reasonString', 'userProperties', 'serverReference'],
   auth: ['authenticationMethod', 'authenticationData', 'reasonString', 'userProperties'],
 };
+
+/**
+ * The properties a Will Message is published with: its Will Properties less those only a CONNECT may
+ * carry, which are the Will Delay Interval (MQTT 5 3.1.3.2: the server sends the others, in order,
+ * with the will's PUBLISH). A PUBLISH carrying the Will Delay Interval is a protocol error to its
+ * receiver (mosquitto_sub drops the connection). Anything else a PUBLISH may not carry goes too.
+ */
+export function willPublishProperties(properties: Record<string, unknown>): Record<string, unknown> {
+  const allowed = ALLOWED_PROPERTIES.publish!;
+  const kept = (name: string) => allowed.includes(name);
+  // A client's own PUBLISH passed the M1 checks: it is handed on as it is.
+  if (Object.keys(properties).every(kept)) return properties;
+  return Object.fromEntries(Object.entries(properties).filter(([name]) => kept(name)));
+}
 
 /** Properties whose decoded value may not be 0. (Byte-valued ones decode to booleans: the scan checks those.) */
 const VALUE_RULES: Record<string, (value: unknown) => boolean> = {

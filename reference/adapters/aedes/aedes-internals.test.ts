@@ -7,6 +7,8 @@ import { Aedes, type Client } from 'aedes';
 import mqttPacket from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  connackSent,
+  deliverQueueOnResume,
   endedWithDisconnect,
   expiryAtEnd,
   forgetOutgoing,
@@ -15,6 +17,7 @@ import {
   onQueued,
   persistenceOf,
   protocolVersionOf,
+  replayIncoming,
   setServerKeepAlive,
   stopKeepAliveTimer,
   takeIncoming,
@@ -65,12 +68,35 @@ describe("aedes' internals as the reference relies on them", () => {
     takeIncoming(client, (packet) => (taken.push(packet.cmd!), packet.cmd === 'pingreq'));
     send(connect('s1'));
     await next('connack');
-    expect([protocolVersionOf(client), expiryAtEnd(client)]).toEqual([5, 30]);
+    expect([connackSent(client), protocolVersionOf(client), expiryAtEnd(client)]).toEqual([true, 5, 30]);
     send({ cmd: 'pingreq' });
     send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 't', qos: 1 }] });
     await next('suback');
     // aedes answers a PINGREQ itself: taken here, it got none.
     expect(taken).toEqual(['connect', 'pingreq', 'subscribe']);
+  });
+
+  it('hands a packet taken before the CONNACK back to aedes, which handles it at once once the CONNACK mark is set after the connackSent event', async () => {
+    const { client, device, next } = await joined();
+    const held: object[] = [];
+    const replayed = new WeakSet<object>();
+    takeIncoming(client, (packet) => (replayed.has(packet) ? false : packet.cmd === 'pingreq' ? (held.push(packet), true) : false));
+    const marks: boolean[] = [];
+    broker!.on('connackSent', () => {
+      marks.push(connackSent(client));
+      queueMicrotask(() => {
+        marks.push(connackSent(client));
+        for (const packet of held.splice(0)) {
+          replayed.add(packet);
+          replayIncoming(client, packet);
+        }
+      });
+    });
+    // The CONNECT and a PINGREQ in one write: the PINGREQ is decoded before any CONNACK.
+    device.write(Buffer.concat([mqttPacket.generate(connect('s1'), { protocolVersion: 5 }), mqttPacket.generate({ cmd: 'pingreq' })]));
+    await next('connack');
+    await next('pingresp');
+    expect(marks).toEqual([false, true]);
   });
 
   it("counts a packet taken before aedes as the client's activity for its Keep Alive, and hands a held one on", async () => {
@@ -153,6 +179,36 @@ describe("aedes' internals as the reference relies on them", () => {
     device.write(mqttPacket.generate(connect('sub', { clean: false }), { protocolVersion: 5 }));
     for (let waited = 0; waited < 2000 && !received.some((packet) => packet.cmd === 'publish'); waited += 5) await new Promise((resolve) => setTimeout(resolve, 5));
     expect(received.find((packet) => packet.cmd === 'publish')).toMatchObject({ topic: 't', dup: true });
+    device.destroy();
+  });
+
+  it('marks a connection with Session Expiry Interval 0 clean, drops its queue on connecting unless the mark is lifted from the CONNACK, and puts it back', async () => {
+    const first = await joined();
+    const resuming = new WeakSet<Client>();
+    deliverQueueOnResume(broker!, (client) => resuming.has(client));
+    first.send(connect('sub', { clean: false }));
+    await first.next('connack');
+    first.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 't', qos: 1 }] });
+    await first.next('suback');
+    first.device.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const publish = (payload: string) =>
+      new Promise<void>((resolve) => broker!.publish({ cmd: 'publish', topic: 't', payload: Buffer.from(payload), qos: 1, retain: false, dup: false }, () => resolve()));
+    await publish('queued');
+    // Clean Start 0, Session Expiry Interval 0: resumed (the subscription is restored), queue and all.
+    const [server, device] = duplexPair();
+    const client = broker!.handle(server) as unknown as Client;
+    resuming.add(client);
+    const received: mqttPacket.Packet[] = [];
+    const parser = mqttPacket.parser({ protocolVersion: 5 });
+    parser.on('packet', (packet) => received.push(packet));
+    device.on('data', (chunk: Buffer) => parser.parse(chunk));
+    const ready = once(broker!, 'clientReady');
+    device.write(mqttPacket.generate(connect('sub', { clean: false, properties: { sessionExpiryInterval: 0 } }), { protocolVersion: 5 }));
+    await ready;
+    for (let waited = 0; waited < 2000 && !received.some((packet) => packet.cmd === 'publish'); waited += 5) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(received.find((packet) => packet.cmd === 'publish')).toMatchObject({ topic: 't', payload: Buffer.from('queued') });
+    expect((client as unknown as { clean: boolean }).clean).toBe(true);
     device.destroy();
   });
 

@@ -27,12 +27,16 @@ interface ClientInternals {
   broker: Aedes;
   /** The connection's mqtt-packet parser: aedes listens for its 'packet' events. */
   _parser: { emit(event: string, ...args: unknown[]): boolean };
+  /** Set once the accepting CONNACK is written. */
+  connackSent?: boolean;
   /** The CONNECT's protocol version, once it is accepted. */
   version?: number;
   /** MQTT 5: the Session Expiry Interval in force, as the CONNECT or a DISCONNECT set it (capped). */
   sessionExpiryInterval?: number;
   /** Set when the client ended with a DISCONNECT packet. */
   _disconnected?: boolean;
+  /** The session ends with this connection (Session Expiry Interval 0): aedes persists nothing for it, and drops its queue on connecting. */
+  clean: boolean;
   /** The Keep Alive timer (handlers/index.js refreshes it on each packet it handles). */
   _keepaliveTimer: NodeJS.Timeout | null;
   _keepaliveInterval: number;
@@ -57,6 +61,9 @@ export function expiryAtEnd(client: Client): number | undefined {
   return version === 5 ? sessionExpiryInterval : undefined;
 }
 
+/** Set once the accepting CONNACK is written (aedes sets it just after its 'connackSent' event). */
+export const connackSent = (client: Client): boolean => clientInternals(client).connackSent === true;
+
 export const endedWithDisconnect = (client: Client): boolean => clientInternals(client)._disconnected === true;
 
 /** A packet as a take sees it: only the type is read here. */
@@ -78,6 +85,14 @@ export function takeIncoming(client: Client, take: (packet: IncomingPacket, pass
     if (internals._keepaliveInterval > 0) internals._keepaliveTimer?.refresh();
     return true;
   };
+}
+
+/**
+ * Hands a packet to this client's packet handling again, as if its parser had just decoded it: every
+ * take installed with takeIncoming sees it, in order, and then aedes (for packets a take held back).
+ */
+export function replayIncoming(client: Client, packet: object): void {
+  clientInternals(client)._parser.emit('packet', packet);
 }
 
 /**
@@ -120,6 +135,25 @@ export function markRedeliveries(broker: Aedes): void {
 export function forgetOutgoing(client: Client, messageId: number): Promise<unknown> {
   const { broker } = clientInternals(client);
   return persistenceOf(broker).outgoingClearMessageId(client, { messageId });
+}
+
+/**
+ * aedes marks a connection whose Session Expiry Interval is 0 `clean` (its session ends with it) and, on
+ * connecting, drops unsent what the session had queued, even when Clean Start 0 resumes that session
+ * (whose subscriptions it does restore, Session Present 1). MQTT 5 resumes the session with its state
+ * all the same [MQTT-3.1.2-5], the expiry only ends it with this connection [MQTT-3.1.2-11]. For the
+ * clients `resumes` names, the mark is lifted from the CONNACK (which aedes follows with the queue)
+ * until the client is ready: the queue is delivered, and the session still ends with the connection
+ * (aedes ends it by its Session Expiry Interval, not by the mark).
+ */
+export function deliverQueueOnResume(broker: Aedes, resumes: (client: Client) => boolean): void {
+  broker.on('connackSent', (connack, client) => {
+    const code = (connack as { reasonCode?: number; returnCode?: number }).reasonCode ?? (connack as { returnCode?: number }).returnCode;
+    if (!code && clientInternals(client).clean && resumes(client)) clientInternals(client).clean = false;
+  });
+  broker.on('clientReady', (client) => {
+    if (resumes(client) && clientInternals(client).sessionExpiryInterval === 0) clientInternals(client).clean = true;
+  });
 }
 
 /** Calls `queued` for every message aedes stores for sessions to deliver later, once it is stored. */

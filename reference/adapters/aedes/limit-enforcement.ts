@@ -73,7 +73,7 @@ export class LimitEnforcement {
     this.gate.track(client);
   }
 
-  /** The CONNECT is accepted: its Keep Alive in force (L13, L14), CONNACK properties (L9, M2) and the client's flow control (L16). */
+  /** The CONNECT is accepted: its Keep Alive in force (L13, L14), its Will's QoS, CONNACK properties (L9, M2) and the client's flow control (L16). */
   accepted(client: Client, packet: ConnectPacket): void {
     const requested = packet.keepalive ?? 0;
     const inForce = this.options.behaviour.keepAliveInForce(requested, this.options.limits.keepAliveSeconds);
@@ -81,6 +81,12 @@ export class LimitEnforcement {
     if (inForce !== requested) {
       setServerKeepAlive(client, inForce);
       this.options.log(`session "${packet.clientId}": Keep Alive ${requested} s lowered to ${inForce} s [L13]`);
+    }
+    // L9: an MQTT 3.1.1 Will above the maximum QoS (MQTT 5 refuses it) is published at the maximum.
+    const { maximumQos } = this.options.behaviour;
+    if (packet.will && (packet.will.qos ?? 0) > maximumQos) {
+      this.options.log(`session "${packet.clientId}": will of QoS ${packet.will.qos} on ${packet.will.topic.slice(0, 60)} is published at QoS ${maximumQos} [L9]`);
+      packet.will.qos = maximumQos;
     }
     const properties = connackProperties(this.options.behaviour);
     if (packet.protocolVersion === 5) {

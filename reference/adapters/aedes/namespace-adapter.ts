@@ -2,14 +2,14 @@
 // answer and a ConnectRequest, the policy's Decision into packets, and connection ends and expiries
 // into session store updates, persistence wipes and life cycle events. What it needs of aedes beyond
 // its hooks is in aedes-internals.ts.
-import type { Aedes, Client, ConnectPacket } from 'aedes';
+import type { Aedes, Client, ConnectPacket, PublishPacket } from 'aedes';
 import mqttPacket from 'mqtt-packet';
 import type { ClientResource } from '../../../eventgrid/namespace.ts';
 import { describeRefusalCode, refusalCodeFor } from '../../../rules/codes.ts';
 import type { DecodedPacket, PacketContext, PropertyScan, SessionGrant } from '../../policy/behaviour.ts';
 import { firstRefusal, type Check } from '../../policy/check.ts';
 import type { ConnectPolicy } from '../../policy/connect.ts';
-import { mergeScans, scanProperties, withoutRepeatedProperties } from '../../policy/packet-validation.ts';
+import { mergeScans, scanProperties, willPublishProperties, withoutRepeatedProperties } from '../../policy/packet-validation.ts';
 import type { Refusal, RefusalAnswer } from '../../policy/refusal.ts';
 import type { SessionRecord } from '../../policy/session-record.ts';
 import type { Authenticator } from '../../ports/authenticator.ts';
@@ -18,7 +18,7 @@ import type { DisconnectionReason, EventSink } from '../../ports/event-sink.ts';
 import type { Connection as Transport } from '../../ports/listener.ts';
 import type { SessionStore } from '../../ports/session-store.ts';
 import { bounded, MAX_REASON_LENGTH, shownName } from '../bounded-text.ts';
-import { endedWithDisconnect, expiryAtEnd, guardAgainstStaleClients, markRedeliveries, parserOf, persistenceOf, takeIncoming } from './aedes-internals.ts';
+import { connackSent, deliverQueueOnResume, endedWithDisconnect, expiryAtEnd, guardAgainstStaleClients, markRedeliveries, parserOf, persistenceOf, replayIncoming, takeIncoming } from './aedes-internals.ts';
 import type { LimitEnforcement } from './limit-enforcement.ts';
 import { readPropertySections } from './mqtt-packet-internals.ts';
 import { OutgoingPackets } from './outgoing-packets.ts';
@@ -34,7 +34,15 @@ interface Connection {
   replaced?: SessionRecord;
   /** CONNACK sent and the client registered: the session is connected (life cycle events). */
   ready: boolean;
+  /** An MQTT 5 CONNECT resumes a session it gives no expiry (0): the session's queue is still delivered (L2). */
+  resumesEphemeral?: boolean;
 }
+
+/**
+ * The most packets held behind a CONNECT until its CONNACK (as aedes' own queueLimit, by default, for
+ * those it would queue): a client that sends more before it is answered is cut off.
+ */
+const HELD_BEHIND_CONNECT = 42;
 
 type PreConnect = (client: Client, packet: ConnectPacket, callback: (error: Error | null, success: boolean) => void) => void;
 
@@ -60,6 +68,8 @@ export class AedesNamespaceAdapter {
   private readonly wipes = new Map<string, Promise<void>>();
   /** Connections whose session another connection of the same identity took over (S8). */
   private readonly takenOver = new Set<number>();
+  /** Per client whose CONNECT is being decided: lets the packets it sent behind the CONNECT go on (screen). */
+  private readonly heldBehindConnect = new WeakMap<Client, (accepted: boolean) => void>();
   private nextConnectionId = 1;
   private broker?: Aedes;
   private stopping = false;
@@ -71,7 +81,26 @@ export class AedesNamespaceAdapter {
     this.broker = broker;
     guardAgainstStaleClients(broker);
     markRedeliveries(broker);
+    deliverQueueOnResume(broker, (client) => this.connections.get(client.conn as object)?.resumesEphemeral === true);
+    // aedes asks its authorizePublish hook (documented as replaceable) before it publishes a client's
+    // will, and before each PUBLISH, which the packet gate has judged already: a will goes out carrying
+    // only what a PUBLISH may, its Will Delay Interval left behind (aedes read the delay before, and
+    // publishes this very packet). aedes' own check ($SYS topics are its own) still runs.
+    const authorize = broker.authorizePublish.bind(broker);
+    broker.authorizePublish = (client, packet, callback) => {
+      if (packet.properties) packet.properties = willPublishProperties(packet.properties as Record<string, unknown>) as PublishPacket['properties'];
+      authorize(client, packet, callback);
+    };
     broker.on('clientReady', (client: Client) => this.onReady(client));
+    // Packets a client sent behind its CONNECT go on once the CONNACK is out (screen); aedes sets the
+    // client's CONNACK mark just after this event, so they go on in the next microtask.
+    broker.on('connackSent', (connack, client) => {
+      const release = this.heldBehindConnect.get(client);
+      if (!release) return;
+      this.heldBehindConnect.delete(client);
+      const accepted = !(connack as { reasonCode?: number }).reasonCode && !(connack as { returnCode?: number }).returnCode;
+      queueMicrotask(() => release(accepted));
+    });
   }
 
   /** Registers a new connection before aedes reads from it. */
@@ -87,6 +116,13 @@ export class AedesNamespaceAdapter {
    * Puts protocol validation (M1, Behaviour's packetChecks) in front of everything else that reads this
    * connection's packets: the packet gate and aedes (call after the gate is installed, before any data).
    * A packet that fails never reaches either; its connection is closed.
+   *
+   * A client may send packets right behind its CONNECT, before the CONNACK (MQTT 5 3.1.4; clients that
+   * pipeline put them in the same write). The CONNECT is decided first: the packets behind it are
+   * judged as they come, held, and once an accepting CONNACK is out they go on in order through the
+   * packet gate and aedes as any later packet does, the first that failed its checks answered as after
+   * the CONNACK (MQTT 5: DISCONNECT 0x82). Behind a refused CONNECT they are dropped unprocessed
+   * [MQTT-3.1.4-6].
    */
   screen(client: Client): void {
     // The scans of a packet's property sections are all there when the packet is emitted.
@@ -95,11 +131,39 @@ export class AedesNamespaceAdapter {
     let version: number | undefined;
     let connectSessionExpiry: number | undefined;
     let refused = false;
+    /** Packets behind the CONNECT, held until its CONNACK is out; undefined before the CONNECT and once they went on. */
+    let held: { packet: DecodedPacket; refusal?: Refusal }[] | undefined;
+    /** Held packets handed on: they were judged when they came. */
+    const judged = new WeakSet<object>();
+    const release = (accepted: boolean) => {
+      // Packets that come while these go on join the end of the line.
+      for (let next = held?.shift(); next && accepted && !client.closed; next = held?.shift()) {
+        if (next.refusal) {
+          this.refuseProtocolError(client, next.packet, next.refusal, version);
+          break;
+        }
+        judged.add(next.packet);
+        replayIncoming(client, next.packet);
+      }
+      held = undefined;
+    };
     takeIncoming(client, (decoded) => {
       const packet = decoded as DecodedPacket;
+      if (judged.delete(packet)) return false;
       const scan = mergeScans(scans.splice(0));
       if (refused) return true;
       const refusal = firstRefusal(this.options.packetChecks, { packet, version, connectSessionExpiry, scan });
+      if (held) {
+        if (held.length >= HELD_BEHIND_CONNECT) {
+          refused = true;
+          this.options.log(`${client.id ? `client "${shownName(client.id)}"` : 'a connection'} sent more than ${HELD_BEHIND_CONNECT} packets before its CONNACK; closing`);
+          client.conn.destroy();
+          return true;
+        }
+        held.push(refusal ? { packet, refusal } : { packet: withoutRepeatedProperties(packet) });
+        refused = refusal !== undefined;
+        return true;
+      }
       if (refusal) {
         refused = true;
         this.refuseProtocolError(client, packet, refusal, version);
@@ -109,6 +173,8 @@ export class AedesNamespaceAdapter {
       if (packet.cmd === 'connect' && version === undefined) {
         version = packet.protocolVersion;
         connectSessionExpiry = packet.properties?.sessionExpiryInterval as number | undefined;
+        held = [];
+        this.heldBehindConnect.set(client, release);
       }
       return false;
     });
@@ -123,6 +189,10 @@ export class AedesNamespaceAdapter {
       void this.sendRefusal(socket, 5, code, refusal.reason).then(() => socket.destroy());
     } else if (version === 5 && client.connected && packet.cmd !== 'disconnect') {
       client.disconnect({ reasonCode: code });
+    } else if (version === 5 && connackSent(client) && packet.cmd !== 'disconnect') {
+      // Accepted, and aedes still delivering what the session had queued: it is not "connected" yet.
+      const disconnect = mqttPacket.generate({ cmd: 'disconnect', reasonCode: code }, { protocolVersion: 5 });
+      socket.write(disconnect, () => socket.destroy());
     } else {
       socket.destroy();
     }
@@ -157,6 +227,7 @@ export class AedesNamespaceAdapter {
         sessionExpiryInterval: packet.properties?.sessionExpiryInterval,
         authentication,
         sentNames: rawNames(packet),
+        ...(packet.will ? { will: { topic: packet.will.topic, qos: packet.will.qos ?? 0, retain: packet.will.retain === true } } : {}),
       },
       now,
     );
@@ -180,7 +251,9 @@ export class AedesNamespaceAdapter {
     // Reserved now, in the same turn as the decision, so that no other CONNECT decides on stale state.
     const replaced = this.options.sessions.open(sessionName, grant.client.name, connection.id, grant.expirySeconds);
     if (replaced?.connectionId !== undefined) this.takenOver.add(replaced.connectionId);
-    Object.assign(connection, { client, grant, replaced });
+    // Session Present 1 with no expiry: the session resumes with its queue, and ends with this connection.
+    const resumesEphemeral = version === 5 && grant.sessionPresent && grant.expirySeconds === 0;
+    Object.assign(connection, { client, grant, replaced, resumesEphemeral });
     this.options.limits.accepted(client, packet);
     // aedes derives Session Present from restored subscriptions; a session can exist with none (L2, L3).
     OutgoingPackets.of(socket).amendNext('connack', version, (connack) => {

@@ -46,14 +46,11 @@ export interface PacketGateOptions {
 export class PacketGate {
   /** Distinct topic filters each session holds (what aedes stored), for L10. */
   private readonly held = new Map<string, Set<string>>();
-  /** Per connection whose CONNACK is not out yet, what judges and hands on the packets it held. */
-  private readonly releases = new WeakMap<Client, () => void>();
 
   constructor(private readonly options: PacketGateOptions) {}
 
-  /** Keeps the subscription count of each session as aedes stores and removes subscriptions; releases held packets. */
-  attach(broker: { on(event: 'subscribe' | 'unsubscribe' | 'connackSent', listener: (subs: unknown, client: Client) => void): unknown }): void {
-    broker.on('connackSent', (_connack, client) => this.releases.get(client)?.());
+  /** Keeps the subscription count of each session as aedes stores and removes subscriptions. */
+  attach(broker: { on(event: 'subscribe' | 'unsubscribe', listener: (subs: unknown[], client: Client) => void): unknown }): void {
     broker.on('subscribe', (subs, client) => {
       const set = this.held.get(client.id) ?? new Set();
       for (const sub of subs as { topic: string }[]) set.add(sub.topic);
@@ -71,24 +68,9 @@ export class PacketGate {
 
   /** Puts the gate in front of aedes' handling of this connection's packets (call before any data). */
   track(client: Client): void {
-    // What a client sends before its CONNACK is out (pipelined after its CONNECT, as most clients do)
-    // is held until the accepting CONNACK is written, then judged in order and handed to aedes, which
-    // queues it until the client is ready: aedes would otherwise queue it and handle it from there
-    // without the gate seeing it. A refused CONNECT's held packets are never used.
-    let held: IncomingPacket[] | undefined = [];
-    let release: (packet: IncomingPacket) => void = () => {};
-    this.releases.set(client, () => {
-      this.releases.delete(client);
-      const waiting = held ?? [];
-      held = undefined;
-      for (const packet of waiting) if (!this.judge(client, packet)) release(packet);
-    });
-    takeIncoming(client, (packet, pass) => {
-      release = pass;
-      if (packet.cmd === 'connect') return false;
-      if (held) return held.push(packet) > 0;
-      return this.judge(client, packet);
-    });
+    // Packets pipelined behind the CONNECT reach it only once an accepting CONNACK is out: the screen
+    // (namespace-adapter.ts) holds them until then and hands them on in order.
+    takeIncoming(client, (packet) => this.judge(client, packet));
   }
 
   /** Runs a connected client's SUBSCRIBE or PUBLISH through the checks; true when it was answered here in full. */
