@@ -122,13 +122,18 @@ export class ClientProcess {
 
   /** The first line matching `pattern`, once it has come; an error showing the output if it does not within `ms`. */
   async line(pattern: RegExp, ms = 5000): Promise<string> {
+    await this.until(() => this.lines.some((line) => pattern.test(line)), `a line matching ${pattern}`, ms);
+    return this.lines.find((line) => pattern.test(line))!;
+  }
+
+  /** Once `condition` holds (checked at each line and at the end); an error showing the output if it does not within `ms`. */
+  async until(condition: () => boolean, what: string, ms = 5000): Promise<void> {
     return new Promise((resolve, reject) => {
       const check = () => {
-        const found = this.lines.find((line) => pattern.test(line));
-        if (found !== undefined) return finish(() => resolve(found));
-        if (this.exit) return finish(() => reject(new Error(`${this.describe()} ended (${JSON.stringify(this.exit)}) without a line matching ${pattern}:\n${this.lines.join('\n')}`)));
+        if (condition()) return finish(() => resolve());
+        if (this.exit) return finish(() => reject(new Error(`${this.describe()} ended (${JSON.stringify(this.exit)}) without ${what}:\n${this.lines.join('\n')}`)));
       };
-      const timer = setTimeout(() => finish(() => reject(new Error(`no line matching ${pattern} from ${this.describe()} within ${ms} ms:\n${this.lines.join('\n')}`))), ms);
+      const timer = setTimeout(() => finish(() => reject(new Error(`no ${what} from ${this.describe()} within ${ms} ms:\n${this.lines.join('\n')}`))), ms);
       const finish = (settle: () => void) => {
         clearTimeout(timer);
         this.waiters.delete(check);
