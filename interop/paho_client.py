@@ -11,7 +11,7 @@
 Prints one JSON object a line of what it observed, flushed as it happens:
   {"event": "connack", "reasonCode": 0, "sessionPresent": false, "properties": {...}}
   {"event": "suback", "reasonCodes": [1]}
-  {"event": "puback", "mid": 1, "reasonCode": 0}       (reasonCode only where paho reports it: 2.x)
+  {"event": "puback", "mid": 1}                          (paho does not report a PUBACK's reason code)
   {"event": "message", "topic": "...", "payload": "...", "qos": 1, "dup": false, "retain": false, "properties": {...}}
   {"event": "disconnect", "reasonCode": 142, "properties": {...}}   (a DISCONNECT from the server, MQTT 5)
   {"event": "connectionLost", "error": "..."}                         (closed with no DISCONNECT)
@@ -20,7 +20,8 @@ Prints one JSON object a line of what it observed, flushed as it happens:
   {"event": "end", "reason": "count" | "subscribed" | "connected" | "published" | "timeout" | "disconnected" | "refused" | "clientError"}
 `sub` ends after --count messages (with no --count: once subscribed, or connected when there is no
 --topic), after --wait seconds, or when the server ends the connection; `pub` once every QoS 1 message is acknowledged. --end drop closes the socket without DISCONNECT (so that
-the broker publishes the will). Works with paho-mqtt 1.6 (Debian 12) and 2.x (CallbackAPIVersion).
+the broker publishes the will). Works with paho-mqtt 1.6 (Debian 12) and, through its first callback
+API, 2.x.
 """
 import argparse
 import json
@@ -100,10 +101,10 @@ def main():
     v5 = args.version == "5"
     protocol = mqtt.MQTTv5 if v5 else mqtt.MQTTv311
     clean = bool(args.clean)
-    if PAHO_2:
-        client = Client(mqtt.CallbackAPIVersion.VERSION2, client_id=args.id, protocol=protocol, clean_session=None if v5 else clean)
-    else:
-        client = Client(client_id=args.id, protocol=protocol, clean_session=None if v5 else clean)
+    # paho 2.x: its first callback API, that of 1.6. (The second reports MQTT 3.1.1 CONNACK return
+    # codes as MQTT 5 reason codes, 5 as 0x87: this script reports what came.)
+    version_one = (mqtt.CallbackAPIVersion.VERSION1,) if PAHO_2 else ()
+    client = Client(*version_one, client_id=args.id, protocol=protocol, clean_session=None if v5 else clean)
     client.tls_set(ca_certs=args.ca, certfile=args.cert, keyfile=args.key)
     client.username_pw_set(args.username)
     if args.will_topic:
@@ -116,8 +117,7 @@ def main():
     state = {"connected": False, "done": None, "messages": 0, "pending": set(), "sent": False, "ending": False}
 
     def on_connect(_client, _userdata, flags, reason, properties=None):
-        present = flags.session_present if PAHO_2 else bool(flags.get("session present"))
-        emit("connack", reasonCode=code(reason), sessionPresent=bool(present), properties=props(properties))
+        emit("connack", reasonCode=code(reason), sessionPresent=bool(flags.get("session present")), properties=props(properties))
         if code(reason) != 0:
             state["done"] = "refused"
             return
@@ -144,8 +144,8 @@ def main():
         if not args.count:
             state["done"] = "subscribed"
 
-    def on_publish(_client, _userdata, mid, reason=None, _properties=None):
-        emit("puback", mid=mid, **({"reasonCode": code(reason)} if PAHO_2 else {}))
+    def on_publish(_client, _userdata, mid):
+        emit("puback", mid=mid)
         state["pending"].discard(mid)
 
     def on_message(_client, _userdata, message):
@@ -163,16 +163,11 @@ def main():
             state["done"] = "count"
 
     def on_disconnect(_client, _userdata, *rest):
-        # paho 1.6: (rc) for 3.1.1, (rc, properties) for 5, rc an int unless a DISCONNECT came;
-        # paho 2.x: (flags, reason, properties), flags saying whether a DISCONNECT came.
+        # (rc) for 3.1.1, (rc, properties) for 5; rc an int (an error of paho's) unless a DISCONNECT came.
         if state["ending"] or state["done"] == "refused":
             return
-        if PAHO_2:
-            flags, reason, properties = rest
-            from_server = flags.is_disconnect_packet_from_server
-        else:
-            reason, properties = rest[0], (rest[1] if len(rest) > 1 else None)
-            from_server = not isinstance(reason, int)
+        reason, properties = rest[0], (rest[1] if len(rest) > 1 else None)
+        from_server = not isinstance(reason, int)
         if from_server:
             emit("disconnect", reasonCode=code(reason), properties=props(properties))
         else:
