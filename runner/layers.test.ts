@@ -7,7 +7,7 @@ import { dirname, join, normalize } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 /** Lowest first: each folder may import from itself and the folders before it. */
-export const LAYERS = ['common', 'rules', 'eventgrid', 'certs', 'report', 'mqtt-client', 'testkit', 'reference', 'stress', 'provision', 'steps', 'runner', 'bench'];
+export const LAYERS = ['common', 'rules', 'eventgrid', 'certs', 'report', 'mqtt-client', 'testkit', 'reference', 'interop', 'stress', 'provision', 'steps', 'runner', 'bench'];
 
 /** reference/'s own layers, lowest first; '.' is the files directly in reference/ (the broker, its command). */
 const REFERENCE_LAYERS = ['policy', 'ports', 'adapters', '.'];
