@@ -92,14 +92,16 @@ export class AedesNamespaceAdapter {
       authorize(client, packet, callback);
     };
     broker.on('clientReady', (client: Client) => this.onReady(client));
-    // Packets a client sent behind its CONNECT go on once the CONNACK is out (screen); aedes sets the
-    // client's CONNACK mark just after this event, so they go on in the next microtask.
+    // Packets a client sent behind its CONNECT go on once the CONNACK is out (screen), in this very
+    // event: aedes sets the client's CONNACK mark just after it, so it queues them and handles them once
+    // the client is ready, as it does what comes before then. (Handled at once, a DISCONNECT could end
+    // the connection before it was ready, and the session it took over would be put back.)
     broker.on('connackSent', (connack, client) => {
       const release = this.heldBehindConnect.get(client);
       if (!release) return;
       this.heldBehindConnect.delete(client);
       const accepted = !(connack as { reasonCode?: number }).reasonCode && !(connack as { returnCode?: number }).returnCode;
-      queueMicrotask(() => release(accepted));
+      release(accepted);
     });
   }
 
@@ -139,7 +141,7 @@ export class AedesNamespaceAdapter {
       // Packets that come while these go on join the end of the line.
       for (let next = held?.shift(); next && accepted && !client.closed; next = held?.shift()) {
         if (next.refusal) {
-          this.refuseProtocolError(client, next.packet, next.refusal, version);
+          this.refuseProtocolError(client, next.packet, next.refusal, version, true);
           break;
         }
         judged.add(next.packet);
@@ -180,7 +182,7 @@ export class AedesNamespaceAdapter {
     });
   }
 
-  private refuseProtocolError(client: Client, packet: DecodedPacket, refusal: Refusal, version: number | undefined): void {
+  private refuseProtocolError(client: Client, packet: DecodedPacket, refusal: Refusal, version: number | undefined, connackOut = connackSent(client)): void {
     const socket = client.conn;
     const who = client.id ? `client "${shownName(client.id)}"` : 'a connection';
     this.options.log(`protocol error from ${who} [${refusal.rule}]: ${bounded(refusal.reason, MAX_REASON_LENGTH)}; closing`);
@@ -189,7 +191,7 @@ export class AedesNamespaceAdapter {
       void this.sendRefusal(socket, 5, code, refusal.reason).then(() => socket.destroy());
     } else if (version === 5 && client.connected && packet.cmd !== 'disconnect') {
       client.disconnect({ reasonCode: code });
-    } else if (version === 5 && connackSent(client) && packet.cmd !== 'disconnect') {
+    } else if (version === 5 && connackOut && packet.cmd !== 'disconnect') {
       // Accepted, and aedes still delivering what the session had queued: it is not "connected" yet.
       const disconnect = mqttPacket.generate({ cmd: 'disconnect', reasonCode: code }, { protocolVersion: 5 });
       socket.write(disconnect, () => socket.destroy());
