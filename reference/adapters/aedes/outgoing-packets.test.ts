@@ -92,4 +92,31 @@ describe('OutgoingPackets', () => {
     await settled();
     expect(other.packets(5)).toMatchObject([{ cmd: 'suback', granted: [1, 0] }]);
   });
+
+  it('sends nothing after a DISCONNECT, and once the connection is being taken over nothing but a DISCONNECT, whatever the cuts; every write is called back', async () => {
+    const disconnect: mqttPacket.Packet = { cmd: 'disconnect', reasonCode: 0x8e };
+    for (const cut of [0, 1, 3, 64, 10_000]) {
+      for (const taken of [false, true]) {
+        const out = sink();
+        const outgoing = OutgoingPackets.of(out.stream);
+        const before = [PACKETS[1]!, PACKETS[3]!];
+        const after = [PACKETS[1]!, disconnect, PACKETS[3]!];
+        const write = (packets: mqttPacket.Packet[]) => {
+          const bytes = whole(packets);
+          // As aedes writes (a piece at a time), or cut anywhere, awaiting every write's callback.
+          if (cut === 0) return packets.forEach((packet) => mqttPacket.writeToStream(packet, out.stream, { protocolVersion: 5 }));
+          const calls: Promise<unknown>[] = [];
+          for (let at = 0; at < bytes.length; at += cut) calls.push(new Promise((resolve) => out.stream.write(bytes.subarray(at, at + cut), resolve)));
+          return Promise.all(calls);
+        };
+        await write(before);
+        if (taken) outgoing.closing();
+        // After the first DISCONNECT, a PUBLISH and a PINGRESP, then another DISCONNECT: none goes out.
+        await write([...after, PACKETS[1]!, disconnect]);
+        await settled();
+        const cmds = out.packets(5).map((packet) => packet.cmd);
+        expect(cmds, `cut ${cut}${taken ? ', taken over' : ''}`).toEqual(taken ? ['publish', 'pingresp', 'disconnect'] : ['publish', 'pingresp', 'publish', 'disconnect']);
+      }
+    }
+  });
 });

@@ -7,6 +7,10 @@
 // amendment is waiting for is held until it is whole, decoded, amended and written again with
 // mqtt-packet's generator. Every other byte passes as it was written, and nothing outside this
 // connection changes (mqtt-packet is never touched).
+//
+// The framing also keeps a connection silent once it is over [MQTT-3.14.4-1]: nothing goes out after
+// a DISCONNECT, and nothing but a DISCONNECT once another connection took its session over (aedes may
+// still be delivering to it while it disconnects it).
 import type { Writable } from 'node:stream';
 import mqttPacket from 'mqtt-packet';
 
@@ -23,6 +27,7 @@ type WriteCallback = (error?: Error | null) => void;
 
 /** The MQTT packet type of each fixed header's high nibble, for the types an amendment may await. */
 const TYPES: Partial<Record<number, mqttPacket.Packet['cmd']>> = { 2: 'connack', 9: 'suback' };
+const DISCONNECT = 14;
 
 const amenders = new WeakMap<Writable, OutgoingPackets>();
 
@@ -36,6 +41,10 @@ export class OutgoingPackets {
   private multiplier = 1;
   /** The packet being held (from its first byte), and the callbacks of the writes that made it. */
   private held?: { awaited: Pending[]; chunks: Buffer[]; callbacks: WriteCallback[] };
+  /** Only a DISCONNECT may still go out ('closing'), or nothing at all ('over', once one has). */
+  private ending: 'open' | 'closing' | 'over' = 'open';
+  /** The packet being framed is not sent. */
+  private dropping = false;
 
   /** The amender of this stream's packets, put on it the first time it is asked for. */
   static of(stream: Writable): OutgoingPackets {
@@ -58,7 +67,12 @@ export class OutgoingPackets {
     this.pending.push({ cmd, version, amend });
   }
 
-  /** Frames the bytes: passes what no amendment awaits at once, holds what one does until it is whole. */
+  /** Another connection took this one's session over: from now on, only a DISCONNECT goes out. */
+  closing(): void {
+    if (this.ending === 'open') this.ending = 'closing';
+  }
+
+  /** Frames the bytes: passes what no amendment awaits at once, holds what one does until it is whole, drops what may no longer go out. */
   private pass(bytes: Buffer, done: WriteCallback | undefined): boolean {
     let result = true;
     let from = 0;
@@ -69,8 +83,13 @@ export class OutgoingPackets {
     };
     while (at < bytes.length) {
       if (this.state === 'type') {
-        const cmd = TYPES[bytes[at]! >> 4];
-        const awaited = cmd ? this.pending.filter((pending) => pending.cmd === cmd) : [];
+        const type = bytes[at]! >> 4;
+        const dropping = this.ending === 'over' || (this.ending === 'closing' && type !== DISCONNECT);
+        if (dropping !== this.dropping) flush(at);
+        this.dropping = dropping;
+        if (type === DISCONNECT && !dropping) this.ending = 'over';
+        const cmd = TYPES[type];
+        const awaited = cmd && !dropping ? this.pending.filter((pending) => pending.cmd === cmd) : [];
         if (awaited.length) {
           flush(at);
           this.held = { awaited, chunks: [], callbacks: [] };
@@ -91,6 +110,8 @@ export class OutgoingPackets {
         at += taken;
         if (this.remaining === 0) this.state = 'type';
       }
+      // What is dropped is skipped over.
+      if (this.dropping) from = at;
       if (this.held && this.state === 'type') {
         // The held packet is whole: amend it and write it in its place.
         this.held.chunks.push(bytes.subarray(from, at));
@@ -104,7 +125,11 @@ export class OutgoingPackets {
       if (done) this.held.callbacks.push(done);
       return true;
     }
-    if (from < bytes.length || done) result = this.write(bytes.subarray(from), done as WriteCallback);
+    if (from < bytes.length) result = this.write(bytes.subarray(from), done as WriteCallback);
+    else if (done) {
+      if (this.ending === 'open') result = this.write(Buffer.alloc(0), done);
+      else process.nextTick(done);
+    }
     return result;
   }
 
