@@ -18,7 +18,7 @@ import type { DisconnectionReason, EventSink } from '../../ports/event-sink.ts';
 import type { Connection as Transport } from '../../ports/listener.ts';
 import type { SessionStore } from '../../ports/session-store.ts';
 import { bounded, MAX_REASON_LENGTH, shownName } from '../bounded-text.ts';
-import { endedWithDisconnect, expiryAtEnd, guardAgainstStaleClients, markRedeliveries, parserOf, persistenceOf, takeIncoming } from './aedes-internals.ts';
+import { endedWithDisconnect, expiryAtEnd, guardAgainstStaleClients, markRedeliveries, parserOf, persistenceOf, SessionDeliveries, takeIncoming, type QueuedPacket } from './aedes-internals.ts';
 import type { LimitEnforcement } from './limit-enforcement.ts';
 import { readPropertySections } from './mqtt-packet-internals.ts';
 import { OutgoingPackets } from './outgoing-packets.ts';
@@ -61,16 +61,25 @@ export class AedesNamespaceAdapter {
   /** Connections whose session another connection of the same identity took over (S8). */
   private readonly takenOver = new Set<number>();
   private nextConnectionId = 1;
+  /** Each QoS 1 message of a persistent session sent once per connection, none lost, across takeovers. */
+  private readonly deliveries = new SessionDeliveries((client) => {
+    // S8: the connection taken over gets its DISCONNECT 0x8E and nothing after it.
+    OutgoingPackets.of(client.conn).closing();
+  });
   private broker?: Aedes;
   private stopping = false;
   private sweepTimer?: NodeJS.Timeout;
 
   constructor(private readonly options: AdapterOptions) {}
 
+  /** aedes' authorizeForward hook (pass it to the broker's options). */
+  readonly authorizeForward = this.deliveries.authorizeForward;
+
   attach(broker: Aedes): void {
     this.broker = broker;
     guardAgainstStaleClients(broker);
     markRedeliveries(broker);
+    this.deliveries.attach(broker);
     broker.on('clientReady', (client: Client) => this.onReady(client));
   }
 
@@ -81,6 +90,11 @@ export class AedesNamespaceAdapter {
     // Before anything is written to it: the amendments of its CONNACK and SUBACKs frame its packets from the first byte.
     OutgoingPackets.of(transport.stream);
     transport.stream.once('close', () => this.onClosed(connection));
+  }
+
+  /** The aedes client of a tracked connection, before aedes reads from it. */
+  trackClient(client: Client): void {
+    this.deliveries.track(client);
   }
 
   /**
@@ -296,7 +310,7 @@ export class AedesNamespaceAdapter {
       await persistence.cleanSubscriptions(client);
       await persistence.delWill({ id: sessionName, brokerId: broker.id });
       for await (const queued of persistence.outgoingStream(client)) {
-        await persistence.outgoingClearMessageId(client, queued);
+        await persistence.outgoingClearMessageId(client, queued as QueuedPacket);
       }
     }).catch((error: Error) => this.options.log(`could not remove the stored state of session "${sessionName}": ${error.message}`));
     const tracked = work.finally(() => {
