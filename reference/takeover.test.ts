@@ -198,4 +198,29 @@ describe('QoS 1 across takeovers by the same identity [S8]', () => {
     expect(await last.raw.closedWithin(200)).toBe(false);
     expect(connections.length).toBeGreaterThan(8);
   });
+
+  it('a connection taken over, or closed, while the queue is resent to it has started the session: the session is then held, not bound to a dead connection', async () => {
+    const b = await start();
+    const first = await subscriber(b, true, () => false);
+    first.raw.sendPacket({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: TOPIC, qos: 1 }] });
+    expect(await first.raw.next()).toMatchObject({ cmd: 'suback' });
+    const pub = await publisher(b);
+    await pub.publish(1, 400);
+    expect(await until(() => first.deliveries.length === 400)).toBe(true);
+    const events: string[] = [];
+    b.events.on('event', (event) => events.push(`${event.type.replace(/.*Session/, '')} ${event.data.disconnectionReason ?? ''}`.trim()));
+    // Closed by the device the moment its CONNACK comes, while 400 messages are being resent to it.
+    const second = await subscriber(b, false, () => false, (raw) => raw.end());
+    expect(await second.closed).toBe(true);
+    expect(await until(() => b.sessions.find('s1')?.connectionId === undefined)).toBe(true);
+    expect(b.sessions.find('s1')).toMatchObject({ owner: 'alpha', expirySeconds: 600 });
+    // The first connection's end, the second's start and end (in whichever order the first two come).
+    expect(await until(() => events.length === 3)).toBe(true);
+    expect([...events].sort()).toEqual(['Connected', 'Disconnected ConnectionLost', 'Disconnected SessionTakenOver']);
+    // Nothing was lost: the next connection gets all 400, again with DUP=1.
+    const third = await subscriber(b, false, () => true);
+    expect(third.connack.sessionPresent).toBe(true);
+    expect(await until(() => third.deliveries.length >= 400)).toBe(true);
+    expectWhole([first, second, third], 400);
+  });
 });

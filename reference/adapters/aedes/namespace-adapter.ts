@@ -32,7 +32,7 @@ interface Connection {
   grant?: SessionGrant;
   /** The record the grant replaced, put back if aedes never completes this connection. */
   replaced?: SessionRecord;
-  /** CONNACK sent and the client registered: the session is connected (life cycle events). */
+  /** The accepting CONNACK is sent (the client registered): the session is connected (life cycle events). */
   ready: boolean;
 }
 
@@ -80,7 +80,11 @@ export class AedesNamespaceAdapter {
     guardAgainstStaleClients(broker);
     markRedeliveries(broker);
     this.deliveries.attach(broker);
-    broker.on('clientReady', (client: Client) => this.onReady(client));
+    // Connected once the accepting CONNACK is out, not once aedes has resent the session's queue
+    // (clientReady): a connection taken over or closed while it resends has started the session.
+    broker.on('connackSent', (connack: { reasonCode?: number; returnCode?: number }, client: Client) => {
+      if (!connack.reasonCode && !connack.returnCode) this.onReady(client);
+    });
   }
 
   /** Registers a new connection before aedes reads from it. */
