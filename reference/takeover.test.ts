@@ -223,4 +223,23 @@ describe('QoS 1 across takeovers by the same identity [S8]', () => {
     expect(await until(() => third.deliveries.length >= 400)).toBe(true);
     expectWhole([first, second, third], 400);
   });
+
+  it('the connection taken over gets its DISCONNECT 0x8E and then an orderly close, not a reset, even while it is still sending', async () => {
+    const b = await start();
+    for (let round = 0; round < 5; round += 1) {
+      const old = await subscriber(b, round === 0, () => false);
+      const errors: string[] = [];
+      old.raw.socket.on('error', (error: NodeJS.ErrnoException) => errors.push(error.code ?? error.message));
+      // Packets still on their way when the broker closes (PUBACKs, here PINGREQs), until the DISCONNECT
+      // comes: unread, they would make the close a reset, which can cost the client the DISCONNECT.
+      const chatter = setInterval(() => {
+        if (old.disconnect === undefined && !old.raw.socket.destroyed) for (let index = 0; index < 20; index += 1) old.raw.sendPacket({ cmd: 'pingreq' });
+      }, 1);
+      await sleep(20);
+      await subscriber(b, false, () => true);
+      expect(await old.closed).toBe(true);
+      clearInterval(chatter);
+      expect([old.disconnect, old.afterDisconnect, errors]).toEqual([0x8e, 0, []]);
+    }
+  });
 });

@@ -2,6 +2,7 @@
 // answer and a ConnectRequest, the policy's Decision into packets, and connection ends and expiries
 // into session store updates, persistence wipes and life cycle events. What it needs of aedes beyond
 // its hooks is in aedes-internals.ts.
+import type { Duplex } from 'node:stream';
 import type { Aedes, Client, ConnectPacket } from 'aedes';
 import mqttPacket from 'mqtt-packet';
 import type { ClientResource } from '../../../eventgrid/namespace.ts';
@@ -23,6 +24,29 @@ import type { LimitEnforcement } from './limit-enforcement.ts';
 import { readPropertySections } from './mqtt-packet-internals.ts';
 import { OutgoingPackets } from './outgoing-packets.ts';
 import { rawNames } from './raw-connect.ts';
+
+/** How long a connection closed after its DISCONNECT waits for the client to close its side. */
+const LINGER_MS = 2000;
+
+/**
+ * When aedes next destroys this stream (with no error), it is ended instead: the client gets what was
+ * written (a DISCONNECT) and then the end, and what it still sends (PUBACKs in flight) is read and
+ * dropped until it closes its side, or for LINGER_MS. A socket destroyed with unread bytes in it is
+ * reset, and a busy client can lose the DISCONNECT that came just before the reset.
+ */
+function closeGracefully(stream: Duplex): void {
+  const destroy = stream.destroy.bind(stream);
+  stream.destroy = ((error?: Error) => {
+    stream.destroy = destroy;
+    if (error || stream.destroyed) return destroy(error);
+    const timer = setTimeout(() => destroy(), LINGER_MS);
+    timer.unref();
+    stream.once('close', () => clearTimeout(timer));
+    stream.on('data', () => {});
+    stream.end();
+    return stream;
+  }) as Duplex['destroy'];
+}
 
 interface Connection {
   id: number;
@@ -63,8 +87,9 @@ export class AedesNamespaceAdapter {
   private nextConnectionId = 1;
   /** Each QoS 1 message of a persistent session sent once per connection, none lost, across takeovers. */
   private readonly deliveries = new SessionDeliveries((client) => {
-    // S8: the connection taken over gets its DISCONNECT 0x8E and nothing after it.
+    // S8: the connection taken over gets its DISCONNECT 0x8E and nothing after it, and is closed so that the DISCONNECT reaches it.
     OutgoingPackets.of(client.conn).closing();
+    closeGracefully(client.conn as unknown as Duplex);
   });
   private broker?: Aedes;
   private stopping = false;
