@@ -409,6 +409,8 @@ interface SubscriberConnection {
   disconnect?: number;
   /** Ended by the run itself. */
   ended: boolean;
+  /** How the connection failed, if it did (EPIPE, ECONNRESET: the broker closed it with bytes of it unread). */
+  error?: string;
 }
 
 export function noLossRun(context: StressContext, options: NoLossOptions): Promise<Figure> {
@@ -459,6 +461,7 @@ export function noLossRun(context: StressContext, options: NoLossOptions): Promi
       }).catch(() => undefined);
       if (!raw) return undefined;
       connection = { number, raw, ended: false };
+      raw.socket.on('error', (error: NodeJS.ErrnoException) => (connection!.error ??= error.code ?? error.message));
       raw.socket.once('close', () => {
         // A takeover ends the connection it takes over with DISCONNECT 0x8E; nothing else may end one.
         if (connection!.ended || connection!.disconnect === 0x8e) return;
@@ -466,7 +469,7 @@ export function noLossRun(context: StressContext, options: NoLossOptions): Promi
         // As mqtt.js does (reconnectPeriod 1000 ms): the owner is back a second later, not at its next takeover.
         if (connection === current) reconnectAt = Date.now() + 1000;
         const how = connection!.disconnect === undefined ? 'without a DISCONNECT' : `with DISCONNECT 0x${connection!.disconnect.toString(16)}`;
-        tally.violation(`connection ${number} of session "${session}" was closed by the broker ${how}`);
+        tally.violation(`connection ${number} of session "${session}" was closed by the broker ${how}${connection!.error ? ` (${connection!.error})` : ''}`);
       });
       raw.sendPacket(connectPacket(session, 'alpha', 5, { clean, properties: { sessionExpiryInterval: 600 } }));
       const connack = (await raw.next(5000)) as { cmd?: string; reasonCode?: number; sessionPresent?: boolean } | undefined;
