@@ -84,6 +84,17 @@ describe('OutgoingPackets', () => {
     expect(out.packets(4)).toMatchObject([{ cmd: 'suback', messageId: 3, granted: [0x80] }]);
   });
 
+  it('frames again from the next packet when an amendment comes after unframed writes', async () => {
+    const out = sink();
+    const outgoing = OutgoingPackets.of(out.stream);
+    // Unframed: a PUBLISH written in pieces, as aedes writes it.
+    mqttPacket.writeToStream(PACKETS[1]!, out.stream, { protocolVersion: 5 });
+    outgoing.amendNext('suback', 5, (packet) => packet.cmd === 'suback' && ((packet.granted = [0x87]), true));
+    mqttPacket.writeToStream(PACKETS[2]!, out.stream, { protocolVersion: 5 });
+    await settled();
+    expect(out.packets(5)).toMatchObject([{ cmd: 'publish', messageId: 1 }, { cmd: 'suback', messageId: 7, granted: [0x87] }]);
+  });
+
   it('leaves the stream of another connection alone', async () => {
     const one = sink();
     const other = sink();
@@ -93,7 +104,7 @@ describe('OutgoingPackets', () => {
     expect(other.packets(5)).toMatchObject([{ cmd: 'suback', granted: [1, 0] }]);
   });
 
-  it('sends nothing after a DISCONNECT, and once the connection is being taken over nothing but a DISCONNECT, whatever the cuts; every write is called back', async () => {
+  it('once the connection is being taken over, sends nothing but a DISCONNECT, and nothing after it, whatever the cuts; every write is called back', async () => {
     const disconnect: mqttPacket.Packet = { cmd: 'disconnect', reasonCode: 0x8e };
     for (const cut of [0, 1, 3, 64, 10_000]) {
       for (const taken of [false, true]) {
@@ -111,11 +122,12 @@ describe('OutgoingPackets', () => {
         };
         await write(before);
         if (taken) outgoing.closing();
-        // After the first DISCONNECT, a PUBLISH and a PINGRESP, then another DISCONNECT: none goes out.
+        // Taken over: of a PUBLISH, a DISCONNECT, a PINGRESP, a PUBLISH and another DISCONNECT, the first DISCONNECT only goes out.
         await write([...after, PACKETS[1]!, disconnect]);
         await settled();
         const cmds = out.packets(5).map((packet) => packet.cmd);
-        expect(cmds, `cut ${cut}${taken ? ', taken over' : ''}`).toEqual(taken ? ['publish', 'pingresp', 'disconnect'] : ['publish', 'pingresp', 'publish', 'disconnect']);
+        const all = ['publish', 'pingresp', 'publish', 'disconnect', 'pingresp', 'publish', 'disconnect'];
+        expect(cmds, `cut ${cut}${taken ? ', taken over' : ''}`).toEqual(taken ? ['publish', 'pingresp', 'disconnect'] : all);
       }
     }
   });

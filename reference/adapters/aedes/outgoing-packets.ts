@@ -8,9 +8,13 @@
 // mqtt-packet's generator. Every other byte passes as it was written, and nothing outside this
 // connection changes (mqtt-packet is never touched).
 //
-// The framing also keeps a connection silent once it is over [MQTT-3.14.4-1]: nothing goes out after
-// a DISCONNECT, and nothing but a DISCONNECT once another connection took its session over (aedes may
-// still be delivering to it while it disconnects it).
+// The framing also keeps a connection taken over silent: once another connection took its session
+// over, nothing goes out but the DISCONNECT, and nothing after it [MQTT-3.14.4-1] (aedes may still be
+// delivering to it while it disconnects it).
+//
+// While no amendment awaits a packet and the connection is not being closed, bytes pass unframed (the
+// hot path of every PUBLISH). Every writer (mqtt-packet's writeToStream, a refusal's bytes) writes whole
+// packets within one turn, so framing can start again at the next packet's first byte.
 import type { Writable } from 'node:stream';
 import mqttPacket from 'mqtt-packet';
 
@@ -56,6 +60,7 @@ export class OutgoingPackets {
   private constructor(stream: Writable) {
     this.write = stream.write.bind(stream) as Writable['write'];
     stream.write = ((chunk: Buffer | string, encoding?: BufferEncoding | WriteCallback, callback?: WriteCallback) => {
+      if (this.idle()) return this.write(chunk, encoding as BufferEncoding, callback);
       const done = typeof encoding === 'function' ? encoding : callback;
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk, typeof encoding === 'string' ? encoding : 'utf8') : chunk;
       return this.pass(bytes, done);
@@ -64,12 +69,28 @@ export class OutgoingPackets {
 
   /** The next `cmd` packet written over MQTT `version` for which `amend` returns true goes out as amended. */
   amendNext(cmd: Pending['cmd'], version: 4 | 5, amend: Amendment): void {
+    this.frameFromHere();
     this.pending.push({ cmd, version, amend });
   }
 
-  /** Another connection took this one's session over: from now on, only a DISCONNECT goes out. */
+  /** Another connection took this one's session over: from now on, only a DISCONNECT goes out, and nothing after it. */
   closing(): void {
+    this.frameFromHere();
     if (this.ending === 'open') this.ending = 'closing';
+  }
+
+  /** Nothing to amend, hold or drop: the bytes pass as written, unframed. */
+  private idle(): boolean {
+    return this.pending.length === 0 && this.ending === 'open' && this.held === undefined;
+  }
+
+  /** Framing starts again (between turns: at a packet's first byte). */
+  private frameFromHere(): void {
+    if (!this.idle()) return;
+    this.state = 'type';
+    this.remaining = 0;
+    this.multiplier = 1;
+    this.dropping = false;
   }
 
   /** Frames the bytes: passes what no amendment awaits at once, holds what one does until it is whole, drops what may no longer go out. */
@@ -87,7 +108,7 @@ export class OutgoingPackets {
         const dropping = this.ending === 'over' || (this.ending === 'closing' && type !== DISCONNECT);
         if (dropping !== this.dropping) flush(at);
         this.dropping = dropping;
-        if (type === DISCONNECT && !dropping) this.ending = 'over';
+        if (type === DISCONNECT && this.ending === 'closing') this.ending = 'over';
         const cmd = TYPES[type];
         const awaited = cmd && !dropping ? this.pending.filter((pending) => pending.cmd === cmd) : [];
         if (awaited.length) {
