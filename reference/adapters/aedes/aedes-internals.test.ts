@@ -86,6 +86,8 @@ describe("aedes' internals as the reference relies on them", () => {
     takeIncoming(client, (packet) => (taken.push(packet.cmd!), packet.cmd === 'pingreq'));
     send(connect('s1'));
     await next('connack');
+    // aedes marks the CONNACK sent in its write callback, a turn after the bytes went out.
+    await new Promise((resolve) => setImmediate(resolve));
     expect([connackSent(client), protocolVersionOf(client), expiryAtEnd(client)]).toEqual([true, 5, 30]);
     send({ cmd: 'pingreq' });
     send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 't', qos: 1 }] });

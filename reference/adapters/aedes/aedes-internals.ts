@@ -134,11 +134,11 @@ export function markRedeliveries(broker: Aedes): void {
 export function onQueued(broker: Aedes, queued: (subs: { clientId: string; qos: number }[], packet: { payload?: Buffer | string }) => void): void {
   const persistence = persistenceOf(broker);
   const enqueue = persistence.outgoingEnqueueCombi.bind(persistence);
-  persistence.outgoingEnqueueCombi = async (subs, packet) => {
-    const result = await enqueue(subs, packet);
-    queued(subs, packet);
-    return result;
-  };
+  persistence.outgoingEnqueueCombi = (subs, packet) =>
+    enqueue(subs, packet).then((result) => {
+      queued(subs, packet);
+      return result;
+    });
 }
 
 /** Stops the client's Keep Alive timer for good (aedes arms it before the client is ready). */
@@ -261,24 +261,22 @@ export class SessionDeliveries {
     };
 
     const outgoingUpdate = persistence.outgoingUpdate.bind(persistence);
-    persistence.outgoingUpdate = async (client, packet) => {
+    persistence.outgoingUpdate = (client, packet) => {
       // The queue's packet identifiers are the new connection's.
       if (this.supersededClients.has(client)) {
         this.gone.add(packet);
-        return undefined;
+        return Promise.resolve(undefined);
       }
-      try {
-        return await outgoingUpdate(client, packet);
-      } catch (error) {
+      return outgoingUpdate(client, packet).catch((error: Error) => {
         // Acknowledged (or the session wiped) since aedes took it from the queue: not sent again.
-        if ((error as Error).message !== 'no such packet') throw error;
+        if (error.message !== 'no such packet') throw error;
         this.gone.add(packet);
         return undefined;
-      }
+      });
     };
 
     const outgoingClearMessageId = persistence.outgoingClearMessageId.bind(persistence);
-    persistence.outgoingClearMessageId = async (client, packet) => (this.gone.has(packet) ? undefined : outgoingClearMessageId(client, packet));
+    persistence.outgoingClearMessageId = (client, packet) => (this.gone.has(packet) ? Promise.resolve(undefined) : outgoingClearMessageId(client, packet));
   }
 
   /** A new client, before aedes reads from it. */
@@ -296,6 +294,8 @@ export class SessionDeliveries {
   /** Whether a message aedes delivers live goes out on this connection (a skipped one stays queued). */
   private sends(client: Client, delivery: Delivery, packet: QueuedPacket): boolean {
     if (this.supersededClients.has(client)) return false;
+    // The hot path: resent and live no longer overlap.
+    if (delivery.phase === 'live' && delivery.resent.size === 0) return true;
     const key = messageKey(packet);
     // Only what aedes also queued for the session: QoS 1 and 2, not retained on subscribing, to a session that outlives its connection.
     if (!packet.qos || packet.retain || key === undefined || client.clean) return true;
