@@ -210,7 +210,11 @@ export class SessionDeliveries {
   /** `takenOver` is told of a connection the moment another one takes its session over, before aedes disconnects it. */
   constructor(private readonly takenOver: (client: Client) => void = () => {}) {}
 
-  /** aedes' authorizeForward hook: a queued message that is gone by the time aedes resends it is not sent. */
+  /**
+   * aedes' authorizeForward hook: a queued message that is gone by the time aedes resends it is not sent.
+   * It never refuses a live delivery: for a persistent session aedes would then clear the queue's first
+   * message not yet sent (it clears by a packet identifier the live copy does not have yet).
+   */
   readonly authorizeForward = <Packet extends object>(_client: Client, packet: Packet): Packet | null => (this.gone.has(packet) ? null : packet);
 
   /** Whether another connection of this client's session took it over. */
