@@ -1,5 +1,5 @@
 // One broker of a benchmark in a process of its own (run with --expose-gc), so that its CPU and
-// memory are not the clients': it prints its URL, then answers 'memory' and 'stop' over IPC.
+// memory are not the clients': it prints its URL, then answers 'memory', 'cpu' and 'stop' over IPC.
 import { loadPki } from '../certs/manifest.ts';
 import { startPlainAedes, startReference, type BenchBroker } from './brokers.ts';
 
@@ -16,6 +16,7 @@ function settledMemory() {
 
 process.on('message', async (message: string) => {
   if (message === 'memory') process.send!({ memory: settledMemory() });
+  if (message === 'cpu') process.send!({ cpu: process.cpuUsage() });
   if (message === 'stop') {
     await broker.stop();
     process.disconnect();

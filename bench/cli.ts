@@ -1,4 +1,5 @@
-// npm run bench [-- flags]: how fast and how lean the reference broker is, next to plain aedes 2.0 beta
+// npm run bench [-- flags]: how fast and how lean the reference broker is (CONNECT rate, QoS 1 throughput and
+// losses across takeovers, held sessions), next to plain aedes 2.0 beta
 // (same TLS setup) and Debian's mosquitto when installed. Loopback only, bounded counts; brokers run
 // in processes of their own, and measurements are interleaved across brokers and reported as medians.
 import { execFile, fork, type ChildProcess } from 'node:child_process';
@@ -12,12 +13,20 @@ import { loadPki, type LoadedPki } from '../certs/manifest.ts';
 import { DEFAULT_PKI_DIR, ensurePki } from '../certs/pki.ts';
 import { findMosquitto, startMosquitto, type BenchBroker } from './brokers.ts';
 import { clientContext, leanConnect, leanRate, type LeanConnect } from './lean-client.ts';
+import { qosThroughput } from './qos-throughput.ts';
+import { runStress } from '../stress/stress.ts';
+import { formatFigure } from '../stress/runs.ts';
 
 const USAGE = `usage: npm run bench [-- options]
   --rounds N            interleaved rounds of the connect-rate comparison (default 5; 0 skips it)
   --sequential N        connects per round, one at a time (default 40)
   --concurrent N        connects per round, --concurrency at a time (default 160)
   --concurrency N       (default 16)
+  --qos-rounds N        interleaved rounds of the QoS 1 throughput comparison, after one to warm up (default 7; 0 skips it)
+  --qos-messages N      QoS 1 messages per round (default 20000)
+  --qos-window N        QoS 1 messages the publisher has unacknowledged at a time (default 64)
+  --noloss N            QoS 1 messages of the takeover run (npm run stress's noloss: 1,000 a second, a
+                        takeover every 100 ms; default 10000; 0 skips it)
   --held 1000,10000     held-session counts to measure memory and latency at (100000 takes minutes)
   --latency-samples N   connects measured at each held count (default 100)
   --suite-runs N        timed runs of npm run conformance (default 3; 0 skips)
@@ -42,6 +51,8 @@ const count = (text: string, flag: string) => {
 
 interface ProcessBroker extends BenchBroker {
   memory(): Promise<{ heapUsed: number; external: number; arrayBuffers: number; rss: number }>;
+  /** The broker process's CPU time so far (user + system), µs. */
+  cpu(): Promise<number>;
 }
 
 async function startInProcess(kind: 'reference' | 'aedes', pkiDir: string): Promise<ProcessBroker> {
@@ -54,6 +65,11 @@ async function startInProcess(kind: 'reference' | 'aedes', pkiDir: string): Prom
       child.send('memory');
       const [reply] = (await once(child, 'message')) as [{ memory: Awaited<ReturnType<ProcessBroker['memory']>> }];
       return reply.memory;
+    },
+    async cpu() {
+      child.send('cpu');
+      const [reply] = (await once(child, 'message')) as [{ cpu: NodeJS.CpuUsage }];
+      return reply.cpu.user + reply.cpu.system;
     },
     async stop() {
       child.send('stop');
@@ -79,6 +95,54 @@ function connectOptions(pki: LoadedPki, context: LeanConnect['context'], url: st
 }
 
 const fmt = (value: number, digits = 1) => value.toFixed(digits);
+
+/**
+ * QoS 1 throughput: `rounds` interleaved rounds of every broker (a persistent session subscribed at QoS 1,
+ * acknowledging; one publisher as fast as the window allows), then the medians as ratios to plain aedes.
+ */
+async function compareQosThroughput(pki: LoadedPki, pkiDir: string, { rounds, messages, window }: { rounds: number; messages: number; window: number }): Promise<void> {
+  const brokers: (BenchBroker & Partial<Pick<ProcessBroker, 'cpu'>>)[] = [await startInProcess('reference', pkiDir), await startInProcess('aedes', pkiDir)];
+  const mosquitto = findMosquitto();
+  if (mosquitto) brokers.push(await startMosquitto(pki, mosquitto));
+  const identity = (id: string) => ({ context: clientContext(pki, pki.identities.get(id)!), username: pki.identities.get(id)!.entry.authenticationName });
+  // alpha subscribes to its own topics and the observer publishes there, as the namespace lets them (P1).
+  const subscriber = identity('alpha');
+  const publisher = identity('observer');
+  const figures = new Map(brokers.map((broker) => [broker.name, { rates: [] as number[], cpu: [] as number[], lost: 0, duplicates: 0 }]));
+  // Round 0 warms every broker (and the client) up and is not counted.
+  for (let round = 0; round <= rounds; round += 1) {
+    const order = brokers.map((_, index) => brokers[(index + round) % brokers.length]!);
+    for (const broker of order) {
+      const { host, port } = endpoint(broker.url);
+      const cpuBefore = await broker.cpu?.();
+      const result = await qosThroughput({ host, port, subscriber, publisher, topic: `mmc/alpha/bench-qos-${round}`, messages, window });
+      const cpuAfter = await broker.cpu?.();
+      if (round === 0) continue;
+      const figure = figures.get(broker.name)!;
+      figure.rates.push(result.rate);
+      if (cpuBefore !== undefined && cpuAfter !== undefined) figure.cpu.push((cpuAfter - cpuBefore) / messages);
+      figure.lost += result.lost;
+      figure.duplicates += result.duplicates;
+    }
+    if (round) console.log(`qos round ${round}/${rounds}: ${order.map((broker) => `${broker.name} ${fmt(figures.get(broker.name)!.rates.at(-1)!, 0)} msg/s`).join('; ')}`);
+  }
+  console.log(`\nQoS 1 throughput (mTLS, MQTT 5; a persistent session subscribed at QoS 1 and acknowledging; one publisher, ${window} unacknowledged at a time; ${messages} messages), median of ${rounds} interleaved rounds after one to warm up`);
+  console.log('broker      msg/s   x aedes   broker CPU µs/msg   x aedes   lost  duplicates');
+  const aedes = figures.get('aedes')!;
+  for (const [name, figure] of figures) {
+    const cpu = figure.cpu.length ? `${fmt(median(figure.cpu), 1).padStart(17)}   ${fmt(median(aedes.cpu) / median(figure.cpu), 2).padStart(7)}` : `${'-'.padStart(17)}   ${'-'.padStart(7)}`;
+    console.log(`${name.padEnd(11)} ${fmt(median(figure.rates), 0).padStart(5)}   ${fmt(median(figure.rates) / median(aedes.rates), 2).padStart(7)}   ${cpu}   ${String(figure.lost).padStart(4)}  ${String(figure.duplicates).padStart(10)}`);
+  }
+  // The load of a shared machine drifts between rounds: the ratio of the two brokers within each round
+  // (measured back to back) moves less than the ratio of their medians.
+  const reference = figures.get('reference')!;
+  const ratios = (of: (figure: typeof aedes, round: number) => number) => median(reference.rates.map((_, round) => of(reference, round) / of(aedes, round)));
+  console.log(
+    `reference / plain aedes, QoS 1, median of the rounds' ratios: throughput ${fmt(ratios((figure, round) => figure.rates[round]!), 2)}, ` +
+      `broker CPU per message ${fmt(1 / ratios((figure, round) => figure.cpu[round]!), 2)} (goal >= 0.80)`,
+  );
+  for (const broker of brokers) await broker.stop();
+}
 
 /** The connect-rate comparison: `rounds` interleaved rounds of every broker, then the medians as ratios to plain aedes. */
 async function compareConnectRates(
@@ -123,6 +187,10 @@ await runCli(USAGE, async () => {
       sequential: { type: 'string', default: '40' },
       concurrent: { type: 'string', default: '160' },
       concurrency: { type: 'string', default: '16' },
+      'qos-rounds': { type: 'string', default: '7' },
+      'qos-messages': { type: 'string', default: '20000' },
+      'qos-window': { type: 'string', default: '64' },
+      noloss: { type: 'string', default: '10000' },
       held: { type: 'string', default: '1000,10000' },
       'latency-samples': { type: 'string', default: '100' },
       'suite-runs': { type: 'string', default: '3' },
@@ -136,6 +204,10 @@ await runCli(USAGE, async () => {
   const sequential = count(values.sequential, '--sequential');
   const concurrent = count(values.concurrent, '--concurrent');
   const concurrency = Math.max(1, count(values.concurrency, '--concurrency'));
+  const qosRounds = count(values['qos-rounds'], '--qos-rounds');
+  const qosMessages = Math.max(1, count(values['qos-messages'], '--qos-messages'));
+  const qosWindow = Math.min(65535, Math.max(1, count(values['qos-window'], '--qos-window')));
+  const noloss = count(values.noloss, '--noloss');
   const held = values.held ? values.held.split(',').map((text) => count(text.trim(), '--held')) : [];
   const samples = Math.max(1, count(values['latency-samples'], '--latency-samples'));
   const suiteRuns = count(values['suite-runs'], '--suite-runs');
@@ -149,7 +221,27 @@ await runCli(USAGE, async () => {
   // 1. CONNECT -> CONNACK rate, interleaved: every round runs every broker, in a rotating order.
   if (rounds) await compareConnectRates(pki, context, pkiDir, { rounds, sequential, concurrent, concurrency });
 
-  // 2. Held sessions: memory per session and connect latency, reference next to plain aedes.
+  // 2. QoS 1 throughput, interleaved, as a ratio to plain aedes; then the takeover run's losses.
+  if (qosRounds) await compareQosThroughput(pki, pkiDir, { rounds: qosRounds, messages: qosMessages, window: qosWindow });
+  if (noloss) {
+    const [figure] = await runStress({
+      pkiDir,
+      runs: ['noloss'],
+      counts: { race: 0, hostile: 0, idle: 0, oversized: 0, badcert: 0, noloss },
+      rate: 1000,
+      takeoverEveryMs: 100,
+      seed: 0,
+      parallel: 8,
+      handshakeTimeoutMs: 2000,
+      connectTimeoutMs: 2000,
+      log: () => {},
+    });
+    console.log(`\nQoS 1 across takeovers (npm run stress -- --only noloss --noloss ${noloss}: 1,000 msg/s, the owner taking its session over every 100 ms):`);
+    console.log(formatFigure(figure!));
+    for (const example of figure!.examples) console.log(`  violation: ${example}`);
+  }
+
+  // 3. Held sessions: memory per session and connect latency, reference next to plain aedes.
   if (held.length) {
     console.log('\nheld sessions (each subscribed at QoS 1, then DISCONNECT with expiry 3600 s): broker heap after GC, and connect latency while held');
     console.log('sessions   broker      heap/session B   rss/session B   latency p50 / p99 ms');
@@ -172,7 +264,7 @@ await runCli(USAGE, async () => {
     }
   }
 
-  // 3. The suite's wall time, start-up included, as a user runs it.
+  // 4. The suite's wall time, start-up included, as a user runs it.
   if (suiteRuns) {
     const walls: number[] = [];
     for (let index = 0; index < suiteRuns; index += 1) {
@@ -185,7 +277,7 @@ await runCli(USAGE, async () => {
     console.log(`npm run conformance wall time, start-up included: median ${fmt(median(walls))} s of ${suiteRuns}`);
   }
 
-  // 4. PKI time: npm run bench:certs, as it is.
+  // 5. PKI time: npm run bench:certs, as it is.
   if (!values['no-pki']) {
     const { stdout } = await run(process.execPath, ['--import', 'tsx', 'certs/bench.ts']);
     console.log(`\nPKI (npm run bench:certs): ${stdout.trim().split('\n').slice(-2).join('; ')}`);

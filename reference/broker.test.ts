@@ -126,6 +126,9 @@ describe.each(['3.1.1', '5'] as MqttVersion[])('over MQTT %s', (version) => {
     // MQTT 5 answers in the PUBACK and keeps the connection; 3.1.1 has no code for it: the gate closes.
     expect(forged).toEqual(version === '5' ? { acknowledged: true, reasonCode: 0x87 } : expect.objectContaining({ acknowledged: false, closed: true }));
     if (version === '5') expect(await alpha.tryPublish('mmc/alpha/a1', 'own')).toEqual({ acknowledged: true, reasonCode: 0 });
+    // The connection remembers the decisions for a topic: the same answers again.
+    if (version === '5') expect(await alpha.tryPublish('mmc/beta/b1', 'forged again')).toEqual({ acknowledged: true, reasonCode: 0x87 });
+    if (version === '5') expect(await alpha.tryPublish('mmc/alpha/a1', 'own again')).toEqual({ acknowledged: true, reasonCode: 0 });
     const observer = await t.open('observer', 'o1', version);
     await observer.publish('mmc/beta/b1', 'genuine', 1);
     expect((await beta.nextMessage('mmc/beta/b1')).payload).toBe('genuine');

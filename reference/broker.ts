@@ -115,6 +115,8 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
 
   const broker = await Aedes.createBroker({
     preConnect: adapter.preConnect,
+    // A queued QoS 1 message acknowledged while aedes resends the queue is not sent again.
+    authorizeForward: adapter.authorizeForward,
     // L1: aedes caps the MQTT 5 Session Expiry Interval and reports the value in force in CONNACK.
     sessionExpiryIntervalLimit: behaviour.maximumExpirySeconds(namespace),
     // L15: aedes checks each packet's size as its fixed header is read, before authentication (a client
@@ -144,6 +146,7 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
       (connection) => {
         adapter.track(connection);
         const client = broker.handle(connection.stream);
+        adapter.trackClient(client);
         limits.track(client);
         // Last, so that protocol validation (M1) sees each packet before the packet gate and aedes.
         adapter.screen(client);

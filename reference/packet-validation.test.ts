@@ -129,6 +129,7 @@ describe('the packet checks', () => {
     expect(scanProperties(section([0x11, 0, 0, 0, 0, 0x11, 0, 0, 0x0e, 0x10]))).toEqual({ repeated: ['sessionExpiryInterval'], outOfRange: [] });
     expect(scanProperties(section([0x26, 0, 1, 0x6b, 0, 1, 0x76, 0x26, 0, 1, 0x6b, 0, 1, 0x77]))).toEqual({ repeated: [], outOfRange: [] });
     expect(scanProperties(section([0x19, 1, 0x17, 2]))).toEqual({ repeated: [], outOfRange: ['requestProblemInformation'] });
+    expect(scanProperties(section([]))).toEqual({ repeated: [], outOfRange: [] });
     // Truncated or nonsense input finds what it can and never throws.
     expect(() => scanProperties(Buffer.from([0x7f, 0x03, 0xff]))).not.toThrow();
     expect(() => scanProperties(Buffer.from([0x05, 0x26, 0xff]))).not.toThrow();

@@ -1,4 +1,4 @@
-// npm run stress [-- --race N --hostile N --idle N --oversized N --badcert N --noloss N --seed S]:
+// npm run stress [-- --race N --hostile N --idle N --oversized N --badcert N --noloss N --rate N --seed S]:
 // the reference broker (`npm run broker` as a child process on 127.0.0.1) under bounded load, one
 // figure line per run; exit 1 on any violation, and a failing hostile run prints the seed that replays it.
 // A development command of this repository (not one of the tool's subcommands, not in the package), in
@@ -9,17 +9,18 @@ import { UserError } from '../common/errors.ts';
 import { DEFAULT_PKI_DIR, ensurePki } from '../certs/pki.ts';
 import { RUNS, runStress, type RunName } from './stress.ts';
 
-const DEFAULTS: Record<RunName, number> = { race: 500, hostile: 20_000, idle: 150, oversized: 4, badcert: 3, noloss: 2000 };
+const DEFAULTS: Record<RunName, number> = { race: 500, hostile: 20_000, idle: 150, oversized: 4, badcert: 3, noloss: 10_000 };
 
 const USAGE = `usage: npm run stress [-- --only race,hostile,...] [--race N] [--hostile N] [--idle N] [--oversized N]
-                       [--badcert N] [--noloss N] [--takeovers N] [--seed S] [--parallel N]
+                       [--badcert N] [--noloss N] [--rate N] [--takeover-every MS] [--seed S] [--parallel N]
   --race N        rounds of four identities connecting with one session name at once (default ${DEFAULTS.race})
   --hostile N     malformed or protocol-violating packets, from a seeded generator (default ${DEFAULTS.hostile})
   --idle N        silent TCP, idle TLS and byte-a-time CONNECT connections (default ${DEFAULTS.idle})
   --oversized N   certificate-less connections announcing a 268 MB CONNECT (default ${DEFAULTS.oversized})
   --badcert N     rounds over the crafted certificate set, bad and good (default ${DEFAULTS.badcert})
   --noloss N      QoS 1 messages to a session taken over and contested (default ${DEFAULTS.noloss})
-  --takeovers N   takeovers during the noloss run (default N/100)
+  --rate N        messages a second the noloss run publishes (default 1000)
+  --takeover-every MS  the noloss run's owner takes its session over this often (default 100)
   --seed S        seed of the hostile generator (default: random, printed); replays a failure
   --parallel N    connections opened at once (default 8)
   --only RUNS     comma-separated runs to do (default all); 0 as a count also skips a run
@@ -38,7 +39,8 @@ async function main(args: string[]): Promise<void> {
     args,
     options: {
       ...Object.fromEntries(RUNS.map((run) => [run, { type: 'string' as const }])),
-      takeovers: { type: 'string' },
+      rate: { type: 'string' },
+      'takeover-every': { type: 'string' },
       seed: { type: 'string' },
       parallel: { type: 'string' },
       only: { type: 'string' },
@@ -57,11 +59,14 @@ async function main(args: string[]): Promise<void> {
 
   await ensurePki({ outDir: values.pki as string, log: () => {} });
   console.log(`stress: node ${process.version}, seed ${seed}, broker timeouts ${timeouts} ms`);
+  const rate = Math.max(1, whole('rate', values.rate as string | undefined, 1000, 100_000));
+  const takeoverEveryMs = Math.max(10, whole('takeover-every', values['takeover-every'] as string | undefined, 100, 600_000));
   const figures = await runStress({
     pkiDir: values.pki as string,
     runs: only as RunName[],
     counts,
-    takeovers: whole('takeovers', values.takeovers as string | undefined, 0),
+    rate,
+    takeoverEveryMs,
     seed,
     parallel: Math.max(1, whole('parallel', values.parallel as string | undefined, 8, 256)),
     handshakeTimeoutMs: timeouts,
@@ -71,7 +76,7 @@ async function main(args: string[]): Promise<void> {
   const violations = figures.reduce((sum, figure) => sum + figure.violations, 0);
   if (violations) {
     const failed = figures.filter((figure) => figure.violations).map((figure) => figure.run);
-    console.log(`FAILED: ${violations} violation(s). Replay: npm run stress -- --only ${failed.join(',')} ${failed.map((run) => `--${run} ${counts[run as RunName]}`).join(' ')} --seed ${seed}`);
+    console.log(`FAILED: ${violations} violation(s). Replay: npm run stress -- --only ${failed.join(',')} ${failed.map((run) => `--${run} ${counts[run as RunName]}`).join(' ')}${failed.includes('noloss') ? ` --rate ${rate} --takeover-every ${takeoverEveryMs}` : ''} --seed ${seed}`);
     process.exitCode = 1;
   } else {
     console.log('stress: no violations');

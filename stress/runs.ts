@@ -147,8 +147,8 @@ async function connackOf(session: RawSession, packet: Connect): Promise<number |
 async function healthy(context: StressContext, name: string): Promise<boolean> {
   if (context.broker.exitCode() !== undefined) return false;
   try {
-    const session = await open(context, identity(context, 'observer'));
-    const code = await connackOf(session, connectPacket(name, 'observer', 5));
+    const session = await open(context, identity(context, OBSERVER));
+    const code = await connackOf(session, connectPacket(name, OBSERVER, 5));
     session.end();
     return code === 0;
   } catch {
@@ -159,7 +159,7 @@ async function healthy(context: StressContext, name: string): Promise<boolean> {
 // ---------------------------------------------------------------------------------------------------
 // race: four identities CONNECT with one session name at the same moment; two identities holding one
 // name at once is a hijack.
-const RACERS = ['alpha', 'beta', 'gamma', 'observer'];
+const RACERS = ['alpha', 'beta', 'gamma', OBSERVER];
 
 export function raceRun(context: StressContext, rounds: number): Promise<Figure> {
   return measured(context, 'race', rounds, async (tally) => {
@@ -388,82 +388,215 @@ export function badCertificateRun(context: StressContext, rounds: number): Promi
 }
 
 // ---------------------------------------------------------------------------------------------------
-// noloss: QoS 1 messages to a persistent session that is taken over again and again by its owner,
-// while other identities try to take its name: none lost, none to another identity.
-export function noLossRun(context: StressContext, messages: number, takeovers: number): Promise<Figure> {
+// noloss: QoS 1 messages at a steady rate to a persistent session that its owner takes over again and
+// again on a timer, while other identities try to take its name. The subscriber acknowledges every
+// PUBLISH at once, as mqtt.js does. A violation is a message the broker accepted that never reached the
+// session, one delivered again without DUP=1, a connection of the session the broker closed other than
+// by a takeover's DISCONNECT 0x8E, a takeover that found the session gone, or a thief given the name.
+export interface NoLossOptions {
+  /** QoS 1 messages to publish. */
+  messages: number;
+  /** Messages a second the publisher sends (paced; at most 1,000 unacknowledged at a time). */
+  rate: number;
+  /** The owner takes its session over this often, ms. */
+  takeoverEveryMs: number;
+}
+
+/** One connection of the subscriber, and how it ended. */
+interface SubscriberConnection {
+  number: number;
+  raw: RawSession;
+  /** Reason code of the DISCONNECT the broker sent it, if any. */
+  disconnect?: number;
+  /** Ended by the run itself. */
+  ended: boolean;
+  /** How the connection failed, if it did (EPIPE, ECONNRESET: the broker closed it with bytes of it unread). */
+  error?: string;
+}
+
+export function noLossRun(context: StressContext, options: NoLossOptions): Promise<Figure> {
+  const { messages, rate, takeoverEveryMs } = options;
   return measured(context, 'noloss', messages, async (tally) => {
     const session = `noloss-${Date.now().toString(36)}`;
     // Under alpha's own topics, where the default namespace lets alpha subscribe and the observer publish.
     const topic = `${ownTopics(DEFAULT_TOPIC_ROOT, 'alpha')}${session}`;
-    const received = new Set<number>();
-    let thefts = 0;
-    let theftsAccepted = 0;
-    let duplicates = 0;
-    const subscriber = async (clean: boolean) => {
+    /** Each message received: where it first came, and whether a copy with DUP=0 has. */
+    const received = new Map<number, { first: string; plain: boolean }>();
+    const counts = { takeovers: 0, thefts: 0, theftsAccepted: 0, redeliveries: 0, duplicatesWithoutDup: 0, closedByBroker: 0, sessionsLost: 0, refused: 0 };
+    let stopped = false;
+    /** When the owner reconnects after the broker closed its connection. */
+    let reconnectAt = 0;
+
+    // --- the subscriber: one connection after another, every one acknowledging at once.
+    let connectionNumber = 0;
+    let current: SubscriberConnection | undefined;
+    const connections: SubscriberConnection[] = [];
+    const connectSubscriber = async (clean: boolean): Promise<SubscriberConnection | undefined> => {
+      const number = (connectionNumber += 1);
+      let connection: SubscriberConnection | undefined;
       const raw = await open(context, {
         ...identity(context, 'alpha'),
         onPacket(packet, self) {
+          if (packet.cmd === 'disconnect') {
+            if (connection) connection.disconnect = packet.reasonCode ?? 0;
+            return true;
+          }
           if (packet.cmd !== 'publish') return false;
-          const number = Number(packet.payload.toString().slice(2));
-          if (received.has(number)) duplicates += 1;
-          received.add(number);
           tally.packets += 1;
+          const message = Number(packet.payload.toString().slice(2));
+          // A message may come again, with DUP=1; only one copy may have DUP=0. (Copies on two connections
+          // can be read here in another order than the broker sent them: a DUP=1 copy may come first.)
+          const seen = received.get(message);
+          if (seen === undefined) received.set(message, { first: `on connection ${number} as packet id ${packet.messageId}`, plain: !packet.dup });
+          else {
+            counts.redeliveries += 1;
+            if (!packet.dup && seen.plain) {
+              counts.duplicatesWithoutDup += 1;
+              tally.violation(`message ${message} delivered again without DUP=1 (connection ${number}, packet id ${packet.messageId}; first ${seen.first})`);
+            }
+            if (!packet.dup) seen.plain = true;
+          }
           if (packet.messageId !== undefined) self.sendPacket({ cmd: 'puback', messageId: packet.messageId });
           return true;
         },
+      }).catch(() => undefined);
+      if (!raw) return undefined;
+      connection = { number, raw, ended: false };
+      raw.socket.on('error', (error: NodeJS.ErrnoException) => (connection!.error ??= error.code ?? error.message));
+      raw.socket.once('close', () => {
+        // A takeover ends the connection it takes over with DISCONNECT 0x8E; nothing else may end one.
+        if (connection!.ended || connection!.disconnect === 0x8e) return;
+        counts.closedByBroker += 1;
+        // As mqtt.js does (reconnectPeriod 1000 ms): the owner is back a second later, not at its next takeover.
+        if (connection === current) reconnectAt = Date.now() + 1000;
+        const how = connection!.disconnect === undefined ? 'without a DISCONNECT' : `with DISCONNECT 0x${connection!.disconnect.toString(16)}`;
+        tally.violation(`connection ${number} of session "${session}" was closed by the broker ${how}${connection!.error ? ` (${connection!.error})` : ''}`);
       });
-      const code = await connackOf(raw, connectPacket(session, 'alpha', 5, { clean, properties: { sessionExpiryInterval: 600 } }));
-      if (code !== 0) throw new Error(`the subscriber was refused its own session (${code})`);
-      return raw;
-    };
-    let current = await subscriber(true);
-    current.sendPacket({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos: 1 }] });
-    await current.next(5000);
-
-    const publisher = await open(context, identity(context, OBSERVER));
-    if ((await connackOf(publisher, connectPacket(`${session}-pub`, OBSERVER, 5))) !== 0) throw new Error('the publisher was refused');
-    const pending = new Map<number, () => void>();
-    publisher.socket.removeAllListeners('data');
-    const parser = mqttPacket.parser({ protocolVersion: 5 });
-    parser.on('packet', (packet) => {
-      if (packet.cmd === 'puback') pending.get(packet.messageId!)?.();
-    });
-    publisher.socket.on('data', (chunk) => parser.parse(chunk));
-
-    const every = Math.max(1, Math.floor(messages / Math.max(1, takeovers)));
-    let done = 0;
-    const window = 32;
-    const inFlight = new Set<Promise<void>>();
-    for (let number = 1; number <= messages; number += 1) {
-      const messageId = ((number - 1) % 60000) + 1;
-      const acked = new Promise<void>((resolve) => pending.set(messageId, resolve)).then(() => {
-        pending.delete(messageId);
-        done += 1;
-      });
-      inFlight.add(acked);
-      void acked.then(() => inFlight.delete(acked));
-      publisher.sendPacket({ cmd: 'publish', topic, payload: Buffer.from(`m-${number}`), qos: 1, messageId, retain: false, dup: false });
-      tally.packets += 1;
-      if (inFlight.size >= window) await Promise.race(inFlight);
-      if (number % every === 0) {
-        // The owner takes its session over; another identity tries to take the name.
-        current = await subscriber(false);
-        const thief = RACERS[1 + (number % 3)]!;
-        const attempt = await open(context, identity(context, thief));
-        thefts += 1;
-        if ((await connackOf(attempt, connectPacket(session, thief, 5, { clean: false }))) === 0) {
-          theftsAccepted += 1;
-          tally.violation(`${thief} was given session "${session}"`);
-        }
-        attempt.end();
+      raw.sendPacket(connectPacket(session, 'alpha', 5, { clean, properties: { sessionExpiryInterval: 600 } }));
+      const connack = (await raw.next(5000)) as { cmd?: string; reasonCode?: number; sessionPresent?: boolean } | undefined;
+      tally.packets += 2;
+      if (connack?.cmd !== 'connack' || connack.reasonCode) {
+        counts.refused += 1;
+        tally.violation(`the owner's CONNECT ${number} for session "${session}" was ${connack?.cmd === 'connack' ? `refused (0x${connack.reasonCode!.toString(16)})` : 'closed without a CONNACK'}`);
+        connection.ended = true;
+        raw.end();
+        return undefined;
       }
+      connections.push(connection);
+      if (!clean && !connack.sessionPresent) {
+        counts.sessionsLost += 1;
+        tally.violation(`takeover ${number}: session "${session}" was gone (Session Present 0)`);
+      }
+      if (clean || !connack.sessionPresent) {
+        // A new session: subscribe, as mqtt.js resubscribes when the session was not present.
+        raw.sendPacket({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos: 1 }] });
+        tally.packets += 1;
+      }
+      current = connection;
+      return connection;
+    };
+    if (!(await connectSubscriber(true))) throw new Error(`the owner could not open session "${session}"`);
+    await sleep(50);
+
+    // --- the owner takes its session over on a timer; after each takeover another identity tries the name.
+    const attempts: Promise<void>[] = [];
+    const takeovers = (async () => {
+      // Every takeoverEveryMs; after a pause (a reconnection), the cadence starts again.
+      for (let next = Date.now() + takeoverEveryMs; !stopped; next = Math.max(next + takeoverEveryMs, Date.now())) {
+        await sleep(Math.max(0, next - Date.now(), reconnectAt - Date.now()));
+        if (stopped) break;
+        counts.takeovers += 1;
+        await connectSubscriber(false);
+        const thief = RACERS[1 + (counts.takeovers % 3)]!;
+        attempts.push(
+          (async () => {
+            const attempt = await open(context, identity(context, thief)).catch(() => undefined);
+            if (!attempt) return;
+            counts.thefts += 1;
+            if ((await connackOf(attempt, connectPacket(session, thief, 5, { clean: false }))) === 0) {
+              counts.theftsAccepted += 1;
+              tally.violation(`${thief} was given session "${session}"`);
+            }
+            attempt.end();
+          })(),
+        );
+      }
+    })();
+
+    // --- the publisher: `rate` messages a second, every one acknowledged by the broker.
+    const inFlight = new Map<number, number>();
+    const accepted = new Set<number>();
+    let refusedByBroker = 0;
+    const publisher = await open(context, {
+      ...identity(context, OBSERVER),
+      onPacket(packet) {
+        if (packet.cmd !== 'puback') return false;
+        const message = inFlight.get(packet.messageId!);
+        if (message !== undefined) {
+          inFlight.delete(packet.messageId!);
+          // 0x10 (no matching subscribers) is accepted too: the session should have been there.
+          if ((packet.reasonCode ?? 0) >= 0x80) refusedByBroker += 1;
+          else accepted.add(message);
+        }
+        return true;
+      },
+    });
+    if ((await connackOf(publisher, connectPacket(`${session}-pub`, OBSERVER, 5))) !== 0) throw new Error('the publisher was refused');
+    const started = Date.now();
+    let messageId = 0;
+    for (let sent = 0; sent < messages; ) {
+      const due = Math.min(messages, Math.floor(((Date.now() - started) * rate) / 1000) + 1);
+      while (sent < due && inFlight.size < 1000) {
+        do messageId = (messageId % 65535) + 1;
+        while (inFlight.has(messageId));
+        sent += 1;
+        inFlight.set(messageId, sent);
+        publisher.sendPacket({ cmd: 'publish', topic, payload: Buffer.from(`m-${sent}`), qos: 1, messageId, retain: false, dup: false });
+        tally.packets += 1;
+      }
+      await sleep(sent < due ? 5 : 2);
     }
-    await Promise.race([Promise.all(inFlight), sleep(10_000)]);
-    for (let waited = 0; received.size < messages && waited < 10_000; waited += 100) await sleep(100);
-    const lost = messages - received.size;
-    if (lost > 0) tally.violation(`${lost} of ${messages} QoS 1 messages never reached session "${session}"`);
-    current.end();
+    const publishSeconds = (Date.now() - started) / 1000;
+    for (let waited = 0; inFlight.size && waited < 10_000; waited += 50) await sleep(50);
+    stopped = true;
+    await takeovers;
+    await Promise.all(attempts);
+    // What the broker accepted must arrive; the last connection stays open while it does.
+    for (let waited = 0, before = -1; waited < 15_000; waited += 100) {
+      if ([...accepted].every((message) => received.has(message))) break;
+      if (waited % 3000 === 0) {
+        if (received.size === before) break;
+        before = received.size;
+      }
+      await sleep(100);
+    }
+    const lost = [...accepted].filter((message) => !received.has(message));
+    if (lost.length) tally.violation(`${lost.length} of ${accepted.size} accepted QoS 1 messages never reached session "${session}" (first: ${lost.slice(0, 5).join(', ')})`);
+    if (inFlight.size) tally.violation(`${inFlight.size} of ${messages} QoS 1 messages were never acknowledged to the publisher`);
+    if (refusedByBroker) tally.violation(`${refusedByBroker} of ${messages} QoS 1 messages were refused to the publisher`);
+    // What the broker said of the session, to show the mechanism of a failure.
+    if (tally.violations) {
+      const said = new Map<string, string>();
+      for (const line of context.broker.output()) {
+        const what = line.replace(/^\S+Z /, '');
+        if (line.includes(session) && !/^(accepted|refused) session /.test(what) && !said.has(what)) said.set(what, line);
+      }
+      tally.examples.push(...[...said.values()].slice(0, 4).map((line) => `broker: ${line}`));
+    }
+    for (const connection of connections) connection.ended = true;
+    current?.raw.end();
     publisher.end();
-    return { acked: done, lost, duplicates, takeovers: Math.floor(messages / every), thefts, theftsAccepted };
+    return {
+      acked: accepted.size,
+      lost: lost.length,
+      duplicatesWithoutDup: counts.duplicatesWithoutDup,
+      redeliveries: counts.redeliveries,
+      closedByBroker: counts.closedByBroker,
+      sessionsLost: counts.sessionsLost,
+      rate: Math.round(messages / publishSeconds),
+      takeovers: counts.takeovers,
+      thefts: counts.thefts,
+      theftsAccepted: counts.theftsAccepted,
+    };
   });
 }

@@ -16,7 +16,9 @@ export interface StressOptions {
   pkiDir: string;
   runs: readonly RunName[];
   counts: Record<RunName, number>;
-  takeovers: number;
+  /** The noloss run: messages a second, and how often the owner takes its session over (ms). */
+  rate: number;
+  takeoverEveryMs: number;
   seed: number;
   parallel: number;
   handshakeTimeoutMs: number;
@@ -60,7 +62,7 @@ export async function runStress(options: StressOptions): Promise<Figure[]> {
         idle: () => idleRun(context, count),
         oversized: () => oversizedRun(context, count),
         badcert: () => badCertificateRun(context, count),
-        noloss: () => noLossRun(context, count, options.takeovers || Math.max(1, Math.floor(count / 100))),
+        noloss: () => noLossRun(context, { messages: count, rate: options.rate, takeoverEveryMs: options.takeoverEveryMs }),
       }[run]();
       figures.push(figure);
       options.log(formatFigure(figure));

@@ -102,6 +102,8 @@ const BOOLEAN_BYTES = new Set(['payloadFormatIndicator', 'requestProblemInformat
  */
 export function scanProperties(bytes: Buffer): PropertyScan {
   const scan: PropertyScan = { repeated: [], outOfRange: [] };
+  // No properties (a length of 0): the common case, every PUBLISH that carries none.
+  if (bytes.length === 0 || bytes[0] === 0) return scan;
   let at = 0;
   const varint = () => {
     let value = 0;
@@ -142,6 +144,7 @@ export function scanProperties(bytes: Buffer): PropertyScan {
 
 /** The findings of several property sections (CONNECT and its Will) as one. */
 export function mergeScans(scans: PropertyScan[]): PropertyScan {
+  if (scans.length === 1) return scans[0]!;
   return { repeated: scans.flatMap((scan) => scan.repeated), outOfRange: scans.flatMap((scan) => scan.outOfRange) };
 }
 
@@ -226,13 +229,17 @@ export function validatePacket(context: PacketContext, checks: readonly Check<Pa
  * Session Expiry Interval to its timers, so the mutated broker lets the packet through without exiting.
  */
 export function withoutRepeatedProperties<Packet extends DecodedPacket>(packet: Packet): Packet {
-  const collapse = (properties: Record<string, unknown> | undefined) => {
-    if (!properties) return;
-    for (const [name, value] of Object.entries(properties)) if (name !== 'userProperties' && Array.isArray(value)) properties[name] = value.at(-1);
-  };
-  collapse(packet.properties);
-  collapse(packet.will?.properties);
+  collapseRepeated(packet.properties);
+  collapseRepeated(packet.will?.properties);
   return packet;
+}
+
+function collapseRepeated(properties: Record<string, unknown> | undefined): void {
+  if (!properties) return;
+  for (const name in properties) {
+    const value = properties[name];
+    if (name !== 'userProperties' && Array.isArray(value)) properties[name] = value.at(-1);
+  }
 }
 
 export const PROTOCOL_MUTANTS: readonly Mutant[] = [

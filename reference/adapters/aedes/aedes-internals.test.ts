@@ -18,6 +18,7 @@ import {
   persistenceOf,
   protocolVersionOf,
   replayIncoming,
+  SessionDeliveries,
   setServerKeepAlive,
   stopKeepAliveTimer,
   takeIncoming,
@@ -28,6 +29,26 @@ afterEach(async () => {
   await new Promise<void>((resolve) => broker?.close(() => resolve()) ?? resolve());
   broker = undefined;
 });
+
+/** A device joined in memory to a broker that is already up: its client, and what it receives. */
+function device(on: Aedes, reading = true) {
+  const [server, end] = duplexPair();
+  const client = on.handle(server) as unknown as Client;
+  const received: mqttPacket.Packet[] = [];
+  const parser = mqttPacket.parser({ protocolVersion: 5 });
+  parser.on('packet', (packet) => received.push(packet));
+  const read = () => end.on('data', (chunk: Buffer) => parser.parse(chunk));
+  if (reading) read();
+  const send = (packet: mqttPacket.Packet) => end.write(mqttPacket.generate(packet, { protocolVersion: 5 }));
+  const until = async (count: number, cmd: string) => {
+    for (let waited = 0; waited < 2000 && received.filter((packet) => packet.cmd === cmd).length < count; waited += 5) await new Promise((resolve) => setTimeout(resolve, 5));
+    return received.filter((packet) => packet.cmd === cmd) as mqttPacket.Packet[];
+  };
+  return { client, end, received, send, until, read };
+}
+
+const publishOn = (on: Aedes, payload: string) =>
+  new Promise<void>((resolve) => on.publish({ cmd: 'publish', topic: 't', payload: Buffer.from(payload), qos: 1, retain: false, dup: false }, () => resolve()));
 
 /** A broker and one client joined in memory; `onConnect` runs in preConnect, before the CONNACK. */
 async function joined(onConnect: (client: Client) => void = () => {}) {
@@ -68,6 +89,8 @@ describe("aedes' internals as the reference relies on them", () => {
     takeIncoming(client, (packet) => (taken.push(packet.cmd!), packet.cmd === 'pingreq'));
     send(connect('s1'));
     await next('connack');
+    // aedes marks the CONNACK sent in its write callback, a turn after the bytes went out.
+    await new Promise((resolve) => setImmediate(resolve));
     expect([connackSent(client), protocolVersionOf(client), expiryAtEnd(client)]).toEqual([true, 5, 30]);
     send({ cmd: 'pingreq' });
     send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 't', qos: 1 }] });
@@ -233,5 +256,133 @@ describe("aedes' internals as the reference relies on them", () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(received.map((packet) => packet.cmd)).toEqual(['connack']);
     device.destroy();
+  });
+
+  it("delivers a client's QoS 1 messages through the deliverQoS its subscriptions take when made, numbered from _nextId; fails an update of a packet no longer queued with 'no such packet'", async () => {
+    broker = await Aedes.createBroker();
+    const one = device(broker);
+    const internals = one.client as unknown as { deliverQoS: (packet: unknown, callback: () => void) => void; _nextId: number };
+    const deliverQoS = internals.deliverQoS;
+    expect(typeof deliverQoS).toBe('function');
+    const seen: unknown[] = [];
+    internals.deliverQoS = (packet, callback) => (seen.push(packet), deliverQoS.call(one.client, packet, callback));
+    one.send(connect('sub', { clean: false }));
+    await one.until(1, 'connack');
+    one.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 't', qos: 1 }] });
+    await one.until(1, 'suback');
+    internals._nextId = 4242;
+    await publishOn(broker, 'm');
+    expect(await one.until(1, 'publish')).toMatchObject([{ messageId: 4242, payload: Buffer.from('m') }]);
+    expect(seen).toMatchObject([{ topic: 't', qos: 1, brokerId: broker.id, brokerCounter: expect.any(Number) }]);
+    await expect(persistenceOf(broker).outgoingUpdate({ id: 'sub' }, { brokerId: broker.id, brokerCounter: -1, messageId: 1 })).rejects.toThrow('no such packet');
+  });
+
+  it('resends a session\'s queue through outgoingStream(client) after the CONNACK, asking authorizeForward for each message and sending none it refuses', async () => {
+    const asked: string[] = [];
+    broker = await Aedes.createBroker({ authorizeForward: (_client, packet) => (asked.push(String(packet.payload)), String(packet.payload) === 'skip' ? null : packet) });
+    const resentTo: unknown[] = [];
+    const persistence = persistenceOf(broker);
+    const outgoingStream = persistence.outgoingStream.bind(persistence);
+    persistence.outgoingStream = (client) => (resentTo.push(client), outgoingStream(client));
+    const first = device(broker);
+    first.send(connect('sub', { clean: false }));
+    await first.until(1, 'connack');
+    first.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 't', qos: 1 }] });
+    await first.until(1, 'suback');
+    const gone = once(broker, 'clientDisconnect');
+    first.send({ cmd: 'disconnect' });
+    await gone;
+    for (const payload of ['a', 'skip', 'b']) await publishOn(broker, payload);
+    const second = device(broker);
+    second.send(connect('sub', { clean: false }));
+    const resent = await second.until(2, 'publish');
+    expect(resent.map((packet) => String((packet as mqttPacket.IPublishPacket).payload))).toEqual(['a', 'b']);
+    expect(asked).toEqual(['a', 'skip', 'b']);
+    expect(resentTo).toContain(second.client);
+    // The refused one was cleared from the queue.
+    const left: unknown[] = [];
+    for await (const packet of persistence.outgoingStream({ id: 'sub' })) left.push(packet);
+    expect(left).toHaveLength(2);
+  });
+
+  it('SessionDeliveries: the connection taken over sends nothing more and the new one numbers on from it; resent messages come once, with DUP', async () => {
+    const taken: Client[] = [];
+    const deliveries = new SessionDeliveries((client) => taken.push(client));
+    broker = await Aedes.createBroker({ authorizeForward: deliveries.authorizeForward });
+    guardAgainstStaleClients(broker);
+    markRedeliveries(broker);
+    deliveries.attach(broker);
+    const first = device(broker);
+    deliveries.track(first.client);
+    first.send(connect('sub', { clean: false }));
+    await first.until(1, 'connack');
+    first.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 't', qos: 1 }] });
+    await first.until(1, 'suback');
+    for (const payload of ['1', '2', '3']) await publishOn(broker, payload);
+    const sent = (await first.until(3, 'publish')) as mqttPacket.IPublishPacket[];
+    expect(sent.map((packet) => [String(packet.payload), packet.dup])).toEqual([['1', false], ['2', false], ['3', false]]);
+
+    const second = device(broker);
+    deliveries.track(second.client);
+    second.send(connect('sub', { clean: false }));
+    const resent = (await second.until(3, 'publish')) as mqttPacket.IPublishPacket[];
+    expect(taken).toEqual([first.client]);
+    expect(deliveries.superseded(first.client)).toBe(true);
+    expect(await first.until(1, 'disconnect')).toMatchObject([{ reasonCode: 0x8e }]);
+    expect(resent.map((packet) => [String(packet.payload), packet.messageId, packet.dup])).toEqual(sent.map((packet) => [String(packet.payload), packet.messageId, true]));
+    await publishOn(broker, '4');
+    const [, , , fourth] = (await second.until(4, 'publish')) as mqttPacket.IPublishPacket[];
+    expect([String(fourth!.payload), fourth!.messageId, fourth!.dup]).toEqual(['4', (sent[2]!.messageId! % 65535) + 1, false]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(second.received.filter((packet) => packet.cmd === 'publish')).toHaveLength(4);
+    expect(first.received.filter((packet) => packet.cmd === 'publish')).toHaveLength(3);
+
+    // A message no longer queued when aedes resends it (acknowledged meanwhile) is neither an error nor sent.
+    const gone = { brokerId: broker.id, brokerCounter: -1, messageId: sent[0]!.messageId };
+    await expect(persistenceOf(broker).outgoingUpdate(second.client, gone)).resolves.toBeUndefined();
+    expect(deliveries.authorizeForward(second.client, gone)).toBeNull();
+    expect(deliveries.authorizeForward(second.client, sent[0]!)).toBe(sent[0]);
+  });
+
+  it('SessionDeliveries: a connection taken over while aedes still resends its queue after the CONNACK gets one DISCONNECT 0x8E (aedes sends it only to a connected one)', async () => {
+    const deliveries = new SessionDeliveries();
+    broker = await Aedes.createBroker({ authorizeForward: deliveries.authorizeForward });
+    guardAgainstStaleClients(broker);
+    // The resend is held up at its first message for as long as `stalled` is pending.
+    let release = () => {};
+    let stalled: Promise<void> | undefined;
+    const persistence = persistenceOf(broker);
+    const outgoingUpdate = persistence.outgoingUpdate.bind(persistence);
+    persistence.outgoingUpdate = async (client, packet) => (await stalled, outgoingUpdate(client, packet));
+    deliveries.attach(broker);
+    const first = device(broker);
+    deliveries.track(first.client);
+    first.send(connect('sub', { clean: false }));
+    await first.until(1, 'connack');
+    first.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 't', qos: 1 }] });
+    await first.until(1, 'suback');
+    const gone = once(broker, 'clientDisconnect');
+    first.send({ cmd: 'disconnect' });
+    await gone;
+    for (const payload of ['1', '2', '3']) await publishOn(broker, payload);
+    stalled = new Promise((resolve) => (release = resolve));
+    const second = device(broker);
+    deliveries.track(second.client);
+    second.send(connect('sub', { clean: false }));
+    await second.until(1, 'connack');
+    const state = second.client as unknown as { connackSent: boolean; connected: boolean };
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect([state.connackSent, state.connected]).toEqual([true, false]);
+    const third = device(broker);
+    deliveries.track(third.client);
+    third.send(connect('sub', { clean: false }));
+    await third.until(1, 'connack');
+    const disconnects = await second.until(1, 'disconnect');
+    expect(disconnects).toMatchObject([{ reasonCode: 0x8e }]);
+    release();
+    // Everything queued reaches the connection that took over; nothing more the one taken over.
+    expect((await third.until(3, 'publish')).map((packet) => String((packet as mqttPacket.IPublishPacket).payload))).toEqual(['1', '2', '3']);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(second.received.filter((packet) => packet.cmd === 'disconnect')).toHaveLength(1);
   });
 });

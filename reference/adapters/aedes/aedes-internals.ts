@@ -1,15 +1,30 @@
 // Everything this project reads or changes of aedes beyond its documented options, hooks and events,
 // fenced in one module: aedes-internals.test.ts fails when aedes no longer has the shape relied on here.
 // Each change acts on one broker or one client, never on aedes for the whole process.
-import type { Readable } from 'node:stream';
+import { finished, type Readable } from 'node:stream';
 import type { Aedes, Client } from 'aedes';
+import mqttPacket from 'mqtt-packet';
+
+/** What of a QoS message queued for a session, or on its way to one, the broker reads. */
+export interface QueuedPacket {
+  /** The broker that took the message in, and its number there: together, the message's identity. */
+  brokerId?: string | null;
+  brokerCounter?: number;
+  /** The packet identifier it was last sent with on a connection of the session. */
+  messageId?: number;
+  qos?: number;
+  retain?: boolean;
+  dup?: boolean;
+  payload?: Buffer | string;
+}
 
 /** The part of aedes' persistence (untyped in its declarations) that the broker uses. */
 export interface Persistence {
   cleanSubscriptions(client: { id: string }): Promise<void>;
   delWill(client: { id: string; brokerId: string }): Promise<unknown>;
   outgoingStream(client: { id: string }): AsyncIterable<unknown>;
-  outgoingClearMessageId(client: { id: string }, packet: unknown): Promise<unknown>;
+  outgoingUpdate(client: { id: string }, packet: QueuedPacket): Promise<unknown>;
+  outgoingClearMessageId(client: { id: string }, packet: QueuedPacket): Promise<unknown>;
   outgoingEnqueueCombi(subs: { clientId: string; qos: number }[], packet: { payload?: Buffer | string }): Promise<unknown>;
 }
 
@@ -29,6 +44,10 @@ interface ClientInternals {
   _parser: { emit(event: string, ...args: unknown[]): boolean };
   /** Set once the accepting CONNACK is written. */
   connackSent?: boolean;
+  /** Set once aedes has resent the session's queue after the CONNACK (until then, `connecting`). */
+  connected?: boolean;
+  /** Set when the connection failed (aedes then closes it without a DISCONNECT). */
+  errored?: boolean;
   /** The CONNECT's protocol version, once it is accepted. */
   version?: number;
   /** MQTT 5: the Session Expiry Interval in force, as the CONNECT or a DISCONNECT set it (capped). */
@@ -42,6 +61,10 @@ interface ClientInternals {
   _keepaliveInterval: number;
   /** When set before the CONNACK, aedes announces it (MQTT 5 Server Keep Alive) and times the connection by it. */
   _serverKeepAlive?: number;
+  /** Sends a QoS 1 or 2 message to this connection (aedes' subscriptions capture it when they are made). */
+  deliverQoS(packet: QueuedPacket, callback: () => void): void;
+  /** The packet identifier the connection gives the next message it sends. */
+  _nextId: number;
 }
 
 const brokerInternals = (broker: Aedes) => broker as unknown as BrokerInternals;
@@ -160,11 +183,11 @@ export function deliverQueueOnResume(broker: Aedes, resumes: (client: Client) =>
 export function onQueued(broker: Aedes, queued: (subs: { clientId: string; qos: number }[], packet: { payload?: Buffer | string }) => void): void {
   const persistence = persistenceOf(broker);
   const enqueue = persistence.outgoingEnqueueCombi.bind(persistence);
-  persistence.outgoingEnqueueCombi = async (subs, packet) => {
-    const result = await enqueue(subs, packet);
-    queued(subs, packet);
-    return result;
-  };
+  persistence.outgoingEnqueueCombi = (subs, packet) =>
+    enqueue(subs, packet).then((result) => {
+      queued(subs, packet);
+      return result;
+    });
 }
 
 /** Stops the client's Keep Alive timer for good (aedes arms it before the client is ready). */
@@ -179,4 +202,160 @@ export function stopKeepAliveTimer(client: Client): void {
 /** The Keep Alive in force for a client whose CONNECT is being accepted (before its CONNACK). */
 export function setServerKeepAlive(client: Client, seconds: number): void {
   clientInternals(client)._serverKeepAlive = seconds;
+}
+
+/** MQTT 5 DISCONNECT reason code: another connection took the session over. */
+const SESSION_TAKEN_OVER = 0x8e;
+
+/** How far a connection of a persistent session is in sending what its session holds. */
+interface Delivery {
+  /**
+   * 'connecting' until aedes reads the session's queue to resend it (after the CONNACK), 'resending'
+   * while it does, then 'live'.
+   */
+  phase: 'connecting' | 'resending' | 'live';
+  /** Queued messages the resend has taken, until their live delivery (if one comes) is skipped. */
+  resent: Set<string>;
+  /** Messages sent live while the resend runs: the resend skips them. */
+  sentLive: Set<string>;
+}
+
+/** A message's identity across its copies: the queued one and the ones aedes delivers live. */
+function messageKey(packet: QueuedPacket): string | undefined {
+  return packet.brokerId && packet.brokerCounter !== undefined ? `${packet.brokerId}:${packet.brokerCounter}` : undefined;
+}
+
+/**
+ * Keeps a persistent session's QoS 1 and 2 messages whole across takeovers and reconnections, each sent
+ * once per connection. aedes, for every message to a persistent session, stores it in the session's
+ * queue and also delivers it to the connected client; when a connection takes the session over or
+ * resumes it, aedes subscribes it before it reads the queue to resend it, and disconnects the old
+ * connection after that. Left alone, this:
+ *
+ * - sends a message on both the old connection (after its DISCONNECT 0x8E, even) and the new one, each
+ *   time as new (DUP=0), and lets the old one, still delivering, write its own packet identifier over
+ *   the new one's in the queue, so that the new connection's PUBACK no longer clears it;
+ * - sends one message twice on the new connection, from the queue and live, the second without DUP;
+ * - closes the new connection, without a DISCONNECT, when a queued message was acknowledged (by a
+ *   PUBACK of the old connection, or a stale one on the new connection) between aedes' reading of the
+ *   queue and its resending of that message: outgoingUpdate fails with 'no such packet' and aedes takes
+ *   that as a connection error. The session is then offline, and L8 soon ends it with all it held.
+ *
+ * So, per broker: a connection that was taken over sends nothing more and no longer writes packet
+ * identifiers into the queue (its PUBACKs still count); a new connection sends nothing live until aedes
+ * has read the queue, and then each message once, from the queue or live, whichever comes first; a
+ * queued message gone by the time aedes resends it is skipped; and the new connection numbers its
+ * packets on from the old one's, so that identifiers still in flight are never given twice. A
+ * connection taken over while it still resends its queue gets its DISCONNECT 0x8E too.
+ * Pass `authorizeForward` to the broker's options, `attach` the broker, `track` each client.
+ */
+export class SessionDeliveries {
+  private readonly deliveries = new WeakMap<object, Delivery>();
+  /** Clients another connection of their session took over. */
+  private readonly supersededClients = new WeakSet<object>();
+  /** Packets aedes is resending that are no longer in the queue. */
+  private readonly gone = new WeakSet<object>();
+
+  /** `takenOver` is told of a connection the moment another one takes its session over, before aedes disconnects it. */
+  constructor(private readonly takenOver: (client: Client) => void = () => {}) {}
+
+  /**
+   * aedes' authorizeForward hook: a queued message that is gone by the time aedes resends it is not sent.
+   * It never refuses a live delivery: for a persistent session aedes would then clear the queue's first
+   * message not yet sent (it clears by a packet identifier the live copy does not have yet).
+   */
+  readonly authorizeForward = <Packet extends object>(_client: Client, packet: Packet): Packet | null => (this.gone.has(packet) ? null : packet);
+
+  /** Whether another connection of this client's session took it over. */
+  superseded(client: Client): boolean {
+    return this.supersededClients.has(client);
+  }
+
+  attach(broker: Aedes): void {
+    const internals = brokerInternals(broker);
+    const registerClient = internals.registerClient;
+    internals.registerClient = (client) => {
+      const previous = client.closed ? undefined : internals.clients[client.id];
+      if (previous && previous !== client) {
+        this.supersededClients.add(previous);
+        // Identifiers the old connection gave are still in the queue: the new one numbers on from them.
+        clientInternals(client)._nextId = clientInternals(previous)._nextId;
+        this.takenOver(previous);
+        // aedes sends DISCONNECT 0x8E only to a connection it counts as connected: one still resending
+        // its session's queue after its CONNACK would be closed without it [S8].
+        const old = clientInternals(previous);
+        if (old.version === 5 && old.connackSent && !old.connected && !previous.closed && !old.errored) {
+          mqttPacket.writeToStream({ cmd: 'disconnect', reasonCode: SESSION_TAKEN_OVER }, previous.conn as unknown as NodeJS.WritableStream, { protocolVersion: 5 });
+        }
+      }
+      registerClient.call(broker, client);
+    };
+
+    const persistence = persistenceOf(broker);
+    const outgoingStream = persistence.outgoingStream.bind(persistence);
+    persistence.outgoingStream = (client) => {
+      const stream = outgoingStream(client) as Readable;
+      const delivery = this.deliveries.get(client);
+      if (!delivery || this.supersededClients.has(client)) return stream;
+      // aedes has just read the queue (the stream holds a copy): from here on, live messages go out too.
+      delivery.phase = 'resending';
+      const resend = stream.filter((packet: QueuedPacket) => {
+        const key = messageKey(packet);
+        if (key === undefined) return true;
+        if (delivery.sentLive.delete(key)) return false;
+        delivery.resent.add(key);
+        return true;
+      });
+      finished(resend, () => {
+        delivery.phase = 'live';
+        delivery.sentLive.clear();
+      });
+      return resend;
+    };
+
+    const outgoingUpdate = persistence.outgoingUpdate.bind(persistence);
+    persistence.outgoingUpdate = (client, packet) => {
+      // The queue's packet identifiers are the new connection's.
+      if (this.supersededClients.has(client)) {
+        this.gone.add(packet);
+        return Promise.resolve(undefined);
+      }
+      return outgoingUpdate(client, packet).catch((error: Error) => {
+        // Acknowledged (or the session wiped) since aedes took it from the queue: not sent again.
+        if (error.message !== 'no such packet') throw error;
+        this.gone.add(packet);
+        return undefined;
+      });
+    };
+
+    const outgoingClearMessageId = persistence.outgoingClearMessageId.bind(persistence);
+    persistence.outgoingClearMessageId = (client, packet) => (this.gone.has(packet) ? Promise.resolve(undefined) : outgoingClearMessageId(client, packet));
+  }
+
+  /** A new client, before aedes reads from it. */
+  track(client: Client): void {
+    const delivery: Delivery = { phase: 'connecting', resent: new Set(), sentLive: new Set() };
+    this.deliveries.set(client, delivery);
+    const internals = clientInternals(client);
+    const deliverQoS = internals.deliverQoS;
+    internals.deliverQoS = (packet, callback) => {
+      if (this.sends(client, delivery, packet)) deliverQoS.call(client, packet, callback);
+      else setImmediate(callback);
+    };
+  }
+
+  /** Whether a message aedes delivers live goes out on this connection (a skipped one stays queued). */
+  private sends(client: Client, delivery: Delivery, packet: QueuedPacket): boolean {
+    if (this.supersededClients.has(client)) return false;
+    // The hot path: resent and live no longer overlap.
+    if (delivery.phase === 'live' && delivery.resent.size === 0) return true;
+    const key = messageKey(packet);
+    // Only what aedes also queued for the session: QoS 1 and 2, not retained on subscribing, to a session that outlives its connection.
+    if (!packet.qos || packet.retain || key === undefined || client.clean) return true;
+    // It is in the queue, which is sent after the CONNACK.
+    if (delivery.phase === 'connecting') return false;
+    if (delivery.resent.delete(key)) return false;
+    if (delivery.phase === 'resending') delivery.sentLive.add(key);
+    return true;
+  }
 }

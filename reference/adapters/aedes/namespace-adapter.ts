@@ -2,6 +2,7 @@
 // answer and a ConnectRequest, the policy's Decision into packets, and connection ends and expiries
 // into session store updates, persistence wipes and life cycle events. What it needs of aedes beyond
 // its hooks is in aedes-internals.ts.
+import type { Duplex } from 'node:stream';
 import type { Aedes, Client, ConnectPacket, PublishPacket } from 'aedes';
 import mqttPacket from 'mqtt-packet';
 import type { ClientResource } from '../../../eventgrid/namespace.ts';
@@ -18,11 +19,34 @@ import type { DisconnectionReason, EventSink } from '../../ports/event-sink.ts';
 import type { Connection as Transport } from '../../ports/listener.ts';
 import type { SessionStore } from '../../ports/session-store.ts';
 import { bounded, MAX_REASON_LENGTH, shownName } from '../bounded-text.ts';
-import { connackSent, deliverQueueOnResume, endedWithDisconnect, expiryAtEnd, guardAgainstStaleClients, markRedeliveries, parserOf, persistenceOf, replayIncoming, takeIncoming } from './aedes-internals.ts';
+import { connackSent, deliverQueueOnResume, endedWithDisconnect, expiryAtEnd, guardAgainstStaleClients, markRedeliveries, parserOf, persistenceOf, replayIncoming, SessionDeliveries, takeIncoming, type QueuedPacket } from './aedes-internals.ts';
 import type { LimitEnforcement } from './limit-enforcement.ts';
 import { readPropertySections } from './mqtt-packet-internals.ts';
 import { OutgoingPackets } from './outgoing-packets.ts';
 import { rawNames } from './raw-connect.ts';
+
+/** How long a connection closed after its DISCONNECT waits for the client to close its side. */
+const LINGER_MS = 2000;
+
+/**
+ * When aedes next destroys this stream (with no error), it is ended instead: the client gets what was
+ * written (a DISCONNECT) and then the end, and what it still sends (PUBACKs in flight) is read and
+ * dropped until it closes its side, or for LINGER_MS. A socket destroyed with unread bytes in it is
+ * reset, and a busy client can lose the DISCONNECT that came just before the reset.
+ */
+function closeGracefully(stream: Duplex): void {
+  const destroy = stream.destroy.bind(stream);
+  stream.destroy = ((error?: Error) => {
+    stream.destroy = destroy;
+    if (error || stream.destroyed) return destroy(error);
+    const timer = setTimeout(() => destroy(), LINGER_MS);
+    timer.unref();
+    stream.once('close', () => clearTimeout(timer));
+    stream.on('data', () => {});
+    stream.end();
+    return stream;
+  }) as Duplex['destroy'];
+}
 
 interface Connection {
   id: number;
@@ -32,7 +56,7 @@ interface Connection {
   grant?: SessionGrant;
   /** The record the grant replaced, put back if aedes never completes this connection. */
   replaced?: SessionRecord;
-  /** CONNACK sent and the client registered: the session is connected (life cycle events). */
+  /** The accepting CONNACK is sent (the client registered): the session is connected (life cycle events). */
   ready: boolean;
   /** An MQTT 5 CONNECT resumes a session it gives no expiry (0): the session's queue is still delivered (L2). */
   resumesEphemeral?: boolean;
@@ -71,16 +95,26 @@ export class AedesNamespaceAdapter {
   /** Per client whose CONNECT is being decided: lets the packets it sent behind the CONNECT go on (screen). */
   private readonly heldBehindConnect = new WeakMap<Client, (accepted: boolean) => void>();
   private nextConnectionId = 1;
+  /** Each QoS 1 message of a persistent session sent once per connection, none lost, across takeovers. */
+  private readonly deliveries = new SessionDeliveries((client) => {
+    // S8: the connection taken over gets its DISCONNECT 0x8E and nothing after it, and is closed so that the DISCONNECT reaches it.
+    OutgoingPackets.of(client.conn).closing();
+    closeGracefully(client.conn as unknown as Duplex);
+  });
   private broker?: Aedes;
   private stopping = false;
   private sweepTimer?: NodeJS.Timeout;
 
   constructor(private readonly options: AdapterOptions) {}
 
+  /** aedes' authorizeForward hook (pass it to the broker's options). */
+  readonly authorizeForward = this.deliveries.authorizeForward;
+
   attach(broker: Aedes): void {
     this.broker = broker;
     guardAgainstStaleClients(broker);
     markRedeliveries(broker);
+    this.deliveries.attach(broker);
     deliverQueueOnResume(broker, (client) => this.connections.get(client.conn as object)?.resumesEphemeral === true);
     // aedes asks its authorizePublish hook (documented as replaceable) before it publishes a client's
     // will, and before each PUBLISH, which the packet gate has judged already: a will goes out carrying
@@ -91,16 +125,17 @@ export class AedesNamespaceAdapter {
       if (packet.properties) packet.properties = willPublishProperties(packet.properties as Record<string, unknown>) as PublishPacket['properties'];
       authorize(client, packet, callback);
     };
-    broker.on('clientReady', (client: Client) => this.onReady(client));
-    // Packets a client sent behind its CONNECT go on once the CONNACK is out (screen), in this very
-    // event: aedes sets the client's CONNACK mark just after it, so it queues them and handles them once
-    // the client is ready, as it does what comes before then. (Handled at once, a DISCONNECT could end
-    // the connection before it was ready, and the session it took over would be put back.)
-    broker.on('connackSent', (connack, client) => {
+    // Connected once the accepting CONNACK is out, not once aedes has resent the session's queue
+    // (clientReady): a connection taken over or closed while it resends has started the session.
+    // Packets a client sent behind its CONNECT go on in this very event (screen): aedes sets the
+    // client's CONNACK mark just after it, so it queues them and handles them once the client is ready,
+    // as it does what comes before then.
+    broker.on('connackSent', (connack: { reasonCode?: number; returnCode?: number }, client: Client) => {
+      const accepted = !connack.reasonCode && !connack.returnCode;
+      if (accepted) this.onReady(client);
       const release = this.heldBehindConnect.get(client);
       if (!release) return;
       this.heldBehindConnect.delete(client);
-      const accepted = !(connack as { reasonCode?: number }).reasonCode && !(connack as { returnCode?: number }).returnCode;
       release(accepted);
     });
   }
@@ -112,6 +147,11 @@ export class AedesNamespaceAdapter {
     // Before anything is written to it: the amendments of its CONNACK and SUBACKs frame its packets from the first byte.
     OutgoingPackets.of(transport.stream);
     transport.stream.once('close', () => this.onClosed(connection));
+  }
+
+  /** The aedes client of a tracked connection, before aedes reads from it. */
+  trackClient(client: Client): void {
+    this.deliveries.track(client);
   }
 
   /**
@@ -372,7 +412,7 @@ export class AedesNamespaceAdapter {
       await persistence.cleanSubscriptions(client);
       await persistence.delWill({ id: sessionName, brokerId: broker.id });
       for await (const queued of persistence.outgoingStream(client)) {
-        await persistence.outgoingClearMessageId(client, queued);
+        await persistence.outgoingClearMessageId(client, queued as QueuedPacket);
       }
     }).catch((error: Error) => this.options.log(`could not remove the stored state of session "${sessionName}": ${error.message}`));
     const tracked = work.finally(() => {

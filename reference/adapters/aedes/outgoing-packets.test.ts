@@ -84,6 +84,17 @@ describe('OutgoingPackets', () => {
     expect(out.packets(4)).toMatchObject([{ cmd: 'suback', messageId: 3, granted: [0x80] }]);
   });
 
+  it('frames again from the next packet when an amendment comes after unframed writes', async () => {
+    const out = sink();
+    const outgoing = OutgoingPackets.of(out.stream);
+    // Unframed: a PUBLISH written in pieces, as aedes writes it.
+    mqttPacket.writeToStream(PACKETS[1]!, out.stream, { protocolVersion: 5 });
+    outgoing.amendNext('suback', 5, (packet) => packet.cmd === 'suback' && ((packet.granted = [0x87]), true));
+    mqttPacket.writeToStream(PACKETS[2]!, out.stream, { protocolVersion: 5 });
+    await settled();
+    expect(out.packets(5)).toMatchObject([{ cmd: 'publish', messageId: 1 }, { cmd: 'suback', messageId: 7, granted: [0x87] }]);
+  });
+
   it('leaves the stream of another connection alone', async () => {
     const one = sink();
     const other = sink();
@@ -91,5 +102,33 @@ describe('OutgoingPackets', () => {
     mqttPacket.writeToStream(PACKETS[2]!, other.stream, { protocolVersion: 5 });
     await settled();
     expect(other.packets(5)).toMatchObject([{ cmd: 'suback', granted: [1, 0] }]);
+  });
+
+  it('once the connection is being taken over, sends nothing but a DISCONNECT, and nothing after it, whatever the cuts; every write is called back', async () => {
+    const disconnect: mqttPacket.Packet = { cmd: 'disconnect', reasonCode: 0x8e };
+    for (const cut of [0, 1, 3, 64, 10_000]) {
+      for (const taken of [false, true]) {
+        const out = sink();
+        const outgoing = OutgoingPackets.of(out.stream);
+        const before = [PACKETS[1]!, PACKETS[3]!];
+        const after = [PACKETS[1]!, disconnect, PACKETS[3]!];
+        const write = (packets: mqttPacket.Packet[]) => {
+          const bytes = whole(packets);
+          // As aedes writes (a piece at a time), or cut anywhere, awaiting every write's callback.
+          if (cut === 0) return packets.forEach((packet) => mqttPacket.writeToStream(packet, out.stream, { protocolVersion: 5 }));
+          const calls: Promise<unknown>[] = [];
+          for (let at = 0; at < bytes.length; at += cut) calls.push(new Promise((resolve) => out.stream.write(bytes.subarray(at, at + cut), resolve)));
+          return Promise.all(calls);
+        };
+        await write(before);
+        if (taken) outgoing.closing();
+        // Taken over: of a PUBLISH, a DISCONNECT, a PINGRESP, a PUBLISH and another DISCONNECT, the first DISCONNECT only goes out.
+        await write([...after, PACKETS[1]!, disconnect]);
+        await settled();
+        const cmds = out.packets(5).map((packet) => packet.cmd);
+        const all = ['publish', 'pingresp', 'publish', 'disconnect', 'pingresp', 'publish', 'disconnect'];
+        expect(cmds, `cut ${cut}${taken ? ', taken over' : ''}`).toEqual(taken ? ['publish', 'pingresp', 'disconnect'] : all);
+      }
+    }
   });
 });

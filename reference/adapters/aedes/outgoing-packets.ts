@@ -7,6 +7,14 @@
 // amendment is waiting for is held until it is whole, decoded, amended and written again with
 // mqtt-packet's generator. Every other byte passes as it was written, and nothing outside this
 // connection changes (mqtt-packet is never touched).
+//
+// The framing also keeps a connection taken over silent: once another connection took its session
+// over, nothing goes out but the DISCONNECT, and nothing after it [MQTT-3.14.4-1] (aedes may still be
+// delivering to it while it disconnects it).
+//
+// While no amendment awaits a packet and the connection is not being closed, bytes pass unframed (the
+// hot path of every PUBLISH). Every writer (mqtt-packet's writeToStream, a refusal's bytes) writes whole
+// packets within one turn, so framing can start again at the next packet's first byte.
 import type { Writable } from 'node:stream';
 import mqttPacket from 'mqtt-packet';
 
@@ -23,6 +31,7 @@ type WriteCallback = (error?: Error | null) => void;
 
 /** The MQTT packet type of each fixed header's high nibble, for the types an amendment may await. */
 const TYPES: Partial<Record<number, mqttPacket.Packet['cmd']>> = { 2: 'connack', 9: 'suback' };
+const DISCONNECT = 14;
 
 const amenders = new WeakMap<Writable, OutgoingPackets>();
 
@@ -36,6 +45,10 @@ export class OutgoingPackets {
   private multiplier = 1;
   /** The packet being held (from its first byte), and the callbacks of the writes that made it. */
   private held?: { awaited: Pending[]; chunks: Buffer[]; callbacks: WriteCallback[] };
+  /** Only a DISCONNECT may still go out ('closing'), or nothing at all ('over', once one has). */
+  private ending: 'open' | 'closing' | 'over' = 'open';
+  /** The packet being framed is not sent. */
+  private dropping = false;
 
   /** The amender of this stream's packets, put on it the first time it is asked for. */
   static of(stream: Writable): OutgoingPackets {
@@ -47,6 +60,7 @@ export class OutgoingPackets {
   private constructor(stream: Writable) {
     this.write = stream.write.bind(stream) as Writable['write'];
     stream.write = ((chunk: Buffer | string, encoding?: BufferEncoding | WriteCallback, callback?: WriteCallback) => {
+      if (this.idle()) return this.write(chunk, encoding as BufferEncoding, callback);
       const done = typeof encoding === 'function' ? encoding : callback;
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk, typeof encoding === 'string' ? encoding : 'utf8') : chunk;
       return this.pass(bytes, done);
@@ -55,10 +69,31 @@ export class OutgoingPackets {
 
   /** The next `cmd` packet written over MQTT `version` for which `amend` returns true goes out as amended. */
   amendNext(cmd: Pending['cmd'], version: 4 | 5, amend: Amendment): void {
+    this.frameFromHere();
     this.pending.push({ cmd, version, amend });
   }
 
-  /** Frames the bytes: passes what no amendment awaits at once, holds what one does until it is whole. */
+  /** Another connection took this one's session over: from now on, only a DISCONNECT goes out, and nothing after it. */
+  closing(): void {
+    this.frameFromHere();
+    if (this.ending === 'open') this.ending = 'closing';
+  }
+
+  /** Nothing to amend, hold or drop: the bytes pass as written, unframed. */
+  private idle(): boolean {
+    return this.pending.length === 0 && this.ending === 'open' && this.held === undefined;
+  }
+
+  /** Framing starts again (between turns: at a packet's first byte). */
+  private frameFromHere(): void {
+    if (!this.idle()) return;
+    this.state = 'type';
+    this.remaining = 0;
+    this.multiplier = 1;
+    this.dropping = false;
+  }
+
+  /** Frames the bytes: passes what no amendment awaits at once, holds what one does until it is whole, drops what may no longer go out. */
   private pass(bytes: Buffer, done: WriteCallback | undefined): boolean {
     let result = true;
     let from = 0;
@@ -69,8 +104,13 @@ export class OutgoingPackets {
     };
     while (at < bytes.length) {
       if (this.state === 'type') {
-        const cmd = TYPES[bytes[at]! >> 4];
-        const awaited = cmd ? this.pending.filter((pending) => pending.cmd === cmd) : [];
+        const type = bytes[at]! >> 4;
+        const dropping = this.ending === 'over' || (this.ending === 'closing' && type !== DISCONNECT);
+        if (dropping !== this.dropping) flush(at);
+        this.dropping = dropping;
+        if (type === DISCONNECT && this.ending === 'closing') this.ending = 'over';
+        const cmd = TYPES[type];
+        const awaited = cmd && !dropping ? this.pending.filter((pending) => pending.cmd === cmd) : [];
         if (awaited.length) {
           flush(at);
           this.held = { awaited, chunks: [], callbacks: [] };
@@ -91,6 +131,8 @@ export class OutgoingPackets {
         at += taken;
         if (this.remaining === 0) this.state = 'type';
       }
+      // What is dropped is skipped over.
+      if (this.dropping) from = at;
       if (this.held && this.state === 'type') {
         // The held packet is whole: amend it and write it in its place.
         this.held.chunks.push(bytes.subarray(from, at));
@@ -104,7 +146,11 @@ export class OutgoingPackets {
       if (done) this.held.callbacks.push(done);
       return true;
     }
-    if (from < bytes.length || done) result = this.write(bytes.subarray(from), done as WriteCallback);
+    if (from < bytes.length) result = this.write(bytes.subarray(from), done as WriteCallback);
+    else if (done) {
+      if (this.ending === 'open') result = this.write(Buffer.alloc(0), done);
+      else process.nextTick(done);
+    }
     return result;
   }
 

@@ -12,6 +12,7 @@ import mqttPacket from 'mqtt-packet';
 import type { ClientResource, NamespaceConfig, ReferenceLimits } from '../../../eventgrid/namespace.ts';
 import type { Behaviour, PublishContext, SubscribeContext } from '../../policy/behaviour.ts';
 import { firstRefusal } from '../../policy/check.ts';
+import type { Refusal } from '../../policy/refusal.ts';
 import type { DisconnectionReason } from '../../ports/event-sink.ts';
 import { protocolVersionOf, takeIncoming, type IncomingPacket } from './aedes-internals.ts';
 import { OutgoingPackets } from './outgoing-packets.ts';
@@ -43,9 +44,17 @@ export interface PacketGateOptions {
   endReason: (client: Client, reason: DisconnectionReason) => void;
 }
 
+/** Publish decisions a connection remembers, by QoS and topic (a device publishes to a few topics, again and again). */
+const REMEMBERED_PUBLISH_DECISIONS = 64;
+
 export class PacketGate {
   /** Distinct topic filters each session holds (what aedes stored), for L10. */
   private readonly held = new Map<string, Set<string>>();
+  /**
+   * Per connection, what publishChecks decided for a QoS and topic: the checks are pure functions of
+   * the connection's context (client, session, version, namespace, limits) and the packet's QoS and topic.
+   */
+  private readonly publishDecisions = new WeakMap<Client, Map<string, Refusal | undefined>>();
 
   constructor(private readonly options: PacketGateOptions) {}
 
@@ -162,8 +171,16 @@ export class PacketGate {
     const registered = this.registered(client, 'PUBLISH');
     if (!registered) return true;
     const version = protocolVersionOf(client);
-    const context: PublishContext = { version, sessionName: client.id, topic: packet.topic, qos: packet.qos, client: registered, namespace, limits, behaviour };
-    const refusal = firstRefusal(behaviour.publishChecks, context);
+    let decisions = this.publishDecisions.get(client);
+    if (!decisions) this.publishDecisions.set(client, (decisions = new Map()));
+    const key = `${packet.qos} ${packet.topic}`;
+    let refusal = decisions.get(key);
+    if (!decisions.has(key)) {
+      const context: PublishContext = { version, sessionName: client.id, topic: packet.topic, qos: packet.qos, client: registered, namespace, limits, behaviour };
+      refusal = firstRefusal(behaviour.publishChecks, context);
+      if (decisions.size >= REMEMBERED_PUBLISH_DECISIONS) decisions.clear();
+      decisions.set(key, refusal);
+    }
     if (refusal && refusal.code.packet === 'PUBACK' && version === 5) {
       // Not delivered; the connection is kept. A QoS 1 PUBLISH is told why, a QoS 0 one is dropped.
       log(`session "${client.id}": PUBLISH to ${packet.topic.slice(0, 60)} not delivered [${refusal.rule}]: ${refusal.reason}`);
