@@ -3,12 +3,8 @@
 // -u <authenticationName> -i <session>`): each flow is read from the clients' own output (`-d` for the
 // packets, `-F %j` for the messages, the exit code) and must show what Event Grid would give them.
 // Skipped, saying so, where mosquitto-clients is not installed. Each test starts its own broker.
-import { afterEach, describe, expect, it } from 'vitest';
-import { startReferenceBroker, type ReferenceBroker } from '../reference/broker.ts';
-import { startTestBroker, type TestBroker } from '../testkit/test-broker.ts';
+import { describe, expect, it } from 'vitest';
 import {
-  identityFiles,
-  killClients,
   MOSQUITTO_PUB,
   MOSQUITTO_SUB,
   mosquittoObservations,
@@ -16,21 +12,12 @@ import {
   mosquittoSub,
   type Version,
 } from './real-clients.ts';
+import { useReferenceBroker } from './reference-target.ts';
 
 const AVAILABLE = MOSQUITTO_SUB !== undefined && MOSQUITTO_PUB !== undefined;
 if (!AVAILABLE) console.log('interop/mosquitto-clients.test.ts: skipped: mosquitto_sub/mosquitto_pub are not installed (Debian: apt-get install mosquitto-clients)');
 
-let t: TestBroker<ReferenceBroker> | undefined;
-afterEach(async () => {
-  await killClients();
-  await t?.stop();
-  t = undefined;
-});
-
-async function start() {
-  t = await startTestBroker(startReferenceBroker);
-  return { port: t.broker.port, files: (id: string) => identityFiles(t!.pki, id) };
-}
+const start = useReferenceBroker();
 
 /** Event Grid's codes for this flow, by version. */
 const CODES = {

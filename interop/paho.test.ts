@@ -4,24 +4,13 @@
 // session and prints what paho reported (CONNACK code and Session Present, SUBACK, messages with their
 // flags and properties, DISCONNECT), and each flow must show what Event Grid would give the client.
 // Skipped, saying so, where no python3 can import paho. Each test starts its own broker.
-import { afterEach, describe, expect, it } from 'vitest';
-import { startReferenceBroker, type ReferenceBroker } from '../reference/broker.ts';
-import { startTestBroker, type TestBroker } from '../testkit/test-broker.ts';
-import { identityFiles, killClients, PAHO, paho, pahoEvents, pahoRun, type PahoEvent, type Version } from './real-clients.ts';
+import { describe, expect, it } from 'vitest';
+import { PAHO, paho, pahoEvents, pahoRun, type PahoEvent, type Version } from './real-clients.ts';
+import { useReferenceBroker } from './reference-target.ts';
 
 if (!PAHO) console.log('interop/paho.test.ts: skipped: no python3 that can import paho-mqtt (Debian: apt-get install python3-paho-mqtt)');
 
-let t: TestBroker<ReferenceBroker> | undefined;
-afterEach(async () => {
-  await killClients();
-  await t?.stop();
-  t = undefined;
-});
-
-async function start() {
-  t = await startTestBroker(startReferenceBroker);
-  return { port: t.broker.port, files: (id: string) => identityFiles(t!.pki, id) };
-}
+const start = useReferenceBroker();
 
 const only = (events: PahoEvent[], kind: PahoEvent['event']) => events.filter((event) => event.event === kind);
 const subscribed = /"event": "suback"/;

@@ -53,13 +53,7 @@ const publishOn = (on: Aedes, payload: string) =>
 /** A broker and one client joined in memory; `onConnect` runs in preConnect, before the CONNACK. */
 async function joined(onConnect: (client: Client) => void = () => {}) {
   broker = await Aedes.createBroker({ preConnect: (client, _packet, done) => (onConnect(client), done(null, true)) });
-  const [server, device] = duplexPair();
-  const client = broker.handle(server) as unknown as Client;
-  const received: mqttPacket.Packet[] = [];
-  const parser = mqttPacket.parser({ protocolVersion: 5 });
-  parser.on('packet', (packet) => received.push(packet));
-  device.on('data', (chunk: Buffer) => parser.parse(chunk));
-  const send = (packet: mqttPacket.Packet) => device.write(mqttPacket.generate(packet, { protocolVersion: 5 }));
+  const { client, end, received, send } = device(broker);
   const next = async (cmd: string) => {
     for (let waited = 0; waited < 2000; waited += 5) {
       const index = received.findIndex((packet) => packet.cmd === cmd);
@@ -68,7 +62,7 @@ async function joined(onConnect: (client: Client) => void = () => {}) {
     }
     throw new Error(`no ${cmd} within 2 s`);
   };
-  return { client, device, send, next };
+  return { client, device: end, send, next };
 }
 
 const connect = (clientId: string, extra: Partial<mqttPacket.IConnectPacket> = {}): mqttPacket.IConnectPacket => ({
@@ -193,16 +187,10 @@ describe("aedes' internals as the reference relies on them", () => {
     expect(queued).toEqual(['sub']);
     first.device.destroy();
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const [server, device] = duplexPair();
-    broker!.handle(server);
-    const received: mqttPacket.Packet[] = [];
-    const parser = mqttPacket.parser({ protocolVersion: 5 });
-    parser.on('packet', (packet) => received.push(packet));
-    device.on('data', (chunk: Buffer) => parser.parse(chunk));
-    device.write(mqttPacket.generate(connect('sub', { clean: false }), { protocolVersion: 5 }));
-    for (let waited = 0; waited < 2000 && !received.some((packet) => packet.cmd === 'publish'); waited += 5) await new Promise((resolve) => setTimeout(resolve, 5));
-    expect(received.find((packet) => packet.cmd === 'publish')).toMatchObject({ topic: 't', dup: true });
-    device.destroy();
+    const second = device(broker!);
+    second.send(connect('sub', { clean: false }));
+    expect((await second.until(1, 'publish'))[0]).toMatchObject({ topic: 't', dup: true });
+    second.end.destroy();
   });
 
   it('marks a connection with Session Expiry Interval 0 clean, drops its queue on connecting unless the mark is lifted from the CONNACK, and puts it back', async () => {
@@ -219,20 +207,14 @@ describe("aedes' internals as the reference relies on them", () => {
       new Promise<void>((resolve) => broker!.publish({ cmd: 'publish', topic: 't', payload: Buffer.from(payload), qos: 1, retain: false, dup: false }, () => resolve()));
     await publish('queued');
     // Clean Start 0, Session Expiry Interval 0: resumed (the subscription is restored), queue and all.
-    const [server, device] = duplexPair();
-    const client = broker!.handle(server) as unknown as Client;
-    resuming.add(client);
-    const received: mqttPacket.Packet[] = [];
-    const parser = mqttPacket.parser({ protocolVersion: 5 });
-    parser.on('packet', (packet) => received.push(packet));
-    device.on('data', (chunk: Buffer) => parser.parse(chunk));
+    const second = device(broker!);
+    resuming.add(second.client);
     const ready = once(broker!, 'clientReady');
-    device.write(mqttPacket.generate(connect('sub', { clean: false, properties: { sessionExpiryInterval: 0 } }), { protocolVersion: 5 }));
+    second.send(connect('sub', { clean: false, properties: { sessionExpiryInterval: 0 } }));
     await ready;
-    for (let waited = 0; waited < 2000 && !received.some((packet) => packet.cmd === 'publish'); waited += 5) await new Promise((resolve) => setTimeout(resolve, 5));
-    expect(received.find((packet) => packet.cmd === 'publish')).toMatchObject({ topic: 't', payload: Buffer.from('queued') });
-    expect((client as unknown as { clean: boolean }).clean).toBe(true);
-    device.destroy();
+    expect((await second.until(1, 'publish'))[0]).toMatchObject({ topic: 't', payload: Buffer.from('queued') });
+    expect((second.client as unknown as { clean: boolean }).clean).toBe(true);
+    second.end.destroy();
   });
 
   it('clears a QoS 1 message sent and not acknowledged by its packet identifier, as a PUBACK does: the resumed session does not get it again', async () => {
@@ -246,16 +228,11 @@ describe("aedes' internals as the reference relies on them", () => {
     await forgetOutgoing(first.client, sent.messageId!);
     first.device.destroy();
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const [server, device] = duplexPair();
-    broker!.handle(server);
-    const received: mqttPacket.Packet[] = [];
-    const parser = mqttPacket.parser({ protocolVersion: 5 });
-    parser.on('packet', (packet) => received.push(packet));
-    device.on('data', (chunk: Buffer) => parser.parse(chunk));
-    device.write(mqttPacket.generate(connect('sub', { clean: false }), { protocolVersion: 5 }));
+    const second = device(broker!);
+    second.send(connect('sub', { clean: false }));
     await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(received.map((packet) => packet.cmd)).toEqual(['connack']);
-    device.destroy();
+    expect(second.received.map((packet) => packet.cmd)).toEqual(['connack']);
+    second.end.destroy();
   });
 
   it("delivers a client's QoS 1 messages through the deliverQoS its subscriptions take when made, numbered from _nextId; fails an update of a packet no longer queued with 'no such packet'", async () => {
