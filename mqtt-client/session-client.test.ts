@@ -27,7 +27,7 @@ beforeAll(async () => {
       const parser = mqttPacket.parser({ protocolVersion: 5 });
       parser.on('packet', (packet) => {
         if (packet.cmd === 'connect') {
-          protocolVersion = packet.protocolVersion;
+          protocolVersion = packet.protocolVersion ?? 4;
           socket.write(mqttPacket.generate({ cmd: 'connack', returnCode: 0, reasonCode: 0, sessionPresent: false }, { protocolVersion }));
         } else if (packet.cmd === 'publish' && packet.topic === 'go') {
           const burst = Array.from({ length: COUNT }, (_, index) =>
