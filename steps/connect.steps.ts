@@ -101,6 +101,19 @@ When('identity {string} connects as {string} with session {string} over MQTT {ve
   await this.connect(identityId, sessionName, { username: this.identity(claimed).entry.authenticationName }, OWN_USERNAME);
 });
 
+// S5-S8: an intruder of any shape (or the owner in another letter case): Clean Start / Clean Session 0
+// or 1, with its own Username, that Username in upper case (the same client, A4), or none (named by its
+// certificate, on a namespace with alternative name sources). A refusal's control is the same CONNECT
+// with a fresh session name.
+When(
+  /^identity "([^"]*)" connects with session "([^"]*)", Clean Start (0|1) and (its own Username|its Username in upper case|no Username)$/,
+  async function (this: ConformanceWorld, identityId: string, sessionName: string, clean: string, username: string) {
+    const own = this.identity(identityId).entry.authenticationName;
+    const presented = username === 'no Username' ? null : username === 'its own Username' ? own : own.toUpperCase();
+    await this.connect(identityId, sessionName, { cleanStart: clean === '1', username: presented });
+  },
+);
+
 When('identity {string} connects with session {string} and Clean Start', async function (this: ConformanceWorld, identityId: string, sessionName: string) {
   await this.connect(identityId, sessionName, { cleanStart: true });
 });
