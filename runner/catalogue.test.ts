@@ -61,7 +61,7 @@ describe('the rule catalogue', () => {
         const verdict = reading.expected === 'accepted' ? 'the connection is accepted' : 'the connection is refused';
         for (const version of rule.versions) {
           const trying = planned.filter(
-            (scenario) => rulesOfTags(scenario.tags).includes(rule.id) && versionOfTags(scenario.tags) === version && scenario.name.includes(reading.case),
+            (scenario) => (rulesOfTags(scenario.tags) as readonly string[]).includes(rule.id) && versionOfTags(scenario.tags) === version && scenario.name.includes(reading.case),
           );
           expect(trying.length, `${rule.id} over MQTT ${version}: ${reading.case}`).toBeGreaterThan(0);
           for (const scenario of trying) expect(scenario.steps, scenario.name).toContain(verdict);
