@@ -112,6 +112,17 @@ describe.skipIf(!MOSQUITTO)("the suite against Debian's mosquitto", () => {
     expect(s8.message).toContain('expected a DISCONNECT with 0x8E (Session taken over), got closed');
   }, RUN_TIMEOUT);
 
+  it('learns a connection cap and judges S9 "limited by connections" on it, with no --session-limit', async () => {
+    const { run, failed } = await verdictsAgainst(['max_connections 4'], ['--rules', 'S9']);
+    // mosquitto's count of connections is its own (the probe's earlier connections may still count, or
+    // no longer): the cap is what the probe saw, and S9's verdict names the same.
+    const cap = /sessions {2}limited by connections, (\d+): after \d+ connections the target refused another identity too/.exec(run.stdout)?.[1];
+    expect(cap, run.stdout).toBeDefined();
+    expect(run.exitCode).toBe(1);
+    expect(failed).toEqual(['S9']);
+    for (const verdict of run.rules!.filter((v) => v.id === 'S9' && v.version === '5')) expect(verdict.message).toContain(`limited by connections, ${cap}`);
+  }, RUN_TIMEOUT);
+
   it('fails S9 and A4 on a broker that names clients by CN and caps connections, not sessions', async () => {
     // mosquitto's max_connections 2 turns away a fourth connection whoever makes it (and, once it has
     // turned one away, may lose count and cap nothing): either the S9 refusal's control (the same

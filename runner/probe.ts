@@ -176,7 +176,7 @@ export async function probeTarget(target: TargetParameters, options: ProbeOption
 
 function describeSessionLimit(limit: ProbeResult['sessionLimit']): string {
   if (limit.connectionCap) {
-    return `no session limit seen: after ${limit.value} connections the target refused another identity too (${limit.refusal}): a connection cap`;
+    return `limited by connections, ${limit.value}: after ${limit.value} connections the target refused another identity too (${limit.refusal}), a connection cap rather than a limit per authentication name`;
   }
   if (!limit.refusal) return `no limit up to ${limit.value} per authentication name, more than Event Grid's maximum of ${SESSIONS_PER_NAME_RANGE.max}`;
   return `${limit.value} per authentication name (session ${limit.value + 1} was refused: ${limit.refusal})`;
@@ -285,14 +285,17 @@ export function applyProbe(parameters: TargetParameters, declared: DeclaredLimit
   if (declared.sessionLimit === undefined && observed.atLeast && !observed.connectionCap) {
     note(`note: assumed session limit ${sessionLimit}, Event Grid's documented maximum (declare --session-limit for your namespace's)`);
   }
-  if (observed.connectionCap && declared.sessionLimit === undefined) sessionLimit = observed.value;
+  // A connection cap learned, and no limit declared: S9 runs, and is judged "limited by connections".
+  const connectionCap = observed.connectionCap && declared.sessionLimit === undefined ? observed.value : undefined;
+  if (connectionCap !== undefined) sessionLimit = connectionCap;
   const expiry = declared.maxSessionExpirySeconds ?? probe.maxSessionExpirySeconds;
   if (expiry === undefined) note(`note: assumed maximum session expiry ${parameters.maxSessionExpirySeconds} s for the 3.1.1 expiry wait (nothing declared, none reported)`);
   const unsupported = Object.entries(probe.unsupportedVersions) as [MqttVersion, string][];
   return {
     ...parameters,
     sessionLimit,
-    sessionLimitKnown: declared.sessionLimit !== undefined || !observed.connectionCap,
+    sessionLimitKnown: true,
+    ...(connectionCap === undefined ? {} : { connectionCap }),
     maxSessionExpirySeconds: expiry ?? parameters.maxSessionExpirySeconds,
     maxSessionExpiryDeclared: declared.maxSessionExpirySeconds !== undefined,
     unsupportedVersions: { ...parameters.unsupportedVersions, ...Object.fromEntries(unsupported) },

@@ -34,6 +34,13 @@ async function everySession(world: ConformanceWorld, identityId: string, task: (
 
 Given('identity {string} holds as many sessions as the namespace allows over MQTT {version}', { timeout: 300_000 }, async function (this: ConformanceWorld, identityId: string, version: MqttVersion) {
   this.version = version;
+  // S9's own verdict on a target that caps connections rather than the sessions of one name (the probe
+  // saw another identity turned away too): that cap is no limit per authentication name.
+  const cap = this.target.connectionCap;
+  if (cap !== undefined) {
+    const observed = `limited by connections, ${cap}: after ${cap} connections the target turned every identity away, and holds no limit per authentication name (declare --session-limit to judge S9 against one)`;
+    failObserved(this, { step: 'the namespace caps the sessions of one authentication name', expected: 'a limit per authentication name, held sessions included', observed }, observed);
+  }
   await everySession(this, identityId, (name) => holdSession(this, identityId, name));
 });
 
