@@ -5,6 +5,7 @@ import type { AuthenticationNameSource } from '../eventgrid/authentication.ts';
 import { parseNamespace, type NamespaceInput, type NamespaceConfig } from '../eventgrid/namespace.ts';
 import { suiteAccessControl } from '../eventgrid/suite-contract.ts';
 import type { LoadedPki } from './manifest.ts';
+import { localIssuerSettings } from './tokens.ts';
 
 /** Sessions per authentication name the suite needs: S1 and S9 open two sessions of one identity. */
 export const SUITE_SESSION_LIMIT = 2;
@@ -31,7 +32,11 @@ export function namespaceFromPki(pki: LoadedPki, options: NamespaceFromPkiOption
     topicSpacesConfiguration: {
       maximumSessionExpiryInHours: options.maximumSessionExpiryInHours ?? 1,
       maximumClientSessionsPerAuthenticationName: options.maximumClientSessionsPerAuthenticationName ?? SUITE_SESSION_LIMIT,
-      clientAuthentication: { alternativeAuthenticationNameSources: options.alternativeAuthenticationNameSources ?? [] },
+      clientAuthentication: {
+        alternativeAuthenticationNameSources: options.alternativeAuthenticationNameSources ?? [],
+        // T1-T8: the set's local issuer is trusted, as a namespace trusts its custom JWT identity provider.
+        customJwtAuthentication: localIssuerSettings(pki),
+      },
     },
     caCertificates: [{ name: 'conformance-test-ca', encodedCertificate: pki.read(pki.manifest.ca.intermediate.certificate) }],
     clients: pki.manifest.identities

@@ -94,6 +94,21 @@ const permissionBindingSchema = z
 export const SESSIONS_PER_NAME_RANGE = { min: 1, max: 100 } as const;
 export const SESSION_EXPIRY_HOURS_RANGE = { min: 1, max: 8 } as const;
 
+/** The audience a token must name when the namespace sets none (the custom JWT page's value; rules/catalogue.ts T3). */
+export const DEFAULT_TOKEN_AUDIENCE = 'https://eventgrid.azure.net/';
+
+// Custom JWT (T1-T8): Event Grid's customJwtAuthentication settings, with the issuer certificates
+// uploaded as PEM (Event Grid also takes Key Vault URLs, which a local broker cannot read). `audience`
+// is the reference's: Event Grid fixes it (rules/catalogue.ts says how the docs word it).
+const customJwtSchema = z
+  .object({
+    tokenIssuer: z.string().min(1),
+    // T4: at most two issuer certificates, so that a key can be rolled over.
+    issuerCertificates: z.array(z.object({ encodedCertificate: pemCertificate }).strict()).min(1).max(2),
+    audience: z.string().min(1).default(DEFAULT_TOKEN_AUDIENCE),
+  })
+  .strict();
+
 export const namespaceSchema = z
   .object({
     name: z.string().min(1).default('reference'),
@@ -104,7 +119,7 @@ export const namespaceSchema = z
         // S9: 1 to 100 sessions per authentication name, default 1.
         maximumClientSessionsPerAuthenticationName: z.number().int().min(SESSIONS_PER_NAME_RANGE.min).max(SESSIONS_PER_NAME_RANGE.max).default(1),
         clientAuthentication: z
-          .object({ alternativeAuthenticationNameSources: z.array(z.enum(NAME_SOURCES)).default([]) })
+          .object({ alternativeAuthenticationNameSources: z.array(z.enum(NAME_SOURCES)).default([]), customJwtAuthentication: customJwtSchema.optional() })
           .strict()
           .default({ alternativeAuthenticationNameSources: [] }),
       })
@@ -223,4 +238,6 @@ export function maximumSessionExpirySeconds(namespace: NamespaceConfig): number 
 }
 
 /** The limits the reference enforces (Event Grid's unless the `reference` section lowers them). */
+export type CustomJwtSettings = z.output<typeof customJwtSchema>;
+export type CustomJwtInput = z.input<typeof customJwtSchema>;
 export type ReferenceLimits = NamespaceConfig['reference']['limits'];

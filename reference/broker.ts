@@ -8,10 +8,12 @@ import type { ClientResource, NamespaceConfig } from '../eventgrid/namespace.ts'
 import { LimitEnforcement } from './adapters/aedes/limit-enforcement.ts';
 import { AedesNamespaceAdapter } from './adapters/aedes/namespace-adapter.ts';
 import { shownName } from './adapters/bounded-text.ts';
+import { AuthenticationMethods } from './adapters/authentication-methods.ts';
 import { CertificateAuthenticator } from './adapters/certificate/authenticator.ts';
 import { LifecycleEvents } from './adapters/lifecycle-events.ts';
 import { MemorySessionStore } from './adapters/memory-session-store.ts';
 import { startTlsListener } from './adapters/tls-listener.ts';
+import { TokenAuthenticator } from './adapters/token/authenticator.ts';
 import type { Behaviour } from './policy/behaviour.ts';
 import { ConnectPolicy } from './policy/connect.ts';
 import { EVENT_GRID } from './policy/event-grid.ts';
@@ -102,7 +104,10 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
   });
   const adapter = new AedesNamespaceAdapter({
     policy: new ConnectPolicy(namespace, sessions, behaviour),
-    authenticator: new CertificateAuthenticator(namespace, behaviour),
+    authenticator: new AuthenticationMethods(
+      new CertificateAuthenticator(namespace, behaviour),
+      new TokenAuthenticator(namespace.topicSpacesConfiguration.clientAuthentication.customJwtAuthentication, behaviour),
+    ),
     answerRefusal: behaviour.answerRefusal,
     packetChecks: behaviour.packetChecks,
     sessions,

@@ -21,7 +21,18 @@ export const SOURCES = {
   ACCESS: `${LEARN}/mqtt-access-control`,
   TOPICSPACES: `${LEARN}/mqtt-topic-spaces`,
   CLIENTGROUPS: `${LEARN}/mqtt-client-groups`,
+  /** Custom JWT ("OAuth 2.0 JWT"): the CONNECT and AUTH fields, MQTT 5 only, the audience. */
+  CUSTOMJWT: `${LEARN}/mqtt-client-custom-jwt`,
+  /** The namespace's custom authentication settings: issuer certificates, the token issuer, client attributes from claims. */
+  JWTAUTH: `${LEARN}/authenticate-with-namespaces-using-json-web-tokens`,
 } as const;
+
+/**
+ * How a client proves who it is. `certificate`: X.509 over TLS (A1-A6); `CUSTOM-JWT`: a token of the
+ * namespace's own issuer in the MQTT 5 CONNECT (T1-T8). The verdicts are per rule, version and method.
+ */
+export type AuthenticationMethod = 'certificate' | 'CUSTOM-JWT';
+export const AUTHENTICATION_METHODS: readonly AuthenticationMethod[] = ['certificate', 'CUSTOM-JWT'];
 
 export type MqttVersion = '3.1.1' | '5';
 export const MQTT_VERSIONS: readonly MqttVersion[] = ['3.1.1', '5'];
@@ -39,6 +50,13 @@ export interface Rule {
   dependsOn?: readonly string[];
   /** Why the reference broker has no mutant that breaks this testable rule. */
   noMutant?: string;
+  /** The authentication methods its scenarios run under; default certificate only. */
+  methods?: readonly AuthenticationMethod[];
+}
+
+/** The authentication methods a rule's scenarios run under. */
+export function methodsOf(rule: Rule): readonly AuthenticationMethod[] {
+  return rule.methods ?? ['certificate'];
 }
 
 export interface ExpectedRefusal {
@@ -53,9 +71,12 @@ export interface ExpectedRefusal {
 }
 
 const BOTH = MQTT_VERSIONS;
+/** Session rules that hold for a token's identity as for a certificate's. */
+const EVERY_METHOD = AUTHENTICATION_METHODS;
+const TOKEN: readonly AuthenticationMethod[] = ['CUSTOM-JWT'];
 
 export const RULES = [
-  { id: 'S1', title: 'Username is the authentication name, ClientID the session name; one identity may hold several sessions', sources: ['HOWTO'], versions: BOTH },
+  { id: 'S1', title: 'Username is the authentication name, ClientID the session name; one identity may hold several sessions', sources: ['HOWTO'], versions: BOTH, methods: EVERY_METHOD },
   {
     id: 'S2',
     title: 'One client certificate authenticates every session of its identity',
@@ -67,9 +88,9 @@ export const RULES = [
   { id: 'S4', title: 'An empty ClientID is refused', sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'clientIdentifierNotValid', basis: 'inferred' }], versions: BOTH },
   { id: 'S5', title: 'A session name is unique across the namespace', sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'notAuthorized', basis: 'inferred' }], versions: BOTH },
   // S6 and S7 are S5's uniqueness for an active and for a held session: S5's mutant breaks both.
-  { id: 'S6', title: "Another identity presenting an active session's name is refused as not authorized; the owner is undisturbed", sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'notAuthorized', basis: 'inferred' }], versions: BOTH, dependsOn: ['S5'] },
+  { id: 'S6', title: "Another identity presenting an active session's name is refused as not authorized; the owner is undisturbed", sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'notAuthorized', basis: 'inferred' }], versions: BOTH, dependsOn: ['S5'], methods: EVERY_METHOD },
   { id: 'S7', title: 'A session left without being ended stays locked to its owner until it expires', sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'notAuthorized', basis: 'inferred' }], versions: BOTH, dependsOn: ['L1', 'S5'] },
-  { id: 'S8', title: 'The same identity reconnecting with a session name takes the session over and ends the older connection', sources: ['SUPPORT', 'LIFECYCLE'], versions: BOTH, dependsOn: ['L2'] },
+  { id: 'S8', title: 'The same identity reconnecting with a session name takes the session over and ends the older connection', sources: ['SUPPORT', 'LIFECYCLE'], versions: BOTH, dependsOn: ['L2'], methods: EVERY_METHOD },
   { id: 'S9', title: 'Sessions per authentication name, online and offline, are capped by the namespace limit', sources: ['ARM', 'SUPPORT'], refusals: [{ code: 'quotaExceeded', basis: 'inferred' }], versions: BOTH, dependsOn: ['S1'] },
   { id: 'S10', title: 'One connection attempt per second per session', sources: ['QUOTAS'], versions: BOTH, untestable: 'a pacing limit on the client; the suite paces itself against remote targets' },
   // Its 3.1.1 scenario observes the expiry through the lock: another identity is refused until then (S7).
@@ -208,6 +229,45 @@ export const RULES = [
     refusals: [{ code: 'subscribeNotAuthorized', basis: 'inferred', case: "via P3: another client's topic" }],
     versions: BOTH,
     dependsOn: ['P1', 'P3', 'S1'],
+  },
+  // Custom JWT (issue 25). What the docs say: MQTT 5 only; CONNECT Authentication Method CUSTOM-JWT with
+  // the token as Authentication Data, and an AUTH packet of reason 25 (0x19) with a fresh one
+  // re-authenticates (CUSTOMJWT); the namespace holds the issuer's public-key certificates and the
+  // expected issuer, the client identity and attributes come from the token, no client is registered
+  // (JWTAUTH). The audience is documented three ways ("https://eventgrid.azure.net/",
+  // "https://NS.ts.eventgrid.azure.net/", "NSREGION-1.ts.eventgrid.azure.net/"): it is a namespace
+  // setting here. Where they are silent, the project's reading: the subject claim (sub) names the
+  // client (the Username is not read); refusal codes are MQTT 5's for the outcome.
+  {
+    id: 'T1',
+    title: "A CONNECT with Authentication Method CUSTOM-JWT and a token of the namespace's issuer is accepted without a client certificate; the token's subject names the client",
+    sources: ['CUSTOMJWT', 'JWTAUTH'],
+    refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred', case: 'a token with no subject' }],
+    versions: ['5'],
+    methods: TOKEN,
+  },
+  { id: 'T2', title: 'A token past its expiry (exp) or before its start (nbf) is refused', sources: ['CUSTOMJWT', 'JWTAUTH'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }], versions: ['5'], methods: TOKEN, dependsOn: ['T1'] },
+  { id: 'T3', title: "A token whose issuer (iss) or audience (aud) is not the namespace's is refused", sources: ['CUSTOMJWT', 'JWTAUTH'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }], versions: ['5'], methods: TOKEN, dependsOn: ['T1'] },
+  { id: 'T4', title: "A token not signed by the key of one of the namespace's issuer certificates (at most two) is refused", sources: ['JWTAUTH'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }], versions: ['5'], methods: TOKEN, dependsOn: ['T1'] },
+  { id: 'T5', title: 'A token presented under another Authentication Method name than CUSTOM-JWT is refused', sources: ['CUSTOMJWT'], refusals: [{ code: 'badAuthenticationMethod', basis: 'inferred' }], versions: ['5'], methods: TOKEN, dependsOn: ['T1'] },
+  { id: 'T6', title: 'Token authentication is MQTT 5 only: an MQTT 3.1.1 CONNECT presenting a token as its password, with no certificate, is refused', sources: ['CUSTOMJWT'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }], versions: ['3.1.1'], methods: TOKEN },
+  {
+    id: 'T7',
+    title: 'An AUTH packet of reason 0x19 with a fresh token re-authenticates and the connection is kept; one with a token that fails the checks ends the connection',
+    sources: ['CUSTOMJWT'],
+    refusals: [{ code: 'authenticationEnded', basis: 'inferred' }],
+    versions: ['5'],
+    methods: TOKEN,
+    dependsOn: ['T1'],
+  },
+  {
+    id: 'T8',
+    title: 'A connection whose token expires without re-authentication is ended (life cycle: ClientAuthenticationError)',
+    sources: ['CUSTOMJWT', 'LIFECYCLE', 'REASONS'],
+    refusals: [{ code: 'authenticationEnded', basis: 'inferred' }],
+    versions: ['5'],
+    methods: TOKEN,
+    dependsOn: ['T1'],
   },
 ] as const satisfies readonly Rule[];
 

@@ -4,10 +4,10 @@
 // imported back: event-grid.ts puts production together (EVENT_GRID), and each Mutant, declared beside
 // the check or piece it changes (mutants.ts gathers them), transforms it so that one rule is not kept.
 import type { AuthenticationNameSource, ValidationScheme } from '../../eventgrid/authentication.ts';
-import type { ClientResource, NamespaceConfig, ReferenceLimits } from '../../eventgrid/namespace.ts';
+import type { ClientResource, CustomJwtSettings, NamespaceConfig, ReferenceLimits } from '../../eventgrid/namespace.ts';
 import type { RuleId } from '../../rules/catalogue.ts';
 import type { Check } from './check.ts';
-import type { PresentedCertificate, RawNames } from './presented.ts';
+import type { PresentedCertificate, PresentedToken, RawNames } from './presented.ts';
 import type { Refusal, RefusalAnswer } from './refusal.ts';
 import type { SessionLookup, SessionRecord } from './session-record.ts';
 
@@ -103,6 +103,15 @@ export interface CertificateContext {
   readonly registeredClient: ClientResource;
 }
 
+/** One token as the token checks (T1-T8) see it. */
+export interface TokenContext {
+  readonly token: PresentedToken;
+  readonly now: Date;
+  /** The namespace's custom JWT settings; undefined: it takes no tokens. */
+  readonly settings: CustomJwtSettings | undefined;
+  readonly behaviour: Behaviour;
+}
+
 /** One filter of a SUBSCRIBE, as the subscribe checks see it. */
 export interface SubscribeContext {
   version: 4 | 5;
@@ -180,6 +189,12 @@ export interface IdentityPieces {
   schemeValues(scheme: Exclude<ValidationScheme, 'ThumbprintMatch'>, certificate: PresentedCertificate): string[];
 }
 
+/** The pieces of Behaviour that name a token's client; a mutant may replace any of them. */
+export interface TokenPieces {
+  /** T1: the authentication name a token's claims give (the subject), the Username beside it; undefined: none. */
+  nameOfToken(claims: Record<string, unknown>, username: string | undefined): AuthenticationName | undefined;
+}
+
 /** What a granted connection does with the state of the session it names (L2, L3). */
 export interface Resumption {
   sessionPresent: boolean;
@@ -234,11 +249,13 @@ export interface FeaturePieces {
 }
 
 /** Everything a mutant may replace. */
-export interface Behaviour extends IdentityPieces, SessionPieces, LimitPieces, FeaturePieces {
+export interface Behaviour extends IdentityPieces, TokenPieces, SessionPieces, LimitPieces, FeaturePieces {
   /** M1, M2: every packet a client sends, CONNECT included, in order, before anything else sees it: the first refusal closes the connection. */
   packetChecks: readonly Check<PacketContext>[];
   /** A1-A5: what a client certificate must prove, in order (the certificate authenticator runs them): the first refusal is the authentication's. */
   certificateChecks: readonly Check<CertificateContext>[];
+  /** T1-T6: what a token must prove, in order (the token authenticator runs them, at CONNECT and at re-authentication): the first refusal is the authentication's. */
+  tokenChecks: readonly Check<TokenContext>[];
   /** The CONNECT decision, in order: the first refusal is the answer. */
   connectChecks: readonly Check<ConnectContext>[];
   /** Each filter of a SUBSCRIBE, in order: the first refusal is that filter's SUBACK code. */

@@ -252,14 +252,28 @@ export class AedesNamespaceAdapter {
     const connection = this.connections.get(socket);
     if (!connection) throw new Error('connection not tracked by the namespace adapter');
     const sessionName = packet.clientId;
+    const version = packet.protocolVersion === 5 ? 5 : 4;
+    // First, as a token's signature check may take a turn: the decision below is made on the session
+    // state of its own turn.
+    const authenticationMethod = version === 5 ? packet.properties?.authenticationMethod : undefined;
+    const authentication = await this.options.authenticator.authenticate(
+      {
+        clientId: sessionName,
+        username: packet.username,
+        protocolVersion: version,
+        authenticationMethod,
+        authenticationData: version === 5 ? packet.properties?.authenticationData : undefined,
+        password: packet.password,
+        connection: connection.transport,
+      },
+      new Date(this.options.clock()),
+    );
     // A session past its expiry must be gone, state and all, before anyone may use its name.
     await this.expireSessions();
     await this.wipes.get(sessionName);
     if (socket.destroyed) return false;
 
-    const version = packet.protocolVersion === 5 ? 5 : 4;
     const now = new Date(this.options.clock());
-    const authentication = this.options.authenticator.authenticate({ clientId: sessionName, username: packet.username, connection: connection.transport }, now);
     const decision = this.options.policy.decide(
       {
         protocolVersion: version,
@@ -297,10 +311,18 @@ export class AedesNamespaceAdapter {
     const resumesEphemeral = version === 5 && grant.sessionPresent && grant.expirySeconds === 0;
     Object.assign(connection, { client, grant, replaced, resumesEphemeral });
     this.options.limits.accepted(client, packet);
+    // The method was judged here (T1-T6); aedes, which has no enhanced authentication, would refuse any
+    // CONNECT that names one.
+    if (authenticationMethod !== undefined) {
+      delete packet.properties!.authenticationMethod;
+      delete packet.properties!.authenticationData;
+    }
     // aedes derives Session Present from restored subscriptions; a session can exist with none (L2, L3).
     OutgoingPackets.of(socket).amendNext('connack', version, (connack) => {
       if (connack.cmd !== 'connack' || connack.reasonCode || connack.returnCode) return false;
       connack.sessionPresent = grant.sessionPresent;
+      // An accepting CONNACK carries the CONNECT's Authentication Method [MQTT-4.12.0-5].
+      if (authenticationMethod !== undefined) connack.properties = { ...connack.properties, authenticationMethod };
       return true;
     });
     this.options.log(
