@@ -341,7 +341,7 @@ export async function ensurePki(options: EnsurePkiOptions = {}): Promise<PkiResu
     throw new PkiError(`${dir} is not empty and holds no ${MANIFEST_FILE}: choose an empty or new folder with --out`);
   }
 
-  log(`generating a PKI set in ${dir} (${reason}): 4 CA/server and ${IDENTITY_SPECS.length} client certificates`);
+  log(`generating a PKI set in ${dir} (${reason}): 5 CA, server and token issuer certificates and ${IDENTITY_SPECS.length} client certificates`);
   const keptAt = keep ? `${dir}.replaced-${now.toISOString().replace(/[:.]/g, '-')}` : undefined;
   const manifest = await writeAtomically(dir, (staging) => writeSet(staging, now, wanted), keptAt);
   log(`wrote ${dir}/${MANIFEST_FILE} with ${manifest.identities.length} identities`);
