@@ -21,6 +21,11 @@ export interface SessionClientOptions {
   sessionExpiry?: number;
   /** Present no client certificate (the identity still gives the Username). */
   withoutCertificate?: boolean;
+  /**
+   * Authenticate with a token instead of the certificate (MQTT 5 CONNECT Authentication Method and Data;
+   * over MQTT 3.1.1, the token is the password): no client certificate is presented.
+   */
+  token?: { method: string; data: string };
   /** Keep Alive, seconds (mqtt.js default 60). */
   keepAlive?: number;
   /** MQTT 5: the largest packet, in bytes, the client accepts (CONNECT Maximum Packet Size); mqtt.js closes the connection on a larger one. */
@@ -106,7 +111,9 @@ export class SessionClient {
   /** Opens the connection; resolves with the CONNACK's verdict, never rejects for a refusal. */
   static connect(options: SessionClientOptions): Promise<Accepted | Refused> {
     const username = options.username === undefined ? options.identity.entry.authenticationName : options.username;
-    const secureContext = secureContextFor(options.identity, options.ca, options.withoutCertificate);
+    const secureContext = secureContextFor(options.identity, options.ca, options.withoutCertificate || options.token !== undefined);
+    const token = options.token;
+    const authentication = token && options.version === '5' ? { authenticationMethod: token.method, authenticationData: Buffer.from(token.data) } : undefined;
     const session = options.tlsSessions?.offer(secureContext, options.url);
     // mqtt.js hands its options on to tls.connect, secureContext and session included (its types leave them out).
     const mqttOptions: IClientOptions & { secureContext: SecureContext; session?: Buffer } = {
@@ -119,11 +126,13 @@ export class SessionClient {
       ...(options.keepAlive === undefined ? {} : { keepalive: options.keepAlive }),
       connectTimeout: options.timeoutMs,
       ...(username === null ? {} : { username }),
-      ...(options.version === '5' && (options.sessionExpiry !== undefined || options.maximumPacketSize !== undefined)
+      ...(token && options.version === '3.1.1' ? { password: Buffer.from(token.data) } : {}),
+      ...(options.version === '5' && (options.sessionExpiry !== undefined || options.maximumPacketSize !== undefined || authentication)
         ? {
             properties: {
               ...(options.sessionExpiry === undefined ? {} : { sessionExpiryInterval: options.sessionExpiry }),
               ...(options.maximumPacketSize === undefined ? {} : { maximumPacketSize: options.maximumPacketSize }),
+              ...authentication,
             },
           }
         : {}),

@@ -1,7 +1,7 @@
 // What a conformance run knows about its target: handed from the runner to every scenario as
 // cucumber's world parameters (so plain JSON).
 import type { MqttVersion } from '../rules/catalogue.ts';
-import { isCapabilityTag, rulesOfTags, versionOfTags } from '../rules/tags.ts';
+import { isCapabilityTag, METHOD_TAGS, rulesOfTags, versionOfTags } from '../rules/tags.ts';
 
 export interface TargetParameters {
   /** mqtts://host:port */
@@ -55,6 +55,8 @@ export interface TargetParameters {
    * --topic-root writes them).
    */
   topicRoot: string;
+  /** The namespace trusts the PKI set's local token issuer (custom JWT: its certificate, issuer and audience): the @custom-jwt scenarios run. */
+  tokenIssuerTrusted?: boolean;
   /** Rules the user chose not to run, with why. */
   skipRules: Record<string, string>;
 }
@@ -65,6 +67,11 @@ export function missingCapability(tag: string, target: TargetParameters): string
   if (rule && target.skipRules[rule]) return `the target file skips ${rule}: ${target.skipRules[rule]}`;
   const version = versionOfTags([tag]);
   if (version) return target.unsupportedVersions[version];
+  if (tag in METHOD_TAGS) {
+    return target.tokenIssuerTrusted
+      ? undefined
+      : "needs a namespace that trusts the PKI set's token issuer (custom JWT): register it (npm run provision -- --custom-jwt) and say so in the target file (namespace.customJwt: true)";
+  }
   if (!isCapabilityTag(tag)) return undefined;
   switch (tag) {
     case '@needs-two-sessions':
