@@ -59,6 +59,15 @@ export function methodsOf(rule: Rule): readonly AuthenticationMethod[] {
   return rule.methods ?? ['certificate'];
 }
 
+/**
+ * The versions a rule applies to under a method: a token is MQTT 5's, so a rule of every method holds
+ * over MQTT 5 only for a token; a token rule's own versions say what it is about (T6: 3.1.1).
+ */
+export function versionsUnder(rule: Rule, method: AuthenticationMethod): readonly MqttVersion[] {
+  if (method === 'certificate' || !methodsOf(rule).includes('certificate')) return rule.versions;
+  return rule.versions.filter((version) => version === '5');
+}
+
 export interface ExpectedRefusal {
   /** The code, by its name in rules/codes.ts. */
   code: RefusalName;
