@@ -6,6 +6,7 @@ import { Aedes } from 'aedes';
 import type { ServerTls } from '../certs/manifest.ts';
 import type { ClientResource, NamespaceConfig } from '../eventgrid/namespace.ts';
 import { LimitEnforcement } from './adapters/aedes/limit-enforcement.ts';
+import { TokenLifetimes } from './adapters/aedes/token-lifetimes.ts';
 import { AedesNamespaceAdapter } from './adapters/aedes/namespace-adapter.ts';
 import { shownName } from './adapters/bounded-text.ts';
 import { AuthenticationMethods } from './adapters/authentication-methods.ts';
@@ -102,12 +103,14 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     },
     terminateSession: (name, reason) => adapter.terminateHeldSession(name, reason),
   });
+  const authenticator = new AuthenticationMethods(
+    new CertificateAuthenticator(namespace, behaviour),
+    new TokenAuthenticator(namespace.topicSpacesConfiguration.clientAuthentication.customJwtAuthentication, behaviour),
+  );
   const adapter = new AedesNamespaceAdapter({
     policy: new ConnectPolicy(namespace, sessions, behaviour),
-    authenticator: new AuthenticationMethods(
-      new CertificateAuthenticator(namespace, behaviour),
-      new TokenAuthenticator(namespace.topicSpacesConfiguration.clientAuthentication.customJwtAuthentication, behaviour),
-    ),
+    authenticator,
+    tokens: new TokenLifetimes({ authenticator, pieces: behaviour, clock, log }),
     answerRefusal: behaviour.answerRefusal,
     packetChecks: behaviour.packetChecks,
     sessions,

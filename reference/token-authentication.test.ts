@@ -78,3 +78,47 @@ describe('what a token must be (T2-T6), each refusal for its own reason', () => 
     expect((await connectWithToken('s1', await token())).connack).toMatchObject({ reasonCode: 0 });
   });
 });
+
+describe('re-authentication (T7) and the token expiry (T8)', () => {
+  const auth = (data: string, reasonCode = 0x19, method = 'CUSTOM-JWT') => ({ cmd: 'auth' as const, reasonCode, properties: { authenticationMethod: method, authenticationData: Buffer.from(data) } });
+
+  it('T7: an AUTH 0x19 with a fresh token is answered AUTH 0x00 and the connection is kept', async () => {
+    t = await startTestBroker(startReferenceBroker);
+    const { session } = await connectWithToken('s1', await token());
+    session.sendPacket(auth(await token()));
+    expect(await session.next(3000)).toMatchObject({ cmd: 'auth', reasonCode: 0, properties: { authenticationMethod: 'CUSTOM-JWT' } });
+    session.sendPacket({ cmd: 'pingreq' });
+    expect(await session.next(3000)).toMatchObject({ cmd: 'pingresp' });
+  });
+
+  const failures: [string, () => Promise<ReturnType<typeof auth>>][] = [
+    ['an expired token', async () => auth(await token({ expiresInSeconds: -60 }))],
+    ["another identity's token", async () => auth(await token({ identity: 'beta' }))],
+    ['another method', async () => auth(await token(), 0x19, 'OAUTH2-JWT')],
+    ['reason 0x18 (continue authentication)', async () => auth(await token(), 0x18)],
+  ];
+  for (const [what, make] of failures) {
+    it(`T7: an AUTH with ${what} ends the connection with DISCONNECT 0x87 (ClientAuthenticationError)`, async () => {
+      t = await startTestBroker(startReferenceBroker);
+      const reasons: (string | undefined)[] = [];
+      t.broker.events.on('event', (event) => reasons.push(event.data.disconnectionReason));
+      const { session } = await connectWithToken('s1', await token());
+      session.sendPacket(await make());
+      expect(await session.next(3000)).toMatchObject({ cmd: 'disconnect', reasonCode: 0x87 });
+      expect(await session.closedWithin(3000)).toBe(true);
+      await expect.poll(() => reasons.at(-1)).toBe('ClientAuthenticationError');
+    });
+  }
+
+  it('T8: a connection whose token expires unrenewed is ended with DISCONNECT 0x87; one renewed in time is kept', async () => {
+    t = await startTestBroker(startReferenceBroker);
+    const renewed = (await connectWithToken('renewed', await token({ expiresInSeconds: 2 }))).session;
+    const lapsed = (await connectWithToken('lapsed', await token({ expiresInSeconds: 2 }))).session;
+    renewed.sendPacket(auth(await token()));
+    expect(await renewed.next(3000)).toMatchObject({ cmd: 'auth', reasonCode: 0 });
+    expect(await lapsed.next(4000)).toMatchObject({ cmd: 'disconnect', reasonCode: 0x87, properties: { reasonString: 'the token expired without re-authentication' } });
+    renewed.sendPacket({ cmd: 'pingreq' });
+    expect(await renewed.next(3000)).toMatchObject({ cmd: 'pingresp' });
+    expect(t.log).toContainEqual(expect.stringMatching(/^ending session "lapsed" \[T8\]/));
+  });
+});

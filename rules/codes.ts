@@ -73,6 +73,9 @@ export function describeRefusalCode(version: '3.1.1' | '5', code: RefusalCode): 
 /** MQTT 5's Session Expiry Interval for a session that never expires. */
 export const NEVER_EXPIRES = 0xffffffff;
 
+/** MQTT 5 AUTH reason code of a client that re-authenticates (T7); the server answers 0x00 Success. */
+export const REAUTHENTICATE = 0x19;
+
 /** MQTT 5 DISCONNECT reason code sent to the older connection of a session taken over (S8). */
 export const SESSION_TAKEN_OVER = 0x8e;
 

@@ -15,6 +15,8 @@ import type { SessionLookup, SessionRecord } from './session-record.ts';
 export interface Identity {
   client: ClientResource;
   nameSource: string;
+  /** When the credentials stop proving it (a token's exp), milliseconds since the epoch; absent: never (T8). */
+  expiresAt?: number;
 }
 
 /** What an authenticator (reference/ports/authenticator.ts) made of a CONNECT's credentials. */
@@ -193,6 +195,13 @@ export interface IdentityPieces {
 export interface TokenPieces {
   /** T1: the authentication name a token's claims give (the subject), the Username beside it; undefined: none. */
   nameOfToken(claims: Record<string, unknown>, username: string | undefined): AuthenticationName | undefined;
+  /**
+   * T7: why an AUTH packet does not re-authenticate the connection of `client`, given its reason code
+   * and what its token proves; undefined: it does, and the connection goes on under the new token.
+   */
+  reauthenticationFailure(client: ClientResource, reasonCode: number | undefined, authentication: Authentication): Refusal | undefined;
+  /** T8: whether a connection is ended when its token expires unrenewed. */
+  endsAtTokenExpiry: boolean;
 }
 
 /** What a granted connection does with the state of the session it names (L2, L3). */

@@ -4,6 +4,7 @@
 // The signature is verified by the adapter (a JOSE library, with the namespace's issuer certificates);
 // what it found is data here.
 import type { ClientResource, CustomJwtSettings } from '../../eventgrid/namespace.ts';
+import { REAUTHENTICATE } from '../../rules/codes.ts';
 import type { Authentication, Behaviour, Mutant, TokenContext, TokenPieces } from './behaviour.ts';
 import { firstRefusal, withoutCheck, type Check } from './check.ts';
 import type { PresentedToken } from './presented.ts';
@@ -20,6 +21,14 @@ const REGISTERED_CLAIMS = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jt
 
 export const EVENT_GRID_TOKENS: TokenPieces = {
   nameOfToken: (claims) => (typeof claims.sub === 'string' && claims.sub !== '' ? { name: claims.sub, source: SUBJECT_SOURCE } : undefined),
+  // T7: an AUTH of reason 0x19 whose token passes every check CONNECT's had to, for the same client.
+  reauthenticationFailure: (client, reasonCode, { identity, refusal }) => {
+    if (reasonCode !== REAUTHENTICATE) return refuse('T7', `an AUTH packet after CONNACK must re-authenticate (reason 0x19), not 0x${(reasonCode ?? 0).toString(16)}`);
+    if (refusal) return refuse('T7', `re-authentication failed [${refusal.rule}]: ${refusal.reason}`);
+    return identity.client.name === client.name ? undefined : refuse('T7', `re-authentication names another client ("${identity.client.authenticationName}")`);
+  },
+  // T8: the connection ends with its token (life cycle: ClientAuthenticationError).
+  endsAtTokenExpiry: true,
 };
 
 const seconds = (value: unknown): number | undefined => (typeof value === 'number' && Number.isFinite(value) ? value * 1000 : undefined);
@@ -117,12 +126,7 @@ export function authenticateByToken(token: PresentedToken, now: Date, settings: 
   if (refusal) return { refusal };
   const claims = token.claims ?? {};
   const named = behaviour.nameOfToken(claims, token.username)!;
-  return { identity: { client: tokenClient(named.name, claims), nameSource: named.source } };
-}
-
-/** When a token's validity ends (its exp), milliseconds since the epoch; undefined: no expiry. */
-export function tokenExpiry(token: PresentedToken): number | undefined {
-  return seconds(token.claims?.exp);
+  return { identity: { client: tokenClient(named.name, claims), nameSource: named.source, expiresAt: seconds(claims.exp) } };
 }
 
 const without = (...checks: Check<TokenContext>[]) => (behaviour: Behaviour): Behaviour => ({
@@ -144,4 +148,6 @@ export const TOKEN_MUTANTS: readonly Mutant[] = [
   { rule: 'T4', breaks: "a token's signature is not checked", apply: without(SIGNED) },
   { rule: 'T5', breaks: 'a token is taken under any Authentication Method name', apply: without(METHOD_NAMED) },
   { rule: 'T6', breaks: 'an MQTT 3.1.1 CONNECT may present a token as its password', apply: without(OVER_MQTT5) },
+  { rule: 'T7', breaks: 'an AUTH packet is never judged: a connection re-authenticating with a bad token is kept', apply: (behaviour) => ({ ...behaviour, reauthenticationFailure: () => undefined }) },
+  { rule: 'T8', breaks: 'a connection outlives its token', apply: (behaviour) => ({ ...behaviour, endsAtTokenExpiry: false }) },
 ];

@@ -24,6 +24,7 @@ import type { LimitEnforcement } from './limit-enforcement.ts';
 import { readPropertySections } from './mqtt-packet-internals.ts';
 import { OutgoingPackets } from './outgoing-packets.ts';
 import { rawNames } from './raw-connect.ts';
+import type { AuthPacket, TokenLifetimes } from './token-lifetimes.ts';
 
 /** How long a connection closed after its DISCONNECT waits for the client to close its side. */
 const LINGER_MS = 2000;
@@ -80,6 +81,8 @@ export interface AdapterOptions {
   packetChecks: readonly Check<PacketContext>[];
   /** Event Grid's limits (L5-L15) on aedes. */
   limits: LimitEnforcement;
+  /** Token-authenticated connections: re-authentication and expiry (T7, T8). */
+  tokens: TokenLifetimes;
   /** The authentication name of a registered client (a session record names its owner by resource name). */
   authenticationNameOf: (clientName: string) => string;
   log: (line: string) => void;
@@ -212,6 +215,11 @@ export class AedesNamespaceAdapter {
         return true;
       }
       withoutRepeatedProperties(packet);
+      // aedes has no enhanced authentication: an AUTH packet re-authenticates a token's connection (T7).
+      if (packet.cmd === 'auth') {
+        this.options.tokens.handle(client, packet as unknown as AuthPacket);
+        return true;
+      }
       if (packet.cmd === 'connect' && version === undefined) {
         version = packet.protocolVersion;
         connectSessionExpiry = packet.properties?.sessionExpiryInterval as number | undefined;
@@ -316,6 +324,7 @@ export class AedesNamespaceAdapter {
     if (authenticationMethod !== undefined) {
       delete packet.properties!.authenticationMethod;
       delete packet.properties!.authenticationData;
+      this.options.tokens.accepted(client, authenticationMethod, authentication.identity!, packet.username, connection.transport);
     }
     // aedes derives Session Present from restored subscriptions; a session can exist with none (L2, L3).
     OutgoingPackets.of(socket).amendNext('connack', version, (connack) => {
@@ -351,12 +360,14 @@ export class AedesNamespaceAdapter {
     const connection = this.connections.get(client.conn as object);
     if (!connection?.grant) return;
     connection.ready = true;
+    this.options.tokens.started(client);
     this.options.events.connected(this.sessionRef(connection.grant));
   }
 
   private onClosed(connection: Connection): void {
     const grant = connection.grant;
     if (!grant) return;
+    this.options.tokens.closed(connection.client);
     const takenOver = this.takenOver.delete(connection.id);
     if (!connection.ready) {
       // aedes refused or lost the CONNECT after our decision: the session never started.
@@ -380,6 +391,7 @@ export class AedesNamespaceAdapter {
 
   private disconnectionReason(connection: Connection, takenOver: boolean): DisconnectionReason {
     if (takenOver) return 'SessionTakenOver';
+    if (this.options.tokens.endedForAuthentication(connection.client)) return 'ClientAuthenticationError';
     const byLimit = this.options.limits.endReason(connection.client);
     if (byLimit) return byLimit;
     if (this.stopping) return 'ServerInitiatedDisconnect';

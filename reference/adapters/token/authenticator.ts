@@ -65,10 +65,4 @@ export class TokenAuthenticator implements Authenticator {
     const token = await this.reader.read(method, protocolVersion, protocolVersion === 5 ? authenticationData : password, username);
     return authenticateByToken(token, now, this.settings, this.behaviour);
   }
-
-  /** The token of an AUTH packet (T7), judged as a CONNECT's is. */
-  async reauthenticate(method: string | undefined, data: Buffer | undefined, username: string | undefined, now: Date): Promise<{ authentication: Authentication; token: PresentedToken }> {
-    const token = await this.reader.read(method ?? '', 5, data, username);
-    return { authentication: authenticateByToken(token, now, this.settings, this.behaviour), token };
-  }
 }
