@@ -32,6 +32,7 @@ Feature: Custom JWT authentication, and the session rules under it
     @T1 @mqtt5 @custom-jwt
     Scenario: the token's subject names the client, not the Username: another identity is refused the session
       Given identity "alpha" connects with Username "beta" and session "s1" over MQTT 5
+      And the connection is accepted
       When identity "beta" connects with session "s1"
       Then the connection is refused as not authorized
 
@@ -103,3 +104,34 @@ Feature: Custom JWT authentication, and the session rules under it
     Scenario: an MQTT 3.1.1 CONNECT with a token as its password and no certificate is refused
       When identity "alpha" connects with session "s1" presenting its token as its password over MQTT 3.1.1
       Then the connection is refused
+
+  @T7
+  Rule: an AUTH packet of reason 0x19 with a fresh token re-authenticates; one that fails ends the connection
+
+    @mqtt5 @custom-jwt
+    Scenario: re-authenticating with a fresh token keeps the connection past its first token's expiry
+      Given identity "alpha" connects with session "s1" and a token that expires in 2 seconds over MQTT 5
+      Then the connection is accepted
+      When session "s1" re-authenticates with a fresh token
+      Then session "s1" is still connected once its first token has expired
+      And session "s1" receives QoS 1 messages too
+
+    @mqtt5 @custom-jwt
+    Scenario Outline: re-authenticating with a token that fails its checks ends the connection
+      Given identity "alpha" holds session "s1" over MQTT 5
+      When session "s1" re-authenticates with a fresh token
+      Then session "s1" re-authenticating with <token> ends its connection
+
+      Examples:
+        | token                                                |
+        | an expired token                                     |
+        | a token signed by a key the namespace does not trust |
+
+  @T8
+  Rule: a connection whose token expires without re-authentication is ended
+
+    @mqtt5 @custom-jwt
+    Scenario: a token expiring unrenewed ends its connection
+      Given identity "alpha" connects with session "s1" and a token that expires in 2 seconds over MQTT 5
+      Then the connection is accepted
+      And the connection of session "s1" is ended when its token expires

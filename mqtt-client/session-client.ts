@@ -2,6 +2,9 @@
 // certificate, what its CONNACK said, the messages it received and how its connection ended.
 import type { SecureContext, TLSSocket } from 'node:tls';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import mqttPacket from 'mqtt-packet';
+import { within } from '../common/timing.ts';
+import { REAUTHENTICATE } from '../rules/codes.ts';
 import type { LoadedIdentity } from '../certs/manifest.ts';
 import type { MqttVersion } from '../rules/catalogue.ts';
 import { secureContextFor, type TlsSessions } from './tls-context.ts';
@@ -245,6 +248,28 @@ export class SessionClient {
   }
 
   /** Sends a PUBLISH without waiting for any acknowledgement (it may end the connection). */
+  /**
+   * MQTT 5 re-authentication: an AUTH packet of reason 0x19 carrying a token; what came of it within
+   * the timeout (undefined: nothing): the server's AUTH reason code, or how the connection ended.
+   */
+  async reauthenticate(token: { method: string; data: string }): Promise<{ authReasonCode: number } | { ended: ConnectionEnd; afterMs: number } | undefined> {
+    const sentAt = performance.now();
+    const answered = new Promise<{ authReasonCode: number }>((resolve) => {
+      const onPacket = (packet: mqtt.Packet) => {
+        if (packet.cmd !== 'auth') return;
+        this.mqttClient.off('packetreceive', onPacket);
+        resolve({ authReasonCode: packet.reasonCode ?? 0 });
+      };
+      this.mqttClient.on('packetreceive', onPacket);
+    });
+    // mqtt.js sends no AUTH of its own once connected (its API has none to send): the packet goes on its
+    // stream whole, in one write, as mqtt.js writes its own packets.
+    const auth = { cmd: 'auth' as const, reasonCode: REAUTHENTICATE, properties: { authenticationMethod: token.method, authenticationData: Buffer.from(token.data) } };
+    this.mqttClient.stream.write(mqttPacket.generate(auth, { protocolVersion: 5 }));
+    const ended = this.ended.then((end) => ({ ended: end, afterMs: Math.round(performance.now() - sentAt) }));
+    return within(Promise.race([answered, ended]), this.timeoutMs);
+  }
+
   sendPublish(topic: string, payload: string, qos: 0 | 1 | 2): void {
     this.mqttClient.publish(topic, payload, { qos }, () => {});
   }
