@@ -16,6 +16,8 @@ export interface NamespaceFromPkiOptions {
   maximumSessionExpiryInHours?: number;
   alternativeAuthenticationNameSources?: AuthenticationNameSource[];
   reference?: NamespaceInput['reference'];
+  /** A webhook that authenticates every CONNECT presenting no custom JWT (W1-W3). */
+  webhookAuthentication?: { endpointUrl: string };
   /** The first topic level(s) of every topic the suite uses; the grants are scoped to it (eventgrid/suite-contract.ts). Default `mmc`. */
   topicRoot?: string;
 }
@@ -36,6 +38,7 @@ export function namespaceFromPki(pki: LoadedPki, options: NamespaceFromPkiOption
         alternativeAuthenticationNameSources: options.alternativeAuthenticationNameSources ?? [],
         // T1-T8: the set's local issuer is trusted, as a namespace trusts its custom JWT identity provider.
         customJwtAuthentication: localIssuerSettings(pki),
+        ...(options.webhookAuthentication ? { webhookAuthentication: options.webhookAuthentication } : {}),
       },
     },
     caCertificates: [{ name: 'conformance-test-ca', encodedCertificate: pki.read(pki.manifest.ca.intermediate.certificate) }],

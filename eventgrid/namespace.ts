@@ -64,6 +64,16 @@ const clientGroupSchema = z
   })
   .strict();
 
+// Webhook authentication (W1-W3): Event Grid's webHookAuthentication settings. The Entra application and
+// tenant say how Event Grid gets the bearer token it calls the webhook with; the reference sends none.
+const webhookSchema = z
+  .object({
+    endpointUrl: z.url({ protocol: /^https?$/ }),
+    azureActiveDirectoryApplicationIdOrUri: z.string().min(1).optional(),
+    azureActiveDirectoryTenantId: z.string().min(1).optional(),
+  })
+  .strict();
+
 const topicSpaceSchema = z
   .object({
     name: resourceName,
@@ -119,7 +129,7 @@ export const namespaceSchema = z
         // S9: 1 to 100 sessions per authentication name, default 1.
         maximumClientSessionsPerAuthenticationName: z.number().int().min(SESSIONS_PER_NAME_RANGE.min).max(SESSIONS_PER_NAME_RANGE.max).default(1),
         clientAuthentication: z
-          .object({ alternativeAuthenticationNameSources: z.array(z.enum(NAME_SOURCES)).default([]), customJwtAuthentication: customJwtSchema.optional() })
+          .object({ alternativeAuthenticationNameSources: z.array(z.enum(NAME_SOURCES)).default([]), customJwtAuthentication: customJwtSchema.optional(), webhookAuthentication: webhookSchema.optional() })
           .strict()
           .default({ alternativeAuthenticationNameSources: [] }),
       })
@@ -139,6 +149,9 @@ export const namespaceSchema = z
       .object({
         // Stands in for maximumSessionExpiryInHours when set, so that tests need not wait an hour.
         maximumSessionExpiryInSeconds: z.number().int().min(1).max(8 * 3600).optional(),
+        // W3: how long the webhook has to answer; past it the CONNECT is refused (the docs recommend the
+        // webhook answer within about 5 seconds).
+        webhookTimeoutMs: z.number().int().min(50).max(30_000).default(5000),
         // Limits Event Grid fixes (no namespace property sets them): Event Grid's values by default,
         // lower values so that a device team can try its clients against tighter ones.
         limits: z
@@ -238,6 +251,7 @@ export function maximumSessionExpirySeconds(namespace: NamespaceConfig): number 
 }
 
 /** The limits the reference enforces (Event Grid's unless the `reference` section lowers them). */
+export type WebhookSettings = z.output<typeof webhookSchema>;
 export type CustomJwtSettings = z.output<typeof customJwtSchema>;
 export type CustomJwtInput = z.input<typeof customJwtSchema>;
 export type ReferenceLimits = NamespaceConfig['reference']['limits'];

@@ -29,6 +29,8 @@ export interface SessionClientOptions {
    * over MQTT 3.1.1, the token is the password): no client certificate is presented.
    */
   token?: { method: string; data: string };
+  /** The CONNECT Password (a webhook's credential); no client certificate is presented with it. */
+  password?: string;
   /** Keep Alive, seconds (mqtt.js default 60). */
   keepAlive?: number;
   /** MQTT 5: the largest packet, in bytes, the client accepts (CONNECT Maximum Packet Size); mqtt.js closes the connection on a larger one. */
@@ -114,7 +116,7 @@ export class SessionClient {
   /** Opens the connection; resolves with the CONNACK's verdict, never rejects for a refusal. */
   static connect(options: SessionClientOptions): Promise<Accepted | Refused> {
     const username = options.username === undefined ? options.identity.entry.authenticationName : options.username;
-    const secureContext = secureContextFor(options.identity, options.ca, options.withoutCertificate || options.token !== undefined);
+    const secureContext = secureContextFor(options.identity, options.ca, options.withoutCertificate || options.token !== undefined || options.password !== undefined);
     const token = options.token;
     const authentication = token && options.version === '5' ? { authenticationMethod: token.method, authenticationData: Buffer.from(token.data) } : undefined;
     const session = options.tlsSessions?.offer(secureContext, options.url);
@@ -130,6 +132,7 @@ export class SessionClient {
       connectTimeout: options.timeoutMs,
       ...(username === null ? {} : { username }),
       ...(token && options.version === '3.1.1' ? { password: Buffer.from(token.data) } : {}),
+      ...(options.password === undefined ? {} : { password: Buffer.from(options.password) }),
       ...(options.version === '5' && (options.sessionExpiry !== undefined || options.maximumPacketSize !== undefined || authentication)
         ? {
             properties: {

@@ -15,6 +15,7 @@ import { LifecycleEvents } from './adapters/lifecycle-events.ts';
 import { MemorySessionStore } from './adapters/memory-session-store.ts';
 import { startTlsListener } from './adapters/tls-listener.ts';
 import { TokenAuthenticator } from './adapters/token/authenticator.ts';
+import { WebhookAuthenticator } from './adapters/webhook/authenticator.ts';
 import type { Behaviour } from './policy/behaviour.ts';
 import { ConnectPolicy } from './policy/connect.ts';
 import { EVENT_GRID } from './policy/event-grid.ts';
@@ -103,10 +104,12 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     },
     terminateSession: (name, reason) => adapter.terminateHeldSession(name, reason),
   });
-  const authenticator = new AuthenticationMethods(
-    new CertificateAuthenticator(namespace, behaviour),
-    new TokenAuthenticator(namespace.topicSpacesConfiguration.clientAuthentication.customJwtAuthentication, behaviour),
-  );
+  const { customJwtAuthentication, webhookAuthentication } = namespace.topicSpacesConfiguration.clientAuthentication;
+  const authenticator = new AuthenticationMethods({
+    certificate: new CertificateAuthenticator(namespace, behaviour),
+    token: new TokenAuthenticator(customJwtAuthentication, behaviour),
+    ...(webhookAuthentication ? { webhook: new WebhookAuthenticator(webhookAuthentication, namespace.reference.webhookTimeoutMs, behaviour) } : {}),
+  });
   const adapter = new AedesNamespaceAdapter({
     policy: new ConnectPolicy(namespace, sessions, behaviour),
     authenticator,

@@ -25,14 +25,16 @@ export const SOURCES = {
   CUSTOMJWT: `${LEARN}/mqtt-client-custom-jwt`,
   /** The namespace's custom authentication settings: issuer certificates, the token issuer, client attributes from claims. */
   JWTAUTH: `${LEARN}/authenticate-with-namespaces-using-json-web-tokens`,
+  /** Webhook authentication: the request and response, the decision's reason codes. */
+  WEBHOOK: `${LEARN}/authenticate-with-namespaces-using-webhook-authentication`,
 } as const;
 
 /**
  * How a client proves who it is. `certificate`: X.509 over TLS (A1-A6); `CUSTOM-JWT`: a token of the
  * namespace's own issuer in the MQTT 5 CONNECT (T1-T8). The verdicts are per rule, version and method.
  */
-export type AuthenticationMethod = 'certificate' | 'CUSTOM-JWT';
-export const AUTHENTICATION_METHODS: readonly AuthenticationMethod[] = ['certificate', 'CUSTOM-JWT'];
+export type AuthenticationMethod = 'certificate' | 'CUSTOM-JWT' | 'webhook';
+export const AUTHENTICATION_METHODS: readonly AuthenticationMethod[] = ['certificate', 'CUSTOM-JWT', 'webhook'];
 
 export type MqttVersion = '3.1.1' | '5';
 export const MQTT_VERSIONS: readonly MqttVersion[] = ['3.1.1', '5'];
@@ -59,13 +61,16 @@ export function methodsOf(rule: Rule): readonly AuthenticationMethod[] {
   return rule.methods ?? ['certificate'];
 }
 
+/** The versions a method authenticates over: a token is MQTT 5's (its CONNECT's Authentication Method). */
+const METHOD_VERSIONS: Record<AuthenticationMethod, readonly MqttVersion[]> = { certificate: ['3.1.1', '5'], 'CUSTOM-JWT': ['5'], webhook: ['3.1.1', '5'] };
+
 /**
- * The versions a rule applies to under a method: a token is MQTT 5's, so a rule of every method holds
- * over MQTT 5 only for a token; a token rule's own versions say what it is about (T6: 3.1.1).
+ * The versions a rule applies to under a method: a rule of several methods holds over the versions
+ * each method has; a rule of one method has its own versions (T6 is about a token over 3.1.1).
  */
 export function versionsUnder(rule: Rule, method: AuthenticationMethod): readonly MqttVersion[] {
-  if (method === 'certificate' || !methodsOf(rule).includes('certificate')) return rule.versions;
-  return rule.versions.filter((version) => version === '5');
+  if (methodsOf(rule).length === 1) return rule.versions;
+  return rule.versions.filter((version) => METHOD_VERSIONS[method].includes(version));
 }
 
 export interface ExpectedRefusal {
@@ -83,6 +88,7 @@ const BOTH = MQTT_VERSIONS;
 /** Session rules that hold for a token's identity as for a certificate's. */
 const EVERY_METHOD = AUTHENTICATION_METHODS;
 const TOKEN: readonly AuthenticationMethod[] = ['CUSTOM-JWT'];
+const WEBHOOK: readonly AuthenticationMethod[] = ['webhook'];
 
 export const RULES = [
   { id: 'S1', title: 'Username is the authentication name, ClientID the session name; one identity may hold several sessions', sources: ['HOWTO'], versions: BOTH, methods: EVERY_METHOD },
@@ -277,6 +283,24 @@ export const RULES = [
     versions: ['5'],
     methods: TOKEN,
     dependsOn: ['T1'],
+  },
+  // Webhook authentication (issue 25). What the docs say (WEBHOOK): the namespace POSTs the CONNECT's
+  // clientId, userName, password, authenticationMethod and -Data (base64) and the client certificate to
+  // the webhook; it answers 200 with {decision: allow, clientAuthenticationName, attributes,
+  // expiration} or {decision: deny, errorReason}; deny is "Not authorized", a timeout or failure
+  // "Server unavailable"; it should answer within about 5 s. Where they are silent, the project's
+  // reading: every CONNECT that names no token method goes to the webhook, and an answer that is not
+  // such JSON is a failure.
+  { id: 'W1', title: "With webhook authentication, an \"allow\" decision accepts the CONNECT and its clientAuthenticationName names the client", sources: ['WEBHOOK'], versions: BOTH, methods: WEBHOOK },
+  { id: 'W2', title: 'A "deny" decision is refused as not authorized', sources: ['WEBHOOK'], refusals: [{ code: 'notAuthorized', basis: 'documented' }], versions: BOTH, methods: WEBHOOK, dependsOn: ['W1'] },
+  {
+    id: 'W3',
+    title: 'A webhook that does not answer in time, fails or answers nonsense is refused as server unavailable, never a hang',
+    sources: ['WEBHOOK'],
+    refusals: [{ code: 'serverUnavailable', basis: 'documented' }],
+    versions: BOTH,
+    methods: WEBHOOK,
+    dependsOn: ['W1'],
   },
 ] as const satisfies readonly Rule[];
 

@@ -47,6 +47,8 @@ export const REFUSAL = {
   // M2: a SUBSCRIBE carrying a Subscription Identifier, which the server announced it does not support,
   // is a protocol error answered with DISCONNECT 0xA1 (MQTT 5 3.2.2.3.12, 4.13); 3.1.1 has no identifiers.
   subscriptionIdentifiersNotSupported: { packet: 'DISCONNECT', reasonCode: 0xa1 },
+  // W3: a webhook that times out or fails: Event Grid documents "Server unavailable".
+  serverUnavailable: { reasonCode: 0x88, returnCode: 3 },
   // T5: an MQTT 5 CONNECT whose Authentication Method the server does not support [MQTT-4.12.0-1]; 3.1.1 has
   // no Authentication Method, nor a code for it.
   badAuthenticationMethod: { reasonCode: 0x8c },

@@ -7,7 +7,7 @@ import type { AuthenticationNameSource, ValidationScheme } from '../../eventgrid
 import type { ClientResource, CustomJwtSettings, NamespaceConfig, ReferenceLimits } from '../../eventgrid/namespace.ts';
 import type { RuleId } from '../../rules/catalogue.ts';
 import type { Check } from './check.ts';
-import type { PresentedCertificate, PresentedToken, RawNames } from './presented.ts';
+import type { PresentedCertificate, PresentedToken, RawNames, WebhookAnswer } from './presented.ts';
 import type { Refusal, RefusalAnswer } from './refusal.ts';
 import type { SessionLookup, SessionRecord } from './session-record.ts';
 
@@ -114,6 +114,23 @@ export interface TokenContext {
   readonly behaviour: Behaviour;
 }
 
+/** One webhook answer as the webhook checks (W1-W3) see it. */
+export interface WebhookContext {
+  readonly answer: WebhookAnswer;
+  /** The answer's body, for checks after the one that refuses an answer that is not the documented JSON. */
+  readonly decision: WebhookDecision;
+}
+
+/** A webhook's answer body as Event Grid documents it. */
+export interface WebhookDecision {
+  decision: 'allow' | 'deny';
+  clientAuthenticationName?: string;
+  attributes?: Record<string, unknown>;
+  /** Unix time, seconds. */
+  expiration?: number;
+  errorReason?: string;
+}
+
 /** One filter of a SUBSCRIBE, as the subscribe checks see it. */
 export interface SubscribeContext {
   version: 4 | 5;
@@ -204,6 +221,12 @@ export interface TokenPieces {
   endsAtTokenExpiry: boolean;
 }
 
+/** The piece of Behaviour that names a webhook's client; a mutant may replace it. */
+export interface WebhookPieces {
+  /** W1: the authentication name a webhook's decision gives, the Username beside it; undefined: none. */
+  nameOfWebhookClient(decision: WebhookDecision | undefined, username: string | undefined): string | undefined;
+}
+
 /** What a granted connection does with the state of the session it names (L2, L3). */
 export interface Resumption {
   sessionPresent: boolean;
@@ -258,13 +281,15 @@ export interface FeaturePieces {
 }
 
 /** Everything a mutant may replace. */
-export interface Behaviour extends IdentityPieces, TokenPieces, SessionPieces, LimitPieces, FeaturePieces {
+export interface Behaviour extends IdentityPieces, TokenPieces, WebhookPieces, SessionPieces, LimitPieces, FeaturePieces {
   /** M1, M2: every packet a client sends, CONNECT included, in order, before anything else sees it: the first refusal closes the connection. */
   packetChecks: readonly Check<PacketContext>[];
   /** A1-A5: what a client certificate must prove, in order (the certificate authenticator runs them): the first refusal is the authentication's. */
   certificateChecks: readonly Check<CertificateContext>[];
   /** T1-T6: what a token must prove, in order (the token authenticator runs them, at CONNECT and at re-authentication): the first refusal is the authentication's. */
   tokenChecks: readonly Check<TokenContext>[];
+  /** W2, W3: what a webhook's answer must be, in order: the first refusal is the authentication's. */
+  webhookChecks: readonly Check<WebhookContext>[];
   /** The CONNECT decision, in order: the first refusal is the answer. */
   connectChecks: readonly Check<ConnectContext>[];
   /** Each filter of a SUBSCRIBE, in order: the first refusal is that filter's SUBACK code. */

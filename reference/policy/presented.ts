@@ -41,3 +41,10 @@ export interface PresentedToken {
   /** Why the signature does not verify with the key of one of the namespace's issuer certificates, when it does not. */
   signatureProblem?: string;
 }
+
+/** What a webhook answered to one CONNECT, as the webhook rules (W1-W3) judge it (adapters/webhook/ asks it). */
+export type WebhookAnswer =
+  /** An HTTP answer: its status, and its body as JSON (undefined when it was none). */
+  | { answered: true; status: number; body: unknown }
+  /** None: why (not in time, not reachable, the connection broke). */
+  | { answered: false; problem: string };

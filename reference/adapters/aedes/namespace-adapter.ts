@@ -324,6 +324,9 @@ export class AedesNamespaceAdapter {
     if (authenticationMethod !== undefined) {
       delete packet.properties!.authenticationMethod;
       delete packet.properties!.authenticationData;
+    }
+    // A token's connection, or one whose webhook decision expires, ends with its credentials (T7, T8).
+    if (authenticationMethod !== undefined || authentication.identity?.expiresAt !== undefined) {
       this.options.tokens.accepted(client, authenticationMethod, authentication.identity!, packet.username, connection.transport);
     }
     // aedes derives Session Present from restored subscriptions; a session can exist with none (L2, L3).

@@ -30,7 +30,8 @@ export interface TokenLifetimeOptions {
 }
 
 interface TokenConnection {
-  method: string;
+  /** The CONNECT's Authentication Method; undefined for credentials with an expiry and no method (a webhook's decision). */
+  method?: string;
   client: ClientResource;
   username?: string;
   transport: Transport;
@@ -49,7 +50,7 @@ export class TokenLifetimes {
   constructor(private readonly options: TokenLifetimeOptions) {}
 
   /** A CONNECT was accepted on the token `method` for `identity` (before its CONNACK). */
-  accepted(client: Client, method: string, identity: Identity, username: string | undefined, transport: Transport): void {
+  accepted(client: Client, method: string | undefined, identity: Identity, username: string | undefined, transport: Transport): void {
     this.connections.set(client, { method, client: identity.client, username, transport, expiresAt: identity.expiresAt });
   }
 
@@ -71,15 +72,15 @@ export class TokenLifetimes {
   /** An AUTH packet the client sent after its CONNECT (the caller keeps it from aedes). */
   handle(client: Client, packet: AuthPacket): void {
     const connection = this.connections.get(client);
-    if (!connection) {
+    if (!connection?.method) {
       // No Authentication Method in the CONNECT: an AUTH is a protocol error (MQTT 5 4.12).
       this.end(client, { rule: 'T7', code: REFUSAL.protocolError, reason: 'an AUTH packet on a connection that did not authenticate with a token' });
       return;
     }
-    void this.reauthenticate(client, connection, packet);
+    void this.reauthenticate(client, connection as TokenConnection & { method: string }, packet);
   }
 
-  private async reauthenticate(client: Client, connection: TokenConnection, packet: AuthPacket): Promise<void> {
+  private async reauthenticate(client: Client, connection: TokenConnection & { method: string }, packet: AuthPacket): Promise<void> {
     const method = packet.properties?.authenticationMethod;
     const now = this.options.clock();
     const authentication =
@@ -108,7 +109,7 @@ export class TokenLifetimes {
     const delay = Math.max(connection.expiresAt - this.options.clock(), 0);
     connection.timer = setTimeout(() => {
       if (this.options.clock() < connection.expiresAt!) this.schedule(client, connection);
-      else this.end(client, refuse('T8', 'the token expired without re-authentication'));
+      else this.end(client, refuse('T8', connection.method ? 'the token expired without re-authentication' : "the webhook's decision expired"));
     }, Math.min(delay, MAX_TIMER_MS));
     connection.timer.unref();
   }
