@@ -6,6 +6,7 @@
 import { once } from 'node:events';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { NamespaceConfig } from '../eventgrid/namespace.ts';
 
 /** The password that asks for each answer; any other password is denied. */
 export const WEBHOOK_PASSWORDS = {
@@ -96,4 +97,10 @@ export async function startWebhookService(options: WebhookServiceOptions = {}): 
       await closed;
     },
   };
+}
+
+/** The namespace, authenticating by the webhook at `endpointUrl` (W1-W3). */
+export function withWebhook(namespace: NamespaceConfig, endpointUrl: string): NamespaceConfig {
+  const { topicSpacesConfiguration: spaces } = namespace;
+  return { ...namespace, topicSpacesConfiguration: { ...spaces, clientAuthentication: { ...spaces.clientAuthentication, webhookAuthentication: { endpointUrl } } } };
 }
