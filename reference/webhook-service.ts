@@ -1,14 +1,17 @@
 // A webhook for authentication tests (W1-W3), on loopback: what it answers is chosen by the CONNECT's
 // password, so that one client can ask for each outcome Event Grid documents: allowed (named by its
-// Username, with the attributes the namespace registers for that name), denied, no answer in time, an
-// answer that is no decision, and a failure. `npm run broker -- --webhook` and the suite's webhook
+// Username, or by the name the password gives, with the attributes the namespace registers for that
+// name), denied, no answer in time, an answer that is no decision, and a failure. `npm run broker -- --webhook` and the suite's webhook
 // namespace use it; it stands in for a device registry, it is not one.
 import { once } from 'node:events';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { NamespaceConfig } from '../eventgrid/namespace.ts';
 
-/** The password that asks for each answer; any other password is denied. */
+/**
+ * The password that asks for each answer; any other password is denied. `webhook-allow` names the client
+ * by its Username, `webhook-allow:NAME` (allowedAs) by NAME.
+ */
 export const WEBHOOK_PASSWORDS = {
   allow: 'webhook-allow',
   deny: 'webhook-deny',
@@ -36,6 +39,9 @@ export interface WebhookService {
   stop(): Promise<void>;
 }
 
+/** The password that asks the test webhook to allow the client as `name`, whatever its Username. */
+export const allowedAs = (name: string) => `${WEBHOOK_PASSWORDS.allow}:${name}`;
+
 interface RequestBody {
   clientId?: string;
   userName?: string;
@@ -61,11 +67,12 @@ export async function startWebhookService(options: WebhookServiceOptions = {}): 
         return answer(response, 400, JSON.stringify({ decision: 'deny', errorReason: 'the request is no JSON' }));
       }
       const password = body.password === undefined ? undefined : Buffer.from(body.password, 'base64').toString('utf8');
-      switch (password) {
+      const [asked, named] = password?.startsWith(`${WEBHOOK_PASSWORDS.allow}:`) ? [WEBHOOK_PASSWORDS.allow, password.slice(WEBHOOK_PASSWORDS.allow.length + 1)] : [password, body.userName];
+      switch (asked) {
         case WEBHOOK_PASSWORDS.allow: {
-          if (!body.userName) return answer(response, 200, JSON.stringify({ decision: 'deny', errorReason: 'no Username to name the client' }));
+          if (!named) return answer(response, 200, JSON.stringify({ decision: 'deny', errorReason: 'no Username to name the client' }));
           const expiration = options.decisionSeconds === undefined ? {} : { expiration: Math.floor(Date.now() / 1000) + options.decisionSeconds };
-          return answer(response, 200, JSON.stringify({ decision: 'allow', clientAuthenticationName: body.userName, attributes: options.attributesOf?.(body.userName) ?? {}, ...expiration }));
+          return answer(response, 200, JSON.stringify({ decision: 'allow', clientAuthenticationName: named, attributes: options.attributesOf?.(named) ?? {}, ...expiration }));
         }
         case WEBHOOK_PASSWORDS.slow:
           return; // never answers: the broker's timeout must end the wait

@@ -7,10 +7,11 @@ export const VERSION_TAGS = { '@mqtt3': '3.1.1', '@mqtt5': '5' } as const satisf
 export type VersionTag = keyof typeof VERSION_TAGS;
 
 /**
- * The authentication method a scenario's clients use, when not the certificate: its clients present a
- * token of the set's local issuer instead (steps/world.ts). The target must trust that issuer.
+ * The authentication method a scenario's clients use, when not the certificate (steps/world.ts): a token
+ * of the set's local issuer, which the target must trust; or a password that the suite's test webhook
+ * (reference/webhook-service.ts) allows, on a namespace that authenticates by it.
  */
-export const METHOD_TAGS = { '@custom-jwt': 'CUSTOM-JWT' } as const satisfies Record<string, AuthenticationMethod>;
+export const METHOD_TAGS = { '@custom-jwt': 'CUSTOM-JWT', '@webhook': 'webhook' } as const satisfies Record<string, AuthenticationMethod>;
 export type MethodTag = keyof typeof METHOD_TAGS;
 
 /** The authentication method a scenario's clients use, from its tags. */

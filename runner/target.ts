@@ -77,6 +77,7 @@ export async function startEmbeddedTarget(
       alternativeNameSources: false,
       alternativeNamesUrl: brokers.alternativeNamesUrl,
       limitNamespace: { url: brokers.limitUrl, sessionLimit: SUITE_SESSION_LIMIT },
+      webhookUrl: brokers.webhookUrl,
       pace: false,
       resumeTls: true,
       // Its expiry is seconds: nothing is slow here.

@@ -7,6 +7,7 @@ import { controlCounterpart } from '../certs/identities.ts';
 import { loadPki, type LoadedIdentity, type LoadedPki } from '../certs/manifest.ts';
 import { sessionTopic, ungrantedTopic } from '../eventgrid/suite-contract.ts';
 import { issueToken } from '../certs/tokens.ts';
+import { allowedAs } from '../reference/webhook-service.ts';
 import type { AuthenticationMethod, MqttVersion } from '../rules/catalogue.ts';
 import { describeCode, REFUSAL } from '../rules/codes.ts';
 import { formatObservation, type Observation } from '../report/scenarios.ts';
@@ -100,8 +101,9 @@ interface OpenSession {
   endsWithConnection: boolean;
   /** The client that opened it, when not a connection written byte by byte. */
   client?: SessionClient;
-  /** The token it authenticated with, when not the certificate: ending it presents the same. */
+  /** The token or password it authenticated with, when not the certificate: ending it presents the same. */
   token?: PresentedToken;
+  password?: string;
 }
 
 export class ConformanceWorld extends World<TargetParameters> {
@@ -344,6 +346,8 @@ export class ConformanceWorld extends World<TargetParameters> {
     const clientId = rawClientId ?? this.clientId(sessionName);
     const persistent = this.version === '5' ? { sessionExpiry: this.target.shortSessionExpirySeconds } : {};
     const token = await this.tokenOf(identityId, given);
+    // On the webhook's namespace, the password that has the test webhook allow the identity, named as it is.
+    const password = clientOptions.password ?? (this.method === 'webhook' ? allowedAs(this.identity(identityId).entry.authenticationName) : undefined);
     const attempt = () =>
       SessionClient.connect({
         ...this.endpoint,
@@ -354,6 +358,7 @@ export class ConformanceWorld extends World<TargetParameters> {
         ...persistent,
         ...clientOptions,
         token,
+        password,
       });
     const pending = this.pendingExpiries.get(clientId);
     this.pendingExpiries.delete(clientId);
@@ -373,7 +378,7 @@ export class ConformanceWorld extends World<TargetParameters> {
       this.allClients.push(outcome.client);
       const { cleanStart, sessionExpiry } = { ...persistent, ...clientOptions };
       const endsWithConnection = this.version === '5' ? sessionExpiry === 0 : cleanStart === true;
-      this.accepted.push({ identityId, username: clientOptions.username, name: clientId, version: this.version, endsWithConnection, client: outcome.client, token });
+      this.accepted.push({ identityId, username: clientOptions.username, name: clientId, version: this.version, endsWithConnection, client: outcome.client, token, password });
       // The session's topics are its current owner's (a case variant's are those of the name it stands for).
       this.owners.set(sessionName, this.registeredName(clientOptions.username ?? this.identity(identityId).entry.authenticationName));
     }
@@ -480,6 +485,7 @@ export class ConformanceWorld extends World<TargetParameters> {
         version: session.version,
         timeoutMs: CLIENT_TIMEOUT_MS,
         token: session.token,
+        password: session.password,
       });
     }
   }

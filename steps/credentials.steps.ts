@@ -1,9 +1,11 @@
-// Steps of the token scenarios (features/token-authentication.feature, T1-T8): CONNECTs that present a
-// token that is wrong in one way, each controlled by the identical CONNECT with the identity's good one;
-// re-authentication with AUTH 0x19, and a token's expiry.
+// Steps of the token and webhook scenarios (features/token-authentication.feature, T1-T8;
+// features/webhook-authentication.feature, W1-W3): CONNECTs that present a token that is wrong in one
+// way, or a password the test webhook does not allow, each controlled by the identical CONNECT with the
+// identity's good credentials; re-authentication with AUTH 0x19, and a token's expiry.
 import { defineParameterType, Given, Then, When } from '@cucumber/cucumber';
 import { issueToken, type TokenRequest } from '../certs/tokens.ts';
 import { within } from '../common/timing.ts';
+import { WEBHOOK_PASSWORDS } from '../reference/webhook-service.ts';
 import type { MqttVersion } from '../rules/catalogue.ts';
 import { expectObserved } from './observation.ts';
 import { disconnectAnswer, judgeRefusal } from './refusal-judgement.ts';
@@ -103,4 +105,17 @@ Then('session {string} is still connected once its first token has expired', asy
   const end = await within(client.ended, waitMs);
   const observed = end === undefined ? `connected ${waitMs} ms on` : `ended (${end.disconnectReasonCode === undefined ? 'no DISCONNECT' : `DISCONNECT ${this.describe(end.disconnectReasonCode)}`})`;
   expectObserved(this, { step: 'still connected once its first token expired', expected: 'connected', observed }, end === undefined, `the re-authenticated connection was ended: ${observed}`);
+});
+
+// W2, W3: the test webhook's answer is chosen by the password (reference/webhook-service.ts).
+const WEBHOOK_ANSWERS: Record<string, string> = {
+  'denies': WEBHOOK_PASSWORDS.deny,
+  'answers too late': WEBHOOK_PASSWORDS.slow,
+  'answers nonsense': WEBHOOK_PASSWORDS.nonsense,
+  'answers with a fault': WEBHOOK_PASSWORDS.fail,
+};
+
+When(/^identity "([^"]+)" connects with session "([^"]+)" and a password the webhook (denies|answers too late|answers nonsense|answers with a fault) over MQTT (3\.1\.1|5)$/, async function (this: ConformanceWorld, identityId: string, sessionName: string, answer: string, version: MqttVersion) {
+  this.version = version;
+  await this.connect(identityId, sessionName, { password: WEBHOOK_ANSWERS[answer] }, { what: 'an identical CONNECT with the password the webhook allows and a fresh session name', options: { password: undefined } });
 });
