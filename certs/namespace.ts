@@ -16,6 +16,8 @@ export interface NamespaceFromPkiOptions {
   maximumSessionExpiryInHours?: number;
   alternativeAuthenticationNameSources?: AuthenticationNameSource[];
   reference?: NamespaceInput['reference'];
+  /** Whether the namespace trusts the set's local token issuer (custom JWT, T1-T8); default true. */
+  customJwt?: boolean;
   /** A webhook that authenticates every CONNECT presenting no custom JWT (W1-W3). */
   webhookAuthentication?: { endpointUrl: string };
   /** The first topic level(s) of every topic the suite uses; the grants are scoped to it (eventgrid/suite-contract.ts). Default `mmc`. */
@@ -37,7 +39,7 @@ export function namespaceFromPki(pki: LoadedPki, options: NamespaceFromPkiOption
       clientAuthentication: {
         alternativeAuthenticationNameSources: options.alternativeAuthenticationNameSources ?? [],
         // T1-T8: the set's local issuer is trusted, as a namespace trusts its custom JWT identity provider.
-        customJwtAuthentication: localIssuerSettings(pki),
+        customJwtAuthentication: options.customJwt === false ? undefined : localIssuerSettings(pki),
         ...(options.webhookAuthentication ? { webhookAuthentication: options.webhookAuthentication } : {}),
       },
     },

@@ -30,7 +30,7 @@ export interface TokenRequest {
 export function localIssuerSettings(pki: LoadedPki): CustomJwtInput | undefined {
   const issuer = pki.manifest.ca.tokenIssuer;
   if (!issuer) return undefined;
-  return { tokenIssuer: LOCAL_TOKEN_ISSUER, issuerCertificates: [{ encodedCertificate: pki.read(issuer.certificate) }], audience: DEFAULT_TOKEN_AUDIENCE };
+  return { tokenIssuer: LOCAL_TOKEN_ISSUER, encodedIssuerCertificates: [{ kid: 'local-issuer', encodedCertificate: pki.read(issuer.certificate) }] };
 }
 
 /** A signed token (RS256) of the local issuer for an identity of the set, with its registered attributes as claims. */

@@ -108,14 +108,13 @@ export const SESSION_EXPIRY_HOURS_RANGE = { min: 1, max: 8 } as const;
 export const DEFAULT_TOKEN_AUDIENCE = 'https://eventgrid.azure.net/';
 
 // Custom JWT (T1-T8): Event Grid's customJwtAuthentication settings, with the issuer certificates
-// uploaded as PEM (Event Grid also takes Key Vault URLs, which a local broker cannot read). `audience`
-// is the reference's: Event Grid fixes it (rules/catalogue.ts says how the docs word it).
+// uploaded as PEM (encodedIssuerCertificates; Event Grid also takes Key Vault URLs, issuerCertificates,
+// which a local broker cannot read).
 const customJwtSchema = z
   .object({
     tokenIssuer: z.string().min(1),
     // T4: at most two issuer certificates, so that a key can be rolled over.
-    issuerCertificates: z.array(z.object({ encodedCertificate: pemCertificate }).strict()).min(1).max(2),
-    audience: z.string().min(1).default(DEFAULT_TOKEN_AUDIENCE),
+    encodedIssuerCertificates: z.array(z.object({ kid: z.string().min(1).optional(), encodedCertificate: pemCertificate }).strict()).min(1).max(2),
   })
   .strict();
 
@@ -149,6 +148,9 @@ export const namespaceSchema = z
       .object({
         // Stands in for maximumSessionExpiryInHours when set, so that tests need not wait an hour.
         maximumSessionExpiryInSeconds: z.number().int().min(1).max(8 * 3600).optional(),
+        // T3: the audience a custom JWT must name. Event Grid fixes it, and its pages word it three ways
+        // (rules/catalogue.ts): a namespace setting here, Event Grid's most documented form by default.
+        customJwtAudience: z.string().min(1).default(DEFAULT_TOKEN_AUDIENCE),
         // W3: how long the webhook has to answer; past it the CONNECT is refused (the docs recommend the
         // webhook answer within about 5 seconds).
         webhookTimeoutMs: z.number().int().min(50).max(30_000).default(5000),

@@ -107,7 +107,7 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
   const { customJwtAuthentication, webhookAuthentication } = namespace.topicSpacesConfiguration.clientAuthentication;
   const authenticator = new AuthenticationMethods({
     certificate: new CertificateAuthenticator(namespace, behaviour),
-    token: new TokenAuthenticator(customJwtAuthentication, behaviour),
+    token: new TokenAuthenticator(customJwtAuthentication, namespace.reference.customJwtAudience, behaviour),
     ...(webhookAuthentication ? { webhook: new WebhookAuthenticator(webhookAuthentication, namespace.reference.webhookTimeoutMs, behaviour) } : {}),
   });
   const adapter = new AedesNamespaceAdapter({

@@ -99,7 +99,7 @@ async function main(args: string[]): Promise<void> {
   }
   console.log(`  server CA: ${pki.dir}/${pki.manifest.ca.root.certificate}; server certificate names: ${[...pki.manifest.server.dns, ...pki.manifest.server.ip].join(', ')}`);
   const { customJwtAuthentication } = namespace.topicSpacesConfiguration.clientAuthentication;
-  if (customJwtAuthentication) console.log(`  custom JWT (CUSTOM-JWT): tokens of ${customJwtAuthentication.tokenIssuer} for ${customJwtAuthentication.audience}; npm run token -- --identity NAME prints one`);
+  if (customJwtAuthentication) console.log(`  custom JWT (CUSTOM-JWT): tokens of ${customJwtAuthentication.tokenIssuer} for ${namespace.reference.customJwtAudience}; npm run token -- --identity NAME prints one`);
   if (webhook) console.log(`  webhook authentication: ${webhook.url}, password ${WEBHOOK_PASSWORDS.allow} (allow), ${WEBHOOK_PASSWORDS.deny}, ${WEBHOOK_PASSWORDS.slow}, ${WEBHOOK_PASSWORDS.nonsense}, ${WEBHOOK_PASSWORDS.fail}`);
   const cas = namespace.caCertificates.length;
   if (cas === 0) console.log('  warning: 0 CA certificates: every certificate-chain client will be refused (only ThumbprintMatch clients can connect)');

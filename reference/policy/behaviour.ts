@@ -4,7 +4,7 @@
 // imported back: event-grid.ts puts production together (EVENT_GRID), and each Mutant, declared beside
 // the check or piece it changes (mutants.ts gathers them), transforms it so that one rule is not kept.
 import type { AuthenticationNameSource, ValidationScheme } from '../../eventgrid/authentication.ts';
-import type { ClientResource, CustomJwtSettings, NamespaceConfig, ReferenceLimits } from '../../eventgrid/namespace.ts';
+import type { ClientResource, NamespaceConfig, ReferenceLimits } from '../../eventgrid/namespace.ts';
 import type { RuleId } from '../../rules/catalogue.ts';
 import type { Check } from './check.ts';
 import type { PresentedCertificate, PresentedToken, RawNames, WebhookAnswer } from './presented.ts';
@@ -105,12 +105,18 @@ export interface CertificateContext {
   readonly registeredClient: ClientResource;
 }
 
+/** What a namespace that takes custom JWTs expects of one (its customJwtAuthentication, and the audience). */
+export interface TokenExpectations {
+  tokenIssuer: string;
+  audience: string;
+}
+
 /** One token as the token checks (T1-T8) see it. */
 export interface TokenContext {
   readonly token: PresentedToken;
   readonly now: Date;
-  /** The namespace's custom JWT settings; undefined: it takes no tokens. */
-  readonly settings: CustomJwtSettings | undefined;
+  /** What the namespace expects of a token; undefined: it takes none. */
+  readonly settings: TokenExpectations | undefined;
   readonly behaviour: Behaviour;
 }
 

@@ -3,9 +3,9 @@
 // token authenticator (reference/adapters/token/) gives the CONNECT decision, and the re-authentication.
 // The signature is verified by the adapter (a JOSE library, with the namespace's issuer certificates);
 // what it found is data here.
-import type { ClientResource, CustomJwtSettings } from '../../eventgrid/namespace.ts';
+import type { ClientResource } from '../../eventgrid/namespace.ts';
 import { REAUTHENTICATE } from '../../rules/codes.ts';
-import type { Authentication, Behaviour, Mutant, TokenContext, TokenPieces } from './behaviour.ts';
+import type { Authentication, Behaviour, Mutant, TokenContext, TokenExpectations, TokenPieces } from './behaviour.ts';
 import { firstRefusal, withoutCheck, type Check } from './check.ts';
 import type { PresentedToken } from './presented.ts';
 import { refuse } from './refusal.ts';
@@ -121,7 +121,7 @@ function tokenClient(name: string, claims: Record<string, unknown>): ClientResou
 }
 
 /** What a token proves under Behaviour's token checks. */
-export function authenticateByToken(token: PresentedToken, now: Date, settings: CustomJwtSettings | undefined, behaviour: Behaviour): Authentication {
+export function authenticateByToken(token: PresentedToken, now: Date, settings: TokenExpectations | undefined, behaviour: Behaviour): Authentication {
   const refusal = firstRefusal(behaviour.tokenChecks, { token, now, settings, behaviour });
   if (refusal) return { refusal };
   const claims = token.claims ?? {};

@@ -3,7 +3,7 @@
 // the policy's token checks (policy/token.ts).
 import { compactVerify, decodeJwt, importX509, type CryptoKey } from 'jose';
 import type { CustomJwtSettings } from '../../../eventgrid/namespace.ts';
-import type { Authentication, Behaviour } from '../../policy/behaviour.ts';
+import type { Authentication, Behaviour, TokenExpectations } from '../../policy/behaviour.ts';
 import type { PresentedToken } from '../../policy/presented.ts';
 import { authenticateByToken, CUSTOM_JWT } from '../../policy/token.ts';
 import type { Authenticator, ConnectAttempt } from '../../ports/authenticator.ts';
@@ -20,7 +20,7 @@ export class TokenReader {
   /** Each issuer certificate's key, imported once for each algorithm its key type allows. */
   private issuerKeys(): Promise<{ alg: string; key: CryptoKey }[]> {
     this.keys ??= Promise.all(
-      (this.settings?.issuerCertificates ?? []).flatMap(({ encodedCertificate }) =>
+      (this.settings?.encodedIssuerCertificates ?? []).flatMap(({ encodedCertificate }) =>
         ALGORITHMS.map((alg) => importX509(encodedCertificate, alg).then((key) => ({ alg, key }), () => undefined)),
       ),
     ).then((keys) => keys.filter((entry) => entry !== undefined));
@@ -52,10 +52,11 @@ export class TokenReader {
 
 export class TokenAuthenticator implements Authenticator {
   private readonly reader: TokenReader;
-  private readonly settings: CustomJwtSettings | undefined;
+  private readonly expectations: TokenExpectations | undefined;
 
-  constructor(settings: CustomJwtSettings | undefined, private readonly behaviour: Behaviour) {
-    this.settings = settings;
+  /** `settings`: the namespace's customJwtAuthentication (undefined: it takes no tokens); `audience`: what a token's aud must include. */
+  constructor(settings: CustomJwtSettings | undefined, audience: string, private readonly behaviour: Behaviour) {
+    this.expectations = settings && { tokenIssuer: settings.tokenIssuer, audience };
     this.reader = new TokenReader(settings);
   }
 
@@ -63,6 +64,6 @@ export class TokenAuthenticator implements Authenticator {
     // An MQTT 3.1.1 client can only put a token in its password: presented as CUSTOM-JWT, for T6 to refuse.
     const method = protocolVersion === 5 ? (authenticationMethod ?? '') : CUSTOM_JWT;
     const token = await this.reader.read(method, protocolVersion, protocolVersion === 5 ? authenticationData : password, username);
-    return authenticateByToken(token, now, this.settings, this.behaviour);
+    return authenticateByToken(token, now, this.expectations, this.behaviour);
   }
 }
