@@ -273,7 +273,8 @@ export const RULES = [
     refusals: [{ code: 'authenticationEnded', basis: 'inferred' }],
     versions: ['5'],
     methods: TOKEN,
-    dependsOn: ['T1'],
+    // Its failing re-authentications present an expired and a forged token, which T2 and T4 refuse.
+    dependsOn: ['T1', 'T2', 'T4'],
   },
   {
     id: 'T8',
