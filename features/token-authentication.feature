@@ -135,3 +135,17 @@ Feature: Custom JWT authentication, and the session rules under it
       Given identity "alpha" connects with session "s1" and a token that expires in 2 seconds over MQTT 5
       Then the connection is accepted
       And the connection of session "s1" is ended when its token expires
+
+  @P1 @P3
+  Rule: a token's claims are its client's attributes: client groups and topic templates apply as to a registered client
+
+    @mqtt5 @custom-jwt
+    Scenario: a token's client subscribes to and publishes on its own topics, and not on another's
+      Given identity "alpha" holds session "s1" over MQTT 5
+      When session "s1" subscribes to its own topic
+      Then the subscription is granted
+      When session "s1" publishes "to myself" to its own topic
+      Then the publication is accepted
+      And session "s1" receives "to myself"
+      When session "s1" subscribes to a topic of identity "beta"
+      Then the subscription is refused as not authorized

@@ -118,3 +118,26 @@ Feature: Webhook authentication, and the session rules under it
         | too late     | 5       |
         | nonsense     | 5       |
         | with a fault | 5       |
+
+  @P1 @P3
+  Rule: the attributes a webhook gives its client put it in client groups, as a registered client's do
+
+    @webhook
+    Scenario Outline: a webhook's client subscribes to and publishes on its own topics, and not on another's
+      Given identity "alpha" holds session "s1" over MQTT <version>
+      When session "s1" subscribes to its own topic
+      Then the subscription is granted
+      When session "s1" publishes "to myself" to its own topic
+      Then the publication is accepted
+      And session "s1" receives "to myself"
+      When session "s1" subscribes to a topic of identity "beta"
+      Then the subscription is refused as not authorized
+
+      @mqtt3
+      Examples:
+        | version |
+        | 3.1.1   |
+      @mqtt5
+      Examples:
+        | version |
+        | 5       |

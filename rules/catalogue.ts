@@ -207,7 +207,7 @@ export const RULES = [
   { id: 'A5', title: 'With no Username, the authentication name is read from the configured certificate fields in order', sources: ['CERTAUTH', 'ARM'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }], versions: BOTH },
   { id: 'A6', title: 'Failed authentication is refused at CONNECT', sources: ['CERTAUTH'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred', case: 'via A3: the certificate does not prove the name' }], versions: BOTH, dependsOn: ['A3'] },
   // Access control (issue 14): client groups, topic spaces, permission bindings (eventgrid/access-control.ts).
-  { id: 'P1', title: 'A client publishes and subscribes on the topic spaces its client group is bound to', sources: ['ACCESS', 'CLIENTGROUPS', 'TOPICSPACES'], versions: BOTH },
+  { id: 'P1', title: 'A client publishes and subscribes on the topic spaces its client group is bound to', sources: ['ACCESS', 'CLIENTGROUPS', 'TOPICSPACES'], versions: BOTH, methods: EVERY_METHOD },
   // A Will is a PUBLISH the namespace makes for the client: Event Grid supports wills (SUPPORT) but does
   // not say how their topic is authorized. The reading: as a PUBLISH, at CONNECT, which is refused as not
   // authorized (so that the client learns at once, as brokers with access control commonly answer)
@@ -234,6 +234,7 @@ export const RULES = [
       { code: 'notAuthorized', basis: 'inferred', case: 'a Will' },
     ],
     versions: BOTH,
+    methods: EVERY_METHOD,
     dependsOn: ['P1'],
   },
   {
