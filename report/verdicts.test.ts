@@ -73,7 +73,7 @@ describe('rule verdicts', () => {
       { name: 'owner kept with tokens', tags: ['@S6', '@mqtt5', '@custom-jwt'], steps: ['PASSED', 'FAILED'], failure: 'Error: expected a refusal, got accepted' },
     ]);
     const s6 = verdicts.filter((v) => v.id === 'S6').map((v) => `${v.method} ${v.version} ${v.status}`);
-    expect(s6).toEqual(['certificate 3.1.1 not run', 'certificate 5 passed', 'CUSTOM-JWT 5 failed']);
+    expect(s6).toEqual(['certificate 3.1.1 not run', 'certificate 5 passed', 'CUSTOM-JWT 5 failed', 'webhook 3.1.1 not run', 'webhook 5 not run']);
     const report: RunReport = { target: 't', startedAt: '2026-01-01T00:00:00.000Z', durationMs: 1, verdicts, scenarios: results };
     const console = consoleReport(report, false);
     expect(console).toMatch(/^S6 +X\.509 +- +PASS /m);
