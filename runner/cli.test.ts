@@ -68,7 +68,7 @@ describe('npm run conformance', () => {
     const a2 = lenient.rules!.find((verdict) => verdict.id === 'A2' && verdict.version === '5')!;
     expect(a2.status).toBe('passed');
     expect(a2.lenientCodes.join('\n')).toContain('no CONNACK (connection closed), where the project infers 0x86 Bad User Name or Password');
-    expect(lenient.stdout).toMatch(/^A2 +- +PASS~ /m);
+    expect(lenient.stdout).toMatch(/^A2 +X\.509 +- +PASS~ /m);
     const strict = await runConformance(temporaryDir(), ['--identities', pki.dir, '--break', 'A6', '--rules', 'A2', '--mqtt', '5', '--strict-codes']);
     expect(strict.exitCode).toBe(1);
     const a2Strict = strict.rules!.find((verdict) => verdict.id === 'A2' && verdict.version === '5')!;
