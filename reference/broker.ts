@@ -6,13 +6,17 @@ import { Aedes } from 'aedes';
 import type { ServerTls } from '../certs/manifest.ts';
 import type { ClientResource, NamespaceConfig } from '../eventgrid/namespace.ts';
 import { LimitEnforcement } from './adapters/aedes/limit-enforcement.ts';
+import { TokenLifetimes } from './adapters/aedes/token-lifetimes.ts';
 import { AedesNamespaceAdapter } from './adapters/aedes/namespace-adapter.ts';
 import { shownName } from './adapters/bounded-text.ts';
+import { AuthenticationMethods } from './adapters/authentication-methods.ts';
 import { CertificateAuthenticator } from './adapters/certificate/authenticator.ts';
 import { LifecycleEvents } from './adapters/lifecycle-events.ts';
 import { MemorySessionStore } from './adapters/memory-session-store.ts';
 import { startTlsListener } from './adapters/tls-listener.ts';
 import { startWsListener, WEBSOCKET_PATH } from './adapters/ws-listener.ts';
+import { TokenAuthenticator } from './adapters/token/authenticator.ts';
+import { WebhookAuthenticator } from './adapters/webhook/authenticator.ts';
 import type { Behaviour } from './policy/behaviour.ts';
 import { ConnectPolicy } from './policy/connect.ts';
 import { EVENT_GRID } from './policy/event-grid.ts';
@@ -110,9 +114,16 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     },
     terminateSession: (name, reason) => adapter.terminateHeldSession(name, reason),
   });
+  const { customJwtAuthentication, webhookAuthentication } = namespace.topicSpacesConfiguration.clientAuthentication;
+  const authenticator = new AuthenticationMethods({
+    certificate: new CertificateAuthenticator(namespace, behaviour),
+    token: new TokenAuthenticator(customJwtAuthentication, namespace.reference.customJwtAudience, behaviour),
+    ...(webhookAuthentication ? { webhook: new WebhookAuthenticator(webhookAuthentication, namespace.reference.webhookTimeoutMs, behaviour) } : {}),
+  });
   const adapter = new AedesNamespaceAdapter({
     policy: new ConnectPolicy(namespace, sessions, behaviour),
-    authenticator: new CertificateAuthenticator(namespace, behaviour),
+    authenticator,
+    tokens: new TokenLifetimes({ authenticator, pieces: behaviour, clock, log }),
     answerRefusal: behaviour.answerRefusal,
     packetChecks: behaviour.packetChecks,
     sessions,

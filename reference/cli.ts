@@ -11,9 +11,10 @@ import { clientUrls, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_HANDSHAKE_TIMEOUT_MS, i
 import { namespaceFromPki } from '../certs/namespace.ts';
 import { maximumSessionExpirySeconds } from '../eventgrid/namespace.ts';
 import { readNamespaceFile } from '../eventgrid/namespace-file.ts';
+import { startWebhookService, WEBHOOK_PASSWORDS, withWebhook } from './webhook-service.ts';
 
 const USAGE = `usage: mqtt-multisession-conformance broker [--namespace FILE] [--host 127.0.0.1] [--port 8883] [--ws-port 8443|off] [--pki DIR] [--server-name NAME ...] [--lifecycle FILE]
-                                          [--handshake-timeout MS] [--connect-timeout MS]
+                                          [--handshake-timeout MS] [--connect-timeout MS] [--webhook]
   --namespace FILE   namespace configuration (JSON, or an ARM template); default: every identity of
                      the PKI set, with the permissions the suite uses. A file that declares no
                      caCertificates gets the PKI's intermediate CA (docs/access-control.md)
@@ -26,7 +27,9 @@ const USAGE = `usage: mqtt-multisession-conformance broker [--namespace FILE] [-
   --pki DIR          PKI set for the server certificate, made if missing (default ${DEFAULT_PKI_DIR}/)
   --lifecycle FILE   also append session life cycle events to FILE as NDJSON
   --handshake-timeout MS  close a connection whose TLS handshake is not done MS after it opened (default ${DEFAULT_HANDSHAKE_TIMEOUT_MS})
-  --connect-timeout MS    close a connection that has sent no CONNECT MS after its handshake (default ${DEFAULT_CONNECT_TIMEOUT_MS})`;
+  --connect-timeout MS    close a connection that has sent no CONNECT MS after its handshake (default ${DEFAULT_CONNECT_TIMEOUT_MS})
+  --webhook          authenticate by webhook: start the test webhook on loopback and send it every CONNECT
+                     that presents no custom JWT; its answer is chosen by the password (${Object.values(WEBHOOK_PASSWORDS).join(', ')})`;
 
 async function main(args: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -41,6 +44,7 @@ async function main(args: string[]): Promise<void> {
       'server-name': { type: 'string', multiple: true },
       'handshake-timeout': { type: 'string', default: String(DEFAULT_HANDSHAKE_TIMEOUT_MS) },
       'connect-timeout': { type: 'string', default: String(DEFAULT_CONNECT_TIMEOUT_MS) },
+      webhook: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -61,9 +65,14 @@ async function main(args: string[]): Promise<void> {
   await ensurePki({ outDir: values.pki, serverNames: serverNames(values['server-name'] ?? []), log });
   const pki = loadPki(values.pki);
   // A file that declares no CA certificates gets the PKI's intermediate CA; an empty list is kept (and warned of).
-  const namespace = values.namespace
+  const loaded = values.namespace
     ? readNamespaceFile(values.namespace, { defaultCaCertificates: namespaceFromPki(pki).caCertificates })
     : namespaceFromPki(pki);
+  // The test webhook allows a client with the attributes the namespace registers for its name.
+  const webhook = values.webhook
+    ? await startWebhookService({ attributesOf: (name) => loaded.clients.find((client) => client.authenticationName.toLowerCase() === name.toLowerCase())?.attributes })
+    : undefined;
+  const namespace = webhook ? withWebhook(loaded, webhook.url) : loaded;
   const broker = await startReferenceBroker({
     namespace,
     tls: serverTlsFromPki(pki),
@@ -99,6 +108,9 @@ async function main(args: string[]): Promise<void> {
     console.log(`reference broker for namespace "${namespace.name}" listening on ${[broker.url, ...wsUrls].join(' and ')}`);
   }
   console.log(`  server CA: ${pki.dir}/${pki.manifest.ca.root.certificate}; server certificate names: ${[...pki.manifest.server.dns, ...pki.manifest.server.ip].join(', ')}`);
+  const { customJwtAuthentication } = namespace.topicSpacesConfiguration.clientAuthentication;
+  if (customJwtAuthentication) console.log(`  custom JWT (CUSTOM-JWT): tokens of ${customJwtAuthentication.tokenIssuer} for ${namespace.reference.customJwtAudience}; npm run token -- --identity NAME prints one`);
+  if (webhook) console.log(`  webhook authentication: ${webhook.url}, password ${WEBHOOK_PASSWORDS.allow} (allow), ${WEBHOOK_PASSWORDS.deny}, ${WEBHOOK_PASSWORDS.slow}, ${WEBHOOK_PASSWORDS.nonsense}, ${WEBHOOK_PASSWORDS.fail}`);
   const cas = namespace.caCertificates.length;
   if (cas === 0) console.log('  warning: 0 CA certificates: every certificate-chain client will be refused (only ThumbprintMatch clients can connect)');
   else console.log(`  ${cas} CA certificate${cas > 1 ? 's' : ''}: ${namespace.caCertificates.map((ca) => ca.name).join(', ')}`);
@@ -126,7 +138,7 @@ async function main(args: string[]): Promise<void> {
   await new Promise<void>((resolve) => {
     const stop = () => {
       console.log('stopping');
-      void broker.stop().then(resolve);
+      void broker.stop().then(() => webhook?.stop()).then(resolve);
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
