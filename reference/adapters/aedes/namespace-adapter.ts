@@ -24,6 +24,7 @@ import type { LimitEnforcement } from './limit-enforcement.ts';
 import { readPropertySections } from './mqtt-packet-internals.ts';
 import { OutgoingPackets } from './outgoing-packets.ts';
 import { rawNames } from './raw-connect.ts';
+import type { AuthPacket, TokenLifetimes } from './token-lifetimes.ts';
 
 /** How long a connection closed after its DISCONNECT waits for the client to close its side. */
 const LINGER_MS = 2000;
@@ -80,6 +81,8 @@ export interface AdapterOptions {
   packetChecks: readonly Check<PacketContext>[];
   /** Event Grid's limits (L5-L15) on aedes. */
   limits: LimitEnforcement;
+  /** Token-authenticated connections: re-authentication and expiry (T7, T8). */
+  tokens: TokenLifetimes;
   /** The authentication name of a registered client (a session record names its owner by resource name). */
   authenticationNameOf: (clientName: string) => string;
   log: (line: string) => void;
@@ -212,6 +215,11 @@ export class AedesNamespaceAdapter {
         return true;
       }
       withoutRepeatedProperties(packet);
+      // aedes has no enhanced authentication: an AUTH packet re-authenticates a token's connection (T7).
+      if (packet.cmd === 'auth') {
+        this.options.tokens.handle(client, packet as unknown as AuthPacket);
+        return true;
+      }
       if (packet.cmd === 'connect' && version === undefined) {
         version = packet.protocolVersion;
         connectSessionExpiry = packet.properties?.sessionExpiryInterval as number | undefined;
@@ -252,14 +260,28 @@ export class AedesNamespaceAdapter {
     const connection = this.connections.get(socket);
     if (!connection) throw new Error('connection not tracked by the namespace adapter');
     const sessionName = packet.clientId;
+    const version = packet.protocolVersion === 5 ? 5 : 4;
+    // First, as a token's signature check may take a turn: the decision below is made on the session
+    // state of its own turn.
+    const authenticationMethod = version === 5 ? packet.properties?.authenticationMethod : undefined;
+    const authentication = await this.options.authenticator.authenticate(
+      {
+        clientId: sessionName,
+        username: packet.username,
+        protocolVersion: version,
+        authenticationMethod,
+        authenticationData: version === 5 ? packet.properties?.authenticationData : undefined,
+        password: packet.password,
+        connection: connection.transport,
+      },
+      new Date(this.options.clock()),
+    );
     // A session past its expiry must be gone, state and all, before anyone may use its name.
     await this.expireSessions();
     await this.wipes.get(sessionName);
     if (socket.destroyed) return false;
 
-    const version = packet.protocolVersion === 5 ? 5 : 4;
     const now = new Date(this.options.clock());
-    const authentication = this.options.authenticator.authenticate({ clientId: sessionName, username: packet.username, connection: connection.transport }, now);
     const decision = this.options.policy.decide(
       {
         protocolVersion: version,
@@ -297,10 +319,22 @@ export class AedesNamespaceAdapter {
     const resumesEphemeral = version === 5 && grant.sessionPresent && grant.expirySeconds === 0;
     Object.assign(connection, { client, grant, replaced, resumesEphemeral });
     this.options.limits.accepted(client, packet);
+    // The method was judged here (T1-T6); aedes, which has no enhanced authentication, would refuse any
+    // CONNECT that names one.
+    if (authenticationMethod !== undefined) {
+      delete packet.properties!.authenticationMethod;
+      delete packet.properties!.authenticationData;
+    }
+    // A token's connection, or one whose webhook decision expires, ends with its credentials (T7, T8).
+    if (authenticationMethod !== undefined || authentication.identity?.expiresAt !== undefined) {
+      this.options.tokens.accepted(client, authenticationMethod, authentication.identity!, packet.username, connection.transport);
+    }
     // aedes derives Session Present from restored subscriptions; a session can exist with none (L2, L3).
     OutgoingPackets.of(socket).amendNext('connack', version, (connack) => {
       if (connack.cmd !== 'connack' || connack.reasonCode || connack.returnCode) return false;
       connack.sessionPresent = grant.sessionPresent;
+      // An accepting CONNACK carries the CONNECT's Authentication Method [MQTT-4.12.0-5].
+      if (authenticationMethod !== undefined) connack.properties = { ...connack.properties, authenticationMethod };
       return true;
     });
     this.options.log(
@@ -329,12 +363,14 @@ export class AedesNamespaceAdapter {
     const connection = this.connections.get(client.conn as object);
     if (!connection?.grant) return;
     connection.ready = true;
+    this.options.tokens.started(client);
     this.options.events.connected(this.sessionRef(connection.grant));
   }
 
   private onClosed(connection: Connection): void {
     const grant = connection.grant;
     if (!grant) return;
+    this.options.tokens.closed(connection.client);
     const takenOver = this.takenOver.delete(connection.id);
     if (!connection.ready) {
       // aedes refused or lost the CONNECT after our decision: the session never started.
@@ -358,6 +394,7 @@ export class AedesNamespaceAdapter {
 
   private disconnectionReason(connection: Connection, takenOver: boolean): DisconnectionReason {
     if (takenOver) return 'SessionTakenOver';
+    if (this.options.tokens.endedForAuthentication(connection.client)) return 'ClientAuthenticationError';
     const byLimit = this.options.limits.endReason(connection.client);
     if (byLimit) return byLimit;
     if (this.stopping) return 'ServerInitiatedDisconnect';
