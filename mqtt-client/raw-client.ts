@@ -58,6 +58,8 @@ export class RawConnection {
     private readonly version: MqttVersion,
     parser: ReturnType<typeof mqttPacket.parser>,
     connackAt: number,
+    /** Milliseconds from writing the CONNECT to reading its CONNACK: the round trip, with the server's own time to answer. */
+    readonly roundTripMs: number,
   ) {
     parser.on('packet', (packet) => {
       if (packet.cmd === 'disconnect') this.disconnectReasonCode = packet.reasonCode;
@@ -88,14 +90,17 @@ export class RawConnection {
         resolve({ accepted: false, message: `no CONNACK within ${options.timeoutMs} ms` });
       }, options.timeoutMs);
       // A connection that fails before it is ready closes, which resolves below.
+      let connectSentAt = Date.now();
       ready.then(
-        () =>
+        () => {
+          connectSentAt = Date.now();
           socket.write(
             Buffer.concat([
               connectBytes({ version: options.version, clientId: options.clientId, username, keepAlive: options.keepAlive ?? 60, properties: options.properties, cleanStart: options.cleanStart }),
               options.pipelined ?? Buffer.alloc(0),
             ]),
-          ),
+          );
+        },
         () => {},
       );
       parser.once('packet', (packet) => {
@@ -109,7 +114,7 @@ export class RawConnection {
         }
         resolve({
           accepted: true,
-          connection: new RawConnection(socket, options.version, parser, Date.now()),
+          connection: new RawConnection(socket, options.version, parser, Date.now(), Date.now() - connectSentAt),
           sessionPresent: packet.sessionPresent === true,
           properties: (packet.properties ?? {}) as Record<string, unknown>,
         });
