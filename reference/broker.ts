@@ -94,14 +94,11 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     limits: namespace.reference.limits,
     registeredClientOf: (client): ClientResource | undefined => adapter.registeredClientOf(client),
     log,
-    heldOffline: (name) => {
-      const record = sessions.find(name);
-      return record !== undefined && record.connectionId === undefined;
-    },
+    heldOffline: (name): boolean => adapter.heldOffline(name),
     terminateSession: (name, reason) => adapter.terminateHeldSession(name, reason),
   });
   const adapter = new AedesNamespaceAdapter({
-    policy: new ConnectPolicy(namespace, sessions, behaviour),
+    policy: new ConnectPolicy(namespace, behaviour),
     authenticator: new CertificateAuthenticator(namespace, behaviour),
     answerRefusal: behaviour.answerRefusal,
     packetChecks: behaviour.packetChecks,
