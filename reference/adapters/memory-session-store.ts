@@ -151,8 +151,10 @@ export class MemorySessionStore implements SessionStore {
 
   /** Binds a session to a connection if what `seen` read still stands. */
   async claim(seen: SessionView, connectionId: number, expirySeconds: number): Promise<Claim> {
-    const replaced = this.live(seen.name);
-    if (!sameRecord(replaced, seen.record) || this.ownedBy(seen.owner) > seen.ownerCount) return 'conflict';
+    const stored = this.sessions.get(seen.name);
+    // A record past its expiry is not taken over unswept: the next view removes it, and its state is wiped.
+    if ((stored && this.isExpired(stored)) || !sameRecord(stored, seen.record) || this.ownedBy(seen.owner) > seen.ownerCount) return 'conflict';
+    const replaced = stored;
     this.insert({ name: seen.name, owner: seen.owner, connectionId, expirySeconds });
     return { replaced };
   }
