@@ -13,7 +13,7 @@ import { maximumSessionExpirySeconds } from '../eventgrid/namespace.ts';
 import { readNamespaceFile } from '../eventgrid/namespace-file.ts';
 
 const USAGE = `usage: mqtt-multisession-conformance broker [--namespace FILE] [--host 127.0.0.1] [--port 8883] [--pki DIR] [--server-name NAME ...] [--lifecycle FILE]
-                                          [--handshake-timeout MS] [--connect-timeout MS]
+                                          [--handshake-timeout MS] [--connect-timeout MS] [--redis URL]
   --namespace FILE   namespace configuration (JSON, or an ARM template); default: every identity of
                      the PKI set, with the permissions the suite uses. A file that declares no
                      caCertificates gets the PKI's intermediate CA (docs/access-control.md)
@@ -24,7 +24,11 @@ const USAGE = `usage: mqtt-multisession-conformance broker [--namespace FILE] [-
   --pki DIR          PKI set for the server certificate, made if missing (default ${DEFAULT_PKI_DIR}/)
   --lifecycle FILE   also append session life cycle events to FILE as NDJSON
   --handshake-timeout MS  close a connection whose TLS handshake is not done MS after it opened (default ${DEFAULT_HANDSHAKE_TIMEOUT_MS})
-  --connect-timeout MS    close a connection that has sent no CONNECT MS after its handshake (default ${DEFAULT_CONNECT_TIMEOUT_MS})`;
+  --connect-timeout MS    close a connection that has sent no CONNECT MS after its handshake (default ${DEFAULT_CONNECT_TIMEOUT_MS})
+  --redis URL        join the namespace kept in this Redis (redis://HOST:PORT[/DB]) beside its other
+                     instances: sessions, subscriptions, queued and retained messages live there and
+                     survive restarts (docs/scaling.md). Without it everything is in this process's
+                     memory, and a restart forgets it all`;
 
 async function main(args: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -38,6 +42,7 @@ async function main(args: string[]): Promise<void> {
       'server-name': { type: 'string', multiple: true },
       'handshake-timeout': { type: 'string', default: String(DEFAULT_HANDSHAKE_TIMEOUT_MS) },
       'connect-timeout': { type: 'string', default: String(DEFAULT_CONNECT_TIMEOUT_MS) },
+      redis: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -51,6 +56,9 @@ async function main(args: string[]): Promise<void> {
     } catch (error) {
       throw new UserError(`--lifecycle ${values.lifecycle} cannot be written to: ${(error as NodeJS.ErrnoException).code}`);
     }
+  }
+  if (values.redis !== undefined && !/^rediss?:\/\/[^/]+(\/\d+)?$/.test(values.redis)) {
+    throw new UserError(`--redis ${values.redis}: expected redis://HOST:PORT or redis://HOST:PORT/DB`);
   }
   const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
 
@@ -68,8 +76,11 @@ async function main(args: string[]): Promise<void> {
     lifecycleFile: values.lifecycle,
     handshakeTimeoutMs,
     connectTimeoutMs,
+    ...(values.redis ? { redis: { url: values.redis } } : {}),
     log,
   }).catch((error: NodeJS.ErrnoException) => {
+    // shared-namespace.ts's REDIS_UNREACHABLE (not imported: only --redis loads the Redis client).
+    if (error.code === 'EREDISUNREACHABLE') throw new UserError(`--redis: ${error.message}`);
     if (error.code === 'EADDRINUSE') throw new UserError(`${values.host}:${port} is already in use: choose another --port`);
     if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') throw new UserError(`cannot listen on ${values.host}: no such local address`);
     if (error.code === 'EACCES') throw new UserError(`not allowed to listen on ${values.host}:${port}: choose a port above 1023`);
@@ -88,6 +99,11 @@ async function main(args: string[]): Promise<void> {
   } else {
     console.log(`reference broker for namespace "${namespace.name}" listening on ${broker.url}`);
   }
+  console.log(
+    broker.instance
+      ? `  sessions, subscriptions, queued and retained messages: in Redis at ${values.redis}, shared with the namespace's other instances; this is instance ${broker.instance}`
+      : '  sessions, subscriptions, queued and retained messages: in this process\'s memory only; a restart forgets them all (--redis URL keeps them)',
+  );
   console.log(`  server CA: ${pki.dir}/${pki.manifest.ca.root.certificate}; server certificate names: ${[...pki.manifest.server.dns, ...pki.manifest.server.ip].join(', ')}`);
   const cas = namespace.caCertificates.length;
   if (cas === 0) console.log('  warning: 0 CA certificates: every certificate-chain client will be refused (only ThumbprintMatch clients can connect)');
@@ -115,7 +131,7 @@ async function main(args: string[]): Promise<void> {
 
   await new Promise<void>((resolve) => {
     const stop = () => {
-      console.log('stopping');
+      console.log(broker.instance ? 'stopping: MQTT 5 clients get DISCONNECT 0x8B; their sessions stay in Redis' : 'stopping: MQTT 5 clients get DISCONNECT 0x8B');
       void broker.stop().then(resolve);
     };
     process.once('SIGINT', stop);

@@ -1,6 +1,6 @@
 // The session registry in memory, against the contract every session store keeps.
 import { MemorySessionStore } from './memory-session-store.ts';
-import { sessionStoreContract } from './session-store-contract.ts';
+import { sessionStoreContract } from './test-support.ts';
 
 sessionStoreContract('MemorySessionStore', async () => {
   let now = 0;

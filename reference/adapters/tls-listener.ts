@@ -78,11 +78,15 @@ export async function startTlsListener(options: TlsListenerOptions, accept: (con
   server.on('tlsClientError', (error) => options.log(`TLS handshake failed: ${error.message}`));
   server.listen(options.port, options.host);
   await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);
+  let closed: Promise<unknown> | undefined;
   return {
     host: options.host,
     port: (server.address() as AddressInfo).port,
+    stopAccepting() {
+      closed ??= new Promise((resolve) => server.close(resolve));
+    },
     async close() {
-      const closed = new Promise((resolve) => server.close(resolve));
+      closed ??= new Promise((resolve) => server.close(resolve));
       for (const socket of sockets) socket.destroy();
       await closed;
     },

@@ -19,7 +19,7 @@ import type { DisconnectionReason, EventSink } from '../../ports/event-sink.ts';
 import type { Connection as Transport } from '../../ports/listener.ts';
 import type { SessionStore } from '../../ports/session-store.ts';
 import { bounded, MAX_REASON_LENGTH, shownName } from '../bounded-text.ts';
-import { connackSent, deliverQueueOnResume, endedWithDisconnect, expiryAtEnd, guardAgainstStaleClients, markRedeliveries, parserOf, persistenceOf, replayIncoming, SessionDeliveries, takeIncoming, type QueuedPacket } from './aedes-internals.ts';
+import { announceShutdown, connackSent, deliverQueueOnResume, endedWithDisconnect, expiryAtEnd, guardAgainstStaleClients, markRedeliveries, parserOf, persistenceOf, replayIncoming, SessionDeliveries, takeIncoming, type QueuedPacket } from './aedes-internals.ts';
 import type { LimitEnforcement } from './limit-enforcement.ts';
 import { readPropertySections } from './mqtt-packet-internals.ts';
 import { OutgoingPackets } from './outgoing-packets.ts';
@@ -104,7 +104,9 @@ export class AedesNamespaceAdapter {
   private readonly heldBehindConnect = new WeakMap<Client, (accepted: boolean) => void>();
   private nextConnectionId = 1;
   /** Sessions a connection of this broker holds (from its claim until it ends): the only ones not held offline here. */
-  private readonly localSessions = new Map<string, number>();
+  private readonly localSessions = new Map<string, Connection>();
+  /** The session store's steps for connections that ended, until each is done (stop waits for them). */
+  private readonly settling = new Set<Promise<void>>();
   /** Each QoS 1 message of a persistent session sent once per connection, none lost, across takeovers. */
   private readonly deliveries = new SessionDeliveries((client) => {
     // S8: the connection taken over gets its DISCONNECT 0x8E and nothing after it, and is closed so that the DISCONNECT reaches it.
@@ -318,7 +320,7 @@ export class AedesNamespaceAdapter {
   private accept(client: Client, packet: ConnectPacket, connection: Connection, version: 4 | 5, grant: SessionGrant, replaced: SessionRecord | undefined): void {
     const socket = client.conn;
     const { sessionName } = grant;
-    this.localSessions.set(sessionName, connection.id);
+    this.localSessions.set(sessionName, connection);
     // A connection of another instance is ended by that instance, when this one registers the client (onRemoteTakeover).
     if (replaced?.connectionId !== undefined && replaced.instance === this.options.instance) this.takenOver.add(replaced.connectionId);
     // Session Present 1 with no expiry: the session resumes with its queue, and ends with this connection.
@@ -362,10 +364,35 @@ export class AedesNamespaceAdapter {
   private onClosed(connection: Connection): void {
     const grant = connection.grant;
     if (!grant) return;
-    if (this.localSessions.get(grant.sessionName) === connection.id) this.localSessions.delete(grant.sessionName);
-    this.settleClosed(connection, grant).catch((error: Error) =>
+    if (this.localSessions.get(grant.sessionName) === connection) this.localSessions.delete(grant.sessionName);
+    const settled = this.settleClosed(connection, grant).catch((error: Error) =>
       this.options.log(`session "${shownName(grant.sessionName)}": the session store did not take the end of its connection: ${error.message}`),
     );
+    this.settling.add(settled);
+    void settled.finally(() => this.settling.delete(settled));
+  }
+
+  /** Resolves once the session store has taken the end of every connection that has ended. */
+  async settled(): Promise<void> {
+    while (this.settling.size) await Promise.all(this.settling);
+  }
+
+  /**
+   * Another instance of the namespace registered a connection for this session (aedes announces it on
+   * its fan-out, and then closes its own client of that id, without a DISCONNECT): the connection here
+   * was taken over (S8). It gets DISCONNECT 0x8E (MQTT 5) and nothing after it.
+   */
+  remoteTakeover(brokerId: string, sessionName: string): void {
+    if (brokerId === this.broker?.id) return;
+    const connection = this.localSessions.get(sessionName);
+    if (!connection?.client || !connection.ready) return;
+    this.takenOver.add(connection.id);
+    this.deliveries.supersede(connection.client);
+  }
+
+  /** The session store no longer counts this broker's connections as holding their sessions (its lease ran out): they are closed. */
+  dropLocalSessions(): void {
+    for (const connection of this.localSessions.values()) connection.transport.stream.destroy();
   }
 
   private async settleClosed(connection: Connection, grant: SessionGrant): Promise<void> {
@@ -476,9 +503,14 @@ export class AedesNamespaceAdapter {
     return tracked;
   }
 
+  /** The broker is stopping: aedes' DISCONNECT 0x8B to each connection reaches it before the connection is closed. */
   beginStop(): void {
     this.stopping = true;
     clearTimeout(this.sweepTimer);
+    for (const connection of this.localSessions.values()) {
+      if (connection.client && connection.ready) announceShutdown(connection.client);
+      closeGracefully(connection.transport.stream);
+    }
   }
 
   private sessionRef(grant: SessionGrant) {

@@ -5,7 +5,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisSkipNotice, REDIS_AVAILABLE, startRedis, type TestRedis } from '../../../testkit/redis-server.ts';
-import { sessionStoreContract } from '../session-store-contract.ts';
+import { sessionStoreContract } from '../test-support.ts';
 import { RedisSessionStore } from './redis-session-store.ts';
 
 redisSkipNotice('reference/adapters/redis/redis-session-store.test.ts');

@@ -1,3 +1,4 @@
+// Test helpers of the adapters (not shipped: the build leaves test-support.ts out).
 // The contract every session store keeps (reference/ports/session-store.ts): binding, holding,
 // expiry, connections that never started, claims made on a view that no longer stands, and a long
 // random run checked against a plain model. memory-session-store.test.ts runs it against the store in
