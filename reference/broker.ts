@@ -136,6 +136,7 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     authenticationNameOf: (clientName) => namespace.clients.find((client) => client.name === clientName)?.authenticationName ?? clientName,
     log,
     clock,
+    sessionLimit: () => behaviour.sessionLimit(namespace),
     ...(shared ? { instance: shared.instance } : {}),
   });
 

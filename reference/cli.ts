@@ -1,5 +1,7 @@
 // npm run broker [-- --namespace FILE --host 127.0.0.1 --port 8883]: the reference broker as a
 // long-running process, for device teams and for runs against a separately started target.
+import cluster from 'node:cluster';
+import { once } from 'node:events';
 import { appendFileSync } from 'node:fs';
 import { hostname, networkInterfaces } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -13,7 +15,7 @@ import { maximumSessionExpirySeconds } from '../eventgrid/namespace.ts';
 import { readNamespaceFile } from '../eventgrid/namespace-file.ts';
 
 const USAGE = `usage: mqtt-multisession-conformance broker [--namespace FILE] [--host 127.0.0.1] [--port 8883] [--pki DIR] [--server-name NAME ...] [--lifecycle FILE]
-                                          [--handshake-timeout MS] [--connect-timeout MS] [--redis URL]
+                                          [--handshake-timeout MS] [--connect-timeout MS] [--redis URL [--instances N]]
   --namespace FILE   namespace configuration (JSON, or an ARM template); default: every identity of
                      the PKI set, with the permissions the suite uses. A file that declares no
                      caCertificates gets the PKI's intermediate CA (docs/access-control.md)
@@ -28,7 +30,9 @@ const USAGE = `usage: mqtt-multisession-conformance broker [--namespace FILE] [-
   --redis URL        join the namespace kept in this Redis (redis://HOST:PORT[/DB]) beside its other
                      instances: sessions, subscriptions, queued and retained messages live there and
                      survive restarts (docs/scaling.md). Without it everything is in this process's
-                     memory, and a restart forgets it all`;
+                     memory, and a restart forgets it all
+  --instances N      with --redis: N instances of the namespace in N worker processes sharing the port
+                     (node:cluster spreads the connections; default 1)`;
 
 async function main(args: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -43,6 +47,7 @@ async function main(args: string[]): Promise<void> {
       'handshake-timeout': { type: 'string', default: String(DEFAULT_HANDSHAKE_TIMEOUT_MS) },
       'connect-timeout': { type: 'string', default: String(DEFAULT_CONNECT_TIMEOUT_MS) },
       redis: { type: 'string' },
+      instances: { type: 'string', default: '1' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -60,9 +65,12 @@ async function main(args: string[]): Promise<void> {
   if (values.redis !== undefined && !/^rediss?:\/\/[^/]+(\/\d+)?$/.test(values.redis)) {
     throw new UserError(`--redis ${values.redis}: expected redis://HOST:PORT or redis://HOST:PORT/DB`);
   }
-  const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
+  const instances = wholeNumberFlag(values.instances, '--instances', 1, 64);
+  if (instances > 1 && !values.redis) throw new UserError('--instances N needs --redis URL: instances are one namespace only through Redis');
+  const log = (line: string) => console.log(`${new Date().toISOString()}${cluster.isWorker ? ` [instance ${cluster.worker!.id}]` : ''} ${line}`);
 
   await ensurePki({ outDir: values.pki, serverNames: serverNames(values['server-name'] ?? []), log });
+  if (instances > 1 && cluster.isPrimary) return runInstances(instances);
   const pki = loadPki(values.pki);
   // A file that declares no CA certificates gets the PKI's intermediate CA; an empty list is kept (and warned of).
   const namespace = values.namespace
@@ -138,6 +146,25 @@ async function main(args: string[]): Promise<void> {
     process.once('SIGTERM', stop);
   });
   console.log('stopped');
+  // A worker of --instances: its channel to the primary would keep it running.
+  if (cluster.isWorker) cluster.worker!.disconnect();
+}
+
+/**
+ * The primary of --instances N: N workers run this command with the same arguments, each an instance
+ * of the namespace on the one port (node:cluster hands each new connection to a worker). A signal is
+ * passed on to every worker (each sends its MQTT 5 clients DISCONNECT 0x8B); exits once all have.
+ */
+async function runInstances(count: number): Promise<void> {
+  const workers = Array.from({ length: count }, () => cluster.fork());
+  const stop = (signal: NodeJS.Signals) => () => {
+    for (const worker of workers) worker.process.kill(signal);
+  };
+  process.once('SIGINT', stop('SIGINT'));
+  process.once('SIGTERM', stop('SIGTERM'));
+  const codes = await Promise.all(workers.map(async (worker) => ((await once(worker, 'exit')) as [number | null])[0]));
+  console.log(`stopped ${count} instances`);
+  if (codes.some((code) => code !== 0)) process.exitCode = 1;
 }
 
 export const command: Command = { usage: USAGE, main };

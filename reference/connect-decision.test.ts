@@ -66,7 +66,7 @@ function namespace(overrides: Partial<NamespaceInput> = {}, mutants: RuleId[] = 
       const view = await registry.view(asked.clientId, authentication.identity?.client.name ?? '');
       const decision = policy.decide({ ...asked, authentication }, new Date(now), view);
       const connectionId = nextConnection++;
-      if (decision.accept && (await registry.claim(view, connectionId, decision.grant.expirySeconds)) === 'conflict') {
+      if (decision.accept && (await registry.claim(view, connectionId, decision.grant.expirySeconds, behaviour.sessionLimit(config))) === 'conflict') {
         throw new Error('the claim conflicted with no other CONNECT under way');
       }
       return { decision, connectionId };

@@ -32,11 +32,10 @@ interface Instance {
   output(): string;
 }
 
-/** Starts `npm run broker -- --redis URL/db` on a free port; resolves once it listens. */
-async function instance(db: number): Promise<Instance> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'reference/cli.ts', '--port', '0', '--pki', pki.dir, '--redis', `${redis!.url}/${db}`], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/** Starts `npm run broker -- --redis URL/db [--instances N]` on a free port; resolves once it (each worker) listens. */
+async function instance(db: number, workers = 1): Promise<Instance> {
+  const args = ['--import', 'tsx', 'reference/cli.ts', '--port', '0', '--pki', pki.dir, '--redis', `${redis!.url}/${db}`, '--instances', String(workers)];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   processes.push(child);
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
@@ -44,7 +43,7 @@ async function instance(db: number): Promise<Instance> {
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout!.on('data', () => {
       const found = /listening on (mqtts:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
-      if (found && output.includes('press Ctrl-C')) resolve(found);
+      if (found && output.split('press Ctrl-C').length > workers) resolve(found);
     });
     child.once('exit', (code) => reject(new Error(`broker exited with ${code}: ${output}`)));
   });
@@ -100,6 +99,21 @@ describe.skipIf(!REDIS_AVAILABLE)('broker processes on one Redis', () => {
     // Nothing more: each was delivered once.
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(resumed.pending().filter((message) => message.topic === 'mmc/alpha/s1')).toEqual([]);
+  }, 60_000);
+
+  it('--instances 2: two workers on one port are one namespace, and the connections are spread over both', async () => {
+    const both = await instance(4, 2);
+    // Two sessions each (the namespace's limit) of two identities.
+    const names = ['a1', 'a2', 'o1', 'o2'];
+    const owners = [];
+    for (const name of names) owners.push(await open(both, name.startsWith('a') ? 'alpha' : 'observer', name, { sessionExpiry: 600 }));
+    const accepted = both.output().split('\n').filter((line) => line.includes('accepted session'));
+    expect(new Set(accepted.map((line) => /\[instance (\d+)\]/.exec(line)?.[1]))).toEqual(new Set(['1', '2']));
+    // Wherever each lands, an intruder is refused every one of them.
+    for (const name of names) expect(await connect(both, 'beta', name)).toMatchObject({ accepted: false, code: 0x87 });
+    both.child.kill('SIGTERM');
+    for (const owner of owners) expect((await owner.ended).disconnectReasonCode).toBe(0x8b);
+    expect((await once(both.child, 'exit'))[0]).toBe(0);
   }, 60_000);
 
   it('on SIGTERM sends DISCONNECT 0x8B, exits, and the session resumes on the next instance', async () => {

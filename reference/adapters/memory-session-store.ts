@@ -8,7 +8,7 @@
 // The port is asynchronous (a store may be another process); here each answer is ready at once.
 import type { SessionRecord } from '../policy/session-record.ts';
 import type { Clock } from '../ports/clock.ts';
-import { sameRecord, sessionView, type Claim, type CloseOutcome, type SessionStore, type SessionView } from '../ports/session-store.ts';
+import { ownerLimitReached, sameRecord, sessionView, type Claim, type CloseOutcome, type SessionStore, type SessionView } from '../ports/session-store.ts';
 
 function expiresAt(record: SessionRecord): number | undefined {
   return record.heldSince === undefined ? undefined : record.heldSince + record.expirySeconds * 1000;
@@ -150,10 +150,11 @@ export class MemorySessionStore implements SessionStore {
   }
 
   /** Binds a session to a connection if what `seen` read still stands. */
-  async claim(seen: SessionView, connectionId: number, expirySeconds: number): Promise<Claim> {
+  async claim(seen: SessionView, connectionId: number, expirySeconds: number, ownerLimit: number): Promise<Claim> {
     const stored = this.sessions.get(seen.name);
     // A record past its expiry is not taken over unswept: the next view removes it, and its state is wiped.
-    if ((stored && this.isExpired(stored)) || !sameRecord(stored, seen.record) || this.ownedBy(seen.owner) > seen.ownerCount) return 'conflict';
+    if ((stored && this.isExpired(stored)) || !sameRecord(stored, seen.record)) return 'conflict';
+    if (stored?.owner !== seen.owner && ownerLimitReached(this.ownedBy(seen.owner), seen, ownerLimit)) return 'conflict';
     const replaced = stored;
     this.insert({ name: seen.name, owner: seen.owner, connectionId, expirySeconds });
     return { replaced };

@@ -16,7 +16,7 @@ export interface StoreUnderTest {
 
 /** Views the session and claims it for the connection, as a CONNECT that was granted does. */
 async function open(sessions: SessionStore, name: string, owner: string, connectionId: number, expirySeconds: number) {
-  const claim = await sessions.claim(await sessions.view(name, owner), connectionId, expirySeconds);
+  const claim = await sessions.claim(await sessions.view(name, owner), connectionId, expirySeconds, Infinity);
   if (claim === 'conflict') throw new Error(`claim of "${name}" conflicted with no other claim under way`);
   return claim.replaced;
 }
@@ -184,26 +184,28 @@ export function sessionStoreContract(label: string, registry: () => Promise<Stor
       const { sessions } = await registry();
       const seen = await sessions.view('s', 'alpha');
       const rival = await sessions.view('s', 'alpha');
-      expect(await sessions.claim(seen, 1, 10)).toEqual({ replaced: undefined });
+      expect(await sessions.claim(seen, 1, 10, Infinity)).toEqual({ replaced: undefined });
       // The name was free when the rival looked: now connection 1 holds it.
-      expect(await sessions.claim(rival, 2, 10)).toBe('conflict');
+      expect(await sessions.claim(rival, 2, 10, Infinity)).toBe('conflict');
       expect((await sessions.find('s'))?.connectionId).toBe(1);
-      // A view of the owner's count: another of its sessions began since.
+      // A view of the owner's count (1): another of its sessions began since, reaching a limit of 2;
+      // below a limit of 3 the claim stands (one identity's CONNECTs do not hold each other up).
       const counted = await sessions.view('t', 'alpha');
       await open(sessions, 'u', 'alpha', 3, 10);
-      expect(await sessions.claim(counted, 4, 10)).toBe('conflict');
+      expect(await sessions.claim(counted, 4, 10, 2)).toBe('conflict');
       expect(await sessions.find('t')).toBeUndefined();
+      expect(await sessions.claim(counted, 4, 10, 3)).toEqual({ replaced: undefined });
       // A view of a connected session that was held since.
       const connected = await sessions.view('s', 'alpha');
       await sessions.close('s', 1);
-      expect(await sessions.claim(connected, 5, 10)).toBe('conflict');
-      expect((await sessions.claim(await sessions.view('s', 'alpha'), 5, 10)) !== 'conflict').toBe(true);
+      expect(await sessions.claim(connected, 5, 10, Infinity)).toBe('conflict');
+      expect((await sessions.claim(await sessions.view('s', 'alpha'), 5, 10, Infinity)) !== 'conflict').toBe(true);
     });
 
     it('lets exactly one of many claims made on one view win', async () => {
       const { sessions } = await registry();
       const seen = await sessions.view('s', 'alpha');
-      const claims = await Promise.all(Array.from({ length: 20 }, (_, index) => sessions.claim(seen, index + 1, 10)));
+      const claims = await Promise.all(Array.from({ length: 20 }, (_, index) => sessions.claim(seen, index + 1, 10, Infinity)));
       expect(claims.filter((claim) => claim !== 'conflict')).toHaveLength(1);
     });
   });

@@ -32,10 +32,12 @@ export interface SessionStore {
    */
   view(name: string, owner: string): Promise<SessionView>;
   /**
-   * Binds a session to a connection, if the session is as `seen` read it and its owner holds no more
-   * sessions than then: one atomic step.
+   * Binds a session to a connection, if the session is as `seen` read it and, for a session new to
+   * its owner, the owner's sessions did not reach `ownerLimit` since (S9): one atomic step. (Sessions
+   * the owner began since, below the limit, do not make the claim conflict: one identity's CONNECTs
+   * for different names do not hold each other up.)
    */
-  claim(seen: SessionView, connectionId: number, expirySeconds: number): Promise<Claim>;
+  claim(seen: SessionView, connectionId: number, expirySeconds: number, ownerLimit: number): Promise<Claim>;
   /** The live (connected or held, unexpired) session of that name. */
   find(name: string): Promise<SessionRecord | undefined>;
   /** S9: sessions of one owner that count against its limit, online and offline alike. */
@@ -69,6 +71,11 @@ export function sessionView(name: string, record: SessionRecord | undefined, own
     find: (asked) => (asked === name ? record : undefined),
     countOwnedBy: (asked) => (asked === owner ? ownerCount : 0),
   };
+}
+
+/** A new session's claim conflicts when its owner's sessions grew since the view and reached the limit. */
+export function ownerLimitReached(countNow: number, seen: SessionView, ownerLimit: number): boolean {
+  return countNow > seen.ownerCount && countNow >= ownerLimit;
 }
 
 /** Whether a record is still the one a view read: same owner, same connection, held since the same time. */

@@ -86,6 +86,8 @@ export interface AdapterOptions {
   clock: Clock;
   /** This broker's id among the instances sharing the session store (undefined: it is the only one). */
   instance?: string;
+  /** S9: sessions per authentication name; a new session's claim conflicts once its owner reached it since the decision. */
+  sessionLimit: () => number;
 }
 
 /**
@@ -290,7 +292,7 @@ export class AedesNamespaceAdapter {
       const { grant } = decision;
       if (grant.discardPrevious) await this.wipe(sessionName);
       if (socket.destroyed) return false;
-      const claim = await this.options.sessions.claim(view, connection.id, grant.expirySeconds);
+      const claim = await this.options.sessions.claim(view, connection.id, grant.expirySeconds, this.options.sessionLimit());
       if (claim === 'conflict') continue;
       if (socket.destroyed) {
         await this.options.sessions.abandon(sessionName, connection.id, claim.replaced);

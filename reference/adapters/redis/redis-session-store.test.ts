@@ -49,7 +49,7 @@ describe.skipIf(!REDIS_AVAILABLE)('RedisSessionStore', () => {
     const [a, b] = [store(namespace, 'a', () => now), store(namespace, 'b', () => now)];
     await Promise.all([a.start(), b.start()]);
     const [seenA, seenB] = await Promise.all([a.view('s', 'alpha'), b.view('s', 'beta')]);
-    const claims = await Promise.all([a.claim(seenA, 1, 60), b.claim(seenB, 1, 60)]);
+    const claims = await Promise.all([a.claim(seenA, 1, 60, Infinity), b.claim(seenB, 1, 60, Infinity)]);
     expect(claims.filter((claim) => claim === 'conflict')).toHaveLength(1);
     const winner = claims[0] === 'conflict' ? 'b' : 'a';
     expect(await a.find('s')).toMatchObject({ instance: winner, connectionId: 1 });
@@ -60,13 +60,25 @@ describe.skipIf(!REDIS_AVAILABLE)('RedisSessionStore', () => {
     expect(await other.close('s', 1)).toBe('stale');
   });
 
+  it('S9 across instances: of six racing new sessions of one identity, as many as its limit are claimed', async () => {
+    const now = 0;
+    const namespace = `limit-${(namespaces += 1)}`;
+    const [a, b] = [store(namespace, 'a', () => now), store(namespace, 'b', () => now)];
+    await Promise.all([a.start(), b.start()]);
+    const stores = [a, b, a, b, a, b];
+    const views = await Promise.all(stores.map((instance, index) => instance.view(`s${index}`, 'alpha')));
+    const claims = await Promise.all(stores.map((instance, index) => instance.claim(views[index]!, index + 1, 60, 2)));
+    expect(claims.filter((claim) => claim !== 'conflict')).toHaveLength(2);
+    expect(await a.countOwnedBy('alpha')).toBe(2);
+  });
+
   it("holds a dead instance's sessions offline once its lease has run out, still locked to their owner, until they expire", async () => {
     let now = 1_000;
     const namespace = `lease-${(namespaces += 1)}`;
     const a = store(namespace, 'a', () => now, 3_000);
     const b = store(namespace, 'b', () => now, 3_000);
     await Promise.all([a.start(), b.start()]);
-    expect(await a.claim(await a.view('s', 'alpha'), 7, 60)).toEqual({ replaced: undefined });
+    expect(await a.claim(await a.view('s', 'alpha'), 7, 60, Infinity)).toEqual({ replaced: undefined });
     // a dies (no more renewals); b lives on.
     now += 2_000;
     await b.renewLease();
@@ -94,7 +106,7 @@ describe.skipIf(!REDIS_AVAILABLE)('RedisSessionStore', () => {
     const a = store(namespace, 'a', () => now, 3_000);
     const b = store(namespace, 'b', () => now, 3_000);
     await Promise.all([a.start(), b.start()]);
-    await a.claim(await a.view('e', 'alpha'), 1, 0);
+    await a.claim(await a.view('e', 'alpha'), 1, 0, Infinity);
     now = 3_001;
     await b.renewLease();
     expect(await b.find('e')).toBeUndefined();
@@ -108,7 +120,7 @@ describe.skipIf(!REDIS_AVAILABLE)('RedisSessionStore', () => {
     const namespace = `release-${(namespaces += 1)}`;
     const a = store(namespace, 'a', () => now);
     await a.start();
-    await a.claim(await a.view('s', 'alpha'), 1, 60);
+    await a.claim(await a.view('s', 'alpha'), 1, 60, Infinity);
     now = 500;
     await a.stop();
     expect(await a.find('s')).toEqual({ name: 's', owner: 'alpha', expirySeconds: 60, heldSince: 499 });

@@ -107,7 +107,7 @@ export class RedisSessionStore implements SessionStore {
     return sessionView(name, toRecord(name, raw), owner, count, toRecord(name, gone));
   }
 
-  async claim(seen: SessionView, connectionId: number, expirySeconds: number): Promise<Claim> {
+  async claim(seen: SessionView, connectionId: number, expirySeconds: number, ownerLimit: number): Promise<Claim> {
     const { record } = seen;
     const answer = (await this.run(
       'sessionClaim',
@@ -121,6 +121,7 @@ export class RedisSessionStore implements SessionStore {
       record?.connectionId ?? '',
       record?.heldSince ?? '',
       seen.ownerCount,
+      Number.isFinite(ownerLimit) ? ownerLimit : Number.MAX_SAFE_INTEGER,
     )) as [number, RawRecord?];
     return answer[0] === 1 ? { replaced: toRecord(seen.name, answer[1] ?? null) } : 'conflict';
   }

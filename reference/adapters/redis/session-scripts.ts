@@ -114,15 +114,19 @@ local gone = false
 if r and expired(r) then gone = reply(remove(name)); r = nil end
 return { reply(r), owned_by(owner), gone }`,
 
-  // ARGV: now, name, owner, inst, conn, exp, seen owner ('' for none), seen inst, seen conn, seen held, seen count
-  // -> {1, replaced record or false} or {0} on conflict
+  // ARGV: now, name, owner, inst, conn, exp, seen owner ('' for none), seen inst, seen conn, seen held,
+  // seen count, owner limit -> {1, replaced record or false} or {0} on conflict
   sessionClaim: `
 lapse()
 local name, owner, inst, conn, exp = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local r = record(name)
 if r and expired(r) then return { 0 } end
 if not same(r, ARGV[7], ARGV[8], ARGV[9], ARGV[10]) then return { 0 } end
-if owned_by(owner) > tonumber(ARGV[11]) then return { 0 } end
+-- A session new to its owner: its sessions may have grown since the view, not to the limit.
+if not r or r.owner ~= owner then
+  local count = owned_by(owner)
+  if count > tonumber(ARGV[11]) and count >= tonumber(ARGV[12]) then return { 0 } end
+end
 local replaced = reply(r)
 insert(name, owner, inst, conn, exp, nil)
 return { 1, replaced }`,

@@ -103,6 +103,8 @@ export async function joinSharedNamespace(options: SharedNamespaceOptions): Prom
   await sessions.start();
   const persistence = withReadableStreams(new AsyncRedisPersistence({ conn: persistenceConnection }));
   const mq = MQEmitterRedis({ pubConn: publish, subConn: subscribe });
+  // Its connections' errors are re-emitted here; the connections report a loss themselves (connection()).
+  (mq as unknown as { state: { on(event: 'error', listener: () => void): void } }).state.on('error', () => {});
   return {
     instance,
     sessions,
