@@ -8,16 +8,22 @@ import type { ServerTls } from '../certs/manifest.ts';
 import type { ClientResource, NamespaceConfig } from '../eventgrid/namespace.ts';
 import { leaveSessionExpiryToTheStore, NEW_CLIENTS_TOPIC } from './adapters/aedes/aedes-internals.ts';
 import { LimitEnforcement } from './adapters/aedes/limit-enforcement.ts';
+import { TokenLifetimes } from './adapters/aedes/token-lifetimes.ts';
 import { AedesNamespaceAdapter } from './adapters/aedes/namespace-adapter.ts';
 import { shownName } from './adapters/bounded-text.ts';
+import { AuthenticationMethods } from './adapters/authentication-methods.ts';
 import { CertificateAuthenticator } from './adapters/certificate/authenticator.ts';
 import { LifecycleEvents } from './adapters/lifecycle-events.ts';
 import { MemorySessionStore } from './adapters/memory-session-store.ts';
 import { startTlsListener } from './adapters/tls-listener.ts';
+import { startWsListener, WEBSOCKET_PATH } from './adapters/ws-listener.ts';
+import { TokenAuthenticator } from './adapters/token/authenticator.ts';
+import { WebhookAuthenticator } from './adapters/webhook/authenticator.ts';
 import type { Behaviour } from './policy/behaviour.ts';
 import { ConnectPolicy } from './policy/connect.ts';
 import { EVENT_GRID } from './policy/event-grid.ts';
 import type { Clock } from './ports/clock.ts';
+import type { Connection, Listener } from './ports/listener.ts';
 import type { SessionStore } from './ports/session-store.ts';
 
 export interface ReferenceBrokerOptions {
@@ -27,6 +33,8 @@ export interface ReferenceBrokerOptions {
   host?: string;
   /** Default 0: a free port. */
   port?: number;
+  /** MQTT over WebSockets (wss, path /mqtt) on this port, 0 a free one (the default); null: none. */
+  wsPort?: number | null;
   /** Also append life cycle events to this NDJSON file. */
   lifecycleFile?: string;
   /** A connection that has not finished its TLS handshake this long after it opened is closed; default 5000 ms. */
@@ -47,9 +55,13 @@ export interface ReferenceBrokerOptions {
 }
 
 export interface ReferenceBroker {
+  /** MQTT over TLS: mqtts://HOST:PORT. */
   url: string;
   host: string;
   port: number;
+  /** MQTT over WebSockets: wss://HOST:PORT/mqtt, unless the broker was started without. */
+  wsUrl?: string;
+  wsPort?: number;
   namespace: NamespaceConfig;
   events: LifecycleEvents;
   sessions: SessionStore;
@@ -71,7 +83,7 @@ export function isWildcardHost(host: string): boolean {
 }
 
 /**
- * The URLs a client can use to reach a broker listening on host:port: only names and addresses the
+ * The URLs (mqtts://, or wss://…/mqtt) a client can use to reach a broker listening on host:port: only names and addresses the
  * server certificate holds pass a client's host name check. For a wildcard host, the certificate's
  * names, and its addresses that this machine has; `unnamed` lists this machine's addresses that the
  * certificate lacks (add them with --server-name).
@@ -81,8 +93,10 @@ export function clientUrls(
   port: number,
   certificate: { dns: string[]; ip: string[] },
   localAddresses: string[],
+  scheme: 'mqtts' | 'wss' = 'mqtts',
 ): { urls: string[]; unnamed: string[] } {
-  const url = (name: string) => `mqtts://${name.includes(':') ? `[${name}]` : name}:${port}`;
+  const path = scheme === 'wss' ? WEBSOCKET_PATH : '';
+  const url = (name: string) => `${scheme}://${name.includes(':') ? `[${name}]` : name}:${port}${path}`;
   if (!isWildcardHost(host)) return { urls: [url(host)], unnamed: [] };
   const local = new Set(localAddresses);
   const ipv6 = host.includes(':');
@@ -125,9 +139,16 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     heldOffline: (name): boolean => adapter.heldOffline(name),
     terminateSession: (name, reason) => adapter.terminateHeldSession(name, reason),
   });
+  const { customJwtAuthentication, webhookAuthentication } = namespace.topicSpacesConfiguration.clientAuthentication;
+  const authenticator = new AuthenticationMethods({
+    certificate: new CertificateAuthenticator(namespace, behaviour),
+    token: new TokenAuthenticator(customJwtAuthentication, namespace.reference.customJwtAudience, behaviour),
+    ...(webhookAuthentication ? { webhook: new WebhookAuthenticator(webhookAuthentication, namespace.reference.webhookTimeoutMs, behaviour) } : {}),
+  });
   const adapter = new AedesNamespaceAdapter({
     policy: new ConnectPolicy(namespace, behaviour),
-    authenticator: new CertificateAuthenticator(namespace, behaviour),
+    authenticator,
+    tokens: new TokenLifetimes({ authenticator, pieces: behaviour, clock, log }),
     answerRefusal: behaviour.answerRefusal,
     packetChecks: behaviour.packetChecks,
     sessions,
@@ -168,33 +189,40 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
   broker.on('connectionError', (_client, error) => log(`connection error: ${error.message}`));
 
   const host = options.host ?? '127.0.0.1';
-  let listener;
+  const tlsOptions = {
+    cert: options.tls.cert,
+    key: options.tls.key,
+    registeredCas: namespace.caCertificates.map((ca) => ca.encodedCertificate),
+    handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+    host,
+    log,
+  };
+  // One namespace behind both transports: a session held over one is the same session over the other.
+  const accept = (connection: Connection) => {
+    adapter.track(connection);
+    const client = broker.handle(connection.stream);
+    adapter.trackClient(client);
+    limits.track(client);
+    // Last, so that protocol validation (M1) sees each packet before the packet gate and aedes.
+    adapter.screen(client);
+  };
+  const listeners: Listener[] = [];
   try {
-    listener = await startTlsListener(
-      {
-        cert: options.tls.cert,
-        key: options.tls.key,
-        registeredCas: namespace.caCertificates.map((ca) => ca.encodedCertificate),
-        handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
-        host,
-        port: options.port ?? 0,
-        log,
-      },
-      (connection) => {
-        adapter.track(connection);
-        const client = broker.handle(connection.stream);
-        adapter.trackClient(client);
-        limits.track(client);
-        // Last, so that protocol validation (M1) sees each packet before the packet gate and aedes.
-        adapter.screen(client);
-      },
-    );
+    listeners.push(await startTlsListener({ ...tlsOptions, port: options.port ?? 0 }, accept));
+    const wsPort = options.wsPort === undefined ? 0 : options.wsPort;
+    if (wsPort !== null) {
+      const maxMessageBytes = behaviour.maximumPacketSize(namespace.reference.limits) ?? 0;
+      const upgradeTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+      listeners.push(await startWsListener({ ...tlsOptions, port: wsPort, maxMessageBytes, upgradeTimeoutMs }, accept));
+    }
   } catch (error) {
+    await Promise.all(listeners.map((listener) => listener.close()));
     // aedes' own timers would keep the process alive after a port that could not be had.
     await new Promise<void>((resolve) => broker.close(() => resolve()));
     await shared?.close();
     throw error;
   }
+  const [listener, wsListener] = listeners as [Listener, Listener | undefined];
   const { port } = listener;
   // Every interface includes loopback, and localhost is in the reference's server certificate.
   const clientHost = isWildcardHost(host) ? 'localhost' : host;
@@ -204,16 +232,17 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     url: `mqtts://${urlHost}:${port}`,
     host,
     port,
+    ...(wsListener ? { wsUrl: `wss://${urlHost}:${wsListener.port}${WEBSOCKET_PATH}`, wsPort: wsListener.port } : {}),
     namespace,
     events,
     sessions,
     ...(shared ? { instance: shared.instance } : {}),
     async stop() {
       adapter.beginStop();
-      listener.stopAccepting();
-      // aedes sends MQTT 5 clients DISCONNECT 0x8B as it closes them; the listener then ends what is left (handshakes, no CONNECT yet).
+      for (const each of listeners) each.stopAccepting();
+      // aedes sends MQTT 5 clients DISCONNECT 0x8B as it closes them; the listeners then end what is left (handshakes, no CONNECT yet).
       await new Promise<void>((resolve) => broker.close(() => resolve()));
-      await listener.close();
+      await Promise.all(listeners.map((each) => each.close()));
       await adapter.settled();
       await shared?.close();
     },

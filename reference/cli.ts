@@ -13,25 +13,30 @@ import { clientUrls, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_HANDSHAKE_TIMEOUT_MS, i
 import { namespaceFromPki } from '../certs/namespace.ts';
 import { maximumSessionExpirySeconds } from '../eventgrid/namespace.ts';
 import { readNamespaceFile } from '../eventgrid/namespace-file.ts';
+import { startWebhookService, WEBHOOK_PASSWORDS, withWebhook } from './webhook-service.ts';
 
-const USAGE = `usage: mqtt-multisession-conformance broker [--namespace FILE] [--host 127.0.0.1] [--port 8883] [--pki DIR] [--server-name NAME ...] [--lifecycle FILE]
-                                          [--handshake-timeout MS] [--connect-timeout MS] [--redis URL [--instances N]]
+const USAGE = `usage: mqtt-multisession-conformance broker [--namespace FILE] [--host 127.0.0.1] [--port 8883] [--ws-port 8443|off] [--pki DIR] [--server-name NAME ...] [--lifecycle FILE]
+                                          [--handshake-timeout MS] [--connect-timeout MS] [--webhook] [--redis URL [--instances N]]
   --namespace FILE   namespace configuration (JSON, or an ARM template); default: every identity of
                      the PKI set, with the permissions the suite uses. A file that declares no
                      caCertificates gets the PKI's intermediate CA (docs/access-control.md)
   --host HOST        address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
   --server-name NAME a DNS name or IP address by which other devices or containers reach this broker
                      (repeatable): added to the server certificate besides localhost, 127.0.0.1 and ::1
-  --port PORT        port to listen on (default 8883; 0 picks a free one)
+  --port PORT        port for MQTT over TLS, mqtts:// (default 8883; 0 picks a free one)
+  --ws-port PORT     port for MQTT over WebSockets, wss://HOST:PORT/mqtt (default 8443; 0 picks a
+                     free one; off: none). Same certificates, same namespace, same sessions
   --pki DIR          PKI set for the server certificate, made if missing (default ${DEFAULT_PKI_DIR}/)
   --lifecycle FILE   also append session life cycle events to FILE as NDJSON
   --handshake-timeout MS  close a connection whose TLS handshake is not done MS after it opened (default ${DEFAULT_HANDSHAKE_TIMEOUT_MS})
   --connect-timeout MS    close a connection that has sent no CONNECT MS after its handshake (default ${DEFAULT_CONNECT_TIMEOUT_MS})
+  --webhook          authenticate by webhook: start the test webhook on loopback and send it every CONNECT
+                     that presents no custom JWT; its answer is chosen by the password (${Object.values(WEBHOOK_PASSWORDS).join(', ')})
   --redis URL        join the namespace kept in this Redis (redis://HOST:PORT[/DB]) beside its other
                      instances: sessions, subscriptions, queued and retained messages live there and
                      survive restarts (docs/scaling.md). Without it everything is in this process's
                      memory, and a restart forgets it all
-  --instances N      with --redis: N instances of the namespace in N worker processes sharing the port
+  --instances N      with --redis: N instances of the namespace in N worker processes sharing the ports
                      (node:cluster spreads the connections; default 1)`;
 
 async function main(args: string[]): Promise<void> {
@@ -41,11 +46,13 @@ async function main(args: string[]): Promise<void> {
       namespace: { type: 'string' },
       host: { type: 'string', default: '127.0.0.1' },
       port: { type: 'string', default: '8883' },
+      'ws-port': { type: 'string', default: '8443' },
       pki: { type: 'string', default: DEFAULT_PKI_DIR },
       lifecycle: { type: 'string' },
       'server-name': { type: 'string', multiple: true },
       'handshake-timeout': { type: 'string', default: String(DEFAULT_HANDSHAKE_TIMEOUT_MS) },
       'connect-timeout': { type: 'string', default: String(DEFAULT_CONNECT_TIMEOUT_MS) },
+      webhook: { type: 'boolean' },
       redis: { type: 'string' },
       instances: { type: 'string', default: '1' },
       help: { type: 'boolean', short: 'h' },
@@ -53,6 +60,7 @@ async function main(args: string[]): Promise<void> {
   });
   if (values.help) return console.log(USAGE);
   const port = wholeNumberFlag(values.port, '--port', 0, 65535);
+  const wsPort = values['ws-port'] === 'off' ? null : wholeNumberFlag(values['ws-port'], '--ws-port', 0, 65535, 'or off');
   const handshakeTimeoutMs = wholeNumberFlag(values['handshake-timeout'], '--handshake-timeout', 1, 600_000);
   const connectTimeoutMs = wholeNumberFlag(values['connect-timeout'], '--connect-timeout', 1, 600_000);
   if (values.lifecycle) {
@@ -73,14 +81,20 @@ async function main(args: string[]): Promise<void> {
   if (instances > 1 && cluster.isPrimary) return runInstances(instances);
   const pki = loadPki(values.pki);
   // A file that declares no CA certificates gets the PKI's intermediate CA; an empty list is kept (and warned of).
-  const namespace = values.namespace
+  const loaded = values.namespace
     ? readNamespaceFile(values.namespace, { defaultCaCertificates: namespaceFromPki(pki).caCertificates })
     : namespaceFromPki(pki);
+  // The test webhook allows a client with the attributes the namespace registers for its name.
+  const webhook = values.webhook
+    ? await startWebhookService({ attributesOf: (name) => loaded.clients.find((client) => client.authenticationName.toLowerCase() === name.toLowerCase())?.attributes })
+    : undefined;
+  const namespace = webhook ? withWebhook(loaded, webhook.url) : loaded;
   const broker = await startReferenceBroker({
     namespace,
     tls: serverTlsFromPki(pki),
     host: values.host,
     port,
+    wsPort,
     lifecycleFile: values.lifecycle,
     handshakeTimeoutMs,
     connectTimeoutMs,
@@ -89,7 +103,10 @@ async function main(args: string[]): Promise<void> {
   }).catch((error: NodeJS.ErrnoException) => {
     // shared-namespace.ts's REDIS_UNREACHABLE (not imported: only --redis loads the Redis client).
     if (error.code === 'EREDISUNREACHABLE') throw new UserError(`--redis: ${error.message}`);
-    if (error.code === 'EADDRINUSE') throw new UserError(`${values.host}:${port} is already in use: choose another --port`);
+    if (error.code === 'EADDRINUSE') {
+      const flag = (error as { port?: number }).port === wsPort && wsPort !== port ? '--ws-port' : '--port';
+      throw new UserError(`${values.host}:${flag === '--port' ? port : wsPort} is already in use: choose another ${flag}`);
+    }
     if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') throw new UserError(`cannot listen on ${values.host}: no such local address`);
     if (error.code === 'EACCES') throw new UserError(`not allowed to listen on ${values.host}:${port}: choose a port above 1023`);
     throw error;
@@ -98,14 +115,16 @@ async function main(args: string[]): Promise<void> {
   const { topicSpacesConfiguration: limits } = namespace;
   const localAddresses = Object.values(networkInterfaces()).flatMap((entries) => (entries ?? []).map((entry) => entry.address));
   const { urls, unnamed } = clientUrls(values.host, broker.port, pki.manifest.server, localAddresses);
+  const wsUrls = broker.wsPort === undefined ? [] : clientUrls(values.host, broker.wsPort, pki.manifest.server, localAddresses, 'wss').urls;
   if (isWildcardHost(values.host)) {
-    console.log(`reference broker for namespace "${namespace.name}" listening on every interface (${values.host}), port ${broker.port}; clients connect to:`);
-    for (const url of urls) console.log(`  ${url}`);
+    const ports = broker.wsPort === undefined ? `port ${broker.port}` : `ports ${broker.port} (TLS) and ${broker.wsPort} (WebSockets)`;
+    console.log(`reference broker for namespace "${namespace.name}" listening on every interface (${values.host}), ${ports}; clients connect to:`);
+    for (const url of [...urls, ...wsUrls]) console.log(`  ${url}`);
     const names = pki.manifest.server.dns.map((name) => name.toLowerCase());
     const missing = [...(names.includes(hostname().toLowerCase()) ? [] : [hostname()]), ...unnamed];
     if (missing.length) console.log(`  (not as ${missing.join(', ')}: the server certificate does not name them; add each with --server-name NAME)`);
   } else {
-    console.log(`reference broker for namespace "${namespace.name}" listening on ${broker.url}`);
+    console.log(`reference broker for namespace "${namespace.name}" listening on ${[broker.url, ...wsUrls].join(' and ')}`);
   }
   console.log(
     broker.instance
@@ -113,6 +132,9 @@ async function main(args: string[]): Promise<void> {
       : '  sessions, subscriptions, queued and retained messages: in this process\'s memory only; a restart forgets them all (--redis URL keeps them)',
   );
   console.log(`  server CA: ${pki.dir}/${pki.manifest.ca.root.certificate}; server certificate names: ${[...pki.manifest.server.dns, ...pki.manifest.server.ip].join(', ')}`);
+  const { customJwtAuthentication } = namespace.topicSpacesConfiguration.clientAuthentication;
+  if (customJwtAuthentication) console.log(`  custom JWT (CUSTOM-JWT): tokens of ${customJwtAuthentication.tokenIssuer} for ${namespace.reference.customJwtAudience}; npm run token -- --identity NAME prints one`);
+  if (webhook) console.log(`  webhook authentication: ${webhook.url}, password ${WEBHOOK_PASSWORDS.allow} (allow), ${WEBHOOK_PASSWORDS.deny}, ${WEBHOOK_PASSWORDS.slow}, ${WEBHOOK_PASSWORDS.nonsense}, ${WEBHOOK_PASSWORDS.fail}`);
   const cas = namespace.caCertificates.length;
   if (cas === 0) console.log('  warning: 0 CA certificates: every certificate-chain client will be refused (only ThumbprintMatch clients can connect)');
   else console.log(`  ${cas} CA certificate${cas > 1 ? 's' : ''}: ${namespace.caCertificates.map((ca) => ca.name).join(', ')}`);
@@ -140,7 +162,7 @@ async function main(args: string[]): Promise<void> {
   await new Promise<void>((resolve) => {
     const stop = () => {
       console.log(broker.instance ? 'stopping: MQTT 5 clients get DISCONNECT 0x8B; their sessions stay in Redis' : 'stopping: MQTT 5 clients get DISCONNECT 0x8B');
-      void broker.stop().then(resolve);
+      void broker.stop().then(() => webhook?.stop()).then(resolve);
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);

@@ -34,7 +34,7 @@ interface Instance {
 
 /** Starts `npm run broker -- --redis URL/db [--instances N]` on a free port; resolves once it (each worker) listens. */
 async function instance(db: number, workers = 1): Promise<Instance> {
-  const args = ['--import', 'tsx', 'reference/cli.ts', '--port', '0', '--pki', pki.dir, '--redis', `${redis!.url}/${db}`, '--instances', String(workers)];
+  const args = ['--import', 'tsx', 'reference/cli.ts', '--port', '0', '--ws-port', '0', '--pki', pki.dir, '--redis', `${redis!.url}/${db}`, '--instances', String(workers)];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   processes.push(child);
   let output = '';

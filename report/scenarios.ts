@@ -1,8 +1,8 @@
 // Scenario results gathered from cucumber's message stream: status, tags, why a scenario was skipped,
 // what failed, and what each step observed of the target.
 import type { Envelope, Pickle, TestStepResultStatus } from '@cucumber/messages';
-import type { MqttVersion } from '../rules/catalogue.ts';
-import { rulesOfTags, versionOfTags } from '../rules/tags.ts';
+import type { AuthenticationMethod, MqttVersion } from '../rules/catalogue.ts';
+import { methodOfTags, rulesOfTags, versionOfTags } from '../rules/tags.ts';
 
 const LOG_MEDIA_TYPE = 'text/x.cucumber.log+plain';
 
@@ -57,6 +57,8 @@ export interface ScenarioResult {
   /** Catalogued rule ids among the tags. */
   rules: string[];
   version?: MqttVersion;
+  /** How its clients authenticated (its method tag). */
+  method: AuthenticationMethod;
   status: ScenarioStatus;
   /** Why it failed (the first failing step's error) or was skipped. */
   message?: string;
@@ -147,6 +149,7 @@ export class ScenarioCollector {
       tags,
       rules: rulesOfTags(tags),
       version: versionOfTags(tags),
+      method: methodOfTags(tags),
       status: run.status,
       ...(run.status === 'failed' ? { message: run.message } : {}),
       ...(run.status === 'skipped' ? { message: run.skipReason ?? 'skipped' } : {}),

@@ -1,7 +1,7 @@
-// Verdicts per rule and MQTT version, from scenario results: a rule passes for a version when its
-// scenarios for that version ran and passed, fails when any failed, and is skipped (with the reasons)
-// or not run (with why) otherwise.
-import { MQTT_VERSIONS, RULES, SOURCES, type ExpectedRefusal, type MqttVersion, type Rule } from '../rules/catalogue.ts';
+// Verdicts per rule, MQTT version and authentication method, from scenario results: a rule passes for a
+// version and method when its scenarios for them ran and passed, fails when any failed, and is skipped
+// (with the reasons) or not run (with why) otherwise.
+import { methodsOf, MQTT_VERSIONS, RULES, SOURCES, versionsUnder, type AuthenticationMethod, type ExpectedRefusal, type MqttVersion, type Rule } from '../rules/catalogue.ts';
 import { describeRefusalCode, REFUSAL } from '../rules/codes.ts';
 import type { ScenarioResult, ScenarioStatus } from './scenarios.ts';
 
@@ -11,6 +11,8 @@ export interface RuleVerdict {
   id: string;
   title: string;
   version: MqttVersion;
+  /** How the clients of its scenarios authenticated: the certificate, or a token (CUSTOM-JWT). */
+  method: AuthenticationMethod;
   status: VerdictStatus;
   /** The refusal(s) the rule expects over this version, and whether the docs state the code or the project infers it. */
   expectedRefusals: { code: string; basis: ExpectedRefusal['basis']; case?: string }[];
@@ -47,11 +49,12 @@ function expectedRefusals(rule: Rule, version: MqttVersion): RuleVerdict['expect
   }));
 }
 
-function verdict(rule: Rule, version: MqttVersion, scenarios: ScenarioResult[], options: VerdictOptions): RuleVerdict {
+function verdict(rule: Rule, version: MqttVersion, method: AuthenticationMethod, scenarios: ScenarioResult[], options: VerdictOptions): RuleVerdict {
   const base = {
     id: rule.id,
     title: rule.title,
     version,
+    method,
     expectedRefusals: expectedRefusals(rule, version),
     sources: rule.sources.map((source) => SOURCES[source]),
     scenarios: scenarios.map(({ name, location, status, durationMs }) => ({ name, location, status, durationMs })),
@@ -89,10 +92,17 @@ function verdict(rule: Rule, version: MqttVersion, scenarios: ScenarioResult[], 
 
 export function ruleVerdicts(scenarios: ScenarioResult[], options: VerdictOptions = {}): RuleVerdict[] {
   return (RULES as readonly Rule[]).flatMap((rule) =>
-    rule.versions.map((version) =>
-      verdict(rule, version, scenarios.filter((s) => s.rules.includes(rule.id) && s.version === version), options),
+    methodsOf(rule).flatMap((method) =>
+      versionsUnder(rule, method).map((version) =>
+        verdict(rule, version, method, scenarios.filter((s) => s.rules.includes(rule.id) && s.version === version && s.method === method), options),
+      ),
     ),
   );
+}
+
+/** "over MQTT 5", "over MQTT 5 with CUSTOM-JWT": where a verdict holds, as the reports say it. */
+export function whereVerdict(verdict: Pick<RuleVerdict, 'version' | 'method'>): string {
+  return `over MQTT ${verdict.version}${verdict.method === 'certificate' ? '' : ` with ${verdict.method}`}`;
 }
 
 /** Passed, but only because an inferred refusal code was not binding (--strict-codes makes it so). */

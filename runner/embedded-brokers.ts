@@ -58,7 +58,12 @@ interface BrokerUrls {
   alternativeNamesUrl: string;
   /** The namespace whose session limit is SUITE_SESSION_LIMIT, for the S9 scenarios. */
   limitUrl: string;
+  /** The main namespace authenticating by the suite's test webhook, for the @webhook scenarios. */
+  webhookUrl: string;
 }
+
+/** How long the webhook namespace waits for the test webhook: a W3 scenario waits this long. */
+const WEBHOOK_TIMEOUT_MS = 1000;
 
 export interface EmbeddedBrokers extends BrokerUrls {
   stop(): Promise<void>;
@@ -97,18 +102,27 @@ export async function startEmbeddedBrokers(options: EmbeddedBrokerOptions): Prom
 
 async function serve(options: EmbeddedBrokerOptions): Promise<void> {
   // Loaded here, in the thread only: the thread that starts it never needs the broker's modules.
-  const [{ startReferenceBroker }, { mutatedBehaviour }] = await Promise.all([import('../reference/broker.ts'), import('../reference/policy/mutants.ts')]);
+  const [{ startReferenceBroker }, { mutatedBehaviour }, { startWebhookService, withWebhook }] = await Promise.all([
+    import('../reference/broker.ts'),
+    import('../reference/policy/mutants.ts'),
+    import('../reference/webhook-service.ts'),
+  ]);
   const pki = loadPki(options.pkiDir);
   const namespaces = referenceNamespaces(pki, options.sessionLimit);
   const behaviour = mutatedBehaviour(options.brokenRules);
   const start = (namespace: NamespaceConfig) => startReferenceBroker({ namespace, tls: serverTlsFromPki(pki), behaviour });
-  const brokers = await Promise.all([start(namespaces.main), start(namespaces.alternativeNames), start(namespaces.limit)]);
+  // The test webhook allows a client with the attributes the main namespace registers for its name.
+  const { main } = namespaces;
+  const webhook = await startWebhookService({ attributesOf: (name) => main.clients.find((client) => client.authenticationName.toLowerCase() === name.toLowerCase())?.attributes });
+  const webhookNamespace = withWebhook({ ...main, reference: { ...main.reference, webhookTimeoutMs: WEBHOOK_TIMEOUT_MS } }, webhook.url);
+  const brokers = await Promise.all([start(main), start(namespaces.alternativeNames), start(namespaces.limit), start(webhookNamespace)]);
   const port = parentPort!;
   port.once('message', async () => {
     await Promise.all(brokers.map((broker) => broker.stop()));
+    await webhook.stop();
     port.postMessage({ stopped: true } satisfies FromThread);
   });
-  port.postMessage({ started: { url: brokers[0].url, alternativeNamesUrl: brokers[1].url, limitUrl: brokers[2].url } } satisfies FromThread);
+  port.postMessage({ started: { url: brokers[0].url, alternativeNamesUrl: brokers[1].url, limitUrl: brokers[2].url, webhookUrl: brokers[3].url } } satisfies FromThread);
 }
 
 if (!isMainThread && (workerData as { kind?: string } | null)?.kind === THREAD_KIND) await serve((workerData as { options: EmbeddedBrokerOptions }).options);

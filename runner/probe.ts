@@ -1,5 +1,6 @@
 // What can be learnt of a target before a run: it resolves and answers TLS with a certificate the CA
-// verifies, which of the selected MQTT versions it speaks, one identity can connect and may subscribe
+// verifies, which of the selected MQTT versions it speaks, which authentication methods it takes (the
+// certificate; over MQTT 5, a custom JWT of the set's local issuer), one identity can connect and may subscribe
 // and publish on its own topics (and the observer identity publish to them), how many sessions one
 // authentication name may hold (not a connection cap), and the maximum session expiry the CONNACK
 // reports. Every session it opens is ended before it returns.
@@ -7,6 +8,7 @@ import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
 import { UserError } from '../common/errors.ts';
 import { loadPki, type LoadedIdentity } from '../certs/manifest.ts';
+import { issueToken } from '../certs/tokens.ts';
 import { SESSIONS_PER_NAME_RANGE } from '../eventgrid/namespace.ts';
 import { everyClientsTopicsTemplate, OBSERVER, ownTopics, ownTopicsTemplate, sessionTopic } from '../eventgrid/suite-contract.ts';
 import { MQTT_VERSIONS, type MqttVersion } from '../rules/catalogue.ts';
@@ -35,6 +37,11 @@ export interface ProbeResult {
   sessionLimit: { value: number; atLeast: boolean; refusal?: string; connectionCap?: boolean };
   /** Maximum session expiry the MQTT 5 CONNACK reported, seconds; undefined when it reported none. */
   maxSessionExpirySeconds?: number;
+  /**
+   * Whether an MQTT 5 CONNECT with a custom JWT of the set's local issuer (CUSTOM-JWT) was accepted, and
+   * what the target answered; undefined when it was not tried (MQTT 5 not spoken, or a set without an issuer).
+   */
+  customJwt?: { accepted: boolean; answer: string };
 }
 
 export interface ProbeOptions {
@@ -137,6 +144,8 @@ export async function probeTarget(target: TargetParameters, options: ProbeOption
     if (version === '5') {
       log(`expiry    ${reported === undefined ? 'the CONNACK reported no maximum session expiry' : `maximum session expiry ${reported} s (the CONNACK lowered ${NEVER_EXPIRES})`}`);
     }
+    const customJwt = version === '5' ? await probeCustomJwt(target, ca, identity, `${prefix}jwt`) : undefined;
+    log(`methods   X.509 certificate: accepted${customJwt ? `; CUSTOM-JWT (a token of the set's local issuer): ${customJwt.answer}` : ''}`);
     await checkAccess(open[0]!, target, identity, version, `${prefix}probe`, log);
     await checkObserverAccess(open[0]!, target, ca, identity, version, `${prefix}probe`, log);
 
@@ -165,6 +174,7 @@ export async function probeTarget(target: TargetParameters, options: ProbeOption
       unsupportedVersions,
       sessionLimit,
       ...(reported === undefined ? {} : { maxSessionExpirySeconds: reported }),
+      ...(customJwt ? { customJwt } : {}),
     };
   } finally {
     // A DISCONNECT, so that the target frees them before the run needs the sessions back.
@@ -189,6 +199,8 @@ function otherIdentity(target: TargetParameters, first: LoadedIdentity): LoadedI
 }
 
 export interface DeclaredLimits {
+  /** The target file's namespace.customJwt. */
+  tokenIssuerTrusted?: boolean;
   sessionLimit?: number;
   maxSessionExpirySeconds?: number;
 }
@@ -289,14 +301,33 @@ export function applyProbe(parameters: TargetParameters, declared: DeclaredLimit
   const expiry = declared.maxSessionExpirySeconds ?? probe.maxSessionExpirySeconds;
   if (expiry === undefined) note(`note: assumed maximum session expiry ${parameters.maxSessionExpirySeconds} s for the 3.1.1 expiry wait (nothing declared, none reported)`);
   const unsupported = Object.entries(probe.unsupportedVersions) as [MqttVersion, string][];
+  // A target file's word on custom JWT wins; otherwise what the probe saw.
+  const tokenIssuerTrusted = declared.tokenIssuerTrusted ?? probe.customJwt?.accepted ?? false;
+  if (declared.tokenIssuerTrusted !== undefined && probe.customJwt && declared.tokenIssuerTrusted !== probe.customJwt.accepted) {
+    note(`note: the target file says customJwt ${declared.tokenIssuerTrusted}, the target ${probe.customJwt.answer} a token of the set's issuer`);
+  }
   return {
     ...parameters,
+    tokenIssuerTrusted,
     sessionLimit,
     sessionLimitKnown: declared.sessionLimit !== undefined || !observed.connectionCap,
     maxSessionExpirySeconds: expiry ?? parameters.maxSessionExpirySeconds,
     maxSessionExpiryDeclared: declared.maxSessionExpirySeconds !== undefined,
     unsupportedVersions: { ...parameters.unsupportedVersions, ...Object.fromEntries(unsupported) },
   };
+}
+
+/** An MQTT 5 CONNECT with a token of the set's local issuer for the identity, and no certificate: whether it is taken. */
+async function probeCustomJwt(target: TargetParameters, ca: string, identity: LoadedIdentity, sessionName: string): Promise<ProbeResult['customJwt']> {
+  const pki = loadPki(target.identitiesDir);
+  if (!pki.manifest.ca.tokenIssuer) return undefined;
+  const data = await issueToken(pki, { identity: identity.entry.id });
+  const outcome = await SessionClient.connect({ url: target.url, ca, identity, sessionName, version: '5', cleanStart: true, sessionExpiry: 0, timeoutMs: TIMEOUT_MS, token: { method: 'CUSTOM-JWT', data } }).catch(
+    (error: Error) => ({ accepted: false as const, message: error.message }),
+  );
+  if (!outcome.accepted) return { accepted: false, answer: `refused, ${describeRefusal(outcome, '5')}` };
+  await outcome.client.disconnect().catch(() => outcome.client.close());
+  return { accepted: true, answer: 'accepted' };
 }
 
 /** Ends the long-lived first session: Clean Start with no expiry, a second later (Event Grid's pacing). */

@@ -57,8 +57,11 @@ describe('a run through a target file', () => {
     expect(remote.stdout).toMatch(/sessions {2}2 per authentication name/);
     const maximum = maximumSessionExpirySeconds(referenceNamespaces(pki).main);
     expect(remote.stdout).toContain(`maximum session expiry ${maximum} s`);
-    const verdicts = (run: typeof remote) => run.rules?.map((verdict) => `${verdict.id} ${verdict.version} ${verdict.status}`);
+    // The webhook scenarios need a namespace of the suite's test webhook, which only an embedded run starts.
+    const verdicts = (run: typeof remote) => run.rules?.filter((verdict) => verdict.method !== 'webhook').map((verdict) => `${verdict.id} ${verdict.method} ${verdict.version} ${verdict.status}`);
     expect(verdicts(remote), remote.stderr).toEqual(verdicts(embedded));
+    expect(remote.stdout).toMatch(/methods {3}X\.509 certificate: accepted; CUSTOM-JWT \(a token of the set's local issuer\): accepted/);
+    expect(new Set(remote.rules?.filter((verdict) => verdict.method === 'webhook').map((verdict) => verdict.status))).toEqual(new Set(['skipped']));
     expect(remote.exitCode).toBe(0);
   }, 120_000);
 
@@ -78,6 +81,7 @@ describe('npm run probe', () => {
     const run = await probe(main.url);
     expect(run.exitCode).toBe(0);
     expect(run.stdout).toMatch(/identity {2}alpha connected over MQTT 5/);
+    expect(run.stdout).toMatch(/methods {3}X\.509 certificate: accepted; CUSTOM-JWT \(a token of the set's local issuer\): accepted/);
     expect(run.stdout).toMatch(/access {4}alpha may subscribe and publish under mmc\/alpha\//);
     expect(run.stdout).toMatch(/access {4}observer may publish to alpha's topics/);
     expect(run.stdout).toMatch(/sessions {2}2 per authentication name \(session 3 was refused: 0x97 Quota exceeded/);

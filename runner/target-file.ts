@@ -18,6 +18,8 @@ const targetFileSchema = z
         maximumClientSessionsPerAuthenticationName: z.number().int().min(SESSIONS_PER_NAME_RANGE.min).max(SESSIONS_PER_NAME_RANGE.max).optional(),
         maximumSessionExpiryInHours: z.number().int().min(SESSION_EXPIRY_HOURS_RANGE.min).max(SESSION_EXPIRY_HOURS_RANGE.max).optional(),
         alternativeAuthenticationNameSources: z.array(z.string()).optional(),
+        // The namespace trusts the set's local token issuer (npm run provision -- --custom-jwt registers it).
+        customJwt: z.boolean().optional(),
       })
       .strict()
       .default({}),
@@ -59,6 +61,7 @@ export function readTargetFile(path: string): RemoteTargetOptions {
     alternativeNamesUrl: file.alternativeNamesUrl,
     pace: file.pace,
     includeSlow: file.includeSlow,
+    tokenIssuerTrusted: file.namespace.customJwt,
     topicRoot: file.topicRoot,
     skipRules: Object.fromEntries(file.skip.map((entry) => [entry.rule, entry.reason])),
   };

@@ -22,6 +22,8 @@ export interface RemoteTargetOptions {
   maxSessionExpirySeconds?: number;
   alternativeNameSources?: boolean;
   includeSlow?: boolean;
+  /** The namespace trusts the PKI set's local token issuer (custom JWT). */
+  tokenIssuerTrusted?: boolean;
   pace?: boolean;
   /** A second namespace with ALTERNATIVE_NAME_SOURCES configured, for the A5 scenarios. */
   alternativeNamesUrl?: string;
@@ -75,10 +77,13 @@ export async function startEmbeddedTarget(
       alternativeNameSources: false,
       alternativeNamesUrl: brokers.alternativeNamesUrl,
       limitNamespace: { url: brokers.limitUrl, sessionLimit: SUITE_SESSION_LIMIT },
+      webhookUrl: brokers.webhookUrl,
       pace: false,
       resumeTls: true,
       // Its expiry is seconds: nothing is slow here.
       includeSlow: true,
+      // The set's namespace (certs/namespace.ts) trusts its local issuer.
+      tokenIssuerTrusted: true,
       skipRules: {},
       topicRoot: DEFAULT_TOPIC_ROOT,
     },
@@ -134,6 +139,7 @@ export function remoteTarget(options: RemoteTargetOptions): PreparedTarget {
       pace: options.pace ?? true,
       resumeTls: false,
       includeSlow: options.includeSlow ?? false,
+      tokenIssuerTrusted: options.tokenIssuerTrusted ?? false,
       skipRules: options.skipRules ?? {},
       topicRoot: checkTopicRoot(options.topicRoot ?? DEFAULT_TOPIC_ROOT),
     },

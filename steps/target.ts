@@ -55,6 +55,13 @@ export interface TargetParameters {
    * --topic-root writes them).
    */
   topicRoot: string;
+  /**
+   * A namespace like the target that authenticates every CONNECT by the suite's test webhook
+   * (reference/webhook-service.ts): the @webhook scenarios run there. The embedded reference has one.
+   */
+  webhookUrl?: string;
+  /** The namespace trusts the PKI set's local token issuer (custom JWT: its certificate, issuer and audience): the @custom-jwt scenarios run. */
+  tokenIssuerTrusted?: boolean;
   /** Rules the user chose not to run, with why. */
   skipRules: Record<string, string>;
 }
@@ -65,6 +72,12 @@ export function missingCapability(tag: string, target: TargetParameters): string
   if (rule && target.skipRules[rule]) return `the target file skips ${rule}: ${target.skipRules[rule]}`;
   const version = versionOfTags([tag]);
   if (version) return target.unsupportedVersions[version];
+  if (tag === '@custom-jwt') {
+    return target.tokenIssuerTrusted
+      ? undefined
+      : "needs a namespace that trusts the PKI set's token issuer (custom JWT): register it (npm run provision -- --custom-jwt) and say so in the target file (namespace.customJwt: true)";
+  }
+  if (tag === '@webhook') return target.webhookUrl ? undefined : "needs a namespace that authenticates by the suite's test webhook (the embedded reference broker has one)";
   if (!isCapabilityTag(tag)) return undefined;
   switch (tag) {
     case '@needs-two-sessions':

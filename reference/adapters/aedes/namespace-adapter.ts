@@ -7,7 +7,7 @@ import type { Aedes, Client, ConnectPacket, PublishPacket } from 'aedes';
 import mqttPacket from 'mqtt-packet';
 import type { ClientResource } from '../../../eventgrid/namespace.ts';
 import { describeRefusalCode, refusalCodeFor } from '../../../rules/codes.ts';
-import type { DecodedPacket, PacketContext, PropertyScan, SessionGrant } from '../../policy/behaviour.ts';
+import type { Authentication, DecodedPacket, PacketContext, PropertyScan, SessionGrant } from '../../policy/behaviour.ts';
 import { firstRefusal, type Check } from '../../policy/check.ts';
 import type { ConnectPolicy } from '../../policy/connect.ts';
 import { mergeScans, scanProperties, willPublishProperties, withoutRepeatedProperties } from '../../policy/packet-validation.ts';
@@ -24,6 +24,7 @@ import type { LimitEnforcement } from './limit-enforcement.ts';
 import { readPropertySections } from './mqtt-packet-internals.ts';
 import { OutgoingPackets } from './outgoing-packets.ts';
 import { rawNames } from './raw-connect.ts';
+import type { AuthPacket, TokenLifetimes } from './token-lifetimes.ts';
 
 /** How long a connection closed after its DISCONNECT waits for the client to close its side. */
 const LINGER_MS = 2000;
@@ -80,6 +81,8 @@ export interface AdapterOptions {
   packetChecks: readonly Check<PacketContext>[];
   /** Event Grid's limits (L5-L15) on aedes. */
   limits: LimitEnforcement;
+  /** Token-authenticated connections: re-authentication and expiry (T7, T8). */
+  tokens: TokenLifetimes;
   /** The authentication name of a registered client (a session record names its owner by resource name). */
   authenticationNameOf: (clientName: string) => string;
   log: (line: string) => void;
@@ -226,6 +229,11 @@ export class AedesNamespaceAdapter {
         return true;
       }
       withoutRepeatedProperties(packet);
+      // aedes has no enhanced authentication: an AUTH packet re-authenticates a token's connection (T7).
+      if (packet.cmd === 'auth') {
+        this.options.tokens.handle(client, packet as unknown as AuthPacket);
+        return true;
+      }
       if (packet.cmd === 'connect' && version === undefined) {
         version = packet.protocolVersion;
         connectSessionExpiry = packet.properties?.sessionExpiryInterval as number | undefined;
@@ -266,12 +274,26 @@ export class AedesNamespaceAdapter {
     const connection = this.connections.get(socket);
     if (!connection) throw new Error('connection not tracked by the namespace adapter');
     const sessionName = packet.clientId;
+    const version = packet.protocolVersion === 5 ? 5 : 4;
+    // First, as a token's signature check may take a turn: the decision below is made on the session
+    // state of its own turn.
+    const authenticationMethod = version === 5 ? packet.properties?.authenticationMethod : undefined;
+    const authentication = await this.options.authenticator.authenticate(
+      {
+        clientId: sessionName,
+        username: packet.username,
+        protocolVersion: version,
+        authenticationMethod,
+        authenticationData: version === 5 ? packet.properties?.authenticationData : undefined,
+        password: packet.password,
+        connection: connection.transport,
+      },
+      new Date(this.options.clock()),
+    );
     await this.wipes.get(sessionName);
     if (socket.destroyed) return false;
 
-    const version = packet.protocolVersion === 5 ? 5 : 4;
     const now = new Date(this.options.clock());
-    const authentication = this.options.authenticator.authenticate({ clientId: sessionName, username: packet.username, connection: connection.transport }, now);
     const request = {
       protocolVersion: version,
       clientId: sessionName,
@@ -298,7 +320,7 @@ export class AedesNamespaceAdapter {
         await this.options.sessions.abandon(sessionName, connection.id, claim.replaced);
         return false;
       }
-      this.accept(client, packet, connection, version, grant, claim.replaced);
+      this.accept(client, packet, connection, version, grant, claim.replaced, authentication, authenticationMethod);
       return true;
     }
     this.options.log(`session "${shownName(sessionName)}": the sessions changed under ${CLAIM_ATTEMPTS} decisions in a row; closing the connection`);
@@ -319,7 +341,16 @@ export class AedesNamespaceAdapter {
   }
 
   /** The claim holds: the connection has the session; its CONNACK is amended to say what the grant says. */
-  private accept(client: Client, packet: ConnectPacket, connection: Connection, version: 4 | 5, grant: SessionGrant, replaced: SessionRecord | undefined): void {
+  private accept(
+    client: Client,
+    packet: ConnectPacket,
+    connection: Connection,
+    version: 4 | 5,
+    grant: SessionGrant,
+    replaced: SessionRecord | undefined,
+    authentication: Authentication,
+    authenticationMethod: string | undefined,
+  ): void {
     const socket = client.conn;
     const { sessionName } = grant;
     this.localSessions.set(sessionName, connection);
@@ -329,10 +360,22 @@ export class AedesNamespaceAdapter {
     const resumesEphemeral = version === 5 && grant.sessionPresent && grant.expirySeconds === 0;
     Object.assign(connection, { client, grant, replaced, resumesEphemeral });
     this.options.limits.accepted(client, packet);
+    // The method was judged here (T1-T6); aedes, which has no enhanced authentication, would refuse any
+    // CONNECT that names one.
+    if (authenticationMethod !== undefined) {
+      delete packet.properties!.authenticationMethod;
+      delete packet.properties!.authenticationData;
+    }
+    // A token's connection, or one whose webhook decision expires, ends with its credentials (T7, T8).
+    if (authenticationMethod !== undefined || authentication.identity?.expiresAt !== undefined) {
+      this.options.tokens.accepted(client, authenticationMethod, authentication.identity!, packet.username, connection.transport);
+    }
     // aedes derives Session Present from restored subscriptions; a session can exist with none (L2, L3).
     OutgoingPackets.of(socket).amendNext('connack', version, (connack) => {
       if (connack.cmd !== 'connack' || connack.reasonCode || connack.returnCode) return false;
       connack.sessionPresent = grant.sessionPresent;
+      // An accepting CONNACK carries the CONNECT's Authentication Method [MQTT-4.12.0-5].
+      if (authenticationMethod !== undefined) connack.properties = { ...connack.properties, authenticationMethod };
       return true;
     });
     this.options.log(
@@ -360,12 +403,14 @@ export class AedesNamespaceAdapter {
     const connection = this.connections.get(client.conn as object);
     if (!connection?.grant) return;
     connection.ready = true;
+    this.options.tokens.started(client);
     this.options.events.connected(this.sessionRef(connection.grant));
   }
 
   private onClosed(connection: Connection): void {
     const grant = connection.grant;
     if (!grant) return;
+    this.options.tokens.closed(connection.client);
     if (this.localSessions.get(grant.sessionName) === connection) this.localSessions.delete(grant.sessionName);
     const settled = this.settleClosed(connection, grant).catch((error: Error) =>
       this.options.log(`session "${shownName(grant.sessionName)}": the session store did not take the end of its connection: ${error.message}`),
@@ -427,6 +472,7 @@ export class AedesNamespaceAdapter {
 
   private disconnectionReason(connection: Connection, takenOver: boolean): DisconnectionReason {
     if (takenOver) return 'SessionTakenOver';
+    if (this.options.tokens.endedForAuthentication(connection.client)) return 'ClientAuthenticationError';
     const byLimit = this.options.limits.endReason(connection.client);
     if (byLimit) return byLimit;
     if (this.stopping) return 'ServerInitiatedDisconnect';
