@@ -6,7 +6,7 @@
 import { Aedes } from 'aedes';
 import type { ServerTls } from '../certs/manifest.ts';
 import type { ClientResource, NamespaceConfig } from '../eventgrid/namespace.ts';
-import { leaveSessionExpiryToTheStore, NEW_CLIENTS_TOPIC } from './adapters/aedes/aedes-internals.ts';
+import { GONE_CLIENTS_TOPIC, leaveSessionExpiryToTheStore, NEW_CLIENTS_TOPIC } from './adapters/aedes/aedes-internals.ts';
 import { LimitEnforcement } from './adapters/aedes/limit-enforcement.ts';
 import { TokenLifetimes } from './adapters/aedes/token-lifetimes.ts';
 import { AedesNamespaceAdapter } from './adapters/aedes/namespace-adapter.ts';
@@ -178,6 +178,10 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     // Before the broker listens, so before aedes' own listener, which closes the client without a DISCONNECT.
     shared.mq.on(NEW_CLIENTS_TOPIC, (packet, done) => {
       adapter.remoteTakeover(packet.topic.split('/')[1]!, String(packet.payload));
+      done();
+    });
+    shared.mq.on(GONE_CLIENTS_TOPIC, (packet, done) => {
+      adapter.remoteEnd(packet.topic.split('/')[1]!, String(packet.payload));
       done();
     });
     leaveSessionExpiryToTheStore(broker);

@@ -196,6 +196,9 @@ export function onQueued(broker: Aedes, queued: (subs: { clientId: string; qos: 
  */
 export const NEW_CLIENTS_TOPIC = '$SYS/+/new/clients';
 
+/** What aedes publishes on its fan-out when a client's connection ends (the ClientID as payload). */
+export const GONE_CLIENTS_TOPIC = '$SYS/+/disconnect/clients';
+
 /**
  * aedes times each MQTT 5 session that outlives its connection and wipes it at its expiry, in the
  * memory of the one process that saw it end. Where instances share the sessions (Redis), the session

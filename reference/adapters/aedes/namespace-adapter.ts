@@ -110,6 +110,8 @@ export class AedesNamespaceAdapter {
   private nextConnectionId = 1;
   /** Sessions a connection of this broker holds (from its claim until it ends): the only ones not held offline here. */
   private readonly localSessions = new Map<string, Connection>();
+  /** Sessions a connection of another instance of the namespace holds, as their announcements tell (L8 does not count their queues here). */
+  private readonly remoteSessions = new Set<string>();
   /** The session store's steps for connections that ended, until each is done (stop waits for them). */
   private readonly settling = new Set<Promise<void>>();
   /** Each QoS 1 message of a persistent session sent once per connection, none lost, across takeovers. */
@@ -431,10 +433,17 @@ export class AedesNamespaceAdapter {
    */
   remoteTakeover(brokerId: string, sessionName: string): void {
     if (brokerId === this.broker?.id) return;
+    this.remoteSessions.add(sessionName);
+    this.options.limits.connectedElsewhere(sessionName);
     const connection = this.localSessions.get(sessionName);
     if (!connection?.client || !connection.ready) return;
     this.takenOver.add(connection.id);
     this.deliveries.supersede(connection.client);
+  }
+
+  /** A connection of another instance ended (aedes announces it on its fan-out): its session is no longer connected there. */
+  remoteEnd(brokerId: string, sessionName: string): void {
+    if (brokerId !== this.broker?.id) this.remoteSessions.delete(sessionName);
   }
 
   /** The session store no longer counts this broker's connections as holding their sessions (its lease ran out): they are closed. */
@@ -459,9 +468,9 @@ export class AedesNamespaceAdapter {
     if (outcome === 'held') this.scheduleSweep();
   }
 
-  /** Whether no connection of this broker holds the session (L8 counts only the queues of held sessions). */
+  /** Whether no connection of this broker, or of another instance, holds the session (L8 counts only the queues of held sessions). */
   heldOffline(sessionName: string): boolean {
-    return !this.localSessions.has(sessionName);
+    return !this.localSessions.has(sessionName) && !this.remoteSessions.has(sessionName);
   }
 
   /** A session is over: its stored state goes, and its events' sequence starts again with the next. */
