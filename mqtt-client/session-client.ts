@@ -8,6 +8,8 @@ import { REAUTHENTICATE } from '../rules/codes.ts';
 import type { LoadedIdentity } from '../certs/manifest.ts';
 import type { MqttVersion } from '../rules/catalogue.ts';
 import { secureContextFor, type TlsSessions } from './tls-context.ts';
+import { transportOf } from '../rules/transports.ts';
+import { webSocketOptions } from './transport.ts';
 
 export interface SessionClientOptions {
   url: string;
@@ -105,7 +107,7 @@ export class SessionClient {
     this.connackProperties = (connack.properties ?? {}) as Record<string, unknown>;
     mqttClient.on('message', (topic, payload, packet) => {
       this.inbox.push({ topic, payload: payload.toString(), qos: packet.qos, ...(packet.properties ? { properties: packet.properties as Record<string, unknown> } : {}) });
-      for (const wake of this.waiters) wake();
+      for (const wake of [...this.waiters]) wake();
     });
     mqttClient.on('disconnect', (packet) => (this.disconnectReasonCode = packet.reasonCode));
     this.ended = new Promise((resolve) =>
@@ -120,10 +122,14 @@ export class SessionClient {
     const token = options.token;
     const authentication = token && options.version === '5' ? { authenticationMethod: token.method, authenticationData: Buffer.from(token.data) } : undefined;
     const session = options.tlsSessions?.offer(secureContext, options.url);
-    // mqtt.js hands its options on to tls.connect, secureContext and session included (its types leave them out).
+    const keepSessions = (socket: TLSSocket) => options.tlsSessions?.keep(socket, secureContext, options.url);
+    // Over TLS, mqtt.js hands its options on to tls.connect, secureContext and session included (its types
+    // leave them out); over WebSockets, ws makes the TLS connection with them (transport.ts).
+    const overWebSockets = transportOf(options.url) === 'wss';
     const mqttOptions: IClientOptions & { secureContext: SecureContext; session?: Buffer } = {
       secureContext,
       ...(session ? { session } : {}),
+      ...(overWebSockets ? { wsOptions: webSocketOptions({ secureContext, session, onSocket: keepSessions }) } : {}),
       clientId: options.sessionName,
       protocolVersion: options.version === '5' ? 5 : 4,
       clean: options.cleanStart ?? false,
@@ -155,7 +161,7 @@ export class SessionClient {
         : {}),
     };
     const client = mqtt.connect(options.url, mqttOptions);
-    options.tlsSessions?.keep(client.stream as TLSSocket, secureContext, options.url);
+    if (!overWebSockets) keepSessions(client.stream as TLSSocket);
     const outcome = new Promise<Accepted | Refused>((resolve) => {
       let refusal: Refused | undefined;
       client.once('connect', (connack) => resolve({ accepted: true, client: new SessionClient(client, connack, options.timeoutMs) }));
@@ -292,9 +298,13 @@ export class SessionClient {
     if (found) return found;
     let wake!: () => void;
     const arrived = new Promise<ReceivedMessage>((resolve) => {
+      // A waiter takes one message and leaves at once: several PUBLISHes in one read are emitted in one
+      // go, before any promise settles, and a waiter still registered would take (and lose) the next ones.
       wake = () => {
         const message = take();
-        if (message) resolve(message);
+        if (!message) return;
+        this.waiters.delete(wake);
+        resolve(message);
       };
       this.waiters.add(wake);
     });
