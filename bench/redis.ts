@@ -25,6 +25,7 @@ const USAGE = `usage: npm run bench:redis [-- options]
 
 interface Instance {
   child: ChildProcess;
+  url: string;
   host: string;
   port: number;
 }
@@ -36,7 +37,7 @@ async function instance(pkiDir: string, redisUrl?: string): Promise<Instance> {
   });
   const [first] = (await once(child, 'message')) as [{ url: string }];
   const url = new URL(first.url);
-  return { child, host: url.hostname, port: Number(url.port) };
+  return { child, url: first.url, host: url.hostname, port: Number(url.port) };
 }
 
 async function stop(instance: Instance): Promise<void> {
@@ -91,7 +92,7 @@ async function main(args: string[]): Promise<void> {
       leanRate(
         (index) => {
           const target = targets[index % targets.length]!;
-          return { host: target.host, port: target.port, context, username: 'alpha', clientId: `bench-${(name += 1)}`, expirySeconds: 60 };
+          return { url: target.url, context, username: 'alpha', clientId: `bench-${(name += 1)}`, expirySeconds: 60 };
         },
         connects,
         16,
