@@ -66,7 +66,7 @@ describe('a run through a target file', () => {
     expect(remote.stdout).toMatch(/methods {3}X\.509 certificate: accepted; CUSTOM-JWT \(a token of the set's local issuer\): accepted/);
     expect(new Set(remote.rules?.filter((verdict) => verdict.method === 'webhook').map((verdict) => verdict.status))).toEqual(new Set(['skipped']));
     expect(remote.exitCode).toBe(0);
-  }, 120_000);
+  }, 300_000);
 
   it('names the field a bad target file gets wrong', async () => {
     const file = join(temporaryDir(), 'target.json');
