@@ -18,7 +18,9 @@ import { TokenAuthenticator } from './adapters/token/authenticator.ts';
 import { WebhookAuthenticator } from './adapters/webhook/authenticator.ts';
 import type { Behaviour } from './policy/behaviour.ts';
 import { ConnectPolicy } from './policy/connect.ts';
+import { entraExpectations, roleGrantsOf } from './policy/entra.ts';
 import { EVENT_GRID } from './policy/event-grid.ts';
+import { customJwtExpectations } from './policy/token.ts';
 import type { Clock } from './ports/clock.ts';
 import type { SessionStore } from './ports/session-store.ts';
 
@@ -105,9 +107,24 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     terminateSession: (name, reason) => adapter.terminateHeldSession(name, reason),
   });
   const { customJwtAuthentication, webhookAuthentication } = namespace.topicSpacesConfiguration.clientAuthentication;
+  const { entraId } = namespace.reference;
   const authenticator = new AuthenticationMethods({
     certificate: new CertificateAuthenticator(namespace, behaviour),
-    token: new TokenAuthenticator(customJwtAuthentication, namespace.reference.customJwtAudience, behaviour),
+    token: new TokenAuthenticator(
+      customJwtAuthentication && customJwtExpectations(customJwtAuthentication.tokenIssuer, namespace.reference.customJwtAudience),
+      customJwtAuthentication?.encodedIssuerCertificates.map((certificate) => certificate.encodedCertificate) ?? [],
+      behaviour,
+    ),
+    ...(entraId
+      ? {
+          entra: new TokenAuthenticator(
+            entraExpectations(entraId),
+            entraId.signingCertificates.map((certificate) => certificate.encodedCertificate),
+            behaviour,
+            (principal) => roleGrantsOf(namespace, entraId, principal),
+          ),
+        }
+      : {}),
     ...(webhookAuthentication ? { webhook: new WebhookAuthenticator(webhookAuthentication, namespace.reference.webhookTimeoutMs, behaviour) } : {}),
   });
   const adapter = new AedesNamespaceAdapter({

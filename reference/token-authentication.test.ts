@@ -56,7 +56,7 @@ describe('what a token must be (T2-T6), each refusal for its own reason', () => 
     ['T3', 'a token for another audience', () => token({ claims: { aud: 'https://other.example/' } })],
     ['T4', 'a token signed by a key the namespace does not trust', () => token({ untrusted: true })],
     ['T4', 'authentication data that is no JWT', async () => 'not-a-token'],
-    ['T5', 'a good token under another method name', () => token(), 'OAUTH2-JWT'],
+    ['T5', 'a good token under another method name', () => token(), 'JWT'],
   ];
   for (const [rule, what, make, method] of cases) {
     it(`${rule}: refuses ${what}`, async () => {
