@@ -14,6 +14,7 @@ import { CertificateAuthenticator } from './adapters/certificate/authenticator.t
 import { LifecycleEvents } from './adapters/lifecycle-events.ts';
 import { MemorySessionStore } from './adapters/memory-session-store.ts';
 import { startTlsListener } from './adapters/tls-listener.ts';
+import { startWsListener, WEBSOCKET_PATH } from './adapters/ws-listener.ts';
 import { TokenAuthenticator } from './adapters/token/authenticator.ts';
 import { WebhookAuthenticator } from './adapters/webhook/authenticator.ts';
 import type { Behaviour } from './policy/behaviour.ts';
@@ -22,6 +23,7 @@ import { entraExpectations, roleGrantsOf } from './policy/entra.ts';
 import { EVENT_GRID } from './policy/event-grid.ts';
 import { customJwtExpectations } from './policy/token.ts';
 import type { Clock } from './ports/clock.ts';
+import type { Connection, Listener } from './ports/listener.ts';
 import type { SessionStore } from './ports/session-store.ts';
 
 export interface ReferenceBrokerOptions {
@@ -31,6 +33,8 @@ export interface ReferenceBrokerOptions {
   host?: string;
   /** Default 0: a free port. */
   port?: number;
+  /** MQTT over WebSockets (wss, path /mqtt) on this port, 0 a free one (the default); null: none. */
+  wsPort?: number | null;
   /** Also append life cycle events to this NDJSON file. */
   lifecycleFile?: string;
   /** A connection that has not finished its TLS handshake this long after it opened is closed; default 5000 ms. */
@@ -45,9 +49,13 @@ export interface ReferenceBrokerOptions {
 }
 
 export interface ReferenceBroker {
+  /** MQTT over TLS: mqtts://HOST:PORT. */
   url: string;
   host: string;
   port: number;
+  /** MQTT over WebSockets: wss://HOST:PORT/mqtt, unless the broker was started without. */
+  wsUrl?: string;
+  wsPort?: number;
   namespace: NamespaceConfig;
   events: LifecycleEvents;
   sessions: SessionStore;
@@ -63,7 +71,7 @@ export function isWildcardHost(host: string): boolean {
 }
 
 /**
- * The URLs a client can use to reach a broker listening on host:port: only names and addresses the
+ * The URLs (mqtts://, or wss://…/mqtt) a client can use to reach a broker listening on host:port: only names and addresses the
  * server certificate holds pass a client's host name check. For a wildcard host, the certificate's
  * names, and its addresses that this machine has; `unnamed` lists this machine's addresses that the
  * certificate lacks (add them with --server-name).
@@ -73,8 +81,10 @@ export function clientUrls(
   port: number,
   certificate: { dns: string[]; ip: string[] },
   localAddresses: string[],
+  scheme: 'mqtts' | 'wss' = 'mqtts',
 ): { urls: string[]; unnamed: string[] } {
-  const url = (name: string) => `mqtts://${name.includes(':') ? `[${name}]` : name}:${port}`;
+  const path = scheme === 'wss' ? WEBSOCKET_PATH : '';
+  const url = (name: string) => `${scheme}://${name.includes(':') ? `[${name}]` : name}:${port}${path}`;
   if (!isWildcardHost(host)) return { urls: [url(host)], unnamed: [] };
   const local = new Set(localAddresses);
   const ipv6 = host.includes(':');
@@ -159,32 +169,39 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
   broker.on('connectionError', (_client, error) => log(`connection error: ${error.message}`));
 
   const host = options.host ?? '127.0.0.1';
-  let listener;
+  const tlsOptions = {
+    cert: options.tls.cert,
+    key: options.tls.key,
+    registeredCas: namespace.caCertificates.map((ca) => ca.encodedCertificate),
+    handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+    host,
+    log,
+  };
+  // One namespace behind both transports: a session held over one is the same session over the other.
+  const accept = (connection: Connection) => {
+    adapter.track(connection);
+    const client = broker.handle(connection.stream);
+    adapter.trackClient(client);
+    limits.track(client);
+    // Last, so that protocol validation (M1) sees each packet before the packet gate and aedes.
+    adapter.screen(client);
+  };
+  const listeners: Listener[] = [];
   try {
-    listener = await startTlsListener(
-      {
-        cert: options.tls.cert,
-        key: options.tls.key,
-        registeredCas: namespace.caCertificates.map((ca) => ca.encodedCertificate),
-        handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
-        host,
-        port: options.port ?? 0,
-        log,
-      },
-      (connection) => {
-        adapter.track(connection);
-        const client = broker.handle(connection.stream);
-        adapter.trackClient(client);
-        limits.track(client);
-        // Last, so that protocol validation (M1) sees each packet before the packet gate and aedes.
-        adapter.screen(client);
-      },
-    );
+    listeners.push(await startTlsListener({ ...tlsOptions, port: options.port ?? 0 }, accept));
+    const wsPort = options.wsPort === undefined ? 0 : options.wsPort;
+    if (wsPort !== null) {
+      const maxMessageBytes = behaviour.maximumPacketSize(namespace.reference.limits) ?? 0;
+      const upgradeTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+      listeners.push(await startWsListener({ ...tlsOptions, port: wsPort, maxMessageBytes, upgradeTimeoutMs }, accept));
+    }
   } catch (error) {
+    await Promise.all(listeners.map((listener) => listener.close()));
     // aedes' own timers would keep the process alive after a port that could not be had.
     await new Promise<void>((resolve) => broker.close(() => resolve()));
     throw error;
   }
+  const [listener, wsListener] = listeners as [Listener, Listener | undefined];
   const { port } = listener;
   // Every interface includes loopback, and localhost is in the reference's server certificate.
   const clientHost = isWildcardHost(host) ? 'localhost' : host;
@@ -194,12 +211,13 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     url: `mqtts://${urlHost}:${port}`,
     host,
     port,
+    ...(wsListener ? { wsUrl: `wss://${urlHost}:${wsListener.port}${WEBSOCKET_PATH}`, wsPort: wsListener.port } : {}),
     namespace,
     events,
     sessions,
     async stop() {
       adapter.beginStop();
-      const closed = listener.close();
+      const closed = Promise.all(listeners.map((each) => each.close()));
       await new Promise<void>((resolve) => broker.close(() => resolve()));
       await closed;
     },

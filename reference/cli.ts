@@ -13,7 +13,7 @@ import { maximumSessionExpirySeconds } from '../eventgrid/namespace.ts';
 import { readNamespaceFile } from '../eventgrid/namespace-file.ts';
 import { startWebhookService, WEBHOOK_PASSWORDS, withWebhook } from './webhook-service.ts';
 
-const USAGE = `usage: mqtt-multisession-conformance broker [--namespace FILE] [--host 127.0.0.1] [--port 8883] [--pki DIR] [--server-name NAME ...] [--lifecycle FILE]
+const USAGE = `usage: mqtt-multisession-conformance broker [--namespace FILE] [--host 127.0.0.1] [--port 8883] [--ws-port 8443|off] [--pki DIR] [--server-name NAME ...] [--lifecycle FILE]
                                           [--handshake-timeout MS] [--connect-timeout MS] [--webhook]
   --namespace FILE   namespace configuration (JSON, or an ARM template); default: every identity of
                      the PKI set, with the permissions the suite uses. A file that declares no
@@ -21,7 +21,9 @@ const USAGE = `usage: mqtt-multisession-conformance broker [--namespace FILE] [-
   --host HOST        address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
   --server-name NAME a DNS name or IP address by which other devices or containers reach this broker
                      (repeatable): added to the server certificate besides localhost, 127.0.0.1 and ::1
-  --port PORT        port to listen on (default 8883; 0 picks a free one)
+  --port PORT        port for MQTT over TLS, mqtts:// (default 8883; 0 picks a free one)
+  --ws-port PORT     port for MQTT over WebSockets, wss://HOST:PORT/mqtt (default 8443; 0 picks a
+                     free one; off: none). Same certificates, same namespace, same sessions
   --pki DIR          PKI set for the server certificate, made if missing (default ${DEFAULT_PKI_DIR}/)
   --lifecycle FILE   also append session life cycle events to FILE as NDJSON
   --handshake-timeout MS  close a connection whose TLS handshake is not done MS after it opened (default ${DEFAULT_HANDSHAKE_TIMEOUT_MS})
@@ -36,6 +38,7 @@ async function main(args: string[]): Promise<void> {
       namespace: { type: 'string' },
       host: { type: 'string', default: '127.0.0.1' },
       port: { type: 'string', default: '8883' },
+      'ws-port': { type: 'string', default: '8443' },
       pki: { type: 'string', default: DEFAULT_PKI_DIR },
       lifecycle: { type: 'string' },
       'server-name': { type: 'string', multiple: true },
@@ -47,6 +50,7 @@ async function main(args: string[]): Promise<void> {
   });
   if (values.help) return console.log(USAGE);
   const port = wholeNumberFlag(values.port, '--port', 0, 65535);
+  const wsPort = values['ws-port'] === 'off' ? null : wholeNumberFlag(values['ws-port'], '--ws-port', 0, 65535, 'or off');
   const handshakeTimeoutMs = wholeNumberFlag(values['handshake-timeout'], '--handshake-timeout', 1, 600_000);
   const connectTimeoutMs = wholeNumberFlag(values['connect-timeout'], '--connect-timeout', 1, 600_000);
   if (values.lifecycle) {
@@ -74,12 +78,16 @@ async function main(args: string[]): Promise<void> {
     tls: serverTlsFromPki(pki),
     host: values.host,
     port,
+    wsPort,
     lifecycleFile: values.lifecycle,
     handshakeTimeoutMs,
     connectTimeoutMs,
     log,
   }).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'EADDRINUSE') throw new UserError(`${values.host}:${port} is already in use: choose another --port`);
+    if (error.code === 'EADDRINUSE') {
+      const flag = (error as { port?: number }).port === wsPort && wsPort !== port ? '--ws-port' : '--port';
+      throw new UserError(`${values.host}:${flag === '--port' ? port : wsPort} is already in use: choose another ${flag}`);
+    }
     if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') throw new UserError(`cannot listen on ${values.host}: no such local address`);
     if (error.code === 'EACCES') throw new UserError(`not allowed to listen on ${values.host}:${port}: choose a port above 1023`);
     throw error;
@@ -88,14 +96,16 @@ async function main(args: string[]): Promise<void> {
   const { topicSpacesConfiguration: limits } = namespace;
   const localAddresses = Object.values(networkInterfaces()).flatMap((entries) => (entries ?? []).map((entry) => entry.address));
   const { urls, unnamed } = clientUrls(values.host, broker.port, pki.manifest.server, localAddresses);
+  const wsUrls = broker.wsPort === undefined ? [] : clientUrls(values.host, broker.wsPort, pki.manifest.server, localAddresses, 'wss').urls;
   if (isWildcardHost(values.host)) {
-    console.log(`reference broker for namespace "${namespace.name}" listening on every interface (${values.host}), port ${broker.port}; clients connect to:`);
-    for (const url of urls) console.log(`  ${url}`);
+    const ports = broker.wsPort === undefined ? `port ${broker.port}` : `ports ${broker.port} (TLS) and ${broker.wsPort} (WebSockets)`;
+    console.log(`reference broker for namespace "${namespace.name}" listening on every interface (${values.host}), ${ports}; clients connect to:`);
+    for (const url of [...urls, ...wsUrls]) console.log(`  ${url}`);
     const names = pki.manifest.server.dns.map((name) => name.toLowerCase());
     const missing = [...(names.includes(hostname().toLowerCase()) ? [] : [hostname()]), ...unnamed];
     if (missing.length) console.log(`  (not as ${missing.join(', ')}: the server certificate does not name them; add each with --server-name NAME)`);
   } else {
-    console.log(`reference broker for namespace "${namespace.name}" listening on ${broker.url}`);
+    console.log(`reference broker for namespace "${namespace.name}" listening on ${[broker.url, ...wsUrls].join(' and ')}`);
   }
   console.log(`  server CA: ${pki.dir}/${pki.manifest.ca.root.certificate}; server certificate names: ${[...pki.manifest.server.dns, ...pki.manifest.server.ip].join(', ')}`);
   const { customJwtAuthentication } = namespace.topicSpacesConfiguration.clientAuthentication;

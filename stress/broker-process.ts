@@ -33,6 +33,8 @@ export async function startBrokerProcess(options: BrokerProcessOptions): Promise
       'reference/cli.ts',
       '--port',
       '0',
+      '--ws-port',
+      'off',
       '--pki',
       options.pkiDir,
       '--namespace',
