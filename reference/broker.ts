@@ -35,6 +35,12 @@ export interface ReferenceBrokerOptions {
   port?: number;
   /** MQTT over WebSockets (wss, path /mqtt) on this port, 0 a free one (the default); null: none. */
   wsPort?: number | null;
+  /**
+   * 'none': the wss listener asks for no client certificate, so that a browser can connect (headless
+   * Chromium cancels a handshake that asks for one); its clients authenticate by token or webhook.
+   * Default 'request', as on the TLS port.
+   */
+  wsClientCertificates?: 'request' | 'none';
   /** Also append life cycle events to this NDJSON file. */
   lifecycleFile?: string;
   /** A connection that has not finished its TLS handshake this long after it opened is closed; default 5000 ms. */
@@ -193,7 +199,8 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     if (wsPort !== null) {
       const maxMessageBytes = behaviour.maximumPacketSize(namespace.reference.limits) ?? 0;
       const upgradeTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-      listeners.push(await startWsListener({ ...tlsOptions, port: wsPort, maxMessageBytes, upgradeTimeoutMs }, accept));
+      const requestClientCertificate = options.wsClientCertificates !== 'none';
+      listeners.push(await startWsListener({ ...tlsOptions, port: wsPort, maxMessageBytes, upgradeTimeoutMs, requestClientCertificate }, accept));
     }
   } catch (error) {
     await Promise.all(listeners.map((listener) => listener.close()));
