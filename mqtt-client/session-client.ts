@@ -8,6 +8,8 @@ import { REAUTHENTICATE } from '../rules/codes.ts';
 import type { LoadedIdentity } from '../certs/manifest.ts';
 import type { MqttVersion } from '../rules/catalogue.ts';
 import { secureContextFor, type TlsSessions } from './tls-context.ts';
+import { transportOf } from '../rules/transports.ts';
+import { webSocketOptions } from './transport.ts';
 
 export interface SessionClientOptions {
   url: string;
@@ -120,10 +122,14 @@ export class SessionClient {
     const token = options.token;
     const authentication = token && options.version === '5' ? { authenticationMethod: token.method, authenticationData: Buffer.from(token.data) } : undefined;
     const session = options.tlsSessions?.offer(secureContext, options.url);
-    // mqtt.js hands its options on to tls.connect, secureContext and session included (its types leave them out).
+    const keepSessions = (socket: TLSSocket) => options.tlsSessions?.keep(socket, secureContext, options.url);
+    // Over TLS, mqtt.js hands its options on to tls.connect, secureContext and session included (its types
+    // leave them out); over WebSockets, ws makes the TLS connection with them (transport.ts).
+    const overWebSockets = transportOf(options.url) === 'wss';
     const mqttOptions: IClientOptions & { secureContext: SecureContext; session?: Buffer } = {
       secureContext,
       ...(session ? { session } : {}),
+      ...(overWebSockets ? { wsOptions: webSocketOptions({ secureContext, session, onSocket: keepSessions }) } : {}),
       clientId: options.sessionName,
       protocolVersion: options.version === '5' ? 5 : 4,
       clean: options.cleanStart ?? false,
@@ -155,7 +161,7 @@ export class SessionClient {
         : {}),
     };
     const client = mqtt.connect(options.url, mqttOptions);
-    options.tlsSessions?.keep(client.stream as TLSSocket, secureContext, options.url);
+    if (!overWebSockets) keepSessions(client.stream as TLSSocket);
     const outcome = new Promise<Accepted | Refused>((resolve) => {
       let refusal: Refused | undefined;
       client.once('connect', (connack) => resolve({ accepted: true, client: new SessionClient(client, connack, options.timeoutMs) }));

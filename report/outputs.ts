@@ -3,6 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { methodsOf, MQTT_VERSIONS, RULES, type AuthenticationMethod } from '../rules/catalogue.ts';
+import { TRANSPORTS } from '../rules/transports.ts';
 import type { ScenarioResult } from './scenarios.ts';
 import { passedLeniently, totals, whereVerdict, type RuleVerdict, type VerdictStatus } from './verdicts.ts';
 
@@ -16,6 +17,7 @@ export interface RunReport {
 
 const LABEL: Record<VerdictStatus, string> = { passed: 'PASS', failed: 'FAIL', skipped: 'SKIP', 'not run': '-' };
 const COLUMN = 12;
+const TRANSPORT_COLUMN = 5;
 const COLOUR: Record<VerdictStatus, number> = { passed: 32, failed: 31, skipped: 33, 'not run': 90 };
 
 /** Marks a pass with skipped scenarios: PASS*, ✅*. */
@@ -33,14 +35,18 @@ function cell(verdict: RuleVerdict | undefined, colour: boolean): string {
   return colour ? `\u001b[${COLOUR[status]}m${text}\u001b[0m` : text;
 }
 
-/** One row per rule and authentication method, a cell per version. */
+/** One row per rule, authentication method and transport of the run, a cell per version. */
 function byRule(verdicts: RuleVerdict[]) {
+  const transports = TRANSPORTS.filter((transport) => verdicts.some((v) => v.transport === transport));
   return RULES.flatMap((rule) =>
-    methodsOf(rule).map((method) => ({
-      rule,
-      method,
-      cells: MQTT_VERSIONS.map((version) => verdicts.find((v) => v.id === rule.id && v.version === version && v.method === method)),
-    })),
+    methodsOf(rule).flatMap((method) =>
+      transports.map((transport) => ({
+        rule,
+        method,
+        transport,
+        cells: MQTT_VERSIONS.map((version) => verdicts.find((v) => v.id === rule.id && v.version === version && v.method === method && v.transport === transport)),
+      })),
+    ),
   );
 }
 
@@ -62,9 +68,9 @@ function partlySkipped(report: RunReport): RuleVerdict[] {
 const skippedText = (v: RuleVerdict) => v.skippedScenarios!.map((s) => `${s.name} (${s.reason})`).join('; ');
 
 export function consoleReport(report: RunReport, colour: boolean): string {
-  const lines = [`rule   ${'auth'.padEnd(COLUMN)}${MQTT_VERSIONS.map((v) => `MQTT ${v}`.padEnd(COLUMN)).join('')}title`];
-  for (const { rule, method, cells } of byRule(report.verdicts)) {
-    lines.push(`${rule.id.padEnd(7)}${METHOD_LABEL[method].padEnd(COLUMN)}${cells.map((v) => cell(v, colour)).join('')}${rule.title}`);
+  const lines = [`rule   ${'auth'.padEnd(COLUMN)}${'via'.padEnd(TRANSPORT_COLUMN)}${MQTT_VERSIONS.map((v) => `MQTT ${v}`.padEnd(COLUMN)).join('')}title`];
+  for (const { rule, method, transport, cells } of byRule(report.verdicts)) {
+    lines.push(`${rule.id.padEnd(7)}${METHOD_LABEL[method].padEnd(COLUMN)}${transport.padEnd(TRANSPORT_COLUMN)}${cells.map((v) => cell(v, colour)).join('')}${rule.title}`);
   }
   const failed = report.verdicts.filter((v) => v.status === 'failed');
   if (failed.length) {
@@ -111,7 +117,8 @@ function xml(text: string): string {
 export function junitReport(report: RunReport): string {
   const cases = report.verdicts.map((v) => {
     const name = xml(`${v.id} ${v.title}`);
-    const open = `    <testcase classname="event-grid-rules.mqtt-${v.version}${v.method === 'certificate' ? '' : `.${v.method.toLowerCase()}`}" name="${name}" time="${(v.durationMs / 1000).toFixed(3)}">`;
+    const classname = `event-grid-rules.mqtt-${v.version}${v.method === 'certificate' ? '' : `.${v.method.toLowerCase()}`}${v.transport === 'tcp' ? '' : `.${v.transport}`}`;
+    const open = `    <testcase classname="${classname}" name="${name}" time="${(v.durationMs / 1000).toFixed(3)}">`;
     if (v.status === 'failed') return `${open}\n      <failure message="${xml(v.message ?? '')}">${xml(v.observed.join('\n'))}</failure>\n    </testcase>`;
     if (v.status === 'skipped' || v.status === 'not run') return `${open}\n      <skipped message="${xml(v.message ?? v.status)}"/>\n    </testcase>`;
     if (v.skippedScenarios?.length) {
@@ -140,9 +147,11 @@ export function markdownSummary(report: RunReport): string {
     '',
     `Target: ${report.target} · ${report.startedAt} · ${(report.durationMs / 1000).toFixed(1)} s · **${closingLine(report.verdicts)}**`,
     '',
-    `| rule | auth | ${MQTT_VERSIONS.map((v) => `MQTT ${v}`).join(' | ')} | title |`,
-    `|---|---|${MQTT_VERSIONS.map(() => '---').join('|')}|---|`,
-    ...byRule(report.verdicts).map(({ rule, method, cells }) => `| ${rule.id} | ${METHOD_LABEL[method]} | ${cells.map((v) => `${MARK[v?.status ?? 'not run']}${marks(v, true)}`).join(' | ')} | ${rule.title} |`),
+    `| rule | auth | via | ${MQTT_VERSIONS.map((v) => `MQTT ${v}`).join(' | ')} | title |`,
+    `|---|---|---|${MQTT_VERSIONS.map(() => '---').join('|')}|---|`,
+    ...byRule(report.verdicts).map(
+      ({ rule, method, transport, cells }) => `| ${rule.id} | ${METHOD_LABEL[method]} | ${transport} | ${cells.map((v) => `${MARK[v?.status ?? 'not run']}${marks(v, true)}`).join(' | ')} | ${rule.title} |`,
+    ),
   ];
   const partly = partlySkipped(report);
   if (partly.length) {

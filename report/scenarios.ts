@@ -3,6 +3,7 @@
 import type { Envelope, Pickle, TestStepResultStatus } from '@cucumber/messages';
 import type { AuthenticationMethod, MqttVersion } from '../rules/catalogue.ts';
 import { methodOfTags, rulesOfTags, versionOfTags } from '../rules/tags.ts';
+import type { Transport } from '../rules/transports.ts';
 
 const LOG_MEDIA_TYPE = 'text/x.cucumber.log+plain';
 
@@ -59,6 +60,8 @@ export interface ScenarioResult {
   version?: MqttVersion;
   /** How its clients authenticated (its method tag). */
   method: AuthenticationMethod;
+  /** What carried its connections: MQTT over TLS, or over WebSockets. */
+  transport: Transport;
   status: ScenarioStatus;
   /** Why it failed (the first failing step's error) or was skipped. */
   message?: string;
@@ -114,7 +117,11 @@ export class ScenarioCollector {
   };
 
   /** @param onResult called as each scenario finishes: the run's progress. */
-  constructor(private readonly onResult?: (result: ScenarioResult) => void) {}
+  /** Collects one run's results; its scenarios' connections went over `transport`. */
+  constructor(
+    private readonly onResult?: (result: ScenarioResult) => void,
+    private readonly transport: Transport = 'tcp',
+  ) {}
 
   private stepFinished(finished: NonNullable<Envelope['testStepFinished']>): void {
     const run = this.running.get(finished.testCaseStartedId);
@@ -150,6 +157,7 @@ export class ScenarioCollector {
       rules: rulesOfTags(tags),
       version: versionOfTags(tags),
       method: methodOfTags(tags),
+      transport: this.transport,
       status: run.status,
       ...(run.status === 'failed' ? { message: run.message } : {}),
       ...(run.status === 'skipped' ? { message: run.skipReason ?? 'skipped' } : {}),

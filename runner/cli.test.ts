@@ -45,6 +45,9 @@ describe('npm run conformance', () => {
     [['--tags', 'not'], /--tags "not" is not a tag expression/],
     [['--report-dir', 'README.md/reports'], /--report-dir README\.md\/reports cannot be written to: ENOTDIR/],
     [['--target', 'mqtts://127.0.0.1:1', '--ca', 'features'], /--ca features is not a file/],
+    [['--transport', 'ws'], /--transport must be tcp, wss or both, not "ws"/],
+    [['--target', 'wss://127.0.0.1:1', '--ca', 'README.md'], /give the WebSocket path too, as in wss:\/\/HOST:443\/mqtt/],
+    [['--target', 'mqtts://127.0.0.1:1', '--ca', 'README.md', '--transport', 'wss'], /--transport applies to the embedded reference broker only/],
   ])('exits 2 for %j', async (args, message) => {
     const run = await runConformance(temporaryDir(), ['--identities', pki.dir, ...args]);
     expect(run.exitCode).toBe(2);
@@ -68,7 +71,7 @@ describe('npm run conformance', () => {
     const a2 = lenient.rules!.find((verdict) => verdict.id === 'A2' && verdict.version === '5')!;
     expect(a2.status).toBe('passed');
     expect(a2.lenientCodes.join('\n')).toContain('no CONNACK (connection closed), where the project infers 0x86 Bad User Name or Password');
-    expect(lenient.stdout).toMatch(/^A2 +X\.509 +- +PASS~ /m);
+    expect(lenient.stdout).toMatch(/^A2 +X\.509 +(tcp|wss) +- +PASS~ /m);
     const strict = await runConformance(temporaryDir(), ['--identities', pki.dir, '--break', 'A6', '--rules', 'A2', '--mqtt', '5', '--strict-codes']);
     expect(strict.exitCode).toBe(1);
     const a2Strict = strict.rules!.find((verdict) => verdict.id === 'A2' && verdict.version === '5')!;

@@ -8,6 +8,7 @@ import { loadPki, serverTlsFromPki, type LoadedPki } from '../certs/manifest.ts'
 import { namespaceFromPki, SUITE_SESSION_LIMIT } from '../certs/namespace.ts';
 import type { AuthenticationNameSource } from '../eventgrid/authentication.ts';
 import type { NamespaceConfig } from '../eventgrid/namespace.ts';
+import type { Transport } from '../rules/transports.ts';
 
 /**
  * The embedded reference keeps sessions for 2 s: long enough for a scenario to resume one on a busy
@@ -65,11 +66,13 @@ interface BrokerUrls {
 /** How long the webhook namespace waits for the test webhook: a W3 scenario waits this long. */
 const WEBHOOK_TIMEOUT_MS = 1000;
 
-export interface EmbeddedBrokers extends BrokerUrls {
+export interface EmbeddedBrokers {
+  /** The brokers' URLs over each transport: every broker serves MQTT over TLS and over WebSockets. */
+  urls: Record<Transport, BrokerUrls>;
   stop(): Promise<void>;
 }
 
-type FromThread = { started: BrokerUrls } | { stopped: true };
+type FromThread = { started: Record<Transport, BrokerUrls> } | { stopped: true };
 const THREAD_KIND = 'mmc-embedded-brokers';
 
 /**
@@ -90,7 +93,7 @@ export async function startEmbeddedBrokers(options: EmbeddedBrokerOptions): Prom
   // A broker that fails mid-run fails the scenarios that follow; the run still ends with its reports.
   thread.on('error', (error) => console.error(`error: the embedded reference broker stopped: ${error.message}`));
   return {
-    ...message.started,
+    urls: message.started,
     async stop() {
       thread.postMessage('stop');
       await Promise.race([once(thread, 'message'), once(thread, 'exit')]);
@@ -122,7 +125,12 @@ async function serve(options: EmbeddedBrokerOptions): Promise<void> {
     await webhook.stop();
     port.postMessage({ stopped: true } satisfies FromThread);
   });
-  port.postMessage({ started: { url: brokers[0].url, alternativeNamesUrl: brokers[1].url, limitUrl: brokers[2].url, webhookUrl: brokers[3].url } } satisfies FromThread);
+  const over = (transport: Transport) => brokers.map((broker) => (transport === 'wss' ? broker.wsUrl! : broker.url));
+  const urls = (transport: Transport): BrokerUrls => {
+    const [url, alternativeNamesUrl, limitUrl, webhookUrl] = over(transport) as [string, string, string, string];
+    return { url, alternativeNamesUrl, limitUrl, webhookUrl };
+  };
+  port.postMessage({ started: { tcp: urls('tcp'), wss: urls('wss') } } satisfies FromThread);
 }
 
 if (!isMainThread && (workerData as { kind?: string } | null)?.kind === THREAD_KIND) await serve((workerData as { options: EmbeddedBrokerOptions }).options);

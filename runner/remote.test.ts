@@ -42,24 +42,27 @@ afterAll(async () => {
 const rootCa = () => join(pki.dir, pki.manifest.ca.root.certificate);
 
 describe('a run through a target file', () => {
-  it('gives the same verdicts as the embedded run', async () => {
+  // Over WebSockets, as a namespace's wss://…:443/mqtt endpoint is reached (the provisioned ARM
+  // template's run, runner/provision-roundtrip.test.ts, goes over TLS).
+  it('gives the same verdicts as the embedded run, over wss', async () => {
     const dir = temporaryDir();
     const targetFile = join(dir, 'target.json');
     writeFileSync(
       targetFile,
-      JSON.stringify({ url: main.url, ca: rootCa(), identities: pki.dir, alternativeNamesUrl: alternativeNames.url, pace: false, includeSlow: true }),
+      JSON.stringify({ url: main.wsUrl, ca: rootCa(), identities: pki.dir, alternativeNamesUrl: alternativeNames.wsUrl, pace: false, includeSlow: true }),
     );
     const [remote, embedded] = await Promise.all([
       // The reference keeps sessions for seconds, outside Event Grid's range: so it is declared.
       runConformance(join(dir, 'remote'), ['--target-file', targetFile, '--max-session-expiry', String(maximumSessionExpirySeconds(referenceNamespaces(pki).main))]),
-      runConformance(join(dir, 'embedded'), ['--identities', pki.dir]),
+      runConformance(join(dir, 'embedded'), ['--identities', pki.dir, '--transport', 'wss']),
     ]);
     expect(remote.stdout).toMatch(/sessions {2}2 per authentication name/);
     const maximum = maximumSessionExpirySeconds(referenceNamespaces(pki).main);
     expect(remote.stdout).toContain(`maximum session expiry ${maximum} s`);
     // The webhook and Entra ID scenarios need the embedded run's own test webhook and Entra ID stand-in.
     const embeddedOnly = new Set(['webhook', 'OAUTH2-JWT']);
-    const verdicts = (run: typeof remote) => run.rules?.filter((verdict) => !embeddedOnly.has(verdict.method)).map((verdict) => `${verdict.id} ${verdict.method} ${verdict.version} ${verdict.status}`);
+    const verdicts = (run: typeof remote) =>
+      run.rules?.filter((verdict) => !embeddedOnly.has(verdict.method)).map((verdict) => `${verdict.id} ${verdict.method} ${verdict.version} ${verdict.transport} ${verdict.status}`);
     expect(verdicts(remote), remote.stderr).toEqual(verdicts(embedded));
     expect(remote.stdout).toMatch(/methods {3}X\.509 certificate: accepted; CUSTOM-JWT \(a token of the set's local issuer\): accepted/);
     expect(new Set(remote.rules?.filter((verdict) => embeddedOnly.has(verdict.method)).map((verdict) => verdict.status))).toEqual(new Set(['skipped']));
@@ -71,7 +74,7 @@ describe('a run through a target file', () => {
     writeFileSync(file, JSON.stringify({ url: 'http://example.test', ca: 'ca.pem', identities: 'pki', skip: [{ rule: 'S99', reason: 'x' }] }));
     const run = await runConformance(temporaryDir(), ['--target-file', file]);
     expect(run.exitCode).toBe(2);
-    expect(run.stderr).toMatch(/url: must be an mqtts:\/\/ URL; skip\.0\.rule: is not a rule of the catalogue/);
+    expect(run.stderr).toMatch(/url: must be an mqtts:\/\/ or wss:\/\/ URL; skip\.0\.rule: is not a rule of the catalogue/);
   });
 });
 

@@ -10,7 +10,7 @@ import type { RemoteTargetOptions } from './target.ts';
 
 const targetFileSchema = z
   .object({
-    url: z.string().regex(/^mqtts:\/\//, 'must be an mqtts:// URL'),
+    url: z.string().regex(/^(mqtts|wss):\/\//, 'must be an mqtts:// or wss:// URL'),
     ca: z.string().min(1),
     identities: z.string().min(1),
     namespace: z
@@ -23,7 +23,7 @@ const targetFileSchema = z
       })
       .strict()
       .default({}),
-    alternativeNamesUrl: z.string().regex(/^mqtts:\/\//, 'must be an mqtts:// URL').optional(),
+    alternativeNamesUrl: z.string().regex(/^(mqtts|wss):\/\//, 'must be an mqtts:// or wss:// URL').optional(),
     pace: z.boolean().default(true),
     includeSlow: z.boolean().default(false),
     topicRoot: z.string().min(1).optional(),

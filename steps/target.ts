@@ -4,7 +4,7 @@ import type { MqttVersion } from '../rules/catalogue.ts';
 import { isCapabilityTag, rulesOfTags, versionOfTags } from '../rules/tags.ts';
 
 export interface TargetParameters {
-  /** mqtts://host:port */
+  /** mqtts://host:port, or wss://host:port/mqtt: the transport the run's connections take */
   url: string;
   /** PEM file of the CA that signed the endpoint's server certificate. */
   caFile: string;
