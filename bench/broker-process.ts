@@ -22,4 +22,4 @@ process.on('message', async (message: string) => {
     process.disconnect();
   }
 });
-process.send!({ url: broker.url });
+process.send!({ url: broker.url, ...(broker.wsUrl ? { wsUrl: broker.wsUrl } : {}) });

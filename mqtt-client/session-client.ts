@@ -107,7 +107,7 @@ export class SessionClient {
     this.connackProperties = (connack.properties ?? {}) as Record<string, unknown>;
     mqttClient.on('message', (topic, payload, packet) => {
       this.inbox.push({ topic, payload: payload.toString(), qos: packet.qos, ...(packet.properties ? { properties: packet.properties as Record<string, unknown> } : {}) });
-      for (const wake of this.waiters) wake();
+      for (const wake of [...this.waiters]) wake();
     });
     mqttClient.on('disconnect', (packet) => (this.disconnectReasonCode = packet.reasonCode));
     this.ended = new Promise((resolve) =>
@@ -298,9 +298,13 @@ export class SessionClient {
     if (found) return found;
     let wake!: () => void;
     const arrived = new Promise<ReceivedMessage>((resolve) => {
+      // A waiter takes one message and leaves at once: several PUBLISHes in one read are emitted in one
+      // go, before any promise settles, and a waiter still registered would take (and lose) the next ones.
       wake = () => {
         const message = take();
-        if (message) resolve(message);
+        if (!message) return;
+        this.waiters.delete(wake);
+        resolve(message);
       };
       this.waiters.add(wake);
     });

@@ -56,8 +56,17 @@ export interface Rule {
   dependsOn?: readonly string[];
   /** Why the reference broker has no mutant that breaks this testable rule. */
   noMutant?: string;
+  /** Near misses the scenarios try, each with the verdict expected and whether the docs say so. */
+  readings?: readonly Reading[];
   /** The authentication methods its scenarios run under; default certificate only. */
   methods?: readonly AuthenticationMethod[];
+}
+
+/** What a rule expects of one near miss: `case` is how its scenario's Examples row describes it. */
+export interface Reading {
+  case: string;
+  expected: 'accepted' | 'refused';
+  basis: 'documented' | 'inferred';
 }
 
 /** The authentication methods a rule's scenarios run under. */
@@ -200,7 +209,27 @@ export const RULES = [
   },
   { id: 'A1', title: 'A client must present a certificate over TLS', sources: ['SUPPORT', 'CERTAUTH'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }], versions: BOTH },
   { id: 'A2', title: 'Only registered, enabled clients are accepted', sources: ['CLIENTS', 'LIFECYCLE'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred', case: 'unregistered' }, { code: 'notAuthorized', basis: 'inferred', case: 'disabled' }], versions: BOTH },
-  { id: 'A3', title: "The certificate must prove the authentication name under the client's validation scheme", sources: ['CLIENTS', 'CERTAUTH'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }], versions: BOTH, dependsOn: ['S1'] },
+  {
+    id: 'A3',
+    title: "The certificate must prove the authentication name under the client's validation scheme",
+    sources: ['CLIENTS', 'CERTAUTH'],
+    refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }],
+    versions: BOTH,
+    dependsOn: ['S1'],
+    // The docs say the scheme's field must match the name, and that names compare without regard to
+    // case (CLIENTS); that nothing looser matches is the project's reading.
+    readings: [
+      { case: 'in other letter case', expected: 'accepted', basis: 'documented' },
+      { case: 'in the second of its two DNS names', expected: 'accepted', basis: 'inferred' },
+      { case: 'its subject CN is its name and one more letter', expected: 'refused', basis: 'inferred' },
+      { case: 'its subject CN is its name less the last letter', expected: 'refused', basis: 'inferred' },
+      { case: 'its subject CN ends with its name', expected: 'refused', basis: 'inferred' },
+      { case: 'its subject CN is its name and a space', expected: 'refused', basis: 'inferred' },
+      { case: 'its subject CN is its name and a dot', expected: 'refused', basis: 'inferred' },
+      { case: 'its subject CN has Cyrillic look-alike letters', expected: 'refused', basis: 'inferred' },
+      { case: 'its subject CN is its name decomposed (NFD)', expected: 'refused', basis: 'inferred' },
+    ],
+  },
   {
     id: 'A4',
     title: 'Authentication names compare without regard to case, and an empty one names no client',

@@ -60,6 +60,21 @@ describe('the rule catalogue', () => {
     }
   });
 
+  it("tries each of a rule's near misses on both versions, with the verdict the catalogue expects", () => {
+    for (const rule of (RULES as readonly Rule[]).filter((r) => r.readings)) {
+      for (const reading of rule.readings!) {
+        const verdict = reading.expected === 'accepted' ? 'the connection is accepted' : 'the connection is refused';
+        for (const version of rule.versions) {
+          const trying = planned.filter(
+            (scenario) => (rulesOfTags(scenario.tags) as readonly string[]).includes(rule.id) && versionOfTags(scenario.tags) === version && scenario.name.includes(reading.case),
+          );
+          expect(trying.length, `${rule.id} over MQTT ${version}: ${reading.case}`).toBeGreaterThan(0);
+          for (const scenario of trying) expect(scenario.steps, scenario.name).toContain(verdict);
+        }
+      }
+    }
+  });
+
   it('is what the README lists, rule by rule, with the refusal each rule expects', () => {
     const readme = readFileSync('README.md', 'utf8');
     for (const rule of RULES as readonly Rule[]) {

@@ -126,19 +126,41 @@ export async function probeTarget(target: TargetParameters, options: ProbeOption
   let version: MqttVersion | undefined;
   try {
     const selected = options.versions ?? MQTT_VERSIONS;
+    // Every selected version is tried (MQTT 5 first): the run covers those the target speaks. A version
+    // it refuses as such (0x84, or 3.1.1's return code 1), or leaves unanswered (a 3.1.1-only broker
+    // may never answer an MQTT 5 CONNECT), is not spoken, once another version is; with none, the
+    // first version's answer says what is wrong.
+    const unanswered: { candidate: MqttVersion; outcome: Refused }[] = [];
     for (const candidate of (['5', '3.1.1'] as const).filter((version) => selected.includes(version))) {
-      // Asking for "never expires" makes a namespace with a maximum report it in the CONNACK (L1).
-      const first = await connect(candidate, 1, NEVER_EXPIRES);
+      // The first: asking for "never expires" makes a namespace with a maximum report it in the CONNACK
+      // (L1), and it is held for the probe. Another: a session of its own that ends with its connection.
+      const first = version
+        ? await SessionClient.connect({ url: target.url, ca, identity, sessionName: `${prefix}${candidate}`, version: candidate, cleanStart: true, sessionExpiry: 0, timeoutMs: TIMEOUT_MS }).catch((error: Error): Refused => ({ accepted: false, message: error.message }))
+        : await SessionClient.connect({ url: target.url, ca, identity, sessionName: `${prefix}1`, version: candidate, sessionExpiry: NEVER_EXPIRES, timeoutMs: TIMEOUT_MS }).catch((error: Error): Refused => ({ accepted: false, message: error.message }));
       if (first.accepted) {
-        open.push(first.client);
-        version = candidate;
-        break;
+        if (version) await first.client.disconnect().catch(() => first.client.close());
+        else {
+          open.push(first.client);
+          version = candidate;
+        }
+        continue;
       }
-      if (!refusesVersion(first, candidate)) throw new UserError(explainNotConnected(where, identity, first, candidate));
-      unsupportedVersions[candidate] = `the target does not speak MQTT ${candidate}: it answered ${describeRefusal(first, candidate)}`;
-      log(`version   ${unsupportedVersions[candidate]}`);
+      if (first.code !== undefined && refusesVersion(first, candidate)) {
+        unsupportedVersions[candidate] = `the target does not speak MQTT ${candidate}: it answered ${describeRefusal(first, candidate)}`;
+      } else if (first.message === 'the connection closed with no CONNACK' || first.message.startsWith('timed out') || first.message === 'connack timeout') {
+        unanswered.push({ candidate, outcome: first });
+        const silence = first.message === 'the connection closed with no CONNACK' ? 'no CONNACK: the connection was closed' : `no CONNACK within ${TIMEOUT_MS / 1000} s`;
+        unsupportedVersions[candidate] = `the target does not speak MQTT ${candidate}: an MQTT ${candidate} CONNECT got ${silence}`;
+      } else throw new UserError(explainNotConnected(where, identity, first, candidate));
     }
-    if (!version) throw new UserError(`the target speaks none of the selected MQTT versions: ${Object.values(unsupportedVersions).join('; ')}`);
+    if (!version) {
+      const [silent] = unanswered;
+      if (silent && unanswered.length === Object.keys(unsupportedVersions).length) throw new UserError(explainNotConnected(where, identity, silent.outcome, silent.candidate));
+      throw new UserError(`the target speaks none of the selected MQTT versions: ${Object.values(unsupportedVersions).join('; ')}`);
+    }
+    const spoken = (['5', '3.1.1'] as const).filter((candidate) => selected.includes(candidate) && !unsupportedVersions[candidate]);
+    const unspoken = Object.entries(unsupportedVersions).map(([candidate, why]) => `not MQTT ${candidate} (${why.replace(/^the target does not speak MQTT \S+: /, '')})`);
+    log(`versions  MQTT ${spoken.join(' and ')}${unspoken.length ? `, ${unspoken.join(', ')}: the run covers MQTT ${spoken.join(' and ')} only` : ''}`);
     const reported = version === '5' ? (open[0]!.connackProperties.sessionExpiryInterval as number | undefined) : undefined;
     log(`identity  ${identity.entry.id} connected over MQTT ${version} as "${identity.entry.authenticationName}"`);
     if (version === '5') {
@@ -186,7 +208,7 @@ export async function probeTarget(target: TargetParameters, options: ProbeOption
 
 function describeSessionLimit(limit: ProbeResult['sessionLimit']): string {
   if (limit.connectionCap) {
-    return `no session limit seen: after ${limit.value} connections the target refused another identity too (${limit.refusal}): a connection cap`;
+    return `limited by connections, ${limit.value}: after ${limit.value} connections the target refused another identity too (${limit.refusal}), a connection cap rather than a limit per authentication name`;
   }
   if (!limit.refusal) return `no limit up to ${limit.value} per authentication name, more than Event Grid's maximum of ${SESSIONS_PER_NAME_RANGE.max}`;
   return `${limit.value} per authentication name (session ${limit.value + 1} was refused: ${limit.refusal})`;
@@ -297,7 +319,9 @@ export function applyProbe(parameters: TargetParameters, declared: DeclaredLimit
   if (declared.sessionLimit === undefined && observed.atLeast && !observed.connectionCap) {
     note(`note: assumed session limit ${sessionLimit}, Event Grid's documented maximum (declare --session-limit for your namespace's)`);
   }
-  if (observed.connectionCap && declared.sessionLimit === undefined) sessionLimit = observed.value;
+  // A connection cap learned, and no limit declared: S9 runs, and is judged "limited by connections".
+  const connectionCap = observed.connectionCap && declared.sessionLimit === undefined ? observed.value : undefined;
+  if (connectionCap !== undefined) sessionLimit = connectionCap;
   const expiry = declared.maxSessionExpirySeconds ?? probe.maxSessionExpirySeconds;
   if (expiry === undefined) note(`note: assumed maximum session expiry ${parameters.maxSessionExpirySeconds} s for the 3.1.1 expiry wait (nothing declared, none reported)`);
   const unsupported = Object.entries(probe.unsupportedVersions) as [MqttVersion, string][];
@@ -310,7 +334,8 @@ export function applyProbe(parameters: TargetParameters, declared: DeclaredLimit
     ...parameters,
     tokenIssuerTrusted,
     sessionLimit,
-    sessionLimitKnown: declared.sessionLimit !== undefined || !observed.connectionCap,
+    sessionLimitKnown: true,
+    ...(connectionCap === undefined ? {} : { connectionCap }),
     maxSessionExpirySeconds: expiry ?? parameters.maxSessionExpirySeconds,
     maxSessionExpiryDeclared: declared.maxSessionExpirySeconds !== undefined,
     unsupportedVersions: { ...parameters.unsupportedVersions, ...Object.fromEntries(unsupported) },

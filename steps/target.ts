@@ -16,6 +16,11 @@ export interface TargetParameters {
   sessionLimit: number;
   /** Whether sessionLimit is the limit (declared, or seen enforced), not only a lower bound. */
   sessionLimitKnown: boolean;
+  /**
+   * Seen by the probe, with no session limit declared: after this many connections the target turned
+   * every identity away, not only the one at its limit. S9 is then judged "limited by connections".
+   */
+  connectionCap?: number;
   /** The namespace's maximum session expiry, seconds. */
   maxSessionExpirySeconds: number;
   /** Whether that maximum was declared (then L1 expects exactly it), not probed or assumed (then L1 expects Event Grid's range). */

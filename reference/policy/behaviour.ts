@@ -227,6 +227,8 @@ export interface IdentityPieces {
   nameOfUsername(username: string, certificate: PresentedCertificate): AuthenticationName;
   /** A3: the certificate values a validation scheme reads for the name (not ThumbprintMatch). */
   schemeValues(scheme: Exclude<ValidationScheme, 'ThumbprintMatch'>, certificate: PresentedCertificate): string[];
+  /** A3: whether one such value proves the client's authentication name, names compared by `sameName`. */
+  proves(value: string, authenticationName: string, sameName: IdentityPieces['sameName']): boolean;
 }
 
 /** The pieces of Behaviour that name a token's client; a mutant may replace any of them. */
