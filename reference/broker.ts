@@ -238,7 +238,9 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     listeners.push(await startTlsListener({ ...tlsOptions, port: options.port ?? 0 }, accept));
     const wsPort = options.wsPort === undefined ? 0 : options.wsPort;
     if (wsPort !== null) {
-      const maxMessageBytes = behaviour.maximumPacketSize(namespace.reference.limits) ?? 0;
+      // A packet over the limit is L15's, as over TLS: aedes reads its header and answers DISCONNECT 0x95.
+      // ws only bounds what it buffers, past any packet aedes would read: twice the limit.
+      const maxMessageBytes = 2 * (behaviour.maximumPacketSize(namespace.reference.limits) ?? 0);
       const upgradeTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
       const requestClientCertificate = options.wsClientCertificates !== 'none';
       listeners.push(await startWsListener({ ...tlsOptions, port: wsPort, maxMessageBytes, upgradeTimeoutMs, requestClientCertificate }, accept));
