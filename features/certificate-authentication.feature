@@ -150,15 +150,21 @@ Feature: Client authentication with certificates
       When identity "<identity>" connects with session "a1" over MQTT <version>
       Then the connection is accepted
 
-      @mqtt3
+      @mqtt3 @A4
       Examples:
         | version | identity      | how                                               |
         | 3.1.1   | cn-upper-case | in other letter case (documented: CLIENTS)         |
+      @mqtt3
+      Examples:
+        | version | identity      | how                                               |
         | 3.1.1   | dns-second    | in the second of its two DNS names (inferred)     |
-      @mqtt5
+      @mqtt5 @A4
       Examples:
         | version | identity      | how                                               |
         | 5       | cn-upper-case | in other letter case (documented: CLIENTS)         |
+      @mqtt5
+      Examples:
+        | version | identity      | how                                               |
         | 5       | dns-second    | in the second of its two DNS names (inferred)     |
 
     Scenario Outline: a valid certificate presented under another identity's name is refused

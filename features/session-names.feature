@@ -134,14 +134,20 @@ Feature: Session names
       @mqtt3
       Examples:
         | version | clean | username                   |
-        | 3.1.1   | 0     | its Username in upper case |
         | 3.1.1   | 1     | its own Username           |
+      @mqtt3 @A4
+      Examples:
+        | version | clean | username                   |
+        | 3.1.1   | 0     | its Username in upper case |
         | 3.1.1   | 1     | its Username in upper case |
       @mqtt5
       Examples:
         | version | clean | username                   |
-        | 5       | 0     | its Username in upper case |
         | 5       | 1     | its own Username           |
+      @mqtt5 @A4
+      Examples:
+        | version | clean | username                   |
+        | 5       | 0     | its Username in upper case |
         | 5       | 1     | its Username in upper case |
 
   @S5 @S7
@@ -161,15 +167,21 @@ Feature: Session names
       Examples:
         | version | clean | username                   |
         | 3.1.1   | 0     | its own Username           |
-        | 3.1.1   | 0     | its Username in upper case |
         | 3.1.1   | 1     | its own Username           |
+      @mqtt3 @A4
+      Examples:
+        | version | clean | username                   |
+        | 3.1.1   | 0     | its Username in upper case |
         | 3.1.1   | 1     | its Username in upper case |
       @mqtt5
       Examples:
         | version | clean | username                   |
         | 5       | 0     | its own Username           |
-        | 5       | 0     | its Username in upper case |
         | 5       | 1     | its own Username           |
+      @mqtt5 @A4
+      Examples:
+        | version | clean | username                   |
+        | 5       | 0     | its Username in upper case |
         | 5       | 1     | its Username in upper case |
 
     Scenario Outline: once the held session expires, identity "beta" with Clean Start <clean> takes the name as a new session
@@ -179,12 +191,12 @@ Feature: Session names
       And identity "beta" connects with session "s1", Clean Start <clean> and its Username in upper case
       Then the connection is accepted as a new session
 
-      @mqtt3 @slow
+      @mqtt3 @slow @A4
       Examples:
         | version | clean |
         | 3.1.1   | 0     |
         | 3.1.1   | 1     |
-      @mqtt5
+      @mqtt5 @A4
       Examples:
         | version | clean |
         | 5       | 0     |
