@@ -206,7 +206,7 @@ Feature: Event Grid's limits
         | 5       |
 
   @L11
-  Rule: topics and topic filters are at most 256 bytes and 8 levels
+  Rule: topics and topic filters are at most 256 bytes and 15 levels
 
     Scenario Outline: a topic filter of <past> <unit> is refused, one of <limit> <unit> granted
       Given identity "alpha" holds session "s1" over MQTT <version>
@@ -217,12 +217,12 @@ Feature: Event Grid's limits
       Examples:
         | version | limit | past | unit |
         | 3.1.1 | 256 | 257 | bytes |
-        | 3.1.1 | 8 | 9 | levels |
+        | 3.1.1 | 15 | 16 | levels |
       @mqtt5
       Examples:
         | version | limit | past | unit |
         | 5 | 256 | 257 | bytes |
-        | 5 | 8 | 9 | levels |
+        | 5 | 15 | 16 | levels |
 
     Scenario Outline: a PUBLISH to a topic of <past> <unit> ends the connection, one to <limit> <unit> is acknowledged
       Given identity "alpha" holds session "s1" over MQTT <version>
@@ -233,12 +233,12 @@ Feature: Event Grid's limits
       Examples:
         | version | limit | past | unit |
         | 3.1.1 | 256 | 257 | bytes |
-        | 3.1.1 | 8 | 9 | levels |
+        | 3.1.1 | 15 | 16 | levels |
       @mqtt5
       Examples:
         | version | limit | past | unit |
         | 5 | 256 | 257 | bytes |
-        | 5 | 8 | 9 | levels |
+        | 5 | 15 | 16 | levels |
 
   @L12
   Rule: retained messages are kept for later subscribers (supported since 2025)

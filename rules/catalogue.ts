@@ -109,7 +109,7 @@ export const RULES = [
   { id: 'L10', title: 'A session holds at most 50 subscriptions; one more is refused', sources: ['QUOTAS'], refusals: [{ code: 'subscriptionQuotaExceeded', basis: 'inferred' }], versions: BOTH },
   {
     id: 'L11',
-    title: 'Topics and topic filters are at most 256 bytes and 8 levels',
+    title: 'Topics and topic filters are at most 256 bytes and 15 levels',
     sources: ['QUOTAS'],
     refusals: [
       { code: 'topicFilterInvalid', basis: 'inferred', case: 'SUBSCRIBE' },
