@@ -21,6 +21,7 @@ export const SOURCES = {
   ACCESS: `${LEARN}/mqtt-access-control`,
   TOPICSPACES: `${LEARN}/mqtt-topic-spaces`,
   CLIENTGROUPS: `${LEARN}/mqtt-client-groups`,
+  SHARED: `${LEARN}/mqtt-shared-subscriptions`,
 } as const;
 
 export type MqttVersion = '3.1.1' | '5';
@@ -156,6 +157,16 @@ export const RULES = [
     sources: ['SUPPORT', 'MQTT5'],
     refusals: [{ code: 'subscriptionIdentifiersNotSupported', basis: 'inferred' }],
     versions: ['5'],
+  },
+  // Shared subscriptions (issue 28), documented in 2025-26: the page names no MQTT version, so both are
+  // served (3.1.1 inferred: MQTT 3.1.1 itself has no shared subscriptions; many brokers read $share there too).
+  {
+    id: 'M3',
+    title: 'Shared subscriptions: each message matching $share/{group}/{filter} goes to one active session of the group; groups are independent; access control judges the filter after the group',
+    sources: ['SHARED', 'SUPPORT', 'MQTT5'],
+    refusals: [{ code: 'subscribeNotAuthorized', basis: 'inferred', case: 'a shared filter outside the topic spaces' }],
+    versions: BOTH,
+    dependsOn: ['P1'],
   },
   { id: 'A1', title: 'A client must present a certificate over TLS', sources: ['SUPPORT', 'CERTAUTH'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }], versions: BOTH },
   { id: 'A2', title: 'Only registered, enabled clients are accepted', sources: ['CLIENTS', 'LIFECYCLE'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred', case: 'unregistered' }, { code: 'notAuthorized', basis: 'inferred', case: 'disabled' }], versions: BOTH },

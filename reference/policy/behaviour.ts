@@ -119,6 +119,8 @@ export interface SubscribeContext {
   namespace: NamespaceConfig;
   limits: ReferenceLimits;
   behaviour: Behaviour;
+  /** M3: the filter is the part of a `$share/{group}/{filter}` after the group (the checks judge that part). */
+  sharedGroup?: string;
 }
 
 /** One PUBLISH, as the publish checks see it. */
@@ -234,7 +236,17 @@ export interface FeaturePieces {
 }
 
 /** Everything a mutant may replace. */
-export interface Behaviour extends IdentityPieces, SessionPieces, LimitPieces, FeaturePieces {
+/** How a group hands out a message: to one of its active members (Event Grid), or (a mutant) to all. */
+export type GroupDelivery = 'one-member' | 'every-member';
+
+export interface SharedSubscriptionPieces {
+  /** M3: how many of a group's active sessions get each message. */
+  groupDelivery: GroupDelivery;
+  /** M3: whether `$share/{group}/{filter}` is served; when not, it is judged as the literal filter it spells. */
+  servesSharedSubscriptions: boolean;
+}
+
+export interface Behaviour extends IdentityPieces, SessionPieces, LimitPieces, FeaturePieces, SharedSubscriptionPieces {
   /** M1, M2: every packet a client sends, CONNECT included, in order, before anything else sees it: the first refusal closes the connection. */
   packetChecks: readonly Check<PacketContext>[];
   /** A1-A5: what a client certificate must prove, in order (the certificate authenticator runs them): the first refusal is the authentication's. */

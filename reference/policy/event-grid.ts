@@ -8,6 +8,7 @@ import { EVENT_GRID_LIMITS } from './limits.ts';
 import { CONNECT_WILL_CHECKS, PUBLISH_PACKET_CHECKS, SUBSCRIBE_QUOTA_CHECKS, SUBSCRIBE_TOPIC_CHECKS } from './packet-limits.ts';
 import { PACKET_CHECKS } from './packet-validation.ts';
 import { ANSWER_WITH_CONNACK } from './refusal.ts';
+import { EVENT_GRID_SHARED } from './shared-subscriptions.ts';
 import { EVENT_GRID_FEATURES, UNSUPPORTED_FEATURE_CHECKS } from './unsupported.ts';
 
 export const EVENT_GRID: Behaviour = {
@@ -28,5 +29,6 @@ export const EVENT_GRID: Behaviour = {
   ...EVENT_GRID_SESSIONS,
   ...EVENT_GRID_LIMITS,
   ...EVENT_GRID_FEATURES,
+  ...EVENT_GRID_SHARED,
   answerRefusal: ANSWER_WITH_CONNACK,
 };

@@ -10,6 +10,7 @@ import { LIMIT_MUTANTS } from './limits.ts';
 import { NAME_MUTANTS } from './names.ts';
 import { PACKET_MUTANTS } from './packet-limits.ts';
 import { PROTOCOL_MUTANTS } from './packet-validation.ts';
+import { SHARED_MUTANTS } from './shared-subscriptions.ts';
 import { FEATURE_MUTANTS } from './unsupported.ts';
 
 export function mutantId(mutant: Mutant): string {
@@ -24,6 +25,7 @@ const ALL: readonly Mutant[] = [
   ...LIMIT_MUTANTS,
   ...PROTOCOL_MUTANTS,
   ...FEATURE_MUTANTS,
+  ...SHARED_MUTANTS,
   ...ACCESS_MUTANTS,
 ];
 

@@ -7,15 +7,17 @@
 // code; 3.1.1 has no such code, so the connection is closed); any other refused PUBLISH ends the
 // connection (MQTT 5: DISCONNECT with the refusal's code). It also applies the PUBLISH and SUBSCRIBE
 // pieces of Behaviour: the maximum QoS (L9) and retain (L12).
-import type { Client } from 'aedes';
+import type { Aedes, Client } from 'aedes';
 import mqttPacket from 'mqtt-packet';
 import type { ClientResource, NamespaceConfig, ReferenceLimits } from '../../../eventgrid/namespace.ts';
 import type { Behaviour, PublishContext, SubscribeContext } from '../../policy/behaviour.ts';
 import { firstRefusal } from '../../policy/check.ts';
 import type { Refusal } from '../../policy/refusal.ts';
 import type { DisconnectionReason } from '../../ports/event-sink.ts';
+import { sharedFilter } from '../../policy/shared-subscriptions.ts';
 import { protocolVersionOf, takeIncoming, type IncomingPacket } from './aedes-internals.ts';
 import { OutgoingPackets } from './outgoing-packets.ts';
+import { SharedGroups } from './shared-groups.ts';
 
 /** MQTT 3.1.1 SUBACK's only refusal. */
 const SUBACK_311_FAILURE = 0x80;
@@ -56,23 +58,31 @@ export class PacketGate {
    */
   private readonly publishDecisions = new WeakMap<Client, Map<string, Refusal | undefined>>();
 
+  /** M3: the shared subscriptions, which the gate answers itself (aedes has none). */
+  private shared: SharedGroups | undefined;
+
   constructor(private readonly options: PacketGateOptions) {}
 
-  /** Keeps the subscription count of each session as aedes stores and removes subscriptions. */
-  attach(broker: { on(event: 'subscribe' | 'unsubscribe', listener: (subs: unknown[], client: Client) => void): unknown }): void {
+  /** Keeps the subscription count of each session as aedes stores and removes subscriptions; serves shared ones (M3). */
+  attach(broker: Aedes): void {
+    this.shared = new SharedGroups(broker, this.options.behaviour);
     broker.on('subscribe', (subs, client) => {
       const set = this.held.get(client.id) ?? new Set();
       for (const sub of subs as { topic: string }[]) set.add(sub.topic);
       this.held.set(client.id, set);
     });
     broker.on('unsubscribe', (topics, client) => {
-      for (const topic of topics as string[]) this.held.get(client.id)?.delete(topic);
+      for (const topic of topics) {
+        this.held.get(client.id)?.delete(topic);
+        this.shared!.leave(client.id, topic);
+      }
     });
   }
 
   /** The session ended: it holds nothing any more. */
   forget(sessionName: string): void {
     this.held.delete(sessionName);
+    this.shared?.forget(sessionName);
   }
 
   /** Puts the gate in front of aedes' handling of this connection's packets (call before any data). */
@@ -113,10 +123,13 @@ export class PacketGate {
         subscription.qos = behaviour.maximumQos;
       }
       const alreadyHeld = held.has(subscription.topic) || adding.has(subscription.topic);
+      // M3: a shared subscription is judged on its filter, and held as the whole `$share/...` filter.
+      const shared = behaviour.servesSharedSubscriptions ? sharedFilter(subscription.topic) : undefined;
       const context: SubscribeContext = {
         version,
         sessionName: client.id,
-        filter: subscription.topic,
+        filter: shared?.filter ?? subscription.topic,
+        ...(shared ? { sharedGroup: shared.group } : {}),
         qos: subscription.qos,
         held: held.size + adding.size,
         alreadyHeld,
@@ -129,6 +142,12 @@ export class PacketGate {
       if (refusal) {
         log(`session "${client.id}": SUBSCRIBE ${subscription.topic.slice(0, 60)} refused [${refusal.rule}]: ${refusal.reason}`);
         codes.push(version === 5 ? refusal.code.reasonCode : SUBACK_311_FAILURE);
+      } else if (shared) {
+        // Granted here: the group, not aedes, holds it.
+        this.shared!.join(client.id, subscription.topic, subscription.qos);
+        held.add(subscription.topic);
+        this.held.set(client.id, held);
+        codes.push(subscription.qos);
       } else {
         codes.push(undefined);
         passed.push(subscription);
