@@ -2,14 +2,15 @@
 // well-formed UTF-8 or hold U+0000, MQTT 5 properties given twice, an empty ClientID with Clean Start 0,
 // packets pipelined behind the CONNECT, and connections that stay silent (no PINGREQ) or hold back their
 // PUBACKs (mqtt.js takes no further message while one is unacknowledged, so it cannot show how many the
-// server sends at once). Over mutual TLS with an identity's certificate, like SessionClient; it reads what comes back
-// with mqtt-packet.
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+// server sends at once). Over mutual TLS with an identity's certificate, or over WebSockets on it, like
+// SessionClient; it reads what comes back with mqtt-packet.
+import type { Duplex } from 'node:stream';
 import mqttPacket from 'mqtt-packet';
 import type { LoadedIdentity } from '../certs/manifest.ts';
 import type { MqttVersion } from '../rules/catalogue.ts';
 import { connectBytes } from './raw-packets.ts';
 import { secureContextFor, type TlsSessions } from './tls-context.ts';
+import { openStream } from './transport.ts';
 
 export interface RawConnectOptions {
   url: string;
@@ -53,7 +54,7 @@ export class RawConnection {
   private nextMessageId = 1;
 
   private constructor(
-    private readonly socket: TLSSocket,
+    private readonly socket: Duplex,
     private readonly version: MqttVersion,
     parser: ReturnType<typeof mqttPacket.parser>,
     connackAt: number,
@@ -70,17 +71,13 @@ export class RawConnection {
 
   /** Connects and resolves with the CONNACK's verdict, or the connection closing with none. */
   static connect(options: RawConnectOptions): Promise<RawConnectOutcome> {
-    const target = new URL(options.url);
     const secureContext = secureContextFor(options.identity, options.ca);
     const session = options.tlsSessions?.offer(secureContext, options.url);
-    const socket = tlsConnect({
-      host: target.hostname.replace(/^\[|\]$/g, ''),
-      port: Number(target.port || 8883),
+    const { stream: socket, ready } = openStream(options.url, {
       secureContext,
-      ...(session ? { session } : {}),
-      servername: target.hostname.startsWith('[') || /^[\d.]+$/.test(target.hostname) ? undefined : target.hostname,
+      session,
+      onSocket: (tls) => options.tlsSessions?.keep(tls, secureContext, options.url),
     });
-    options.tlsSessions?.keep(socket, secureContext, options.url);
     const parser = mqttPacket.parser({ protocolVersion: options.version === '5' ? 5 : 4 });
     socket.on('data', (data) => parser.parse(data));
     socket.on('error', () => {});
@@ -90,13 +87,16 @@ export class RawConnection {
         socket.destroy();
         resolve({ accepted: false, message: `no CONNACK within ${options.timeoutMs} ms` });
       }, options.timeoutMs);
-      socket.once('secureConnect', () =>
-        socket.write(
-          Buffer.concat([
-            connectBytes({ version: options.version, clientId: options.clientId, username, keepAlive: options.keepAlive ?? 60, properties: options.properties, cleanStart: options.cleanStart }),
-            options.pipelined ?? Buffer.alloc(0),
-          ]),
-        ),
+      // A connection that fails before it is ready closes, which resolves below.
+      ready.then(
+        () =>
+          socket.write(
+            Buffer.concat([
+              connectBytes({ version: options.version, clientId: options.clientId, username, keepAlive: options.keepAlive ?? 60, properties: options.properties, cleanStart: options.cleanStart }),
+              options.pipelined ?? Buffer.alloc(0),
+            ]),
+          ),
+        () => {},
       );
       parser.once('packet', (packet) => {
         clearTimeout(timer);

@@ -105,3 +105,30 @@ it('gives a wildcard listener the URLs a client can use, not mqtts://0.0.0.0', (
   expect(urls.join(' ')).not.toMatch(/0\.0\.0\.0/);
   expect(clientUrls('127.0.0.1', 8883, names, []).urls).toEqual(['mqtts://127.0.0.1:8883']);
 });
+
+it('with --webhook, authenticates by the test webhook: its password lets a client without a certificate in, another is denied', async () => {
+  const pki = loadPki(inject('pkiDir'));
+  const broker = spawn(process.execPath, ['--import', 'tsx', 'reference/cli.ts', '--port', '0', '--pki', pki.dir, '--webhook'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  broker.stdout.on('data', (chunk) => (output += chunk));
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      broker.stdout.on('data', () => {
+        const found = /listening on (mqtts:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
+        if (found && output.includes('press Ctrl-C')) resolve(found);
+      });
+      broker.once('exit', (code) => reject(new Error(`broker exited with ${code}: ${output}`)));
+    });
+    expect(output).toMatch(/webhook authentication: http:\/\/127\.0\.0\.1:\d+\/authenticate, password webhook-allow \(allow\)/);
+    const connect = (password: string) => SessionClient.connect({ url, ca: pki.rootCaPem, identity: pki.identities.get('alpha')!, sessionName: 'cli-w1', version: '5', timeoutMs: 5000, password, sessionExpiry: 0 });
+    const allowed = await connect('webhook-allow');
+    expect(allowed.accepted).toBe(true);
+    if (allowed.accepted) await allowed.client.disconnect();
+    expect(await connect('wrong')).toMatchObject({ accepted: false, code: 0x87 });
+    broker.kill('SIGINT');
+    const [code] = await once(broker, 'exit');
+    expect(code).toBe(0);
+  } finally {
+    broker.kill('SIGKILL');
+  }
+});

@@ -2,9 +2,10 @@
 // Markdown summary for a pull request or a CI job page.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MQTT_VERSIONS, RULES } from '../rules/catalogue.ts';
+import { methodsOf, MQTT_VERSIONS, RULES, type AuthenticationMethod } from '../rules/catalogue.ts';
+import { TRANSPORTS } from '../rules/transports.ts';
 import type { ScenarioResult } from './scenarios.ts';
-import { passedLeniently, totals, type RuleVerdict, type VerdictStatus } from './verdicts.ts';
+import { passedLeniently, totals, whereVerdict, type RuleVerdict, type VerdictStatus } from './verdicts.ts';
 
 export interface RunReport {
   target: string;
@@ -16,6 +17,7 @@ export interface RunReport {
 
 const LABEL: Record<VerdictStatus, string> = { passed: 'PASS', failed: 'FAIL', skipped: 'SKIP', 'not run': '-' };
 const COLUMN = 12;
+const TRANSPORT_COLUMN = 5;
 const COLOUR: Record<VerdictStatus, number> = { passed: 32, failed: 31, skipped: 33, 'not run': 90 };
 
 /** Marks a pass with skipped scenarios: PASS*, ✅*. */
@@ -33,9 +35,23 @@ function cell(verdict: RuleVerdict | undefined, colour: boolean): string {
   return colour ? `\u001b[${COLOUR[status]}m${text}\u001b[0m` : text;
 }
 
+/** One row per rule, authentication method and transport of the run, a cell per version. */
 function byRule(verdicts: RuleVerdict[]) {
-  return RULES.map((rule) => ({ rule, cells: MQTT_VERSIONS.map((version) => verdicts.find((v) => v.id === rule.id && v.version === version)) }));
+  const transports = TRANSPORTS.filter((transport) => verdicts.some((v) => v.transport === transport));
+  return RULES.flatMap((rule) =>
+    methodsOf(rule).flatMap((method) =>
+      transports.map((transport) => ({
+        rule,
+        method,
+        transport,
+        cells: MQTT_VERSIONS.map((version) => verdicts.find((v) => v.id === rule.id && v.version === version && v.method === method && v.transport === transport)),
+      })),
+    ),
+  );
 }
+
+/** The method column: what authenticated the clients. */
+const METHOD_LABEL: Record<AuthenticationMethod, string> = { certificate: 'X.509', 'CUSTOM-JWT': 'CUSTOM-JWT', webhook: 'webhook' };
 
 export function closingLine(verdicts: RuleVerdict[]): string {
   const { passed, failed, skipped } = totals(verdicts);
@@ -52,29 +68,29 @@ function partlySkipped(report: RunReport): RuleVerdict[] {
 const skippedText = (v: RuleVerdict) => v.skippedScenarios!.map((s) => `${s.name} (${s.reason})`).join('; ');
 
 export function consoleReport(report: RunReport, colour: boolean): string {
-  const lines = [`rule   ${MQTT_VERSIONS.map((v) => `MQTT ${v}`.padEnd(COLUMN)).join('')}title`];
-  for (const { rule, cells } of byRule(report.verdicts)) {
-    lines.push(`${rule.id.padEnd(7)}${cells.map((v) => cell(v, colour)).join('')}${rule.title}`);
+  const lines = [`rule   ${'auth'.padEnd(COLUMN)}${'via'.padEnd(TRANSPORT_COLUMN)}${MQTT_VERSIONS.map((v) => `MQTT ${v}`.padEnd(COLUMN)).join('')}title`];
+  for (const { rule, method, transport, cells } of byRule(report.verdicts)) {
+    lines.push(`${rule.id.padEnd(7)}${METHOD_LABEL[method].padEnd(COLUMN)}${transport.padEnd(TRANSPORT_COLUMN)}${cells.map((v) => cell(v, colour)).join('')}${rule.title}`);
   }
   const failed = report.verdicts.filter((v) => v.status === 'failed');
   if (failed.length) {
     lines.push('', 'failed:');
-    for (const v of failed) lines.push(`  ${v.id} over MQTT ${v.version}: ${v.message}`);
+    for (const v of failed) lines.push(`  ${v.id} ${whereVerdict(v)}: ${v.message}`);
   }
   const lenient = report.verdicts.filter(passedLeniently);
   if (lenient.length) {
     lines.push('', `${LENIENT} passed only on the lenient reading (a refusal code differs from the inferred one; --strict-codes makes it binding):`);
-    for (const v of lenient) lines.push(`  ${v.id} over MQTT ${v.version}: ${v.lenientCodes.join('; ')}`);
+    for (const v of lenient) lines.push(`  ${v.id} ${whereVerdict(v)}: ${v.lenientCodes.join('; ')}`);
   }
   const skipped = report.verdicts.filter((v) => v.status === 'skipped');
   if (skipped.length) {
     lines.push('', 'skipped:');
-    for (const v of skipped) lines.push(`  ${v.id} over MQTT ${v.version}: ${v.message}`);
+    for (const v of skipped) lines.push(`  ${v.id} ${whereVerdict(v)}: ${v.message}`);
   }
   const partly = partlySkipped(report);
   if (partly.length) {
     lines.push('', `${PARTIAL} passed with some scenarios skipped:`);
-    for (const v of partly) lines.push(`  ${v.id} over MQTT ${v.version}: skipped ${skippedText(v)}`);
+    for (const v of partly) lines.push(`  ${v.id} ${whereVerdict(v)}: skipped ${skippedText(v)}`);
   }
   const { notRun } = totals(report.verdicts);
   lines.push('', `${report.scenarios.length} scenarios in ${(report.durationMs / 1000).toFixed(1)} s against ${report.target}; ${notRun} rule/version pairs not run`);
@@ -101,7 +117,8 @@ function xml(text: string): string {
 export function junitReport(report: RunReport): string {
   const cases = report.verdicts.map((v) => {
     const name = xml(`${v.id} ${v.title}`);
-    const open = `    <testcase classname="event-grid-rules.mqtt-${v.version}" name="${name}" time="${(v.durationMs / 1000).toFixed(3)}">`;
+    const classname = `event-grid-rules.mqtt-${v.version}${v.method === 'certificate' ? '' : `.${v.method.toLowerCase()}`}${v.transport === 'tcp' ? '' : `.${v.transport}`}`;
+    const open = `    <testcase classname="${classname}" name="${name}" time="${(v.durationMs / 1000).toFixed(3)}">`;
     if (v.status === 'failed') return `${open}\n      <failure message="${xml(v.message ?? '')}">${xml(v.observed.join('\n'))}</failure>\n    </testcase>`;
     if (v.status === 'skipped' || v.status === 'not run') return `${open}\n      <skipped message="${xml(v.message ?? v.status)}"/>\n    </testcase>`;
     if (v.skippedScenarios?.length) {
@@ -130,24 +147,26 @@ export function markdownSummary(report: RunReport): string {
     '',
     `Target: ${report.target} · ${report.startedAt} · ${(report.durationMs / 1000).toFixed(1)} s · **${closingLine(report.verdicts)}**`,
     '',
-    `| rule | ${MQTT_VERSIONS.map((v) => `MQTT ${v}`).join(' | ')} | title |`,
-    `|---|${MQTT_VERSIONS.map(() => '---').join('|')}|---|`,
-    ...byRule(report.verdicts).map(({ rule, cells }) => `| ${rule.id} | ${cells.map((v) => `${MARK[v?.status ?? 'not run']}${marks(v, true)}`).join(' | ')} | ${rule.title} |`),
+    `| rule | auth | via | ${MQTT_VERSIONS.map((v) => `MQTT ${v}`).join(' | ')} | title |`,
+    `|---|---|---|${MQTT_VERSIONS.map(() => '---').join('|')}|---|`,
+    ...byRule(report.verdicts).map(
+      ({ rule, method, transport, cells }) => `| ${rule.id} | ${METHOD_LABEL[method]} | ${transport} | ${cells.map((v) => `${MARK[v?.status ?? 'not run']}${marks(v, true)}`).join(' | ')} | ${rule.title} |`,
+    ),
   ];
   const partly = partlySkipped(report);
   if (partly.length) {
     lines.push('', '\\* passed with some scenarios skipped:', '');
-    for (const v of partly) lines.push(`- **${v.id}** over MQTT ${v.version}: skipped ${skippedText(v)}`);
+    for (const v of partly) lines.push(`- **${v.id}** ${whereVerdict(v)}: skipped ${skippedText(v)}`);
   }
   const lenient = report.verdicts.filter(passedLeniently);
   if (lenient.length) {
     lines.push('', '\\~ passed only on the lenient reading: a refusal code differs from the one the project infers (`--strict-codes` makes it binding).', '');
-    for (const v of lenient) lines.push(`- **${v.id}** over MQTT ${v.version}: ${v.lenientCodes.join('; ')}`);
+    for (const v of lenient) lines.push(`- **${v.id}** ${whereVerdict(v)}: ${v.lenientCodes.join('; ')}`);
   }
   const notable = report.verdicts.filter((v) => v.status === 'failed' || v.status === 'skipped');
   if (notable.length) {
     lines.push('', '### Failed and skipped', '');
-    for (const v of notable) lines.push(`- **${v.id}** over MQTT ${v.version} (${v.status}): ${v.message}`);
+    for (const v of notable) lines.push(`- **${v.id}** ${whereVerdict(v)} (${v.status}): ${v.message}`);
   }
   return `${lines.join('\n')}\n`;
 }

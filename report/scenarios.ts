@@ -1,8 +1,9 @@
 // Scenario results gathered from cucumber's message stream: status, tags, why a scenario was skipped,
 // what failed, and what each step observed of the target.
 import type { Envelope, Pickle, TestStepResultStatus } from '@cucumber/messages';
-import type { MqttVersion } from '../rules/catalogue.ts';
-import { rulesOfTags, versionOfTags } from '../rules/tags.ts';
+import type { AuthenticationMethod, MqttVersion } from '../rules/catalogue.ts';
+import { methodOfTags, rulesOfTags, versionOfTags } from '../rules/tags.ts';
+import type { Transport } from '../rules/transports.ts';
 
 const LOG_MEDIA_TYPE = 'text/x.cucumber.log+plain';
 
@@ -57,6 +58,10 @@ export interface ScenarioResult {
   /** Catalogued rule ids among the tags. */
   rules: string[];
   version?: MqttVersion;
+  /** How its clients authenticated (its method tag). */
+  method: AuthenticationMethod;
+  /** What carried its connections: MQTT over TLS, or over WebSockets. */
+  transport: Transport;
   status: ScenarioStatus;
   /** Why it failed (the first failing step's error) or was skipped. */
   message?: string;
@@ -112,7 +117,11 @@ export class ScenarioCollector {
   };
 
   /** @param onResult called as each scenario finishes: the run's progress. */
-  constructor(private readonly onResult?: (result: ScenarioResult) => void) {}
+  /** Collects one run's results; its scenarios' connections went over `transport`. */
+  constructor(
+    private readonly onResult?: (result: ScenarioResult) => void,
+    private readonly transport: Transport = 'tcp',
+  ) {}
 
   private stepFinished(finished: NonNullable<Envelope['testStepFinished']>): void {
     const run = this.running.get(finished.testCaseStartedId);
@@ -147,6 +156,8 @@ export class ScenarioCollector {
       tags,
       rules: rulesOfTags(tags),
       version: versionOfTags(tags),
+      method: methodOfTags(tags),
+      transport: this.transport,
       status: run.status,
       ...(run.status === 'failed' ? { message: run.message } : {}),
       ...(run.status === 'skipped' ? { message: run.skipReason ?? 'skipped' } : {}),

@@ -12,6 +12,7 @@ import { loadPki } from '../certs/manifest.ts';
 import { temporaryDir } from '../common/test-support.ts';
 import { findRule, RULES, type Rule } from '../rules/catalogue.ts';
 import { rulesOfTags, ruleTag } from '../rules/tags.ts';
+import { TRANSPORTS } from '../rules/transports.ts';
 import { MUTANTS } from '../reference/policy/mutants.ts';
 import { loadPlannedScenarios } from './feature-pickles.ts';
 import { runConformance } from '../testkit/conformance-run.ts';
@@ -45,8 +46,12 @@ describe.concurrent('the suite against each mutant of the reference broker', () 
     expect(run.scenarios, run.stderr).toBeDefined();
     expect(run.exitCode).toBe(1);
     const failed = run.scenarios!.filter((scenario) => scenario.status === 'failed');
-    for (const version of findRule(rule)!.versions) {
-      expect(failed.some((s) => s.version === version && s.rules.includes(rule)), `a ${rule} scenario fails over MQTT ${version}`).toBe(true);
+    // Over each version, and over each transport: MQTT over TLS and over WebSockets.
+    for (const transport of TRANSPORTS) {
+      for (const version of findRule(rule)!.versions) {
+        const caught = failed.some((s) => s.version === version && s.transport === transport && s.rules.includes(rule));
+        expect(caught, `a ${rule} scenario fails over MQTT ${version} via ${transport}`).toBe(true);
+      }
     }
     // A failure is explained by the rules it presupposes, or by a refusal the mutant declares it gives elsewhere too.
     const unexplained = failed.filter((s) => !s.rules.some((id) => allowed.has(id)) && !alsoRefuses?.message.test(s.message ?? ''));

@@ -6,7 +6,9 @@ import { ConformanceFailure } from '../common/errors.ts';
 import { controlCounterpart } from '../certs/identities.ts';
 import { loadPki, type LoadedIdentity, type LoadedPki } from '../certs/manifest.ts';
 import { sessionTopic, ungrantedTopic } from '../eventgrid/suite-contract.ts';
-import type { MqttVersion } from '../rules/catalogue.ts';
+import { issueToken } from '../certs/tokens.ts';
+import { allowedAs } from '../reference/webhook-service.ts';
+import type { AuthenticationMethod, MqttVersion } from '../rules/catalogue.ts';
 import { describeCode, REFUSAL } from '../rules/codes.ts';
 import { formatObservation, type Observation } from '../report/scenarios.ts';
 import { SessionClient, type Accepted, type PublishOutcome, type Refused, type SessionClientOptions } from '../mqtt-client/session-client.ts';
@@ -50,7 +52,14 @@ interface PendingExpiry {
 }
 
 
-export type ConnectOptions = Partial<SessionClientOptions> & { rawClientId?: string };
+/** A token as a client presents it: its Authentication Method and the token. */
+export type PresentedToken = NonNullable<SessionClientOptions['token']>;
+
+/**
+ * `token`: what to present instead of the scenario's method's own credentials: a token (a bad one, a
+ * good one under another method), or null for the identity's certificate in a token scenario.
+ */
+export type ConnectOptions = Omit<Partial<SessionClientOptions>, 'token'> & { rawClientId?: string; token?: PresentedToken | null };
 
 /** What a CONNECT got: from a SessionClient, or from one written byte by byte (mqtt-client/raw-client.ts). */
 export type ConnectOutcome = Accepted | Refused | RawConnectOutcome;
@@ -92,6 +101,9 @@ interface OpenSession {
   endsWithConnection: boolean;
   /** The client that opened it, when not a connection written byte by byte. */
   client?: SessionClient;
+  /** The token or password it authenticated with, when not the certificate: ending it presents the same. */
+  token?: PresentedToken;
+  password?: string;
 }
 
 export class ConformanceWorld extends World<TargetParameters> {
@@ -104,6 +116,10 @@ export class ConformanceWorld extends World<TargetParameters> {
   readonly caPem: string;
   private readonly prefix: string;
   version: MqttVersion = '5';
+  /** How the scenario's clients authenticate (its method tag, set before it runs): the certificate, or a token of the set's issuer. */
+  method: AuthenticationMethod = 'certificate';
+  /** Each identity's token of the set's local issuer, made once per scenario. */
+  private readonly tokens = new Map<string, Promise<string>>();
   /** The catalogued rules the scenario is tagged with (set before it runs). */
   rules: string[] = [];
   /** Live clients by Gherkin session name; the older connection after a takeover stays in `replaced`. */
@@ -189,6 +205,19 @@ export class ConformanceWorld extends World<TargetParameters> {
       if (entry.role !== 'case-variant' && entry.authenticationName.toLowerCase() === lower) return entry.authenticationName;
     }
     return presented;
+  }
+
+  /** A good token of the set's local issuer for the identity (CUSTOM-JWT). */
+  tokenFor(identityId: string): Promise<string> {
+    let token = this.tokens.get(identityId);
+    if (!token) this.tokens.set(identityId, (token = issueToken(this.pki, { identity: identityId })));
+    return token;
+  }
+
+  /** What a client of this identity presents instead of its certificate, under the scenario's method; undefined: the certificate. */
+  private async tokenOf(identityId: string, given: PresentedToken | null | undefined): Promise<PresentedToken | undefined> {
+    if (given !== undefined) return given ?? undefined;
+    return this.method === 'CUSTOM-JWT' ? { method: 'CUSTOM-JWT', data: await this.tokenFor(identityId) } : undefined;
   }
 
   /** Waits, against a remote target, until a second has passed since the last attempt on that ClientID. */
@@ -313,9 +342,12 @@ export class ConformanceWorld extends World<TargetParameters> {
    * probe, S7; the owner's waits for a probe first).
    */
   private async open(identityId: string, sessionName: string, options: ConnectOptions): Promise<Accepted | Refused> {
-    const { rawClientId, ...clientOptions } = options;
+    const { rawClientId, token: given, ...clientOptions } = options;
     const clientId = rawClientId ?? this.clientId(sessionName);
     const persistent = this.version === '5' ? { sessionExpiry: this.target.shortSessionExpirySeconds } : {};
+    const token = await this.tokenOf(identityId, given);
+    // On the webhook's namespace, the password that has the test webhook allow the identity, named as it is.
+    const password = clientOptions.password ?? (this.method === 'webhook' ? allowedAs(this.identity(identityId).entry.authenticationName) : undefined);
     const attempt = () =>
       SessionClient.connect({
         ...this.endpoint,
@@ -325,6 +357,8 @@ export class ConformanceWorld extends World<TargetParameters> {
         timeoutMs: CLIENT_TIMEOUT_MS,
         ...persistent,
         ...clientOptions,
+        token,
+        password,
       });
     const pending = this.pendingExpiries.get(clientId);
     this.pendingExpiries.delete(clientId);
@@ -344,7 +378,7 @@ export class ConformanceWorld extends World<TargetParameters> {
       this.allClients.push(outcome.client);
       const { cleanStart, sessionExpiry } = { ...persistent, ...clientOptions };
       const endsWithConnection = this.version === '5' ? sessionExpiry === 0 : cleanStart === true;
-      this.accepted.push({ identityId, username: clientOptions.username, name: clientId, version: this.version, endsWithConnection, client: outcome.client });
+      this.accepted.push({ identityId, username: clientOptions.username, name: clientId, version: this.version, endsWithConnection, client: outcome.client, token, password });
       // The session's topics are its current owner's (a case variant's are those of the name it stands for).
       this.owners.set(sessionName, this.registeredName(clientOptions.username ?? this.identity(identityId).entry.authenticationName));
     }
@@ -450,6 +484,8 @@ export class ConformanceWorld extends World<TargetParameters> {
         sessionName: session.name,
         version: session.version,
         timeoutMs: CLIENT_TIMEOUT_MS,
+        token: session.token,
+        password: session.password,
       });
     }
   }

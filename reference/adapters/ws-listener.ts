@@ -66,8 +66,9 @@ export async function startWsListener(options: WsListenerOptions, accept: (conne
     clearTimeout(upgradeDeadlines.get(request.socket));
     sockets.handleUpgrade(request, socket, head, (webSocket) => {
       const stream = createWebSocketStream(webSocket);
-      // A WebSocket closed by the peer or by ws (1009: a message over the limit) ends the stream;
-      // its errors are the connection's end, which aedes sees as the stream closing.
+      // A WebSocket closed by the peer or by ws (1009: a message over the limit) closes the stream,
+      // which ws's adapter would only end for reading; its errors are the connection's end too.
+      webSocket.once('close', () => stream.destroy());
       stream.on('error', () => stream.destroy());
       accept({ stream, tls: request.socket as TLSSocket });
     });
@@ -101,6 +102,7 @@ export async function startWsListener(options: WsListenerOptions, accept: (conne
   return {
     host: options.host,
     port: listening.port,
+    stopAccepting: () => listening.stopAccepting(),
     async close() {
       for (const webSocket of sockets.clients) webSocket.terminate();
       await listening.close();

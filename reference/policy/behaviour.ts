@@ -7,7 +7,7 @@ import type { AuthenticationNameSource, ValidationScheme } from '../../eventgrid
 import type { ClientResource, NamespaceConfig, ReferenceLimits } from '../../eventgrid/namespace.ts';
 import type { RuleId } from '../../rules/catalogue.ts';
 import type { Check } from './check.ts';
-import type { PresentedCertificate, RawNames } from './presented.ts';
+import type { PresentedCertificate, PresentedToken, RawNames, WebhookAnswer } from './presented.ts';
 import type { Refusal, RefusalAnswer } from './refusal.ts';
 import type { SessionLookup, SessionRecord } from './session-record.ts';
 
@@ -15,6 +15,8 @@ import type { SessionLookup, SessionRecord } from './session-record.ts';
 export interface Identity {
   client: ClientResource;
   nameSource: string;
+  /** When the credentials stop proving it (a token's exp), milliseconds since the epoch; absent: never (T8). */
+  expiresAt?: number;
 }
 
 /** What an authenticator (reference/ports/authenticator.ts) made of a CONNECT's credentials. */
@@ -103,6 +105,38 @@ export interface CertificateContext {
   readonly registeredClient: ClientResource;
 }
 
+/** What a namespace that takes custom JWTs expects of one (its customJwtAuthentication, and the audience). */
+export interface TokenExpectations {
+  tokenIssuer: string;
+  audience: string;
+}
+
+/** One token as the token checks (T1-T8) see it. */
+export interface TokenContext {
+  readonly token: PresentedToken;
+  readonly now: Date;
+  /** What the namespace expects of a token; undefined: it takes none. */
+  readonly settings: TokenExpectations | undefined;
+  readonly behaviour: Behaviour;
+}
+
+/** One webhook answer as the webhook checks (W1-W3) see it. */
+export interface WebhookContext {
+  readonly answer: WebhookAnswer;
+  /** The answer's body, for checks after the one that refuses an answer that is not the documented JSON. */
+  readonly decision: WebhookDecision;
+}
+
+/** A webhook's answer body as Event Grid documents it. */
+export interface WebhookDecision {
+  decision: 'allow' | 'deny';
+  clientAuthenticationName?: string;
+  attributes?: Record<string, unknown>;
+  /** Unix time, seconds. */
+  expiration?: number;
+  errorReason?: string;
+}
+
 /** One filter of a SUBSCRIBE, as the subscribe checks see it. */
 export interface SubscribeContext {
   version: 4 | 5;
@@ -180,6 +214,27 @@ export interface IdentityPieces {
   nameOfUsername(username: string, certificate: PresentedCertificate): AuthenticationName;
   /** A3: the certificate values a validation scheme reads for the name (not ThumbprintMatch). */
   schemeValues(scheme: Exclude<ValidationScheme, 'ThumbprintMatch'>, certificate: PresentedCertificate): string[];
+  /** A3: whether one such value proves the client's authentication name, names compared by `sameName`. */
+  proves(value: string, authenticationName: string, sameName: IdentityPieces['sameName']): boolean;
+}
+
+/** The pieces of Behaviour that name a token's client; a mutant may replace any of them. */
+export interface TokenPieces {
+  /** T1: the authentication name a token's claims give (the subject), the Username beside it; undefined: none. */
+  nameOfToken(claims: Record<string, unknown>, username: string | undefined): AuthenticationName | undefined;
+  /**
+   * T7: why an AUTH packet does not re-authenticate the connection of `client`, given its reason code
+   * and what its token proves; undefined: it does, and the connection goes on under the new token.
+   */
+  reauthenticationFailure(client: ClientResource, reasonCode: number | undefined, authentication: Authentication): Refusal | undefined;
+  /** T8: whether a connection is ended when its token expires unrenewed. */
+  endsAtTokenExpiry: boolean;
+}
+
+/** The piece of Behaviour that names a webhook's client; a mutant may replace it. */
+export interface WebhookPieces {
+  /** W1: the authentication name a webhook's decision gives, the Username beside it; undefined: none. */
+  nameOfWebhookClient(decision: WebhookDecision | undefined, username: string | undefined): string | undefined;
 }
 
 /** What a granted connection does with the state of the session it names (L2, L3). */
@@ -235,7 +290,6 @@ export interface FeaturePieces {
   subscriptionIdentifiersAvailable: boolean;
 }
 
-/** Everything a mutant may replace. */
 /** How a group hands out a message: to one of its active members (Event Grid), or (a mutant) to all. */
 export type GroupDelivery = 'one-member' | 'every-member';
 
@@ -246,11 +300,16 @@ export interface SharedSubscriptionPieces {
   servesSharedSubscriptions: boolean;
 }
 
-export interface Behaviour extends IdentityPieces, SessionPieces, LimitPieces, FeaturePieces, SharedSubscriptionPieces {
+/** Everything a mutant may replace. */
+export interface Behaviour extends IdentityPieces, TokenPieces, WebhookPieces, SessionPieces, LimitPieces, FeaturePieces, SharedSubscriptionPieces {
   /** M1, M2: every packet a client sends, CONNECT included, in order, before anything else sees it: the first refusal closes the connection. */
   packetChecks: readonly Check<PacketContext>[];
   /** A1-A5: what a client certificate must prove, in order (the certificate authenticator runs them): the first refusal is the authentication's. */
   certificateChecks: readonly Check<CertificateContext>[];
+  /** T1-T6: what a token must prove, in order (the token authenticator runs them, at CONNECT and at re-authentication): the first refusal is the authentication's. */
+  tokenChecks: readonly Check<TokenContext>[];
+  /** W2, W3: what a webhook's answer must be, in order: the first refusal is the authentication's. */
+  webhookChecks: readonly Check<WebhookContext>[];
   /** The CONNECT decision, in order: the first refusal is the answer. */
   connectChecks: readonly Check<ConnectContext>[];
   /** Each filter of a SUBSCRIBE, in order: the first refusal is that filter's SUBACK code. */

@@ -7,6 +7,8 @@ import { CERTIFICATE_CHECKS, EVENT_GRID_IDENTITY } from './identity.ts';
 import { EVENT_GRID_LIMITS } from './limits.ts';
 import { CONNECT_WILL_CHECKS, PUBLISH_PACKET_CHECKS, SUBSCRIBE_QUOTA_CHECKS, SUBSCRIBE_TOPIC_CHECKS } from './packet-limits.ts';
 import { PACKET_CHECKS } from './packet-validation.ts';
+import { EVENT_GRID_TOKENS, TOKEN_CHECKS } from './token.ts';
+import { EVENT_GRID_WEBHOOK, WEBHOOK_CHECKS } from './webhook.ts';
 import { ANSWER_WITH_CONNACK } from './refusal.ts';
 import { EVENT_GRID_SHARED } from './shared-subscriptions.ts';
 import { EVENT_GRID_FEATURES, UNSUPPORTED_FEATURE_CHECKS } from './unsupported.ts';
@@ -15,6 +17,8 @@ export const EVENT_GRID: Behaviour = {
   // The protocol checks (M1), then what MQTT 5 offers and Event Grid does not (M2).
   packetChecks: [...PACKET_CHECKS, ...UNSUPPORTED_FEATURE_CHECKS],
   certificateChecks: CERTIFICATE_CHECKS,
+  tokenChecks: TOKEN_CHECKS,
+  webhookChecks: WEBHOOK_CHECKS,
   // Last, once the session could be had: the Will, judged as the PUBLISH it would become, in the order
   // a PUBLISH is: first whether the namespace serves it at all (L9), then who may publish there (P2, P3).
   connectChecks: [...CONNECT_CHECKS, ...CONNECT_WILL_CHECKS, ...WILL_ACCESS_CHECKS],
@@ -26,6 +30,8 @@ export const EVENT_GRID: Behaviour = {
   subscribeChecks: [...SUBSCRIBE_TOPIC_CHECKS, ...SUBSCRIBE_ACCESS_CHECKS, ...SUBSCRIBE_QUOTA_CHECKS],
   publishChecks: [...PUBLISH_PACKET_CHECKS, ...PUBLISH_ACCESS_CHECKS],
   ...EVENT_GRID_IDENTITY,
+  ...EVENT_GRID_TOKENS,
+  ...EVENT_GRID_WEBHOOK,
   ...EVENT_GRID_SESSIONS,
   ...EVENT_GRID_LIMITS,
   ...EVENT_GRID_FEATURES,

@@ -11,7 +11,9 @@ import { NAME_MUTANTS } from './names.ts';
 import { PACKET_MUTANTS } from './packet-limits.ts';
 import { PROTOCOL_MUTANTS } from './packet-validation.ts';
 import { SHARED_MUTANTS } from './shared-subscriptions.ts';
+import { TOKEN_MUTANTS } from './token.ts';
 import { FEATURE_MUTANTS } from './unsupported.ts';
+import { WEBHOOK_MUTANTS } from './webhook.ts';
 
 export function mutantId(mutant: Mutant): string {
   return mutant.id ?? mutant.rule;
@@ -27,6 +29,8 @@ const ALL: readonly Mutant[] = [
   ...FEATURE_MUTANTS,
   ...SHARED_MUTANTS,
   ...ACCESS_MUTANTS,
+  ...TOKEN_MUTANTS,
+  ...WEBHOOK_MUTANTS,
 ];
 
 // A rule may have several mutants; each has an id of its own: the rule id for the first, "rule.how" for the others.
