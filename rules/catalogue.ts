@@ -110,7 +110,19 @@ export const RULES = [
     noMutant: 'the reference judges each CONNECT\'s certificate on its own (A1-A3) and keeps no certificate per session, so there is no check whose removal lets a certificate serve only one session',
   },
   { id: 'S3', title: 'Without a Username the ClientID is the authentication name, so only one session is possible', sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred', case: 'via A2: the ClientID names no registered client' }], versions: BOTH },
-  { id: 'S4', title: 'An empty ClientID is refused', sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'clientIdentifierNotValid', basis: 'inferred' }], versions: BOTH },
+  // S4: the pages collide. "The ClientId field is required" (SUPPORT's connection flow, HOWTO) against
+  // Assigned Client Identifiers listed among the MQTT 5 features supported (SUPPORT, 2025). Read here:
+  // MQTT 3.1.1 has no Assigned Client Identifier, so an empty ClientID is refused there under both;
+  // over MQTT 5 the suite takes the target's answer as its reading (refused 0x85, or accepted with a
+  // non-empty Assigned Client Identifier) and its report says which applied. The reference does either
+  // (its namespace's reference.emptyClientId), refusing by default.
+  {
+    id: 'S4',
+    title: 'An empty ClientID is refused over MQTT 3.1.1; over MQTT 5 it is refused, or given an Assigned Client Identifier',
+    sources: ['HOWTO', 'SUPPORT'],
+    refusals: [{ code: 'clientIdentifierNotValid', basis: 'inferred' }],
+    versions: BOTH,
+  },
   { id: 'S5', title: 'A session name is unique across the namespace', sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'notAuthorized', basis: 'inferred' }], versions: BOTH },
   // S6 and S7 are S5's uniqueness for an active and for a held session: S5's mutant breaks both.
   { id: 'S6', title: "Another identity presenting an active session's name is refused as not authorized; the owner is undisturbed", sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'notAuthorized', basis: 'inferred' }], versions: BOTH, dependsOn: ['S5'], methods: EVERY_METHOD },
