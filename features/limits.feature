@@ -331,3 +331,13 @@ Feature: Event Grid's limits
       And 5 QoS 1 messages are published to that connection
       Then that connection is sent 2 of them while it acknowledges none
       And acknowledging each, it is sent all 5
+
+  @L17
+  Rule: Topic Alias Maximum is 10
+
+    @mqtt5
+    Scenario: the CONNACK announces Topic Alias Maximum 10; alias 10 is taken, alias 11 ends the connection
+      When identity "alpha" connects with session "s1" over MQTT 5
+      Then the CONNACK carries topicAliasMaximum 10
+      And session "s1" publishing to its own topic with Topic Alias 10, then with the alias alone, receives both
+      And session "s1" publishing with Topic Alias 11 ends its connection

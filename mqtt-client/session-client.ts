@@ -283,6 +283,15 @@ export class SessionClient {
     this.mqttClient.publish(topic, payload, { qos }, () => {});
   }
 
+  /**
+   * Writes a QoS 1 PUBLISH carrying a Topic Alias (MQTT 5) as it is: mqtt.js would refuse to send an
+   * alias above the server's maximum itself.
+   */
+  sendPublishWithAlias(topic: string, payload: string, topicAlias: number, messageId: number): void {
+    const publish = { cmd: 'publish' as const, topic, payload: Buffer.from(payload), qos: 1 as const, retain: false, dup: false, messageId, properties: { topicAlias } };
+    this.mqttClient.stream.write(mqttPacket.generate(publish, { protocolVersion: 5 }));
+  }
+
   /** Messages received and not yet taken, on any topic. */
   pending(): readonly ReceivedMessage[] {
     return [...this.inbox];

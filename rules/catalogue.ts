@@ -198,6 +198,17 @@ export const RULES = [
     // Its scenarios publish on the client's own topics.
     dependsOn: ['P1'],
   },
+  // 2025-26 limits (issue 28): SUPPORT and QUOTAS give Topic Alias Maximum 10; what a PUBLISH past it
+  // gets is MQTT 5's (inferred).
+  {
+    id: 'L17',
+    title: 'Topic Alias Maximum is 10: the MQTT 5 CONNACK announces it, aliases 1 to 10 are taken, and a PUBLISH with a higher one ends the connection',
+    sources: ['SUPPORT', 'QUOTAS', 'MQTT5'],
+    refusals: [{ code: 'topicAliasInvalid', basis: 'inferred' }],
+    versions: ['5'],
+    // Its scenario publishes on the client's own topics.
+    dependsOn: ['P1'],
+  },
   // Protocol validation (issue 12): what MQTT 5 makes a protocol error, refused before aedes uses it.
   {
     id: 'M1',

@@ -24,6 +24,8 @@ export const LIMITS = {
   maximumQos: { value: 1, source: SUPPORT },
   // SUPPORT: "Keep Alive Maximum is 1,160 seconds"; QUOTAS: maximum keep-alive interval 1160 (L13).
   keepAliveSeconds: { value: 1160, source: SUPPORT },
+  // SUPPORT, QUOTAS (2025-26): Topic Alias Maximum 10 (L17).
+  topicAliasMaximum: { value: 10, source: SUPPORT },
   // SUPPORT: "Maximum Packet Size is 512 KiB"; QUOTAS: max message size 512 KB (L15).
   maximumPacketSize: { value: 512 * 1024, source: SUPPORT },
   // RETAIN (2025): retain is supported; at most 64 KB per retained message (L12).

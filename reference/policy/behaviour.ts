@@ -261,6 +261,8 @@ export interface LimitPieces {
    * will is published at this QoS).
    */
   maximumQos: 0 | 1 | 2;
+  /** L17: the Topic Alias Maximum an MQTT 5 CONNACK announces, and the highest alias a PUBLISH may use. */
+  topicAliasMaximum: number;
   /**
    * L15: the Maximum Packet Size in force for the namespace's limits, bytes; undefined: none. It is aedes'
    * `maximumPacketSize`, the one mechanism that both enforces it (as each fixed header is read, before

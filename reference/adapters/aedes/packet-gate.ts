@@ -57,6 +57,8 @@ export class PacketGate {
    * the connection's context (client, session, version, namespace, limits) and the packet's QoS and topic.
    */
   private readonly publishDecisions = new WeakMap<Client, Map<string, Refusal | undefined>>();
+  /** L17: each MQTT 5 connection's Topic Aliases, as its PUBLISHes set them. */
+  private readonly topicAliases = new WeakMap<Client, Map<number, string>>();
 
   /** M3: the shared subscriptions, which the gate answers itself (aedes has none). */
   private shared: SharedGroups | undefined;
@@ -184,25 +186,40 @@ export class PacketGate {
     return false;
   }
 
+  /**
+   * L17: the topic an MQTT 5 PUBLISH is for, its Topic Alias resolved as aedes will resolve it after the
+   * gate (an alias with a topic sets it for the connection; an empty topic takes the alias's). An alias
+   * past the maximum is aedes' to refuse (DISCONNECT 0x94).
+   */
+  private aliasedTopic(client: Client, packet: mqttPacket.IPublishPacket): string {
+    const alias = packet.properties?.topicAlias;
+    if (alias === undefined || alias < 1 || alias > this.options.behaviour.topicAliasMaximum) return packet.topic;
+    let aliases = this.topicAliases.get(client);
+    if (!aliases) this.topicAliases.set(client, (aliases = new Map()));
+    if (packet.topic !== '') aliases.set(alias, packet.topic);
+    return aliases.get(alias) ?? packet.topic;
+  }
+
   /** Returns true when the packet was answered here (not delivered). */
   private publish(client: Client, packet: mqttPacket.IPublishPacket): boolean {
     const { behaviour, namespace, limits, log } = this.options;
     const registered = this.registered(client, 'PUBLISH');
     if (!registered) return true;
     const version = protocolVersionOf(client);
+    const topic = this.aliasedTopic(client, packet);
     let decisions = this.publishDecisions.get(client);
     if (!decisions) this.publishDecisions.set(client, (decisions = new Map()));
-    const key = `${packet.qos} ${packet.topic}`;
+    const key = `${packet.qos} ${topic}`;
     let refusal = decisions.get(key);
     if (!decisions.has(key)) {
-      const context: PublishContext = { version, sessionName: client.id, topic: packet.topic, qos: packet.qos, client: registered, namespace, limits, behaviour };
+      const context: PublishContext = { version, sessionName: client.id, topic, qos: packet.qos, client: registered, namespace, limits, behaviour };
       refusal = firstRefusal(behaviour.publishChecks, context);
       if (decisions.size >= REMEMBERED_PUBLISH_DECISIONS) decisions.clear();
       decisions.set(key, refusal);
     }
     if (refusal && refusal.code.packet === 'PUBACK' && version === 5) {
       // Not delivered; the connection is kept. A QoS 1 PUBLISH is told why, a QoS 0 one is dropped.
-      log(`session "${client.id}": PUBLISH to ${packet.topic.slice(0, 60)} not delivered [${refusal.rule}]: ${refusal.reason}`);
+      log(`session "${client.id}": PUBLISH to ${topic.slice(0, 60)} not delivered [${refusal.rule}]: ${refusal.reason}`);
       if (packet.qos === 1 && packet.messageId !== undefined) {
         const puback = { cmd: 'puback' as const, messageId: packet.messageId, reasonCode: refusal.code.reasonCode, properties: { reasonString: refusal.reason } };
         mqttPacket.writeToStream(puback, client.conn as unknown as NodeJS.WritableStream, { protocolVersion: 5 });
@@ -210,7 +227,7 @@ export class PacketGate {
       return true;
     }
     if (refusal) {
-      log(`session "${client.id}": PUBLISH to ${packet.topic.slice(0, 60)} ends the connection [${refusal.rule}]: ${refusal.reason}`);
+      log(`session "${client.id}": PUBLISH to ${topic.slice(0, 60)} ends the connection [${refusal.rule}]: ${refusal.reason}`);
       this.options.endReason(client, refusal.code.packet === 'PUBACK' ? 'ClientAuthorizationError' : 'ClientError');
       // aedes sends the DISCONNECT with its code over MQTT 5; over MQTT 3.1.1 it can only close.
       client.disconnect({ reasonCode: refusal.code.reasonCode, properties: { reasonString: refusal.reason } } as never, () => {});
