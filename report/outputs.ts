@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { methodsOf, MQTT_VERSIONS, RULES, type AuthenticationMethod } from '../rules/catalogue.ts';
 import { TRANSPORTS } from '../rules/transports.ts';
+import { htmlReport } from './html.ts';
 import type { ScenarioResult } from './scenarios.ts';
 import { passedLeniently, totals, whereVerdict, type RuleVerdict, type VerdictStatus } from './verdicts.ts';
 
@@ -186,13 +187,14 @@ export function rulesJson(report: RunReport): string {
   )}\n`;
 }
 
-/** Writes rules.json, junit.xml and summary.md into the folder; returns their paths. */
+/** Writes rules.json, junit.xml, summary.md and report.html into the folder; returns their paths. */
 export function writeReports(dir: string, report: RunReport): string[] {
   mkdirSync(dir, { recursive: true });
   const files: Array<[string, string]> = [
     ['rules.json', rulesJson(report)],
     ['junit.xml', junitReport(report)],
     ['summary.md', markdownSummary(report)],
+    ['report.html', htmlReport(report)],
   ];
   for (const [name, text] of files) writeFileSync(join(dir, name), text);
   return files.map(([name]) => join(dir, name));

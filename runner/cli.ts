@@ -23,7 +23,7 @@ ${MQTT_USAGE}
   --transport T            against the embedded reference: tcp (MQTT over TLS), wss (MQTT over
                            WebSockets) or both (default); a remote target's is its URL's
   --tags EXPR              a further cucumber tag expression
-  --report-dir DIR         where rules.json, junit.xml, summary.md, cucumber.html go (default reports/)
+  --report-dir DIR         where rules.json, junit.xml, summary.md, report.html, cucumber.html go (default reports/)
   --break MUTANTS          test only: the embedded reference breaks rules on purpose (a rule id, or
                            a further mutant such as A3.any-field)
   --strict-codes           a refusal (CONNACK, SUBACK, PUBACK, DISCONNECT) must carry the code the project
