@@ -99,18 +99,6 @@ export function consoleReport(report: RunReport, colour: boolean): string {
   return lines.join('\n');
 }
 
-/**
- * One line as a scenario finishes: the run's progress in a CI log (no TTY, so no redrawn bar), with
- * the rule, version and outcome, which cucumber's progress dots do not give.
- */
-export function progressLine(result: ScenarioResult, number: number): string {
-  const rules = result.rules.join(',') || '-';
-  const version = result.version ? `MQTT ${result.version}` : '';
-  const seconds = `${(result.durationMs / 1000).toFixed(1)} s`;
-  const why = result.status === 'passed' ? '' : `: ${result.message}`;
-  return `${String(number).padStart(3)} ${result.status.padEnd(7)} ${rules.padEnd(7)} ${version.padEnd(10)} ${seconds.padStart(7)}  ${result.name}${why}`;
-}
-
 function xml(text: string): string {
   return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -172,6 +172,11 @@ export class ScenarioCollector {
     };
   }
 
+  /** The tags of every scenario cucumber has planned so far (all of them, before the first one starts). */
+  plannedTags(): string[][] {
+    return [...this.pickleOfTestCase.values()].map((pickleId) => this.pickles.get(pickleId)?.tags.map((tag) => tag.name) ?? []);
+  }
+
   results(): ScenarioResult[] {
     return [...this.finished];
   }

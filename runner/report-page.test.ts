@@ -2,7 +2,7 @@
 // against a reference broker made to fail S6: the page renders its matrix from nothing but the file (any
 // request it makes is counted, and there must be none), the filters narrow what it shows, and a failing
 // S6 scenario is open with the CONNECT and CONNACK that show the intruder accepted. A screenshot is kept
-// in reports/report-s6-failing.png.
+// in reports/report-s6-failing.png. The same run, piped, shows its progress as a line per rule.
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +30,9 @@ describe.skipIf(!AVAILABLE)('the HTML report in headless Chromium', () => {
     const reportDir = temporaryDir();
     const run = await runConformance(reportDir, ['--identities', inject('pkiDir'), '--break', 'S6', '--rules', 'S6', '--mqtt', '5', '--transport', 'tcp']);
     expect(run.exitCode, run.stderr).toBe(1);
+    // Not a terminal (a pipe): the progress is a plain line per rule and version as its verdict is known, nothing redrawn.
+    expect(run.stdout).toMatch(/^\[\s*\d+\/\d+ \d+ s\] FAIL S6 over MQTT 5 \(\d+ scenarios\): /m);
+    expect(run.stdout).not.toMatch(/\r|\u001b/);
     profile = mkdtempSync(join(tmpdir(), 'mmc-chromium-'));
     browser = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
