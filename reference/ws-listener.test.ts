@@ -165,7 +165,7 @@ describe('the WebSocket endpoint refuses clearly', () => {
     expect((await open('wss', 'alpha', 'after-plain-http')).connack.reasonCode).toBe(0);
   });
 
-  it('closes a WebSocket whose message is over the packet limit (1009), and serves on', async () => {
+  it('closes a WebSocket whose message is over twice the packet limit (1009), and serves on', async () => {
     await start();
     const limit = broker.namespace.reference.limits.maximumPacketSize;
     const alpha = pki.identities.get('alpha')!;
@@ -173,7 +173,7 @@ describe('the WebSocket endpoint refuses clearly', () => {
     await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
     const code = await new Promise<number>((resolve) => {
       socket.once('close', (closeCode) => resolve(closeCode));
-      socket.send(Buffer.alloc(limit + 1));
+      socket.send(Buffer.alloc(2 * limit + 1));
     });
     expect(code).toBe(1009);
     expect((await open('wss', 'alpha', 'after-oversized')).connack.reasonCode).toBe(0);

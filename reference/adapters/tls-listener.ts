@@ -15,13 +15,19 @@ export interface NamespaceTlsOptions {
   registeredCas: string[];
   /** A connection that has not completed its TLS handshake by then is closed, ms. */
   handshakeTimeoutMs: number;
+  /**
+   * Whether the handshake asks for a client certificate (default true; one is never required, so that
+   * a token's client may present none). False for browsers: headless Chromium cancels a handshake that
+   * asks for one it cannot give.
+   */
+  requestClientCertificate?: boolean;
 }
 
 export function createNamespaceTlsServer(options: NamespaceTlsOptions, onSecure: (socket: TLSSocket) => void): Server {
   const tlsOptions: TlsOptions = {
     cert: options.cert,
     key: options.key,
-    requestCert: true,
+    requestCert: options.requestClientCertificate ?? true,
     rejectUnauthorized: false,
     ca: options.registeredCas,
     handshakeTimeout: options.handshakeTimeoutMs,
@@ -68,6 +74,8 @@ export interface TlsListenerOptions extends NamespaceTlsOptions {
 export interface ListeningTlsServer {
   server: Server;
   port: number;
+  /** Stops accepting; the connections it accepted go on. */
+  stopAccepting(): void;
   close(): Promise<void>;
 }
 
@@ -94,11 +102,15 @@ export async function listenTls(
   server.on('tlsClientError', (error) => options.log(`TLS handshake failed: ${error.message}`));
   tcp.listen(options.port, options.host);
   await Promise.race([once(tcp, 'listening'), once(tcp, 'error').then(([error]) => Promise.reject(error))]);
+  let closed: Promise<unknown> | undefined;
   return {
     server,
     port: (tcp.address() as AddressInfo).port,
+    stopAccepting() {
+      closed ??= new Promise((resolve) => tcp.close(resolve));
+    },
     async close() {
-      const closed = new Promise((resolve) => tcp.close(resolve));
+      closed ??= new Promise((resolve) => tcp.close(resolve));
       for (const socket of sockets) socket.destroy();
       await closed;
     },
@@ -107,6 +119,6 @@ export async function listenTls(
 
 /** Listens for mutual-TLS connections on host:port, and hands each one over once its handshake is done. */
 export async function startTlsListener(options: TlsListenerOptions, accept: (connection: Connection) => void): Promise<Listener> {
-  const { port, close } = await listenTls(options, (tls) => accept({ stream: tls, tls }));
-  return { host: options.host, port, close };
+  const { port, stopAccepting, close } = await listenTls(options, (tls) => accept({ stream: tls, tls }));
+  return { host: options.host, port, stopAccepting, close };
 }
