@@ -117,7 +117,9 @@ const observationLine = (o: ScenarioResult['observations'][number]) => `${o.step
 export function junitReport(report: RunReport): string {
   const scenarioCases = report.scenarios.map((s) => {
     const classname = `event-grid-rules.${s.rules.join('-') || 'uncatalogued'}.mqtt-${s.version ?? 'any'}${whereSuffix(s.method, s.transport)}`;
-    const open = `    <testcase classname="${xml(classname)}" name="${xml(s.name)}" file="${xml(s.location)}" time="${(s.durationMs / 1000).toFixed(3)}">`;
+    // file and line apart, as JUnit readers that annotate a source line take them.
+    const [file, line] = s.location.split(/:(?=\d+$)/);
+    const open = `    <testcase classname="${xml(classname)}" name="${xml(s.name)}" file="${xml(file!)}"${line ? ` line="${line}"` : ''} time="${(s.durationMs / 1000).toFixed(3)}">`;
     const body: string[] = [];
     if (s.status === 'failed') body.push(`      <failure message="${xml(s.message ?? 'failed')}">${xml(s.message ?? '')}</failure>`);
     if (s.status === 'skipped') body.push(`      <skipped message="${xml(s.message ?? 'skipped')}"/>`);

@@ -188,7 +188,7 @@ describe('report files', () => {
     const notRun = verdicts.filter((v) => v.status === 'not run').length;
     expect(xml.match(/<testcase /g)).toHaveLength(results.length + notRun);
     expect(xml).toContain(
-      '<testcase classname="event-grid-rules.S6.mqtt-5" name="refused" file="features/x.feature:10" time="1.250">\n      <failure message="expected &#60;0x87&#62; &#38; &#34;more&#34;">expected &#60;0x87&#62; &#38; &#34;more&#34;</failure>\n      <system-out>',
+      '<testcase classname="event-grid-rules.S6.mqtt-5" name="refused" file="features/x.feature" line="10" time="1.250">\n      <failure message="expected &#60;0x87&#62; &#38; &#34;more&#34;">expected &#60;0x87&#62; &#38; &#34;more&#34;</failure>\n      <system-out>',
     );
     expect(xml).toMatch(/<system-out>[^<]*expected [^<]*; observed accepted<\/system-out>/);
     expect(xml).toMatch(/name="S10 [^"]*" time="0.000">\n      <skipped message="not testable from a client/);
