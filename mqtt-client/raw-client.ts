@@ -67,6 +67,8 @@ export class RawConnection {
     private readonly version: MqttVersion,
     parser: ReturnType<typeof mqttPacket.parser>,
     connackAt: number,
+    /** Milliseconds from writing the CONNECT to reading its CONNACK: the round trip, with the server's own time to answer. */
+    readonly roundTripMs: number,
     /** Records a packet this connection sends (the scenario's log), if anything does. */
     private readonly recordSent: (packet: mqttPacket.Packet) => void = () => {},
   ) {
@@ -105,8 +107,10 @@ export class RawConnection {
         resolve({ accepted: false, message: `no CONNACK within ${options.timeoutMs} ms` });
       }, options.timeoutMs);
       // A connection that fails before it is ready closes, which resolves below.
+      let connectSentAt = Date.now();
       ready.then(
         () => {
+          connectSentAt = Date.now();
           socket.write(
             Buffer.concat([
               connectBytes({ version: options.version, clientId: options.clientId, username, keepAlive: options.keepAlive ?? 60, properties: options.properties, cleanStart: options.cleanStart }),
@@ -137,7 +141,7 @@ export class RawConnection {
         }
         resolve({
           accepted: true,
-          connection: new RawConnection(socket, options.version, parser, Date.now(), log ? (sent) => log.packet(connection, 'sent', sent) : undefined),
+          connection: new RawConnection(socket, options.version, parser, Date.now(), Date.now() - connectSentAt, log ? (sent) => log.packet(connection, 'sent', sent) : undefined),
           sessionPresent: packet.sessionPresent === true,
           properties: (packet.properties ?? {}) as Record<string, unknown>,
         });
