@@ -1,7 +1,10 @@
 // MQTT over secure WebSockets (wss) in front of the reference broker's mutual-TLS port, for the browser
-// test until the reference listens on wss itself (issue 24): each WebSocket's bytes are piped, both ways,
-// into a TLS connection of their own to the broker, which presents no client certificate (a browser has
-// none to give), so the broker authenticates the client by what its CONNECT carries (a custom JWT).
+// test. The reference's own wss listener asks for a client certificate, as Event Grid does, and headless
+// Chromium meets that request by waiting for a certificate to be picked, which nobody does: the TLS
+// handshake hangs until the page gives up ("WebSocket opening handshake was canceled"). This endpoint
+// asks for none. Each WebSocket's bytes are piped, both ways, into a TLS connection of their own to the
+// broker, which presents no client certificate either, so the broker authenticates the client by what
+// its CONNECT carries (a custom JWT).
 import { once } from 'node:events';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
