@@ -18,7 +18,7 @@ export const MQTT_SUBPROTOCOL = 'mqtt';
 const TLS_HANDSHAKE_RECORD = 0x16;
 
 export interface WsListenerOptions extends TlsListenerOptions {
-  /** The largest WebSocket message taken, bytes (the namespace's packet limit, L15); 0: ws' own default. */
+  /** The largest WebSocket message taken, bytes (bounded by the namespace's packet limit, L15); 0: ws' own default. */
   maxMessageBytes: number;
   /** A connection not upgraded to a WebSocket this long after its TLS handshake is closed, ms (as one that sends no CONNECT). */
   upgradeTimeoutMs: number;
@@ -44,7 +44,7 @@ function upgradeRefusal(request: IncomingMessage): { status: number; why: string
 /**
  * Listens for MQTT over WebSockets (wss) on host:port. Another path is answered 404, an upgrade
  * without the mqtt subprotocol 400, an HTTPS request that is no upgrade 400, and plain HTTP sent to
- * the TLS port 400 in plain HTTP; a message over the packet limit closes the WebSocket (1009).
+ * the TLS port 400 in plain HTTP; a message over maxMessageBytes closes the WebSocket (1009).
  */
 export async function startWsListener(options: WsListenerOptions, accept: (connection: Connection) => void): Promise<Listener> {
   const sockets = new WebSocketServer({
