@@ -36,8 +36,9 @@ export function benchNamespace(pki: LoadedPki): NamespaceConfig {
   return { ...namespace, topicSpacesConfiguration: { ...namespace.topicSpacesConfiguration, maximumClientSessionsPerAuthenticationName: 10_000_000 } };
 }
 
-export async function startReference(pki: LoadedPki): Promise<BenchBroker> {
-  const broker = await startReferenceBroker({ namespace: benchNamespace(pki), tls: serverTlsFromPki(pki) });
+/** The reference, in memory or (`redisUrl`) as an instance of a namespace kept in Redis. */
+export async function startReference(pki: LoadedPki, redisUrl?: string): Promise<BenchBroker> {
+  const broker = await startReferenceBroker({ namespace: benchNamespace(pki), tls: serverTlsFromPki(pki), ...(redisUrl ? { redis: { url: redisUrl } } : {}) });
   return { name: 'reference', url: broker.url, ...(broker.wsUrl ? { wsUrl: broker.wsUrl } : {}), stop: () => broker.stop() };
 }
 

@@ -1,10 +1,12 @@
 // startReferenceBroker: an aedes broker behind a mutual-TLS listener on loopback, that answers as an
 // Event Grid namespace does for sessions and client authentication. The composition root: it puts the
-// policy (policy/) together with one adapter per port (ports/): the in-memory session store, the
-// certificate authenticator, the TLS listener, the life cycle events, and the aedes glue.
+// policy (policy/) together with one adapter per port (ports/): the session store (in memory, or in
+// Redis beside other instances of the namespace), the certificate authenticator, the TLS listener, the
+// life cycle events, and the aedes glue.
 import { Aedes } from 'aedes';
 import type { ServerTls } from '../certs/manifest.ts';
 import type { ClientResource, NamespaceConfig } from '../eventgrid/namespace.ts';
+import { GONE_CLIENTS_TOPIC, leaveSessionExpiryToTheStore, NEW_CLIENTS_TOPIC } from './adapters/aedes/aedes-internals.ts';
 import { LimitEnforcement } from './adapters/aedes/limit-enforcement.ts';
 import { TokenLifetimes } from './adapters/aedes/token-lifetimes.ts';
 import { AedesNamespaceAdapter } from './adapters/aedes/namespace-adapter.ts';
@@ -43,6 +45,12 @@ export interface ReferenceBrokerOptions {
   behaviour?: Behaviour;
   /** Milliseconds since the epoch, for session expiry, life cycle events and certificate validity. Default Date.now. */
   clock?: Clock;
+  /**
+   * Join the namespace kept in this Redis (redis://HOST:PORT[/DB]) beside its other instances: sessions,
+   * subscriptions, queued and retained messages live there, and messages fan out between instances.
+   * Default: everything in this process's memory, forgotten when it stops.
+   */
+  redis?: { url: string; leaseMs?: number };
   log?: (line: string) => void;
 }
 
@@ -57,6 +65,12 @@ export interface ReferenceBroker {
   namespace: NamespaceConfig;
   events: LifecycleEvents;
   sessions: SessionStore;
+  /** This instance's id among those sharing the namespace (with `redis`). */
+  instance?: string;
+  /**
+   * Stops accepting, sends MQTT 5 clients DISCONNECT 0x8B (server shutting down), closes every
+   * connection, and (with `redis`) hands their sessions over as held, kept for a restart.
+   */
   stop(): Promise<void>;
 }
 
@@ -98,7 +112,21 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
   const log = options.log ?? (() => {});
   const clock = options.clock ?? Date.now;
   const behaviour = options.behaviour ?? EVENT_GRID;
-  const sessions = new MemorySessionStore(clock);
+  // Only a shared namespace loads the Redis client.
+  const shared = options.redis
+    ? await (await import('./adapters/redis/shared-namespace.ts')).joinSharedNamespace({
+        url: options.redis.url,
+        namespace: namespace.name,
+        clock,
+        ...(options.redis.leaseMs ? { leaseMs: options.redis.leaseMs } : {}),
+        log,
+        onLeaseLost: () => {
+          log("this instance's lease in the session store had run out: its connections no longer hold their sessions, and are closed");
+          adapter.dropLocalSessions();
+        },
+      })
+    : undefined;
+  const sessions: SessionStore = shared?.sessions ?? new MemorySessionStore(clock);
   const events = new LifecycleEvents(namespace.name, options.lifecycleFile, clock);
   // Event Grid's limits (L5-L15) on aedes: Keep Alive, CONNACK properties, the packet gate, the queues.
   // The packet gate also runs the access checks (P2, P3): every SUBSCRIBE and PUBLISH passes through it.
@@ -108,10 +136,7 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     limits: namespace.reference.limits,
     registeredClientOf: (client): ClientResource | undefined => adapter.registeredClientOf(client),
     log,
-    heldOffline: (name) => {
-      const record = sessions.find(name);
-      return record !== undefined && record.connectionId === undefined;
-    },
+    heldOffline: (name): boolean => adapter.heldOffline(name),
     terminateSession: (name, reason) => adapter.terminateHeldSession(name, reason),
   });
   const { customJwtAuthentication, webhookAuthentication } = namespace.topicSpacesConfiguration.clientAuthentication;
@@ -121,7 +146,7 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     ...(webhookAuthentication ? { webhook: new WebhookAuthenticator(webhookAuthentication, namespace.reference.webhookTimeoutMs, behaviour) } : {}),
   });
   const adapter = new AedesNamespaceAdapter({
-    policy: new ConnectPolicy(namespace, sessions, behaviour),
+    policy: new ConnectPolicy(namespace, behaviour),
     authenticator,
     tokens: new TokenLifetimes({ authenticator, pieces: behaviour, clock, log }),
     answerRefusal: behaviour.answerRefusal,
@@ -132,9 +157,12 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     authenticationNameOf: (clientName) => namespace.clients.find((client) => client.name === clientName)?.authenticationName ?? clientName,
     log,
     clock,
+    sessionLimit: () => behaviour.sessionLimit(namespace),
+    ...(shared ? { instance: shared.instance } : {}),
   });
 
-  const broker = await Aedes.createBroker({
+  const broker = new Aedes({
+    ...(shared ? { id: shared.instance, persistence: shared.persistence, mq: shared.mq } : {}),
     preConnect: adapter.preConnect,
     // A queued QoS 1 message acknowledged while aedes resends the queue is not sent again.
     authorizeForward: adapter.authorizeForward,
@@ -146,6 +174,19 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     maximumPacketSize: behaviour.maximumPacketSize(namespace.reference.limits) ?? 0,
     connectTimeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
   });
+  if (shared) {
+    // Before the broker listens, so before aedes' own listener, which closes the client without a DISCONNECT.
+    shared.mq.on(NEW_CLIENTS_TOPIC, (packet, done) => {
+      adapter.remoteTakeover(packet.topic.split('/')[1]!, String(packet.payload));
+      done();
+    });
+    shared.mq.on(GONE_CLIENTS_TOPIC, (packet, done) => {
+      adapter.remoteEnd(packet.topic.split('/')[1]!, String(packet.payload));
+      done();
+    });
+    leaveSessionExpiryToTheStore(broker);
+  }
+  await broker.listen();
   adapter.attach(broker);
   limits.attach(broker);
   broker.on('clientError', (client, error) => log(`client "${shownName(client.id ?? '')}": ${error.message}`));
@@ -186,6 +227,7 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     await Promise.all(listeners.map((listener) => listener.close()));
     // aedes' own timers would keep the process alive after a port that could not be had.
     await new Promise<void>((resolve) => broker.close(() => resolve()));
+    await shared?.close();
     throw error;
   }
   const [listener, wsListener] = listeners as [Listener, Listener | undefined];
@@ -202,11 +244,15 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     namespace,
     events,
     sessions,
+    ...(shared ? { instance: shared.instance } : {}),
     async stop() {
       adapter.beginStop();
-      const closed = Promise.all(listeners.map((each) => each.close()));
+      for (const each of listeners) each.stopAccepting();
+      // aedes sends MQTT 5 clients DISCONNECT 0x8B as it closes them; the listeners then end what is left (handshakes, no CONNECT yet).
       await new Promise<void>((resolve) => broker.close(() => resolve()));
-      await closed;
+      await Promise.all(listeners.map((each) => each.close()));
+      await adapter.settled();
+      await shared?.close();
     },
   };
 }

@@ -1,5 +1,7 @@
 // npm run broker [-- --namespace FILE --host 127.0.0.1 --port 8883]: the reference broker as a
 // long-running process, for device teams and for runs against a separately started target.
+import cluster from 'node:cluster';
+import { once } from 'node:events';
 import { appendFileSync } from 'node:fs';
 import { hostname, networkInterfaces } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -14,7 +16,7 @@ import { readNamespaceFile } from '../eventgrid/namespace-file.ts';
 import { startWebhookService, WEBHOOK_PASSWORDS, withWebhook } from './webhook-service.ts';
 
 const USAGE = `usage: mqtt-multisession-conformance broker [--namespace FILE] [--host 127.0.0.1] [--port 8883] [--ws-port 8443|off] [--pki DIR] [--server-name NAME ...] [--lifecycle FILE]
-                                          [--handshake-timeout MS] [--connect-timeout MS] [--webhook]
+                                          [--handshake-timeout MS] [--connect-timeout MS] [--webhook] [--redis URL [--instances N]]
   --namespace FILE   namespace configuration (JSON, or an ARM template); default: every identity of
                      the PKI set, with the permissions the suite uses. A file that declares no
                      caCertificates gets the PKI's intermediate CA (docs/access-control.md)
@@ -29,7 +31,13 @@ const USAGE = `usage: mqtt-multisession-conformance broker [--namespace FILE] [-
   --handshake-timeout MS  close a connection whose TLS handshake is not done MS after it opened (default ${DEFAULT_HANDSHAKE_TIMEOUT_MS})
   --connect-timeout MS    close a connection that has sent no CONNECT MS after its handshake (default ${DEFAULT_CONNECT_TIMEOUT_MS})
   --webhook          authenticate by webhook: start the test webhook on loopback and send it every CONNECT
-                     that presents no custom JWT; its answer is chosen by the password (${Object.values(WEBHOOK_PASSWORDS).join(', ')})`;
+                     that presents no custom JWT; its answer is chosen by the password (${Object.values(WEBHOOK_PASSWORDS).join(', ')})
+  --redis URL        join the namespace kept in this Redis (redis://HOST:PORT[/DB]) beside its other
+                     instances: sessions, subscriptions, queued and retained messages live there and
+                     survive restarts (docs/scaling.md). Without it everything is in this process's
+                     memory, and a restart forgets it all
+  --instances N      with --redis: N instances of the namespace in N worker processes sharing the ports
+                     (node:cluster spreads the connections; default 1)`;
 
 async function main(args: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -45,6 +53,8 @@ async function main(args: string[]): Promise<void> {
       'handshake-timeout': { type: 'string', default: String(DEFAULT_HANDSHAKE_TIMEOUT_MS) },
       'connect-timeout': { type: 'string', default: String(DEFAULT_CONNECT_TIMEOUT_MS) },
       webhook: { type: 'boolean' },
+      redis: { type: 'string' },
+      instances: { type: 'string', default: '1' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -60,9 +70,15 @@ async function main(args: string[]): Promise<void> {
       throw new UserError(`--lifecycle ${values.lifecycle} cannot be written to: ${(error as NodeJS.ErrnoException).code}`);
     }
   }
-  const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
+  if (values.redis !== undefined && !/^rediss?:\/\/[^/]+(\/\d+)?$/.test(values.redis)) {
+    throw new UserError(`--redis ${values.redis}: expected redis://HOST:PORT or redis://HOST:PORT/DB`);
+  }
+  const instances = wholeNumberFlag(values.instances, '--instances', 1, 64);
+  if (instances > 1 && !values.redis) throw new UserError('--instances N needs --redis URL: instances are one namespace only through Redis');
+  const log = (line: string) => console.log(`${new Date().toISOString()}${cluster.isWorker ? ` [instance ${cluster.worker!.id}]` : ''} ${line}`);
 
   await ensurePki({ outDir: values.pki, serverNames: serverNames(values['server-name'] ?? []), log });
+  if (instances > 1 && cluster.isPrimary) return runInstances(instances);
   const pki = loadPki(values.pki);
   // A file that declares no CA certificates gets the PKI's intermediate CA; an empty list is kept (and warned of).
   const loaded = values.namespace
@@ -82,8 +98,11 @@ async function main(args: string[]): Promise<void> {
     lifecycleFile: values.lifecycle,
     handshakeTimeoutMs,
     connectTimeoutMs,
+    ...(values.redis ? { redis: { url: values.redis } } : {}),
     log,
   }).catch((error: NodeJS.ErrnoException) => {
+    // shared-namespace.ts's REDIS_UNREACHABLE (not imported: only --redis loads the Redis client).
+    if (error.code === 'EREDISUNREACHABLE') throw new UserError(`--redis: ${error.message}`);
     if (error.code === 'EADDRINUSE') {
       const flag = (error as { port?: number }).port === wsPort && wsPort !== port ? '--ws-port' : '--port';
       throw new UserError(`${values.host}:${flag === '--port' ? port : wsPort} is already in use: choose another ${flag}`);
@@ -107,6 +126,11 @@ async function main(args: string[]): Promise<void> {
   } else {
     console.log(`reference broker for namespace "${namespace.name}" listening on ${[broker.url, ...wsUrls].join(' and ')}`);
   }
+  console.log(
+    broker.instance
+      ? `  sessions, subscriptions, queued and retained messages: in Redis at ${values.redis}, shared with the namespace's other instances; this is instance ${broker.instance}`
+      : '  sessions, subscriptions, queued and retained messages: in this process\'s memory only; a restart forgets them all (--redis URL keeps them)',
+  );
   console.log(`  server CA: ${pki.dir}/${pki.manifest.ca.root.certificate}; server certificate names: ${[...pki.manifest.server.dns, ...pki.manifest.server.ip].join(', ')}`);
   const { customJwtAuthentication } = namespace.topicSpacesConfiguration.clientAuthentication;
   if (customJwtAuthentication) console.log(`  custom JWT (CUSTOM-JWT): tokens of ${customJwtAuthentication.tokenIssuer} for ${namespace.reference.customJwtAudience}; npm run token -- --identity NAME prints one`);
@@ -137,13 +161,32 @@ async function main(args: string[]): Promise<void> {
 
   await new Promise<void>((resolve) => {
     const stop = () => {
-      console.log('stopping');
+      console.log(broker.instance ? 'stopping: MQTT 5 clients get DISCONNECT 0x8B; their sessions stay in Redis' : 'stopping: MQTT 5 clients get DISCONNECT 0x8B');
       void broker.stop().then(() => webhook?.stop()).then(resolve);
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
   console.log('stopped');
+  // A worker of --instances: its channel to the primary would keep it running.
+  if (cluster.isWorker) cluster.worker!.disconnect();
+}
+
+/**
+ * The primary of --instances N: N workers run this command with the same arguments, each an instance
+ * of the namespace on the one port (node:cluster hands each new connection to a worker). A signal is
+ * passed on to every worker (each sends its MQTT 5 clients DISCONNECT 0x8B); exits once all have.
+ */
+async function runInstances(count: number): Promise<void> {
+  const workers = Array.from({ length: count }, () => cluster.fork());
+  const stop = (signal: NodeJS.Signals) => () => {
+    for (const worker of workers) worker.process.kill(signal);
+  };
+  process.once('SIGINT', stop('SIGINT'));
+  process.once('SIGTERM', stop('SIGTERM'));
+  const codes = await Promise.all(workers.map(async (worker) => ((await once(worker, 'exit')) as [number | null])[0]));
+  console.log(`stopped ${count} instances`);
+  if (codes.some((code) => code !== 0)) process.exitCode = 1;
 }
 
 export const command: Command = { usage: USAGE, main };

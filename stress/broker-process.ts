@@ -20,6 +20,8 @@ export interface BrokerProcessOptions {
   namespaceFile: string;
   handshakeTimeoutMs: number;
   connectTimeoutMs: number;
+  /** An instance of a namespace kept in this Redis (`--redis`). */
+  redisUrl?: string;
 }
 
 const MAX_KEPT_LINES = 200;
@@ -43,6 +45,7 @@ export async function startBrokerProcess(options: BrokerProcessOptions): Promise
       String(options.handshakeTimeoutMs),
       '--connect-timeout',
       String(options.connectTimeoutMs),
+      ...(options.redisUrl ? ['--redis', options.redisUrl] : []),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );

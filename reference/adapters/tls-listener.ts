@@ -68,6 +68,8 @@ export interface TlsListenerOptions extends NamespaceTlsOptions {
 export interface ListeningTlsServer {
   server: Server;
   port: number;
+  /** Stops accepting; the connections it accepted go on. */
+  stopAccepting(): void;
   close(): Promise<void>;
 }
 
@@ -94,11 +96,15 @@ export async function listenTls(
   server.on('tlsClientError', (error) => options.log(`TLS handshake failed: ${error.message}`));
   tcp.listen(options.port, options.host);
   await Promise.race([once(tcp, 'listening'), once(tcp, 'error').then(([error]) => Promise.reject(error))]);
+  let closed: Promise<unknown> | undefined;
   return {
     server,
     port: (tcp.address() as AddressInfo).port,
+    stopAccepting() {
+      closed ??= new Promise((resolve) => tcp.close(resolve));
+    },
     async close() {
-      const closed = new Promise((resolve) => tcp.close(resolve));
+      closed ??= new Promise((resolve) => tcp.close(resolve));
       for (const socket of sockets) socket.destroy();
       await closed;
     },
@@ -107,6 +113,6 @@ export async function listenTls(
 
 /** Listens for mutual-TLS connections on host:port, and hands each one over once its handshake is done. */
 export async function startTlsListener(options: TlsListenerOptions, accept: (connection: Connection) => void): Promise<Listener> {
-  const { port, close } = await listenTls(options, (tls) => accept({ stream: tls, tls }));
-  return { host: options.host, port, close };
+  const { port, stopAccepting, close } = await listenTls(options, (tls) => accept({ stream: tls, tls }));
+  return { host: options.host, port, stopAccepting, close };
 }

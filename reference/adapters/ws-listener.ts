@@ -102,6 +102,7 @@ export async function startWsListener(options: WsListenerOptions, accept: (conne
   return {
     host: options.host,
     port: listening.port,
+    stopAccepting: () => listening.stopAccepting(),
     async close() {
       for (const webSocket of sockets.clients) webSocket.terminate();
       await listening.close();

@@ -115,12 +115,12 @@ export const CONNECT_CHECKS: readonly Check<ConnectContext>[] = [
 export class ConnectPolicy {
   constructor(
     private readonly namespace: NamespaceConfig,
-    private readonly sessions: SessionLookup,
     private readonly behaviour: Behaviour,
   ) {}
 
-  decide(request: ConnectRequest, now: Date): Decision {
-    const context = new ConnectCheckContext(request, now, this.namespace, this.sessions, this.behaviour);
+  /** `sessions`: what the namespace's sessions were when the CONNECT was decided (a store's view). */
+  decide(request: ConnectRequest, now: Date, sessions: SessionLookup): Decision {
+    const context = new ConnectCheckContext(request, now, this.namespace, sessions, this.behaviour);
     const refusal = firstRefusal(this.behaviour.connectChecks, context);
     if (refusal) return { accept: false, refusal };
     const { existing, ownedByOther, registeredClient: client } = context;
