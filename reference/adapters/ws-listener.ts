@@ -11,9 +11,12 @@ import type { TLSSocket } from 'node:tls';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { Connection, Listener } from '../ports/listener.ts';
 import { listenTls, type TlsListenerOptions } from './tls-listener.ts';
+import { closeOnStreamDestroy } from './ws-internals.ts';
 
 export const WEBSOCKET_PATH = '/mqtt';
 export const MQTT_SUBPROTOCOL = 'mqtt';
+/** How long a peer has to answer the close frame of a connection the broker ends, ms. */
+const CLOSE_GRACE_MS = 1000;
 /** A TLS record starts with its content type; 22 is a handshake (the ClientHello). */
 const TLS_HANDSHAKE_RECORD = 0x16;
 
@@ -65,6 +68,7 @@ export async function startWsListener(options: WsListenerOptions, accept: (conne
     if (refusal) return refuse(socket, refusal.status, refusal.why);
     clearTimeout(upgradeDeadlines.get(request.socket));
     sockets.handleUpgrade(request, socket, head, (webSocket) => {
+      closeOnStreamDestroy(webSocket, CLOSE_GRACE_MS);
       const stream = createWebSocketStream(webSocket);
       // A WebSocket closed by the peer or by ws (1009: a message over the limit) closes the stream,
       // which ws's adapter would only end for reading; its errors are the connection's end too.
