@@ -51,7 +51,7 @@ function byRule(verdicts: RuleVerdict[]) {
 }
 
 /** The method column: what authenticated the clients. */
-const METHOD_LABEL: Record<AuthenticationMethod, string> = { certificate: 'X.509', 'CUSTOM-JWT': 'CUSTOM-JWT', webhook: 'webhook' };
+const METHOD_LABEL: Record<AuthenticationMethod, string> = { certificate: 'X.509', 'CUSTOM-JWT': 'CUSTOM-JWT', webhook: 'webhook', 'OAUTH2-JWT': 'OAUTH2-JWT' };
 
 export function closingLine(verdicts: RuleVerdict[]): string {
   const { passed, failed, skipped } = totals(verdicts);

@@ -207,17 +207,19 @@ export class ConformanceWorld extends World<TargetParameters> {
     return presented;
   }
 
-  /** A good token of the set's local issuer for the identity (CUSTOM-JWT). */
-  tokenFor(identityId: string): Promise<string> {
-    let token = this.tokens.get(identityId);
-    if (!token) this.tokens.set(identityId, (token = issueToken(this.pki, { identity: identityId })));
+  /** A good token for the identity under a token method: the set's local issuer's (CUSTOM-JWT) or its Entra ID stand-in's (OAUTH2-JWT). */
+  tokenFor(identityId: string, method: 'CUSTOM-JWT' | 'OAUTH2-JWT' = 'CUSTOM-JWT'): Promise<string> {
+    const key = `${method} ${identityId}`;
+    let token = this.tokens.get(key);
+    if (!token) this.tokens.set(key, (token = issueToken(this.pki, { identity: identityId, method })));
     return token;
   }
 
   /** What a client of this identity presents instead of its certificate, under the scenario's method; undefined: the certificate. */
   private async tokenOf(identityId: string, given: PresentedToken | null | undefined): Promise<PresentedToken | undefined> {
     if (given !== undefined) return given ?? undefined;
-    return this.method === 'CUSTOM-JWT' ? { method: 'CUSTOM-JWT', data: await this.tokenFor(identityId) } : undefined;
+    if (this.method !== 'CUSTOM-JWT' && this.method !== 'OAUTH2-JWT') return undefined;
+    return { method: this.method, data: await this.tokenFor(identityId, this.method) };
   }
 
   /** Waits, against a remote target, until a second has passed since the last attempt on that ClientID. */
