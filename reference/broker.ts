@@ -238,11 +238,9 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     listeners.push(await startTlsListener({ ...tlsOptions, port: options.port ?? 0 }, accept));
     const wsPort = options.wsPort === undefined ? 0 : options.wsPort;
     if (wsPort !== null) {
-      // A WebSocket message may hold a whole packet just over the packet limit: it must reach the MQTT
-      // layer and be refused as over TCP (L15, DISCONNECT 0x95), not closed by ws (1009) or not depending
-      // on how the client framed its writes. Twice the limit still bounds what a connection buffers.
-      const packetLimit = behaviour.maximumPacketSize(namespace.reference.limits);
-      const maxMessageBytes = packetLimit === undefined ? 0 : 2 * packetLimit;
+      // A packet over the limit is L15's, as over TLS: aedes reads its header and answers DISCONNECT 0x95.
+      // ws only bounds what it buffers, past any packet aedes would read: twice the limit.
+      const maxMessageBytes = 2 * (behaviour.maximumPacketSize(namespace.reference.limits) ?? 0);
       const upgradeTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
       const requestClientCertificate = options.wsClientCertificates !== 'none';
       listeners.push(await startWsListener({ ...tlsOptions, port: wsPort, maxMessageBytes, upgradeTimeoutMs, requestClientCertificate }, accept));
