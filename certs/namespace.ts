@@ -3,9 +3,9 @@
 // default namespace and `npm run provision` use it.
 import type { AuthenticationNameSource } from '../eventgrid/authentication.ts';
 import { parseNamespace, type NamespaceInput, type NamespaceConfig } from '../eventgrid/namespace.ts';
-import { suiteAccessControl } from '../eventgrid/suite-contract.ts';
+import { SUITE_TOPIC_SPACES, suiteAccessControl } from '../eventgrid/suite-contract.ts';
 import type { LoadedPki } from './manifest.ts';
-import { localIssuerSettings } from './tokens.ts';
+import { localEntraSettings, localIssuerSettings } from './tokens.ts';
 
 /** Sessions per authentication name the suite needs: S1 and S9 open two sessions of one identity. */
 export const SUITE_SESSION_LIMIT = 2;
@@ -58,6 +58,7 @@ export function namespaceFromPki(pki: LoadedPki, options: NamespaceFromPkiOption
         attributes: { role: identity.role },
       })),
     ...suiteAccessControl(options.topicRoot),
-    reference: options.reference ?? {},
+    // E1, E2: the local Entra ID stand-in, with the custom JWT issuer (a reference-only setting).
+    reference: { ...(options.customJwt === false ? {} : { entraId: localEntraSettings(pki, SUITE_TOPIC_SPACES) }), ...options.reference },
   });
 }

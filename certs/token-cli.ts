@@ -9,9 +9,11 @@ import { loadPki } from './manifest.ts';
 import { DEFAULT_PKI_DIR, ensurePki } from './pki.ts';
 import { DEFAULT_TOKEN_LIFETIME_SECONDS, issueToken } from './tokens.ts';
 
-const USAGE = `usage: mqtt-multisession-conformance token --identity NAME [--expires-in S] [--claim KEY=VALUE ...] [--pki DIR]
+const USAGE = `usage: mqtt-multisession-conformance token --identity NAME [--entra] [--expires-in S] [--claim KEY=VALUE ...] [--pki DIR]
   --identity NAME      an identity of the set (its id in DIR/identities.json): the token's subject (sub) is its
                        authentication name, and its role a claim
+  --entra              a token of the reference's Microsoft Entra ID stand-in instead (Authentication Method
+                       OAUTH2-JWT): its oid is the identity's authentication name
   --expires-in S       seconds until the token expires (default ${DEFAULT_TOKEN_LIFETIME_SECONDS}; 0 or less: already expired)
   --claim KEY=VALUE    a claim to add or replace (repeatable): a client attribute, or iss, aud, sub, nbf
                        (a number-like value is written as a number)
@@ -29,6 +31,7 @@ async function main(args: string[]): Promise<void> {
     args,
     options: {
       identity: { type: 'string' },
+      entra: { type: 'boolean' },
       'expires-in': { type: 'string' },
       claim: { type: 'string', multiple: true },
       pki: { type: 'string' },
@@ -41,7 +44,7 @@ async function main(args: string[]): Promise<void> {
   const claims = Object.fromEntries((values.claim ?? []).map(parseClaim));
   // What the set's making says goes to stderr: stdout is the token alone, for `$(...)`.
   const { dir } = await ensurePki({ outDir: values.pki, log: (line) => console.error(line) });
-  console.log(await issueToken(loadPki(dir), { identity: values.identity, expiresInSeconds, claims }));
+  console.log(await issueToken(loadPki(dir), { identity: values.identity, expiresInSeconds, claims, method: values.entra ? 'OAUTH2-JWT' : 'CUSTOM-JWT' }));
 }
 
 export const command: Command = { usage: USAGE, main };

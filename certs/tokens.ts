@@ -3,11 +3,20 @@
 // The namespace of a set (certs/namespace.ts) trusts its certificate and names it the token issuer.
 import { createPrivateKey } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { DEFAULT_TOKEN_AUDIENCE, type CustomJwtInput } from '../eventgrid/namespace.ts';
+import { DEFAULT_TOKEN_AUDIENCE, type CustomJwtInput, type NamespaceInput } from '../eventgrid/namespace.ts';
+import { OBSERVER } from '../eventgrid/suite-contract.ts';
 import { PkiError, type LoadedPki } from './manifest.ts';
 
 /** The `iss` of the local issuer's tokens, and the token issuer the set's namespace expects. */
 export const LOCAL_TOKEN_ISSUER = 'https://issuer.mqtt-multisession-conformance.test/';
+
+/** The tenant of the local Microsoft Entra ID stand-in (E1, E2): its tokens are the local issuer's, in Entra's shape. */
+export const LOCAL_TENANT = '00000000-0000-4000-8000-00000000c0de';
+const ENTRA_ISSUER = `https://sts.windows.net/${LOCAL_TENANT}/`;
+const ENTRA_AUDIENCE = 'https://eventgrid.azure.net/';
+
+/** The principal of the stand-in tenant that may only subscribe (E2); every other client may do both. */
+export const SUBSCRIBER_ONLY_PRINCIPAL = 'gamma';
 
 /** How long a token lasts unless asked otherwise, seconds. */
 export const DEFAULT_TOKEN_LIFETIME_SECONDS = 3600;
@@ -23,6 +32,8 @@ export interface TokenRequest {
   claims?: Record<string, unknown>;
   /** Sign with a key the namespace does not trust (the unregistered CA's), for a forged token. */
   untrusted?: boolean;
+  /** OAUTH2-JWT: a token of the local Entra ID stand-in (iss its tenant's, oid the identity's name, sub per application, no role claim). Default CUSTOM-JWT. */
+  method?: 'CUSTOM-JWT' | 'OAUTH2-JWT';
   now?: Date;
 }
 
@@ -31,6 +42,25 @@ export function localIssuerSettings(pki: LoadedPki): CustomJwtInput | undefined 
   const issuer = pki.manifest.ca.tokenIssuer;
   if (!issuer) return undefined;
   return { tokenIssuer: LOCAL_TOKEN_ISSUER, encodedIssuerCertificates: [{ kid: 'local-issuer', encodedCertificate: pki.read(issuer.certificate) }] };
+}
+
+/**
+ * The local Entra ID stand-in a set's namespace trusts (E1, E2): its tenant, the local issuer's
+ * certificate as its signing key's, and role assignments on the suite's topic spaces
+ * (eventgrid/suite-contract.ts): every client both roles on its own topics (SUBSCRIBER_ONLY_PRINCIPAL
+ * only Subscriber), the observer Publisher on every client's.
+ */
+export function localEntraSettings(pki: LoadedPki, topicSpaces: { own: string; all: string }): NonNullable<NamespaceInput['reference']>['entraId'] | undefined {
+  const issuer = pki.manifest.ca.tokenIssuer;
+  if (!issuer) return undefined;
+  const roleAssignments = pki.manifest.identities.flatMap((identity) => {
+    const principalId = identity.authenticationName;
+    if (identity.id === OBSERVER) return [{ principalId, roleDefinitionName: 'EventGrid TopicSpaces Publisher' as const, topicSpaceName: topicSpaces.all }];
+    if (identity.role !== 'client') return [];
+    const subscriber = { principalId, roleDefinitionName: 'EventGrid TopicSpaces Subscriber' as const, topicSpaceName: topicSpaces.own };
+    return identity.id === SUBSCRIBER_ONLY_PRINCIPAL ? [subscriber] : [subscriber, { ...subscriber, roleDefinitionName: 'EventGrid TopicSpaces Publisher' as const }];
+  });
+  return { tenantId: LOCAL_TENANT, signingCertificates: [{ encodedCertificate: pki.read(issuer.certificate) }], roleAssignments };
 }
 
 /** A signed token (RS256) of the local issuer for an identity of the set, with its registered attributes as claims. */
@@ -43,7 +73,13 @@ export async function issueToken(pki: LoadedPki, request: TokenRequest): Promise
   }
   const now = Math.floor((request.now ?? new Date()).getTime() / 1000);
   const key = createPrivateKey(pki.read(request.untrusted ? pki.manifest.ca.unregistered.key : issuer.key));
-  const claims = { iss: LOCAL_TOKEN_ISSUER, aud: DEFAULT_TOKEN_AUDIENCE, sub: identity.authenticationName, role: identity.role, ...request.claims };
+  const own =
+    request.method === 'OAUTH2-JWT'
+      ? // The stand-in's principals are the set's identities, their object ids their authentication names;
+        // Entra makes a token's sub per application, so it is not the name.
+        { iss: ENTRA_ISSUER, aud: ENTRA_AUDIENCE, tid: LOCAL_TENANT, oid: identity.authenticationName, sub: `app-pairwise-${identity.id}` }
+      : { iss: LOCAL_TOKEN_ISSUER, aud: DEFAULT_TOKEN_AUDIENCE, sub: identity.authenticationName, role: identity.role };
+  const claims = { ...own, ...request.claims };
   const token = new SignJWT(claims)
     .setProtectedHeader({ alg: 'RS256', typ: 'JWT' })
     .setIssuedAt(now)

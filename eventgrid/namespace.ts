@@ -104,6 +104,9 @@ const permissionBindingSchema = z
 export const SESSIONS_PER_NAME_RANGE = { min: 1, max: 100 } as const;
 export const SESSION_EXPIRY_HOURS_RANGE = { min: 1, max: 8 } as const;
 
+/** The Azure built-in roles that let a Microsoft Entra principal publish or subscribe (E2). */
+export const ENTRA_ROLES = ['EventGrid TopicSpaces Publisher', 'EventGrid TopicSpaces Subscriber'] as const;
+
 /** The audience a token must name when the namespace sets none (the custom JWT page's value; rules/catalogue.ts T3). */
 export const DEFAULT_TOKEN_AUDIENCE = 'https://eventgrid.azure.net/';
 
@@ -151,6 +154,27 @@ export const namespaceSchema = z
         // T3: the audience a custom JWT must name. Event Grid fixes it, and its pages word it three ways
         // (rules/catalogue.ts): a namespace setting here, Event Grid's most documented form by default.
         customJwtAudience: z.string().min(1).default(DEFAULT_TOKEN_AUDIENCE),
+        // E1, E2: a local stand-in for Microsoft Entra ID (OAUTH2-JWT): its tenant, the certificates of
+        // its signing keys, and the Azure role assignments (EventGrid TopicSpaces Publisher, Subscriber)
+        // of its principals, by object id, on the namespace (no topicSpaceName) or one topic space.
+        entraId: z
+          .object({
+            tenantId: z.string().min(1),
+            signingCertificates: z.array(z.object({ encodedCertificate: pemCertificate }).strict()).min(1).max(2),
+            roleAssignments: z
+              .array(
+                z
+                  .object({
+                    principalId: z.string().min(1),
+                    roleDefinitionName: z.enum(ENTRA_ROLES),
+                    topicSpaceName: z.string().min(1).optional(),
+                  })
+                  .strict(),
+              )
+              .default([]),
+          })
+          .strict()
+          .optional(),
         // W3: how long the webhook has to answer; past it the CONNECT is refused (the docs recommend the
         // webhook answer within about 5 seconds).
         webhookTimeoutMs: z.number().int().min(50).max(30_000).default(5000),
@@ -259,6 +283,7 @@ export function maximumSessionExpirySeconds(namespace: NamespaceConfig): number 
 
 /** The limits the reference enforces (Event Grid's unless the `reference` section lowers them). */
 export type WebhookSettings = z.output<typeof webhookSchema>;
+export type EntraSettings = NonNullable<NamespaceConfig['reference']['entraId']>;
 export type CustomJwtSettings = z.output<typeof customJwtSchema>;
 export type CustomJwtInput = z.input<typeof customJwtSchema>;
 export type ReferenceLimits = NamespaceConfig['reference']['limits'];

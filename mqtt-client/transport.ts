@@ -35,14 +35,21 @@ export function webSocketOptions(tls: TlsSetup): WebSocket.ClientOptions {
   };
 }
 
+/** Closes a WebSocket's stream once its readable side has ended and been read. */
+export function closeWhenRead(stream: Duplex): void {
+  if (stream.readableEnded) stream.destroy();
+  else stream.once('end', () => stream.destroy());
+}
+
 /** A byte stream to the MQTT server at `url`, and a promise that settles when it can carry a CONNECT. */
 export function openStream(url: string, tls: TlsSetup): { stream: Duplex; ready: Promise<void> } {
   const target = new URL(url);
   if (transportOf(url) === 'wss') {
     const socket = new WebSocket(url, ['mqtt'], webSocketOptions(tls));
     const stream = createWebSocketStream(socket);
-    // ws's stream only ends its readable side when the WebSocket closes; a closed connection must close the stream.
-    socket.once('close', () => stream.destroy());
+    // ws's stream only ends its readable side when the WebSocket closes: it closes once what came
+    // before the close (a DISCONNECT) has been read.
+    socket.once('close', () => closeWhenRead(stream));
     const ready = new Promise<void>((resolve, reject) => {
       socket.once('open', () => resolve());
       socket.once('error', reject);

@@ -21,7 +21,9 @@ import { TokenAuthenticator } from './adapters/token/authenticator.ts';
 import { WebhookAuthenticator } from './adapters/webhook/authenticator.ts';
 import type { Behaviour } from './policy/behaviour.ts';
 import { ConnectPolicy } from './policy/connect.ts';
+import { entraExpectations, roleGrantsOf } from './policy/entra.ts';
 import { EVENT_GRID } from './policy/event-grid.ts';
+import { customJwtExpectations } from './policy/token.ts';
 import type { Clock } from './ports/clock.ts';
 import type { Connection, Listener } from './ports/listener.ts';
 import type { SessionStore } from './ports/session-store.ts';
@@ -35,6 +37,12 @@ export interface ReferenceBrokerOptions {
   port?: number;
   /** MQTT over WebSockets (wss, path /mqtt) on this port, 0 a free one (the default); null: none. */
   wsPort?: number | null;
+  /**
+   * 'none': the wss listener asks for no client certificate, so that a browser can connect (headless
+   * Chromium cancels a handshake that asks for one); its clients authenticate by token or webhook.
+   * Default 'request', as on the TLS port.
+   */
+  wsClientCertificates?: 'request' | 'none';
   /** Also append life cycle events to this NDJSON file. */
   lifecycleFile?: string;
   /** A connection that has not finished its TLS handshake this long after it opened is closed; default 5000 ms. */
@@ -140,9 +148,24 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     terminateSession: (name, reason) => adapter.terminateHeldSession(name, reason),
   });
   const { customJwtAuthentication, webhookAuthentication } = namespace.topicSpacesConfiguration.clientAuthentication;
+  const { entraId } = namespace.reference;
   const authenticator = new AuthenticationMethods({
     certificate: new CertificateAuthenticator(namespace, behaviour),
-    token: new TokenAuthenticator(customJwtAuthentication, namespace.reference.customJwtAudience, behaviour),
+    token: new TokenAuthenticator(
+      customJwtAuthentication && customJwtExpectations(customJwtAuthentication.tokenIssuer, namespace.reference.customJwtAudience),
+      customJwtAuthentication?.encodedIssuerCertificates.map((certificate) => certificate.encodedCertificate) ?? [],
+      behaviour,
+    ),
+    ...(entraId
+      ? {
+          entra: new TokenAuthenticator(
+            entraExpectations(entraId),
+            entraId.signingCertificates.map((certificate) => certificate.encodedCertificate),
+            behaviour,
+            (principal) => roleGrantsOf(namespace, entraId, principal),
+          ),
+        }
+      : {}),
     ...(webhookAuthentication ? { webhook: new WebhookAuthenticator(webhookAuthentication, namespace.reference.webhookTimeoutMs, behaviour) } : {}),
   });
   const adapter = new AedesNamespaceAdapter({
@@ -217,9 +240,12 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     listeners.push(await startTlsListener({ ...tlsOptions, port: options.port ?? 0 }, accept));
     const wsPort = options.wsPort === undefined ? 0 : options.wsPort;
     if (wsPort !== null) {
-      const maxMessageBytes = behaviour.maximumPacketSize(namespace.reference.limits) ?? 0;
+      // A packet over the limit is L15's, as over TLS: aedes reads its header and answers DISCONNECT 0x95.
+      // ws only bounds what it buffers, past any packet aedes would read: twice the limit.
+      const maxMessageBytes = 2 * (behaviour.maximumPacketSize(namespace.reference.limits) ?? 0);
       const upgradeTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-      listeners.push(await startWsListener({ ...tlsOptions, port: wsPort, maxMessageBytes, upgradeTimeoutMs }, accept));
+      const requestClientCertificate = options.wsClientCertificates !== 'none';
+      listeners.push(await startWsListener({ ...tlsOptions, port: wsPort, maxMessageBytes, upgradeTimeoutMs, requestClientCertificate }, accept));
     }
   } catch (error) {
     await Promise.all(listeners.map((listener) => listener.close()));

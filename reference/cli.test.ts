@@ -57,7 +57,7 @@ it('exits at once with one line when the port is taken', async () => {
   } finally {
     taken.close();
   }
-}, 15_000);
+}, 45_000);
 
 it('adds --server-name names to the server certificate, and says at start-up that 0 CA certificates refuse every chain client', async () => {
   const dir = join(temporaryDir(), 'pki');

@@ -26,6 +26,8 @@ const USAGE = `usage: mqtt-multisession-conformance broker [--namespace FILE] [-
   --port PORT        port for MQTT over TLS, mqtts:// (default 8883; 0 picks a free one)
   --ws-port PORT     port for MQTT over WebSockets, wss://HOST:PORT/mqtt (default 8443; 0 picks a
                      free one; off: none). Same certificates, same namespace, same sessions
+  --ws-no-client-certificate  the wss port asks for no client certificate: browsers can connect (headless
+                     Chromium cancels a handshake that asks for one) and authenticate by token or webhook
   --pki DIR          PKI set for the server certificate, made if missing (default ${DEFAULT_PKI_DIR}/)
   --lifecycle FILE   also append session life cycle events to FILE as NDJSON
   --handshake-timeout MS  close a connection whose TLS handshake is not done MS after it opened (default ${DEFAULT_HANDSHAKE_TIMEOUT_MS})
@@ -47,6 +49,7 @@ async function main(args: string[]): Promise<void> {
       host: { type: 'string', default: '127.0.0.1' },
       port: { type: 'string', default: '8883' },
       'ws-port': { type: 'string', default: '8443' },
+      'ws-no-client-certificate': { type: 'boolean' },
       pki: { type: 'string', default: DEFAULT_PKI_DIR },
       lifecycle: { type: 'string' },
       'server-name': { type: 'string', multiple: true },
@@ -95,6 +98,7 @@ async function main(args: string[]): Promise<void> {
     host: values.host,
     port,
     wsPort,
+    wsClientCertificates: values['ws-no-client-certificate'] ? 'none' : 'request',
     lifecycleFile: values.lifecycle,
     handshakeTimeoutMs,
     connectTimeoutMs,

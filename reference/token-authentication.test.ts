@@ -1,6 +1,8 @@
 // Custom JWT on the reference broker (T1-T6): a token of the set's local issuer (certs/tokens.ts)
 // authenticates an MQTT 5 CONNECT without a client certificate, and each way a token can be wrong is
 // refused for its own reason, while the same CONNECT with a good token is accepted.
+import mqtt from 'mqtt';
+import mqttPacket from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import { issueToken, type TokenRequest } from '../certs/tokens.ts';
 import { openRawSession, type RawSession } from '../testkit/raw-session.ts';
@@ -56,7 +58,7 @@ describe('what a token must be (T2-T6), each refusal for its own reason', () => 
     ['T3', 'a token for another audience', () => token({ claims: { aud: 'https://other.example/' } })],
     ['T4', 'a token signed by a key the namespace does not trust', () => token({ untrusted: true })],
     ['T4', 'authentication data that is no JWT', async () => 'not-a-token'],
-    ['T5', 'a good token under another method name', () => token(), 'OAUTH2-JWT'],
+    ['T5', 'a good token under another method name', () => token(), 'JWT'],
   ];
   for (const [rule, what, make, method] of cases) {
     it(`${rule}: refuses ${what}`, async () => {
@@ -120,5 +122,40 @@ describe('re-authentication (T7) and the token expiry (T8)', () => {
     renewed.sendPacket({ cmd: 'pingreq' });
     expect(await renewed.next(3000)).toMatchObject({ cmd: 'pingresp' });
     expect(t.log).toContainEqual(expect.stringMatching(/^ending session "lapsed" \[T8\]/));
+  });
+});
+
+describe('custom JWT over wss (mqtt.js, no client certificate)', () => {
+  it('holds two sessions of one identity, refuses another identity one of them (0x87) and a forged token (0x86), and re-authenticates', async () => {
+    t = await startTestBroker(startReferenceBroker);
+    const clients: mqtt.MqttClient[] = [];
+    const connect = (clientId: string, data: string) =>
+      new Promise<{ client: mqtt.MqttClient; code?: number }>((resolve) => {
+        const client = mqtt.connect(t.broker.wsUrl!, {
+          ca: t.pki.rootCaPem,
+          protocolVersion: 5,
+          clientId,
+          clean: true,
+          reconnectPeriod: 0,
+          properties: { authenticationMethod: 'CUSTOM-JWT', authenticationData: Buffer.from(data) },
+        });
+        clients.push(client);
+        client.once('connect', () => resolve({ client }));
+        client.once('error', (error: Error & { code?: number }) => resolve({ client, code: error.code }));
+      });
+    try {
+      expect((await connect('w1', await token())).code).toBeUndefined();
+      const second = await connect('w2', await token());
+      expect(second.code).toBeUndefined();
+      expect((await connect('w1', await token({ identity: 'beta' }))).code).toBe(0x87);
+      expect((await connect('w3', await token({ untrusted: true }))).code).toBe(0x86);
+      // AUTH 0x19 over wss: the broker answers AUTH 0x00 and the connection stays.
+      const answered = new Promise((resolve) => second.client.on('packetreceive', (packet) => packet.cmd === 'auth' && resolve(packet.reasonCode)));
+      second.client.stream.write(mqttPacket.generate({ cmd: 'auth', reasonCode: 0x19, properties: { authenticationMethod: 'CUSTOM-JWT', authenticationData: Buffer.from(await token()) } }, { protocolVersion: 5 }));
+      expect(await answered).toBe(0);
+      expect(second.client.connected).toBe(true);
+    } finally {
+      for (const client of clients) client.end(true);
+    }
   });
 });

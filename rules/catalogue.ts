@@ -25,6 +25,8 @@ export const SOURCES = {
   CUSTOMJWT: `${LEARN}/mqtt-client-custom-jwt`,
   /** The namespace's custom authentication settings: issuer certificates, the token issuer, client attributes from claims. */
   JWTAUTH: `${LEARN}/authenticate-with-namespaces-using-json-web-tokens`,
+  /** Microsoft Entra ID tokens (OAUTH2-JWT) and Azure RBAC: the CONNECT and AUTH fields, the audience, the two roles. */
+  ENTRA: `${LEARN}/mqtt-client-microsoft-entra-token-and-rbac`,
   /** Webhook authentication: the request and response, the decision's reason codes. */
   WEBHOOK: `${LEARN}/authenticate-with-namespaces-using-webhook-authentication`,
   SHARED: `${LEARN}/mqtt-shared-subscriptions`,
@@ -32,10 +34,12 @@ export const SOURCES = {
 
 /**
  * How a client proves who it is. `certificate`: X.509 over TLS (A1-A6); `CUSTOM-JWT`: a token of the
- * namespace's own issuer in the MQTT 5 CONNECT (T1-T8). The verdicts are per rule, version and method.
+ * namespace's own issuer in the MQTT 5 CONNECT (T1-T8); `webhook`: what a webhook decides (W1-W3);
+ * `OAUTH2-JWT`: a Microsoft Entra ID token, authorized by Azure role assignments (E1, E2). The verdicts
+ * are per rule, version and method.
  */
-export type AuthenticationMethod = 'certificate' | 'CUSTOM-JWT' | 'webhook';
-export const AUTHENTICATION_METHODS: readonly AuthenticationMethod[] = ['certificate', 'CUSTOM-JWT', 'webhook'];
+export type AuthenticationMethod = 'certificate' | 'CUSTOM-JWT' | 'webhook' | 'OAUTH2-JWT';
+export const AUTHENTICATION_METHODS: readonly AuthenticationMethod[] = ['certificate', 'CUSTOM-JWT', 'webhook', 'OAUTH2-JWT'];
 
 export type MqttVersion = '3.1.1' | '5';
 export const MQTT_VERSIONS: readonly MqttVersion[] = ['3.1.1', '5'];
@@ -72,7 +76,7 @@ export function methodsOf(rule: Rule): readonly AuthenticationMethod[] {
 }
 
 /** The versions a method authenticates over: a token is MQTT 5's (its CONNECT's Authentication Method). */
-const METHOD_VERSIONS: Record<AuthenticationMethod, readonly MqttVersion[]> = { certificate: ['3.1.1', '5'], 'CUSTOM-JWT': ['5'], webhook: ['3.1.1', '5'] };
+const METHOD_VERSIONS: Record<AuthenticationMethod, readonly MqttVersion[]> = { certificate: ['3.1.1', '5'], 'CUSTOM-JWT': ['5'], webhook: ['3.1.1', '5'], 'OAUTH2-JWT': ['5'] };
 
 /**
  * The versions a rule applies to under a method: a rule of several methods holds over the versions
@@ -95,8 +99,9 @@ export interface ExpectedRefusal {
 }
 
 const BOTH = MQTT_VERSIONS;
-/** Session rules that hold for a token's identity as for a certificate's. */
-const EVERY_METHOD = AUTHENTICATION_METHODS;
+/** Rules that hold for a token's or a webhook's client as for a certificate's (Entra ID's are E1, E2's). */
+const EVERY_METHOD: readonly AuthenticationMethod[] = ['certificate', 'CUSTOM-JWT', 'webhook'];
+const ENTRA: readonly AuthenticationMethod[] = ['OAUTH2-JWT'];
 const TOKEN: readonly AuthenticationMethod[] = ['CUSTOM-JWT'];
 const WEBHOOK: readonly AuthenticationMethod[] = ['webhook'];
 
@@ -348,6 +353,37 @@ export const RULES = [
     versions: ['5'],
     methods: TOKEN,
     dependsOn: ['T1'],
+  },
+  // Microsoft Entra ID (issue 25). What the docs say (ENTRA): MQTT 5 only; CONNECT Authentication Method
+  // OAUTH2-JWT with the token as Authentication Data, AUTH 0x19 re-authenticates; aud must be
+  // https://eventgrid.azure.net/; only managed identities and service principals; publishing and
+  // subscribing are granted by the built-in roles EventGrid TopicSpaces Publisher and Subscriber, at
+  // namespace or topic space scope. Where they are silent, the project's reading: the token's object id
+  // (oid) names the client, as a principal's role assignments do (its sub is per application); permission
+  // bindings do not apply to it; its token is checked as a custom JWT's is (T2-T5) against the tenant's
+  // issuers. The reference's tenant is a local stand-in (reference.entraId).
+  {
+    id: 'E1',
+    title: "A CONNECT with Authentication Method OAUTH2-JWT and a Microsoft Entra ID token of the namespace's tenant, for https://eventgrid.azure.net/, is accepted; its object id (oid) names the client",
+    sources: ['ENTRA'],
+    refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred', case: 'another tenant' }],
+    versions: ['5'],
+    methods: ENTRA,
+    // Its client shows its name by the topics its role assignments grant it.
+    dependsOn: ['E2'],
+  },
+  {
+    id: 'E2',
+    title: 'An Entra ID client publishes and subscribes where its role assignments (EventGrid TopicSpaces Publisher, Subscriber) allow, and nowhere else; permission bindings do not apply to it',
+    sources: ['ENTRA', 'ACCESS'],
+    refusals: [
+      { code: 'subscribeNotAuthorized', basis: 'inferred', case: 'SUBSCRIBE' },
+      { code: 'publishNotAuthorized', basis: 'inferred', case: 'PUBLISH' },
+    ],
+    versions: ['5'],
+    methods: ENTRA,
+    // Role assignments are by principal: a client named otherwise has none.
+    dependsOn: ['E1'],
   },
   // Webhook authentication (issue 25). What the docs say (WEBHOOK): the namespace POSTs the CONNECT's
   // clientId, userName, password, authenticationMethod and -Data (base64) and the client certificate to

@@ -9,9 +9,10 @@ export type VersionTag = keyof typeof VERSION_TAGS;
 /**
  * The authentication method a scenario's clients use, when not the certificate (steps/world.ts): a token
  * of the set's local issuer, which the target must trust; or a password that the suite's test webhook
- * (reference/webhook-service.ts) allows, on a namespace that authenticates by it.
+ * (reference/webhook-service.ts) allows, on a namespace that authenticates by it; or a token of the
+ * reference's Microsoft Entra ID stand-in.
  */
-export const METHOD_TAGS = { '@custom-jwt': 'CUSTOM-JWT', '@webhook': 'webhook' } as const satisfies Record<string, AuthenticationMethod>;
+export const METHOD_TAGS = { '@custom-jwt': 'CUSTOM-JWT', '@webhook': 'webhook', '@oauth2-jwt': 'OAUTH2-JWT' } as const satisfies Record<string, AuthenticationMethod>;
 export type MethodTag = keyof typeof METHOD_TAGS;
 
 /** The authentication method a scenario's clients use, from its tags. */

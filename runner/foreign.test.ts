@@ -1,7 +1,8 @@
 // The suite against a broker nobody configured for it: Debian's mosquitto, which takes the Username as
 // given (or the certificate's CN for it), owns no session name and caps connections rather than
 // sessions. Every rule it breaks must be reported failed, never passed. Skipped, saying why, where
-// mosquitto is not installed. Bounded: two runs of a few rules over MQTT 5, about a minute in all.
+// mosquitto is not installed. Bounded: a few runs of a few rules over MQTT 5, about a minute in all, and
+// twenty runs of L14 over both versions, several minutes on a loaded machine.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
@@ -71,11 +72,11 @@ async function startMosquitto(pkiDir: string, extra: string[]): Promise<{ url: s
   return { url: `mqtts://127.0.0.1:${port}`, caFile, stop: () => child.kill() };
 }
 
-async function verdictsAgainst(extra: string[], flags: string[]) {
+async function verdictsAgainst(extra: string[], flags: string[], versions = '5') {
   const pkiDir = inject('pkiDir');
   const broker = await startMosquitto(pkiDir, extra);
   try {
-    const run = await runConformance(temporaryDir(), ['--target', broker.url, '--ca', broker.caFile, '--identities', pkiDir, '--no-pace', '--mqtt', '5', ...flags]);
+    const run = await runConformance(temporaryDir(), ['--target', broker.url, '--ca', broker.caFile, '--identities', pkiDir, '--no-pace', '--mqtt', versions, ...flags]);
     expect(run.rules, run.stderr).toBeDefined();
     const ids = (status: string) => [...new Set(run.rules!.filter((verdict) => verdict.status === status).map((verdict) => verdict.id))];
     return { run, failed: ids('failed'), passed: ids('passed'), skipped: ids('skipped') };
@@ -111,6 +112,17 @@ describe.skipIf(!MOSQUITTO)("the suite against Debian's mosquitto", () => {
     const s8 = run.rules!.find((verdict) => verdict.id === 'S8' && verdict.version === '5')!;
     expect(s8.message).toContain('expected a DISCONNECT with 0x8E (Session taken over), got closed');
   }, RUN_TIMEOUT);
+
+  it('judges L14 the same in 20 runs out of 20, over both versions', async () => {
+    const verdicts: string[] = [];
+    for (let run = 0; run < 20; run += 1) {
+      // A declared session limit keeps the probe to three sessions.
+      const { run: result } = await verdictsAgainst([], ['--rules', 'L14', '--session-limit', '2'], 'both');
+      verdicts.push(result.rules!.filter((verdict) => verdict.id === 'L14').map((verdict) => `${verdict.version} ${verdict.status}`).join(', '));
+    }
+    console.log(`L14 on mosquitto, 20 runs: ${[...new Set(verdicts)].join(' | ')}`);
+    expect(new Set(verdicts).size, verdicts.join('\n')).toBe(1);
+  }, 600_000);
 
   it('learns a connection cap and judges S9 "limited by connections" on it, with no --session-limit', async () => {
     const { run, failed } = await verdictsAgainst(['max_connections 4'], ['--rules', 'S9']);

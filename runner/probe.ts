@@ -171,8 +171,10 @@ export async function probeTarget(target: TargetParameters, options: ProbeOption
     await checkAccess(open[0]!, target, identity, version, `${prefix}probe`, log);
     await checkObserverAccess(open[0]!, target, ca, identity, version, `${prefix}probe`, log);
 
-    let sessionLimit: ProbeResult['sessionLimit'] = { value: MAX_PROBE_SESSIONS, atLeast: true };
-    for (let index = 2; index <= MAX_PROBE_SESSIONS; index += 1) {
+    // A declared limit needs only one session past it to be checked; otherwise Event Grid's maximum and one more.
+    const probeUpTo = target.sessionLimitKnown ? Math.min(MAX_PROBE_SESSIONS, target.sessionLimit + 1) : MAX_PROBE_SESSIONS;
+    let sessionLimit: ProbeResult['sessionLimit'] = { value: probeUpTo, atLeast: true };
+    for (let index = 2; index <= probeUpTo; index += 1) {
       // No expiry: these sessions end with their connections.
       const next = await connect(version, index, 0);
       if (next.accepted) {
@@ -210,6 +212,7 @@ function describeSessionLimit(limit: ProbeResult['sessionLimit']): string {
   if (limit.connectionCap) {
     return `limited by connections, ${limit.value}: after ${limit.value} connections the target refused another identity too (${limit.refusal}), a connection cap rather than a limit per authentication name`;
   }
+  if (!limit.refusal && limit.value <= SESSIONS_PER_NAME_RANGE.max) return `no limit up to ${limit.value} per authentication name, one more than the declared limit`;
   if (!limit.refusal) return `no limit up to ${limit.value} per authentication name, more than Event Grid's maximum of ${SESSIONS_PER_NAME_RANGE.max}`;
   return `${limit.value} per authentication name (session ${limit.value + 1} was refused: ${limit.refusal})`;
 }

@@ -103,6 +103,7 @@ export async function startEmbeddedTarget(
       includeSlow: true,
       // The set's namespace (certs/namespace.ts) trusts its local issuer.
       tokenIssuerTrusted: true,
+      entraStandIn: true,
       skipRules: {},
       topicRoot: DEFAULT_TOPIC_ROOT,
     },

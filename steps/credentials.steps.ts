@@ -19,6 +19,7 @@ const BAD_TOKENS: Record<string, Omit<TokenRequest, 'identity'>> = {
   'a token for another audience': { claims: { aud: 'https://another-audience.mqtt-multisession-conformance.test/' } },
   'a token signed by a key the namespace does not trust': { untrusted: true },
   'a token with no subject': { claims: { sub: '' } },
+  'an Entra ID token of another tenant': { method: 'OAUTH2-JWT', claims: { iss: 'https://sts.windows.net/11111111-1111-4111-8111-111111111111/' } },
 };
 
 defineParameterType({ name: 'badToken', regexp: new RegExp(Object.keys(BAD_TOKENS).join('|')), transformer: (text) => text });
@@ -29,8 +30,9 @@ When('identity {string} connects with session {string} presenting {badToken} ove
   this.version = version;
   // T1 expects its code of a token with no subject (the catalogue's case).
   if (kind === 'a token with no subject') this.refusalCase = kind;
-  const data = await issueToken(this.pki, { identity: identityId, ...BAD_TOKENS[kind] });
-  await this.connect(identityId, sessionName, { token: { method: 'CUSTOM-JWT', data } }, GOOD_TOKEN);
+  const request = BAD_TOKENS[kind]!;
+  const data = await issueToken(this.pki, { identity: identityId, ...request });
+  await this.connect(identityId, sessionName, { token: { method: request.method ?? 'CUSTOM-JWT', data } }, GOOD_TOKEN);
 });
 
 When('identity {string} connects with session {string} presenting its token under the Authentication Method {string} over MQTT {version}', async function (this: ConformanceWorld, identityId: string, sessionName: string, method: string, version: MqttVersion) {

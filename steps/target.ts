@@ -65,6 +65,8 @@ export interface TargetParameters {
    * (reference/webhook-service.ts): the @webhook scenarios run there. The embedded reference has one.
    */
   webhookUrl?: string;
+  /** The namespace is the reference's, whose Microsoft Entra ID stand-in takes the set's OAUTH2-JWT tokens (E1, E2). */
+  entraStandIn?: boolean;
   /** The namespace trusts the PKI set's local token issuer (custom JWT: its certificate, issuer and audience): the @custom-jwt scenarios run. */
   tokenIssuerTrusted?: boolean;
   /** Rules the user chose not to run, with why. */
@@ -82,6 +84,7 @@ export function missingCapability(tag: string, target: TargetParameters): string
       ? undefined
       : "needs a namespace that trusts the PKI set's token issuer (custom JWT): register it (npm run provision -- --custom-jwt) and say so in the target file (namespace.customJwt: true)";
   }
+  if (tag === '@oauth2-jwt') return target.entraStandIn ? undefined : "needs the reference broker's Microsoft Entra ID stand-in (a namespace's own tenant issues the tokens it takes)";
   if (tag === '@webhook') return target.webhookUrl ? undefined : "needs a namespace that authenticates by the suite's test webhook (the embedded reference broker has one)";
   if (!isCapabilityTag(tag)) return undefined;
   switch (tag) {

@@ -14,6 +14,8 @@ import { formatObservation, type Observation } from '../report/scenarios.ts';
 import { SessionClient, type Accepted, type PublishOutcome, type Refused, type SessionClientOptions } from '../mqtt-client/session-client.ts';
 import { RawConnection, type RawConnectOptions, type RawConnectOutcome } from '../mqtt-client/raw-client.ts';
 import { TlsSessions } from '../mqtt-client/tls-context.ts';
+import { PacketLog } from '../mqtt-client/packet-log.ts';
+import { PACKETS_MEDIA_TYPE } from '../report/packets.ts';
 import type { TargetParameters } from './target.ts';
 import { EXPIRY_PROBERS } from './roles.ts';
 
@@ -122,6 +124,8 @@ export class ConformanceWorld extends World<TargetParameters> {
   private readonly tokens = new Map<string, Promise<string>>();
   /** The catalogued rules the scenario is tagged with (set before it runs). */
   rules: string[] = [];
+  /** Every packet this scenario's clients sent and received (the session client's and the raw client's). */
+  readonly packets = new PacketLog();
   /** Live clients by Gherkin session name; the older connection after a takeover stays in `replaced`. */
   readonly sessions = new Map<string, SessionClient>();
   readonly replaced = new Map<string, SessionClient>();
@@ -166,8 +170,8 @@ export class ConformanceWorld extends World<TargetParameters> {
   }
 
   /** Where every connection of this world finds the server and its TLS: the endpoint, its CA, and sessions to resume. */
-  private get endpoint(): { url: string; ca: string; tlsSessions?: TlsSessions } {
-    return { url: this.url, ca: this.caPem, ...(this.target.resumeTls ? { tlsSessions } : {}) };
+  private get endpoint(): { url: string; ca: string; tlsSessions?: TlsSessions; packetLog: PacketLog } {
+    return { url: this.url, ca: this.caPem, ...(this.target.resumeTls ? { tlsSessions } : {}), packetLog: this.packets };
   }
 
   identity(id: string): LoadedIdentity {
@@ -207,17 +211,19 @@ export class ConformanceWorld extends World<TargetParameters> {
     return presented;
   }
 
-  /** A good token of the set's local issuer for the identity (CUSTOM-JWT). */
-  tokenFor(identityId: string): Promise<string> {
-    let token = this.tokens.get(identityId);
-    if (!token) this.tokens.set(identityId, (token = issueToken(this.pki, { identity: identityId })));
+  /** A good token for the identity under a token method: the set's local issuer's (CUSTOM-JWT) or its Entra ID stand-in's (OAUTH2-JWT). */
+  tokenFor(identityId: string, method: 'CUSTOM-JWT' | 'OAUTH2-JWT' = 'CUSTOM-JWT'): Promise<string> {
+    const key = `${method} ${identityId}`;
+    let token = this.tokens.get(key);
+    if (!token) this.tokens.set(key, (token = issueToken(this.pki, { identity: identityId, method })));
     return token;
   }
 
   /** What a client of this identity presents instead of its certificate, under the scenario's method; undefined: the certificate. */
   private async tokenOf(identityId: string, given: PresentedToken | null | undefined): Promise<PresentedToken | undefined> {
     if (given !== undefined) return given ?? undefined;
-    return this.method === 'CUSTOM-JWT' ? { method: 'CUSTOM-JWT', data: await this.tokenFor(identityId) } : undefined;
+    if (this.method !== 'CUSTOM-JWT' && this.method !== 'OAUTH2-JWT') return undefined;
+    return { method: this.method, data: await this.tokenFor(identityId, this.method) };
   }
 
   /** Waits, against a remote target, until a second has passed since the last attempt on that ClientID. */
@@ -455,6 +461,11 @@ export class ConformanceWorld extends World<TargetParameters> {
 
   describe(code: number | undefined): string {
     return code === undefined ? 'no CONNACK (connection closed)' : describeCode(this.version, code);
+  }
+
+  /** Attaches the packets the scenario's clients exchanged to the scenario, for reports/report.html. */
+  attachPackets(): void {
+    this.attach(JSON.stringify(this.packets), PACKETS_MEDIA_TYPE);
   }
 
   /** Records what a step expected and what the target did, for the per-rule report. */

@@ -15,13 +15,19 @@ export interface NamespaceTlsOptions {
   registeredCas: string[];
   /** A connection that has not completed its TLS handshake by then is closed, ms. */
   handshakeTimeoutMs: number;
+  /**
+   * Whether the handshake asks for a client certificate (default true; one is never required, so that
+   * a token's client may present none). False for browsers: headless Chromium cancels a handshake that
+   * asks for one it cannot give.
+   */
+  requestClientCertificate?: boolean;
 }
 
 export function createNamespaceTlsServer(options: NamespaceTlsOptions, onSecure: (socket: TLSSocket) => void): Server {
   const tlsOptions: TlsOptions = {
     cert: options.cert,
     key: options.key,
-    requestCert: true,
+    requestCert: options.requestClientCertificate ?? true,
     rejectUnauthorized: false,
     ca: options.registeredCas,
     handshakeTimeout: options.handshakeTimeoutMs,

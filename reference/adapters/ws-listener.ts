@@ -11,14 +11,18 @@ import type { TLSSocket } from 'node:tls';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { Connection, Listener } from '../ports/listener.ts';
 import { listenTls, type TlsListenerOptions } from './tls-listener.ts';
+import { closeOnStreamDestroy } from './ws-internals.ts';
 
 export const WEBSOCKET_PATH = '/mqtt';
 export const MQTT_SUBPROTOCOL = 'mqtt';
+/** How long a closed WebSocket's stream waits for aedes to read what came before the close, and a peer
+ * has to answer the close frame of a connection the broker ends, ms. */
+const CLOSE_GRACE_MS = 1000;
 /** A TLS record starts with its content type; 22 is a handshake (the ClientHello). */
 const TLS_HANDSHAKE_RECORD = 0x16;
 
 export interface WsListenerOptions extends TlsListenerOptions {
-  /** The largest WebSocket message taken, bytes (the namespace's packet limit, L15); 0: ws' own default. */
+  /** The largest WebSocket message taken, bytes (past the namespace's packet limit, which aedes judges: L15); 0: ws' own default. */
   maxMessageBytes: number;
   /** A connection not upgraded to a WebSocket this long after its TLS handshake is closed, ms (as one that sends no CONNECT). */
   upgradeTimeoutMs: number;
@@ -44,7 +48,7 @@ function upgradeRefusal(request: IncomingMessage): { status: number; why: string
 /**
  * Listens for MQTT over WebSockets (wss) on host:port. Another path is answered 404, an upgrade
  * without the mqtt subprotocol 400, an HTTPS request that is no upgrade 400, and plain HTTP sent to
- * the TLS port 400 in plain HTTP; a message over the packet limit closes the WebSocket (1009).
+ * the TLS port 400 in plain HTTP; a message over `maxMessageBytes` closes the WebSocket (1009).
  */
 export async function startWsListener(options: WsListenerOptions, accept: (connection: Connection) => void): Promise<Listener> {
   const sockets = new WebSocketServer({
@@ -65,10 +69,20 @@ export async function startWsListener(options: WsListenerOptions, accept: (conne
     if (refusal) return refuse(socket, refusal.status, refusal.why);
     clearTimeout(upgradeDeadlines.get(request.socket));
     sockets.handleUpgrade(request, socket, head, (webSocket) => {
+      closeOnStreamDestroy(webSocket, CLOSE_GRACE_MS);
       const stream = createWebSocketStream(webSocket);
-      // A WebSocket closed by the peer or by ws (1009: a message over the limit) closes the stream,
-      // which ws's adapter would only end for reading; its errors are the connection's end too.
-      webSocket.once('close', () => stream.destroy());
+      // A WebSocket closed by the peer or by ws (1009: a message over the limit) closes the stream once
+      // what came before the close is read (ws's adapter would only end it for reading), or after a
+      // second when aedes has stopped reading; its errors are the connection's end too.
+      webSocket.once('close', () => {
+        if (stream.readableEnded) return stream.destroy();
+        const unread = setTimeout(() => stream.destroy(), CLOSE_GRACE_MS);
+        unread.unref();
+        stream.once('end', () => {
+          clearTimeout(unread);
+          stream.destroy();
+        });
+      });
       stream.on('error', () => stream.destroy());
       accept({ stream, tls: request.socket as TLSSocket });
     });

@@ -3,6 +3,7 @@
 // This module holds types only, so that every module of the policy can use them and none of them is
 // imported back: event-grid.ts puts production together (EVENT_GRID), and each Mutant, declared beside
 // the check or piece it changes (mutants.ts gathers them), transforms it so that one rule is not kept.
+import type { Permission } from '../../eventgrid/access-control.ts';
 import type { AuthenticationNameSource, ValidationScheme } from '../../eventgrid/authentication.ts';
 import type { ClientResource, NamespaceConfig, ReferenceLimits } from '../../eventgrid/namespace.ts';
 import type { RuleId } from '../../rules/catalogue.ts';
@@ -11,9 +12,18 @@ import type { PresentedCertificate, PresentedToken, RawNames, WebhookAnswer } fr
 import type { Refusal, RefusalAnswer } from './refusal.ts';
 import type { SessionLookup, SessionRecord } from './session-record.ts';
 
+/**
+ * A client as the access checks see it: a registered one, or one a credential proved (a token, a
+ * webhook's decision); for a Microsoft Entra principal, the topic templates its Azure role assignments
+ * grant it per permission, which stand in for permission bindings (E2).
+ */
+export interface AuthenticatedClient extends ClientResource {
+  roleGrants?: Readonly<Record<Permission, readonly string[]>>;
+}
+
 /** Who a connection proved to be: a registered client, named from `nameSource` ("username", a certificate field, "clientId"). */
 export interface Identity {
-  client: ClientResource;
+  client: AuthenticatedClient;
   nameSource: string;
   /** When the credentials stop proving it (a token's exp), milliseconds since the epoch; absent: never (T8). */
   expiresAt?: number;
@@ -47,7 +57,7 @@ export interface WillRequest {
 
 export interface SessionGrant {
   sessionName: string;
-  client: ClientResource;
+  client: AuthenticatedClient;
   nameSource: string;
   /** A previous session of this name resumes (CONNACK Session Present). */
   sessionPresent: boolean;
@@ -71,7 +81,7 @@ export interface ConnectContext {
   readonly sessions: SessionLookup;
   readonly behaviour: Behaviour;
   /** The client the CONNECT authenticated as, for checks after the one that refuses a failed authentication. */
-  readonly registeredClient: ClientResource;
+  readonly registeredClient: AuthenticatedClient;
   /** The live session of the requested name, if any. */
   readonly existing: SessionRecord | undefined;
   readonly ownedByOther: boolean;
@@ -105,10 +115,15 @@ export interface CertificateContext {
   readonly registeredClient: ClientResource;
 }
 
-/** What a namespace that takes custom JWTs expects of one (its customJwtAuthentication, and the audience). */
+/** What a namespace expects of a token under one Authentication Method (custom JWT, T1-T8; Entra ID, E1). */
 export interface TokenExpectations {
-  tokenIssuer: string;
+  /** CUSTOM-JWT or OAUTH2-JWT. */
+  method: string;
+  /** The `iss` values it takes. */
+  issuers: readonly string[];
   audience: string;
+  /** The claim that names the client: `sub` (custom JWT), `oid` (Entra ID). */
+  nameClaim: string;
 }
 
 /** One token as the token checks (T1-T8) see it. */
@@ -148,8 +163,8 @@ export interface SubscribeContext {
   held: number;
   /** The session already holds this filter (a repeat replaces it, taking no new place). */
   alreadyHeld: boolean;
-  /** The registered client the session authenticated as, and its namespace (permission bindings, P1-P4). */
-  client: ClientResource;
+  /** The client the session authenticated as, and its namespace (permission bindings, P1-P4; role assignments, E2). */
+  client: AuthenticatedClient;
   namespace: NamespaceConfig;
   limits: ReferenceLimits;
   behaviour: Behaviour;
@@ -163,8 +178,8 @@ export interface PublishContext {
   sessionName: string;
   topic: string;
   qos: number;
-  /** The registered client the session authenticated as, and its namespace (permission bindings, P1-P4). */
-  client: ClientResource;
+  /** The client the session authenticated as, and its namespace (permission bindings, P1-P4; role assignments, E2). */
+  client: AuthenticatedClient;
   namespace: NamespaceConfig;
   limits: ReferenceLimits;
   behaviour: Behaviour;
@@ -220,8 +235,8 @@ export interface IdentityPieces {
 
 /** The pieces of Behaviour that name a token's client; a mutant may replace any of them. */
 export interface TokenPieces {
-  /** T1: the authentication name a token's claims give (the subject), the Username beside it; undefined: none. */
-  nameOfToken(claims: Record<string, unknown>, username: string | undefined): AuthenticationName | undefined;
+  /** T1, E1: the authentication name a token's claims give (its `nameClaim`), the Username beside it; undefined: none. */
+  nameOfToken(claims: Record<string, unknown>, username: string | undefined, nameClaim: string): AuthenticationName | undefined;
   /**
    * T7: why an AUTH packet does not re-authenticate the connection of `client`, given its reason code
    * and what its token proves; undefined: it does, and the connection goes on under the new token.
@@ -229,6 +244,12 @@ export interface TokenPieces {
   reauthenticationFailure(client: ClientResource, reasonCode: number | undefined, authentication: Authentication): Refusal | undefined;
   /** T8: whether a connection is ended when its token expires unrenewed. */
   endsAtTokenExpiry: boolean;
+}
+
+/** The piece of Behaviour that says where a client may publish and subscribe; a mutant may replace it. */
+export interface GrantPieces {
+  /** P1-P4, E2: the topic templates the client may use under the permission: an Entra principal's role assignments, else the permission bindings of its client groups. */
+  grantsOf(namespace: NamespaceConfig, client: AuthenticatedClient, permission: Permission): readonly string[];
 }
 
 /** The piece of Behaviour that names a webhook's client; a mutant may replace it. */
@@ -303,7 +324,7 @@ export interface SharedSubscriptionPieces {
 }
 
 /** Everything a mutant may replace. */
-export interface Behaviour extends IdentityPieces, TokenPieces, WebhookPieces, SessionPieces, LimitPieces, FeaturePieces, SharedSubscriptionPieces {
+export interface Behaviour extends IdentityPieces, TokenPieces, WebhookPieces, GrantPieces, SessionPieces, LimitPieces, FeaturePieces, SharedSubscriptionPieces {
   /** M1, M2: every packet a client sends, CONNECT included, in order, before anything else sees it: the first refusal closes the connection. */
   packetChecks: readonly Check<PacketContext>[];
   /** A1-A5: what a client certificate must prove, in order (the certificate authenticator runs them): the first refusal is the authentication's. */

@@ -1,6 +1,6 @@
 // Production: the rules as an Event Grid namespace applies them, put together from the check lists and
 // pieces each module of the policy declares.
-import { PUBLISH_ACCESS_CHECKS, SUBSCRIBE_ACCESS_CHECKS, WILL_ACCESS_CHECKS } from './access.ts';
+import { EVENT_GRID_GRANTS, PUBLISH_ACCESS_CHECKS, SUBSCRIBE_ACCESS_CHECKS, WILL_ACCESS_CHECKS } from './access.ts';
 import type { Behaviour } from './behaviour.ts';
 import { CONNECT_CHECKS, EVENT_GRID_SESSIONS } from './connect.ts';
 import { CERTIFICATE_CHECKS, EVENT_GRID_IDENTITY } from './identity.ts';
@@ -32,6 +32,7 @@ export const EVENT_GRID: Behaviour = {
   ...EVENT_GRID_IDENTITY,
   ...EVENT_GRID_TOKENS,
   ...EVENT_GRID_WEBHOOK,
+  ...EVENT_GRID_GRANTS,
   ...EVENT_GRID_SESSIONS,
   ...EVENT_GRID_LIMITS,
   ...EVENT_GRID_FEATURES,

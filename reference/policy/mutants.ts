@@ -2,6 +2,7 @@
 // further mutants): for `--break` and the mutant test. Each is declared beside the check or piece it breaks.
 import type { RuleId } from '../../rules/catalogue.ts';
 import { ACCESS_MUTANTS } from './access.ts';
+import { ENTRA_MUTANTS } from './entra.ts';
 import type { Behaviour, Mutant } from './behaviour.ts';
 import { SESSION_MUTANTS } from './connect.ts';
 import { EVENT_GRID } from './event-grid.ts';
@@ -31,6 +32,7 @@ const ALL: readonly Mutant[] = [
   ...ACCESS_MUTANTS,
   ...TOKEN_MUTANTS,
   ...WEBHOOK_MUTANTS,
+  ...ENTRA_MUTANTS,
 ];
 
 // A rule may have several mutants; each has an id of its own: the rule id for the first, "rule.how" for the others.

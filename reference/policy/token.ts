@@ -3,24 +3,29 @@
 // token authenticator (reference/adapters/token/) gives the CONNECT decision, and the re-authentication.
 // The signature is verified by the adapter (a JOSE library, with the namespace's issuer certificates);
 // what it found is data here.
-import type { ClientResource } from '../../eventgrid/namespace.ts';
 import { REAUTHENTICATE } from '../../rules/codes.ts';
-import type { Authentication, Behaviour, Mutant, TokenContext, TokenExpectations, TokenPieces } from './behaviour.ts';
+import type { Authentication, AuthenticatedClient, Behaviour, Mutant, TokenContext, TokenExpectations, TokenPieces } from './behaviour.ts';
 import { firstRefusal, withoutCheck, type Check } from './check.ts';
 import type { PresentedToken } from './presented.ts';
 import { refuse } from './refusal.ts';
 
-/** The Authentication Method of a custom JWT. */
+/** The Authentication Method of a custom JWT, and of a Microsoft Entra ID token. */
 export const CUSTOM_JWT = 'CUSTOM-JWT';
+export const OAUTH2_JWT = 'OAUTH2-JWT';
 
-/** Where a token client's name comes from, as the broker's log says it. */
-const SUBJECT_SOURCE = 'token subject (sub)';
+/** What a namespace with these custom JWT settings expects of a token (the audience is the reference's setting). */
+export function customJwtExpectations(tokenIssuer: string, audience: string): TokenExpectations {
+  return { method: CUSTOM_JWT, issuers: [tokenIssuer], audience, nameClaim: 'sub' };
+}
 
 // The claims a JWT defines for itself (RFC 7519, 4.1); the others are the client's attributes.
 const REGISTERED_CLAIMS = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti']);
 
 export const EVENT_GRID_TOKENS: TokenPieces = {
-  nameOfToken: (claims) => (typeof claims.sub === 'string' && claims.sub !== '' ? { name: claims.sub, source: SUBJECT_SOURCE } : undefined),
+  nameOfToken: (claims, _username, nameClaim) => {
+    const name = claims[nameClaim];
+    return typeof name === 'string' && name !== '' ? { name, source: `token ${nameClaim === 'sub' ? 'subject' : 'claim'} (${nameClaim})` } : undefined;
+  },
   // T7: an AUTH of reason 0x19 whose token passes every check CONNECT's had to, for the same client.
   reauthenticationFailure: (client, reasonCode, { identity, refusal }) => {
     if (reasonCode !== REAUTHENTICATE) return refuse('T7', `an AUTH packet after CONNACK must re-authenticate (reason 0x19), not 0x${(reasonCode ?? 0).toString(16)}`);
@@ -42,11 +47,11 @@ const OVER_MQTT5: Check<TokenContext> = {
 
 // T5: the docs: a method other than CUSTOM-JWT fails ("invalid issuer") even when all else is right.
 const METHOD_NAMED: Check<TokenContext> = {
-  name: 'the Authentication Method is CUSTOM-JWT, which the namespace has settings for',
+  name: 'the Authentication Method is one the namespace has token settings for (CUSTOM-JWT, OAUTH2-JWT)',
   rule: 'T5',
   run: ({ token, settings }) => {
-    if (token.method !== CUSTOM_JWT) return refuse('T5', `authentication method "${token.method}" is not supported (CUSTOM-JWT is)`);
-    return settings ? undefined : refuse('T5', 'the namespace has no custom JWT authentication settings');
+    if (!settings) return refuse('T5', `authentication method "${token.method}" is not supported: the namespace takes no tokens under it`);
+    return token.method === settings.method ? undefined : refuse('T5', `authentication method "${token.method}" is not supported (${settings.method} is)`);
   },
 };
 
@@ -62,7 +67,8 @@ const SIGNED: Check<TokenContext> = {
 const ISSUER_MATCHES: Check<TokenContext> = {
   name: "the token's issuer is the namespace's",
   rule: 'T3',
-  run: ({ token, settings }) => (token.claims?.iss === settings?.tokenIssuer ? undefined : refuse('T3', `invalid issuer: the token's iss is not "${settings?.tokenIssuer}"`)),
+  run: ({ token, settings }) =>
+    settings?.issuers.includes(token.claims?.iss as string) ? undefined : refuse('T3', `invalid issuer: the token's iss is not ${settings?.issuers.map((issuer) => `"${issuer}"`).join(' or ')}`),
 };
 
 const AUDIENCE_MATCHES: Check<TokenContext> = {
@@ -97,8 +103,8 @@ const STARTED: Check<TokenContext> = {
 const NAMES_CLIENT: Check<TokenContext> = {
   name: 'the token names its client',
   rule: 'T1',
-  run: ({ token, behaviour }) =>
-    behaviour.nameOfToken(token.claims ?? {}, token.username) ? undefined : refuse('T1', 'the token has no subject (sub) to name the client', 'a token with no subject'),
+  run: ({ token, settings, behaviour }) =>
+    behaviour.nameOfToken(token.claims ?? {}, token.username, settings!.nameClaim) ? undefined : refuse('T1', `the token has no ${settings!.nameClaim} claim to name the client`, 'a token with no subject'),
 };
 
 /** T1-T6, in order: what is presented, then who vouches for it, then for whom and when. */
@@ -109,24 +115,35 @@ export const TOKEN_CHECKS: readonly Check<TokenContext>[] = [OVER_MQTT5, METHOD_
  * from the token); its custom claims are its attributes (client groups, topic templates). Its resource
  * name is the authentication name without regard to case (A4), so that its sessions are one owner's.
  */
-function tokenClient(name: string, claims: Record<string, unknown>): ClientResource {
-  const attributes = Object.fromEntries(Object.entries(claims).filter(([claim]) => !REGISTERED_CLAIMS.has(claim)));
+function tokenClient(name: string, claims: Record<string, unknown>, roleGrants: AuthenticatedClient['roleGrants']): AuthenticatedClient {
+  // An Entra principal's permissions are its role assignments; its claims give it no attributes.
+  const attributes = roleGrants ? {} : Object.fromEntries(Object.entries(claims).filter(([claim]) => !REGISTERED_CLAIMS.has(claim)));
   return {
     name: name.toLowerCase(),
     authenticationName: name,
     state: 'Enabled',
     clientCertificateAuthentication: { validationScheme: 'SubjectMatchesAuthenticationName', allowedThumbprints: [] },
     attributes,
+    ...(roleGrants ? { roleGrants } : {}),
   };
 }
 
-/** What a token proves under Behaviour's token checks. */
-export function authenticateByToken(token: PresentedToken, now: Date, settings: TokenExpectations | undefined, behaviour: Behaviour): Authentication {
+/**
+ * What a token proves under Behaviour's token checks; `roleGrantsOf` gives an Entra principal's
+ * role-assigned topic templates by its name (E2), absent for custom JWTs.
+ */
+export function authenticateByToken(
+  token: PresentedToken,
+  now: Date,
+  settings: TokenExpectations | undefined,
+  behaviour: Behaviour,
+  roleGrantsOf?: (principal: string) => AuthenticatedClient['roleGrants'],
+): Authentication {
   const refusal = firstRefusal(behaviour.tokenChecks, { token, now, settings, behaviour });
   if (refusal) return { refusal };
   const claims = token.claims ?? {};
-  const named = behaviour.nameOfToken(claims, token.username)!;
-  return { identity: { client: tokenClient(named.name, claims), nameSource: named.source, expiresAt: seconds(claims.exp) } };
+  const named = behaviour.nameOfToken(claims, token.username, settings!.nameClaim)!;
+  return { identity: { client: tokenClient(named.name, claims, roleGrantsOf?.(named.name)), nameSource: named.source, expiresAt: seconds(claims.exp) } };
 }
 
 const without = (...checks: Check<TokenContext>[]) => (behaviour: Behaviour): Behaviour => ({
@@ -140,7 +157,7 @@ export const TOKEN_MUTANTS: readonly Mutant[] = [
     breaks: "a token's client is named by the CONNECT's Username, not by the token's subject",
     apply: (behaviour) => ({
       ...behaviour,
-      nameOfToken: (claims, username) => (username ? { name: username, source: 'username' } : behaviour.nameOfToken(claims, username)),
+      nameOfToken: (claims, username, nameClaim) => (username ? { name: username, source: 'username' } : behaviour.nameOfToken(claims, username, nameClaim)),
     }),
   },
   { rule: 'T2', breaks: "a token's exp and nbf are not checked", apply: without(NOT_EXPIRED, STARTED) },

@@ -2,8 +2,7 @@
 // presented, its signature verified with jose against the namespace's issuer certificates, judged by
 // the policy's token checks (policy/token.ts).
 import { compactVerify, decodeJwt, importX509, type CryptoKey } from 'jose';
-import type { CustomJwtSettings } from '../../../eventgrid/namespace.ts';
-import type { Authentication, Behaviour, TokenExpectations } from '../../policy/behaviour.ts';
+import type { AuthenticatedClient, Authentication, Behaviour, TokenExpectations } from '../../policy/behaviour.ts';
 import type { PresentedToken } from '../../policy/presented.ts';
 import { authenticateByToken, CUSTOM_JWT } from '../../policy/token.ts';
 import type { Authenticator, ConnectAttempt } from '../../ports/authenticator.ts';
@@ -15,12 +14,13 @@ const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384'] as con
 export class TokenReader {
   private keys?: Promise<{ alg: string; key: CryptoKey }[]>;
 
-  constructor(private readonly settings: CustomJwtSettings | undefined) {}
+  /** `certificates`: PEM, the issuer's (custom JWT) or the tenant's signing keys' (Entra ID). */
+  constructor(private readonly certificates: readonly string[]) {}
 
   /** Each issuer certificate's key, imported once for each algorithm its key type allows. */
   private issuerKeys(): Promise<{ alg: string; key: CryptoKey }[]> {
     this.keys ??= Promise.all(
-      (this.settings?.encodedIssuerCertificates ?? []).flatMap(({ encodedCertificate }) =>
+      this.certificates.flatMap((encodedCertificate) =>
         ALGORITHMS.map((alg) => importX509(encodedCertificate, alg).then((key) => ({ alg, key }), () => undefined)),
       ),
     ).then((keys) => keys.filter((entry) => entry !== undefined));
@@ -52,18 +52,24 @@ export class TokenReader {
 
 export class TokenAuthenticator implements Authenticator {
   private readonly reader: TokenReader;
-  private readonly expectations: TokenExpectations | undefined;
 
-  /** `settings`: the namespace's customJwtAuthentication (undefined: it takes no tokens); `audience`: what a token's aud must include. */
-  constructor(settings: CustomJwtSettings | undefined, audience: string, private readonly behaviour: Behaviour) {
-    this.expectations = settings && { tokenIssuer: settings.tokenIssuer, audience };
-    this.reader = new TokenReader(settings);
+  /**
+   * `expectations`: what a token must be (undefined: the namespace takes no tokens: every one is refused
+   * for its method); `certificates`: whose keys may sign one; `roleGrantsOf`: an Entra principal's grants.
+   */
+  constructor(
+    private readonly expectations: TokenExpectations | undefined,
+    certificates: readonly string[],
+    private readonly behaviour: Behaviour,
+    private readonly roleGrantsOf?: (principal: string) => AuthenticatedClient['roleGrants'],
+  ) {
+    this.reader = new TokenReader(certificates);
   }
 
   async authenticate({ protocolVersion, authenticationMethod, authenticationData, password, username }: ConnectAttempt, now: Date): Promise<Authentication> {
     // An MQTT 3.1.1 client can only put a token in its password: presented as CUSTOM-JWT, for T6 to refuse.
     const method = protocolVersion === 5 ? (authenticationMethod ?? '') : CUSTOM_JWT;
     const token = await this.reader.read(method, protocolVersion, protocolVersion === 5 ? authenticationData : password, username);
-    return authenticateByToken(token, now, this.expectations, this.behaviour);
+    return authenticateByToken(token, now, this.expectations, this.behaviour, this.roleGrantsOf);
   }
 }
