@@ -24,7 +24,7 @@ describe('parseNamespace', () => {
       sessionQueueBytes: 1024 * 1024,
       subscriptionsPerSession: 50,
       topicBytes: 256,
-      topicLevels: 8,
+      topicLevels: 15,
       keepAliveSeconds: 1160,
       maximumPacketSize: 512 * 1024,
     });

@@ -178,6 +178,11 @@ export const namespaceSchema = z
         // W3: how long the webhook has to answer; past it the CONNECT is refused (the docs recommend the
         // webhook answer within about 5 seconds).
         webhookTimeoutMs: z.number().int().min(50).max(30_000).default(5000),
+        // S4: what an MQTT 5 CONNECT with an empty ClientID gets. The pages disagree (rules/catalogue.ts):
+        // "the ClientId field is required" (SUPPORT, HOWTO) against Assigned Client Identifiers listed as
+        // supported (SUPPORT, 2025). No namespace property chooses; "refused", the stricter reading, by
+        // default. MQTT 3.1.1 is refused under both (it has no way to tell the client a name).
+        emptyClientId: z.enum(['refused', 'assigned']).default('refused'),
         // Limits Event Grid fixes (no namespace property sets them): Event Grid's values by default,
         // lower values so that a device team can try its clients against tighter ones.
         limits: z

@@ -206,7 +206,7 @@ Feature: Event Grid's limits
         | 5       |
 
   @L11
-  Rule: topics and topic filters are at most 256 bytes and 8 levels
+  Rule: topics and topic filters are at most 256 bytes and 15 levels
 
     Scenario Outline: a topic filter of <past> <unit> is refused, one of <limit> <unit> granted
       Given identity "alpha" holds session "s1" over MQTT <version>
@@ -217,12 +217,12 @@ Feature: Event Grid's limits
       Examples:
         | version | limit | past | unit |
         | 3.1.1 | 256 | 257 | bytes |
-        | 3.1.1 | 8 | 9 | levels |
+        | 3.1.1 | 15 | 16 | levels |
       @mqtt5
       Examples:
         | version | limit | past | unit |
         | 5 | 256 | 257 | bytes |
-        | 5 | 8 | 9 | levels |
+        | 5 | 15 | 16 | levels |
 
     Scenario Outline: a PUBLISH to a topic of <past> <unit> ends the connection, one to <limit> <unit> is acknowledged
       Given identity "alpha" holds session "s1" over MQTT <version>
@@ -233,12 +233,12 @@ Feature: Event Grid's limits
       Examples:
         | version | limit | past | unit |
         | 3.1.1 | 256 | 257 | bytes |
-        | 3.1.1 | 8 | 9 | levels |
+        | 3.1.1 | 15 | 16 | levels |
       @mqtt5
       Examples:
         | version | limit | past | unit |
         | 5 | 256 | 257 | bytes |
-        | 5 | 8 | 9 | levels |
+        | 5 | 15 | 16 | levels |
 
   @L12
   Rule: retained messages are kept for later subscribers (supported since 2025)
@@ -331,3 +331,13 @@ Feature: Event Grid's limits
       And 5 QoS 1 messages are published to that connection
       Then that connection is sent 2 of them while it acknowledges none
       And acknowledging each, it is sent all 5
+
+  @L17
+  Rule: Topic Alias Maximum is 10
+
+    @mqtt5
+    Scenario: the CONNACK announces Topic Alias Maximum 10; alias 10 is taken, alias 11 ends the connection
+      When identity "alpha" connects with session "s1" over MQTT 5
+      Then the CONNACK carries topicAliasMaximum 10
+      And session "s1" publishing to its own topic with Topic Alias 10, then with the alias alone, receives both
+      And session "s1" publishing with Topic Alias 11 ends its connection

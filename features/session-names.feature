@@ -5,33 +5,27 @@ Feature: Session names
            https://learn.microsoft.com/azure/event-grid/mqtt-support
 
   @S4
-  Rule: the ClientID can't be empty
+  Rule: the ClientID can't be empty (MQTT 3.1.1); over MQTT 5 it is refused, or named by the namespace (Assigned Client Identifier)
 
-    Scenario Outline: a CONNECT with an empty ClientID is refused
-      When identity "alpha" connects with an empty session name over MQTT <version>
+    @mqtt3
+    Scenario: a CONNECT with an empty ClientID is refused over MQTT 3.1.1
+      When identity "alpha" connects with an empty session name over MQTT 3.1.1
       Then the connection is refused
 
-      @mqtt3
-      Examples:
-        | version |
-        | 3.1.1   |
-      @mqtt5
-      Examples:
-        | version |
-        | 5       |
-
-    Scenario Outline: a CONNECT with an empty ClientID and Clean Start 0 is refused
-      When identity "alpha" connects with an empty session name and Clean Start 0 over MQTT <version>
+    @mqtt3
+    Scenario: a CONNECT with an empty ClientID and Clean Session 0 is refused over MQTT 3.1.1
+      When identity "alpha" connects with an empty session name and Clean Start 0 over MQTT 3.1.1
       Then the connection is refused
 
-      @mqtt3
-      Examples:
-        | version |
-        | 3.1.1   |
-      @mqtt5
-      Examples:
-        | version |
-        | 5       |
+    @mqtt5
+    Scenario: an MQTT 5 CONNECT with an empty ClientID is refused, or given an Assigned Client Identifier (the target's reading)
+      When identity "alpha" connects with an empty session name over MQTT 5
+      Then the connection is refused, or given an Assigned Client Identifier
+
+    @mqtt5
+    Scenario: an MQTT 5 CONNECT with an empty ClientID and Clean Start 0 is refused, or given an Assigned Client Identifier (the target's reading)
+      When identity "alpha" connects with an empty session name and Clean Start 0 over MQTT 5
+      Then the connection is refused, or given an Assigned Client Identifier
 
   @S5 @S6
   Rule: a new session name goes to one identity only: the others find it in use

@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import mqttPacket from 'mqtt-packet';
 import type { LoadedIdentity } from '../certs/manifest.ts';
 import type { MqttVersion } from '../rules/catalogue.ts';
+import type { PacketLog } from './packet-log.ts';
 import { connectBytes } from './raw-packets.ts';
 import { secureContextFor, type TlsSessions } from './tls-context.ts';
 import { openStream } from './transport.ts';
@@ -32,6 +33,8 @@ export interface RawConnectOptions {
   tlsSessions?: TlsSessions;
   /** Packets sent right behind the CONNECT, in the same write, before any CONNACK (as clients that pipeline send them). */
   pipelined?: Buffer;
+  /** Where the connection's packets are recorded (the scenario's log), if anywhere. */
+  packetLog?: PacketLog;
 }
 
 export type RawConnectOutcome =
@@ -43,6 +46,12 @@ export interface RawEnd {
   disconnectReasonCode?: number;
   /** Milliseconds from the CONNACK to the close. */
   afterMs: number;
+}
+
+/** Bytes as text when they are well-formed UTF-8, else as hex (names the raw client sends ill-formed on purpose). */
+function readable(bytes: Buffer): string {
+  const text = bytes.toString('utf8');
+  return Buffer.from(text).equals(bytes) && !text.includes('\u0000') ? text : `0x${bytes.toString('hex')}`;
 }
 
 export class RawConnection {
@@ -60,6 +69,8 @@ export class RawConnection {
     connackAt: number,
     /** Milliseconds from writing the CONNECT to reading its CONNACK: the round trip, with the server's own time to answer. */
     readonly roundTripMs: number,
+    /** Records a packet this connection sends (the scenario's log), if anything does. */
+    private readonly recordSent: (packet: mqttPacket.Packet) => void = () => {},
   ) {
     parser.on('packet', (packet) => {
       if (packet.cmd === 'disconnect') this.disconnectReasonCode = packet.reasonCode;
@@ -83,6 +94,12 @@ export class RawConnection {
     const parser = mqttPacket.parser({ protocolVersion: options.version === '5' ? 5 : 4 });
     socket.on('data', (data) => parser.parse(data));
     socket.on('error', () => {});
+    const log = options.packetLog;
+    const connection = log?.connection(options.identity.entry.id, readable(options.clientId)) ?? '';
+    if (log) {
+      parser.on('packet', (packet) => log.packet(connection, 'received', packet));
+      socket.once('close', () => log.event(connection, 'closed', 'close'));
+    }
     const username = options.username === undefined ? Buffer.from(options.identity.entry.authenticationName) : (options.username ?? undefined);
     return new Promise<RawConnectOutcome>((resolve) => {
       const timer = setTimeout(() => {
@@ -100,6 +117,16 @@ export class RawConnection {
               options.pipelined ?? Buffer.alloc(0),
             ]),
           );
+          log?.event(connection, 'sent', 'connect', {
+            protocolVersion: options.version === '5' ? 5 : 4,
+            clientId: readable(options.clientId),
+            ...(username === undefined ? {} : { username: readable(username) }),
+            clean: options.cleanStart ?? true,
+            keepalive: options.keepAlive ?? 60,
+            ...(options.properties ? { propertiesHex: options.properties.toString('hex') } : {}),
+            ...(options.pipelined ? { pipelinedBytes: options.pipelined.length } : {}),
+            writtenByteByByte: true,
+          });
         },
         () => {},
       );
@@ -114,7 +141,7 @@ export class RawConnection {
         }
         resolve({
           accepted: true,
-          connection: new RawConnection(socket, options.version, parser, Date.now(), Date.now() - connectSentAt),
+          connection: new RawConnection(socket, options.version, parser, Date.now(), Date.now() - connectSentAt, log ? (sent) => log.packet(connection, 'sent', sent) : undefined),
           sessionPresent: packet.sessionPresent === true,
           properties: (packet.properties ?? {}) as Record<string, unknown>,
         });
@@ -146,7 +173,9 @@ export class RawConnection {
   }
 
   private send(packet: mqttPacket.Packet): void {
-    if (!this.socket.destroyed) this.socket.write(mqttPacket.generate(packet, { protocolVersion: this.version === '5' ? 5 : 4 }));
+    if (this.socket.destroyed) return;
+    this.recordSent(packet);
+    this.socket.write(mqttPacket.generate(packet, { protocolVersion: this.version === '5' ? 5 : 4 }));
   }
 
   private async waitFor<T>(found: () => T | undefined, timeoutMs: number): Promise<T | undefined> {
@@ -159,11 +188,13 @@ export class RawConnection {
   }
 
   pingreq(): void {
-    if (!this.socket.destroyed) this.socket.write(mqttPacket.generate({ cmd: 'pingreq' }));
+    this.send({ cmd: 'pingreq' });
   }
 
   /** Ends the connection with a DISCONNECT (the session, Clean Start with no expiry, ends with it). */
   close(): void {
-    if (!this.socket.destroyed) this.socket.end(mqttPacket.generate({ cmd: 'disconnect' }, { protocolVersion: this.version === '5' ? 5 : 4 }));
+    if (this.socket.destroyed) return;
+    this.recordSent({ cmd: 'disconnect' });
+    this.socket.end(mqttPacket.generate({ cmd: 'disconnect' }, { protocolVersion: this.version === '5' ? 5 : 4 }));
   }
 }

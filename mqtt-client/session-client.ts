@@ -7,6 +7,7 @@ import { within } from '../common/timing.ts';
 import { REAUTHENTICATE } from '../rules/codes.ts';
 import type { LoadedIdentity } from '../certs/manifest.ts';
 import type { MqttVersion } from '../rules/catalogue.ts';
+import type { PacketLog } from './packet-log.ts';
 import { secureContextFor, type TlsSessions } from './tls-context.ts';
 import { transportOf } from '../rules/transports.ts';
 import { webSocketOptions } from './transport.ts';
@@ -42,6 +43,8 @@ export interface SessionClientOptions {
   timeoutMs: number;
   /** Resume TLS sessions from here, and keep new ones in it; without it, every connection is a full handshake. */
   tlsSessions?: TlsSessions;
+  /** Where the connection's packets are recorded (the scenario's log), if anywhere. */
+  packetLog?: PacketLog;
 }
 
 export interface WillOptions {
@@ -161,6 +164,16 @@ export class SessionClient {
         : {}),
     };
     const client = mqtt.connect(options.url, mqttOptions);
+    const log = options.packetLog;
+    if (log) {
+      const connection = log.connection(options.identity.entry.id, options.sessionName);
+      // mqtt.js writes its CONNECT without a 'packetsend': it is recorded from what it is given.
+      const { clientId, username: user, password, clean, keepalive, protocolVersion, properties, will } = mqttOptions;
+      log.packet(connection, 'sent', { cmd: 'connect', clientId, username: user, password, clean, keepalive: keepalive ?? 60, protocolVersion, properties, will } as { cmd: string });
+      client.on('packetsend', (packet) => packet.cmd !== 'connect' && log.packet(connection, 'sent', packet));
+      client.on('packetreceive', (packet) => log.packet(connection, 'received', packet));
+      client.stream.once('close', () => log.event(connection, 'closed', 'close'));
+    }
     if (!overWebSockets) keepSessions(client.stream as TLSSocket);
     const outcome = new Promise<Accepted | Refused>((resolve) => {
       let refusal: Refused | undefined;
@@ -281,6 +294,15 @@ export class SessionClient {
 
   sendPublish(topic: string, payload: string, qos: 0 | 1 | 2): void {
     this.mqttClient.publish(topic, payload, { qos }, () => {});
+  }
+
+  /**
+   * Writes a QoS 1 PUBLISH carrying a Topic Alias (MQTT 5) as it is: mqtt.js would refuse to send an
+   * alias above the server's maximum itself.
+   */
+  sendPublishWithAlias(topic: string, payload: string, topicAlias: number, messageId: number): void {
+    const publish = { cmd: 'publish' as const, topic, payload: Buffer.from(payload), qos: 1 as const, retain: false, dup: false, messageId, properties: { topicAlias } };
+    this.mqttClient.stream.write(mqttPacket.generate(publish, { protocolVersion: 5 }));
   }
 
   /** Messages received and not yet taken, on any topic. */

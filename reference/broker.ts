@@ -195,6 +195,8 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     // that announces more is cut off without the broker buffering what it sends), and announces the
     // maximum in MQTT 5 CONNACKs. 0: no maximum (the L15 mutant).
     maximumPacketSize: behaviour.maximumPacketSize(namespace.reference.limits) ?? 0,
+    // L17: aedes announces it in MQTT 5 CONNACKs and ends a connection whose PUBLISH uses an alias above it (0x94).
+    topicAliasMaximum: behaviour.topicAliasMaximum,
     connectTimeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
   });
   if (shared) {

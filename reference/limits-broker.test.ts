@@ -38,14 +38,14 @@ describe.each(['3.1.1', '5'] as MqttVersion[])('over MQTT %s', (version) => {
     expect((await back.nextMessage('mmc/alpha/s1')).payload).toBe('after');
   });
 
-  it('L9, L11: a QoS 2 PUBLISH and a PUBLISH to a 9-level topic end the connection: ClientError', async () => {
+  it('L9, L11: a QoS 2 PUBLISH and a PUBLISH to a 16-level topic end the connection: ClientError', async () => {
     t = await startTestBroker(startReferenceBroker);
     const seen = reasons(t);
     const one = await t.open('alpha', 'q2', version, { cleanStart: true });
     one.sendPublish('t/q2', 'x', 2);
     await one.ended;
     const two = await t.open('alpha', 'deep', version, { cleanStart: true });
-    two.sendPublish('a/b/c/d/e/f/g/h/i', 'x', 1);
+    two.sendPublish('a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p', 'x', 1);
     await two.ended;
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(seen).toEqual(['q2 ClientError', 'deep ClientError']);

@@ -5,8 +5,9 @@ import { connect as tlsConnect } from 'node:tls';
 import { connect as tcpConnect } from 'node:net';
 import { request } from 'node:https';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import mqttPacket from 'mqtt-packet';
 import WebSocket from 'ws';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, inject, it, vi } from 'vitest';
 import { loadPki, serverTlsFromPki } from '../certs/manifest.ts';
 import { namespaceFromPki } from '../certs/namespace.ts';
 import { startReferenceBroker, type ReferenceBroker } from './broker.ts';
@@ -165,12 +166,39 @@ describe('the WebSocket endpoint refuses clearly', () => {
     expect((await open('wss', 'alpha', 'after-plain-http')).connack.reasonCode).toBe(0);
   });
 
-  it('closes a WebSocket whose message is over twice the packet limit (1009), and serves on', async () => {
-    await start();
-    const limit = broker.namespace.reference.limits.maximumPacketSize;
+  /** A WebSocket of alpha's to the broker, open. */
+  async function alphaWebSocket(): Promise<WebSocket> {
     const alpha = pki.identities.get('alpha')!;
     const socket = new WebSocket(broker.wsUrl!, ['mqtt'], { ca: pki.rootCaPem, cert: alpha.certificatePem, key: alpha.keyPem });
     await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+    return socket;
+  }
+
+  it('refuses a packet just over the packet limit sent as one WebSocket message as over TCP: DISCONNECT 0x95 (L15)', async () => {
+    await start();
+    const limit = broker.namespace.reference.limits.maximumPacketSize;
+    const socket = await alphaWebSocket();
+    const parser = mqttPacket.parser({ protocolVersion: 5 });
+    const packets: mqttPacket.Packet[] = [];
+    parser.on('packet', (packet) => packets.push(packet));
+    socket.on('message', (data: Buffer) => parser.parse(data));
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    socket.send(mqttPacket.generate({ cmd: 'connect', protocolVersion: 5, clientId: 'oversized', username: 'alpha', clean: true, keepalive: 30 }));
+    await vi.waitFor(() => expect(packets.map((packet) => packet.cmd)).toEqual(['connack']));
+    // A PUBLISH of limit + 1 bytes in all, in a single WebSocket message, as a client that batches its writes sends it.
+    const publish = (payloadBytes: number) => mqttPacket.generate({ cmd: 'publish', topic: 'mmc/alpha/oversized', payload: Buffer.alloc(payloadBytes), qos: 0, dup: false, retain: false }, { protocolVersion: 5 });
+    const overhead = publish(limit).length - limit;
+    const oversized = publish(limit + 1 - overhead);
+    expect(oversized.length).toBe(limit + 1);
+    socket.send(oversized);
+    await closed;
+    expect(packets.at(-1)).toMatchObject({ cmd: 'disconnect', reasonCode: 0x95 });
+  });
+
+  it('closes a WebSocket whose message is over twice the packet limit (1009), and serves on', async () => {
+    await start();
+    const limit = broker.namespace.reference.limits.maximumPacketSize;
+    const socket = await alphaWebSocket();
     const code = await new Promise<number>((resolve) => {
       socket.once('close', (closeCode) => resolve(closeCode));
       socket.send(Buffer.alloc(2 * limit + 1));

@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { methodsOf, MQTT_VERSIONS, RULES, type AuthenticationMethod } from '../rules/catalogue.ts';
 import { TRANSPORTS } from '../rules/transports.ts';
+import { htmlReport } from './html.ts';
 import type { ScenarioResult } from './scenarios.ts';
 import { passedLeniently, totals, whereVerdict, type RuleVerdict, type VerdictStatus } from './verdicts.ts';
 
@@ -98,41 +99,47 @@ export function consoleReport(report: RunReport, colour: boolean): string {
   return lines.join('\n');
 }
 
-/**
- * One line as a scenario finishes: the run's progress in a CI log (no TTY, so no redrawn bar), with
- * the rule, version and outcome, which cucumber's progress dots do not give.
- */
-export function progressLine(result: ScenarioResult, number: number): string {
-  const rules = result.rules.join(',') || '-';
-  const version = result.version ? `MQTT ${result.version}` : '';
-  const seconds = `${(result.durationMs / 1000).toFixed(1)} s`;
-  const why = result.status === 'passed' ? '' : `: ${result.message}`;
-  return `${String(number).padStart(3)} ${result.status.padEnd(7)} ${rules.padEnd(7)} ${version.padEnd(10)} ${seconds.padStart(7)}  ${result.name}${why}`;
-}
-
 function xml(text: string): string {
   return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/** ".custom-jwt", ".wss": what a classname adds for a method or transport other than the default. */
+const whereSuffix = (method: string, transport: string) => `${method === 'certificate' ? '' : `.${method.toLowerCase()}`}${transport === 'tcp' ? '' : `.${transport}`}`;
+
+/** An observation as a line of system-out: what the step expected, what the target did. */
+const observationLine = (o: ScenarioResult['observations'][number]) => `${o.step}: expected ${o.expected}; observed ${o.observed}`;
+
+/**
+ * One testcase per scenario (classname: its rules, version, method and transport), with its time, a
+ * failure with its message, and its observations apart in system-out; and a skipped testcase per rule
+ * and version no scenario ran for (S10, L4: not testable from a client), with why.
+ */
 export function junitReport(report: RunReport): string {
-  const cases = report.verdicts.map((v) => {
-    const name = xml(`${v.id} ${v.title}`);
-    const classname = `event-grid-rules.mqtt-${v.version}${v.method === 'certificate' ? '' : `.${v.method.toLowerCase()}`}${v.transport === 'tcp' ? '' : `.${v.transport}`}`;
-    const open = `    <testcase classname="${classname}" name="${name}" time="${(v.durationMs / 1000).toFixed(3)}">`;
-    if (v.status === 'failed') return `${open}\n      <failure message="${xml(v.message ?? '')}">${xml(v.observed.join('\n'))}</failure>\n    </testcase>`;
-    if (v.status === 'skipped' || v.status === 'not run') return `${open}\n      <skipped message="${xml(v.message ?? v.status)}"/>\n    </testcase>`;
-    if (v.skippedScenarios?.length) {
-      const skippedList = v.skippedScenarios.map((s) => `${s.name} (${s.reason})`).join('; ');
-      return `${open}\n      <properties><property name="skipped-scenarios" value="${v.skippedScenarios.length}"/></properties>\n      <system-out>${xml(`passed with scenarios skipped: ${skippedList}`)}</system-out>\n    </testcase>`;
-    }
-    return `${open}</testcase>`;
+  const scenarioCases = report.scenarios.map((s) => {
+    const classname = `event-grid-rules.${s.rules.join('-') || 'uncatalogued'}.mqtt-${s.version ?? 'any'}${whereSuffix(s.method, s.transport)}`;
+    // file and line apart, as JUnit readers that annotate a source line take them.
+    const [file, line] = s.location.split(/:(?=\d+$)/);
+    const open = `    <testcase classname="${xml(classname)}" name="${xml(s.name)}" file="${xml(file!)}"${line ? ` line="${line}"` : ''} time="${(s.durationMs / 1000).toFixed(3)}">`;
+    const body: string[] = [];
+    if (s.status === 'failed') body.push(`      <failure message="${xml(s.message ?? 'failed')}">${xml(s.message ?? '')}</failure>`);
+    if (s.status === 'skipped') body.push(`      <skipped message="${xml(s.message ?? 'skipped')}"/>`);
+    if (s.observations.length) body.push(`      <system-out>${xml(s.observations.map(observationLine).join('\n'))}</system-out>`);
+    return body.length ? `${open}\n${body.join('\n')}\n    </testcase>` : `${open}</testcase>`;
   });
-  const { passed, failed, skipped, notRun } = totals(report.verdicts);
+  const notRun = report.verdicts.filter((v) => v.status === 'not run');
+  const notRunCases = notRun.map(
+    (v) =>
+      `    <testcase classname="event-grid-rules.${v.id}.mqtt-${v.version}${whereSuffix(v.method, v.transport)}" name="${xml(`${v.id} ${v.title}`)}" time="0.000">\n      <skipped message="${xml(v.message ?? 'not run')}"/>\n    </testcase>`,
+  );
+  const tests = scenarioCases.length + notRunCases.length;
+  const failures = report.scenarios.filter((s) => s.status === 'failed').length;
+  const skipped = report.scenarios.filter((s) => s.status === 'skipped').length + notRun.length;
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="mqtt-multisession-conformance" tests="${passed + failed + skipped + notRun}" failures="${failed}" time="${(report.durationMs / 1000).toFixed(3)}">`,
-    `  <testsuite name="${xml(report.target)}" tests="${passed + failed + skipped + notRun}" failures="${failed}" skipped="${skipped + notRun}" timestamp="${report.startedAt}">`,
-    ...cases,
+    `<testsuites name="mqtt-multisession-conformance" tests="${tests}" failures="${failures}" time="${(report.durationMs / 1000).toFixed(3)}">`,
+    `  <testsuite name="${xml(report.target)}" tests="${tests}" failures="${failures}" skipped="${skipped}" timestamp="${report.startedAt}">`,
+    ...scenarioCases,
+    ...notRunCases,
     '  </testsuite>',
     '</testsuites>',
     '',
@@ -186,13 +193,14 @@ export function rulesJson(report: RunReport): string {
   )}\n`;
 }
 
-/** Writes rules.json, junit.xml and summary.md into the folder; returns their paths. */
+/** Writes rules.json, junit.xml, summary.md and report.html into the folder; returns their paths. */
 export function writeReports(dir: string, report: RunReport): string[] {
   mkdirSync(dir, { recursive: true });
   const files: Array<[string, string]> = [
     ['rules.json', rulesJson(report)],
     ['junit.xml', junitReport(report)],
     ['summary.md', markdownSummary(report)],
+    ['report.html', htmlReport(report)],
   ];
   for (const [name, text] of files) writeFileSync(join(dir, name), text);
   return files.map(([name]) => join(dir, name));

@@ -4,6 +4,7 @@ import type { Envelope, Pickle, TestStepResultStatus } from '@cucumber/messages'
 import type { AuthenticationMethod, MqttVersion } from '../rules/catalogue.ts';
 import { methodOfTags, rulesOfTags, versionOfTags } from '../rules/tags.ts';
 import type { Transport } from '../rules/transports.ts';
+import { PACKETS_MEDIA_TYPE, type ScenarioPackets } from './packets.ts';
 
 const LOG_MEDIA_TYPE = 'text/x.cucumber.log+plain';
 
@@ -68,6 +69,8 @@ export interface ScenarioResult {
   /** Time its steps and hooks took, as cucumber measured them. */
   durationMs: number;
   observations: Observation[];
+  /** The packets its clients exchanged with the target (attached by steps/hooks.ts), if they were recorded. */
+  packets?: ScenarioPackets;
 }
 
 // A step status worse than 'passed' decides the scenario; undefined, pending and ambiguous steps mean
@@ -89,6 +92,7 @@ interface Running {
   skipReason?: string;
   durationMs: number;
   observations: Observation[];
+  packets?: ScenarioPackets;
 }
 
 export class ScenarioCollector {
@@ -141,6 +145,7 @@ export class ScenarioCollector {
   private attached(testCaseStartedId: string, attachment: NonNullable<Envelope['attachment']>): void {
     const run = this.running.get(testCaseStartedId);
     if (!run) return;
+    if (attachment.mediaType === PACKETS_MEDIA_TYPE) run.packets = JSON.parse(attachment.body) as ScenarioPackets;
     if (attachment.mediaType !== LOG_MEDIA_TYPE) return;
     const observation = parseObservation(attachment.body);
     if (observation) run.observations.push(observation);
@@ -163,7 +168,13 @@ export class ScenarioCollector {
       ...(run.status === 'skipped' ? { message: run.skipReason ?? 'skipped' } : {}),
       durationMs: Math.round(run.durationMs),
       observations: run.observations,
+      ...(run.packets ? { packets: run.packets } : {}),
     };
+  }
+
+  /** The tags of every scenario cucumber has planned so far (all of them, before the first one starts). */
+  plannedTags(): string[][] {
+    return [...this.pickleOfTestCase.values()].map((pickleId) => this.pickles.get(pickleId)?.tags.map((tag) => tag.name) ?? []);
   }
 
   results(): ScenarioResult[] {

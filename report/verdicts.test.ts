@@ -77,7 +77,7 @@ describe('rule verdicts', () => {
     const report: RunReport = { target: 't', startedAt: '2026-01-01T00:00:00.000Z', durationMs: 1, verdicts, scenarios: [...overTls, ...overWss] };
     expect(consoleReport(report, false)).toMatch(/^S6 +X\.509 +wss +- +FAIL /m);
     expect(consoleReport(report, false)).toMatch(/^ {2}S6 over MQTT 5 via wss: owner kept: /m);
-    expect(junitReport(report)).toMatch(/classname="event-grid-rules\.mqtt-5\.wss" name="S6 [^"]*"[^>]*>\s*<failure/);
+    expect(junitReport(report)).toMatch(/classname="event-grid-rules\.S6\.mqtt-5\.wss" name="owner kept"[^>]*>\s*<failure/);
     expect(markdownSummary(report)).toContain('| S6 | X.509 | wss | — not run | ❌ fail |');
   });
 
@@ -94,7 +94,7 @@ describe('rule verdicts', () => {
     expect(console).toMatch(/^S6 +CUSTOM-JWT +tcp +- +FAIL /m);
     expect(console).toContain('S6 over MQTT 5 with CUSTOM-JWT: owner kept with tokens: Error: expected a refusal');
     expect(markdownSummary(report)).toContain('| S6 | CUSTOM-JWT | tcp | — not run | ❌ fail |');
-    expect(junitReport(report)).toContain('classname="event-grid-rules.mqtt-5.custom-jwt"');
+    expect(junitReport(report)).toContain('classname="event-grid-rules.S6.mqtt-5.custom-jwt" name="owner kept with tokens"');
   });
 
   it('pass a rule whose scenarios all passed, per version', () => {
@@ -183,10 +183,15 @@ describe('report files', () => {
   ]);
   const report: RunReport = { target: 'test', startedAt: '2026-11-27T00:00:00.000Z', durationMs: 1200, verdicts, scenarios: results };
 
-  it('JUnit: one testcase per rule and version, failures escaped', () => {
+  it('JUnit: one testcase per scenario, and one per rule and version not run; failures escaped, observations apart', () => {
     const xml = junitReport(report);
-    expect(xml.match(/<testcase /g)).toHaveLength(verdicts.length);
-    expect(xml).toContain('<failure message="refused: expected &#60;0x87&#62; &#38; &#34;more&#34;">accepted</failure>');
+    const notRun = verdicts.filter((v) => v.status === 'not run').length;
+    expect(xml.match(/<testcase /g)).toHaveLength(results.length + notRun);
+    expect(xml).toContain(
+      '<testcase classname="event-grid-rules.S6.mqtt-5" name="refused" file="features/x.feature" line="10" time="1.250">\n      <failure message="expected &#60;0x87&#62; &#38; &#34;more&#34;">expected &#60;0x87&#62; &#38; &#34;more&#34;</failure>\n      <system-out>',
+    );
+    expect(xml).toMatch(/<system-out>[^<]*expected [^<]*; observed accepted<\/system-out>/);
+    expect(xml).toMatch(/name="S10 [^"]*" time="0.000">\n      <skipped message="not testable from a client/);
     expect(xml).toMatch(/failures="1"/);
   });
 
@@ -196,10 +201,9 @@ describe('report files', () => {
     expect(markdown).toContain('- **S6** over MQTT 5 (failed): refused: expected <0x87> & "more"');
   });
 
-  it('JUnit: each testcase takes the time its scenarios took', () => {
+  it('JUnit: each testcase takes the time its scenario took', () => {
     const xml = junitReport(report);
-    expect(xml).toMatch(/<testcase classname="event-grid-rules\.mqtt-5" name="S6 [^"]*" time="1\.250">/);
-    expect(xml).toMatch(/<testcase classname="event-grid-rules\.mqtt-3\.1\.1" name="S6 [^"]*" time="1\.250">/);
+    expect(xml).toMatch(/<testcase classname="event-grid-rules\.S6\.mqtt-3\.1\.1" name="refused" [^>]*time="1\.250">/);
   });
 });
 
@@ -223,7 +227,7 @@ describe('a pass with skipped scenarios', () => {
     expect(markdown).toContain('- **S7** over MQTT 3.1.1: skipped b (@slow: waits for the maximum expiry; --include-slow runs it)');
     const json = JSON.parse(rulesJson(report)) as { rules: Array<{ id: string; version: string; skippedScenarios?: unknown[] }> };
     expect(json.rules.find((r) => r.id === 'S7' && r.version === '3.1.1')!.skippedScenarios).toHaveLength(1);
-    expect(junitReport(report)).toMatch(/name="S7 [^"]*" time="[\d.]+">\n      <properties><property name="skipped-scenarios" value="1"\/><\/properties>\n      <system-out>passed with scenarios skipped: b \(@slow/);
+    expect(junitReport(report)).toMatch(/classname="event-grid-rules\.S7\.mqtt-3\.1\.1" name="b" [^>]*>\n      <skipped message="@slow: waits for the maximum expiry/);
   });
 });
 

@@ -29,6 +29,7 @@ export const SOURCES = {
   ENTRA: `${LEARN}/mqtt-client-microsoft-entra-token-and-rbac`,
   /** Webhook authentication: the request and response, the decision's reason codes. */
   WEBHOOK: `${LEARN}/authenticate-with-namespaces-using-webhook-authentication`,
+  SHARED: `${LEARN}/mqtt-shared-subscriptions`,
 } as const;
 
 /**
@@ -114,7 +115,19 @@ export const RULES = [
     noMutant: 'the reference judges each CONNECT\'s certificate on its own (A1-A3) and keeps no certificate per session, so there is no check whose removal lets a certificate serve only one session',
   },
   { id: 'S3', title: 'Without a Username the ClientID is the authentication name, so only one session is possible', sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred', case: 'via A2: the ClientID names no registered client' }], versions: BOTH },
-  { id: 'S4', title: 'An empty ClientID is refused', sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'clientIdentifierNotValid', basis: 'inferred' }], versions: BOTH },
+  // S4: the pages collide. "The ClientId field is required" (SUPPORT's connection flow, HOWTO) against
+  // Assigned Client Identifiers listed among the MQTT 5 features supported (SUPPORT, 2025). Read here:
+  // MQTT 3.1.1 has no Assigned Client Identifier, so an empty ClientID is refused there under both;
+  // over MQTT 5 the suite takes the target's answer as its reading (refused 0x85, or accepted with a
+  // non-empty Assigned Client Identifier) and its report says which applied. The reference does either
+  // (its namespace's reference.emptyClientId), refusing by default.
+  {
+    id: 'S4',
+    title: 'An empty ClientID is refused over MQTT 3.1.1; over MQTT 5 it is refused, or given an Assigned Client Identifier',
+    sources: ['HOWTO', 'SUPPORT'],
+    refusals: [{ code: 'clientIdentifierNotValid', basis: 'inferred' }],
+    versions: BOTH,
+  },
   { id: 'S5', title: 'A session name is unique across the namespace', sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'notAuthorized', basis: 'inferred' }], versions: BOTH },
   // S6 and S7 are S5's uniqueness for an active and for a held session: S5's mutant breaks both.
   { id: 'S6', title: "Another identity presenting an active session's name is refused as not authorized; the owner is undisturbed", sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'notAuthorized', basis: 'inferred' }], versions: BOTH, dependsOn: ['S5'], methods: EVERY_METHOD },
@@ -159,7 +172,7 @@ export const RULES = [
   { id: 'L10', title: 'A session holds at most 50 subscriptions; one more is refused', sources: ['QUOTAS'], refusals: [{ code: 'subscriptionQuotaExceeded', basis: 'inferred' }], versions: BOTH },
   {
     id: 'L11',
-    title: 'Topics and topic filters are at most 256 bytes and 8 levels',
+    title: 'Topics and topic filters are at most 256 bytes and 15 levels',
     sources: ['QUOTAS'],
     refusals: [
       { code: 'topicFilterInvalid', basis: 'inferred', case: 'SUBSCRIBE' },
@@ -190,6 +203,17 @@ export const RULES = [
     // Its scenarios publish on the client's own topics.
     dependsOn: ['P1'],
   },
+  // 2025-26 limits (issue 28): SUPPORT and QUOTAS give Topic Alias Maximum 10; what a PUBLISH past it
+  // gets is MQTT 5's (inferred).
+  {
+    id: 'L17',
+    title: 'Topic Alias Maximum is 10: the MQTT 5 CONNACK announces it, aliases 1 to 10 are taken, and a PUBLISH with a higher one ends the connection',
+    sources: ['SUPPORT', 'QUOTAS', 'MQTT5'],
+    refusals: [{ code: 'topicAliasInvalid', basis: 'inferred' }],
+    versions: ['5'],
+    // Its scenario publishes on the client's own topics.
+    dependsOn: ['P1'],
+  },
   // Protocol validation (issue 12): what MQTT 5 makes a protocol error, refused before aedes uses it.
   {
     id: 'M1',
@@ -206,6 +230,16 @@ export const RULES = [
     sources: ['SUPPORT', 'MQTT5'],
     refusals: [{ code: 'subscriptionIdentifiersNotSupported', basis: 'inferred' }],
     versions: ['5'],
+  },
+  // Shared subscriptions (issue 28), documented in 2025-26: the page names no MQTT version, so both are
+  // served (3.1.1 inferred: MQTT 3.1.1 itself has no shared subscriptions; many brokers read $share there too).
+  {
+    id: 'M3',
+    title: 'Shared subscriptions: each message matching $share/{group}/{filter} goes to one active session of the group; groups are independent; access control judges the filter after the group',
+    sources: ['SHARED', 'SUPPORT', 'MQTT5'],
+    refusals: [{ code: 'subscribeNotAuthorized', basis: 'inferred', case: 'a shared filter outside the topic spaces' }],
+    versions: BOTH,
+    dependsOn: ['P1'],
   },
   { id: 'A1', title: 'A client must present a certificate over TLS', sources: ['SUPPORT', 'CERTAUTH'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }], versions: BOTH },
   { id: 'A2', title: 'Only registered, enabled clients are accepted', sources: ['CLIENTS', 'LIFECYCLE'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred', case: 'unregistered' }, { code: 'notAuthorized', basis: 'inferred', case: 'disabled' }], versions: BOTH },

@@ -47,6 +47,9 @@ export const REFUSAL = {
   // M2: a SUBSCRIBE carrying a Subscription Identifier, which the server announced it does not support,
   // is a protocol error answered with DISCONNECT 0xA1 (MQTT 5 3.2.2.3.12, 4.13); 3.1.1 has no identifiers.
   subscriptionIdentifiersNotSupported: { packet: 'DISCONNECT', reasonCode: 0xa1 },
+  // L17: a PUBLISH whose Topic Alias is above the Topic Alias Maximum the CONNACK announced is a
+  // protocol error answered with DISCONNECT 0x94 Topic Alias invalid [MQTT-3.3.2-9].
+  topicAliasInvalid: { packet: 'DISCONNECT', reasonCode: 0x94 },
   // W3: a webhook that times out or fails: Event Grid documents "Server unavailable".
   serverUnavailable: { reasonCode: 0x88, returnCode: 3 },
   // T5: an MQTT 5 CONNECT whose Authentication Method the server does not support [MQTT-4.12.0-1]; 3.1.1 has

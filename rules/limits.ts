@@ -16,14 +16,16 @@ export const LIMITS = {
   // SUPPORT, "Session overflow": 100 messages or 1 MB (read as 1 MiB of payload), then the session is terminated (L8).
   sessionQueueMessages: { value: 100, source: SUPPORT },
   sessionQueueBytes: { value: 1024 * 1024, source: SUPPORT },
-  // QUOTAS: subscriptions per MQTT session 50 (L10); topic size 256 bytes and 8 levels (L11).
+  // QUOTAS: subscriptions per MQTT session 50 (L10); topic size 256 bytes and 15 levels (L11; 8 before 2025).
   subscriptionsPerSession: { value: 50, source: QUOTAS },
   topicBytes: { value: 256, source: QUOTAS },
-  topicLevels: { value: 8, source: QUOTAS },
+  topicLevels: { value: 15, source: QUOTAS },
   // SUPPORT: "Maximum QoS is 1"; 3.1.1: "a publish request ... with a QoS2 fails and closes the connection" (L9).
   maximumQos: { value: 1, source: SUPPORT },
   // SUPPORT: "Keep Alive Maximum is 1,160 seconds"; QUOTAS: maximum keep-alive interval 1160 (L13).
   keepAliveSeconds: { value: 1160, source: SUPPORT },
+  // SUPPORT, QUOTAS (2025-26): Topic Alias Maximum 10 (L17).
+  topicAliasMaximum: { value: 10, source: SUPPORT },
   // SUPPORT: "Maximum Packet Size is 512 KiB"; QUOTAS: max message size 512 KB (L15).
   maximumPacketSize: { value: 512 * 1024, source: SUPPORT },
   // RETAIN (2025): retain is supported; at most 64 KB per retained message (L12).

@@ -7,7 +7,8 @@ import { ensureWritableDir, EXIT_USAGE, isEntryPoint, runCommand, type Command }
 import { UserError } from '../common/errors.ts';
 import { findRule, type RuleId } from '../rules/catalogue.ts';
 import { TRANSPORTS, type Transport } from '../rules/transports.ts';
-import { consoleReport, progressLine, writeReports } from '../report/outputs.ts';
+import { consoleReport, writeReports } from '../report/outputs.ts';
+import { RunProgress } from '../report/progress.ts';
 import { ScenarioCollector, type ScenarioResult } from '../report/scenarios.ts';
 import { ruleVerdicts, totals } from '../report/verdicts.ts';
 import { checkTarget } from './preflight.ts';
@@ -23,7 +24,7 @@ ${MQTT_USAGE}
   --transport T            against the embedded reference: tcp (MQTT over TLS), wss (MQTT over
                            WebSockets) or both (default); a remote target's is its URL's
   --tags EXPR              a further cucumber tag expression
-  --report-dir DIR         where rules.json, junit.xml, summary.md, cucumber.html go (default reports/)
+  --report-dir DIR         where rules.json, junit.xml, summary.md, report.html, cucumber.html go (default reports/)
   --break MUTANTS          test only: the embedded reference breaks rules on purpose (a rule id, or
                            a further mutant such as A3.any-field)
   --strict-codes           a refusal (CONNACK, SUBACK, PUBACK, DISCONNECT) must carry the code the project
@@ -150,11 +151,12 @@ async function main(args: string[]): Promise<void> {
     console.log(`conformance run against the ${target.description}${values['strict-codes'] ? ' (--strict-codes: inferred refusal codes are binding)' : ''}`);
     const startedAt = new Date();
     const started = performance.now();
-    let finished = 0;
     // Every scenario over each transport in turn: a verdict per rule, version, method and transport.
     const scenarios: ScenarioResult[] = [];
     for (const [index, transport] of target.transports.entries()) {
-      const collector = new ScenarioCollector((result) => console.log(progressLine(result, (finished += 1))), transport);
+      // A line redrawn in place on a terminal, a line per rule and version elsewhere (report/progress.ts).
+      const collector: ScenarioCollector = new ScenarioCollector((result) => progress.onResult(result), transport);
+      const progress = new RunProgress(process.stdout, process.stdout.isTTY === true, () => collector.plannedTags(), transport);
       await runScenarios(await prepared, {
         target: target.over(transport, target.parameters),
         quiet: true,
@@ -163,6 +165,7 @@ async function main(args: string[]): Promise<void> {
         // cucumber's own page, one per transport: cucumber.html, then cucumber-wss.html.
         ...(index > 0 ? { htmlReport: join(reportDir, `cucumber-${transport}.html`) } : {}),
       });
+      progress.end();
       scenarios.push(...collector.results());
     }
     const verdicts = ruleVerdicts(scenarios, { rules, versions, transports: target.transports });

@@ -23,7 +23,11 @@ Before(function (this: ConformanceWorld, { pickle }) {
 });
 
 After(async function (this: ConformanceWorld, { pickle }) {
-  await this.cleanUp();
+  try {
+    await this.cleanUp();
+  } finally {
+    this.attachPackets();
+  }
   // Every identity that held a session must be one steps/scheduling.ts saw in the scenario: another
   // would take a place under a session limit that a scenario beside this one fills (S9).
   const foreseen = identitiesOf(pickle);

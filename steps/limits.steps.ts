@@ -356,3 +356,26 @@ Then('the connection that pings is still open a Keep Alive later', { timeout: 10
   const observation = { step: 'a connection that pings stays', expected: `open ${pinger.keepAliveMs} ms after the silent one closed`, observed };
   expectObserved(this, observation, !end, `a connection that pinged every ${pinger.keepAliveMs / 2} ms was closed after ${end?.afterMs} ms`);
 });
+
+/** Packet identifiers of the PUBLISHes written with a Topic Alias, far from those mqtt.js gives. */
+const ALIAS_MESSAGE_ID = 60_000;
+
+// L17: Topic Alias Maximum 10. An alias at the maximum is taken: a PUBLISH that sets it reaches the
+// session's own subscription, and so does one that gives the alias alone (empty topic).
+Then('session {string} publishing to its own topic with Topic Alias {int}, then with the alias alone, receives both', async function (this: ConformanceWorld, sessionName: string, alias: number) {
+  const client = this.session(sessionName);
+  const topic = `${this.topic(sessionName)}/aliased`;
+  await client.subscribe(topic, 1);
+  client.sendPublishWithAlias(topic, 'with its topic', alias, ALIAS_MESSAGE_ID);
+  const first = await client.nextMessage(topic, CLIENT_TIMEOUT_MS).catch(() => undefined);
+  client.sendPublishWithAlias('', 'by the alias alone', alias, ALIAS_MESSAGE_ID + 1);
+  const second = await client.nextMessage(topic, CLIENT_TIMEOUT_MS).catch(() => undefined);
+  const observed = [first, second].map((message) => (message ? `"${message.payload}"` : 'nothing')).join(', then ');
+  const step = `publishing with Topic Alias ${alias}`;
+  expectObserved(this, { step, expected: '"with its topic", then "by the alias alone"', observed }, first?.payload === 'with its topic' && second?.payload === 'by the alias alone', `Topic Alias ${alias} was not taken: ${observed}`);
+});
+
+Then('session {string} publishing with Topic Alias {int} ends its connection', async function (this: ConformanceWorld, sessionName: string, alias: number) {
+  const topic = `${this.topic(sessionName)}/aliased`;
+  await endsConnection(this, sessionName, () => this.session(sessionName).sendPublishWithAlias(topic, 'past the maximum', alias, ALIAS_MESSAGE_ID + 2), 'topicAliasInvalid', `publishing with Topic Alias ${alias}`);
+});

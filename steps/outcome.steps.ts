@@ -113,3 +113,21 @@ Then(
     if (lenient && strict) throw new ConformanceFailure(`expected ${ending}, got ${observed}`);
   },
 );
+
+// S4 over MQTT 5: the pages allow two readings (rules/catalogue.ts). The target's answer shows which one
+// it follows, and it is judged by that one: refused as the ClientID not valid, or accepted with a
+// non-empty Assigned Client Identifier (a session with no name the client knows would be no session).
+// The observation says which reading applied, for the report.
+Then('the connection is refused, or given an Assigned Client Identifier', async function (this: ConformanceWorld) {
+  const step = 'the connection is refused, or given an Assigned Client Identifier';
+  const outcome = this.lastClientOutcome();
+  if (!outcome.accepted) {
+    await mustBeRefused(this, `${step} (reading: refused)`);
+    return;
+  }
+  const assigned = outcome.client.connackProperties.assignedClientIdentifier;
+  const named = typeof assigned === 'string' && assigned.length > 0;
+  const observed = `accepted, Assigned Client Identifier ${named ? `"${assigned}"` : 'absent'}`;
+  this.observe({ step: `${step} (reading: assigned)`, expected: 'refused, or accepted with an Assigned Client Identifier', observed });
+  if (!named) throw new ConformanceFailure(`an empty ClientID was accepted with no Assigned Client Identifier: ${observed}`);
+});

@@ -14,6 +14,8 @@ import { formatObservation, type Observation } from '../report/scenarios.ts';
 import { SessionClient, type Accepted, type PublishOutcome, type Refused, type SessionClientOptions } from '../mqtt-client/session-client.ts';
 import { RawConnection, type RawConnectOptions, type RawConnectOutcome } from '../mqtt-client/raw-client.ts';
 import { TlsSessions } from '../mqtt-client/tls-context.ts';
+import { PacketLog } from '../mqtt-client/packet-log.ts';
+import { PACKETS_MEDIA_TYPE } from '../report/packets.ts';
 import type { TargetParameters } from './target.ts';
 import { EXPIRY_PROBERS } from './roles.ts';
 
@@ -122,6 +124,8 @@ export class ConformanceWorld extends World<TargetParameters> {
   private readonly tokens = new Map<string, Promise<string>>();
   /** The catalogued rules the scenario is tagged with (set before it runs). */
   rules: string[] = [];
+  /** Every packet this scenario's clients sent and received (the session client's and the raw client's). */
+  readonly packets = new PacketLog();
   /** Live clients by Gherkin session name; the older connection after a takeover stays in `replaced`. */
   readonly sessions = new Map<string, SessionClient>();
   readonly replaced = new Map<string, SessionClient>();
@@ -166,8 +170,8 @@ export class ConformanceWorld extends World<TargetParameters> {
   }
 
   /** Where every connection of this world finds the server and its TLS: the endpoint, its CA, and sessions to resume. */
-  private get endpoint(): { url: string; ca: string; tlsSessions?: TlsSessions } {
-    return { url: this.url, ca: this.caPem, ...(this.target.resumeTls ? { tlsSessions } : {}) };
+  private get endpoint(): { url: string; ca: string; tlsSessions?: TlsSessions; packetLog: PacketLog } {
+    return { url: this.url, ca: this.caPem, ...(this.target.resumeTls ? { tlsSessions } : {}), packetLog: this.packets };
   }
 
   identity(id: string): LoadedIdentity {
@@ -457,6 +461,11 @@ export class ConformanceWorld extends World<TargetParameters> {
 
   describe(code: number | undefined): string {
     return code === undefined ? 'no CONNACK (connection closed)' : describeCode(this.version, code);
+  }
+
+  /** Attaches the packets the scenario's clients exchanged to the scenario, for reports/report.html. */
+  attachPackets(): void {
+    this.attach(JSON.stringify(this.packets), PACKETS_MEDIA_TYPE);
   }
 
   /** Records what a step expected and what the target did, for the per-rule report. */

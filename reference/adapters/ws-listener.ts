@@ -11,10 +11,12 @@ import type { TLSSocket } from 'node:tls';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { Connection, Listener } from '../ports/listener.ts';
 import { listenTls, type TlsListenerOptions } from './tls-listener.ts';
+import { closeOnStreamDestroy } from './ws-internals.ts';
 
 export const WEBSOCKET_PATH = '/mqtt';
 export const MQTT_SUBPROTOCOL = 'mqtt';
-/** How long a closed WebSocket's stream waits for aedes to read what came before the close. */
+/** How long a closed WebSocket's stream waits for aedes to read what came before the close, and a peer
+ * has to answer the close frame of a connection the broker ends, ms. */
 const CLOSE_GRACE_MS = 1000;
 /** A TLS record starts with its content type; 22 is a handshake (the ClientHello). */
 const TLS_HANDSHAKE_RECORD = 0x16;
@@ -67,6 +69,7 @@ export async function startWsListener(options: WsListenerOptions, accept: (conne
     if (refusal) return refuse(socket, refusal.status, refusal.why);
     clearTimeout(upgradeDeadlines.get(request.socket));
     sockets.handleUpgrade(request, socket, head, (webSocket) => {
+      closeOnStreamDestroy(webSocket, CLOSE_GRACE_MS);
       const stream = createWebSocketStream(webSocket);
       // A WebSocket closed by the peer or by ws (1009: a message over the limit) closes the stream once
       // what came before the close is read (ws's adapter would only end it for reading), or after a

@@ -168,6 +168,8 @@ export interface SubscribeContext {
   namespace: NamespaceConfig;
   limits: ReferenceLimits;
   behaviour: Behaviour;
+  /** M3: the filter is the part of a `$share/{group}/{filter}` after the group (the checks judge that part). */
+  sharedGroup?: string;
 }
 
 /** One PUBLISH, as the publish checks see it. */
@@ -280,6 +282,8 @@ export interface LimitPieces {
    * will is published at this QoS).
    */
   maximumQos: 0 | 1 | 2;
+  /** L17: the Topic Alias Maximum an MQTT 5 CONNACK announces, and the highest alias a PUBLISH may use. */
+  topicAliasMaximum: number;
   /**
    * L15: the Maximum Packet Size in force for the namespace's limits, bytes; undefined: none. It is aedes'
    * `maximumPacketSize`, the one mechanism that both enforces it (as each fixed header is read, before
@@ -309,8 +313,18 @@ export interface FeaturePieces {
   subscriptionIdentifiersAvailable: boolean;
 }
 
+/** How a group hands out a message: to one of its active members (Event Grid), or (a mutant) to all. */
+export type GroupDelivery = 'one-member' | 'every-member';
+
+export interface SharedSubscriptionPieces {
+  /** M3: how many of a group's active sessions get each message. */
+  groupDelivery: GroupDelivery;
+  /** M3: whether `$share/{group}/{filter}` is served; when not, it is judged as the literal filter it spells. */
+  servesSharedSubscriptions: boolean;
+}
+
 /** Everything a mutant may replace. */
-export interface Behaviour extends IdentityPieces, TokenPieces, WebhookPieces, GrantPieces, SessionPieces, LimitPieces, FeaturePieces {
+export interface Behaviour extends IdentityPieces, TokenPieces, WebhookPieces, GrantPieces, SessionPieces, LimitPieces, FeaturePieces, SharedSubscriptionPieces {
   /** M1, M2: every packet a client sends, CONNECT included, in order, before anything else sees it: the first refusal closes the connection. */
   packetChecks: readonly Check<PacketContext>[];
   /** A1-A5: what a client certificate must prove, in order (the certificate authenticator runs them): the first refusal is the authentication's. */

@@ -118,6 +118,15 @@ export class ConnectPolicy {
     private readonly behaviour: Behaviour,
   ) {}
 
+  /**
+   * S4, the "assigned" reading: whether the namespace names the session of this CONNECT itself (an
+   * MQTT 5 CONNECT with an empty ClientID, under reference.emptyClientId "assigned"); the adapter then
+   * decides it under the name it gives and sends that name back as the Assigned Client Identifier.
+   */
+  assignsClientIdentifier(protocolVersion: 4 | 5, clientId: string): boolean {
+    return clientId === '' && protocolVersion === 5 && this.namespace.reference.emptyClientId === 'assigned';
+  }
+
   /** `sessions`: what the namespace's sessions were when the CONNECT was decided (a store's view). */
   decide(request: ConnectRequest, now: Date, sessions: SessionLookup): Decision {
     const context = new ConnectCheckContext(request, now, this.namespace, sessions, this.behaviour);

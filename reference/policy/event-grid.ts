@@ -10,6 +10,7 @@ import { PACKET_CHECKS } from './packet-validation.ts';
 import { EVENT_GRID_TOKENS, TOKEN_CHECKS } from './token.ts';
 import { EVENT_GRID_WEBHOOK, WEBHOOK_CHECKS } from './webhook.ts';
 import { ANSWER_WITH_CONNACK } from './refusal.ts';
+import { EVENT_GRID_SHARED } from './shared-subscriptions.ts';
 import { EVENT_GRID_FEATURES, UNSUPPORTED_FEATURE_CHECKS } from './unsupported.ts';
 
 export const EVENT_GRID: Behaviour = {
@@ -21,7 +22,7 @@ export const EVENT_GRID: Behaviour = {
   // Last, once the session could be had: the Will, judged as the PUBLISH it would become, in the order
   // a PUBLISH is: first whether the namespace serves it at all (L9), then who may publish there (P2, P3).
   connectChecks: [...CONNECT_CHECKS, ...CONNECT_WILL_CHECKS, ...WILL_ACCESS_CHECKS],
-  // First what the packet is: a filter or topic past 256 bytes or 8 levels (L11), a QoS 2 PUBLISH (L9)
+  // First what the packet is: a filter or topic past 256 bytes or 15 levels (L11), a QoS 2 PUBLISH (L9)
   // is not one the namespace serves, whoever sends it, and is answered as such. Then who may use the
   // topic (P2, P3): a filter the client may not hold is refused as not authorized and takes no place in
   // its quota. Last the session's quota (L10), which only an authorized, storable filter can exceed, so
@@ -35,5 +36,6 @@ export const EVENT_GRID: Behaviour = {
   ...EVENT_GRID_SESSIONS,
   ...EVENT_GRID_LIMITS,
   ...EVENT_GRID_FEATURES,
+  ...EVENT_GRID_SHARED,
   answerRefusal: ANSWER_WITH_CONNACK,
 };

@@ -12,6 +12,7 @@ export const queueOverflows = (use: QueueUse, limits: ReferenceLimits): boolean 
 
 export const EVENT_GRID_LIMITS: LimitPieces = {
   maximumQos: LIMITS.maximumQos.value,
+  topicAliasMaximum: LIMITS.topicAliasMaximum.value,
   // Event Grid's 512 KiB unless the namespace's `reference.limits` lowers it.
   maximumPacketSize: (limits) => limits.maximumPacketSize,
   queueOverflows,
@@ -30,6 +31,7 @@ export const LIMIT_MUTANTS: readonly Mutant[] = [
   { rule: 'L8', breaks: 'an offline session queues without bound and is never terminated', apply: (behaviour) => ({ ...behaviour, queueOverflows: () => false }) },
   { rule: 'L12', breaks: 'the retain flag is dropped, as Event Grid did before 2025', apply: (behaviour) => ({ ...behaviour, keepsRetained: false }) },
   { rule: 'L13', breaks: 'the Keep Alive the client asks for is kept, however long', apply: (behaviour) => ({ ...behaviour, keepAliveInForce: (requested) => requested }) },
+  { rule: 'L17', breaks: 'any Topic Alias up to 65535 is taken, and the CONNACK announces that', apply: (behaviour) => ({ ...behaviour, topicAliasMaximum: 65535 }) },
   { rule: 'L14', breaks: 'silent connections are never closed', apply: (behaviour) => ({ ...behaviour, closesSilentConnections: false }) },
   {
     rule: 'L15',

@@ -11,6 +11,7 @@ import { LIMIT_MUTANTS } from './limits.ts';
 import { NAME_MUTANTS } from './names.ts';
 import { PACKET_MUTANTS } from './packet-limits.ts';
 import { PROTOCOL_MUTANTS } from './packet-validation.ts';
+import { SHARED_MUTANTS } from './shared-subscriptions.ts';
 import { TOKEN_MUTANTS } from './token.ts';
 import { FEATURE_MUTANTS } from './unsupported.ts';
 import { WEBHOOK_MUTANTS } from './webhook.ts';
@@ -27,6 +28,7 @@ const ALL: readonly Mutant[] = [
   ...LIMIT_MUTANTS,
   ...PROTOCOL_MUTANTS,
   ...FEATURE_MUTANTS,
+  ...SHARED_MUTANTS,
   ...ACCESS_MUTANTS,
   ...TOKEN_MUTANTS,
   ...WEBHOOK_MUTANTS,

@@ -15,7 +15,7 @@ function topicProblem(topic: string, limits: ReferenceLimits): string | undefine
 }
 
 const FILTER_SIZE: Check<SubscribeContext> = {
-  name: 'topic filters are at most 256 bytes and 8 levels',
+  name: 'topic filters are at most 256 bytes and 15 levels',
   rule: 'L11',
   run({ filter, limits }) {
     const problem = topicProblem(filter, limits);
@@ -59,7 +59,7 @@ const WILL_QOS_SUPPORTED: Check<ConnectContext> = {
 export const CONNECT_WILL_CHECKS: readonly Check<ConnectContext>[] = [WILL_QOS_SUPPORTED];
 
 const TOPIC_SIZE: Check<PublishContext> = {
-  name: 'topics are at most 256 bytes and 8 levels',
+  name: 'topics are at most 256 bytes and 15 levels',
   rule: 'L11',
   run({ topic, limits }) {
     const problem = topicProblem(topic, limits);

@@ -10,12 +10,14 @@ import {
   announceShutdown,
   connackSent,
   deliverQueueOnResume,
+  deliverToClient,
   endedWithDisconnect,
   expiryAtEnd,
   forgetOutgoing,
   GONE_CLIENTS_TOPIC,
   guardAgainstStaleClients,
   leaveSessionExpiryToTheStore,
+  liveClient,
   markRedeliveries,
   NEW_CLIENTS_TOPIC,
   onQueued,
@@ -81,6 +83,33 @@ const connect = (clientId: string, extra: Partial<mqttPacket.IConnectPacket> = {
 });
 
 describe("aedes' internals as the reference relies on them", () => {
+  it('finds the connection that holds a session once its CONNACK is out, and sends it a message as a subscription would: QoS 1 queued for a kept session until its PUBACK, QoS 0 as is', async () => {
+    const { client, send, next } = await joined();
+    expect(liveClient(broker!, 'member')).toBeUndefined();
+    send(connect('member', { clean: false }));
+    await next('connack');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(liveClient(broker!, 'member')).toBe(client);
+    const message = { cmd: 'publish' as const, topic: 'shared/t', payload: Buffer.from('one'), qos: 1, retain: false, dup: false, brokerId: broker!.id, brokerCounter: 1 };
+    await new Promise<void>((resolve) => deliverToClient(broker!, client, message, 1, resolve));
+    const sent = (await next('publish')) as mqttPacket.IPublishPacket;
+    expect([sent.topic, String(sent.payload), sent.qos]).toEqual(['shared/t', 'one', 1]);
+    const queued = async () => {
+      const found: unknown[] = [];
+      for await (const packet of persistenceOf(broker!).outgoingStream({ id: 'member' })) found.push(packet);
+      return found.length;
+    };
+    expect(await queued()).toBe(1);
+    send({ cmd: 'puback', messageId: sent.messageId! });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await queued()).toBe(0);
+    await new Promise<void>((resolve) => deliverToClient(broker!, client, { ...message, brokerCounter: 2 }, 0, resolve));
+    expect(((await next('publish')) as mqttPacket.IPublishPacket).qos).toBe(0);
+    client.close();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(liveClient(broker!, 'member')).toBeUndefined();
+  });
+
   it('a client reads its packets with a parser whose packet events can be taken before aedes sees them', async () => {
     const { client, send, next } = await joined();
     const taken: string[] = [];

@@ -25,6 +25,7 @@ export interface Persistence {
   outgoingStream(client: { id: string }): AsyncIterable<unknown>;
   outgoingUpdate(client: { id: string }, packet: QueuedPacket): Promise<unknown>;
   outgoingClearMessageId(client: { id: string }, packet: QueuedPacket): Promise<unknown>;
+  outgoingEnqueue(sub: { clientId: string }, packet: QueuedPacket): Promise<unknown>;
   outgoingEnqueueCombi(subs: { clientId: string; qos: number }[], packet: { payload?: Buffer | string }): Promise<unknown>;
 }
 
@@ -63,6 +64,9 @@ interface ClientInternals {
   _serverKeepAlive?: number;
   /** Sends a QoS 1 or 2 message to this connection (aedes' subscriptions capture it when they are made). */
   deliverQoS(packet: QueuedPacket, callback: () => void): void;
+  /** Sends a message at QoS 0 to this connection. */
+  deliver0(packet: QueuedPacket, callback: () => void): void;
+  closed?: boolean;
   /** The packet identifier the connection gives the next message it sends. */
   _nextId: number;
 }
@@ -86,6 +90,27 @@ export function expiryAtEnd(client: Client): number | undefined {
 
 /** Set once the accepting CONNACK is written (aedes sets it just after its 'connackSent' event). */
 export const connackSent = (client: Client): boolean => clientInternals(client).connackSent === true;
+
+/** The connection that holds this session now, once its CONNACK is out and until it closes; undefined when none does. */
+export function liveClient(broker: Aedes, sessionName: string): Client | undefined {
+  const client = brokerInternals(broker).clients[sessionName];
+  return client && connackSent(client) && !clientInternals(client).closed ? client : undefined;
+}
+
+/**
+ * Sends one message to one connection as aedes' own subscription would (M3: a shared group's member):
+ * at most `qos`; a QoS 1 message to a session that outlives its connection goes in the session's queue
+ * first, as aedes queues every message it sends such a session, so that its PUBACK clears it there.
+ */
+export function deliverToClient(broker: Aedes, client: Client, packet: QueuedPacket & { qos: number }, qos: number, done: () => void): void {
+  const internals = clientInternals(client);
+  const copy = { ...packet, qos: Math.min(packet.qos, qos), messageId: undefined };
+  if (copy.qos === 0) return internals.deliver0(copy, done);
+  if (internals.clean) return internals.deliverQoS(copy, done);
+  persistenceOf(broker)
+    .outgoingEnqueue({ clientId: client.id }, copy)
+    .then(() => internals.deliverQoS(copy, done), done);
+}
 
 export const endedWithDisconnect = (client: Client): boolean => clientInternals(client)._disconnected === true;
 

@@ -5,7 +5,7 @@
 // a CONNECT is accepted (Keep Alive, CONNACK properties, flow control), when a session ends, and for the life cycle
 // reason of a connection the limits ended.
 import type { Aedes, Client, ConnectPacket } from 'aedes';
-import type { FeaturePieces, LimitPieces, QueueUse } from '../../policy/behaviour.ts';
+import type { FeaturePieces, LimitPieces, QueueUse, SharedSubscriptionPieces } from '../../policy/behaviour.ts';
 import type { DisconnectionReason } from '../../ports/event-sink.ts';
 import { onQueued, parserOf, setServerKeepAlive, stopKeepAliveTimer } from './aedes-internals.ts';
 import { ClientFlowControl } from './client-flow-control.ts';
@@ -16,12 +16,14 @@ import { SessionQueues } from './session-queues.ts';
 
 /**
  * What an accepting MQTT 5 CONNACK announces that aedes does not: Maximum QoS (L9), and Subscription
- * Identifiers Available 0 (M2). (L15's Maximum Packet Size is aedes' own.)
+ * Identifiers Available 0 (M2), Shared Subscription Available 1 (M3: aedes announces 0). (L15's Maximum
+ * Packet Size is aedes' own.)
  */
-function connackProperties({ maximumQos, subscriptionIdentifiersAvailable }: LimitPieces & FeaturePieces): Record<string, number | boolean> {
+function connackProperties({ maximumQos, subscriptionIdentifiersAvailable, servesSharedSubscriptions }: LimitPieces & FeaturePieces & SharedSubscriptionPieces): Record<string, number | boolean> {
   return {
     ...(maximumQos < 2 ? { maximumQoS: maximumQos } : {}),
     ...(subscriptionIdentifiersAvailable ? {} : { subscriptionIdentifiersAvailable: false }),
+    sharedSubscriptionAvailable: servesSharedSubscriptions,
   };
 }
 
@@ -60,7 +62,7 @@ export class LimitEnforcement {
   }
 
   attach(broker: Aedes): void {
-    this.gate.attach(broker as never);
+    this.gate.attach(broker);
     onQueued(broker, (subs, packet) => this.queues.queued(subs, packet));
     // L14 mutant: aedes' 1.5x timer, armed before the client is ready, is stopped; the Keep Alive in
     // force is still announced (L13), so that only the closing is broken.

@@ -2,6 +2,7 @@
 // answer and a ConnectRequest, the policy's Decision into packets, and connection ends and expiries
 // into session store updates, persistence wipes and life cycle events. What it needs of aedes beyond
 // its hooks is in aedes-internals.ts.
+import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { Aedes, Client, ConnectPacket, PublishPacket } from 'aedes';
 import mqttPacket from 'mqtt-packet';
@@ -126,6 +127,8 @@ export class AedesNamespaceAdapter {
 
   constructor(private readonly options: AdapterOptions) {}
 
+  /** CONNECTs whose session name the namespace gave (S4, "assigned"): their CONNACK says it. */
+  private readonly assignedNames = new WeakSet<ConnectPacket>();
   /** aedes' authorizeForward hook (pass it to the broker's options). */
   readonly authorizeForward = this.deliveries.authorizeForward;
 
@@ -275,8 +278,14 @@ export class AedesNamespaceAdapter {
     const socket = client.conn;
     const connection = this.connections.get(socket);
     if (!connection) throw new Error('connection not tracked by the namespace adapter');
-    const sessionName = packet.clientId;
     const version = packet.protocolVersion === 5 ? 5 : 4;
+    // S4, "assigned" reading: the session gets a name of the namespace's, which aedes then takes as given.
+    const assigned = this.options.policy.assignsClientIdentifier(version, packet.clientId);
+    if (assigned) {
+      packet.clientId = `assigned-${randomUUID()}`;
+      this.assignedNames.add(packet);
+    }
+    const sessionName = packet.clientId;
     // First, as a token's signature check may take a turn: the decision below is made on the session
     // state of its own turn.
     const authenticationMethod = version === 5 ? packet.properties?.authenticationMethod : undefined;
@@ -376,6 +385,7 @@ export class AedesNamespaceAdapter {
     OutgoingPackets.of(socket).amendNext('connack', version, (connack) => {
       if (connack.cmd !== 'connack' || connack.reasonCode || connack.returnCode) return false;
       connack.sessionPresent = grant.sessionPresent;
+      if (this.assignedNames.has(packet)) connack.properties = { ...connack.properties, assignedClientIdentifier: packet.clientId };
       // An accepting CONNACK carries the CONNECT's Authentication Method [MQTT-4.12.0-5].
       if (authenticationMethod !== undefined) connack.properties = { ...connack.properties, authenticationMethod };
       return true;

@@ -7,15 +7,17 @@
 // code; 3.1.1 has no such code, so the connection is closed); any other refused PUBLISH ends the
 // connection (MQTT 5: DISCONNECT with the refusal's code). It also applies the PUBLISH and SUBSCRIBE
 // pieces of Behaviour: the maximum QoS (L9) and retain (L12).
-import type { Client } from 'aedes';
+import type { Aedes, Client } from 'aedes';
 import mqttPacket from 'mqtt-packet';
 import type { ClientResource, NamespaceConfig, ReferenceLimits } from '../../../eventgrid/namespace.ts';
 import type { Behaviour, PublishContext, SubscribeContext } from '../../policy/behaviour.ts';
 import { firstRefusal } from '../../policy/check.ts';
 import type { Refusal } from '../../policy/refusal.ts';
 import type { DisconnectionReason } from '../../ports/event-sink.ts';
+import { sharedFilter } from '../../policy/shared-subscriptions.ts';
 import { protocolVersionOf, takeIncoming, type IncomingPacket } from './aedes-internals.ts';
 import { OutgoingPackets } from './outgoing-packets.ts';
+import { SharedGroups } from './shared-groups.ts';
 
 /** MQTT 3.1.1 SUBACK's only refusal. */
 const SUBACK_311_FAILURE = 0x80;
@@ -55,24 +57,34 @@ export class PacketGate {
    * the connection's context (client, session, version, namespace, limits) and the packet's QoS and topic.
    */
   private readonly publishDecisions = new WeakMap<Client, Map<string, Refusal | undefined>>();
+  /** L17: each MQTT 5 connection's Topic Aliases, as its PUBLISHes set them. */
+  private readonly topicAliases = new WeakMap<Client, Map<number, string>>();
+
+  /** M3: the shared subscriptions, which the gate answers itself (aedes has none). */
+  private shared: SharedGroups | undefined;
 
   constructor(private readonly options: PacketGateOptions) {}
 
-  /** Keeps the subscription count of each session as aedes stores and removes subscriptions. */
-  attach(broker: { on(event: 'subscribe' | 'unsubscribe', listener: (subs: unknown[], client: Client) => void): unknown }): void {
+  /** Keeps the subscription count of each session as aedes stores and removes subscriptions; serves shared ones (M3). */
+  attach(broker: Aedes): void {
+    this.shared = new SharedGroups(broker, this.options.behaviour);
     broker.on('subscribe', (subs, client) => {
       const set = this.held.get(client.id) ?? new Set();
       for (const sub of subs as { topic: string }[]) set.add(sub.topic);
       this.held.set(client.id, set);
     });
     broker.on('unsubscribe', (topics, client) => {
-      for (const topic of topics as string[]) this.held.get(client.id)?.delete(topic);
+      for (const topic of topics) {
+        this.held.get(client.id)?.delete(topic);
+        this.shared!.leave(client.id, topic);
+      }
     });
   }
 
   /** The session ended: it holds nothing any more. */
   forget(sessionName: string): void {
     this.held.delete(sessionName);
+    this.shared?.forget(sessionName);
   }
 
   /** Puts the gate in front of aedes' handling of this connection's packets (call before any data). */
@@ -113,10 +125,13 @@ export class PacketGate {
         subscription.qos = behaviour.maximumQos;
       }
       const alreadyHeld = held.has(subscription.topic) || adding.has(subscription.topic);
+      // M3: a shared subscription is judged on its filter, and held as the whole `$share/...` filter.
+      const shared = behaviour.servesSharedSubscriptions ? sharedFilter(subscription.topic) : undefined;
       const context: SubscribeContext = {
         version,
         sessionName: client.id,
-        filter: subscription.topic,
+        filter: shared?.filter ?? subscription.topic,
+        ...(shared ? { sharedGroup: shared.group } : {}),
         qos: subscription.qos,
         held: held.size + adding.size,
         alreadyHeld,
@@ -129,6 +144,12 @@ export class PacketGate {
       if (refusal) {
         log(`session "${client.id}": SUBSCRIBE ${subscription.topic.slice(0, 60)} refused [${refusal.rule}]: ${refusal.reason}`);
         codes.push(version === 5 ? refusal.code.reasonCode : SUBACK_311_FAILURE);
+      } else if (shared) {
+        // Granted here: the group, not aedes, holds it.
+        this.shared!.join(client.id, subscription.topic, subscription.qos);
+        held.add(subscription.topic);
+        this.held.set(client.id, held);
+        codes.push(subscription.qos);
       } else {
         codes.push(undefined);
         passed.push(subscription);
@@ -165,25 +186,40 @@ export class PacketGate {
     return false;
   }
 
+  /**
+   * L17: the topic an MQTT 5 PUBLISH is for, its Topic Alias resolved as aedes will resolve it after the
+   * gate (an alias with a topic sets it for the connection; an empty topic takes the alias's). An alias
+   * past the maximum is aedes' to refuse (DISCONNECT 0x94).
+   */
+  private aliasedTopic(client: Client, packet: mqttPacket.IPublishPacket): string {
+    const alias = packet.properties?.topicAlias;
+    if (alias === undefined || alias < 1 || alias > this.options.behaviour.topicAliasMaximum) return packet.topic;
+    let aliases = this.topicAliases.get(client);
+    if (!aliases) this.topicAliases.set(client, (aliases = new Map()));
+    if (packet.topic !== '') aliases.set(alias, packet.topic);
+    return aliases.get(alias) ?? packet.topic;
+  }
+
   /** Returns true when the packet was answered here (not delivered). */
   private publish(client: Client, packet: mqttPacket.IPublishPacket): boolean {
     const { behaviour, namespace, limits, log } = this.options;
     const registered = this.registered(client, 'PUBLISH');
     if (!registered) return true;
     const version = protocolVersionOf(client);
+    const topic = this.aliasedTopic(client, packet);
     let decisions = this.publishDecisions.get(client);
     if (!decisions) this.publishDecisions.set(client, (decisions = new Map()));
-    const key = `${packet.qos} ${packet.topic}`;
+    const key = `${packet.qos} ${topic}`;
     let refusal = decisions.get(key);
     if (!decisions.has(key)) {
-      const context: PublishContext = { version, sessionName: client.id, topic: packet.topic, qos: packet.qos, client: registered, namespace, limits, behaviour };
+      const context: PublishContext = { version, sessionName: client.id, topic, qos: packet.qos, client: registered, namespace, limits, behaviour };
       refusal = firstRefusal(behaviour.publishChecks, context);
       if (decisions.size >= REMEMBERED_PUBLISH_DECISIONS) decisions.clear();
       decisions.set(key, refusal);
     }
     if (refusal && refusal.code.packet === 'PUBACK' && version === 5) {
       // Not delivered; the connection is kept. A QoS 1 PUBLISH is told why, a QoS 0 one is dropped.
-      log(`session "${client.id}": PUBLISH to ${packet.topic.slice(0, 60)} not delivered [${refusal.rule}]: ${refusal.reason}`);
+      log(`session "${client.id}": PUBLISH to ${topic.slice(0, 60)} not delivered [${refusal.rule}]: ${refusal.reason}`);
       if (packet.qos === 1 && packet.messageId !== undefined) {
         const puback = { cmd: 'puback' as const, messageId: packet.messageId, reasonCode: refusal.code.reasonCode, properties: { reasonString: refusal.reason } };
         mqttPacket.writeToStream(puback, client.conn as unknown as NodeJS.WritableStream, { protocolVersion: 5 });
@@ -191,7 +227,7 @@ export class PacketGate {
       return true;
     }
     if (refusal) {
-      log(`session "${client.id}": PUBLISH to ${packet.topic.slice(0, 60)} ends the connection [${refusal.rule}]: ${refusal.reason}`);
+      log(`session "${client.id}": PUBLISH to ${topic.slice(0, 60)} ends the connection [${refusal.rule}]: ${refusal.reason}`);
       this.options.endReason(client, refusal.code.packet === 'PUBACK' ? 'ClientAuthorizationError' : 'ClientError');
       // aedes sends the DISCONNECT with its code over MQTT 5; over MQTT 3.1.1 it can only close.
       client.disconnect({ reasonCode: refusal.code.reasonCode, properties: { reasonString: refusal.reason } } as never, () => {});

@@ -1,0 +1,57 @@
+# Shared subscriptions (M3): what several sessions of one client are for when they share a stream.
+Feature: shared subscriptions
+
+  @M3
+  Rule: each message matching $share/{group}/{filter} goes to one active session of the group; groups are independent; access control judges the filter
+
+    Scenario Outline: two and three sessions of one identity in a group receive every message once across them
+      Given identity "alpha" holds session "w1" over MQTT <version>
+      And identity "alpha" holds session "w2" over MQTT <version>
+      And identity "alpha" holds session "w3" over MQTT <version>
+      When sessions "w1, w2" join group "pair" on a shared topic of identity "alpha"
+      And 20 QoS 1 messages are published to the shared topic of identity "alpha"
+      Then sessions "w1, w2" together receive each of the 20 messages of identity "alpha" exactly once
+      When sessions "w3" join group "pair" on a shared topic of identity "alpha"
+      And 30 QoS 1 messages are published to the shared topic of identity "alpha"
+      Then sessions "w1, w2, w3" together receive each of the 30 messages of identity "alpha" exactly once
+
+      @mqtt3
+      Examples:
+        | version |
+        | 3.1.1   |
+      @mqtt5
+      Examples:
+        | version |
+        | 5       |
+
+    Scenario Outline: two groups on one topic each receive every message
+      Given identity "alpha" holds session "g1" over MQTT <version>
+      And identity "alpha" holds session "g2" over MQTT <version>
+      When sessions "g1" join group "first" on a shared topic of identity "alpha"
+      And sessions "g2" join group "second" on a shared topic of identity "alpha"
+      And 10 QoS 1 messages are published to the shared topic of identity "alpha"
+      Then sessions "g1" together receive each of the 10 messages of identity "alpha" exactly once
+      And sessions "g2" together receive each of the 10 messages of identity "alpha" exactly once
+
+      @mqtt3
+      Examples:
+        | version |
+        | 3.1.1   |
+      @mqtt5
+      Examples:
+        | version |
+        | 5       |
+
+    Scenario Outline: a shared subscription to a filter outside the client's topic spaces is refused as not authorized
+      Given identity "alpha" holds session "s1" over MQTT <version>
+      When session "s1" subscribes to a topic outside the granted topic spaces in group "outsiders"
+      Then the subscription is refused as not authorized
+
+      @mqtt3
+      Examples:
+        | version |
+        | 3.1.1   |
+      @mqtt5
+      Examples:
+        | version |
+        | 5       |

@@ -1,0 +1,57 @@
+// Steps about shared subscriptions (M3): sessions of one identity join a group on a topic of that
+// identity's, the observer publishes there, and what each session received is counted: every message
+// once across a group, and once in each group.
+import { Then, When } from '@cucumber/cucumber';
+import { observerPublisher } from './messages.steps.ts';
+import { expectObserved } from './observation.ts';
+import { subscribeFor } from './refusal-judgement.ts';
+import { OBSERVER_PUBLISHES } from './roles.ts';
+import { CLIENT_TIMEOUT_MS, type ConformanceWorld } from './world.ts';
+
+/** How long after the last expected message the suite waits for any copy too many. */
+const SETTLE_MS = 500;
+
+/** The topic the groups of a scenario share: one of the identity's own. */
+function sharedTopic(world: ConformanceWorld, identityId: string): string {
+  return world.topicOf(world.registeredName(world.identity(identityId).entry.authenticationName), 'shared');
+}
+
+const sessionsOf = (list: string) => list.split(',').map((name) => name.trim());
+
+When('sessions {string} join group {string} on a shared topic of identity {string}', async function (this: ConformanceWorld, list: string, group: string, identityId: string) {
+  for (const sessionName of sessionsOf(list)) {
+    const filter = `$share/${group}/${sharedTopic(this, identityId)}`;
+    const { code } = await subscribeFor(this.session(sessionName), filter, 1);
+    expectObserved(this, { step: 'joins a shared group', expected: `${filter}: granted QoS 0 or 1`, observed: code === undefined ? 'no SUBACK' : `0x${code.toString(16)}` }, code !== undefined && code < 0x80, `session "${sessionName}" was not granted ${filter}`);
+  }
+});
+
+When(OBSERVER_PUBLISHES.toSharedTopic, { timeout: 60_000 }, async function (this: ConformanceWorld, count: number, identityId: string) {
+  const publisher = await observerPublisher(this);
+  const topic = sharedTopic(this, identityId);
+  await Promise.all(Array.from({ length: count }, (_, index) => publisher.publish(topic, `shared ${index + 1}`, 1)));
+});
+
+Then('sessions {string} together receive each of the {int} messages of identity {string} exactly once', { timeout: 60_000 }, async function (this: ConformanceWorld, list: string, count: number, identityId: string) {
+  const sessions = sessionsOf(list).map((name) => this.session(name));
+  const topic = sharedTopic(this, identityId);
+  const received = (): string[] => sessions.flatMap((session) => session.pending().filter((message) => message.topic === topic).map((message) => String(message.payload)));
+  const deadline = Date.now() + CLIENT_TIMEOUT_MS;
+  while (received().length < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  const payloads = received();
+  const copies = new Map<string, number>();
+  for (const payload of payloads) copies.set(payload, (copies.get(payload) ?? 0) + 1);
+  const missing = Array.from({ length: count }, (_, index) => `shared ${index + 1}`).filter((payload) => !copies.has(payload));
+  const repeated = [...copies].filter(([, times]) => times > 1).map(([payload]) => payload);
+  const perSession = sessions.map((session, index) => `${sessionsOf(list)[index]}: ${session.pending().filter((message) => message.topic === topic).length}`).join(', ');
+  // Taken, so that a later step counts only what came after.
+  for (const session of sessions) while (session.pending().some((message) => message.topic === topic)) await session.nextMessage(topic, 0);
+  const observed = `${payloads.length} deliveries (${perSession}); ${missing.length} missing, ${repeated.length} delivered more than once`;
+  expectObserved(this, { step: 'each message once across the group', expected: `${count} deliveries, each message once`, observed }, missing.length === 0 && repeated.length === 0, `sessions ${list}: ${observed}`);
+});
+
+When('session {string} subscribes to a topic outside the granted topic spaces in group {string}', async function (this: ConformanceWorld, sessionName: string, group: string) {
+  const topic = `$share/${group}/${this.topicOutside()}`;
+  this.lastSubscription = { topic, ...(await subscribeFor(this.session(sessionName), topic, 1)) };
+});
