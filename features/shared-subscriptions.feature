@@ -4,6 +4,7 @@ Feature: shared subscriptions
   @M3
   Rule: each message matching $share/{group}/{filter} goes to one active session of the group; groups are independent; access control judges the filter
 
+    @needs-three-sessions
     Scenario Outline: two and three sessions of one identity in a group receive every message once across them
       Given identity "alpha" holds session "w1" over MQTT <version>
       And identity "alpha" holds session "w2" over MQTT <version>

@@ -24,6 +24,7 @@ export function methodOfTags(tags: readonly string[]): AuthenticationMethod {
 /** What a scenario needs of its target; steps/target.ts says, per tag, whether a target has it. */
 export const CAPABILITY_TAGS = [
   '@needs-two-sessions',
+  '@needs-three-sessions',
   '@needs-known-session-limit',
   '@needs-no-alternative-name-sources',
   '@on-alternative-names-namespace',

@@ -90,6 +90,8 @@ export function missingCapability(tag: string, target: TargetParameters): string
   switch (tag) {
     case '@needs-two-sessions':
       return target.sessionLimit >= 2 ? undefined : `needs a session limit of 2 or more; the target allows ${target.sessionLimit}`;
+    case '@needs-three-sessions':
+      return target.sessionLimit >= 3 ? undefined : `needs a session limit of 3 or more; the target allows ${target.sessionLimit}`;
     case '@needs-known-session-limit':
       return target.sessionLimitKnown
         ? undefined
