@@ -58,9 +58,13 @@ function emptyProject(dir: string): void {
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'device-team-tests', private: true, type: 'module' }));
 }
 
-/** `broker --port 0` from the installed tool: the URL it prints once listening, then its exit on SIGINT. */
+/**
+ * `broker --port 0` from the installed tool: the URL it prints once listening, then its exit on SIGTERM.
+ * The bin's link in node_modules/.bin is started directly, as npx does, so that the signal reaches it.
+ */
 async function brokerFrom(cwd: string): Promise<{ url: string; exitCode: number | null }> {
-  const child = spawn('npx', [manifest.name, 'broker', '--port', '0'], { cwd, env: userEnvironment({ npm_config_yes: 'false' }), stdio: ['ignore', 'pipe', 'pipe'] });
+  const bin = join(cwd, 'node_modules', '.bin', manifest.name);
+  const child = spawn(bin, ['broker', '--port', '0'], { cwd, env: userEnvironment(), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the broker printed no URL in 60 s:\n${output}`)), 60_000);
@@ -77,7 +81,7 @@ async function brokerFrom(cwd: string): Promise<{ url: string; exitCode: number 
     child.once('exit', () => reject(new Error(`the broker exited before listening:\n${output}`)));
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  child.kill('SIGINT');
+  child.kill('SIGTERM');
   return { url, exitCode: await exited };
 }
 
