@@ -76,6 +76,15 @@ async function main(args: string[]): Promise<void> {
     throw error;
   });
 
+  // Ctrl-C stops it from the moment it listens, also while the listing below is printed.
+  const stopped = new Promise<void>((resolve) => {
+    const stop = () => {
+      console.log('stopping');
+      void broker.stop().then(resolve);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
   const { topicSpacesConfiguration: limits } = namespace;
   const localAddresses = Object.values(networkInterfaces()).flatMap((entries) => (entries ?? []).map((entry) => entry.address));
   const { urls, unnamed } = clientUrls(values.host, broker.port, pki.manifest.server, localAddresses);
@@ -113,14 +122,7 @@ async function main(args: string[]): Promise<void> {
   if (!namespace.permissionBindings.length) console.log('    (none: no client may publish or subscribe anywhere)');
   console.log('press Ctrl-C to stop');
 
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      console.log('stopping');
-      void broker.stop().then(resolve);
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await stopped;
   console.log('stopped');
 }
 
