@@ -130,6 +130,16 @@ describe('the packed tarball, installed in an empty project', () => {
     tarball = join(scratch, packed!.filename);
   }, 120_000);
 
+  // What `npm publish` would upload, from the dist/ the pack above built (--ignore-scripts: not twice).
+  // The only warning allowed is that nobody is logged in to the registry.
+  it('is publish-ready: `npm publish --dry-run` exits 0 and warns of nothing but the missing login', async () => {
+    const publish = await run('npm', ['publish', '--dry-run', '--ignore-scripts'], repository);
+    expect(publish.exitCode, publish.stderr).toBe(0);
+    const warnings = publish.stderr.split('\n').filter((line) => /npm warn/i.test(line) && !/requires you to be logged in/.test(line));
+    expect(warnings).toEqual([]);
+    expect(publish.stdout).toMatch(new RegExp(`\\+ ${manifest.name}@${manifest.version.replaceAll('.', '\\.')}`));
+  }, 60_000);
+
   it('installs with its runtime dependencies (and the example test needs only mqtt and vitest besides)', async () => {
     emptyProject(project);
     const install = await run(
