@@ -11,12 +11,13 @@ import { clientUrls, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_HANDSHAKE_TIMEOUT_MS, i
 import { namespaceFromPki } from '../certs/namespace.ts';
 import { maximumSessionExpirySeconds } from '../eventgrid/namespace.ts';
 import { readNamespaceFile } from '../eventgrid/namespace-file.ts';
+import { docsLink } from '../common/package.ts';
 
 const USAGE = `usage: mqtt-multisession-conformance broker [--namespace FILE] [--host 127.0.0.1] [--port 8883] [--pki DIR] [--server-name NAME ...] [--lifecycle FILE]
                                           [--handshake-timeout MS] [--connect-timeout MS]
   --namespace FILE   namespace configuration (JSON, or an ARM template); default: every identity of
                      the PKI set, with the permissions the suite uses. A file that declares no
-                     caCertificates gets the PKI's intermediate CA (docs/access-control.md)
+                     caCertificates gets the PKI's intermediate CA (${docsLink('access-control.md')})
   --host HOST        address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
   --server-name NAME a DNS name or IP address by which other devices or containers reach this broker
                      (repeatable): added to the server certificate besides localhost, 127.0.0.1 and ::1

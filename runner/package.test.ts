@@ -104,6 +104,12 @@ function itRunsTheInstalledTool(cwd: string): void {
     expect(certs.exitCode, certs.stdout + certs.stderr).toBe(0);
     expect(existsSync(join(cwd, 'other-pki', 'identities.json'))).toBe(true);
   }, 90_000);
+
+  it('names commands in its hints as the installed user types them, never the npm scripts of the repository', async () => {
+    const help = await toolIn(cwd, 'certs', '--help');
+    expect(help.stdout).toContain(`(npx ${manifest.name} provision does this)`);
+    expect(help.stdout).not.toMatch(/npm run/);
+  }, 30_000);
 }
 
 /** The ```js block of docs/library.md whose first line is `// NAME`, written into the project. */
