@@ -7,6 +7,8 @@ export type { SessionStore } from './reference/ports/session-store.ts';
 export { ensurePki, DEFAULT_PKI_DIR, type EnsurePkiOptions, type PkiResult } from './certs/pki.ts';
 export { loadPki, serverTlsFromPki, PkiError, type ServerTls, type LoadedPki, type LoadedIdentity, type PkiManifest, type IdentityEntry } from './certs/manifest.ts';
 export { namespaceFromPki, type NamespaceFromPkiOptions } from './certs/namespace.ts';
+export { issueToken, LOCAL_TOKEN_ISSUER, type TokenRequest } from './certs/tokens.ts';
+export { startWebhookService, withWebhook, WEBHOOK_PASSWORDS, allowedAs, type WebhookService, type WebhookServiceOptions } from './reference/webhook-service.ts';
 export { parseNamespace, maximumSessionExpirySeconds, NamespaceConfigError, type NamespaceConfig, type NamespaceInput, type ClientResource } from './eventgrid/namespace.ts';
 export { readNamespaceFile } from './eventgrid/namespace-file.ts';
 export { UserError } from './common/errors.ts';

@@ -10,6 +10,11 @@ export default defineConfig({
     testTimeout: 20_000,
     // Concurrent tests are whole conformance runs against mutant brokers: three at a time fit 2 cores.
     maxConcurrency: 3,
+    // Files at once. vitest's default on 2 cores is one, but many files mostly wait (for an expiry, a
+    // Keep Alive, a child process's run against a broker paced one scenario at a time): two let those
+    // waits overlap the files that compute; three overloaded 2 cores enough that the suite's 2 s
+    // session expiry ran out under scenarios that resume a session.
+    maxWorkers: 2,
     hookTimeout: 30_000,
     // verbose: one line per test as it finishes, so that long files (the mutants, the packed tarball)
     // show progress. The JSON file feeds the plain summary line that .ci/run prints.

@@ -1,11 +1,12 @@
-// One broker of a benchmark in a process of its own (run with --expose-gc), so that its CPU and
-// memory are not the clients': it prints its URL, then answers 'memory', 'cpu' and 'stop' over IPC.
+// One broker of a benchmark in a process of its own (run with --expose-gc), so that its CPU and memory
+// are not the clients' (the reference on Redis when given a Redis URL): it prints its URL, then answers
+// 'memory', 'cpu' and 'stop' over IPC.
 import { loadPki } from '../certs/manifest.ts';
 import { startPlainAedes, startReference, type BenchBroker } from './brokers.ts';
 
-const [kind, pkiDir] = process.argv.slice(2);
+const [kind, pkiDir, redisUrl] = process.argv.slice(2);
 const pki = loadPki(pkiDir!);
-const broker: BenchBroker = kind === 'reference' ? await startReference(pki) : await startPlainAedes(pki);
+const broker: BenchBroker = kind === 'reference' ? await startReference(pki, redisUrl) : await startPlainAedes(pki);
 
 function settledMemory() {
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -22,4 +23,4 @@ process.on('message', async (message: string) => {
     process.disconnect();
   }
 });
-process.send!({ url: broker.url });
+process.send!({ url: broker.url, ...(broker.wsUrl ? { wsUrl: broker.wsUrl } : {}) });

@@ -6,7 +6,9 @@ import { writeFileSync } from 'node:fs';
 import { createServer as createNetServer, Socket, type AddressInfo } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { createServer, type TLSSocket } from 'node:tls';
+import { createServer as createHttpsServer } from 'node:https';
+import { createServer, type Server, type TLSSocket } from 'node:tls';
+import { createWebSocketStream, WebSocketServer } from 'ws';
 import { Aedes } from 'aedes';
 import type { LoadedPki } from '../certs/manifest.ts';
 import { namespaceFromPki } from '../certs/namespace.ts';
@@ -18,6 +20,8 @@ import { serverTlsFromPki } from '../certs/manifest.ts';
 export interface BenchBroker {
   name: string;
   url: string;
+  /** MQTT over WebSockets on the same TLS, where the broker serves it. */
+  wsUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -32,33 +36,43 @@ export function benchNamespace(pki: LoadedPki): NamespaceConfig {
   return { ...namespace, topicSpacesConfiguration: { ...namespace.topicSpacesConfiguration, maximumClientSessionsPerAuthenticationName: 10_000_000 } };
 }
 
-export async function startReference(pki: LoadedPki): Promise<BenchBroker> {
-  const broker = await startReferenceBroker({ namespace: benchNamespace(pki), tls: serverTlsFromPki(pki) });
-  return { name: 'reference', url: broker.url, stop: () => broker.stop() };
+/** The reference, in memory or (`redisUrl`) as an instance of a namespace kept in Redis. */
+export async function startReference(pki: LoadedPki, redisUrl?: string): Promise<BenchBroker> {
+  const broker = await startReferenceBroker({ namespace: benchNamespace(pki), tls: serverTlsFromPki(pki), ...(redisUrl ? { redis: { url: redisUrl } } : {}) });
+  return { name: 'reference', url: broker.url, ...(broker.wsUrl ? { wsUrl: broker.wsUrl } : {}), stop: () => broker.stop() };
 }
 
-/** Plain aedes behind the TLS server options the reference uses, TCP_NODELAY included. */
+/**
+ * Plain aedes behind the TLS server options the reference uses, TCP_NODELAY included, over TLS and over
+ * WebSockets on the same TLS (ws and its stream adapter, as aedes' own examples serve it).
+ */
 export async function startPlainAedes(pki: LoadedPki): Promise<BenchBroker> {
   const broker = await Aedes.createBroker();
-  const tls = serverTlsFromPki(pki);
+  const tls = { ...serverTlsFromPki(pki), requestCert: true, rejectUnauthorized: false, ca: [pki.read(pki.manifest.ca.intermediate.certificate)] };
   const sockets = new Set<Socket>();
-  const server = createServer(
-    { ...tls, requestCert: true, rejectUnauthorized: false, ca: [pki.read(pki.manifest.ca.intermediate.certificate)] },
-    (socket: TLSSocket) => broker.handle(socket),
-  );
-  server.on('connection', (socket: Socket) => {
+  const track = (socket: Socket) => {
     socket.setNoDelay(true);
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
+  };
+  const server = createServer(tls, (socket: TLSSocket) => broker.handle(socket));
+  server.on('connection', track);
+  const webSockets = createHttpsServer(tls);
+  webSockets.on('connection', track);
+  new WebSocketServer({ server: webSockets, perMessageDeflate: false }).on('connection', (socket) => broker.handle(createWebSocketStream(socket)));
+  const listen = async (listening: { listen(port: number, host: string): unknown; address(): unknown }) => {
+    listening.listen(0, '127.0.0.1');
+    await once(listening as Server, 'listening');
+    return (listening.address() as AddressInfo).port;
+  };
+  const port = await listen(server);
+  const wsPort = await listen(webSockets);
   return {
     name: 'aedes',
     url: `mqtts://127.0.0.1:${port}`,
+    wsUrl: `wss://127.0.0.1:${wsPort}/mqtt`,
     async stop() {
-      const closed = new Promise((resolve) => server.close(resolve));
+      const closed = Promise.all([new Promise((resolve) => server.close(resolve)), new Promise((resolve) => webSockets.close(resolve))]);
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => broker.close(() => resolve()));
       await closed;

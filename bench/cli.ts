@@ -57,10 +57,11 @@ interface ProcessBroker extends BenchBroker {
 
 async function startInProcess(kind: 'reference' | 'aedes', pkiDir: string): Promise<ProcessBroker> {
   const child: ChildProcess = fork(resolve('bench/broker-process.ts'), [kind, pkiDir], { execArgv: ['--import', 'tsx', '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const [first] = (await once(child, 'message')) as [{ url: string }];
+  const [first] = (await once(child, 'message')) as [{ url: string; wsUrl?: string }];
   return {
     name: kind,
     url: first.url,
+    ...(first.wsUrl ? { wsUrl: first.wsUrl } : {}),
     async memory() {
       child.send('memory');
       const [reply] = (await once(child, 'message')) as [{ memory: Awaited<ReturnType<ProcessBroker['memory']>> }];
@@ -85,12 +86,11 @@ function endpoint(url: string) {
 
 let sessionCounter = 0;
 function connectOptions(pki: LoadedPki, context: LeanConnect['context'], url: string, expirySeconds = 0, subscribe = false): (index: number) => LeanConnect {
-  const { host, port } = endpoint(url);
   const username = pki.identities.get('alpha')!.entry.authenticationName;
   const batch = (sessionCounter += 1);
   return (index) => {
     const clientId = `bench-${batch}-${index}`;
-    return { host, port, context, username, clientId, expirySeconds, ...(subscribe ? { subscribe: `bench/${clientId}` } : {}) };
+    return { url, context, username, clientId, expirySeconds, ...(subscribe ? { subscribe: `bench/${clientId}` } : {}) };
   };
 }
 
@@ -144,7 +144,11 @@ async function compareQosThroughput(pki: LoadedPki, pkiDir: string, { rounds, me
   for (const broker of brokers) await broker.stop();
 }
 
-/** The connect-rate comparison: `rounds` interleaved rounds of every broker, then the medians as ratios to plain aedes. */
+/**
+ * The connect-rate comparison: `rounds` interleaved rounds of every broker, over TLS and, for the
+ * reference and plain aedes, over WebSockets; then the medians as ratios to plain aedes over the same
+ * transport, and the reference's rate over WebSockets as a ratio to its rate over TLS in the same rounds.
+ */
 async function compareConnectRates(
   pki: LoadedPki,
   context: LeanConnect['context'],
@@ -155,26 +159,40 @@ async function compareConnectRates(
   const mosquitto = findMosquitto();
   if (mosquitto) brokers.push(await startMosquitto(pki, mosquitto));
   else console.log('mosquitto: not installed (apt-get install -y mosquitto), left out of the comparison');
-  const rates = new Map(brokers.map((broker) => [broker.name, { sequential: [] as number[], concurrent: [] as number[], latencies: [] as number[] }]));
+  const endpoints = [
+    ...brokers.map((broker) => ({ name: broker.name, url: broker.url })),
+    ...brokers.flatMap((broker) => (broker.wsUrl ? [{ name: `${broker.name} wss`, url: broker.wsUrl }] : [])),
+  ];
+  const rates = new Map(endpoints.map((endpoint) => [endpoint.name, { sequential: [] as number[], concurrent: [] as number[], latencies: [] as number[] }]));
   for (let round = 0; round < rounds; round += 1) {
-    const order = brokers.map((_, index) => brokers[(index + round) % brokers.length]!);
-    for (const broker of order) {
-      const figures = rates.get(broker.name)!;
-      const one = await leanRate(connectOptions(pki, context, broker.url), sequential, 1);
+    const order = endpoints.map((_, index) => endpoints[(index + round) % endpoints.length]!);
+    for (const endpoint of order) {
+      const figures = rates.get(endpoint.name)!;
+      const one = await leanRate(connectOptions(pki, context, endpoint.url), sequential, 1);
       figures.sequential.push(one.rate);
       figures.latencies.push(...one.latencies);
-      figures.concurrent.push((await leanRate(connectOptions(pki, context, broker.url), concurrent, concurrency)).rate);
+      figures.concurrent.push((await leanRate(connectOptions(pki, context, endpoint.url), concurrent, concurrency)).rate);
     }
-    console.log(`round ${round + 1}/${rounds}: ${order.map((broker) => `${broker.name} ${fmt(rates.get(broker.name)!.sequential.at(-1)!, 0)}/s, ${fmt(rates.get(broker.name)!.concurrent.at(-1)!, 0)}/s`).join('; ')}`);
+    console.log(`round ${round + 1}/${rounds}: ${order.map((endpoint) => `${endpoint.name} ${fmt(rates.get(endpoint.name)!.sequential.at(-1)!, 0)}/s, ${fmt(rates.get(endpoint.name)!.concurrent.at(-1)!, 0)}/s`).join('; ')}`);
   }
-  console.log(`\nmTLS CONNECT -> CONNACK (MQTT 5, Clean Start, then DISCONNECT), median of ${rounds} interleaved rounds`);
-  console.log('broker      sequential/s  x aedes   ${concurrency} at a time/s  x aedes   latency p50 / p99 ms (sequential)'.replace('${concurrency}', String(concurrency)));
-  const aedes = rates.get('aedes')!;
+  console.log(`\nmTLS CONNECT -> CONNACK (MQTT 5, Clean Start, then DISCONNECT; "wss": over WebSockets on the same TLS), median of ${rounds} interleaved rounds`);
+  console.log(`broker          sequential/s  x aedes   ${concurrency} at a time/s  x aedes   latency p50 / p99 ms (sequential)`);
   for (const [name, figures] of rates) {
+    // Each is compared with plain aedes over the same transport.
+    const aedes = rates.get(name.endsWith(' wss') ? 'aedes wss' : 'aedes')!;
     const seq = median(figures.sequential);
     const con = median(figures.concurrent);
     console.log(
-      `${name.padEnd(11)} ${fmt(seq, 0).padStart(12)}  ${fmt(seq / median(aedes.sequential), 2).padStart(7)}   ${fmt(con, 0).padStart(14)}    ${fmt(con / median(aedes.concurrent), 2).padStart(7)}   ${fmt(median(figures.latencies))} / ${fmt(percentile(figures.latencies, 99))}`,
+      `${name.padEnd(15)} ${fmt(seq, 0).padStart(12)}  ${fmt(seq / median(aedes.sequential), 2).padStart(7)}   ${fmt(con, 0).padStart(14)}    ${fmt(con / median(aedes.concurrent), 2).padStart(7)}   ${fmt(median(figures.latencies))} / ${fmt(percentile(figures.latencies, 99))}`,
+    );
+  }
+  const tcp = rates.get('reference')!;
+  const wss = rates.get('reference wss');
+  if (wss) {
+    // Within each round the two are measured back to back: their ratio moves less than the medians'.
+    const ratio = (of: (figures: typeof tcp) => number[]) => median(of(wss).map((rate, round) => rate / of(tcp)[round]!));
+    console.log(
+      `reference over WebSockets / over TLS, median of the rounds' ratios: sequential ${fmt(ratio((f) => f.sequential), 2)}, ${concurrency} at a time ${fmt(ratio((f) => f.concurrent), 2)} (goal >= 0.80)`,
     );
   }
   for (const broker of brokers) await broker.stop();

@@ -1,17 +1,18 @@
-// A minimal MQTT 5 client over mutual TLS for benchmarks: CONNECT, optionally one SUBSCRIBE, then
-// DISCONNECT, with nothing else in the way, so that the broker's cost is what is measured.
-import { once } from 'node:events';
-import { connect, createSecureContext, type SecureContext } from 'node:tls';
+// A minimal MQTT 5 client over mutual TLS, or over WebSockets on it, for benchmarks: CONNECT,
+// optionally one SUBSCRIBE, then DISCONNECT, with nothing else in the way, so that the broker's cost is
+// what is measured.
+import { createSecureContext, type SecureContext } from 'node:tls';
 import mqttPacket from 'mqtt-packet';
 import type { LoadedIdentity, LoadedPki } from '../certs/manifest.ts';
+import { openStream } from '../mqtt-client/transport.ts';
 
 export function clientContext(pki: LoadedPki, identity: LoadedIdentity): SecureContext {
   return createSecureContext({ ca: pki.rootCaPem, cert: identity.certificatePem, key: identity.keyPem });
 }
 
 export interface LeanConnect {
-  host: string;
-  port: number;
+  /** mqtts://HOST:PORT, or wss://HOST:PORT/mqtt. */
+  url: string;
   context: SecureContext;
   username: string;
   clientId: string;
@@ -24,7 +25,7 @@ export interface LeanConnect {
 /** Connects, waits for the CONNACK, then ends; resolves with the CONNECT -> CONNACK time in ms (TLS handshake included). */
 export async function leanConnect(options: LeanConnect): Promise<number> {
   const started = performance.now();
-  const socket = connect({ host: options.host, port: options.port, secureContext: options.context, noDelay: true });
+  const { stream: socket, ready } = openStream(options.url, { secureContext: options.context });
   const parser = mqttPacket.parser({ protocolVersion: 5 });
   const packets: mqttPacket.Packet[] = [];
   const waiters: Array<() => void> = [];
@@ -45,7 +46,7 @@ export async function leanConnect(options: LeanConnect): Promise<number> {
     return packet;
   };
   try {
-    await Promise.race([once(socket, 'secureConnect'), failed]);
+    await Promise.race([ready, failed]);
     socket.write(
       mqttPacket.generate(
         {

@@ -84,6 +84,11 @@ function negative(id: string, defect: CertificateDefect, change: Partial<Identit
   return { ...subjectIdentity(id, ['A1', 'A3', 'A6']), role: 'negative', defect, ...change };
 }
 
+/** A3: a subject CN that is almost, not quite, the authentication name (`id`). */
+function nearMiss(id: string, commonName: string): IdentitySpec {
+  return { ...subjectIdentity(id, ['A3']), role: 'negative', defect: 'subject-mismatch', commonName };
+}
+
 /** A3: a SAN scheme's name in the subject CN only, so that only a broker that reads any field accepts it. */
 function nameOutsideSchemeField(id: string, scheme: ValidationScheme, name: string): IdentitySpec {
   return { ...subjectIdentity(id, ['A3']), role: 'negative', defect: 'name-not-in-scheme-field', authenticationName: name, validationScheme: scheme, commonName: name };
@@ -139,6 +144,22 @@ export const IDENTITY_SPECS: readonly IdentitySpec[] = [
   negative('neg-thumbprint-unregistered', 'thumbprint-not-registered', {
     validationScheme: 'ThumbprintMatch',
     issuer: 'self',
+  }),
+  // A3's near misses: the subject CN is almost the authentication name (each registered under its own
+  // name, with the subject scheme), so that only a broker that matches loosely accepts them.
+  nearMiss('neg-name-prefixes-cn', 'neg-name-prefixes-cnx'),
+  nearMiss('neg-cn-prefixes-name', 'neg-cn-prefixes-nam'),
+  nearMiss('neg-name-ends-cn', 'x-neg-name-ends-cn'),
+  nearMiss('neg-trailing-space', 'neg-trailing-space '),
+  nearMiss('neg-trailing-dot', 'neg-trailing-dot.'),
+  // U+0435 CYRILLIC SMALL LETTER IE for the "e"s.
+  nearMiss('neg-look-alike', 'n\u0435g-look-alik\u0435'),
+  // "café" registered composed (NFC, U+00E9), the CN decomposed (NFD, "e" and U+0301).
+  { ...nearMiss('neg-nfd', 'neg-cafe\u0301'), authenticationName: 'neg-caf\u00e9' },
+  // ...and two that do prove their name: in other letter case (A4), and in the second of two DNS names.
+  { ...subjectIdentity('cn-upper-case', ['A3', 'A4']), commonName: 'CN-UPPER-CASE' },
+  sanIdentity('dns-second', 'DnsMatchesAuthenticationName', 'dns-second.devices.example.test', {
+    dns: ['other.devices.example.test', 'dns-second.devices.example.test'],
   }),
   nameOutsideSchemeField('neg-dns-in-cn', 'DnsMatchesAuthenticationName', 'neg-dns-in-cn.devices.example.test'),
   nameOutsideSchemeField('neg-uri-in-cn', 'UriMatchesAuthenticationName', 'urn:example:devices:neg-uri-in-cn'),

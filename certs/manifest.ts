@@ -51,6 +51,8 @@ export interface PkiManifest {
     intermediate: CertificateFiles;
     /** A CA that no namespace registers, for the unregistered-ca negative. */
     unregistered: CertificateFiles;
+    /** Signs the local issuer's tokens (certs/tokens.ts); absent in sets made before tokens. */
+    tokenIssuer?: CertificateFiles;
   };
   server: CertificateFiles & { dns: string[]; ip: string[] };
   identities: IdentityEntry[];
@@ -91,6 +93,7 @@ export function allCertificateFiles(manifest: PkiManifest): Array<[string, Certi
     ['ca root', manifest.ca.root],
     ['ca intermediate', manifest.ca.intermediate],
     ['ca unregistered', manifest.ca.unregistered],
+    ...(manifest.ca.tokenIssuer ? [['token issuer', manifest.ca.tokenIssuer] as [string, CertificateFiles]] : []),
     ['server', manifest.server],
     ...manifest.identities.map((identity): [string, CertificateFiles] => [`identity ${identity.id}`, identity]),
   ];

@@ -3,8 +3,9 @@
 // default namespace and `npm run provision` use it.
 import type { AuthenticationNameSource } from '../eventgrid/authentication.ts';
 import { parseNamespace, type NamespaceInput, type NamespaceConfig } from '../eventgrid/namespace.ts';
-import { suiteAccessControl } from '../eventgrid/suite-contract.ts';
+import { SUITE_TOPIC_SPACES, suiteAccessControl } from '../eventgrid/suite-contract.ts';
 import type { LoadedPki } from './manifest.ts';
+import { localEntraSettings, localIssuerSettings } from './tokens.ts';
 
 /** Sessions per authentication name the suite needs: S1 and S9 open two sessions of one identity. */
 export const SUITE_SESSION_LIMIT = 2;
@@ -15,6 +16,10 @@ export interface NamespaceFromPkiOptions {
   maximumSessionExpiryInHours?: number;
   alternativeAuthenticationNameSources?: AuthenticationNameSource[];
   reference?: NamespaceInput['reference'];
+  /** Whether the namespace trusts the set's local token issuer (custom JWT, T1-T8); default true. */
+  customJwt?: boolean;
+  /** A webhook that authenticates every CONNECT presenting no custom JWT (W1-W3). */
+  webhookAuthentication?: { endpointUrl: string };
   /** The first topic level(s) of every topic the suite uses; the grants are scoped to it (eventgrid/suite-contract.ts). Default `mmc`. */
   topicRoot?: string;
 }
@@ -31,7 +36,12 @@ export function namespaceFromPki(pki: LoadedPki, options: NamespaceFromPkiOption
     topicSpacesConfiguration: {
       maximumSessionExpiryInHours: options.maximumSessionExpiryInHours ?? 1,
       maximumClientSessionsPerAuthenticationName: options.maximumClientSessionsPerAuthenticationName ?? SUITE_SESSION_LIMIT,
-      clientAuthentication: { alternativeAuthenticationNameSources: options.alternativeAuthenticationNameSources ?? [] },
+      clientAuthentication: {
+        alternativeAuthenticationNameSources: options.alternativeAuthenticationNameSources ?? [],
+        // T1-T8: the set's local issuer is trusted, as a namespace trusts its custom JWT identity provider.
+        customJwtAuthentication: options.customJwt === false ? undefined : localIssuerSettings(pki),
+        ...(options.webhookAuthentication ? { webhookAuthentication: options.webhookAuthentication } : {}),
+      },
     },
     caCertificates: [{ name: 'conformance-test-ca', encodedCertificate: pki.read(pki.manifest.ca.intermediate.certificate) }],
     clients: pki.manifest.identities
@@ -48,6 +58,7 @@ export function namespaceFromPki(pki: LoadedPki, options: NamespaceFromPkiOption
         attributes: { role: identity.role },
       })),
     ...suiteAccessControl(options.topicRoot),
-    reference: options.reference ?? {},
+    // E1, E2: the local Entra ID stand-in, with the custom JWT issuer (a reference-only setting).
+    reference: { ...(options.customJwt === false ? {} : { entraId: localEntraSettings(pki, SUITE_TOPIC_SPACES) }), ...options.reference },
   });
 }

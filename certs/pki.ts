@@ -72,7 +72,7 @@ function mergeNames(...sets: ServerNames[]): ServerNames {
 }
 
 /** Bump when the generator changes what it writes, so that older sets are made anew. */
-const GENERATOR_VERSION = 1;
+const GENERATOR_VERSION = 2;
 
 export function specHash(): string {
   return createHash('sha256')
@@ -127,8 +127,9 @@ class PkiWriter {
 async function writeSet(dir: string, now: Date, names: ServerNames): Promise<PkiManifest> {
   const writer = new PkiWriter(dir, now);
   // Key generation dominates the cost; Node's crypto runs it on the thread pool, so ask for all at once.
-  const keys = await Promise.all(Array.from({ length: 4 + IDENTITY_SPECS.length }, () => newKeyPair()));
-  const [rootKeys, intermediateKeys, unregisteredKeys, serverKeys, ...identityKeys] = keys as [
+  const keys = await Promise.all(Array.from({ length: 5 + IDENTITY_SPECS.length }, () => newKeyPair()));
+  const [rootKeys, intermediateKeys, unregisteredKeys, serverKeys, tokenIssuerKeys, ...identityKeys] = keys as [
+    KeyPair,
     KeyPair,
     KeyPair,
     KeyPair,
@@ -158,6 +159,13 @@ async function writeSet(dir: string, now: Date, names: ServerNames): Promise<Pki
     'ca/unregistered-root',
     issueCertificate({ commonName: 'Unregistered Test Root CA', keys: unregisteredKeys, ca: {}, ...caValidity }),
     unregisteredKeys,
+  );
+  // The local token issuer (T1-T8): its key signs the tokens `token --identity` prints, and the namespace
+  // holds its certificate as Event Grid holds a custom JWT issuer's.
+  const tokenIssuer = writer.write(
+    'ca/token-issuer',
+    issueCertificate({ commonName: 'Conformance Test Token Issuer', keys: tokenIssuerKeys, ...caValidity }),
+    tokenIssuerKeys,
   );
   const server = writer.write(
     'server/server',
@@ -193,7 +201,7 @@ async function writeSet(dir: string, now: Date, names: ServerNames): Promise<Pki
     format: MANIFEST_FORMAT,
     specHash: specHash(),
     generatedAt: now.toISOString(),
-    ca: { root: root.files, intermediate: intermediate.files, unregistered: unregistered.files },
+    ca: { root: root.files, intermediate: intermediate.files, unregistered: unregistered.files, tokenIssuer: tokenIssuer.files },
     server: { ...server.files, ...names },
     identities,
   };
@@ -334,7 +342,7 @@ export async function ensurePki(options: EnsurePkiOptions = {}): Promise<PkiResu
     throw new PkiError(`${dir} is not empty and holds no ${MANIFEST_FILE}: choose an empty or new folder with --out`);
   }
 
-  log(`generating a PKI set in ${dir} (${reason}): 4 CA/server and ${IDENTITY_SPECS.length} client certificates`);
+  log(`generating a PKI set in ${dir} (${reason}): 5 CA, server and token issuer certificates and ${IDENTITY_SPECS.length} client certificates`);
   const keptAt = keep ? `${dir}.replaced-${now.toISOString().replace(/[:.]/g, '-')}` : undefined;
   const manifest = await writeAtomically(dir, (staging) => writeSet(staging, now, wanted), keptAt);
   log(`wrote ${dir}/${MANIFEST_FILE} with ${manifest.identities.length} identities`);

@@ -100,7 +100,13 @@ export function issueCertificate(request: CertificateRequest): forge.pki.Certifi
   certificate.serialNumber = nextSerial();
   certificate.validity.notBefore = request.notBefore;
   certificate.validity.notAfter = request.notAfter;
-  const subject = [{ name: 'commonName', value: request.commonName }];
+  // A name beyond ASCII (A3's look-alike and decomposed names) goes in a UTF8String, which forge encodes.
+  const ascii = /^[\x00-\x7f]*$/.test(request.commonName);
+  const subject = [
+    ascii
+      ? { name: 'commonName', value: request.commonName }
+      : { name: 'commonName', value: request.commonName, valueTagClass: forge.asn1.Type.UTF8 as number },
+  ];
   certificate.setSubject(subject);
   certificate.setIssuer(request.issuer ? request.issuer.certificate.subject.attributes : subject);
 

@@ -28,11 +28,11 @@ export function ensureReadableFile(file: string, flag: string): void {
 }
 
 /** A flag's whole-number value within [min, max], or a UserError naming the flag and the range. */
-export function wholeNumberFlag(text: string, flag: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+export function wholeNumberFlag(text: string, flag: string, min: number, max = Number.MAX_SAFE_INTEGER, otherwise?: string): number {
   const value = Number(text);
   if (text.trim() === '' || !Number.isInteger(value) || value < min || value > max) {
     const range = max === Number.MAX_SAFE_INTEGER ? `of ${min} or more` : `from ${min} to ${max}`;
-    throw new UserError(`${flag} must be a whole number ${range}, not "${text}"`);
+    throw new UserError(`${flag} must be a whole number ${range}${otherwise ? ` ${otherwise}` : ''}, not "${text}"`);
   }
   return value;
 }

@@ -1,5 +1,6 @@
 // Helpers for tests of every layer: a scratch folder, and the project's commands run as a user would.
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,4 +27,13 @@ export function runScript(script: string, args: string[], env?: NodeJS.ProcessEn
     (out) => ({ exitCode: 0, ...out }),
     (error: { code: number; stdout: string; stderr: string }) => ({ exitCode: error.code, stdout: error.stdout, stderr: error.stderr }),
   );
+}
+
+/** A loopback port nothing listens on (it was free a moment ago): a server that is down. */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }

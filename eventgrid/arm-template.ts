@@ -4,6 +4,8 @@ import { UserError } from '../common/errors.ts';
 import { parseNamespace, type NamespaceConfig } from './namespace.ts';
 
 export const API_VERSION = '2025-02-15';
+/** The namespace's API when it authenticates by custom JWT with uploaded certificates or by webhook (the 2025 preview that has both). */
+export const AUTHENTICATION_API_VERSION = '2025-04-01-preview';
 const SCHEMA = 'https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#';
 const NAMESPACE_TYPE = 'Microsoft.EventGrid/namespaces';
 const CA_TYPE = 'Microsoft.EventGrid/namespaces/caCertificates';
@@ -40,6 +42,20 @@ const NAMESPACE_ID = "[resourceId('Microsoft.EventGrid/namespaces', parameters('
 const childId = (type: string, name: string) => `[resourceId('${type}', parameters('namespaceName'), '${name}')]`;
 const withDescription = (resource: { description?: string }) => (resource.description ? { description: resource.description } : {});
 
+/** The client authentication settings as Event Grid's API takes them: certificates on one line. */
+export function armClientAuthentication(namespace: NamespaceConfig): Record<string, unknown> {
+  const { customJwtAuthentication, ...rest } = namespace.topicSpacesConfiguration.clientAuthentication;
+  if (!customJwtAuthentication) return rest;
+  const encodedIssuerCertificates = customJwtAuthentication.encodedIssuerCertificates.map((certificate) => ({ ...certificate, encodedCertificate: oneLinePem(certificate.encodedCertificate) }));
+  return { ...rest, customJwtAuthentication: { ...customJwtAuthentication, encodedIssuerCertificates } };
+}
+
+/** Whether the namespace uses authentication that only the preview API has (custom JWT, webhook). */
+export function needsAuthenticationApi(namespace: NamespaceConfig): boolean {
+  const { customJwtAuthentication, webhookAuthentication } = namespace.topicSpacesConfiguration.clientAuthentication;
+  return customJwtAuthentication !== undefined || webhookAuthentication !== undefined;
+}
+
 export function namespaceToArm(namespace: NamespaceConfig): ArmTemplate {
   const { topicSpacesConfiguration } = namespace;
   return {
@@ -52,7 +68,7 @@ export function namespaceToArm(namespace: NamespaceConfig): ArmTemplate {
     resources: [
       {
         type: NAMESPACE_TYPE,
-        apiVersion: API_VERSION,
+        apiVersion: needsAuthenticationApi(namespace) ? AUTHENTICATION_API_VERSION : API_VERSION,
         name: "[parameters('namespaceName')]",
         location: "[parameters('location')]",
         sku: { name: 'Standard', capacity: 1 },
@@ -61,7 +77,7 @@ export function namespaceToArm(namespace: NamespaceConfig): ArmTemplate {
             state: 'Enabled',
             maximumSessionExpiryInHours: topicSpacesConfiguration.maximumSessionExpiryInHours,
             maximumClientSessionsPerAuthenticationName: topicSpacesConfiguration.maximumClientSessionsPerAuthenticationName,
-            clientAuthentication: topicSpacesConfiguration.clientAuthentication,
+            clientAuthentication: armClientAuthentication(namespace),
           },
         },
       },

@@ -64,6 +64,16 @@ const clientGroupSchema = z
   })
   .strict();
 
+// Webhook authentication (W1-W3): Event Grid's webHookAuthentication settings. The Entra application and
+// tenant say how Event Grid gets the bearer token it calls the webhook with; the reference sends none.
+const webhookSchema = z
+  .object({
+    endpointUrl: z.url({ protocol: /^https?$/ }),
+    azureActiveDirectoryApplicationIdOrUri: z.string().min(1).optional(),
+    azureActiveDirectoryTenantId: z.string().min(1).optional(),
+  })
+  .strict();
+
 const topicSpaceSchema = z
   .object({
     name: resourceName,
@@ -94,6 +104,23 @@ const permissionBindingSchema = z
 export const SESSIONS_PER_NAME_RANGE = { min: 1, max: 100 } as const;
 export const SESSION_EXPIRY_HOURS_RANGE = { min: 1, max: 8 } as const;
 
+/** The Azure built-in roles that let a Microsoft Entra principal publish or subscribe (E2). */
+export const ENTRA_ROLES = ['EventGrid TopicSpaces Publisher', 'EventGrid TopicSpaces Subscriber'] as const;
+
+/** The audience a token must name when the namespace sets none (the custom JWT page's value; rules/catalogue.ts T3). */
+export const DEFAULT_TOKEN_AUDIENCE = 'https://eventgrid.azure.net/';
+
+// Custom JWT (T1-T8): Event Grid's customJwtAuthentication settings, with the issuer certificates
+// uploaded as PEM (encodedIssuerCertificates; Event Grid also takes Key Vault URLs, issuerCertificates,
+// which a local broker cannot read).
+const customJwtSchema = z
+  .object({
+    tokenIssuer: z.string().min(1),
+    // T4: at most two issuer certificates, so that a key can be rolled over.
+    encodedIssuerCertificates: z.array(z.object({ kid: z.string().min(1).optional(), encodedCertificate: pemCertificate }).strict()).min(1).max(2),
+  })
+  .strict();
+
 export const namespaceSchema = z
   .object({
     name: z.string().min(1).default('reference'),
@@ -104,7 +131,7 @@ export const namespaceSchema = z
         // S9: 1 to 100 sessions per authentication name, default 1.
         maximumClientSessionsPerAuthenticationName: z.number().int().min(SESSIONS_PER_NAME_RANGE.min).max(SESSIONS_PER_NAME_RANGE.max).default(1),
         clientAuthentication: z
-          .object({ alternativeAuthenticationNameSources: z.array(z.enum(NAME_SOURCES)).default([]) })
+          .object({ alternativeAuthenticationNameSources: z.array(z.enum(NAME_SOURCES)).default([]), customJwtAuthentication: customJwtSchema.optional(), webhookAuthentication: webhookSchema.optional() })
           .strict()
           .default({ alternativeAuthenticationNameSources: [] }),
       })
@@ -124,6 +151,33 @@ export const namespaceSchema = z
       .object({
         // Stands in for maximumSessionExpiryInHours when set, so that tests need not wait an hour.
         maximumSessionExpiryInSeconds: z.number().int().min(1).max(8 * 3600).optional(),
+        // T3: the audience a custom JWT must name. Event Grid fixes it, and its pages word it three ways
+        // (rules/catalogue.ts): a namespace setting here, Event Grid's most documented form by default.
+        customJwtAudience: z.string().min(1).default(DEFAULT_TOKEN_AUDIENCE),
+        // E1, E2: a local stand-in for Microsoft Entra ID (OAUTH2-JWT): its tenant, the certificates of
+        // its signing keys, and the Azure role assignments (EventGrid TopicSpaces Publisher, Subscriber)
+        // of its principals, by object id, on the namespace (no topicSpaceName) or one topic space.
+        entraId: z
+          .object({
+            tenantId: z.string().min(1),
+            signingCertificates: z.array(z.object({ encodedCertificate: pemCertificate }).strict()).min(1).max(2),
+            roleAssignments: z
+              .array(
+                z
+                  .object({
+                    principalId: z.string().min(1),
+                    roleDefinitionName: z.enum(ENTRA_ROLES),
+                    topicSpaceName: z.string().min(1).optional(),
+                  })
+                  .strict(),
+              )
+              .default([]),
+          })
+          .strict()
+          .optional(),
+        // W3: how long the webhook has to answer; past it the CONNECT is refused (the docs recommend the
+        // webhook answer within about 5 seconds).
+        webhookTimeoutMs: z.number().int().min(50).max(30_000).default(5000),
         // Limits Event Grid fixes (no namespace property sets them): Event Grid's values by default,
         // lower values so that a device team can try its clients against tighter ones.
         limits: z
@@ -223,4 +277,8 @@ export function maximumSessionExpirySeconds(namespace: NamespaceConfig): number 
 }
 
 /** The limits the reference enforces (Event Grid's unless the `reference` section lowers them). */
+export type WebhookSettings = z.output<typeof webhookSchema>;
+export type EntraSettings = NonNullable<NamespaceConfig['reference']['entraId']>;
+export type CustomJwtSettings = z.output<typeof customJwtSchema>;
+export type CustomJwtInput = z.input<typeof customJwtSchema>;
 export type ReferenceLimits = NamespaceConfig['reference']['limits'];

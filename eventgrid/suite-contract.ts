@@ -55,6 +55,9 @@ export function everyClientsTopicsTemplate(root: string): string {
   return `${root}/+/#`;
 }
 
+/** The suite's topic spaces: each client's own topics, and every client's (the observer's). */
+export const SUITE_TOPIC_SPACES = { own: 'conformance-own-topics', all: 'conformance-all-clients' } as const;
+
 /** The suite's client groups. Its clients are the identities with `attributes.role = 'client'` (certs/namespace.ts sets the attribute). */
 export const SUITE_CLIENT_GROUPS = { clients: 'conformance-clients', observers: 'conformance-observers' } as const;
 
@@ -71,13 +74,13 @@ export function suiteAccessControl(topicRoot = DEFAULT_TOPIC_ROOT): Pick<Namespa
       { name: observers, query: `authenticationName IN ['${OBSERVER}']`, description: 'publishes to the sessions under test' },
     ],
     topicSpaces: [
-      { name: 'conformance-own-topics', topicTemplates: [ownTopicsTemplate(root)], description: "a client's own topics" },
-      { name: 'conformance-all-clients', topicTemplates: [everyClientsTopicsTemplate(root)], description: "every client's topics, for the observer" },
+      { name: SUITE_TOPIC_SPACES.own, topicTemplates: [ownTopicsTemplate(root)], description: "a client's own topics" },
+      { name: SUITE_TOPIC_SPACES.all, topicTemplates: [everyClientsTopicsTemplate(root)], description: "every client's topics, for the observer" },
     ],
     permissionBindings: [
-      { name: 'conformance-clients-publish', clientGroupName: clients, topicSpaceName: 'conformance-own-topics', permission: 'Publisher' },
-      { name: 'conformance-clients-subscribe', clientGroupName: clients, topicSpaceName: 'conformance-own-topics', permission: 'Subscriber' },
-      { name: 'conformance-observers-publish', clientGroupName: observers, topicSpaceName: 'conformance-all-clients', permission: 'Publisher' },
+      { name: 'conformance-clients-publish', clientGroupName: clients, topicSpaceName: SUITE_TOPIC_SPACES.own, permission: 'Publisher' },
+      { name: 'conformance-clients-subscribe', clientGroupName: clients, topicSpaceName: SUITE_TOPIC_SPACES.own, permission: 'Subscriber' },
+      { name: 'conformance-observers-publish', clientGroupName: observers, topicSpaceName: SUITE_TOPIC_SPACES.all, permission: 'Publisher' },
     ],
   };
 }

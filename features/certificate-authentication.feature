@@ -118,6 +118,49 @@ Feature: Client authentication with certificates
         | 5       | neg-ip-in-cn                | its IP address only in the subject CN        |
         | 5       | neg-email-in-cn             | its email address only in the subject CN     |
 
+    # Near misses (inferred: the docs say only that the scheme's field must match the name; names compare
+    # without regard to case, documented, CLIENTS): a broker that matches by prefix, suffix, after trimming,
+    # by look-alike letters or after Unicode normalisation accepts one of these.
+    Scenario Outline: a certificate whose name almost matches is refused: <certificate>
+      When identity "<identity>" connects with session "a1" over MQTT <version>
+      Then the connection is refused
+
+      @mqtt3
+      Examples:
+        | version | identity             | certificate                                     |
+        | 3.1.1   | neg-name-prefixes-cn | its subject CN is its name and one more letter  |
+        | 3.1.1   | neg-cn-prefixes-name | its subject CN is its name less the last letter |
+        | 3.1.1   | neg-name-ends-cn     | its subject CN ends with its name               |
+        | 3.1.1   | neg-trailing-space   | its subject CN is its name and a space          |
+        | 3.1.1   | neg-trailing-dot     | its subject CN is its name and a dot            |
+        | 3.1.1   | neg-look-alike       | its subject CN has Cyrillic look-alike letters  |
+        | 3.1.1   | neg-nfd              | its subject CN is its name decomposed (NFD)     |
+      @mqtt5
+      Examples:
+        | version | identity             | certificate                                     |
+        | 5       | neg-name-prefixes-cn | its subject CN is its name and one more letter  |
+        | 5       | neg-cn-prefixes-name | its subject CN is its name less the last letter |
+        | 5       | neg-name-ends-cn     | its subject CN ends with its name               |
+        | 5       | neg-trailing-space   | its subject CN is its name and a space          |
+        | 5       | neg-trailing-dot     | its subject CN is its name and a dot            |
+        | 5       | neg-look-alike       | its subject CN has Cyrillic look-alike letters  |
+        | 5       | neg-nfd              | its subject CN is its name decomposed (NFD)     |
+
+    Scenario Outline: a certificate that proves its name <how> is accepted
+      When identity "<identity>" connects with session "a1" over MQTT <version>
+      Then the connection is accepted
+
+      @mqtt3
+      Examples:
+        | version | identity      | how                                               |
+        | 3.1.1   | cn-upper-case | in other letter case (documented: CLIENTS)         |
+        | 3.1.1   | dns-second    | in the second of its two DNS names (inferred)     |
+      @mqtt5
+      Examples:
+        | version | identity      | how                                               |
+        | 5       | cn-upper-case | in other letter case (documented: CLIENTS)         |
+        | 5       | dns-second    | in the second of its two DNS names (inferred)     |
+
     Scenario Outline: a valid certificate presented under another identity's name is refused
       When identity "beta" connects as "alpha" with session "a1" over MQTT <version>
       Then the connection is refused

@@ -118,3 +118,134 @@ Feature: Session names
       Examples:
         | version |
         | 5       |
+
+  # Intruders of every shape: Clean Start / Clean Session 0 and 1 (a broker may skip the ownership check
+  # when the intruder asks for a fresh session), its own Username or that Username in upper case (the
+  # same client, A4). The owner keeps its connection, or on coming back finds its session as it left it.
+  @S5 @S6
+  Rule: no intruder takes an active session, whatever its CONNECT asks for
+
+    Scenario Outline: identity "beta" with Clean Start <clean> and <username> cannot take an active session
+      Given identity "alpha" holds session "s1" over MQTT <version>
+      When identity "beta" connects with session "s1", Clean Start <clean> and <username>
+      Then the connection is refused as not authorized
+      And identity "alpha" is still connected on session "s1" and still receives QoS 1 messages
+
+      @mqtt3
+      Examples:
+        | version | clean | username                   |
+        | 3.1.1   | 0     | its Username in upper case |
+        | 3.1.1   | 1     | its own Username           |
+        | 3.1.1   | 1     | its Username in upper case |
+      @mqtt5
+      Examples:
+        | version | clean | username                   |
+        | 5       | 0     | its Username in upper case |
+        | 5       | 1     | its own Username           |
+        | 5       | 1     | its Username in upper case |
+
+  @S5 @S7
+  Rule: no intruder takes a held session before it expires, whatever its CONNECT asks for
+
+    Scenario Outline: identity "beta" with Clean Start <clean> and <username> cannot take a held session, which its owner then resumes
+      Given identity "alpha" holds session "s1" over MQTT <version>
+      And the connection of session "s1" drops without a DISCONNECT
+      And a QoS 1 message "kept" is published to session "s1"
+      When identity "beta" connects with session "s1", Clean Start <clean> and <username>
+      Then the connection is refused as not authorized
+      When identity "alpha" connects with session "s1"
+      Then the connection is accepted resuming its session
+      And session "s1" receives "kept"
+
+      @mqtt3
+      Examples:
+        | version | clean | username                   |
+        | 3.1.1   | 0     | its own Username           |
+        | 3.1.1   | 0     | its Username in upper case |
+        | 3.1.1   | 1     | its own Username           |
+        | 3.1.1   | 1     | its Username in upper case |
+      @mqtt5
+      Examples:
+        | version | clean | username                   |
+        | 5       | 0     | its own Username           |
+        | 5       | 0     | its Username in upper case |
+        | 5       | 1     | its own Username           |
+        | 5       | 1     | its Username in upper case |
+
+    Scenario Outline: once the held session expires, identity "beta" with Clean Start <clean> takes the name as a new session
+      Given identity "alpha" holds session "s1" over MQTT <version>
+      And the connection of session "s1" drops without a DISCONNECT
+      When session "s1" expires
+      And identity "beta" connects with session "s1", Clean Start <clean> and its Username in upper case
+      Then the connection is accepted as a new session
+
+      @mqtt3 @slow
+      Examples:
+        | version | clean |
+        | 3.1.1   | 0     |
+        | 3.1.1   | 1     |
+      @mqtt5
+      Examples:
+        | version | clean |
+        | 5       | 0     |
+        | 5       | 1     |
+
+  # With no Username, the authentication name comes from the certificate (on a namespace with
+  # alternative name sources): an intruder named so is refused like one that gives its Username.
+  @S5 @S6 @S7 @on-alternative-names-namespace
+  Rule: no intruder without a Username, named by its certificate, takes another identity's session
+
+    Scenario Outline: identity "beta" with no Username and Clean Start <clean> cannot take an active session
+      Given identity "alpha" holds session "s1" over MQTT <version>
+      When identity "beta" connects with session "s1", Clean Start <clean> and no Username
+      Then the connection is refused as not authorized
+      And identity "alpha" is still connected on session "s1" and still receives QoS 1 messages
+
+      @mqtt3
+      Examples:
+        | version | clean |
+        | 3.1.1   | 0     |
+        | 3.1.1   | 1     |
+      @mqtt5
+      Examples:
+        | version | clean |
+        | 5       | 0     |
+        | 5       | 1     |
+
+    Scenario Outline: identity "beta" with no Username and Clean Start <clean> cannot take a held session
+      Given identity "alpha" holds session "s1" over MQTT <version>
+      And the connection of session "s1" drops without a DISCONNECT
+      When identity "beta" connects with session "s1", Clean Start <clean> and no Username
+      Then the connection is refused as not authorized
+
+      @mqtt3
+      Examples:
+        | version | clean |
+        | 3.1.1   | 0     |
+        | 3.1.1   | 1     |
+      @mqtt5
+      Examples:
+        | version | clean |
+        | 5       | 0     |
+        | 5       | 1     |
+
+  # The owner's own name in other letter case is no intruder: it resumes what it left.
+  @A4
+  Rule: the owner in another letter case resumes its held session
+
+    Scenario Outline: the owner with its Username in upper case resumes its held session
+      Given identity "alpha" holds session "s1" over MQTT <version>
+      And the connection of session "s1" drops without a DISCONNECT
+      And a QoS 1 message "kept" is published to session "s1"
+      When identity "alpha" connects with session "s1", Clean Start 0 and its Username in upper case
+      Then the connection is accepted resuming its session
+      And session "s1" receives "kept"
+
+      @mqtt3
+      Examples:
+        | version |
+        | 3.1.1   |
+      @mqtt5
+      Examples:
+        | version |
+        | 5       |

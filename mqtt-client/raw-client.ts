@@ -2,14 +2,16 @@
 // well-formed UTF-8 or hold U+0000, MQTT 5 properties given twice, an empty ClientID with Clean Start 0,
 // packets pipelined behind the CONNECT, and connections that stay silent (no PINGREQ) or hold back their
 // PUBACKs (mqtt.js takes no further message while one is unacknowledged, so it cannot show how many the
-// server sends at once). Over mutual TLS with an identity's certificate, like SessionClient; it reads what comes back
-// with mqtt-packet.
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+// server sends at once). Over mutual TLS with an identity's certificate, or over WebSockets on it, like
+// SessionClient; it reads what comes back with mqtt-packet.
+import type { Duplex } from 'node:stream';
 import mqttPacket from 'mqtt-packet';
 import type { LoadedIdentity } from '../certs/manifest.ts';
 import type { MqttVersion } from '../rules/catalogue.ts';
+import type { PacketLog } from './packet-log.ts';
 import { connectBytes } from './raw-packets.ts';
 import { secureContextFor, type TlsSessions } from './tls-context.ts';
+import { openStream } from './transport.ts';
 
 export interface RawConnectOptions {
   url: string;
@@ -31,6 +33,8 @@ export interface RawConnectOptions {
   tlsSessions?: TlsSessions;
   /** Packets sent right behind the CONNECT, in the same write, before any CONNACK (as clients that pipeline send them). */
   pipelined?: Buffer;
+  /** Where the connection's packets are recorded (the scenario's log), if anywhere. */
+  packetLog?: PacketLog;
 }
 
 export type RawConnectOutcome =
@@ -44,6 +48,12 @@ export interface RawEnd {
   afterMs: number;
 }
 
+/** Bytes as text when they are well-formed UTF-8, else as hex (names the raw client sends ill-formed on purpose). */
+function readable(bytes: Buffer): string {
+  const text = bytes.toString('utf8');
+  return Buffer.from(text).equals(bytes) && !text.includes('\u0000') ? text : `0x${bytes.toString('hex')}`;
+}
+
 export class RawConnection {
   readonly ended: Promise<RawEnd>;
   private disconnectReasonCode?: number;
@@ -53,10 +63,14 @@ export class RawConnection {
   private nextMessageId = 1;
 
   private constructor(
-    private readonly socket: TLSSocket,
+    private readonly socket: Duplex,
     private readonly version: MqttVersion,
     parser: ReturnType<typeof mqttPacket.parser>,
     connackAt: number,
+    /** Milliseconds from writing the CONNECT to reading its CONNACK: the round trip, with the server's own time to answer. */
+    readonly roundTripMs: number,
+    /** Records a packet this connection sends (the scenario's log), if anything does. */
+    private readonly recordSent: (packet: mqttPacket.Packet) => void = () => {},
   ) {
     parser.on('packet', (packet) => {
       if (packet.cmd === 'disconnect') this.disconnectReasonCode = packet.reasonCode;
@@ -70,33 +84,51 @@ export class RawConnection {
 
   /** Connects and resolves with the CONNACK's verdict, or the connection closing with none. */
   static connect(options: RawConnectOptions): Promise<RawConnectOutcome> {
-    const target = new URL(options.url);
     const secureContext = secureContextFor(options.identity, options.ca);
     const session = options.tlsSessions?.offer(secureContext, options.url);
-    const socket = tlsConnect({
-      host: target.hostname.replace(/^\[|\]$/g, ''),
-      port: Number(target.port || 8883),
+    const { stream: socket, ready } = openStream(options.url, {
       secureContext,
-      ...(session ? { session } : {}),
-      servername: target.hostname.startsWith('[') || /^[\d.]+$/.test(target.hostname) ? undefined : target.hostname,
+      session,
+      onSocket: (tls) => options.tlsSessions?.keep(tls, secureContext, options.url),
     });
-    options.tlsSessions?.keep(socket, secureContext, options.url);
     const parser = mqttPacket.parser({ protocolVersion: options.version === '5' ? 5 : 4 });
     socket.on('data', (data) => parser.parse(data));
     socket.on('error', () => {});
+    const log = options.packetLog;
+    const connection = log?.connection(options.identity.entry.id, readable(options.clientId)) ?? '';
+    if (log) {
+      parser.on('packet', (packet) => log.packet(connection, 'received', packet));
+      socket.once('close', () => log.event(connection, 'closed', 'close'));
+    }
     const username = options.username === undefined ? Buffer.from(options.identity.entry.authenticationName) : (options.username ?? undefined);
     return new Promise<RawConnectOutcome>((resolve) => {
       const timer = setTimeout(() => {
         socket.destroy();
         resolve({ accepted: false, message: `no CONNACK within ${options.timeoutMs} ms` });
       }, options.timeoutMs);
-      socket.once('secureConnect', () =>
-        socket.write(
-          Buffer.concat([
-            connectBytes({ version: options.version, clientId: options.clientId, username, keepAlive: options.keepAlive ?? 60, properties: options.properties, cleanStart: options.cleanStart }),
-            options.pipelined ?? Buffer.alloc(0),
-          ]),
-        ),
+      // A connection that fails before it is ready closes, which resolves below.
+      let connectSentAt = Date.now();
+      ready.then(
+        () => {
+          connectSentAt = Date.now();
+          socket.write(
+            Buffer.concat([
+              connectBytes({ version: options.version, clientId: options.clientId, username, keepAlive: options.keepAlive ?? 60, properties: options.properties, cleanStart: options.cleanStart }),
+              options.pipelined ?? Buffer.alloc(0),
+            ]),
+          );
+          log?.event(connection, 'sent', 'connect', {
+            protocolVersion: options.version === '5' ? 5 : 4,
+            clientId: readable(options.clientId),
+            ...(username === undefined ? {} : { username: readable(username) }),
+            clean: options.cleanStart ?? true,
+            keepalive: options.keepAlive ?? 60,
+            ...(options.properties ? { propertiesHex: options.properties.toString('hex') } : {}),
+            ...(options.pipelined ? { pipelinedBytes: options.pipelined.length } : {}),
+            writtenByteByByte: true,
+          });
+        },
+        () => {},
       );
       parser.once('packet', (packet) => {
         clearTimeout(timer);
@@ -109,7 +141,7 @@ export class RawConnection {
         }
         resolve({
           accepted: true,
-          connection: new RawConnection(socket, options.version, parser, Date.now()),
+          connection: new RawConnection(socket, options.version, parser, Date.now(), Date.now() - connectSentAt, log ? (sent) => log.packet(connection, 'sent', sent) : undefined),
           sessionPresent: packet.sessionPresent === true,
           properties: (packet.properties ?? {}) as Record<string, unknown>,
         });
@@ -141,7 +173,9 @@ export class RawConnection {
   }
 
   private send(packet: mqttPacket.Packet): void {
-    if (!this.socket.destroyed) this.socket.write(mqttPacket.generate(packet, { protocolVersion: this.version === '5' ? 5 : 4 }));
+    if (this.socket.destroyed) return;
+    this.recordSent(packet);
+    this.socket.write(mqttPacket.generate(packet, { protocolVersion: this.version === '5' ? 5 : 4 }));
   }
 
   private async waitFor<T>(found: () => T | undefined, timeoutMs: number): Promise<T | undefined> {
@@ -154,11 +188,13 @@ export class RawConnection {
   }
 
   pingreq(): void {
-    if (!this.socket.destroyed) this.socket.write(mqttPacket.generate({ cmd: 'pingreq' }));
+    this.send({ cmd: 'pingreq' });
   }
 
   /** Ends the connection with a DISCONNECT (the session, Clean Start with no expiry, ends with it). */
   close(): void {
-    if (!this.socket.destroyed) this.socket.end(mqttPacket.generate({ cmd: 'disconnect' }, { protocolVersion: this.version === '5' ? 5 : 4 }));
+    if (this.socket.destroyed) return;
+    this.recordSent({ cmd: 'disconnect' });
+    this.socket.end(mqttPacket.generate({ cmd: 'disconnect' }, { protocolVersion: this.version === '5' ? 5 : 4 }));
   }
 }

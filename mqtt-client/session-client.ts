@@ -2,9 +2,15 @@
 // certificate, what its CONNACK said, the messages it received and how its connection ended.
 import type { SecureContext, TLSSocket } from 'node:tls';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import mqttPacket from 'mqtt-packet';
+import { within } from '../common/timing.ts';
+import { REAUTHENTICATE } from '../rules/codes.ts';
 import type { LoadedIdentity } from '../certs/manifest.ts';
 import type { MqttVersion } from '../rules/catalogue.ts';
+import type { PacketLog } from './packet-log.ts';
 import { secureContextFor, type TlsSessions } from './tls-context.ts';
+import { transportOf } from '../rules/transports.ts';
+import { webSocketOptions } from './transport.ts';
 
 export interface SessionClientOptions {
   url: string;
@@ -21,6 +27,13 @@ export interface SessionClientOptions {
   sessionExpiry?: number;
   /** Present no client certificate (the identity still gives the Username). */
   withoutCertificate?: boolean;
+  /**
+   * Authenticate with a token instead of the certificate (MQTT 5 CONNECT Authentication Method and Data;
+   * over MQTT 3.1.1, the token is the password): no client certificate is presented.
+   */
+  token?: { method: string; data: string };
+  /** The CONNECT Password (a webhook's credential); no client certificate is presented with it. */
+  password?: string;
   /** Keep Alive, seconds (mqtt.js default 60). */
   keepAlive?: number;
   /** MQTT 5: the largest packet, in bytes, the client accepts (CONNECT Maximum Packet Size); mqtt.js closes the connection on a larger one. */
@@ -30,6 +43,8 @@ export interface SessionClientOptions {
   timeoutMs: number;
   /** Resume TLS sessions from here, and keep new ones in it; without it, every connection is a full handshake. */
   tlsSessions?: TlsSessions;
+  /** Where the connection's packets are recorded (the scenario's log), if anywhere. */
+  packetLog?: PacketLog;
 }
 
 export interface WillOptions {
@@ -95,7 +110,7 @@ export class SessionClient {
     this.connackProperties = (connack.properties ?? {}) as Record<string, unknown>;
     mqttClient.on('message', (topic, payload, packet) => {
       this.inbox.push({ topic, payload: payload.toString(), qos: packet.qos, ...(packet.properties ? { properties: packet.properties as Record<string, unknown> } : {}) });
-      for (const wake of this.waiters) wake();
+      for (const wake of [...this.waiters]) wake();
     });
     mqttClient.on('disconnect', (packet) => (this.disconnectReasonCode = packet.reasonCode));
     this.ended = new Promise((resolve) =>
@@ -106,12 +121,18 @@ export class SessionClient {
   /** Opens the connection; resolves with the CONNACK's verdict, never rejects for a refusal. */
   static connect(options: SessionClientOptions): Promise<Accepted | Refused> {
     const username = options.username === undefined ? options.identity.entry.authenticationName : options.username;
-    const secureContext = secureContextFor(options.identity, options.ca, options.withoutCertificate);
+    const secureContext = secureContextFor(options.identity, options.ca, options.withoutCertificate || options.token !== undefined || options.password !== undefined);
+    const token = options.token;
+    const authentication = token && options.version === '5' ? { authenticationMethod: token.method, authenticationData: Buffer.from(token.data) } : undefined;
     const session = options.tlsSessions?.offer(secureContext, options.url);
-    // mqtt.js hands its options on to tls.connect, secureContext and session included (its types leave them out).
+    const keepSessions = (socket: TLSSocket) => options.tlsSessions?.keep(socket, secureContext, options.url);
+    // Over TLS, mqtt.js hands its options on to tls.connect, secureContext and session included (its types
+    // leave them out); over WebSockets, ws makes the TLS connection with them (transport.ts).
+    const overWebSockets = transportOf(options.url) === 'wss';
     const mqttOptions: IClientOptions & { secureContext: SecureContext; session?: Buffer } = {
       secureContext,
       ...(session ? { session } : {}),
+      ...(overWebSockets ? { wsOptions: webSocketOptions({ secureContext, session, onSocket: keepSessions }) } : {}),
       clientId: options.sessionName,
       protocolVersion: options.version === '5' ? 5 : 4,
       clean: options.cleanStart ?? false,
@@ -119,11 +140,14 @@ export class SessionClient {
       ...(options.keepAlive === undefined ? {} : { keepalive: options.keepAlive }),
       connectTimeout: options.timeoutMs,
       ...(username === null ? {} : { username }),
-      ...(options.version === '5' && (options.sessionExpiry !== undefined || options.maximumPacketSize !== undefined)
+      ...(token && options.version === '3.1.1' ? { password: Buffer.from(token.data) } : {}),
+      ...(options.password === undefined ? {} : { password: Buffer.from(options.password) }),
+      ...(options.version === '5' && (options.sessionExpiry !== undefined || options.maximumPacketSize !== undefined || authentication)
         ? {
             properties: {
               ...(options.sessionExpiry === undefined ? {} : { sessionExpiryInterval: options.sessionExpiry }),
               ...(options.maximumPacketSize === undefined ? {} : { maximumPacketSize: options.maximumPacketSize }),
+              ...authentication,
             },
           }
         : {}),
@@ -140,7 +164,17 @@ export class SessionClient {
         : {}),
     };
     const client = mqtt.connect(options.url, mqttOptions);
-    options.tlsSessions?.keep(client.stream as TLSSocket, secureContext, options.url);
+    const log = options.packetLog;
+    if (log) {
+      const connection = log.connection(options.identity.entry.id, options.sessionName);
+      // mqtt.js writes its CONNECT without a 'packetsend': it is recorded from what it is given.
+      const { clientId, username: user, password, clean, keepalive, protocolVersion, properties, will } = mqttOptions;
+      log.packet(connection, 'sent', { cmd: 'connect', clientId, username: user, password, clean, keepalive: keepalive ?? 60, protocolVersion, properties, will } as { cmd: string });
+      client.on('packetsend', (packet) => packet.cmd !== 'connect' && log.packet(connection, 'sent', packet));
+      client.on('packetreceive', (packet) => log.packet(connection, 'received', packet));
+      client.stream.once('close', () => log.event(connection, 'closed', 'close'));
+    }
+    if (!overWebSockets) keepSessions(client.stream as TLSSocket);
     const outcome = new Promise<Accepted | Refused>((resolve) => {
       let refusal: Refused | undefined;
       client.once('connect', (connack) => resolve({ accepted: true, client: new SessionClient(client, connack, options.timeoutMs) }));
@@ -236,6 +270,28 @@ export class SessionClient {
   }
 
   /** Sends a PUBLISH without waiting for any acknowledgement (it may end the connection). */
+  /**
+   * MQTT 5 re-authentication: an AUTH packet of reason 0x19 carrying a token; what came of it within
+   * the timeout (undefined: nothing): the server's AUTH reason code, or how the connection ended.
+   */
+  async reauthenticate(token: { method: string; data: string }): Promise<{ authReasonCode: number } | { ended: ConnectionEnd; afterMs: number } | undefined> {
+    const sentAt = performance.now();
+    const answered = new Promise<{ authReasonCode: number }>((resolve) => {
+      const onPacket = (packet: mqtt.Packet) => {
+        if (packet.cmd !== 'auth') return;
+        this.mqttClient.off('packetreceive', onPacket);
+        resolve({ authReasonCode: packet.reasonCode ?? 0 });
+      };
+      this.mqttClient.on('packetreceive', onPacket);
+    });
+    // mqtt.js sends no AUTH of its own once connected (its API has none to send): the packet goes on its
+    // stream whole, in one write, as mqtt.js writes its own packets.
+    const auth = { cmd: 'auth' as const, reasonCode: REAUTHENTICATE, properties: { authenticationMethod: token.method, authenticationData: Buffer.from(token.data) } };
+    this.mqttClient.stream.write(mqttPacket.generate(auth, { protocolVersion: 5 }));
+    const ended = this.ended.then((end) => ({ ended: end, afterMs: Math.round(performance.now() - sentAt) }));
+    return within(Promise.race([answered, ended]), this.timeoutMs);
+  }
+
   sendPublish(topic: string, payload: string, qos: 0 | 1 | 2): void {
     this.mqttClient.publish(topic, payload, { qos }, () => {});
   }
@@ -255,9 +311,13 @@ export class SessionClient {
     if (found) return found;
     let wake!: () => void;
     const arrived = new Promise<ReceivedMessage>((resolve) => {
+      // A waiter takes one message and leaves at once: several PUBLISHes in one read are emitted in one
+      // go, before any promise settles, and a waiter still registered would take (and lose) the next ones.
       wake = () => {
         const message = take();
-        if (message) resolve(message);
+        if (!message) return;
+        this.waiters.delete(wake);
+        resolve(message);
       };
       this.waiters.add(wake);
     });

@@ -22,7 +22,24 @@ const USAGE = `usage: mqtt-multisession-conformance provision --namespace NAME -
   --max-expiry-hours H     maximumSessionExpiryInHours to set (default 1)
   --topic-root ROOT        first topic level(s) the permission bindings grant (default ${DEFAULT_TOPIC_ROOT});
                            pass the same --topic-root to conformance and probe
+  --custom-jwt             also register the PKI's local token issuer (its certificate, ca/token-issuer.pem,
+                           and issuer) as the namespace's custom JWT settings: npm run token's tokens then
+                           authenticate (say namespace.customJwt: true in the target file)
+  --webhook URL            authenticate by the webhook at URL (https; the namespace's managed identity must
+                           be given access to it: docs/your-namespace.md)
   --out DIR                where to write (default provisioning/)`;
+
+/** Event Grid calls a webhook over HTTPS only. */
+function webhookUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UserError(`--webhook must be a URL such as https://my-function.azurewebsites.net/api/authenticate, not "${text}"`);
+  }
+  if (url.protocol !== 'https:') throw new UserError(`--webhook must use https:// (Event Grid calls webhooks over HTTPS only), not ${url.protocol}//`);
+  return url.href;
+}
 
 // Event Grid's own constraints on these names.
 const NAMESPACE_NAME = /^[a-zA-Z0-9-]{3,50}$/;
@@ -40,6 +57,8 @@ async function main(args: string[]): Promise<void> {
       'max-expiry-hours': { type: 'string', default: '1' },
       out: { type: 'string', default: 'provisioning' },
       'topic-root': { type: 'string', default: DEFAULT_TOPIC_ROOT },
+      'custom-jwt': { type: 'boolean' },
+      webhook: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -57,7 +76,10 @@ async function main(args: string[]): Promise<void> {
     maximumClientSessionsPerAuthenticationName: wholeNumberFlag(values['session-limit'], '--session-limit', 1, 100),
     maximumSessionExpiryInHours: wholeNumberFlag(values['max-expiry-hours'], '--max-expiry-hours', 1, 8),
     topicRoot: checkTopicRoot(values['topic-root']),
+    customJwt: values['custom-jwt'] === true,
+    ...(values.webhook === undefined ? {} : { webhookAuthentication: { endpointUrl: webhookUrl(values.webhook) } }),
   });
+  if (values['custom-jwt'] && !pki.manifest.ca.tokenIssuer) throw new UserError(`--custom-jwt: the PKI set in ${pki.dir} has no token issuer (made before tokens): make it anew with \`npm run certs -- --renew\``);
   mkdirSync(values.out, { recursive: true });
   const written: string[] = [];
   if (values.format !== 'arm') {
@@ -71,6 +93,9 @@ async function main(args: string[]): Promise<void> {
     writeFileSync(template, `${JSON.stringify(namespaceToArm(namespace), null, 2)}\n`);
     written.push(`${template}   (az deployment group create -g ${resourceGroup} --template-file ${template})`);
   }
+  const { customJwtAuthentication, webhookAuthentication } = namespace.topicSpacesConfiguration.clientAuthentication;
+  if (customJwtAuthentication) console.log(`custom JWT: issuer ${customJwtAuthentication.tokenIssuer}, its certificate ${pki.manifest.ca.tokenIssuer!.certificate}`);
+  if (webhookAuthentication) console.log(`webhook authentication: ${webhookAuthentication.endpointUrl} (give the namespace's managed identity access to it)`);
   console.log(`namespace ${name}: 1 CA certificate and ${namespace.clients.length} clients, ${namespace.permissionBindings.length} permission bindings under ${values['topic-root']}/, ${namespace.topicSpacesConfiguration.maximumClientSessionsPerAuthenticationName} sessions per authentication name, ${namespace.topicSpacesConfiguration.maximumSessionExpiryInHours} h maximum session expiry`);
   for (const line of written) console.log(`wrote ${line}`);
   // From now on the set's CA and thumbprints are (about to be) on a namespace: no run may replace it unasked.

@@ -12,9 +12,9 @@ import { armToNamespace, namespaceToArm } from '../eventgrid/arm-template.ts';
 
 const pki = () => loadPki(inject('pkiDir'));
 
-async function provision(format: string) {
+async function provision(format: string, ...more: string[]) {
   const out = temporaryDir();
-  const run = await runScript('provision/cli.ts', ['--namespace', 'conf-ns', '--resource-group', 'conf-rg', '--identities', pki().dir, '--format', format, '--out', out]);
+  const run = await runScript('provision/cli.ts', ['--namespace', 'conf-ns', '--resource-group', 'conf-rg', '--identities', pki().dir, '--format', format, '--out', out, ...more]);
   expect(run.exitCode, run.stderr).toBe(0);
   return { out, script: join(out, 'conf-ns.az.sh'), template: join(out, 'conf-ns.template.json') };
 }
@@ -48,7 +48,7 @@ describe('the az script', () => {
     const calls = readFileSync(record, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { args: string[]; certificate?: string });
     const arg = (call: { args: string[] }, flag: string) => call.args[call.args.indexOf(flag) + 1];
 
-    const expected = namespaceFromPki(pki(), { name: 'conf-ns', maximumClientSessionsPerAuthenticationName: 2 });
+    const expected = namespaceFromPki(pki(), { name: 'conf-ns', maximumClientSessionsPerAuthenticationName: 2, customJwt: false });
     expect(calls.map((call) => call.args.slice(0, 3).join(' '))).toEqual([
       'eventgrid namespace update',
       'eventgrid namespace ca-certificate',
@@ -111,6 +111,41 @@ describe('the az script', () => {
   });
 });
 
+describe('custom JWT and webhook authentication', () => {
+  const WEBHOOK = 'https://conf-fn.example.net/api/authenticate';
+
+  it('the az script registers the local issuer and the webhook at the preview API, after the namespace update', async () => {
+    const { script } = await provision('az', '--custom-jwt', '--webhook', WEBHOOK);
+    const text = readFileSync(script, 'utf8');
+    const updates = text.split('\n').filter((line) => line.startsWith('az resource update'));
+    expect(updates).toHaveLength(2);
+    for (const line of updates) expect(line).toContain('--api-version 2025-04-01-preview');
+    const value = (line: string) => JSON.parse(/=('([^']*)')$/.exec(line)![2]!);
+    const issuer = pki().read(pki().manifest.ca.tokenIssuer!.certificate).replace(/\r?\n/g, '');
+    expect(value(updates[0]!)).toEqual({ tokenIssuer: 'https://issuer.mqtt-multisession-conformance.test/', encodedIssuerCertificates: [{ kid: 'local-issuer', encodedCertificate: issuer }] });
+    expect(value(updates[1]!)).toEqual({ endpointUrl: WEBHOOK });
+    expect(text.indexOf('az eventgrid namespace update')).toBeLessThan(text.indexOf('az resource update'));
+    expect(spawnSync('bash', ['-n', script]).status).toBe(0);
+  });
+
+  it('the ARM template carries them at the preview API and round-trips', async () => {
+    const { template } = await provision('arm', '--custom-jwt', '--webhook', WEBHOOK);
+    const arm = JSON.parse(readFileSync(template, 'utf8'));
+    const namespaceResource = arm.resources.find((resource: { type: string }) => resource.type === 'Microsoft.EventGrid/namespaces');
+    expect(namespaceResource.apiVersion).toBe('2025-04-01-preview');
+    expect(namespaceResource.properties.topicSpacesConfiguration.clientAuthentication.webhookAuthentication).toEqual({ endpointUrl: WEBHOOK });
+    const expected = namespaceFromPki(pki(), { name: 'conf-ns', maximumClientSessionsPerAuthenticationName: 2, webhookAuthentication: { endpointUrl: WEBHOOK } });
+    // The Entra ID stand-in is the reference's own (reference.entraId): no template carries it.
+    expect(readNamespaceFile(template)).toEqual({ ...expected, reference: { ...expected.reference, entraId: undefined } });
+  });
+
+  it('refuses a webhook that is not https, with one line', async () => {
+    const run = await runScript('provision/cli.ts', ['--namespace', 'conf-ns', '--resource-group', 'rg', '--identities', pki().dir, '--webhook', 'http://example.net/hook']);
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toMatch(/^error: --webhook must use https:\/\//);
+  });
+});
+
 describe('the ARM template', () => {
   it('declares Event Grid resources and round-trips into the same namespace', async () => {
     const { template } = await provision('arm');
@@ -126,7 +161,7 @@ describe('the ARM template', () => {
         'Microsoft.EventGrid/namespaces/permissionBindings',
       ]),
     );
-    const namespace = namespaceFromPki(pki(), { name: 'conf-ns', maximumClientSessionsPerAuthenticationName: 2 });
+    const namespace = namespaceFromPki(pki(), { name: 'conf-ns', maximumClientSessionsPerAuthenticationName: 2, customJwt: false });
     expect(readNamespaceFile(template)).toEqual(namespace);
     expect(armToNamespace(namespaceToArm(namespace))).toEqual(namespace);
   });

@@ -1,21 +1,31 @@
 // startReferenceBroker: an aedes broker behind a mutual-TLS listener on loopback, that answers as an
 // Event Grid namespace does for sessions and client authentication. The composition root: it puts the
-// policy (policy/) together with one adapter per port (ports/): the in-memory session store, the
-// certificate authenticator, the TLS listener, the life cycle events, and the aedes glue.
+// policy (policy/) together with one adapter per port (ports/): the session store (in memory, or in
+// Redis beside other instances of the namespace), the certificate authenticator, the TLS listener, the
+// life cycle events, and the aedes glue.
 import { Aedes } from 'aedes';
 import type { ServerTls } from '../certs/manifest.ts';
 import type { ClientResource, NamespaceConfig } from '../eventgrid/namespace.ts';
+import { GONE_CLIENTS_TOPIC, leaveSessionExpiryToTheStore, NEW_CLIENTS_TOPIC } from './adapters/aedes/aedes-internals.ts';
 import { LimitEnforcement } from './adapters/aedes/limit-enforcement.ts';
+import { TokenLifetimes } from './adapters/aedes/token-lifetimes.ts';
 import { AedesNamespaceAdapter } from './adapters/aedes/namespace-adapter.ts';
 import { shownName } from './adapters/bounded-text.ts';
+import { AuthenticationMethods } from './adapters/authentication-methods.ts';
 import { CertificateAuthenticator } from './adapters/certificate/authenticator.ts';
 import { LifecycleEvents } from './adapters/lifecycle-events.ts';
 import { MemorySessionStore } from './adapters/memory-session-store.ts';
 import { startTlsListener } from './adapters/tls-listener.ts';
+import { startWsListener, WEBSOCKET_PATH } from './adapters/ws-listener.ts';
+import { TokenAuthenticator } from './adapters/token/authenticator.ts';
+import { WebhookAuthenticator } from './adapters/webhook/authenticator.ts';
 import type { Behaviour } from './policy/behaviour.ts';
 import { ConnectPolicy } from './policy/connect.ts';
+import { entraExpectations, roleGrantsOf } from './policy/entra.ts';
 import { EVENT_GRID } from './policy/event-grid.ts';
+import { customJwtExpectations } from './policy/token.ts';
 import type { Clock } from './ports/clock.ts';
+import type { Connection, Listener } from './ports/listener.ts';
 import type { SessionStore } from './ports/session-store.ts';
 
 export interface ReferenceBrokerOptions {
@@ -25,6 +35,14 @@ export interface ReferenceBrokerOptions {
   host?: string;
   /** Default 0: a free port. */
   port?: number;
+  /** MQTT over WebSockets (wss, path /mqtt) on this port, 0 a free one (the default); null: none. */
+  wsPort?: number | null;
+  /**
+   * 'none': the wss listener asks for no client certificate, so that a browser can connect (headless
+   * Chromium cancels a handshake that asks for one); its clients authenticate by token or webhook.
+   * Default 'request', as on the TLS port.
+   */
+  wsClientCertificates?: 'request' | 'none';
   /** Also append life cycle events to this NDJSON file. */
   lifecycleFile?: string;
   /** A connection that has not finished its TLS handshake this long after it opened is closed; default 5000 ms. */
@@ -35,16 +53,32 @@ export interface ReferenceBrokerOptions {
   behaviour?: Behaviour;
   /** Milliseconds since the epoch, for session expiry, life cycle events and certificate validity. Default Date.now. */
   clock?: Clock;
+  /**
+   * Join the namespace kept in this Redis (redis://HOST:PORT[/DB]) beside its other instances: sessions,
+   * subscriptions, queued and retained messages live there, and messages fan out between instances.
+   * Default: everything in this process's memory, forgotten when it stops.
+   */
+  redis?: { url: string; leaseMs?: number };
   log?: (line: string) => void;
 }
 
 export interface ReferenceBroker {
+  /** MQTT over TLS: mqtts://HOST:PORT. */
   url: string;
   host: string;
   port: number;
+  /** MQTT over WebSockets: wss://HOST:PORT/mqtt, unless the broker was started without. */
+  wsUrl?: string;
+  wsPort?: number;
   namespace: NamespaceConfig;
   events: LifecycleEvents;
   sessions: SessionStore;
+  /** This instance's id among those sharing the namespace (with `redis`). */
+  instance?: string;
+  /**
+   * Stops accepting, sends MQTT 5 clients DISCONNECT 0x8B (server shutting down), closes every
+   * connection, and (with `redis`) hands their sessions over as held, kept for a restart.
+   */
   stop(): Promise<void>;
 }
 
@@ -57,7 +91,7 @@ export function isWildcardHost(host: string): boolean {
 }
 
 /**
- * The URLs a client can use to reach a broker listening on host:port: only names and addresses the
+ * The URLs (mqtts://, or wss://…/mqtt) a client can use to reach a broker listening on host:port: only names and addresses the
  * server certificate holds pass a client's host name check. For a wildcard host, the certificate's
  * names, and its addresses that this machine has; `unnamed` lists this machine's addresses that the
  * certificate lacks (add them with --server-name).
@@ -67,8 +101,10 @@ export function clientUrls(
   port: number,
   certificate: { dns: string[]; ip: string[] },
   localAddresses: string[],
+  scheme: 'mqtts' | 'wss' = 'mqtts',
 ): { urls: string[]; unnamed: string[] } {
-  const url = (name: string) => `mqtts://${name.includes(':') ? `[${name}]` : name}:${port}`;
+  const path = scheme === 'wss' ? WEBSOCKET_PATH : '';
+  const url = (name: string) => `${scheme}://${name.includes(':') ? `[${name}]` : name}:${port}${path}`;
   if (!isWildcardHost(host)) return { urls: [url(host)], unnamed: [] };
   const local = new Set(localAddresses);
   const ipv6 = host.includes(':');
@@ -84,7 +120,21 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
   const log = options.log ?? (() => {});
   const clock = options.clock ?? Date.now;
   const behaviour = options.behaviour ?? EVENT_GRID;
-  const sessions = new MemorySessionStore(clock);
+  // Only a shared namespace loads the Redis client.
+  const shared = options.redis
+    ? await (await import('./adapters/redis/shared-namespace.ts')).joinSharedNamespace({
+        url: options.redis.url,
+        namespace: namespace.name,
+        clock,
+        ...(options.redis.leaseMs ? { leaseMs: options.redis.leaseMs } : {}),
+        log,
+        onLeaseLost: () => {
+          log("this instance's lease in the session store had run out: its connections no longer hold their sessions, and are closed");
+          adapter.dropLocalSessions();
+        },
+      })
+    : undefined;
+  const sessions: SessionStore = shared?.sessions ?? new MemorySessionStore(clock);
   const events = new LifecycleEvents(namespace.name, options.lifecycleFile, clock);
   // Event Grid's limits (L5-L15) on aedes: Keep Alive, CONNACK properties, the packet gate, the queues.
   // The packet gate also runs the access checks (P2, P3): every SUBSCRIBE and PUBLISH passes through it.
@@ -94,15 +144,34 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     limits: namespace.reference.limits,
     registeredClientOf: (client): ClientResource | undefined => adapter.registeredClientOf(client),
     log,
-    heldOffline: (name) => {
-      const record = sessions.find(name);
-      return record !== undefined && record.connectionId === undefined;
-    },
+    heldOffline: (name): boolean => adapter.heldOffline(name),
     terminateSession: (name, reason) => adapter.terminateHeldSession(name, reason),
   });
+  const { customJwtAuthentication, webhookAuthentication } = namespace.topicSpacesConfiguration.clientAuthentication;
+  const { entraId } = namespace.reference;
+  const authenticator = new AuthenticationMethods({
+    certificate: new CertificateAuthenticator(namespace, behaviour),
+    token: new TokenAuthenticator(
+      customJwtAuthentication && customJwtExpectations(customJwtAuthentication.tokenIssuer, namespace.reference.customJwtAudience),
+      customJwtAuthentication?.encodedIssuerCertificates.map((certificate) => certificate.encodedCertificate) ?? [],
+      behaviour,
+    ),
+    ...(entraId
+      ? {
+          entra: new TokenAuthenticator(
+            entraExpectations(entraId),
+            entraId.signingCertificates.map((certificate) => certificate.encodedCertificate),
+            behaviour,
+            (principal) => roleGrantsOf(namespace, entraId, principal),
+          ),
+        }
+      : {}),
+    ...(webhookAuthentication ? { webhook: new WebhookAuthenticator(webhookAuthentication, namespace.reference.webhookTimeoutMs, behaviour) } : {}),
+  });
   const adapter = new AedesNamespaceAdapter({
-    policy: new ConnectPolicy(namespace, sessions, behaviour),
-    authenticator: new CertificateAuthenticator(namespace, behaviour),
+    policy: new ConnectPolicy(namespace, behaviour),
+    authenticator,
+    tokens: new TokenLifetimes({ authenticator, pieces: behaviour, clock, log }),
     answerRefusal: behaviour.answerRefusal,
     packetChecks: behaviour.packetChecks,
     sessions,
@@ -111,9 +180,12 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     authenticationNameOf: (clientName) => namespace.clients.find((client) => client.name === clientName)?.authenticationName ?? clientName,
     log,
     clock,
+    sessionLimit: () => behaviour.sessionLimit(namespace),
+    ...(shared ? { instance: shared.instance } : {}),
   });
 
-  const broker = await Aedes.createBroker({
+  const broker = new Aedes({
+    ...(shared ? { id: shared.instance, persistence: shared.persistence, mq: shared.mq } : {}),
     preConnect: adapter.preConnect,
     // A queued QoS 1 message acknowledged while aedes resends the queue is not sent again.
     authorizeForward: adapter.authorizeForward,
@@ -125,38 +197,62 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     maximumPacketSize: behaviour.maximumPacketSize(namespace.reference.limits) ?? 0,
     connectTimeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
   });
+  if (shared) {
+    // Before the broker listens, so before aedes' own listener, which closes the client without a DISCONNECT.
+    shared.mq.on(NEW_CLIENTS_TOPIC, (packet, done) => {
+      adapter.remoteTakeover(packet.topic.split('/')[1]!, String(packet.payload));
+      done();
+    });
+    shared.mq.on(GONE_CLIENTS_TOPIC, (packet, done) => {
+      adapter.remoteEnd(packet.topic.split('/')[1]!, String(packet.payload));
+      done();
+    });
+    leaveSessionExpiryToTheStore(broker);
+  }
+  await broker.listen();
   adapter.attach(broker);
   limits.attach(broker);
   broker.on('clientError', (client, error) => log(`client "${shownName(client.id ?? '')}": ${error.message}`));
   broker.on('connectionError', (_client, error) => log(`connection error: ${error.message}`));
 
   const host = options.host ?? '127.0.0.1';
-  let listener;
+  const tlsOptions = {
+    cert: options.tls.cert,
+    key: options.tls.key,
+    registeredCas: namespace.caCertificates.map((ca) => ca.encodedCertificate),
+    handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+    host,
+    log,
+  };
+  // One namespace behind both transports: a session held over one is the same session over the other.
+  const accept = (connection: Connection) => {
+    adapter.track(connection);
+    const client = broker.handle(connection.stream);
+    adapter.trackClient(client);
+    limits.track(client);
+    // Last, so that protocol validation (M1) sees each packet before the packet gate and aedes.
+    adapter.screen(client);
+  };
+  const listeners: Listener[] = [];
   try {
-    listener = await startTlsListener(
-      {
-        cert: options.tls.cert,
-        key: options.tls.key,
-        registeredCas: namespace.caCertificates.map((ca) => ca.encodedCertificate),
-        handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
-        host,
-        port: options.port ?? 0,
-        log,
-      },
-      (connection) => {
-        adapter.track(connection);
-        const client = broker.handle(connection.stream);
-        adapter.trackClient(client);
-        limits.track(client);
-        // Last, so that protocol validation (M1) sees each packet before the packet gate and aedes.
-        adapter.screen(client);
-      },
-    );
+    listeners.push(await startTlsListener({ ...tlsOptions, port: options.port ?? 0 }, accept));
+    const wsPort = options.wsPort === undefined ? 0 : options.wsPort;
+    if (wsPort !== null) {
+      // A packet over the limit is L15's, as over TLS: aedes reads its header and answers DISCONNECT 0x95.
+      // ws only bounds what it buffers, past any packet aedes would read: twice the limit.
+      const maxMessageBytes = 2 * (behaviour.maximumPacketSize(namespace.reference.limits) ?? 0);
+      const upgradeTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+      const requestClientCertificate = options.wsClientCertificates !== 'none';
+      listeners.push(await startWsListener({ ...tlsOptions, port: wsPort, maxMessageBytes, upgradeTimeoutMs, requestClientCertificate }, accept));
+    }
   } catch (error) {
+    await Promise.all(listeners.map((listener) => listener.close()));
     // aedes' own timers would keep the process alive after a port that could not be had.
     await new Promise<void>((resolve) => broker.close(() => resolve()));
+    await shared?.close();
     throw error;
   }
+  const [listener, wsListener] = listeners as [Listener, Listener | undefined];
   const { port } = listener;
   // Every interface includes loopback, and localhost is in the reference's server certificate.
   const clientHost = isWildcardHost(host) ? 'localhost' : host;
@@ -166,14 +262,19 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     url: `mqtts://${urlHost}:${port}`,
     host,
     port,
+    ...(wsListener ? { wsUrl: `wss://${urlHost}:${wsListener.port}${WEBSOCKET_PATH}`, wsPort: wsListener.port } : {}),
     namespace,
     events,
     sessions,
+    ...(shared ? { instance: shared.instance } : {}),
     async stop() {
       adapter.beginStop();
-      const closed = listener.close();
+      for (const each of listeners) each.stopAccepting();
+      // aedes sends MQTT 5 clients DISCONNECT 0x8B as it closes them; the listeners then end what is left (handshakes, no CONNECT yet).
       await new Promise<void>((resolve) => broker.close(() => resolve()));
-      await closed;
+      await Promise.all(listeners.map((each) => each.close()));
+      await adapter.settled();
+      await shared?.close();
     },
   };
 }

@@ -1,5 +1,7 @@
 // npm run broker [-- --namespace FILE --host 127.0.0.1 --port 8883]: the reference broker as a
 // long-running process, for device teams and for runs against a separately started target.
+import cluster from 'node:cluster';
+import { once } from 'node:events';
 import { appendFileSync } from 'node:fs';
 import { hostname, networkInterfaces } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -12,20 +14,33 @@ import { namespaceFromPki } from '../certs/namespace.ts';
 import { maximumSessionExpirySeconds } from '../eventgrid/namespace.ts';
 import { readNamespaceFile } from '../eventgrid/namespace-file.ts';
 import { docsLink } from '../common/package.ts';
+import { startWebhookService, WEBHOOK_PASSWORDS, withWebhook } from './webhook-service.ts';
 
-const USAGE = `usage: mqtt-multisession-conformance broker [--namespace FILE] [--host 127.0.0.1] [--port 8883] [--pki DIR] [--server-name NAME ...] [--lifecycle FILE]
-                                          [--handshake-timeout MS] [--connect-timeout MS]
+const USAGE = `usage: mqtt-multisession-conformance broker [--namespace FILE] [--host 127.0.0.1] [--port 8883] [--ws-port 8443|off] [--pki DIR] [--server-name NAME ...] [--lifecycle FILE]
+                                          [--handshake-timeout MS] [--connect-timeout MS] [--webhook] [--redis URL [--instances N]]
   --namespace FILE   namespace configuration (JSON, or an ARM template); default: every identity of
                      the PKI set, with the permissions the suite uses. A file that declares no
                      caCertificates gets the PKI's intermediate CA (${docsLink('access-control.md')})
   --host HOST        address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
   --server-name NAME a DNS name or IP address by which other devices or containers reach this broker
                      (repeatable): added to the server certificate besides localhost, 127.0.0.1 and ::1
-  --port PORT        port to listen on (default 8883; 0 picks a free one)
+  --port PORT        port for MQTT over TLS, mqtts:// (default 8883; 0 picks a free one)
+  --ws-port PORT     port for MQTT over WebSockets, wss://HOST:PORT/mqtt (default 8443; 0 picks a
+                     free one; off: none). Same certificates, same namespace, same sessions
+  --ws-no-client-certificate  the wss port asks for no client certificate: browsers can connect (headless
+                     Chromium cancels a handshake that asks for one) and authenticate by token or webhook
   --pki DIR          PKI set for the server certificate, made if missing (default ${DEFAULT_PKI_DIR}/)
   --lifecycle FILE   also append session life cycle events to FILE as NDJSON
   --handshake-timeout MS  close a connection whose TLS handshake is not done MS after it opened (default ${DEFAULT_HANDSHAKE_TIMEOUT_MS})
-  --connect-timeout MS    close a connection that has sent no CONNECT MS after its handshake (default ${DEFAULT_CONNECT_TIMEOUT_MS})`;
+  --connect-timeout MS    close a connection that has sent no CONNECT MS after its handshake (default ${DEFAULT_CONNECT_TIMEOUT_MS})
+  --webhook          authenticate by webhook: start the test webhook on loopback and send it every CONNECT
+                     that presents no custom JWT; its answer is chosen by the password (${Object.values(WEBHOOK_PASSWORDS).join(', ')})
+  --redis URL        join the namespace kept in this Redis (redis://HOST:PORT[/DB]) beside its other
+                     instances: sessions, subscriptions, queued and retained messages live there and
+                     survive restarts (docs/scaling.md). Without it everything is in this process's
+                     memory, and a restart forgets it all
+  --instances N      with --redis: N instances of the namespace in N worker processes sharing the ports
+                     (node:cluster spreads the connections; default 1)`;
 
 async function main(args: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -34,16 +49,22 @@ async function main(args: string[]): Promise<void> {
       namespace: { type: 'string' },
       host: { type: 'string', default: '127.0.0.1' },
       port: { type: 'string', default: '8883' },
+      'ws-port': { type: 'string', default: '8443' },
+      'ws-no-client-certificate': { type: 'boolean' },
       pki: { type: 'string', default: DEFAULT_PKI_DIR },
       lifecycle: { type: 'string' },
       'server-name': { type: 'string', multiple: true },
       'handshake-timeout': { type: 'string', default: String(DEFAULT_HANDSHAKE_TIMEOUT_MS) },
       'connect-timeout': { type: 'string', default: String(DEFAULT_CONNECT_TIMEOUT_MS) },
+      webhook: { type: 'boolean' },
+      redis: { type: 'string' },
+      instances: { type: 'string', default: '1' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return console.log(USAGE);
   const port = wholeNumberFlag(values.port, '--port', 0, 65535);
+  const wsPort = values['ws-port'] === 'off' ? null : wholeNumberFlag(values['ws-port'], '--ws-port', 0, 65535, 'or off');
   const handshakeTimeoutMs = wholeNumberFlag(values['handshake-timeout'], '--handshake-timeout', 1, 600_000);
   const connectTimeoutMs = wholeNumberFlag(values['connect-timeout'], '--connect-timeout', 1, 600_000);
   if (values.lifecycle) {
@@ -53,25 +74,44 @@ async function main(args: string[]): Promise<void> {
       throw new UserError(`--lifecycle ${values.lifecycle} cannot be written to: ${(error as NodeJS.ErrnoException).code}`);
     }
   }
-  const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
+  if (values.redis !== undefined && !/^rediss?:\/\/[^/]+(\/\d+)?$/.test(values.redis)) {
+    throw new UserError(`--redis ${values.redis}: expected redis://HOST:PORT or redis://HOST:PORT/DB`);
+  }
+  const instances = wholeNumberFlag(values.instances, '--instances', 1, 64);
+  if (instances > 1 && !values.redis) throw new UserError('--instances N needs --redis URL: instances are one namespace only through Redis');
+  const log = (line: string) => console.log(`${new Date().toISOString()}${cluster.isWorker ? ` [instance ${cluster.worker!.id}]` : ''} ${line}`);
 
   await ensurePki({ outDir: values.pki, serverNames: serverNames(values['server-name'] ?? []), log });
+  if (instances > 1 && cluster.isPrimary) return runInstances(instances);
   const pki = loadPki(values.pki);
   // A file that declares no CA certificates gets the PKI's intermediate CA; an empty list is kept (and warned of).
-  const namespace = values.namespace
+  const loaded = values.namespace
     ? readNamespaceFile(values.namespace, { defaultCaCertificates: namespaceFromPki(pki).caCertificates })
     : namespaceFromPki(pki);
+  // The test webhook allows a client with the attributes the namespace registers for its name.
+  const webhook = values.webhook
+    ? await startWebhookService({ attributesOf: (name) => loaded.clients.find((client) => client.authenticationName.toLowerCase() === name.toLowerCase())?.attributes })
+    : undefined;
+  const namespace = webhook ? withWebhook(loaded, webhook.url) : loaded;
   const broker = await startReferenceBroker({
     namespace,
     tls: serverTlsFromPki(pki),
     host: values.host,
     port,
+    wsPort,
+    wsClientCertificates: values['ws-no-client-certificate'] ? 'none' : 'request',
     lifecycleFile: values.lifecycle,
     handshakeTimeoutMs,
     connectTimeoutMs,
+    ...(values.redis ? { redis: { url: values.redis } } : {}),
     log,
   }).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'EADDRINUSE') throw new UserError(`${values.host}:${port} is already in use: choose another --port`);
+    // shared-namespace.ts's REDIS_UNREACHABLE (not imported: only --redis loads the Redis client).
+    if (error.code === 'EREDISUNREACHABLE') throw new UserError(`--redis: ${error.message}`);
+    if (error.code === 'EADDRINUSE') {
+      const flag = (error as { port?: number }).port === wsPort && wsPort !== port ? '--ws-port' : '--port';
+      throw new UserError(`${values.host}:${flag === '--port' ? port : wsPort} is already in use: choose another ${flag}`);
+    }
     if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') throw new UserError(`cannot listen on ${values.host}: no such local address`);
     if (error.code === 'EACCES') throw new UserError(`not allowed to listen on ${values.host}:${port}: choose a port above 1023`);
     throw error;
@@ -80,8 +120,8 @@ async function main(args: string[]): Promise<void> {
   // Ctrl-C stops it from the moment it listens, also while the listing below is printed.
   const stopped = new Promise<void>((resolve) => {
     const stop = () => {
-      console.log('stopping');
-      void broker.stop().then(resolve);
+      console.log(broker.instance ? 'stopping: MQTT 5 clients get DISCONNECT 0x8B; their sessions stay in Redis' : 'stopping: MQTT 5 clients get DISCONNECT 0x8B');
+      void broker.stop().then(() => webhook?.stop()).then(resolve);
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
@@ -89,16 +129,26 @@ async function main(args: string[]): Promise<void> {
   const { topicSpacesConfiguration: limits } = namespace;
   const localAddresses = Object.values(networkInterfaces()).flatMap((entries) => (entries ?? []).map((entry) => entry.address));
   const { urls, unnamed } = clientUrls(values.host, broker.port, pki.manifest.server, localAddresses);
+  const wsUrls = broker.wsPort === undefined ? [] : clientUrls(values.host, broker.wsPort, pki.manifest.server, localAddresses, 'wss').urls;
   if (isWildcardHost(values.host)) {
-    console.log(`reference broker for namespace "${namespace.name}" listening on every interface (${values.host}), port ${broker.port}; clients connect to:`);
-    for (const url of urls) console.log(`  ${url}`);
+    const ports = broker.wsPort === undefined ? `port ${broker.port}` : `ports ${broker.port} (TLS) and ${broker.wsPort} (WebSockets)`;
+    console.log(`reference broker for namespace "${namespace.name}" listening on every interface (${values.host}), ${ports}; clients connect to:`);
+    for (const url of [...urls, ...wsUrls]) console.log(`  ${url}`);
     const names = pki.manifest.server.dns.map((name) => name.toLowerCase());
     const missing = [...(names.includes(hostname().toLowerCase()) ? [] : [hostname()]), ...unnamed];
     if (missing.length) console.log(`  (not as ${missing.join(', ')}: the server certificate does not name them; add each with --server-name NAME)`);
   } else {
-    console.log(`reference broker for namespace "${namespace.name}" listening on ${broker.url}`);
+    console.log(`reference broker for namespace "${namespace.name}" listening on ${[broker.url, ...wsUrls].join(' and ')}`);
   }
+  console.log(
+    broker.instance
+      ? `  sessions, subscriptions, queued and retained messages: in Redis at ${values.redis}, shared with the namespace's other instances; this is instance ${broker.instance}`
+      : '  sessions, subscriptions, queued and retained messages: in this process\'s memory only; a restart forgets them all (--redis URL keeps them)',
+  );
   console.log(`  server CA: ${pki.dir}/${pki.manifest.ca.root.certificate}; server certificate names: ${[...pki.manifest.server.dns, ...pki.manifest.server.ip].join(', ')}`);
+  const { customJwtAuthentication } = namespace.topicSpacesConfiguration.clientAuthentication;
+  if (customJwtAuthentication) console.log(`  custom JWT (CUSTOM-JWT): tokens of ${customJwtAuthentication.tokenIssuer} for ${namespace.reference.customJwtAudience}; npm run token -- --identity NAME prints one`);
+  if (webhook) console.log(`  webhook authentication: ${webhook.url}, password ${WEBHOOK_PASSWORDS.allow} (allow), ${WEBHOOK_PASSWORDS.deny}, ${WEBHOOK_PASSWORDS.slow}, ${WEBHOOK_PASSWORDS.nonsense}, ${WEBHOOK_PASSWORDS.fail}`);
   const cas = namespace.caCertificates.length;
   if (cas === 0) console.log('  warning: 0 CA certificates: every certificate-chain client will be refused (only ThumbprintMatch clients can connect)');
   else console.log(`  ${cas} CA certificate${cas > 1 ? 's' : ''}: ${namespace.caCertificates.map((ca) => ca.name).join(', ')}`);
@@ -125,6 +175,25 @@ async function main(args: string[]): Promise<void> {
 
   await stopped;
   console.log('stopped');
+  // A worker of --instances: its channel to the primary would keep it running.
+  if (cluster.isWorker) cluster.worker!.disconnect();
+}
+
+/**
+ * The primary of --instances N: N workers run this command with the same arguments, each an instance
+ * of the namespace on the one port (node:cluster hands each new connection to a worker). A signal is
+ * passed on to every worker (each sends its MQTT 5 clients DISCONNECT 0x8B); exits once all have.
+ */
+async function runInstances(count: number): Promise<void> {
+  const workers = Array.from({ length: count }, () => cluster.fork());
+  const stop = (signal: NodeJS.Signals) => () => {
+    for (const worker of workers) worker.process.kill(signal);
+  };
+  process.once('SIGINT', stop('SIGINT'));
+  process.once('SIGTERM', stop('SIGTERM'));
+  const codes = await Promise.all(workers.map(async (worker) => ((await once(worker, 'exit')) as [number | null])[0]));
+  console.log(`stopped ${count} instances`);
+  if (codes.some((code) => code !== 0)) process.exitCode = 1;
 }
 
 export const command: Command = { usage: USAGE, main };

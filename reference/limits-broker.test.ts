@@ -30,7 +30,7 @@ describe.each(['3.1.1', '5'] as MqttVersion[])('over MQTT %s', (version) => {
     const publisher = await t.open('observer', 'pub', version, { cleanStart: true });
     for (let i = 1; i <= 4; i += 1) await publisher.publish('mmc/alpha/s1', `m${i}`, 1);
     expect(seen).toContain('s1 SessionOverflow');
-    expect(t.broker.sessions.find('s1')).toBeUndefined();
+    expect(await t.broker.sessions.find('s1')).toBeUndefined();
     const back = await t.open('alpha', 's1', version, persistent);
     expect(back.sessionPresent).toBe(false);
     await back.subscribe('mmc/alpha/s1', 1);

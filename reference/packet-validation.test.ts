@@ -74,7 +74,7 @@ describe('protocol validation of what a client sends', () => {
     expect(t.log.some((line) => line.includes('[MQTT-2.2.2]') && line.includes('disconnect carries'))).toBe(true);
     // The session is held (expiry 5 s, from CONNECT) and aedes' timers were never given an array.
     await sleep(200);
-    expect(t.broker.sessions.find('s1')).toMatchObject({ owner: 'alpha', connectionId: undefined });
+    expect(await t.broker.sessions.find('s1')).toMatchObject({ owner: 'alpha', connectionId: undefined });
     const resumed = await t.open('alpha', 's1', '5', { sessionExpiry: 60 });
     expect(resumed.sessionPresent).toBe(true);
   });

@@ -30,7 +30,7 @@ describe('MQTT 5: resuming with Clean Start 0 and no Session Expiry Interval', (
     expect((await resumed.nextMessage('mmc/alpha/s1')).payload).toBe('live');
     await resumed.disconnect();
     await sleep(100);
-    expect(t.broker.sessions.find('s1')).toBeUndefined();
+    expect(await t.broker.sessions.find('s1')).toBeUndefined();
     const after = await t.open('alpha', 's1', '5', { cleanStart: false, sessionExpiry: 60 });
     expect(after.sessionPresent).toBe(false);
     await publisher.publish('mmc/alpha/s1', 'to nobody', 1);

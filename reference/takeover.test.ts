@@ -105,8 +105,8 @@ async function publisher(b: ReferenceBroker) {
   };
 }
 
-const until = async (condition: () => boolean, ms = 5000) => {
-  for (let waited = 0; waited < ms && !condition(); waited += 10) await sleep(10);
+const until = async (condition: () => boolean | Promise<boolean>, ms = 5000) => {
+  for (let waited = 0; waited < ms && !(await condition()); waited += 10) await sleep(10);
   return condition();
 };
 
@@ -216,8 +216,8 @@ describe('QoS 1 across takeovers by the same identity [S8]', () => {
     // Closed by the device the moment its CONNACK comes, while 400 messages are being resent to it.
     const second = await subscriber(b, false, () => false, (raw) => raw.end());
     expect(await second.closed).toBe(true);
-    expect(await until(() => b.sessions.find('s1')?.connectionId === undefined)).toBe(true);
-    expect(b.sessions.find('s1')).toMatchObject({ owner: 'alpha', expirySeconds: 600 });
+    expect(await until(async () => (await b.sessions.find('s1'))?.connectionId === undefined)).toBe(true);
+    expect(await b.sessions.find('s1')).toMatchObject({ owner: 'alpha', expirySeconds: 600 });
     // The first connection's end, the second's start and end (in whichever order the first two come).
     expect(await until(() => events.length === 3)).toBe(true);
     expect([...events].sort()).toEqual(['Connected', 'Disconnected ConnectionLost', 'Disconnected SessionTakenOver']);

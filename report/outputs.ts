@@ -2,9 +2,11 @@
 // Markdown summary for a pull request or a CI job page.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MQTT_VERSIONS, RULES } from '../rules/catalogue.ts';
+import { methodsOf, MQTT_VERSIONS, RULES, type AuthenticationMethod } from '../rules/catalogue.ts';
+import { TRANSPORTS } from '../rules/transports.ts';
+import { htmlReport } from './html.ts';
 import type { ScenarioResult } from './scenarios.ts';
-import { passedLeniently, totals, type RuleVerdict, type VerdictStatus } from './verdicts.ts';
+import { passedLeniently, totals, whereVerdict, type RuleVerdict, type VerdictStatus } from './verdicts.ts';
 
 export interface RunReport {
   target: string;
@@ -16,6 +18,7 @@ export interface RunReport {
 
 const LABEL: Record<VerdictStatus, string> = { passed: 'PASS', failed: 'FAIL', skipped: 'SKIP', 'not run': '-' };
 const COLUMN = 12;
+const TRANSPORT_COLUMN = 5;
 const COLOUR: Record<VerdictStatus, number> = { passed: 32, failed: 31, skipped: 33, 'not run': 90 };
 
 /** Marks a pass with skipped scenarios: PASS*, ✅*. */
@@ -33,9 +36,23 @@ function cell(verdict: RuleVerdict | undefined, colour: boolean): string {
   return colour ? `\u001b[${COLOUR[status]}m${text}\u001b[0m` : text;
 }
 
+/** One row per rule, authentication method and transport of the run, a cell per version. */
 function byRule(verdicts: RuleVerdict[]) {
-  return RULES.map((rule) => ({ rule, cells: MQTT_VERSIONS.map((version) => verdicts.find((v) => v.id === rule.id && v.version === version)) }));
+  const transports = TRANSPORTS.filter((transport) => verdicts.some((v) => v.transport === transport));
+  return RULES.flatMap((rule) =>
+    methodsOf(rule).flatMap((method) =>
+      transports.map((transport) => ({
+        rule,
+        method,
+        transport,
+        cells: MQTT_VERSIONS.map((version) => verdicts.find((v) => v.id === rule.id && v.version === version && v.method === method && v.transport === transport)),
+      })),
+    ),
+  );
 }
+
+/** The method column: what authenticated the clients. */
+const METHOD_LABEL: Record<AuthenticationMethod, string> = { certificate: 'X.509', 'CUSTOM-JWT': 'CUSTOM-JWT', webhook: 'webhook', 'OAUTH2-JWT': 'OAUTH2-JWT' };
 
 export function closingLine(verdicts: RuleVerdict[]): string {
   const { passed, failed, skipped } = totals(verdicts);
@@ -52,29 +69,29 @@ function partlySkipped(report: RunReport): RuleVerdict[] {
 const skippedText = (v: RuleVerdict) => v.skippedScenarios!.map((s) => `${s.name} (${s.reason})`).join('; ');
 
 export function consoleReport(report: RunReport, colour: boolean): string {
-  const lines = [`rule   ${MQTT_VERSIONS.map((v) => `MQTT ${v}`.padEnd(COLUMN)).join('')}title`];
-  for (const { rule, cells } of byRule(report.verdicts)) {
-    lines.push(`${rule.id.padEnd(7)}${cells.map((v) => cell(v, colour)).join('')}${rule.title}`);
+  const lines = [`rule   ${'auth'.padEnd(COLUMN)}${'via'.padEnd(TRANSPORT_COLUMN)}${MQTT_VERSIONS.map((v) => `MQTT ${v}`.padEnd(COLUMN)).join('')}title`];
+  for (const { rule, method, transport, cells } of byRule(report.verdicts)) {
+    lines.push(`${rule.id.padEnd(7)}${METHOD_LABEL[method].padEnd(COLUMN)}${transport.padEnd(TRANSPORT_COLUMN)}${cells.map((v) => cell(v, colour)).join('')}${rule.title}`);
   }
   const failed = report.verdicts.filter((v) => v.status === 'failed');
   if (failed.length) {
     lines.push('', 'failed:');
-    for (const v of failed) lines.push(`  ${v.id} over MQTT ${v.version}: ${v.message}`);
+    for (const v of failed) lines.push(`  ${v.id} ${whereVerdict(v)}: ${v.message}`);
   }
   const lenient = report.verdicts.filter(passedLeniently);
   if (lenient.length) {
     lines.push('', `${LENIENT} passed only on the lenient reading (a refusal code differs from the inferred one; --strict-codes makes it binding):`);
-    for (const v of lenient) lines.push(`  ${v.id} over MQTT ${v.version}: ${v.lenientCodes.join('; ')}`);
+    for (const v of lenient) lines.push(`  ${v.id} ${whereVerdict(v)}: ${v.lenientCodes.join('; ')}`);
   }
   const skipped = report.verdicts.filter((v) => v.status === 'skipped');
   if (skipped.length) {
     lines.push('', 'skipped:');
-    for (const v of skipped) lines.push(`  ${v.id} over MQTT ${v.version}: ${v.message}`);
+    for (const v of skipped) lines.push(`  ${v.id} ${whereVerdict(v)}: ${v.message}`);
   }
   const partly = partlySkipped(report);
   if (partly.length) {
     lines.push('', `${PARTIAL} passed with some scenarios skipped:`);
-    for (const v of partly) lines.push(`  ${v.id} over MQTT ${v.version}: skipped ${skippedText(v)}`);
+    for (const v of partly) lines.push(`  ${v.id} ${whereVerdict(v)}: skipped ${skippedText(v)}`);
   }
   const { notRun } = totals(report.verdicts);
   lines.push('', `${report.scenarios.length} scenarios in ${(report.durationMs / 1000).toFixed(1)} s against ${report.target}; ${notRun} rule/version pairs not run`);
@@ -82,40 +99,47 @@ export function consoleReport(report: RunReport, colour: boolean): string {
   return lines.join('\n');
 }
 
-/**
- * One line as a scenario finishes: the run's progress in a CI log (no TTY, so no redrawn bar), with
- * the rule, version and outcome, which cucumber's progress dots do not give.
- */
-export function progressLine(result: ScenarioResult, number: number): string {
-  const rules = result.rules.join(',') || '-';
-  const version = result.version ? `MQTT ${result.version}` : '';
-  const seconds = `${(result.durationMs / 1000).toFixed(1)} s`;
-  const why = result.status === 'passed' ? '' : `: ${result.message}`;
-  return `${String(number).padStart(3)} ${result.status.padEnd(7)} ${rules.padEnd(7)} ${version.padEnd(10)} ${seconds.padStart(7)}  ${result.name}${why}`;
-}
-
 function xml(text: string): string {
   return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/** ".custom-jwt", ".wss": what a classname adds for a method or transport other than the default. */
+const whereSuffix = (method: string, transport: string) => `${method === 'certificate' ? '' : `.${method.toLowerCase()}`}${transport === 'tcp' ? '' : `.${transport}`}`;
+
+/** An observation as a line of system-out: what the step expected, what the target did. */
+const observationLine = (o: ScenarioResult['observations'][number]) => `${o.step}: expected ${o.expected}; observed ${o.observed}`;
+
+/**
+ * One testcase per scenario (classname: its rules, version, method and transport), with its time, a
+ * failure with its message, and its observations apart in system-out; and a skipped testcase per rule
+ * and version no scenario ran for (S10, L4: not testable from a client), with why.
+ */
 export function junitReport(report: RunReport): string {
-  const cases = report.verdicts.map((v) => {
-    const name = xml(`${v.id} ${v.title}`);
-    const open = `    <testcase classname="event-grid-rules.mqtt-${v.version}" name="${name}" time="${(v.durationMs / 1000).toFixed(3)}">`;
-    if (v.status === 'failed') return `${open}\n      <failure message="${xml(v.message ?? '')}">${xml(v.observed.join('\n'))}</failure>\n    </testcase>`;
-    if (v.status === 'skipped' || v.status === 'not run') return `${open}\n      <skipped message="${xml(v.message ?? v.status)}"/>\n    </testcase>`;
-    if (v.skippedScenarios?.length) {
-      const skippedList = v.skippedScenarios.map((s) => `${s.name} (${s.reason})`).join('; ');
-      return `${open}\n      <properties><property name="skipped-scenarios" value="${v.skippedScenarios.length}"/></properties>\n      <system-out>${xml(`passed with scenarios skipped: ${skippedList}`)}</system-out>\n    </testcase>`;
-    }
-    return `${open}</testcase>`;
+  const scenarioCases = report.scenarios.map((s) => {
+    const classname = `event-grid-rules.${s.rules.join('-') || 'uncatalogued'}.mqtt-${s.version ?? 'any'}${whereSuffix(s.method, s.transport)}`;
+    // file and line apart, as JUnit readers that annotate a source line take them.
+    const [file, line] = s.location.split(/:(?=\d+$)/);
+    const open = `    <testcase classname="${xml(classname)}" name="${xml(s.name)}" file="${xml(file!)}"${line ? ` line="${line}"` : ''} time="${(s.durationMs / 1000).toFixed(3)}">`;
+    const body: string[] = [];
+    if (s.status === 'failed') body.push(`      <failure message="${xml(s.message ?? 'failed')}">${xml(s.message ?? '')}</failure>`);
+    if (s.status === 'skipped') body.push(`      <skipped message="${xml(s.message ?? 'skipped')}"/>`);
+    if (s.observations.length) body.push(`      <system-out>${xml(s.observations.map(observationLine).join('\n'))}</system-out>`);
+    return body.length ? `${open}\n${body.join('\n')}\n    </testcase>` : `${open}</testcase>`;
   });
-  const { passed, failed, skipped, notRun } = totals(report.verdicts);
+  const notRun = report.verdicts.filter((v) => v.status === 'not run');
+  const notRunCases = notRun.map(
+    (v) =>
+      `    <testcase classname="event-grid-rules.${v.id}.mqtt-${v.version}${whereSuffix(v.method, v.transport)}" name="${xml(`${v.id} ${v.title}`)}" time="0.000">\n      <skipped message="${xml(v.message ?? 'not run')}"/>\n    </testcase>`,
+  );
+  const tests = scenarioCases.length + notRunCases.length;
+  const failures = report.scenarios.filter((s) => s.status === 'failed').length;
+  const skipped = report.scenarios.filter((s) => s.status === 'skipped').length + notRun.length;
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="mqtt-multisession-conformance" tests="${passed + failed + skipped + notRun}" failures="${failed}" time="${(report.durationMs / 1000).toFixed(3)}">`,
-    `  <testsuite name="${xml(report.target)}" tests="${passed + failed + skipped + notRun}" failures="${failed}" skipped="${skipped + notRun}" timestamp="${report.startedAt}">`,
-    ...cases,
+    `<testsuites name="mqtt-multisession-conformance" tests="${tests}" failures="${failures}" time="${(report.durationMs / 1000).toFixed(3)}">`,
+    `  <testsuite name="${xml(report.target)}" tests="${tests}" failures="${failures}" skipped="${skipped}" timestamp="${report.startedAt}">`,
+    ...scenarioCases,
+    ...notRunCases,
     '  </testsuite>',
     '</testsuites>',
     '',
@@ -130,24 +154,26 @@ export function markdownSummary(report: RunReport): string {
     '',
     `Target: ${report.target} · ${report.startedAt} · ${(report.durationMs / 1000).toFixed(1)} s · **${closingLine(report.verdicts)}**`,
     '',
-    `| rule | ${MQTT_VERSIONS.map((v) => `MQTT ${v}`).join(' | ')} | title |`,
-    `|---|${MQTT_VERSIONS.map(() => '---').join('|')}|---|`,
-    ...byRule(report.verdicts).map(({ rule, cells }) => `| ${rule.id} | ${cells.map((v) => `${MARK[v?.status ?? 'not run']}${marks(v, true)}`).join(' | ')} | ${rule.title} |`),
+    `| rule | auth | via | ${MQTT_VERSIONS.map((v) => `MQTT ${v}`).join(' | ')} | title |`,
+    `|---|---|---|${MQTT_VERSIONS.map(() => '---').join('|')}|---|`,
+    ...byRule(report.verdicts).map(
+      ({ rule, method, transport, cells }) => `| ${rule.id} | ${METHOD_LABEL[method]} | ${transport} | ${cells.map((v) => `${MARK[v?.status ?? 'not run']}${marks(v, true)}`).join(' | ')} | ${rule.title} |`,
+    ),
   ];
   const partly = partlySkipped(report);
   if (partly.length) {
     lines.push('', '\\* passed with some scenarios skipped:', '');
-    for (const v of partly) lines.push(`- **${v.id}** over MQTT ${v.version}: skipped ${skippedText(v)}`);
+    for (const v of partly) lines.push(`- **${v.id}** ${whereVerdict(v)}: skipped ${skippedText(v)}`);
   }
   const lenient = report.verdicts.filter(passedLeniently);
   if (lenient.length) {
     lines.push('', '\\~ passed only on the lenient reading: a refusal code differs from the one the project infers (`--strict-codes` makes it binding).', '');
-    for (const v of lenient) lines.push(`- **${v.id}** over MQTT ${v.version}: ${v.lenientCodes.join('; ')}`);
+    for (const v of lenient) lines.push(`- **${v.id}** ${whereVerdict(v)}: ${v.lenientCodes.join('; ')}`);
   }
   const notable = report.verdicts.filter((v) => v.status === 'failed' || v.status === 'skipped');
   if (notable.length) {
     lines.push('', '### Failed and skipped', '');
-    for (const v of notable) lines.push(`- **${v.id}** over MQTT ${v.version} (${v.status}): ${v.message}`);
+    for (const v of notable) lines.push(`- **${v.id}** ${whereVerdict(v)} (${v.status}): ${v.message}`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -167,13 +193,14 @@ export function rulesJson(report: RunReport): string {
   )}\n`;
 }
 
-/** Writes rules.json, junit.xml and summary.md into the folder; returns their paths. */
+/** Writes rules.json, junit.xml, summary.md and report.html into the folder; returns their paths. */
 export function writeReports(dir: string, report: RunReport): string[] {
   mkdirSync(dir, { recursive: true });
   const files: Array<[string, string]> = [
     ['rules.json', rulesJson(report)],
     ['junit.xml', junitReport(report)],
     ['summary.md', markdownSummary(report)],
+    ['report.html', htmlReport(report)],
   ];
   for (const [name, text] of files) writeFileSync(join(dir, name), text);
   return files.map(([name]) => join(dir, name));

@@ -1,8 +1,10 @@
 // Scenario results gathered from cucumber's message stream: status, tags, why a scenario was skipped,
 // what failed, and what each step observed of the target.
 import type { Envelope, Pickle, TestStepResultStatus } from '@cucumber/messages';
-import type { MqttVersion } from '../rules/catalogue.ts';
-import { rulesOfTags, versionOfTags } from '../rules/tags.ts';
+import type { AuthenticationMethod, MqttVersion } from '../rules/catalogue.ts';
+import { methodOfTags, rulesOfTags, versionOfTags } from '../rules/tags.ts';
+import type { Transport } from '../rules/transports.ts';
+import { PACKETS_MEDIA_TYPE, type ScenarioPackets } from './packets.ts';
 
 const LOG_MEDIA_TYPE = 'text/x.cucumber.log+plain';
 
@@ -57,12 +59,18 @@ export interface ScenarioResult {
   /** Catalogued rule ids among the tags. */
   rules: string[];
   version?: MqttVersion;
+  /** How its clients authenticated (its method tag). */
+  method: AuthenticationMethod;
+  /** What carried its connections: MQTT over TLS, or over WebSockets. */
+  transport: Transport;
   status: ScenarioStatus;
   /** Why it failed (the first failing step's error) or was skipped. */
   message?: string;
   /** Time its steps and hooks took, as cucumber measured them. */
   durationMs: number;
   observations: Observation[];
+  /** The packets its clients exchanged with the target (attached by steps/hooks.ts), if they were recorded. */
+  packets?: ScenarioPackets;
 }
 
 // A step status worse than 'passed' decides the scenario; undefined, pending and ambiguous steps mean
@@ -84,6 +92,7 @@ interface Running {
   skipReason?: string;
   durationMs: number;
   observations: Observation[];
+  packets?: ScenarioPackets;
 }
 
 export class ScenarioCollector {
@@ -112,7 +121,11 @@ export class ScenarioCollector {
   };
 
   /** @param onResult called as each scenario finishes: the run's progress. */
-  constructor(private readonly onResult?: (result: ScenarioResult) => void) {}
+  /** Collects one run's results; its scenarios' connections went over `transport`. */
+  constructor(
+    private readonly onResult?: (result: ScenarioResult) => void,
+    private readonly transport: Transport = 'tcp',
+  ) {}
 
   private stepFinished(finished: NonNullable<Envelope['testStepFinished']>): void {
     const run = this.running.get(finished.testCaseStartedId);
@@ -132,6 +145,7 @@ export class ScenarioCollector {
   private attached(testCaseStartedId: string, attachment: NonNullable<Envelope['attachment']>): void {
     const run = this.running.get(testCaseStartedId);
     if (!run) return;
+    if (attachment.mediaType === PACKETS_MEDIA_TYPE) run.packets = JSON.parse(attachment.body) as ScenarioPackets;
     if (attachment.mediaType !== LOG_MEDIA_TYPE) return;
     const observation = parseObservation(attachment.body);
     if (observation) run.observations.push(observation);
@@ -147,12 +161,20 @@ export class ScenarioCollector {
       tags,
       rules: rulesOfTags(tags),
       version: versionOfTags(tags),
+      method: methodOfTags(tags),
+      transport: this.transport,
       status: run.status,
       ...(run.status === 'failed' ? { message: run.message } : {}),
       ...(run.status === 'skipped' ? { message: run.skipReason ?? 'skipped' } : {}),
       durationMs: Math.round(run.durationMs),
       observations: run.observations,
+      ...(run.packets ? { packets: run.packets } : {}),
     };
+  }
+
+  /** The tags of every scenario cucumber has planned so far (all of them, before the first one starts). */
+  plannedTags(): string[][] {
+    return [...this.pickleOfTestCase.values()].map((pickleId) => this.pickles.get(pickleId)?.tags.map((tag) => tag.name) ?? []);
   }
 
   results(): ScenarioResult[] {

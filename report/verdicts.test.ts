@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { closingLine, consoleReport, junitReport, markdownSummary, rulesJson, type RunReport } from './outputs.ts';
 import { formatObservation, parseObservation, ScenarioCollector } from './scenarios.ts';
 import { ruleVerdicts, totals } from './verdicts.ts';
+import type { Transport } from '../rules/transports.ts';
 
 type StepStatus = 'PASSED' | 'FAILED' | 'SKIPPED' | 'UNDEFINED';
 
@@ -57,8 +58,8 @@ function record(scenarios: RecordedScenario[]): Envelope[] {
   return envelopes;
 }
 
-function verdictsOf(scenarios: RecordedScenario[], options = {}) {
-  const collector = new ScenarioCollector();
+function verdictsOf(scenarios: RecordedScenario[], options = {}, transport: Transport = 'tcp') {
+  const collector = new ScenarioCollector(undefined, transport);
   for (const envelope of record(scenarios)) collector.onMessage(envelope);
   const results = collector.results();
   return { results, verdicts: ruleVerdicts(results, options) };
@@ -67,6 +68,35 @@ function verdictsOf(scenarios: RecordedScenario[], options = {}) {
 const find = (verdicts: ReturnType<typeof ruleVerdicts>, id: string, version: string) => verdicts.find((v) => v.id === id && v.version === version)!;
 
 describe('rule verdicts', () => {
+  it('are per transport: a run over both gives each rule a verdict over each, decided by its own scenarios', () => {
+    const overTls = verdictsOf([{ name: 'owner kept', tags: ['@S6', '@mqtt5'], steps: ['PASSED'] }]).results;
+    const overWss = verdictsOf([{ name: 'owner kept', tags: ['@S6', '@mqtt5'], steps: ['FAILED'], failure: 'Error: expected a refusal, got accepted' }], {}, 'wss').results;
+    const verdicts = ruleVerdicts([...overTls, ...overWss], { transports: ['tcp', 'wss'] });
+    const s6 = verdicts.filter((v) => v.id === 'S6' && v.method === 'certificate' && v.version === '5').map((v) => `${v.transport} ${v.status}`);
+    expect(s6).toEqual(['tcp passed', 'wss failed']);
+    const report: RunReport = { target: 't', startedAt: '2026-01-01T00:00:00.000Z', durationMs: 1, verdicts, scenarios: [...overTls, ...overWss] };
+    expect(consoleReport(report, false)).toMatch(/^S6 +X\.509 +wss +- +FAIL /m);
+    expect(consoleReport(report, false)).toMatch(/^ {2}S6 over MQTT 5 via wss: owner kept: /m);
+    expect(junitReport(report)).toMatch(/classname="event-grid-rules\.S6\.mqtt-5\.wss" name="owner kept"[^>]*>\s*<failure/);
+    expect(markdownSummary(report)).toContain('| S6 | X.509 | wss | — not run | ❌ fail |');
+  });
+
+  it('are per authentication method: a token scenario decides its rule under CUSTOM-JWT only, over MQTT 5 only', () => {
+    const { verdicts, results } = verdictsOf([
+      { name: 'owner kept', tags: ['@S6', '@mqtt5'], steps: ['PASSED'] },
+      { name: 'owner kept with tokens', tags: ['@S6', '@mqtt5', '@custom-jwt'], steps: ['PASSED', 'FAILED'], failure: 'Error: expected a refusal, got accepted' },
+    ]);
+    const s6 = verdicts.filter((v) => v.id === 'S6').map((v) => `${v.method} ${v.version} ${v.status}`);
+    expect(s6).toEqual(['certificate 3.1.1 not run', 'certificate 5 passed', 'CUSTOM-JWT 5 failed', 'webhook 3.1.1 not run', 'webhook 5 not run']);
+    const report: RunReport = { target: 't', startedAt: '2026-01-01T00:00:00.000Z', durationMs: 1, verdicts, scenarios: results };
+    const console = consoleReport(report, false);
+    expect(console).toMatch(/^S6 +X\.509 +tcp +- +PASS /m);
+    expect(console).toMatch(/^S6 +CUSTOM-JWT +tcp +- +FAIL /m);
+    expect(console).toContain('S6 over MQTT 5 with CUSTOM-JWT: owner kept with tokens: Error: expected a refusal');
+    expect(markdownSummary(report)).toContain('| S6 | CUSTOM-JWT | tcp | — not run | ❌ fail |');
+    expect(junitReport(report)).toContain('classname="event-grid-rules.S6.mqtt-5.custom-jwt" name="owner kept with tokens"');
+  });
+
   it('pass a rule whose scenarios all passed, per version', () => {
     const { verdicts } = verdictsOf([
       { name: 'owner kept', tags: ['@S6', '@mqtt5'], steps: ['PASSED', 'PASSED'], observed: 'refused: 0x87 Not authorized' },
@@ -85,9 +115,9 @@ describe('rule verdicts', () => {
     expect(find(verdicts, 'S5', '5').lenientCodes).toEqual([]);
     expect(find(verdicts, 'S6', '3.1.1').lenientCodes).toEqual([]);
     const report: RunReport = { target: 't', startedAt: '2026-01-01T00:00:00.000Z', durationMs: 1, verdicts, scenarios: results };
-    expect(consoleReport(report, false)).toMatch(/^S6 {5}PASS {8}PASS~ /m);
+    expect(consoleReport(report, false)).toMatch(/^S6 {5}X\.509 {7}tcp {2}PASS {8}PASS~ /m);
     expect(consoleReport(report, false)).toContain('S6 over MQTT 5: owner kept: refused: 0x86');
-    expect(markdownSummary(report)).toContain('| S6 | ✅ pass | ✅ pass\\~ |');
+    expect(markdownSummary(report)).toContain('| S6 | X.509 | tcp | ✅ pass | ✅ pass\\~ |');
   });
 
   it('fail a rule for the version in which a scenario failed, with the first line of the error', () => {
@@ -153,23 +183,27 @@ describe('report files', () => {
   ]);
   const report: RunReport = { target: 'test', startedAt: '2026-11-27T00:00:00.000Z', durationMs: 1200, verdicts, scenarios: results };
 
-  it('JUnit: one testcase per rule and version, failures escaped', () => {
+  it('JUnit: one testcase per scenario, and one per rule and version not run; failures escaped, observations apart', () => {
     const xml = junitReport(report);
-    expect(xml.match(/<testcase /g)).toHaveLength(verdicts.length);
-    expect(xml).toContain('<failure message="refused: expected &#60;0x87&#62; &#38; &#34;more&#34;">accepted</failure>');
+    const notRun = verdicts.filter((v) => v.status === 'not run').length;
+    expect(xml.match(/<testcase /g)).toHaveLength(results.length + notRun);
+    expect(xml).toContain(
+      '<testcase classname="event-grid-rules.S6.mqtt-5" name="refused" file="features/x.feature" line="10" time="1.250">\n      <failure message="expected &#60;0x87&#62; &#38; &#34;more&#34;">expected &#60;0x87&#62; &#38; &#34;more&#34;</failure>\n      <system-out>',
+    );
+    expect(xml).toMatch(/<system-out>[^<]*expected [^<]*; observed accepted<\/system-out>/);
+    expect(xml).toMatch(/name="S10 [^"]*" time="0.000">\n      <skipped message="not testable from a client/);
     expect(xml).toMatch(/failures="1"/);
   });
 
   it('Markdown: a row a rule, and what failed', () => {
     const markdown = markdownSummary(report);
-    expect(markdown).toContain('| S6 | ✅ pass | ❌ fail |');
+    expect(markdown).toContain('| S6 | X.509 | tcp | ✅ pass | ❌ fail |');
     expect(markdown).toContain('- **S6** over MQTT 5 (failed): refused: expected <0x87> & "more"');
   });
 
-  it('JUnit: each testcase takes the time its scenarios took', () => {
+  it('JUnit: each testcase takes the time its scenario took', () => {
     const xml = junitReport(report);
-    expect(xml).toMatch(/<testcase classname="event-grid-rules\.mqtt-5" name="S6 [^"]*" time="1\.250">/);
-    expect(xml).toMatch(/<testcase classname="event-grid-rules\.mqtt-3\.1\.1" name="S6 [^"]*" time="1\.250">/);
+    expect(xml).toMatch(/<testcase classname="event-grid-rules\.S6\.mqtt-3\.1\.1" name="refused" [^>]*time="1\.250">/);
   });
 });
 
@@ -185,15 +219,15 @@ describe('a pass with skipped scenarios', () => {
     expect(find(verdicts, 'S7', '3.1.1').skippedScenarios).toEqual([{ name: 'b', reason: '@slow: waits for the maximum expiry; --include-slow runs it' }]);
     expect(find(verdicts, 'S7', '5').skippedScenarios).toBeUndefined();
     const console = consoleReport(report, false);
-    expect(console).toMatch(/^S7 +PASS\* +PASS +/m);
+    expect(console).toMatch(/^S7 +X\.509 +tcp +PASS\* +PASS +/m);
     expect(console).toMatch(/\* passed with some scenarios skipped:\n  S7 over MQTT 3\.1\.1: skipped b \(@slow: waits/);
     expect(console).toMatch(/rules: 2 passed \(1 with scenarios skipped\), 0 failed, 0 skipped$/);
     const markdown = markdownSummary(report);
-    expect(markdown).toContain('| S7 | ✅ pass\\* | ✅ pass |');
+    expect(markdown).toContain('| S7 | X.509 | tcp | ✅ pass\\* | ✅ pass |');
     expect(markdown).toContain('- **S7** over MQTT 3.1.1: skipped b (@slow: waits for the maximum expiry; --include-slow runs it)');
     const json = JSON.parse(rulesJson(report)) as { rules: Array<{ id: string; version: string; skippedScenarios?: unknown[] }> };
     expect(json.rules.find((r) => r.id === 'S7' && r.version === '3.1.1')!.skippedScenarios).toHaveLength(1);
-    expect(junitReport(report)).toMatch(/name="S7 [^"]*" time="[\d.]+">\n      <properties><property name="skipped-scenarios" value="1"\/><\/properties>\n      <system-out>passed with scenarios skipped: b \(@slow/);
+    expect(junitReport(report)).toMatch(/classname="event-grid-rules\.S7\.mqtt-3\.1\.1" name="b" [^>]*>\n      <skipped message="@slow: waits for the maximum expiry/);
   });
 });
 
@@ -223,12 +257,12 @@ describe('a pass both with skipped scenarios and on lenient codes', () => {
 
   it('carries both marks and both legends', () => {
     const console = consoleReport(report, false);
-    expect(console).toMatch(/^S6 +- +PASS\*~ /m);
+    expect(console).toMatch(/^S6 +X\.509 +tcp +- +PASS\*~ /m);
     expect(console).toContain('* passed with some scenarios skipped:');
     expect(console).toContain('~ passed only on the lenient reading');
     expect(console).toMatch(/rules: \d+ passed \(1 with scenarios skipped, 1 on lenient codes\)/);
     const markdown = markdownSummary(report);
-    expect(markdown).toContain('| S6 | — not run | ✅ pass\\*\\~ |');
+    expect(markdown).toContain('| S6 | X.509 | tcp | — not run | ✅ pass\\*\\~ |');
     expect(markdown).toContain('\\* passed with some scenarios skipped:');
     expect(markdown).toContain('\\~ passed only on the lenient reading');
     const s6 = find(verdicts, 'S6', '5');

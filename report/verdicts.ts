@@ -1,8 +1,9 @@
-// Verdicts per rule and MQTT version, from scenario results: a rule passes for a version when its
-// scenarios for that version ran and passed, fails when any failed, and is skipped (with the reasons)
-// or not run (with why) otherwise.
-import { MQTT_VERSIONS, RULES, SOURCES, type ExpectedRefusal, type MqttVersion, type Rule } from '../rules/catalogue.ts';
+// Verdicts per rule, MQTT version, authentication method and transport, from scenario results: a rule
+// passes for a version, method and transport when its scenarios for them ran and passed, fails when any
+// failed, and is skipped (with the reasons) or not run (with why) otherwise.
+import { methodsOf, MQTT_VERSIONS, RULES, SOURCES, versionsUnder, type AuthenticationMethod, type ExpectedRefusal, type MqttVersion, type Rule } from '../rules/catalogue.ts';
 import { describeRefusalCode, REFUSAL } from '../rules/codes.ts';
+import type { Transport } from '../rules/transports.ts';
 import type { ScenarioResult, ScenarioStatus } from './scenarios.ts';
 
 export type VerdictStatus = 'passed' | 'failed' | 'skipped' | 'not run';
@@ -11,6 +12,10 @@ export interface RuleVerdict {
   id: string;
   title: string;
   version: MqttVersion;
+  /** How the clients of its scenarios authenticated: the certificate, or a token (CUSTOM-JWT). */
+  method: AuthenticationMethod;
+  /** What carried the connections: MQTT over TLS (tcp), or over WebSockets (wss). */
+  transport: Transport;
   status: VerdictStatus;
   /** The refusal(s) the rule expects over this version, and whether the docs state the code or the project infers it. */
   expectedRefusals: { code: string; basis: ExpectedRefusal['basis']; case?: string }[];
@@ -37,6 +42,8 @@ export interface VerdictOptions {
   rules?: string[];
   /** The versions the run selected. */
   versions?: readonly MqttVersion[];
+  /** The transports the run went over; default MQTT over TLS alone. */
+  transports?: readonly Transport[];
 }
 
 function expectedRefusals(rule: Rule, version: MqttVersion): RuleVerdict['expectedRefusals'] {
@@ -47,11 +54,19 @@ function expectedRefusals(rule: Rule, version: MqttVersion): RuleVerdict['expect
   }));
 }
 
-function verdict(rule: Rule, version: MqttVersion, scenarios: ScenarioResult[], options: VerdictOptions): RuleVerdict {
+interface Where {
+  version: MqttVersion;
+  method: AuthenticationMethod;
+  transport: Transport;
+}
+
+function verdict(rule: Rule, { version, method, transport }: Where, scenarios: ScenarioResult[], options: VerdictOptions): RuleVerdict {
   const base = {
     id: rule.id,
     title: rule.title,
     version,
+    method,
+    transport,
     expectedRefusals: expectedRefusals(rule, version),
     sources: rule.sources.map((source) => SOURCES[source]),
     scenarios: scenarios.map(({ name, location, status, durationMs }) => ({ name, location, status, durationMs })),
@@ -88,11 +103,23 @@ function verdict(rule: Rule, version: MqttVersion, scenarios: ScenarioResult[], 
 }
 
 export function ruleVerdicts(scenarios: ScenarioResult[], options: VerdictOptions = {}): RuleVerdict[] {
+  const transports = options.transports ?? ['tcp'];
   return (RULES as readonly Rule[]).flatMap((rule) =>
-    rule.versions.map((version) =>
-      verdict(rule, version, scenarios.filter((s) => s.rules.includes(rule.id) && s.version === version), options),
+    transports.flatMap((transport) =>
+      methodsOf(rule).flatMap((method) =>
+        versionsUnder(rule, method).map((version) => {
+          const where = { version, method, transport };
+          const its = scenarios.filter((s) => s.rules.includes(rule.id) && s.version === version && s.method === method && s.transport === transport);
+          return verdict(rule, where, its, options);
+        }),
+      ),
     ),
   );
+}
+
+/** "over MQTT 5", "over MQTT 5 with CUSTOM-JWT via wss": where a verdict holds, as the reports say it. */
+export function whereVerdict(verdict: Pick<RuleVerdict, 'version' | 'method' | 'transport'>): string {
+  return `over MQTT ${verdict.version}${verdict.method === 'certificate' ? '' : ` with ${verdict.method}`}${verdict.transport === 'wss' ? ' via wss' : ''}`;
 }
 
 /** Passed, but only because an inferred refusal code was not binding (--strict-codes makes it so). */

@@ -21,7 +21,24 @@ export const SOURCES = {
   ACCESS: `${LEARN}/mqtt-access-control`,
   TOPICSPACES: `${LEARN}/mqtt-topic-spaces`,
   CLIENTGROUPS: `${LEARN}/mqtt-client-groups`,
+  /** Custom JWT ("OAuth 2.0 JWT"): the CONNECT and AUTH fields, MQTT 5 only, the audience. */
+  CUSTOMJWT: `${LEARN}/mqtt-client-custom-jwt`,
+  /** The namespace's custom authentication settings: issuer certificates, the token issuer, client attributes from claims. */
+  JWTAUTH: `${LEARN}/authenticate-with-namespaces-using-json-web-tokens`,
+  /** Microsoft Entra ID tokens (OAUTH2-JWT) and Azure RBAC: the CONNECT and AUTH fields, the audience, the two roles. */
+  ENTRA: `${LEARN}/mqtt-client-microsoft-entra-token-and-rbac`,
+  /** Webhook authentication: the request and response, the decision's reason codes. */
+  WEBHOOK: `${LEARN}/authenticate-with-namespaces-using-webhook-authentication`,
 } as const;
+
+/**
+ * How a client proves who it is. `certificate`: X.509 over TLS (A1-A6); `CUSTOM-JWT`: a token of the
+ * namespace's own issuer in the MQTT 5 CONNECT (T1-T8); `webhook`: what a webhook decides (W1-W3);
+ * `OAUTH2-JWT`: a Microsoft Entra ID token, authorized by Azure role assignments (E1, E2). The verdicts
+ * are per rule, version and method.
+ */
+export type AuthenticationMethod = 'certificate' | 'CUSTOM-JWT' | 'webhook' | 'OAUTH2-JWT';
+export const AUTHENTICATION_METHODS: readonly AuthenticationMethod[] = ['certificate', 'CUSTOM-JWT', 'webhook', 'OAUTH2-JWT'];
 
 export type MqttVersion = '3.1.1' | '5';
 export const MQTT_VERSIONS: readonly MqttVersion[] = ['3.1.1', '5'];
@@ -39,6 +56,34 @@ export interface Rule {
   dependsOn?: readonly string[];
   /** Why the reference broker has no mutant that breaks this testable rule. */
   noMutant?: string;
+  /** Near misses the scenarios try, each with the verdict expected and whether the docs say so. */
+  readings?: readonly Reading[];
+  /** The authentication methods its scenarios run under; default certificate only. */
+  methods?: readonly AuthenticationMethod[];
+}
+
+/** What a rule expects of one near miss: `case` is how its scenario's Examples row describes it. */
+export interface Reading {
+  case: string;
+  expected: 'accepted' | 'refused';
+  basis: 'documented' | 'inferred';
+}
+
+/** The authentication methods a rule's scenarios run under. */
+export function methodsOf(rule: Rule): readonly AuthenticationMethod[] {
+  return rule.methods ?? ['certificate'];
+}
+
+/** The versions a method authenticates over: a token is MQTT 5's (its CONNECT's Authentication Method). */
+const METHOD_VERSIONS: Record<AuthenticationMethod, readonly MqttVersion[]> = { certificate: ['3.1.1', '5'], 'CUSTOM-JWT': ['5'], webhook: ['3.1.1', '5'], 'OAUTH2-JWT': ['5'] };
+
+/**
+ * The versions a rule applies to under a method: a rule of several methods holds over the versions
+ * each method has; a rule of one method has its own versions (T6 is about a token over 3.1.1).
+ */
+export function versionsUnder(rule: Rule, method: AuthenticationMethod): readonly MqttVersion[] {
+  if (methodsOf(rule).length === 1) return rule.versions;
+  return rule.versions.filter((version) => METHOD_VERSIONS[method].includes(version));
 }
 
 export interface ExpectedRefusal {
@@ -53,9 +98,14 @@ export interface ExpectedRefusal {
 }
 
 const BOTH = MQTT_VERSIONS;
+/** Rules that hold for a token's or a webhook's client as for a certificate's (Entra ID's are E1, E2's). */
+const EVERY_METHOD: readonly AuthenticationMethod[] = ['certificate', 'CUSTOM-JWT', 'webhook'];
+const ENTRA: readonly AuthenticationMethod[] = ['OAUTH2-JWT'];
+const TOKEN: readonly AuthenticationMethod[] = ['CUSTOM-JWT'];
+const WEBHOOK: readonly AuthenticationMethod[] = ['webhook'];
 
 export const RULES = [
-  { id: 'S1', title: 'Username is the authentication name, ClientID the session name; one identity may hold several sessions', sources: ['HOWTO'], versions: BOTH },
+  { id: 'S1', title: 'Username is the authentication name, ClientID the session name; one identity may hold several sessions', sources: ['HOWTO'], versions: BOTH, methods: EVERY_METHOD },
   {
     id: 'S2',
     title: 'One client certificate authenticates every session of its identity',
@@ -67,9 +117,9 @@ export const RULES = [
   { id: 'S4', title: 'An empty ClientID is refused', sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'clientIdentifierNotValid', basis: 'inferred' }], versions: BOTH },
   { id: 'S5', title: 'A session name is unique across the namespace', sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'notAuthorized', basis: 'inferred' }], versions: BOTH },
   // S6 and S7 are S5's uniqueness for an active and for a held session: S5's mutant breaks both.
-  { id: 'S6', title: "Another identity presenting an active session's name is refused as not authorized; the owner is undisturbed", sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'notAuthorized', basis: 'inferred' }], versions: BOTH, dependsOn: ['S5'] },
+  { id: 'S6', title: "Another identity presenting an active session's name is refused as not authorized; the owner is undisturbed", sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'notAuthorized', basis: 'inferred' }], versions: BOTH, dependsOn: ['S5'], methods: EVERY_METHOD },
   { id: 'S7', title: 'A session left without being ended stays locked to its owner until it expires', sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'notAuthorized', basis: 'inferred' }], versions: BOTH, dependsOn: ['L1', 'S5'] },
-  { id: 'S8', title: 'The same identity reconnecting with a session name takes the session over and ends the older connection', sources: ['SUPPORT', 'LIFECYCLE'], versions: BOTH, dependsOn: ['L2'] },
+  { id: 'S8', title: 'The same identity reconnecting with a session name takes the session over and ends the older connection', sources: ['SUPPORT', 'LIFECYCLE'], versions: BOTH, dependsOn: ['L2'], methods: EVERY_METHOD },
   { id: 'S9', title: 'Sessions per authentication name, online and offline, are capped by the namespace limit', sources: ['ARM', 'SUPPORT'], refusals: [{ code: 'quotaExceeded', basis: 'inferred' }], versions: BOTH, dependsOn: ['S1'] },
   { id: 'S10', title: 'One connection attempt per second per session', sources: ['QUOTAS'], versions: BOTH, untestable: 'a pacing limit on the client; the suite paces itself against remote targets' },
   // Its 3.1.1 scenario observes the expiry through the lock: another identity is refused until then (S7).
@@ -159,7 +209,27 @@ export const RULES = [
   },
   { id: 'A1', title: 'A client must present a certificate over TLS', sources: ['SUPPORT', 'CERTAUTH'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }], versions: BOTH },
   { id: 'A2', title: 'Only registered, enabled clients are accepted', sources: ['CLIENTS', 'LIFECYCLE'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred', case: 'unregistered' }, { code: 'notAuthorized', basis: 'inferred', case: 'disabled' }], versions: BOTH },
-  { id: 'A3', title: "The certificate must prove the authentication name under the client's validation scheme", sources: ['CLIENTS', 'CERTAUTH'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }], versions: BOTH, dependsOn: ['S1'] },
+  {
+    id: 'A3',
+    title: "The certificate must prove the authentication name under the client's validation scheme",
+    sources: ['CLIENTS', 'CERTAUTH'],
+    refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }],
+    versions: BOTH,
+    dependsOn: ['S1'],
+    // The docs say the scheme's field must match the name, and that names compare without regard to
+    // case (CLIENTS); that nothing looser matches is the project's reading.
+    readings: [
+      { case: 'in other letter case', expected: 'accepted', basis: 'documented' },
+      { case: 'in the second of its two DNS names', expected: 'accepted', basis: 'inferred' },
+      { case: 'its subject CN is its name and one more letter', expected: 'refused', basis: 'inferred' },
+      { case: 'its subject CN is its name less the last letter', expected: 'refused', basis: 'inferred' },
+      { case: 'its subject CN ends with its name', expected: 'refused', basis: 'inferred' },
+      { case: 'its subject CN is its name and a space', expected: 'refused', basis: 'inferred' },
+      { case: 'its subject CN is its name and a dot', expected: 'refused', basis: 'inferred' },
+      { case: 'its subject CN has Cyrillic look-alike letters', expected: 'refused', basis: 'inferred' },
+      { case: 'its subject CN is its name decomposed (NFD)', expected: 'refused', basis: 'inferred' },
+    ],
+  },
   {
     id: 'A4',
     title: 'Authentication names compare without regard to case, and an empty one names no client',
@@ -171,7 +241,7 @@ export const RULES = [
   { id: 'A5', title: 'With no Username, the authentication name is read from the configured certificate fields in order', sources: ['CERTAUTH', 'ARM'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }], versions: BOTH },
   { id: 'A6', title: 'Failed authentication is refused at CONNECT', sources: ['CERTAUTH'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred', case: 'via A3: the certificate does not prove the name' }], versions: BOTH, dependsOn: ['A3'] },
   // Access control (issue 14): client groups, topic spaces, permission bindings (eventgrid/access-control.ts).
-  { id: 'P1', title: 'A client publishes and subscribes on the topic spaces its client group is bound to', sources: ['ACCESS', 'CLIENTGROUPS', 'TOPICSPACES'], versions: BOTH },
+  { id: 'P1', title: 'A client publishes and subscribes on the topic spaces its client group is bound to', sources: ['ACCESS', 'CLIENTGROUPS', 'TOPICSPACES'], versions: BOTH, methods: EVERY_METHOD },
   // A Will is a PUBLISH the namespace makes for the client: Event Grid supports wills (SUPPORT) but does
   // not say how their topic is authorized. The reading: as a PUBLISH, at CONNECT, which is refused as not
   // authorized (so that the client learns at once, as brokers with access control commonly answer)
@@ -198,6 +268,7 @@ export const RULES = [
       { code: 'notAuthorized', basis: 'inferred', case: 'a Will' },
     ],
     versions: BOTH,
+    methods: EVERY_METHOD,
     dependsOn: ['P1'],
   },
   {
@@ -208,6 +279,95 @@ export const RULES = [
     refusals: [{ code: 'subscribeNotAuthorized', basis: 'inferred', case: "via P3: another client's topic" }],
     versions: BOTH,
     dependsOn: ['P1', 'P3', 'S1'],
+  },
+  // Custom JWT (issue 25). What the docs say: MQTT 5 only; CONNECT Authentication Method CUSTOM-JWT with
+  // the token as Authentication Data, and an AUTH packet of reason 25 (0x19) with a fresh one
+  // re-authenticates (CUSTOMJWT); the namespace holds the issuer's public-key certificates and the
+  // expected issuer, the client identity and attributes come from the token, no client is registered
+  // (JWTAUTH). The audience is documented three ways ("https://eventgrid.azure.net/",
+  // "https://NS.ts.eventgrid.azure.net/", "NSREGION-1.ts.eventgrid.azure.net/"): it is a namespace
+  // setting here. Where they are silent, the project's reading: the subject claim (sub) names the
+  // client (the Username is not read); refusal codes are MQTT 5's for the outcome.
+  {
+    id: 'T1',
+    title: "A CONNECT with Authentication Method CUSTOM-JWT and a token of the namespace's issuer is accepted without a client certificate; the token's subject names the client",
+    sources: ['CUSTOMJWT', 'JWTAUTH'],
+    refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred', case: 'a token with no subject' }],
+    versions: ['5'],
+    methods: TOKEN,
+  },
+  { id: 'T2', title: 'A token past its expiry (exp) or before its start (nbf) is refused', sources: ['CUSTOMJWT', 'JWTAUTH'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }], versions: ['5'], methods: TOKEN, dependsOn: ['T1'] },
+  { id: 'T3', title: "A token whose issuer (iss) or audience (aud) is not the namespace's is refused", sources: ['CUSTOMJWT', 'JWTAUTH'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }], versions: ['5'], methods: TOKEN, dependsOn: ['T1'] },
+  { id: 'T4', title: "A token not signed by the key of one of the namespace's issuer certificates (at most two) is refused", sources: ['JWTAUTH'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }], versions: ['5'], methods: TOKEN, dependsOn: ['T1'] },
+  { id: 'T5', title: 'A token presented under another Authentication Method name than CUSTOM-JWT is refused', sources: ['CUSTOMJWT'], refusals: [{ code: 'badAuthenticationMethod', basis: 'inferred' }], versions: ['5'], methods: TOKEN, dependsOn: ['T1'] },
+  { id: 'T6', title: 'Token authentication is MQTT 5 only: an MQTT 3.1.1 CONNECT presenting a token as its password, with no certificate, is refused', sources: ['CUSTOMJWT'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }], versions: ['3.1.1'], methods: TOKEN },
+  {
+    id: 'T7',
+    title: 'An AUTH packet of reason 0x19 with a fresh token re-authenticates and the connection is kept; one with a token that fails the checks ends the connection',
+    sources: ['CUSTOMJWT'],
+    refusals: [{ code: 'authenticationEnded', basis: 'inferred' }],
+    versions: ['5'],
+    methods: TOKEN,
+    // Its failing re-authentications present an expired and a forged token, which T2 and T4 refuse.
+    dependsOn: ['T1', 'T2', 'T4'],
+  },
+  {
+    id: 'T8',
+    title: 'A connection whose token expires without re-authentication is ended (life cycle: ClientAuthenticationError)',
+    sources: ['CUSTOMJWT', 'LIFECYCLE', 'REASONS'],
+    refusals: [{ code: 'authenticationEnded', basis: 'inferred' }],
+    versions: ['5'],
+    methods: TOKEN,
+    dependsOn: ['T1'],
+  },
+  // Microsoft Entra ID (issue 25). What the docs say (ENTRA): MQTT 5 only; CONNECT Authentication Method
+  // OAUTH2-JWT with the token as Authentication Data, AUTH 0x19 re-authenticates; aud must be
+  // https://eventgrid.azure.net/; only managed identities and service principals; publishing and
+  // subscribing are granted by the built-in roles EventGrid TopicSpaces Publisher and Subscriber, at
+  // namespace or topic space scope. Where they are silent, the project's reading: the token's object id
+  // (oid) names the client, as a principal's role assignments do (its sub is per application); permission
+  // bindings do not apply to it; its token is checked as a custom JWT's is (T2-T5) against the tenant's
+  // issuers. The reference's tenant is a local stand-in (reference.entraId).
+  {
+    id: 'E1',
+    title: "A CONNECT with Authentication Method OAUTH2-JWT and a Microsoft Entra ID token of the namespace's tenant, for https://eventgrid.azure.net/, is accepted; its object id (oid) names the client",
+    sources: ['ENTRA'],
+    refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred', case: 'another tenant' }],
+    versions: ['5'],
+    methods: ENTRA,
+    // Its client shows its name by the topics its role assignments grant it.
+    dependsOn: ['E2'],
+  },
+  {
+    id: 'E2',
+    title: 'An Entra ID client publishes and subscribes where its role assignments (EventGrid TopicSpaces Publisher, Subscriber) allow, and nowhere else; permission bindings do not apply to it',
+    sources: ['ENTRA', 'ACCESS'],
+    refusals: [
+      { code: 'subscribeNotAuthorized', basis: 'inferred', case: 'SUBSCRIBE' },
+      { code: 'publishNotAuthorized', basis: 'inferred', case: 'PUBLISH' },
+    ],
+    versions: ['5'],
+    methods: ENTRA,
+    // Role assignments are by principal: a client named otherwise has none.
+    dependsOn: ['E1'],
+  },
+  // Webhook authentication (issue 25). What the docs say (WEBHOOK): the namespace POSTs the CONNECT's
+  // clientId, userName, password, authenticationMethod and -Data (base64) and the client certificate to
+  // the webhook; it answers 200 with {decision: allow, clientAuthenticationName, attributes,
+  // expiration} or {decision: deny, errorReason}; deny is "Not authorized", a timeout or failure
+  // "Server unavailable"; it should answer within about 5 s. Where they are silent, the project's
+  // reading: every CONNECT that names no token method goes to the webhook, and an answer that is not
+  // such JSON is a failure.
+  { id: 'W1', title: "With webhook authentication, an \"allow\" decision accepts the CONNECT and its clientAuthenticationName names the client", sources: ['WEBHOOK'], versions: BOTH, methods: WEBHOOK },
+  { id: 'W2', title: 'A "deny" decision is refused as not authorized', sources: ['WEBHOOK'], refusals: [{ code: 'notAuthorized', basis: 'documented' }], versions: BOTH, methods: WEBHOOK, dependsOn: ['W1'] },
+  {
+    id: 'W3',
+    title: 'A webhook that does not answer in time, fails or answers nonsense is refused as server unavailable, never a hang',
+    sources: ['WEBHOOK'],
+    refusals: [{ code: 'serverUnavailable', basis: 'documented' }],
+    versions: BOTH,
+    methods: WEBHOOK,
+    dependsOn: ['W1'],
   },
 ] as const satisfies readonly Rule[];
 

@@ -47,6 +47,14 @@ export const REFUSAL = {
   // M2: a SUBSCRIBE carrying a Subscription Identifier, which the server announced it does not support,
   // is a protocol error answered with DISCONNECT 0xA1 (MQTT 5 3.2.2.3.12, 4.13); 3.1.1 has no identifiers.
   subscriptionIdentifiersNotSupported: { packet: 'DISCONNECT', reasonCode: 0xa1 },
+  // W3: a webhook that times out or fails: Event Grid documents "Server unavailable".
+  serverUnavailable: { reasonCode: 0x88, returnCode: 3 },
+  // T5: an MQTT 5 CONNECT whose Authentication Method the server does not support [MQTT-4.12.0-1]; 3.1.1 has
+  // no Authentication Method, nor a code for it.
+  badAuthenticationMethod: { reasonCode: 0x8c },
+  // T7, T8: a connection whose re-authentication fails, or whose token expires unrenewed, is ended; a
+  // DISCONNECT cannot carry 0x86, so the code is Not authorized [MQTT-4.12.1-2].
+  authenticationEnded: { packet: 'DISCONNECT', reasonCode: 0x87 },
 } as const satisfies Record<string, RefusalCode>;
 
 export type RefusalName = keyof typeof REFUSAL;
@@ -67,6 +75,9 @@ export function describeRefusalCode(version: '3.1.1' | '5', code: RefusalCode): 
 /** MQTT 5's Session Expiry Interval for a session that never expires. */
 export const NEVER_EXPIRES = 0xffffffff;
 
+/** MQTT 5 AUTH reason code of a client that re-authenticates (T7); the server answers 0x00 Success. */
+export const REAUTHENTICATE = 0x19;
+
 /** MQTT 5 DISCONNECT reason code sent to the older connection of a session taken over (S8). */
 export const SESSION_TAKEN_OVER = 0x8e;
 
@@ -82,6 +93,7 @@ const REASON_NAMES: Record<number, string> = {
   0x88: 'Server unavailable',
   0x89: 'Server busy',
   0x8a: 'Banned',
+  0x8c: 'Bad authentication method',
   0x8e: 'Session taken over',
   0x8f: 'Topic Filter invalid',
   0x90: 'Topic Name invalid',

@@ -1,10 +1,25 @@
 // The tag vocabulary of features/: rule tags (a catalogued rule id), version tags (one per Examples
 // table) and capability tags (what a scenario needs of its target). The hooks, the report, the probe,
 // the runner and the guard tests all read tags through this module.
-import { findRule, type MqttVersion, type RuleId } from './catalogue.ts';
+import { findRule, type AuthenticationMethod, type MqttVersion, type RuleId } from './catalogue.ts';
 
 export const VERSION_TAGS = { '@mqtt3': '3.1.1', '@mqtt5': '5' } as const satisfies Record<string, MqttVersion>;
 export type VersionTag = keyof typeof VERSION_TAGS;
+
+/**
+ * The authentication method a scenario's clients use, when not the certificate (steps/world.ts): a token
+ * of the set's local issuer, which the target must trust; or a password that the suite's test webhook
+ * (reference/webhook-service.ts) allows, on a namespace that authenticates by it; or a token of the
+ * reference's Microsoft Entra ID stand-in.
+ */
+export const METHOD_TAGS = { '@custom-jwt': 'CUSTOM-JWT', '@webhook': 'webhook', '@oauth2-jwt': 'OAUTH2-JWT' } as const satisfies Record<string, AuthenticationMethod>;
+export type MethodTag = keyof typeof METHOD_TAGS;
+
+/** The authentication method a scenario's clients use, from its tags. */
+export function methodOfTags(tags: readonly string[]): AuthenticationMethod {
+  const tag = tags.find((candidate): candidate is MethodTag => candidate in METHOD_TAGS);
+  return tag ? METHOD_TAGS[tag] : 'certificate';
+}
 
 /** What a scenario needs of its target; steps/target.ts says, per tag, whether a target has it. */
 export const CAPABILITY_TAGS = [
@@ -41,5 +56,5 @@ export function isCapabilityTag(tag: string): tag is CapabilityTag {
 
 /** Whether the tag belongs to the vocabulary at all. */
 export function isKnownTag(tag: string): boolean {
-  return tag in VERSION_TAGS || isCapabilityTag(tag) || rulesOfTags([tag]).length > 0;
+  return tag in VERSION_TAGS || tag in METHOD_TAGS || isCapabilityTag(tag) || rulesOfTags([tag]).length > 0;
 }

@@ -7,12 +7,12 @@ import { describe, expect, it } from 'vitest';
 import { EVENT_GRID } from '../reference/policy/event-grid.ts';
 import { MUTANTS, mutantsOf } from '../reference/policy/mutants.ts';
 import { loadPlannedScenarios } from './feature-pickles.ts';
-import { describeRefusals, findRule, RULES, type Rule, type RuleId } from '../rules/catalogue.ts';
-import { isKnownTag, rulesOfTags, VERSION_TAGS, versionOfTags } from '../rules/tags.ts';
+import { describeRefusals, findRule, methodsOf, RULES, versionsUnder, type Rule, type RuleId } from '../rules/catalogue.ts';
+import { isKnownTag, methodOfTags, rulesOfTags, VERSION_TAGS, versionOfTags } from '../rules/tags.ts';
 
 const featureFiles = readdirSync('features').filter((name) => name.endsWith('.feature')).map((name) => join('features', name));
 const planned = loadPlannedScenarios();
-const scenarios = planned.map((scenario) => ({ rules: rulesOfTags(scenario.tags), version: versionOfTags(scenario.tags) }));
+const scenarios = planned.map((scenario) => ({ rules: rulesOfTags(scenario.tags), version: versionOfTags(scenario.tags), method: methodOfTags(scenario.tags) }));
 
 describe('the rule catalogue', () => {
   it('has unique ids, a title, a source and versions for every rule', () => {
@@ -46,11 +46,31 @@ describe('the rule catalogue', () => {
     }
   });
 
-  it('has a scenario for every testable rule in every version it applies to', () => {
+  it('has a scenario for every testable rule in every version and authentication method it applies to, and none for another method', () => {
     for (const rule of (RULES as readonly Rule[]).filter((r) => !r.untestable)) {
-      for (const version of rule.versions) {
-        const covering = scenarios.filter((s) => (s.rules as readonly string[]).includes(rule.id) && s.version === version);
-        expect(covering.length, `${rule.id} over MQTT ${version}`).toBeGreaterThan(0);
+      for (const method of methodsOf(rule)) {
+        for (const version of versionsUnder(rule, method)) {
+          const covering = scenarios.filter((s) => (s.rules as readonly string[]).includes(rule.id) && s.version === version && s.method === method);
+          expect(covering.length, `${rule.id} over MQTT ${version} with ${method}`).toBeGreaterThan(0);
+        }
+      }
+      // A scenario under a method its rule does not list would give a verdict no report shows.
+      const stray = scenarios.filter((s) => (s.rules as readonly string[]).includes(rule.id) && !methodsOf(rule).includes(s.method));
+      expect(stray.map((s) => `${rule.id} with ${s.method}`), rule.id).toEqual([]);
+    }
+  });
+
+  it("tries each of a rule's near misses on both versions, with the verdict the catalogue expects", () => {
+    for (const rule of (RULES as readonly Rule[]).filter((r) => r.readings)) {
+      for (const reading of rule.readings!) {
+        const verdict = reading.expected === 'accepted' ? 'the connection is accepted' : 'the connection is refused';
+        for (const version of rule.versions) {
+          const trying = planned.filter(
+            (scenario) => (rulesOfTags(scenario.tags) as readonly string[]).includes(rule.id) && versionOfTags(scenario.tags) === version && scenario.name.includes(reading.case),
+          );
+          expect(trying.length, `${rule.id} over MQTT ${version}: ${reading.case}`).toBeGreaterThan(0);
+          for (const scenario of trying) expect(scenario.steps, scenario.name).toContain(verdict);
+        }
       }
     }
   });
@@ -84,7 +104,7 @@ describe('the rule catalogue', () => {
       expect(findRule(mutant.rule), id).toBeDefined();
       expect(id === mutant.rule || new RegExp(`^${mutant.rule}\\.[a-z][a-z0-9-]*$`).test(id), `mutant ${id} is named after its rule ${mutant.rule} ("${mutant.rule}" or "${mutant.rule}.how")`).toBe(true);
     }
-    const { packetChecks, certificateChecks, connectChecks, subscribeChecks, publishChecks } = EVENT_GRID;
-    for (const check of [...packetChecks, ...certificateChecks, ...connectChecks, ...subscribeChecks, ...publishChecks]) expect(findRule(check.rule), check.name).toBeDefined();
+    const { packetChecks, certificateChecks, tokenChecks, connectChecks, subscribeChecks, publishChecks } = EVENT_GRID;
+    for (const check of [...packetChecks, ...certificateChecks, ...tokenChecks, ...connectChecks, ...subscribeChecks, ...publishChecks]) expect(findRule(check.rule), check.name).toBeDefined();
   });
 });

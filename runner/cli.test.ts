@@ -1,12 +1,11 @@
 // npm run conformance as CI sees it: exit codes, one clear line for a target it cannot use, and the
 // expected and observed of a failing rule.
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadPki, type LoadedPki, serverTlsFromPki } from '../certs/manifest.ts';
-import { temporaryDir } from '../common/test-support.ts';
+import { closedPort, temporaryDir } from '../common/test-support.ts';
 import { startReferenceBroker, type ReferenceBroker } from '../reference/broker.ts';
 import { namespaceFromPki } from '../certs/namespace.ts';
 import { runConformance } from '../testkit/conformance-run.ts';
@@ -21,14 +20,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await broker.stop();
 });
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const remote = (url: string, ca: string) => ['--target', url, '--ca', ca, '--identities', pki.dir];
 
@@ -54,6 +45,9 @@ describe('npm run conformance', () => {
     [['--tags', 'not'], /--tags "not" is not a tag expression/],
     [['--report-dir', 'README.md/reports'], /--report-dir README\.md\/reports cannot be written to: ENOTDIR/],
     [['--target', 'mqtts://127.0.0.1:1', '--ca', 'features'], /--ca features is not a file/],
+    [['--transport', 'ws'], /--transport must be tcp, wss or both, not "ws"/],
+    [['--target', 'wss://127.0.0.1:1', '--ca', 'README.md'], /give the WebSocket path too, as in wss:\/\/HOST:443\/mqtt/],
+    [['--target', 'mqtts://127.0.0.1:1', '--ca', 'README.md', '--transport', 'wss'], /--transport applies to the embedded reference broker only/],
   ])('exits 2 for %j', async (args, message) => {
     const run = await runConformance(temporaryDir(), ['--identities', pki.dir, ...args]);
     expect(run.exitCode).toBe(2);
@@ -77,7 +71,7 @@ describe('npm run conformance', () => {
     const a2 = lenient.rules!.find((verdict) => verdict.id === 'A2' && verdict.version === '5')!;
     expect(a2.status).toBe('passed');
     expect(a2.lenientCodes.join('\n')).toContain('no CONNACK (connection closed), where the project infers 0x86 Bad User Name or Password');
-    expect(lenient.stdout).toMatch(/^A2 +- +PASS~ /m);
+    expect(lenient.stdout).toMatch(/^A2 +X\.509 +(tcp|wss) +- +PASS~ /m);
     const strict = await runConformance(temporaryDir(), ['--identities', pki.dir, '--break', 'A6', '--rules', 'A2', '--mqtt', '5', '--strict-codes']);
     expect(strict.exitCode).toBe(1);
     const a2Strict = strict.rules!.find((verdict) => verdict.id === 'A2' && verdict.version === '5')!;

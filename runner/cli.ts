@@ -6,8 +6,10 @@ import parseTagExpression from '@cucumber/tag-expressions';
 import { ensureWritableDir, EXIT_USAGE, isEntryPoint, runCommand, type Command } from '../common/cli.ts';
 import { UserError } from '../common/errors.ts';
 import { findRule, type RuleId } from '../rules/catalogue.ts';
-import { consoleReport, progressLine, writeReports } from '../report/outputs.ts';
-import { ScenarioCollector } from '../report/scenarios.ts';
+import { TRANSPORTS, type Transport } from '../rules/transports.ts';
+import { consoleReport, writeReports } from '../report/outputs.ts';
+import { RunProgress } from '../report/progress.ts';
+import { ScenarioCollector, type ScenarioResult } from '../report/scenarios.ts';
 import { ruleVerdicts, totals } from '../report/verdicts.ts';
 import { checkTarget } from './preflight.ts';
 import { applyProbe, probeTarget } from './probe.ts';
@@ -19,8 +21,10 @@ const USAGE = `usage: mqtt-multisession-conformance run [options]
 ${TARGET_USAGE}
   --rules S6,S7            only these rules
 ${MQTT_USAGE}
+  --transport T            against the embedded reference: tcp (MQTT over TLS), wss (MQTT over
+                           WebSockets) or both (default); a remote target's is its URL's
   --tags EXPR              a further cucumber tag expression
-  --report-dir DIR         where rules.json, junit.xml, summary.md, cucumber.html go (default reports/)
+  --report-dir DIR         where rules.json, junit.xml, summary.md, report.html, cucumber.html go (default reports/)
   --break MUTANTS          test only: the embedded reference breaks rules on purpose (a rule id, or
                            a further mutant such as A3.any-field)
   --strict-codes           a refusal (CONNACK, SUBACK, PUBACK, DISCONNECT) must carry the code the project
@@ -45,6 +49,13 @@ function embeddedConcurrency(): number {
     throw new UserError(`MMC_CONCURRENCY is "${text}": give the number of scenarios to run at once, 1 (one after another) to ${MAX_CONCURRENCY}`);
   }
   return concurrency;
+}
+
+/** --transport: which transports of the embedded reference a run goes over (default both). */
+function parseTransportFlag(text: string | undefined): Transport[] {
+  if (text === undefined || text === 'both') return [...TRANSPORTS];
+  if ((TRANSPORTS as readonly string[]).includes(text)) return [text as Transport];
+  throw new UserError(`--transport must be tcp, wss or both, not "${text}"`);
 }
 
 function parseRules(text: string | undefined, flag: string): RuleId[] {
@@ -84,6 +95,7 @@ async function main(args: string[]): Promise<void> {
       ...TARGET_FLAGS,
       rules: { type: 'string' },
       ...MQTT_FLAG,
+      transport: { type: 'string' },
       tags: { type: 'string' },
       'report-dir': { type: 'string', default: 'reports' },
       break: { type: 'string' },
@@ -111,9 +123,11 @@ async function main(args: string[]): Promise<void> {
   const remote = remoteTargetFromFlags(values);
   const concurrency = remote ? 1 : embeddedConcurrency();
   if (remote && broken.length) throw new UserError('--break applies to the embedded reference broker only');
+  if (remote && values.transport) throw new UserError(`--transport applies to the embedded reference broker only: a remote target's transport is its URL's (mqtts:// or wss://)`);
+  const transports = parseTransportFlag(values.transport);
   // An embedded broker starts first, in a thread of its own; cucumber and the step modules load
   // meanwhile (run.ts is imported here, not above, so that they do not hold up the broker's start).
-  const embedded = remote ? undefined : startEmbeddedTarget({ pkiDir: values.identities, brokenRules: broken, concurrency, log: (line) => console.log(line) });
+  const embedded = remote ? undefined : startEmbeddedTarget({ pkiDir: values.identities, brokenRules: broken, concurrency, transports, log: (line) => console.log(line) });
   // Both are awaited below; a failure must not surface first as an unhandled rejection.
   embedded?.catch(() => {});
   const { prepareScenarios, runScenarios } = await import('./run.ts');
@@ -142,20 +156,29 @@ async function main(args: string[]): Promise<void> {
     console.log(`conformance run against the ${target.description}${values['strict-codes'] ? ' (--strict-codes: inferred refusal codes are binding)' : ''}`);
     const startedAt = new Date();
     const started = performance.now();
-    let finished = 0;
-    const collector = new ScenarioCollector((result) => console.log(progressLine(result, (finished += 1))));
-    await runScenarios(await prepared, {
-      target: target.parameters,
-      quiet: true,
-      onMessage: collector.onMessage,
-      concurrency,
-    });
-    const scenarios = collector.results();
-    const verdicts = ruleVerdicts(scenarios, { rules, versions });
+    // Every scenario over each transport in turn: a verdict per rule, version, method and transport.
+    const scenarios: ScenarioResult[] = [];
+    for (const [index, transport] of target.transports.entries()) {
+      // A line redrawn in place on a terminal, a line per rule and version elsewhere (report/progress.ts).
+      const collector: ScenarioCollector = new ScenarioCollector((result) => progress.onResult(result), transport);
+      const progress = new RunProgress(process.stdout, process.stdout.isTTY === true, () => collector.plannedTags(), transport);
+      await runScenarios(await prepared, {
+        target: target.over(transport, target.parameters),
+        quiet: true,
+        onMessage: collector.onMessage,
+        concurrency,
+        // cucumber's own page, one per transport: cucumber.html, then cucumber-wss.html.
+        ...(index > 0 ? { htmlReport: join(reportDir, `cucumber-${transport}.html`) } : {}),
+      });
+      progress.end();
+      scenarios.push(...collector.results());
+    }
+    const verdicts = ruleVerdicts(scenarios, { rules, versions, transports: target.transports });
     const report = { target: target.description, startedAt: startedAt.toISOString(), durationMs: performance.now() - started, verdicts, scenarios };
     const files = writeReports(reportDir, report);
     console.log(`\n${consoleReport(report, process.stdout.isTTY === true)}`);
-    console.log(`reports: ${[...files, join(reportDir, 'cucumber.html')].join(', ')}`);
+    const cucumberPages = target.transports.map((transport, index) => join(reportDir, index === 0 ? 'cucumber.html' : `cucumber-${transport}.html`));
+    console.log(`reports: ${[...files, ...cucumberPages].join(', ')}`);
     const { passed, failed } = totals(verdicts);
     if (failed > 0) process.exitCode = 1;
     else if (passed === 0) {

@@ -8,6 +8,7 @@ import { loadPki, serverTlsFromPki, type LoadedPki } from '../certs/manifest.ts'
 import { namespaceFromPki, SUITE_SESSION_LIMIT } from '../certs/namespace.ts';
 import type { AuthenticationNameSource } from '../eventgrid/authentication.ts';
 import type { NamespaceConfig } from '../eventgrid/namespace.ts';
+import type { Transport } from '../rules/transports.ts';
 
 /**
  * The embedded reference keeps sessions for 2 s: long enough for a scenario to resume one on a busy
@@ -58,13 +59,20 @@ interface BrokerUrls {
   alternativeNamesUrl: string;
   /** The namespace whose session limit is SUITE_SESSION_LIMIT, for the S9 scenarios. */
   limitUrl: string;
+  /** The main namespace authenticating by the suite's test webhook, for the @webhook scenarios. */
+  webhookUrl: string;
 }
 
-export interface EmbeddedBrokers extends BrokerUrls {
+/** How long the webhook namespace waits for the test webhook: a W3 scenario waits this long. */
+const WEBHOOK_TIMEOUT_MS = 1000;
+
+export interface EmbeddedBrokers {
+  /** The brokers' URLs over each transport: every broker serves MQTT over TLS and over WebSockets. */
+  urls: Record<Transport, BrokerUrls>;
   stop(): Promise<void>;
 }
 
-type FromThread = { started: BrokerUrls } | { stopped: true };
+type FromThread = { started: Record<Transport, BrokerUrls> } | { stopped: true };
 const THREAD_KIND = 'mmc-embedded-brokers';
 
 /**
@@ -85,7 +93,7 @@ export async function startEmbeddedBrokers(options: EmbeddedBrokerOptions): Prom
   // A broker that fails mid-run fails the scenarios that follow; the run still ends with its reports.
   thread.on('error', (error) => console.error(`error: the embedded reference broker stopped: ${error.message}`));
   return {
-    ...message.started,
+    urls: message.started,
     async stop() {
       thread.postMessage('stop');
       await Promise.race([once(thread, 'message'), once(thread, 'exit')]);
@@ -97,18 +105,32 @@ export async function startEmbeddedBrokers(options: EmbeddedBrokerOptions): Prom
 
 async function serve(options: EmbeddedBrokerOptions): Promise<void> {
   // Loaded here, in the thread only: the thread that starts it never needs the broker's modules.
-  const [{ startReferenceBroker }, { mutatedBehaviour }] = await Promise.all([import('../reference/broker.ts'), import('../reference/policy/mutants.ts')]);
+  const [{ startReferenceBroker }, { mutatedBehaviour }, { startWebhookService, withWebhook }] = await Promise.all([
+    import('../reference/broker.ts'),
+    import('../reference/policy/mutants.ts'),
+    import('../reference/webhook-service.ts'),
+  ]);
   const pki = loadPki(options.pkiDir);
   const namespaces = referenceNamespaces(pki, options.sessionLimit);
   const behaviour = mutatedBehaviour(options.brokenRules);
   const start = (namespace: NamespaceConfig) => startReferenceBroker({ namespace, tls: serverTlsFromPki(pki), behaviour });
-  const brokers = await Promise.all([start(namespaces.main), start(namespaces.alternativeNames), start(namespaces.limit)]);
+  // The test webhook allows a client with the attributes the main namespace registers for its name.
+  const { main } = namespaces;
+  const webhook = await startWebhookService({ attributesOf: (name) => main.clients.find((client) => client.authenticationName.toLowerCase() === name.toLowerCase())?.attributes });
+  const webhookNamespace = withWebhook({ ...main, reference: { ...main.reference, webhookTimeoutMs: WEBHOOK_TIMEOUT_MS } }, webhook.url);
+  const brokers = await Promise.all([start(main), start(namespaces.alternativeNames), start(namespaces.limit), start(webhookNamespace)]);
   const port = parentPort!;
   port.once('message', async () => {
     await Promise.all(brokers.map((broker) => broker.stop()));
+    await webhook.stop();
     port.postMessage({ stopped: true } satisfies FromThread);
   });
-  port.postMessage({ started: { url: brokers[0].url, alternativeNamesUrl: brokers[1].url, limitUrl: brokers[2].url } } satisfies FromThread);
+  const over = (transport: Transport) => brokers.map((broker) => (transport === 'wss' ? broker.wsUrl! : broker.url));
+  const urls = (transport: Transport): BrokerUrls => {
+    const [url, alternativeNamesUrl, limitUrl, webhookUrl] = over(transport) as [string, string, string, string];
+    return { url, alternativeNamesUrl, limitUrl, webhookUrl };
+  };
+  port.postMessage({ started: { tcp: urls('tcp'), wss: urls('wss') } } satisfies FromThread);
 }
 
 if (!isMainThread && (workerData as { kind?: string } | null)?.kind === THREAD_KIND) await serve((workerData as { options: EmbeddedBrokerOptions }).options);

@@ -11,7 +11,7 @@ describe('mqtt-multisession-conformance', () => {
     for (const args of [['--help'], []]) {
       const help = await runScript('runner/main.ts', args);
       expect(help.exitCode).toBe(0);
-      expect([...help.stdout.matchAll(/^  (\w+) {2,}/gm)].map((match) => match[1])).toEqual(['run', 'broker', 'certs', 'probe', 'provision']);
+      expect([...help.stdout.matchAll(/^  (\w+) {2,}/gm)].map((match) => match[1])).toEqual(['run', 'broker', 'certs', 'token', 'probe', 'provision']);
     }
   });
 

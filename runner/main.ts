@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// mqtt-multisession-conformance run|broker|certs|probe|provision: the tool's one command. Each
+// mqtt-multisession-conformance run|broker|certs|token|probe|provision: the tool's one command. Each
 // subcommand is the module `npm run <script>` starts in this repository, loaded only when asked for.
 import { EXIT_USAGE, runCommand, type Command } from '../common/cli.ts';
 import { PACKAGE_NAME, packageVersion } from '../common/package.ts';
@@ -13,6 +13,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
   run: { summary: 'run the conformance scenarios against the embedded reference broker or a target', load: () => import('./cli.ts') },
   broker: { summary: 'start the reference broker (an Event Grid MQTT namespace) as a process', load: () => import('../reference/cli.ts') },
   certs: { summary: 'make (or reuse) the test PKI: CA, server and client certificates', load: () => import('../certs/cli.ts') },
+  token: { summary: "print a token of the set's local issuer for an identity (CUSTOM-JWT)", load: () => import('../certs/token-cli.ts') },
   probe: { summary: 'what a run would find at a remote target, and what it would skip', load: () => import('./probe-cli.ts') },
   provision: { summary: 'an az script and ARM template that register the identities on a namespace', load: () => import('../provision/cli.ts') },
 };

@@ -187,7 +187,7 @@ describe('the packed tarball, installed in an empty project', () => {
   it("runs the documented vitest example: a device team's test against the reference broker", async () => {
     const example = await run('npx', ['vitest', 'run', exampleFromDocs('device.test.mjs')], project, { npm_config_yes: 'false' });
     expect(example.exitCode, example.stdout + example.stderr).toBe(0);
-    expect(example.stdout).toMatch(/Tests +2 passed \(2\)/);
+    expect(example.stdout).toMatch(/Tests +3 passed \(3\)/);
   }, 120_000);
 
   // skipLibCheck, as most projects have it: checking every declaration of cucumber, mqtt and aedes takes

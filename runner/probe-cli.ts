@@ -11,7 +11,7 @@ import { remoteTarget } from './target.ts';
 import { MQTT_FLAG, MQTT_USAGE, parseMqttFlag, remoteTargetFromFlags, TARGET_FLAGS, TARGET_USAGE } from './target-flags.ts';
 
 const USAGE = `usage: mqtt-multisession-conformance probe TARGET [options]
-  TARGET                   a target file (JSON), or an mqtts:// URL with --ca and --identities
+  TARGET                   a target file (JSON), or an mqtts:// or wss:// URL with --ca and --identities
   --identity ID            the identity to connect with (default: the first client of the PKI)
 ${MQTT_USAGE}
 ${TARGET_USAGE}`;
@@ -41,7 +41,7 @@ async function main(args: string[]): Promise<void> {
   if (positionals.length > 1) throw new UserError(`one target at a time, not ${positionals.join(' ')}`);
   const flags = given?.includes('://') ? { ...values, target: given } : { ...values, 'target-file': given ?? values['target-file'] };
   const options = remoteTargetFromFlags(flags);
-  if (!options) throw new UserError('name a target: a target file, or an mqtts:// URL with --ca and --identities');
+  if (!options) throw new UserError('name a target: a target file, or an mqtts:// or wss:// URL with --ca and --identities');
   const target = remoteTarget(options);
   for (const warning of target.warnings) console.log(warning);
 

@@ -1,5 +1,6 @@
 // What can be learnt of a target before a run: it resolves and answers TLS with a certificate the CA
-// verifies, which of the selected MQTT versions it speaks, one identity can connect and may subscribe
+// verifies, which of the selected MQTT versions it speaks, which authentication methods it takes (the
+// certificate; over MQTT 5, a custom JWT of the set's local issuer), one identity can connect and may subscribe
 // and publish on its own topics (and the observer identity publish to them), how many sessions one
 // authentication name may hold (not a connection cap), and the maximum session expiry the CONNACK
 // reports. Every session it opens is ended before it returns.
@@ -7,6 +8,7 @@ import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
 import { UserError } from '../common/errors.ts';
 import { loadPki, type LoadedIdentity } from '../certs/manifest.ts';
+import { issueToken } from '../certs/tokens.ts';
 import { SESSIONS_PER_NAME_RANGE } from '../eventgrid/namespace.ts';
 import { everyClientsTopicsTemplate, OBSERVER, ownTopics, ownTopicsTemplate, sessionTopic } from '../eventgrid/suite-contract.ts';
 import { MQTT_VERSIONS, type MqttVersion } from '../rules/catalogue.ts';
@@ -36,6 +38,11 @@ export interface ProbeResult {
   sessionLimit: { value: number; atLeast: boolean; refusal?: string; connectionCap?: boolean };
   /** Maximum session expiry the MQTT 5 CONNACK reported, seconds; undefined when it reported none. */
   maxSessionExpirySeconds?: number;
+  /**
+   * Whether an MQTT 5 CONNECT with a custom JWT of the set's local issuer (CUSTOM-JWT) was accepted, and
+   * what the target answered; undefined when it was not tried (MQTT 5 not spoken, or a set without an issuer).
+   */
+  customJwt?: { accepted: boolean; answer: string };
 }
 
 export interface ProbeOptions {
@@ -120,29 +127,55 @@ export async function probeTarget(target: TargetParameters, options: ProbeOption
   let version: MqttVersion | undefined;
   try {
     const selected = options.versions ?? MQTT_VERSIONS;
+    // Every selected version is tried (MQTT 5 first): the run covers those the target speaks. A version
+    // it refuses as such (0x84, or 3.1.1's return code 1), or leaves unanswered (a 3.1.1-only broker
+    // may never answer an MQTT 5 CONNECT), is not spoken, once another version is; with none, the
+    // first version's answer says what is wrong.
+    const unanswered: { candidate: MqttVersion; outcome: Refused }[] = [];
     for (const candidate of (['5', '3.1.1'] as const).filter((version) => selected.includes(version))) {
-      // Asking for "never expires" makes a namespace with a maximum report it in the CONNACK (L1).
-      const first = await connect(candidate, 1, NEVER_EXPIRES);
+      // The first: asking for "never expires" makes a namespace with a maximum report it in the CONNACK
+      // (L1), and it is held for the probe. Another: a session of its own that ends with its connection.
+      const first = version
+        ? await SessionClient.connect({ url: target.url, ca, identity, sessionName: `${prefix}${candidate}`, version: candidate, cleanStart: true, sessionExpiry: 0, timeoutMs: TIMEOUT_MS }).catch((error: Error): Refused => ({ accepted: false, message: error.message }))
+        : await SessionClient.connect({ url: target.url, ca, identity, sessionName: `${prefix}1`, version: candidate, sessionExpiry: NEVER_EXPIRES, timeoutMs: TIMEOUT_MS }).catch((error: Error): Refused => ({ accepted: false, message: error.message }));
       if (first.accepted) {
-        open.push(first.client);
-        version = candidate;
-        break;
+        if (version) await first.client.disconnect().catch(() => first.client.close());
+        else {
+          open.push(first.client);
+          version = candidate;
+        }
+        continue;
       }
-      if (!refusesVersion(first, candidate)) throw new UserError(explainNotConnected(where, identity, first, candidate));
-      unsupportedVersions[candidate] = `the target does not speak MQTT ${candidate}: it answered ${describeRefusal(first, candidate)}`;
-      log(`version   ${unsupportedVersions[candidate]}`);
+      if (first.code !== undefined && refusesVersion(first, candidate)) {
+        unsupportedVersions[candidate] = `the target does not speak MQTT ${candidate}: it answered ${describeRefusal(first, candidate)}`;
+      } else if (first.message === 'the connection closed with no CONNACK' || first.message.startsWith('timed out') || first.message === 'connack timeout') {
+        unanswered.push({ candidate, outcome: first });
+        const silence = first.message === 'the connection closed with no CONNACK' ? 'no CONNACK: the connection was closed' : `no CONNACK within ${TIMEOUT_MS / 1000} s`;
+        unsupportedVersions[candidate] = `the target does not speak MQTT ${candidate}: an MQTT ${candidate} CONNECT got ${silence}`;
+      } else throw new UserError(explainNotConnected(where, identity, first, candidate));
     }
-    if (!version) throw new UserError(`the target speaks none of the selected MQTT versions: ${Object.values(unsupportedVersions).join('; ')}`);
+    if (!version) {
+      const [silent] = unanswered;
+      if (silent && unanswered.length === Object.keys(unsupportedVersions).length) throw new UserError(explainNotConnected(where, identity, silent.outcome, silent.candidate));
+      throw new UserError(`the target speaks none of the selected MQTT versions: ${Object.values(unsupportedVersions).join('; ')}`);
+    }
+    const spoken = (['5', '3.1.1'] as const).filter((candidate) => selected.includes(candidate) && !unsupportedVersions[candidate]);
+    const unspoken = Object.entries(unsupportedVersions).map(([candidate, why]) => `not MQTT ${candidate} (${why.replace(/^the target does not speak MQTT \S+: /, '')})`);
+    log(`versions  MQTT ${spoken.join(' and ')}${unspoken.length ? `, ${unspoken.join(', ')}: the run covers MQTT ${spoken.join(' and ')} only` : ''}`);
     const reported = version === '5' ? (open[0]!.connackProperties.sessionExpiryInterval as number | undefined) : undefined;
     log(`identity  ${identity.entry.id} connected over MQTT ${version} as "${identity.entry.authenticationName}"`);
     if (version === '5') {
       log(`expiry    ${reported === undefined ? 'the CONNACK reported no maximum session expiry' : `maximum session expiry ${reported} s (the CONNACK lowered ${NEVER_EXPIRES})`}`);
     }
+    const customJwt = version === '5' ? await probeCustomJwt(target, ca, identity, `${prefix}jwt`) : undefined;
+    log(`methods   X.509 certificate: accepted${customJwt ? `; CUSTOM-JWT (a token of the set's local issuer): ${customJwt.answer}` : ''}`);
     await checkAccess(open[0]!, target, identity, version, `${prefix}probe`, log);
     await checkObserverAccess(open[0]!, target, ca, identity, version, `${prefix}probe`, log);
 
-    let sessionLimit: ProbeResult['sessionLimit'] = { value: MAX_PROBE_SESSIONS, atLeast: true };
-    for (let index = 2; index <= MAX_PROBE_SESSIONS; index += 1) {
+    // A declared limit needs only one session past it to be checked; otherwise Event Grid's maximum and one more.
+    const probeUpTo = target.sessionLimitKnown ? Math.min(MAX_PROBE_SESSIONS, target.sessionLimit + 1) : MAX_PROBE_SESSIONS;
+    let sessionLimit: ProbeResult['sessionLimit'] = { value: probeUpTo, atLeast: true };
+    for (let index = 2; index <= probeUpTo; index += 1) {
       // No expiry: these sessions end with their connections.
       const next = await connect(version, index, 0);
       if (next.accepted) {
@@ -166,6 +199,7 @@ export async function probeTarget(target: TargetParameters, options: ProbeOption
       unsupportedVersions,
       sessionLimit,
       ...(reported === undefined ? {} : { maxSessionExpirySeconds: reported }),
+      ...(customJwt ? { customJwt } : {}),
     };
   } finally {
     // A DISCONNECT, so that the target frees them before the run needs the sessions back.
@@ -177,8 +211,9 @@ export async function probeTarget(target: TargetParameters, options: ProbeOption
 
 function describeSessionLimit(limit: ProbeResult['sessionLimit']): string {
   if (limit.connectionCap) {
-    return `no session limit seen: after ${limit.value} connections the target refused another identity too (${limit.refusal}): a connection cap`;
+    return `limited by connections, ${limit.value}: after ${limit.value} connections the target refused another identity too (${limit.refusal}), a connection cap rather than a limit per authentication name`;
   }
+  if (!limit.refusal && limit.value <= SESSIONS_PER_NAME_RANGE.max) return `no limit up to ${limit.value} per authentication name, one more than the declared limit`;
   if (!limit.refusal) return `no limit up to ${limit.value} per authentication name, more than Event Grid's maximum of ${SESSIONS_PER_NAME_RANGE.max}`;
   return `${limit.value} per authentication name (session ${limit.value + 1} was refused: ${limit.refusal})`;
 }
@@ -190,6 +225,8 @@ function otherIdentity(target: TargetParameters, first: LoadedIdentity): LoadedI
 }
 
 export interface DeclaredLimits {
+  /** The target file's namespace.customJwt. */
+  tokenIssuerTrusted?: boolean;
   sessionLimit?: number;
   maxSessionExpirySeconds?: number;
 }
@@ -286,18 +323,40 @@ export function applyProbe(parameters: TargetParameters, declared: DeclaredLimit
   if (declared.sessionLimit === undefined && observed.atLeast && !observed.connectionCap) {
     note(`note: assumed session limit ${sessionLimit}, Event Grid's documented maximum (declare --session-limit for your namespace's)`);
   }
-  if (observed.connectionCap && declared.sessionLimit === undefined) sessionLimit = observed.value;
+  // A connection cap learned, and no limit declared: S9 runs, and is judged "limited by connections".
+  const connectionCap = observed.connectionCap && declared.sessionLimit === undefined ? observed.value : undefined;
+  if (connectionCap !== undefined) sessionLimit = connectionCap;
   const expiry = declared.maxSessionExpirySeconds ?? probe.maxSessionExpirySeconds;
   if (expiry === undefined) note(`note: assumed maximum session expiry ${parameters.maxSessionExpirySeconds} s for the 3.1.1 expiry wait (nothing declared, none reported)`);
   const unsupported = Object.entries(probe.unsupportedVersions) as [MqttVersion, string][];
+  // A target file's word on custom JWT wins; otherwise what the probe saw.
+  const tokenIssuerTrusted = declared.tokenIssuerTrusted ?? probe.customJwt?.accepted ?? false;
+  if (declared.tokenIssuerTrusted !== undefined && probe.customJwt && declared.tokenIssuerTrusted !== probe.customJwt.accepted) {
+    note(`note: the target file says customJwt ${declared.tokenIssuerTrusted}, the target ${probe.customJwt.answer} a token of the set's issuer`);
+  }
   return {
     ...parameters,
+    tokenIssuerTrusted,
     sessionLimit,
-    sessionLimitKnown: declared.sessionLimit !== undefined || !observed.connectionCap,
+    sessionLimitKnown: true,
+    ...(connectionCap === undefined ? {} : { connectionCap }),
     maxSessionExpirySeconds: expiry ?? parameters.maxSessionExpirySeconds,
     maxSessionExpiryDeclared: declared.maxSessionExpirySeconds !== undefined,
     unsupportedVersions: { ...parameters.unsupportedVersions, ...Object.fromEntries(unsupported) },
   };
+}
+
+/** An MQTT 5 CONNECT with a token of the set's local issuer for the identity, and no certificate: whether it is taken. */
+async function probeCustomJwt(target: TargetParameters, ca: string, identity: LoadedIdentity, sessionName: string): Promise<ProbeResult['customJwt']> {
+  const pki = loadPki(target.identitiesDir);
+  if (!pki.manifest.ca.tokenIssuer) return undefined;
+  const data = await issueToken(pki, { identity: identity.entry.id });
+  const outcome = await SessionClient.connect({ url: target.url, ca, identity, sessionName, version: '5', cleanStart: true, sessionExpiry: 0, timeoutMs: TIMEOUT_MS, token: { method: 'CUSTOM-JWT', data } }).catch(
+    (error: Error) => ({ accepted: false as const, message: error.message }),
+  );
+  if (!outcome.accepted) return { accepted: false, answer: `refused, ${describeRefusal(outcome, '5')}` };
+  await outcome.client.disconnect().catch(() => outcome.client.close());
+  return { accepted: true, answer: 'accepted' };
 }
 
 /** Ends the long-lived first session: Clean Start with no expiry, a second later (Event Grid's pacing). */

@@ -32,7 +32,7 @@ describe('the ARM template', () => {
     } finally {
       await broker.stop();
     }
-  }, 120_000);
+  }, 300_000);
 
   it('without its permission bindings stops the run at the probe, in one line', async () => {
     const { template, out } = await provision('arm');

@@ -49,6 +49,8 @@ export interface RunOptions {
    * steps/scheduling.ts keeps apart the scenarios that must not overlap.
    */
   concurrency?: number;
+  /** Where cucumber's HTML page goes instead of the path the configuration names (a second run's own page). */
+  htmlReport?: string;
 }
 
 const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
@@ -84,8 +86,9 @@ export async function prepareScenarios(options: PrepareOptions): Promise<Prepare
 export async function runScenarios(prepared: PreparedScenarios, options: RunOptions): Promise<boolean> {
   const { configuration, support } = prepared;
   useLanes(options.concurrency ?? 1, startRank);
+  const formats = options.htmlReport ? { ...configuration.formats, files: { [options.htmlReport]: 'html' } } : configuration.formats;
   const { success } = await runCucumber(
-    { ...configuration, support, runtime: { ...configuration.runtime, worldParameters: { ...options.target } } },
+    { ...configuration, formats, support, runtime: { ...configuration.runtime, worldParameters: { ...options.target } } },
     options.quiet ? { stdout: discard } : undefined,
     options.onMessage,
   );

@@ -10,7 +10,7 @@ import type { RemoteTargetOptions } from './target.ts';
 
 const targetFileSchema = z
   .object({
-    url: z.string().regex(/^mqtts:\/\//, 'must be an mqtts:// URL'),
+    url: z.string().regex(/^(mqtts|wss):\/\//, 'must be an mqtts:// or wss:// URL'),
     ca: z.string().min(1),
     identities: z.string().min(1),
     namespace: z
@@ -18,10 +18,12 @@ const targetFileSchema = z
         maximumClientSessionsPerAuthenticationName: z.number().int().min(SESSIONS_PER_NAME_RANGE.min).max(SESSIONS_PER_NAME_RANGE.max).optional(),
         maximumSessionExpiryInHours: z.number().int().min(SESSION_EXPIRY_HOURS_RANGE.min).max(SESSION_EXPIRY_HOURS_RANGE.max).optional(),
         alternativeAuthenticationNameSources: z.array(z.string()).optional(),
+        // The namespace trusts the set's local token issuer (npm run provision -- --custom-jwt registers it).
+        customJwt: z.boolean().optional(),
       })
       .strict()
       .default({}),
-    alternativeNamesUrl: z.string().regex(/^mqtts:\/\//, 'must be an mqtts:// URL').optional(),
+    alternativeNamesUrl: z.string().regex(/^(mqtts|wss):\/\//, 'must be an mqtts:// or wss:// URL').optional(),
     pace: z.boolean().default(true),
     includeSlow: z.boolean().default(false),
     topicRoot: z.string().min(1).optional(),
@@ -59,6 +61,7 @@ export function readTargetFile(path: string): RemoteTargetOptions {
     alternativeNamesUrl: file.alternativeNamesUrl,
     pace: file.pace,
     includeSlow: file.includeSlow,
+    tokenIssuerTrusted: file.namespace.customJwt,
     topicRoot: file.topicRoot,
     skipRules: Object.fromEntries(file.skip.map((entry) => [entry.rule, entry.reason])),
   };

@@ -22,7 +22,7 @@ export const TARGET_FLAGS = {
 } as const;
 
 export const TARGET_USAGE = `  --target-file FILE       a target file (JSON) naming all of the below
-  --target URL             an MQTT endpoint, mqtts://HOST:PORT          (env MMC_TARGET)
+  --target URL             an MQTT endpoint, mqtts://HOST:8883 or wss://HOST:443/mqtt (env MMC_TARGET)
   --ca FILE                CA that signed the endpoint's certificate    (env MMC_CA)
   --identities DIR         PKI folder whose identities are registered   (env MMC_IDENTITIES)
   --alternative-names-target URL
@@ -75,7 +75,7 @@ function checkNoRemoteOnlyFlags(values: TargetFlagValues, env: NodeJS.ProcessEnv
   }
   const variables = (['MMC_CA', 'MMC_IDENTITIES'] as const).filter((name) => env[name] !== undefined);
   if (variables.length) {
-    throw new UserError(`${variables.join(' and ')} ${variables.length > 1 ? 'are' : 'is'} set but MMC_TARGET is not: set MMC_TARGET to the mqtts:// URL of the target, or unset ${variables.join(' and ')} to test the embedded reference`);
+    throw new UserError(`${variables.join(' and ')} ${variables.length > 1 ? 'are' : 'is'} set but MMC_TARGET is not: set MMC_TARGET to the mqtts:// or wss:// URL of the target, or unset ${variables.join(' and ')} to test the embedded reference`);
   }
 }
 
@@ -87,13 +87,13 @@ export function remoteTargetFromFlags(values: TargetFlagValues, env: NodeJS.Proc
   // A flag or variable given but empty is a target expected and missing (a CI secret that is not set
   // expands to ""): never fall back to the embedded reference then.
   if (values['target-file'] === '') throw new UserError('--target-file is empty: name the target file');
-  if (values.target === '') throw new UserError('--target is empty: give the mqtts:// URL of the target');
+  if (values.target === '') throw new UserError('--target is empty: give the mqtts:// or wss:// URL of the target');
   const fromFile = values['target-file'] ? readTargetFile(values['target-file']) : undefined;
   if (values.target === undefined && !fromFile && env.MMC_TARGET !== undefined && env.MMC_TARGET.trim() === '') {
-    throw new UserError('MMC_TARGET is set but empty (a missing CI secret?): give the mqtts:// URL of the target, or unset MMC_TARGET to test the embedded reference');
+    throw new UserError('MMC_TARGET is set but empty (a missing CI secret?): give the mqtts:// or wss:// URL of the target, or unset MMC_TARGET to test the embedded reference');
   }
   if (values.target === undefined && !fromFile && /^\$\(.*\)$/.test(env.MMC_TARGET ?? '')) {
-    throw new UserError(`MMC_TARGET is the literal text ${env.MMC_TARGET}: the pipeline variable is not defined; define it (as a secret) with the mqtts:// URL of the target`);
+    throw new UserError(`MMC_TARGET is the literal text ${env.MMC_TARGET}: the pipeline variable is not defined; define it (as a secret) with the mqtts:// or wss:// URL of the target`);
   }
   const url = values.target ?? fromFile?.url ?? env.MMC_TARGET;
   if (!url) {

@@ -9,6 +9,7 @@ import { loadPki } from '../certs/manifest.ts';
 import { DEFAULT_PKI_DIR, ensurePki, pkiExpiryWarnings } from '../certs/pki.ts';
 import { SUITE_SESSION_LIMIT } from '../certs/namespace.ts';
 import { checkTopicRoot, DEFAULT_TOPIC_ROOT } from '../eventgrid/suite-contract.ts';
+import { transportOf, TRANSPORTS, type Transport } from '../rules/transports.ts';
 import type { TargetParameters } from '../steps/target.ts';
 import { embeddedSessionLimit, REFERENCE_MAX_EXPIRY_SECONDS, startEmbeddedBrokers } from './embedded-brokers.ts';
 
@@ -22,6 +23,8 @@ export interface RemoteTargetOptions {
   maxSessionExpirySeconds?: number;
   alternativeNameSources?: boolean;
   includeSlow?: boolean;
+  /** The namespace trusts the PKI set's local token issuer (custom JWT). */
+  tokenIssuerTrusted?: boolean;
   pace?: boolean;
   /** A second namespace with ALTERNATIVE_NAME_SOURCES configured, for the A5 scenarios. */
   alternativeNamesUrl?: string;
@@ -35,6 +38,10 @@ export interface RemoteTargetOptions {
 
 export interface PreparedTarget {
   parameters: TargetParameters;
+  /** The transports a run goes over, in order: the embedded reference serves both, a remote target its URL's. */
+  transports: Transport[];
+  /** `parameters` over `transport`: the same target, its endpoints' URLs for that transport. */
+  over(transport: Transport, parameters: TargetParameters): TargetParameters;
   description: string;
   /** For the user before the run: a PKI near or past expiry. */
   warnings: string[];
@@ -48,7 +55,7 @@ export interface BrokenRule {
 }
 
 export async function startEmbeddedTarget(
-  options: { pkiDir?: string; brokenRules?: BrokenRule[]; concurrency?: number; log?: (line: string) => void } = {},
+  options: { pkiDir?: string; brokenRules?: BrokenRule[]; concurrency?: number; transports?: Transport[]; log?: (line: string) => void } = {},
 ): Promise<PreparedTarget> {
   const pkiDir = resolve(options.pkiDir ?? DEFAULT_PKI_DIR);
   const { warnings } = await ensurePki({ outDir: pkiDir, log: options.log });
@@ -57,12 +64,26 @@ export async function startEmbeddedTarget(
   const brokenRules = options.brokenRules ?? [];
   const brokers = await startEmbeddedBrokers({ pkiDir, sessionLimit, brokenRules: brokenRules.map(({ id }) => id) });
   const broken = brokenRules.map(({ id, breaks }) => `${id} (${breaks})`).join(', ');
+  const transports = options.transports ?? [...TRANSPORTS];
+  const { tcp } = brokers.urls;
+  const at = transports.map((transport) => brokers.urls[transport].url).join(' and ');
   return {
-    description: `embedded reference broker at ${brokers.url}${broken ? ` with rules broken on purpose: ${broken}` : ''}`,
+    description: `embedded reference broker at ${at}${broken ? ` with rules broken on purpose: ${broken}` : ''}`,
+    transports,
+    over: (transport, parameters) => {
+      const urls = brokers.urls[transport];
+      return {
+        ...parameters,
+        url: urls.url,
+        alternativeNamesUrl: urls.alternativeNamesUrl,
+        limitNamespace: { url: urls.limitUrl, sessionLimit: SUITE_SESSION_LIMIT },
+        webhookUrl: urls.webhookUrl,
+      };
+    },
     // ensurePki has logged them.
     warnings: warnings.filter(() => !options.log),
     parameters: {
-      url: brokers.url,
+      url: tcp.url,
       caFile: join(pkiDir, pki.manifest.ca.root.certificate),
       caOrigin: 'the PKI root CA',
       identitiesDir: pkiDir,
@@ -73,12 +94,16 @@ export async function startEmbeddedTarget(
       unsupportedVersions: {},
       shortSessionExpirySeconds: REFERENCE_MAX_EXPIRY_SECONDS,
       alternativeNameSources: false,
-      alternativeNamesUrl: brokers.alternativeNamesUrl,
-      limitNamespace: { url: brokers.limitUrl, sessionLimit: SUITE_SESSION_LIMIT },
+      alternativeNamesUrl: tcp.alternativeNamesUrl,
+      limitNamespace: { url: tcp.limitUrl, sessionLimit: SUITE_SESSION_LIMIT },
+      webhookUrl: tcp.webhookUrl,
       pace: false,
       resumeTls: true,
       // Its expiry is seconds: nothing is slow here.
       includeSlow: true,
+      // The set's namespace (certs/namespace.ts) trusts its local issuer.
+      tokenIssuerTrusted: true,
+      entraStandIn: true,
       skipRules: {},
       topicRoot: DEFAULT_TOPIC_ROOT,
     },
@@ -105,7 +130,17 @@ export function remoteTarget(options: RemoteTargetOptions): PreparedTarget {
   } catch {
     throw new UserError(`--target must be a URL such as mqtts://my-namespace.westeurope-1.ts.eventgrid.azure.net:8883, not "${options.url}"`);
   }
-  if (url.protocol !== 'mqtts:') throw new UserError(`--target must use mqtts:// (Event Grid accepts MQTT over TLS only), not ${url.protocol}//`);
+  if (url.protocol !== 'mqtts:' && url.protocol !== 'wss:') {
+    throw new UserError(
+      `--target must use mqtts:// (MQTT over TLS, port 8883) or wss:// (MQTT over WebSockets, port 443, path /mqtt), as Event Grid serves MQTT; not ${url.protocol}//`,
+    );
+  }
+  if (url.protocol === 'wss:' && (url.pathname === '/' || url.pathname === '')) {
+    throw new UserError(`--target ${options.url}: give the WebSocket path too, as in wss://HOST:443/mqtt (Event Grid serves MQTT over WebSockets at /mqtt)`);
+  }
+  if (options.alternativeNamesUrl && transportOf(options.alternativeNamesUrl) !== transportOf(url.href)) {
+    throw new UserError(`the alternative-names target ${options.alternativeNamesUrl} must use the same transport as the target ${url.href}`);
+  }
   const caOrigin = options.caOrigin ?? '--ca';
   ensureReadableFile(options.caFile, caOrigin);
   if (!holdsCertificate(readFileSync(options.caFile, 'utf8'))) {
@@ -115,6 +150,8 @@ export function remoteTarget(options: RemoteTargetOptions): PreparedTarget {
   const pki = loadPki(options.identitiesDir);
   return {
     description: `remote target ${url.href}`,
+    transports: [transportOf(url.href)],
+    over: (_transport, parameters) => parameters,
     warnings: pkiExpiryWarnings(options.identitiesDir, pki.manifest, options.now),
     parameters: {
       url: url.href,
@@ -134,6 +171,7 @@ export function remoteTarget(options: RemoteTargetOptions): PreparedTarget {
       pace: options.pace ?? true,
       resumeTls: false,
       includeSlow: options.includeSlow ?? false,
+      tokenIssuerTrusted: options.tokenIssuerTrusted ?? false,
       skipRules: options.skipRules ?? {},
       topicRoot: checkTopicRoot(options.topicRoot ?? DEFAULT_TOPIC_ROOT),
     },

@@ -34,6 +34,13 @@ async function everySession(world: ConformanceWorld, identityId: string, task: (
 
 Given('identity {string} holds as many sessions as the namespace allows over MQTT {version}', { timeout: 300_000 }, async function (this: ConformanceWorld, identityId: string, version: MqttVersion) {
   this.version = version;
+  // S9's own verdict on a target that caps connections rather than the sessions of one name (the probe
+  // saw another identity turned away too): that cap is no limit per authentication name.
+  const cap = this.target.connectionCap;
+  if (cap !== undefined) {
+    const observed = `limited by connections, ${cap}: after ${cap} connections the target turned every identity away, and holds no limit per authentication name (declare --session-limit to judge S9 against one)`;
+    failObserved(this, { step: 'the namespace caps the sessions of one authentication name', expected: 'a limit per authentication name, held sessions included', observed }, observed);
+  }
   await everySession(this, identityId, (name) => holdSession(this, identityId, name));
 });
 
@@ -100,6 +107,19 @@ When('identity {string} connects as {string} with session {string} over MQTT {ve
   this.version = version;
   await this.connect(identityId, sessionName, { username: this.identity(claimed).entry.authenticationName }, OWN_USERNAME);
 });
+
+// S5-S8: an intruder of any shape (or the owner in another letter case): Clean Start / Clean Session 0
+// or 1, with its own Username, that Username in upper case (the same client, A4), or none (named by its
+// certificate, on a namespace with alternative name sources). A refusal's control is the same CONNECT
+// with a fresh session name.
+When(
+  /^identity "([^"]*)" connects with session "([^"]*)", Clean Start (0|1) and (its own Username|its Username in upper case|no Username)$/,
+  async function (this: ConformanceWorld, identityId: string, sessionName: string, clean: string, username: string) {
+    const own = this.identity(identityId).entry.authenticationName;
+    const presented = username === 'no Username' ? null : username === 'its own Username' ? own : own.toUpperCase();
+    await this.connect(identityId, sessionName, { cleanStart: clean === '1', username: presented });
+  },
+);
 
 When('identity {string} connects with session {string} and Clean Start', async function (this: ConformanceWorld, identityId: string, sessionName: string) {
   await this.connect(identityId, sessionName, { cleanStart: true });

@@ -1,13 +1,14 @@
 // Scenario set-up and tear-down: skip what the target cannot test (saying why), end every client and
 // session afterwards, and check that steps/scheduling.ts knew every identity the scenario used.
 import { After, Before, setParallelCanAssign } from '@cucumber/cucumber';
-import { rulesOfTags, type CapabilityTag } from '../rules/tags.ts';
+import { methodOfTags, rulesOfTags, type CapabilityTag } from '../rules/tags.ts';
 import { canRunBeside, fillsSessionLimit, identitiesOf } from './scheduling.ts';
 import { missingCapability } from './target.ts';
 import type { ConformanceWorld } from './world.ts';
 
 Before(function (this: ConformanceWorld, { pickle }) {
   this.rules = rulesOfTags(pickle.tags.map((tag) => tag.name));
+  this.method = methodOfTags(pickle.tags.map((tag) => tag.name));
   for (const { name } of pickle.tags) {
     const missing = missingCapability(name, this.target);
     if (missing) {
@@ -16,12 +17,17 @@ Before(function (this: ConformanceWorld, { pickle }) {
     }
   }
   if (pickle.tags.some((tag) => tag.name === ('@on-alternative-names-namespace' satisfies CapabilityTag))) this.url = this.target.alternativeNamesUrl!;
+  if (this.method === 'webhook') this.url = this.target.webhookUrl!;
   if (fillsSessionLimit(pickle) && this.target.limitNamespace) ({ url: this.url, sessionLimit: this.sessionLimit } = this.target.limitNamespace);
   return undefined;
 });
 
 After(async function (this: ConformanceWorld, { pickle }) {
-  await this.cleanUp();
+  try {
+    await this.cleanUp();
+  } finally {
+    this.attachPackets();
+  }
   // Every identity that held a session must be one steps/scheduling.ts saw in the scenario: another
   // would take a place under a session limit that a scenario beside this one fills (S9).
   const foreseen = identitiesOf(pickle);

@@ -288,8 +288,14 @@ Then('session {string} publishing a packet of {int} bytes ends its connection', 
 When('identity {string} connects with session {string} and a Keep Alive of {int} second(s) over MQTT {version}', async function (this: ConformanceWorld, identityId: string, sessionName: string, seconds: number, version: MqttVersion) {
   this.version = version;
   const outcome = await rawConnect(this, identityId, { clientId: Buffer.from(this.clientId(sessionName)), keepAlive: seconds });
-  if (outcome.accepted) keepAlives.set(outcome.connection, seconds);
+  if (outcome.accepted) {
+    keepAlives.set(outcome.connection, seconds);
+    openedBy.set(outcome.connection, identityId);
+  }
 });
+
+/** The identity that opened each such connection: a silent one is timed again as it was made. */
+const openedBy = new WeakMap<RawConnection, string>();
 
 /** The Keep Alive each connection asked for. */
 const keepAlives = new WeakMap<RawConnection, number>();
@@ -306,12 +312,40 @@ When('that connection sends PINGREQ every half Keep Alive', function (this: Conf
   pingers.set(this, { connection: outcome.connection, keepAliveMs });
 });
 
-Then('the connection stays silent and is closed after one and a half Keep Alives', { timeout: 10_000 }, async function (this: ConformanceWorld) {
-  const outcome = acceptedConnection(this, 'the silent connection is accepted', rawOutcome(this));
-  const end = await within(outcome.connection.ended, 4000);
-  const observed = end ? `closed after ${end.afterMs} ms` : 'still open after 4000 ms';
-  const observation = { step: 'a silent connection is closed', expected: 'closed between 1000 and 3500 ms (1.5 x 1 s, with margin)', observed };
-  expectObserved(this, observation, end !== undefined && end.afterMs >= 1000 && end.afterMs <= 3500, `expected the silent connection to be closed after about 1500 ms, it was ${observed}`);
+/** Further silent connections tried before a close outside the window fails L14 (a timing verdict is taken more than once). */
+const SILENCE_RETRIES = 2;
+
+/**
+ * When a connection silent since its CONNACK may be closed: not before one and a half Keep Alives less
+ * the round trip its CONNECT took (the server counts from the CONNECT), and not later than that plus
+ * a Keep Alive and a second (a broker checks on a timer of its own, often in whole seconds) and the round
+ * trip again (the close has to travel back).
+ */
+function silenceWindow(keepAliveMs: number, roundTripMs: number): { earliest: number; latest: number } {
+  return { earliest: Math.max(0, 1.5 * keepAliveMs - roundTripMs - 50), latest: 2.5 * keepAliveMs + 1000 + 2 * roundTripMs };
+}
+
+Then('the connection stays silent and is closed after one and a half Keep Alives', { timeout: 60_000 }, async function (this: ConformanceWorld) {
+  const first = acceptedConnection(this, 'the silent connection is accepted', rawOutcome(this)).connection;
+  const keepAliveMs = (keepAlives.get(first) ?? 1) * 1000;
+  const attempts: string[] = [];
+  let connection = first;
+  for (let attempt = 0; ; attempt += 1) {
+    const { earliest, latest } = silenceWindow(keepAliveMs, connection.roundTripMs);
+    const end = await within(connection.ended, latest + 500);
+    const inWindow = end !== undefined && end.afterMs >= earliest && end.afterMs <= latest;
+    attempts.push(`${end ? `closed after ${end.afterMs} ms` : `still open after ${latest + 500} ms`} (window ${Math.round(earliest)}-${Math.round(latest)} ms, round trip ${connection.roundTripMs} ms)`);
+    if (!end) connection.close();
+    if (inWindow || attempt === SILENCE_RETRIES) {
+      const observation = { step: 'a silent connection is closed', expected: `closed within the window of 1.5 x ${keepAliveMs} ms (by the round trip; up to ${SILENCE_RETRIES + 1} tries)`, observed: attempts.join('; ') };
+      expectObserved(this, observation, inWindow, `expected the silent connection to be closed after about ${1.5 * keepAliveMs} ms: ${attempts.join('; ')}`);
+      return;
+    }
+    // Another silent connection, as the first was made: the scenario's identity, a fresh session name.
+    const retry = await rawConnect(this, openedBy.get(first)!, { clientId: Buffer.from(this.clientId(`silent-retry-${attempt + 1}`)), keepAlive: keepAliveMs / 1000 });
+    if (!retry.accepted) failObserved(this, { step: 'a silent connection is closed', expected: 'another silent connection accepted, to time again', observed: describeOutcome(this, retry) });
+    connection = retry.connection;
+  }
 });
 
 Then('the connection that pings is still open a Keep Alive later', { timeout: 10_000 }, async function (this: ConformanceWorld) {

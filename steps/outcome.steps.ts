@@ -89,8 +89,10 @@ Then('the CONNACK reports the namespace\'s maximum session expiry', function (th
 });
 
 // Not a refusal, so not steps/refusal-judgement.ts's: 0x8E is the code MQTT 5 has a server send the
-// older connection of a session taken over [MQTT-3.1.4-3], which the step names itself; no rule of the
-// catalogue refuses anything here, and --strict-codes has nothing to make binding.
+// older connection of a session taken over, which the step names itself. What MQTT 5 requires is that
+// the older connection is closed [MQTT-3.1.4-3]; the DISCONNECT before it is the protocol's description
+// (section 4.13), not a conformance statement. So an older connection closed without it passes on the
+// lenient reading, marked as such in the report, and fails under --strict-codes.
 Then(
   /^the older connection of session "([^"]*)" is ended by (a DISCONNECT with 0x8E \(Session taken over\)|the connection closing)$/,
   async function (this: ConformanceWorld, sessionName: string, ending: string) {
@@ -99,8 +101,15 @@ Then(
     const end = await within(older.ended, 3000);
     const observed = end === undefined ? 'still connected' : end.disconnectReasonCode === undefined ? 'closed' : `DISCONNECT ${this.describe(end.disconnectReasonCode)}`;
     const wantsDisconnect = ending.startsWith('a DISCONNECT');
-    this.observe({ step: 'the older connection is ended', expected: ending, observed });
+    const lenient = wantsDisconnect && end !== undefined && end.disconnectReasonCode !== SESSION_TAKEN_OVER;
+    const strict = this.target.strictCodes === true;
+    this.observe({
+      step: 'the older connection is ended',
+      expected: lenient && !strict ? `${ending} (the connection closed is enough on the lenient reading; binding with --strict-codes)` : ending,
+      observed,
+      ...(lenient && !strict ? { lenient: { rules: ['S8'], inferred: 'a DISCONNECT 0x8E Session taken over before the close (what MQTT 5 section 4.13 describes, not requires)' } } : {}),
+    });
     if (!end) throw new ConformanceFailure('the older connection was not ended');
-    if (wantsDisconnect && end.disconnectReasonCode !== SESSION_TAKEN_OVER) throw new ConformanceFailure(`expected ${ending}, got ${observed}`);
+    if (lenient && strict) throw new ConformanceFailure(`expected ${ending}, got ${observed}`);
   },
 );

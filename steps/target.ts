@@ -4,7 +4,7 @@ import type { MqttVersion } from '../rules/catalogue.ts';
 import { isCapabilityTag, rulesOfTags, versionOfTags } from '../rules/tags.ts';
 
 export interface TargetParameters {
-  /** mqtts://host:port */
+  /** mqtts://host:port, or wss://host:port/mqtt: the transport the run's connections take */
   url: string;
   /** PEM file of the CA that signed the endpoint's server certificate. */
   caFile: string;
@@ -16,6 +16,11 @@ export interface TargetParameters {
   sessionLimit: number;
   /** Whether sessionLimit is the limit (declared, or seen enforced), not only a lower bound. */
   sessionLimitKnown: boolean;
+  /**
+   * Seen by the probe, with no session limit declared: after this many connections the target turned
+   * every identity away, not only the one at its limit. S9 is then judged "limited by connections".
+   */
+  connectionCap?: number;
   /** The namespace's maximum session expiry, seconds. */
   maxSessionExpirySeconds: number;
   /** Whether that maximum was declared (then L1 expects exactly it), not probed or assumed (then L1 expects Event Grid's range). */
@@ -55,6 +60,15 @@ export interface TargetParameters {
    * --topic-root writes them).
    */
   topicRoot: string;
+  /**
+   * A namespace like the target that authenticates every CONNECT by the suite's test webhook
+   * (reference/webhook-service.ts): the @webhook scenarios run there. The embedded reference has one.
+   */
+  webhookUrl?: string;
+  /** The namespace is the reference's, whose Microsoft Entra ID stand-in takes the set's OAUTH2-JWT tokens (E1, E2). */
+  entraStandIn?: boolean;
+  /** The namespace trusts the PKI set's local token issuer (custom JWT: its certificate, issuer and audience): the @custom-jwt scenarios run. */
+  tokenIssuerTrusted?: boolean;
   /** Rules the user chose not to run, with why. */
   skipRules: Record<string, string>;
 }
@@ -65,6 +79,13 @@ export function missingCapability(tag: string, target: TargetParameters): string
   if (rule && target.skipRules[rule]) return `the target file skips ${rule}: ${target.skipRules[rule]}`;
   const version = versionOfTags([tag]);
   if (version) return target.unsupportedVersions[version];
+  if (tag === '@custom-jwt') {
+    return target.tokenIssuerTrusted
+      ? undefined
+      : "needs a namespace that trusts the PKI set's token issuer (custom JWT): register it (npm run provision -- --custom-jwt) and say so in the target file (namespace.customJwt: true)";
+  }
+  if (tag === '@oauth2-jwt') return target.entraStandIn ? undefined : "needs the reference broker's Microsoft Entra ID stand-in (a namespace's own tenant issues the tokens it takes)";
+  if (tag === '@webhook') return target.webhookUrl ? undefined : "needs a namespace that authenticates by the suite's test webhook (the embedded reference broker has one)";
   if (!isCapabilityTag(tag)) return undefined;
   switch (tag) {
     case '@needs-two-sessions':

@@ -6,12 +6,16 @@ import { ConformanceFailure } from '../common/errors.ts';
 import { controlCounterpart } from '../certs/identities.ts';
 import { loadPki, type LoadedIdentity, type LoadedPki } from '../certs/manifest.ts';
 import { sessionTopic, ungrantedTopic } from '../eventgrid/suite-contract.ts';
-import type { MqttVersion } from '../rules/catalogue.ts';
+import { issueToken } from '../certs/tokens.ts';
+import { allowedAs } from '../reference/webhook-service.ts';
+import type { AuthenticationMethod, MqttVersion } from '../rules/catalogue.ts';
 import { describeCode, REFUSAL } from '../rules/codes.ts';
 import { formatObservation, type Observation } from '../report/scenarios.ts';
 import { SessionClient, type Accepted, type PublishOutcome, type Refused, type SessionClientOptions } from '../mqtt-client/session-client.ts';
 import { RawConnection, type RawConnectOptions, type RawConnectOutcome } from '../mqtt-client/raw-client.ts';
 import { TlsSessions } from '../mqtt-client/tls-context.ts';
+import { PacketLog } from '../mqtt-client/packet-log.ts';
+import { PACKETS_MEDIA_TYPE } from '../report/packets.ts';
 import type { TargetParameters } from './target.ts';
 import { EXPIRY_PROBERS } from './roles.ts';
 
@@ -50,7 +54,14 @@ interface PendingExpiry {
 }
 
 
-export type ConnectOptions = Partial<SessionClientOptions> & { rawClientId?: string };
+/** A token as a client presents it: its Authentication Method and the token. */
+export type PresentedToken = NonNullable<SessionClientOptions['token']>;
+
+/**
+ * `token`: what to present instead of the scenario's method's own credentials: a token (a bad one, a
+ * good one under another method), or null for the identity's certificate in a token scenario.
+ */
+export type ConnectOptions = Omit<Partial<SessionClientOptions>, 'token'> & { rawClientId?: string; token?: PresentedToken | null };
 
 /** What a CONNECT got: from a SessionClient, or from one written byte by byte (mqtt-client/raw-client.ts). */
 export type ConnectOutcome = Accepted | Refused | RawConnectOutcome;
@@ -92,6 +103,9 @@ interface OpenSession {
   endsWithConnection: boolean;
   /** The client that opened it, when not a connection written byte by byte. */
   client?: SessionClient;
+  /** The token or password it authenticated with, when not the certificate: ending it presents the same. */
+  token?: PresentedToken;
+  password?: string;
 }
 
 export class ConformanceWorld extends World<TargetParameters> {
@@ -104,8 +118,14 @@ export class ConformanceWorld extends World<TargetParameters> {
   readonly caPem: string;
   private readonly prefix: string;
   version: MqttVersion = '5';
+  /** How the scenario's clients authenticate (its method tag, set before it runs): the certificate, or a token of the set's issuer. */
+  method: AuthenticationMethod = 'certificate';
+  /** Each identity's token of the set's local issuer, made once per scenario. */
+  private readonly tokens = new Map<string, Promise<string>>();
   /** The catalogued rules the scenario is tagged with (set before it runs). */
   rules: string[] = [];
+  /** Every packet this scenario's clients sent and received (the session client's and the raw client's). */
+  readonly packets = new PacketLog();
   /** Live clients by Gherkin session name; the older connection after a takeover stays in `replaced`. */
   readonly sessions = new Map<string, SessionClient>();
   readonly replaced = new Map<string, SessionClient>();
@@ -150,8 +170,8 @@ export class ConformanceWorld extends World<TargetParameters> {
   }
 
   /** Where every connection of this world finds the server and its TLS: the endpoint, its CA, and sessions to resume. */
-  private get endpoint(): { url: string; ca: string; tlsSessions?: TlsSessions } {
-    return { url: this.url, ca: this.caPem, ...(this.target.resumeTls ? { tlsSessions } : {}) };
+  private get endpoint(): { url: string; ca: string; tlsSessions?: TlsSessions; packetLog: PacketLog } {
+    return { url: this.url, ca: this.caPem, ...(this.target.resumeTls ? { tlsSessions } : {}), packetLog: this.packets };
   }
 
   identity(id: string): LoadedIdentity {
@@ -189,6 +209,21 @@ export class ConformanceWorld extends World<TargetParameters> {
       if (entry.role !== 'case-variant' && entry.authenticationName.toLowerCase() === lower) return entry.authenticationName;
     }
     return presented;
+  }
+
+  /** A good token for the identity under a token method: the set's local issuer's (CUSTOM-JWT) or its Entra ID stand-in's (OAUTH2-JWT). */
+  tokenFor(identityId: string, method: 'CUSTOM-JWT' | 'OAUTH2-JWT' = 'CUSTOM-JWT'): Promise<string> {
+    const key = `${method} ${identityId}`;
+    let token = this.tokens.get(key);
+    if (!token) this.tokens.set(key, (token = issueToken(this.pki, { identity: identityId, method })));
+    return token;
+  }
+
+  /** What a client of this identity presents instead of its certificate, under the scenario's method; undefined: the certificate. */
+  private async tokenOf(identityId: string, given: PresentedToken | null | undefined): Promise<PresentedToken | undefined> {
+    if (given !== undefined) return given ?? undefined;
+    if (this.method !== 'CUSTOM-JWT' && this.method !== 'OAUTH2-JWT') return undefined;
+    return { method: this.method, data: await this.tokenFor(identityId, this.method) };
   }
 
   /** Waits, against a remote target, until a second has passed since the last attempt on that ClientID. */
@@ -313,9 +348,12 @@ export class ConformanceWorld extends World<TargetParameters> {
    * probe, S7; the owner's waits for a probe first).
    */
   private async open(identityId: string, sessionName: string, options: ConnectOptions): Promise<Accepted | Refused> {
-    const { rawClientId, ...clientOptions } = options;
+    const { rawClientId, token: given, ...clientOptions } = options;
     const clientId = rawClientId ?? this.clientId(sessionName);
     const persistent = this.version === '5' ? { sessionExpiry: this.target.shortSessionExpirySeconds } : {};
+    const token = await this.tokenOf(identityId, given);
+    // On the webhook's namespace, the password that has the test webhook allow the identity, named as it is.
+    const password = clientOptions.password ?? (this.method === 'webhook' ? allowedAs(this.identity(identityId).entry.authenticationName) : undefined);
     const attempt = () =>
       SessionClient.connect({
         ...this.endpoint,
@@ -325,6 +363,8 @@ export class ConformanceWorld extends World<TargetParameters> {
         timeoutMs: CLIENT_TIMEOUT_MS,
         ...persistent,
         ...clientOptions,
+        token,
+        password,
       });
     const pending = this.pendingExpiries.get(clientId);
     this.pendingExpiries.delete(clientId);
@@ -344,7 +384,7 @@ export class ConformanceWorld extends World<TargetParameters> {
       this.allClients.push(outcome.client);
       const { cleanStart, sessionExpiry } = { ...persistent, ...clientOptions };
       const endsWithConnection = this.version === '5' ? sessionExpiry === 0 : cleanStart === true;
-      this.accepted.push({ identityId, username: clientOptions.username, name: clientId, version: this.version, endsWithConnection, client: outcome.client });
+      this.accepted.push({ identityId, username: clientOptions.username, name: clientId, version: this.version, endsWithConnection, client: outcome.client, token, password });
       // The session's topics are its current owner's (a case variant's are those of the name it stands for).
       this.owners.set(sessionName, this.registeredName(clientOptions.username ?? this.identity(identityId).entry.authenticationName));
     }
@@ -423,6 +463,11 @@ export class ConformanceWorld extends World<TargetParameters> {
     return code === undefined ? 'no CONNACK (connection closed)' : describeCode(this.version, code);
   }
 
+  /** Attaches the packets the scenario's clients exchanged to the scenario, for reports/report.html. */
+  attachPackets(): void {
+    this.attach(JSON.stringify(this.packets), PACKETS_MEDIA_TYPE);
+  }
+
   /** Records what a step expected and what the target did, for the per-rule report. */
   observe(observation: Observation): void {
     this.log(formatObservation(observation));
@@ -450,6 +495,8 @@ export class ConformanceWorld extends World<TargetParameters> {
         sessionName: session.name,
         version: session.version,
         timeoutMs: CLIENT_TIMEOUT_MS,
+        token: session.token,
+        password: session.password,
       });
     }
   }

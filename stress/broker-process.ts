@@ -20,6 +20,8 @@ export interface BrokerProcessOptions {
   namespaceFile: string;
   handshakeTimeoutMs: number;
   connectTimeoutMs: number;
+  /** An instance of a namespace kept in this Redis (`--redis`). */
+  redisUrl?: string;
 }
 
 const MAX_KEPT_LINES = 200;
@@ -33,6 +35,8 @@ export async function startBrokerProcess(options: BrokerProcessOptions): Promise
       'reference/cli.ts',
       '--port',
       '0',
+      '--ws-port',
+      'off',
       '--pki',
       options.pkiDir,
       '--namespace',
@@ -41,6 +45,7 @@ export async function startBrokerProcess(options: BrokerProcessOptions): Promise
       String(options.handshakeTimeoutMs),
       '--connect-timeout',
       String(options.connectTimeoutMs),
+      ...(options.redisUrl ? ['--redis', options.redisUrl] : []),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );

@@ -12,7 +12,7 @@ import { RUNS, runStress, type RunName } from './stress.ts';
 const DEFAULTS: Record<RunName, number> = { race: 500, hostile: 20_000, idle: 150, oversized: 4, badcert: 3, noloss: 10_000 };
 
 const USAGE = `usage: npm run stress [-- --only race,hostile,...] [--race N] [--hostile N] [--idle N] [--oversized N]
-                       [--badcert N] [--noloss N] [--rate N] [--takeover-every MS] [--seed S] [--parallel N]
+                       [--badcert N] [--noloss N] [--rate N] [--takeover-every MS] [--seed S] [--parallel N] [--redis URL]
   --race N        rounds of four identities connecting with one session name at once (default ${DEFAULTS.race})
   --hostile N     malformed or protocol-violating packets, from a seeded generator (default ${DEFAULTS.hostile})
   --idle N        silent TCP, idle TLS and byte-a-time CONNECT connections (default ${DEFAULTS.idle})
@@ -25,7 +25,9 @@ const USAGE = `usage: npm run stress [-- --only race,hostile,...] [--race N] [--
   --parallel N    connections opened at once (default 8)
   --only RUNS     comma-separated runs to do (default all); 0 as a count also skips a run
   --timeouts MS   the broker's TLS handshake and CONNECT timeouts (default 2000)
-  --pki DIR       PKI set (default ${DEFAULT_PKI_DIR}/)`;
+  --pki DIR       PKI set (default ${DEFAULT_PKI_DIR}/)
+  --redis URL     two broker instances of a namespace kept in this Redis (a database of its own) instead
+                  of one broker in memory: the racers, and the noloss owner's takeovers, alternate between them`;
 
 function whole(flag: string, text: string | undefined, fallback: number, max = 10_000_000): number {
   if (text === undefined) return fallback;
@@ -46,6 +48,7 @@ async function main(args: string[]): Promise<void> {
       only: { type: 'string' },
       timeouts: { type: 'string' },
       pki: { type: 'string', default: DEFAULT_PKI_DIR },
+      redis: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -71,6 +74,7 @@ async function main(args: string[]): Promise<void> {
     parallel: Math.max(1, whole('parallel', values.parallel as string | undefined, 8, 256)),
     handshakeTimeoutMs: timeouts,
     connectTimeoutMs: timeouts,
+    ...(values.redis ? { redisUrl: values.redis as string } : {}),
     log: (line) => console.log(line),
   });
   const violations = figures.reduce((sum, figure) => sum + figure.violations, 0);

@@ -11,6 +11,8 @@ import type { BrokerProcess } from './broker-process.ts';
 
 export interface StressContext {
   broker: BrokerProcess;
+  /** Instances of one namespace (on Redis) that the racers and the noloss owner's connections alternate between; absent: the broker alone. */
+  instancePorts?: number[];
   pki: LoadedPki;
   certificates: CertificateCaseSet;
   handshakeTimeoutMs: number;
@@ -119,6 +121,11 @@ function identity(context: StressContext, id: string): Pick<RawSessionOptions, '
   return { cert: loaded.certificatePem, key: loaded.keyPem };
 }
 
+/** The port of the `index`th instance, in turn (the broker's, when it is alone). */
+function instancePort(context: StressContext, index: number): number {
+  return context.instancePorts ? context.instancePorts[index % context.instancePorts.length]! : context.broker.port;
+}
+
 function open(context: StressContext, options: Partial<RawSessionOptions> = {}): Promise<RawSession> {
   return openRawSession({ port: context.broker.port, ca: context.pki.rootCaPem, ...options });
 }
@@ -169,7 +176,7 @@ export function raceRun(context: StressContext, rounds: number): Promise<Figure>
     await pool(rounds, Math.max(1, Math.floor(context.parallel / RACERS.length)), async (round) => {
       const name = `race-${stamp}-${round}`;
       const version: 4 | 5 = round % 2 ? 5 : 4;
-      const sessions = await Promise.all(RACERS.map((id) => open(context, identity(context, id)).catch(() => undefined)));
+      const sessions = await Promise.all(RACERS.map((id, index) => open(context, { ...identity(context, id), port: instancePort(context, index) }).catch(() => undefined)));
       const codes = await Promise.all(sessions.map((session, index) => (session ? connackOf(session, connectPacket(name, RACERS[index]!, version)) : undefined)));
       tally.packets += codes.length * 2;
       const winners = RACERS.filter((_, index) => codes[index] === 0);
@@ -436,6 +443,8 @@ export function noLossRun(context: StressContext, options: NoLossOptions): Promi
       let connection: SubscriberConnection | undefined;
       const raw = await open(context, {
         ...identity(context, 'alpha'),
+        // With several instances, each takeover comes in at the next one.
+        port: instancePort(context, number),
         onPacket(packet, self) {
           if (packet.cmd === 'disconnect') {
             if (connection) connection.disconnect = packet.reasonCode ?? 0;

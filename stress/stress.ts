@@ -25,6 +25,8 @@ export interface StressOptions {
   connectTimeoutMs: number;
   /** Pause after each run before its memory is read; default 1500 ms. */
   settleMs?: number;
+  /** Two instances of a namespace kept in this Redis instead of one broker: the racers and the noloss owner alternate between them. */
+  redisUrl?: string;
   log: (line: string) => void;
 }
 
@@ -49,8 +51,21 @@ export async function runStress(options: StressOptions): Promise<Figure[]> {
   const dir = mkdtempSync(join(tmpdir(), 'mmc-stress-'));
   const namespaceFile = join(dir, 'namespace.json');
   writeFileSync(namespaceFile, JSON.stringify(namespace));
-  const broker = await startBrokerProcess({ pkiDir: options.pkiDir, namespaceFile, handshakeTimeoutMs: options.handshakeTimeoutMs, connectTimeoutMs: options.connectTimeoutMs });
-  const context: StressContext = { broker, pki, certificates, handshakeTimeoutMs: options.handshakeTimeoutMs, connectTimeoutMs: options.connectTimeoutMs, parallel: options.parallel, settleMs: options.settleMs ?? 1500, log: options.log };
+  const start = () =>
+    startBrokerProcess({ pkiDir: options.pkiDir, namespaceFile, handshakeTimeoutMs: options.handshakeTimeoutMs, connectTimeoutMs: options.connectTimeoutMs, redisUrl: options.redisUrl });
+  const broker = await start();
+  const other = options.redisUrl ? await start() : undefined;
+  const context: StressContext = {
+    broker,
+    ...(other ? { instancePorts: [broker.port, other.port] } : {}),
+    pki,
+    certificates,
+    handshakeTimeoutMs: options.handshakeTimeoutMs,
+    connectTimeoutMs: options.connectTimeoutMs,
+    parallel: options.parallel,
+    settleMs: options.settleMs ?? 1500,
+    log: options.log,
+  };
   const figures: Figure[] = [];
   try {
     for (const run of options.runs) {
@@ -71,6 +86,7 @@ export async function runStress(options: StressOptions): Promise<Figure[]> {
     }
   } finally {
     await broker.stop();
+    await other?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
   return figures;

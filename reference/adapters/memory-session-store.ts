@@ -5,9 +5,10 @@
 // Every operation costs O(1) or O(log n) in the number of sessions: an index per owner answers the
 // S9 count, and a heap of held sessions by expiry time answers the next expiry and the sweep. Expired
 // sessions stay until swept (so that whoever sweeps wipes their state), but no longer count.
+// The port is asynchronous (a store may be another process); here each answer is ready at once.
 import type { SessionRecord } from '../policy/session-record.ts';
 import type { Clock } from '../ports/clock.ts';
-import type { CloseOutcome, SessionStore } from '../ports/session-store.ts';
+import { ownerLimitReached, sameRecord, sessionView, type Claim, type CloseOutcome, type SessionStore, type SessionView } from '../ports/session-store.ts';
 
 function expiresAt(record: SessionRecord): number | undefined {
   return record.heldSince === undefined ? undefined : record.heldSince + record.expirySeconds * 1000;
@@ -121,18 +122,16 @@ export class MemorySessionStore implements SessionStore {
   }
 
   /** How many sessions there are, expired ones not yet swept included. */
-  get size(): number {
+  async size(): Promise<number> {
     return this.sessions.size;
   }
 
-  /** The live (connected or held, unexpired) session of that name. */
-  find(name: string): SessionRecord | undefined {
+  private live(name: string): SessionRecord | undefined {
     const record = this.sessions.get(name);
     return record && !this.isExpired(record) ? record : undefined;
   }
 
-  /** S9: sessions of one owner that count against its limit, online and offline alike. */
-  countOwnedBy(owner: string): number {
+  private ownedBy(owner: string): number {
     let count = this.byOwner.get(owner)?.size ?? 0;
     if (count === 0) return 0;
     // Expired but not yet swept: only the heap's due part is visited, usually nothing.
@@ -140,15 +139,39 @@ export class MemorySessionStore implements SessionStore {
     return count;
   }
 
-  /** Binds a session to a connection; returns the live record it replaces, if any. */
-  open(name: string, owner: string, connectionId: number, expirySeconds: number): SessionRecord | undefined {
-    const replaced = this.find(name);
-    this.insert({ name, owner, connectionId, expirySeconds });
-    return replaced;
+  /** The session of that name and how many sessions `owner` holds, read together. */
+  async view(name: string, owner: string): Promise<SessionView> {
+    const stored = this.sessions.get(name);
+    const expired = stored && this.isExpired(stored) ? stored : undefined;
+    if (expired) this.remove(name);
+    // A copy: close() changes the stored record in place, and the claim compares with what was read.
+    const record = expired ? undefined : stored && { ...stored };
+    return sessionView(name, record, owner, this.ownedBy(owner), expired);
+  }
+
+  /** Binds a session to a connection if what `seen` read still stands. */
+  async claim(seen: SessionView, connectionId: number, expirySeconds: number, ownerLimit: number): Promise<Claim> {
+    const stored = this.sessions.get(seen.name);
+    // A record past its expiry is not taken over unswept: the next view removes it, and its state is wiped.
+    if ((stored && this.isExpired(stored)) || !sameRecord(stored, seen.record)) return 'conflict';
+    if (stored?.owner !== seen.owner && ownerLimitReached(this.ownedBy(seen.owner), seen, ownerLimit)) return 'conflict';
+    const replaced = stored;
+    this.insert({ name: seen.name, owner: seen.owner, connectionId, expirySeconds });
+    return { replaced };
+  }
+
+  /** The live (connected or held, unexpired) session of that name. */
+  async find(name: string): Promise<SessionRecord | undefined> {
+    return this.live(name);
+  }
+
+  /** S9: sessions of one owner that count against its limit, online and offline alike. */
+  async countOwnedBy(owner: string): Promise<number> {
+    return this.ownedBy(owner);
   }
 
   /** A connection that was granted a session never started it: put back what it replaced. */
-  abandon(name: string, connectionId: number, replaced: SessionRecord | undefined): void {
+  async abandon(name: string, connectionId: number, replaced: SessionRecord | undefined): Promise<void> {
     if (this.sessions.get(name)?.connectionId !== connectionId) return;
     if (replaced) this.insert(replaced);
     else this.remove(name);
@@ -159,7 +182,7 @@ export class MemorySessionStore implements SessionStore {
    * Returns 'held' when the session outlives it, 'ended' when it went with it (expiry 0), 'stale' when
    * another connection holds the session by now.
    */
-  close(name: string, connectionId: number, expirySeconds?: number): CloseOutcome {
+  async close(name: string, connectionId: number, expirySeconds?: number): Promise<CloseOutcome> {
     const record = this.sessions.get(name);
     if (!record || record.connectionId !== connectionId) return 'stale';
     if (expirySeconds !== undefined) record.expirySeconds = expirySeconds;
@@ -177,12 +200,12 @@ export class MemorySessionStore implements SessionStore {
    * Ends a session before its time (L8: its offline queue overflowed): its name is free, it no longer
    * counts against its owner's limit, and it leaves the expiry heap.
    */
-  end(name: string): void {
+  async end(name: string): Promise<void> {
     this.remove(name);
   }
 
   /** Removes every held session whose expiry has passed; returns their records, soonest first. */
-  sweep(): SessionRecord[] {
+  async sweep(): Promise<SessionRecord[]> {
     const now = this.clock();
     const expired: SessionRecord[] = [];
     for (let next = this.held.peek(); next && next.at <= now; next = this.held.peek()) {
@@ -193,7 +216,7 @@ export class MemorySessionStore implements SessionStore {
   }
 
   /** Clock time (ms) of the next expiry, for the timer that sweeps. */
-  nextExpiry(): number | undefined {
+  async nextExpiry(): Promise<number | undefined> {
     return this.held.peek()?.at;
   }
 }

@@ -3,7 +3,7 @@
 // registered CAs (whose verdict the rules judge, not the TLS stack: a self-signed ThumbprintMatch
 // client must get as far as CONNECT), and closes a connection that has not finished its handshake in time.
 import { once } from 'node:events';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { createServer, type Server, type TlsOptions, type TLSSocket } from 'node:tls';
 import type { Connection, Listener } from '../ports/listener.ts';
 import { allowPartialTrustChain } from './node-tls-internals.ts';
@@ -15,13 +15,19 @@ export interface NamespaceTlsOptions {
   registeredCas: string[];
   /** A connection that has not completed its TLS handshake by then is closed, ms. */
   handshakeTimeoutMs: number;
+  /**
+   * Whether the handshake asks for a client certificate (default true; one is never required, so that
+   * a token's client may present none). False for browsers: headless Chromium cancels a handshake that
+   * asks for one it cannot give.
+   */
+  requestClientCertificate?: boolean;
 }
 
 export function createNamespaceTlsServer(options: NamespaceTlsOptions, onSecure: (socket: TLSSocket) => void): Server {
   const tlsOptions: TlsOptions = {
     cert: options.cert,
     key: options.key,
-    requestCert: true,
+    requestCert: options.requestClientCertificate ?? true,
     rejectUnauthorized: false,
     ca: options.registeredCas,
     handshakeTimeout: options.handshakeTimeoutMs,
@@ -64,11 +70,29 @@ export interface TlsListenerOptions extends NamespaceTlsOptions {
   log: (line: string) => void;
 }
 
-/** Listens for mutual-TLS connections on host:port, and hands each one over once its handshake is done. */
-export async function startTlsListener(options: TlsListenerOptions, accept: (connection: Connection) => void): Promise<Listener> {
+/** A namespace TLS server listening on host:port, whose connections `close` ends. */
+export interface ListeningTlsServer {
+  server: Server;
+  port: number;
+  /** Stops accepting; the connections it accepted go on. */
+  stopAccepting(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Listens for mutual-TLS connections on host:port and hands each to `onSecure` once its handshake is
+ * done: what MQTT over TLS and MQTT over WebSockets (adapters/ws-listener.ts) share. `route` may take a
+ * TCP connection before TLS sees it (it answers a plain HTTP request on the WebSocket port).
+ */
+export async function listenTls(
+  options: TlsListenerOptions,
+  onSecure: (socket: TLSSocket) => void,
+  route?: (socket: Socket, toTls: () => void) => void,
+): Promise<ListeningTlsServer> {
   const sockets = new Set<Socket>();
-  const server = createNamespaceTlsServer(options, (tls) => accept({ stream: tls, tls }));
-  server.on('connection', (socket: Socket) => {
+  const server = createNamespaceTlsServer(options, onSecure);
+  const tcp = route ? createNetServer((socket) => route(socket, () => server.emit('connection', socket))) : server;
+  tcp.on('connection', (socket: Socket) => {
     // TCP_NODELAY: without it the small writes after a TLS 1.3 handshake (tickets, CONNACK) wait on
     // Nagle's algorithm and the peer's delayed ACK, about 40 ms per CONNECT.
     socket.setNoDelay(true);
@@ -76,15 +100,25 @@ export async function startTlsListener(options: TlsListenerOptions, accept: (con
     socket.once('close', () => sockets.delete(socket));
   });
   server.on('tlsClientError', (error) => options.log(`TLS handshake failed: ${error.message}`));
-  server.listen(options.port, options.host);
-  await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);
+  tcp.listen(options.port, options.host);
+  await Promise.race([once(tcp, 'listening'), once(tcp, 'error').then(([error]) => Promise.reject(error))]);
+  let closed: Promise<unknown> | undefined;
   return {
-    host: options.host,
-    port: (server.address() as AddressInfo).port,
+    server,
+    port: (tcp.address() as AddressInfo).port,
+    stopAccepting() {
+      closed ??= new Promise((resolve) => tcp.close(resolve));
+    },
     async close() {
-      const closed = new Promise((resolve) => server.close(resolve));
+      closed ??= new Promise((resolve) => tcp.close(resolve));
       for (const socket of sockets) socket.destroy();
       await closed;
     },
   };
+}
+
+/** Listens for mutual-TLS connections on host:port, and hands each one over once its handshake is done. */
+export async function startTlsListener(options: TlsListenerOptions, accept: (connection: Connection) => void): Promise<Listener> {
+  const { port, stopAccepting, close } = await listenTls(options, (tls) => accept({ stream: tls, tls }));
+  return { host: options.host, port, stopAccepting, close };
 }

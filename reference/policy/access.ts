@@ -20,7 +20,7 @@ import {
 import type { ClientResource, NamespaceConfig } from '../../eventgrid/namespace.ts';
 import type { RuleId } from '../../rules/catalogue.ts';
 import { REFUSAL } from '../../rules/codes.ts';
-import type { ConnectContext, Mutant, PublishContext, SubscribeContext } from './behaviour.ts';
+import type { ConnectContext, GrantPieces, Mutant, PublishContext, SubscribeContext } from './behaviour.ts';
 import { withCheckBefore, withoutCheck, type Check } from './check.ts';
 import { refuse, type Refusal } from './refusal.ts';
 
@@ -74,9 +74,14 @@ export function grantedTemplates(namespace: NamespaceConfig, client: ClientResou
 }
 
 function question(action: Action, topic: string, context: SubscribeContext | PublishContext): AccessQuestion {
-  const { client, sessionName, namespace } = context;
-  return { action, topic, client, sessionName, templates: grantedTemplates(namespace, client, PERMISSION[action]) };
+  const { client, sessionName, namespace, behaviour } = context;
+  return { action, topic, client, sessionName, templates: behaviour.grantsOf(namespace, client, PERMISSION[action]) };
 }
+
+/** P1-P4, E2: an Entra principal's role assignments stand in for permission bindings; any other client has its groups' bindings. */
+export const EVENT_GRID_GRANTS: GrantPieces = {
+  grantsOf: (namespace, client, permission) => client.roleGrants?.[permission] ?? grantedTemplates(namespace, client, permission),
+};
 
 /** An access check on both paths: `judge` gives the reason for a refusal under `rule`, or undefined. */
 interface AccessCheck {
@@ -145,7 +150,7 @@ function onWill(check: AccessCheck): Check<ConnectContext> {
       const { will, clientId } = context.request;
       if (!will) return undefined;
       const client = context.registeredClient;
-      const asked: AccessQuestion = { action: 'publish', topic: will.topic, client, sessionName: clientId, templates: grantedTemplates(context.namespace, client, 'Publisher') };
+      const asked: AccessQuestion = { action: 'publish', topic: will.topic, client, sessionName: clientId, templates: context.behaviour.grantsOf(context.namespace, client, 'Publisher') };
       const reason = check.judge(asked);
       return reason === undefined ? undefined : refuse(check.rule, `the Will may not be published: ${reason}`, 'a Will');
     },

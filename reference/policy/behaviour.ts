@@ -3,18 +3,30 @@
 // This module holds types only, so that every module of the policy can use them and none of them is
 // imported back: event-grid.ts puts production together (EVENT_GRID), and each Mutant, declared beside
 // the check or piece it changes (mutants.ts gathers them), transforms it so that one rule is not kept.
+import type { Permission } from '../../eventgrid/access-control.ts';
 import type { AuthenticationNameSource, ValidationScheme } from '../../eventgrid/authentication.ts';
 import type { ClientResource, NamespaceConfig, ReferenceLimits } from '../../eventgrid/namespace.ts';
 import type { RuleId } from '../../rules/catalogue.ts';
 import type { Check } from './check.ts';
-import type { PresentedCertificate, RawNames } from './presented.ts';
+import type { PresentedCertificate, PresentedToken, RawNames, WebhookAnswer } from './presented.ts';
 import type { Refusal, RefusalAnswer } from './refusal.ts';
 import type { SessionLookup, SessionRecord } from './session-record.ts';
 
+/**
+ * A client as the access checks see it: a registered one, or one a credential proved (a token, a
+ * webhook's decision); for a Microsoft Entra principal, the topic templates its Azure role assignments
+ * grant it per permission, which stand in for permission bindings (E2).
+ */
+export interface AuthenticatedClient extends ClientResource {
+  roleGrants?: Readonly<Record<Permission, readonly string[]>>;
+}
+
 /** Who a connection proved to be: a registered client, named from `nameSource` ("username", a certificate field, "clientId"). */
 export interface Identity {
-  client: ClientResource;
+  client: AuthenticatedClient;
   nameSource: string;
+  /** When the credentials stop proving it (a token's exp), milliseconds since the epoch; absent: never (T8). */
+  expiresAt?: number;
 }
 
 /** What an authenticator (reference/ports/authenticator.ts) made of a CONNECT's credentials. */
@@ -45,7 +57,7 @@ export interface WillRequest {
 
 export interface SessionGrant {
   sessionName: string;
-  client: ClientResource;
+  client: AuthenticatedClient;
   nameSource: string;
   /** A previous session of this name resumes (CONNACK Session Present). */
   sessionPresent: boolean;
@@ -69,7 +81,7 @@ export interface ConnectContext {
   readonly sessions: SessionLookup;
   readonly behaviour: Behaviour;
   /** The client the CONNECT authenticated as, for checks after the one that refuses a failed authentication. */
-  readonly registeredClient: ClientResource;
+  readonly registeredClient: AuthenticatedClient;
   /** The live session of the requested name, if any. */
   readonly existing: SessionRecord | undefined;
   readonly ownedByOther: boolean;
@@ -103,6 +115,43 @@ export interface CertificateContext {
   readonly registeredClient: ClientResource;
 }
 
+/** What a namespace expects of a token under one Authentication Method (custom JWT, T1-T8; Entra ID, E1). */
+export interface TokenExpectations {
+  /** CUSTOM-JWT or OAUTH2-JWT. */
+  method: string;
+  /** The `iss` values it takes. */
+  issuers: readonly string[];
+  audience: string;
+  /** The claim that names the client: `sub` (custom JWT), `oid` (Entra ID). */
+  nameClaim: string;
+}
+
+/** One token as the token checks (T1-T8) see it. */
+export interface TokenContext {
+  readonly token: PresentedToken;
+  readonly now: Date;
+  /** What the namespace expects of a token; undefined: it takes none. */
+  readonly settings: TokenExpectations | undefined;
+  readonly behaviour: Behaviour;
+}
+
+/** One webhook answer as the webhook checks (W1-W3) see it. */
+export interface WebhookContext {
+  readonly answer: WebhookAnswer;
+  /** The answer's body, for checks after the one that refuses an answer that is not the documented JSON. */
+  readonly decision: WebhookDecision;
+}
+
+/** A webhook's answer body as Event Grid documents it. */
+export interface WebhookDecision {
+  decision: 'allow' | 'deny';
+  clientAuthenticationName?: string;
+  attributes?: Record<string, unknown>;
+  /** Unix time, seconds. */
+  expiration?: number;
+  errorReason?: string;
+}
+
 /** One filter of a SUBSCRIBE, as the subscribe checks see it. */
 export interface SubscribeContext {
   version: 4 | 5;
@@ -114,8 +163,8 @@ export interface SubscribeContext {
   held: number;
   /** The session already holds this filter (a repeat replaces it, taking no new place). */
   alreadyHeld: boolean;
-  /** The registered client the session authenticated as, and its namespace (permission bindings, P1-P4). */
-  client: ClientResource;
+  /** The client the session authenticated as, and its namespace (permission bindings, P1-P4; role assignments, E2). */
+  client: AuthenticatedClient;
   namespace: NamespaceConfig;
   limits: ReferenceLimits;
   behaviour: Behaviour;
@@ -127,8 +176,8 @@ export interface PublishContext {
   sessionName: string;
   topic: string;
   qos: number;
-  /** The registered client the session authenticated as, and its namespace (permission bindings, P1-P4). */
-  client: ClientResource;
+  /** The client the session authenticated as, and its namespace (permission bindings, P1-P4; role assignments, E2). */
+  client: AuthenticatedClient;
   namespace: NamespaceConfig;
   limits: ReferenceLimits;
   behaviour: Behaviour;
@@ -178,6 +227,33 @@ export interface IdentityPieces {
   nameOfUsername(username: string, certificate: PresentedCertificate): AuthenticationName;
   /** A3: the certificate values a validation scheme reads for the name (not ThumbprintMatch). */
   schemeValues(scheme: Exclude<ValidationScheme, 'ThumbprintMatch'>, certificate: PresentedCertificate): string[];
+  /** A3: whether one such value proves the client's authentication name, names compared by `sameName`. */
+  proves(value: string, authenticationName: string, sameName: IdentityPieces['sameName']): boolean;
+}
+
+/** The pieces of Behaviour that name a token's client; a mutant may replace any of them. */
+export interface TokenPieces {
+  /** T1, E1: the authentication name a token's claims give (its `nameClaim`), the Username beside it; undefined: none. */
+  nameOfToken(claims: Record<string, unknown>, username: string | undefined, nameClaim: string): AuthenticationName | undefined;
+  /**
+   * T7: why an AUTH packet does not re-authenticate the connection of `client`, given its reason code
+   * and what its token proves; undefined: it does, and the connection goes on under the new token.
+   */
+  reauthenticationFailure(client: ClientResource, reasonCode: number | undefined, authentication: Authentication): Refusal | undefined;
+  /** T8: whether a connection is ended when its token expires unrenewed. */
+  endsAtTokenExpiry: boolean;
+}
+
+/** The piece of Behaviour that says where a client may publish and subscribe; a mutant may replace it. */
+export interface GrantPieces {
+  /** P1-P4, E2: the topic templates the client may use under the permission: an Entra principal's role assignments, else the permission bindings of its client groups. */
+  grantsOf(namespace: NamespaceConfig, client: AuthenticatedClient, permission: Permission): readonly string[];
+}
+
+/** The piece of Behaviour that names a webhook's client; a mutant may replace it. */
+export interface WebhookPieces {
+  /** W1: the authentication name a webhook's decision gives, the Username beside it; undefined: none. */
+  nameOfWebhookClient(decision: WebhookDecision | undefined, username: string | undefined): string | undefined;
 }
 
 /** What a granted connection does with the state of the session it names (L2, L3). */
@@ -234,11 +310,15 @@ export interface FeaturePieces {
 }
 
 /** Everything a mutant may replace. */
-export interface Behaviour extends IdentityPieces, SessionPieces, LimitPieces, FeaturePieces {
+export interface Behaviour extends IdentityPieces, TokenPieces, WebhookPieces, GrantPieces, SessionPieces, LimitPieces, FeaturePieces {
   /** M1, M2: every packet a client sends, CONNECT included, in order, before anything else sees it: the first refusal closes the connection. */
   packetChecks: readonly Check<PacketContext>[];
   /** A1-A5: what a client certificate must prove, in order (the certificate authenticator runs them): the first refusal is the authentication's. */
   certificateChecks: readonly Check<CertificateContext>[];
+  /** T1-T6: what a token must prove, in order (the token authenticator runs them, at CONNECT and at re-authentication): the first refusal is the authentication's. */
+  tokenChecks: readonly Check<TokenContext>[];
+  /** W2, W3: what a webhook's answer must be, in order: the first refusal is the authentication's. */
+  webhookChecks: readonly Check<WebhookContext>[];
   /** The CONNECT decision, in order: the first refusal is the answer. */
   connectChecks: readonly Check<ConnectContext>[];
   /** Each filter of a SUBSCRIBE, in order: the first refusal is that filter's SUBACK code. */

@@ -115,12 +115,12 @@ export const CONNECT_CHECKS: readonly Check<ConnectContext>[] = [
 export class ConnectPolicy {
   constructor(
     private readonly namespace: NamespaceConfig,
-    private readonly sessions: SessionLookup,
     private readonly behaviour: Behaviour,
   ) {}
 
-  decide(request: ConnectRequest, now: Date): Decision {
-    const context = new ConnectCheckContext(request, now, this.namespace, this.sessions, this.behaviour);
+  /** `sessions`: what the namespace's sessions were when the CONNECT was decided (a store's view). */
+  decide(request: ConnectRequest, now: Date, sessions: SessionLookup): Decision {
+    const context = new ConnectCheckContext(request, now, this.namespace, sessions, this.behaviour);
     const refusal = firstRefusal(this.behaviour.connectChecks, context);
     if (refusal) return { accept: false, refusal };
     const { existing, ownedByOther, registeredClient: client } = context;
@@ -171,6 +171,22 @@ const HELD_FOR_HALF_ITS_EXPIRY: Check<ConnectContext> = {
   },
 };
 
+// S6 and S7 mutants: the ownership check is skipped for a CONNECT with Clean Start / Clean Session 1,
+// as a broker may that reads "a fresh session" as "no session to protect".
+const unlessCleanStart = (check: Check<ConnectContext>): Check<ConnectContext> => ({
+  name: `${check.name}, unless the CONNECT asks for Clean Start`,
+  rule: check.rule,
+  run: (context) => (context.request.cleanStart ? undefined : check.run(context)),
+});
+const ACTIVE_OWNED_UNLESS_CLEAN = unlessCleanStart(ACTIVE_SESSION_OWNED);
+const HELD_OWNED_UNLESS_CLEAN = unlessCleanStart(HELD_SESSION_OWNED);
+
+/** The behaviour with `check` in place of `replaced`. */
+const replacing = (replaced: Check<ConnectContext>, check: Check<ConnectContext>) => (behaviour: Behaviour): Behaviour => ({
+  ...behaviour,
+  connectChecks: withoutCheck(withCheckBefore(behaviour.connectChecks, check, replaced), replaced),
+});
+
 const without = (...checks: Check<ConnectContext>[]) => (behaviour: Behaviour): Behaviour => ({
   ...behaviour,
   connectChecks: checks.reduce(withoutCheck, behaviour.connectChecks),
@@ -194,11 +210,10 @@ export const SESSION_MUTANTS: readonly Mutant[] = [
     id: 'S7.released-early',
     rule: 'S7',
     breaks: 'a held session is released to other identities at half its expiry',
-    apply: (behaviour) => ({
-      ...behaviour,
-      connectChecks: withoutCheck(withCheckBefore(behaviour.connectChecks, HELD_FOR_HALF_ITS_EXPIRY, HELD_SESSION_OWNED), HELD_SESSION_OWNED),
-    }),
+    apply: replacing(HELD_SESSION_OWNED, HELD_FOR_HALF_ITS_EXPIRY),
   },
+  { id: 'S6.clean-start', rule: 'S6', breaks: 'another identity with Clean Start 1 may take over an active session', apply: replacing(ACTIVE_SESSION_OWNED, ACTIVE_OWNED_UNLESS_CLEAN) },
+  { id: 'S7.clean-start', rule: 'S7', breaks: 'another identity with Clean Start 1 may take a held session before it expires', apply: replacing(HELD_SESSION_OWNED, HELD_OWNED_UNLESS_CLEAN) },
   {
     rule: 'S8',
     breaks: 'the owner reconnecting to its connected session is refused',

@@ -1,12 +1,14 @@
 // Production: the rules as an Event Grid namespace applies them, put together from the check lists and
 // pieces each module of the policy declares.
-import { PUBLISH_ACCESS_CHECKS, SUBSCRIBE_ACCESS_CHECKS, WILL_ACCESS_CHECKS } from './access.ts';
+import { EVENT_GRID_GRANTS, PUBLISH_ACCESS_CHECKS, SUBSCRIBE_ACCESS_CHECKS, WILL_ACCESS_CHECKS } from './access.ts';
 import type { Behaviour } from './behaviour.ts';
 import { CONNECT_CHECKS, EVENT_GRID_SESSIONS } from './connect.ts';
 import { CERTIFICATE_CHECKS, EVENT_GRID_IDENTITY } from './identity.ts';
 import { EVENT_GRID_LIMITS } from './limits.ts';
 import { CONNECT_WILL_CHECKS, PUBLISH_PACKET_CHECKS, SUBSCRIBE_QUOTA_CHECKS, SUBSCRIBE_TOPIC_CHECKS } from './packet-limits.ts';
 import { PACKET_CHECKS } from './packet-validation.ts';
+import { EVENT_GRID_TOKENS, TOKEN_CHECKS } from './token.ts';
+import { EVENT_GRID_WEBHOOK, WEBHOOK_CHECKS } from './webhook.ts';
 import { ANSWER_WITH_CONNACK } from './refusal.ts';
 import { EVENT_GRID_FEATURES, UNSUPPORTED_FEATURE_CHECKS } from './unsupported.ts';
 
@@ -14,6 +16,8 @@ export const EVENT_GRID: Behaviour = {
   // The protocol checks (M1), then what MQTT 5 offers and Event Grid does not (M2).
   packetChecks: [...PACKET_CHECKS, ...UNSUPPORTED_FEATURE_CHECKS],
   certificateChecks: CERTIFICATE_CHECKS,
+  tokenChecks: TOKEN_CHECKS,
+  webhookChecks: WEBHOOK_CHECKS,
   // Last, once the session could be had: the Will, judged as the PUBLISH it would become, in the order
   // a PUBLISH is: first whether the namespace serves it at all (L9), then who may publish there (P2, P3).
   connectChecks: [...CONNECT_CHECKS, ...CONNECT_WILL_CHECKS, ...WILL_ACCESS_CHECKS],
@@ -25,6 +29,9 @@ export const EVENT_GRID: Behaviour = {
   subscribeChecks: [...SUBSCRIBE_TOPIC_CHECKS, ...SUBSCRIBE_ACCESS_CHECKS, ...SUBSCRIBE_QUOTA_CHECKS],
   publishChecks: [...PUBLISH_PACKET_CHECKS, ...PUBLISH_ACCESS_CHECKS],
   ...EVENT_GRID_IDENTITY,
+  ...EVENT_GRID_TOKENS,
+  ...EVENT_GRID_WEBHOOK,
+  ...EVENT_GRID_GRANTS,
   ...EVENT_GRID_SESSIONS,
   ...EVENT_GRID_LIMITS,
   ...EVENT_GRID_FEATURES,

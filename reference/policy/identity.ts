@@ -35,6 +35,10 @@ export const EVENT_GRID_IDENTITY: IdentityPieces = {
   nameOfUsername: (username) => ({ name: username, source: 'username' }),
   // A3: each scheme reads its own field, and only that one.
   schemeValues: (scheme, certificate) => SCHEME_FIELD[scheme](certificate),
+  // A3: a value proves the name when it is that name, in any letter case (A4), and nothing else: not a
+  // name it starts or ends with, nor one with a trailing space or dot, nor a look-alike or another
+  // Unicode normalisation of it (inferred: the docs say only that the field must match).
+  proves: (value, authenticationName, sameName) => sameName(value, authenticationName),
 };
 
 /** The authentication name of a CONNECT; undefined when configured certificate fields hold none (A5). */
@@ -66,7 +70,7 @@ function schemeFailure(client: ClientResource, certificate: PresentedCertificate
     return `the client certificate does not chain to a CA registered on the namespace${certificate.chainProblem ? ` (${certificate.chainProblem})` : ''}`;
   }
   const values = behaviour.schemeValues(validationScheme, certificate);
-  if (values.some((value) => behaviour.sameName(value, client.authenticationName))) return undefined;
+  if (values.some((value) => behaviour.proves(value, client.authenticationName, behaviour.sameName))) return undefined;
   return `${validationScheme}: the certificate does not carry "${client.authenticationName}" (it has ${values.length ? values.join(', ') : 'none'})`;
 }
 
@@ -225,6 +229,18 @@ export const IDENTITY_MUTANTS: readonly Mutant[] = [
     rule: 'S1',
     breaks: "the Username is ignored: the certificate's subject CN names the client (as mosquitto's use_identity_as_username)",
     apply: (behaviour) => ({ ...behaviour, nameOfUsername: (_username, certificate) => ({ name: certificate.commonName ?? '', source: 'ClientCertificateSubject' }) }),
+  },
+  {
+    id: 'A3.prefix',
+    rule: 'A3',
+    breaks: 'a certificate value proves any name it starts with, or that starts with it (a certificate for "alphabet" proves "alpha", and one for "alpha" proves "alphabet")',
+    apply: (behaviour) => ({
+      ...behaviour,
+      proves: (value, name) => {
+        const [a, b] = [value.toLowerCase(), name.toLowerCase()];
+        return a.length > 0 && b.length > 0 && (a.startsWith(b) || b.startsWith(a));
+      },
+    }),
   },
   { rule: 'A4', breaks: 'authentication names compare case-sensitively', apply: (behaviour) => ({ ...behaviour, sameName: (a, b) => a === b }) },
   {

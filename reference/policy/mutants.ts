@@ -2,6 +2,7 @@
 // further mutants): for `--break` and the mutant test. Each is declared beside the check or piece it breaks.
 import type { RuleId } from '../../rules/catalogue.ts';
 import { ACCESS_MUTANTS } from './access.ts';
+import { ENTRA_MUTANTS } from './entra.ts';
 import type { Behaviour, Mutant } from './behaviour.ts';
 import { SESSION_MUTANTS } from './connect.ts';
 import { EVENT_GRID } from './event-grid.ts';
@@ -10,7 +11,9 @@ import { LIMIT_MUTANTS } from './limits.ts';
 import { NAME_MUTANTS } from './names.ts';
 import { PACKET_MUTANTS } from './packet-limits.ts';
 import { PROTOCOL_MUTANTS } from './packet-validation.ts';
+import { TOKEN_MUTANTS } from './token.ts';
 import { FEATURE_MUTANTS } from './unsupported.ts';
+import { WEBHOOK_MUTANTS } from './webhook.ts';
 
 export function mutantId(mutant: Mutant): string {
   return mutant.id ?? mutant.rule;
@@ -25,6 +28,9 @@ const ALL: readonly Mutant[] = [
   ...PROTOCOL_MUTANTS,
   ...FEATURE_MUTANTS,
   ...ACCESS_MUTANTS,
+  ...TOKEN_MUTANTS,
+  ...WEBHOOK_MUTANTS,
+  ...ENTRA_MUTANTS,
 ];
 
 // A rule may have several mutants; each has an id of its own: the rule id for the first, "rule.how" for the others.

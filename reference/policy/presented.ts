@@ -28,3 +28,23 @@ export interface PresentedCertificate {
   /** Why no namespace accepts this certificate at all (a CA certificate, a weak key or signature). */
   unacceptable?: string;
 }
+
+/** A token a CONNECT (or an AUTH) presented, as the token rules (T1-T8) judge it (adapters/token/ reads it). */
+export interface PresentedToken {
+  /** The Authentication Method it came under; an MQTT 3.1.1 password is read as CUSTOM-JWT, for T6 to judge. */
+  method: string;
+  protocolVersion: 4 | 5;
+  /** The CONNECT's Username, which a token client's name does not come from (T1). */
+  username?: string;
+  /** The claims, read whether or not the signature verifies; undefined when the data is no JWT. */
+  claims?: Record<string, unknown>;
+  /** Why the signature does not verify with the key of one of the namespace's issuer certificates, when it does not. */
+  signatureProblem?: string;
+}
+
+/** What a webhook answered to one CONNECT, as the webhook rules (W1-W3) judge it (adapters/webhook/ asks it). */
+export type WebhookAnswer =
+  /** An HTTP answer: its status, and its body as JSON (undefined when it was none). */
+  | { answered: true; status: number; body: unknown }
+  /** None: why (not in time, not reachable, the connection broke). */
+  | { answered: false; problem: string };

@@ -7,6 +7,8 @@ export interface SessionRecord {
   owner: string;
   /** The connection that holds it now; undefined while the session is held offline. */
   connectionId?: number;
+  /** The broker instance whose connection that is, when several share the namespace (undefined: this process). */
+  instance?: string;
   expirySeconds: number;
   /** Clock time (ms) of the disconnect that left the session held. */
   heldSince?: number;

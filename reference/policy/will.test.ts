@@ -23,11 +23,12 @@ const NO_SESSIONS: SessionLookup = { find: () => undefined, countOwnedBy: () => 
 /** The decision on dev1's CONNECT with this will, under production or the mutants named. */
 function decide(version: 4 | 5, will: WillRequest | undefined, mutants: string[] = []) {
   const behaviour = mutants.length ? mutatedBehaviour(mutants) : EVENT_GRID;
-  const policy = new ConnectPolicy(namespace, NO_SESSIONS, behaviour);
+  const policy = new ConnectPolicy(namespace, behaviour);
   const client = namespace.clients.find((candidate) => candidate.name === 'dev1')!;
   const decision = policy.decide(
     { protocolVersion: version, clientId: 'dev1-s1', username: 'dev1', cleanStart: true, authentication: { identity: { client, nameSource: 'username' } }, ...(will ? { will } : {}) },
     new Date(),
+    NO_SESSIONS,
   );
   return decision.accept ? 'accepted' : { rule: decision.refusal.rule, code: decision.refusal.code.reasonCode, returnCode: decision.refusal.code.returnCode };
 }

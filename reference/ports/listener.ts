@@ -15,6 +15,8 @@ export interface Listener {
   /** The address it listens on. */
   host: string;
   port: number;
+  /** Stops accepting new connections; those it accepted go on. */
+  stopAccepting(): void;
   /** Stops accepting, ends every connection it accepted, and resolves once it is closed. */
   close(): Promise<void>;
 }

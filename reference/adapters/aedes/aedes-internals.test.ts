@@ -7,13 +7,17 @@ import { Aedes, type Client } from 'aedes';
 import mqttPacket from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  announceShutdown,
   connackSent,
   deliverQueueOnResume,
   endedWithDisconnect,
   expiryAtEnd,
   forgetOutgoing,
+  GONE_CLIENTS_TOPIC,
   guardAgainstStaleClients,
+  leaveSessionExpiryToTheStore,
   markRedeliveries,
+  NEW_CLIENTS_TOPIC,
   onQueued,
   persistenceOf,
   protocolVersionOf,
@@ -361,5 +365,44 @@ describe("aedes' internals as the reference relies on them", () => {
     expect((await third.until(3, 'publish')).map((packet) => String((packet as mqttPacket.IPublishPacket).payload))).toEqual(['1', '2', '3']);
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(second.received.filter((packet) => packet.cmd === 'disconnect')).toHaveLength(1);
+  });
+
+  it('announces each client it registers and unregisters on its fan-out, with the ClientID, under its broker id', async () => {
+    broker = await Aedes.createBroker();
+    const on = broker as unknown as { mq: { on(topic: string, listener: (packet: { topic: string; payload: Buffer }, done: () => void) => void): void } };
+    const heard: string[] = [];
+    for (const topic of [NEW_CLIENTS_TOPIC, GONE_CLIENTS_TOPIC]) on.mq.on(topic, (packet, done) => (heard.push(`${packet.topic} ${String(packet.payload)}`), done()));
+    const { send, until } = device(broker);
+    send(connect('s1'));
+    await until(1, 'connack');
+    const gone = once(broker, 'clientDisconnect');
+    send({ cmd: 'disconnect' });
+    await gone;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(heard).toEqual([`$SYS/${broker.id}/new/clients s1`, `$SYS/${broker.id}/disconnect/clients s1`]);
+  });
+
+  it('times a held MQTT 5 session in scheduleSessionExpiry, which leaveSessionExpiryToTheStore turns off', async () => {
+    broker = await Aedes.createBroker();
+    leaveSessionExpiryToTheStore(broker);
+    const { send, until } = device(broker);
+    send(connect('s1', { clean: false }));
+    await until(1, 'connack');
+    const gone = once(broker, 'clientDisconnect');
+    send({ cmd: 'disconnect' });
+    await gone;
+    expect((broker as unknown as { expiringSessions: Map<string, unknown> }).expiringSessions.size).toBe(0);
+  });
+
+  it('sends no DISCONNECT on close to a client still being resent its queue, which announceShutdown gives 0x8B', async () => {
+    broker = await Aedes.createBroker();
+    const { client, send, until } = device(broker);
+    send(connect('s1'));
+    await until(1, 'connack');
+    await new Promise((resolve) => setImmediate(resolve));
+    // As aedes holds it while the queue is resent after the CONNACK.
+    (client as unknown as { connected: boolean }).connected = false;
+    announceShutdown(client);
+    expect(await until(1, 'disconnect')).toMatchObject([{ reasonCode: 0x8b }]);
   });
 });

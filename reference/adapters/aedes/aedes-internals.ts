@@ -190,6 +190,25 @@ export function onQueued(broker: Aedes, queued: (subs: { clientId: string; qos: 
     });
 }
 
+/**
+ * What aedes publishes on its message fan-out (`$SYS/<broker id>/new/clients`, the ClientID as payload)
+ * when it registers a client; brokers sharing the fan-out close their own client of that id on hearing it.
+ */
+export const NEW_CLIENTS_TOPIC = '$SYS/+/new/clients';
+
+/** What aedes publishes on its fan-out when a client's connection ends (the ClientID as payload). */
+export const GONE_CLIENTS_TOPIC = '$SYS/+/disconnect/clients';
+
+/**
+ * aedes times each MQTT 5 session that outlives its connection and wipes it at its expiry, in the
+ * memory of the one process that saw it end. Where instances share the sessions (Redis), the session
+ * may resume on another instance and the timer would wipe it there; a restart would forget it. The
+ * session store sweeps expired sessions for the whole namespace instead (the adapter wipes them).
+ */
+export function leaveSessionExpiryToTheStore(broker: Aedes): void {
+  brokerInternals(broker).scheduleSessionExpiry = () => {};
+}
+
 /** Stops the client's Keep Alive timer for good (aedes arms it before the client is ready). */
 export function stopKeepAliveTimer(client: Client): void {
   const internals = clientInternals(client);
@@ -204,8 +223,25 @@ export function setServerKeepAlive(client: Client, seconds: number): void {
   clientInternals(client)._serverKeepAlive = seconds;
 }
 
-/** MQTT 5 DISCONNECT reason code: another connection took the session over. */
+/** MQTT 5 DISCONNECT reason codes: another connection took the session over; the server is shutting down. */
 const SESSION_TAKEN_OVER = 0x8e;
+const SERVER_SHUTTING_DOWN = 0x8b;
+
+/** Writes an MQTT 5 DISCONNECT to a client whose CONNACK is out, unless its connection is over. */
+function writeDisconnect(client: Client, reasonCode: number): void {
+  const internals = clientInternals(client);
+  if (internals.version === 5 && internals.connackSent && !client.closed && !internals.errored) {
+    mqttPacket.writeToStream({ cmd: 'disconnect', reasonCode }, client.conn as unknown as NodeJS.WritableStream, { protocolVersion: 5 });
+  }
+}
+
+/**
+ * The broker is closing: aedes sends DISCONNECT 0x8B only to a client it counts as connected, and one
+ * still resending its session's queue after its CONNACK would be closed without it. It gets it here.
+ */
+export function announceShutdown(client: Client): void {
+  if (!clientInternals(client).connected) writeDisconnect(client, SERVER_SHUTTING_DOWN);
+}
 
 /** How far a connection of a persistent session is in sending what its session holds. */
 interface Delivery {
@@ -277,16 +313,11 @@ export class SessionDeliveries {
     internals.registerClient = (client) => {
       const previous = client.closed ? undefined : internals.clients[client.id];
       if (previous && previous !== client) {
-        this.supersededClients.add(previous);
         // Identifiers the old connection gave are still in the queue: the new one numbers on from them.
         clientInternals(client)._nextId = clientInternals(previous)._nextId;
-        this.takenOver(previous);
         // aedes sends DISCONNECT 0x8E only to a connection it counts as connected: one still resending
         // its session's queue after its CONNACK would be closed without it [S8].
-        const old = clientInternals(previous);
-        if (old.version === 5 && old.connackSent && !old.connected && !previous.closed && !old.errored) {
-          mqttPacket.writeToStream({ cmd: 'disconnect', reasonCode: SESSION_TAKEN_OVER }, previous.conn as unknown as NodeJS.WritableStream, { protocolVersion: 5 });
-        }
+        this.supersedeWith(previous, !clientInternals(previous).connected);
       }
       registerClient.call(broker, client);
     };
@@ -330,6 +361,21 @@ export class SessionDeliveries {
 
     const outgoingClearMessageId = persistence.outgoingClearMessageId.bind(persistence);
     persistence.outgoingClearMessageId = (client, packet) => (this.gone.has(packet) ? Promise.resolve(undefined) : outgoingClearMessageId(client, packet));
+  }
+
+  /**
+   * A connection of another broker sharing the namespace took this client's session over: it gets
+   * DISCONNECT 0x8E (MQTT 5) and nothing more (aedes closes it without one when it hears of the other).
+   * Its packet identifiers are the other connection's to give from now on.
+   */
+  supersede(client: Client): void {
+    this.supersedeWith(client, true);
+  }
+
+  private supersedeWith(client: Client, sendDisconnect: boolean): void {
+    this.supersededClients.add(client);
+    this.takenOver(client);
+    if (sendDisconnect) writeDisconnect(client, SESSION_TAKEN_OVER);
   }
 
   /** A new client, before aedes reads from it. */

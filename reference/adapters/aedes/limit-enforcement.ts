@@ -101,6 +101,11 @@ export class LimitEnforcement {
     this.queues.reset(packet.clientId);
   }
 
+  /** The session's owner is connected at another instance of the namespace: its queue is being delivered there. */
+  connectedElsewhere(sessionName: string): void {
+    this.queues.reset(sessionName);
+  }
+
   /** The session is over: nothing of it is counted any more. */
   sessionEnded(sessionName: string): void {
     this.gate.forget(sessionName);

@@ -7,7 +7,7 @@ import type { Aedes, Client, ConnectPacket, PublishPacket } from 'aedes';
 import mqttPacket from 'mqtt-packet';
 import type { ClientResource } from '../../../eventgrid/namespace.ts';
 import { describeRefusalCode, refusalCodeFor } from '../../../rules/codes.ts';
-import type { DecodedPacket, PacketContext, PropertyScan, SessionGrant } from '../../policy/behaviour.ts';
+import type { Authentication, DecodedPacket, PacketContext, PropertyScan, SessionGrant } from '../../policy/behaviour.ts';
 import { firstRefusal, type Check } from '../../policy/check.ts';
 import type { ConnectPolicy } from '../../policy/connect.ts';
 import { mergeScans, scanProperties, willPublishProperties, withoutRepeatedProperties } from '../../policy/packet-validation.ts';
@@ -19,11 +19,12 @@ import type { DisconnectionReason, EventSink } from '../../ports/event-sink.ts';
 import type { Connection as Transport } from '../../ports/listener.ts';
 import type { SessionStore } from '../../ports/session-store.ts';
 import { bounded, MAX_REASON_LENGTH, shownName } from '../bounded-text.ts';
-import { connackSent, deliverQueueOnResume, endedWithDisconnect, expiryAtEnd, guardAgainstStaleClients, markRedeliveries, parserOf, persistenceOf, replayIncoming, SessionDeliveries, takeIncoming, type QueuedPacket } from './aedes-internals.ts';
+import { announceShutdown, connackSent, deliverQueueOnResume, endedWithDisconnect, expiryAtEnd, guardAgainstStaleClients, markRedeliveries, parserOf, persistenceOf, replayIncoming, SessionDeliveries, takeIncoming, type QueuedPacket } from './aedes-internals.ts';
 import type { LimitEnforcement } from './limit-enforcement.ts';
 import { readPropertySections } from './mqtt-packet-internals.ts';
 import { OutgoingPackets } from './outgoing-packets.ts';
 import { rawNames } from './raw-connect.ts';
+import type { AuthPacket, TokenLifetimes } from './token-lifetimes.ts';
 
 /** How long a connection closed after its DISCONNECT waits for the client to close its side. */
 const LINGER_MS = 2000;
@@ -80,11 +81,23 @@ export interface AdapterOptions {
   packetChecks: readonly Check<PacketContext>[];
   /** Event Grid's limits (L5-L15) on aedes. */
   limits: LimitEnforcement;
+  /** Token-authenticated connections: re-authentication and expiry (T7, T8). */
+  tokens: TokenLifetimes;
   /** The authentication name of a registered client (a session record names its owner by resource name). */
   authenticationNameOf: (clientName: string) => string;
   log: (line: string) => void;
   clock: Clock;
+  /** This broker's id among the instances sharing the session store (undefined: it is the only one). */
+  instance?: string;
+  /** S9: sessions per authentication name; a new session's claim conflicts once its owner reached it since the decision. */
+  sessionLimit: () => number;
 }
+
+/**
+ * How often one CONNECT decides again when its claim found the sessions changed since it read them
+ * (other CONNECTs of the same name or identity won the race each time); then it is closed unanswered.
+ */
+const CLAIM_ATTEMPTS = 20;
 
 export class AedesNamespaceAdapter {
   private readonly connections = new WeakMap<object, Connection>();
@@ -95,6 +108,12 @@ export class AedesNamespaceAdapter {
   /** Per client whose CONNECT is being decided: lets the packets it sent behind the CONNECT go on (screen). */
   private readonly heldBehindConnect = new WeakMap<Client, (accepted: boolean) => void>();
   private nextConnectionId = 1;
+  /** Sessions a connection of this broker holds (from its claim until it ends): the only ones not held offline here. */
+  private readonly localSessions = new Map<string, Connection>();
+  /** Sessions a connection of another instance of the namespace holds, as their announcements tell (L8 does not count their queues here). */
+  private readonly remoteSessions = new Set<string>();
+  /** The session store's steps for connections that ended, until each is done (stop waits for them). */
+  private readonly settling = new Set<Promise<void>>();
   /** Each QoS 1 message of a persistent session sent once per connection, none lost, across takeovers. */
   private readonly deliveries = new SessionDeliveries((client) => {
     // S8: the connection taken over gets its DISCONNECT 0x8E and nothing after it, and is closed so that the DISCONNECT reaches it.
@@ -212,6 +231,11 @@ export class AedesNamespaceAdapter {
         return true;
       }
       withoutRepeatedProperties(packet);
+      // aedes has no enhanced authentication: an AUTH packet re-authenticates a token's connection (T7).
+      if (packet.cmd === 'auth') {
+        this.options.tokens.handle(client, packet as unknown as AuthPacket);
+        return true;
+      }
       if (packet.cmd === 'connect' && version === undefined) {
         version = packet.protocolVersion;
         connectSessionExpiry = packet.properties?.sessionExpiryInterval as number | undefined;
@@ -252,62 +276,114 @@ export class AedesNamespaceAdapter {
     const connection = this.connections.get(socket);
     if (!connection) throw new Error('connection not tracked by the namespace adapter');
     const sessionName = packet.clientId;
-    // A session past its expiry must be gone, state and all, before anyone may use its name.
-    await this.expireSessions();
+    const version = packet.protocolVersion === 5 ? 5 : 4;
+    // First, as a token's signature check may take a turn: the decision below is made on the session
+    // state of its own turn.
+    const authenticationMethod = version === 5 ? packet.properties?.authenticationMethod : undefined;
+    const authentication = await this.options.authenticator.authenticate(
+      {
+        clientId: sessionName,
+        username: packet.username,
+        protocolVersion: version,
+        authenticationMethod,
+        authenticationData: version === 5 ? packet.properties?.authenticationData : undefined,
+        password: packet.password,
+        connection: connection.transport,
+      },
+      new Date(this.options.clock()),
+    );
     await this.wipes.get(sessionName);
     if (socket.destroyed) return false;
 
-    const version = packet.protocolVersion === 5 ? 5 : 4;
     const now = new Date(this.options.clock());
-    const authentication = this.options.authenticator.authenticate({ clientId: sessionName, username: packet.username, connection: connection.transport }, now);
-    const decision = this.options.policy.decide(
-      {
-        protocolVersion: version,
-        clientId: sessionName,
-        username: packet.username,
-        cleanStart: packet.clean !== false,
-        sessionExpiryInterval: packet.properties?.sessionExpiryInterval,
-        authentication,
-        sentNames: rawNames(packet),
-        ...(packet.will ? { will: { topic: packet.will.topic, qos: packet.will.qos ?? 0, retain: packet.will.retain === true } } : {}),
-      },
-      now,
-    );
-
-    if (!decision.accept) {
-      const { refusal } = decision;
-      const mqttVersion = version === 5 ? '5' : '3.1.1';
-      const shown = refusalCodeFor(mqttVersion, refusal.code);
-      // A name past its limit is shown cut short (L5, and any name of a hostile length); a code MQTT 3.1.1 lacks closes the connection (L7).
-      this.options.log(
-        `refused session "${shownName(sessionName)}" [${refusal.rule}] ${describeRefusalCode(mqttVersion, refusal.code)}: ${bounded(refusal.reason, MAX_REASON_LENGTH)}` +
-          (refusal.logDetail ? ` (${refusal.logDetail})` : ''),
-      );
-      if (shown !== undefined && this.options.answerRefusal(refusal) === 'connack') await this.sendRefusal(socket, version, shown, refusal.reason);
-      return false;
+    const request = {
+      protocolVersion: version,
+      clientId: sessionName,
+      username: packet.username,
+      cleanStart: packet.clean !== false,
+      sessionExpiryInterval: packet.properties?.sessionExpiryInterval,
+      authentication,
+      sentNames: rawNames(packet),
+      ...(packet.will ? { will: { topic: packet.will.topic, qos: packet.will.qos ?? 0, retain: packet.will.retain === true } } : {}),
+    } as const;
+    // Decided on a view of the sessions, and claimed only if that view still stands: else decided again.
+    for (let attempt = 1; attempt <= CLAIM_ATTEMPTS; attempt += 1) {
+      const view = await this.options.sessions.view(sessionName, authentication.identity?.client.name ?? '');
+      // A session past its expiry must be gone, state and all, before anyone may use its name.
+      if (view.expired) await this.expired(view.expired);
+      const decision = this.options.policy.decide(request, now, view);
+      if (!decision.accept) return this.refuse(socket, version, sessionName, decision.refusal);
+      const { grant } = decision;
+      if (grant.discardPrevious) await this.wipe(sessionName);
+      if (socket.destroyed) return false;
+      const claim = await this.options.sessions.claim(view, connection.id, grant.expirySeconds, this.options.sessionLimit());
+      if (claim === 'conflict') continue;
+      if (socket.destroyed) {
+        await this.options.sessions.abandon(sessionName, connection.id, claim.replaced);
+        return false;
+      }
+      this.accept(client, packet, connection, version, grant, claim.replaced, authentication, authenticationMethod);
+      return true;
     }
+    this.options.log(`session "${shownName(sessionName)}": the sessions changed under ${CLAIM_ATTEMPTS} decisions in a row; closing the connection`);
+    socket.destroy();
+    return false;
+  }
 
-    const { grant } = decision;
-    if (grant.discardPrevious) await this.wipe(sessionName);
-    if (socket.destroyed) return false;
-    // Reserved now, in the same turn as the decision, so that no other CONNECT decides on stale state.
-    const replaced = this.options.sessions.open(sessionName, grant.client.name, connection.id, grant.expirySeconds);
-    if (replaced?.connectionId !== undefined) this.takenOver.add(replaced.connectionId);
+  private async refuse(socket: Client['conn'], version: 4 | 5, sessionName: string, refusal: Refusal): Promise<false> {
+    const mqttVersion = version === 5 ? '5' : '3.1.1';
+    const shown = refusalCodeFor(mqttVersion, refusal.code);
+    // A name past its limit is shown cut short (L5, and any name of a hostile length); a code MQTT 3.1.1 lacks closes the connection (L7).
+    this.options.log(
+      `refused session "${shownName(sessionName)}" [${refusal.rule}] ${describeRefusalCode(mqttVersion, refusal.code)}: ${bounded(refusal.reason, MAX_REASON_LENGTH)}` +
+        (refusal.logDetail ? ` (${refusal.logDetail})` : ''),
+    );
+    if (shown !== undefined && this.options.answerRefusal(refusal) === 'connack') await this.sendRefusal(socket, version, shown, refusal.reason);
+    return false;
+  }
+
+  /** The claim holds: the connection has the session; its CONNACK is amended to say what the grant says. */
+  private accept(
+    client: Client,
+    packet: ConnectPacket,
+    connection: Connection,
+    version: 4 | 5,
+    grant: SessionGrant,
+    replaced: SessionRecord | undefined,
+    authentication: Authentication,
+    authenticationMethod: string | undefined,
+  ): void {
+    const socket = client.conn;
+    const { sessionName } = grant;
+    this.localSessions.set(sessionName, connection);
+    // A connection of another instance is ended by that instance, when this one registers the client (onRemoteTakeover).
+    if (replaced?.connectionId !== undefined && replaced.instance === this.options.instance) this.takenOver.add(replaced.connectionId);
     // Session Present 1 with no expiry: the session resumes with its queue, and ends with this connection.
     const resumesEphemeral = version === 5 && grant.sessionPresent && grant.expirySeconds === 0;
     Object.assign(connection, { client, grant, replaced, resumesEphemeral });
     this.options.limits.accepted(client, packet);
+    // The method was judged here (T1-T6); aedes, which has no enhanced authentication, would refuse any
+    // CONNECT that names one.
+    if (authenticationMethod !== undefined) {
+      delete packet.properties!.authenticationMethod;
+      delete packet.properties!.authenticationData;
+    }
+    // A token's connection, or one whose webhook decision expires, ends with its credentials (T7, T8).
+    if (authenticationMethod !== undefined || authentication.identity?.expiresAt !== undefined) {
+      this.options.tokens.accepted(client, authenticationMethod, authentication.identity!, packet.username, connection.transport);
+    }
     // aedes derives Session Present from restored subscriptions; a session can exist with none (L2, L3).
     OutgoingPackets.of(socket).amendNext('connack', version, (connack) => {
       if (connack.cmd !== 'connack' || connack.reasonCode || connack.returnCode) return false;
       connack.sessionPresent = grant.sessionPresent;
+      // An accepting CONNACK carries the CONNECT's Authentication Method [MQTT-4.12.0-5].
+      if (authenticationMethod !== undefined) connack.properties = { ...connack.properties, authenticationMethod };
       return true;
     });
     this.options.log(
       `accepted session "${shownName(sessionName)}" for client "${grant.client.name}" (name from ${grant.nameSource}; expiry ${grant.expirySeconds} s` +
         `${grant.expiryCapped ? ', capped [L1]' : ''}; session present ${grant.sessionPresent}${grant.takesOver ? '; takes over [S8]' : ''})`,
     );
-    return true;
   }
 
   /** The registered client an accepted CONNECT of this connection authenticated as (the packet gate's access checks). */
@@ -329,25 +405,72 @@ export class AedesNamespaceAdapter {
     const connection = this.connections.get(client.conn as object);
     if (!connection?.grant) return;
     connection.ready = true;
+    this.options.tokens.started(client);
     this.options.events.connected(this.sessionRef(connection.grant));
   }
 
   private onClosed(connection: Connection): void {
     const grant = connection.grant;
     if (!grant) return;
+    this.options.tokens.closed(connection.client);
+    if (this.localSessions.get(grant.sessionName) === connection) this.localSessions.delete(grant.sessionName);
+    const settled = this.settleClosed(connection, grant).catch((error: Error) =>
+      this.options.log(`session "${shownName(grant.sessionName)}": the session store did not take the end of its connection: ${error.message}`),
+    );
+    this.settling.add(settled);
+    void settled.finally(() => this.settling.delete(settled));
+  }
+
+  /** Resolves once the session store has taken the end of every connection that has ended. */
+  async settled(): Promise<void> {
+    while (this.settling.size) await Promise.all(this.settling);
+  }
+
+  /**
+   * Another instance of the namespace registered a connection for this session (aedes announces it on
+   * its fan-out, and then closes its own client of that id, without a DISCONNECT): the connection here
+   * was taken over (S8). It gets DISCONNECT 0x8E (MQTT 5) and nothing after it.
+   */
+  remoteTakeover(brokerId: string, sessionName: string): void {
+    if (brokerId === this.broker?.id) return;
+    this.remoteSessions.add(sessionName);
+    this.options.limits.connectedElsewhere(sessionName);
+    const connection = this.localSessions.get(sessionName);
+    if (!connection?.client || !connection.ready) return;
+    this.takenOver.add(connection.id);
+    this.deliveries.supersede(connection.client);
+  }
+
+  /** A connection of another instance ended (aedes announces it on its fan-out): its session is no longer connected there. */
+  remoteEnd(brokerId: string, sessionName: string): void {
+    if (brokerId !== this.broker?.id) this.remoteSessions.delete(sessionName);
+  }
+
+  /** The session store no longer counts this broker's connections as holding their sessions (its lease ran out): they are closed. */
+  dropLocalSessions(): void {
+    for (const connection of this.localSessions.values()) connection.transport.stream.destroy();
+  }
+
+  private async settleClosed(connection: Connection, grant: SessionGrant): Promise<void> {
     const takenOver = this.takenOver.delete(connection.id);
     if (!connection.ready) {
       // aedes refused or lost the CONNECT after our decision: the session never started.
       if (connection.replaced?.connectionId !== undefined) this.takenOver.delete(connection.replaced.connectionId);
-      this.options.sessions.abandon(grant.sessionName, connection.id, connection.replaced);
+      await this.options.sessions.abandon(grant.sessionName, connection.id, connection.replaced);
       return;
     }
     // An MQTT 5 DISCONNECT may change the Session Expiry Interval; aedes keeps it on the client (capped).
     const expiry = connection.client && expiryAtEnd(connection.client);
-    const outcome = this.options.sessions.close(grant.sessionName, connection.id, expiry);
-    this.options.events.disconnected(this.sessionRef(grant), this.disconnectionReason(connection, takenOver));
-    if (outcome === 'ended') void this.endSession(grant.sessionName);
+    const reason = this.disconnectionReason(connection, takenOver);
+    const outcome = await this.options.sessions.close(grant.sessionName, connection.id, expiry);
+    this.options.events.disconnected(this.sessionRef(grant), reason);
+    if (outcome === 'ended') await this.endSession(grant.sessionName);
     if (outcome === 'held') this.scheduleSweep();
+  }
+
+  /** Whether no connection of this broker, or of another instance, holds the session (L8 counts only the queues of held sessions). */
+  heldOffline(sessionName: string): boolean {
+    return !this.localSessions.has(sessionName) && !this.remoteSessions.has(sessionName);
   }
 
   /** A session is over: its stored state goes, and its events' sequence starts again with the next. */
@@ -358,6 +481,7 @@ export class AedesNamespaceAdapter {
 
   private disconnectionReason(connection: Connection, takenOver: boolean): DisconnectionReason {
     if (takenOver) return 'SessionTakenOver';
+    if (this.options.tokens.endedForAuthentication(connection.client)) return 'ClientAuthenticationError';
     const byLimit = this.options.limits.endReason(connection.client);
     if (byLimit) return byLimit;
     if (this.stopping) return 'ServerInitiatedDisconnect';
@@ -367,34 +491,48 @@ export class AedesNamespaceAdapter {
 
   /** Ends a session held offline before its expiry (L8: its queue overflowed), with the life cycle reason. */
   terminateHeldSession(sessionName: string, reason: DisconnectionReason): void {
-    const record = this.options.sessions.find(sessionName);
-    if (!record || record.connectionId !== undefined) return;
-    this.options.sessions.end(sessionName);
-    const owner = this.options.authenticationNameOf(record.owner);
-    this.options.events.disconnected({ authenticationName: owner, sessionName }, reason);
-    void this.endSession(sessionName);
+    const ending = async () => {
+      const record = await this.options.sessions.find(sessionName);
+      if (!record || record.connectionId !== undefined) return;
+      await this.options.sessions.end(sessionName);
+      const owner = this.options.authenticationNameOf(record.owner);
+      this.options.events.disconnected({ authenticationName: owner, sessionName }, reason);
+      await this.endSession(sessionName);
+    };
+    ending().catch((error: Error) => this.options.log(`session "${shownName(sessionName)}" could not be ended: ${error.message}`));
+  }
+
+  /** A held session past its expiry was removed from the store: its state goes, and its name is free. */
+  private expired(record: SessionRecord): Promise<void> {
+    this.options.log(`session "${record.name}" of client "${record.owner}" expired; its name is free [S7]`);
+    return this.endSession(record.name);
   }
 
   /** Ends every held session whose expiry has passed, and wipes what aedes stored for it. */
   private async expireSessions(): Promise<void> {
     // Every wipe is registered before any is awaited: a CONNECT for a name swept here but wiped later
     // would otherwise find neither the session nor its wipe, and resume the old state (L3, S7).
-    const ended = this.options.sessions.sweep().map((record) => {
-      this.options.log(`session "${record.name}" of client "${record.owner}" expired; its name is free [S7]`);
-      return this.endSession(record.name);
-    });
-    await Promise.all(ended);
+    await Promise.all((await this.options.sessions.sweep()).map((record) => this.expired(record)));
   }
 
   /** Sets the one timer that expires held sessions for the next expiry due. */
   private scheduleSweep(): void {
-    clearTimeout(this.sweepTimer);
-    const next = this.options.sessions.nextExpiry();
-    if (next === undefined || this.stopping) return;
-    // Capped so that a long sleep still notices a clock that jumped.
-    const delay = Math.min(Math.max(next - this.options.clock(), 0), 60_000);
-    this.sweepTimer = setTimeout(() => void this.expireSessions().finally(() => this.scheduleSweep()), delay);
-    this.sweepTimer.unref();
+    if (this.stopping) return;
+    this.options.sessions.nextExpiry().then(
+      (next) => {
+        clearTimeout(this.sweepTimer);
+        if (next === undefined || this.stopping) return;
+        // Capped so that a long sleep still notices a clock that jumped.
+        const delay = Math.min(Math.max(next - this.options.clock(), 0), 60_000);
+        this.sweepTimer = setTimeout(() => {
+          this.expireSessions()
+            .catch((error: Error) => this.options.log(`expired sessions could not be swept: ${error.message}`))
+            .finally(() => this.scheduleSweep());
+        }, delay);
+        this.sweepTimer.unref();
+      },
+      (error: Error) => this.options.log(`the next session expiry could not be read: ${error.message}`),
+    );
   }
 
   /**
@@ -422,9 +560,14 @@ export class AedesNamespaceAdapter {
     return tracked;
   }
 
+  /** The broker is stopping: aedes' DISCONNECT 0x8B to each connection reaches it before the connection is closed. */
   beginStop(): void {
     this.stopping = true;
     clearTimeout(this.sweepTimer);
+    for (const connection of this.localSessions.values()) {
+      if (connection.client && connection.ready) announceShutdown(connection.client);
+      closeGracefully(connection.transport.stream);
+    }
   }
 
   private sessionRef(grant: SessionGrant) {

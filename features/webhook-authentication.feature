@@ -1,0 +1,143 @@
+Feature: Webhook authentication, and the session rules under it
+  A namespace may send each CONNECT to a webhook, which answers "allow" with the client's authentication
+  name and attributes, or "deny"; Event Grid refuses a denied client as not authorized, and one whose
+  webhook timed out or failed as server unavailable. Every client of a @webhook scenario connects to a
+  namespace that authenticates by the suite's test webhook, with no certificate and the password that
+  has it allow the identity, named as the identity is, unless a step says otherwise.
+  Source: https://learn.microsoft.com/azure/event-grid/authenticate-with-namespaces-using-webhook-authentication
+
+  @S1 @W1
+  Rule: the session rules hold for a webhook's client as for a certificate's
+
+    @needs-two-sessions @webhook
+    Scenario Outline: an identity the webhook allows opens two sessions at once
+      Given identity "alpha" holds session "s1" over MQTT <version>
+      When identity "alpha" connects with session "s2"
+      Then the connection is accepted
+      And identity "alpha" is still connected on session "s1" and still receives QoS 1 messages
+      And session "s2" receives QoS 1 messages too
+
+      @mqtt3
+      Examples:
+        | version |
+        | 3.1.1   |
+      @mqtt5
+      Examples:
+        | version |
+        | 5       |
+
+  @S6
+  Rule: another identity presenting an active session's name is refused as not authorized
+
+    @webhook
+    Scenario Outline: a second identity cannot take over an active session, and the owner is undisturbed
+      Given identity "alpha" holds session "s1" over MQTT <version>
+      When identity "beta" connects with session "s1"
+      Then the connection is refused as not authorized
+      And identity "alpha" is still connected on session "s1" and still receives QoS 1 messages
+
+      @mqtt3
+      Examples:
+        | version |
+        | 3.1.1   |
+      @mqtt5
+      Examples:
+        | version |
+        | 5       |
+
+    @W1 @webhook
+    Scenario Outline: the webhook's clientAuthenticationName names the client, not the Username
+      Given identity "alpha" connects with Username "beta" and session "s1" over MQTT <version>
+      And the connection is accepted
+      When identity "beta" connects with session "s1"
+      Then the connection is refused as not authorized
+
+      @mqtt3
+      Examples:
+        | version |
+        | 3.1.1   |
+      @mqtt5
+      Examples:
+        | version |
+        | 5       |
+
+  @S8
+  Rule: the same identity reconnecting with its session name takes the session over
+
+    @webhook
+    Scenario Outline: a second connection of the owner takes over a persistent session
+      Given identity "alpha" holds session "s1" over MQTT <version>
+      When identity "alpha" connects with session "s1"
+      Then the connection is accepted resuming its session
+      And the older connection of session "s1" is ended by <ending>
+      And session "s1" receives QoS 1 messages too
+
+      @mqtt3
+      Examples:
+        | version | ending                  |
+        | 3.1.1   | the connection closing  |
+      @mqtt5
+      Examples:
+        | version | ending                                      |
+        | 5       | a DISCONNECT with 0x8E (Session taken over) |
+
+  @W2
+  Rule: a client the webhook denies is refused as not authorized
+
+    @webhook
+    Scenario Outline: a CONNECT the webhook denies is refused
+      When identity "alpha" connects with session "s1" and a password the webhook denies over MQTT <version>
+      Then the connection is refused
+
+      @mqtt3
+      Examples:
+        | version |
+        | 3.1.1   |
+      @mqtt5
+      Examples:
+        | version |
+        | 5       |
+
+  @W3
+  Rule: a webhook that does not answer in time, fails or answers nonsense is a refusal as server unavailable
+
+    @webhook
+    Scenario Outline: a CONNECT whose webhook does not answer well is refused, not left waiting
+      When identity "alpha" connects with session "s1" and a password the webhook answers <answer> over MQTT <version>
+      Then the connection is refused
+
+      @mqtt3
+      Examples:
+        | answer       | version |
+        | too late     | 3.1.1   |
+        | nonsense     | 3.1.1   |
+        | with a fault | 3.1.1   |
+      @mqtt5
+      Examples:
+        | answer       | version |
+        | too late     | 5       |
+        | nonsense     | 5       |
+        | with a fault | 5       |
+
+  @P1 @P3
+  Rule: the attributes a webhook gives its client put it in client groups, as a registered client's do
+
+    @webhook
+    Scenario Outline: a webhook's client subscribes to and publishes on its own topics, and not on another's
+      Given identity "alpha" holds session "s1" over MQTT <version>
+      When session "s1" subscribes to its own topic
+      Then the subscription is granted
+      When session "s1" publishes "to myself" to its own topic
+      Then the publication is accepted
+      And session "s1" receives "to myself"
+      When session "s1" subscribes to a topic of identity "beta"
+      Then the subscription is refused as not authorized
+
+      @mqtt3
+      Examples:
+        | version |
+        | 3.1.1   |
+      @mqtt5
+      Examples:
+        | version |
+        | 5       |

@@ -1,0 +1,119 @@
+// What one broker instance needs to be part of a namespace kept in Redis, beside the other instances:
+// the session store (who owns which session, where it is connected, the leases), aedes' persistence
+// (subscriptions, queued QoS 1 messages, retained messages, wills: aedes-persistence-redis) and aedes'
+// message fan-out between instances (mqemitter-redis). broker.ts loads this module only for --redis,
+// so the in-memory default never loads a Redis client.
+import { createRequire } from 'node:module';
+import { Readable } from 'node:stream';
+import { Redis } from 'ioredis';
+import MQEmitterRedis from 'mqemitter-redis';
+import type { Clock } from '../../ports/clock.ts';
+import { newInstanceId, RedisSessionStore } from './redis-session-store.ts';
+
+/** What of aedes-persistence-redis is adapted here: its streams, and its end. */
+interface RedisPersistence {
+  createRetainedStreamCombi(patterns: string[]): AsyncIterable<unknown>;
+  createRetainedStream(pattern: string): AsyncIterable<unknown>;
+  outgoingStream(client: { id: string }): AsyncIterable<unknown>;
+  destroy(): Promise<void>;
+}
+
+/** aedes-persistence-redis 11's own async class (its main export is a callback wrapper aedes 2.0 refuses). */
+const AsyncRedisPersistence = createRequire(import.meta.url)('aedes-persistence-redis/asyncPersistence.js') as new (options: { conn: Redis }) => RedisPersistence;
+
+/**
+ * aedes-persistence-redis 11 answers with async generators where aedes 2.0.0-beta.1 pipes Node streams
+ * (`stream.pipe` for the retained messages a SUBSCRIBE gets) and aedes' memory persistence gives them:
+ * its streams are handed over as Readables.
+ */
+function withReadableStreams(persistence: RedisPersistence): RedisPersistence {
+  const retainedCombi = persistence.createRetainedStreamCombi.bind(persistence);
+  const retained = persistence.createRetainedStream.bind(persistence);
+  const outgoing = persistence.outgoingStream.bind(persistence);
+  persistence.createRetainedStreamCombi = (patterns) => Readable.from(retainedCombi(patterns));
+  persistence.createRetainedStream = (pattern) => Readable.from(retained(pattern));
+  persistence.outgoingStream = (client) => Readable.from(outgoing(client));
+  return persistence;
+}
+
+/** The error code of a Redis that could not be reached at start. */
+export const REDIS_UNREACHABLE = 'EREDISUNREACHABLE';
+
+export interface SharedNamespaceOptions {
+  url: string;
+  namespace: string;
+  clock: Clock;
+  leaseMs?: number;
+  log: (line: string) => void;
+  /** Told when this instance's lease had run out: its connections no longer hold their sessions. */
+  onLeaseLost: () => void;
+}
+
+export interface SharedNamespace {
+  /** This instance's id: aedes' broker id and the store's instance name. */
+  instance: string;
+  sessions: RedisSessionStore;
+  /** For aedes' options. */
+  persistence: unknown;
+  mq: ReturnType<typeof MQEmitterRedis>;
+  /** After the broker has closed: hands the sessions still held here over as held, and closes the connections. */
+  close(): Promise<void>;
+}
+
+/** A connection that reports a loss as one line (until it is back) and does not retry a request forever. */
+function connection(url: string, log: (line: string) => void, role: string): Redis {
+  const redis = new Redis(url, { maxRetriesPerRequest: 3, lazyConnect: true });
+  // Before the first connection, a failure is the start's to report (joinSharedNamespace rejects).
+  let reported = true;
+  redis.on('error', (error: Error) => {
+    if (!reported) log(`Redis (${role}) at ${url}: ${error.message}`);
+    reported = true;
+  });
+  redis.on('ready', () => (reported = false));
+  return redis;
+}
+
+/** Connects to the namespace's Redis; rejects (with the reason) when it cannot be reached. */
+export async function joinSharedNamespace(options: SharedNamespaceOptions): Promise<SharedNamespace> {
+  const { url, log } = options;
+  const instance = newInstanceId();
+  const storeConnection = connection(url, log, 'sessions');
+  const persistenceConnection = connection(url, log, 'persistence');
+  const publish = connection(url, log, 'fan-out');
+  const subscribe = connection(url, log, 'fan-out');
+  const all = [storeConnection, persistenceConnection, publish, subscribe];
+  let failure: Error | undefined;
+  storeConnection.once('error', (error: Error) => (failure ??= error));
+  try {
+    await Promise.all(all.map((redis) => redis.connect()));
+  } catch (error) {
+    for (const redis of all) redis.disconnect();
+    const reason = (failure ?? (error as Error)).message;
+    throw Object.assign(new Error(`cannot reach Redis at ${url}: ${reason}`), { code: REDIS_UNREACHABLE });
+  }
+  const sessions = new RedisSessionStore({
+    redis: storeConnection,
+    namespace: options.namespace,
+    instance,
+    clock: options.clock,
+    ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
+    onLeaseLost: options.onLeaseLost,
+    log,
+  });
+  await sessions.start();
+  const persistence = withReadableStreams(new AsyncRedisPersistence({ conn: persistenceConnection }));
+  const mq = MQEmitterRedis({ pubConn: publish, subConn: subscribe });
+  // Its connections' errors are re-emitted here; the connections report a loss themselves (connection()).
+  (mq as unknown as { state: { on(event: 'error', listener: () => void): void } }).state.on('error', () => {});
+  return {
+    instance,
+    sessions,
+    persistence,
+    mq,
+    async close() {
+      await sessions.stop().catch((error: Error) => log(`the sessions held here could not be handed over: ${error.message}`));
+      await persistence.destroy().catch(() => {});
+      for (const redis of all) redis.disconnect();
+    },
+  };
+}

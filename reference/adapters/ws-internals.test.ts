@@ -1,0 +1,34 @@
+// ws as ws-internals.ts relies on it: destroying createWebSocketStream's stream calls the WebSocket's
+// `terminate` (the peer sees 1006, no close frame), which closeOnStreamDestroy turns into a close frame
+// (the peer sees 1000). Fails when ws changes shape.
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import WebSocket, { createWebSocketStream, WebSocketServer } from 'ws';
+import { afterEach, describe, expect, it } from 'vitest';
+import { closeOnStreamDestroy } from './ws-internals.ts';
+
+let server: WebSocketServer | undefined;
+afterEach(async () => {
+  await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+  server = undefined;
+});
+
+/** The close code a client sees when the server destroys the stream of its connection, with `prepare` applied first. */
+async function closeCodeOnDestroy(prepare: (webSocket: WebSocket) => void): Promise<number> {
+  server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await once(server, 'listening');
+  server.once('connection', (webSocket) => {
+    prepare(webSocket);
+    createWebSocketStream(webSocket).destroy();
+  });
+  const client = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  const [code] = (await once(client, 'close')) as [number];
+  return code;
+}
+
+describe('ws as the reference relies on it', () => {
+  it("destroys a stream's WebSocket with terminate, which closeOnStreamDestroy turns into a close frame", async () => {
+    expect(await closeCodeOnDestroy(() => {})).toBe(1006);
+    expect(await closeCodeOnDestroy((webSocket) => closeOnStreamDestroy(webSocket, 1000))).toBe(1000);
+  });
+});

@@ -1,0 +1,118 @@
+// Two reference brokers on one Redis are one namespace: an intruder at one instance is refused for a
+// session live at the other (S6), the owner reconnecting at the other takes it over and the older
+// connection ends with DISCONNECT 0x8E (S8), the session limit counts sessions on both (S9), queued
+// QoS 1 messages follow the session (L2), messages fan out between instances, and a broker that stops
+// sends MQTT 5 clients DISCONNECT 0x8B and keeps their sessions for whichever instance they resume on.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startTestBroker, type TestBroker } from '../testkit/test-broker.ts';
+import { redisSkipNotice, REDIS_AVAILABLE, startRedis, type TestRedis } from '../testkit/redis-server.ts';
+import { startReferenceBroker, type ReferenceBroker } from './broker.ts';
+
+redisSkipNotice('reference/shared-namespace.test.ts');
+
+let redis: TestRedis | undefined;
+const running: TestBroker<ReferenceBroker>[] = [];
+
+beforeAll(async () => {
+  if (REDIS_AVAILABLE) redis = await startRedis();
+});
+afterAll(() => redis?.stop());
+afterEach(async () => {
+  for (const broker of running.splice(0)) await broker.stop();
+});
+
+/** An instance of the namespace kept in the file's Redis (database `db`: a fresh namespace per test). */
+async function instance(db: number, limits: { sessions?: number } = {}): Promise<TestBroker<ReferenceBroker>> {
+  const broker = await startTestBroker(
+    startReferenceBroker,
+    limits.sessions ? { maximumClientSessionsPerAuthenticationName: limits.sessions } : {},
+    { redis: { url: `${redis!.url}/${db}` } },
+  );
+  running.push(broker);
+  return broker;
+}
+
+let databases = 0;
+/** Two instances of one fresh namespace. */
+async function pair(limits: { sessions?: number } = {}) {
+  const db = (databases += 1);
+  return [await instance(db, limits), await instance(db, limits)] as const;
+}
+
+describe.skipIf(!REDIS_AVAILABLE).each(['5', '3.1.1'] as const)('two instances, one namespace, MQTT %s', (version) => {
+  const persistent = version === '5' ? { sessionExpiry: 600 } : {};
+  const notAuthorized = version === '5' ? 0x87 : 5;
+
+  it('S6: refuses at B an intruder presenting a session live at A, and accepts it on a name nobody holds', async () => {
+    const [a, b] = await pair();
+    const owner = await a.open('alpha', 's1', version, persistent);
+    const intruder = await b.connect('beta', 's1', version);
+    expect(intruder).toMatchObject({ accepted: false, code: notAuthorized });
+    expect(owner.connected).toBe(true);
+    expect((await b.connect('beta', 'beta-own', version)).accepted).toBe(true);
+  });
+
+  it('S8: the owner reconnecting at B takes the session over; the connection at A ends (MQTT 5: DISCONNECT 0x8E)', async () => {
+    const [a, b] = await pair();
+    const first = await a.open('alpha', 's1', version, persistent);
+    const second = await b.open('alpha', 's1', version, persistent);
+    expect(second.sessionPresent).toBe(true);
+    const end = await first.ended;
+    if (version === '5') expect(end.disconnectReasonCode).toBe(0x8e);
+    expect(second.connected).toBe(true);
+    expect(await a.broker.sessions.find('s1')).toMatchObject({ owner: 'alpha', instance: b.broker.instance });
+  });
+
+  it('S9: the session limit counts the sessions of both instances', async () => {
+    const [a, b] = await pair({ sessions: 2 });
+    await a.open('alpha', 's1', version, persistent);
+    await a.open('alpha', 's2', version);
+    expect(await b.connect('alpha', 's3', version)).toMatchObject({ accepted: false, code: version === '5' ? 0x97 : 3 });
+  });
+
+  it('L2: QoS 1 messages queued while the session was offline at A are delivered when it resumes at B', async () => {
+    const [a, b] = await pair();
+    const owner = await a.open('alpha', 's1', version, persistent);
+    await owner.subscribe('mmc/alpha/s1', 1);
+    await owner.disconnect();
+    const publisher = await a.open('observer', 'pub', version, { cleanStart: true });
+    for (const payload of ['m1', 'm2', 'm3']) await publisher.publish('mmc/alpha/s1', payload, 1);
+    const resumed = await b.open('alpha', 's1', version, persistent);
+    expect(resumed.sessionPresent).toBe(true);
+    const received = [];
+    for (let i = 0; i < 3; i += 1) received.push((await resumed.nextMessage('mmc/alpha/s1')).payload);
+    expect(received).toEqual(['m1', 'm2', 'm3']);
+  });
+
+  it('fans a message published at B out to a subscriber at A, once', async () => {
+    const [a, b] = await pair();
+    const subscriber = await a.open('alpha', 's1', version, { cleanStart: true });
+    await subscriber.subscribe('mmc/alpha/s1', 1);
+    const publisher = await b.open('observer', 'pub', version, { cleanStart: true });
+    await publisher.publish('mmc/alpha/s1', 'across', 1);
+    expect((await subscriber.nextMessage('mmc/alpha/s1')).payload).toBe('across');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(subscriber.pending().filter((message) => message.payload === 'across')).toHaveLength(0);
+  });
+});
+
+describe.skipIf(!REDIS_AVAILABLE)('an instance that stops', () => {
+  it('sends MQTT 5 clients DISCONNECT 0x8B and keeps their sessions, queues and all, for the next instance', async () => {
+    const db = (databases += 1);
+    const a = await instance(db);
+    const owner = await a.open('alpha', 's1', '5', { sessionExpiry: 600 });
+    await owner.subscribe('mmc/alpha/s1', 1);
+    const listener = await a.open('beta', 'b1', '3.1.1', { cleanStart: true });
+    running.splice(running.indexOf(a), 1);
+    // The broker alone (the harness's stop would end the clients first).
+    await a.broker.stop();
+    expect((await owner.ended).disconnectReasonCode).toBe(0x8b);
+    await listener.ended;
+    const b = await instance(db);
+    const publisher = await b.open('observer', 'pub', '5', { cleanStart: true });
+    await publisher.publish('mmc/alpha/s1', 'kept', 1);
+    const resumed = await b.open('alpha', 's1', '5', { sessionExpiry: 600 });
+    expect(resumed.sessionPresent).toBe(true);
+    expect((await resumed.nextMessage('mmc/alpha/s1')).payload).toBe('kept');
+  });
+});

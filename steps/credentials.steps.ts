@@ -1,0 +1,123 @@
+// Steps of the token and webhook scenarios (features/token-authentication.feature, T1-T8;
+// features/webhook-authentication.feature, W1-W3): CONNECTs that present a token that is wrong in one
+// way, or a password the test webhook does not allow, each controlled by the identical CONNECT with the
+// identity's good credentials; re-authentication with AUTH 0x19, and a token's expiry.
+import { defineParameterType, Given, Then, When } from '@cucumber/cucumber';
+import { issueToken, type TokenRequest } from '../certs/tokens.ts';
+import { within } from '../common/timing.ts';
+import { WEBHOOK_PASSWORDS } from '../reference/webhook-service.ts';
+import type { MqttVersion } from '../rules/catalogue.ts';
+import { expectObserved } from './observation.ts';
+import { disconnectAnswer, judgeRefusal } from './refusal-judgement.ts';
+import { CLIENT_TIMEOUT_MS, type ConformanceWorld } from './world.ts';
+
+/** Each bad token a step can present: how the local issuer makes it (certs/tokens.ts). */
+const BAD_TOKENS: Record<string, Omit<TokenRequest, 'identity'>> = {
+  'an expired token': { expiresInSeconds: -60 },
+  'a token not yet valid': { notBeforeInSeconds: 3600 },
+  'a token of another issuer': { claims: { iss: 'https://another-issuer.mqtt-multisession-conformance.test/' } },
+  'a token for another audience': { claims: { aud: 'https://another-audience.mqtt-multisession-conformance.test/' } },
+  'a token signed by a key the namespace does not trust': { untrusted: true },
+  'a token with no subject': { claims: { sub: '' } },
+  'an Entra ID token of another tenant': { method: 'OAUTH2-JWT', claims: { iss: 'https://sts.windows.net/11111111-1111-4111-8111-111111111111/' } },
+};
+
+defineParameterType({ name: 'badToken', regexp: new RegExp(Object.keys(BAD_TOKENS).join('|')), transformer: (text) => text });
+
+const GOOD_TOKEN = { what: "an identical CONNECT with the identity's good token and a fresh session name", options: { token: undefined } };
+
+When('identity {string} connects with session {string} presenting {badToken} over MQTT {version}', async function (this: ConformanceWorld, identityId: string, sessionName: string, kind: string, version: MqttVersion) {
+  this.version = version;
+  // T1 expects its code of a token with no subject (the catalogue's case).
+  if (kind === 'a token with no subject') this.refusalCase = kind;
+  const request = BAD_TOKENS[kind]!;
+  const data = await issueToken(this.pki, { identity: identityId, ...request });
+  await this.connect(identityId, sessionName, { token: { method: request.method ?? 'CUSTOM-JWT', data } }, GOOD_TOKEN);
+});
+
+When('identity {string} connects with session {string} presenting its token under the Authentication Method {string} over MQTT {version}', async function (this: ConformanceWorld, identityId: string, sessionName: string, method: string, version: MqttVersion) {
+  this.version = version;
+  await this.connect(identityId, sessionName, { token: { method, data: await this.tokenFor(identityId) } }, { ...GOOD_TOKEN, what: 'an identical CONNECT under the Authentication Method CUSTOM-JWT with a fresh session name' });
+});
+
+When('identity {string} connects with session {string} presenting its token as its password over MQTT {version}', async function (this: ConformanceWorld, identityId: string, sessionName: string, version: MqttVersion) {
+  this.version = version;
+  // Over MQTT 3.1.1 a token can only be the password (mqtt-client/session-client.ts).
+  await this.connect(
+    identityId,
+    sessionName,
+    { token: { method: 'CUSTOM-JWT', data: await this.tokenFor(identityId) } },
+    { what: "an identical CONNECT presenting the identity's certificate instead of a token, with a fresh session name", options: { token: null } },
+  );
+});
+
+/** The identity that holds a session of this scenario. */
+function ownerOf(world: ConformanceWorld, sessionName: string): string {
+  const clientId = world.clientId(sessionName);
+  const owner = [...world.accepted].reverse().find((session) => session.name === clientId);
+  if (!owner) throw new Error(`no connection was accepted for session "${sessionName}" in this scenario`);
+  return owner.identityId;
+}
+
+/** When each session's first token expires, for the step that waits past it. */
+const SHORT_TOKENS = new WeakMap<ConformanceWorld, Map<string, number>>();
+
+Given('identity {string} connects with session {string} and a token that expires in {int} seconds over MQTT {version}', async function (this: ConformanceWorld, identityId: string, sessionName: string, seconds: number, version: MqttVersion) {
+  this.version = version;
+  const data = await issueToken(this.pki, { identity: identityId, expiresInSeconds: seconds });
+  // A session that ends with its connection: nothing is left held once its token has ended it.
+  await this.connect(identityId, sessionName, { token: { method: 'CUSTOM-JWT', data }, cleanStart: true, sessionExpiry: 0 });
+  const expiries = SHORT_TOKENS.get(this) ?? new Map<string, number>();
+  expiries.set(sessionName, Date.now() + seconds * 1000);
+  SHORT_TOKENS.set(this, expiries);
+});
+
+When('session {string} re-authenticates with a fresh token', async function (this: ConformanceWorld, sessionName: string) {
+  const answer = await this.session(sessionName).reauthenticate({ method: 'CUSTOM-JWT', data: await issueToken(this.pki, { identity: ownerOf(this, sessionName) }) });
+  const observed = answer === undefined ? 'no answer' : 'authReasonCode' in answer ? `AUTH ${this.describe(answer.authReasonCode)}` : `the connection ended (${answer.ended.disconnectReasonCode === undefined ? 'no DISCONNECT' : `DISCONNECT ${this.describe(answer.ended.disconnectReasonCode)}`})`;
+  const kept = answer !== undefined && 'authReasonCode' in answer && answer.authReasonCode === 0;
+  expectObserved(this, { step: 're-authenticates with a fresh token', expected: `AUTH ${this.describe(0)}, the connection kept`, observed }, kept, `re-authentication with a fresh token was not accepted: ${observed}`);
+});
+
+Then('session {string} re-authenticating with {badToken} ends its connection', async function (this: ConformanceWorld, sessionName: string, kind: string) {
+  const data = await issueToken(this.pki, { identity: ownerOf(this, sessionName), ...BAD_TOKENS[kind] });
+  const answer = await this.session(sessionName).reauthenticate({ method: 'CUSTOM-JWT', data });
+  const end = answer && 'ended' in answer ? { ...answer.ended, afterMs: answer.afterMs } : undefined;
+  judgeRefusal(this, `re-authenticating with ${kind}`, disconnectAnswer(this, end, CLIENT_TIMEOUT_MS), { code: 'authenticationEnded' });
+});
+
+/** How long after its token's expiry a connection may take to be ended. */
+const EXPIRY_MARGIN_MS = 3000;
+
+Then('the connection of session {string} is ended when its token expires', async function (this: ConformanceWorld, sessionName: string) {
+  const expiresAt = SHORT_TOKENS.get(this)?.get(sessionName);
+  if (expiresAt === undefined) throw new Error(`session "${sessionName}" did not connect with a short-lived token in this scenario`);
+  const client = this.session(sessionName);
+  const waitMs = Math.max(expiresAt - Date.now(), 0) + EXPIRY_MARGIN_MS;
+  const startedAt = performance.now();
+  const end = await within(client.ended.then((ended) => ({ ...ended, afterMs: Math.round(performance.now() - startedAt) })), waitMs);
+  judgeRefusal(this, 'its token expires', disconnectAnswer(this, end, waitMs), { code: 'authenticationEnded' });
+});
+
+Then('session {string} is still connected once its first token has expired', async function (this: ConformanceWorld, sessionName: string) {
+  const expiresAt = SHORT_TOKENS.get(this)?.get(sessionName);
+  if (expiresAt === undefined) throw new Error(`session "${sessionName}" did not connect with a short-lived token in this scenario`);
+  const client = this.session(sessionName);
+  const waitMs = Math.max(expiresAt - Date.now(), 0) + EXPIRY_MARGIN_MS;
+  const end = await within(client.ended, waitMs);
+  const observed = end === undefined ? `connected ${waitMs} ms on` : `ended (${end.disconnectReasonCode === undefined ? 'no DISCONNECT' : `DISCONNECT ${this.describe(end.disconnectReasonCode)}`})`;
+  expectObserved(this, { step: 'still connected once its first token expired', expected: 'connected', observed }, end === undefined, `the re-authenticated connection was ended: ${observed}`);
+});
+
+// W2, W3: the test webhook's answer is chosen by the password (reference/webhook-service.ts).
+const WEBHOOK_ANSWERS: Record<string, string> = {
+  'denies': WEBHOOK_PASSWORDS.deny,
+  'answers too late': WEBHOOK_PASSWORDS.slow,
+  'answers nonsense': WEBHOOK_PASSWORDS.nonsense,
+  'answers with a fault': WEBHOOK_PASSWORDS.fail,
+};
+
+When(/^identity "([^"]+)" connects with session "([^"]+)" and a password the webhook (denies|answers too late|answers nonsense|answers with a fault) over MQTT (3\.1\.1|5)$/, async function (this: ConformanceWorld, identityId: string, sessionName: string, answer: string, version: MqttVersion) {
+  this.version = version;
+  await this.connect(identityId, sessionName, { password: WEBHOOK_ANSWERS[answer] }, { what: 'an identical CONNECT with the password the webhook allows and a fresh session name', options: { password: undefined } });
+});

@@ -1,0 +1,84 @@
+// A Redis of a test's own: Debian's redis-server as a child process on a free loopback port, saving
+// nothing (or, when the test needs persistence, an append-only file in a temporary directory that
+// outlives restarts of the server). Tests that need it skip, saying so in one line, where it is absent.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const REDIS_SERVER = process.env.REDIS_SERVER ?? 'redis-server';
+
+/** Whether redis-server can be started here. */
+export const REDIS_AVAILABLE = spawnSync(REDIS_SERVER, ['--version'], { stdio: 'ignore', timeout: 10_000 }).error === undefined;
+
+/** The line a test file prints when it skips for want of redis-server. */
+export function redisSkipNotice(file: string): void {
+  if (!REDIS_AVAILABLE) console.log(`${file}: skipped: redis-server is not installed (Debian: apt-get install redis-server)`);
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function accepting(port: number, deadline: number): Promise<void> {
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`redis-server did not accept connections on 127.0.0.1:${port}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+export interface TestRedis {
+  url: string;
+  port: number;
+  /** Stops the server as `kill -9` would (with persistence, what it wrote so far is kept). */
+  kill(): Promise<void>;
+  /** Starts it again on the same port and directory (after kill). */
+  restart(): Promise<void>;
+  /** Stops it and removes its directory. */
+  stop(): Promise<void>;
+}
+
+/** Starts redis-server on a free loopback port; `persistent`: an append-only file, fsynced always, in a temporary directory. */
+export async function startRedis(options: { persistent?: boolean } = {}): Promise<TestRedis> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'mmc-redis-'));
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--protected-mode', 'no'];
+  args.push(...(options.persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']));
+  let child: ChildProcess | undefined;
+  const start = async () => {
+    child = spawn(REDIS_SERVER, args, { stdio: 'ignore' });
+    await accepting(port, Date.now() + 10_000);
+  };
+  const kill = async () => {
+    const running = child;
+    child = undefined;
+    if (!running || running.exitCode !== null) return;
+    const exited = new Promise((resolve) => running.once('exit', resolve));
+    running.kill('SIGKILL');
+    await exited;
+  };
+  await start();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    kill,
+    restart: start,
+    async stop() {
+      await kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
