@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { isEntryPoint, runCommand, type Command } from '../common/cli.ts';
 import { DEFAULT_PKI_DIR, ensurePki, markRegistered, serverNames } from './pki.ts';
+import { toolCommand } from '../common/package.ts';
 
 const USAGE = `usage: mqtt-multisession-conformance certs [--out DIR] [--renew] [--server-name NAME ...] [--mark-registered NAMESPACE]
   --out DIR                   folder for the set (default: ${DEFAULT_PKI_DIR}/)
@@ -12,7 +13,7 @@ const USAGE = `usage: mqtt-multisession-conformance certs [--out DIR] [--renew] 
   --server-name NAME          a DNS name or IP address the reference's server certificate must hold besides
                               localhost, 127.0.0.1 and ::1 (repeatable); a set without it gets a new server
                               certificate from its own CA, its client certificates unchanged
-  --mark-registered NAMESPACE mark the set as registered on NAMESPACE (npm run provision does this): no run
+  --mark-registered NAMESPACE mark the set as registered on NAMESPACE (${toolCommand('provision')} does this): no run
                               replaces it unasked, and runs warn 30 days before it expires`;
 
 async function main(args: string[]): Promise<void> {

@@ -5,6 +5,7 @@ import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { UserError } from '../common/errors.ts';
 import type { CertificateDefect, IdentitySpec } from './identities.ts';
+import { toolCommand } from '../common/package.ts';
 
 export const MANIFEST_FILE = 'identities.json';
 export const MANIFEST_FORMAT = 'mqtt-multisession-conformance/pki@1';
@@ -74,7 +75,7 @@ export class PkiError extends UserError {
 
 export function readManifest(dir: string): PkiManifest {
   const path = join(dir, MANIFEST_FILE);
-  if (!existsSync(path)) throw new PkiError(`${path} does not exist: generate a set with \`npm run certs\``);
+  if (!existsSync(path)) throw new PkiError(`${path} does not exist: generate a set with \`${toolCommand('certs')}\``);
   let manifest: PkiManifest;
   try {
     manifest = JSON.parse(readFileSync(path, 'utf8')) as PkiManifest;

@@ -22,6 +22,7 @@ import {
   type PkiManifest,
   type Registration,
 } from './manifest.ts';
+import { toolCommand } from '../common/package.ts';
 import {
   certificateToPem,
   issueCertificate,
@@ -291,7 +292,7 @@ export function pkiExpiryWarnings(dir: string, manifest: PkiManifest, now: Date 
   const where = registered ? `registered on namespace ${registered}` : 'not marked as registered';
   return [
     `warning: the PKI set in ${dir} (${where}) has certificates that ${left <= 0 ? 'have expired' : 'expire soon'}: ${expiring.certificate} ${when}. ` +
-      `\`npm run certs -- --renew --out ${dir}\` makes a new set and keeps this one beside it; then register ${registrationOf(manifest)} on the namespace again (\`npm run provision\` writes the commands).`,
+      `\`${toolCommand('certs', `--renew --out ${dir}`)}\` makes a new set and keeps this one beside it; then register ${registrationOf(manifest)} on the namespace again (\`${toolCommand('provision')}\` writes the commands).`,
   ];
 }
 
@@ -317,13 +318,13 @@ export async function ensurePki(options: EnsurePkiOptions = {}): Promise<PkiResu
       let manifest = readManifest(dir);
       const corruption = findCorruption(dir, manifest);
       if (corruption) {
-        throw new PkiError(`the PKI set in ${dir} is corrupt (${corruption}); run \`npm run certs -- --force\` to make a new one`);
+        throw new PkiError(`the PKI set in ${dir} is corrupt (${corruption}); run \`${toolCommand('certs', '--force')}\` to make a new one`);
       }
       const registered = registeredOn(manifest);
       const stale = staleness(manifest, now);
       if (!stale || registered) {
         if (stale && manifest.specHash !== specHash()) {
-          log(`warning: the PKI set in ${dir} (registered on namespace ${registered}) was made from other identity specs; scenarios may need identities it lacks. \`npm run certs -- --renew --out ${dir}\` makes a new set.`);
+          log(`warning: the PKI set in ${dir} (registered on namespace ${registered}) was made from other identity specs; scenarios may need identities it lacks. \`${toolCommand('certs', `--renew --out ${dir}`)}\` makes a new set.`);
         }
         const missing = mergeNames(wanted, { dns: manifest.server.dns, ip: manifest.server.ip });
         if (missing.dns.length + missing.ip.length > manifest.server.dns.length + manifest.server.ip.length) {
@@ -346,7 +347,7 @@ export async function ensurePki(options: EnsurePkiOptions = {}): Promise<PkiResu
   const manifest = await writeAtomically(dir, (staging) => writeSet(staging, now, wanted), keptAt);
   log(`wrote ${dir}/${MANIFEST_FILE} with ${manifest.identities.length} identities`);
   if (keptAt) {
-    log(`the replaced set, which was registered, is kept in ${keptAt}: register ${registrationOf(manifest)} of the new set on the namespace (\`npm run provision\` writes the commands), then delete ${keptAt}`);
+    log(`the replaced set, which was registered, is kept in ${keptAt}: register ${registrationOf(manifest)} of the new set on the namespace (\`${toolCommand('provision')}\` writes the commands), then delete ${keptAt}`);
   }
   return { dir, manifest, action: 'generated', warnings: [], ...(keptAt ? { keptAt } : {}) };
 }

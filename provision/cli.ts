@@ -11,6 +11,7 @@ import { namespaceFromPki, SUITE_SESSION_LIMIT } from '../certs/namespace.ts';
 import { checkTopicRoot, DEFAULT_TOPIC_ROOT } from '../eventgrid/suite-contract.ts';
 import { namespaceToArm } from '../eventgrid/arm-template.ts';
 import { namespaceToAzScript } from './az-script.ts';
+import { toolCommand } from '../common/package.ts';
 
 const USAGE = `usage: mqtt-multisession-conformance provision --namespace NAME --resource-group RG [options]
   --namespace NAME         the Event Grid namespace (it must exist for the az script)
@@ -99,7 +100,7 @@ async function main(args: string[]): Promise<void> {
   for (const line of written) console.log(`wrote ${line}`);
   // From now on the set's CA and thumbprints are (about to be) on a namespace: no run may replace it unasked.
   markRegistered(pki.dir, name);
-  console.log(`marked ${pki.dir} as registered on namespace ${name}: runs keep it and warn before it expires (npm run certs -- --renew makes a new one)`);
+  console.log(`marked ${pki.dir} as registered on namespace ${name}: runs keep it and warn before it expires (${toolCommand('certs', '--renew')} makes a new one)`);
 }
 
 export const command: Command = { usage: USAGE, main };

@@ -13,13 +13,14 @@ import { clientUrls, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_HANDSHAKE_TIMEOUT_MS, i
 import { namespaceFromPki } from '../certs/namespace.ts';
 import { maximumSessionExpirySeconds } from '../eventgrid/namespace.ts';
 import { readNamespaceFile } from '../eventgrid/namespace-file.ts';
+import { docsLink } from '../common/package.ts';
 import { startWebhookService, WEBHOOK_PASSWORDS, withWebhook } from './webhook-service.ts';
 
 const USAGE = `usage: mqtt-multisession-conformance broker [--namespace FILE] [--host 127.0.0.1] [--port 8883] [--ws-port 8443|off] [--pki DIR] [--server-name NAME ...] [--lifecycle FILE]
                                           [--handshake-timeout MS] [--connect-timeout MS] [--webhook] [--redis URL [--instances N]]
   --namespace FILE   namespace configuration (JSON, or an ARM template); default: every identity of
                      the PKI set, with the permissions the suite uses. A file that declares no
-                     caCertificates gets the PKI's intermediate CA (docs/access-control.md)
+                     caCertificates gets the PKI's intermediate CA (${docsLink('access-control.md')})
   --host HOST        address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
   --server-name NAME a DNS name or IP address by which other devices or containers reach this broker
                      (repeatable): added to the server certificate besides localhost, 127.0.0.1 and ::1
@@ -116,6 +117,15 @@ async function main(args: string[]): Promise<void> {
     throw error;
   });
 
+  // Ctrl-C stops it from the moment it listens, also while the listing below is printed.
+  const stopped = new Promise<void>((resolve) => {
+    const stop = () => {
+      console.log(broker.instance ? 'stopping: MQTT 5 clients get DISCONNECT 0x8B; their sessions stay in Redis' : 'stopping: MQTT 5 clients get DISCONNECT 0x8B');
+      void broker.stop().then(() => webhook?.stop()).then(resolve);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
   const { topicSpacesConfiguration: limits } = namespace;
   const localAddresses = Object.values(networkInterfaces()).flatMap((entries) => (entries ?? []).map((entry) => entry.address));
   const { urls, unnamed } = clientUrls(values.host, broker.port, pki.manifest.server, localAddresses);
@@ -163,14 +173,7 @@ async function main(args: string[]): Promise<void> {
   if (!namespace.permissionBindings.length) console.log('    (none: no client may publish or subscribe anywhere)');
   console.log('press Ctrl-C to stop');
 
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      console.log(broker.instance ? 'stopping: MQTT 5 clients get DISCONNECT 0x8B; their sessions stay in Redis' : 'stopping: MQTT 5 clients get DISCONNECT 0x8B');
-      void broker.stop().then(() => webhook?.stop()).then(resolve);
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await stopped;
   console.log('stopped');
   // A worker of --instances: its channel to the primary would keep it running.
   if (cluster.isWorker) cluster.worker!.disconnect();

@@ -15,6 +15,7 @@ const AZURE = 'docs/ci/azure-pipelines.yml';
 const SECRET_LIMIT = 48 * 1024;
 const github = readFileSync(GITHUB, 'utf8');
 const azure = readFileSync(AZURE, 'utf8');
+const { name: manifestName, version: manifestVersion } = JSON.parse(readFileSync('package.json', 'utf8')) as { name: string; version: string };
 
 type Lint = (file: string) => Promise<string[]>;
 
@@ -86,6 +87,11 @@ describe('the GitHub Actions template', () => {
     for (const template of [github, azure]) {
       expect(template).not.toMatch(/--session-limit|--max-session-expiry|your-org/);
       expect(template).toMatch(/npx --yes --package "\$\(?MMC_PACKAGE\)?" mqtt-multisession-conformance run/);
+      // The package is not in the registry: the default spec is the tarball `npm pack` makes here
+      // (runner/package.test.ts installs it, and the git URL the comment names).
+      const spec = /^ +MMC_PACKAGE: (\S+)$/m.exec(template)?.[1];
+      expect(spec).toBe(`./ci/${manifestName}-${manifestVersion}.tgz`);
+      expect(template).toMatch(new RegExp(`git\\+https://\\S+/${manifestName}\\.git#v${manifestVersion.replaceAll('.', '\\.')}`));
     }
     expect(azure).toMatch(/UseNode@1\n\s+inputs:\n\s+version: '24\.x'/);
   });

@@ -63,6 +63,11 @@ function parseRules(text: string | undefined, flag: string): RuleId[] {
   const ids = text.split(',').map((id) => id.trim().toUpperCase()).filter(Boolean);
   const unknown = ids.filter((id) => !findRule(id));
   if (unknown.length) throw new UserError(`${flag}: no rule ${unknown.join(', ')} in the catalogue`);
+  // Only untestable rules selected: no scenario would run; say why here rather than after a run of nothing.
+  const untestable = ids.map((id) => findRule(id)!).filter((rule) => rule.untestable);
+  if (untestable.length === ids.length) {
+    throw new UserError(`${flag}: ${untestable.map((rule) => `${rule.id} cannot be observed from a client (${rule.untestable})`).join('; ')}: no scenario tests it`);
+  }
   return ids as RuleId[];
 }
 

@@ -3,7 +3,7 @@
 // README.md and docs/*.md leads to a file that exists (and, with a #fragment, to a heading there).
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { runScript } from '../common/test-support.ts';
 
 /**
@@ -109,5 +109,20 @@ describe('the links of the documentation', () => {
       }
     }
     expect(broken).toEqual([]);
+  });
+});
+
+// The figures the docs quote about the default PKI set: its identity count, and the clients the
+// reference broker registers from it (as `broker` prints them).
+describe('the figures of the default PKI set in the docs', () => {
+  it('quote the identity count and the registered-client count as they are', async () => {
+    const { IDENTITY_SPECS } = await import('../certs/identities.ts');
+    const { loadPki } = await import('../certs/manifest.ts');
+    const { namespaceFromPki } = await import('../certs/namespace.ts');
+    const identities = IDENTITY_SPECS.length;
+    expect(readFileSync('docs/pki.md', 'utf8')).toMatch(new RegExp(`^${identities} identities; rule ids`, 'm'));
+    expect(readFileSync('docs/your-namespace.md', 'utf8')).toContain(`identities.json with ${identities} identities\``);
+    const clients = namespaceFromPki(loadPki(inject('pkiDir'))).clients.length;
+    expect(readFileSync('docs/reference-broker.md', 'utf8')).toMatch(new RegExp(`^  ${clients} registered clients:$`, 'm'));
   });
 });

@@ -1,8 +1,10 @@
-// The package as a new user gets it: `npm pack` (which builds dist/), installed into an empty project,
-// `npx mqtt-multisession-conformance` with --help, --version and a run against the embedded reference,
-// and docs/library.md's examples run there with plain Node and vitest (no tsx, no TypeScript sources).
-// The steps run in order and share the scratch project; each prints how long it took.
-import { execFile } from 'node:child_process';
+// The package as a new user gets it, by each install path docs/library.md names: `npm pack` (which
+// builds dist/) installed into an empty project, `npx mqtt-multisession-conformance` with --help,
+// --version and a run against the embedded reference, and docs/library.md's examples run there with
+// plain Node and vitest (no tsx, no TypeScript sources); then the git URL of this repository's commit
+// (npm clones it and builds dist/ in the `prepare` script) installed into another empty project. Each
+// install runs `run`, `broker` and `certs`. The steps run in order; each prints how long it took.
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,6 +14,7 @@ const repository = process.cwd();
 const manifest = JSON.parse(readFileSync('package.json', 'utf8')) as { name: string; version: string; devDependencies: Record<string, string> };
 const scratch = temporaryDir();
 const project = join(scratch, 'project');
+const gitProject = join(scratch, 'git-project');
 let tarball = '';
 
 interface Outcome {
@@ -46,7 +49,68 @@ async function run(command: string, args: string[], cwd: string, extraEnv: Recor
 }
 
 // As a user types it; npm_config_yes=false: never fetch the tool from the registry if the install failed.
-const tool = (...args: string[]) => run('npx', [manifest.name, ...args], project, { npm_config_yes: 'false' });
+const toolIn = (cwd: string, ...args: string[]) => run('npx', [manifest.name, ...args], cwd, { npm_config_yes: 'false' });
+const tool = (...args: string[]) => toolIn(project, ...args);
+
+/** An empty project with only a package.json, as `npm init` leaves it. */
+function emptyProject(dir: string): void {
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'device-team-tests', private: true, type: 'module' }));
+}
+
+/**
+ * `broker --port 0` from the installed tool: the URL it prints once listening, then its exit on SIGTERM.
+ * The bin's link in node_modules/.bin is started directly, as npx does, so that the signal reaches it.
+ */
+async function brokerFrom(cwd: string): Promise<{ url: string; exitCode: number | null }> {
+  const bin = join(cwd, 'node_modules', '.bin', manifest.name);
+  const child = spawn(bin, ['broker', '--port', '0'], { cwd, env: userEnvironment(), stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the broker printed no URL in 60 s:\n${output}`)), 60_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /listening on (mqtts:\/\/\S+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', () => reject(new Error(`the broker exited before listening:\n${output}`)));
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.kill('SIGTERM');
+  return { url, exitCode: await exited };
+}
+
+/** What every install path must give: `run` of one rule, `broker` that starts and stops, `certs`. */
+function itRunsTheInstalledTool(cwd: string): void {
+  it('runs S1 against the embedded reference with `run --rules S1`, exit 0', async () => {
+    const conformance = await toolIn(cwd, 'run', '--rules', 'S1', '--mqtt', '5');
+    expect(conformance.exitCode, conformance.stdout + conformance.stderr).toBe(0);
+    expect(conformance.stdout).toMatch(/^rules: [1-9]\d* passed, 0 failed/m);
+  }, 120_000);
+
+  it('starts `broker`, which prints its URL, and stops it', async () => {
+    const broker = await brokerFrom(cwd);
+    expect(broker.url).toMatch(/^mqtts:\/\/127\.0\.0\.1:\d+$/);
+    expect(broker.exitCode).toBe(0);
+  }, 90_000);
+
+  it('makes a PKI set in another folder with `certs --out`', async () => {
+    const certs = await toolIn(cwd, 'certs', '--out', 'other-pki');
+    expect(certs.exitCode, certs.stdout + certs.stderr).toBe(0);
+    expect(existsSync(join(cwd, 'other-pki', 'identities.json'))).toBe(true);
+  }, 90_000);
+
+  it('names commands in its hints as the installed user types them, never the npm scripts of the repository', async () => {
+    const help = await toolIn(cwd, 'certs', '--help');
+    expect(help.stdout).toContain(`(npx ${manifest.name} provision does this)`);
+    expect(help.stdout).not.toMatch(/npm run/);
+  }, 30_000);
+}
 
 /** The ```js block of docs/library.md whose first line is `// NAME`, written into the project. */
 function exampleFromDocs(name: string): string {
@@ -72,9 +136,18 @@ describe('the packed tarball, installed in an empty project', () => {
     tarball = join(scratch, packed!.filename);
   }, 120_000);
 
+  // What `npm publish` would upload, from the dist/ the pack above built (--ignore-scripts: not twice).
+  // The only warning allowed is that nobody is logged in to the registry.
+  it('is publish-ready: `npm publish --dry-run` exits 0 and warns of nothing but the missing login', async () => {
+    const publish = await run('npm', ['publish', '--dry-run', '--ignore-scripts'], repository);
+    expect(publish.exitCode, publish.stderr).toBe(0);
+    const warnings = publish.stderr.split('\n').filter((line) => /npm warn/i.test(line) && !/requires you to be logged in/.test(line));
+    expect(warnings).toEqual([]);
+    expect(publish.stdout).toMatch(new RegExp(`\\+ ${manifest.name}@${manifest.version.replaceAll('.', '\\.')}`));
+  }, 60_000);
+
   it('installs with its runtime dependencies (and the example test needs only mqtt and vitest besides)', async () => {
-    mkdirSync(project);
-    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'device-team-tests', private: true, type: 'module' }));
+    emptyProject(project);
     const install = await run(
       'npm',
       ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball, 'mqtt@^5', `vitest@${manifest.devDependencies.vitest}`],
@@ -133,4 +206,26 @@ export const port: Promise<number> = broker.then((started) => started.port);
     const check = await run(process.execPath, [typescript, '--noEmit', '--skipLibCheck', '--strict', '--module', 'nodenext', '--types', 'node', '--typeRoots', types, 'check.mts'], project);
     expect(check.exitCode, check.stdout).toBe(0);
   }, 60_000);
+  itRunsTheInstalledTool(project);
+});
+
+// The commit under test, not the branch: what is checked is the code in this checkout (its uncommitted
+// edits aside). A copy with no git history (an exported tarball of the sources) has nothing to clone.
+const commit = (() => {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repository, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return '';
+  }
+})();
+
+describe.skipIf(!commit)('the git URL of this commit, installed in an empty project (prepare builds dist/)', () => {
+  it('installs and has the compiled bin', async () => {
+    emptyProject(gitProject);
+    const install = await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', `git+file://${repository}#${commit}`], gitProject, {}, 300_000);
+    expect(install.exitCode, install.stderr).toBe(0);
+    expect(existsSync(join(gitProject, 'node_modules', manifest.name, 'dist', 'runner', 'main.js'))).toBe(true);
+  }, 300_000);
+
+  itRunsTheInstalledTool(gitProject);
 });

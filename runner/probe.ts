@@ -16,6 +16,7 @@ import { describeCode, NEVER_EXPIRES } from '../rules/codes.ts';
 import { SessionClient, type PublishOutcome, type Refused } from '../mqtt-client/session-client.ts';
 import type { TargetParameters } from '../steps/target.ts';
 import { checkTarget, clientIdentity, type ServerCertificate } from './preflight.ts';
+import { docsLink, toolCommand } from '../common/package.ts';
 
 /** One more than Event Grid's documented maximum: a target that accepts this many breaks S9. */
 const MAX_PROBE_SESSIONS = SESSIONS_PER_NAME_RANGE.max + 1;
@@ -57,7 +58,7 @@ export interface ProbeOptions {
 export function certificateValidityProblem(identity: LoadedIdentity, now: Date): string | undefined {
   const { id, notBefore, notAfter } = identity.entry;
   if (Date.parse(notAfter) < now.getTime()) {
-    return `the client certificate of identity "${id}" expired on ${notAfter}: make a new set with \`npm run certs -- --renew\`, then register its CA and thumbprints on the namespace (\`npm run provision\` writes the commands)`;
+    return `the client certificate of identity "${id}" expired on ${notAfter}: make a new set with \`${toolCommand('certs', '--renew')}\`, then register its CA and thumbprints on the namespace (\`${toolCommand('provision')}\` writes the commands)`;
   }
   if (Date.parse(notBefore) > now.getTime()) return `the client certificate of identity "${id}" is not valid before ${notBefore}: is this machine's clock right?`;
   return undefined;
@@ -72,7 +73,7 @@ export function explainNotConnected(where: string, identity: LoadedIdentity, out
   if (outcome.code !== undefined) {
     const refusal = `${describeCode(version, outcome.code)}${outcome.reasonString ? ` (${outcome.reasonString})` : ''}`;
     if (AUTHORIZATION_REFUSALS.has(outcome.code)) {
-      return `${who} was refused over MQTT ${version}: ${refusal}; is it registered on the namespace with this certificate? (npm run provision writes the commands)`;
+      return `${who} was refused over MQTT ${version}: ${refusal}; is it registered on the namespace with this certificate? (${toolCommand('provision')} writes the commands)`;
     }
     return `${who} was refused over MQTT ${version}: ${refusal}`;
   }
@@ -230,7 +231,7 @@ export interface DeclaredLimits {
   maxSessionExpirySeconds?: number;
 }
 
-const ACCESS_DOCS = 'see docs/access-control.md; npm run provision writes the bindings';
+const ACCESS_DOCS = `see ${docsLink('access-control.md')}; ${toolCommand('provision')} writes the bindings`;
 
 /** "SUBACK 0x87 Not authorized" (MQTT 5) or "SUBACK 0x80 (Failure)" (3.1.1, its only failure code). */
 function describeSuback(code: number | undefined, version: MqttVersion): string {

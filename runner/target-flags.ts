@@ -6,6 +6,7 @@ import { MQTT_VERSIONS, type MqttVersion } from '../rules/catalogue.ts';
 import { UserError } from '../common/errors.ts';
 import { readTargetFile } from './target-file.ts';
 import type { RemoteTargetOptions } from './target.ts';
+import { toolCommand } from '../common/package.ts';
 
 export const TARGET_FLAGS = {
   'target-file': { type: 'string' },
@@ -35,7 +36,7 @@ export const TARGET_USAGE = `  --target-file FILE       a target file (JSON) nam
   --include-slow           also run @slow scenarios (they wait for the maximum expiry)
   --no-pace                do not pace connection attempts (only for a broker you run yourself)
   --topic-root ROOT        first topic level(s) of the suite's topics, as granted by the namespace's
-                           permission bindings (default ${DEFAULT_TOPIC_ROOT}; npm run provision --topic-root)`;
+                           permission bindings (default ${DEFAULT_TOPIC_ROOT}; ${toolCommand('provision', '--topic-root')})`;
 
 /** --mqtt, shared by the run and the probe: which versions to test, in the order the probe tries them. */
 export const MQTT_FLAG = { mqtt: { type: 'string', default: 'both' } } as const;
