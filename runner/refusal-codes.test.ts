@@ -62,7 +62,7 @@ describe('a SUBACK refusal with another code than the inferred one', () => {
     expect(lenient.exitCode, lenient.stderr).toBe(0);
     expect(p2(lenient, '5')).toMatchObject({ status: 'passed' });
     expect(p2(lenient, '5')!.lenientCodes.join('\n')).toContain('SUBACK 0x80 Unspecified error, where the project infers SUBACK 0x87 Not authorized (inferred for P2)');
-    expect(lenient.stdout).toMatch(/^P2 +X\.509 +PASS +PASS~ /m);
+    expect(lenient.stdout).toMatch(/^P2 +X\.509 +tcp +PASS +PASS~ /m);
     // 3.1.1's SUBACK has 0x80 alone: the inferred code itself.
     expect(p2(lenient, '3.1.1')).toMatchObject({ status: 'passed', lenientCodes: [] });
 
