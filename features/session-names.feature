@@ -190,7 +190,7 @@ Feature: Session names
         | version | clean |
         | 3.1.1   | 0     |
         | 3.1.1   | 1     |
-      @mqtt5 @A4
+      @mqtt5 @slow @A4
       Examples:
         | version | clean |
         | 5       | 0     |
