@@ -53,6 +53,24 @@ function device(on: Aedes, reading = true) {
   return { client, end, received, send, until, read };
 }
 
+/** A device whose persistent session "sub" is subscribed to "t" at QoS 1; `track` sees its client before its CONNECT. */
+async function subscribedDevice(on: Aedes, track: (client: Client) => void = () => {}) {
+  const joined = device(on);
+  track(joined.client);
+  joined.send(connect('sub', { clean: false }));
+  await joined.until(1, 'connack');
+  joined.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 't', qos: 1 }] });
+  await joined.until(1, 'suback');
+  return joined;
+}
+
+/** Its DISCONNECT, once aedes has handled it: the session is held, and messages queue for it. */
+async function leave(on: Aedes, joined: ReturnType<typeof device>) {
+  const gone = once(on, 'clientDisconnect');
+  joined.send({ cmd: 'disconnect' });
+  await gone;
+}
+
 const publishOn = (on: Aedes, payload: string) =>
   new Promise<void>((resolve) => on.publish({ cmd: 'publish', topic: 't', payload: Buffer.from(payload), qos: 1, retain: false, dup: false }, () => resolve()));
 
@@ -294,14 +312,8 @@ describe("aedes' internals as the reference relies on them", () => {
     const persistence = persistenceOf(broker);
     const outgoingStream = persistence.outgoingStream.bind(persistence);
     persistence.outgoingStream = (client) => (resentTo.push(client), outgoingStream(client));
-    const first = device(broker);
-    first.send(connect('sub', { clean: false }));
-    await first.until(1, 'connack');
-    first.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 't', qos: 1 }] });
-    await first.until(1, 'suback');
-    const gone = once(broker, 'clientDisconnect');
-    first.send({ cmd: 'disconnect' });
-    await gone;
+    const first = await subscribedDevice(broker);
+    await leave(broker, first);
     for (const payload of ['a', 'skip', 'b']) await publishOn(broker, payload);
     const second = device(broker);
     second.send(connect('sub', { clean: false }));
@@ -322,12 +334,7 @@ describe("aedes' internals as the reference relies on them", () => {
     guardAgainstStaleClients(broker);
     markRedeliveries(broker);
     deliveries.attach(broker);
-    const first = device(broker);
-    deliveries.track(first.client);
-    first.send(connect('sub', { clean: false }));
-    await first.until(1, 'connack');
-    first.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 't', qos: 1 }] });
-    await first.until(1, 'suback');
+    const first = await subscribedDevice(broker, (client) => deliveries.track(client));
     for (const payload of ['1', '2', '3']) await publishOn(broker, payload);
     const sent = (await first.until(3, 'publish')) as mqttPacket.IPublishPacket[];
     expect(sent.map((packet) => [String(packet.payload), packet.dup])).toEqual([['1', false], ['2', false], ['3', false]]);
@@ -365,15 +372,8 @@ describe("aedes' internals as the reference relies on them", () => {
     const outgoingUpdate = persistence.outgoingUpdate.bind(persistence);
     persistence.outgoingUpdate = async (client, packet) => (await stalled, outgoingUpdate(client, packet));
     deliveries.attach(broker);
-    const first = device(broker);
-    deliveries.track(first.client);
-    first.send(connect('sub', { clean: false }));
-    await first.until(1, 'connack');
-    first.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 't', qos: 1 }] });
-    await first.until(1, 'suback');
-    const gone = once(broker, 'clientDisconnect');
-    first.send({ cmd: 'disconnect' });
-    await gone;
+    const first = await subscribedDevice(broker, (client) => deliveries.track(client));
+    await leave(broker, first);
     for (const payload of ['1', '2', '3']) await publishOn(broker, payload);
     stalled = new Promise((resolve) => (release = resolve));
     const second = device(broker);
