@@ -65,8 +65,8 @@ const SHORT_TOKENS = new WeakMap<ConformanceWorld, Map<string, number>>();
 
 Given('identity {string} connects with session {string} and a token that expires in {int} seconds over MQTT {version}', async function (this: ConformanceWorld, identityId: string, sessionName: string, seconds: number, version: MqttVersion) {
   this.version = version;
-  const data = await issueToken(this.pki, { identity: identityId, expiresInSeconds: seconds });
-  // The token's own expiry, in whole seconds: up to a second sooner than `seconds` from now.
+  // exp is in whole seconds from the current one: a second more, so that the token lives at least `seconds`.
+  const data = await issueToken(this.pki, { identity: identityId, expiresInSeconds: seconds + 1 });
   const { exp } = decodeJwt(data);
   // A session that ends with its connection: nothing is left held once its token has ended it.
   await this.connect(identityId, sessionName, { token: { method: 'CUSTOM-JWT', data }, cleanStart: true, sessionExpiry: 0 });
