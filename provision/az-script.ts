@@ -31,9 +31,14 @@ function header(namespace: NamespaceConfig, options: AzScriptOptions, what: stri
     '',
     `RESOURCE_GROUP=${shellQuote(options.resourceGroup)}`,
     `NAMESPACE=${shellQuote(namespace.name)}`,
+    '# What provisioning changed of the namespace\'s own settings, as they were: --unregister puts them back.',
+    `RECORD="$(dirname "$0")/$NAMESPACE${BEFORE_SUFFIX}"`,
     '',
   ];
 }
+
+/** The file beside the scripts where the settings script keeps what it changed (provision/cli.ts reads it for a dry run). */
+export const BEFORE_SUFFIX = '.before.tsv';
 
 /** The namespace's own settings: read, then set only where they differ; name sources only added. */
 function settingsLines(namespace: NamespaceConfig): string[] {
@@ -44,11 +49,24 @@ function settingsLines(namespace: NamespaceConfig): string[] {
     'show_setting() {',
     '  az eventgrid namespace show --resource-group "$RESOURCE_GROUP" --name "$NAMESPACE" --query "topicSpacesConfiguration.$1" --output tsv',
     '}',
+    'record() { # KEY API_VERSION VALUE: the value before the first change, kept through later runs',
+    `  if ! awk -F '\\t' -v key="$1" '$1 == key { found = 1 } END { exit !found }' "$RECORD" 2>/dev/null; then`,
+    `    printf '%s\\t%s\\t%s\\n' "$1" "$2" "$3" >> "$RECORD"`,
+    '  fi',
+    '}',
     'set_setting() { # PATH VALUE API_VERSION',
     '  local current',
     '  current=$(show_setting "$1")',
     '  if [ "$current" = "$2" ]; then echo "unchanged: $1 = $2"; return; fi',
     '  echo "setting $1: ${current:-(unset)} -> $2"',
+    '  record "setting:$1" "$3" "$current"',
+    `  ${UPDATE_NAMESPACE} --api-version "$3" --set "properties.topicSpacesConfiguration.$1=$2" --output none`,
+    '}',
+    'set_object_setting() { # PATH JSON API_VERSION: an authentication setting, one object set whole',
+    '  local current',
+    '  current=$(az eventgrid namespace show --resource-group "$RESOURCE_GROUP" --name "$NAMESPACE" --query "topicSpacesConfiguration.$1" --output json | tr -d \'\\n\')',
+    '  echo "setting $1 (at API $3)"',
+    '  record "setting:$1" "$3" "$current"',
     `  ${UPDATE_NAMESPACE} --api-version "$3" --set "properties.topicSpacesConfiguration.$1=$2" --output none`,
     '}',
   ];
@@ -61,17 +79,14 @@ function settingsLines(namespace: NamespaceConfig): string[] {
       `  sources=$(show_setting ${NAME_SOURCES_PATH})`,
       '  if grep -qx "$1" <<<"$sources"; then echo "unchanged: name source $1"; return; fi',
       '  echo "adding name source $1"',
+      `  record "name-source:$1" ${API_VERSION} ""`,
       `  ${UPDATE_NAMESPACE} --api-version ${API_VERSION} --add properties.topicSpacesConfiguration.${NAME_SOURCES_PATH} "$1" --output none`,
       '}',
     );
   }
   for (const setting of settings) {
     if (typeof setting.value === 'object') {
-      // An authentication setting is one object, set whole: the one the namespace is asked to have.
-      lines.push(
-        `echo ${shellQuote(`setting ${setting.path} (at API ${setting.apiVersion})`)}`,
-        `${UPDATE_NAMESPACE} --api-version ${setting.apiVersion} --set properties.topicSpacesConfiguration.${setting.path}=${shellQuote(JSON.stringify(setting.value))} --output none`,
-      );
+      lines.push(`set_object_setting ${setting.path} ${shellQuote(JSON.stringify(setting.value))} ${setting.apiVersion}`);
     } else {
       lines.push(`set_setting ${setting.path} ${shellQuote(String(setting.value))} ${setting.apiVersion}`);
     }
@@ -153,12 +168,12 @@ export function namespaceSettingsScript(namespace: NamespaceConfig, options: AzS
   ].join('\n');
 }
 
-/** Removes the children provisioning adds, dependants first, each only if there; settings and other resources stay. */
+/** Removes the children provisioning adds, dependants first, each only if there, then puts back the settings it changed; other resources stay. */
 export function unregisterAzScript(namespace: NamespaceConfig, options: AzScriptOptions): string {
   const lines = [
     ...header(namespace, options, "Removes the conformance suite's CA and identities (what `provision` added)"),
-    '# Only the resources provisioning adds for this PKI set, each only if it is there. The namespace\'s',
-    '# settings (sessions per name, expiry, name sources, authentication) and every other resource stay.',
+    '# Only the resources provisioning adds for this PKI set, each only if it is there; every other',
+    '# resource stays.',
     'names() { # GROUP: the names of the namespace\'s resources of that kind, one a line',
     `  az eventgrid namespace "$1" list ${IN_NAMESPACE} --query '[].name' --output tsv`,
     '}',
@@ -177,5 +192,35 @@ export function unregisterAzScript(namespace: NamespaceConfig, options: AzScript
     }
     lines.push(`remove ${az} ${shellQuote(child.name)} "$existing"`);
   }
+  lines.push(
+    '',
+    '# The namespace\'s own settings, put back as they were before provisioning changed them (the record',
+    '# its settings step kept beside this script), and the name sources it added taken out again.',
+    'if [ ! -f "$RECORD" ]; then',
+    '  echo "no $RECORD: provisioning changed none of the namespace\'s settings (or ran elsewhere); they stay as they are"',
+    '  exit 0',
+    'fi',
+    "while IFS=$'\\t' read -r key api value; do",
+    '  case "$key" in',
+    '    name-source:*)',
+    '      source=${key#name-source:}',
+    `      index=$(az eventgrid namespace show --resource-group "$RESOURCE_GROUP" --name "$NAMESPACE" --query "topicSpacesConfiguration.${NAME_SOURCES_PATH}" --output tsv | grep -nxF "$source" | cut -d: -f1 || true)`,
+    '      if [ -z "$index" ]; then echo "absent: name source $source"; continue; fi',
+    `      ${UPDATE_NAMESPACE} --api-version "$api" --remove properties.topicSpacesConfiguration.${NAME_SOURCES_PATH} "$((index - 1))" --output none`,
+    '      echo "removed name source $source"',
+    '      ;;',
+    '    setting:*)',
+    '      path=${key#setting:}',
+    '      if [ -z "$value" ] || [ "$value" = null ]; then',
+    `        ${UPDATE_NAMESPACE} --api-version "$api" --remove "properties.topicSpacesConfiguration.$path" --output none`,
+    '      else',
+    `        ${UPDATE_NAMESPACE} --api-version "$api" --set "properties.topicSpacesConfiguration.$path=$value" --output none`,
+    '      fi',
+    '      echo "put back $path: ${value:-(unset)}"',
+    '      ;;',
+    '  esac',
+    'done < "$RECORD"',
+    'rm -f "$RECORD"',
+  );
   return [...lines, ''].join('\n');
 }

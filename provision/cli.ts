@@ -2,7 +2,7 @@
 // Azure so that a namespace knows the suite's CA and identities, as an az script and an ARM template
 // that change only what they add; --unregister writes the script that removes it again, --dry-run
 // reads the namespace (az) and prints the changes instead.
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isEntryPoint, runCommand, wholeNumberFlag, type Command } from '../common/cli.ts';
@@ -12,8 +12,8 @@ import { DEFAULT_PKI_DIR, markRegistered, unmarkRegistered } from '../certs/pki.
 import { namespaceFromPki, SUITE_SESSION_LIMIT } from '../certs/namespace.ts';
 import { checkTopicRoot, DEFAULT_TOPIC_ROOT } from '../eventgrid/suite-contract.ts';
 import { namespaceToArm } from '../eventgrid/arm-template.ts';
-import { namespaceSettingsScript, namespaceToAzScript, unregisterAzScript } from './az-script.ts';
-import { describeChanges, provisioningChanges, unregisterChanges } from './namespace-diff.ts';
+import { BEFORE_SUFFIX, namespaceSettingsScript, namespaceToAzScript, unregisterAzScript } from './az-script.ts';
+import { describeChanges, parseBeforeRecord, provisioningChanges, unregisterChanges } from './namespace-diff.ts';
 import { readNamespaceState } from './namespace-state.ts';
 import { NAME_SOURCES, type AuthenticationNameSource } from '../eventgrid/authentication.ts';
 import { toolCommand } from '../common/package.ts';
@@ -28,8 +28,9 @@ const USAGE = `usage: mqtt-multisession-conformance provision --namespace NAME -
   --name-source SOURCE     add SOURCE to the namespace's alternativeAuthenticationNameSources (repeatable;
                            ${NAME_SOURCES.join(', ')}); the sources it has stay, and none is added unasked
   --unregister             write NAME.unregister.az.sh, which removes what provisioning added (this set's
-                           CA certificate, clients, client groups, topic spaces, permission bindings; the
-                           namespace's settings stay), and unmark the set as registered on NAME
+                           CA certificate, clients, client groups, topic spaces, permission bindings, name
+                           sources) and puts back the settings it changed (as NAME.before.tsv in --out
+                           recorded them), and unmark the set as registered on NAME
   --dry-run                read the namespace with az and print what provisioning (or --unregister) would
                            add, change and remove; writes and marks nothing
   --identities DIR         the PKI whose identities to register (default ${DEFAULT_PKI_DIR}/)
@@ -108,7 +109,9 @@ async function main(args: string[]): Promise<void> {
   if (values['custom-jwt'] && !pki.manifest.ca.tokenIssuer) throw new UserError(`--custom-jwt: the PKI set in ${pki.dir} has no token issuer (made before tokens): make it anew with \`npm run certs -- --renew\``);
   if (values['dry-run']) {
     const state = readNamespaceState(resourceGroup, name);
-    const changes = values.unregister ? unregisterChanges(namespace, state) : provisioningChanges(namespace, state);
+    const record = join(values.out, `${name}${BEFORE_SUFFIX}`);
+    const before = existsSync(record) ? parseBeforeRecord(readFileSync(record, 'utf8')) : [];
+    const changes = values.unregister ? unregisterChanges(namespace, state, before) : provisioningChanges(namespace, state);
     console.log(`namespace ${name} (dry run: nothing written, nothing marked, nothing changed):`);
     for (const line of describeChanges(changes)) console.log(line);
     return;
@@ -123,7 +126,7 @@ async function main(args: string[]): Promise<void> {
   };
   if (values.unregister) {
     const script = writeScript(`${name}.unregister.az.sh`, unregisterAzScript(namespace, scriptOptions));
-    console.log(`wrote ${script}   (bash ${script}: removes ${namespace.clients.length} clients, ${namespace.permissionBindings.length} permission bindings, the topic spaces, client groups and CA certificate provisioning added; the namespace's settings stay)`);
+    console.log(`wrote ${script}   (bash ${script}: removes ${namespace.clients.length} clients, ${namespace.permissionBindings.length} permission bindings, the topic spaces, client groups and CA certificate provisioning added, and puts back the settings it changed, as ${name}${BEFORE_SUFFIX} beside it recorded)`);
     const unmarked = unmarkRegistered(pki.dir, name);
     console.log(unmarked ? `unmarked ${pki.dir} as registered on namespace ${name}: runs may replace it again once it expires` : `${pki.dir} was not marked as registered on namespace ${name}`);
     return;

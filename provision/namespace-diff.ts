@@ -69,11 +69,43 @@ export function removalOrder(namespace: NamespaceConfig): ReturnType<typeof chil
   return childResources(namespace).sort((a, b) => order(b.type) - order(a.type));
 }
 
-/** What unregistering would remove: the children provisioning adds that the namespace has. */
-export function unregisterChanges(namespace: NamespaceConfig, state: NamespaceState): Change[] {
-  return removalOrder(namespace)
+/** What the settings step changed, as it kept it (KEY, API version, value before; tab-separated lines). */
+export interface BeforeEntry {
+  /** "setting:PATH" or "name-source:SOURCE". */
+  key: string;
+  value: string;
+}
+
+export function parseBeforeRecord(text: string): BeforeEntry[] {
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [key = '', , value = ''] = line.split('\t');
+      return { key, value };
+    });
+}
+
+/**
+ * What unregistering would do: remove the children provisioning adds that the namespace has, then put
+ * back the settings the record says provisioning changed and take out the name sources it added.
+ */
+export function unregisterChanges(namespace: NamespaceConfig, state: NamespaceState, before: BeforeEntry[] = []): Change[] {
+  const children = removalOrder(namespace)
     .filter((child) => state.children[child.type]?.some((resource) => resource.name === child.name))
     .map((child) => ({ action: 'remove' as const, what: `${childKind(child.type).label} ${child.name}` }));
+  const sources = (at(state.topicSpacesConfiguration, NAME_SOURCES_PATH) as string[] | undefined) ?? [];
+  const settings = before.flatMap(({ key, value }): Change[] => {
+    if (key.startsWith('name-source:')) {
+      const source = key.slice('name-source:'.length);
+      return sources.includes(source) ? [{ action: 'remove', what: `name source ${source}` }] : [];
+    }
+    const path = key.slice('setting:'.length);
+    const current = at(state.topicSpacesConfiguration, path);
+    const was = value === '' || value === 'null' ? undefined : value.startsWith('{') ? JSON.parse(value) : Number.isNaN(Number(value)) ? value : Number(value);
+    return same(current, was, path) ? [] : [{ action: 'change', what: `setting ${path}`, detail: `${short(current)} -> ${short(was)}` }];
+  });
+  return [...children, ...settings];
 }
 
 const MARK = { add: '+', change: '~', remove: '-' } as const;

@@ -181,7 +181,7 @@ describe('custom JWT and webhook authentication', () => {
     // The Entra ID stand-in is the reference's own (reference.entraId): no template carries it.
     expect(readNamespaceFile(template)).toEqual({ ...expected, reference: { ...expected.reference, entraId: undefined } });
     // The settings step beside it is the one that sets them.
-    expect(readFileSync(join(out, 'conf-ns.settings.az.sh'), 'utf8')).toContain(`clientAuthentication.webhookAuthentication='{"endpointUrl":"${WEBHOOK}"}'`);
+    expect(readFileSync(join(out, 'conf-ns.settings.az.sh'), 'utf8')).toContain(`set_object_setting clientAuthentication.webhookAuthentication '{"endpointUrl":"${WEBHOOK}"}' 2025-04-01-preview`);
   });
 
   it('refuses a webhook that is not https, with one line', async () => {
@@ -258,44 +258,64 @@ describe('unregister', () => {
   };
   const marks = () => (readManifest(pki().dir).registered ?? []).map((entry) => entry.namespace);
   const existing = () => {
-    const namespace = existingNamespace({ maximumClientSessionsPerAuthenticationName: 2 });
+    const namespace = existingNamespace();
     return { ...namespace, namespace: { ...namespace.namespace, name: NAMESPACE } };
   };
 
-  it('removes exactly what provisioning added, leaves the namespace as it was, and unmarks the set; a dry run says so first', async () => {
+  it('removes exactly what provisioning added, puts back the settings it changed, and unmarks the set; a dry run says so first', async () => {
     const out = temporaryDir();
-    await run(out);
+    const asked = ['--name-source', 'ClientCertificateDns'];
+    await run(out, asked);
     expect(marks()).toContain(NAMESPACE);
     const az = fakeAz(out, existing());
     const before = az.state();
     runAgainst(az, join(out, `${NAMESPACE}.az.sh`));
     const provisioned = az.state();
-    expect(provisioned).not.toEqual(before);
+    const settings = (state: FakeNamespace) => state.namespace.properties.topicSpacesConfiguration;
+    expect(settings(provisioned)).toMatchObject({ maximumClientSessionsPerAuthenticationName: 2, clientAuthentication: { alternativeAuthenticationNameSources: ['ClientCertificateSubject', 'ClientCertificateDns'] } });
 
-    // Dry runs: nothing left to provision; what unregistering would remove, dependants first. They write nothing.
+    // Dry runs: nothing left to provision; what unregistering would undo, dependants first. They write nothing.
     const callsBefore = az.calls().length;
-    expect((await run(out, ['--dry-run'], az.env)).trim().split('\n').slice(1)).toEqual(['no changes: the namespace already has all of it']);
-    const removals = (await run(out, ['--dry-run', '--unregister'], az.env)).trim().split('\n').slice(1);
+    expect((await run(out, ['--dry-run', ...asked], az.env)).trim().split('\n').slice(1)).toEqual(['no changes: the namespace already has all of it']);
+    const undo = (await run(out, ['--dry-run', '--unregister', ...asked], az.env)).trim().split('\n').slice(1);
     const expected = namespaceFromPki(pki(), { name: NAMESPACE, customJwt: false });
-    expect(removals[0]).toBe('- permission binding conformance-clients-publish');
-    expect(removals.at(-2)).toBe('- CA certificate conformance-test-ca');
-    expect(removals.at(-1)).toBe(`0 to add, 0 to change, ${childResources(expected).length} to remove`);
+    expect(undo[0]).toBe('- permission binding conformance-clients-publish');
+    expect(undo).toContain('- CA certificate conformance-test-ca');
+    expect(undo).toContain('~ setting maximumClientSessionsPerAuthenticationName (2 -> 1)');
+    expect(undo).toContain('- name source ClientCertificateDns');
+    expect(undo.at(-1)).toBe(`0 to add, 1 to change, ${childResources(expected).length + 1} to remove`);
     expect(writes(az.calls().slice(callsBefore))).toEqual([]);
     expect(az.state()).toEqual(provisioned);
     expect(marks()).toContain(NAMESPACE);
 
-    const stdout = await run(out, ['--unregister']);
+    const stdout = await run(out, ['--unregister', ...asked]);
     expect(stdout).toContain(`unmarked ${pki().dir} as registered on namespace ${NAMESPACE}`);
     expect(marks()).not.toContain(NAMESPACE);
     const output = runAgainst(az, join(out, `${NAMESPACE}.unregister.az.sh`));
     expect(az.state()).toEqual(before);
     expect(output).toContain('removed client alpha');
-    // Run again, it finds nothing left to remove and removes nothing else.
+    expect(output).toContain('put back maximumClientSessionsPerAuthenticationName: 1');
+    expect(output).toContain('removed name source ClientCertificateDns');
+    // Run again, it finds nothing left to remove or put back, and changes nothing.
     const callsAfter = az.calls().length;
     expect(runAgainst(az, join(out, `${NAMESPACE}.unregister.az.sh`))).toContain('absent: client alpha');
     expect(writes(az.calls().slice(callsAfter))).toEqual([]);
     expect(az.state()).toEqual(before);
   }, 120_000);
+
+  it('puts back custom JWT and webhook settings the namespace did not have', async () => {
+    const out = temporaryDir();
+    const asked = ['--format', 'arm', '--custom-jwt', '--webhook', 'https://conf-fn.example.net/api/authenticate'];
+    await run(out, asked);
+    const az = fakeAz(out, existing());
+    const before = az.state();
+    runAgainst(az, join(out, `${NAMESPACE}.settings.az.sh`));
+    expect(Object.keys(az.state().namespace.properties.topicSpacesConfiguration.clientAuthentication as object).sort()).toEqual(['alternativeAuthenticationNameSources', 'customJwtAuthentication', 'webhookAuthentication']);
+    await run(out, ['--unregister', ...asked]);
+    // Its children were never added here: the script finds them absent and removes only what the settings step changed.
+    runAgainst(az, join(out, `${NAMESPACE}.unregister.az.sh`));
+    expect(az.state()).toEqual(before);
+  }, 60_000);
 
   it('may mark the set again by provisioning anew', async () => {
     const out = temporaryDir();

@@ -3,7 +3,8 @@
 // ($FAKE_AZ_STATE) and records every call ($AZ_RECORD, one JSON line each): the provisioning tests
 // run the generated scripts against it. It answers what those scripts and `provision --dry-run` ask:
 // `eventgrid namespace show` (with --query PATH and --output tsv|json|none), `resource update` (--set
-// PATH=VALUE, --add PATH VALUE: a read of the namespace written back with that change, as az does),
+// PATH=VALUE, --add PATH VALUE, --remove PATH [INDEX]: a read of the namespace written back with that
+// change, as az does),
 // and create, show, list (whole, or --query '[].name') and delete of the namespace's children. Anything else fails loudly.
 // Plain JavaScript, so that each of a script's many calls starts in a few tens of milliseconds.
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
@@ -118,6 +119,16 @@ if (first === 'eventgrid' && second === 'namespace' && third === 'show') {
     const { parent, key } = parentOf(added[0]);
     if (!Array.isArray(parent[key])) fail(`${added[0]} is not a list`);
     parent[key].push(...added.slice(1).map(parsed));
+  }
+  const removed = flagValues('--remove');
+  if (removed.length) {
+    const { parent, key } = parentOf(removed[0]);
+    if (removed.length > 1) {
+      if (!Array.isArray(parent[key]) || !(Number(removed[1]) in parent[key])) fail(`${removed[0]} has no index ${removed[1]}`);
+      parent[key].splice(Number(removed[1]), 1);
+    } else {
+      delete parent[key];
+    }
   }
   save();
   print({ name: state.namespace.name, properties: state.namespace.properties });
