@@ -1,5 +1,5 @@
 // Will Messages on the reference broker: what a delivered will carries, the Maximum QoS a will may ask
-// for (L9), and the permission bindings its topic must lie in (P2, P3).
+// for (L9), its delay (L19), and the permission bindings its topic must lie in (P2, P3).
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MqttVersion } from '../rules/catalogue.ts';
 import { openRawSession } from '../testkit/raw-session.ts';
@@ -45,6 +45,23 @@ describe('a delivered will', () => {
     expect(Date.now() - dropped).toBeGreaterThanOrEqual(900);
     expect(will).toMatchObject({ payload: 'gone', qos: 1 });
     expect(will.properties ?? {}).not.toHaveProperty('willDelayInterval');
+  });
+});
+
+describe('the delay of a will (L19: at most 300 s)', () => {
+  // The namespace's maximum is lowered to 1 s so that the test need not wait five minutes: a will that
+  // asks for an hour comes out after the maximum.
+  it('a Will Delay Interval above the maximum is lowered to it', async () => {
+    t = await startTestBroker(startReferenceBroker, { reference: { limits: { willDelaySeconds: 1 } } });
+    const watcher = await t.open('alpha', 'watcher', '5', { cleanStart: true, sessionExpiry: 0 });
+    await watcher.subscribe('mmc/alpha/s1/will', 1);
+    const dying = await t.open('alpha', 's1', '5', { sessionExpiry: 60, will: { topic: 'mmc/alpha/s1/will', payload: 'gone', qos: 1, properties: { willDelayInterval: 3600 } } });
+    expect(t.log).toContainEqual(expect.stringMatching(/^session "s1": Will Delay Interval 3600 s lowered to 1 s \[L19\]/));
+    const dropped = Date.now();
+    await dying.drop();
+    const will = await watcher.nextMessage('mmc/alpha/s1/will', 4000);
+    expect(Date.now() - dropped).toBeGreaterThanOrEqual(900);
+    expect(will).toMatchObject({ payload: 'gone', qos: 1 });
   });
 });
 

@@ -1,4 +1,4 @@
-// Limits on SUBSCRIBE and PUBLISH (L9-L11) as ordered checks with rule ids, which the packet gate
+// Limits on SUBSCRIBE and PUBLISH (L9-L11, L18) as ordered checks with rule ids, which the packet gate
 // (reference/packet-gate.ts) runs before aedes sees the packet, and on the PUBLISH a CONNECT's Will
 // would become (L9), which the CONNECT decision runs; and the mutants that break them.
 import type { ReferenceLimits } from '../../eventgrid/namespace.ts';
@@ -70,6 +70,18 @@ const TOPIC_SIZE: Check<PublishContext> = {
 /** L9, L11 on a PUBLISH: whether it is a PUBLISH the namespace serves at all (first in Behaviour's publishChecks). */
 export const PUBLISH_PACKET_CHECKS: readonly Check<PublishContext>[] = [QOS_SUPPORTED, TOPIC_SIZE];
 
+// L18: a retained message is at most 64 KB (RETAIN); a larger retained PUBLISH is neither kept nor
+// delivered (rules/codes.ts: a PUBACK refusal), and the retained message from before stays.
+const RETAINED_SIZE: Check<PublishContext> = {
+  name: 'a retained message is at most 64 KB',
+  rule: 'L18',
+  run: ({ retain, payloadBytes, limits }) =>
+    retain && payloadBytes > limits.retainedMessageBytes ? refuse('L18', `a retained message of ${payloadBytes} bytes; at most ${limits.retainedMessageBytes} are kept`) : undefined,
+};
+
+/** L18 on a PUBLISH: the retained message quota (last in Behaviour's publishChecks). */
+export const PUBLISH_QUOTA_CHECKS: readonly Check<PublishContext>[] = [RETAINED_SIZE];
+
 export const PACKET_MUTANTS: readonly Mutant[] = [
   {
     rule: 'L9',
@@ -80,6 +92,11 @@ export const PACKET_MUTANTS: readonly Mutant[] = [
     rule: 'L10',
     breaks: 'no limit on subscriptions per session',
     apply: (behaviour) => ({ ...behaviour, subscribeChecks: withoutCheck(behaviour.subscribeChecks, SUBSCRIPTIONS_PER_SESSION) }),
+  },
+  {
+    rule: 'L18',
+    breaks: 'a retained message of any size is kept',
+    apply: (behaviour) => ({ ...behaviour, publishChecks: withoutCheck(behaviour.publishChecks, RETAINED_SIZE) }),
   },
   {
     rule: 'L11',
