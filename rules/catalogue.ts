@@ -277,6 +277,16 @@ export const RULES = [
     refusals: [{ code: 'subscriptionIdentifiersNotSupported', basis: 'inferred' }],
     versions: ['5'],
   },
+  // Shared subscriptions (issue 28), documented in 2025-26: the page names no MQTT version, so both are
+  // served (3.1.1 inferred: MQTT 3.1.1 itself has no shared subscriptions; many brokers read $share there too).
+  {
+    id: 'M3',
+    title: 'Shared subscriptions: each message matching $share/{group}/{filter} goes to one active session of the group; groups are independent; access control judges the filter after the group',
+    sources: ['SHARED', 'SUPPORT', 'MQTT5'],
+    refusals: [{ code: 'subscribeNotAuthorized', basis: 'inferred', case: 'a shared filter outside the topic spaces' }],
+    versions: BOTH,
+    dependsOn: ['P1'],
+  },
   // SUPPORT (MQTT 5 limitations): "CONNACK doesn't return Response Information property even if the
   // CONNECT request contains Request Response Information property" [documented].
   {
@@ -301,16 +311,6 @@ export const RULES = [
     ],
     versions: ['5'],
     // Its SUBSCRIBE scenario subscribes on the client's own topics.
-    dependsOn: ['P1'],
-  },
-  // Shared subscriptions (issue 28), documented in 2025-26: the page names no MQTT version, so both are
-  // served (3.1.1 inferred: MQTT 3.1.1 itself has no shared subscriptions; many brokers read $share there too).
-  {
-    id: 'M3',
-    title: 'Shared subscriptions: each message matching $share/{group}/{filter} goes to one active session of the group; groups are independent; access control judges the filter after the group',
-    sources: ['SHARED', 'SUPPORT', 'MQTT5'],
-    refusals: [{ code: 'subscribeNotAuthorized', basis: 'inferred', case: 'a shared filter outside the topic spaces' }],
-    versions: BOTH,
     dependsOn: ['P1'],
   },
   { id: 'A1', title: 'A client must present a certificate over TLS', sources: ['SUPPORT', 'CERTAUTH'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }], versions: BOTH },
