@@ -277,13 +277,21 @@ export const RULES = [
     refusals: [{ code: 'subscriptionIdentifiersNotSupported', basis: 'inferred' }],
     versions: ['5'],
   },
-  // Shared subscriptions (issue 28), documented in 2025-26: the page names no MQTT version, so both are
-  // served (3.1.1 inferred: MQTT 3.1.1 itself has no shared subscriptions; many brokers read $share there too).
+  // Shared subscriptions (issue 28). SHARED (2026): each message to one active session of the group,
+  // groups independent, shared and plain subscriptions in one session; "MQTT 5 only feature", and
+  // "MQTT 3.1.1 clients attempting $share/... will be disconnected" [documented]; "if a client
+  // disconnects and session expires, messages might be reassigned; persistent sessions improve
+  // reliability": a member's persistent session keeps the messages given it, and with no member
+  // connected a message waits in one member's session rather than being lost [inferred]. No retained
+  // message on joining a group (MQTT 5 4.8.2, which SHARED does not contradict) [inferred].
   {
     id: 'M3',
-    title: 'Shared subscriptions: each message matching $share/{group}/{filter} goes to one active session of the group; groups are independent; access control judges the filter after the group',
+    title: 'Shared subscriptions (MQTT 5 only; an MQTT 3.1.1 client subscribing to $share is disconnected): each message matching $share/{group}/{filter} goes to one active session of the group; groups are independent; access control judges the filter after the group',
     sources: ['SHARED', 'SUPPORT', 'MQTT5'],
-    refusals: [{ code: 'subscribeNotAuthorized', basis: 'inferred', case: 'a shared filter outside the topic spaces' }],
+    refusals: [
+      { code: 'subscribeNotAuthorized', basis: 'inferred', case: 'a shared filter outside the topic spaces', versions: ['5'] },
+      { code: 'sharedSubscriptionOverMqtt311', basis: 'documented', case: 'a $share SUBSCRIBE over MQTT 3.1.1', versions: ['3.1.1'] },
+    ],
     versions: BOTH,
     dependsOn: ['P1'],
   },
@@ -498,7 +506,8 @@ export function describeRefusals(rule: Rule): string {
       const { packet, reasonCode, returnCode }: RefusalCode = REFUSAL[code];
       const shownReturnCode = returnCode === undefined ? 'closed' : packet === 'SUBACK' ? `0x${returnCode.toString(16)}` : returnCode;
       const only = versions && versions.length < rule.versions.length ? versions : undefined;
-      const shown = only ? describeCode(only[0]!, only[0] === '5' ? reasonCode : (returnCode ?? 0)).split(' ')[0] : `${describeCode('5', reasonCode).split(' ')[0]} / ${shownReturnCode}`;
+      const shownOnly = only && (only[0] === '5' ? describeCode('5', reasonCode).split(' ')[0] : returnCode === undefined ? 'closed' : describeCode('3.1.1', returnCode).split(' ')[0]);
+      const shown = shownOnly ?? `${describeCode('5', reasonCode).split(' ')[0]} / ${shownReturnCode}`;
       const codes = `${packet ? `${packet} ` : ''}${shown}`;
       const what = [refusalCase, only && `MQTT ${only.join(', ')} only`].filter(Boolean).join(', ');
       return `${codes}, ${basis}${what ? ` (${what})` : ''}`;

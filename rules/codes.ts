@@ -57,6 +57,9 @@ export const REFUSAL = {
   // specific error is MQTT 5's code for a valid packet this server does not accept. MQTT 3.1.1 has none.
   userPropertiesNotSupported: { reasonCode: 0x83 },
   subscribeUserPropertiesNotSupported: { packet: 'SUBACK', reasonCode: 0x83 },
+  // M3: SHARED documents that an MQTT 3.1.1 client attempting $share/... is disconnected; 3.1.1 has no
+  // code, the connection is closed (the MQTT 5 code, Shared Subscriptions not supported, is never sent).
+  sharedSubscriptionOverMqtt311: { packet: 'DISCONNECT', reasonCode: 0x9e },
   // W3: a webhook that times out or fails: Event Grid documents "Server unavailable".
   serverUnavailable: { reasonCode: 0x88, returnCode: 3 },
   // T5: an MQTT 5 CONNECT whose Authentication Method the server does not support [MQTT-4.12.0-1]; 3.1.1 has
@@ -111,6 +114,7 @@ const REASON_NAMES: Record<number, string> = {
   0x95: 'Packet too large',
   0x97: 'Quota exceeded',
   0x9b: 'QoS not supported',
+  0x9e: 'Shared Subscriptions not supported',
   0xa1: 'Subscription Identifiers not supported',
 };
 

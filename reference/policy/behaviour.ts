@@ -194,6 +194,8 @@ export interface PublishContext {
 export interface DecodedPacket {
   cmd: string;
   protocolVersion?: number;
+  /** A SUBSCRIBE's filters. */
+  subscriptions?: readonly { topic: string }[];
   properties?: Record<string, unknown>;
   will?: { properties?: Record<string, unknown> };
 }

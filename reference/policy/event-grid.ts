@@ -10,12 +10,13 @@ import { PACKET_CHECKS } from './packet-validation.ts';
 import { EVENT_GRID_TOKENS, TOKEN_CHECKS } from './token.ts';
 import { EVENT_GRID_WEBHOOK, WEBHOOK_CHECKS } from './webhook.ts';
 import { ANSWER_WITH_CONNACK } from './refusal.ts';
-import { EVENT_GRID_SHARED } from './shared-subscriptions.ts';
+import { EVENT_GRID_SHARED, SHARED_PACKET_CHECKS } from './shared-subscriptions.ts';
 import { EVENT_GRID_FEATURES, SUBSCRIBE_FEATURE_CHECKS, UNSUPPORTED_FEATURE_CHECKS } from './unsupported.ts';
 
 export const EVENT_GRID: Behaviour = {
-  // The protocol checks (M1), then what MQTT 5 offers and Event Grid does not (M2, M5).
-  packetChecks: [...PACKET_CHECKS, ...UNSUPPORTED_FEATURE_CHECKS],
+  // The protocol checks (M1), then what MQTT 5 offers and Event Grid does not (M2, M5), and what
+  // MQTT 3.1.1 is not offered (M3: shared subscriptions).
+  packetChecks: [...PACKET_CHECKS, ...UNSUPPORTED_FEATURE_CHECKS, ...SHARED_PACKET_CHECKS],
   certificateChecks: CERTIFICATE_CHECKS,
   tokenChecks: TOKEN_CHECKS,
   webhookChecks: WEBHOOK_CHECKS,

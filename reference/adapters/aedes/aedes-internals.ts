@@ -112,6 +112,16 @@ export function deliverToClient(broker: Aedes, client: Client, packet: QueuedPac
     .then(() => internals.deliverQoS(copy, done), done);
 }
 
+/**
+ * Queues one QoS 1 message in a session held without a connection (M3: a shared group's member while
+ * none of the group is connected), as aedes queues a message for an offline subscriber: it is sent
+ * when the session resumes, and counts towards the session's queue (L8, `onQueued`).
+ */
+export async function enqueueForSession(broker: Aedes, sessionName: string, packet: QueuedPacket & { qos: number }, qos: number): Promise<void> {
+  const copy = { ...packet, qos: Math.min(packet.qos, qos), messageId: undefined };
+  await persistenceOf(broker).outgoingEnqueueCombi([{ clientId: sessionName, qos: copy.qos }], copy);
+}
+
 export const endedWithDisconnect = (client: Client): boolean => clientInternals(client)._disconnected === true;
 
 /** A packet as a take sees it: only the type is read here. */
