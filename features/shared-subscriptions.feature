@@ -38,6 +38,18 @@ Feature: shared subscriptions
         | version |
         | 5       |
 
+    @mqtt5
+    Scenario: with no session of the group connected, each message waits in a member's held session; resumed, the group receives each once
+      Given identity "alpha" holds session "w1" over MQTT 5
+      And identity "alpha" holds session "w2" over MQTT 5
+      When sessions "w1, w2" join group "pair" on a shared topic of identity "alpha"
+      And session "w1" disconnects
+      And session "w2" disconnects
+      And 10 QoS 1 messages are published to the shared topic of identity "alpha"
+      And identity "alpha" connects with session "w1"
+      And identity "alpha" connects with session "w2"
+      Then sessions "w1, w2" together receive each of the 10 messages of identity "alpha" exactly once
+
     Scenario Outline: a shared subscription to a filter outside the client's topic spaces is refused as not authorized
       Given identity "alpha" holds session "s1" over MQTT <version>
       When session "s1" subscribes to a topic outside the granted topic spaces in group "outsiders"

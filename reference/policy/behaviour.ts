@@ -330,6 +330,8 @@ export interface SharedSubscriptionPieces {
   groupDelivery: GroupDelivery;
   /** M3: whether `$share/{group}/{filter}` is served; when not, it is judged as the literal filter it spells. */
   servesSharedSubscriptions: boolean;
+  /** M3: whether, with no member of a group connected, a QoS 1 message waits in a member's held session (else it is lost). */
+  queuesForHeldMembers: boolean;
 }
 
 /** Everything a mutant may replace. */

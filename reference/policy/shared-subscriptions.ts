@@ -43,7 +43,7 @@ const MQTT5_ONLY: Check<PacketContext> = {
 /** M3 on every packet, after the protocol checks: an MQTT 3.1.1 client's `$share` SUBSCRIBE. */
 export const SHARED_PACKET_CHECKS: readonly Check<PacketContext>[] = [MQTT5_ONLY];
 
-export const EVENT_GRID_SHARED: SharedSubscriptionPieces = { groupDelivery: 'one-member', servesSharedSubscriptions: true };
+export const EVENT_GRID_SHARED: SharedSubscriptionPieces = { groupDelivery: 'one-member', servesSharedSubscriptions: true, queuesForHeldMembers: true };
 
 export const SHARED_MUTANTS: readonly Mutant[] = [
   { rule: 'M3', breaks: 'every session of a shared group gets every message', apply: (behaviour) => ({ ...behaviour, groupDelivery: 'every-member' }) },
@@ -52,6 +52,12 @@ export const SHARED_MUTANTS: readonly Mutant[] = [
     id: 'M3.refused',
     breaks: 'a $share filter is judged as a literal topic filter, so it is refused as reserved ("$")',
     apply: (behaviour) => ({ ...behaviour, servesSharedSubscriptions: false }),
+  },
+  {
+    rule: 'M3',
+    id: 'M3.offline',
+    breaks: 'a message for a group none of whose sessions is connected is dropped, though their sessions are held',
+    apply: (behaviour) => ({ ...behaviour, queuesForHeldMembers: false }),
   },
   {
     rule: 'M3',
