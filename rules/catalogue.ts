@@ -286,13 +286,19 @@ export const RULES = [
   // message on joining a group (MQTT 5 4.8.2, which SHARED does not contradict) [inferred].
   {
     id: 'M3',
-    title: 'Shared subscriptions (MQTT 5 only; an MQTT 3.1.1 client subscribing to $share is disconnected): each message matching $share/{group}/{filter} goes to one active session of the group; groups are independent; access control judges the filter after the group',
+    title: 'Shared subscriptions: each message matching $share/{group}/{filter} goes to one active session of the group, or waits in a held member\'s session while none is connected; groups are independent; no retained message on joining; access control judges the filter after the group',
     sources: ['SHARED', 'SUPPORT', 'MQTT5'],
-    refusals: [
-      { code: 'subscribeNotAuthorized', basis: 'inferred', case: 'a shared filter outside the topic spaces', versions: ['5'] },
-      { code: 'sharedSubscriptionOverMqtt311', basis: 'documented', case: 'a $share SUBSCRIBE over MQTT 3.1.1', versions: ['3.1.1'] },
-    ],
-    versions: BOTH,
+    refusals: [{ code: 'subscribeNotAuthorized', basis: 'inferred', case: 'a shared filter outside the topic spaces' }],
+    versions: ['5'],
+    dependsOn: ['P1'],
+  },
+  {
+    id: 'M6',
+    title: 'Shared subscriptions are MQTT 5 only: an MQTT 3.1.1 client subscribing to $share/... is disconnected',
+    sources: ['SHARED'],
+    refusals: [{ code: 'sharedSubscriptionOverMqtt311', basis: 'documented' }],
+    versions: ['3.1.1'],
+    // Its control is a plain subscription on the client's own topic.
     dependsOn: ['P1'],
   },
   // SUPPORT (MQTT 5 limitations): "CONNACK doesn't return Response Information property even if the

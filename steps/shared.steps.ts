@@ -69,3 +69,24 @@ Then('session {string} joining group {string} on a shared topic of identity {str
   const end = await within(client.ended.then((ended) => ({ ...ended, afterMs: Math.round(performance.now() - sentAt) })), END_WITHIN_MS);
   judgeRefusal(this, `joining ${filter}`, disconnectAnswer(this, end, END_WITHIN_MS), { code: 'sharedSubscriptionOverMqtt311', subject: filter });
 });
+
+// Retained messages: MQTT 5 sends none to a session that joins a group (4.8.2); a plain subscription gets them.
+const RETAINED = 'retained for the group';
+
+When(OBSERVER_PUBLISHES.retainedToSharedTopic, async function (this: ConformanceWorld, identityId: string) {
+  const publisher = await observerPublisher(this);
+  await publisher.publish(sharedTopic(this, identityId), RETAINED, 1, { retain: true });
+});
+
+Then('session {string} is sent no retained message on the shared topic of identity {string}, and a plain subscription to it is', async function (this: ConformanceWorld, sessionName: string, identityId: string) {
+  const client = this.session(sessionName);
+  const topic = sharedTopic(this, identityId);
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  const joined = client.pending().filter((message) => message.topic === topic).length;
+  // The control: a plain subscription to the same topic on the same connection gets the retained message.
+  await client.subscribe(topic, 1);
+  const plain = await client.nextMessage(topic, CLIENT_TIMEOUT_MS).catch(() => undefined);
+  await (await observerPublisher(this)).publish(topic, '', 1, { retain: true }).catch(() => undefined);
+  const observed = `${joined} sent on joining the group; the plain subscription ${plain ? `got "${plain.payload}"` : 'got nothing'}`;
+  expectObserved(this, { step: 'no retained message on joining a group', expected: 'none sent on joining the group; the plain subscription gets it', observed }, joined === 0 && plain?.payload === RETAINED);
+});

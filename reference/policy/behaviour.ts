@@ -332,6 +332,8 @@ export interface SharedSubscriptionPieces {
   servesSharedSubscriptions: boolean;
   /** M3: whether, with no member of a group connected, a QoS 1 message waits in a member's held session (else it is lost). */
   queuesForHeldMembers: boolean;
+  /** M3: whether a session joining a group is sent the filter's retained messages (MQTT 5 4.8.2: it is not). */
+  retainedOnJoin: boolean;
 }
 
 /** Everything a mutant may replace. */

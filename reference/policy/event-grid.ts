@@ -15,7 +15,7 @@ import { EVENT_GRID_FEATURES, SUBSCRIBE_FEATURE_CHECKS, UNSUPPORTED_FEATURE_CHEC
 
 export const EVENT_GRID: Behaviour = {
   // The protocol checks (M1), then what MQTT 5 offers and Event Grid does not (M2, M5), and what
-  // MQTT 3.1.1 is not offered (M3: shared subscriptions).
+  // MQTT 3.1.1 is not offered (M6: shared subscriptions).
   packetChecks: [...PACKET_CHECKS, ...UNSUPPORTED_FEATURE_CHECKS, ...SHARED_PACKET_CHECKS],
   certificateChecks: CERTIFICATE_CHECKS,
   tokenChecks: TOKEN_CHECKS,

@@ -3,7 +3,7 @@
 // groups are independent of each other and of plain subscriptions (SHARED). What a client may subscribe
 // to is judged on the filter after the group (access control, L11, as for any filter). The pieces here
 // say what a filter is and how a group hands out a message; the aedes adapter does the delivery.
-// Shared subscriptions are MQTT 5's: an MQTT 3.1.1 SUBSCRIBE with a `$share/` filter ends the
+// Shared subscriptions are MQTT 5's (M6): an MQTT 3.1.1 SUBSCRIBE with a `$share/` filter ends the
 // connection (SHARED: "will be disconnected"), checked with the protocol checks (Behaviour's
 // packetChecks) before the packet gate sees it.
 import type { Mutant, PacketContext, SharedSubscriptionPieces } from './behaviour.ts';
@@ -32,18 +32,18 @@ export function sharedFilter(topic: string): SharedFilter | undefined {
 
 const MQTT5_ONLY: Check<PacketContext> = {
   name: 'an MQTT 3.1.1 SUBSCRIBE has no $share filter',
-  rule: 'M3',
+  rule: 'M6',
   run({ packet, version }) {
     if (packet.cmd !== 'subscribe' || version !== 4) return undefined;
     const shared = packet.subscriptions?.find((subscription) => subscription.topic.startsWith(PREFIX));
-    return shared ? refuse('M3', `${shared.topic.slice(0, 60)}: shared subscriptions are MQTT 5 only`, 'a $share SUBSCRIBE over MQTT 3.1.1') : undefined;
+    return shared ? refuse('M6', `${shared.topic.slice(0, 60)}: shared subscriptions are MQTT 5 only`) : undefined;
   },
 };
 
-/** M3 on every packet, after the protocol checks: an MQTT 3.1.1 client's `$share` SUBSCRIBE. */
+/** M6 on every packet, after the protocol checks: an MQTT 3.1.1 client's `$share` SUBSCRIBE. */
 export const SHARED_PACKET_CHECKS: readonly Check<PacketContext>[] = [MQTT5_ONLY];
 
-export const EVENT_GRID_SHARED: SharedSubscriptionPieces = { groupDelivery: 'one-member', servesSharedSubscriptions: true, queuesForHeldMembers: true };
+export const EVENT_GRID_SHARED: SharedSubscriptionPieces = { groupDelivery: 'one-member', servesSharedSubscriptions: true, queuesForHeldMembers: true, retainedOnJoin: false };
 
 export const SHARED_MUTANTS: readonly Mutant[] = [
   { rule: 'M3', breaks: 'every session of a shared group gets every message', apply: (behaviour) => ({ ...behaviour, groupDelivery: 'every-member' }) },
@@ -61,7 +61,12 @@ export const SHARED_MUTANTS: readonly Mutant[] = [
   },
   {
     rule: 'M3',
-    id: 'M3.mqtt311',
+    id: 'M3.retained',
+    breaks: "a session joining a group is sent the filter's retained messages, as a plain subscription is",
+    apply: (behaviour) => ({ ...behaviour, retainedOnJoin: true }),
+  },
+  {
+    rule: 'M6',
     breaks: 'an MQTT 3.1.1 client is served shared subscriptions as an MQTT 5 one is, not disconnected',
     apply: (behaviour) => ({ ...behaviour, packetChecks: withoutCheck(behaviour.packetChecks, MQTT5_ONLY) }),
   },

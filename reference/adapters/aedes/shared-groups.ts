@@ -6,11 +6,12 @@
 // With no member connected, a QoS 1 message waits in one held member's session, chosen at random, and
 // is sent when it resumes (SHARED: "persistent sessions improve reliability"); a QoS 0 one is dropped.
 // A message given a member stays in its session until acknowledged, as any QoS 1 message does, so a
-// member taken over or reconnecting gets it again.
+// member taken over or reconnecting gets it again. A session joining a group is sent no retained message
+// (MQTT 5 4.8.2), unless a mutant has it sent them.
 import type { Aedes } from 'aedes';
 import type { Behaviour } from '../../policy/behaviour.ts';
 import { sharedFilter } from '../../policy/shared-subscriptions.ts';
-import { deliverToClient, enqueueForSession, liveClient, type QueuedPacket } from './aedes-internals.ts';
+import { deliverToClient, enqueueForSession, liveClient, retainedMessages, type QueuedPacket } from './aedes-internals.ts';
 
 type Deliver = (packet: QueuedPacket & { qos: number; topic: string }, done: () => void) => void;
 
@@ -42,6 +43,15 @@ export class SharedGroups {
       this.broker.subscribe(parsed.filter, group.deliver as never, () => {});
     }
     group.members.set(sessionName, qos);
+    if (this.behaviour.retainedOnJoin) void this.sendRetained(sessionName, parsed.filter, qos);
+  }
+
+  /** The M3.retained mutant: the filter's retained messages, as a plain subscription gets them. */
+  private async sendRetained(sessionName: string, filter: string, qos: number): Promise<void> {
+    for await (const packet of retainedMessages(this.broker, filter)) {
+      const client = liveClient(this.broker, sessionName);
+      if (client) deliverToClient(this.broker, client, { ...packet, retain: true }, qos, () => {});
+    }
   }
 
   /** The session leaves the group of this `$share/{group}/{filter}`, if it is in it. */
