@@ -125,6 +125,14 @@ describe('the mutants of the limits', () => {
     expect(EVENT_GRID.inFlightWindow(2)).toBe(2);
   });
 
+  it('L22: Authentication Data past 8 KiB on a CONNECT is refused as bad credentials, on an AUTH it ends the connection; 8 KiB passes; the mutant reads any', () => {
+    const packet = (cmd: string, bytes: number) => ({ version: 5, packet: { cmd, properties: { authenticationMethod: 'CUSTOM-JWT', authenticationData: Buffer.alloc(bytes, 0x61) } }, scan: { repeated: [], outOfRange: [] } });
+    expect(firstRefusal(EVENT_GRID.packetChecks, packet('connect', 8193))).toMatchObject({ rule: 'L22', code: { reasonCode: 0x86 } });
+    expect(firstRefusal(EVENT_GRID.packetChecks, packet('auth', 8193))).toMatchObject({ rule: 'L22', code: { packet: 'DISCONNECT', reasonCode: 0x87 } });
+    expect(firstRefusal(EVENT_GRID.packetChecks, packet('connect', 8192))).toBeUndefined();
+    expect(firstRefusal(mutatedBehaviour(['L22']).packetChecks, packet('connect', 8193))).toBeUndefined();
+  });
+
   it('L18: a retained PUBLISH of more than 64 KiB of payload is refused as over quota (a PUBACK refusal); a plain one of any size is not its concern', () => {
     const namespace = parseNamespace({ clients: [{ name: 'a', authenticationName: 'a' }] });
     // Only the size checks: the client here is granted no topic (access is P1-P3's).

@@ -260,6 +260,23 @@ export const RULES = [
     versions: BOTH,
     untestable: 'no number for either limit is in the pages read, so none can be tested; and a rate limit could only be shown by sending past it, which the suite does not do to a namespace (as S10)',
   },
+  // QUOTAS (2025-26; the copies of the page read here predate it, event-grid-rules section 6 reports it):
+  // MQTT 5 Authentication Data at most 8 KB (read as 8 KiB). What a larger one gets is not documented:
+  // a CONNECT is refused as bad credentials, as a token that fails its checks is (T1-T5), and an AUTH
+  // ends the connection as a failed re-authentication does (T7) [inferred].
+  {
+    id: 'L22',
+    title: 'Authentication Data is at most 8 KB: a CONNECT whose token is larger is refused, an AUTH with one ends the connection',
+    sources: ['QUOTAS', 'CUSTOMJWT'],
+    refusals: [
+      { code: 'badUserNameOrPassword', basis: 'inferred', case: 'a CONNECT' },
+      { code: 'authenticationEnded', basis: 'inferred', case: 'an AUTH' },
+    ],
+    versions: ['5'],
+    methods: TOKEN,
+    // Its control is the identity's token padded to the limit, which T1 must accept.
+    dependsOn: ['T1'],
+  },
   // Protocol validation (issue 12): what MQTT 5 makes a protocol error, refused before aedes uses it.
   {
     id: 'M1',

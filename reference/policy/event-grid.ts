@@ -5,7 +5,7 @@ import type { Behaviour } from './behaviour.ts';
 import { CONNECT_CHECKS, EVENT_GRID_SESSIONS } from './connect.ts';
 import { CERTIFICATE_CHECKS, EVENT_GRID_IDENTITY } from './identity.ts';
 import { EVENT_GRID_LIMITS } from './limits.ts';
-import { CONNECT_WILL_CHECKS, PUBLISH_PACKET_CHECKS, PUBLISH_QUOTA_CHECKS, SUBSCRIBE_QUOTA_CHECKS, SUBSCRIBE_TOPIC_CHECKS } from './packet-limits.ts';
+import { CONNECT_WILL_CHECKS, PACKET_SIZE_CHECKS, PUBLISH_PACKET_CHECKS, PUBLISH_QUOTA_CHECKS, SUBSCRIBE_QUOTA_CHECKS, SUBSCRIBE_TOPIC_CHECKS } from './packet-limits.ts';
 import { PACKET_CHECKS } from './packet-validation.ts';
 import { EVENT_GRID_TOKENS, TOKEN_CHECKS } from './token.ts';
 import { EVENT_GRID_WEBHOOK, WEBHOOK_CHECKS } from './webhook.ts';
@@ -15,8 +15,8 @@ import { EVENT_GRID_FEATURES, SUBSCRIBE_FEATURE_CHECKS, UNSUPPORTED_FEATURE_CHEC
 
 export const EVENT_GRID: Behaviour = {
   // The protocol checks (M1), then what MQTT 5 offers and Event Grid does not (M2, M5), and what
-  // MQTT 3.1.1 is not offered (M6: shared subscriptions).
-  packetChecks: [...PACKET_CHECKS, ...UNSUPPORTED_FEATURE_CHECKS, ...SHARED_PACKET_CHECKS],
+  // MQTT 3.1.1 is not offered (M6: shared subscriptions), and Authentication Data past its size (L22).
+  packetChecks: [...PACKET_CHECKS, ...UNSUPPORTED_FEATURE_CHECKS, ...SHARED_PACKET_CHECKS, ...PACKET_SIZE_CHECKS],
   certificateChecks: CERTIFICATE_CHECKS,
   tokenChecks: TOKEN_CHECKS,
   webhookChecks: WEBHOOK_CHECKS,

@@ -2,7 +2,8 @@
 // (reference/packet-gate.ts) runs before aedes sees the packet, and on the PUBLISH a CONNECT's Will
 // would become (L9), which the CONNECT decision runs; and the mutants that break them.
 import type { ReferenceLimits } from '../../eventgrid/namespace.ts';
-import type { ConnectContext, Mutant, PublishContext, SubscribeContext } from './behaviour.ts';
+import { LIMITS } from '../../rules/limits.ts';
+import type { ConnectContext, Mutant, PacketContext, PublishContext, SubscribeContext } from './behaviour.ts';
 import { withoutCheck, type Check } from './check.ts';
 import { refuse } from './refusal.ts';
 
@@ -82,7 +83,28 @@ const RETAINED_SIZE: Check<PublishContext> = {
 /** L18 on a PUBLISH: the retained message quota (last in Behaviour's publishChecks). */
 export const PUBLISH_QUOTA_CHECKS: readonly Check<PublishContext>[] = [RETAINED_SIZE];
 
+// L22: Authentication Data past 8 KB, on a CONNECT or an AUTH, whatever the method (a packet check:
+// before any authenticator reads it).
+const AUTHENTICATION_DATA_SIZE: Check<PacketContext> = {
+  name: 'Authentication Data is at most 8 KB',
+  rule: 'L22',
+  run({ packet }) {
+    const data = packet.properties?.authenticationData;
+    if ((packet.cmd !== 'connect' && packet.cmd !== 'auth') || !Buffer.isBuffer(data) || data.length <= LIMITS.authenticationDataBytes.value) return undefined;
+    const what = packet.cmd === 'connect' ? 'a CONNECT' : 'an AUTH';
+    return refuse('L22', `${what} carries Authentication Data of ${data.length} bytes; at most ${LIMITS.authenticationDataBytes.value} are allowed`, what);
+  },
+};
+
+/** L22 on every packet, after the protocol checks. */
+export const PACKET_SIZE_CHECKS: readonly Check<PacketContext>[] = [AUTHENTICATION_DATA_SIZE];
+
 export const PACKET_MUTANTS: readonly Mutant[] = [
+  {
+    rule: 'L22',
+    breaks: 'Authentication Data of any size is read',
+    apply: (behaviour) => ({ ...behaviour, packetChecks: withoutCheck(behaviour.packetChecks, AUTHENTICATION_DATA_SIZE) }),
+  },
   {
     rule: 'L9',
     breaks: 'QoS 2 is served: no Maximum QoS in CONNACK, QoS 2 subscriptions granted as asked, a QoS 2 PUBLISH handled, a QoS 2 Will accepted as it is',
