@@ -56,7 +56,7 @@ Feature: Protocol errors
       Then the CONNACK carries no responseInformation
 
   @M5
-  Rule: User Properties on a CONNECT or a SUBSCRIBE are not supported: the request fails
+  Rule: User Properties on a CONNECT, SUBSCRIBE or PUBACK are not supported: the request fails
 
     @mqtt5
     Scenario: a CONNECT carrying User Properties is refused with 0x83; the same CONNECT without them is accepted
@@ -67,3 +67,9 @@ Feature: Protocol errors
     Scenario: a SUBSCRIBE carrying User Properties is refused with SUBACK 0x83; the same SUBSCRIBE without them is granted
       Given identity "alpha" holds session "s1" over MQTT 5
       Then session "s1" subscribing with User Properties is refused as not supported, and without them is granted
+
+    @mqtt5
+    Scenario: a PUBACK carrying User Properties ends the connection with DISCONNECT 0x83; one without them keeps it
+      When identity "alpha" connects with session "s1" allowing 10 unacknowledged messages over MQTT 5
+      And 2 QoS 1 messages are published to that connection
+      Then acknowledging the first without User Properties keeps the connection, and the second with them ends it

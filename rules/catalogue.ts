@@ -334,10 +334,11 @@ export const RULES = [
   // A DISCONNECT's failure cannot be seen (the connection ends either way). MQTT 3.1.1 has no properties.
   {
     id: 'M5',
-    title: 'User Properties on CONNECT, SUBSCRIBE, PUBACK, AUTH and DISCONNECT are not supported: a CONNECT or SUBSCRIBE carrying them is refused',
+    title: 'User Properties on CONNECT, SUBSCRIBE, PUBACK, AUTH and DISCONNECT are not supported: a CONNECT or SUBSCRIBE carrying them is refused, a PUBACK or AUTH ends the connection',
     sources: ['SUPPORT', 'MQTT5'],
     refusals: [
-      { code: 'userPropertiesNotSupported', basis: 'inferred', case: 'a CONNECT, PUBACK, AUTH or DISCONNECT' },
+      { code: 'userPropertiesNotSupported', basis: 'inferred', case: 'a CONNECT' },
+      { code: 'userPropertiesEndConnection', basis: 'inferred', case: 'a PUBACK, AUTH or DISCONNECT' },
       { code: 'subscribeUserPropertiesNotSupported', basis: 'inferred', case: 'a SUBSCRIBE' },
     ],
     versions: ['5'],

@@ -57,6 +57,7 @@ export const REFUSAL = {
   // specific error is MQTT 5's code for a valid packet this server does not accept. MQTT 3.1.1 has none.
   userPropertiesNotSupported: { reasonCode: 0x83 },
   subscribeUserPropertiesNotSupported: { packet: 'SUBACK', reasonCode: 0x83 },
+  userPropertiesEndConnection: { packet: 'DISCONNECT', reasonCode: 0x83 },
   // M6: SHARED documents that an MQTT 3.1.1 client attempting $share/... is disconnected; 3.1.1 has no
   // code, the connection is closed (the MQTT 5 code, Shared Subscriptions not supported, is never sent).
   sharedSubscriptionOverMqtt311: { packet: 'DISCONNECT', reasonCode: 0x9e },

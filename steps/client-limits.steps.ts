@@ -8,7 +8,7 @@ import type { RawConnection } from '../mqtt-client/raw-client.ts';
 import type { MqttVersion } from '../rules/catalogue.ts';
 import { REFUSAL } from '../rules/codes.ts';
 import { expectObserved } from './observation.ts';
-import { judgeRefusal, mustBeRefused, subackAnswer, subscribeFor } from './refusal-judgement.ts';
+import { disconnectAnswer, judgeRefusal, mustBeRefused, subackAnswer, subscribeFor } from './refusal-judgement.ts';
 import { OBSERVER, OBSERVER_PUBLISHES } from './roles.ts';
 import { CLIENT_TIMEOUT_MS, type ConformanceWorld } from './world.ts';
 
@@ -167,4 +167,18 @@ Then('session {string} subscribing with User Properties is refused as not suppor
   const granted = await subscribeFor(client, filter, 1);
   const answer = subackAnswer(this, granted.code, granted.noSuback);
   expectObserved(this, { step: 'the same SUBSCRIBE without User Properties', expected: 'granted QoS 1', observed: answer.observed }, granted.code === 1);
+});
+
+Then('acknowledging the first without User Properties keeps the connection, and the second with them ends it', async function (this: ConformanceWorld) {
+  const window = windowOf(this);
+  take(window, await window.connection.received(2, CLIENT_TIMEOUT_MS));
+  const [first, second] = window.unacknowledged.splice(0);
+  if (!first || !second) throw new ConformanceFailure(`expected 2 messages to acknowledge, got ${window.seen}`);
+  window.connection.acknowledge(first.messageId);
+  const kept = await within(window.connection.ended, 500);
+  expectObserved(this, { step: 'a PUBACK without User Properties', expected: 'still connected', observed: kept ? 'the connection ended' : 'still connected' }, kept === undefined);
+  const sentAt = performance.now();
+  window.connection.acknowledge(second.messageId, USER_PROPERTIES);
+  const end = await within(window.connection.ended.then((ended) => ({ ...ended, afterMs: Math.round(performance.now() - sentAt) })), 3000);
+  judgeRefusal(this, 'a PUBACK carrying User Properties', disconnectAnswer(this, end, 3000), { code: 'userPropertiesEndConnection' });
 });

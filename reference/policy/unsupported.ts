@@ -33,7 +33,7 @@ const NO_USER_PROPERTIES: Check<PacketContext> = {
   rule: 'M5',
   run({ packet }) {
     if (!WITHOUT_USER_PROPERTIES.has(packet.cmd) || packet.properties?.userProperties === undefined) return undefined;
-    return refuse('M5', `${packet.cmd.toUpperCase()} carries User Properties, which are not supported on it`, 'a CONNECT, PUBACK, AUTH or DISCONNECT');
+    return refuse('M5', `${packet.cmd.toUpperCase()} carries User Properties, which are not supported on it`, packet.cmd === 'connect' ? 'a CONNECT' : 'a PUBACK, AUTH or DISCONNECT');
   },
 };
 
