@@ -296,7 +296,7 @@ export const RULES = [
   },
   // Shared subscriptions (issue 28). SHARED (2026): each message to one active session of the group,
   // groups independent, shared and plain subscriptions in one session; "MQTT 5 only feature", and
-  // "MQTT 3.1.1 clients attempting $share/... will be disconnected" [documented]; "if a client
+  // "MQTT 3.1.1 clients attempting $share/... will be disconnected" (M6) [documented]; "if a client
   // disconnects and session expires, messages might be reassigned; persistent sessions improve
   // reliability": a member's persistent session keeps the messages given it, and with no member
   // connected a message waits in one member's session rather than being lost [inferred]. No retained
