@@ -79,6 +79,7 @@ export async function startEmbeddedTarget(
         alternativeNamesUrl: urls.alternativeNamesUrl,
         limitNamespace: { url: urls.limitUrl, sessionLimit: SUITE_SESSION_LIMIT },
         webhookUrl: urls.webhookUrl,
+        shortExpiryNamespace: { url: urls.shortExpiryUrl, maxSessionExpirySeconds: REFERENCE_SHORT_EXPIRY_SECONDS },
       };
     },
     // ensurePki has logged them.
@@ -99,6 +100,7 @@ export async function startEmbeddedTarget(
       alternativeNamesUrl: first.alternativeNamesUrl,
       limitNamespace: { url: first.limitUrl, sessionLimit: SUITE_SESSION_LIMIT },
       webhookUrl: first.webhookUrl,
+      shortExpiryNamespace: { url: first.shortExpiryUrl, maxSessionExpirySeconds: REFERENCE_SHORT_EXPIRY_SECONDS },
       pace: false,
       resumeTls: true,
       // A timer that fires late on a busy machine, not a lenient broker.

@@ -20,6 +20,7 @@ Before(function (this: ConformanceWorld, { pickle }) {
   if (pickle.tags.some((tag) => tag.name === ('@on-alternative-names-namespace' satisfies CapabilityTag))) this.url = this.target.alternativeNamesUrl!;
   if (this.method === 'webhook') this.url = this.target.webhookUrl!;
   if (fillsSessionLimit(pickle) && this.target.limitNamespace) ({ url: this.url, sessionLimit: this.sessionLimit } = this.target.limitNamespace);
+  if (this.waitsForExpiry && this.url === this.target.url && this.target.shortExpiryNamespace) ({ url: this.url, maxSessionExpirySeconds: this.maxSessionExpirySeconds } = this.target.shortExpiryNamespace);
   return undefined;
 });
 

@@ -48,6 +48,13 @@ export interface TargetParameters {
    * main namespace two per lane. Absent, they fill `sessionLimit` on the target itself.
    */
   limitNamespace?: { url: string; sessionLimit: number };
+  /**
+   * A namespace like the target, with the same CA and identities, whose maximum session expiry is
+   * short: the scenarios that wait for an expiry run there. The embedded target's keeps sessions 2 s,
+   * its other namespaces 4 s, so that the sessions of the other scenarios outlive a loaded machine's
+   * pauses. Absent, they wait for the target's own.
+   */
+  shortExpiryNamespace?: { url: string; maxSessionExpirySeconds: number };
   /** At most one connection attempt per second per session name (Event Grid's limit). */
   pace: boolean;
   /**

@@ -110,10 +110,12 @@ interface OpenSession {
 
 export class ConformanceWorld extends World<TargetParameters> {
   readonly target: TargetParameters;
-  /** The endpoint this scenario talks to: the target, or its alternative-names or limit namespace (steps/hooks.ts). */
+  /** The endpoint this scenario talks to: the target, or its alternative-names, limit or short-expiry namespace (steps/hooks.ts). */
   url: string;
   /** The session limit of the namespace at `url`. */
   sessionLimit: number;
+  /** The maximum session expiry of the namespace at `url`, seconds. */
+  maxSessionExpirySeconds: number;
   readonly pki: LoadedPki;
   readonly caPem: string;
   private readonly prefix: string;
@@ -163,6 +165,7 @@ export class ConformanceWorld extends World<TargetParameters> {
     this.target = options.parameters;
     this.url = this.target.url;
     this.sessionLimit = this.target.sessionLimit;
+    this.maxSessionExpirySeconds = this.target.maxSessionExpirySeconds;
     const key = `${this.target.identitiesDir}\n${this.target.caFile}`;
     const cached = files.get(key) ?? { pki: loadPki(this.target.identitiesDir), caPem: readFileSync(this.target.caFile, 'utf8') };
     files.set(key, cached);
@@ -251,7 +254,7 @@ export class ConformanceWorld extends World<TargetParameters> {
     const clientId = this.clientId(sessionName);
     const owner = [...this.accepted].reverse().find((session) => session.name === clientId);
     if (!owner) throw new Error(`no connection was accepted for session "${sessionName}" in this scenario`);
-    const seconds = owner.version === '5' ? Math.min(this.target.shortSessionExpirySeconds, this.target.maxSessionExpirySeconds) : this.target.maxSessionExpirySeconds;
+    const seconds = owner.version === '5' ? Math.min(this.target.shortSessionExpirySeconds, this.maxSessionExpirySeconds) : this.maxSessionExpirySeconds;
     const now = Date.now();
     this.pendingExpiries.set(clientId, { ownerIdentityId: owner.identityId, since: now, deadline: now + seconds * 1000 * 1.02 + 1000 });
   }
