@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { methodsOf, MQTT_VERSIONS, RULES, type AuthenticationMethod } from '../rules/catalogue.ts';
 import { TRANSPORTS } from '../rules/transports.ts';
 import { htmlReport } from './html.ts';
+import { spreadLines, type InstanceSpreadSummary } from './instance-spread.ts';
 import type { ScenarioResult } from './scenarios.ts';
 import { passedLeniently, totals, whereVerdict, type RuleVerdict, type VerdictStatus } from './verdicts.ts';
 
@@ -14,6 +15,8 @@ export interface RunReport {
   durationMs: number;
   verdicts: RuleVerdict[];
   scenarios: ScenarioResult[];
+  /** How connections were spread over a namespace's instances, when it has several. */
+  spread?: InstanceSpreadSummary;
 }
 
 const LABEL: Record<VerdictStatus, string> = { passed: 'PASS', failed: 'FAIL', skipped: 'SKIP', 'not run': '-' };
@@ -93,6 +96,7 @@ export function consoleReport(report: RunReport, colour: boolean): string {
     lines.push('', `${PARTIAL} passed with some scenarios skipped:`);
     for (const v of partly) lines.push(`  ${v.id} ${whereVerdict(v)}: skipped ${skippedText(v)}`);
   }
+  if (report.spread) lines.push('', ...spreadLines(report.spread));
   const { notRun } = totals(report.verdicts);
   lines.push('', `${report.scenarios.length} scenarios in ${(report.durationMs / 1000).toFixed(1)} s against ${report.target}; ${notRun} rule/version pairs not run`);
   lines.push(closingLine(report.verdicts));
@@ -154,6 +158,7 @@ export function markdownSummary(report: RunReport): string {
     '',
     `Target: ${report.target} · ${report.startedAt} · ${(report.durationMs / 1000).toFixed(1)} s · **${closingLine(report.verdicts)}**`,
     '',
+    ...(report.spread ? [...spreadLines(report.spread), ''] : []),
     `| rule | auth | via | ${MQTT_VERSIONS.map((v) => `MQTT ${v}`).join(' | ')} | title |`,
     `|---|---|---|${MQTT_VERSIONS.map(() => '---').join('|')}|---|`,
     ...byRule(report.verdicts).map(
@@ -185,6 +190,7 @@ export function rulesJson(report: RunReport): string {
       startedAt: report.startedAt,
       durationMs: Math.round(report.durationMs),
       totals: totals(report.verdicts),
+      ...(report.spread ? { spread: report.spread } : {}),
       rules: report.verdicts,
       scenarios: report.scenarios,
     },

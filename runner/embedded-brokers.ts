@@ -52,9 +52,21 @@ export interface EmbeddedBrokerOptions {
   sessionLimit: number;
   /** Mutant ids (reference/policy/mutants.ts) the brokers break on purpose. */
   brokenRules: string[];
+  /**
+   * Each namespace kept in this Redis (redis://HOST:PORT[/DB]) and served by `instances` instances, each
+   * in a thread of its own: the namespaces take databases DB, DB+1, DB+2 and DB+3 (aedes-persistence-redis
+   * names its keys without a prefix, so a namespace is a database: docs/scaling.md). Default: one
+   * instance of each, in memory.
+   */
+  redis?: { url: string; instances: number };
 }
 
-interface BrokerUrls {
+/** What one thread serves: the options, and the Redis database each namespace is kept in when shared. */
+interface ThreadOptions extends EmbeddedBrokerOptions {
+  redisUrls?: string[];
+}
+
+export interface BrokerUrls {
   url: string;
   /** The namespace with ALTERNATIVE_NAME_SOURCES, for the A5 scenarios. */
   alternativeNamesUrl: string;
@@ -70,7 +82,20 @@ const WEBHOOK_TIMEOUT_MS = 1000;
 export interface EmbeddedBrokers {
   /** The brokers' URLs over each transport: every broker serves MQTT over TLS and over WebSockets. */
   urls: Record<Transport, BrokerUrls>;
+  /** With `redis`: every instance's URLs, the first being `urls`. */
+  instances: Record<Transport, BrokerUrls>[];
   stop(): Promise<void>;
+}
+
+/** The namespaces of a run, in the order serve() starts them: the index of each one's Redis database. */
+const NAMESPACE_COUNT = 4;
+
+/** redis://HOST:PORT[/DB] with the database moved on by `offset`. */
+export function redisDatabaseUrl(url: string, offset: number): string {
+  const parsed = new URL(url);
+  const base = Number(parsed.pathname.slice(1) || '0');
+  parsed.pathname = `/${base + offset}`;
+  return parsed.href;
 }
 
 type FromThread = { started: Record<Transport, BrokerUrls> } | { stopped: true };
@@ -87,7 +112,8 @@ function threadEntry(): URL {
   return new URL(`data:text/javascript,${encodeURIComponent(source)}`);
 }
 
-export async function startEmbeddedBrokers(options: EmbeddedBrokerOptions): Promise<EmbeddedBrokers> {
+/** One thread of brokers: one instance of each namespace. */
+async function startThread(options: ThreadOptions): Promise<{ urls: Record<Transport, BrokerUrls>; stop(): Promise<void> }> {
   const thread = new Worker(threadEntry(), { workerData: { kind: THREAD_KIND, options } });
   const [message] = (await Promise.race([once(thread, 'message'), once(thread, 'error').then(([error]) => Promise.reject(error as Error))])) as [FromThread];
   if (!('started' in message)) throw new Error('the embedded brokers thread answered before it started');
@@ -104,7 +130,28 @@ export async function startEmbeddedBrokers(options: EmbeddedBrokerOptions): Prom
   };
 }
 
-async function serve(options: EmbeddedBrokerOptions): Promise<void> {
+export async function startEmbeddedBrokers(options: EmbeddedBrokerOptions): Promise<EmbeddedBrokers> {
+  const { redis } = options;
+  const redisUrls = redis ? Array.from({ length: NAMESPACE_COUNT }, (_, index) => redisDatabaseUrl(redis.url, index)) : undefined;
+  // Instances of one namespace are threads of their own, as separate as processes but for the memory
+  // they cannot share anyway: each has its aedes, its session store client and its fan-out.
+  const started = await Promise.allSettled(Array.from({ length: redis?.instances ?? 1 }, () => startThread({ ...options, ...(redisUrls ? { redisUrls } : {}) })));
+  const threads = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+  const failed = started.find((result) => result.status === 'rejected');
+  if (failed) {
+    await Promise.all(threads.map((thread) => thread.stop()));
+    throw failed.reason;
+  }
+  return {
+    urls: threads[0]!.urls,
+    instances: threads.map((thread) => thread.urls),
+    async stop() {
+      await Promise.all(threads.map((thread) => thread.stop()));
+    },
+  };
+}
+
+async function serve(options: ThreadOptions): Promise<void> {
   // Loaded here, in the thread only: the thread that starts it never needs the broker's modules.
   const [{ startReferenceBroker }, { mutatedBehaviour }, { startWebhookService, withWebhook }] = await Promise.all([
     import('../reference/broker.ts'),
@@ -114,12 +161,13 @@ async function serve(options: EmbeddedBrokerOptions): Promise<void> {
   const pki = loadPki(options.pkiDir);
   const namespaces = referenceNamespaces(pki, options.sessionLimit);
   const behaviour = mutatedBehaviour(options.brokenRules);
-  const start = (namespace: NamespaceConfig) => startReferenceBroker({ namespace, tls: serverTlsFromPki(pki), behaviour });
+  const start = (namespace: NamespaceConfig, index: number) =>
+    startReferenceBroker({ namespace, tls: serverTlsFromPki(pki), behaviour, ...(options.redisUrls ? { redis: { url: options.redisUrls[index]! } } : {}) });
   // The test webhook allows a client with the attributes the main namespace registers for its name.
   const { main } = namespaces;
   const webhook = await startWebhookService({ attributesOf: (name) => main.clients.find((client) => client.authenticationName.toLowerCase() === name.toLowerCase())?.attributes });
   const webhookNamespace = withWebhook({ ...main, reference: { ...main.reference, webhookTimeoutMs: WEBHOOK_TIMEOUT_MS } }, webhook.url);
-  const brokers = await Promise.all([start(main), start(namespaces.alternativeNames), start(namespaces.limit), start(webhookNamespace)]);
+  const brokers = await Promise.all([main, namespaces.alternativeNames, namespaces.limit, webhookNamespace].map(start));
   const port = parentPort!;
   port.once('message', async () => {
     await Promise.all(brokers.map((broker) => broker.stop()));
@@ -134,4 +182,4 @@ async function serve(options: EmbeddedBrokerOptions): Promise<void> {
   port.postMessage({ started: { tcp: urls('tcp'), wss: urls('wss') } } satisfies FromThread);
 }
 
-if (!isMainThread && (workerData as { kind?: string } | null)?.kind === THREAD_KIND) await serve((workerData as { options: EmbeddedBrokerOptions }).options);
+if (!isMainThread && (workerData as { kind?: string } | null)?.kind === THREAD_KIND) await serve((workerData as { options: ThreadOptions }).options);

@@ -11,7 +11,7 @@ import { SUITE_SESSION_LIMIT } from '../certs/namespace.ts';
 import { checkTopicRoot, DEFAULT_TOPIC_ROOT } from '../eventgrid/suite-contract.ts';
 import { transportOf, TRANSPORTS, type Transport } from '../rules/transports.ts';
 import type { TargetParameters } from '../steps/target.ts';
-import { embeddedSessionLimit, REFERENCE_MAX_EXPIRY_SECONDS, startEmbeddedBrokers } from './embedded-brokers.ts';
+import { embeddedSessionLimit, REFERENCE_MAX_EXPIRY_SECONDS, startEmbeddedBrokers, type BrokerUrls } from './embedded-brokers.ts';
 
 export interface RemoteTargetOptions {
   url: string;
@@ -54,30 +54,49 @@ export interface BrokenRule {
   breaks: string;
 }
 
+/** For each namespace of a run (by its first instance's URL), every instance's URL; undefined for one instance. */
+function instancesOf(instances: Record<Transport, BrokerUrls>[], transport: Transport): Record<string, string[]> | undefined {
+  const [first] = instances;
+  if (!first || instances.length < 2) return undefined;
+  const namespaces = Object.keys(first[transport]) as (keyof BrokerUrls)[];
+  return Object.fromEntries(namespaces.map((key) => [first[transport][key], instances.map((instance) => instance[transport][key])]));
+}
+
 export async function startEmbeddedTarget(
-  options: { pkiDir?: string; brokenRules?: BrokenRule[]; concurrency?: number; transports?: Transport[]; log?: (line: string) => void } = {},
+  options: {
+    pkiDir?: string;
+    brokenRules?: BrokenRule[];
+    concurrency?: number;
+    transports?: Transport[];
+    /** Every namespace kept in this Redis and served by this many instances (runner/embedded-brokers.ts). */
+    redis?: { url: string; instances: number };
+    log?: (line: string) => void;
+  } = {},
 ): Promise<PreparedTarget> {
   const pkiDir = resolve(options.pkiDir ?? DEFAULT_PKI_DIR);
   const { warnings } = await ensurePki({ outDir: pkiDir, log: options.log });
   const pki = loadPki(pkiDir);
   const sessionLimit = embeddedSessionLimit(options.concurrency ?? 1);
   const brokenRules = options.brokenRules ?? [];
-  const brokers = await startEmbeddedBrokers({ pkiDir, sessionLimit, brokenRules: brokenRules.map(({ id }) => id) });
+  const brokers = await startEmbeddedBrokers({ pkiDir, sessionLimit, brokenRules: brokenRules.map(({ id }) => id), ...(options.redis ? { redis: options.redis } : {}) });
   const broken = brokenRules.map(({ id, breaks }) => `${id} (${breaks})`).join(', ');
   const transports = options.transports ?? [...TRANSPORTS];
   const { tcp } = brokers.urls;
-  const at = transports.map((transport) => brokers.urls[transport].url).join(' and ');
+  const at = transports.map((transport) => brokers.instances.map((instance) => instance[transport].url).join(', ')).join(' and ');
+  const shared = options.redis ? ` (${brokers.instances.length} instance${brokers.instances.length > 1 ? 's' : ''} of each namespace, kept in Redis at ${options.redis.url})` : '';
   return {
-    description: `embedded reference broker at ${at}${broken ? ` with rules broken on purpose: ${broken}` : ''}`,
+    description: `embedded reference broker at ${at}${shared}${broken ? ` with rules broken on purpose: ${broken}` : ''}`,
     transports,
     over: (transport, parameters) => {
       const urls = brokers.urls[transport];
+      const instances = instancesOf(brokers.instances, transport);
       return {
         ...parameters,
         url: urls.url,
         alternativeNamesUrl: urls.alternativeNamesUrl,
         limitNamespace: { url: urls.limitUrl, sessionLimit: SUITE_SESSION_LIMIT },
         webhookUrl: urls.webhookUrl,
+        ...(instances ? { instances } : {}),
       };
     },
     // ensurePki has logged them.

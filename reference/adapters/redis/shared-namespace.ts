@@ -36,6 +36,24 @@ function withReadableStreams(persistence: RedisPersistence): RedisPersistence {
   return persistence;
 }
 
+/** The object without its keys whose value is undefined. */
+function defined<T extends object>(object: T): T {
+  return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as T;
+}
+
+/**
+ * mqemitter-redis sends each message through Redis as msgpack, which turns a key set to undefined into
+ * null; aedes leaves such keys on the packets it publishes (it strips a PUBLISH's Topic Alias by setting
+ * it undefined), and every instance, this one included, would then deliver a PUBLISH with Topic Alias
+ * null, which mqtt-packet cannot write (L17's PUBLISH by alias reached nobody). Such keys are left out
+ * before the message is sent.
+ */
+function withoutUndefinedKeys(mq: ReturnType<typeof MQEmitterRedis>): void {
+  const emit = mq.emit.bind(mq);
+  mq.emit = ((packet: { properties?: object }, done?: (error?: Error) => void) =>
+    emit(defined({ ...packet, ...(packet.properties ? { properties: defined(packet.properties) } : {}) }) as Parameters<typeof emit>[0], done)) as typeof mq.emit;
+}
+
 /** The error code of a Redis that could not be reached at start. */
 export const REDIS_UNREACHABLE = 'EREDISUNREACHABLE';
 
@@ -103,6 +121,7 @@ export async function joinSharedNamespace(options: SharedNamespaceOptions): Prom
   await sessions.start();
   const persistence = withReadableStreams(new AsyncRedisPersistence({ conn: persistenceConnection }));
   const mq = MQEmitterRedis({ pubConn: publish, subConn: subscribe });
+  withoutUndefinedKeys(mq);
   // Its connections' errors are re-emitted here; the connections report a loss themselves (connection()).
   (mq as unknown as { state: { on(event: 'error', listener: () => void): void } }).state.on('error', () => {});
   return {
