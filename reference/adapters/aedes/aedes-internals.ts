@@ -205,12 +205,13 @@ export function deliverQueueOnResume(broker: Aedes, resumes: (client: Client) =>
 }
 
 /** Calls `queued` for every message aedes stores for sessions to deliver later, once it is stored. */
-export function onQueued(broker: Aedes, queued: (subs: { clientId: string; qos: number }[], packet: { payload?: Buffer | string }) => void): void {
+export function onQueued(broker: Aedes, queued: (subs: { clientId: string; qos: number }[], packet: { payload?: Buffer | string }) => Promise<void>): void {
   const persistence = persistenceOf(broker);
   const enqueue = persistence.outgoingEnqueueCombi.bind(persistence);
+  // aedes' publish goes on once the count (and an overflow's end of the session) is done.
   persistence.outgoingEnqueueCombi = (subs, packet) =>
-    enqueue(subs, packet).then((result) => {
-      queued(subs, packet);
+    enqueue(subs, packet).then(async (result) => {
+      await queued(subs, packet);
       return result;
     });
 }

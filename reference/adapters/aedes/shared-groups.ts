@@ -3,14 +3,23 @@
 // the group's members whose session is connected, chosen at random (SHARED: "load-balanced in a random
 // manner"), or to every one under the M3 mutant. A member whose connection is gone takes no messages
 // meanwhile; the group holds it until it leaves (UNSUBSCRIBE) or its session ends.
+//
+// Instances of one namespace (--redis) each receive the group's messages for their own members; the
+// members are listed in the namespace's directory (ports/namespace-tallies.ts), and every instance
+// picks the same one for a message, from a hash of the message's id among the members connected
+// anywhere: only the instance holding that member's connection delivers it.
+import { createHash } from 'node:crypto';
 import type { Aedes } from 'aedes';
 import type { Behaviour } from '../../policy/behaviour.ts';
+import type { GroupDirectory } from '../../ports/namespace-tallies.ts';
 import { sharedFilter } from '../../policy/shared-subscriptions.ts';
 import { deliverToClient, liveClient, type QueuedPacket } from './aedes-internals.ts';
 
 type Deliver = (packet: QueuedPacket & { qos: number; topic: string }, done: () => void) => void;
 
 interface Group {
+  /** `$share/{group}/{filter}`. */
+  shared: string;
   filter: string;
   /** Member sessions by name, with the QoS each was granted. */
   members: Map<string, number>;
@@ -24,6 +33,9 @@ export class SharedGroups {
   constructor(
     private readonly broker: Aedes,
     private readonly behaviour: Behaviour,
+    /** The namespace's directory of members, when other instances serve the namespace too. */
+    private readonly directory?: GroupDirectory,
+    private readonly log: (line: string) => void = () => {},
   ) {}
 
   /** The session joins the group of this `$share/{group}/{filter}` (again: with the QoS it asks now). */
@@ -32,18 +44,21 @@ export class SharedGroups {
     if (!parsed) throw new Error(`not a shared subscription: ${shared}`);
     let group = this.groups.get(shared);
     if (!group) {
-      const made: Group = { filter: parsed.filter, members: new Map(), deliver: (packet, done) => this.deliver(made, packet, done) };
+      const made: Group = { shared, filter: parsed.filter, members: new Map(), deliver: (packet, done) => this.deliver(made, packet, done) };
       group = made;
       this.groups.set(shared, group);
       this.broker.subscribe(parsed.filter, group.deliver as never, () => {});
     }
     group.members.set(sessionName, qos);
+    this.directory?.join(shared, sessionName).catch((error: Error) => this.log(`session "${sessionName}" could not join ${shared} in the namespace: ${error.message}`));
   }
 
   /** The session leaves the group of this `$share/{group}/{filter}`, if it is in it. */
   leave(sessionName: string, shared: string): void {
     const group = this.groups.get(shared);
-    if (!group?.members.delete(sessionName) || group.members.size > 0) return;
+    if (!group?.members.delete(sessionName)) return;
+    this.directory?.leave(shared, sessionName).catch((error: Error) => this.log(`session "${sessionName}" could not leave ${shared} in the namespace: ${error.message}`));
+    if (group.members.size > 0) return;
     this.groups.delete(shared);
     this.broker.unsubscribe(group.filter, group.deliver as never, () => {});
   }
@@ -56,9 +71,36 @@ export class SharedGroups {
   private deliver(group: Group, packet: Parameters<Deliver>[0], done: () => void): void {
     const active = [...group.members].flatMap(([name, qos]) => {
       const client = liveClient(this.broker, name);
-      return client ? [{ client, qos }] : [];
+      return client ? [{ name, client, qos }] : [];
     });
+    if (this.directory && this.behaviour.groupDelivery !== 'every-member') {
+      this.chooseInNamespace(group, packet)
+        .then((name) => this.deliverTo(active.filter((member) => member.name === name), packet, done))
+        .catch((error: Error) => {
+          this.log(`a message of ${group.filter} could not be given to a member of its group: ${error.message}`);
+          done();
+        });
+      return;
+    }
     const chosen = this.behaviour.groupDelivery === 'every-member' ? active : active.slice(Math.floor(Math.random() * active.length)).slice(0, 1);
+    this.deliverTo(chosen, packet, done);
+  }
+
+  /**
+   * The member, among those connected at any instance, that every instance picks for this message: its
+   * id (the publishing broker and its count, carried through the fan-out) hashed, modulo their number;
+   * undefined when it is connected elsewhere.
+   */
+  private async chooseInNamespace(group: Group, packet: Parameters<Deliver>[0]): Promise<string | undefined> {
+    const members = await this.directory!.connectedMembers(group.shared);
+    if (members.length === 0) return undefined;
+    const { brokerId, brokerCounter } = packet as { brokerId?: string; brokerCounter?: number };
+    const hash = createHash('sha1').update(`${brokerId}/${brokerCounter}`).digest().readUInt32BE(0);
+    const chosen = members[hash % members.length]!;
+    return chosen.local ? chosen.name : undefined;
+  }
+
+  private deliverTo(chosen: { client: Parameters<typeof deliverToClient>[1]; qos: number }[], packet: Parameters<Deliver>[0], done: () => void): void {
     let left = chosen.length;
     if (left === 0) return done();
     for (const { client, qos } of chosen) deliverToClient(this.broker, client, packet, qos, () => --left === 0 && done());

@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import MQEmitterRedis from 'mqemitter-redis';
 import type { Clock } from '../../ports/clock.ts';
 import { newInstanceId, RedisSessionStore } from './redis-session-store.ts';
+import { RedisTallies } from './redis-tallies.ts';
 
 /** What of aedes-persistence-redis is adapted here: its streams, and its end. */
 interface RedisPersistence {
@@ -71,6 +72,8 @@ export interface SharedNamespace {
   /** This instance's id: aedes' broker id and the store's instance name. */
   instance: string;
   sessions: RedisSessionStore;
+  /** The queue counts (L8) and shared subscription groups (M3) of the namespace. */
+  tallies: RedisTallies;
   /** For aedes' options. */
   persistence: unknown;
   mq: ReturnType<typeof MQEmitterRedis>;
@@ -127,6 +130,7 @@ export async function joinSharedNamespace(options: SharedNamespaceOptions): Prom
   return {
     instance,
     sessions,
+    tallies: new RedisTallies(storeConnection, sessions.prefix, instance),
     persistence,
     mq,
     async close() {

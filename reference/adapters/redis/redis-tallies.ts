@@ -1,0 +1,77 @@
+// The namespace's queue counts (L8) and shared subscription groups (M3) in Redis, beside the session
+// store's keys (same prefix, so one Redis Cluster slot):
+//   q:<name>    hash: m (messages), b (bytes) queued for the held session since it was last counted from 0
+//   g:<group>   set: the member session names of `$share/<group>/<filter>`
+import type { Redis } from 'ioredis';
+import type { QueueUse } from '../../policy/behaviour.ts';
+import type { GroupDirectory, GroupMember, QueueCounts } from '../../ports/namespace-tallies.ts';
+
+/** A group's members, sorted, with the instance whose connection holds each one's session (false: none). */
+const CONNECTED_MEMBERS = `
+local names = redis.call('SMEMBERS', KEYS[1] .. 'g:' .. ARGV[1])
+table.sort(names)
+local out = {}
+for _, name in ipairs(names) do
+  local inst = redis.call('HGET', KEYS[1] .. 's:' .. name, 'inst')
+  if inst and redis.call('HEXISTS', KEYS[1] .. 's:' .. name, 'conn') == 1 then
+    out[#out + 1] = name
+    out[#out + 1] = inst
+  end
+end
+return out`;
+
+/**
+ * Counts a message queued for a held session: none while a connection holds it (the store's record
+ * says so at once, where another instance's announcement of the connection's end may come later) or
+ * once it is gone. Answers {messages, bytes}, or false.
+ */
+const COUNT_QUEUED = `
+local record = KEYS[1] .. 's:' .. ARGV[1]
+if redis.call('EXISTS', record) == 0 or redis.call('HEXISTS', record, 'conn') == 1 then return false end
+local key = KEYS[1] .. 'q:' .. ARGV[1]
+return { redis.call('HINCRBY', key, 'm', 1), redis.call('HINCRBY', key, 'b', ARGV[2]) }`;
+
+type MembersCall = (prefix: string, group: string) => Promise<string[]>;
+type CountCall = (prefix: string, name: string, bytes: number) => Promise<[number, number] | null>;
+
+export class RedisTallies implements QueueCounts, GroupDirectory {
+  private readonly connectedMembersCall: MembersCall;
+  private readonly countCall: CountCall;
+
+  constructor(
+    private readonly redis: Redis,
+    /** The session store's key prefix: the scripts read its session records. */
+    private readonly prefix: string,
+    private readonly instance: string,
+  ) {
+    const commands = redis as Redis & { mmcGroupMembers?: MembersCall; mmcCountQueued?: CountCall };
+    if (!commands.mmcGroupMembers) redis.defineCommand('mmcGroupMembers', { numberOfKeys: 1, lua: CONNECTED_MEMBERS });
+    if (!commands.mmcCountQueued) redis.defineCommand('mmcCountQueued', { numberOfKeys: 1, lua: COUNT_QUEUED });
+    this.connectedMembersCall = (commands.mmcGroupMembers as MembersCall).bind(redis);
+    this.countCall = (commands.mmcCountQueued as CountCall).bind(redis);
+  }
+
+  async add(sessionName: string, bytes: number): Promise<QueueUse | undefined> {
+    const counted = await this.countCall(this.prefix, sessionName, bytes);
+    return counted ? { messages: Number(counted[0]), bytes: Number(counted[1]) } : undefined;
+  }
+
+  async take(sessionName: string): Promise<boolean> {
+    return (await this.redis.del(`${this.prefix}q:${sessionName}`)) === 1;
+  }
+
+  async join(group: string, sessionName: string): Promise<void> {
+    await this.redis.sadd(`${this.prefix}g:${group}`, sessionName);
+  }
+
+  async leave(group: string, sessionName: string): Promise<void> {
+    await this.redis.srem(`${this.prefix}g:${group}`, sessionName);
+  }
+
+  async connectedMembers(group: string): Promise<GroupMember[]> {
+    const flat = await this.connectedMembersCall(this.prefix, group);
+    const members: GroupMember[] = [];
+    for (let index = 0; index < flat.length; index += 2) members.push({ name: flat[index]!, local: flat[index + 1] === this.instance });
+    return members;
+  }
+}

@@ -1,0 +1,26 @@
+// What the instances of one namespace count and list together, beside the session store: the use of each
+// held session's offline queue (L8), and the members of each shared subscription group (M3). In one
+// process they are plain maps (adapters/aedes/local-tallies.ts); instances sharing a namespace keep them
+// in Redis (adapters/redis/redis-tallies.ts), so that a queue filled from several instances overflows
+// once, at its limit, and a group's message goes to one member wherever the members are connected.
+import type { QueueUse } from '../policy/behaviour.ts';
+
+export interface QueueCounts {
+  /** Counts one more message of `bytes` queued for the session; the queue's use now, or undefined when the store knows the session connected (not held: not counted). */
+  add(sessionName: string, bytes: number): Promise<QueueUse | undefined>;
+  /** Forgets the session's count; true only for the one caller that found a count to forget (an overflow is acted on once). */
+  take(sessionName: string): Promise<boolean>;
+}
+
+export interface GroupMember {
+  name: string;
+  /** Connected at this instance (else at another). */
+  local: boolean;
+}
+
+export interface GroupDirectory {
+  join(group: string, sessionName: string): Promise<void>;
+  leave(group: string, sessionName: string): Promise<void>;
+  /** The group's members whose session a connection holds now, at any instance, in one order every instance sees. */
+  connectedMembers(group: string): Promise<GroupMember[]>;
+}
