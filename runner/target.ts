@@ -11,7 +11,7 @@ import { SUITE_SESSION_LIMIT } from '../certs/namespace.ts';
 import { checkTopicRoot, DEFAULT_TOPIC_ROOT } from '../eventgrid/suite-contract.ts';
 import { transportOf, TRANSPORTS, type Transport } from '../rules/transports.ts';
 import type { TargetParameters } from '../steps/target.ts';
-import { embeddedSessionLimit, REFERENCE_MAX_EXPIRY_SECONDS, startEmbeddedBrokers, type BrokerUrls } from './embedded-brokers.ts';
+import { embeddedSessionLimit, REFERENCE_MAX_EXPIRY_SECONDS, SHARED_REFERENCE_MAX_EXPIRY_SECONDS, startEmbeddedBrokers, type BrokerUrls } from './embedded-brokers.ts';
 
 export interface RemoteTargetOptions {
   url: string;
@@ -34,6 +34,8 @@ export interface RemoteTargetOptions {
   topicRoot?: string;
   /** The clock that judges the PKI's expiry; default now. */
   now?: Date;
+  /** Every endpoint of the namespace (its instances), `url` first, when it lists several. */
+  instanceUrls?: string[];
 }
 
 export interface PreparedTarget {
@@ -83,6 +85,7 @@ export async function startEmbeddedTarget(
   const transports = options.transports ?? [...TRANSPORTS];
   const { tcp } = brokers.urls;
   const at = transports.map((transport) => brokers.instances.map((instance) => instance[transport].url).join(', ')).join(' and ');
+  const expiry = options.redis ? SHARED_REFERENCE_MAX_EXPIRY_SECONDS : REFERENCE_MAX_EXPIRY_SECONDS;
   const shared = options.redis ? ` (${brokers.instances.length} instance${brokers.instances.length > 1 ? 's' : ''} of each namespace, kept in Redis at ${options.redis.url})` : '';
   return {
     description: `embedded reference broker at ${at}${shared}${broken ? ` with rules broken on purpose: ${broken}` : ''}`,
@@ -108,10 +111,10 @@ export async function startEmbeddedTarget(
       identitiesDir: pkiDir,
       sessionLimit,
       sessionLimitKnown: true,
-      maxSessionExpirySeconds: REFERENCE_MAX_EXPIRY_SECONDS,
+      maxSessionExpirySeconds: expiry,
       maxSessionExpiryDeclared: true,
       unsupportedVersions: {},
-      shortSessionExpirySeconds: REFERENCE_MAX_EXPIRY_SECONDS,
+      shortSessionExpirySeconds: expiry,
       alternativeNameSources: false,
       alternativeNamesUrl: tcp.alternativeNamesUrl,
       limitNamespace: { url: tcp.limitUrl, sessionLimit: SUITE_SESSION_LIMIT },
@@ -165,10 +168,14 @@ export function remoteTarget(options: RemoteTargetOptions): PreparedTarget {
   if (!holdsCertificate(readFileSync(options.caFile, 'utf8'))) {
     throw new UserError(`${caOrigin} ${options.caFile} holds no PEM certificate: give the CA (or CA bundle) that signed the target's server certificate`);
   }
+  const others = options.instanceUrls?.slice(1) ?? [];
+  for (const other of others) {
+    if (transportOf(other) !== transportOf(url.href)) throw new UserError(`the target's endpoints must use one transport: ${other} is not ${url.protocol}// as ${url.href} is`);
+  }
   // Fails with a clear PkiError when the folder is not a PKI set.
   const pki = loadPki(options.identitiesDir);
   return {
-    description: `remote target ${url.href}`,
+    description: `remote target ${others.length ? `${[url.href, ...others].join(', ')} (${others.length + 1} endpoints of one namespace)` : url.href}`,
     transports: [transportOf(url.href)],
     over: (_transport, parameters) => parameters,
     warnings: pkiExpiryWarnings(options.identitiesDir, pki.manifest, options.now),
@@ -193,6 +200,7 @@ export function remoteTarget(options: RemoteTargetOptions): PreparedTarget {
       tokenIssuerTrusted: options.tokenIssuerTrusted ?? false,
       skipRules: options.skipRules ?? {},
       topicRoot: checkTopicRoot(options.topicRoot ?? DEFAULT_TOPIC_ROOT),
+      ...(others.length ? { instances: { [url.href]: [url.href, ...others] } } : {}),
     },
     stop: async () => {},
   };
