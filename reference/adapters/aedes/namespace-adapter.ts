@@ -135,7 +135,10 @@ export class AedesNamespaceAdapter {
   attach(broker: Aedes): void {
     this.broker = broker;
     guardAgainstStaleClients(broker);
-    markRedeliveries(broker);
+    markRedeliveries(broker, (client) => {
+      const replaced = this.connections.get(client.conn as object)?.replaced;
+      return replaced?.connectionId !== undefined && replaced.instance !== undefined && replaced.instance !== this.options.instance;
+    });
     this.deliveries.attach(broker);
     deliverQueueOnResume(broker, (client) => this.connections.get(client.conn as object)?.resumesEphemeral === true);
     // aedes asks its authorizePublish hook (documented as replaceable) before it publishes a client's
