@@ -1,7 +1,7 @@
 // The namespace's queue counts (L8) and shared subscription groups (M3) in Redis, beside the session
 // store's keys (same prefix, so one Redis Cluster slot):
 //   q:<name>    hash: m (messages), b (bytes) queued for the held session since it was last counted from 0
-//   g:<group>   set: the member session names of `$share/<group>/<filter>`
+//   g:<shared>  set: the member session names of the shared subscription `$share/<group>/<filter>`
 import type { Redis } from 'ioredis';
 import type { QueueUse } from '../../policy/behaviour.ts';
 import type { GroupDirectory, GroupMember, QueueCounts } from '../../ports/namespace-tallies.ts';

@@ -83,7 +83,9 @@ export interface SharedNamespace {
 
 /** A connection that reports a loss as one line (until it is back) and does not retry a request forever. */
 function connection(url: string, log: (line: string) => void, role: string): Redis {
-  const redis = new Redis(url, { maxRetriesPerRequest: 3, lazyConnect: true });
+  // Auto-pipelining: the commands issued in one turn of the event loop (aedes-persistence-redis's for
+  // every message in flight, the store's scripts for CONNECTs racing) go to Redis in one write.
+  const redis = new Redis(url, { maxRetriesPerRequest: 3, lazyConnect: true, enableAutoPipelining: true });
   // Before the first connection, a failure is the start's to report (joinSharedNamespace rejects).
   let reported = true;
   redis.on('error', (error: Error) => {
