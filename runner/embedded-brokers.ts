@@ -61,11 +61,13 @@ export interface EmbeddedBrokerOptions {
   brokenRules: string[];
   /**
    * Each namespace kept in this Redis (redis://HOST:PORT[/DB]) and served by `instances` instances, each
-   * in a thread of its own: the namespaces take databases DB, DB+1, DB+2 and DB+3 (aedes-persistence-redis
-   * names its keys without a prefix, so a namespace is a database: docs/scaling.md). Default: one
-   * instance of each, in memory.
+   * in a thread of its own: the four namespaces of each transport take the next four databases from DB
+   * on (aedes-persistence-redis names its keys without a prefix, so a namespace is a database:
+   * docs/scaling.md). Default: one instance of each, in memory.
    */
   redis?: { url: string; instances: number };
+  /** The transports the run goes over: each gets namespaces of its own (see EmbeddedBrokers.urls). */
+  transports: Transport[];
 }
 
 /** What one thread serves: the options, and the Redis database each namespace is kept in when shared. */
@@ -87,14 +89,18 @@ export interface BrokerUrls {
 const WEBHOOK_TIMEOUT_MS = 1000;
 
 export interface EmbeddedBrokers {
-  /** The brokers' URLs over each transport: every broker serves MQTT over TLS and over WebSockets. */
-  urls: Record<Transport, BrokerUrls>;
+  /**
+   * The URLs of each transport's brokers. Every broker serves MQTT over TLS and over WebSockets, but
+   * each transport's scenarios run on namespaces of their own: the transports' runs overlap, and two
+   * runs of one scenario would otherwise meet on its bare session names (S3) and identities' limits (S9).
+   */
+  urls: Partial<Record<Transport, BrokerUrls>>;
   /** With `redis`: every instance's URLs, the first being `urls`. */
-  instances: Record<Transport, BrokerUrls>[];
+  instances: Partial<Record<Transport, BrokerUrls>>[];
   stop(): Promise<void>;
 }
 
-/** The namespaces of a run, in the order serve() starts them: the index of each one's Redis database. */
+/** The namespaces of each transport, in the order serve() starts them: with Redis, each in a database of its own. */
 const NAMESPACE_COUNT = 4;
 
 /** redis://HOST:PORT[/DB] with the database moved on by `offset`. */
@@ -105,7 +111,7 @@ export function redisDatabaseUrl(url: string, offset: number): string {
   return parsed.href;
 }
 
-type FromThread = { started: Record<Transport, BrokerUrls> } | { stopped: true };
+type FromThread = { started: Partial<Record<Transport, BrokerUrls>> } | { stopped: true };
 const THREAD_KIND = 'mmc-embedded-brokers';
 
 /**
@@ -120,7 +126,7 @@ function threadEntry(): URL {
 }
 
 /** One thread of brokers: one instance of each namespace. */
-async function startThread(options: ThreadOptions): Promise<{ urls: Record<Transport, BrokerUrls>; stop(): Promise<void> }> {
+async function startThread(options: ThreadOptions): Promise<{ urls: Partial<Record<Transport, BrokerUrls>>; stop(): Promise<void> }> {
   const thread = new Worker(threadEntry(), { workerData: { kind: THREAD_KIND, options } });
   const [message] = (await Promise.race([once(thread, 'message'), once(thread, 'error').then(([error]) => Promise.reject(error as Error))])) as [FromThread];
   if (!('started' in message)) throw new Error('the embedded brokers thread answered before it started');
@@ -139,7 +145,7 @@ async function startThread(options: ThreadOptions): Promise<{ urls: Record<Trans
 
 export async function startEmbeddedBrokers(options: EmbeddedBrokerOptions): Promise<EmbeddedBrokers> {
   const { redis } = options;
-  const redisUrls = redis ? Array.from({ length: NAMESPACE_COUNT }, (_, index) => redisDatabaseUrl(redis.url, index)) : undefined;
+  const redisUrls = redis ? Array.from({ length: NAMESPACE_COUNT * options.transports.length }, (_, index) => redisDatabaseUrl(redis.url, index)) : undefined;
   // Instances of one namespace are threads of their own, as separate as processes but for the memory
   // they cannot share anyway: each has its aedes, its session store client and its fan-out.
   const started = await Promise.allSettled(Array.from({ length: redis?.instances ?? 1 }, () => startThread({ ...options, ...(redisUrls ? { redisUrls } : {}) })));
@@ -168,25 +174,31 @@ async function serve(options: ThreadOptions): Promise<void> {
   const pki = loadPki(options.pkiDir);
   const namespaces = referenceNamespaces(pki, options.sessionLimit, options.redisUrls ? SHARED_REFERENCE_MAX_EXPIRY_SECONDS : REFERENCE_MAX_EXPIRY_SECONDS);
   const behaviour = mutatedBehaviour(options.brokenRules);
+  // With Redis, each transport's namespaces take the next NAMESPACE_COUNT databases.
   const start = (namespace: NamespaceConfig, index: number) =>
     startReferenceBroker({ namespace, tls: serverTlsFromPki(pki), behaviour, ...(options.redisUrls ? { redis: { url: options.redisUrls[index]! } } : {}) });
   // The test webhook allows a client with the attributes the main namespace registers for its name.
   const { main } = namespaces;
   const webhook = await startWebhookService({ attributesOf: (name) => main.clients.find((client) => client.authenticationName.toLowerCase() === name.toLowerCase())?.attributes });
   const webhookNamespace = withWebhook({ ...main, reference: { ...main.reference, webhookTimeoutMs: WEBHOOK_TIMEOUT_MS } }, webhook.url);
-  const brokers = await Promise.all([main, namespaces.alternativeNames, namespaces.limit, webhookNamespace].map(start));
+  const namespacesOfEach = [main, namespaces.alternativeNames, namespaces.limit, webhookNamespace];
+  const sets = await Promise.all(
+    options.transports.map((transport, set) =>
+      Promise.all(namespacesOfEach.map((namespace, index) => start(namespace, set * NAMESPACE_COUNT + index))).then((brokers) => ({ transport, brokers })),
+    ),
+  );
   const port = parentPort!;
   port.once('message', async () => {
-    await Promise.all(brokers.map((broker) => broker.stop()));
+    await Promise.all(sets.flatMap(({ brokers }) => brokers.map((broker) => broker.stop())));
     await webhook.stop();
     port.postMessage({ stopped: true } satisfies FromThread);
   });
-  const over = (transport: Transport) => brokers.map((broker) => (transport === 'wss' ? broker.wsUrl! : broker.url));
-  const urls = (transport: Transport): BrokerUrls => {
-    const [url, alternativeNamesUrl, limitUrl, webhookUrl] = over(transport) as [string, string, string, string];
-    return { url, alternativeNamesUrl, limitUrl, webhookUrl };
-  };
-  port.postMessage({ started: { tcp: urls('tcp'), wss: urls('wss') } } satisfies FromThread);
+  const started: Partial<Record<Transport, BrokerUrls>> = {};
+  for (const { transport, brokers } of sets) {
+    const [url, alternativeNamesUrl, limitUrl, webhookUrl] = brokers.map((broker) => (transport === 'wss' ? broker.wsUrl! : broker.url)) as [string, string, string, string];
+    started[transport] = { url, alternativeNamesUrl, limitUrl, webhookUrl };
+  }
+  port.postMessage({ started } satisfies FromThread);
 }
 
 if (!isMainThread && (workerData as { kind?: string } | null)?.kind === THREAD_KIND) await serve((workerData as { options: ThreadOptions }).options);

@@ -57,11 +57,12 @@ export interface BrokenRule {
 }
 
 /** For each namespace of a run (by its first instance's URL), every instance's URL; undefined for one instance. */
-function instancesOf(instances: Record<Transport, BrokerUrls>[], transport: Transport): Record<string, string[]> | undefined {
-  const [first] = instances;
-  if (!first || instances.length < 2) return undefined;
-  const namespaces = Object.keys(first[transport]) as (keyof BrokerUrls)[];
-  return Object.fromEntries(namespaces.map((key) => [first[transport][key], instances.map((instance) => instance[transport][key])]));
+function instancesOf(instances: Partial<Record<Transport, BrokerUrls>>[], transport: Transport): Record<string, string[]> | undefined {
+  const over = instances.map((instance) => instance[transport]!);
+  const [first] = over;
+  if (!first || over.length < 2) return undefined;
+  const namespaces = Object.keys(first) as (keyof BrokerUrls)[];
+  return Object.fromEntries(namespaces.map((key) => [first[key], over.map((urls) => urls[key])]));
 }
 
 export async function startEmbeddedTarget(
@@ -80,18 +81,19 @@ export async function startEmbeddedTarget(
   const pki = loadPki(pkiDir);
   const sessionLimit = embeddedSessionLimit(options.concurrency ?? 1);
   const brokenRules = options.brokenRules ?? [];
-  const brokers = await startEmbeddedBrokers({ pkiDir, sessionLimit, brokenRules: brokenRules.map(({ id }) => id), ...(options.redis ? { redis: options.redis } : {}) });
-  const broken = brokenRules.map(({ id, breaks }) => `${id} (${breaks})`).join(', ');
   const transports = options.transports ?? [...TRANSPORTS];
-  const { tcp } = brokers.urls;
-  const at = transports.map((transport) => brokers.instances.map((instance) => instance[transport].url).join(', ')).join(' and ');
+  const brokers = await startEmbeddedBrokers({ pkiDir, sessionLimit, brokenRules: brokenRules.map(({ id }) => id), transports, ...(options.redis ? { redis: options.redis } : {}) });
+  const broken = brokenRules.map(({ id, breaks }) => `${id} (${breaks})`).join(', ');
+  const urlsOver = (transport: Transport) => brokers.urls[transport]!;
+  const first = urlsOver(transports[0]!);
+  const at = transports.map((transport) => brokers.instances.map((instance) => instance[transport]!.url).join(', ')).join(' and ');
   const expiry = options.redis ? SHARED_REFERENCE_MAX_EXPIRY_SECONDS : REFERENCE_MAX_EXPIRY_SECONDS;
   const shared = options.redis ? ` (${brokers.instances.length} instance${brokers.instances.length > 1 ? 's' : ''} of each namespace, kept in Redis at ${options.redis.url})` : '';
   return {
     description: `embedded reference broker at ${at}${shared}${broken ? ` with rules broken on purpose: ${broken}` : ''}`,
     transports,
     over: (transport, parameters) => {
-      const urls = brokers.urls[transport];
+      const urls = urlsOver(transport);
       const instances = instancesOf(brokers.instances, transport);
       return {
         ...parameters,
@@ -105,7 +107,7 @@ export async function startEmbeddedTarget(
     // ensurePki has logged them.
     warnings: warnings.filter(() => !options.log),
     parameters: {
-      url: tcp.url,
+      url: first.url,
       caFile: join(pkiDir, pki.manifest.ca.root.certificate),
       caOrigin: 'the PKI root CA',
       identitiesDir: pkiDir,
@@ -116,11 +118,13 @@ export async function startEmbeddedTarget(
       unsupportedVersions: {},
       shortSessionExpirySeconds: expiry,
       alternativeNameSources: false,
-      alternativeNamesUrl: tcp.alternativeNamesUrl,
-      limitNamespace: { url: tcp.limitUrl, sessionLimit: SUITE_SESSION_LIMIT },
-      webhookUrl: tcp.webhookUrl,
+      alternativeNamesUrl: first.alternativeNamesUrl,
+      limitNamespace: { url: first.limitUrl, sessionLimit: SUITE_SESSION_LIMIT },
+      webhookUrl: first.webhookUrl,
       pace: false,
       resumeTls: true,
+      // A timer that fires late on a busy machine, not a lenient broker.
+      tokenExpiryMarginMs: 1000,
       // Its expiry is seconds: nothing is slow here.
       includeSlow: true,
       // The set's namespace (certs/namespace.ts) trusts its local issuer.
@@ -196,6 +200,7 @@ export function remoteTarget(options: RemoteTargetOptions): PreparedTarget {
       ...(options.alternativeNamesUrl ? { alternativeNamesUrl: options.alternativeNamesUrl } : {}),
       pace: options.pace ?? true,
       resumeTls: false,
+      tokenExpiryMarginMs: 3000,
       includeSlow: options.includeSlow ?? false,
       tokenIssuerTrusted: options.tokenIssuerTrusted ?? false,
       skipRules: options.skipRules ?? {},
