@@ -8,8 +8,10 @@ import type { QueueUse } from '../policy/behaviour.ts';
 export interface QueueCounts {
   /** Counts one more message of `bytes` queued for the session; the queue's use now, or undefined when the store knows the session connected (not held: not counted). */
   add(sessionName: string, bytes: number): Promise<QueueUse | undefined>;
-  /** Forgets the session's count; true only for the one caller that found a count to forget (an overflow is acted on once). */
-  take(sessionName: string): Promise<boolean>;
+  /** The queue overflowed: true only for the first caller since the count began (the session is ended once). */
+  claimOverflow(sessionName: string): Promise<boolean>;
+  /** The owner is back, or the session ended: the count starts again from nothing. */
+  reset(sessionName: string): Promise<void>;
 }
 
 export interface GroupMember {

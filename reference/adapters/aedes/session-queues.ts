@@ -19,8 +19,12 @@ export class MemoryQueueCounts implements QueueCounts {
     return { ...use };
   }
 
-  async take(sessionName: string): Promise<boolean> {
+  async claimOverflow(sessionName: string): Promise<boolean> {
     return this.use.delete(sessionName);
+  }
+
+  async reset(sessionName: string): Promise<void> {
+    this.use.delete(sessionName);
   }
 }
 
@@ -50,15 +54,15 @@ export class SessionQueues {
   private async count(sessionName: string, bytes: number): Promise<void> {
     const use = await this.options.counts.add(sessionName, bytes);
     if (!use) return;
-    // Only the one that takes the count ends the session: counts past the limit from other messages, or
-    // other instances, find it taken.
-    if (this.options.behaviour.queueOverflows(use, this.options.limits) && (await this.options.counts.take(sessionName))) {
+    // Only the first to claim the overflow ends the session: counts past the limit from other messages, or
+    // other instances, find it claimed.
+    if (this.options.behaviour.queueOverflows(use, this.options.limits) && (await this.options.counts.claimOverflow(sessionName))) {
       await this.options.overflow(sessionName, use);
     }
   }
 
   /** The owner is back (its queue is delivered) or the session ended: nothing is queued for it. */
   reset(sessionName: string): void {
-    this.options.counts.take(sessionName).catch((error: Error) => this.options.log(`the queue count of session "${sessionName}" could not be reset: ${error.message}`));
+    this.options.counts.reset(sessionName).catch((error: Error) => this.options.log(`the queue count of session "${sessionName}" could not be reset: ${error.message}`));
   }
 }

@@ -1,6 +1,6 @@
 // The namespace's queue counts (L8) and shared subscription groups (M3) in Redis, beside the session
 // store's keys (same prefix, so one Redis Cluster slot):
-//   q:<name>    hash: m (messages), b (bytes) queued for the held session since it was last counted from 0
+//   q:<name>    hash: b (bytes queued for the held session since it was last counted from 0), over (its overflow was claimed)
 //   g:<shared>  set: the member session names of the shared subscription `$share/<group>/<filter>`
 import type { Redis } from 'ioredis';
 import type { QueueUse } from '../../policy/behaviour.ts';
@@ -21,15 +21,18 @@ end
 return out`;
 
 /**
- * Counts a message queued for a held session: none while a connection holds it (the store's record
- * says so at once, where another instance's announcement of the connection's end may come later) or
- * once it is gone. Answers {messages, bytes}, or false.
+ * Counts a message queued for a held session: not while a connection holds it (the store's record
+ * says so at once, where another instance's announcement of the connection's end may come later), nor
+ * once it is gone. The messages are the session's queue in aedes-persistence-redis (`outgoing:<name>`,
+ * in the same database: what its connection had not acknowledged counts too, so a message published
+ * while the store still saw the connection is not missed); the bytes are those counted while held.
+ * Answers {messages, bytes}, or false.
  */
 const COUNT_QUEUED = `
 local record = KEYS[1] .. 's:' .. ARGV[1]
 if redis.call('EXISTS', record) == 0 or redis.call('HEXISTS', record, 'conn') == 1 then return false end
-local key = KEYS[1] .. 'q:' .. ARGV[1]
-return { redis.call('HINCRBY', key, 'm', 1), redis.call('HINCRBY', key, 'b', ARGV[2]) }`;
+local bytes = redis.call('HINCRBY', KEYS[1] .. 'q:' .. ARGV[1], 'b', ARGV[2])
+return { redis.call('LLEN', 'outgoing:' .. ARGV[1]), bytes }`;
 
 type MembersCall = (prefix: string, group: string) => Promise<string[]>;
 type CountCall = (prefix: string, name: string, bytes: number) => Promise<[number, number] | null>;
@@ -56,8 +59,12 @@ export class RedisTallies implements QueueCounts, GroupDirectory {
     return counted ? { messages: Number(counted[0]), bytes: Number(counted[1]) } : undefined;
   }
 
-  async take(sessionName: string): Promise<boolean> {
-    return (await this.redis.del(`${this.prefix}q:${sessionName}`)) === 1;
+  async claimOverflow(sessionName: string): Promise<boolean> {
+    return (await this.redis.hsetnx(`${this.prefix}q:${sessionName}`, 'over', 1)) === 1;
+  }
+
+  async reset(sessionName: string): Promise<void> {
+    await this.redis.del(`${this.prefix}q:${sessionName}`);
   }
 
   async join(group: string, sessionName: string): Promise<void> {
