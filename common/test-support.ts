@@ -1,7 +1,7 @@
 // Helpers for tests of every layer: a scratch folder, and the project's commands run as a user would.
 import { execFile } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -30,7 +30,9 @@ export const COMPILED_ENV = 'MMC_TEST_COMPILED';
 
 /** The node arguments that start one of the project's TypeScript entry points, e.g. 'runner/cli.ts'. */
 export function scriptArgs(script: string): string[] {
-  return process.env[COMPILED_ENV] === '1' ? [join('dist', script.replace(/\.ts$/, '.js'))] : ['--import', 'tsx', script];
+  // Not every entry point ships in dist/ (stress/, bench/ run from the sources only).
+  const compiled = join('dist', script.replace(/\.ts$/, '.js'));
+  return process.env[COMPILED_ENV] === '1' && existsSync(compiled) ? [compiled] : ['--import', 'tsx', script];
 }
 
 /** Runs one of the project's TypeScript entry points in a child process, as `npm run` would; env replaces process.env. */

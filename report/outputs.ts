@@ -7,6 +7,7 @@ import { TRANSPORTS } from '../rules/transports.ts';
 import { htmlReport } from './html.ts';
 import { spreadLines, type InstanceSpreadSummary } from './instance-spread.ts';
 import type { ScenarioResult } from './scenarios.ts';
+import { reportedPackets } from './packets.ts';
 import { passedLeniently, totals, whereVerdict, type RuleVerdict, type VerdictStatus } from './verdicts.ts';
 
 export interface RunReport {
@@ -183,8 +184,12 @@ export function markdownSummary(report: RunReport): string {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * The run as JSON: the verdicts indented, each scenario on one line (a default run has hundreds, with
+ * their packets: indented, they tripled the file), packets as the reports keep them (reportedPackets).
+ */
 export function rulesJson(report: RunReport): string {
-  return `${JSON.stringify(
+  const head = JSON.stringify(
     {
       target: report.target,
       startedAt: report.startedAt,
@@ -192,11 +197,12 @@ export function rulesJson(report: RunReport): string {
       totals: totals(report.verdicts),
       ...(report.spread ? { spread: report.spread } : {}),
       rules: report.verdicts,
-      scenarios: report.scenarios,
     },
     null,
     2,
-  )}\n`;
+  );
+  const scenarios = report.scenarios.map((s) => `    ${JSON.stringify(s.packets ? { ...s, packets: reportedPackets(s.packets, s.status) } : s)}`);
+  return `${head.slice(0, -2)},\n  "scenarios": [${scenarios.length ? `\n${scenarios.join(',\n')}\n  ` : ''}]\n}\n`;
 }
 
 /** Writes rules.json, junit.xml, summary.md and report.html into the folder; returns their paths. */

@@ -77,7 +77,13 @@ export function canRunBeside(candidate: Pickle, running: readonly Pickle[]): boo
  * Steps that wait by the rule itself, longest first: Keep Alive silence (L14), expiry (S7, L1), the
  * moment just before it.
  */
-const WAITING_STEPS = [/stays silent and is closed/, /\bexpires\b/, /has almost expired/];
+const EXPIRY_STEPS = [/\bexpires\b/, /has almost expired/];
+const WAITING_STEPS = [/stays silent and is closed/, ...EXPIRY_STEPS];
+
+/** Whether a scenario waits for a session to expire (its MQTT 5 sessions ask a short expiry). */
+export function waitsForExpiry(pickle: Pickle): boolean {
+  return pickle.steps.some((step) => EXPIRY_STEPS.some((pattern) => pattern.test(step.text)));
+}
 
 /**
  * Which scenarios a run starts first, higher first: those that wait, longest first, so that their

@@ -2,7 +2,12 @@
 // subscription of the broker's own to the group's filter, and each message it receives goes to one of
 // the group's members whose session is connected, chosen at random (SHARED: "load-balanced in a random
 // manner"), or to every one under the M3 mutant. A member whose connection is gone takes no messages
-// meanwhile; the group holds it until it leaves (UNSUBSCRIBE) or its session ends.
+// while another is connected; the group holds it until it leaves (UNSUBSCRIBE) or its session ends.
+// With no member connected, a QoS 1 message waits in one held member's session, chosen at random, and
+// is sent when it resumes (SHARED: "persistent sessions improve reliability"); a QoS 0 one is dropped.
+// A message given a member stays in its session until acknowledged, as any QoS 1 message does, so a
+// member taken over or reconnecting gets it again. A session joining a group is sent no retained message
+// (MQTT 5 4.8.2), unless a mutant has it sent them.
 //
 // Instances of one namespace (--redis) each receive the group's messages for their own members; the
 // members are listed in the namespace's directory (ports/namespace-tallies.ts), and every instance
@@ -13,7 +18,7 @@ import type { Aedes } from 'aedes';
 import type { Behaviour } from '../../policy/behaviour.ts';
 import type { GroupDirectory } from '../../ports/namespace-tallies.ts';
 import { sharedFilter } from '../../policy/shared-subscriptions.ts';
-import { deliverToClient, liveClient, type QueuedPacket } from './aedes-internals.ts';
+import { deliverToClient, enqueueForSession, liveClient, retainedMessages, type QueuedPacket } from './aedes-internals.ts';
 
 type Deliver = (packet: QueuedPacket & { qos: number; topic: string }, done: () => void) => void;
 
@@ -51,6 +56,15 @@ export class SharedGroups {
     }
     group.members.set(sessionName, qos);
     this.directory?.join(shared, sessionName).catch((error: Error) => this.log(`session "${sessionName}" could not join ${shared} in the namespace: ${error.message}`));
+    if (this.behaviour.retainedOnJoin) void this.sendRetained(sessionName, parsed.filter, qos);
+  }
+
+  /** The M3.retained mutant: the filter's retained messages, as a plain subscription gets them. */
+  private async sendRetained(sessionName: string, filter: string, qos: number): Promise<void> {
+    for await (const packet of retainedMessages(this.broker, filter)) {
+      const client = liveClient(this.broker, sessionName);
+      if (client) deliverToClient(this.broker, client, { ...packet, retain: true }, qos, () => {});
+    }
   }
 
   /** The session leaves the group of this `$share/{group}/{filter}`, if it is in it. */
@@ -73,6 +87,7 @@ export class SharedGroups {
       const client = liveClient(this.broker, name);
       return client ? [{ name, client, qos }] : [];
     });
+    if (active.length === 0) return this.hold(group, packet, done);
     if (this.directory && this.behaviour.groupDelivery !== 'every-member') {
       this.chooseInNamespace(group, packet)
         .then((name) => this.deliverTo(active.filter((member) => member.name === name), packet, done))
@@ -82,8 +97,7 @@ export class SharedGroups {
         });
       return;
     }
-    const chosen = this.behaviour.groupDelivery === 'every-member' ? active : active.slice(Math.floor(Math.random() * active.length)).slice(0, 1);
-    this.deliverTo(chosen, packet, done);
+    this.deliverTo(this.choose(active), packet, done);
   }
 
   /**
@@ -100,9 +114,23 @@ export class SharedGroups {
     return chosen.local ? chosen.name : undefined;
   }
 
-  private deliverTo(chosen: { client: Parameters<typeof deliverToClient>[1]; qos: number }[], packet: Parameters<Deliver>[0], done: () => void): void {
+  private deliverTo(chosen: readonly { client: Parameters<typeof deliverToClient>[1]; qos: number }[], packet: Parameters<Deliver>[0], done: () => void): void {
     let left = chosen.length;
+    // The member chosen is connected at another instance, which delivers it.
     if (left === 0) return done();
     for (const { client, qos } of chosen) deliverToClient(this.broker, client, packet, qos, () => --left === 0 && done());
+  }
+
+  /** One of the members, at random; or every one under the M3 mutant. */
+  private choose<Member>(members: readonly Member[]): readonly Member[] {
+    if (this.behaviour.groupDelivery === 'every-member') return members;
+    return members.slice(Math.floor(Math.random() * members.length)).slice(0, 1);
+  }
+
+  /** No member is connected: a QoS 1 message waits in a held member's session (those granted QoS 1). */
+  private hold(group: Group, packet: Parameters<Deliver>[0], done: () => void): void {
+    const held = [...group.members].filter(([, qos]) => qos > 0);
+    if (packet.qos === 0 || held.length === 0 || !this.behaviour.queuesForHeldMembers) return done();
+    Promise.all(this.choose(held).map(([name, qos]) => enqueueForSession(this.broker, name, packet, qos))).then(() => done(), done);
   }
 }
