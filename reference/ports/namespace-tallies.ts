@@ -6,7 +6,7 @@
 import type { QueueUse } from '../policy/behaviour.ts';
 
 export interface QueueCounts {
-  /** Counts one more message of `bytes` queued for the session; the queue's use now, or undefined when the store knows the session connected (not held: not counted). */
+  /** Counts one more message of `bytes` queued for the session; the queue's use now, or undefined when the store knows the session connected (not held: not counted). A store that reads the queue itself may ignore `bytes`. */
   add(sessionName: string, bytes: number): Promise<QueueUse | undefined>;
   /** The queue overflowed: true only for the first caller since the count began (the session is ended once). */
   claimOverflow(sessionName: string): Promise<boolean>;
@@ -25,4 +25,6 @@ export interface GroupDirectory {
   leave(group: string, sessionName: string): Promise<void>;
   /** The group's members whose session a connection holds now, at any instance, in one order every instance sees. */
   connectedMembers(group: string): Promise<GroupMember[]>;
+  /** With no member connected, a message is queued for a held member by one instance: true for the first to ask. */
+  claimMessage(group: string, messageId: string): Promise<boolean>;
 }

@@ -20,6 +20,14 @@ import type { GroupDirectory } from '../../ports/namespace-tallies.ts';
 import { sharedFilter } from '../../policy/shared-subscriptions.ts';
 import { deliverToClient, enqueueForSession, liveClient, retainedMessages, type QueuedPacket } from './aedes-internals.ts';
 
+/** A message's id at every instance: the publishing broker and its count, carried through the fan-out. */
+const messageId = (packet: object): string => {
+  const { brokerId, brokerCounter } = packet as { brokerId?: string; brokerCounter?: number };
+  return `${brokerId}/${brokerCounter}`;
+};
+
+const NONE_CONNECTED = Symbol('no member connected');
+
 type Deliver = (packet: QueuedPacket & { qos: number; topic: string }, done: () => void) => void;
 
 interface Group {
@@ -87,29 +95,38 @@ export class SharedGroups {
       const client = liveClient(this.broker, name);
       return client ? [{ name, client, qos }] : [];
     });
-    if (active.length === 0) return this.hold(group, packet, done);
     if (this.directory && this.behaviour.groupDelivery !== 'every-member') {
       this.chooseInNamespace(group, packet)
-        .then((name) => this.deliverTo(active.filter((member) => member.name === name), packet, done))
+        .then((name) => (name === NONE_CONNECTED ? this.holdOnce(group, packet, done) : this.deliverTo(active.filter((member) => member.name === name), packet, done)))
         .catch((error: Error) => {
           this.log(`a message of ${group.filter} could not be given to a member of its group: ${error.message}`);
           done();
         });
       return;
     }
+    if (active.length === 0) return this.hold(group, packet, done);
     this.deliverTo(this.choose(active), packet, done);
+  }
+
+  /** No member connected at any instance: the first instance to claim the message holds it for a member. */
+  private holdOnce(group: Group, packet: Parameters<Deliver>[0], done: () => void): void {
+    this.directory!.claimMessage(group.shared, messageId(packet))
+      .then((first) => (first ? this.hold(group, packet, done) : done()))
+      .catch((error: Error) => {
+        this.log(`a message of ${group.filter} could not be held for a member of its group: ${error.message}`);
+        done();
+      });
   }
 
   /**
    * The member, among those connected at any instance, that every instance picks for this message: its
    * id (the publishing broker and its count, carried through the fan-out) hashed, modulo their number;
-   * undefined when it is connected elsewhere.
+   * undefined when it is connected elsewhere, NONE_CONNECTED when none is.
    */
-  private async chooseInNamespace(group: Group, packet: Parameters<Deliver>[0]): Promise<string | undefined> {
+  private async chooseInNamespace(group: Group, packet: Parameters<Deliver>[0]): Promise<string | typeof NONE_CONNECTED | undefined> {
     const members = await this.directory!.connectedMembers(group.shared);
-    if (members.length === 0) return undefined;
-    const { brokerId, brokerCounter } = packet as { brokerId?: string; brokerCounter?: number };
-    const hash = createHash('sha1').update(`${brokerId}/${brokerCounter}`).digest().readUInt32BE(0);
+    if (members.length === 0) return NONE_CONNECTED;
+    const hash = createHash('sha1').update(messageId(packet)).digest().readUInt32BE(0);
     const chosen = members[hash % members.length]!;
     return chosen.local ? chosen.name : undefined;
   }
