@@ -77,6 +77,8 @@ export interface ReceivedMessage {
   topic: string;
   payload: string;
   qos: number;
+  /** The RETAIN flag: sent because it was retained (a live message's is 0 unless Retain As Published). */
+  retain: boolean;
   /** MQTT 5: the PUBLISH's properties as received. */
   properties?: Record<string, unknown>;
 }
@@ -113,7 +115,7 @@ export class SessionClient {
     this.sessionPresent = connack.sessionPresent;
     this.connackProperties = (connack.properties ?? {}) as Record<string, unknown>;
     mqttClient.on('message', (topic, payload, packet) => {
-      this.inbox.push({ topic, payload: payload.toString(), qos: packet.qos, ...(packet.properties ? { properties: packet.properties as Record<string, unknown> } : {}) });
+      this.inbox.push({ topic, payload: payload.toString(), qos: packet.qos, retain: packet.retain, ...(packet.properties ? { properties: packet.properties as Record<string, unknown> } : {}) });
       for (const wake of [...this.waiters]) wake();
     });
     mqttClient.on('disconnect', (packet) => (this.disconnectReasonCode = packet.reasonCode));

@@ -49,6 +49,21 @@ export class InstanceSpread {
   }
 }
 
+/** Two runs' spreads as one (each transport's scenarios run in a thread of its own, with a tally of its own). */
+export function mergedSpread(a: InstanceSpreadSummary | undefined, b: InstanceSpreadSummary | undefined): InstanceSpreadSummary | undefined {
+  if (!a || !b) return a ?? b;
+  const connections = new Map<string, number>();
+  for (const { url, connections: count } of [...a.endpoints, ...b.endpoints]) connections.set(url, (connections.get(url) ?? 0) + count);
+  const rulesAcross = [...new Set([...a.rulesAcross, ...b.rulesAcross])].sort();
+  return {
+    endpoints: [...connections].map(([url, count]) => ({ url, connections: count })),
+    scenariosAcross: a.scenariosAcross + b.scenariosAcross,
+    scenariosSingle: a.scenariosSingle + b.scenariosSingle,
+    rulesAcross,
+    rulesAtOne: [...new Set([...a.rulesAtOne, ...b.rulesAtOne])].filter((rule) => !rulesAcross.includes(rule)).sort(),
+  };
+}
+
 /** The summary as lines for the console and the Markdown summary. */
 export function spreadLines(spread: InstanceSpreadSummary): string[] {
   const total = spread.endpoints.reduce((sum, endpoint) => sum + endpoint.connections, 0);

@@ -11,7 +11,8 @@ import { consoleReport, writeReports } from '../report/outputs.ts';
 import { RunProgress } from '../report/progress.ts';
 import { ScenarioCollector } from '../report/scenarios.ts';
 import { ruleVerdicts, totals } from '../report/verdicts.ts';
-import { instanceTally } from '../steps/instance-tally.ts';
+import { mergedSpread } from '../report/instance-spread.ts';
+import type { ScenarioRunner } from './run.ts';
 import { checkTarget } from './preflight.ts';
 import { applyProbe, probeTarget } from './probe.ts';
 import { MQTT_FLAG, MQTT_USAGE, parseMqttFlag, remoteTargetFromFlags, TARGET_FLAGS, TARGET_USAGE } from './target-flags.ts';
@@ -143,7 +144,6 @@ async function main(args: string[]): Promise<void> {
   const reportDir = values['report-dir'];
   ensureWritableDir(reportDir, '--report-dir');
 
-  let target: PreparedTarget;
   const remote = remoteTargetFromFlags(values);
   const concurrency = remote ? 1 : embeddedConcurrency();
   if (remote && broken.length) throw new UserError('--break applies to the embedded reference broker only');
@@ -155,25 +155,46 @@ async function main(args: string[]): Promise<void> {
   const embedded = remote ? undefined : startEmbeddedTarget({ pkiDir: values.identities, brokenRules: broken, concurrency, transports, ...(redis ? { redis } : {}), log: (line) => console.log(line) });
   // Both are awaited below; a failure must not surface first as an unhandled rejection.
   embedded?.catch(() => {});
-  const { prepareScenarios, runScenarios } = await import('./run.ts');
-  const preparing = prepareScenarios({
+  // One transport's scenarios run in this thread; several transports' each in a thread of its own
+  // (runner/scenario-thread.ts), so that their clients use both cores. Either way the step modules
+  // load now, while the target starts.
+  const prepare = {
     selection: { rules, mqtt, tags: values.tags },
     // Progress is a line per scenario from the collector; cucumber writes only the HTML report.
     formats: [`html:${join(reportDir, 'cucumber.html')}`],
-  });
-  preparing.catch(() => {});
-  if (remote) {
-    target = remoteTarget(remote);
-    for (const warning of target.warnings) console.log(warning);
-  } else {
-    target = await embedded!.catch((error: Error) => {
-      // The brokers' threads say so when Redis cannot be reached (shared-namespace.ts).
-      if (redis && error.message.startsWith('cannot reach Redis')) throw new UserError(`--redis: ${error.message}`);
-      throw error;
-    });
+  };
+  const planned = remote ? 1 : transports.length;
+  const runners: ScenarioRunner[] = [];
+  for (let index = 0; index < planned; index += 1) {
+    // cucumber's own page, one per transport: cucumber.html, then cucumber-wss.html.
+    const options = { prepare, ...(index > 0 ? { htmlReport: join(reportDir, `cucumber-${transports[index]}.html`) } : {}) };
+    runners.push(planned > 1 ? (await import('./scenario-thread.ts')).startScenarioThread(options) : (await import('./run.ts')).inProcess(options));
+  }
+  let target: PreparedTarget;
+  try {
+    if (remote) {
+      target = remoteTarget(remote);
+      for (const warning of target.warnings) console.log(warning);
+    } else {
+      target = await embedded!.catch((error: Error) => {
+        // The brokers' threads say so when Redis cannot be reached (shared-namespace.ts).
+        if (redis && error.message.startsWith('cannot reach Redis')) throw new UserError(`--redis: ${error.message}`);
+        throw error;
+      });
+    }
+    try {
+      await judge(target);
+    } finally {
+      await target.stop();
+    }
+  } finally {
+    await Promise.all(runners.map((runner) => runner.stop()));
+    // A step that timed out can leave a connection attempt of its client open, which would keep the
+    // process alive after its reports (seen against a remote namespace): the run is over, so it ends.
+    setTimeout(() => process.exit(), LINGER_BEFORE_EXIT_MS).unref();
   }
 
-  try {
+  async function judge(target: PreparedTarget): Promise<void> {
     if (remote) {
       console.log(`probing ${target.parameters.url}`);
       const probe = await probeTarget(target.parameters, { versions, log: (line) => console.log(`  ${line}`) });
@@ -186,28 +207,15 @@ async function main(args: string[]): Promise<void> {
     const startedAt = new Date();
     const started = performance.now();
     // Every scenario over each transport, the transports at once (each on namespaces of its own:
-    // runner/embedded-brokers.ts): a verdict per rule, version, method and transport. Most scenarios
-    // wait on round trips, keep-alives and expiries, so the two runs overlap their waits.
+    // runner/embedded-brokers.ts): a verdict per rule, version, method and transport.
     // A line redrawn in place on a terminal, a line per rule and version elsewhere (report/progress.ts).
-    const prepared = await preparing;
     const progress: RunProgress = new RunProgress(process.stdout, process.stdout.isTTY === true, () => collectors.flatMap((collector) => collector.planned()));
     const collectors: ScenarioCollector[] = target.transports.map((transport) => new ScenarioCollector(progress.onResult, transport));
-    await Promise.all(
-      target.transports.map((transport, index) =>
-        runScenarios(prepared, {
-          target: target.over(transport, target.parameters),
-          quiet: true,
-          onMessage: collectors[index]!.onMessage,
-          concurrency,
-          // cucumber's own page, one per transport: cucumber.html, then cucumber-wss.html.
-          ...(index > 0 ? { htmlReport: join(reportDir, `cucumber-${transport}.html`) } : {}),
-        }),
-      ),
-    );
+    const runs = await Promise.all(target.transports.map((transport, index) => runners[index]!.run(target.over(transport, target.parameters), concurrency, collectors[index]!.onMessage)));
     progress.end();
     const scenarios = collectors.flatMap((collector) => collector.results());
     const verdicts = ruleVerdicts(scenarios, { rules, versions, transports: target.transports });
-    const spread = instanceTally.summary();
+    const spread = runs.map((run) => run.spread).reduce(mergedSpread, undefined);
     const report = { target: target.description, startedAt: startedAt.toISOString(), durationMs: performance.now() - started, verdicts, scenarios, ...(spread ? { spread } : {}) };
     const files = writeReports(reportDir, report);
     console.log(`\n${consoleReport(report, process.stdout.isTTY === true)}`);
@@ -219,11 +227,6 @@ async function main(args: string[]): Promise<void> {
       console.error('error: no scenario ran: check --rules, --mqtt and --tags, and the skip reasons above');
       process.exitCode = EXIT_USAGE;
     }
-  } finally {
-    await target.stop();
-    // A step that timed out can leave a connection attempt of its client open, which would keep the
-    // process alive after its reports (seen against a remote namespace): the run is over, so it ends.
-    setTimeout(() => process.exit(), LINGER_BEFORE_EXIT_MS).unref();
   }
 }
 

@@ -3,7 +3,7 @@
 // packet then runs on another core. The same module is the thread's entry: see the end.
 import { once } from 'node:events';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { MODULE_EXTENSION } from '../common/package.ts';
+import { threadEntry } from '../common/thread-entry.ts';
 import { loadPki, serverTlsFromPki, type LoadedPki } from '../certs/manifest.ts';
 import { namespaceFromPki, SUITE_SESSION_LIMIT } from '../certs/namespace.ts';
 import type { AuthenticationNameSource } from '../eventgrid/authentication.ts';
@@ -128,20 +128,9 @@ export function redisDatabaseUrl(url: string, offset: number): string {
 type FromThread = { started: Partial<Record<Transport, BrokerUrls>> } | { stopped: true };
 const THREAD_KIND = 'mmc-embedded-brokers';
 
-/**
- * The thread's entry: this module, compiled; under tsx, a module that registers tsx first (Node 20
- * carries no --import into worker threads) and then imports this one.
- */
-function threadEntry(): URL {
-  const self = new URL(`./embedded-brokers${MODULE_EXTENSION}`, import.meta.url);
-  if (MODULE_EXTENSION === '.js') return self;
-  const source = `import { register } from ${JSON.stringify(import.meta.resolve('tsx/esm/api'))}; register(); await import(${JSON.stringify(self.href)});`;
-  return new URL(`data:text/javascript,${encodeURIComponent(source)}`);
-}
-
 /** One thread of brokers: one instance of each namespace. */
 async function startThread(options: ThreadOptions): Promise<{ urls: Partial<Record<Transport, BrokerUrls>>; stop(): Promise<void> }> {
-  const thread = new Worker(threadEntry(), { workerData: { kind: THREAD_KIND, options } });
+  const thread = new Worker(threadEntry('./embedded-brokers', import.meta.url), { workerData: { kind: THREAD_KIND, options } });
   const [message] = (await Promise.race([once(thread, 'message'), once(thread, 'error').then(([error]) => Promise.reject(error as Error))])) as [FromThread];
   if (!('started' in message)) throw new Error('the embedded brokers thread answered before it started');
   // A broker that fails mid-run fails the scenarios that follow; the run still ends with its reports.

@@ -10,6 +10,8 @@ import { startRank } from '../steps/scheduling.ts';
 import type { TargetParameters } from '../steps/target.ts';
 import { useLanes } from './scenario-lanes.ts';
 import { useNativeMatchIndices } from './step-matching.ts';
+import type { InstanceSpreadSummary } from '../report/instance-spread.ts';
+import { instanceTally } from '../steps/instance-tally.ts';
 
 export interface Selection {
   /** Rule ids to run; empty: all. */
@@ -93,4 +95,30 @@ export async function runScenarios(prepared: PreparedScenarios, options: RunOpti
     options.onMessage,
   );
   return success;
+}
+
+/** What one transport's run gives: whether every scenario passed, and how its connections spread over instances. */
+export interface TransportRun {
+  passed: boolean;
+  spread?: InstanceSpreadSummary;
+}
+
+/** Runs one transport's scenarios: in this thread, or in one of their own (runner/scenario-thread.ts). */
+export interface ScenarioRunner {
+  run(target: TargetParameters, concurrency: number, onMessage: (envelope: Envelope) => void): Promise<TransportRun>;
+  stop(): Promise<void>;
+}
+
+/** A runner in this thread: it starts loading the step modules at once. */
+export function inProcess(options: { prepare: PrepareOptions; htmlReport?: string }): ScenarioRunner {
+  const prepared = prepareScenarios(options.prepare);
+  prepared.catch(() => {});
+  return {
+    async run(target, concurrency, onMessage) {
+      const passed = await runScenarios(await prepared, { target, quiet: true, concurrency, onMessage, ...(options.htmlReport ? { htmlReport: options.htmlReport } : {}) });
+      const spread = instanceTally.summary();
+      return { passed, ...(spread ? { spread } : {}) };
+    },
+    stop: async () => {},
+  };
 }
