@@ -62,6 +62,8 @@ interface BrokerUrls {
   limitUrl: string;
   /** The main namespace authenticating by the suite's test webhook, for the @webhook scenarios. */
   webhookUrl: string;
+  /** The limit namespace authenticating by the test webhook, for the webhook's S9 scenarios. */
+  webhookLimitUrl: string;
 }
 
 /** How long the webhook namespace waits for the test webhook: a W3 scenario waits this long. */
@@ -118,8 +120,14 @@ async function serve(options: EmbeddedBrokerOptions): Promise<void> {
   // The test webhook allows a client with the attributes the main namespace registers for its name.
   const { main } = namespaces;
   const webhook = await startWebhookService({ attributesOf: (name) => main.clients.find((client) => client.authenticationName.toLowerCase() === name.toLowerCase())?.attributes });
-  const webhookNamespace = withWebhook({ ...main, reference: { ...main.reference, webhookTimeoutMs: WEBHOOK_TIMEOUT_MS } }, webhook.url);
-  const brokers = await Promise.all([start(main), start(namespaces.alternativeNames), start(namespaces.limit), start(webhookNamespace)]);
+  const byWebhook = (namespace: NamespaceConfig) => withWebhook({ ...namespace, reference: { ...namespace.reference, webhookTimeoutMs: WEBHOOK_TIMEOUT_MS } }, webhook.url);
+  const brokers = await Promise.all([
+    start(main),
+    start(namespaces.alternativeNames),
+    start(namespaces.limit),
+    start(byWebhook(main)),
+    start(byWebhook(namespaces.limit)),
+  ]);
   const port = parentPort!;
   port.once('message', async () => {
     await Promise.all(brokers.map((broker) => broker.stop()));
@@ -128,8 +136,8 @@ async function serve(options: EmbeddedBrokerOptions): Promise<void> {
   });
   const over = (transport: Transport) => brokers.map((broker) => (transport === 'wss' ? broker.wsUrl! : broker.url));
   const urls = (transport: Transport): BrokerUrls => {
-    const [url, alternativeNamesUrl, limitUrl, webhookUrl] = over(transport) as [string, string, string, string];
-    return { url, alternativeNamesUrl, limitUrl, webhookUrl };
+    const [url, alternativeNamesUrl, limitUrl, webhookUrl, webhookLimitUrl] = over(transport) as [string, string, string, string, string];
+    return { url, alternativeNamesUrl, limitUrl, webhookUrl, webhookLimitUrl };
   };
   port.postMessage({ started: { tcp: urls('tcp'), wss: urls('wss') } } satisfies FromThread);
 }

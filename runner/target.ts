@@ -76,7 +76,7 @@ export async function startEmbeddedTarget(
         ...parameters,
         url: urls.url,
         alternativeNamesUrl: urls.alternativeNamesUrl,
-        limitNamespace: { url: urls.limitUrl, sessionLimit: SUITE_SESSION_LIMIT },
+        limitNamespace: { url: urls.limitUrl, webhookUrl: urls.webhookLimitUrl, sessionLimit: SUITE_SESSION_LIMIT },
         webhookUrl: urls.webhookUrl,
       };
     },
@@ -95,7 +95,7 @@ export async function startEmbeddedTarget(
       shortSessionExpirySeconds: REFERENCE_MAX_EXPIRY_SECONDS,
       alternativeNameSources: false,
       alternativeNamesUrl: tcp.alternativeNamesUrl,
-      limitNamespace: { url: tcp.limitUrl, sessionLimit: SUITE_SESSION_LIMIT },
+      limitNamespace: { url: tcp.limitUrl, webhookUrl: tcp.webhookLimitUrl, sessionLimit: SUITE_SESSION_LIMIT },
       webhookUrl: tcp.webhookUrl,
       pace: false,
       resumeTls: true,

@@ -18,7 +18,11 @@ Before(function (this: ConformanceWorld, { pickle }) {
   }
   if (pickle.tags.some((tag) => tag.name === ('@on-alternative-names-namespace' satisfies CapabilityTag))) this.url = this.target.alternativeNamesUrl!;
   if (this.method === 'webhook') this.url = this.target.webhookUrl!;
-  if (fillsSessionLimit(pickle) && this.target.limitNamespace) ({ url: this.url, sessionLimit: this.sessionLimit } = this.target.limitNamespace);
+  const limitNamespace = this.target.limitNamespace;
+  if (fillsSessionLimit(pickle) && limitNamespace) {
+    const url = this.method === 'webhook' ? limitNamespace.webhookUrl : limitNamespace.url;
+    if (url) ({ url: this.url, sessionLimit: this.sessionLimit } = { url, sessionLimit: limitNamespace.sessionLimit });
+  }
   return undefined;
 });
 

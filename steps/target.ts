@@ -41,7 +41,12 @@ export interface TargetParameters {
    * the scenarios that fill an identity's limit (S9) run: the embedded target's has a limit of 2, its
    * main namespace two per lane. Absent, they fill `sessionLimit` on the target itself.
    */
-  limitNamespace?: { url: string; sessionLimit: number };
+  limitNamespace?: {
+    url: string;
+    /** The same namespace authenticating by the suite's test webhook, for the webhook's S9 scenarios; absent, they fill `webhookUrl`'s limit. */
+    webhookUrl?: string;
+    sessionLimit: number;
+  };
   /** At most one connection attempt per second per session name (Event Grid's limit). */
   pace: boolean;
   /**
