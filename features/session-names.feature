@@ -33,15 +33,30 @@ Feature: Session names
         | version | outcome                                          |
         | 5       | refused, or given an Assigned Client Identifier  |
 
-    @mqtt3
-    Scenario: a CONNECT with an empty ClientID and Clean Session 0 is refused over MQTT 3.1.1
-      When identity "alpha" connects with an empty session name and Clean Start 0 over MQTT 3.1.1
-      Then the connection is refused
+    Scenario Outline: a CONNECT with an empty ClientID and Clean Start 0 over MQTT <version> is <outcome>
+      When identity "alpha" connects with an empty session name and Clean Start 0 over MQTT <version>
+      Then the connection is <outcome>
 
-    @mqtt5
-    Scenario: an MQTT 5 CONNECT with an empty ClientID and Clean Start 0 is refused, or given an Assigned Client Identifier (the target's reading)
-      When identity "alpha" connects with an empty session name and Clean Start 0 over MQTT 5
-      Then the connection is refused, or given an Assigned Client Identifier
+      @mqtt3
+      Examples: X.509
+        | version | outcome                                          |
+        | 3.1.1   | refused                                          |
+      @mqtt5
+      Examples: X.509
+        | version | outcome                                          |
+        | 5       | refused, or given an Assigned Client Identifier  |
+      @mqtt5 @custom-jwt
+      Examples: CUSTOM-JWT
+        | version | outcome                                          |
+        | 5       | refused, or given an Assigned Client Identifier  |
+      @mqtt3 @webhook
+      Examples: webhook
+        | version | outcome                                          |
+        | 3.1.1   | refused                                          |
+      @mqtt5 @webhook
+      Examples: webhook
+        | version | outcome                                          |
+        | 5       | refused, or given an Assigned Client Identifier  |
 
   @S5 @S6
   Rule: a new session name goes to one identity only: the others find it in use
@@ -147,11 +162,23 @@ Feature: Session names
       Then the connection is refused as not authorized
 
       @mqtt3 @slow
-      Examples:
+      Examples: X.509
         | version |
         | 3.1.1   |
       @mqtt5
-      Examples:
+      Examples: X.509
+        | version |
+        | 5       |
+      @mqtt5 @custom-jwt
+      Examples: CUSTOM-JWT
+        | version |
+        | 5       |
+      @mqtt3 @webhook @slow
+      Examples: webhook
+        | version |
+        | 3.1.1   |
+      @mqtt5 @webhook
+      Examples: webhook
         | version |
         | 5       |
 
@@ -203,6 +230,22 @@ Feature: Session names
         | version | clean | username                   |
         | 5       | 0     | its Username in upper case |
         | 5       | 1     | its Username in upper case |
+      @mqtt5 @custom-jwt
+      Examples: CUSTOM-JWT
+        | version | clean | username                   |
+        | 5       | 1     | its own Username           |
+      @mqtt3 @webhook
+      Examples: webhook
+        | version | clean | username                   |
+        | 3.1.1   | 1     | its own Username           |
+      @mqtt5 @webhook
+      Examples: webhook
+        | version | clean | username                   |
+        | 5       | 1     | its own Username           |
+      @mqtt5 @oauth2-jwt
+      Examples: OAUTH2-JWT
+        | version | clean | username                   |
+        | 5       | 1     | its own Username           |
 
   @S5 @S7
   Rule: no intruder takes a held session before it expires, whatever its CONNECT asks for
@@ -237,6 +280,21 @@ Feature: Session names
         | version | clean | username                   |
         | 5       | 0     | its Username in upper case |
         | 5       | 1     | its Username in upper case |
+      @mqtt5 @custom-jwt
+      Examples: CUSTOM-JWT
+        | version | clean | username                   |
+        | 5       | 0     | its own Username           |
+        | 5       | 1     | its own Username           |
+      @mqtt3 @webhook
+      Examples: webhook
+        | version | clean | username                   |
+        | 3.1.1   | 0     | its own Username           |
+        | 3.1.1   | 1     | its own Username           |
+      @mqtt5 @webhook
+      Examples: webhook
+        | version | clean | username                   |
+        | 5       | 0     | its own Username           |
+        | 5       | 1     | its own Username           |
 
     Scenario Outline: once the held session expires, identity "beta" with Clean Start <clean> takes the name as a new session
       Given identity "alpha" holds session "s1" over MQTT <version>

@@ -108,7 +108,7 @@ function verdict(rule: Rule, { version, method, transport }: Where, scenarios: S
       : selected
         ? 'no scenario of this rule ran'
         : 'not selected for this run';
-  return { ...base, status: 'not run', message: why, ...(notUnder && !rule.untestable ? { notApplicable: notUnder } : {}) };
+  return { ...base, status: 'not run', message: why, ...(notUnder && selected && !rule.untestable ? { notApplicable: notUnder } : {}) };
 }
 
 export function ruleVerdicts(scenarios: ScenarioResult[], options: VerdictOptions = {}): RuleVerdict[] {

@@ -226,6 +226,11 @@ export class ConformanceWorld extends World<TargetParameters> {
     return { method: this.method, data: await this.tokenFor(identityId, this.method) };
   }
 
+  /** On the webhook's namespace, the password that has the test webhook allow the identity, named as it is. */
+  private webhookPassword(identityId: string): string | undefined {
+    return this.method === 'webhook' ? allowedAs(this.identity(identityId).entry.authenticationName) : undefined;
+  }
+
   /** Waits, against a remote target, until a second has passed since the last attempt on that ClientID. */
   private async pace(clientId: string): Promise<void> {
     const last = lastAttemptAt.get(clientId);
@@ -352,8 +357,7 @@ export class ConformanceWorld extends World<TargetParameters> {
     const clientId = rawClientId ?? this.clientId(sessionName);
     const persistent = this.version === '5' ? { sessionExpiry: this.target.shortSessionExpirySeconds } : {};
     const token = await this.tokenOf(identityId, given);
-    // On the webhook's namespace, the password that has the test webhook allow the identity, named as it is.
-    const password = clientOptions.password ?? (this.method === 'webhook' ? allowedAs(this.identity(identityId).entry.authenticationName) : undefined);
+    const password = clientOptions.password ?? this.webhookPassword(identityId);
     const attempt = () =>
       SessionClient.connect({
         ...this.endpoint,
@@ -434,12 +438,16 @@ export class ConformanceWorld extends World<TargetParameters> {
 
   private async openRaw(identityId: string, request: RawRequest): Promise<RawConnectOutcome> {
     await this.pace(request.clientId.toString('latin1'));
-    const outcome = await RawConnection.connect({ ...this.endpoint, identity: this.identity(identityId), version: this.version, timeoutMs: CLIENT_TIMEOUT_MS, ...request });
+    // The scenario's method's credentials, as a SessionClient of it presents them (open, above).
+    const token = await this.tokenOf(identityId, undefined);
+    const password = this.webhookPassword(identityId);
+    const credentials = token || password ? { ...(token ? { token: { method: token.method, data: Buffer.from(token.data) } } : {}), ...(password ? { password: Buffer.from(password) } : {}) } : undefined;
+    const outcome = await RawConnection.connect({ ...this.endpoint, identity: this.identity(identityId), version: this.version, timeoutMs: CLIENT_TIMEOUT_MS, credentials, ...request });
     if (outcome.accepted) {
       this.rawConnections.push(outcome.connection);
       if (request.cleanStart === false) {
         const username = request.username === undefined || request.username === null ? request.username : request.username.toString();
-        this.accepted.push({ identityId, username, name: request.clientId.toString(), version: this.version, endsWithConnection: false });
+        this.accepted.push({ identityId, username, name: request.clientId.toString(), version: this.version, endsWithConnection: false, token, password });
       }
     }
     return outcome;

@@ -6,7 +6,7 @@
 import type { Permission } from '../../eventgrid/access-control.ts';
 import type { AuthenticationNameSource, ValidationScheme } from '../../eventgrid/authentication.ts';
 import type { ClientResource, NamespaceConfig, ReferenceLimits } from '../../eventgrid/namespace.ts';
-import type { RuleId } from '../../rules/catalogue.ts';
+import type { AuthenticationMethod, RuleId } from '../../rules/catalogue.ts';
 import type { Check } from './check.ts';
 import type { PresentedCertificate, PresentedToken, RawNames, WebhookAnswer } from './presented.ts';
 import type { Refusal, RefusalAnswer } from './refusal.ts';
@@ -355,5 +355,11 @@ export interface Mutant {
    * why: the mutant test counts such failures as explained, and no other.
    */
   alsoRefuses?: { message: RegExp; why: string };
+  /**
+   * The authentication methods whose scenarios can see what it breaks, when not every method its rule
+   * runs under, and why (S1.username-ignored breaks how a certificate client's Username is read; a token
+   * names its client whatever the Username): the mutant test expects it caught under these only.
+   */
+  onlyUnder?: { methods: readonly AuthenticationMethod[]; why: string };
   apply(behaviour: Behaviour): Behaviour;
 }
