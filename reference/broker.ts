@@ -5,7 +5,7 @@
 // life cycle events, and the aedes glue.
 import { Aedes } from 'aedes';
 import type { ServerTls } from '../certs/manifest.ts';
-import type { ClientResource, NamespaceConfig } from '../eventgrid/namespace.ts';
+import { changedClient, NamespaceConfigError, type ClientChange, type ClientResource, type NamespaceConfig } from '../eventgrid/namespace.ts';
 import { GONE_CLIENTS_TOPIC, leaveSessionExpiryToTheStore, NEW_CLIENTS_TOPIC } from './adapters/aedes/aedes-internals.ts';
 import { LimitEnforcement } from './adapters/aedes/limit-enforcement.ts';
 import { TokenLifetimes } from './adapters/aedes/token-lifetimes.ts';
@@ -75,6 +75,12 @@ export interface ReferenceBroker {
   sessions: SessionStore;
   /** This instance's id among those sharing the namespace (with `redis`). */
   instance?: string;
+  /**
+   * Changes a registered client at run time, as an ARM client update does: disabled, or given other
+   * credentials, its live connections at this instance end (A7, life cycle ClientAuthenticationError).
+   * A NamespaceConfigError names an unknown client or a change no client may have.
+   */
+  updateClient(name: string, change: ClientChange): { client: ClientResource; endedConnections: number };
   /**
    * Stops accepting, sends MQTT 5 clients DISCONNECT 0x8B (server shutting down), closes every
    * connection, and (with `redis`) hands their sessions over as held, kept for a restart.
@@ -269,6 +275,17 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     events,
     sessions,
     ...(shared ? { instance: shared.instance } : {}),
+    updateClient(name, change) {
+      const before = namespace.clients.find((client) => client.name === name);
+      if (!before) throw new NamespaceConfigError(`the namespace has no client "${name}"`);
+      const after = changedClient(before, change);
+      // A new list, as a namespace file would give: a CONNECT reads every client as it was, or as it is.
+      namespace.clients = namespace.clients.map((client) => (client === before ? after : client));
+      const refusal = behaviour.connectionEndsOnChange(before, after);
+      const endedConnections = refusal ? adapter.endConnectionsOf(name, refusal) : 0;
+      log(`client "${name}" updated${refusal ? `: ${refusal.reason}; ${endedConnections} live connection(s) ended [A7]` : ''}`);
+      return { client: after, endedConnections };
+    },
     async stop() {
       adapter.beginStop();
       for (const each of listeners) each.stopAccepting();

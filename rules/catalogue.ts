@@ -303,6 +303,18 @@ export const RULES = [
   },
   { id: 'A5', title: 'With no Username, the authentication name is read from the configured certificate fields in order', sources: ['CERTAUTH', 'ARM'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }], versions: BOTH },
   { id: 'A6', title: 'Failed authentication is refused at CONNECT', sources: ['CERTAUTH'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred', case: 'via A3: the certificate does not prove the name' }], versions: BOTH, dependsOn: ['A3'] },
+  // A7 (issue 25): the life cycle reason ClientAuthenticationError is documented for "client got disabled,
+  // or client configuration changed" (REASONS; LIFECYCLE's disconnectionReason): a live connection ends.
+  // The DISCONNECT code is the project's reading (a DISCONNECT cannot carry 0x86 Bad User Name or Password).
+  // The suite changes the client through the reference's management API: against Event Grid the change is
+  // `az eventgrid namespace client update`, which the suite does not run.
+  {
+    id: 'A7',
+    title: 'A live connection of a client that is disabled, or whose credentials change, is ended (life cycle: ClientAuthenticationError)',
+    sources: ['CLIENTS', 'LIFECYCLE', 'REASONS'],
+    refusals: [{ code: 'authenticationEnded', basis: 'inferred' }],
+    versions: BOTH,
+  },
   // Access control (issue 14): client groups, topic spaces, permission bindings (eventgrid/access-control.ts).
   { id: 'P1', title: 'A client publishes and subscribes on the topic spaces its client group is bound to', sources: ['ACCESS', 'CLIENTGROUPS', 'TOPICSPACES'], versions: BOTH, methods: EVERY_METHOD },
   // A Will is a PUBLISH the namespace makes for the client: Event Grid supports wills (SUPPORT) but does

@@ -72,10 +72,12 @@ const WEBHOOK_TIMEOUT_MS = 1000;
 export interface EmbeddedBrokers {
   /** The brokers' URLs over each transport: every broker serves MQTT over TLS and over WebSockets. */
   urls: Record<Transport, BrokerUrls>;
+  /** The main namespace's management API for its clients (reference/management-api.ts), for the A7 scenarios. */
+  clientsUrl: string;
   stop(): Promise<void>;
 }
 
-type FromThread = { started: Record<Transport, BrokerUrls> } | { stopped: true };
+type FromThread = { started: Record<Transport, BrokerUrls>; clientsUrl: string } | { stopped: true };
 const THREAD_KIND = 'mmc-embedded-brokers';
 
 /**
@@ -97,6 +99,7 @@ export async function startEmbeddedBrokers(options: EmbeddedBrokerOptions): Prom
   thread.on('error', (error) => console.error(`error: the embedded reference broker stopped: ${error.message}`));
   return {
     urls: message.started,
+    clientsUrl: message.clientsUrl,
     async stop() {
       thread.postMessage('stop');
       await Promise.race([once(thread, 'message'), once(thread, 'exit')]);
@@ -108,10 +111,11 @@ export async function startEmbeddedBrokers(options: EmbeddedBrokerOptions): Prom
 
 async function serve(options: EmbeddedBrokerOptions): Promise<void> {
   // Loaded here, in the thread only: the thread that starts it never needs the broker's modules.
-  const [{ startReferenceBroker }, { mutatedBehaviour }, { startWebhookService, withWebhook }] = await Promise.all([
+  const [{ startReferenceBroker }, { mutatedBehaviour }, { startWebhookService, withWebhook }, { startManagementApi }] = await Promise.all([
     import('../reference/broker.ts'),
     import('../reference/policy/mutants.ts'),
     import('../reference/webhook-service.ts'),
+    import('../reference/management-api.ts'),
   ]);
   const pki = loadPki(options.pkiDir);
   const namespaces = referenceNamespaces(pki, options.sessionLimit);
@@ -128,8 +132,10 @@ async function serve(options: EmbeddedBrokerOptions): Promise<void> {
     start(byWebhook(main)),
     start(byWebhook(namespaces.limit)),
   ]);
+  const management = await startManagementApi(brokers[0]);
   const port = parentPort!;
   port.once('message', async () => {
+    await management.stop();
     await Promise.all(brokers.map((broker) => broker.stop()));
     await webhook.stop();
     port.postMessage({ stopped: true } satisfies FromThread);
@@ -139,7 +145,7 @@ async function serve(options: EmbeddedBrokerOptions): Promise<void> {
     const [url, alternativeNamesUrl, limitUrl, webhookUrl, webhookLimitUrl] = over(transport) as [string, string, string, string, string];
     return { url, alternativeNamesUrl, limitUrl, webhookUrl, webhookLimitUrl };
   };
-  port.postMessage({ started: { tcp: urls('tcp'), wss: urls('wss') } } satisfies FromThread);
+  port.postMessage({ started: { tcp: urls('tcp'), wss: urls('wss') }, clientsUrl: management.clientsUrl } satisfies FromThread);
 }
 
 if (!isMainThread && (workerData as { kind?: string } | null)?.kind === THREAD_KIND) await serve((workerData as { options: EmbeddedBrokerOptions }).options);

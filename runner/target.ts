@@ -97,6 +97,7 @@ export async function startEmbeddedTarget(
       alternativeNamesUrl: tcp.alternativeNamesUrl,
       limitNamespace: { url: tcp.limitUrl, webhookUrl: tcp.webhookLimitUrl, sessionLimit: SUITE_SESSION_LIMIT },
       webhookUrl: tcp.webhookUrl,
+      clientsUrl: brokers.clientsUrl,
       pace: false,
       resumeTls: true,
       // Its expiry is seconds: nothing is slow here.

@@ -70,6 +70,12 @@ export interface TargetParameters {
    * (reference/webhook-service.ts): the @webhook scenarios run there. The embedded reference has one.
    */
   webhookUrl?: string;
+  /**
+   * The reference's management API for the main namespace's clients (reference/management-api.ts): the
+   * A7 scenarios disable a client, or change its credentials, while it is connected. Absent elsewhere:
+   * on Event Grid that is an ARM update the suite does not make.
+   */
+  clientsUrl?: string;
   /** The namespace is the reference's, whose Microsoft Entra ID stand-in takes the set's OAUTH2-JWT tokens (E1, E2). */
   entraStandIn?: boolean;
   /** The namespace trusts the PKI set's local token issuer (custom JWT: its certificate, issuer and audience): the @custom-jwt scenarios run. */
@@ -107,6 +113,10 @@ export function missingCapability(tag: string, target: TargetParameters): string
       return target.alternativeNamesUrl
         ? undefined
         : 'needs a second namespace that reads names from the DNS name, then the subject: pass --alternative-names-target';
+    case '@changes-clients':
+      return target.clientsUrl
+        ? undefined
+        : "changes a registered client while it is connected, through the embedded reference's management API (on Event Grid: az eventgrid namespace client update, which the suite does not run)";
     case '@slow':
       return target.includeSlow
         ? undefined

@@ -246,6 +246,12 @@ export interface TokenPieces {
   endsAtTokenExpiry: boolean;
 }
 
+/** The piece of Behaviour that says what a change to a registered client does to its live connections; a mutant may replace it. */
+export interface ClientChangePieces {
+  /** A7: why a live connection of the client `before` ends now that its resource reads `after` (disabled, other credentials); undefined: it goes on. */
+  connectionEndsOnChange(before: ClientResource, after: ClientResource): Refusal | undefined;
+}
+
 /** The piece of Behaviour that says where a client may publish and subscribe; a mutant may replace it. */
 export interface GrantPieces {
   /** P1-P4, E2: the topic templates the client may use under the permission: an Entra principal's role assignments, else the permission bindings of its client groups. */
@@ -324,7 +330,7 @@ export interface SharedSubscriptionPieces {
 }
 
 /** Everything a mutant may replace. */
-export interface Behaviour extends IdentityPieces, TokenPieces, WebhookPieces, GrantPieces, SessionPieces, LimitPieces, FeaturePieces, SharedSubscriptionPieces {
+export interface Behaviour extends IdentityPieces, TokenPieces, WebhookPieces, ClientChangePieces, GrantPieces, SessionPieces, LimitPieces, FeaturePieces, SharedSubscriptionPieces {
   /** M1, M2: every packet a client sends, CONNECT included, in order, before anything else sees it: the first refusal closes the connection. */
   packetChecks: readonly Check<PacketContext>[];
   /** A1-A5: what a client certificate must prove, in order (the certificate authenticator runs them): the first refusal is the authentication's. */

@@ -456,6 +456,17 @@ export class AedesNamespaceAdapter {
     if (brokerId !== this.broker?.id) this.remoteSessions.delete(sessionName);
   }
 
+  /**
+   * A7: the registered client `clientName` changed so that its live connections end: each of this
+   * broker's is sent the refusal (a DISCONNECT, MQTT 5) and closed, its life cycle reason
+   * ClientAuthenticationError. Returns how many were ended.
+   */
+  endConnectionsOf(clientName: string, refusal: Refusal): number {
+    const ending = [...this.localSessions.values()].filter((connection) => connection.ready && connection.client && connection.grant?.client.name === clientName);
+    for (const connection of ending) this.options.tokens.revoke(connection.client!, refusal);
+    return ending.length;
+  }
+
   /** The session store no longer counts this broker's connections as holding their sessions (its lease ran out): they are closed. */
   dropLocalSessions(): void {
     for (const connection of this.localSessions.values()) connection.transport.stream.destroy();

@@ -3,6 +3,7 @@
 // (a bad token, another client, another reason) ends it; so does its token's expiry, unrenewed. Either
 // ending is a DISCONNECT 0x87 carrying why, and the life cycle reason ClientAuthenticationError. aedes
 // has no enhanced authentication: the namespace adapter hands every AUTH packet here before aedes sees it.
+// A connection whose registered client is disabled or given other credentials is ended the same way (A7).
 import type { Client } from 'aedes';
 import mqttPacket from 'mqtt-packet';
 import type { ClientResource } from '../../../eventgrid/namespace.ts';
@@ -112,6 +113,14 @@ export class TokenLifetimes {
       else this.end(client, refuse('T8', connection.method ? 'the token expired without re-authentication' : "the webhook's decision expired"));
     }, Math.min(delay, MAX_TIMER_MS));
     connection.timer.unref();
+  }
+
+  /**
+   * Ends a connection whose credentials no longer hold for another reason than its own token (A7: its
+   * client was disabled or given other credentials), as an expired token's is ended.
+   */
+  revoke(client: Client, refusal: Refusal): void {
+    this.end(client, refusal);
   }
 
   /** Ends the connection with a DISCONNECT carrying the refusal's code and why (a connection not yet ready is closed). */
