@@ -5,6 +5,7 @@ import { defineParameterType, setDefaultTimeout, setWorldConstructor, World, typ
 import { ConformanceFailure } from '../common/errors.ts';
 import { controlCounterpart } from '../certs/identities.ts';
 import { loadPki, type LoadedIdentity, type LoadedPki } from '../certs/manifest.ts';
+import type { ClientChange, ClientResource } from '../eventgrid/namespace.ts';
 import { sessionTopic, ungrantedTopic } from '../eventgrid/suite-contract.ts';
 import { issueToken } from '../certs/tokens.ts';
 import { allowedAs } from '../reference/webhook-service.ts';
@@ -151,6 +152,8 @@ export class ConformanceWorld extends World<TargetParameters> {
   private readonly pendingExpiries = new Map<string, PendingExpiry>();
   /** The authentication name each session was opened under: its topics are that client's. */
   private readonly owners = new Map<string, string>();
+  /** Registered clients this scenario changed (A7), by resource name, with what they were. */
+  private readonly changedClients = new Map<string, ClientChange>();
   /** The SUBACK code and topic of the last SUBSCRIBE a step made (P1-P4), or why no SUBACK came. */
   lastSubscription?: { topic: string; code: number | undefined; noSuback?: string };
   /** What became of the last PUBLISH a step made (P1-P4). */
@@ -229,6 +232,33 @@ export class ConformanceWorld extends World<TargetParameters> {
   /** On the webhook's namespace, the password that has the test webhook allow the identity, named as it is. */
   private webhookPassword(identityId: string): string | undefined {
     return this.method === 'webhook' ? allowedAs(this.identity(identityId).entry.authenticationName) : undefined;
+  }
+
+  /**
+   * A7: changes the identity's registered client through the reference's management API (disabled,
+   * other credentials); it is put back as it was after the scenario. The client resource is named by
+   * the identity's id (certs/namespace.ts).
+   */
+  async changeClient(identityId: string, change: ClientChange): Promise<void> {
+    const name = this.identity(identityId).entry.id;
+    if (!this.changedClients.has(name)) {
+      const { state, authenticationName, clientCertificateAuthentication, attributes } = (await this.clientsApi(name, 'GET')) as ClientResource;
+      this.changedClients.set(name, { state, authenticationName, clientCertificateAuthentication, attributes });
+    }
+    await this.patchClient(name, change);
+  }
+
+  private async patchClient(name: string, change: ClientChange): Promise<void> {
+    await this.clientsApi(name, 'PATCH', change);
+  }
+
+  private async clientsApi(name: string, method: 'GET' | 'PATCH', body?: ClientChange): Promise<unknown> {
+    const url = this.target.clientsUrl;
+    if (!url) throw new Error('this target has no management API for its clients: tag the scenario @changes-clients');
+    const response = await fetch(`${url}${encodeURIComponent(name)}`, { method, ...(body ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}), signal: AbortSignal.timeout(CLIENT_TIMEOUT_MS) });
+    const answer: unknown = await response.json();
+    if (!response.ok) throw new Error(`the management API answered ${method} ${name} with ${response.status}: ${JSON.stringify(answer)}`);
+    return answer;
   }
 
   /** Waits, against a remote target, until a second has passed since the last attempt on that ClientID. */
@@ -514,9 +544,14 @@ export class ConformanceWorld extends World<TargetParameters> {
    * name (the identity that last won a session name is the one that can end it), then every client.
    */
   async cleanUp(): Promise<void> {
-    await this.endSessions([...new Map(this.accepted.map((session) => [session.name, session])).values()]);
-    for (const client of this.allClients) client.close();
-    for (const connection of this.rawConnections) connection.close();
+    try {
+      // First the clients as they were, so that a disabled one's held sessions can be ended.
+      for (const [name, original] of this.changedClients) await this.patchClient(name, original);
+    } finally {
+      await this.endSessions([...new Map(this.accepted.map((session) => [session.name, session])).values()]);
+      for (const client of this.allClients) client.close();
+      for (const connection of this.rawConnections) connection.close();
+    }
   }
 }
 
