@@ -52,6 +52,8 @@ export interface EmbeddedBrokerOptions {
   sessionLimit: number;
   /** Mutant ids (reference/policy/mutants.ts) the brokers break on purpose. */
   brokenRules: string[];
+  /** The transports the run goes over: each gets namespaces of its own (see EmbeddedBrokers.urls). */
+  transports: Transport[];
 }
 
 interface BrokerUrls {
@@ -64,20 +66,24 @@ interface BrokerUrls {
   webhookUrl: string;
   /** The limit namespace authenticating by the test webhook, for the webhook's S9 scenarios. */
   webhookLimitUrl: string;
+  /** The main namespace's management API for its clients (reference/management-api.ts), for the A7 scenarios. */
+  clientsUrl: string;
 }
 
 /** How long the webhook namespace waits for the test webhook: a W3 scenario waits this long. */
 const WEBHOOK_TIMEOUT_MS = 1000;
 
 export interface EmbeddedBrokers {
-  /** The brokers' URLs over each transport: every broker serves MQTT over TLS and over WebSockets. */
-  urls: Record<Transport, BrokerUrls>;
-  /** The main namespace's management API for its clients (reference/management-api.ts), for the A7 scenarios. */
-  clientsUrl: string;
+  /**
+   * The URLs of each transport's brokers. Every broker serves MQTT over TLS and over WebSockets, but
+   * each transport's scenarios run on namespaces of their own: the transports' runs overlap, and two
+   * runs of one scenario would otherwise meet on its bare session names (S3) and identities' limits (S9).
+   */
+  urls: Partial<Record<Transport, BrokerUrls>>;
   stop(): Promise<void>;
 }
 
-type FromThread = { started: Record<Transport, BrokerUrls>; clientsUrl: string } | { stopped: true };
+type FromThread = { started: Partial<Record<Transport, BrokerUrls>> } | { stopped: true };
 const THREAD_KIND = 'mmc-embedded-brokers';
 
 /**
@@ -99,7 +105,6 @@ export async function startEmbeddedBrokers(options: EmbeddedBrokerOptions): Prom
   thread.on('error', (error) => console.error(`error: the embedded reference broker stopped: ${error.message}`));
   return {
     urls: message.started,
-    clientsUrl: message.clientsUrl,
     async stop() {
       thread.postMessage('stop');
       await Promise.race([once(thread, 'message'), once(thread, 'exit')]);
@@ -125,27 +130,27 @@ async function serve(options: EmbeddedBrokerOptions): Promise<void> {
   const { main } = namespaces;
   const webhook = await startWebhookService({ attributesOf: (name) => main.clients.find((client) => client.authenticationName.toLowerCase() === name.toLowerCase())?.attributes });
   const byWebhook = (namespace: NamespaceConfig) => withWebhook({ ...namespace, reference: { ...namespace.reference, webhookTimeoutMs: WEBHOOK_TIMEOUT_MS } }, webhook.url);
-  const brokers = await Promise.all([
-    start(main),
-    start(namespaces.alternativeNames),
-    start(namespaces.limit),
-    start(byWebhook(main)),
-    start(byWebhook(namespaces.limit)),
-  ]);
-  const management = await startManagementApi(brokers[0]);
+  const namespacesOfEach = [main, namespaces.alternativeNames, namespaces.limit, byWebhook(main), byWebhook(namespaces.limit)];
+  const sets = await Promise.all(
+    options.transports.map(async (transport) => {
+      const brokers = await Promise.all(namespacesOfEach.map(start));
+      // Each transport's main namespace has its clients' management API (A7): its changes are its own.
+      return { transport, brokers, management: await startManagementApi(brokers[0]!) };
+    }),
+  );
   const port = parentPort!;
   port.once('message', async () => {
-    await management.stop();
-    await Promise.all(brokers.map((broker) => broker.stop()));
+    await Promise.all(sets.map(({ management }) => management.stop()));
+    await Promise.all(sets.flatMap(({ brokers }) => brokers.map((broker) => broker.stop())));
     await webhook.stop();
     port.postMessage({ stopped: true } satisfies FromThread);
   });
-  const over = (transport: Transport) => brokers.map((broker) => (transport === 'wss' ? broker.wsUrl! : broker.url));
-  const urls = (transport: Transport): BrokerUrls => {
-    const [url, alternativeNamesUrl, limitUrl, webhookUrl, webhookLimitUrl] = over(transport) as [string, string, string, string, string];
-    return { url, alternativeNamesUrl, limitUrl, webhookUrl, webhookLimitUrl };
-  };
-  port.postMessage({ started: { tcp: urls('tcp'), wss: urls('wss') }, clientsUrl: management.clientsUrl } satisfies FromThread);
+  const started: Partial<Record<Transport, BrokerUrls>> = {};
+  for (const { transport, brokers, management } of sets) {
+    const [url, alternativeNamesUrl, limitUrl, webhookUrl, webhookLimitUrl] = brokers.map((broker) => (transport === 'wss' ? broker.wsUrl! : broker.url)) as [string, string, string, string, string];
+    started[transport] = { url, alternativeNamesUrl, limitUrl, webhookUrl, webhookLimitUrl, clientsUrl: management.clientsUrl };
+  }
+  port.postMessage({ started } satisfies FromThread);
 }
 
 if (!isMainThread && (workerData as { kind?: string } | null)?.kind === THREAD_KIND) await serve((workerData as { options: EmbeddedBrokerOptions }).options);

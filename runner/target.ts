@@ -62,28 +62,30 @@ export async function startEmbeddedTarget(
   const pki = loadPki(pkiDir);
   const sessionLimit = embeddedSessionLimit(options.concurrency ?? 1);
   const brokenRules = options.brokenRules ?? [];
-  const brokers = await startEmbeddedBrokers({ pkiDir, sessionLimit, brokenRules: brokenRules.map(({ id }) => id) });
-  const broken = brokenRules.map(({ id, breaks }) => `${id} (${breaks})`).join(', ');
   const transports = options.transports ?? [...TRANSPORTS];
-  const { tcp } = brokers.urls;
-  const at = transports.map((transport) => brokers.urls[transport].url).join(' and ');
+  const brokers = await startEmbeddedBrokers({ pkiDir, sessionLimit, brokenRules: brokenRules.map(({ id }) => id), transports });
+  const broken = brokenRules.map(({ id, breaks }) => `${id} (${breaks})`).join(', ');
+  const urlsOver = (transport: Transport) => brokers.urls[transport]!;
+  const first = urlsOver(transports[0]!);
+  const at = transports.map((transport) => urlsOver(transport).url).join(' and ');
   return {
     description: `embedded reference broker at ${at}${broken ? ` with rules broken on purpose: ${broken}` : ''}`,
     transports,
     over: (transport, parameters) => {
-      const urls = brokers.urls[transport];
+      const urls = urlsOver(transport);
       return {
         ...parameters,
         url: urls.url,
         alternativeNamesUrl: urls.alternativeNamesUrl,
         limitNamespace: { url: urls.limitUrl, webhookUrl: urls.webhookLimitUrl, sessionLimit: SUITE_SESSION_LIMIT },
         webhookUrl: urls.webhookUrl,
+        clientsUrl: urls.clientsUrl,
       };
     },
     // ensurePki has logged them.
     warnings: warnings.filter(() => !options.log),
     parameters: {
-      url: tcp.url,
+      url: first.url,
       caFile: join(pkiDir, pki.manifest.ca.root.certificate),
       caOrigin: 'the PKI root CA',
       identitiesDir: pkiDir,
@@ -94,12 +96,14 @@ export async function startEmbeddedTarget(
       unsupportedVersions: {},
       shortSessionExpirySeconds: REFERENCE_MAX_EXPIRY_SECONDS,
       alternativeNameSources: false,
-      alternativeNamesUrl: tcp.alternativeNamesUrl,
-      limitNamespace: { url: tcp.limitUrl, webhookUrl: tcp.webhookLimitUrl, sessionLimit: SUITE_SESSION_LIMIT },
-      webhookUrl: tcp.webhookUrl,
-      clientsUrl: brokers.clientsUrl,
+      alternativeNamesUrl: first.alternativeNamesUrl,
+      limitNamespace: { url: first.limitUrl, webhookUrl: first.webhookLimitUrl, sessionLimit: SUITE_SESSION_LIMIT },
+      webhookUrl: first.webhookUrl,
+      clientsUrl: first.clientsUrl,
       pace: false,
       resumeTls: true,
+      // A timer that fires late on a busy machine, not a lenient broker.
+      tokenExpiryMarginMs: 1000,
       // Its expiry is seconds: nothing is slow here.
       includeSlow: true,
       // The set's namespace (certs/namespace.ts) trusts its local issuer.
@@ -171,6 +175,7 @@ export function remoteTarget(options: RemoteTargetOptions): PreparedTarget {
       ...(options.alternativeNamesUrl ? { alternativeNamesUrl: options.alternativeNamesUrl } : {}),
       pace: options.pace ?? true,
       resumeTls: false,
+      tokenExpiryMarginMs: 3000,
       includeSlow: options.includeSlow ?? false,
       tokenIssuerTrusted: options.tokenIssuerTrusted ?? false,
       skipRules: options.skipRules ?? {},
