@@ -122,7 +122,9 @@ export function clientUrls(
 }
 
 export async function startReferenceBroker(options: ReferenceBrokerOptions): Promise<ReferenceBroker> {
-  const { namespace } = options;
+  // A copy of its own: a client changed at run time (updateClient) is this broker's change, not that of
+  // every broker started from the same configuration (the embedded run starts one per transport).
+  const namespace: NamespaceConfig = { ...options.namespace };
   const log = options.log ?? (() => {});
   const clock = options.clock ?? Date.now;
   const behaviour = options.behaviour ?? EVENT_GRID;

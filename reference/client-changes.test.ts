@@ -3,6 +3,7 @@
 // DISCONNECT 0x87 (MQTT 5) and the life cycle reason ClientAuthenticationError; other clients, and a
 // change to the attributes alone, leave connections as they are.
 import { afterEach, describe, expect, it } from 'vitest';
+import { serverTlsFromPki } from '../certs/manifest.ts';
 import { within } from '../common/timing.ts';
 import { startTestBroker, type TestBroker } from '../testkit/test-broker.ts';
 import { startReferenceBroker, type ReferenceBroker } from './broker.ts';
@@ -44,6 +45,19 @@ describe('what does not end a connection (A7)', () => {
     expect(t.broker.updateClient('alpha', { attributes: { floor: 3 } }).endedConnections).toBe(0);
     expect(t.broker.updateClient('alpha', { state: 'Enabled' }).endedConnections).toBe(0);
     expect(await within(client.ended, 300)).toBeUndefined();
+  });
+
+  it("changes only the broker it is made at, though another was started from the same configuration", async () => {
+    t = await startTestBroker(startReferenceBroker);
+    const shared = t.broker.namespace;
+    const other = await startReferenceBroker({ namespace: shared, tls: serverTlsFromPki(t.pki) });
+    try {
+      t.broker.updateClient('alpha', { state: 'Disabled' });
+      expect(other.namespace.clients.find((client) => client.name === 'alpha')?.state).toBe('Enabled');
+      expect(shared.clients.find((client) => client.name === 'alpha')?.state).toBe('Disabled');
+    } finally {
+      await other.stop();
+    }
   });
 
   it('under the A7 mutant a disabled client keeps its connection', async () => {
