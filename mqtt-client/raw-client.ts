@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import mqttPacket from 'mqtt-packet';
 import type { LoadedIdentity } from '../certs/manifest.ts';
 import type { MqttVersion } from '../rules/catalogue.ts';
-import type { PacketLog } from './packet-log.ts';
+import { packetFields, type PacketLog } from './packet-log.ts';
 import { authenticationProperties, connectBytes } from './raw-packets.ts';
 import { secureContextFor, type TlsSessions } from './tls-context.ts';
 import { openStream } from './transport.ts';
@@ -37,7 +37,7 @@ export interface RawConnectOptions {
   packetLog?: PacketLog;
   /**
    * Credentials instead of the certificate, which is then not presented: a token (MQTT 5 Authentication
-   * Method and Data, after `properties`) or a password (a webhook's). Logged by their size only.
+   * Method and Data, after `properties`) or a password (a webhook's). Logged by their size only (packetFields).
    */
   credentials?: RawCredentials;
 }
@@ -136,8 +136,8 @@ export class RawConnection {
             clean: options.cleanStart ?? true,
             keepalive: options.keepAlive ?? 60,
             ...(options.properties ? { propertiesHex: options.properties.toString('hex') } : {}),
-            ...(token ? { authenticationMethod: token.method, authenticationDataBytes: token.data.length } : {}),
-            ...(password ? { passwordBytes: password.length } : {}),
+            // Redacted as the session client's CONNECTs are: the token and the password by their size.
+            ...packetFields({ password, ...(token ? { properties: { authenticationMethod: token.method, authenticationData: token.data } } : {}) }),
             ...(options.pipelined ? { pipelinedBytes: options.pipelined.length } : {}),
             writtenByteByByte: true,
           });
