@@ -19,6 +19,14 @@ Feature: Custom JWT authentication, and the session rules under it
       When identity "beta" connects with session "s1"
       Then the connection is refused as not authorized
 
+    # Why S3 does not apply under a token: with no Username, the ClientID still only names the session.
+    @needs-two-sessions @mqtt5 @custom-jwt
+    Scenario: without a Username the token still names the client, whose identity opens a second session
+      Given identity "alpha" holds session "s1" over MQTT 5
+      When identity "alpha" connects without a Username with session "s2" over MQTT 5
+      Then the connection is accepted
+      And identity "alpha" is still connected on session "s1" and still receives QoS 1 messages
+
     @mqtt5 @custom-jwt
     Scenario: a token with no subject is refused
       When identity "alpha" connects with session "s1" presenting a token with no subject over MQTT 5

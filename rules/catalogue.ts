@@ -124,7 +124,7 @@ const NO_CERTIFICATE = {
   'OAUTH2-JWT': "no certificate: the Entra ID token names the client by its object id (E1), and one token serves each of a principal's sessions in S1's OAUTH2-JWT scenario",
 } as const satisfies Partial<Record<AuthenticationMethod, string>>;
 const NAME_FROM_CREDENTIAL = {
-  'CUSTOM-JWT': 'the token names the client whatever the Username (T1): without one the ClientID is still only the session name',
+  'CUSTOM-JWT': "the token names the client whatever the Username (T1): without one the ClientID is still only the session name, and the token's identity opens a second session (T1's scenario without a Username)",
   webhook: "the webhook's clientAuthenticationName names the client whatever the Username (W1): without one the ClientID is still only the session name",
   'OAUTH2-JWT': "the Entra ID token's object id names the client whatever the Username (E1): without one the ClientID is still only the session name",
 } as const satisfies Partial<Record<AuthenticationMethod, string>>;
