@@ -77,7 +77,8 @@ export interface ReferenceBroker {
   instance?: string;
   /**
    * Changes a registered client at run time, as an ARM client update does: disabled, or given other
-   * credentials, its live connections at this instance end (A7, life cycle ClientAuthenticationError).
+   * credentials, its live connections at this instance end (A7, life cycle ClientAuthenticationError);
+   * moved into or out of a client group, too (P5, ClientAuthorizationError).
    * A NamespaceConfigError names an unknown client or a change no client may have.
    */
   updateClient(name: string, change: ClientChange): { client: ClientResource; endedConnections: number };
@@ -283,9 +284,9 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
       const after = changedClient(before, change);
       // A new list, as a namespace file would give: a CONNECT reads every client as it was, or as it is.
       namespace.clients = namespace.clients.map((client) => (client === before ? after : client));
-      const refusal = behaviour.connectionEndsOnChange(before, after);
-      const endedConnections = refusal ? adapter.endConnectionsOf(name, refusal) : 0;
-      log(`client "${name}" updated${refusal ? `: ${refusal.reason}; ${endedConnections} live connection(s) ended [A7]` : ''}`);
+      const ending = behaviour.connectionEndsOnChange(namespace, before, after);
+      const endedConnections = ending ? adapter.endConnectionsOf(name, ending) : 0;
+      log(`client "${name}" updated${ending ? `: ${ending.refusal.reason}; ${endedConnections} live connection(s) ended [${ending.refusal.rule}]` : ''}`);
       return { client: after, endedConnections };
     },
     async stop() {

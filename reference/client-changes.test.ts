@@ -1,7 +1,8 @@
-// A7: a registered client changed while it is connected (ReferenceBroker.updateClient and the management
-// API the suite's steps use): disabled or given other credentials, its live connections end with
-// DISCONNECT 0x87 (MQTT 5) and the life cycle reason ClientAuthenticationError; other clients, and a
-// change to the attributes alone, leave connections as they are.
+// A7, P5: a registered client changed while it is connected (ReferenceBroker.updateClient and the
+// management API the suite's steps use): disabled or given other credentials, its live connections end
+// with DISCONNECT 0x87 (MQTT 5) and the life cycle reason ClientAuthenticationError; moved out of its
+// client group, with ClientAuthorizationError; other clients, and attributes no group reads, are left as
+// they are.
 import { afterEach, describe, expect, it } from 'vitest';
 import { serverTlsFromPki } from '../certs/manifest.ts';
 import { within } from '../common/timing.ts';
@@ -38,11 +39,30 @@ describe.each(['3.1.1', '5'] as const)('a client changed while connected, over M
   });
 });
 
-describe('what does not end a connection (A7)', () => {
-  it('a change to the attributes alone, or one that changes nothing, leaves the connection as it is', async () => {
+describe('a client moved out of its client group while connected (P5)', () => {
+  it('has its connection ended with ClientAuthorizationError', async () => {
+    t = await startTestBroker(startReferenceBroker);
+    const reasons: (string | undefined)[] = [];
+    t.broker.events.on('event', (event) => reasons.push(event.data.disconnectionReason));
+    const client = await t.open('alpha', 'a1', '5');
+    expect(t.broker.updateClient('alpha', { attributes: { role: 'retired' } }).endedConnections).toBe(1);
+    expect((await within(client.ended, 3000))?.disconnectReasonCode).toBe(0x87);
+    await expect.poll(() => reasons.at(-1)).toBe('ClientAuthorizationError');
+  });
+
+  it('under the P5 mutant keeps its connection', async () => {
+    t = await startTestBroker(startReferenceBroker, {}, { behaviour: mutatedBehaviour(['P5']) });
+    const client = await t.open('alpha', 'a1', '5');
+    expect(t.broker.updateClient('alpha', { attributes: { role: 'retired' } }).endedConnections).toBe(0);
+    expect(await within(client.ended, 300)).toBeUndefined();
+  });
+});
+
+describe('what does not end a connection (A7, P5)', () => {
+  it('a change to attributes no client group reads, or one that changes nothing, leaves the connection as it is', async () => {
     t = await startTestBroker(startReferenceBroker);
     const client = await t.open('alpha', 'a1', '5');
-    expect(t.broker.updateClient('alpha', { attributes: { floor: 3 } }).endedConnections).toBe(0);
+    expect(t.broker.updateClient('alpha', { attributes: { role: 'client', floor: 3 } }).endedConnections).toBe(0);
     expect(t.broker.updateClient('alpha', { state: 'Enabled' }).endedConnections).toBe(0);
     expect(await within(client.ended, 300)).toBeUndefined();
   });

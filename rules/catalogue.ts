@@ -355,6 +355,17 @@ export const RULES = [
     versions: BOTH,
     dependsOn: ['P1', 'P3', 'S1'],
   },
+  // P5 (issue 25): ClientAuthorizationError is documented for "a change in the configuration of topic
+  // spaces, permission bindings, or client groups" (REASONS): the suite changes a client's attributes so
+  // that it leaves its client group, through the reference's management API (as A7). The code is the
+  // project's reading, as A7's.
+  {
+    id: 'P5',
+    title: 'A live connection whose client is moved into or out of a client group is ended (life cycle: ClientAuthorizationError)',
+    sources: ['CLIENTGROUPS', 'LIFECYCLE', 'REASONS'],
+    refusals: [{ code: 'accessChanged', basis: 'inferred' }],
+    versions: BOTH,
+  },
   // Custom JWT (issue 25). What the docs say: MQTT 5 only; CONNECT Authentication Method CUSTOM-JWT with
   // the token as Authentication Data, and an AUTH packet of reason 25 (0x19) with a fresh one
   // re-authenticates (CUSTOMJWT); the namespace holds the issuer's public-key certificates and the

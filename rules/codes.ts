@@ -59,6 +59,8 @@ export const REFUSAL = {
   // is disabled or given other credentials, is ended; a DISCONNECT cannot carry 0x86, so the code is Not
   // authorized [MQTT-4.12.1-2].
   authenticationEnded: { packet: 'DISCONNECT', reasonCode: 0x87 },
+  // P5: a connection whose client's client groups changed is ended, to come back under its new grants.
+  accessChanged: { packet: 'DISCONNECT', reasonCode: 0x87 },
 } as const satisfies Record<string, RefusalCode>;
 
 export type RefusalName = keyof typeof REFUSAL;

@@ -27,8 +27,8 @@ function namedBy(pickle: Pickle, pattern: RegExp): string[] {
 const filled = (pickle: Pickle) => namedBy(pickle, /identity "([^"]+)" holds as many sessions as the namespace allows/g);
 /** Whether the scenario fills an identity's session limit (S9). */
 export const fillsSessionLimit = (pickle: Pickle): boolean => filled(pickle).length > 0;
-/** Identities whose registered client the scenario changes while it runs (A7): disabled, or given other credentials. */
-const changed = (pickle: Pickle) => namedBy(pickle, /the namespace (?:disables|changes the credentials of) identity "([^"]+)"/g);
+/** Identities whose registered client the scenario changes while it runs (A7, P5): disabled, other credentials, other client groups. */
+const changed = (pickle: Pickle) => namedBy(pickle, /the namespace (?:disables|changes the credentials of|moves out of its client group) identity "([^"]+)"/g);
 /** Identities whose ClientID is their bare authentication name, the same in every such scenario (S3). */
 const bare = (pickle: Pickle) => namedBy(pickle, /identity "([^"]+)" connects without a Username with session named as its authentication name/g);
 

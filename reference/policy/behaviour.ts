@@ -246,10 +246,19 @@ export interface TokenPieces {
   endsAtTokenExpiry: boolean;
 }
 
+/**
+ * Why a live connection ends when its client changes, and the life cycle reason Event Grid's events give
+ * it: an authentication reason (A7: disabled, other credentials), or an authorization one (P5: other client groups).
+ */
+export interface ClientChangeEnding {
+  refusal: Refusal;
+  lifecycleReason: 'ClientAuthenticationError' | 'ClientAuthorizationError';
+}
+
 /** The piece of Behaviour that says what a change to a registered client does to its live connections; a mutant may replace it. */
 export interface ClientChangePieces {
-  /** A7: why a live connection of the client `before` ends now that its resource reads `after` (disabled, other credentials); undefined: it goes on. */
-  connectionEndsOnChange(before: ClientResource, after: ClientResource): Refusal | undefined;
+  /** A7, P5: why a live connection of the client `before` ends now that its resource reads `after` in `namespace`; undefined: it goes on. */
+  connectionEndsOnChange(namespace: NamespaceConfig, before: ClientResource, after: ClientResource): ClientChangeEnding | undefined;
 }
 
 /** The piece of Behaviour that says where a client may publish and subscribe; a mutant may replace it. */
