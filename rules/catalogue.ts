@@ -314,6 +314,8 @@ export const RULES = [
     sources: ['CLIENTS', 'LIFECYCLE', 'REASONS'],
     refusals: [{ code: 'authenticationEnded', basis: 'inferred' }],
     versions: BOTH,
+    // Its control, another client's session, receives on its own topics.
+    dependsOn: ['P1'],
   },
   // Access control (issue 14): client groups, topic spaces, permission bindings (eventgrid/access-control.ts).
   { id: 'P1', title: 'A client publishes and subscribes on the topic spaces its client group is bound to', sources: ['ACCESS', 'CLIENTGROUPS', 'TOPICSPACES'], versions: BOTH, methods: EVERY_METHOD },
@@ -365,6 +367,8 @@ export const RULES = [
     sources: ['CLIENTGROUPS', 'LIFECYCLE', 'REASONS'],
     refusals: [{ code: 'accessChanged', basis: 'inferred' }],
     versions: BOTH,
+    // Its control, another client's session, receives on its own topics.
+    dependsOn: ['P1'],
   },
   // Custom JWT (issue 25). What the docs say: MQTT 5 only; CONNECT Authentication Method CUSTOM-JWT with
   // the token as Authentication Data, and an AUTH packet of reason 25 (0x19) with a fresh one
