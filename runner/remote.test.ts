@@ -60,9 +60,9 @@ describe('a run through a target file', () => {
     const maximum = maximumSessionExpirySeconds(referenceNamespaces(pki).main);
     expect(remote.stdout).toContain(`maximum session expiry ${maximum} s`);
     // The webhook and Entra ID scenarios need the embedded run's own test webhook and Entra ID stand-in,
-    // A7's its management API (a client changed while connected).
+    // A7's and P5's its management API (a client changed while connected).
     const embeddedOnly = new Set(['webhook', 'OAUTH2-JWT']);
-    const embeddedOnlyRules = new Set(['A7']);
+    const embeddedOnlyRules = new Set(['A7', 'P5']);
     const onlyEmbedded = (verdict: NonNullable<typeof remote.rules>[number]) => embeddedOnly.has(verdict.method) || embeddedOnlyRules.has(verdict.id);
     const verdicts = (run: typeof remote) =>
       run.rules?.filter((verdict) => !onlyEmbedded(verdict)).map((verdict) => `${verdict.id} ${verdict.method} ${verdict.version} ${verdict.transport} ${verdict.status}`);
