@@ -87,7 +87,7 @@ Feature: Custom JWT authentication, and the session rules under it
 
     @mqtt5 @custom-jwt
     Scenario: re-authenticating with a fresh token keeps the connection past its first token's expiry
-      Given identity "alpha" connects with session "s1" and a token that expires in 2 seconds over MQTT 5
+      Given identity "alpha" connects with session "s1" and a token that expires in 1 second over MQTT 5
       Then the connection is accepted
       When session "s1" re-authenticates with a fresh token
       Then session "s1" is still connected once its first token has expired
@@ -109,7 +109,7 @@ Feature: Custom JWT authentication, and the session rules under it
 
     @mqtt5 @custom-jwt
     Scenario: a token expiring unrenewed ends its connection
-      Given identity "alpha" connects with session "s1" and a token that expires in 2 seconds over MQTT 5
+      Given identity "alpha" connects with session "s1" and a token that expires in 1 second over MQTT 5
       Then the connection is accepted
       And the connection of session "s1" is ended when its token expires
 
@@ -126,3 +126,11 @@ Feature: Custom JWT authentication, and the session rules under it
       And session "s1" receives "to myself"
       When session "s1" subscribes to a topic of identity "beta"
       Then the subscription is refused as not authorized
+
+  @L22
+  Rule: Authentication Data is at most 8 KB
+
+    @mqtt5 @custom-jwt
+    Scenario: a token just past 8192 bytes is refused; the same token padded to just within is accepted
+      When identity "alpha" connects with session "s1" presenting a token just past 8 KB over MQTT 5
+      Then the connection is refused

@@ -11,7 +11,7 @@ import { SUITE_SESSION_LIMIT } from '../certs/namespace.ts';
 import { checkTopicRoot, DEFAULT_TOPIC_ROOT } from '../eventgrid/suite-contract.ts';
 import { transportOf, TRANSPORTS, type Transport } from '../rules/transports.ts';
 import type { TargetParameters } from '../steps/target.ts';
-import { embeddedSessionLimit, REFERENCE_MAX_EXPIRY_SECONDS, startEmbeddedBrokers } from './embedded-brokers.ts';
+import { embeddedSessionLimit, REFERENCE_MAX_EXPIRY_SECONDS, REFERENCE_SHORT_EXPIRY_SECONDS, startEmbeddedBrokers } from './embedded-brokers.ts';
 
 export interface RemoteTargetOptions {
   url: string;
@@ -80,6 +80,7 @@ export async function startEmbeddedTarget(
         limitNamespace: { url: urls.limitUrl, webhookUrl: urls.webhookLimitUrl, sessionLimit: SUITE_SESSION_LIMIT },
         webhookUrl: urls.webhookUrl,
         clientsUrl: urls.clientsUrl,
+        shortExpiryNamespace: { url: urls.shortExpiryUrl, maxSessionExpirySeconds: REFERENCE_SHORT_EXPIRY_SECONDS },
       };
     },
     // ensurePki has logged them.
@@ -94,12 +95,14 @@ export async function startEmbeddedTarget(
       maxSessionExpirySeconds: REFERENCE_MAX_EXPIRY_SECONDS,
       maxSessionExpiryDeclared: true,
       unsupportedVersions: {},
-      shortSessionExpirySeconds: REFERENCE_MAX_EXPIRY_SECONDS,
+      shortSessionExpirySeconds: REFERENCE_SHORT_EXPIRY_SECONDS,
+      sessionExpirySeconds: REFERENCE_MAX_EXPIRY_SECONDS,
       alternativeNameSources: false,
       alternativeNamesUrl: first.alternativeNamesUrl,
       limitNamespace: { url: first.limitUrl, webhookUrl: first.webhookLimitUrl, sessionLimit: SUITE_SESSION_LIMIT },
       webhookUrl: first.webhookUrl,
       clientsUrl: first.clientsUrl,
+      shortExpiryNamespace: { url: first.shortExpiryUrl, maxSessionExpirySeconds: REFERENCE_SHORT_EXPIRY_SECONDS },
       pace: false,
       resumeTls: true,
       // A timer that fires late on a busy machine, not a lenient broker.
@@ -171,6 +174,7 @@ export function remoteTarget(options: RemoteTargetOptions): PreparedTarget {
       unsupportedVersions: {},
       // Long enough to hold many sessions and resume them at one attempt a second.
       shortSessionExpirySeconds: 20,
+      sessionExpirySeconds: 20,
       alternativeNameSources: options.alternativeNameSources ?? false,
       ...(options.alternativeNamesUrl ? { alternativeNamesUrl: options.alternativeNamesUrl } : {}),
       pace: options.pace ?? true,

@@ -75,11 +75,32 @@ export function canRunBeside(candidate: Pickle, running: readonly Pickle[]): boo
   return running.every((other) => !clash(candidate, other) && !clash(other, candidate));
 }
 
+/** Steps that wait for a session's expiry (S7, L1) or for the moment just before it. */
+const EXPIRY_STEPS = [/\bexpires\b/, /has almost expired/];
+
 /**
- * Steps that wait by the rule itself, longest first: Keep Alive silence (L14), expiry (S7, L1), the
- * moment just before it.
+ * Steps that wait by the rule itself, with about how long on the embedded target, in seconds: a
+ * token's expiry plus its margin (T7, T8), Keep Alive silence (L14), a session's expiry (S7, L1) or the
+ * moment just before it, a Receive Maximum that must hold (L16).
  */
-const WAITING_STEPS = [/stays silent and is closed/, /\bexpires\b/, /has almost expired/];
+const WAITING_STEPS: { pattern: RegExp; seconds: number }[] = [
+  { pattern: EXPIRY_STEPS[0]!, seconds: 2.2 },
+  { pattern: EXPIRY_STEPS[1]!, seconds: 1.5 },
+  { pattern: /token (?:expires|has expired)/, seconds: 2.5 },
+  { pattern: /stays silent and is closed/, seconds: 2.5 },
+  { pattern: /while it acknowledges none/, seconds: 2 },
+];
+
+/** About how long a scenario waits by its rule on the embedded target, in seconds; 0 for none. */
+function waitSeconds(pickle: Pickle): number {
+  const waits = pickle.steps.flatMap((step) => WAITING_STEPS.filter(({ pattern }) => pattern.test(step.text)).map(({ seconds }) => seconds));
+  return Math.max(0, ...waits);
+}
+
+/** Whether a scenario waits for a session to expire (its MQTT 5 sessions ask a short expiry). */
+export function waitsForExpiry(pickle: Pickle): boolean {
+  return pickle.steps.some((step) => EXPIRY_STEPS.some((pattern) => pattern.test(step.text)));
+}
 
 /**
  * Which scenarios a run starts first, higher first: those that wait, longest first, so that their
@@ -87,7 +108,7 @@ const WAITING_STEPS = [/stays silent and is closed/, /\bexpires\b/, /has almost 
  * run one after another.
  */
 export function startRank(pickle: Pickle): number {
-  const waits = pickle.steps.map((step) => WAITING_STEPS.findIndex((pattern) => pattern.test(step.text))).filter((index) => index >= 0);
-  if (waits.length) return 1 + WAITING_STEPS.length - Math.min(...waits);
+  const waits = waitSeconds(pickle);
+  if (waits > 0) return 1 + waits;
   return fillsSessionLimit(pickle) ? 1 : 0;
 }

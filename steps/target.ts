@@ -27,8 +27,14 @@ export interface TargetParameters {
   maxSessionExpiryDeclared: boolean;
   /** MQTT versions the target does not speak, with what it answered: their scenarios are skipped with it. */
   unsupportedVersions: Partial<Record<MqttVersion, string>>;
-  /** Session Expiry Interval MQTT 5 scenarios ask for, so that expiry can be waited for. */
+  /** Session Expiry Interval the MQTT 5 scenarios that wait for an expiry ask for. */
   shortSessionExpirySeconds: number;
+  /**
+   * Session Expiry Interval the other MQTT 5 scenarios' persistent sessions ask for: long enough that
+   * a session outlives the pauses of a loaded machine before its owner resumes it, short enough that
+   * one a scenario failed to end does not linger.
+   */
+  sessionExpirySeconds: number;
   /** Whether the namespace reads names from certificates when the Username is absent. */
   alternativeNameSources: boolean;
   /**
@@ -47,6 +53,13 @@ export interface TargetParameters {
     webhookUrl?: string;
     sessionLimit: number;
   };
+  /**
+   * A namespace like the target, with the same CA and identities, whose maximum session expiry is
+   * short: the scenarios that wait for an expiry run there. The embedded target's keeps sessions 2 s,
+   * its other namespaces 4 s, so that the sessions of the other scenarios outlive a loaded machine's
+   * pauses. Absent, they wait for the target's own.
+   */
+  shortExpiryNamespace?: { url: string; maxSessionExpirySeconds: number };
   /** At most one connection attempt per second per session name (Event Grid's limit). */
   pace: boolean;
   /**

@@ -111,10 +111,12 @@ interface OpenSession {
 
 export class ConformanceWorld extends World<TargetParameters> {
   readonly target: TargetParameters;
-  /** The endpoint this scenario talks to: the target, or its alternative-names or limit namespace (steps/hooks.ts). */
+  /** The endpoint this scenario talks to: the target, or its alternative-names, limit or short-expiry namespace (steps/hooks.ts). */
   url: string;
   /** The session limit of the namespace at `url`. */
   sessionLimit: number;
+  /** The maximum session expiry of the namespace at `url`, seconds. */
+  maxSessionExpirySeconds: number;
   readonly pki: LoadedPki;
   readonly caPem: string;
   private readonly prefix: string;
@@ -125,6 +127,8 @@ export class ConformanceWorld extends World<TargetParameters> {
   private readonly tokens = new Map<string, Promise<string>>();
   /** The catalogued rules the scenario is tagged with (set before it runs). */
   rules: string[] = [];
+  /** Whether the scenario waits for a session to expire (set before it runs): its MQTT 5 sessions then ask the short expiry. */
+  waitsForExpiry = false;
   /** Every packet this scenario's clients sent and received (the session client's and the raw client's). */
   readonly packets = new PacketLog();
   /** Live clients by Gherkin session name; the older connection after a takeover stays in `replaced`. */
@@ -164,6 +168,7 @@ export class ConformanceWorld extends World<TargetParameters> {
     this.target = options.parameters;
     this.url = this.target.url;
     this.sessionLimit = this.target.sessionLimit;
+    this.maxSessionExpirySeconds = this.target.maxSessionExpirySeconds;
     const key = `${this.target.identitiesDir}\n${this.target.caFile}`;
     const cached = files.get(key) ?? { pki: loadPki(this.target.identitiesDir), caPem: readFileSync(this.target.caFile, 'utf8') };
     files.set(key, cached);
@@ -284,7 +289,7 @@ export class ConformanceWorld extends World<TargetParameters> {
     const clientId = this.clientId(sessionName);
     const owner = [...this.accepted].reverse().find((session) => session.name === clientId);
     if (!owner) throw new Error(`no connection was accepted for session "${sessionName}" in this scenario`);
-    const seconds = owner.version === '5' ? Math.min(this.target.shortSessionExpirySeconds, this.target.maxSessionExpirySeconds) : this.target.maxSessionExpirySeconds;
+    const seconds = owner.version === '5' ? Math.min(this.target.shortSessionExpirySeconds, this.maxSessionExpirySeconds) : this.maxSessionExpirySeconds;
     const now = Date.now();
     this.pendingExpiries.set(clientId, { ownerIdentityId: owner.identityId, since: now, deadline: now + seconds * 1000 * 1.02 + 1000 });
   }
@@ -385,7 +390,7 @@ export class ConformanceWorld extends World<TargetParameters> {
   private async open(identityId: string, sessionName: string, options: ConnectOptions): Promise<Accepted | Refused> {
     const { rawClientId, token: given, ...clientOptions } = options;
     const clientId = rawClientId ?? this.clientId(sessionName);
-    const persistent = this.version === '5' ? { sessionExpiry: this.target.shortSessionExpirySeconds } : {};
+    const persistent = this.version === '5' ? { sessionExpiry: this.waitsForExpiry ? this.target.shortSessionExpirySeconds : this.target.sessionExpirySeconds } : {};
     const token = await this.tokenOf(identityId, given);
     const password = clientOptions.password ?? this.webhookPassword(identityId);
     const attempt = () =>
