@@ -77,6 +77,8 @@ interface BrokerUrls {
   webhookUrl: string;
   /** The main namespace keeping sessions REFERENCE_SHORT_EXPIRY_SECONDS, for the scenarios that wait for an expiry. */
   shortExpiryUrl: string;
+  /** The short-expiry namespace authenticating by the test webhook, for the webhook's scenarios that wait for an expiry. */
+  webhookShortExpiryUrl: string;
   /** The limit namespace authenticating by the test webhook, for the webhook's S9 scenarios. */
   webhookLimitUrl: string;
   /** The main namespace's management API for its clients (reference/management-api.ts), for the A7 and P5 scenarios. */
@@ -143,7 +145,7 @@ async function serve(options: EmbeddedBrokerOptions): Promise<void> {
   const { main } = namespaces;
   const webhook = await startWebhookService({ attributesOf: (name) => main.clients.find((client) => client.authenticationName.toLowerCase() === name.toLowerCase())?.attributes });
   const byWebhook = (namespace: NamespaceConfig) => withWebhook({ ...namespace, reference: { ...namespace.reference, webhookTimeoutMs: WEBHOOK_TIMEOUT_MS } }, webhook.url);
-  const namespacesOfEach = [main, namespaces.alternativeNames, namespaces.limit, byWebhook(main), namespaces.shortExpiry, byWebhook(namespaces.limit)];
+  const namespacesOfEach = [main, namespaces.alternativeNames, namespaces.limit, byWebhook(main), namespaces.shortExpiry, byWebhook(namespaces.limit), byWebhook(namespaces.shortExpiry)];
   const sets = await Promise.all(
     options.transports.map(async (transport) => {
       const brokers = await Promise.all(namespacesOfEach.map(start));
@@ -160,8 +162,8 @@ async function serve(options: EmbeddedBrokerOptions): Promise<void> {
   });
   const started: Partial<Record<Transport, BrokerUrls>> = {};
   for (const { transport, brokers, management } of sets) {
-    const [url, alternativeNamesUrl, limitUrl, webhookUrl, shortExpiryUrl, webhookLimitUrl] = brokers.map((broker) => (transport === 'wss' ? broker.wsUrl! : broker.url)) as [string, string, string, string, string, string];
-    started[transport] = { url, alternativeNamesUrl, limitUrl, webhookUrl, shortExpiryUrl, webhookLimitUrl, clientsUrl: management.clientsUrl };
+    const [url, alternativeNamesUrl, limitUrl, webhookUrl, shortExpiryUrl, webhookLimitUrl, webhookShortExpiryUrl] = brokers.map((broker) => (transport === 'wss' ? broker.wsUrl! : broker.url)) as [string, string, string, string, string, string, string];
+    started[transport] = { url, alternativeNamesUrl, limitUrl, webhookUrl, shortExpiryUrl, webhookLimitUrl, webhookShortExpiryUrl, clientsUrl: management.clientsUrl };
   }
   port.postMessage({ started } satisfies FromThread);
 }

@@ -80,7 +80,7 @@ export async function startEmbeddedTarget(
         limitNamespace: { url: urls.limitUrl, webhookUrl: urls.webhookLimitUrl, sessionLimit: SUITE_SESSION_LIMIT },
         webhookUrl: urls.webhookUrl,
         clientsUrl: urls.clientsUrl,
-        shortExpiryNamespace: { url: urls.shortExpiryUrl, maxSessionExpirySeconds: REFERENCE_SHORT_EXPIRY_SECONDS },
+        shortExpiryNamespace: { url: urls.shortExpiryUrl, webhookUrl: urls.webhookShortExpiryUrl, maxSessionExpirySeconds: REFERENCE_SHORT_EXPIRY_SECONDS },
       };
     },
     // ensurePki has logged them.
@@ -102,7 +102,7 @@ export async function startEmbeddedTarget(
       limitNamespace: { url: first.limitUrl, webhookUrl: first.webhookLimitUrl, sessionLimit: SUITE_SESSION_LIMIT },
       webhookUrl: first.webhookUrl,
       clientsUrl: first.clientsUrl,
-      shortExpiryNamespace: { url: first.shortExpiryUrl, maxSessionExpirySeconds: REFERENCE_SHORT_EXPIRY_SECONDS },
+      shortExpiryNamespace: { url: first.shortExpiryUrl, webhookUrl: first.webhookShortExpiryUrl, maxSessionExpirySeconds: REFERENCE_SHORT_EXPIRY_SECONDS },
       pace: false,
       resumeTls: true,
       // A timer that fires late on a busy machine, not a lenient broker.

@@ -24,7 +24,12 @@ Before(function (this: ConformanceWorld, { pickle }) {
     const url = this.method === 'webhook' ? limitNamespace.webhookUrl : limitNamespace.url;
     if (url) ({ url: this.url, sessionLimit: this.sessionLimit } = { url, sessionLimit: limitNamespace.sessionLimit });
   }
-  if (this.waitsForExpiry && this.url === this.target.url && this.target.shortExpiryNamespace) ({ url: this.url, maxSessionExpirySeconds: this.maxSessionExpirySeconds } = this.target.shortExpiryNamespace);
+  const shortExpiry = this.target.shortExpiryNamespace;
+  if (this.waitsForExpiry && shortExpiry) {
+    // The main namespace's, or the webhook's: each has its short-expiry twin (when the target has one).
+    const url = this.url === this.target.url ? shortExpiry.url : this.url === this.target.webhookUrl ? shortExpiry.webhookUrl : undefined;
+    if (url) ({ url: this.url, maxSessionExpirySeconds: this.maxSessionExpirySeconds } = { url, maxSessionExpirySeconds: shortExpiry.maxSessionExpirySeconds });
+  }
   return undefined;
 });
 

@@ -59,7 +59,12 @@ export interface TargetParameters {
    * its other namespaces 4 s, so that the sessions of the other scenarios outlive a loaded machine's
    * pauses. Absent, they wait for the target's own.
    */
-  shortExpiryNamespace?: { url: string; maxSessionExpirySeconds: number };
+  shortExpiryNamespace?: {
+    url: string;
+    /** The same namespace authenticating by the suite's test webhook, for the webhook's scenarios that wait for an expiry. */
+    webhookUrl?: string;
+    maxSessionExpirySeconds: number;
+  };
   /** At most one connection attempt per second per session name (Event Grid's limit). */
   pace: boolean;
   /**
