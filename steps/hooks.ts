@@ -3,6 +3,7 @@
 import { After, Before, setParallelCanAssign } from '@cucumber/cucumber';
 import { methodOfTags, rulesOfTags, type CapabilityTag } from '../rules/tags.ts';
 import { canRunBeside, fillsSessionLimit, identitiesOf, waitsForExpiry } from './scheduling.ts';
+import { instanceTally } from './instance-tally.ts';
 import { missingCapability } from './target.ts';
 import type { ConformanceWorld } from './world.ts';
 
@@ -38,6 +39,7 @@ After(async function (this: ConformanceWorld, { pickle }) {
     await this.cleanUp();
   } finally {
     this.attachPackets();
+    if (this.instancesReached.size) instanceTally.scenarioEnded(this.rules, this.instancesReached.size);
   }
   // Every identity that held a session must be one steps/scheduling.ts saw in the scenario: another
   // would take a place under a session limit that a scenario beside this one fills (S9).

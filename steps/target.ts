@@ -105,6 +105,12 @@ export interface TargetParameters {
   tokenIssuerTrusted?: boolean;
   /** Rules the user chose not to run, with why. */
   skipRules: Record<string, string>;
+  /**
+   * Namespaces served by several instances (front ends): by the URL that names the namespace above
+   * (`url`, `limitNamespace.url`, …), every instance's URL. A scenario's connections take them in turn,
+   * so that each rule is judged across instances (steps/world.ts).
+   */
+  instances?: Record<string, string[]>;
 }
 
 /** Why a scenario with this tag cannot run against the target, or undefined if it can. */

@@ -19,6 +19,7 @@ import { PacketLog } from '../mqtt-client/packet-log.ts';
 import { PACKETS_MEDIA_TYPE } from '../report/packets.ts';
 import type { TargetParameters } from './target.ts';
 import { EXPIRY_PROBERS } from './roles.ts';
+import { instanceTally } from './instance-tally.ts';
 
 defineParameterType({ name: 'version', regexp: /3\.1\.1|5/, transformer: (text) => text as MqttVersion });
 
@@ -158,6 +159,10 @@ export class ConformanceWorld extends World<TargetParameters> {
   private readonly owners = new Map<string, string>();
   /** Registered clients this scenario changed (A7), by resource name, with what they were. */
   private readonly changedClients = new Map<string, ClientChange>();
+  /** Connections made so far to a namespace of several instances: the next goes to the next instance. */
+  private connectionsMade: number;
+  /** The instances this scenario's connections reached. */
+  readonly instancesReached = new Set<string>();
   /** The SUBACK code and topic of the last SUBSCRIBE a step made (P1-P4), or why no SUBACK came. */
   lastSubscription?: { topic: string; code: number | undefined; noSuback?: string };
   /** What became of the last PUBLISH a step made (P1-P4). */
@@ -175,11 +180,26 @@ export class ConformanceWorld extends World<TargetParameters> {
     ({ pki: this.pki, caPem: this.caPem } = cached);
     scenarioCounter += 1;
     this.prefix = `mmc-${RUN_ID}-${scenarioCounter}-`;
+    // Scenarios start at different instances, so that single-connection scenarios load them evenly too.
+    this.connectionsMade = scenarioCounter;
   }
 
-  /** Where every connection of this world finds the server and its TLS: the endpoint, its CA, and sessions to resume. */
+  /**
+   * Where the next connection of this world finds the server and its TLS: the endpoint, its CA, and
+   * sessions to resume. A namespace of several instances gives each connection the next instance, so
+   * that an owner and an intruder, or a session and its resumption, meet at different ones.
+   */
   private get endpoint(): { url: string; ca: string; tlsSessions?: TlsSessions; packetLog: PacketLog } {
-    return { url: this.url, ca: this.caPem, ...(this.target.resumeTls ? { tlsSessions } : {}), packetLog: this.packets };
+    return { url: this.nextInstance(), ca: this.caPem, ...(this.target.resumeTls ? { tlsSessions } : {}), packetLog: this.packets };
+  }
+
+  private nextInstance(): string {
+    const instances = this.target.instances?.[this.url];
+    if (!instances?.length) return this.url;
+    const url = instances[this.connectionsMade++ % instances.length]!;
+    instanceTally.connected(url);
+    this.instancesReached.add(url);
+    return url;
   }
 
   identity(id: string): LoadedIdentity {
