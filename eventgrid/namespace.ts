@@ -265,6 +265,16 @@ export class NamespaceConfigError extends UserError {
   override name = 'NamespaceConfigError';
 }
 
+/** What may change in a registered client at run time (the fields of an ARM client update the reference models, A7). */
+export type ClientChange = Partial<Pick<z.input<typeof clientSchema>, 'state' | 'authenticationName' | 'clientCertificateAuthentication' | 'attributes'>>;
+
+/** The client resource with `change` applied, validated as a namespace file's client is; a NamespaceConfigError says what is wrong. */
+export function changedClient(client: ClientResource, change: ClientChange): ClientResource {
+  const parsed = clientSchema.safeParse({ ...client, ...change });
+  if (!parsed.success) throw new NamespaceConfigError(`client "${client.name}": ${parsed.error.issues.map((issue) => `${issue.path.join('.') || 'change'}: ${issue.message}`).join('; ')}`);
+  return parsed.data;
+}
+
 function describeIssues(error: z.ZodError): string {
   return error.issues
     .map((issue) => `${issue.path.length ? issue.path.join('.') : '(top level)'}: ${issue.message}`)

@@ -169,3 +169,26 @@ Feature: Access control: client groups, topic spaces and permission bindings
       Examples:
         | version |
         | 5       |
+
+  # The life cycle events end such a connection with ClientAuthorizationError: "a change in the
+  # configuration of topic spaces, permission bindings, or client groups"
+  # (https://learn.microsoft.com/javascript/api/@azure/eventgrid/knowneventgridmqttclientdisconnectionreason).
+  # The change is made through the reference's management API: Event Grid's is an ARM update.
+  @P5 @changes-clients
+  Rule: a client moved out of its client group while connected has its live connection ended
+
+    Scenario Outline: the namespace moves identity "thumb-client" out of its client group: its connection ends, another client's goes on
+      Given identity "thumb-client" holds session "t1" over MQTT <version>
+      And identity "alpha" holds session "a1" over MQTT <version>
+      When the namespace moves out of its client group identity "thumb-client"
+      Then the connection of session "t1" is ended as its client changed
+      And identity "alpha" is still connected on session "a1" and still receives QoS 1 messages
+
+      @mqtt3
+      Examples:
+        | version |
+        | 3.1.1   |
+      @mqtt5
+      Examples:
+        | version |
+        | 5       |

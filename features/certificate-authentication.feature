@@ -247,3 +247,27 @@ Feature: Client authentication with certificates
       Examples:
         | version |
         | 5       |
+
+  # The life cycle events end such a connection with ClientAuthenticationError: "client got disabled,
+  # or client configuration changed" (https://learn.microsoft.com/azure/event-grid/mqtt-client-life-cycle-events).
+  # The change is made through the reference's management API: Event Grid's is an ARM update.
+  @A7 @changes-clients
+  Rule: a client disabled, or given other credentials, while connected has its live connection ended
+
+    Scenario Outline: the namespace <change> identity "thumb-client": its connection ends, another client's goes on
+      Given identity "thumb-client" holds session "t1" over MQTT <version>
+      And identity "alpha" holds session "a1" over MQTT <version>
+      When the namespace <change> identity "thumb-client"
+      Then the connection of session "t1" is ended as its client changed
+      And identity "alpha" is still connected on session "a1" and still receives QoS 1 messages
+
+      @mqtt3
+      Examples:
+        | version | change                     |
+        | 3.1.1   | disables                   |
+        | 3.1.1   | changes the credentials of |
+      @mqtt5
+      Examples:
+        | version | change                     |
+        | 5       | disables                   |
+        | 5       | changes the credentials of |

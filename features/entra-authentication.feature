@@ -5,7 +5,9 @@ Feature: Microsoft Entra ID tokens and Azure role assignments
   (EventGrid TopicSpaces Publisher, EventGrid TopicSpaces Subscriber) at namespace or topic space scope,
   not by permission bindings. The clients of an @oauth2-jwt scenario present a token of the reference
   broker's Entra ID stand-in (reference.entraId), whose principals are the set's identities: each client
-  holds both roles on the suite's own-topics space, gamma only the Subscriber role.
+  holds both roles on the suite's own-topics space, gamma only the Subscriber role. The session rules
+  under an Entra ID token (S1, S5, S6, S8) are the OAUTH2-JWT Examples of their own scenarios
+  (multiple-sessions, session-names, takeover).
   Source: https://learn.microsoft.com/azure/event-grid/mqtt-client-microsoft-entra-token-and-rbac
 
   @E1

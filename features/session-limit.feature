@@ -1,6 +1,6 @@
 Feature: Sessions per authentication name
   A namespace caps how many sessions one authentication name may hold, connected and held alike
-  (maximumClientSessionsPerAuthenticationName).
+  (maximumClientSessionsPerAuthenticationName), whichever way its client authenticates.
   Sources: https://learn.microsoft.com/javascript/api/@azure/arm-eventgrid
            https://learn.microsoft.com/azure/event-grid/mqtt-support
 
@@ -14,11 +14,23 @@ Feature: Sessions per authentication name
       Then the connection is refused
 
       @mqtt3
-      Examples:
+      Examples: X.509
         | version |
         | 3.1.1   |
       @mqtt5
-      Examples:
+      Examples: X.509
+        | version |
+        | 5       |
+      @mqtt5 @custom-jwt
+      Examples: CUSTOM-JWT
+        | version |
+        | 5       |
+      @mqtt3 @webhook
+      Examples: webhook
+        | version |
+        | 3.1.1   |
+      @mqtt5 @webhook
+      Examples: webhook
         | version |
         | 5       |
 

@@ -1,31 +1,62 @@
 Feature: Session names
   A session name (ClientID) must not be empty, and is unique across the whole namespace: while one
-  identity holds it, connected or not, no other identity can use it.
+  identity holds it, connected or not, no other identity can use it, whichever way each authenticates
+  (the Examples of each method: a token of the set's issuer, the test webhook, an Entra ID token).
   Sources: https://learn.microsoft.com/azure/event-grid/mqtt-establishing-multiple-sessions-per-client
            https://learn.microsoft.com/azure/event-grid/mqtt-support
 
   @S4
   Rule: the ClientID can't be empty (MQTT 3.1.1); over MQTT 5 it is refused, or named by the namespace (Assigned Client Identifier)
 
-    @mqtt3
-    Scenario: a CONNECT with an empty ClientID is refused over MQTT 3.1.1
-      When identity "alpha" connects with an empty session name over MQTT 3.1.1
-      Then the connection is refused
+    Scenario Outline: a CONNECT with an empty ClientID over MQTT <version> is <outcome>
+      When identity "alpha" connects with an empty session name over MQTT <version>
+      Then the connection is <outcome>
 
-    @mqtt3
-    Scenario: a CONNECT with an empty ClientID and Clean Session 0 is refused over MQTT 3.1.1
-      When identity "alpha" connects with an empty session name and Clean Start 0 over MQTT 3.1.1
-      Then the connection is refused
+      @mqtt3
+      Examples: X.509
+        | version | outcome                                          |
+        | 3.1.1   | refused                                          |
+      @mqtt5
+      Examples: X.509
+        | version | outcome                                          |
+        | 5       | refused, or given an Assigned Client Identifier  |
+      @mqtt5 @custom-jwt
+      Examples: CUSTOM-JWT
+        | version | outcome                                          |
+        | 5       | refused, or given an Assigned Client Identifier  |
+      @mqtt3 @webhook
+      Examples: webhook
+        | version | outcome                                          |
+        | 3.1.1   | refused                                          |
+      @mqtt5 @webhook
+      Examples: webhook
+        | version | outcome                                          |
+        | 5       | refused, or given an Assigned Client Identifier  |
 
-    @mqtt5
-    Scenario: an MQTT 5 CONNECT with an empty ClientID is refused, or given an Assigned Client Identifier (the target's reading)
-      When identity "alpha" connects with an empty session name over MQTT 5
-      Then the connection is refused, or given an Assigned Client Identifier
+    Scenario Outline: a CONNECT with an empty ClientID and Clean Start 0 over MQTT <version> is <outcome>
+      When identity "alpha" connects with an empty session name and Clean Start 0 over MQTT <version>
+      Then the connection is <outcome>
 
-    @mqtt5
-    Scenario: an MQTT 5 CONNECT with an empty ClientID and Clean Start 0 is refused, or given an Assigned Client Identifier (the target's reading)
-      When identity "alpha" connects with an empty session name and Clean Start 0 over MQTT 5
-      Then the connection is refused, or given an Assigned Client Identifier
+      @mqtt3
+      Examples: X.509
+        | version | outcome                                          |
+        | 3.1.1   | refused                                          |
+      @mqtt5
+      Examples: X.509
+        | version | outcome                                          |
+        | 5       | refused, or given an Assigned Client Identifier  |
+      @mqtt5 @custom-jwt
+      Examples: CUSTOM-JWT
+        | version | outcome                                          |
+        | 5       | refused, or given an Assigned Client Identifier  |
+      @mqtt3 @webhook
+      Examples: webhook
+        | version | outcome                                          |
+        | 3.1.1   | refused                                          |
+      @mqtt5 @webhook
+      Examples: webhook
+        | version | outcome                                          |
+        | 5       | refused, or given an Assigned Client Identifier  |
 
   @S5 @S6
   Rule: a new session name goes to one identity only: the others find it in use
@@ -35,11 +66,27 @@ Feature: Session names
       Then exactly one of them is accepted and the others are refused as not authorized
 
       @mqtt3
-      Examples:
+      Examples: X.509
         | version |
         | 3.1.1   |
       @mqtt5
-      Examples:
+      Examples: X.509
+        | version |
+        | 5       |
+      @mqtt5 @custom-jwt
+      Examples: CUSTOM-JWT
+        | version |
+        | 5       |
+      @mqtt3 @webhook
+      Examples: webhook
+        | version |
+        | 3.1.1   |
+      @mqtt5 @webhook
+      Examples: webhook
+        | version |
+        | 5       |
+      @mqtt5 @oauth2-jwt
+      Examples: OAUTH2-JWT
         | version |
         | 5       |
 
@@ -53,11 +100,27 @@ Feature: Session names
       And identity "alpha" is still connected on session "s1" and still receives QoS 1 messages
 
       @mqtt3
-      Examples:
+      Examples: X.509
         | version |
         | 3.1.1   |
       @mqtt5
-      Examples:
+      Examples: X.509
+        | version |
+        | 5       |
+      @mqtt5 @custom-jwt
+      Examples: CUSTOM-JWT
+        | version |
+        | 5       |
+      @mqtt3 @webhook
+      Examples: webhook
+        | version |
+        | 3.1.1   |
+      @mqtt5 @webhook
+      Examples: webhook
+        | version |
+        | 5       |
+      @mqtt5 @oauth2-jwt
+      Examples: OAUTH2-JWT
         | version |
         | 5       |
 
@@ -71,11 +134,23 @@ Feature: Session names
       Then the connection is refused as not authorized
 
       @mqtt3
-      Examples:
+      Examples: X.509
         | version |
         | 3.1.1   |
       @mqtt5
-      Examples:
+      Examples: X.509
+        | version |
+        | 5       |
+      @mqtt5 @custom-jwt
+      Examples: CUSTOM-JWT
+        | version |
+        | 5       |
+      @mqtt3 @webhook
+      Examples: webhook
+        | version |
+        | 3.1.1   |
+      @mqtt5 @webhook
+      Examples: webhook
         | version |
         | 5       |
 
@@ -87,11 +162,23 @@ Feature: Session names
       Then the connection is refused as not authorized
 
       @mqtt3 @slow
-      Examples:
+      Examples: X.509
         | version |
         | 3.1.1   |
       @mqtt5
-      Examples:
+      Examples: X.509
+        | version |
+        | 5       |
+      @mqtt5 @custom-jwt
+      Examples: CUSTOM-JWT
+        | version |
+        | 5       |
+      @mqtt3 @webhook @slow
+      Examples: webhook
+        | version |
+        | 3.1.1   |
+      @mqtt5 @webhook
+      Examples: webhook
         | version |
         | 5       |
 
@@ -143,6 +230,22 @@ Feature: Session names
         | version | clean | username                   |
         | 5       | 0     | its Username in upper case |
         | 5       | 1     | its Username in upper case |
+      @mqtt5 @custom-jwt
+      Examples: CUSTOM-JWT
+        | version | clean | username                   |
+        | 5       | 1     | its own Username           |
+      @mqtt3 @webhook
+      Examples: webhook
+        | version | clean | username                   |
+        | 3.1.1   | 1     | its own Username           |
+      @mqtt5 @webhook
+      Examples: webhook
+        | version | clean | username                   |
+        | 5       | 1     | its own Username           |
+      @mqtt5 @oauth2-jwt
+      Examples: OAUTH2-JWT
+        | version | clean | username                   |
+        | 5       | 1     | its own Username           |
 
   @S5 @S7
   Rule: no intruder takes a held session before it expires, whatever its CONNECT asks for
@@ -177,6 +280,21 @@ Feature: Session names
         | version | clean | username                   |
         | 5       | 0     | its Username in upper case |
         | 5       | 1     | its Username in upper case |
+      @mqtt5 @custom-jwt
+      Examples: CUSTOM-JWT
+        | version | clean | username                   |
+        | 5       | 0     | its own Username           |
+        | 5       | 1     | its own Username           |
+      @mqtt3 @webhook
+      Examples: webhook
+        | version | clean | username                   |
+        | 3.1.1   | 0     | its own Username           |
+        | 3.1.1   | 1     | its own Username           |
+      @mqtt5 @webhook
+      Examples: webhook
+        | version | clean | username                   |
+        | 5       | 0     | its own Username           |
+        | 5       | 1     | its own Username           |
 
     Scenario Outline: once the held session expires, identity "beta" with Clean Start <clean> takes the name as a new session
       Given identity "alpha" holds session "s1" over MQTT <version>

@@ -1,6 +1,6 @@
 Feature: Session takeover by its own identity
   The identity that owns a session can connect to it again: the new connection takes the session over
-  and the older connection is ended.
+  and the older connection is ended, whichever way it authenticates (the Examples of each method).
   Sources: https://learn.microsoft.com/azure/event-grid/mqtt-support
            https://learn.microsoft.com/azure/event-grid/mqtt-client-life-cycle-events
 
@@ -15,11 +15,27 @@ Feature: Session takeover by its own identity
       And session "s1" receives QoS 1 messages too
 
       @mqtt3
-      Examples:
+      Examples: X.509
         | version | ending                  |
         | 3.1.1   | the connection closing  |
       @mqtt5
-      Examples:
+      Examples: X.509
+        | version | ending                                      |
+        | 5       | a DISCONNECT with 0x8E (Session taken over) |
+      @mqtt5 @custom-jwt
+      Examples: CUSTOM-JWT
+        | version | ending                                      |
+        | 5       | a DISCONNECT with 0x8E (Session taken over) |
+      @mqtt3 @webhook
+      Examples: webhook
+        | version | ending                  |
+        | 3.1.1   | the connection closing  |
+      @mqtt5 @webhook
+      Examples: webhook
+        | version | ending                                      |
+        | 5       | a DISCONNECT with 0x8E (Session taken over) |
+      @mqtt5 @oauth2-jwt
+      Examples: OAUTH2-JWT
         | version | ending                                      |
         | 5       | a DISCONNECT with 0x8E (Session taken over) |
 

@@ -3,49 +3,15 @@ Feature: Webhook authentication, and the session rules under it
   name and attributes, or "deny"; Event Grid refuses a denied client as not authorized, and one whose
   webhook timed out or failed as server unavailable. Every client of a @webhook scenario connects to a
   namespace that authenticates by the suite's test webhook, with no certificate and the password that
-  has it allow the identity, named as the identity is, unless a step says otherwise.
+  has it allow the identity, named as the identity is, unless a step says otherwise. The session rules
+  under the webhook (S1, S4-S9) are the webhook Examples of their own scenarios (multiple-sessions,
+  session-names, session-limit, takeover).
   Source: https://learn.microsoft.com/azure/event-grid/authenticate-with-namespaces-using-webhook-authentication
 
-  @S1 @W1
-  Rule: the session rules hold for a webhook's client as for a certificate's
+  @W1
+  Rule: the webhook names the client, whatever the Username
 
-    @needs-two-sessions @webhook
-    Scenario Outline: an identity the webhook allows opens two sessions at once
-      Given identity "alpha" holds session "s1" over MQTT <version>
-      When identity "alpha" connects with session "s2"
-      Then the connection is accepted
-      And identity "alpha" is still connected on session "s1" and still receives QoS 1 messages
-      And session "s2" receives QoS 1 messages too
-
-      @mqtt3
-      Examples:
-        | version |
-        | 3.1.1   |
-      @mqtt5
-      Examples:
-        | version |
-        | 5       |
-
-  @S6
-  Rule: another identity presenting an active session's name is refused as not authorized
-
-    @webhook
-    Scenario Outline: a second identity cannot take over an active session, and the owner is undisturbed
-      Given identity "alpha" holds session "s1" over MQTT <version>
-      When identity "beta" connects with session "s1"
-      Then the connection is refused as not authorized
-      And identity "alpha" is still connected on session "s1" and still receives QoS 1 messages
-
-      @mqtt3
-      Examples:
-        | version |
-        | 3.1.1   |
-      @mqtt5
-      Examples:
-        | version |
-        | 5       |
-
-    @W1 @webhook
+    @S6 @webhook
     Scenario Outline: the webhook's clientAuthenticationName names the client, not the Username
       Given identity "alpha" connects with Username "beta" and session "s1" over MQTT <version>
       And the connection is accepted
@@ -60,26 +26,6 @@ Feature: Webhook authentication, and the session rules under it
       Examples:
         | version |
         | 5       |
-
-  @S8
-  Rule: the same identity reconnecting with its session name takes the session over
-
-    @webhook
-    Scenario Outline: a second connection of the owner takes over a persistent session
-      Given identity "alpha" holds session "s1" over MQTT <version>
-      When identity "alpha" connects with session "s1"
-      Then the connection is accepted resuming its session
-      And the older connection of session "s1" is ended by <ending>
-      And session "s1" receives QoS 1 messages too
-
-      @mqtt3
-      Examples:
-        | version | ending                  |
-        | 3.1.1   | the connection closing  |
-      @mqtt5
-      Examples:
-        | version | ending                                      |
-        | 5       | a DISCONNECT with 0x8E (Session taken over) |
 
   @W2
   Rule: a client the webhook denies is refused as not authorized

@@ -8,8 +8,8 @@ import type { Duplex } from 'node:stream';
 import mqttPacket from 'mqtt-packet';
 import type { LoadedIdentity } from '../certs/manifest.ts';
 import type { MqttVersion } from '../rules/catalogue.ts';
-import type { PacketLog } from './packet-log.ts';
-import { connectBytes } from './raw-packets.ts';
+import { packetFields, type PacketLog } from './packet-log.ts';
+import { authenticationProperties, connectBytes } from './raw-packets.ts';
 import { secureContextFor, type TlsSessions } from './tls-context.ts';
 import { openStream } from './transport.ts';
 
@@ -35,6 +35,16 @@ export interface RawConnectOptions {
   pipelined?: Buffer;
   /** Where the connection's packets are recorded (the scenario's log), if anywhere. */
   packetLog?: PacketLog;
+  /**
+   * Credentials instead of the certificate, which is then not presented: a token (MQTT 5 Authentication
+   * Method and Data, after `properties`) or a password (a webhook's). Logged by their size only (packetFields).
+   */
+  credentials?: RawCredentials;
+}
+
+export interface RawCredentials {
+  token?: { method: string; data: Buffer };
+  password?: Buffer;
 }
 
 export type RawConnectOutcome =
@@ -84,7 +94,9 @@ export class RawConnection {
 
   /** Connects and resolves with the CONNACK's verdict, or the connection closing with none. */
   static connect(options: RawConnectOptions): Promise<RawConnectOutcome> {
-    const secureContext = secureContextFor(options.identity, options.ca);
+    const { token, password } = options.credentials ?? {};
+    const secureContext = secureContextFor(options.identity, options.ca, options.credentials !== undefined);
+    const properties = token ? Buffer.concat([options.properties ?? Buffer.alloc(0), authenticationProperties(token.method, token.data)]) : options.properties;
     const session = options.tlsSessions?.offer(secureContext, options.url);
     const { stream: socket, ready } = openStream(options.url, {
       secureContext,
@@ -113,7 +125,7 @@ export class RawConnection {
           connectSentAt = Date.now();
           socket.write(
             Buffer.concat([
-              connectBytes({ version: options.version, clientId: options.clientId, username, keepAlive: options.keepAlive ?? 60, properties: options.properties, cleanStart: options.cleanStart }),
+              connectBytes({ version: options.version, clientId: options.clientId, username, keepAlive: options.keepAlive ?? 60, properties, cleanStart: options.cleanStart, password }),
               options.pipelined ?? Buffer.alloc(0),
             ]),
           );
@@ -124,6 +136,8 @@ export class RawConnection {
             clean: options.cleanStart ?? true,
             keepalive: options.keepAlive ?? 60,
             ...(options.properties ? { propertiesHex: options.properties.toString('hex') } : {}),
+            // Redacted as the session client's CONNECTs are: the token and the password by their size.
+            ...packetFields({ password, ...(token ? { properties: { authenticationMethod: token.method, authenticationData: token.data } } : {}) }),
             ...(options.pipelined ? { pipelinedBytes: options.pipelined.length } : {}),
             writtenByteByByte: true,
           });

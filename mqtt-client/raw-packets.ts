@@ -41,12 +41,14 @@ export interface ConnectBytesOptions {
   properties?: Buffer;
   /** MQTT 5 Clean Start / 3.1.1 Clean Session as it goes on the wire (default 1). */
   cleanStart?: boolean;
+  /** Sent as it is; none when absent. */
+  password?: Buffer;
 }
 
 /** A CONNECT, with Clean Start unless told (the session ends with the connection unless `properties` give a Session Expiry Interval). */
 export function connectBytes(options: ConnectBytesOptions): Buffer {
   const v5 = options.version === '5';
-  const flags = (options.cleanStart === false ? 0 : 0x02) | (options.username ? 0x80 : 0);
+  const flags = (options.cleanStart === false ? 0 : 0x02) | (options.username ? 0x80 : 0) | (options.password ? 0x40 : 0);
   return packet(
     0x10,
     Buffer.concat([
@@ -55,8 +57,14 @@ export function connectBytes(options: ConnectBytesOptions): Buffer {
       v5 ? Buffer.concat([variableByteInteger(options.properties?.length ?? 0), options.properties ?? Buffer.alloc(0)]) : Buffer.alloc(0),
       field(options.clientId),
       options.username ? field(options.username) : Buffer.alloc(0),
+      options.password ? field(options.password) : Buffer.alloc(0),
     ]),
   );
+}
+
+/** The Authentication Method (0x15) and Authentication Data (0x16) properties of an MQTT 5 CONNECT presenting a token. */
+export function authenticationProperties(method: string, data: Buffer): Buffer {
+  return Buffer.concat([Buffer.from([0x15]), field(Buffer.from(method)), Buffer.from([0x16]), field(data)]);
 }
 
 /** An MQTT 5 QoS 0 PUBLISH with the property section's bytes as they are (a property given twice, say). */

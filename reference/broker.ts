@@ -5,7 +5,7 @@
 // life cycle events, and the aedes glue.
 import { Aedes } from 'aedes';
 import type { ServerTls } from '../certs/manifest.ts';
-import type { ClientResource, NamespaceConfig } from '../eventgrid/namespace.ts';
+import { changedClient, NamespaceConfigError, type ClientChange, type ClientResource, type NamespaceConfig } from '../eventgrid/namespace.ts';
 import { GONE_CLIENTS_TOPIC, leaveSessionExpiryToTheStore, NEW_CLIENTS_TOPIC } from './adapters/aedes/aedes-internals.ts';
 import { DurableAcks } from './adapters/aedes/durable-acks.ts';
 import { LimitEnforcement } from './adapters/aedes/limit-enforcement.ts';
@@ -77,6 +77,13 @@ export interface ReferenceBroker {
   /** This instance's id among those sharing the namespace (with `redis`). */
   instance?: string;
   /**
+   * Changes a registered client at run time, as an ARM client update does: disabled, or given other
+   * credentials, its live connections at this instance end (A7, life cycle ClientAuthenticationError);
+   * moved into or out of a client group, too (P5, ClientAuthorizationError).
+   * A NamespaceConfigError names an unknown client or a change no client may have.
+   */
+  updateClient(name: string, change: ClientChange): { client: ClientResource; endedConnections: number };
+  /**
    * Stops accepting, sends MQTT 5 clients DISCONNECT 0x8B (server shutting down), closes every
    * connection, and (with `redis`) hands their sessions over as held, kept for a restart.
    */
@@ -117,7 +124,9 @@ export function clientUrls(
 }
 
 export async function startReferenceBroker(options: ReferenceBrokerOptions): Promise<ReferenceBroker> {
-  const { namespace } = options;
+  // A copy of its own: a client changed at run time (updateClient) is this broker's change, not that of
+  // every broker started from the same configuration (the embedded run starts one per transport).
+  const namespace: NamespaceConfig = { ...options.namespace };
   const log = options.log ?? (() => {});
   const clock = options.clock ?? Date.now;
   const behaviour = options.behaviour ?? EVENT_GRID;
@@ -276,6 +285,17 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     events,
     sessions,
     ...(shared ? { instance: shared.instance } : {}),
+    updateClient(name, change) {
+      const before = namespace.clients.find((client) => client.name === name);
+      if (!before) throw new NamespaceConfigError(`the namespace has no client "${name}"`);
+      const after = changedClient(before, change);
+      // A new list, as a namespace file would give: a CONNECT reads every client as it was, or as it is.
+      namespace.clients = namespace.clients.map((client) => (client === before ? after : client));
+      const ending = behaviour.connectionEndsOnChange(namespace, before, after);
+      const endedConnections = ending ? adapter.endConnectionsOf(name, ending) : 0;
+      log(`client "${name}" updated${ending ? `: ${ending.refusal.reason}; ${endedConnections} live connection(s) ended [${ending.refusal.rule}]` : ''}`);
+      return { client: after, endedConnections };
+    },
     async stop() {
       adapter.beginStop();
       for (const each of listeners) each.stopAccepting();

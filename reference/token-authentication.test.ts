@@ -5,6 +5,8 @@ import mqtt from 'mqtt';
 import mqttPacket from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import { issueToken, type TokenRequest } from '../certs/tokens.ts';
+import { PacketLog } from '../mqtt-client/packet-log.ts';
+import { RawConnection } from '../mqtt-client/raw-client.ts';
 import { openRawSession, type RawSession } from '../testkit/raw-session.ts';
 import { startTestBroker, type TestBroker } from '../testkit/test-broker.ts';
 import { startReferenceBroker, type ReferenceBroker } from './broker.ts';
@@ -157,5 +159,23 @@ describe('custom JWT over wss (mqtt.js, no client certificate)', () => {
     } finally {
       for (const client of clients) client.end(true);
     }
+  });
+});
+
+describe("the suite's byte-level client under a token (mqtt-client/raw-client.ts)", () => {
+  it('authenticates by the token, and its packet log keeps the token by its size only', async () => {
+    t = await startTestBroker(startReferenceBroker);
+    const data = await token();
+    const packetLog = new PacketLog();
+    const outcome = await RawConnection.connect({
+      url: t.broker.url, ca: t.pki.rootCaPem, identity: t.pki.identities.get('alpha')!, version: '5', clientId: Buffer.from('raw-1'), timeoutMs: 3000, packetLog,
+      credentials: { token: { method: 'CUSTOM-JWT', data: Buffer.from(data) } },
+    });
+    expect(outcome.accepted).toBe(true);
+    if (outcome.accepted) outcome.connection.close();
+    expect(t.log).toContainEqual(expect.stringMatching(/^accepted session "raw-1" for client "alpha" \(name from token subject \(sub\)/));
+    const logged = JSON.stringify(packetLog);
+    expect(logged).not.toContain(data);
+    expect(logged).toContain(`(redacted, ${Buffer.byteLength(data)} bytes)`);
   });
 });

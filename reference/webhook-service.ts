@@ -3,10 +3,9 @@
 // Username, or by the name the password gives, with the attributes the namespace registers for that
 // name), denied, no answer in time, an answer that is no decision, and a failure. `npm run broker -- --webhook` and the suite's webhook
 // namespace use it; it stands in for a device registry, it is not one.
-import { once } from 'node:events';
-import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import type { NamespaceConfig } from '../eventgrid/namespace.ts';
+import { serveHttp } from './loopback-http.ts';
 
 /**
  * The password that asks for each answer; any other password is denied. `webhook-allow` names the client
@@ -50,12 +49,11 @@ interface RequestBody {
 
 export async function startWebhookService(options: WebhookServiceOptions = {}): Promise<WebhookService> {
   let calls = 0;
-  const sockets = new Set<Socket>();
   const answer = (response: ServerResponse, status: number, body: string, type = 'application/json') => {
     response.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
     response.end(body);
   };
-  const server = createServer((request, response) => {
+  const service = await serveHttp((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
@@ -84,25 +82,13 @@ export async function startWebhookService(options: WebhookServiceOptions = {}): 
           return answer(response, 200, JSON.stringify({ decision: 'deny', errorReason: 'the test webhook denies this password' }));
       }
     });
-  });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  server.listen(options.port ?? 0, options.host ?? '127.0.0.1');
-  await once(server, 'listening');
-  const { address, port } = server.address() as AddressInfo;
-  const host = address.includes(':') ? `[${address}]` : address;
+  }, options);
   return {
-    url: `http://${host}:${port}/authenticate`,
+    url: `http://${service.urlHost}:${service.port}/authenticate`,
     get calls() {
       return calls;
     },
-    async stop() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const socket of sockets) socket.destroy();
-      await closed;
-    },
+    stop: () => service.stop(),
   };
 }
 

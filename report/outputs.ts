@@ -2,7 +2,7 @@
 // Markdown summary for a pull request or a CI job page.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { methodsOf, MQTT_VERSIONS, RULES, type AuthenticationMethod } from '../rules/catalogue.ts';
+import { MQTT_VERSIONS, reportedMethodsOf, RULES, type AuthenticationMethod } from '../rules/catalogue.ts';
 import { TRANSPORTS } from '../rules/transports.ts';
 import { htmlReport } from './html.ts';
 import { spreadLines, type InstanceSpreadSummary } from './instance-spread.ts';
@@ -34,9 +34,12 @@ const lenientMark = (verdict: RuleVerdict | undefined) => (verdict && passedLeni
 /** The marks of a cell, each escaped for Markdown when `escape`. */
 const marks = (verdict: RuleVerdict | undefined, escape = false) => `${partial(verdict)}${lenientMark(verdict)}`.replace(/[*~]/g, (mark) => (escape ? `\\${mark}` : mark));
 
+/** The label of a rule under a method it cannot be observed under (S2 under a token: no certificate). */
+const NOT_APPLICABLE = 'n/a';
+
 function cell(verdict: RuleVerdict | undefined, colour: boolean): string {
   const status = verdict?.status ?? 'not run';
-  const text = `${LABEL[status]}${marks(verdict)}`.padEnd(COLUMN);
+  const text = `${verdict?.notApplicable ? NOT_APPLICABLE : LABEL[status]}${marks(verdict)}`.padEnd(COLUMN);
   return colour ? `\u001b[${COLOUR[status]}m${text}\u001b[0m` : text;
 }
 
@@ -44,7 +47,7 @@ function cell(verdict: RuleVerdict | undefined, colour: boolean): string {
 function byRule(verdicts: RuleVerdict[]) {
   const transports = TRANSPORTS.filter((transport) => verdicts.some((v) => v.transport === transport));
   return RULES.flatMap((rule) =>
-    methodsOf(rule).flatMap((method) =>
+    reportedMethodsOf(rule).flatMap((method) =>
       transports.map((transport) => ({
         rule,
         method,
@@ -64,6 +67,13 @@ export function closingLine(verdicts: RuleVerdict[]): string {
   const lenient = verdicts.filter(passedLeniently).length;
   const notes = [...(partly ? [`${partly} with scenarios skipped`] : []), ...(lenient ? [`${lenient} on lenient codes`] : [])];
   return `rules: ${passed} passed${notes.length ? ` (${notes.join(', ')})` : ''}, ${failed} failed, ${skipped} skipped`;
+}
+
+/** Each rule and method the run shows as not applicable, once (not per version and transport), with why. */
+function notApplicable(verdicts: RuleVerdict[]): { id: string; method: AuthenticationMethod; why: string }[] {
+  const seen = new Map<string, { id: string; method: AuthenticationMethod; why: string }>();
+  for (const { id, method, notApplicable: why } of verdicts) if (why) seen.set(`${id} ${method}`, { id, method, why });
+  return [...seen.values()];
 }
 
 function partlySkipped(report: RunReport): RuleVerdict[] {
@@ -91,6 +101,11 @@ export function consoleReport(report: RunReport, colour: boolean): string {
   if (skipped.length) {
     lines.push('', 'skipped:');
     for (const v of skipped) lines.push(`  ${v.id} ${whereVerdict(v)}: ${v.message}`);
+  }
+  const inapplicable = notApplicable(report.verdicts);
+  if (inapplicable.length) {
+    lines.push('', `${NOT_APPLICABLE}: cannot be observed under that method:`);
+    for (const { id, method, why } of inapplicable) lines.push(`  ${id} with ${method}: ${why}`);
   }
   const partly = partlySkipped(report);
   if (partly.length) {
@@ -163,9 +178,14 @@ export function markdownSummary(report: RunReport): string {
     `| rule | auth | via | ${MQTT_VERSIONS.map((v) => `MQTT ${v}`).join(' | ')} | title |`,
     `|---|---|---|${MQTT_VERSIONS.map(() => '---').join('|')}|---|`,
     ...byRule(report.verdicts).map(
-      ({ rule, method, transport, cells }) => `| ${rule.id} | ${METHOD_LABEL[method]} | ${transport} | ${cells.map((v) => `${MARK[v?.status ?? 'not run']}${marks(v, true)}`).join(' | ')} | ${rule.title} |`,
+      ({ rule, method, transport, cells }) => `| ${rule.id} | ${METHOD_LABEL[method]} | ${transport} | ${cells.map((v) => `${v?.notApplicable ? `— ${NOT_APPLICABLE}` : MARK[v?.status ?? 'not run']}${marks(v, true)}`).join(' | ')} | ${rule.title} |`,
     ),
   ];
+  const inapplicable = notApplicable(report.verdicts);
+  if (inapplicable.length) {
+    lines.push('', `${NOT_APPLICABLE}: cannot be observed under that method:`, '');
+    for (const { id, method, why } of inapplicable) lines.push(`- **${id}** with ${method}: ${why}`);
+  }
   const partly = partlySkipped(report);
   if (partly.length) {
     lines.push('', '\\* passed with some scenarios skipped:', '');

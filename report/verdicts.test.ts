@@ -65,7 +65,8 @@ function verdictsOf(scenarios: RecordedScenario[], options = {}, transport: Tran
   return { results, verdicts: ruleVerdicts(results, options) };
 }
 
-const find = (verdicts: ReturnType<typeof ruleVerdicts>, id: string, version: string) => verdicts.find((v) => v.id === id && v.version === version)!;
+const find = (verdicts: ReturnType<typeof ruleVerdicts>, id: string, version: string, method = 'certificate') =>
+  verdicts.find((v) => v.id === id && v.version === version && v.method === method)!;
 
 describe('rule verdicts', () => {
   it('are per transport: a run over both gives each rule a verdict over each, decided by its own scenarios', () => {
@@ -87,7 +88,7 @@ describe('rule verdicts', () => {
       { name: 'owner kept with tokens', tags: ['@S6', '@mqtt5', '@custom-jwt'], steps: ['PASSED', 'FAILED'], failure: 'Error: expected a refusal, got accepted' },
     ]);
     const s6 = verdicts.filter((v) => v.id === 'S6').map((v) => `${v.method} ${v.version} ${v.status}`);
-    expect(s6).toEqual(['certificate 3.1.1 not run', 'certificate 5 passed', 'CUSTOM-JWT 5 failed', 'webhook 3.1.1 not run', 'webhook 5 not run']);
+    expect(s6).toEqual(['certificate 3.1.1 not run', 'certificate 5 passed', 'CUSTOM-JWT 5 failed', 'webhook 3.1.1 not run', 'webhook 5 not run', 'OAUTH2-JWT 5 not run']);
     const report: RunReport = { target: 't', startedAt: '2026-01-01T00:00:00.000Z', durationMs: 1, verdicts, scenarios: results };
     const console = consoleReport(report, false);
     expect(console).toMatch(/^S6 +X\.509 +tcp +- +PASS /m);
@@ -95,6 +96,19 @@ describe('rule verdicts', () => {
     expect(console).toContain('S6 over MQTT 5 with CUSTOM-JWT: owner kept with tokens: Error: expected a refusal');
     expect(markdownSummary(report)).toContain('| S6 | CUSTOM-JWT | tcp | — not run | ❌ fail |');
     expect(junitReport(report)).toContain('classname="event-grid-rules.S6.mqtt-5.custom-jwt" name="owner kept with tokens"');
+  });
+
+  it('show a rule under a method it cannot be observed under as n/a, with the catalogue\'s reason, in every report', () => {
+    const { verdicts, results } = verdictsOf([{ name: 'two sessions', tags: ['@S2', '@mqtt5'], steps: ['PASSED'] }]);
+    const s2 = verdicts.filter((v) => v.id === 'S2').map((v) => `${v.method} ${v.version} ${v.status}${v.notApplicable ? ' n/a' : ''}`);
+    expect(s2).toEqual(['certificate 3.1.1 not run', 'certificate 5 passed', 'CUSTOM-JWT 5 not run n/a', 'webhook 3.1.1 not run n/a', 'webhook 5 not run n/a', 'OAUTH2-JWT 5 not run n/a']);
+    expect(find(verdicts, 'S2', '5', 'CUSTOM-JWT').message).toMatch(/^does not apply under CUSTOM-JWT: no certificate/);
+    const report: RunReport = { target: 't', startedAt: '2026-01-01T00:00:00.000Z', durationMs: 1, verdicts, scenarios: results };
+    const console = consoleReport(report, false);
+    expect(console).toMatch(/^S2 +CUSTOM-JWT +tcp +- +n\/a /m);
+    expect(console).toMatch(/^ {2}S2 with webhook: no certificate/m);
+    expect(markdownSummary(report)).toContain('| S2 | webhook | tcp | — n/a | — n/a |');
+    expect(junitReport(report)).toMatch(/classname="event-grid-rules\.S2\.mqtt-5\.custom-jwt"[^>]*>\s*<skipped message="does not apply under CUSTOM-JWT: no certificate/);
   });
 
   it('pass a rule whose scenarios all passed, per version', () => {

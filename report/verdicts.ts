@@ -1,7 +1,7 @@
 // Verdicts per rule, MQTT version, authentication method and transport, from scenario results: a rule
 // passes for a version, method and transport when its scenarios for them ran and passed, fails when any
 // failed, and is skipped (with the reasons) or not run (with why) otherwise.
-import { methodsOf, MQTT_VERSIONS, RULES, SOURCES, versionsUnder, type AuthenticationMethod, type ExpectedRefusal, type MqttVersion, type Rule } from '../rules/catalogue.ts';
+import { MQTT_VERSIONS, reportedMethodsOf, RULES, SOURCES, versionsUnder, type AuthenticationMethod, type ExpectedRefusal, type MqttVersion, type Rule } from '../rules/catalogue.ts';
 import { describeRefusalCode, REFUSAL } from '../rules/codes.ts';
 import type { Transport } from '../rules/transports.ts';
 import type { ScenarioResult, ScenarioStatus } from './scenarios.ts';
@@ -35,6 +35,8 @@ export interface RuleVerdict {
   lenientCodes: string[];
   /** Failed: expected and observed; skipped or not run: why. */
   message?: string;
+  /** Not run because the rule cannot be observed under this method (the catalogue's notUnder): why. */
+  notApplicable?: string;
 }
 
 export interface VerdictOptions {
@@ -98,15 +100,22 @@ function verdict(rule: Rule, { version, method, transport }: Where, scenarios: S
     return { ...base, status: 'skipped', message: [...new Set(scenarios.map((s) => s.message))].join('; ') };
   }
   const selected = (!options.rules?.length || options.rules.includes(rule.id)) && (options.versions ?? MQTT_VERSIONS).includes(version);
-  const why = rule.untestable ? `not testable from a client: ${rule.untestable}` : selected ? 'no scenario of this rule ran' : 'not selected for this run';
-  return { ...base, status: 'not run', message: why };
+  const notUnder = rule.notUnder?.[method];
+  const why = rule.untestable
+    ? `not testable from a client: ${rule.untestable}`
+    : notUnder
+      ? `does not apply under ${method}: ${notUnder}`
+      : selected
+        ? 'no scenario of this rule ran'
+        : 'not selected for this run';
+  return { ...base, status: 'not run', message: why, ...(notUnder && selected && !rule.untestable ? { notApplicable: notUnder } : {}) };
 }
 
 export function ruleVerdicts(scenarios: ScenarioResult[], options: VerdictOptions = {}): RuleVerdict[] {
   const transports = options.transports ?? ['tcp'];
   return (RULES as readonly Rule[]).flatMap((rule) =>
     transports.flatMap((transport) =>
-      methodsOf(rule).flatMap((method) =>
+      reportedMethodsOf(rule).flatMap((method) =>
         versionsUnder(rule, method).map((version) => {
           const where = { version, method, transport };
           const its = scenarios.filter((s) => s.rules.includes(rule.id) && s.version === version && s.method === method && s.transport === transport);

@@ -61,6 +61,11 @@ export interface Rule {
   readings?: readonly Reading[];
   /** The authentication methods its scenarios run under; default certificate only. */
   methods?: readonly AuthenticationMethod[];
+  /**
+   * Methods the rule cannot be observed under, with why (S2 is about a certificate): each report shows
+   * the rule under them as not run, with that reason, rather than leaving the method out unexplained.
+   */
+  notUnder?: Partial<Record<AuthenticationMethod, string>>;
 }
 
 /** What a rule expects of one near miss: `case` is how its scenario's Examples row describes it. */
@@ -75,6 +80,11 @@ export function methodsOf(rule: Rule): readonly AuthenticationMethod[] {
   return rule.methods ?? ['certificate'];
 }
 
+/** The methods a report shows a rule under: those its scenarios run under, and those it says it cannot be observed under. */
+export function reportedMethodsOf(rule: Rule): readonly AuthenticationMethod[] {
+  return AUTHENTICATION_METHODS.filter((method) => methodsOf(rule).includes(method) || rule.notUnder?.[method]);
+}
+
 /** The versions a method authenticates over: a token is MQTT 5's (its CONNECT's Authentication Method). */
 const METHOD_VERSIONS: Record<AuthenticationMethod, readonly MqttVersion[]> = { certificate: ['3.1.1', '5'], 'CUSTOM-JWT': ['5'], webhook: ['3.1.1', '5'], 'OAUTH2-JWT': ['5'] };
 
@@ -83,7 +93,7 @@ const METHOD_VERSIONS: Record<AuthenticationMethod, readonly MqttVersion[]> = { 
  * each method has; a rule of one method has its own versions (T6 is about a token over 3.1.1).
  */
 export function versionsUnder(rule: Rule, method: AuthenticationMethod): readonly MqttVersion[] {
-  if (methodsOf(rule).length === 1) return rule.versions;
+  if (methodsOf(rule).length === 1 && methodsOf(rule)[0] === method) return rule.versions;
   return rule.versions.filter((version) => METHOD_VERSIONS[method].includes(version));
 }
 
@@ -101,20 +111,38 @@ export interface ExpectedRefusal {
 const BOTH = MQTT_VERSIONS;
 /** Rules that hold for a token's or a webhook's client as for a certificate's (Entra ID's are E1, E2's). */
 const EVERY_METHOD: readonly AuthenticationMethod[] = ['certificate', 'CUSTOM-JWT', 'webhook'];
+/** Session rules whose scenarios run under an Entra ID token too: one session held, taken, raced for. */
+const ALL_METHODS: readonly AuthenticationMethod[] = AUTHENTICATION_METHODS;
+/**
+ * Why the rules about a certificate or a Username-less ClientID cannot be observed under the other
+ * methods: the identity comes from the token or the webhook's answer, never from the TLS handshake or
+ * the ClientID.
+ */
+const NO_CERTIFICATE = {
+  'CUSTOM-JWT': "no certificate: the token names the client (T1), and the one token an identity holds serves each of its sessions in S1's CUSTOM-JWT scenario",
+  webhook: "no certificate: the webhook names the client (W1) from what each CONNECT presents, and one password serves each of an identity's sessions in S1's webhook scenario",
+  'OAUTH2-JWT': "no certificate: the Entra ID token names the client by its object id (E1), and one token serves each of a principal's sessions in S1's OAUTH2-JWT scenario",
+} as const satisfies Partial<Record<AuthenticationMethod, string>>;
+const NAME_FROM_CREDENTIAL = {
+  'CUSTOM-JWT': "the token names the client whatever the Username (T1): without one the ClientID is still only the session name, and the token's identity opens a second session (T1's scenario without a Username)",
+  webhook: "the webhook's clientAuthenticationName names the client whatever the Username (W1): without one the ClientID is still only the session name",
+  'OAUTH2-JWT': "the Entra ID token's object id names the client whatever the Username (E1): without one the ClientID is still only the session name",
+} as const satisfies Partial<Record<AuthenticationMethod, string>>;
 const ENTRA: readonly AuthenticationMethod[] = ['OAUTH2-JWT'];
 const TOKEN: readonly AuthenticationMethod[] = ['CUSTOM-JWT'];
 const WEBHOOK: readonly AuthenticationMethod[] = ['webhook'];
 
 export const RULES = [
-  { id: 'S1', title: 'Username is the authentication name, ClientID the session name; one identity may hold several sessions', sources: ['HOWTO'], versions: BOTH, methods: EVERY_METHOD },
+  { id: 'S1', title: 'Username is the authentication name, ClientID the session name; one identity may hold several sessions', sources: ['HOWTO'], versions: BOTH, methods: ALL_METHODS },
   {
     id: 'S2',
     title: 'One client certificate authenticates every session of its identity',
     sources: ['HOWTO'],
     versions: BOTH,
     noMutant: 'the reference judges each CONNECT\'s certificate on its own (A1-A3) and keeps no certificate per session, so there is no check whose removal lets a certificate serve only one session',
+    notUnder: NO_CERTIFICATE,
   },
-  { id: 'S3', title: 'Without a Username the ClientID is the authentication name, so only one session is possible', sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred', case: 'via A2: the ClientID names no registered client' }], versions: BOTH },
+  { id: 'S3', title: 'Without a Username the ClientID is the authentication name, so only one session is possible', sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred', case: 'via A2: the ClientID names no registered client' }], versions: BOTH, notUnder: NAME_FROM_CREDENTIAL },
   // S4: the pages collide. "The ClientId field is required" (SUPPORT's connection flow, HOWTO) against
   // Assigned Client Identifiers listed among the MQTT 5 features supported (SUPPORT, 2025). Read here:
   // MQTT 3.1.1 has no Assigned Client Identifier, so an empty ClientID is refused there under both;
@@ -127,13 +155,14 @@ export const RULES = [
     sources: ['HOWTO', 'SUPPORT'],
     refusals: [{ code: 'clientIdentifierNotValid', basis: 'inferred' }],
     versions: BOTH,
+    methods: EVERY_METHOD,
   },
-  { id: 'S5', title: 'A session name is unique across the namespace', sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'notAuthorized', basis: 'inferred' }], versions: BOTH },
+  { id: 'S5', title: 'A session name is unique across the namespace', sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'notAuthorized', basis: 'inferred' }], versions: BOTH, methods: ALL_METHODS },
   // S6 and S7 are S5's uniqueness for an active and for a held session: S5's mutant breaks both.
-  { id: 'S6', title: "Another identity presenting an active session's name is refused as not authorized; the owner is undisturbed", sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'notAuthorized', basis: 'inferred' }], versions: BOTH, dependsOn: ['S5'], methods: EVERY_METHOD },
-  { id: 'S7', title: 'A session left without being ended stays locked to its owner until it expires', sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'notAuthorized', basis: 'inferred' }], versions: BOTH, dependsOn: ['L1', 'S5'] },
-  { id: 'S8', title: 'The same identity reconnecting with a session name takes the session over and ends the older connection', sources: ['SUPPORT', 'LIFECYCLE'], versions: BOTH, dependsOn: ['L2'], methods: EVERY_METHOD },
-  { id: 'S9', title: 'Sessions per authentication name, online and offline, are capped by the namespace limit', sources: ['ARM', 'SUPPORT'], refusals: [{ code: 'quotaExceeded', basis: 'inferred' }], versions: BOTH, dependsOn: ['S1'] },
+  { id: 'S6', title: "Another identity presenting an active session's name is refused as not authorized; the owner is undisturbed", sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'notAuthorized', basis: 'inferred' }], versions: BOTH, dependsOn: ['S5'], methods: ALL_METHODS },
+  { id: 'S7', title: 'A session left without being ended stays locked to its owner until it expires', sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'notAuthorized', basis: 'inferred' }], versions: BOTH, dependsOn: ['L1', 'S5'], methods: EVERY_METHOD },
+  { id: 'S8', title: 'The same identity reconnecting with a session name takes the session over and ends the older connection', sources: ['SUPPORT', 'LIFECYCLE'], versions: BOTH, dependsOn: ['L2'], methods: ALL_METHODS },
+  { id: 'S9', title: 'Sessions per authentication name, online and offline, are capped by the namespace limit', sources: ['ARM', 'SUPPORT'], refusals: [{ code: 'quotaExceeded', basis: 'inferred' }], versions: BOTH, dependsOn: ['S1'], methods: EVERY_METHOD },
   { id: 'S10', title: 'One connection attempt per second per session', sources: ['QUOTAS'], versions: BOTH, untestable: 'a pacing limit on the client; the suite paces itself against remote targets' },
   // Its 3.1.1 scenario observes the expiry through the lock: another identity is refused until then (S7).
   { id: 'L1', title: 'The Session Expiry Interval is capped at the namespace maximum and the value in force is reported', sources: ['SUPPORT', 'ARM'], versions: BOTH, dependsOn: ['S7'] },
@@ -378,6 +407,20 @@ export const RULES = [
   },
   { id: 'A5', title: 'With no Username, the authentication name is read from the configured certificate fields in order', sources: ['CERTAUTH', 'ARM'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }], versions: BOTH },
   { id: 'A6', title: 'Failed authentication is refused at CONNECT', sources: ['CERTAUTH'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred', case: 'via A3: the certificate does not prove the name' }], versions: BOTH, dependsOn: ['A3'] },
+  // A7 (issue 25): the life cycle reason ClientAuthenticationError is documented for "client got disabled,
+  // or client configuration changed" (REASONS; LIFECYCLE's disconnectionReason): a live connection ends.
+  // The DISCONNECT code is the project's reading (a DISCONNECT cannot carry 0x86 Bad User Name or Password).
+  // The suite changes the client through the reference's management API: against Event Grid the change is
+  // `az eventgrid namespace client update`, which the suite does not run.
+  {
+    id: 'A7',
+    title: 'A live connection of a client that is disabled, or whose credentials change, is ended (life cycle: ClientAuthenticationError)',
+    sources: ['CLIENTS', 'LIFECYCLE', 'REASONS'],
+    refusals: [{ code: 'authenticationEnded', basis: 'inferred' }],
+    versions: BOTH,
+    // Its control, another client's session, receives on its own topics.
+    dependsOn: ['P1'],
+  },
   // Access control (issue 14): client groups, topic spaces, permission bindings (eventgrid/access-control.ts).
   { id: 'P1', title: 'A client publishes and subscribes on the topic spaces its client group is bound to', sources: ['ACCESS', 'CLIENTGROUPS', 'TOPICSPACES'], versions: BOTH, methods: EVERY_METHOD },
   // A Will is a PUBLISH the namespace makes for the client: Event Grid supports wills (SUPPORT) but does
@@ -417,6 +460,19 @@ export const RULES = [
     refusals: [{ code: 'subscribeNotAuthorized', basis: 'inferred', case: "via P3: another client's topic" }],
     versions: BOTH,
     dependsOn: ['P1', 'P3', 'S1'],
+  },
+  // P5 (issue 25): ClientAuthorizationError is documented for "a change in the configuration of topic
+  // spaces, permission bindings, or client groups" (REASONS): the suite changes a client's attributes so
+  // that it leaves its client group, through the reference's management API (as A7). The code is the
+  // project's reading, as A7's.
+  {
+    id: 'P5',
+    title: 'A live connection whose client is moved into or out of a client group is ended (life cycle: ClientAuthorizationError)',
+    sources: ['CLIENTGROUPS', 'LIFECYCLE', 'REASONS'],
+    refusals: [{ code: 'accessChanged', basis: 'inferred' }],
+    versions: BOTH,
+    // Its control, another client's session, receives on its own topics.
+    dependsOn: ['P1'],
   },
   // Custom JWT (issue 25). What the docs say: MQTT 5 only; CONNECT Authentication Method CUSTOM-JWT with
   // the token as Authentication Data, and an AUTH packet of reason 25 (0x19) with a fresh one

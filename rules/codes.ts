@@ -66,9 +66,12 @@ export const REFUSAL = {
   // T5: an MQTT 5 CONNECT whose Authentication Method the server does not support [MQTT-4.12.0-1]; 3.1.1 has
   // no Authentication Method, nor a code for it.
   badAuthenticationMethod: { reasonCode: 0x8c },
-  // T7, T8: a connection whose re-authentication fails, or whose token expires unrenewed, is ended; a
-  // DISCONNECT cannot carry 0x86, so the code is Not authorized [MQTT-4.12.1-2].
+  // T7, T8, A7: a connection whose re-authentication fails, whose token expires unrenewed, or whose client
+  // is disabled or given other credentials, is ended; a DISCONNECT cannot carry 0x86, so the code is Not
+  // authorized [MQTT-4.12.1-2].
   authenticationEnded: { packet: 'DISCONNECT', reasonCode: 0x87 },
+  // P5: a connection whose client's client groups changed is ended, to come back under its new grants.
+  accessChanged: { packet: 'DISCONNECT', reasonCode: 0x87 },
 } as const satisfies Record<string, RefusalCode>;
 
 export type RefusalName = keyof typeof REFUSAL;

@@ -29,6 +29,8 @@ export const CAPABILITY_TAGS = [
   '@needs-no-alternative-name-sources',
   '@on-alternative-names-namespace',
   '@slow',
+  // A7: disables a client or changes its credentials mid-scenario (steps/target.ts: the embedded reference only).
+  '@changes-clients',
 ] as const;
 export type CapabilityTag = (typeof CAPABILITY_TAGS)[number];
 

@@ -54,6 +54,9 @@ describe('the rule catalogue', () => {
           expect(covering.length, `${rule.id} over MQTT ${version} with ${method}`).toBeGreaterThan(0);
         }
       }
+      // A method the rule says it cannot be observed under is not one its scenarios run under.
+      const both = methodsOf(rule).filter((method) => rule.notUnder?.[method]);
+      expect(both, `${rule.id}: methods both run and said not to apply`).toEqual([]);
       // A scenario under a method its rule does not list would give a verdict no report shows.
       const stray = scenarios.filter((s) => (s.rules as readonly string[]).includes(rule.id) && !methodsOf(rule).includes(s.method));
       expect(stray.map((s) => `${rule.id} with ${s.method}`), rule.id).toEqual([]);

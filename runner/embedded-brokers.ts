@@ -97,6 +97,12 @@ export interface BrokerUrls {
   webhookUrl: string;
   /** The main namespace keeping sessions REFERENCE_SHORT_EXPIRY_SECONDS, for the scenarios that wait for an expiry. */
   shortExpiryUrl: string;
+  /** The short-expiry namespace authenticating by the test webhook, for the webhook's scenarios that wait for an expiry. */
+  webhookShortExpiryUrl: string;
+  /** The limit namespace authenticating by the test webhook, for the webhook's S9 scenarios. */
+  webhookLimitUrl: string;
+  /** The main namespace's management API for its clients (reference/management-api.ts), for the A7 and P5 scenarios. */
+  clientsUrl: string;
 }
 
 /** How long the webhook namespace waits for the test webhook: a W3 scenario waits this long. */
@@ -115,7 +121,7 @@ export interface EmbeddedBrokers {
 }
 
 /** The namespaces of each transport, in the order serve() starts them: with Redis, each in a database of its own. */
-const NAMESPACE_COUNT = 5;
+const NAMESPACE_COUNT = 7;
 
 /** redis://HOST:PORT[/DB] with the database moved on by `offset`. */
 export function redisDatabaseUrl(url: string, offset: number): string {
@@ -169,10 +175,11 @@ export async function startEmbeddedBrokers(options: EmbeddedBrokerOptions): Prom
 
 async function serve(options: ThreadOptions): Promise<void> {
   // Loaded here, in the thread only: the thread that starts it never needs the broker's modules.
-  const [{ startReferenceBroker }, { mutatedBehaviour }, { startWebhookService, withWebhook }] = await Promise.all([
+  const [{ startReferenceBroker }, { mutatedBehaviour }, { startWebhookService, withWebhook }, { startManagementApi }] = await Promise.all([
     import('../reference/broker.ts'),
     import('../reference/policy/mutants.ts'),
     import('../reference/webhook-service.ts'),
+    import('../reference/management-api.ts'),
   ]);
   const pki = loadPki(options.pkiDir);
   // With Redis, the scenarios that wait for an expiry get no shorter one: see SHARED_REFERENCE_MAX_EXPIRY_SECONDS.
@@ -185,23 +192,27 @@ async function serve(options: ThreadOptions): Promise<void> {
   // The test webhook allows a client with the attributes the main namespace registers for its name.
   const { main } = namespaces;
   const webhook = await startWebhookService({ attributesOf: (name) => main.clients.find((client) => client.authenticationName.toLowerCase() === name.toLowerCase())?.attributes });
-  const webhookNamespace = withWebhook({ ...main, reference: { ...main.reference, webhookTimeoutMs: WEBHOOK_TIMEOUT_MS } }, webhook.url);
-  const namespacesOfEach = [main, namespaces.alternativeNames, namespaces.limit, webhookNamespace, namespaces.shortExpiry];
+  const byWebhook = (namespace: NamespaceConfig) => withWebhook({ ...namespace, reference: { ...namespace.reference, webhookTimeoutMs: WEBHOOK_TIMEOUT_MS } }, webhook.url);
+  // In the order BrokerUrls reads them, NAMESPACE_COUNT of them.
+  const namespacesOfEach = [main, namespaces.alternativeNames, namespaces.limit, byWebhook(main), namespaces.shortExpiry, byWebhook(namespaces.limit), byWebhook(namespaces.shortExpiry)];
   const sets = await Promise.all(
-    options.transports.map((transport, set) =>
-      Promise.all(namespacesOfEach.map((namespace, index) => start(namespace, set * NAMESPACE_COUNT + index))).then((brokers) => ({ transport, brokers })),
-    ),
+    options.transports.map(async (transport, set) => {
+      const brokers = await Promise.all(namespacesOfEach.map((namespace, index) => start(namespace, set * NAMESPACE_COUNT + index)));
+      // Each transport's main namespace has its clients' management API (A7, P5): its changes are its own.
+      return { transport, brokers, management: await startManagementApi(brokers[0]!) };
+    }),
   );
   const port = parentPort!;
   port.once('message', async () => {
+    await Promise.all(sets.map(({ management }) => management.stop()));
     await Promise.all(sets.flatMap(({ brokers }) => brokers.map((broker) => broker.stop())));
     await webhook.stop();
     port.postMessage({ stopped: true } satisfies FromThread);
   });
   const started: Partial<Record<Transport, BrokerUrls>> = {};
-  for (const { transport, brokers } of sets) {
-    const [url, alternativeNamesUrl, limitUrl, webhookUrl, shortExpiryUrl] = brokers.map((broker) => (transport === 'wss' ? broker.wsUrl! : broker.url)) as [string, string, string, string, string];
-    started[transport] = { url, alternativeNamesUrl, limitUrl, webhookUrl, shortExpiryUrl };
+  for (const { transport, brokers, management } of sets) {
+    const [url, alternativeNamesUrl, limitUrl, webhookUrl, shortExpiryUrl, webhookLimitUrl, webhookShortExpiryUrl] = brokers.map((broker) => (transport === 'wss' ? broker.wsUrl! : broker.url)) as [string, string, string, string, string, string, string];
+    started[transport] = { url, alternativeNamesUrl, limitUrl, webhookUrl, shortExpiryUrl, webhookLimitUrl, webhookShortExpiryUrl, clientsUrl: management.clientsUrl };
   }
   port.postMessage({ started } satisfies FromThread);
 }

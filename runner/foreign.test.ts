@@ -134,7 +134,8 @@ describe.skipIf(!MOSQUITTO)("the suite against Debian's mosquitto", () => {
     expect(cap, run.stdout).toBeDefined();
     expect(run.exitCode).toBe(1);
     expect(failed).toEqual(['S9']);
-    for (const verdict of run.rules!.filter((v) => v.id === 'S9' && v.version === '5')) expect(verdict.message).toContain(`limited by connections, ${cap}`);
+    // The certificate's verdicts: mosquitto trusts no token issuer and has no webhook, so S9's other methods are skipped.
+    for (const verdict of run.rules!.filter((v) => v.id === 'S9' && v.version === '5' && v.method === 'certificate')) expect(verdict.message).toContain(`limited by connections, ${cap}`);
   }, RUN_TIMEOUT);
 
   it('fails S9 and A4 on a broker that names clients by CN and caps connections, not sessions', async () => {
@@ -148,7 +149,7 @@ describe.skipIf(!MOSQUITTO)("the suite against Debian's mosquitto", () => {
     // S8 (A4's takeover scenarios) passes on the lenient reading: the older connection is closed; of A3,
     // only its A4 scenario runs here (a CN in other letter case is accepted), which it passes.
     expect(passed).toEqual(['S8', 'A3']);
-    const s9 = run.rules!.find((verdict) => verdict.id === 'S9' && verdict.version === '5')!;
+    const s9 = run.rules!.find((verdict) => verdict.id === 'S9' && verdict.version === '5' && verdict.method === 'certificate')!;
     expect(s9.message).toMatch(/refused for another reason|got accepted/);
     // A4's mirror: with the certificate's CN taken as the Username, a Username naming no client gets in.
     const a4 = run.rules!.find((verdict) => verdict.id === 'A4' && verdict.version === '5')!;

@@ -10,7 +10,7 @@ import { Aedes } from 'aedes';
 import { describe, expect, inject, it } from 'vitest';
 import { loadPki } from '../certs/manifest.ts';
 import { temporaryDir } from '../common/test-support.ts';
-import { findRule, RULES, type Rule } from '../rules/catalogue.ts';
+import { findRule, methodsOf, RULES, versionsUnder, type Rule } from '../rules/catalogue.ts';
 import { rulesOfTags, ruleTag } from '../rules/tags.ts';
 import { TRANSPORTS } from '../rules/transports.ts';
 import { MUTANTS } from '../reference/policy/mutants.ts';
@@ -39,7 +39,7 @@ function neighbours(rule: string): Set<string> {
 
 describe.concurrent('the suite against each mutant of the reference broker', () => {
   it.each([...MUTANTS.keys()])('breaking %s fails that rule and nothing it does not explain', async (id) => {
-    const { rule, alsoRefuses } = MUTANTS.get(id)!;
+    const { rule, alsoRefuses, onlyUnder } = MUTANTS.get(id)!;
     const allowed = mayFail(rule);
     const rules = new Set([...allowed, ...neighbours(rule)]);
     // Four lanes a transport: with both transports at once, eight scenarios a run, as many as one
@@ -48,11 +48,15 @@ describe.concurrent('the suite against each mutant of the reference broker', () 
     expect(run.scenarios, run.stderr).toBeDefined();
     expect(run.exitCode).toBe(1);
     const failed = run.scenarios!.filter((scenario) => scenario.status === 'failed');
-    // Over each version, and over each transport: MQTT over TLS and over WebSockets.
+    // Over each version, over each transport (MQTT over TLS and over WebSockets), under each
+    // authentication method the rule runs under (those whose scenarios can see the mutant's break).
+    const ruleOf = findRule(rule)!;
     for (const transport of TRANSPORTS) {
-      for (const version of findRule(rule)!.versions) {
-        const caught = failed.some((s) => s.version === version && s.transport === transport && s.rules.includes(rule));
-        expect(caught, `a ${rule} scenario fails over MQTT ${version} via ${transport}`).toBe(true);
+      for (const method of methodsOf(ruleOf).filter((method) => !onlyUnder || onlyUnder.methods.includes(method))) {
+        for (const version of versionsUnder(ruleOf, method)) {
+          const caught = failed.some((s) => s.version === version && s.transport === transport && s.method === method && s.rules.includes(rule));
+          expect(caught, `a ${rule} scenario fails over MQTT ${version} with ${method} via ${transport}`).toBe(true);
+        }
       }
     }
     // A failure is explained by the rules it presupposes, or by a refusal the mutant declares it gives elsewhere too.

@@ -100,9 +100,10 @@ export async function startEmbeddedTarget(
         ...parameters,
         url: urls.url,
         alternativeNamesUrl: urls.alternativeNamesUrl,
-        limitNamespace: { url: urls.limitUrl, sessionLimit: SUITE_SESSION_LIMIT },
+        limitNamespace: { url: urls.limitUrl, webhookUrl: urls.webhookLimitUrl, sessionLimit: SUITE_SESSION_LIMIT },
         webhookUrl: urls.webhookUrl,
-        shortExpiryNamespace: { url: urls.shortExpiryUrl, maxSessionExpirySeconds: shortExpiry },
+        ...(instances ? {} : { clientsUrl: urls.clientsUrl }),
+        shortExpiryNamespace: { url: urls.shortExpiryUrl, webhookUrl: urls.webhookShortExpiryUrl, maxSessionExpirySeconds: shortExpiry },
         ...(instances ? { instances } : {}),
       };
     },
@@ -122,9 +123,11 @@ export async function startEmbeddedTarget(
       sessionExpirySeconds: expiry,
       alternativeNameSources: false,
       alternativeNamesUrl: first.alternativeNamesUrl,
-      limitNamespace: { url: first.limitUrl, sessionLimit: SUITE_SESSION_LIMIT },
+      limitNamespace: { url: first.limitUrl, webhookUrl: first.webhookLimitUrl, sessionLimit: SUITE_SESSION_LIMIT },
       webhookUrl: first.webhookUrl,
-      shortExpiryNamespace: { url: first.shortExpiryUrl, maxSessionExpirySeconds: shortExpiry },
+      // A client changed through one instance's management API is that instance's change (A7, P5): with several, those scenarios are skipped.
+      ...(brokers.instances.length > 1 ? {} : { clientsUrl: first.clientsUrl }),
+      shortExpiryNamespace: { url: first.shortExpiryUrl, webhookUrl: first.webhookShortExpiryUrl, maxSessionExpirySeconds: shortExpiry },
       pace: false,
       resumeTls: true,
       // A timer that fires late on a busy machine, not a lenient broker.

@@ -20,8 +20,17 @@ Before(function (this: ConformanceWorld, { pickle }) {
   }
   if (pickle.tags.some((tag) => tag.name === ('@on-alternative-names-namespace' satisfies CapabilityTag))) this.url = this.target.alternativeNamesUrl!;
   if (this.method === 'webhook') this.url = this.target.webhookUrl!;
-  if (fillsSessionLimit(pickle) && this.target.limitNamespace) ({ url: this.url, sessionLimit: this.sessionLimit } = this.target.limitNamespace);
-  if (this.waitsForExpiry && this.url === this.target.url && this.target.shortExpiryNamespace) ({ url: this.url, maxSessionExpirySeconds: this.maxSessionExpirySeconds } = this.target.shortExpiryNamespace);
+  const limitNamespace = this.target.limitNamespace;
+  if (fillsSessionLimit(pickle) && limitNamespace) {
+    const url = this.method === 'webhook' ? limitNamespace.webhookUrl : limitNamespace.url;
+    if (url) ({ url: this.url, sessionLimit: this.sessionLimit } = { url, sessionLimit: limitNamespace.sessionLimit });
+  }
+  const shortExpiry = this.target.shortExpiryNamespace;
+  if (this.waitsForExpiry && shortExpiry) {
+    // The main namespace's, or the webhook's: each has its short-expiry twin (when the target has one).
+    const url = this.url === this.target.url ? shortExpiry.url : this.url === this.target.webhookUrl ? shortExpiry.webhookUrl : undefined;
+    if (url) ({ url: this.url, maxSessionExpirySeconds: this.maxSessionExpirySeconds } = { url, maxSessionExpirySeconds: shortExpiry.maxSessionExpirySeconds });
+  }
   return undefined;
 });
 

@@ -28,6 +28,15 @@ describe('which scenarios may run at the same time', () => {
     expect(canRunBeside(usesGamma, [fillsBeta])).toBe(true);
   });
 
+  it('gives a scenario that changes an identity\'s registered client (A7) that identity to itself, and no other', () => {
+    const disablesThumb = scenario('identity "thumb-client" holds session "t1" over MQTT 5', 'the namespace disables identity "thumb-client"');
+    const usesThumb = scenario('identity "thumb-client" holds session "s1" over MQTT 5');
+    expect(canRunBeside(disablesThumb, [usesThumb])).toBe(false);
+    expect(canRunBeside(usesThumb, [disablesThumb])).toBe(false);
+    expect(canRunBeside(scenario('the namespace changes the credentials of identity "thumb-client"'), [usesThumb])).toBe(false);
+    expect(canRunBeside(disablesThumb, [holdsAlpha])).toBe(true);
+  });
+
   it('keeps apart two scenarios whose ClientID is the same bare authentication name, and only those', () => {
     expect(canRunBeside(bareAlpha, [bareAlpha])).toBe(false);
     expect(canRunBeside(bareAlpha, [holdsAlpha])).toBe(true);

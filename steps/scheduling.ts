@@ -27,6 +27,8 @@ function namedBy(pickle: Pickle, pattern: RegExp): string[] {
 const filled = (pickle: Pickle) => namedBy(pickle, /identity "([^"]+)" holds as many sessions as the namespace allows/g);
 /** Whether the scenario fills an identity's session limit (S9). */
 export const fillsSessionLimit = (pickle: Pickle): boolean => filled(pickle).length > 0;
+/** Identities whose registered client the scenario changes while it runs (A7, P5): disabled, other credentials, other client groups. */
+const changed = (pickle: Pickle) => namedBy(pickle, /the namespace (?:disables|changes the credentials of|moves out of its client group) identity "([^"]+)"/g);
 /** Identities whose ClientID is their bare authentication name, the same in every such scenario (S3). */
 const bare = (pickle: Pickle) => namedBy(pickle, /identity "([^"]+)" connects without a Username with session named as its authentication name/g);
 
@@ -64,12 +66,12 @@ export function identitiesOf(pickle: Pickle): Set<string> {
  * session names (and so topics, queues and retained messages) carry its own prefix, and none holds
  * more than two sessions of an identity at once (a held session and a refusal's control), which the
  * embedded namespace's limit leaves room for in every lane (runner/embedded-brokers.ts), except:
- * one that fills an identity's session limit shares that identity with no other, and two that use
- * an identity's bare name as ClientID never overlap.
+ * one that fills an identity's session limit, or changes its registered client (A7), shares that
+ * identity with no other, and two that use an identity's bare name as ClientID never overlap.
  */
 export function canRunBeside(candidate: Pickle, running: readonly Pickle[]): boolean {
   const clash = (a: Pickle, b: Pickle) =>
-    filled(a).some((id) => identitiesOf(b).has(id)) || bare(a).some((id) => bare(b).includes(id));
+    [...filled(a), ...changed(a)].some((id) => identitiesOf(b).has(id)) || bare(a).some((id) => bare(b).includes(id));
   return running.every((other) => !clash(candidate, other) && !clash(other, candidate));
 }
 

@@ -47,14 +47,24 @@ export interface TargetParameters {
    * the scenarios that fill an identity's limit (S9) run: the embedded target's has a limit of 2, its
    * main namespace two per lane. Absent, they fill `sessionLimit` on the target itself.
    */
-  limitNamespace?: { url: string; sessionLimit: number };
+  limitNamespace?: {
+    url: string;
+    /** The same namespace authenticating by the suite's test webhook, for the webhook's S9 scenarios; absent, they fill `webhookUrl`'s limit. */
+    webhookUrl?: string;
+    sessionLimit: number;
+  };
   /**
    * A namespace like the target, with the same CA and identities, whose maximum session expiry is
    * short: the scenarios that wait for an expiry run there. The embedded target's keeps sessions 2 s,
    * its other namespaces 4 s, so that the sessions of the other scenarios outlive a loaded machine's
    * pauses. Absent, they wait for the target's own.
    */
-  shortExpiryNamespace?: { url: string; maxSessionExpirySeconds: number };
+  shortExpiryNamespace?: {
+    url: string;
+    /** The same namespace authenticating by the suite's test webhook, for the webhook's scenarios that wait for an expiry. */
+    webhookUrl?: string;
+    maxSessionExpirySeconds: number;
+  };
   /** At most one connection attempt per second per session name (Event Grid's limit). */
   pace: boolean;
   /**
@@ -83,6 +93,12 @@ export interface TargetParameters {
    * (reference/webhook-service.ts): the @webhook scenarios run there. The embedded reference has one.
    */
   webhookUrl?: string;
+  /**
+   * The reference's management API for the main namespace's clients (reference/management-api.ts): the
+   * A7 scenarios disable a client, or change its credentials, while it is connected. Absent elsewhere:
+   * on Event Grid that is an ARM update the suite does not make.
+   */
+  clientsUrl?: string;
   /** The namespace is the reference's, whose Microsoft Entra ID stand-in takes the set's OAUTH2-JWT tokens (E1, E2). */
   entraStandIn?: boolean;
   /** The namespace trusts the PKI set's local token issuer (custom JWT: its certificate, issuer and audience): the @custom-jwt scenarios run. */
@@ -126,6 +142,10 @@ export function missingCapability(tag: string, target: TargetParameters): string
       return target.alternativeNamesUrl
         ? undefined
         : 'needs a second namespace that reads names from the DNS name, then the subject: pass --alternative-names-target';
+    case '@changes-clients':
+      return target.clientsUrl
+        ? undefined
+        : "changes a registered client while it is connected, through the embedded reference's management API (on Event Grid: az eventgrid namespace client update, which the suite does not run)";
     case '@slow':
       return target.includeSlow
         ? undefined

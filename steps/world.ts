@@ -5,6 +5,7 @@ import { defineParameterType, setDefaultTimeout, setWorldConstructor, World, typ
 import { ConformanceFailure } from '../common/errors.ts';
 import { controlCounterpart } from '../certs/identities.ts';
 import { loadPki, type LoadedIdentity, type LoadedPki } from '../certs/manifest.ts';
+import type { ClientChange, ClientResource } from '../eventgrid/namespace.ts';
 import { sessionTopic, ungrantedTopic } from '../eventgrid/suite-contract.ts';
 import { issueToken } from '../certs/tokens.ts';
 import { allowedAs } from '../reference/webhook-service.ts';
@@ -156,6 +157,8 @@ export class ConformanceWorld extends World<TargetParameters> {
   private readonly pendingExpiries = new Map<string, PendingExpiry>();
   /** The authentication name each session was opened under: its topics are that client's. */
   private readonly owners = new Map<string, string>();
+  /** Registered clients this scenario changed (A7), by resource name, with what they were. */
+  private readonly changedClients = new Map<string, ClientChange>();
   /** Connections made so far to a namespace of several instances: the next goes to the next instance. */
   private connectionsMade: number;
   /** The instances this scenario's connections reached. */
@@ -249,6 +252,38 @@ export class ConformanceWorld extends World<TargetParameters> {
     if (given !== undefined) return given ?? undefined;
     if (this.method !== 'CUSTOM-JWT' && this.method !== 'OAUTH2-JWT') return undefined;
     return { method: this.method, data: await this.tokenFor(identityId, this.method) };
+  }
+
+  /** On the webhook's namespace, the password that has the test webhook allow the identity, named as it is. */
+  private webhookPassword(identityId: string): string | undefined {
+    return this.method === 'webhook' ? allowedAs(this.identity(identityId).entry.authenticationName) : undefined;
+  }
+
+  /**
+   * A7: changes the identity's registered client through the reference's management API (disabled,
+   * other credentials); it is put back as it was after the scenario. The client resource is named by
+   * the identity's id (certs/namespace.ts).
+   */
+  async changeClient(identityId: string, change: ClientChange): Promise<void> {
+    const name = this.identity(identityId).entry.id;
+    if (!this.changedClients.has(name)) {
+      const { state, authenticationName, clientCertificateAuthentication, attributes } = (await this.clientsApi(name, 'GET')) as ClientResource;
+      this.changedClients.set(name, { state, authenticationName, clientCertificateAuthentication, attributes });
+    }
+    await this.patchClient(name, change);
+  }
+
+  private async patchClient(name: string, change: ClientChange): Promise<void> {
+    await this.clientsApi(name, 'PATCH', change);
+  }
+
+  private async clientsApi(name: string, method: 'GET' | 'PATCH', body?: ClientChange): Promise<unknown> {
+    const url = this.target.clientsUrl;
+    if (!url) throw new Error('this target has no management API for its clients: tag the scenario @changes-clients');
+    const response = await fetch(`${url}${encodeURIComponent(name)}`, { method, ...(body ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}), signal: AbortSignal.timeout(CLIENT_TIMEOUT_MS) });
+    const answer: unknown = await response.json();
+    if (!response.ok) throw new Error(`the management API answered ${method} ${name} with ${response.status}: ${JSON.stringify(answer)}`);
+    return answer;
   }
 
   /** Waits, against a remote target, until a second has passed since the last attempt on that ClientID. */
@@ -377,8 +412,7 @@ export class ConformanceWorld extends World<TargetParameters> {
     const clientId = rawClientId ?? this.clientId(sessionName);
     const persistent = this.version === '5' ? { sessionExpiry: this.waitsForExpiry ? this.target.shortSessionExpirySeconds : this.target.sessionExpirySeconds } : {};
     const token = await this.tokenOf(identityId, given);
-    // On the webhook's namespace, the password that has the test webhook allow the identity, named as it is.
-    const password = clientOptions.password ?? (this.method === 'webhook' ? allowedAs(this.identity(identityId).entry.authenticationName) : undefined);
+    const password = clientOptions.password ?? this.webhookPassword(identityId);
     const attempt = () =>
       SessionClient.connect({
         ...this.endpoint,
@@ -459,12 +493,16 @@ export class ConformanceWorld extends World<TargetParameters> {
 
   private async openRaw(identityId: string, request: RawRequest): Promise<RawConnectOutcome> {
     await this.pace(request.clientId.toString('latin1'));
-    const outcome = await RawConnection.connect({ ...this.endpoint, identity: this.identity(identityId), version: this.version, timeoutMs: CLIENT_TIMEOUT_MS, ...request });
+    // The scenario's method's credentials, as a SessionClient of it presents them (open, above).
+    const token = await this.tokenOf(identityId, undefined);
+    const password = this.webhookPassword(identityId);
+    const credentials = token || password ? { ...(token ? { token: { method: token.method, data: Buffer.from(token.data) } } : {}), ...(password ? { password: Buffer.from(password) } : {}) } : undefined;
+    const outcome = await RawConnection.connect({ ...this.endpoint, identity: this.identity(identityId), version: this.version, timeoutMs: CLIENT_TIMEOUT_MS, credentials, ...request });
     if (outcome.accepted) {
       this.rawConnections.push(outcome.connection);
       if (request.cleanStart === false) {
         const username = request.username === undefined || request.username === null ? request.username : request.username.toString();
-        this.accepted.push({ identityId, username, name: request.clientId.toString(), version: this.version, endsWithConnection: false });
+        this.accepted.push({ identityId, username, name: request.clientId.toString(), version: this.version, endsWithConnection: false, token, password });
       }
     }
     return outcome;
@@ -531,9 +569,14 @@ export class ConformanceWorld extends World<TargetParameters> {
    * name (the identity that last won a session name is the one that can end it), then every client.
    */
   async cleanUp(): Promise<void> {
-    await this.endSessions([...new Map(this.accepted.map((session) => [session.name, session])).values()]);
-    for (const client of this.allClients) client.close();
-    for (const connection of this.rawConnections) connection.close();
+    try {
+      // First the clients as they were, so that a disabled one's held sessions can be ended.
+      for (const [name, original] of this.changedClients) await this.patchClient(name, original);
+    } finally {
+      await this.endSessions([...new Map(this.accepted.map((session) => [session.name, session])).values()]);
+      for (const client of this.allClients) client.close();
+      for (const connection of this.rawConnections) connection.close();
+    }
   }
 }
 

@@ -238,6 +238,7 @@ export const ACCESS_MUTANTS: readonly Mutant[] = [
     id: 'P3.will',
     rule: 'P3',
     breaks: "a Will's template variables are not checked: a client may leave its will on another client's topic (SUBSCRIBE and PUBLISH still are)",
+    onlyUnder: { methods: ['certificate'], why: "P3's Will scenarios run under the certificate; its token and webhook scenarios subscribe and publish, and leave no Will" },
     apply: (behaviour) => ({ ...behaviour, connectChecks: withoutCheck(behaviour.connectChecks, WILL_VARIABLES) }),
   },
   {

@@ -6,7 +6,7 @@
 import type { Permission } from '../../eventgrid/access-control.ts';
 import type { AuthenticationNameSource, ValidationScheme } from '../../eventgrid/authentication.ts';
 import type { ClientResource, NamespaceConfig, ReferenceLimits } from '../../eventgrid/namespace.ts';
-import type { RuleId } from '../../rules/catalogue.ts';
+import type { AuthenticationMethod, RuleId } from '../../rules/catalogue.ts';
 import type { Check } from './check.ts';
 import type { PresentedCertificate, PresentedToken, RawNames, WebhookAnswer } from './presented.ts';
 import type { Refusal, RefusalAnswer } from './refusal.ts';
@@ -253,6 +253,21 @@ export interface TokenPieces {
   endsAtTokenExpiry: boolean;
 }
 
+/**
+ * Why a live connection ends when its client changes, and the life cycle reason Event Grid's events give
+ * it: an authentication reason (A7: disabled, other credentials), or an authorization one (P5: other client groups).
+ */
+export interface ClientChangeEnding {
+  refusal: Refusal;
+  lifecycleReason: 'ClientAuthenticationError' | 'ClientAuthorizationError';
+}
+
+/** The piece of Behaviour that says what a change to a registered client does to its live connections; a mutant may replace it. */
+export interface ClientChangePieces {
+  /** A7, P5: why a live connection of the client `before` ends now that its resource reads `after` in `namespace`; undefined: it goes on. */
+  connectionEndsOnChange(namespace: NamespaceConfig, before: ClientResource, after: ClientResource): ClientChangeEnding | undefined;
+}
+
 /** The piece of Behaviour that says where a client may publish and subscribe; a mutant may replace it. */
 export interface GrantPieces {
   /** P1-P4, E2: the topic templates the client may use under the permission: an Entra principal's role assignments, else the permission bindings of its client groups. */
@@ -337,7 +352,7 @@ export interface SharedSubscriptionPieces {
 }
 
 /** Everything a mutant may replace. */
-export interface Behaviour extends IdentityPieces, TokenPieces, WebhookPieces, GrantPieces, SessionPieces, LimitPieces, FeaturePieces, SharedSubscriptionPieces {
+export interface Behaviour extends IdentityPieces, TokenPieces, WebhookPieces, ClientChangePieces, GrantPieces, SessionPieces, LimitPieces, FeaturePieces, SharedSubscriptionPieces {
   /** M1, M2, M5: every packet a client sends, CONNECT included, in order, before anything else sees it: the first refusal closes the connection. */
   packetChecks: readonly Check<PacketContext>[];
   /** A1-A5: what a client certificate must prove, in order (the certificate authenticator runs them): the first refusal is the authentication's. */
@@ -368,5 +383,11 @@ export interface Mutant {
    * why: the mutant test counts such failures as explained, and no other.
    */
   alsoRefuses?: { message: RegExp; why: string };
+  /**
+   * The authentication methods whose scenarios can see what it breaks, when not every method its rule
+   * runs under, and why (S1.username-ignored breaks how a certificate client's Username is read; a token
+   * names its client whatever the Username): the mutant test expects it caught under these only.
+   */
+  onlyUnder?: { methods: readonly AuthenticationMethod[]; why: string };
   apply(behaviour: Behaviour): Behaviour;
 }

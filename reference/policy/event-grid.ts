@@ -2,6 +2,7 @@
 // pieces each module of the policy declares.
 import { EVENT_GRID_GRANTS, PUBLISH_ACCESS_CHECKS, SUBSCRIBE_ACCESS_CHECKS, WILL_ACCESS_CHECKS } from './access.ts';
 import type { Behaviour } from './behaviour.ts';
+import { EVENT_GRID_CLIENT_CHANGES } from './client-changes.ts';
 import { CONNECT_CHECKS, EVENT_GRID_SESSIONS } from './connect.ts';
 import { CERTIFICATE_CHECKS, EVENT_GRID_IDENTITY } from './identity.ts';
 import { EVENT_GRID_LIMITS } from './limits.ts';
@@ -35,6 +36,7 @@ export const EVENT_GRID: Behaviour = {
   ...EVENT_GRID_IDENTITY,
   ...EVENT_GRID_TOKENS,
   ...EVENT_GRID_WEBHOOK,
+  ...EVENT_GRID_CLIENT_CHANGES,
   ...EVENT_GRID_GRANTS,
   ...EVENT_GRID_SESSIONS,
   ...EVENT_GRID_LIMITS,

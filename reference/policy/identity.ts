@@ -228,6 +228,7 @@ export const IDENTITY_MUTANTS: readonly Mutant[] = [
     id: 'S1.username-ignored',
     rule: 'S1',
     breaks: "the Username is ignored: the certificate's subject CN names the client (as mosquitto's use_identity_as_username)",
+    onlyUnder: { methods: ['certificate'], why: 'a token or the webhook names its client whatever the Username (T1, W1, E1): what this mutant reads instead, a certificate, is not there' },
     apply: (behaviour) => ({ ...behaviour, nameOfUsername: (_username, certificate) => ({ name: certificate.commonName ?? '', source: 'ClientCertificateSubject' }) }),
   },
   {

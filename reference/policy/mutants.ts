@@ -4,6 +4,7 @@ import type { RuleId } from '../../rules/catalogue.ts';
 import { ACCESS_MUTANTS } from './access.ts';
 import { ENTRA_MUTANTS } from './entra.ts';
 import type { Behaviour, Mutant } from './behaviour.ts';
+import { CLIENT_CHANGE_MUTANTS } from './client-changes.ts';
 import { SESSION_MUTANTS } from './connect.ts';
 import { EVENT_GRID } from './event-grid.ts';
 import { IDENTITY_MUTANTS } from './identity.ts';
@@ -24,6 +25,7 @@ const ALL: readonly Mutant[] = [
   ...NAME_MUTANTS,
   ...SESSION_MUTANTS,
   ...IDENTITY_MUTANTS,
+  ...CLIENT_CHANGE_MUTANTS,
   ...PACKET_MUTANTS,
   ...LIMIT_MUTANTS,
   ...PROTOCOL_MUTANTS,

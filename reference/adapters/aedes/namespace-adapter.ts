@@ -8,7 +8,7 @@ import type { Aedes, Client, ConnectPacket, PublishPacket } from 'aedes';
 import mqttPacket from 'mqtt-packet';
 import type { ClientResource } from '../../../eventgrid/namespace.ts';
 import { describeRefusalCode, refusalCodeFor } from '../../../rules/codes.ts';
-import type { Authentication, DecodedPacket, PacketContext, PropertyScan, SessionGrant } from '../../policy/behaviour.ts';
+import type { Authentication, ClientChangeEnding, DecodedPacket, PacketContext, PropertyScan, SessionGrant } from '../../policy/behaviour.ts';
 import { firstRefusal, type Check } from '../../policy/check.ts';
 import type { ConnectPolicy } from '../../policy/connect.ts';
 import { mergeScans, scanProperties, willPublishProperties, withoutRepeatedProperties } from '../../policy/packet-validation.ts';
@@ -108,6 +108,8 @@ export class AedesNamespaceAdapter {
   private readonly takenOver = new Set<number>();
   /** Per client whose CONNECT is being decided: lets the packets it sent behind the CONNECT go on (screen). */
   private readonly heldBehindConnect = new WeakMap<Client, (accepted: boolean) => void>();
+  /** A7, P5: connections whose client changed between their acceptance and their CONNACK: ended once it is sent. */
+  private readonly endOnReady = new WeakMap<Connection, ClientChangeEnding>();
   private nextConnectionId = 1;
   /** Sessions a connection of this broker holds (from its claim until it ends): the only ones not held offline here. */
   private readonly localSessions = new Map<string, Connection>();
@@ -420,6 +422,8 @@ export class AedesNamespaceAdapter {
     connection.ready = true;
     this.options.tokens.started(client);
     this.options.events.connected(this.sessionRef(connection.grant));
+    const change = this.endOnReady.get(connection);
+    if (change) this.options.tokens.revoke(client, change.refusal, change.lifecycleReason);
   }
 
   private onClosed(connection: Connection): void {
@@ -457,6 +461,21 @@ export class AedesNamespaceAdapter {
   /** A connection of another instance ended (aedes announces it on its fan-out): its session is no longer connected there. */
   remoteEnd(brokerId: string, sessionName: string): void {
     if (brokerId !== this.broker?.id) this.remoteSessions.delete(sessionName);
+  }
+
+  /**
+   * A7, P5: the registered client `clientName` changed so that its live connections end: each of this
+   * broker's is sent the refusal (a DISCONNECT, MQTT 5) and closed, with the ending's life cycle reason.
+   * Returns how many were ended.
+   */
+  endConnectionsOf(clientName: string, change: ClientChangeEnding): number {
+    const ending = [...this.localSessions.values()].filter((connection) => connection.grant?.client.name === clientName);
+    for (const connection of ending) {
+      // One accepted under the client as it was, whose CONNACK is still on its way, ends once it is sent.
+      if (connection.ready && connection.client) this.options.tokens.revoke(connection.client, change.refusal, change.lifecycleReason);
+      else this.endOnReady.set(connection, change);
+    }
+    return ending.length;
   }
 
   /** The session store no longer counts this broker's connections as holding their sessions (its lease ran out): they are closed. */
@@ -499,7 +518,8 @@ export class AedesNamespaceAdapter {
 
   private disconnectionReason(connection: Connection, takenOver: boolean): DisconnectionReason {
     if (takenOver) return 'SessionTakenOver';
-    if (this.options.tokens.endedForAuthentication(connection.client)) return 'ClientAuthenticationError';
+    const byCredentials = this.options.tokens.endReason(connection.client);
+    if (byCredentials) return byCredentials;
     const byLimit = this.options.limits.endReason(connection.client);
     if (byLimit) return byLimit;
     if (this.stopping) return 'ServerInitiatedDisconnect';

@@ -3,11 +3,13 @@
 // (a bad token, another client, another reason) ends it; so does its token's expiry, unrenewed. Either
 // ending is a DISCONNECT 0x87 carrying why, and the life cycle reason ClientAuthenticationError. aedes
 // has no enhanced authentication: the namespace adapter hands every AUTH packet here before aedes sees it.
+// A connection whose registered client is disabled or given other credentials is ended the same way (A7),
+// and one moved into or out of a client group, with the life cycle reason ClientAuthorizationError (P5).
 import type { Client } from 'aedes';
 import mqttPacket from 'mqtt-packet';
 import type { ClientResource } from '../../../eventgrid/namespace.ts';
 import { REFUSAL } from '../../../rules/codes.ts';
-import type { Identity, TokenPieces } from '../../policy/behaviour.ts';
+import type { ClientChangeEnding, Identity, TokenPieces } from '../../policy/behaviour.ts';
 import type { Refusal } from '../../policy/refusal.ts';
 import { refuse } from '../../policy/refusal.ts';
 import type { Authenticator } from '../../ports/authenticator.ts';
@@ -44,8 +46,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class TokenLifetimes {
   private readonly connections = new WeakMap<Client, TokenConnection>();
-  /** Connections this module ended: their life cycle reason is ClientAuthenticationError. */
-  private readonly ended = new WeakSet<Client>();
+  /** Connections this module ended, with their life cycle reason: ClientAuthenticationError unless a client change said otherwise (P5). */
+  private readonly ended = new WeakMap<Client, ClientChangeEnding['lifecycleReason']>();
 
   constructor(private readonly options: TokenLifetimeOptions) {}
 
@@ -64,9 +66,9 @@ export class TokenLifetimes {
     if (client) clearTimeout(this.connections.get(client)?.timer);
   }
 
-  /** Whether this module ended the connection (its life cycle reason). */
-  endedForAuthentication(client: Client | undefined): boolean {
-    return client !== undefined && this.ended.has(client);
+  /** The life cycle reason of a connection this module ended; undefined for any other. */
+  endReason(client: Client | undefined): ClientChangeEnding['lifecycleReason'] | undefined {
+    return client && this.ended.get(client);
   }
 
   /** An AUTH packet the client sent after its CONNECT (the caller keeps it from aedes). */
@@ -114,10 +116,18 @@ export class TokenLifetimes {
     connection.timer.unref();
   }
 
+  /**
+   * Ends a connection whose client changed (A7: disabled or given other credentials, P5: other client
+   * groups), as an expired token's is ended, with the change's life cycle reason.
+   */
+  revoke(client: Client, refusal: Refusal, lifecycleReason: ClientChangeEnding['lifecycleReason']): void {
+    this.end(client, refusal, lifecycleReason);
+  }
+
   /** Ends the connection with a DISCONNECT carrying the refusal's code and why (a connection not yet ready is closed). */
-  private end(client: Client, refusal: Refusal): void {
+  private end(client: Client, refusal: Refusal, lifecycleReason: ClientChangeEnding['lifecycleReason'] = 'ClientAuthenticationError'): void {
     if (client.closed) return;
-    this.ended.add(client);
+    this.ended.set(client, lifecycleReason);
     clearTimeout(this.connections.get(client)?.timer);
     const reasonString = bounded(refusal.reason, MAX_REASON_LENGTH);
     this.options.log(`ending session "${shownName(client.id ?? '')}" [${refusal.rule}]: ${reasonString}`);
