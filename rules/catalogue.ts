@@ -262,6 +262,7 @@ export const RULES = [
       { case: 'its subject CN is its name and a dot', expected: 'refused', basis: 'inferred' },
       { case: 'its subject CN has Cyrillic look-alike letters', expected: 'refused', basis: 'inferred' },
       { case: 'its subject CN is its name decomposed (NFD)', expected: 'refused', basis: 'inferred' },
+      { case: 'its subject has two CNs, its name in the second', expected: 'refused', basis: 'inferred' },
     ],
   },
   {
@@ -272,7 +273,15 @@ export const RULES = [
     versions: BOTH,
     dependsOn: ['S1'],
   },
-  { id: 'A5', title: 'With no Username, the authentication name is read from the configured certificate fields in order', sources: ['CERTAUTH', 'ARM'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }], versions: BOTH },
+  {
+    id: 'A5',
+    title: 'With no Username, the authentication name is read from the configured certificate fields in order',
+    sources: ['CERTAUTH', 'ARM'],
+    refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }],
+    versions: BOTH,
+    // Which CN of a subject with several names the client the docs do not say: the project's reading is none.
+    readings: [{ case: 'its subject has two CNs, its name in the second', expected: 'refused', basis: 'inferred' }],
+  },
   { id: 'A6', title: 'Failed authentication is refused at CONNECT', sources: ['CERTAUTH'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred', case: 'via A3: the certificate does not prove the name' }], versions: BOTH, dependsOn: ['A3'] },
   // Access control (issue 14): client groups, topic spaces, permission bindings (eventgrid/access-control.ts).
   { id: 'P1', title: 'A client publishes and subscribes on the topic spaces its client group is bound to', sources: ['ACCESS', 'CLIENTGROUPS', 'TOPICSPACES'], versions: BOTH, methods: EVERY_METHOD },
