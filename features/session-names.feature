@@ -207,8 +207,9 @@ Feature: Session names
         | 5       | 1     | its Username in upper case |
 
   # With no Username, the authentication name comes from the certificate (on a namespace with
-  # alternative name sources): an intruder named so is refused like one that gives its Username.
-  @S5 @S6 @S7 @on-alternative-names-namespace
+  # alternative name sources): an intruder named so is refused like one that gives its Username. A5's
+  # too: a broker that does not name it by its certificate refuses it, and its control, for that.
+  @S5 @S6 @S7 @A5 @on-alternative-names-namespace
   Rule: no intruder without a Username, named by its certificate, takes another identity's session
 
     Scenario Outline: identity "beta" with no Username and Clean Start <clean> cannot take an active session
@@ -266,8 +267,8 @@ Feature: Session names
   # The owner's own name in other letter case is no intruder, whatever its CONNECT asks for: with its
   # Username in upper case, or with no Username and its case-variant certificate (CN=ALPHA, on the
   # namespace that reads names from certificates). Clean Start 0 resumes what it left, Clean Start 1
-  # starts afresh; once the session has expired, either starts a new one. (Taking over its active
-  # session: takeover.feature.)
+  # starts afresh; once the session has expired, either starts a new one (S7's too: the name is free
+  # only once the expiry probe finds it so). (Taking over its active session: takeover.feature.)
   @A4
   Rule: the owner in another letter case comes back to its held session, or to its name once expired
 
@@ -284,7 +285,7 @@ Feature: Session names
         | version | identity    | clean | username                   | outcome                | delivery         |
         | 3.1.1   | alpha       | 0     | its Username in upper case | resuming its session   | receives         |
         | 3.1.1   | alpha       | 1     | its Username in upper case | as a new session       | does not receive |
-      @mqtt3 @on-alternative-names-namespace
+      @mqtt3 @A5 @on-alternative-names-namespace
       Examples:
         | version | identity    | clean | username                   | outcome                | delivery         |
         | 3.1.1   | alpha-upper | 0     | no Username                | resuming its session   | receives         |
@@ -294,7 +295,7 @@ Feature: Session names
         | version | identity    | clean | username                   | outcome                | delivery         |
         | 5       | alpha       | 0     | its Username in upper case | resuming its session   | receives         |
         | 5       | alpha       | 1     | its Username in upper case | as a new session       | does not receive |
-      @mqtt5 @on-alternative-names-namespace
+      @mqtt5 @A5 @on-alternative-names-namespace
       Examples:
         | version | identity    | clean | username                   | outcome                | delivery         |
         | 5       | alpha-upper | 0     | no Username                | resuming its session   | receives         |
@@ -307,22 +308,22 @@ Feature: Session names
       And identity "<identity>" connects with session "s1", Clean Start <clean> and <username>
       Then the connection is accepted as a new session
 
-      @mqtt3 @slow
+      @mqtt3 @slow @S7
       Examples:
         | version | identity    | clean | username                   |
         | 3.1.1   | alpha       | 0     | its Username in upper case |
         | 3.1.1   | alpha       | 1     | its Username in upper case |
-      @mqtt3 @slow @on-alternative-names-namespace
+      @mqtt3 @slow @S7 @A5 @on-alternative-names-namespace
       Examples:
         | version | identity    | clean | username                   |
         | 3.1.1   | alpha-upper | 0     | no Username                |
         | 3.1.1   | alpha-upper | 1     | no Username                |
-      @mqtt5 @slow
+      @mqtt5 @slow @S7
       Examples:
         | version | identity    | clean | username                   |
         | 5       | alpha       | 0     | its Username in upper case |
         | 5       | alpha       | 1     | its Username in upper case |
-      @mqtt5 @slow @on-alternative-names-namespace
+      @mqtt5 @slow @S7 @A5 @on-alternative-names-namespace
       Examples:
         | version | identity    | clean | username                   |
         | 5       | alpha-upper | 0     | no Username                |
