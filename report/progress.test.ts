@@ -19,12 +19,12 @@ const scenario = (name: string, tags: string[], status: ScenarioResult['status']
   observations: [],
 });
 
-const PLAN = [['@S6', '@mqtt5'], ['@S6', '@mqtt5'], ['@S7', '@mqtt5'], ['@S6', '@mqtt3']];
+const PLAN = [['@S6', '@mqtt5'], ['@S6', '@mqtt5'], ['@S7', '@mqtt5'], ['@S6', '@mqtt3']].map((tags) => ({ tags, transport: 'tcp' as const }));
 
 function harness(terminal: boolean) {
   let now = 0;
   const written: string[] = [];
-  const progress = new RunProgress({ write: (text) => written.push(text) }, terminal, () => PLAN, 'tcp', () => now);
+  const progress = new RunProgress({ write: (text) => written.push(text) }, terminal, () => PLAN, () => now);
   return { progress, written, advance: (ms: number) => (now += ms) };
 }
 
@@ -33,11 +33,11 @@ describe('progress on a terminal', () => {
     const { progress, written, advance } = harness(true);
     advance(10_000);
     progress.onResult(scenario('a', ['@S6', '@mqtt5'], 'passed'));
-    expect(written.at(-1)).toBe('\r\u001b[2Ktcp: 1/4 scenarios · 1 passed · 0 failed · 10 s elapsed, about 30 s left');
+    expect(written.at(-1)).toBe('\r\u001b[2K1/4 scenarios · 1 passed · 0 failed · 10 s elapsed, about 30 s left');
     advance(70_000);
     progress.onResult(scenario('b', ['@S6', '@mqtt5'], 'failed', 'expected a refusal, got accepted'));
     // S6 over MQTT 5 is complete and failed: its line stays above the redrawn one.
-    expect(written.at(-1)).toBe('\r\u001b[2K[2/4 1 min 20 s] FAIL S6 over MQTT 5 (2 scenarios): b: expected a refusal, got accepted\ntcp: 2/4 scenarios · 1 passed · 1 failed · 1 min 20 s elapsed, about 1 min 20 s left');
+    expect(written.at(-1)).toBe('\r\u001b[2K[2/4 1 min 20 s] FAIL S6 over MQTT 5 (2 scenarios): b: expected a refusal, got accepted\n2/4 scenarios · 1 passed · 1 failed · 1 min 20 s elapsed, about 1 min 20 s left');
     expect(written.every((text) => !text.endsWith('\n'))).toBe(true);
     progress.end();
     expect(written.at(-1)).toBe('\r\u001b[2K');
@@ -55,5 +55,16 @@ describe('progress elsewhere (a CI log)', () => {
     expect(written).toEqual(['[2/4 2 s] PASS S7 over MQTT 5 (1 scenario)\n', '[3/4 2 s] PASS S6 over MQTT 5 (2 scenarios)\n']);
     progress.end();
     expect(written).toHaveLength(2);
+  });
+});
+
+describe('progress of a run over both transports at once', () => {
+  it('counts every transport in one line and finishes a rule and version per transport', () => {
+    const plan = [['@S6', '@mqtt5'], ['@S7', '@mqtt5']].flatMap((tags) => (['tcp', 'wss'] as const).map((transport) => ({ tags, transport })));
+    const written: string[] = [];
+    const progress = new RunProgress({ write: (text) => written.push(text) }, false, () => plan, () => 0);
+    progress.onResult(scenario('a', ['@S6', '@mqtt5'], 'passed'));
+    progress.onResult({ ...scenario('a', ['@S6', '@mqtt5'], 'failed', 'accepted'), transport: 'wss' });
+    expect(written).toEqual(['[1/4 0 s] PASS S6 over MQTT 5 (1 scenario)\n', '[2/4 0 s] FAIL S6 over MQTT 5 via wss (1 scenario): a: accepted\n']);
   });
 });

@@ -1,11 +1,11 @@
 // A run's progress while it goes (a remote run is paced and can take minutes). On a terminal: one line
 // redrawn in place (scenarios done of planned, passing, failing, time left at the pace so far), with a
 // rule's line printed above it when the rule fails. Elsewhere (a CI log): a plain line per rule and
-// version as soon as its last scenario finishes, with its verdict.
+// version as soon as its last scenario finishes, with its verdict. One progress serves every transport
+// of a run: their scenarios run at once.
 import { rulesOfTags, versionOfTags, methodOfTags } from '../rules/tags.ts';
-import type { ScenarioResult, ScenarioStatus } from './scenarios.ts';
+import type { PlannedScenario, ScenarioResult, ScenarioStatus } from './scenarios.ts';
 import { whereVerdict } from './verdicts.ts';
-import type { Transport } from '../rules/transports.ts';
 
 export interface ProgressOutput {
   write(text: string): unknown;
@@ -14,10 +14,10 @@ export interface ProgressOutput {
 const CLEAR_LINE = '\r\u001b[2K';
 
 /** "S6 over MQTT 5 via wss": the rule and where its verdict holds. */
-function keysOf(rules: string[], tags: string[], transport: Transport): string[] {
+function keysOf({ tags, transport }: PlannedScenario): string[] {
   const version = versionOfTags(tags);
   if (!version) return [];
-  return rules.map((rule) => `${rule} ${whereVerdict({ version, method: methodOfTags(tags), transport })}`);
+  return rulesOfTags(tags).map((rule) => `${rule} ${whereVerdict({ version, method: methodOfTags(tags), transport })}`);
 }
 
 function duration(ms: number): string {
@@ -30,6 +30,8 @@ export class RunProgress {
   private readonly counts: Record<ScenarioStatus, number> = { passed: 0, failed: 0, skipped: 0 };
   /** Per rule and version: the statuses of its scenarios finished so far, and the first failure. */
   private readonly byKey = new Map<string, { statuses: ScenarioStatus[]; failure?: string }>();
+  /** How many scenarios of the plan each rule and version has, counted again when the plan grows. */
+  private planned = { scenarios: -1, perKey: new Map<string, number>() };
 
   /**
    * @param plan the tags of every scenario the run will start (known once cucumber has planned them)
@@ -38,8 +40,7 @@ export class RunProgress {
   constructor(
     private readonly output: ProgressOutput,
     private readonly terminal: boolean,
-    private readonly plan: () => string[][],
-    private readonly transport: Transport,
+    private readonly plan: () => PlannedScenario[],
     private readonly now: () => number = () => performance.now(),
   ) {
     this.startedAt = now();
@@ -49,24 +50,34 @@ export class RunProgress {
     return this.counts.passed + this.counts.failed + this.counts.skipped;
   }
 
+  /** The plan as it stands: each transport's run plans its scenarios when it starts. */
+  private plannedPerKey(): { scenarios: number; perKey: Map<string, number> } {
+    const plan = this.plan();
+    if (plan.length !== this.planned.scenarios) {
+      const perKey = new Map<string, number>();
+      for (const scenario of plan) for (const key of keysOf(scenario)) perKey.set(key, (perKey.get(key) ?? 0) + 1);
+      this.planned = { scenarios: plan.length, perKey };
+    }
+    return this.planned;
+  }
+
   readonly onResult = (result: ScenarioResult): void => {
     this.counts[result.status] += 1;
-    const planned = this.plan();
+    const planned = this.plannedPerKey();
     const finishedRules: string[] = [];
-    for (const key of keysOf(result.rules, result.tags, this.transport)) {
+    for (const key of keysOf(result)) {
       const entry = this.byKey.get(key) ?? { statuses: [] };
       entry.statuses.push(result.status);
       if (result.status === 'failed' && !entry.failure) entry.failure = `${result.name}: ${result.message}`;
       this.byKey.set(key, entry);
-      const expected = planned.filter((tags) => keysOf(rulesOfTags(tags), tags, this.transport).includes(key)).length;
-      if (entry.statuses.length === expected) finishedRules.push(this.ruleLine(key, entry, planned.length));
+      if (entry.statuses.length === planned.perKey.get(key)) finishedRules.push(this.ruleLine(key, entry, planned.scenarios));
     }
     if (!this.terminal) {
       for (const line of finishedRules) this.output.write(`${line}\n`);
       return;
     }
     const failedLines = finishedRules.filter((line) => line.includes(' FAIL '));
-    this.output.write(`${CLEAR_LINE}${failedLines.map((line) => `${line}\n`).join('')}${this.statusLine(planned.length)}`);
+    this.output.write(`${CLEAR_LINE}${failedLines.map((line) => `${line}\n`).join('')}${this.statusLine(planned.scenarios)}`);
   };
 
   private ruleLine(key: string, entry: { statuses: ScenarioStatus[]; failure?: string }, total: number): string {
@@ -80,7 +91,7 @@ export class RunProgress {
     const elapsed = this.now() - this.startedAt;
     const left = this.done ? `, about ${duration((elapsed / this.done) * (total - this.done))} left` : '';
     const skipped = this.counts.skipped ? ` · ${this.counts.skipped} skipped` : '';
-    return `${this.transport}: ${this.done}/${total} scenarios · ${this.counts.passed} passed · ${this.counts.failed} failed${skipped} · ${duration(elapsed)} elapsed${left}`;
+    return `${this.done}/${total} scenarios · ${this.counts.passed} passed · ${this.counts.failed} failed${skipped} · ${duration(elapsed)} elapsed${left}`;
   }
 
   /** On a terminal, clears the progress line so that what follows starts clean. */

@@ -95,6 +95,12 @@ interface Running {
   packets?: ScenarioPackets;
 }
 
+/** A scenario a run will start: its tags, and the transport its connections take. */
+export interface PlannedScenario {
+  tags: readonly string[];
+  transport: Transport;
+}
+
 export class ScenarioCollector {
   private readonly pickles = new Map<string, Pickle>();
   private readonly pickleOfTestCase = new Map<string, string>();
@@ -172,9 +178,9 @@ export class ScenarioCollector {
     };
   }
 
-  /** The tags of every scenario cucumber has planned so far (all of them, before the first one starts). */
-  plannedTags(): string[][] {
-    return [...this.pickleOfTestCase.values()].map((pickleId) => this.pickles.get(pickleId)?.tags.map((tag) => tag.name) ?? []);
+  /** Every scenario cucumber has planned so far (all of them, before the first one starts). */
+  planned(): PlannedScenario[] {
+    return [...this.pickleOfTestCase.values()].map((pickleId) => ({ tags: this.pickles.get(pickleId)?.tags.map((tag) => tag.name) ?? [], transport: this.transport }));
   }
 
   results(): ScenarioResult[] {

@@ -416,8 +416,11 @@ export const RULES = [
 
 export type RuleId = (typeof RULES)[number]['id'];
 
+/** The rules by id: scenario tags are looked up here for every scenario and progress line. */
+const RULES_BY_ID = new Map<string, Rule>((RULES as readonly Rule[]).map((rule) => [rule.id, rule]));
+
 export function findRule(id: string): Rule | undefined {
-  return (RULES as readonly Rule[]).find((rule) => rule.id === id);
+  return RULES_BY_ID.get(id);
 }
 
 /** A rule's expected refusal: its only one, or the one for the case given; undefined when there is none such. */

@@ -9,7 +9,7 @@ import { findRule, type RuleId } from '../rules/catalogue.ts';
 import { TRANSPORTS, type Transport } from '../rules/transports.ts';
 import { consoleReport, writeReports } from '../report/outputs.ts';
 import { RunProgress } from '../report/progress.ts';
-import { ScenarioCollector, type ScenarioResult } from '../report/scenarios.ts';
+import { ScenarioCollector } from '../report/scenarios.ts';
 import { ruleVerdicts, totals } from '../report/verdicts.ts';
 import { checkTarget } from './preflight.ts';
 import { applyProbe, probeTarget } from './probe.ts';
@@ -131,12 +131,12 @@ async function main(args: string[]): Promise<void> {
   // Both are awaited below; a failure must not surface first as an unhandled rejection.
   embedded?.catch(() => {});
   const { prepareScenarios, runScenarios } = await import('./run.ts');
-  const prepared = prepareScenarios({
+  const preparing = prepareScenarios({
     selection: { rules, mqtt, tags: values.tags },
     // Progress is a line per scenario from the collector; cucumber writes only the HTML report.
     formats: [`html:${join(reportDir, 'cucumber.html')}`],
   });
-  prepared.catch(() => {});
+  preparing.catch(() => {});
   if (remote) {
     target = remoteTarget(remote);
     for (const warning of target.warnings) console.log(warning);
@@ -156,23 +156,27 @@ async function main(args: string[]): Promise<void> {
     console.log(`conformance run against the ${target.description}${values['strict-codes'] ? ' (--strict-codes: inferred refusal codes are binding)' : ''}`);
     const startedAt = new Date();
     const started = performance.now();
-    // Every scenario over each transport in turn: a verdict per rule, version, method and transport.
-    const scenarios: ScenarioResult[] = [];
-    for (const [index, transport] of target.transports.entries()) {
-      // A line redrawn in place on a terminal, a line per rule and version elsewhere (report/progress.ts).
-      const collector: ScenarioCollector = new ScenarioCollector((result) => progress.onResult(result), transport);
-      const progress = new RunProgress(process.stdout, process.stdout.isTTY === true, () => collector.plannedTags(), transport);
-      await runScenarios(await prepared, {
-        target: target.over(transport, target.parameters),
-        quiet: true,
-        onMessage: collector.onMessage,
-        concurrency,
-        // cucumber's own page, one per transport: cucumber.html, then cucumber-wss.html.
-        ...(index > 0 ? { htmlReport: join(reportDir, `cucumber-${transport}.html`) } : {}),
-      });
-      progress.end();
-      scenarios.push(...collector.results());
-    }
+    // Every scenario over each transport, the transports at once (each on namespaces of its own:
+    // runner/embedded-brokers.ts): a verdict per rule, version, method and transport. Most scenarios
+    // wait on round trips, keep-alives and expiries, so the two runs overlap their waits.
+    // A line redrawn in place on a terminal, a line per rule and version elsewhere (report/progress.ts).
+    const prepared = await preparing;
+    const progress: RunProgress = new RunProgress(process.stdout, process.stdout.isTTY === true, () => collectors.flatMap((collector) => collector.planned()));
+    const collectors: ScenarioCollector[] = target.transports.map((transport) => new ScenarioCollector(progress.onResult, transport));
+    await Promise.all(
+      target.transports.map((transport, index) =>
+        runScenarios(prepared, {
+          target: target.over(transport, target.parameters),
+          quiet: true,
+          onMessage: collectors[index]!.onMessage,
+          concurrency,
+          // cucumber's own page, one per transport: cucumber.html, then cucumber-wss.html.
+          ...(index > 0 ? { htmlReport: join(reportDir, `cucumber-${transport}.html`) } : {}),
+        }),
+      ),
+    );
+    progress.end();
+    const scenarios = collectors.flatMap((collector) => collector.results());
     const verdicts = ruleVerdicts(scenarios, { rules, versions, transports: target.transports });
     const report = { target: target.description, startedAt: startedAt.toISOString(), durationMs: performance.now() - started, verdicts, scenarios };
     const files = writeReports(reportDir, report);

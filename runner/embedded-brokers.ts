@@ -52,6 +52,8 @@ export interface EmbeddedBrokerOptions {
   sessionLimit: number;
   /** Mutant ids (reference/policy/mutants.ts) the brokers break on purpose. */
   brokenRules: string[];
+  /** The transports the run goes over: each gets namespaces of its own (see EmbeddedBrokers.urls). */
+  transports: Transport[];
 }
 
 interface BrokerUrls {
@@ -68,12 +70,16 @@ interface BrokerUrls {
 const WEBHOOK_TIMEOUT_MS = 1000;
 
 export interface EmbeddedBrokers {
-  /** The brokers' URLs over each transport: every broker serves MQTT over TLS and over WebSockets. */
-  urls: Record<Transport, BrokerUrls>;
+  /**
+   * The URLs of each transport's brokers. Every broker serves MQTT over TLS and over WebSockets, but
+   * each transport's scenarios run on namespaces of their own: the transports' runs overlap, and two
+   * runs of one scenario would otherwise meet on its bare session names (S3) and identities' limits (S9).
+   */
+  urls: Partial<Record<Transport, BrokerUrls>>;
   stop(): Promise<void>;
 }
 
-type FromThread = { started: Record<Transport, BrokerUrls> } | { stopped: true };
+type FromThread = { started: Partial<Record<Transport, BrokerUrls>> } | { stopped: true };
 const THREAD_KIND = 'mmc-embedded-brokers';
 
 /**
@@ -119,19 +125,20 @@ async function serve(options: EmbeddedBrokerOptions): Promise<void> {
   const { main } = namespaces;
   const webhook = await startWebhookService({ attributesOf: (name) => main.clients.find((client) => client.authenticationName.toLowerCase() === name.toLowerCase())?.attributes });
   const webhookNamespace = withWebhook({ ...main, reference: { ...main.reference, webhookTimeoutMs: WEBHOOK_TIMEOUT_MS } }, webhook.url);
-  const brokers = await Promise.all([start(main), start(namespaces.alternativeNames), start(namespaces.limit), start(webhookNamespace)]);
+  const namespacesOfEach = [main, namespaces.alternativeNames, namespaces.limit, webhookNamespace];
+  const sets = await Promise.all(options.transports.map((transport) => Promise.all(namespacesOfEach.map(start)).then((brokers) => ({ transport, brokers }))));
   const port = parentPort!;
   port.once('message', async () => {
-    await Promise.all(brokers.map((broker) => broker.stop()));
+    await Promise.all(sets.flatMap(({ brokers }) => brokers.map((broker) => broker.stop())));
     await webhook.stop();
     port.postMessage({ stopped: true } satisfies FromThread);
   });
-  const over = (transport: Transport) => brokers.map((broker) => (transport === 'wss' ? broker.wsUrl! : broker.url));
-  const urls = (transport: Transport): BrokerUrls => {
-    const [url, alternativeNamesUrl, limitUrl, webhookUrl] = over(transport) as [string, string, string, string];
-    return { url, alternativeNamesUrl, limitUrl, webhookUrl };
-  };
-  port.postMessage({ started: { tcp: urls('tcp'), wss: urls('wss') } } satisfies FromThread);
+  const started: Partial<Record<Transport, BrokerUrls>> = {};
+  for (const { transport, brokers } of sets) {
+    const [url, alternativeNamesUrl, limitUrl, webhookUrl] = brokers.map((broker) => (transport === 'wss' ? broker.wsUrl! : broker.url)) as [string, string, string, string];
+    started[transport] = { url, alternativeNamesUrl, limitUrl, webhookUrl };
+  }
+  port.postMessage({ started } satisfies FromThread);
 }
 
 if (!isMainThread && (workerData as { kind?: string } | null)?.kind === THREAD_KIND) await serve((workerData as { options: EmbeddedBrokerOptions }).options);

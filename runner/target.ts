@@ -62,16 +62,17 @@ export async function startEmbeddedTarget(
   const pki = loadPki(pkiDir);
   const sessionLimit = embeddedSessionLimit(options.concurrency ?? 1);
   const brokenRules = options.brokenRules ?? [];
-  const brokers = await startEmbeddedBrokers({ pkiDir, sessionLimit, brokenRules: brokenRules.map(({ id }) => id) });
-  const broken = brokenRules.map(({ id, breaks }) => `${id} (${breaks})`).join(', ');
   const transports = options.transports ?? [...TRANSPORTS];
-  const { tcp } = brokers.urls;
-  const at = transports.map((transport) => brokers.urls[transport].url).join(' and ');
+  const brokers = await startEmbeddedBrokers({ pkiDir, sessionLimit, brokenRules: brokenRules.map(({ id }) => id), transports });
+  const broken = brokenRules.map(({ id, breaks }) => `${id} (${breaks})`).join(', ');
+  const urlsOver = (transport: Transport) => brokers.urls[transport]!;
+  const first = urlsOver(transports[0]!);
+  const at = transports.map((transport) => urlsOver(transport).url).join(' and ');
   return {
     description: `embedded reference broker at ${at}${broken ? ` with rules broken on purpose: ${broken}` : ''}`,
     transports,
     over: (transport, parameters) => {
-      const urls = brokers.urls[transport];
+      const urls = urlsOver(transport);
       return {
         ...parameters,
         url: urls.url,
@@ -83,7 +84,7 @@ export async function startEmbeddedTarget(
     // ensurePki has logged them.
     warnings: warnings.filter(() => !options.log),
     parameters: {
-      url: tcp.url,
+      url: first.url,
       caFile: join(pkiDir, pki.manifest.ca.root.certificate),
       caOrigin: 'the PKI root CA',
       identitiesDir: pkiDir,
@@ -94,11 +95,13 @@ export async function startEmbeddedTarget(
       unsupportedVersions: {},
       shortSessionExpirySeconds: REFERENCE_MAX_EXPIRY_SECONDS,
       alternativeNameSources: false,
-      alternativeNamesUrl: tcp.alternativeNamesUrl,
-      limitNamespace: { url: tcp.limitUrl, sessionLimit: SUITE_SESSION_LIMIT },
-      webhookUrl: tcp.webhookUrl,
+      alternativeNamesUrl: first.alternativeNamesUrl,
+      limitNamespace: { url: first.limitUrl, sessionLimit: SUITE_SESSION_LIMIT },
+      webhookUrl: first.webhookUrl,
       pace: false,
       resumeTls: true,
+      // A timer that fires late on a busy machine, not a lenient broker.
+      tokenExpiryMarginMs: 1000,
       // Its expiry is seconds: nothing is slow here.
       includeSlow: true,
       // The set's namespace (certs/namespace.ts) trusts its local issuer.
@@ -170,6 +173,7 @@ export function remoteTarget(options: RemoteTargetOptions): PreparedTarget {
       ...(options.alternativeNamesUrl ? { alternativeNamesUrl: options.alternativeNamesUrl } : {}),
       pace: options.pace ?? true,
       resumeTls: false,
+      tokenExpiryMarginMs: 3000,
       includeSlow: options.includeSlow ?? false,
       tokenIssuerTrusted: options.tokenIssuerTrusted ?? false,
       skipRules: options.skipRules ?? {},

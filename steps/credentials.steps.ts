@@ -3,6 +3,7 @@
 // way, or a password the test webhook does not allow, each controlled by the identical CONNECT with the
 // identity's good credentials; re-authentication with AUTH 0x19, and a token's expiry.
 import { defineParameterType, Given, Then, When } from '@cucumber/cucumber';
+import { decodeJwt } from 'jose';
 import { issueToken, type TokenRequest } from '../certs/tokens.ts';
 import { within } from '../common/timing.ts';
 import { WEBHOOK_PASSWORDS } from '../reference/webhook-service.ts';
@@ -65,10 +66,12 @@ const SHORT_TOKENS = new WeakMap<ConformanceWorld, Map<string, number>>();
 Given('identity {string} connects with session {string} and a token that expires in {int} seconds over MQTT {version}', async function (this: ConformanceWorld, identityId: string, sessionName: string, seconds: number, version: MqttVersion) {
   this.version = version;
   const data = await issueToken(this.pki, { identity: identityId, expiresInSeconds: seconds });
+  // The token's own expiry, in whole seconds: up to a second sooner than `seconds` from now.
+  const { exp } = decodeJwt(data);
   // A session that ends with its connection: nothing is left held once its token has ended it.
   await this.connect(identityId, sessionName, { token: { method: 'CUSTOM-JWT', data }, cleanStart: true, sessionExpiry: 0 });
   const expiries = SHORT_TOKENS.get(this) ?? new Map<string, number>();
-  expiries.set(sessionName, Date.now() + seconds * 1000);
+  expiries.set(sessionName, exp! * 1000);
   SHORT_TOKENS.set(this, expiries);
 });
 
@@ -86,14 +89,11 @@ Then('session {string} re-authenticating with {badToken} ends its connection', a
   judgeRefusal(this, `re-authenticating with ${kind}`, disconnectAnswer(this, end, CLIENT_TIMEOUT_MS), { code: 'authenticationEnded' });
 });
 
-/** How long after its token's expiry a connection may take to be ended. */
-const EXPIRY_MARGIN_MS = 3000;
-
 Then('the connection of session {string} is ended when its token expires', async function (this: ConformanceWorld, sessionName: string) {
   const expiresAt = SHORT_TOKENS.get(this)?.get(sessionName);
   if (expiresAt === undefined) throw new Error(`session "${sessionName}" did not connect with a short-lived token in this scenario`);
   const client = this.session(sessionName);
-  const waitMs = Math.max(expiresAt - Date.now(), 0) + EXPIRY_MARGIN_MS;
+  const waitMs = Math.max(expiresAt - Date.now(), 0) + this.target.tokenExpiryMarginMs;
   const startedAt = performance.now();
   const end = await within(client.ended.then((ended) => ({ ...ended, afterMs: Math.round(performance.now() - startedAt) })), waitMs);
   judgeRefusal(this, 'its token expires', disconnectAnswer(this, end, waitMs), { code: 'authenticationEnded' });
@@ -103,7 +103,7 @@ Then('session {string} is still connected once its first token has expired', asy
   const expiresAt = SHORT_TOKENS.get(this)?.get(sessionName);
   if (expiresAt === undefined) throw new Error(`session "${sessionName}" did not connect with a short-lived token in this scenario`);
   const client = this.session(sessionName);
-  const waitMs = Math.max(expiresAt - Date.now(), 0) + EXPIRY_MARGIN_MS;
+  const waitMs = Math.max(expiresAt - Date.now(), 0) + this.target.tokenExpiryMarginMs;
   const end = await within(client.ended, waitMs);
   const observed = end === undefined ? `connected ${waitMs} ms on` : `ended (${end.disconnectReasonCode === undefined ? 'no DISCONNECT' : `DISCONNECT ${this.describe(end.disconnectReasonCode)}`})`;
   expectObserved(this, { step: 'still connected once its first token expired', expected: 'connected', observed }, end === undefined, `the re-authenticated connection was ended: ${observed}`);

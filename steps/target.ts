@@ -50,6 +50,11 @@ export interface TargetParameters {
    * handshake on every connection, so that its verdicts never hang on how it resumes sessions.
    */
   resumeTls: boolean;
+  /**
+   * How long after a token's expiry the target may take to end its connection (T7, T8). The embedded
+   * reference ends it on a timer at the expiry itself; how promptly Event Grid does is not documented.
+   */
+  tokenExpiryMarginMs: number;
   /** Run scenarios tagged @slow (waits as long as the namespace's maximum expiry). */
   includeSlow: boolean;
   /** --strict-codes: a refusal, in whatever packet, must carry the code the project infers, not only the documented outcome. */
