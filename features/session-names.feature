@@ -207,9 +207,8 @@ Feature: Session names
         | 5       | 1     | its Username in upper case |
 
   # With no Username, the authentication name comes from the certificate (on a namespace with
-  # alternative name sources): an intruder named so is refused like one that gives its Username. A5's
-  # too: a broker that does not name it by its certificate refuses it, and its control, for that.
-  @S5 @S6 @S7 @A5 @on-alternative-names-namespace
+  # alternative name sources): an intruder named so is refused like one that gives its Username.
+  @S5 @S6 @S7 @on-alternative-names-namespace
   Rule: no intruder without a Username, named by its certificate, takes another identity's session
 
     Scenario Outline: identity "beta" with no Username and Clean Start <clean> cannot take an active session

@@ -128,7 +128,8 @@ export const RULES = [
     refusals: [{ code: 'clientIdentifierNotValid', basis: 'inferred' }],
     versions: BOTH,
   },
-  { id: 'S5', title: 'A session name is unique across the namespace', sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'notAuthorized', basis: 'inferred' }], versions: BOTH },
+  // S5's intruders with no Username (and so S6's and S7's) are named by their certificates (A5).
+  { id: 'S5', title: 'A session name is unique across the namespace', sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'notAuthorized', basis: 'inferred' }], versions: BOTH, dependsOn: ['A5'] },
   // S6 and S7 are S5's uniqueness for an active and for a held session: S5's mutant breaks both.
   { id: 'S6', title: "Another identity presenting an active session's name is refused as not authorized; the owner is undisturbed", sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'notAuthorized', basis: 'inferred' }], versions: BOTH, dependsOn: ['S5'], methods: EVERY_METHOD },
   { id: 'S7', title: 'A session left without being ended stays locked to its owner until it expires', sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'notAuthorized', basis: 'inferred' }], versions: BOTH, dependsOn: ['L1', 'S5'] },
