@@ -284,7 +284,7 @@ Feature: Session names
         | version | identity    | clean | username                   | outcome                | delivery         |
         | 3.1.1   | alpha       | 0     | its Username in upper case | resuming its session   | receives         |
         | 3.1.1   | alpha       | 1     | its Username in upper case | as a new session       | does not receive |
-      @mqtt3 @A5 @on-alternative-names-namespace
+      @mqtt3 @on-alternative-names-namespace
       Examples:
         | version | identity    | clean | username                   | outcome                | delivery         |
         | 3.1.1   | alpha-upper | 0     | no Username                | resuming its session   | receives         |
@@ -294,7 +294,7 @@ Feature: Session names
         | version | identity    | clean | username                   | outcome                | delivery         |
         | 5       | alpha       | 0     | its Username in upper case | resuming its session   | receives         |
         | 5       | alpha       | 1     | its Username in upper case | as a new session       | does not receive |
-      @mqtt5 @A5 @on-alternative-names-namespace
+      @mqtt5 @on-alternative-names-namespace
       Examples:
         | version | identity    | clean | username                   | outcome                | delivery         |
         | 5       | alpha-upper | 0     | no Username                | resuming its session   | receives         |
@@ -312,7 +312,7 @@ Feature: Session names
         | version | identity    | clean | username                   |
         | 3.1.1   | alpha       | 0     | its Username in upper case |
         | 3.1.1   | alpha       | 1     | its Username in upper case |
-      @mqtt3 @slow @S7 @A5 @on-alternative-names-namespace
+      @mqtt3 @slow @S7 @on-alternative-names-namespace
       Examples:
         | version | identity    | clean | username                   |
         | 3.1.1   | alpha-upper | 0     | no Username                |
@@ -322,7 +322,7 @@ Feature: Session names
         | version | identity    | clean | username                   |
         | 5       | alpha       | 0     | its Username in upper case |
         | 5       | alpha       | 1     | its Username in upper case |
-      @mqtt5 @slow @S7 @A5 @on-alternative-names-namespace
+      @mqtt5 @slow @S7 @on-alternative-names-namespace
       Examples:
         | version | identity    | clean | username                   |
         | 5       | alpha-upper | 0     | no Username                |

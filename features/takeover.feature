@@ -68,7 +68,7 @@ Feature: Session takeover by its own identity
       Examples:
         | version | identity    | clean | username                   | outcome              | ending                 |
         | 3.1.1   | alpha       | 1     | its Username in upper case | as a new session     | the connection closing |
-      @mqtt3 @A4 @A5 @on-alternative-names-namespace
+      @mqtt3 @A4 @on-alternative-names-namespace
       Examples:
         | version | identity    | clean | username                   | outcome              | ending                 |
         | 3.1.1   | alpha-upper | 0     | no Username                | resuming its session | the connection closing |
@@ -77,7 +77,7 @@ Feature: Session takeover by its own identity
       Examples:
         | version | identity    | clean | username                   | outcome              | ending                                      |
         | 5       | alpha       | 1     | its Username in upper case | as a new session     | a DISCONNECT with 0x8E (Session taken over) |
-      @mqtt5 @A4 @A5 @on-alternative-names-namespace
+      @mqtt5 @A4 @on-alternative-names-namespace
       Examples:
         | version | identity    | clean | username                   | outcome              | ending                                      |
         | 5       | alpha-upper | 0     | no Username                | resuming its session | a DISCONNECT with 0x8E (Session taken over) |

@@ -133,7 +133,8 @@ export const RULES = [
   // S6 and S7 are S5's uniqueness for an active and for a held session: S5's mutant breaks both.
   { id: 'S6', title: "Another identity presenting an active session's name is refused as not authorized; the owner is undisturbed", sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'notAuthorized', basis: 'inferred' }], versions: BOTH, dependsOn: ['S5'], methods: EVERY_METHOD },
   { id: 'S7', title: 'A session left without being ended stays locked to its owner until it expires', sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'notAuthorized', basis: 'inferred' }], versions: BOTH, dependsOn: ['L1', 'S5'] },
-  { id: 'S8', title: 'The same identity reconnecting with a session name takes the session over and ends the older connection', sources: ['SUPPORT', 'LIFECYCLE'], versions: BOTH, dependsOn: ['L2'], methods: EVERY_METHOD },
+  // S8 (and A4): the owner in other letter case with no Username is named by its case-variant certificate (A5).
+  { id: 'S8', title: 'The same identity reconnecting with a session name takes the session over and ends the older connection', sources: ['SUPPORT', 'LIFECYCLE'], versions: BOTH, dependsOn: ['L2', 'A5'], methods: EVERY_METHOD },
   { id: 'S9', title: 'Sessions per authentication name, online and offline, are capped by the namespace limit', sources: ['ARM', 'SUPPORT'], refusals: [{ code: 'quotaExceeded', basis: 'inferred' }], versions: BOTH, dependsOn: ['S1'] },
   { id: 'S10', title: 'One connection attempt per second per session', sources: ['QUOTAS'], versions: BOTH, untestable: 'a pacing limit on the client; the suite paces itself against remote targets' },
   // Its 3.1.1 scenario observes the expiry through the lock: another identity is refused until then (S7).
@@ -272,7 +273,7 @@ export const RULES = [
     sources: ['CLIENTS'],
     refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred', case: 'an empty Username, or one naming no client' }],
     versions: BOTH,
-    dependsOn: ['S1'],
+    dependsOn: ['S1', 'A5'],
   },
   {
     id: 'A5',
