@@ -1,8 +1,24 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * The tests that run the whole suite as its users do, minutes each: against every mutant of the
+ * reference, brokers nobody configured for it (mosquitto, 20 runs of L14 among them), faulty brokers,
+ * a relay, a target file, a provisioned template, and the package installed into empty projects.
+ * `npm run test:all` (and CI) runs them; `npm test` leaves them out to stay within a few minutes.
+ */
+const SUITE_RUNS = [
+  'runner/mutants.test.ts',
+  'runner/foreign.test.ts',
+  'runner/package.test.ts',
+  'runner/remote.test.ts',
+  'runner/relay.test.ts',
+  'runner/provision-roundtrip.test.ts',
+  'runner/detection.test.ts',
+  'runner/versions.test.ts',
+];
+
 export default defineConfig({
   test: {
-    include: ['**/*.test.ts'],
     exclude: ['node_modules/**', 'dist/**'],
     globalSetup: ['vitest.global-setup.ts'],
     setupFiles: ['vitest.setup.ts'],
@@ -19,5 +35,9 @@ export default defineConfig({
     // verbose: one line per test as it finishes, so that long files (the mutants, the packed tarball)
     // show progress. The JSON file feeds the plain summary line that .ci/run prints.
     reporters: ['verbose', ['json', { outputFile: 'reports/vitest.json' }]],
+    projects: [
+      { extends: true, test: { name: 'quick', include: ['**/*.test.ts'], exclude: ['node_modules/**', 'dist/**', ...SUITE_RUNS] } },
+      { extends: true, test: { name: 'suite-runs', include: SUITE_RUNS } },
+    ],
   },
 });

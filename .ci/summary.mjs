@@ -1,5 +1,5 @@
-// Reads the reports `npm test` wrote and prints the closing line CI looks for; exits non-zero when
-// npm test failed, any test failed, or none ran.
+// Reads the reports `npm run test:all` wrote and prints the closing line CI looks for; exits non-zero when
+// the tests failed, any test failed, or none ran.
 import { existsSync, readFileSync } from 'node:fs';
 
 const npmStatus = Number(process.argv[2] ?? 1);

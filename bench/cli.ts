@@ -1,5 +1,5 @@
-// npm run bench [-- flags]: how fast and how lean the reference broker is (CONNECT rate, QoS 1 throughput and
-// losses across takeovers, held sessions), next to plain aedes 2.0 beta
+// npm run bench [-- flags]: how fast and how lean the reference broker is (CONNECT rate, QoS 1 throughput,
+// through a shared subscription too, and losses across takeovers, held sessions), next to plain aedes 2.0 beta
 // (same TLS setup) and Debian's mosquitto when installed. Loopback only, bounded counts; brokers run
 // in processes of their own, and measurements are interleaved across brokers and reported as medians.
 import { execFile, fork, type ChildProcess } from 'node:child_process';
@@ -25,6 +25,10 @@ const USAGE = `usage: npm run bench [-- options]
   --qos-rounds N        interleaved rounds of the QoS 1 throughput comparison, after one to warm up (default 7; 0 skips it)
   --qos-messages N      QoS 1 messages per round (default 20000)
   --qos-window N        QoS 1 messages the publisher has unacknowledged at a time (default 64)
+  --shared-rounds N     interleaved rounds of QoS 1 throughput through a shared subscription of
+                        --shared-sessions sessions against a plain subscription, on the reference
+                        (same messages and window as --qos-*; default 5; 0 skips it)
+  --shared-sessions N   sessions in the shared subscription group (default 4)
   --noloss N            QoS 1 messages of the takeover run (npm run stress's noloss: 1,000 a second, a
                         takeover every 100 ms; default 10000; 0 skips it)
   --held 1000,10000     held-session counts to measure memory and latency at (100000 takes minutes)
@@ -145,6 +149,46 @@ async function compareQosThroughput(pki: LoadedPki, pkiDir: string, { rounds, me
 }
 
 /**
+ * QoS 1 throughput through a shared subscription (M3): on one reference broker, `rounds` interleaved
+ * rounds of a plain subscription (one persistent session) and of a group of `sessions` persistent
+ * sessions of the same identity on `$share/bench/{topic}`, the same publisher and window; then the
+ * medians and the median of each round's ratio (shared / plain, measured back to back).
+ */
+async function compareSharedThroughput(pki: LoadedPki, pkiDir: string, { rounds, sessions, messages, window }: { rounds: number; sessions: number; messages: number; window: number }): Promise<void> {
+  const broker = await startInProcess('reference', pkiDir);
+  const identity = (id: string) => ({ context: clientContext(pki, pki.identities.get(id)!), username: pki.identities.get(id)!.entry.authenticationName });
+  const subscriber = identity('alpha');
+  const publisher = identity('observer');
+  const { host, port } = endpoint(broker.url);
+  const kinds = [
+    { name: 'plain', subscribers: 1 },
+    { name: `shared x${sessions}`, subscribers: sessions, group: 'bench' },
+  ];
+  const rates = new Map(kinds.map((kind) => [kind.name, [] as number[]]));
+  let lost = 0;
+  let duplicates = 0;
+  // Round 0 warms the broker up and is not counted; the order alternates from round to round.
+  for (let round = 0; round <= rounds; round += 1) {
+    const order = round % 2 ? [...kinds].reverse() : kinds;
+    for (const kind of order) {
+      const result = await qosThroughput({ host, port, subscriber, publisher, topic: `mmc/alpha/bench-shared-${round}`, messages, window, subscribers: kind.subscribers, ...(kind.group ? { group: kind.group } : {}) });
+      if (round === 0) continue;
+      rates.get(kind.name)!.push(result.rate);
+      lost += result.lost;
+      duplicates += result.duplicates;
+    }
+    if (round) console.log(`shared round ${round}/${rounds}: ${order.map((kind) => `${kind.name} ${fmt(rates.get(kind.name)!.at(-1)!, 0)} msg/s`).join('; ')}`);
+  }
+  const plain = rates.get('plain')!;
+  const shared = rates.get(`shared x${sessions}`)!;
+  console.log(`
+QoS 1 throughput through a shared subscription (reference, mTLS, MQTT 5; ${sessions} persistent sessions of one identity in $share/bench/..., against one persistent session's plain subscription; one publisher, ${window} unacknowledged at a time; ${messages} messages), median of ${rounds} interleaved rounds after one to warm up`);
+  console.log(`plain ${fmt(median(plain), 0)} msg/s, shared x${sessions} ${fmt(median(shared), 0)} msg/s; lost ${lost}, duplicated ${duplicates}`);
+  console.log(`shared x${sessions} / plain, median of the rounds' ratios: ${fmt(median(shared.map((rate, round) => rate / plain[round]!)), 2)}`);
+  await broker.stop();
+}
+
+/**
  * The connect-rate comparison: `rounds` interleaved rounds of every broker, over TLS and, for the
  * reference and plain aedes, over WebSockets; then the medians as ratios to plain aedes over the same
  * transport, and the reference's rate over WebSockets as a ratio to its rate over TLS in the same rounds.
@@ -208,6 +252,8 @@ await runCli(USAGE, async () => {
       'qos-rounds': { type: 'string', default: '7' },
       'qos-messages': { type: 'string', default: '20000' },
       'qos-window': { type: 'string', default: '64' },
+      'shared-rounds': { type: 'string', default: '5' },
+      'shared-sessions': { type: 'string', default: '4' },
       noloss: { type: 'string', default: '10000' },
       held: { type: 'string', default: '1000,10000' },
       'latency-samples': { type: 'string', default: '100' },
@@ -225,6 +271,8 @@ await runCli(USAGE, async () => {
   const qosRounds = count(values['qos-rounds'], '--qos-rounds');
   const qosMessages = Math.max(1, count(values['qos-messages'], '--qos-messages'));
   const qosWindow = Math.min(65535, Math.max(1, count(values['qos-window'], '--qos-window')));
+  const sharedRounds = count(values['shared-rounds'], '--shared-rounds');
+  const sharedSessions = Math.max(1, count(values['shared-sessions'], '--shared-sessions'));
   const noloss = count(values.noloss, '--noloss');
   const held = values.held ? values.held.split(',').map((text) => count(text.trim(), '--held')) : [];
   const samples = Math.max(1, count(values['latency-samples'], '--latency-samples'));
@@ -241,6 +289,7 @@ await runCli(USAGE, async () => {
 
   // 2. QoS 1 throughput, interleaved, as a ratio to plain aedes; then the takeover run's losses.
   if (qosRounds) await compareQosThroughput(pki, pkiDir, { rounds: qosRounds, messages: qosMessages, window: qosWindow });
+  if (sharedRounds) await compareSharedThroughput(pki, pkiDir, { rounds: sharedRounds, sessions: sharedSessions, messages: qosMessages, window: qosWindow });
   if (noloss) {
     const [figure] = await runStress({
       pkiDir,

@@ -2,7 +2,9 @@
 // broker acknowledges them (a window of them unacknowledged at a time) to one subscriber that holds a
 // persistent session (so that every message goes through the broker's session queue) and acknowledges
 // each at once. The rate is messages received by the subscriber per second, from the first PUBLISH to
-// the last delivery; lost and duplicated messages are counted too.
+// the last delivery; lost and duplicated messages are counted too. With `group`, several subscriber
+// sessions of the one identity share the stream through `$share/{group}/{topic}` (M3): the rate is then
+// what they receive between them, each message counted once across them.
 import { once } from 'node:events';
 import { connect, type SecureContext, type TLSSocket } from 'node:tls';
 import mqttPacket from 'mqtt-packet';
@@ -14,6 +16,10 @@ export interface QosThroughputOptions {
   publisher: { context: SecureContext; username: string };
   topic: string;
   messages: number;
+  /** Subscriber sessions (default 1); with more than one, give `group`. */
+  subscribers?: number;
+  /** The shared subscription group the subscribers join (`$share/{group}/{topic}`); none: a plain subscription. */
+  group?: string;
   /** PUBLISHes the publisher has unacknowledged at a time. */
   window: number;
   /** Give up after this long, ms. */
@@ -77,14 +83,15 @@ export async function qosThroughput(options: QosThroughputOptions): Promise<QosT
   let received = 0;
   let allReceived = () => {};
   const whole = new Promise<void>((resolve) => (allReceived = resolve));
-  const subscriber = await open(host, port, options.subscriber.context, (packet, session) => {
+  const receive = (packet: mqttPacket.Packet, session: Session) => {
     if (packet.cmd !== 'publish') return false;
     const message = Number(packet.payload.toString());
     if (counts[message]! < 255) counts[message]! += 1;
     if (counts[message] === 1 && ++received === messages) allReceived();
     session.send({ cmd: 'puback', messageId: packet.messageId! });
     return true;
-  });
+  };
+  const subscribers = await Promise.all(Array.from({ length: options.subscribers ?? 1 }, () => open(host, port, options.subscriber.context, receive)));
   const publisher = await open(host, port, options.publisher.context, (packet) => {
     if (packet.cmd !== 'puback') return false;
     inFlight -= 1;
@@ -95,16 +102,19 @@ export async function qosThroughput(options: QosThroughputOptions): Promise<QosT
   let wake = () => {};
   try {
     for (const [session, clientId, username, expiry] of [
-      [subscriber, `bench-qos-sub-${stamp}`, options.subscriber.username, 3600],
-      [publisher, `bench-qos-pub-${stamp}`, options.publisher.username, 0],
-    ] as const) {
+      ...subscribers.map((subscriber, index) => [subscriber, `bench-qos-sub-${stamp}-${index}`, options.subscriber.username, 3600] as const),
+      [publisher, `bench-qos-pub-${stamp}`, options.publisher.username, 0] as const,
+    ]) {
       session.send(connectPacket(clientId, username, true, expiry));
       const connack = (await session.next('connack')) as mqttPacket.IConnackPacket;
       if (connack.reasonCode) throw new Error(`${clientId} refused: ${connack.reasonCode}`);
     }
-    subscriber.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos: 1 }] });
-    const suback = (await subscriber.next('suback')) as mqttPacket.ISubackPacket;
-    if (suback.granted[0] !== 1) throw new Error(`subscription refused: ${suback.granted[0]}`);
+    const filter = options.group ? `$share/${options.group}/${topic}` : topic;
+    for (const subscriber of subscribers) {
+      subscriber.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: filter, qos: 1 }] });
+      const suback = (await subscriber.next('suback')) as mqttPacket.ISubackPacket;
+      if (suback.granted[0] !== 1) throw new Error(`subscription to ${filter} refused: ${suback.granted[0]}`);
+    }
 
     const started = performance.now();
     const timeout = new Promise<void>((resolve) => setTimeout(resolve, options.timeoutMs ?? 60_000).unref());
@@ -119,9 +129,11 @@ export async function qosThroughput(options: QosThroughputOptions): Promise<QosT
     for (let message = 1; message <= messages; message += 1) duplicates += Math.max(0, counts[message]! - 1);
     return { rate: received / seconds, seconds, lost: messages - received, duplicates };
   } finally {
-    // The persistent session ends with the connection.
-    subscriber.send({ cmd: 'disconnect', properties: { sessionExpiryInterval: 0 } });
-    subscriber.socket.end(() => subscriber.socket.destroy());
+    // The persistent sessions end with their connections.
+    for (const subscriber of subscribers) {
+      subscriber.send({ cmd: 'disconnect', properties: { sessionExpiryInterval: 0 } });
+      subscriber.socket.end(() => subscriber.socket.destroy());
+    }
     publisher.socket.destroy();
   }
 }

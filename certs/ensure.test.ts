@@ -8,7 +8,7 @@ import { MANIFEST_FILE, PkiError, type PkiManifest } from './manifest.ts';
 import { ensurePki, markRegistered } from './pki.ts';
 import { existsSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
-import { temporaryDir } from '../common/test-support.ts';
+import { scriptArgs, temporaryDir } from '../common/test-support.ts';
 
 const DAY = 86_400_000;
 let dir: string;
@@ -124,7 +124,7 @@ describe('a set registered on a namespace', () => {
 
 describe('npm run certs', () => {
   const run = (...args: string[]) =>
-    promisify(execFile)(process.execPath, ['--import', 'tsx', 'certs/cli.ts', ...args]).then(
+    promisify(execFile)(process.execPath, [...scriptArgs('certs/cli.ts'), ...args]).then(
       (out) => ({ code: 0, ...out }),
       (error: { code: number; stdout: string; stderr: string }) => error,
     );

@@ -402,6 +402,17 @@ export function markRegistered(dir: string, namespace: string, now: Date = new D
   return updated;
 }
 
+/** Takes back a set's mark for a namespace (its registrations there were removed); true if it had one. */
+export function unmarkRegistered(dir: string, namespace: string): boolean {
+  const manifest = readManifest(dir);
+  const registered = manifest.registered ?? [];
+  const kept = registered.filter((entry) => entry.namespace !== namespace);
+  if (kept.length === registered.length) return false;
+  const { registered: _registered, ...rest } = manifest;
+  writeManifest(dir, kept.length ? { ...rest, registered: kept } : rest);
+  return true;
+}
+
 /** Builds the set in a sibling folder, then swaps it in, so that a failure leaves the old set as it was. */
 async function writeAtomically<T>(dir: string, build: (staging: string) => Promise<T>, keepOldAt?: string): Promise<T> {
   const parent = dirname(dir);

@@ -1,7 +1,7 @@
 // Helpers for tests of every layer: a scratch folder, and the project's commands run as a user would.
 import { execFile } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -21,9 +21,23 @@ export function temporaryDir(): string {
   return dir;
 }
 
+/**
+ * Set by vitest.global-setup.ts when dist/ is built from the sources as they are: child processes then
+ * start compiled, as `npm run` does, instead of compiling every module again through tsx (a second of
+ * CPU for each of the test run's hundred-odd conformance runs).
+ */
+export const COMPILED_ENV = 'MMC_TEST_COMPILED';
+
+/** The node arguments that start one of the project's TypeScript entry points, e.g. 'runner/cli.ts'. */
+export function scriptArgs(script: string): string[] {
+  // Not every entry point ships in dist/ (stress/, bench/ run from the sources only).
+  const compiled = join('dist', script.replace(/\.ts$/, '.js'));
+  return process.env[COMPILED_ENV] === '1' && existsSync(compiled) ? [compiled] : ['--import', 'tsx', script];
+}
+
 /** Runs one of the project's TypeScript entry points in a child process, as `npm run` would; env replaces process.env. */
 export function runScript(script: string, args: string[], env?: NodeJS.ProcessEnv): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  return promisify(execFile)(process.execPath, ['--import', 'tsx', script, ...args], { maxBuffer: 16 * 1024 * 1024, ...(env ? { env } : {}) }).then(
+  return promisify(execFile)(process.execPath, [...scriptArgs(script), ...args], { maxBuffer: 16 * 1024 * 1024, ...(env ? { env } : {}) }).then(
     (out) => ({ exitCode: 0, ...out }),
     (error: { code: number; stdout: string; stderr: string }) => ({ exitCode: error.code, stdout: error.stdout, stderr: error.stderr }),
   );

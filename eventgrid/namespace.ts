@@ -195,6 +195,10 @@ export const namespaceSchema = z
             keepAliveSeconds: z.number().int().min(1).max(LIMITS.keepAliveSeconds.value).default(LIMITS.keepAliveSeconds.value),
             // L15: the largest packet a client may send, bytes, fixed header included (read no further, before authentication).
             maximumPacketSize: z.number().int().min(128).max(LIMITS.maximumPacketSize.value).default(LIMITS.maximumPacketSize.value),
+            // L18: the largest payload a retained PUBLISH may carry, bytes.
+            retainedMessageBytes: z.number().int().min(1).max(LIMITS.retainedMessageBytes.value).default(LIMITS.retainedMessageBytes.value),
+            // L19: the longest Will Delay Interval, seconds; a longer one is lowered to it.
+            willDelaySeconds: z.number().int().min(0).max(LIMITS.willDelaySeconds.value).default(LIMITS.willDelaySeconds.value),
           })
           .strict()
           .prefault({}),

@@ -256,6 +256,27 @@ Feature: Event Grid's limits
         | version |
         | 5       |
 
+  @L18
+  Rule: a retained message is at most 64 KB: a larger retained PUBLISH is refused and not kept
+    The retain page gives 64 KB as the most a retained message may be, and says no more: that a larger
+    one is refused (MQTT 5 PUBACK 0x97 Quota exceeded; MQTT 3.1.1 has no negative PUBACK) and the
+    retained message from before stays is the project's reading.
+
+    Scenario Outline: a retained message of 65536 bytes is kept; one of 65537 bytes to the same topic is refused, and a later subscriber gets the first
+      Given identity "alpha" holds session "s1" over MQTT <version>
+      When session "s1" publishes a retained message of 65536 bytes, then one of 65537 bytes to the same topic
+      Then the retained message of 65537 bytes is refused as over quota
+      And a later subscription of identity "alpha" to the topic of session "s1" gets the retained message of 65536 bytes
+
+      @mqtt3
+      Examples:
+        | version |
+        | 3.1.1   |
+      @mqtt5
+      Examples:
+        | version |
+        | 5       |
+
   @L13
   Rule: a Keep Alive above 1,160 seconds is lowered, and the CONNACK says so
 

@@ -149,3 +149,11 @@ Feature: Custom JWT authentication, and the session rules under it
       And session "s1" receives "to myself"
       When session "s1" subscribes to a topic of identity "beta"
       Then the subscription is refused as not authorized
+
+  @L22
+  Rule: Authentication Data is at most 8 KB
+
+    @mqtt5 @custom-jwt
+    Scenario: a token just past 8192 bytes is refused; the same token padded to just within is accepted
+      When identity "alpha" connects with session "s1" presenting a token just past 8 KB over MQTT 5
+      Then the connection is refused

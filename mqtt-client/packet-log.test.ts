@@ -47,6 +47,16 @@ describe('a packet log', () => {
     expect(records[0]).toMatchObject({ connection: '#1 alpha s1', direction: 'received', type: 'pingresp' });
   });
 
+  it("keeps a long string's start and length, in its fields and its connection's name", () => {
+    const log = new PacketLog();
+    const clientId = 'x'.repeat(65535);
+    log.packet(log.connection('alpha', clientId), 'sent', { cmd: 'connect', clientId } as { cmd: string });
+    const [record] = log.toJSON().records;
+    expect(record!.fields.clientId).toBe(`${'x'.repeat(40)}… (65535 characters)`);
+    expect(record!.connection).toBe(`#1 alpha ${'x'.repeat(40)}… (65535 characters)`);
+    expect(packetFields({ cmd: 'connect', clientId: 'y'.repeat(256) })).toEqual({ clientId: 'y'.repeat(256) });
+  });
+
   it('is read back from the scenario attachment into its result', () => {
     const log = new PacketLog();
     log.packet(log.connection('beta', 's1'), 'received', { cmd: 'connack', reasonCode: 0x87 } as { cmd: string });

@@ -11,6 +11,15 @@ const DROPPED_KEYS = new Set(['cmd', 'length', 'topics']);
 /** Header flags that only a PUBLISH carries (the codec sets them false on every other packet). */
 const PUBLISH_FLAGS = new Set(['retain', 'qos', 'dup']);
 
+/** A string longer than this (L3's 65535-character ClientID) is kept as its start and its length. */
+const MAX_STRING = 256;
+const CLIPPED_START = 40;
+
+/** A string as a person reads it in the report: whole, or past MAX_STRING its start and how long it was. */
+export function clipped(text: string): string {
+  return text.length > MAX_STRING ? `${text.slice(0, CLIPPED_START)}… (${text.length} characters)` : text;
+}
+
 const sizeOf = (value: unknown) => (Buffer.isBuffer(value) ? value.length : typeof value === 'string' ? Buffer.byteLength(value) : 0);
 
 /** What matters of a packet (mqtt-packet's object form), with secrets and payloads replaced by their size. */
@@ -25,7 +34,7 @@ export function packetFields(packet: Record<string, unknown>): Record<string, un
     else if (Buffer.isBuffer(value)) fields[key] = `(${value.length} bytes)`;
     else if (Array.isArray(value)) fields[key] = value.map((item) => (item && typeof item === 'object' ? packetFields(item as Record<string, unknown>) : item));
     else if (typeof value === 'object') fields[key] = packetFields(value as Record<string, unknown>);
-    else fields[key] = value;
+    else fields[key] = typeof value === 'string' ? clipped(value) : value;
   }
   return fields;
 }
@@ -39,7 +48,7 @@ export class PacketLog {
   /** A label for a new connection, unique in the scenario: "#2 beta mmc-x1-4-s1". */
   connection(identityId: string, clientId: string): string {
     this.connections += 1;
-    return `#${this.connections} ${identityId} ${clientId}`;
+    return `#${this.connections} ${identityId} ${clipped(clientId)}`;
   }
 
   /** Records a packet (mqtt-packet's object form) one connection sent or received. */

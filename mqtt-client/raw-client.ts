@@ -167,9 +167,9 @@ export class RawConnection {
     return this.publishes.splice(0);
   }
 
-  /** Acknowledges a QoS 1 PUBLISH (the connection never does on its own). */
-  acknowledge(messageId: number): void {
-    this.send({ cmd: 'puback', messageId });
+  /** Acknowledges a QoS 1 PUBLISH (the connection never does on its own); MQTT 5 may give the PUBACK User Properties (M5). */
+  acknowledge(messageId: number, userProperties?: Record<string, string>): void {
+    this.send(userProperties ? { cmd: 'puback', messageId, reasonCode: 0, properties: { userProperties } } : { cmd: 'puback', messageId });
   }
 
   private send(packet: mqttPacket.Packet): void {

@@ -38,6 +38,10 @@ export interface SessionClientOptions {
   keepAlive?: number;
   /** MQTT 5: the largest packet, in bytes, the client accepts (CONNECT Maximum Packet Size); mqtt.js closes the connection on a larger one. */
   maximumPacketSize?: number;
+  /** MQTT 5: the CONNECT's Request Response Information 1 (M4). */
+  requestResponseInformation?: boolean;
+  /** MQTT 5: User Properties on the CONNECT itself (M5). */
+  userProperties?: Record<string, string>;
   /** A Will Message, published by the server if the connection ends without a DISCONNECT. */
   will?: WillOptions;
   timeoutMs: number;
@@ -142,11 +146,13 @@ export class SessionClient {
       ...(username === null ? {} : { username }),
       ...(token && options.version === '3.1.1' ? { password: Buffer.from(token.data) } : {}),
       ...(options.password === undefined ? {} : { password: Buffer.from(options.password) }),
-      ...(options.version === '5' && (options.sessionExpiry !== undefined || options.maximumPacketSize !== undefined || authentication)
+      ...(options.version === '5' && (options.sessionExpiry !== undefined || options.maximumPacketSize !== undefined || options.requestResponseInformation || options.userProperties || authentication)
         ? {
             properties: {
               ...(options.sessionExpiry === undefined ? {} : { sessionExpiryInterval: options.sessionExpiry }),
               ...(options.maximumPacketSize === undefined ? {} : { maximumPacketSize: options.maximumPacketSize }),
+              ...(options.requestResponseInformation ? { requestResponseInformation: true } : {}),
+              ...(options.userProperties ? { userProperties: options.userProperties } : {}),
               ...authentication,
             },
           }
@@ -229,8 +235,8 @@ export class SessionClient {
   }
 
   /** Publishes at QoS 1; resolves with the PUBACK's reason code or how the connection ended instead. */
-  async tryPublish(topic: string, payload: string): Promise<PublishOutcome> {
-    const sent = this.mqttClient.publishAsync(topic, payload, { qos: 1 }).then(
+  async tryPublish(topic: string, payload: string | Buffer, options: { retain?: boolean } = {}): Promise<PublishOutcome> {
+    const sent = this.mqttClient.publishAsync(topic, payload, { qos: 1, retain: options.retain ?? false }).then(
       (packet) => ({ acknowledged: true as const, reasonCode: (packet as { reasonCode?: number } | undefined)?.reasonCode ?? 0 }),
       (error: Error & { code?: number }) =>
         typeof error.code === 'number'
@@ -249,10 +255,11 @@ export class SessionClient {
     await withTimeout(this.mqttClient.publishAsync(topic, payload, { qos, retain: options.retain ?? false }), this.timeoutMs, `PUBACK for ${topic}`);
   }
 
-  /** Subscribes and returns the SUBACK's code for the filter (granted QoS, or a failure code), whatever it is. */
-  async subscribeCode(topic: string, qos: 0 | 1 | 2): Promise<number | undefined> {
+  /** Subscribes and returns the SUBACK's code for the filter (granted QoS, or a failure code), whatever it is; MQTT 5 may give the SUBSCRIBE User Properties (M5). */
+  async subscribeCode(topic: string, qos: 0 | 1 | 2, userProperties?: Record<string, string>): Promise<number | undefined> {
     try {
-      const granted = await withTimeout(this.mqttClient.subscribeAsync(topic, { qos }), this.timeoutMs, `SUBACK for ${topic.slice(0, 40)}`);
+      const options = userProperties ? { qos, properties: { userProperties } } : { qos };
+      const granted = await withTimeout(this.mqttClient.subscribeAsync(topic, options), this.timeoutMs, `SUBACK for ${topic.slice(0, 40)}`);
       return granted[0]?.qos;
     } catch (error) {
       // mqtt.js rejects a refused subscription with the SUBACK (ErrorWithSubackPacket) or its code.

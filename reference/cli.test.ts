@@ -8,14 +8,14 @@ import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { expect, inject, it } from 'vitest';
 import { loadPki } from '../certs/manifest.ts';
-import { runScript, temporaryDir } from '../common/test-support.ts';
+import { runScript, scriptArgs, temporaryDir } from '../common/test-support.ts';
 import { namespaceFromPki } from '../certs/namespace.ts';
 import { clientUrls } from './broker.ts';
 import { SessionClient } from '../mqtt-client/session-client.ts';
 
 it('serves the PKI identities on a free port and stops on SIGINT', async () => {
   const pki = loadPki(inject('pkiDir'));
-  const broker = spawn(process.execPath, ['--import', 'tsx', 'reference/cli.ts', '--port', '0', '--ws-port', '0', '--pki', pki.dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const broker = spawn(process.execPath, [...scriptArgs('reference/cli.ts'), '--port', '0', '--ws-port', '0', '--pki', pki.dir], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   broker.stdout.on('data', (chunk) => (output += chunk));
   try {
@@ -67,7 +67,7 @@ it('adds --server-name names to the server certificate, and says at start-up tha
   writeFileSync(namespaceFile, JSON.stringify({ ...namespaceFromPki(pki), caCertificates: [] }));
   const broker = spawn(
     process.execPath,
-    ['--import', 'tsx', 'reference/cli.ts', '--port', '0', '--ws-port', 'off', '--pki', dir, '--namespace', namespaceFile, '--server-name', 'mqtt.test.internal', '--server-name', '10.9.8.7'],
+    [...scriptArgs('reference/cli.ts'), '--port', '0', '--ws-port', 'off', '--pki', dir, '--namespace', namespaceFile, '--server-name', 'mqtt.test.internal', '--server-name', '10.9.8.7'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
@@ -108,7 +108,7 @@ it('gives a wildcard listener the URLs a client can use, not mqtts://0.0.0.0', (
 
 it('with --webhook, authenticates by the test webhook: its password lets a client without a certificate in, another is denied', async () => {
   const pki = loadPki(inject('pkiDir'));
-  const broker = spawn(process.execPath, ['--import', 'tsx', 'reference/cli.ts', '--port', '0', '--pki', pki.dir, '--webhook'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const broker = spawn(process.execPath, [...scriptArgs('reference/cli.ts'), '--port', '0', '--pki', pki.dir, '--webhook'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   broker.stdout.on('data', (chunk) => (output += chunk));
   try {

@@ -101,9 +101,9 @@ describe('the offline queue (L8)', () => {
 });
 
 describe('the mutants of the limits', () => {
-  const LIMIT_RULES = ['L5', 'L6', 'L7', 'L8', 'L9', 'L10', 'L11', 'L12', 'L13', 'L14', 'L15', 'L16', 'L16.receive-maximum'] as const;
+  const LIMIT_RULES = ['L5', 'L6', 'L7', 'L8', 'L9', 'L10', 'L11', 'L12', 'L13', 'L14', 'L15', 'L16', 'L16.receive-maximum', 'L18'] as const;
 
-  it('break L5-L16, each changing the behaviour', () => {
+  it('break L5-L16 and L18, each changing the behaviour', () => {
     for (const rule of LIMIT_RULES) {
       expect(MUTANTS.has(rule), rule).toBe(true);
       expect(mutatedBehaviour([rule]), rule).not.toEqual(EVENT_GRID);
@@ -113,9 +113,9 @@ describe('the mutants of the limits', () => {
   it('leave the production checks alone', () => {
     mutatedBehaviour(LIMIT_RULES);
     expect(EVENT_GRID.connectChecks.slice(0, 4).map((check) => check.rule)).toEqual(['L7', 'L5', 'L6', 'S4']);
-    // Topic validity, then authorization (reference/policy/access.ts), then the quota.
-    expect(EVENT_GRID.subscribeChecks.map((check) => check.rule)).toEqual(['L11', 'P2', 'P2', 'P3', 'L10']);
-    expect(EVENT_GRID.publishChecks.map((check) => check.rule)).toEqual(['L9', 'L11', 'P2', 'P2', 'P3']);
+    // What the namespace takes at all (M5), topic validity, then authorization (reference/policy/access.ts), then the quota.
+    expect(EVENT_GRID.subscribeChecks.map((check) => check.rule)).toEqual(['M5', 'L11', 'P2', 'P2', 'P3', 'L10']);
+    expect(EVENT_GRID.publishChecks.map((check) => check.rule)).toEqual(['L9', 'L11', 'P2', 'P2', 'P3', 'L18']);
     expect(EVENT_GRID.maximumQos).toBe(1);
     expect(EVENT_GRID.keepAliveInForce(0, 1160)).toBe(1160);
     expect(EVENT_GRID.keepAliveInForce(1161, 1160)).toBe(1160);
@@ -123,6 +123,28 @@ describe('the mutants of the limits', () => {
     // L16: the client's Maximum Packet Size counts the whole packet; its Receive Maximum is the window.
     expect([EVENT_GRID.fitsClient(1024, 1024), EVENT_GRID.fitsClient(1025, 1024), EVENT_GRID.fitsClient(524_288, undefined)]).toEqual([true, false, true]);
     expect(EVENT_GRID.inFlightWindow(2)).toBe(2);
+  });
+
+  it('L22: Authentication Data past 8 KiB on a CONNECT is refused as bad credentials, on an AUTH it ends the connection; 8 KiB passes; the mutant reads any', () => {
+    const packet = (cmd: string, bytes: number) => ({ version: 5, packet: { cmd, properties: { authenticationMethod: 'CUSTOM-JWT', authenticationData: Buffer.alloc(bytes, 0x61) } }, scan: { repeated: [], outOfRange: [] } });
+    expect(firstRefusal(EVENT_GRID.packetChecks, packet('connect', 8193))).toMatchObject({ rule: 'L22', code: { reasonCode: 0x86 } });
+    expect(firstRefusal(EVENT_GRID.packetChecks, packet('auth', 8193))).toMatchObject({ rule: 'L22', code: { packet: 'DISCONNECT', reasonCode: 0x87 } });
+    expect(firstRefusal(EVENT_GRID.packetChecks, packet('connect', 8192))).toBeUndefined();
+    expect(firstRefusal(mutatedBehaviour(['L22']).packetChecks, packet('connect', 8193))).toBeUndefined();
+  });
+
+  it('L18: a retained PUBLISH of more than 64 KiB of payload is refused as over quota (a PUBACK refusal); a plain one of any size is not its concern', () => {
+    const namespace = parseNamespace({ clients: [{ name: 'a', authenticationName: 'a' }] });
+    // Only the size checks: the client here is granted no topic (access is P1-P3's).
+    const publish = (retain: boolean, payloadBytes: number, behaviour = EVENT_GRID) =>
+      firstRefusal(
+        behaviour.publishChecks.filter((check) => check.rule.startsWith('L')),
+        { version: 5, sessionName: 's1', topic: 'mmc/a/t', qos: 1, retain, payloadBytes, client: namespace.clients[0]!, namespace, limits, behaviour },
+      );
+    expect(publish(true, 65_537)).toMatchObject({ rule: 'L18', code: { packet: 'PUBACK', reasonCode: 0x97 } });
+    expect(publish(true, 65_536)).toBeUndefined();
+    expect(publish(false, 65_537)).toBeUndefined();
+    expect(publish(true, 65_537, mutatedBehaviour(['L18']))).toBeUndefined();
   });
 
   it("L16's mutants ignore the client's Maximum Packet Size, or its Receive Maximum", () => {

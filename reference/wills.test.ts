@@ -1,5 +1,6 @@
 // Will Messages on the reference broker: what a delivered will carries, the Maximum QoS a will may ask
-// for (L9), and the permission bindings its topic must lie in (P2, P3).
+// for (L9), its delay (L19), the permission bindings its topic must lie in (P2, P3), and a DISCONNECT
+// whose User Properties fail it (M5).
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MqttVersion } from '../rules/catalogue.ts';
 import { openRawSession } from '../testkit/raw-session.ts';
@@ -45,6 +46,43 @@ describe('a delivered will', () => {
     expect(Date.now() - dropped).toBeGreaterThanOrEqual(900);
     expect(will).toMatchObject({ payload: 'gone', qos: 1 });
     expect(will.properties ?? {}).not.toHaveProperty('willDelayInterval');
+  });
+});
+
+describe('the delay of a will (L19: at most 300 s)', () => {
+  // The namespace's maximum is lowered to 1 s so that the test need not wait five minutes: a will that
+  // asks for an hour comes out after the maximum.
+  it('a Will Delay Interval above the maximum is lowered to it', async () => {
+    t = await startTestBroker(startReferenceBroker, { reference: { limits: { willDelaySeconds: 1 } } });
+    const watcher = await t.open('alpha', 'watcher', '5', { cleanStart: true, sessionExpiry: 0 });
+    await watcher.subscribe('mmc/alpha/s1/will', 1);
+    const dying = await t.open('alpha', 's1', '5', { sessionExpiry: 60, will: { topic: 'mmc/alpha/s1/will', payload: 'gone', qos: 1, properties: { willDelayInterval: 3600 } } });
+    expect(t.log).toContainEqual(expect.stringMatching(/^session "s1": Will Delay Interval 3600 s lowered to 1 s \[L19\]/));
+    const dropped = Date.now();
+    await dying.drop();
+    const will = await watcher.nextMessage('mmc/alpha/s1/will', 4000);
+    expect(Date.now() - dropped).toBeGreaterThanOrEqual(900);
+    expect(will).toMatchObject({ payload: 'gone', qos: 1 });
+  });
+});
+
+describe('a DISCONNECT carrying User Properties (M5: the request fails)', () => {
+  it('does not end the connection normally: the will is published; without them it is deleted', async () => {
+    t = await startTestBroker(startReferenceBroker);
+    const identity = t.pki.identities.get('alpha')!;
+    const watcher = await t.open('alpha', 'watcher', '5', { cleanStart: true, sessionExpiry: 0 });
+    await watcher.subscribe('mmc/alpha/+/will', 1);
+    for (const [name, userProperties] of [['plain', undefined], ['with-properties', { why: 'test' }]] as const) {
+      const leaving = await openRawSession({ port: t.broker.port, ca: t.pki.rootCaPem, cert: identity.certificatePem, key: identity.keyPem });
+      leaving.sendPacket({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clean: true, clientId: name, keepalive: 30, username: 'alpha', will: { topic: `mmc/alpha/${name}/will`, payload: Buffer.from(name), qos: 1, retain: false } });
+      expect(await leaving.next()).toMatchObject({ cmd: 'connack', reasonCode: 0 });
+      leaving.sendPacket({ cmd: 'disconnect', reasonCode: 0, ...(userProperties ? { properties: { userProperties } } : {}) });
+      leaving.end();
+    }
+    const will = await watcher.nextMessage('mmc/alpha/with-properties/will', 3000);
+    expect(will.payload).toBe('with-properties');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(watcher.pending().filter((message) => message.topic === 'mmc/alpha/plain/will')).toEqual([]);
   });
 });
 

@@ -4,6 +4,7 @@
 // text; under it every scenario with what it expected beside what it observed, the rule's sources, and
 // the packets its clients exchanged with the target. Failing scenarios are open.
 import type { ScenarioResult } from './scenarios.ts';
+import { reportedPackets } from './packets.ts';
 import type { RuleVerdict } from './verdicts.ts';
 
 /** What the page shows: outputs.ts's RunReport (not imported: outputs.ts writes this page). */
@@ -74,9 +75,10 @@ function renderScenarios() {
     const sources = el('p', {}, 'sources: ', ...(verdict?.sources ?? []).map((url) => el('a', { href: url, textContent: url + ' ' })));
     const packets = s.packets ? el('table', { className: 'packets' }, el('tr', {}, ...['time', 'connection', '', 'packet', 'code', 'fields'].map((h) => el('th', { textContent: h }))), ...s.packets.records.map(packetRow)) : el('p', { textContent: 'no packets recorded' });
     const omitted = s.packets?.omitted ? el('p', { textContent: s.packets.omitted + ' more packets not recorded' }) : undefined;
+    const trimmed = s.packets?.trimmed ? el('p', { textContent: s.packets.trimmed + ' more packets recorded, not kept: the scenario did not fail (a failing one keeps all it recorded)' }) : undefined;
     return el('details', { className: 'scenario ' + statusClass(s.status), open: s.status === 'failed' },
       el('summary', { textContent: s.status.toUpperCase() + ' ' + s.rules.join(',') + ' MQTT ' + s.version + (extra.length ? ' ' + extra.map((k) => s[k]).join(' ') : '') + ': ' + s.name }),
-      el('p', { textContent: s.location + ', ' + s.durationMs + ' ms' + (s.message ? ': ' + s.message : '') }), sources, observations, packets, omitted);
+      el('p', { textContent: s.location + ', ' + s.durationMs + ' ms' + (s.message ? ': ' + s.message : '') }), sources, observations, packets, trimmed, omitted);
   }));
 }
 function render() { renderMatrix(); renderScenarios(); }
@@ -88,7 +90,10 @@ export function htmlReport(report: PageReport): string {
     target: report.target,
     startedAt: report.startedAt,
     verdicts: report.verdicts.map(({ id, title, version, method, transport, status, message, sources, expectedRefusals }) => ({ id, title, version, method, transport, status, message, sources, expectedRefusals })),
-    scenarios: report.scenarios.map(({ name, location, rules, version, method, transport, status, message, durationMs, observations, packets }) => ({ name, location, rules, version, method, transport, status, message, durationMs, observations, packets })),
+    scenarios: report.scenarios.map(({ name, location, rules, version, method, transport, status, message, durationMs, observations, packets }) => ({
+      ...{ name, location, rules, version, method, transport, status, message, durationMs, observations },
+      ...(packets ? { packets: reportedPackets(packets, status) } : {}),
+    })),
   };
   const escape = (text: string) => text.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
   return `<!doctype html>

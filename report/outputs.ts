@@ -6,6 +6,7 @@ import { methodsOf, MQTT_VERSIONS, RULES, type AuthenticationMethod } from '../r
 import { TRANSPORTS } from '../rules/transports.ts';
 import { htmlReport } from './html.ts';
 import type { ScenarioResult } from './scenarios.ts';
+import { reportedPackets } from './packets.ts';
 import { passedLeniently, totals, whereVerdict, type RuleVerdict, type VerdictStatus } from './verdicts.ts';
 
 export interface RunReport {
@@ -178,19 +179,18 @@ export function markdownSummary(report: RunReport): string {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * The run as JSON: the verdicts indented, each scenario on one line (a default run has hundreds, with
+ * their packets: indented, they tripled the file), packets as the reports keep them (reportedPackets).
+ */
 export function rulesJson(report: RunReport): string {
-  return `${JSON.stringify(
-    {
-      target: report.target,
-      startedAt: report.startedAt,
-      durationMs: Math.round(report.durationMs),
-      totals: totals(report.verdicts),
-      rules: report.verdicts,
-      scenarios: report.scenarios,
-    },
+  const head = JSON.stringify(
+    { target: report.target, startedAt: report.startedAt, durationMs: Math.round(report.durationMs), totals: totals(report.verdicts), rules: report.verdicts },
     null,
     2,
-  )}\n`;
+  );
+  const scenarios = report.scenarios.map((s) => `    ${JSON.stringify(s.packets ? { ...s, packets: reportedPackets(s.packets, s.status) } : s)}`);
+  return `${head.slice(0, -2)},\n  "scenarios": [${scenarios.length ? `\n${scenarios.join(',\n')}\n  ` : ''}]\n}\n`;
 }
 
 /** Writes rules.json, junit.xml, summary.md and report.html into the folder; returns their paths. */

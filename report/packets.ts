@@ -20,4 +20,15 @@ export interface PacketRecord {
 export interface ScenarioPackets {
   records: PacketRecord[];
   omitted: number;
+  /** Recorded, but left out of the reports: the scenario did not fail, and its first packets stand for it. */
+  trimmed?: number;
+}
+
+/** The packets the reports keep of a scenario that did not fail; a failing one keeps all it recorded. */
+export const KEPT_PACKETS_OF_A_PASS = 50;
+
+/** A scenario's packets as the reports keep them: in full when it failed, else its first KEPT_PACKETS_OF_A_PASS. */
+export function reportedPackets(packets: ScenarioPackets, status: string): ScenarioPackets {
+  if (status === 'failed' || packets.records.length <= KEPT_PACKETS_OF_A_PASS) return packets;
+  return { ...packets, records: packets.records.slice(0, KEPT_PACKETS_OF_A_PASS), trimmed: packets.records.length - KEPT_PACKETS_OF_A_PASS };
 }

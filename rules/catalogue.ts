@@ -216,6 +216,69 @@ export const RULES = [
     // Its scenario publishes on the client's own topics.
     dependsOn: ['P1'],
   },
+  // RETAIN (2025): "Maximum size per retained message is 64 KB" (read as 64 KiB of payload, as L12's value);
+  // what a larger retained PUBLISH gets is not documented. The reading: it is refused as a PUBLISH past a
+  // quota, neither kept nor delivered (MQTT 5 PUBACK 0x97; MQTT 3.1.1 has no negative PUBACK, so the
+  // connection is closed, as for P2) [inferred]; the retained message from before stays.
+  {
+    id: 'L18',
+    title: 'A retained message is at most 64 KB: a larger retained PUBLISH is refused and not kept; the one kept before stays',
+    sources: ['RETAIN'],
+    refusals: [{ code: 'retainedTooLarge', basis: 'inferred' }],
+    versions: BOTH,
+    // Its scenario's later subscriber must get the retained message kept (L12), on the client's own topic (P1).
+    dependsOn: ['L12', 'P1'],
+  },
+  // SUPPORT (MQTT 5 limitations): "Maximum will delay interval is 300". By analogy with the Session
+  // Expiry Interval and Keep Alive, which the pages say are lowered to the maximum, a longer Will Delay
+  // Interval is lowered to 300 s [inferred]; the reference does so.
+  {
+    id: 'L19',
+    title: 'The Will Delay Interval is at most 300 s: a longer one is lowered to 300 s',
+    sources: ['SUPPORT'],
+    versions: ['5'],
+    untestable: 'a lowered Will Delay Interval shows only when a will comes out 300 s after its connection was lost rather than later, a wait of five minutes and more per case, longer than a scenario may take',
+  },
+  // QUOTAS: inbound in-flight MQTT messages per session 1,000 (and 64 KB in flight); outbound 100
+  // (event-grid-rules section 6). Inbound: the namespace acknowledges each PUBLISH as it takes it, so a
+  // client never holds 1,000 unacknowledged ones it could count, and MQTT 5 gives the server no way to
+  // announce it (its Receive Maximum is not documented as this value). Outbound: the pages do not say
+  // what happens to the 101st message (held back, or dropped), and the client's own Receive Maximum (L16)
+  // governs the same window below 100.
+  {
+    id: 'L20',
+    title: 'In-flight QoS 1 messages per session are at most 1,000 inbound and 100 outbound',
+    sources: ['QUOTAS'],
+    versions: BOTH,
+    untestable: 'inbound, the namespace acknowledges each PUBLISH as it takes it, so no client-side count reaches the limit; outbound, the pages say neither what becomes of the message past 100 nor how it differs from the client\'s own Receive Maximum (L16), which the suite tests',
+  },
+  // QUOTAS lists limits on the topic filters of one SUBSCRIBE and on the rate of SUBSCRIBE and
+  // UNSUBSCRIBE requests per session; the copies of the page this project could read (2023-26) give no
+  // number for either, and a rate limit is one the suite must not exercise against a namespace.
+  {
+    id: 'L21',
+    title: 'Topic filters per SUBSCRIBE and SUBSCRIBE/UNSUBSCRIBE requests per second per session are limited',
+    sources: ['QUOTAS'],
+    versions: BOTH,
+    untestable: 'no number for either limit is in the pages read, so none can be tested; and a rate limit could only be shown by sending past it, which the suite does not do to a namespace (as S10)',
+  },
+  // QUOTAS (2025-26; the copies of the page read here predate it, event-grid-rules section 6 reports it):
+  // MQTT 5 Authentication Data at most 8 KB (read as 8 KiB). What a larger one gets is not documented:
+  // a CONNECT is refused as bad credentials, as a token that fails its checks is (T1-T5), and an AUTH
+  // ends the connection as a failed re-authentication does (T7) [inferred].
+  {
+    id: 'L22',
+    title: 'Authentication Data is at most 8 KB: a CONNECT whose token is larger is refused, an AUTH with one ends the connection',
+    sources: ['QUOTAS', 'CUSTOMJWT'],
+    refusals: [
+      { code: 'badUserNameOrPassword', basis: 'inferred', case: 'a CONNECT' },
+      { code: 'authenticationEnded', basis: 'inferred', case: 'an AUTH' },
+    ],
+    versions: ['5'],
+    methods: TOKEN,
+    // Its control is the identity's token padded to the limit, which T1 must accept.
+    dependsOn: ['T1'],
+  },
   // Protocol validation (issue 12): what MQTT 5 makes a protocol error, refused before aedes uses it.
   {
     id: 'M1',
@@ -233,14 +296,55 @@ export const RULES = [
     refusals: [{ code: 'subscriptionIdentifiersNotSupported', basis: 'inferred' }],
     versions: ['5'],
   },
-  // Shared subscriptions (issue 28), documented in 2025-26: the page names no MQTT version, so both are
-  // served (3.1.1 inferred: MQTT 3.1.1 itself has no shared subscriptions; many brokers read $share there too).
+  // Shared subscriptions (issue 28). SHARED (2026): each message to one active session of the group,
+  // groups independent, shared and plain subscriptions in one session; "MQTT 5 only feature", and
+  // "MQTT 3.1.1 clients attempting $share/... will be disconnected" (M6) [documented]; "if a client
+  // disconnects and session expires, messages might be reassigned; persistent sessions improve
+  // reliability": a member's persistent session keeps the messages given it, and with no member
+  // connected a message waits in one member's session rather than being lost [inferred]. No retained
+  // message on joining a group (MQTT 5 4.8.2, which SHARED does not contradict) [inferred].
   {
     id: 'M3',
-    title: 'Shared subscriptions: each message matching $share/{group}/{filter} goes to one active session of the group; groups are independent; access control judges the filter after the group',
+    title: 'Shared subscriptions: each message matching $share/{group}/{filter} goes to one active session of the group, or waits in a held member\'s session while none is connected; groups are independent; no retained message on joining; access control judges the filter after the group',
     sources: ['SHARED', 'SUPPORT', 'MQTT5'],
     refusals: [{ code: 'subscribeNotAuthorized', basis: 'inferred', case: 'a shared filter outside the topic spaces' }],
-    versions: BOTH,
+    versions: ['5'],
+    dependsOn: ['P1'],
+  },
+  {
+    id: 'M6',
+    title: 'Shared subscriptions are MQTT 5 only: an MQTT 3.1.1 client subscribing to $share/... is disconnected',
+    sources: ['SHARED'],
+    refusals: [{ code: 'sharedSubscriptionOverMqtt311', basis: 'documented' }],
+    versions: ['3.1.1'],
+    // Its control is a plain subscription on the client's own topic.
+    dependsOn: ['P1'],
+  },
+  // SUPPORT (MQTT 5 limitations): "CONNACK doesn't return Response Information property even if the
+  // CONNECT request contains Request Response Information property" [documented].
+  {
+    id: 'M4',
+    title: 'Response Information is not given: an MQTT 5 CONNECT asking for it (Request Response Information 1) is accepted with a CONNACK that carries none',
+    sources: ['SUPPORT', 'MQTT5'],
+    versions: ['5'],
+  },
+  // SUPPORT (MQTT 5 limitations): "User Properties on CONNECT, SUBSCRIBE, DISCONNECT, PUBACK, AUTH packets
+  // aren't used by the service so they're not supported. If any of these requests include user
+  // properties, the request fails" [documented]; the codes are the project's reading: MQTT 5's
+  // Implementation specific error, "valid, but not accepted by this server", in the CONNACK and in the
+  // SUBACK, and a DISCONNECT for a PUBACK or AUTH (a server cannot refuse either otherwise) [inferred].
+  // A DISCONNECT's failure cannot be seen (the connection ends either way). MQTT 3.1.1 has no properties.
+  {
+    id: 'M5',
+    title: 'User Properties on CONNECT, SUBSCRIBE, PUBACK, AUTH and DISCONNECT are not supported: a CONNECT or SUBSCRIBE carrying them is refused, a PUBACK or AUTH ends the connection',
+    sources: ['SUPPORT', 'MQTT5'],
+    refusals: [
+      { code: 'userPropertiesNotSupported', basis: 'inferred', case: 'a CONNECT' },
+      { code: 'userPropertiesEndConnection', basis: 'inferred', case: 'a PUBACK, AUTH or DISCONNECT' },
+      { code: 'subscribeUserPropertiesNotSupported', basis: 'inferred', case: 'a SUBSCRIBE' },
+    ],
+    versions: ['5'],
+    // Its SUBSCRIBE scenario subscribes on the client's own topics.
     dependsOn: ['P1'],
   },
   { id: 'A1', title: 'A client must present a certificate over TLS', sources: ['SUPPORT', 'CERTAUTH'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }], versions: BOTH },
@@ -440,7 +544,8 @@ export function describeRefusals(rule: Rule): string {
       const { packet, reasonCode, returnCode }: RefusalCode = REFUSAL[code];
       const shownReturnCode = returnCode === undefined ? 'closed' : packet === 'SUBACK' ? `0x${returnCode.toString(16)}` : returnCode;
       const only = versions && versions.length < rule.versions.length ? versions : undefined;
-      const shown = only ? describeCode(only[0]!, only[0] === '5' ? reasonCode : (returnCode ?? 0)).split(' ')[0] : `${describeCode('5', reasonCode).split(' ')[0]} / ${shownReturnCode}`;
+      const shownOnly = only && (only[0] === '5' ? describeCode('5', reasonCode).split(' ')[0] : returnCode === undefined ? 'closed' : describeCode('3.1.1', returnCode).split(' ')[0]);
+      const shown = shownOnly ?? `${describeCode('5', reasonCode).split(' ')[0]} / ${shownReturnCode}`;
       const codes = `${packet ? `${packet} ` : ''}${shown}`;
       const what = [refusalCase, only && `MQTT ${only.join(', ')} only`].filter(Boolean).join(', ');
       return `${codes}, ${basis}${what ? ` (${what})` : ''}`;

@@ -50,6 +50,17 @@ export const REFUSAL = {
   // L17: a PUBLISH whose Topic Alias is above the Topic Alias Maximum the CONNACK announced is a
   // protocol error answered with DISCONNECT 0x94 Topic Alias invalid [MQTT-3.3.2-9].
   topicAliasInvalid: { packet: 'DISCONNECT', reasonCode: 0x94 },
+  // L18: a retained PUBLISH larger than a retained message may be (RETAIN: 64 KB) is not kept nor
+  // delivered: MQTT 5 answers it with PUBACK 0x97 Quota exceeded; 3.1.1 has no negative PUBACK (closed).
+  retainedTooLarge: { packet: 'PUBACK', reasonCode: 0x97 },
+  // M5: User Properties on a CONNECT or a SUBSCRIBE: "the request fails" (SUPPORT); 0x83 Implementation
+  // specific error is MQTT 5's code for a valid packet this server does not accept. MQTT 3.1.1 has none.
+  userPropertiesNotSupported: { reasonCode: 0x83 },
+  subscribeUserPropertiesNotSupported: { packet: 'SUBACK', reasonCode: 0x83 },
+  userPropertiesEndConnection: { packet: 'DISCONNECT', reasonCode: 0x83 },
+  // M6: SHARED documents that an MQTT 3.1.1 client attempting $share/... is disconnected; 3.1.1 has no
+  // code, the connection is closed (the MQTT 5 code, Shared Subscriptions not supported, is never sent).
+  sharedSubscriptionOverMqtt311: { packet: 'DISCONNECT', reasonCode: 0x9e },
   // W3: a webhook that times out or fails: Event Grid documents "Server unavailable".
   serverUnavailable: { reasonCode: 0x88, returnCode: 3 },
   // T5: an MQTT 5 CONNECT whose Authentication Method the server does not support [MQTT-4.12.0-1]; 3.1.1 has
@@ -89,6 +100,7 @@ const REASON_NAMES: Record<number, string> = {
   0x80: 'Unspecified error',
   0x81: 'Malformed Packet',
   0x82: 'Protocol Error',
+  0x83: 'Implementation specific error',
   0x84: 'Unsupported Protocol Version',
   0x85: 'Client Identifier not valid',
   0x86: 'Bad User Name or Password',
@@ -103,6 +115,7 @@ const REASON_NAMES: Record<number, string> = {
   0x95: 'Packet too large',
   0x97: 'Quota exceeded',
   0x9b: 'QoS not supported',
+  0x9e: 'Shared Subscriptions not supported',
   0xa1: 'Subscription Identifiers not supported',
 };
 

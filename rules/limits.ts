@@ -28,6 +28,10 @@ export const LIMITS = {
   topicAliasMaximum: { value: 10, source: SUPPORT },
   // SUPPORT: "Maximum Packet Size is 512 KiB"; QUOTAS: max message size 512 KB (L15).
   maximumPacketSize: { value: 512 * 1024, source: SUPPORT },
-  // RETAIN (2025): retain is supported; at most 64 KB per retained message (L12).
+  // RETAIN (2025): retain is supported (L12); at most 64 KB per retained message (L18).
   retainedMessageBytes: { value: 64 * 1024, source: RETAIN },
+  // QUOTAS (2025-26, as event-grid-rules section 6 reports it): authentication data at most 8 KB (L22).
+  authenticationDataBytes: { value: 8 * 1024, source: QUOTAS },
+  // SUPPORT: "Maximum will delay interval is 300" (L19, lowered to it).
+  willDelaySeconds: { value: 300, source: SUPPORT },
 } as const satisfies Record<string, DocumentedLimit>;

@@ -191,8 +191,14 @@ async function main(args: string[]): Promise<void> {
     }
   } finally {
     await target.stop();
+    // A step that timed out can leave a connection attempt of its client open, which would keep the
+    // process alive after its reports (seen against a remote namespace): the run is over, so it ends.
+    setTimeout(() => process.exit(), LINGER_BEFORE_EXIT_MS).unref();
   }
 }
+
+/** How long a finished run waits for what its scenarios left open to close by itself. */
+const LINGER_BEFORE_EXIT_MS = 2000;
 
 export const command: Command = { usage: USAGE, main };
 

@@ -1,7 +1,10 @@
 // Guards for the documentation: each command's flag table in docs/ lists exactly the flags of the
-// command's own usage text (and the command accepts every one of them), and every relative link in
-// README.md and docs/*.md leads to a file that exists (and, with a #fragment, to a heading there).
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+// command's own usage text (and the command accepts every one of them), every relative link in
+// README.md and docs/*.md leads to a file that exists (and, with a #fragment, to a heading there), and
+// the figures the pages quote (identity and client counts, the sample runs, the PKI's sizes) are as they are.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { runScript } from '../common/test-support.ts';
@@ -124,5 +127,109 @@ describe('the figures of the default PKI set in the docs', () => {
     expect(readFileSync('docs/your-namespace.md', 'utf8')).toContain(`identities.json with ${identities} identities\``);
     const clients = namespaceFromPki(loadPki(inject('pkiDir'))).clients.length;
     expect(readFileSync('docs/reference-broker.md', 'utf8')).toMatch(new RegExp(`^  ${clients} registered clients:$`, 'm'));
+  });
+});
+
+// The README's sample run: the scenario count and the verdict counts a default run reports when every
+// scenario passes, worked out from the features and the catalogue as the run counts them (each
+// scenario once per transport; a verdict per rule, method, transport and version).
+describe("the figures of the README's sample run", () => {
+  it('quote the scenarios of a default run and its verdicts as they are', async () => {
+    const { loadPlannedScenarios } = await import('./feature-pickles.ts');
+    const { methodOfTags, rulesOfTags, versionOfTags } = await import('../rules/tags.ts');
+    const { ruleVerdicts, totals } = await import('../report/verdicts.ts');
+    const { TRANSPORTS } = await import('../rules/transports.ts');
+    const planned = loadPlannedScenarios();
+    const scenarios = TRANSPORTS.flatMap((transport) =>
+      planned.map((p) => ({ name: p.name, location: p.uri, tags: p.tags, rules: rulesOfTags(p.tags), version: versionOfTags(p.tags), method: methodOfTags(p.tags), transport, status: 'passed' as const, durationMs: 0, observations: [] })),
+    );
+    const { passed, notRun } = totals(ruleVerdicts(scenarios, { transports: TRANSPORTS }));
+    const readme = readFileSync('README.md', 'utf8');
+    const closing = /^(\d+) scenarios in [\d.]+ s against embedded reference broker at mqtts:\S+ and wss:\S+; (\d+) rule\/version pairs not run\nrules: (\d+) passed, 0 failed, 0 skipped$/m.exec(readme);
+    expect(closing, 'the sample run in README.md ends with its scenario count and verdicts').not.toBeNull();
+    expect({ scenarios: Number(closing![1]), notRun: Number(closing![2]), passed: Number(closing![3]) }).toEqual({ scenarios: scenarios.length, notRun, passed });
+    // The progress lines docs/suite-and-reports.md shows count both transports' scenarios, which run at once.
+    const progress = [...readFileSync('docs/suite-and-reports.md', 'utf8').matchAll(/`(?:\d+|\[ *\d+)\/(\d+)/g)].map(([, total]) => Number(total));
+    expect(progress).toHaveLength(2);
+    for (const total of progress) expect(total).toBe(scenarios.length);
+  });
+});
+
+/** A sample line as the output has it, whatever the run: loopback ports, the run's time and its report folder. */
+function normalised(line: string, reportDir?: string): string {
+  const inReports = reportDir ? line.replaceAll(`${reportDir}/`, 'reports/') : line;
+  return inReports.replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:PORT').replace(/ in \d+\.\d s against /, ' in N s against ');
+}
+
+/**
+ * The sample lines that do not appear, in order, in the output: a line of the sample is a line of the
+ * output, or with `…` in it the pieces between them, in order, within one line; a `…` line alone
+ * stands for lines left out.
+ */
+function missingSampleLines(sample: string[], output: string[]): string[] {
+  const missing: string[] = [];
+  let at = 0;
+  for (const line of sample.filter((text) => text.trim() !== '…')) {
+    const pieces = line.split('…');
+    const fits = (candidate: string) => {
+      if (pieces.length === 1) return candidate === line;
+      let from = 0;
+      return pieces.every((piece) => {
+        const found = candidate.indexOf(piece, from);
+        if (found < 0 || (from === 0 && pieces[0] !== '' && found !== 0)) return false;
+        from = found + piece.length;
+        return true;
+      });
+    };
+    const found = output.findIndex((candidate, index) => index >= at && fits(candidate));
+    if (found < 0) missing.push(line);
+    else at = found + 1;
+  }
+  return missing;
+}
+
+describe('the --break sample in docs/suite-and-reports.md', () => {
+  it('is what the command it names prints, shortened', async () => {
+    const page = readFileSync('docs/suite-and-reports.md', 'utf8');
+    const [, command, block] = /a run with S6 broken on purpose \(`npm run conformance -- ([^`]+)`\),[\s\S]*?```\n([\s\S]*?)```/.exec(page) ?? [];
+    expect(command, 'the page names the command of its sample').toBeDefined();
+    const { runConformance } = await import('../testkit/conformance-run.ts');
+    const { temporaryDir } = await import('../common/test-support.ts');
+    const reportDir = temporaryDir();
+    const run = await runConformance(reportDir, ['--identities', inject('pkiDir'), ...command!.split(' ')]);
+    expect(run.exitCode, run.stderr).toBe(1);
+    const output = run.stdout.split('\n').map((line) => normalised(line, reportDir));
+    const sample = block!.trimEnd().split('\n').filter((line) => line !== '').map((line) => normalised(line));
+    expect(sample.length).toBeGreaterThan(10);
+    expect(missingSampleLines(sample, output)).toEqual([]);
+    // Its figures in full, not only as pieces: the scenario count, the pairs not run and the verdicts.
+    for (const closing of sample.filter((line) => / scenarios in | passed, /.test(line))) expect(output).toContain(closing);
+  }, 120_000);
+});
+
+// The sizes docs/ci.md gives for a default PKI set, measured on one: its keys are random, so a set
+// differs from the next by a few hundred bytes, and the figures are checked to within 3%.
+describe('the sizes of the PKI in docs/ci.md', () => {
+  const measure = (pipeline: string) => Number(execFileSync('sh', ['-c', `cd "$(dirname "$1")" && ${pipeline.replaceAll(' pki', ' "$(basename "$1")"')} | wc -c`, 'sh', inject('pkiDir')], { encoding: 'utf8' }).trim());
+  const quoted = (text: string, pattern: RegExp) => Number(pattern.exec(text)?.[1]?.replaceAll(',', ''));
+  const page = readFileSync('docs/ci.md', 'utf8');
+  const near = (figure: number, measured: number) => expect(Math.abs(figure - measured) / measured, `${figure} quoted, ${measured} measured`).toBeLessThan(0.03);
+
+  it('quote the set as a base64 secret and compressed harder, both over the 48 KB a secret holds', () => {
+    const base64 = quoted(page, /`tar czf - pki \| base64` is \*\*([\d,]+) bytes\*\*/);
+    near(base64, measure('tar czf - pki | base64'));
+    const xz = quoted(page, /`tar cf - --exclude '\*chain\*' pki \| xz -9 \| base64` gives ([\d,]+) bytes/);
+    near(xz, measure("tar cf - --exclude '*chain*' pki | xz -9 | base64"));
+    for (const figure of [base64, xz]) expect(figure).toBeGreaterThan(49_152);
+  });
+
+  it.skipIf(spawnSync('gpg', ['--version']).status !== 0)('quote the encrypted set as gpg makes it', () => {
+    const encrypted = quoted(page, /`pki\.tar\.gz\.gpg` \| committed at the root of your repository \| ([\d,]+) bytes/);
+    const home = mkdtempSync(join(tmpdir(), 'mmc-gpg-'));
+    try {
+      near(encrypted, measure(`tar czf - pki | GNUPGHOME=${home} gpg --quiet --batch --pinentry-mode loopback --passphrase x --symmetric --cipher-algo AES256 --output -`));
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });

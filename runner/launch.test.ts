@@ -5,10 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-// @ts-expect-error: plain JavaScript, with no declarations (it runs before tsx can).
-import { buildIsCurrent } from './launch.mjs';
-
-const isCurrent = buildIsCurrent as (root: string) => boolean;
+import { buildIsCurrent as isCurrent } from './launch.mjs';
 
 describe('buildIsCurrent', () => {
   let root: string;

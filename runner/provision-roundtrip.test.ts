@@ -37,7 +37,7 @@ describe('the ARM template', () => {
   it('without its permission bindings stops the run at the probe, in one line', async () => {
     const { template, out } = await provision('arm');
     const arm = JSON.parse(readFileSync(template, 'utf8'));
-    arm.resources = arm.resources.filter((resource: { type: string }) => !resource.type.endsWith('/permissionBindings'));
+    arm.resources = Object.fromEntries(Object.entries(arm.resources as Record<string, { type: string }>).filter(([, resource]) => !resource.type.endsWith('/permissionBindings')));
     writeFileSync(template, JSON.stringify(arm));
     const broker = await startReferenceBroker({ namespace: readNamespaceFile(template), tls: serverTlsFromPki(pki()) });
     try {

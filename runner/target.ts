@@ -11,7 +11,7 @@ import { SUITE_SESSION_LIMIT } from '../certs/namespace.ts';
 import { checkTopicRoot, DEFAULT_TOPIC_ROOT } from '../eventgrid/suite-contract.ts';
 import { transportOf, TRANSPORTS, type Transport } from '../rules/transports.ts';
 import type { TargetParameters } from '../steps/target.ts';
-import { embeddedSessionLimit, REFERENCE_MAX_EXPIRY_SECONDS, startEmbeddedBrokers } from './embedded-brokers.ts';
+import { embeddedSessionLimit, REFERENCE_MAX_EXPIRY_SECONDS, REFERENCE_SHORT_EXPIRY_SECONDS, startEmbeddedBrokers } from './embedded-brokers.ts';
 
 export interface RemoteTargetOptions {
   url: string;
@@ -93,7 +93,8 @@ export async function startEmbeddedTarget(
       maxSessionExpirySeconds: REFERENCE_MAX_EXPIRY_SECONDS,
       maxSessionExpiryDeclared: true,
       unsupportedVersions: {},
-      shortSessionExpirySeconds: REFERENCE_MAX_EXPIRY_SECONDS,
+      shortSessionExpirySeconds: REFERENCE_SHORT_EXPIRY_SECONDS,
+      sessionExpirySeconds: REFERENCE_MAX_EXPIRY_SECONDS,
       alternativeNameSources: false,
       alternativeNamesUrl: first.alternativeNamesUrl,
       limitNamespace: { url: first.limitUrl, sessionLimit: SUITE_SESSION_LIMIT },
@@ -169,6 +170,7 @@ export function remoteTarget(options: RemoteTargetOptions): PreparedTarget {
       unsupportedVersions: {},
       // Long enough to hold many sessions and resume them at one attempt a second.
       shortSessionExpirySeconds: 20,
+      sessionExpirySeconds: 20,
       alternativeNameSources: options.alternativeNameSources ?? false,
       ...(options.alternativeNamesUrl ? { alternativeNamesUrl: options.alternativeNamesUrl } : {}),
       pace: options.pace ?? true,

@@ -1,12 +1,14 @@
 // Steps about what a client's own MQTT 5 packets ask of the namespace: the flow control of its CONNECT
-// (L16: Maximum Packet Size, Receive Maximum) and Subscription Identifiers, which Event Grid does not
-// support (M2).
+// (L16: Maximum Packet Size, Receive Maximum), and what Event Grid does not support: Subscription
+// Identifiers (M2), Response Information (M4), User Properties on a CONNECT or SUBSCRIBE (M5).
 import { Given, Then, When } from '@cucumber/cucumber';
 import { ConformanceFailure } from '../common/errors.ts';
 import { within } from '../common/timing.ts';
 import type { RawConnection } from '../mqtt-client/raw-client.ts';
 import type { MqttVersion } from '../rules/catalogue.ts';
 import { REFUSAL } from '../rules/codes.ts';
+import { expectObserved } from './observation.ts';
+import { disconnectAnswer, judgeRefusal, mustBeRefused, subackAnswer, subscribeFor } from './refusal-judgement.ts';
 import { OBSERVER, OBSERVER_PUBLISHES } from './roles.ts';
 import { CLIENT_TIMEOUT_MS, type ConformanceWorld } from './world.ts';
 
@@ -135,4 +137,48 @@ Then('session {string} subscribing with a Subscription Identifier ends its conne
   const observed = end === undefined ? 'still connected' : end.disconnectReasonCode === undefined ? 'closed with no DISCONNECT' : `DISCONNECT ${this.describe(end.disconnectReasonCode)}`;
   this.observe({ step: 'a SUBSCRIBE with a Subscription Identifier', expected: `DISCONNECT ${this.describe(expectedCode)}`, observed });
   if (end?.disconnectReasonCode !== expectedCode) throw new ConformanceFailure(`expected DISCONNECT ${this.describe(expectedCode)}, got ${observed}`);
+});
+
+// M4: Response Information, which Event Grid documents it does not return even when asked.
+When('identity {string} connects with session {string} asking for Response Information over MQTT {version}', async function (this: ConformanceWorld, identityId: string, sessionName: string, version: MqttVersion) {
+  this.version = version;
+  await this.connect(identityId, sessionName, { requestResponseInformation: true, cleanStart: true, sessionExpiry: 0 });
+});
+
+// M5: User Properties where Event Grid documents that the request fails. The control of each is the
+// same request without them.
+const USER_PROPERTIES = { purpose: 'conformance' };
+
+When('identity {string} connects with session {string} carrying User Properties over MQTT {version}', async function (this: ConformanceWorld, identityId: string, sessionName: string, version: MqttVersion) {
+  this.version = version;
+  await this.connect(identityId, sessionName, { userProperties: USER_PROPERTIES, cleanStart: true, sessionExpiry: 0 }, { what: 'an identical CONNECT without User Properties, with a fresh session name', options: { userProperties: undefined } });
+});
+
+Then('the CONNECT is refused as not supported', async function (this: ConformanceWorld) {
+  await mustBeRefused(this, 'a CONNECT carrying User Properties', { code: 'userPropertiesNotSupported' });
+});
+
+Then('session {string} subscribing with User Properties is refused as not supported, and without them is granted', async function (this: ConformanceWorld, sessionName: string) {
+  const client = this.session(sessionName);
+  const filter = `${this.topic(sessionName)}/with-user-properties`;
+  const refused = await subscribeFor(client, filter, 1, USER_PROPERTIES);
+  judgeRefusal(this, 'a SUBSCRIBE carrying User Properties', subackAnswer(this, refused.code, refused.noSuback), { code: 'subscribeUserPropertiesNotSupported', subject: filter });
+  // The control: the same filter, without User Properties, on the same connection.
+  const granted = await subscribeFor(client, filter, 1);
+  const answer = subackAnswer(this, granted.code, granted.noSuback);
+  expectObserved(this, { step: 'the same SUBSCRIBE without User Properties', expected: 'granted QoS 1', observed: answer.observed }, granted.code === 1);
+});
+
+Then('acknowledging the first without User Properties keeps the connection, and the second with them ends it', async function (this: ConformanceWorld) {
+  const window = windowOf(this);
+  take(window, await window.connection.received(2, CLIENT_TIMEOUT_MS));
+  const [first, second] = window.unacknowledged.splice(0);
+  if (!first || !second) throw new ConformanceFailure(`expected 2 messages to acknowledge, got ${window.seen}`);
+  window.connection.acknowledge(first.messageId);
+  const kept = await within(window.connection.ended, 500);
+  expectObserved(this, { step: 'a PUBACK without User Properties', expected: 'still connected', observed: kept ? 'the connection ended' : 'still connected' }, kept === undefined);
+  const sentAt = performance.now();
+  window.connection.acknowledge(second.messageId, USER_PROPERTIES);
+  const end = await within(window.connection.ended.then((ended) => ({ ...ended, afterMs: Math.round(performance.now() - sentAt) })), 3000);
+  judgeRefusal(this, 'a PUBACK carrying User Properties', disconnectAnswer(this, end, 3000), { code: 'userPropertiesEndConnection' });
 });

@@ -1,4 +1,4 @@
-// Steps of the token and webhook scenarios (features/token-authentication.feature, T1-T8;
+// Steps of the token and webhook scenarios (features/token-authentication.feature, T1-T8, L22;
 // features/webhook-authentication.feature, W1-W3): CONNECTs that present a token that is wrong in one
 // way, or a password the test webhook does not allow, each controlled by the identical CONNECT with the
 // identity's good credentials; re-authentication with AUTH 0x19, and a token's expiry.
@@ -8,6 +8,7 @@ import { issueToken, type TokenRequest } from '../certs/tokens.ts';
 import { within } from '../common/timing.ts';
 import { WEBHOOK_PASSWORDS } from '../reference/webhook-service.ts';
 import type { MqttVersion } from '../rules/catalogue.ts';
+import { LIMITS } from '../rules/limits.ts';
 import { expectObserved } from './observation.ts';
 import { disconnectAnswer, judgeRefusal } from './refusal-judgement.ts';
 import { CLIENT_TIMEOUT_MS, type ConformanceWorld } from './world.ts';
@@ -65,8 +66,8 @@ const SHORT_TOKENS = new WeakMap<ConformanceWorld, Map<string, number>>();
 
 Given('identity {string} connects with session {string} and a token that expires in {int} seconds over MQTT {version}', async function (this: ConformanceWorld, identityId: string, sessionName: string, seconds: number, version: MqttVersion) {
   this.version = version;
-  const data = await issueToken(this.pki, { identity: identityId, expiresInSeconds: seconds });
-  // The token's own expiry, in whole seconds: up to a second sooner than `seconds` from now.
+  // exp is in whole seconds from the current one: a second more, so that the token lives at least `seconds`.
+  const data = await issueToken(this.pki, { identity: identityId, expiresInSeconds: seconds + 1 });
   const { exp } = decodeJwt(data);
   // A session that ends with its connection: nothing is left held once its token has ended it.
   await this.connect(identityId, sessionName, { token: { method: 'CUSTOM-JWT', data }, cleanStart: true, sessionExpiry: 0 });
@@ -120,4 +121,30 @@ const WEBHOOK_ANSWERS: Record<string, string> = {
 When(/^identity "([^"]+)" connects with session "([^"]+)" and a password the webhook (denies|answers too late|answers nonsense|answers with a fault) over MQTT (3\.1\.1|5)$/, async function (this: ConformanceWorld, identityId: string, sessionName: string, answer: string, version: MqttVersion) {
   this.version = version;
   await this.connect(identityId, sessionName, { password: WEBHOOK_ANSWERS[answer] }, { what: 'an identical CONNECT with the password the webhook allows and a fresh session name', options: { password: undefined } });
+});
+
+// L22: Authentication Data past 8 KB. A base64url segment cannot be every length, so the tokens are the
+// identity's own, padded with a claim to the largest length the limit allows and the smallest past it.
+const AUTHENTICATION_DATA_LIMIT = LIMITS.authenticationDataBytes.value;
+
+async function paddedToken(world: ConformanceWorld, identityId: string, fits: boolean): Promise<string> {
+  const issue = (pad: number) => issueToken(world.pki, { identity: identityId, claims: { pad: 'x'.repeat(pad) } });
+  const base = (await issue(0)).length;
+  // Three characters of claim are four of base64url.
+  const estimate = Math.floor(((AUTHENTICATION_DATA_LIMIT - base) * 3) / 4);
+  const tokens = await Promise.all(Array.from({ length: 9 }, (_, index) => issue(Math.max(0, estimate - 4 + index))));
+  const found = fits ? tokens.filter((token) => token.length <= AUTHENTICATION_DATA_LIMIT).at(-1) : tokens.find((token) => token.length > AUTHENTICATION_DATA_LIMIT);
+  if (!found) throw new Error(`no padded token ${fits ? 'within' : 'past'} ${AUTHENTICATION_DATA_LIMIT} bytes`);
+  return found;
+}
+
+When('identity {string} connects with session {string} presenting a token just past 8 KB over MQTT {version}', async function (this: ConformanceWorld, identityId: string, sessionName: string, version: MqttVersion) {
+  this.version = version;
+  const past = await paddedToken(this, identityId, false);
+  const within = await paddedToken(this, identityId, true);
+  this.refusalCase = 'a CONNECT';
+  await this.connect(identityId, sessionName, { token: { method: 'CUSTOM-JWT', data: past } }, {
+    what: `an identical CONNECT whose token is padded to ${within.length} bytes instead of ${past.length}, with a fresh session name`,
+    options: { token: { method: 'CUSTOM-JWT', data: within } },
+  });
 });

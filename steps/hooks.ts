@@ -2,13 +2,14 @@
 // session afterwards, and check that steps/scheduling.ts knew every identity the scenario used.
 import { After, Before, setParallelCanAssign } from '@cucumber/cucumber';
 import { methodOfTags, rulesOfTags, type CapabilityTag } from '../rules/tags.ts';
-import { canRunBeside, fillsSessionLimit, identitiesOf } from './scheduling.ts';
+import { canRunBeside, fillsSessionLimit, identitiesOf, waitsForExpiry } from './scheduling.ts';
 import { missingCapability } from './target.ts';
 import type { ConformanceWorld } from './world.ts';
 
 Before(function (this: ConformanceWorld, { pickle }) {
   this.rules = rulesOfTags(pickle.tags.map((tag) => tag.name));
   this.method = methodOfTags(pickle.tags.map((tag) => tag.name));
+  this.waitsForExpiry = waitsForExpiry(pickle);
   for (const { name } of pickle.tags) {
     const missing = missingCapability(name, this.target);
     if (missing) {

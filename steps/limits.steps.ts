@@ -7,12 +7,12 @@
 import { Then, When } from '@cucumber/cucumber';
 import { within } from '../common/timing.ts';
 import { LIMITS } from '../rules/limits.ts';
-import type { RefusalName } from '../rules/codes.ts';
+import { REFUSAL, refusalCodeFor, type RefusalName } from '../rules/codes.ts';
 import type { RawConnection, RawConnectOutcome } from '../mqtt-client/raw-client.ts';
 import type { MqttVersion } from '../rules/catalogue.ts';
 import { observerPublisher } from './messages.steps.ts';
 import { expectObserved, failObserved } from './observation.ts';
-import { describeOutcome, describeSuback, disconnectAnswer, judgeRefusal, mustBeRefused, subackAnswer, subscribeFor } from './refusal-judgement.ts';
+import { describeOutcome, describePublication, describeSuback, disconnectAnswer, judgeRefusal, mustBeRefused, pubackAnswer, subackAnswer, subscribeFor } from './refusal-judgement.ts';
 import { OBSERVER_PUBLISHES } from './roles.ts';
 import { CLIENT_TIMEOUT_MS, type ConformanceWorld, type ConnectOutcome, type RawRequest } from './world.ts';
 
@@ -232,6 +232,46 @@ Then('a retained message published by session {string} reaches its later subscri
   await client.publish(topic, '', 1, { retain: true }).catch(() => undefined);
   const observation = { step: 'a retained message reaches a later subscription', expected: '"last known value"', observed: message ? `"${message.payload}"` : 'nothing within 3000 ms' };
   expectObserved(this, observation, message?.payload === 'last known value', 'the retained message did not reach the later subscription');
+});
+
+// L18: a retained message past 64 KB (RETAIN). Each payload starts with its size, so that what a later
+// subscriber gets names the message it was.
+const retainedTopic = (world: ConformanceWorld, sessionName: string) => `${world.topic(sessionName)}/retained-size`;
+const sizedPayload = (bytes: number) => Buffer.concat([Buffer.from(`${bytes} bytes `), Buffer.alloc(bytes - `${bytes} bytes `.length, 0x2e)]);
+
+When('session {string} publishes a retained message of {int} bytes, then one of {int} bytes to the same topic', async function (this: ConformanceWorld, sessionName: string, kept: number, past: number) {
+  const client = this.session(sessionName);
+  const topic = retainedTopic(this, sessionName);
+  const first = await client.tryPublish(topic, sizedPayload(kept), { retain: true });
+  const acknowledged = first.acknowledged && first.reasonCode < 0x80;
+  expectObserved(this, { step: `a retained message of ${kept} bytes`, expected: 'PUBACK', observed: describePublication(this, first) }, acknowledged);
+  this.lastPublication = { topic, outcome: await client.tryPublish(topic, sizedPayload(past), { retain: true }) };
+});
+
+Then('the retained message of {int} bytes is refused as over quota', function (this: ConformanceWorld, bytes: number) {
+  const publication = this.lastPublication;
+  if (!publication) throw new Error('no PUBLISH was made before this step');
+  const step = `a retained message of ${bytes} bytes`;
+  // MQTT 3.1.1 has no negative PUBACK: what the target did is recorded, and the later subscriber judges.
+  if (refusalCodeFor(this.version, REFUSAL.retainedTooLarge) === undefined) {
+    this.observe({ step, expected: 'no code exists to check over 3.1.1 (recorded)', observed: describePublication(this, publication.outcome) });
+    return;
+  }
+  judgeRefusal(this, step, pubackAnswer(this, publication.outcome), { code: 'retainedTooLarge', subject: publication.topic });
+});
+
+Then('a later subscription of identity {string} to the topic of session {string} gets the retained message of {int} bytes', async function (this: ConformanceWorld, identityId: string, sessionName: string, bytes: number) {
+  const topic = retainedTopic(this, sessionName);
+  const outcome = await this.connect(identityId, `${sessionName}-reader`, { cleanStart: true, sessionExpiry: 0 });
+  if (!outcome.accepted) failObserved(this, { step: 'a later subscriber connects', expected: 'accepted', observed: describeOutcome(this, outcome) });
+  const reader = outcome.client;
+  await reader.subscribe(topic, 1);
+  const message = await reader.nextMessage(topic, 3000).catch(() => undefined);
+  // Clear it: an empty retained payload deletes the retained message.
+  await reader.publish(topic, '', 1, { retain: true }).catch(() => undefined);
+  const observed = message ? `a message of ${Buffer.byteLength(message.payload)} bytes ("${message.payload.slice(0, 16)}…")` : 'nothing within 3000 ms';
+  const size = message ? Buffer.byteLength(message.payload) : undefined;
+  expectObserved(this, { step: 'a later subscription gets the retained message', expected: `the message of ${bytes} bytes`, observed }, size === bytes);
 });
 
 // L13, L15: what an MQTT 5 CONNACK announces.

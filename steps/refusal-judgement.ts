@@ -129,8 +129,8 @@ export function describeSuback(world: ConformanceWorld, code: number): string {
 }
 
 /** Subscribes to one filter: its SUBACK code, or why no SUBACK came (a timeout, the connection closed), is the target's answer either way. */
-export function subscribeFor(client: SessionClient, filter: string, qos: 0 | 1 | 2): Promise<{ code: number | undefined; noSuback?: string }> {
-  return client.subscribeCode(filter, qos).then(
+export function subscribeFor(client: SessionClient, filter: string, qos: 0 | 1 | 2, userProperties?: Record<string, string>): Promise<{ code: number | undefined; noSuback?: string }> {
+  return client.subscribeCode(filter, qos, userProperties).then(
     (code) => ({ code }),
     (error: Error) => ({ code: undefined, noSuback: error.message }),
   );

@@ -28,6 +28,7 @@ export const OBSERVER_PUBLISHES = {
   largeThenSmall: 'a QoS 1 message of {int} bytes and then one of {int} bytes are published to session {string}',
   toThatConnection: '{int} QoS 1 messages are published to that connection',
   toSharedTopic: '{int} QoS 1 messages are published to the shared topic of identity {string}',
+  retainedToSharedTopic: 'a retained message is published to the shared topic of identity {string}',
 } as const;
 
 /** The step after which EXPIRY_PROBERS ask for a session's name until it is free (steps/connect.steps.ts). */

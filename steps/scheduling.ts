@@ -73,11 +73,40 @@ export function canRunBeside(candidate: Pickle, running: readonly Pickle[]): boo
   return running.every((other) => !clash(candidate, other) && !clash(other, candidate));
 }
 
+/** Steps that wait for a session's expiry (S7, L1) or for the moment just before it. */
+const EXPIRY_STEPS = [/\bexpires\b/, /has almost expired/];
+
 /**
- * Steps that wait by the rule itself, longest first: Keep Alive silence (L14), expiry (S7, L1), the
- * moment just before it.
+ * Steps that wait by the rule itself, with about how long on the embedded target, in seconds: an
+ * MQTT 3.1.1 session's expiry (the namespace's 4 s maximum; MQTT 5 sessions ask half that), a token's
+ * expiry plus its margin (T7, T8), Keep Alive silence (L14), a Receive Maximum that must hold (L16).
  */
-const WAITING_STEPS = [/stays silent and is closed/, /\bexpires\b/, /has almost expired/];
+const WAITING_STEPS: { pattern: RegExp; seconds: number }[] = [
+  { pattern: EXPIRY_STEPS[0]!, seconds: 4 },
+  { pattern: EXPIRY_STEPS[1]!, seconds: 3 },
+  { pattern: /token (?:expires|has expired)/, seconds: 3.5 },
+  { pattern: /stays silent and is closed/, seconds: 2.5 },
+  { pattern: /while it acknowledges none/, seconds: 2 },
+];
+
+/** About how long a scenario waits by its rule on the embedded target, in seconds; 0 for none. */
+function waitSeconds(pickle: Pickle): number {
+  const mqtt5 = pickle.tags.some((tag) => tag.name === '@mqtt5');
+  let longest = 0;
+  for (const step of pickle.steps) {
+    for (const { pattern, seconds } of WAITING_STEPS) {
+      if (!pattern.test(step.text)) continue;
+      const expiry = EXPIRY_STEPS.includes(pattern) && mqtt5 ? seconds / 2 : seconds;
+      longest = Math.max(longest, expiry);
+    }
+  }
+  return longest;
+}
+
+/** Whether a scenario waits for a session to expire (its MQTT 5 sessions ask a short expiry). */
+export function waitsForExpiry(pickle: Pickle): boolean {
+  return pickle.steps.some((step) => EXPIRY_STEPS.some((pattern) => pattern.test(step.text)));
+}
 
 /**
  * Which scenarios a run starts first, higher first: those that wait, longest first, so that their
@@ -85,7 +114,7 @@ const WAITING_STEPS = [/stays silent and is closed/, /\bexpires\b/, /has almost 
  * run one after another.
  */
 export function startRank(pickle: Pickle): number {
-  const waits = pickle.steps.map((step) => WAITING_STEPS.findIndex((pattern) => pattern.test(step.text))).filter((index) => index >= 0);
-  if (waits.length) return 1 + WAITING_STEPS.length - Math.min(...waits);
+  const waits = waitSeconds(pickle);
+  if (waits > 0) return 1 + waits;
   return fillsSessionLimit(pickle) ? 1 : 0;
 }

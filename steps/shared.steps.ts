@@ -2,9 +2,10 @@
 // identity's, the observer publishes there, and what each session received is counted: every message
 // once across a group, and once in each group.
 import { Then, When } from '@cucumber/cucumber';
+import { within } from '../common/timing.ts';
 import { observerPublisher } from './messages.steps.ts';
 import { expectObserved } from './observation.ts';
-import { subscribeFor } from './refusal-judgement.ts';
+import { disconnectAnswer, judgeRefusal, subscribeFor } from './refusal-judgement.ts';
 import { OBSERVER_PUBLISHES } from './roles.ts';
 import { CLIENT_TIMEOUT_MS, type ConformanceWorld } from './world.ts';
 
@@ -54,4 +55,38 @@ Then('sessions {string} together receive each of the {int} messages of identity 
 When('session {string} subscribes to a topic outside the granted topic spaces in group {string}', async function (this: ConformanceWorld, sessionName: string, group: string) {
   const topic = `$share/${group}/${this.topicOutside()}`;
   this.lastSubscription = { topic, ...(await subscribeFor(this.session(sessionName), topic, 1)) };
+});
+
+/** How long a SUBSCRIBE the namespace ends the connection for may take to end it. */
+const END_WITHIN_MS = 3000;
+
+// MQTT 3.1.1: "clients attempting $share/... will be disconnected" (SHARED).
+Then('session {string} joining group {string} on a shared topic of identity {string} ends its connection', async function (this: ConformanceWorld, sessionName: string, group: string, identityId: string) {
+  const client = this.session(sessionName);
+  const filter = `$share/${group}/${sharedTopic(this, identityId)}`;
+  const sentAt = performance.now();
+  void subscribeFor(client, filter, 1);
+  const end = await within(client.ended.then((ended) => ({ ...ended, afterMs: Math.round(performance.now() - sentAt) })), END_WITHIN_MS);
+  judgeRefusal(this, `joining ${filter}`, disconnectAnswer(this, end, END_WITHIN_MS), { code: 'sharedSubscriptionOverMqtt311', subject: filter });
+});
+
+// Retained messages: MQTT 5 sends none to a session that joins a group (4.8.2); a plain subscription gets them.
+const RETAINED = 'retained for the group';
+
+When(OBSERVER_PUBLISHES.retainedToSharedTopic, async function (this: ConformanceWorld, identityId: string) {
+  const publisher = await observerPublisher(this);
+  await publisher.publish(sharedTopic(this, identityId), RETAINED, 1, { retain: true });
+});
+
+Then('session {string} is sent no retained message on the shared topic of identity {string}, and a plain subscription to it is', async function (this: ConformanceWorld, sessionName: string, identityId: string) {
+  const client = this.session(sessionName);
+  const topic = sharedTopic(this, identityId);
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  const joined = client.pending().filter((message) => message.topic === topic).length;
+  // The control: a plain subscription to the same topic on the same connection gets the retained message.
+  await client.subscribe(topic, 1);
+  const plain = await client.nextMessage(topic, CLIENT_TIMEOUT_MS).catch(() => undefined);
+  await (await observerPublisher(this)).publish(topic, '', 1, { retain: true }).catch(() => undefined);
+  const observed = `${joined} sent on joining the group; the plain subscription ${plain ? `got "${plain.payload}"` : 'got nothing'}`;
+  expectObserved(this, { step: 'no retained message on joining a group', expected: 'none sent on joining the group; the plain subscription gets it', observed }, joined === 0 && plain?.payload === RETAINED);
 });

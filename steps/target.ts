@@ -27,8 +27,14 @@ export interface TargetParameters {
   maxSessionExpiryDeclared: boolean;
   /** MQTT versions the target does not speak, with what it answered: their scenarios are skipped with it. */
   unsupportedVersions: Partial<Record<MqttVersion, string>>;
-  /** Session Expiry Interval MQTT 5 scenarios ask for, so that expiry can be waited for. */
+  /** Session Expiry Interval the MQTT 5 scenarios that wait for an expiry ask for. */
   shortSessionExpirySeconds: number;
+  /**
+   * Session Expiry Interval the other MQTT 5 scenarios' persistent sessions ask for: long enough that
+   * a session outlives the pauses of a loaded machine before its owner resumes it, short enough that
+   * one a scenario failed to end does not linger.
+   */
+  sessionExpirySeconds: number;
   /** Whether the namespace reads names from certificates when the Username is absent. */
   alternativeNameSources: boolean;
   /**

@@ -124,6 +124,8 @@ export class ConformanceWorld extends World<TargetParameters> {
   private readonly tokens = new Map<string, Promise<string>>();
   /** The catalogued rules the scenario is tagged with (set before it runs). */
   rules: string[] = [];
+  /** Whether the scenario waits for a session to expire (set before it runs): its MQTT 5 sessions then ask the short expiry. */
+  waitsForExpiry = false;
   /** Every packet this scenario's clients sent and received (the session client's and the raw client's). */
   readonly packets = new PacketLog();
   /** Live clients by Gherkin session name; the older connection after a takeover stays in `replaced`. */
@@ -356,7 +358,7 @@ export class ConformanceWorld extends World<TargetParameters> {
   private async open(identityId: string, sessionName: string, options: ConnectOptions): Promise<Accepted | Refused> {
     const { rawClientId, token: given, ...clientOptions } = options;
     const clientId = rawClientId ?? this.clientId(sessionName);
-    const persistent = this.version === '5' ? { sessionExpiry: this.target.shortSessionExpirySeconds } : {};
+    const persistent = this.version === '5' ? { sessionExpiry: this.waitsForExpiry ? this.target.shortSessionExpirySeconds : this.target.sessionExpirySeconds } : {};
     const token = await this.tokenOf(identityId, given);
     // On the webhook's namespace, the password that has the test webhook allow the identity, named as it is.
     const password = clientOptions.password ?? (this.method === 'webhook' ? allowedAs(this.identity(identityId).entry.authenticationName) : undefined);

@@ -34,7 +34,7 @@ function ask(behaviour: Behaviour, name: string, action: 'subscribe' | 'publish'
   const refusal =
     action === 'subscribe'
       ? firstRefusal(behaviour.subscribeChecks, { ...common, filter: topic, qos: 1, held: 0, alreadyHeld: false })
-      : firstRefusal(behaviour.publishChecks, { ...common, topic, qos: 1 });
+      : firstRefusal(behaviour.publishChecks, { ...common, topic, qos: 1, retain: false, payloadBytes: 0 });
   return refusal?.rule;
 }
 
@@ -83,10 +83,10 @@ describe('access mutants', () => {
   it('refuse as their packet requires: a SUBACK code per filter, a PUBACK that keeps the connection', () => {
     const common = { version: 5 as const, sessionName: 'dev1-s1', client: client('dev1'), namespace, limits, behaviour: EVENT_GRID };
     const subscribe = firstRefusal(EVENT_GRID.subscribeChecks, { ...common, filter: 'elsewhere/#', qos: 1, held: 0, alreadyHeld: false });
-    const publish = firstRefusal(EVENT_GRID.publishChecks, { ...common, topic: 'devices/dev2/t', qos: 1 });
+    const publish = firstRefusal(EVENT_GRID.publishChecks, { ...common, topic: 'devices/dev2/t', qos: 1, retain: false, payloadBytes: 0 });
     expect(subscribe?.code).toEqual({ packet: 'SUBACK', reasonCode: 0x87, returnCode: 0x80 });
     expect(publish?.code).toEqual({ packet: 'PUBACK', reasonCode: 0x87 });
-    const p1 = firstRefusal(mutatedBehaviour(['P1']).publishChecks, { ...common, topic: 'devices/dev1/t', qos: 1 });
+    const p1 = firstRefusal(mutatedBehaviour(['P1']).publishChecks, { ...common, topic: 'devices/dev1/t', qos: 1, retain: false, payloadBytes: 0 });
     expect(p1).toMatchObject({ rule: 'P1', code: { packet: 'PUBACK' } });
   });
 

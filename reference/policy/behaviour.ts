@@ -170,6 +170,8 @@ export interface SubscribeContext {
   behaviour: Behaviour;
   /** M3: the filter is the part of a `$share/{group}/{filter}` after the group (the checks judge that part). */
   sharedGroup?: string;
+  /** M5: the SUBSCRIBE carries User Properties. */
+  userProperties?: boolean;
 }
 
 /** One PUBLISH, as the publish checks see it. */
@@ -178,6 +180,9 @@ export interface PublishContext {
   sessionName: string;
   topic: string;
   qos: number;
+  /** The retain flag (L12), and the payload's size (L18). */
+  retain: boolean;
+  payloadBytes: number;
   /** The client the session authenticated as, and its namespace (permission bindings, P1-P4; role assignments, E2). */
   client: AuthenticatedClient;
   namespace: NamespaceConfig;
@@ -189,6 +194,8 @@ export interface PublishContext {
 export interface DecodedPacket {
   cmd: string;
   protocolVersion?: number;
+  /** A SUBSCRIBE's filters. */
+  subscriptions?: readonly { topic: string }[];
   properties?: Record<string, unknown>;
   will?: { properties?: Record<string, unknown> };
 }
@@ -309,10 +316,12 @@ export interface LimitPieces {
   inFlightWindow(receiveMaximum: number): number;
 }
 
-/** The MQTT 5 features Event Grid does not support, as an accepting CONNACK announces them (M2); a mutant may replace any of them. */
+/** The MQTT 5 features Event Grid does not support, as an accepting CONNACK shows them (M2, M4); a mutant may replace any of them. */
 export interface FeaturePieces {
   /** M2: whether Subscription Identifiers are available (announced as 0 in an MQTT 5 CONNACK when not). */
   subscriptionIdentifiersAvailable: boolean;
+  /** M4: the Response Information a CONNACK gives a CONNECT that asks for it (Request Response Information 1); undefined: none. */
+  responseInformation(sessionName: string): string | undefined;
 }
 
 /** How a group hands out a message: to one of its active members (Event Grid), or (a mutant) to all. */
@@ -323,11 +332,15 @@ export interface SharedSubscriptionPieces {
   groupDelivery: GroupDelivery;
   /** M3: whether `$share/{group}/{filter}` is served; when not, it is judged as the literal filter it spells. */
   servesSharedSubscriptions: boolean;
+  /** M3: whether, with no member of a group connected, a QoS 1 message waits in a member's held session (else it is lost). */
+  queuesForHeldMembers: boolean;
+  /** M3: whether a session joining a group is sent the filter's retained messages (MQTT 5 4.8.2: it is not). */
+  retainedOnJoin: boolean;
 }
 
 /** Everything a mutant may replace. */
 export interface Behaviour extends IdentityPieces, TokenPieces, WebhookPieces, GrantPieces, SessionPieces, LimitPieces, FeaturePieces, SharedSubscriptionPieces {
-  /** M1, M2: every packet a client sends, CONNECT included, in order, before anything else sees it: the first refusal closes the connection. */
+  /** M1, M2, M5: every packet a client sends, CONNECT included, in order, before anything else sees it: the first refusal closes the connection. */
   packetChecks: readonly Check<PacketContext>[];
   /** A1-A5: what a client certificate must prove, in order (the certificate authenticator runs them): the first refusal is the authentication's. */
   certificateChecks: readonly Check<CertificateContext>[];

@@ -1,8 +1,9 @@
-// Limits on SUBSCRIBE and PUBLISH (L9-L11) as ordered checks with rule ids, which the packet gate
+// Limits on SUBSCRIBE and PUBLISH (L9-L11, L18) as ordered checks with rule ids, which the packet gate
 // (reference/packet-gate.ts) runs before aedes sees the packet, and on the PUBLISH a CONNECT's Will
 // would become (L9), which the CONNECT decision runs; and the mutants that break them.
 import type { ReferenceLimits } from '../../eventgrid/namespace.ts';
-import type { ConnectContext, Mutant, PublishContext, SubscribeContext } from './behaviour.ts';
+import { LIMITS } from '../../rules/limits.ts';
+import type { ConnectContext, Mutant, PacketContext, PublishContext, SubscribeContext } from './behaviour.ts';
 import { withoutCheck, type Check } from './check.ts';
 import { refuse } from './refusal.ts';
 
@@ -70,7 +71,40 @@ const TOPIC_SIZE: Check<PublishContext> = {
 /** L9, L11 on a PUBLISH: whether it is a PUBLISH the namespace serves at all (first in Behaviour's publishChecks). */
 export const PUBLISH_PACKET_CHECKS: readonly Check<PublishContext>[] = [QOS_SUPPORTED, TOPIC_SIZE];
 
+// L18: a retained message is at most 64 KB (RETAIN); a larger retained PUBLISH is neither kept nor
+// delivered (rules/codes.ts: a PUBACK refusal), and the retained message from before stays.
+const RETAINED_SIZE: Check<PublishContext> = {
+  name: 'a retained message is at most 64 KB',
+  rule: 'L18',
+  run: ({ retain, payloadBytes, limits }) =>
+    retain && payloadBytes > limits.retainedMessageBytes ? refuse('L18', `a retained message of ${payloadBytes} bytes; at most ${limits.retainedMessageBytes} are kept`) : undefined,
+};
+
+/** L18 on a PUBLISH: the retained message quota (last in Behaviour's publishChecks). */
+export const PUBLISH_QUOTA_CHECKS: readonly Check<PublishContext>[] = [RETAINED_SIZE];
+
+// L22: Authentication Data past 8 KB, on a CONNECT or an AUTH, whatever the method (a packet check:
+// before any authenticator reads it).
+const AUTHENTICATION_DATA_SIZE: Check<PacketContext> = {
+  name: 'Authentication Data is at most 8 KB',
+  rule: 'L22',
+  run({ packet }) {
+    const data = packet.properties?.authenticationData;
+    if ((packet.cmd !== 'connect' && packet.cmd !== 'auth') || !Buffer.isBuffer(data) || data.length <= LIMITS.authenticationDataBytes.value) return undefined;
+    const what = packet.cmd === 'connect' ? 'a CONNECT' : 'an AUTH';
+    return refuse('L22', `${what} carries Authentication Data of ${data.length} bytes; at most ${LIMITS.authenticationDataBytes.value} are allowed`, what);
+  },
+};
+
+/** L22 on every packet, after the protocol checks. */
+export const PACKET_SIZE_CHECKS: readonly Check<PacketContext>[] = [AUTHENTICATION_DATA_SIZE];
+
 export const PACKET_MUTANTS: readonly Mutant[] = [
+  {
+    rule: 'L22',
+    breaks: 'Authentication Data of any size is read',
+    apply: (behaviour) => ({ ...behaviour, packetChecks: withoutCheck(behaviour.packetChecks, AUTHENTICATION_DATA_SIZE) }),
+  },
   {
     rule: 'L9',
     breaks: 'QoS 2 is served: no Maximum QoS in CONNACK, QoS 2 subscriptions granted as asked, a QoS 2 PUBLISH handled, a QoS 2 Will accepted as it is',
@@ -80,6 +114,11 @@ export const PACKET_MUTANTS: readonly Mutant[] = [
     rule: 'L10',
     breaks: 'no limit on subscriptions per session',
     apply: (behaviour) => ({ ...behaviour, subscribeChecks: withoutCheck(behaviour.subscribeChecks, SUBSCRIPTIONS_PER_SESSION) }),
+  },
+  {
+    rule: 'L18',
+    breaks: 'a retained message of any size is kept',
+    apply: (behaviour) => ({ ...behaviour, publishChecks: withoutCheck(behaviour.publishChecks, RETAINED_SIZE) }),
   },
   {
     rule: 'L11',

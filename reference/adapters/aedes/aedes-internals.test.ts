@@ -12,6 +12,7 @@ import {
   deliverQueueOnResume,
   deliverToClient,
   endedWithDisconnect,
+  enqueueForSession,
   expiryAtEnd,
   forgetOutgoing,
   GONE_CLIENTS_TOPIC,
@@ -24,6 +25,7 @@ import {
   persistenceOf,
   protocolVersionOf,
   replayIncoming,
+  retainedMessages,
   SessionDeliveries,
   setServerKeepAlive,
   stopKeepAliveTimer,
@@ -242,6 +244,26 @@ describe("aedes' internals as the reference relies on them", () => {
     second.send(connect('sub', { clean: false }));
     expect((await second.until(1, 'publish'))[0]).toMatchObject({ topic: 't', dup: true });
     second.end.destroy();
+  });
+
+  it('M3: queues a message in a held session with enqueueForSession, sent when it resumes and counted by onQueued; lists retained messages by filter with retainedMessages', async () => {
+    const first = await joined();
+    const queued: string[] = [];
+    onQueued(broker!, (subs) => queued.push(...subs.map((sub) => sub.clientId)));
+    first.send(connect('member', { clean: false }));
+    await first.next('connack');
+    first.device.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await enqueueForSession(broker!, 'member', { cmd: 'publish', topic: 'g/t', payload: Buffer.from('held'), qos: 1, retain: false, dup: false, brokerId: broker!.id, brokerCounter: 1 } as never, 1);
+    expect(queued).toEqual(['member']);
+    const second = device(broker!);
+    second.send(connect('member', { clean: false }));
+    expect((await second.until(1, 'publish'))[0]).toMatchObject({ topic: 'g/t', qos: 1 });
+    second.end.destroy();
+    await new Promise<void>((resolve) => broker!.publish({ cmd: 'publish', topic: 'g/kept', payload: Buffer.from('r'), qos: 1, retain: true, dup: false }, () => resolve()));
+    const retained: { topic?: string }[] = [];
+    for await (const packet of retainedMessages(broker!, 'g/#')) retained.push(packet as { topic?: string });
+    expect(retained.map((packet) => packet.topic)).toEqual(['g/kept']);
   });
 
   it('marks a connection with Session Expiry Interval 0 clean, drops its queue on connecting unless the mark is lifted from the CONNACK, and puts it back', async () => {

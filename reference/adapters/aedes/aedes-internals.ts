@@ -27,6 +27,7 @@ export interface Persistence {
   outgoingClearMessageId(client: { id: string }, packet: QueuedPacket): Promise<unknown>;
   outgoingEnqueue(sub: { clientId: string }, packet: QueuedPacket): Promise<unknown>;
   outgoingEnqueueCombi(subs: { clientId: string; qos: number }[], packet: { payload?: Buffer | string }): Promise<unknown>;
+  createRetainedStream(pattern: string): AsyncIterable<QueuedPacket & { qos: number }>;
 }
 
 /** aedes' broker, as far as its declarations leave it out. */
@@ -111,6 +112,19 @@ export function deliverToClient(broker: Aedes, client: Client, packet: QueuedPac
     .outgoingEnqueue({ clientId: client.id }, copy)
     .then(() => internals.deliverQoS(copy, done), done);
 }
+
+/**
+ * Queues one QoS 1 message in a session held without a connection (M3: a shared group's member while
+ * none of the group is connected), as aedes queues a message for an offline subscriber: it is sent
+ * when the session resumes, and counts towards the session's queue (L8, `onQueued`).
+ */
+export async function enqueueForSession(broker: Aedes, sessionName: string, packet: QueuedPacket & { qos: number }, qos: number): Promise<void> {
+  const copy = { ...packet, qos: Math.min(packet.qos, qos), messageId: undefined };
+  await persistenceOf(broker).outgoingEnqueueCombi([{ clientId: sessionName, qos: copy.qos }], copy);
+}
+
+/** The retained messages whose topics match a filter, as aedes keeps them (M3 mutant: sent to a group's new member). */
+export const retainedMessages = (broker: Aedes, filter: string): AsyncIterable<QueuedPacket & { qos: number }> => persistenceOf(broker).createRetainedStream(filter);
 
 export const endedWithDisconnect = (client: Client): boolean => clientInternals(client)._disconnected === true;
 

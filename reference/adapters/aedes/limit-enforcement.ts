@@ -16,14 +16,18 @@ import { SessionQueues } from './session-queues.ts';
 
 /**
  * What an accepting MQTT 5 CONNACK announces that aedes does not: Maximum QoS (L9), and Subscription
- * Identifiers Available 0 (M2), Shared Subscription Available 1 (M3: aedes announces 0). (L15's Maximum
- * Packet Size is aedes' own.)
+ * Identifiers Available 0 (M2), Shared Subscription Available 1 (M3: aedes announces 0); and what it
+ * answers the CONNECT: Response Information, when the behaviour gives any and the CONNECT asked (M4:
+ * Event Grid gives none). (L15's Maximum Packet Size is aedes' own.)
  */
-function connackProperties({ maximumQos, subscriptionIdentifiersAvailable, servesSharedSubscriptions }: LimitPieces & FeaturePieces & SharedSubscriptionPieces): Record<string, number | boolean> {
+function connackProperties(behaviour: LimitPieces & FeaturePieces & SharedSubscriptionPieces, packet: ConnectPacket): Record<string, number | boolean | string> {
+  const { maximumQos, subscriptionIdentifiersAvailable, servesSharedSubscriptions } = behaviour;
+  const responseInformation = packet.properties?.requestResponseInformation ? behaviour.responseInformation(packet.clientId) : undefined;
   return {
     ...(maximumQos < 2 ? { maximumQoS: maximumQos } : {}),
     ...(subscriptionIdentifiersAvailable ? {} : { subscriptionIdentifiersAvailable: false }),
     sharedSubscriptionAvailable: servesSharedSubscriptions,
+    ...(responseInformation === undefined ? {} : { responseInformation }),
   };
 }
 
@@ -75,7 +79,7 @@ export class LimitEnforcement {
     this.gate.track(client);
   }
 
-  /** The CONNECT is accepted: its Keep Alive in force (L13, L14), its Will's QoS, CONNACK properties (L9, M2) and the client's flow control (L16). */
+  /** The CONNECT is accepted: its Keep Alive in force (L13, L14), its Will's QoS (L9) and delay (L19), CONNACK properties (L9, M2-M4) and the client's flow control (L16). */
   accepted(client: Client, packet: ConnectPacket): void {
     const requested = packet.keepalive ?? 0;
     const inForce = this.options.behaviour.keepAliveInForce(requested, this.options.limits.keepAliveSeconds);
@@ -90,7 +94,13 @@ export class LimitEnforcement {
       this.options.log(`session "${packet.clientId}": will of QoS ${packet.will.qos} on ${packet.will.topic.slice(0, 60)} is published at QoS ${maximumQos} [L9]`);
       packet.will.qos = maximumQos;
     }
-    const properties = connackProperties(this.options.behaviour);
+    // L19: a Will Delay Interval past the maximum is lowered to it (aedes reads it when the connection ends).
+    const willProperties = packet.will?.properties as { willDelayInterval?: number } | undefined;
+    if (willProperties?.willDelayInterval !== undefined && willProperties.willDelayInterval > this.options.limits.willDelaySeconds) {
+      this.options.log(`session "${packet.clientId}": Will Delay Interval ${willProperties.willDelayInterval} s lowered to ${this.options.limits.willDelaySeconds} s [L19]`);
+      willProperties.willDelayInterval = this.options.limits.willDelaySeconds;
+    }
+    const properties = connackProperties(this.options.behaviour, packet);
     if (packet.protocolVersion === 5) {
       OutgoingPackets.of(client.conn).amendNext('connack', 5, (connack) => {
         if (connack.cmd !== 'connack' || connack.reasonCode) return false;

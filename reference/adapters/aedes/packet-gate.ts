@@ -33,6 +33,7 @@ interface SubscribePacket {
   cmd: 'subscribe';
   messageId: number;
   subscriptions: Subscription[];
+  properties?: { userProperties?: unknown };
 }
 
 export interface PacketGateOptions {
@@ -119,6 +120,7 @@ export class PacketGate {
     const adding = new Set<string>();
     const codes: (number | undefined)[] = [];
     const passed: Subscription[] = [];
+    const userProperties = packet.properties?.userProperties !== undefined;
     for (const subscription of packet.subscriptions) {
       if (subscription.qos > behaviour.maximumQos) {
         log(`session "${client.id}": QoS ${subscription.qos} is not supported: ${subscription.topic.slice(0, 60)} granted QoS ${behaviour.maximumQos} [L9]`);
@@ -132,6 +134,7 @@ export class PacketGate {
         sessionName: client.id,
         filter: shared?.filter ?? subscription.topic,
         ...(shared ? { sharedGroup: shared.group } : {}),
+        ...(userProperties ? { userProperties } : {}),
         qos: subscription.qos,
         held: held.size + adding.size,
         alreadyHeld,
@@ -209,10 +212,12 @@ export class PacketGate {
     const topic = this.aliasedTopic(client, packet);
     let decisions = this.publishDecisions.get(client);
     if (!decisions) this.publishDecisions.set(client, (decisions = new Map()));
-    const key = `${packet.qos} ${topic}`;
+    // A retained PUBLISH is judged on its size too (L18).
+    const payloadBytes = packet.payload.length;
+    const key = `${packet.qos} ${packet.retain ? payloadBytes : '-'} ${topic}`;
     let refusal = decisions.get(key);
     if (!decisions.has(key)) {
-      const context: PublishContext = { version, sessionName: client.id, topic, qos: packet.qos, client: registered, namespace, limits, behaviour };
+      const context: PublishContext = { version, sessionName: client.id, topic, qos: packet.qos, retain: packet.retain, payloadBytes, client: registered, namespace, limits, behaviour };
       refusal = firstRefusal(behaviour.publishChecks, context);
       if (decisions.size >= REMEMBERED_PUBLISH_DECISIONS) decisions.clear();
       decisions.set(key, refusal);

@@ -2,11 +2,16 @@
 // subscription of the broker's own to the group's filter, and each message it receives goes to one of
 // the group's members whose session is connected, chosen at random (SHARED: "load-balanced in a random
 // manner"), or to every one under the M3 mutant. A member whose connection is gone takes no messages
-// meanwhile; the group holds it until it leaves (UNSUBSCRIBE) or its session ends.
+// while another is connected; the group holds it until it leaves (UNSUBSCRIBE) or its session ends.
+// With no member connected, a QoS 1 message waits in one held member's session, chosen at random, and
+// is sent when it resumes (SHARED: "persistent sessions improve reliability"); a QoS 0 one is dropped.
+// A message given a member stays in its session until acknowledged, as any QoS 1 message does, so a
+// member taken over or reconnecting gets it again. A session joining a group is sent no retained message
+// (MQTT 5 4.8.2), unless a mutant has it sent them.
 import type { Aedes } from 'aedes';
 import type { Behaviour } from '../../policy/behaviour.ts';
 import { sharedFilter } from '../../policy/shared-subscriptions.ts';
-import { deliverToClient, liveClient, type QueuedPacket } from './aedes-internals.ts';
+import { deliverToClient, enqueueForSession, liveClient, retainedMessages, type QueuedPacket } from './aedes-internals.ts';
 
 type Deliver = (packet: QueuedPacket & { qos: number; topic: string }, done: () => void) => void;
 
@@ -38,6 +43,15 @@ export class SharedGroups {
       this.broker.subscribe(parsed.filter, group.deliver as never, () => {});
     }
     group.members.set(sessionName, qos);
+    if (this.behaviour.retainedOnJoin) void this.sendRetained(sessionName, parsed.filter, qos);
+  }
+
+  /** The M3.retained mutant: the filter's retained messages, as a plain subscription gets them. */
+  private async sendRetained(sessionName: string, filter: string, qos: number): Promise<void> {
+    for await (const packet of retainedMessages(this.broker, filter)) {
+      const client = liveClient(this.broker, sessionName);
+      if (client) deliverToClient(this.broker, client, { ...packet, retain: true }, qos, () => {});
+    }
   }
 
   /** The session leaves the group of this `$share/{group}/{filter}`, if it is in it. */
@@ -58,9 +72,22 @@ export class SharedGroups {
       const client = liveClient(this.broker, name);
       return client ? [{ client, qos }] : [];
     });
-    const chosen = this.behaviour.groupDelivery === 'every-member' ? active : active.slice(Math.floor(Math.random() * active.length)).slice(0, 1);
+    if (active.length === 0) return this.hold(group, packet, done);
+    const chosen = this.choose(active);
     let left = chosen.length;
-    if (left === 0) return done();
     for (const { client, qos } of chosen) deliverToClient(this.broker, client, packet, qos, () => --left === 0 && done());
+  }
+
+  /** One of the members, at random; or every one under the M3 mutant. */
+  private choose<Member>(members: readonly Member[]): readonly Member[] {
+    if (this.behaviour.groupDelivery === 'every-member') return members;
+    return members.slice(Math.floor(Math.random() * members.length)).slice(0, 1);
+  }
+
+  /** No member is connected: a QoS 1 message waits in a held member's session (those granted QoS 1). */
+  private hold(group: Group, packet: Parameters<Deliver>[0], done: () => void): void {
+    const held = [...group.members].filter(([, qos]) => qos > 0);
+    if (packet.qos === 0 || held.length === 0 || !this.behaviour.queuesForHeldMembers) return done();
+    Promise.all(this.choose(held).map(([name, qos]) => enqueueForSession(this.broker, name, packet, qos))).then(() => done(), done);
   }
 }
