@@ -27,6 +27,8 @@ describe('parseNamespace', () => {
       topicLevels: 15,
       keepAliveSeconds: 1160,
       maximumPacketSize: 512 * 1024,
+      retainedMessageBytes: 64 * 1024,
+      willDelaySeconds: 300,
     });
     expect(parseNamespace({ reference: { limits: { sessionQueueMessages: 3 } } }).reference.limits.sessionQueueMessages).toBe(3);
     expect(() => parseNamespace({ reference: { limits: { subscriptionsPerSession: 51 } } })).toThrow(/reference\.limits\.subscriptionsPerSession: Too big/);

@@ -110,7 +110,7 @@ Feature: Custom JWT authentication, and the session rules under it
 
     @mqtt5 @custom-jwt
     Scenario: re-authenticating with a fresh token keeps the connection past its first token's expiry
-      Given identity "alpha" connects with session "s1" and a token that expires in 2 seconds over MQTT 5
+      Given identity "alpha" connects with session "s1" and a token that expires in 1 second over MQTT 5
       Then the connection is accepted
       When session "s1" re-authenticates with a fresh token
       Then session "s1" is still connected once its first token has expired
@@ -132,7 +132,7 @@ Feature: Custom JWT authentication, and the session rules under it
 
     @mqtt5 @custom-jwt
     Scenario: a token expiring unrenewed ends its connection
-      Given identity "alpha" connects with session "s1" and a token that expires in 2 seconds over MQTT 5
+      Given identity "alpha" connects with session "s1" and a token that expires in 1 second over MQTT 5
       Then the connection is accepted
       And the connection of session "s1" is ended when its token expires
 

@@ -7,6 +7,7 @@ import { Aedes } from 'aedes';
 import type { ServerTls } from '../certs/manifest.ts';
 import type { ClientResource, NamespaceConfig } from '../eventgrid/namespace.ts';
 import { GONE_CLIENTS_TOPIC, leaveSessionExpiryToTheStore, NEW_CLIENTS_TOPIC } from './adapters/aedes/aedes-internals.ts';
+import { DurableAcks } from './adapters/aedes/durable-acks.ts';
 import { LimitEnforcement } from './adapters/aedes/limit-enforcement.ts';
 import { TokenLifetimes } from './adapters/aedes/token-lifetimes.ts';
 import { AedesNamespaceAdapter } from './adapters/aedes/namespace-adapter.ts';
@@ -144,8 +145,10 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     limits: namespace.reference.limits,
     registeredClientOf: (client): ClientResource | undefined => adapter.registeredClientOf(client),
     log,
-    heldOffline: (name): boolean => adapter.heldOffline(name),
-    terminateSession: (name, reason) => adapter.terminateHeldSession(name, reason),
+    // With Redis, the shared counts ask the store whether a connection at another instance holds it.
+    heldOffline: (name): boolean => (shared ? !adapter.connectedHere(name) : adapter.heldOffline(name)),
+    terminateSession: (name, reason): Promise<void> => adapter.terminateHeldSession(name, reason),
+    ...(shared ? { queueCounts: shared.tallies, groupDirectory: shared.tallies } : {}),
   });
   const { customJwtAuthentication, webhookAuthentication } = namespace.topicSpacesConfiguration.clientAuthentication;
   const { entraId } = namespace.reference;
@@ -184,8 +187,10 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     ...(shared ? { instance: shared.instance } : {}),
   });
 
+  // With Redis, a QoS 1 PUBLISH's PUBACK waits until its message is stored there (a kill -9 loses nothing acknowledged).
+  const durableAcks = shared ? new DurableAcks() : undefined;
   const broker = new Aedes({
-    ...(shared ? { id: shared.instance, persistence: shared.persistence, mq: shared.mq } : {}),
+    ...(shared ? { id: shared.instance, persistence: shared.persistence, mq: shared.mq, published: durableAcks!.published } : {}),
     preConnect: adapter.preConnect,
     // A queued QoS 1 message acknowledged while aedes resends the queue is not sent again.
     authorizeForward: adapter.authorizeForward,
@@ -231,6 +236,8 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     adapter.track(connection);
     const client = broker.handle(connection.stream);
     adapter.trackClient(client);
+    // Before the packet gate: a PUBLISH the gate answers itself is not held.
+    durableAcks?.track(client);
     limits.track(client);
     // Last, so that protocol validation (M1) sees each packet before the packet gate and aedes.
     adapter.screen(client);

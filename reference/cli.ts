@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { appendFileSync } from 'node:fs';
 import { hostname, networkInterfaces } from 'node:os';
 import { parseArgs } from 'node:util';
-import { isEntryPoint, runCommand, wholeNumberFlag, type Command } from '../common/cli.ts';
+import { isEntryPoint, redisUrlFlag, runCommand, wholeNumberFlag, type Command } from '../common/cli.ts';
 import { UserError } from '../common/errors.ts';
 import { loadPki, serverTlsFromPki } from '../certs/manifest.ts';
 import { DEFAULT_PKI_DIR, ensurePki, serverNames } from '../certs/pki.ts';
@@ -74,9 +74,7 @@ async function main(args: string[]): Promise<void> {
       throw new UserError(`--lifecycle ${values.lifecycle} cannot be written to: ${(error as NodeJS.ErrnoException).code}`);
     }
   }
-  if (values.redis !== undefined && !/^rediss?:\/\/[^/]+(\/\d+)?$/.test(values.redis)) {
-    throw new UserError(`--redis ${values.redis}: expected redis://HOST:PORT or redis://HOST:PORT/DB`);
-  }
+  if (values.redis !== undefined) redisUrlFlag(values.redis);
   const instances = wholeNumberFlag(values.instances, '--instances', 1, 64);
   if (instances > 1 && !values.redis) throw new UserError('--instances N needs --redis URL: instances are one namespace only through Redis');
   const log = (line: string) => console.log(`${new Date().toISOString()}${cluster.isWorker ? ` [instance ${cluster.worker!.id}]` : ''} ${line}`);

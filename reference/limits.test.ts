@@ -4,7 +4,7 @@ import mqttPacket from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
 import { parseNamespace } from '../eventgrid/namespace.ts';
 import { parseNames } from './adapters/aedes/raw-connect.ts';
-import { SessionQueues } from './adapters/aedes/session-queues.ts';
+import { MemoryQueueCounts, SessionQueues } from './adapters/aedes/session-queues.ts';
 import type { ConnectContext } from './policy/behaviour.ts';
 import { firstRefusal } from './policy/check.ts';
 import { EVENT_GRID } from './policy/event-grid.ts';
@@ -68,7 +68,7 @@ describe('names as sent', () => {
 
 describe('the offline queue (L8)', () => {
   function queues(overflowed: string[], behaviour = EVENT_GRID) {
-    const queue = new SessionQueues({ behaviour, limits, heldOffline: (name) => name !== 'online', overflow: (name) => overflowed.push(name) });
+    const queue = new SessionQueues({ behaviour, limits, counts: new MemoryQueueCounts(), heldOffline: (name) => name !== 'online', overflow: async (name) => void overflowed.push(name), log: () => {} });
     return async (clientId: string, bytes: number, qos = 1) => queue.queued([{ clientId, qos }], { payload: Buffer.alloc(bytes) });
   }
 

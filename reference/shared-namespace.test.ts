@@ -6,6 +6,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestBroker, type TestBroker } from '../testkit/test-broker.ts';
 import { redisSkipNotice, REDIS_AVAILABLE, startRedis, type TestRedis } from '../testkit/redis-server.ts';
+import { enqueueInOneRoundTrip } from './adapters/redis/shared-namespace.ts';
 import { startReferenceBroker, type ReferenceBroker } from './broker.ts';
 
 redisSkipNotice('reference/shared-namespace.test.ts');
@@ -114,5 +115,30 @@ describe.skipIf(!REDIS_AVAILABLE)('an instance that stops', () => {
     const resumed = await b.open('alpha', 's1', '5', { sessionExpiry: 600 });
     expect(resumed.sessionPresent).toBe(true);
     expect((await resumed.nextMessage('mmc/alpha/s1')).payload).toBe('kept');
+  });
+});
+
+describe.skipIf(!REDIS_AVAILABLE)("aedes-persistence-redis's shape", () => {
+  it('enqueueInOneRoundTrip writes the keys and values its own outgoingEnqueueCombi writes', async () => {
+    const { Redis } = await import('ioredis');
+    const { createRequire } = await import('node:module');
+    const AsyncPersistence = createRequire(import.meta.url)('aedes-persistence-redis/asyncPersistence.js') as new (options: { conn: InstanceType<typeof Redis> }) => {
+      outgoingEnqueueCombi(subs: { clientId: string }[], packet: object): Promise<void>;
+    };
+    const packet = { cmd: 'publish', topic: 't/1', payload: Buffer.from('m'), qos: 1, retain: false, dup: false, brokerId: 'b1', brokerCounter: 7 };
+    const subs = [{ clientId: 'c1' }, { clientId: 'c2' }];
+    const written = async (db: number, ours: boolean) => {
+      const conn = new Redis(`${redis!.url}/${db}`);
+      const persistence = new AsyncPersistence({ conn });
+      if (ours) enqueueInOneRoundTrip(persistence, conn);
+      await persistence.outgoingEnqueueCombi(subs, { ...packet });
+      const keys = (await conn.keys('*')).filter((key) => key.startsWith('packet:') || key.startsWith('outgoing:')).sort();
+      const values = await Promise.all(keys.map(async (key) => ((await conn.type(key)) === 'list' ? (await conn.lrange(key, 0, -1)).join(',') : (await conn.getBuffer(key))!.toString('hex'))));
+      conn.disconnect();
+      return Object.fromEntries(keys.map((key, index) => [key, values[index]]));
+    };
+    const theirs = await written(14, false);
+    expect(Object.keys(theirs)).toEqual(['outgoing:c1', 'outgoing:c2', 'packet:b1:7', 'packet:b1:7:offlineCount']);
+    expect(await written(15, true)).toEqual(theirs);
   });
 });

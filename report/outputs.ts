@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { methodsOf, MQTT_VERSIONS, RULES, type AuthenticationMethod } from '../rules/catalogue.ts';
 import { TRANSPORTS } from '../rules/transports.ts';
 import { htmlReport } from './html.ts';
+import { spreadLines, type InstanceSpreadSummary } from './instance-spread.ts';
 import type { ScenarioResult } from './scenarios.ts';
 import { reportedPackets } from './packets.ts';
 import { passedLeniently, totals, whereVerdict, type RuleVerdict, type VerdictStatus } from './verdicts.ts';
@@ -15,6 +16,8 @@ export interface RunReport {
   durationMs: number;
   verdicts: RuleVerdict[];
   scenarios: ScenarioResult[];
+  /** How connections were spread over a namespace's instances, when it has several. */
+  spread?: InstanceSpreadSummary;
 }
 
 const LABEL: Record<VerdictStatus, string> = { passed: 'PASS', failed: 'FAIL', skipped: 'SKIP', 'not run': '-' };
@@ -94,6 +97,7 @@ export function consoleReport(report: RunReport, colour: boolean): string {
     lines.push('', `${PARTIAL} passed with some scenarios skipped:`);
     for (const v of partly) lines.push(`  ${v.id} ${whereVerdict(v)}: skipped ${skippedText(v)}`);
   }
+  if (report.spread) lines.push('', ...spreadLines(report.spread));
   const { notRun } = totals(report.verdicts);
   lines.push('', `${report.scenarios.length} scenarios in ${(report.durationMs / 1000).toFixed(1)} s against ${report.target}; ${notRun} rule/version pairs not run`);
   lines.push(closingLine(report.verdicts));
@@ -155,6 +159,7 @@ export function markdownSummary(report: RunReport): string {
     '',
     `Target: ${report.target} · ${report.startedAt} · ${(report.durationMs / 1000).toFixed(1)} s · **${closingLine(report.verdicts)}**`,
     '',
+    ...(report.spread ? [...spreadLines(report.spread), ''] : []),
     `| rule | auth | via | ${MQTT_VERSIONS.map((v) => `MQTT ${v}`).join(' | ')} | title |`,
     `|---|---|---|${MQTT_VERSIONS.map(() => '---').join('|')}|---|`,
     ...byRule(report.verdicts).map(
@@ -185,7 +190,14 @@ export function markdownSummary(report: RunReport): string {
  */
 export function rulesJson(report: RunReport): string {
   const head = JSON.stringify(
-    { target: report.target, startedAt: report.startedAt, durationMs: Math.round(report.durationMs), totals: totals(report.verdicts), rules: report.verdicts },
+    {
+      target: report.target,
+      startedAt: report.startedAt,
+      durationMs: Math.round(report.durationMs),
+      totals: totals(report.verdicts),
+      ...(report.spread ? { spread: report.spread } : {}),
+      rules: report.verdicts,
+    },
     null,
     2,
   );

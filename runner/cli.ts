@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import parseTagExpression from '@cucumber/tag-expressions';
-import { ensureWritableDir, EXIT_USAGE, isEntryPoint, runCommand, type Command } from '../common/cli.ts';
+import { ensureWritableDir, EXIT_USAGE, isEntryPoint, redisUrlFlag, runCommand, wholeNumberFlag, type Command } from '../common/cli.ts';
 import { UserError } from '../common/errors.ts';
 import { findRule, type RuleId } from '../rules/catalogue.ts';
 import { TRANSPORTS, type Transport } from '../rules/transports.ts';
@@ -11,6 +11,7 @@ import { consoleReport, writeReports } from '../report/outputs.ts';
 import { RunProgress } from '../report/progress.ts';
 import { ScenarioCollector } from '../report/scenarios.ts';
 import { ruleVerdicts, totals } from '../report/verdicts.ts';
+import { instanceTally } from '../steps/instance-tally.ts';
 import { checkTarget } from './preflight.ts';
 import { applyProbe, probeTarget } from './probe.ts';
 import { MQTT_FLAG, MQTT_USAGE, parseMqttFlag, remoteTargetFromFlags, TARGET_FLAGS, TARGET_USAGE } from './target-flags.ts';
@@ -27,6 +28,11 @@ ${MQTT_USAGE}
   --report-dir DIR         where rules.json, junit.xml, summary.md, report.html, cucumber.html go (default reports/)
   --break MUTANTS          test only: the embedded reference breaks rules on purpose (a rule id, or
                            a further mutant such as A3.any-field)
+  --redis URL              against the embedded reference: keep its namespaces in this Redis
+                           (redis://HOST:PORT[/DB]; they take databases DB to DB+9, which the run
+                           writes into) and serve each with --instances instances
+  --instances N            with --redis: N instances of each namespace (default 2); each scenario's
+                           connections go to them in turn, so every rule is judged across instances
   --strict-codes           a refusal (CONNACK, SUBACK, PUBACK, DISCONNECT) must carry the code the project
                            infers, not only the documented outcome (inferred codes are otherwise recorded,
                            and lenient passes marked)
@@ -88,6 +94,22 @@ async function parseMutants(text: string | undefined): Promise<BrokenRule[]> {
   });
 }
 
+/** Instances of each namespace when --redis gives none: the least that judges rules across instances. */
+const DEFAULT_INSTANCES = 2;
+const MAX_INSTANCES = 8;
+
+/** --redis and --instances: the embedded namespaces kept in Redis and served by several instances, or undefined. */
+function sharedNamespaceFlags(values: { redis?: string; instances?: string }, remote: boolean): { url: string; instances: number } | undefined {
+  if (values.redis === undefined) {
+    if (values.instances !== undefined) throw new UserError('--instances N needs --redis URL: the instances of a namespace share it through Redis');
+    return undefined;
+  }
+  if (remote) throw new UserError('--redis applies to the embedded reference broker only: list a remote namespace\'s endpoints in a target file ("url": [...])');
+  const url = redisUrlFlag(values.redis);
+  const instances = values.instances === undefined ? DEFAULT_INSTANCES : wholeNumberFlag(values.instances, '--instances', 1, MAX_INSTANCES);
+  return { url, instances };
+}
+
 async function main(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
@@ -100,6 +122,8 @@ async function main(args: string[]): Promise<void> {
       'report-dir': { type: 'string', default: 'reports' },
       break: { type: 'string' },
       'strict-codes': { type: 'boolean', default: false },
+      redis: { type: 'string' },
+      instances: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -125,9 +149,10 @@ async function main(args: string[]): Promise<void> {
   if (remote && broken.length) throw new UserError('--break applies to the embedded reference broker only');
   if (remote && values.transport) throw new UserError(`--transport applies to the embedded reference broker only: a remote target's transport is its URL's (mqtts:// or wss://)`);
   const transports = parseTransportFlag(values.transport);
+  const redis = sharedNamespaceFlags(values, remote !== undefined);
   // An embedded broker starts first, in a thread of its own; cucumber and the step modules load
   // meanwhile (run.ts is imported here, not above, so that they do not hold up the broker's start).
-  const embedded = remote ? undefined : startEmbeddedTarget({ pkiDir: values.identities, brokenRules: broken, concurrency, transports, log: (line) => console.log(line) });
+  const embedded = remote ? undefined : startEmbeddedTarget({ pkiDir: values.identities, brokenRules: broken, concurrency, transports, ...(redis ? { redis } : {}), log: (line) => console.log(line) });
   // Both are awaited below; a failure must not surface first as an unhandled rejection.
   embedded?.catch(() => {});
   const { prepareScenarios, runScenarios } = await import('./run.ts');
@@ -141,7 +166,11 @@ async function main(args: string[]): Promise<void> {
     target = remoteTarget(remote);
     for (const warning of target.warnings) console.log(warning);
   } else {
-    target = await embedded!;
+    target = await embedded!.catch((error: Error) => {
+      // The brokers' threads say so when Redis cannot be reached (shared-namespace.ts).
+      if (redis && error.message.startsWith('cannot reach Redis')) throw new UserError(`--redis: ${error.message}`);
+      throw error;
+    });
   }
 
   try {
@@ -178,7 +207,8 @@ async function main(args: string[]): Promise<void> {
     progress.end();
     const scenarios = collectors.flatMap((collector) => collector.results());
     const verdicts = ruleVerdicts(scenarios, { rules, versions, transports: target.transports });
-    const report = { target: target.description, startedAt: startedAt.toISOString(), durationMs: performance.now() - started, verdicts, scenarios };
+    const spread = instanceTally.summary();
+    const report = { target: target.description, startedAt: startedAt.toISOString(), durationMs: performance.now() - started, verdicts, scenarios, ...(spread ? { spread } : {}) };
     const files = writeReports(reportDir, report);
     console.log(`\n${consoleReport(report, process.stdout.isTTY === true)}`);
     const cucumberPages = target.transports.map((transport, index) => join(reportDir, index === 0 ? 'cucumber.html' : `cucumber-${transport}.html`));

@@ -11,13 +11,22 @@ import type { NamespaceConfig } from '../eventgrid/namespace.ts';
 import type { Transport } from '../rules/transports.ts';
 
 /**
- * The embedded reference keeps sessions for at most 4 s: long enough for a scenario to resume one on
- * a busy machine (L8 queues a hundred messages first), short enough that the MQTT 3.1.1 scenarios
- * waiting for an expiry, which only the namespace's maximum ends, take seconds.
+ * The embedded namespaces keep sessions for at most 4 s: long enough for a scenario to resume one on a
+ * busy machine (L8 queues a hundred messages first), short enough that nothing waits long.
  */
 export const REFERENCE_MAX_EXPIRY_SECONDS = 4;
-/** What the MQTT 5 scenarios that wait for an expiry ask of the embedded reference. */
+/**
+ * The scenarios that wait for an expiry run on a namespace that keeps sessions 2 s (MQTT 3.1.1's end
+ * at the namespace's maximum), and their MQTT 5 sessions ask for 2 s.
+ */
 export const REFERENCE_SHORT_EXPIRY_SECONDS = 2;
+/**
+ * With the namespaces in Redis and served by several instances, a CONNECT costs Redis round trips and
+ * each instance shares the two cores: the scenarios that act just before an expiry, or resume a
+ * session after an intruder's tries, need more (S5, S7 failed on a loaded machine with 2 s): every
+ * session asks for this, and the namespaces allow it.
+ */
+export const SHARED_REFERENCE_MAX_EXPIRY_SECONDS = 5;
 /** What the A5 scenarios expect of the second namespace: DNS names first, then the subject. */
 export const ALTERNATIVE_NAME_SOURCES: AuthenticationNameSource[] = ['ClientCertificateDns', 'ClientCertificateSubject'];
 
@@ -35,19 +44,26 @@ export function embeddedSessionLimit(concurrency: number): number {
  * The namespaces of an embedded run. S3 and A5 need two that differ: with no Username, one takes the
  * ClientID as the name, the other reads it from certificate fields. The third is the main one with
  * the suite's least session limit, for the scenarios that fill it (S9): filling the main namespace's
- * limit of two per lane took 123 of a run's 540 connections.
+ * limit of two per lane took 123 of a run's 540 connections. The fourth is the main one with a short
+ * maximum expiry, for the scenarios that wait for one.
  */
 export function referenceNamespaces(
   pki: LoadedPki,
   sessionLimit = SUITE_SESSION_LIMIT,
-): { main: NamespaceConfig; alternativeNames: NamespaceConfig; limit: NamespaceConfig } {
-  const namespace = (alternativeAuthenticationNameSources: AuthenticationNameSource[], limit = sessionLimit) =>
+  expiry: { maximum: number; short: number } = { maximum: REFERENCE_MAX_EXPIRY_SECONDS, short: REFERENCE_SHORT_EXPIRY_SECONDS },
+): { main: NamespaceConfig; alternativeNames: NamespaceConfig; limit: NamespaceConfig; shortExpiry: NamespaceConfig } {
+  const namespace = (alternativeAuthenticationNameSources: AuthenticationNameSource[], limit = sessionLimit, maximumSessionExpiryInSeconds = expiry.maximum) =>
     namespaceFromPki(pki, {
       maximumClientSessionsPerAuthenticationName: limit,
       alternativeAuthenticationNameSources,
-      reference: { maximumSessionExpiryInSeconds: REFERENCE_MAX_EXPIRY_SECONDS },
+      reference: { maximumSessionExpiryInSeconds },
     });
-  return { main: namespace([]), alternativeNames: namespace(ALTERNATIVE_NAME_SOURCES), limit: namespace([], SUITE_SESSION_LIMIT) };
+  return {
+    main: namespace([]),
+    alternativeNames: namespace(ALTERNATIVE_NAME_SOURCES),
+    limit: namespace([], SUITE_SESSION_LIMIT),
+    shortExpiry: namespace([], sessionLimit, expiry.short),
+  };
 }
 
 export interface EmbeddedBrokerOptions {
@@ -55,11 +71,23 @@ export interface EmbeddedBrokerOptions {
   sessionLimit: number;
   /** Mutant ids (reference/policy/mutants.ts) the brokers break on purpose. */
   brokenRules: string[];
+  /**
+   * Each namespace kept in this Redis (redis://HOST:PORT[/DB]) and served by `instances` instances, each
+   * in a thread of its own: the five namespaces of each transport take the next five databases from DB
+   * on (aedes-persistence-redis names its keys without a prefix, so a namespace is a database:
+   * docs/scaling.md). Default: one instance of each, in memory.
+   */
+  redis?: { url: string; instances: number };
   /** The transports the run goes over: each gets namespaces of its own (see EmbeddedBrokers.urls). */
   transports: Transport[];
 }
 
-interface BrokerUrls {
+/** What one thread serves: the options, and the Redis database each namespace is kept in when shared. */
+interface ThreadOptions extends EmbeddedBrokerOptions {
+  redisUrls?: string[];
+}
+
+export interface BrokerUrls {
   url: string;
   /** The namespace with ALTERNATIVE_NAME_SOURCES, for the A5 scenarios. */
   alternativeNamesUrl: string;
@@ -67,6 +95,8 @@ interface BrokerUrls {
   limitUrl: string;
   /** The main namespace authenticating by the suite's test webhook, for the @webhook scenarios. */
   webhookUrl: string;
+  /** The main namespace keeping sessions REFERENCE_SHORT_EXPIRY_SECONDS, for the scenarios that wait for an expiry. */
+  shortExpiryUrl: string;
 }
 
 /** How long the webhook namespace waits for the test webhook: a W3 scenario waits this long. */
@@ -79,7 +109,20 @@ export interface EmbeddedBrokers {
    * runs of one scenario would otherwise meet on its bare session names (S3) and identities' limits (S9).
    */
   urls: Partial<Record<Transport, BrokerUrls>>;
+  /** With `redis`: every instance's URLs, the first being `urls`. */
+  instances: Partial<Record<Transport, BrokerUrls>>[];
   stop(): Promise<void>;
+}
+
+/** The namespaces of each transport, in the order serve() starts them: with Redis, each in a database of its own. */
+const NAMESPACE_COUNT = 5;
+
+/** redis://HOST:PORT[/DB] with the database moved on by `offset`. */
+export function redisDatabaseUrl(url: string, offset: number): string {
+  const parsed = new URL(url);
+  const base = Number(parsed.pathname.slice(1) || '0');
+  parsed.pathname = `/${base + offset}`;
+  return parsed.href;
 }
 
 type FromThread = { started: Partial<Record<Transport, BrokerUrls>> } | { stopped: true };
@@ -96,7 +139,8 @@ function threadEntry(): URL {
   return new URL(`data:text/javascript,${encodeURIComponent(source)}`);
 }
 
-export async function startEmbeddedBrokers(options: EmbeddedBrokerOptions): Promise<EmbeddedBrokers> {
+/** One thread of brokers: one instance of each namespace. */
+async function startThread(options: ThreadOptions): Promise<{ urls: Partial<Record<Transport, BrokerUrls>>; stop(): Promise<void> }> {
   const thread = new Worker(threadEntry(), { workerData: { kind: THREAD_KIND, options } });
   const [message] = (await Promise.race([once(thread, 'message'), once(thread, 'error').then(([error]) => Promise.reject(error as Error))])) as [FromThread];
   if (!('started' in message)) throw new Error('the embedded brokers thread answered before it started');
@@ -113,7 +157,28 @@ export async function startEmbeddedBrokers(options: EmbeddedBrokerOptions): Prom
   };
 }
 
-async function serve(options: EmbeddedBrokerOptions): Promise<void> {
+export async function startEmbeddedBrokers(options: EmbeddedBrokerOptions): Promise<EmbeddedBrokers> {
+  const { redis } = options;
+  const redisUrls = redis ? Array.from({ length: NAMESPACE_COUNT * options.transports.length }, (_, index) => redisDatabaseUrl(redis.url, index)) : undefined;
+  // Instances of one namespace are threads of their own, as separate as processes but for the memory
+  // they cannot share anyway: each has its aedes, its session store client and its fan-out.
+  const started = await Promise.allSettled(Array.from({ length: redis?.instances ?? 1 }, () => startThread({ ...options, ...(redisUrls ? { redisUrls } : {}) })));
+  const threads = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+  const failed = started.find((result) => result.status === 'rejected');
+  if (failed) {
+    await Promise.all(threads.map((thread) => thread.stop()));
+    throw failed.reason;
+  }
+  return {
+    urls: threads[0]!.urls,
+    instances: threads.map((thread) => thread.urls),
+    async stop() {
+      await Promise.all(threads.map((thread) => thread.stop()));
+    },
+  };
+}
+
+async function serve(options: ThreadOptions): Promise<void> {
   // Loaded here, in the thread only: the thread that starts it never needs the broker's modules.
   const [{ startReferenceBroker }, { mutatedBehaviour }, { startWebhookService, withWebhook }] = await Promise.all([
     import('../reference/broker.ts'),
@@ -121,15 +186,23 @@ async function serve(options: EmbeddedBrokerOptions): Promise<void> {
     import('../reference/webhook-service.ts'),
   ]);
   const pki = loadPki(options.pkiDir);
-  const namespaces = referenceNamespaces(pki, options.sessionLimit);
+  // With Redis, the scenarios that wait for an expiry get no shorter one: see SHARED_REFERENCE_MAX_EXPIRY_SECONDS.
+  const shared = { maximum: SHARED_REFERENCE_MAX_EXPIRY_SECONDS, short: SHARED_REFERENCE_MAX_EXPIRY_SECONDS };
+  const namespaces = referenceNamespaces(pki, options.sessionLimit, options.redisUrls ? shared : undefined);
   const behaviour = mutatedBehaviour(options.brokenRules);
-  const start = (namespace: NamespaceConfig) => startReferenceBroker({ namespace, tls: serverTlsFromPki(pki), behaviour });
+  // With Redis, each transport's namespaces take the next NAMESPACE_COUNT databases.
+  const start = (namespace: NamespaceConfig, index: number) =>
+    startReferenceBroker({ namespace, tls: serverTlsFromPki(pki), behaviour, ...(options.redisUrls ? { redis: { url: options.redisUrls[index]! } } : {}) });
   // The test webhook allows a client with the attributes the main namespace registers for its name.
   const { main } = namespaces;
   const webhook = await startWebhookService({ attributesOf: (name) => main.clients.find((client) => client.authenticationName.toLowerCase() === name.toLowerCase())?.attributes });
   const webhookNamespace = withWebhook({ ...main, reference: { ...main.reference, webhookTimeoutMs: WEBHOOK_TIMEOUT_MS } }, webhook.url);
-  const namespacesOfEach = [main, namespaces.alternativeNames, namespaces.limit, webhookNamespace];
-  const sets = await Promise.all(options.transports.map((transport) => Promise.all(namespacesOfEach.map(start)).then((brokers) => ({ transport, brokers }))));
+  const namespacesOfEach = [main, namespaces.alternativeNames, namespaces.limit, webhookNamespace, namespaces.shortExpiry];
+  const sets = await Promise.all(
+    options.transports.map((transport, set) =>
+      Promise.all(namespacesOfEach.map((namespace, index) => start(namespace, set * NAMESPACE_COUNT + index))).then((brokers) => ({ transport, brokers })),
+    ),
+  );
   const port = parentPort!;
   port.once('message', async () => {
     await Promise.all(sets.flatMap(({ brokers }) => brokers.map((broker) => broker.stop())));
@@ -138,10 +211,10 @@ async function serve(options: EmbeddedBrokerOptions): Promise<void> {
   });
   const started: Partial<Record<Transport, BrokerUrls>> = {};
   for (const { transport, brokers } of sets) {
-    const [url, alternativeNamesUrl, limitUrl, webhookUrl] = brokers.map((broker) => (transport === 'wss' ? broker.wsUrl! : broker.url)) as [string, string, string, string];
-    started[transport] = { url, alternativeNamesUrl, limitUrl, webhookUrl };
+    const [url, alternativeNamesUrl, limitUrl, webhookUrl, shortExpiryUrl] = brokers.map((broker) => (transport === 'wss' ? broker.wsUrl! : broker.url)) as [string, string, string, string, string];
+    started[transport] = { url, alternativeNamesUrl, limitUrl, webhookUrl, shortExpiryUrl };
   }
   port.postMessage({ started } satisfies FromThread);
 }
 
-if (!isMainThread && (workerData as { kind?: string } | null)?.kind === THREAD_KIND) await serve((workerData as { options: EmbeddedBrokerOptions }).options);
+if (!isMainThread && (workerData as { kind?: string } | null)?.kind === THREAD_KIND) await serve((workerData as { options: ThreadOptions }).options);

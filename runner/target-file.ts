@@ -8,9 +8,12 @@ import { SESSION_EXPIRY_HOURS_RANGE, SESSIONS_PER_NAME_RANGE } from '../eventgri
 import { findRule } from '../rules/catalogue.ts';
 import type { RemoteTargetOptions } from './target.ts';
 
+const endpoint = z.string().regex(/^(mqtts|wss):\/\//, 'must be an mqtts:// or wss:// URL');
+
 const targetFileSchema = z
   .object({
-    url: z.string().regex(/^(mqtts|wss):\/\//, 'must be an mqtts:// or wss:// URL'),
+    // Several: the endpoints (instances, front ends) of one namespace; a scenario's connections take them in turn.
+    url: z.union([endpoint, z.array(endpoint).min(1)]),
     ca: z.string().min(1),
     identities: z.string().min(1),
     namespace: z
@@ -51,8 +54,10 @@ export function readTargetFile(path: string): RemoteTargetOptions {
   const file = parsed.data;
   const here = dirname(resolve(path));
   const expiryHours = file.namespace.maximumSessionExpiryInHours;
+  const [url, ...others] = typeof file.url === 'string' ? [file.url] : file.url;
   return {
-    url: file.url,
+    url: url!,
+    ...(others.length ? { instanceUrls: [url!, ...others] } : {}),
     caFile: resolve(here, file.ca),
     identitiesDir: resolve(here, file.identities),
     sessionLimit: file.namespace.maximumClientSessionsPerAuthenticationName,

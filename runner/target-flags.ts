@@ -104,8 +104,11 @@ export function remoteTargetFromFlags(values: TargetFlagValues, env: NodeJS.Proc
   const caOrigin = values.ca !== undefined ? '--ca' : fromFile?.caFile !== undefined ? `the "ca" of target file ${values['target-file']}` : 'MMC_CA';
   const identitiesDir = values.identities ?? fromFile?.identitiesDir ?? env.MMC_IDENTITIES;
   if (!caFile || !identitiesDir) throw new UserError('--target needs --ca FILE and --identities DIR too');
+  // --target names one endpoint: the file's list of endpoints gives way to it.
+  const { instanceUrls, ...fileOptions } = fromFile ?? {};
   return {
-    ...fromFile,
+    ...fileOptions,
+    ...(instanceUrls && values.target === undefined ? { instanceUrls } : {}),
     url,
     caFile,
     caOrigin,

@@ -11,7 +11,7 @@ import { SUITE_SESSION_LIMIT } from '../certs/namespace.ts';
 import { checkTopicRoot, DEFAULT_TOPIC_ROOT } from '../eventgrid/suite-contract.ts';
 import { transportOf, TRANSPORTS, type Transport } from '../rules/transports.ts';
 import type { TargetParameters } from '../steps/target.ts';
-import { embeddedSessionLimit, REFERENCE_MAX_EXPIRY_SECONDS, REFERENCE_SHORT_EXPIRY_SECONDS, startEmbeddedBrokers } from './embedded-brokers.ts';
+import { embeddedSessionLimit, REFERENCE_MAX_EXPIRY_SECONDS, REFERENCE_SHORT_EXPIRY_SECONDS, SHARED_REFERENCE_MAX_EXPIRY_SECONDS, startEmbeddedBrokers, type BrokerUrls } from './embedded-brokers.ts';
 
 export interface RemoteTargetOptions {
   url: string;
@@ -34,6 +34,8 @@ export interface RemoteTargetOptions {
   topicRoot?: string;
   /** The clock that judges the PKI's expiry; default now. */
   now?: Date;
+  /** Every endpoint of the namespace (its instances), `url` first, when it lists several. */
+  instanceUrls?: string[];
 }
 
 export interface PreparedTarget {
@@ -54,8 +56,25 @@ export interface BrokenRule {
   breaks: string;
 }
 
+/** For each namespace of a run (by its first instance's URL), every instance's URL; undefined for one instance. */
+function instancesOf(instances: Partial<Record<Transport, BrokerUrls>>[], transport: Transport): Record<string, string[]> | undefined {
+  const over = instances.map((instance) => instance[transport]!);
+  const [first] = over;
+  if (!first || over.length < 2) return undefined;
+  const namespaces = Object.keys(first) as (keyof BrokerUrls)[];
+  return Object.fromEntries(namespaces.map((key) => [first[key], over.map((urls) => urls[key])]));
+}
+
 export async function startEmbeddedTarget(
-  options: { pkiDir?: string; brokenRules?: BrokenRule[]; concurrency?: number; transports?: Transport[]; log?: (line: string) => void } = {},
+  options: {
+    pkiDir?: string;
+    brokenRules?: BrokenRule[];
+    concurrency?: number;
+    transports?: Transport[];
+    /** Every namespace kept in this Redis and served by this many instances (runner/embedded-brokers.ts). */
+    redis?: { url: string; instances: number };
+    log?: (line: string) => void;
+  } = {},
 ): Promise<PreparedTarget> {
   const pkiDir = resolve(options.pkiDir ?? DEFAULT_PKI_DIR);
   const { warnings } = await ensurePki({ outDir: pkiDir, log: options.log });
@@ -63,22 +82,28 @@ export async function startEmbeddedTarget(
   const sessionLimit = embeddedSessionLimit(options.concurrency ?? 1);
   const brokenRules = options.brokenRules ?? [];
   const transports = options.transports ?? [...TRANSPORTS];
-  const brokers = await startEmbeddedBrokers({ pkiDir, sessionLimit, brokenRules: brokenRules.map(({ id }) => id), transports });
+  const brokers = await startEmbeddedBrokers({ pkiDir, sessionLimit, brokenRules: brokenRules.map(({ id }) => id), transports, ...(options.redis ? { redis: options.redis } : {}) });
   const broken = brokenRules.map(({ id, breaks }) => `${id} (${breaks})`).join(', ');
   const urlsOver = (transport: Transport) => brokers.urls[transport]!;
   const first = urlsOver(transports[0]!);
-  const at = transports.map((transport) => urlsOver(transport).url).join(' and ');
+  const at = transports.map((transport) => brokers.instances.map((instance) => instance[transport]!.url).join(', ')).join(' and ');
+  const expiry = options.redis ? SHARED_REFERENCE_MAX_EXPIRY_SECONDS : REFERENCE_MAX_EXPIRY_SECONDS;
+  const shortExpiry = options.redis ? SHARED_REFERENCE_MAX_EXPIRY_SECONDS : REFERENCE_SHORT_EXPIRY_SECONDS;
+  const shared = options.redis ? ` (${brokers.instances.length} instance${brokers.instances.length > 1 ? 's' : ''} of each namespace, kept in Redis at ${options.redis.url})` : '';
   return {
-    description: `embedded reference broker at ${at}${broken ? ` with rules broken on purpose: ${broken}` : ''}`,
+    description: `embedded reference broker at ${at}${shared}${broken ? ` with rules broken on purpose: ${broken}` : ''}`,
     transports,
     over: (transport, parameters) => {
       const urls = urlsOver(transport);
+      const instances = instancesOf(brokers.instances, transport);
       return {
         ...parameters,
         url: urls.url,
         alternativeNamesUrl: urls.alternativeNamesUrl,
         limitNamespace: { url: urls.limitUrl, sessionLimit: SUITE_SESSION_LIMIT },
         webhookUrl: urls.webhookUrl,
+        shortExpiryNamespace: { url: urls.shortExpiryUrl, maxSessionExpirySeconds: shortExpiry },
+        ...(instances ? { instances } : {}),
       };
     },
     // ensurePki has logged them.
@@ -90,15 +115,16 @@ export async function startEmbeddedTarget(
       identitiesDir: pkiDir,
       sessionLimit,
       sessionLimitKnown: true,
-      maxSessionExpirySeconds: REFERENCE_MAX_EXPIRY_SECONDS,
+      maxSessionExpirySeconds: expiry,
       maxSessionExpiryDeclared: true,
       unsupportedVersions: {},
-      shortSessionExpirySeconds: REFERENCE_SHORT_EXPIRY_SECONDS,
-      sessionExpirySeconds: REFERENCE_MAX_EXPIRY_SECONDS,
+      shortSessionExpirySeconds: shortExpiry,
+      sessionExpirySeconds: expiry,
       alternativeNameSources: false,
       alternativeNamesUrl: first.alternativeNamesUrl,
       limitNamespace: { url: first.limitUrl, sessionLimit: SUITE_SESSION_LIMIT },
       webhookUrl: first.webhookUrl,
+      shortExpiryNamespace: { url: first.shortExpiryUrl, maxSessionExpirySeconds: shortExpiry },
       pace: false,
       resumeTls: true,
       // A timer that fires late on a busy machine, not a lenient broker.
@@ -150,10 +176,14 @@ export function remoteTarget(options: RemoteTargetOptions): PreparedTarget {
   if (!holdsCertificate(readFileSync(options.caFile, 'utf8'))) {
     throw new UserError(`${caOrigin} ${options.caFile} holds no PEM certificate: give the CA (or CA bundle) that signed the target's server certificate`);
   }
+  const others = options.instanceUrls?.slice(1) ?? [];
+  for (const other of others) {
+    if (transportOf(other) !== transportOf(url.href)) throw new UserError(`the target's endpoints must use one transport: ${other} is not ${url.protocol}// as ${url.href} is`);
+  }
   // Fails with a clear PkiError when the folder is not a PKI set.
   const pki = loadPki(options.identitiesDir);
   return {
-    description: `remote target ${url.href}`,
+    description: `remote target ${others.length ? `${[url.href, ...others].join(', ')} (${others.length + 1} endpoints of one namespace)` : url.href}`,
     transports: [transportOf(url.href)],
     over: (_transport, parameters) => parameters,
     warnings: pkiExpiryWarnings(options.identitiesDir, pki.manifest, options.now),
@@ -180,6 +210,7 @@ export function remoteTarget(options: RemoteTargetOptions): PreparedTarget {
       tokenIssuerTrusted: options.tokenIssuerTrusted ?? false,
       skipRules: options.skipRules ?? {},
       topicRoot: checkTopicRoot(options.topicRoot ?? DEFAULT_TOPIC_ROOT),
+      ...(others.length ? { instances: { [url.href]: [url.href, ...others] } } : {}),
     },
     stop: async () => {},
   };

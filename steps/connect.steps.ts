@@ -194,7 +194,7 @@ When('every session of identity {string} disconnects', { timeout: 300_000 }, asy
 // S7: connect just before the held session would expire. A wait by design (the point is the moment,
 // not the expiry), from when the session was left: the step follows its disconnect or drop.
 When('session {string} has almost expired', { timeout: 8 * 3600 * 1000 + 60_000 }, async function (this: ConformanceWorld, _sessionName: string) {
-  const seconds = this.version === '5' ? Math.min(this.target.shortSessionExpirySeconds, this.target.maxSessionExpirySeconds) : this.target.maxSessionExpirySeconds;
+  const seconds = this.version === '5' ? Math.min(this.target.shortSessionExpirySeconds, this.maxSessionExpirySeconds) : this.maxSessionExpirySeconds;
   // Leave a quarter of the interval (at least 0.8 s on short ones) for the CONNECT to arrive in time.
   const margin = Math.max(seconds * 250, Math.min(800, seconds * 400));
   await new Promise((resolve) => setTimeout(resolve, seconds * 1000 - margin));

@@ -64,7 +64,7 @@ function ownerOf(world: ConformanceWorld, sessionName: string): string {
 /** When each session's first token expires, for the step that waits past it. */
 const SHORT_TOKENS = new WeakMap<ConformanceWorld, Map<string, number>>();
 
-Given('identity {string} connects with session {string} and a token that expires in {int} seconds over MQTT {version}', async function (this: ConformanceWorld, identityId: string, sessionName: string, seconds: number, version: MqttVersion) {
+Given('identity {string} connects with session {string} and a token that expires in {int} second(s) over MQTT {version}', async function (this: ConformanceWorld, identityId: string, sessionName: string, seconds: number, version: MqttVersion) {
   this.version = version;
   // exp is in whole seconds from the current one: a second more, so that the token lives at least `seconds`.
   const data = await issueToken(this.pki, { identity: identityId, expiresInSeconds: seconds + 1 });

@@ -3,6 +3,7 @@
 import { After, Before, setParallelCanAssign } from '@cucumber/cucumber';
 import { methodOfTags, rulesOfTags, type CapabilityTag } from '../rules/tags.ts';
 import { canRunBeside, fillsSessionLimit, identitiesOf, waitsForExpiry } from './scheduling.ts';
+import { instanceTally } from './instance-tally.ts';
 import { missingCapability } from './target.ts';
 import type { ConformanceWorld } from './world.ts';
 
@@ -20,6 +21,7 @@ Before(function (this: ConformanceWorld, { pickle }) {
   if (pickle.tags.some((tag) => tag.name === ('@on-alternative-names-namespace' satisfies CapabilityTag))) this.url = this.target.alternativeNamesUrl!;
   if (this.method === 'webhook') this.url = this.target.webhookUrl!;
   if (fillsSessionLimit(pickle) && this.target.limitNamespace) ({ url: this.url, sessionLimit: this.sessionLimit } = this.target.limitNamespace);
+  if (this.waitsForExpiry && this.url === this.target.url && this.target.shortExpiryNamespace) ({ url: this.url, maxSessionExpirySeconds: this.maxSessionExpirySeconds } = this.target.shortExpiryNamespace);
   return undefined;
 });
 
@@ -28,6 +30,7 @@ After(async function (this: ConformanceWorld, { pickle }) {
     await this.cleanUp();
   } finally {
     this.attachPackets();
+    if (this.instancesReached.size) instanceTally.scenarioEnded(this.rules, this.instancesReached.size);
   }
   // Every identity that held a session must be one steps/scheduling.ts saw in the scenario: another
   // would take a place under a session limit that a scenario beside this one fills (S9).

@@ -81,7 +81,7 @@ Then('the CONNACK reports the namespace\'s maximum session expiry', function (th
   const reported = client.connackProperties.sessionExpiryInterval as number | undefined;
   // A declared maximum is expected exactly; otherwise the value in force must lie in Event Grid's range.
   const [min, max] = this.target.maxSessionExpiryDeclared
-    ? [this.target.maxSessionExpirySeconds, this.target.maxSessionExpirySeconds]
+    ? [this.maxSessionExpirySeconds, this.maxSessionExpirySeconds]
     : [SESSION_EXPIRY_HOURS_RANGE.min * 3600, SESSION_EXPIRY_HOURS_RANGE.max * 3600];
   const expected = min === max ? `Session Expiry Interval ${min}` : `Session Expiry Interval from ${min} to ${max} (Event Grid's 1 to 8 hours; no maximum declared)`;
   this.observe({ step: 'the CONNACK reports the maximum session expiry', expected, observed: `Session Expiry Interval ${reported ?? 'absent'}` });

@@ -77,30 +77,22 @@ export function canRunBeside(candidate: Pickle, running: readonly Pickle[]): boo
 const EXPIRY_STEPS = [/\bexpires\b/, /has almost expired/];
 
 /**
- * Steps that wait by the rule itself, with about how long on the embedded target, in seconds: an
- * MQTT 3.1.1 session's expiry (the namespace's 4 s maximum; MQTT 5 sessions ask half that), a token's
- * expiry plus its margin (T7, T8), Keep Alive silence (L14), a Receive Maximum that must hold (L16).
+ * Steps that wait by the rule itself, with about how long on the embedded target, in seconds: a
+ * token's expiry plus its margin (T7, T8), Keep Alive silence (L14), a session's expiry (S7, L1) or the
+ * moment just before it, a Receive Maximum that must hold (L16).
  */
 const WAITING_STEPS: { pattern: RegExp; seconds: number }[] = [
-  { pattern: EXPIRY_STEPS[0]!, seconds: 4 },
-  { pattern: EXPIRY_STEPS[1]!, seconds: 3 },
-  { pattern: /token (?:expires|has expired)/, seconds: 3.5 },
+  { pattern: EXPIRY_STEPS[0]!, seconds: 2.2 },
+  { pattern: EXPIRY_STEPS[1]!, seconds: 1.5 },
+  { pattern: /token (?:expires|has expired)/, seconds: 2.5 },
   { pattern: /stays silent and is closed/, seconds: 2.5 },
   { pattern: /while it acknowledges none/, seconds: 2 },
 ];
 
 /** About how long a scenario waits by its rule on the embedded target, in seconds; 0 for none. */
 function waitSeconds(pickle: Pickle): number {
-  const mqtt5 = pickle.tags.some((tag) => tag.name === '@mqtt5');
-  let longest = 0;
-  for (const step of pickle.steps) {
-    for (const { pattern, seconds } of WAITING_STEPS) {
-      if (!pattern.test(step.text)) continue;
-      const expiry = EXPIRY_STEPS.includes(pattern) && mqtt5 ? seconds / 2 : seconds;
-      longest = Math.max(longest, expiry);
-    }
-  }
-  return longest;
+  const waits = pickle.steps.flatMap((step) => WAITING_STEPS.filter(({ pattern }) => pattern.test(step.text)).map(({ seconds }) => seconds));
+  return Math.max(0, ...waits);
 }
 
 /** Whether a scenario waits for a session to expire (its MQTT 5 sessions ask a short expiry). */

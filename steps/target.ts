@@ -48,6 +48,13 @@ export interface TargetParameters {
    * main namespace two per lane. Absent, they fill `sessionLimit` on the target itself.
    */
   limitNamespace?: { url: string; sessionLimit: number };
+  /**
+   * A namespace like the target, with the same CA and identities, whose maximum session expiry is
+   * short: the scenarios that wait for an expiry run there. The embedded target's keeps sessions 2 s,
+   * its other namespaces 4 s, so that the sessions of the other scenarios outlive a loaded machine's
+   * pauses. Absent, they wait for the target's own.
+   */
+  shortExpiryNamespace?: { url: string; maxSessionExpirySeconds: number };
   /** At most one connection attempt per second per session name (Event Grid's limit). */
   pace: boolean;
   /**
@@ -82,6 +89,12 @@ export interface TargetParameters {
   tokenIssuerTrusted?: boolean;
   /** Rules the user chose not to run, with why. */
   skipRules: Record<string, string>;
+  /**
+   * Namespaces served by several instances (front ends): by the URL that names the namespace above
+   * (`url`, `limitNamespace.url`, …), every instance's URL. A scenario's connections take them in turn,
+   * so that each rule is judged across instances (steps/world.ts).
+   */
+  instances?: Record<string, string[]>;
 }
 
 /** Why a scenario with this tag cannot run against the target, or undefined if it can. */

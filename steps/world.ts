@@ -18,6 +18,7 @@ import { PacketLog } from '../mqtt-client/packet-log.ts';
 import { PACKETS_MEDIA_TYPE } from '../report/packets.ts';
 import type { TargetParameters } from './target.ts';
 import { EXPIRY_PROBERS } from './roles.ts';
+import { instanceTally } from './instance-tally.ts';
 
 defineParameterType({ name: 'version', regexp: /3\.1\.1|5/, transformer: (text) => text as MqttVersion });
 
@@ -110,10 +111,12 @@ interface OpenSession {
 
 export class ConformanceWorld extends World<TargetParameters> {
   readonly target: TargetParameters;
-  /** The endpoint this scenario talks to: the target, or its alternative-names or limit namespace (steps/hooks.ts). */
+  /** The endpoint this scenario talks to: the target, or its alternative-names, limit or short-expiry namespace (steps/hooks.ts). */
   url: string;
   /** The session limit of the namespace at `url`. */
   sessionLimit: number;
+  /** The maximum session expiry of the namespace at `url`, seconds. */
+  maxSessionExpirySeconds: number;
   readonly pki: LoadedPki;
   readonly caPem: string;
   private readonly prefix: string;
@@ -153,6 +156,10 @@ export class ConformanceWorld extends World<TargetParameters> {
   private readonly pendingExpiries = new Map<string, PendingExpiry>();
   /** The authentication name each session was opened under: its topics are that client's. */
   private readonly owners = new Map<string, string>();
+  /** Connections made so far to a namespace of several instances: the next goes to the next instance. */
+  private connectionsMade: number;
+  /** The instances this scenario's connections reached. */
+  readonly instancesReached = new Set<string>();
   /** The SUBACK code and topic of the last SUBSCRIBE a step made (P1-P4), or why no SUBACK came. */
   lastSubscription?: { topic: string; code: number | undefined; noSuback?: string };
   /** What became of the last PUBLISH a step made (P1-P4). */
@@ -163,17 +170,33 @@ export class ConformanceWorld extends World<TargetParameters> {
     this.target = options.parameters;
     this.url = this.target.url;
     this.sessionLimit = this.target.sessionLimit;
+    this.maxSessionExpirySeconds = this.target.maxSessionExpirySeconds;
     const key = `${this.target.identitiesDir}\n${this.target.caFile}`;
     const cached = files.get(key) ?? { pki: loadPki(this.target.identitiesDir), caPem: readFileSync(this.target.caFile, 'utf8') };
     files.set(key, cached);
     ({ pki: this.pki, caPem: this.caPem } = cached);
     scenarioCounter += 1;
     this.prefix = `mmc-${RUN_ID}-${scenarioCounter}-`;
+    // Scenarios start at different instances, so that single-connection scenarios load them evenly too.
+    this.connectionsMade = scenarioCounter;
   }
 
-  /** Where every connection of this world finds the server and its TLS: the endpoint, its CA, and sessions to resume. */
+  /**
+   * Where the next connection of this world finds the server and its TLS: the endpoint, its CA, and
+   * sessions to resume. A namespace of several instances gives each connection the next instance, so
+   * that an owner and an intruder, or a session and its resumption, meet at different ones.
+   */
   private get endpoint(): { url: string; ca: string; tlsSessions?: TlsSessions; packetLog: PacketLog } {
-    return { url: this.url, ca: this.caPem, ...(this.target.resumeTls ? { tlsSessions } : {}), packetLog: this.packets };
+    return { url: this.nextInstance(), ca: this.caPem, ...(this.target.resumeTls ? { tlsSessions } : {}), packetLog: this.packets };
+  }
+
+  private nextInstance(): string {
+    const instances = this.target.instances?.[this.url];
+    if (!instances?.length) return this.url;
+    const url = instances[this.connectionsMade++ % instances.length]!;
+    instanceTally.connected(url);
+    this.instancesReached.add(url);
+    return url;
   }
 
   identity(id: string): LoadedIdentity {
@@ -257,7 +280,7 @@ export class ConformanceWorld extends World<TargetParameters> {
     const clientId = this.clientId(sessionName);
     const owner = [...this.accepted].reverse().find((session) => session.name === clientId);
     if (!owner) throw new Error(`no connection was accepted for session "${sessionName}" in this scenario`);
-    const seconds = owner.version === '5' ? Math.min(this.target.shortSessionExpirySeconds, this.target.maxSessionExpirySeconds) : this.target.maxSessionExpirySeconds;
+    const seconds = owner.version === '5' ? Math.min(this.target.shortSessionExpirySeconds, this.maxSessionExpirySeconds) : this.maxSessionExpirySeconds;
     const now = Date.now();
     this.pendingExpiries.set(clientId, { ownerIdentityId: owner.identityId, since: now, deadline: now + seconds * 1000 * 1.02 + 1000 });
   }

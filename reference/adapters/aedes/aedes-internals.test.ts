@@ -226,7 +226,7 @@ describe("aedes' internals as the reference relies on them", () => {
   it('queues QoS 1 messages for an offline session through outgoingEnqueueCombi, and resends them through outgoingStream with DUP', async () => {
     const first = await joined();
     const queued: string[] = [];
-    onQueued(broker!, (subs) => queued.push(...subs.map((sub) => sub.clientId)));
+    onQueued(broker!, async (subs) => void queued.push(...subs.map((sub) => sub.clientId)));
     markRedeliveries(broker!);
     const persistence = persistenceOf(broker!);
     for (const method of ['cleanSubscriptions', 'delWill', 'outgoingClearMessageId'] as const) expect(typeof persistence[method], method).toBe('function');
@@ -249,7 +249,7 @@ describe("aedes' internals as the reference relies on them", () => {
   it('M3: queues a message in a held session with enqueueForSession, sent when it resumes and counted by onQueued; lists retained messages by filter with retainedMessages', async () => {
     const first = await joined();
     const queued: string[] = [];
-    onQueued(broker!, (subs) => queued.push(...subs.map((sub) => sub.clientId)));
+    onQueued(broker!, async (subs) => void queued.push(...subs.map((sub) => sub.clientId)));
     first.send(connect('member', { clean: false }));
     await first.next('connack');
     first.device.destroy();

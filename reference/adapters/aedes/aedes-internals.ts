@@ -180,13 +180,19 @@ export function guardAgainstStaleClients(broker: Aedes): void {
 /**
  * aedes resends a session's queued QoS 1 messages when it resumes (after a takeover or reconnect) but
  * leaves their DUP flag clear. A queued message that already has a packet identifier was sent before
- * [MQTT-4.4.0-1]: it goes out again with DUP=1 [MQTT-3.3.1-1]. One never sent keeps DUP=0.
+ * [MQTT-4.4.0-1]: it goes out again with DUP=1 [MQTT-3.3.1-1]. One never sent keeps DUP=0, unless
+ * `maySendAgain` says that a connection elsewhere may have sent any of them meanwhile: a session taken
+ * over from a live connection at another instance, which goes on sending live messages until it hears
+ * of the takeover, and gives a message its packet identifier in the queue only as it sends it, so
+ * that this instance may read the queue before it does. Each is then sent with DUP=1.
  */
-export function markRedeliveries(broker: Aedes): void {
+export function markRedeliveries(broker: Aedes, maySendAgain: (client: Client) => boolean = () => false): void {
   const persistence = persistenceOf(broker);
   const outgoingStream = persistence.outgoingStream.bind(persistence);
-  persistence.outgoingStream = (client) =>
-    (outgoingStream(client) as Readable).map((packet: { messageId?: number }) => (packet.messageId ? Object.assign(packet, { dup: true }) : packet));
+  persistence.outgoingStream = (client) => {
+    const every = maySendAgain(client as Client);
+    return (outgoingStream(client) as Readable).map((packet: { messageId?: number }) => (every || packet.messageId ? Object.assign(packet, { dup: true }) : packet));
+  };
 }
 
 /**
@@ -219,12 +225,13 @@ export function deliverQueueOnResume(broker: Aedes, resumes: (client: Client) =>
 }
 
 /** Calls `queued` for every message aedes stores for sessions to deliver later, once it is stored. */
-export function onQueued(broker: Aedes, queued: (subs: { clientId: string; qos: number }[], packet: { payload?: Buffer | string }) => void): void {
+export function onQueued(broker: Aedes, queued: (subs: { clientId: string; qos: number }[], packet: { payload?: Buffer | string }) => Promise<void>): void {
   const persistence = persistenceOf(broker);
   const enqueue = persistence.outgoingEnqueueCombi.bind(persistence);
+  // aedes' publish goes on once the count (and an overflow's end of the session) is done.
   persistence.outgoingEnqueueCombi = (subs, packet) =>
-    enqueue(subs, packet).then((result) => {
-      queued(subs, packet);
+    enqueue(subs, packet).then(async (result) => {
+      await queued(subs, packet);
       return result;
     });
 }

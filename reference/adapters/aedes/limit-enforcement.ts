@@ -12,7 +12,8 @@ import { ClientFlowControl } from './client-flow-control.ts';
 import { keepConnectBytes } from './mqtt-packet-internals.ts';
 import { OutgoingPackets } from './outgoing-packets.ts';
 import { PacketGate, type PacketGateOptions } from './packet-gate.ts';
-import { SessionQueues } from './session-queues.ts';
+import { MemoryQueueCounts, SessionQueues } from './session-queues.ts';
+import type { QueueCounts } from '../../ports/namespace-tallies.ts';
 
 /**
  * What an accepting MQTT 5 CONNACK announces that aedes does not: Maximum QoS (L9), and Subscription
@@ -36,7 +37,9 @@ export interface LimitEnforcementOptions extends Omit<PacketGateOptions, 'endRea
   /** Whether the session is held offline now (L8 counts only those queues). */
   heldOffline(sessionName: string): boolean;
   /** Terminates a held session, with the life cycle reason. */
-  terminateSession(sessionName: string, reason: DisconnectionReason): void;
+  terminateSession(sessionName: string, reason: DisconnectionReason): Promise<void>;
+  /** L8: the namespace's queue counts, when other instances serve it too; default this process's. */
+  queueCounts?: QueueCounts;
 }
 
 /** The limits at work on one broker. */
@@ -53,14 +56,17 @@ export class LimitEnforcement {
       registeredClientOf: options.registeredClientOf,
       log: options.log,
       endReason: (client, reason) => this.endReasons.set(client, reason),
+      ...(options.groupDirectory ? { groupDirectory: options.groupDirectory } : {}),
     });
     this.queues = new SessionQueues({
       behaviour: options.behaviour,
       limits: options.limits,
+      counts: options.queueCounts ?? new MemoryQueueCounts(),
       heldOffline: options.heldOffline,
+      log: options.log,
       overflow: (name: string, use: QueueUse) => {
         options.log(`session "${name}" overflowed its offline queue (${use.messages} messages, ${use.bytes} bytes); it is terminated [L8]`);
-        options.terminateSession(name, 'SessionOverflow');
+        return options.terminateSession(name, 'SessionOverflow');
       },
     });
   }

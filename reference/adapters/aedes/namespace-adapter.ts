@@ -135,7 +135,10 @@ export class AedesNamespaceAdapter {
   attach(broker: Aedes): void {
     this.broker = broker;
     guardAgainstStaleClients(broker);
-    markRedeliveries(broker);
+    markRedeliveries(broker, (client) => {
+      const replaced = this.connections.get(client.conn as object)?.replaced;
+      return replaced?.connectionId !== undefined && replaced.instance !== undefined && replaced.instance !== this.options.instance;
+    });
     this.deliveries.attach(broker);
     deliverQueueOnResume(broker, (client) => this.connections.get(client.conn as object)?.resumesEphemeral === true);
     // aedes asks its authorizePublish hook (documented as replaceable) before it publishes a client's
@@ -483,6 +486,11 @@ export class AedesNamespaceAdapter {
     return !this.localSessions.has(sessionName) && !this.remoteSessions.has(sessionName);
   }
 
+  /** Whether a connection of this broker holds the session. */
+  connectedHere(sessionName: string): boolean {
+    return this.localSessions.has(sessionName);
+  }
+
   /** A session is over: its stored state goes, and its events' sequence starts again with the next. */
   private endSession(sessionName: string): Promise<void> {
     this.options.events.forget(sessionName);
@@ -500,7 +508,7 @@ export class AedesNamespaceAdapter {
   }
 
   /** Ends a session held offline before its expiry (L8: its queue overflowed), with the life cycle reason. */
-  terminateHeldSession(sessionName: string, reason: DisconnectionReason): void {
+  terminateHeldSession(sessionName: string, reason: DisconnectionReason): Promise<void> {
     const ending = async () => {
       const record = await this.options.sessions.find(sessionName);
       if (!record || record.connectionId !== undefined) return;
@@ -509,7 +517,7 @@ export class AedesNamespaceAdapter {
       this.options.events.disconnected({ authenticationName: owner, sessionName }, reason);
       await this.endSession(sessionName);
     };
-    ending().catch((error: Error) => this.options.log(`session "${shownName(sessionName)}" could not be ended: ${error.message}`));
+    return ending().catch((error: Error) => this.options.log(`session "${shownName(sessionName)}" could not be ended: ${error.message}`));
   }
 
   /** A held session past its expiry was removed from the store: its state goes, and its name is free. */

@@ -12,6 +12,9 @@
 // over, nothing goes out but the DISCONNECT, and nothing after it [MQTT-3.14.4-1] (aedes may still be
 // delivering to it while it disconnects it).
 //
+// A packet can also be held until something settles (durable-acks.ts: a PUBACK until its message is
+// stored); every byte written after it then waits behind it, in order.
+//
 // While no amendment awaits a packet and the connection is not being closed, bytes pass unframed (the
 // hot path of every PUBLISH). Every writer (mqtt-packet's writeToStream, a refusal's bytes) writes whole
 // packets within one turn, so framing can start again at the next packet's first byte.
@@ -30,7 +33,7 @@ interface Pending {
 type WriteCallback = (error?: Error | null) => void;
 
 /** The MQTT packet type of each fixed header's high nibble, for the types an amendment may await. */
-const TYPES: Partial<Record<number, mqttPacket.Packet['cmd']>> = { 2: 'connack', 9: 'suback' };
+const TYPES: Partial<Record<number, mqttPacket.Packet['cmd']>> = { 2: 'connack', 4: 'puback', 9: 'suback' };
 const DISCONNECT = 14;
 
 const amenders = new WeakMap<Writable, OutgoingPackets>();
@@ -49,6 +52,10 @@ export class OutgoingPackets {
   private ending: 'open' | 'closing' | 'over' = 'open';
   /** The packet being framed is not sent. */
   private dropping = false;
+  /** What a held packet waits for (holdNext), found as it was released. */
+  private readonly waits: Promise<unknown>[] = [];
+  /** While a released packet waits: it and every write after it, in order. */
+  private blocked?: { bytes: Buffer; done: WriteCallback | undefined }[];
 
   /** The amender of this stream's packets, put on it the first time it is asked for. */
   static of(stream: Writable): OutgoingPackets {
@@ -73,6 +80,18 @@ export class OutgoingPackets {
     this.pending.push({ cmd, version, amend });
   }
 
+  /**
+   * The next `cmd` packet for which `until` gives a promise goes out when that promise settles, and
+   * every byte written after it waits behind it.
+   */
+  holdNext(cmd: Pending['cmd'], version: 4 | 5, until: (packet: mqttPacket.Packet) => Promise<unknown> | undefined): void {
+    this.amendNext(cmd, version, (packet) => {
+      const wait = until(packet);
+      if (wait) this.waits.push(wait);
+      return wait !== undefined;
+    });
+  }
+
   /** Another connection took this one's session over: from now on, only a DISCONNECT goes out, and nothing after it. */
   closing(): void {
     this.frameFromHere();
@@ -81,7 +100,7 @@ export class OutgoingPackets {
 
   /** Nothing to amend, hold or drop: the bytes pass as written, unframed. */
   private idle(): boolean {
-    return this.pending.length === 0 && this.ending === 'open' && this.held === undefined;
+    return this.pending.length === 0 && this.ending === 'open' && this.held === undefined && this.blocked === undefined;
   }
 
   /** Framing starts again (between turns: at a packet's first byte). */
@@ -95,6 +114,10 @@ export class OutgoingPackets {
 
   /** Frames the bytes: passes what no amendment awaits at once, holds what one does until it is whole, drops what may no longer go out. */
   private pass(bytes: Buffer, done: WriteCallback | undefined): boolean {
+    if (this.blocked) {
+      this.blocked.push({ bytes, done });
+      return true;
+    }
     let result = true;
     let from = 0;
     let at = 0;
@@ -139,6 +162,12 @@ export class OutgoingPackets {
         from = at;
         result = this.release(this.held);
         this.held = undefined;
+        const blocked = this.blocked as OutgoingPackets['blocked'];
+        if (blocked) {
+          // What follows the packet that waits waits behind it.
+          blocked.push({ bytes: bytes.subarray(at), done });
+          return true;
+        }
       }
     }
     if (this.held) {
@@ -162,7 +191,18 @@ export class OutgoingPackets {
     const packet = decode(bytes, held.awaited[0]!.version);
     const taken = packet ? held.awaited.filter((pending) => pending.amend(packet)) : [];
     for (const pending of taken) this.pending.splice(this.pending.indexOf(pending), 1);
-    return this.write(taken.length ? mqttPacket.generate(packet!, { protocolVersion: taken[0]!.version }) : bytes, done);
+    const out = taken.length ? mqttPacket.generate(packet!, { protocolVersion: taken[0]!.version }) : bytes;
+    if (this.waits.length === 0) return this.write(out, done);
+    const waits = this.waits.splice(0);
+    this.blocked = [];
+    void Promise.allSettled(waits).then(() => {
+      const backlog = this.blocked!;
+      this.blocked = undefined;
+      this.write(out, done);
+      // Framed again: a packet in the backlog may be held in its turn (the rest then waits behind it).
+      for (const each of backlog) this.pass(each.bytes, each.done);
+    });
+    return true;
   }
 }
 

@@ -18,6 +18,7 @@ import { sharedFilter } from '../../policy/shared-subscriptions.ts';
 import { protocolVersionOf, takeIncoming, type IncomingPacket } from './aedes-internals.ts';
 import { OutgoingPackets } from './outgoing-packets.ts';
 import { SharedGroups } from './shared-groups.ts';
+import type { GroupDirectory } from '../../ports/namespace-tallies.ts';
 
 /** MQTT 3.1.1 SUBACK's only refusal. */
 const SUBACK_311_FAILURE = 0x80;
@@ -45,6 +46,8 @@ export interface PacketGateOptions {
   log: (line: string) => void;
   /** The life cycle reason to report when this connection ends. */
   endReason: (client: Client, reason: DisconnectionReason) => void;
+  /** M3: the namespace's directory of shared subscription groups, when other instances serve it too. */
+  groupDirectory?: GroupDirectory;
 }
 
 /** Publish decisions a connection remembers, by QoS and topic (a device publishes to a few topics, again and again). */
@@ -68,7 +71,7 @@ export class PacketGate {
 
   /** Keeps the subscription count of each session as aedes stores and removes subscriptions; serves shared ones (M3). */
   attach(broker: Aedes): void {
-    this.shared = new SharedGroups(broker, this.options.behaviour);
+    this.shared = new SharedGroups(broker, this.options.behaviour, this.options.groupDirectory, this.options.log);
     broker.on('subscribe', (subs, client) => {
       const set = this.held.get(client.id) ?? new Set();
       for (const sub of subs as { topic: string }[]) set.add(sub.topic);

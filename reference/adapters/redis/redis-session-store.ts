@@ -51,7 +51,8 @@ function toRecord(name: string, raw: RawRecord): SessionRecord | undefined {
 }
 
 export class RedisSessionStore implements SessionStore {
-  private readonly prefix: string;
+  /** Every key of the namespace starts with this (one hash tag). */
+  readonly prefix: string;
   private readonly clock: Clock;
   readonly instance: string;
   readonly leaseMs: number;

@@ -9,9 +9,18 @@ import { Redis } from 'ioredis';
 import MQEmitterRedis from 'mqemitter-redis';
 import type { Clock } from '../../ports/clock.ts';
 import { newInstanceId, RedisSessionStore } from './redis-session-store.ts';
+import { RedisTallies } from './redis-tallies.ts';
 
-/** What of aedes-persistence-redis is adapted here: its streams, and its end. */
+const requireHere = createRequire(import.meta.url);
+
+interface QueuedMessage {
+  brokerId: string;
+  brokerCounter: number;
+}
+
+/** What of aedes-persistence-redis is adapted here: its streams, its queueing of a message, and its end. */
 interface RedisPersistence {
+  outgoingEnqueueCombi(subs: { clientId: string }[], packet: QueuedMessage): Promise<void>;
   createRetainedStreamCombi(patterns: string[]): AsyncIterable<unknown>;
   createRetainedStream(pattern: string): AsyncIterable<unknown>;
   outgoingStream(client: { id: string }): AsyncIterable<unknown>;
@@ -19,7 +28,7 @@ interface RedisPersistence {
 }
 
 /** aedes-persistence-redis 11's own async class (its main export is a callback wrapper aedes 2.0 refuses). */
-const AsyncRedisPersistence = createRequire(import.meta.url)('aedes-persistence-redis/asyncPersistence.js') as new (options: { conn: Redis }) => RedisPersistence;
+const AsyncRedisPersistence = requireHere('aedes-persistence-redis/asyncPersistence.js') as new (options: { conn: Redis }) => RedisPersistence;
 
 /**
  * aedes-persistence-redis 11 answers with async generators where aedes 2.0.0-beta.1 pipes Node streams
@@ -34,6 +43,49 @@ function withReadableStreams(persistence: RedisPersistence): RedisPersistence {
   persistence.createRetainedStream = (pattern) => Readable.from(retained(pattern));
   persistence.outgoingStream = (client) => Readable.from(outgoing(client));
   return persistence;
+}
+
+const requireBesidePersistence = createRequire(requireHere.resolve('aedes-persistence-redis/asyncPersistence.js'));
+/** What aedes-persistence-redis stores a queued message as: aedes-persistence's Packet, in msgpack. */
+const { Packet } = requireBesidePersistence('aedes-persistence') as { Packet: new (packet: object) => object };
+const msgpack = requireBesidePersistence('msgpack-lite') as { encode(value: unknown): Buffer };
+
+/**
+ * aedes-persistence-redis 11.2 queues a message for its subscribers in sequential round trips (MSET of
+ * the packet and its count, then an RPUSH per subscriber's list), and aedes' publish, and so the PUBACK
+ * (durable-acks.ts), waits for them all. The same keys and values are written here in one MULTI: one
+ * round trip. (Its `packetTTL` option, unused here, would add an EXPIRE; its cluster mode is not used.)
+ * Its key names (`packet:<broker>:<counter>`, `…:offlineCount`, `outgoing:<client>`) are its own:
+ * shared-namespace.test.ts compares what both write.
+ */
+export function enqueueInOneRoundTrip(persistence: Pick<RedisPersistence, 'outgoingEnqueueCombi'>, redis: Redis): void {
+  persistence.outgoingEnqueueCombi = async (subs, packet) => {
+    if (!subs || subs.length === 0) return;
+    const packetKey = `packet:${packet.brokerId}:${packet.brokerCounter}`;
+    const transaction = redis.multi().mset(packetKey, msgpack.encode(new Packet(packet)), `${packetKey}:offlineCount`, subs.length);
+    for (const sub of subs) transaction.rpush(`outgoing:${sub.clientId}`, packetKey);
+    const replies = await transaction.exec();
+    const failed = replies?.find(([error]) => error);
+    if (failed) throw failed[0];
+  };
+}
+
+/** The object without its keys whose value is undefined. */
+function defined<T extends object>(object: T): T {
+  return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as T;
+}
+
+/**
+ * mqemitter-redis sends each message through Redis as msgpack, which turns a key set to undefined into
+ * null; aedes leaves such keys on the packets it publishes (it strips a PUBLISH's Topic Alias by setting
+ * it undefined), and every instance, this one included, would then deliver a PUBLISH with Topic Alias
+ * null, which mqtt-packet cannot write (L17's PUBLISH by alias reached nobody). Such keys are left out
+ * before the message is sent.
+ */
+function withoutUndefinedKeys(mq: ReturnType<typeof MQEmitterRedis>): void {
+  const emit = mq.emit.bind(mq);
+  mq.emit = ((packet: { properties?: object }, done?: (error?: Error) => void) =>
+    emit(defined({ ...packet, ...(packet.properties ? { properties: defined(packet.properties) } : {}) }) as Parameters<typeof emit>[0], done)) as typeof mq.emit;
 }
 
 /** The error code of a Redis that could not be reached at start. */
@@ -53,6 +105,8 @@ export interface SharedNamespace {
   /** This instance's id: aedes' broker id and the store's instance name. */
   instance: string;
   sessions: RedisSessionStore;
+  /** The queue counts (L8) and shared subscription groups (M3) of the namespace. */
+  tallies: RedisTallies;
   /** For aedes' options. */
   persistence: unknown;
   mq: ReturnType<typeof MQEmitterRedis>;
@@ -62,7 +116,9 @@ export interface SharedNamespace {
 
 /** A connection that reports a loss as one line (until it is back) and does not retry a request forever. */
 function connection(url: string, log: (line: string) => void, role: string): Redis {
-  const redis = new Redis(url, { maxRetriesPerRequest: 3, lazyConnect: true });
+  // Auto-pipelining: the commands issued in one turn of the event loop (aedes-persistence-redis's for
+  // every message in flight, the store's scripts for CONNECTs racing) go to Redis in one write.
+  const redis = new Redis(url, { maxRetriesPerRequest: 3, lazyConnect: true, enableAutoPipelining: true });
   // Before the first connection, a failure is the start's to report (joinSharedNamespace rejects).
   let reported = true;
   redis.on('error', (error: Error) => {
@@ -102,12 +158,15 @@ export async function joinSharedNamespace(options: SharedNamespaceOptions): Prom
   });
   await sessions.start();
   const persistence = withReadableStreams(new AsyncRedisPersistence({ conn: persistenceConnection }));
+  enqueueInOneRoundTrip(persistence, persistenceConnection);
   const mq = MQEmitterRedis({ pubConn: publish, subConn: subscribe });
+  withoutUndefinedKeys(mq);
   // Its connections' errors are re-emitted here; the connections report a loss themselves (connection()).
   (mq as unknown as { state: { on(event: 'error', listener: () => void): void } }).state.on('error', () => {});
   return {
     instance,
     sessions,
+    tallies: new RedisTallies(storeConnection, sessions.prefix, instance),
     persistence,
     mq,
     async close() {
