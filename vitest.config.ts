@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * The tests that run the whole suite as its users do, minutes each: against every mutant of the
- * reference, brokers nobody configured for it (mosquitto, 20 runs of L14 among them), faulty brokers,
+ * reference, brokers nobody configured for it (mosquitto, 20 runs of L14 among them; aedes 1.x), faulty brokers,
  * a relay, a target file, a provisioned template, and the package installed into empty projects.
  * `npm run test:all` (and CI) runs them; `npm test` leaves them out to stay within a few minutes.
  */
@@ -15,6 +15,7 @@ const SUITE_RUNS = [
   'runner/provision-roundtrip.test.ts',
   'runner/detection.test.ts',
   'runner/versions.test.ts',
+  'runner/aedes-v1.test.ts',
 ];
 
 export default defineConfig({

@@ -22,7 +22,8 @@ export type CertificateDefect =
   | 'no-client-auth'
   | 'subject-mismatch'
   | 'thumbprint-not-registered'
-  | 'name-not-in-scheme-field';
+  | 'name-not-in-scheme-field'
+  | 'name-in-second-cn';
 
 export const DEFECT_DESCRIPTIONS: Record<CertificateDefect, string> = {
   expired: 'validity ended before now',
@@ -32,6 +33,7 @@ export const DEFECT_DESCRIPTIONS: Record<CertificateDefect, string> = {
   'subject-mismatch': "subject CN differs from the identity's authentication name",
   'thumbprint-not-registered': 'self-signed, and its thumbprint is not in allowedThumbprints',
   'name-not-in-scheme-field': 'carries the authentication name in its subject CN, not in the field its validation scheme reads',
+  'name-in-second-cn': 'its subject has two CNs: another name, then the authentication name',
 };
 
 export type CertificateIssuer = 'intermediate' | 'self' | 'unregistered-ca';
@@ -48,6 +50,8 @@ export interface IdentitySpec {
   validationScheme: ValidationScheme;
   state: ClientState;
   commonName: string;
+  /** Further subject CN attributes after `commonName`, in order (A3, A5: a name in a second CN). */
+  moreCommonNames?: string[];
   altNames: SubjectAltNames;
   issuer: CertificateIssuer;
   validity: Validity;
@@ -161,6 +165,15 @@ export const IDENTITY_SPECS: readonly IdentitySpec[] = [
   sanIdentity('dns-second', 'DnsMatchesAuthenticationName', 'dns-second.devices.example.test', {
     dns: ['other.devices.example.test', 'dns-second.devices.example.test'],
   }),
+  // A3, A5: the name in the second of two subject CNs, after a name no client is registered with. Which
+  // CN Event Grid reads of such a subject the docs do not say (inferred: none names the client).
+  {
+    ...subjectIdentity('neg-second-cn', ['A3', 'A5']),
+    role: 'negative',
+    defect: 'name-in-second-cn',
+    commonName: 'someone-else',
+    moreCommonNames: ['neg-second-cn'],
+  },
   nameOutsideSchemeField('neg-dns-in-cn', 'DnsMatchesAuthenticationName', 'neg-dns-in-cn.devices.example.test'),
   nameOutsideSchemeField('neg-uri-in-cn', 'UriMatchesAuthenticationName', 'urn:example:devices:neg-uri-in-cn'),
   nameOutsideSchemeField('neg-ip-in-cn', 'IpMatchesAuthenticationName', '192.0.2.20'),

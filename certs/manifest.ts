@@ -21,7 +21,9 @@ export interface CertificateFiles {
 }
 
 export interface CertificateFields {
+  /** Every subject attribute, as `CN=a, CN=b`. */
   subject: string;
+  /** The first subject CN. */
   commonName: string;
   dns: string[];
   uri: string[];

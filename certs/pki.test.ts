@@ -43,9 +43,10 @@ function observedDefects(entry: IdentityEntry, now = new Date()): CertificateDef
   } else {
     if (!(cert.checkIssued(intermediate) && cert.verify(intermediate.publicKey))) defects.push('unregistered-ca');
     // Authentication names compare without regard to case (A4).
-    const subjectMatches = cert.subject.toLowerCase() === `cn=${entry.authenticationName.toLowerCase()}`;
-    if (entry.validationScheme === 'SubjectMatchesAuthenticationName' && !subjectMatches) {
-      defects.push('subject-mismatch');
+    const commonNames = cert.subject.split('\n').filter((line) => line.startsWith('CN=')).map((line) => line.slice(3).toLowerCase());
+    const name = entry.authenticationName.toLowerCase();
+    if (entry.validationScheme === 'SubjectMatchesAuthenticationName' && cert.subject.toLowerCase() !== `cn=${name}`) {
+      defects.push(commonNames.length === 2 && commonNames[0] !== name && commonNames[1] === name ? 'name-in-second-cn' : 'subject-mismatch');
     }
     const sanPrefix = { DnsMatchesAuthenticationName: 'DNS:', UriMatchesAuthenticationName: 'URI:', IpMatchesAuthenticationName: 'IP Address:', EmailMatchesAuthenticationName: 'email:' }[entry.validationScheme as string];
     const sans = (cert.subjectAltName ?? '').split(', ');
@@ -133,7 +134,7 @@ describe('the good client identities', () => {
 describe('the negative certificates', () => {
   it('are each wrong in exactly the one way they claim', () => {
     const negatives = manifest.identities.filter((entry) => entry.role === 'negative');
-    expect(new Set(negatives.map((e) => e.defect?.kind)).size).toBe(7);
+    expect(new Set(negatives.map((e) => e.defect?.kind)).size).toBe(8);
     for (const entry of negatives) {
       expect({ id: entry.id, defects: observedDefects(entry) }).toEqual({ id: entry.id, defects: [entry.defect!.kind] });
     }

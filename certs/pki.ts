@@ -187,6 +187,7 @@ async function writeSet(dir: string, now: Date, names: ServerNames): Promise<Pki
     const keyPair = identityKeys[index]!;
     const certificate = issueCertificate({
       commonName: spec.commonName,
+      ...(spec.moreCommonNames ? { moreCommonNames: spec.moreCommonNames } : {}),
       keys: keyPair,
       issuer,
       altNames: spec.altNames,
@@ -210,13 +211,13 @@ async function writeSet(dir: string, now: Date, names: ServerNames): Promise<Pki
 }
 
 function identityEntry(spec: IdentitySpec, files: CertificateFiles): IdentityEntry {
-  const { altNames, commonName, thumbprintRegistered, defect, variantOf, validity: _validity, ...rest } = spec;
+  const { altNames, commonName, moreCommonNames, thumbprintRegistered, defect, variantOf, validity: _validity, ...rest } = spec;
   return {
     ...rest,
     ...files,
     ...(variantOf ? { variantOf } : {}),
     fields: {
-      subject: `CN=${commonName}`,
+      subject: [commonName, ...(moreCommonNames ?? [])].map((name) => `CN=${name}`).join(', '),
       commonName,
       dns: altNames.dns ?? [],
       uri: altNames.uri ?? [],

@@ -62,6 +62,8 @@ export interface Issuer {
 
 export interface CertificateRequest {
   commonName: string;
+  /** Further CN attributes after `commonName`, in this order (A3's name in a second CN). */
+  moreCommonNames?: readonly string[];
   keys: KeyPair;
   /** Omitted: the certificate is self-signed. */
   issuer?: Issuer;
@@ -100,13 +102,7 @@ export function issueCertificate(request: CertificateRequest): forge.pki.Certifi
   certificate.serialNumber = nextSerial();
   certificate.validity.notBefore = request.notBefore;
   certificate.validity.notAfter = request.notAfter;
-  // A name beyond ASCII (A3's look-alike and decomposed names) goes in a UTF8String, which forge encodes.
-  const ascii = /^[\x00-\x7f]*$/.test(request.commonName);
-  const subject = [
-    ascii
-      ? { name: 'commonName', value: request.commonName }
-      : { name: 'commonName', value: request.commonName, valueTagClass: forge.asn1.Type.UTF8 as number },
-  ];
+  const subject = [request.commonName, ...(request.moreCommonNames ?? [])].map(commonNameAttribute);
   certificate.setSubject(subject);
   certificate.setIssuer(request.issuer ? request.issuer.certificate.subject.attributes : subject);
 
@@ -135,6 +131,11 @@ export function issueCertificate(request: CertificateRequest): forge.pki.Certifi
   const signingKey = request.issuer ? request.issuer.keys.privateKey : request.keys.privateKey;
   certificate.sign(nodeSigner(signingKey) as forge.pki.rsa.PrivateKey, forge.md.sha256.create());
   return certificate;
+}
+
+/** A subject CN attribute; a name beyond ASCII (A3's look-alike and decomposed names) goes in a UTF8String, which forge encodes. */
+function commonNameAttribute(value: string): { name: string; value: string; valueTagClass?: number } {
+  return /^[\x00-\x7f]*$/.test(value) ? { name: 'commonName', value } : { name: 'commonName', value, valueTagClass: forge.asn1.Type.UTF8 as number };
 }
 
 function pathLength(limit: number | undefined): object {

@@ -70,3 +70,31 @@ Feature: Session takeover by its own identity
       Examples:
         | version | ending                                      |
         | 5       | a DISCONNECT with 0x8E (Session taken over) |
+
+    # The owner in other letter case with Clean Start 1, or with no Username and its case-variant
+    # certificate (CN=ALPHA, on the namespace that reads names from certificates), takes its active
+    # session over too: Clean Start 0 resumes it, Clean Start 1 starts it afresh.
+    Scenario Outline: identity "<identity>" with Clean Start <clean> and <username> takes the active session of alpha over: <outcome>
+      Given identity "alpha" holds session "s1" over MQTT <version>
+      When identity "<identity>" connects with session "s1", Clean Start <clean> and <username>
+      Then the connection is accepted <outcome>
+      And the older connection of session "s1" is ended by <ending>
+
+      @mqtt3 @A4
+      Examples:
+        | version | identity    | clean | username                   | outcome              | ending                 |
+        | 3.1.1   | alpha       | 1     | its Username in upper case | as a new session     | the connection closing |
+      @mqtt3 @A4 @on-alternative-names-namespace
+      Examples:
+        | version | identity    | clean | username                   | outcome              | ending                 |
+        | 3.1.1   | alpha-upper | 0     | no Username                | resuming its session | the connection closing |
+        | 3.1.1   | alpha-upper | 1     | no Username                | as a new session     | the connection closing |
+      @mqtt5 @A4
+      Examples:
+        | version | identity    | clean | username                   | outcome              | ending                                      |
+        | 5       | alpha       | 1     | its Username in upper case | as a new session     | a DISCONNECT with 0x8E (Session taken over) |
+      @mqtt5 @A4 @on-alternative-names-namespace
+      Examples:
+        | version | identity    | clean | username                   | outcome              | ending                                      |
+        | 5       | alpha-upper | 0     | no Username                | resuming its session | a DISCONNECT with 0x8E (Session taken over) |
+        | 5       | alpha-upper | 1     | no Username                | as a new session     | a DISCONNECT with 0x8E (Session taken over) |

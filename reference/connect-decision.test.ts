@@ -2,7 +2,6 @@
 // certificate authenticator's answer and the in-memory session store, every rule id, both MQTT versions.
 import { describe, expect, it } from 'vitest';
 import { parseNamespace, type NamespaceInput } from '../eventgrid/namespace.ts';
-import type { RuleId } from '../rules/catalogue.ts';
 import { MemorySessionStore } from './adapters/memory-session-store.ts';
 import type { ConnectRequest, Decision } from './policy/behaviour.ts';
 import { ConnectPolicy } from './policy/connect.ts';
@@ -15,6 +14,7 @@ const T0 = Date.parse('2026-11-27T12:00:00Z');
 
 function certificate(fields: Partial<PresentedCertificate> = {}): PresentedCertificate {
   return {
+    commonNames: [],
     dns: [],
     uri: [],
     ip: [],
@@ -29,12 +29,12 @@ function certificate(fields: Partial<PresentedCertificate> = {}): PresentedCerti
 }
 
 const CERTS = {
-  alpha: certificate({ commonName: 'alpha' }),
-  beta: certificate({ commonName: 'beta' }),
-  alphaUpper: certificate({ commonName: 'ALPHA' }),
-  dns: certificate({ commonName: 'something-else', dns: ['dev.example.test'] }),
-  thumb: certificate({ commonName: 'thumb', thumbprint: 'B'.repeat(64), chainsToRegisteredCa: false }),
-  disabled: certificate({ commonName: 'off' }),
+  alpha: certificate({ commonNames: ['alpha'] }),
+  beta: certificate({ commonNames: ['beta'] }),
+  alphaUpper: certificate({ commonNames: ['ALPHA'] }),
+  dns: certificate({ commonNames: ['something-else'], dns: ['dev.example.test'] }),
+  thumb: certificate({ commonNames: ['thumb'], thumbprint: 'B'.repeat(64), chainsToRegisteredCa: false }),
+  disabled: certificate({ commonNames: ['off'] }),
 };
 
 const NAMESPACE: NamespaceInput = {
@@ -49,7 +49,7 @@ const NAMESPACE: NamespaceInput = {
 };
 
 /** A namespace with a hand-turned clock; `connect` decides and, when accepted, binds as the adapter does. */
-function namespace(overrides: Partial<NamespaceInput> = {}, mutants: RuleId[] = []) {
+function namespace(overrides: Partial<NamespaceInput> = {}, mutants: string[] = []) {
   let now = T0;
   let nextConnection = 1;
   const registry = new MemorySessionStore(() => now);
@@ -224,6 +224,21 @@ describe.each([4, 5] as const)('MQTT protocol level %i', (version) => {
     expect(grant((await ns.connect(version, CERTS.alpha, { clientId: 'a1' })).decision)).toMatchObject({ nameSource: 'ClientCertificateSubject' });
     const nameless = certificate({});
     expect(refusal((await ns.connect(version, nameless, { clientId: 'n1' })).decision).rule).toBe('A5');
+  });
+
+  it('A3, A5: a subject with two CNs neither proves nor names a client, whichever CN holds the name', async () => {
+    const sources = { clientAuthentication: { alternativeAuthenticationNameSources: ['ClientCertificateSubject' as const] } };
+    for (const commonNames of [['someone-else', 'alpha'], ['alpha', 'someone-else'], ['alpha', 'alpha']]) {
+      const twoCns = certificate({ commonNames });
+      expect(refusal((await namespace().connect(version, twoCns, { username: 'alpha', clientId: 'c1' })).decision), commonNames.join()).toEqual({ rule: 'A3', ...BAD_CREDENTIALS });
+      const ns = namespace({ topicSpacesConfiguration: { ...NAMESPACE.topicSpacesConfiguration, ...sources } });
+      expect(refusal((await ns.connect(version, twoCns, { clientId: 'c2' })).decision), commonNames.join()).toEqual({ rule: 'A5', ...BAD_CREDENTIALS });
+    }
+    // A3.last-cn, as Go's crypto/x509 reads a subject: the last CN proves the name, and names the client.
+    const lastCn = namespace({ topicSpacesConfiguration: { ...NAMESPACE.topicSpacesConfiguration, ...sources } }, ['A3.last-cn']);
+    const secondCn = certificate({ commonNames: ['someone-else', 'alpha'] });
+    grant((await lastCn.connect(version, secondCn, { username: 'alpha', clientId: 'c3' })).decision);
+    expect(grant((await lastCn.connect(version, secondCn, { clientId: 'c4' })).decision).client.name).toBe('alpha');
   });
 });
 

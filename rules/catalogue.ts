@@ -157,11 +157,13 @@ export const RULES = [
     versions: BOTH,
     methods: EVERY_METHOD,
   },
-  { id: 'S5', title: 'A session name is unique across the namespace', sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'notAuthorized', basis: 'inferred' }], versions: BOTH, methods: ALL_METHODS },
+  // S5's intruders with no Username (and so S6's and S7's) are named by their certificates (A5).
+  { id: 'S5', title: 'A session name is unique across the namespace', sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'notAuthorized', basis: 'inferred' }], versions: BOTH, dependsOn: ['A5'], methods: ALL_METHODS },
   // S6 and S7 are S5's uniqueness for an active and for a held session: S5's mutant breaks both.
   { id: 'S6', title: "Another identity presenting an active session's name is refused as not authorized; the owner is undisturbed", sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'notAuthorized', basis: 'inferred' }], versions: BOTH, dependsOn: ['S5'], methods: ALL_METHODS },
   { id: 'S7', title: 'A session left without being ended stays locked to its owner until it expires', sources: ['HOWTO', 'SUPPORT'], refusals: [{ code: 'notAuthorized', basis: 'inferred' }], versions: BOTH, dependsOn: ['L1', 'S5'], methods: EVERY_METHOD },
-  { id: 'S8', title: 'The same identity reconnecting with a session name takes the session over and ends the older connection', sources: ['SUPPORT', 'LIFECYCLE'], versions: BOTH, dependsOn: ['L2'], methods: ALL_METHODS },
+  // S8 (and A4): the owner in other letter case with no Username is named by its case-variant certificate (A5).
+  { id: 'S8', title: 'The same identity reconnecting with a session name takes the session over and ends the older connection', sources: ['SUPPORT', 'LIFECYCLE'], versions: BOTH, dependsOn: ['L2', 'A5'], methods: ALL_METHODS },
   { id: 'S9', title: 'Sessions per authentication name, online and offline, are capped by the namespace limit', sources: ['ARM', 'SUPPORT'], refusals: [{ code: 'quotaExceeded', basis: 'inferred' }], versions: BOTH, dependsOn: ['S1'], methods: EVERY_METHOD },
   { id: 'S10', title: 'One connection attempt per second per session', sources: ['QUOTAS'], versions: BOTH, untestable: 'a pacing limit on the client; the suite paces itself against remote targets' },
   // Its 3.1.1 scenario observes the expiry through the lock: another identity is refused until then (S7).
@@ -395,6 +397,7 @@ export const RULES = [
       { case: 'its subject CN is its name and a dot', expected: 'refused', basis: 'inferred' },
       { case: 'its subject CN has Cyrillic look-alike letters', expected: 'refused', basis: 'inferred' },
       { case: 'its subject CN is its name decomposed (NFD)', expected: 'refused', basis: 'inferred' },
+      { case: 'its subject has two CNs, its name in the second', expected: 'refused', basis: 'inferred' },
     ],
   },
   {
@@ -403,9 +406,17 @@ export const RULES = [
     sources: ['CLIENTS'],
     refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred', case: 'an empty Username, or one naming no client' }],
     versions: BOTH,
-    dependsOn: ['S1'],
+    dependsOn: ['S1', 'A5'],
   },
-  { id: 'A5', title: 'With no Username, the authentication name is read from the configured certificate fields in order', sources: ['CERTAUTH', 'ARM'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }], versions: BOTH },
+  {
+    id: 'A5',
+    title: 'With no Username, the authentication name is read from the configured certificate fields in order',
+    sources: ['CERTAUTH', 'ARM'],
+    refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred' }],
+    versions: BOTH,
+    // Which CN of a subject with several names the client the docs do not say: the project's reading is none.
+    readings: [{ case: 'its subject has two CNs, its name in the second', expected: 'refused', basis: 'inferred' }],
+  },
   { id: 'A6', title: 'Failed authentication is refused at CONNECT', sources: ['CERTAUTH'], refusals: [{ code: 'badUserNameOrPassword', basis: 'inferred', case: 'via A3: the certificate does not prove the name' }], versions: BOTH, dependsOn: ['A3'] },
   // A7 (issue 25): the life cycle reason ClientAuthenticationError is documented for "client got disabled,
   // or client configuration changed" (REASONS; LIFECYCLE's disconnectionReason): a live connection ends.

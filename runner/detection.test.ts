@@ -1,9 +1,10 @@
 // The suite against faulty brokers built for it (testkit/faulty-brokers.ts), not mutants of the
-// reference: plain aedes with an Event Grid-like gate and one fault each. Each is run beside the same
-// broker without its fault; the scenarios that fail only with the fault must belong to the rule it
-// breaks, over both versions (S6 and S7 for an ownership check skipped on Clean Start 1: active and held
-// sessions alike), and the test lists per broker which rules caught it. Bounded: --rules
-// picks the rules each fault is about, a few seconds a run.
+// reference: plain aedes with an Event Grid-like gate and one fault each, as the target and as the
+// second namespace, which names a client with no Username by its certificate. Each is run beside the
+// same brokers without their fault; the scenarios that fail only with the fault must belong to the rule
+// it breaks, over both versions (S6 and S7 for an ownership check skipped on Clean Start 1 or with no
+// Username: active and held sessions alike), and the test lists per broker which rules caught it.
+// Bounded: --rules picks the rules each fault is about, a few seconds a run.
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { loadPki } from '../certs/manifest.ts';
@@ -15,19 +16,21 @@ const CASES: { fault: Fault; rules: string; breaks: string[] }[] = [
   { fault: 'clean-start-skips-ownership', rules: 'S5,S6,S7', breaks: ['S6', 'S7'] },
   { fault: 'prefix-name-match', rules: 'A3', breaks: ['A3'] },
   { fault: 'ownership-by-username-as-sent', rules: 'A4,S8', breaks: ['A4'] },
+  { fault: 'no-username-skips-ownership', rules: 'S5,S6,S7', breaks: ['S6', 'S7'] },
 ];
 
 async function failedScenarios(fault: Fault | undefined, rules: string) {
   const pki = loadPki(inject('pkiDir'));
-  const broker = await startFaultyBroker(pki, fault);
+  const [broker, alternativeNames] = await Promise.all([startFaultyBroker(pki, fault), startFaultyBroker(pki, fault, true)]);
   try {
     const run = await runConformance(temporaryDir(), [
-      '--target', broker.url, '--ca', join(pki.dir, pki.manifest.ca.root.certificate), '--identities', pki.dir, '--no-pace', '--session-limit', '2', '--rules', rules,
+      '--target', broker.url, '--alternative-names-target', alternativeNames.url, '--ca', join(pki.dir, pki.manifest.ca.root.certificate), '--identities', pki.dir,
+      '--no-pace', '--session-limit', '2', '--rules', rules,
     ]);
     expect(run.scenarios, run.stderr).toBeDefined();
     return run.scenarios!.filter((scenario) => scenario.status === 'failed');
   } finally {
-    await broker.stop();
+    await Promise.all([broker.stop(), alternativeNames.stop()]);
   }
 }
 

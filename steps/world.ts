@@ -239,6 +239,12 @@ export class ConformanceWorld extends World<TargetParameters> {
     return presented;
   }
 
+  /** Whether two identities of the set are one registered client (A4: a case-variant certificate is its original's). */
+  private sameClient(identityId: string, other: string): boolean {
+    const registered = (id: string) => this.registeredName(this.identity(id).entry.authenticationName);
+    return registered(identityId) === registered(other);
+  }
+
   /** A good token for the identity under a token method: the set's local issuer's (CUSTOM-JWT) or its Entra ID stand-in's (OAUTH2-JWT). */
   tokenFor(identityId: string, method: 'CUSTOM-JWT' | 'OAUTH2-JWT' = 'CUSTOM-JWT'): Promise<string> {
     const key = `${method} ${identityId}`;
@@ -428,7 +434,7 @@ export class ConformanceWorld extends World<TargetParameters> {
     const pending = this.pendingExpiries.get(clientId);
     this.pendingExpiries.delete(clientId);
     let outcome: Accepted | Refused;
-    if (pending && pending.ownerIdentityId !== identityId) {
+    if (pending && !this.sameClient(pending.ownerIdentityId, identityId)) {
       // Another identity: its own CONNECT is the probe; refused as not authorized while still held (S7).
       outcome = await this.untilFree(clientId, pending, this.version, attempt);
     } else {

@@ -1,10 +1,12 @@
 // Faulty brokers built for the detection test (runner/detection.test.ts), not mutants of the reference:
 // plain aedes behind mutual TLS, with a small Event Grid-like gate in its authenticate hook (the
-// Username names a registered client of the PKI, in any case; the certificate's subject CN proves it;
-// a session name stays with the client that took it), and at most one fault in that gate. The same
-// broker without its fault is the control: what fails only with the fault is what the fault broke.
+// Username names a registered client of the PKI, in any case, or on a namespace that reads names from
+// certificates, with no Username, its DNS name, else its subject CN does; the certificate's subject CN
+// proves it; a session name stays with the client that took it), and at most one fault in that gate.
+// The same broker without its fault is the control: what fails only with the fault is what the fault
+// broke.
 import { once } from 'node:events';
-import { createServer, type TLSSocket } from 'node:tls';
+import { createServer, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { Aedes, type Client } from 'aedes';
 import type { LoadedPki } from '../certs/manifest.ts';
 
@@ -12,6 +14,7 @@ export const FAULTS = {
   'clean-start-skips-ownership': 'takes no account of who owns a session name when the CONNECT has Clean Start 1',
   'prefix-name-match': 'a subject CN proves any name it starts with, or that starts with it',
   'ownership-by-username-as-sent': "owns a session by the Username as sent, so the owner's name in other letter case is another client",
+  'no-username-skips-ownership': 'takes no account of who owns a session name when the CONNECT has no Username (its client named by its certificate)',
 } as const;
 
 export type Fault = keyof typeof FAULTS;
@@ -23,8 +26,18 @@ export interface FaultyBroker {
 
 const refusal = (returnCode: 4 | 5, message: string) => Object.assign(new Error(message), { returnCode });
 
-/** Starts the gate on plain aedes, on 127.0.0.1, with `fault` (or none: the control). */
-export async function startFaultyBroker(pki: LoadedPki, fault: Fault | undefined): Promise<FaultyBroker> {
+/** The name a certificate gives a client with no Username, as the suite's second namespace reads it (A5): its DNS name, else its subject's one CN. */
+function nameInCertificate(certificate: PeerCertificate): string | undefined {
+  const dns = (certificate.subjectaltname ?? '').split(', ').find((entry) => entry.startsWith('DNS:'));
+  if (dns) return dns.slice('DNS:'.length);
+  return typeof certificate.subject.CN === 'string' ? certificate.subject.CN : undefined;
+}
+
+/**
+ * Starts the gate on plain aedes, on 127.0.0.1, with `fault` (or none: the control). With
+ * `namesFromCertificate`, a CONNECT with no Username is named by its certificate; else it is refused.
+ */
+export async function startFaultyBroker(pki: LoadedPki, fault: Fault | undefined, namesFromCertificate = false): Promise<FaultyBroker> {
   const registered = new Map([...pki.identities.values()].filter(({ entry }) => entry.role !== 'case-variant').map(({ entry }) => [entry.authenticationName.toLowerCase(), entry]));
   const proves = (commonName: string, name: string) => {
     const [cn, wanted] = [commonName.toLowerCase(), name.toLowerCase()];
@@ -37,16 +50,18 @@ export async function startFaultyBroker(pki: LoadedPki, fault: Fault | undefined
       const socket = client.conn as unknown as TLSSocket;
       const certificate = socket.getPeerCertificate?.();
       if (!certificate?.subject || !socket.authorized) return done(refusal(4, 'no certificate of the registered CA'), null);
-      const entry = username === undefined ? undefined : registered.get(username.toLowerCase());
-      if (!entry || entry.state === 'Disabled') return done(refusal(4, 'no such client'), null);
+      const name = username ?? (namesFromCertificate ? nameInCertificate(certificate) : undefined);
+      const entry = name === undefined ? undefined : registered.get(name.toLowerCase());
+      if (name === undefined || !entry || entry.state === 'Disabled') return done(refusal(4, 'no such client'), null);
       const commonName = certificate.subject.CN;
       if (entry.validationScheme !== 'SubjectMatchesAuthenticationName' || typeof commonName !== 'string' || !proves(commonName, entry.authenticationName)) {
         return done(refusal(4, 'the certificate does not prove the name'), null);
       }
-      const owner = fault === 'ownership-by-username-as-sent' ? username! : entry.authenticationName;
+      const owner = fault === 'ownership-by-username-as-sent' ? name : entry.authenticationName;
       const holder = owners.get(client.id);
       const cleanStart = (client as unknown as { _cleanStart?: boolean })._cleanStart === true;
-      if (holder !== undefined && holder !== owner && !(fault === 'clean-start-skips-ownership' && cleanStart)) return done(refusal(5, 'the session is another client\'s'), null);
+      const skipsOwnership = (fault === 'clean-start-skips-ownership' && cleanStart) || (fault === 'no-username-skips-ownership' && username === undefined);
+      if (holder !== undefined && holder !== owner && !skipsOwnership) return done(refusal(5, 'the session is another client\'s'), null);
       owners.set(client.id, owner);
       return done(null, true);
     },

@@ -234,8 +234,10 @@ export interface IdentityPieces {
   nameWithoutUsername(request: IdentityRequest, certificate: PresentedCertificate): AuthenticationName;
   /** S1: the authentication name of a CONNECT that carries a Username (even an empty one). */
   nameOfUsername(username: string, certificate: PresentedCertificate): AuthenticationName;
-  /** A3: the certificate values a validation scheme reads for the name (not ThumbprintMatch). */
-  schemeValues(scheme: Exclude<ValidationScheme, 'ThumbprintMatch'>, certificate: PresentedCertificate): string[];
+  /** A3, A5: the names a certificate's subject holds, as a scheme or a name source reads them. */
+  subjectNames(certificate: PresentedCertificate): string[];
+  /** A3: the certificate values a validation scheme reads for the name (not ThumbprintMatch), the subject's as `subjectNames` reads it. */
+  schemeValues(scheme: Exclude<ValidationScheme, 'ThumbprintMatch'>, certificate: PresentedCertificate, subjectNames: IdentityPieces['subjectNames']): string[];
   /** A3: whether one such value proves the client's authentication name, names compared by `sameName`. */
   proves(value: string, authenticationName: string, sameName: IdentityPieces['sameName']): boolean;
 }

@@ -11,20 +11,22 @@ import { firstRefusal, withoutCheck, type Check } from './check.ts';
 import type { PresentedCertificate } from './presented.ts';
 import { refuse } from './refusal.ts';
 
-const FIELD_OF_SOURCE: Record<AuthenticationNameSource, (c: PresentedCertificate) => string[]> = {
-  ClientCertificateSubject: (c) => (c.commonName ? [c.commonName] : []),
+type SubjectNames = IdentityPieces['subjectNames'];
+
+const FIELD_OF_SOURCE: Record<AuthenticationNameSource, (c: PresentedCertificate, subjectNames: SubjectNames) => string[]> = {
+  ClientCertificateSubject: (c, subjectNames) => subjectNames(c),
   ClientCertificateDns: (c) => c.dns,
   ClientCertificateUri: (c) => c.uri,
   ClientCertificateIp: (c) => c.ip,
   ClientCertificateEmail: (c) => c.email,
 };
 
-const SCHEME_FIELD: Record<Exclude<ValidationScheme, 'ThumbprintMatch'>, (c: PresentedCertificate) => string[]> = {
-  SubjectMatchesAuthenticationName: FIELD_OF_SOURCE.ClientCertificateSubject,
-  DnsMatchesAuthenticationName: FIELD_OF_SOURCE.ClientCertificateDns,
-  UriMatchesAuthenticationName: FIELD_OF_SOURCE.ClientCertificateUri,
-  IpMatchesAuthenticationName: FIELD_OF_SOURCE.ClientCertificateIp,
-  EmailMatchesAuthenticationName: FIELD_OF_SOURCE.ClientCertificateEmail,
+const SCHEME_SOURCE: Record<Exclude<ValidationScheme, 'ThumbprintMatch'>, AuthenticationNameSource> = {
+  SubjectMatchesAuthenticationName: 'ClientCertificateSubject',
+  DnsMatchesAuthenticationName: 'ClientCertificateDns',
+  UriMatchesAuthenticationName: 'ClientCertificateUri',
+  IpMatchesAuthenticationName: 'ClientCertificateIp',
+  EmailMatchesAuthenticationName: 'ClientCertificateEmail',
 };
 
 export const EVENT_GRID_IDENTITY: IdentityPieces = {
@@ -33,8 +35,13 @@ export const EVENT_GRID_IDENTITY: IdentityPieces = {
   // S3: with no Username, the ClientID doubles as the authentication name (one session only).
   nameWithoutUsername: (request) => ({ name: request.clientId, source: 'clientId' }),
   nameOfUsername: (username) => ({ name: username, source: 'username' }),
+  // A3, A5: the subject names a client by its CN when it has exactly one. Of a subject with several CNs
+  // the docs do not say which is read (CERTAUTH calls the field the subject name,
+  // tls_client_auth_subject_dn), so none of them names or proves anything (inferred: as strict as any
+  // reading Event Grid may have).
+  subjectNames: (certificate) => (certificate.commonNames.length === 1 ? certificate.commonNames : []),
   // A3: each scheme reads its own field, and only that one.
-  schemeValues: (scheme, certificate) => SCHEME_FIELD[scheme](certificate),
+  schemeValues: (scheme, certificate, subjectNames) => FIELD_OF_SOURCE[SCHEME_SOURCE[scheme]](certificate, subjectNames),
   // A3: a value proves the name when it is that name, in any letter case (A4), and nothing else: not a
   // name it starts or ends with, nor one with a trailing space or dot, nor a look-alike or another
   // Unicode normalisation of it (inferred: the docs say only that the field must match).
@@ -53,7 +60,7 @@ export function authenticationName(
   if (!sources.length) return behaviour.nameWithoutUsername(request, certificate);
   // A5: the first configured certificate field that holds a value names the client.
   for (const source of sources) {
-    const [name] = FIELD_OF_SOURCE[source](certificate);
+    const [name] = FIELD_OF_SOURCE[source](certificate, behaviour.subjectNames);
     if (name) return { name, source };
   }
   return undefined;
@@ -69,7 +76,7 @@ function schemeFailure(client: ClientResource, certificate: PresentedCertificate
   if (!certificate.chainsToRegisteredCa) {
     return `the client certificate does not chain to a CA registered on the namespace${certificate.chainProblem ? ` (${certificate.chainProblem})` : ''}`;
   }
-  const values = behaviour.schemeValues(validationScheme, certificate);
+  const values = behaviour.schemeValues(validationScheme, certificate, behaviour.subjectNames);
   if (values.some((value) => behaviour.proves(value, client.authenticationName, behaviour.sameName))) return undefined;
   return `${validationScheme}: the certificate does not carry "${client.authenticationName}" (it has ${values.length ? values.join(', ') : 'none'})`;
 }
@@ -211,8 +218,10 @@ export const IDENTITY_MUTANTS: readonly Mutant[] = [
     breaks: 'without a Username the certificate CN names the client, so several sessions are possible',
     apply: (behaviour) => ({
       ...behaviour,
-      nameWithoutUsername: (request, certificate) =>
-        certificate.commonName ? { name: certificate.commonName, source: 'ClientCertificateSubject' } : behaviour.nameWithoutUsername(request, certificate),
+      nameWithoutUsername: (request, certificate) => {
+        const [commonName] = behaviour.subjectNames(certificate);
+        return commonName ? { name: commonName, source: 'ClientCertificateSubject' } : behaviour.nameWithoutUsername(request, certificate);
+      },
     }),
   },
   { rule: 'A1', breaks: "the certificate's validity period and key usage are not checked", apply: without(CERTIFICATE_USABLE) },
@@ -222,14 +231,26 @@ export const IDENTITY_MUTANTS: readonly Mutant[] = [
     id: 'A3.any-field',
     rule: 'A3',
     breaks: "the name may be in any certificate field (subject CN, DNS, URI, IP, email), not only the scheme's",
-    apply: (behaviour) => ({ ...behaviour, schemeValues: (_scheme, certificate) => Object.values(FIELD_OF_SOURCE).flatMap((field) => field(certificate)) }),
+    apply: (behaviour) => ({
+      ...behaviour,
+      schemeValues: (_scheme, certificate, subjectNames) => Object.values(FIELD_OF_SOURCE).flatMap((field) => field(certificate, subjectNames)),
+    }),
   },
   {
     id: 'S1.username-ignored',
     rule: 'S1',
     breaks: "the Username is ignored: the certificate's subject CN names the client (as mosquitto's use_identity_as_username)",
     onlyUnder: { methods: ['certificate'], why: 'a token or the webhook names its client whatever the Username (T1, W1, E1): what this mutant reads instead, a certificate, is not there' },
-    apply: (behaviour) => ({ ...behaviour, nameOfUsername: (_username, certificate) => ({ name: certificate.commonName ?? '', source: 'ClientCertificateSubject' }) }),
+    apply: (behaviour) => ({
+      ...behaviour,
+      nameOfUsername: (_username, certificate) => ({ name: behaviour.subjectNames(certificate)[0] ?? '', source: 'ClientCertificateSubject' }),
+    }),
+  },
+  {
+    id: 'A3.last-cn',
+    rule: 'A3',
+    breaks: "the subject's last CN is its name, whatever CNs come before it (as Go's crypto/x509 reads CommonName): a subject CN=someone-else, CN=alpha proves and, with no Username, names alpha",
+    apply: (behaviour) => ({ ...behaviour, subjectNames: (certificate) => certificate.commonNames.slice(-1) }),
   },
   {
     id: 'A3.prefix',

@@ -10,7 +10,8 @@ export interface RawNames {
 
 /** A client certificate, as the certificate rules (A1, A3, A5) judge it. */
 export interface PresentedCertificate {
-  commonName?: string;
+  /** The subject's CN attributes, in the order the certificate gives them (usually one). */
+  commonNames: string[];
   dns: string[];
   uri: string[];
   ip: string[];

@@ -72,11 +72,12 @@ function altNames(certificate: X509Certificate) {
   return { dns: of('DNS:'), uri: of('URI:'), ip: of('IP Address:'), email: of('email:') };
 }
 
-function commonNameOf(certificate: X509Certificate): string | undefined {
+/** Every CN attribute of the subject, in order: Node gives one attribute a line. */
+function commonNamesOf(certificate: X509Certificate): string[] {
   return certificate.subject
     .split('\n')
-    .find((line) => line.startsWith('CN='))
-    ?.slice(3);
+    .filter((line) => line.startsWith('CN='))
+    .map((line) => line.slice(3));
 }
 
 function issued(child: X509Certificate, issuer: X509Certificate): boolean {
@@ -115,7 +116,7 @@ export function chainVerdict(
   const validNow = (certificate: X509Certificate) => new Date(certificate.validFrom) <= now && now <= new Date(certificate.validTo);
   if (VALIDITY_ERRORS.has(error)) {
     const lapsed = rest.find((certificate) => certificate.ca && !validNow(certificate));
-    if (lapsed) return { chainsToRegisteredCa: false, chainProblem: `${error}: CA certificate "${commonNameOf(lapsed) ?? lapsed.subject}" is not valid now` };
+    if (lapsed) return { chainsToRegisteredCa: false, chainProblem: `${error}: CA certificate "${commonNamesOf(lapsed)[0] ?? lapsed.subject}" is not valid now` };
     if (chainsTo(leaf, rest, registeredCas)) return { chainsToRegisteredCa: true };
   }
   return { chainsToRegisteredCa: false, chainProblem: error };
@@ -128,7 +129,7 @@ export function certificateFacts(leaf: X509Certificate): CertificateFacts {
   const usages = leaf.keyUsage;
   const problem = unacceptable(leaf);
   return {
-    commonName: commonNameOf(leaf),
+    commonNames: commonNamesOf(leaf),
     ...altNames(leaf),
     thumbprint: leaf.fingerprint256.replaceAll(':', ''),
     notBefore: new Date(leaf.validFrom),

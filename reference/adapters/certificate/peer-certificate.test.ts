@@ -72,10 +72,10 @@ describe('PeerCertificateReader', () => {
 
   it('names each certificate by its own subject, and sees a chain TLS refused as not leading to a registered CA', async () => {
     const reader = new PeerCertificateReader(registeredCas);
-    expect((await readBoth(reader, identity('alpha'))).read).toMatchObject({ commonName: 'alpha', chainsToRegisteredCa: true });
-    expect((await readBoth(reader, identity('beta'))).read).toMatchObject({ commonName: 'beta', chainsToRegisteredCa: true });
+    expect((await readBoth(reader, identity('alpha'))).read).toMatchObject({ commonNames: ['alpha'], chainsToRegisteredCa: true });
+    expect((await readBoth(reader, identity('beta'))).read).toMatchObject({ commonNames: ['beta'], chainsToRegisteredCa: true });
     const refused = (await readBoth(reader, { cert: selfSigned.pem, key: selfSigned.key.privateKeyPem })).read;
-    expect(refused).toMatchObject({ commonName: 'thumb-1', chainsToRegisteredCa: false, chainProblem: 'DEPTH_ZERO_SELF_SIGNED_CERT' });
+    expect(refused).toMatchObject({ commonNames: ['thumb-1'], chainsToRegisteredCa: false, chainProblem: 'DEPTH_ZERO_SELF_SIGNED_CERT' });
   });
 
   // A resumed session carries the client's certificate but not the CAs it sent: what the reader makes
@@ -88,7 +88,7 @@ describe('PeerCertificateReader', () => {
     const again = await readBoth(new PeerCertificateReader(registeredCas), identity(id), full.session);
     expect(again.resumed).toBe(true);
     expect(again.read).toEqual(full.read);
-    expect(again.read?.commonName).toBe(full.read?.commonName);
+    expect(again.read?.commonNames).toEqual(full.read?.commonNames);
   });
 
   it('reads no certificate when the client presented none', async () => {
