@@ -45,7 +45,7 @@ ${MQTT_USAGE}
  * overrides it, 1 runs them one after another. A remote run stays one scenario at a time: its pacing
  * and session limit are the namespace's. Measured in docs/performance.md.
  */
-const DEFAULT_EMBEDDED_CONCURRENCY = 8;
+const DEFAULT_EMBEDDED_CONCURRENCY = 16;
 const MAX_CONCURRENCY = 32;
 
 function embeddedConcurrency(): number {

@@ -57,7 +57,9 @@ export class SharedGroups {
     if (!parsed) throw new Error(`not a shared subscription: ${shared}`);
     let group = this.groups.get(shared);
     if (!group) {
-      const made: Group = { shared, filter: parsed.filter, members: new Map(), deliver: (packet, done) => this.deliver(made, packet, done) };
+      // A message forwarded to a group is a live one: RETAIN 0 (MQTT 5 3.3.1.3; a group has no Retain
+      // As Published), even when it was published retained and reaches a member that just joined.
+      const made: Group = { shared, filter: parsed.filter, members: new Map(), deliver: (packet, done) => this.deliver(made, { ...packet, retain: false }, done) };
       group = made;
       this.groups.set(shared, group);
       this.broker.subscribe(parsed.filter, group.deliver as never, () => {});
