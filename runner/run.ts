@@ -109,8 +109,14 @@ export interface ScenarioRunner {
   stop(): Promise<void>;
 }
 
+/** What a runner runs, and where its cucumber page goes instead of the configuration's (a second transport's own page). */
+export interface ScenarioRunnerOptions {
+  prepare: PrepareOptions;
+  htmlReport?: string;
+}
+
 /** A runner in this thread: it starts loading the step modules at once. */
-export function inProcess(options: { prepare: PrepareOptions; htmlReport?: string }): ScenarioRunner {
+export function inProcess(options: ScenarioRunnerOptions): ScenarioRunner {
   const prepared = prepareScenarios(options.prepare);
   prepared.catch(() => {});
   return {

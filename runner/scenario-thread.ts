@@ -9,19 +9,13 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import type { Envelope } from '@cucumber/messages';
 import { threadEntry } from '../common/thread-entry.ts';
 import type { TargetParameters } from '../steps/target.ts';
-import type { PrepareOptions, ScenarioRunner, TransportRun } from './run.ts';
-
-export interface ScenarioThreadOptions {
-  prepare: PrepareOptions;
-  /** Where cucumber's HTML page goes instead of the path the configuration names (a second run's own page). */
-  htmlReport?: string;
-}
+import type { ScenarioRunner, ScenarioRunnerOptions, TransportRun } from './run.ts';
 
 type ToThread = { run: { target: TargetParameters; concurrency: number } };
 type FromThread = { envelope: Envelope } | { done: TransportRun };
 const THREAD_KIND = 'mmc-scenario-thread';
 
-export function startScenarioThread(options: ScenarioThreadOptions): ScenarioRunner {
+export function startScenarioThread(options: ScenarioRunnerOptions): ScenarioRunner {
   const thread = new Worker(threadEntry('./scenario-thread', import.meta.url), { workerData: { kind: THREAD_KIND, options } });
   // Before a run, an error (the step modules failed to load) is the run's to report.
   const early = once(thread, 'error').then(([error]) => Promise.reject(error as Error));
@@ -39,7 +33,7 @@ export function startScenarioThread(options: ScenarioThreadOptions): ScenarioRun
   };
 }
 
-async function serve(options: ScenarioThreadOptions): Promise<void> {
+async function serve(options: ScenarioRunnerOptions): Promise<void> {
   const port = parentPort!;
   const { inProcess } = await import('./run.ts');
   const runner = inProcess(options);
@@ -48,4 +42,4 @@ async function serve(options: ScenarioThreadOptions): Promise<void> {
   port.postMessage({ done } satisfies FromThread);
 }
 
-if (!isMainThread && (workerData as { kind?: string } | null)?.kind === THREAD_KIND) await serve((workerData as { options: ScenarioThreadOptions }).options);
+if (!isMainThread && (workerData as { kind?: string } | null)?.kind === THREAD_KIND) await serve((workerData as { options: ScenarioRunnerOptions }).options);
