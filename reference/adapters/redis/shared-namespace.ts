@@ -28,7 +28,17 @@ interface RedisPersistence {
 }
 
 /** aedes-persistence-redis 11's own async class (its main export is a callback wrapper aedes 2.0 refuses). */
-const AsyncRedisPersistence = requireHere('aedes-persistence-redis/asyncPersistence.js') as new (options: { conn: Redis }) => RedisPersistence;
+const AsyncRedisPersistence = requireHere('aedes-persistence-redis/asyncPersistence.js') as new (options: { conn: Redis; maxSessionDelivery?: number }) => RedisPersistence;
+
+/**
+ * How much of a session's queue aedes-persistence-redis reads when the session resumes (its
+ * `maxSessionDelivery`, 1,000 by default: the LRANGE's last index). aedes reads the queue once per
+ * connection, so a session resuming with more queued lost the rest on that connection: a connected
+ * session's queue has no bound (what it was sent and has not acknowledged stays in it; L8 bounds only
+ * an offline one), and under takeovers every 100 ms at 1,000 messages a second it grew past 1,000.
+ * The whole queue is read, as aedes' memory persistence does.
+ */
+const WHOLE_QUEUE = Number.MAX_SAFE_INTEGER;
 
 /**
  * aedes-persistence-redis 11 answers with async generators where aedes 2.0.0-beta.1 pipes Node streams
@@ -157,7 +167,7 @@ export async function joinSharedNamespace(options: SharedNamespaceOptions): Prom
     log,
   });
   await sessions.start();
-  const persistence = withReadableStreams(new AsyncRedisPersistence({ conn: persistenceConnection }));
+  const persistence = withReadableStreams(new AsyncRedisPersistence({ conn: persistenceConnection, maxSessionDelivery: WHOLE_QUEUE }));
   enqueueInOneRoundTrip(persistence, persistenceConnection);
   const mq = MQEmitterRedis({ pubConn: publish, subConn: subscribe });
   withoutUndefinedKeys(mq);
