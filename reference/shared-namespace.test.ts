@@ -4,6 +4,7 @@
 // QoS 1 messages follow the session (L2), messages fan out between instances, and a broker that stops
 // sends MQTT 5 clients DISCONNECT 0x8B and keeps their sessions for whichever instance they resume on.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { openRawSession, type RawSession } from '../testkit/raw-session.ts';
 import { startTestBroker, type TestBroker } from '../testkit/test-broker.ts';
 import { redisSkipNotice, REDIS_AVAILABLE, startRedis, type TestRedis } from '../testkit/redis-server.ts';
 import { enqueueInOneRoundTrip } from './adapters/redis/shared-namespace.ts';
@@ -94,6 +95,49 @@ describe.skipIf(!REDIS_AVAILABLE).each(['5', '3.1.1'] as const)('two instances, 
     expect((await subscriber.nextMessage('mmc/alpha/s1')).payload).toBe('across');
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(subscriber.pending().filter((message) => message.payload === 'across')).toHaveLength(0);
+  });
+});
+
+describe.skipIf(!REDIS_AVAILABLE)('a session that ends at A just as its owner connects at B', () => {
+  /** A TLS connection of `identity` to the instance, its CONNECT not sent yet. */
+  async function rawAt(at: TestBroker<ReferenceBroker>, identity: string): Promise<RawSession> {
+    const { certificatePem, keyPem } = at.pki.identities.get(identity)!;
+    const raw = await openRawSession({ port: at.broker.port, ca: at.pki.rootCaPem, cert: certificatePem, key: keyPem });
+    raws.push(raw);
+    return raw;
+  }
+  const raws: RawSession[] = [];
+  afterEach(() => {
+    for (const raw of raws.splice(0)) raw.end();
+  });
+
+  it('L2: a CONNECT at B sent right after an MQTT 5 DISCONNECT with Session Expiry 0 at A starts a new session (Session Present 0)', async () => {
+    const [a, b] = await pair();
+    // A takes its time to record the end in the store, as a loaded instance does: B decides before it has.
+    const close = a.broker.sessions.close.bind(a.broker.sessions);
+    a.broker.sessions.close = async (...args) => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return close(...args);
+    };
+    for (let round = 1; round <= 3; round += 1) {
+      const first = await rawAt(a, 'alpha');
+      first.sendPacket({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 's1', clean: true, keepalive: 30, username: 'alpha', properties: { sessionExpiryInterval: 600 } });
+      expect(await first.next(5000)).toMatchObject({ cmd: 'connack', reasonCode: 0 });
+      first.sendPacket({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'mmc/alpha/s1', qos: 1 }] });
+      expect(await first.next()).toMatchObject({ cmd: 'suback' });
+      // The session ends with this DISCONNECT, which A reads; the next CONNECT, at B, comes at once.
+      const second = await rawAt(b, 'alpha');
+      first.sendPacket({ cmd: 'disconnect', reasonCode: 0, properties: { sessionExpiryInterval: 0 } });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      second.sendPacket({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 's1', clean: false, keepalive: 30, username: 'alpha', properties: { sessionExpiryInterval: 600 } });
+      expect(await second.next(5000), `round ${round}`).toMatchObject({ cmd: 'connack', reasonCode: 0, sessionPresent: false });
+      // Nothing of the ended session goes on: its subscription went with it.
+      const publisher = await b.open('observer', `pub-${round}`, '5', { cleanStart: true });
+      await publisher.publish('mmc/alpha/s1', 'after', 1);
+      expect(await second.next(300)).toBeUndefined();
+      second.end();
+      await new Promise((resolve) => setTimeout(resolve, 400));
+    }
   });
 });
 
