@@ -193,7 +193,7 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     log,
     clock,
     sessionLimit: () => behaviour.sessionLimit(namespace),
-    ...(shared ? { instance: shared.instance } : {}),
+    ...(shared ? { instance: shared.instance, takeovers: shared.takeovers } : {}),
   });
 
   // With Redis, a QoS 1 PUBLISH's PUBACK waits until its message is stored there (a kill -9 loses nothing acknowledged).
@@ -224,6 +224,7 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
       done();
     });
     leaveSessionExpiryToTheStore(broker);
+    await shared.takeovers.serve((sessionName, connectionId, from) => adapter.endForTakeover(sessionName, connectionId, from));
   }
   await broker.listen();
   adapter.attach(broker);

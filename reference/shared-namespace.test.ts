@@ -119,6 +119,7 @@ describe.skipIf(!REDIS_AVAILABLE)('a session that ends at A just as its owner co
       await new Promise((resolve) => setTimeout(resolve, 300));
       return close(...args);
     };
+    const publisher = await b.open('observer', 'pub', '5', { cleanStart: true });
     for (let round = 1; round <= 3; round += 1) {
       const first = await rawAt(a, 'alpha');
       first.sendPacket({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 's1', clean: true, keepalive: 30, username: 'alpha', properties: { sessionExpiryInterval: 600 } });
@@ -132,7 +133,6 @@ describe.skipIf(!REDIS_AVAILABLE)('a session that ends at A just as its owner co
       second.sendPacket({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 's1', clean: false, keepalive: 30, username: 'alpha', properties: { sessionExpiryInterval: 600 } });
       expect(await second.next(5000), `round ${round}`).toMatchObject({ cmd: 'connack', reasonCode: 0, sessionPresent: false });
       // Nothing of the ended session goes on: its subscription went with it.
-      const publisher = await b.open('observer', `pub-${round}`, '5', { cleanStart: true });
       await publisher.publish('mmc/alpha/s1', 'after', 1);
       expect(await second.next(300)).toBeUndefined();
       second.end();

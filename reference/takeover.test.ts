@@ -298,3 +298,18 @@ describe.each(SETUPS)('QoS 1 across takeovers by the same identity [S8], %s', (s
     }
   });
 });
+
+describe.skipIf(!REDIS_AVAILABLE)('a takeover that hops between instances [S8]', () => {
+  it('ends the older connection at A before B accepts the newer: A sends it nothing more once B answers', async () => {
+    const b = await start('two instances on Redis');
+    const older = await subscriber(b, true, () => true);
+    log.length = 0;
+    const newer = await subscriber(b, false, () => true);
+    expect(newer.connack.sessionPresent).toBe(true);
+    expect(await older.closed).toBe(true);
+    expect(older.disconnect).toBe(0x8e);
+    const ended = log.findIndex((line) => /session "s1" taken over at instance .*: its connection here ends \[S8\]/.test(line));
+    const accepted = log.findIndex((line) => line.startsWith('accepted session "s1"'));
+    expect([ended >= 0, accepted > ended], log.join('\n')).toEqual([true, true]);
+  });
+});

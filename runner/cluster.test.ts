@@ -16,13 +16,8 @@ import { referenceNamespaces } from './embedded-brokers.ts';
 
 redisSkipNotice('runner/cluster.test.ts');
 
-/**
- * The multi-session rules, the offline queue's and the shared subscriptions': those whose state the
- * instances share. Not L2: a session ended with an expiry of 0 at one instance can still be taken over
- * as live at another for a moment (docs/scaling.md, "Not solved across instances"), which fails L2's
- * resume-with-no-expiry scenario about one run in six.
- */
-const RULES = 'S5,S6,S8,S9,L8,M3';
+/** The multi-session rules, the offline queue's and the shared subscriptions': those whose state the instances share. */
+const RULES = 'S5,S6,S8,S9,L2,L8,M3';
 
 let redis: TestRedis | undefined;
 beforeAll(async () => {

@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import MQEmitterRedis from 'mqemitter-redis';
 import type { Clock } from '../../ports/clock.ts';
 import { newInstanceId, RedisSessionStore } from './redis-session-store.ts';
+import { RedisTakeovers } from './redis-takeovers.ts';
 import { RedisTallies } from './redis-tallies.ts';
 
 const requireHere = createRequire(import.meta.url);
@@ -117,6 +118,8 @@ export interface SharedNamespace {
   sessions: RedisSessionStore;
   /** The queue counts (L8) and shared subscription groups (M3) of the namespace. */
   tallies: RedisTallies;
+  /** A takeover from a connection at another instance: asked of it, and answered for this one's connections (S8). */
+  takeovers: RedisTakeovers;
   /** For aedes' options. */
   persistence: unknown;
   mq: ReturnType<typeof MQEmitterRedis>;
@@ -173,10 +176,12 @@ export async function joinSharedNamespace(options: SharedNamespaceOptions): Prom
   withoutUndefinedKeys(mq);
   // Its connections' errors are re-emitted here; the connections report a loss themselves (connection()).
   (mq as unknown as { state: { on(event: 'error', listener: () => void): void } }).state.on('error', () => {});
+  const takeovers = await RedisTakeovers.start(mq, storeConnection, instance);
   return {
     instance,
     sessions,
     tallies: new RedisTallies(storeConnection, sessions.prefix, instance),
+    takeovers,
     persistence,
     mq,
     async close() {
