@@ -369,7 +369,7 @@ export class AedesNamespaceAdapter {
       const claim = await this.options.sessions.claim(view, connection.id, grant.expirySeconds, this.options.sessionLimit());
       if (claim === 'conflict') continue;
       connection.claimed = sessionName;
-      this.claimed.set(connection.id, connection);
+      if (this.options.takeovers) this.claimed.set(connection.id, connection);
       const settled = await this.endRemoteConnection(client, connection, grant, claim.replaced);
       if (socket.destroyed) {
         await this.options.sessions.abandon(sessionName, connection.id, settled.replaced);
@@ -527,7 +527,7 @@ export class AedesNamespaceAdapter {
   }
 
   private onClosed(connection: Connection): void {
-    if (connection.claimed !== undefined) setTimeout(() => this.claimed.delete(connection.id), REMEMBER_ENDED_MS).unref();
+    if (this.claimed.has(connection.id)) setTimeout(() => this.claimed.delete(connection.id), REMEMBER_ENDED_MS).unref();
     const grant = connection.grant;
     if (!grant) return connection.endedAs('held');
     this.options.tokens.closed(connection.client);
