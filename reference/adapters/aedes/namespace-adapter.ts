@@ -551,7 +551,8 @@ export class AedesNamespaceAdapter {
   /**
    * Another instance of the namespace registered a connection for this session (aedes announces it on
    * its fan-out, and then closes its own client of that id, without a DISCONNECT): the connection here
-   * was taken over (S8). It gets DISCONNECT 0x8E (MQTT 5) and nothing after it.
+   * was taken over (S8). The takeover's ask has ended it already (endForTakeover); one the ask did not
+   * reach in time gets DISCONNECT 0x8E (MQTT 5) and nothing after it here.
    */
   remoteTakeover(brokerId: string, sessionName: string): void {
     if (brokerId === this.broker?.id) return;
