@@ -36,8 +36,9 @@ const LINGER_MS = 2000;
  * written (a DISCONNECT) and then the end, and what it still sends (PUBACKs in flight) is read and
  * dropped until it closes its side, or for LINGER_MS. A socket destroyed with unread bytes in it is
  * reset, and a busy client can lose the DISCONNECT that came just before the reset. Once it is ending,
- * a later destroy waits for the end too: aedes destroys the stream again, with an error, when a
- * delivery that was on its way before the close comes to be written after it.
+ * a later destroy with an error waits for the end too: aedes destroys the stream again, with an error,
+ * when a delivery that was on its way before the close comes to be written after it. (Node destroys it,
+ * with none, once the client has closed its side.)
  */
 function closeGracefully(stream: Duplex): void {
   const destroy = stream.destroy.bind(stream);
@@ -46,7 +47,7 @@ function closeGracefully(stream: Duplex): void {
       stream.destroy = destroy;
       return destroy(error);
     }
-    stream.destroy = (() => stream) as Duplex['destroy'];
+    stream.destroy = ((later?: Error) => (later ? stream : destroy())) as Duplex['destroy'];
     const timer = setTimeout(() => destroy(), LINGER_MS);
     timer.unref();
     stream.once('close', () => clearTimeout(timer));
