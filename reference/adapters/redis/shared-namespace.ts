@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { Redis } from 'ioredis';
 import MQEmitterRedis from 'mqemitter-redis';
 import type { Clock } from '../../ports/clock.ts';
+import { RedisClientRegistry, type RedisClientRegistryOptions } from './redis-client-registry.ts';
 import { newInstanceId, RedisSessionStore } from './redis-session-store.ts';
 import { RedisTallies } from './redis-tallies.ts';
 
@@ -110,6 +111,8 @@ export interface SharedNamespace {
   /** For aedes' options. */
   persistence: unknown;
   mq: ReturnType<typeof MQEmitterRedis>;
+  /** The namespace's registered clients as changed while it runs (A7, P5), read and listened to before it returns. */
+  clientRegistry(options: Pick<RedisClientRegistryOptions, 'configured' | 'current' | 'apply'>): Promise<RedisClientRegistry>;
   /** After the broker has closed: hands the sessions still held here over as held, and closes the connections. */
   close(): Promise<void>;
 }
@@ -161,6 +164,7 @@ export async function joinSharedNamespace(options: SharedNamespaceOptions): Prom
   enqueueInOneRoundTrip(persistence, persistenceConnection);
   const mq = MQEmitterRedis({ pubConn: publish, subConn: subscribe });
   withoutUndefinedKeys(mq);
+  let registry: RedisClientRegistry | undefined;
   // Its connections' errors are re-emitted here; the connections report a loss themselves (connection()).
   (mq as unknown as { state: { on(event: 'error', listener: () => void): void } }).state.on('error', () => {});
   return {
@@ -169,7 +173,13 @@ export async function joinSharedNamespace(options: SharedNamespaceOptions): Prom
     tallies: new RedisTallies(storeConnection, sessions.prefix, instance),
     persistence,
     mq,
+    async clientRegistry(pieces) {
+      registry = new RedisClientRegistry({ ...pieces, redis: storeConnection, prefix: sessions.prefix, instance, mq, clock: options.clock, log });
+      await registry.start();
+      return registry;
+    },
     async close() {
+      registry?.stop();
       await sessions.stop().catch((error: Error) => log(`the sessions held here could not be handed over: ${error.message}`));
       await persistence.destroy().catch(() => {});
       for (const redis of all) redis.disconnect();
