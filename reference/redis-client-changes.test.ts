@@ -2,7 +2,8 @@
 // instance is changed at every instance: its live connections end wherever they are (DISCONNECT 0x87,
 // the life cycle reason at the instance that held them), the change is answered once each instance has
 // it (a CONNECT anywhere right after is judged on the client as changed), an instance that starts later
-// reads it, and two changes racing from two instances both hold.
+// reads it, another namespace in the same Redis is left alone, and two changes racing from two
+// instances both hold.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { within } from '../common/timing.ts';
 import { startTestBroker, type TestBroker } from '../testkit/test-broker.ts';
@@ -76,6 +77,15 @@ describe.skipIf(!REDIS_AVAILABLE)('a client changed through one instance of a na
     const c = await start();
     expect(stateAt(c, 'alpha')?.state).toBe('Disabled');
     expect(await c.connect('alpha', 'a3', '5')).toMatchObject({ accepted: false });
+  });
+
+  it('leaves alone another namespace kept in another database of the same Redis (pub/sub reaches every database)', async () => {
+    const { started: [a] } = await instances(1);
+    const { started: [other] } = await instances(1);
+    const connected = await other!.open('alpha', 'a1', '5');
+    await a!.broker.updateClient('alpha', { state: 'Disabled' });
+    expect(stateAt(other!, 'alpha')?.state).toBe('Enabled');
+    expect(await within(connected.ended, 300)).toBeUndefined();
   });
 
   it('two changes to one client racing from two instances both hold, at both', async () => {
