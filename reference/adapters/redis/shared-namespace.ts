@@ -145,9 +145,12 @@ export async function joinSharedNamespace(options: SharedNamespaceOptions): Prom
   storeConnection.once('error', (error: Error) => (failure ??= error));
   try {
     await Promise.all(all.map((redis) => redis.connect()));
+    // A database the server does not have (redis://HOST:PORT/DB past its `databases` setting): ioredis
+    // reports it as an error and goes on in database 0, another namespace's.
+    if (failure) throw failure;
   } catch (error) {
     for (const redis of all) redis.disconnect();
-    const reason = (failure ?? (error as Error)).message;
+    const reason = (failure ?? (error as Error)).message + (/DB index/.test((failure ?? (error as Error)).message) ? ` (the server's "databases" setting)` : '');
     throw Object.assign(new Error(`cannot reach Redis at ${url}: ${reason}`), { code: REDIS_UNREACHABLE });
   }
   const sessions = new RedisSessionStore({
