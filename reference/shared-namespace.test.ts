@@ -180,6 +180,24 @@ describe.skipIf(!REDIS_AVAILABLE)('an instance that stops', () => {
   });
 });
 
+describe.skipIf(!REDIS_AVAILABLE)('two namespaces in two databases of one Redis server (pub/sub has no databases)', () => {
+  it("do not deliver each other's messages", async () => {
+    const [a, b] = [await instance((databases += 1)), await instance((databases += 1))];
+    const subscriber = await a.open('alpha', 's1', '5');
+    await subscriber.subscribe('mmc/alpha/apart', 1);
+    const publisher = await b.open('observer', 'p1', '5');
+    await publisher.publish('mmc/alpha/apart', 'elsewhere', 1);
+    await expect(subscriber.nextMessage('mmc/alpha/apart', 500)).rejects.toThrow();
+  });
+
+  it("do not end each other's connections of the same ClientID", async () => {
+    const [a, b] = [await instance((databases += 1)), await instance((databases += 1))];
+    const first = await a.open('alpha', 'same', '5');
+    await b.open('beta', 'same', '5');
+    expect(await within(first.ended, 500)).toBeUndefined();
+  });
+});
+
 describe.skipIf(!REDIS_AVAILABLE)('a database the Redis server does not have', () => {
   it('is refused at start, rather than used as database 0 (ioredis goes on there)', async () => {
     await expect(startTestBroker(startReferenceBroker, {}, { redis: { url: `${redis!.url}/99` } })).rejects.toThrow(/^cannot reach Redis at .*\/99: ERR DB index is out of range/);

@@ -10,11 +10,9 @@
 //                  fingerprint of the configured resource it was changed from
 //   client-stamps  hash: client name -> the stamp of its last change
 //   client-stamp   counter: the last change's stamp
-//   fan-out        a random name of this namespace's fan-out topics: Redis pub/sub, which the
-//                  fan-out is, reaches every database of a Redis, and so every namespace kept in it
 // A change made from another configuration of that client (the namespace file changed since) is not
 // applied: the file wins.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type MQEmitterRedis from 'mqemitter-redis';
 import { changedClient, type ClientChange, type ClientResource } from '../../../eventgrid/namespace.ts';
@@ -26,9 +24,9 @@ export const ACK_WAIT_MS = 5000;
 /** How often one change is made again on a fresh read when another instance's change to that client came first. */
 const CHANGE_ATTEMPTS = 20;
 
-/** A change's announcement and each instance's answer, on aedes' fan-out (as aedes' own "$SYS/<broker>/new/clients"), by the namespace's fan-out name. */
-const changedTopic = (instance: string, fanOut: string) => `$SYS/${instance}/clients/${fanOut}/changed`;
-const appliedTopic = (instance: string, fanOut: string) => `$SYS/${instance}/clients/${fanOut}/applied`;
+/** A change's announcement and each instance's answer, on aedes' fan-out (as aedes' own "$SYS/<broker>/new/clients"). */
+const changedTopic = (instance: string) => `$SYS/${instance}/clients/changed`;
+const appliedTopic = (instance: string) => `$SYS/${instance}/clients/applied`;
 
 // ARGV: now, name, the stamp the change was made from ('0': the configured client), the entry
 // -> {1, stamp, live instances} or {0, stored stamp, stored entry or false}
@@ -83,8 +81,6 @@ export class RedisClientRegistry {
   /** Changes made here, by stamp, until every live instance has answered. */
   private readonly pending = new Map<number, { waiting: Set<string>; ended: number; done: () => void }>();
   private readonly change_: ChangeScript;
-  /** The namespace's fan-out name (start reads it). */
-  private fanOut = '';
 
   constructor(private readonly options: RedisClientRegistryOptions) {
     this.bases = new Map(options.configured.map((client) => [client.name, fingerprint(client)]));
@@ -95,11 +91,9 @@ export class RedisClientRegistry {
 
   /** Listens to the namespace's changes, then applies those stored before: call before the broker serves anyone. */
   async start(): Promise<void> {
-    const { mq, redis } = this.options;
-    await redis.set(this.key('fan-out'), randomBytes(8).toString('hex'), 'NX');
-    this.fanOut = (await redis.get(this.key('fan-out')))!;
-    await new Promise<void>((resolve) => mq.on(changedTopic('+', this.fanOut), this.onChanged, resolve));
-    await new Promise<void>((resolve) => mq.on(appliedTopic('+', this.fanOut), this.onApplied, resolve));
+    const { mq } = this.options;
+    await new Promise<void>((resolve) => mq.on(changedTopic('+'), this.onChanged, resolve));
+    await new Promise<void>((resolve) => mq.on(appliedTopic('+'), this.onApplied, resolve));
     const [[, entries], [, stamps]] = (await this.options.redis.multi().hgetall(this.key('clients')).hgetall(this.key('client-stamps')).exec()) as [[null, Record<string, string>], [null, Record<string, string>]];
     for (const [name, entry] of Object.entries(entries)) this.received({ stamp: Number(stamps[name] ?? 0), name, entry: JSON.parse(entry) as Entry });
   }
@@ -150,7 +144,7 @@ export class RedisClientRegistry {
         resolve(ended);
       };
       this.pending.set(announcement.stamp, { waiting, ended: 0, done: finish });
-      this.options.mq.emit({ topic: changedTopic(this.options.instance, this.fanOut), payload: JSON.stringify(announcement) }, (error?: Error) => {
+      this.options.mq.emit({ topic: changedTopic(this.options.instance), payload: JSON.stringify(announcement) }, (error?: Error) => {
         if (error) this.options.log(`client "${announcement.name}": the change could not be announced: ${error.message}`);
       });
     });
@@ -171,7 +165,7 @@ export class RedisClientRegistry {
   private readonly onChanged = (packet: { topic: string } & Record<string, unknown>, done: () => void): void => {
     const announcement = JSON.parse(String(packet.payload)) as Announcement;
     const ended = this.received(announcement);
-    this.options.mq.emit({ topic: appliedTopic(this.options.instance, this.fanOut), payload: JSON.stringify({ stamp: announcement.stamp, ended }) });
+    this.options.mq.emit({ topic: appliedTopic(this.options.instance), payload: JSON.stringify({ stamp: announcement.stamp, ended }) });
     done();
   };
 
@@ -188,8 +182,8 @@ export class RedisClientRegistry {
 
   /** Stops listening (the fan-out is closed with the instance). */
   stop(): void {
-    this.options.mq.removeListener(changedTopic('+', this.fanOut), this.onChanged);
-    this.options.mq.removeListener(appliedTopic('+', this.fanOut), this.onApplied);
+    this.options.mq.removeListener(changedTopic('+'), this.onChanged);
+    this.options.mq.removeListener(appliedTopic('+'), this.onApplied);
     for (const { done } of this.pending.values()) done();
   }
 }

@@ -3,6 +3,7 @@
 // (subscriptions, queued QoS 1 messages, retained messages, wills: aedes-persistence-redis) and aedes'
 // message fan-out between instances (mqemitter-redis). broker.ts loads this module only for --redis,
 // so the in-memory default never loads a Redis client.
+import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 import { Redis } from 'ioredis';
@@ -89,6 +90,31 @@ function withoutUndefinedKeys(mq: ReturnType<typeof MQEmitterRedis>): void {
     emit(defined({ ...packet, ...(packet.properties ? { properties: defined(packet.properties) } : {}) }) as Parameters<typeof emit>[0], done)) as typeof mq.emit;
 }
 
+/**
+ * Redis pub/sub has no databases: a channel reaches every client of the server, and so every namespace
+ * kept in it (each in a database of its own). mqemitter-redis names a channel by the topic alone: a
+ * message published in one namespace reached the subscribers of its topic in another, and aedes'
+ * "client registered" notice ended another namespace's connection of the same ClientID (0x8E). The
+ * channels of the two connections handed to it are given the namespace's fan-out name first.
+ */
+function channelsOfNamespace(fanOut: string, publish: Redis, subscribe: Redis): void {
+  const inNamespace = (channel: string) => `${fanOut}/${channel}`;
+  const send = publish.publish.bind(publish);
+  publish.publish = ((channel: string, message: Buffer) => send(inNamespace(channel), message)) as typeof publish.publish;
+  // mqemitter-redis (un)subscribes one channel or pattern at a time, with a callback.
+  const methods = subscribe as unknown as Record<'subscribe' | 'psubscribe' | 'unsubscribe' | 'punsubscribe', (...args: unknown[]) => Promise<unknown>>;
+  for (const method of ['subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe'] as const) {
+    const call = methods[method].bind(subscribe);
+    methods[method] = (channel: unknown, ...callback: unknown[]) => call(inNamespace(String(channel)), ...callback);
+  }
+}
+
+/** The namespace's fan-out name: a random one, the first instance's, kept in Redis for every instance after it. */
+async function fanOutName(redis: Redis, prefix: string): Promise<string> {
+  await redis.set(`${prefix}fan-out`, randomBytes(8).toString('hex'), 'NX');
+  return (await redis.get(`${prefix}fan-out`))!;
+}
+
 /** The error code of a Redis that could not be reached at start. */
 export const REDIS_UNREACHABLE = 'EREDISUNREACHABLE';
 
@@ -165,6 +191,7 @@ export async function joinSharedNamespace(options: SharedNamespaceOptions): Prom
   await sessions.start();
   const persistence = withReadableStreams(new AsyncRedisPersistence({ conn: persistenceConnection }));
   enqueueInOneRoundTrip(persistence, persistenceConnection);
+  channelsOfNamespace(await fanOutName(storeConnection, sessions.prefix), publish, subscribe);
   const mq = MQEmitterRedis({ pubConn: publish, subConn: subscribe });
   withoutUndefinedKeys(mq);
   let registry: RedisClientRegistry | undefined;
