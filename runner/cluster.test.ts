@@ -51,10 +51,11 @@ describe.skipIf(!REDIS_AVAILABLE)('the suite across instances', () => {
   }, 240_000);
 
   it('fails A7 and P5 across instances against a reference that keeps the connections of a changed client', async () => {
-    const run = await runConformance(join(temporaryDir(), 'reports'), ['--identities', inject('pkiDir'), '--redis', redis!.url, '--instances', '2', '--transport', 'tcp', '--rules', 'A7,P5', '--break', 'A7,P5']);
+    const run = await runConformance(join(temporaryDir(), 'reports'), ['--identities', inject('pkiDir'), '--redis', redis!.url, '--instances', '2', '--transport', 'tcp', '--rules', 'A7,P5', '--break', 'A7,P5', '--mqtt', '5']);
     expect(run.exitCode, run.stdout + run.stderr).toBe(1);
+    // MQTT 5 only: each scenario waits out its client timeout for an end that does not come (runner/mutants.test.ts runs both versions).
     const failed = new Set(run.rules!.filter((rule) => rule.status === 'failed').map((rule) => `${rule.id} ${rule.version}`));
-    expect(failed).toEqual(new Set(['A7 3.1.1', 'A7 5', 'P5 3.1.1', 'P5 5']));
+    expect(failed).toEqual(new Set(['A7 5', 'P5 5']));
   }, 240_000);
 
   it('takes a target file listing two endpoints of one namespace, and spreads each scenario over them', async () => {
