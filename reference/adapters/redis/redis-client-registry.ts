@@ -80,13 +80,13 @@ export class RedisClientRegistry {
   private readonly stamps = new Map<string, number>();
   /** Changes made here, by stamp, until every live instance has answered. */
   private readonly pending = new Map<number, { waiting: Set<string>; ended: number; done: () => void }>();
-  private readonly change_: ChangeScript;
+  private readonly changeScript: ChangeScript;
 
   constructor(private readonly options: RedisClientRegistryOptions) {
     this.bases = new Map(options.configured.map((client) => [client.name, fingerprint(client)]));
     const redis = options.redis as Redis & { mmcClientChange?: ChangeScript };
     if (!redis.mmcClientChange) redis.defineCommand('mmcClientChange', { numberOfKeys: 1, lua: CHANGE_SCRIPT });
-    this.change_ = redis.mmcClientChange!.bind(redis);
+    this.changeScript = redis.mmcClientChange!.bind(redis);
   }
 
   /** Listens to the namespace's changes, then applies those stored before: call before the broker serves anyone. */
@@ -107,7 +107,7 @@ export class RedisClientRegistry {
     for (let attempt = 1; attempt <= CHANGE_ATTEMPTS; attempt += 1) {
       const client = changedClient(from.client, change);
       const entry: Entry = { base: this.bases.get(name)!, client };
-      const [won, stamp, rest] = await this.change_(this.options.prefix, this.options.clock(), name, String(from.stamp), JSON.stringify(entry));
+      const [won, stamp, rest] = await this.changeScript(this.options.prefix, this.options.clock(), name, String(from.stamp), JSON.stringify(entry));
       if (won === 0) {
         // Another change to this client came first: made again on the client as that one left it.
         const stored = typeof rest === 'string' ? (JSON.parse(rest) as Entry) : undefined;
