@@ -6,7 +6,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestBroker, type TestBroker } from '../testkit/test-broker.ts';
 import { redisSkipNotice, REDIS_AVAILABLE, startRedis, type TestRedis } from '../testkit/redis-server.ts';
-import { enqueueInOneRoundTrip } from './adapters/redis/shared-namespace.ts';
+import { queueInFewerRoundTrips, type QueueWrites } from './adapters/redis/queue-round-trips.ts';
 import { startReferenceBroker, type ReferenceBroker } from './broker.ts';
 
 redisSkipNotice('reference/shared-namespace.test.ts');
@@ -119,26 +119,38 @@ describe.skipIf(!REDIS_AVAILABLE)('an instance that stops', () => {
 });
 
 describe.skipIf(!REDIS_AVAILABLE)("aedes-persistence-redis's shape", () => {
-  it('enqueueInOneRoundTrip writes the keys and values its own outgoingEnqueueCombi writes', async () => {
+  it('queueInFewerRoundTrips writes the keys and values its own queueing, sending and clearing of a QoS 1 message write, and answers what its clearing answers', async () => {
     const { Redis } = await import('ioredis');
     const { createRequire } = await import('node:module');
-    const AsyncPersistence = createRequire(import.meta.url)('aedes-persistence-redis/asyncPersistence.js') as new (options: { conn: InstanceType<typeof Redis> }) => {
-      outgoingEnqueueCombi(subs: { clientId: string }[], packet: object): Promise<void>;
-    };
+    const AsyncPersistence = createRequire(import.meta.url)('aedes-persistence-redis/asyncPersistence.js') as new (options: { conn: InstanceType<typeof Redis> }) => QueueWrites;
     const packet = { cmd: 'publish', topic: 't/1', payload: Buffer.from('m'), qos: 1, retain: false, dup: false, brokerId: 'b1', brokerCounter: 7 };
-    const subs = [{ clientId: 'c1' }, { clientId: 'c2' }];
-    const written = async (db: number, ours: boolean) => {
+    // A ClientID its keys URI-encode.
+    const [c1, c2] = [{ id: 'c1' }, { id: 'c 2/x' }];
+    const steps = async (db: number, ours: boolean) => {
       const conn = new Redis(`${redis!.url}/${db}`);
       const persistence = new AsyncPersistence({ conn });
-      if (ours) enqueueInOneRoundTrip(persistence, conn);
-      await persistence.outgoingEnqueueCombi(subs, { ...packet });
-      const keys = (await conn.keys('*')).filter((key) => key.startsWith('packet:') || key.startsWith('outgoing:')).sort();
-      const values = await Promise.all(keys.map(async (key) => ((await conn.type(key)) === 'list' ? (await conn.lrange(key, 0, -1)).join(',') : (await conn.getBuffer(key))!.toString('hex'))));
+      if (ours) queueInFewerRoundTrips(persistence, conn);
+      const snapshot = async () => {
+        const keys = (await conn.keys('*')).filter((key) => key.startsWith('packet:') || key.startsWith('outgoing:')).sort();
+        const values = await Promise.all(keys.map(async (key) => ((await conn.type(key)) === 'list' ? (await conn.lrange(key, 0, -1)).join(',') : (await conn.getBuffer(key))!.toString('hex'))));
+        return Object.fromEntries(keys.map((key, index) => [key, values[index]]));
+      };
+      const seen: unknown[] = [];
+      await persistence.outgoingEnqueueCombi([{ clientId: c1.id }, { clientId: c2.id }], { ...packet });
+      seen.push(await snapshot());
+      await persistence.outgoingUpdate(c1, { ...packet, messageId: 5 });
+      await persistence.outgoingUpdate(c2, { ...packet, messageId: 9 });
+      seen.push(await snapshot());
+      seen.push(await persistence.outgoingClearMessageId(c1, { messageId: 5 }));
+      seen.push(await snapshot());
+      seen.push(await persistence.outgoingClearMessageId(c2, { messageId: 9 }));
+      seen.push(await snapshot());
       conn.disconnect();
-      return Object.fromEntries(keys.map((key, index) => [key, values[index]]));
+      return seen;
     };
-    const theirs = await written(14, false);
-    expect(Object.keys(theirs)).toEqual(['outgoing:c1', 'outgoing:c2', 'packet:b1:7', 'packet:b1:7:offlineCount']);
-    expect(await written(15, true)).toEqual(theirs);
+    const theirs = await steps(14, false);
+    expect(Object.keys(theirs[0] as object)).toEqual(['outgoing:c%202%2Fx', 'outgoing:c1', 'packet:b1:7', 'packet:b1:7:offlineCount']);
+    expect(theirs[5]).toEqual({});
+    expect(await steps(15, true)).toEqual(theirs);
   });
 });

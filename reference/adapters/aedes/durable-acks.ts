@@ -41,6 +41,8 @@ export class DurableAcks {
       const timer = setTimeout(() => release(), LONGEST_HOLD_MS);
       release = () => {
         clearTimeout(timer);
+        // Each held PUBACK's listener goes with it: a publisher's connection would otherwise gather one per message.
+        client.conn.off('close', release);
         if (waiting.get(messageId) === release) waiting.delete(messageId);
         resolve();
       };

@@ -8,19 +8,14 @@ import { Readable } from 'node:stream';
 import { Redis } from 'ioredis';
 import MQEmitterRedis from 'mqemitter-redis';
 import type { Clock } from '../../ports/clock.ts';
+import { queueInFewerRoundTrips, type QueueWrites } from './queue-round-trips.ts';
 import { newInstanceId, RedisSessionStore } from './redis-session-store.ts';
 import { RedisTallies } from './redis-tallies.ts';
 
 const requireHere = createRequire(import.meta.url);
 
-interface QueuedMessage {
-  brokerId: string;
-  brokerCounter: number;
-}
-
-/** What of aedes-persistence-redis is adapted here: its streams, its queueing of a message, and its end. */
-interface RedisPersistence {
-  outgoingEnqueueCombi(subs: { clientId: string }[], packet: QueuedMessage): Promise<void>;
+/** What of aedes-persistence-redis is adapted here: its streams, its queue's writes, and its end. */
+interface RedisPersistence extends QueueWrites {
   createRetainedStreamCombi(patterns: string[]): AsyncIterable<unknown>;
   createRetainedStream(pattern: string): AsyncIterable<unknown>;
   outgoingStream(client: { id: string }): AsyncIterable<unknown>;
@@ -43,31 +38,6 @@ function withReadableStreams(persistence: RedisPersistence): RedisPersistence {
   persistence.createRetainedStream = (pattern) => Readable.from(retained(pattern));
   persistence.outgoingStream = (client) => Readable.from(outgoing(client));
   return persistence;
-}
-
-const requireBesidePersistence = createRequire(requireHere.resolve('aedes-persistence-redis/asyncPersistence.js'));
-/** What aedes-persistence-redis stores a queued message as: aedes-persistence's Packet, in msgpack. */
-const { Packet } = requireBesidePersistence('aedes-persistence') as { Packet: new (packet: object) => object };
-const msgpack = requireBesidePersistence('msgpack-lite') as { encode(value: unknown): Buffer };
-
-/**
- * aedes-persistence-redis 11.2 queues a message for its subscribers in sequential round trips (MSET of
- * the packet and its count, then an RPUSH per subscriber's list), and aedes' publish, and so the PUBACK
- * (durable-acks.ts), waits for them all. The same keys and values are written here in one MULTI: one
- * round trip. (Its `packetTTL` option, unused here, would add an EXPIRE; its cluster mode is not used.)
- * Its key names (`packet:<broker>:<counter>`, `…:offlineCount`, `outgoing:<client>`) are its own:
- * shared-namespace.test.ts compares what both write.
- */
-export function enqueueInOneRoundTrip(persistence: Pick<RedisPersistence, 'outgoingEnqueueCombi'>, redis: Redis): void {
-  persistence.outgoingEnqueueCombi = async (subs, packet) => {
-    if (!subs || subs.length === 0) return;
-    const packetKey = `packet:${packet.brokerId}:${packet.brokerCounter}`;
-    const transaction = redis.multi().mset(packetKey, msgpack.encode(new Packet(packet)), `${packetKey}:offlineCount`, subs.length);
-    for (const sub of subs) transaction.rpush(`outgoing:${sub.clientId}`, packetKey);
-    const replies = await transaction.exec();
-    const failed = replies?.find(([error]) => error);
-    if (failed) throw failed[0];
-  };
 }
 
 /** The object without its keys whose value is undefined. */
@@ -158,7 +128,7 @@ export async function joinSharedNamespace(options: SharedNamespaceOptions): Prom
   });
   await sessions.start();
   const persistence = withReadableStreams(new AsyncRedisPersistence({ conn: persistenceConnection }));
-  enqueueInOneRoundTrip(persistence, persistenceConnection);
+  queueInFewerRoundTrips(persistence, persistenceConnection);
   const mq = MQEmitterRedis({ pubConn: publish, subConn: subscribe });
   withoutUndefinedKeys(mq);
   // Its connections' errors are re-emitted here; the connections report a loss themselves (connection()).

@@ -1,0 +1,92 @@
+// aedes-persistence-redis 11.2 keeps each persistent session's QoS 1 queue in Redis in sequential round
+// trips, and aedes waits for each in turn on a connection's path: a publisher's next packet waits for
+// the queueing (and so does its PUBACK: durable-acks.ts), a subscriber's next packet for the clearing of
+// the message it acknowledged. The same keys and values are written here in one round trip each (the
+// keys, `packet:<broker>:<counter>`, `…:offlineCount`, `outgoing:<client>`, are its own:
+// shared-namespace.test.ts compares what both write). Its `packetTTL` option (an EXPIRE) and its
+// cluster mode are not used here.
+import { createRequire } from 'node:module';
+import type { Redis } from 'ioredis';
+
+const requireBesidePersistence = createRequire(createRequire(import.meta.url).resolve('aedes-persistence-redis/asyncPersistence.js'));
+/** What aedes-persistence-redis stores a queued message as: aedes-persistence's Packet, in msgpack. */
+const { Packet } = requireBesidePersistence('aedes-persistence') as { Packet: new (packet: object) => object };
+const msgpack = requireBesidePersistence('msgpack-lite') as { encode(value: unknown): Buffer; decode(buffer: Buffer): Record<string, unknown> };
+/** The bounded cache it keeps its own message identifiers in (least recently used out past the bound). */
+const hashLru = requireBesidePersistence('hashlru') as (max: number) => { get(key: string): string | undefined; set(key: string, value: string): void; remove(key: string): void };
+
+interface QueuedMessage {
+  brokerId: string;
+  brokerCounter: number;
+  messageId?: number;
+  cmd?: string;
+}
+
+/** What of aedes-persistence-redis's queue is replaced here. */
+export interface QueueWrites {
+  outgoingEnqueueCombi(subs: { clientId: string }[], packet: QueuedMessage): Promise<void>;
+  outgoingUpdate(client: { id: string }, packet: QueuedMessage): Promise<void>;
+  outgoingClearMessageId(client: { id: string }, packet: { messageId?: number }): Promise<unknown>;
+}
+
+/** A session's queue: the list of its messages' packet keys (the ClientID URI-encoded, as it writes it). */
+const queueKey = (clientId: string) => `outgoing:${encodeURIComponent(clientId)}`;
+
+/**
+ * The acknowledged message out of the session's queue, its subscriber count down, and the message gone
+ * with its last subscriber: its GET, LREM, DECR and DEL as one script. Answers the stored packet (or
+ * nil when it was gone already).
+ */
+const CLEAR_MESSAGE = `
+local raw = redis.call('GET', KEYS[2])
+redis.call('LREM', KEYS[1], 0, KEYS[2])
+if raw and redis.call('DECR', KEYS[3]) <= 0 then redis.call('DEL', KEYS[2], KEYS[3]) end
+return raw`;
+
+type ClearCall = (queue: string, packetKey: string, countKey: string) => Promise<Buffer | null>;
+
+/**
+ * Queueing a message for its subscribers in one MULTI (its own: an MSET of the packet and its count,
+ * then an RPUSH per subscriber, in turn), and clearing a QoS 1 message a session acknowledged in one
+ * script (its own: GET, LREM, DECR, DEL in turn). Which packet key a session's packet identifier stands
+ * for is recorded here as a QoS 1 message is sent (`outgoingUpdate`), where it records it in a private
+ * cache; what is not recorded here (a QoS 2 flow's) is left to it.
+ */
+export function queueInFewerRoundTrips(persistence: QueueWrites, redis: Redis): void {
+  const command = redis as Redis & { mmcClearMessageBuffer?: ClearCall };
+  if (!command.mmcClearMessageBuffer) redis.defineCommand('mmcClearMessage', { numberOfKeys: 3, lua: CLEAR_MESSAGE });
+  const clearCall = (command.mmcClearMessageBuffer as ClearCall).bind(redis);
+  /** `<client>:<packet identifier>` -> the packet key of the QoS 1 message sent to it with that identifier. */
+  const sent = hashLru(100_000);
+  const update = persistence.outgoingUpdate.bind(persistence);
+  const clear = persistence.outgoingClearMessageId.bind(persistence);
+
+  persistence.outgoingEnqueueCombi = async (subs, packet) => {
+    if (!subs || subs.length === 0) return;
+    const packetKey = `packet:${packet.brokerId}:${packet.brokerCounter}`;
+    const transaction = redis.multi().mset(packetKey, msgpack.encode(new Packet(packet)), `${packetKey}:offlineCount`, subs.length);
+    for (const sub of subs) transaction.rpush(queueKey(sub.clientId), packetKey);
+    const replies = await transaction.exec();
+    const failed = replies?.find(([error]) => error);
+    if (failed) throw failed[0];
+  };
+  persistence.outgoingUpdate = async (client, packet) => {
+    if (packet.cmd === 'pubrel' || packet.brokerId === undefined || packet.messageId === undefined) return update(client, packet);
+    // As its own: the message stored again with the packet identifier it is sent with (a resend after a
+    // restart uses it), and the identifier recorded, but here, so that its cache never holds a QoS 1
+    // identifier that this module's clear would leave behind.
+    const packetKey = `packet:${packet.brokerId}:${packet.brokerCounter}`;
+    sent.set(`${client.id}:${packet.messageId}`, packetKey);
+    if ((await redis.set(packetKey, msgpack.encode(packet))) !== 'OK') throw new Error('no such packet');
+  };
+  persistence.outgoingClearMessageId = async (client, packet) => {
+    const key = `${client.id}:${packet.messageId}`;
+    const packetKey = sent.get(key);
+    if (!packetKey) return clear(client, packet);
+    sent.remove(key);
+    const raw = await clearCall(queueKey(client.id), packetKey, `${packetKey}:offlineCount`);
+    if (!raw) return undefined;
+    // As its own answers: the stored message, with the identifier it was acknowledged by.
+    return { ...msgpack.decode(raw), messageId: packet.messageId };
+  };
+}
