@@ -30,7 +30,7 @@ export interface QueueWrites {
 }
 
 /** A session's queue: the list of its messages' packet keys (the ClientID URI-encoded, as it writes it). */
-const queueKey = (clientId: string) => `outgoing:${encodeURIComponent(clientId)}`;
+export const queueKey = (clientId: string) => `outgoing:${encodeURIComponent(clientId)}`;
 
 /**
  * The acknowledged message out of the session's queue, its subscriber count down, and the message gone

@@ -6,6 +6,7 @@
 import type { Redis } from 'ioredis';
 import type { QueueUse } from '../../policy/behaviour.ts';
 import type { GroupDirectory, GroupMember, QueueCounts } from '../../ports/namespace-tallies.ts';
+import { queueKey } from './queue-round-trips.ts';
 
 /** A group's members, sorted, with the instance whose connection holds each one's session (false: none). */
 const CONNECTED_MEMBERS = `
@@ -22,9 +23,9 @@ end
 return out`;
 
 /**
- * The queue of a held session as aedes-persistence-redis holds it (`outgoing:<name>`, in the same
- * database, each entry a msgpack packet): its messages and their payload bytes. What its last connection
- * left unacknowledged counts too, so a message published while the store still saw that connection is
+ * The queue of a held session as aedes-persistence-redis holds it (ARGV[2]: `outgoing:<name
+ * URI-encoded>`, in the same database, each entry a msgpack packet): its messages and their payload
+ * bytes. What its last connection left unacknowledged counts too, so a message published while the store still saw that connection is
  * not missed. Nothing while a connection holds the session (the store's record says so at once, where
  * another instance's announcement of the connection's end may come later), nor once it is gone.
  * Answers {messages, bytes}, or false. The queue is read whole: it is ended past 100 messages or 1 MB.
@@ -46,7 +47,7 @@ end
 
 local record = KEYS[1] .. 's:' .. ARGV[1]
 if redis.call('EXISTS', record) == 0 or redis.call('HEXISTS', record, 'conn') == 1 then return false end
-local keys = redis.call('LRANGE', 'outgoing:' .. ARGV[1], 0, -1)
+local keys = redis.call('LRANGE', ARGV[2], 0, -1)
 local bytes = 0
 for _, key in ipairs(keys) do
   local raw = redis.call('GET', key)
@@ -58,7 +59,7 @@ return { #keys, bytes }`;
 const CLAIM_MESSAGE = `return redis.call('SET', KEYS[1] .. 'h:' .. ARGV[1], '1', 'NX', 'EX', 60) and 1 or 0`;
 
 type MembersCall = (prefix: string, group: string) => Promise<string[]>;
-type CountCall = (prefix: string, name: string) => Promise<[number, number] | null>;
+type CountCall = (prefix: string, name: string, queue: string) => Promise<[number, number] | null>;
 type ClaimCall = (prefix: string, id: string) => Promise<number>;
 
 export class RedisTallies implements QueueCounts, GroupDirectory {
@@ -82,7 +83,7 @@ export class RedisTallies implements QueueCounts, GroupDirectory {
   }
 
   async add(sessionName: string): Promise<QueueUse | undefined> {
-    const counted = await this.countCall(this.prefix, sessionName);
+    const counted = await this.countCall(this.prefix, sessionName, queueKey(sessionName));
     return counted ? { messages: Number(counted[0]), bytes: Number(counted[1]) } : undefined;
   }
 
