@@ -6,7 +6,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestBroker, type TestBroker } from '../testkit/test-broker.ts';
 import { redisSkipNotice, REDIS_AVAILABLE, startRedis, type TestRedis } from '../testkit/redis-server.ts';
-import { queueInFewerRoundTrips, type QueueWrites } from './adapters/redis/queue-round-trips.ts';
+import { inFewerRoundTrips, type PersistenceWrites } from './adapters/redis/persistence-round-trips.ts';
 import { startReferenceBroker, type ReferenceBroker } from './broker.ts';
 
 redisSkipNotice('reference/shared-namespace.test.ts');
@@ -119,19 +119,24 @@ describe.skipIf(!REDIS_AVAILABLE)('an instance that stops', () => {
 });
 
 describe.skipIf(!REDIS_AVAILABLE)("aedes-persistence-redis's shape", () => {
-  it('queueInFewerRoundTrips writes the keys and values its own queueing, sending and clearing of a QoS 1 message write, and answers what its clearing answers', async () => {
+  it('inFewerRoundTrips writes the keys and values its own queueing, sending and clearing of a QoS 1 message and its removal of a will write, and answers what they answer', async () => {
     const { Redis } = await import('ioredis');
     const { createRequire } = await import('node:module');
-    const AsyncPersistence = createRequire(import.meta.url)('aedes-persistence-redis/asyncPersistence.js') as new (options: { conn: InstanceType<typeof Redis> }) => QueueWrites;
+    const AsyncPersistence = createRequire(import.meta.url)('aedes-persistence-redis/asyncPersistence.js') as new (options: { conn: InstanceType<typeof Redis> }) => PersistenceWrites & {
+      setup(broker: object): Promise<void>;
+      putWill(client: { id: string }, packet: object): Promise<void>;
+    };
     const packet = { cmd: 'publish', topic: 't/1', payload: Buffer.from('m'), qos: 1, retain: false, dup: false, brokerId: 'b1', brokerCounter: 7 };
     // A ClientID its keys URI-encode.
     const [c1, c2] = [{ id: 'c1' }, { id: 'c 2/x' }];
     const steps = async (db: number, ours: boolean) => {
       const conn = new Redis(`${redis!.url}/${db}`);
       const persistence = new AsyncPersistence({ conn });
-      if (ours) queueInFewerRoundTrips(persistence, conn);
+      // Its wills are keyed by the broker it was set up with.
+      await persistence.setup({ id: 'b1', on() {}, subscribe: (_topic: string, _listener: unknown, done: () => void) => done(), unsubscribe: (_topic: string, _listener: unknown, done: () => void) => done() });
+      if (ours) inFewerRoundTrips(persistence, conn);
       const snapshot = async () => {
-        const keys = (await conn.keys('*')).filter((key) => key.startsWith('packet:') || key.startsWith('outgoing:')).sort();
+        const keys = (await conn.keys('*')).filter((key) => /^(packet|outgoing|will)(:|$)/.test(key)).sort();
         const values = await Promise.all(keys.map(async (key) => ((await conn.type(key)) === 'list' ? (await conn.lrange(key, 0, -1)).join(',') : (await conn.getBuffer(key))!.toString('hex'))));
         return Object.fromEntries(keys.map((key, index) => [key, values[index]]));
       };
@@ -145,12 +150,19 @@ describe.skipIf(!REDIS_AVAILABLE)("aedes-persistence-redis's shape", () => {
       seen.push(await snapshot());
       seen.push(await persistence.outgoingClearMessageId(c2, { messageId: 9 }));
       seen.push(await snapshot());
+      await persistence.putWill(c2, { cmd: 'publish', topic: 'w/1', payload: Buffer.from('gone'), qos: 1, retain: false });
+      seen.push(await snapshot());
+      seen.push(await persistence.delWill({ id: c2.id, brokerId: 'b1' }));
+      seen.push(await snapshot());
       conn.disconnect();
       return seen;
     };
     const theirs = await steps(14, false);
     expect(Object.keys(theirs[0] as object)).toEqual(['outgoing:c%202%2Fx', 'outgoing:c1', 'packet:b1:7', 'packet:b1:7:offlineCount']);
     expect(theirs[5]).toEqual({});
+    expect(Object.keys(theirs[6] as object)).toEqual(['will', 'will:b1:c%202%2Fx']);
+    expect(theirs[7]).toMatchObject({ topic: 'w/1', clientId: c2.id });
+    expect(theirs[8]).toEqual({});
     expect(await steps(15, true)).toEqual(theirs);
   });
 });

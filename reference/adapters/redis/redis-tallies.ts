@@ -6,7 +6,7 @@
 import type { Redis } from 'ioredis';
 import type { QueueUse } from '../../policy/behaviour.ts';
 import type { GroupDirectory, GroupMember, QueueCounts } from '../../ports/namespace-tallies.ts';
-import { queueKey } from './queue-round-trips.ts';
+import { queueKey } from './persistence-round-trips.ts';
 
 /** A group's members, sorted, with the instance whose connection holds each one's session (false: none). */
 const CONNECTED_MEMBERS = `

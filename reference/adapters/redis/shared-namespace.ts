@@ -8,14 +8,14 @@ import { Readable } from 'node:stream';
 import { Redis } from 'ioredis';
 import MQEmitterRedis from 'mqemitter-redis';
 import type { Clock } from '../../ports/clock.ts';
-import { queueInFewerRoundTrips, type QueueWrites } from './queue-round-trips.ts';
+import { inFewerRoundTrips, type PersistenceWrites } from './persistence-round-trips.ts';
 import { newInstanceId, RedisSessionStore } from './redis-session-store.ts';
 import { RedisTallies } from './redis-tallies.ts';
 
 const requireHere = createRequire(import.meta.url);
 
 /** What of aedes-persistence-redis is adapted here: its streams, its queue's writes, and its end. */
-interface RedisPersistence extends QueueWrites {
+interface RedisPersistence extends PersistenceWrites {
   createRetainedStreamCombi(patterns: string[]): AsyncIterable<unknown>;
   createRetainedStream(pattern: string): AsyncIterable<unknown>;
   outgoingStream(client: { id: string }): AsyncIterable<unknown>;
@@ -128,7 +128,7 @@ export async function joinSharedNamespace(options: SharedNamespaceOptions): Prom
   });
   await sessions.start();
   const persistence = withReadableStreams(new AsyncRedisPersistence({ conn: persistenceConnection }));
-  queueInFewerRoundTrips(persistence, persistenceConnection);
+  inFewerRoundTrips(persistence, persistenceConnection);
   const mq = MQEmitterRedis({ pubConn: publish, subConn: subscribe });
   withoutUndefinedKeys(mq);
   // Its connections' errors are re-emitted here; the connections report a loss themselves (connection()).

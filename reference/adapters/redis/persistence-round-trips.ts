@@ -1,9 +1,10 @@
-// aedes-persistence-redis 11.2 keeps each persistent session's QoS 1 queue in Redis in sequential round
-// trips, and aedes waits for each in turn on a connection's path: a publisher's next packet waits for
-// the queueing (and so does its PUBACK: durable-acks.ts), a subscriber's next packet for the clearing of
-// the message it acknowledged. The same keys and values are written here in one round trip each (the
-// keys, `packet:<broker>:<counter>`, `…:offlineCount`, `outgoing:<client>`, are its own:
-// shared-namespace.test.ts compares what both write). Its `packetTTL` option (an EXPIRE) and its
+// aedes-persistence-redis 11.2 writes each persistent session's QoS 1 queue, and each connection's will,
+// in sequential round trips, and aedes waits for each in turn on a connection's path: a publisher's next
+// packet waits for the queueing (and so does its PUBACK: durable-acks.ts), a subscriber's next packet for
+// the clearing of the message it acknowledged, a CONNACK for the removal of the connection's earlier
+// will. The same keys and values are written here in one round trip each (the keys,
+// `packet:<broker>:<counter>`, `…:offlineCount`, `outgoing:<client>`, `will:<broker>:<client>`, are its
+// own: shared-namespace.test.ts compares what both write). Its `packetTTL` option (an EXPIRE) and its
 // cluster mode are not used here.
 import { createRequire } from 'node:module';
 import type { Redis } from 'ioredis';
@@ -22,8 +23,9 @@ interface QueuedMessage {
   cmd?: string;
 }
 
-/** What of aedes-persistence-redis's queue is replaced here. */
-export interface QueueWrites {
+/** What of aedes-persistence-redis is replaced here. */
+export interface PersistenceWrites {
+  delWill(client: { id: string; brokerId: string }): Promise<unknown>;
   outgoingEnqueueCombi(subs: { clientId: string }[], packet: QueuedMessage): Promise<void>;
   outgoingUpdate(client: { id: string }, packet: QueuedMessage): Promise<void>;
   outgoingClearMessageId(client: { id: string }, packet: { messageId?: number }): Promise<unknown>;
@@ -46,13 +48,14 @@ return raw`;
 type ClearCall = (queue: string, packetKey: string, countKey: string) => Promise<Buffer | null>;
 
 /**
- * Queueing a message for its subscribers in one MULTI (its own: an MSET of the packet and its count,
+ * Removing a will in one MULTI (its own: an LREM sent with a GET, then a DEL), queueing a message for
+ * its subscribers in one MULTI (its own: an MSET of the packet and its count,
  * then an RPUSH per subscriber, in turn), and clearing a QoS 1 message a session acknowledged in one
  * script (its own: GET, LREM, DECR, DEL in turn). Which packet key a session's packet identifier stands
  * for is recorded here as a QoS 1 message is sent (`outgoingUpdate`), where it records it in a private
  * cache; what is not recorded here (a QoS 2 flow's) is left to it.
  */
-export function queueInFewerRoundTrips(persistence: QueueWrites, redis: Redis): void {
+export function inFewerRoundTrips(persistence: PersistenceWrites, redis: Redis): void {
   const command = redis as Redis & { mmcClearMessageBuffer?: ClearCall };
   if (!command.mmcClearMessageBuffer) redis.defineCommand('mmcClearMessage', { numberOfKeys: 3, lua: CLEAR_MESSAGE });
   const clearCall = (command.mmcClearMessageBuffer as ClearCall).bind(redis);
@@ -61,6 +64,14 @@ export function queueInFewerRoundTrips(persistence: QueueWrites, redis: Redis): 
   const update = persistence.outgoingUpdate.bind(persistence);
   const clear = persistence.outgoingClearMessageId.bind(persistence);
 
+  persistence.delWill = async (client) => {
+    const key = `will:${client.brokerId}:${encodeURIComponent(client.id)}`;
+    const replies = await redis.multi().lrem('will', 0, key).getBuffer(key).del(key).exec();
+    const failed = replies?.find(([error]) => error);
+    if (failed) throw failed[0];
+    const will = replies?.[1]?.[1] as Buffer | null | undefined;
+    return will ? msgpack.decode(will) : null;
+  };
   persistence.outgoingEnqueueCombi = async (subs, packet) => {
     if (!subs || subs.length === 0) return;
     const packetKey = `packet:${packet.brokerId}:${packet.brokerCounter}`;
