@@ -156,6 +156,7 @@ async function main(args: string[]): Promise<void> {
     const ratios = { redisToMemory: [] as number[], twoToOne: [] as number[], qos: [] as number[] };
     const phases = { memory: [] as ConnectPhase[], redis: [] as ConnectPhase[], two: [] as ConnectPhase[] };
     const qosRates = { memory: [] as number[], redis: [] as number[] };
+    const qosCpu = { memory: [] as number[], redis: [] as number[], redisServer: [] as number[] };
     for (let round = 0; round < rounds; round += 1) {
       const inMemory = await connectPhase([memory]);
       const onRedis = await connectPhase([redisA]);
@@ -179,11 +180,23 @@ async function main(args: string[]): Promise<void> {
             messages: qosMessages,
             window: 64,
           });
-        const [m, r] = [await qos(memory), await qos(redisA)];
+        /** The run, and the broker's and Redis's CPU time per message, µs. */
+        const measured = async (target: Instance) => {
+          const [before, redisBefore] = [await cpuOf(target), await redisCpu(admin)];
+          const result = await qos(target);
+          const [after, redisAfter] = [await cpuOf(target), await redisCpu(admin)];
+          return { ...result, cpu: (after - before) / qosMessages, redisCpu: (redisAfter - redisBefore) / qosMessages };
+        };
+        const [m, r] = [await measured(memory), await measured(redisA)];
         qosRates.memory.push(m.rate);
         qosRates.redis.push(r.rate);
+        qosCpu.memory.push(m.cpu);
+        qosCpu.redis.push(r.cpu);
+        qosCpu.redisServer.push(r.redisCpu);
         ratios.qos.push(r.rate / m.rate);
-        console.log(`round ${round + 1}: QoS 1 ${m.rate.toFixed(0)}/s in memory, ${r.rate.toFixed(0)}/s on Redis (lost ${r.lost}, duplicates ${r.duplicates})`);
+        console.log(
+          `round ${round + 1}: QoS 1 ${m.rate.toFixed(0)}/s in memory (broker CPU ${m.cpu.toFixed(0)} µs a message), ${r.rate.toFixed(0)}/s on Redis (broker CPU ${r.cpu.toFixed(0)} µs, Redis ${r.redisCpu.toFixed(0)} µs a message; lost ${r.lost}, duplicates ${r.duplicates})`,
+        );
       }
     }
     const medianPhase = (list: ConnectPhase[]) => describe({
@@ -198,6 +211,9 @@ async function main(args: string[]): Promise<void> {
     console.log(`CONNECT rate, two Redis instances / one: ${median(ratios.twoToOne).toFixed(2)} (goal >= 1.3 where the client is not the bottleneck)`);
     if (ratios.qos.length) {
       console.log(`QoS 1 throughput, Redis / memory: ${median(ratios.qos).toFixed(2)} (medians ${median(qosRates.redis).toFixed(0)}/s vs ${median(qosRates.memory).toFixed(0)}/s; goal >= 0.5)`);
+      console.log(
+        `QoS 1 broker CPU a message, memory / Redis: ${(median(qosCpu.memory) / median(qosCpu.redis)).toFixed(2)} (medians ${median(qosCpu.memory).toFixed(0)} µs vs ${median(qosCpu.redis).toFixed(0)} µs, and Redis's own ${median(qosCpu.redisServer).toFixed(0)} µs: the throughput ratio a broker bound by its CPU would show)`,
+      );
     }
 
     // The requests to Redis, counted apart from the timed rounds (MONITOR slows Redis down).

@@ -6,7 +6,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestBroker, type TestBroker } from '../testkit/test-broker.ts';
 import { redisSkipNotice, REDIS_AVAILABLE, startRedis, type TestRedis } from '../testkit/redis-server.ts';
-import { inFewerRoundTrips, type PersistenceWrites } from './adapters/redis/persistence-round-trips.ts';
+import { redisPersistence, type PersistenceWrites } from './adapters/redis/redis-persistence.ts';
 import { startReferenceBroker, type ReferenceBroker } from './broker.ts';
 
 redisSkipNotice('reference/shared-namespace.test.ts');
@@ -118,8 +118,33 @@ describe.skipIf(!REDIS_AVAILABLE)('an instance that stops', () => {
   });
 });
 
+describe.skipIf(!REDIS_AVAILABLE)('a PUBACK only for a stored message', () => {
+  it('answers no PUBACK, and closes the connection, when Redis refuses to queue the message (aedes has gone on before the answer)', async () => {
+    const [a] = await pair();
+    const owner = await a.open('alpha', 's1', '5', { sessionExpiry: 600 });
+    await owner.subscribe('mmc/alpha/s1', 1);
+    const publisher = await a.open('observer', 'pub', '5', { cleanStart: true });
+    await publisher.publish('mmc/alpha/s1', 'stored', 1);
+    const { Redis } = await import('ioredis');
+    const admin = new Redis(redis!.url);
+    // Redis past its memory limit refuses every write (OOM) and still answers PING.
+    await admin.config('SET', 'maxmemory', '1');
+    try {
+      const outcome = await publisher.publish('mmc/alpha/s1', 'refused', 1).then(
+        () => 'acknowledged',
+        () => 'not acknowledged',
+      );
+      expect(outcome).toBe('not acknowledged');
+      await publisher.ended;
+    } finally {
+      await admin.config('SET', 'maxmemory', '0');
+      admin.disconnect();
+    }
+  });
+});
+
 describe.skipIf(!REDIS_AVAILABLE)("aedes-persistence-redis's shape", () => {
-  it('inFewerRoundTrips writes the keys and values its own queueing, sending and clearing of a QoS 1 message and its removal of a will write, and answers what they answer', async () => {
+  it('redisPersistence writes the keys and values its own queueing, sending and clearing of a QoS 1 message and its removal of a will write, and answers what they answer', async () => {
     const { Redis } = await import('ioredis');
     const { createRequire } = await import('node:module');
     const AsyncPersistence = createRequire(import.meta.url)('aedes-persistence-redis/asyncPersistence.js') as new (options: { conn: InstanceType<typeof Redis> }) => PersistenceWrites & {
@@ -129,12 +154,13 @@ describe.skipIf(!REDIS_AVAILABLE)("aedes-persistence-redis's shape", () => {
     const packet = { cmd: 'publish', topic: 't/1', payload: Buffer.from('m'), qos: 1, retain: false, dup: false, brokerId: 'b1', brokerCounter: 7 };
     // A ClientID its keys URI-encode.
     const [c1, c2] = [{ id: 'c1' }, { id: 'c 2/x' }];
+    const failures: Error[] = [];
     const steps = async (db: number, ours: boolean) => {
       const conn = new Redis(`${redis!.url}/${db}`);
-      const persistence = new AsyncPersistence({ conn });
+      // One connection for both: what is read after a queueing is sent reads it.
+      const persistence = ours ? (redisPersistence(conn, conn, (error) => failures.push(error)) as unknown as InstanceType<typeof AsyncPersistence>) : new AsyncPersistence({ conn });
       // Its wills are keyed by the broker it was set up with.
       await persistence.setup({ id: 'b1', on() {}, subscribe: (_topic: string, _listener: unknown, done: () => void) => done(), unsubscribe: (_topic: string, _listener: unknown, done: () => void) => done() });
-      if (ours) inFewerRoundTrips(persistence, conn);
       const snapshot = async () => {
         const keys = (await conn.keys('*')).filter((key) => /^(packet|outgoing|will)(:|$)/.test(key)).sort();
         const values = await Promise.all(keys.map(async (key) => ((await conn.type(key)) === 'list' ? (await conn.lrange(key, 0, -1)).join(',') : (await conn.getBuffer(key))!.toString('hex'))));
@@ -164,5 +190,6 @@ describe.skipIf(!REDIS_AVAILABLE)("aedes-persistence-redis's shape", () => {
     expect(theirs[7]).toMatchObject({ topic: 'w/1', clientId: c2.id });
     expect(theirs[8]).toEqual({});
     expect(await steps(15, true)).toEqual(theirs);
+    expect(failures).toEqual([]);
   });
 });

@@ -6,7 +6,7 @@
 import type { Redis } from 'ioredis';
 import type { QueueUse } from '../../policy/behaviour.ts';
 import type { GroupDirectory, GroupMember, QueueCounts } from '../../ports/namespace-tallies.ts';
-import { queueKey } from './persistence-round-trips.ts';
+import { queueKey } from './redis-persistence.ts';
 
 /** A group's members, sorted, with the instance whose connection holds each one's session (false: none). */
 const CONNECTED_MEMBERS = `
@@ -72,13 +72,16 @@ export class RedisTallies implements QueueCounts, GroupDirectory {
     /** The session store's key prefix: the scripts read its session records. */
     private readonly prefix: string,
     private readonly instance: string,
+    /** The connection the queues are written on: a count sent on it reads what was queued before. */
+    queue: Redis,
   ) {
-    const commands = redis as Redis & { mmcGroupMembers?: MembersCall; mmcCountQueued?: CountCall; mmcClaimMessage?: ClaimCall };
+    const commands = redis as Redis & { mmcGroupMembers?: MembersCall; mmcClaimMessage?: ClaimCall };
     if (!commands.mmcClaimMessage) redis.defineCommand('mmcClaimMessage', { numberOfKeys: 1, lua: CLAIM_MESSAGE });
     if (!commands.mmcGroupMembers) redis.defineCommand('mmcGroupMembers', { numberOfKeys: 1, lua: CONNECTED_MEMBERS });
-    if (!commands.mmcCountQueued) redis.defineCommand('mmcCountQueued', { numberOfKeys: 1, lua: COUNT_QUEUED });
+    const queueCommands = queue as Redis & { mmcCountQueued?: CountCall };
+    if (!queueCommands.mmcCountQueued) queue.defineCommand('mmcCountQueued', { numberOfKeys: 1, lua: COUNT_QUEUED });
     this.connectedMembersCall = (commands.mmcGroupMembers as MembersCall).bind(redis);
-    this.countCall = (commands.mmcCountQueued as CountCall).bind(redis);
+    this.countCall = (queueCommands.mmcCountQueued as CountCall).bind(queue);
     this.claimCall = (commands.mmcClaimMessage as ClaimCall).bind(redis);
   }
 

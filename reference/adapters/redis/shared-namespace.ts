@@ -3,42 +3,12 @@
 // (subscriptions, queued QoS 1 messages, retained messages, wills: aedes-persistence-redis) and aedes'
 // message fan-out between instances (mqemitter-redis). broker.ts loads this module only for --redis,
 // so the in-memory default never loads a Redis client.
-import { createRequire } from 'node:module';
-import { Readable } from 'node:stream';
 import { Redis } from 'ioredis';
 import MQEmitterRedis from 'mqemitter-redis';
 import type { Clock } from '../../ports/clock.ts';
-import { inFewerRoundTrips, type PersistenceWrites } from './persistence-round-trips.ts';
+import { redisPersistence } from './redis-persistence.ts';
 import { newInstanceId, RedisSessionStore } from './redis-session-store.ts';
 import { RedisTallies } from './redis-tallies.ts';
-
-const requireHere = createRequire(import.meta.url);
-
-/** What of aedes-persistence-redis is adapted here: its streams, its queue's writes, and its end. */
-interface RedisPersistence extends PersistenceWrites {
-  createRetainedStreamCombi(patterns: string[]): AsyncIterable<unknown>;
-  createRetainedStream(pattern: string): AsyncIterable<unknown>;
-  outgoingStream(client: { id: string }): AsyncIterable<unknown>;
-  destroy(): Promise<void>;
-}
-
-/** aedes-persistence-redis 11's own async class (its main export is a callback wrapper aedes 2.0 refuses). */
-const AsyncRedisPersistence = requireHere('aedes-persistence-redis/asyncPersistence.js') as new (options: { conn: Redis }) => RedisPersistence;
-
-/**
- * aedes-persistence-redis 11 answers with async generators where aedes 2.0.0-beta.1 pipes Node streams
- * (`stream.pipe` for the retained messages a SUBSCRIBE gets) and aedes' memory persistence gives them:
- * its streams are handed over as Readables.
- */
-function withReadableStreams(persistence: RedisPersistence): RedisPersistence {
-  const retainedCombi = persistence.createRetainedStreamCombi.bind(persistence);
-  const retained = persistence.createRetainedStream.bind(persistence);
-  const outgoing = persistence.outgoingStream.bind(persistence);
-  persistence.createRetainedStreamCombi = (patterns) => Readable.from(retainedCombi(patterns));
-  persistence.createRetainedStream = (pattern) => Readable.from(retained(pattern));
-  persistence.outgoingStream = (client) => Readable.from(outgoing(client));
-  return persistence;
-}
 
 /** The object without its keys whose value is undefined. */
 function defined<T extends object>(object: T): T {
@@ -56,6 +26,19 @@ function withoutUndefinedKeys(mq: ReturnType<typeof MQEmitterRedis>): void {
   const emit = mq.emit.bind(mq);
   mq.emit = ((packet: { properties?: object }, done?: (error?: Error) => void) =>
     emit(defined({ ...packet, ...(packet.properties ? { properties: defined(packet.properties) } : {}) }) as Parameters<typeof emit>[0], done)) as typeof mq.emit;
+}
+
+/**
+ * aedes waits for each message's fan-out before its next step, and so before the publishing connection's
+ * next packet: here it goes on once the PUBLISH is sent. A QoS 1 message's PUBACK still waits until it
+ * is written (`written`); a failure is told to `writeFailed`.
+ */
+function emitWithoutWaiting(mq: ReturnType<typeof MQEmitterRedis>, writeFailed: (error: Error) => void): void {
+  const emit = mq.emit.bind(mq);
+  mq.emit = ((packet: Parameters<typeof emit>[0], done?: (error?: Error) => void) => {
+    emit(packet, (error?: Error) => error && writeFailed(error));
+    done?.();
+  }) as typeof mq.emit;
 }
 
 /** The error code of a Redis that could not be reached at start. */
@@ -80,6 +63,11 @@ export interface SharedNamespace {
   /** For aedes' options. */
   persistence: unknown;
   mq: ReturnType<typeof MQEmitterRedis>;
+  /**
+   * Settles once every message queued and fanned out so far is written in Redis (both go on one
+   * connection, in order: a PING behind them answers after them); rejects if a write failed meanwhile.
+   */
+  written(): Promise<void>;
   /** After the broker has closed: hands the sessions still held here over as held, and closes the connections. */
   close(): Promise<void>;
 }
@@ -127,18 +115,31 @@ export async function joinSharedNamespace(options: SharedNamespaceOptions): Prom
     log,
   });
   await sessions.start();
-  const persistence = withReadableStreams(new AsyncRedisPersistence({ conn: persistenceConnection }));
-  inFewerRoundTrips(persistence, persistenceConnection);
+  let failures = 0;
+  const writeFailed = (error: Error) => {
+    failures += 1;
+    log(`a message could not be written to Redis: ${error.message}`);
+  };
+  // Messages are queued on the fan-out's connection, so that a message is in its sessions' queues before
+  // any instance hears of it.
+  const persistence = redisPersistence(persistenceConnection, publish, writeFailed);
   const mq = MQEmitterRedis({ pubConn: publish, subConn: subscribe });
   withoutUndefinedKeys(mq);
+  emitWithoutWaiting(mq, writeFailed);
   // Its connections' errors are re-emitted here; the connections report a loss themselves (connection()).
   (mq as unknown as { state: { on(event: 'error', listener: () => void): void } }).state.on('error', () => {});
   return {
     instance,
     sessions,
-    tallies: new RedisTallies(storeConnection, sessions.prefix, instance),
+    // L8's count reads a queue on the connection the queue is written on, after what was queued.
+    tallies: new RedisTallies(storeConnection, sessions.prefix, instance, publish),
     persistence,
     mq,
+    async written() {
+      const before = failures;
+      await publish.ping();
+      if (failures !== before) throw new Error('a message could not be written to Redis');
+    },
     async close() {
       await sessions.stop().catch((error: Error) => log(`the sessions held here could not be handed over: ${error.message}`));
       await persistence.destroy().catch(() => {});

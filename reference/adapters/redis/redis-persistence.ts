@@ -1,3 +1,6 @@
+// aedes' persistence on Redis: aedes-persistence-redis 11.2, adapted to aedes 2.0.0-beta.1 (the only
+// module that touches it beyond its API; shared-namespace.test.ts checks its shape).
+//
 // aedes-persistence-redis 11.2 writes each persistent session's QoS 1 queue, and each connection's will,
 // in sequential round trips, and aedes waits for each in turn on a connection's path: a publisher's next
 // packet waits for the queueing (and so does its PUBACK: durable-acks.ts), a subscriber's next packet for
@@ -7,9 +10,11 @@
 // own: shared-namespace.test.ts compares what both write). Its `packetTTL` option (an EXPIRE) and its
 // cluster mode are not used here.
 import { createRequire } from 'node:module';
+import { Readable } from 'node:stream';
 import type { Redis } from 'ioredis';
 
-const requireBesidePersistence = createRequire(createRequire(import.meta.url).resolve('aedes-persistence-redis/asyncPersistence.js'));
+const requireHere = createRequire(import.meta.url);
+const requireBesidePersistence = createRequire(requireHere.resolve('aedes-persistence-redis/asyncPersistence.js'));
 /** What aedes-persistence-redis stores a queued message as: aedes-persistence's Packet, in msgpack. */
 const { Packet } = requireBesidePersistence('aedes-persistence') as { Packet: new (packet: object) => object };
 const msgpack = requireBesidePersistence('msgpack-lite') as { encode(value: unknown): Buffer; decode(buffer: Buffer): Record<string, unknown> };
@@ -27,6 +32,7 @@ interface QueuedMessage {
 export interface PersistenceWrites {
   delWill(client: { id: string; brokerId: string }): Promise<unknown>;
   outgoingEnqueueCombi(subs: { clientId: string }[], packet: QueuedMessage): Promise<void>;
+  outgoingEnqueue(sub: { clientId: string }, packet: QueuedMessage): Promise<void>;
   outgoingUpdate(client: { id: string }, packet: QueuedMessage): Promise<void>;
   outgoingClearMessageId(client: { id: string }, packet: { messageId?: number }): Promise<unknown>;
 }
@@ -55,7 +61,7 @@ type ClearCall = (queue: string, packetKey: string, countKey: string) => Promise
  * for is recorded here as a QoS 1 message is sent (`outgoingUpdate`), where it records it in a private
  * cache; what is not recorded here (a QoS 2 flow's) is left to it.
  */
-export function inFewerRoundTrips(persistence: PersistenceWrites, redis: Redis): void {
+function inFewerRoundTrips(persistence: PersistenceWrites, redis: Redis, queue: Redis, writeFailed: (error: Error) => void): void {
   const command = redis as Redis & { mmcClearMessageBuffer?: ClearCall };
   if (!command.mmcClearMessageBuffer) redis.defineCommand('mmcClearMessage', { numberOfKeys: 3, lua: CLEAR_MESSAGE });
   const clearCall = (command.mmcClearMessageBuffer as ClearCall).bind(redis);
@@ -72,15 +78,25 @@ export function inFewerRoundTrips(persistence: PersistenceWrites, redis: Redis):
     const will = replies?.[1]?.[1] as Buffer | null | undefined;
     return will ? msgpack.decode(will) : null;
   };
-  persistence.outgoingEnqueueCombi = async (subs, packet) => {
-    if (!subs || subs.length === 0) return;
+  /** The packet and its count, then the message in each subscriber's queue: one MULTI, on the queue connection. */
+  const enqueue = async (subs: { clientId: string }[], packet: QueuedMessage) => {
     const packetKey = `packet:${packet.brokerId}:${packet.brokerCounter}`;
-    const transaction = redis.multi().mset(packetKey, msgpack.encode(new Packet(packet)), `${packetKey}:offlineCount`, subs.length);
+    const transaction = queue.multi().mset(packetKey, msgpack.encode(new Packet(packet)), `${packetKey}:offlineCount`, subs.length);
     for (const sub of subs) transaction.rpush(queueKey(sub.clientId), packetKey);
     const replies = await transaction.exec();
     const failed = replies?.find(([error]) => error);
     if (failed) throw failed[0];
   };
+  // aedes' publish (and L8's count, sessions-queues.ts, and a shared group's held message) goes on as soon
+  // as the MULTI is sent: what follows on the queue connection, the fan-out's PUBLISH and the count
+  // included, runs after it, and the PUBACK waits for it (`written`, durable-acks.ts). A failure is the
+  // PUBACK's to report.
+  persistence.outgoingEnqueueCombi = async (subs, packet) => {
+    if (subs && subs.length > 0) enqueue(subs, packet).catch(writeFailed);
+  };
+  // A message aedes queues for the one connection it then sends it to: the send's own writes (on the
+  // other connection) must come after it.
+  persistence.outgoingEnqueue = (sub, packet) => enqueue([sub], packet);
   persistence.outgoingUpdate = async (client, packet) => {
     if (packet.cmd === 'pubrel' || packet.brokerId === undefined || packet.messageId === undefined) return update(client, packet);
     // As its own: the message stored again with the packet identifier it is sent with (a resend after a
@@ -100,4 +116,41 @@ export function inFewerRoundTrips(persistence: PersistenceWrites, redis: Redis):
     // As its own answers: the stored message, with the identifier it was acknowledged by.
     return { ...msgpack.decode(raw), messageId: packet.messageId };
   };
+}
+
+/** What of aedes-persistence-redis is adapted here: its streams, its writes, and its end. */
+export interface RedisPersistence extends PersistenceWrites {
+  createRetainedStreamCombi(patterns: string[]): AsyncIterable<unknown>;
+  createRetainedStream(pattern: string): AsyncIterable<unknown>;
+  outgoingStream(client: { id: string }): AsyncIterable<unknown>;
+  destroy(): Promise<void>;
+}
+
+/** aedes-persistence-redis 11's own async class (its main export is a callback wrapper aedes 2.0 refuses). */
+const AsyncRedisPersistence = requireHere('aedes-persistence-redis/asyncPersistence.js') as new (options: { conn: Redis }) => RedisPersistence;
+
+/**
+ * aedes-persistence-redis 11 answers with async generators where aedes 2.0.0-beta.1 pipes Node streams
+ * (`stream.pipe` for the retained messages a SUBSCRIBE gets) and aedes' memory persistence gives them:
+ * its streams are handed over as Readables.
+ */
+function withReadableStreams(persistence: RedisPersistence): RedisPersistence {
+  const retainedCombi = persistence.createRetainedStreamCombi.bind(persistence);
+  const retained = persistence.createRetainedStream.bind(persistence);
+  const outgoing = persistence.outgoingStream.bind(persistence);
+  persistence.createRetainedStreamCombi = (patterns) => Readable.from(retainedCombi(patterns));
+  persistence.createRetainedStream = (pattern) => Readable.from(retained(pattern));
+  persistence.outgoingStream = (client) => Readable.from(outgoing(client));
+  return persistence;
+}
+
+/**
+ * aedes-persistence-redis on this connection, as aedes 2.0.0-beta.1 takes it, writing in fewer round
+ * trips; messages are queued on `queue` (the connection the fan-out publishes on), and a queueing that
+ * failed after aedes went on is told to `writeFailed`.
+ */
+export function redisPersistence(connection: Redis, queue: Redis, writeFailed: (error: Error) => void): RedisPersistence {
+  const persistence = withReadableStreams(new AsyncRedisPersistence({ conn: connection }));
+  inFewerRoundTrips(persistence, connection, queue, writeFailed);
+  return persistence;
 }
