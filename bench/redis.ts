@@ -86,6 +86,8 @@ async function redisCpu(redis: Redis): Promise<number> {
 /** One CONNECT phase: its rate, and the cores each party kept busy (CPU time / wall time). */
 interface ConnectPhase {
   rate: number;
+  /** The brokers' CPU time a CONNECT, ms (all instances together). */
+  brokerMs: number;
   brokers: number[];
   clients: number;
   redis: number;
@@ -142,8 +144,10 @@ async function main(args: string[]): Promise<void> {
       const wall = (performance.now() - started) * 1000;
       const cpuAfter = await Promise.all(targets.map(cpuOf));
       const [redisAfter, machineAfter] = [await redisCpu(admin), machineCpu()];
+      const made = Math.ceil(count / drivers.length) * drivers.length;
       return {
-        rate: (Math.ceil(count / drivers.length) * drivers.length) / (wall / 1e6),
+        rate: made / (wall / 1e6),
+        brokerMs: cpuAfter.reduce((sum, after, index) => sum + after - cpuBefore[index]!, 0) / made / 1000,
         brokers: cpuAfter.map((after, index) => (after - cpuBefore[index]!) / wall),
         clients: clientCpu.reduce((sum, micros) => sum + micros, 0) / wall,
         redis: (redisAfter - redisBefore) / wall,
@@ -151,7 +155,7 @@ async function main(args: string[]): Promise<void> {
       };
     };
     const describe = (phase: ConnectPhase) =>
-      `${phase.rate.toFixed(0)}/s (cores busy: broker ${cores(phase.brokers)}, clients ${phase.clients.toFixed(2)}, Redis ${phase.redis.toFixed(2)}; the machine ${phase.machine.toFixed(2)} of ${cpus().length})`;
+      `${phase.rate.toFixed(0)}/s, broker CPU ${phase.brokerMs.toFixed(2)} ms a CONNECT (cores busy: broker ${cores(phase.brokers)}, clients ${phase.clients.toFixed(2)}, Redis ${phase.redis.toFixed(2)}; the machine ${phase.machine.toFixed(2)} of ${cpus().length})`;
 
     const ratios = { redisToMemory: [] as number[], twoToOne: [] as number[], qos: [] as number[] };
     const phases = { memory: [] as ConnectPhase[], redis: [] as ConnectPhase[], two: [] as ConnectPhase[] };
@@ -201,6 +205,7 @@ async function main(args: string[]): Promise<void> {
     }
     const medianPhase = (list: ConnectPhase[]) => describe({
       rate: median(list.map((phase) => phase.rate)),
+      brokerMs: median(list.map((phase) => phase.brokerMs)),
       brokers: list[0]!.brokers.map((_, index) => median(list.map((phase) => phase.brokers[index]!))),
       clients: median(list.map((phase) => phase.clients)),
       redis: median(list.map((phase) => phase.redis)),
