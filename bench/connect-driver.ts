@@ -24,4 +24,5 @@ process.on('message', async (message: ConnectRun | 'stop') => {
   const cpu = process.cpuUsage(before);
   process.send!({ cpuMicros: cpu.user + cpu.system });
 });
+process.on('disconnect', () => process.exit(0));
 process.send!('ready');

@@ -16,6 +16,10 @@ export async function countRequests(url: string, during: () => Promise<void>): P
   const byCommand = new Map<string, number>();
   /** The clients (by address) inside a MULTI: what they send until EXEC is part of the one request. */
   const inTransaction = new Set<string>();
+  // ioredis has been seen to lose track of a MONITOR stream ("Command queue state error"): the count is
+  // then unknown, and said so, rather than the benchmark ending with its brokers left running.
+  let failure: Error | undefined;
+  monitor.on('error', (error: Error) => (failure ??= error));
   monitor.on('monitor', (_time: string, args: string[], source: string) => {
     const command = args[0]?.toLowerCase() ?? '';
     if (source === 'lua') return;
@@ -36,6 +40,7 @@ export async function countRequests(url: string, during: () => Promise<void>): P
     monitor.disconnect();
     connection.disconnect();
   }
+  if (failure) throw new Error(`the requests could not be counted: MONITOR failed (${failure.message})`);
   return { requests: [...byCommand.values()].reduce((sum, count) => sum + count, 0), byCommand };
 }
 
