@@ -23,4 +23,6 @@ process.on('message', async (message: string) => {
     process.disconnect();
   }
 });
+// A benchmark that ended without stopping it (an error) leaves it no reason to run on.
+process.on('disconnect', () => process.exit(0));
 process.send!({ url: broker.url, ...(broker.wsUrl ? { wsUrl: broker.wsUrl } : {}) });

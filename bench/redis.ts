@@ -1,11 +1,15 @@
 // npm run bench:redis: the reference on Redis next to the reference in memory, each broker in a process
-// of its own, the clients here: CONNECT rate and QoS 1 throughput of one Redis instance as ratios to
-// memory, CONNECT rate of two Redis instances (the clients alternate between them) as a ratio to one,
-// and the Redis commands one CONNECT costs (counted by Redis: INFO commandstats, the session store's
-// scripts apart). Rounds are interleaved and ratios are medians of each round's ratio. Needs
+// of its own: CONNECT rate and QoS 1 throughput of one Redis instance as ratios to memory, CONNECT rate
+// of two Redis instances (the clients alternate between them) as a ratio to one, and the requests
+// Redis gets per CONNECT and per QoS 1 message (counted by MONITOR in a pass of their own: each is a
+// round trip unless pipelined with others). The CONNECT clients run in processes of their own
+// (connect-driver.ts), so that they are not one process's turn after the brokers'; the CPU each broker,
+// the clients, Redis and the whole machine (other work included) spent per phase is printed, to show
+// what bounded the rate. Rounds are interleaved and ratios are medians of each round's ratio. Needs
 // Debian's redis-server (started here on a free loopback port).
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
@@ -14,12 +18,15 @@ import { UserError } from '../common/errors.ts';
 import { loadPki } from '../certs/manifest.ts';
 import { DEFAULT_PKI_DIR, ensurePki } from '../certs/pki.ts';
 import { REDIS_AVAILABLE, startRedis } from '../testkit/redis-server.ts';
-import { clientContext, leanRate } from './lean-client.ts';
+import type { ConnectRun } from './connect-driver.ts';
+import { clientContext } from './lean-client.ts';
 import { qosThroughput } from './qos-throughput.ts';
+import { countRequests, perUnit } from './redis-requests.ts';
 
 const USAGE = `usage: npm run bench:redis [-- options]
   --rounds N        interleaved rounds (default 5)
-  --connects N      connects per round and broker, 16 at a time (default 400)
+  --connects N      connects per round and setup, spread over the client processes (default 400)
+  --drivers N       client processes for the CONNECTs, each 16 at a time (default 2)
   --qos-messages N  QoS 1 messages per round and broker (default 5000; 0 skips the QoS 1 comparison)
   --identities DIR  the PKI to use (default pki/)`;
 
@@ -40,25 +47,56 @@ async function instance(pkiDir: string, redisUrl?: string): Promise<Instance> {
   return { child, url: first.url, host: url.hostname, port: Number(url.port) };
 }
 
+/** A broker process's CPU time so far, µs. */
+async function cpuOf(instance: Instance): Promise<number> {
+  instance.child.send('cpu');
+  const [reply] = (await once(instance.child, 'message')) as [{ cpu: NodeJS.CpuUsage }];
+  return reply.cpu.user + reply.cpu.system;
+}
+
 async function stop(instance: Instance): Promise<void> {
   instance.child.send('stop');
   await once(instance.child, 'exit');
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
-
-/** Redis's own count of calls per command, summed: the scripts (EVALSHA) and everything else. */
-async function commandCounts(redis: Redis): Promise<{ scripts: number; all: number }> {
-  const info = await redis.info('commandstats');
-  let scripts = 0;
-  let all = 0;
-  for (const [, name, calls] of info.matchAll(/^cmdstat_([a-z|]+):calls=(\d+)/gm)) {
-    // Commands a script runs are counted too: only what clients sent is a round trip.
-    all += Number(calls);
-    if (name === 'evalsha' || name === 'eval') scripts += Number(calls);
-  }
-  return { scripts, all };
+async function driver(pkiDir: string): Promise<ChildProcess> {
+  const child = fork(resolve('bench/connect-driver.ts'), [pkiDir], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  await once(child, 'message');
+  return child;
 }
+
+/** The whole machine's CPU time so far (every process's, this benchmark's and others'), µs, busy and all. */
+function machineCpu(): { busy: number; all: number } {
+  let busy = 0;
+  let all = 0;
+  for (const { times } of cpus()) {
+    busy += times.user + times.nice + times.sys + times.irq;
+    all += times.user + times.nice + times.sys + times.irq + times.idle;
+  }
+  return { busy: busy * 1000, all: all * 1000 };
+}
+
+/** Redis's CPU time so far, µs. */
+async function redisCpu(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const seconds = (field: string) => Number(new RegExp(`^${field}:([0-9.]+)`, 'm').exec(info)?.[1] ?? 0);
+  return (seconds('used_cpu_sys') + seconds('used_cpu_user')) * 1e6;
+}
+
+/** One CONNECT phase: its rate, and the cores each party kept busy (CPU time / wall time). */
+interface ConnectPhase {
+  rate: number;
+  /** The brokers' CPU time a CONNECT, ms (all instances together). */
+  brokerMs: number;
+  brokers: number[];
+  clients: number;
+  redis: number;
+  /** The machine's busy share of its cores (2 = both busy), other sessions' work included. */
+  machine: number;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
+const cores = (values: number[]) => values.map((value) => value.toFixed(2)).join(' + ');
 
 async function main(args: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -66,6 +104,7 @@ async function main(args: string[]): Promise<void> {
     options: {
       rounds: { type: 'string', default: '5' },
       connects: { type: 'string', default: '400' },
+      drivers: { type: 'string', default: '2' },
       'qos-messages': { type: 'string', default: '5000' },
       identities: { type: 'string', default: DEFAULT_PKI_DIR },
       help: { type: 'boolean', short: 'h' },
@@ -83,63 +122,126 @@ async function main(args: string[]): Promise<void> {
   const context = clientContext(pki, alpha);
   const server = await startRedis();
   const admin = new Redis(server.url);
+  const drivers = await Promise.all(Array.from({ length: Number(values.drivers) }, () => driver(pki.dir)));
+  console.log(`load average at the start: ${loadavg().map((load) => load.toFixed(2)).join(', ')} (${cpus().length} cores)`);
   try {
     const memory = await instance(pki.dir);
     const [redisA, redisB] = [await instance(pki.dir, server.url), await instance(pki.dir, server.url)];
-    let name = 0;
-    /** `connects` persistent sessions of alpha (expiry 60 s), spread over `targets` in turn. */
-    const connectRate = (targets: Instance[]) =>
-      leanRate(
-        (index) => {
-          const target = targets[index % targets.length]!;
-          return { url: target.url, context, username: 'alpha', clientId: `bench-${(name += 1)}`, expirySeconds: 60 };
-        },
-        connects,
-        16,
-      ).then((result) => result.rate);
+    let runs = 0;
+    /** `count` CONNECTs of persistent sessions (expiry 60 s, then DISCONNECT) over `targets` in turn, shared among the client processes. */
+    const connectPhase = async (targets: Instance[], count = connects): Promise<ConnectPhase> => {
+      const cpuBefore = await Promise.all(targets.map(cpuOf));
+      const [redisBefore, machineBefore] = [await redisCpu(admin), machineCpu()];
+      const started = performance.now();
+      const clientCpu = await Promise.all(
+        drivers.map(async (child, index) => {
+          const run: ConnectRun = { urls: targets.map((target) => target.url), count: Math.ceil(count / drivers.length), concurrency: 16, prefix: `bench-${(runs += 1)}-${index}` };
+          child.send(run);
+          const [reply] = (await once(child, 'message')) as [{ cpuMicros: number }];
+          return reply.cpuMicros;
+        }),
+      );
+      const wall = (performance.now() - started) * 1000;
+      const cpuAfter = await Promise.all(targets.map(cpuOf));
+      const [redisAfter, machineAfter] = [await redisCpu(admin), machineCpu()];
+      const made = Math.ceil(count / drivers.length) * drivers.length;
+      return {
+        rate: made / (wall / 1e6),
+        brokerMs: cpuAfter.reduce((sum, after, index) => sum + after - cpuBefore[index]!, 0) / made / 1000,
+        brokers: cpuAfter.map((after, index) => (after - cpuBefore[index]!) / wall),
+        clients: clientCpu.reduce((sum, micros) => sum + micros, 0) / wall,
+        redis: (redisAfter - redisBefore) / wall,
+        machine: ((machineAfter.busy - machineBefore.busy) / (machineAfter.all - machineBefore.all)) * cpus().length,
+      };
+    };
+    const describe = (phase: ConnectPhase) =>
+      `${phase.rate.toFixed(0)}/s, broker CPU ${phase.brokerMs.toFixed(2)} ms a CONNECT (cores busy: broker ${cores(phase.brokers)}, clients ${phase.clients.toFixed(2)}, Redis ${phase.redis.toFixed(2)}; the machine ${phase.machine.toFixed(2)} of ${cpus().length})`;
 
+    /** One publisher, one persistent subscriber, `qosMessages` QoS 1 messages, 64 unacknowledged at a time. */
+    const qosOptions = (target: Instance, topic: string) => ({
+      host: target.host,
+      port: target.port,
+      subscriber: { context, username: 'alpha' },
+      publisher: { context: clientContext(pki, observer), username: 'observer' },
+      topic: `mmc/alpha/${topic}`,
+      messages: qosMessages,
+      window: 64,
+    });
     const ratios = { redisToMemory: [] as number[], twoToOne: [] as number[], qos: [] as number[] };
-    const rates = { memory: [] as number[], redis: [] as number[], two: [] as number[] };
-    let perConnect = { scripts: NaN, all: NaN };
+    const phases = { memory: [] as ConnectPhase[], redis: [] as ConnectPhase[], two: [] as ConnectPhase[] };
+    const qosRates = { memory: [] as number[], redis: [] as number[] };
+    const qosCpu = { memory: [] as number[], redis: [] as number[], redisServer: [] as number[] };
+    // A round's worth of work first, untimed: the first round ran each broker's code cold (JIT), at up to
+    // three times the CPU a message of the rounds after it.
+    for (const target of [memory, redisA, redisB]) await connectPhase([target], Math.min(connects, 100));
+    if (qosMessages > 0) for (const target of [memory, redisA]) await qosThroughput({ ...qosOptions(target, 'warm-up'), messages: Math.min(qosMessages, 2000) });
     for (let round = 0; round < rounds; round += 1) {
-      const inMemory = await connectRate([memory]);
-      const before = await commandCounts(admin);
-      const onRedis = await connectRate([redisA]);
-      const after = await commandCounts(admin);
-      const onTwo = await connectRate([redisA, redisB]);
-      perConnect = { scripts: (after.scripts - before.scripts) / connects, all: (after.all - before.all) / connects };
-      rates.memory.push(inMemory);
-      rates.redis.push(onRedis);
-      rates.two.push(onTwo);
-      ratios.redisToMemory.push(onRedis / inMemory);
-      ratios.twoToOne.push(onTwo / onRedis);
+      const inMemory = await connectPhase([memory]);
+      const onRedis = await connectPhase([redisA]);
+      const onTwo = await connectPhase([redisA, redisB]);
+      phases.memory.push(inMemory);
+      phases.redis.push(onRedis);
+      phases.two.push(onTwo);
+      ratios.redisToMemory.push(onRedis.rate / inMemory.rate);
+      ratios.twoToOne.push(onTwo.rate / onRedis.rate);
+      console.log(`round ${round + 1}: CONNECT in memory ${describe(inMemory)}`);
+      console.log(`round ${round + 1}: CONNECT on Redis ${describe(onRedis)}`);
+      console.log(`round ${round + 1}: CONNECT on two Redis instances ${describe(onTwo)}`);
       if (qosMessages > 0) {
-        const qos = (target: Instance) =>
-          qosThroughput({
-            host: target.host,
-            port: target.port,
-            subscriber: { context, username: 'alpha' },
-            publisher: { context: clientContext(pki, observer), username: 'observer' },
-            topic: `mmc/alpha/bench-${round}`,
-            messages: qosMessages,
-            window: 64,
-          });
-        const [m, r] = [await qos(memory), await qos(redisA)];
+        const qos = (target: Instance) => qosThroughput(qosOptions(target, `bench-${round}`));
+        /** The run, and the broker's and Redis's CPU time per message, µs. */
+        const measured = async (target: Instance) => {
+          const [before, redisBefore] = [await cpuOf(target), await redisCpu(admin)];
+          const result = await qos(target);
+          const [after, redisAfter] = [await cpuOf(target), await redisCpu(admin)];
+          return { ...result, cpu: (after - before) / qosMessages, redisCpu: (redisAfter - redisBefore) / qosMessages };
+        };
+        const [m, r] = [await measured(memory), await measured(redisA)];
+        qosRates.memory.push(m.rate);
+        qosRates.redis.push(r.rate);
+        qosCpu.memory.push(m.cpu);
+        qosCpu.redis.push(r.cpu);
+        qosCpu.redisServer.push(r.redisCpu);
         ratios.qos.push(r.rate / m.rate);
-        console.log(`round ${round + 1}: QoS 1 ${m.rate.toFixed(0)}/s in memory, ${r.rate.toFixed(0)}/s on Redis (lost ${r.lost}, duplicates ${r.duplicates})`);
+        console.log(
+          `round ${round + 1}: QoS 1 ${m.rate.toFixed(0)}/s in memory (broker CPU ${m.cpu.toFixed(0)} µs a message), ${r.rate.toFixed(0)}/s on Redis (broker CPU ${r.cpu.toFixed(0)} µs, Redis ${r.redisCpu.toFixed(0)} µs a message; lost ${r.lost}, duplicates ${r.duplicates})`,
+        );
       }
-      console.log(`round ${round + 1}: CONNECT ${inMemory.toFixed(0)}/s in memory, ${onRedis.toFixed(0)}/s on Redis, ${onTwo.toFixed(0)}/s on two Redis instances`);
     }
-    console.log(
-      `CONNECT rate, Redis / memory: ${median(ratios.redisToMemory).toFixed(2)} (medians ${median(rates.redis).toFixed(0)}/s vs ${median(rates.memory).toFixed(0)}/s; goal >= 0.5)`,
-    );
-    console.log(`CONNECT rate, two Redis instances / one: ${median(ratios.twoToOne).toFixed(2)} (median ${median(rates.two).toFixed(0)}/s; goal >= 1.3 where the client is not the bottleneck)`);
-    if (ratios.qos.length) console.log(`QoS 1 throughput, Redis / memory: ${median(ratios.qos).toFixed(2)} (goal >= 0.5)`);
-    console.log(
-      `Redis per connection (CONNECT of a persistent session, no subscription, then DISCONNECT): ${perConnect.scripts.toFixed(2)} session-store scripts, one round trip each (view and claim at the CONNECT, close and next expiry at its end); ${perConnect.all.toFixed(1)} commands counted by Redis in all, the scripts' own and aedes-persistence-redis's included`,
-    );
+    const medianPhase = (list: ConnectPhase[]) => describe({
+      rate: median(list.map((phase) => phase.rate)),
+      brokerMs: median(list.map((phase) => phase.brokerMs)),
+      brokers: list[0]!.brokers.map((_, index) => median(list.map((phase) => phase.brokers[index]!))),
+      clients: median(list.map((phase) => phase.clients)),
+      redis: median(list.map((phase) => phase.redis)),
+      machine: median(list.map((phase) => phase.machine)),
+    });
+    console.log(`medians: CONNECT in memory ${medianPhase(phases.memory)}; on Redis ${medianPhase(phases.redis)}; on two Redis instances ${medianPhase(phases.two)}`);
+    console.log(`CONNECT rate, Redis / memory: ${median(ratios.redisToMemory).toFixed(2)} (goal >= 0.5)`);
+    console.log(`CONNECT rate, two Redis instances / one: ${median(ratios.twoToOne).toFixed(2)} (goal >= 1.3 where the client is not the bottleneck)`);
+    if (ratios.qos.length) {
+      console.log(`QoS 1 throughput, Redis / memory: ${median(ratios.qos).toFixed(2)} (medians ${median(qosRates.redis).toFixed(0)}/s vs ${median(qosRates.memory).toFixed(0)}/s; goal >= 0.5)`);
+      console.log(
+        `QoS 1 broker CPU a message, memory / Redis: ${(median(qosCpu.memory) / median(qosCpu.redis)).toFixed(2)} (medians ${median(qosCpu.memory).toFixed(0)} µs vs ${median(qosCpu.redis).toFixed(0)} µs, and Redis's own ${median(qosCpu.redisServer).toFixed(0)} µs: the throughput ratio a broker bound by its CPU would show)`,
+      );
+    }
+
+    // The requests to Redis, counted apart from the timed rounds (MONITOR slows Redis down).
+    const counted = 200;
+    const perConnect = await countRequests(server.url, () => connectPhase([redisA], counted).then(() => {}));
+    console.log(`Redis requests per connection (CONNECT of a persistent session, no subscription, then DISCONNECT): ${(perConnect.requests / counted).toFixed(2)}: ${perUnit(perConnect, counted)}`);
+    if (qosMessages > 0) {
+      const perMessage = await countRequests(server.url, async () => {
+        const result = await qosThroughput({ ...qosOptions(redisA, 'bench-counted'), messages: counted });
+        if (result.lost) throw new Error(`${result.lost} of the counted QoS 1 messages were lost`);
+      });
+      // The two sessions' CONNECTs, SUBSCRIBE and ends are in the count too: a few hundredths per message.
+      console.log(`Redis requests per QoS 1 message (one publisher, one persistent subscriber): ${(perMessage.requests / counted).toFixed(2)}: ${perUnit(perMessage, counted)}`);
+    }
+    console.log(`load average at the end: ${loadavg().map((load) => load.toFixed(2)).join(', ')}`);
     await Promise.all([stop(memory), stop(redisA), stop(redisB)]);
   } finally {
+    for (const child of drivers) child.send('stop');
     admin.disconnect();
     await server.stop();
   }

@@ -198,7 +198,7 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
   });
 
   // With Redis, a QoS 1 PUBLISH's PUBACK waits until its message is stored there (a kill -9 loses nothing acknowledged).
-  const durableAcks = shared ? new DurableAcks() : undefined;
+  const durableAcks = shared ? new DurableAcks(() => shared.written()) : undefined;
   const broker = new Aedes({
     ...(shared ? { id: shared.instance, persistence: shared.persistence, mq: shared.mq, published: durableAcks!.published } : {}),
     preConnect: adapter.preConnect,

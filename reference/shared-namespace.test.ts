@@ -10,7 +10,7 @@ import { within } from '../common/timing.ts';
 import { openRawSession, type RawSession } from '../testkit/raw-session.ts';
 import { startTestBroker, type TestBroker } from '../testkit/test-broker.ts';
 import { redisSkipNotice, REDIS_AVAILABLE, startRedis, type TestRedis } from '../testkit/redis-server.ts';
-import { enqueueInOneRoundTrip } from './adapters/redis/shared-namespace.ts';
+import { redisPersistence, type PersistenceWrites } from './adapters/redis/redis-persistence.ts';
 import { startReferenceBroker, type ReferenceBroker } from './broker.ts';
 
 redisSkipNotice('reference/shared-namespace.test.ts');
@@ -248,27 +248,78 @@ describe.skipIf(!REDIS_AVAILABLE)('a database the Redis server does not have', (
   });
 });
 
+describe.skipIf(!REDIS_AVAILABLE)('a PUBACK only for a stored message', () => {
+  it('answers no PUBACK, and closes the connection, when Redis refuses to queue the message (aedes has gone on before the answer)', async () => {
+    const [a] = await pair();
+    const owner = await a.open('alpha', 's1', '5', { sessionExpiry: 600 });
+    await owner.subscribe('mmc/alpha/s1', 1);
+    const publisher = await a.open('observer', 'pub', '5', { cleanStart: true });
+    await publisher.publish('mmc/alpha/s1', 'stored', 1);
+    const { Redis } = await import('ioredis');
+    const admin = new Redis(redis!.url);
+    // Redis past its memory limit refuses every write (OOM) and still answers PING.
+    await admin.config('SET', 'maxmemory', '1');
+    try {
+      const outcome = await publisher.publish('mmc/alpha/s1', 'refused', 1).then(
+        () => 'acknowledged',
+        () => 'not acknowledged',
+      );
+      expect(outcome).toBe('not acknowledged');
+      await publisher.ended;
+    } finally {
+      await admin.config('SET', 'maxmemory', '0');
+      admin.disconnect();
+    }
+  });
+});
+
 describe.skipIf(!REDIS_AVAILABLE)("aedes-persistence-redis's shape", () => {
-  it('enqueueInOneRoundTrip writes the keys and values its own outgoingEnqueueCombi writes', async () => {
+  it('redisPersistence writes the keys and values its own queueing, sending and clearing of a QoS 1 message and its removal of a will write, and answers what they answer', async () => {
     const { Redis } = await import('ioredis');
     const { createRequire } = await import('node:module');
-    const AsyncPersistence = createRequire(import.meta.url)('aedes-persistence-redis/asyncPersistence.js') as new (options: { conn: InstanceType<typeof Redis> }) => {
-      outgoingEnqueueCombi(subs: { clientId: string }[], packet: object): Promise<void>;
+    const AsyncPersistence = createRequire(import.meta.url)('aedes-persistence-redis/asyncPersistence.js') as new (options: { conn: InstanceType<typeof Redis> }) => PersistenceWrites & {
+      setup(broker: object): Promise<void>;
+      putWill(client: { id: string }, packet: object): Promise<void>;
     };
     const packet = { cmd: 'publish', topic: 't/1', payload: Buffer.from('m'), qos: 1, retain: false, dup: false, brokerId: 'b1', brokerCounter: 7 };
-    const subs = [{ clientId: 'c1' }, { clientId: 'c2' }];
-    const written = async (db: number, ours: boolean) => {
+    // A ClientID its keys URI-encode.
+    const [c1, c2] = [{ id: 'c1' }, { id: 'c 2/x' }];
+    const failures: Error[] = [];
+    const steps = async (db: number, ours: boolean) => {
       const conn = new Redis(`${redis!.url}/${db}`);
-      const persistence = new AsyncPersistence({ conn });
-      if (ours) enqueueInOneRoundTrip(persistence, conn);
-      await persistence.outgoingEnqueueCombi(subs, { ...packet });
-      const keys = (await conn.keys('*')).filter((key) => key.startsWith('packet:') || key.startsWith('outgoing:')).sort();
-      const values = await Promise.all(keys.map(async (key) => ((await conn.type(key)) === 'list' ? (await conn.lrange(key, 0, -1)).join(',') : (await conn.getBuffer(key))!.toString('hex'))));
+      // One connection for both: what is read after a queueing is sent reads it.
+      const persistence = ours ? (redisPersistence(conn, conn, (error) => failures.push(error)) as unknown as InstanceType<typeof AsyncPersistence>) : new AsyncPersistence({ conn });
+      // Its wills are keyed by the broker it was set up with.
+      await persistence.setup({ id: 'b1', on() {}, subscribe: (_topic: string, _listener: unknown, done: () => void) => done(), unsubscribe: (_topic: string, _listener: unknown, done: () => void) => done() });
+      const snapshot = async () => {
+        const keys = (await conn.keys('*')).filter((key) => /^(packet|outgoing|will)(:|$)/.test(key)).sort();
+        const values = await Promise.all(keys.map(async (key) => ((await conn.type(key)) === 'list' ? (await conn.lrange(key, 0, -1)).join(',') : (await conn.getBuffer(key))!.toString('hex'))));
+        return Object.fromEntries(keys.map((key, index) => [key, values[index]]));
+      };
+      const seen: unknown[] = [];
+      await persistence.outgoingEnqueueCombi([{ clientId: c1.id }, { clientId: c2.id }], { ...packet });
+      seen.push(await snapshot());
+      await persistence.outgoingUpdate(c1, { ...packet, messageId: 5 });
+      await persistence.outgoingUpdate(c2, { ...packet, messageId: 9 });
+      seen.push(await snapshot());
+      seen.push(await persistence.outgoingClearMessageId(c1, { messageId: 5 }));
+      seen.push(await snapshot());
+      seen.push(await persistence.outgoingClearMessageId(c2, { messageId: 9 }));
+      seen.push(await snapshot());
+      await persistence.putWill(c2, { cmd: 'publish', topic: 'w/1', payload: Buffer.from('gone'), qos: 1, retain: false });
+      seen.push(await snapshot());
+      seen.push(await persistence.delWill({ id: c2.id, brokerId: 'b1' }));
+      seen.push(await snapshot());
       conn.disconnect();
-      return Object.fromEntries(keys.map((key, index) => [key, values[index]]));
+      return seen;
     };
-    const theirs = await written(14, false);
-    expect(Object.keys(theirs)).toEqual(['outgoing:c1', 'outgoing:c2', 'packet:b1:7', 'packet:b1:7:offlineCount']);
-    expect(await written(15, true)).toEqual(theirs);
+    const theirs = await steps((databases += 1), false);
+    expect(Object.keys(theirs[0] as object)).toEqual(['outgoing:c%202%2Fx', 'outgoing:c1', 'packet:b1:7', 'packet:b1:7:offlineCount']);
+    expect(theirs[5]).toEqual({});
+    expect(Object.keys(theirs[6] as object)).toEqual(['will', 'will:b1:c%202%2Fx']);
+    expect(theirs[7]).toMatchObject({ topic: 'w/1', clientId: c2.id });
+    expect(theirs[8]).toEqual({});
+    expect(await steps((databases += 1), true)).toEqual(theirs);
+    expect(failures).toEqual([]);
   });
 });

@@ -2,8 +2,11 @@
 // before it publishes the message (lib/handlers/publish.js), so with the sessions in Redis a kill -9
 // right after a PUBACK lost the copies not yet queued there. Here each QoS 1 PUBLISH that reaches aedes
 // holds its PUBACK on the connection's stream (outgoing-packets.ts) until aedes' `published` hook
-// reports the message published: aedes calls it after storing the retained copy, queueing a copy for
-// every matching persistent session (outgoingEnqueueCombi) and fanning it out.
+// reports the message published (aedes calls it after storing the retained copy, queueing a copy for
+// every matching persistent session with outgoingEnqueueCombi, and fanning it out) and the store then
+// says that what was sent to it so far is written (`written`). The store may take the queueing and the
+// fan-out as sent rather than written (redis-persistence.ts): aedes then goes on to the connection's
+// next packet at once, and only the PUBACK waits.
 import type { Aedes, Client, PublishPacket } from 'aedes';
 import { takeIncoming } from './aedes-internals.ts';
 import { OutgoingPackets } from './outgoing-packets.ts';
@@ -17,10 +20,17 @@ export class DurableAcks {
   /** Per connection, by packet identifier: what releases the PUBACK of a QoS 1 PUBLISH being published. */
   private readonly publishing = new WeakMap<Client, Map<number, () => void>>();
 
+  /**
+   * @param written Settles once everything sent to the store before the call is written; rejects when
+   *   some of it could not be (the connection is then closed without the PUBACK: its client sends again).
+   */
+  constructor(private readonly written: () => Promise<void>) {}
+
   /** aedes' `published` hook (pass it to the broker's options). */
   readonly published: Published = (packet, client, done) => {
     const messageId = (packet as PublishPacket).messageId;
-    if (client && messageId !== undefined) this.publishing.get(client)?.get(messageId)?.();
+    const release = client && messageId !== undefined ? this.publishing.get(client)?.get(messageId) : undefined;
+    if (release) this.written().then(release, () => client!.conn.destroy());
     done();
   };
 
@@ -41,6 +51,8 @@ export class DurableAcks {
       const timer = setTimeout(() => release(), LONGEST_HOLD_MS);
       release = () => {
         clearTimeout(timer);
+        // Each held PUBACK's listener goes with it: a publisher's connection would otherwise gather one per message.
+        client.conn.off('close', release);
         if (waiting.get(messageId) === release) waiting.delete(messageId);
         resolve();
       };

@@ -6,6 +6,7 @@
 import type { Redis } from 'ioredis';
 import type { QueueUse } from '../../policy/behaviour.ts';
 import type { GroupDirectory, GroupMember, QueueCounts } from '../../ports/namespace-tallies.ts';
+import { queueKey } from './redis-persistence.ts';
 
 /** A group's members, sorted, with the instance whose connection holds each one's session (false: none). */
 const CONNECTED_MEMBERS = `
@@ -22,9 +23,9 @@ end
 return out`;
 
 /**
- * The queue of a held session as aedes-persistence-redis holds it (`outgoing:<name>`, in the same
- * database, each entry a msgpack packet): its messages and their payload bytes. What its last connection
- * left unacknowledged counts too, so a message published while the store still saw that connection is
+ * The queue of a held session as aedes-persistence-redis holds it (ARGV[2]: `outgoing:<name
+ * URI-encoded>`, in the same database, each entry a msgpack packet): its messages and their payload
+ * bytes. What its last connection left unacknowledged counts too, so a message published while the store still saw that connection is
  * not missed. Nothing while a connection holds the session (the store's record says so at once, where
  * another instance's announcement of the connection's end may come later), nor once it is gone.
  * Answers {messages, bytes}, or false. The queue is read whole: it is ended past 100 messages or 1 MB.
@@ -46,7 +47,7 @@ end
 
 local record = KEYS[1] .. 's:' .. ARGV[1]
 if redis.call('EXISTS', record) == 0 or redis.call('HEXISTS', record, 'conn') == 1 then return false end
-local keys = redis.call('LRANGE', 'outgoing:' .. ARGV[1], 0, -1)
+local keys = redis.call('LRANGE', ARGV[2], 0, -1)
 local bytes = 0
 for _, key in ipairs(keys) do
   local raw = redis.call('GET', key)
@@ -58,7 +59,7 @@ return { #keys, bytes }`;
 const CLAIM_MESSAGE = `return redis.call('SET', KEYS[1] .. 'h:' .. ARGV[1], '1', 'NX', 'EX', 60) and 1 or 0`;
 
 type MembersCall = (prefix: string, group: string) => Promise<string[]>;
-type CountCall = (prefix: string, name: string) => Promise<[number, number] | null>;
+type CountCall = (prefix: string, name: string, queue: string) => Promise<[number, number] | null>;
 type ClaimCall = (prefix: string, id: string) => Promise<number>;
 
 export class RedisTallies implements QueueCounts, GroupDirectory {
@@ -71,18 +72,21 @@ export class RedisTallies implements QueueCounts, GroupDirectory {
     /** The session store's key prefix: the scripts read its session records. */
     private readonly prefix: string,
     private readonly instance: string,
+    /** The connection the queues are written on: a count sent on it reads what was queued before. */
+    queue: Redis,
   ) {
-    const commands = redis as Redis & { mmcGroupMembers?: MembersCall; mmcCountQueued?: CountCall; mmcClaimMessage?: ClaimCall };
+    const commands = redis as Redis & { mmcGroupMembers?: MembersCall; mmcClaimMessage?: ClaimCall };
     if (!commands.mmcClaimMessage) redis.defineCommand('mmcClaimMessage', { numberOfKeys: 1, lua: CLAIM_MESSAGE });
     if (!commands.mmcGroupMembers) redis.defineCommand('mmcGroupMembers', { numberOfKeys: 1, lua: CONNECTED_MEMBERS });
-    if (!commands.mmcCountQueued) redis.defineCommand('mmcCountQueued', { numberOfKeys: 1, lua: COUNT_QUEUED });
+    const queueCommands = queue as Redis & { mmcCountQueued?: CountCall };
+    if (!queueCommands.mmcCountQueued) queue.defineCommand('mmcCountQueued', { numberOfKeys: 1, lua: COUNT_QUEUED });
     this.connectedMembersCall = (commands.mmcGroupMembers as MembersCall).bind(redis);
-    this.countCall = (commands.mmcCountQueued as CountCall).bind(redis);
+    this.countCall = (queueCommands.mmcCountQueued as CountCall).bind(queue);
     this.claimCall = (commands.mmcClaimMessage as ClaimCall).bind(redis);
   }
 
   async add(sessionName: string): Promise<QueueUse | undefined> {
-    const counted = await this.countCall(this.prefix, sessionName);
+    const counted = await this.countCall(this.prefix, sessionName, queueKey(sessionName));
     return counted ? { messages: Number(counted[0]), bytes: Number(counted[1]) } : undefined;
   }
 

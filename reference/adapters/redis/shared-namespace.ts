@@ -4,84 +4,14 @@
 // message fan-out between instances (mqemitter-redis). broker.ts loads this module only for --redis,
 // so the in-memory default never loads a Redis client.
 import { randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
-import { Readable } from 'node:stream';
 import { Redis } from 'ioredis';
 import MQEmitterRedis from 'mqemitter-redis';
 import type { Clock } from '../../ports/clock.ts';
 import { RedisClientRegistry, type RedisClientRegistryOptions } from './redis-client-registry.ts';
+import { redisPersistence } from './redis-persistence.ts';
 import { newInstanceId, RedisSessionStore } from './redis-session-store.ts';
 import { RedisTakeovers } from './redis-takeovers.ts';
 import { RedisTallies } from './redis-tallies.ts';
-
-const requireHere = createRequire(import.meta.url);
-
-interface QueuedMessage {
-  brokerId: string;
-  brokerCounter: number;
-}
-
-/** What of aedes-persistence-redis is adapted here: its streams, its queueing of a message, and its end. */
-interface RedisPersistence {
-  outgoingEnqueueCombi(subs: { clientId: string }[], packet: QueuedMessage): Promise<void>;
-  createRetainedStreamCombi(patterns: string[]): AsyncIterable<unknown>;
-  createRetainedStream(pattern: string): AsyncIterable<unknown>;
-  outgoingStream(client: { id: string }): AsyncIterable<unknown>;
-  destroy(): Promise<void>;
-}
-
-/** aedes-persistence-redis 11's own async class (its main export is a callback wrapper aedes 2.0 refuses). */
-const AsyncRedisPersistence = requireHere('aedes-persistence-redis/asyncPersistence.js') as new (options: { conn: Redis; maxSessionDelivery?: number }) => RedisPersistence;
-
-/**
- * How much of a session's queue aedes-persistence-redis reads when the session resumes (its
- * `maxSessionDelivery`, 1,000 by default: the LRANGE's last index). aedes reads the queue once per
- * connection, so a session resuming with more queued lost the rest on that connection: a connected
- * session's queue has no bound (what it was sent and has not acknowledged stays in it; L8 bounds only
- * an offline one), and under takeovers every 100 ms at 1,000 messages a second it grew past 1,000.
- * The whole queue is read, as aedes' memory persistence does.
- */
-const WHOLE_QUEUE = Number.MAX_SAFE_INTEGER;
-
-/**
- * aedes-persistence-redis 11 answers with async generators where aedes 2.0.0-beta.1 pipes Node streams
- * (`stream.pipe` for the retained messages a SUBSCRIBE gets) and aedes' memory persistence gives them:
- * its streams are handed over as Readables.
- */
-function withReadableStreams(persistence: RedisPersistence): RedisPersistence {
-  const retainedCombi = persistence.createRetainedStreamCombi.bind(persistence);
-  const retained = persistence.createRetainedStream.bind(persistence);
-  const outgoing = persistence.outgoingStream.bind(persistence);
-  persistence.createRetainedStreamCombi = (patterns) => Readable.from(retainedCombi(patterns));
-  persistence.createRetainedStream = (pattern) => Readable.from(retained(pattern));
-  persistence.outgoingStream = (client) => Readable.from(outgoing(client));
-  return persistence;
-}
-
-const requireBesidePersistence = createRequire(requireHere.resolve('aedes-persistence-redis/asyncPersistence.js'));
-/** What aedes-persistence-redis stores a queued message as: aedes-persistence's Packet, in msgpack. */
-const { Packet } = requireBesidePersistence('aedes-persistence') as { Packet: new (packet: object) => object };
-const msgpack = requireBesidePersistence('msgpack-lite') as { encode(value: unknown): Buffer };
-
-/**
- * aedes-persistence-redis 11.2 queues a message for its subscribers in sequential round trips (MSET of
- * the packet and its count, then an RPUSH per subscriber's list), and aedes' publish, and so the PUBACK
- * (durable-acks.ts), waits for them all. The same keys and values are written here in one MULTI: one
- * round trip. (Its `packetTTL` option, unused here, would add an EXPIRE; its cluster mode is not used.)
- * Its key names (`packet:<broker>:<counter>`, `…:offlineCount`, `outgoing:<client>`) are its own:
- * shared-namespace.test.ts compares what both write.
- */
-export function enqueueInOneRoundTrip(persistence: Pick<RedisPersistence, 'outgoingEnqueueCombi'>, redis: Redis): void {
-  persistence.outgoingEnqueueCombi = async (subs, packet) => {
-    if (!subs || subs.length === 0) return;
-    const packetKey = `packet:${packet.brokerId}:${packet.brokerCounter}`;
-    const transaction = redis.multi().mset(packetKey, msgpack.encode(new Packet(packet)), `${packetKey}:offlineCount`, subs.length);
-    for (const sub of subs) transaction.rpush(`outgoing:${sub.clientId}`, packetKey);
-    const replies = await transaction.exec();
-    const failed = replies?.find(([error]) => error);
-    if (failed) throw failed[0];
-  };
-}
 
 /** The object without its keys whose value is undefined. */
 function defined<T extends object>(object: T): T {
@@ -126,6 +56,19 @@ async function fanOutName(redis: Redis, prefix: string): Promise<string> {
   return (await redis.get(`${prefix}fan-out`))!;
 }
 
+/**
+ * aedes waits for each message's fan-out before its next step, and so before the publishing connection's
+ * next packet: here it goes on once the PUBLISH is sent. A QoS 1 message's PUBACK still waits until it
+ * is written (`written`); a failure is told to `writeFailed`.
+ */
+function emitWithoutWaiting(mq: ReturnType<typeof MQEmitterRedis>, writeFailed: (error: Error) => void): void {
+  const emit = mq.emit.bind(mq);
+  mq.emit = ((packet: Parameters<typeof emit>[0], done?: (error?: Error) => void) => {
+    emit(packet, (error?: Error) => error && writeFailed(error));
+    done?.();
+  }) as typeof mq.emit;
+}
+
 /** The error code of a Redis that could not be reached at start. */
 export const REDIS_UNREACHABLE = 'EREDISUNREACHABLE';
 
@@ -152,6 +95,11 @@ export interface SharedNamespace {
   mq: ReturnType<typeof MQEmitterRedis>;
   /** The namespace's registered clients as changed while it runs (A7, P5), read and listened to before it returns. */
   clientRegistry(options: Pick<RedisClientRegistryOptions, 'configured' | 'current' | 'apply'>): Promise<RedisClientRegistry>;
+  /**
+   * Settles once every message queued and fanned out so far is written in Redis (both go on one
+   * connection, in order: a PING behind them answers after them); rejects if a write failed meanwhile.
+   */
+  written(): Promise<void>;
   /** After the broker has closed: hands the sessions still held here over as held, and closes the connections. */
   close(): Promise<void>;
 }
@@ -202,11 +150,18 @@ export async function joinSharedNamespace(options: SharedNamespaceOptions): Prom
     log,
   });
   await sessions.start();
-  const persistence = withReadableStreams(new AsyncRedisPersistence({ conn: persistenceConnection, maxSessionDelivery: WHOLE_QUEUE }));
-  enqueueInOneRoundTrip(persistence, persistenceConnection);
+  let failures = 0;
+  const writeFailed = (error: Error) => {
+    failures += 1;
+    log(`a message could not be written to Redis: ${error.message}`);
+  };
+  // Messages are queued on the fan-out's connection, so that a message is in its sessions' queues before
+  // any instance hears of it.
+  const persistence = redisPersistence(persistenceConnection, publish, writeFailed);
   channelsOfNamespace(await fanOutName(storeConnection, sessions.prefix), publish, subscribe);
   const mq = MQEmitterRedis({ pubConn: publish, subConn: subscribe });
   withoutUndefinedKeys(mq);
+  emitWithoutWaiting(mq, writeFailed);
   let registry: RedisClientRegistry | undefined;
   // Its connections' errors are re-emitted here; the connections report a loss themselves (connection()).
   (mq as unknown as { state: { on(event: 'error', listener: () => void): void } }).state.on('error', () => {});
@@ -214,7 +169,8 @@ export async function joinSharedNamespace(options: SharedNamespaceOptions): Prom
   return {
     instance,
     sessions,
-    tallies: new RedisTallies(storeConnection, sessions.prefix, instance),
+    // L8's count reads a queue on the connection the queue is written on, after what was queued.
+    tallies: new RedisTallies(storeConnection, sessions.prefix, instance, publish),
     takeovers,
     persistence,
     mq,
@@ -222,6 +178,11 @@ export async function joinSharedNamespace(options: SharedNamespaceOptions): Prom
       registry = new RedisClientRegistry({ ...pieces, redis: storeConnection, prefix: sessions.prefix, instance, mq, clock: options.clock, log });
       await registry.start();
       return registry;
+    },
+    async written() {
+      const before = failures;
+      await publish.ping();
+      if (failures !== before) throw new Error('a message could not be written to Redis');
     },
     async close() {
       registry?.stop();
