@@ -27,7 +27,7 @@ async function instance(name: string, answerMs?: number): Promise<RedisTakeovers
   connections.push(store);
   const mq = MQEmitterRedis({ pubConn: pub, subConn: sub });
   fanouts.push(mq);
-  return RedisTakeovers.start(mq, store, name, answerMs);
+  return RedisTakeovers.start(mq, store, name, { answerMs });
 }
 
 describe.skipIf(!REDIS_AVAILABLE)('takeovers between instances on Redis', () => {

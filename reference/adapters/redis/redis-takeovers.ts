@@ -51,10 +51,17 @@ export class RedisTakeovers implements Takeovers {
     private readonly redis: Redis,
     private readonly instance: string,
     private readonly answerMs: number,
+    /** The Redis channel a fan-out topic goes on (the namespace's channels carry its fan-out name). */
+    private readonly channelOf: (topic: string) => string,
   ) {}
 
-  static async start(mq: Fanout, redis: Redis, instance: string, answerMs = TAKEOVER_ANSWER_MS): Promise<RedisTakeovers> {
-    const takeovers = new RedisTakeovers(mq, redis, instance, answerMs);
+  static async start(
+    mq: Fanout,
+    redis: Redis,
+    instance: string,
+    { answerMs = TAKEOVER_ANSWER_MS, channelOf = (topic: string) => topic }: { answerMs?: number; channelOf?: (topic: string) => string } = {},
+  ): Promise<RedisTakeovers> {
+    const takeovers = new RedisTakeovers(mq, redis, instance, answerMs, channelOf);
     await listen(mq, answerTopic(instance), (payload) => {
       const answer = decode<TakeoverAnswer & { id: string }>(payload);
       takeovers.waiting.get(answer.id)?.({ ending: answer.ending, ...(answer.nextPacketId ? { nextPacketId: answer.nextPacketId } : {}) });
@@ -71,7 +78,7 @@ export class RedisTakeovers implements Takeovers {
       const ask: Ask = { id, from: this.instance, session: sessionName, connection: connectionId };
       this.mq.emit({ topic: askTopic(instance), payload: Buffer.from(JSON.stringify(ask)) }, (error?: Error) => error && resolve(undefined));
       // An instance that is gone (kill -9) no longer listens: nothing will answer, so nothing is awaited.
-      this.redis.call('PUBSUB', 'NUMSUB', askTopic(instance)).then(
+      this.redis.call('PUBSUB', 'NUMSUB', this.channelOf(askTopic(instance))).then(
         (reply) => (reply as [string, number])[1] === 0 && resolve(undefined),
         () => {},
       );

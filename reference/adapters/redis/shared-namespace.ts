@@ -36,9 +36,10 @@ function withoutUndefinedKeys(mq: ReturnType<typeof MQEmitterRedis>): void {
  * kept in it (each in a database of its own). mqemitter-redis names a channel by the topic alone: a
  * message published in one namespace reached the subscribers of its topic in another, and aedes'
  * "client registered" notice ended another namespace's connection of the same ClientID (0x8E). The
- * channels of the two connections handed to it are given the namespace's fan-out name first.
+ * channels of the two connections handed to it are given the namespace's fan-out name first; the
+ * channel a topic goes on is answered, for those that ask Redis about a channel (PUBSUB NUMSUB).
  */
-function channelsOfNamespace(fanOut: string, publish: Redis, subscribe: Redis): void {
+function channelsOfNamespace(fanOut: string, publish: Redis, subscribe: Redis): (channel: string) => string {
   const inNamespace = (channel: string) => `${fanOut}/${channel}`;
   const send = publish.publish.bind(publish);
   publish.publish = ((channel: string, message: Buffer) => send(inNamespace(channel), message)) as typeof publish.publish;
@@ -48,6 +49,7 @@ function channelsOfNamespace(fanOut: string, publish: Redis, subscribe: Redis): 
     const call = methods[method].bind(subscribe);
     methods[method] = (channel: unknown, ...callback: unknown[]) => call(inNamespace(String(channel)), ...callback);
   }
+  return inNamespace;
 }
 
 /** The namespace's fan-out name: a random one, the first instance's, kept in Redis for every instance after it. */
@@ -158,14 +160,14 @@ export async function joinSharedNamespace(options: SharedNamespaceOptions): Prom
   // Messages are queued on the fan-out's connection, so that a message is in its sessions' queues before
   // any instance hears of it.
   const persistence = redisPersistence(persistenceConnection, publish, writeFailed);
-  channelsOfNamespace(await fanOutName(storeConnection, sessions.prefix), publish, subscribe);
+  const channelOf = channelsOfNamespace(await fanOutName(storeConnection, sessions.prefix), publish, subscribe);
   const mq = MQEmitterRedis({ pubConn: publish, subConn: subscribe });
   withoutUndefinedKeys(mq);
   emitWithoutWaiting(mq, writeFailed);
   let registry: RedisClientRegistry | undefined;
   // Its connections' errors are re-emitted here; the connections report a loss themselves (connection()).
   (mq as unknown as { state: { on(event: 'error', listener: () => void): void } }).state.on('error', () => {});
-  const takeovers = await RedisTakeovers.start(mq, storeConnection, instance);
+  const takeovers = await RedisTakeovers.start(mq, storeConnection, instance, { channelOf });
   return {
     instance,
     sessions,
