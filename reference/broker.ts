@@ -225,7 +225,10 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
       done();
     });
     leaveSessionExpiryToTheStore(broker);
-    await shared.takeovers.serve((sessionName, connectionId, from) => adapter.endForTakeover(sessionName, connectionId, from));
+    await shared.takeovers.serve({
+      takeOver: (sessionName, connectionId, from) => adapter.endForTakeover(sessionName, connectionId, from),
+      stillHolds: (sessionName, connectionId) => adapter.stillHolds(sessionName, connectionId),
+    });
   }
   /** Puts a changed client in force here and ends the connections here that the change ends: answers how many. */
   const applyClient = (after: ClientResource): number => {

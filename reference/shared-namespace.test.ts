@@ -142,6 +142,26 @@ describe.skipIf(!REDIS_AVAILABLE)('a session that ends at A just as its owner co
       await new Promise((resolve) => setTimeout(resolve, 400));
     }
   });
+
+  it("S7: another identity's CONNECT at B right after a DISCONNECT at A ended the session held there is judged on that end, not refused 0x87", async () => {
+    const [a, b] = await pair();
+    // A takes its time to record the end in the store: B reads the session as still connected at A.
+    const close = a.broker.sessions.close.bind(a.broker.sessions);
+    a.broker.sessions.close = async (...args) => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return close(...args);
+    };
+    const first = await rawAt(a, 'beta');
+    first.sendPacket({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 's1', clean: false, keepalive: 30, username: 'beta', properties: { sessionExpiryInterval: 0 } });
+    expect(await first.next(5000)).toMatchObject({ cmd: 'connack', reasonCode: 0 });
+    const second = await rawAt(b, 'alpha');
+    first.sendPacket({ cmd: 'disconnect', reasonCode: 0 });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    second.sendPacket({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 's1', clean: false, keepalive: 30, username: 'alpha', properties: { sessionExpiryInterval: 600 } });
+    expect(await second.next(5000)).toMatchObject({ cmd: 'connack', reasonCode: 0, sessionPresent: false });
+    // The session is alpha's now, connected at B: beta at A is refused as an intruder (B answers that it still holds it).
+    expect(await a.connect('beta', 's1', '5')).toMatchObject({ accepted: false, code: 0x87 });
+  });
 });
 
 describe.skipIf(!REDIS_AVAILABLE)('a client changed through one instance (A7, P5)', () => {

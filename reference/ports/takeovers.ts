@@ -2,6 +2,9 @@
 // ends the older connection (DISCONNECT 0x8E, nothing more sent to it) before it answers the newer;
 // across instances the one taking over asks the other to end its connection, addressed to it, and
 // answers the CONNECT once it has (docs/scaling.md). Absent in one process: aedes ends its own.
+// Another identity refused for a session held by a connection at another instance (S6) asks first
+// whether that connection still holds it: one that ended on its own (a DISCONNECT read there, its end
+// not yet in the store) no longer does.
 
 /** How the connection asked about had ended when its instance answered. */
 export interface TakeoverAnswer {
@@ -21,6 +24,19 @@ export interface Takeovers {
    * instance claimed it. Undefined when no answer came: the instance is gone, or did not answer in time.
    */
   ask(instance: string, sessionName: string, connectionId: number): Promise<TakeoverAnswer | undefined>;
-  /** Answers what other instances ask this one (`from`: the instance taking the session over). */
-  serve(answer: (sessionName: string, connectionId: number, from: string) => Promise<TakeoverAnswer>): Promise<void>;
+  /**
+   * Asks `instance` whether its connection `connectionId` still holds session `sessionName`, without
+   * ending it: false once it ended on its own and the store took its end; undefined when no answer came.
+   */
+  stillHolds(instance: string, sessionName: string, connectionId: number): Promise<boolean | undefined>;
+  /** Answers what other instances ask this one. */
+  serve(answers: TakeoverAnswers): Promise<void>;
+}
+
+/** What an instance answers the others. */
+export interface TakeoverAnswers {
+  /** Ends its connection for a takeover at `from`, the instance taking the session over. */
+  takeOver(sessionName: string, connectionId: number, from: string): Promise<TakeoverAnswer>;
+  /** Whether its connection still holds the session; a connection that ended is answered once the store took its end. */
+  stillHolds(sessionName: string, connectionId: number): Promise<boolean>;
 }

@@ -18,7 +18,7 @@ import type { Authenticator } from '../../ports/authenticator.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { DisconnectionReason, EventSink } from '../../ports/event-sink.ts';
 import type { Connection as Transport } from '../../ports/listener.ts';
-import type { SessionStore } from '../../ports/session-store.ts';
+import type { SessionStore, SessionView } from '../../ports/session-store.ts';
 import type { TakeoverAnswer, Takeovers } from '../../ports/takeovers.ts';
 import { bounded, MAX_REASON_LENGTH, shownName } from '../bounded-text.ts';
 import { announceShutdown, connackSent, deliverQueueOnResume, endedWithDisconnect, expiryAtEnd, guardAgainstStaleClients, markRedeliveries, nextPacketId, numberPacketsFrom, parserOf, persistenceOf, replayIncoming, SessionDeliveries, takeIncoming, type QueuedPacket } from './aedes-internals.ts';
@@ -358,12 +358,19 @@ export class AedesNamespaceAdapter {
       ...(packet.will ? { will: { topic: packet.will.topic, qos: packet.will.qos ?? 0, retain: packet.will.retain === true } } : {}),
     } as const;
     // Decided on a view of the sessions, and claimed only if that view still stands: else decided again.
+    let askedHolder = false;
     for (let attempt = 1; attempt <= CLAIM_ATTEMPTS; attempt += 1) {
       const view = await this.options.sessions.view(sessionName, authentication.identity?.client.name ?? '');
       // A session past its expiry must be gone, state and all, before anyone may use its name.
       if (view.expired) await this.expired(view.expired);
       const decision = this.options.policy.decide(request, now, view);
-      if (!decision.accept) return this.refuse(socket, version, sessionName, decision.refusal);
+      if (!decision.accept) {
+        if (!askedHolder && (await this.heldNoLonger(view, decision.refusal))) {
+          askedHolder = true;
+          continue;
+        }
+        return this.refuse(socket, version, sessionName, decision.refusal);
+      }
       const { grant } = decision;
       if (grant.discardPrevious) await this.wipe(sessionName);
       if (socket.destroyed) return false;
@@ -382,6 +389,20 @@ export class AedesNamespaceAdapter {
     this.options.log(`session "${shownName(sessionName)}": the sessions changed under ${CLAIM_ATTEMPTS} decisions in a row; closing the connection`);
     socket.destroy();
     return false;
+  }
+
+  /**
+   * S6 refuses another identity a session a connection holds. Held by a connection at another instance,
+   * that instance is asked first whether its connection still holds it: one that ended on its own (its
+   * DISCONNECT read there, its end not yet in the store) no longer does, and the CONNECT is decided again
+   * on a fresh view, once. An instance that is gone or silent is not waited for: the refusal stands. Only
+   * this refusal pays for the ask; an uncontested CONNECT makes none.
+   */
+  private async heldNoLonger(view: SessionView, refusal: Refusal): Promise<boolean> {
+    const { takeovers, instance } = this.options;
+    const holder = view.record;
+    if (!takeovers || refusal.rule !== 'S6' || holder?.connectionId === undefined || holder.instance === undefined || holder.instance === instance) return false;
+    return (await takeovers.stillHolds(holder.instance, view.name, holder.connectionId)) === false;
   }
 
   /**
@@ -442,6 +463,25 @@ export class AedesNamespaceAdapter {
     const next = nextPacketId(client);
     client.close();
     return { ending: 'taken', nextPacketId: next };
+  }
+
+  /**
+   * Another instance asks, before refusing another identity the session (heldNoLonger there), whether
+   * this instance's connection `connectionId` still holds it. One that ended on its own is answered once
+   * the store took its end; one whose CONNACK is not out yet still holds it (it may start).
+   */
+  async stillHolds(sessionName: string, connectionId: number): Promise<boolean> {
+    // What this turn has read comes first: a DISCONNECT read with the ask ended the connection before it.
+    await new Promise((resolve) => setImmediate(resolve));
+    const connection = this.claimed.get(connectionId);
+    if (!connection || connection.claimed !== sessionName) return false;
+    const { client, transport } = connection;
+    if (!connection.answered) return !transport.stream.destroyed;
+    if (!client || client.closed || transport.stream.destroyed || endedWithDisconnect(client)) {
+      await connection.ended;
+      return false;
+    }
+    return true;
   }
 
   private async refuse(socket: Client['conn'], version: 4 | 5, sessionName: string, refusal: Refusal): Promise<false> {

@@ -5,10 +5,12 @@
 // has handled them too by the time the answer comes, before its new connection subscribes. A message the
 // older connection was sent is then in the session's queue with its packet identifier (resent with
 // DUP=1), never delivered live again to the newer.
+// The same ask, as a check, only asks whether a connection still holds its session (before another
+// identity is refused it, S6): nothing is ended.
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type MQEmitterRedis from 'mqemitter-redis';
-import type { TakeoverAnswer, Takeovers } from '../../ports/takeovers.ts';
+import type { TakeoverAnswer, TakeoverAnswers, Takeovers } from '../../ports/takeovers.ts';
 
 /** How long an instance taking a session over waits for the other's answer before it goes on without. */
 export const TAKEOVER_ANSWER_MS = 2000;
@@ -23,7 +25,12 @@ interface Ask {
   from: string;
   session: string;
   connection: number;
+  /** 'take': end the connection (a takeover); 'check': only say whether it still holds the session. */
+  kind: 'take' | 'check';
 }
+
+/** An answer as it travels: a takeover's, or a check's `holds`. */
+type Answer = { id: string } & (TakeoverAnswer | { holds: boolean });
 
 const decode = <T>(payload: unknown): T => JSON.parse(String(payload)) as T;
 
@@ -43,7 +50,7 @@ function listen(mq: Fanout, topic: string, listener: (payload: unknown) => void)
 
 export class RedisTakeovers implements Takeovers {
   /** Asks of this instance waiting for their answer, by id. */
-  private readonly waiting = new Map<string, (answer: TakeoverAnswer | undefined) => void>();
+  private readonly waiting = new Map<string, (answer: Answer | undefined) => void>();
 
   private constructor(
     private readonly mq: Fanout,
@@ -63,19 +70,30 @@ export class RedisTakeovers implements Takeovers {
   ): Promise<RedisTakeovers> {
     const takeovers = new RedisTakeovers(mq, redis, instance, answerMs, channelOf);
     await listen(mq, answerTopic(instance), (payload) => {
-      const answer = decode<TakeoverAnswer & { id: string }>(payload);
-      takeovers.waiting.get(answer.id)?.({ ending: answer.ending, ...(answer.nextPacketId ? { nextPacketId: answer.nextPacketId } : {}) });
+      const answer = decode<Answer>(payload);
+      takeovers.waiting.get(answer.id)?.(answer);
     });
     return takeovers;
   }
 
   async ask(instance: string, sessionName: string, connectionId: number): Promise<TakeoverAnswer | undefined> {
+    const answer = await this.request(instance, sessionName, connectionId, 'take');
+    if (!answer || !('ending' in answer)) return undefined;
+    return { ending: answer.ending, ...(answer.nextPacketId ? { nextPacketId: answer.nextPacketId } : {}) };
+  }
+
+  async stillHolds(instance: string, sessionName: string, connectionId: number): Promise<boolean | undefined> {
+    const answer = await this.request(instance, sessionName, connectionId, 'check');
+    return answer && 'holds' in answer ? answer.holds : undefined;
+  }
+
+  private async request(instance: string, sessionName: string, connectionId: number, kind: Ask['kind']): Promise<Answer | undefined> {
     const id = randomUUID();
     let timer: NodeJS.Timeout | undefined;
-    const answered = new Promise<TakeoverAnswer | undefined>((resolve) => {
+    const answered = new Promise<Answer | undefined>((resolve) => {
       this.waiting.set(id, resolve);
       timer = setTimeout(() => resolve(undefined), this.answerMs);
-      const ask: Ask = { id, from: this.instance, session: sessionName, connection: connectionId };
+      const ask: Ask = { id, from: this.instance, session: sessionName, connection: connectionId, kind };
       this.mq.emit({ topic: askTopic(instance), payload: Buffer.from(JSON.stringify(ask)) }, (error?: Error) => error && resolve(undefined));
       // An instance that is gone (kill -9) no longer listens: nothing will answer, so nothing is awaited.
       this.redis.call('PUBSUB', 'NUMSUB', this.channelOf(askTopic(instance))).then(
@@ -91,12 +109,14 @@ export class RedisTakeovers implements Takeovers {
     }
   }
 
-  serve(answer: (sessionName: string, connectionId: number, from: string) => Promise<TakeoverAnswer>): Promise<void> {
+  serve(answers: TakeoverAnswers): Promise<void> {
     return listen(this.mq, askTopic(this.instance), (payload) => {
       const ask = decode<Ask>(payload);
-      void answer(ask.session, ask.connection, ask.from).then((reply) =>
-        this.mq.emit({ topic: answerTopic(ask.from), payload: Buffer.from(JSON.stringify({ id: ask.id, ...reply })) }),
-      );
+      const reply: Promise<TakeoverAnswer | { holds: boolean }> =
+        ask.kind === 'check'
+          ? answers.stillHolds(ask.session, ask.connection).then((holds) => ({ holds }))
+          : answers.takeOver(ask.session, ask.connection, ask.from);
+      void reply.then((answer) => this.mq.emit({ topic: answerTopic(ask.from), payload: Buffer.from(JSON.stringify({ id: ask.id, ...answer })) }));
     });
   }
 }
