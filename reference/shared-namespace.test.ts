@@ -162,6 +162,37 @@ describe.skipIf(!REDIS_AVAILABLE)('a session that ends at A just as its owner co
     // The session is alpha's now, connected at B: beta at A is refused as an intruder (B answers that it still holds it).
     expect(await a.connect('beta', 's1', '5')).toMatchObject({ accepted: false, code: 0x87 });
   });
+
+  it("S5: a name freed by A's sweep of an expired session, taken at B before A wiped that session's state, starts afresh: nothing of it is resumed", async () => {
+    const [a, b] = await pair();
+    // A sweeps first, and takes its time between removing the session from the store and wiping what
+    // aedes stored of it, as a loaded instance does; B's own sweep comes later.
+    let swept = false;
+    const sweepAtA = a.broker.sessions.sweep.bind(a.broker.sessions);
+    a.broker.sessions.sweep = async () => {
+      const removed = await sweepAtA();
+      if (removed.some((record) => record.name === 's1')) {
+        swept = true;
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+      }
+      return removed;
+    };
+    const sweepAtB = b.broker.sessions.sweep.bind(b.broker.sessions);
+    b.broker.sessions.sweep = async () => {
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      return sweepAtB();
+    };
+    const owner = await a.open('alpha', 's1', '5', { sessionExpiry: 1 });
+    await owner.subscribe('mmc/alpha/s1', 1);
+    await owner.disconnect();
+    const publisher = await a.open('observer', 'pub', '5', { cleanStart: true });
+    await publisher.publish('mmc/alpha/s1', 'kept', 1);
+    await expect.poll(() => swept, { timeout: 5000 }).toBe(true);
+    const newOwner = await b.open('beta', 's1', '5', { cleanStart: false, sessionExpiry: 600 });
+    expect(newOwner.sessionPresent).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(newOwner.pending().map((message) => message.payload)).toEqual([]);
+  });
 });
 
 describe.skipIf(!REDIS_AVAILABLE)('a client changed through one instance (A7, P5)', () => {

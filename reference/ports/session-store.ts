@@ -20,6 +20,11 @@ export interface SessionView extends SessionLookup {
   readonly ownerCount: number;
   /** A held session of that name past its expiry, removed by this view: its state goes before the name is used. */
   readonly expired?: SessionRecord;
+  /**
+   * The last session of that name was removed (expired, ended) and the instance that removed it has not
+   * yet wiped its stored state: it is wiped before the name is used, or a new session would resume it.
+   */
+  readonly unwiped?: boolean;
 }
 
 /** A claim's answer: the live record it replaced, or `conflict` when the view it was made on no longer stands. */
@@ -58,16 +63,22 @@ export interface SessionStore {
   sweep(): Promise<SessionRecord[]>;
   /** Clock time (ms) of the next expiry, for the timer that sweeps. */
   nextExpiry(): Promise<number | undefined>;
+  /**
+   * The stored state of a session this broker removed (swept, ended, or ended with its connection) is
+   * wiped: views of its name no longer say `unwiped`.
+   */
+  wiped(name: string): Promise<void>;
 }
 
 /** A view as SessionLookup answers it: only the name and the owner it was taken for are known. */
-export function sessionView(name: string, record: SessionRecord | undefined, owner: string, ownerCount: number, expired?: SessionRecord): SessionView {
+export function sessionView(name: string, record: SessionRecord | undefined, owner: string, ownerCount: number, expired?: SessionRecord, unwiped = false): SessionView {
   return {
     name,
     record,
     owner,
     ownerCount,
     ...(expired ? { expired } : {}),
+    ...(unwiped ? { unwiped } : {}),
     find: (asked) => (asked === name ? record : undefined),
     countOwnedBy: (asked) => (asked === owner ? ownerCount : 0),
   };

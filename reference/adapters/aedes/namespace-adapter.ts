@@ -129,7 +129,7 @@ const CLAIM_ATTEMPTS = 20;
 export class AedesNamespaceAdapter {
   private readonly connections = new WeakMap<object, Connection>();
   /** Session names whose aedes state is being wiped; a CONNECT for one waits for it. */
-  private readonly wipes = new Map<string, Promise<void>>();
+  private readonly wipes = new Map<string, Promise<boolean>>();
   /** Connections whose session another connection of the same identity took over (S8). */
   private readonly takenOver = new Set<number>();
   /** Per client whose CONNECT is being decided: lets the packets it sent behind the CONNECT go on (screen). */
@@ -363,6 +363,8 @@ export class AedesNamespaceAdapter {
       const view = await this.options.sessions.view(sessionName, authentication.identity?.client.name ?? '');
       // A session past its expiry must be gone, state and all, before anyone may use its name.
       if (view.expired) await this.expired(view.expired);
+      // Its last session ended at another instance still wiping what aedes stored of it: wiped here first.
+      else if (view.unwiped) await this.endSession(sessionName);
       const decision = this.options.policy.decide(request, now, view);
       if (!decision.accept) {
         if (!askedHolder && (await this.heldNoLonger(view, decision.refusal))) {
@@ -660,10 +662,14 @@ export class AedesNamespaceAdapter {
     return this.localSessions.has(sessionName);
   }
 
-  /** A session is over: its stored state goes, and its events' sequence starts again with the next. */
-  private endSession(sessionName: string): Promise<void> {
+  /**
+   * A session is over: its stored state goes, and its events' sequence starts again with the next. Once
+   * its state is gone, the store no longer has other instances wipe it before they use the name.
+   */
+  private async endSession(sessionName: string): Promise<void> {
     this.options.events.forget(sessionName);
-    return this.wipe(sessionName);
+    if (!(await this.wipe(sessionName))) return;
+    await this.options.sessions.wiped(sessionName).catch((error: Error) => this.options.log(`session "${shownName(sessionName)}": the store did not take its wipe: ${error.message}`));
   }
 
   private disconnectionReason(connection: Connection, takenOver: boolean): DisconnectionReason {
@@ -724,12 +730,12 @@ export class AedesNamespaceAdapter {
   }
 
   /**
-   * Removes a session's subscriptions, will and queued messages from aedes' persistence. Never
-   * rejects: a failure is logged, and the next CONNECT for the name still gets its answer.
+   * Removes a session's subscriptions, will and queued messages from aedes' persistence: true once
+   * done. Never rejects: a failure is logged, and the next CONNECT for the name still gets its answer.
    */
-  private wipe(sessionName: string): Promise<void> {
+  private wipe(sessionName: string): Promise<boolean> {
     const broker = this.broker;
-    if (!broker) return Promise.resolve();
+    if (!broker) return Promise.resolve(false);
     const previous = this.wipes.get(sessionName) ?? Promise.resolve();
     this.options.limits.sessionEnded(sessionName);
     const work = previous.then(async () => {
@@ -740,7 +746,11 @@ export class AedesNamespaceAdapter {
       for await (const queued of persistence.outgoingStream(client)) {
         await persistence.outgoingClearMessageId(client, queued as QueuedPacket);
       }
-    }).catch((error: Error) => this.options.log(`could not remove the stored state of session "${sessionName}": ${error.message}`));
+      return true;
+    }).catch((error: Error) => {
+      this.options.log(`could not remove the stored state of session "${sessionName}": ${error.message}`);
+      return false;
+    });
     const tracked = work.finally(() => {
       if (this.wipes.get(sessionName) === tracked) this.wipes.delete(sessionName);
     });

@@ -43,6 +43,34 @@ describe.skipIf(!REDIS_AVAILABLE)('RedisSessionStore', () => {
     2_000,
   );
 
+  it("says a name is unwiped from when one instance removes its session until that instance has wiped it, or a claim took the name", async () => {
+    let now = 0;
+    const namespace = `unwiped-${(namespaces += 1)}`;
+    const [a, b] = [store(namespace, 'a', () => now), store(namespace, 'b', () => now)];
+    await Promise.all([a.start(), b.start()]);
+    // Swept at A: B's view finds no session, and that A has not wiped it yet.
+    expect(await a.claim(await a.view('s', 'alpha'), 1, 1, Infinity)).not.toBe('conflict');
+    expect(await a.close('s', 1)).toBe('held');
+    now += 1000;
+    expect((await a.sweep()).map((record) => record.name)).toEqual(['s']);
+    expect(await b.view('s', 'beta')).toMatchObject({ record: undefined, unwiped: true });
+    // Only the instance wiping it says it is done; then the name is plain free.
+    await b.wiped('s');
+    expect((await b.view('s', 'beta')).unwiped).toBe(true);
+    await a.wiped('s');
+    expect((await b.view('s', 'beta')).unwiped).toBeUndefined();
+    // Ended with its connection (expiry 0), and ended before its time (L8): the same, until a claim takes the name.
+    expect(await a.claim(await a.view('s', 'alpha'), 2, 0, Infinity)).not.toBe('conflict');
+    expect(await a.close('s', 2)).toBe('ended');
+    const seen = await b.view('s', 'beta');
+    expect(seen.unwiped).toBe(true);
+    expect(await b.claim(seen, 1, 60, Infinity)).not.toBe('conflict');
+    expect((await a.view('s', 'alpha')).unwiped).toBeUndefined();
+    expect(await b.close('s', 1)).toBe('held');
+    await b.end('s');
+    expect((await a.view('s', 'alpha')).unwiped).toBe(true);
+  });
+
   it('lets one of two instances claim a name both saw free, and tells each which instance holds it', async () => {
     let now = 0;
     const namespace = `race-${(namespaces += 1)}`;

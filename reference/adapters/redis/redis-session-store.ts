@@ -104,8 +104,8 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async view(name: string, owner: string): Promise<SessionView> {
-    const [raw, count, gone] = (await this.run('sessionView', name, owner)) as [RawRecord, number, RawRecord];
-    return sessionView(name, toRecord(name, raw), owner, count, toRecord(name, gone));
+    const [raw, count, gone, unwiped] = (await this.run('sessionView', name, owner, this.instance)) as [RawRecord, number, RawRecord, number];
+    return sessionView(name, toRecord(name, raw), owner, count, toRecord(name, gone), unwiped === 1);
   }
 
   async claim(seen: SessionView, connectionId: number, expirySeconds: number, ownerLimit: number): Promise<Claim> {
@@ -158,12 +158,16 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async end(name: string): Promise<void> {
-    await this.run('sessionEnd', name);
+    await this.run('sessionEnd', name, this.instance);
   }
 
   async sweep(): Promise<SessionRecord[]> {
-    const removed = (await this.run('sessionSweep')) as [string, RawRecord][];
+    const removed = (await this.run('sessionSweep', this.instance)) as [string, RawRecord][];
     return removed.map(([name, raw]) => toRecord(name, raw)!);
+  }
+
+  async wiped(name: string): Promise<void> {
+    await this.run('sessionWiped', name, this.instance);
   }
 
   async nextExpiry(): Promise<number | undefined> {

@@ -10,6 +10,8 @@
 //   held        sorted set: held session name -> clock ms of its expiry
 //   leases      sorted set: instance -> clock ms its lease runs to (renewed while it lives)
 //   i:<inst>    set of the names the instance's connections hold
+//   w:<name>    string: the instance that removed the name's last session (expired, ended) and is
+//               wiping its aedes state; until it has, a view says so and the CONNECT wipes it first
 // ARGV[1] is always the clock (ms). A record goes back as {owner, inst, conn, exp, held}, with false
 // (nil) for what it lacks.
 
@@ -45,6 +47,11 @@ local function remove(name)
   return r
 end
 
+-- The name's last session is gone from the store, its aedes state not yet: inst wipes it (wiped, or a claim).
+local function bury(name, inst)
+  redis.call('SET', P .. 'w:' .. name, inst)
+end
+
 local function hold(name, since, exp)
   redis.call('HSET', P .. 's:' .. name, 'held', since)
   redis.call('ZADD', P .. 'held', since + exp * 1000, name)
@@ -54,6 +61,7 @@ end
 local function insert(name, owner, inst, conn, exp, held)
   remove(name)
   local key = P .. 's:' .. name
+  redis.call('DEL', P .. 'w:' .. name)
   redis.call('HSET', key, 'owner', owner, 'exp', exp)
   if inst then
     redis.call('HSET', key, 'inst', inst, 'conn', conn)
@@ -105,14 +113,16 @@ end
 
 /** Each step: its Lua body after the prelude, and the arguments after the clock. */
 export const SESSION_SCRIPTS = {
-  // ARGV: now, name, owner -> {record or false, owner's count, expired record removed or false}
+  // ARGV: now, name, owner, inst -> {record or false, owner's count, expired record removed or false,
+  // 1 if the state of the name's last session is still being wiped elsewhere}
   sessionView: `
 lapse()
 local name, owner = ARGV[2], ARGV[3]
 local r = record(name)
 local gone = false
-if r and expired(r) then gone = reply(remove(name)); r = nil end
-return { reply(r), owned_by(owner), gone }`,
+if r and expired(r) then gone = reply(remove(name)); bury(name, ARGV[4]); r = nil end
+local unwiped = not gone and redis.call('EXISTS', P .. 'w:' .. name) or 0
+return { reply(r), owned_by(owner), gone, unwiped }`,
 
   // ARGV: now, name, owner, inst, conn, exp, seen owner ('' for none), seen inst, seen conn, seen held,
   // seen count, owner limit -> {1, replaced record or false} or {0} on conflict
@@ -158,27 +168,36 @@ local name = ARGV[2]
 local r = record(name)
 if not r or r.inst ~= ARGV[3] or r.conn ~= ARGV[4] then return 'stale' end
 local exp = ARGV[5] ~= '' and tonumber(ARGV[5]) or tonumber(r.exp)
-if exp == 0 then remove(name); return 'ended' end
+if exp == 0 then remove(name); bury(name, ARGV[3]); return 'ended' end
 redis.call('HSET', P .. 's:' .. name, 'exp', exp)
 redis.call('HDEL', P .. 's:' .. name, 'inst', 'conn')
 redis.call('SREM', P .. 'i:' .. r.inst, name)
 hold(name, now, exp)
 return 'held'`,
 
-  // ARGV: now, name
+  // ARGV: now, name, inst
   sessionEnd: `
-remove(ARGV[2])
+if remove(ARGV[2]) then bury(ARGV[2], ARGV[3]) end
 return 1`,
 
-  // ARGV: now -> records removed, soonest first
+  // ARGV: now, inst -> records removed, soonest first
   sessionSweep: `
 lapse()
 local out = {}
 for _, name in ipairs(redis.call('ZRANGEBYSCORE', P .. 'held', '-inf', now)) do
   local r = remove(name)
-  if r then table.insert(out, { name, reply(r) }) end
+  if r then
+    bury(name, ARGV[2])
+    table.insert(out, { name, reply(r) })
+  end
 end
 return out`,
+
+  // ARGV: now, name, inst: inst has wiped the state of the name's last session (if it is the one wiping)
+  sessionWiped: `
+local key = P .. 'w:' .. ARGV[2]
+if redis.call('GET', key) == ARGV[3] then redis.call('DEL', key) end
+return 1`,
 
   // ARGV: now, inst -> the next clock ms at which a sweep has work: an expiry, or another instance's lease end
   sessionNextExpiry: `
