@@ -15,6 +15,7 @@ describe('npm run stress, short', () => {
       rate: 1000,
       takeoverEveryMs: 100,
       seed: 12345,
+      transports: ['tcp', 'wss'],
       parallel: 6,
       handshakeTimeoutMs: 600,
       connectTimeoutMs: 600,

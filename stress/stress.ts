@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { certificateCases } from '../certs/crafted.ts';
 import { loadPki } from '../certs/manifest.ts';
 import { namespaceFromPki } from '../certs/namespace.ts';
+import type { Transport } from '../rules/transports.ts';
 import { startBrokerProcess } from './broker-process.ts';
 import { badCertificateRun, formatFigure, hostileRun, idleRun, noLossRun, oversizedRun, raceRun, type Figure, type StressContext } from './runs.ts';
 
@@ -20,6 +21,8 @@ export interface StressOptions {
   rate: number;
   takeoverEveryMs: number;
   seed: number;
+  /** MQTT over TLS, over WebSockets, or both: each run's connections alternate between them. */
+  transports: readonly Transport[];
   parallel: number;
   handshakeTimeoutMs: number;
   connectTimeoutMs: number;
@@ -57,7 +60,8 @@ export async function runStress(options: StressOptions): Promise<Figure[]> {
   const other = options.redisUrl ? await start() : undefined;
   const context: StressContext = {
     broker,
-    ...(other ? { instancePorts: [broker.port, other.port] } : {}),
+    ...(other ? { instances: [broker, other] } : {}),
+    transports: options.transports,
     pki,
     certificates,
     handshakeTimeoutMs: options.handshakeTimeoutMs,
