@@ -21,6 +21,8 @@ export interface StressContext {
   certificates: CertificateCaseSet;
   handshakeTimeoutMs: number;
   connectTimeoutMs: number;
+  /** The namespace's packet limit, bytes (L15). */
+  maximumPacketSize: number;
   /** Connections opened at once. */
   parallel: number;
   /** How long the broker is left to settle after a run before its memory is read, ms. */

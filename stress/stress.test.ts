@@ -10,7 +10,7 @@ describe('npm run stress, short', () => {
     const figures = await runStress({
       pkiDir: inject('pkiDir'),
       runs: RUNS,
-      counts: { race: 12, hostile: 600, idle: 9, oversized: 2, badcert: 1, noloss: 1500 },
+      counts: { race: 12, hostile: 600, idle: 18, oversized: 2, badcert: 1, upgrades: 3, noloss: 1500 },
       // 1.5 s of QoS 1 at 1,000 msg/s, the owner taking its session over every 100 ms.
       rate: 1000,
       takeoverEveryMs: 100,

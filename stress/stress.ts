@@ -8,9 +8,10 @@ import { loadPki } from '../certs/manifest.ts';
 import { namespaceFromPki } from '../certs/namespace.ts';
 import type { Transport } from '../rules/transports.ts';
 import { startBrokerProcess } from './broker-process.ts';
+import { upgradesRun } from './upgrades-run.ts';
 import { badCertificateRun, formatFigure, hostileRun, idleRun, noLossRun, oversizedRun, raceRun, type Figure, type StressContext } from './runs.ts';
 
-export const RUNS = ['race', 'hostile', 'idle', 'oversized', 'badcert', 'noloss'] as const;
+export const RUNS = ['race', 'hostile', 'idle', 'oversized', 'badcert', 'upgrades', 'noloss'] as const;
 export type RunName = (typeof RUNS)[number];
 
 export interface StressOptions {
@@ -66,6 +67,7 @@ export async function runStress(options: StressOptions): Promise<Figure[]> {
     certificates,
     handshakeTimeoutMs: options.handshakeTimeoutMs,
     connectTimeoutMs: options.connectTimeoutMs,
+    maximumPacketSize: base.reference.limits.maximumPacketSize,
     parallel: options.parallel,
     settleMs: options.settleMs ?? 1500,
     log: options.log,
@@ -74,13 +76,15 @@ export async function runStress(options: StressOptions): Promise<Figure[]> {
   try {
     for (const run of options.runs) {
       const count = options.counts[run];
-      if (count <= 0) continue;
+      // The upgrades run is about the WebSocket endpoint only.
+      if (count <= 0 || (run === 'upgrades' && !options.transports.includes('wss'))) continue;
       const figure = await {
         race: () => raceRun(context, count),
         hostile: () => hostileRun(context, count, options.seed),
         idle: () => idleRun(context, count),
         oversized: () => oversizedRun(context, count),
         badcert: () => badCertificateRun(context, count),
+        upgrades: () => upgradesRun(context, count),
         noloss: () => noLossRun(context, { messages: count, rate: options.rate, takeoverEveryMs: options.takeoverEveryMs }),
       }[run]();
       figures.push(figure);

@@ -28,12 +28,20 @@ export interface WsListenerOptions extends TlsListenerOptions {
   upgradeTimeoutMs: number;
 }
 
-/** An HTTP refusal written straight to the socket, which is then closed. */
+/**
+ * An HTTP refusal written straight to the socket, which is then closed. What else the peer sends is read
+ * and dropped: a paused socket (plain HTTP is looked at before TLS, and paused) never sees the peer's end,
+ * and was held open for good. A peer that keeps its side open is cut off after CLOSE_GRACE_MS.
+ */
 function refuse(socket: Duplex, status: number, why: string): void {
   const body = `${why}\n`;
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
+  socket.resume();
+  const cutOff = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
+  cutOff.unref();
+  socket.once('close', () => clearTimeout(cutOff));
 }
 
 /** Why an upgrade request is refused, with its HTTP status, or undefined when it is an MQTT WebSocket. */
