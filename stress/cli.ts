@@ -10,10 +10,10 @@ import { DEFAULT_PKI_DIR, ensurePki } from '../certs/pki.ts';
 import { TRANSPORTS, type Transport } from '../rules/transports.ts';
 import { RUNS, runStress, type RunName } from './stress.ts';
 
-const DEFAULTS: Record<RunName, number> = { race: 500, hostile: 20_000, idle: 150, oversized: 4, badcert: 3, upgrades: 100, noloss: 10_000 };
+const DEFAULTS: Record<RunName, number> = { race: 500, hostile: 20_000, idle: 150, oversized: 4, badcert: 3, upgrades: 100, noloss: 10_000, restart: 3 };
 
 const USAGE = `usage: npm run stress [-- --only race,hostile,...] [--transport tcp|wss|both] [--race N] [--hostile N] [--idle N] [--oversized N]
-                       [--badcert N] [--upgrades N] [--noloss N] [--rate N] [--takeover-every MS] [--seed S] [--parallel N] [--redis URL]
+                       [--badcert N] [--upgrades N] [--noloss N] [--restart N] [--rate N] [--takeover-every MS] [--seed S] [--parallel N] [--redis URL]
   --transport T   MQTT over TLS (tcp), over WebSockets (wss), or both (default): every run's connections
                   alternate between the two, the noloss owner's takeovers too
   --race N        rounds of four identities connecting with one session name at once (default ${DEFAULTS.race})
@@ -24,6 +24,8 @@ const USAGE = `usage: npm run stress [-- --only race,hostile,...] [--transport t
   --upgrades N    rounds of every bad WebSocket upgrade, a certificate-less WebSocket, an oversized frame and
                   an oversized packet (default ${DEFAULTS.upgrades}; over wss only)
   --noloss N      QoS 1 messages to a session taken over and contested (default ${DEFAULTS.noloss})
+  --restart N     times the broker is killed (SIGKILL) under QoS 1 traffic to 8 sessions and started again
+                  on its ports: every client back, its messages delivered; with --redis, every session kept (default ${DEFAULTS.restart})
   --rate N        messages a second the noloss run publishes (default 1000)
   --takeover-every MS  the noloss run's owner takes its session over this often (default 100)
   --seed S        seed of the hostile generator (default: random, printed); replays a failure

@@ -8,10 +8,11 @@ import { loadPki } from '../certs/manifest.ts';
 import { namespaceFromPki } from '../certs/namespace.ts';
 import type { Transport } from '../rules/transports.ts';
 import { startBrokerProcess } from './broker-process.ts';
+import { restartRun } from './restart-run.ts';
 import { upgradesRun } from './upgrades-run.ts';
 import { badCertificateRun, formatFigure, hostileRun, idleRun, noLossRun, oversizedRun, raceRun, type Figure, type StressContext } from './runs.ts';
 
-export const RUNS = ['race', 'hostile', 'idle', 'oversized', 'badcert', 'upgrades', 'noloss'] as const;
+export const RUNS = ['race', 'hostile', 'idle', 'oversized', 'badcert', 'upgrades', 'noloss', 'restart'] as const;
 export type RunName = (typeof RUNS)[number];
 
 export interface StressOptions {
@@ -55,8 +56,8 @@ export async function runStress(options: StressOptions): Promise<Figure[]> {
   const dir = mkdtempSync(join(tmpdir(), 'mmc-stress-'));
   const namespaceFile = join(dir, 'namespace.json');
   writeFileSync(namespaceFile, JSON.stringify(namespace));
-  const start = () =>
-    startBrokerProcess({ pkiDir: options.pkiDir, namespaceFile, handshakeTimeoutMs: options.handshakeTimeoutMs, connectTimeoutMs: options.connectTimeoutMs, redisUrl: options.redisUrl });
+  const start = (ports?: { port: number; wsPort: number }) =>
+    startBrokerProcess({ pkiDir: options.pkiDir, namespaceFile, handshakeTimeoutMs: options.handshakeTimeoutMs, connectTimeoutMs: options.connectTimeoutMs, redisUrl: options.redisUrl, ports });
   const broker = await start();
   const other = options.redisUrl ? await start() : undefined;
   const context: StressContext = {
@@ -86,6 +87,7 @@ export async function runStress(options: StressOptions): Promise<Figure[]> {
         badcert: () => badCertificateRun(context, count),
         upgrades: () => upgradesRun(context, count),
         noloss: () => noLossRun(context, { messages: count, rate: options.rate, takeoverEveryMs: options.takeoverEveryMs }),
+        restart: () => restartRun(context, count, { startAgain: start, durable: options.redisUrl !== undefined }),
       }[run]();
       figures.push(figure);
       options.log(formatFigure(figure));
@@ -93,7 +95,8 @@ export async function runStress(options: StressOptions): Promise<Figure[]> {
       if (figure.crashes) break;
     }
   } finally {
-    await broker.stop();
+    // The restart run replaces the broker it kills.
+    await context.broker.stop();
     await other?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
