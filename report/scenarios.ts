@@ -111,6 +111,8 @@ export class ScenarioCollector {
     if (envelope.pickle) this.pickles.set(envelope.pickle.id, envelope.pickle);
     if (envelope.testCase) this.pickleOfTestCase.set(envelope.testCase.id, envelope.testCase.pickleId);
     if (envelope.testCaseStarted) {
+      // cucumber plans every test case before it starts the first.
+      if (this.running.size === 0 && this.finished.length === 0) this.onPlanned?.(this.planned());
       const pickle = this.pickles.get(this.pickleOfTestCase.get(envelope.testCaseStarted.testCaseId)!)!;
       this.running.set(envelope.testCaseStarted.id, { pickle, status: 'passed', durationMs: 0, observations: [] });
     }
@@ -126,11 +128,15 @@ export class ScenarioCollector {
     }
   };
 
-  /** @param onResult called as each scenario finishes: the run's progress. */
-  /** Collects one run's results; its scenarios' connections went over `transport`. */
+  /**
+   * Collects one run's results; its scenarios' connections went over `transport`.
+   * @param onResult called as each scenario finishes: the run's progress
+   * @param onPlanned called once, as the first scenario starts, with every scenario the run will start
+   */
   constructor(
     private readonly onResult?: (result: ScenarioResult) => void,
     private readonly transport: Transport = 'tcp',
+    private readonly onPlanned?: (plan: PlannedScenario[]) => void,
   ) {}
 
   private stepFinished(finished: NonNullable<Envelope['testStepFinished']>): void {

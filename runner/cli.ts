@@ -9,7 +9,7 @@ import { findRule, type RuleId } from '../rules/catalogue.ts';
 import { TRANSPORTS, type Transport } from '../rules/transports.ts';
 import { consoleReport, writeReports } from '../report/outputs.ts';
 import { RunProgress } from '../report/progress.ts';
-import { ScenarioCollector } from '../report/scenarios.ts';
+import type { PlannedScenario, ScenarioResult } from '../report/scenarios.ts';
 import { ruleVerdicts, totals } from '../report/verdicts.ts';
 import { mergedSpread } from '../report/instance-spread.ts';
 import type { ScenarioRunner } from './run.ts';
@@ -45,7 +45,7 @@ ${MQTT_USAGE}
  * overrides it, 1 runs them one after another. A remote run stays one scenario at a time: its pacing
  * and session limit are the namespace's. Measured in docs/performance.md.
  */
-const DEFAULT_EMBEDDED_CONCURRENCY = 16;
+const DEFAULT_EMBEDDED_CONCURRENCY = 32;
 const MAX_CONCURRENCY = 32;
 
 function embeddedConcurrency(): number {
@@ -209,11 +209,23 @@ async function main(args: string[]): Promise<void> {
     // Every scenario over each transport, the transports at once (each on namespaces of its own:
     // runner/embedded-brokers.ts): a verdict per rule, version, method and transport.
     // A line redrawn in place on a terminal, a line per rule and version elsewhere (report/progress.ts).
-    const progress: RunProgress = new RunProgress(process.stdout, process.stdout.isTTY === true, () => collectors.flatMap((collector) => collector.planned()));
-    const collectors: ScenarioCollector[] = target.transports.map((transport) => new ScenarioCollector(progress.onResult, transport));
-    const runs = await Promise.all(target.transports.map((transport, index) => runners[index]!.run(target.over(transport, target.parameters), concurrency, collectors[index]!.onMessage)));
+    const plan: PlannedScenario[] = [];
+    const results: ScenarioResult[][] = target.transports.map(() => []);
+    const progress = new RunProgress(process.stdout, process.stdout.isTTY === true, () => plan);
+    const runs = await Promise.all(
+      target.transports.map((transport, index) =>
+        runners[index]!.run(target.over(transport, target.parameters), concurrency, {
+          transport,
+          onPlanned: (planned) => plan.push(...planned),
+          onResult: (result) => {
+            results[index]!.push(result);
+            progress.onResult(result);
+          },
+        }),
+      ),
+    );
     progress.end();
-    const scenarios = collectors.flatMap((collector) => collector.results());
+    const scenarios = results.flat();
     const verdicts = ruleVerdicts(scenarios, { rules, versions, transports: target.transports });
     const spread = runs.map((run) => run.spread).reduce(mergedSpread, undefined);
     const report = { target: target.description, startedAt: startedAt.toISOString(), durationMs: performance.now() - started, verdicts, scenarios, ...(spread ? { spread } : {}) };

@@ -11,6 +11,8 @@ import type { TargetParameters } from '../steps/target.ts';
 import { useLanes } from './scenario-lanes.ts';
 import { useNativeMatchIndices } from './step-matching.ts';
 import type { InstanceSpreadSummary } from '../report/instance-spread.ts';
+import { ScenarioCollector, type PlannedScenario, type ScenarioResult } from '../report/scenarios.ts';
+import type { Transport } from '../rules/transports.ts';
 import { instanceTally } from '../steps/instance-tally.ts';
 
 export interface Selection {
@@ -103,9 +105,21 @@ export interface TransportRun {
   spread?: InstanceSpreadSummary;
 }
 
-/** Runs one transport's scenarios: in this thread, or in one of their own (runner/scenario-thread.ts). */
+/** What a runner tells of its run as it goes: the scenarios it will start, once, then each one's result. */
+export interface ScenarioEvents {
+  /** What carries the run's connections, for its results. */
+  transport: Transport;
+  onPlanned(plan: PlannedScenario[]): void;
+  onResult(result: ScenarioResult): void;
+}
+
+/**
+ * Runs one transport's scenarios: in this thread, or in one of their own (runner/scenario-thread.ts).
+ * Either way cucumber's messages are read into results where they arise: a thread hands over a result
+ * per scenario, not the twenty-odd messages it is read from.
+ */
 export interface ScenarioRunner {
-  run(target: TargetParameters, concurrency: number, onMessage: (envelope: Envelope) => void): Promise<TransportRun>;
+  run(target: TargetParameters, concurrency: number, events: ScenarioEvents): Promise<TransportRun>;
   stop(): Promise<void>;
 }
 
@@ -120,7 +134,8 @@ export function inProcess(options: ScenarioRunnerOptions): ScenarioRunner {
   const prepared = prepareScenarios(options.prepare);
   prepared.catch(() => {});
   return {
-    async run(target, concurrency, onMessage) {
+    async run(target, concurrency, { transport, onPlanned, onResult }) {
+      const { onMessage } = new ScenarioCollector(onResult, transport, onPlanned);
       const passed = await runScenarios(await prepared, { target, quiet: true, concurrency, onMessage, ...(options.htmlReport ? { htmlReport: options.htmlReport } : {}) });
       const spread = instanceTally.summary();
       return { passed, ...(spread ? { spread } : {}) };

@@ -2,17 +2,18 @@
 // mqtt.js, cucumber) keep a thread busy: with both transports of an embedded run in the one thread,
 // that thread was the run's bottleneck and the run took as long as two runs one after the other. The
 // thread loads cucumber and the step modules as soon as it starts, while the target starts; it runs
-// when handed the target, and posts every cucumber message back to the collector on the main thread.
+// when handed the target, and posts back the plan and each scenario's result.
 // The same module is the thread's entry: see the end.
 import { once } from 'node:events';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import type { Envelope } from '@cucumber/messages';
+import type { PlannedScenario, ScenarioResult } from '../report/scenarios.ts';
+import type { Transport } from '../rules/transports.ts';
 import { threadEntry } from '../common/thread-entry.ts';
 import type { TargetParameters } from '../steps/target.ts';
 import type { ScenarioRunner, ScenarioRunnerOptions, TransportRun } from './run.ts';
 
-type ToThread = { run: { target: TargetParameters; concurrency: number } };
-type FromThread = { envelope: Envelope } | { done: TransportRun };
+type ToThread = { run: { target: TargetParameters; concurrency: number; transport: Transport } };
+type FromThread = { planned: PlannedScenario[] } | { result: ScenarioResult } | { done: TransportRun };
 const THREAD_KIND = 'mmc-scenario-thread';
 
 export function startScenarioThread(options: ScenarioRunnerOptions): ScenarioRunner {
@@ -21,12 +22,16 @@ export function startScenarioThread(options: ScenarioRunnerOptions): ScenarioRun
   const early = once(thread, 'error').then(([error]) => Promise.reject(error as Error));
   early.catch(() => {});
   return {
-    run(target, concurrency, onMessage) {
+    run(target, concurrency, { transport, onPlanned, onResult }) {
       const ended = new Promise<TransportRun>((resolve, reject) => {
-        thread.on('message', (message: FromThread) => ('envelope' in message ? onMessage(message.envelope) : resolve(message.done)));
+        thread.on('message', (message: FromThread) => {
+          if ('planned' in message) onPlanned(message.planned);
+          else if ('result' in message) onResult(message.result);
+          else resolve(message.done);
+        });
         thread.once('exit', (code) => reject(new Error(`the scenarios' thread ended (exit code ${code}) before its run did`)));
       });
-      thread.postMessage({ run: { target, concurrency } } satisfies ToThread);
+      thread.postMessage({ run: { target, concurrency, transport } } satisfies ToThread);
       return Promise.race([ended, early]).finally(() => thread.terminate());
     },
     stop: () => thread.terminate().then(() => {}),
@@ -38,7 +43,11 @@ async function serve(options: ScenarioRunnerOptions): Promise<void> {
   const { inProcess } = await import('./run.ts');
   const runner = inProcess(options);
   const [{ run }] = (await once(port, 'message')) as [ToThread];
-  const done = await runner.run(run.target, run.concurrency, (envelope) => port.postMessage({ envelope } satisfies FromThread));
+  const done = await runner.run(run.target, run.concurrency, {
+    transport: run.transport,
+    onPlanned: (planned) => port.postMessage({ planned } satisfies FromThread),
+    onResult: (result) => port.postMessage({ result } satisfies FromThread),
+  });
   port.postMessage({ done } satisfies FromThread);
 }
 

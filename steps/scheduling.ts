@@ -23,14 +23,34 @@ function namedBy(pickle: Pickle, pattern: RegExp): string[] {
   return pickle.steps.flatMap((step) => [...step.text.matchAll(pattern)].map((match) => match[1]!));
 }
 
-/** Identities whose every session the scenario counts: it fills their session limit (S9). */
-const filled = (pickle: Pickle) => namedBy(pickle, /identity "([^"]+)" holds as many sessions as the namespace allows/g);
+/** What keeps a scenario from running beside others that use the same identities (canRunBeside). */
+interface Exclusions {
+  /** Identities whose every session the scenario counts: it fills their session limit (S9). */
+  filled: string[];
+  /** Identities whose registered client the scenario changes while it runs (A7, P5): disabled, other credentials, other client groups. */
+  changed: string[];
+  /** Identities whose ClientID is their bare authentication name, the same in every such scenario (S3). */
+  bare: string[];
+}
+
+const exclusionsCache = new WeakMap<Pickle, Exclusions>();
+
+/** A scenario's exclusions, read once: a run asks for them at every start, of every scenario waiting. */
+function exclusionsOf(pickle: Pickle): Exclusions {
+  let exclusions = exclusionsCache.get(pickle);
+  if (!exclusions) {
+    exclusions = {
+      filled: namedBy(pickle, /identity "([^"]+)" holds as many sessions as the namespace allows/g),
+      changed: namedBy(pickle, /the namespace (?:disables|changes the credentials of|moves out of its client group) identity "([^"]+)"/g),
+      bare: namedBy(pickle, /identity "([^"]+)" connects without a Username with session named as its authentication name/g),
+    };
+    exclusionsCache.set(pickle, exclusions);
+  }
+  return exclusions;
+}
+
 /** Whether the scenario fills an identity's session limit (S9). */
-export const fillsSessionLimit = (pickle: Pickle): boolean => filled(pickle).length > 0;
-/** Identities whose registered client the scenario changes while it runs (A7, P5): disabled, other credentials, other client groups. */
-const changed = (pickle: Pickle) => namedBy(pickle, /the namespace (?:disables|changes the credentials of|moves out of its client group) identity "([^"]+)"/g);
-/** Identities whose ClientID is their bare authentication name, the same in every such scenario (S3). */
-const bare = (pickle: Pickle) => namedBy(pickle, /identity "([^"]+)" connects without a Username with session named as its authentication name/g);
+export const fillsSessionLimit = (pickle: Pickle): boolean => exclusionsOf(pickle).filled.length > 0;
 
 const identitiesCache = new WeakMap<Pickle, Set<string>>();
 
@@ -70,8 +90,10 @@ export function identitiesOf(pickle: Pickle): Set<string> {
  * identity with no other, and two that use an identity's bare name as ClientID never overlap.
  */
 export function canRunBeside(candidate: Pickle, running: readonly Pickle[]): boolean {
-  const clash = (a: Pickle, b: Pickle) =>
-    [...filled(a), ...changed(a)].some((id) => identitiesOf(b).has(id)) || bare(a).some((id) => bare(b).includes(id));
+  const clash = (a: Pickle, b: Pickle) => {
+    const { filled, changed, bare } = exclusionsOf(a);
+    return [...filled, ...changed].some((id) => identitiesOf(b).has(id)) || bare.some((id) => exclusionsOf(b).bare.includes(id));
+  };
   return running.every((other) => !clash(candidate, other) && !clash(other, candidate));
 }
 
