@@ -105,7 +105,10 @@ const CASES: Record<string, Case> = {
       const publish = (bytes: number) => mqttPacket.generate({ cmd: 'publish', topic: 'mmc/alpha/oversized', payload: Buffer.alloc(bytes), qos: 0, dup: false, retain: false }, { protocolVersion: 5 });
       session.send(publish(limit + 1 - (publish(0).length)));
       const reply = (await session.next(ANSWER_MS)) as { cmd?: string; reasonCode?: number } | undefined;
-      if (reply?.cmd !== 'disconnect' || reply.reasonCode !== 0x95) return `a packet of ${limit + 1} bytes was answered ${reply?.cmd ?? 'with nothing'} ${reply?.reasonCode ?? ''}, not DISCONNECT 0x95 (L15)`;
+      if (reply?.cmd !== 'disconnect' || reply.reasonCode !== 0x95) {
+        const answer = reply ? `${reply.cmd} ${reply.reasonCode ?? ''}` : (await session.closedWithin(0)) ? 'by a close with no packet' : `with nothing in ${ANSWER_MS} ms`;
+        return `a packet of ${limit + 1} bytes was answered ${answer}, not DISCONNECT 0x95 (L15)`;
+      }
       return (await session.closedWithin(ANSWER_MS)) ? undefined : 'the connection stayed open after DISCONNECT 0x95';
     } finally {
       session.end();
