@@ -229,6 +229,18 @@ describe('the WebSocket endpoint refuses clearly', () => {
     expect((await open('wss', 'alpha', 'after-oversized')).connack.reasonCode).toBe(0);
   });
 
+  it('refuses a PUBLISH over twice the packet limit from mqtt.js (one WebSocket message past the bound) as over TCP: DISCONNECT 0x95 (L15)', async () => {
+    await start();
+    const limit = broker.namespace.reference.limits.maximumPacketSize;
+    const refusal = async (transport: Transport) => {
+      const { client, disconnect } = await open(transport, 'alpha', `big-${transport}`, { clean: true, properties: {} });
+      client.publish('mmc/alpha/big', Buffer.alloc(3 * limit), { qos: 0 });
+      return Promise.race([disconnect, new Promise<string>((resolve) => client.once('close', () => setTimeout(() => resolve('closed with no DISCONNECT'), 200)))]);
+    };
+    expect(await refusal('tcp')).toBe(0x95);
+    expect(await refusal('wss')).toBe(0x95);
+  });
+
   it('closes a connection that sends nothing within the handshake timeout, and one that asks no upgrade within the connect timeout', async () => {
     broker = await startReferenceBroker({ namespace: namespaceFromPki(pki), tls: serverTlsFromPki(pki), handshakeTimeoutMs: 200, connectTimeoutMs: 200 });
     const closed = await new Promise<boolean>((resolve) => {

@@ -1,9 +1,9 @@
 // upgrades: what the WebSocket endpoint refuses, over and over: each round sends every bad upgrade
 // (another path, no or another subprotocol, plain HTTP to the TLS port, an HTTPS request that is no
 // upgrade, bytes that are no HTTP), a WebSocket without a client certificate, a frame announcing more
-// than the broker takes and a packet one byte over the packet limit in one message. A violation is an
-// answer other than the one the endpoint owes, a connection it leaves open, or (as in every run) a
-// crash or a socket still held after the run.
+// than the broker takes, and packets over the packet limit in one message (by a byte, and past the
+// WebSocket's own bound). A violation is an answer other than the one the endpoint owes, a connection
+// it leaves open, or (as in every run) a crash or a socket still held after the run.
 import { connect as netConnect } from 'node:net';
 import mqttPacket from 'mqtt-packet';
 import { OBSERVER } from '../eventgrid/suite-contract.ts';
@@ -97,24 +97,31 @@ const CASES: Record<string, Case> = {
     }
   },
   // L15: a packet one byte over the limit, in one message after a good CONNECT: DISCONNECT 0x95, closed.
-  async 'oversized-packet'(context, round) {
+  'oversized-packet': oversizedPacket('packet', (limit) => limit + 1),
+  // The same for a packet past the WebSocket's own bound (twice the limit), as mqtt.js sends a big PUBLISH: one message.
+  'oversized-message': oversizedPacket('message', (limit) => 3 * limit),
+};
+
+/** A PUBLISH of `size(limit)` bytes in all, in one WebSocket message after a good CONNECT, and the DISCONNECT 0x95 owed to it (L15). */
+function oversizedPacket(name: string, size: (limit: number) => number): Case {
+  return async (context, round) => {
     const session = await open(context, identity(context, 'alpha'), context.transports.indexOf('wss'));
     try {
-      if ((await connackOf(session, connectPacket(`upgrades-big-${round}`, 'alpha', 5))) !== 0) return 'the CONNECT before the oversized packet was refused';
+      if ((await connackOf(session, connectPacket(`upgrades-big-${name}-${round}`, 'alpha', 5))) !== 0) return 'the CONNECT before the oversized packet was refused';
       const limit = context.maximumPacketSize;
       const publish = (bytes: number) => mqttPacket.generate({ cmd: 'publish', topic: 'mmc/alpha/oversized', payload: Buffer.alloc(bytes), qos: 0, dup: false, retain: false }, { protocolVersion: 5 });
-      session.send(publish(limit + 1 - (publish(0).length)));
+      session.send(publish(size(limit) - publish(0).length));
       const reply = (await session.next(ANSWER_MS)) as { cmd?: string; reasonCode?: number } | undefined;
       if (reply?.cmd !== 'disconnect' || reply.reasonCode !== 0x95) {
         const answer = reply ? `${reply.cmd} ${reply.reasonCode ?? ''}` : (await session.closedWithin(0)) ? 'by a close with no packet' : `with nothing in ${ANSWER_MS} ms`;
-        return `a packet of ${limit + 1} bytes was answered ${answer}, not DISCONNECT 0x95 (L15)`;
+        return `a packet of ${size(limit)} bytes was answered ${answer}, not DISCONNECT 0x95 (L15)`;
       }
       return (await session.closedWithin(ANSWER_MS)) ? undefined : 'the connection stayed open after DISCONNECT 0x95';
     } finally {
       session.end();
     }
-  },
-};
+  };
+}
 
 export const UPGRADE_CASES = Object.keys(CASES);
 

@@ -11,7 +11,7 @@ import type { TLSSocket } from 'node:tls';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { Connection, Listener } from '../ports/listener.ts';
 import { listenTls, type TlsListenerOptions } from './tls-listener.ts';
-import { closeOnStreamDestroy } from './ws-internals.ts';
+import { closeOnStreamDestroy, onMessageTooLarge } from './ws-internals.ts';
 
 export const WEBSOCKET_PATH = '/mqtt';
 export const MQTT_SUBPROTOCOL = 'mqtt';
@@ -56,7 +56,8 @@ function upgradeRefusal(request: IncomingMessage): { status: number; why: string
 /**
  * Listens for MQTT over WebSockets (wss) on host:port. Another path is answered 404, an upgrade
  * without the mqtt subprotocol 400, an HTTPS request that is no upgrade 400, and plain HTTP sent to
- * the TLS port 400 in plain HTTP; a message over `maxMessageBytes` closes the WebSocket (1009).
+ * the TLS port 400 in plain HTTP; a message over `maxMessageBytes` closes the WebSocket (1009), after
+ * what the broker owes the client for it (an MQTT 5 client: DISCONNECT 0x95, as over TLS).
  */
 export async function startWsListener(options: WsListenerOptions, accept: (connection: Connection) => void): Promise<Listener> {
   const sockets = new WebSocketServer({
@@ -92,7 +93,13 @@ export async function startWsListener(options: WsListenerOptions, accept: (conne
         });
       });
       stream.on('error', () => stream.destroy());
-      accept({ stream, tls: request.socket as TLSSocket });
+      // A message over the bound: what the broker owes the client (L15's DISCONNECT), then ws' close (1009).
+      let answer: (() => Buffer | undefined) | undefined;
+      onMessageTooLarge(webSocket, CLOSE_GRACE_MS, () => {
+        const bytes = answer?.();
+        if (bytes) webSocket.send(bytes);
+      });
+      accept({ stream, tls: request.socket as TLSSocket, onMessageTooLarge: (given) => (answer = given) });
     });
   });
   http.on('clientError', (_error, socket: Duplex) => refuse(socket, 400, 'malformed HTTP request'));

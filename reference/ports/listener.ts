@@ -9,6 +9,11 @@ export interface Connection {
   stream: Duplex;
   /** The TLS session the connection came over. */
   tls: TLSSocket;
+  /**
+   * A transport that bounds its messages (WebSockets) refuses one over its bound before the broker
+   * can read the packet in it; `answer` gives the bytes owed to the client first (L15's DISCONNECT), if any.
+   */
+  onMessageTooLarge?: (answer: () => Buffer | undefined) => void;
 }
 
 export interface Listener {

@@ -308,6 +308,20 @@ export function disconnectOversizedFromConnack(broker: Aedes): void {
 }
 
 /**
+ * The DISCONNECT 0x95 owed to a client whose packet over the limit its transport refused before aedes
+ * could read it (a WebSocket message past ws' bound), marked as given as aedes marks its own; undefined
+ * when none is owed: MQTT 3.1.1, no accepting CONNACK yet (L15: the connection just ends), or the
+ * connection over or already refused.
+ */
+export function packetTooLargeDisconnect(client: Client): Buffer | undefined {
+  const internals = clientInternals(client);
+  if (internals.version !== 5 || !internals.connackSent || client.closed || internals.errored || internals._rejectingPacketTooLarge) return undefined;
+  internals._rejectingPacketTooLarge = true;
+  internals.broker.emit('clientError', client, new Error('packet too large: a WebSocket message past its bound'));
+  return mqttPacket.generate({ cmd: 'disconnect', reasonCode: PACKET_TOO_LARGE }, { protocolVersion: 5 });
+}
+
+/**
  * The broker is closing: aedes sends DISCONNECT 0x8B only to a client it counts as connected, and one
  * still resending its session's queue after its CONNACK would be closed without it. It gets it here.
  */
