@@ -43,7 +43,7 @@ describe('ws as the reference relies on it', () => {
         stream.on('error', () => {});
         // Written a byte at a time, as mqtt-packet writes a DISCONNECT: one WebSocket message each.
         const owed = () => ['o', 'w', 'e', 'd'].forEach((byte) => stream.write(byte));
-        if (hook) onMessageTooLarge(webSocket, 200, owed);
+        if (hook) onMessageTooLarge(webSocket, 200, () => (owed(), true));
         else webSocket.once('error', owed);
       });
       const client = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`);

@@ -3,18 +3,19 @@
 import WebSocket from 'ws';
 
 /**
- * Calls `refused` when the WebSocket receives a message over its maxPayload, while it is still open, and
- * holds back what ws does right after (it stops reading at once): its close (1009) for up to `graceMs`,
- * and its 'error' event, which would destroy createWebSocketStream's stream with what is still queued
- * in it. What the broker owes the peer (an MQTT DISCONNECT, written by `refused` or already on its way
- * through the stream, a byte a write) goes out first; then the broker's end of the stream closes the
- * WebSocket (closeOnStreamDestroy: 1000) or, failing that, ws' close does after the grace (1009).
+ * Calls `refused` when the WebSocket receives a message over its maxPayload, while it is still open.
+ * When it answers that something owed to the peer is on its way (an MQTT DISCONNECT it wrote, or one
+ * still queued in the stream, a byte a write), holds back what ws does right after (it stops reading
+ * at once): its close (1009) for up to `graceMs`, and its 'error' event, which would destroy
+ * createWebSocketStream's stream with what is queued in it. That goes out first; then the broker's end
+ * of the stream closes the WebSocket (closeOnStreamDestroy: 1000) or, failing that, ws' close does
+ * after the grace (1009). With nothing owed, ws closes it (1009) at once, as it would.
  */
-export function onMessageTooLarge(webSocket: WebSocket, graceMs: number, refused: () => void): void {
+export function onMessageTooLarge(webSocket: WebSocket, graceMs: number, refused: () => boolean): void {
   const receiver = (webSocket as unknown as { _receiver: NodeJS.EventEmitter })._receiver;
   receiver.prependListener('error', (error: { code?: string }) => {
     if (error.code !== 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' || webSocket.readyState !== WebSocket.OPEN) return;
-    refused();
+    if (!refused()) return;
     (webSocket as unknown as { _errorEmitted: boolean })._errorEmitted = true;
     const close = webSocket.close;
     webSocket.close = (code, reason) => {

@@ -98,6 +98,8 @@ export async function startWsListener(options: WsListenerOptions, accept: (conne
       onMessageTooLarge(webSocket, CLOSE_GRACE_MS, () => {
         const bytes = answer?.();
         if (bytes) webSocket.send(bytes);
+        // aedes' own DISCONNECT, when it read the packet's header first, may still be in the stream.
+        return bytes !== undefined || stream.writableLength > 0;
       });
       accept({ stream, tls: request.socket as TLSSocket, onMessageTooLarge: (given) => (answer = given) });
     });
