@@ -77,8 +77,12 @@ export async function runStress(options: StressOptions): Promise<Figure[]> {
   try {
     for (const run of options.runs) {
       const count = options.counts[run];
+      if (count <= 0) continue;
       // The upgrades run is about the WebSocket endpoint only.
-      if (count <= 0 || (run === 'upgrades' && !options.transports.includes('wss'))) continue;
+      if (run === 'upgrades' && !options.transports.includes('wss')) {
+        options.log('upgrades  skipped: it is about the WebSocket endpoint, and the runs are over tcp only');
+        continue;
+      }
       const figure = await {
         race: () => raceRun(context, count),
         hostile: () => hostileRun(context, count, options.seed),
