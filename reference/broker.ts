@@ -78,11 +78,12 @@ export interface ReferenceBroker {
   instance?: string;
   /**
    * Changes a registered client at run time, as an ARM client update does: disabled, or given other
-   * credentials, its live connections at this instance end (A7, life cycle ClientAuthenticationError);
-   * moved into or out of a client group, too (P5, ClientAuthorizationError).
+   * credentials, its live connections end (A7, life cycle ClientAuthenticationError); moved into or out
+   * of a client group, too (P5, ClientAuthorizationError). With `redis`, at every instance of the
+   * namespace: it answers once each has applied the change, with the connections ended at all of them.
    * A NamespaceConfigError names an unknown client or a change no client may have.
    */
-  updateClient(name: string, change: ClientChange): { client: ClientResource; endedConnections: number };
+  updateClient(name: string, change: ClientChange): Promise<{ client: ClientResource; endedConnections: number }>;
   /**
    * Stops accepting, sends MQTT 5 clients DISCONNECT 0x8B (server shutting down), closes every
    * connection, and (with `redis`) hands their sessions over as held, kept for a restart.
@@ -124,8 +125,8 @@ export function clientUrls(
 }
 
 export async function startReferenceBroker(options: ReferenceBrokerOptions): Promise<ReferenceBroker> {
-  // A copy of its own: a client changed at run time (updateClient) is this broker's change, not that of
-  // every broker started from the same configuration (the embedded run starts one per transport).
+  // A copy of its own: a client changed at run time (updateClient) is this namespace's change, not that
+  // of every broker started from the same configuration (the embedded run starts one per transport).
   const namespace: NamespaceConfig = { ...options.namespace };
   const log = options.log ?? (() => {});
   const clock = options.clock ?? Date.now;
@@ -193,7 +194,7 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     log,
     clock,
     sessionLimit: () => behaviour.sessionLimit(namespace),
-    ...(shared ? { instance: shared.instance } : {}),
+    ...(shared ? { instance: shared.instance, takeovers: shared.takeovers } : {}),
   });
 
   // With Redis, a QoS 1 PUBLISH's PUBACK waits until its message is stored there (a kill -9 loses nothing acknowledged).
@@ -224,7 +225,25 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
       done();
     });
     leaveSessionExpiryToTheStore(broker);
+    await shared.takeovers.serve((sessionName, connectionId, from) => adapter.endForTakeover(sessionName, connectionId, from));
   }
+  /** Puts a changed client in force here and ends the connections here that the change ends: answers how many. */
+  const applyClient = (after: ClientResource): number => {
+    const before = namespace.clients.find((client) => client.name === after.name)!;
+    // A new list, as a namespace file would give: a CONNECT reads every client as it was, or as it is.
+    namespace.clients = namespace.clients.map((client) => (client === before ? after : client));
+    const ending = behaviour.connectionEndsOnChange(namespace, before, after);
+    const endedConnections = ending ? adapter.endConnectionsOf(after.name, ending) : 0;
+    log(`client "${after.name}" updated${ending ? `: ${ending.refusal.reason}; ${endedConnections} live connection(s) ended here [${ending.refusal.rule}]` : ''}`);
+    return endedConnections;
+  };
+  // With Redis, a change made at any instance is the namespace's: stored there, applied at each (redis-client-registry.ts).
+  const clientRegistry = await shared
+    ?.clientRegistry({ configured: options.namespace.clients, current: (name) => namespace.clients.find((client) => client.name === name), apply: applyClient })
+    .catch(async (error: unknown) => {
+      await shared.close();
+      throw error;
+    });
   await broker.listen();
   adapter.attach(broker);
   limits.attach(broker);
@@ -287,16 +306,12 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     events,
     sessions,
     ...(shared ? { instance: shared.instance } : {}),
-    updateClient(name, change) {
+    async updateClient(name, change) {
       const before = namespace.clients.find((client) => client.name === name);
       if (!before) throw new NamespaceConfigError(`the namespace has no client "${name}"`);
+      if (clientRegistry) return clientRegistry.change(name, change);
       const after = changedClient(before, change);
-      // A new list, as a namespace file would give: a CONNECT reads every client as it was, or as it is.
-      namespace.clients = namespace.clients.map((client) => (client === before ? after : client));
-      const ending = behaviour.connectionEndsOnChange(namespace, before, after);
-      const endedConnections = ending ? adapter.endConnectionsOf(name, ending) : 0;
-      log(`client "${name}" updated${ending ? `: ${ending.refusal.reason}; ${endedConnections} live connection(s) ended [${ending.refusal.rule}]` : ''}`);
-      return { client: after, endedConnections };
+      return { client: after, endedConnections: applyClient(after) };
     },
     async stop() {
       adapter.beginStop();

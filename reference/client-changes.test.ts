@@ -31,7 +31,7 @@ describe.each(['3.1.1', '5'] as const)('a client changed while connected, over M
     t.broker.events.on('event', (event) => reasons.push(event.data.disconnectionReason));
     const changed = await t.open('alpha', 'a1', version);
     const other = await t.open('beta', 'b1', version);
-    expect(t.broker.updateClient('alpha', change).endedConnections).toBe(1);
+    expect((await t.broker.updateClient('alpha', change)).endedConnections).toBe(1);
     expect((await within(changed.ended, 3000))?.disconnectReasonCode).toBe(version === '5' ? 0x87 : undefined);
     await expect.poll(() => reasons.at(-1)).toBe('ClientAuthenticationError');
     expect(await within(other.ended, 300)).toBeUndefined();
@@ -45,7 +45,7 @@ describe('a client moved out of its client group while connected (P5)', () => {
     const reasons: (string | undefined)[] = [];
     t.broker.events.on('event', (event) => reasons.push(event.data.disconnectionReason));
     const client = await t.open('alpha', 'a1', '5');
-    expect(t.broker.updateClient('alpha', { attributes: { role: 'retired' } }).endedConnections).toBe(1);
+    expect((await t.broker.updateClient('alpha', { attributes: { role: 'retired' } })).endedConnections).toBe(1);
     expect((await within(client.ended, 3000))?.disconnectReasonCode).toBe(0x87);
     await expect.poll(() => reasons.at(-1)).toBe('ClientAuthorizationError');
   });
@@ -53,7 +53,7 @@ describe('a client moved out of its client group while connected (P5)', () => {
   it('under the P5 mutant keeps its connection', async () => {
     t = await startTestBroker(startReferenceBroker, {}, { behaviour: mutatedBehaviour(['P5']) });
     const client = await t.open('alpha', 'a1', '5');
-    expect(t.broker.updateClient('alpha', { attributes: { role: 'retired' } }).endedConnections).toBe(0);
+    expect((await t.broker.updateClient('alpha', { attributes: { role: 'retired' } })).endedConnections).toBe(0);
     expect(await within(client.ended, 300)).toBeUndefined();
   });
 });
@@ -62,8 +62,8 @@ describe('what does not end a connection (A7, P5)', () => {
   it('a change to attributes no client group reads, or one that changes nothing, leaves the connection as it is', async () => {
     t = await startTestBroker(startReferenceBroker);
     const client = await t.open('alpha', 'a1', '5');
-    expect(t.broker.updateClient('alpha', { attributes: { role: 'client', floor: 3 } }).endedConnections).toBe(0);
-    expect(t.broker.updateClient('alpha', { state: 'Enabled' }).endedConnections).toBe(0);
+    expect((await t.broker.updateClient('alpha', { attributes: { role: 'client', floor: 3 } })).endedConnections).toBe(0);
+    expect((await t.broker.updateClient('alpha', { state: 'Enabled' })).endedConnections).toBe(0);
     expect(await within(client.ended, 300)).toBeUndefined();
   });
 
@@ -72,7 +72,7 @@ describe('what does not end a connection (A7, P5)', () => {
     const shared = t.broker.namespace;
     const other = await startReferenceBroker({ namespace: shared, tls: serverTlsFromPki(t.pki) });
     try {
-      t.broker.updateClient('alpha', { state: 'Disabled' });
+      await t.broker.updateClient('alpha', { state: 'Disabled' });
       expect(other.namespace.clients.find((client) => client.name === 'alpha')?.state).toBe('Enabled');
       expect(shared.clients.find((client) => client.name === 'alpha')?.state).toBe('Disabled');
     } finally {
@@ -83,7 +83,7 @@ describe('what does not end a connection (A7, P5)', () => {
   it('under the A7 mutant a disabled client keeps its connection', async () => {
     t = await startTestBroker(startReferenceBroker, {}, { behaviour: mutatedBehaviour(['A7']) });
     const client = await t.open('alpha', 'a1', '5');
-    expect(t.broker.updateClient('alpha', { state: 'Disabled' }).endedConnections).toBe(0);
+    expect((await t.broker.updateClient('alpha', { state: 'Disabled' })).endedConnections).toBe(0);
     expect(await within(client.ended, 300)).toBeUndefined();
   });
 });

@@ -3,7 +3,8 @@
 // JSON both ways:
 //   GET   /clients/NAME   the client resource
 //   PATCH /clients/NAME   a change (state, authenticationName, clientCertificateAuthentication,
-//                         attributes): answers { client, endedConnections }
+//                         attributes): answers { client, endedConnections } once the change is in
+//                         force (with Redis, at every instance of the namespace)
 // 404 for a client the namespace does not have, 400 for a change no client may have. No authentication
 // of its own: it is for a broker on a developer's machine or in CI, never one on a network.
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -60,12 +61,10 @@ export async function startManagementApi(broker: Pick<ReferenceBroker, 'namespac
         return reply(response, 400, { error: 'the change is no JSON' });
       }
       if (!broker.namespace.clients.some((candidate) => candidate.name === name)) return reply(response, 404, { error: `the namespace has no client "${name}"` });
-      try {
-        return reply(response, 200, broker.updateClient(name, change));
-      } catch (error) {
-        if (error instanceof NamespaceConfigError) return reply(response, 400, { error: error.message });
-        throw error;
-      }
+      return broker.updateClient(name, change).then(
+        (answer) => reply(response, 200, answer),
+        (error: Error) => reply(response, error instanceof NamespaceConfigError ? 400 : 500, { error: error.message }),
+      );
     });
   }, options);
   return { clientsUrl: `http://${service.urlHost}:${service.port}/clients/`, stop: () => service.stop() };

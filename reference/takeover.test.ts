@@ -1,30 +1,63 @@
 // A persistent session's QoS 1 messages across takeovers by its own identity (S8), on the reference
-// broker: a connection that acknowledges, during a takeover, what the queue is being resent with is not
-// closed; every message reaches the session, again with DUP=1 only; the connection taken over gets
-// DISCONNECT 0x8E and nothing after it.
-import { afterEach, describe, expect, inject, it } from 'vitest';
+// broker alone and on two instances of one namespace kept in Redis (each connection of the session at
+// the next instance in turn, so that every takeover hops between them): a connection that
+// acknowledges, during a takeover, what the queue is being resent with is not closed; every message
+// reaches the session, again with DUP=1 only; the connection taken over gets DISCONNECT 0x8E and
+// nothing after it.
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadPki, serverTlsFromPki } from '../certs/manifest.ts';
 import { namespaceFromPki } from '../certs/namespace.ts';
 import { openRawSession, type RawSession } from '../testkit/raw-session.ts';
+import { redisSkipNotice, REDIS_AVAILABLE, startRedis, type TestRedis } from '../testkit/redis-server.ts';
 import { startReferenceBroker, type ReferenceBroker } from './broker.ts';
 
+redisSkipNotice('reference/takeover.test.ts');
+
 const pki = loadPki(inject('pkiDir'));
-let broker: ReferenceBroker | undefined;
+let redis: TestRedis | undefined;
+let databases = 0;
+const brokers: ReferenceBroker[] = [];
 const sessions: RawSession[] = [];
 const log: string[] = [];
+beforeAll(async () => {
+  if (REDIS_AVAILABLE) redis = await startRedis();
+});
+afterAll(() => redis?.stop());
 afterEach(async () => {
   for (const session of sessions.splice(0)) session.end();
-  await broker?.stop();
-  broker = undefined;
+  for (const broker of brokers.splice(0)) await broker.stop();
   log.length = 0;
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const TOPIC = 'mmc/alpha/takeover';
 
-async function start() {
-  broker = await startReferenceBroker({ namespace: namespaceFromPki(pki), tls: serverTlsFromPki(pki), log: (line) => log.push(line) });
-  return broker;
+/** Where the session's connections go: the broker alone, or the instances of one namespace in turn. */
+interface Namespace {
+  /** The first instance (the broker alone): its session store is the namespace's. */
+  first: ReferenceBroker;
+  instances: ReferenceBroker[];
+  /** The port of the instance the session's next connection goes to. */
+  nextPort(): number;
+}
+
+async function start(instances: 'one broker' | 'two instances on Redis'): Promise<Namespace> {
+  const db = (databases += 1);
+  const count = instances === 'one broker' ? 1 : 2;
+  for (let index = 0; index < count; index += 1) {
+    brokers.push(
+      await startReferenceBroker({
+        namespace: namespaceFromPki(pki),
+        tls: serverTlsFromPki(pki),
+        wsPort: null,
+        log: (line) => log.push(line),
+        ...(count > 1 ? { redis: { url: `${redis!.url}/${db}` } } : {}),
+      }),
+    );
+  }
+  const started = brokers.slice(-count);
+  let connections = 0;
+  return { first: started[0]!, instances: started, nextPort: () => started[connections++ % count]!.port };
 }
 
 interface Delivery {
@@ -45,11 +78,11 @@ interface Subscriber {
 }
 
 /** Connects as alpha to session "s1" (expiry 600 s); acknowledges each PUBLISH at once when `acknowledge` says so. */
-async function subscriber(b: ReferenceBroker, clean: boolean, acknowledge: (delivery: Delivery) => boolean, onConnack?: (raw: RawSession) => void): Promise<Subscriber> {
+async function subscriber(b: Namespace, clean: boolean, acknowledge: (delivery: Delivery) => boolean, onConnack?: (raw: RawSession) => void): Promise<Subscriber> {
   const alpha = pki.identities.get('alpha')!;
   let self: Subscriber | undefined;
   const raw = await openRawSession({
-    port: b.port,
+    port: b.nextPort(),
     ca: pki.rootCaPem,
     cert: alpha.certificatePem,
     key: alpha.keyPem,
@@ -75,11 +108,12 @@ async function subscriber(b: ReferenceBroker, clean: boolean, acknowledge: (deli
   return self;
 }
 
-async function publisher(b: ReferenceBroker) {
+/** The publisher, at the first instance. */
+async function publisher(b: Namespace) {
   const observer = pki.identities.get('observer')!;
   const acked = new Set<number>();
   const raw = await openRawSession({
-    port: b.port,
+    port: b.first.port,
     ca: pki.rootCaPem,
     cert: observer.certificatePem,
     key: observer.keyPem,
@@ -123,9 +157,11 @@ function expectWhole(connections: Subscriber[], count: number) {
   expect([...plain].filter(([, times]) => times > 1).map(([message]) => message), 'delivered twice with DUP=0').toEqual([]);
 }
 
-describe('QoS 1 across takeovers by the same identity [S8]', () => {
+const SETUPS = REDIS_AVAILABLE ? (['one broker', 'two instances on Redis'] as const) : (['one broker'] as const);
+
+describe.each(SETUPS)('QoS 1 across takeovers by the same identity [S8], %s', (setup) => {
   it('a connection that acknowledges queued messages while the queue is being resent to it is not closed (stale PUBACKs included)', async () => {
-    const b = await start();
+    const b = await start(setup);
     // The first connection acknowledges the odd messages: the 200 even ones stay queued with its packet identifiers.
     const first = await subscriber(b, true, (delivery) => delivery.message % 2 === 1);
     first.raw.sendPacket({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: TOPIC, qos: 1 }] });
@@ -159,7 +195,7 @@ describe('QoS 1 across takeovers by the same identity [S8]', () => {
   });
 
   it('messages queued and in flight survive several takeovers, come again with DUP=1, and none is lost while messages keep coming', async () => {
-    const b = await start();
+    const b = await start(setup);
     const connections: Subscriber[] = [await subscriber(b, true, () => false)];
     connections[0]!.raw.sendPacket({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: TOPIC, qos: 1 }] });
     expect(await connections[0]!.raw.next()).toMatchObject({ cmd: 'suback' });
@@ -203,8 +239,23 @@ describe('QoS 1 across takeovers by the same identity [S8]', () => {
     expect(connections.length).toBeGreaterThan(8);
   });
 
+  it('a session taken over with more than 1,000 messages unacknowledged gets every one again', async () => {
+    const b = await start(setup);
+    const first = await subscriber(b, true, () => false);
+    first.raw.sendPacket({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: TOPIC, qos: 1 }] });
+    expect(await first.raw.next()).toMatchObject({ cmd: 'suback' });
+    const pub = await publisher(b);
+    for (let from = 1; from <= 1200; from += 200) await pub.publish(from, from + 199);
+    expect(await until(() => first.deliveries.length === 1200, 10_000)).toBe(true);
+    // aedes-persistence-redis resends at most 1,001 of a session's queue when it resumes, by default.
+    const second = await subscriber(b, false, () => true);
+    expect(second.connack.sessionPresent).toBe(true);
+    expect(await until(() => second.deliveries.length >= 1200, 15_000), `${second.deliveries.length} of 1200 resent`).toBe(true);
+    expectWhole([first, second], 1200);
+  }, 30_000);
+
   it('a connection taken over, or closed, while the queue is resent to it has started the session: the session is then held, not bound to a dead connection', async () => {
-    const b = await start();
+    const b = await start(setup);
     const first = await subscriber(b, true, () => false);
     first.raw.sendPacket({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: TOPIC, qos: 1 }] });
     expect(await first.raw.next()).toMatchObject({ cmd: 'suback' });
@@ -212,12 +263,12 @@ describe('QoS 1 across takeovers by the same identity [S8]', () => {
     await pub.publish(1, 400);
     expect(await until(() => first.deliveries.length === 400)).toBe(true);
     const events: string[] = [];
-    b.events.on('event', (event) => events.push(`${event.type.replace(/.*Session/, '')} ${event.data.disconnectionReason ?? ''}`.trim()));
+    for (const instance of b.instances) instance.events.on('event', (event) => events.push(`${event.type.replace(/.*Session/, '')} ${event.data.disconnectionReason ?? ''}`.trim()));
     // Closed by the device the moment its CONNACK comes, while 400 messages are being resent to it.
     const second = await subscriber(b, false, () => false, (raw) => raw.end());
     expect(await second.closed).toBe(true);
-    expect(await until(async () => (await b.sessions.find('s1'))?.connectionId === undefined)).toBe(true);
-    expect(await b.sessions.find('s1')).toMatchObject({ owner: 'alpha', expirySeconds: 600 });
+    expect(await until(async () => (await b.first.sessions.find('s1'))?.connectionId === undefined)).toBe(true);
+    expect(await b.first.sessions.find('s1')).toMatchObject({ owner: 'alpha', expirySeconds: 600 });
     // The first connection's end, the second's start and end (in whichever order the first two come).
     expect(await until(() => events.length === 3)).toBe(true);
     expect([...events].sort()).toEqual(['Connected', 'Disconnected ConnectionLost', 'Disconnected SessionTakenOver']);
@@ -229,7 +280,7 @@ describe('QoS 1 across takeovers by the same identity [S8]', () => {
   });
 
   it('the connection taken over gets its DISCONNECT 0x8E and then an orderly close, not a reset, even while it is still sending', async () => {
-    const b = await start();
+    const b = await start(setup);
     for (let round = 0; round < 5; round += 1) {
       const old = await subscriber(b, round === 0, () => false);
       const errors: string[] = [];
@@ -245,5 +296,20 @@ describe('QoS 1 across takeovers by the same identity [S8]', () => {
       clearInterval(chatter);
       expect([old.disconnect, old.afterDisconnect, errors]).toEqual([0x8e, 0, []]);
     }
+  });
+});
+
+describe.skipIf(!REDIS_AVAILABLE)('a takeover that hops between instances [S8]', () => {
+  it('ends the older connection at A before B accepts the newer: A sends it nothing more once B answers', async () => {
+    const b = await start('two instances on Redis');
+    const older = await subscriber(b, true, () => true);
+    log.length = 0;
+    const newer = await subscriber(b, false, () => true);
+    expect(newer.connack.sessionPresent).toBe(true);
+    expect(await older.closed).toBe(true);
+    expect(older.disconnect).toBe(0x8e);
+    const ended = log.findIndex((line) => /session "s1" taken over at instance .*: its connection here ends \[S8\]/.test(line));
+    const accepted = log.findIndex((line) => line.startsWith('accepted session "s1"'));
+    expect([ended >= 0, accepted > ended], log.join('\n')).toEqual([true, true]);
   });
 });

@@ -30,7 +30,7 @@ ${MQTT_USAGE}
   --break MUTANTS          test only: the embedded reference breaks rules on purpose (a rule id, or
                            a further mutant such as A3.any-field)
   --redis URL              against the embedded reference: keep its namespaces in this Redis
-                           (redis://HOST:PORT[/DB]; they take databases DB to DB+9, which the run
+                           (redis://HOST:PORT[/DB]; they take databases DB to DB+13, which the run
                            writes into) and serve each with --instances instances
   --instances N            with --redis: N instances of each namespace (default 2); each scenario's
                            connections go to them in turn, so every rule is judged across instances

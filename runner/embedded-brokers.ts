@@ -73,7 +73,7 @@ export interface EmbeddedBrokerOptions {
   brokenRules: string[];
   /**
    * Each namespace kept in this Redis (redis://HOST:PORT[/DB]) and served by `instances` instances, each
-   * in a thread of its own: the five namespaces of each transport take the next five databases from DB
+   * in a thread of its own: the seven namespaces of each transport take the next seven databases from DB
    * on (aedes-persistence-redis names its keys without a prefix, so a namespace is a database:
    * docs/scaling.md). Default: one instance of each, in memory.
    */

@@ -102,7 +102,7 @@ export async function startEmbeddedTarget(
         alternativeNamesUrl: urls.alternativeNamesUrl,
         limitNamespace: { url: urls.limitUrl, webhookUrl: urls.webhookLimitUrl, sessionLimit: SUITE_SESSION_LIMIT },
         webhookUrl: urls.webhookUrl,
-        ...(instances ? {} : { clientsUrl: urls.clientsUrl }),
+        clientsUrl: urls.clientsUrl,
         shortExpiryNamespace: { url: urls.shortExpiryUrl, webhookUrl: urls.webhookShortExpiryUrl, maxSessionExpirySeconds: shortExpiry },
         ...(instances ? { instances } : {}),
       };
@@ -125,8 +125,7 @@ export async function startEmbeddedTarget(
       alternativeNamesUrl: first.alternativeNamesUrl,
       limitNamespace: { url: first.limitUrl, webhookUrl: first.webhookLimitUrl, sessionLimit: SUITE_SESSION_LIMIT },
       webhookUrl: first.webhookUrl,
-      // A client changed through one instance's management API is that instance's change (A7, P5): with several, those scenarios are skipped.
-      ...(brokers.instances.length > 1 ? {} : { clientsUrl: first.clientsUrl }),
+      clientsUrl: first.clientsUrl,
       shortExpiryNamespace: { url: first.shortExpiryUrl, webhookUrl: first.webhookShortExpiryUrl, maxSessionExpirySeconds: shortExpiry },
       pace: false,
       resumeTls: true,

@@ -105,6 +105,8 @@ interface OpenSession {
   endsWithConnection: boolean;
   /** The client that opened it, when not a connection written byte by byte. */
   client?: SessionClient;
+  /** The endpoint (the instance, of a namespace served by several) that accepted it. */
+  url?: string;
   /** The token or password it authenticated with, when not the certificate: ending it presents the same. */
   token?: PresentedToken;
   password?: string;
@@ -266,26 +268,37 @@ export class ConformanceWorld extends World<TargetParameters> {
   }
 
   /**
-   * A7: changes the identity's registered client through the reference's management API (disabled,
-   * other credentials); it is put back as it was after the scenario. The client resource is named by
-   * the identity's id (certs/namespace.ts).
+   * A7, P5: changes the identity's registered client through the reference's management API (disabled,
+   * other credentials, other client groups); it is put back as it was after the scenario. The client
+   * resource is named by the identity's id (certs/namespace.ts). On a namespace of several instances,
+   * through an instance other than the one that holds the identity's last connection: the change must
+   * reach the instance that ends it.
    */
   async changeClient(identityId: string, change: ClientChange): Promise<void> {
     const name = this.identity(identityId).entry.id;
+    const holding = [...this.accepted].reverse().find((session) => session.identityId === identityId)?.url;
+    const url = this.clientsUrlAwayFrom(holding);
     if (!this.changedClients.has(name)) {
-      const { state, authenticationName, clientCertificateAuthentication, attributes } = (await this.clientsApi(name, 'GET')) as ClientResource;
+      const { state, authenticationName, clientCertificateAuthentication, attributes } = (await this.clientsApi(url, name, 'GET')) as ClientResource;
       this.changedClients.set(name, { state, authenticationName, clientCertificateAuthentication, attributes });
     }
-    await this.patchClient(name, change);
+    await this.clientsApi(url, name, 'PATCH', change);
   }
 
-  private async patchClient(name: string, change: ClientChange): Promise<void> {
-    await this.clientsApi(name, 'PATCH', change);
-  }
-
-  private async clientsApi(name: string, method: 'GET' | 'PATCH', body?: ClientChange): Promise<unknown> {
+  /** The management API of the instance after the one at `connectedTo` (the target's own when it is served by one). */
+  private clientsUrlAwayFrom(connectedTo: string | undefined): string {
     const url = this.target.clientsUrl;
     if (!url) throw new Error('this target has no management API for its clients: tag the scenario @changes-clients');
+    const apis = this.target.instances?.[url];
+    const endpoints = this.target.instances?.[this.url];
+    const index = connectedTo === undefined ? -1 : (endpoints?.indexOf(connectedTo) ?? -1);
+    if (!apis?.length || !endpoints || index < 0) return url;
+    const away = (index + 1) % apis.length;
+    this.instancesReached.add(endpoints[away]!);
+    return apis[away]!;
+  }
+
+  private async clientsApi(url: string, name: string, method: 'GET' | 'PATCH', body?: ClientChange): Promise<unknown> {
     const response = await fetch(`${url}${encodeURIComponent(name)}`, { method, ...(body ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}), signal: AbortSignal.timeout(CLIENT_TIMEOUT_MS) });
     const answer: unknown = await response.json();
     if (!response.ok) throw new Error(`the management API answered ${method} ${name} with ${response.status}: ${JSON.stringify(answer)}`);
@@ -419,9 +432,12 @@ export class ConformanceWorld extends World<TargetParameters> {
     const persistent = this.version === '5' ? { sessionExpiry: this.waitsForExpiry ? this.target.shortSessionExpirySeconds : this.target.sessionExpirySeconds } : {};
     const token = await this.tokenOf(identityId, given);
     const password = clientOptions.password ?? this.webhookPassword(identityId);
-    const attempt = () =>
-      SessionClient.connect({
-        ...this.endpoint,
+    let url: string | undefined;
+    const attempt = () => {
+      const endpoint = this.endpoint;
+      url = endpoint.url;
+      return SessionClient.connect({
+        ...endpoint,
         identity: this.identity(identityId),
         sessionName: clientId,
         version: this.version,
@@ -431,6 +447,7 @@ export class ConformanceWorld extends World<TargetParameters> {
         token,
         password,
       });
+    };
     const pending = this.pendingExpiries.get(clientId);
     this.pendingExpiries.delete(clientId);
     let outcome: Accepted | Refused;
@@ -449,7 +466,7 @@ export class ConformanceWorld extends World<TargetParameters> {
       this.allClients.push(outcome.client);
       const { cleanStart, sessionExpiry } = { ...persistent, ...clientOptions };
       const endsWithConnection = this.version === '5' ? sessionExpiry === 0 : cleanStart === true;
-      this.accepted.push({ identityId, username: clientOptions.username, name: clientId, version: this.version, endsWithConnection, client: outcome.client, token, password });
+      this.accepted.push({ identityId, username: clientOptions.username, name: clientId, version: this.version, endsWithConnection, client: outcome.client, url, token, password });
       // The session's topics are its current owner's (a case variant's are those of the name it stands for).
       this.owners.set(sessionName, this.registeredName(clientOptions.username ?? this.identity(identityId).entry.authenticationName));
     }
@@ -577,7 +594,7 @@ export class ConformanceWorld extends World<TargetParameters> {
   async cleanUp(): Promise<void> {
     try {
       // First the clients as they were, so that a disabled one's held sessions can be ended.
-      for (const [name, original] of this.changedClients) await this.patchClient(name, original);
+      for (const [name, original] of this.changedClients) await this.clientsApi(this.clientsUrlAwayFrom(undefined), name, 'PATCH', original);
     } finally {
       await this.endSessions([...new Map(this.accepted.map((session) => [session.name, session])).values()]);
       for (const client of this.allClients) client.close();

@@ -208,6 +208,18 @@ export function forgetOutgoing(client: Client, messageId: number): Promise<unkno
   return persistenceOf(broker).outgoingClearMessageId(client, { messageId });
 }
 
+/** The packet identifier aedes gives the next message it sends this client. */
+export const nextPacketId = (client: Client): number => clientInternals(client)._nextId;
+
+/**
+ * A connection that takes a session over from one at another instance numbers its packets on from
+ * the older one's (`id`, as that instance answered), as a takeover in one broker does (SessionDeliveries):
+ * identifiers the older gave may still be in flight, and in the queue.
+ */
+export function numberPacketsFrom(client: Client, id: number): void {
+  if (Number.isInteger(id) && id >= 1 && id <= 65_535) clientInternals(client)._nextId = id;
+}
+
 /**
  * aedes marks a connection whose Session Expiry Interval is 0 `clean` (its session ends with it) and, on
  * connecting, drops unsent what the session had queued, even when Clean Start 0 resumes that session
@@ -277,10 +289,13 @@ const SESSION_TAKEN_OVER = 0x8e;
 const SERVER_SHUTTING_DOWN = 0x8b;
 const PACKET_TOO_LARGE = 0x95;
 
-/** Writes an MQTT 5 DISCONNECT to a client whose CONNACK is out, unless its connection is over. */
-function writeDisconnect(client: Client, reasonCode: number): void {
+/**
+ * Writes an MQTT 5 DISCONNECT to a client whose CONNACK is out (`connackOut`: written, when aedes has
+ * not marked it yet), unless its connection is over.
+ */
+function writeDisconnect(client: Client, reasonCode: number, connackOut = clientInternals(client).connackSent === true): void {
   const internals = clientInternals(client);
-  if (internals.version === 5 && internals.connackSent && !client.closed && !internals.errored) {
+  if (internals.version === 5 && connackOut && !client.closed && !internals.errored) {
     mqttPacket.writeToStream({ cmd: 'disconnect', reasonCode }, client.conn as unknown as NodeJS.WritableStream, { protocolVersion: 5 });
   }
 }
@@ -451,17 +466,17 @@ export class SessionDeliveries {
 
   /**
    * A connection of another broker sharing the namespace took this client's session over: it gets
-   * DISCONNECT 0x8E (MQTT 5) and nothing more (aedes closes it without one when it hears of the other).
-   * Its packet identifiers are the other connection's to give from now on.
+   * DISCONNECT 0x8E (MQTT 5) and nothing more. Its packet identifiers are the other connection's to
+   * give from now on. `connackOut`: its CONNACK is written, though aedes may not have marked it yet.
    */
-  supersede(client: Client): void {
-    this.supersedeWith(client, true);
+  supersede(client: Client, connackOut?: boolean): void {
+    this.supersedeWith(client, true, connackOut);
   }
 
-  private supersedeWith(client: Client, sendDisconnect: boolean): void {
+  private supersedeWith(client: Client, sendDisconnect: boolean, connackOut?: boolean): void {
     this.supersededClients.add(client);
     this.takenOver(client);
-    if (sendDisconnect) writeDisconnect(client, SESSION_TAKEN_OVER);
+    if (sendDisconnect) writeDisconnect(client, SESSION_TAKEN_OVER, connackOut);
   }
 
   /** A new client, before aedes reads from it. */

@@ -19,8 +19,9 @@ import type { Clock } from '../../ports/clock.ts';
 import type { DisconnectionReason, EventSink } from '../../ports/event-sink.ts';
 import type { Connection as Transport } from '../../ports/listener.ts';
 import type { SessionStore } from '../../ports/session-store.ts';
+import type { TakeoverAnswer, Takeovers } from '../../ports/takeovers.ts';
 import { bounded, MAX_REASON_LENGTH, shownName } from '../bounded-text.ts';
-import { announceShutdown, connackSent, deliverQueueOnResume, disconnectOversizedFromConnack, endedWithDisconnect, expiryAtEnd, guardAgainstStaleClients, markRedeliveries, parserOf, persistenceOf, replayIncoming, SessionDeliveries, takeIncoming, type QueuedPacket } from './aedes-internals.ts';
+import { announceShutdown, connackSent, deliverQueueOnResume, disconnectOversizedFromConnack, endedWithDisconnect, expiryAtEnd, guardAgainstStaleClients, markRedeliveries, nextPacketId, numberPacketsFrom, parserOf, persistenceOf, replayIncoming, SessionDeliveries, takeIncoming, type QueuedPacket } from './aedes-internals.ts';
 import type { LimitEnforcement } from './limit-enforcement.ts';
 import { readPropertySections } from './mqtt-packet-internals.ts';
 import { OutgoingPackets } from './outgoing-packets.ts';
@@ -34,13 +35,19 @@ const LINGER_MS = 2000;
  * When aedes next destroys this stream (with no error), it is ended instead: the client gets what was
  * written (a DISCONNECT) and then the end, and what it still sends (PUBACKs in flight) is read and
  * dropped until it closes its side, or for LINGER_MS. A socket destroyed with unread bytes in it is
- * reset, and a busy client can lose the DISCONNECT that came just before the reset.
+ * reset, and a busy client can lose the DISCONNECT that came just before the reset. Once it is ending,
+ * a later destroy with an error waits for the end too: aedes destroys the stream again, with an error,
+ * when a delivery that was on its way before the close comes to be written after it. (Node destroys it,
+ * with none, once the client has closed its side.)
  */
 function closeGracefully(stream: Duplex): void {
   const destroy = stream.destroy.bind(stream);
   stream.destroy = ((error?: Error) => {
-    stream.destroy = destroy;
-    if (error || stream.destroyed) return destroy(error);
+    if (error || stream.destroyed) {
+      stream.destroy = destroy;
+      return destroy(error);
+    }
+    stream.destroy = ((later?: Error) => (later ? stream : destroy())) as Duplex['destroy'];
     const timer = setTimeout(() => destroy(), LINGER_MS);
     timer.unref();
     stream.once('close', () => clearTimeout(timer));
@@ -60,9 +67,26 @@ interface Connection {
   replaced?: SessionRecord;
   /** The accepting CONNACK is sent (the client registered): the session is connected (life cycle events). */
   ready: boolean;
+  /** The accepting CONNACK is written to the connection (aedes marks it sent a turn later: `ready`). */
+  answered?: boolean;
   /** An MQTT 5 CONNECT resumes a session it gives no expiry (0): the session's queue is still delivered (L2). */
   resumesEphemeral?: boolean;
+  /**
+   * It took the session over from a connection at another instance that did not answer for it: that
+   * connection may have been sent any queued message, so every one is resent with DUP=1.
+   */
+  unconfirmedTakeover?: boolean;
+  /** The session claimed for it. */
+  claimed?: string;
+  /** Resolves once the connection is closed. */
+  closed: Promise<void>;
+  /** Resolves once the session store took its end: how its session ended with it (held, or ended: expiry 0). */
+  ended: Promise<'held' | 'ended'>;
+  endedAs: (ending: 'held' | 'ended') => void;
 }
+
+/** How long an instance remembers how a connection ended, for a takeover at another instance that asks. */
+const REMEMBER_ENDED_MS = 60_000;
 
 /**
  * The most packets held behind a CONNECT until its CONNACK (as aedes' own queueLimit, by default, for
@@ -92,6 +116,8 @@ export interface AdapterOptions {
   instance?: string;
   /** S9: sessions per authentication name; a new session's claim conflicts once its owner reached it since the decision. */
   sessionLimit: () => number;
+  /** With instances sharing the store: a takeover from a connection at another instance asks it to end that connection first (S8). */
+  takeovers?: Takeovers;
 }
 
 /**
@@ -111,6 +137,8 @@ export class AedesNamespaceAdapter {
   /** A7, P5: connections whose client changed between their acceptance and their CONNACK: ended once it is sent. */
   private readonly endOnReady = new WeakMap<Connection, ClientChangeEnding>();
   private nextConnectionId = 1;
+  /** Connections that claimed a session, until REMEMBER_ENDED_MS after they end: what a takeover at another instance asks about. */
+  private readonly claimed = new Map<number, Connection>();
   /** Sessions a connection of this broker holds (from its claim until it ends): the only ones not held offline here. */
   private readonly localSessions = new Map<string, Connection>();
   /** Sessions a connection of another instance of the namespace holds, as their announcements tell (L8 does not count their queues here). */
@@ -137,10 +165,7 @@ export class AedesNamespaceAdapter {
   attach(broker: Aedes): void {
     this.broker = broker;
     guardAgainstStaleClients(broker);
-    markRedeliveries(broker, (client) => {
-      const replaced = this.connections.get(client.conn as object)?.replaced;
-      return replaced?.connectionId !== undefined && replaced.instance !== undefined && replaced.instance !== this.options.instance;
-    });
+    markRedeliveries(broker, (client) => this.connections.get(client.conn as object)?.unconfirmedTakeover === true);
     this.deliveries.attach(broker);
     deliverQueueOnResume(broker, (client) => this.connections.get(client.conn as object)?.resumesEphemeral === true);
     disconnectOversizedFromConnack(broker);
@@ -170,11 +195,23 @@ export class AedesNamespaceAdapter {
 
   /** Registers a new connection before aedes reads from it. */
   track(transport: Transport): void {
-    const connection: Connection = { id: this.nextConnectionId++, transport, ready: false };
+    let closedNow = () => {};
+    let endedAs: Connection['endedAs'] = () => {};
+    const connection: Connection = {
+      id: this.nextConnectionId++,
+      transport,
+      ready: false,
+      closed: new Promise((resolve) => (closedNow = resolve)),
+      ended: new Promise((resolve) => (endedAs = resolve)),
+      endedAs: (ending) => endedAs(ending),
+    };
     this.connections.set(transport.stream, connection);
     // Before anything is written to it: the amendments of its CONNACK and SUBACKs frame its packets from the first byte.
     OutgoingPackets.of(transport.stream);
-    transport.stream.once('close', () => this.onClosed(connection));
+    transport.stream.once('close', () => {
+      closedNow();
+      this.onClosed(connection);
+    });
   }
 
   /** The aedes client of a tracked connection, before aedes reads from it. */
@@ -333,16 +370,79 @@ export class AedesNamespaceAdapter {
       if (socket.destroyed) return false;
       const claim = await this.options.sessions.claim(view, connection.id, grant.expirySeconds, this.options.sessionLimit());
       if (claim === 'conflict') continue;
+      connection.claimed = sessionName;
+      if (this.options.takeovers) this.claimed.set(connection.id, connection);
+      const settled = await this.endRemoteConnection(client, connection, grant, claim.replaced);
       if (socket.destroyed) {
-        await this.options.sessions.abandon(sessionName, connection.id, claim.replaced);
+        await this.options.sessions.abandon(sessionName, connection.id, settled.replaced);
         return false;
       }
-      this.accept(client, packet, connection, version, grant, claim.replaced, authentication, authenticationMethod);
+      this.accept(client, packet, connection, version, settled.grant, settled.replaced, authentication, authenticationMethod);
       return true;
     }
     this.options.log(`session "${shownName(sessionName)}": the sessions changed under ${CLAIM_ATTEMPTS} decisions in a row; closing the connection`);
     socket.destroy();
     return false;
+  }
+
+  /**
+   * A claim that replaced a connection at another instance (S8): that instance is asked to end it, and
+   * this CONNECT is answered once it has, as one broker ends the older connection before it answers the
+   * newer. Returns the grant as the answer leaves it (a session that had ended there with its
+   * connection, expiry 0, is started afresh) and the record to put back should this connection never
+   * start.
+   */
+  private async endRemoteConnection(
+    client: Client,
+    connection: Connection,
+    grant: SessionGrant,
+    replaced: SessionRecord | undefined,
+  ): Promise<{ grant: SessionGrant; replaced: SessionRecord | undefined }> {
+    const { takeovers, instance } = this.options;
+    if (!takeovers || replaced?.connectionId === undefined || replaced.instance === undefined || replaced.instance === instance) return { grant, replaced };
+    const answer = await takeovers.ask(replaced.instance, grant.sessionName, replaced.connectionId);
+    if (!answer) {
+      // It may go on sending until it hears of this connection on the fan-out (remoteTakeover).
+      connection.unconfirmedTakeover = true;
+      this.options.log(`session "${shownName(grant.sessionName)}": instance ${replaced.instance} did not answer for its connection; taking the session over all the same [S8]`);
+      return { grant, replaced };
+    }
+    if (answer.nextPacketId !== undefined) numberPacketsFrom(client, answer.nextPacketId);
+    if (answer.ending === 'ended') {
+      await this.endSession(grant.sessionName);
+      return { grant: { ...grant, sessionPresent: false, takesOver: false }, replaced: undefined };
+    }
+    // That connection is over: should this one never start, the session is held from now.
+    const { connectionId: _connection, instance: _instance, ...held } = replaced;
+    return { grant, replaced: { ...held, heldSince: this.options.clock() } };
+  }
+
+  /**
+   * Another instance claimed the session of this instance's connection `connectionId` and asks how it
+   * ended (endRemoteConnection there). A live one is taken over: DISCONNECT 0x8E, nothing more sent to
+   * it, and closed, before the answer goes. One that ended on its own (a DISCONNECT, a lost connection)
+   * is answered once the store took its end, with how its session ended; one not yet answered never
+   * starts.
+   */
+  async endForTakeover(sessionName: string, connectionId: number, from: string): Promise<TakeoverAnswer> {
+    // What this turn has read comes first: a DISCONNECT read with the ask is the client's, before the takeover.
+    await new Promise((resolve) => setImmediate(resolve));
+    const connection = this.claimed.get(connectionId);
+    if (!connection || connection.claimed !== sessionName) return { ending: 'held' };
+    const { client, transport } = connection;
+    if (!connection.answered) {
+      // Its CONNACK is not out: it never starts (its claim is no longer its own), and is closed once aedes can register it no more.
+      transport.stream.destroy();
+      await connection.closed;
+      return { ending: 'held' };
+    }
+    if (!client || client.closed || transport.stream.destroyed || endedWithDisconnect(client)) return { ending: await connection.ended };
+    this.takenOver.add(connection.id);
+    this.options.log(`session "${shownName(sessionName)}" taken over at instance ${from}: its connection here ends [S8]`);
+    this.deliveries.supersede(client, true);
+    const next = nextPacketId(client);
+    client.close();
+    return { ending: 'taken', nextPacketId: next };
   }
 
   private async refuse(socket: Client['conn'], version: 4 | 5, sessionName: string, refusal: Refusal): Promise<false> {
@@ -390,6 +490,7 @@ export class AedesNamespaceAdapter {
     // aedes derives Session Present from restored subscriptions; a session can exist with none (L2, L3).
     OutgoingPackets.of(socket).amendNext('connack', version, (connack) => {
       if (connack.cmd !== 'connack' || connack.reasonCode || connack.returnCode) return false;
+      connection.answered = true;
       connack.sessionPresent = grant.sessionPresent;
       if (this.assignedNames.has(packet)) connack.properties = { ...connack.properties, assignedClientIdentifier: packet.clientId };
       // An accepting CONNACK carries the CONNECT's Authentication Method [MQTT-4.12.0-5].
@@ -428,15 +529,20 @@ export class AedesNamespaceAdapter {
   }
 
   private onClosed(connection: Connection): void {
+    if (this.claimed.has(connection.id)) setTimeout(() => this.claimed.delete(connection.id), REMEMBER_ENDED_MS).unref();
     const grant = connection.grant;
-    if (!grant) return;
+    if (!grant) return connection.endedAs('held');
     this.options.tokens.closed(connection.client);
     if (this.localSessions.get(grant.sessionName) === connection) this.localSessions.delete(grant.sessionName);
     const settled = this.settleClosed(connection, grant).catch((error: Error) =>
       this.options.log(`session "${shownName(grant.sessionName)}": the session store did not take the end of its connection: ${error.message}`),
     );
     this.settling.add(settled);
-    void settled.finally(() => this.settling.delete(settled));
+    void settled.finally(() => {
+      this.settling.delete(settled);
+      // Should the store have failed to take the end, a takeover that asks is still answered.
+      connection.endedAs('held');
+    });
   }
 
   /** Resolves once the session store has taken the end of every connection that has ended. */
@@ -447,16 +553,17 @@ export class AedesNamespaceAdapter {
   /**
    * Another instance of the namespace registered a connection for this session (aedes announces it on
    * its fan-out, and then closes its own client of that id, without a DISCONNECT): the connection here
-   * was taken over (S8). It gets DISCONNECT 0x8E (MQTT 5) and nothing after it.
+   * was taken over (S8). The takeover's ask has ended it already (endForTakeover); one the ask did not
+   * reach in time gets DISCONNECT 0x8E (MQTT 5) and nothing after it here.
    */
   remoteTakeover(brokerId: string, sessionName: string): void {
     if (brokerId === this.broker?.id) return;
     this.remoteSessions.add(sessionName);
     this.options.limits.connectedElsewhere(sessionName);
     const connection = this.localSessions.get(sessionName);
-    if (!connection?.client || !connection.ready) return;
+    if (!connection?.client || !connection.answered || this.takenOver.has(connection.id)) return;
     this.takenOver.add(connection.id);
-    this.deliveries.supersede(connection.client);
+    this.deliveries.supersede(connection.client, true);
   }
 
   /** A connection of another instance ended (aedes announces it on its fan-out): its session is no longer connected there. */
@@ -490,12 +597,15 @@ export class AedesNamespaceAdapter {
       // aedes refused or lost the CONNECT after our decision: the session never started.
       if (connection.replaced?.connectionId !== undefined) this.takenOver.delete(connection.replaced.connectionId);
       await this.options.sessions.abandon(grant.sessionName, connection.id, connection.replaced);
+      connection.endedAs('held');
       return;
     }
     // An MQTT 5 DISCONNECT may change the Session Expiry Interval; aedes keeps it on the client (capped).
     const expiry = connection.client && expiryAtEnd(connection.client);
     const reason = this.disconnectionReason(connection, takenOver);
     const outcome = await this.options.sessions.close(grant.sessionName, connection.id, expiry);
+    // A takeover at another instance that claimed the session before this end reached the store asks how it ended.
+    connection.endedAs((expiry ?? grant.expirySeconds) === 0 ? 'ended' : 'held');
     this.options.events.disconnected(this.sessionRef(grant), reason);
     if (outcome === 'ended') await this.endSession(grant.sessionName);
     if (outcome === 'held') this.scheduleSweep();

@@ -3,12 +3,15 @@
 // (subscriptions, queued QoS 1 messages, retained messages, wills: aedes-persistence-redis) and aedes'
 // message fan-out between instances (mqemitter-redis). broker.ts loads this module only for --redis,
 // so the in-memory default never loads a Redis client.
+import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 import { Redis } from 'ioredis';
 import MQEmitterRedis from 'mqemitter-redis';
 import type { Clock } from '../../ports/clock.ts';
+import { RedisClientRegistry, type RedisClientRegistryOptions } from './redis-client-registry.ts';
 import { newInstanceId, RedisSessionStore } from './redis-session-store.ts';
+import { RedisTakeovers } from './redis-takeovers.ts';
 import { RedisTallies } from './redis-tallies.ts';
 
 const requireHere = createRequire(import.meta.url);
@@ -28,7 +31,17 @@ interface RedisPersistence {
 }
 
 /** aedes-persistence-redis 11's own async class (its main export is a callback wrapper aedes 2.0 refuses). */
-const AsyncRedisPersistence = requireHere('aedes-persistence-redis/asyncPersistence.js') as new (options: { conn: Redis }) => RedisPersistence;
+const AsyncRedisPersistence = requireHere('aedes-persistence-redis/asyncPersistence.js') as new (options: { conn: Redis; maxSessionDelivery?: number }) => RedisPersistence;
+
+/**
+ * How much of a session's queue aedes-persistence-redis reads when the session resumes (its
+ * `maxSessionDelivery`, 1,000 by default: the LRANGE's last index). aedes reads the queue once per
+ * connection, so a session resuming with more queued lost the rest on that connection: a connected
+ * session's queue has no bound (what it was sent and has not acknowledged stays in it; L8 bounds only
+ * an offline one), and under takeovers every 100 ms at 1,000 messages a second it grew past 1,000.
+ * The whole queue is read, as aedes' memory persistence does.
+ */
+const WHOLE_QUEUE = Number.MAX_SAFE_INTEGER;
 
 /**
  * aedes-persistence-redis 11 answers with async generators where aedes 2.0.0-beta.1 pipes Node streams
@@ -88,6 +101,31 @@ function withoutUndefinedKeys(mq: ReturnType<typeof MQEmitterRedis>): void {
     emit(defined({ ...packet, ...(packet.properties ? { properties: defined(packet.properties) } : {}) }) as Parameters<typeof emit>[0], done)) as typeof mq.emit;
 }
 
+/**
+ * Redis pub/sub has no databases: a channel reaches every client of the server, and so every namespace
+ * kept in it (each in a database of its own). mqemitter-redis names a channel by the topic alone: a
+ * message published in one namespace reached the subscribers of its topic in another, and aedes'
+ * "client registered" notice ended another namespace's connection of the same ClientID (0x8E). The
+ * channels of the two connections handed to it are given the namespace's fan-out name first.
+ */
+function channelsOfNamespace(fanOut: string, publish: Redis, subscribe: Redis): void {
+  const inNamespace = (channel: string) => `${fanOut}/${channel}`;
+  const send = publish.publish.bind(publish);
+  publish.publish = ((channel: string, message: Buffer) => send(inNamespace(channel), message)) as typeof publish.publish;
+  // mqemitter-redis (un)subscribes one channel or pattern at a time, with a callback.
+  const methods = subscribe as unknown as Record<'subscribe' | 'psubscribe' | 'unsubscribe' | 'punsubscribe', (...args: unknown[]) => Promise<unknown>>;
+  for (const method of ['subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe'] as const) {
+    const call = methods[method].bind(subscribe);
+    methods[method] = (channel: unknown, ...callback: unknown[]) => call(inNamespace(String(channel)), ...callback);
+  }
+}
+
+/** The namespace's fan-out name: a random one, the first instance's, kept in Redis for every instance after it. */
+async function fanOutName(redis: Redis, prefix: string): Promise<string> {
+  await redis.set(`${prefix}fan-out`, randomBytes(8).toString('hex'), 'NX');
+  return (await redis.get(`${prefix}fan-out`))!;
+}
+
 /** The error code of a Redis that could not be reached at start. */
 export const REDIS_UNREACHABLE = 'EREDISUNREACHABLE';
 
@@ -107,9 +145,13 @@ export interface SharedNamespace {
   sessions: RedisSessionStore;
   /** The queue counts (L8) and shared subscription groups (M3) of the namespace. */
   tallies: RedisTallies;
+  /** A takeover from a connection at another instance: asked of it, and answered for this one's connections (S8). */
+  takeovers: RedisTakeovers;
   /** For aedes' options. */
   persistence: unknown;
   mq: ReturnType<typeof MQEmitterRedis>;
+  /** The namespace's registered clients as changed while it runs (A7, P5), read and listened to before it returns. */
+  clientRegistry(options: Pick<RedisClientRegistryOptions, 'configured' | 'current' | 'apply'>): Promise<RedisClientRegistry>;
   /** After the broker has closed: hands the sessions still held here over as held, and closes the connections. */
   close(): Promise<void>;
 }
@@ -142,9 +184,12 @@ export async function joinSharedNamespace(options: SharedNamespaceOptions): Prom
   storeConnection.once('error', (error: Error) => (failure ??= error));
   try {
     await Promise.all(all.map((redis) => redis.connect()));
+    // A database the server does not have (redis://HOST:PORT/DB past its `databases` setting): ioredis
+    // reports it as an error and goes on in database 0, another namespace's.
+    if (failure) throw failure;
   } catch (error) {
     for (const redis of all) redis.disconnect();
-    const reason = (failure ?? (error as Error)).message;
+    const reason = (failure ?? (error as Error)).message + (/DB index/.test((failure ?? (error as Error)).message) ? ` (the server's "databases" setting)` : '');
     throw Object.assign(new Error(`cannot reach Redis at ${url}: ${reason}`), { code: REDIS_UNREACHABLE });
   }
   const sessions = new RedisSessionStore({
@@ -157,19 +202,29 @@ export async function joinSharedNamespace(options: SharedNamespaceOptions): Prom
     log,
   });
   await sessions.start();
-  const persistence = withReadableStreams(new AsyncRedisPersistence({ conn: persistenceConnection }));
+  const persistence = withReadableStreams(new AsyncRedisPersistence({ conn: persistenceConnection, maxSessionDelivery: WHOLE_QUEUE }));
   enqueueInOneRoundTrip(persistence, persistenceConnection);
+  channelsOfNamespace(await fanOutName(storeConnection, sessions.prefix), publish, subscribe);
   const mq = MQEmitterRedis({ pubConn: publish, subConn: subscribe });
   withoutUndefinedKeys(mq);
+  let registry: RedisClientRegistry | undefined;
   // Its connections' errors are re-emitted here; the connections report a loss themselves (connection()).
   (mq as unknown as { state: { on(event: 'error', listener: () => void): void } }).state.on('error', () => {});
+  const takeovers = await RedisTakeovers.start(mq, storeConnection, instance);
   return {
     instance,
     sessions,
     tallies: new RedisTallies(storeConnection, sessions.prefix, instance),
+    takeovers,
     persistence,
     mq,
+    async clientRegistry(pieces) {
+      registry = new RedisClientRegistry({ ...pieces, redis: storeConnection, prefix: sessions.prefix, instance, mq, clock: options.clock, log });
+      await registry.start();
+      return registry;
+    },
     async close() {
+      registry?.stop();
       await sessions.stop().catch((error: Error) => log(`the sessions held here could not be handed over: ${error.message}`));
       await persistence.destroy().catch(() => {});
       for (const redis of all) redis.disconnect();
