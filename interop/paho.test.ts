@@ -135,6 +135,66 @@ describe.skipIf(!PAHO)(`Paho ${PAHO?.version ?? ''} (Python) against the referen
     });
   });
 
+  // Paho's own WebSocket client (transport="websockets", path /mqtt) at the reference's wss port, with
+  // the same certificates: one namespace over both transports.
+  describe('MQTT 5 over WebSockets (wss)', () => {
+    const persistent = ['--clean', '0', '--expiry', '300'];
+    const over = (transport: 'tcp' | 'wss', ports: { port: number; wsPort: number }) =>
+      transport === 'wss' ? { port: ports.wsPort, flags: ['--transport', 'websockets'] } : { port: ports.port, flags: [] };
+
+    it('publish and subscribe over wss: CONNACK 0, QoS 1 granted, the message as sent', async () => {
+      const ports = await start();
+      const { port, flags } = over('wss', ports);
+      const sub = paho('sub', port, ports.files('alpha'), 'ws-reader', '5', [...flags, '--topic', 'mmc/alpha/#', '--count', '1', '--wait', '8']);
+      await sub.line(subscribed);
+      const pub = await pahoRun('pub', port, ports.files('observer'), 'ws-writer', '5', [...flags, '--topic', 'mmc/alpha/greeting', '--message', 'over wss']);
+      expect(pub.map((event) => event.event)).toEqual(['connack', 'puback', 'end']);
+      await sub.ended();
+      expect(pahoEvents(sub).map((event) => event.event), sub.lines.join('\n')).toEqual(['connack', 'suback', 'message', 'end']);
+      expect(only(pahoEvents(sub), 'message')).toMatchObject([{ topic: 'mmc/alpha/greeting', payload: 'over wss', qos: 1 }]);
+    });
+
+    it.each([
+      ['wss', 'tcp'],
+      ['tcp', 'wss'],
+    ] as const)('a session held over %s is taken over over %s: the older gets DISCONNECT 0x8E, the newer Session Present and the messages', async (first, second) => {
+      const ports = await start();
+      const older = paho('sub', over(first, ports).port, ports.files('alpha'), 'moving', '5', [...over(first, ports).flags, '--topic', 'mmc/alpha/moving', '--count', '1', '--wait', '10', ...persistent]);
+      await older.line(subscribed);
+      const newer = paho('sub', over(second, ports).port, ports.files('alpha'), 'moving', '5', [...over(second, ports).flags, '--count', '1', '--wait', '8', ...persistent]);
+      await newer.line(/"event": "connack"/);
+      await older.ended(3000);
+      expect(only(pahoEvents(older), 'disconnectPacket'), older.lines.join('\n')).toMatchObject([{ reasonCode: 0x8e }]);
+      expect(only(pahoEvents(newer), 'connack')).toMatchObject([{ reasonCode: 0, sessionPresent: true }]);
+      await pahoRun('pub', ports.port, ports.files('observer'), 'observer', '5', ['--topic', 'mmc/alpha/moving', '--message', 'after']);
+      await newer.ended();
+      expect(only(pahoEvents(newer), 'message'), newer.lines.join('\n')).toMatchObject([{ topic: 'mmc/alpha/moving', payload: 'after', qos: 1 }]);
+    });
+
+    it('another identity presenting over wss a session name held over TLS gets CONNACK 0x87; its own name is accepted', async () => {
+      const ports = await start();
+      const holder = paho('sub', ports.port, ports.files('alpha'), 'held', '5', ['--topic', 'mmc/alpha/#', '--count', '1', '--wait', '10']);
+      await holder.line(subscribed);
+      const { port, flags } = over('wss', ports);
+      const contender = await pahoRun('sub', port, ports.files('beta'), 'held', '5', [...flags, '--topic', 'mmc/beta/#']);
+      expect(contender.map((event) => event.event)).toEqual(['connack', 'end']);
+      expect(contender[0]).toMatchObject({ reasonCode: 0x87, sessionPresent: false });
+      const control = await pahoRun('sub', port, ports.files('beta'), 'beta-own', '5', [...flags, '--topic', 'mmc/beta/#']);
+      expect(control[0]).toMatchObject({ reasonCode: 0, sessionPresent: false });
+      expect(holder.running).toBe(true);
+    });
+
+    it('a session left over TLS resumed over wss: Session Present, and the QoS 1 messages published meanwhile', async () => {
+      const ports = await start();
+      await pahoRun('sub', ports.port, ports.files('alpha'), 'roaming', '5', ['--topic', 'mmc/alpha/roaming', ...persistent]);
+      await pahoRun('pub', ports.port, ports.files('observer'), 'observer', '5', ['--topic', 'mmc/alpha/roaming', '--message', 'one', '--message', 'two']);
+      const { port, flags } = over('wss', ports);
+      const back = await pahoRun('sub', port, ports.files('alpha'), 'roaming', '5', [...flags, '--count', '2', '--wait', '5', ...persistent]);
+      expect(only(back, 'connack')).toMatchObject([{ reasonCode: 0, sessionPresent: true }]);
+      expect(only(back, 'message').map(({ payload }) => payload)).toEqual(['one', 'two']);
+    });
+  });
+
   describe('MQTT 5 only', () => {
     const delayedWill = ['--will-topic', 'mmc/alpha/will', '--will-payload', 'late', '--will-qos', '1', '--clean', '0', '--expiry', '300'];
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """One Eclipse Paho client session against a broker over mutual TLS, for interop/paho.test.ts.
 
-    python3 paho_client.py sub --port P --ca CA --cert CHAIN --key KEY --username NAME --id SESSION
+    python3 paho_client.py sub --port P [--transport tcp|websockets [--path /mqtt]] --ca CA --cert CHAIN --key KEY --username NAME --id SESSION
                                [--version 5|311] [--clean 0|1] [--expiry S] [--topic FILTER]... [--qos Q]
                                [--count N] [--wait S] [--end disconnect|drop]
                                [--will-topic T --will-payload P --will-qos Q --will-retain --will-delay S]
@@ -18,6 +18,7 @@ Prints one JSON object a line of what it observed, flushed as it happens:
   {"event": "disconnectPacket", "reasonCode": 142, "remainingLength": 1}  (any DISCONNECT as received)
   {"event": "clientError", "error": "..."}   (paho raised on what it received; the session ends there)
   {"event": "end", "reason": "count" | "subscribed" | "connected" | "published" | "timeout" | "disconnected" | "refused" | "clientError"}
+--transport websockets speaks MQTT over WebSockets (wss://HOST:PORT/PATH) on the same TLS.
 `sub` ends after --count messages (with no --count: once subscribed, or connected when there is no
 --topic), after --wait seconds, or when the server ends the connection; `pub` once every QoS 1 message is acknowledged. --end drop closes the socket without DISCONNECT (so that
 the broker publishes the will). Works with paho-mqtt 1.6 (Debian 12) and, through its first callback
@@ -72,6 +73,8 @@ def parse_args():
     parser.add_argument("command", choices=["sub", "pub"])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--transport", choices=["tcp", "websockets"], default="tcp")
+    parser.add_argument("--path", default="/mqtt")
     parser.add_argument("--ca", required=True)
     parser.add_argument("--cert", required=True)
     parser.add_argument("--key", required=True)
@@ -104,7 +107,10 @@ def main():
     # paho 2.x: its first callback API, that of 1.6. (The second reports MQTT 3.1.1 CONNACK return
     # codes as MQTT 5 reason codes, 5 as 0x87: this script reports what came.)
     version_one = (mqtt.CallbackAPIVersion.VERSION1,) if PAHO_2 else ()
-    client = Client(*version_one, client_id=args.id, protocol=protocol, clean_session=None if v5 else clean)
+    client = Client(*version_one, client_id=args.id, protocol=protocol, clean_session=None if v5 else clean, transport=args.transport)
+    if args.transport == "websockets":
+        # MQTT over WebSockets at wss://HOST:PORT/PATH; paho offers the subprotocol "mqtt".
+        client.ws_set_options(path=args.path)
     client.tls_set(ca_certs=args.ca, certfile=args.cert, keyfile=args.key)
     client.username_pw_set(args.username)
     if args.will_topic:

@@ -6,7 +6,7 @@ import { startTestBroker, type TestBroker } from '../testkit/test-broker.ts';
 import { identityFiles, killClients, type IdentityFiles } from './real-clients.ts';
 
 /** Registers the clean-up; the function it returns starts a broker and gives its port and each identity's files. */
-export function useReferenceBroker(): () => Promise<{ port: number; files: (id: string) => IdentityFiles }> {
+export function useReferenceBroker(): () => Promise<{ port: number; wsPort: number; files: (id: string) => IdentityFiles }> {
   let t: TestBroker<ReferenceBroker> | undefined;
   afterEach(async () => {
     await killClients();
@@ -16,6 +16,6 @@ export function useReferenceBroker(): () => Promise<{ port: number; files: (id: 
   return async () => {
     const started = await startTestBroker(startReferenceBroker);
     t = started;
-    return { port: started.broker.port, files: (id: string) => identityFiles(started.pki, id) };
+    return { port: started.broker.port, wsPort: started.broker.wsPort!, files: (id: string) => identityFiles(started.pki, id) };
   };
 }

@@ -9,7 +9,7 @@ import { loadPki, serverTlsFromPki } from '../certs/manifest.ts';
 import { namespaceFromPki } from '../certs/namespace.ts';
 import { startReferenceBroker, type ReferenceBroker } from './broker.ts';
 import { bounded, MAX_REASON_LENGTH } from './adapters/bounded-text.ts';
-import { connectV5, connectAnnouncing } from '../testkit/raw-packets.ts';
+import { connectV5, connectAnnouncing, variableByteInteger } from '../testkit/raw-packets.ts';
 import { openRawSession } from '../testkit/raw-session.ts';
 
 const pki = loadPki(inject('pkiDir'));
@@ -50,6 +50,35 @@ describe('connections that never get anywhere', () => {
     const b = await start({ connectTimeoutMs: 300 });
     const raw = await session(b, false);
     expect(await raw.closedWithin(5000)).toBe(true);
+  });
+});
+
+describe('the maximum packet size, while a resumed session is resent its queue', () => {
+  it('a packet over the limit sent on the CONNACK gets DISCONNECT 0x95, as once the queue is out (L15)', async () => {
+    const b = await start();
+    const observer = pki.identities.get('observer')!;
+    const held = await session(b);
+    held.sendPacket({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 'resent', username: 'alpha', clean: true, keepalive: 60, properties: { sessionExpiryInterval: 600 } });
+    await held.next();
+    held.sendPacket({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'mmc/alpha/queue', qos: 1 }] });
+    expect(await held.next()).toMatchObject({ cmd: 'suback' });
+    held.end();
+    // 90 messages of 10 KB queued while it is away: resending them takes the broker a while after the CONNACK.
+    const publisher = await openRawSession({ port: b.port, ca: pki.rootCaPem, cert: observer.certificatePem, key: observer.keyPem });
+    publisher.sendPacket({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 'queue-filler', username: 'observer', clean: true, keepalive: 60 });
+    await publisher.next();
+    for (let id = 1; id <= 90; id += 1) publisher.sendPacket({ cmd: 'publish', topic: 'mmc/alpha/queue', payload: Buffer.alloc(10_000), qos: 1, messageId: id, retain: false, dup: false });
+    for (let acked = 0; acked < 90; acked += 1) expect(await publisher.next()).toMatchObject({ cmd: 'puback' });
+    publisher.end();
+
+    const limit = b.namespace.reference.limits.maximumPacketSize;
+    const back = await openRawSession({ port: b.port, ca: pki.rootCaPem, cert: alpha().certificatePem, key: alpha().keyPem, onPacket: (packet) => packet.cmd === 'publish' });
+    back.sendPacket({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 'resent', username: 'alpha', clean: false, keepalive: 60, properties: { sessionExpiryInterval: 600 } });
+    expect(await back.next()).toMatchObject({ cmd: 'connack', reasonCode: 0, sessionPresent: true });
+    // A PUBLISH whose fixed header announces more than the limit.
+    back.send(Buffer.concat([Buffer.from([0x30]), variableByteInteger(limit), Buffer.alloc(16)]));
+    expect(await back.next(5000)).toMatchObject({ cmd: 'disconnect', reasonCode: 0x95 });
+    expect(await back.closedWithin(3000)).toBe(true);
   });
 });
 

@@ -2,7 +2,7 @@
 // and takeovers cross transports; and what the WebSocket endpoint refuses, it refuses clearly, without
 // crashing or leaking.
 import { connect as tlsConnect } from 'node:tls';
-import { connect as tcpConnect } from 'node:net';
+import { connect as tcpConnect, type Socket } from 'node:net';
 import { request } from 'node:https';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import mqttPacket from 'mqtt-packet';
@@ -166,6 +166,28 @@ describe('the WebSocket endpoint refuses clearly', () => {
     expect((await open('wss', 'alpha', 'after-plain-http')).connack.reasonCode).toBe(0);
   });
 
+  it('lets go of every plain HTTP connection it answers 400, whether the peer closes its side or keeps it open', async () => {
+    await start();
+    // The connections open in this process: the broker's side and the test's.
+    const sockets = () => process.getActiveResourcesInfo().filter((resource) => resource === 'TCPSocketWrap').length;
+    const before = sockets();
+    const plainHttp = (keepOpen: boolean) =>
+      new Promise<Socket>((resolve) => {
+        const socket = tcpConnect({ port: broker.wsPort!, host: '127.0.0.1', allowHalfOpen: keepOpen }, () => socket.write('GET /mqtt HTTP/1.1\r\nHost: x\r\n\r\n'));
+        socket.on('error', () => {});
+        socket.once('data', () => {
+          if (!keepOpen) socket.destroy();
+          resolve(socket);
+        });
+      });
+    const closing = await Promise.all(Array.from({ length: 5 }, () => plainHttp(false)));
+    // A peer that keeps its side open after the answer is let go once the broker's grace is over.
+    const careless = await Promise.all(Array.from({ length: 5 }, () => plainHttp(true)));
+    expect(closing.every((socket) => socket.destroyed)).toBe(true);
+    await vi.waitFor(() => expect(sockets()).toBe(before + careless.length), { timeout: 5000, interval: 100 });
+    for (const socket of careless) socket.destroy();
+  });
+
   /** A WebSocket of alpha's to the broker, open. */
   async function alphaWebSocket(): Promise<WebSocket> {
     const alpha = pki.identities.get('alpha')!;
@@ -205,6 +227,18 @@ describe('the WebSocket endpoint refuses clearly', () => {
     });
     expect(code).toBe(1009);
     expect((await open('wss', 'alpha', 'after-oversized')).connack.reasonCode).toBe(0);
+  });
+
+  it('refuses a PUBLISH over twice the packet limit from mqtt.js (one WebSocket message past the bound) as over TCP: DISCONNECT 0x95 (L15)', async () => {
+    await start();
+    const limit = broker.namespace.reference.limits.maximumPacketSize;
+    const refusal = async (transport: Transport) => {
+      const { client, disconnect } = await open(transport, 'alpha', `big-${transport}`, { clean: true, properties: {} });
+      client.publish('mmc/alpha/big', Buffer.alloc(3 * limit), { qos: 0 });
+      return Promise.race([disconnect, new Promise<string>((resolve) => client.once('close', () => setTimeout(() => resolve('closed with no DISCONNECT'), 200)))]);
+    };
+    expect(await refusal('tcp')).toBe(0x95);
+    expect(await refusal('wss')).toBe(0x95);
   });
 
   it('closes a connection that sends nothing within the handshake timeout, and one that asks no upgrade within the connect timeout', async () => {

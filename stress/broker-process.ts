@@ -1,18 +1,26 @@
-// The broker under stress, as `npm run broker` runs it: a child process on 127.0.0.1 with a free port,
-// whose resident memory is read from /proc and whose exit is a crash.
+// The broker under stress, as `npm run broker` runs it: a child process on 127.0.0.1 with free ports
+// for MQTT over TLS and over WebSockets, whose resident memory and open sockets are read from /proc and
+// whose exit is a crash.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 export interface BrokerProcess {
+  /** MQTT over TLS. */
   port: number;
+  /** MQTT over WebSockets (wss://127.0.0.1:wsPort/mqtt). */
+  wsPort: number;
   pid: number;
   /** Set once the process has exited. */
   exitCode(): number | null | undefined;
   /** Resident set size, MiB; undefined once the process is gone. */
   rssMiB(): number | undefined;
+  /** Sockets the process holds open (listening ones and Redis connections included); undefined once it is gone. */
+  openSockets(): number | undefined;
   /** The broker's output so far (last lines). */
   output(): string[];
   stop(): Promise<void>;
+  /** Ends the process with SIGKILL, as a crash or an OOM killer would, and waits for its exit. */
+  kill(): Promise<void>;
 }
 
 export interface BrokerProcessOptions {
@@ -22,6 +30,8 @@ export interface BrokerProcessOptions {
   connectTimeoutMs: number;
   /** An instance of a namespace kept in this Redis (`--redis`). */
   redisUrl?: string;
+  /** The ports to listen on (a restart takes its predecessor's); default free ones. */
+  ports?: { port: number; wsPort: number };
 }
 
 const MAX_KEPT_LINES = 200;
@@ -34,9 +44,9 @@ export async function startBrokerProcess(options: BrokerProcessOptions): Promise
       'tsx',
       'reference/cli.ts',
       '--port',
-      '0',
+      String(options.ports?.port ?? 0),
       '--ws-port',
-      'off',
+      String(options.ports?.wsPort ?? 0),
       '--pki',
       options.pkiDir,
       '--namespace',
@@ -63,14 +73,14 @@ export async function startBrokerProcess(options: BrokerProcessOptions): Promise
       resolve();
     }),
   );
-  const port = await new Promise<number>((resolve, reject) => {
+  const [port, wsPort] = await new Promise<[number, number]>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the broker did not start in 60 s:\n${lines.join('\n')}`)), 60_000);
     const look = () => {
-      const match = lines.join('\n').match(/listening on mqtts:\/\/[^:]+:(\d+)/);
+      const match = lines.join('\n').match(/listening on mqtts:\/\/[^:]+:(\d+) and wss:\/\/[^:]+:(\d+)\//);
       if (match) {
         clearTimeout(timer);
         child.stdout!.off('data', look);
-        resolve(Number(match[1]));
+        resolve([Number(match[1]), Number(match[2])]);
       }
     };
     child.stdout!.on('data', look);
@@ -78,12 +88,27 @@ export async function startBrokerProcess(options: BrokerProcessOptions): Promise
   });
   return {
     port,
+    wsPort,
     pid: child.pid!,
     exitCode: () => exited,
     rssMiB() {
       try {
         const kib = Number(readFileSync(`/proc/${child.pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)?.[1]);
         return Number.isFinite(kib) ? kib / 1024 : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    openSockets() {
+      try {
+        const dir = `/proc/${child.pid}/fd`;
+        return readdirSync(dir).filter((fd) => {
+          try {
+            return readlinkSync(`${dir}/${fd}`).startsWith('socket:');
+          } catch {
+            return false; // closed while listed
+          }
+        }).length;
       } catch {
         return undefined;
       }
@@ -95,6 +120,11 @@ export async function startBrokerProcess(options: BrokerProcessOptions): Promise
       const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exit;
       clearTimeout(killer);
+    },
+    async kill() {
+      if (exited !== undefined) return;
+      child.kill('SIGKILL');
+      await exit;
     },
   };
 }

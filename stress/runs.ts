@@ -4,19 +4,25 @@ import { connect as netConnect, type Socket } from 'node:net';
 import mqttPacket from 'mqtt-packet';
 import type { CertificateCaseSet } from '../certs/crafted.ts';
 import type { LoadedPki } from '../certs/manifest.ts';
+import type { Transport } from '../rules/transports.ts';
 import { DEFAULT_TOPIC_ROOT, OBSERVER, ownTopics } from '../eventgrid/suite-contract.ts';
 import { connectAnnouncing, connectV5, disconnectV5, sessionExpiryProperty, variableByteInteger } from '../testkit/raw-packets.ts';
 import { openRawSession, type RawSession, type RawSessionOptions } from '../testkit/raw-session.ts';
 import type { BrokerProcess } from './broker-process.ts';
+import { tlsTo, upgradeRequest } from './websocket-abuse.ts';
 
 export interface StressContext {
   broker: BrokerProcess;
   /** Instances of one namespace (on Redis) that the racers and the noloss owner's connections alternate between; absent: the broker alone. */
-  instancePorts?: number[];
+  instances?: BrokerProcess[];
+  /** The transports connections take, in turn (one, or both: MQTT over TLS and over WebSockets alternately). */
+  transports: readonly Transport[];
   pki: LoadedPki;
   certificates: CertificateCaseSet;
   handshakeTimeoutMs: number;
   connectTimeoutMs: number;
+  /** The namespace's packet limit, bytes (L15). */
+  maximumPacketSize: number;
   /** Connections opened at once. */
   parallel: number;
   /** How long the broker is left to settle after a run before its memory is read, ms. */
@@ -32,6 +38,9 @@ export interface Figure {
   crashes: number;
   memoryBeforeMiB?: number;
   memoryAfterMiB?: number;
+  /** Sockets the broker held open before the run and once it had settled after it. */
+  socketsBefore?: number;
+  socketsAfter?: number;
   seconds: number;
   /** Run-specific counts, shown after the common ones. */
   extra?: Record<string, number | string>;
@@ -41,19 +50,20 @@ export interface Figure {
 
 export function formatFigure(figure: Figure): string {
   const mib = (value: number | undefined) => (value === undefined ? '?' : value.toFixed(0));
+  const count = (value: number | undefined) => (value === undefined ? '?' : String(value));
   const extra = Object.entries(figure.extra ?? {})
     .map(([key, value]) => ` ${key}=${value}`)
     .join('');
   return (
     `${figure.run.padEnd(9)} rounds=${figure.rounds} violations=${figure.violations} packets=${figure.packets} crashes=${figure.crashes}` +
-    ` memory=${mib(figure.memoryBeforeMiB)}->${mib(figure.memoryAfterMiB)} MiB time=${figure.seconds.toFixed(1)}s${extra}`
+    ` memory=${mib(figure.memoryBeforeMiB)}->${mib(figure.memoryAfterMiB)} MiB sockets=${count(figure.socketsBefore)}->${count(figure.socketsAfter)} time=${figure.seconds.toFixed(1)}s${extra}`
   );
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Runs `count` tasks, `parallel` at a time. */
-async function pool(count: number, parallel: number, task: (index: number) => Promise<void>): Promise<void> {
+export async function pool(count: number, parallel: number, task: (index: number) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(parallel, count) }, async () => {
@@ -74,7 +84,7 @@ export function seeded(seed: number): () => number {
   };
 }
 
-class Tally {
+export class Tally {
   violations = 0;
   packets = 0;
   readonly examples: string[] = [];
@@ -84,10 +94,14 @@ class Tally {
   }
 }
 
-async function measured(context: StressContext, run: string, rounds: number, body: (tally: Tally) => Promise<Record<string, number | string> | void>): Promise<Figure> {
+/** How long the broker has to close the sockets of a run's connections after the run, beyond settleMs: a WebSocket it ends waits a second for the peer's close frame. */
+const SOCKETS_SETTLE_MS = 5000;
+
+export async function measured(context: StressContext, run: string, rounds: number, body: (tally: Tally) => Promise<Record<string, number | string> | void>): Promise<Figure> {
   const tally = new Tally();
   const started = Date.now();
   const memoryBeforeMiB = context.broker.rssMiB();
+  const socketsBefore = context.broker.openSockets();
   let extra: Record<string, number | string> | void;
   try {
     extra = await body(tally);
@@ -96,6 +110,12 @@ async function measured(context: StressContext, run: string, rounds: number, bod
   }
   // Let the broker close what the run left and settle before its memory is read.
   await sleep(context.settleMs);
+  // Every connection of the run is closed on the client's side: the broker must have let go of each.
+  for (let waited = 0; waited < SOCKETS_SETTLE_MS && (context.broker.openSockets() ?? 0) > (socketsBefore ?? Infinity); waited += 100) await sleep(100);
+  const socketsAfter = context.broker.openSockets();
+  if (socketsBefore !== undefined && socketsAfter !== undefined && socketsAfter > socketsBefore) {
+    tally.violation(`the broker holds ${socketsAfter - socketsBefore} more socket(s) than before the run, ${context.settleMs + SOCKETS_SETTLE_MS} ms after it`);
+  }
   const crashed = context.broker.exitCode() !== undefined;
   if (crashed) {
     tally.violation('the broker exited');
@@ -109,29 +129,37 @@ async function measured(context: StressContext, run: string, rounds: number, bod
     crashes: crashed ? 1 : 0,
     memoryBeforeMiB,
     memoryAfterMiB: context.broker.rssMiB(),
+    socketsBefore,
+    socketsAfter,
     seconds: (Date.now() - started) / 1000,
     extra: extra ?? undefined,
     examples: tally.examples,
   };
 }
 
-function identity(context: StressContext, id: string): Pick<RawSessionOptions, 'cert' | 'key'> {
+export function identity(context: StressContext, id: string): Pick<RawSessionOptions, 'cert' | 'key'> {
   const loaded = context.pki.identities.get(id);
   if (!loaded) throw new Error(`no identity ${id} in the PKI`);
   return { cert: loaded.certificatePem, key: loaded.keyPem };
 }
 
-/** The port of the `index`th instance, in turn (the broker's, when it is alone). */
-function instancePort(context: StressContext, index: number): number {
-  return context.instancePorts ? context.instancePorts[index % context.instancePorts.length]! : context.broker.port;
+/** The transport of the `index`th connection: the run's transports in turn. */
+export function transportAt(context: StressContext, index: number): Transport {
+  return context.transports[index % context.transports.length]!;
 }
 
-function open(context: StressContext, options: Partial<RawSessionOptions> = {}): Promise<RawSession> {
-  return openRawSession({ port: context.broker.port, ca: context.pki.rootCaPem, ...options });
+/**
+ * A raw session over the `index`th connection's transport (transportAt), to the `instance`th instance
+ * in turn (the broker, when it is alone).
+ */
+export function open(context: StressContext, options: Partial<RawSessionOptions> = {}, index = 0, instance = 0): Promise<RawSession> {
+  const broker = context.instances ? context.instances[instance % context.instances.length]! : context.broker;
+  const transport = transportAt(context, index);
+  return openRawSession({ port: transport === 'wss' ? broker.wsPort : broker.port, transport, ca: context.pki.rootCaPem, ...options });
 }
 
 type Connect = mqttPacket.IConnectPacket;
-const connectPacket = (clientId: string, username: string, version: 4 | 5, extra: Partial<Connect> = {}): Connect => ({
+export const connectPacket = (clientId: string, username: string, version: 4 | 5, extra: Partial<Connect> = {}): Connect => ({
   cmd: 'connect',
   protocolId: 'MQTT',
   protocolVersion: version,
@@ -143,24 +171,27 @@ const connectPacket = (clientId: string, username: string, version: 4 | 5, extra
 });
 
 /** CONNACK code of a CONNECT on a fresh connection (undefined: closed without one). */
-async function connackOf(session: RawSession, packet: Connect): Promise<number | undefined> {
+export async function connackOf(session: RawSession, packet: Connect): Promise<number | undefined> {
   session.sendPacket(packet);
   const reply = (await session.next(5000)) as { cmd?: string; reasonCode?: number; returnCode?: number } | undefined;
   if (reply?.cmd !== 'connack') return undefined;
   return reply.reasonCode ?? reply.returnCode;
 }
 
-/** Whether the broker still serves: a fresh CONNECT from `observer` is accepted. */
-async function healthy(context: StressContext, name: string): Promise<boolean> {
+/** Whether the broker still serves: a fresh CONNECT from `observer` is accepted over each of the run's transports. */
+export async function healthy(context: StressContext, name: string): Promise<boolean> {
   if (context.broker.exitCode() !== undefined) return false;
-  try {
-    const session = await open(context, identity(context, OBSERVER));
-    const code = await connackOf(session, connectPacket(name, OBSERVER, 5));
-    session.end();
-    return code === 0;
-  } catch {
-    return false;
+  for (let index = 0; index < context.transports.length; index += 1) {
+    try {
+      const session = await open(context, identity(context, OBSERVER), index);
+      const code = await connackOf(session, connectPacket(`${name}-${transportAt(context, index)}`, OBSERVER, 5));
+      session.end();
+      if (code !== 0) return false;
+    } catch {
+      return false;
+    }
   }
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -176,7 +207,8 @@ export function raceRun(context: StressContext, rounds: number): Promise<Figure>
     await pool(rounds, Math.max(1, Math.floor(context.parallel / RACERS.length)), async (round) => {
       const name = `race-${stamp}-${round}`;
       const version: 4 | 5 = round % 2 ? 5 : 4;
-      const sessions = await Promise.all(RACERS.map((id, index) => open(context, { ...identity(context, id), port: instancePort(context, index) }).catch(() => undefined)));
+      // Over both transports, the racers alternate between them, and the first of them from round to round.
+      const sessions = await Promise.all(RACERS.map((id, index) => open(context, identity(context, id), round + index, index).catch(() => undefined)));
       const codes = await Promise.all(sessions.map((session, index) => (session ? connackOf(session, connectPacket(name, RACERS[index]!, version)) : undefined)));
       tally.packets += codes.length * 2;
       const winners = RACERS.filter((_, index) => codes[index] === 0);
@@ -265,7 +297,7 @@ export function hostileRun(context: StressContext, packets: number, seed: number
       const withCertificate = random() < 0.8;
       let session: RawSession;
       try {
-        session = await open(context, withCertificate ? identity(context, 'alpha') : {});
+        session = await open(context, withCertificate ? identity(context, 'alpha') : {}, index);
       } catch {
         if (context.broker.exitCode() !== undefined) tally.violation(`connection ${index} (seed ${seed}): the broker is gone`);
         return;
@@ -303,44 +335,73 @@ export function idleRun(context: StressContext, connections: number): Promise<Fi
     // Each timeout, plus as much again (at most 2 s) for a loaded machine.
     const longest = Math.max(context.handshakeTimeoutMs, context.connectTimeoutMs);
     const deadline = longest + Math.min(longest, 2000);
-    const kinds = ['tcp', 'tls', 'slow'] as const;
-    const open_: { kind: (typeof kinds)[number]; closed: () => boolean; destroy: () => void }[] = [];
+    const opened: { kind: IdleKind; closed: () => boolean; destroy: () => void }[] = [];
     let stop = false;
+    /** Writes `bytes` a write every 250 ms until the connection closes or the run stops. */
+    const trickle = (write: (bytes: Buffer) => void, chunks: Buffer[], closed: () => boolean) =>
+      void (async () => {
+        for (let at = 0; at < chunks.length && !closed() && !stop; at += 1) {
+          write(chunks[at]!);
+          await sleep(250);
+        }
+      })();
+    const bytewise = (bytes: Buffer) => Array.from(bytes, (_, at) => bytes.subarray(at, at + 1));
     await pool(connections, context.parallel * 4, async (index) => {
-      const kind = kinds[index % 3]!;
-      if (kind === 'tcp') {
-        const socket: Socket = netConnect({ host: '127.0.0.1', port: context.broker.port });
+      // Over both transports, each kind of either in turn.
+      const transport = transportAt(context, index);
+      const kinds = IDLE_KINDS[transport];
+      const kind = kinds[Math.floor(index / context.transports.length) % kinds.length]!;
+      const port = transport === 'wss' ? context.broker.wsPort : context.broker.port;
+      let closed = false;
+      const isClosed = () => closed;
+      if (kind === 'tcp' || kind === 'wss-tcp') {
+        const socket: Socket = netConnect({ host: '127.0.0.1', port });
         socket.on('error', () => {});
-        let closed = false;
         socket.once('close', () => (closed = true));
-        open_.push({ kind, closed: () => closed, destroy: () => socket.destroy() });
+        opened.push({ kind, closed: isClosed, destroy: () => socket.destroy() });
         return;
       }
-      const session = await open(context).catch(() => undefined);
-      if (!session) return tally.violation(`${kind} connection ${index}: TLS handshake failed`);
-      let closed = false;
+      if (kind === 'wss-tls' || kind === 'wss-half-upgrade' || kind === 'wss-slow-upgrade') {
+        const socket = await tlsTo({ port, ca: context.pki.rootCaPem, ...identity(context, 'alpha') }).catch(() => undefined);
+        if (!socket) return tally.violation(`${kind} connection ${index}: TLS handshake failed`);
+        socket.once('close', () => (closed = true));
+        opened.push({ kind, closed: isClosed, destroy: () => socket.destroy() });
+        const request = upgradeRequest('/mqtt', 'mqtt');
+        if (kind === 'wss-half-upgrade') socket.write(request.subarray(0, request.length >> 1));
+        if (kind === 'wss-slow-upgrade') trickle((bytes) => socket.write(bytes), bytewise(request), isClosed);
+        return;
+      }
+      const session = await open(context, kind === 'wss-upgraded' ? identity(context, 'alpha') : {}, index).catch(() => undefined);
+      if (!session) return tally.violation(`${kind} connection ${index}: TLS handshake or WebSocket upgrade failed`);
       session.socket.once('close', () => (closed = true));
-      open_.push({ kind, closed: () => closed, destroy: () => session.end() });
-      if (kind === 'slow') {
-        const bytes = connectV5(`slow-${index}`, 'alpha', Buffer.alloc(0));
-        void (async () => {
-          for (let at = 0; at < bytes.length && !closed && !stop; at += 1) {
-            session.socket.write(bytes.subarray(at, at + 1));
-            tally.packets += at === 0 ? 1 : 0;
-            await sleep(250);
-          }
-        })();
+      opened.push({ kind, closed: isClosed, destroy: () => session.end() });
+      if (kind === 'slow' || kind === 'wss-slow') {
+        tally.packets += 1;
+        // Over WebSockets, each byte a message of its own.
+        trickle((bytes) => session.send(bytes), bytewise(connectV5(`slow-${index}`, 'alpha', Buffer.alloc(0))), isClosed);
       }
     });
     const started = Date.now();
-    while (Date.now() - started < deadline && open_.some((entry) => !entry.closed())) await sleep(100);
+    while (Date.now() - started < deadline && opened.some((entry) => !entry.closed())) await sleep(100);
     stop = true;
-    const left = open_.filter((entry) => !entry.closed());
+    const left = opened.filter((entry) => !entry.closed());
     for (const entry of left) tally.violation(`a ${entry.kind} connection is still open ${deadline} ms after it opened`);
-    for (const entry of open_) entry.destroy();
-    return { tcp: open_.filter((e) => e.kind === 'tcp').length, tls: open_.filter((e) => e.kind === 'tls').length, slow: open_.filter((e) => e.kind === 'slow').length, stillOpen: left.length };
+    for (const entry of opened) entry.destroy();
+    const kinds = [...new Set(context.transports.flatMap((transport) => IDLE_KINDS[transport]))];
+    return { ...Object.fromEntries(kinds.map((kind) => [kind, opened.filter((entry) => entry.kind === kind).length])), stillOpen: left.length };
   });
 }
+
+/**
+ * The idle run's connections. Over TLS: silent TCP, TLS with no CONNECT, a CONNECT a byte at a time.
+ * Over WebSockets: silent TCP, TLS with no upgrade request, half an upgrade request, one a byte at a
+ * time, a WebSocket that sends nothing, and a CONNECT a byte (a message) at a time.
+ */
+const IDLE_KINDS = {
+  tcp: ['tcp', 'tls', 'slow'],
+  wss: ['wss-tcp', 'wss-tls', 'wss-half-upgrade', 'wss-slow-upgrade', 'wss-upgraded', 'wss-slow'],
+} as const;
+type IdleKind = (typeof IDLE_KINDS)[Transport][number];
 
 // ---------------------------------------------------------------------------------------------------
 // oversized: certificate-less connections announce a 268 MB CONNECT and keep sending; each must be cut
@@ -350,7 +411,8 @@ export function oversizedRun(context: StressContext, connections: number): Promi
     let maxSentKiB = 0;
     const limit = 8 * 1024 * 1024;
     await pool(connections, context.parallel, async (index) => {
-      const session = await open(context).catch(() => undefined);
+      // Over WebSockets, in messages of 64 KiB (the limit on a message is twice the packet limit).
+      const session = await open(context, {}, index).catch(() => undefined);
       if (!session) return tally.violation(`connection ${index}: TLS handshake failed`);
       session.send(connectAnnouncing(268_435_455));
       tally.packets += 1;
@@ -377,7 +439,9 @@ export function badCertificateRun(context: StressContext, rounds: number): Promi
     const attempts = rounds * context.certificates.cases.length;
     await pool(attempts, context.parallel, async (attempt) => {
       const certificateCase = context.certificates.cases[attempt % context.certificates.cases.length]!;
-      const session = await open(context, { cert: certificateCase.chainPem, key: certificateCase.keyPem, permissive: true }).catch(() => undefined);
+      // Each case over each transport in turn: attempt / cases counts the rounds.
+      const round = Math.floor(attempt / context.certificates.cases.length);
+      const session = await open(context, { cert: certificateCase.chainPem, key: certificateCase.keyPem, permissive: true }, round).catch(() => undefined);
       const code = session ? await connackOf(session, connectPacket(`cert-${attempt}`, context.certificates.commonName, 5)) : undefined;
       session?.end();
       tally.packets += 2;
@@ -441,10 +505,9 @@ export function noLossRun(context: StressContext, options: NoLossOptions): Promi
     const connectSubscriber = async (clean: boolean): Promise<SubscriberConnection | undefined> => {
       const number = (connectionNumber += 1);
       let connection: SubscriberConnection | undefined;
+      // Over both transports, each takeover comes over the other one; with several instances, at the next one.
       const raw = await open(context, {
         ...identity(context, 'alpha'),
-        // With several instances, each takeover comes in at the next one.
-        port: instancePort(context, number),
         onPacket(packet, self) {
           if (packet.cmd === 'disconnect') {
             if (connection) connection.disconnect = packet.reasonCode ?? 0;
@@ -468,7 +531,7 @@ export function noLossRun(context: StressContext, options: NoLossOptions): Promi
           if (packet.messageId !== undefined) self.sendPacket({ cmd: 'puback', messageId: packet.messageId });
           return true;
         },
-      }).catch(() => undefined);
+      }, number, number).catch(() => undefined);
       if (!raw) return undefined;
       connection = { number, raw, ended: false };
       raw.socket.on('error', (error: NodeJS.ErrnoException) => (connection!.error ??= error.code ?? error.message));
@@ -519,7 +582,7 @@ export function noLossRun(context: StressContext, options: NoLossOptions): Promi
         const thief = RACERS[1 + (counts.takeovers % 3)]!;
         attempts.push(
           (async () => {
-            const attempt = await open(context, identity(context, thief)).catch(() => undefined);
+            const attempt = await open(context, identity(context, thief), counts.takeovers).catch(() => undefined);
             if (!attempt) return;
             counts.thefts += 1;
             if ((await connackOf(attempt, connectPacket(session, thief, 5, { clean: false }))) === 0) {
@@ -549,7 +612,8 @@ export function noLossRun(context: StressContext, options: NoLossOptions): Promi
         }
         return true;
       },
-    });
+      // Over both transports, over WebSockets (the subscriber's first connection is over TLS).
+    }, 1);
     if ((await connackOf(publisher, connectPacket(`${session}-pub`, OBSERVER, 5))) !== 0) throw new Error('the publisher was refused');
     const started = Date.now();
     let messageId = 0;

@@ -6,10 +6,13 @@ import { join } from 'node:path';
 import { certificateCases } from '../certs/crafted.ts';
 import { loadPki } from '../certs/manifest.ts';
 import { namespaceFromPki } from '../certs/namespace.ts';
+import type { Transport } from '../rules/transports.ts';
 import { startBrokerProcess } from './broker-process.ts';
+import { restartRun } from './restart-run.ts';
+import { upgradesRun } from './upgrades-run.ts';
 import { badCertificateRun, formatFigure, hostileRun, idleRun, noLossRun, oversizedRun, raceRun, type Figure, type StressContext } from './runs.ts';
 
-export const RUNS = ['race', 'hostile', 'idle', 'oversized', 'badcert', 'noloss'] as const;
+export const RUNS = ['race', 'hostile', 'idle', 'oversized', 'badcert', 'upgrades', 'noloss', 'restart'] as const;
 export type RunName = (typeof RUNS)[number];
 
 export interface StressOptions {
@@ -20,6 +23,8 @@ export interface StressOptions {
   rate: number;
   takeoverEveryMs: number;
   seed: number;
+  /** MQTT over TLS, over WebSockets, or both: each run's connections alternate between them. */
+  transports: readonly Transport[];
   parallel: number;
   handshakeTimeoutMs: number;
   connectTimeoutMs: number;
@@ -51,17 +56,19 @@ export async function runStress(options: StressOptions): Promise<Figure[]> {
   const dir = mkdtempSync(join(tmpdir(), 'mmc-stress-'));
   const namespaceFile = join(dir, 'namespace.json');
   writeFileSync(namespaceFile, JSON.stringify(namespace));
-  const start = () =>
-    startBrokerProcess({ pkiDir: options.pkiDir, namespaceFile, handshakeTimeoutMs: options.handshakeTimeoutMs, connectTimeoutMs: options.connectTimeoutMs, redisUrl: options.redisUrl });
+  const start = (ports?: { port: number; wsPort: number }) =>
+    startBrokerProcess({ pkiDir: options.pkiDir, namespaceFile, handshakeTimeoutMs: options.handshakeTimeoutMs, connectTimeoutMs: options.connectTimeoutMs, redisUrl: options.redisUrl, ports });
   const broker = await start();
   const other = options.redisUrl ? await start() : undefined;
   const context: StressContext = {
     broker,
-    ...(other ? { instancePorts: [broker.port, other.port] } : {}),
+    ...(other ? { instances: [broker, other] } : {}),
+    transports: options.transports,
     pki,
     certificates,
     handshakeTimeoutMs: options.handshakeTimeoutMs,
     connectTimeoutMs: options.connectTimeoutMs,
+    maximumPacketSize: base.reference.limits.maximumPacketSize,
     parallel: options.parallel,
     settleMs: options.settleMs ?? 1500,
     log: options.log,
@@ -71,13 +78,20 @@ export async function runStress(options: StressOptions): Promise<Figure[]> {
     for (const run of options.runs) {
       const count = options.counts[run];
       if (count <= 0) continue;
+      // The upgrades run is about the WebSocket endpoint only.
+      if (run === 'upgrades' && !options.transports.includes('wss')) {
+        options.log('upgrades  skipped: it is about the WebSocket endpoint, and the runs are over tcp only');
+        continue;
+      }
       const figure = await {
         race: () => raceRun(context, count),
         hostile: () => hostileRun(context, count, options.seed),
         idle: () => idleRun(context, count),
         oversized: () => oversizedRun(context, count),
         badcert: () => badCertificateRun(context, count),
+        upgrades: () => upgradesRun(context, count),
         noloss: () => noLossRun(context, { messages: count, rate: options.rate, takeoverEveryMs: options.takeoverEveryMs }),
+        restart: () => restartRun(context, count, { startAgain: start, durable: options.redisUrl !== undefined }),
       }[run]();
       figures.push(figure);
       options.log(formatFigure(figure));
@@ -85,7 +99,8 @@ export async function runStress(options: StressOptions): Promise<Figure[]> {
       if (figure.crashes) break;
     }
   } finally {
-    await broker.stop();
+    // The restart run replaces the broker it kills.
+    await context.broker.stop();
     await other?.stop();
     rmSync(dir, { recursive: true, force: true });
   }

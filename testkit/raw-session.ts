@@ -1,11 +1,18 @@
 // A mutual-TLS connection that sends raw bytes (testkit/raw-packets.ts) and decodes what comes back, for tests and the stress
 // harness: it can send what mqtt.js will not, and never answers on its own (no PUBACK, no PINGREQ).
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+// Over MQTT over TLS, or over MQTT over WebSockets on the same TLS (each write one WebSocket message).
+import type { Duplex } from 'node:stream';
+import { connect as tlsConnect } from 'node:tls';
 import mqttPacket from 'mqtt-packet';
+import WebSocket, { createWebSocketStream } from 'ws';
+import { closeWhenRead } from '../mqtt-client/transport.ts';
+import type { Transport } from '../rules/transports.ts';
 
 export interface RawSessionOptions {
   port: number;
   host?: string;
+  /** MQTT over TLS (default), or over WebSockets at wss://HOST:PORT/mqtt, subprotocol mqtt. */
+  transport?: Transport;
   /** PEM of the CA that signed the server certificate. */
   ca: string;
   cert?: string;
@@ -18,7 +25,8 @@ export interface RawSessionOptions {
 }
 
 export interface RawSession {
-  socket: TLSSocket;
+  /** The TLS socket, or the WebSocket's byte stream (closed once what came before the WebSocket's close is read). */
+  socket: Duplex;
   packets: mqttPacket.Packet[];
   send(bytes: Buffer): void;
   /** Sends a packet mqtt-packet can generate. */
@@ -32,17 +40,33 @@ export interface RawSession {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function openRawSession(options: RawSessionOptions): Promise<RawSession> {
-  const protocolVersion = options.protocolVersion ?? 5;
-  const socket = tlsConnect({
-    host: options.host ?? '127.0.0.1',
-    port: options.port,
+/** The connection, and a promise that settles once it can carry a CONNECT. */
+function connect(options: RawSessionOptions): { socket: Duplex; ready: Promise<unknown> } {
+  const tls = {
     servername: 'localhost',
     ca: options.ca,
     cert: options.cert,
     key: options.key,
     ...(options.permissive ? { ciphers: 'DEFAULT:@SECLEVEL=0' } : {}),
-  });
+  };
+  const host = options.host ?? '127.0.0.1';
+  if (options.transport === 'wss') {
+    const webSocket = new WebSocket(`wss://${host.includes(':') ? `[${host}]` : host}:${options.port}/mqtt`, ['mqtt'], { ...tls, perMessageDeflate: false });
+    const socket = createWebSocketStream(webSocket);
+    webSocket.once('close', () => closeWhenRead(socket));
+    const ready = new Promise((resolve, reject) => {
+      webSocket.once('open', resolve).once('error', reject);
+      webSocket.once('unexpected-response', (_request, response) => reject(new Error(`the WebSocket upgrade was answered HTTP ${response.statusCode}`)));
+    });
+    return { socket, ready };
+  }
+  const socket = tlsConnect({ host, port: options.port, ...tls });
+  return { socket, ready: new Promise((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject)) };
+}
+
+export async function openRawSession(options: RawSessionOptions): Promise<RawSession> {
+  const protocolVersion = options.protocolVersion ?? 5;
+  const { socket, ready } = connect(options);
   const packets: mqttPacket.Packet[] = [];
   const parser = mqttPacket.parser({ protocolVersion });
   let self: RawSession | undefined;
@@ -54,7 +78,10 @@ export async function openRawSession(options: RawSessionOptions): Promise<RawSes
   socket.on('error', () => {});
   let closed = false;
   const whenClosed = new Promise<true>((resolve) => socket.once('close', () => resolve((closed = true))));
-  await new Promise((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject).once('close', () => reject(new Error('closed during the TLS handshake'))));
+  await new Promise((resolve, reject) => {
+    ready.then(resolve, reject);
+    socket.once('close', () => reject(new Error('closed during the TLS handshake or the WebSocket upgrade')));
+  });
   self = {
     socket,
     packets,

@@ -11,7 +11,7 @@ import type { TLSSocket } from 'node:tls';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { Connection, Listener } from '../ports/listener.ts';
 import { listenTls, type TlsListenerOptions } from './tls-listener.ts';
-import { closeOnStreamDestroy } from './ws-internals.ts';
+import { closeOnStreamDestroy, onMessageTooLarge } from './ws-internals.ts';
 
 export const WEBSOCKET_PATH = '/mqtt';
 export const MQTT_SUBPROTOCOL = 'mqtt';
@@ -28,12 +28,20 @@ export interface WsListenerOptions extends TlsListenerOptions {
   upgradeTimeoutMs: number;
 }
 
-/** An HTTP refusal written straight to the socket, which is then closed. */
+/**
+ * An HTTP refusal written straight to the socket, which is then closed. What else the peer sends is read
+ * and dropped: a paused socket (plain HTTP is looked at before TLS, and paused) never sees the peer's end,
+ * and was held open for good. A peer that keeps its side open is cut off after CLOSE_GRACE_MS.
+ */
 function refuse(socket: Duplex, status: number, why: string): void {
   const body = `${why}\n`;
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
+  socket.resume();
+  const cutOff = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
+  cutOff.unref();
+  socket.once('close', () => clearTimeout(cutOff));
 }
 
 /** Why an upgrade request is refused, with its HTTP status, or undefined when it is an MQTT WebSocket. */
@@ -48,7 +56,8 @@ function upgradeRefusal(request: IncomingMessage): { status: number; why: string
 /**
  * Listens for MQTT over WebSockets (wss) on host:port. Another path is answered 404, an upgrade
  * without the mqtt subprotocol 400, an HTTPS request that is no upgrade 400, and plain HTTP sent to
- * the TLS port 400 in plain HTTP; a message over `maxMessageBytes` closes the WebSocket (1009).
+ * the TLS port 400 in plain HTTP; a message over `maxMessageBytes` closes the WebSocket (1009), after
+ * what the broker owes the client for it (an MQTT 5 client: DISCONNECT 0x95, as over TLS).
  */
 export async function startWsListener(options: WsListenerOptions, accept: (connection: Connection) => void): Promise<Listener> {
   const sockets = new WebSocketServer({
@@ -84,7 +93,15 @@ export async function startWsListener(options: WsListenerOptions, accept: (conne
         });
       });
       stream.on('error', () => stream.destroy());
-      accept({ stream, tls: request.socket as TLSSocket });
+      // A message over the bound: what the broker owes the client (L15's DISCONNECT), then ws' close (1009).
+      let answer: (() => Buffer | undefined) | undefined;
+      onMessageTooLarge(webSocket, CLOSE_GRACE_MS, () => {
+        const bytes = answer?.();
+        if (bytes) webSocket.send(bytes);
+        // aedes' own DISCONNECT, when it read the packet's header first, may still be in the stream.
+        return bytes !== undefined || stream.writableLength > 0;
+      });
+      accept({ stream, tls: request.socket as TLSSocket, onMessageTooLarge: (given) => (answer = given) });
     });
   });
   http.on('clientError', (_error, socket: Duplex) => refuse(socket, 400, 'malformed HTTP request'));

@@ -1,5 +1,5 @@
-// Where connections come from: a listener accepts them on a transport (mutual TLS over TCP today,
-// adapters/tls-listener.ts; WebSockets next) and hands each one over as a stream of MQTT bytes, with
+// Where connections come from: a listener accepts them on a transport (mutual TLS over TCP,
+// adapters/tls-listener.ts; WebSockets over it, adapters/ws-listener.ts) and hands each one over as a stream of MQTT bytes, with
 // the TLS session it came over, whose client certificate an authenticator reads.
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
@@ -9,6 +9,11 @@ export interface Connection {
   stream: Duplex;
   /** The TLS session the connection came over. */
   tls: TLSSocket;
+  /**
+   * A transport that bounds its messages (WebSockets) refuses one over its bound before the broker
+   * can read the packet in it; `answer` gives the bytes owed to the client first (L15's DISCONNECT), if any.
+   */
+  onMessageTooLarge?: (answer: () => Buffer | undefined) => void;
 }
 
 export interface Listener {

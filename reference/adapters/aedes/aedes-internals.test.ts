@@ -11,6 +11,7 @@ import {
   connackSent,
   deliverQueueOnResume,
   deliverToClient,
+  disconnectOversizedFromConnack,
   endedWithDisconnect,
   enqueueForSession,
   expiryAtEnd,
@@ -455,5 +456,26 @@ describe("aedes' internals as the reference relies on them", () => {
     (client as unknown as { connected: boolean }).connected = false;
     announceShutdown(client);
     expect(await until(1, 'disconnect')).toMatchObject([{ reasonCode: 0x8b }]);
+  });
+
+  it('closes a client still being resent its queue without a DISCONNECT on a packet over the limit, which disconnectOversizedFromConnack gives 0x95', async () => {
+    const oversized = async (answered: boolean) => {
+      broker = await Aedes.createBroker({ maximumPacketSize: 64 });
+      if (answered) disconnectOversizedFromConnack(broker);
+      const { client, send, until } = device(broker);
+      send(connect('s1'));
+      await until(1, 'connack');
+      await new Promise((resolve) => setImmediate(resolve));
+      // As aedes holds it while the queue is resent after the CONNACK.
+      (client as unknown as { connected: boolean }).connected = false;
+      (client as unknown as { rejectPacketTooLarge(size: number): void }).rejectPacketTooLarge(65);
+      const disconnects = await until(1, 'disconnect');
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(client.closed).toBe(true);
+      await new Promise<void>((resolve) => broker!.close(() => resolve()));
+      return disconnects;
+    };
+    expect(await oversized(false)).toEqual([]);
+    expect(await oversized(true)).toMatchObject([{ reasonCode: 0x95 }]);
   });
 });

@@ -56,6 +56,9 @@ interface ClientInternals {
   sessionExpiryInterval?: number;
   /** Set when the client ended with a DISCONNECT packet. */
   _disconnected?: boolean;
+  /** aedes' answer to a packet over its maximumPacketSize (L15), and its mark that it is giving it. */
+  rejectPacketTooLarge(size: number, done?: () => void): void;
+  _rejectingPacketTooLarge?: boolean;
   /** The session ends with this connection (Session Expiry Interval 0): aedes persists nothing for it, and drops its queue on connecting. */
   clean: boolean;
   /** The Keep Alive timer (handlers/index.js refreshes it on each packet it handles). */
@@ -281,9 +284,10 @@ export function setServerKeepAlive(client: Client, seconds: number): void {
   clientInternals(client)._serverKeepAlive = seconds;
 }
 
-/** MQTT 5 DISCONNECT reason codes: another connection took the session over; the server is shutting down. */
+/** MQTT 5 DISCONNECT reason codes: another connection took the session over; the server is shutting down; a packet over the limit. */
 const SESSION_TAKEN_OVER = 0x8e;
 const SERVER_SHUTTING_DOWN = 0x8b;
+const PACKET_TOO_LARGE = 0x95;
 
 /**
  * Writes an MQTT 5 DISCONNECT to a client whose CONNACK is out (`connackOut`: written, when aedes has
@@ -294,6 +298,42 @@ function writeDisconnect(client: Client, reasonCode: number, connackOut = client
   if (internals.version === 5 && connackOut && !client.closed && !internals.errored) {
     mqttPacket.writeToStream({ cmd: 'disconnect', reasonCode }, client.conn as unknown as NodeJS.WritableStream, { protocolVersion: 5 });
   }
+}
+
+/**
+ * aedes answers a packet over the packet limit (L15) with DISCONNECT 0x95 only to a client it counts as
+ * connected, which it does once it has resent the session's queue after the CONNACK: a client that sent
+ * one while its queue was resent (the longer the queue or the slower the store, Redis, the longer that
+ * is) was closed without it. From its accepting CONNACK, a client is answered as a connected one is: the
+ * broker's 'clientError', the DISCONNECT, and the close once it is written.
+ */
+export function disconnectOversizedFromConnack(broker: Aedes): void {
+  broker.on('connackSent', (connack, client) => {
+    const { reasonCode, returnCode } = connack as { reasonCode?: number; returnCode?: number };
+    const internals = clientInternals(client);
+    if (reasonCode || returnCode || internals.version !== 5 || internals.connected) return;
+    const reject = internals.rejectPacketTooLarge.bind(client);
+    internals.rejectPacketTooLarge = (size, done) => {
+      if (internals.connected || internals._rejectingPacketTooLarge || client.closed || internals.errored) return reject(size, done);
+      internals._rejectingPacketTooLarge = true;
+      broker.emit('clientError', client, Object.assign(new Error('packet too large'), { size, maximumPacketSize: (broker as unknown as { maximumPacketSize: number }).maximumPacketSize }));
+      client.conn.write(mqttPacket.generate({ cmd: 'disconnect', reasonCode: PACKET_TOO_LARGE }, { protocolVersion: 5 }), () => client.close(done));
+    };
+  });
+}
+
+/**
+ * The DISCONNECT 0x95 owed to a client whose packet over the limit its transport refused before aedes
+ * could read it (a WebSocket message past ws' bound), marked as given as aedes marks its own; undefined
+ * when none is owed: MQTT 3.1.1, no accepting CONNACK yet (L15: the connection just ends), or the
+ * connection over or already refused.
+ */
+export function packetTooLargeDisconnect(client: Client): Buffer | undefined {
+  const internals = clientInternals(client);
+  if (internals.version !== 5 || !internals.connackSent || client.closed || internals.errored || internals._rejectingPacketTooLarge) return undefined;
+  internals._rejectingPacketTooLarge = true;
+  internals.broker.emit('clientError', client, new Error('packet too large: a WebSocket message past its bound'));
+  return mqttPacket.generate({ cmd: 'disconnect', reasonCode: PACKET_TOO_LARGE }, { protocolVersion: 5 });
 }
 
 /**

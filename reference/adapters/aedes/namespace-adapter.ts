@@ -21,7 +21,7 @@ import type { Connection as Transport } from '../../ports/listener.ts';
 import type { SessionStore, SessionView } from '../../ports/session-store.ts';
 import type { TakeoverAnswer, Takeovers } from '../../ports/takeovers.ts';
 import { bounded, MAX_REASON_LENGTH, shownName } from '../bounded-text.ts';
-import { announceShutdown, connackSent, deliverQueueOnResume, endedWithDisconnect, expiryAtEnd, guardAgainstStaleClients, markRedeliveries, nextPacketId, numberPacketsFrom, parserOf, persistenceOf, replayIncoming, SessionDeliveries, takeIncoming, type QueuedPacket } from './aedes-internals.ts';
+import { announceShutdown, connackSent, deliverQueueOnResume, disconnectOversizedFromConnack, endedWithDisconnect, expiryAtEnd, guardAgainstStaleClients, markRedeliveries, nextPacketId, numberPacketsFrom, parserOf, persistenceOf, replayIncoming, SessionDeliveries, takeIncoming, type QueuedPacket } from './aedes-internals.ts';
 import type { LimitEnforcement } from './limit-enforcement.ts';
 import { readPropertySections } from './mqtt-packet-internals.ts';
 import { OutgoingPackets } from './outgoing-packets.ts';
@@ -168,6 +168,7 @@ export class AedesNamespaceAdapter {
     markRedeliveries(broker, (client) => this.connections.get(client.conn as object)?.unconfirmedTakeover === true);
     this.deliveries.attach(broker);
     deliverQueueOnResume(broker, (client) => this.connections.get(client.conn as object)?.resumesEphemeral === true);
+    disconnectOversizedFromConnack(broker);
     // aedes asks its authorizePublish hook (documented as replaceable) before it publishes a client's
     // will, and before each PUBLISH, which the packet gate has judged already: a will goes out carrying
     // only what a PUBLISH may, its Will Delay Interval left behind (aedes read the delay before, and
