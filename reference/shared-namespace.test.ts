@@ -113,15 +113,18 @@ describe.skipIf(!REDIS_AVAILABLE)('a session that ends at A just as its owner co
   afterEach(() => {
     for (const raw of raws.splice(0)) raw.end();
   });
-
-  it('L2: a CONNECT at B sent right after an MQTT 5 DISCONNECT with Session Expiry 0 at A starts a new session (Session Present 0)', async () => {
-    const [a, b] = await pair();
-    // A takes its time to record the end in the store, as a loaded instance does: B decides before it has.
-    const close = a.broker.sessions.close.bind(a.broker.sessions);
-    a.broker.sessions.close = async (...args) => {
+  /** The instance takes its time to record a connection's end in the store, as a loaded one does: the other decides before it has. */
+  function slowToRecordEnds(at: TestBroker<ReferenceBroker>): void {
+    const close = at.broker.sessions.close.bind(at.broker.sessions);
+    at.broker.sessions.close = async (...args) => {
       await new Promise((resolve) => setTimeout(resolve, 300));
       return close(...args);
     };
+  }
+
+  it('L2: a CONNECT at B sent right after an MQTT 5 DISCONNECT with Session Expiry 0 at A starts a new session (Session Present 0)', async () => {
+    const [a, b] = await pair();
+    slowToRecordEnds(a);
     const publisher = await b.open('observer', 'pub', '5', { cleanStart: true });
     for (let round = 1; round <= 3; round += 1) {
       const first = await rawAt(a, 'alpha');
@@ -145,12 +148,8 @@ describe.skipIf(!REDIS_AVAILABLE)('a session that ends at A just as its owner co
 
   it("S7: another identity's CONNECT at B right after a DISCONNECT at A ended the session held there is judged on that end, not refused 0x87", async () => {
     const [a, b] = await pair();
-    // A takes its time to record the end in the store: B reads the session as still connected at A.
-    const close = a.broker.sessions.close.bind(a.broker.sessions);
-    a.broker.sessions.close = async (...args) => {
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      return close(...args);
-    };
+    // B reads the session as still connected at A.
+    slowToRecordEnds(a);
     const first = await rawAt(a, 'beta');
     first.sendPacket({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 's1', clean: false, keepalive: 30, username: 'beta', properties: { sessionExpiryInterval: 0 } });
     expect(await first.next(5000)).toMatchObject({ cmd: 'connack', reasonCode: 0 });
