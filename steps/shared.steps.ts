@@ -75,7 +75,19 @@ const RETAINED = 'retained for the group';
 
 When(OBSERVER_PUBLISHES.retainedToSharedTopic, async function (this: ConformanceWorld, identityId: string) {
   const publisher = await observerPublisher(this);
-  await publisher.publish(sharedTopic(this, identityId), RETAINED, 1, { retain: true });
+  const topic = sharedTopic(this, identityId);
+  await publisher.publish(topic, RETAINED, 1, { retain: true });
+  // A PUBACK can come before the message is retained (aedes acknowledges a QoS 1 PUBLISH, then stores
+  // it): a group joined in between would be sent nothing, whatever the broker does on joining. A plain
+  // subscription of a session of the identity's own, sent the message as retained, shows it is held.
+  const checkName = 'retained-check';
+  const outcome = await this.connect(identityId, checkName, { cleanStart: true, sessionExpiry: 0 });
+  const check = outcome.accepted ? outcome.client : undefined;
+  await check?.subscribe(topic, 1);
+  const held = await check?.nextMessage(topic).catch(() => undefined);
+  check?.close();
+  const observed = !check ? 'the checking session was refused' : held ? `sent "${held.payload}", RETAIN ${held.retain ? 1 : 0}` : 'nothing';
+  expectObserved(this, { step: 'the message is retained', expected: `a plain subscription is sent "${RETAINED}", RETAIN 1`, observed }, held?.payload === RETAINED && held.retain, `the retained message was not held: ${observed}`);
 });
 
 Then('session {string} is sent no retained message on the shared topic of identity {string}, and a plain subscription to it is', async function (this: ConformanceWorld, sessionName: string, identityId: string) {
