@@ -10,19 +10,25 @@ export interface RedisRequests {
   byCommand: Map<string, number>;
 }
 
-export async function countRequests(url: string, during: () => Promise<void>): Promise<RedisRequests> {
+/**
+ * `ignored`: connections of the benchmark's own (its CPU readings' INFO) whose requests are not counted;
+ * their local ports are matched against MONITOR's client addresses.
+ */
+export async function countRequests(url: string, during: () => Promise<void>, ignored: Redis[] = []): Promise<RedisRequests> {
   const connection = new Redis(url);
   const monitor = await connection.monitor();
   const byCommand = new Map<string, number>();
   /** The clients (by address) inside a MULTI: what they send until EXEC is part of the one request. */
   const inTransaction = new Set<string>();
+  const portOf = (redis: Redis) => String((redis as unknown as { stream?: { localPort?: number } }).stream?.localPort);
+  const skipped = new Set(ignored.map(portOf));
   // ioredis has been seen to lose track of a MONITOR stream ("Command queue state error"): the count is
   // then unknown, and said so, rather than the benchmark ending with its brokers left running.
   let failure: Error | undefined;
   monitor.on('error', (error: Error) => (failure ??= error));
   monitor.on('monitor', (_time: string, args: string[], source: string) => {
     const command = args[0]?.toLowerCase() ?? '';
-    if (source === 'lua') return;
+    if (source === 'lua' || skipped.has(source.split(':').at(-1)!)) return;
     if (inTransaction.has(source)) {
       if (command === 'exec' || command === 'discard') inTransaction.delete(source);
       return;
@@ -33,7 +39,9 @@ export async function countRequests(url: string, during: () => Promise<void>): P
   try {
     await during();
     // What was sent last is shown once Redis has run it: a PING after it comes back after it.
-    const last = new Redis(url);
+    const last = new Redis(url, { enableReadyCheck: false, lazyConnect: true });
+    await last.connect();
+    skipped.add(portOf(last));
     await last.ping().finally(() => last.disconnect());
     await new Promise((resolve) => setTimeout(resolve, 200));
   } finally {

@@ -13,7 +13,7 @@ import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { runCli } from '../common/cli.ts';
+import { runCli, wholeNumberFlag } from '../common/cli.ts';
 import { UserError } from '../common/errors.ts';
 import { loadPki } from '../certs/manifest.ts';
 import { DEFAULT_PKI_DIR, ensurePki } from '../certs/pki.ts';
@@ -112,9 +112,9 @@ async function main(args: string[]): Promise<void> {
   });
   if (values.help) return console.log(USAGE);
   if (!REDIS_AVAILABLE) throw new UserError('redis-server is not installed (Debian: apt-get install redis-server)');
-  const rounds = Number(values.rounds);
-  const connects = Number(values.connects);
-  const qosMessages = Number(values['qos-messages']);
+  const rounds = wholeNumberFlag(values.rounds as string, '--rounds', 1);
+  const connects = wholeNumberFlag(values.connects as string, '--connects', 1);
+  const qosMessages = wholeNumberFlag(values['qos-messages'] as string, '--qos-messages', 0);
   await ensurePki({ outDir: values.identities, log: () => {} });
   const pki = loadPki(values.identities);
   const alpha = pki.identities.get('alpha')!;
@@ -122,7 +122,7 @@ async function main(args: string[]): Promise<void> {
   const context = clientContext(pki, alpha);
   const server = await startRedis();
   const admin = new Redis(server.url);
-  const drivers = await Promise.all(Array.from({ length: Number(values.drivers) }, () => driver(pki.dir)));
+  const drivers = await Promise.all(Array.from({ length: wholeNumberFlag(values.drivers as string, '--drivers', 1, 16) }, () => driver(pki.dir)));
   console.log(`load average at the start: ${loadavg().map((load) => load.toFixed(2)).join(', ')} (${cpus().length} cores)`);
   try {
     const memory = await instance(pki.dir);
@@ -133,9 +133,10 @@ async function main(args: string[]): Promise<void> {
       const cpuBefore = await Promise.all(targets.map(cpuOf));
       const [redisBefore, machineBefore] = [await redisCpu(admin), machineCpu()];
       const started = performance.now();
+      const perDriver = Math.ceil(count / drivers.length);
       const clientCpu = await Promise.all(
         drivers.map(async (child, index) => {
-          const run: ConnectRun = { urls: targets.map((target) => target.url), count: Math.ceil(count / drivers.length), concurrency: 16, prefix: `bench-${(runs += 1)}-${index}` };
+          const run: ConnectRun = { urls: targets.map((target) => target.url), count: perDriver, concurrency: 16, prefix: `bench-${(runs += 1)}-${index}` };
           child.send(run);
           const [reply] = (await once(child, 'message')) as [{ cpuMicros: number }];
           return reply.cpuMicros;
@@ -144,7 +145,7 @@ async function main(args: string[]): Promise<void> {
       const wall = (performance.now() - started) * 1000;
       const cpuAfter = await Promise.all(targets.map(cpuOf));
       const [redisAfter, machineAfter] = [await redisCpu(admin), machineCpu()];
-      const made = Math.ceil(count / drivers.length) * drivers.length;
+      const made = perDriver * drivers.length;
       return {
         rate: made / (wall / 1e6),
         brokerMs: cpuAfter.reduce((sum, after, index) => sum + after - cpuBefore[index]!, 0) / made / 1000,
@@ -228,13 +229,13 @@ async function main(args: string[]): Promise<void> {
 
     // The requests to Redis, counted apart from the timed rounds (MONITOR slows Redis down).
     const counted = 200;
-    const perConnect = await countRequests(server.url, () => connectPhase([redisA], counted).then(() => {}));
+    const perConnect = await countRequests(server.url, () => connectPhase([redisA], counted).then(() => {}), [admin]);
     console.log(`Redis requests per connection (CONNECT of a persistent session, no subscription, then DISCONNECT): ${(perConnect.requests / counted).toFixed(2)}: ${perUnit(perConnect, counted)}`);
     if (qosMessages > 0) {
       const perMessage = await countRequests(server.url, async () => {
         const result = await qosThroughput({ ...qosOptions(redisA, 'bench-counted'), messages: counted });
         if (result.lost) throw new Error(`${result.lost} of the counted QoS 1 messages were lost`);
-      });
+      }, [admin]);
       // The two sessions' CONNECTs, SUBSCRIBE and ends are in the count too: a few hundredths per message.
       console.log(`Redis requests per QoS 1 message (one publisher, one persistent subscriber): ${(perMessage.requests / counted).toFixed(2)}: ${perUnit(perMessage, counted)}`);
     }

@@ -84,8 +84,11 @@ const CASES: Record<string, Case> = {
     const { socket, received } = await upgradedByHand(context);
     try {
       const closed = new Promise<boolean>((resolve) => {
-        socket.once('close', () => resolve(true));
-        setTimeout(() => resolve(socket.destroyed), ANSWER_MS);
+        const timer = setTimeout(() => resolve(socket.destroyed), ANSWER_MS);
+        socket.once('close', () => {
+          clearTimeout(timer);
+          resolve(true);
+        });
       });
       socket.write(Buffer.concat([frameHeader(2 ** 40), Buffer.alloc(1024)]));
       if (!(await closed)) return 'a frame announcing 1 TiB left the WebSocket open';
@@ -110,7 +113,9 @@ function oversizedPacket(name: string, size: (limit: number) => number): Case {
       if ((await connackOf(session, connectPacket(`upgrades-big-${name}-${round}`, 'alpha', 5))) !== 0) return 'the CONNECT before the oversized packet was refused';
       const limit = context.maximumPacketSize;
       const publish = (bytes: number) => mqttPacket.generate({ cmd: 'publish', topic: 'mmc/alpha/oversized', payload: Buffer.alloc(bytes), qos: 0, dup: false, retain: false }, { protocolVersion: 5 });
-      session.send(publish(size(limit) - publish(0).length));
+      // The header's Remaining Length takes more bytes as the packet grows: measured at the size sent.
+      const total = size(limit);
+      session.send(publish(total - (publish(total).length - total)));
       const reply = (await session.next(ANSWER_MS)) as { cmd?: string; reasonCode?: number } | undefined;
       if (reply?.cmd !== 'disconnect' || reply.reasonCode !== 0x95) {
         const answer = reply ? `${reply.cmd} ${reply.reasonCode ?? ''}` : (await session.closedWithin(0)) ? 'by a close with no packet' : `with nothing in ${ANSWER_MS} ms`;

@@ -383,6 +383,8 @@ export class AedesNamespaceAdapter {
       if (this.options.takeovers) this.claimed.set(connection.id, connection);
       const settled = await this.endRemoteConnection(client, connection, grant, claim.replaced);
       if (socket.destroyed) {
+        // Its close came before it was remembered as claimed, so nothing forgets it but this.
+        this.claimed.delete(connection.id);
         await this.options.sessions.abandon(sessionName, connection.id, settled.replaced);
         return false;
       }

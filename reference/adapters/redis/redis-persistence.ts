@@ -26,6 +26,7 @@ interface QueuedMessage {
   brokerCounter: number;
   messageId?: number;
   cmd?: string;
+  qos?: number;
 }
 
 /** What of aedes-persistence-redis is replaced here. */
@@ -98,7 +99,8 @@ function inFewerRoundTrips(persistence: PersistenceWrites, redis: Redis, queue: 
   // other connection) must come after it.
   persistence.outgoingEnqueue = (sub, packet) => enqueue([sub], packet);
   persistence.outgoingUpdate = async (client, packet) => {
-    if (packet.cmd === 'pubrel' || packet.brokerId === undefined || packet.messageId === undefined) return update(client, packet);
+    // A QoS 2 flow (its PUBLISH, then its PUBREL) is left to it whole: its PUBREL finds the flow in its own cache.
+    if (packet.cmd === 'pubrel' || packet.qos !== 1 || packet.brokerId === undefined || packet.messageId === undefined) return update(client, packet);
     // As its own: the message stored again with the packet identifier it is sent with (a resend after a
     // restart uses it), and the identifier recorded, but here, so that its cache never holds a QoS 1
     // identifier that this module's clear would leave behind.

@@ -116,7 +116,11 @@ export class RedisTakeovers implements Takeovers {
         ask.kind === 'check'
           ? answers.stillHolds(ask.session, ask.connection).then((holds) => ({ holds }))
           : answers.takeOver(ask.session, ask.connection, ask.from);
-      void reply.then((answer) => this.mq.emit({ topic: answerTopic(ask.from), payload: Buffer.from(JSON.stringify({ id: ask.id, ...answer })) }));
+      // An answer that could not be made leaves the asker to its bounded wait, as a silent instance does.
+      reply.then(
+        (answer) => this.mq.emit({ topic: answerTopic(ask.from), payload: Buffer.from(JSON.stringify({ id: ask.id, ...answer })) }),
+        () => {},
+      );
     });
   }
 }

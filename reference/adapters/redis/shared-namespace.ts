@@ -61,11 +61,13 @@ async function fanOutName(redis: Redis, prefix: string): Promise<string> {
 /**
  * aedes waits for each message's fan-out before its next step, and so before the publishing connection's
  * next packet: here it goes on once the PUBLISH is sent. A QoS 1 message's PUBACK still waits until it
- * is written (`written`); a failure is told to `writeFailed`.
+ * is written (`written`); a failure is told to `writeFailed`. The instances' own notices (takeover asks
+ * and answers, client changes: no `cmd`) are sent as before, their failures their senders'.
  */
 function emitWithoutWaiting(mq: ReturnType<typeof MQEmitterRedis>, writeFailed: (error: Error) => void): void {
   const emit = mq.emit.bind(mq);
-  mq.emit = ((packet: Parameters<typeof emit>[0], done?: (error?: Error) => void) => {
+  mq.emit = ((packet: Parameters<typeof emit>[0] & { cmd?: string }, done?: (error?: Error) => void) => {
+    if (packet.cmd !== 'publish') return emit(packet, done);
     emit(packet, (error?: Error) => error && writeFailed(error));
     done?.();
   }) as typeof mq.emit;
