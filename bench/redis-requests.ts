@@ -2,6 +2,8 @@
 // round trip unless it travels with others in one write (ioredis' auto-pipelining). A MULTI ... EXEC is
 // one request (its commands are queued and sent together); a script is one request, the commands it runs
 // are not counted. A deterministic figure, where rates on a shared machine are not.
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { Redis } from 'ioredis';
 
 export interface RedisRequests {
@@ -11,23 +13,49 @@ export interface RedisRequests {
 }
 
 /**
+ * MONITOR on a socket of its own, each line told to `seen` as its source (`<address>:<port>`, or `lua`)
+ * and its command. Not ioredis' `monitor()`: it enters monitoring mode a turn after MONITOR's answer,
+ * and the lines that came in the same read as that answer (a busy Redis) ended the benchmark with
+ * "Command queue state error".
+ */
+async function monitor(url: string, seen: (source: string, command: string) => void): Promise<{ stop(): void }> {
+  const { hostname, port, password, username } = new URL(url);
+  const socket = connect(Number(port || 6379), hostname.replace(/^\[|\]$/g, ''));
+  await once(socket, 'connect');
+  if (password) socket.write(`AUTH ${username ? `${decodeURIComponent(username)} ` : ''}${decodeURIComponent(password)}\r\n`);
+  socket.write('MONITOR\r\n');
+  let rest = '';
+  /** The `+OK`s still to come before MONITOR's: AUTH's, then its own. */
+  let answers = password ? 2 : 1;
+  const started = new Promise<void>((resolve, reject) => {
+    socket.on('error', reject);
+    socket.on('data', (chunk: Buffer) => {
+      const lines = (rest + chunk.toString('latin1')).split('\r\n');
+      rest = lines.pop()!;
+      for (const line of lines) {
+        if (line.startsWith('-')) reject(new Error(`MONITOR refused: ${line.slice(1)}`));
+        // `+<time> [<db> <source>] "<command>" "<argument>" ...`; the answers to AUTH and MONITOR are `+OK`.
+        const match = /^\+[0-9.]+ \[\d+ ([^\]]+)\] "([^"]*)"/.exec(line);
+        if (match) seen(match[1]!, match[2]!.toLowerCase());
+        else if (line === '+OK' && (answers -= 1) === 0) resolve();
+      }
+    });
+  });
+  await started;
+  return { stop: () => socket.destroy() };
+}
+
+/**
  * `ignored`: connections of the benchmark's own (its CPU readings' INFO) whose requests are not counted;
  * their local ports are matched against MONITOR's client addresses.
  */
 export async function countRequests(url: string, during: () => Promise<void>, ignored: Redis[] = []): Promise<RedisRequests> {
-  const connection = new Redis(url);
-  const monitor = await connection.monitor();
   const byCommand = new Map<string, number>();
   /** The clients (by address) inside a MULTI: what they send until EXEC is part of the one request. */
   const inTransaction = new Set<string>();
   const portOf = (redis: Redis) => String((redis as unknown as { stream?: { localPort?: number } }).stream?.localPort);
   const skipped = new Set(ignored.map(portOf));
-  // ioredis has been seen to lose track of a MONITOR stream ("Command queue state error"): the count is
-  // then unknown, and said so, rather than the benchmark ending with its brokers left running.
-  let failure: Error | undefined;
-  monitor.on('error', (error: Error) => (failure ??= error));
-  monitor.on('monitor', (_time: string, args: string[], source: string) => {
-    const command = args[0]?.toLowerCase() ?? '';
+  const monitoring = await monitor(url, (source, command) => {
     if (source === 'lua' || skipped.has(source.split(':').at(-1)!)) return;
     if (inTransaction.has(source)) {
       if (command === 'exec' || command === 'discard') inTransaction.delete(source);
@@ -45,10 +73,8 @@ export async function countRequests(url: string, during: () => Promise<void>, ig
     await last.ping().finally(() => last.disconnect());
     await new Promise((resolve) => setTimeout(resolve, 200));
   } finally {
-    monitor.disconnect();
-    connection.disconnect();
+    monitoring.stop();
   }
-  if (failure) throw new Error(`the requests could not be counted: MONITOR failed (${failure.message})`);
   return { requests: [...byCommand.values()].reduce((sum, count) => sum + count, 0), byCommand };
 }
 

@@ -10,7 +10,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { cpus, loadavg } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { runCli, wholeNumberFlag } from '../common/cli.ts';
@@ -25,10 +25,11 @@ import { countRequests, perUnit } from './redis-requests.ts';
 
 const USAGE = `usage: npm run bench:redis [-- options]
   --rounds N        interleaved rounds (default 5)
-  --connects N      connects per round and setup, spread over the client processes (default 400)
+  --connects N      connects per round and setup, spread over the client processes (default 400; 0 skips the CONNECT comparison)
   --drivers N       client processes for the CONNECTs, each 16 at a time (default 2)
   --qos-messages N  QoS 1 messages per round and broker (default 5000; 0 skips the QoS 1 comparison)
-  --identities DIR  the PKI to use (default pki/)`;
+  --identities DIR  the PKI to use (default pki/)
+  --cpu-prof DIR    each broker process writes a CPU profile (node --cpu-prof) as it stops, into DIR/memory or DIR/redis`;
 
 interface Instance {
   child: ChildProcess;
@@ -37,9 +38,10 @@ interface Instance {
   port: number;
 }
 
-async function instance(pkiDir: string, redisUrl?: string): Promise<Instance> {
+async function instance(pkiDir: string, redisUrl?: string, profileDir?: string): Promise<Instance> {
+  const profile = profileDir ? ['--cpu-prof', '--cpu-prof-dir', join(profileDir, redisUrl ? 'redis' : 'memory')] : [];
   const child = fork(resolve('bench/broker-process.ts'), ['reference', pkiDir, ...(redisUrl ? [redisUrl] : [])], {
-    execArgv: ['--import', 'tsx', '--expose-gc'],
+    execArgv: ['--import', 'tsx', '--expose-gc', ...profile],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const [first] = (await once(child, 'message')) as [{ url: string }];
@@ -107,13 +109,14 @@ async function main(args: string[]): Promise<void> {
       drivers: { type: 'string', default: '2' },
       'qos-messages': { type: 'string', default: '5000' },
       identities: { type: 'string', default: DEFAULT_PKI_DIR },
+      'cpu-prof': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return console.log(USAGE);
   if (!REDIS_AVAILABLE) throw new UserError('redis-server is not installed (Debian: apt-get install redis-server)');
   const rounds = wholeNumberFlag(values.rounds as string, '--rounds', 1);
-  const connects = wholeNumberFlag(values.connects as string, '--connects', 1);
+  const connects = wholeNumberFlag(values.connects as string, '--connects', 0);
   const qosMessages = wholeNumberFlag(values['qos-messages'] as string, '--qos-messages', 0);
   await ensurePki({ outDir: values.identities, log: () => {} });
   const pki = loadPki(values.identities);
@@ -125,8 +128,9 @@ async function main(args: string[]): Promise<void> {
   const drivers = await Promise.all(Array.from({ length: wholeNumberFlag(values.drivers as string, '--drivers', 1, 16) }, () => driver(pki.dir)));
   console.log(`load average at the start: ${loadavg().map((load) => load.toFixed(2)).join(', ')} (${cpus().length} cores)`);
   try {
-    const memory = await instance(pki.dir);
-    const [redisA, redisB] = [await instance(pki.dir, server.url), await instance(pki.dir, server.url)];
+    const profileDir = values['cpu-prof'] ? resolve(values['cpu-prof']) : undefined;
+    const memory = await instance(pki.dir, undefined, profileDir);
+    const [redisA, redisB] = [await instance(pki.dir, server.url, profileDir), await instance(pki.dir, server.url, profileDir)];
     let runs = 0;
     /** `count` CONNECTs of persistent sessions (expiry 60 s, then DISCONNECT) over `targets` in turn, shared among the client processes. */
     const connectPhase = async (targets: Instance[], count = connects): Promise<ConnectPhase> => {
@@ -174,20 +178,22 @@ async function main(args: string[]): Promise<void> {
     const qosCpu = { memory: [] as number[], redis: [] as number[], redisServer: [] as number[] };
     // A round's worth of work first, untimed: the first round ran each broker's code cold (JIT), at up to
     // three times the CPU a message of the rounds after it.
-    for (const target of [memory, redisA, redisB]) await connectPhase([target], Math.min(connects, 100));
+    if (connects > 0) for (const target of [memory, redisA, redisB]) await connectPhase([target], Math.min(connects, 100));
     if (qosMessages > 0) for (const target of [memory, redisA]) await qosThroughput({ ...qosOptions(target, 'warm-up'), messages: Math.min(qosMessages, 2000) });
     for (let round = 0; round < rounds; round += 1) {
-      const inMemory = await connectPhase([memory]);
-      const onRedis = await connectPhase([redisA]);
-      const onTwo = await connectPhase([redisA, redisB]);
-      phases.memory.push(inMemory);
-      phases.redis.push(onRedis);
-      phases.two.push(onTwo);
-      ratios.redisToMemory.push(onRedis.rate / inMemory.rate);
-      ratios.twoToOne.push(onTwo.rate / onRedis.rate);
-      console.log(`round ${round + 1}: CONNECT in memory ${describe(inMemory)}`);
-      console.log(`round ${round + 1}: CONNECT on Redis ${describe(onRedis)}`);
-      console.log(`round ${round + 1}: CONNECT on two Redis instances ${describe(onTwo)}`);
+      if (connects > 0) {
+        const inMemory = await connectPhase([memory]);
+        const onRedis = await connectPhase([redisA]);
+        const onTwo = await connectPhase([redisA, redisB]);
+        phases.memory.push(inMemory);
+        phases.redis.push(onRedis);
+        phases.two.push(onTwo);
+        ratios.redisToMemory.push(onRedis.rate / inMemory.rate);
+        ratios.twoToOne.push(onTwo.rate / onRedis.rate);
+        console.log(`round ${round + 1}: CONNECT in memory ${describe(inMemory)}`);
+        console.log(`round ${round + 1}: CONNECT on Redis ${describe(onRedis)}`);
+        console.log(`round ${round + 1}: CONNECT on two Redis instances ${describe(onTwo)}`);
+      }
       if (qosMessages > 0) {
         const qos = (target: Instance) => qosThroughput(qosOptions(target, `bench-${round}`));
         /** The run, and the broker's and Redis's CPU time per message, µs. */
@@ -217,9 +223,11 @@ async function main(args: string[]): Promise<void> {
       redis: median(list.map((phase) => phase.redis)),
       machine: median(list.map((phase) => phase.machine)),
     });
-    console.log(`medians: CONNECT in memory ${medianPhase(phases.memory)}; on Redis ${medianPhase(phases.redis)}; on two Redis instances ${medianPhase(phases.two)}`);
-    console.log(`CONNECT rate, Redis / memory: ${median(ratios.redisToMemory).toFixed(2)} (goal >= 0.5)`);
-    console.log(`CONNECT rate, two Redis instances / one: ${median(ratios.twoToOne).toFixed(2)} (goal >= 1.3 where the client is not the bottleneck)`);
+    if (connects > 0) {
+      console.log(`medians: CONNECT in memory ${medianPhase(phases.memory)}; on Redis ${medianPhase(phases.redis)}; on two Redis instances ${medianPhase(phases.two)}`);
+      console.log(`CONNECT rate, Redis / memory: ${median(ratios.redisToMemory).toFixed(2)} (goal >= 0.5)`);
+      console.log(`CONNECT rate, two Redis instances / one: ${median(ratios.twoToOne).toFixed(2)} (goal >= 1.3 where the client is not the bottleneck)`);
+    }
     if (ratios.qos.length) {
       console.log(`QoS 1 throughput, Redis / memory: ${median(ratios.qos).toFixed(2)} (medians ${median(qosRates.redis).toFixed(0)}/s vs ${median(qosRates.memory).toFixed(0)}/s; goal >= 0.5)`);
       console.log(
@@ -229,8 +237,10 @@ async function main(args: string[]): Promise<void> {
 
     // The requests to Redis, counted apart from the timed rounds (MONITOR slows Redis down).
     const counted = 200;
-    const perConnect = await countRequests(server.url, () => connectPhase([redisA], counted).then(() => {}), [admin]);
-    console.log(`Redis requests per connection (CONNECT of a persistent session, no subscription, then DISCONNECT): ${(perConnect.requests / counted).toFixed(2)}: ${perUnit(perConnect, counted)}`);
+    if (connects > 0) {
+      const perConnect = await countRequests(server.url, () => connectPhase([redisA], counted).then(() => {}), [admin]);
+      console.log(`Redis requests per connection (CONNECT of a persistent session, no subscription, then DISCONNECT): ${(perConnect.requests / counted).toFixed(2)}: ${perUnit(perConnect, counted)}`);
+    }
     if (qosMessages > 0) {
       const perMessage = await countRequests(server.url, async () => {
         const result = await qosThroughput({ ...qosOptions(redisA, 'bench-counted'), messages: counted });
