@@ -11,6 +11,7 @@ import { openRawSession, type RawSession } from '../testkit/raw-session.ts';
 import { startTestBroker, type TestBroker } from '../testkit/test-broker.ts';
 import { redisSkipNotice, REDIS_AVAILABLE, startRedis, type TestRedis } from '../testkit/redis-server.ts';
 import { redisPersistence, type PersistenceWrites } from './adapters/redis/redis-persistence.ts';
+import { WritesInFlight } from './adapters/redis/writes-in-flight.ts';
 import { startReferenceBroker, type ReferenceBroker } from './broker.ts';
 
 redisSkipNotice('reference/shared-namespace.test.ts');
@@ -324,34 +325,58 @@ describe.skipIf(!REDIS_AVAILABLE)('a PUBACK only for a stored message', () => {
 });
 
 describe.skipIf(!REDIS_AVAILABLE)("aedes-persistence-redis's shape", () => {
-  it('redisPersistence writes the keys and values its own queueing, sending and clearing of a QoS 1 message and its removal of a will write, and answers what they answer', async () => {
+  type Steps = PersistenceWrites & {
+    setup(broker: object): Promise<void>;
+    putWill(client: { id: string }, packet: object): Promise<void>;
+  };
+  const packet = { cmd: 'publish', topic: 't/1', payload: Buffer.from('m'), qos: 1, retain: false, dup: false, brokerId: 'b1', brokerCounter: 7 };
+  // A ClientID its keys URI-encode.
+  const [c1, c2] = [{ id: 'c1' }, { id: 'c 2/x' }];
+  const open = async (db: number, ours: boolean, failures: Error[] = []) => {
     const { Redis } = await import('ioredis');
     const { createRequire } = await import('node:module');
-    const AsyncPersistence = createRequire(import.meta.url)('aedes-persistence-redis/asyncPersistence.js') as new (options: { conn: InstanceType<typeof Redis> }) => PersistenceWrites & {
-      setup(broker: object): Promise<void>;
-      putWill(client: { id: string }, packet: object): Promise<void>;
+    const AsyncPersistence = createRequire(import.meta.url)('aedes-persistence-redis/asyncPersistence.js') as new (options: { conn: InstanceType<typeof Redis> }) => Steps;
+    const conn = new Redis(`${redis!.url}/${db}`);
+    // One connection for both: what is read after a queueing is sent reads it.
+    const persistence = ours ? (redisPersistence(conn, conn, new WritesInFlight((error) => failures.push(error))) as unknown as Steps) : new AsyncPersistence({ conn });
+    // Its wills are keyed by the broker it was set up with.
+    await persistence.setup({ id: 'b1', on() {}, subscribe: (_topic: string, _listener: unknown, done: () => void) => done(), unsubscribe: (_topic: string, _listener: unknown, done: () => void) => done() });
+    /** Its keys and values; a stored packet decoded, without the packet identifier its own stores in it. */
+    const snapshot = async () => {
+      const { decode } = createRequire(createRequire(import.meta.url).resolve('aedes-persistence-redis/asyncPersistence.js'))('msgpack-lite') as { decode(bytes: Buffer): Record<string, unknown> };
+      const keys = (await conn.keys('*')).filter((key) => /^(packet|outgoing|will)(:|$)/.test(key)).sort();
+      const values = await Promise.all(
+        keys.map(async (key) => {
+          const type = await conn.type(key);
+          if (type === 'list') return (await conn.lrange(key, 0, -1)).join(',');
+          if (type === 'hash') return conn.hgetall(key);
+          const bytes = (await conn.getBuffer(key))!;
+          if (!/^packet:[^:]+:\d+$/.test(key)) return bytes.toString('hex');
+          const { messageId: _, ...stored } = decode(bytes);
+          return stored;
+        }),
+      );
+      return Object.fromEntries(keys.map((key, index) => [key, values[index]]));
     };
-    const packet = { cmd: 'publish', topic: 't/1', payload: Buffer.from('m'), qos: 1, retain: false, dup: false, brokerId: 'b1', brokerCounter: 7 };
-    // A ClientID its keys URI-encode.
-    const [c1, c2] = [{ id: 'c1' }, { id: 'c 2/x' }];
+    /** The packet identifiers of the session's queue as read when it resumes. */
+    const queued = async (client: { id: string }) => {
+      const identifiers: unknown[] = [];
+      for await (const each of persistence.outgoingStream(client)) identifiers.push((each as { messageId?: unknown }).messageId);
+      return identifiers;
+    };
+    return { persistence, snapshot, queued, close: () => conn.disconnect() };
+  };
+
+  it('redisPersistence writes the keys and values its own queueing and clearing of a QoS 1 message and its removal of a will write, and answers what they answer; a send stores the packet identifier alone, for each session', async () => {
     const failures: Error[] = [];
     const steps = async (db: number, ours: boolean) => {
-      const conn = new Redis(`${redis!.url}/${db}`);
-      // One connection for both: what is read after a queueing is sent reads it.
-      const persistence = ours ? (redisPersistence(conn, conn, (error) => failures.push(error)) as unknown as InstanceType<typeof AsyncPersistence>) : new AsyncPersistence({ conn });
-      // Its wills are keyed by the broker it was set up with.
-      await persistence.setup({ id: 'b1', on() {}, subscribe: (_topic: string, _listener: unknown, done: () => void) => done(), unsubscribe: (_topic: string, _listener: unknown, done: () => void) => done() });
-      const snapshot = async () => {
-        const keys = (await conn.keys('*')).filter((key) => /^(packet|outgoing|will)(:|$)/.test(key)).sort();
-        const values = await Promise.all(keys.map(async (key) => ((await conn.type(key)) === 'list' ? (await conn.lrange(key, 0, -1)).join(',') : (await conn.getBuffer(key))!.toString('hex'))));
-        return Object.fromEntries(keys.map((key, index) => [key, values[index]]));
-      };
+      const { persistence, snapshot, queued, close } = await open(db, ours, failures);
       const seen: unknown[] = [];
       await persistence.outgoingEnqueueCombi([{ clientId: c1.id }, { clientId: c2.id }], { ...packet });
       seen.push(await snapshot());
       await persistence.outgoingUpdate(c1, { ...packet, messageId: 5 });
       await persistence.outgoingUpdate(c2, { ...packet, messageId: 9 });
-      seen.push(await snapshot());
+      seen.push([await queued(c1), await queued(c2)]);
       seen.push(await persistence.outgoingClearMessageId(c1, { messageId: 5 }));
       seen.push(await snapshot());
       seen.push(await persistence.outgoingClearMessageId(c2, { messageId: 9 }));
@@ -360,16 +385,37 @@ describe.skipIf(!REDIS_AVAILABLE)("aedes-persistence-redis's shape", () => {
       seen.push(await snapshot());
       seen.push(await persistence.delWill({ id: c2.id, brokerId: 'b1' }));
       seen.push(await snapshot());
-      conn.disconnect();
+      close();
       return seen;
     };
     const theirs = await steps((databases += 1), false);
+    const ours = await steps((databases += 1), true);
     expect(Object.keys(theirs[0] as object)).toEqual(['outgoing:c%202%2Fx', 'outgoing:c1', 'packet:b1:7', 'packet:b1:7:offlineCount']);
+    expect(ours[0]).toEqual(theirs[0]);
+    // Its packet is one for both sessions: the identifier it was sent the second with is read for the first too.
+    expect(theirs[1]).toEqual([[9], [9]]);
+    expect(ours[1]).toEqual([[5], [9]]);
+    expect(ours[2]).toEqual(theirs[2]);
+    expect(theirs[2]).toMatchObject({ topic: 't/1', messageId: 5 });
+    // The identifiers go with the packet, once the last session acknowledged it.
+    expect(ours[3]).toEqual({ ...(theirs[3] as object), 'packet:b1:7:ids': { c1: '5', 'c 2/x': '9' } });
+    expect(ours.slice(4)).toEqual(theirs.slice(4));
     expect(theirs[5]).toEqual({});
     expect(Object.keys(theirs[6] as object)).toEqual(['will', 'will:b1:c%202%2Fx']);
     expect(theirs[7]).toMatchObject({ topic: 'w/1', clientId: c2.id });
     expect(theirs[8]).toEqual({});
-    expect(await steps((databases += 1), true)).toEqual(theirs);
     expect(failures).toEqual([]);
+  });
+
+  it('redisPersistence resends a queue aedes-persistence-redis wrote with the identifiers it stored in the packets', async () => {
+    const db = (databases += 1);
+    const theirs = await open(db, false);
+    await theirs.persistence.outgoingEnqueueCombi([{ clientId: c2.id }], { ...packet });
+    await theirs.persistence.outgoingEnqueueCombi([{ clientId: c2.id }], { ...packet, brokerCounter: 8 });
+    await theirs.persistence.outgoingUpdate(c2, { ...packet, messageId: 9 });
+    theirs.close();
+    const ours = await open(db, true);
+    expect(await ours.queued(c2)).toEqual([9, null]);
+    ours.close();
   });
 });

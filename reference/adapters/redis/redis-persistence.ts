@@ -7,11 +7,13 @@
 // the clearing of the message it acknowledged, a CONNACK for the removal of the connection's earlier
 // will. The same keys and values are written here in one round trip each (the keys,
 // `packet:<broker>:<counter>`, `…:offlineCount`, `outgoing:<client>`, `will:<broker>:<client>`, are its
-// own: shared-namespace.test.ts compares what both write). Its `packetTTL` option (an EXPIRE) and its
-// cluster mode are not used here.
+// own: shared-namespace.test.ts compares what both write), but for a QoS 1 message's packet
+// identifier, stored alone (`identifiersKey`) where it stores the message again. Its `packetTTL`
+// option (an EXPIRE) and its cluster mode are not used here.
 import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 import type { Redis } from 'ioredis';
+import type { WritesInFlight } from './writes-in-flight.ts';
 
 const requireHere = createRequire(import.meta.url);
 const requireBesidePersistence = createRequire(requireHere.resolve('aedes-persistence-redis/asyncPersistence.js'));
@@ -36,36 +38,83 @@ export interface PersistenceWrites {
   outgoingEnqueue(sub: { clientId: string }, packet: QueuedMessage): Promise<void>;
   outgoingUpdate(client: { id: string }, packet: QueuedMessage): Promise<void>;
   outgoingClearMessageId(client: { id: string }, packet: { messageId?: number }): Promise<unknown>;
+  outgoingStream(client: { id: string }): AsyncIterable<unknown>;
 }
 
 /** A session's queue: the list of its messages' packet keys (the ClientID URI-encoded, as it writes it). */
 export const queueKey = (clientId: string) => `outgoing:${encodeURIComponent(clientId)}`;
 
 /**
+ * Which packet identifier a session was sent a stored QoS 1 message with: the field of the session's
+ * name (its ClientID) in the hash `<packet key>:ids`, beside the packet. aedes-persistence-redis
+ * stores the whole packet again, with the identifier, at each send (a third msgpack encoding of the
+ * message, and a write of its payload again); the packet is one for all its subscribers, so the last
+ * session sent it overwrote the identifier of the others.
+ */
+const identifiersKey = (packetKey: string) => `${packetKey}:ids`;
+
+/**
  * The acknowledged message out of the session's queue, its subscriber count down, and the message gone
- * with its last subscriber: its GET, LREM, DECR and DEL as one script. Answers the stored packet (or
- * nil when it was gone already).
+ * (with its identifiers) with its last subscriber: its GET, LREM, DECR and DEL as one script. Answers
+ * the stored packet (or nil when it was gone already, and with it any identifier recorded since).
  */
 const CLEAR_MESSAGE = `
 local raw = redis.call('GET', KEYS[2])
 redis.call('LREM', KEYS[1], 0, KEYS[2])
-if raw and redis.call('DECR', KEYS[3]) <= 0 then redis.call('DEL', KEYS[2], KEYS[3]) end
+if not raw or redis.call('DECR', KEYS[3]) <= 0 then redis.call('DEL', KEYS[2], KEYS[3], KEYS[4]) end
 return raw`;
 
-type ClearCall = (queue: string, packetKey: string, countKey: string) => Promise<Buffer | null>;
+type ClearCall = (queue: string, packetKey: string, countKey: string, identifiers: string) => Promise<Buffer | null>;
+
+/**
+ * Queued messages of a session (KEYS: their packet keys) with the identifier it was sent each with
+ * (ARGV[1]: the session's name): packet, identifier, packet, ... (nil for a packet gone, or for an
+ * identifier not recorded).
+ */
+const READ_QUEUED = `
+local out = {}
+for i, key in ipairs(KEYS) do
+  out[2 * i - 1] = redis.call('GET', key)
+  out[2 * i] = redis.call('HGET', key .. ':ids', ARGV[1])
+end
+return out`;
+
+type ReadCall = (keyCount: number, ...keysThenName: string[]) => Promise<(Buffer | null)[]>;
+
+/** The packets read in one script as a session's queue is resent. */
+const READ_AT_ONCE = 200;
+
+/**
+ * A message queued for its subscribers: the packet (ARGV[1]) and its count of subscribers, then its key
+ * at the end of each subscriber's queue (KEYS[3] on): its MSET and RPUSHes as one script. A script,
+ * not a MULTI: ioredis writes a MULTI to the socket at once, one write a message, where a script goes
+ * with the other commands of the turn (auto-pipelining), and is one command and one answer.
+ */
+const ENQUEUE_MESSAGE = `
+redis.call('MSET', KEYS[1], ARGV[1], KEYS[2], #KEYS - 2)
+for i = 3, #KEYS do redis.call('RPUSH', KEYS[i], KEYS[1]) end
+return 0`;
+
+type EnqueueCall = (keyCount: number, ...keysThenPacket: (string | Buffer)[]) => Promise<number>;
 
 /**
  * Removing a will in one MULTI (its own: an LREM sent with a GET, then a DEL), queueing a message for
- * its subscribers in one MULTI (its own: an MSET of the packet and its count,
- * then an RPUSH per subscriber, in turn), and clearing a QoS 1 message a session acknowledged in one
- * script (its own: GET, LREM, DECR, DEL in turn). Which packet key a session's packet identifier stands
- * for is recorded here as a QoS 1 message is sent (`outgoingUpdate`), where it records it in a private
- * cache; what is not recorded here (a QoS 2 flow's) is left to it.
+ * its subscribers in one script (its own: an MSET of the packet and its count, then an RPUSH per
+ * subscriber, in turn), and clearing a QoS 1 message a session acknowledged in one script (its own:
+ * GET, LREM, DECR, DEL in turn). A QoS 1 message's packet identifier is recorded alone as it is sent
+ * (`identifiersKey`), and read back with the queue (`outgoingStream`, whole: below); which packet key
+ * an identifier stands for is kept here, where it keeps it in a private cache. What is not recorded
+ * here (a QoS 2 flow's) is left to it.
  */
-function inFewerRoundTrips(persistence: PersistenceWrites, redis: Redis, queue: Redis, writeFailed: (error: Error) => void): void {
-  const command = redis as Redis & { mmcClearMessageBuffer?: ClearCall };
-  if (!command.mmcClearMessageBuffer) redis.defineCommand('mmcClearMessage', { numberOfKeys: 3, lua: CLEAR_MESSAGE });
+function inFewerRoundTrips(persistence: PersistenceWrites, redis: Redis, queue: Redis, unawaited: WritesInFlight): void {
+  const command = redis as Redis & { mmcClearMessageBuffer?: ClearCall; mmcReadQueuedBuffer?: ReadCall };
+  if (!command.mmcClearMessageBuffer) redis.defineCommand('mmcClearMessage', { numberOfKeys: 4, lua: CLEAR_MESSAGE });
+  if (!command.mmcReadQueuedBuffer) redis.defineCommand('mmcReadQueued', { lua: READ_QUEUED });
   const clearCall = (command.mmcClearMessageBuffer as ClearCall).bind(redis);
+  const readCall = (command.mmcReadQueuedBuffer as ReadCall).bind(redis);
+  const queueCommand = queue as Redis & { mmcEnqueueMessage?: EnqueueCall };
+  if (!queueCommand.mmcEnqueueMessage) queue.defineCommand('mmcEnqueueMessage', { lua: ENQUEUE_MESSAGE });
+  const enqueueCall = (queueCommand.mmcEnqueueMessage as EnqueueCall).bind(queue);
   /** `<client>:<packet identifier>` -> the packet key of the QoS 1 message sent to it with that identifier. */
   const sent = hashLru(100_000);
   const update = persistence.outgoingUpdate.bind(persistence);
@@ -79,21 +128,17 @@ function inFewerRoundTrips(persistence: PersistenceWrites, redis: Redis, queue: 
     const will = replies?.[1]?.[1] as Buffer | null | undefined;
     return will ? msgpack.decode(will) : null;
   };
-  /** The packet and its count, then the message in each subscriber's queue: one MULTI, on the queue connection. */
+  /** The packet and its count, then the message in each subscriber's queue: one script, on the queue connection. */
   const enqueue = async (subs: { clientId: string }[], packet: QueuedMessage) => {
     const packetKey = `packet:${packet.brokerId}:${packet.brokerCounter}`;
-    const transaction = queue.multi().mset(packetKey, msgpack.encode(new Packet(packet)), `${packetKey}:offlineCount`, subs.length);
-    for (const sub of subs) transaction.rpush(queueKey(sub.clientId), packetKey);
-    const replies = await transaction.exec();
-    const failed = replies?.find(([error]) => error);
-    if (failed) throw failed[0];
+    await enqueueCall(subs.length + 2, packetKey, `${packetKey}:offlineCount`, ...subs.map((sub) => queueKey(sub.clientId)), msgpack.encode(new Packet(packet)));
   };
   // aedes' publish (and L8's count, sessions-queues.ts, and a shared group's held message) goes on as soon
-  // as the MULTI is sent: what follows on the queue connection, the fan-out's PUBLISH and the count
-  // included, runs after it, and the PUBACK waits for it (`written`, durable-acks.ts). A failure is the
+  // as the queueing is sent: what follows on the queue connection, the fan-out's PUBLISH and the count
+  // included, runs after it, and the PUBACK waits for it (`unawaited`, durable-acks.ts). A failure is the
   // PUBACK's to report.
   persistence.outgoingEnqueueCombi = async (subs, packet) => {
-    if (subs && subs.length > 0) enqueue(subs, packet).catch(writeFailed);
+    if (subs && subs.length > 0) unawaited.add(enqueue(subs, packet));
   };
   // A message aedes queues for the one connection it then sends it to: the send's own writes (on the
   // other connection) must come after it.
@@ -101,22 +146,49 @@ function inFewerRoundTrips(persistence: PersistenceWrites, redis: Redis, queue: 
   persistence.outgoingUpdate = async (client, packet) => {
     // A QoS 2 flow (its PUBLISH, then its PUBREL) is left to it whole: its PUBREL finds the flow in its own cache.
     if (packet.cmd === 'pubrel' || packet.qos !== 1 || packet.brokerId === undefined || packet.messageId === undefined) return update(client, packet);
-    // As its own: the message stored again with the packet identifier it is sent with (a resend after a
-    // restart uses it), and the identifier recorded, but here, so that its cache never holds a QoS 1
-    // identifier that this module's clear would leave behind.
+    // The identifier is stored before the message is written to the client (aedes waits for this), so a
+    // resend after a restart, or by another instance, uses it and sets DUP.
     const packetKey = `packet:${packet.brokerId}:${packet.brokerCounter}`;
     sent.set(`${client.id}:${packet.messageId}`, packetKey);
-    if ((await redis.set(packetKey, msgpack.encode(packet))) !== 'OK') throw new Error('no such packet');
+    await redis.hset(identifiersKey(packetKey), client.id, packet.messageId);
   };
   persistence.outgoingClearMessageId = async (client, packet) => {
     const key = `${client.id}:${packet.messageId}`;
     const packetKey = sent.get(key);
     if (!packetKey) return clear(client, packet);
     sent.remove(key);
-    const raw = await clearCall(queueKey(client.id), packetKey, `${packetKey}:offlineCount`);
+    const raw = await clearCall(queueKey(client.id), packetKey, `${packetKey}:offlineCount`, identifiersKey(packetKey));
     if (!raw) return undefined;
     // As its own answers: the stored message, with the identifier it was acknowledged by.
     return { ...msgpack.decode(raw), messageId: packet.messageId };
+  };
+  /**
+   * The whole queue, as aedes' memory persistence reads it. Its own reads at most `maxSessionDelivery`
+   * (1,000 by default) and aedes reads the queue once per connection, so a session resuming with more
+   * lost the rest on that connection: a connected session's queue has no bound (what it was sent and has
+   * not acknowledged stays in it; L8 bounds only an offline one), and under takeovers every 100 ms at
+   * 1,000 messages a second it grew past 1,000. Its own reads each packet in a round trip of its own;
+   * here they are read READ_AT_ONCE at a time, with the identifiers. A packet stored with an identifier
+   * in it (its own QoS 2 flow's, or a QoS 1 message sent before identifiers were stored apart) keeps it
+   * unless one is recorded; a key whose packet is gone leaves the queue, as with its own.
+   */
+  persistence.outgoingStream = async function* queued(client) {
+    const queueOf = queueKey(client.id);
+    const keys = await redis.lrange(queueOf, 0, -1);
+    for (let from = 0; from < keys.length; from += READ_AT_ONCE) {
+      const some = keys.slice(from, from + READ_AT_ONCE);
+      const replies = await readCall(some.length, ...some, client.id);
+      for (let index = 0; index < some.length; index += 1) {
+        const [raw, identifier] = [replies[2 * index], replies[2 * index + 1]];
+        if (!raw) {
+          void redis.lrem(queueOf, 0, some[index]!).catch(() => {});
+          continue;
+        }
+        const packet = msgpack.decode(raw);
+        if (identifier) packet.messageId = Number(identifier.toString());
+        yield packet;
+      }
+    }
   };
 }
 
@@ -124,22 +196,11 @@ function inFewerRoundTrips(persistence: PersistenceWrites, redis: Redis, queue: 
 export interface RedisPersistence extends PersistenceWrites {
   createRetainedStreamCombi(patterns: string[]): AsyncIterable<unknown>;
   createRetainedStream(pattern: string): AsyncIterable<unknown>;
-  outgoingStream(client: { id: string }): AsyncIterable<unknown>;
   destroy(): Promise<void>;
 }
 
 /** aedes-persistence-redis 11's own async class (its main export is a callback wrapper aedes 2.0 refuses). */
 const AsyncRedisPersistence = requireHere('aedes-persistence-redis/asyncPersistence.js') as new (options: { conn: Redis; maxSessionDelivery?: number }) => RedisPersistence;
-
-/**
- * How much of a session's queue aedes-persistence-redis reads when the session resumes (its
- * `maxSessionDelivery`, 1,000 by default: the LRANGE's last index). aedes reads the queue once per
- * connection, so a session resuming with more queued lost the rest on that connection: a connected
- * session's queue has no bound (what it was sent and has not acknowledged stays in it; L8 bounds only
- * an offline one), and under takeovers every 100 ms at 1,000 messages a second it grew past 1,000.
- * The whole queue is read, as aedes' memory persistence does.
- */
-const WHOLE_QUEUE = Number.MAX_SAFE_INTEGER;
 
 /**
  * aedes-persistence-redis 11 answers with async generators where aedes 2.0.0-beta.1 pipes Node streams
@@ -158,11 +219,11 @@ function withReadableStreams(persistence: RedisPersistence): RedisPersistence {
 
 /**
  * aedes-persistence-redis on this connection, as aedes 2.0.0-beta.1 takes it, writing in fewer round
- * trips; messages are queued on `queue` (the connection the fan-out publishes on), and a queueing that
- * failed after aedes went on is told to `writeFailed`.
+ * trips; messages are queued on `queue` (the connection the fan-out publishes on), and aedes goes on
+ * before Redis answers: each queueing is added to `unawaited`.
  */
-export function redisPersistence(connection: Redis, queue: Redis, writeFailed: (error: Error) => void): RedisPersistence {
-  const persistence = withReadableStreams(new AsyncRedisPersistence({ conn: connection, maxSessionDelivery: WHOLE_QUEUE }));
-  inFewerRoundTrips(persistence, connection, queue, writeFailed);
-  return persistence;
+export function redisPersistence(connection: Redis, queue: Redis, unawaited: WritesInFlight): RedisPersistence {
+  const persistence = new AsyncRedisPersistence({ conn: connection });
+  inFewerRoundTrips(persistence, connection, queue, unawaited);
+  return withReadableStreams(persistence);
 }

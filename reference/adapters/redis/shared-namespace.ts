@@ -12,6 +12,7 @@ import { redisPersistence } from './redis-persistence.ts';
 import { newInstanceId, RedisSessionStore } from './redis-session-store.ts';
 import { RedisTakeovers } from './redis-takeovers.ts';
 import { RedisTallies } from './redis-tallies.ts';
+import { WritesInFlight } from './writes-in-flight.ts';
 
 /** The object without its keys whose value is undefined. */
 function defined<T extends object>(object: T): T {
@@ -60,15 +61,16 @@ async function fanOutName(redis: Redis, prefix: string): Promise<string> {
 
 /**
  * aedes waits for each message's fan-out before its next step, and so before the publishing connection's
- * next packet: here it goes on once the PUBLISH is sent. A QoS 1 message's PUBACK still waits until it
- * is written (`written`); a failure is told to `writeFailed`. The instances' own notices (takeover asks
- * and answers, client changes: no `cmd`) are sent as before, their failures their senders'.
+ * next packet: here it goes on once the PUBLISH is sent (mqemitter-redis sends it at once), and the
+ * PUBLISH is added to `unawaited` (a QoS 1 message's PUBACK waits until it is written). The instances'
+ * own notices (takeover asks and answers, client changes: no `cmd`) are sent as before, their failures
+ * their senders'.
  */
-function emitWithoutWaiting(mq: ReturnType<typeof MQEmitterRedis>, writeFailed: (error: Error) => void): void {
+function emitWithoutWaiting(mq: ReturnType<typeof MQEmitterRedis>, unawaited: WritesInFlight): void {
   const emit = mq.emit.bind(mq);
   mq.emit = ((packet: Parameters<typeof emit>[0] & { cmd?: string }, done?: (error?: Error) => void) => {
     if (packet.cmd !== 'publish') return emit(packet, done);
-    emit(packet, (error?: Error) => error && writeFailed(error));
+    unawaited.add(new Promise<void>((resolve, reject) => emit(packet, (error?: Error) => (error ? reject(error) : resolve()))));
     done?.();
   }) as typeof mq.emit;
 }
@@ -99,10 +101,7 @@ export interface SharedNamespace {
   mq: ReturnType<typeof MQEmitterRedis>;
   /** The namespace's registered clients as changed while it runs (A7, P5), read and listened to before it returns. */
   clientRegistry(options: Pick<RedisClientRegistryOptions, 'configured' | 'current' | 'apply'>): Promise<RedisClientRegistry>;
-  /**
-   * Settles once every message queued and fanned out so far is written in Redis (both go on one
-   * connection, in order: a PING behind them answers after them); rejects if a write failed meanwhile.
-   */
+  /** Settles once every message queued and fanned out so far is written in Redis; rejects if a write failed meanwhile. */
   written(): Promise<void>;
   /** After the broker has closed: hands the sessions still held here over as held, and closes the connections. */
   close(): Promise<void>;
@@ -154,18 +153,14 @@ export async function joinSharedNamespace(options: SharedNamespaceOptions): Prom
     log,
   });
   await sessions.start();
-  let failures = 0;
-  const writeFailed = (error: Error) => {
-    failures += 1;
-    log(`a message could not be written to Redis: ${error.message}`);
-  };
+  const unawaited = new WritesInFlight((error) => log(`a message could not be written to Redis: ${error.message}`));
   // Messages are queued on the fan-out's connection, so that a message is in its sessions' queues before
   // any instance hears of it.
-  const persistence = redisPersistence(persistenceConnection, publish, writeFailed);
+  const persistence = redisPersistence(persistenceConnection, publish, unawaited);
   const channelOf = channelsOfNamespace(await fanOutName(storeConnection, sessions.prefix), publish, subscribe);
   const mq = MQEmitterRedis({ pubConn: publish, subConn: subscribe });
   withoutUndefinedKeys(mq);
-  emitWithoutWaiting(mq, writeFailed);
+  emitWithoutWaiting(mq, unawaited);
   let registry: RedisClientRegistry | undefined;
   // Its connections' errors are re-emitted here; the connections report a loss themselves (connection()).
   (mq as unknown as { state: { on(event: 'error', listener: () => void): void } }).state.on('error', () => {});
@@ -183,11 +178,7 @@ export async function joinSharedNamespace(options: SharedNamespaceOptions): Prom
       await registry.start();
       return registry;
     },
-    async written() {
-      const before = failures;
-      await publish.ping();
-      if (failures !== before) throw new Error('a message could not be written to Redis');
-    },
+    written: () => unawaited.written(),
     async close() {
       registry?.stop();
       await sessions.stop().catch((error: Error) => log(`the sessions held here could not be handed over: ${error.message}`));
