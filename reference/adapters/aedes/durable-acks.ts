@@ -59,6 +59,6 @@ export class DurableAcks {
     });
     waiting.set(messageId, release);
     client.conn.once('close', release);
-    OutgoingPackets.of(client.conn).holdNext('puback', client.version === 5 ? 5 : 4, (ack) => ((ack as { messageId?: number }).messageId === messageId ? stored : undefined));
+    OutgoingPackets.of(client.conn).holdNext('puback', client.version === 5 ? 5 : 4, (packetId) => (packetId === messageId ? stored : undefined));
   }
 }

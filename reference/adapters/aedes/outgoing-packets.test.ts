@@ -131,4 +131,25 @@ describe('OutgoingPackets', () => {
       }
     }
   });
+
+  it('holds the awaited PUBACK, by its packet identifier, until its promise settles, and every byte after it behind it, whatever the cuts; the bytes go out as written', async () => {
+    const pubacks = [3, 300, 4].map((messageId) => ({ cmd: 'puback' as const, messageId, reasonCode: 0 }));
+    const all = whole([pubacks[0]!, PACKETS[1]!, pubacks[1]!, pubacks[2]!]);
+    for (const cut of [1, 2, 5, all.length]) {
+      const out = sink();
+      const outgoing = OutgoingPackets.of(out.stream);
+      let release!: () => void;
+      const stored = new Promise<void>((resolve) => (release = resolve));
+      const asked: (number | undefined)[] = [];
+      outgoing.holdNext('puback', 5, (packetId) => (asked.push(packetId), packetId === 300 ? stored : undefined));
+      for (let at = 0; at < all.length; at += cut) out.stream.write(all.subarray(at, at + cut));
+      await settled();
+      expect(out.packets(5).map((packet) => packet.messageId), `cut ${cut}`).toEqual([3, 1]);
+      expect(asked).toEqual([3, 300]);
+      release();
+      await settled();
+      expect(out.bytes().equals(all), `cut ${cut}`).toBe(true);
+    }
+  });
+
 });

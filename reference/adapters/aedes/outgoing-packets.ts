@@ -13,7 +13,8 @@
 // delivering to it while it disconnects it).
 //
 // A packet can also be held until something settles (durable-acks.ts: a PUBACK until its message is
-// stored); every byte written after it then waits behind it, in order.
+// stored, found by the packet identifier read from its bytes, and sent as it was written); every byte
+// written after it then waits behind it, in order.
 //
 // While no amendment awaits a packet and the connection is not being closed, bytes pass unframed (the
 // hot path of every PUBLISH). Every writer (mqtt-packet's writeToStream, a refusal's bytes) writes whole
@@ -24,11 +25,11 @@ import mqttPacket from 'mqtt-packet';
 /** Amends a packet on its way out; true when it was the one awaited (the amendment is then spent). Every amendment awaiting a packet's type sees it. */
 export type Amendment = (packet: mqttPacket.Packet) => boolean;
 
-interface Pending {
-  cmd: mqttPacket.Packet['cmd'];
-  version: 4 | 5;
-  amend: Amendment;
-}
+/** What a held packet waits for, given its packet identifier; undefined when it is not the packet awaited. */
+export type Hold = (packetId: number | undefined) => Promise<unknown> | undefined;
+
+/** An amendment (the packet is decoded, amended and generated again), or a hold (its bytes go out as they are, later). */
+type Pending = { cmd: mqttPacket.Packet['cmd']; version: 4 | 5 } & ({ amend: Amendment; hold?: undefined } | { hold: Hold; amend?: undefined });
 
 type WriteCallback = (error?: Error | null) => void;
 
@@ -81,15 +82,14 @@ export class OutgoingPackets {
   }
 
   /**
-   * The next `cmd` packet for which `until` gives a promise goes out when that promise settles, and
-   * every byte written after it waits behind it.
+   * The next `cmd` packet (one whose packet identifier follows its fixed header: a PUBACK) for which
+   * `until` gives a promise goes out when that promise settles, as it was written, and every byte
+   * written after it waits behind it. Its identifier is read from its bytes (no decoding: this is on
+   * the path of every QoS 1 PUBLISH a publisher sends, durable-acks.ts).
    */
-  holdNext(cmd: Pending['cmd'], version: 4 | 5, until: (packet: mqttPacket.Packet) => Promise<unknown> | undefined): void {
-    this.amendNext(cmd, version, (packet) => {
-      const wait = until(packet);
-      if (wait) this.waits.push(wait);
-      return wait !== undefined;
-    });
+  holdNext(cmd: Pending['cmd'], version: 4 | 5, until: Hold): void {
+    this.frameFromHere();
+    this.pending.push({ cmd, version, hold: until });
   }
 
   /** Another connection took this one's session over: from now on, only a DISCONNECT goes out, and nothing after it. */
@@ -183,16 +183,29 @@ export class OutgoingPackets {
     return result;
   }
 
-  /** Writes a held packet: as its amendments leave it, or as it was when none took it. */
+  /** Writes a held packet: as its amendments leave it, or as it was when none took it; once what holds it settles. */
   private release(held: NonNullable<OutgoingPackets['held']>): boolean {
-    const bytes = Buffer.concat(held.chunks);
+    const bytes = held.chunks.length === 1 ? held.chunks[0]! : Buffer.concat(held.chunks);
     const callbacks = held.callbacks;
-    const done = (error?: Error | null) => callbacks.forEach((callback) => callback(error));
-    const packet = decode(bytes, held.awaited[0]!.version);
-    const taken = packet ? held.awaited.filter((pending) => pending.amend(packet)) : [];
-    for (const pending of taken) this.pending.splice(this.pending.indexOf(pending), 1);
-    const out = taken.length ? mqttPacket.generate(packet!, { protocolVersion: taken[0]!.version }) : bytes;
-    if (this.waits.length === 0) return this.write(out, done);
+    const done = callbacks.length === 0 ? undefined : (error?: Error | null) => callbacks.forEach((callback) => callback(error));
+    let out = bytes;
+    const amendments = held.awaited.filter((pending) => pending.amend);
+    if (amendments.length) {
+      const packet = decode(bytes, amendments[0]!.version);
+      const taken = packet ? amendments.filter((pending) => pending.amend!(packet)) : [];
+      for (const pending of taken) this.pending.splice(this.pending.indexOf(pending), 1);
+      if (taken.length) out = mqttPacket.generate(packet!, { protocolVersion: taken[0]!.version });
+    }
+    if (amendments.length < held.awaited.length) {
+      const packetId = packetIdentifier(bytes);
+      for (const pending of held.awaited) {
+        const wait = pending.hold?.(packetId);
+        if (!wait) continue;
+        this.waits.push(wait);
+        this.pending.splice(this.pending.indexOf(pending), 1);
+      }
+    }
+    if (this.waits.length === 0) return this.write(out, done as WriteCallback);
     const waits = this.waits.splice(0);
     this.blocked = [];
     void Promise.allSettled(waits).then(() => {
@@ -204,6 +217,14 @@ export class OutgoingPackets {
     });
     return true;
   }
+}
+
+/** The packet identifier just after a packet's fixed header (its type byte, then its Remaining Length). */
+function packetIdentifier(bytes: Buffer): number | undefined {
+  let at = 1;
+  while (at < bytes.length && bytes[at]! >= 0x80) at += 1;
+  at += 1;
+  return at + 2 <= bytes.length ? bytes.readUInt16BE(at) : undefined;
 }
 
 /** One whole packet's bytes as mqtt-packet reads them (its parser emits synchronously). */
