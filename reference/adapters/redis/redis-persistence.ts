@@ -8,11 +8,14 @@
 // will. The same keys and values are written here in one round trip each (the keys,
 // `packet:<broker>:<counter>`, `…:offlineCount`, `outgoing:<client>`, `will:<broker>:<client>`, are its
 // own: shared-namespace.test.ts compares what both write), but for a QoS 1 message's packet
-// identifier, stored alone (`identifiersKey`) where it stores the message again. Its `packetTTL`
-// option (an EXPIRE) and its cluster mode are not used here.
+// identifier, stored alone (`identifiersKey`) where it stores the message again; and the writes made
+// close together (the messages queued, sent or acknowledged in one turn) go as one script
+// (batched-calls.ts), where it sends a command or more for each. Its `packetTTL` option (an EXPIRE)
+// and its cluster mode are not used here.
 import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 import type { Redis } from 'ioredis';
+import { BatchedCalls } from './batched-calls.ts';
 import type { WritesInFlight } from './writes-in-flight.ts';
 
 const requireHere = createRequire(import.meta.url);
@@ -54,17 +57,26 @@ export const queueKey = (clientId: string) => `outgoing:${encodeURIComponent(cli
 const identifiersKey = (packetKey: string) => `${packetKey}:ids`;
 
 /**
- * The acknowledged message out of the session's queue, its subscriber count down, and the message gone
- * (with its identifiers) with its last subscriber: its GET, LREM, DECR and DEL as one script. Answers
- * the stored packet (or nil when it was gone already, and with it any identifier recorded since).
+ * Acknowledged messages (KEYS, four each: the session's queue, the packet's key, its subscriber count's,
+ * its identifiers') each out of its session's queue, its subscriber count down, and the message gone
+ * (with its identifiers) with its last subscriber: its GET, LREM, DECR and DEL, for each in turn, as
+ * one script. Answers each stored packet (nil for one gone already, and with it any identifier
+ * recorded since).
  */
-const CLEAR_MESSAGE = `
-local raw = redis.call('GET', KEYS[2])
-redis.call('LREM', KEYS[1], 0, KEYS[2])
-if not raw or redis.call('DECR', KEYS[3]) <= 0 then redis.call('DEL', KEYS[2], KEYS[3], KEYS[4]) end
-return raw`;
+const CLEAR_MESSAGES = `
+local out = {}
+for i = 1, #KEYS, 4 do
+  local raw = redis.call('GET', KEYS[i + 1])
+  redis.call('LREM', KEYS[i], 0, KEYS[i + 1])
+  if not raw or redis.call('DECR', KEYS[i + 2]) <= 0 then redis.call('DEL', KEYS[i + 1], KEYS[i + 2], KEYS[i + 3]) end
+  out[#out + 1] = raw
+end
+return out`;
 
-type ClearCall = (queue: string, packetKey: string, countKey: string, identifiers: string) => Promise<Buffer | null>;
+/** Packet identifiers sent with (KEYS: the messages' identifiers keys; ARGV: session name, identifier, ...). */
+const RECORD_IDENTIFIERS = `
+for i, key in ipairs(KEYS) do redis.call('HSET', key, ARGV[2 * i - 1], ARGV[2 * i]) end
+return 0`;
 
 /**
  * Queued messages of a session (KEYS: their packet keys) with the identifier it was sent each with
@@ -79,42 +91,68 @@ for i, key in ipairs(KEYS) do
 end
 return out`;
 
-type ReadCall = (keyCount: number, ...keysThenName: string[]) => Promise<(Buffer | null)[]>;
-
 /** The packets read in one script as a session's queue is resent. */
 const READ_AT_ONCE = 200;
 
 /**
- * A message queued for its subscribers: the packet (ARGV[1]) and its count of subscribers, then its key
- * at the end of each subscriber's queue (KEYS[3] on): its MSET and RPUSHes as one script. A script,
- * not a MULTI: ioredis writes a MULTI to the socket at once, one write a message, where a script goes
- * with the other commands of the turn (auto-pipelining), and is one command and one answer.
+ * Messages queued for their subscribers (KEYS: for each, its packet's key, its count's, then its
+ * subscribers' queues; ARGV: for each, the packet and its count of subscribers): the packet and its
+ * count, then its key at the end of each queue: its MSET and RPUSHes, for each in turn, as one script.
+ * A script, not a MULTI: ioredis writes a MULTI to the socket at once, one write a message, where a
+ * script goes with the other commands of the turn (auto-pipelining).
  */
-const ENQUEUE_MESSAGE = `
-redis.call('MSET', KEYS[1], ARGV[1], KEYS[2], #KEYS - 2)
-for i = 3, #KEYS do redis.call('RPUSH', KEYS[i], KEYS[1]) end
+const ENQUEUE_MESSAGES = `
+local k = 1
+for i = 1, #ARGV, 2 do
+  local subscribers = tonumber(ARGV[i + 1])
+  redis.call('MSET', KEYS[k], ARGV[i], KEYS[k + 1], subscribers)
+  for j = 1, subscribers do redis.call('RPUSH', KEYS[k + 1 + j], KEYS[k]) end
+  k = k + 2 + subscribers
+end
 return 0`;
 
-type EnqueueCall = (keyCount: number, ...keysThenPacket: (string | Buffer)[]) => Promise<number>;
+/** A script of those above: the count of its keys, its keys, then its arguments. */
+type ScriptCall<Answer> = (keyCount: number, ...keysThenArguments: (string | number | Buffer)[]) => Promise<Answer>;
 
 /**
  * Removing a will in one MULTI (its own: an LREM sent with a GET, then a DEL), queueing a message for
- * its subscribers in one script (its own: an MSET of the packet and its count, then an RPUSH per
- * subscriber, in turn), and clearing a QoS 1 message a session acknowledged in one script (its own:
- * GET, LREM, DECR, DEL in turn). A QoS 1 message's packet identifier is recorded alone as it is sent
+ * its subscribers in one script with the others of its turn (its own: an MSET of the packet and its
+ * count, then an RPUSH per subscriber, in turn), and clearing a QoS 1 message a session acknowledged in
+ * one script with the others of its turn (its own: GET, LREM, DECR, DEL in turn). A QoS 1 message's
+ * packet identifier is recorded alone as it is sent, with the others of its turn
  * (`identifiersKey`), and read back with the queue (`outgoingStream`, whole: below); which packet key
  * an identifier stands for is kept here, where it keeps it in a private cache. What is not recorded
  * here (a QoS 2 flow's) is left to it.
  */
 function inFewerRoundTrips(persistence: PersistenceWrites, redis: Redis, queue: Redis, unawaited: WritesInFlight): void {
-  const command = redis as Redis & { mmcClearMessageBuffer?: ClearCall; mmcReadQueuedBuffer?: ReadCall };
-  if (!command.mmcClearMessageBuffer) redis.defineCommand('mmcClearMessage', { numberOfKeys: 4, lua: CLEAR_MESSAGE });
-  if (!command.mmcReadQueuedBuffer) redis.defineCommand('mmcReadQueued', { lua: READ_QUEUED });
-  const clearCall = (command.mmcClearMessageBuffer as ClearCall).bind(redis);
-  const readCall = (command.mmcReadQueuedBuffer as ReadCall).bind(redis);
-  const queueCommand = queue as Redis & { mmcEnqueueMessage?: EnqueueCall };
-  if (!queueCommand.mmcEnqueueMessage) queue.defineCommand('mmcEnqueueMessage', { lua: ENQUEUE_MESSAGE });
-  const enqueueCall = (queueCommand.mmcEnqueueMessage as EnqueueCall).bind(queue);
+  const script = <Answer>(connection: Redis, name: string, lua: string): ScriptCall<Answer> => {
+    const commands = connection as unknown as Record<string, ScriptCall<Answer> | undefined>;
+    // The Buffer variant answers a bulk string as a Buffer (a stored packet).
+    if (!commands[`${name}Buffer`]) connection.defineCommand(name, { lua });
+    return commands[`${name}Buffer`]!.bind(connection);
+  };
+  const clearCall = script<(Buffer | null)[]>(redis, 'mmcClearMessages', CLEAR_MESSAGES);
+  const readCall = script<(Buffer | null)[]>(redis, 'mmcReadQueued', READ_QUEUED);
+  const recordCall = script<number>(redis, 'mmcRecordIdentifiers', RECORD_IDENTIFIERS);
+  const enqueueCall = script<number>(queue, 'mmcEnqueueMessages', ENQUEUE_MESSAGES);
+  /**
+   * The messages aedes queues in one turn of the event loop, in one script: aedes publishes each
+   * message a publisher sent in a callback of its own (setImmediate, once its PUBACK is written).
+   */
+  const enqueues = new BatchedCalls<{ packetKey: string; queues: string[]; packet: Buffer }, number>((calls) => {
+    const keys = calls.flatMap(({ packetKey, queues }) => [packetKey, `${packetKey}:offlineCount`, ...queues]);
+    return enqueueCall(keys.length, ...keys, ...calls.flatMap(({ packet, queues }) => [packet, queues.length])).then(() => calls.map(() => 0));
+  }, setImmediate);
+  /** The identifiers of the messages sent in one turn of the event loop (each in a callback of its own, aedes' setImmediate), in one script. */
+  const records = new BatchedCalls<{ packetKey: string; name: string; messageId: number }, number>((calls) => {
+    const keys = calls.map(({ packetKey }) => identifiersKey(packetKey));
+    return recordCall(keys.length, ...keys, ...calls.flatMap(({ name, messageId }) => [name, messageId])).then(() => calls.map(() => 0));
+  }, setImmediate);
+  /** The messages acknowledged in one turn (PUBACKs read together), in one script. */
+  const clears = new BatchedCalls<{ queue: string; packetKey: string }, Buffer | null>((calls) => {
+    const keys = calls.flatMap(({ queue: queueOf, packetKey }) => [queueOf, packetKey, `${packetKey}:offlineCount`, identifiersKey(packetKey)]);
+    return clearCall(keys.length, ...keys);
+  });
   /** `<client>:<packet identifier>` -> the packet key of the QoS 1 message sent to it with that identifier. */
   const sent = hashLru(100_000);
   const update = persistence.outgoingUpdate.bind(persistence);
@@ -128,21 +166,23 @@ function inFewerRoundTrips(persistence: PersistenceWrites, redis: Redis, queue: 
     const will = replies?.[1]?.[1] as Buffer | null | undefined;
     return will ? msgpack.decode(will) : null;
   };
-  /** The packet and its count, then the message in each subscriber's queue: one script, on the queue connection. */
-  const enqueue = async (subs: { clientId: string }[], packet: QueuedMessage) => {
-    const packetKey = `packet:${packet.brokerId}:${packet.brokerCounter}`;
-    await enqueueCall(subs.length + 2, packetKey, `${packetKey}:offlineCount`, ...subs.map((sub) => queueKey(sub.clientId)), msgpack.encode(new Packet(packet)));
-  };
+  /** The packet and its count, then the message in each subscriber's queue, on the queue connection. */
+  const enqueue = (subs: { clientId: string }[], packet: QueuedMessage) =>
+    enqueues.call({ packetKey: `packet:${packet.brokerId}:${packet.brokerCounter}`, queues: subs.map((sub) => queueKey(sub.clientId)), packet: msgpack.encode(new Packet(packet)) });
   // aedes' publish (and L8's count, sessions-queues.ts, and a shared group's held message) goes on as soon
   // as the queueing is sent: what follows on the queue connection, the fan-out's PUBLISH and the count
   // included, runs after it, and the PUBACK waits for it (`unawaited`, durable-acks.ts). A failure is the
   // PUBACK's to report.
   persistence.outgoingEnqueueCombi = async (subs, packet) => {
-    if (subs && subs.length > 0) unawaited.add(enqueue(subs, packet));
+    if (!subs || subs.length === 0) return;
+    unawaited.add(enqueue(subs, packet));
+    await enqueues.sent();
   };
   // A message aedes queues for the one connection it then sends it to: the send's own writes (on the
   // other connection) must come after it.
-  persistence.outgoingEnqueue = (sub, packet) => enqueue([sub], packet);
+  persistence.outgoingEnqueue = async (sub, packet) => {
+    await enqueue([sub], packet);
+  };
   persistence.outgoingUpdate = async (client, packet) => {
     // A QoS 2 flow (its PUBLISH, then its PUBREL) is left to it whole: its PUBREL finds the flow in its own cache.
     if (packet.cmd === 'pubrel' || packet.qos !== 1 || packet.brokerId === undefined || packet.messageId === undefined) return update(client, packet);
@@ -150,14 +190,14 @@ function inFewerRoundTrips(persistence: PersistenceWrites, redis: Redis, queue: 
     // resend after a restart, or by another instance, uses it and sets DUP.
     const packetKey = `packet:${packet.brokerId}:${packet.brokerCounter}`;
     sent.set(`${client.id}:${packet.messageId}`, packetKey);
-    await redis.hset(identifiersKey(packetKey), client.id, packet.messageId);
+    await records.call({ packetKey, name: client.id, messageId: packet.messageId });
   };
   persistence.outgoingClearMessageId = async (client, packet) => {
     const key = `${client.id}:${packet.messageId}`;
     const packetKey = sent.get(key);
     if (!packetKey) return clear(client, packet);
     sent.remove(key);
-    const raw = await clearCall(queueKey(client.id), packetKey, `${packetKey}:offlineCount`, identifiersKey(packetKey));
+    const raw = await clears.call({ queue: queueKey(client.id), packetKey });
     if (!raw) return undefined;
     // As its own answers: the stored message, with the identifier it was acknowledged by.
     return { ...msgpack.decode(raw), messageId: packet.messageId };

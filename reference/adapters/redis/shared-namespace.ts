@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import MQEmitterRedis from 'mqemitter-redis';
 import type { Clock } from '../../ports/clock.ts';
+import { BatchedCalls } from './batched-calls.ts';
 import { RedisClientRegistry, type RedisClientRegistryOptions } from './redis-client-registry.ts';
 import { redisPersistence } from './redis-persistence.ts';
 import { newInstanceId, RedisSessionStore } from './redis-session-store.ts';
@@ -14,9 +15,13 @@ import { RedisTakeovers } from './redis-takeovers.ts';
 import { RedisTallies } from './redis-tallies.ts';
 import { WritesInFlight } from './writes-in-flight.ts';
 
-/** The object without its keys whose value is undefined. */
+/** The object without its keys whose value is undefined (the object itself when it has none). */
 function defined<T extends object>(object: T): T {
-  return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as T;
+  const values = object as Record<string, unknown>;
+  for (const key of Object.keys(object)) {
+    if (values[key] === undefined) return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as T;
+  }
+  return object;
 }
 
 /**
@@ -28,8 +33,11 @@ function defined<T extends object>(object: T): T {
  */
 function withoutUndefinedKeys(mq: ReturnType<typeof MQEmitterRedis>): void {
   const emit = mq.emit.bind(mq);
-  mq.emit = ((packet: { properties?: object }, done?: (error?: Error) => void) =>
-    emit(defined({ ...packet, ...(packet.properties ? { properties: defined(packet.properties) } : {}) }) as Parameters<typeof emit>[0], done)) as typeof mq.emit;
+  mq.emit = ((packet: { properties?: object }, done?: (error?: Error) => void) => {
+    const properties = packet.properties && defined(packet.properties);
+    const sent = properties === packet.properties ? packet : { ...packet, properties };
+    return emit(defined(sent) as Parameters<typeof emit>[0], done);
+  }) as typeof mq.emit;
 }
 
 /**
@@ -42,8 +50,8 @@ function withoutUndefinedKeys(mq: ReturnType<typeof MQEmitterRedis>): void {
  */
 function channelsOfNamespace(fanOut: string, publish: Redis, subscribe: Redis): (channel: string) => string {
   const inNamespace = (channel: string) => `${fanOut}/${channel}`;
-  const send = publish.publish.bind(publish);
-  publish.publish = ((channel: string, message: Buffer) => send(inNamespace(channel), message)) as typeof publish.publish;
+  const send = publishedTogether(publish);
+  publish.publish = ((channel: string, message: Buffer) => send.call([inNamespace(channel), message])) as typeof publish.publish;
   // mqemitter-redis (un)subscribes one channel or pattern at a time, with a callback.
   const methods = subscribe as unknown as Record<'subscribe' | 'psubscribe' | 'unsubscribe' | 'punsubscribe', (...args: unknown[]) => Promise<unknown>>;
   for (const method of ['subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe'] as const) {
@@ -51,6 +59,23 @@ function channelsOfNamespace(fanOut: string, publish: Redis, subscribe: Redis): 
     methods[method] = (channel: unknown, ...callback: unknown[]) => call(inNamespace(String(channel)), ...callback);
   }
   return inNamespace;
+}
+
+/** Messages (channel, then message) published in turn by one script. */
+const PUBLISH_MESSAGES = `
+for i = 1, #ARGV, 2 do redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end
+return 0`;
+
+/**
+ * The fan-out's PUBLISHes of one turn (a message a PUBLISH a publisher sent, the PUBLISHes read
+ * together), in one script (batched-calls.ts); in the order they were made, as Redis then delivers them.
+ */
+function publishedTogether(publish: Redis): BatchedCalls<[string, Buffer], number> {
+  type PublishCall = (keyCount: number, ...channelsAndMessages: (string | Buffer)[]) => Promise<number>;
+  const commands = publish as unknown as { mmcPublishMessages?: PublishCall };
+  if (!commands.mmcPublishMessages) publish.defineCommand('mmcPublishMessages', { lua: PUBLISH_MESSAGES });
+  const publishCall = commands.mmcPublishMessages!.bind(publish);
+  return new BatchedCalls((calls) => publishCall(0, ...calls.flat()).then(() => calls.map(() => 0)));
 }
 
 /** The namespace's fan-out name: a random one, the first instance's, kept in Redis for every instance after it. */
