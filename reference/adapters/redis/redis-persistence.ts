@@ -15,6 +15,7 @@
 import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 import type { Redis } from 'ioredis';
+import { Packr, Unpackr } from 'msgpackr';
 import { BatchedCalls } from './batched-calls.ts';
 import type { WritesInFlight } from './writes-in-flight.ts';
 
@@ -22,7 +23,22 @@ const requireHere = createRequire(import.meta.url);
 const requireBesidePersistence = createRequire(requireHere.resolve('aedes-persistence-redis/asyncPersistence.js'));
 /** What aedes-persistence-redis stores a queued message as: aedes-persistence's Packet, in msgpack. */
 const { Packet } = requireBesidePersistence('aedes-persistence') as { Packet: new (packet: object) => object };
-const msgpack = requireBesidePersistence('msgpack-lite') as { encode(value: unknown): Buffer; decode(buffer: Buffer): Record<string, unknown> };
+/**
+ * MessagePack as msgpackr writes and reads it, where aedes-persistence-redis uses msgpack-lite: the same
+ * format (plain maps, a Buffer as bin, undefined as nil, as msgpack-lite writes them: what either
+ * writes the other reads, and L8's count reads a payload's size from it, redis-tallies.ts), read about
+ * four times faster (a stored packet is read back at each PUBACK).
+ */
+const msgpack = {
+  packr: new Packr({ useRecords: false, encodeUndefinedAsNil: true }),
+  unpackr: new Unpackr({ useRecords: false, mapsAsObjects: true }),
+  encode(value: unknown): Buffer {
+    return this.packr.pack(value);
+  },
+  decode(bytes: Buffer): Record<string, unknown> {
+    return this.unpackr.unpack(bytes) as Record<string, unknown>;
+  },
+};
 /** The bounded cache it keeps its own message identifiers in (least recently used out past the bound). */
 const hashLru = requireBesidePersistence('hashlru') as (max: number) => { get(key: string): string | undefined; set(key: string, value: string): void; remove(key: string): void };
 
