@@ -13,6 +13,8 @@ import { startTestBroker, type TestBroker } from '../testkit/test-broker.ts';
 import { redisSkipNotice, REDIS_AVAILABLE, startRedis, type TestRedis } from '../testkit/redis-server.ts';
 import { redisPersistence, type PersistenceWrites } from './adapters/redis/redis-persistence.ts';
 import { startReferenceBroker, type ReferenceBroker } from './broker.ts';
+import type { Behaviour } from './policy/behaviour.ts';
+import { EVENT_GRID } from './policy/event-grid.ts';
 
 redisSkipNotice('reference/shared-namespace.test.ts');
 
@@ -43,12 +45,12 @@ afterEach(async () => {
 const persistenceConnectionOf = new Map<TestBroker<ReferenceBroker>, Redis>();
 
 /** An instance of the namespace kept in the file's Redis (database `db`: a fresh namespace per test). */
-async function instance(db: number, limits: { sessions?: number } = {}): Promise<TestBroker<ReferenceBroker>> {
+async function instance(db: number, limits: { sessions?: number } = {}, behaviour?: Behaviour): Promise<TestBroker<ReferenceBroker>> {
   const started = wiring.persistenceConnections.length;
   const broker = await startTestBroker(
     startReferenceBroker,
     limits.sessions ? { maximumClientSessionsPerAuthenticationName: limits.sessions } : {},
-    { redis: { url: `${redis!.url}/${db}` } },
+    { redis: { url: `${redis!.url}/${db}` }, ...(behaviour ? { behaviour } : {}) },
   );
   running.push(broker);
   persistenceConnectionOf.set(broker, wiring.persistenceConnections[started] as Redis);
@@ -350,6 +352,79 @@ describe.skipIf(!REDIS_AVAILABLE)("the wipe of an ended session's stored state, 
     expect(newOwner.sessionPresent).toBe(false);
     expect(await stored.exists('client:s1', 'outgoing:s1')).toBe(0);
     expect(await stored.keys('packet:*')).toEqual([]);
+  });
+});
+
+describe.skipIf(!REDIS_AVAILABLE)('a QoS 2 message to a persistent session, where QoS 2 is served (the L9 mutant: Event Grid serves at most QoS 1)', () => {
+  const servingQos2: Behaviour = { ...EVENT_GRID, maximumQos: 2 };
+  const raws: RawSession[] = [];
+  afterEach(() => {
+    for (const raw of raws.splice(0)) raw.end();
+  });
+  /** A raw MQTT 5 connection of `identity` at the instance, its CONNECT for `name` (Session Expiry 600) answered: the CONNACK, then the connection. */
+  async function rawConnect(at: TestBroker<ReferenceBroker>, identity: string, name: string, clean: boolean) {
+    const { certificatePem, keyPem } = at.pki.identities.get(identity)!;
+    const raw = await openRawSession({ port: at.broker.port, ca: at.pki.rootCaPem, cert: certificatePem, key: keyPem });
+    raws.push(raw);
+    raw.sendPacket({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: name, clean, keepalive: 30, username: identity, properties: { sessionExpiryInterval: 600 } });
+    const connack = await raw.next(5000);
+    expect(connack).toMatchObject({ cmd: 'connack', reasonCode: 0 });
+    return { raw, connack: connack as { sessionPresent: boolean } };
+  }
+  /** The packets the connection is sent within `ms`, as `cmd messageId`. */
+  async function sentWithin(raw: RawSession, ms: number): Promise<string[]> {
+    const sent: string[] = [];
+    for (let packet = await raw.next(ms); packet; packet = await raw.next(ms)) sent.push(`${packet.cmd} ${(packet as { messageId?: number }).messageId}`);
+    return sent;
+  }
+
+  describe.each(['a restart', 'a takeover at B'] as const)('across %s', (move) => {
+    it.each(['PUBLISH not yet received (no PUBREC)', 'PUBREC sent, PUBREL not yet completed (no PUBCOMP)'] as const)('delivers it exactly once when the flow stood at %s', async (stage) => {
+      const db = (databases += 1);
+      const a = await instance(db, {}, servingQos2);
+      const { raw: owner } = await rawConnect(a, 'alpha', 's1', true);
+      owner.sendPacket({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'mmc/alpha/s1', qos: 2 }] });
+      expect(await owner.next(3000)).toMatchObject({ cmd: 'suback', granted: [2] });
+      const { raw: publisher } = await rawConnect(a, 'observer', 'pub', true);
+      publisher.sendPacket({ cmd: 'publish', topic: 'mmc/alpha/s1', payload: Buffer.from('once'), qos: 2, messageId: 1, retain: false, dup: false });
+      expect(await publisher.next(3000)).toMatchObject({ cmd: 'pubrec', messageId: 1 });
+      publisher.sendPacket({ cmd: 'pubrel', messageId: 1 });
+      expect(await publisher.next(3000)).toMatchObject({ cmd: 'pubcomp', messageId: 1 });
+      const delivered = (await owner.next(3000)) as { cmd: string; messageId: number; qos: number; payload: Buffer };
+      expect(delivered).toMatchObject({ cmd: 'publish', qos: 2 });
+      expect(delivered.payload.toString()).toBe('once');
+      const id = delivered.messageId;
+      if (stage.startsWith('PUBREC')) {
+        owner.sendPacket({ cmd: 'pubrec', messageId: id });
+        expect(await owner.next(3000)).toMatchObject({ cmd: 'pubrel', messageId: id });
+      }
+      let next: TestBroker<ReferenceBroker>;
+      if (move === 'a restart') {
+        running.splice(running.indexOf(a), 1);
+        await a.broker.stop();
+        next = await instance(db, {}, servingQos2);
+      } else {
+        next = await instance(db, {}, servingQos2);
+      }
+      const { raw: resumed, connack } = await rawConnect(next, 'alpha', 's1', false);
+      expect(connack.sessionPresent).toBe(true);
+      if (stage.startsWith('PUBLISH')) {
+        const again = (await resumed.next(3000)) as { cmd: string; messageId: number; dup: boolean; payload: Buffer };
+        expect(again).toMatchObject({ cmd: 'publish', messageId: id, dup: true });
+        expect(again.payload.toString()).toBe('once');
+        resumed.sendPacket({ cmd: 'pubrec', messageId: id });
+      }
+      // The PUBREL, resent on resuming or answering the PUBREC just sent; then nothing more.
+      expect(await resumed.next(3000)).toMatchObject({ cmd: 'pubrel', messageId: id });
+      resumed.sendPacket({ cmd: 'pubcomp', messageId: id });
+      expect(await sentWithin(resumed, 500)).toEqual([]);
+      resumed.end();
+      // Completed: the next connection of the session is sent nothing of it.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const { raw: later, connack: laterConnack } = await rawConnect(move === 'a restart' ? next : a, 'alpha', 's1', false);
+      expect(laterConnack.sessionPresent).toBe(true);
+      expect(await sentWithin(later, 500)).toEqual([]);
+    });
   });
 });
 

@@ -194,7 +194,10 @@ export function markRedeliveries(broker: Aedes, maySendAgain: (client: Client) =
   const outgoingStream = persistence.outgoingStream.bind(persistence);
   persistence.outgoingStream = (client) => {
     const every = maySendAgain(client as Client);
-    return (outgoingStream(client) as Readable).map((packet: { messageId?: number }) => (every || packet.messageId ? Object.assign(packet, { dup: true }) : packet));
+    // A QoS 2 flow's PUBREL, queued in place of its PUBLISH once the PUBREC came, is resent as it is: a
+    // PUBREL has no DUP flag (its fixed header's flags are 0010 [MQTT-3.6.1-1]; mqtt-packet writes DUP when asked).
+    const resent = (packet: { cmd?: string; messageId?: number }) => (packet.cmd === undefined || packet.cmd === 'publish') && (every || packet.messageId !== undefined);
+    return (outgoingStream(client) as Readable).map((packet: { cmd?: string; messageId?: number }) => (resent(packet) ? Object.assign(packet, { dup: true }) : packet));
   };
 }
 
