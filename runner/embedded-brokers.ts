@@ -45,13 +45,14 @@ export function embeddedSessionLimit(concurrency: number): number {
  * ClientID as the name, the other reads it from certificate fields. The third is the main one with
  * the suite's least session limit, for the scenarios that fill it (S9): filling the main namespace's
  * limit of two per lane took 123 of a run's 540 connections. The fourth is the main one with a short
- * maximum expiry, for the scenarios that wait for one.
+ * maximum expiry, for the scenarios that wait for one, and the fifth the second's twin with it (the
+ * MQTT 3.1.1 sessions of the second's expiry scenarios last its maximum: 4 s, the run's longest).
  */
 export function referenceNamespaces(
   pki: LoadedPki,
   sessionLimit = SUITE_SESSION_LIMIT,
   expiry: { maximum: number; short: number } = { maximum: REFERENCE_MAX_EXPIRY_SECONDS, short: REFERENCE_SHORT_EXPIRY_SECONDS },
-): { main: NamespaceConfig; alternativeNames: NamespaceConfig; limit: NamespaceConfig; shortExpiry: NamespaceConfig } {
+): { main: NamespaceConfig; alternativeNames: NamespaceConfig; limit: NamespaceConfig; shortExpiry: NamespaceConfig; alternativeNamesShortExpiry: NamespaceConfig } {
   const namespace = (alternativeAuthenticationNameSources: AuthenticationNameSource[], limit = sessionLimit, maximumSessionExpiryInSeconds = expiry.maximum) =>
     namespaceFromPki(pki, {
       maximumClientSessionsPerAuthenticationName: limit,
@@ -63,6 +64,7 @@ export function referenceNamespaces(
     alternativeNames: namespace(ALTERNATIVE_NAME_SOURCES),
     limit: namespace([], SUITE_SESSION_LIMIT),
     shortExpiry: namespace([], sessionLimit, expiry.short),
+    alternativeNamesShortExpiry: namespace(ALTERNATIVE_NAME_SOURCES, sessionLimit, expiry.short),
   };
 }
 
@@ -101,6 +103,8 @@ export interface BrokerUrls {
   webhookShortExpiryUrl: string;
   /** The limit namespace authenticating by the test webhook, for the webhook's S9 scenarios. */
   webhookLimitUrl: string;
+  /** The alternative-names namespace keeping sessions REFERENCE_SHORT_EXPIRY_SECONDS; none with Redis, whose namespaces all keep them alike. */
+  alternativeNamesShortExpiryUrl?: string;
   /** The main namespace's management API for its clients (reference/management-api.ts), for the A7 and P5 scenarios. */
   clientsUrl: string;
 }
@@ -193,8 +197,10 @@ async function serve(options: ThreadOptions): Promise<void> {
   const { main } = namespaces;
   const webhook = await startWebhookService({ attributesOf: (name) => main.clients.find((client) => client.authenticationName.toLowerCase() === name.toLowerCase())?.attributes });
   const byWebhook = (namespace: NamespaceConfig) => withWebhook({ ...namespace, reference: { ...namespace.reference, webhookTimeoutMs: WEBHOOK_TIMEOUT_MS } }, webhook.url);
-  // In the order BrokerUrls reads them, NAMESPACE_COUNT of them.
+  // In the order BrokerUrls reads them: NAMESPACE_COUNT of them, and in memory the short-expiry
+  // twin of the alternative names' (with Redis every namespace keeps sessions alike).
   const namespacesOfEach = [main, namespaces.alternativeNames, namespaces.limit, byWebhook(main), namespaces.shortExpiry, byWebhook(namespaces.limit), byWebhook(namespaces.shortExpiry)];
+  if (!options.redisUrls) namespacesOfEach.push(namespaces.alternativeNamesShortExpiry);
   const sets = await Promise.all(
     options.transports.map(async (transport, set) => {
       const brokers = await Promise.all(namespacesOfEach.map((namespace, index) => start(namespace, set * NAMESPACE_COUNT + index)));
@@ -211,8 +217,18 @@ async function serve(options: ThreadOptions): Promise<void> {
   });
   const started: Partial<Record<Transport, BrokerUrls>> = {};
   for (const { transport, brokers, management } of sets) {
-    const [url, alternativeNamesUrl, limitUrl, webhookUrl, shortExpiryUrl, webhookLimitUrl, webhookShortExpiryUrl] = brokers.map((broker) => (transport === 'wss' ? broker.wsUrl! : broker.url)) as [string, string, string, string, string, string, string];
-    started[transport] = { url, alternativeNamesUrl, limitUrl, webhookUrl, shortExpiryUrl, webhookLimitUrl, webhookShortExpiryUrl, clientsUrl: management.clientsUrl };
+    const [url, alternativeNamesUrl, limitUrl, webhookUrl, shortExpiryUrl, webhookLimitUrl, webhookShortExpiryUrl, alternativeNamesShortExpiryUrl] = brokers.map((broker) => (transport === 'wss' ? broker.wsUrl! : broker.url)) as [string, string, string, string, string, string, string, string?];
+    started[transport] = {
+      url,
+      alternativeNamesUrl,
+      limitUrl,
+      webhookUrl,
+      shortExpiryUrl,
+      webhookLimitUrl,
+      webhookShortExpiryUrl,
+      ...(alternativeNamesShortExpiryUrl ? { alternativeNamesShortExpiryUrl } : {}),
+      clientsUrl: management.clientsUrl,
+    };
   }
   port.postMessage({ started } satisfies FromThread);
 }

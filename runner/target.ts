@@ -89,6 +89,12 @@ export async function startEmbeddedTarget(
   const at = transports.map((transport) => brokers.instances.map((instance) => instance[transport]!.url).join(', ')).join(' and ');
   const expiry = options.redis ? SHARED_REFERENCE_MAX_EXPIRY_SECONDS : REFERENCE_MAX_EXPIRY_SECONDS;
   const shortExpiry = options.redis ? SHARED_REFERENCE_MAX_EXPIRY_SECONDS : REFERENCE_SHORT_EXPIRY_SECONDS;
+  const shortExpiryNamespace = (urls: BrokerUrls) => ({
+    url: urls.shortExpiryUrl,
+    webhookUrl: urls.webhookShortExpiryUrl,
+    ...(urls.alternativeNamesShortExpiryUrl ? { alternativeNamesUrl: urls.alternativeNamesShortExpiryUrl } : {}),
+    maxSessionExpirySeconds: shortExpiry,
+  });
   const shared = options.redis ? ` (${brokers.instances.length} instance${brokers.instances.length > 1 ? 's' : ''} of each namespace, kept in Redis at ${options.redis.url})` : '';
   return {
     description: `embedded reference broker at ${at}${shared}${broken ? ` with rules broken on purpose: ${broken}` : ''}`,
@@ -103,7 +109,7 @@ export async function startEmbeddedTarget(
         limitNamespace: { url: urls.limitUrl, webhookUrl: urls.webhookLimitUrl, sessionLimit: SUITE_SESSION_LIMIT },
         webhookUrl: urls.webhookUrl,
         clientsUrl: urls.clientsUrl,
-        shortExpiryNamespace: { url: urls.shortExpiryUrl, webhookUrl: urls.webhookShortExpiryUrl, maxSessionExpirySeconds: shortExpiry },
+        shortExpiryNamespace: shortExpiryNamespace(urls),
         ...(instances ? { instances } : {}),
       };
     },
@@ -126,7 +132,7 @@ export async function startEmbeddedTarget(
       limitNamespace: { url: first.limitUrl, webhookUrl: first.webhookLimitUrl, sessionLimit: SUITE_SESSION_LIMIT },
       webhookUrl: first.webhookUrl,
       clientsUrl: first.clientsUrl,
-      shortExpiryNamespace: { url: first.shortExpiryUrl, webhookUrl: first.webhookShortExpiryUrl, maxSessionExpirySeconds: shortExpiry },
+      shortExpiryNamespace: shortExpiryNamespace(first),
       pace: false,
       resumeTls: true,
       // A timer that fires late on a busy machine, not a lenient broker.
