@@ -75,13 +75,16 @@ export interface EmbeddedBrokerOptions {
   brokenRules: string[];
   /**
    * Each namespace kept in this Redis (redis://HOST:PORT[/DB]) and served by `instances` instances, each
-   * in a thread of its own: the seven namespaces of each transport take the next seven databases from DB
+   * in a thread of its own: the seven namespaces of each run take the next seven databases from DB
    * on (aedes-persistence-redis names its keys without a prefix, so a namespace is a database:
    * docs/scaling.md). Default: one instance of each, in memory.
    */
   redis?: { url: string; instances: number };
-  /** The transports the run goes over: each gets namespaces of its own (see EmbeddedBrokers.urls). */
-  transports: Transport[];
+  /**
+   * The transport of each run of the scenarios, which the brokers serve at once: each run gets
+   * namespaces of its own (see EmbeddedBrokers.urls), and a transport may have several.
+   */
+  runs: Transport[];
 }
 
 /** What one thread serves: the options, and the Redis database each namespace is kept in when shared. */
@@ -114,17 +117,18 @@ const WEBHOOK_TIMEOUT_MS = 1000;
 
 export interface EmbeddedBrokers {
   /**
-   * The URLs of each transport's brokers. Every broker serves MQTT over TLS and over WebSockets, but
-   * each transport's scenarios run on namespaces of their own: the transports' runs overlap, and two
-   * runs of one scenario would otherwise meet on its bare session names (S3) and identities' limits (S9).
+   * The URLs of each run's brokers, over its transport. Every broker serves MQTT over TLS and over
+   * WebSockets, but each run's scenarios go to namespaces of their own: the runs overlap, and two runs
+   * of one scenario would otherwise meet on its bare session names (S3) and identities' limits (S9),
+   * and two parts of one transport's scenarios on the limit S9 fills and the clients A7 changes.
    */
-  urls: Partial<Record<Transport, BrokerUrls>>;
+  urls: BrokerUrls[];
   /** With `redis`: every instance's URLs, the first being `urls`. */
-  instances: Partial<Record<Transport, BrokerUrls>>[];
+  instances: BrokerUrls[][];
   stop(): Promise<void>;
 }
 
-/** The namespaces of each transport, in the order serve() starts them: with Redis, each in a database of its own. */
+/** The namespaces of each run, in the order serve() starts them: with Redis, each in a database of its own. */
 const NAMESPACE_COUNT = 7;
 
 /** redis://HOST:PORT[/DB] with the database moved on by `offset`. */
@@ -135,11 +139,11 @@ export function redisDatabaseUrl(url: string, offset: number): string {
   return parsed.href;
 }
 
-type FromThread = { started: Partial<Record<Transport, BrokerUrls>> } | { stopped: true };
+type FromThread = { started: BrokerUrls[] } | { stopped: true };
 const THREAD_KIND = 'mmc-embedded-brokers';
 
 /** One thread of brokers: one instance of each namespace. */
-async function startThread(options: ThreadOptions): Promise<{ urls: Partial<Record<Transport, BrokerUrls>>; stop(): Promise<void> }> {
+async function startThread(options: ThreadOptions): Promise<{ urls: BrokerUrls[]; stop(): Promise<void> }> {
   const thread = new Worker(threadEntry('./embedded-brokers', import.meta.url), { workerData: { kind: THREAD_KIND, options } });
   const [message] = (await Promise.race([once(thread, 'message'), once(thread, 'error').then(([error]) => Promise.reject(error as Error))])) as [FromThread];
   if (!('started' in message)) throw new Error('the embedded brokers thread answered before it started');
@@ -158,7 +162,7 @@ async function startThread(options: ThreadOptions): Promise<{ urls: Partial<Reco
 
 export async function startEmbeddedBrokers(options: EmbeddedBrokerOptions): Promise<EmbeddedBrokers> {
   const { redis } = options;
-  const redisUrls = redis ? Array.from({ length: NAMESPACE_COUNT * options.transports.length }, (_, index) => redisDatabaseUrl(redis.url, index)) : undefined;
+  const redisUrls = redis ? Array.from({ length: NAMESPACE_COUNT * options.runs.length }, (_, index) => redisDatabaseUrl(redis.url, index)) : undefined;
   // Instances of one namespace are threads of their own, as separate as processes but for the memory
   // they cannot share anyway: each has its aedes, its session store client and its fan-out.
   const started = await Promise.allSettled(Array.from({ length: redis?.instances ?? 1 }, () => startThread({ ...options, ...(redisUrls ? { redisUrls } : {}) })));
@@ -190,7 +194,7 @@ async function serve(options: ThreadOptions): Promise<void> {
   const shared = { maximum: SHARED_REFERENCE_MAX_EXPIRY_SECONDS, short: SHARED_REFERENCE_MAX_EXPIRY_SECONDS };
   const namespaces = referenceNamespaces(pki, options.sessionLimit, options.redisUrls ? shared : undefined);
   const behaviour = mutatedBehaviour(options.brokenRules);
-  // With Redis, each transport's namespaces take the next NAMESPACE_COUNT databases.
+  // With Redis, each run's namespaces take the next NAMESPACE_COUNT databases.
   const start = (namespace: NamespaceConfig, index: number) =>
     startReferenceBroker({ namespace, tls: serverTlsFromPki(pki), behaviour, ...(options.redisUrls ? { redis: { url: options.redisUrls[index]! } } : {}) });
   // The test webhook allows a client with the attributes the main namespace registers for its name.
@@ -202,9 +206,9 @@ async function serve(options: ThreadOptions): Promise<void> {
   const namespacesOfEach = [main, namespaces.alternativeNames, namespaces.limit, byWebhook(main), namespaces.shortExpiry, byWebhook(namespaces.limit), byWebhook(namespaces.shortExpiry)];
   if (!options.redisUrls) namespacesOfEach.push(namespaces.alternativeNamesShortExpiry);
   const sets = await Promise.all(
-    options.transports.map(async (transport, set) => {
+    options.runs.map(async (transport, set) => {
       const brokers = await Promise.all(namespacesOfEach.map((namespace, index) => start(namespace, set * NAMESPACE_COUNT + index)));
-      // Each transport's main namespace has its clients' management API (A7, P5): its changes are its own.
+      // Each run's main namespace has its clients' management API (A7, P5): its changes are its own.
       return { transport, brokers, management: await startManagementApi(brokers[0]!) };
     }),
   );
@@ -215,10 +219,9 @@ async function serve(options: ThreadOptions): Promise<void> {
     await webhook.stop();
     port.postMessage({ stopped: true } satisfies FromThread);
   });
-  const started: Partial<Record<Transport, BrokerUrls>> = {};
-  for (const { transport, brokers, management } of sets) {
+  const started = sets.map(({ transport, brokers, management }): BrokerUrls => {
     const [url, alternativeNamesUrl, limitUrl, webhookUrl, shortExpiryUrl, webhookLimitUrl, webhookShortExpiryUrl, alternativeNamesShortExpiryUrl] = brokers.map((broker) => (transport === 'wss' ? broker.wsUrl! : broker.url)) as [string, string, string, string, string, string, string, string?];
-    started[transport] = {
+    return {
       url,
       alternativeNamesUrl,
       limitUrl,
@@ -229,7 +232,7 @@ async function serve(options: ThreadOptions): Promise<void> {
       ...(alternativeNamesShortExpiryUrl ? { alternativeNamesShortExpiryUrl } : {}),
       clientsUrl: management.clientsUrl,
     };
-  }
+  });
   port.postMessage({ started } satisfies FromThread);
 }
 
