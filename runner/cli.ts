@@ -149,8 +149,8 @@ async function main(args: string[]): Promise<void> {
   const concurrency = remote ? 1 : embeddedConcurrency();
   if (remote && broken.length) throw new UserError('--break applies to the embedded reference broker only');
   if (remote && values.transport) throw new UserError(`--transport applies to the embedded reference broker only: a remote target's transport is its URL's (mqtts:// or wss://)`);
-  // An embedded run's scenarios go in threads of their own, at once: a transport each, or one
-  // transport's in two parts (runner/scenario-runs.ts); a remote run's go in this thread.
+  // An embedded run's scenarios go in two threads at once, this one and one of their own: a transport
+  // each, or one transport's in two parts (runner/scenario-runs.ts). A remote run's go in this thread.
   const runs = remote ? undefined : embeddedRuns(parseTransportFlag(values.transport));
   const redis = sharedNamespaceFlags(values, remote !== undefined);
   // An embedded broker starts first, in a thread of its own; cucumber and the step modules load
@@ -166,10 +166,11 @@ async function main(args: string[]): Promise<void> {
   };
   const runners: ScenarioRunner[] = [];
   if (runs) {
-    const { startScenarioThread } = await import('./scenario-thread.ts');
+    const [{ startScenarioThread }, { inProcess }] = await Promise.all([import('./scenario-thread.ts'), import('./run.ts')]);
     for (const [index, { shard }] of runs.entries()) {
       // cucumber's own page, one per run: cucumber.html, then cucumber-wss.html or cucumber-tcp-2.html.
-      runners.push(startScenarioThread({ prepare: { ...prepare, ...(shard ? { shard } : {}) }, ...(index > 0 ? { htmlReport: join(reportDir, cucumberPage(runs, index)) } : {}) }));
+      const options = { prepare: { ...prepare, ...(shard ? { shard } : {}) }, ...(index > 0 ? { htmlReport: join(reportDir, cucumberPage(runs, index)) } : {}) };
+      runners.push(index === 0 ? inProcess(options) : startScenarioThread(options));
     }
   } else runners.push((await import('./run.ts')).inProcess({ prepare }));
   let target: PreparedTarget;

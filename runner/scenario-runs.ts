@@ -2,7 +2,9 @@
 // WebSockets, mqtt.js, cucumber) keep a thread busy, and the brokers' thread is busy beside them: two
 // scenario threads use the machine's two cores (a third only contends), so both transports run a
 // thread each, and one transport's scenarios run in two parts, a thread each (cucumber's shards: every
-// other scenario). Each run goes to namespaces of its own (runner/embedded-brokers.ts).
+// other scenario). The first run goes in the main thread, which has nothing else to do meanwhile but
+// show progress (a thread of its own costs half a second of CPU to load cucumber and the steps).
+// Each run goes to namespaces of its own (runner/embedded-brokers.ts).
 import type { Transport } from '../rules/transports.ts';
 
 export const SCENARIO_THREADS = 2;
