@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisSkipNotice, REDIS_AVAILABLE, startRedis, type TestRedis } from '../../../testkit/redis-server.ts';
 import { redisPersistence } from './redis-persistence.ts';
+import { RedisSessionStore } from './redis-session-store.ts';
 import { redisSessionWipe } from './redis-session-wipe.ts';
 
 redisSkipNotice('reference/adapters/redis/redis-session-wipe.test.ts');
@@ -85,6 +86,19 @@ describe.skipIf(!REDIS_AVAILABLE)('redisSessionWipe', () => {
     await Promise.all([atA('s 1', true), atB('s 1', true), atB('s 1', false)]);
     expect(await keys(redis)).toEqual(['clients', 'outgoing:other', 'packet:b1:1', 'packet:b1:1:offlineCount']);
     expect(await redis.get('packet:b1:1:offlineCount')).toBe('1');
+  });
+
+  it("ends the store's unwiped mark, whichever instance wipes: a CONNECT decided again after its claim conflicted does not wipe again", async () => {
+    const db = (databases += 1);
+    const [a, b] = (['a', 'b'] as const).map((instance) => new RedisSessionStore({ redis: connect(db), namespace: 'ns', instance, clock: () => 0 }));
+    await Promise.all([a!.start(), b!.start()]);
+    expect(await a!.claim(await a!.view('s', 'alpha'), 1, 0, Infinity)).not.toBe('conflict');
+    expect(await a!.close('s', 1)).toBe('ended');
+    // A removed it and marked it for its wipe; B's CONNECT wipes it first.
+    expect((await b!.view('s', 'beta')).unwiped).toBe(true);
+    await redisSessionWipe(connect(db), b!.prefix, 'b', (topic) => topic)('s', true);
+    expect((await b!.view('s', 'beta')).unwiped).toBeUndefined();
+    await Promise.all([a!.stop(), b!.stop()]);
   });
 
   it("leaves an ended session's name alone once the store no longer marks it (a claim since: a new session's state), and wipes a replaced session's unmarked", async () => {
