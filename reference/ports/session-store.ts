@@ -68,11 +68,11 @@ export interface SessionStore {
 /**
  * Where instances share what the broker stores of a session beside its record (its subscriptions,
  * queued messages, will): its removal, in one step, whatever of it was removed already, by whichever
- * instance. `ended`: the name's last session was removed from the store, whose views say `unwiped`
- * until this is done; the state is removed only while they still do (else a claim of the name since
- * has put a new session's state there), and then they no longer do.
+ * instance. `removed`: the store removed the name's last session, and its views say `unwiped` until
+ * this is done; the state is removed only while they still do (else a claim of the name since has put
+ * a new session's state there), and then they no longer do. Otherwise: a claim replaces the session.
  */
-export type SharedStateWipe = (sessionName: string, ended: boolean) => Promise<void>;
+export type SharedStateWipe = (sessionName: string, removed: boolean) => Promise<void>;
 
 /** A view as SessionLookup answers it: only the name and the owner it was taken for are known. */
 export function sessionView(name: string, record: SessionRecord | undefined, owner: string, ownerCount: number, expired?: SessionRecord, unwiped = false): SessionView {

@@ -735,17 +735,17 @@ export class AedesNamespaceAdapter {
   }
 
   /**
-   * Removes a session's subscriptions, will and queued messages from aedes' persistence (`ended`: of a
-   * session the store removed, see SharedStateWipe). Never rejects: a failure is logged, and the next
+   * Removes a session's subscriptions, will and queued messages from aedes' persistence (`removed`: of
+   * a session the store removed, see SharedStateWipe). Never rejects: a failure is logged, and the next
    * CONNECT for the name still gets its answer (with a shared store, it wipes the state itself).
    */
-  private wipe(sessionName: string, ended: boolean): Promise<void> {
+  private wipe(sessionName: string, removed: boolean): Promise<void> {
     const broker = this.broker;
     if (!broker) return Promise.resolve();
     const previous = this.wipes.get(sessionName) ?? Promise.resolve();
     this.options.limits.sessionEnded(sessionName);
     const work = previous.then(async () => {
-      if (this.options.sharedStateWipe) return this.options.sharedStateWipe(sessionName, ended);
+      if (this.options.sharedStateWipe) return this.options.sharedStateWipe(sessionName, removed);
       const persistence = persistenceOf(broker);
       const client = { id: sessionName };
       await persistence.cleanSubscriptions(client);

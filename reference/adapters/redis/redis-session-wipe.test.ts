@@ -37,27 +37,42 @@ const connect = (db: number) => {
   return connection;
 };
 
-/** Session "s 1" (a name its keys URI-encode) with two queued messages, one of them shared with session "other", one sent at QoS 2; two subscriptions; a will. */
+const keys = async (redis: Redis) => (await redis.keys('*')).sort();
+
+/** Session "s 1" (a name its keys URI-encode) with two queued messages, one of them shared with session "other", one sent at QoS 2; two subscriptions; a will: written by aedes-persistence-redis. */
 async function stateIn(db: number) {
   const redis = connect(db);
   const persistence = redisPersistence(redis, redis, (error) => {
     throw error;
-  }) as ReturnType<typeof redisPersistence> & { outgoingUpdate(client: { id: string }, packet: object): Promise<void> };
+  }) as ReturnType<typeof redisPersistence> & {
+    outgoingUpdate(client: { id: string }, packet: object): Promise<void>;
+    setup(broker: object): Promise<void>;
+    addSubscriptions(client: { id: string }, subs: object[]): Promise<void>;
+    putWill(client: { id: string }, packet: object): Promise<void>;
+  };
+  // A broker as far as its subscription announcements go: each is heard back at once.
+  const listeners: ((packet: object, done: () => void) => void)[] = [];
+  await persistence.setup({
+    id: 'b1',
+    subscribe: (_topic: string, listener: (packet: object, done: () => void) => void, done: () => void) => (listeners.push(listener), done()),
+    publish: (packet: object, done: () => void) => (listeners.forEach((listener) => listener(packet, () => {})), done()),
+  });
   const packet = (counter: number, qos: number) => ({ cmd: 'publish', topic: 't', payload: Buffer.from('m'), qos, retain: false, dup: false, brokerId: 'b1', brokerCounter: counter });
   await persistence.outgoingEnqueueCombi([{ clientId: 's 1' }, { clientId: 'other' }], packet(1, 1));
   await persistence.outgoingEnqueueCombi([{ clientId: 's 1' }], packet(2, 2));
   // Sent at QoS 2 and received (PUBREC): the queue holds the session's own copy of the message.
   await persistence.outgoingUpdate({ id: 's 1' }, { ...packet(2, 2), messageId: 7 });
   await persistence.outgoingUpdate({ id: 's 1' }, { cmd: 'pubrel', messageId: 7 });
-  await redis.hset('client:s%201', 'a/+', msgpack.encode({ topic: 'a/+', qos: 1 }), 'b', msgpack.encode({ topic: 'b', qos: 1 }));
-  await redis.sadd('clients', 's 1', 'other');
-  await redis.set('will:b1:s%201', 'will');
-  await redis.rpush('will', 'will:b1:s%201');
+  await persistence.addSubscriptions({ id: 's 1' }, [
+    { topic: 'a/+', qos: 1 },
+    { topic: 'b', qos: 1 },
+  ]);
+  await persistence.addSubscriptions({ id: 'other' }, [{ topic: 'a/+', qos: 1 }]);
+  await persistence.putWill({ id: 's 1' }, { cmd: 'publish', topic: 'w', payload: Buffer.from('gone'), qos: 1, retain: false });
+  expect((await keys(redis)).filter((key) => /^(client|will)/.test(key))).toEqual(['client:other', 'client:s%201', 'clients', 'will', 'will:b1:s%201']);
   await redis.set(`${PREFIX}w:s 1`, 'a');
   return redis;
 }
-
-const keys = async (redis: Redis) => (await redis.keys('*')).sort();
 
 describe.skipIf(!REDIS_AVAILABLE)('redisSessionWipe', () => {
   it("removes the session's queue, the messages only it held, its subscriptions, its will and the store's mark, and announces the subscriptions' removal on the fan-out", async () => {
@@ -70,7 +85,7 @@ describe.skipIf(!REDIS_AVAILABLE)('redisSessionWipe', () => {
     await listener.subscribe('fan/$SYS/sub/rm');
     await redisSessionWipe(redis, PREFIX, 'b1', (topic) => `fan/${topic}`)('s 1', true);
     // The message that "other" still has keeps its payload, counted down to that one subscriber.
-    expect(await keys(redis)).toEqual(['clients', 'outgoing:other', 'packet:b1:1', 'packet:b1:1:offlineCount']);
+    expect(await keys(redis)).toEqual(['client:other', 'clients', 'outgoing:other', 'packet:b1:1', 'packet:b1:1:offlineCount']);
     expect(await redis.get('packet:b1:1:offlineCount')).toBe('1');
     expect(await redis.smembers('clients')).toEqual(['other']);
     await expect.poll(() => heard.length).toBe(1);
@@ -84,7 +99,7 @@ describe.skipIf(!REDIS_AVAILABLE)('redisSessionWipe', () => {
     const redis = await stateIn(db);
     const [atA, atB] = [redisSessionWipe(redis, PREFIX, 'b1', (topic) => topic), redisSessionWipe(connect(db), PREFIX, 'b2', (topic) => topic)];
     await Promise.all([atA('s 1', true), atB('s 1', true), atB('s 1', false)]);
-    expect(await keys(redis)).toEqual(['clients', 'outgoing:other', 'packet:b1:1', 'packet:b1:1:offlineCount']);
+    expect(await keys(redis)).toEqual(['client:other', 'clients', 'outgoing:other', 'packet:b1:1', 'packet:b1:1:offlineCount']);
     expect(await redis.get('packet:b1:1:offlineCount')).toBe('1');
   });
 
@@ -110,6 +125,6 @@ describe.skipIf(!REDIS_AVAILABLE)('redisSessionWipe', () => {
     await wipe('s 1', true);
     expect(await keys(redis)).toEqual(before);
     await wipe('s 1', false);
-    expect(await keys(redis)).toEqual(['clients', 'outgoing:other', 'packet:b1:1', 'packet:b1:1:offlineCount']);
+    expect(await keys(redis)).toEqual(['client:other', 'clients', 'outgoing:other', 'packet:b1:1', 'packet:b1:1:offlineCount']);
   });
 });

@@ -15,14 +15,14 @@ import type { SharedStateWipe } from '../../ports/session-store.ts';
 import { queueKey } from './redis-persistence.ts';
 
 /**
- * KEYS[1]: the session store's prefix. ARGV: the session name, '1' for the state of an ended session
- * (wiped only while the store still marks the name `w:<name>`), its queue's key, its subscriptions' key,
- * this instance's will key for it, the fan-out channel of subscription removals, and an id for that
- * message. Answers 1 if it wiped, 0 if the mark was gone.
+ * KEYS[1]: the session store's prefix. ARGV: the session name, '1' for the state of a session the
+ * store removed (wiped only while the store still marks the name `w:<name>`), its queue's key, its
+ * subscriptions' key, this instance's will key for it, the fan-out channel of subscription removals,
+ * and an id for that message. Answers 1 if it wiped, 0 if the mark was gone.
  *
  * A queue entry is a message's key (`packet:<broker>:<counter>`, its subscriber count beside it,
- * `…:offlineCount`) or, once a QoS 2 message was sent, the session's own copy
- * (`outgoing:<name>:<broker>:<counter>`) of that message; each counts the message's subscribers down
+ * `…:offlineCount`) or, once a QoS 2 message's PUBREC came, the session's own copy
+ * (`outgoing:<name>:<broker>:<counter>`, its PUBREL) of that message; each counts the message's subscribers down
  * once, and the message goes with its last, as aedes-persistence-redis clears it. The will is the one
  * this instance stored (another instance's goes when its connection closes there, or, that instance
  * dead, aedes sends it and removes it, as it does every dead broker's will). The subscriptions'
@@ -60,7 +60,7 @@ if #topics > 0 then
 end
 return 1`;
 
-type WipeCall = (prefix: string, name: string, ended: '1' | '0', queue: string, subscriptions: string, will: string, channel: string, id: string) => Promise<number>;
+type WipeCall = (prefix: string, name: string, removed: '1' | '0', queue: string, subscriptions: string, will: string, channel: string, id: string) => Promise<number>;
 
 /**
  * The wipe of a session's state, on the persistence's connection, for the namespace whose session store
@@ -72,9 +72,9 @@ export function redisSessionWipe(connection: Redis, prefix: string, brokerId: st
   if (!command.mmcWipeSession) connection.defineCommand('mmcWipeSession', { numberOfKeys: 1, lua: WIPE });
   const wipe = (command.mmcWipeSession as WipeCall).bind(connection);
   const channel = channelOf('$SYS/sub/rm');
-  return async (sessionName, ended) => {
+  return async (sessionName, removed) => {
     const encoded = encodeURIComponent(sessionName);
     const id = randomBytes(12).toString('hex');
-    await wipe(prefix, sessionName, ended ? '1' : '0', queueKey(sessionName), `client:${encoded}`, `will:${brokerId}:${encoded}`, channel, id);
+    await wipe(prefix, sessionName, removed ? '1' : '0', queueKey(sessionName), `client:${encoded}`, `will:${brokerId}:${encoded}`, channel, id);
   };
 }
