@@ -315,7 +315,7 @@ describe.skipIf(!REDIS_AVAILABLE)("the wipe of an ended session's stored state, 
     lateToSweep(a, 10_000);
     await heldAt(a);
     const publisher = await a.open('observer', 'pub', '5', { cleanStart: true });
-    await sleep(1500);
+    await sleep(2000);
     // Past its expiry: the CONNECT at B removes it and wipes its state; the new session subscribes to nothing.
     const newOwner = await b.open('beta', 's1', '5', { cleanStart: false, sessionExpiry: 600 });
     expect(newOwner.sessionPresent).toBe(false);
@@ -347,7 +347,7 @@ describe.skipIf(!REDIS_AVAILABLE)("the wipe of an ended session's stored state, 
     for (const payload of ['queued 1', 'queued 2']) await publisher.publish('mmc/alpha/s1', payload, 1);
     expect((await stored.keys('packet:*')).length).toBeGreaterThan(0);
     // Past its expiry, unswept (A's sweep is late): the CONNECT at B removes it and wipes its state first.
-    await sleep(1500);
+    await sleep(2000);
     const newOwner = await b.open('beta', 's1', '5', { cleanStart: false, sessionExpiry: 600 });
     expect(newOwner.sessionPresent).toBe(false);
     expect(await stored.exists('client:s1', 'outgoing:s1')).toBe(0);
