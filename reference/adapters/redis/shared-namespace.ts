@@ -7,10 +7,12 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import MQEmitterRedis from 'mqemitter-redis';
 import type { Clock } from '../../ports/clock.ts';
+import type { SharedStateWipe } from '../../ports/session-store.ts';
 import { BatchedCalls } from './batched-calls.ts';
 import { RedisClientRegistry, type RedisClientRegistryOptions } from './redis-client-registry.ts';
 import { redisPersistence } from './redis-persistence.ts';
 import { newInstanceId, RedisSessionStore } from './redis-session-store.ts';
+import { redisSessionWipe } from './redis-session-wipe.ts';
 import { RedisTakeovers } from './redis-takeovers.ts';
 import { RedisTallies } from './redis-tallies.ts';
 import { WritesInFlight } from './writes-in-flight.ts';
@@ -123,6 +125,8 @@ export interface SharedNamespace {
   takeovers: RedisTakeovers;
   /** For aedes' options. */
   persistence: unknown;
+  /** A session's state in that persistence, wiped in one step. */
+  wipeState: SharedStateWipe;
   mq: ReturnType<typeof MQEmitterRedis>;
   /** The namespace's registered clients as changed while it runs (A7, P5), read and listened to before it returns. */
   clientRegistry(options: Pick<RedisClientRegistryOptions, 'configured' | 'current' | 'apply'>): Promise<RedisClientRegistry>;
@@ -197,6 +201,7 @@ export async function joinSharedNamespace(options: SharedNamespaceOptions): Prom
     tallies: new RedisTallies(storeConnection, sessions.prefix, instance, publish),
     takeovers,
     persistence,
+    wipeState: redisSessionWipe(persistenceConnection, sessions.prefix, instance, channelOf),
     mq,
     async clientRegistry(pieces) {
       registry = new RedisClientRegistry({ ...pieces, redis: storeConnection, prefix: sessions.prefix, instance, mq, clock: options.clock, log });
