@@ -20,10 +20,11 @@ import { WritesInFlight } from './writes-in-flight.ts';
 /** The object without its keys whose value is undefined (the object itself when it has none). */
 function defined<T extends object>(object: T): T {
   const values = object as Record<string, unknown>;
-  for (const key of Object.keys(object)) {
-    if (values[key] === undefined) return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as T;
-  }
-  return object;
+  const keys = Object.keys(object);
+  if (keys.every((key) => values[key] !== undefined)) return object;
+  const copy: Record<string, unknown> = {};
+  for (const key of keys) if (values[key] !== undefined) copy[key] = values[key];
+  return copy as T;
 }
 
 /**
