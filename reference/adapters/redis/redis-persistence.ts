@@ -12,6 +12,7 @@
 import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 import type { Redis } from 'ioredis';
+import type { ConnectReads, StoredSubscription } from './connect-reads.ts';
 
 const requireHere = createRequire(import.meta.url);
 const requireBesidePersistence = createRequire(requireHere.resolve('aedes-persistence-redis/asyncPersistence.js'));
@@ -31,7 +32,7 @@ interface QueuedMessage {
 
 /** What of aedes-persistence-redis is replaced here. */
 export interface PersistenceWrites {
-  delWill(client: { id: string; brokerId: string }): Promise<unknown>;
+  delWill(client: { id: string; brokerId?: string }): Promise<unknown>;
   outgoingEnqueueCombi(subs: { clientId: string }[], packet: QueuedMessage): Promise<void>;
   outgoingEnqueue(sub: { clientId: string }, packet: QueuedMessage): Promise<void>;
   outgoingUpdate(client: { id: string }, packet: QueuedMessage): Promise<void>;
@@ -72,6 +73,10 @@ function inFewerRoundTrips(persistence: PersistenceWrites, redis: Redis, queue: 
   const clear = persistence.outgoingClearMessageId.bind(persistence);
 
   persistence.delWill = async (client) => {
+    // aedes asks, before each CONNACK, to remove the connecting client's will, but names no broker (its
+    // Client has no brokerId): the key would be `will:undefined:<client>`, which putWill, keying each will
+    // by the broker it is set up with, never writes. Nothing to remove, and no round trip to find so.
+    if (client.brokerId === undefined) return null;
     const key = `will:${client.brokerId}:${encodeURIComponent(client.id)}`;
     const replies = await redis.multi().lrem('will', 0, key).getBuffer(key).del(key).exec();
     const failed = replies?.find(([error]) => error);
@@ -120,8 +125,42 @@ function inFewerRoundTrips(persistence: PersistenceWrites, redis: Redis, queue: 
   };
 }
 
-/** What of aedes-persistence-redis is adapted here: its streams, its writes, and its end. */
-export interface RedisPersistence extends PersistenceWrites {
+/** What of aedes-persistence-redis's subscriptions aedes reads at a CONNECT, and writes. */
+interface PersistenceSubscriptions {
+  subscriptionsByClient(client: { id: string }): Promise<StoredSubscription[]>;
+  cleanSubscriptions(client: { id: string }): Promise<void>;
+  addSubscriptions(client: { id: string }, subs: object[]): Promise<void>;
+  removeSubscriptions(client: { id: string }, topics: string[]): Promise<void>;
+}
+
+/**
+ * A CONNECT's reads of the session's subscriptions answered from what its claim read (connect-reads.ts),
+ * when it read them: aedes reads them (`subscriptionsByClient`) or, for a Clean Start, removes them
+ * (`cleanSubscriptions`: nothing to remove when the claim read none). A change to a session's
+ * subscriptions made here forgets what was read of them.
+ */
+function subscriptionsReadWithClaims(persistence: PersistenceSubscriptions, reads: ConnectReads): void {
+  const byClient = persistence.subscriptionsByClient.bind(persistence);
+  const clean = persistence.cleanSubscriptions.bind(persistence);
+  const add = persistence.addSubscriptions.bind(persistence);
+  const remove = persistence.removeSubscriptions.bind(persistence);
+  persistence.subscriptionsByClient = async (client) => (await reads.take(client.id)) ?? byClient(client);
+  persistence.cleanSubscriptions = async (client) => {
+    const read = await reads.take(client.id);
+    if (read?.length !== 0) await clean(client);
+  };
+  persistence.addSubscriptions = (client, subs) => {
+    reads.forget(client.id);
+    return add(client, subs);
+  };
+  persistence.removeSubscriptions = (client, topics) => {
+    reads.forget(client.id);
+    return remove(client, topics);
+  };
+}
+
+/** What of aedes-persistence-redis is adapted here: its streams, its writes, its subscriptions, and its end. */
+export interface RedisPersistence extends PersistenceWrites, PersistenceSubscriptions {
   createRetainedStreamCombi(patterns: string[]): AsyncIterable<unknown>;
   createRetainedStream(pattern: string): AsyncIterable<unknown>;
   outgoingStream(client: { id: string }): AsyncIterable<unknown>;
@@ -159,10 +198,12 @@ function withReadableStreams(persistence: RedisPersistence): RedisPersistence {
 /**
  * aedes-persistence-redis on this connection, as aedes 2.0.0-beta.1 takes it, writing in fewer round
  * trips; messages are queued on `queue` (the connection the fan-out publishes on), and a queueing that
- * failed after aedes went on is told to `writeFailed`.
+ * failed after aedes went on is told to `writeFailed`; a CONNECT's subscriptions are answered from what
+ * its claim read, with `reads`.
  */
-export function redisPersistence(connection: Redis, queue: Redis, writeFailed: (error: Error) => void): RedisPersistence {
+export function redisPersistence(connection: Redis, queue: Redis, writeFailed: (error: Error) => void, reads?: ConnectReads): RedisPersistence {
   const persistence = withReadableStreams(new AsyncRedisPersistence({ conn: connection, maxSessionDelivery: WHOLE_QUEUE }));
   inFewerRoundTrips(persistence, connection, queue, writeFailed);
+  if (reads) subscriptionsReadWithClaims(persistence, reads);
   return persistence;
 }

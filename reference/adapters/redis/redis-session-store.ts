@@ -6,10 +6,11 @@
 // (kill -9, a lost machine), within one lease length (docs/scaling.md).
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { SessionRecord } from '../../policy/session-record.ts';
 import type { Clock } from '../../ports/clock.ts';
 import { sessionView, type Claim, type CloseOutcome, type SessionStore, type SessionView } from '../../ports/session-store.ts';
+import type { ConnectReads } from './connect-reads.ts';
 import { scriptText, SESSION_SCRIPTS, type SessionScriptName } from './session-scripts.ts';
 
 /** Default lease: the longest a dead instance's sessions stay connected to it. */
@@ -24,6 +25,9 @@ export function newInstanceId(): string {
   return `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
 }
 
+/** Every key of the namespace starts with this: one hash tag, so that a Redis Cluster keeps all of a namespace's keys in one slot. */
+export const namespacePrefix = (namespace: string) => `mmc:{${namespace}}:`;
+
 export interface RedisSessionStoreOptions {
   /** The connection (the store defines its scripts on it). */
   redis: Redis;
@@ -35,6 +39,8 @@ export interface RedisSessionStoreOptions {
   leaseMs?: number;
   /** Told when a renewal finds the lease had run out: the sessions this instance's connections hold are no longer theirs. */
   onLeaseLost?: () => void;
+  /** What aedes reads of a session as it accepts a CONNECT, read in the view's and the claim's round trips (connect-reads.ts). */
+  reads?: ConnectReads;
   log?: (line: string) => void;
 }
 
@@ -60,8 +66,7 @@ export class RedisSessionStore implements SessionStore {
   private readonly calls: Record<SessionScriptName, ScriptCall>;
 
   constructor(private readonly options: RedisSessionStoreOptions) {
-    // One hash tag per namespace: a Redis Cluster keeps all of a namespace's keys in one slot.
-    this.prefix = `mmc:{${options.namespace}}:`;
+    this.prefix = namespacePrefix(options.namespace);
     this.clock = options.clock ?? Date.now;
     this.instance = options.instance;
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
@@ -76,6 +81,11 @@ export class RedisSessionStore implements SessionStore {
 
   private run(name: SessionScriptName, ...args: (string | number)[]): Promise<unknown> {
     return this.calls[name](this.prefix, this.clock(), ...args);
+  }
+
+  /** Adds the step to a pipeline or transaction. */
+  private queue(commands: ChainableCommander, name: SessionScriptName, ...args: (string | number)[]): void {
+    (commands as unknown as Record<SessionScriptName, ScriptCall>)[name](this.prefix, this.clock(), ...args);
   }
 
   /** Takes this instance's lease and renews it every third of its length until `stop`. */
@@ -104,14 +114,34 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async view(name: string, owner: string): Promise<SessionView> {
-    const [raw, count, gone, unwiped] = (await this.run('sessionView', name, owner, this.instance)) as [RawRecord, number, RawRecord, number];
-    return sessionView(name, toRecord(name, raw), owner, count, toRecord(name, gone), unwiped === 1);
+    const { reads } = this.options;
+    const args = [name, owner, this.instance];
+    // aedes' read of the session goes in the view's round trip, beside its step (nothing is decided on it).
+    const { answer, read } = reads ? await this.withRead(this.options.redis.pipeline(), 'sessionView', args, (pipeline) => reads.withView(pipeline, name)) : { answer: await this.run('sessionView', ...args), read: undefined };
+    const [raw, count, gone, unwiped] = answer as [RawRecord, number, RawRecord, number];
+    const view = sessionView(name, toRecord(name, raw), owner, count, toRecord(name, gone), unwiped === 1);
+    if (read && view.record && view.record.connectionId === undefined) reads!.viewedHeld(name, read as Record<string, Buffer>);
+    return view;
+  }
+
+  /**
+   * The step and a read, sent together in `commands` (a pipeline, or a transaction: nothing comes
+   * between them): the step's answer, and the read's (undefined if it failed or was not made).
+   */
+  private async withRead(commands: ChainableCommander, name: SessionScriptName, args: (string | number)[], read: (commands: ChainableCommander) => void): Promise<{ answer: unknown; read: unknown }> {
+    this.queue(commands, name, ...args);
+    read(commands);
+    const [[error, answer], [readError, readAnswer]] = (await commands.exec()) as [[Error | null, unknown], [Error | null, unknown]];
+    // A script Redis no longer has (SCRIPT FLUSH) fails in a transaction without being run (ioredis
+    // runs it again only outside one): it is run alone, which loads it, and the read is left to aedes.
+    if (error && /NOSCRIPT/.test(error.message)) return { answer: await this.run(name, ...args), read: undefined };
+    if (error) throw error;
+    return { answer, read: readError ? undefined : readAnswer };
   }
 
   async claim(seen: SessionView, connectionId: number, expirySeconds: number, ownerLimit: number): Promise<Claim> {
     const { record } = seen;
-    const answer = (await this.run(
-      'sessionClaim',
+    const args: (string | number)[] = [
       seen.name,
       seen.owner,
       this.instance,
@@ -123,8 +153,15 @@ export class RedisSessionStore implements SessionStore {
       record?.heldSince ?? '',
       seen.ownerCount,
       Number.isFinite(ownerLimit) ? ownerLimit : Number.MAX_SAFE_INTEGER,
-    )) as [number, RawRecord?];
-    return answer[0] === 1 ? { replaced: toRecord(seen.name, answer[1] ?? null) } : 'conflict';
+    ];
+    const { reads } = this.options;
+    // aedes' read of the session's subscriptions, in the claim's transaction, right after it: nothing comes between.
+    const { answer, read } = reads ? await this.withRead(this.options.redis.multi(), 'sessionClaim', args, (transaction) => reads.withClaim(transaction, seen.name)) : { answer: await this.run('sessionClaim', ...args), read: undefined };
+    const [won, replaced] = answer as [number, RawRecord?];
+    const claim: Claim = won === 1 ? { replaced: toRecord(seen.name, replaced ?? null) } : 'conflict';
+    // Handed to aedes only for a session no connection held: one taken over from a live connection may change until it ends.
+    reads?.claimedFree(seen.name, claim !== 'conflict' && claim.replaced?.connectionId === undefined ? (read as Record<string, Buffer> | undefined) : undefined);
+    return claim;
   }
 
   async find(name: string): Promise<SessionRecord | undefined> {
@@ -140,6 +177,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async abandon(name: string, connectionId: number, replaced: SessionRecord | undefined): Promise<void> {
+    this.options.reads?.forget(name);
     await this.run(
       'sessionAbandon',
       name,
@@ -154,6 +192,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async close(name: string, connectionId: number, expirySeconds?: number): Promise<CloseOutcome> {
+    this.options.reads?.forget(name);
     return (await this.run('sessionClose', name, this.instance, connectionId, expirySeconds ?? '')) as CloseOutcome;
   }
 

@@ -9,7 +9,8 @@ import MQEmitterRedis from 'mqemitter-redis';
 import type { Clock } from '../../ports/clock.ts';
 import { RedisClientRegistry, type RedisClientRegistryOptions } from './redis-client-registry.ts';
 import { redisPersistence } from './redis-persistence.ts';
-import { newInstanceId, RedisSessionStore } from './redis-session-store.ts';
+import { ConnectReads } from './connect-reads.ts';
+import { namespacePrefix, newInstanceId, RedisSessionStore } from './redis-session-store.ts';
 import { RedisTakeovers } from './redis-takeovers.ts';
 import { RedisTallies } from './redis-tallies.ts';
 
@@ -144,6 +145,19 @@ export async function joinSharedNamespace(options: SharedNamespaceOptions): Prom
     const reason = (failure ?? (error as Error)).message + (/DB index/.test((failure ?? (error as Error)).message) ? ` (the server's "databases" setting)` : '');
     throw Object.assign(new Error(`cannot reach Redis at ${url}: ${reason}`), { code: REDIS_UNREACHABLE });
   }
+  let failures = 0;
+  const writeFailed = (error: Error) => {
+    failures += 1;
+    log(`a message could not be written to Redis: ${error.message}`);
+  };
+  const channelOf = channelsOfNamespace(await fanOutName(storeConnection, namespacePrefix(options.namespace)), publish, subscribe);
+  const mq = MQEmitterRedis({ pubConn: publish, subConn: subscribe });
+  withoutUndefinedKeys(mq);
+  emitWithoutWaiting(mq, writeFailed);
+  // Its connections' errors are re-emitted here; the connections report a loss themselves (connection()).
+  (mq as unknown as { state: { on(event: 'error', listener: () => void): void } }).state.on('error', () => {});
+  // What aedes reads of a session at a CONNECT, read in the session store's round trips.
+  const reads = new ConnectReads(mq);
   const sessions = new RedisSessionStore({
     redis: storeConnection,
     namespace: options.namespace,
@@ -152,23 +166,13 @@ export async function joinSharedNamespace(options: SharedNamespaceOptions): Prom
     ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
     onLeaseLost: options.onLeaseLost,
     log,
+    reads,
   });
   await sessions.start();
-  let failures = 0;
-  const writeFailed = (error: Error) => {
-    failures += 1;
-    log(`a message could not be written to Redis: ${error.message}`);
-  };
   // Messages are queued on the fan-out's connection, so that a message is in its sessions' queues before
   // any instance hears of it.
-  const persistence = redisPersistence(persistenceConnection, publish, writeFailed);
-  const channelOf = channelsOfNamespace(await fanOutName(storeConnection, sessions.prefix), publish, subscribe);
-  const mq = MQEmitterRedis({ pubConn: publish, subConn: subscribe });
-  withoutUndefinedKeys(mq);
-  emitWithoutWaiting(mq, writeFailed);
+  const persistence = redisPersistence(persistenceConnection, publish, writeFailed, reads);
   let registry: RedisClientRegistry | undefined;
-  // Its connections' errors are re-emitted here; the connections report a loss themselves (connection()).
-  (mq as unknown as { state: { on(event: 'error', listener: () => void): void } }).state.on('error', () => {});
   const takeovers = await RedisTakeovers.start(mq, storeConnection, instance, { channelOf });
   return {
     instance,
