@@ -31,7 +31,7 @@ const USAGE = `usage: npm run bench [-- options]
   --shared-sessions N   sessions in the shared subscription group (default 4)
   --noloss N            QoS 1 messages of the takeover run (npm run stress's noloss: 1,000 a second, a
                         takeover every 100 ms; default 10000; 0 skips it)
-  --held 1000,10000     held-session counts to measure memory and latency at (100000 takes minutes)
+  --held 1000,10000     held-session counts to measure memory and latency at (100000 takes minutes; 0 skips it)
   --latency-samples N   connects measured at each held count (default 100)
   --suite-runs N        timed runs of npm run conformance (default 3; 0 skips)
   --no-pki              skip the PKI timing (npm run bench:certs)
@@ -274,7 +274,8 @@ await runCli(USAGE, async () => {
   const sharedRounds = count(values['shared-rounds'], '--shared-rounds');
   const sharedSessions = Math.max(1, count(values['shared-sessions'], '--shared-sessions'));
   const noloss = count(values.noloss, '--noloss');
-  const held = values.held ? values.held.split(',').map((text) => count(text.trim(), '--held')) : [];
+  // 0 skips the held sessions, as it skips the other parts: a count of none would measure a share of nothing.
+  const held = values.held ? values.held.split(',').map((text) => count(text.trim(), '--held')).filter((total) => total > 0) : [];
   const samples = Math.max(1, count(values['latency-samples'], '--latency-samples'));
   const suiteRuns = count(values['suite-runs'], '--suite-runs');
   const pkiDir = resolve(values.identities);

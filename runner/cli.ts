@@ -17,6 +17,7 @@ import { checkTarget } from './preflight.ts';
 import { applyProbe, probeTarget } from './probe.ts';
 import { MQTT_FLAG, MQTT_USAGE, parseMqttFlag, remoteTargetFromFlags, TARGET_FLAGS, TARGET_USAGE } from './target-flags.ts';
 import { remoteTarget, startEmbeddedTarget, type BrokenRule, type PreparedTarget } from './target.ts';
+import { cucumberPage, embeddedRuns } from './scenario-runs.ts';
 
 const USAGE = `usage: mqtt-multisession-conformance run [options]
   (no target)              run against the embedded reference broker
@@ -148,28 +149,30 @@ async function main(args: string[]): Promise<void> {
   const concurrency = remote ? 1 : embeddedConcurrency();
   if (remote && broken.length) throw new UserError('--break applies to the embedded reference broker only');
   if (remote && values.transport) throw new UserError(`--transport applies to the embedded reference broker only: a remote target's transport is its URL's (mqtts:// or wss://)`);
-  const transports = parseTransportFlag(values.transport);
+  // An embedded run's scenarios go in two threads at once, this one and one of their own: a transport
+  // each, or one transport's in two parts (runner/scenario-runs.ts). A remote run's go in this thread.
+  const runs = remote ? undefined : embeddedRuns(parseTransportFlag(values.transport));
   const redis = sharedNamespaceFlags(values, remote !== undefined);
   // An embedded broker starts first, in a thread of its own; cucumber and the step modules load
   // meanwhile (run.ts is imported here, not above, so that they do not hold up the broker's start).
-  const embedded = remote ? undefined : startEmbeddedTarget({ pkiDir: values.identities, brokenRules: broken, concurrency, transports, ...(redis ? { redis } : {}), log: (line) => console.log(line) });
+  const embedded = runs && startEmbeddedTarget({ pkiDir: values.identities, brokenRules: broken, concurrency, runs: runs.map(({ transport }) => transport), ...(redis ? { redis } : {}), log: (line) => console.log(line) });
   // Both are awaited below; a failure must not surface first as an unhandled rejection.
   embedded?.catch(() => {});
-  // One transport's scenarios run in this thread; several transports' each in a thread of its own
-  // (runner/scenario-thread.ts), so that their clients use both cores. Either way the step modules
-  // load now, while the target starts.
+  // Either way the step modules load now, while the target starts.
   const prepare = {
     selection: { rules, mqtt, tags: values.tags },
     // Progress is a line per scenario from the collector; cucumber writes only the HTML report.
     formats: [`html:${join(reportDir, 'cucumber.html')}`],
   };
-  const planned = remote ? 1 : transports.length;
   const runners: ScenarioRunner[] = [];
-  for (let index = 0; index < planned; index += 1) {
-    // cucumber's own page, one per transport: cucumber.html, then cucumber-wss.html.
-    const options = { prepare, ...(index > 0 ? { htmlReport: join(reportDir, `cucumber-${transports[index]}.html`) } : {}) };
-    runners.push(planned > 1 ? (await import('./scenario-thread.ts')).startScenarioThread(options) : (await import('./run.ts')).inProcess(options));
-  }
+  if (runs) {
+    const [{ startScenarioThread }, { inProcess }] = await Promise.all([import('./scenario-thread.ts'), import('./run.ts')]);
+    for (const [index, { shard }] of runs.entries()) {
+      // cucumber's own page, one per run: cucumber.html, then cucumber-wss.html or cucumber-tcp-2.html.
+      const options = { prepare: { ...prepare, ...(shard ? { shard } : {}) }, ...(index > 0 ? { htmlReport: join(reportDir, cucumberPage(runs, index)) } : {}) };
+      runners.push(index === 0 ? inProcess(options) : startScenarioThread(options));
+    }
+  } else runners.push((await import('./run.ts')).inProcess({ prepare }));
   let target: PreparedTarget;
   try {
     if (remote) {
@@ -206,15 +209,15 @@ async function main(args: string[]): Promise<void> {
     console.log(`conformance run against the ${target.description}${values['strict-codes'] ? ' (--strict-codes: inferred refusal codes are binding)' : ''}`);
     const startedAt = new Date();
     const started = performance.now();
-    // Every scenario over each transport, the transports at once (each on namespaces of its own:
+    // Every scenario over each transport, the runs at once (each on namespaces of its own:
     // runner/embedded-brokers.ts): a verdict per rule, version, method and transport.
     // A line redrawn in place on a terminal, a line per rule and version elsewhere (report/progress.ts).
     const plan: PlannedScenario[] = [];
-    const results: ScenarioResult[][] = target.transports.map(() => []);
+    const results: ScenarioResult[][] = target.runs.map(() => []);
     const progress = new RunProgress(process.stdout, process.stdout.isTTY === true, () => plan);
-    const runs = await Promise.all(
-      target.transports.map((transport, index) =>
-        runners[index]!.run(target.over(transport, target.parameters), concurrency, {
+    const ended = await Promise.all(
+      target.runs.map((transport, index) =>
+        runners[index]!.run(target.over(index, target.parameters), concurrency, {
           transport,
           onPlanned: (planned) => plan.push(...planned),
           onResult: (result) => {
@@ -227,11 +230,11 @@ async function main(args: string[]): Promise<void> {
     progress.end();
     const scenarios = results.flat();
     const verdicts = ruleVerdicts(scenarios, { rules, versions, transports: target.transports });
-    const spread = runs.map((run) => run.spread).reduce(mergedSpread, undefined);
+    const spread = ended.map((run) => run.spread).reduce(mergedSpread, undefined);
     const report = { target: target.description, startedAt: startedAt.toISOString(), durationMs: performance.now() - started, verdicts, scenarios, ...(spread ? { spread } : {}) };
     const files = writeReports(reportDir, report);
     console.log(`\n${consoleReport(report, process.stdout.isTTY === true)}`);
-    const cucumberPages = target.transports.map((transport, index) => join(reportDir, index === 0 ? 'cucumber.html' : `cucumber-${transport}.html`));
+    const cucumberPages = (runs ?? [{ transport: target.transports[0]! }]).map((_, index, all) => join(reportDir, cucumberPage(all, index)));
     console.log(`reports: ${[...files, ...cucumberPages].join(', ')}`);
     const { passed, failed } = totals(verdicts);
     if (failed > 0) process.exitCode = 1;

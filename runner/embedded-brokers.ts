@@ -45,13 +45,14 @@ export function embeddedSessionLimit(concurrency: number): number {
  * ClientID as the name, the other reads it from certificate fields. The third is the main one with
  * the suite's least session limit, for the scenarios that fill it (S9): filling the main namespace's
  * limit of two per lane took 123 of a run's 540 connections. The fourth is the main one with a short
- * maximum expiry, for the scenarios that wait for one.
+ * maximum expiry, for the scenarios that wait for one, and the fifth the second's twin with it (the
+ * MQTT 3.1.1 sessions of the second's expiry scenarios last its maximum: 4 s, the run's longest).
  */
 export function referenceNamespaces(
   pki: LoadedPki,
   sessionLimit = SUITE_SESSION_LIMIT,
   expiry: { maximum: number; short: number } = { maximum: REFERENCE_MAX_EXPIRY_SECONDS, short: REFERENCE_SHORT_EXPIRY_SECONDS },
-): { main: NamespaceConfig; alternativeNames: NamespaceConfig; limit: NamespaceConfig; shortExpiry: NamespaceConfig } {
+): { main: NamespaceConfig; alternativeNames: NamespaceConfig; limit: NamespaceConfig; shortExpiry: NamespaceConfig; alternativeNamesShortExpiry: NamespaceConfig } {
   const namespace = (alternativeAuthenticationNameSources: AuthenticationNameSource[], limit = sessionLimit, maximumSessionExpiryInSeconds = expiry.maximum) =>
     namespaceFromPki(pki, {
       maximumClientSessionsPerAuthenticationName: limit,
@@ -63,6 +64,7 @@ export function referenceNamespaces(
     alternativeNames: namespace(ALTERNATIVE_NAME_SOURCES),
     limit: namespace([], SUITE_SESSION_LIMIT),
     shortExpiry: namespace([], sessionLimit, expiry.short),
+    alternativeNamesShortExpiry: namespace(ALTERNATIVE_NAME_SOURCES, sessionLimit, expiry.short),
   };
 }
 
@@ -73,13 +75,16 @@ export interface EmbeddedBrokerOptions {
   brokenRules: string[];
   /**
    * Each namespace kept in this Redis (redis://HOST:PORT[/DB]) and served by `instances` instances, each
-   * in a thread of its own: the seven namespaces of each transport take the next seven databases from DB
+   * in a thread of its own: the seven namespaces of each run take the next seven databases from DB
    * on (aedes-persistence-redis names its keys without a prefix, so a namespace is a database:
    * docs/scaling.md). Default: one instance of each, in memory.
    */
   redis?: { url: string; instances: number };
-  /** The transports the run goes over: each gets namespaces of its own (see EmbeddedBrokers.urls). */
-  transports: Transport[];
+  /**
+   * The transport of each run of the scenarios, which the brokers serve at once: each run gets
+   * namespaces of its own (see EmbeddedBrokers.urls), and a transport may have several.
+   */
+  runs: Transport[];
 }
 
 /** What one thread serves: the options, and the Redis database each namespace is kept in when shared. */
@@ -101,6 +106,8 @@ export interface BrokerUrls {
   webhookShortExpiryUrl: string;
   /** The limit namespace authenticating by the test webhook, for the webhook's S9 scenarios. */
   webhookLimitUrl: string;
+  /** The alternative-names namespace keeping sessions REFERENCE_SHORT_EXPIRY_SECONDS; none with Redis, whose namespaces all keep them alike. */
+  alternativeNamesShortExpiryUrl?: string;
   /** The main namespace's management API for its clients (reference/management-api.ts), for the A7 and P5 scenarios. */
   clientsUrl: string;
 }
@@ -110,17 +117,18 @@ const WEBHOOK_TIMEOUT_MS = 1000;
 
 export interface EmbeddedBrokers {
   /**
-   * The URLs of each transport's brokers. Every broker serves MQTT over TLS and over WebSockets, but
-   * each transport's scenarios run on namespaces of their own: the transports' runs overlap, and two
-   * runs of one scenario would otherwise meet on its bare session names (S3) and identities' limits (S9).
+   * The URLs of each run's brokers, over its transport. Every broker serves MQTT over TLS and over
+   * WebSockets, but each run's scenarios go to namespaces of their own: the runs overlap, and two runs
+   * of one scenario would otherwise meet on its bare session names (S3) and identities' limits (S9),
+   * and two parts of one transport's scenarios on the limit S9 fills and the clients A7 changes.
    */
-  urls: Partial<Record<Transport, BrokerUrls>>;
+  urls: BrokerUrls[];
   /** With `redis`: every instance's URLs, the first being `urls`. */
-  instances: Partial<Record<Transport, BrokerUrls>>[];
+  instances: BrokerUrls[][];
   stop(): Promise<void>;
 }
 
-/** The namespaces of each transport, in the order serve() starts them: with Redis, each in a database of its own. */
+/** The namespaces of each run, in the order serve() starts them: with Redis, each in a database of its own. */
 const NAMESPACE_COUNT = 7;
 
 /** redis://HOST:PORT[/DB] with the database moved on by `offset`. */
@@ -131,11 +139,11 @@ export function redisDatabaseUrl(url: string, offset: number): string {
   return parsed.href;
 }
 
-type FromThread = { started: Partial<Record<Transport, BrokerUrls>> } | { stopped: true };
+type FromThread = { started: BrokerUrls[] } | { stopped: true };
 const THREAD_KIND = 'mmc-embedded-brokers';
 
 /** One thread of brokers: one instance of each namespace. */
-async function startThread(options: ThreadOptions): Promise<{ urls: Partial<Record<Transport, BrokerUrls>>; stop(): Promise<void> }> {
+async function startThread(options: ThreadOptions): Promise<{ urls: BrokerUrls[]; stop(): Promise<void> }> {
   const thread = new Worker(threadEntry('./embedded-brokers', import.meta.url), { workerData: { kind: THREAD_KIND, options } });
   const [message] = (await Promise.race([once(thread, 'message'), once(thread, 'error').then(([error]) => Promise.reject(error as Error))])) as [FromThread];
   if (!('started' in message)) throw new Error('the embedded brokers thread answered before it started');
@@ -154,7 +162,7 @@ async function startThread(options: ThreadOptions): Promise<{ urls: Partial<Reco
 
 export async function startEmbeddedBrokers(options: EmbeddedBrokerOptions): Promise<EmbeddedBrokers> {
   const { redis } = options;
-  const redisUrls = redis ? Array.from({ length: NAMESPACE_COUNT * options.transports.length }, (_, index) => redisDatabaseUrl(redis.url, index)) : undefined;
+  const redisUrls = redis ? Array.from({ length: NAMESPACE_COUNT * options.runs.length }, (_, index) => redisDatabaseUrl(redis.url, index)) : undefined;
   // Instances of one namespace are threads of their own, as separate as processes but for the memory
   // they cannot share anyway: each has its aedes, its session store client and its fan-out.
   const started = await Promise.allSettled(Array.from({ length: redis?.instances ?? 1 }, () => startThread({ ...options, ...(redisUrls ? { redisUrls } : {}) })));
@@ -186,19 +194,21 @@ async function serve(options: ThreadOptions): Promise<void> {
   const shared = { maximum: SHARED_REFERENCE_MAX_EXPIRY_SECONDS, short: SHARED_REFERENCE_MAX_EXPIRY_SECONDS };
   const namespaces = referenceNamespaces(pki, options.sessionLimit, options.redisUrls ? shared : undefined);
   const behaviour = mutatedBehaviour(options.brokenRules);
-  // With Redis, each transport's namespaces take the next NAMESPACE_COUNT databases.
+  // With Redis, each run's namespaces take the next NAMESPACE_COUNT databases.
   const start = (namespace: NamespaceConfig, index: number) =>
     startReferenceBroker({ namespace, tls: serverTlsFromPki(pki), behaviour, ...(options.redisUrls ? { redis: { url: options.redisUrls[index]! } } : {}) });
   // The test webhook allows a client with the attributes the main namespace registers for its name.
   const { main } = namespaces;
   const webhook = await startWebhookService({ attributesOf: (name) => main.clients.find((client) => client.authenticationName.toLowerCase() === name.toLowerCase())?.attributes });
   const byWebhook = (namespace: NamespaceConfig) => withWebhook({ ...namespace, reference: { ...namespace.reference, webhookTimeoutMs: WEBHOOK_TIMEOUT_MS } }, webhook.url);
-  // In the order BrokerUrls reads them, NAMESPACE_COUNT of them.
+  // In the order BrokerUrls reads them: NAMESPACE_COUNT of them, and in memory the short-expiry
+  // twin of the alternative names' (with Redis every namespace keeps sessions alike).
   const namespacesOfEach = [main, namespaces.alternativeNames, namespaces.limit, byWebhook(main), namespaces.shortExpiry, byWebhook(namespaces.limit), byWebhook(namespaces.shortExpiry)];
+  if (!options.redisUrls) namespacesOfEach.push(namespaces.alternativeNamesShortExpiry);
   const sets = await Promise.all(
-    options.transports.map(async (transport, set) => {
+    options.runs.map(async (transport, set) => {
       const brokers = await Promise.all(namespacesOfEach.map((namespace, index) => start(namespace, set * NAMESPACE_COUNT + index)));
-      // Each transport's main namespace has its clients' management API (A7, P5): its changes are its own.
+      // Each run's main namespace has its clients' management API (A7, P5): its changes are its own.
       return { transport, brokers, management: await startManagementApi(brokers[0]!) };
     }),
   );
@@ -209,11 +219,20 @@ async function serve(options: ThreadOptions): Promise<void> {
     await webhook.stop();
     port.postMessage({ stopped: true } satisfies FromThread);
   });
-  const started: Partial<Record<Transport, BrokerUrls>> = {};
-  for (const { transport, brokers, management } of sets) {
-    const [url, alternativeNamesUrl, limitUrl, webhookUrl, shortExpiryUrl, webhookLimitUrl, webhookShortExpiryUrl] = brokers.map((broker) => (transport === 'wss' ? broker.wsUrl! : broker.url)) as [string, string, string, string, string, string, string];
-    started[transport] = { url, alternativeNamesUrl, limitUrl, webhookUrl, shortExpiryUrl, webhookLimitUrl, webhookShortExpiryUrl, clientsUrl: management.clientsUrl };
-  }
+  const started = sets.map(({ transport, brokers, management }): BrokerUrls => {
+    const [url, alternativeNamesUrl, limitUrl, webhookUrl, shortExpiryUrl, webhookLimitUrl, webhookShortExpiryUrl, alternativeNamesShortExpiryUrl] = brokers.map((broker) => (transport === 'wss' ? broker.wsUrl! : broker.url)) as [string, string, string, string, string, string, string, string?];
+    return {
+      url,
+      alternativeNamesUrl,
+      limitUrl,
+      webhookUrl,
+      shortExpiryUrl,
+      webhookLimitUrl,
+      webhookShortExpiryUrl,
+      ...(alternativeNamesShortExpiryUrl ? { alternativeNamesShortExpiryUrl } : {}),
+      clientsUrl: management.clientsUrl,
+    };
+  });
   port.postMessage({ started } satisfies FromThread);
 }
 

@@ -41,6 +41,8 @@ export interface PrepareOptions {
   selection?: Selection;
   /** cucumber formats, e.g. 'progress' or 'html:reports/cucumber.html'. */
   formats?: string[];
+  /** Only this part of the selected scenarios, as cucumber's `<index>/<total>` (runner/scenario-runs.ts). */
+  shard?: string;
 }
 
 export interface RunOptions {
@@ -82,6 +84,7 @@ export async function prepareScenarios(options: PrepareOptions): Promise<Prepare
       import: [`world${MODULE_EXTENSION}`, `hooks${MODULE_EXTENSION}`, `*.steps${MODULE_EXTENSION}`].map((file) => pattern(steps, file)),
       tags: tagExpression(options.selection ?? {}) ?? '',
       format: options.formats ?? ['progress'],
+      ...(options.shard ? { shard: options.shard } : {}),
     },
   });
   return { configuration: runConfiguration, support: await loadSupport(runConfiguration) };
@@ -114,7 +117,8 @@ export interface ScenarioEvents {
 }
 
 /**
- * Runs one transport's scenarios: in this thread, or in one of their own (runner/scenario-thread.ts).
+ * Runs one transport's scenarios, or a part of them: in this thread, or in one of their own
+ * (runner/scenario-thread.ts).
  * Either way cucumber's messages are read into results where they arise: a thread hands over a result
  * per scenario, not the twenty-odd messages it is read from.
  */

@@ -42,8 +42,13 @@ export interface PreparedTarget {
   parameters: TargetParameters;
   /** The transports a run goes over, in order: the embedded reference serves both, a remote target its URL's. */
   transports: Transport[];
-  /** `parameters` over `transport`: the same target, its endpoints' URLs for that transport. */
-  over(transport: Transport, parameters: TargetParameters): TargetParameters;
+  /**
+   * The transport of each run of the scenarios, which go at once: one per transport, or a transport's
+   * scenarios in parts (runner/scenario-runs.ts).
+   */
+  runs: Transport[];
+  /** `parameters` for run `run`: the same target, the endpoints of that run over its transport. */
+  over(run: number, parameters: TargetParameters): TargetParameters;
   description: string;
   /** For the user before the run: a PKI near or past expiry. */
   warnings: string[];
@@ -57,8 +62,8 @@ export interface BrokenRule {
 }
 
 /** For each namespace of a run (by its first instance's URL), every instance's URL; undefined for one instance. */
-function instancesOf(instances: Partial<Record<Transport, BrokerUrls>>[], transport: Transport): Record<string, string[]> | undefined {
-  const over = instances.map((instance) => instance[transport]!);
+function instancesOf(instances: BrokerUrls[][], run: number): Record<string, string[]> | undefined {
+  const over = instances.map((instance) => instance[run]!);
   const [first] = over;
   if (!first || over.length < 2) return undefined;
   const namespaces = Object.keys(first) as (keyof BrokerUrls)[];
@@ -70,7 +75,8 @@ export async function startEmbeddedTarget(
     pkiDir?: string;
     brokenRules?: BrokenRule[];
     concurrency?: number;
-    transports?: Transport[];
+    /** The transport of each run of the scenarios (runner/scenario-runs.ts); default one run of each transport. */
+    runs?: Transport[];
     /** Every namespace kept in this Redis and served by this many instances (runner/embedded-brokers.ts). */
     redis?: { url: string; instances: number };
     log?: (line: string) => void;
@@ -81,21 +87,27 @@ export async function startEmbeddedTarget(
   const pki = loadPki(pkiDir);
   const sessionLimit = embeddedSessionLimit(options.concurrency ?? 1);
   const brokenRules = options.brokenRules ?? [];
-  const transports = options.transports ?? [...TRANSPORTS];
-  const brokers = await startEmbeddedBrokers({ pkiDir, sessionLimit, brokenRules: brokenRules.map(({ id }) => id), transports, ...(options.redis ? { redis: options.redis } : {}) });
+  const runs = options.runs ?? [...TRANSPORTS];
+  const brokers = await startEmbeddedBrokers({ pkiDir, sessionLimit, brokenRules: brokenRules.map(({ id }) => id), runs, ...(options.redis ? { redis: options.redis } : {}) });
   const broken = brokenRules.map(({ id, breaks }) => `${id} (${breaks})`).join(', ');
-  const urlsOver = (transport: Transport) => brokers.urls[transport]!;
-  const first = urlsOver(transports[0]!);
-  const at = transports.map((transport) => brokers.instances.map((instance) => instance[transport]!.url).join(', ')).join(' and ');
+  const first = brokers.urls[0]!;
+  const at = runs.map((_, run) => brokers.instances.map((instance) => instance[run]!.url).join(', ')).join(' and ');
   const expiry = options.redis ? SHARED_REFERENCE_MAX_EXPIRY_SECONDS : REFERENCE_MAX_EXPIRY_SECONDS;
   const shortExpiry = options.redis ? SHARED_REFERENCE_MAX_EXPIRY_SECONDS : REFERENCE_SHORT_EXPIRY_SECONDS;
+  const shortExpiryNamespace = (urls: BrokerUrls) => ({
+    url: urls.shortExpiryUrl,
+    webhookUrl: urls.webhookShortExpiryUrl,
+    ...(urls.alternativeNamesShortExpiryUrl ? { alternativeNamesUrl: urls.alternativeNamesShortExpiryUrl } : {}),
+    maxSessionExpirySeconds: shortExpiry,
+  });
   const shared = options.redis ? ` (${brokers.instances.length} instance${brokers.instances.length > 1 ? 's' : ''} of each namespace, kept in Redis at ${options.redis.url})` : '';
   return {
     description: `embedded reference broker at ${at}${shared}${broken ? ` with rules broken on purpose: ${broken}` : ''}`,
-    transports,
-    over: (transport, parameters) => {
-      const urls = urlsOver(transport);
-      const instances = instancesOf(brokers.instances, transport);
+    transports: [...new Set(runs)],
+    runs,
+    over: (run, parameters) => {
+      const urls = brokers.urls[run]!;
+      const instances = instancesOf(brokers.instances, run);
       return {
         ...parameters,
         url: urls.url,
@@ -103,7 +115,7 @@ export async function startEmbeddedTarget(
         limitNamespace: { url: urls.limitUrl, webhookUrl: urls.webhookLimitUrl, sessionLimit: SUITE_SESSION_LIMIT },
         webhookUrl: urls.webhookUrl,
         clientsUrl: urls.clientsUrl,
-        shortExpiryNamespace: { url: urls.shortExpiryUrl, webhookUrl: urls.webhookShortExpiryUrl, maxSessionExpirySeconds: shortExpiry },
+        shortExpiryNamespace: shortExpiryNamespace(urls),
         ...(instances ? { instances } : {}),
       };
     },
@@ -126,7 +138,7 @@ export async function startEmbeddedTarget(
       limitNamespace: { url: first.limitUrl, webhookUrl: first.webhookLimitUrl, sessionLimit: SUITE_SESSION_LIMIT },
       webhookUrl: first.webhookUrl,
       clientsUrl: first.clientsUrl,
-      shortExpiryNamespace: { url: first.shortExpiryUrl, webhookUrl: first.webhookShortExpiryUrl, maxSessionExpirySeconds: shortExpiry },
+      shortExpiryNamespace: shortExpiryNamespace(first),
       pace: false,
       resumeTls: true,
       // A timer that fires late on a busy machine, not a lenient broker.
@@ -187,7 +199,8 @@ export function remoteTarget(options: RemoteTargetOptions): PreparedTarget {
   return {
     description: `remote target ${others.length ? `${[url.href, ...others].join(', ')} (${others.length + 1} endpoints of one namespace)` : url.href}`,
     transports: [transportOf(url.href)],
-    over: (_transport, parameters) => parameters,
+    runs: [transportOf(url.href)],
+    over: (_run, parameters) => parameters,
     warnings: pkiExpiryWarnings(options.identitiesDir, pki.manifest, options.now),
     parameters: {
       url: url.href,

@@ -27,8 +27,13 @@ Before(function (this: ConformanceWorld, { pickle }) {
   }
   const shortExpiry = this.target.shortExpiryNamespace;
   if (this.waitsForExpiry && shortExpiry) {
-    // The main namespace's, or the webhook's: each has its short-expiry twin (when the target has one).
-    const url = this.url === this.target.url ? shortExpiry.url : this.url === this.target.webhookUrl ? shortExpiry.webhookUrl : undefined;
+    // The main namespace's, the webhook's or the alternative names': each may have its short-expiry twin.
+    const twins = new Map([
+      [this.target.url, shortExpiry.url],
+      [this.target.webhookUrl, shortExpiry.webhookUrl],
+      [this.target.alternativeNamesUrl, shortExpiry.alternativeNamesUrl],
+    ]);
+    const url = twins.get(this.url);
     if (url) ({ url: this.url, maxSessionExpirySeconds: this.maxSessionExpirySeconds } = { url, maxSessionExpirySeconds: shortExpiry.maxSessionExpirySeconds });
   }
   return undefined;

@@ -63,6 +63,8 @@ export interface TargetParameters {
     url: string;
     /** The same namespace authenticating by the suite's test webhook, for the webhook's scenarios that wait for an expiry. */
     webhookUrl?: string;
+    /** The alternative-names namespace's twin, for its scenarios that wait for an expiry; absent, they wait for its own. */
+    alternativeNamesUrl?: string;
     maxSessionExpirySeconds: number;
   };
   /** At most one connection attempt per second per session name (Event Grid's limit). */
