@@ -11,11 +11,11 @@
 //   claim took a session no connection held (a new one, or one held offline): one taken over from a live
 //   connection may still change until that connection has ended, and aedes reads those itself.
 // - The fan-out is subscribed ahead: the view's round trip reads the subscriptions too, and for a
-//   session held offline each topic is subscribed at once (a listener that takes nothing), in parallel
-//   with the claim. aedes' own subscription of a topic with a listener already is answered at once; its
-//   read is answered only once the subscriptions made ahead are answered by Redis. A topic read ahead
-//   that the claim's read no longer has is subscribed for nothing, for a moment; one it has that the view
-//   had not is subscribed by aedes, in turn, as before.
+//   session held offline for the owner connecting, each topic is subscribed at once (a listener that
+//   takes nothing), in parallel with the claim. aedes' own subscription of a topic with a listener
+//   already is answered at once; its read is answered only once the subscriptions made ahead are
+//   answered by Redis. A topic read ahead that the claim's read no longer has is subscribed for nothing,
+//   for a moment; one it has that the view had not is subscribed by aedes, in turn, as before.
 import type { ChainableCommander } from 'ioredis';
 import { createRequire } from 'node:module';
 
@@ -66,7 +66,7 @@ export class ConnectReads {
     pipeline.hgetallBuffer(subscriptionsKey(name));
   }
 
-  /** The view found `name` held offline: its subscriptions' topics are subscribed on the fan-out ahead. */
+  /** The view found `name` held offline for the owner connecting: its subscriptions' topics are subscribed on the fan-out ahead. */
   viewedHeld(name: string, hash: Record<string, Buffer>): void {
     const topics = Object.keys(hash);
     if (topics.length === 0) return;

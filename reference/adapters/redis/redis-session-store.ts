@@ -120,7 +120,8 @@ export class RedisSessionStore implements SessionStore {
     const { answer, read } = reads ? await this.withRead(this.options.redis.pipeline(), 'sessionView', args, (pipeline) => reads.withView(pipeline, name)) : { answer: await this.run('sessionView', ...args), read: undefined };
     const [raw, count, gone, unwiped] = answer as [RawRecord, number, RawRecord, number];
     const view = sessionView(name, toRecord(name, raw), owner, count, toRecord(name, gone), unwiped === 1);
-    if (read && view.record && view.record.connectionId === undefined) reads!.viewedHeld(name, read as Record<string, Buffer>);
+    // Held offline for this owner: what it resumes.
+    if (read && view.record?.owner === owner && view.record.connectionId === undefined) reads!.viewedHeld(name, read as Record<string, Buffer>);
     return view;
   }
 
