@@ -137,18 +137,4 @@ describe.skipIf(!REDIS_AVAILABLE)('the reads a CONNECT carries', () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(fanOut.listeners).toEqual([]);
   });
-
-  it('claims on, leaving the read to aedes, when Redis has lost the claim script (SCRIPT FLUSH)', async () => {
-    const { sessions, reads, redis } = storeWithReads();
-    await sessions.start();
-    await sessions.claim(await sessions.view('first', 'alpha'), 1, 60, Infinity);
-    await redis.script('FLUSH');
-    expect(await sessions.claim(await sessions.view('s', 'alpha'), 1, 60, Infinity)).toEqual({ replaced: undefined });
-    expect(await reads.take('s')).toBeUndefined();
-    expect(await sessions.find('s')).toMatchObject({ connectionId: 1 });
-    // Loaded again: the next claim reads with it.
-    await sessions.close('s', 1);
-    expect(await sessions.claim(await sessions.view('s', 'alpha'), 2, 60, Infinity)).not.toBe('conflict');
-    expect(await reads.take('s')).toEqual([]);
-  });
 });

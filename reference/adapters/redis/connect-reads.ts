@@ -4,19 +4,22 @@
 // then subscribes the fan-out to each of their topics new to this instance (mqemitter-redis: a PSUBSCRIBE
 // or SUBSCRIBE, awaited): two round trips in turn after the store's two.
 //
-// - The subscriptions aedes restores are read in the claim's transaction, right after the claim: no other
-//   client's command comes between, so they are what the session has as this connection becomes its
-//   holder, as aedes' own read after the claim would find them (only its holder changes them, and only
-//   the CONNECT's own wipes, done before the claim, remove them). They are handed to aedes only when the
-//   claim took a session no connection held (a new one, or one held offline): one taken over from a live
-//   connection may still change until that connection has ended, and aedes reads those itself.
-// - The fan-out is subscribed ahead: the view's round trip reads the subscriptions too, and for a
-//   session held offline for the owner connecting, each topic is subscribed at once (a listener that
-//   takes nothing), in parallel with the claim. aedes' own subscription of a topic with a listener
-//   already is answered at once; its read is answered only once the subscriptions made ahead are
-//   answered by Redis. A topic read ahead that the claim's read no longer has is subscribed for nothing,
-//   for a moment; one it has that the view had not is subscribed by aedes, in turn, as before.
-import type { ChainableCommander } from 'ioredis';
+// - The subscriptions aedes restores are read in the claim's step (its Lua script), right after the
+//   claim: they are what the session has as this connection becomes its holder, as aedes' own read
+//   after the claim would find them (only its holder changes them, and only the CONNECT's own wipes,
+//   done before the claim, remove them). The step reads them only when the claim took a session no
+//   connection held (a new one, or one held offline): one taken over from a live connection may still
+//   change until that connection has ended, and aedes reads those itself.
+// - The fan-out is subscribed ahead: the view's step reads the subscriptions of a session held offline
+//   for the owner connecting, and each topic is subscribed at once (a listener that takes nothing), in
+//   parallel with the claim. aedes' own subscription of a topic with a listener already is answered at
+//   once; its read is answered only once the subscriptions made ahead are answered by Redis. A topic read
+//   ahead that the claim's read no longer has is subscribed for nothing, for a moment; one it has that
+//   the view had not is subscribed by aedes, in turn, as before.
+// The reads ride inside the store's steps rather than beside them (a pipeline or a MULTI of their own):
+// ioredis' auto-pipelining sends the requests of one connection in the order they are made, but writes
+// a pipeline of its own at once, ahead of what it holds, so a CONNECT's view could have overtaken the
+// end of a connection recorded just before it.
 import { createRequire } from 'node:module';
 
 const requireBesidePersistence = createRequire(createRequire(import.meta.url).resolve('aedes-persistence-redis/asyncPersistence.js'));
@@ -52,7 +55,7 @@ interface Ahead {
   release(): void;
 }
 
-/** The reads a CONNECT's view and claim carry (redis-session-store.ts sends them; redis-persistence.ts answers aedes from them). */
+/** The reads a CONNECT's view and claim carry (redis-session-store.ts makes them in its steps; redis-persistence.ts answers aedes from them). */
 export class ConnectReads {
   /** Per session name: what its last claim here read, for the CONNECT that claimed it. */
   private readonly claimed = new Map<string, StoredSubscription[]>();
@@ -61,9 +64,9 @@ export class ConnectReads {
 
   constructor(private readonly fanOut: FanOut) {}
 
-  /** Sends the read that goes with the view of `name` in its round trip. */
-  withView(pipeline: ChainableCommander, name: string): void {
-    pipeline.hgetallBuffer(subscriptionsKey(name));
+  /** The key the store's view and claim read the session's subscriptions at. */
+  subscriptionsKey(name: string): string {
+    return subscriptionsKey(name);
   }
 
   /** The view found `name` held offline for the owner connecting: its subscriptions' topics are subscribed on the fan-out ahead. */
@@ -87,11 +90,6 @@ export class ConnectReads {
     timer.unref();
     this.ahead.get(name)?.release();
     this.ahead.set(name, ahead);
-  }
-
-  /** Sends the read that goes with the claim of `name`, in its transaction, after it. */
-  withClaim(transaction: ChainableCommander, name: string): void {
-    transaction.hgetallBuffer(subscriptionsKey(name));
   }
 
   /** The claim of `name` took a session no connection held (`hash`: its subscriptions then), or did not (undefined). */

@@ -6,7 +6,7 @@
 // (kill -9, a lost machine), within one lease length (docs/scaling.md).
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { SessionRecord } from '../../policy/session-record.ts';
 import type { Clock } from '../../ports/clock.ts';
 import { sessionView, type Claim, type CloseOutcome, type SessionStore, type SessionView } from '../../ports/session-store.ts';
@@ -17,6 +17,20 @@ import { scriptText, SESSION_SCRIPTS, type SessionScriptName } from './session-s
 export const DEFAULT_LEASE_MS = 15_000;
 
 type RawRecord = [string, string | null, string | null, string, string | null] | null;
+/** A record as a step answers it in Buffers. */
+type BinaryRecord = (Buffer | null)[] | null;
+
+/** The record's fields as text. */
+function textOf(raw: BinaryRecord): RawRecord {
+  return raw ? (raw.map((field) => (field === null ? null : field.toString())) as NonNullable<RawRecord>) : null;
+}
+
+/** A hash as HGETALL answers it, field after value, as field -> value. */
+function hashOf(flat: Buffer[]): Record<string, Buffer> {
+  const hash: Record<string, Buffer> = {};
+  for (let index = 0; index < flat.length; index += 2) hash[flat[index]!.toString()] = flat[index + 1]!;
+  return hash;
+}
 
 type ScriptCall = (prefix: string, now: number, ...args: (string | number)[]) => Promise<unknown>;
 
@@ -64,6 +78,7 @@ export class RedisSessionStore implements SessionStore {
   readonly leaseMs: number;
   private renewTimer?: NodeJS.Timeout;
   private readonly calls: Record<SessionScriptName, ScriptCall>;
+  private readonly binaryCalls: Record<'sessionView' | 'sessionClaim', ScriptCall>;
 
   constructor(private readonly options: RedisSessionStoreOptions) {
     this.prefix = namespacePrefix(options.namespace);
@@ -77,15 +92,16 @@ export class RedisSessionStore implements SessionStore {
     this.calls = Object.fromEntries(
       (Object.keys(SESSION_SCRIPTS) as SessionScriptName[]).map((name) => [name, (redis[name] as ScriptCall).bind(redis)]),
     ) as Record<SessionScriptName, ScriptCall>;
+    this.binaryCalls = { sessionView: redis.sessionViewBuffer!.bind(redis), sessionClaim: redis.sessionClaimBuffer!.bind(redis) };
   }
 
   private run(name: SessionScriptName, ...args: (string | number)[]): Promise<unknown> {
     return this.calls[name](this.prefix, this.clock(), ...args);
   }
 
-  /** Adds the step to a pipeline or transaction. */
-  private queue(commands: ChainableCommander, name: SessionScriptName, ...args: (string | number)[]): void {
-    (commands as unknown as Record<SessionScriptName, ScriptCall>)[name](this.prefix, this.clock(), ...args);
+  /** The step, answered with binary strings as Buffers (the session's subscriptions, in msgpack, among them). */
+  private runBinary(name: 'sessionView' | 'sessionClaim', ...args: (string | number)[]): Promise<unknown> {
+    return this.binaryCalls[name](this.prefix, this.clock(), ...args);
   }
 
   /** Takes this instance's lease and renews it every third of its length until `stop`. */
@@ -115,34 +131,17 @@ export class RedisSessionStore implements SessionStore {
 
   async view(name: string, owner: string): Promise<SessionView> {
     const { reads } = this.options;
-    const args = [name, owner, this.instance];
-    // aedes' read of the session goes in the view's round trip, beside its step (nothing is decided on it).
-    const { answer, read } = reads ? await this.withRead(this.options.redis.pipeline(), 'sessionView', args, (pipeline) => reads.withView(pipeline, name)) : { answer: await this.run('sessionView', ...args), read: undefined };
-    const [raw, count, gone, unwiped] = answer as [RawRecord, number, RawRecord, number];
-    const view = sessionView(name, toRecord(name, raw), owner, count, toRecord(name, gone), unwiped === 1);
-    // Held offline for this owner: what it resumes.
-    if (read && view.record?.owner === owner && view.record.connectionId === undefined) reads!.viewedHeld(name, read as Record<string, Buffer>);
-    return view;
-  }
-
-  /**
-   * The step and a read, sent together in `commands` (a pipeline, or a transaction: nothing comes
-   * between them): the step's answer, and the read's (undefined if it failed or was not made).
-   */
-  private async withRead(commands: ChainableCommander, name: SessionScriptName, args: (string | number)[], read: (commands: ChainableCommander) => void): Promise<{ answer: unknown; read: unknown }> {
-    this.queue(commands, name, ...args);
-    read(commands);
-    const [[error, answer], [readError, readAnswer]] = (await commands.exec()) as [[Error | null, unknown], [Error | null, unknown]];
-    // A script Redis no longer has (SCRIPT FLUSH) fails in a transaction without being run (ioredis
-    // runs it again only outside one): it is run alone, which loads it, and the read is left to aedes.
-    if (error && /NOSCRIPT/.test(error.message)) return { answer: await this.run(name, ...args), read: undefined };
-    if (error) throw error;
-    return { answer, read: readError ? undefined : readAnswer };
+    // aedes' subscriptions of a session held offline for this owner are read in the view too (reads).
+    const [raw, count, gone, unwiped, read] = (await this.runBinary('sessionView', name, owner, this.instance, reads ? reads.subscriptionsKey(name) : '')) as [BinaryRecord, number, BinaryRecord, number, Buffer[] | null];
+    if (read) reads!.viewedHeld(name, hashOf(read));
+    return sessionView(name, toRecord(name, textOf(raw)), owner, count, toRecord(name, textOf(gone)), unwiped === 1);
   }
 
   async claim(seen: SessionView, connectionId: number, expirySeconds: number, ownerLimit: number): Promise<Claim> {
     const { record } = seen;
-    const args: (string | number)[] = [
+    const { reads } = this.options;
+    const answer = (await this.runBinary(
+      'sessionClaim',
       seen.name,
       seen.owner,
       this.instance,
@@ -154,15 +153,12 @@ export class RedisSessionStore implements SessionStore {
       record?.heldSince ?? '',
       seen.ownerCount,
       Number.isFinite(ownerLimit) ? ownerLimit : Number.MAX_SAFE_INTEGER,
-    ];
-    const { reads } = this.options;
-    // aedes' read of the session's subscriptions, in the claim's transaction, right after it: nothing comes between.
-    const { answer, read } = reads ? await this.withRead(this.options.redis.multi(), 'sessionClaim', args, (transaction) => reads.withClaim(transaction, seen.name)) : { answer: await this.run('sessionClaim', ...args), read: undefined };
-    const [won, replaced] = answer as [number, RawRecord?];
-    const claim: Claim = won === 1 ? { replaced: toRecord(seen.name, replaced ?? null) } : 'conflict';
-    // Handed to aedes only for a session no connection held: one taken over from a live connection may change until it ends.
-    reads?.claimedFree(seen.name, claim !== 'conflict' && claim.replaced?.connectionId === undefined ? (read as Record<string, Buffer> | undefined) : undefined);
-    return claim;
+      // aedes' subscriptions of the session, read in the claim's step when it took a session no connection held (reads).
+      reads ? reads.subscriptionsKey(seen.name) : '',
+    )) as [number, BinaryRecord?, (Buffer[] | null)?];
+    const [won, replaced, read] = answer;
+    reads?.claimedFree(seen.name, won === 1 && read ? hashOf(read) : undefined);
+    return won === 1 ? { replaced: toRecord(seen.name, textOf(replaced ?? null)) } : 'conflict';
   }
 
   async find(name: string): Promise<SessionRecord | undefined> {
