@@ -194,7 +194,7 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     log,
     clock,
     sessionLimit: () => behaviour.sessionLimit(namespace),
-    ...(shared ? { instance: shared.instance, takeovers: shared.takeovers } : {}),
+    ...(shared ? { instance: shared.instance, takeovers: shared.takeovers, sharedStateWipe: shared.wipeState } : {}),
   });
 
   // With Redis, a QoS 1 PUBLISH's PUBACK waits until its message is stored there (a kill -9 loses nothing acknowledged).

@@ -5,7 +5,8 @@
 // one instance is changed at every instance, its connections ended wherever they are (A7, P5), and a
 // broker that stops sends MQTT 5 clients DISCONNECT 0x8B and keeps their sessions for whichever instance
 // they resume on.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { within } from '../common/timing.ts';
 import { openRawSession, type RawSession } from '../testkit/raw-session.ts';
 import { startTestBroker, type TestBroker } from '../testkit/test-broker.ts';
@@ -13,8 +14,23 @@ import { redisSkipNotice, REDIS_AVAILABLE, startRedis, type TestRedis } from '..
 import { ConnectReads, subscriptionsKey } from './adapters/redis/connect-reads.ts';
 import { redisPersistence, type PersistenceWrites } from './adapters/redis/redis-persistence.ts';
 import { startReferenceBroker, type ReferenceBroker } from './broker.ts';
+import type { Behaviour } from './policy/behaviour.ts';
+import { EVENT_GRID } from './policy/event-grid.ts';
 
 redisSkipNotice('reference/shared-namespace.test.ts');
+
+/** The Redis connection each instance's aedes persistence was given, in the order the instances started. */
+const wiring = vi.hoisted(() => ({ persistenceConnections: [] as unknown[] }));
+vi.mock('./adapters/redis/redis-persistence.ts', async (importOriginal) => {
+  const original = await importOriginal<typeof import('./adapters/redis/redis-persistence.ts')>();
+  return {
+    ...original,
+    redisPersistence: (...args: Parameters<typeof original.redisPersistence>) => {
+      wiring.persistenceConnections.push(args[0]);
+      return original.redisPersistence(...args);
+    },
+  };
+});
 
 let redis: TestRedis | undefined;
 const running: TestBroker<ReferenceBroker>[] = [];
@@ -27,14 +43,18 @@ afterEach(async () => {
   for (const broker of running.splice(0)) await broker.stop();
 });
 
+const persistenceConnectionOf = new Map<TestBroker<ReferenceBroker>, Redis>();
+
 /** An instance of the namespace kept in the file's Redis (database `db`: a fresh namespace per test). */
-async function instance(db: number, limits: { sessions?: number } = {}): Promise<TestBroker<ReferenceBroker>> {
+async function instance(db: number, limits: { sessions?: number } = {}, behaviour?: Behaviour): Promise<TestBroker<ReferenceBroker>> {
+  const started = wiring.persistenceConnections.length;
   const broker = await startTestBroker(
     startReferenceBroker,
     limits.sessions ? { maximumClientSessionsPerAuthenticationName: limits.sessions } : {},
-    { redis: { url: `${redis!.url}/${db}` } },
+    { redis: { url: `${redis!.url}/${db}` }, ...(behaviour ? { behaviour } : {}) },
   );
   running.push(broker);
+  persistenceConnectionOf.set(broker, wiring.persistenceConnections[started] as Redis);
   return broker;
 }
 
@@ -192,6 +212,220 @@ describe.skipIf(!REDIS_AVAILABLE)('a session that ends at A just as its owner co
     expect(newOwner.sessionPresent).toBe(false);
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(newOwner.pending().map((message) => message.payload)).toEqual([]);
+  });
+});
+
+describe.skipIf(!REDIS_AVAILABLE)("the wipe of an ended session's stored state, at whichever instance", () => {
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const views: Redis[] = [];
+  const raws: RawSession[] = [];
+  afterEach(() => {
+    for (const view of views.splice(0)) view.disconnect();
+    for (const raw of raws.splice(0)) raw.end();
+  });
+  /** A connection of the test's own to the namespace's database, to see what is stored there. */
+  async function storedIn(db: number): Promise<Redis> {
+    const { Redis } = await import('ioredis');
+    const view = new Redis(`${redis!.url}/${db}`);
+    views.push(view);
+    return view;
+  }
+  /** From now on each request on the connection reaches Redis `ms` late, in order, as from a loaded instance. */
+  function slowRequests(connection: Redis, ms: number): void {
+    const socket = (connection as unknown as { stream: { write(data: unknown): boolean } }).stream;
+    const write = socket.write.bind(socket);
+    let previous = Promise.resolve();
+    socket.write = (data: unknown) => {
+      const due = Date.now() + ms;
+      previous = previous.then(() => sleep(due - Date.now())).then(() => void write(data));
+      return true;
+    };
+  }
+  /** The instance's sweep of expired sessions comes `ms` late: the other instance sweeps first. */
+  function lateToSweep(at: TestBroker<ReferenceBroker>, ms: number): void {
+    const sweep = at.broker.sessions.sweep.bind(at.broker.sessions);
+    at.broker.sessions.sweep = async () => {
+      await sleep(ms);
+      return sweep();
+    };
+  }
+  /** `then` runs once the instance's sweep removed session `name` from the store, before the instance wipes its state. */
+  function onSweepOf(at: TestBroker<ReferenceBroker>, name: string, then: () => unknown): void {
+    const sweep = at.broker.sessions.sweep.bind(at.broker.sessions);
+    at.broker.sessions.sweep = async () => {
+      const removed = await sweep();
+      if (removed.some((record) => record.name === name)) await then();
+      return removed;
+    };
+  }
+  /** Session s1 of alpha at A, subscribed at QoS 1 to mmc/alpha/s1, held offline with a 1-second expiry. */
+  async function heldAt(a: TestBroker<ReferenceBroker>): Promise<void> {
+    const owner = await a.open('alpha', 's1', '5', { sessionExpiry: 1 });
+    await owner.subscribe('mmc/alpha/s1', 1);
+    await owner.disconnect();
+  }
+
+  it("S5: a name claimed at B while A's wipe of its expired session is under way (its subscriptions gone, not yet its queue) starts afresh", async () => {
+    const db = (databases += 1);
+    const [a, b] = [await instance(db), await instance(db)];
+    const stored = await storedIn(db);
+    lateToSweep(b, 5000);
+    // From A's sweep of s1 on, each of A's requests to Redis takes 1.5 s: its wipe of s1 takes seconds.
+    onSweepOf(a, 's1', () => slowRequests(persistenceConnectionOf.get(a)!, 1500));
+    await heldAt(a);
+    const publisher = await b.open('observer', 'pub', '5', { cleanStart: true });
+    await publisher.publish('mmc/alpha/s1', 'kept', 1);
+    // A's wipe has begun: the old session's subscriptions are gone.
+    await expect.poll(() => stored.exists('client:s1'), { timeout: 8000 }).toBe(0);
+    const newOwner = await b.open('beta', 's1', '5', { cleanStart: false, sessionExpiry: 600 });
+    expect(newOwner.sessionPresent).toBe(false);
+    await sleep(500);
+    expect(newOwner.pending().map((message) => message.payload)).toEqual([]);
+  });
+
+  it("S5: A's wipe of the expired session, come after B's claim of the name, leaves the new session's subscriptions and queue alone", async () => {
+    const db = (databases += 1);
+    const [a, b] = [await instance(db), await instance(db)];
+    lateToSweep(b, 5000);
+    let swept = false;
+    onSweepOf(a, 's1', async () => {
+      swept = true;
+      await sleep(1500);
+    });
+    await heldAt(a);
+    const publisher = await b.open('observer', 'pub', '5', { cleanStart: true });
+    await publisher.publish('mmc/alpha/s1', 'old', 1);
+    await expect.poll(() => swept, { timeout: 5000 }).toBe(true);
+    const newOwner = await b.open('beta', 's1', '5', { cleanStart: false, sessionExpiry: 600 });
+    expect(newOwner.sessionPresent).toBe(false);
+    await newOwner.subscribe('mmc/beta/s1', 1);
+    // A's wipe comes and goes.
+    await sleep(2000);
+    await newOwner.disconnect();
+    await publisher.publish('mmc/beta/s1', 'new', 1);
+    const resumed = await a.open('beta', 's1', '5', { cleanStart: false, sessionExpiry: 600 });
+    expect(resumed.sessionPresent).toBe(true);
+    expect((await resumed.nextMessage('mmc/beta/s1')).payload).toBe('new');
+    await sleep(300);
+    expect(resumed.pending().map((message) => message.payload)).toEqual([]);
+  });
+
+  it("S5: the expired session's subscriptions wiped at B are gone from A's index too: A queues nothing of them for the name's new session", async () => {
+    const db = (databases += 1);
+    const [a, b] = [await instance(db), await instance(db)];
+    lateToSweep(a, 10_000);
+    await heldAt(a);
+    const publisher = await a.open('observer', 'pub', '5', { cleanStart: true });
+    await sleep(2000);
+    // Past its expiry: the CONNECT at B removes it and wipes its state; the new session subscribes to nothing.
+    const newOwner = await b.open('beta', 's1', '5', { cleanStart: false, sessionExpiry: 600 });
+    expect(newOwner.sessionPresent).toBe(false);
+    await newOwner.disconnect();
+    await publisher.publish('mmc/alpha/s1', 'for the old session', 1);
+    const resumed = await b.open('beta', 's1', '5', { cleanStart: false, sessionExpiry: 600 });
+    await sleep(500);
+    expect(resumed.pending().map((message) => message.payload)).toEqual([]);
+  });
+
+  it("L3: a wipe at B of a session whose messages A sent or queued leaves none of their payloads (packet:…) in Redis", async () => {
+    const db = (databases += 1);
+    const [a, b] = [await instance(db), await instance(db)];
+    const stored = await storedIn(db);
+    lateToSweep(a, 10_000);
+    const { certificatePem, keyPem } = a.pki.identities.get('alpha')!;
+    const owner = await openRawSession({ port: a.broker.port, ca: a.pki.rootCaPem, cert: certificatePem, key: keyPem });
+    raws.push(owner);
+    owner.sendPacket({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 's1', clean: true, keepalive: 30, username: 'alpha', properties: { sessionExpiryInterval: 1 } });
+    expect(await owner.next(5000)).toMatchObject({ cmd: 'connack', reasonCode: 0 });
+    owner.sendPacket({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'mmc/alpha/s1', qos: 1 }] });
+    expect(await owner.next()).toMatchObject({ cmd: 'suback' });
+    const publisher = await a.open('observer', 'pub', '5', { cleanStart: true });
+    await publisher.publish('mmc/alpha/s1', 'sent', 1);
+    // Sent by A, never acknowledged: A alone knows which stored message its packet identifier stands for.
+    expect(await owner.next(3000)).toMatchObject({ cmd: 'publish', qos: 1 });
+    owner.end();
+    await expect.poll(async () => (await b.broker.sessions.find('s1'))?.connectionId, { timeout: 3000 }).toBeUndefined();
+    for (const payload of ['queued 1', 'queued 2']) await publisher.publish('mmc/alpha/s1', payload, 1);
+    expect((await stored.keys('packet:*')).length).toBeGreaterThan(0);
+    // Past its expiry, unswept (A's sweep is late): the CONNECT at B removes it and wipes its state first.
+    await sleep(2000);
+    const newOwner = await b.open('beta', 's1', '5', { cleanStart: false, sessionExpiry: 600 });
+    expect(newOwner.sessionPresent).toBe(false);
+    expect(await stored.exists('client:s1', 'outgoing:s1')).toBe(0);
+    expect(await stored.keys('packet:*')).toEqual([]);
+  });
+});
+
+describe.skipIf(!REDIS_AVAILABLE)('a QoS 2 message to a persistent session, where QoS 2 is served (the L9 mutant: Event Grid serves at most QoS 1)', () => {
+  const servingQos2: Behaviour = { ...EVENT_GRID, maximumQos: 2 };
+  const raws: RawSession[] = [];
+  afterEach(() => {
+    for (const raw of raws.splice(0)) raw.end();
+  });
+  /** A raw MQTT 5 connection of `identity` at the instance, its CONNECT for `name` (Session Expiry 600) answered: the CONNACK, then the connection. */
+  async function rawConnect(at: TestBroker<ReferenceBroker>, identity: string, name: string, clean: boolean) {
+    const { certificatePem, keyPem } = at.pki.identities.get(identity)!;
+    const raw = await openRawSession({ port: at.broker.port, ca: at.pki.rootCaPem, cert: certificatePem, key: keyPem });
+    raws.push(raw);
+    raw.sendPacket({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: name, clean, keepalive: 30, username: identity, properties: { sessionExpiryInterval: 600 } });
+    const connack = await raw.next(5000);
+    expect(connack).toMatchObject({ cmd: 'connack', reasonCode: 0 });
+    return { raw, connack: connack as { sessionPresent: boolean } };
+  }
+  /** The packets the connection is sent within `ms`, as `cmd messageId`. */
+  async function sentWithin(raw: RawSession, ms: number): Promise<string[]> {
+    const sent: string[] = [];
+    for (let packet = await raw.next(ms); packet; packet = await raw.next(ms)) sent.push(`${packet.cmd} ${(packet as { messageId?: number }).messageId}`);
+    return sent;
+  }
+
+  describe.each(['a restart', 'a takeover at B'] as const)('across %s', (move) => {
+    it.each(['PUBLISH not yet received (no PUBREC)', 'PUBREC sent, PUBREL not yet completed (no PUBCOMP)'] as const)('delivers it exactly once when the flow stood at %s', async (stage) => {
+      const db = (databases += 1);
+      const a = await instance(db, {}, servingQos2);
+      const { raw: owner } = await rawConnect(a, 'alpha', 's1', true);
+      owner.sendPacket({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'mmc/alpha/s1', qos: 2 }] });
+      expect(await owner.next(3000)).toMatchObject({ cmd: 'suback', granted: [2] });
+      const { raw: publisher } = await rawConnect(a, 'observer', 'pub', true);
+      publisher.sendPacket({ cmd: 'publish', topic: 'mmc/alpha/s1', payload: Buffer.from('once'), qos: 2, messageId: 1, retain: false, dup: false });
+      expect(await publisher.next(3000)).toMatchObject({ cmd: 'pubrec', messageId: 1 });
+      publisher.sendPacket({ cmd: 'pubrel', messageId: 1 });
+      expect(await publisher.next(3000)).toMatchObject({ cmd: 'pubcomp', messageId: 1 });
+      const delivered = (await owner.next(3000)) as { cmd: string; messageId: number; qos: number; payload: Buffer };
+      expect(delivered).toMatchObject({ cmd: 'publish', qos: 2 });
+      expect(delivered.payload.toString()).toBe('once');
+      const id = delivered.messageId;
+      if (stage.startsWith('PUBREC')) {
+        owner.sendPacket({ cmd: 'pubrec', messageId: id });
+        expect(await owner.next(3000)).toMatchObject({ cmd: 'pubrel', messageId: id });
+      }
+      let next: TestBroker<ReferenceBroker>;
+      if (move === 'a restart') {
+        running.splice(running.indexOf(a), 1);
+        await a.broker.stop();
+        next = await instance(db, {}, servingQos2);
+      } else {
+        next = await instance(db, {}, servingQos2);
+      }
+      const { raw: resumed, connack } = await rawConnect(next, 'alpha', 's1', false);
+      expect(connack.sessionPresent).toBe(true);
+      if (stage.startsWith('PUBLISH')) {
+        const again = (await resumed.next(3000)) as { cmd: string; messageId: number; dup: boolean; payload: Buffer };
+        expect(again).toMatchObject({ cmd: 'publish', messageId: id, dup: true });
+        expect(again.payload.toString()).toBe('once');
+        resumed.sendPacket({ cmd: 'pubrec', messageId: id });
+      }
+      // The PUBREL, resent on resuming or answering the PUBREC just sent; then nothing more.
+      expect(await resumed.next(3000)).toMatchObject({ cmd: 'pubrel', messageId: id });
+      resumed.sendPacket({ cmd: 'pubcomp', messageId: id });
+      expect(await sentWithin(resumed, 500)).toEqual([]);
+      resumed.end();
+      // Completed: the next connection of the session is sent nothing of it.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const { raw: later, connack: laterConnack } = await rawConnect(move === 'a restart' ? next : a, 'alpha', 's1', false);
+      expect(laterConnack.sessionPresent).toBe(true);
+      expect(await sentWithin(later, 500)).toEqual([]);
+    });
   });
 });
 

@@ -215,9 +215,6 @@ export class MemorySessionStore implements SessionStore {
     return expired;
   }
 
-  /** One process: a CONNECT waits for the broker's own wipe of its name, so no view says `unwiped`. */
-  async wiped(): Promise<void> {}
-
   /** Clock time (ms) of the next expiry, for the timer that sweeps. */
   async nextExpiry(): Promise<number | undefined> {
     return this.held.peek()?.at;

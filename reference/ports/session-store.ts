@@ -21,8 +21,8 @@ export interface SessionView extends SessionLookup {
   /** A held session of that name past its expiry, removed by this view: its state goes before the name is used. */
   readonly expired?: SessionRecord;
   /**
-   * The last session of that name was removed (expired, ended) and the instance that removed it has not
-   * yet wiped its stored state: it is wiped before the name is used, or a new session would resume it.
+   * The last session of that name was removed (expired, ended) and its stored state is not wiped yet
+   * (SharedStateWipe): it is wiped before the name is used, or a new session would resume it.
    */
   readonly unwiped?: boolean;
 }
@@ -63,12 +63,16 @@ export interface SessionStore {
   sweep(): Promise<SessionRecord[]>;
   /** Clock time (ms) of the next expiry, for the timer that sweeps. */
   nextExpiry(): Promise<number | undefined>;
-  /**
-   * The stored state of a session this broker removed (swept, ended, or ended with its connection) is
-   * wiped: views of its name no longer say `unwiped`.
-   */
-  wiped(name: string): Promise<void>;
 }
+
+/**
+ * Where instances share what the broker stores of a session beside its record (its subscriptions,
+ * queued messages, will): its removal, in one step, whatever of it was removed already, by whichever
+ * instance. `removed`: the store removed the name's last session, and its views say `unwiped` until
+ * this is done; the state is removed only while they still do (else a claim of the name since has put
+ * a new session's state there), and then they no longer do. Otherwise: a claim replaces the session.
+ */
+export type SharedStateWipe = (sessionName: string, removed: boolean) => Promise<void>;
 
 /** A view as SessionLookup answers it: only the name and the owner it was taken for are known. */
 export function sessionView(name: string, record: SessionRecord | undefined, owner: string, ownerCount: number, expired?: SessionRecord, unwiped = false): SessionView {

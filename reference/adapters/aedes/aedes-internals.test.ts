@@ -247,6 +247,27 @@ describe("aedes' internals as the reference relies on them", () => {
     second.end.destroy();
   });
 
+  it("resends a QoS 2 flow's PUBREL, queued once the PUBREC came, as it is: without the DUP flag a PUBREL may not have (L9 mutant's QoS 2)", async () => {
+    const first = await joined();
+    markRedeliveries(broker!);
+    first.send(connect('sub', { clean: false }));
+    await first.next('connack');
+    first.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 't', qos: 2 }] });
+    await first.next('suback');
+    await new Promise<void>((resolve) => broker!.publish({ cmd: 'publish', topic: 't', payload: Buffer.from('m'), qos: 2, retain: false, dup: false }, () => resolve()));
+    const { messageId } = (await first.next('publish')) as mqttPacket.IPublishPacket;
+    first.send({ cmd: 'pubrec', messageId: messageId! });
+    expect(await first.next('pubrel')).toMatchObject({ messageId });
+    first.device.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const second = device(broker!);
+    second.send(connect('sub', { clean: false }));
+    // A PUBREL with DUP set is malformed [MQTT-3.6.1-1]: the device's parser would refuse it.
+    expect((await second.until(1, 'pubrel'))[0]).toMatchObject({ messageId, dup: false });
+    expect(second.received.filter((packet) => packet.cmd === 'publish')).toEqual([]);
+    second.end.destroy();
+  });
+
   it('M3: queues a message in a held session with enqueueForSession, sent when it resumes and counted by onQueued; lists retained messages by filter with retainedMessages', async () => {
     const first = await joined();
     const queued: string[] = [];

@@ -194,7 +194,10 @@ export function markRedeliveries(broker: Aedes, maySendAgain: (client: Client) =
   const outgoingStream = persistence.outgoingStream.bind(persistence);
   persistence.outgoingStream = (client) => {
     const every = maySendAgain(client as Client);
-    return (outgoingStream(client) as Readable).map((packet: { messageId?: number }) => (every || packet.messageId ? Object.assign(packet, { dup: true }) : packet));
+    // A QoS 2 flow's PUBREL, queued in place of its PUBLISH once the PUBREC came, is resent as it is: a
+    // PUBREL has no DUP flag (its fixed header's flags are 0010 [MQTT-3.6.1-1]; mqtt-packet writes DUP when asked).
+    const resent = (packet: { cmd?: string; messageId?: number }) => (packet.cmd === undefined || packet.cmd === 'publish') && (every || packet.messageId !== undefined);
+    return (outgoingStream(client) as Readable).map((packet: { cmd?: string; messageId?: number }) => (resent(packet) ? Object.assign(packet, { dup: true }) : packet));
   };
 }
 
@@ -314,12 +317,25 @@ export function disconnectOversizedFromConnack(broker: Aedes): void {
     if (reasonCode || returnCode || internals.version !== 5 || internals.connected) return;
     const reject = internals.rejectPacketTooLarge.bind(client);
     internals.rejectPacketTooLarge = (size, done) => {
-      if (internals.connected || internals._rejectingPacketTooLarge || client.closed || internals.errored) return reject(size, done);
-      internals._rejectingPacketTooLarge = true;
-      broker.emit('clientError', client, Object.assign(new Error('packet too large'), { size, maximumPacketSize: (broker as unknown as { maximumPacketSize: number }).maximumPacketSize }));
-      client.conn.write(mqttPacket.generate({ cmd: 'disconnect', reasonCode: PACKET_TOO_LARGE }, { protocolVersion: 5 }), () => client.close(done));
+      if (internals.connected || overOrRefused(client)) return reject(size, done);
+      const error = Object.assign(new Error('packet too large'), { size, maximumPacketSize: (broker as unknown as { maximumPacketSize: number }).maximumPacketSize });
+      client.conn.write(refuseTooLarge(client, error), () => client.close(done));
     };
   });
+}
+
+/** Whether the client's connection is over, or was already refused a packet over the limit. */
+function overOrRefused(client: Client): boolean {
+  const internals = clientInternals(client);
+  return client.closed || internals.errored === true || internals._rejectingPacketTooLarge === true;
+}
+
+/** Marks the client refused a packet over the limit, as aedes marks its own refusal, tells the broker ('clientError'), and answers the DISCONNECT 0x95 to write. */
+function refuseTooLarge(client: Client, error: Error): Buffer {
+  const internals = clientInternals(client);
+  internals._rejectingPacketTooLarge = true;
+  internals.broker.emit('clientError', client, error);
+  return mqttPacket.generate({ cmd: 'disconnect', reasonCode: PACKET_TOO_LARGE }, { protocolVersion: 5 });
 }
 
 /**
@@ -330,10 +346,8 @@ export function disconnectOversizedFromConnack(broker: Aedes): void {
  */
 export function packetTooLargeDisconnect(client: Client): Buffer | undefined {
   const internals = clientInternals(client);
-  if (internals.version !== 5 || !internals.connackSent || client.closed || internals.errored || internals._rejectingPacketTooLarge) return undefined;
-  internals._rejectingPacketTooLarge = true;
-  internals.broker.emit('clientError', client, new Error('packet too large: a WebSocket message past its bound'));
-  return mqttPacket.generate({ cmd: 'disconnect', reasonCode: PACKET_TOO_LARGE }, { protocolVersion: 5 });
+  if (internals.version !== 5 || !internals.connackSent || overOrRefused(client)) return undefined;
+  return refuseTooLarge(client, new Error('packet too large: a WebSocket message past its bound'));
 }
 
 /**

@@ -18,7 +18,7 @@ import type { Authenticator } from '../../ports/authenticator.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { DisconnectionReason, EventSink } from '../../ports/event-sink.ts';
 import type { Connection as Transport } from '../../ports/listener.ts';
-import type { SessionStore, SessionView } from '../../ports/session-store.ts';
+import type { SessionStore, SessionView, SharedStateWipe } from '../../ports/session-store.ts';
 import type { TakeoverAnswer, Takeovers } from '../../ports/takeovers.ts';
 import { bounded, MAX_REASON_LENGTH, shownName } from '../bounded-text.ts';
 import { announceShutdown, connackSent, deliverQueueOnResume, disconnectOversizedFromConnack, endedWithDisconnect, expiryAtEnd, guardAgainstStaleClients, markRedeliveries, nextPacketId, numberPacketsFrom, parserOf, persistenceOf, replayIncoming, SessionDeliveries, takeIncoming, type QueuedPacket } from './aedes-internals.ts';
@@ -118,6 +118,8 @@ export interface AdapterOptions {
   sessionLimit: () => number;
   /** With instances sharing the store: a takeover from a connection at another instance asks it to end that connection first (S8). */
   takeovers?: Takeovers;
+  /** With instances sharing aedes' persistence: a session's stored state is wiped by this, in one step. */
+  sharedStateWipe?: SharedStateWipe;
 }
 
 /**
@@ -129,7 +131,7 @@ const CLAIM_ATTEMPTS = 20;
 export class AedesNamespaceAdapter {
   private readonly connections = new WeakMap<object, Connection>();
   /** Session names whose aedes state is being wiped; a CONNECT for one waits for it. */
-  private readonly wipes = new Map<string, Promise<boolean>>();
+  private readonly wipes = new Map<string, Promise<void>>();
   /** Connections whose session another connection of the same identity took over (S8). */
   private readonly takenOver = new Set<number>();
   /** Per client whose CONNECT is being decided: lets the packets it sent behind the CONNECT go on (screen). */
@@ -364,7 +366,7 @@ export class AedesNamespaceAdapter {
       const view = await this.options.sessions.view(sessionName, authentication.identity?.client.name ?? '');
       // A session past its expiry must be gone, state and all, before anyone may use its name.
       if (view.expired) await this.expired(view.expired);
-      // Its last session ended at another instance still wiping what aedes stored of it: wiped here first.
+      // Its last session ended (at another instance, or here) and what aedes stored of it is not wiped yet: wiped here first.
       else if (view.unwiped) await this.endSession(sessionName);
       const decision = this.options.policy.decide(request, now, view);
       if (!decision.accept) {
@@ -375,7 +377,7 @@ export class AedesNamespaceAdapter {
         return this.refuse(socket, version, sessionName, decision.refusal);
       }
       const { grant } = decision;
-      if (grant.discardPrevious) await this.wipe(sessionName);
+      if (grant.discardPrevious) await this.wipe(sessionName, false);
       if (socket.destroyed) return false;
       const claim = await this.options.sessions.claim(view, connection.id, grant.expirySeconds, this.options.sessionLimit());
       if (claim === 'conflict') continue;
@@ -434,7 +436,7 @@ export class AedesNamespaceAdapter {
     }
     if (answer.nextPacketId !== undefined) numberPacketsFrom(client, answer.nextPacketId);
     if (answer.ending === 'ended') {
-      await this.endSession(grant.sessionName);
+      await this.endSession(grant.sessionName, false);
       return { grant: { ...grant, sessionPresent: false, takesOver: false }, replaced: undefined };
     }
     // That connection is over: should this one never start, the session is held from now.
@@ -666,13 +668,13 @@ export class AedesNamespaceAdapter {
   }
 
   /**
-   * A session is over: its stored state goes, and its events' sequence starts again with the next. Once
-   * its state is gone, the store no longer has other instances wipe it before they use the name.
+   * A session is over: its stored state goes, and its events' sequence starts again with the next.
+   * `removed`: the store removed it (views of the name say `unwiped` until its state is gone); else
+   * this instance's claim replaced it.
    */
-  private async endSession(sessionName: string): Promise<void> {
+  private async endSession(sessionName: string, removed = true): Promise<void> {
     this.options.events.forget(sessionName);
-    if (!(await this.wipe(sessionName))) return;
-    await this.options.sessions.wiped(sessionName).catch((error: Error) => this.options.log(`session "${shownName(sessionName)}": the store did not take its wipe: ${error.message}`));
+    await this.wipe(sessionName, removed);
   }
 
   private disconnectionReason(connection: Connection, takenOver: boolean): DisconnectionReason {
@@ -733,15 +735,17 @@ export class AedesNamespaceAdapter {
   }
 
   /**
-   * Removes a session's subscriptions, will and queued messages from aedes' persistence: true once
-   * done. Never rejects: a failure is logged, and the next CONNECT for the name still gets its answer.
+   * Removes a session's subscriptions, will and queued messages from aedes' persistence (`removed`: of
+   * a session the store removed, see SharedStateWipe). Never rejects: a failure is logged, and the next
+   * CONNECT for the name still gets its answer (with a shared store, it wipes the state itself).
    */
-  private wipe(sessionName: string): Promise<boolean> {
+  private wipe(sessionName: string, removed: boolean): Promise<void> {
     const broker = this.broker;
-    if (!broker) return Promise.resolve(false);
+    if (!broker) return Promise.resolve();
     const previous = this.wipes.get(sessionName) ?? Promise.resolve();
     this.options.limits.sessionEnded(sessionName);
     const work = previous.then(async () => {
+      if (this.options.sharedStateWipe) return this.options.sharedStateWipe(sessionName, removed);
       const persistence = persistenceOf(broker);
       const client = { id: sessionName };
       await persistence.cleanSubscriptions(client);
@@ -749,10 +753,8 @@ export class AedesNamespaceAdapter {
       for await (const queued of persistence.outgoingStream(client)) {
         await persistence.outgoingClearMessageId(client, queued as QueuedPacket);
       }
-      return true;
     }).catch((error: Error) => {
       this.options.log(`could not remove the stored state of session "${sessionName}": ${error.message}`);
-      return false;
     });
     const tracked = work.finally(() => {
       if (this.wipes.get(sessionName) === tracked) this.wipes.delete(sessionName);

@@ -1,5 +1,6 @@
 // aedes' persistence on Redis: aedes-persistence-redis 11.2, adapted to aedes 2.0.0-beta.1 (the only
-// module that touches it beyond its API; shared-namespace.test.ts checks its shape).
+// module that touches it beyond its API, with redis-session-wipe.ts, which removes a session's keys;
+// shared-namespace.test.ts and redis-session-wipe.test.ts check its shape).
 //
 // aedes-persistence-redis 11.2 writes each persistent session's QoS 1 queue, and each connection's will,
 // in sequential round trips, and aedes waits for each in turn on a connection's path: a publisher's next

@@ -202,10 +202,6 @@ export class RedisSessionStore implements SessionStore {
     return removed.map(([name, raw]) => toRecord(name, raw)!);
   }
 
-  async wiped(name: string): Promise<void> {
-    await this.run('sessionWiped', name, this.instance);
-  }
-
   async nextExpiry(): Promise<number | undefined> {
     const at = (await this.run('sessionNextExpiry', this.instance)) as string | null;
     return at === null ? undefined : Number(at);

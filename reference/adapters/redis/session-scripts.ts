@@ -10,8 +10,9 @@
 //   held        sorted set: held session name -> clock ms of its expiry
 //   leases      sorted set: instance -> clock ms its lease runs to (renewed while it lives)
 //   i:<inst>    set of the names the instance's connections hold
-//   w:<name>    string: the instance that removed the name's last session (expired, ended) and is
-//               wiping its aedes state; until it has, a view says so and the CONNECT wipes it first
+//   w:<name>    string: the instance that removed the name's last session (expired, ended); until
+//               its aedes state is wiped (redis-session-wipe.ts, which removes the mark), a view says
+//               so and the CONNECT wipes it first
 // ARGV[1] is always the clock (ms). A record goes back as {owner, inst, conn, exp, held}, with false
 // (nil) for what it lacks.
 
@@ -47,7 +48,7 @@ local function remove(name)
   return r
 end
 
--- The name's last session is gone from the store, its aedes state not yet: inst wipes it (wiped, or a claim).
+-- The name's last session is gone from the store, its aedes state not yet: inst wipes it (or another instance, or a claim's own wipe).
 local function bury(name, inst)
   redis.call('SET', P .. 'w:' .. name, inst)
 end
@@ -121,8 +122,7 @@ end
 export const SESSION_SCRIPTS = {
   // ARGV: now, name, owner, inst, key of aedes' subscriptions of the session ('' or none: not read) ->
   // {record or false, owner's count, expired record removed or false, 1 if the state of the name's
-  // last session is still being wiped elsewhere, the subscriptions of a session held offline for owner
-  // or false}
+  // last session is not wiped yet, the subscriptions of a session held offline for owner or false}
   sessionView: `
 lapse()
 local name, owner = ARGV[2], ARGV[3]
@@ -206,12 +206,6 @@ for _, name in ipairs(redis.call('ZRANGEBYSCORE', P .. 'held', '-inf', now)) do
   end
 end
 return out`,
-
-  // ARGV: now, name, inst: inst has wiped the state of the name's last session (if it is the one wiping)
-  sessionWiped: `
-local key = P .. 'w:' .. ARGV[2]
-if redis.call('GET', key) == ARGV[3] then redis.call('DEL', key) end
-return 1`,
 
   // ARGV: now, inst -> the next clock ms at which a sweep has work: an expiry, or another instance's lease end
   sessionNextExpiry: `

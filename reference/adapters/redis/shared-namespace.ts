@@ -7,10 +7,12 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import MQEmitterRedis from 'mqemitter-redis';
 import type { Clock } from '../../ports/clock.ts';
+import type { SharedStateWipe } from '../../ports/session-store.ts';
 import { RedisClientRegistry, type RedisClientRegistryOptions } from './redis-client-registry.ts';
 import { redisPersistence } from './redis-persistence.ts';
 import { ConnectReads } from './connect-reads.ts';
 import { namespacePrefix, newInstanceId, RedisSessionStore } from './redis-session-store.ts';
+import { redisSessionWipe } from './redis-session-wipe.ts';
 import { RedisTakeovers } from './redis-takeovers.ts';
 import { RedisTallies } from './redis-tallies.ts';
 
@@ -74,6 +76,14 @@ function emitWithoutWaiting(mq: ReturnType<typeof MQEmitterRedis>, writeFailed: 
   }) as typeof mq.emit;
 }
 
+/** A wipe of a session's state here forgets what a claim here read of it (its subscriptions, for aedes). */
+function forgettingReads(wipe: SharedStateWipe, reads: ConnectReads): SharedStateWipe {
+  return (sessionName, removed) => {
+    reads.forget(sessionName);
+    return wipe(sessionName, removed);
+  };
+}
+
 /** The error code of a Redis that could not be reached at start. */
 export const REDIS_UNREACHABLE = 'EREDISUNREACHABLE';
 
@@ -97,6 +107,8 @@ export interface SharedNamespace {
   takeovers: RedisTakeovers;
   /** For aedes' options. */
   persistence: unknown;
+  /** A session's state in that persistence, wiped in one step. */
+  wipeState: SharedStateWipe;
   mq: ReturnType<typeof MQEmitterRedis>;
   /** The namespace's registered clients as changed while it runs (A7, P5), read and listened to before it returns. */
   clientRegistry(options: Pick<RedisClientRegistryOptions, 'configured' | 'current' | 'apply'>): Promise<RedisClientRegistry>;
@@ -181,6 +193,7 @@ export async function joinSharedNamespace(options: SharedNamespaceOptions): Prom
     tallies: new RedisTallies(storeConnection, sessions.prefix, instance, publish),
     takeovers,
     persistence,
+    wipeState: forgettingReads(redisSessionWipe(persistenceConnection, sessions.prefix, instance, channelOf), reads),
     mq,
     async clientRegistry(pieces) {
       registry = new RedisClientRegistry({ ...pieces, redis: storeConnection, prefix: sessions.prefix, instance, mq, clock: options.clock, log });

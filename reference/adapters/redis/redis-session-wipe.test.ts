@@ -1,0 +1,130 @@
+// The wipe of a session's state in Redis: whole (its queue, the messages in it, its subscriptions,
+// its will, the store's mark), once (a second wipe, by any instance, removes nothing of anyone else's),
+// and only while the store marks the name unwiped when it is an ended session's. One redis-server for
+// the file, a database per test.
+import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redisSkipNotice, REDIS_AVAILABLE, startRedis, type TestRedis } from '../../../testkit/redis-server.ts';
+import { redisPersistence } from './redis-persistence.ts';
+import { RedisSessionStore } from './redis-session-store.ts';
+import { redisSessionWipe } from './redis-session-wipe.ts';
+
+redisSkipNotice('reference/adapters/redis/redis-session-wipe.test.ts');
+
+const requireHere = createRequire(import.meta.url);
+const msgpack = createRequire(requireHere.resolve('aedes-persistence-redis/asyncPersistence.js'))('msgpack-lite') as {
+  encode(value: unknown): Buffer;
+  decode(buffer: Buffer): { id: string; msg: { topic: string; payload: string } };
+};
+
+let server: TestRedis | undefined;
+const connections: Redis[] = [];
+let databases = 0;
+
+beforeAll(async () => {
+  if (REDIS_AVAILABLE) server = await startRedis();
+});
+afterAll(async () => {
+  for (const connection of connections.splice(0)) connection.disconnect();
+  await server?.stop();
+});
+
+const PREFIX = 'mmc:{ns}:';
+const connect = (db: number) => {
+  const connection = new Redis(`${server!.url}/${db}`);
+  connections.push(connection);
+  return connection;
+};
+
+const keys = async (redis: Redis) => (await redis.keys('*')).sort();
+
+/** Session "s 1" (a name its keys URI-encode) with two queued messages, one of them shared with session "other", one sent at QoS 2; two subscriptions; a will: written by aedes-persistence-redis. */
+async function stateIn(db: number) {
+  const redis = connect(db);
+  const persistence = redisPersistence(redis, redis, (error) => {
+    throw error;
+  }) as ReturnType<typeof redisPersistence> & {
+    outgoingUpdate(client: { id: string }, packet: object): Promise<void>;
+    setup(broker: object): Promise<void>;
+    addSubscriptions(client: { id: string }, subs: object[]): Promise<void>;
+    putWill(client: { id: string }, packet: object): Promise<void>;
+  };
+  // A broker as far as its subscription announcements go: each is heard back at once.
+  const listeners: ((packet: object, done: () => void) => void)[] = [];
+  await persistence.setup({
+    id: 'b1',
+    subscribe: (_topic: string, listener: (packet: object, done: () => void) => void, done: () => void) => (listeners.push(listener), done()),
+    publish: (packet: object, done: () => void) => (listeners.forEach((listener) => listener(packet, () => {})), done()),
+  });
+  const packet = (counter: number, qos: number) => ({ cmd: 'publish', topic: 't', payload: Buffer.from('m'), qos, retain: false, dup: false, brokerId: 'b1', brokerCounter: counter });
+  await persistence.outgoingEnqueueCombi([{ clientId: 's 1' }, { clientId: 'other' }], packet(1, 1));
+  await persistence.outgoingEnqueueCombi([{ clientId: 's 1' }], packet(2, 2));
+  // Sent at QoS 2 and received (PUBREC): the queue holds the session's own copy of the message.
+  await persistence.outgoingUpdate({ id: 's 1' }, { ...packet(2, 2), messageId: 7 });
+  await persistence.outgoingUpdate({ id: 's 1' }, { cmd: 'pubrel', messageId: 7 });
+  await persistence.addSubscriptions({ id: 's 1' }, [
+    { topic: 'a/+', qos: 1 },
+    { topic: 'b', qos: 1 },
+  ]);
+  await persistence.addSubscriptions({ id: 'other' }, [{ topic: 'a/+', qos: 1 }]);
+  await persistence.putWill({ id: 's 1' }, { cmd: 'publish', topic: 'w', payload: Buffer.from('gone'), qos: 1, retain: false });
+  expect((await keys(redis)).filter((key) => /^(client|will)/.test(key))).toEqual(['client:other', 'client:s%201', 'clients', 'will', 'will:b1:s%201']);
+  await redis.set(`${PREFIX}w:s 1`, 'a');
+  return redis;
+}
+
+describe.skipIf(!REDIS_AVAILABLE)('redisSessionWipe', () => {
+  it("removes the session's queue, the messages only it held, its subscriptions, its will and the store's mark, and announces the subscriptions' removal on the fan-out", async () => {
+    const db = (databases += 1);
+    const redis = await stateIn(db);
+    expect(await redis.lrange('outgoing:s%201', 0, -1)).toEqual(['packet:b1:1', 'outgoing:s%201:b1:2']);
+    const listener = connect(db);
+    const heard: Buffer[] = [];
+    listener.on('messageBuffer', (_channel: Buffer, message: Buffer) => heard.push(message));
+    await listener.subscribe('fan/$SYS/sub/rm');
+    await redisSessionWipe(redis, PREFIX, 'b1', (topic) => `fan/${topic}`)('s 1', true);
+    // The message that "other" still has keeps its payload, counted down to that one subscriber.
+    expect(await keys(redis)).toEqual(['client:other', 'clients', 'outgoing:other', 'packet:b1:1', 'packet:b1:1:offlineCount']);
+    expect(await redis.get('packet:b1:1:offlineCount')).toBe('1');
+    expect(await redis.smembers('clients')).toEqual(['other']);
+    await expect.poll(() => heard.length).toBe(1);
+    const { msg } = msgpack.decode(heard[0]!);
+    expect(msg.topic).toBe('$SYS/sub/rm');
+    expect(JSON.parse(msg.payload)).toEqual({ clientId: 's 1', subs: expect.arrayContaining([{ topic: 'a/+' }, { topic: 'b' }]) });
+  });
+
+  it('removes nothing more the second time, wherever it runs: the messages of other sessions keep their counts', async () => {
+    const db = (databases += 1);
+    const redis = await stateIn(db);
+    const [atA, atB] = [redisSessionWipe(redis, PREFIX, 'b1', (topic) => topic), redisSessionWipe(connect(db), PREFIX, 'b2', (topic) => topic)];
+    await Promise.all([atA('s 1', true), atB('s 1', true), atB('s 1', false)]);
+    expect(await keys(redis)).toEqual(['client:other', 'clients', 'outgoing:other', 'packet:b1:1', 'packet:b1:1:offlineCount']);
+    expect(await redis.get('packet:b1:1:offlineCount')).toBe('1');
+  });
+
+  it("ends the store's unwiped mark, whichever instance wipes: a CONNECT decided again after its claim conflicted does not wipe again", async () => {
+    const db = (databases += 1);
+    const [a, b] = (['a', 'b'] as const).map((instance) => new RedisSessionStore({ redis: connect(db), namespace: 'ns', instance, clock: () => 0 }));
+    await Promise.all([a!.start(), b!.start()]);
+    expect(await a!.claim(await a!.view('s', 'alpha'), 1, 0, Infinity)).not.toBe('conflict');
+    expect(await a!.close('s', 1)).toBe('ended');
+    // A removed it and marked it for its wipe; B's CONNECT wipes it first.
+    expect((await b!.view('s', 'beta')).unwiped).toBe(true);
+    await redisSessionWipe(connect(db), b!.prefix, 'b', (topic) => topic)('s', true);
+    expect((await b!.view('s', 'beta')).unwiped).toBeUndefined();
+    await Promise.all([a!.stop(), b!.stop()]);
+  });
+
+  it("leaves an ended session's name alone once the store no longer marks it (a claim since: a new session's state), and wipes a replaced session's unmarked", async () => {
+    const db = (databases += 1);
+    const redis = await stateIn(db);
+    await redis.del(`${PREFIX}w:s 1`);
+    const wipe = redisSessionWipe(redis, PREFIX, 'b1', (topic) => topic);
+    const before = await keys(redis);
+    await wipe('s 1', true);
+    expect(await keys(redis)).toEqual(before);
+    await wipe('s 1', false);
+    expect(await keys(redis)).toEqual(['client:other', 'clients', 'outgoing:other', 'packet:b1:1', 'packet:b1:1:offlineCount']);
+  });
+});
