@@ -2,26 +2,16 @@
 // as its claim read them, handed over once and only for a session no connection held; the fan-out
 // subscribed ahead to a held session's topics, aedes answered only once Redis has answered those. One
 // redis-server for the file, a database per test (aedes-persistence-redis's keys have no prefix).
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { redisSkipNotice, REDIS_AVAILABLE, startRedis, type TestRedis } from '../../../testkit/redis-server.ts';
+import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { redisForTestFile, redisSkipNotice, REDIS_AVAILABLE } from '../../../testkit/redis-server.ts';
 import { sessionStoreContract } from '../test-support.ts';
 import { ConnectReads, subscriptionsKey, type FanOut } from './connect-reads.ts';
 import { RedisSessionStore } from './redis-session-store.ts';
 
 redisSkipNotice('reference/adapters/redis/connect-reads.test.ts');
 
-let server: TestRedis | undefined;
-const connections: Redis[] = [];
-let databases = 0;
-
-beforeAll(async () => {
-  if (REDIS_AVAILABLE) server = await startRedis();
-});
-afterAll(async () => {
-  for (const connection of connections.splice(0)) connection.disconnect();
-  await server?.stop();
-});
+const databases = redisForTestFile();
 
 type Listener = Parameters<FanOut['on']>[1];
 
@@ -43,8 +33,7 @@ class RecordingFanOut implements FanOut {
 
 /** A store of a fresh database with reads on `fanOut`, on the clock, and its connection. */
 function storeWithReads(fanOut: FanOut = new RecordingFanOut(), clock = () => 0): { sessions: RedisSessionStore; reads: ConnectReads; redis: Redis } {
-  const redis = new Redis(`${server!.url}/${(databases += 1)}`, { maxRetriesPerRequest: 1 });
-  connections.push(redis);
+  const redis = databases.fresh({ maxRetriesPerRequest: 1 });
   const reads = new ConnectReads(fanOut);
   // A lease longer than any test's clock moves.
   return { sessions: new RedisSessionStore({ redis, namespace: 'n', instance: 'a', clock, leaseMs: 1e12, reads }), reads, redis };
