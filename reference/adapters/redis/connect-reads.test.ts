@@ -6,7 +6,8 @@ import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { redisForTestFile, redisSkipNotice, REDIS_AVAILABLE } from '../../../testkit/redis-server.ts';
 import { sessionStoreContract } from '../test-support.ts';
-import { ConnectReads, subscriptionsKey, type FanOut } from './connect-reads.ts';
+import { ConnectReads, type FanOut } from './connect-reads.ts';
+import { subscriptionsKey } from './redis-persistence.ts';
 import { RedisSessionStore } from './redis-session-store.ts';
 
 redisSkipNotice('reference/adapters/redis/connect-reads.test.ts');

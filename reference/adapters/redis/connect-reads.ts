@@ -20,25 +20,7 @@
 // ioredis' auto-pipelining sends the requests of one connection in the order they are made, but writes
 // a pipeline of its own at once, ahead of what it holds, so a CONNECT's view could have overtaken the
 // end of a connection recorded just before it.
-import { createRequire } from 'node:module';
-
-const requireBesidePersistence = createRequire(createRequire(import.meta.url).resolve('aedes-persistence-redis/asyncPersistence.js'));
-const msgpack = requireBesidePersistence('msgpack-lite') as { decode(buffer: Buffer): Record<string, unknown> };
-
-/** A subscription as aedes-persistence-redis answers it. */
-export interface StoredSubscription {
-  topic: string;
-  qos: number;
-  [property: string]: unknown;
-}
-
-/** aedes-persistence-redis's hash of a client's subscriptions: topic -> the subscription, in msgpack. */
-export const subscriptionsKey = (clientId: string) => `client:${encodeURIComponent(clientId)}`;
-
-/** The hash as aedes-persistence-redis's `subscriptionsByClient` answers it (its `subsForClient`, with its fallback for a QoS stored as a digit). */
-export function decodeSubscriptions(hash: Record<string, Buffer>): StoredSubscription[] {
-  return Object.entries(hash).map(([topic, value]) => (value.length === 1 ? { topic, qos: Number.parseInt(value.toString(), 10) } : (msgpack.decode(value) as StoredSubscription)));
-}
+import { decodeSubscriptions, subscriptionsKey, type ReadsForAedes, type StoredSubscription } from './redis-persistence.ts';
 
 /** What of aedes' fan-out (mqemitter-redis) is used here. */
 export interface FanOut {
@@ -56,7 +38,7 @@ interface Ahead {
 }
 
 /** The reads a CONNECT's view and claim carry (redis-session-store.ts makes them in its steps; redis-persistence.ts answers aedes from them). */
-export class ConnectReads {
+export class ConnectReads implements ReadsForAedes {
   /** Per session name: what its last claim here read, for the CONNECT that claimed it. */
   private readonly claimed = new Map<string, StoredSubscription[]>();
   /** Per session name: the fan-out's subscriptions made ahead for its last view here. */

@@ -9,11 +9,11 @@
 // will. The same keys and values are written here in one round trip each (the keys,
 // `packet:<broker>:<counter>`, `…:offlineCount`, `outgoing:<client>`, `will:<broker>:<client>`, are its
 // own: shared-namespace.test.ts compares what both write). Its `packetTTL` option (an EXPIRE) and its
-// cluster mode are not used here.
+// cluster mode are not used here. A CONNECT's read of the session's subscriptions is answered from what
+// the session store's claim read of them (connect-reads.ts), at the key and in the format given here.
 import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 import type { Redis } from 'ioredis';
-import type { ConnectReads, StoredSubscription } from './connect-reads.ts';
 
 const requireHere = createRequire(import.meta.url);
 const requireBesidePersistence = createRequire(requireHere.resolve('aedes-persistence-redis/asyncPersistence.js'));
@@ -126,6 +126,29 @@ function inFewerRoundTrips(persistence: PersistenceWrites, redis: Redis, queue: 
   };
 }
 
+/** A subscription as aedes-persistence-redis answers it. */
+export interface StoredSubscription {
+  topic: string;
+  qos: number;
+  [property: string]: unknown;
+}
+
+/** aedes-persistence-redis's hash of a client's subscriptions: topic -> the subscription, in msgpack. */
+export const subscriptionsKey = (clientId: string) => `client:${encodeURIComponent(clientId)}`;
+
+/** The hash as aedes-persistence-redis's `subscriptionsByClient` answers it (its `subsForClient`, with its fallback for a QoS stored as a digit). */
+export function decodeSubscriptions(hash: Record<string, Buffer>): StoredSubscription[] {
+  return Object.entries(hash).map(([topic, value]) => (value.length === 1 ? { topic, qos: Number.parseInt(value.toString(), 10) } : (msgpack.decode(value) as StoredSubscription)));
+}
+
+/** What a CONNECT read of a session's subscriptions before aedes asks for them (connect-reads.ts). */
+export interface ReadsForAedes {
+  /** What the claim of `clientId` read, once; undefined: nothing read (aedes' own read goes to Redis). */
+  take(clientId: string): Promise<StoredSubscription[] | undefined>;
+  /** The session's subscriptions are changed: what was read of them is no longer their state. */
+  forget(clientId: string): void;
+}
+
 /** What of aedes-persistence-redis's subscriptions aedes reads at a CONNECT, and writes. */
 interface PersistenceSubscriptions {
   subscriptionsByClient(client: { id: string }): Promise<StoredSubscription[]>;
@@ -140,7 +163,7 @@ interface PersistenceSubscriptions {
  * (`cleanSubscriptions`: nothing to remove when the claim read none). A change to a session's
  * subscriptions made here forgets what was read of them.
  */
-function subscriptionsReadWithClaims(persistence: PersistenceSubscriptions, reads: ConnectReads): void {
+function subscriptionsReadWithClaims(persistence: PersistenceSubscriptions, reads: ReadsForAedes): void {
   const byClient = persistence.subscriptionsByClient.bind(persistence);
   const clean = persistence.cleanSubscriptions.bind(persistence);
   const add = persistence.addSubscriptions.bind(persistence);
@@ -202,7 +225,7 @@ function withReadableStreams(persistence: RedisPersistence): RedisPersistence {
  * failed after aedes went on is told to `writeFailed`; a CONNECT's subscriptions are answered from what
  * its claim read, with `reads`.
  */
-export function redisPersistence(connection: Redis, queue: Redis, writeFailed: (error: Error) => void, reads?: ConnectReads): RedisPersistence {
+export function redisPersistence(connection: Redis, queue: Redis, writeFailed: (error: Error) => void, reads?: ReadsForAedes): RedisPersistence {
   const persistence = withReadableStreams(new AsyncRedisPersistence({ conn: connection, maxSessionDelivery: WHOLE_QUEUE }));
   inFewerRoundTrips(persistence, connection, queue, writeFailed);
   if (reads) subscriptionsReadWithClaims(persistence, reads);
