@@ -2,7 +2,8 @@
 // of its own: CONNECT rate and QoS 1 throughput of one Redis instance as ratios to memory, CONNECT rate
 // of two Redis instances (the clients alternate between them) as a ratio to one, and the requests
 // Redis gets per CONNECT and per QoS 1 message (counted by MONITOR in a pass of their own: each is a
-// round trip unless pipelined with others). The CONNECT clients run in processes of their own
+// round trip unless pipelined with others), and the round trips a CONNECT waits for in turn
+// (redis-round-trips.ts). The CONNECT clients run in processes of their own
 // (connect-driver.ts), so that they are not one process's turn after the brokers'; the CPU each broker,
 // the clients, Redis and the whole machine (other work included) spent per phase is printed, to show
 // what bounded the rate. Rounds are interleaved and ratios are medians of each round's ratio. Needs
@@ -22,6 +23,7 @@ import type { ConnectRun } from './connect-driver.ts';
 import { clientContext } from './lean-client.ts';
 import { qosThroughput } from './qos-throughput.ts';
 import { countRequests, perUnit } from './redis-requests.ts';
+import { roundTripsInTurn } from './redis-round-trips.ts';
 
 const USAGE = `usage: npm run bench:redis [-- options]
   --rounds N        interleaved rounds (default 5)
@@ -249,6 +251,15 @@ async function main(args: string[]): Promise<void> {
       // The two sessions' CONNECTs, SUBSCRIBE and ends are in the count too: a few hundredths per message.
       console.log(`Redis requests per QoS 1 message (one publisher, one persistent subscriber): ${(perMessage.requests / counted).toFixed(2)}: ${perUnit(perMessage, counted)}`);
     }
+    const inTurn = await roundTripsInTurn(
+      server.url,
+      async (url) => {
+        const started = await instance(pki.dir, url);
+        return { url: started.url, stop: () => stop(started) };
+      },
+      context,
+    );
+    console.log(`Redis round trips in turn before a CONNACK (an instance reaching Redis through a relay that holds each answer): ${inTurn.fresh} for a new persistent session, ${inTurn.resumed} for a held session with a subscription resumed`);
     console.log(`load average at the end: ${loadavg().map((load) => load.toFixed(2)).join(', ')}`);
     await Promise.all([stop(memory), stop(redisA), stop(redisB)]);
   } finally {

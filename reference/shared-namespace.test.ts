@@ -11,7 +11,8 @@ import { within } from '../common/timing.ts';
 import { openRawSession, type RawSession } from '../testkit/raw-session.ts';
 import { startTestBroker, type TestBroker } from '../testkit/test-broker.ts';
 import { redisSkipNotice, REDIS_AVAILABLE, startRedis, type TestRedis } from '../testkit/redis-server.ts';
-import { redisPersistence, type PersistenceWrites } from './adapters/redis/redis-persistence.ts';
+import { ConnectReads } from './adapters/redis/connect-reads.ts';
+import { redisPersistence, subscriptionsKey, type PersistenceWrites } from './adapters/redis/redis-persistence.ts';
 import { WritesInFlight } from './adapters/redis/writes-in-flight.ts';
 import { startReferenceBroker, type ReferenceBroker } from './broker.ts';
 import type { Behaviour } from './policy/behaviour.ts';
@@ -617,6 +618,9 @@ describe.skipIf(!REDIS_AVAILABLE)("aedes-persistence-redis's shape", () => {
       seen.push(await snapshot());
       await persistence.putWill(c2, { cmd: 'publish', topic: 'w/1', payload: Buffer.from('gone'), qos: 1, retain: false });
       seen.push(await snapshot());
+      // As aedes asks before a CONNACK: naming no broker, it removes no will (and ours asks Redis nothing).
+      seen.push(await persistence.delWill({ id: c2.id }));
+      seen.push(await snapshot());
       seen.push(await persistence.delWill({ id: c2.id, brokerId: 'b1' }));
       seen.push(await snapshot());
       close();
@@ -636,8 +640,10 @@ describe.skipIf(!REDIS_AVAILABLE)("aedes-persistence-redis's shape", () => {
     expect(ours.slice(4)).toEqual(theirs.slice(4));
     expect(theirs[5]).toEqual({});
     expect(Object.keys(theirs[6] as object)).toEqual(['will', 'will:b1:c%202%2Fx']);
-    expect(theirs[7]).toMatchObject({ topic: 'w/1', clientId: c2.id });
-    expect(theirs[8]).toEqual({});
+    expect(theirs[7]).toBeNull();
+    expect(theirs[8]).toEqual(theirs[6]);
+    expect(theirs[9]).toMatchObject({ topic: 'w/1', clientId: c2.id });
+    expect(theirs[10]).toEqual({});
     expect(failures).toEqual([]);
   });
 
@@ -651,5 +657,31 @@ describe.skipIf(!REDIS_AVAILABLE)("aedes-persistence-redis's shape", () => {
     const ours = await open(db, true);
     expect(await ours.queued(c2)).toEqual([9, null]);
     ours.close();
+  });
+
+  it("answers a CONNECT's subscriptions from what its claim read as it answers them from Redis, once", async () => {
+    const { Redis } = await import('ioredis');
+    const { createRequire } = await import('node:module');
+    const requireHere = createRequire(import.meta.url);
+    const AsyncPersistence = requireHere('aedes-persistence-redis/asyncPersistence.js') as new (options: { conn: InstanceType<typeof Redis> }) => {
+      subscriptionsByClient(client: { id: string }): Promise<unknown[]>;
+    };
+    const msgpack = createRequire(requireHere.resolve('aedes-persistence-redis/asyncPersistence.js'))('msgpack-lite') as { encode(value: unknown): Buffer };
+    const conn = new Redis(`${redis!.url}/${(databases += 1)}`);
+    try {
+      const client = { id: 'c 2/x' };
+      // As its addSubscriptions stores them: each subscription in msgpack, under its topic; and one in its oldest format.
+      await conn.hset(subscriptionsKey(client.id), 'a/+', msgpack.encode({ topic: 'a/+', qos: 1, rh: 0, rap: true, nl: false, subscriptionIdentifier: 7 }), 'b/#', msgpack.encode({ topic: 'b/#', qos: 0 }), 'c', '1');
+      const theirs = await new AsyncPersistence({ conn }).subscriptionsByClient(client);
+      const reads = new ConnectReads({ on: (_topic, _listener, done) => done?.(), removeListener: () => {} });
+      const ours = redisPersistence(conn, conn, new WritesInFlight(() => {}), reads);
+      reads.claimedFree(client.id, await conn.hgetallBuffer(subscriptionsKey(client.id)));
+      // Changed since the claim: the read is answered, not Redis (the CONNECT's state is the claim's).
+      await conn.del(subscriptionsKey(client.id));
+      expect(await ours.subscriptionsByClient(client)).toEqual(theirs);
+      expect(await ours.subscriptionsByClient(client)).toEqual([]);
+    } finally {
+      conn.disconnect();
+    }
   });
 });

@@ -6,6 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis, type RedisOptions } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
 
 const REDIS_SERVER = process.env.REDIS_SERVER ?? 'redis-server';
 
@@ -80,6 +82,30 @@ export async function startRedis(options: { persistent?: boolean } = {}): Promis
     async stop() {
       await kill();
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * For a test file: redis-server started before its tests and stopped after them (where it is
+ * installed), and connections to it, each to a fresh database of its own, closed after the tests.
+ */
+export function redisForTestFile(): { fresh(options?: RedisOptions): Redis } {
+  let server: TestRedis | undefined;
+  const connections: Redis[] = [];
+  let databases = 0;
+  beforeAll(async () => {
+    if (REDIS_AVAILABLE) server = await startRedis();
+  });
+  afterAll(async () => {
+    for (const connection of connections.splice(0)) connection.disconnect();
+    await server?.stop();
+  });
+  return {
+    fresh(options = {}) {
+      const connection = new Redis(`${server!.url}/${(databases += 1)}`, options);
+      connections.push(connection);
+      return connection;
     },
   };
 }

@@ -1,11 +1,13 @@
 // A TCP relay on 127.0.0.1 that passes the bytes of each connection through to a target unread (TLS
 // included, so mutual TLS still runs end to end) but re-times them, as a load balancer or a remote
 // namespace can: "join" holds what arrives for a moment and writes it in chunks of several packets, so that packets sent
-// apart arrive back to back in one read; "split" writes the bytes one at a time, waiting for each write.
+// apart arrive back to back in one read; "split" writes the bytes one at a time, waiting for each write;
+// "delay" holds the target's answers for a set time, as a distant server would (what waits for answers
+// in turn then takes that time per answer waited for).
 import { once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 
-export type RelayMode = 'join' | 'split';
+export type RelayMode = 'join' | 'split' | 'delay';
 
 export interface Relay {
   port: number;
@@ -13,6 +15,8 @@ export interface Relay {
   url: string;
   /** Connections relayed so far. */
   readonly connections: number;
+  /** "delay": how long each of the target's writes is held before it is passed on, ms (0 at first; may change). */
+  delayMs: number;
   stop(): Promise<void>;
 }
 
@@ -33,7 +37,18 @@ const JOIN_BYTES = 4096;
 const SPLIT_BYTES = 512;
 
 /** Pipes `from` into `to`, re-timed by `mode`; ends `to` when `from` ends and all before it is written. */
-function pipe(from: Socket, to: Socket, mode: RelayMode): void {
+function pipe(from: Socket, to: Socket, mode: Exclude<RelayMode, 'delay'> | { delayMs(): number }): void {
+  if (typeof mode === 'object') {
+    // In order: a chunk is written no sooner than the one before it.
+    let written = Promise.resolve();
+    const later = (write: () => void) => {
+      const at = performance.now() + mode.delayMs();
+      written = written.then(() => new Promise<void>((resolve) => setTimeout(resolve, at - performance.now()))).then(write);
+    };
+    from.on('data', (chunk: Buffer) => later(() => to.destroyed || to.write(chunk)));
+    from.on('end', () => later(() => to.end()));
+    return;
+  }
   if (mode === 'join') {
     let held = Buffer.alloc(0);
     let ended = false;
@@ -97,17 +112,23 @@ export async function startRelay(targetUrl: string, mode: RelayMode): Promise<Re
         if (hadError) for (const other of [client, upstream]) other.destroy();
       });
     }
-    pipe(client, upstream, mode);
-    pipe(upstream, client, mode);
+    if (mode === 'delay') {
+      client.pipe(upstream);
+      pipe(upstream, client, { delayMs: () => relay.delayMs });
+    } else {
+      pipe(client, upstream, mode);
+      pipe(upstream, client, mode);
+    }
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as { port: number };
   const url = new URL(targetUrl);
   url.port = String(port);
-  return {
+  const relay: Relay = {
     port,
     url: url.toString().replace(/\/$/, ''),
+    delayMs: 0,
     get connections() {
       return connections;
     },
@@ -116,4 +137,5 @@ export async function startRelay(targetUrl: string, mode: RelayMode): Promise<Re
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+  return relay;
 }

@@ -12,7 +12,9 @@
 // identifier, stored alone (`identifiersKey`) where it stores the message again; and the writes made
 // close together (the messages queued, sent or acknowledged in one turn) go as one script
 // (batched-calls.ts), where it sends a command or more for each. Its `packetTTL` option (an EXPIRE)
-// and its cluster mode are not used here.
+// and its cluster mode are not used here. A CONNECT's read of the session's subscriptions is answered
+// from what the session store's claim read of them (connect-reads.ts), at the key and in the format
+// given here.
 import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 import type { Redis } from 'ioredis';
@@ -53,7 +55,7 @@ interface QueuedMessage {
 
 /** What of aedes-persistence-redis is replaced here. */
 export interface PersistenceWrites {
-  delWill(client: { id: string; brokerId: string }): Promise<unknown>;
+  delWill(client: { id: string; brokerId?: string }): Promise<unknown>;
   outgoingEnqueueCombi(subs: { clientId: string }[], packet: QueuedMessage): Promise<void>;
   outgoingEnqueue(sub: { clientId: string }, packet: QueuedMessage): Promise<void>;
   outgoingUpdate(client: { id: string }, packet: QueuedMessage): Promise<void>;
@@ -176,6 +178,10 @@ function inFewerRoundTrips(persistence: PersistenceWrites, redis: Redis, queue: 
   const clear = persistence.outgoingClearMessageId.bind(persistence);
 
   persistence.delWill = async (client) => {
+    // aedes asks, before each CONNACK, to remove the connecting client's will, but names no broker (its
+    // Client has no brokerId): the key would be `will:undefined:<client>`, which putWill, keying each will
+    // by the broker it is set up with, never writes. Nothing to remove, and no round trip to find so.
+    if (client.brokerId === undefined) return null;
     const key = `will:${client.brokerId}:${encodeURIComponent(client.id)}`;
     const replies = await redis.multi().lrem('will', 0, key).getBuffer(key).del(key).exec();
     const failed = replies?.find(([error]) => error);
@@ -249,8 +255,65 @@ function inFewerRoundTrips(persistence: PersistenceWrites, redis: Redis, queue: 
   };
 }
 
-/** What of aedes-persistence-redis is adapted here: its streams, its writes, and its end. */
-export interface RedisPersistence extends PersistenceWrites {
+/** A subscription as aedes-persistence-redis answers it. */
+export interface StoredSubscription {
+  topic: string;
+  qos: number;
+  [property: string]: unknown;
+}
+
+/** aedes-persistence-redis's hash of a client's subscriptions: topic -> the subscription, in msgpack. */
+export const subscriptionsKey = (clientId: string) => `client:${encodeURIComponent(clientId)}`;
+
+/** The hash as aedes-persistence-redis's `subscriptionsByClient` answers it (its `subsForClient`, with its fallback for a QoS stored as a digit). */
+export function decodeSubscriptions(hash: Record<string, Buffer>): StoredSubscription[] {
+  return Object.entries(hash).map(([topic, value]) => (value.length === 1 ? { topic, qos: Number.parseInt(value.toString(), 10) } : (msgpack.decode(value) as StoredSubscription)));
+}
+
+/** What a CONNECT read of a session's subscriptions before aedes asks for them (connect-reads.ts). */
+export interface ReadsForAedes {
+  /** What the claim of `clientId` read, once; undefined: nothing read (aedes' own read goes to Redis). */
+  take(clientId: string): Promise<StoredSubscription[] | undefined>;
+  /** The session's subscriptions are changed: what was read of them is no longer their state. */
+  forget(clientId: string): void;
+}
+
+/** What of aedes-persistence-redis's subscriptions aedes reads at a CONNECT, and writes. */
+interface PersistenceSubscriptions {
+  subscriptionsByClient(client: { id: string }): Promise<StoredSubscription[]>;
+  cleanSubscriptions(client: { id: string }): Promise<void>;
+  addSubscriptions(client: { id: string }, subs: object[]): Promise<void>;
+  removeSubscriptions(client: { id: string }, topics: string[]): Promise<void>;
+}
+
+/**
+ * A CONNECT's reads of the session's subscriptions answered from what its claim read (connect-reads.ts),
+ * when it read them: aedes reads them (`subscriptionsByClient`) or, for a Clean Start, removes them
+ * (`cleanSubscriptions`: nothing to remove when the claim read none). A change to a session's
+ * subscriptions made here forgets what was read of them.
+ */
+function subscriptionsReadWithClaims(persistence: PersistenceSubscriptions, reads: ReadsForAedes): void {
+  const byClient = persistence.subscriptionsByClient.bind(persistence);
+  const clean = persistence.cleanSubscriptions.bind(persistence);
+  const add = persistence.addSubscriptions.bind(persistence);
+  const remove = persistence.removeSubscriptions.bind(persistence);
+  persistence.subscriptionsByClient = async (client) => (await reads.take(client.id)) ?? byClient(client);
+  persistence.cleanSubscriptions = async (client) => {
+    const read = await reads.take(client.id);
+    if (read?.length !== 0) await clean(client);
+  };
+  persistence.addSubscriptions = (client, subs) => {
+    reads.forget(client.id);
+    return add(client, subs);
+  };
+  persistence.removeSubscriptions = (client, topics) => {
+    reads.forget(client.id);
+    return remove(client, topics);
+  };
+}
+
+/** What of aedes-persistence-redis is adapted here: its streams, its writes, its subscriptions, and its end. */
+export interface RedisPersistence extends PersistenceWrites, PersistenceSubscriptions {
   createRetainedStreamCombi(patterns: string[]): AsyncIterable<unknown>;
   createRetainedStream(pattern: string): AsyncIterable<unknown>;
   destroy(): Promise<void>;
@@ -277,10 +340,12 @@ function withReadableStreams(persistence: RedisPersistence): RedisPersistence {
 /**
  * aedes-persistence-redis on this connection, as aedes 2.0.0-beta.1 takes it, writing in fewer round
  * trips; messages are queued on `queue` (the connection the fan-out publishes on), and aedes goes on
- * before Redis answers: each queueing is added to `unawaited`.
+ * before Redis answers: each queueing is added to `unawaited`; a CONNECT's subscriptions are answered
+ * from what its claim read, with `reads`.
  */
-export function redisPersistence(connection: Redis, queue: Redis, unawaited: WritesInFlight): RedisPersistence {
+export function redisPersistence(connection: Redis, queue: Redis, unawaited: WritesInFlight, reads?: ReadsForAedes): RedisPersistence {
   const persistence = new AsyncRedisPersistence({ conn: connection });
   inFewerRoundTrips(persistence, connection, queue, unawaited);
+  if (reads) subscriptionsReadWithClaims(persistence, reads);
   return withReadableStreams(persistence);
 }

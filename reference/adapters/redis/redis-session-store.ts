@@ -10,12 +10,27 @@ import type { Redis } from 'ioredis';
 import type { SessionRecord } from '../../policy/session-record.ts';
 import type { Clock } from '../../ports/clock.ts';
 import { sessionView, type Claim, type CloseOutcome, type SessionStore, type SessionView } from '../../ports/session-store.ts';
+import type { ConnectReads } from './connect-reads.ts';
 import { scriptText, SESSION_SCRIPTS, type SessionScriptName } from './session-scripts.ts';
 
 /** Default lease: the longest a dead instance's sessions stay connected to it. */
 export const DEFAULT_LEASE_MS = 15_000;
 
 type RawRecord = [string, string | null, string | null, string, string | null] | null;
+/** A record as a step answers it in Buffers. */
+type BinaryRecord = (Buffer | null)[] | null;
+
+/** The record's fields as text. */
+function textOf(raw: BinaryRecord): RawRecord {
+  return raw ? (raw.map((field) => (field === null ? null : field.toString())) as NonNullable<RawRecord>) : null;
+}
+
+/** A hash as HGETALL answers it, field after value, as field -> value. */
+function hashOf(flat: Buffer[]): Record<string, Buffer> {
+  const hash: Record<string, Buffer> = {};
+  for (let index = 0; index < flat.length; index += 2) hash[flat[index]!.toString()] = flat[index + 1]!;
+  return hash;
+}
 
 type ScriptCall = (prefix: string, now: number, ...args: (string | number)[]) => Promise<unknown>;
 
@@ -23,6 +38,9 @@ type ScriptCall = (prefix: string, now: number, ...args: (string | number)[]) =>
 export function newInstanceId(): string {
   return `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
 }
+
+/** Every key of the namespace starts with this: one hash tag, so that a Redis Cluster keeps all of a namespace's keys in one slot. */
+export const namespacePrefix = (namespace: string) => `mmc:{${namespace}}:`;
 
 export interface RedisSessionStoreOptions {
   /** The connection (the store defines its scripts on it). */
@@ -35,6 +53,8 @@ export interface RedisSessionStoreOptions {
   leaseMs?: number;
   /** Told when a renewal finds the lease had run out: the sessions this instance's connections hold are no longer theirs. */
   onLeaseLost?: () => void;
+  /** What aedes reads of a session as it accepts a CONNECT, read in the view's and the claim's round trips (connect-reads.ts). */
+  reads?: ConnectReads;
   log?: (line: string) => void;
 }
 
@@ -58,10 +78,10 @@ export class RedisSessionStore implements SessionStore {
   readonly leaseMs: number;
   private renewTimer?: NodeJS.Timeout;
   private readonly calls: Record<SessionScriptName, ScriptCall>;
+  private readonly binaryCalls: Record<'sessionView' | 'sessionClaim', ScriptCall>;
 
   constructor(private readonly options: RedisSessionStoreOptions) {
-    // One hash tag per namespace: a Redis Cluster keeps all of a namespace's keys in one slot.
-    this.prefix = `mmc:{${options.namespace}}:`;
+    this.prefix = namespacePrefix(options.namespace);
     this.clock = options.clock ?? Date.now;
     this.instance = options.instance;
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
@@ -72,10 +92,16 @@ export class RedisSessionStore implements SessionStore {
     this.calls = Object.fromEntries(
       (Object.keys(SESSION_SCRIPTS) as SessionScriptName[]).map((name) => [name, (redis[name] as ScriptCall).bind(redis)]),
     ) as Record<SessionScriptName, ScriptCall>;
+    this.binaryCalls = { sessionView: redis.sessionViewBuffer!.bind(redis), sessionClaim: redis.sessionClaimBuffer!.bind(redis) };
   }
 
   private run(name: SessionScriptName, ...args: (string | number)[]): Promise<unknown> {
     return this.calls[name](this.prefix, this.clock(), ...args);
+  }
+
+  /** The step, answered with binary strings as Buffers (the session's subscriptions, in msgpack, among them). */
+  private runBinary(name: 'sessionView' | 'sessionClaim', ...args: (string | number)[]): Promise<unknown> {
+    return this.binaryCalls[name](this.prefix, this.clock(), ...args);
   }
 
   /** Takes this instance's lease and renews it every third of its length until `stop`. */
@@ -104,13 +130,17 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async view(name: string, owner: string): Promise<SessionView> {
-    const [raw, count, gone, unwiped] = (await this.run('sessionView', name, owner, this.instance)) as [RawRecord, number, RawRecord, number];
-    return sessionView(name, toRecord(name, raw), owner, count, toRecord(name, gone), unwiped === 1);
+    const { reads } = this.options;
+    // aedes' subscriptions of a session held offline for this owner are read in the view too (reads).
+    const [raw, count, gone, unwiped, read] = (await this.runBinary('sessionView', name, owner, this.instance, reads ? reads.subscriptionsKey(name) : '')) as [BinaryRecord, number, BinaryRecord, number, Buffer[] | null];
+    if (read) reads!.viewedHeld(name, hashOf(read));
+    return sessionView(name, toRecord(name, textOf(raw)), owner, count, toRecord(name, textOf(gone)), unwiped === 1);
   }
 
   async claim(seen: SessionView, connectionId: number, expirySeconds: number, ownerLimit: number): Promise<Claim> {
     const { record } = seen;
-    const answer = (await this.run(
+    const { reads } = this.options;
+    const answer = (await this.runBinary(
       'sessionClaim',
       seen.name,
       seen.owner,
@@ -123,8 +153,12 @@ export class RedisSessionStore implements SessionStore {
       record?.heldSince ?? '',
       seen.ownerCount,
       Number.isFinite(ownerLimit) ? ownerLimit : Number.MAX_SAFE_INTEGER,
-    )) as [number, RawRecord?];
-    return answer[0] === 1 ? { replaced: toRecord(seen.name, answer[1] ?? null) } : 'conflict';
+      // aedes' subscriptions of the session, read in the claim's step when it took a session no connection held (reads).
+      reads ? reads.subscriptionsKey(seen.name) : '',
+    )) as [number, BinaryRecord?, (Buffer[] | null)?];
+    const [won, replaced, read] = answer;
+    reads?.claimedFree(seen.name, won === 1 && read ? hashOf(read) : undefined);
+    return won === 1 ? { replaced: toRecord(seen.name, textOf(replaced ?? null)) } : 'conflict';
   }
 
   async find(name: string): Promise<SessionRecord | undefined> {
@@ -140,6 +174,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async abandon(name: string, connectionId: number, replaced: SessionRecord | undefined): Promise<void> {
+    this.options.reads?.forget(name);
     await this.run(
       'sessionAbandon',
       name,
@@ -154,6 +189,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async close(name: string, connectionId: number, expirySeconds?: number): Promise<CloseOutcome> {
+    this.options.reads?.forget(name);
     return (await this.run('sessionClose', name, this.instance, connectionId, expirySeconds ?? '')) as CloseOutcome;
   }
 

@@ -106,6 +106,12 @@ local function owned_by(owner)
   return count
 end
 
+-- The hash at key as a flat list (aedes' subscriptions of the session, redis/connect-reads.ts), false for no key ('').
+local function also_read(key)
+  if not key or key == '' then return false end
+  return redis.call('HGETALL', key)
+end
+
 local function same(r, owner, inst, conn, held)
   if not r then return owner == '' end
   return r.owner == owner and (r.inst or '') == inst and (r.conn or '') == conn and (r.held or '') == held
@@ -114,8 +120,9 @@ end
 
 /** Each step: its Lua body after the prelude, and the arguments after the clock. */
 export const SESSION_SCRIPTS = {
-  // ARGV: now, name, owner, inst -> {record or false, owner's count, expired record removed or false,
-  // 1 if the state of the name's last session is not wiped yet}
+  // ARGV: now, name, owner, inst, key of aedes' subscriptions of the session ('' or none: not read) ->
+  // {record or false, owner's count, expired record removed or false, 1 if the state of the name's
+  // last session is not wiped yet, the subscriptions of a session held offline for owner or false}
   sessionView: `
 lapse()
 local name, owner = ARGV[2], ARGV[3]
@@ -123,10 +130,14 @@ local r = record(name)
 local gone = false
 if r and expired(r) then gone = reply(remove(name)); bury(name, ARGV[4]); r = nil end
 local unwiped = not gone and redis.call('EXISTS', P .. 'w:' .. name) or 0
-return { reply(r), owned_by(owner), gone, unwiped }`,
+local read = false
+if r and not r.inst and r.owner == owner then read = also_read(ARGV[5]) end
+return { reply(r), owned_by(owner), gone, unwiped, read }`,
 
   // ARGV: now, name, owner, inst, conn, exp, seen owner ('' for none), seen inst, seen conn, seen held,
-  // seen count, owner limit -> {1, replaced record or false} or {0} on conflict
+  // seen count, owner limit, key of aedes' subscriptions of the session ('' or none: not read) ->
+  // {1, replaced record or false, the subscriptions if no connection held the session, or false} or
+  // {0} on conflict
   sessionClaim: `
 lapse()
 local name, owner, inst, conn, exp = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
@@ -139,8 +150,10 @@ if not r or r.owner ~= owner then
   if count > tonumber(ARGV[11]) and count >= tonumber(ARGV[12]) then return { 0 } end
 end
 local replaced = reply(r)
+local read = false
+if not (r and r.inst) then read = also_read(ARGV[13]) end
 insert(name, owner, inst, conn, exp, nil)
-return { 1, replaced }`,
+return { 1, replaced, read }`,
 
   // ARGV: now, name -> record or false
   sessionFind: `

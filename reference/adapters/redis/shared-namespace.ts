@@ -11,7 +11,8 @@ import type { SharedStateWipe } from '../../ports/session-store.ts';
 import { BatchedCalls } from './batched-calls.ts';
 import { RedisClientRegistry, type RedisClientRegistryOptions } from './redis-client-registry.ts';
 import { redisPersistence } from './redis-persistence.ts';
-import { newInstanceId, RedisSessionStore } from './redis-session-store.ts';
+import { ConnectReads } from './connect-reads.ts';
+import { namespacePrefix, newInstanceId, RedisSessionStore } from './redis-session-store.ts';
 import { redisSessionWipe } from './redis-session-wipe.ts';
 import { RedisTakeovers } from './redis-takeovers.ts';
 import { RedisTallies } from './redis-tallies.ts';
@@ -103,6 +104,14 @@ function emitWithoutWaiting(mq: ReturnType<typeof MQEmitterRedis>, unawaited: Wr
   }) as typeof mq.emit;
 }
 
+/** A wipe of a session's state here forgets what a claim here read of it (its subscriptions, for aedes). */
+function forgettingReads(wipe: SharedStateWipe, reads: ConnectReads): SharedStateWipe {
+  return (sessionName, removed) => {
+    reads.forget(sessionName);
+    return wipe(sessionName, removed);
+  };
+}
+
 /** The error code of a Redis that could not be reached at start. */
 export const REDIS_UNREACHABLE = 'EREDISUNREACHABLE';
 
@@ -173,6 +182,15 @@ export async function joinSharedNamespace(options: SharedNamespaceOptions): Prom
     const reason = (failure ?? (error as Error)).message + (/DB index/.test((failure ?? (error as Error)).message) ? ` (the server's "databases" setting)` : '');
     throw Object.assign(new Error(`cannot reach Redis at ${url}: ${reason}`), { code: REDIS_UNREACHABLE });
   }
+  const unawaited = new WritesInFlight((error) => log(`a message could not be written to Redis: ${error.message}`));
+  const channelOf = channelsOfNamespace(await fanOutName(storeConnection, namespacePrefix(options.namespace)), publish, subscribe);
+  const mq = MQEmitterRedis({ pubConn: publish, subConn: subscribe });
+  withoutUndefinedKeys(mq);
+  emitWithoutWaiting(mq, unawaited);
+  // Its connections' errors are re-emitted here; the connections report a loss themselves (connection()).
+  (mq as unknown as { state: { on(event: 'error', listener: () => void): void } }).state.on('error', () => {});
+  // What aedes reads of a session at a CONNECT, read in the session store's round trips.
+  const reads = new ConnectReads(mq);
   const sessions = new RedisSessionStore({
     redis: storeConnection,
     namespace: options.namespace,
@@ -181,19 +199,13 @@ export async function joinSharedNamespace(options: SharedNamespaceOptions): Prom
     ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
     onLeaseLost: options.onLeaseLost,
     log,
+    reads,
   });
   await sessions.start();
-  const unawaited = new WritesInFlight((error) => log(`a message could not be written to Redis: ${error.message}`));
   // Messages are queued on the fan-out's connection, so that a message is in its sessions' queues before
   // any instance hears of it.
-  const persistence = redisPersistence(persistenceConnection, publish, unawaited);
-  const channelOf = channelsOfNamespace(await fanOutName(storeConnection, sessions.prefix), publish, subscribe);
-  const mq = MQEmitterRedis({ pubConn: publish, subConn: subscribe });
-  withoutUndefinedKeys(mq);
-  emitWithoutWaiting(mq, unawaited);
+  const persistence = redisPersistence(persistenceConnection, publish, unawaited, reads);
   let registry: RedisClientRegistry | undefined;
-  // Its connections' errors are re-emitted here; the connections report a loss themselves (connection()).
-  (mq as unknown as { state: { on(event: 'error', listener: () => void): void } }).state.on('error', () => {});
   const takeovers = await RedisTakeovers.start(mq, storeConnection, instance, { channelOf });
   return {
     instance,
@@ -202,7 +214,7 @@ export async function joinSharedNamespace(options: SharedNamespaceOptions): Prom
     tallies: new RedisTallies(storeConnection, sessions.prefix, instance, publish),
     takeovers,
     persistence,
-    wipeState: redisSessionWipe(persistenceConnection, sessions.prefix, instance, channelOf),
+    wipeState: forgettingReads(redisSessionWipe(persistenceConnection, sessions.prefix, instance, channelOf), reads),
     mq,
     async clientRegistry(pieces) {
       registry = new RedisClientRegistry({ ...pieces, redis: storeConnection, prefix: sessions.prefix, instance, mq, clock: options.clock, log });
