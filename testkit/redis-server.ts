@@ -88,9 +88,10 @@ export async function startRedis(options: { persistent?: boolean } = {}): Promis
 
 /**
  * For a test file: redis-server started before its tests and stopped after them (where it is
- * installed), and connections to it, each to a fresh database of its own, closed after the tests.
+ * installed), and connections to it, closed after the tests: `fresh`, each to a fresh database of its
+ * own; `database`, a fresh database for connections of its own (several instances of one namespace).
  */
-export function redisForTestFile(): { fresh(options?: RedisOptions): Redis } {
+export function redisForTestFile(): { fresh(options?: RedisOptions): Redis; database(): (options?: RedisOptions) => Redis } {
   let server: TestRedis | undefined;
   const connections: Redis[] = [];
   let databases = 0;
@@ -101,11 +102,13 @@ export function redisForTestFile(): { fresh(options?: RedisOptions): Redis } {
     for (const connection of connections.splice(0)) connection.disconnect();
     await server?.stop();
   });
-  return {
-    fresh(options = {}) {
-      const connection = new Redis(`${server!.url}/${(databases += 1)}`, options);
+  const database = () => {
+    const db = (databases += 1);
+    return (options: RedisOptions = {}) => {
+      const connection = new Redis(`${server!.url}/${db}`, options);
       connections.push(connection);
       return connection;
-    },
+    };
   };
+  return { fresh: (options) => database()(options), database };
 }

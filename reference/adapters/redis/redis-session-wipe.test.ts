@@ -4,8 +4,8 @@
 // the file, a database per test.
 import { Redis } from 'ioredis';
 import { createRequire } from 'node:module';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { redisSkipNotice, REDIS_AVAILABLE, startRedis, type TestRedis } from '../../../testkit/redis-server.ts';
+import { describe, expect, it } from 'vitest';
+import { redisForTestFile, redisSkipNotice, REDIS_AVAILABLE } from '../../../testkit/redis-server.ts';
 import { redisPersistence } from './redis-persistence.ts';
 import { RedisSessionStore } from './redis-session-store.ts';
 import { redisSessionWipe } from './redis-session-wipe.ts';
@@ -19,30 +19,14 @@ const msgpack = createRequire(requireHere.resolve('aedes-persistence-redis/async
   decode(buffer: Buffer): { id: string; msg: { topic: string; payload: string } };
 };
 
-let server: TestRedis | undefined;
-const connections: Redis[] = [];
-let databases = 0;
-
-beforeAll(async () => {
-  if (REDIS_AVAILABLE) server = await startRedis();
-});
-afterAll(async () => {
-  for (const connection of connections.splice(0)) connection.disconnect();
-  await server?.stop();
-});
-
 const PREFIX = 'mmc:{ns}:';
-const connect = (db: number) => {
-  const connection = new Redis(`${server!.url}/${db}`);
-  connections.push(connection);
-  return connection;
-};
+const redisFile = redisForTestFile();
 
 const keys = async (redis: Redis) => (await redis.keys('*')).sort();
 
 /** Session "s 1" (a name its keys URI-encode) with two queued messages, one of them shared with session "other" and sent to both, one sent at QoS 2; two subscriptions; a will: written by aedes-persistence-redis (as redis-persistence.ts adapts it). */
-async function stateIn(db: number) {
-  const redis = connect(db);
+async function stateIn(connect: () => Redis) {
+  const redis = connect();
   const persistence = redisPersistence(
     redis,
     redis,
@@ -84,10 +68,10 @@ async function stateIn(db: number) {
 
 describe.skipIf(!REDIS_AVAILABLE)('redisSessionWipe', () => {
   it("removes the session's queue, the messages only it held, its subscriptions, its will and the store's mark, and announces the subscriptions' removal on the fan-out", async () => {
-    const db = (databases += 1);
-    const redis = await stateIn(db);
+    const connect = redisFile.database();
+    const redis = await stateIn(connect);
     expect(await redis.lrange('outgoing:s%201', 0, -1)).toEqual(['packet:b1:1', 'outgoing:s%201:b1:2']);
-    const listener = connect(db);
+    const listener = connect();
     const heard: Buffer[] = [];
     listener.on('messageBuffer', (_channel: Buffer, message: Buffer) => heard.push(message));
     await listener.subscribe('fan/$SYS/sub/rm');
@@ -104,30 +88,30 @@ describe.skipIf(!REDIS_AVAILABLE)('redisSessionWipe', () => {
   });
 
   it('removes nothing more the second time, wherever it runs: the messages of other sessions keep their counts', async () => {
-    const db = (databases += 1);
-    const redis = await stateIn(db);
-    const [atA, atB] = [redisSessionWipe(redis, PREFIX, 'b1', (topic) => topic), redisSessionWipe(connect(db), PREFIX, 'b2', (topic) => topic)];
+    const connect = redisFile.database();
+    const redis = await stateIn(connect);
+    const [atA, atB] = [redisSessionWipe(redis, PREFIX, 'b1', (topic) => topic), redisSessionWipe(connect(), PREFIX, 'b2', (topic) => topic)];
     await Promise.all([atA('s 1', true), atB('s 1', true), atB('s 1', false)]);
     expect(await keys(redis)).toEqual(['client:other', 'clients', 'outgoing:other', 'packet:b1:1', 'packet:b1:1:ids', 'packet:b1:1:offlineCount']);
     expect(await redis.get('packet:b1:1:offlineCount')).toBe('1');
   });
 
   it("ends the store's unwiped mark, whichever instance wipes: a CONNECT decided again after its claim conflicted does not wipe again", async () => {
-    const db = (databases += 1);
-    const [a, b] = (['a', 'b'] as const).map((instance) => new RedisSessionStore({ redis: connect(db), namespace: 'ns', instance, clock: () => 0 }));
+    const connect = redisFile.database();
+    const [a, b] = (['a', 'b'] as const).map((instance) => new RedisSessionStore({ redis: connect(), namespace: 'ns', instance, clock: () => 0 }));
     await Promise.all([a!.start(), b!.start()]);
     expect(await a!.claim(await a!.view('s', 'alpha'), 1, 0, Infinity)).not.toBe('conflict');
     expect(await a!.close('s', 1)).toBe('ended');
     // A removed it and marked it for its wipe; B's CONNECT wipes it first.
     expect((await b!.view('s', 'beta')).unwiped).toBe(true);
-    await redisSessionWipe(connect(db), b!.prefix, 'b', (topic) => topic)('s', true);
+    await redisSessionWipe(connect(), b!.prefix, 'b', (topic) => topic)('s', true);
     expect((await b!.view('s', 'beta')).unwiped).toBeUndefined();
     await Promise.all([a!.stop(), b!.stop()]);
   });
 
   it("leaves an ended session's name alone once the store no longer marks it (a claim since: a new session's state), and wipes a replaced session's unmarked", async () => {
-    const db = (databases += 1);
-    const redis = await stateIn(db);
+    const connect = redisFile.database();
+    const redis = await stateIn(connect);
     await redis.del(`${PREFIX}w:s 1`);
     const wipe = redisSessionWipe(redis, PREFIX, 'b1', (topic) => topic);
     const before = await keys(redis);
