@@ -43,7 +43,7 @@ ${MQTT_USAGE}
 /**
  * Scenarios an embedded run overlaps (runner/scenario-lanes.ts; steps/scheduling.ts keeps apart those
  * that must not), so that waits for expiry and Keep Alive overlap other work; MMC_CONCURRENCY
- * overrides it, 1 runs them one after another. A remote run stays one scenario at a time: its pacing
+ * overrides it, 1 runs each transport's one after another. A remote run stays one scenario at a time: its pacing
  * and session limit are the namespace's. Measured in docs/performance.md.
  */
 const DEFAULT_EMBEDDED_CONCURRENCY = 32;
@@ -151,7 +151,7 @@ async function main(args: string[]): Promise<void> {
   if (remote && values.transport) throw new UserError(`--transport applies to the embedded reference broker only: a remote target's transport is its URL's (mqtts:// or wss://)`);
   // An embedded run's scenarios go in two threads at once, this one and one of their own: a transport
   // each, or one transport's in two parts (runner/scenario-runs.ts). A remote run's go in this thread.
-  const runs = remote ? undefined : embeddedRuns(parseTransportFlag(values.transport));
+  const runs = remote ? undefined : embeddedRuns(parseTransportFlag(values.transport), concurrency);
   const redis = sharedNamespaceFlags(values, remote !== undefined);
   // An embedded broker starts first, in a thread of its own; cucumber and the step modules load
   // meanwhile (run.ts is imported here, not above, so that they do not hold up the broker's start).
@@ -166,12 +166,12 @@ async function main(args: string[]): Promise<void> {
   };
   const runners: ScenarioRunner[] = [];
   if (runs) {
-    const [{ startScenarioThread }, { inProcess }] = await Promise.all([import('./scenario-thread.ts'), import('./run.ts')]);
-    for (const [index, { shard }] of runs.entries()) {
-      // cucumber's own page, one per run: cucumber.html, then cucumber-wss.html or cucumber-tcp-2.html.
-      const options = { prepare: { ...prepare, ...(shard ? { shard } : {}) }, ...(index > 0 ? { htmlReport: join(reportDir, cucumberPage(runs, index)) } : {}) };
-      runners.push(index === 0 ? inProcess(options) : startScenarioThread(options));
-    }
+    // cucumber's own page, one per run: cucumber.html, then cucumber-wss.html or cucumber-tcp-2.html.
+    const [first, ...others] = runs.map(({ shard }, index) => ({ prepare: { ...prepare, ...(shard ? { shard } : {}) }, ...(index > 0 ? { htmlReport: join(reportDir, cucumberPage(runs, index)) } : {}) }));
+    // The threads start first: this thread's run loads cucumber (run.ts) before it can start them.
+    const { startScenarioThread } = await import('./scenario-thread.ts');
+    const threads = others.map(startScenarioThread);
+    runners.push((await import('./run.ts')).inProcess(first!), ...threads);
   } else runners.push((await import('./run.ts')).inProcess({ prepare }));
   let target: PreparedTarget;
   try {
@@ -212,21 +212,36 @@ async function main(args: string[]): Promise<void> {
     // Every scenario over each transport, the runs at once (each on namespaces of its own:
     // runner/embedded-brokers.ts): a verdict per rule, version, method and transport.
     // A line redrawn in place on a terminal, a line per rule and version elsewhere (report/progress.ts).
+    // The progress tells that a rule's last scenario is in only once every run has planned its own (the
+    // halves of one transport share its rules): results that come before are held until then. Once a
+    // run has failed, the others' results are no longer shown (this thread's run cannot be stopped).
     const plan: PlannedScenario[] = [];
     const results: ScenarioResult[][] = target.runs.map(() => []);
     const progress = new RunProgress(process.stdout, process.stdout.isTTY === true, () => plan);
+    let plansAwaited = target.runs.length;
+    const beforePlans: ScenarioResult[] = [];
+    let abandoned = false;
     const ended = await Promise.all(
       target.runs.map((transport, index) =>
         runners[index]!.run(target.over(index, target.parameters), concurrency, {
           transport,
-          onPlanned: (planned) => plan.push(...planned),
+          onPlanned: (planned) => {
+            plan.push(...planned);
+            plansAwaited -= 1;
+            if (plansAwaited === 0) beforePlans.splice(0).forEach(progress.onResult);
+          },
           onResult: (result) => {
             results[index]!.push(result);
-            progress.onResult(result);
+            if (abandoned) return;
+            if (plansAwaited > 0) beforePlans.push(result);
+            else progress.onResult(result);
           },
         }),
       ),
-    );
+    ).catch((error: unknown) => {
+      abandoned = true;
+      throw error;
+    });
     progress.end();
     const scenarios = results.flat();
     const verdicts = ruleVerdicts(scenarios, { rules, versions, transports: target.transports });

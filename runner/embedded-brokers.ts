@@ -128,7 +128,7 @@ export interface EmbeddedBrokers {
   stop(): Promise<void>;
 }
 
-/** The namespaces of each run, in the order serve() starts them: with Redis, each in a database of its own. */
+/** The namespaces of each run kept in Redis, each in a database of its own, in the order serve() starts them (in memory, an eighth follows them). */
 const NAMESPACE_COUNT = 7;
 
 /** redis://HOST:PORT[/DB] with the database moved on by `offset`. */

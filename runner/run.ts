@@ -127,7 +127,7 @@ export interface ScenarioRunner {
   stop(): Promise<void>;
 }
 
-/** What a runner runs, and where its cucumber page goes instead of the configuration's (a second transport's own page). */
+/** What a runner runs, and where its cucumber page goes instead of the configuration's (a second run's own page). */
 export interface ScenarioRunnerOptions {
   prepare: PrepareOptions;
   htmlReport?: string;

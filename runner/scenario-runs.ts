@@ -15,8 +15,9 @@ export interface ScenarioRun {
   shard?: string;
 }
 
-export function embeddedRuns(transports: readonly Transport[]): ScenarioRun[] {
-  const parts = Math.max(1, Math.floor(SCENARIO_THREADS / transports.length));
+/** The runs of `transports`; with `concurrency` 1 (one scenario at a time, to debug), a transport is not split. */
+export function embeddedRuns(transports: readonly Transport[], concurrency: number): ScenarioRun[] {
+  const parts = concurrency === 1 ? 1 : Math.max(1, Math.floor(SCENARIO_THREADS / transports.length));
   return transports.flatMap((transport) => Array.from({ length: parts }, (_, index) => ({ transport, ...(parts > 1 ? { shard: `${index + 1}/${parts}` } : {}) })));
 }
 

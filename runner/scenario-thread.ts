@@ -1,4 +1,4 @@
-// One transport's scenarios in a worker thread of their own. The scenarios' clients (TLS, WebSocket,
+// A run's scenarios (a transport's, or half of them: runner/scenario-runs.ts) in a worker thread of their own. The scenarios' clients (TLS, WebSocket,
 // mqtt.js, cucumber) keep a thread busy: with both transports of an embedded run in the one thread,
 // that thread was the run's bottleneck and the run took as long as two runs one after the other. The
 // thread loads cucumber and the step modules as soon as it starts, while the target starts; it runs
