@@ -37,7 +37,8 @@ function storeWithReads(fanOut: FanOut = new RecordingFanOut(), clock = () => 0)
   const redis = databases.fresh({ maxRetriesPerRequest: 1 });
   const reads = new ConnectReads(fanOut);
   // A lease longer than any test's clock moves.
-  return { sessions: new RedisSessionStore({ redis, namespace: 'n', instance: 'a', clock, leaseMs: 1e12, reads }), reads, redis };
+  // A lease no test's clock reaches, whose renewal (a third of it) setInterval still takes (past 2^31 ms it fires every 1 ms).
+  return { sessions: new RedisSessionStore({ redis, namespace: 'n', instance: 'a', clock, leaseMs: 2e9, reads }), reads, redis };
 }
 
 /** A subscription as aedes-persistence-redis's oldest format keeps it: the QoS as a digit. */

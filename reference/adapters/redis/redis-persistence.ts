@@ -80,14 +80,18 @@ const identifiersKey = (packetKey: string) => `${packetKey}:ids`;
  * its identifiers') each out of its session's queue, its subscriber count down, and the message gone
  * (with its identifiers) with its last subscriber: its GET, LREM, DECR and DEL, for each in turn, as
  * one script. Answers each stored packet (nil for one gone already, and with it any identifier
- * recorded since).
+ * recorded since). A message no longer in the session's queue is not counted down again: the
+ * session's wipe counted it (a Clean Start wipes the session before its older connection has ended,
+ * and that connection's PUBACKs still come), and a second count would end it for sessions that still
+ * have it queued.
  */
 const CLEAR_MESSAGES = `
 local out = {}
 for i = 1, #KEYS, 4 do
   local raw = redis.call('GET', KEYS[i + 1])
-  redis.call('LREM', KEYS[i], 0, KEYS[i + 1])
-  if not raw or redis.call('DECR', KEYS[i + 2]) <= 0 then redis.call('DEL', KEYS[i + 1], KEYS[i + 2], KEYS[i + 3]) end
+  local removed = redis.call('LREM', KEYS[i], 0, KEYS[i + 1])
+  if not raw then redis.call('DEL', KEYS[i + 1], KEYS[i + 2], KEYS[i + 3])
+  elseif removed > 0 and redis.call('DECR', KEYS[i + 2]) <= 0 then redis.call('DEL', KEYS[i + 1], KEYS[i + 2], KEYS[i + 3]) end
   out[#out + 1] = raw
 end
 return out`;
@@ -248,7 +252,10 @@ function inFewerRoundTrips(persistence: PersistenceWrites, redis: Redis, queue: 
           continue;
         }
         const packet = msgpack.decode(raw);
+        // A packet queued before it was sent was stored with no identifier, which msgpack reads back as
+        // null: it was never sent, and goes out with DUP=0 (markRedeliveries tests for an identifier).
         if (identifier) packet.messageId = Number(identifier.toString());
+        else if (packet.messageId === null) delete packet.messageId;
         yield packet;
       }
     }

@@ -63,13 +63,13 @@ async function stateIn(connect: () => Redis) {
   await persistence.putWill({ id: 's 1' }, { cmd: 'publish', topic: 'w', payload: Buffer.from('gone'), qos: 1, retain: false });
   expect((await keys(redis)).filter((key) => /^(client|will)/.test(key))).toEqual(['client:other', 'client:s%201', 'clients', 'will', 'will:b1:s%201']);
   await redis.set(`${PREFIX}w:s 1`, 'a');
-  return redis;
+  return { redis, persistence };
 }
 
 describe.skipIf(!REDIS_AVAILABLE)('redisSessionWipe', () => {
   it("removes the session's queue, the messages only it held, its subscriptions, its will and the store's mark, and announces the subscriptions' removal on the fan-out", async () => {
     const connect = redisFile.database();
-    const redis = await stateIn(connect);
+    const { redis } = await stateIn(connect);
     expect(await redis.lrange('outgoing:s%201', 0, -1)).toEqual(['packet:b1:1', 'outgoing:s%201:b1:2']);
     const listener = connect();
     const heard: Buffer[] = [];
@@ -89,7 +89,7 @@ describe.skipIf(!REDIS_AVAILABLE)('redisSessionWipe', () => {
 
   it('removes nothing more the second time, wherever it runs: the messages of other sessions keep their counts', async () => {
     const connect = redisFile.database();
-    const redis = await stateIn(connect);
+    const { redis } = await stateIn(connect);
     const [atA, atB] = [redisSessionWipe(redis, PREFIX, 'b1', (topic) => topic), redisSessionWipe(connect(), PREFIX, 'b2', (topic) => topic)];
     await Promise.all([atA('s 1', true), atB('s 1', true), atB('s 1', false)]);
     expect(await keys(redis)).toEqual(['client:other', 'clients', 'outgoing:other', 'packet:b1:1', 'packet:b1:1:ids', 'packet:b1:1:offlineCount']);
@@ -109,9 +109,19 @@ describe.skipIf(!REDIS_AVAILABLE)('redisSessionWipe', () => {
     await Promise.all([a!.stop(), b!.stop()]);
   });
 
+  it("counts a message down once for a session wiped before its older connection's PUBACK came (a Clean Start): the sessions that still have it queued keep it", async () => {
+    const connect = redisFile.database();
+    const { redis, persistence } = await stateIn(connect);
+    await redisSessionWipe(redis, PREFIX, 'b1', (topic) => topic)('s 1', false);
+    await persistence.outgoingClearMessageId({ id: 's 1' }, { messageId: 3 });
+    expect(await redis.get('packet:b1:1:offlineCount')).toBe('1');
+    expect(await redis.lrange('outgoing:other', 0, -1)).toEqual(['packet:b1:1']);
+    expect(await redis.exists('packet:b1:1')).toBe(1);
+  });
+
   it("leaves an ended session's name alone once the store no longer marks it (a claim since: a new session's state), and wipes a replaced session's unmarked", async () => {
     const connect = redisFile.database();
-    const redis = await stateIn(connect);
+    const { redis } = await stateIn(connect);
     await redis.del(`${PREFIX}w:s 1`);
     const wipe = redisSessionWipe(redis, PREFIX, 'b1', (topic) => topic);
     const before = await keys(redis);
