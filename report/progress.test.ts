@@ -24,7 +24,8 @@ const PLAN = [['@S6', '@mqtt5'], ['@S6', '@mqtt5'], ['@S7', '@mqtt5'], ['@S6', '
 function harness(terminal: boolean) {
   let now = 0;
   const written: string[] = [];
-  const progress = new RunProgress({ write: (text) => written.push(text) }, terminal, () => PLAN, () => now);
+  const progress = new RunProgress({ write: (text) => written.push(text) }, terminal, 1, () => now);
+  progress.onPlanned(PLAN);
   return { progress, written, advance: (ms: number) => (now += ms) };
 }
 
@@ -62,9 +63,25 @@ describe('progress of a run over both transports at once', () => {
   it('counts every transport in one line and finishes a rule and version per transport', () => {
     const plan = [['@S6', '@mqtt5'], ['@S7', '@mqtt5']].flatMap((tags) => (['tcp', 'wss'] as const).map((transport) => ({ tags, transport })));
     const written: string[] = [];
-    const progress = new RunProgress({ write: (text) => written.push(text) }, false, () => plan, () => 0);
+    const progress = new RunProgress({ write: (text) => written.push(text) }, false, 2, () => 0);
+    progress.onPlanned(plan.filter(({ transport }) => transport === 'tcp'));
+    progress.onPlanned(plan.filter(({ transport }) => transport === 'wss'));
     progress.onResult(scenario('a', ['@S6', '@mqtt5'], 'passed'));
     progress.onResult({ ...scenario('a', ['@S6', '@mqtt5'], 'failed', 'accepted'), transport: 'wss' });
     expect(written).toEqual(['[1/4 0 s] PASS S6 over MQTT 5 (1 scenario)\n', '[2/4 0 s] FAIL S6 over MQTT 5 via wss (1 scenario): a: accepted\n']);
+  });
+});
+
+describe('progress of one transport in two halves', () => {
+  it('holds the results that come before the second half has planned, then finishes each rule and version once', () => {
+    const written: string[] = [];
+    const progress = new RunProgress({ write: (text) => written.push(text) }, false, 2, () => 0);
+    progress.onPlanned([{ tags: ['@S6', '@mqtt5'], transport: 'tcp' }]);
+    progress.onResult(scenario('a', ['@S6', '@mqtt5'], 'passed'));
+    expect(written).toEqual([]);
+    progress.onPlanned([{ tags: ['@S6', '@mqtt5'], transport: 'tcp' }]);
+    expect(written).toEqual([]);
+    progress.onResult(scenario('b', ['@S6', '@mqtt5'], 'passed'));
+    expect(written).toEqual(['[2/2 0 s] PASS S6 over MQTT 5 (2 scenarios)\n']);
   });
 });

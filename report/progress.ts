@@ -1,8 +1,10 @@
 // A run's progress while it goes (a remote run is paced and can take minutes). On a terminal: one line
 // redrawn in place (scenarios done of planned, passing, failing, time left at the pace so far), with a
 // rule's line printed above it when the rule fails. Elsewhere (a CI log): a plain line per rule and
-// version as soon as its last scenario finishes, with its verdict. One progress serves every transport
-// of a run: their scenarios run at once.
+// version as soon as its last scenario finishes, with its verdict. One progress serves every run of the
+// scenarios (a transport, or half of one's: runner/scenario-runs.ts): they go at once, each planning its
+// own, and a rule's last scenario is known only once all have planned (the halves of one transport
+// share its rules), so results that come before are held until then.
 import { rulesOfTags, versionOfTags, methodOfTags } from '../rules/tags.ts';
 import type { PlannedScenario, ScenarioResult, ScenarioStatus } from './scenarios.ts';
 import { whereVerdict } from './verdicts.ts';
@@ -30,40 +32,45 @@ export class RunProgress {
   private readonly counts: Record<ScenarioStatus, number> = { passed: 0, failed: 0, skipped: 0 };
   /** Per rule and version: the statuses of its scenarios finished so far, and the first failure. */
   private readonly byKey = new Map<string, { statuses: ScenarioStatus[]; failure?: string }>();
-  /** How many scenarios of the plan each rule and version has, counted again when the plan grows. */
-  private planned = { scenarios: -1, perKey: new Map<string, number>() };
+  /** How many scenarios of the plan each rule and version has, counted once every run has planned. */
+  private readonly planned = { scenarios: 0, perKey: new Map<string, number>() };
+  /** Results that came before every run had planned. */
+  private readonly held: ScenarioResult[] = [];
+  private ended = false;
 
   /**
-   * @param plan the tags of every scenario the run will start (known once cucumber has planned them)
+   * @param plans how many runs will plan their scenarios (onPlanned)
    * @param terminal redraw one line in place; else a plain line per rule
    */
   constructor(
     private readonly output: ProgressOutput,
     private readonly terminal: boolean,
-    private readonly plan: () => PlannedScenario[],
+    private plansAwaited: number,
     private readonly now: () => number = () => performance.now(),
   ) {
     this.startedAt = now();
   }
 
+  /** A run's scenarios, as cucumber planned them. */
+  readonly onPlanned = (plan: PlannedScenario[]): void => {
+    this.planned.scenarios += plan.length;
+    for (const scenario of plan) for (const key of keysOf(scenario)) this.planned.perKey.set(key, (this.planned.perKey.get(key) ?? 0) + 1);
+    this.plansAwaited -= 1;
+    if (this.plansAwaited === 0) this.held.splice(0).forEach(this.onResult);
+  };
+
   private get done(): number {
     return this.counts.passed + this.counts.failed + this.counts.skipped;
   }
 
-  /** The plan as it stands: each transport's run plans its scenarios when it starts. */
-  private plannedPerKey(): { scenarios: number; perKey: Map<string, number> } {
-    const plan = this.plan();
-    if (plan.length !== this.planned.scenarios) {
-      const perKey = new Map<string, number>();
-      for (const scenario of plan) for (const key of keysOf(scenario)) perKey.set(key, (perKey.get(key) ?? 0) + 1);
-      this.planned = { scenarios: plan.length, perKey };
-    }
-    return this.planned;
-  }
-
   readonly onResult = (result: ScenarioResult): void => {
+    if (this.ended) return;
+    if (this.plansAwaited > 0) {
+      this.held.push(result);
+      return;
+    }
     this.counts[result.status] += 1;
-    const planned = this.plannedPerKey();
+    const { planned } = this;
     const finishedRules: string[] = [];
     for (const key of keysOf(result)) {
       const entry = this.byKey.get(key) ?? { statuses: [] };
@@ -94,8 +101,10 @@ export class RunProgress {
     return `${this.done}/${total} scenarios · ${this.counts.passed} passed · ${this.counts.failed} failed${skipped} · ${duration(elapsed)} elapsed${left}`;
   }
 
-  /** On a terminal, clears the progress line so that what follows starts clean. */
+  /** On a terminal, clears the progress line so that what follows starts clean; shows nothing after. */
   end(): void {
+    if (this.ended) return;
+    this.ended = true;
     if (this.terminal) this.output.write(CLEAR_LINE);
   }
 }

@@ -9,7 +9,7 @@ import { findRule, type RuleId } from '../rules/catalogue.ts';
 import { TRANSPORTS, type Transport } from '../rules/transports.ts';
 import { consoleReport, writeReports } from '../report/outputs.ts';
 import { RunProgress } from '../report/progress.ts';
-import type { PlannedScenario, ScenarioResult } from '../report/scenarios.ts';
+import type { ScenarioResult } from '../report/scenarios.ts';
 import { ruleVerdicts, totals } from '../report/verdicts.ts';
 import { mergedSpread } from '../report/instance-spread.ts';
 import type { ScenarioRunner } from './run.ts';
@@ -212,34 +212,22 @@ async function main(args: string[]): Promise<void> {
     // Every scenario over each transport, the runs at once (each on namespaces of its own:
     // runner/embedded-brokers.ts): a verdict per rule, version, method and transport.
     // A line redrawn in place on a terminal, a line per rule and version elsewhere (report/progress.ts).
-    // The progress tells that a rule's last scenario is in only once every run has planned its own (the
-    // halves of one transport share its rules): results that come before are held until then. Once a
-    // run has failed, the others' results are no longer shown (this thread's run cannot be stopped).
-    const plan: PlannedScenario[] = [];
+    // Once a run has failed, the others' results are no longer shown (this thread's run cannot be stopped).
     const results: ScenarioResult[][] = target.runs.map(() => []);
-    const progress = new RunProgress(process.stdout, process.stdout.isTTY === true, () => plan);
-    let plansAwaited = target.runs.length;
-    const beforePlans: ScenarioResult[] = [];
-    let abandoned = false;
+    const progress = new RunProgress(process.stdout, process.stdout.isTTY === true, target.runs.length);
     const ended = await Promise.all(
       target.runs.map((transport, index) =>
         runners[index]!.run(target.over(index, target.parameters), concurrency, {
           transport,
-          onPlanned: (planned) => {
-            plan.push(...planned);
-            plansAwaited -= 1;
-            if (plansAwaited === 0) beforePlans.splice(0).forEach(progress.onResult);
-          },
+          onPlanned: progress.onPlanned,
           onResult: (result) => {
             results[index]!.push(result);
-            if (abandoned) return;
-            if (plansAwaited > 0) beforePlans.push(result);
-            else progress.onResult(result);
+            progress.onResult(result);
           },
         }),
       ),
     ).catch((error: unknown) => {
-      abandoned = true;
+      progress.end();
       throw error;
     });
     progress.end();

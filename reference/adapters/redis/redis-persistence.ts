@@ -186,7 +186,7 @@ function inFewerRoundTrips(persistence: PersistenceWrites, redis: Redis, queue: 
     // Client has no brokerId): the key would be `will:undefined:<client>`, which putWill, keying each will
     // by the broker it is set up with, never writes. Nothing to remove, and no round trip to find so.
     if (client.brokerId === undefined) return null;
-    const key = `will:${client.brokerId}:${encodeURIComponent(client.id)}`;
+    const key = willKey(client.brokerId, client.id);
     const replies = await redis.multi().lrem('will', 0, key).getBuffer(key).del(key).exec();
     const failed = replies?.find(([error]) => error);
     if (failed) throw failed[0];
@@ -271,6 +271,9 @@ export interface StoredSubscription {
 
 /** aedes-persistence-redis's hash of a client's subscriptions: topic -> the subscription, in msgpack. */
 export const subscriptionsKey = (clientId: string) => `client:${encodeURIComponent(clientId)}`;
+
+/** The will a client left at the broker `brokerId`, as aedes-persistence-redis keys it. */
+export const willKey = (brokerId: string, clientId: string) => `will:${brokerId}:${encodeURIComponent(clientId)}`;
 
 /** The hash as aedes-persistence-redis's `subscriptionsByClient` answers it (its `subsForClient`, with its fallback for a QoS stored as a digit). */
 export function decodeSubscriptions(hash: Record<string, Buffer>): StoredSubscription[] {

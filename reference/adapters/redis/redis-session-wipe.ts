@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { SharedStateWipe } from '../../ports/session-store.ts';
-import { queueKey } from './redis-persistence.ts';
+import { queueKey, subscriptionsKey, willKey } from './redis-persistence.ts';
 
 /**
  * KEYS[1]: the session store's prefix. ARGV: the session name, '1' for the state of a session the
@@ -75,8 +75,7 @@ export function redisSessionWipe(connection: Redis, prefix: string, brokerId: st
   const wipe = (command.mmcWipeSession as WipeCall).bind(connection);
   const channel = channelOf('$SYS/sub/rm');
   return async (sessionName, removed) => {
-    const encoded = encodeURIComponent(sessionName);
     const id = randomBytes(12).toString('hex');
-    await wipe(prefix, sessionName, removed ? '1' : '0', queueKey(sessionName), `client:${encoded}`, `will:${brokerId}:${encoded}`, channel, id);
+    await wipe(prefix, sessionName, removed ? '1' : '0', queueKey(sessionName), subscriptionsKey(sessionName), willKey(brokerId, sessionName), channel, id);
   };
 }
