@@ -1,7 +1,7 @@
 // What one broker instance needs to be part of a namespace kept in Redis, beside the other instances:
 // the session store (who owns which session, where it is connected, the leases), aedes' persistence
 // (subscriptions, queued QoS 1 messages, retained messages, wills: aedes-persistence-redis) and aedes'
-// message fan-out between instances (mqemitter-redis). broker.ts loads this module only for --redis,
+// message fan-out between instances (mqemitter-redis, in msgpackr: fan-out-codec.ts). broker.ts loads this module only for --redis,
 // so the in-memory default never loads a Redis client.
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -9,6 +9,7 @@ import MQEmitterRedis from 'mqemitter-redis';
 import type { Clock } from '../../ports/clock.ts';
 import type { SharedStateWipe } from '../../ports/session-store.ts';
 import { BatchedCalls } from './batched-calls.ts';
+import { fanOutInMsgpackr } from './fan-out-codec.ts';
 import { RedisClientRegistry, type RedisClientRegistryOptions } from './redis-client-registry.ts';
 import { redisPersistence } from './redis-persistence.ts';
 import { ConnectReads } from './connect-reads.ts';
@@ -17,32 +18,6 @@ import { redisSessionWipe } from './redis-session-wipe.ts';
 import { RedisTakeovers } from './redis-takeovers.ts';
 import { RedisTallies } from './redis-tallies.ts';
 import { WritesInFlight } from './writes-in-flight.ts';
-
-/** The object without its keys whose value is undefined (the object itself when it has none). */
-function defined<T extends object>(object: T): T {
-  const values = object as Record<string, unknown>;
-  const keys = Object.keys(object);
-  if (keys.every((key) => values[key] !== undefined)) return object;
-  const copy: Record<string, unknown> = {};
-  for (const key of keys) if (values[key] !== undefined) copy[key] = values[key];
-  return copy as T;
-}
-
-/**
- * mqemitter-redis sends each message through Redis as msgpack, which turns a key set to undefined into
- * null; aedes leaves such keys on the packets it publishes (it strips a PUBLISH's Topic Alias by setting
- * it undefined), and every instance, this one included, would then deliver a PUBLISH with Topic Alias
- * null, which mqtt-packet cannot write (L17's PUBLISH by alias reached nobody). Such keys are left out
- * before the message is sent.
- */
-function withoutUndefinedKeys(mq: ReturnType<typeof MQEmitterRedis>): void {
-  const emit = mq.emit.bind(mq);
-  mq.emit = ((packet: { properties?: object }, done?: (error?: Error) => void) => {
-    const properties = packet.properties && defined(packet.properties);
-    const sent = properties === packet.properties ? packet : { ...packet, properties };
-    return emit(defined(sent) as Parameters<typeof emit>[0], done);
-  }) as typeof mq.emit;
-}
 
 /**
  * Redis pub/sub has no databases: a channel reaches every client of the server, and so every namespace
@@ -86,22 +61,6 @@ function publishedTogether(publish: Redis): BatchedCalls<[string, Buffer], numbe
 async function fanOutName(redis: Redis, prefix: string): Promise<string> {
   await redis.set(`${prefix}fan-out`, randomBytes(8).toString('hex'), 'NX');
   return (await redis.get(`${prefix}fan-out`))!;
-}
-
-/**
- * aedes waits for each message's fan-out before its next step, and so before the publishing connection's
- * next packet: here it goes on once the PUBLISH is sent (mqemitter-redis sends it at once), and the
- * PUBLISH is added to `unawaited` (a QoS 1 message's PUBACK waits until it is written). The instances'
- * own notices (takeover asks and answers, client changes: no `cmd`) are sent as before, their failures
- * their senders'.
- */
-function emitWithoutWaiting(mq: ReturnType<typeof MQEmitterRedis>, unawaited: WritesInFlight): void {
-  const emit = mq.emit.bind(mq);
-  mq.emit = ((packet: Parameters<typeof emit>[0] & { cmd?: string }, done?: (error?: Error) => void) => {
-    if (packet.cmd !== 'publish') return emit(packet, done);
-    unawaited.add(new Promise<void>((resolve, reject) => emit(packet, (error?: Error) => (error ? reject(error) : resolve()))));
-    done?.();
-  }) as typeof mq.emit;
 }
 
 /** A wipe of a session's state here forgets what a claim here read of it (its subscriptions, for aedes). */
@@ -185,8 +144,9 @@ export async function joinSharedNamespace(options: SharedNamespaceOptions): Prom
   const unawaited = new WritesInFlight((error) => log(`a message could not be written to Redis: ${error.message}`));
   const channelOf = channelsOfNamespace(await fanOutName(storeConnection, namespacePrefix(options.namespace)), publish, subscribe);
   const mq = MQEmitterRedis({ pubConn: publish, subConn: subscribe });
-  withoutUndefinedKeys(mq);
-  emitWithoutWaiting(mq, unawaited);
+  // aedes waited for each message's fan-out before its next step, and so before the publishing
+  // connection's next packet: it goes on once the PUBLISH is sent (fan-out-codec.ts).
+  fanOutInMsgpackr(mq, publish, subscribe, instance, unawaited);
   // Its connections' errors are re-emitted here; the connections report a loss themselves (connection()).
   (mq as unknown as { state: { on(event: 'error', listener: () => void): void } }).state.on('error', () => {});
   // What aedes reads of a session at a CONNECT, read in the session store's round trips.

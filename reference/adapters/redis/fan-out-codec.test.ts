@@ -1,0 +1,97 @@
+// aedes' fan-out between instances in msgpackr: a message reaches the listeners of its topic at every
+// instance once, whichever Redis subscriptions it came through, as aedes wrote it (a Buffer payload, a
+// property left undefined); aedes' messages are sent without waiting and their writes tracked, the
+// instances' notices answered once written; a message that does not decode is dropped. And the shape of
+// mqemitter-redis that fan-out-codec.ts relies on.
+import { Redis } from 'ioredis';
+import MQEmitterRedis from 'mqemitter-redis';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { redisSkipNotice, REDIS_AVAILABLE, startRedis, type TestRedis } from '../../../testkit/redis-server.ts';
+import { fanOutInMsgpackr } from './fan-out-codec.ts';
+import { WritesInFlight } from './writes-in-flight.ts';
+
+redisSkipNotice('reference/adapters/redis/fan-out-codec.test.ts');
+
+type FanOut = ReturnType<typeof MQEmitterRedis>;
+
+let redis: TestRedis | undefined;
+const connections: Redis[] = [];
+const fanouts: FanOut[] = [];
+beforeAll(async () => {
+  if (REDIS_AVAILABLE) redis = await startRedis();
+});
+afterAll(() => redis?.stop());
+afterEach(async () => {
+  await Promise.all(fanouts.splice(0).map((mq) => new Promise<void>((resolve) => mq.close(() => resolve()))));
+  for (const connection of connections.splice(0)) connection.disconnect();
+});
+
+/** An instance's fan-out in msgpackr, with the writes it did not wait for. */
+function instance(name: string) {
+  const [pub, sub] = [new Redis(redis!.url), new Redis(redis!.url)];
+  const mq = MQEmitterRedis({ pubConn: pub, subConn: sub });
+  fanouts.push(mq);
+  const failures: Error[] = [];
+  const unawaited = new WritesInFlight((error) => failures.push(error));
+  fanOutInMsgpackr(mq, pub, sub, name, unawaited);
+  return { mq, pub, unawaited, failures };
+}
+
+const subscribed = (mq: FanOut, topic: string, seen: unknown[]) => new Promise<void>((resolve) => mq.on(topic, (message, done) => (seen.push(message), done()), resolve));
+const emitted = (mq: FanOut, message: object) => new Promise<void>((resolve, reject) => mq.emit(message as never, (error?: Error) => (error ? reject(error) : resolve())));
+
+describe.skipIf(!REDIS_AVAILABLE)("aedes' fan-out in msgpackr", () => {
+  it('delivers a message to the listeners of its topic at every instance once each, as it was written, though it came through a channel and a pattern', async () => {
+    const [a, b] = [instance('a'), instance('b')];
+    const [exact, pattern, atA] = [[], [], []] as unknown[][];
+    await subscribed(b.mq, 'mmc/alpha/t', exact);
+    await subscribed(b.mq, 'mmc/alpha/+', pattern);
+    await subscribed(a.mq, 'mmc/#', atA);
+    const message = { cmd: 'publish', topic: 'mmc/alpha/t', payload: Buffer.from([0, 1, 255]), qos: 1, retain: false, dup: false, brokerId: 'a', brokerCounter: 7, properties: { topicAlias: undefined, correlationData: Buffer.from('c') } };
+    await emitted(a.mq, message);
+    await vi.waitFor(() => expect([exact.length, pattern.length, atA.length]).toEqual([1, 1, 1]), { timeout: 2000 });
+    // A second copy would have come right behind the first.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect([exact.length, pattern.length, atA.length]).toEqual([1, 1, 1]);
+    const got = exact[0] as typeof message;
+    expect(got).toEqual(message);
+    expect(Buffer.isBuffer(got.payload)).toBe(true);
+    expect('topicAlias' in got.properties && got.properties.topicAlias === undefined).toBe(true);
+  });
+
+  it("answers aedes at once for its messages, and tracks their writes; answers an instance's notice once it is written", async () => {
+    const a = instance('a');
+    const seen: unknown[] = [];
+    await subscribed(instance('b').mq, '$SYS/b/notice', seen);
+    let answered = false;
+    a.mq.emit({ cmd: 'publish', topic: 'mmc/x', payload: Buffer.alloc(0) } as never, () => (answered = true));
+    expect(answered).toBe(true);
+    await a.unawaited.written();
+    expect(a.failures).toEqual([]);
+    await emitted(a.mq, { topic: '$SYS/b/notice', payload: 'n' });
+    await vi.waitFor(() => expect(seen).toMatchObject([{ topic: '$SYS/b/notice', payload: 'n' }]), { timeout: 2000 });
+  });
+
+  it('drops a message on the channel that does not decode, and goes on', async () => {
+    const b = instance('b');
+    const seen: unknown[] = [];
+    await subscribed(b.mq, 'mmc/y', seen);
+    const raw = new Redis(redis!.url);
+    connections.push(raw);
+    const channels = (await raw.pubsub('CHANNELS')) as string[];
+    await raw.publish(channels.find((channel) => channel.endsWith('mmc/y')) ?? 'mmc/y', Buffer.from([0xc1]));
+    await emitted(instance('a').mq, { cmd: 'publish', topic: 'mmc/y', payload: Buffer.from('ok') });
+    await vi.waitFor(() => expect(seen).toHaveLength(1), { timeout: 2000 });
+    expect((seen[0] as { payload: Buffer }).payload.toString()).toBe('ok');
+  });
+
+  it("relies on mqemitter-redis's shape: MQEmitter's emit kept as _emit, and its readers on the subscriber connection's Buffer events", () => {
+    const [pub, sub] = [new Redis(redis!.url, { lazyConnect: true }), new Redis(redis!.url, { lazyConnect: true })];
+    const mq = MQEmitterRedis({ pubConn: pub, subConn: sub });
+    fanouts.push(mq);
+    expect(typeof (mq as unknown as { _emit?: unknown })._emit).toBe('function');
+    expect([sub.listenerCount('messageBuffer'), sub.listenerCount('pmessageBuffer')]).toEqual([1, 1]);
+    fanOutInMsgpackr(mq, pub, sub, 'c', new WritesInFlight(() => {}));
+    expect([sub.listenerCount('messageBuffer'), sub.listenerCount('pmessageBuffer')]).toEqual([1, 1]);
+  });
+});

@@ -1,0 +1,79 @@
+// How aedes' fan-out between instances (mqemitter-redis) puts a message on Redis pub/sub and reads it
+// back. mqemitter-redis 7.2 sends each as msgpack-lite ({ id, msg }) and keeps each id it has seen in an
+// LRU cache, to deliver once a message that reached it through two subscriptions (a channel and a
+// pattern that both match); every instance, the publishing one included, decodes each message. Under QoS 1
+// traffic that was about a tenth of an instance's CPU, and most of its garbage: msgpack-lite allocates
+// a fresh buffer for each message. The same envelope goes here in msgpackr (about six times cheaper both
+// ways), and the ids seen are kept in a Set of the last few thousand (the copies of one message arrive
+// one after another: Redis delivers a PUBLISH to every matching subscription of a connection at once).
+// msgpackr keeps a key set to undefined undefined (msgpack-lite made it null, which mqtt-packet cannot
+// write: aedes strips a PUBLISH's Topic Alias by setting it undefined, L17). The instances of one
+// namespace must all speak it; a message that does not decode (another codec) is dropped. This is the
+// only module that touches mqemitter-redis beyond its API (its `_emit`, MQEmitter's local delivery,
+// and the listeners it puts on the subscriber connection; shared-namespace.test.ts checks their shape).
+import type { Redis } from 'ioredis';
+import type MQEmitterRedis from 'mqemitter-redis';
+import { Packr, Unpackr } from 'msgpackr';
+import type { WritesInFlight } from './writes-in-flight.ts';
+
+type FanOut = ReturnType<typeof MQEmitterRedis>;
+type Message = Parameters<FanOut['emit']>[0] & { cmd?: string };
+
+/** What of mqemitter-redis is used here beyond its API. */
+interface FanOutInternals {
+  /** MQEmitter's own emit: delivers a message to this instance's listeners of its topic. */
+  _emit(message: Message): void;
+  closed?: boolean;
+}
+
+/** The ids kept to tell a message's second copy: far more than a PUBLISH's copies can be apart. */
+const IDS_KEPT = 4096;
+
+const packr = new Packr({ useRecords: false });
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
+
+/**
+ * The fan-out `mq` sends its messages on `publish` (as mqemitter-redis, through the connection's
+ * `publish`) and reads them from `subscribe` in msgpackr. aedes' messages (a `cmd`: PUBLISHes) are sent
+ * without waiting: aedes goes on at once, and each is added to `unawaited` (a QoS 1 message's PUBACK
+ * waits until it is written). The instances' own notices (takeover asks and answers, client changes: no
+ * `cmd`) are answered once written, their failures their senders'. `instance` makes ids unique across
+ * the namespace.
+ */
+export function fanOutInMsgpackr(mq: FanOut, publish: Redis, subscribe: Redis, instance: string, unawaited: WritesInFlight): void {
+  const internals = mq as unknown as FanOutInternals;
+  let sent = 0;
+  mq.emit = ((message: Message, done?: (error?: Error) => void) => {
+    if (internals.closed) return done?.(new Error('the fan-out is closed'));
+    sent += 1;
+    const written = publish.publish(message.topic, packr.pack({ id: `${instance}:${sent}`, msg: message }));
+    if (message.cmd === 'publish') {
+      unawaited.add(written);
+      return done?.();
+    }
+    written.then(
+      () => done?.(),
+      (error: Error) => done?.(error),
+    );
+  }) as FanOut['emit'];
+
+  const seen = new Set<string>();
+  const deliver = (bytes: Buffer) => {
+    let envelope: { id?: unknown; msg?: Message };
+    try {
+      envelope = unpackr.unpack(bytes) as typeof envelope;
+    } catch {
+      return;
+    }
+    const { id, msg } = envelope;
+    if (typeof id !== 'string' || !msg || seen.has(id)) return;
+    seen.add(id);
+    if (seen.size > IDS_KEPT) seen.delete(seen.values().next().value!);
+    internals._emit(msg);
+  };
+  // mqemitter-redis's own readers (msgpack-lite) give way to this one.
+  subscribe.removeAllListeners('messageBuffer');
+  subscribe.removeAllListeners('pmessageBuffer');
+  subscribe.on('messageBuffer', (_channel: Buffer, bytes: Buffer) => deliver(bytes));
+  subscribe.on('pmessageBuffer', (_pattern: Buffer, _channel: Buffer, bytes: Buffer) => deliver(bytes));
+}
