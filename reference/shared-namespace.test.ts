@@ -20,15 +20,17 @@ import { EVENT_GRID } from './policy/event-grid.ts';
 
 redisSkipNotice('reference/shared-namespace.test.ts');
 
-/** The Redis connection each instance's aedes persistence was given, in the order the instances started. */
-const wiring = vi.hoisted(() => ({ persistenceConnections: [] as unknown[] }));
+/** The Redis connection each instance's aedes persistence was given, and the persistence, in the order the instances started. */
+const wiring = vi.hoisted(() => ({ persistenceConnections: [] as unknown[], persistences: [] as unknown[] }));
 vi.mock('./adapters/redis/redis-persistence.ts', async (importOriginal) => {
   const original = await importOriginal<typeof import('./adapters/redis/redis-persistence.ts')>();
   return {
     ...original,
     redisPersistence: (...args: Parameters<typeof original.redisPersistence>) => {
       wiring.persistenceConnections.push(args[0]);
-      return original.redisPersistence(...args);
+      const persistence = original.redisPersistence(...args);
+      wiring.persistences.push(persistence);
+      return persistence;
     },
   };
 });
@@ -45,6 +47,8 @@ afterEach(async () => {
 });
 
 const persistenceConnectionOf = new Map<TestBroker<ReferenceBroker>, Redis>();
+/** What aedes asks an instance's persistence for the sessions to queue a message for (its index of subscriptions). */
+const persistenceOf = new Map<TestBroker<ReferenceBroker>, { subscriptionsByTopic(topic: string): Promise<unknown[]> }>();
 
 /** An instance of the namespace kept in the file's Redis (database `db`: a fresh namespace per test). */
 async function instance(db: number, limits: { sessions?: number } = {}, behaviour?: Behaviour): Promise<TestBroker<ReferenceBroker>> {
@@ -56,6 +60,7 @@ async function instance(db: number, limits: { sessions?: number } = {}, behaviou
   );
   running.push(broker);
   persistenceConnectionOf.set(broker, wiring.persistenceConnections[started] as Redis);
+  persistenceOf.set(broker, wiring.persistences[started] as { subscriptionsByTopic(topic: string): Promise<unknown[]> });
   return broker;
 }
 
@@ -354,6 +359,36 @@ describe.skipIf(!REDIS_AVAILABLE)("the wipe of an ended session's stored state, 
     expect(newOwner.sessionPresent).toBe(false);
     expect(await stored.exists('client:s1', 'outgoing:s1')).toBe(0);
     expect(await stored.keys('packet:*')).toEqual([]);
+  });
+});
+
+describe.skipIf(!REDIS_AVAILABLE)('a QoS 1 message delivered live to a session it was not queued for', () => {
+  it("leaves no packet identifiers in Redis (packet:…:ids) once the connection ends without acknowledging it", async () => {
+    const db = (databases += 1);
+    const [a, b] = [await instance(db), await instance(db)];
+    const { Redis: Connection } = await import('ioredis');
+    const stored = new Connection(`${redis!.url}/${db}`);
+    const { certificatePem, keyPem } = a.pki.identities.get('alpha')!;
+    const owner = await openRawSession({ port: a.broker.port, ca: a.pki.rootCaPem, cert: certificatePem, key: keyPem });
+    try {
+      // B has not heard of the subscription made at A yet (its index is updated through the fan-out):
+      // it queues its messages for no session, and A delivers them live.
+      persistenceOf.get(b)!.subscriptionsByTopic = async () => [];
+      owner.sendPacket({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 's1', clean: false, keepalive: 30, username: 'alpha', properties: { sessionExpiryInterval: 600 } });
+      expect(await owner.next(5000)).toMatchObject({ cmd: 'connack', reasonCode: 0 });
+      owner.sendPacket({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'mmc/alpha/s1', qos: 1 }] });
+      expect(await owner.next()).toMatchObject({ cmd: 'suback' });
+      const publisher = await b.open('observer', 'pub', '5', { cleanStart: true });
+      for (let index = 0; index < 5; index += 1) await publisher.publish('mmc/alpha/s1', `live ${index}`, 1);
+      for (let index = 0; index < 5; index += 1) expect(await owner.next(3000)).toMatchObject({ cmd: 'publish', qos: 1, dup: false });
+      // Never acknowledged: the connection ends first, and the session is held.
+      owner.end();
+      await expect.poll(async () => (await b.broker.sessions.find('s1'))?.connectionId, { timeout: 3000 }).toBeUndefined();
+      expect(await stored.keys('packet:*')).toEqual([]);
+    } finally {
+      owner.end();
+      stored.disconnect();
+    }
   });
 });
 

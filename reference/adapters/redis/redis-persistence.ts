@@ -96,9 +96,20 @@ for i = 1, #KEYS, 4 do
 end
 return out`;
 
-/** Packet identifiers sent with (KEYS: the messages' identifiers keys; ARGV: session name, identifier, ...). */
+/**
+ * Packet identifiers sent with (KEYS: for each, the message's packet key, then its identifiers key;
+ * ARGV: for each, the session's name, the identifier), each recorded only while the message is stored.
+ * A message aedes delivers live to a session it did not queue for (a subscription the publishing
+ * instance had not heard of yet, a session wiped while its older connection was still sent messages)
+ * may have no packet: written, its identifiers would stay for ever, since only a packet's end (its last
+ * subscriber's PUBACK, a wipe) removes them, and a PUBACK that never comes ends nothing. A message queued
+ * for the session is stored by the time its identifier is: this script goes on the connection its
+ * queueing went on, after it. A message stored for others only gets a field that goes with it.
+ */
 const RECORD_IDENTIFIERS = `
-for i, key in ipairs(KEYS) do redis.call('HSET', key, ARGV[2 * i - 1], ARGV[2 * i]) end
+for i = 1, #KEYS, 2 do
+  if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('HSET', KEYS[i + 1], ARGV[i], ARGV[i + 1]) end
+end
 return 0`;
 
 /**
@@ -156,7 +167,8 @@ function inFewerRoundTrips(persistence: PersistenceWrites, redis: Redis, queue: 
   };
   const clearCall = script<(Buffer | null)[]>(redis, 'mmcClearMessages', CLEAR_MESSAGES);
   const readCall = script<(Buffer | null)[]>(redis, 'mmcReadQueued', READ_QUEUED);
-  const recordCall = script<number>(redis, 'mmcRecordIdentifiers', RECORD_IDENTIFIERS);
+  // On the queueing's connection: a message queued for the session is stored before its identifier is recorded.
+  const recordCall = script<number>(queue, 'mmcRecordIdentifiers', RECORD_IDENTIFIERS);
   const enqueueCall = script<number>(queue, 'mmcEnqueueMessages', ENQUEUE_MESSAGES);
   /**
    * The messages aedes queues in one turn of the event loop, in one script: aedes publishes each
@@ -168,7 +180,7 @@ function inFewerRoundTrips(persistence: PersistenceWrites, redis: Redis, queue: 
   }, setImmediate);
   /** The identifiers of the messages sent in one turn of the event loop (each in a callback of its own, aedes' setImmediate), in one script. */
   const records = new BatchedCalls<{ packetKey: string; name: string; messageId: number }, number>((calls) => {
-    const keys = calls.map(({ packetKey }) => identifiersKey(packetKey));
+    const keys = calls.flatMap(({ packetKey }) => [packetKey, identifiersKey(packetKey)]);
     return recordCall(keys.length, ...keys, ...calls.flatMap(({ name, messageId }) => [name, messageId])).then(() => calls.map(() => 0));
   }, setImmediate);
   /** The messages acknowledged in one turn (PUBACKs read together), in one script. */

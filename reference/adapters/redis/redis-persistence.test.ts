@@ -1,0 +1,84 @@
+// What redis-persistence.ts keeps of a session's QoS 1 messages beside aedes-persistence-redis's
+// queue: the packet identifier each session was sent a stored message with (`packet:…:ids`), never for
+// a message no longer stored; and a message's count of the sessions holding it, which only ever grows
+// as the message is queued again. One redis-server for the file, a database per test.
+import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { redisForTestFile, redisSkipNotice, REDIS_AVAILABLE } from '../../../testkit/redis-server.ts';
+import { redisPersistence } from './redis-persistence.ts';
+import { WritesInFlight } from './writes-in-flight.ts';
+
+redisSkipNotice('reference/adapters/redis/redis-persistence.test.ts');
+
+const redisFile = redisForTestFile();
+
+const message = (counter: number) => ({ cmd: 'publish', topic: 't', payload: Buffer.from(`m${counter}`), qos: 1, retain: false, dup: false, brokerId: 'b1', brokerCounter: counter });
+
+/** Every key of the database matching `pattern`, sorted (SCAN, as an operator would look). */
+async function scan(redis: Redis, pattern: string): Promise<string[]> {
+  const found: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    found.push(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  return found.sort();
+}
+
+/** From now on each request on the connection reaches Redis `ms` late, in order. */
+function slowRequests(connection: Redis, ms: number): void {
+  const socket = (connection as unknown as { stream: { write(data: unknown): boolean } }).stream;
+  const write = socket.write.bind(socket);
+  let previous = Promise.resolve();
+  socket.write = (data: unknown) => {
+    const due = Date.now() + ms;
+    previous = previous.then(() => new Promise((resolve) => setTimeout(resolve, due - Date.now()))).then(() => void write(data));
+    return true;
+  };
+}
+
+/** aedes-persistence-redis as redis-persistence.ts adapts it, on two connections as an instance has: its own, and the fan-out's (`queue`). */
+async function persistenceIn(connect: () => Redis) {
+  const [redis, queue] = [connect(), connect()];
+  await Promise.all([redis.ping(), queue.ping()]);
+  const failures: Error[] = [];
+  const persistence = redisPersistence(redis, queue, new WritesInFlight((error) => failures.push(error)));
+  /** The packet identifiers of the session's queue, as read when it resumes. */
+  const queued = async (id: string) => {
+    const identifiers: unknown[] = [];
+    for await (const each of persistence.outgoingStream({ id })) identifiers.push((each as { messageId?: unknown }).messageId);
+    return identifiers;
+  };
+  return { redis, queue, persistence, queued, failures };
+}
+
+describe.skipIf(!REDIS_AVAILABLE)('packet identifiers (`packet:…:ids`)', () => {
+  it('are recorded for the messages a session has queued, and for no message that is not stored: live deliveries to sessions nothing was queued for leave no key', async () => {
+    const { redis, persistence, queued, failures } = await persistenceIn(redisFile.database());
+    await persistence.outgoingEnqueueCombi([{ clientId: 'queued' }], message(1));
+    await persistence.outgoingUpdate({ id: 'queued' }, { ...message(1), messageId: 1 });
+    // A run of live deliveries to sessions the messages were not queued for (a subscription the
+    // publishing instance had not heard of yet), never acknowledged: the connections ended first.
+    for (let counter = 2; counter <= 41; counter += 1) {
+      await persistence.outgoingUpdate({ id: `live ${counter % 4}` }, { ...message(counter), messageId: counter });
+    }
+    // One of them is stored for another session: its field goes with it.
+    await persistence.outgoingUpdate({ id: 'live 0' }, { ...message(1), messageId: 50 });
+    expect(await scan(redis, '*:ids')).toEqual(['packet:b1:1:ids']);
+    expect(await queued('queued')).toEqual([1]);
+    await persistence.outgoingClearMessageId({ id: 'queued' }, { messageId: 1 });
+    expect(await scan(redis, '*')).toEqual([]);
+    expect(failures).toEqual([]);
+  });
+
+  it('are recorded for a message whose queueing Redis has not answered yet (the record goes behind it, on its connection)', async () => {
+    const { queue, persistence, queued, failures } = await persistenceIn(redisFile.database());
+    slowRequests(queue, 300);
+    // aedes goes on once the queueing is sent, and sends the message at once.
+    await persistence.outgoingEnqueueCombi([{ clientId: 's' }], message(1));
+    await persistence.outgoingUpdate({ id: 's' }, { ...message(1), messageId: 7 });
+    expect(await queued('s')).toEqual([7]);
+    expect(failures).toEqual([]);
+  });
+});
