@@ -392,6 +392,36 @@ describe.skipIf(!REDIS_AVAILABLE)('a QoS 1 message delivered live to a session i
   });
 });
 
+describe.skipIf(!REDIS_AVAILABLE)("a QoS 1 message queued for a persistent subscriber and held for a shared group's member (M3)", () => {
+  it('stays queued for the member once the subscriber acknowledged it: its count of the sessions holding it is raised, not reset, by the hold', async () => {
+    const db = (databases += 1);
+    const a = await instance(db);
+    const { Redis: Connection } = await import('ioredis');
+    const stored = new Connection(`${redis!.url}/${db}`);
+    try {
+      const subscriber = await a.open('alpha', 's1', '5', { sessionExpiry: 600 });
+      await subscriber.subscribe('mmc/alpha/stream', 1);
+      await subscriber.disconnect();
+      const member = await a.open('alpha', 'w1', '5', { sessionExpiry: 600 });
+      expect(await member.subscribeCode('$share/workers/mmc/alpha/stream', 1)).toBe(1);
+      await member.disconnect();
+      const publisher = await a.open('observer', 'pub', '5', { cleanStart: true });
+      await publisher.publish('mmc/alpha/stream', 'both', 1);
+      // Queued for s1 as aedes queues a message, then held for w1 (no member of the group connected).
+      await expect.poll(() => stored.llen('outgoing:w1'), { timeout: 3000 }).toBe(1);
+      expect(await stored.llen('outgoing:s1')).toBe(1);
+      const resumed = await a.open('alpha', 's1', '5', { sessionExpiry: 600 });
+      expect((await resumed.nextMessage('mmc/alpha/stream')).payload).toBe('both');
+      // Its PUBACK cleared it from s1's queue.
+      await expect.poll(() => stored.llen('outgoing:s1'), { timeout: 3000 }).toBe(0);
+      const memberBack = await a.open('alpha', 'w1', '5', { sessionExpiry: 600 });
+      expect((await memberBack.nextMessage('mmc/alpha/stream')).payload).toBe('both');
+    } finally {
+      stored.disconnect();
+    }
+  });
+});
+
 describe.skipIf(!REDIS_AVAILABLE)('a QoS 2 message to a persistent session, where QoS 2 is served (the L9 mutant: Event Grid serves at most QoS 1)', () => {
   const servingQos2: Behaviour = { ...EVENT_GRID, maximumQos: 2 };
   const raws: RawSession[] = [];

@@ -82,3 +82,23 @@ describe.skipIf(!REDIS_AVAILABLE)('packet identifiers (`packet:…:ids`)', () =>
     expect(failures).toEqual([]);
   });
 });
+
+describe.skipIf(!REDIS_AVAILABLE)("a message's count of the sessions holding it (`packet:…:offlineCount`)", () => {
+  it('is raised by each queueing of the message (M3: held for a shared group member, given to a connected one), never reset: the message stays until its last holder acknowledged it', async () => {
+    const { redis, persistence, queued, failures } = await persistenceIn(redisFile.database());
+    // aedes queues it for the persistent subscribers of its topic; then two groups' copies are queued.
+    await persistence.outgoingEnqueueCombi([{ clientId: 's1' }, { clientId: 's2' }], message(1));
+    await persistence.outgoingEnqueueCombi([{ clientId: 'held member' }], { ...message(1), messageId: undefined });
+    await persistence.outgoingEnqueue({ clientId: 'connected member' }, { ...message(1), messageId: undefined });
+    expect(await redis.get('packet:b1:1:offlineCount')).toBe('4');
+    for (const [id, messageId] of [['s1', 1], ['s2', 2], ['connected member', 3]] as const) {
+      await persistence.outgoingUpdate({ id }, { ...message(1), messageId });
+      await persistence.outgoingClearMessageId({ id }, { messageId });
+    }
+    expect(await queued('held member')).toEqual([undefined]);
+    await persistence.outgoingUpdate({ id: 'held member' }, { ...message(1), messageId: 4 });
+    await persistence.outgoingClearMessageId({ id: 'held member' }, { messageId: 4 });
+    expect(await scan(redis, '*')).toEqual([]);
+    expect(failures).toEqual([]);
+  });
+});

@@ -130,16 +130,23 @@ const READ_AT_ONCE = 200;
 
 /**
  * Messages queued for their subscribers (KEYS: for each, its packet's key, its count's, then its
- * subscribers' queues; ARGV: for each, the packet and its count of subscribers): the packet and its
- * count, then its key at the end of each queue: its MSET and RPUSHes, for each in turn, as one script.
- * A script, not a MULTI: ioredis writes a MULTI to the socket at once, one write a message, where a
- * script goes with the other commands of the turn (auto-pipelining).
+ * subscribers' queues; ARGV: for each, the packet and its count of subscribers): the packet, its count
+ * raised by those subscribers, then its key at the end of each queue: its MSET and RPUSHes, for each in
+ * turn, as one script. A script, not a MULTI: ioredis writes a MULTI to the socket at once, one write a
+ * message, where a script goes with the other commands of the turn (auto-pipelining).
+ *
+ * The count is raised, never set (its MSET sets it): a message may be queued again while sessions still
+ * hold it (M3: a shared group's copy held for a member, or given to a connected member, after aedes
+ * queued it for the persistent subscribers of its topic, or for another group), and a count set to
+ * the last queueing's subscribers ended the message while other sessions still had it queued (their
+ * PUBACKs and wipes count it down): they lost it.
  */
 const ENQUEUE_MESSAGES = `
 local k = 1
 for i = 1, #ARGV, 2 do
   local subscribers = tonumber(ARGV[i + 1])
-  redis.call('MSET', KEYS[k], ARGV[i], KEYS[k + 1], subscribers)
+  redis.call('SET', KEYS[k], ARGV[i])
+  redis.call('INCRBY', KEYS[k + 1], subscribers)
   for j = 1, subscribers do redis.call('RPUSH', KEYS[k + 1 + j], KEYS[k]) end
   k = k + 2 + subscribers
 end
@@ -151,7 +158,7 @@ type ScriptCall<Answer> = (keyCount: number, ...keysThenArguments: (string | num
 /**
  * Removing a will in one MULTI (its own: an LREM sent with a GET, then a DEL), queueing a message for
  * its subscribers in one script with the others of its turn (its own: an MSET of the packet and its
- * count, then an RPUSH per subscriber, in turn), and clearing a QoS 1 message a session acknowledged in
+ * count, then an RPUSH per subscriber, in turn; here the count is raised: ENQUEUE_MESSAGES), and clearing a QoS 1 message a session acknowledged in
  * one script with the others of its turn (its own: GET, LREM, DECR, DEL in turn). A QoS 1 message's
  * packet identifier is recorded alone as it is sent, with the others of its turn
  * (`identifiersKey`), and read back with the queue (`outgoingStream`, whole: below); which packet key
