@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { redisForTestFile, redisSkipNotice, REDIS_AVAILABLE } from '../../../testkit/redis-server.ts';
 import { redisPersistence } from './redis-persistence.ts';
+import { redisSessionWipe } from './redis-session-wipe.ts';
 import { WritesInFlight } from './writes-in-flight.ts';
 
 redisSkipNotice('reference/adapters/redis/redis-persistence.test.ts');
@@ -56,8 +57,10 @@ async function persistenceIn(connect: () => Redis) {
 describe.skipIf(!REDIS_AVAILABLE)('packet identifiers (`packet:…:ids`)', () => {
   it('are recorded for the messages a session has queued, and for no message that is not stored: live deliveries to sessions nothing was queued for leave no key', async () => {
     const { redis, persistence, queued, failures } = await persistenceIn(redisFile.database());
+    // aedes' Client of the connection: a PUBACK is matched to what its own connection was sent.
+    const connection = { id: 'queued' };
     await persistence.outgoingEnqueueCombi([{ clientId: 'queued' }], message(1));
-    await persistence.outgoingUpdate({ id: 'queued' }, { ...message(1), messageId: 1 });
+    await persistence.outgoingUpdate(connection, { ...message(1), messageId: 1 });
     // A run of live deliveries to sessions the messages were not queued for (a subscription the
     // publishing instance had not heard of yet), never acknowledged: the connections ended first.
     for (let counter = 2; counter <= 41; counter += 1) {
@@ -67,7 +70,7 @@ describe.skipIf(!REDIS_AVAILABLE)('packet identifiers (`packet:…:ids`)', () =>
     await persistence.outgoingUpdate({ id: 'live 0' }, { ...message(1), messageId: 50 });
     expect(await scan(redis, '*:ids')).toEqual(['packet:b1:1:ids']);
     expect(await queued('queued')).toEqual([1]);
-    await persistence.outgoingClearMessageId({ id: 'queued' }, { messageId: 1 });
+    await persistence.outgoingClearMessageId(connection, { messageId: 1 });
     expect(await scan(redis, '*')).toEqual([]);
     expect(failures).toEqual([]);
   });
@@ -92,13 +95,34 @@ describe.skipIf(!REDIS_AVAILABLE)("a message's count of the sessions holding it 
     await persistence.outgoingEnqueue({ clientId: 'connected member' }, { ...message(1), messageId: undefined });
     expect(await redis.get('packet:b1:1:offlineCount')).toBe('4');
     for (const [id, messageId] of [['s1', 1], ['s2', 2], ['connected member', 3]] as const) {
-      await persistence.outgoingUpdate({ id }, { ...message(1), messageId });
-      await persistence.outgoingClearMessageId({ id }, { messageId });
+      const connection = { id };
+      await persistence.outgoingUpdate(connection, { ...message(1), messageId });
+      await persistence.outgoingClearMessageId(connection, { messageId });
     }
     expect(await queued('held member')).toEqual([undefined]);
-    await persistence.outgoingUpdate({ id: 'held member' }, { ...message(1), messageId: 4 });
-    await persistence.outgoingClearMessageId({ id: 'held member' }, { messageId: 4 });
+    const resumed = { id: 'held member' };
+    await persistence.outgoingUpdate(resumed, { ...message(1), messageId: 4 });
+    await persistence.outgoingClearMessageId(resumed, { messageId: 4 });
     expect(await scan(redis, '*')).toEqual([]);
+    expect(failures).toEqual([]);
+  });
+});
+
+describe.skipIf(!REDIS_AVAILABLE)('a PUBACK', () => {
+  it('acknowledges the message its own connection was sent with that identifier: after a wipe of the session at another instance, a later connection of the name, never sent it, acknowledges nothing', async () => {
+    const connect = redisFile.database();
+    const { redis, persistence, failures } = await persistenceIn(connect);
+    await persistence.outgoingEnqueueCombi([{ clientId: 's' }, { clientId: 'other' }], message(1));
+    // aedes' Client of each connection of session "s".
+    const [earlier, later] = [{ id: 's' }, { id: 's' }];
+    await persistence.outgoingUpdate(earlier, { ...message(1), messageId: 5 });
+    // A Clean Start (or an expiry) of "s" at another instance wipes it: this instance hears only of its subscriptions.
+    await redisSessionWipe(connect(), 'mmc:{ns}:', 'b2', (topic) => topic)('s', false);
+    expect(await persistence.outgoingClearMessageId(later, { messageId: 5 })).toBeUndefined();
+    // The earlier connection's own PUBACK, late, is answered with its message, which "other" keeps.
+    expect(await persistence.outgoingClearMessageId(earlier, { messageId: 5 })).toMatchObject({ topic: 't', messageId: 5 });
+    expect(await redis.get('packet:b1:1:offlineCount')).toBe('1');
+    expect(await redis.lrange('outgoing:other', 0, -1)).toEqual(['packet:b1:1']);
     expect(failures).toEqual([]);
   });
 });

@@ -42,8 +42,6 @@ const msgpack = {
     return this.unpackr.unpack(bytes) as Record<string, unknown>;
   },
 };
-/** The bounded cache it keeps its own message identifiers in (least recently used out past the bound). */
-const hashLru = requireBesidePersistence('hashlru') as (max: number) => { get(key: string): string | undefined; set(key: string, value: string): void; remove(key: string): void };
 
 interface QueuedMessage {
   brokerId: string;
@@ -162,7 +160,7 @@ type ScriptCall<Answer> = (keyCount: number, ...keysThenArguments: (string | num
  * one script with the others of its turn (its own: GET, LREM, DECR, DEL in turn). A QoS 1 message's
  * packet identifier is recorded alone as it is sent, with the others of its turn
  * (`identifiersKey`), and read back with the queue (`outgoingStream`, whole: below); which packet key
- * an identifier stands for is kept here, where it keeps it in a private cache. What is not recorded
+ * an identifier stands for is kept here, per connection, where it keeps it in a private cache. What is not recorded
  * here (a QoS 2 flow's) is left to it.
  */
 function inFewerRoundTrips(persistence: PersistenceWrites, redis: Redis, queue: Redis, unawaited: WritesInFlight): void {
@@ -195,8 +193,16 @@ function inFewerRoundTrips(persistence: PersistenceWrites, redis: Redis, queue: 
     const keys = calls.flatMap(({ queue: queueOf, packetKey }) => [queueOf, packetKey, `${packetKey}:offlineCount`, identifiersKey(packetKey)]);
     return clearCall(keys.length, ...keys);
   });
-  /** `<client>:<packet identifier>` -> the packet key of the QoS 1 message sent to it with that identifier. */
-  const sent = hashLru(100_000);
+  /**
+   * Per connection (aedes' Client): packet identifier -> the packet key of the QoS 1 message sent on it
+   * with that identifier. A PUBACK answers a PUBLISH sent on its own connection: a message an earlier
+   * connection was sent and did not acknowledge is sent again on resuming, with its identifier
+   * [MQTT-4.4.0-1], which records it here for the new one. Keyed by ClientID, an earlier connection's
+   * identifiers stood for every later connection of the name at this instance, even once the session
+   * was wiped at another instance (a Clean Start, an expiry): a PUBACK of an identifier the new session was never sent was answered with the old
+   * session's message (aedes' 'ack' event). Gone with the connection; bounded by its identifiers.
+   */
+  const sent = new WeakMap<object, Map<number, string>>();
   const update = persistence.outgoingUpdate.bind(persistence);
   const clear = persistence.outgoingClearMessageId.bind(persistence);
 
@@ -235,14 +241,16 @@ function inFewerRoundTrips(persistence: PersistenceWrites, redis: Redis, queue: 
     // The identifier is stored before the message is written to the client (aedes waits for this), so a
     // resend after a restart, or by another instance, uses it and sets DUP.
     const packetKey = `packet:${packet.brokerId}:${packet.brokerCounter}`;
-    sent.set(`${client.id}:${packet.messageId}`, packetKey);
+    let identifiers = sent.get(client);
+    if (!identifiers) sent.set(client, (identifiers = new Map()));
+    identifiers.set(packet.messageId, packetKey);
     await records.call({ packetKey, name: client.id, messageId: packet.messageId });
   };
   persistence.outgoingClearMessageId = async (client, packet) => {
-    const key = `${client.id}:${packet.messageId}`;
-    const packetKey = sent.get(key);
+    const identifiers = sent.get(client);
+    const packetKey = packet.messageId === undefined ? undefined : identifiers?.get(packet.messageId);
     if (!packetKey) return clear(client, packet);
-    sent.remove(key);
+    identifiers!.delete(packet.messageId!);
     const raw = await clears.call({ queue: queueKey(client.id), packetKey });
     if (!raw) return undefined;
     // As its own answers: the stored message, with the identifier it was acknowledged by.

@@ -50,11 +50,13 @@ async function stateIn(connect: () => Redis) {
   await persistence.outgoingEnqueueCombi([{ clientId: 's 1' }, { clientId: 'other' }], packet(1, 1));
   await persistence.outgoingEnqueueCombi([{ clientId: 's 1' }], packet(2, 2));
   // The shared message sent to both sessions: the packet identifier each was sent it with.
-  await persistence.outgoingUpdate({ id: 's 1' }, { ...packet(1, 1), messageId: 3 });
+  // aedes' Client of the session's connection (a PUBACK is matched to what its own connection was sent).
+  const connection = { id: 's 1' };
+  await persistence.outgoingUpdate(connection, { ...packet(1, 1), messageId: 3 });
   await persistence.outgoingUpdate({ id: 'other' }, { ...packet(1, 1), messageId: 4 });
   // Sent at QoS 2 and received (PUBREC): the queue holds the session's own copy of the message.
-  await persistence.outgoingUpdate({ id: 's 1' }, { ...packet(2, 2), messageId: 7 });
-  await persistence.outgoingUpdate({ id: 's 1' }, { cmd: 'pubrel', messageId: 7 });
+  await persistence.outgoingUpdate(connection, { ...packet(2, 2), messageId: 7 });
+  await persistence.outgoingUpdate(connection, { cmd: 'pubrel', messageId: 7 });
   await persistence.addSubscriptions({ id: 's 1' }, [
     { topic: 'a/+', qos: 1 },
     { topic: 'b', qos: 1 },
@@ -63,7 +65,7 @@ async function stateIn(connect: () => Redis) {
   await persistence.putWill({ id: 's 1' }, { cmd: 'publish', topic: 'w', payload: Buffer.from('gone'), qos: 1, retain: false });
   expect((await keys(redis)).filter((key) => /^(client|will)/.test(key))).toEqual(['client:other', 'client:s%201', 'clients', 'will', 'will:b1:s%201']);
   await redis.set(`${PREFIX}w:s 1`, 'a');
-  return { redis, persistence };
+  return { redis, persistence, connection };
 }
 
 describe.skipIf(!REDIS_AVAILABLE)('redisSessionWipe', () => {
@@ -111,9 +113,9 @@ describe.skipIf(!REDIS_AVAILABLE)('redisSessionWipe', () => {
 
   it("counts a message down once for a session wiped before its older connection's PUBACK came (a Clean Start): the sessions that still have it queued keep it", async () => {
     const connect = redisFile.database();
-    const { redis, persistence } = await stateIn(connect);
+    const { redis, persistence, connection } = await stateIn(connect);
     await redisSessionWipe(redis, PREFIX, 'b1', (topic) => topic)('s 1', false);
-    await persistence.outgoingClearMessageId({ id: 's 1' }, { messageId: 3 });
+    await expect(persistence.outgoingClearMessageId(connection, { messageId: 3 })).resolves.toMatchObject({ messageId: 3 });
     expect(await redis.get('packet:b1:1:offlineCount')).toBe('1');
     expect(await redis.lrange('outgoing:other', 0, -1)).toEqual(['packet:b1:1']);
     expect(await redis.exists('packet:b1:1')).toBe(1);
