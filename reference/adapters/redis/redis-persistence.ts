@@ -52,7 +52,7 @@ interface QueuedMessage {
 }
 
 /** What of aedes-persistence-redis is replaced here. */
-export interface PersistenceWrites {
+export interface PersistenceWrites extends IncomingMessages {
   delWill(client: { id: string; brokerId?: string }): Promise<unknown>;
   outgoingEnqueueCombi(subs: { clientId: string }[], packet: QueuedMessage): Promise<void>;
   outgoingEnqueue(sub: { clientId: string }, packet: QueuedMessage): Promise<void>;
@@ -60,6 +60,20 @@ export interface PersistenceWrites {
   outgoingClearMessageId(client: { id: string }, packet: { messageId?: number }): Promise<unknown>;
   outgoingStream(client: { id: string }): AsyncIterable<unknown>;
 }
+
+/** Its store of the QoS 2 PUBLISHes a client sent, each until its PUBREL (`incoming:<client>:<packet identifier>`). */
+interface IncomingMessages {
+  incomingStorePacket(client: { id: string }, packet: { messageId?: number }): Promise<void>;
+  incomingDelPacket(client: { id: string }, packet: { messageId?: number }): Promise<void>;
+}
+
+/**
+ * The packet identifiers of the QoS 2 PUBLISHes a client sent that are stored until their PUBREL: a set,
+ * `incoming:<client>` (the ClientID URI-encoded, so no key of its, `incoming:<client>:<identifier>`,
+ * is one), kept here so that the session's wipe can find them (redis-session-wipe.ts) without a scan of
+ * every key. Each message's key is that set's key, ':', its identifier.
+ */
+export const incomingIdentifiersKey = (clientId: string) => `incoming:${encodeURIComponent(clientId)}`;
 
 /** A session's queue: the list of its messages' packet keys (the ClientID URI-encoded, as it writes it). */
 export const queueKey = (clientId: string) => `outgoing:${encodeURIComponent(clientId)}`;
@@ -245,6 +259,18 @@ function inFewerRoundTrips(persistence: PersistenceWrites, redis: Redis, queue: 
     if (!identifiers) sent.set(client, (identifiers = new Map()));
     identifiers.set(packet.messageId, packetKey);
     await records.call({ packetKey, name: client.id, messageId: packet.messageId });
+  };
+  const storeIncoming = persistence.incomingStorePacket.bind(persistence);
+  const deleteIncoming = persistence.incomingDelPacket.bind(persistence);
+  // Each after its own write, on its connection: a wipe that comes between them leaves the key and its
+  // index entry, which the name's next wipe removes, never a key with no index entry.
+  persistence.incomingStorePacket = async (client, packet) => {
+    const stored = storeIncoming(client, packet);
+    await Promise.all([stored, redis.sadd(incomingIdentifiersKey(client.id), String(packet.messageId))]);
+  };
+  persistence.incomingDelPacket = async (client, packet) => {
+    const deleted = deleteIncoming(client, packet);
+    await Promise.all([deleted, redis.srem(incomingIdentifiersKey(client.id), String(packet.messageId))]);
   };
   persistence.outgoingClearMessageId = async (client, packet) => {
     const identifiers = sent.get(client);
