@@ -7,6 +7,10 @@
 // says that what was sent to it so far is written (`written`). The store may take the queueing and the
 // fan-out as sent rather than written (redis-persistence.ts): aedes then goes on to the connection's
 // next packet at once, and only the PUBACK waits.
+//
+// This is on the path of every QoS 1 PUBLISH, and its cost was most of what a message cost the broker
+// over what it costs in memory: the messages published in one turn wait for one `written`, and a
+// connection has one timer and one close listener for all its held PUBACKs, not one of each a message.
 import type { Aedes, Client, PublishPacket } from 'aedes';
 import { takeIncoming } from './aedes-internals.ts';
 import { OutgoingPackets } from './outgoing-packets.ts';
@@ -16,9 +20,62 @@ const LONGEST_HOLD_MS = 10_000;
 
 type Published = NonNullable<NonNullable<ConstructorParameters<typeof Aedes>[0]>['published']>;
 
+/** One connection's held PUBACKs: by packet identifier, what releases each, oldest first. */
+class HeldAcks {
+  private readonly held = new Map<number, { release: () => void; since: number }>();
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly client: Client) {
+    // A connection that ends releases what it held (nothing more goes out on it).
+    client.conn.once('close', () => this.releaseAll());
+  }
+
+  has(messageId: number): boolean {
+    return this.held.has(messageId);
+  }
+
+  /** The PUBACK of `messageId` goes out once release(messageId) is called (or LONGEST_HOLD_MS have passed). */
+  hold(messageId: number): void {
+    const stored = new Promise<void>((resolve) => this.held.set(messageId, { release: resolve, since: Date.now() }));
+    this.timer ??= setTimeout(this.releaseOverdue, LONGEST_HOLD_MS);
+    OutgoingPackets.of(this.client.conn).holdNext('puback', this.client.version === 5 ? 5 : 4, (packetId) => (packetId === messageId ? stored : undefined));
+  }
+
+  release(messageId: number): void {
+    const held = this.held.get(messageId);
+    if (!held) return;
+    this.held.delete(messageId);
+    held.release();
+  }
+
+  /** The store could not write a message of this connection's: it ends without the PUBACK (its client sends again). */
+  destroy(): void {
+    this.client.conn.destroy();
+  }
+
+  /** Releases the holds older than LONGEST_HOLD_MS, and waits for the next oldest. */
+  private readonly releaseOverdue = (): void => {
+    this.timer = undefined;
+    const due = Date.now() - LONGEST_HOLD_MS;
+    for (const [messageId, { since }] of this.held) {
+      if (since > due) {
+        this.timer = setTimeout(this.releaseOverdue, since - due);
+        return;
+      }
+      this.release(messageId);
+    }
+  };
+
+  private releaseAll(): void {
+    clearTimeout(this.timer);
+    for (const messageId of [...this.held.keys()]) this.release(messageId);
+  }
+}
+
 export class DurableAcks {
-  /** Per connection, by packet identifier: what releases the PUBACK of a QoS 1 PUBLISH being published. */
-  private readonly publishing = new WeakMap<Client, Map<number, () => void>>();
+  private readonly connections = new WeakMap<Client, HeldAcks>();
+  /** The messages reported published in this turn, by connection: released together once written. */
+  private publishedNow: { held: HeldAcks; messageId: number }[] = [];
 
   /**
    * @param written Settles once everything sent to the store before the call is written; rejects when
@@ -29,36 +86,32 @@ export class DurableAcks {
   /** aedes' `published` hook (pass it to the broker's options). */
   readonly published: Published = (packet, client, done) => {
     const messageId = (packet as PublishPacket).messageId;
-    const release = client && messageId !== undefined ? this.publishing.get(client)?.get(messageId) : undefined;
-    if (release) this.written().then(release, () => client!.conn.destroy());
+    const held = client ? this.connections.get(client) : undefined;
+    if (held && messageId !== undefined && held.has(messageId)) {
+      // What aedes sent the store for the messages of this turn is sent by the end of it (batched-calls.ts).
+      if (this.publishedNow.length === 0) queueMicrotask(this.releaseWhenWritten);
+      this.publishedNow.push({ held, messageId });
+    }
     done();
   };
 
   /** Holds the PUBACK of each QoS 1 PUBLISH this connection hands to aedes (install before the packet gate's take, so that a PUBLISH the gate answers itself is not held). */
   track(client: Client): void {
-    const waiting = new Map<number, () => void>();
-    this.publishing.set(client, waiting);
+    const held = new HeldAcks(client);
+    this.connections.set(client, held);
     takeIncoming(client, (packet) => {
       const publish = packet as { cmd?: string; qos?: number; messageId?: number };
-      if (publish.cmd === 'publish' && publish.qos === 1 && publish.messageId !== undefined && !waiting.has(publish.messageId)) this.hold(client, waiting, publish.messageId);
+      if (publish.cmd === 'publish' && publish.qos === 1 && publish.messageId !== undefined && !held.has(publish.messageId)) held.hold(publish.messageId);
       return false;
     });
   }
 
-  private hold(client: Client, waiting: Map<number, () => void>, messageId: number): void {
-    let release!: () => void;
-    const stored = new Promise<void>((resolve) => {
-      const timer = setTimeout(() => release(), LONGEST_HOLD_MS);
-      release = () => {
-        clearTimeout(timer);
-        // Each held PUBACK's listener goes with it: a publisher's connection would otherwise gather one per message.
-        client.conn.off('close', release);
-        if (waiting.get(messageId) === release) waiting.delete(messageId);
-        resolve();
-      };
-    });
-    waiting.set(messageId, release);
-    client.conn.once('close', release);
-    OutgoingPackets.of(client.conn).holdNext('puback', client.version === 5 ? 5 : 4, (packetId) => (packetId === messageId ? stored : undefined));
-  }
+  private readonly releaseWhenWritten = (): void => {
+    const published = this.publishedNow;
+    this.publishedNow = [];
+    this.written().then(
+      () => published.forEach(({ held, messageId }) => held.release(messageId)),
+      () => published.forEach(({ held }) => held.destroy()),
+    );
+  };
 }

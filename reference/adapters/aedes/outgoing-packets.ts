@@ -42,6 +42,7 @@ const amenders = new WeakMap<Writable, OutgoingPackets>();
 /** The packets going out on one connection's stream. */
 export class OutgoingPackets {
   private readonly pending: Pending[] = [];
+  private readonly stream: Writable;
   private readonly write: Writable['write'];
   /** Where the framing is: the next byte is a packet's first, its Remaining Length, or its body. */
   private state: 'type' | 'length' | 'body' = 'type';
@@ -57,6 +58,8 @@ export class OutgoingPackets {
   private readonly waits: Promise<unknown>[] = [];
   /** While a released packet waits: it and every write after it, in order. */
   private blocked?: { bytes: Buffer; done: WriteCallback | undefined }[];
+  /** The stream is corked until the next tick: the packets released in this turn go out in one write. */
+  private corked = false;
 
   /** The amender of this stream's packets, put on it the first time it is asked for. */
   static of(stream: Writable): OutgoingPackets {
@@ -66,6 +69,7 @@ export class OutgoingPackets {
   }
 
   private constructor(stream: Writable) {
+    this.stream = stream;
     this.write = stream.write.bind(stream) as Writable['write'];
     stream.write = ((chunk: Buffer | string, encoding?: BufferEncoding | WriteCallback, callback?: WriteCallback) => {
       if (this.idle()) return this.write(chunk, encoding as BufferEncoding, callback);
@@ -208,14 +212,31 @@ export class OutgoingPackets {
     if (this.waits.length === 0) return this.write(out, done as WriteCallback);
     const waits = this.waits.splice(0);
     this.blocked = [];
-    void Promise.allSettled(waits).then(() => {
+    const go = () => {
       const backlog = this.blocked!;
       this.blocked = undefined;
+      this.corkForThisTurn();
       this.write(out, done);
       // Framed again: a packet in the backlog may be held in its turn (the rest then waits behind it).
       for (const each of backlog) this.pass(each.bytes, each.done);
-    });
+    };
+    void (waits.length === 1 ? waits[0]!.then(go, go) : Promise.allSettled(waits).then(go));
     return true;
+  }
+
+  /**
+   * Held packets released together (a publisher's PUBACKs whose messages were stored in one write) go
+   * out in one write to the socket, not one each: the stream is corked until the microtasks of this turn,
+   * which release them one after another, are done.
+   */
+  private corkForThisTurn(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.stream.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      this.stream.uncork();
+    });
   }
 }
 

@@ -1,0 +1,101 @@
+// The PUBACK of a QoS 1 PUBLISH held until its message is stored, on a client as aedes makes it (its
+// parser's 'packet' events, its connection's stream): what aedes writes goes out only once the
+// `published` hook has run and the store says it is written; a store that fails ends the connection
+// without it; one that never answers holds it no longer than LONGEST_HOLD_MS.
+import { EventEmitter } from 'node:events';
+import { PassThrough } from 'node:stream';
+import type { Client } from 'aedes';
+import mqttPacket from 'mqtt-packet';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { DurableAcks } from './durable-acks.ts';
+
+/** A client as far as DurableAcks and aedes' writes see one, and the packets that left it. */
+function client() {
+  const conn = new PassThrough();
+  const out: mqttPacket.Packet[] = [];
+  const parser = mqttPacket.parser({ protocolVersion: 5 });
+  parser.on('packet', (packet) => out.push(packet));
+  conn.on('data', (bytes: Buffer) => parser.parse(bytes));
+  const fake = { conn, version: 5, _parser: new EventEmitter(), _keepaliveInterval: 0 } as unknown as Client;
+  /** A QoS 1 PUBLISH read, then its PUBACK written, as aedes does before it publishes the message. */
+  const publish = (messageId: number) => {
+    (fake as unknown as { _parser: EventEmitter })._parser.emit('packet', { cmd: 'publish', qos: 1, messageId, topic: 't', payload: Buffer.alloc(0) });
+    mqttPacket.writeToStream({ cmd: 'puback', messageId, reasonCode: 0 }, conn, { protocolVersion: 5 });
+  };
+  const acked = () => out.filter((packet) => packet.cmd === 'puback').map((packet) => packet.messageId);
+  return { fake, conn, publish, acked };
+}
+
+/** A store whose writes are answered when the test says. */
+function store() {
+  const answers: { resolve(): void; reject(error: Error): void }[] = [];
+  const written = () => new Promise<void>((resolve, reject) => answers.push({ resolve, reject }));
+  return { written, answers };
+}
+
+const turns = async () => {
+  for (let turn = 0; turn < 3; turn += 1) await new Promise((resolve) => setImmediate(resolve));
+};
+
+const published = (acks: DurableAcks, client: Client, messageId: number) =>
+  acks.published({ cmd: 'publish', qos: 1, messageId, topic: 't', payload: Buffer.alloc(0), dup: false, retain: false, brokerId: 'b', brokerCounter: messageId }, client, () => {});
+
+describe('DurableAcks', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it("sends a PUBACK once its message is published and the store has written what was sent it, the messages of one turn on one answer, in the PUBLISHes' order", async () => {
+    const { written, answers } = store();
+    const acks = new DurableAcks(written);
+    const one = client();
+    acks.track(one.fake);
+    for (const messageId of [1, 2, 3]) one.publish(messageId);
+    await turns();
+    expect(one.acked()).toEqual([]);
+    published(acks, one.fake, 1);
+    published(acks, one.fake, 2);
+    await turns();
+    // One question to the store for the turn's two messages; the third is not published yet.
+    expect(answers).toHaveLength(1);
+    expect(one.acked()).toEqual([]);
+    answers[0]!.resolve();
+    await turns();
+    expect(one.acked()).toEqual([1, 2]);
+    published(acks, one.fake, 3);
+    await turns();
+    answers[1]!.resolve();
+    await turns();
+    expect(one.acked()).toEqual([1, 2, 3]);
+  });
+
+  it('ends the connection without the PUBACK when the store could not write', async () => {
+    const { written, answers } = store();
+    const acks = new DurableAcks(written);
+    const one = client();
+    acks.track(one.fake);
+    one.publish(9);
+    published(acks, one.fake, 9);
+    await turns();
+    answers[0]!.reject(new Error('no Redis'));
+    await turns();
+    expect(one.conn.destroyed).toBe(true);
+    expect(one.acked()).toEqual([]);
+  });
+
+  it('holds a PUBACK no longer than 10 s when the store never answers, counted from each PUBLISH', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const acks = new DurableAcks(() => new Promise<void>(() => {}));
+    const one = client();
+    acks.track(one.fake);
+    one.publish(1);
+    vi.advanceTimersByTime(4_000);
+    one.publish(2);
+    published(acks, one.fake, 1);
+    published(acks, one.fake, 2);
+    await vi.advanceTimersByTimeAsync(5_900);
+    expect(one.acked()).toEqual([]);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(one.acked()).toEqual([1]);
+    await vi.advanceTimersByTimeAsync(3_900);
+    expect(one.acked()).toEqual([1, 2]);
+  });
+});
