@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { within } from '../common/timing.ts';
 import { openRawSession, type RawSession } from '../testkit/raw-session.ts';
 import { startTestBroker, type TestBroker } from '../testkit/test-broker.ts';
-import { redisSkipNotice, REDIS_AVAILABLE, startRedis, type TestRedis } from '../testkit/redis-server.ts';
+import { redisSkipNotice, REDIS_AVAILABLE, slowRequests, startRedis, type TestRedis } from '../testkit/redis-server.ts';
 import { ConnectReads } from './adapters/redis/connect-reads.ts';
 import { redisPersistence, subscriptionsKey, type PersistenceWrites } from './adapters/redis/redis-persistence.ts';
 import { WritesInFlight } from './adapters/redis/writes-in-flight.ts';
@@ -235,17 +235,6 @@ describe.skipIf(!REDIS_AVAILABLE)("the wipe of an ended session's stored state, 
     const view = new Redis(`${redis!.url}/${db}`);
     views.push(view);
     return view;
-  }
-  /** From now on each request on the connection reaches Redis `ms` late, in order, as from a loaded instance. */
-  function slowRequests(connection: Redis, ms: number): void {
-    const socket = (connection as unknown as { stream: { write(data: unknown): boolean } }).stream;
-    const write = socket.write.bind(socket);
-    let previous = Promise.resolve();
-    socket.write = (data: unknown) => {
-      const due = Date.now() + ms;
-      previous = previous.then(() => sleep(due - Date.now())).then(() => void write(data));
-      return true;
-    };
   }
   /** The instance's sweep of expired sessions comes `ms` late: the other instance sweeps first. */
   function lateToSweep(at: TestBroker<ReferenceBroker>, ms: number): void {

@@ -112,3 +112,18 @@ export function redisForTestFile(): { fresh(options?: RedisOptions): Redis; data
   };
   return { fresh: (options) => database()(options), database };
 }
+
+/**
+ * From now on each request on the connection reaches Redis `ms` late, in order, as from a loaded
+ * instance (its answers come as they come). The connection must be connected: its socket is wrapped.
+ */
+export function slowRequests(connection: Redis, ms: number): void {
+  const socket = (connection as unknown as { stream: { write(data: unknown): boolean } }).stream;
+  const write = socket.write.bind(socket);
+  let previous = Promise.resolve();
+  socket.write = (data: unknown) => {
+    const due = Date.now() + ms;
+    previous = previous.then(() => new Promise((resolve) => setTimeout(resolve, due - Date.now()))).then(() => void write(data));
+    return true;
+  };
+}

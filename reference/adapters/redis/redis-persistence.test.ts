@@ -4,7 +4,7 @@
 // as the message is queued again. One redis-server for the file, a database per test.
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { redisForTestFile, redisSkipNotice, REDIS_AVAILABLE } from '../../../testkit/redis-server.ts';
+import { redisForTestFile, redisSkipNotice, REDIS_AVAILABLE, slowRequests } from '../../../testkit/redis-server.ts';
 import { redisPersistence } from './redis-persistence.ts';
 import { redisSessionWipe } from './redis-session-wipe.ts';
 import { WritesInFlight } from './writes-in-flight.ts';
@@ -25,18 +25,6 @@ async function scan(redis: Redis, pattern: string): Promise<string[]> {
     cursor = next;
   } while (cursor !== '0');
   return found.sort();
-}
-
-/** From now on each request on the connection reaches Redis `ms` late, in order. */
-function slowRequests(connection: Redis, ms: number): void {
-  const socket = (connection as unknown as { stream: { write(data: unknown): boolean } }).stream;
-  const write = socket.write.bind(socket);
-  let previous = Promise.resolve();
-  socket.write = (data: unknown) => {
-    const due = Date.now() + ms;
-    previous = previous.then(() => new Promise((resolve) => setTimeout(resolve, due - Date.now()))).then(() => void write(data));
-    return true;
-  };
 }
 
 /** aedes-persistence-redis as redis-persistence.ts adapts it, on two connections as an instance has: its own, and the fan-out's (`queue`). */
