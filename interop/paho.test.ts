@@ -76,10 +76,11 @@ describe.skipIf(!PAHO)(`Paho ${PAHO?.version ?? ''} (Python) against the referen
       await older.ended(3000);
       const olderSaw = pahoEvents(older);
       if (v5) {
-        // The DISCONNECT as it came: 0x8E Session taken over. (paho itself then reports the connection as
-        // lost, not the reason: it reads a DISCONNECT's Reason Code only when properties follow it,
-        // github.com/eclipse-paho/paho.mqtt.python/issues/860.)
+        // The DISCONNECT as it came: 0x8E Session taken over; and paho's own report of it, which it gives
+        // only when properties follow the Reason Code (github.com/eclipse-paho/paho.mqtt.python/issues/860):
+        // the broker sends a Reason String with it.
         expect(only(olderSaw, 'disconnectPacket'), older.lines.join('\n')).toMatchObject([{ reasonCode: 0x8e }]);
+        expect(only(olderSaw, 'disconnect'), older.lines.join('\n')).toMatchObject([{ reasonCode: 0x8e, properties: { ReasonString: 'session taken over by another connection' } }]);
       } else {
         expect(only(olderSaw, 'disconnectPacket')).toEqual([]);
         expect(only(olderSaw, 'connectionLost'), older.lines.join('\n')).toHaveLength(1);
@@ -165,6 +166,7 @@ describe.skipIf(!PAHO)(`Paho ${PAHO?.version ?? ''} (Python) against the referen
       await newer.line(/"event": "connack"/);
       await older.ended(3000);
       expect(only(pahoEvents(older), 'disconnectPacket'), older.lines.join('\n')).toMatchObject([{ reasonCode: 0x8e }]);
+      expect(only(pahoEvents(older), 'disconnect'), older.lines.join('\n')).toMatchObject([{ reasonCode: 0x8e }]);
       expect(only(pahoEvents(newer), 'connack')).toMatchObject([{ reasonCode: 0, sessionPresent: true }]);
       await pahoRun('pub', ports.port, ports.files('observer'), 'observer', '5', ['--topic', 'mmc/alpha/moving', '--message', 'after']);
       await newer.ended();

@@ -6,7 +6,7 @@
 import { Aedes } from 'aedes';
 import type { ServerTls } from '../certs/manifest.ts';
 import { changedClient, NamespaceConfigError, type ClientChange, type ClientResource, type NamespaceConfig } from '../eventgrid/namespace.ts';
-import { GONE_CLIENTS_TOPIC, leaveSessionExpiryToTheStore, NEW_CLIENTS_TOPIC, packetTooLargeDisconnect } from './adapters/aedes/aedes-internals.ts';
+import { GONE_CLIENTS_TOPIC, leaveSessionExpiryToTheStore, NEW_CLIENTS_TOPIC, packetTooLargeDisconnect, explainDisconnects } from './adapters/aedes/aedes-internals.ts';
 import { DurableAcks } from './adapters/aedes/durable-acks.ts';
 import { LimitEnforcement } from './adapters/aedes/limit-enforcement.ts';
 import { TokenLifetimes } from './adapters/aedes/token-lifetimes.ts';
@@ -266,6 +266,7 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
   const accept = (connection: Connection) => {
     adapter.track(connection);
     const client = broker.handle(connection.stream);
+    explainDisconnects(client);
     adapter.trackClient(client);
     // L15 over WebSockets: a packet in a message past the listener's bound is refused as aedes refuses one it reads.
     connection.onMessageTooLarge?.(() => packetTooLargeDisconnect(client));

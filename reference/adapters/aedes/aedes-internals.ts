@@ -293,13 +293,44 @@ const SERVER_SHUTTING_DOWN = 0x8b;
 const PACKET_TOO_LARGE = 0x95;
 
 /**
+ * The Reason String of each DISCONNECT the broker sends with no reason of its own: those above, and
+ * aedes' own (an invalid Topic Alias, a protocol error in a SUBSCRIBE). MQTT 5 does not require one,
+ * but Python's paho-mqtt (1.6, as Debian ships it, and 2.x: eclipse-paho/paho.mqtt.python#860) reads a
+ * DISCONNECT's reason code only when properties follow it: without them its users were told of a
+ * takeover (0x8E) or a shutdown (0x8B) as of a lost connection. A Reason String that would take the
+ * packet past the client's Maximum Packet Size is left out (client-flow-control.ts).
+ */
+const DISCONNECT_REASONS: Partial<Record<number, string>> = {
+  0x82: 'protocol error',
+  [SERVER_SHUTTING_DOWN]: 'server shutting down',
+  [SESSION_TAKEN_OVER]: 'session taken over by another connection',
+  0x94: 'topic alias invalid',
+  [PACKET_TOO_LARGE]: 'packet too large',
+};
+
+/** An MQTT 5 DISCONNECT with `reasonCode`, and its Reason String when it has one. */
+function disconnectPacket(reasonCode: number): mqttPacket.IDisconnectPacket {
+  const reasonString = DISCONNECT_REASONS[reasonCode];
+  return { cmd: 'disconnect', reasonCode, ...(reasonString ? { properties: { reasonString } } : {}) };
+}
+
+/** aedes' own DISCONNECTs to this client (client.disconnect with a reason code and no properties) carry the code's Reason String. */
+export function explainDisconnects(client: Client): void {
+  const disconnect = client.disconnect.bind(client) as (opts?: { reasonCode?: number; properties?: object }, callback?: () => void) => void;
+  client.disconnect = ((opts?: { reasonCode?: number; properties?: object } | (() => void), callback?: () => void) => {
+    if (typeof opts !== 'object' || opts.properties || opts.reasonCode === undefined) return disconnect(opts as never, callback);
+    return disconnect({ ...opts, properties: disconnectPacket(opts.reasonCode).properties }, callback);
+  }) as Client['disconnect'];
+}
+
+/**
  * Writes an MQTT 5 DISCONNECT to a client whose CONNACK is out (`connackOut`: written, when aedes has
  * not marked it yet), unless its connection is over.
  */
 function writeDisconnect(client: Client, reasonCode: number, connackOut = clientInternals(client).connackSent === true): void {
   const internals = clientInternals(client);
   if (internals.version === 5 && connackOut && !client.closed && !internals.errored) {
-    mqttPacket.writeToStream({ cmd: 'disconnect', reasonCode }, client.conn as unknown as NodeJS.WritableStream, { protocolVersion: 5 });
+    mqttPacket.writeToStream(disconnectPacket(reasonCode), client.conn as unknown as NodeJS.WritableStream, { protocolVersion: 5 });
   }
 }
 
@@ -335,7 +366,7 @@ function refuseTooLarge(client: Client, error: Error): Buffer {
   const internals = clientInternals(client);
   internals._rejectingPacketTooLarge = true;
   internals.broker.emit('clientError', client, error);
-  return mqttPacket.generate({ cmd: 'disconnect', reasonCode: PACKET_TOO_LARGE }, { protocolVersion: 5 });
+  return mqttPacket.generate(disconnectPacket(PACKET_TOO_LARGE), { protocolVersion: 5 });
 }
 
 /**

@@ -302,10 +302,10 @@ export class AedesNamespaceAdapter {
     if (packet.cmd === 'connect' && packet.protocolVersion === 5) {
       void this.sendRefusal(socket, 5, code, refusal.reason).then(() => socket.destroy());
     } else if (version === 5 && client.connected && packet.cmd !== 'disconnect') {
-      client.disconnect({ reasonCode: code });
+      client.disconnect({ reasonCode: code, properties: { reasonString: bounded(refusal.reason, MAX_REASON_LENGTH) } });
     } else if (version === 5 && connackOut && packet.cmd !== 'disconnect') {
       // Accepted, and aedes still delivering what the session had queued: it is not "connected" yet.
-      const disconnect = mqttPacket.generate({ cmd: 'disconnect', reasonCode: code }, { protocolVersion: 5 });
+      const disconnect = mqttPacket.generate({ cmd: 'disconnect', reasonCode: code, properties: { reasonString: bounded(refusal.reason, MAX_REASON_LENGTH) } }, { protocolVersion: 5 });
       socket.write(disconnect, () => socket.destroy());
     } else {
       socket.destroy();
