@@ -9,7 +9,9 @@
 // will. The same keys and values are written here in one round trip each (the keys,
 // `packet:<broker>:<counter>`, `…:offlineCount`, `outgoing:<client>`, `will:<broker>:<client>`, are its
 // own: shared-namespace.test.ts compares what both write), but for a QoS 1 message's packet
-// identifier, stored alone (`identifiersKey`) where it stores the message again; and the writes made
+// identifier, stored alone (`identifiersKey`) where it stores the message again, a message's count of
+// its sessions, raised at each queueing where it sets it, and an index of a client's incoming QoS 2
+// messages, for the session's wipe (`incomingIdentifiersKey`); and the writes made
 // close together (the messages queued, sent or acknowledged in one turn) go as one script
 // (batched-calls.ts), where it sends a command or more for each. Its `packetTTL` option (an EXPIRE)
 // and its cluster mode are not used here. A CONNECT's read of the session's subscriptions is answered
@@ -170,12 +172,14 @@ type ScriptCall<Answer> = (keyCount: number, ...keysThenArguments: (string | num
 /**
  * Removing a will in one MULTI (its own: an LREM sent with a GET, then a DEL), queueing a message for
  * its subscribers in one script with the others of its turn (its own: an MSET of the packet and its
- * count, then an RPUSH per subscriber, in turn; here the count is raised: ENQUEUE_MESSAGES), and clearing a QoS 1 message a session acknowledged in
- * one script with the others of its turn (its own: GET, LREM, DECR, DEL in turn). A QoS 1 message's
- * packet identifier is recorded alone as it is sent, with the others of its turn
- * (`identifiersKey`), and read back with the queue (`outgoingStream`, whole: below); which packet key
- * an identifier stands for is kept here, per connection, where it keeps it in a private cache. What is not recorded
- * here (a QoS 2 flow's) is left to it.
+ * count, then an RPUSH per subscriber, in turn; here the count is raised: ENQUEUE_MESSAGES), and
+ * clearing a QoS 1 message a session acknowledged in one script with the others of its turn (its own:
+ * GET, LREM, DECR, DEL in turn). A QoS 1 message's packet identifier is recorded alone as it is sent,
+ * with the others of its turn (`identifiersKey`), and read back with the queue (`outgoingStream`,
+ * whole: below); which packet key an identifier stands for is kept here, per connection, where it
+ * keeps it in a private cache, per ClientID. What is not recorded here (a QoS 2 flow's) is left to it,
+ * but for an index of a client's incoming QoS 2 messages, for the session's wipe
+ * (`incomingIdentifiersKey`).
  */
 function inFewerRoundTrips(persistence: PersistenceWrites, redis: Redis, queue: Redis, unawaited: WritesInFlight): void {
   const script = <Answer>(connection: Redis, name: string, lua: string): ScriptCall<Answer> => {
@@ -213,8 +217,9 @@ function inFewerRoundTrips(persistence: PersistenceWrites, redis: Redis, queue: 
    * connection was sent and did not acknowledge is sent again on resuming, with its identifier
    * [MQTT-4.4.0-1], which records it here for the new one. Keyed by ClientID, an earlier connection's
    * identifiers stood for every later connection of the name at this instance, even once the session
-   * was wiped at another instance (a Clean Start, an expiry): a PUBACK of an identifier the new session was never sent was answered with the old
-   * session's message (aedes' 'ack' event). Gone with the connection; bounded by its identifiers.
+   * was wiped at another instance (a Clean Start, an expiry): a PUBACK of an identifier the new
+   * session was never sent was answered with the old session's message (aedes' 'ack' event). Gone with
+   * the connection; bounded by its identifiers.
    */
   const sent = new WeakMap<object, Map<number, string>>();
   const update = persistence.outgoingUpdate.bind(persistence);
