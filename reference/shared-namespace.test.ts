@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { within } from '../common/timing.ts';
 import { openRawSession, type RawSession } from '../testkit/raw-session.ts';
 import { startTestBroker, type TestBroker } from '../testkit/test-broker.ts';
-import { redisSkipNotice, REDIS_AVAILABLE, startRedis, type TestRedis } from '../testkit/redis-server.ts';
+import { redisSkipNotice, REDIS_AVAILABLE, slowRequests, startRedis, type TestRedis } from '../testkit/redis-server.ts';
 import { ConnectReads } from './adapters/redis/connect-reads.ts';
 import { redisPersistence, subscriptionsKey, type PersistenceWrites } from './adapters/redis/redis-persistence.ts';
 import { WritesInFlight } from './adapters/redis/writes-in-flight.ts';
@@ -20,15 +20,17 @@ import { EVENT_GRID } from './policy/event-grid.ts';
 
 redisSkipNotice('reference/shared-namespace.test.ts');
 
-/** The Redis connection each instance's aedes persistence was given, in the order the instances started. */
-const wiring = vi.hoisted(() => ({ persistenceConnections: [] as unknown[] }));
+/** The Redis connection each instance's aedes persistence was given, and the persistence, in the order the instances started. */
+const wiring = vi.hoisted(() => ({ persistenceConnections: [] as unknown[], persistences: [] as unknown[] }));
 vi.mock('./adapters/redis/redis-persistence.ts', async (importOriginal) => {
   const original = await importOriginal<typeof import('./adapters/redis/redis-persistence.ts')>();
   return {
     ...original,
     redisPersistence: (...args: Parameters<typeof original.redisPersistence>) => {
       wiring.persistenceConnections.push(args[0]);
-      return original.redisPersistence(...args);
+      const persistence = original.redisPersistence(...args);
+      wiring.persistences.push(persistence);
+      return persistence;
     },
   };
 });
@@ -45,6 +47,8 @@ afterEach(async () => {
 });
 
 const persistenceConnectionOf = new Map<TestBroker<ReferenceBroker>, Redis>();
+/** What aedes asks an instance's persistence for the sessions to queue a message for (its index of subscriptions). */
+const persistenceOf = new Map<TestBroker<ReferenceBroker>, { subscriptionsByTopic(topic: string): Promise<unknown[]> }>();
 
 /** An instance of the namespace kept in the file's Redis (database `db`: a fresh namespace per test). */
 async function instance(db: number, limits: { sessions?: number } = {}, behaviour?: Behaviour): Promise<TestBroker<ReferenceBroker>> {
@@ -56,6 +60,7 @@ async function instance(db: number, limits: { sessions?: number } = {}, behaviou
   );
   running.push(broker);
   persistenceConnectionOf.set(broker, wiring.persistenceConnections[started] as Redis);
+  persistenceOf.set(broker, wiring.persistences[started] as { subscriptionsByTopic(topic: string): Promise<unknown[]> });
   return broker;
 }
 
@@ -231,17 +236,6 @@ describe.skipIf(!REDIS_AVAILABLE)("the wipe of an ended session's stored state, 
     views.push(view);
     return view;
   }
-  /** From now on each request on the connection reaches Redis `ms` late, in order, as from a loaded instance. */
-  function slowRequests(connection: Redis, ms: number): void {
-    const socket = (connection as unknown as { stream: { write(data: unknown): boolean } }).stream;
-    const write = socket.write.bind(socket);
-    let previous = Promise.resolve();
-    socket.write = (data: unknown) => {
-      const due = Date.now() + ms;
-      previous = previous.then(() => sleep(due - Date.now())).then(() => void write(data));
-      return true;
-    };
-  }
   /** The instance's sweep of expired sessions comes `ms` late: the other instance sweeps first. */
   function lateToSweep(at: TestBroker<ReferenceBroker>, ms: number): void {
     const sweep = at.broker.sessions.sweep.bind(at.broker.sessions);
@@ -266,7 +260,7 @@ describe.skipIf(!REDIS_AVAILABLE)("the wipe of an ended session's stored state, 
     await owner.disconnect();
   }
 
-  it("S5: a name claimed at B while A's wipe of its expired session is under way (its subscriptions gone, not yet its queue) starts afresh", async () => {
+  it("S5: a name claimed at B the moment A's slow wipe of its expired session has removed the subscriptions starts afresh: the wipe is one step, the queue went with them", async () => {
     const db = (databases += 1);
     const [a, b] = [await instance(db), await instance(db)];
     const stored = await storedIn(db);
@@ -276,7 +270,8 @@ describe.skipIf(!REDIS_AVAILABLE)("the wipe of an ended session's stored state, 
     await heldAt(a);
     const publisher = await b.open('observer', 'pub', '5', { cleanStart: true });
     await publisher.publish('mmc/alpha/s1', 'kept', 1);
-    // A's wipe has begun: the old session's subscriptions are gone.
+    // A's wipe has removed the old session's subscriptions. Done in steps (as aedes-persistence-redis
+    // removes them, then the queue), its next request, 1.5 s later, would remove the queue.
     await expect.poll(() => stored.exists('client:s1'), { timeout: 8000 }).toBe(0);
     const newOwner = await b.open('beta', 's1', '5', { cleanStart: false, sessionExpiry: 600 });
     expect(newOwner.sessionPresent).toBe(false);
@@ -354,6 +349,66 @@ describe.skipIf(!REDIS_AVAILABLE)("the wipe of an ended session's stored state, 
     expect(newOwner.sessionPresent).toBe(false);
     expect(await stored.exists('client:s1', 'outgoing:s1')).toBe(0);
     expect(await stored.keys('packet:*')).toEqual([]);
+  });
+});
+
+describe.skipIf(!REDIS_AVAILABLE)('a QoS 1 message delivered live to a session it was not queued for', () => {
+  it("leaves no packet identifiers in Redis (packet:…:ids) once the connection ends without acknowledging it", async () => {
+    const db = (databases += 1);
+    const [a, b] = [await instance(db), await instance(db)];
+    const { Redis: Connection } = await import('ioredis');
+    const stored = new Connection(`${redis!.url}/${db}`);
+    const { certificatePem, keyPem } = a.pki.identities.get('alpha')!;
+    const owner = await openRawSession({ port: a.broker.port, ca: a.pki.rootCaPem, cert: certificatePem, key: keyPem });
+    try {
+      // B has not heard of the subscription made at A yet (its index is updated through the fan-out):
+      // it queues its messages for no session, and A delivers them live.
+      persistenceOf.get(b)!.subscriptionsByTopic = async () => [];
+      owner.sendPacket({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 's1', clean: false, keepalive: 30, username: 'alpha', properties: { sessionExpiryInterval: 600 } });
+      expect(await owner.next(5000)).toMatchObject({ cmd: 'connack', reasonCode: 0 });
+      owner.sendPacket({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'mmc/alpha/s1', qos: 1 }] });
+      expect(await owner.next()).toMatchObject({ cmd: 'suback' });
+      const publisher = await b.open('observer', 'pub', '5', { cleanStart: true });
+      for (let index = 0; index < 5; index += 1) await publisher.publish('mmc/alpha/s1', `live ${index}`, 1);
+      for (let index = 0; index < 5; index += 1) expect(await owner.next(3000)).toMatchObject({ cmd: 'publish', qos: 1, dup: false });
+      // Never acknowledged: the connection ends first, and the session is held.
+      owner.end();
+      await expect.poll(async () => (await b.broker.sessions.find('s1'))?.connectionId, { timeout: 3000 }).toBeUndefined();
+      expect(await stored.keys('packet:*')).toEqual([]);
+    } finally {
+      owner.end();
+      stored.disconnect();
+    }
+  });
+});
+
+describe.skipIf(!REDIS_AVAILABLE)("a QoS 1 message queued for a persistent subscriber and held for a shared group's member (M3)", () => {
+  it('stays queued for the member once the subscriber acknowledged it: its count of the sessions holding it is raised, not reset, by the hold', async () => {
+    const db = (databases += 1);
+    const a = await instance(db);
+    const { Redis: Connection } = await import('ioredis');
+    const stored = new Connection(`${redis!.url}/${db}`);
+    try {
+      const subscriber = await a.open('alpha', 's1', '5', { sessionExpiry: 600 });
+      await subscriber.subscribe('mmc/alpha/stream', 1);
+      await subscriber.disconnect();
+      const member = await a.open('alpha', 'w1', '5', { sessionExpiry: 600 });
+      expect(await member.subscribeCode('$share/workers/mmc/alpha/stream', 1)).toBe(1);
+      await member.disconnect();
+      const publisher = await a.open('observer', 'pub', '5', { cleanStart: true });
+      await publisher.publish('mmc/alpha/stream', 'both', 1);
+      // Queued for s1 as aedes queues a message, then held for w1 (no member of the group connected).
+      await expect.poll(() => stored.llen('outgoing:w1'), { timeout: 3000 }).toBe(1);
+      expect(await stored.llen('outgoing:s1')).toBe(1);
+      const resumed = await a.open('alpha', 's1', '5', { sessionExpiry: 600 });
+      expect((await resumed.nextMessage('mmc/alpha/stream')).payload).toBe('both');
+      // Its PUBACK cleared it from s1's queue.
+      await expect.poll(() => stored.llen('outgoing:s1'), { timeout: 3000 }).toBe(0);
+      const memberBack = await a.open('alpha', 'w1', '5', { sessionExpiry: 600 });
+      expect((await memberBack.nextMessage('mmc/alpha/stream')).payload).toBe('both');
+    } finally {
+      stored.disconnect();
+    }
   });
 });
 

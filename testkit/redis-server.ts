@@ -53,17 +53,38 @@ export interface TestRedis {
   stop(): Promise<void>;
 }
 
+/** The process id of the Redis server answering on the port. */
+async function serverProcessId(port: number): Promise<number> {
+  const probe = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  try {
+    await probe.connect();
+    return Number(/process_id:(\d+)/.exec(await probe.info('server'))?.[1]);
+  } catch {
+    return Number.NaN;
+  } finally {
+    probe.disconnect();
+  }
+}
+
 /** Starts redis-server on a free loopback port; `persistent`: an append-only file, fsynced always, in a temporary directory. */
 export async function startRedis(options: { persistent?: boolean } = {}): Promise<TestRedis> {
-  const port = await freePort();
+  let port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'mmc-redis-'));
   // Tests give each namespace a database of its own: more than Redis's default 16.
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--protected-mode', 'no', '--databases', '64'];
-  args.push(...(options.persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']));
+  const args = () => ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--protected-mode', 'no', '--databases', '64', ...(options.persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'])];
   let child: ChildProcess | undefined;
-  const start = async () => {
-    child = spawn(REDIS_SERVER, args, { stdio: 'ignore' });
-    await accepting(port, Date.now() + 10_000);
+  /**
+   * Whether the server started answers on the port. Test files start theirs at once: another file's
+   * server may take the port between freePort() and this one's start, which then exits, and a test
+   * that used that port lost its Redis when the other file stopped (its requests failed after 10 s).
+   */
+  const start = async (): Promise<boolean> => {
+    const started = spawn(REDIS_SERVER, args(), { stdio: 'ignore' });
+    child = started;
+    const exited = new Promise<void>((resolve) => started.once('exit', () => resolve()));
+    // Its exit ends the wait: the port was taken, and another process may or may not answer there.
+    await Promise.race([accepting(port, Date.now() + 10_000), exited]);
+    return started.exitCode === null && (await serverProcessId(port)) === started.pid;
   };
   const kill = async () => {
     const running = child;
@@ -73,12 +94,18 @@ export async function startRedis(options: { persistent?: boolean } = {}): Promis
     running.kill('SIGKILL');
     await exited;
   };
-  await start();
+  for (let attempt = 1; !(await start()); attempt += 1) {
+    await kill();
+    if (attempt === 5) throw new Error(`redis-server did not start on a free port of its own (${attempt} tried)`);
+    port = await freePort();
+  }
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     kill,
-    restart: start,
+    async restart() {
+      if (!(await start())) throw new Error(`redis-server did not start again on 127.0.0.1:${port}: another process holds it`);
+    },
     async stop() {
       await kill();
       rmSync(dir, { recursive: true, force: true });
@@ -111,4 +138,19 @@ export function redisForTestFile(): { fresh(options?: RedisOptions): Redis; data
     };
   };
   return { fresh: (options) => database()(options), database };
+}
+
+/**
+ * From now on each request on the connection reaches Redis `ms` late, in order, as from a loaded
+ * instance (its answers come as they come). The connection must be connected: its socket is wrapped.
+ */
+export function slowRequests(connection: Redis, ms: number): void {
+  const socket = (connection as unknown as { stream: { write(data: unknown): boolean } }).stream;
+  const write = socket.write.bind(socket);
+  let previous = Promise.resolve();
+  socket.write = (data: unknown) => {
+    const due = Date.now() + ms;
+    previous = previous.then(() => new Promise((resolve) => setTimeout(resolve, due - Date.now()))).then(() => void write(data));
+    return true;
+  };
 }

@@ -9,7 +9,9 @@
 // will. The same keys and values are written here in one round trip each (the keys,
 // `packet:<broker>:<counter>`, `…:offlineCount`, `outgoing:<client>`, `will:<broker>:<client>`, are its
 // own: shared-namespace.test.ts compares what both write), but for a QoS 1 message's packet
-// identifier, stored alone (`identifiersKey`) where it stores the message again; and the writes made
+// identifier, stored alone (`identifiersKey`) where it stores the message again, a message's count of
+// its sessions, raised at each queueing where it sets it, and an index of a client's incoming QoS 2
+// messages, for the session's wipe (`incomingIdentifiersKey`); and the writes made
 // close together (the messages queued, sent or acknowledged in one turn) go as one script
 // (batched-calls.ts), where it sends a command or more for each. Its `packetTTL` option (an EXPIRE)
 // and its cluster mode are not used here. A CONNECT's read of the session's subscriptions is answered
@@ -42,8 +44,6 @@ const msgpack = {
     return this.unpackr.unpack(bytes) as Record<string, unknown>;
   },
 };
-/** The bounded cache it keeps its own message identifiers in (least recently used out past the bound). */
-const hashLru = requireBesidePersistence('hashlru') as (max: number) => { get(key: string): string | undefined; set(key: string, value: string): void; remove(key: string): void };
 
 interface QueuedMessage {
   brokerId: string;
@@ -54,7 +54,7 @@ interface QueuedMessage {
 }
 
 /** What of aedes-persistence-redis is replaced here. */
-export interface PersistenceWrites {
+export interface PersistenceWrites extends IncomingMessages {
   delWill(client: { id: string; brokerId?: string }): Promise<unknown>;
   outgoingEnqueueCombi(subs: { clientId: string }[], packet: QueuedMessage): Promise<void>;
   outgoingEnqueue(sub: { clientId: string }, packet: QueuedMessage): Promise<void>;
@@ -62,6 +62,20 @@ export interface PersistenceWrites {
   outgoingClearMessageId(client: { id: string }, packet: { messageId?: number }): Promise<unknown>;
   outgoingStream(client: { id: string }): AsyncIterable<unknown>;
 }
+
+/** Its store of the QoS 2 PUBLISHes a client sent, each until its PUBREL (`incoming:<client>:<packet identifier>`). */
+interface IncomingMessages {
+  incomingStorePacket(client: { id: string }, packet: { messageId?: number }): Promise<void>;
+  incomingDelPacket(client: { id: string }, packet: { messageId?: number }): Promise<void>;
+}
+
+/**
+ * The packet identifiers of the QoS 2 PUBLISHes a client sent that are stored until their PUBREL: a set,
+ * `incoming:<client>` (the ClientID URI-encoded, so no key of its, `incoming:<client>:<identifier>`,
+ * is one), kept here so that the session's wipe can find them (redis-session-wipe.ts) without a scan of
+ * every key. Each message's key is that set's key, ':', its identifier.
+ */
+export const incomingIdentifiersKey = (clientId: string) => `incoming:${encodeURIComponent(clientId)}`;
 
 /** A session's queue: the list of its messages' packet keys (the ClientID URI-encoded, as it writes it). */
 export const queueKey = (clientId: string) => `outgoing:${encodeURIComponent(clientId)}`;
@@ -96,9 +110,20 @@ for i = 1, #KEYS, 4 do
 end
 return out`;
 
-/** Packet identifiers sent with (KEYS: the messages' identifiers keys; ARGV: session name, identifier, ...). */
+/**
+ * Packet identifiers sent with (KEYS: for each, the message's packet key, then its identifiers key;
+ * ARGV: for each, the session's name, the identifier), each recorded only while the message is stored.
+ * A message aedes delivers live to a session it did not queue for (a subscription the publishing
+ * instance had not heard of yet, a session wiped while its older connection was still sent messages)
+ * may have no packet: written, its identifiers would stay for ever, since only a packet's end (its last
+ * subscriber's PUBACK, a wipe) removes them, and a PUBACK that never comes ends nothing. A message queued
+ * for the session is stored by the time its identifier is: this script goes on the connection its
+ * queueing went on, after it. A message stored for others only gets a field that goes with it.
+ */
 const RECORD_IDENTIFIERS = `
-for i, key in ipairs(KEYS) do redis.call('HSET', key, ARGV[2 * i - 1], ARGV[2 * i]) end
+for i = 1, #KEYS, 2 do
+  if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('HSET', KEYS[i + 1], ARGV[i], ARGV[i + 1]) end
+end
 return 0`;
 
 /**
@@ -119,16 +144,23 @@ const READ_AT_ONCE = 200;
 
 /**
  * Messages queued for their subscribers (KEYS: for each, its packet's key, its count's, then its
- * subscribers' queues; ARGV: for each, the packet and its count of subscribers): the packet and its
- * count, then its key at the end of each queue: its MSET and RPUSHes, for each in turn, as one script.
- * A script, not a MULTI: ioredis writes a MULTI to the socket at once, one write a message, where a
- * script goes with the other commands of the turn (auto-pipelining).
+ * subscribers' queues; ARGV: for each, the packet and its count of subscribers): the packet, its count
+ * raised by those subscribers, then its key at the end of each queue: its MSET and RPUSHes, for each in
+ * turn, as one script. A script, not a MULTI: ioredis writes a MULTI to the socket at once, one write a
+ * message, where a script goes with the other commands of the turn (auto-pipelining).
+ *
+ * The count is raised, never set (its MSET sets it): a message may be queued again while sessions still
+ * hold it (M3: a shared group's copy held for a member, or given to a connected member, after aedes
+ * queued it for the persistent subscribers of its topic, or for another group), and a count set to
+ * the last queueing's subscribers ended the message while other sessions still had it queued (their
+ * PUBACKs and wipes count it down): they lost it.
  */
 const ENQUEUE_MESSAGES = `
 local k = 1
 for i = 1, #ARGV, 2 do
   local subscribers = tonumber(ARGV[i + 1])
-  redis.call('MSET', KEYS[k], ARGV[i], KEYS[k + 1], subscribers)
+  redis.call('SET', KEYS[k], ARGV[i])
+  redis.call('INCRBY', KEYS[k + 1], subscribers)
   for j = 1, subscribers do redis.call('RPUSH', KEYS[k + 1 + j], KEYS[k]) end
   k = k + 2 + subscribers
 end
@@ -140,12 +172,14 @@ type ScriptCall<Answer> = (keyCount: number, ...keysThenArguments: (string | num
 /**
  * Removing a will in one MULTI (its own: an LREM sent with a GET, then a DEL), queueing a message for
  * its subscribers in one script with the others of its turn (its own: an MSET of the packet and its
- * count, then an RPUSH per subscriber, in turn), and clearing a QoS 1 message a session acknowledged in
- * one script with the others of its turn (its own: GET, LREM, DECR, DEL in turn). A QoS 1 message's
- * packet identifier is recorded alone as it is sent, with the others of its turn
- * (`identifiersKey`), and read back with the queue (`outgoingStream`, whole: below); which packet key
- * an identifier stands for is kept here, where it keeps it in a private cache. What is not recorded
- * here (a QoS 2 flow's) is left to it.
+ * count, then an RPUSH per subscriber, in turn; here the count is raised: ENQUEUE_MESSAGES), and
+ * clearing a QoS 1 message a session acknowledged in one script with the others of its turn (its own:
+ * GET, LREM, DECR, DEL in turn). A QoS 1 message's packet identifier is recorded alone as it is sent,
+ * with the others of its turn (`identifiersKey`), and read back with the queue (`outgoingStream`,
+ * whole: below); which packet key an identifier stands for is kept here, per connection, where it
+ * keeps it in a private cache, per ClientID. What is not recorded here (a QoS 2 flow's) is left to it,
+ * but for an index of a client's incoming QoS 2 messages, for the session's wipe
+ * (`incomingIdentifiersKey`).
  */
 function inFewerRoundTrips(persistence: PersistenceWrites, redis: Redis, queue: Redis, unawaited: WritesInFlight): void {
   const script = <Answer>(connection: Redis, name: string, lua: string): ScriptCall<Answer> => {
@@ -156,7 +190,8 @@ function inFewerRoundTrips(persistence: PersistenceWrites, redis: Redis, queue: 
   };
   const clearCall = script<(Buffer | null)[]>(redis, 'mmcClearMessages', CLEAR_MESSAGES);
   const readCall = script<(Buffer | null)[]>(redis, 'mmcReadQueued', READ_QUEUED);
-  const recordCall = script<number>(redis, 'mmcRecordIdentifiers', RECORD_IDENTIFIERS);
+  // On the queueing's connection: a message queued for the session is stored before its identifier is recorded.
+  const recordCall = script<number>(queue, 'mmcRecordIdentifiers', RECORD_IDENTIFIERS);
   const enqueueCall = script<number>(queue, 'mmcEnqueueMessages', ENQUEUE_MESSAGES);
   /**
    * The messages aedes queues in one turn of the event loop, in one script: aedes publishes each
@@ -168,7 +203,7 @@ function inFewerRoundTrips(persistence: PersistenceWrites, redis: Redis, queue: 
   }, setImmediate);
   /** The identifiers of the messages sent in one turn of the event loop (each in a callback of its own, aedes' setImmediate), in one script. */
   const records = new BatchedCalls<{ packetKey: string; name: string; messageId: number }, number>((calls) => {
-    const keys = calls.map(({ packetKey }) => identifiersKey(packetKey));
+    const keys = calls.flatMap(({ packetKey }) => [packetKey, identifiersKey(packetKey)]);
     return recordCall(keys.length, ...keys, ...calls.flatMap(({ name, messageId }) => [name, messageId])).then(() => calls.map(() => 0));
   }, setImmediate);
   /** The messages acknowledged in one turn (PUBACKs read together), in one script. */
@@ -176,8 +211,17 @@ function inFewerRoundTrips(persistence: PersistenceWrites, redis: Redis, queue: 
     const keys = calls.flatMap(({ queue: queueOf, packetKey }) => [queueOf, packetKey, `${packetKey}:offlineCount`, identifiersKey(packetKey)]);
     return clearCall(keys.length, ...keys);
   });
-  /** `<client>:<packet identifier>` -> the packet key of the QoS 1 message sent to it with that identifier. */
-  const sent = hashLru(100_000);
+  /**
+   * Per connection (aedes' Client): packet identifier -> the packet key of the QoS 1 message sent on it
+   * with that identifier. A PUBACK answers a PUBLISH sent on its own connection: a message an earlier
+   * connection was sent and did not acknowledge is sent again on resuming, with its identifier
+   * [MQTT-4.4.0-1], which records it here for the new one. Keyed by ClientID, an earlier connection's
+   * identifiers stood for every later connection of the name at this instance, even once the session
+   * was wiped at another instance (a Clean Start, an expiry): a PUBACK of an identifier the new
+   * session was never sent was answered with the old session's message (aedes' 'ack' event). Gone with
+   * the connection; bounded by its identifiers.
+   */
+  const sent = new WeakMap<object, Map<number, string>>();
   const update = persistence.outgoingUpdate.bind(persistence);
   const clear = persistence.outgoingClearMessageId.bind(persistence);
 
@@ -216,14 +260,28 @@ function inFewerRoundTrips(persistence: PersistenceWrites, redis: Redis, queue: 
     // The identifier is stored before the message is written to the client (aedes waits for this), so a
     // resend after a restart, or by another instance, uses it and sets DUP.
     const packetKey = `packet:${packet.brokerId}:${packet.brokerCounter}`;
-    sent.set(`${client.id}:${packet.messageId}`, packetKey);
+    let identifiers = sent.get(client);
+    if (!identifiers) sent.set(client, (identifiers = new Map()));
+    identifiers.set(packet.messageId, packetKey);
     await records.call({ packetKey, name: client.id, messageId: packet.messageId });
   };
+  const storeIncoming = persistence.incomingStorePacket.bind(persistence);
+  const deleteIncoming = persistence.incomingDelPacket.bind(persistence);
+  // Each after its own write, on its connection: a wipe that comes between them leaves the key and its
+  // index entry, which the name's next wipe removes, never a key with no index entry.
+  persistence.incomingStorePacket = async (client, packet) => {
+    const stored = storeIncoming(client, packet);
+    await Promise.all([stored, redis.sadd(incomingIdentifiersKey(client.id), String(packet.messageId))]);
+  };
+  persistence.incomingDelPacket = async (client, packet) => {
+    const deleted = deleteIncoming(client, packet);
+    await Promise.all([deleted, redis.srem(incomingIdentifiersKey(client.id), String(packet.messageId))]);
+  };
   persistence.outgoingClearMessageId = async (client, packet) => {
-    const key = `${client.id}:${packet.messageId}`;
-    const packetKey = sent.get(key);
+    const identifiers = sent.get(client);
+    const packetKey = packet.messageId === undefined ? undefined : identifiers?.get(packet.messageId);
     if (!packetKey) return clear(client, packet);
-    sent.remove(key);
+    identifiers!.delete(packet.messageId!);
     const raw = await clears.call({ queue: queueKey(client.id), packetKey });
     if (!raw) return undefined;
     // As its own answers: the stored message, with the identifier it was acknowledged by.

@@ -1,7 +1,7 @@
 // The wipe of a session's state in Redis: whole (its queue, the messages in it, its subscriptions,
-// its will, the store's mark), once (a second wipe, by any instance, removes nothing of anyone else's),
-// and only while the store marks the name unwiped when it is an ended session's. One redis-server for
-// the file, a database per test.
+// its will, the QoS 2 PUBLISHes it sent awaiting their PUBREL, the store's mark), once (a second wipe,
+// by any instance, removes nothing of anyone else's), and only while the store marks the name unwiped
+// when it is an ended session's. One redis-server for the file, a database per test.
 import { Redis } from 'ioredis';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
@@ -24,7 +24,7 @@ const redisFile = redisForTestFile();
 
 const keys = async (redis: Redis) => (await redis.keys('*')).sort();
 
-/** Session "s 1" (a name its keys URI-encode) with two queued messages, one of them shared with session "other" and sent to both, one sent at QoS 2; two subscriptions; a will: written by aedes-persistence-redis (as redis-persistence.ts adapts it). */
+/** Session "s 1" (a name its keys URI-encode) with two queued messages, one of them shared with session "other" and sent to both, one sent at QoS 2; two subscriptions; a will; a QoS 2 PUBLISH it sent awaiting its PUBREL, as "other" has one: written by aedes-persistence-redis (as redis-persistence.ts adapts it). */
 async function stateIn(connect: () => Redis) {
   const redis = connect();
   const persistence = redisPersistence(
@@ -50,24 +50,31 @@ async function stateIn(connect: () => Redis) {
   await persistence.outgoingEnqueueCombi([{ clientId: 's 1' }, { clientId: 'other' }], packet(1, 1));
   await persistence.outgoingEnqueueCombi([{ clientId: 's 1' }], packet(2, 2));
   // The shared message sent to both sessions: the packet identifier each was sent it with.
-  await persistence.outgoingUpdate({ id: 's 1' }, { ...packet(1, 1), messageId: 3 });
+  // aedes' Client of the session's connection (a PUBACK is matched to what its own connection was sent).
+  const connection = { id: 's 1' };
+  await persistence.outgoingUpdate(connection, { ...packet(1, 1), messageId: 3 });
   await persistence.outgoingUpdate({ id: 'other' }, { ...packet(1, 1), messageId: 4 });
   // Sent at QoS 2 and received (PUBREC): the queue holds the session's own copy of the message.
-  await persistence.outgoingUpdate({ id: 's 1' }, { ...packet(2, 2), messageId: 7 });
-  await persistence.outgoingUpdate({ id: 's 1' }, { cmd: 'pubrel', messageId: 7 });
+  await persistence.outgoingUpdate(connection, { ...packet(2, 2), messageId: 7 });
+  await persistence.outgoingUpdate(connection, { cmd: 'pubrel', messageId: 7 });
   await persistence.addSubscriptions({ id: 's 1' }, [
     { topic: 'a/+', qos: 1 },
     { topic: 'b', qos: 1 },
   ]);
   await persistence.addSubscriptions({ id: 'other' }, [{ topic: 'a/+', qos: 1 }]);
   await persistence.putWill({ id: 's 1' }, { cmd: 'publish', topic: 'w', payload: Buffer.from('gone'), qos: 1, retain: false });
-  expect((await keys(redis)).filter((key) => /^(client|will)/.test(key))).toEqual(['client:other', 'client:s%201', 'clients', 'will', 'will:b1:s%201']);
+  // QoS 2 PUBLISHes each session sent (as under the L9 mutant), stored until their PUBREL: one of them has had it.
+  const sent = (messageId: number) => ({ cmd: 'publish', topic: 'in', payload: Buffer.from('i'), qos: 2, retain: false, dup: false, messageId });
+  for (const messageId of [11, 12]) await persistence.incomingStorePacket({ id: 's 1' }, sent(messageId));
+  await persistence.incomingStorePacket({ id: 'other' }, sent(11));
+  await persistence.incomingDelPacket({ id: 's 1' }, sent(12));
+  expect((await keys(redis)).filter((key) => /^(client|will|incoming)/.test(key))).toEqual(['client:other', 'client:s%201', 'clients', 'incoming:other', 'incoming:other:11', 'incoming:s%201', 'incoming:s%201:11', 'will', 'will:b1:s%201']);
   await redis.set(`${PREFIX}w:s 1`, 'a');
-  return { redis, persistence };
+  return { redis, persistence, connection };
 }
 
 describe.skipIf(!REDIS_AVAILABLE)('redisSessionWipe', () => {
-  it("removes the session's queue, the messages only it held, its subscriptions, its will and the store's mark, and announces the subscriptions' removal on the fan-out", async () => {
+  it("removes the session's queue, the messages only it held, its subscriptions, its will, the QoS 2 PUBLISHes it sent awaiting their PUBREL and the store's mark, and announces the subscriptions' removal on the fan-out", async () => {
     const connect = redisFile.database();
     const { redis } = await stateIn(connect);
     expect(await redis.lrange('outgoing:s%201', 0, -1)).toEqual(['packet:b1:1', 'outgoing:s%201:b1:2']);
@@ -77,7 +84,7 @@ describe.skipIf(!REDIS_AVAILABLE)('redisSessionWipe', () => {
     await listener.subscribe('fan/$SYS/sub/rm');
     await redisSessionWipe(redis, PREFIX, 'b1', (topic) => `fan/${topic}`)('s 1', true);
     // The message that "other" still has keeps its payload, counted down to that one subscriber.
-    expect(await keys(redis)).toEqual(['client:other', 'clients', 'outgoing:other', 'packet:b1:1', 'packet:b1:1:ids', 'packet:b1:1:offlineCount']);
+    expect(await keys(redis)).toEqual(['client:other', 'clients', 'incoming:other', 'incoming:other:11', 'outgoing:other', 'packet:b1:1', 'packet:b1:1:ids', 'packet:b1:1:offlineCount']);
     expect(await redis.get('packet:b1:1:offlineCount')).toBe('1');
     expect(await redis.hgetall('packet:b1:1:ids')).toEqual({ other: '4' });
     expect(await redis.smembers('clients')).toEqual(['other']);
@@ -92,7 +99,7 @@ describe.skipIf(!REDIS_AVAILABLE)('redisSessionWipe', () => {
     const { redis } = await stateIn(connect);
     const [atA, atB] = [redisSessionWipe(redis, PREFIX, 'b1', (topic) => topic), redisSessionWipe(connect(), PREFIX, 'b2', (topic) => topic)];
     await Promise.all([atA('s 1', true), atB('s 1', true), atB('s 1', false)]);
-    expect(await keys(redis)).toEqual(['client:other', 'clients', 'outgoing:other', 'packet:b1:1', 'packet:b1:1:ids', 'packet:b1:1:offlineCount']);
+    expect(await keys(redis)).toEqual(['client:other', 'clients', 'incoming:other', 'incoming:other:11', 'outgoing:other', 'packet:b1:1', 'packet:b1:1:ids', 'packet:b1:1:offlineCount']);
     expect(await redis.get('packet:b1:1:offlineCount')).toBe('1');
   });
 
@@ -111,9 +118,9 @@ describe.skipIf(!REDIS_AVAILABLE)('redisSessionWipe', () => {
 
   it("counts a message down once for a session wiped before its older connection's PUBACK came (a Clean Start): the sessions that still have it queued keep it", async () => {
     const connect = redisFile.database();
-    const { redis, persistence } = await stateIn(connect);
+    const { redis, persistence, connection } = await stateIn(connect);
     await redisSessionWipe(redis, PREFIX, 'b1', (topic) => topic)('s 1', false);
-    await persistence.outgoingClearMessageId({ id: 's 1' }, { messageId: 3 });
+    await expect(persistence.outgoingClearMessageId(connection, { messageId: 3 })).resolves.toMatchObject({ messageId: 3 });
     expect(await redis.get('packet:b1:1:offlineCount')).toBe('1');
     expect(await redis.lrange('outgoing:other', 0, -1)).toEqual(['packet:b1:1']);
     expect(await redis.exists('packet:b1:1')).toBe(1);
@@ -128,6 +135,6 @@ describe.skipIf(!REDIS_AVAILABLE)('redisSessionWipe', () => {
     await wipe('s 1', true);
     expect(await keys(redis)).toEqual(before);
     await wipe('s 1', false);
-    expect(await keys(redis)).toEqual(['client:other', 'clients', 'outgoing:other', 'packet:b1:1', 'packet:b1:1:ids', 'packet:b1:1:offlineCount']);
+    expect(await keys(redis)).toEqual(['client:other', 'clients', 'incoming:other', 'incoming:other:11', 'outgoing:other', 'packet:b1:1', 'packet:b1:1:ids', 'packet:b1:1:offlineCount']);
   });
 });

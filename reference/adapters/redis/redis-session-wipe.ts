@@ -1,6 +1,7 @@
 // The wipe of what aedes stored of a session in Redis (aedes-persistence-redis's keys: its subscriptions,
-// its queue and the messages in it, its will) as one script: Redis runs it whole, so no instance sees
-// a wipe half done, and a second wipe of the same state, by any instance, finds nothing left to remove.
+// its queue and the messages in it, its will, the QoS 2 PUBLISHes it sent awaiting their PUBREL) as one
+// script: Redis runs it whole, so no instance sees a wipe half done, and a second wipe of the same
+// state, by any instance, finds nothing left to remove.
 //
 // aedes-persistence-redis's own steps did not add up to that across instances. Its removal of a
 // session's subscriptions (HDEL, then EXISTS, then DEL of the queue list) removes the queue list only
@@ -12,13 +13,15 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { SharedStateWipe } from '../../ports/session-store.ts';
-import { queueKey, subscriptionsKey, willKey } from './redis-persistence.ts';
+import { incomingIdentifiersKey, queueKey, subscriptionsKey, willKey } from './redis-persistence.ts';
 
 /**
  * KEYS[1]: the session store's prefix. ARGV: the session name, '1' for the state of a session the
  * store removed (wiped only while the store still marks the name `w:<name>`), its queue's key, its
  * subscriptions' key, this instance's will key for it, the fan-out channel of subscription removals,
- * and an id for that message. Answers 1 if it wiped, 0 if the mark was gone.
+ * an id for that message, and the key of its incoming QoS 2 messages' identifiers (each such message
+ * stored, until its PUBREL, at that key, ':', its identifier). Answers 1 if it wiped, 0 if the mark was
+ * gone.
  *
  * A queue entry is a message's key (`packet:<broker>:<counter>`, its subscriber count beside it,
  * `…:offlineCount`) or, once a QoS 2 message's PUBREC came, the session's own copy
@@ -54,6 +57,8 @@ redis.call('DEL', subscriptions)
 redis.call('SREM', 'clients', ARGV[1])
 redis.call('LREM', 'will', 0, ARGV[5])
 redis.call('DEL', ARGV[5])
+for _, id in ipairs(redis.call('SMEMBERS', ARGV[8])) do redis.call('DEL', ARGV[8] .. ':' .. id) end
+redis.call('DEL', ARGV[8])
 if #topics > 0 then
   local subs = {}
   for i, topic in ipairs(topics) do subs[i] = { topic = topic } end
@@ -62,7 +67,7 @@ if #topics > 0 then
 end
 return 1`;
 
-type WipeCall = (prefix: string, name: string, removed: '1' | '0', queue: string, subscriptions: string, will: string, channel: string, id: string) => Promise<number>;
+type WipeCall = (prefix: string, name: string, removed: '1' | '0', queue: string, subscriptions: string, will: string, channel: string, id: string, incoming: string) => Promise<number>;
 
 /**
  * The wipe of a session's state, on the persistence's connection, for the namespace whose session store
@@ -76,6 +81,6 @@ export function redisSessionWipe(connection: Redis, prefix: string, brokerId: st
   const channel = channelOf('$SYS/sub/rm');
   return async (sessionName, removed) => {
     const id = randomBytes(12).toString('hex');
-    await wipe(prefix, sessionName, removed ? '1' : '0', queueKey(sessionName), subscriptionsKey(sessionName), willKey(brokerId, sessionName), channel, id);
+    await wipe(prefix, sessionName, removed ? '1' : '0', queueKey(sessionName), subscriptionsKey(sessionName), willKey(brokerId, sessionName), channel, id, incomingIdentifiersKey(sessionName));
   };
 }
