@@ -38,7 +38,7 @@ class HeldAcks {
   hold(messageId: number): void {
     const stored = new Promise<void>((resolve) => this.held.set(messageId, { release: resolve, since: Date.now() }));
     this.timer ??= setTimeout(this.releaseOverdue, LONGEST_HOLD_MS);
-    OutgoingPackets.of(this.client.conn).holdNext('puback', this.client.version === 5 ? 5 : 4, (packetId) => (packetId === messageId ? stored : undefined));
+    OutgoingPackets.of(this.client.conn).holdPuback(messageId, stored);
   }
 
   release(messageId: number): void {

@@ -12,9 +12,9 @@
 // over, nothing goes out but the DISCONNECT, and nothing after it [MQTT-3.14.4-1] (aedes may still be
 // delivering to it while it disconnects it).
 //
-// A packet can also be held until something settles (durable-acks.ts: a PUBACK until its message is
-// stored, found by the packet identifier read from its bytes, and sent as it was written); every byte
-// written after it then waits behind it, in order.
+// A PUBACK can also be held until something settles (durable-acks.ts: until its message is stored),
+// found by the packet identifier read from its bytes, and sent as it was written; every byte written
+// after it then waits behind it, in order.
 //
 // While no amendment awaits a packet and the connection is not being closed, bytes pass unframed (the
 // hot path of every PUBLISH). Every writer (mqtt-packet's writeToStream, a refusal's bytes) writes whole
@@ -25,16 +25,14 @@ import mqttPacket from 'mqtt-packet';
 /** Amends a packet on its way out; true when it was the one awaited (the amendment is then spent). Every amendment awaiting a packet's type sees it. */
 export type Amendment = (packet: mqttPacket.Packet) => boolean;
 
-/** What a held packet waits for, given its packet identifier; undefined when it is not the packet awaited. */
-export type Hold = (packetId: number | undefined) => Promise<unknown> | undefined;
-
-/** An amendment (the packet is decoded, amended and generated again), or a hold (its bytes go out as they are, later). */
-type Pending = { cmd: mqttPacket.Packet['cmd']; version: 4 | 5 } & ({ amend: Amendment; hold?: undefined } | { hold: Hold; amend?: undefined });
+/** An amendment awaiting a packet: it is decoded, amended and generated again. */
+type Pending = { cmd: mqttPacket.Packet['cmd']; version: 4 | 5; amend: Amendment };
 
 type WriteCallback = (error?: Error | null) => void;
 
 /** The MQTT packet type of each fixed header's high nibble, for the types an amendment may await. */
 const TYPES: Partial<Record<number, mqttPacket.Packet['cmd']>> = { 2: 'connack', 4: 'puback', 9: 'suback' };
+const PUBACK = 4;
 const DISCONNECT = 14;
 
 const amenders = new WeakMap<Writable, OutgoingPackets>();
@@ -48,7 +46,9 @@ export class OutgoingPackets {
   private state: 'type' | 'length' | 'body' = 'type';
   private remaining = 0;
   private multiplier = 1;
-  /** The packet being held (from its first byte), and the callbacks of the writes that made it. */
+  /** What each held PUBACK waits for, by its packet identifier (looked up, not searched: a publisher may have many in flight). */
+  private readonly holds = new Map<number, Promise<unknown>>();
+  /** The packet being held (from its first byte), the amendments awaiting it, and the callbacks of the writes that made it. */
   private held?: { awaited: Pending[]; chunks: Buffer[]; callbacks: WriteCallback[] };
   /** Only a DISCONNECT may still go out ('closing'), or nothing at all ('over', once one has). */
   private ending: 'open' | 'closing' | 'over' = 'open';
@@ -86,14 +86,13 @@ export class OutgoingPackets {
   }
 
   /**
-   * The next `cmd` packet (one whose packet identifier follows its fixed header: a PUBACK) for which
-   * `until` gives a promise goes out when that promise settles, as it was written, and every byte
+   * The next PUBACK of `packetId` goes out when `until` settles, as it was written, and every byte
    * written after it waits behind it. Its identifier is read from its bytes (no decoding: this is on
    * the path of every QoS 1 PUBLISH a publisher sends, durable-acks.ts).
    */
-  holdNext(cmd: Pending['cmd'], version: 4 | 5, until: Hold): void {
+  holdPuback(packetId: number, until: Promise<unknown>): void {
     this.frameFromHere();
-    this.pending.push({ cmd, version, hold: until });
+    this.holds.set(packetId, until);
   }
 
   /** Another connection took this one's session over: from now on, only a DISCONNECT goes out, and nothing after it. */
@@ -104,7 +103,7 @@ export class OutgoingPackets {
 
   /** Nothing to amend, hold or drop: the bytes pass as written, unframed. */
   private idle(): boolean {
-    return this.pending.length === 0 && this.ending === 'open' && this.held === undefined && this.blocked === undefined;
+    return this.pending.length === 0 && this.holds.size === 0 && this.ending === 'open' && this.held === undefined && this.blocked === undefined;
   }
 
   /** Framing starts again (between turns: at a packet's first byte). */
@@ -137,8 +136,8 @@ export class OutgoingPackets {
         this.dropping = dropping;
         if (type === DISCONNECT && this.ending === 'closing') this.ending = 'over';
         const cmd = TYPES[type];
-        const awaited = cmd && !dropping ? this.pending.filter((pending) => pending.cmd === cmd) : [];
-        if (awaited.length) {
+        const awaited = cmd && !dropping && this.pending.length ? this.pending.filter((pending) => pending.cmd === cmd) : [];
+        if (awaited.length || (type === PUBACK && !dropping && this.holds.size)) {
           flush(at);
           this.held = { awaited, chunks: [], callbacks: [] };
         }
@@ -193,20 +192,19 @@ export class OutgoingPackets {
     const callbacks = held.callbacks;
     const done = callbacks.length === 0 ? undefined : (error?: Error | null) => callbacks.forEach((callback) => callback(error));
     let out = bytes;
-    const amendments = held.awaited.filter((pending) => pending.amend);
+    const amendments = held.awaited;
     if (amendments.length) {
       const packet = decode(bytes, amendments[0]!.version);
-      const taken = packet ? amendments.filter((pending) => pending.amend!(packet)) : [];
+      const taken = packet ? amendments.filter((pending) => pending.amend(packet)) : [];
       for (const pending of taken) this.pending.splice(this.pending.indexOf(pending), 1);
       if (taken.length) out = mqttPacket.generate(packet!, { protocolVersion: taken[0]!.version });
     }
-    if (amendments.length < held.awaited.length) {
+    if (bytes[0]! >> 4 === PUBACK && this.holds.size) {
       const packetId = packetIdentifier(bytes);
-      for (const pending of held.awaited) {
-        const wait = pending.hold?.(packetId);
-        if (!wait) continue;
+      const wait = packetId === undefined ? undefined : this.holds.get(packetId);
+      if (wait) {
+        this.holds.delete(packetId!);
         this.waits.push(wait);
-        this.pending.splice(this.pending.indexOf(pending), 1);
       }
     }
     if (this.waits.length === 0) return this.write(out, done as WriteCallback);
