@@ -9,7 +9,7 @@
 // will. The same keys and values are written here in one round trip each (the keys,
 // `packet:<broker>:<counter>`, `…:offlineCount`, `outgoing:<client>`, `will:<broker>:<client>`, are its
 // own: shared-namespace.test.ts compares what both write), but for a QoS 1 message's packet
-// identifier, stored alone (`identifiersKey`) where it stores the message again, a message's count of
+// identifier, stored alone (`<packet key>:ids`) where it stores the message again, a message's count of
 // its sessions, raised at each queueing where it sets it, and an index of a client's incoming QoS 2
 // messages, for the session's wipe (`incomingIdentifiersKey`); and the writes made
 // close together (the messages queued, sent or acknowledged in one turn) go as one script
@@ -22,6 +22,7 @@ import { Readable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { Packr, Unpackr } from 'msgpackr';
 import { BatchedCalls } from './batched-calls.ts';
+import { FIELDS, framed } from './script-fields.ts';
 import type { WritesInFlight } from './writes-in-flight.ts';
 
 const requireHere = createRequire(import.meta.url);
@@ -80,18 +81,15 @@ export const incomingIdentifiersKey = (clientId: string) => `incoming:${encodeUR
 /** A session's queue: the list of its messages' packet keys (the ClientID URI-encoded, as it writes it). */
 export const queueKey = (clientId: string) => `outgoing:${encodeURIComponent(clientId)}`;
 
-/**
- * Which packet identifier a session was sent a stored QoS 1 message with: the field of the session's
- * name (its ClientID) in the hash `<packet key>:ids`, beside the packet. aedes-persistence-redis
- * stores the whole packet again, with the identifier, at each send (a third msgpack encoding of the
- * message, and a write of its payload again); the packet is one for all its subscribers, so the last
- * session sent it overwrote the identifier of the others.
- */
-const identifiersKey = (packetKey: string) => `${packetKey}:ids`;
+// Which packet identifier a session was sent a stored QoS 1 message with: the field of the session's
+// name (its ClientID) in the hash `<packet key>:ids` (the scripts below name it), beside the packet.
+// aedes-persistence-redis stores the whole packet again, with the identifier, at each send (a third
+// msgpack encoding of the message, and a write of its payload again); the packet is one for all its
+// subscribers, so the last session sent it overwrote the identifier of the others.
 
 /**
- * Acknowledged messages (KEYS, four each: the session's queue, the packet's key, its subscriber count's,
- * its identifiers') each out of its session's queue, its subscriber count down, and the message gone
+ * Acknowledged messages (fields, two each: the session's queue, the packet's key; its subscriber count's
+ * key and its identifiers' are the packet's with `:offlineCount` and `:ids`) each out of its session's queue, its subscriber count down, and the message gone
  * (with its identifiers) with its last subscriber: its GET, LREM, DECR and DEL, for each in turn, as
  * one script. Answers each stored packet (nil for one gone already, and with it any identifier
  * recorded since). A message no longer in the session's queue is not counted down again: the
@@ -99,20 +97,23 @@ const identifiersKey = (packetKey: string) => `${packetKey}:ids`;
  * and that connection's PUBACKs still come), and a second count would end it for sessions that still
  * have it queued.
  */
-const CLEAR_MESSAGES = `
+const CLEAR_MESSAGES = `${FIELDS}
+local f = fields(ARGV[1])
 local out = {}
-for i = 1, #KEYS, 4 do
-  local raw = redis.call('GET', KEYS[i + 1])
-  local removed = redis.call('LREM', KEYS[i], 0, KEYS[i + 1])
-  if not raw then redis.call('DEL', KEYS[i + 1], KEYS[i + 2], KEYS[i + 3])
-  elseif removed > 0 and redis.call('DECR', KEYS[i + 2]) <= 0 then redis.call('DEL', KEYS[i + 1], KEYS[i + 2], KEYS[i + 3]) end
+for i = 1, #f, 2 do
+  local queue, key = f[i], f[i + 1]
+  local count, ids = key .. ':offlineCount', key .. ':ids'
+  local raw = redis.call('GET', key)
+  local removed = redis.call('LREM', queue, 0, key)
+  if not raw then redis.call('DEL', key, count, ids)
+  elseif removed > 0 and redis.call('DECR', count) <= 0 then redis.call('DEL', key, count, ids) end
   out[#out + 1] = raw
 end
 return out`;
 
 /**
- * Packet identifiers sent with (KEYS: for each, the message's packet key, then its identifiers key;
- * ARGV: for each, the session's name, the identifier), each recorded only while the message is stored.
+ * Packet identifiers sent with (fields, three each: the message's packet key, the session's name, the
+ * identifier; the identifiers' key is the packet's with `:ids`), each recorded only while the message is stored.
  * A message aedes delivers live to a session it did not queue for (a subscription the publishing
  * instance had not heard of yet, a session wiped while its older connection was still sent messages)
  * may have no packet: written, its identifiers would stay for ever, since only a packet's end (its last
@@ -120,9 +121,10 @@ return out`;
  * for the session is stored by the time its identifier is: this script goes on the connection its
  * queueing went on, after it. A message stored for others only gets a field that goes with it.
  */
-const RECORD_IDENTIFIERS = `
-for i = 1, #KEYS, 2 do
-  if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('HSET', KEYS[i + 1], ARGV[i], ARGV[i + 1]) end
+const RECORD_IDENTIFIERS = `${FIELDS}
+local f = fields(ARGV[1])
+for i = 1, #f, 3 do
+  if redis.call('EXISTS', f[i]) == 1 then redis.call('HSET', f[i] .. ':ids', f[i + 1], f[i + 2]) end
 end
 return 0`;
 
@@ -143,8 +145,8 @@ return out`;
 const READ_AT_ONCE = 200;
 
 /**
- * Messages queued for their subscribers (KEYS: for each, its packet's key, its count's, then its
- * subscribers' queues; ARGV: for each, the packet and its count of subscribers): the packet, its count
+ * Messages queued for their subscribers (fields, for each: its packet's key, the packet, its count of
+ * subscribers, then their queues; its count's key is the packet's with `:offlineCount`): the packet, its count
  * raised by those subscribers, then its key at the end of each queue: its MSET and RPUSHes, for each in
  * turn, as one script. A script, not a MULTI: ioredis writes a MULTI to the socket at once, one write a
  * message, where a script goes with the other commands of the turn (auto-pipelining).
@@ -155,14 +157,15 @@ const READ_AT_ONCE = 200;
  * the last queueing's subscribers ended the message while other sessions still had it queued (their
  * PUBACKs and wipes count it down): they lost it.
  */
-const ENQUEUE_MESSAGES = `
-local k = 1
-for i = 1, #ARGV, 2 do
-  local subscribers = tonumber(ARGV[i + 1])
-  redis.call('SET', KEYS[k], ARGV[i])
-  redis.call('INCRBY', KEYS[k + 1], subscribers)
-  for j = 1, subscribers do redis.call('RPUSH', KEYS[k + 1 + j], KEYS[k]) end
-  k = k + 2 + subscribers
+const ENQUEUE_MESSAGES = `${FIELDS}
+local f = fields(ARGV[1])
+local i = 1
+while i <= #f do
+  local key, subscribers = f[i], tonumber(f[i + 2])
+  redis.call('SET', key, f[i + 1])
+  redis.call('INCRBY', key .. ':offlineCount', subscribers)
+  for j = 1, subscribers do redis.call('RPUSH', f[i + 2 + j], key) end
+  i = i + 3 + subscribers
 end
 return 0`;
 
@@ -175,7 +178,7 @@ type ScriptCall<Answer> = (keyCount: number, ...keysThenArguments: (string | num
  * count, then an RPUSH per subscriber, in turn; here the count is raised: ENQUEUE_MESSAGES), and
  * clearing a QoS 1 message a session acknowledged in one script with the others of its turn (its own:
  * GET, LREM, DECR, DEL in turn). A QoS 1 message's packet identifier is recorded alone as it is sent,
- * with the others of its turn (`identifiersKey`), and read back with the queue (`outgoingStream`,
+ * with the others of its turn (`<packet key>:ids`), and read back with the queue (`outgoingStream`,
  * whole: below); which packet key an identifier stands for is kept here, per connection, where it
  * keeps it in a private cache, per ClientID. What is not recorded here (a QoS 2 flow's) is left to it,
  * but for an index of a client's incoming QoS 2 messages, for the session's wipe
@@ -198,18 +201,18 @@ function inFewerRoundTrips(persistence: PersistenceWrites, redis: Redis, queue: 
    * message a publisher sent in a callback of its own (setImmediate, once its PUBACK is written).
    */
   const enqueues = new BatchedCalls<{ packetKey: string; queues: string[]; packet: Buffer }, number>((calls) => {
-    const keys = calls.flatMap(({ packetKey, queues }) => [packetKey, `${packetKey}:offlineCount`, ...queues]);
-    return enqueueCall(keys.length, ...keys, ...calls.flatMap(({ packet, queues }) => [packet, queues.length])).then(() => calls.map(() => 0));
+    const fields = calls.flatMap(({ packetKey, packet, queues }) => [packetKey, packet, queues.length, ...queues]);
+    return enqueueCall(0, framed(fields)).then(() => calls.map(() => 0));
   }, setImmediate);
   /** The identifiers of the messages sent in one turn of the event loop (each in a callback of its own, aedes' setImmediate), in one script. */
   const records = new BatchedCalls<{ packetKey: string; name: string; messageId: number }, number>((calls) => {
-    const keys = calls.flatMap(({ packetKey }) => [packetKey, identifiersKey(packetKey)]);
-    return recordCall(keys.length, ...keys, ...calls.flatMap(({ name, messageId }) => [name, messageId])).then(() => calls.map(() => 0));
+    const fields = calls.flatMap(({ packetKey, name, messageId }) => [packetKey, name, messageId]);
+    return recordCall(0, framed(fields)).then(() => calls.map(() => 0));
   }, setImmediate);
   /** The messages acknowledged in one turn (PUBACKs read together), in one script. */
   const clears = new BatchedCalls<{ queue: string; packetKey: string }, Buffer | null>((calls) => {
-    const keys = calls.flatMap(({ queue: queueOf, packetKey }) => [queueOf, packetKey, `${packetKey}:offlineCount`, identifiersKey(packetKey)]);
-    return clearCall(keys.length, ...keys);
+    const fields = calls.flatMap(({ queue: queueOf, packetKey }) => [queueOf, packetKey]);
+    return clearCall(0, framed(fields));
   });
   /**
    * Per connection (aedes' Client): packet identifier -> the packet key of the QoS 1 message sent on it
