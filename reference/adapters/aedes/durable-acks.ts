@@ -15,14 +15,23 @@ import type { Aedes, Client, PublishPacket } from 'aedes';
 import { takeIncoming } from './aedes-internals.ts';
 import { OutgoingPackets } from './outgoing-packets.ts';
 
-/** A PUBACK is never held longer: a store that does not answer must not stall the connection for ever. */
+/**
+ * A store that has not written a message in this long ends its connection without the PUBACK (its client
+ * sends the message again): a PUBACK is for a stored message only, and a connection is not stalled for ever.
+ */
 const LONGEST_HOLD_MS = 10_000;
 
 type Published = NonNullable<NonNullable<ConstructorParameters<typeof Aedes>[0]>['published']>;
 
-/** One connection's held PUBACKs: by packet identifier, what releases each, oldest first. */
+/** A held PUBACK: what releases it, and since when it is held. */
+interface Hold {
+  release(): void;
+  since: number;
+}
+
+/** One connection's held PUBACKs, by packet identifier, oldest first. */
 class HeldAcks {
-  private readonly held = new Map<number, { release: () => void; since: number }>();
+  private readonly held = new Map<number, Hold>();
   private timer?: NodeJS.Timeout;
 
   constructor(private readonly client: Client) {
@@ -30,22 +39,23 @@ class HeldAcks {
     client.conn.once('close', () => this.releaseAll());
   }
 
-  has(messageId: number): boolean {
-    return this.held.has(messageId);
+  /** The hold of `messageId`'s PUBACK, while it is held. */
+  find(messageId: number): Hold | undefined {
+    return this.held.get(messageId);
   }
 
-  /** The PUBACK of `messageId` goes out once release(messageId) is called (or LONGEST_HOLD_MS have passed). */
+  /** The PUBACK of `messageId` goes out once release(messageId, its hold) is called. */
   hold(messageId: number): void {
     const stored = new Promise<void>((resolve) => this.held.set(messageId, { release: resolve, since: Date.now() }));
-    this.timer ??= setTimeout(this.releaseOverdue, LONGEST_HOLD_MS);
+    this.timer ??= setTimeout(this.endIfOverdue, LONGEST_HOLD_MS);
     OutgoingPackets.of(this.client.conn).holdPuback(messageId, stored);
   }
 
-  release(messageId: number): void {
-    const held = this.held.get(messageId);
-    if (!held) return;
+  /** Releases `hold`, if it still holds `messageId`'s PUBACK (not a later one's, the identifier used again). */
+  release(messageId: number, hold: Hold): void {
+    if (this.held.get(messageId) !== hold) return;
     this.held.delete(messageId);
-    held.release();
+    hold.release();
   }
 
   /** The store could not write a message of this connection's: it ends without the PUBACK (its client sends again). */
@@ -53,29 +63,26 @@ class HeldAcks {
     this.client.conn.destroy();
   }
 
-  /** Releases the holds older than LONGEST_HOLD_MS, and waits for the next oldest. */
-  private readonly releaseOverdue = (): void => {
+  /** Ends the connection if its oldest hold is LONGEST_HOLD_MS old, else waits for that one. */
+  private readonly endIfOverdue = (): void => {
     this.timer = undefined;
-    const due = Date.now() - LONGEST_HOLD_MS;
-    for (const [messageId, { since }] of this.held) {
-      if (since > due) {
-        this.timer = setTimeout(this.releaseOverdue, since - due);
-        return;
-      }
-      this.release(messageId);
-    }
+    const oldest = this.held.values().next().value;
+    if (!oldest) return;
+    const left = oldest.since + LONGEST_HOLD_MS - Date.now();
+    if (left <= 0) this.destroy();
+    else this.timer = setTimeout(this.endIfOverdue, left);
   };
 
   private releaseAll(): void {
     clearTimeout(this.timer);
-    for (const messageId of [...this.held.keys()]) this.release(messageId);
+    for (const [messageId, hold] of [...this.held]) this.release(messageId, hold);
   }
 }
 
 export class DurableAcks {
   private readonly connections = new WeakMap<Client, HeldAcks>();
   /** The messages reported published in this turn, by connection: released together once written. */
-  private publishedNow: { held: HeldAcks; messageId: number }[] = [];
+  private publishedNow: { held: HeldAcks; messageId: number; hold: Hold }[] = [];
 
   /**
    * @param written Settles once everything sent to the store before the call is written; rejects when
@@ -87,10 +94,11 @@ export class DurableAcks {
   readonly published: Published = (packet, client, done) => {
     const messageId = (packet as PublishPacket).messageId;
     const held = client ? this.connections.get(client) : undefined;
-    if (held && messageId !== undefined && held.has(messageId)) {
+    const hold = held && messageId !== undefined ? held.find(messageId) : undefined;
+    if (hold) {
       // What aedes sent the store for the messages of this turn is sent by the end of it (batched-calls.ts).
       if (this.publishedNow.length === 0) queueMicrotask(this.releaseWhenWritten);
-      this.publishedNow.push({ held, messageId });
+      this.publishedNow.push({ held: held!, messageId: messageId!, hold });
     }
     done();
   };
@@ -101,7 +109,7 @@ export class DurableAcks {
     this.connections.set(client, held);
     takeIncoming(client, (packet) => {
       const publish = packet as { cmd?: string; qos?: number; messageId?: number };
-      if (publish.cmd === 'publish' && publish.qos === 1 && publish.messageId !== undefined && !held.has(publish.messageId)) held.hold(publish.messageId);
+      if (publish.cmd === 'publish' && publish.qos === 1 && publish.messageId !== undefined && !held.find(publish.messageId)) held.hold(publish.messageId);
       return false;
     });
   }
@@ -110,7 +118,7 @@ export class DurableAcks {
     const published = this.publishedNow;
     this.publishedNow = [];
     this.written().then(
-      () => published.forEach(({ held, messageId }) => held.release(messageId)),
+      () => published.forEach(({ held, messageId, hold }) => held.release(messageId, hold)),
       () => published.forEach(({ held }) => held.destroy()),
     );
   };

@@ -150,4 +150,36 @@ describe('OutgoingPackets', () => {
     }
   });
 
+  it("calls back a write that waited behind a held PUBACK once it is out, though another PUBACK behind it is still held", async () => {
+    const out = sink();
+    const outgoing = OutgoingPackets.of(out.stream);
+    const releases: (() => void)[] = [];
+    for (const messageId of [300, 4]) outgoing.holdPuback(messageId, new Promise<void>((resolve) => releases.push(resolve)));
+    const written: string[] = [];
+    out.stream.write(whole([{ cmd: 'puback', messageId: 300, reasonCode: 0 }]));
+    out.stream.write(whole([PACKETS[3]!]), () => written.push('pingresp'));
+    out.stream.write(whole([{ cmd: 'puback', messageId: 4, reasonCode: 0 }]), () => written.push('puback 4'));
+    releases[0]!();
+    await settled();
+    expect(out.packets(5).map((packet) => packet.cmd)).toEqual(['puback', 'pingresp']);
+    expect(written).toEqual(['pingresp']);
+    releases[1]!();
+    await settled();
+    expect(written).toEqual(['pingresp', 'puback 4']);
+  });
+
+  it('sends what a release left in the corked stream before the stream is destroyed in the same turn', async () => {
+    const out = sink();
+    const outgoing = OutgoingPackets.of(out.stream);
+    let release!: () => void;
+    const stored = new Promise<void>((resolve) => (release = resolve));
+    outgoing.holdPuback(300, stored);
+    out.stream.write(whole([{ cmd: 'puback', messageId: 300, reasonCode: 0 }]));
+    release();
+    await stored;
+    // Released (corked until the next tick); a DISCONNECT, and the connection destroyed, in this turn.
+    out.stream.write(whole([{ cmd: 'disconnect', reasonCode: 0x8b }]));
+    out.stream.destroy();
+    expect(out.packets(5).map((packet) => packet.cmd)).toEqual(['puback', 'disconnect']);
+  });
 });

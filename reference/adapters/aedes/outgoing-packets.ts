@@ -70,6 +70,11 @@ export class OutgoingPackets {
 
   private constructor(stream: Writable) {
     this.stream = stream;
+    const destroy = stream.destroy.bind(stream);
+    stream.destroy = ((error?: Error) => {
+      this.uncork();
+      return destroy(error);
+    }) as Writable['destroy'];
     this.write = stream.write.bind(stream) as Writable['write'];
     stream.write = ((chunk: Buffer | string, encoding?: BufferEncoding | WriteCallback, callback?: WriteCallback) => {
       if (this.idle()) return this.write(chunk, encoding as BufferEncoding, callback);
@@ -215,13 +220,17 @@ export class OutgoingPackets {
       this.blocked = undefined;
       this.corkForThisTurn();
       this.write(out, done);
-      if (backlog.length === 0) return;
-      // Framed again, as one write: a packet in the backlog may be held in its turn, and the rest then
-      // waits behind it as one piece (passed a write at a time, each release moved every write still
-      // behind it into the next backlog: a publisher's 64 PUBACKs in flight cost thousands of passes).
-      const bytes = backlog.length === 1 ? backlog[0]!.bytes : Buffer.concat(backlog.map((each) => each.bytes));
-      const callbacks = backlog.flatMap((each) => (each.done ? [each.done] : []));
-      this.pass(bytes, callbacks.length < 2 ? callbacks[0] : (error) => callbacks.forEach((callback) => callback(error)));
+      // Framed again: a packet in the backlog may be held in its turn, and what is behind it then waits
+      // as one piece (moved a write at a time, each release moved every write still behind it into the
+      // next backlog: a publisher's 64 PUBACKs in flight cost thousands of passes a batch).
+      for (let index = 0; index < backlog.length; index += 1) {
+        const blocked = this.blocked as OutgoingPackets['blocked'];
+        if (blocked) {
+          blocked.push(joined(backlog.slice(index)));
+          return;
+        }
+        this.pass(backlog[index]!.bytes, backlog[index]!.done);
+      }
     };
     void (waits.length === 1 ? waits[0]!.then(go, go) : Promise.allSettled(waits).then(go));
     return true;
@@ -236,11 +245,22 @@ export class OutgoingPackets {
     if (this.corked) return;
     this.corked = true;
     this.stream.cork();
-    process.nextTick(() => {
-      this.corked = false;
-      this.stream.uncork();
-    });
+    process.nextTick(this.uncork);
   }
+
+  /** What waits in the corked stream goes out (also before the stream is destroyed, which would drop it). */
+  private readonly uncork = (): void => {
+    if (!this.corked) return;
+    this.corked = false;
+    this.stream.uncork();
+  };
+}
+
+/** Writes waiting in a backlog, as one: their bytes, and a callback that calls each of theirs. */
+function joined(writes: { bytes: Buffer; done: WriteCallback | undefined }[]): { bytes: Buffer; done: WriteCallback | undefined } {
+  const callbacks = writes.flatMap((write) => (write.done ? [write.done] : []));
+  const bytes = writes.length === 1 ? writes[0]!.bytes : Buffer.concat(writes.map((write) => write.bytes));
+  return { bytes, done: callbacks.length < 2 ? callbacks[0] : (error) => callbacks.forEach((callback) => callback(error)) };
 }
 
 /** The packet identifier just after a packet's fixed header (its type byte, then its Remaining Length). */

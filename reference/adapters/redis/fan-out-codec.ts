@@ -6,9 +6,12 @@
 // a fresh buffer for each message. The same envelope goes here in msgpackr (about six times cheaper both
 // ways), and the ids seen are kept in a Set of the last few thousand (the copies of one message arrive
 // one after another: Redis delivers a PUBLISH to every matching subscription of a connection at once).
-// msgpackr keeps a key set to undefined undefined (msgpack-lite made it null, which mqtt-packet cannot
-// write: aedes strips a PUBLISH's Topic Alias by setting it undefined, L17). The instances of one
-// namespace must all speak it; a message that does not decode (another codec) is dropped. This is the
+// Keys set to undefined are left out: msgpack-lite turns one into null (which mqtt-packet cannot write:
+// aedes strips a PUBLISH's Topic Alias by setting it undefined, L17), msgpackr into an extension that
+// msgpack-lite reads as an object (a PUBLISH's packet identifier then, which mqtt-packet refuses).
+// Without them the envelope is plain MessagePack, which an instance still on mqemitter-redis's own
+// codec reads as it reads its own, and the other way round (a namespace's instances being upgraded one
+// at a time); a message that does not decode at all is dropped. This is the
 // only module that touches mqemitter-redis beyond its API (its `_emit`, MQEmitter's local delivery,
 // and the listeners it puts on the subscriber connection; shared-namespace.test.ts checks their shape).
 import type { Redis } from 'ioredis';
@@ -30,6 +33,23 @@ interface FanOutInternals {
 const IDS_KEPT = 4096;
 
 const packr = new Packr({ useRecords: false });
+
+/** The object without its keys whose value is undefined (the object itself when it has none). */
+function defined<T extends object>(object: T): T {
+  const values = object as Record<string, unknown>;
+  const keys = Object.keys(object);
+  if (keys.every((key) => values[key] !== undefined)) return object;
+  const copy: Record<string, unknown> = {};
+  for (const key of keys) if (values[key] !== undefined) copy[key] = values[key];
+  return copy as T;
+}
+
+/** A message as it fans out: without the keys aedes left undefined, its properties' too. */
+function withoutUndefined(message: Message): Message {
+  const { properties } = message as { properties?: object };
+  const kept = properties && defined(properties);
+  return defined(kept === properties ? message : { ...message, properties: kept });
+}
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
 
 /**
@@ -46,7 +66,7 @@ export function fanOutInMsgpackr(mq: FanOut, publish: Redis, subscribe: Redis, i
   mq.emit = ((message: Message, done?: (error?: Error) => void) => {
     if (internals.closed) return done?.(new Error('the fan-out is closed'));
     sent += 1;
-    const written = publish.publish(message.topic, packr.pack({ id: `${instance}:${sent}`, msg: message }));
+    const written = publish.publish(message.topic, packr.pack({ id: `${instance}:${sent}`, msg: withoutUndefined(message) }));
     if (message.cmd === 'publish') {
       unawaited.add(written);
       return done?.();

@@ -94,6 +94,18 @@ describe.skipIf(!REDIS_AVAILABLE)("a message's count of the sessions holding it 
     expect(await scan(redis, '*')).toEqual([]);
     expect(failures).toEqual([]);
   });
+
+  it('is counted down by every copy a PUBACK takes out of the queue: a queueing run twice (ioredis resends a script unanswered when its connection dropped) leaves nothing once acknowledged', async () => {
+    const { redis, persistence, failures } = await persistenceIn(redisFile.database());
+    await persistence.outgoingEnqueueCombi([{ clientId: 's1' }], message(1));
+    await persistence.outgoingEnqueueCombi([{ clientId: 's1' }], message(1));
+    expect(await redis.lrange('outgoing:s1', 0, -1)).toEqual(['packet:b1:1', 'packet:b1:1']);
+    const connection = { id: 's1' };
+    await persistence.outgoingUpdate(connection, { ...message(1), messageId: 1 });
+    await persistence.outgoingClearMessageId(connection, { messageId: 1 });
+    expect(await scan(redis, '*')).toEqual([]);
+    expect(failures).toEqual([]);
+  });
 });
 
 describe.skipIf(!REDIS_AVAILABLE)('a PUBACK', () => {

@@ -91,8 +91,9 @@ export const queueKey = (clientId: string) => `outgoing:${encodeURIComponent(cli
  * Acknowledged messages (fields, two each: the session's queue, the packet's key; its subscriber count's
  * key and its identifiers' are the packet's with `:offlineCount` and `:ids`) each out of its session's queue, its subscriber count down, and the message gone
  * (with its identifiers) with its last subscriber: its GET, LREM, DECR and DEL, for each in turn, as
- * one script. Answers each stored packet (nil for one gone already, and with it any identifier
- * recorded since). A message no longer in the session's queue is not counted down again: the
+ * one script; counted down by every copy taken out of the queue (a queueing that ran twice, resent by
+ * ioredis after its connection dropped before Redis's answer, queued it twice and counted it twice).
+ * Answers each stored packet (nil for one gone already, and with it any identifier recorded since). A message no longer in the session's queue is not counted down again: the
  * session's wipe counted it (a Clean Start wipes the session before its older connection has ended,
  * and that connection's PUBACKs still come), and a second count would end it for sessions that still
  * have it queued.
@@ -106,7 +107,7 @@ for i = 1, #f, 2 do
   local raw = redis.call('GET', key)
   local removed = redis.call('LREM', queue, 0, key)
   if not raw then redis.call('DEL', key, count, ids)
-  elseif removed > 0 and redis.call('DECR', count) <= 0 then redis.call('DEL', key, count, ids) end
+  elseif removed > 0 and redis.call('DECRBY', count, removed) <= 0 then redis.call('DEL', key, count, ids) end
   out[#out + 1] = raw
 end
 return out`;
