@@ -76,6 +76,11 @@ async function main(args: string[]): Promise<void> {
   const examples: string[] = [];
   let next = 0;
   const stamp = Date.now().toString(36);
+  // A run takes minutes: where it is, every 10 s, on stderr (stdout keeps the result line alone).
+  const progress = setInterval(() => {
+    const seconds = Math.round((Date.now() - started) / 1000);
+    process.stderr.write(`instances: ${Math.min(next, rounds)} of ${rounds} rounds started, ${takeovers} taken over, ${hijacks} hijacks (${seconds} s)\n`);
+  }, 10_000);
   await Promise.all(
     OWNERS.map(async (owner) => {
       while (next < rounds) {
@@ -116,6 +121,7 @@ async function main(args: string[]): Promise<void> {
       }
     }),
   );
+  clearInterval(progress);
   const seconds = (Date.now() - started) / 1000;
   for (const { child } of instances) {
     child.kill('SIGTERM');
