@@ -54,7 +54,7 @@ export class OutgoingPackets {
   private ending: 'open' | 'closing' | 'over' = 'open';
   /** The packet being framed is not sent. */
   private dropping = false;
-  /** What a held packet waits for (holdNext), found as it was released. */
+  /** What a held packet waits for (holdPuback), found as it was released. */
   private readonly waits: Promise<unknown>[] = [];
   /** While a released packet waits: it and every write after it, in order. */
   private blocked?: { bytes: Buffer; done: WriteCallback | undefined }[];
