@@ -182,4 +182,36 @@ describe('OutgoingPackets', () => {
     out.stream.destroy();
     expect(out.packets(5).map((packet) => packet.cmd)).toEqual(['puback', 'disconnect']);
   });
+  it("calls back each write behind held PUBACKs once it is out, whatever is held behind it", async () => {
+    const out = sink();
+    const outgoing = OutgoingPackets.of(out.stream);
+    const releases: (() => void)[] = [];
+    for (const messageId of [1, 2, 3]) outgoing.holdPuback(messageId, new Promise<void>((resolve) => releases.push(resolve)));
+    const written: string[] = [];
+    for (const messageId of [1, 2]) out.stream.write(whole([{ cmd: 'puback', messageId, reasonCode: 0 }]));
+    out.stream.write(whole([PACKETS[3]!]), () => written.push('pingresp'));
+    out.stream.write(whole([{ cmd: 'puback', messageId: 3, reasonCode: 0 }]), () => written.push('puback 3'));
+    releases[0]!();
+    releases[1]!();
+    await settled();
+    expect(out.packets(5).map((packet) => packet.messageId ?? packet.cmd)).toEqual([1, 2, 'pingresp']);
+    expect(written).toEqual(['pingresp']);
+  });
+
+  it('sends a DISCONNECT written behind a held PUBACK when the stream is ended or destroyed before the store answers; the PUBACK never goes', async () => {
+    for (const how of ['end', 'destroy', 'taken over'] as const) {
+      const out = sink();
+      const outgoing = OutgoingPackets.of(out.stream);
+      let release!: () => void;
+      outgoing.holdPuback(7, new Promise<void>((resolve) => (release = resolve)));
+      out.stream.write(whole([{ cmd: 'puback', messageId: 7, reasonCode: 0 }]));
+      if (how === 'taken over') outgoing.closing();
+      out.stream.write(whole([PACKETS[3]!, { cmd: 'disconnect', reasonCode: how === 'taken over' ? 0x8e : 0x8b }]));
+      if (how === 'end') out.stream.end();
+      if (how === 'destroy') out.stream.destroy();
+      release();
+      await settled();
+      expect(out.packets(5).map((packet) => packet.cmd), how).toEqual(['disconnect']);
+    }
+  });
 });
