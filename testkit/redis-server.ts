@@ -7,7 +7,8 @@ import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
-import { afterAll, beforeAll } from 'vitest';
+import MQEmitterRedis from 'mqemitter-redis';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 
 const REDIS_SERVER = process.env.REDIS_SERVER ?? 'redis-server';
 
@@ -138,6 +139,41 @@ export function redisForTestFile(): { fresh(options?: RedisOptions): Redis; data
     };
   };
   return { fresh: (options) => database()(options), database };
+}
+
+/** aedes' fan-out between instances, as the reference makes it on Redis. */
+export type FanOut = ReturnType<typeof MQEmitterRedis>;
+
+/**
+ * For a test file: redis-server started before its tests and stopped after them, and aedes' fan-outs
+ * on it (mqemitter-redis, on two connections of its own each: `fanOut`) and other connections to it
+ * (`connection`), all closed after each test.
+ */
+export function fanOutsForTestFile(): { fanOut(options?: RedisOptions): { mq: FanOut; pub: Redis; sub: Redis }; connection(options?: RedisOptions): Redis } {
+  let server: TestRedis | undefined;
+  const connections: Redis[] = [];
+  const fanouts: FanOut[] = [];
+  beforeAll(async () => {
+    if (REDIS_AVAILABLE) server = await startRedis();
+  });
+  afterAll(() => server?.stop());
+  afterEach(async () => {
+    await Promise.all(fanouts.splice(0).map((mq) => new Promise<void>((resolve) => mq.close(() => resolve()))));
+    for (const connection of connections.splice(0)) connection.disconnect();
+  });
+  return {
+    fanOut(options = {}) {
+      const [pub, sub] = [new Redis(server!.url, options), new Redis(server!.url, options)];
+      const mq = MQEmitterRedis({ pubConn: pub, subConn: sub });
+      fanouts.push(mq);
+      return { mq, pub, sub };
+    },
+    connection(options = {}) {
+      const connection = new Redis(server!.url, options);
+      connections.push(connection);
+      return connection;
+    },
+  };
 }
 
 /**

@@ -1,36 +1,20 @@
 // aedes' fan-out between instances in msgpackr: a message reaches the listeners of its topic at every
 // instance once, whichever Redis subscriptions it came through, as aedes wrote it (a Buffer payload, a
-// property left undefined); aedes' messages are sent without waiting and their writes tracked, the
+// property left undefined, left out); aedes' messages are sent without waiting and their writes tracked, the
 // instances' notices answered once written; a message that does not decode is dropped. And the shape of
 // mqemitter-redis that fan-out-codec.ts relies on.
-import { Redis } from 'ioredis';
-import MQEmitterRedis from 'mqemitter-redis';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { redisSkipNotice, REDIS_AVAILABLE, startRedis, type TestRedis } from '../../../testkit/redis-server.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { fanOutsForTestFile, redisSkipNotice, REDIS_AVAILABLE, type FanOut } from '../../../testkit/redis-server.ts';
 import { fanOutInMsgpackr } from './fan-out-codec.ts';
 import { WritesInFlight } from './writes-in-flight.ts';
 
 redisSkipNotice('reference/adapters/redis/fan-out-codec.test.ts');
 
-type FanOut = ReturnType<typeof MQEmitterRedis>;
-
-let redis: TestRedis | undefined;
-const connections: Redis[] = [];
-const fanouts: FanOut[] = [];
-beforeAll(async () => {
-  if (REDIS_AVAILABLE) redis = await startRedis();
-});
-afterAll(() => redis?.stop());
-afterEach(async () => {
-  await Promise.all(fanouts.splice(0).map((mq) => new Promise<void>((resolve) => mq.close(() => resolve()))));
-  for (const connection of connections.splice(0)) connection.disconnect();
-});
+const redis = fanOutsForTestFile();
 
 /** An instance's fan-out in msgpackr, with the writes it did not wait for. */
 function instance(name: string) {
-  const [pub, sub] = [new Redis(redis!.url), new Redis(redis!.url)];
-  const mq = MQEmitterRedis({ pubConn: pub, subConn: sub });
-  fanouts.push(mq);
+  const { mq, pub, sub } = redis.fanOut();
   const failures: Error[] = [];
   const unawaited = new WritesInFlight((error) => failures.push(error));
   fanOutInMsgpackr(mq, pub, sub, name, unawaited);
@@ -74,12 +58,7 @@ describe.skipIf(!REDIS_AVAILABLE)("aedes' fan-out in msgpackr", () => {
   });
 
   it("reads an instance's messages that still speaks mqemitter-redis's own codec, and is read by it (plain MessagePack both ways)", async () => {
-    const [ours, theirs] = [instance('ours'), (() => {
-      const [pub, sub] = [new Redis(redis!.url), new Redis(redis!.url)];
-      const mq = MQEmitterRedis({ pubConn: pub, subConn: sub });
-      fanouts.push(mq);
-      return { mq };
-    })()];
+    const [ours, theirs] = [instance('ours'), redis.fanOut()];
     const [atOurs, atTheirs] = [[], []] as unknown[][];
     await subscribed(ours.mq, 'mmc/mixed/+', atOurs);
     await subscribed(theirs.mq, 'mmc/mixed/+', atTheirs);
@@ -102,8 +81,7 @@ describe.skipIf(!REDIS_AVAILABLE)("aedes' fan-out in msgpackr", () => {
     const b = instance('b');
     const seen: unknown[] = [];
     await subscribed(b.mq, 'mmc/y', seen);
-    const raw = new Redis(redis!.url);
-    connections.push(raw);
+    const raw = redis.connection();
     const channels = (await raw.pubsub('CHANNELS')) as string[];
     await raw.publish(channels.find((channel) => channel.endsWith('mmc/y')) ?? 'mmc/y', Buffer.from([0xc1]));
     await emitted(instance('a').mq, { cmd: 'publish', topic: 'mmc/y', payload: Buffer.from('ok') });
@@ -112,9 +90,7 @@ describe.skipIf(!REDIS_AVAILABLE)("aedes' fan-out in msgpackr", () => {
   });
 
   it("relies on mqemitter-redis's shape: MQEmitter's emit kept as _emit, and its readers on the subscriber connection's Buffer events", () => {
-    const [pub, sub] = [new Redis(redis!.url, { lazyConnect: true }), new Redis(redis!.url, { lazyConnect: true })];
-    const mq = MQEmitterRedis({ pubConn: pub, subConn: sub });
-    fanouts.push(mq);
+    const { mq, pub, sub } = redis.fanOut({ lazyConnect: true });
     expect(typeof (mq as unknown as { _emit?: unknown })._emit).toBe('function');
     expect([sub.listenerCount('messageBuffer'), sub.listenerCount('pmessageBuffer')]).toEqual([1, 1]);
     fanOutInMsgpackr(mq, pub, sub, 'c', new WritesInFlight(() => {}));

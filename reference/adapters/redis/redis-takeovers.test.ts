@@ -1,33 +1,17 @@
 // Takeovers between instances on Redis: an ask reaches only the instance it is addressed to, and its
 // answer only the one that asked; an instance that is gone is not waited for, one that does not answer
 // is waited for a bounded time.
-import { Redis } from 'ioredis';
-import MQEmitterRedis from 'mqemitter-redis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { redisSkipNotice, REDIS_AVAILABLE, startRedis, type TestRedis } from '../../../testkit/redis-server.ts';
+import { describe, expect, it } from 'vitest';
+import { fanOutsForTestFile, redisSkipNotice, REDIS_AVAILABLE } from '../../../testkit/redis-server.ts';
 import { RedisTakeovers } from './redis-takeovers.ts';
 
 redisSkipNotice('reference/adapters/redis/redis-takeovers.test.ts');
 
-let redis: TestRedis | undefined;
-const connections: Redis[] = [];
-const fanouts: ReturnType<typeof MQEmitterRedis>[] = [];
-beforeAll(async () => {
-  if (REDIS_AVAILABLE) redis = await startRedis();
-});
-afterAll(() => redis?.stop());
-afterEach(async () => {
-  await Promise.all(fanouts.splice(0).map((mq) => new Promise<void>((resolve) => mq.close(() => resolve()))));
-  for (const connection of connections.splice(0)) connection.disconnect();
-});
+const redis = fanOutsForTestFile();
 
 /** An instance's takeovers, on a fan-out and a store connection of its own. */
 async function instance(name: string, answerMs?: number): Promise<RedisTakeovers> {
-  const [store, pub, sub] = [new Redis(redis!.url), new Redis(redis!.url), new Redis(redis!.url)];
-  connections.push(store);
-  const mq = MQEmitterRedis({ pubConn: pub, subConn: sub });
-  fanouts.push(mq);
-  return RedisTakeovers.start(mq, store, name, { answerMs });
+  return RedisTakeovers.start(redis.fanOut().mq, redis.connection(), name, { answerMs });
 }
 
 describe.skipIf(!REDIS_AVAILABLE)('takeovers between instances on Redis', () => {
