@@ -14,7 +14,8 @@ function run(tagsOf: string[][]): Envelope[] {
     { testStepFinished: { testCaseStartedId: `s${index}`, testStepId: 't', timestamp, testStepResult: { status: 'PASSED', duration: { seconds: 0, nanos: 5_000_000 } } } },
     { testCaseFinished: { testCaseStartedId: `s${index}`, timestamp, willBeRetried: false } },
   ]);
-  return [...pickles, ...testCases, ...runs] as Envelope[];
+  const finished = { testRunFinished: { success: true, timestamp } };
+  return [...pickles, ...testCases, ...runs, finished] as Envelope[];
 }
 
 describe('the scenario collector', () => {
@@ -38,5 +39,12 @@ describe('the scenario collector', () => {
         { tags: ['@L2', '@mqtt5'], transport: 'wss' },
       ],
     ]);
+  });
+
+  it('tells an empty plan once, at the end, of a run that started no scenario (a half of a transport with nothing in it)', () => {
+    const plans: PlannedScenario[][] = [];
+    const collector = new ScenarioCollector(undefined, 'tcp', (plan) => plans.push(plan));
+    for (const envelope of run([])) collector.onMessage(envelope);
+    expect(plans).toEqual([[]]);
   });
 });

@@ -106,13 +106,19 @@ export class ScenarioCollector {
   private readonly pickleOfTestCase = new Map<string, string>();
   private readonly running = new Map<string, Running>();
   private readonly finished: ScenarioResult[] = [];
+  private toldPlan = false;
 
   readonly onMessage = (envelope: Envelope): void => {
     if (envelope.pickle) this.pickles.set(envelope.pickle.id, envelope.pickle);
     if (envelope.testCase) this.pickleOfTestCase.set(envelope.testCase.id, envelope.testCase.pickleId);
+    // cucumber plans every test case before it starts the first; a run that starts none (a half of a
+    // transport that got no scenario of the selection) plans nothing, and says so as it ends: the
+    // progress waits for every run's plan before it shows a result.
+    if ((envelope.testCaseStarted || envelope.testRunFinished) && !this.toldPlan) {
+      this.toldPlan = true;
+      this.onPlanned?.(this.planned());
+    }
     if (envelope.testCaseStarted) {
-      // cucumber plans every test case before it starts the first.
-      if (this.running.size === 0 && this.finished.length === 0) this.onPlanned?.(this.planned());
       const pickle = this.pickles.get(this.pickleOfTestCase.get(envelope.testCaseStarted.testCaseId)!)!;
       this.running.set(envelope.testCaseStarted.id, { pickle, status: 'passed', durationMs: 0, observations: [] });
     }
@@ -131,7 +137,7 @@ export class ScenarioCollector {
   /**
    * Collects one run's results; its scenarios' connections went over `transport`.
    * @param onResult called as each scenario finishes: the run's progress
-   * @param onPlanned called once, as the first scenario starts, with every scenario the run will start
+   * @param onPlanned called once, as the first scenario starts (or as a run that started none ends), with every scenario the run will start
    */
   constructor(
     private readonly onResult?: (result: ScenarioResult) => void,

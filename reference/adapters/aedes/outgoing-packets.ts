@@ -59,7 +59,7 @@ export class OutgoingPackets {
   /** The stream is corked until the next tick: the packets released in this turn go out in one write. */
   private corked = false;
   /** How many times the holds were dropped: a release under way when they were writes nothing. */
-  private released = 0;
+  private dropped = 0;
 
   /** The amender of this stream's packets, put on it the first time it is asked for. */
   static of(stream: Writable): OutgoingPackets {
@@ -124,7 +124,7 @@ export class OutgoingPackets {
     const backlog = this.blocked;
     if (!backlog) return;
     this.blocked = undefined;
-    this.released += 1;
+    this.dropped += 1;
     if (this.ending === 'open') this.ending = 'closing';
     const rest = joined(backlog);
     if (rest.bytes.length || rest.done) this.pass(rest.bytes, rest.done);
@@ -233,9 +233,9 @@ export class OutgoingPackets {
     if (!wait) return this.write(out, done as WriteCallback);
     this.holds.delete(packetId!);
     this.blocked = [];
-    const released = this.released;
+    const dropped = this.dropped;
     const go = () => {
-      if (released !== this.released) {
+      if (dropped !== this.dropped) {
         // The holds were dropped meanwhile (the connection is ending): this one goes nowhere.
         if (done) process.nextTick(done);
         return;

@@ -88,6 +88,18 @@ export const queueKey = (clientId: string) => `outgoing:${encodeURIComponent(cli
 // subscribers, so the last session sent it overwrote the identifier of the others.
 
 /**
+ * Lua, for the scripts that end a session's hold on a stored message (the clearing below, the session's
+ * wipe, redis-session-wipe.ts): `count_down(key, n)`, its count of the sessions holding it down by `n`,
+ * and the message gone with its last holder; `forget(key)`, the message gone at once. A message is its
+ * packet (`key`), its count (`:offlineCount`) and the identifiers its sessions were sent it with (`:ids`).
+ */
+export const MESSAGE_COUNTS = `
+local function forget(key) redis.call('DEL', key, key .. ':offlineCount', key .. ':ids') end
+local function count_down(key, n)
+  if redis.call('DECRBY', key .. ':offlineCount', n) <= 0 then forget(key) end
+end`;
+
+/**
  * Acknowledged messages (fields, two each: the session's queue, the packet's key; its subscriber count's
  * key and its identifiers' are the packet's with `:offlineCount` and `:ids`) each out of its session's queue, its subscriber count down, and the message gone
  * (with its identifiers) with its last subscriber: its GET, LREM, DECR and DEL, for each in turn, as
@@ -98,16 +110,15 @@ export const queueKey = (clientId: string) => `outgoing:${encodeURIComponent(cli
  * and that connection's PUBACKs still come), and a second count would end it for sessions that still
  * have it queued.
  */
-const CLEAR_MESSAGES = `${FIELDS}
+const CLEAR_MESSAGES = `${FIELDS}${MESSAGE_COUNTS}
 local f = fields(ARGV[1])
 local out = {}
 for i = 1, #f, 2 do
   local queue, key = f[i], f[i + 1]
-  local count, ids = key .. ':offlineCount', key .. ':ids'
   local raw = redis.call('GET', key)
   local removed = redis.call('LREM', queue, 0, key)
-  if not raw then redis.call('DEL', key, count, ids)
-  elseif removed > 0 and redis.call('DECRBY', count, removed) <= 0 then redis.call('DEL', key, count, ids) end
+  if not raw then forget(key)
+  elseif removed > 0 then count_down(key, removed) end
   out[#out + 1] = raw
 end
 return out`;

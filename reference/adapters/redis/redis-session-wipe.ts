@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { SharedStateWipe } from '../../ports/session-store.ts';
-import { incomingIdentifiersKey, queueKey, subscriptionsKey, willKey } from './redis-persistence.ts';
+import { incomingIdentifiersKey, MESSAGE_COUNTS, queueKey, subscriptionsKey, willKey } from './redis-persistence.ts';
 
 /**
  * KEYS[1]: the session store's prefix. ARGV: the session name, '1' for the state of a session the
@@ -35,7 +35,7 @@ import { incomingIdentifiersKey, queueKey, subscriptionsKey, willKey } from './r
  * the script: every instance drops them from its subscription index before any later step of Redis
  * (a claim of the name, the new session's subscriptions) can be heard of.
  */
-const WIPE = `
+const WIPE = `${MESSAGE_COUNTS}
 local mark = KEYS[1] .. 'w:' .. ARGV[1]
 if ARGV[2] == '1' and redis.call('EXISTS', mark) == 0 then return 0 end
 redis.call('DEL', mark)
@@ -48,7 +48,7 @@ for _, key in ipairs(redis.call('LRANGE', queue, 0, -1)) do
     message = 'packet:' .. string.sub(key, #copy + 1)
   end
   redis.call('HDEL', message .. ':ids', ARGV[1])
-  if redis.call('DECR', message .. ':offlineCount') <= 0 then redis.call('DEL', message, message .. ':offlineCount', message .. ':ids') end
+  count_down(message, 1)
 end
 redis.call('DEL', queue)
 local subscriptions = ARGV[4]
