@@ -3,6 +3,7 @@
 // takes that time once more per round trip it waits for in turn (requests sent together share one).
 // The count is the least CONNECT time with the delay less the least without it, in delays: what the
 // TLS handshake and the broker's own work take cancels out, and a busy machine only adds to a time.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { SecureContext } from 'node:tls';
 import { startRelay } from '../testkit/tcp-relay.ts';
 import { leanConnect } from './lean-client.ts';
@@ -36,14 +37,14 @@ export async function roundTripsInTurn(redisUrl: string, start: (redisUrl: strin
       if (before) {
         await before(clientId);
         // The store takes the end of that connection before the CONNECT is timed.
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        await sleep(100);
       }
       relay.delayMs = delayMs;
       times.push(await connect(clientId));
       // The end of the connection is recorded (its store step, then the next expiry's) before the next
       // try: a request already in flight on the store's connection holds a CONNECT's back (ioredis'
       // auto-pipelining sends one batch at a time), which is not what is counted here.
-      await new Promise((resolve) => setTimeout(resolve, 3 * delayMs));
+      await sleep(3 * delayMs);
     }
     relay.delayMs = 0;
     return Math.min(...times);

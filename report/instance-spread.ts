@@ -49,7 +49,7 @@ export class InstanceSpread {
   }
 }
 
-/** Two runs' spreads as one (each transport's scenarios run in a thread of its own, with a tally of its own). */
+/** Two runs' spreads as one (each run of scenarios, a transport or a half of one, keeps a tally of its own). */
 export function mergedSpread(a: InstanceSpreadSummary | undefined, b: InstanceSpreadSummary | undefined): InstanceSpreadSummary | undefined {
   if (!a || !b) return a ?? b;
   const connections = new Map<string, number>();

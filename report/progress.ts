@@ -103,7 +103,6 @@ export class RunProgress {
 
   /** On a terminal, clears the progress line so that what follows starts clean; shows nothing after. */
   end(): void {
-    if (this.ended) return;
     this.ended = true;
     if (this.terminal) this.output.write(CLEAR_LINE);
   }

@@ -158,16 +158,17 @@ async function main(args: string[]): Promise<void> {
   const embedded = runs && startEmbeddedTarget({ pkiDir: values.identities, brokenRules: broken, concurrency, runs: runs.map(({ transport }) => transport), ...(redis ? { redis } : {}), log: (line) => console.log(line) });
   // Both are awaited below; a failure must not surface first as an unhandled rejection.
   embedded?.catch(() => {});
-  // Either way the step modules load now, while the target starts.
+  // cucumber's own page, one per run: cucumber.html, then cucumber-wss.html or cucumber-tcp-2.html.
+  const cucumberPages = runs ? runs.map((_, index) => join(reportDir, cucumberPage(runs, index))) : [join(reportDir, 'cucumber.html')];
+  // The step modules load now, while the target starts.
   const prepare = {
     selection: { rules, mqtt, tags: values.tags },
     // Progress is a line per scenario from the collector; cucumber writes only the HTML report.
-    formats: [`html:${join(reportDir, 'cucumber.html')}`],
+    formats: [`html:${cucumberPages[0]}`],
   };
   const runners: ScenarioRunner[] = [];
   if (runs) {
-    // cucumber's own page, one per run: cucumber.html, then cucumber-wss.html or cucumber-tcp-2.html.
-    const [first, ...others] = runs.map(({ shard }, index) => ({ prepare: { ...prepare, ...(shard ? { shard } : {}) }, ...(index > 0 ? { htmlReport: join(reportDir, cucumberPage(runs, index)) } : {}) }));
+    const [first, ...others] = runs.map(({ shard }, index) => ({ prepare: { ...prepare, ...(shard ? { shard } : {}) }, ...(index > 0 ? { htmlReport: cucumberPages[index]! } : {}) }));
     // The threads start first: this thread's run loads cucumber (run.ts) before it can start them.
     const { startScenarioThread } = await import('./scenario-thread.ts');
     const threads = others.map(startScenarioThread);
@@ -215,29 +216,29 @@ async function main(args: string[]): Promise<void> {
     // Once a run has failed, the others' results are no longer shown (this thread's run cannot be stopped).
     const results: ScenarioResult[][] = target.runs.map(() => []);
     const progress = new RunProgress(process.stdout, process.stdout.isTTY === true, target.runs.length);
-    const ended = await Promise.all(
-      target.runs.map((transport, index) =>
-        runners[index]!.run(target.over(index, target.parameters), concurrency, {
-          transport,
-          onPlanned: progress.onPlanned,
-          onResult: (result) => {
-            results[index]!.push(result);
-            progress.onResult(result);
-          },
-        }),
-      ),
-    ).catch((error: unknown) => {
+    let ended: Awaited<ReturnType<ScenarioRunner['run']>>[];
+    try {
+      ended = await Promise.all(
+        target.runs.map((transport, index) =>
+          runners[index]!.run(target.over(index, target.parameters), concurrency, {
+            transport,
+            onPlanned: progress.onPlanned,
+            onResult: (result) => {
+              results[index]!.push(result);
+              progress.onResult(result);
+            },
+          }),
+        ),
+      );
+    } finally {
       progress.end();
-      throw error;
-    });
-    progress.end();
+    }
     const scenarios = results.flat();
     const verdicts = ruleVerdicts(scenarios, { rules, versions, transports: target.transports });
     const spread = ended.map((run) => run.spread).reduce(mergedSpread, undefined);
     const report = { target: target.description, startedAt: startedAt.toISOString(), durationMs: performance.now() - started, verdicts, scenarios, ...(spread ? { spread } : {}) };
     const files = writeReports(reportDir, report);
     console.log(`\n${consoleReport(report, process.stdout.isTTY === true)}`);
-    const cucumberPages = (runs ?? [{ transport: target.transports[0]! }]).map((_, index, all) => join(reportDir, cucumberPage(all, index)));
     console.log(`reports: ${[...files, ...cucumberPages].join(', ')}`);
     const { passed, failed } = totals(verdicts);
     if (failed > 0) process.exitCode = 1;

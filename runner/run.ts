@@ -102,7 +102,7 @@ export async function runScenarios(prepared: PreparedScenarios, options: RunOpti
   return success;
 }
 
-/** What one transport's run gives: whether every scenario passed, and how its connections spread over instances. */
+/** What one run of scenarios gives (a transport's, or a half of one): whether every scenario passed, and how its connections spread over instances. */
 export interface TransportRun {
   passed: boolean;
   spread?: InstanceSpreadSummary;

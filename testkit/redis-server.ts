@@ -28,8 +28,10 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function accepting(port: number, deadline: number): Promise<void> {
+/** Waits until something accepts connections on the port, or until `over` (the server exited: nothing to wait for). */
+async function accepting(port: number, deadline: number, over: () => boolean): Promise<void> {
   for (;;) {
+    if (over()) return;
     const ok = await new Promise<boolean>((resolve) => {
       const socket = connect(port, '127.0.0.1', () => {
         socket.destroy();
@@ -84,7 +86,7 @@ export async function startRedis(options: { persistent?: boolean } = {}): Promis
     child = started;
     const exited = new Promise<void>((resolve) => started.once('exit', () => resolve()));
     // Its exit ends the wait: the port was taken, and another process may or may not answer there.
-    await Promise.race([accepting(port, Date.now() + 10_000), exited]);
+    await Promise.race([accepting(port, Date.now() + 10_000, () => started.exitCode !== null || started.signalCode !== null), exited]);
     return started.exitCode === null && (await serverProcessId(port)) === started.pid;
   };
   const kill = async () => {
@@ -115,28 +117,41 @@ export async function startRedis(options: { persistent?: boolean } = {}): Promis
 }
 
 /**
- * For a test file: redis-server started before its tests and stopped after them (where it is
- * installed), and connections to it, closed after the tests: `fresh`, each to a fresh database of its
- * own; `database`, a fresh database for connections of its own (several instances of one namespace).
+ * redis-server for a test file, started before its tests and stopped after them (where it is
+ * installed), and connections to it (`connect`: to database `db`), each closed by `closeAt` (after the
+ * tests, or after each test).
  */
-export function redisForTestFile(): { fresh(options?: RedisOptions): Redis; database(): (options?: RedisOptions) => Redis } {
+function serverForTestFile(closeAt: typeof afterAll | typeof afterEach): { connect(db: number, options?: RedisOptions): Redis } {
   let server: TestRedis | undefined;
   const connections: Redis[] = [];
-  let databases = 0;
   beforeAll(async () => {
     if (REDIS_AVAILABLE) server = await startRedis();
   });
-  afterAll(async () => {
+  afterAll(() => server?.stop());
+  // Registered after the server's stop: vitest runs the later hook first.
+  closeAt(() => {
     for (const connection of connections.splice(0)) connection.disconnect();
-    await server?.stop();
   });
-  const database = () => {
-    const db = (databases += 1);
-    return (options: RedisOptions = {}) => {
+  return {
+    connect(db, options = {}) {
       const connection = new Redis(`${server!.url}/${db}`, options);
       connections.push(connection);
       return connection;
-    };
+    },
+  };
+}
+
+/**
+ * For a test file: redis-server, and connections to it, closed after the tests: `fresh`, each to a
+ * fresh database of its own; `database`, a fresh database for connections of its own (several
+ * instances of one namespace).
+ */
+export function redisForTestFile(): { fresh(options?: RedisOptions): Redis; database(): (options?: RedisOptions) => Redis } {
+  const server = serverForTestFile(afterAll);
+  let databases = 0;
+  const database = () => {
+    const db = (databases += 1);
+    return (options?: RedisOptions) => server.connect(db, options);
   };
   return { fresh: (options) => database()(options), database };
 }
@@ -145,34 +160,22 @@ export function redisForTestFile(): { fresh(options?: RedisOptions): Redis; data
 export type FanOut = ReturnType<typeof MQEmitterRedis>;
 
 /**
- * For a test file: redis-server started before its tests and stopped after them, and aedes' fan-outs
- * on it (mqemitter-redis, on two connections of its own each: `fanOut`) and other connections to it
- * (`connection`), all closed after each test.
+ * For a test file: redis-server, and aedes' fan-outs on it (mqemitter-redis, on two connections of its
+ * own each: `fanOut`) and other connections to it (`connection`), all closed after each test.
  */
 export function fanOutsForTestFile(): { fanOut(options?: RedisOptions): { mq: FanOut; pub: Redis; sub: Redis }; connection(options?: RedisOptions): Redis } {
-  let server: TestRedis | undefined;
-  const connections: Redis[] = [];
+  const server = serverForTestFile(afterEach);
   const fanouts: FanOut[] = [];
-  beforeAll(async () => {
-    if (REDIS_AVAILABLE) server = await startRedis();
-  });
-  afterAll(() => server?.stop());
-  afterEach(async () => {
-    await Promise.all(fanouts.splice(0).map((mq) => new Promise<void>((resolve) => mq.close(() => resolve()))));
-    for (const connection of connections.splice(0)) connection.disconnect();
-  });
+  // Run before the connections are closed (the later hook first): a fan-out quits its own.
+  afterEach(() => Promise.all(fanouts.splice(0).map((mq) => new Promise<void>((resolve) => mq.close(() => resolve())))));
   return {
-    fanOut(options = {}) {
-      const [pub, sub] = [new Redis(server!.url, options), new Redis(server!.url, options)];
+    fanOut(options) {
+      const [pub, sub] = [server.connect(0, options), server.connect(0, options)];
       const mq = MQEmitterRedis({ pubConn: pub, subConn: sub });
       fanouts.push(mq);
       return { mq, pub, sub };
     },
-    connection(options = {}) {
-      const connection = new Redis(server!.url, options);
-      connections.push(connection);
-      return connection;
-    },
+    connection: (options) => server.connect(0, options),
   };
 }
 

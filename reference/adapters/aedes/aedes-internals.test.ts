@@ -8,6 +8,7 @@ import mqttPacket from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   announceShutdown,
+  explainDisconnects,
   connackSent,
   deliverQueueOnResume,
   deliverToClient,
@@ -467,6 +468,22 @@ describe("aedes' internals as the reference relies on them", () => {
     expect((broker as unknown as { expiringSessions: Map<string, unknown> }).expiringSessions.size).toBe(0);
   });
 
+  it("gives aedes' own DISCONNECTs the Reason String of their code (an invalid Topic Alias: 0x94), and leaves a DISCONNECT with properties of its own as it is", async () => {
+    broker = await Aedes.createBroker();
+    const first = device(broker);
+    explainDisconnects(first.client);
+    first.send(connect('s1'));
+    await first.until(1, 'connack');
+    first.send({ cmd: 'publish', topic: 'mmc/t', payload: Buffer.from('x'), qos: 0, retain: false, dup: false, properties: { topicAlias: 5 } });
+    expect(await first.until(1, 'disconnect')).toMatchObject([{ reasonCode: 0x94, properties: { reasonString: 'topic alias invalid' } }]);
+    const second = device(broker);
+    explainDisconnects(second.client);
+    second.send(connect('s2'));
+    await second.until(1, 'connack');
+    second.client.disconnect({ reasonCode: 0x8e, properties: { reasonString: 'its own' } });
+    expect(await second.until(1, 'disconnect')).toMatchObject([{ reasonCode: 0x8e, properties: { reasonString: 'its own' } }]);
+  });
+
   it('sends no DISCONNECT on close to a client still being resent its queue, which announceShutdown gives 0x8B', async () => {
     broker = await Aedes.createBroker();
     const { client, send, until } = device(broker);
@@ -476,7 +493,7 @@ describe("aedes' internals as the reference relies on them", () => {
     // As aedes holds it while the queue is resent after the CONNACK.
     (client as unknown as { connected: boolean }).connected = false;
     announceShutdown(client);
-    expect(await until(1, 'disconnect')).toMatchObject([{ reasonCode: 0x8b }]);
+    expect(await until(1, 'disconnect')).toMatchObject([{ reasonCode: 0x8b, properties: { reasonString: 'server shutting down' } }]);
   });
 
   it('closes a client still being resent its queue without a DISCONNECT on a packet over the limit, which disconnectOversizedFromConnack gives 0x95', async () => {
