@@ -77,6 +77,21 @@ describe.skipIf(!REDIS_AVAILABLE)("aedes' fan-out in msgpackr", () => {
     }
   });
 
+  it('closes once what it sent is written, and sends nothing after (aedes announces its connections\' ends as it stops)', async () => {
+    const [a, b] = [instance('a'), instance('b')];
+    const seen: unknown[] = [];
+    await subscribed(b.mq, 'mmc/closing', seen);
+    a.mq.emit({ cmd: 'publish', topic: 'mmc/closing', payload: Buffer.from('last') } as never, () => {});
+    const closed = new Promise<void>((resolve) => a.mq.close(() => resolve()));
+    let refused: Error | undefined;
+    a.mq.emit({ cmd: 'publish', topic: 'mmc/closing', payload: Buffer.from('after') } as never, (error?: Error) => (refused = error));
+    await closed;
+    expect(refused?.message).toBe('the fan-out is closed');
+    await vi.waitFor(() => expect(seen).toHaveLength(1), { timeout: 2000 });
+    expect((seen[0] as { payload: Buffer }).payload.toString()).toBe('last');
+    expect(a.failures).toEqual([]);
+  });
+
   it('drops a message on the channel that does not decode, and goes on', async () => {
     const b = instance('b');
     const seen: unknown[] = [];

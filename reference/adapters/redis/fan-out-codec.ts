@@ -26,7 +26,6 @@ type Message = Parameters<FanOut['emit']>[0] & { cmd?: string };
 interface FanOutInternals {
   /** MQEmitter's own emit: delivers a message to this instance's listeners of its topic. */
   _emit(message: Message): void;
-  closed?: boolean;
 }
 
 /** The ids kept to tell a message's second copy: far more than a PUBLISH's copies can be apart. */
@@ -63,8 +62,18 @@ const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
 export function fanOutInMsgpackr(mq: FanOut, publish: Redis, subscribe: Redis, instance: string, unawaited: WritesInFlight): void {
   const internals = mq as unknown as FanOutInternals;
   let sent = 0;
+  // aedes closes the fan-out as it stops, once it has closed its connections (each announcing its end on
+  // the fan-out, unawaited): it quits Redis once what was sent is written, and sends nothing after that
+  // (the listeners' close of what is left would announce more), so that no write is cut off.
+  let closing = false;
+  const close = mq.close.bind(mq);
+  mq.close = ((done: () => void) => {
+    closing = true;
+    void unawaited.written().catch(() => {}).then(() => close(done));
+    return mq;
+  }) as FanOut['close'];
   mq.emit = ((message: Message, done?: (error?: Error) => void) => {
-    if (internals.closed) return done?.(new Error('the fan-out is closed'));
+    if (closing) return done?.(new Error('the fan-out is closed'));
     sent += 1;
     const written = publish.publish(message.topic, packr.pack({ id: `${instance}:${sent}`, msg: withoutUndefined(message) }));
     if (message.cmd === 'publish') {
