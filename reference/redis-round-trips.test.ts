@@ -4,6 +4,7 @@
 // turn (requests sent together share one), and about none otherwise (the rest is loopback TLS and the
 // broker's own work, well under it). The count is the time from the CONNECT to its CONNACK in whole
 // delays, the least of a few CONNECTs (a busy machine only adds to a count, never takes from it).
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type mqttPacket from 'mqtt-packet';
 import { openRawSession, type RawSession } from '../testkit/raw-session.ts';
@@ -107,6 +108,40 @@ async function roundTrips(
   console.log(`round trips in turn (${counts.join(', ')}; ${times.join(', ')} ms): least ${Math.min(...counts)}`);
   return { count: Math.min(...counts), sessionPresent };
 }
+
+/** Holds alpha's session `clientId` offline, subscribed to its own topic `mmc/alpha/<clientId>`. */
+async function holdSubscribed(at: TestBroker<ReferenceBroker>, clientId: string): Promise<void> {
+  const { raw } = await connect(at, { protocolVersion: 5, clientId, clean: false, properties: { sessionExpiryInterval: 600 } });
+  raw.sendPacket({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: `mmc/alpha/${clientId}`, qos: 1 }] });
+  expect(await raw.next(5000)).toMatchObject({ cmd: 'suback' });
+  raw.sendPacket({ cmd: 'disconnect' });
+  await raw.closedWithin(5000);
+  await expect.poll(async () => (await at.broker.sessions.find(clientId))?.heldSince, { timeout: 5000 }).toBeDefined();
+}
+
+describe.skipIf(!REDIS_AVAILABLE)("a held session's topics, subscribed on the fan-out ahead of aedes by its CONNECT's view", () => {
+  it('are subscribed for a CONNECT that resumes the session, and not for a Clean Start, which wipes it', async () => {
+    const { near } = await pair();
+    await holdSubscribed(near, 'held-resumed');
+    await holdSubscribed(near, 'held-clean');
+    // The fan-out's (P)SUBSCRIBEs, as Redis runs them.
+    const monitored = new Redis(redis!.url, { lazyConnect: true });
+    const monitor = await monitored.monitor();
+    const subscribed: string[] = [];
+    monitor.on('monitor', (_time: string, [command, ...channels]: string[]) => {
+      if (/^p?subscribe$/i.test(command ?? '')) subscribed.push(...channels);
+    });
+    try {
+      await connect(near, { protocolVersion: 5, clientId: 'held-clean', clean: true, properties: { sessionExpiryInterval: 600 } });
+      await connect(near, { protocolVersion: 5, clientId: 'held-resumed', clean: false, properties: { sessionExpiryInterval: 600 } });
+      await expect.poll(() => subscribed.filter((channel) => channel.endsWith('/mmc/alpha/held-resumed'))).toHaveLength(1);
+      expect(subscribed.filter((channel) => channel.includes('held-clean'))).toEqual([]);
+    } finally {
+      monitor.disconnect();
+      monitored.disconnect();
+    }
+  });
+});
 
 describe.skipIf(!REDIS_AVAILABLE)('Redis round trips in turn before a CONNACK', () => {
   it('a new persistent session (MQTT 5, Clean Start 0, Session Expiry 600): 2', async () => {
