@@ -43,14 +43,13 @@ afterEach(async () => {
 /** Room for every session a test holds. */
 const LIMITS = { maximumClientSessionsPerAuthenticationName: 20 };
 let databases = 0;
-/** Two instances of a fresh namespace: `near` reaches Redis directly, `far` through the relay. */
-async function pair(): Promise<{ near: TestBroker<ReferenceBroker>; far: TestBroker<ReferenceBroker> }> {
-  const db = (databases += 1);
-  const near = await startTestBroker(startReferenceBroker, LIMITS, { redis: { url: `${redis!.url}/${db}` } });
-  running.push(near);
-  const far = await startTestBroker(startReferenceBroker, LIMITS, { redis: { url: `${relay!.url}/${db}` } });
-  running.push(far);
-  return { near, far };
+/** A fresh namespace: a database of its own. */
+const freshNamespace = () => (databases += 1);
+/** An instance of namespace `db`, reaching Redis directly (`near`) or through the relay (`far`). */
+async function instance(db: number, reach: 'near' | 'far'): Promise<TestBroker<ReferenceBroker>> {
+  const broker = await startTestBroker(startReferenceBroker, LIMITS, { redis: { url: `${(reach === 'near' ? redis : relay)!.url}/${db}` } });
+  running.push(broker);
+  return broker;
 }
 
 async function session(at: TestBroker<ReferenceBroker>, protocolVersion: 4 | 5): Promise<RawSession> {
@@ -121,7 +120,7 @@ async function holdSubscribed(at: TestBroker<ReferenceBroker>, clientId: string)
 
 describe.skipIf(!REDIS_AVAILABLE)("a held session's topics, subscribed on the fan-out ahead of aedes by its CONNECT's view", () => {
   it('are subscribed for a CONNECT that resumes the session, and not for a Clean Start, which wipes it', async () => {
-    const { near } = await pair();
+    const near = await instance(freshNamespace(), 'near');
     await holdSubscribed(near, 'held-resumed');
     await holdSubscribed(near, 'held-clean');
     // The fan-out's (P)SUBSCRIBEs, as Redis runs them.
@@ -145,20 +144,22 @@ describe.skipIf(!REDIS_AVAILABLE)("a held session's topics, subscribed on the fa
 
 describe.skipIf(!REDIS_AVAILABLE)('Redis round trips in turn before a CONNACK', () => {
   it('a new persistent session (MQTT 5, Clean Start 0, Session Expiry 600): 2', async () => {
-    const { far } = await pair();
+    const far = await instance(freshNamespace(), 'far');
     const measured = await roundTrips(far, (index) => ({ protocolVersion: 5, clientId: `new-${index}`, clean: false, properties: { sessionExpiryInterval: 600 } }));
     expect(measured.sessionPresent).toEqual(Array(TRIES).fill(false));
     expect(measured.count).toBeLessThanOrEqual(2);
   });
 
   it('a new session (MQTT 3.1.1, Clean Session 1): 2', async () => {
-    const { far } = await pair();
+    const far = await instance(freshNamespace(), 'far');
     const measured = await roundTrips(far, (index) => ({ protocolVersion: 4, clientId: `clean-${index}`, clean: true }));
     expect(measured.count).toBeLessThanOrEqual(2);
   });
 
   it('a held session with a subscription, resumed at another instance (MQTT 5): 2, and it is sent what is published then', async () => {
-    const { near, far } = await pair();
+    const namespace = freshNamespace();
+    const near = await instance(namespace, 'near');
+    const far = await instance(namespace, 'far');
     const publisher = await near.open('observer', 'pub', '5', { cleanStart: true });
     const persistent = (index: number): Connect => ({ protocolVersion: 5, clientId: `held-${index}`, clean: false, properties: { sessionExpiryInterval: 600 } });
     const before = async (index: number) => {
