@@ -12,6 +12,7 @@ import { openRawSession, type RawSession } from '../testkit/raw-session.ts';
 import { startTestBroker, type TestBroker } from '../testkit/test-broker.ts';
 import { redisSkipNotice, REDIS_AVAILABLE, slowRequests, startRedis, type TestRedis } from '../testkit/redis-server.ts';
 import { ConnectReads } from './adapters/redis/connect-reads.ts';
+import { joinSharedNamespace } from './adapters/redis/shared-namespace.ts';
 import { redisPersistence, subscriptionsKey, type PersistenceWrites } from './adapters/redis/redis-persistence.ts';
 import { WritesInFlight } from './adapters/redis/writes-in-flight.ts';
 import { startReferenceBroker, type ReferenceBroker } from './broker.ts';
@@ -610,6 +611,25 @@ describe.skipIf(!REDIS_AVAILABLE)('a PUBACK only for a stored message', () => {
     } finally {
       await admin.config('SET', 'maxmemory', '0');
       admin.disconnect();
+    }
+  });
+});
+
+describe.skipIf(!REDIS_AVAILABLE)("a wipe here of a session whose claim here read its subscriptions for aedes", () => {
+  it("forgets the read: aedes reads the subscriptions from Redis, as the wipe left them (a Clean Start takeover's wipe here comes before its own claim, while the connection it takes over has not ended)", async () => {
+    const { Redis } = await import('ioredis');
+    const url = `${redis!.url}/${(databases += 1)}`;
+    const conn = new Redis(url);
+    const shared = await joinSharedNamespace({ url, namespace: 'n', clock: Date.now, log: () => {}, onLeaseLost: () => {} });
+    try {
+      await conn.hset(subscriptionsKey('s'), 't/1', '1');
+      expect(await shared.sessions.claim(await shared.sessions.view('s', 'alpha'), 1, 60, Infinity)).toEqual({ replaced: undefined });
+      await shared.wipeState('s', false);
+      const persistence = shared.persistence as { subscriptionsByClient(client: { id: string }): Promise<unknown[]> };
+      expect(await persistence.subscriptionsByClient({ id: 's' })).toEqual([]);
+    } finally {
+      await shared.close();
+      conn.disconnect();
     }
   });
 });
