@@ -20,6 +20,7 @@ import { loadPki } from '../certs/manifest.ts';
 import { DEFAULT_PKI_DIR, ensurePki } from '../certs/pki.ts';
 import { REDIS_AVAILABLE, startRedis } from '../testkit/redis-server.ts';
 import type { ConnectRun } from './connect-driver.ts';
+import { coresFlag, limitCpu } from './cpu-limit.ts';
 import { clientContext } from './lean-client.ts';
 import { qosThroughput } from './qos-throughput.ts';
 import { countRequests, perUnit } from './redis-requests.ts';
@@ -31,24 +32,41 @@ const USAGE = `usage: npm run bench:redis [-- options]
   --drivers N       client processes for the CONNECTs, each 16 at a time (default 2)
   --qos-messages N  QoS 1 messages per round and broker (default 5000; 0 skips the QoS 1 comparison)
   --identities DIR  the PKI to use (default pki/)
-  --cpu-prof DIR    each broker process writes a CPU profile (node --cpu-prof) as it stops, into DIR/memory or DIR/redis`;
+  --cpu-prof DIR    each broker process writes a CPU profile (node --cpu-prof) as it stops, into DIR/memory or DIR/redis
+  --cpu-limit CORES each broker process gets at most CORES of CPU (0.5 = half a core; a Linux cgroup of its own, as root),
+                    so that the clients on the same machine are not what bounds a rate`;
 
 interface Instance {
   child: ChildProcess;
+  /** Removes its cgroup once it has exited (--cpu-limit). */
+  unlimit?: () => void;
   url: string;
   host: string;
   port: number;
 }
 
-async function instance(pkiDir: string, redisUrl?: string, profileDir?: string): Promise<Instance> {
+interface InstanceOptions {
+  redisUrl?: string;
+  profileDir?: string;
+  cpuLimit?: number;
+}
+
+async function instance(pkiDir: string, { redisUrl, profileDir, cpuLimit }: InstanceOptions = {}): Promise<Instance> {
   const profile = profileDir ? ['--cpu-prof', '--cpu-prof-dir', join(profileDir, redisUrl ? 'redis' : 'memory')] : [];
   const child = fork(resolve('bench/broker-process.ts'), ['reference', pkiDir, ...(redisUrl ? [redisUrl] : [])], {
     execArgv: ['--import', 'tsx', '--expose-gc', ...profile],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
+  let unlimit: (() => void) | undefined;
+  try {
+    unlimit = cpuLimit === undefined ? undefined : limitCpu(child.pid!, cpuLimit);
+  } catch (error) {
+    child.kill();
+    throw error;
+  }
   const [first] = (await once(child, 'message')) as [{ url: string }];
   const url = new URL(first.url);
-  return { child, url: first.url, host: url.hostname, port: Number(url.port) };
+  return { child, unlimit, url: first.url, host: url.hostname, port: Number(url.port) };
 }
 
 /** A broker process's CPU time so far, µs. */
@@ -61,6 +79,7 @@ async function cpuOf(instance: Instance): Promise<number> {
 async function stop(instance: Instance): Promise<void> {
   instance.child.send('stop');
   await once(instance.child, 'exit');
+  instance.unlimit?.();
 }
 
 async function driver(pkiDir: string): Promise<ChildProcess> {
@@ -112,6 +131,7 @@ async function main(args: string[]): Promise<void> {
       'qos-messages': { type: 'string', default: '5000' },
       identities: { type: 'string', default: DEFAULT_PKI_DIR },
       'cpu-prof': { type: 'string' },
+      'cpu-limit': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -120,6 +140,7 @@ async function main(args: string[]): Promise<void> {
   const rounds = wholeNumberFlag(values.rounds as string, '--rounds', 1);
   const connects = wholeNumberFlag(values.connects as string, '--connects', 0);
   const qosMessages = wholeNumberFlag(values['qos-messages'] as string, '--qos-messages', 0);
+  const cpuLimit = values['cpu-limit'] === undefined ? undefined : coresFlag(values['cpu-limit']);
   await ensurePki({ outDir: values.identities, log: () => {} });
   const pki = loadPki(values.identities);
   const alpha = pki.identities.get('alpha')!;
@@ -128,11 +149,12 @@ async function main(args: string[]): Promise<void> {
   const server = await startRedis();
   const admin = new Redis(server.url);
   const drivers = await Promise.all(Array.from({ length: wholeNumberFlag(values.drivers as string, '--drivers', 1, 16) }, () => driver(pki.dir)));
-  console.log(`load average at the start: ${loadavg().map((load) => load.toFixed(2)).join(', ')} (${cpus().length} cores)`);
+  console.log(`load average at the start: ${loadavg().map((load) => load.toFixed(2)).join(', ')} (${cpus().length} cores)${cpuLimit === undefined ? '' : `; each broker limited to ${cpuLimit} of a core`}`);
   try {
     const profileDir = values['cpu-prof'] ? resolve(values['cpu-prof']) : undefined;
-    const memory = await instance(pki.dir, undefined, profileDir);
-    const [redisA, redisB] = [await instance(pki.dir, server.url, profileDir), await instance(pki.dir, server.url, profileDir)];
+    const memory = await instance(pki.dir, { profileDir, cpuLimit });
+    const onRedis = { redisUrl: server.url, profileDir, cpuLimit };
+    const [redisA, redisB] = [await instance(pki.dir, onRedis), await instance(pki.dir, onRedis)];
     let runs = 0;
     /** `count` CONNECTs of persistent sessions (expiry 60 s, then DISCONNECT) over `targets` in turn, shared among the client processes. */
     const connectPhase = async (targets: Instance[], count = connects): Promise<ConnectPhase> => {
@@ -254,7 +276,7 @@ async function main(args: string[]): Promise<void> {
     const inTurn = await roundTripsInTurn(
       server.url,
       async (url) => {
-        const started = await instance(pki.dir, url);
+        const started = await instance(pki.dir, { redisUrl: url });
         return { url: started.url, stop: () => stop(started) };
       },
       context,

@@ -27,13 +27,13 @@ export function ensureReadableFile(file: string, flag: string): void {
   if (!isFile) throw new UserError(`${flag} ${file} is not a file`);
 }
 
-/** A flag's whole-number value within [min, max], or a UserError naming the flag and the range. */
 /** --redis URL: redis://HOST:PORT or redis://HOST:PORT/DB (rediss:// for TLS), else a one-line UserError. */
 export function redisUrlFlag(text: string, flag = '--redis'): string {
   if (!/^rediss?:\/\/[^/]+(\/\d+)?$/.test(text)) throw new UserError(`${flag} ${text}: expected redis://HOST:PORT or redis://HOST:PORT/DB`);
   return text;
 }
 
+/** A flag's whole-number value within [min, max], or a UserError naming the flag and the range. */
 export function wholeNumberFlag(text: string, flag: string, min: number, max = Number.MAX_SAFE_INTEGER, otherwise?: string): number {
   const value = Number(text);
   if (text.trim() === '' || !Number.isInteger(value) || value < min || value > max) {
