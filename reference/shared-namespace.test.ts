@@ -18,6 +18,7 @@ import { WritesInFlight } from './adapters/redis/writes-in-flight.ts';
 import { startReferenceBroker, type ReferenceBroker } from './broker.ts';
 import type { Behaviour } from './policy/behaviour.ts';
 import { EVENT_GRID } from './policy/event-grid.ts';
+import { mutatedBehaviour } from './policy/mutants.ts';
 
 redisSkipNotice('reference/shared-namespace.test.ts');
 
@@ -611,6 +612,25 @@ describe.skipIf(!REDIS_AVAILABLE)('a PUBACK only for a stored message', () => {
     } finally {
       await admin.config('SET', 'maxmemory', '0');
       admin.disconnect();
+    }
+  });
+});
+
+describe.skipIf(!REDIS_AVAILABLE)("a QoS 1 PUBLISH aedes' own authorizePublish refuses (the P2 mutant lets a $SYS topic past the packet gate)", () => {
+  it('is answered PUBACK 0x87 without waiting for a store (it has no message to store), and the connection goes on', async () => {
+    const at = await instance((databases += 1), {}, mutatedBehaviour(['P2']));
+    const { certificatePem, keyPem } = at.pki.identities.get('observer')!;
+    const raw = await openRawSession({ port: at.broker.port, ca: at.pki.rootCaPem, cert: certificatePem, key: keyPem, protocolVersion: 5 });
+    try {
+      raw.sendPacket({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 'pub', clean: true, keepalive: 30, username: 'observer' });
+      expect(await raw.next(5000)).toMatchObject({ cmd: 'connack', reasonCode: 0 });
+      raw.sendPacket({ cmd: 'publish', topic: '$SYS/x', payload: Buffer.from('m'), qos: 1, messageId: 1, dup: false, retain: false });
+      // Held for want of a store, it went nowhere until the connection ended, 10 s on.
+      expect(await raw.next(5000)).toMatchObject({ cmd: 'puback', messageId: 1, reasonCode: 0x87 });
+      raw.sendPacket({ cmd: 'publish', topic: 'mmc/alpha/x', payload: Buffer.from('m'), qos: 1, messageId: 2, dup: false, retain: false });
+      expect(await raw.next(5000)).toMatchObject({ cmd: 'puback', messageId: 2 });
+    } finally {
+      raw.end();
     }
   });
 });
