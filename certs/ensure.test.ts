@@ -51,6 +51,12 @@ describe('ensurePki', () => {
     expect((await ensurePki({ outDir: copy, force: true })).action).toBe('generated');
   }, 180_000);
 
+  it('makes the folders above a new set that are missing', async () => {
+    const nested = join(temporaryDir(), 'build', 'certs', 'pki');
+    expect((await ensurePki({ outDir: nested })).action).toBe('generated');
+    expect(existsSync(join(nested, MANIFEST_FILE))).toBe(true);
+  }, 180_000);
+
   it('will not write into a folder that holds something else, or that cannot be made', async () => {
     const occupied = temporaryDir();
     writeFileSync(join(occupied, 'notes.txt'), 'mine');

@@ -6,7 +6,7 @@
 // under a name of its own, then linked to the lock's name, which fails while one is there), so that a
 // waiter never reads an empty lock. A lock whose process is gone (killed while writing) is stale: the
 // first waiter to see it moves it aside and takes the lock.
-import { linkSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PkiError } from './manifest.ts';
@@ -20,6 +20,8 @@ export async function withFolderLock<T>(dir: string, log: (line: string) => void
   const lock = join(dirname(dir), `.${basename(dir)}.lock`);
   const mine = `${lock}-${process.pid}`;
   try {
+    // The folders above it are made as the set's would be (--out a/new/folder).
+    mkdirSync(dirname(dir), { recursive: true });
     writeFileSync(mine, `${process.pid}\n`);
   } catch (error) {
     throw new PkiError(`cannot write a PKI set beside ${dir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
