@@ -6,6 +6,7 @@
 // under a name of its own, then linked to the lock's name, which fails while one is there), so that a
 // waiter never reads an empty lock. A lock whose process is gone (killed while writing) is stale: the
 // first waiter to see it moves it aside and takes the lock.
+import { randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,7 +19,8 @@ const WAIT_MS = 60_000;
 /** Runs `write` while holding the lock on `dir`, waiting for another process that holds it. */
 export async function withFolderLock<T>(dir: string, log: (line: string) => void, write: () => Promise<T>): Promise<T> {
   const lock = join(dirname(dir), `.${basename(dir)}.lock`);
-  const mine = `${lock}-${process.pid}`;
+  // Its own name for each caller, callers in one process among them.
+  const mine = `${lock}-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
     // The folders above it are made as the set's would be (--out a/new/folder).
     mkdirSync(dirname(dir), { recursive: true });
