@@ -1,6 +1,7 @@
 // ensurePki and `npm run certs`: reuse, regeneration and the errors a user can meet.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -50,6 +51,12 @@ describe('ensurePki', () => {
     expect((await ensurePki({ outDir: copy, force: true })).action).toBe('generated');
   }, 180_000);
 
+  it('makes the folders above a new set that are missing', async () => {
+    const nested = join(temporaryDir(), 'build', 'certs', 'pki');
+    expect((await ensurePki({ outDir: nested })).action).toBe('generated');
+    expect(existsSync(join(nested, MANIFEST_FILE))).toBe(true);
+  }, 180_000);
+
   it('will not write into a folder that holds something else, or that cannot be made', async () => {
     const occupied = temporaryDir();
     writeFileSync(join(occupied, 'notes.txt'), 'mine');
@@ -57,6 +64,77 @@ describe('ensurePki', () => {
     expect(readFileSync(join(occupied, 'notes.txt'), 'utf8')).toBe('mine');
     const blocked = join(occupied, 'notes.txt', 'pki');
     await expect(ensurePki({ outDir: blocked })).rejects.toThrow(/cannot write/);
+  }, 180_000);
+});
+
+/**
+ * ensurePki in a child process of its own, started and waiting: `go()` sets it off. It answers with what
+ * it returned and the server certificate it then read, as a broker starting on the folder would.
+ */
+async function startEnsure(outDir: string): Promise<{ go(): void; answer: Promise<{ action: string; root: string; server: string }> }> {
+  const script = `
+    import { createInterface } from 'node:readline';
+    import { X509Certificate } from 'node:crypto';
+    import { readFileSync } from 'node:fs';
+    import { join } from 'node:path';
+    import { ensurePki } from ${JSON.stringify(new URL('./pki.ts', import.meta.url).href)};
+    console.log('ready');
+    await new Promise((resolve) => createInterface({ input: process.stdin }).once('line', resolve));
+    const { action, manifest } = await ensurePki({ outDir: ${JSON.stringify(outDir)} });
+    const server = new X509Certificate(readFileSync(join(${JSON.stringify(outDir)}, manifest.server.certificate))).fingerprint256.replaceAll(':', '');
+    console.log(JSON.stringify({ action, root: manifest.ca.root.thumbprint, server }));
+    process.exit(0);`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  const exited = once(child, 'exit');
+  while (!out.includes('ready\n')) await Promise.race([once(child.stdout, 'data'), exited]);
+  return {
+    go: () => child.stdin.write('go\n'),
+    answer: exited.then(([code]) => {
+      if (code !== 0) throw new Error(`ensurePki's process exited ${code}: ${out}`);
+      return JSON.parse(out.trim().split('\n').at(-1)!) as { action: string; root: string; server: string };
+    }),
+  };
+}
+
+describe('callers in several processes at once', () => {
+  it('make one set between them on an empty folder: each gets the set the folder holds, and every certificate verifies against its CA', async () => {
+    const shared = temporaryDir();
+    const callers = await Promise.all([startEnsure(shared), startEnsure(shared)]);
+    for (const caller of callers) caller.go();
+    const answers = await Promise.all(callers.map((caller) => caller.answer));
+    const onDisk = JSON.parse(readFileSync(join(shared, MANIFEST_FILE), 'utf8')) as PkiManifest;
+    for (const answer of answers) expect(answer).toMatchObject({ root: onDisk.ca.root.thumbprint, server: onDisk.server.thumbprint });
+    expect(answers.map((answer) => answer.action).sort()).toEqual(['generated', 'reused']);
+    const read = (file: string) => new X509Certificate(readFileSync(join(shared, file)));
+    const root = read(onDisk.ca.root.certificate);
+    const intermediate = read(onDisk.ca.intermediate.certificate);
+    expect(intermediate.verify(root.publicKey)).toBe(true);
+    for (const entry of [onDisk.server, ...onDisk.identities.filter((identity) => identity.issuer === 'intermediate')]) {
+      expect(read(entry.certificate).verify(intermediate.publicKey), entry.certificate).toBe(true);
+    }
+  }, 180_000);
+
+  it('waits for a process that holds the folder\'s lock, and takes a lock whose process is gone', async () => {
+    const parent = temporaryDir();
+    const outDir = join(parent, 'pki');
+    const lock = join(parent, '.pki.lock');
+    const holder = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    writeFileSync(lock, `${holder.pid}\n`);
+    const lines: string[] = [];
+    let settled = false;
+    const ensured = ensurePki({ outDir, log: (line) => lines.push(line) }).finally(() => (settled = true));
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(settled).toBe(false);
+      expect(lines).toEqual([`waiting for process ${holder.pid}, which is writing the PKI set in ${outDir}`]);
+    } finally {
+      holder.kill('SIGKILL');
+      await once(holder, 'exit');
+    }
+    expect((await ensured).action).toBe('generated');
+    expect(existsSync(lock)).toBe(false);
   }, 180_000);
 });
 

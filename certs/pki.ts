@@ -23,6 +23,7 @@ import {
   type Registration,
 } from './manifest.ts';
 import { toolCommand } from '../common/package.ts';
+import { withFolderLock } from './folder-lock.ts';
 import {
   certificateToPem,
   issueCertificate,
@@ -297,60 +298,86 @@ export function pkiExpiryWarnings(dir: string, manifest: PkiManifest, now: Date 
   ];
 }
 
+/** What ensurePki finds in a folder: a set to reuse (with a server certificate to reissue), or a set to make. */
+type Finding =
+  | { kind: 'reuse'; manifest: PkiManifest; registered: string; stale?: string; lacking?: ServerNames }
+  | { kind: 'generate'; reason: string; keep: boolean };
+
+/** Judges the folder as it is; throws PkiError for a folder it must not or cannot write. */
+function judge(dir: string, options: EnsurePkiOptions, wanted: ServerNames, now: Date): Finding {
+  if (existsSync(join(dir, MANIFEST_FILE))) {
+    const asked = options.renew ? '--renew was given' : options.force ? '--force was given' : undefined;
+    if (asked) return { kind: 'generate', reason: asked, keep: registeredOn(safeManifest(dir)) !== '' };
+    const manifest = readManifest(dir);
+    const corruption = findCorruption(dir, manifest);
+    if (corruption) {
+      throw new PkiError(`the PKI set in ${dir} is corrupt (${corruption}); run \`${toolCommand('certs', '--force')}\` to make a new one`);
+    }
+    const registered = registeredOn(manifest);
+    const stale = staleness(manifest, now);
+    if (stale && !registered) return { kind: 'generate', reason: stale, keep: false };
+    const names = mergeNames(wanted, { dns: manifest.server.dns, ip: manifest.server.ip });
+    const lacking = names.dns.length + names.ip.length > manifest.server.dns.length + manifest.server.ip.length;
+    return { kind: 'reuse', manifest, registered, ...(stale ? { stale } : {}), ...(lacking ? { lacking: names } : {}) };
+  }
+  if (existsSync(dir) && readdirSync(dir).length > 0) {
+    throw new PkiError(`${dir} is not empty and holds no ${MANIFEST_FILE}: choose an empty or new folder with --out`);
+  }
+  return { kind: 'generate', reason: 'none was there', keep: false };
+}
+
 /**
  * Returns a valid PKI set in `outDir`: the one already there when it is intact, current and made from
  * the same specs, else a new one. A set marked as registered is replaced only with renew or force, and
  * then kept beside the new one. Throws PkiError for a folder it must not or cannot write.
+ *
+ * Safe for callers in several processes at once: whatever writes the folder holds its lock
+ * (folder-lock.ts) and judges the folder again once it has it, so a caller that waited reuses the set
+ * the other made; a set to reuse as it is is read without the lock (the folder may be read-only).
  */
 export async function ensurePki(options: EnsurePkiOptions = {}): Promise<PkiResult> {
   const dir = resolve(options.outDir ?? DEFAULT_PKI_DIR);
   const now = options.now ?? new Date();
   const log = options.log ?? (() => {});
   const wanted = mergeNames(SERVER_NAMES, options.serverNames ?? { dns: [], ip: [] });
-  let reason = 'none was there';
-  let keep = false;
-
-  if (existsSync(join(dir, MANIFEST_FILE))) {
-    const asked = options.renew ? '--renew was given' : options.force ? '--force was given' : undefined;
-    if (asked) {
-      reason = asked;
-      keep = registeredOn(safeManifest(dir)) !== '';
-    } else {
-      let manifest = readManifest(dir);
-      const corruption = findCorruption(dir, manifest);
-      if (corruption) {
-        throw new PkiError(`the PKI set in ${dir} is corrupt (${corruption}); run \`${toolCommand('certs', '--force')}\` to make a new one`);
+  let finding: Finding | undefined;
+  try {
+    finding = judge(dir, options, wanted, now);
+  } catch {
+    // Judged again under the lock, which throws it there: a set another process is replacing can be
+    // seen half moved away.
+  }
+  if (finding?.kind === 'reuse' && !finding.lacking) return reuse(dir, finding.manifest, finding, now, log);
+  return withFolderLock(dir, log, async () => {
+    const found = judge(dir, options, wanted, now);
+    if (found.kind === 'reuse') {
+      let manifest = found.manifest;
+      if (found.lacking) {
+        manifest = await reissueServerCertificate(dir, manifest, found.lacking, now);
+        log(`issued a new server certificate for ${[...found.lacking.dns, ...found.lacking.ip].join(', ')} from the set's own intermediate CA (the CAs and client certificates are unchanged)`);
       }
-      const registered = registeredOn(manifest);
-      const stale = staleness(manifest, now);
-      if (!stale || registered) {
-        if (stale && manifest.specHash !== specHash()) {
-          log(`warning: the PKI set in ${dir} (registered on namespace ${registered}) was made from other identity specs; scenarios may need identities it lacks. \`${toolCommand('certs', `--renew --out ${dir}`)}\` makes a new set.`);
-        }
-        const missing = mergeNames(wanted, { dns: manifest.server.dns, ip: manifest.server.ip });
-        if (missing.dns.length + missing.ip.length > manifest.server.dns.length + manifest.server.ip.length) {
-          manifest = await reissueServerCertificate(dir, manifest, missing, now);
-          log(`issued a new server certificate for ${[...missing.dns, ...missing.ip].join(', ')} from the set's own intermediate CA (the CAs and client certificates are unchanged)`);
-        }
-        const warnings = pkiExpiryWarnings(dir, manifest, now);
-        for (const warning of warnings) log(warning);
-        log(`reusing the PKI set in ${dir} (made ${manifest.generatedAt}${registered ? `; registered on namespace ${registered}` : ''}; --renew makes a new one)`);
-        return { dir, manifest, action: 'reused', warnings };
-      }
-      reason = stale;
+      return reuse(dir, manifest, found, now, log);
     }
-  } else if (existsSync(dir) && readdirSync(dir).length > 0) {
-    throw new PkiError(`${dir} is not empty and holds no ${MANIFEST_FILE}: choose an empty or new folder with --out`);
-  }
+    log(`generating a PKI set in ${dir} (${found.reason}): 5 CA, server and token issuer certificates and ${IDENTITY_SPECS.length} client certificates`);
+    const keptAt = found.keep ? `${dir}.replaced-${now.toISOString().replace(/[:.]/g, '-')}` : undefined;
+    const manifest = await writeAtomically(dir, (staging) => writeSet(staging, now, wanted), keptAt);
+    log(`wrote ${dir}/${MANIFEST_FILE} with ${manifest.identities.length} identities`);
+    if (keptAt) {
+      log(`the replaced set, which was registered, is kept in ${keptAt}: register ${registrationOf(manifest)} of the new set on the namespace (\`${toolCommand('provision')}\` writes the commands), then delete ${keptAt}`);
+    }
+    return { dir, manifest, action: 'generated', warnings: [], ...(keptAt ? { keptAt } : {}) };
+  });
+}
 
-  log(`generating a PKI set in ${dir} (${reason}): 5 CA, server and token issuer certificates and ${IDENTITY_SPECS.length} client certificates`);
-  const keptAt = keep ? `${dir}.replaced-${now.toISOString().replace(/[:.]/g, '-')}` : undefined;
-  const manifest = await writeAtomically(dir, (staging) => writeSet(staging, now, wanted), keptAt);
-  log(`wrote ${dir}/${MANIFEST_FILE} with ${manifest.identities.length} identities`);
-  if (keptAt) {
-    log(`the replaced set, which was registered, is kept in ${keptAt}: register ${registrationOf(manifest)} of the new set on the namespace (\`${toolCommand('provision')}\` writes the commands), then delete ${keptAt}`);
+function reuse(dir: string, manifest: PkiManifest, found: { registered: string; stale?: string }, now: Date, log: (line: string) => void): PkiResult {
+  const { registered, stale } = found;
+  if (stale && manifest.specHash !== specHash()) {
+    log(`warning: the PKI set in ${dir} (registered on namespace ${registered}) was made from other identity specs; scenarios may need identities it lacks. \`${toolCommand('certs', `--renew --out ${dir}`)}\` makes a new set.`);
   }
-  return { dir, manifest, action: 'generated', warnings: [], ...(keptAt ? { keptAt } : {}) };
+  const warnings = pkiExpiryWarnings(dir, manifest, now);
+  for (const warning of warnings) log(warning);
+  log(`reusing the PKI set in ${dir} (made ${manifest.generatedAt}${registered ? `; registered on namespace ${registered}` : ''}; --renew makes a new one)`);
+  return { dir, manifest, action: 'reused', warnings };
 }
 
 /** The manifest of a set about to be replaced, or an empty one when it cannot be read (a corrupt set). */

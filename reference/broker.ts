@@ -249,6 +249,7 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
     });
   await broker.listen();
   adapter.attach(broker);
+  durableAcks?.attach(broker);
   limits.attach(broker);
   broker.on('clientError', (client, error) => log(`client "${shownName(client.id ?? '')}": ${error.message}`));
   broker.on('connectionError', (_client, error) => log(`connection error: ${error.message}`));

@@ -4,6 +4,7 @@
 // turn (requests sent together share one), and about none otherwise (the rest is loopback TLS and the
 // broker's own work, well under it). The count is the time from the CONNECT to its CONNACK in whole
 // delays, the least of a few CONNECTs (a busy machine only adds to a count, never takes from it).
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type mqttPacket from 'mqtt-packet';
 import { openRawSession, type RawSession } from '../testkit/raw-session.ts';
@@ -42,14 +43,13 @@ afterEach(async () => {
 /** Room for every session a test holds. */
 const LIMITS = { maximumClientSessionsPerAuthenticationName: 20 };
 let databases = 0;
-/** Two instances of a fresh namespace: `near` reaches Redis directly, `far` through the relay. */
-async function pair(): Promise<{ near: TestBroker<ReferenceBroker>; far: TestBroker<ReferenceBroker> }> {
-  const db = (databases += 1);
-  const near = await startTestBroker(startReferenceBroker, LIMITS, { redis: { url: `${redis!.url}/${db}` } });
-  running.push(near);
-  const far = await startTestBroker(startReferenceBroker, LIMITS, { redis: { url: `${relay!.url}/${db}` } });
-  running.push(far);
-  return { near, far };
+/** A fresh namespace: a database of its own. */
+const freshNamespace = () => (databases += 1);
+/** An instance of namespace `db`, reaching Redis directly (`near`) or through the relay (`far`). */
+async function instance(db: number, reach: 'near' | 'far'): Promise<TestBroker<ReferenceBroker>> {
+  const broker = await startTestBroker(startReferenceBroker, LIMITS, { redis: { url: `${(reach === 'near' ? redis : relay)!.url}/${db}` } });
+  running.push(broker);
+  return broker;
 }
 
 async function session(at: TestBroker<ReferenceBroker>, protocolVersion: 4 | 5): Promise<RawSession> {
@@ -108,22 +108,58 @@ async function roundTrips(
   return { count: Math.min(...counts), sessionPresent };
 }
 
+/** Holds alpha's session `clientId` offline, subscribed to its own topic `mmc/alpha/<clientId>`. */
+async function holdSubscribed(at: TestBroker<ReferenceBroker>, clientId: string): Promise<void> {
+  const { raw } = await connect(at, { protocolVersion: 5, clientId, clean: false, properties: { sessionExpiryInterval: 600 } });
+  raw.sendPacket({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: `mmc/alpha/${clientId}`, qos: 1 }] });
+  expect(await raw.next(5000)).toMatchObject({ cmd: 'suback' });
+  raw.sendPacket({ cmd: 'disconnect' });
+  await raw.closedWithin(5000);
+  await expect.poll(async () => (await at.broker.sessions.find(clientId))?.heldSince, { timeout: 5000 }).toBeDefined();
+}
+
+describe.skipIf(!REDIS_AVAILABLE)("a held session's topics, subscribed on the fan-out ahead of aedes by its CONNECT's view", () => {
+  it('are subscribed for a CONNECT that resumes the session, and not for a Clean Start, which wipes it', async () => {
+    const near = await instance(freshNamespace(), 'near');
+    await holdSubscribed(near, 'held-resumed');
+    await holdSubscribed(near, 'held-clean');
+    // The fan-out's (P)SUBSCRIBEs, as Redis runs them.
+    const monitored = new Redis(redis!.url, { lazyConnect: true });
+    const monitor = await monitored.monitor();
+    const subscribed: string[] = [];
+    monitor.on('monitor', (_time: string, [command, ...channels]: string[]) => {
+      if (/^p?subscribe$/i.test(command ?? '')) subscribed.push(...channels);
+    });
+    try {
+      await connect(near, { protocolVersion: 5, clientId: 'held-clean', clean: true, properties: { sessionExpiryInterval: 600 } });
+      await connect(near, { protocolVersion: 5, clientId: 'held-resumed', clean: false, properties: { sessionExpiryInterval: 600 } });
+      await expect.poll(() => subscribed.filter((channel) => channel.endsWith('/mmc/alpha/held-resumed'))).toHaveLength(1);
+      expect(subscribed.filter((channel) => channel.includes('held-clean'))).toEqual([]);
+    } finally {
+      monitor.disconnect();
+      monitored.disconnect();
+    }
+  });
+});
+
 describe.skipIf(!REDIS_AVAILABLE)('Redis round trips in turn before a CONNACK', () => {
   it('a new persistent session (MQTT 5, Clean Start 0, Session Expiry 600): 2', async () => {
-    const { far } = await pair();
+    const far = await instance(freshNamespace(), 'far');
     const measured = await roundTrips(far, (index) => ({ protocolVersion: 5, clientId: `new-${index}`, clean: false, properties: { sessionExpiryInterval: 600 } }));
     expect(measured.sessionPresent).toEqual(Array(TRIES).fill(false));
     expect(measured.count).toBeLessThanOrEqual(2);
   });
 
   it('a new session (MQTT 3.1.1, Clean Session 1): 2', async () => {
-    const { far } = await pair();
+    const far = await instance(freshNamespace(), 'far');
     const measured = await roundTrips(far, (index) => ({ protocolVersion: 4, clientId: `clean-${index}`, clean: true }));
     expect(measured.count).toBeLessThanOrEqual(2);
   });
 
   it('a held session with a subscription, resumed at another instance (MQTT 5): 2, and it is sent what is published then', async () => {
-    const { near, far } = await pair();
+    const namespace = freshNamespace();
+    const near = await instance(namespace, 'near');
+    const far = await instance(namespace, 'far');
     const publisher = await near.open('observer', 'pub', '5', { cleanStart: true });
     const persistent = (index: number): Connect => ({ protocolVersion: 5, clientId: `held-${index}`, clean: false, properties: { sessionExpiryInterval: 600 } });
     const before = async (index: number) => {

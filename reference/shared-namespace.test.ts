@@ -12,11 +12,13 @@ import { openRawSession, type RawSession } from '../testkit/raw-session.ts';
 import { startTestBroker, type TestBroker } from '../testkit/test-broker.ts';
 import { redisSkipNotice, REDIS_AVAILABLE, slowRequests, startRedis, type TestRedis } from '../testkit/redis-server.ts';
 import { ConnectReads } from './adapters/redis/connect-reads.ts';
+import { joinSharedNamespace } from './adapters/redis/shared-namespace.ts';
 import { redisPersistence, subscriptionsKey, type PersistenceWrites } from './adapters/redis/redis-persistence.ts';
 import { WritesInFlight } from './adapters/redis/writes-in-flight.ts';
 import { startReferenceBroker, type ReferenceBroker } from './broker.ts';
 import type { Behaviour } from './policy/behaviour.ts';
 import { EVENT_GRID } from './policy/event-grid.ts';
+import { mutatedBehaviour } from './policy/mutants.ts';
 
 redisSkipNotice('reference/shared-namespace.test.ts');
 
@@ -610,6 +612,44 @@ describe.skipIf(!REDIS_AVAILABLE)('a PUBACK only for a stored message', () => {
     } finally {
       await admin.config('SET', 'maxmemory', '0');
       admin.disconnect();
+    }
+  });
+});
+
+describe.skipIf(!REDIS_AVAILABLE)("a QoS 1 PUBLISH aedes' own authorizePublish refuses (the P2 mutant lets a $SYS topic past the packet gate)", () => {
+  it('is answered PUBACK 0x87 without waiting for a store (it has no message to store), and the connection goes on', async () => {
+    const at = await instance((databases += 1), {}, mutatedBehaviour(['P2']));
+    const { certificatePem, keyPem } = at.pki.identities.get('observer')!;
+    const raw = await openRawSession({ port: at.broker.port, ca: at.pki.rootCaPem, cert: certificatePem, key: keyPem, protocolVersion: 5 });
+    try {
+      raw.sendPacket({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 'pub', clean: true, keepalive: 30, username: 'observer' });
+      expect(await raw.next(5000)).toMatchObject({ cmd: 'connack', reasonCode: 0 });
+      raw.sendPacket({ cmd: 'publish', topic: '$SYS/x', payload: Buffer.from('m'), qos: 1, messageId: 1, dup: false, retain: false });
+      // Held for want of a store, it went nowhere until the connection ended, 10 s on.
+      expect(await raw.next(5000)).toMatchObject({ cmd: 'puback', messageId: 1, reasonCode: 0x87 });
+      raw.sendPacket({ cmd: 'publish', topic: 'mmc/alpha/x', payload: Buffer.from('m'), qos: 1, messageId: 2, dup: false, retain: false });
+      expect(await raw.next(5000)).toMatchObject({ cmd: 'puback', messageId: 2 });
+    } finally {
+      raw.end();
+    }
+  });
+});
+
+describe.skipIf(!REDIS_AVAILABLE)("a wipe here of a session whose claim here read its subscriptions for aedes", () => {
+  it("forgets the read: aedes reads the subscriptions from Redis, as the wipe left them (a Clean Start takeover's wipe here comes before its own claim, while the connection it takes over has not ended)", async () => {
+    const { Redis } = await import('ioredis');
+    const url = `${redis!.url}/${(databases += 1)}`;
+    const conn = new Redis(url);
+    const shared = await joinSharedNamespace({ url, namespace: 'n', clock: Date.now, log: () => {}, onLeaseLost: () => {} });
+    try {
+      await conn.hset(subscriptionsKey('s'), 't/1', '1');
+      expect(await shared.sessions.claim(await shared.sessions.view('s', 'alpha'), 1, 60, Infinity)).toEqual({ replaced: undefined });
+      await shared.wipeState('s', false);
+      const persistence = shared.persistence as { subscriptionsByClient(client: { id: string }): Promise<unknown[]> };
+      expect(await persistence.subscriptionsByClient({ id: 's' })).toEqual([]);
+    } finally {
+      await shared.close();
+      conn.disconnect();
     }
   });
 });

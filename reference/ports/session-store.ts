@@ -33,9 +33,10 @@ export type Claim = { replaced: SessionRecord | undefined } | 'conflict';
 export interface SessionStore {
   /**
    * The session of that name and how many sessions `owner` holds, read together. A held session of that
-   * name past its expiry is removed here and returned as `expired`.
+   * name past its expiry is removed here and returned as `expired`. `cleanStart`: the CONNECT discards a
+   * session it finds, so a store reads nothing ahead for resuming it.
    */
-  view(name: string, owner: string): Promise<SessionView>;
+  view(name: string, owner: string, cleanStart?: boolean): Promise<SessionView>;
   /**
    * Binds a session to a connection, if the session is as `seen` read it and, for a session new to
    * its owner, the owner's sessions did not reach `ownerLimit` since (S9): one atomic step. (Sessions

@@ -4,7 +4,7 @@
 // message in LONGEST_HOLD_MS, ends the connection without it.
 import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
-import type { Client } from 'aedes';
+import type { Aedes, Client, PublishPacket } from 'aedes';
 import mqttPacket from 'mqtt-packet';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DurableAcks } from './durable-acks.ts';
@@ -118,5 +118,35 @@ describe('DurableAcks', () => {
     answers[1]!.resolve();
     await turns();
     expect(one.acked()).toEqual([5, 5]);
+  });
+
+  it("lets go the PUBACK of a PUBLISH aedes' authorizePublish refuses (0x87: no message to store), and still holds one it authorizes", async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const acks = new DurableAcks(() => new Promise<void>(() => {}));
+    // aedes' own check: $SYS topics are the broker's.
+    type Authorize = Aedes['authorizePublish'];
+    const broker: { authorizePublish: Authorize } = {
+      authorizePublish: (_client, packet, callback) => callback(packet.topic.startsWith('$SYS/') ? new Error('$SYS is reserved') : null),
+    };
+    acks.attach(broker);
+    const one = client();
+    acks.track(one.fake);
+    /** As aedes 2.0.0-beta.1 answers an MQTT 5 QoS 1 PUBLISH: read, authorized, then its PUBACK written (0x87 when refused). */
+    const publishTo = (topic: string, messageId: number) => {
+      const packet = { cmd: 'publish', qos: 1, messageId, topic, payload: Buffer.alloc(0), dup: false, retain: false } as const;
+      (one.fake as unknown as { _parser: EventEmitter })._parser.emit('packet', packet);
+      broker.authorizePublish(one.fake, packet as unknown as PublishPacket, (error) =>
+        mqttPacket.writeToStream({ cmd: 'puback', messageId, reasonCode: error ? 0x87 : 0 }, one.conn, { protocolVersion: 5 }),
+      );
+    };
+    publishTo('$SYS/x', 1);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(one.acked()).toEqual([1]);
+    // Nothing of it is left held: the connection outlives the longest hold.
+    await vi.advanceTimersByTimeAsync(10_100);
+    expect(one.conn.destroyed).toBe(false);
+    publishTo('mmc/x', 2);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(one.acked()).toEqual([1]);
   });
 });

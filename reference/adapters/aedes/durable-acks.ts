@@ -8,6 +8,10 @@
 // fan-out as sent rather than written (redis-persistence.ts): aedes then goes on to the connection's
 // next packet at once, and only the PUBACK waits.
 //
+// A PUBLISH aedes' own authorizePublish refuses (MQTT 5: PUBACK 0x87; the packet gate has judged it
+// before, so only a mutant of the gate lets one through) publishes nothing and so reaches no `published`:
+// its PUBACK is let go as aedes refuses it, rather than held until the connection ends for want of a store.
+//
 // This is on the path of every QoS 1 PUBLISH, and its cost was most of what a message cost the broker
 // over what it costs in memory: the messages published in one turn wait for one `written`, and a
 // connection has one timer and one close listener for all its held PUBACKs, not one of each a message.
@@ -92,16 +96,32 @@ export class DurableAcks {
 
   /** aedes' `published` hook (pass it to the broker's options). */
   readonly published: Published = (packet, client, done) => {
-    const messageId = (packet as PublishPacket).messageId;
-    const held = client ? this.connections.get(client) : undefined;
-    const hold = held && messageId !== undefined ? held.find(messageId) : undefined;
-    if (hold) {
+    const found = this.holdOf(client, (packet as PublishPacket).messageId);
+    if (found) {
       // What aedes sent the store for the messages of this turn is sent by the end of it (batched-calls.ts).
       if (this.publishedNow.length === 0) queueMicrotask(this.releaseWhenWritten);
-      this.publishedNow.push({ held: held!, messageId: messageId!, hold });
+      this.publishedNow.push(found);
     }
     done();
   };
+
+  /** Lets go the PUBACK of a PUBLISH aedes' authorizePublish refuses (it has no message to store), whatever else wraps that hook. */
+  attach(broker: Pick<Aedes, 'authorizePublish'>): void {
+    const authorize = broker.authorizePublish.bind(broker);
+    broker.authorizePublish = (client, packet, callback) =>
+      authorize(client, packet, (error) => {
+        const found = error ? this.holdOf(client, packet.messageId) : undefined;
+        found?.held.release(found.messageId, found.hold);
+        callback(error);
+      });
+  }
+
+  /** The hold of a client's PUBACK of `messageId`, while it is held. */
+  private holdOf(client: Client | null | undefined, messageId: number | undefined): { held: HeldAcks; messageId: number; hold: Hold } | undefined {
+    const held = client ? this.connections.get(client) : undefined;
+    const hold = held && messageId !== undefined ? held.find(messageId) : undefined;
+    return hold ? { held: held!, messageId: messageId!, hold } : undefined;
+  }
 
   /** Holds the PUBACK of each QoS 1 PUBLISH this connection hands to aedes (install before the packet gate's take, so that a PUBLISH the gate answers itself is not held). */
   track(client: Client): void {

@@ -363,7 +363,7 @@ export class AedesNamespaceAdapter {
     // Decided on a view of the sessions, and claimed only if that view still stands: else decided again.
     let askedHolder = false;
     for (let attempt = 1; attempt <= CLAIM_ATTEMPTS; attempt += 1) {
-      const view = await this.options.sessions.view(sessionName, authentication.identity?.client.name ?? '');
+      const view = await this.options.sessions.view(sessionName, authentication.identity?.client.name ?? '', request.cleanStart);
       // A session past its expiry must be gone, state and all, before anyone may use its name.
       if (view.expired) await this.expired(view.expired);
       // Its last session ended (at another instance, or here) and what aedes stored of it is not wiped yet: wiped here first.

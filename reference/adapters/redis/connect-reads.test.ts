@@ -97,6 +97,35 @@ describe.skipIf(!REDIS_AVAILABLE)('the reads a CONNECT carries', () => {
     expect(await reads.take('s')).toBeUndefined();
   });
 
+  it("reads a held session's subscriptions at its view and subscribes the fan-out ahead only for a CONNECT that resumes it, not for a Clean Start", async () => {
+    const fanOut = new RecordingFanOut();
+    const { sessions, redis } = storeWithReads(fanOut);
+    await sessions.start();
+    await subscribed(redis, 's', 't/1');
+    await sessions.claim(await sessions.view('s', 'alpha'), 1, 60, Infinity);
+    await sessions.close('s', 1);
+    // What Redis runs, scripts' own commands among them: the view's read of the session's subscriptions is one.
+    const monitor = await redis.monitor();
+    const run: string[][] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => run.push(args));
+    const readsOfSubscriptions = async (viewing: () => Promise<unknown>) => {
+      run.length = 0;
+      await viewing();
+      const mark = `mark-${Math.random()}`;
+      await redis.echo(mark);
+      await expect.poll(() => run.some((args) => args.includes(mark))).toBe(true);
+      return run.filter((args) => args[0]?.toLowerCase() === 'hgetall' && args[1] === subscriptionsKey('s')).length;
+    };
+    try {
+      expect(await readsOfSubscriptions(() => sessions.view('s', 'alpha', true))).toBe(0);
+      expect(fanOut.listeners).toEqual([]);
+      expect(await readsOfSubscriptions(() => sessions.view('s', 'alpha'))).toBe(1);
+      expect(fanOut.listeners.map((each) => each.topic)).toEqual(['t/1']);
+    } finally {
+      monitor.disconnect();
+    }
+  });
+
   it("subscribes the fan-out to a held session's topics at its view, answers aedes once Redis has answered them, and removes its own listeners after", async () => {
     const fanOut = new RecordingFanOut();
     const { sessions, reads, redis } = storeWithReads(fanOut);

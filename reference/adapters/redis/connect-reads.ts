@@ -11,11 +11,12 @@
 //   connection held (a new one, or one held offline): one taken over from a live connection may still
 //   change until that connection has ended, and aedes reads those itself.
 // - The fan-out is subscribed ahead: the view's step reads the subscriptions of a session held offline
-//   for the owner connecting, and each topic is subscribed at once (a listener that takes nothing), in
-//   parallel with the claim. aedes' own subscription of a topic with a listener already is answered at
-//   once; its read is answered only once the subscriptions made ahead are answered by Redis. A topic read
-//   ahead that the claim's read no longer has is subscribed for nothing, for a moment; one it has that
-//   the view had not is subscribed by aedes, in turn, as before.
+//   for the owner connecting without Clean Start (a Clean Start wipes them), and each topic is
+//   subscribed at once (a listener that takes nothing), in parallel with the claim. aedes' own
+//   subscription of a topic with a listener already is answered at once; its read is answered only once
+//   the subscriptions made ahead are answered by Redis. A topic read ahead that the claim's read no
+//   longer has is subscribed for nothing, for a moment; one it has that the view had not is subscribed
+//   by aedes, in turn, as before.
 // The reads ride inside the store's steps rather than beside them (a pipeline or a MULTI of their own):
 // ioredis' auto-pipelining sends the requests of one connection in the order they are made, but writes
 // a pipeline of its own at once, ahead of what it holds, so a CONNECT's view could have overtaken the

@@ -129,10 +129,12 @@ export class RedisSessionStore implements SessionStore {
     await this.run('sessionRelease', this.instance);
   }
 
-  async view(name: string, owner: string): Promise<SessionView> {
+  async view(name: string, owner: string, cleanStart = false): Promise<SessionView> {
     const { reads } = this.options;
-    // aedes' subscriptions of a session held offline for this owner are read in the view too (reads).
-    const [raw, count, gone, unwiped, read] = (await this.runBinary('sessionView', name, owner, this.instance, reads ? reads.subscriptionsKey(name) : '')) as [BinaryRecord, number, BinaryRecord, number, Buffer[] | null];
+    // aedes' subscriptions of a session held offline for this owner are read in the view too (reads),
+    // unless the CONNECT starts clean: the session is wiped before its claim, and aedes resumes nothing.
+    const readKey = reads && !cleanStart ? reads.subscriptionsKey(name) : '';
+    const [raw, count, gone, unwiped, read] = (await this.runBinary('sessionView', name, owner, this.instance, readKey)) as [BinaryRecord, number, BinaryRecord, number, Buffer[] | null];
     if (read) reads!.viewedHeld(name, hashOf(read));
     return sessionView(name, toRecord(name, textOf(raw)), owner, count, toRecord(name, textOf(gone)), unwiped === 1);
   }

@@ -63,7 +63,13 @@ async function fanOutName(redis: Redis, prefix: string): Promise<string> {
   return (await redis.get(`${prefix}fan-out`))!;
 }
 
-/** A wipe of a session's state here forgets what a claim here read of it (its subscriptions, for aedes). */
+/**
+ * A wipe of a session's state here forgets what a claim here read of it (its subscriptions, for aedes).
+ * The store's close and abandon forget it only once the connection that claimed it ends, and a wipe can
+ * come first: a Clean Start CONNECT taking the session over from a connection here that aedes is still
+ * accepting wipes it before its own claim (which forgets it too, a round trip later), and aedes would
+ * have restored the wiped subscriptions for the older connection in between.
+ */
 function forgettingReads(wipe: SharedStateWipe, reads: ConnectReads): SharedStateWipe {
   return (sessionName, removed) => {
     reads.forget(sessionName);

@@ -1,0 +1,101 @@
+// A lock file beside a folder, held by one process at a time while it writes the folder: two brokers or
+// runs started at once on one empty --pki folder would otherwise each make a set, and the one published
+// last would replace the set the other had already loaded (its clients then failing verification).
+//
+// The lock is `.NAME.lock` beside the folder, holding its holder's process id. It is made whole (written
+// under a name of its own, then linked to the lock's name, which fails while one is there), so that a
+// waiter never reads an empty lock. A lock whose process is gone (killed while writing) is stale: the
+// first waiter to see it moves it aside and takes the lock.
+import { randomBytes } from 'node:crypto';
+import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PkiError } from './manifest.ts';
+
+const POLL_MS = 100;
+/** How long a caller waits for another process's lock: making a set takes 1-3 s on a loaded 2-core machine. */
+const WAIT_MS = 60_000;
+
+/** Runs `write` while holding the lock on `dir`, waiting for another process that holds it. */
+export async function withFolderLock<T>(dir: string, log: (line: string) => void, write: () => Promise<T>): Promise<T> {
+  const lock = join(dirname(dir), `.${basename(dir)}.lock`);
+  // Its own name for each caller, callers in one process among them.
+  const mine = `${lock}-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    // The folders above it are made as the set's would be (--out a/new/folder).
+    mkdirSync(dirname(dir), { recursive: true });
+    writeFileSync(mine, `${process.pid}\n`);
+  } catch (error) {
+    throw new PkiError(`cannot write a PKI set beside ${dir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  try {
+    const deadline = Date.now() + WAIT_MS;
+    let told = false;
+    while (!take(mine, lock)) {
+      const holder = holderOf(lock);
+      if (holder && !alive(holder.pid)) {
+        breakStale(lock, holder.inode, mine);
+        continue;
+      }
+      if (Date.now() > deadline) {
+        throw new PkiError(`process ${holder?.pid ?? '?'} has held ${lock} for over ${WAIT_MS / 1000} s while writing ${dir}; if no process is writing it, delete ${lock}`);
+      }
+      if (!told && holder) {
+        log(`waiting for process ${holder.pid}, which is writing the PKI set in ${dir}`);
+        told = true;
+      }
+      await sleep(POLL_MS);
+    }
+  } finally {
+    rmSync(mine, { force: true });
+  }
+  try {
+    return await write();
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
+function take(mine: string, lock: string): boolean {
+  try {
+    linkSync(mine, lock);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw new PkiError(`cannot lock ${lock}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+
+/** The lock's holder, or undefined when it was released between the attempt and this read. */
+function holderOf(lock: string): { pid: number; inode: number } | undefined {
+  try {
+    return { pid: Number.parseInt(readFileSync(lock, 'utf8'), 10), inode: statSync(lock).ino };
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process is there, under another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes a stale lock, unless another waiter has already replaced it with its own: the lock is moved
+ * aside under this process's name and put back if what was moved is not the stale one judged.
+ */
+function breakStale(lock: string, staleInode: number, mine: string): void {
+  const aside = `${mine}.stale`;
+  try {
+    renameSync(lock, aside);
+  } catch {
+    return; // gone already: another waiter broke it
+  }
+  if (statSync(aside).ino !== staleInode) renameSync(aside, lock);
+  else rmSync(aside, { force: true });
+}
