@@ -130,4 +130,22 @@ describe.skipIf(!REDIS_AVAILABLE)('broker processes on one Redis', () => {
     await publisher.publish('mmc/alpha/s1', 'after', 1);
     expect((await resumed.nextMessage('mmc/alpha/s1')).payload).toBe('after');
   }, 60_000);
+
+  it('on SIGTERM with Redis gone, still sends DISCONNECT 0x8B and exits, within seconds', async () => {
+    const a = await instance(5);
+    const owner = await open(a, 'alpha', 's1', { sessionExpiry: 600 });
+    await redis!.kill();
+    try {
+      const started = Date.now();
+      a.child.kill('SIGTERM');
+      expect((await owner.ended).disconnectReasonCode).toBe(0x8b);
+      // aedes-persistence-redis's end and mqemitter-redis's close waited for ever on connections that reconnect.
+      const [code] = await once(a.child, 'exit');
+      expect(code).toBe(0);
+      expect(Date.now() - started).toBeLessThan(20_000);
+      expect(a.output()).toContain('the sessions held here could not be handed over');
+    } finally {
+      await redis!.restart();
+    }
+  }, 60_000);
 });

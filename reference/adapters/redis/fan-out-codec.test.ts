@@ -4,7 +4,9 @@
 // instances' notices answered once written; a message that does not decode is dropped. And the shape of
 // mqemitter-redis that fan-out-codec.ts relies on.
 import { describe, expect, it, vi } from 'vitest';
-import { fanOutsForTestFile, redisSkipNotice, REDIS_AVAILABLE, type FanOut } from '../../../testkit/redis-server.ts';
+import { Redis } from 'ioredis';
+import MQEmitterRedis from 'mqemitter-redis';
+import { fanOutsForTestFile, redisSkipNotice, REDIS_AVAILABLE, startRedis, type FanOut } from '../../../testkit/redis-server.ts';
 import { fanOutInMsgpackr } from './fan-out-codec.ts';
 import { WritesInFlight } from './writes-in-flight.ts';
 
@@ -14,7 +16,8 @@ const redis = fanOutsForTestFile();
 
 /** An instance's fan-out in msgpackr, with the writes it did not wait for. */
 function instance(name: string) {
-  const { mq, pub, sub } = redis.fanOut();
+  // Auto-pipelined, as the reference's connections are: a PUBLISH then waits for the turn's end, and a QUIT does not.
+  const { mq, pub, sub } = redis.fanOut({ enableAutoPipelining: true });
   const failures: Error[] = [];
   const unawaited = new WritesInFlight((error) => failures.push(error));
   fanOutInMsgpackr(mq, pub, sub, name, unawaited);
@@ -91,6 +94,26 @@ describe.skipIf(!REDIS_AVAILABLE)("aedes' fan-out in msgpackr", () => {
     expect((seen[0] as { payload: Buffer }).payload.toString()).toBe('last');
     expect(a.failures).toEqual([]);
   });
+
+  it('closes within a bound when Redis is gone (its connections would go on reconnecting)', async () => {
+    const server = await startRedis();
+    try {
+      const [pub, sub] = [new Redis(server.url, { enableAutoPipelining: true }), new Redis(server.url)];
+      const mq = MQEmitterRedis({ pubConn: pub, subConn: sub });
+      // Its connections' errors (refused, reconnecting) are re-emitted here, as the reference takes them.
+      (mq as unknown as { state: { on(event: 'error', listener: () => void): void } }).state.on('error', () => {});
+      const unawaited = new WritesInFlight(() => {});
+      fanOutInMsgpackr(mq, pub, sub, 'gone', unawaited);
+      await subscribed(mq, 'mmc/gone', []);
+      await server.kill();
+      mq.emit({ cmd: 'publish', topic: 'mmc/gone', payload: Buffer.from('lost') } as never, () => {});
+      const started = Date.now();
+      await new Promise<void>((resolve) => mq.close(() => resolve()));
+      expect(Date.now() - started).toBeLessThan(8000);
+    } finally {
+      await server.stop();
+    }
+  }, 20_000);
 
   it('drops a message on the channel that does not decode, and goes on', async () => {
     const b = instance('b');

@@ -28,6 +28,9 @@ interface FanOutInternals {
   _emit(message: Message): void;
 }
 
+/** How long a close waits for Redis to answer what was sent, and its QUIT, before it drops the connections. */
+const CLOSE_WAIT_MS = 2000;
+
 /** The ids kept to tell a message's second copy: far more than a PUBLISH's copies can be apart. */
 const IDS_KEPT = 4096;
 
@@ -64,12 +67,26 @@ export function fanOutInMsgpackr(mq: FanOut, publish: Redis, subscribe: Redis, i
   let sent = 0;
   // aedes closes the fan-out as it stops, once it has closed its connections (each announcing its end on
   // the fan-out, unawaited): it quits Redis once what was sent is written, and sends nothing after that
-  // (the listeners' close of what is left would announce more), so that no write is cut off.
+  // (the listeners' close of what is left would announce more), so that no write is cut off. A Redis
+  // that is gone answers neither the writes nor the QUIT (mqemitter-redis waits for both connections to
+  // end, and they go on reconnecting): past CLOSE_WAIT_MS they are dropped, so that a stop ends.
   let closing = false;
   const close = mq.close.bind(mq);
   mq.close = ((done: () => void) => {
     closing = true;
-    void unawaited.written().catch(() => {}).then(() => close(done));
+    let closed = false;
+    const finish = () => {
+      if (closed) return;
+      closed = true;
+      clearTimeout(dropped);
+      done();
+    };
+    const dropped = setTimeout(() => {
+      publish.disconnect();
+      subscribe.disconnect();
+      finish();
+    }, CLOSE_WAIT_MS);
+    void unawaited.written().catch(() => {}).then(() => closed || close(finish));
     return mq;
   }) as FanOut['close'];
   mq.emit = ((message: Message, done?: (error?: Error) => void) => {

@@ -4,6 +4,7 @@
 // message fan-out between instances (mqemitter-redis, in msgpackr: fan-out-codec.ts). broker.ts loads this module only for --redis,
 // so the in-memory default never loads a Redis client.
 import { randomBytes } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import MQEmitterRedis from 'mqemitter-redis';
 import type { Clock } from '../../ports/clock.ts';
@@ -76,6 +77,9 @@ function forgettingReads(wipe: SharedStateWipe, reads: ConnectReads): SharedStat
     return wipe(sessionName, removed);
   };
 }
+
+/** How long a close waits for aedes-persistence-redis to end before it drops the connections anyway. */
+const PERSISTENCE_END_WAIT_MS = 2000;
 
 /** The error code of a Redis that could not be reached at start. */
 export const REDIS_UNREACHABLE = 'EREDISUNREACHABLE';
@@ -191,7 +195,8 @@ export async function joinSharedNamespace(options: SharedNamespaceOptions): Prom
     async close() {
       registry?.stop();
       await sessions.stop().catch((error: Error) => log(`the sessions held here could not be handed over: ${error.message}`));
-      await persistence.destroy().catch(() => {});
+      // aedes-persistence-redis's end unsubscribes on the fan-out, which waits for ever when Redis is gone.
+      await Promise.race([persistence.destroy().catch(() => {}), delay(PERSISTENCE_END_WAIT_MS, undefined, { ref: false })]);
       for (const redis of all) redis.disconnect();
     },
   };
