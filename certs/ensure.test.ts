@@ -138,6 +138,50 @@ describe('callers in several processes at once', () => {
   }, 180_000);
 });
 
+describe('a lock whose process id is alive', () => {
+  /** ensurePki on a copy of the set that lacks a server name, so that it takes the lock; 'waited' past 10 s. */
+  const reissue = (registered: string, lines: string[] = []) =>
+    Promise.race([
+      ensurePki({ outDir: registered, serverNames: { dns: ['lock.lan'], ip: [] }, log: (line) => lines.push(line) }),
+      new Promise<'waited'>((resolve) => setTimeout(resolve, 10_000, 'waited').unref()),
+    ]);
+
+  it('is a dead run\'s when it names this process and this process does not hold it (a container\'s PID 1 after a restart): taken at once', async () => {
+    const { registered } = copyOfFirst();
+    const lock = join(registered, '..', '.pki.lock');
+    writeFileSync(lock, `${process.pid}\n`);
+    const lines: string[] = [];
+    const result = await reissue(registered, lines);
+    expect(result).not.toBe('waited');
+    expect(lines.join('\n')).not.toMatch(/waiting/);
+    expect(existsSync(lock)).toBe(false);
+  }, 180_000);
+
+  it('is waited for when this process holds it: callers in one process at once make one server certificate between them', async () => {
+    const { registered } = copyOfFirst();
+    const [one, other] = await Promise.all([reissue(registered), reissue(registered)]);
+    expect(one).not.toBe('waited');
+    expect(other).not.toBe('waited');
+    const onDisk = JSON.parse(readFileSync(join(registered, MANIFEST_FILE), 'utf8')) as PkiManifest;
+    expect([one, other].map((result) => (result as { manifest: PkiManifest }).manifest.server.thumbprint)).toEqual([onDisk.server.thumbprint, onDisk.server.thumbprint]);
+  }, 180_000);
+
+  it.runIf(existsSync('/proc/self/stat'))('is stale when that process started at another time than the lock\'s holder (a recycled id)', async () => {
+    const { registered } = copyOfFirst();
+    const lock = join(registered, '..', '.pki.lock');
+    const other = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    try {
+      writeFileSync(lock, `${other.pid} 1\n`);
+      const lines: string[] = [];
+      expect(await reissue(registered, lines)).not.toBe('waited');
+      expect(lines.join('\n')).not.toMatch(/waiting/);
+    } finally {
+      other.kill('SIGKILL');
+      await once(other, 'exit');
+    }
+  }, 180_000);
+});
+
 /** A registered-to-be copy of the set made once in beforeAll: generation is slow on a loaded machine. */
 function copyOfFirst(): { registered: string; manifest: PkiManifest } {
   const registered = join(temporaryDir(), 'pki');

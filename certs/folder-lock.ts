@@ -2,10 +2,13 @@
 // runs started at once on one empty --pki folder would otherwise each make a set, and the one published
 // last would replace the set the other had already loaded (its clients then failing verification).
 //
-// The lock is `.NAME.lock` beside the folder, holding its holder's process id. It is made whole (written
-// under a name of its own, then linked to the lock's name, which fails while one is there), so that a
-// waiter never reads an empty lock. A lock whose process is gone (killed while writing) is stale: the
-// first waiter to see it moves it aside and takes the lock.
+// The lock is `.NAME.lock` beside the folder, holding its holder's process id and, on Linux, that
+// process's start time. It is made whole (written under a name of its own, then linked to the lock's
+// name, which fails while one is there), so that a waiter never reads an empty lock. A lock whose process
+// is gone (killed while writing) is stale: the first waiter to see it moves it aside and takes the lock.
+// Process ids repeat (a container's node is PID 1 at every start), so a lock naming a live process is
+// stale too when that process started at another time than its holder did, or is this process and this
+// process does not hold it.
 import { randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -16,6 +19,9 @@ const POLL_MS = 100;
 /** How long a caller waits for another process's lock: making a set takes 1-3 s on a loaded 2-core machine. */
 const WAIT_MS = 60_000;
 
+/** The locks this process holds now: a lock naming this process's id and not in here is a dead run's. */
+const held = new Set<string>();
+
 /** Runs `write` while holding the lock on `dir`, waiting for another process that holds it. */
 export async function withFolderLock<T>(dir: string, log: (line: string) => void, write: () => Promise<T>): Promise<T> {
   const lock = join(dirname(dir), `.${basename(dir)}.lock`);
@@ -24,7 +30,7 @@ export async function withFolderLock<T>(dir: string, log: (line: string) => void
   try {
     // The folders above it are made as the set's would be (--out a/new/folder).
     mkdirSync(dirname(dir), { recursive: true });
-    writeFileSync(mine, `${process.pid}\n`);
+    writeFileSync(mine, `${[process.pid, startTimeOf(process.pid)].filter((field) => field !== undefined).join(' ')}\n`);
   } catch (error) {
     throw new PkiError(`cannot write a PKI set beside ${dir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
@@ -33,7 +39,7 @@ export async function withFolderLock<T>(dir: string, log: (line: string) => void
     let told = false;
     while (!take(mine, lock)) {
       const holder = holderOf(lock);
-      if (holder && !alive(holder.pid)) {
+      if (holder && stale(lock, holder)) {
         breakStale(lock, holder.inode, mine);
         continue;
       }
@@ -49,10 +55,13 @@ export async function withFolderLock<T>(dir: string, log: (line: string) => void
   } finally {
     rmSync(mine, { force: true });
   }
+  held.add(lock);
   try {
     return await write();
   } finally {
+    // Removed before it leaves `held`, so that no caller of this process judges it stale meanwhile.
     rmSync(lock, { force: true });
+    held.delete(lock);
   }
 }
 
@@ -66,10 +75,39 @@ function take(mine: string, lock: string): boolean {
   }
 }
 
+interface Holder {
+  pid: number;
+  /** The holder's start time where the lock records one (Linux), to tell it from a later process with its id. */
+  startTime?: string;
+  inode: number;
+}
+
 /** The lock's holder, or undefined when it was released between the attempt and this read. */
-function holderOf(lock: string): { pid: number; inode: number } | undefined {
+function holderOf(lock: string): Holder | undefined {
   try {
-    return { pid: Number.parseInt(readFileSync(lock, 'utf8'), 10), inode: statSync(lock).ino };
+    const [pid, startTime] = readFileSync(lock, 'utf8').trim().split(' ');
+    return { pid: Number.parseInt(pid!, 10), ...(startTime ? { startTime } : {}), inode: statSync(lock).ino };
+  } catch {
+    return undefined;
+  }
+}
+
+function stale(lock: string, holder: Holder): boolean {
+  if (holder.pid === process.pid) return !held.has(lock);
+  if (!alive(holder.pid)) return true;
+  const startTime = holder.startTime && startTimeOf(holder.pid);
+  return startTime !== undefined && startTime !== holder.startTime;
+}
+
+/**
+ * When a process started, in clock ticks since boot (field 22 of /proc/PID/stat), or undefined where
+ * there is no /proc (the lock then names the process by its id alone).
+ */
+function startTimeOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Field 2, the command's name in parentheses, may hold spaces: count from the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
   } catch {
     return undefined;
   }
