@@ -10,7 +10,7 @@
 // stale too when that process started at another time than its holder did, or is this process and this
 // process does not hold it.
 import { randomBytes } from 'node:crypto';
-import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PkiError } from './manifest.ts';
@@ -82,13 +82,22 @@ interface Holder {
   inode: number;
 }
 
-/** The lock's holder, or undefined when it was released between the attempt and this read. */
+/**
+ * The lock's holder, or undefined when it was released between the attempt and this read. Its content
+ * and inode are read through one descriptor: read by name in two calls, they could be of two locks (a
+ * stale one's dead pid, and the inode of a live lock that replaced it), and the live one be broken.
+ */
 function holderOf(lock: string): Holder | undefined {
+  let fd: number | undefined;
   try {
-    const [pid, startTime] = readFileSync(lock, 'utf8').trim().split(' ');
-    return { pid: Number.parseInt(pid!, 10), ...(startTime ? { startTime } : {}), inode: statSync(lock).ino };
+    fd = openSync(lock, 'r');
+    const inode = fstatSync(fd).ino;
+    const [pid, startTime] = readFileSync(fd, 'utf8').trim().split(' ');
+    return { pid: Number.parseInt(pid!, 10), ...(startTime ? { startTime } : {}), inode };
   } catch {
     return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
