@@ -65,6 +65,18 @@ describe('ensurePki', () => {
     const blocked = join(occupied, 'notes.txt', 'pki');
     await expect(ensurePki({ outDir: blocked })).rejects.toThrow(/cannot write/);
   }, 180_000);
+
+  it('refuses a corrupt set or a folder holding other files for that reason where no lock can be made beside it', async () => {
+    // A name of 250 characters: the lock's names beside it (.NAME.lock-PID-…) are too long to be made.
+    const corrupt = join(temporaryDir(), 'p'.repeat(250));
+    cpSync(template, corrupt, { recursive: true });
+    rmSync(join(corrupt, 'clients', 'beta.key.pem'));
+    await expect(ensurePki({ outDir: corrupt })).rejects.toThrow(/corrupt.*beta\.key\.pem is missing.*--force/);
+    const occupied = join(temporaryDir(), 'o'.repeat(250));
+    mkdirSync(occupied);
+    writeFileSync(join(occupied, 'notes.txt'), 'mine');
+    await expect(ensurePki({ outDir: occupied })).rejects.toThrow(/is not empty and holds no identities\.json/);
+  }, 180_000);
 });
 
 /**

@@ -22,6 +22,11 @@ const WAIT_MS = 60_000;
 /** The locks this process holds now: a lock naming this process's id and not in here is a dead run's. */
 const held = new Set<string>();
 
+/** The lock cannot be made where it belongs (the place beside the folder cannot be written). */
+export class UnwritableLockError extends PkiError {
+  override name = 'UnwritableLockError';
+}
+
 /** Runs `write` while holding the lock on `dir`, waiting for another process that holds it. */
 export async function withFolderLock<T>(dir: string, log: (line: string) => void, write: () => Promise<T>): Promise<T> {
   const lock = join(dirname(dir), `.${basename(dir)}.lock`);
@@ -32,7 +37,7 @@ export async function withFolderLock<T>(dir: string, log: (line: string) => void
     mkdirSync(dirname(dir), { recursive: true });
     writeFileSync(mine, `${[process.pid, startTimeOf(process.pid)].filter((field) => field !== undefined).join(' ')}\n`);
   } catch (error) {
-    throw new PkiError(`cannot write a PKI set beside ${dir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new UnwritableLockError(`cannot write a PKI set beside ${dir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
   try {
     const deadline = Date.now() + WAIT_MS;
@@ -71,7 +76,7 @@ function take(mine: string, lock: string): boolean {
     return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw new PkiError(`cannot lock ${lock}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new UnwritableLockError(`cannot lock ${lock}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
 }
 

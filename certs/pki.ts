@@ -23,7 +23,7 @@ import {
   type Registration,
 } from './manifest.ts';
 import { toolCommand } from '../common/package.ts';
-import { withFolderLock } from './folder-lock.ts';
+import { UnwritableLockError, withFolderLock } from './folder-lock.ts';
 import {
   certificateToPem,
   issueCertificate,
@@ -341,13 +341,27 @@ export async function ensurePki(options: EnsurePkiOptions = {}): Promise<PkiResu
   const log = options.log ?? (() => {});
   const wanted = mergeNames(SERVER_NAMES, options.serverNames ?? { dns: [], ip: [] });
   let finding: Finding | undefined;
+  let refusal: unknown;
   try {
     finding = judge(dir, options, wanted, now);
-  } catch {
+  } catch (error) {
     // Judged again under the lock, which throws it there: a set another process is replacing can be
     // seen half moved away.
+    refusal = error;
   }
   if (finding?.kind === 'reuse' && !finding.lacking) return reuse(dir, finding.manifest, finding, now, log);
+  try {
+    return await ensureUnderLock(dir, options, wanted, now, log);
+  } catch (error) {
+    // A folder refused for its own reason (corrupt, holding other files) where no lock can be made
+    // beside it: its reason, not the lock's, is what the user must hear.
+    if (error instanceof UnwritableLockError && refusal) throw refusal;
+    throw error;
+  }
+}
+
+/** Judges the folder again under its lock, and reissues, generates or reuses what it finds. */
+async function ensureUnderLock(dir: string, options: EnsurePkiOptions, wanted: ServerNames, now: Date, log: (line: string) => void): Promise<PkiResult> {
   return withFolderLock(dir, log, async () => {
     const found = judge(dir, options, wanted, now);
     if (found.kind === 'reuse') {
