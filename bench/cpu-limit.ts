@@ -31,7 +31,7 @@ function hierarchy(): Hierarchy {
     return {
       root: '/sys/fs/cgroup',
       limit(dir, quotaMicros) {
-        if (!readFileSync(controllers, 'utf8').split(' ').includes('cpu')) writeFileSync(controllers, '+cpu');
+        if (!readFileSync(controllers, 'utf8').trim().split(/\s+/).includes('cpu')) writeFileSync(controllers, '+cpu');
         writeFileSync(join(dir, 'cpu.max'), `${quotaMicros} ${PERIOD_MICROS}`);
       },
     };
@@ -52,7 +52,11 @@ export function limitCpu(pid: number, cores: number): () => void {
     writeFileSync(join(dir, 'cgroup.procs'), String(pid));
   } catch (error) {
     if (existsSync(dir)) rmdirSync(dir);
-    throw new UserError(`--cpu-limit could not make a cgroup in ${root} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): it needs root`);
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    // cgroup v2 lets a group hand its controllers down only while it holds no process itself: the root of
+    // a container's own cgroup namespace holds the container's.
+    const why = code === 'EBUSY' ? `${root} holds processes of its own (a container's cgroup namespace), so its cpu controller cannot be handed down` : 'it needs root';
+    throw new UserError(`--cpu-limit could not make a cgroup in ${root} (${code}): ${why}`);
   }
   return () => rmdirSync(dir);
 }

@@ -51,22 +51,41 @@ interface InstanceOptions {
   cpuLimit?: number;
 }
 
+/** The broker processes started and not stopped yet: a benchmark that fails ends them, and removes their cgroups. */
+const running = new Set<Pick<Instance, 'child' | 'unlimit'>>();
+
 async function instance(pkiDir: string, { redisUrl, profileDir, cpuLimit }: InstanceOptions = {}): Promise<Instance> {
   const profile = profileDir ? ['--cpu-prof', '--cpu-prof-dir', join(profileDir, redisUrl ? 'redis' : 'memory')] : [];
   const child = fork(resolve('bench/broker-process.ts'), ['reference', pkiDir, ...(redisUrl ? [redisUrl] : [])], {
     execArgv: ['--import', 'tsx', '--expose-gc', ...profile],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  let unlimit: (() => void) | undefined;
-  try {
-    unlimit = cpuLimit === undefined ? undefined : limitCpu(child.pid!, cpuLimit);
-  } catch (error) {
-    child.kill();
-    throw error;
-  }
-  const [first] = (await once(child, 'message')) as [{ url: string }];
+  const started: Pick<Instance, 'child' | 'unlimit'> = { child };
+  running.add(started);
+  if (cpuLimit !== undefined) started.unlimit = limitCpu(child.pid!, cpuLimit);
+  const exited = once(child, 'exit').then(([code]) => Promise.reject(new Error(`a broker process exited (code ${code}) before it listened`)));
+  const [first] = (await Promise.race([once(child, 'message'), exited])) as [{ url: string }];
   const url = new URL(first.url);
-  return { child, unlimit, url: first.url, host: url.hostname, port: Number(url.port) };
+  return { ...started, url: first.url, host: url.hostname, port: Number(url.port) };
+}
+
+/** Ends what is left of the broker processes (a benchmark that failed) and removes their cgroups. */
+async function endRunning(): Promise<void> {
+  await Promise.all(
+    [...running].map(async ({ child, unlimit }) => {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = once(child, 'exit');
+        child.kill('SIGKILL');
+        await exited;
+      }
+      try {
+        unlimit?.();
+      } catch {
+        // A cgroup that will not go is left: the benchmark's own failure is what to report.
+      }
+    }),
+  );
+  running.clear();
 }
 
 /** A broker process's CPU time so far, µs. */
@@ -79,6 +98,7 @@ async function cpuOf(instance: Instance): Promise<number> {
 async function stop(instance: Instance): Promise<void> {
   instance.child.send('stop');
   await once(instance.child, 'exit');
+  for (const started of running) if (started.child === instance.child) running.delete(started);
   instance.unlimit?.();
 }
 
@@ -285,6 +305,7 @@ async function main(args: string[]): Promise<void> {
     console.log(`load average at the end: ${loadavg().map((load) => load.toFixed(2)).join(', ')}`);
     await Promise.all([stop(memory), stop(redisA), stop(redisB)]);
   } finally {
+    await endRunning();
     for (const child of drivers) child.send('stop');
     admin.disconnect();
     await server.stop();
