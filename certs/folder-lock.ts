@@ -9,6 +9,10 @@
 // Process ids repeat (a container's node is PID 1 at every start), so a lock naming a live process is
 // stale too when that process started at another time than its holder did, or is this process and this
 // process does not hold it.
+//
+// On a filesystem without hard links (vfat, some CIFS and FUSE mounts) the lock is instead created
+// exclusively and then written: a lock not yet whole (its line unfinished) is being written, and stale
+// only once it has stayed so for a while.
 import { randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -18,6 +22,10 @@ import { PkiError } from './manifest.ts';
 const POLL_MS = 100;
 /** How long a caller waits for another process's lock: making a set takes 1-3 s on a loaded 2-core machine. */
 const WAIT_MS = 60_000;
+/** How long a lock may stay unfinished before it is judged the leftover of a process killed writing it. */
+const WRITING_MS = 2_000;
+/** What link(2) fails with where the filesystem has no hard links. */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
 
 /** The locks this process holds now: a lock naming this process's id and not in here is a dead run's. */
 const held = new Set<string>();
@@ -32,17 +40,18 @@ export async function withFolderLock<T>(dir: string, log: (line: string) => void
   const lock = join(dirname(dir), `.${basename(dir)}.lock`);
   // Its own name for each caller, callers in one process among them.
   const mine = `${lock}-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const content = `${[process.pid, startTimeOf(process.pid)].filter((field) => field !== undefined).join(' ')}\n`;
   try {
     // The folders above it are made as the set's would be (--out a/new/folder).
     mkdirSync(dirname(dir), { recursive: true });
-    writeFileSync(mine, `${[process.pid, startTimeOf(process.pid)].filter((field) => field !== undefined).join(' ')}\n`);
+    writeFileSync(mine, content);
   } catch (error) {
     throw new UnwritableLockError(`cannot write a PKI set beside ${dir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
   try {
     const deadline = Date.now() + WAIT_MS;
     let told = false;
-    while (!take(mine, lock)) {
+    while (!take(mine, lock, content)) {
       const holder = holderOf(lock);
       if (holder && stale(lock, holder)) {
         breakStale(lock, holder.inode, mine);
@@ -51,7 +60,7 @@ export async function withFolderLock<T>(dir: string, log: (line: string) => void
       if (Date.now() > deadline) {
         throw new PkiError(`process ${holder?.pid ?? '?'} has held ${lock} for over ${WAIT_MS / 1000} s while writing ${dir}; if no process is writing it, delete ${lock}`);
       }
-      if (!told && holder) {
+      if (!told && holder?.pid !== undefined) {
         log(`waiting for process ${holder.pid}, which is writing the PKI set in ${dir}`);
         told = true;
       }
@@ -70,21 +79,32 @@ export async function withFolderLock<T>(dir: string, log: (line: string) => void
   }
 }
 
-function take(mine: string, lock: string): boolean {
+function take(mine: string, lock: string, content: string): boolean {
   try {
     linkSync(mine, lock);
     return true;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw new UnwritableLockError(`cannot lock ${lock}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (!code || !NO_HARD_LINKS.has(code)) throw new UnwritableLockError(`cannot lock ${lock}: ${code ?? (error as Error).message}`);
+  }
+  try {
+    writeFileSync(lock, content, { flag: 'wx' });
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    throw new UnwritableLockError(`cannot lock ${lock}: ${code ?? (error as Error).message}`);
   }
 }
 
 interface Holder {
-  pid: number;
+  /** Undefined while the lock is being written (made without a hard link, its line not yet whole). */
+  pid?: number;
   /** The holder's start time where the lock records one (Linux), to tell it from a later process with its id. */
   startTime?: string;
   inode: number;
+  modifiedMs: number;
 }
 
 /**
@@ -96,9 +116,11 @@ function holderOf(lock: string): Holder | undefined {
   let fd: number | undefined;
   try {
     fd = openSync(lock, 'r');
-    const inode = fstatSync(fd).ino;
-    const [pid, startTime] = readFileSync(fd, 'utf8').trim().split(' ');
-    return { pid: Number.parseInt(pid!, 10), ...(startTime ? { startTime } : {}), inode };
+    const { ino: inode, mtimeMs: modifiedMs } = fstatSync(fd);
+    const line = readFileSync(fd, 'utf8');
+    if (!line.endsWith('\n')) return { inode, modifiedMs };
+    const [pid, startTime] = line.trim().split(' ');
+    return { pid: Number.parseInt(pid!, 10), ...(startTime ? { startTime } : {}), inode, modifiedMs };
   } catch {
     return undefined;
   } finally {
@@ -107,6 +129,7 @@ function holderOf(lock: string): Holder | undefined {
 }
 
 function stale(lock: string, holder: Holder): boolean {
+  if (holder.pid === undefined) return Date.now() - holder.modifiedMs > WRITING_MS;
   if (holder.pid === process.pid) return !held.has(lock);
   if (!alive(holder.pid)) return true;
   const startTime = holder.startTime && startTimeOf(holder.pid);
