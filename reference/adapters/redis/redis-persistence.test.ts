@@ -2,6 +2,7 @@
 // queue: the packet identifier each session was sent a stored message with (`packet:…:ids`), never for
 // a message no longer stored; and a message's count of the sessions holding it, which only ever grows
 // as the message is queued again. One redis-server for the file, a database per test.
+import { PassThrough } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { redisForTestFile, redisSkipNotice, REDIS_AVAILABLE, slowRequests } from '../../../testkit/redis-server.ts';
@@ -124,5 +125,20 @@ describe.skipIf(!REDIS_AVAILABLE)('a PUBACK', () => {
     expect(await redis.get('packet:b1:1:offlineCount')).toBe('1');
     expect(await redis.lrange('outgoing:other', 0, -1)).toEqual(['packet:b1:1']);
     expect(failures).toEqual([]);
+  });
+});
+
+describe.skipIf(!REDIS_AVAILABLE)("a SUBSCRIBE's retained messages", () => {
+  it('are told as unread when Redis fails their read, where aedes pipes the stream with no error listener (an unhandled error ended the process)', async () => {
+    const connect = redisFile.database();
+    const [redis, queue] = [connect({ maxRetriesPerRequest: 0 }), connect()];
+    await Promise.all([redis.ping(), queue.ping()]);
+    const told: string[] = [];
+    const persistence = redisPersistence(redis, queue, new WritesInFlight(() => {}), undefined, (line) => told.push(line));
+    redis.disconnect();
+    const stream = persistence.createRetainedStreamCombi(['mmc/#']) as unknown as NodeJS.ReadableStream;
+    // As aedes reads it: piped on, with no listener of its own for an error.
+    stream.pipe(new PassThrough({ objectMode: true }));
+    await expect.poll(() => told).toEqual([expect.stringContaining('the retained messages of a SUBSCRIBE could not be read from Redis')]);
   });
 });

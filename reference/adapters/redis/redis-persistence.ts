@@ -408,14 +408,17 @@ const AsyncRedisPersistence = requireHere('aedes-persistence-redis/asyncPersiste
 /**
  * aedes-persistence-redis 11 answers with async generators where aedes 2.0.0-beta.1 pipes Node streams
  * (`stream.pipe` for the retained messages a SUBSCRIBE gets) and aedes' memory persistence gives them:
- * its streams are handed over as Readables.
+ * its streams are handed over as Readables. aedes pipes the retained ones with no error listener: a read
+ * that failed (Redis lost while a SUBSCRIBE's retained messages were read) ended the process on an
+ * unhandled 'error' event. It is told (`log`) instead, and that SUBSCRIBE gets no more retained messages.
  */
-function withReadableStreams(persistence: RedisPersistence): RedisPersistence {
+function withReadableStreams(persistence: RedisPersistence, log: (line: string) => void): RedisPersistence {
   const retainedCombi = persistence.createRetainedStreamCombi.bind(persistence);
   const retained = persistence.createRetainedStream.bind(persistence);
   const outgoing = persistence.outgoingStream.bind(persistence);
-  persistence.createRetainedStreamCombi = (patterns) => Readable.from(retainedCombi(patterns));
-  persistence.createRetainedStream = (pattern) => Readable.from(retained(pattern));
+  const told = (stream: Readable) => stream.on('error', (error: Error) => log(`the retained messages of a SUBSCRIBE could not be read from Redis: ${error.message}`));
+  persistence.createRetainedStreamCombi = (patterns) => told(Readable.from(retainedCombi(patterns)));
+  persistence.createRetainedStream = (pattern) => told(Readable.from(retained(pattern)));
   persistence.outgoingStream = (client) => Readable.from(outgoing(client));
   return persistence;
 }
@@ -424,11 +427,11 @@ function withReadableStreams(persistence: RedisPersistence): RedisPersistence {
  * aedes-persistence-redis on this connection, as aedes 2.0.0-beta.1 takes it, writing in fewer round
  * trips; messages are queued on `queue` (the connection the fan-out publishes on), and aedes goes on
  * before Redis answers: each queueing is added to `unawaited`; a CONNECT's subscriptions are answered
- * from what its claim read, with `reads`.
+ * from what its claim read, with `reads`; a failed read of retained messages is told to `log`.
  */
-export function redisPersistence(connection: Redis, queue: Redis, unawaited: WritesInFlight, reads?: ReadsForAedes): RedisPersistence {
+export function redisPersistence(connection: Redis, queue: Redis, unawaited: WritesInFlight, reads?: ReadsForAedes, log: (line: string) => void = () => {}): RedisPersistence {
   const persistence = new AsyncRedisPersistence({ conn: connection });
   inFewerRoundTrips(persistence, connection, queue, unawaited);
   if (reads) subscriptionsReadWithClaims(persistence, reads);
-  return withReadableStreams(persistence);
+  return withReadableStreams(persistence, log);
 }

@@ -174,7 +174,7 @@ export async function joinSharedNamespace(options: SharedNamespaceOptions): Prom
   await sessions.start();
   // Messages are queued on the fan-out's connection, so that a message is in its sessions' queues before
   // any instance hears of it.
-  const persistence = redisPersistence(persistenceConnection, publish, unawaited, reads);
+  const persistence = redisPersistence(persistenceConnection, publish, unawaited, reads, log);
   let registry: RedisClientRegistry | undefined;
   const takeovers = await RedisTakeovers.start(mq, storeConnection, instance, { channelOf });
   return {
