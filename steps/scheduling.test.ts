@@ -1,6 +1,6 @@
 import type { Pickle } from '@cucumber/messages';
 import { describe, expect, it } from 'vitest';
-import { almostExpiredWaitMs, canRunBeside, identitiesOf, startRank } from './scheduling.ts';
+import { canRunBeside, identitiesOf, startRank } from './scheduling.ts';
 
 /** A scenario as cucumber hands it over, with only what scheduling reads. */
 function scenario(...steps: string[]): Pickle {
@@ -83,18 +83,5 @@ describe('which scenarios start first', () => {
     const order = [holdsAlpha, almost, fillsBeta, token, expires, silent].sort((a, b) => startRank(b) - startRank(a));
     expect(order).toEqual([token, silent, expires, almost, fillsBeta, holdsAlpha]);
     expect(startRank(holdsAlpha)).toBe(0);
-  });
-});
-
-describe('how long "has almost expired" waits', () => {
-  it('leaves a quarter of the interval, at least 0.8 s on short ones, when CONNECTs are quick', () => {
-    expect(almostExpiredWaitMs(2, 20)).toBe(1200);
-    expect(almostExpiredWaitMs(4, 20)).toBe(3000);
-    expect(almostExpiredWaitMs(3600, 20)).toBe(2_700_000);
-  });
-
-  it('leaves twice the longest CONNECT of the scenario when that is more, and never waits less than nothing', () => {
-    expect(almostExpiredWaitMs(4, 700)).toBe(2600);
-    expect(almostExpiredWaitMs(2, 1500)).toBe(0);
   });
 });

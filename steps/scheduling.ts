@@ -134,14 +134,3 @@ export function startRank(pickle: Pickle): number {
   if (waits > 0) return 1 + waits;
   return fillsSessionLimit(pickle) ? 1 : 0;
 }
-
-/**
- * How long "has almost expired" waits, ms, after a session of `seconds` expiry was left: a quarter of
- * the interval (at least 0.8 s on short ones) is left for the next CONNECT to arrive in time, and at
- * least twice the longest CONNECT of the scenario so far. On a busy machine (many scenarios' CONNECTs
- * at once, each a TLS handshake) one took 0.7 s, and the next, arriving after the expiry, was accepted.
- */
-export function almostExpiredWaitMs(seconds: number, slowestConnectMs: number): number {
-  const margin = Math.max(seconds * 250, Math.min(800, seconds * 400), 2 * slowestConnectMs);
-  return Math.max(0, seconds * 1000 - margin);
-}

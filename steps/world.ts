@@ -132,8 +132,6 @@ export class ConformanceWorld extends World<TargetParameters> {
   rules: string[] = [];
   /** Whether the scenario waits for a session to expire (set before it runs): its MQTT 5 sessions then ask the short expiry. */
   waitsForExpiry = false;
-  /** The longest a CONNECT of this scenario took to be answered, ms: how busy the machine and the target are. */
-  slowestConnectMs = 0;
   /** Every packet this scenario's clients sent and received (the session client's and the raw client's). */
   readonly packets = new PacketLog();
   /** Live clients by Gherkin session name; the older connection after a takeover stays in `replaced`. */
@@ -459,9 +457,7 @@ export class ConformanceWorld extends World<TargetParameters> {
     } else {
       if (pending) await this.probeExpiry(clientId, pending);
       await this.pace(clientId);
-      const started = performance.now();
       outcome = await attempt();
-      this.slowestConnectMs = Math.max(this.slowestConnectMs, performance.now() - started);
     }
     if (outcome.accepted) {
       const previous = this.sessions.get(sessionName);
