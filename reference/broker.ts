@@ -253,6 +253,10 @@ export async function startReferenceBroker(options: ReferenceBrokerOptions): Pro
   limits.attach(broker);
   broker.on('clientError', (client, error) => log(`client "${shownName(client.id ?? '')}": ${error.message}`));
   broker.on('connectionError', (_client, error) => log(`connection error: ${error.message}`));
+  // aedes reports a store's failure outside any connection (a will's removal after it is published, its
+  // periodic sweep of wills) as its own 'error' event: with none listening, a Redis lost at that moment
+  // ended the process.
+  (broker as unknown as NodeJS.EventEmitter).on('error', (error: Error) => log(`the store failed: ${error.message}`));
 
   const host = options.host ?? '127.0.0.1';
   const tlsOptions = {

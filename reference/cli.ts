@@ -16,6 +16,9 @@ import { readNamespaceFile } from '../eventgrid/namespace-file.ts';
 import { docsLink } from '../common/package.ts';
 import { startWebhookService, WEBHOOK_PASSWORDS, withWebhook } from './webhook-service.ts';
 
+/** How long a stop may take before the process exits anyway (its sessions' hand-over unfinished: their leases run out). */
+const STOP_DEADLINE_MS = 15_000;
+
 const USAGE = `usage: mqtt-multisession-conformance broker [--namespace FILE] [--host 127.0.0.1] [--port 8883] [--ws-port 8443|off] [--pki DIR] [--server-name NAME ...] [--lifecycle FILE]
                                           [--handshake-timeout MS] [--connect-timeout MS] [--webhook] [--redis URL [--instances N]]
   --namespace FILE   namespace configuration (JSON, or an ARM template); default: every identity of
@@ -119,6 +122,11 @@ async function main(args: string[]): Promise<void> {
   const stopped = new Promise<void>((resolve) => {
     const stop = () => {
       console.log(broker.instance ? 'stopping: MQTT 5 clients get DISCONNECT 0x8B; their sessions stay in Redis' : 'stopping: MQTT 5 clients get DISCONNECT 0x8B');
+      // A Redis that is stalled (not gone: its connections open, nothing answered) would hold the stop for ever.
+      setTimeout(() => {
+        console.error(`error: the broker had not stopped ${STOP_DEADLINE_MS / 1000} s after the signal (its Redis does not answer): exiting`);
+        process.exit(1);
+      }, STOP_DEADLINE_MS).unref();
       void broker.stop().then(() => webhook?.stop()).then(resolve);
     };
     process.once('SIGINT', stop);

@@ -52,6 +52,8 @@ export interface TestRedis {
   kill(): Promise<void>;
   /** Starts it again on the same port and directory (after kill). */
   restart(): Promise<void>;
+  /** Stalls it (SIGSTOP: its connections stay open and nothing is answered) or lets it go on (SIGCONT). */
+  stall(stalled: boolean): void;
   /** Stops it and removes its directory. */
   stop(): Promise<void>;
 }
@@ -108,6 +110,9 @@ export async function startRedis(options: { persistent?: boolean } = {}): Promis
     kill,
     async restart() {
       if (!(await start())) throw new Error(`redis-server did not start again on 127.0.0.1:${port}: another process holds it`);
+    },
+    stall(stalled) {
+      child?.kill(stalled ? 'SIGSTOP' : 'SIGCONT');
     },
     async stop() {
       await kill();
