@@ -51,8 +51,8 @@ interface InstanceOptions {
   cpuLimit?: number;
 }
 
-/** The broker processes started and not stopped yet: a benchmark that fails ends them, and removes their cgroups. */
-const running = new Set<Pick<Instance, 'child' | 'unlimit'>>();
+/** The broker processes started and not stopped yet, with what removes each one's cgroup: a benchmark that fails ends them. */
+const running = new Map<ChildProcess, (() => void) | undefined>();
 
 async function instance(pkiDir: string, { redisUrl, profileDir, cpuLimit }: InstanceOptions = {}): Promise<Instance> {
   const profile = profileDir ? ['--cpu-prof', '--cpu-prof-dir', join(profileDir, redisUrl ? 'redis' : 'memory')] : [];
@@ -60,19 +60,20 @@ async function instance(pkiDir: string, { redisUrl, profileDir, cpuLimit }: Inst
     execArgv: ['--import', 'tsx', '--expose-gc', ...profile],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const started: Pick<Instance, 'child' | 'unlimit'> = { child };
-  running.add(started);
-  if (cpuLimit !== undefined) started.unlimit = limitCpu(child.pid!, cpuLimit);
+  // Known before its cgroup is made, which may fail: the benchmark's end then ends it.
+  running.set(child, undefined);
+  const unlimit = cpuLimit === undefined ? undefined : limitCpu(child.pid!, cpuLimit);
+  running.set(child, unlimit);
   const exited = once(child, 'exit').then(([code]) => Promise.reject(new Error(`a broker process exited (code ${code}) before it listened`)));
   const [first] = (await Promise.race([once(child, 'message'), exited])) as [{ url: string }];
   const url = new URL(first.url);
-  return { ...started, url: first.url, host: url.hostname, port: Number(url.port) };
+  return { child, unlimit, url: first.url, host: url.hostname, port: Number(url.port) };
 }
 
 /** Ends what is left of the broker processes (a benchmark that failed) and removes their cgroups. */
 async function endRunning(): Promise<void> {
   await Promise.all(
-    [...running].map(async ({ child, unlimit }) => {
+    [...running].map(async ([child, unlimit]) => {
       if (child.exitCode === null && child.signalCode === null) {
         const exited = once(child, 'exit');
         child.kill('SIGKILL');
@@ -98,7 +99,7 @@ async function cpuOf(instance: Instance): Promise<number> {
 async function stop(instance: Instance): Promise<void> {
   instance.child.send('stop');
   await once(instance.child, 'exit');
-  for (const started of running) if (started.child === instance.child) running.delete(started);
+  running.delete(instance.child);
   instance.unlimit?.();
 }
 

@@ -124,7 +124,7 @@ async function main(args: string[]): Promise<void> {
       console.log(broker.instance ? 'stopping: MQTT 5 clients get DISCONNECT 0x8B; their sessions stay in Redis' : 'stopping: MQTT 5 clients get DISCONNECT 0x8B');
       // A Redis that is stalled (not gone: its connections open, nothing answered) would hold the stop for ever.
       setTimeout(() => {
-        console.error(`error: the broker had not stopped ${STOP_DEADLINE_MS / 1000} s after the signal (its Redis does not answer): exiting`);
+        console.error(`error: the broker had not stopped ${STOP_DEADLINE_MS / 1000} s after the signal${broker.instance ? ' (its Redis does not answer)' : ''}: exiting`);
         process.exit(1);
       }, STOP_DEADLINE_MS).unref();
       void broker.stop().then(() => webhook?.stop()).then(resolve);
