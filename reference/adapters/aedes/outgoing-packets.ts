@@ -150,24 +150,26 @@ export class OutgoingPackets {
       this.blocked.push({ bytes, done });
       return true;
     }
+    // What is written of `bytes` so far goes out up to `at` whenever framing must part it (no closure
+    // for that: this runs for each write of every packet a framed connection is sent).
     let result = true;
     let from = 0;
     let at = 0;
-    const flush = (until: number) => {
-      if (until > from) result = this.write(bytes.subarray(from, until));
-      from = until;
-    };
     while (at < bytes.length) {
       if (this.state === 'type') {
         const type = bytes[at]! >> 4;
         const dropping = this.ending === 'over' || (this.ending === 'closing' && type !== DISCONNECT);
-        if (dropping !== this.dropping) flush(at);
+        if (dropping !== this.dropping && at > from) {
+          result = this.write(bytes.subarray(from, at));
+          from = at;
+        }
         this.dropping = dropping;
         if (type === DISCONNECT && this.ending === 'closing') this.ending = 'over';
         const cmd = TYPES[type];
         const awaited = cmd && !dropping && this.pending.length ? this.pending.filter((pending) => pending.cmd === cmd) : [];
         if (awaited.length || (type === PUBACK && !dropping && this.holds.size)) {
-          flush(at);
+          if (at > from) result = this.write(bytes.subarray(from, at));
+          from = at;
           this.held = { awaited, chunks: [], callbacks: [] };
         }
         this.state = 'length';
@@ -244,16 +246,18 @@ export class OutgoingPackets {
       this.blocked = undefined;
       this.corkForThisTurn();
       this.write(out, done);
-      // Framed again: a packet in the backlog may be held in its turn, and the writes behind it then
-      // wait as they are (passed again one at a time, each release passed every write behind it again:
-      // a publisher's 64 PUBACKs in flight cost thousands of passes a batch).
-      for (let index = 0; index < backlog.length; index += 1) {
+      // Framed again, in as few pieces as keep each write's callback its own: a packet in one may be held
+      // in its turn, and the rest then waits behind it as it is. (Passed again one write at a time, each
+      // release moved every write behind it into the next backlog: a publisher's PUBACKs in flight, each
+      // written in three or four pieces, cost thousands of moves a batch.)
+      const pieces = byCallback(backlog);
+      for (let index = 0; index < pieces.length; index += 1) {
         const blocked = this.blocked as OutgoingPackets['blocked'];
         if (blocked) {
-          for (let rest = index; rest < backlog.length; rest += 1) blocked.push(backlog[rest]!);
+          for (let rest = index; rest < pieces.length; rest += 1) blocked.push(pieces[rest]!);
           return;
         }
-        this.pass(backlog[index]!.bytes, backlog[index]!.done);
+        this.pass(pieces[index]!.bytes, pieces[index]!.done);
       }
     };
     void wait.then(go, go);
@@ -285,6 +289,23 @@ function joined(writes: { bytes: Buffer; done: WriteCallback | undefined }[]): {
   const callbacks = writes.flatMap((write) => (write.done ? [write.done] : []));
   const bytes = writes.length === 1 ? writes[0]!.bytes : Buffer.concat(writes.map((write) => write.bytes));
   return { bytes, done: callbacks.length < 2 ? callbacks[0] : (error) => callbacks.forEach((callback) => callback(error)) };
+}
+
+/**
+ * Writes waiting in a backlog, joined up to each one that has a callback: that callback is then called
+ * once the last of the bytes it stands for is out, as before. Most have none (mqtt-packet writes a
+ * packet in several pieces without one), and a backlog is then one piece.
+ */
+function byCallback(writes: { bytes: Buffer; done: WriteCallback | undefined }[]): { bytes: Buffer; done: WriteCallback | undefined }[] {
+  const pieces: { bytes: Buffer; done: WriteCallback | undefined }[] = [];
+  let from = 0;
+  for (let index = 0; index < writes.length; index += 1) {
+    if (writes[index]!.done || index === writes.length - 1) {
+      pieces.push(joined(writes.slice(from, index + 1)));
+      from = index + 1;
+    }
+  }
+  return pieces;
 }
 
 /** The packet identifier just after a packet's fixed header (its type byte, then its Remaining Length). */
