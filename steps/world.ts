@@ -507,11 +507,19 @@ export class ConformanceWorld extends World<TargetParameters> {
    */
   private async endControl(clientId: string, outcome: ConnectOutcome): Promise<void> {
     if (!outcome.accepted) return;
-    const index = this.accepted.map((session) => session.name).lastIndexOf(clientId);
-    if (index >= 0) await this.endSessions(this.accepted.splice(index, 1));
+    await this.endAccepted(clientId);
     // A byte-level connection's session is ended by the CONNECT above when it was kept, else with it.
     if ('client' in outcome) outcome.client.close();
     else outcome.connection.close();
+  }
+
+  /**
+   * Ends the session last accepted for this ClientID at once (with its connection), and no longer
+   * tracks it: a session that was only there to be accepted, and must not count against a limit.
+   */
+  async endAccepted(clientId: string): Promise<void> {
+    const index = this.accepted.map((session) => session.name).lastIndexOf(clientId);
+    if (index >= 0) await this.endSessions(this.accepted.splice(index, 1));
   }
 
   private async openRaw(identityId: string, request: RawRequest): Promise<RawConnectOutcome> {
