@@ -87,4 +87,26 @@ describe('breaking a stale folder lock', () => {
     // The dead waiter's leftover stays; the one that broke the lock removed its own.
     expect(readdirSync(parent).filter((name) => name.includes('breaking'))).toEqual([`.pki.lock.breaking-${ino}-${mtimeMs}-1`]);
   });
+
+  it('is left to the waiter that holds the right to break it, which this one waits for (its event loop free)', async () => {
+    const parent = temporaryDir();
+    const dir = join(parent, 'pki');
+    const lock = join(parent, '.pki.lock');
+    const deadPid = spawnSync(process.execPath, ['-e', '0']).pid!;
+    writeFileSync(lock, `${deadPid}\n`);
+    const { ino, mtimeMs } = statSync(lock);
+    const right = `${lock}.breaking-${ino}-${mtimeMs}-1`;
+    writeFileSync(right, `${process.ppid}\n`);
+    let wrote = false;
+    const locked = withFolderLock(dir, () => {}, async () => {
+      wrote = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(wrote).toBe(false);
+    expect(readFileSync(lock, 'utf8')).toBe(`${deadPid}\n`);
+    // That waiter is gone without breaking it (its right removed): this one breaks it.
+    rmSync(right);
+    await locked;
+    expect(wrote).toBe(true);
+  });
 });

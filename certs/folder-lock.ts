@@ -53,10 +53,8 @@ export async function withFolderLock<T>(dir: string, log: (line: string) => void
     let told = false;
     while (!take(mine, lock, content)) {
       const holder = holderOf(lock);
-      if (holder && stale(lock, holder)) {
-        breakStale(lock, holder, mine, content);
-        continue;
-      }
+      // Another waiter breaking it: waited for as a holder is (it is quick, unless that waiter is stopped).
+      if (holder && stale(lock, holder) && breakStale(lock, holder, mine, content)) continue;
       if (Date.now() > deadline) {
         throw new PkiError(`process ${holder?.pid ?? '?'} has held ${lock} for over ${WAIT_MS / 1000} s while writing ${dir}; if no process is writing it, delete ${lock}`);
       }
@@ -171,18 +169,20 @@ function sameLock(a: Holder, b: Holder): boolean {
  * check and the removal: only one waiter at a time may break a given stale lock (it holds the right to,
  * `claimBreak`), and no one else removes it (its holder is gone; a new lock cannot be made while it is
  * there). A waiter that judged it stale before another broke it and took the lock then finds that new
- * lock in its place, and leaves it. (Moving the lock aside and putting it back when it was not the stale
- * one, as before, could put it back over a lock a third waiter had taken meanwhile: two writers.)
+ * lock in its place, and leaves it. (Moving the lock aside and putting it back when it was not the
+ * stale one, as before, could put it back over a lock a third waiter had taken meanwhile: two writers.)
+ * False when another waiter holds the right: this one then waits, as for a holder.
  */
-function breakStale(lock: string, judged: Holder, mine: string, content: string): void {
+function breakStale(lock: string, judged: Holder, mine: string, content: string): boolean {
   const right = claimBreak(lock, judged, mine, content);
-  if (!right) return;
+  if (!right) return false;
   try {
     const now = holderOf(lock);
     if (now && sameLock(now, judged)) rmSync(lock, { force: true });
   } finally {
     rmSync(right, { force: true });
   }
+  return true;
 }
 
 /**
