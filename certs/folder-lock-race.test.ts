@@ -5,7 +5,7 @@
 // meanwhile (two writers). fs is wrapped for the third waiter's turn; process.kill, for the moment.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { temporaryDir } from '../common/test-support.ts';
 import { withFolderLock } from './folder-lock.ts';
@@ -72,38 +72,37 @@ describe('breaking a stale folder lock', () => {
     expect(existsSync(lock)).toBe(false);
   });
 
-  it('is broken at once where a waiter was killed while breaking it (its right to, left behind, names a dead process)', async () => {
+  /** A stale lock (its process gone) and a waiter's right to break it, naming `claimer`'s process. */
+  function staleLockBeingBroken(claimer: (deadPid: number) => number) {
     const parent = temporaryDir();
-    const dir = join(parent, 'pki');
-    const lock = join(parent, '.pki.lock');
-    const deadPid = spawnSync(process.execPath, ['-e', '0']).pid!;
-    writeFileSync(lock, `${deadPid}\n`);
-    const { ino, mtimeMs } = statSync(lock);
-    writeFileSync(`${lock}.breaking-${ino}-${mtimeMs}-1`, `${deadPid}\n`);
-    const started = Date.now();
-    await withFolderLock(dir, () => {}, async () => {});
-    expect(Date.now() - started).toBeLessThan(1000);
-    expect(existsSync(lock)).toBe(false);
-    // The dead waiter's leftover stays; the one that broke the lock removed its own.
-    expect(readdirSync(parent).filter((name) => name.includes('breaking'))).toEqual([`.pki.lock.breaking-${ino}-${mtimeMs}-1`]);
-  });
-
-  it('is left to the waiter that holds the right to break it, which this one waits for (its event loop free)', async () => {
-    const parent = temporaryDir();
-    const dir = join(parent, 'pki');
     const lock = join(parent, '.pki.lock');
     const deadPid = spawnSync(process.execPath, ['-e', '0']).pid!;
     writeFileSync(lock, `${deadPid}\n`);
     const { ino, mtimeMs } = statSync(lock);
     const right = `${lock}.breaking-${ino}-${mtimeMs}-1`;
-    writeFileSync(right, `${process.ppid}\n`);
+    writeFileSync(right, `${claimer(deadPid)}\n`);
+    return { parent, dir: join(parent, 'pki'), lock, right, staleLine: `${deadPid}\n` };
+  }
+
+  it('is broken at once where a waiter was killed while breaking it (its right to, left behind, names a dead process)', async () => {
+    const { parent, dir, lock, right } = staleLockBeingBroken((deadPid) => deadPid);
+    const started = Date.now();
+    await withFolderLock(dir, () => {}, async () => {});
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(existsSync(lock)).toBe(false);
+    // The dead waiter's leftover stays; the one that broke the lock removed its own.
+    expect(readdirSync(parent).filter((name) => name.includes('breaking'))).toEqual([basename(right)]);
+  });
+
+  it('is left to the waiter that holds the right to break it, which this one waits for (its event loop free)', async () => {
+    const { dir, lock, right, staleLine } = staleLockBeingBroken(() => process.ppid);
     let wrote = false;
     const locked = withFolderLock(dir, () => {}, async () => {
       wrote = true;
     });
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(wrote).toBe(false);
-    expect(readFileSync(lock, 'utf8')).toBe(`${deadPid}\n`);
+    expect(readFileSync(lock, 'utf8')).toBe(staleLine);
     // That waiter is gone without breaking it (its right removed): this one breaks it.
     rmSync(right);
     await locked;
