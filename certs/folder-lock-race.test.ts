@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, wr
 import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { temporaryDir } from '../common/test-support.ts';
-import { withFolderLock } from './folder-lock.ts';
+import { rightToBreak, withFolderLock } from './folder-lock.ts';
 
 /** Run after each call that can free a name: the third waiter's chance to take the lock. */
 const afterFree = vi.hoisted(() => ({ hook: undefined as (() => void) | undefined }));
@@ -78,8 +78,8 @@ describe('breaking a stale folder lock', () => {
     const lock = join(parent, '.pki.lock');
     const deadPid = spawnSync(process.execPath, ['-e', '0']).pid!;
     writeFileSync(lock, `${deadPid}\n`);
-    const { ino, mtimeMs } = statSync(lock);
-    const right = `${lock}.breaking-${ino}-${mtimeMs}-1`;
+    const { ino: inode, mtimeMs: modifiedMs } = statSync(lock);
+    const right = rightToBreak(lock, { inode, modifiedMs }, 1);
     writeFileSync(right, `${claimer(deadPid)}\n`);
     return { parent, dir: join(parent, 'pki'), lock, right, staleLine: `${deadPid}\n` };
   }
@@ -91,7 +91,7 @@ describe('breaking a stale folder lock', () => {
     expect(Date.now() - started).toBeLessThan(1000);
     expect(existsSync(lock)).toBe(false);
     // The dead waiter's leftover stays; the one that broke the lock removed its own.
-    expect(readdirSync(parent).filter((name) => name.includes('breaking'))).toEqual([basename(right)]);
+    expect(readdirSync(parent).filter((name) => name.includes('-break-'))).toEqual([basename(right)]);
   });
 
   it('is left to the waiter that holds the right to break it, which this one waits for (its event loop free)', async () => {

@@ -13,7 +13,7 @@
 // On a filesystem without hard links (vfat, some CIFS and FUSE mounts) the lock is instead created
 // exclusively and then written: a lock not yet whole (its line unfinished) is being written, and stale
 // only once it has stayed so for a while.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -186,6 +186,14 @@ function breakStale(lock: string, judged: Holder, mine: string, content: string)
 }
 
 /**
+ * The name of a generation of the right to break the lock file `stale` (its inode and mtime, hashed: no
+ * longer than a caller's own file beside the lock, which a folder's name must leave room for).
+ */
+export function rightToBreak(lock: string, stale: Pick<Holder, 'inode' | 'modifiedMs'>, generation: number): string {
+  return `${lock}-break-${createHash('sha256').update(`${stale.inode} ${stale.modifiedMs}`).digest('hex').slice(0, 8)}-${generation}`;
+}
+
+/**
  * The right to break one stale lock, made as a lock is (exclusively, holding this process's line): its
  * name, or undefined while another waiter holds it. A waiter killed while breaking leaves its right
  * behind, whose process is gone: the next generation's right is then taken, so that the lock is not
@@ -193,7 +201,7 @@ function breakStale(lock: string, judged: Holder, mine: string, content: string)
  */
 function claimBreak(lock: string, judged: Holder, mine: string, content: string): string | undefined {
   for (let generation = 1; ; generation += 1) {
-    const right = `${lock}.breaking-${judged.inode}-${judged.modifiedMs}-${generation}`;
+    const right = rightToBreak(lock, judged, generation);
     if (take(mine, right, content)) return right;
     const claimer = holderOf(right);
     if (!claimer || !stale(right, claimer)) return undefined;
