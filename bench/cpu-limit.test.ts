@@ -16,7 +16,7 @@ function failing(...codes: string[]): { rmdir(dir: string): void; calls: string[
   };
 }
 
-describe('removing a benchmark process's cgroup', () => {
+describe("removing a benchmark process's cgroup", () => {
   it('tries again while the group is still busy right after its process exited, and says nothing once it goes', async () => {
     const fs = failing('EBUSY', 'EBUSY');
     const said: string[] = [];
