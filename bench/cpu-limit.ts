@@ -39,11 +39,38 @@ function hierarchy(): Hierarchy {
   throw new UserError('--cpu-limit needs a Linux cgroup cpu controller (/sys/fs/cgroup/cpu or cgroup v2), and none is mounted');
 }
 
+/** How many times a busy cgroup's removal is tried, and how long apart, ms: about a second in all. */
+const REMOVE_TRIES = 20;
+const REMOVE_RETRY_MS = 50;
+
+/**
+ * Removes a cgroup's folder. Right after its process's exit is seen, the kernel may still count the
+ * process in the group, and rmdir fails with EBUSY: it is tried again, a bounded number of times; a
+ * group that will not go is left, said in one line (to `say`), never thrown: the benchmark's figures
+ * are what matters. Already gone is gone.
+ */
+export async function removeCgroup(dir: string, { rmdir = rmdirSync, say = console.error, retryMs = REMOVE_RETRY_MS }: { rmdir?: (dir: string) => void; say?: (line: string) => void; retryMs?: number } = {}): Promise<void> {
+  for (let tries = 1; ; tries += 1) {
+    try {
+      rmdir(dir);
+      return;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      if (code !== 'EBUSY' || tries === REMOVE_TRIES) {
+        say(`--cpu-limit: the cgroup ${dir} could not be removed (${code ?? (error as Error).message}${code === 'EBUSY' ? `, ${tries} tries` : ''}): remove it with rmdir once its processes are gone`);
+        return;
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, retryMs));
+  }
+}
+
 /**
  * Puts the process `pid` in a cgroup of its own limited to `cores` (0.5 = half of one core); the
- * returned function removes the group once the process has exited.
+ * returned function removes the group once the process has exited (removeCgroup: it never throws).
  */
-export function limitCpu(pid: number, cores: number): () => void {
+export function limitCpu(pid: number, cores: number): () => Promise<void> {
   const { root, limit } = hierarchy();
   const dir = join(root, `mmc-bench-${process.pid}-${pid}`);
   try {
@@ -58,7 +85,7 @@ export function limitCpu(pid: number, cores: number): () => void {
     const why = code === 'EBUSY' ? `${root} holds processes of its own (a container's cgroup namespace), so its cpu controller cannot be handed down` : 'it needs root';
     throw new UserError(`--cpu-limit could not make a cgroup in ${root} (${code}): ${why}`);
   }
-  return () => rmdirSync(dir);
+  return () => removeCgroup(dir);
 }
 
 /** --cpu-limit's value: a share of one core, from 0.05 to 64. */

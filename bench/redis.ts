@@ -40,7 +40,7 @@ const USAGE = `usage: npm run bench:redis [-- options]
 interface Instance {
   child: ChildProcess;
   /** Removes its cgroup once it has exited (--cpu-limit). */
-  unlimit?: () => void;
+  unlimit?: () => Promise<void>;
   url: string;
   host: string;
   port: number;
@@ -53,7 +53,7 @@ interface InstanceOptions {
 }
 
 /** The broker processes started and not stopped yet, with what removes each one's cgroup: a benchmark that fails ends them. */
-const running = new Map<ChildProcess, (() => void) | undefined>();
+const running = new Map<ChildProcess, (() => Promise<void>) | undefined>();
 
 async function instance(pkiDir: string, { redisUrl, profileDir, cpuLimit }: InstanceOptions = {}): Promise<Instance> {
   const profile = profileDir ? ['--cpu-prof', '--cpu-prof-dir', join(profileDir, redisUrl ? 'redis' : 'memory')] : [];
@@ -80,11 +80,7 @@ async function endRunning(): Promise<void> {
         child.kill('SIGKILL');
         await exited;
       }
-      try {
-        unlimit?.();
-      } catch {
-        // A cgroup that will not go is left: the benchmark's own failure is what to report.
-      }
+      await unlimit?.();
     }),
   );
   running.clear();
@@ -101,7 +97,7 @@ async function stop(instance: Instance): Promise<void> {
   instance.child.send('stop');
   await once(instance.child, 'exit');
   running.delete(instance.child);
-  instance.unlimit?.();
+  await instance.unlimit?.();
 }
 
 async function driver(pkiDir: string): Promise<ChildProcess> {

@@ -5,7 +5,7 @@
 // The lock is `.NAME.lock` beside the folder, holding its holder's process id and, on Linux, that
 // process's start time. It is made whole (written under a name of its own, then linked to the lock's
 // name, which fails while one is there), so that a waiter never reads an empty lock. A lock whose process
-// is gone (killed while writing) is stale: the first waiter to see it moves it aside and takes the lock.
+// is gone (killed while writing) is stale: a waiter that sees it removes it (breakStale) and takes the lock.
 // Process ids repeat (a container's node is PID 1 at every start), so a lock naming a live process is
 // stale too when that process started at another time than its holder did, or is this process and this
 // process does not hold it.
@@ -13,8 +13,8 @@
 // On a filesystem without hard links (vfat, some CIFS and FUSE mounts) the lock is instead created
 // exclusively and then written: a lock not yet whole (its line unfinished) is being written, and stale
 // only once it has stayed so for a while.
-import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, fstatSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PkiError } from './manifest.ts';
@@ -53,10 +53,8 @@ export async function withFolderLock<T>(dir: string, log: (line: string) => void
     let told = false;
     while (!take(mine, lock, content)) {
       const holder = holderOf(lock);
-      if (holder && stale(lock, holder)) {
-        breakStale(lock, holder.inode, mine);
-        continue;
-      }
+      // Another waiter breaking it: waited for as a holder is (it is quick, unless that waiter is stopped).
+      if (holder && stale(lock, holder) && breakStale(lock, holder, mine, content)) continue;
       if (Date.now() > deadline) {
         throw new PkiError(`process ${holder?.pid ?? '?'} has held ${lock} for over ${WAIT_MS / 1000} s while writing ${dir}; if no process is writing it, delete ${lock}`);
       }
@@ -160,17 +158,52 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Whether two reads of a lock are of one lock file: the same file, not changed since. */
+function sameLock(a: Holder, b: Holder): boolean {
+  return a.inode === b.inode && a.modifiedMs === b.modifiedMs && a.pid === b.pid && a.startTime === b.startTime;
+}
+
 /**
- * Removes a stale lock, unless another waiter has already replaced it with its own: the lock is moved
- * aside under this process's name and put back if what was moved is not the stale one judged.
+ * Removes a stale lock, unless it has already been replaced (another waiter broke it and took the lock).
+ * A lock is removed by its name, so what is removed is checked first, and must not change between that
+ * check and the removal: only one waiter at a time may break a given stale lock (it holds the right to,
+ * `claimBreak`), and no one else removes it (its holder is gone; a new lock cannot be made while it is
+ * there). A waiter that judged it stale before another broke it and took the lock then finds that new
+ * lock in its place, and leaves it. (Moving the lock aside and putting it back when it was not the
+ * stale one, as before, could put it back over a lock a third waiter had taken meanwhile: two writers.)
+ * False when another waiter holds the right: this one then waits, as for a holder.
  */
-function breakStale(lock: string, staleInode: number, mine: string): void {
-  const aside = `${mine}.stale`;
+function breakStale(lock: string, judged: Holder, mine: string, content: string): boolean {
+  const right = claimBreak(lock, judged, mine, content);
+  if (!right) return false;
   try {
-    renameSync(lock, aside);
-  } catch {
-    return; // gone already: another waiter broke it
+    const now = holderOf(lock);
+    if (now && sameLock(now, judged)) rmSync(lock, { force: true });
+  } finally {
+    rmSync(right, { force: true });
   }
-  if (statSync(aside).ino !== staleInode) renameSync(aside, lock);
-  else rmSync(aside, { force: true });
+  return true;
+}
+
+/**
+ * The name of a generation of the right to break the lock file `stale` (its inode and mtime, hashed: no
+ * longer than a caller's own file beside the lock, which a folder's name must leave room for).
+ */
+export function rightToBreak(lock: string, stale: Pick<Holder, 'inode' | 'modifiedMs'>, generation: number): string {
+  return `${lock}-break-${createHash('sha256').update(`${stale.inode} ${stale.modifiedMs}`).digest('hex').slice(0, 8)}-${generation}`;
+}
+
+/**
+ * The right to break one stale lock, made as a lock is (exclusively, holding this process's line): its
+ * name, or undefined while another waiter holds it. A waiter killed while breaking leaves its right
+ * behind, whose process is gone: the next generation's right is then taken, so that the lock is not
+ * held for ever (such a leftover stays beside the lock, git-ignored as the lock's other leftovers are).
+ */
+function claimBreak(lock: string, judged: Holder, mine: string, content: string): string | undefined {
+  for (let generation = 1; ; generation += 1) {
+    const right = rightToBreak(lock, judged, generation);
+    if (take(mine, right, content)) return right;
+    const claimer = holderOf(right);
+    if (!claimer || !stale(right, claimer)) return undefined;
+  }
 }

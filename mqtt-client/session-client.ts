@@ -102,6 +102,13 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 export class SessionClient {
   readonly sessionPresent: boolean;
   readonly connackProperties: Record<string, unknown>;
+  /** When its CONNACK arrived (performance.now()): the target had accepted it by then. */
+  readonly acceptedAt = performance.now();
+  /**
+   * How and when (performance.now()) the client began to leave its session: the target cannot have
+   * seen the session left any earlier, so its expiry cannot end before this plus the interval.
+   */
+  left?: { how: 'disconnect' | 'drop'; at: number };
   private readonly inbox: ReceivedMessage[] = [];
   private readonly waiters = new Set<() => void>();
   private disconnectReasonCode?: number;
@@ -348,11 +355,13 @@ export class SessionClient {
    */
   async disconnect(options: { sessionExpiry?: number } = {}): Promise<void> {
     const packet = options.sessionExpiry === undefined ? {} : { properties: { sessionExpiryInterval: options.sessionExpiry } };
+    this.left ??= { how: 'disconnect', at: performance.now() };
     await withTimeout(this.mqttClient.endAsync(false, packet), this.timeoutMs, 'the client to disconnect');
   }
 
   /** Drops the connection without a DISCONNECT, as a lost network would. */
   async drop(): Promise<void> {
+    this.left ??= { how: 'drop', at: performance.now() };
     this.mqttClient.stream.destroy();
     await withTimeout(this.ended, this.timeoutMs, 'the connection to close');
     this.mqttClient.end(true);

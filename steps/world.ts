@@ -103,6 +103,8 @@ interface OpenSession {
   version: MqttVersion;
   /** Opened with Clean Start and no expiry (3.1.1: a clean session): it ends with its connection, and needs no CONNECT to end it. */
   endsWithConnection: boolean;
+  /** How long the target holds it once left, seconds: what its client asked for, within the namespace's maximum. */
+  expirySeconds?: number;
   /** The client that opened it, when not a connection written byte by byte. */
   client?: SessionClient;
   /** The endpoint (the instance, of a namespace served by several) that accepted it. */
@@ -466,7 +468,8 @@ export class ConformanceWorld extends World<TargetParameters> {
       this.allClients.push(outcome.client);
       const { cleanStart, sessionExpiry } = { ...persistent, ...clientOptions };
       const endsWithConnection = this.version === '5' ? sessionExpiry === 0 : cleanStart === true;
-      this.accepted.push({ identityId, username: clientOptions.username, name: clientId, version: this.version, endsWithConnection, client: outcome.client, url, token, password });
+      const expirySeconds = endsWithConnection ? 0 : this.version === '5' ? Math.min(sessionExpiry ?? 0, this.maxSessionExpirySeconds) : this.maxSessionExpirySeconds;
+      this.accepted.push({ identityId, username: clientOptions.username, name: clientId, version: this.version, endsWithConnection, expirySeconds, client: outcome.client, url, token, password });
       // The session's topics are its current owner's (a case variant's are those of the name it stands for).
       this.owners.set(sessionName, this.registeredName(clientOptions.username ?? this.identity(identityId).entry.authenticationName));
     }
@@ -507,11 +510,19 @@ export class ConformanceWorld extends World<TargetParameters> {
    */
   private async endControl(clientId: string, outcome: ConnectOutcome): Promise<void> {
     if (!outcome.accepted) return;
-    const index = this.accepted.map((session) => session.name).lastIndexOf(clientId);
-    if (index >= 0) await this.endSessions(this.accepted.splice(index, 1));
+    await this.endAccepted(clientId);
     // A byte-level connection's session is ended by the CONNECT above when it was kept, else with it.
     if ('client' in outcome) outcome.client.close();
     else outcome.connection.close();
+  }
+
+  /**
+   * Ends the session last accepted for this ClientID at once (with its connection), and no longer
+   * tracks it: a session that was only there to be accepted, and must not count against a limit.
+   */
+  async endAccepted(clientId: string): Promise<void> {
+    const index = this.accepted.map((session) => session.name).lastIndexOf(clientId);
+    if (index >= 0) await this.endSessions(this.accepted.splice(index, 1));
   }
 
   private async openRaw(identityId: string, request: RawRequest): Promise<RawConnectOutcome> {
@@ -529,6 +540,20 @@ export class ConformanceWorld extends World<TargetParameters> {
       }
     }
     return outcome;
+  }
+
+  /**
+   * For an accepted CONNECT by a client other than the one that left a session (held until its expiry)
+   * under its ClientID: how long after that session's expiry could have ended (its client began to leave
+   * it, plus its expiry) the CONNACK came, ms; undefined when it came before, or no such session was left.
+   * Such a late acceptance proves nothing against S7: the CONNECT may have reached the target after the expiry.
+   */
+  acceptedAfterHeldExpiry(identityId: string, clientId: string, client: SessionClient): number | undefined {
+    const held = [...this.accepted].reverse().find((session) => session.name === clientId && session.client !== client);
+    const left = held?.client?.left;
+    if (!held?.expirySeconds || !left || this.sameClient(held.identityId, identityId)) return undefined;
+    const late = client.acceptedAt - (left.at + held.expirySeconds * 1000);
+    return late >= 0 ? Math.round(late) : undefined;
   }
 
   /** The last outcome, for a step that needs its client: one made with a SessionClient. */

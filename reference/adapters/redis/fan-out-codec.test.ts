@@ -95,6 +95,17 @@ describe.skipIf(!REDIS_AVAILABLE)("aedes' fan-out in msgpackr", () => {
     expect(a.failures).toEqual([]);
   });
 
+  it("closes once when closed twice: the second close waits for the first one's end", async () => {
+    const { mq, pub, sub } = redis.fanOut({ enableAutoPipelining: true });
+    const ownClose = vi.spyOn(mq, 'close');
+    fanOutInMsgpackr(mq, pub, sub, 'twice', new WritesInFlight(() => {}));
+    const ends: string[] = [];
+    const closed = (which: string) => new Promise<void>((resolve) => mq.close(() => (ends.push(which), resolve())));
+    await Promise.all([closed('first'), closed('second')]);
+    expect(ownClose).toHaveBeenCalledTimes(1);
+    expect(ends).toEqual(['first', 'second']);
+  });
+
   it('closes within a bound when Redis is gone (its connections would go on reconnecting)', async () => {
     const server = await startRedis();
     try {

@@ -69,24 +69,27 @@ export function fanOutInMsgpackr(mq: FanOut, publish: Redis, subscribe: Redis, i
   // the fan-out, unawaited): it quits Redis once what was sent is written, and sends nothing after that
   // (the listeners' close of what is left would announce more), so that no write is cut off. A Redis
   // that is gone answers neither the writes nor the QUIT (mqemitter-redis waits for both connections to
-  // end, and they go on reconnecting): past CLOSE_WAIT_MS they are dropped, so that a stop ends.
-  let closing = false;
+  // end, and they go on reconnecting): past CLOSE_WAIT_MS they are dropped, so that a stop ends. A
+  // further close waits for the first one's end: one QUIT, one bound.
+  let closing: Promise<void> | undefined;
   const close = mq.close.bind(mq);
   mq.close = ((done: () => void) => {
-    closing = true;
-    let closed = false;
-    const finish = () => {
-      if (closed) return;
-      closed = true;
-      clearTimeout(dropped);
-      done();
-    };
-    const dropped = setTimeout(() => {
-      publish.disconnect();
-      subscribe.disconnect();
-      finish();
-    }, CLOSE_WAIT_MS);
-    void unawaited.written().catch(() => {}).then(() => closed || close(finish));
+    closing ??= new Promise<void>((closed) => {
+      let finished = false;
+      const finish = () => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(dropped);
+        closed();
+      };
+      const dropped = setTimeout(() => {
+        publish.disconnect();
+        subscribe.disconnect();
+        finish();
+      }, CLOSE_WAIT_MS);
+      void unawaited.written().catch(() => {}).then(() => finished || close(finish));
+    });
+    void closing.then(() => done());
     return mq;
   }) as FanOut['close'];
   mq.emit = ((message: Message, done?: (error?: Error) => void) => {
