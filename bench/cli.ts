@@ -11,6 +11,7 @@ import { runCli } from '../common/cli.ts';
 import { UserError } from '../common/errors.ts';
 import { loadPki, type LoadedPki } from '../certs/manifest.ts';
 import { DEFAULT_PKI_DIR, ensurePki } from '../certs/pki.ts';
+import { TRANSPORTS } from '../rules/transports.ts';
 import { findMosquitto, startMosquitto, type BenchBroker } from './brokers.ts';
 import { clientContext, leanConnect, leanRate, type LeanConnect } from './lean-client.ts';
 import { qosThroughput } from './qos-throughput.ts';
@@ -295,7 +296,8 @@ await runCli(USAGE, async () => {
     const [figure] = await runStress({
       pkiDir,
       runs: ['noloss'],
-      counts: { race: 0, hostile: 0, idle: 0, oversized: 0, badcert: 0, noloss },
+      transports: TRANSPORTS,
+      counts: { race: 0, hostile: 0, idle: 0, oversized: 0, badcert: 0, upgrades: 0, restart: 0, noloss },
       rate: 1000,
       takeoverEveryMs: 100,
       seed: 0,

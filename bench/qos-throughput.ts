@@ -40,7 +40,8 @@ interface Session {
 }
 
 async function open(host: string, port: number, context: SecureContext, onPacket: (packet: mqttPacket.Packet, session: Session) => boolean): Promise<Session> {
-  const socket = connect({ host, port, secureContext: context, noDelay: true });
+  const socket = connect({ host, port, secureContext: context });
+  socket.setNoDelay(true);
   socket.on('error', () => {});
   const parser = mqttPacket.parser({ protocolVersion: 5 });
   const waiting = new Map<string, (packet: mqttPacket.Packet) => void>();

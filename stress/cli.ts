@@ -64,7 +64,7 @@ async function main(args: string[]): Promise<void> {
   const only = values.only ? values.only.split(',').map((run) => run.trim()) : [...RUNS];
   const unknown = only.filter((run) => !(RUNS as readonly string[]).includes(run));
   if (unknown.length) throw new UserError(`--only: no run called ${unknown.join(', ')} (runs: ${RUNS.join(', ')})`);
-  const counts = Object.fromEntries(RUNS.map((run) => [run, whole(run, values[run] as string | undefined, DEFAULTS[run])])) as Record<RunName, number>;
+  const counts = Object.fromEntries(RUNS.map((run) => [run, whole(run, (values as Record<string, unknown>)[run] as string | undefined, DEFAULTS[run])])) as Record<RunName, number>;
   const seed = whole('seed', values.seed as string | undefined, Math.floor(Math.random() * 2 ** 31), 2 ** 32 - 1);
   const transport = values.transport as string;
   if (transport !== 'both' && !(TRANSPORTS as readonly string[]).includes(transport)) throw new UserError(`--transport must be tcp, wss or both, not "${transport}"`);

@@ -102,7 +102,7 @@ export async function measured(context: StressContext, run: string, rounds: numb
   const started = Date.now();
   const memoryBeforeMiB = context.broker.rssMiB();
   const socketsBefore = context.broker.openSockets();
-  let extra: Record<string, number | string> | void;
+  let extra: Record<string, number | string> | void = undefined;
   try {
     extra = await body(tally);
   } catch (error) {
