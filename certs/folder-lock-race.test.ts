@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, wr
 import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { temporaryDir } from '../common/test-support.ts';
-import { rightToBreak, withFolderLock } from './folder-lock.ts';
+import { rightToBreak, waiterFile, withFolderLock } from './folder-lock.ts';
 
 /** Run after each call that can free a name: the third waiter's chance to take the lock. */
 const afterFree = vi.hoisted(() => ({ hook: undefined as (() => void) | undefined }));
@@ -84,6 +84,14 @@ describe('breaking a stale folder lock', () => {
     return { parent, dir: join(parent, 'pki'), lock, right, staleLine: `${deadPid}\n` };
   }
 
+  it("needs no longer a name than a waiter's own file beside the lock, whatever its process id", () => {
+    // A folder whose name leaves just room for the waiter's own file (process id 1, as in a container)
+    // must leave room for the right too: a longer right failed there with ENAMETOOLONG, only when a lock was stale.
+    const lock = '/some/folder/.pki.lock';
+    const shortestOwn = waiterFile(lock, 1).length;
+    for (const generation of [1, 9_999_999]) expect(rightToBreak(lock, { inode: 2 ** 40, modifiedMs: Date.now() }, generation).length).toBeLessThanOrEqual(shortestOwn);
+  });
+
   it('is broken at once where a waiter was killed while breaking it (its right to, left behind, names a dead process)', async () => {
     const { parent, dir, lock, right } = staleLockBeingBroken((deadPid) => deadPid);
     const started = Date.now();
@@ -91,7 +99,7 @@ describe('breaking a stale folder lock', () => {
     expect(Date.now() - started).toBeLessThan(1000);
     expect(existsSync(lock)).toBe(false);
     // The dead waiter's leftover stays; the one that broke the lock removed its own.
-    expect(readdirSync(parent).filter((name) => name.includes('-break-'))).toEqual([basename(right)]);
+    expect(readdirSync(parent).filter((name) => name.startsWith(`${basename(lock)}-b`))).toEqual([basename(right)]);
   });
 
   it('is left to the waiter that holds the right to break it, which this one waits for (its event loop free)', async () => {

@@ -39,7 +39,7 @@ export class UnwritableLockError extends PkiError {
 export async function withFolderLock<T>(dir: string, log: (line: string) => void, write: () => Promise<T>): Promise<T> {
   const lock = join(dirname(dir), `.${basename(dir)}.lock`);
   // Its own name for each caller, callers in one process among them.
-  const mine = `${lock}-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const mine = waiterFile(lock);
   const content = `${[process.pid, startTimeOf(process.pid)].filter((field) => field !== undefined).join(' ')}\n`;
   try {
     // The folders above it are made as the set's would be (--out a/new/folder).
@@ -186,11 +186,21 @@ function breakStale(lock: string, judged: Holder, mine: string, content: string)
 }
 
 /**
- * The name of a generation of the right to break the lock file `stale` (its inode and mtime, hashed: no
- * longer than a caller's own file beside the lock, which a folder's name must leave room for).
+ * A waiter's own file beside the lock, which it links to the lock's name to take it: its process id and
+ * sixteen random hex digits, so that it is never shorter than a right to break a stale lock
+ * (rightToBreak), which a folder's name must leave room for as it does for this one.
+ */
+export function waiterFile(lock: string, pid = process.pid): string {
+  return `${lock}-${pid}-${randomBytes(8).toString('hex')}`;
+}
+
+/**
+ * The name of a generation of the right to break the lock file `stale` (its inode and mtime, hashed): no
+ * longer than a caller's own file beside the lock (at least 19 characters after the lock's name, for
+ * process id 1), which a folder's name must leave room for, below ten million generations.
  */
 export function rightToBreak(lock: string, stale: Pick<Holder, 'inode' | 'modifiedMs'>, generation: number): string {
-  return `${lock}-break-${createHash('sha256').update(`${stale.inode} ${stale.modifiedMs}`).digest('hex').slice(0, 8)}-${generation}`;
+  return `${lock}-b${createHash('sha256').update(`${stale.inode} ${stale.modifiedMs}`).digest('hex').slice(0, 8)}-${generation}`;
 }
 
 /**

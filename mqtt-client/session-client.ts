@@ -106,9 +106,10 @@ export class SessionClient {
   readonly acceptedAt = performance.now();
   /**
    * How and when (performance.now()) the client began to leave its session: the target cannot have
-   * seen the session left any earlier, so its expiry cannot end before this plus the interval.
+   * seen the session left any earlier, so its expiry cannot end before this plus the interval (the one
+   * its DISCONNECT gave, if it gave one).
    */
-  left?: { how: 'disconnect' | 'drop'; at: number };
+  left?: { how: 'disconnect' | 'drop'; at: number; sessionExpiry?: number };
   private readonly inbox: ReceivedMessage[] = [];
   private readonly waiters = new Set<() => void>();
   private disconnectReasonCode?: number;
@@ -355,7 +356,7 @@ export class SessionClient {
    */
   async disconnect(options: { sessionExpiry?: number } = {}): Promise<void> {
     const packet = options.sessionExpiry === undefined ? {} : { properties: { sessionExpiryInterval: options.sessionExpiry } };
-    this.left ??= { how: 'disconnect', at: performance.now() };
+    this.left ??= { how: 'disconnect', at: performance.now(), ...(options.sessionExpiry === undefined ? {} : { sessionExpiry: options.sessionExpiry }) };
     await withTimeout(this.mqttClient.endAsync(false, packet), this.timeoutMs, 'the client to disconnect');
   }
 

@@ -217,8 +217,9 @@ const ALMOST_EXPIRED_TRIES = 3;
 async function untilAlmostExpired(world: ConformanceWorld, sessionName: string): Promise<AlmostExpired> {
   const left = world.session(sessionName).left;
   if (!left) throw new Error(`session "${sessionName}" was not left before "has almost expired": disconnect or drop it first`);
-  const owner = [...world.accepted].reverse().find((session) => session.name === world.clientId(sessionName))!;
-  const seconds = owner.expirySeconds!;
+  const owner = [...world.accepted].reverse().find((session) => session.name === world.clientId(sessionName));
+  if (!owner?.expirySeconds) throw new Error(`session "${sessionName}" is not one held once left (a session with an expiry) before "has almost expired"`);
+  const seconds = owner.expirySeconds;
   const margin = Math.max(seconds * 250, Math.min(800, seconds * 400));
   await new Promise((resolve) => setTimeout(resolve, seconds * 1000 - margin));
   return { sessionName, ownerIdentityId: owner.identityId, how: left.how };

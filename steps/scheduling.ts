@@ -111,6 +111,8 @@ const WAITING_STEPS: { pattern: RegExp; seconds: number }[] = [
   { pattern: /token (?:expires|has expired)/, seconds: 2.5 },
   { pattern: /stays silent and is closed/, seconds: 2.5 },
   { pattern: /while it acknowledges none/, seconds: 2 },
+  // W3: the embedded webhook namespaces' timeout (runner/embedded-brokers.ts).
+  { pattern: /answers too late/, seconds: 3 },
 ];
 
 /** About how long a scenario waits by its rule on the embedded target, in seconds; 0 for none. */

@@ -551,8 +551,11 @@ export class ConformanceWorld extends World<TargetParameters> {
   acceptedAfterHeldExpiry(identityId: string, clientId: string, client: SessionClient): number | undefined {
     const held = [...this.accepted].reverse().find((session) => session.name === clientId && session.client !== client);
     const left = held?.client?.left;
-    if (!held?.expirySeconds || !left || this.sameClient(held.identityId, identityId)) return undefined;
-    const late = client.acceptedAt - (left.at + held.expirySeconds * 1000);
+    if (!held || !left || this.sameClient(held.identityId, identityId)) return undefined;
+    // An interval its DISCONNECT gave replaces the CONNECT's (MQTT 5), within the namespace's maximum.
+    const seconds = left.sessionExpiry === undefined ? held.expirySeconds : Math.min(left.sessionExpiry, this.maxSessionExpirySeconds);
+    if (!seconds) return undefined;
+    const late = client.acceptedAt - (left.at + seconds * 1000);
     return late >= 0 ? Math.round(late) : undefined;
   }
 

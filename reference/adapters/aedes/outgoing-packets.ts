@@ -291,17 +291,23 @@ function joined(writes: { bytes: Buffer; done: WriteCallback | undefined }[]): {
   return { bytes, done: callbacks.length < 2 ? callbacks[0] : (error) => callbacks.forEach((callback) => callback(error)) };
 }
 
+/** A write at least this long is not copied into a joined piece (what waits behind a held PUBACK may be copied again at each release). */
+const JOINED_AT_MOST = 16 * 1024;
+
 /**
  * Writes waiting in a backlog, joined up to each one that has a callback: that callback is then called
  * once the last of the bytes it stands for is out, as before. Most have none (mqtt-packet writes a
- * packet in several pieces without one), and a backlog is then one piece.
+ * packet in several pieces without one), and a backlog is then one piece; a long write (a large
+ * message delivered on the connection) is a piece of its own.
  */
 function byCallback(writes: { bytes: Buffer; done: WriteCallback | undefined }[]): { bytes: Buffer; done: WriteCallback | undefined }[] {
   const pieces: { bytes: Buffer; done: WriteCallback | undefined }[] = [];
   let from = 0;
   for (let index = 0; index < writes.length; index += 1) {
-    if (writes[index]!.done || index === writes.length - 1) {
-      pieces.push(joined(writes.slice(from, index + 1)));
+    const long = writes[index]!.bytes.length >= JOINED_AT_MOST;
+    if (long && index > from) pieces.push(joined(writes.slice(from, index)));
+    if (long || writes[index]!.done || index === writes.length - 1) {
+      pieces.push(joined(writes.slice(long ? index : from, index + 1)));
       from = index + 1;
     }
   }

@@ -89,7 +89,7 @@ export function fanOutInMsgpackr(mq: FanOut, publish: Redis, subscribe: Redis, i
       }, CLOSE_WAIT_MS);
       void unawaited.written().catch(() => {}).then(() => finished || close(finish));
     });
-    void closing.then(() => done());
+    void closing.then(() => done?.());
     return mq;
   }) as FanOut['close'];
   mq.emit = ((message: Message, done?: (error?: Error) => void) => {
